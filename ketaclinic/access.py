@@ -1,0 +1,91 @@
+"""Who may use which page: the whole access policy of KetaClinic, in one place.
+
+Deny by default. Every URL name in the project must appear here (a test enforces it); a view
+that is not listed answers 403 to everyone. Keys are URL names (``namespace:name``); a key ending
+in ``:*`` covers a whole namespace. ``AccessPolicyMiddleware`` applies this table to every request,
+and ``manage.py access_matrix`` prints it as a role-by-page matrix for review.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ketaclinic.accounts.roles import ALL_STAFF, CLINICAL, MEDICAL, Role
+
+P, N, T = Role.PRESCRIBER, Role.NURSE, Role.THERAPIST
+FD, BI, CO, AD = Role.FRONT_DESK, Role.BILLING, Role.COMPLIANCE, Role.CLINIC_ADMIN
+
+
+@dataclass(frozen=True)
+class Rule:
+    roles: frozenset[str] = frozenset()
+    public: bool = False  # no sign-in needed (sign-in page, health check)
+    any_signed_in: bool = False  # any signed-in person, staff or patient (sign-out)
+    patient: bool = False  # a patient signed in to the portal (their own data only)
+
+    def describe(self) -> str:
+        if self.public:
+            return "anyone"
+        if self.any_signed_in:
+            return "any signed-in user"
+        if self.patient:
+            return "the patient (own record only)"
+        return ", ".join(sorted(Role(r).label for r in self.roles))
+
+
+def staff(*roles: str | frozenset[str]) -> Rule:
+    flat: set[str] = set()
+    for r in roles:
+        flat |= set(r) if isinstance(r, frozenset) else {r}
+    return Rule(roles=frozenset(flat))
+
+
+PUBLIC = Rule(public=True)
+SIGNED_IN = Rule(any_signed_in=True)
+PATIENT = Rule(patient=True)
+ANY_STAFF = staff(ALL_STAFF)
+CHART_READERS = staff(CLINICAL, FD, BI, CO, AD)
+
+POLICY: dict[str, Rule] = {
+    # --- accounts -----------------------------------------------------------------------------
+    "accounts:login": PUBLIC,
+    "accounts:logout": SIGNED_IN,
+    "accounts:password_change": ANY_STAFF,
+    "accounts:password_change_done": ANY_STAFF,
+    "health": PUBLIC,
+    # --- clinic (Today, settings, rooms) --------------------------------------------------------
+    "clinic:today": ANY_STAFF,
+    "clinic:settings": staff(AD),
+    "clinic:limits": staff(AD, P, N, CO),
+    "clinic:rooms": staff(AD, FD, P, N),
+    "clinic:access_policy": staff(AD, CO),
+    "admin:*": staff(AD),
+    # --- patients -------------------------------------------------------------------------------
+    "patients:search": CHART_READERS,
+    "patients:register": staff(FD, P, N, AD),
+    "patients:chart": CHART_READERS,
+    "patients:edit": staff(FD, P, N, AD),
+    "patients:add_measurement": staff(P, N, FD),
+    "patients:add_diagnosis": staff(P),
+    "patients:diagnosis_error": staff(P),
+    # --- audit ----------------------------------------------------------------------------------
+    "audit:search": staff(CO),
+    # --- JSON API ---------------------------------------------------------------------------------
+    "api-1.0.0:*": ANY_STAFF,  # each operation checks its own roles too (ketaclinic/api.py)
+    # --- treatments (issue 4) ---------------------------------------------------------------------
+    # --- measures (issue 5) -----------------------------------------------------------------------
+    # --- portal (issue 5) -------------------------------------------------------------------------
+    # --- custody (issue 6) ------------------------------------------------------------------------
+}
+
+_ = (MEDICAL, T)  # kept importable for the sections above
+
+
+def rule_for(view_name: str | None) -> Rule | None:
+    if not view_name:
+        return None
+    rule = POLICY.get(view_name)
+    if rule is not None:
+        return rule
+    namespace = view_name.split(":", 1)[0]
+    return POLICY.get(f"{namespace}:*") if ":" in view_name else None

@@ -1,0 +1,37 @@
+"""Navigation by role: each entry is shown only to roles that ketaclinic.access allows."""
+
+from __future__ import annotations
+
+from django.urls import NoReverseMatch, reverse
+
+from ketaclinic.access import rule_for
+
+# (label, url name). Later features append their entries here.
+NAVIGATION: list[tuple[str, str]] = [
+    ("Today", "clinic:today"),
+    ("Patients", "patients:search"),
+    ("Audit log", "audit:search"),
+    ("Clinical limits", "clinic:limits"),
+    ("Rooms", "clinic:rooms"),
+    ("Clinic settings", "clinic:settings"),
+    ("Access policy", "clinic:access_policy"),
+]
+
+
+def staff_navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": []}
+    roles = user.role_set()
+    items = []
+    current = request.resolver_match.view_name if request.resolver_match else ""
+    for label, name in NAVIGATION:
+        rule = rule_for(name)
+        if rule is None or not (rule.roles & roles):
+            continue
+        try:
+            url = reverse(name)
+        except NoReverseMatch:
+            continue
+        items.append({"label": label, "url": url, "active": current.split(":")[0] == name.split(":")[0] and current == name})
+    return {"nav_items": items, "user_roles": sorted(roles)}

@@ -1,0 +1,82 @@
+"""Deny-by-default access control and the idle-session timeout."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import quote
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
+from django.shortcuts import redirect
+from django.template.loader import render_to_string
+
+from ketaclinic.access import rule_for
+
+_API_PREFIXES = ("/api/", "/fhir/")
+
+
+def is_patient_user(user) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and hasattr(user, "patient_account")
+
+
+def refuse(request: HttpRequest, reason: str) -> HttpResponse:
+    if request.path.startswith(_API_PREFIXES):
+        return JsonResponse({"detail": reason}, status=403)
+    body = render_to_string("errors/403.html", {"reason": reason}, request=request)
+    return HttpResponseForbidden(body)
+
+
+class AccessPolicyMiddleware:
+    """Apply ketaclinic.access.POLICY to every view. Anything not listed is refused."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
+        if request.path.startswith("/" + settings.STATIC_URL.lstrip("/")):
+            return None
+        match = request.resolver_match
+        rule = rule_for(match.view_name if match else None)
+        if rule is None:
+            return refuse(request, "This page is not open to any role.")
+        if rule.public:
+            return None
+        user = request.user
+        if not user.is_authenticated:
+            if request.path.startswith(_API_PREFIXES):
+                return JsonResponse({"detail": "Sign in first."}, status=401)
+            return redirect(f"{settings.LOGIN_URL_PATH}?next={quote(request.get_full_path())}")
+        if rule.any_signed_in:
+            return None
+        if rule.patient:
+            if is_patient_user(user):
+                return None
+            return refuse(request, "This page is for patients signed in to the portal.")
+        if not user.is_active or not user.has_role(*rule.roles):
+            return refuse(request, f"Your role does not allow this page. It is open to: {rule.describe()}.")
+        return None
+
+
+class IdleTimeoutMiddleware:
+    """Sign a user out after SESSION_IDLE_MINUTES without a request."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            now = int(time.time())
+            last = request.session.get("last_activity")
+            limit = settings.SESSION_IDLE_MINUTES * 60
+            if last is not None and now - int(last) > limit:
+                logout(request)
+                messages.info(request, f"You were signed out after {settings.SESSION_IDLE_MINUTES} minutes without activity.")
+            elif last is None or now - int(last) >= 30:
+                # Refresh at most every 30 s to avoid a session write on every poll.
+                request.session["last_activity"] = now
+        return self.get_response(request)

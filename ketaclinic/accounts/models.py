@@ -1,0 +1,71 @@
+"""Staff accounts: a user, the roles they hold, and the credentials later features need."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils import timezone
+
+from ketaclinic.accounts.roles import Role
+
+
+class User(AbstractUser):
+    """A person who signs in: staff (holding one or more roles) or, later, a patient in the portal."""
+
+    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    display_name = models.CharField(max_length=120, blank=True)
+    phone = models.CharField(max_length=32, blank=True)
+    credentials = models.CharField(max_length=60, blank=True, help_text="e.g. MD, NP, RN, LCSW")
+    licence_number = models.CharField(max_length=40, blank=True)
+    licence_state = models.CharField(max_length=2, blank=True, help_text="Two-letter US state code")
+    npi = models.CharField("NPI", max_length=10, blank=True)
+    dea_number = models.CharField("DEA registration", max_length=20, blank=True)
+    is_demo = models.BooleanField(default=False, help_text="Synthetic demo account")
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        name = self.display_name or self.get_full_name() or self.username
+        return f"{name}, {self.credentials}" if self.credentials else name
+
+    def role_set(self) -> frozenset[str]:
+        cached = getattr(self, "_role_cache", None)
+        if cached is None:
+            cached = frozenset(self.role_grants.values_list("role", flat=True)) if self.pk else frozenset()
+            self._role_cache = cached
+        return cached
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.role_set() & set(roles))
+
+
+class RoleGrant(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="role_grants")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    granted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "role"], name="unique_role_per_user")]
+        ordering = ["role"]
+
+    def __str__(self) -> str:
+        return f"{self.user.username}: {self.get_role_display()}"
+
+
+class LoginThrottle(models.Model):
+    """Failed sign-in attempts per username, for lockout after repeated failures."""
+
+    username = models.CharField(max_length=150, unique=True)
+    failures = models.PositiveIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.username}: {self.failures} failure(s)"

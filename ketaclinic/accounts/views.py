@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.contrib.auth import views as auth_views
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+
+from ketaclinic.accounts.services import SignInRefused, sign_in
+from ketaclinic.audit import services as audit
+from ketaclinic.audit.services import Actor
+
+
+class SignInForm(forms.Form):
+    username = forms.CharField(max_length=150, widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}))
+    password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+
+
+@require_http_methods(["GET", "POST"])
+def login_view(request):
+    form = SignInForm(request.POST or None)
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = sign_in(request, form.cleaned_data["username"], form.cleaned_data["password"])
+        except SignInRefused as refused:
+            form.add_error(None, str(refused))
+        else:
+            login(request, user)
+            if next_url and url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
+                return redirect(next_url)
+            if hasattr(user, "patient_account"):
+                return redirect("portal:home")
+            return redirect("clinic:today")
+    return render(request, "accounts/login.html", {"form": form, "next": next_url})
+
+
+@require_POST
+def logout_view(request):
+    audit.record(Actor.from_request(request), "auth.sign_out", subject=request.user)
+    logout(request)
+    messages.info(request, "You are signed out.")
+    return redirect("accounts:login")
+
+
+class PasswordChange(auth_views.PasswordChangeView):
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("accounts:password_change_done")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        audit.record(Actor.from_request(self.request), "auth.password_changed", subject=self.request.user)
+        return response
+
+
+class PasswordChangeDone(auth_views.PasswordChangeDoneView):
+    template_name = "accounts/password_change_done.html"

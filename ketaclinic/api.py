@@ -1,0 +1,60 @@
+"""The JSON API (OpenAPI docs at /api/v1/docs). Session-authenticated; each operation names its roles."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from django.shortcuts import get_object_or_404
+from ninja import NinjaAPI, Schema
+from ninja.errors import HttpError
+from ninja.security import SessionAuth
+
+from ketaclinic.accounts.roles import Role
+from ketaclinic.audit import services as audit
+from ketaclinic.audit.services import Actor
+from ketaclinic.clinic.models import current_clinic
+from ketaclinic.patients import services as patient_services
+from ketaclinic.patients.models import Patient
+
+api = NinjaAPI(title="KetaClinic API", version="1.0.0", urls_namespace="api-1.0.0", auth=SessionAuth(),
+               docs_url="/docs")
+
+CHART_READERS = {Role.PRESCRIBER, Role.NURSE, Role.THERAPIST, Role.FRONT_DESK, Role.BILLING, Role.COMPLIANCE,
+                 Role.CLINIC_ADMIN}
+
+
+def require_roles(request, roles) -> None:
+    if not request.user.has_role(*roles):
+        raise HttpError(403, "Your role does not allow this operation.")
+
+
+class PatientOut(Schema):
+    id: UUID
+    mrn: str
+    legal_given_name: str
+    legal_family_name: str
+    preferred_name: str
+    date_of_birth: date
+    sex_at_birth: str
+
+    @staticmethod
+    def resolve_id(obj: Patient) -> UUID:
+        return obj.external_id
+
+
+@api.get("/patients", response=list[PatientOut], url_name="patient_search", summary="Search patients by name, MRN or DOB")
+def patient_search(request, q: str):
+    require_roles(request, CHART_READERS)
+    results = list(patient_services.search(current_clinic(), q))
+    audit.record(Actor.from_request(request), "patient.search", details={"term": q, "results": len(results), "via": "api"})
+    return results
+
+
+@api.get("/patients/{patient_id}", response=PatientOut, url_name="patient_detail", summary="One patient's demographics")
+def patient_detail(request, patient_id: UUID):
+    require_roles(request, CHART_READERS)
+    patient = get_object_or_404(Patient, external_id=patient_id, clinic=current_clinic())
+    audit.record(Actor.from_request(request), "patient.demographics.viewed", subject=patient, patient=patient,
+                 details={"via": "api"})
+    return patient

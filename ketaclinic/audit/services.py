@@ -1,0 +1,118 @@
+"""Writing to and checking the audit trail.
+
+``record`` must be called inside the transaction of the change it describes (services do this), so a
+change and its audit entry are committed together or not at all. Reads of charts and clinical records
+are recorded the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from ketaclinic.audit import chain
+from ketaclinic.audit.models import AuditEntry, ChainHead
+
+AUDIT_CHAIN = "audit"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting, in which roles, from where. Built from a request, or ``Actor.system(...)``."""
+
+    user: object | None
+    roles: frozenset[str] = field(default_factory=frozenset)
+    client_ip: str | None = None
+    label_override: str | None = None
+
+    @classmethod
+    def from_request(cls, request) -> Actor:
+        user = request.user if request.user.is_authenticated else None
+        roles = user.role_set() if user is not None else frozenset()
+        if user is not None and not roles and hasattr(user, "patient_account"):
+            roles = frozenset({"patient"})
+        return cls(user=user, roles=roles, client_ip=client_ip(request))
+
+    @classmethod
+    def system(cls, label: str) -> Actor:
+        return cls(user=None, label_override=f"system: {label}")
+
+    @property
+    def user_id(self) -> int | None:
+        return getattr(self.user, "pk", None)
+
+    @property
+    def label(self) -> str:
+        if self.label_override:
+            return self.label_override
+        if self.user is None:
+            return "anonymous"
+        return f"{self.user.username} ({getattr(self.user, 'label', self.user.username)})"
+
+
+def client_ip(request) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _jsonable(details: Mapping[str, object]) -> dict[str, object]:
+    return json.loads(json.dumps(dict(details), default=str))
+
+
+def lock_chain(name: str) -> ChainHead:
+    head, _ = ChainHead.objects.get_or_create(name=name, defaults={"last_seq": 0, "last_hash": chain.GENESIS})
+    return ChainHead.objects.select_for_update().get(pk=head.pk)
+
+
+def record(
+    actor: Actor,
+    action: str,
+    *,
+    subject: models.Model | None = None,
+    patient=None,
+    details: Mapping[str, object] | None = None,
+) -> AuditEntry:
+    """Append one entry. Call inside the transaction of the change it records."""
+    with transaction.atomic():
+        head = lock_chain(AUDIT_CHAIN)
+        entry = AuditEntry(
+            seq=head.last_seq + 1,
+            at=timezone.now(),
+            actor=actor.user if actor.user_id else None,
+            actor_label=actor.label,
+            roles=",".join(sorted(actor.roles)),
+            action=action,
+            subject_type=subject._meta.label if subject is not None else "",
+            subject_id=str(getattr(subject, "external_id", None) or getattr(subject, "pk", "") or "") if subject else "",
+            patient=patient,
+            client_ip=actor.client_ip,
+            details=_jsonable(details or {}),
+            prev_hash=head.last_hash,
+        )
+        entry.hash = chain.entry_hash(head.last_hash, entry.content())
+        entry.save()
+        ChainHead.objects.filter(pk=head.pk).update(last_seq=entry.seq, last_hash=entry.hash)
+        return entry
+
+
+def changes(instance: models.Model, new_values: Mapping[str, object]) -> dict[str, dict[str, object]]:
+    """The fields whose value differs, as {field: {"old": ..., "new": ...}} (for an audit entry)."""
+    diff: dict[str, dict[str, object]] = {}
+    for name, new in new_values.items():
+        old = getattr(instance, name)
+        if str(old) != str(new):
+            diff[name] = {"old": old, "new": new}
+    return diff
+
+
+def verify_chain() -> chain.ChainBreak | None:
+    """Recompute the whole audit chain; return the first break or None."""
+    head = ChainHead.objects.filter(name=AUDIT_CHAIN).first()
+    rows = AuditEntry.objects.order_by("seq").iterator(chunk_size=2000)
+    return chain.verify(
+        ((e.seq, e.prev_hash, e.hash, e.content()) for e in rows),
+        expected_last_seq=head.last_seq if head else 0,
+    )

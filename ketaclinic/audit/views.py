@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from django import forms
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.utils import timezone
+
+from ketaclinic.accounts.models import User
+from ketaclinic.audit import services as audit
+from ketaclinic.audit.models import AuditEntry
+from ketaclinic.audit.services import Actor
+from ketaclinic.patients.models import Patient
+
+
+class AuditSearchForm(forms.Form):
+    patient = forms.CharField(required=False, help_text="MRN")
+    user = forms.CharField(required=False, help_text="Username")
+    action = forms.CharField(required=False, help_text="e.g. patient.chart.viewed")
+    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            raise forms.ValidationError("The start date is after the end date.")
+        return data
+
+
+def search(request):
+    form = AuditSearchForm(request.GET or None)
+    entries = AuditEntry.objects.select_related("patient").order_by("-seq")
+    filtered = False
+    if form.is_valid():
+        data = form.cleaned_data
+        tz = timezone.get_current_timezone()
+        if data["patient"]:
+            mrn = data["patient"].strip().upper().replace("-", "")
+            patient = Patient.objects.filter(mrn=mrn).first()
+            if patient is None:
+                form.add_error("patient", f"No patient with MRN {mrn}.")
+            entries = entries.filter(patient=patient)
+            filtered = True
+        if data["user"]:
+            user = User.objects.filter(username__iexact=data["user"].strip()).first()
+            if user is None:
+                form.add_error("user", f"No user {data['user']!r}.")
+            entries = entries.filter(actor=user)
+            filtered = True
+        if data["action"]:
+            entries = entries.filter(action__startswith=data["action"].strip())
+            filtered = True
+        if data["date_from"]:
+            entries = entries.filter(at__gte=datetime.combine(data["date_from"], time.min, tz))
+            filtered = True
+        if data["date_to"]:
+            entries = entries.filter(at__lt=datetime.combine(data["date_to"] + timedelta(days=1), time.min, tz))
+            filtered = True
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    audit.record(Actor.from_request(request), "audit.searched", details={"query": request.GET.dict()})
+    return render(request, "audit/search.html", {"form": form, "page": page, "filtered": filtered})

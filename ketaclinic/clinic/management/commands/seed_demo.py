@@ -1,0 +1,180 @@
+"""Load the synthetic demo clinic: a user per role, rooms, about 50 patients with believable histories.
+
+Safe to rerun: if the demo clinic exists it only prints the logins. Feature apps add their own demo
+records by defining ``seed(ctx: DemoContext)`` in ``<app>/demo.py``; they run in INSTALLED_APPS order.
+"""
+
+from __future__ import annotations
+
+import importlib
+import random
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+
+from django.apps import apps
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from ketaclinic.accounts.models import User
+from ketaclinic.accounts.roles import Role
+from ketaclinic.accounts.services import create_staff
+from ketaclinic.audit.services import Actor
+from ketaclinic.clinic.demo_data import synthetic_person
+from ketaclinic.clinic.models import Clinic, Room
+from ketaclinic.clinic.services import add_room
+from ketaclinic.clinical.identifiers import check_dea_number
+from ketaclinic.patients.models import BodyMeasurement, Diagnosis, Patient
+from ketaclinic.patients.services import diagnosis_catalogue, register_patient
+
+DEMO_PASSWORD = "demo-clinic-2026"
+
+# username, first, last, credentials, roles
+DEMO_STAFF = [
+    ("prescriber", "Robin", "Demoworth", "MD", {Role.PRESCRIBER}),
+    ("nurse", "Nico", "Sampleton", "RN", {Role.NURSE}),
+    ("nurse2", "Noor", "Testwood", "RN", {Role.NURSE}),
+    ("therapist", "Tess", "Mockridge", "LCSW", {Role.THERAPIST}),
+    ("frontdesk", "Frances", "Placeholt", "", {Role.FRONT_DESK}),
+    ("billing", "Bo", "Examplar", "", {Role.BILLING}),
+    ("compliance", "Cam", "Fictionby", "", {Role.COMPLIANCE}),
+    ("admin", "Ada", "Protofer", "", {Role.CLINIC_ADMIN}),
+]
+
+
+@dataclass
+class DemoContext:
+    clinic: Clinic
+    actor: Actor
+    users: dict[str, User]
+    patients: list[Patient]
+    rng: random.Random
+    now: object
+    extra: dict = field(default_factory=dict)
+
+
+def luhn_npi(body9: str) -> str:
+    digits = "80840" + body9
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 0:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return body9 + str((10 - total % 10) % 10)
+
+
+def dea_for(last_name: str, serial: str, kind: str = "B") -> str:
+    d = [int(c) for c in serial]
+    check = ((d[0] + d[2] + d[4]) + 2 * (d[1] + d[3] + d[5])) % 10
+    number = f"{kind}{last_name[0].upper()}{serial}{check}"
+    assert check_dea_number(number, last_name=last_name).valid, number
+    return number
+
+
+def print_logins(stdout) -> None:
+    stdout.write(f"\nDemo logins (all synthetic; password for every account: {DEMO_PASSWORD})\n")
+    for username, first, last, cred, roles in DEMO_STAFF:
+        stdout.write(f"  {username:<11} {', '.join(sorted(r.label for r in roles)):<24} {first} {last} {cred}\n")
+
+
+class Command(BaseCommand):
+    help = "Load the synthetic demo clinic (idempotent)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--patients", type=int, default=50)
+        parser.add_argument("--seed", type=int, default=20261127)
+
+    def handle(self, *args, **opts):
+        if Clinic.objects.filter(is_demo=True).exists():
+            self.stdout.write("The demo clinic is already loaded.")
+            print_logins(self.stdout)
+            return
+        with transaction.atomic():
+            ctx = self.build(opts["patients"], random.Random(opts["seed"]))
+            for config in apps.get_app_configs():
+                if not config.name.startswith("ketaclinic."):
+                    continue
+                try:
+                    module = importlib.import_module(f"{config.name}.demo")
+                except ModuleNotFoundError as e:
+                    if e.name == f"{config.name}.demo":
+                        continue
+                    raise
+                module.seed(ctx)
+                self.stdout.write(f"  seeded {config.label}")
+        self.stdout.write(self.style.SUCCESS(
+            f"Demo clinic loaded: {len(ctx.users)} staff, {len(ctx.patients)} synthetic patients."))
+        print_logins(self.stdout)
+
+    def build(self, n_patients: int, rng: random.Random) -> DemoContext:
+        actor = Actor.system("demo loader")
+        clinic = Clinic.objects.order_by("pk").first() or Clinic()
+        clinic.name = "Aspen Ridge Ketamine Clinic (synthetic demo)"
+        clinic.address_line1 = "100 Example Avenue, Suite 200"
+        clinic.city, clinic.state, clinic.postal_code = "Boulder", "CO", "80302"
+        clinic.phone = "(303) 555-0100"
+        clinic.time_zone = "America/Denver"
+        clinic.dea_registration = dea_for("Aspen", "123456", kind="F")  # synthetic, well-formed
+        clinic.is_demo = True
+        clinic.save()
+        users: dict[str, User] = {}
+        for i, (username, first, last, cred, roles) in enumerate(DEMO_STAFF):
+            prescriber = Role.PRESCRIBER in roles
+            users[username] = create_staff(
+                actor=actor, username=username, password=DEMO_PASSWORD, roles=set(roles), first_name=first,
+                last_name=last, credentials=cred, email=f"{username}@example.invalid", is_demo=True,
+                npi=luhn_npi(f"{123450000 + i:09d}") if cred else "",
+                dea_number=dea_for(last, f"{345670 + i:06d}") if prescriber else "",
+                licence_number=f"DEMO-{10000 + i}" if cred else "", licence_state="CO" if cred else "",
+            )
+        admin = users["admin"]
+        admin.is_staff = True
+        admin.is_superuser = True
+        admin.save(update_fields=["is_staff", "is_superuser"])
+        for name, kind, chairs in [
+            ("Infusion Room A", Room.Kind.INFUSION, 2), ("Infusion Room B", Room.Kind.INFUSION, 2),
+            ("Spravato Suite", Room.Kind.INTRANASAL, 3), ("Consult Room", Room.Kind.CONSULT, 1),
+            ("Integration Room", Room.Kind.THERAPY, 1),
+        ]:
+            if not Room.objects.filter(clinic=clinic, name=name).exists():
+                add_room(actor=actor, clinic=clinic, name=name, kind=kind, chairs=chairs)
+        now = timezone.now()
+        catalogue = diagnosis_catalogue()
+        primary = [c for c in ("F33.2", "F32.2", "F33.1", "F31.4", "F43.12", "F31.81") if c in catalogue]
+        secondary = [c for c in ("F41.1", "F43.12", "R45.851") if c in catalogue]
+        allergies = ["No known drug allergies", "No known drug allergies", "Penicillin (rash)", "Sulfa drugs (hives)",
+                     "Latex (contact dermatitis)"]
+        meds = ["sertraline 100 mg daily", "bupropion XL 300 mg daily", "lamotrigine 200 mg daily",
+                "escitalopram 20 mg daily", "venlafaxine XR 150 mg daily", "lisinopril 10 mg daily",
+                "quetiapine 50 mg at night", "aripiprazole 5 mg daily", "none"]
+        patients = []
+        for _ in range(n_patients):
+            data = synthetic_person(rng)
+            data["allergies"] = rng.choice(allergies)
+            data["current_medications"] = "\n".join(sorted(set(rng.sample(meds, rng.randint(1, 3)))))
+            data["emergency_contact_name"] = f"{rng.choice(['Pat', 'Lee', 'Sam', 'Kim'])} {data['legal_family_name']}"
+            data["emergency_contact_phone"] = f"(720) 555-01{rng.randrange(100):02d}"
+            data["emergency_contact_relationship"] = rng.choice(["spouse", "partner", "parent", "sibling", "friend"])
+            data["escort_name"] = data["emergency_contact_name"]
+            data["escort_phone"] = data["emergency_contact_phone"]
+            patient = register_patient(actor=actor, clinic=clinic, data=data, confirm_duplicate=True, is_demo=True)
+            patient.created_at = now - timedelta(days=rng.randrange(20, 400))
+            Patient.objects.filter(pk=patient.pk).update(created_at=patient.created_at)
+            height = Decimal(rng.randrange(152, 193))
+            weight = Decimal(rng.randrange(5200, 11500)) / 100
+            for k in range(rng.randint(1, 4)):
+                BodyMeasurement.objects.create(
+                    patient=patient, measured_at=patient.created_at + timedelta(days=14 * k),
+                    weight_kg=(weight + Decimal(rng.randrange(-150, 150)) / 100).quantize(Decimal("0.01")),
+                    height_cm=height if k == 0 else None, recorded_by=users["nurse"],
+                )
+            codes = [rng.choice(primary)] + ([rng.choice(secondary)] if rng.random() < 0.4 else [])
+            for code in dict.fromkeys(codes):
+                Diagnosis.objects.create(patient=patient, code=code, label=catalogue[code], recorded_by=users["prescriber"],
+                                         noted_on=patient.created_at.date())
+            patients.append(patient)
+        return DemoContext(clinic=clinic, actor=actor, users=users, patients=patients, rng=rng, now=now)

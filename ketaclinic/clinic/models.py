@@ -1,0 +1,111 @@
+"""The clinic itself: identity, DEA registration, rooms and chairs, and its clinical limits."""
+
+from __future__ import annotations
+
+import uuid
+import zoneinfo
+
+from django.db import models
+
+
+class Clinic(models.Model):
+    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=200)
+    address_line1 = models.CharField(max_length=200, blank=True)
+    address_line2 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=2, blank=True)
+    postal_code = models.CharField(max_length=10, blank=True)
+    phone = models.CharField(max_length=32, blank=True)
+    time_zone = models.CharField(max_length=64, default="America/New_York")
+    dea_registration = models.CharField("DEA registration", max_length=20, blank=True)
+    crisis_line = models.CharField(max_length=80, default="988 Suicide & Crisis Lifeline (call or text 988)")
+    # Clinic-configurable clinical thresholds, keyed by ketaclinic.clinical.settings.SETTINGS keys.
+    # Only values that differ from the core's defaults are stored.
+    clinical_settings = models.JSONField(default=dict, blank=True)
+    working_weekdays = models.CharField(
+        max_length=20, default="0,1,2,3,4", help_text="Days the clinic doses: 0=Monday … 6=Sunday, comma-separated"
+    )
+    is_demo = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def address(self) -> str:
+        parts = [self.address_line1, self.address_line2, f"{self.city}, {self.state} {self.postal_code}".strip(", ")]
+        return ", ".join(p for p in parts if p and p.strip())
+
+    def limits(self) -> dict[str, object]:
+        """The effective clinical settings: the core's defaults overlaid with this clinic's values."""
+        from ketaclinic.clinical.settings import validate_settings
+
+        return validate_settings(self.clinical_settings)
+
+    def weekdays(self) -> frozenset[int]:
+        return frozenset(int(d) for d in self.working_weekdays.split(",") if d.strip())
+
+
+class Room(models.Model):
+    class Kind(models.TextChoices):
+        INFUSION = "infusion", "Infusion room"
+        INTRANASAL = "intranasal", "Spravato / intranasal room"
+        CONSULT = "consult", "Consult room"
+        THERAPY = "therapy", "Integration / therapy room"
+        RECOVERY = "recovery", "Recovery area"
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="rooms")
+    name = models.CharField(max_length=80)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["clinic", "name"], name="unique_room_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Chair(models.Model):
+    room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="chairs")
+    label = models.CharField(max_length=40)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["room__name", "label"]
+        constraints = [models.UniqueConstraint(fields=["room", "label"], name="unique_chair_label")]
+
+    def __str__(self) -> str:
+        return f"{self.room.name} · {self.label}"
+
+
+def current_clinic() -> Clinic:
+    """The clinic this install runs. KetaClinic runs one clinic per install today."""
+    clinic = Clinic.objects.order_by("pk").first()
+    if clinic is None:
+        clinic = Clinic.objects.create(name="Unnamed clinic")
+    return clinic
+
+
+class Counter(models.Model):
+    """A named, gap-free counter (MRNs, invoice numbers). Incremented under a row lock."""
+
+    name = models.CharField(max_length=40, unique=True)
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"
+
+
+def next_number(name: str, count: int = 1) -> int:
+    """Reserve ``count`` numbers; return the first. Call inside a transaction."""
+    Counter.objects.get_or_create(name=name)
+    counter = Counter.objects.select_for_update().get(name=name)
+    first = counter.value + 1
+    Counter.objects.filter(pk=counter.pk).update(value=counter.value + count)
+    return first

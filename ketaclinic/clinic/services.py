@@ -1,0 +1,103 @@
+"""Clinic settings use cases: identity, clinical limits, rooms and chairs. All audited."""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Mapping
+
+from django.db import transaction
+
+from ketaclinic.audit import services as audit
+from ketaclinic.audit.services import Actor
+from ketaclinic.clinic.models import Chair, Clinic, Room
+from ketaclinic.clinical.errors import ClinicalInputError
+from ketaclinic.clinical.identifiers import check_dea_number
+from ketaclinic.clinical.settings import SETTINGS, defaults, validate_settings
+
+CLINIC_FIELDS = ("name", "address_line1", "address_line2", "city", "state", "postal_code", "phone", "time_zone",
+                 "dea_registration", "crisis_line", "working_weekdays")
+
+
+class ClinicSettingsError(ValueError):
+    def __init__(self, errors: Mapping[str, str]):
+        self.errors = dict(errors)
+        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+
+
+@transaction.atomic
+def update_clinic(*, actor: Actor, clinic: Clinic, data: Mapping[str, str]) -> Clinic:
+    new = {k: (v.strip() if isinstance(v, str) else v) for k, v in data.items() if k in CLINIC_FIELDS}
+    errors: dict[str, str] = {}
+    if "time_zone" in new:
+        try:
+            zoneinfo.ZoneInfo(new["time_zone"])
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            errors["time_zone"] = f"{new['time_zone']!r} is not a time zone name (e.g. America/Denver)."
+    if new.get("dea_registration"):
+        result = check_dea_number(new["dea_registration"], business=True)
+        if not result.valid:
+            errors["dea_registration"] = "; ".join(result.problems)
+        else:
+            new["dea_registration"] = new["dea_registration"].upper().replace(" ", "")
+    if "working_weekdays" in new:
+        days = [d.strip() for d in str(new["working_weekdays"]).split(",") if d.strip()]
+        if not days or any(not d.isdigit() or not 0 <= int(d) <= 6 for d in days):
+            errors["working_weekdays"] = "List the working days as numbers 0 (Monday) to 6 (Sunday), comma-separated."
+        else:
+            new["working_weekdays"] = ",".join(sorted(set(days)))
+    if errors:
+        raise ClinicSettingsError(errors)
+    clinic = Clinic.objects.select_for_update().get(pk=clinic.pk)
+    diff = audit.changes(clinic, new)
+    for k, v in new.items():
+        setattr(clinic, k, v)
+    clinic.save()
+    if diff:
+        audit.record(actor, "clinic.updated", subject=clinic, details={"changes": diff})
+    return clinic
+
+
+@transaction.atomic
+def update_limits(*, actor: Actor, clinic: Clinic, values: Mapping[str, object]) -> dict[str, object]:
+    """Set clinical thresholds. Values equal to the core's default are not stored (the default applies)."""
+    try:
+        effective = validate_settings(values)
+    except ClinicalInputError as e:
+        raise ClinicSettingsError({e.field or "__all__": str(e)}) from e
+    clinic = Clinic.objects.select_for_update().get(pk=clinic.pk)
+    before = validate_settings(clinic.clinical_settings)
+    base = defaults()
+    clinic.clinical_settings = {k: v for k, v in effective.items() if base.get(k) != v}
+    clinic.save(update_fields=["clinical_settings"])
+    diff = {k: {"old": before[k], "new": effective[k]} for k in effective if before.get(k) != effective[k]}
+    if diff:
+        audit.record(actor, "clinic.limits.updated", subject=clinic, details={"changes": diff})
+    return effective
+
+
+def limits_table(clinic: Clinic) -> list[dict[str, object]]:
+    current = clinic.limits()
+    rows = []
+    for spec in SETTINGS:
+        rows.append({"spec": spec, "value": current[spec.key], "is_default": current[spec.key] == spec.default})
+    return rows
+
+
+@transaction.atomic
+def add_room(*, actor: Actor, clinic: Clinic, name: str, kind: str, chairs: int) -> Room:
+    name = name.strip()
+    errors = {}
+    if not name:
+        errors["name"] = "Give the room a name."
+    elif Room.objects.filter(clinic=clinic, name__iexact=name).exists():
+        errors["name"] = f"There is already a room called {name}."
+    if kind not in Room.Kind.values:
+        errors["kind"] = "Choose the kind of room."
+    if not 0 <= chairs <= 20:
+        errors["chairs"] = "A room has between 0 and 20 chairs."
+    if errors:
+        raise ClinicSettingsError(errors)
+    room = Room.objects.create(clinic=clinic, name=name, kind=kind)
+    Chair.objects.bulk_create([Chair(room=room, label=f"Chair {i}") for i in range(1, chairs + 1)])
+    audit.record(actor, "clinic.room.added", subject=room, details={"name": name, "kind": kind, "chairs": chairs})
+    return room

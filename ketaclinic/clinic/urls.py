@@ -1,0 +1,12 @@
+from django.urls import path
+
+from ketaclinic.clinic import views
+
+app_name = "clinic"
+urlpatterns = [
+    path("", views.today, name="today"),
+    path("clinic/settings/", views.clinic_settings, name="settings"),
+    path("clinic/limits/", views.limits, name="limits"),
+    path("clinic/rooms/", views.rooms, name="rooms"),
+    path("clinic/access/", views.access_policy, name="access_policy"),
+]

@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import get_resolver
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from ketaclinic.access import POLICY, rule_for
+from ketaclinic.accounts.roles import Role
+from ketaclinic.audit.services import Actor
+from ketaclinic.clinic import services
+from ketaclinic.clinic.models import Clinic, Room, current_clinic
+from ketaclinic.clinic.today import today_panels
+
+
+def today(request):
+    """The landing page: what the signed-in person's roles need today. Later features add panels."""
+    clinic = current_clinic()
+    panels = today_panels(request, clinic)
+    ctx = {"clinic": clinic, "now": timezone.localtime(), "panels": panels}
+    if request.htmx:
+        return render(request, "clinic/today.html#panels", ctx)
+    return render(request, "clinic/today.html", ctx)
+
+
+class ClinicForm(forms.ModelForm):
+    class Meta:
+        model = Clinic
+        fields = list(services.CLINIC_FIELDS)
+
+
+@require_http_methods(["GET", "POST"])
+def clinic_settings(request):
+    clinic = current_clinic()
+    form = ClinicForm(request.POST or None, instance=Clinic.objects.get(pk=clinic.pk))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_clinic(actor=Actor.from_request(request), clinic=clinic, data=form.cleaned_data)
+        except services.ClinicSettingsError as e:
+            for field, msg in e.errors.items():
+                form.add_error(field if field in form.fields else None, msg)
+        else:
+            messages.success(request, "Clinic settings saved.")
+            return redirect("clinic:settings")
+    return render(request, "clinic/settings.html", {"form": form, "clinic": clinic})
+
+
+@require_http_methods(["GET", "POST"])
+def limits(request):
+    clinic = current_clinic()
+    can_edit = request.user.has_role(Role.CLINIC_ADMIN)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        if not can_edit:
+            return render(request, "errors/403.html", {"reason": "Only a clinic admin can change clinical limits."}, status=403)
+        values: dict[str, object] = {}
+        for row in services.limits_table(clinic):
+            spec = row["spec"]
+            if isinstance(spec.default, bool):
+                values[spec.key] = request.POST.get(spec.key) == "on"
+            elif spec.key in request.POST:
+                values[spec.key] = request.POST[spec.key]
+        try:
+            services.update_limits(actor=Actor.from_request(request), clinic=clinic, values=values)
+        except services.ClinicSettingsError as e:
+            errors = e.errors
+        else:
+            messages.success(request, "Clinical limits saved. The change is in the audit log.")
+            return redirect("clinic:limits")
+    rows = services.limits_table(clinic)
+    groups: dict[str, list] = {}
+    for row in rows:
+        groups.setdefault(row["spec"].group, []).append(row)
+    return render(request, "clinic/limits.html", {"groups": groups, "can_edit": can_edit, "errors": errors})
+
+
+class RoomForm(forms.Form):
+    name = forms.CharField(max_length=80)
+    kind = forms.ChoiceField(choices=Room.Kind.choices)
+    chairs = forms.IntegerField(min_value=0, max_value=20, initial=1)
+
+
+@require_http_methods(["GET", "POST"])
+def rooms(request):
+    clinic = current_clinic()
+    can_edit = request.user.has_role(Role.CLINIC_ADMIN)
+    form = RoomForm(request.POST or None)
+    if request.method == "POST":
+        if not can_edit:
+            return render(request, "errors/403.html", {"reason": "Only a clinic admin can add rooms."}, status=403)
+        if form.is_valid():
+            try:
+                services.add_room(actor=Actor.from_request(request), clinic=clinic, **form.cleaned_data)
+            except services.ClinicSettingsError as e:
+                for field, msg in e.errors.items():
+                    form.add_error(field if field in form.fields else None, msg)
+            else:
+                messages.success(request, "Room added.")
+                return redirect("clinic:rooms")
+    room_list = Room.objects.filter(clinic=clinic).prefetch_related("chairs")
+    return render(request, "clinic/rooms.html", {"rooms": room_list, "form": form, "can_edit": can_edit})
+
+
+def url_names() -> list[str]:
+    """Every named URL in the project, as namespace:name."""
+    names: list[str] = []
+
+    def walk(resolver, prefix: str):
+        for p in resolver.url_patterns:
+            if hasattr(p, "url_patterns"):
+                ns = p.namespace
+                walk(p, f"{prefix}{ns}:" if ns else prefix)
+            elif p.name:
+                names.append(prefix + p.name)
+
+    walk(get_resolver(), "")
+    return sorted(set(names))
+
+
+def access_policy(request):
+    roles = list(Role)
+    rows = []
+    for name in sorted(POLICY):
+        rule = POLICY[name]
+        rows.append({"name": name, "rule": rule, "cells": [r in rule.roles for r in roles]})
+    unlisted = [n for n in url_names() if rule_for(n) is None]
+    return render(request, "clinic/access_policy.html", {"roles": roles, "rows": rows, "unlisted": unlisted})

@@ -1,0 +1,12 @@
+"""The one way views get a patient: by external id, within the current clinic, or 404."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+
+from ketaclinic.clinic.models import current_clinic
+from ketaclinic.patients.models import Patient
+
+
+def get_patient_for(request, external_id) -> Patient:
+    return get_object_or_404(Patient.objects.select_related("clinic"), external_id=external_id, clinic=current_clinic())

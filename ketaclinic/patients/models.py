@@ -1,0 +1,183 @@
+"""The patient registry: identity, contacts, escort, measurements, allergies, medications, diagnoses."""
+
+from __future__ import annotations
+
+import unicodedata
+import uuid
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+def name_key(value: str) -> str:
+    """Lower-case, accent-free form of a name, used for fast prefix search."""
+    folded = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode("ascii")
+    return " ".join(folded.lower().replace("-", " ").replace("'", "").split())
+
+
+def mrn_check_digit(number: str) -> int:
+    """Luhn check digit over the MRN's digits, so a mistyped MRN is caught at the desk."""
+    total = 0
+    for i, ch in enumerate(reversed(number)):
+        d = int(ch)
+        if i % 2 == 0:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return (10 - total % 10) % 10
+
+
+def format_mrn(n: int) -> str:
+    body = f"{n:07d}"
+    return f"KC{body}{mrn_check_digit(body)}"
+
+
+class Patient(models.Model):
+    class SexAtBirth(models.TextChoices):
+        FEMALE = "female", "Female"
+        MALE = "male", "Male"
+        INTERSEX = "intersex", "Intersex"
+        UNKNOWN = "unknown", "Unknown / not disclosed"
+
+    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    clinic = models.ForeignKey("clinic.Clinic", on_delete=models.PROTECT, related_name="patients")
+    mrn = models.CharField("MRN", max_length=16, unique=True)
+    legal_given_name = models.CharField(max_length=100)
+    legal_family_name = models.CharField(max_length=100)
+    preferred_name = models.CharField(max_length=100, blank=True)
+    pronouns = models.CharField(max_length=30, blank=True)
+    date_of_birth = models.DateField(db_index=True)
+    sex_at_birth = models.CharField(max_length=10, choices=SexAtBirth.choices)
+    gender_identity = models.CharField(max_length=60, blank=True)
+    phone = models.CharField(max_length=32, blank=True)
+    email = models.EmailField(blank=True)
+    address_line1 = models.CharField(max_length=200, blank=True)
+    address_line2 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=2, blank=True)
+    postal_code = models.CharField(max_length=10, blank=True)
+    emergency_contact_name = models.CharField(max_length=120, blank=True)
+    emergency_contact_phone = models.CharField(max_length=32, blank=True)
+    emergency_contact_relationship = models.CharField(max_length=60, blank=True)
+    escort_name = models.CharField("usual escort", max_length=120, blank=True)
+    escort_phone = models.CharField("usual escort phone", max_length=32, blank=True)
+    allergies = models.TextField(blank=True, help_text="Free text; write 'No known drug allergies' when confirmed none")
+    current_medications = models.TextField(blank=True, help_text="Free text for now")
+    # Search keys, kept in step with the names by the services.
+    family_key = models.CharField(max_length=100, editable=False)
+    given_key = models.CharField(max_length=100, editable=False)
+    preferred_key = models.CharField(max_length=100, editable=False, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    is_demo = models.BooleanField(default=False, help_text="Synthetic demo or scale-test record")
+
+    class Meta:
+        ordering = ["legal_family_name", "legal_given_name"]
+        indexes = [
+            models.Index(fields=["family_key", "given_key"], name="patient_family_given"),
+            models.Index(fields=["given_key", "family_key"], name="patient_given_family"),
+            models.Index(fields=["preferred_key"], name="patient_preferred"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.display_name} ({self.mrn})"
+
+    def save(self, *args, **kwargs):
+        self.family_key = name_key(self.legal_family_name)
+        self.given_key = name_key(self.legal_given_name)
+        self.preferred_key = name_key(self.preferred_name)
+        super().save(*args, **kwargs)
+
+    @property
+    def display_name(self) -> str:
+        if self.preferred_name and self.preferred_name != self.legal_given_name:
+            return f"{self.preferred_name} ({self.legal_given_name}) {self.legal_family_name}"
+        return f"{self.legal_given_name} {self.legal_family_name}"
+
+    @property
+    def legal_name(self) -> str:
+        return f"{self.legal_given_name} {self.legal_family_name}"
+
+    def age_on(self, day: date) -> int:
+        dob = self.date_of_birth
+        return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
+
+    @property
+    def age(self) -> int:
+        return self.age_on(timezone.localdate())
+
+    @property
+    def address(self) -> str:
+        city = " ".join(p for p in [f"{self.city}," if self.city else "", self.state, self.postal_code] if p)
+        return ", ".join(p for p in [self.address_line1, self.address_line2, city] if p)
+
+
+KG_PER_LB = Decimal("0.45359237")
+CM_PER_IN = Decimal("2.54")
+
+
+class BodyMeasurement(models.Model):
+    """Weight and/or height at a point in time. Stored in kg and cm; the unit typed is kept."""
+
+    class Unit(models.TextChoices):
+        METRIC = "metric", "kg / cm"
+        IMPERIAL = "imperial", "lb / in"
+
+    class Status(models.TextChoices):
+        FINAL = "final", "Final"
+        ENTERED_IN_ERROR = "entered-in-error", "Entered in error"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="measurements")
+    measured_at = models.DateTimeField(default=timezone.now)
+    weight_kg = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    height_cm = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
+    entered_unit = models.CharField(max_length=10, choices=Unit.choices, default=Unit.METRIC)
+    entered_weight = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    entered_height = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.FINAL)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-measured_at"]
+        indexes = [models.Index(fields=["patient", "-measured_at"], name="measure_patient_at")]
+
+    def __str__(self) -> str:
+        parts = [f"{self.weight_kg} kg" if self.weight_kg is not None else "", f"{self.height_cm} cm" if self.height_cm else ""]
+        return " ".join(p for p in parts if p) or "measurement"
+
+    @property
+    def weight_lb(self) -> Decimal | None:
+        return None if self.weight_kg is None else (self.weight_kg / KG_PER_LB).quantize(Decimal("0.1"))
+
+    @property
+    def height_in(self) -> Decimal | None:
+        return None if self.height_cm is None else (self.height_cm / CM_PER_IN).quantize(Decimal("0.1"))
+
+
+class Diagnosis(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        RESOLVED = "resolved", "Resolved"
+        ENTERED_IN_ERROR = "entered-in-error", "Entered in error"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="diagnoses")
+    code = models.CharField("ICD-10-CM", max_length=10)
+    label = models.CharField(max_length=200)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    noted_on = models.DateField(default=timezone.localdate)
+    note = models.CharField(max_length=300, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+    error_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["status", "code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.label}"

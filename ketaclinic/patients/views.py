@@ -1,0 +1,166 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from ketaclinic.audit import services as audit
+from ketaclinic.audit.services import Actor
+from ketaclinic.clinic.models import current_clinic
+from ketaclinic.clinical.errors import ClinicalInputError
+from ketaclinic.patients import services
+from ketaclinic.patients.access import get_patient_for
+from ketaclinic.patients.chart import extra_sections
+from ketaclinic.patients.forms import DiagnosisErrorForm, DiagnosisForm, MeasurementForm, PatientForm
+from ketaclinic.patients.models import Diagnosis
+
+CHART_HISTORY_ROWS = 12
+
+
+def search(request):
+    term = request.GET.get("q", "").strip()
+    results = list(services.search(current_clinic(), term)) if term else []
+    if term:
+        with_results = [str(p.external_id) for p in results[:50]]
+        audit.record(Actor.from_request(request), "patient.search", details={"term": term, "results": len(results),
+                                                                              "patients": with_results})
+    ctx = {"term": term, "results": results}
+    if request.htmx:
+        return render(request, "patients/search.html#results", ctx)
+    return render(request, "patients/search.html", ctx)
+
+
+def _apply_service_errors(form, error: services.RegistryError) -> None:
+    for field, msg in error.errors.items():
+        form.add_error(field if field in form.fields else None, msg)
+
+
+@require_http_methods(["GET", "POST"])
+def register(request):
+    form = PatientForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        confirm = data.pop("confirm_duplicate", False)
+        try:
+            patient = services.register_patient(
+                actor=Actor.from_request(request), clinic=current_clinic(), data=data, confirm_duplicate=confirm
+            )
+        except services.RegistryError as e:
+            _apply_service_errors(form, e)
+        else:
+            messages.success(request, f"Registered {patient.display_name}, MRN {patient.mrn}.")
+            return redirect("patients:chart", external_id=patient.external_id)
+    return render(request, "patients/form.html", {"form": form, "title": "Register a patient"})
+
+
+def chart(request, external_id):
+    patient = get_patient_for(request, external_id)
+    audit.record(Actor.from_request(request), "patient.chart.viewed", subject=patient, patient=patient)
+    measurements = list(patient.measurements.select_related("recorded_by").order_by("-measured_at")[:CHART_HISTORY_ROWS])
+    diagnoses = list(patient.diagnoses.select_related("recorded_by").all())
+    latest_weight = next((m for m in measurements if m.weight_kg is not None and m.status == "final"), None)
+    latest_height = next((m for m in measurements if m.height_cm is not None and m.status == "final"), None)
+    user = request.user
+    ctx = {
+        "patient": patient,
+        "measurements": measurements,
+        "latest_weight": latest_weight,
+        "latest_height": latest_height,
+        "diagnoses": diagnoses,
+        "measurement_form": MeasurementForm(),
+        "diagnosis_form": DiagnosisForm() if user.has_role("prescriber") else None,
+        "can_edit": user.has_role("front_desk", "prescriber", "nurse", "clinic_admin"),
+        "can_measure": user.has_role("prescriber", "nurse", "front_desk"),
+        "sections": extra_sections(request, patient),
+    }
+    return render(request, "patients/chart.html", ctx)
+
+
+@require_http_methods(["GET", "POST"])
+def edit(request, external_id):
+    patient = get_patient_for(request, external_id)
+    form = PatientForm(request.POST or None, instance=patient)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        confirm = data.pop("confirm_duplicate", False)
+        try:
+            # The form mutated ``patient`` in memory; the service reloads it under a row lock.
+            services.update_patient(actor=Actor.from_request(request), patient=patient, data=data, confirm_duplicate=confirm)
+        except services.RegistryError as e:
+            _apply_service_errors(form, e)
+        else:
+            messages.success(request, "Patient details saved.")
+            return redirect("patients:chart", external_id=patient.external_id)
+    else:
+        audit.record(Actor.from_request(request), "patient.demographics.viewed", subject=patient, patient=patient)
+    return render(request, "patients/form.html", {"form": form, "title": f"Edit {patient.display_name}", "patient": patient})
+
+
+@require_POST
+def add_measurement(request, external_id):
+    patient = get_patient_for(request, external_id)
+    form = MeasurementForm(request.POST)
+    if form.is_valid():
+        try:
+            result = services.record_measurement(
+                actor=Actor.from_request(request), patient=patient, unit=form.cleaned_data["unit"],
+                weight=form.cleaned_data["weight"], height=form.cleaned_data["height"],
+            )
+        except (services.RegistryError, ClinicalInputError) as e:
+            errs = e.errors if isinstance(e, services.RegistryError) else {e.field or "weight": str(e)}
+            for msg in errs.values():
+                messages.error(request, msg)
+        else:
+            m = result.measurement
+            parts = []
+            if m.weight_kg is not None:
+                parts.append(f"{m.weight_kg} kg ({m.weight_lb} lb)")
+            if m.height_cm is not None:
+                parts.append(f"{m.height_cm} cm ({m.height_in} in)")
+            messages.success(request, "Recorded " + " and ".join(parts) + ".")
+            for w in result.warnings:
+                messages.warning(request, w)
+    else:
+        for errs in form.errors.values():
+            for msg in errs:
+                messages.error(request, msg)
+    return redirect("patients:chart", external_id=patient.external_id)
+
+
+@require_POST
+def add_diagnosis(request, external_id):
+    patient = get_patient_for(request, external_id)
+    form = DiagnosisForm(request.POST)
+    if form.is_valid():
+        try:
+            services.add_diagnosis(actor=Actor.from_request(request), patient=patient, code=form.cleaned_data["code"],
+                                   note=form.cleaned_data["note"])
+        except services.RegistryError as e:
+            for msg in e.errors.values():
+                messages.error(request, msg)
+        else:
+            messages.success(request, "Diagnosis added.")
+    else:
+        messages.error(request, "Choose a diagnosis from the list.")
+    return redirect("patients:chart", external_id=patient.external_id)
+
+
+@require_POST
+def diagnosis_error(request, external_id, pk):
+    patient = get_patient_for(request, external_id)
+    dx = get_object_or_404(Diagnosis, pk=pk, patient=patient)
+    form = DiagnosisErrorForm(request.POST)
+    if form.is_valid():
+        try:
+            services.mark_diagnosis_entered_in_error(actor=Actor.from_request(request), diagnosis=dx,
+                                                     reason=form.cleaned_data["reason"])
+        except services.RegistryError as e:
+            for msg in e.errors.values():
+                messages.error(request, msg)
+        else:
+            messages.success(request, f"{dx.code} marked entered in error; the original stays in the record.")
+    else:
+        messages.error(request, "Say why this diagnosis was entered in error.")
+    return redirect("patients:chart", external_id=patient.external_id)
+
+

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from ketaclinic.audit.models import AuditEntry
+
+
+def test_sign_in_and_out_are_audited(make_user):
+    user = make_user("nurse", username="nina")
+    c = Client()
+    response = c.post(reverse("accounts:login"), {"username": "nina", "password": "correct horse battery"})
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert AuditEntry.objects.filter(action="auth.sign_in", actor=user).exists()
+    c.post(reverse("accounts:logout"))
+    assert AuditEntry.objects.filter(action="auth.sign_out", actor=user).exists()
+    assert c.get("/").status_code == 302
+
+
+def test_lockout_after_repeated_failures(make_user, settings):
+    settings.LOGIN_FAILURE_LIMIT = 3
+    make_user("nurse", username="nina")
+    c = Client()
+    for _ in range(3):
+        response = c.post(reverse("accounts:login"), {"username": "nina", "password": "wrong"})
+        assert response.status_code == 200
+    # Even the right password is refused while locked.
+    response = c.post(reverse("accounts:login"), {"username": "nina", "password": "correct horse battery"})
+    assert "locked" in response.content.decode()
+    assert "_auth_user_id" not in c.session
+    assert AuditEntry.objects.filter(action="auth.sign_in.failed").count() == 3
+    assert AuditEntry.objects.filter(action="auth.sign_in.locked").count() == 1
+
+
+def test_idle_session_times_out(make_user, settings):
+    make_user("nurse", username="nina")
+    c = Client()
+    c.post(reverse("accounts:login"), {"username": "nina", "password": "correct horse battery"})
+    assert c.get("/").status_code == 200
+    session = c.session
+    session["last_activity"] = session["last_activity"] - settings.SESSION_IDLE_MINUTES * 60 - 5
+    session.save()
+    response = c.get("/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_password_change(make_user):
+    make_user("billing", username="bo")
+    c = Client()
+    c.post(reverse("accounts:login"), {"username": "bo", "password": "correct horse battery"})
+    response = c.post(reverse("accounts:password_change"), {
+        "old_password": "correct horse battery", "new_password1": "a new passphrase 2026",
+        "new_password2": "a new passphrase 2026"})
+    assert response.status_code == 302
+    assert Client().login(username="bo", password="a new passphrase 2026")
+    assert AuditEntry.objects.filter(action="auth.password_changed").exists()
+
+
+def test_production_hasher_is_argon2():
+    # Tests swap in MD5 for speed; the module's first choice outside tests is Argon2.
+    import inspect
+
+    from ketaclinic import settings as project_settings
+
+    source = inspect.getsource(project_settings)
+    assert '"django.contrib.auth.hashers.Argon2PasswordHasher",\n' in source
+    assert source.index("Argon2PasswordHasher") < source.index("PBKDF2PasswordHasher")
+
+
+@pytest.mark.parametrize("npi,ok", [("1234567893", True), ("1234567890", False), ("12345", False)])
+def test_staff_npi_is_checked(npi, ok):
+    from ketaclinic.accounts.services import validate_credentials
+    from ketaclinic.clinical.errors import ClinicalInputError
+
+    if ok:
+        assert validate_credentials(npi=npi)["npi"] == npi
+    else:
+        with pytest.raises(ClinicalInputError):
+            validate_credentials(npi=npi)
+
+
+def test_staff_dea_number_is_checked():
+    from ketaclinic.accounts.services import validate_credentials
+    from ketaclinic.clinical.errors import ClinicalInputError
+
+    assert validate_credentials(dea_number="AP5836727", last_name="Palmer")["dea_number"] == "AP5836727"
+    with pytest.raises(ClinicalInputError):
+        validate_credentials(dea_number="AP5836728", last_name="Palmer")

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection, transaction
+from django.urls import reverse
+
+from ketaclinic.audit.append_only import install_sql, remove_sql
+from ketaclinic.audit.models import AppendOnlyError, AuditEntry
+from ketaclinic.audit.services import Actor, record, verify_chain
+
+TABLE = "audit_auditentry"
+
+
+class tampering:
+    """Temporarily lift the append-only triggers, as an attacker with database access could."""
+
+    def __enter__(self):
+        with connection.cursor() as cur:
+            for sql in remove_sql(connection.vendor, TABLE):
+                cur.execute(sql)
+
+    def __exit__(self, *exc):
+        with connection.cursor() as cur:
+            for sql in install_sql(connection.vendor, TABLE):
+                cur.execute(sql)
+
+
+@pytest.fixture
+def chain(db):
+    actor = Actor.system("test")
+    return [record(actor, "test.event", details={"n": i}) for i in range(5)]
+
+
+def test_intact_chain_verifies(chain, capsys):
+    assert verify_chain() is None
+    call_command("verify_audit")
+    assert "5 entries verified" in capsys.readouterr().out
+
+
+def test_an_edited_row_is_caught(chain):
+    with tampering():
+        AuditEntry.objects.filter(seq=3).update(details={"n": 99})
+    problem = verify_chain()
+    assert problem is not None and problem.seq == 3 and "altered" in problem.reason
+    with pytest.raises(CommandError, match="entry 3"):
+        call_command("verify_audit")
+
+
+def test_a_deleted_row_is_caught(chain):
+    with tampering():
+        AuditEntry.objects.filter(seq=2).delete()
+    problem = verify_chain()
+    assert problem is not None and problem.seq == 2 and "missing" in problem.reason
+
+
+def test_a_deleted_last_row_is_caught(chain):
+    with tampering():
+        AuditEntry.objects.filter(seq=5).delete()
+    problem = verify_chain()
+    assert problem is not None and problem.seq == 5
+
+
+def test_a_rewritten_row_with_recomputed_hash_breaks_the_next_link(chain):
+    from ketaclinic.audit import chain as hashing
+
+    entry = AuditEntry.objects.get(seq=2)
+    entry.details = {"n": 42}
+    new_hash = hashing.entry_hash(entry.prev_hash, entry.content())
+    with tampering():
+        AuditEntry.objects.filter(seq=2).update(details={"n": 42}, hash=new_hash)
+    problem = verify_chain()
+    assert problem is not None and problem.seq == 3
+
+
+def test_model_refuses_update_and_delete(chain):
+    entry = AuditEntry.objects.get(seq=1)
+    with pytest.raises(AppendOnlyError):
+        entry.save()
+    with pytest.raises(AppendOnlyError):
+        entry.delete()
+
+
+def test_database_refuses_update_and_delete(chain):
+    from django.db import DatabaseError
+
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditEntry.objects.filter(seq=1).update(action="forged")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditEntry.objects.filter(seq=1).delete()
+
+
+def test_audit_is_rolled_back_with_a_failed_change(db):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        record(Actor.system("test"), "test.event")
+        raise RuntimeError("the change failed")
+    assert not AuditEntry.objects.filter(action="test.event").exists()
+
+
+def test_compliance_searches_by_patient_user_and_date(client_for, patient, staff):
+    client_for("nurse").get(reverse("patients:chart", kwargs={"external_id": patient.external_id}))
+    c = client_for("compliance")
+    body = c.get(reverse("audit:search"), {"patient": patient.mrn}).content.decode()
+    assert "patient.chart.viewed" in body and "patient.registered" in body
+    body = c.get(reverse("audit:search"), {"user": "nurse", "action": "patient.chart"}).content.decode()
+    assert "patient.chart.viewed" in body and "patient.registered" not in body
+    body = c.get(reverse("audit:search"), {"date_from": "2000-01-01", "date_to": "2000-01-02"}).content.decode()
+    assert "No entries." in body
