@@ -72,10 +72,14 @@ POLICY: dict[str, Rule] = {
     "audit:search": staff(CO),
     # --- JSON API ---------------------------------------------------------------------------------
     "api-1.0.0:*": ANY_STAFF,  # each operation checks its own roles too (ketaclinic/api.py)
-    # --- treatments (issue 4) ---------------------------------------------------------------------
+    # --- screening, treatments, integration (issue 4) ---------------------------------------------
+    # (treatment journey entries go here)
     # --- measures (issue 5) -----------------------------------------------------------------------
+    # (measures entries go here)
     # --- portal (issue 5) -------------------------------------------------------------------------
+    # (portal entries go here)
     # --- custody (issue 6) ------------------------------------------------------------------------
+    # (custody entries go here)
 }
 
 _ = (MEDICAL, T)  # kept importable for the sections above

@@ -126,6 +126,12 @@ INSTALLED_APPS = [
     "ketaclinic.audit",
     "ketaclinic.clinic",
     "ketaclinic.patients",
+    "ketaclinic.screening",
+    "ketaclinic.treatments",
+    "ketaclinic.integration",
+    "ketaclinic.measures",
+    "ketaclinic.portal",
+    "ketaclinic.custody",
 ]
 
 MIDDLEWARE = [

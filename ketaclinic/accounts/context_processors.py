@@ -10,6 +10,11 @@ from ketaclinic.access import rule_for
 NAVIGATION: list[tuple[str, str]] = [
     ("Today", "clinic:today"),
     ("Patients", "patients:search"),
+    ("Consults", "screening:list"),
+    ("Schedule", "treatments:schedule"),
+    ("Integration", "integration:list"),
+    ("Outcomes", "measures:worklist"),
+    ("Custody", "custody:home"),
     ("Audit log", "audit:search"),
     ("Clinical limits", "clinic:limits"),
     ("Rooms", "clinic:rooms"),
@@ -33,5 +38,5 @@ def staff_navigation(request):
             url = reverse(name)
         except NoReverseMatch:
             continue
-        items.append({"label": label, "url": url, "active": current.split(":")[0] == name.split(":")[0] and current == name})
+        items.append({"label": label, "url": url, "active": current == name})
     return {"nav_items": items, "user_roles": sorted(roles)}

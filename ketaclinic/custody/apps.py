@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class CustodyConfig(AppConfig):
+    name = "ketaclinic.custody"
+    label = "custody"
+    verbose_name = "Controlled-substance custody"
