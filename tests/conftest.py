@@ -90,3 +90,26 @@ def make_patient(clinic, actor_for):
 @pytest.fixture
 def patient(make_patient):
     return make_patient()
+
+
+@pytest.fixture(autouse=True)
+def _append_only_triggers_vs_flush(request):
+    """Transactional tests end with a flush (DELETE on SQLite), which the append-only triggers refuse.
+    Lift the triggers just before that flush and put them back at the start of the next such test."""
+    if "transactional_db" not in request.fixturenames and "live_server" not in request.fixturenames:
+        yield
+        return
+    from django.db import connection
+
+    from ketaclinic.audit.append_only import APPEND_ONLY_TABLES, install_sql, remove_sql
+
+    request.getfixturevalue("transactional_db")
+    with connection.cursor() as cur:
+        for table in APPEND_ONLY_TABLES:
+            for sql in install_sql(connection.vendor, table):
+                cur.execute(sql)
+    yield
+    with connection.cursor() as cur:
+        for table in APPEND_ONLY_TABLES:
+            for sql in remove_sql(connection.vendor, table):
+                cur.execute(sql)

@@ -5,6 +5,10 @@ database superuser disabling them (which the hash chain then exposes)."""
 
 from __future__ import annotations
 
+# Every table protected by these triggers. A new append-only table adds itself here and installs the
+# triggers in a migration with ``migration_operations(table)``.
+APPEND_ONLY_TABLES: list[str] = ["audit_auditentry"]
+
 
 def install_sql(vendor: str, table: str) -> list[str]:
     if vendor == "sqlite":

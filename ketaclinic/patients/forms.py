@@ -8,7 +8,7 @@ from ketaclinic.patients.services import PATIENT_FIELDS, diagnosis_catalogue
 
 class PatientForm(forms.ModelForm):
     confirm_duplicate = forms.BooleanField(
-        required=False, label="Register anyway: this is a different person with the same name and date of birth"
+        required=False, label="Register anyway: this is a different person who shares that name and birthday"
     )
 
     class Meta:

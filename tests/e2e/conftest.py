@@ -1,0 +1,75 @@
+"""Browser tests: real Chromium (Debian's /usr/bin/chromium) driven by Playwright against live_server.
+
+Locally, without Chromium, these tests skip with a visible reason. In CI (CI=true) a missing Chromium
+is a failure, not a skip."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+PASSWORD = "correct horse battery"
+
+
+def pytest_collection_modifyitems(config, items):
+    here = os.path.dirname(__file__)
+    e2e_items = [i for i in items if str(i.fspath).startswith(here)]
+    for item in e2e_items:
+        item.add_marker(pytest.mark.e2e)
+    if e2e_items and not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
+        if os.environ.get("CI"):
+            raise pytest.UsageError(f"CI needs Chromium at {CHROMIUM} for the browser tests (apt-get install -y chromium).")
+        skip = pytest.mark.skip(reason=f"Chromium not found at {CHROMIUM}: browser tests skipped (apt-get install -y chromium)")
+        for item in e2e_items:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"],
+    }
+
+
+@pytest.fixture(autouse=True)
+def _plain_static(settings):
+    settings.STORAGES = {**settings.STORAGES,
+                         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+
+
+@pytest.fixture
+def console_errors(page):
+    """Collects browser console errors and CSP violations; assert it is empty at the end of a flow."""
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return errors
+
+
+@pytest.fixture
+def login(page, live_server):
+    def sign_in(username: str, password: str = PASSWORD):
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_load_state("networkidle")
+
+    return sign_in
+
+
+@pytest.fixture
+def logout(page):
+    def sign_out():
+        page.get_by_role("button", name="Sign out").click()
+        page.wait_for_load_state("networkidle")
+
+    return sign_out
