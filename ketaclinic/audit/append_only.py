@@ -21,7 +21,7 @@ def install_sql(vendor: str, table: str) -> list[str]:
     if vendor == "postgresql":
         return [
             "CREATE OR REPLACE FUNCTION ketaclinic_refuse_change() RETURNS trigger AS $$ "
-            "BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END; $$ LANGUAGE plpgsql;",
+            "BEGIN RAISE EXCEPTION USING MESSAGE = TG_TABLE_NAME || ' is append-only'; END; $$ LANGUAGE plpgsql;",
             f"DROP TRIGGER IF EXISTS {table}_append_only ON {table};",
             f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
             f"FOR EACH ROW EXECUTE FUNCTION ketaclinic_refuse_change();",
