@@ -1,0 +1,325 @@
+"""The rulebook: every clinical rule with its source and whether its numbers are confirmed.
+
+``python -m ketaclinic.clinical`` prints it, so a clinician can review the whole rulebook in one place.
+Status letters follow clinical.md: C = confirmed in the source text, S = secondary source only,
+U = unconfirmed (or not in the reference at all: the number is an unconfirmed clinic setting).
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+
+from .settings import SETTINGS, SETTINGS_BY_KEY
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule: what it says, where it comes from, the reference's status for it, and its settings."""
+
+    id: str
+    area: str
+    statement: str
+    source: str
+    status: str  # "C" | "S" | "U"
+    setting_keys: tuple[str, ...] = ()
+
+
+#: The seed article's reference list (numbered as in the article); rules cite them as [seed N].
+SEED_REFERENCES: dict[int, str] = {
+    6: "Singh JB et al. IV ketamine dose-frequency study in TRD. Am J Psychiatry 2016;173(8):816-826. "
+       "doi:10.1176/appi.ajp.2016.16010037",
+    7: "Fava M et al. Dose-ranging trial of IV ketamine in TRD. Mol Psychiatry 2020;25(7):1592-1603. "
+       "doi:10.1038/s41380-018-0256-5",
+    8: "Luckenbaugh DA et al. Do the dissociative side effects of ketamine mediate its antidepressant effects? "
+       "J Affect Disord 2014;159:56-61. doi:10.1016/j.jad.2014.02.017",
+    11: "Feder A et al. IV ketamine for chronic PTSD: a randomized clinical trial. JAMA Psychiatry 2014;71(6):681-688. "
+        "doi:10.1001/jamapsychiatry.2014.62",
+    12: "Feder A et al. Repeated ketamine administration for chronic PTSD. Am J Psychiatry 2021;178(2):193-202. "
+        "doi:10.1176/appi.ajp.2020.20050596",
+    14: "McGirr A et al. Ketamine in major depressive episodes: meta-analysis. Psychol Med 2015;45(4):693-704. "
+        "doi:10.1017/S0033291714001603",
+    15: "Bartoli F et al. Ketamine as a rapid-acting agent for suicidal ideation: a meta-analysis. Neurosci Biobehav "
+        "Rev 2017;77:232-236. doi:10.1016/j.neubiorev.2017.03.010",
+    16: "Ballard ED et al. Improvement in suicidal ideation after ketamine infusion. J Psychiatr Res 2014;58:161-166. "
+        "doi:10.1016/j.jpsychires.2014.07.027",
+    18: "Krystal JH et al. Ketamine: a paradigm shift for depression research and treatment. Neuron "
+        "2019;101(5):774-778. doi:10.1016/j.neuron.2019.02.005",
+}
+
+_V = "Vital signs"
+RULES: tuple[Rule, ...] = (
+    # ---------------------------------------------------------------- scales
+    Rule("scales.phq9", "Rating scales",
+         "PHQ-9: 9 items 0-3, total 0-27; bands 0-4 minimal, 5-9 mild, 10-14 moderate, 15-19 moderately severe, 20-27 "
+         "severe; >= 10 detects MDD (88%/88%). LOINC panel 44249-1, total 44261-6, items and answers per §5a.",
+         "clinical.md §4 PHQ-9 row; §5a; Kroenke 2001 J Gen Intern Med 16:606, PMC1495268", "C"),
+    Rule("scales.phq9_item9", "Rating scales",
+         "PHQ-9 item 9 above 0 raises an urgent flag: start the C-SSRS screener before any dosing (even on an "
+         "incomplete form).", "clinical.md §4 PHQ-9 row (standard practice, not Kroenke)", "U"),
+    Rule("scales.gad7", "Rating scales",
+         "GAD-7: 7 items 0-3, total 0-21; 0-4 minimal, 5-9 mild, 10-14 moderate, 15-21 severe; >= 10 positive screen. "
+         "LOINC total 70274-6 (C), panel 69737-5 (S).", "clinical.md §4 GAD-7 row; Spitzer 2006", "C"),
+    Rule("scales.pcl5", "Rating scales",
+         "PCL-5: 20 items 0-4, total 0-80, past month; clusters B 1-5, C 6-7, D 8-14, E 15-20; DSM-5 rule: item >= 2 "
+         "endorsed, need 1 B, 1 C, 2 D, 2 E; provisional PTSD at the cut-point (31-33). No severity bands. LOINC total "
+         "91006-2 is U.", "clinical.md §4 PCL-5 row", "C",
+         ("outcomes.pcl5_cutpoint",)),
+    Rule("scales.qids_sr16", "Rating scales",
+         "QIDS-SR16: 16 items 0-3 scored by nine domains: sleep max(1-4), appetite/weight max(6-9), psychomotor "
+         "max(15-16), other domains single items; total = sum of domains (0-27); bands 0-5 none, 6-10 mild, 11-15 "
+         "moderate, 16-20 severe, 21-27 very severe. Form rule: answer either 6 or 7 and either 8 or 9.",
+         "clinical.md §4 QIDS-SR16 row; Rush 2003 Biol Psychiatry 54:573; ids-qids.org", "C"),
+    Rule("scales.qids_item12", "Rating scales",
+         "QIDS-SR16 item 12 (thoughts of death or suicide) above 0 raises an urgent flag: C-SSRS screener first.",
+         "Issue 3; analogous to the PHQ-9 item-9 practice rule (clinical.md §4, U)", "U"),
+    Rule("scales.madrs", "Rating scales",
+         "MADRS: 10 clinician-rated items 0-6, total 0-60; Snaith bands 0-6 normal, 7-19 mild, 20-34 moderate, >= 35 "
+         "severe. Item wording not reproduced.", "clinical.md §4 MADRS row; [seed 6] used MADRS", "C"),
+    Rule("scales.cadss", "Rating scales",
+         "CADSS 23-item subjective version, items 0-4, total 0-92; higher = more dissociation; rate before dosing, "
+         "at peak (~40 min) and before discharge. No bands.", "clinical.md §4 CADSS row; [seed 8]", "S"),
+    Rule("scales.cssrs", "Rating scales",
+         "C-SSRS screener flow: ask 1 and 2; if 2 yes ask 3, 4, 5, 6; if 2 no go to 6; 6 yes asks 'within past 3 "
+         "months?'. HIGH risk = yes to 4 or 5 or behaviour in past 3 months: urgent, safety precautions until a "
+         "mental-health professional evaluates.", "clinical.md §4 C-SSRS Screener row (Columbia triage guidelines)", "C"),
+    Rule("scales.cssrs_tiers", "Rating scales",
+         "C-SSRS low tier = yes to 1 or 2 only; moderate = yes to 3, or lifetime behaviour not in the past 3 months.",
+         "clinical.md §4 C-SSRS Screener row (common triage practice)", "S"),
+    Rule("scales.moaas", "Rating scales",
+         "MOAA/S 0-5 (5 responds readily to name ... 0 no response to painful trapezius squeeze); 0 = loss of "
+         "consciousness raises an urgent flag. Level wording paraphrased, primary text not in the reference.",
+         "Chernik 1990 J Clin Psychopharmacol 10(4):244-251 (U); clinical.md §3c (MOAA/S = 0, C)", "U"),
+    Rule("scales.incomplete", "Rating scales",
+         "An incomplete form gives no total ('incomplete'); no instrument in the reference has a proration rule. "
+         "Safety flags still fire from the answers given.", "clinical.md §4 (no proration rules given); issue 3",
+         "C"),
+    # ---------------------------------------------------------------- outcomes
+    Rule("outcomes.response", "Change over time",
+         "Response = fall of at least 50% from baseline on a depression scale (PHQ-9, QIDS-SR16, MADRS).",
+         "clinical.md §4 'Response and remission' table (Cochrane CD011612.pub3)", "C",
+         ("outcomes.response_percent",)),
+    Rule("outcomes.response_other", "Change over time",
+         "GAD-7 response uses 50% (no reference); PCL-5 response uses the CAPS-5 >= 30% PTSD definition "
+         "(Feder 2021) applied to PCL-5.", "clinical.md §4 table; [seed 12]", "U",
+         ("outcomes.gad7_response_percent", "outcomes.pcl5_response_percent")),
+    Rule("outcomes.remission_madrs", "Change over time",
+         "MADRS remission <= 12 (ketamine/esketamine trials); <= 10 alternative; configurable.",
+         "clinical.md §4 MADRS row and table (PMC10769130; Zimmerman 2004)", "C", ("outcomes.madrs_remission_max",)),
+    Rule("outcomes.remission_phq9", "Change over time", "PHQ-9 remission < 5 (total <= 4).",
+         "clinical.md §4 table (common convention)", "U", ("outcomes.phq9_remission_max",)),
+    Rule("outcomes.remission_qids", "Change over time", "QIDS-SR16 remission <= 5 (STAR*D).",
+         "clinical.md §4 QIDS-SR16 row", "S", ("outcomes.qids_remission_max",)),
+    Rule("outcomes.pcl5_change", "Change over time",
+         "PCL-5: fall of 10 points = clinically meaningful, 5 = reliable; remission = below the cut-point.",
+         "clinical.md §4 PCL-5 row and table", "S",
+         ("outcomes.pcl5_meaningful_change_points", "outcomes.pcl5_reliable_change_points")),
+    Rule("outcomes.relapse", "Change over time",
+         "Loss of response after induction (booster prompt): latest score at least N above the lowest score since "
+         "induction ended. PHQ-9 +5 (issue example), PCL-5 +10 (meaningful change); other scales must be set by the "
+         "clinic before use.", "Issue 3; clinical.md §4 PCL-5 row (S); Feder 2021 median time to loss of response "
+         "27.5 days [seed 12]", "U",
+         ("outcomes.relapse_rise_phq9_points", "outcomes.relapse_rise_pcl5_points",
+          "outcomes.relapse_rise_qids_sr16_points", "outcomes.relapse_rise_madrs_points",
+          "outcomes.relapse_rise_gad7_points")),
+    # ---------------------------------------------------------------- eligibility
+    Rule("eligibility.absolute", "Eligibility",
+         "Not eligible: aneurysmal vascular disease, arteriovenous malformation, intracerebral haemorrhage, "
+         "hypersensitivity, or a BP/ICP rise posing serious risk. For racemic ketamine the vascular items rest on the "
+         "Ketalar label (U) and are applied as absolute, the cautious choice.",
+         "clinical.md §2 (SPR-PI §4, C; Ketalar PI, U)", "C"),
+    Rule("eligibility.relative", "Eligibility",
+         "Prescriber review: psychosis or psychotic features, substance use disorder, drug seeking, uncontrolled "
+         "hypertension, unstable cardiovascular or cerebrovascular disease, pregnancy, breastfeeding, hepatic "
+         "impairment, raised ICP/IOP, hyperthyroidism.",
+         "clinical.md §2 (SPR-PI §5.2, §5.3, §8.1, §8.2: C; §5.6, §8.7: S; anaesthesia items: U); seed article "
+         "eligibility FAQ", "C"),
+    Rule("eligibility.medications", "Eligibility",
+         "Precautions: benzodiazepines, other sedatives and opioids (sedation, respiratory depression); stimulants "
+         "and MAOIs (BP rise). Precautions send to review unless the clinic turns that off.",
+         "clinical.md §2 (REMS Patient Monitoring Form; SPR-PI §7)", "C", ("eligibility.precautions_need_review",)),
+    Rule("eligibility.trd", "Eligibility",
+         "Treatment resistance for a depressive or bipolar diagnosis: at least N failed adequate trials (adequate "
+         "dose for >= W weeks, no or partial response); fewer -> review. Not required for PTSD alone or esketamine "
+         "for MDD with suicidal ideation.", "clinical.md §5c (TRD has no code; payers want failed trials, U); "
+         "[seed 6], [seed 7] enrolled TRD", "U",
+         ("eligibility.adequate_trial_weeks", "eligibility.trd_min_failed_trials")),
+    Rule("eligibility.bp", "Eligibility",
+         "Baseline BP above 140/90 -> review (weigh short-term rise against benefit); missing baseline BP -> review.",
+         "clinical.md §1 'Pre-dose BP guide' row (SPR-PI §2/§5)", "U",
+         ("eligibility.bp_review_systolic_mmHg", "eligibility.bp_review_diastolic_mmHg")),
+    Rule("eligibility.esketamine", "Eligibility",
+         "Esketamine: labelled for adults with TRD or MDD with acute suicidal ideation; no active MDD code -> review; "
+         "age under 18 -> review; 65 and over -> precaution (28 mg start in EU/HK labelling).",
+         "clinical.md §3b (C; >= 65 row S)", "C", ("eligibility.min_age_years", "eligibility.older_adult_age_years")),
+    Rule("eligibility.icd10", "Eligibility",
+         "Built-in diagnosis list: every ICD-10-CM code in clinical.md §5c (F31.31, F31.32, F31.81 are U; F41.1 and "
+         "T14.91- are S). Indications covered without review: major depression (F32/F33), bipolar depression (F31) "
+         "and PTSD (F43.1x); anything else -> review.",
+         "clinical.md §5c; §7 evidence: TRD [seed 6], [seed 7]; MDD and bipolar depression [seed 14]; PTSD "
+         "[seed 11], [seed 12]", "C"),
+    Rule("eligibility.suicidality", "Eligibility",
+         "Recorded suicidal ideation or attempt is a precaution (complete the C-SSRS screener first), not an "
+         "exclusion: small studies show a rapid fall in suicidal ideation after ketamine (very low-quality evidence).",
+         "clinical.md §4 C-SSRS row; §5c R45.851 (C); §7 [seed 15], [seed 16]", "C"),
+    # ---------------------------------------------------------------- dosing
+    Rule("dosing.iv", "Dosing",
+         "IV: 0.5 mg/kg over 40 min standard; 0.1-0.75 mg/kg without override; above 0.75 up to 1.0 mg/kg needs an "
+         "override reason; above 1.0 mg/kg never. Infusions of 40-100 min without override; under 2 min never.",
+         "clinical.md §1 'Standard dose', 'Dose range studied', 'Range in practice' rows; [seed 6], [seed 7]; "
+         "Andrade 2017", "C",
+         ("dosing.iv_default_mg_per_kg", "dosing.iv_min_mg_per_kg", "dosing.iv_max_mg_per_kg",
+          "dosing.iv_ceiling_mg_per_kg", "dosing.iv_default_minutes", "dosing.iv_min_minutes",
+          "dosing.iv_max_minutes", "dosing.iv_hard_min_minutes")),
+    Rule("dosing.iv_maths", "Dosing",
+         "IV maths: mg = dosing weight x mg/kg (0.1 mg); drug mL = mg / vial mg/mL (0.01 mL); volume = bag + drug "
+         "mL; rate = volume / minutes x 60 (0.1 mL/h); rounding half up, shown step by step.",
+         "Arithmetic; issue 3", "C", ("dosing.max_concentration_mg_per_mL", "dosing.max_bag_volume_mL")),
+    Rule("dosing.im", "Dosing",
+         "IM: 0.25-0.5 mg/kg without override (studied); up to 1.0 mg/kg with override (clinic range, U); above "
+         "never; mL = mg / vial mg/mL.", "clinical.md §3a (Chilukuri 2014, C; clinic range U)", "U",
+         ("dosing.im_min_mg_per_kg", "dosing.im_max_mg_per_kg", "dosing.im_ceiling_mg_per_kg")),
+    Rule("dosing.esketamine", "Dosing",
+         "Esketamine: 28 mg per device (2 sprays); 56 mg = 2 devices, 84 mg = 3; 5 min between devices; TRD starts "
+         "at 56 mg and uses 84 mg only after that start (override otherwise); MDSI 84 mg, may drop to 56; 28 mg "
+         "needs override (non-US); never above 84 mg.", "clinical.md §3b TRD, MDSI and Device rows", "C",
+         ("dosing.esketamine_first_dose_mg", "dosing.esketamine_max_dose_mg",
+          "dosing.esketamine_device_interval_minutes", "dosing.esketamine_allow_28mg")),
+    Rule("dosing.weight_basis", "Dosing",
+         "Actual body weight by default. Optional adjusted weight when BMI > 30: IBW (Devine) + 0.4 x (actual - "
+         "IBW); the formula is standard pharmacy practice, NOT in the reference.",
+         "clinical.md §1 'Weight basis' row (SAN17, U); formula unconfirmed", "U",
+         ("dosing.weight_basis", "dosing.obesity_bmi", "dosing.adjusted_weight_factor")),
+    Rule("dosing.weight_checks", "Dosing",
+         "Flag a weight change of more than 10% since the last visit, and a weight about 2.2046 x the previous one "
+         "(pounds entered as kg). Weights <= 0 or outside the plausible range are rejected.",
+         "Issue 3 (no clinical source); 1 kg = 2.2046 lb", "U",
+         ("dosing.weight_change_flag_percent", "dosing.lb_as_kg_tolerance_percent", "dosing.min_weight_kg",
+          "dosing.max_weight_kg")),
+    # ---------------------------------------------------------------- vitals
+    Rule("vitals.pre_dose", _V,
+         "Before dosing: BP above 140/90 -> HOLD for prescriber review (label guide: weigh risk of a short-term rise "
+         "against benefit); above the stop limits -> STOP.", "clinical.md §1 'Pre-dose BP guide' row (SPR-PI §2/§5)",
+         "U", ("vitals.pre_dose_systolic_hold_mmHg", "vitals.pre_dose_diastolic_hold_mmHg")),
+    Rule("vitals.bp_limits", _V,
+         "During/recovery BP: caution above 140/90; HOLD (pause, recheck) above 180/110; STOP above 200/120 once, or "
+         "above 180/110 on two readings 5 min apart. No authoritative threshold exists: these are defaults.",
+         "clinical.md §1 'Thresholds' row (Del Sant 2020; one clinic protocol, weak; Yip 2022 "
+         "doi:10.3389/fpsyt.2022.1017504)", "S",
+         ("vitals.systolic_caution_mmHg", "vitals.systolic_hold_mmHg", "vitals.systolic_stop_mmHg",
+          "vitals.diastolic_caution_mmHg", "vitals.diastolic_hold_mmHg", "vitals.diastolic_stop_mmHg",
+          "vitals.bp_repeat_minutes", "vitals.systolic_low_hold_mmHg")),
+    Rule("vitals.baseline_rise", _V,
+         "A rise from the patient's baseline of systolic >= +40 or diastolic >= +25 mmHg is flagged (caution by "
+         "default). The label reports these rises for esketamine (8-19% of patients, peak ~40 min, lasting ~4 h).",
+         "clinical.md §3c 'BP effect size' row (SPR-PI §5.6)", "C",
+         ("vitals.systolic_rise_mmHg", "vitals.diastolic_rise_mmHg", "vitals.baseline_rise_level")),
+    Rule("vitals.heart_rate", _V,
+         "Heart rate: HOLD above 120 bpm, STOP when above 120 for 5 min (one clinic protocol); caution above 100, "
+         "stop above 140, and low limits 50/45/40 are unsourced defaults.",
+         "clinical.md §1 'Thresholds' row (weak, S); other numbers not in the reference", "U",
+         ("vitals.heart_rate_high_caution_bpm", "vitals.heart_rate_high_hold_bpm", "vitals.heart_rate_high_stop_bpm",
+          "vitals.heart_rate_sustained_minutes", "vitals.heart_rate_low_caution_bpm",
+          "vitals.heart_rate_low_hold_bpm", "vitals.heart_rate_low_stop_bpm")),
+    Rule("vitals.spo2_resp", _V,
+         "SpO2 (caution < 95, hold < 92, stop < 90 %) and respiratory rate (low 10/8/6, high 20/24/30 per min): the "
+         "reference requires pulse oximetry and respiratory monitoring but gives NO limits; all unconfirmed defaults.",
+         "clinical.md §1 'Vitals: what' row (S), §3c 'Respiratory' row (C, monitoring only)", "U",
+         ("vitals.spo2_low_caution_percent", "vitals.spo2_low_hold_percent", "vitals.spo2_low_stop_percent",
+          "vitals.respiratory_rate_low_caution_per_min", "vitals.respiratory_rate_low_hold_per_min",
+          "vitals.respiratory_rate_low_stop_per_min", "vitals.respiratory_rate_high_caution_per_min",
+          "vitals.respiratory_rate_high_hold_per_min", "vitals.respiratory_rate_high_stop_per_min")),
+    Rule("vitals.when", _V,
+         "IV: BP every 10 min during the infusion and every 15 min after. Esketamine: BP before dosing and about "
+         "40 min after.", "clinical.md §1 'Vitals: when' row (Emory series); §3c 'BP' row (SPR-HCP)", "C",
+         ("vitals.iv_interval_during_minutes", "vitals.iv_interval_after_minutes",
+          "vitals.esketamine_bp_check_minutes")),
+    # ---------------------------------------------------------------- discharge
+    Rule("discharge.observation", "Observation and discharge",
+         "Minimum observation: esketamine 120 min from the first device (label; cannot be set lower); IV 90 min "
+         "after the infusion ends (BP/HR back to baseline within ~90 min); IM 120 min (no source).",
+         "clinical.md §3c 'Observation' row (C); §1 'Observation / discharge, IV' row (Szarmach 2020, S)", "C",
+         ("observation.esketamine_min_minutes", "observation.iv_min_minutes", "observation.im_min_minutes")),
+    Rule("discharge.criteria", "Observation and discharge",
+         "Ready only when: observation time met, vitals within limits and near baseline (systolic +/-20, diastolic "
+         "+/-10 mmHg, HR +/-20 bpm: unsourced), alert and oriented, steady gait, no active adverse event, escort "
+         "present, no-driving (until next day after restful sleep) acknowledged.",
+         "clinical.md §1 'Escort / driving' row (SPR-PI §17, C; IV S); tolerances not in the reference", "U",
+         ("discharge.systolic_tolerance_mmHg", "discharge.diastolic_tolerance_mmHg",
+          "discharge.heart_rate_tolerance_bpm", "discharge.escort_required", "discharge.no_driving_ack_required")),
+    # ---------------------------------------------------------------- schedules
+    Rule("schedules.induction", "Schedules",
+         "Induction series: 6 sessions, 2 or 3 a week (default 3) on working days, at most that many in any 7 days, "
+         "minimum spacing kept, within 4 weeks.", "clinical.md §1 'Induction series' rows; [seed 6], [seed 12]", "C",
+         ("schedules.induction_sessions", "schedules.induction_per_week", "schedules.induction_min_spacing_days",
+          "schedules.induction_max_weeks")),
+    Rule("schedules.esketamine", "Schedules",
+         "Esketamine: weeks 1-4 twice weekly (induction), weeks 5-8 weekly, week 9+ every 2 weeks or weekly at the "
+         "lowest frequency that keeps response; assess benefit at the end of induction.",
+         "clinical.md §3b TRD row", "C", ("schedules.esketamine_maintenance_every_weeks",)),
+    Rule("schedules.integration", "Schedules",
+         "Integration session suggested 24-72 h after each dosing session.",
+         "Issue 3; not in the reference ([seed 18] describes improvement within 24-72 h, not integration timing)",
+         "U", ("schedules.integration_start_hours", "schedules.integration_end_hours")),
+    # ---------------------------------------------------------------- custody / identifiers
+    Rule("custody.records", "Custody",
+         "Ketamine (and esketamine) is DEA Schedule III, code 7285. Keep records >= 2 years; full inventory at least "
+         "every 2 years (some states yearly); theft or significant loss: written notice within 1 business day and "
+         "DEA Form 106 within 45 days; Spravato REMS monitoring form within 7 days.",
+         "clinical.md §5b, §6 ('Retention', 'Biennial inventory' S; 'Theft' C), §3c (REMS form, C)", "S",
+         ("custody.inventory_interval_months", "custody.record_retention_years", "custody.theft_notice_business_days",
+          "custody.dea106_days", "custody.rems_form_days")),
+    Rule("custody.waste", "Custody",
+         "Wastage stays in the registrant's custody, recorded and destroyed per DEA and state rules, not on Form 41; "
+         "witnessing by 2 licensed staff is state/institutional policy. Opened-vial discard time and routine count "
+         "frequency are clinic policy with no reference number.", "clinical.md §6 'Wastage' row (C/U)", "U",
+         ("custody.waste_witness_count", "custody.opened_vial_beyond_use_hours", "custody.routine_count_frequency")),
+    Rule("identifiers.dea", "Identifiers",
+         "DEA number: 2 letters + 7 digits (optional -suffix); first letter registrant type (A/B/F/G/M/P/R; X retired); "
+         "second letter last-name initial or 9; check digit (d1+d3+d5) + 2(d2+d4+d6) mod 10 = d7 (AP5836727 valid). "
+         "A valid checksum does not prove registration.", "clinical.md §6 'DEA registration number'", "S"),
+    Rule("identifiers.npi", "Identifiers",
+         "NPI: 10 digits; Luhn check digit over 80840 + the first 9 digits (1234567893 valid).",
+         "CMS NPI check-digit rule (not in clinical.md)", "U"),
+)
+
+AREAS = ("Rating scales", "Change over time", "Eligibility", "Dosing", _V, "Observation and discharge", "Schedules",
+         "Custody", "Identifiers")
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def render_rulebook(width: int = 110) -> str:
+    """The whole rulebook as plain text: rules by area with source and status, every setting with its default
+    and confirmation, and the seed-article references the rules rest on."""
+    out = [
+        "KETACLINIC CLINICAL RULEBOOK",
+        "Status: C = confirmed in the source text; S = secondary source only; U = unconfirmed or not in the reference.",
+        "Settings marked [UNCONFIRMED] are clinic defaults that a clinician must review before use. Reference: "
+        "clinical.md (/work/shared/reference); not medical advice.",
+    ]
+    wrap = textwrap.TextWrapper(width=width, subsequent_indent="      ")
+    for area in AREAS:
+        out.append("")
+        out.append(f"== {area} ==")
+        for r in (r for r in RULES if r.area == area):
+            out.append(wrap.fill(f"[{r.status}] {r.id}: {r.statement}"))
+            out.append(wrap.fill(f"      Source: {r.source}"))
+            for key in r.setting_keys:
+                s = SETTINGS_BY_KEY[key]
+                flag = "confirmed" if s.confirmed else "UNCONFIRMED"
+                unit = f" {s.unit}" if s.unit else ""
+                out.append(wrap.fill(f"      - {key} = {_fmt(s.default)}{unit} [{flag}]"))
+    cited = sorted({n for r in RULES for n in SEED_REFERENCES if f"[seed {n}]" in r.source})
+    out.append("")
+    out.append("== Seed-article references cited above ==")
+    for n in cited:
+        out.append(wrap.fill(f"[seed {n}] {SEED_REFERENCES[n]}"))
+    unconfirmed = sum(1 for s in SETTINGS if not s.confirmed)
+    out.append("")
+    out.append(f"{len(RULES)} rules; {len(SETTINGS)} settings, {unconfirmed} of them unconfirmed defaults.")
+    return "\n".join(out) + "\n"
