@@ -256,8 +256,8 @@ def test_more_symptomatic_answer_never_lowers_score(case, data):
     before, after = score(code, answers).total, score(code, worse).total
     if s.higher_is_worse:
         assert after >= before
-    else:  # MOAA/S: higher level = more awake
-        assert after >= before
+    else:  # MOAA/S runs the other way: a more sedated (more symptomatic) level is a lower value
+        assert after > before and score(code, worse).band != "unresponsive (loss of consciousness)"
 
 
 ORDER = ("no risk", "low", "moderate", "high")
