@@ -80,9 +80,10 @@ class Patient(models.Model):
     class Meta:
         ordering = ["legal_family_name", "legal_given_name"]
         indexes = [
-            models.Index(fields=["family_key", "given_key"], name="patient_family_given"),
-            models.Index(fields=["given_key", "family_key"], name="patient_given_family"),
-            models.Index(fields=["preferred_key"], name="patient_preferred"),
+            models.Index(fields=["clinic", "family_key", "given_key"], name="patient_family_given"),
+            models.Index(fields=["clinic", "given_key", "family_key"], name="patient_given_family"),
+            models.Index(fields=["clinic", "preferred_key"], name="patient_preferred"),
+            models.Index(fields=["clinic", "date_of_birth"], name="patient_dob"),
         ]
 
     def __str__(self) -> str:

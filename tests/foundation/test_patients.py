@@ -178,4 +178,4 @@ def test_search_page_query_budget(client_for, make_patient):
     with CaptureQueriesContext(connection) as ctx:
         response = c.get(reverse("patients:search"), {"q": "mockridge"})
     assert response.status_code == 200
-    assert len(ctx.captured_queries) <= 15
+    assert len(ctx.captured_queries) <= 18  # 3 index-seek branches for a one-word name
