@@ -34,7 +34,7 @@ def update_clinic(*, actor: Actor, clinic: Clinic, data: Mapping[str, str]) -> C
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             errors["time_zone"] = f"{new['time_zone']!r} is not a time zone name (e.g. America/Denver)."
     if new.get("dea_registration"):
-        result = check_dea_number(new["dea_registration"], business=True)
+        result = check_dea_number(new["dea_registration"])
         if not result.valid:
             errors["dea_registration"] = "; ".join(result.problems)
         else:

@@ -59,7 +59,8 @@ def limits(request):
         for row in services.limits_table(clinic):
             spec = row["spec"]
             if isinstance(spec.default, bool):
-                values[spec.key] = request.POST.get(spec.key) == "on"
+                if f"{spec.key}__shown" in request.POST:  # a checkbox sends nothing when unticked
+                    values[spec.key] = request.POST.get(spec.key) == "on"
             elif spec.key in request.POST:
                 values[spec.key] = request.POST[spec.key]
         try:
