@@ -39,4 +39,7 @@ def staff_navigation(request):
         except NoReverseMatch:
             continue
         items.append({"label": label, "url": url, "active": current == name})
-    return {"nav_items": items, "user_roles": sorted(roles)}
+    from ketaclinic.accounts.roles import Role
+
+    return {"nav_items": items, "user_roles": sorted(roles),
+            "user_role_labels": [Role(r).label for r in sorted(roles) if r in Role.values]}
