@@ -1,16 +1,104 @@
+"""The Django admin, for clinic admins only: staff accounts with their roles and credentials, rooms.
+
+Every change made here is written to the audit trail like any other change."""
+
+from __future__ import annotations
+
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import UserChangeForm
 
 from ketaclinic.accounts.models import RoleGrant, User
+from ketaclinic.accounts.roles import Role
+from ketaclinic.audit import services as audit
+from ketaclinic.audit.services import Actor
+from ketaclinic.clinical.errors import ClinicalInputError
+from ketaclinic.clinical.identifiers import check_dea_number, check_npi
+
+
+def _is_clinic_admin(request) -> bool:
+    user = request.user
+    return bool(user.is_active and user.is_authenticated and user.has_role(Role.CLINIC_ADMIN))
+
+
+admin.site.has_permission = _is_clinic_admin
+
+
+class ClinicAdminOnly:
+    """Model admin permissions come from the clinic-admin role, not Django's per-model permissions;
+    changes are audited."""
+
+    def has_module_permission(self, request):
+        return _is_clinic_admin(request)
+
+    def has_view_permission(self, request, obj=None):
+        return _is_clinic_admin(request)
+
+    def has_add_permission(self, request, *args):
+        return _is_clinic_admin(request)
+
+    def has_change_permission(self, request, obj=None):
+        return _is_clinic_admin(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # deactivate instead: records point at people and rooms
+
+    def log_addition(self, request, obj, message):
+        audit.record(Actor.from_request(request), f"admin.{obj._meta.model_name}.added", subject=obj,
+                     details={"message": str(message)})
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request, obj, message):
+        audit.record(Actor.from_request(request), f"admin.{obj._meta.model_name}.changed", subject=obj,
+                     details={"message": str(message)})
+        return super().log_change(request, obj, message)
+
+
+class StaffChangeForm(UserChangeForm):
+    class Meta(UserChangeForm.Meta):
+        model = User
+
+    def clean_npi(self):
+        value = self.cleaned_data.get("npi", "").strip()
+        if not value:
+            return ""
+        try:
+            return check_npi(value)
+        except ClinicalInputError as e:
+            raise forms.ValidationError(str(e)) from e
+
+    def clean(self):
+        data = super().clean()
+        dea = (data.get("dea_number") or "").strip().upper().replace(" ", "")
+        if dea:
+            result = check_dea_number(dea, last_name=data.get("last_name") or None)
+            if not result.valid:
+                self.add_error("dea_number", "; ".join(result.problems))
+            data["dea_number"] = dea
+        return data
 
 
 class RoleGrantInline(admin.TabularInline):
     model = RoleGrant
     extra = 0
 
+    def has_add_permission(self, request, obj=None):
+        return _is_clinic_admin(request)
+
+    def has_change_permission(self, request, obj=None):
+        return _is_clinic_admin(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return _is_clinic_admin(request)
+
+    def has_view_permission(self, request, obj=None):
+        return _is_clinic_admin(request)
+
 
 @admin.register(User)
-class StaffAdmin(UserAdmin):
+class StaffAdmin(ClinicAdminOnly, UserAdmin):
+    form = StaffChangeForm
     inlines = [RoleGrantInline]
     list_display = ("username", "first_name", "last_name", "credentials", "is_active")
     fieldsets = UserAdmin.fieldsets + (

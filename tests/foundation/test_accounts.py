@@ -87,3 +87,35 @@ def test_staff_dea_number_is_checked():
     assert validate_credentials(dea_number="AP5836727", last_name="Palmer")["dea_number"] == "AP5836727"
     with pytest.raises(ClinicalInputError):
         validate_credentials(dea_number="AP5836728", last_name="Palmer")
+
+
+def test_clinic_admin_manages_staff_in_the_admin_with_checked_credentials(client_for, staff):
+    admin_user = staff["clinic_admin"]
+    admin_user.is_staff = True
+    admin_user.save()
+    c = client_for("clinic_admin")
+    nurse = staff["nurse"]
+    url = f"/admin/accounts/user/{nurse.pk}/change/"
+    assert c.get(url).status_code == 200
+    form = {
+        "username": nurse.username, "first_name": "Nina", "last_name": "Palmer", "email": "", "is_active": "on",
+        "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00", "npi": "1234567890", "dea_number": "",
+        "role_grants-TOTAL_FORMS": "1", "role_grants-INITIAL_FORMS": "1", "role_grants-MIN_NUM_FORMS": "0",
+        "role_grants-MAX_NUM_FORMS": "1000", "role_grants-0-id": str(nurse.role_grants.get().pk),
+        "role_grants-0-user": str(nurse.pk), "role_grants-0-role": "nurse",
+        "role_grants-0-granted_at_0": "2026-01-01", "role_grants-0-granted_at_1": "00:00:00",
+    }
+    response = c.post(url, form)
+    assert response.status_code == 200 and "check digit" in response.content.decode().lower()
+    form["npi"] = "1234567893"
+    response = c.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    nurse.refresh_from_db()
+    assert nurse.npi == "1234567893"
+    assert AuditEntry.objects.filter(action="admin.user.changed").exists()
+
+
+def test_admin_refuses_non_admin_even_with_is_staff(client_for, staff):
+    staff["nurse"].is_staff = True
+    staff["nurse"].save()
+    assert client_for("nurse").get("/admin/").status_code == 403
