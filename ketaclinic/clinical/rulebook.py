@@ -300,7 +300,7 @@ def render_rulebook(width: int = 110) -> str:
         "KETACLINIC CLINICAL RULEBOOK",
         "Status: C = confirmed in the source text; S = secondary source only; U = unconfirmed or not in the reference.",
         "Settings marked [UNCONFIRMED] are clinic defaults that a clinician must review before use. Reference: "
-        "clinical.md (/work/shared/reference); not medical advice.",
+        "clinical.md (the project reference, shared/reference/clinical.md); not medical advice.",
     ]
     wrap = textwrap.TextWrapper(width=width, subsequent_indent="      ")
     for area in AREAS:
