@@ -7,7 +7,7 @@ from __future__ import annotations
 
 # Every table protected by these triggers. A new append-only table adds itself here and installs the
 # triggers in a migration with ``migration_operations(table)``.
-APPEND_ONLY_TABLES: list[str] = ["audit_auditentry"]
+APPEND_ONLY_TABLES: list[str] = ["audit_auditentry", "custody_ledgerentry"]
 
 
 def install_sql(vendor: str, table: str) -> list[str]:

@@ -1,0 +1,118 @@
+"""Custody rules that ``ketaclinic.clinical`` does not (yet) hold: small pure functions, each citing its source.
+
+For the integrator: these belong in ``ketaclinic/clinical/`` (e.g. a ``custody.py`` module). Settings are
+read from ``clinic.limits()`` keys that exist in ``ketaclinic/clinical/settings.py``:
+``custody.opened_vial_beyond_use_hours``, ``custody.waste_witness_count``, ``custody.routine_count_frequency``,
+``custody.inventory_interval_months``, ``custody.record_retention_years``,
+``custody.theft_notice_business_days`` and ``custody.dea106_days``. No key was missing.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+Q2 = Decimal("0.01")
+
+#: DEA Form 41: two authorized employee witnesses sign a destruction. clinical.md §6 'Destruction of
+#: inventory' row (DEA-41, OMB 1117-0007; status C).
+DESTRUCTION_WITNESSES = 2
+
+#: DEA controlled-substance code for ketamine, its salts and isomers (covers esketamine), Schedule III.
+#: clinical.md §5b 'DEA controlled-substance code' row (21 CFR 1308.13(c); status C).
+DEA_DRUG_CODE = "7285"
+DEA_SCHEDULE = "III"
+
+
+def q2(value: Decimal) -> Decimal:
+    """Round to 0.01 (the ledger's resolution, issue 6 item 7)."""
+    return Decimal(value).quantize(Q2, rounding=ROUND_HALF_UP)
+
+
+def waste_witnesses_required(waste_witness_count: int) -> int:
+    """Witnesses needed besides the person wasting.
+
+    ``custody.waste_witness_count`` counts the people present (clinical.md §6 'Wastage' row: no federal
+    witness count; state/institutional policy, default 2 licensed staff, status U). 2 people = the
+    administering clinician plus one witness.
+    """
+    return max(0, int(waste_witness_count) - 1)
+
+
+def beyond_use_at(opened_at: datetime | None, hours: int) -> datetime | None:
+    """When an opened vial must be discarded (setting ``custody.opened_vial_beyond_use_hours``, unconfirmed:
+    clinical.md gives no number; check the product label and USP <797>). ``None`` while unopened."""
+    if opened_at is None:
+        return None
+    return opened_at + timedelta(hours=hours)
+
+
+def is_expired(expiry: date, today: date) -> bool:
+    """A lot is expired once its expiry date is before today (the expiry date itself is still usable)."""
+    return expiry < today
+
+
+def add_business_days(day: date, n: int) -> date:
+    """``n`` Monday-to-Friday days after ``day``. Federal holidays are not modelled (a gap: the clinic
+    should file early when a holiday falls in the window)."""
+    d = day
+    added = 0
+    while added < n:
+        d += timedelta(days=1)
+        if d.weekday() < 5:
+            added += 1
+    return d
+
+
+def theft_notice_due(discovered_at: datetime, business_days: int, tz) -> datetime:
+    """Deadline for the WRITTEN notice to the local DEA Field Division after discovering a theft or
+    significant loss: within 1 business day of discovery (clinical.md §6 'Theft / significant loss' row,
+    88 FR 40707; status C). Taken as the end of the next business day in the clinic's time zone."""
+    local = discovered_at.astimezone(tz)
+    due_day = add_business_days(local.date(), business_days)
+    return datetime.combine(due_day, time(23, 59, 59), tz)
+
+
+def form106_due(discovered_on: date, days: int) -> date:
+    """DEA Form 106 filed electronically within 45 days of discovery (clinical.md §6 'Theft / significant
+    loss' row; paper no longer accepted from 2023-07-24; status C)."""
+    return discovered_on + timedelta(days=days)
+
+
+def estimate_allowed(schedule: str, opened: bool) -> bool:
+    """Inventory count method: CI-II exact; CIII-V opened container may be estimated (unless > 1,000
+    tablets/capsules, which does not apply to vials or devices). clinical.md §6 'Count method' row
+    (21 CFR 1304.11(e); status C)."""
+    return schedule in ("III", "IV", "V") and opened
+
+
+def routine_count_due(frequency: str, last_count_at: datetime | None, now: datetime, tz,
+                      draws_since_last: int) -> bool:
+    """Whether a routine count is due under ``custody.routine_count_frequency`` (no number in clinical.md;
+    a clinic setting): each_session = any draw since the last count; daily = none yet today (clinic time);
+    weekly = none in the last 7 days; monthly = none in the last 30 days."""
+    if last_count_at is None:
+        return True
+    if frequency == "each_session":
+        return draws_since_last > 0
+    if frequency == "daily":
+        return last_count_at.astimezone(tz).date() < now.astimezone(tz).date()
+    if frequency == "weekly":
+        return now - last_count_at >= timedelta(days=7)
+    if frequency == "monthly":
+        return now - last_count_at >= timedelta(days=30)
+    raise ValueError(f"unknown count frequency {frequency!r}")
+
+
+def inventory_due_on(last_inventory_on: date | None, interval_months: int) -> date | None:
+    """Next full inventory due: within 2 years of the last (clinical.md §6 'Biennial inventory' row,
+    21 CFR 1304.11(c), status S; some states annual). ``None`` when no inventory was ever taken (the
+    initial inventory is then due first, clinical.md §6 'Initial inventory')."""
+    if last_inventory_on is None:
+        return None
+    month = last_inventory_on.month - 1 + interval_months
+    year = last_inventory_on.year + month // 12
+    month = month % 12 + 1
+    day = min(last_inventory_on.day, [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28,
+                                      31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1])
+    return date(year, month, day)
