@@ -91,6 +91,11 @@ def parse_quantity(raw: object, field: str = "quantity") -> Decimal:
     return rules.q2(value)
 
 
+def _dec(value) -> Decimal:
+    """An aggregate as an exact 0.01 Decimal (SQLite sums decimals in floating point)."""
+    return ZERO if value is None else rules.q2(value)
+
+
 def settings_for(clinic: Clinic | None = None) -> dict:
     return (clinic or current_clinic()).limits()
 
@@ -129,7 +134,7 @@ def _post(
 
 def _lock_container(container: Container | int) -> Container:
     pk = container.pk if isinstance(container, Container) else container
-    return Container.objects.select_for_update().select_related("lot__product", "location").get(pk=pk)
+    return Container.objects.select_for_update(of=("self",)).select_related("lot__product", "location").get(pk=pk)
 
 
 def verify_ledger() -> chain.ChainBreak | None:
@@ -269,7 +274,7 @@ def enter_receipt(actor: Actor, *, supplier: Supplier, invoice_number: str, invo
 def countersign_receipt(actor: Actor, receipt: Receipt) -> list[Container]:
     """Step 2: a second authorised person checks the delivery and countersigns; containers enter stock."""
     _require(actor, HANDLERS, "countersign a receipt")
-    receipt = Receipt.objects.select_for_update().select_related("product").get(pk=receipt.pk)
+    receipt = Receipt.objects.select_for_update(of=("self",)).select_related("product").get(pk=receipt.pk)
     if receipt.status != Receipt.Status.PENDING:
         raise CustodyError({"__all__": "This receipt has already been countersigned."})
     if receipt.entered_by_id == actor.user_id:
@@ -285,7 +290,7 @@ def countersign_receipt(actor: Actor, receipt: Receipt) -> list[Container]:
                   for i in range(n)]
     Container.objects.bulk_create(containers)
     containers = list(Container.objects.filter(receipt=receipt).select_related("lot__product").order_by("pk")
-                      .select_for_update())
+                      .select_for_update(of=("self",)))
     for c in containers:
         _post(actor, kind=LedgerEntry.Kind.RECEIVE, container=c, quantity=product.units_per_container,
               witness=receipt.entered_by, details={"receipt": str(receipt.external_id),
@@ -397,7 +402,7 @@ def session_draws(session: TreatmentSession) -> list[DrawBalance]:
                  .select_related("container__lot__product").order_by("seq"))
     used = (LedgerEntry.objects.filter(source__in=draws, bucket__in=[Bucket.ADMINISTERED, Bucket.WASTED])
             .values("source_id", "bucket").annotate(total=Sum("quantity")))
-    totals = {(u["source_id"], u["bucket"]): u["total"] for u in used}
+    totals = {(u["source_id"], u["bucket"]): _dec(u["total"]) for u in used}
     return [DrawBalance(d, d.quantity, totals.get((d.pk, Bucket.ADMINISTERED), ZERO),
                         totals.get((d.pk, Bucket.WASTED), ZERO)) for d in draws]
 
@@ -411,7 +416,7 @@ def administered_quantity(session: TreatmentSession, product: Product) -> Decima
 def record_administration(actor: Actor, session: TreatmentSession) -> list[LedgerEntry]:
     """Post what the session record says was given, against the session's draws (first drawn, first used)."""
     _require(actor, HANDLERS, "record administration")
-    session = TreatmentSession.objects.select_for_update().select_related("patient", "administered_by").get(pk=session.pk)
+    session = TreatmentSession.objects.select_for_update(of=("self",)).select_related("patient", "administered_by").get(pk=session.pk)
     if session.administered_mg is None:
         raise CustodyError({"__all__": "The session has no administered dose recorded yet."})
     draws = session_draws(session)
@@ -459,8 +464,8 @@ def request_waste(actor: Actor, *, session: TreatmentSession, quantity, method: 
         errors["quantity"] = "Nothing was drawn for this session."
     elif session.administered_mg is not None and not any(d.administered for d in draws):
         errors["quantity"] = "Record the administration first; waste is the residue after administration."
-    pending = PendingEvent.objects.filter(session=session, kind=PendingEvent.Kind.WASTE,
-                                          status=PendingEvent.Status.PENDING).aggregate(t=Sum("quantity"))["t"] or ZERO
+    pending = _dec(PendingEvent.objects.filter(session=session, kind=PendingEvent.Kind.WASTE,
+                                               status=PendingEvent.Status.PENDING).aggregate(t=Sum("quantity"))["t"])
     residue = sum((d.residue for d in draws), ZERO) - pending
     if draws and quantity > residue:
         unit = draws[0].entry.container.lot.product.unit
@@ -490,8 +495,8 @@ def request_destruction(actor: Actor, *, container: Container, quantity, method:
         errors["method"] = "Say how it is made non-retrievable (DEA Form 41 'method of destruction')."
     if not place.strip():
         errors["place"] = "Say where it is destroyed (DEA Form 41 'location')."
-    pending = PendingEvent.objects.filter(container=container, status=PendingEvent.Status.PENDING).aggregate(
-        t=Sum("quantity"))["t"] or ZERO
+    pending = _dec(PendingEvent.objects.filter(container=container, status=PendingEvent.Status.PENDING).aggregate(
+        t=Sum("quantity"))["t"])
     if quantity > container.balance - pending:
         errors["quantity"] = f"Only {container.balance - pending} {container.lot.product.unit} remain in " \
                              f"{container.label} (after other pending destructions)."
@@ -508,7 +513,7 @@ def request_destruction(actor: Actor, *, container: Container, quantity, method:
 @transaction.atomic
 def attest(actor: Actor, event: PendingEvent, quantity_entered) -> PendingEvent:
     """A witness, signed in on their own session, confirms by re-entering the quantity."""
-    event = PendingEvent.objects.select_for_update().select_related("session").get(pk=event.pk)
+    event = PendingEvent.objects.select_for_update(of=("self",)).select_related("session").get(pk=event.pk)
     roles = LICENSED_WITNESSES if event.kind == PendingEvent.Kind.WASTE else DESTRUCTION_WITNESSES_ROLES
     _require(actor, roles, "witness this")
     if event.status != PendingEvent.Status.PENDING:
@@ -718,7 +723,7 @@ def submit_count(actor: Actor, *, location: StorageLocation, kind: str, lines: l
             errors[f"c_{line.container.external_id}"] = "Enter 0 or more, to 0.01."
     if errors:
         raise CustodyError(errors)
-    locked = {c.pk: c for c in Container.objects.select_for_update().select_related("lot__product")
+    locked = {c.pk: c for c in Container.objects.select_for_update(of=("self",)).select_related("lot__product")
               .filter(pk__in=sorted(given)).order_by("pk")}
     count = Count.objects.create(kind=kind, location=location, taken_on=taken_on, timing=timing,
                                  counted_by=actor.user)
@@ -750,7 +755,7 @@ def submit_count(actor: Actor, *, location: StorageLocation, kind: str, lines: l
 def resolve_incident(actor: Actor, incident: Incident, *, resolution: str, reason: str) -> Incident:
     """Only the compliance lead closes a discrepancy, always with a reason."""
     _require(actor, COMPLIANCE, "resolve a count discrepancy")
-    incident = Incident.objects.select_for_update().select_related("count_line__container").get(pk=incident.pk)
+    incident = Incident.objects.select_for_update(of=("self",)).select_related("count_line__container").get(pk=incident.pk)
     if incident.status != Incident.Status.OPEN:
         raise CustodyError({"__all__": "This incident is already resolved."})
     if resolution not in Incident.Resolution.values:
@@ -859,9 +864,9 @@ def reconciliation() -> Reconciliation:
     and awaiting administration/waste), to 0.01. Four aggregate queries, whatever the ledger's length."""
     lots = {lot.pk: ReconRow(lot) for lot in Lot.objects.select_related("product").order_by("product__name", "expiry")}
     for row in LedgerEntry.objects.values("lot_id", "bucket").annotate(total=Sum("quantity")).order_by():
-        setattr(lots[row["lot_id"]], row["bucket"], row["total"] or ZERO)
+        setattr(lots[row["lot_id"]], row["bucket"], _dec(row["total"]))
     for row in Container.objects.values("lot_id").annotate(on_hand=Sum("balance"), n=CountAgg("pk")).order_by():
-        lots[row["lot_id"]].on_hand = row["on_hand"] or ZERO
+        lots[row["lot_id"]].on_hand = _dec(row["on_hand"])
         lots[row["lot_id"]].containers = row["n"]
     dec = DecimalField(max_digits=12, decimal_places=2)
     effect = Case(*[When(bucket=b, then=F("quantity") * Value(Decimal(e), output_field=dec))
@@ -871,7 +876,7 @@ def reconciliation() -> Reconciliation:
     labels = None
     mismatches = []
     for row in ledger_balance:
-        book = row["ledger"] or ZERO
+        book = _dec(row["ledger"])
         if cached.get(row["container_id"]) != book or book < 0:
             labels = labels or dict(Container.objects.values_list("pk", "label"))
             mismatches.append({"container": labels[row["container_id"]], "ledger": book,
@@ -881,6 +886,9 @@ def reconciliation() -> Reconciliation:
                       default=Value(ZERO, output_field=dec), output_field=dec)
     open_sessions = list(LedgerEntry.objects.filter(session__isnull=False).values(
         "session_id", "session__external_id", "session__status", "session__scheduled_start")
-        .annotate(residue=Sum(in_session)).filter(~Q(residue=0)).order_by("session__scheduled_start"))
+        .annotate(residue=Sum(in_session))
+        .filter(Q(residue__gt=Decimal("0.005")) | Q(residue__lt=Decimal("-0.005"))).order_by("session__scheduled_start"))
+    for row in open_sessions:
+        row["residue"] = _dec(row["residue"])
     return Reconciliation(list(lots.values()), mismatches, open_sessions)
 
