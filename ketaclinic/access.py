@@ -75,9 +75,29 @@ POLICY: dict[str, Rule] = {
     # --- screening, treatments, integration (issue 4) ---------------------------------------------
     # (treatment journey entries go here)
     # --- measures (issue 5) -----------------------------------------------------------------------
-    # (measures entries go here)
+    "measures:worklist": staff(P, N, T),
+    "measures:trajectory": staff(P, N, T),
+    "measures:administer": staff(P, N, T),
+    "measures:schedule": staff(P, N),
+    "measures:administration": staff(P, N, T),
+    "measures:entered_in_error": staff(P, N),
+    "measures:safety_task": staff(P, N, T),
+    "measures:booster": staff(P),
+    "measures:on_call": staff(P, AD),
     # --- portal (issue 5) -------------------------------------------------------------------------
-    # (portal entries go here)
+    "portal:home": PATIENT,
+    "portal:accept": PUBLIC,
+    "portal:crisis": PUBLIC,
+    "portal:verify": PATIENT,
+    "portal:resend_code": PATIENT,
+    "portal:questionnaires": PATIENT,
+    "portal:start": PATIENT,
+    "portal:fill": PATIENT,
+    "portal:done": PATIENT,
+    "portal:progress": PATIENT,
+    "portal:visits": PATIENT,
+    "portal:visit_pdf": PATIENT,
+    "portal:invite": staff(FD, P, N),
     # --- custody (issue 6) ------------------------------------------------------------------------
     # (custody entries go here)
 }

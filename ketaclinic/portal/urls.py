@@ -1,4 +1,21 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from ketaclinic.portal import staff_views, views
 
 app_name = "portal"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("invite/<str:token>/", views.accept, name="accept"),
+    path("help/", views.crisis, name="crisis"),
+    path("verify/", views.verify, name="verify"),
+    path("verify/resend/", views.resend_code, name="resend_code"),
+    path("questionnaires/", views.questionnaires, name="questionnaires"),
+    path("questionnaires/due/<uuid:due_id>/start/", views.start, name="start"),
+    path("questionnaires/<uuid:administration_id>/", views.fill, name="fill"),
+    path("questionnaires/<uuid:administration_id>/done/", views.done, name="done"),
+    path("progress/", views.progress, name="progress"),
+    path("visits/", views.visits, name="visits"),
+    path("visits/<uuid:session_id>/instructions.pdf", views.visit_pdf, name="visit_pdf"),
+    # Staff side
+    path("staff/patients/<uuid:external_id>/invite/", staff_views.invite, name="invite"),
+]

@@ -1,0 +1,189 @@
+"""Portal use cases: invitations, account creation, the emailed sign-in code and trusted devices.
+
+Invitation tokens and sign-in codes are random, shown once, and stored only as SHA-256 hashes. Comparisons
+are constant-time. Every step is audited.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Mapping
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from ketaclinic.accounts.models import User
+from ketaclinic.audit import services as audit
+from ketaclinic.audit.services import Actor
+from ketaclinic.patients.models import Patient
+from ketaclinic.portal.models import Invitation, LoginCode, PatientAccount, TrustedDevice
+
+INVITE_HOURS = int(getattr(settings, "PORTAL_INVITE_HOURS", 72))
+CODE_MINUTES = int(getattr(settings, "PORTAL_CODE_MINUTES", 10))
+CODE_MAX_ATTEMPTS = int(getattr(settings, "PORTAL_CODE_MAX_ATTEMPTS", 5))
+DEVICE_DAYS = int(getattr(settings, "PORTAL_TRUSTED_DEVICE_DAYS", 30))
+DEVICE_COOKIE = "kc_portal_device"
+DEVICE_SALT = "ketaclinic.portal.trusted-device"
+SESSION_VERIFIED = "portal_verified_account"
+
+
+class PortalError(ValueError):
+    """Bad input to a portal use case; ``errors`` maps a field name to its message."""
+
+    def __init__(self, errors: Mapping[str, str]):
+        self.errors = dict(errors)
+        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+# ------------------------------------------------------------------------------------------ invitations
+@transaction.atomic
+def invite(*, actor: Actor, patient: Patient, email: str = "", link_base: str = "") -> tuple[Invitation, str]:
+    """Create a one-time invitation and email its link; returns (invitation, token). Earlier open invitations
+    for the patient are revoked, so only the newest link works."""
+    email = (email or patient.email or "").strip()
+    if not email:
+        raise PortalError({"email": "The patient has no email address; add one to their details first."})
+    if hasattr(patient, "portal_account"):
+        raise PortalError({"patient": "This patient already has a portal account."})
+    now = timezone.now()
+    Invitation.objects.filter(patient=patient, used_at__isnull=True, revoked_at__isnull=True).update(revoked_at=now)
+    token = secrets.token_urlsafe(32)
+    inv = Invitation.objects.create(patient=patient, email=email, token_hash=_hash(token), created_by=actor.user,
+                                    expires_at=now + timedelta(hours=INVITE_HOURS))
+    link = f"{link_base}{token}/" if link_base else token
+    send_mail(
+        f"Your {patient.clinic.name} patient portal invitation",
+        f"Hello,\n\n{patient.clinic.name} has invited you to its patient portal. Open this link within "
+        f"{INVITE_HOURS} hours to choose your password (it works once):\n\n{link}\n\n"
+        f"If you did not expect this email, call the clinic: {patient.clinic.phone}.\n",
+        None, [email],
+    )
+    audit.record(actor, "portal.invitation.created", subject=inv, patient=patient,
+                 details={"email": email, "expires_at": inv.expires_at})
+    return inv, token
+
+
+def find_invitation(token: str) -> Invitation | None:
+    """The invitation for a token, whatever its state (the view explains expired/used/revoked)."""
+    if not token or len(token) > 100:
+        return None
+    return Invitation.objects.select_related("patient__clinic").filter(token_hash=_hash(token)).first()
+
+
+@transaction.atomic
+def accept_invitation(*, token: str, password: str, password2: str, client_ip: str | None = None) -> PatientAccount:
+    """Create the patient's login (username = the invited email). Refuses expired, used or revoked links."""
+    inv = find_invitation(token)
+    if inv is None:
+        raise PortalError({"token": "This invitation link is not valid."})
+    inv = Invitation.objects.select_for_update().select_related("patient__clinic").get(pk=inv.pk)
+    attempt = Actor(user=None, client_ip=client_ip, label_override=f"portal invitee for patient {inv.patient.mrn}")
+    state = inv.state
+    if state != "open":
+        audit.record(attempt, "portal.invitation.refused", subject=inv, patient=inv.patient, details={"state": state})
+        raise PortalError({"token": {
+            "used": "This invitation link has already been used. Sign in with your email and password, or ask "
+                    "the clinic for a new link.",
+            "expired": "This invitation link has expired. Ask the clinic to send a new one.",
+            "revoked": "This invitation link was replaced by a newer one. Use the newest email from the clinic.",
+        }[state]})
+    if hasattr(inv.patient, "portal_account"):
+        raise PortalError({"token": "This patient already has a portal account."})
+    username = inv.email.lower()
+    if User.objects.filter(username__iexact=username).exists():
+        raise PortalError({"token": "An account with this email already exists. Call the clinic."})
+    if password != password2:
+        raise PortalError({"password2": "The two passwords do not match."})
+    user = User(username=username, email=inv.email, first_name=inv.patient.legal_given_name,
+                last_name=inv.patient.legal_family_name)
+    try:
+        validate_password(password, user)
+    except ValidationError as e:
+        raise PortalError({"password": " ".join(e.messages)}) from None
+    user.set_password(password)
+    user.save()
+    account = PatientAccount.objects.create(user=user, patient=inv.patient, invitation=inv)
+    inv.used_at = timezone.now()
+    inv.save(update_fields=["used_at"])
+    audit.record(Actor(user=user, roles=frozenset({"patient"}), client_ip=client_ip), "portal.account.created",
+                 subject=account, patient=inv.patient, details={"username": username})
+    return account
+
+
+# ------------------------------------------------------------------------------------------ new-device code
+def issue_code(*, account: PatientAccount, client_ip: str | None = None) -> str:
+    """Email a fresh 6-digit code (older unused codes stop working). Returns the code (for tests only)."""
+    code = f"{secrets.randbelow(10**6):06d}"
+    now = timezone.now()
+    with transaction.atomic():
+        LoginCode.objects.filter(account=account, used_at__isnull=True).update(used_at=now)
+        LoginCode.objects.create(account=account, code_hash=_hash(f"{account.pk}:{code}"),
+                                 expires_at=now + timedelta(minutes=CODE_MINUTES))
+        send_mail(
+            "Your KetaClinic sign-in code",
+            f"Your sign-in code is {code}. It expires in {CODE_MINUTES} minutes.\n\nIf you did not try to sign in, "
+            f"change your password and call the clinic: {account.patient.clinic.phone}.\n",
+            None, [account.user.email],
+        )
+        audit.record(Actor(user=account.user, roles=frozenset({"patient"}), client_ip=client_ip),
+                     "portal.sign_in_code.sent", subject=account, patient=account.patient)
+    return code
+
+
+def check_code(*, account: PatientAccount, code: str, client_ip: str | None = None) -> bool:
+    """True when ``code`` matches the live code; counts failed attempts (the code dies after too many)."""
+    actor = Actor(user=account.user, roles=frozenset({"patient"}), client_ip=client_ip)
+    with transaction.atomic():
+        live = (LoginCode.objects.select_for_update()
+                .filter(account=account, used_at__isnull=True, expires_at__gt=timezone.now()).first())
+        if live is None:
+            audit.record(actor, "portal.sign_in_code.refused", subject=account, patient=account.patient,
+                         details={"reason": "no live code"})
+            return False
+        ok = hmac.compare_digest(live.code_hash, _hash(f"{account.pk}:{(code or '').strip()}"))
+        if ok:
+            live.used_at = timezone.now()
+        else:
+            live.attempts += 1
+            if live.attempts >= CODE_MAX_ATTEMPTS:
+                live.used_at = timezone.now()
+        live.save(update_fields=["used_at", "attempts"])
+        audit.record(actor, "portal.sign_in_code.accepted" if ok else "portal.sign_in_code.refused",
+                     subject=account, patient=account.patient, details={"attempts": live.attempts})
+    return ok
+
+
+def has_live_code(account: PatientAccount) -> bool:
+    return LoginCode.objects.filter(account=account, used_at__isnull=True, expires_at__gt=timezone.now()).exists()
+
+
+def trust_device(*, account: PatientAccount, user_agent: str = "") -> str:
+    """Register this browser; returns the signed cookie value."""
+    device = TrustedDevice.objects.create(account=account, user_agent=user_agent[:200],
+                                          expires_at=timezone.now() + timedelta(days=DEVICE_DAYS))
+    return signing.dumps({"a": account.pk, "d": str(device.device_id)}, salt=DEVICE_SALT)
+
+
+def device_is_trusted(account: PatientAccount, cookie: str | None) -> bool:
+    if not cookie:
+        return False
+    try:
+        data = signing.loads(cookie, salt=DEVICE_SALT, max_age=DEVICE_DAYS * 86400)
+    except signing.BadSignature:
+        return False
+    if data.get("a") != account.pk:
+        return False
+    return TrustedDevice.objects.filter(account=account, device_id=data.get("d"), revoked_at__isnull=True,
+                                        expires_at__gt=timezone.now()).exists()

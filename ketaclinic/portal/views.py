@@ -1,0 +1,302 @@
+"""Patient-facing portal views. Every page shows only the signed-in patient's own data: every id in a URL is
+looked up within ``request.user.patient_account.patient`` and anything else is a 404. Every access is audited.
+Staff views live in ``staff_views.py``; the two never share a module.
+"""
+
+from __future__ import annotations
+
+import importlib
+from datetime import timedelta
+from functools import wraps
+from urllib.parse import quote
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import login
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+
+from ketaclinic.audit import services as audit
+from ketaclinic.audit.services import Actor, client_ip
+from ketaclinic.clinic.models import current_clinic
+from ketaclinic.clinical.scales import get_scale
+from ketaclinic.measures import services as measures
+from ketaclinic.measures import trajectory
+from ketaclinic.measures.models import Administration, DueItem
+from ketaclinic.portal import services
+from ketaclinic.portal.rules import PREPARATION_SOURCE, aftercare_instructions, preparation_instructions
+from ketaclinic.treatments.models import TreatmentSession
+
+UPCOMING = (TreatmentSession.Status.BOOKED, TreatmentSession.Status.CHECKED_IN)
+SESSION_FIELDS = ("external_id", "patient_id", "sequence", "drug", "route", "scheduled_start", "scheduled_minutes",
+                  "status", "dose_started_at", "dose_ended_at", "discharged_at")
+
+
+def _account(request):
+    account = getattr(request.user, "patient_account", None)
+    if account is None:  # the access policy already refused staff; belt and braces
+        raise Http404
+    return account
+
+
+def portal_page(action: str):
+    """Decorator for every portal page: second factor on a new device, patient scoping and the audit entry."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            account = _account(request)
+            if request.session.get(services.SESSION_VERIFIED) != account.pk:
+                if services.device_is_trusted(account, request.COOKIES.get(services.DEVICE_COOKIE)):
+                    request.session[services.SESSION_VERIFIED] = account.pk
+                else:
+                    return redirect(f"{reverse('portal:verify')}?next={quote(request.get_full_path())}")
+            request.patient = account.patient
+            actor = Actor.from_request(request)
+            try:
+                response = view(request, *args, **kwargs)
+            except Http404:
+                audit.record(actor, "portal.not_found", patient=account.patient,
+                             details={"path": request.path, "page": action})
+                raise
+            audit.record(actor, f"portal.{action}", patient=account.patient,
+                         details={"path": request.path, "method": request.method, "status": response.status_code})
+            return response
+
+        return wrapper
+
+    return decorate
+
+
+def _crisis(clinic) -> dict:
+    return {"clinic_phone": clinic.phone, "crisis_line": clinic.crisis_line}
+
+
+# ------------------------------------------------------------------------------------------ public pages
+class AcceptForm(forms.Form):
+    password = forms.CharField(label="Choose a password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+                               help_text="At least 10 characters; not a common password.")
+    password2 = forms.CharField(label="Type it again", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+
+
+@require_http_methods(["GET", "POST"])
+def accept(request, token):
+    """Public: the one-time invitation link. Expired, used or replaced links are refused with a clear message."""
+    inv = services.find_invitation(token)
+    if request.user.is_authenticated:
+        return redirect("portal:home" if hasattr(request.user, "patient_account") else "clinic:today")
+    refused = None
+    if inv is None:
+        refused = "This invitation link is not valid."
+    elif inv.state != "open":
+        refused = {"used": "This invitation link has already been used. Sign in with your email and password.",
+                   "expired": "This invitation link has expired. Ask the clinic to send a new one.",
+                   "revoked": "This invitation link was replaced by a newer one."}[inv.state]
+    form = AcceptForm(request.POST or None)
+    if refused:
+        if inv is not None and request.method == "GET":
+            audit.record(Actor(user=None, client_ip=client_ip(request), label_override="portal invitee"),
+                         "portal.invitation.refused", subject=inv, patient=inv.patient, details={"state": inv.state})
+        return render(request, "portal/accept.html", {"refused": refused, "form": None}, status=410 if inv else 404)
+    if request.method == "POST" and form.is_valid():
+        try:
+            account = services.accept_invitation(token=token, password=form.cleaned_data["password"],
+                                                 password2=form.cleaned_data["password2"],
+                                                 client_ip=client_ip(request))
+        except services.PortalError as e:
+            for field, msg in e.errors.items():
+                form.add_error(field if field in form.fields else None, msg)
+        else:
+            login(request, account.user, backend="django.contrib.auth.backends.ModelBackend")
+            # The invitation link itself proved access to the email account: this device is trusted.
+            request.session[services.SESSION_VERIFIED] = account.pk
+            response = redirect("portal:home")
+            _set_device_cookie(response, request, account)
+            messages.success(request, "Your portal account is ready. Your username is your email address.")
+            return response
+    return render(request, "portal/accept.html", {"form": form, "email": inv.email, "refused": None})
+
+
+def crisis(request):
+    """Public: crisis resources, reachable without signing in."""
+    return render(request, "portal/crisis.html", {"crisis": _crisis(current_clinic())})
+
+
+# ------------------------------------------------------------------------------------------ second factor
+def _set_device_cookie(response, request, account) -> None:
+    value = services.trust_device(account=account, user_agent=request.META.get("HTTP_USER_AGENT", ""))
+    response.set_cookie(services.DEVICE_COOKIE, value, max_age=services.DEVICE_DAYS * 86400, httponly=True,
+                        secure=request.is_secure(), samesite="Lax", path="/portal/")
+
+
+@require_http_methods(["GET", "POST"])
+def verify(request):
+    """New device: the patient types the 6-digit code emailed to them before any portal page opens."""
+    account = _account(request)
+    next_url = request.POST.get("next") or request.GET.get("next") or reverse("portal:home")
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}) or not next_url.startswith("/portal/"):
+        next_url = reverse("portal:home")
+    if request.session.get(services.SESSION_VERIFIED) == account.pk:
+        return redirect(next_url)
+    error = ""
+    if request.method == "POST":
+        if services.check_code(account=account, code=request.POST.get("code", ""), client_ip=client_ip(request)):
+            request.session[services.SESSION_VERIFIED] = account.pk
+            response = redirect(next_url)
+            if request.POST.get("trust") == "on":
+                _set_device_cookie(response, request, account)
+            return response
+        error = ("That code is not right, or it has expired. Check the newest email, or send a new code.")
+    elif not services.has_live_code(account):
+        services.issue_code(account=account, client_ip=client_ip(request))
+    return render(request, "portal/verify.html", {"error": error, "next": next_url,
+                                                  "email": account.user.email, "minutes": services.CODE_MINUTES})
+
+
+@require_POST
+def resend_code(request):
+    account = _account(request)
+    services.issue_code(account=account, client_ip=client_ip(request))
+    messages.info(request, "A new code is on its way. Earlier codes no longer work.")
+    return redirect(f"{reverse('portal:verify')}?next={quote(request.POST.get('next', ''))}")
+
+
+# ------------------------------------------------------------------------------------------ portal pages
+def _due(patient):
+    now = timezone.now()
+    return list(DueItem.objects.filter(patient=patient, status=DueItem.Status.OPEN, available_from__lte=now,
+                                       scale__in=measures.PORTAL_SCALES).order_by("due_at"))
+
+
+@portal_page("home.viewed")
+def home(request):
+    patient = request.patient
+    now = timezone.now()
+    upcoming = list(TreatmentSession.objects.filter(
+        patient=patient, status__in=UPCOMING, scheduled_start__gte=now - timedelta(hours=6)
+    ).only(*SESSION_FIELDS).order_by("scheduled_start")[:5])
+    for s in upcoming:
+        s.preparation = preparation_instructions(s.drug, s.route)
+    drafts = list(Administration.objects.filter(patient=patient, source=Administration.Source.PORTAL,
+                                                status=Administration.Status.DRAFT))
+    return render(request, "portal/home.html", {
+        "patient": patient, "upcoming": upcoming, "due": _due(patient), "drafts": drafts,
+        "preparation_source": PREPARATION_SOURCE, "crisis": _crisis(patient.clinic),
+    })
+
+
+@portal_page("questionnaires.viewed")
+def questionnaires(request):
+    patient = request.patient
+    drafts = list(Administration.objects.filter(patient=patient, source=Administration.Source.PORTAL,
+                                                status=Administration.Status.DRAFT))
+    recent = list(Administration.objects.filter(
+        patient=patient, status__in=[Administration.Status.FINAL, Administration.Status.AMENDED]
+    ).order_by("-administered_at")[:10])
+    return render(request, "portal/questionnaires.html", {"due": _due(patient), "drafts": drafts, "recent": recent,
+                                                          "crisis": _crisis(patient.clinic)})
+
+
+@require_POST
+@portal_page("questionnaire.started")
+def start(request, due_id):
+    patient = request.patient
+    item = get_object_or_404(DueItem, external_id=due_id, patient=patient, status=DueItem.Status.OPEN,
+                             scale__in=measures.PORTAL_SCALES)
+    admin = measures.start_administration(actor=Actor.from_request(request), patient=patient, scale=item.scale,
+                                          source=Administration.Source.PORTAL, due_item=item)
+    return redirect("portal:fill", administration_id=admin.external_id)
+
+
+def _own_administration(request, administration_id) -> Administration:
+    return get_object_or_404(Administration, external_id=administration_id, patient=request.patient,
+                             source=Administration.Source.PORTAL)
+
+
+@require_http_methods(["GET", "POST"])
+@portal_page("questionnaire.opened")
+def fill(request, administration_id):
+    admin = _own_administration(request, administration_id)
+    if admin.status != Administration.Status.DRAFT:
+        return redirect("portal:done", administration_id=admin.external_id)
+    scale = get_scale(admin.scale)
+    answers = {a.item_id: a.value for a in admin.answers.all()}
+    errors: dict[str, str] = {}
+    missing: tuple[str, ...] = ()
+    if request.method == "POST":
+        submit = request.POST.get("action") == "submit"
+        try:
+            answers = measures.parse_answers(admin.scale, request.POST)
+            outcome = measures.save_answers(actor=Actor.from_request(request), administration=admin,
+                                            answers=answers, submit=submit)
+        except measures.MeasureError as e:
+            errors = e.errors
+        else:
+            if outcome.crisis and not outcome.submitted:
+                return redirect("portal:done", administration_id=admin.external_id)
+            if outcome.submitted:
+                return redirect("portal:done", administration_id=admin.external_id)
+            missing = outcome.missing
+            if submit:
+                errors = {m: "Please answer this question." for m in missing}
+                errors["__all__"] = ("Some questions are not answered yet. Your answers are saved as a draft; "
+                                     "nothing is sent to your care team until you answer every question.")
+            else:
+                messages.success(request, "Saved. You can come back and finish later.")
+                return redirect("portal:questionnaires")
+    items = [{"item": it, "value": answers.get(it.id), "error": errors.get(it.id)} for it in scale.items]
+    return render(request, "portal/fill.html", {"admin": admin, "scale": scale, "items": items, "errors": errors,
+                                                "crisis": _crisis(request.patient.clinic)})
+
+
+@portal_page("questionnaire.result_viewed")
+def done(request, administration_id):
+    admin = _own_administration(request, administration_id)
+    crisis_now = any(f.get("code") in measures.SAFETY_TASK_FLAGS and f.get("urgent") for f in admin.flags)
+    return render(request, "portal/done.html", {"admin": admin, "crisis_now": crisis_now,
+                                                "crisis": _crisis(request.patient.clinic)})
+
+
+@portal_page("progress.viewed")
+def progress(request):
+    patient = request.patient
+    trajectories, doses = trajectory.load(patient, patient.clinic, scales=measures.PORTAL_SCALES)
+    return render(request, "portal/progress.html", {"trajectories": trajectories, "doses": doses,
+                                                    "crisis": _crisis(patient.clinic)})
+
+
+def _pdf_function():
+    """The treatment journey's discharge-instructions PDF, if that app provides one."""
+    try:
+        module = importlib.import_module("ketaclinic.treatments.pdf")
+    except ModuleNotFoundError:
+        return None
+    return getattr(module, "discharge_instructions_pdf", None)
+
+
+@portal_page("visits.viewed")
+def visits(request):
+    patient = request.patient
+    sessions = list(TreatmentSession.objects.filter(patient=patient, status=TreatmentSession.Status.DISCHARGED)
+                    .only(*SESSION_FIELDS).order_by("-scheduled_start")[:20])
+    for s in sessions:
+        s.aftercare = aftercare_instructions(s.drug, s.route)
+    return render(request, "portal/visits.html", {"sessions": sessions, "pdf": _pdf_function() is not None,
+                                                  "crisis": _crisis(patient.clinic)})
+
+
+@portal_page("visit_instructions.downloaded")
+def visit_pdf(request, session_id):
+    session = get_object_or_404(TreatmentSession.objects.only(*SESSION_FIELDS), external_id=session_id,
+                                patient=request.patient, status=TreatmentSession.Status.DISCHARGED)
+    make = _pdf_function()
+    if make is None:
+        raise Http404("Printable instructions are not available yet.")
+    data = make(session)
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="discharge-{session.scheduled_start:%Y-%m-%d}.pdf"'
+    return response

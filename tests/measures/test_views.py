@@ -1,0 +1,192 @@
+"""Staff pages of measurement-based care: role matrix, entry flow, worklist, and query budgets."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from ketaclinic.audit.models import AuditEntry
+from ketaclinic.measures import services
+from ketaclinic.measures.models import Administration, BoosterPrompt, SafetyTask
+from tests.measures.conftest import phq9, phq9_total
+
+pytestmark = pytest.mark.django_db
+ALL = {"prescriber", "nurse", "therapist", "front_desk", "billing", "compliance", "clinic_admin"}
+CLIN = {"prescriber", "nurse", "therapist"}
+
+
+@pytest.fixture
+def objects(patient, actor_for, make_session):
+    make_session(patient, start=timezone.now() - timedelta(days=3))
+    out = services.record_administration(actor=actor_for("nurse"), patient=patient, scale="phq9",
+                                         answers=phq9(1, 1, 1, 1, 1, 1, 1, 1, 1))
+    task = SafetyTask.objects.get()
+    prompt = BoosterPrompt.objects.create(
+        patient=patient, scale="phq9", administration=out.administration, induction_end=timezone.localdate(),
+        nadir_total=3, nadir_on=timezone.localdate(), latest_total=9, latest_on=timezone.localdate(), rise=6,
+        detail="test")
+    return {"admin": out.administration, "task": task, "prompt": prompt, "patient": patient}
+
+
+def urls(o):
+    p = o["patient"].external_id
+    return {
+        "measures:worklist": (reverse("measures:worklist"), CLIN, "get"),
+        "measures:trajectory": (reverse("measures:trajectory", args=[p]), CLIN, "get"),
+        "measures:administer": (reverse("measures:administer", args=[p, "phq9"]), CLIN, "get"),
+        "measures:schedule": (reverse("measures:schedule", args=[p]), {"prescriber", "nurse"}, "get"),
+        "measures:administration": (reverse("measures:administration", args=[o["admin"].external_id]), CLIN, "get"),
+        "measures:entered_in_error": (reverse("measures:entered_in_error", args=[o["admin"].external_id]),
+                                      {"prescriber", "nurse"}, "post"),
+        "measures:safety_task": (reverse("measures:safety_task", args=[o["task"].external_id]), CLIN, "get"),
+        "measures:booster": (reverse("measures:booster", args=[o["prompt"].external_id]), {"prescriber"}, "post"),
+        "measures:on_call": (reverse("measures:on_call"), {"prescriber", "clinic_admin"}, "get"),
+    }
+
+
+NAMES = ["measures:worklist", "measures:trajectory", "measures:administer", "measures:schedule",
+         "measures:administration", "measures:entered_in_error", "measures:safety_task", "measures:booster",
+         "measures:on_call"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_role_matrix(name, objects, client_for):
+    url, allowed, method = urls(objects)[name]
+    for role in sorted(ALL):
+        response = getattr(client_for(role), method)(url, {})
+        if role in allowed:
+            assert response.status_code in (200, 302), f"{role} should reach {name}, got {response.status_code}"
+        else:
+            assert response.status_code == 403, f"{role} must be refused {name}, got {response.status_code}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_signed_out_visitor_is_sent_to_sign_in(name, objects):
+    url, _allowed, method = urls(objects)[name]
+    response = getattr(Client(), method)(url)
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/?next=")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_portal_patients_are_refused_staff_pages(name, objects, make_portal_patient):
+    _patient, client = make_portal_patient()
+    url, _allowed, method = urls(objects)[name]
+    assert getattr(client, method)(url, {}).status_code == 403
+
+
+def test_nurse_enters_a_phq9_and_sees_it_on_the_trajectory(patient, client_for):
+    c = client_for("nurse")
+    url = reverse("measures:administer", args=[patient.external_id, "phq9"])
+    response = c.post(url, {**phq9(1, 1, 1, 1, 1, 1, 1, 1, 0), "timing": "baseline", "action": "submit"})
+    assert response.status_code == 302
+    page = c.get(reverse("measures:trajectory", args=[patient.external_id])).content.decode()
+    assert 'data-total="8"' in page and "<svg" in page and "PHQ-9 as a table" in page
+    assert AuditEntry.objects.filter(action="measures.trajectory.viewed", patient=patient).exists()
+
+
+def test_incomplete_submit_shows_the_missing_items_and_keeps_a_draft(patient, client_for):
+    c = client_for("nurse")
+    url = reverse("measures:administer", args=[patient.external_id, "phq9"])
+    response = c.post(url, {"q1": "2", "q2": "1", "timing": "ad-hoc", "action": "submit"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Not scored" in body and "q9" in body
+    admin = Administration.objects.get()
+    assert admin.status == "draft" and admin.total is None
+    # The draft's answers come back when the form is reopened.
+    assert re.search(r'name="q1" value="2" checked', c.get(url).content.decode())
+
+
+def test_bad_answer_value_is_shown_next_to_the_item(patient, client_for):
+    response = client_for("nurse").post(reverse("measures:administer", args=[patient.external_id, "phq9"]),
+                                        {"q1": "9", "action": "save", "timing": "ad-hoc"})
+    assert response.status_code == 200 and "out of range" in response.content.decode()
+    assert not Administration.objects.exists()
+
+
+def test_acknowledge_page_records_the_action(objects, client_for, staff):
+    task = objects["task"]
+    url = reverse("measures:safety_task", args=[task.external_id])
+    response = client_for("prescriber").post(url, {"action_taken": "contacted", "action_note": ""})
+    assert response.status_code == 200 and "Describe what you did" in response.content.decode()
+    response = client_for("prescriber").post(url, {"action_taken": "contacted", "action_note": "Spoke to patient"})
+    assert response.status_code == 302
+    task.refresh_from_db()
+    assert task.acknowledged_by == staff["prescriber"] and task.action_note == "Spoke to patient"
+
+
+def _history(patient, weeks: int, clinic) -> None:
+    """``weeks`` weekly PHQ-9 and GAD-7 scores plus a dosing session every 4 weeks, written in bulk."""
+    start = timezone.now() - timedelta(weeks=weeks)
+    rows = []
+    for w in range(weeks):
+        at = start + timedelta(weeks=w)
+        rows.append(Administration(patient=patient, scale="phq9", status="final", source="portal", total=(w * 7) % 28,
+                                   band="mild", administered_at=at, complete=True,
+                                   timing="baseline" if w == 0 else "weekly"))
+        rows.append(Administration(patient=patient, scale="gad7", status="final", source="staff", total=(w * 5) % 22,
+                                   band="mild", administered_at=at, complete=True))
+    Administration.objects.bulk_create(rows)
+
+
+def _count(client, url):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(ctx.captured_queries), response
+
+
+def test_trajectory_page_query_budget_is_constant_over_two_years_of_weekly_scores(make_patient, client_for,
+                                                                                make_session, clinic):
+    short, long = make_patient(), make_patient()
+    _history(short, 4, clinic)
+    _history(long, 104, clinic)
+    for p in (short, long):
+        for k in range(3 if p is short else 26):
+            make_session(p, start=timezone.now() - timedelta(weeks=4 * k + 1), sequence=k + 1)
+    c = client_for("prescriber")
+    c.get(reverse("measures:trajectory", args=[short.external_id]))  # warm up session/role caches
+    n_short, _ = _count(c, reverse("measures:trajectory", args=[short.external_id]))
+    n_long, response = _count(c, reverse("measures:trajectory", args=[long.external_id]))
+    assert n_long == n_short, f"{n_short} queries for 4 weeks vs {n_long} for 2 years"
+    assert n_long <= 20
+    body = response.content.decode()
+    assert body.count('class="point') == 208 and body.count("<tr data-total=") == 208
+
+
+def test_chart_section_query_budget_is_constant(make_patient, client_for, make_session, clinic):
+    short, long = make_patient(), make_patient()
+    _history(short, 2, clinic)
+    _history(long, 104, clinic)
+    c = client_for("nurse")
+    c.get(reverse("patients:chart", args=[short.external_id]))
+    n_short, _ = _count(c, reverse("patients:chart", args=[short.external_id]))
+    n_long, response = _count(c, reverse("patients:chart", args=[long.external_id]))
+    assert n_long == n_short
+    assert "Outcomes" in response.content.decode()
+
+
+def test_chart_section_hidden_from_non_clinical_roles(patient, client_for, actor_for):
+    services.record_administration(actor=actor_for("nurse"), patient=patient, scale="phq9", answers=phq9_total(9))
+    body = client_for("billing").get(reverse("patients:chart", args=[patient.external_id])).content.decode()
+    assert "Open outcomes" not in body
+
+
+def test_today_board_shows_open_safety_tasks_to_clinicians_only(objects, client_for):
+    assert "Urgent safety tasks (1)" in client_for("nurse").get(reverse("clinic:today")).content.decode()
+    assert "Urgent safety tasks" not in client_for("front_desk").get(reverse("clinic:today")).content.decode()
+
+
+def test_worklist_lists_due_overdue_tasks_and_prompts(objects, client_for, actor_for):
+    patient = objects["patient"]
+    services.apply_default_schedule(actor=actor_for("nurse"), patient=patient)
+    body = client_for("prescriber").get(reverse("measures:worklist")).content.decode()
+    assert "Urgent safety tasks (1)" in body and "Booster prompts (1)" in body
+    assert "GAD-7" in body and "Baseline" in body
