@@ -250,6 +250,7 @@ def fill(request, administration_id):
                 return redirect("portal:questionnaires")
     items = [{"item": it, "value": answers.get(it.id), "error": errors.get(it.id)} for it in scale.items]
     return render(request, "portal/fill.html", {"admin": admin, "scale": scale, "items": items, "errors": errors,
+                                                "form_error": errors.get("__all__", ""),
                                                 "crisis": _crisis(request.patient.clinic)})
 
 
