@@ -50,6 +50,15 @@ class TreatmentOrder(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     signed_at = models.DateTimeField(null=True, blank=True)
+    # Added by the treatment journey (migration 0002).
+    eligibility = models.ForeignKey("screening.EligibilityAssessment", null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="orders")
+    indication = models.CharField(max_length=10, default="trd", help_text="esketamine: trd or mdsi")
+    concentration_mg_per_mL = models.DecimalField("vial concentration (mg/mL)", max_digits=6, decimal_places=2,
+                                                  null=True, blank=True)
+    bag_volume_mL = models.DecimalField("infusion bag (mL)", max_digits=6, decimal_places=1, null=True, blank=True)
+    dose_override_reason = models.TextField(blank=True)
+    notes = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -95,6 +104,60 @@ class TreatmentSession(models.Model):
     administered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     discharged_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # ---- Added by the treatment journey (migration 0002) ----
+    booked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+    # Before: pre-checks
+    identity_confirmed = models.BooleanField(default=False)
+    weight_kg = models.DecimalField("today's weight (kg)", max_digits=6, decimal_places=2, null=True, blank=True)
+    fasting_confirmed = models.BooleanField(default=False)
+    escort_name = models.CharField(max_length=120, blank=True)
+    escort_phone = models.CharField(max_length=32, blank=True)
+    no_driving_acknowledged = models.BooleanField(default=False)
+    consent_on_file = models.BooleanField(default=False)
+    pregnancy_test = models.CharField(max_length=20, blank=True, choices=[
+        ("negative", "Negative"), ("positive", "Positive"), ("not_applicable", "Not applicable")])
+    music = models.CharField(max_length=40, blank=True)
+    lighting = models.CharField(max_length=40, blank=True)
+    setting_notes = models.CharField(max_length=300, blank=True)
+    predose_override_reason = models.TextField(blank=True)
+    predose_override_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                            on_delete=models.PROTECT, related_name="+")
+    # Dose: preparation and the working shown
+    dose_mg_per_kg = models.DecimalField(max_digits=5, decimal_places=3, null=True, blank=True)
+    concentration_mg_per_mL = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    bag_volume_mL = models.DecimalField(max_digits=6, decimal_places=1, null=True, blank=True)
+    infusion_minutes = models.PositiveIntegerField(null=True, blank=True)
+    prepared_volume_mL = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
+    rate_mL_per_h = models.DecimalField(max_digits=7, decimal_places=1, null=True, blank=True)
+    devices = models.PositiveIntegerField(null=True, blank=True)
+    dose_working = models.JSONField(default=list, blank=True)
+    dose_warnings = models.JSONField(default=list, blank=True)
+    dose_override_reason = models.TextField(blank=True)
+    vial_or_device = models.CharField("vial or device", max_length=120, blank=True)
+    lot_number = models.CharField(max_length=40, blank=True)
+    verified_weight_kg = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    verified_dose_mg = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
+    # During / discharge
+    paused_at = models.DateTimeField(null=True, blank=True)
+    alert_and_oriented = models.BooleanField(default=False)
+    steady_gait = models.BooleanField(default=False)
+    discharge_check = models.JSONField(default=dict, blank=True)
+    discharge_override_reason = models.TextField(blank=True)
+    discharged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                      related_name="+")
+    # Signing
+    note_summary = models.TextField(blank=True)
+    nurse_signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                        related_name="+")
+    nurse_signed_at = models.DateTimeField(null=True, blank=True)
+    prescriber_signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                             on_delete=models.PROTECT, related_name="+")
+    prescriber_signed_at = models.DateTimeField(null=True, blank=True)
+    # Denormalised for the cockpit and the Today board (kept in step by the services).
+    alert_level = models.PositiveSmallIntegerField(default=0, help_text="level of the latest vitals reading")
+    last_vitals_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["scheduled_start"]
@@ -106,3 +169,211 @@ class TreatmentSession(models.Model):
     @property
     def is_dosing_complete(self) -> bool:
         return self.dose_ended_at is not None and self.administered_mg is not None
+
+    @property
+    def is_signed(self) -> bool:
+        return self.nurse_signed_at is not None or self.prescriber_signed_at is not None
+
+    @property
+    def is_active(self) -> bool:
+        return self.status not in (self.Status.CANCELLED, self.Status.NO_SHOW, self.Status.BOOKED,
+                                   self.Status.DISCHARGED)
+
+    @property
+    def scheduled_end(self):
+        from datetime import timedelta
+
+        return self.scheduled_start + timedelta(minutes=self.scheduled_minutes)
+
+
+class Phase(models.TextChoices):
+    PRE_DOSE = "pre_dose", "Pre-dose"
+    DURING = "during", "During dosing"
+    RECOVERY = "recovery", "Recovery"
+
+
+class VitalsReading(models.Model):
+    """One row of vital signs, saved on its own, with the clinical core's classification at the time."""
+
+    session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT, related_name="vitals")
+    taken_at = models.DateTimeField()
+    phase = models.CharField(max_length=12, choices=Phase.choices)
+    systolic_mmHg = models.PositiveSmallIntegerField(null=True, blank=True)
+    diastolic_mmHg = models.PositiveSmallIntegerField(null=True, blank=True)
+    heart_rate_bpm = models.PositiveSmallIntegerField(null=True, blank=True)
+    spo2_percent = models.PositiveSmallIntegerField(null=True, blank=True)
+    respiratory_rate_per_min = models.PositiveSmallIntegerField(null=True, blank=True)
+    level = models.PositiveSmallIntegerField(default=0, help_text="0 ok, 1 caution, 2 hold, 3 stop")
+    findings = models.JSONField(default=list, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["taken_at", "pk"]
+        indexes = [models.Index(fields=["session", "taken_at"], name="vitals_session_at")]
+
+    LEVELS = {0: "ok", 1: "caution", 2: "hold", 3: "stop"}
+
+    @property
+    def level_name(self) -> str:
+        return self.LEVELS[self.level]
+
+    @property
+    def bp(self) -> str:
+        if self.systolic_mmHg is None:
+            return ""
+        return f"{self.systolic_mmHg}/{self.diastolic_mmHg or '-'}"
+
+    def __str__(self) -> str:
+        return f"{self.taken_at:%H:%M} {self.bp} {self.level_name}"
+
+
+class SessionEvent(models.Model):
+    """Infusion / dosing events: start, pause, resume, stop, rate change, esketamine device given."""
+
+    class Kind(models.TextChoices):
+        START = "start", "Started"
+        PAUSE = "pause", "Paused"
+        RESUME = "resume", "Resumed"
+        STOP = "stop", "Stopped / finished"
+        RATE = "rate", "Rate changed"
+        DEVICE = "device", "Device given"
+
+    session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    at = models.DateTimeField(default=timezone.now)
+    rate_mL_per_h = models.DecimalField(max_digits=7, decimal_places=1, null=True, blank=True)
+    note = models.CharField(max_length=300, blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.at:%H:%M}"
+
+
+class AdverseEvent(models.Model):
+    class Kind(models.TextChoices):
+        NAUSEA = "nausea", "Nausea"
+        VOMITING = "vomiting", "Vomiting"
+        AGITATION = "agitation", "Agitation"
+        EMERGENCE = "emergence", "Emergence reaction"
+        HYPERTENSION = "hypertension", "Hypertension"
+        DESATURATION = "desaturation", "Desaturation"
+        DIZZINESS = "dizziness", "Dizziness"
+        HEADACHE = "headache", "Headache"
+        ANXIETY = "anxiety", "Anxiety / panic"
+        SEDATION = "sedation", "Excessive sedation"
+        TACHYCARDIA = "tachycardia", "Tachycardia"
+        OTHER = "other", "Other"
+
+    class Severity(models.TextChoices):
+        MILD = "mild", "Mild"
+        MODERATE = "moderate", "Moderate"
+        SEVERE = "severe", "Severe"
+
+    session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT, related_name="adverse_events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.MILD)
+    onset_at = models.DateTimeField(default=timezone.now)
+    description = models.CharField(max_length=300, blank=True)
+    action_taken = models.CharField(max_length=300, blank=True)
+    rescue_medication = models.CharField(max_length=200, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["onset_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.severity})"
+
+
+class SessionRating(models.Model):
+    """CADSS or MOAA/S during the session, scored by the clinical core."""
+
+    class Timepoint(models.TextChoices):
+        PRE = "pre", "Before dosing"
+        PEAK = "peak", "At peak (~40 min)"
+        PRE_DISCHARGE = "pre_discharge", "Before discharge"
+        OTHER = "other", "Other"
+
+    session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT, related_name="ratings")
+    scale = models.CharField(max_length=10)
+    timepoint = models.CharField(max_length=20, choices=Timepoint.choices)
+    answers = models.JSONField(default=dict)
+    total = models.IntegerField(null=True, blank=True)
+    band = models.CharField(max_length=80, blank=True)
+    flags = models.JSONField(default=list, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.scale} {self.total}"
+
+
+class Observation(models.Model):
+    session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT, related_name="observations")
+    at = models.DateTimeField(default=timezone.now)
+    text = models.TextField()
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Observation {self.at:%H:%M}"
+
+
+class Addendum(models.Model):
+    """A correction or addition to a signed session note; the original stays as it was."""
+
+    session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT, related_name="addenda")
+    at = models.DateTimeField(default=timezone.now)
+    text = models.TextField()
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Addendum {self.at:%Y-%m-%d %H:%M}"
+
+
+class RemsForm(models.Model):
+    """Spravato REMS Patient Monitoring Form data for one esketamine session (clinical.md §3c 'Form fields')."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Being captured"
+        COMPLETE = "complete", "Complete, to submit"
+        SUBMITTED = "submitted", "Submitted"
+
+    session = models.OneToOneField(TreatmentSession, on_delete=models.PROTECT, related_name="rems")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    first_treatment = models.BooleanField(default=False)
+    dose_mg = models.PositiveIntegerField(null=True, blank=True)
+    lot_number = models.CharField(max_length=40, blank=True)
+    devices = models.PositiveIntegerField(null=True, blank=True)
+    bp_before = models.CharField(max_length=12, blank=True)
+    bp_40min = models.CharField(max_length=12, blank=True)
+    bp_before_completion = models.CharField(max_length=12, blank=True)
+    vitals_acceptable_before = models.BooleanField(null=True)
+    vitals_acceptable_completion = models.BooleanField(null=True)
+    sedation = models.BooleanField(null=True)
+    dissociation = models.BooleanField(null=True)
+    respiratory_depression = models.BooleanField(null=True)
+    minutes_monitored = models.PositiveIntegerField(null=True, blank=True, help_text="first device to end")
+    ready_to_leave_minutes = models.PositiveIntegerField(null=True, blank=True)
+    adverse_events = models.TextField(blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    due_by = models.DateField(null=True, blank=True, db_index=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+")
+
+    def __str__(self) -> str:
+        return f"REMS form ({self.status})"

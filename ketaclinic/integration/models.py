@@ -1,0 +1,56 @@
+"""Integration sessions with a therapist after dosing, and the therapist's notes (clinical roles only)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class IntegrationSession(models.Model):
+    """Offered 24-72 h after a dosing session (``ketaclinic.clinical.schedules.integration_window``)."""
+
+    class Status(models.TextChoices):
+        OFFERED = "offered", "Offered"
+        BOOKED = "booked", "Booked"
+        COMPLETED = "completed", "Completed"
+        DECLINED = "declined", "Declined by patient"
+        CANCELLED = "cancelled", "Cancelled"
+
+    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="integration_sessions")
+    dosing_session = models.OneToOneField("treatments.TreatmentSession", on_delete=models.PROTECT,
+                                          related_name="integration")
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OFFERED, db_index=True)
+    scheduled_start = models.DateTimeField(null=True, blank=True)
+    scheduled_minutes = models.PositiveIntegerField(default=50)
+    therapist = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
+    room = models.ForeignKey("clinic.Room", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["window_start"]
+
+    def __str__(self) -> str:
+        return f"Integration for {self.patient_id} ({self.status})"
+
+
+class TherapistNote(models.Model):
+    """A therapist's note: visible to prescriber, nurse and therapist only; every read is audited. Notes are
+    never edited; a later note corrects an earlier one."""
+
+    session = models.ForeignKey(IntegrationSession, on_delete=models.PROTECT, related_name="notes")
+    text = models.TextField()
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    written_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["written_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Note {self.written_at:%Y-%m-%d}"

@@ -1,0 +1,111 @@
+"""Integration use cases: offer after dosing, book, complete, write notes, read notes (audited)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from ketaclinic.accounts.roles import Role
+from ketaclinic.audit import services as audit
+from ketaclinic.audit.services import Actor
+from ketaclinic.clinic.models import Room
+from ketaclinic.clinical.schedules import integration_window
+from ketaclinic.integration.models import IntegrationSession, TherapistNote
+
+NOTE_READERS = frozenset({Role.PRESCRIBER, Role.NURSE, Role.THERAPIST})
+
+
+class IntegrationError(ValueError):
+    def __init__(self, errors: Mapping[str, str] | str):
+        self.errors = {"__all__": errors} if isinstance(errors, str) else dict(errors)
+        super().__init__("; ".join(self.errors.values()))
+
+
+@transaction.atomic
+def offer_after(*, actor: Actor, session) -> IntegrationSession | None:
+    """Offer an integration session in the window after a dosing session (once per dosing session)."""
+    end = session.dose_ended_at or session.discharged_at
+    if end is None:
+        return None
+    existing = IntegrationSession.objects.filter(dosing_session=session).first()
+    if existing:
+        return existing
+    start, finish = integration_window(end, settings=session.patient.clinic.limits())
+    offer = IntegrationSession.objects.create(patient=session.patient, dosing_session=session, window_start=start,
+                                              window_end=finish)
+    audit.record(actor, "integration.offered", subject=offer, patient=session.patient,
+                 details={"window": [start.isoformat(), finish.isoformat()]})
+    return offer
+
+
+@transaction.atomic
+def book(*, actor: Actor, offer: IntegrationSession, start: datetime, therapist, room: Room | None = None,
+         minutes: int = 50) -> IntegrationSession:
+    offer = IntegrationSession.objects.select_for_update().select_related("patient").get(pk=offer.pk)
+    if offer.status not in (IntegrationSession.Status.OFFERED, IntegrationSession.Status.BOOKED):
+        raise IntegrationError(f"This integration session is {offer.get_status_display().lower()}.")
+    if not (offer.window_start <= start <= offer.window_end):
+        tz = offer.patient.clinic.tz
+        raise IntegrationError({"start": f"Book within the window {offer.window_start.astimezone(tz):%a %d %b %H:%M}"
+                                f" to {offer.window_end.astimezone(tz):%a %d %b %H:%M} (24-72 h after dosing)."})
+    if therapist is None or not therapist.has_role(Role.THERAPIST):
+        raise IntegrationError({"therapist": "Choose a therapist."})
+    end = start + timedelta(minutes=minutes)
+    clash = [o for o in IntegrationSession.objects.filter(
+        therapist=therapist, status=IntegrationSession.Status.BOOKED, scheduled_start__lt=end,
+        scheduled_start__gte=start - timedelta(hours=8)).exclude(pk=offer.pk)
+        if o.scheduled_start + timedelta(minutes=o.scheduled_minutes) > start]
+    if clash:
+        raise IntegrationError({"start": f"{therapist.label} is already booked at that time."})
+    offer.status = IntegrationSession.Status.BOOKED
+    offer.scheduled_start, offer.therapist, offer.room, offer.scheduled_minutes = start, therapist, room, minutes
+    offer.save()
+    audit.record(actor, "integration.booked", subject=offer, patient=offer.patient,
+                 details={"start": start.isoformat(), "therapist": therapist.username})
+    return offer
+
+
+@transaction.atomic
+def set_status(*, actor: Actor, offer: IntegrationSession, status: str) -> IntegrationSession:
+    if status not in (IntegrationSession.Status.COMPLETED, IntegrationSession.Status.DECLINED,
+                      IntegrationSession.Status.CANCELLED):
+        raise IntegrationError("Unknown status.")
+    offer = IntegrationSession.objects.select_for_update().select_related("patient").get(pk=offer.pk)
+    if status == IntegrationSession.Status.COMPLETED and offer.status != IntegrationSession.Status.BOOKED:
+        raise IntegrationError("Only a booked session can be completed.")
+    offer.status = status
+    offer.save(update_fields=["status"])
+    audit.record(actor, f"integration.{status}", subject=offer, patient=offer.patient)
+    return offer
+
+
+@transaction.atomic
+def write_note(*, actor: Actor, offer: IntegrationSession, text: str) -> TherapistNote:
+    if Role.THERAPIST not in actor.roles:
+        raise IntegrationError("Only a therapist writes integration notes.")
+    if not text.strip():
+        raise IntegrationError({"text": "Write the note."})
+    note = TherapistNote.objects.create(session=offer, text=text.strip()[:20000], author=actor.user)
+    audit.record(actor, "integration.note.written", subject=offer, patient=offer.patient)
+    return note
+
+
+def read_notes(*, actor: Actor, offer: IntegrationSession) -> list[TherapistNote]:
+    """Therapist notes for clinical roles only; every read is audited (even when there are none)."""
+    if not (NOTE_READERS & set(actor.roles)):
+        raise IntegrationError("Integration notes are visible to clinical roles only.")
+    with transaction.atomic():
+        notes = list(offer.notes.select_related("author"))
+        audit.record(actor, "integration.note.viewed", subject=offer, patient=offer.patient,
+                     details={"notes": [n.pk for n in notes]})
+    return notes
+
+
+def due_offers(clinic, now=None):
+    now = now or timezone.now()
+    return (IntegrationSession.objects.filter(patient__clinic=clinic, status=IntegrationSession.Status.OFFERED,
+                                              window_end__gte=now)
+            .select_related("patient", "dosing_session").order_by("window_start"))

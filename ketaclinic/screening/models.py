@@ -1,0 +1,148 @@
+"""Intake and eligibility: the consult, prior treatment trials, baseline scales and the signed assessment.
+
+A consult gathers what the clinical core's eligibility rule needs (diagnoses, trials, history flags, medication
+classes, baseline vitals, weight, age) plus the baseline rating scales. ``EligibilityAssessment`` keeps a
+snapshot of the core's decision with every reason and source, and the prescriber's signature: accepted, accepted
+over a relative contraindication with a written reason, or declined. Once signed, the consult is read-only.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class PlannedDrug(models.TextChoices):
+    KETAMINE = "ketamine", "Ketamine (racemic, IV or IM)"
+    ESKETAMINE = "esketamine", "Esketamine nasal spray (Spravato)"
+
+
+class Consult(models.Model):
+    class Status(models.TextChoices):
+        IN_PROGRESS = "in-progress", "In progress"
+        SIGNED = "signed", "Assessment signed"
+        ENTERED_IN_ERROR = "entered-in-error", "Entered in error"
+
+    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="consults")
+    drug = models.CharField("treatment considered", max_length=20, choices=PlannedDrug.choices,
+                            default=PlannedDrug.KETAMINE)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.IN_PROGRESS, db_index=True)
+    diagnoses = models.JSONField(default=list, blank=True, help_text="ICD-10-CM codes considered")
+    history_flags = models.JSONField(default=list, blank=True)
+    medication_classes = models.JSONField(default=list, blank=True)
+    weight_kg = models.DecimalField("weight (kg)", max_digits=6, decimal_places=2, null=True, blank=True)
+    height_cm = models.DecimalField("height (cm)", max_digits=5, decimal_places=1, null=True, blank=True)
+    baseline_systolic_mmHg = models.PositiveIntegerField("baseline systolic (mmHg)", null=True, blank=True)
+    baseline_diastolic_mmHg = models.PositiveIntegerField("baseline diastolic (mmHg)", null=True, blank=True)
+    baseline_heart_rate_bpm = models.PositiveIntegerField("baseline heart rate (bpm)", null=True, blank=True)
+    baseline_spo2_percent = models.PositiveIntegerField("baseline SpO2 (%)", null=True, blank=True)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Consult {self.created_at:%Y-%m-%d} ({self.get_drug_display()})"
+
+    @property
+    def is_locked(self) -> bool:
+        return self.status != self.Status.IN_PROGRESS
+
+
+class TreatmentTrial(models.Model):
+    """One prior treatment trial, so adequate failed trials can be counted."""
+
+    class Outcome(models.TextChoices):
+        NO_RESPONSE = "no_response", "No response"
+        PARTIAL = "partial", "Partial response"
+        RESPONSE = "response", "Response"
+        NOT_TOLERATED = "not_tolerated", "Not tolerated"
+
+    consult = models.ForeignKey(Consult, on_delete=models.PROTECT, related_name="trials")
+    drug = models.CharField(max_length=120)
+    dose = models.CharField(max_length=60, help_text="e.g. 200 mg daily")
+    weeks = models.DecimalField(max_digits=5, decimal_places=1)
+    adequate_dose = models.BooleanField(default=False)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["recorded_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.drug} {self.dose} x {self.weeks} wk"
+
+
+class BaselineScale(models.Model):
+    """A rating scale given at the consult, scored by the clinical core."""
+
+    consult = models.ForeignKey(Consult, on_delete=models.PROTECT, related_name="scales")
+    scale = models.CharField(max_length=20)
+    answers = models.JSONField(default=dict)
+    total = models.IntegerField(null=True, blank=True)
+    band = models.CharField(max_length=80, blank=True)
+    complete = models.BooleanField(default=False)
+    flags = models.JSONField(default=list, blank=True)
+    detail = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["recorded_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.scale} {self.total}"
+
+
+class EligibilityAssessment(models.Model):
+    """The clinical core's decision for a consult, snapshotted, and the prescriber's signature."""
+
+    class Outcome(models.TextChoices):
+        ELIGIBLE = "eligible", "Eligible"
+        REVIEW = "review", "Needs prescriber review"
+        NOT_ELIGIBLE = "not_eligible", "Not eligible (absolute contraindication)"
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", "Awaiting prescriber"
+        ACCEPTED = "accepted", "Accepted"
+        OVERRIDDEN = "overridden", "Accepted over relative contraindication(s)"
+        DECLINED = "declined", "Declined"
+
+    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    consult = models.ForeignKey(Consult, on_delete=models.PROTECT, related_name="assessments")
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="eligibility_assessments")
+    drug = models.CharField(max_length=20, choices=PlannedDrug.choices)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    reasons = models.JSONField(default=list, help_text="[{code, text, severity, source}] from the clinical core")
+    adequate_trials = models.PositiveIntegerField(default=0)
+    inputs = models.JSONField(default=dict, help_text="What the decision was computed from")
+    assessed_at = models.DateTimeField(default=timezone.now)
+    assessed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decision = models.CharField(max_length=20, choices=Decision.choices, default=Decision.PENDING)
+    override_reason = models.TextField(blank=True)
+    signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
+    signed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-assessed_at", "-pk"]
+
+    @property
+    def allows_orders(self) -> bool:
+        return self.decision in (self.Decision.ACCEPTED, self.Decision.OVERRIDDEN) and \
+            self.outcome != self.Outcome.NOT_ELIGIBLE
+
+    @property
+    def has_absolute(self) -> bool:
+        return any(r.get("severity") == "absolute" for r in self.reasons)
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()} ({self.get_decision_display()})"

@@ -1,0 +1,271 @@
+"""Consult and eligibility use cases. Each validates, writes and audits in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.utils import timezone
+
+from ketaclinic.accounts.roles import Role
+from ketaclinic.audit import services as audit
+from ketaclinic.audit.services import Actor
+from ketaclinic.clinical import eligibility as elig
+from ketaclinic.clinical.errors import ClinicalInputError
+from ketaclinic.clinical.scales import score
+from ketaclinic.clinical.vitals import VitalReading, validate_reading
+from ketaclinic.patients.models import Patient
+from ketaclinic.screening.models import BaselineScale, Consult, EligibilityAssessment, TreatmentTrial
+
+BASELINE_SCALES = ("phq9", "gad7", "pcl5", "qids_sr16", "madrs", "cssrs_screener")
+HISTORY_FLAG_LABELS = {f: f.replace("_", " ").capitalize() for f in elig.HISTORY_FLAGS}
+MEDICATION_CLASS_LABELS = {
+    "benzodiazepine": "Benzodiazepine", "other_sedative": "Other sedative / hypnotic", "opioid": "Opioid",
+    "stimulant": "Psychostimulant", "maoi": "MAOI",
+}
+
+
+class ScreeningError(ValueError):
+    def __init__(self, errors: Mapping[str, str]):
+        self.errors = dict(errors)
+        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+
+
+def _require(actor: Actor, *roles: str, what: str) -> None:
+    if not (set(roles) & set(actor.roles)):
+        raise ScreeningError({"__all__": f"Only a {' or '.join(Role(r).label.lower() for r in roles)} can {what}."})
+
+
+def _locked(consult: Consult) -> Consult:
+    consult = Consult.objects.select_for_update().get(pk=consult.pk)
+    if consult.is_locked:
+        raise ScreeningError({"__all__": "This consult's assessment is signed: it is read-only. Start a new consult "
+                              "to reassess."})
+    return consult
+
+
+@transaction.atomic
+def start_consult(*, actor: Actor, patient: Patient, drug: str) -> Consult:
+    if drug not in elig.Drug._value2member_map_:
+        raise ScreeningError({"drug": "Choose ketamine or esketamine."})
+    codes = list(patient.diagnoses.filter(status="active").values_list("code", flat=True))
+    latest = patient.measurements.filter(status="final").exclude(weight_kg=None).order_by("-measured_at").first()
+    height = patient.measurements.filter(status="final").exclude(height_cm=None).order_by("-measured_at").first()
+    consult = Consult.objects.create(
+        patient=patient, drug=drug, diagnoses=codes, created_by=actor.user,
+        weight_kg=latest.weight_kg if latest else None, height_cm=height.height_cm if height else None,
+    )
+    audit.record(actor, "consult.started", subject=consult, patient=patient, details={"drug": drug, "diagnoses": codes})
+    return consult
+
+
+def _int_or_none(value: object, field: str, label: str) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise ScreeningError({field: f"{label} must be a whole number."}) from None
+
+
+def _dec_or_none(value: object, field: str, label: str, lo: Decimal, hi: Decimal) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        d = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ScreeningError({field: f"{label} must be a number."}) from None
+    if not lo <= d <= hi:
+        raise ScreeningError({field: f"{label} {d} is outside the plausible range {lo}-{hi}; check the units."})
+    return d
+
+
+@transaction.atomic
+def update_intake(*, actor: Actor, consult: Consult, data: Mapping[str, object]) -> Consult:
+    """Record diagnoses, history flags, medication classes, weight, height and baseline vitals."""
+    consult = _locked(consult)
+    errors: dict[str, str] = {}
+    codes = [str(c).strip().upper() for c in data.get("diagnoses", []) if str(c).strip()]  # type: ignore[union-attr]
+    for c in codes:
+        if c not in elig.ICD10_CODES:
+            errors["diagnoses"] = f"{c} is not in the clinic's ICD-10-CM list."
+    flags = [f for f in data.get("history_flags", [])]  # type: ignore[union-attr]
+    bad = [f for f in flags if f not in elig.HISTORY_FLAGS]
+    if bad:
+        errors["history_flags"] = f"Unknown history flag(s): {', '.join(bad)}"
+    meds = [m for m in data.get("medication_classes", [])]  # type: ignore[union-attr]
+    bad = [m for m in meds if m not in elig.MEDICATION_CLASSES]
+    if bad:
+        errors["medication_classes"] = f"Unknown medication class(es): {', '.join(bad)}"
+    try:
+        weight = _dec_or_none(data.get("weight_kg"), "weight_kg", "Weight (kg)", Decimal(20), Decimal(350))
+        height = _dec_or_none(data.get("height_cm"), "height_cm", "Height (cm)", Decimal(100), Decimal(250))
+        vitals = {
+            "systolic_mmHg": _int_or_none(data.get("baseline_systolic_mmHg"), "baseline_systolic_mmHg", "Systolic"),
+            "diastolic_mmHg": _int_or_none(data.get("baseline_diastolic_mmHg"), "baseline_diastolic_mmHg",
+                                           "Diastolic"),
+            "heart_rate_bpm": _int_or_none(data.get("baseline_heart_rate_bpm"), "baseline_heart_rate_bpm",
+                                           "Heart rate"),
+            "spo2_percent": _int_or_none(data.get("baseline_spo2_percent"), "baseline_spo2_percent", "SpO2"),
+        }
+    except ScreeningError as e:
+        errors.update(e.errors)
+        vitals = {}
+        weight = height = None
+    if vitals:
+        try:
+            validate_reading(VitalReading(**vitals))
+        except ClinicalInputError as e:
+            errors[f"baseline_{e.field}"] = e.message
+    if errors:
+        raise ScreeningError(errors)
+    new = {
+        "diagnoses": sorted(set(codes)), "history_flags": sorted(set(flags), key=elig.HISTORY_FLAGS.index),
+        "medication_classes": sorted(set(meds), key=elig.MEDICATION_CLASSES.index), "weight_kg": weight,
+        "height_cm": height, "baseline_systolic_mmHg": vitals["systolic_mmHg"],
+        "baseline_diastolic_mmHg": vitals["diastolic_mmHg"], "baseline_heart_rate_bpm": vitals["heart_rate_bpm"],
+        "baseline_spo2_percent": vitals["spo2_percent"], "notes": str(data.get("notes", consult.notes))[:5000],
+    }
+    if "drug" in data and data["drug"] in elig.Drug._value2member_map_:
+        new["drug"] = data["drug"]
+    diff = audit.changes(consult, new)
+    for k, v in new.items():
+        setattr(consult, k, v)
+    consult.updated_at = timezone.now()
+    consult.save()
+    audit.record(actor, "consult.intake.updated", subject=consult, patient=consult.patient, details={"changes": diff})
+    return consult
+
+
+@transaction.atomic
+def add_trial(*, actor: Actor, consult: Consult, drug: str, dose: str, weeks: object, adequate_dose: bool,
+              outcome: str) -> TreatmentTrial:
+    consult = _locked(consult)
+    errors = {}
+    if not drug.strip():
+        errors["drug"] = "Name the drug or treatment."
+    w = None
+    try:
+        w = Decimal(str(weeks))
+        if not Decimal(0) <= w <= Decimal(520):
+            errors["weeks"] = "Weeks must be between 0 and 520."
+    except (InvalidOperation, TypeError):
+        errors["weeks"] = "Weeks must be a number."
+    if outcome not in TreatmentTrial.Outcome.values:
+        errors["outcome"] = "Choose the response."
+    if errors:
+        raise ScreeningError(errors)
+    trial = TreatmentTrial.objects.create(consult=consult, drug=drug.strip()[:120], dose=dose.strip()[:60], weeks=w,
+                                          adequate_dose=bool(adequate_dose), outcome=outcome, recorded_by=actor.user)
+    audit.record(actor, "consult.trial.added", subject=consult, patient=consult.patient,
+                 details={"drug": trial.drug, "dose": trial.dose, "weeks": str(w), "adequate_dose": adequate_dose,
+                          "outcome": outcome})
+    return trial
+
+
+@transaction.atomic
+def record_scale(*, actor: Actor, consult: Consult, scale: str, answers: Mapping[str, object]) -> BaselineScale:
+    consult = _locked(consult)
+    if scale not in BASELINE_SCALES:
+        raise ScreeningError({"scale": "Choose a baseline scale."})
+    try:
+        result = score(scale, answers, settings=consult.patient.clinic.limits())  # type: ignore[arg-type]
+    except ClinicalInputError as e:
+        raise ScreeningError({e.field or "scale": e.message}) from None
+    row = BaselineScale.objects.create(
+        consult=consult, scale=scale, answers=dict(result.answered), total=result.total, band=result.band or "",
+        complete=result.complete, detail=result.detail, recorded_by=actor.user,
+        flags=[{"code": f.code, "message": f.message, "urgent": f.urgent, "source": f.source} for f in result.flags],
+    )
+    audit.record(actor, "consult.scale.recorded", subject=consult, patient=consult.patient,
+                 details={"scale": scale, "total": result.total, "flags": [f.code for f in result.flags]})
+    return row
+
+
+def eligibility_input(consult: Consult) -> elig.EligibilityInput:
+    trials = [elig.TreatmentTrial(t.drug, t.dose, float(t.weeks), t.adequate_dose, t.outcome)
+              for t in consult.trials.all()]
+    return elig.EligibilityInput(
+        drug=elig.Drug(consult.drug), diagnoses=list(consult.diagnoses), trials=trials,
+        history_flags=frozenset(consult.history_flags), medication_classes=frozenset(consult.medication_classes),
+        baseline_systolic_mmHg=consult.baseline_systolic_mmHg, baseline_diastolic_mmHg=consult.baseline_diastolic_mmHg,
+        age_years=consult.patient.age,
+    )
+
+
+def preview(consult: Consult) -> elig.EligibilityDecision:
+    """The core's decision for the consult as it stands (not stored)."""
+    return elig.assess_eligibility(eligibility_input(consult), settings=consult.patient.clinic.limits())
+
+
+@transaction.atomic
+def assess(*, actor: Actor, consult: Consult) -> EligibilityAssessment:
+    """Snapshot the clinical core's decision with every reason and source, awaiting the prescriber's signature."""
+    consult = _locked(consult)
+    try:
+        decision = preview(consult)
+    except ClinicalInputError as e:
+        raise ScreeningError({e.field or "__all__": e.message}) from None
+    data = eligibility_input(consult)
+    a = EligibilityAssessment.objects.create(
+        consult=consult, patient=consult.patient, drug=consult.drug, outcome=decision.outcome,
+        reasons=[{"code": r.code, "text": r.text, "severity": r.severity, "source": r.source} for r in decision.reasons],
+        adequate_trials=decision.adequate_trials, assessed_by=actor.user,
+        inputs={"diagnoses": list(data.diagnoses), "history_flags": sorted(data.history_flags),
+                "medication_classes": sorted(data.medication_classes), "trials": len(data.trials),
+                "baseline_bp": [data.baseline_systolic_mmHg, data.baseline_diastolic_mmHg], "age": data.age_years},
+    )
+    audit.record(actor, "eligibility.assessed", subject=a, patient=consult.patient,
+                 details={"outcome": a.outcome, "reasons": [r["code"] for r in a.reasons]})
+    return a
+
+
+@transaction.atomic
+def sign_assessment(*, actor: Actor, assessment: EligibilityAssessment, decision: str,
+                    override_reason: str = "") -> EligibilityAssessment:
+    """Prescriber signs: accept (eligible), accept over relative contraindications with a written reason, or
+    decline. An absolute contraindication can only be declined."""
+    _require(actor, Role.PRESCRIBER, what="sign an eligibility assessment")
+    a = EligibilityAssessment.objects.select_for_update().select_related("consult").get(pk=assessment.pk)
+    if a.signed_at:
+        raise ScreeningError({"__all__": "This assessment is already signed."})
+    if a.consult.assessments.filter(signed_at__isnull=False).exists():
+        raise ScreeningError({"__all__": "Another assessment of this consult is already signed."})
+    reason = (override_reason or "").strip()
+    if decision == "accept":
+        if a.has_absolute:
+            raise ScreeningError({"decision": "An absolute contraindication cannot be overridden: the patient is not "
+                                  "eligible and no order can be written."})
+        if a.outcome == EligibilityAssessment.Outcome.REVIEW:
+            if len(reason) < 10:
+                raise ScreeningError({"override_reason": "Write why treatment is appropriate despite the relative "
+                                      "contraindication(s) or missing items (at least 10 characters)."})
+            a.decision = EligibilityAssessment.Decision.OVERRIDDEN
+        else:
+            a.decision = EligibilityAssessment.Decision.ACCEPTED
+    elif decision == "decline":
+        a.decision = EligibilityAssessment.Decision.DECLINED
+    else:
+        raise ScreeningError({"decision": "Choose accept or decline."})
+    a.override_reason = reason
+    a.signed_by = actor.user
+    a.signed_at = timezone.now()
+    a.save()
+    Consult.objects.filter(pk=a.consult_id).update(status=Consult.Status.SIGNED, updated_at=a.signed_at)
+    audit.record(actor, "eligibility.signed", subject=a, patient=a.patient,
+                 details={"decision": a.decision, "outcome": a.outcome, "override_reason": reason})
+    return a
+
+
+def current_assessment(patient: Patient, drug: str | None = None) -> EligibilityAssessment | None:
+    """The latest signed assessment for the patient (for ``drug`` if given)."""
+    qs = EligibilityAssessment.objects.filter(patient=patient, signed_at__isnull=False)
+    if drug:
+        qs = qs.filter(drug=drug)
+    return qs.order_by("-signed_at", "-pk").first()
+
+
+def latest_assessment(patient: Patient) -> EligibilityAssessment | None:
+    """The most recent assessment, signed or not (an absolute contraindication in it blocks any order)."""
+    return EligibilityAssessment.objects.filter(patient=patient).order_by("-assessed_at", "-pk").first()

@@ -1,0 +1,27 @@
+"""Chart section: treatment orders and sessions (fixed number of queries)."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q
+
+from ketaclinic.treatments.models import TreatmentOrder, TreatmentSession
+
+ROWS = 12
+
+
+def chart_sections(request, patient) -> list[dict]:
+    user = request.user
+    if not user.has_role("prescriber", "nurse", "therapist", "front_desk", "clinic_admin", "billing", "compliance"):
+        return []
+    orders = list(TreatmentOrder.objects.filter(patient=patient).select_related("signed_by")
+                  .annotate(booked=Count("sessions", filter=~Q(sessions__status__in=["cancelled", "no_show"])))
+                  .order_by("-created_at")[:ROWS])
+    sessions = list(TreatmentSession.objects.filter(patient=patient).select_related("room", "chair")
+                    .order_by("-scheduled_start")[:ROWS])
+    return [{
+        "title": "Treatments", "template": "treatments/_chart.html", "id": "treatments", "css": "wide",
+        "context": {"patient": patient, "orders": orders, "sessions": sessions,
+                    "clinical": user.has_role("prescriber", "nurse"),
+                    "can_order": user.has_role("prescriber"),
+                    "can_book": user.has_role("front_desk", "prescriber", "nurse", "clinic_admin")},
+    }]

@@ -1,0 +1,73 @@
+"""Today board: the day's rooms and chairs, each patient's phase, timers, overdue vitals and open alerts."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from ketaclinic.clinic.models import Room
+from ketaclinic.treatments import services
+from ketaclinic.treatments.models import AdverseEvent, RemsForm, TreatmentSession
+
+PHASE_LABEL = {
+    "booked": "Booked", "checked_in": "Checked in", "pre_checks": "Pre-checks", "dosing": "Dosing",
+    "observation": "Observation", "ready_for_discharge": "Ready for discharge", "discharged": "Discharged",
+    "cancelled": "Cancelled", "no_show": "No-show",
+}
+
+
+def board(clinic, now=None) -> dict:
+    now = now or timezone.now()
+    tz = clinic.tz
+    start = datetime.combine(timezone.localtime(now, tz).date(), time.min, tzinfo=tz)
+    sessions = list(
+        TreatmentSession.objects.filter(patient__clinic=clinic, scheduled_start__gte=start,
+                                        scheduled_start__lt=start + timedelta(days=1))
+        .exclude(status__in=services.CLOSED)
+        .select_related("patient", "room", "chair")
+        .annotate(open_ae=Exists(AdverseEvent.objects.filter(session=OuterRef("pk"), resolved_at__isnull=True)))
+        .order_by("scheduled_start"))
+    limits = clinic.limits()
+    rows = []
+    for s in sessions:
+        s.patient.clinic = clinic  # avoid a query per row in limits_for
+        due = services.next_vitals_due(s) if s.status in ("dosing", "observation", "ready_for_discharge") else None
+        alerts = []
+        if s.alert_level >= 2 and s.status not in ("discharged",):
+            alerts.append("HOLD" if s.alert_level == 2 else "STOP")
+        elif s.alert_level == 1 and s.status not in ("discharged",):
+            alerts.append("Caution")
+        if s.open_ae:
+            alerts.append("Adverse event open")
+        rows.append({"s": s, "phase": PHASE_LABEL.get(s.status, s.status), "due": due,
+                     "overdue": bool(due and due < now), "alerts": alerts})
+    rooms = list(Room.objects.filter(clinic=clinic, active=True,
+                                     kind__in=[Room.Kind.INFUSION, Room.Kind.INTRANASAL, Room.Kind.RECOVERY])
+                 .prefetch_related("chairs"))
+    places = []
+    for room in rooms:
+        for chair in [c for c in room.chairs.all() if c.active] or [None]:
+            here = [r for r in rows if r["s"].room_id == room.pk and (chair is None or r["s"].chair_id == chair.pk)]
+            places.append({"room": room, "chair": chair, "rows": here})
+    _ = limits
+    return {"places": places, "count": len(rows), "now": now}
+
+
+def today_panels(request, clinic) -> list[dict]:
+    user = request.user
+    if not user.has_role("prescriber", "nurse", "front_desk", "clinic_admin"):
+        return []
+    ctx = board(clinic)
+    ctx["clinical"] = user.has_role("prescriber", "nurse")
+    ctx["front_desk"] = user.has_role("front_desk", "nurse", "prescriber")
+    panels = [{"title": f"Treatment rooms today ({ctx['count']} sessions)", "template": "treatments/_today.html",
+               "context": ctx}]
+    if user.has_role("prescriber", "nurse"):
+        due = RemsForm.objects.filter(status=RemsForm.Status.COMPLETE, session__patient__clinic=clinic,
+                                      due_by__lte=timezone.localdate() + timedelta(days=7)).count()
+        if due:
+            panels.append({"title": "Spravato REMS forms", "template": "treatments/_today_rems.html",
+                           "context": {"due": due}})
+    return panels

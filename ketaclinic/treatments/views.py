@@ -1,0 +1,443 @@
+"""Treatment pages: schedule and booking, orders, the session cockpit, verification, PDFs and REMS."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from django.contrib import messages
+from django.db.models import Prefetch
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from ketaclinic.accounts.models import User
+from ketaclinic.audit import services as audit
+from ketaclinic.audit.services import Actor
+from ketaclinic.clinic.models import Chair, Room, current_clinic
+from ketaclinic.clinical.scales import SCALES
+from ketaclinic.patients.access import get_patient_for
+from ketaclinic.screening.services import current_assessment
+from ketaclinic.treatments import pdf, services
+from ketaclinic.treatments.models import (
+    AdverseEvent,
+    Drug,
+    Phase,
+    RemsForm,
+    Route,
+    SessionEvent,
+    SessionRating,
+    TreatmentOrder,
+    TreatmentSession,
+)
+from ketaclinic.treatments.services import TreatmentError
+
+S = TreatmentSession.Status
+SESSION_RELATED = ("patient", "patient__clinic", "order", "order__signed_by", "room", "chair", "prepared_by",
+                   "verified_by", "administered_by", "predose_override_by", "discharged_by", "nurse_signed_by",
+                   "prescriber_signed_by")
+
+
+def _session(external_id) -> TreatmentSession:
+    return get_object_or_404(TreatmentSession.objects.select_related(*SESSION_RELATED), external_id=external_id,
+                             patient__clinic=current_clinic())
+
+
+def _order(external_id) -> TreatmentOrder:
+    return get_object_or_404(TreatmentOrder.objects.select_related("patient", "patient__clinic", "signed_by",
+                                                                   "eligibility"),
+                             external_id=external_id, patient__clinic=current_clinic())
+
+
+def _flash(request, e: TreatmentError) -> None:
+    for field, msg in e.errors.items():
+        messages.error(request, msg if field in ("__all__", "start", "discharge") else
+                       f"{field.replace('_', ' ').capitalize()}: {msg}")
+
+
+def _local_dt(day: date, hhmm: str, tz) -> datetime | None:
+    try:
+        t = time.fromisoformat(hhmm)
+    except ValueError:
+        return None
+    return datetime.combine(day, t, tzinfo=tz)
+
+
+# ============================================================================================ schedule
+def schedule(request):
+    clinic = current_clinic()
+    tz = clinic.tz
+    try:
+        day = date.fromisoformat(request.GET.get("date", ""))
+    except ValueError:
+        day = timezone.localtime(timezone.now(), tz).date()
+    start = datetime.combine(day, time.min, tzinfo=tz)
+    sessions = list(TreatmentSession.objects.filter(scheduled_start__gte=start,
+                                                    scheduled_start__lt=start + timedelta(days=1),
+                                                    patient__clinic=clinic)
+                    .select_related("patient", "room", "chair").order_by("scheduled_start"))
+    rooms = list(Room.objects.filter(clinic=clinic, active=True,
+                                     kind__in=[Room.Kind.INFUSION, Room.Kind.INTRANASAL, Room.Kind.RECOVERY])
+                 .prefetch_related("chairs"))
+    columns = []
+    for room in rooms:
+        for chair in [c for c in room.chairs.all() if c.active] or [None]:
+            columns.append({"room": room, "chair": chair,
+                            "sessions": [s for s in sessions if s.room_id == room.pk and
+                                         (chair is None or s.chair_id == chair.pk)]})
+    week_end = start + timedelta(days=7)
+    week = (TreatmentSession.objects.filter(scheduled_start__gte=start, scheduled_start__lt=week_end,
+                                            patient__clinic=clinic).exclude(status__in=services.CLOSED)
+            .select_related("patient", "room", "chair").order_by("scheduled_start"))
+    to_book = (TreatmentOrder.objects.filter(status=TreatmentOrder.Status.ACTIVE, patient__clinic=clinic)
+               .select_related("patient").order_by("-signed_at"))
+    to_book = [o for o in to_book.prefetch_related(Prefetch("sessions", to_attr="session_list"))
+               if len([s for s in o.session_list if s.status not in services.CLOSED]) < o.sessions_planned][:50]
+    return render(request, "treatments/schedule.html", {
+        "day": day, "prev": day - timedelta(days=1), "next": day + timedelta(days=1), "columns": columns,
+        "week": week, "to_book": to_book, "now": timezone.now(),
+        "can_check_in": request.user.has_role("front_desk", "nurse", "prescriber"),
+        "clinical": request.user.has_role("nurse", "prescriber"),
+    })
+
+
+# ============================================================================================ orders
+@require_http_methods(["GET", "POST"])
+def order_new(request, patient_id):
+    patient = get_patient_for(request, patient_id)
+    errors: dict[str, str] = {}
+    data = request.POST if request.method == "POST" else {}
+    if request.method == "POST":
+        try:
+            order = services.write_order(actor=Actor.from_request(request), patient=patient, data=request.POST)
+        except TreatmentError as e:
+            errors = e.errors
+        else:
+            messages.success(request, f"Order signed: {order}.")
+            return redirect("treatments:order", external_id=order.external_id)
+    limits = patient.clinic.limits()
+    weight, _ = services.latest_weight(patient)
+    return render(request, "treatments/order_form.html", {
+        "patient": patient, "errors": errors, "data": data, "weight": weight, "limits": limits,
+        "ketamine": current_assessment(patient, "ketamine"), "esketamine": current_assessment(patient, "esketamine"),
+    })
+
+
+def order_detail(request, external_id):
+    order = _order(external_id)
+    clinic = order.patient.clinic
+    audit.record(Actor.from_request(request), "order.viewed", subject=order, patient=order.patient)
+    sessions = list(order.sessions.select_related("room", "chair").order_by("sequence"))
+    try:
+        start = date.fromisoformat(request.GET.get("start", ""))
+    except ValueError:
+        start = timezone.localtime(timezone.now(), clinic.tz).date() + timedelta(days=1)
+    proposal: list = []
+    proposal_error = ""
+    if order.status == TreatmentOrder.Status.ACTIVE:
+        try:
+            proposal = services.propose_series(order, start, clinic)
+        except TreatmentError as e:
+            proposal_error = "; ".join(e.errors.values())
+    kinds = [Room.Kind.INTRANASAL] if order.route == Route.INTRANASAL else [Room.Kind.INFUSION]
+    chairs = list(Chair.objects.filter(room__clinic=clinic, room__kind__in=kinds, active=True, room__active=True)
+                  .select_related("room"))
+    return render(request, "treatments/order.html", {
+        "order": order, "patient": order.patient, "sessions": sessions, "proposal": proposal,
+        "proposal_error": proposal_error, "start": start, "chairs": chairs,
+        "minutes": services.default_minutes(order, clinic.limits()),
+        "can_book": request.user.has_role("front_desk", "prescriber", "nurse", "clinic_admin"),
+        "errors": request.session.pop("booking_errors", {}),
+    })
+
+
+@require_POST
+def book(request, external_id):
+    order = _order(external_id)
+    clinic = order.patient.clinic
+    key = request.POST.get("row", "")
+    try:
+        day = date.fromisoformat(request.POST.get("date", ""))
+    except ValueError:
+        day = None
+    when = _local_dt(day, request.POST.get("time", ""), clinic.tz) if day else None
+    chair = Chair.objects.select_related("room").filter(pk=request.POST.get("chair") or 0,
+                                                       room__clinic=clinic).first()
+    try:
+        if when is None:
+            raise TreatmentError({"start": "Give the date and time."})
+        if chair is None:
+            raise TreatmentError({"chair": "Choose a room and chair."})
+        minutes = int(request.POST.get("minutes") or 0) or None
+        s = services.book_session(actor=Actor.from_request(request), order=order, start=when, room=chair.room,
+                                  chair=chair, minutes=minutes)
+    except (TreatmentError, ValueError) as e:
+        errs = e.errors if isinstance(e, TreatmentError) else {"minutes": "Minutes must be a whole number."}
+        request.session["booking_errors"] = {key: " ".join(errs.values())}
+        messages.error(request, "Not booked: " + " ".join(errs.values()))
+    else:
+        messages.success(request, f"Booked session {s.sequence}: {timezone.localtime(s.scheduled_start, clinic.tz):%a %d %b %H:%M}, "
+                         f"{s.chair}.")
+    return redirect(f"{order_url(order)}?start={request.POST.get('start', '')}")
+
+
+def order_url(order) -> str:
+    from django.urls import reverse
+
+    return reverse("treatments:order", kwargs={"external_id": order.external_id})
+
+
+@require_POST
+def check_in(request, external_id):
+    s = _session(external_id)
+    try:
+        services.check_in(actor=Actor.from_request(request), session=s)
+    except TreatmentError as e:
+        _flash(request, e)
+    else:
+        messages.success(request, f"{s.patient.display_name} checked in.")
+    return redirect(request.POST.get("next") or "treatments:schedule")
+
+
+@require_POST
+def cancel(request, external_id):
+    s = _session(external_id)
+    try:
+        services.cancel_session(actor=Actor.from_request(request), session=s, reason=request.POST.get("reason", ""),
+                                no_show=request.POST.get("no_show") == "on")
+    except TreatmentError as e:
+        _flash(request, e)
+    else:
+        messages.success(request, "Session cancelled.")
+    return redirect("treatments:order", external_id=s.order.external_id)
+
+
+# ============================================================================================ cockpit
+def cockpit_context(request, s: TreatmentSession, **extra) -> dict:
+    """Everything the cockpit shows, in a fixed number of queries whatever the number of readings."""
+    rows = list(s.vitals.select_related("recorded_by").order_by("taken_at", "pk"))
+    events = list(s.events.select_related("by"))
+    aes = list(s.adverse_events.select_related("recorded_by"))
+    ratings = list(s.ratings.select_related("recorded_by"))
+    observations = list(s.observations.select_related("recorded_by"))
+    addenda = list(s.addenda.select_related("by"))
+    rems = RemsForm.objects.filter(session=s).first() if s.route == Route.INTRANASAL else None
+    pre = [r for r in rows if r.phase == Phase.PRE_DOSE]
+    active_ae = any(a.resolved_at is None for a in aes)
+    decision = services.discharge_decision(s, rows, active_ae) if s.dose_ended_at else None
+    limits = s.patient.clinic.limits()
+    phase = services._phase_for(s)
+    latest = rows[-1] if rows else None
+    user = request.user
+    ctx = {
+        "s": s, "patient": s.patient, "order": s.order, "rows": rows, "events": events, "aes": aes,
+        "ratings": ratings, "observations": observations, "addenda": addenda, "rems": rems,
+        "pre_rows": pre, "held": services.predose_hold(s, pre), "latest": latest,
+        "precheck_missing": services.precheck_missing(s), "start_blockers": services.start_blockers(s, pre),
+        "decision": decision, "phase": phase, "phase_label": Phase(phase).label,
+        "interval": services.rules.vitals_interval_minutes(s.route, phase, limits),
+        "next_due": services.next_vitals_due(s), "ae_kinds": AdverseEvent.Kind.choices,
+        "ae_severities": AdverseEvent.Severity.choices, "timepoints": SessionRating.Timepoint.choices,
+        "cadss": SCALES["cadss"], "moaas": SCALES["moaas"],
+        "pregnancy_applies": services.rules.pregnancy_test_applies(s.patient.sex_at_birth),
+        "locked": s.is_signed, "is_prescriber": user.has_role("prescriber"), "is_nurse": user.has_role("nurse"),
+        "now_local": timezone.localtime(timezone.now(), s.patient.clinic.tz),
+        "vitals_errors": {}, "vitals_values": {}, "esketamine": s.route == Route.INTRANASAL,
+        "rems_bp": services.rems_bp_points(s, rows) if s.route == Route.INTRANASAL else None,
+        "active_ae": active_ae,
+    }
+    ctx.update(extra)
+    return ctx
+
+
+def cockpit(request, external_id):
+    s = _session(external_id)
+    audit.record(Actor.from_request(request), "session.cockpit.viewed", subject=s, patient=s.patient)
+    return render(request, "treatments/cockpit.html", cockpit_context(request, s))
+
+
+@require_POST
+def vitals(request, external_id):
+    s = _session(external_id)
+    tz = s.patient.clinic.tz
+    values = {f: request.POST.get(f, "").strip() for f in services.VITAL_FIELDS}
+    taken = request.POST.get("taken_at", "").strip()
+    errors: dict[str, str] = {}
+    taken_at = None
+    if taken:
+        taken_at = _local_dt(timezone.localtime(timezone.now(), tz).date(), taken, tz)
+        if taken_at is None:
+            errors["taken_at"] = "Time must be HH:MM."
+    if not errors:
+        try:
+            row = services.add_vitals(actor=Actor.from_request(request), session=s, values=values, taken_at=taken_at)
+        except TreatmentError as e:
+            errors = e.errors
+        else:
+            s = _session(external_id)
+            if not request.htmx:
+                messages.success(request, f"Vitals saved ({row.level_name}).")
+    if not request.htmx:
+        for msg in errors.values():
+            messages.error(request, msg)
+        return redirect("treatments:cockpit", external_id=s.external_id)
+    ctx = cockpit_context(request, s, vitals_errors=errors, vitals_values={**values, "taken_at": taken} if errors
+                          else {}, saved=not errors)
+    return render(request, "treatments/cockpit.html#vitals", ctx)
+
+
+def _bool(request, name: str) -> bool:
+    return request.POST.get(name) in ("on", "yes", "true", "1")
+
+
+@require_POST
+def action(request, external_id, action):
+    s = _session(external_id)
+    actor = Actor.from_request(request)
+    p = request.POST
+    try:
+        if action == "prechecks":
+            data = {k: _bool(request, k) for k in services.PRECHECK_BOOLS}
+            data.update({k: p.get(k, "") for k in ("escort_name", "escort_phone", "music", "lighting",
+                                                   "setting_notes", "weight_kg", "pregnancy_test")})
+            for w in services.save_prechecks(actor=actor, session=s, data=data):
+                messages.warning(request, w)
+            messages.success(request, "Pre-checks saved.")
+        elif action == "override":
+            services.override_predose_hold(actor=actor, session=s, reason=p.get("reason", ""))
+            messages.success(request, "Pre-dose hold overridden; the reason is recorded.")
+        elif action == "prepare":
+            calc = services.prepare_dose(actor=actor, session=s, data=p)
+            messages.success(request, f"Dose prepared: {calc.total_mg:g} mg. A second clinician must verify it on "
+                             "their own device.")
+        elif action == "start":
+            services.start_dose(actor=actor, session=s)
+            messages.success(request, "Dosing started." if s.route != Route.IM else "Injection given.")
+        elif action in ("pause", "resume", "rate", "stop", "device"):
+            services.dosing_event(actor=actor, session=s, kind=action, rate=p.get("rate"), note=p.get("note", ""),
+                                  administered_mg=p.get("administered_mg"))
+            messages.success(request, f"{SessionEvent.Kind(action).label}.")
+        elif action == "adverse":
+            services.add_adverse_event(actor=actor, session=s, data={**p.dict(), "resolved": _bool(request, "resolved")})
+            messages.success(request, "Adverse event recorded.")
+        elif action == "resolve":
+            services.resolve_adverse_event(actor=actor, session=s, event_id=int(p.get("event", 0) or 0))
+            messages.success(request, "Adverse event resolved.")
+        elif action == "rating":
+            scale = p.get("scale", "")
+            answers: dict[str, object] = {}
+            if scale in ("cadss", "moaas"):
+                for item in SCALES[scale].items:
+                    raw = p.get(f"{scale}-{item.id}", "")
+                    if raw != "":
+                        answers[item.id] = int(raw) if raw.lstrip("-").isdigit() else raw
+            r = services.add_rating(actor=actor, session=s, scale=scale, timepoint=p.get("timepoint", ""),
+                                    answers=answers)
+            messages.success(request, f"{SCALES[scale].name}: {r.total} {r.band}.")
+            for f in r.flags:
+                messages.warning(request, f["message"])
+        elif action == "observation":
+            services.add_observation(actor=actor, session=s, text=p.get("text", ""))
+            messages.success(request, "Observation saved.")
+        elif action == "recovery":
+            services.record_recovery(actor=actor, session=s, alert_and_oriented=_bool(request, "alert_and_oriented"),
+                                     steady_gait=_bool(request, "steady_gait"))
+            messages.success(request, "Recovery status saved.")
+        elif action == "discharge":
+            services.discharge(actor=actor, session=s, override_reason=p.get("override_reason", ""))
+            messages.success(request, "Discharged. Print the discharge instructions.")
+        elif action == "rems":
+            services.update_rems(actor=actor, session=s, data={k: p.get(k, "") for k in (
+                "sedation", "dissociation", "respiratory_depression", "ready_to_leave_minutes") if k in p})
+            messages.success(request, "REMS monitoring data saved.")
+        elif action == "sign":
+            services.sign_note(actor=actor, session=s, as_role=p.get("as_role", ""), summary=p.get("note_summary", ""))
+            messages.success(request, "Note signed.")
+        elif action == "addendum":
+            services.add_addendum(actor=actor, session=s, text=p.get("text", ""))
+            messages.success(request, "Addendum added; the original note is unchanged.")
+        else:
+            return HttpResponse("Unknown action", status=404)
+    except TreatmentError as e:
+        _flash(request, e)
+    except ValueError:
+        messages.error(request, "Check the values entered.")
+    return redirect(f"{order_url_cockpit(s)}#{action}")
+
+
+def order_url_cockpit(s) -> str:
+    from django.urls import reverse
+
+    return reverse("treatments:cockpit", kwargs={"external_id": s.external_id})
+
+
+@require_http_methods(["GET", "POST"])
+def verify(request, external_id):
+    """The second clinician's page, opened on their own device: they enter weight and dose themselves."""
+    s = _session(external_id)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            services.verify_dose(actor=Actor.from_request(request), session=s, weight_kg=request.POST.get("weight_kg"),
+                                 dose_mg=request.POST.get("dose_mg"))
+        except TreatmentError as e:
+            errors = e.errors
+        else:
+            messages.success(request, "Dose verified independently.")
+            return redirect("treatments:verify", external_id=s.external_id)
+    else:
+        audit.record(Actor.from_request(request), "session.verify.viewed", subject=s, patient=s.patient)
+    return render(request, "treatments/verify.html", {
+        "s": s, "patient": s.patient, "order": s.order, "errors": errors, "data": request.POST,
+        "same_user": request.user.pk == s.prepared_by_id})
+
+
+# ============================================================================================ documents
+def discharge_pdf(request, external_id):
+    s = _session(external_id)
+    nxt = (TreatmentSession.objects.filter(patient=s.patient, scheduled_start__gt=s.scheduled_start)
+           .exclude(status__in=services.CLOSED).order_by("scheduled_start").first())
+    from ketaclinic.integration.models import IntegrationSession
+
+    integ = IntegrationSession.objects.filter(dosing_session=s).first()
+    audit.record(Actor.from_request(request), "session.discharge_instructions.printed", subject=s, patient=s.patient)
+    body = pdf.discharge_instructions(s, nxt, integ)
+    resp = HttpResponse(bytes(body), content_type="application/pdf")
+    resp["Content-Disposition"] = f'inline; filename="discharge-{s.patient.mrn}-{s.scheduled_start:%Y%m%d}.pdf"'
+    return resp
+
+
+def rems_pdf(request, external_id):
+    s = _session(external_id)
+    form = get_object_or_404(RemsForm, session=s)
+    prescriber = s.order.signed_by
+    audit.record(Actor.from_request(request), "rems.form.exported", subject=s, patient=s.patient)
+    body = pdf.rems_form(s, form, prescriber, request.user)
+    resp = HttpResponse(bytes(body), content_type="application/pdf")
+    resp["Content-Disposition"] = f'inline; filename="rems-{s.patient.mrn}-{s.scheduled_start:%Y%m%d}.pdf"'
+    return resp
+
+
+def rems_list(request):
+    clinic = current_clinic()
+    due = list(services.rems_due(clinic))
+    drafts = (RemsForm.objects.filter(status=RemsForm.Status.DRAFT, session__patient__clinic=clinic)
+              .select_related("session", "session__patient"))
+    return render(request, "treatments/rems.html", {"due": due, "drafts": drafts,
+                                                    "today": timezone.localdate()})
+
+
+@require_POST
+def rems_submitted(request, external_id):
+    s = _session(external_id)
+    form = get_object_or_404(RemsForm, session=s)
+    try:
+        services.mark_rems_submitted(actor=Actor.from_request(request), form=form)
+    except TreatmentError as e:
+        _flash(request, e)
+    else:
+        messages.success(request, "REMS form marked submitted.")
+    return redirect("treatments:rems_due")
+
+
+_ = (User, Drug)

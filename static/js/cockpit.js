@@ -1,0 +1,45 @@
+// Session cockpit: keyboard-first vitals rows. Each row is its own htmx POST; the row being typed is kept in
+// sessionStorage so a dropped connection or reload loses nothing that was already saved and at most that row.
+(function () {
+  "use strict";
+  var FIELDS = ["taken_at", "systolic_mmHg", "diastolic_mmHg", "heart_rate_bpm", "spo2_percent", "respiratory_rate_per_min"];
+  function form() { return document.getElementById("vitals-form"); }
+  function key() { var f = form(); return f ? "kc-vitals-draft:" + f.getAttribute("action") : null; }
+  function save() {
+    var f = form(); if (!f) return;
+    var draft = {};
+    FIELDS.forEach(function (n) { var el = f.elements[n]; if (el && el.value) draft[n] = el.value; });
+    try { sessionStorage.setItem(key(), JSON.stringify(draft)); } catch (e) { /* storage may be off */ }
+  }
+  function restore() {
+    var f = form(); if (!f) return;
+    var panel = document.getElementById("vitals");
+    if (panel && panel.getAttribute("data-saved") === "yes") { clear(); return; }
+    var raw = null;
+    try { raw = sessionStorage.getItem(key()); } catch (e) { return; }
+    if (!raw) return;
+    var draft = JSON.parse(raw);
+    FIELDS.forEach(function (n) { var el = f.elements[n]; if (el && !el.value && draft[n]) el.value = draft[n]; });
+  }
+  function clear() { try { sessionStorage.removeItem(key()); } catch (e) { /* ignore */ } }
+  function status(msg, isError) {
+    var f = form(); if (!f) return;
+    var el = f.querySelector(".conn-status"); if (!el) return;
+    el.textContent = msg; el.classList.toggle("error", !!isError);
+  }
+  document.addEventListener("input", function (e) { if (e.target.form && e.target.form.id === "vitals-form") save(); });
+  document.addEventListener("DOMContentLoaded", restore);
+  document.addEventListener("htmx:afterSwap", function (e) {
+    if (e.detail.target && e.detail.target.id === "vitals") {
+      restore();
+      var f = form(); if (f && f.elements.systolic_mmHg) f.elements.systolic_mmHg.focus();
+    }
+  });
+  function failed(e) {
+    if (e.detail.elt && e.detail.elt.id === "vitals-form") {
+      status("Not saved: connection lost. The row is kept here; press Enter to try again.", true);
+    }
+  }
+  document.addEventListener("htmx:sendError", failed);
+  document.addEventListener("htmx:responseError", failed);
+})();
