@@ -125,7 +125,27 @@ POLICY: dict[str, Rule] = {
     "portal:visit_pdf": PATIENT,
     "portal:invite": staff(FD, P, N),
     # --- custody (issue 6) ------------------------------------------------------------------------
-    # (custody entries go here)
+    # Handlers (prescriber, nurse) receive, draw, waste, count, countersign and witness; compliance reads
+    # everything, witnesses destructions, resolves incidents and reverses entries; clinic admin sets up
+    # products, suppliers and stores. Front desk, therapist and billing have no access.
+    "custody:home": staff(P, N, CO, AD),
+    "custody:receive": staff(P, N),
+    "custody:receipt": staff(P, N, CO),
+    "custody:signatures": staff(P, N, CO),
+    "custody:witness": staff(P, N, CO),
+    "custody:session": staff(P, N),
+    "custody:container": staff(P, N, CO),
+    "custody:dispose": staff(P, N, CO),
+    "custody:loss": staff(P, N, CO),
+    "custody:count": staff(P, N, CO),
+    "custody:count_detail": staff(P, N, CO),
+    "custody:incident": staff(P, N, CO),
+    "custody:reconciliation": staff(P, N, CO),
+    "custody:ledger": staff(P, N, CO),
+    "custody:reverse": staff(CO),
+    "custody:dispensing_record": staff(P, N, CO),
+    "custody:inventory_record": staff(P, N, CO),
+    "custody:setup": staff(AD),
 }
 
 _ = (MEDICAL, T)  # kept importable for the sections above

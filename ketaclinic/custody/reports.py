@@ -1,0 +1,134 @@
+"""Custody records as tables: the dispensing record (21 CFR 1304.22(c)), inventory records and the reconciliation;
+each as CSV and as a printable PDF (fpdf2, core fonts, latin-1 only)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime, time, timedelta
+
+from django.http import HttpResponse
+
+from ketaclinic.custody.models import Bucket, CountLine, LedgerEntry
+
+RETENTION_NOTE = ("Kept at least {years} years from the record date at the registered location (21 CFR 1304.04, "
+                  "clinical.md §6); entries are never deleted or edited.")
+
+
+def _bounds(start: date, end: date, tz):
+    return datetime.combine(start, time.min, tz), datetime.combine(end + timedelta(days=1), time.min, tz)
+
+
+def dispensing_rows(start: date, end: date, tz) -> tuple[list[str], list[list[str]]]:
+    """One row per administration, waste, destruction, loss or return: 1304.22(c)(1)-(5) fields."""
+    lo, hi = _bounds(start, end, tz)
+    header = ["Date", "Event", "Substance", "Finished form / container", "NDC", "Lot", "Container", "Quantity",
+              "Unit", "mg", "Patient", "Patient address", "Administered by", "Recorded by", "Witnesses",
+              "Manner / reason", "Ledger #"]
+    entries = (LedgerEntry.objects.filter(at__gte=lo, at__lt=hi).exclude(bucket__in=[Bucket.DRAWN, Bucket.ADJUSTED])
+               .exclude(bucket=Bucket.RECEIVED)
+               .select_related("lot__product", "container", "patient", "session__administered_by", "witness",
+                               "witness2").order_by("at", "seq"))
+    rows = []
+    for e in entries:
+        p = e.lot.product
+        patient = e.patient
+        administered_by = ""
+        if e.session_id and e.session.administered_by_id:
+            administered_by = e.session.administered_by.label
+        manner = e.details.get("method") or e.reason or ""
+        rows.append([
+            e.at.astimezone(tz).strftime("%Y-%m-%d %H:%M"), e.get_kind_display() if e.kind != "reversal"
+            else f"Reversal of #{e.details.get('reverses_seq')}", p.name, p.finished_form, p.ndc,
+            e.lot.lot_number, e.container.label, f"{e.quantity}", p.unit, f"{e.mg}",
+            patient.display_name if patient else "", _address(patient) if patient else "", administered_by,
+            e.actor_label, ", ".join(w.label for w in (e.witness, e.witness2) if w), manner, str(e.seq),
+        ])
+    return header, rows
+
+
+def receipt_rows(start: date, end: date, tz) -> tuple[list[str], list[list[str]]]:
+    """1304.22(c)(3): containers received, date, number, supplier name, address and DEA number."""
+    from ketaclinic.custody.models import Receipt
+
+    header = ["Date received", "Invoice", "Invoice date", "Supplier", "Supplier address", "Supplier DEA", "NDC",
+              "Product", "Lot", "Expiry", "Packages", "Containers", "Entered by", "Countersigned by"]
+    rows = []
+    for r in (Receipt.objects.filter(received_on__gte=start, received_on__lte=end, status=Receipt.Status.RECEIVED)
+              .select_related("supplier", "product", "entered_by", "countersigned_by").order_by("received_on")):
+        rows.append([str(r.received_on), r.invoice_number, str(r.invoice_date), r.supplier.name, r.supplier.address,
+                     r.supplier.dea_number, r.product.ndc, r.product.name, r.lot_number, str(r.expiry),
+                     str(r.packages), str(r.containers_count), r.entered_by.label,
+                     r.countersigned_by.label if r.countersigned_by else ""])
+    return header, rows
+
+
+def inventory_rows(start: date, end: date) -> tuple[list[str], list[list[str]]]:
+    header = ["Date", "Kind", "Opening/close", "Location", "Container", "NDC", "Product", "Lot", "Counted",
+              "Unit", "Method", "Book balance", "Difference", "Counted and signed by"]
+    rows = []
+    for line in (CountLine.objects.filter(count__taken_on__gte=start, count__taken_on__lte=end)
+                 .select_related("count__location", "count__counted_by", "container__lot__product")
+                 .order_by("count__taken_on", "count_id", "container__label")):
+        c = line.count
+        p = line.container.lot.product
+        rows.append([str(c.taken_on), c.get_kind_display(), c.get_timing_display() if c.timing else "",
+                     c.location.name, line.container.label, p.ndc, p.name, line.container.lot.lot_number,
+                     f"{line.counted}", p.unit, line.get_method_display(), f"{line.expected}", f"{line.difference}",
+                     c.counted_by.label])
+    return header, rows
+
+
+def _address(patient) -> str:
+    parts = [patient.address_line1, patient.address_line2, patient.city, patient.state, patient.postal_code]
+    return ", ".join(x for x in parts if x)
+
+
+def csv_response(filename: str, header: list[str], rows: list[list[str]]) -> HttpResponse:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(header)
+    writer.writerows(rows)
+    response = HttpResponse(buf.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _latin1(text: str) -> str:
+    for a, b in (("≥", ">="), ("≤", "<="), ("–", "-"), ("—", "-"), ("…", "..."), ("·", "-"), ("§", "S."),
+                 ("’", "'"), ("“", '"'), ("”", '"')):
+        text = text.replace(a, b)
+    return text.encode("latin-1", "replace").decode("latin-1")
+
+
+def pdf_response(filename: str, title: str, subtitle: str, sections: list[tuple[str, list[str], list[list[str]]]],
+                 widths: dict[str, float] | None = None) -> HttpResponse:
+    from fpdf import FPDF
+
+    pdf = FPDF(orientation="L", unit="mm", format="Letter")
+    pdf.set_auto_page_break(auto=True, margin=12)
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 14)
+    pdf.cell(0, 8, _latin1(title), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 8)
+    pdf.multi_cell(0, 4, _latin1(subtitle), new_x="LMARGIN", new_y="NEXT")
+    for heading, header, rows in sections:
+        pdf.ln(2)
+        pdf.set_font("Helvetica", "B", 10)
+        pdf.cell(0, 6, _latin1(heading), new_x="LMARGIN", new_y="NEXT")
+        usable = pdf.w - pdf.l_margin - pdf.r_margin
+        col = [usable / len(header)] * len(header)
+        pdf.set_font("Helvetica", "", 6)
+        with pdf.table(col_widths=col, text_align="LEFT", line_height=3.2) as table:
+            head = table.row()
+            for h in header:
+                head.cell(_latin1(h))
+            for r in rows:
+                row = table.row()
+                for v in r:
+                    row.cell(_latin1(str(v)))
+        if not rows:
+            pdf.cell(0, 5, "No entries in this period.", new_x="LMARGIN", new_y="NEXT")
+    response = HttpResponse(bytes(pdf.output()), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response

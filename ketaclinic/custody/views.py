@@ -1,0 +1,438 @@
+"""Custody pages. Thin: parse the form, call the service, render. ``ketaclinic/access.py`` decides who may open
+each page; the services check roles again (e.g. only compliance resolves incidents or reverses entries)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Sum
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from ketaclinic.audit import services as audit
+from ketaclinic.audit.services import Actor
+from ketaclinic.clinic.models import current_clinic
+from ketaclinic.custody import forms, queries, reports, services
+from ketaclinic.custody.models import (
+    Container,
+    Count,
+    CountLine,
+    Incident,
+    LedgerEntry,
+    LossReport,
+    PendingEvent,
+    Product,
+    Receipt,
+    StorageLocation,
+    Supplier,
+)
+from ketaclinic.custody.services import CountInput, CustodyError
+from ketaclinic.treatments.models import TreatmentSession
+
+
+def _errors_to_form(form, error: CustodyError) -> None:
+    for field, msg in error.errors.items():
+        form.add_error(field if field in form.fields else None, msg)
+
+
+def _retention_years() -> int:
+    return int(current_clinic().limits()["custody.record_retention_years"])
+
+
+def home(request):
+    clinic = current_clinic()
+    ctx = queries.dashboard(clinic, request.user)
+    ctx.update(clinic=clinic, retention_years=_retention_years())
+    return render(request, "custody/home.html", ctx)
+
+
+@require_http_methods(["GET", "POST"])
+def receive(request):
+    form = forms.ReceiptForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            receipt = services.enter_receipt(Actor.from_request(request), **form.cleaned_data)
+        except CustodyError as e:
+            _errors_to_form(form, e)
+        else:
+            messages.success(request, "Receipt entered. A second person must now check the delivery and countersign "
+                                      "it before the stock can be used.")
+            return redirect("custody:receipt", external_id=receipt.external_id)
+    return render(request, "custody/receive.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def receipt(request, external_id):
+    r = get_object_or_404(Receipt.objects.select_related("supplier", "product", "entered_by", "countersigned_by",
+                                                         "location"), external_id=external_id)
+    error = None
+    if request.method == "POST":
+        try:
+            containers = services.countersign_receipt(Actor.from_request(request), r)
+        except CustodyError as e:
+            error = " ".join(e.errors.values())
+        else:
+            messages.success(request, f"Countersigned. {len(containers)} container(s) are now in stock.")
+            return redirect("custody:receipt", external_id=r.external_id)
+    containers = list(r.containers.all())
+    return render(request, "custody/receipt.html", {"r": r, "containers": containers, "error": error,
+                                                    "can_countersign": r.status == Receipt.Status.PENDING
+                                                    and r.entered_by_id != request.user.pk
+                                                    and request.user.has_role("prescriber", "nurse")})
+
+
+def signatures(request):
+    return render(request, "custody/signatures.html", queries.pending_for(request.user))
+
+
+@require_http_methods(["GET", "POST"])
+def witness(request, external_id):
+    event = get_object_or_404(PendingEvent.objects.select_related("container__lot__product", "session__patient",
+                                                                  "requested_by"), external_id=external_id)
+    form = forms.WitnessForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.attest(Actor.from_request(request), event, form.cleaned_data["quantity_entered"])
+        except CustodyError as e:
+            _errors_to_form(form, e)
+        else:
+            messages.success(request, "Signed as witness.")
+            return redirect("custody:signatures")
+    if event.session_id:
+        audit.record(Actor.from_request(request), "custody.waste.viewed", subject=event, patient=event.session.patient)
+    unit = (event.container.lot.product.unit if event.container_id else _session_unit(event.session))
+    return render(request, "custody/witness.html", {"event": event, "form": form, "unit": unit,
+                                                    "signed": event.attestations.count()})
+
+
+def _session_unit(session) -> str:
+    first = (LedgerEntry.objects.filter(session=session, kind=LedgerEntry.Kind.DRAW)
+             .select_related("lot__product").first())
+    return first.lot.product.unit if first else "mL"
+
+
+@require_http_methods(["GET", "POST"])
+def session(request, external_id):
+    """A session's custody: draws, administration, residue and its waste."""
+    clinic = current_clinic()
+    s = get_object_or_404(TreatmentSession.objects.select_related("patient", "room", "verified_by",
+                                                                  "administered_by"), external_id=external_id)
+    actor = Actor.from_request(request)
+    drug_products = Product.objects.filter(drug=s.drug)
+    containers = (Container.objects.filter(balance__gt=0, lot__product__in=drug_products)
+                  .select_related("lot__product", "location").order_by("lot__expiry", "label"))
+    draw_form = forms.DrawForm(containers=containers)
+    waste_form = forms.WasteForm()
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "draw":
+                draw_form = forms.DrawForm(request.POST, containers=containers)
+                if draw_form.is_valid():
+                    entry = services.draw(actor, container=draw_form.cleaned_data["container"], session=s,
+                                          quantity=draw_form.cleaned_data["quantity"], clinic=clinic)
+                    messages.success(request, f"Drew {entry.quantity} {entry.lot.product.unit} ({entry.mg} mg) from "
+                                              f"{entry.container.label}; {entry.details['remaining_after']} remain.")
+                    return redirect("custody:session", external_id=s.external_id)
+            elif action == "administer":
+                entries = services.record_administration(actor, s)
+                messages.success(request, f"Administration recorded ({sum(e.quantity for e in entries)} "
+                                          f"{entries[0].lot.product.unit}).")
+                return redirect("custody:session", external_id=s.external_id)
+            elif action == "waste":
+                waste_form = forms.WasteForm(request.POST)
+                if waste_form.is_valid():
+                    event = services.request_waste(actor, session=s, clinic=clinic, **waste_form.cleaned_data)
+                    if event.status == PendingEvent.Status.POSTED:
+                        messages.success(request, "Waste recorded.")
+                    else:
+                        messages.success(request, f"Waste recorded; it posts once {event.witnesses_required} "
+                                                  "witness(es) sign it, each on their own sign-in.")
+                    return redirect("custody:session", external_id=s.external_id)
+        except CustodyError as e:
+            target = waste_form if action == "waste" else draw_form
+            _errors_to_form(target, e)
+    audit.record(actor, "custody.session.viewed", subject=s, patient=s.patient)
+    draws = services.session_draws(s)
+    residue = sum((d.residue for d in draws), Decimal("0.00"))
+    pending = list(PendingEvent.objects.filter(session=s, status=PendingEvent.Status.PENDING))
+    administered = any(d.administered for d in draws)
+    if not waste_form.is_bound and residue > 0:
+        waste_form = forms.WasteForm(initial={"quantity": residue - sum((p.quantity for p in pending), Decimal(0))})
+    return render(request, "custody/session.html", {
+        "s": s, "draws": draws, "residue": residue, "pending": pending, "administered": administered,
+        "draw_form": draw_form, "waste_form": waste_form, "problems": services.session_problems(s),
+        "drawn_mg": sum((d.entry.mg for d in draws), Decimal("0.00")),
+    })
+
+
+def container(request, external_id):
+    c = get_object_or_404(Container.objects.select_related("lot__product", "location", "receipt__supplier"),
+                          external_id=external_id)
+    entries = list(c.entries.select_related("patient", "witness", "witness2", "reverses").order_by("seq"))
+    clinic = current_clinic()
+    return render(request, "custody/container.html", {
+        "c": c, "entries": entries, "problems": services.container_problems(c, None, clinic),
+        "destroy_form": forms.DestroyForm(initial={"quantity": c.balance}),
+        "loss_form": forms.LossForm(initial={"discovered_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M")}),
+        "return_form": forms.ReturnForm(initial={"quantity": c.balance}),
+        "can_return": request.user.has_role("prescriber", "compliance"),
+    })
+
+
+@require_POST
+def dispose(request, external_id):
+    c = get_object_or_404(Container.objects.select_related("lot__product"), external_id=external_id)
+    action = request.POST.get("action")
+    actor = Actor.from_request(request)
+    form_class = {"destroy": forms.DestroyForm, "loss": forms.LossForm, "return": forms.ReturnForm}.get(action)
+    if form_class is None:
+        messages.error(request, "Unknown action.")
+        return redirect("custody:container", external_id=c.external_id)
+    form = form_class(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            if action == "destroy":
+                services.request_destruction(actor, container=c, **data)
+                messages.success(request, "Destruction recorded; it posts once two witnesses sign (DEA Form 41).")
+            elif action == "loss":
+                report = services.report_loss(actor, container=c, **data)
+                messages.warning(request, "Loss recorded. Send the WRITTEN notice to the DEA Field Division by "
+                                          f"{timezone.localtime(report.notice_due_at):%a %d %b %Y %H:%M}, then file "
+                                          f"DEA Form 106 electronically by {report.form106_due_on:%d %b %Y}.")
+                return redirect("custody:loss", external_id=report.external_id)
+            else:
+                services.return_stock(actor, container=c, **data)
+                messages.success(request, "Return to the reverse distributor recorded.")
+        except CustodyError as e:
+            for msg in e.errors.values():
+                messages.error(request, msg)
+    else:
+        for field, errs in form.errors.items():
+            messages.error(request, f"{form.fields[field].label if field in form.fields else ''}: {' '.join(errs)}")
+    return redirect("custody:container", external_id=c.external_id)
+
+
+@require_http_methods(["GET", "POST"])
+def loss(request, external_id):
+    report = get_object_or_404(LossReport.objects.select_related("reported_by", "notice_sent_by"),
+                               external_id=external_id)
+    form = forms.LossNoticeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.record_loss_notice(Actor.from_request(request), report, **form.cleaned_data)
+        except CustodyError as e:
+            _errors_to_form(form, e)
+        else:
+            messages.success(request, "Saved.")
+            return redirect("custody:loss", external_id=report.external_id)
+    entries = list(LedgerEntry.objects.filter(kind=LedgerEntry.Kind.LOSS, details__report=str(report.external_id))
+                   .select_related("lot__product", "container"))
+    return render(request, "custody/loss.html", {"report": report, "form": form, "entries": entries,
+                                                 "now": timezone.now()})
+
+
+@require_http_methods(["GET", "POST"])
+def count(request):
+    """A blind count: the page never shows the book balance before the count is signed."""
+    clinic = current_clinic()
+    locations = list(StorageLocation.objects.filter(clinic=clinic, active=True))
+    kind = request.POST.get("kind") or request.GET.get("kind") or Count.Kind.ROUTINE
+    if kind not in Count.Kind.values:
+        kind = Count.Kind.ROUTINE
+    loc_id = request.POST.get("location") or request.GET.get("location")
+    location = next((loc for loc in locations if str(loc.external_id) == loc_id), locations[0] if locations else None)
+    containers = list(Container.objects.filter(location=location, balance__gt=0)
+                      .select_related("lot__product").order_by("lot__product__name", "label")) if location else []
+    errors: dict[str, str] = {}
+    values = {}
+    if request.method == "POST" and location is not None:
+        lines = []
+        for c in containers:
+            raw = request.POST.get(f"c_{c.external_id}", "").strip()
+            values[str(c.external_id)] = raw
+            try:
+                counted = Decimal(raw)
+            except Exception:
+                errors[f"c_{c.external_id}"] = "Enter what you count (0 if empty or missing)."
+                continue
+            lines.append(CountInput(c, counted, request.POST.get(f"m_{c.external_id}", CountLine.Method.EXACT)))
+        if not errors:
+            try:
+                result = services.submit_count(Actor.from_request(request), location=location, kind=kind, lines=lines,
+                                               timing=request.POST.get("timing", ""))
+            except CustodyError as e:
+                errors = e.errors
+            else:
+                if result.discrepancies:
+                    messages.warning(request, f"Count signed with {result.discrepancies} discrepancy(ies); an incident "
+                                              "is open for the compliance lead.")
+                else:
+                    messages.success(request, "Count signed: it matches the ledger.")
+                return redirect("custody:count_detail", external_id=result.external_id)
+    rows = [{"c": c, "field": f"c_{c.external_id}", "mfield": f"m_{c.external_id}",
+             "value": values.get(str(c.external_id), ""), "error": errors.get(f"c_{c.external_id}")}
+            for c in containers]
+    return render(request, "custody/count.html", {
+        "locations": locations, "location": location, "kind": kind, "kinds": Count.Kind.choices, "rows": rows,
+        "errors": {k: v for k, v in errors.items() if not k.startswith("c_")}, "timings": Count.Timing.choices,
+        "timing": request.POST.get("timing", ""), "inventory": kind != Count.Kind.ROUTINE,
+    })
+
+
+def count_detail(request, external_id):
+    c = get_object_or_404(Count.objects.select_related("location", "counted_by"), external_id=external_id)
+    lines = list(c.lines.select_related("container__lot__product", "incident").order_by("container__label"))
+    return render(request, "custody/count_detail.html", {"count": c, "lines": lines})
+
+
+@require_http_methods(["GET", "POST"])
+def incident(request, external_id):
+    inc = get_object_or_404(Incident.objects.select_related("count_line__container__lot__product",
+                                                            "count_line__count__counted_by", "resolved_by", "entry"),
+                            external_id=external_id)
+    form = forms.IncidentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.resolve_incident(Actor.from_request(request), inc, **form.cleaned_data)
+        except CustodyError as e:
+            _errors_to_form(form, e)
+        else:
+            messages.success(request, "Incident resolved.")
+            return redirect("custody:incident", external_id=inc.external_id)
+    return render(request, "custody/incident.html", {"inc": inc, "form": form,
+                                                     "can_resolve": request.user.has_role("compliance")})
+
+
+def reconciliation(request):
+    rec = services.reconciliation()
+    if request.GET.get("format") == "csv":
+        header = ["Product", "NDC", "Lot", "Expiry", "Unit", "Received", "Administered", "Wasted", "Destroyed", "Lost",
+                  "Returned", "On hand", "Drawn, awaiting", "Count adjustments", "Difference", "Balances"]
+        rows = [[r.lot.product.name, r.lot.product.ndc, r.lot.lot_number, str(r.lot.expiry), r.unit, r.received,
+                 r.administered, r.wasted, r.destroyed, r.lost, r.returned, r.on_hand, r.in_process, r.adjusted,
+                 r.difference, "yes" if r.balances else "NO"] for r in rec.rows]
+        audit.record(Actor.from_request(request), "custody.reconciliation.exported", details={"rows": len(rows)})
+        return reports.csv_response("custody-reconciliation.csv", header, rows)
+    return render(request, "custody/reconciliation.html", {"rec": rec, "now": timezone.now()})
+
+
+def ledger(request):
+    entries = LedgerEntry.objects.select_related("lot__product", "container", "patient", "witness", "witness2",
+                                                 "reverses").order_by("-seq")
+    kind = request.GET.get("kind")
+    if kind in LedgerEntry.Kind.values:
+        entries = entries.filter(kind=kind)
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    audit.record(Actor.from_request(request), "custody.ledger.viewed", details={"page": page.number, "kind": kind})
+    return render(request, "custody/ledger.html", {
+        "page": page, "kinds": LedgerEntry.Kind.choices, "kind": kind, "reverse_form": forms.ReverseForm(),
+        "can_reverse": request.user.has_role("compliance"), "retention_years": _retention_years()})
+
+
+@require_POST
+def reverse(request, external_id):
+    entry = get_object_or_404(LedgerEntry, external_id=external_id)
+    form = forms.ReverseForm(request.POST)
+    if form.is_valid():
+        try:
+            rev = services.reverse_entry(Actor.from_request(request), entry, form.cleaned_data["reason"])
+        except CustodyError as e:
+            for msg in e.errors.values():
+                messages.error(request, msg)
+        else:
+            messages.success(request, f"Entry #{entry.seq} reversed by entry #{rev.seq}.")
+    else:
+        messages.error(request, "Give a reason for the correction.")
+    return redirect("custody:ledger")
+
+
+def _period(request):
+    today = timezone.localdate()
+    try:
+        start = timezone.datetime.fromisoformat(request.GET["from"]).date()
+    except (KeyError, ValueError):
+        start = today - timedelta(days=30)
+    try:
+        end = timezone.datetime.fromisoformat(request.GET["to"]).date()
+    except (KeyError, ValueError):
+        end = today
+    return start, end
+
+
+def dispensing_record(request):
+    clinic = current_clinic()
+    start, end = _period(request)
+    header, rows = reports.dispensing_rows(start, end, clinic.tz)
+    rheader, rrows = reports.receipt_rows(start, end, clinic.tz)
+    fmt = request.GET.get("format")
+    audit.record(Actor.from_request(request), "custody.dispensing_record.viewed",
+                 details={"from": start, "to": end, "format": fmt or "html", "rows": len(rows)})
+    note = reports.RETENTION_NOTE.format(years=_retention_years())
+    if fmt == "csv":
+        return reports.csv_response(f"dispensing-record-{start}-{end}.csv", header, rows)
+    if fmt == "pdf":
+        subtitle = (f"{clinic.name} · {clinic.address} · DEA {clinic.dea_registration} · {start} to {end}. "
+                    f"Ketamine and esketamine: DEA Schedule III, drug code 7285. {note}")
+        return reports.pdf_response(f"dispensing-record-{start}-{end}.pdf", "Controlled-substance dispensing record "
+                                    "(21 CFR 1304.22(c))", subtitle,
+                                    [("Received (1304.22(c)(3))", rheader, rrows),
+                                     ("Administered and disposed of (1304.22(c)(4)-(5))", header, rows)])
+    return render(request, "custody/dispensing.html", {"header": header, "rows": rows, "rheader": rheader,
+                                                       "rrows": rrows, "start": start, "end": end, "note": note})
+
+
+def inventory_record(request):
+    clinic = current_clinic()
+    start, end = _period(request)
+    if "from" not in request.GET:
+        start = end - timedelta(days=365 * 2)
+    header, rows = reports.inventory_rows(start, end)
+    fmt = request.GET.get("format")
+    note = reports.RETENTION_NOTE.format(years=_retention_years())
+    audit.record(Actor.from_request(request), "custody.inventory_record.viewed",
+                 details={"from": start, "to": end, "format": fmt or "html"})
+    if fmt == "csv":
+        return reports.csv_response(f"inventory-record-{start}-{end}.csv", header, rows)
+    if fmt == "pdf":
+        subtitle = f"{clinic.name} · {clinic.address} · DEA {clinic.dea_registration} · {start} to {end}. {note}"
+        return reports.pdf_response(f"inventory-record-{start}-{end}.pdf", "Controlled-substance counts and "
+                                    "inventories (21 CFR 1304.11)", subtitle, [("Counts", header, rows)])
+    return render(request, "custody/inventory.html", {"header": header, "rows": rows, "start": start, "end": end,
+                                                      "note": note})
+
+
+@require_http_methods(["GET", "POST"])
+def setup(request):
+    clinic = current_clinic()
+    actor = Actor.from_request(request)
+    which = request.POST.get("form")
+    supplier_form = forms.SupplierForm(request.POST if which == "supplier" else None)
+    product_form = forms.ProductForm(request.POST if which == "product" else None)
+    location_form = forms.LocationForm(request.POST if which == "location" else None, clinic=clinic)
+    bound = {"supplier": supplier_form, "product": product_form, "location": location_form}.get(which)
+    if request.method == "POST" and bound is not None and bound.is_valid():
+        try:
+            if which == "supplier":
+                services.add_supplier(actor, **bound.cleaned_data)
+            elif which == "product":
+                services.add_product(actor, **bound.cleaned_data)
+            else:
+                services.add_location(actor, clinic=clinic, **bound.cleaned_data)
+        except CustodyError as e:
+            _errors_to_form(bound, e)
+        else:
+            messages.success(request, f"{which.title()} added.")
+            return redirect("custody:setup")
+    return render(request, "custody/setup.html", {
+        "supplier_form": supplier_form, "product_form": product_form, "location_form": location_form,
+        "suppliers": Supplier.objects.all(), "products": Product.objects.all(),
+        "locations": StorageLocation.objects.filter(clinic=clinic).prefetch_related("rooms"),
+        "stock_by_product": {p["lot__product"]: p["t"] for p in Container.objects.values("lot__product")
+                             .annotate(t=Sum("balance"))},
+    })
