@@ -8,6 +8,7 @@ item turns red on the worklist, never a treatment decision.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -100,11 +101,15 @@ def refresh_due_items(patient, now: datetime | None = None) -> list[DueItem]:
         patient=patient, status__in=[Administration.Status.FINAL, Administration.Status.AMENDED])
     last_final: dict[str, datetime] = {}
     baselines: set[str] = set()
-    for scale, timing, at in finals.values_list("scale", "timing", "administered_at"):
+    given: dict[str, list[tuple[datetime, int]]] = {}
+    for pk, scale, timing, at in finals.values_list("pk", "scale", "timing", "administered_at"):
+        given.setdefault(scale, []).append((at, pk))
         if scale not in last_final or at > last_final[scale]:
             last_final[scale] = at
         if timing == Timing.BASELINE:
             baselines.add(scale)
+    for rows in given.values():
+        rows.sort()
     existing = set(DueItem.objects.filter(patient=patient).values_list("scale", "slot_key"))
     created = []
     for schedule in schedules:
@@ -112,8 +117,14 @@ def refresh_due_items(patient, now: datetime | None = None) -> list[DueItem]:
                                    schedule.scale in baselines or schedule.scale in last_final, now):
             if (slot.scale, slot.slot_key) in existing:
                 continue
-            created.append(DueItem(patient=patient, scale=slot.scale, timing=slot.timing, slot_key=slot.slot_key,
-                                   available_from=slot.available_from, due_at=slot.due_at, session=slot.session))
+            item = DueItem(patient=patient, scale=slot.scale, timing=slot.timing, slot_key=slot.slot_key,
+                           available_from=slot.available_from, due_at=slot.due_at, session=slot.session)
+            # A slot generated late may already be filled by a score given after it opened.
+            rows = given.get(slot.scale, [])
+            k = bisect_left(rows, (slot.available_from, 0))
+            if k < len(rows):
+                item.status, item.administration_id = DueItem.Status.DONE, rows[k][1]
+            created.append(item)
     if created:
         DueItem.objects.bulk_create(created, ignore_conflicts=True)
     # Retire items that cannot be done any more: pre-dose items of cancelled or already-dosed sessions,

@@ -271,12 +271,20 @@ def progress(request):
 
 
 def _pdf_function():
-    """The treatment journey's discharge-instructions PDF, if that app provides one."""
+    """The treatment journey's discharge-instructions PDF (``treatments.pdf.discharge_instructions``), if present."""
     try:
         module = importlib.import_module("ketaclinic.treatments.pdf")
     except ModuleNotFoundError:
         return None
-    return getattr(module, "discharge_instructions_pdf", None)
+    return getattr(module, "discharge_instructions", None)
+
+
+def _integration_for(session):
+    try:
+        from ketaclinic.integration.models import IntegrationSession
+    except ImportError:
+        return None
+    return IntegrationSession.objects.filter(dosing_session=session).first()
 
 
 @portal_page("visits.viewed")
@@ -292,12 +300,16 @@ def visits(request):
 
 @portal_page("visit_instructions.downloaded")
 def visit_pdf(request, session_id):
-    session = get_object_or_404(TreatmentSession.objects.only(*SESSION_FIELDS), external_id=session_id,
+    """The same printable discharge instructions the nurse hands over, for the patient's own session only."""
+    session = get_object_or_404(TreatmentSession.objects.select_related("patient__clinic"), external_id=session_id,
                                 patient=request.patient, status=TreatmentSession.Status.DISCHARGED)
     make = _pdf_function()
     if make is None:
         raise Http404("Printable instructions are not available yet.")
-    data = make(session)
-    response = HttpResponse(data, content_type="application/pdf")
+    nxt = (TreatmentSession.objects.filter(patient=request.patient, scheduled_start__gt=session.scheduled_start,
+                                           status__in=UPCOMING)
+           .select_related("room").order_by("scheduled_start").first())
+    data = make(session, nxt, _integration_for(session))
+    response = HttpResponse(bytes(data), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="discharge-{session.scheduled_start:%Y-%m-%d}.pdf"'
     return response

@@ -296,3 +296,10 @@ def test_expired_code_is_refused(make_portal_patient):
     code = services.issue_code(account=account)
     LoginCode.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
     assert not services.check_code(account=account, code=code)
+
+
+def test_patient_downloads_their_own_discharge_pdf(two_patients):
+    a = two_patients["a"]
+    response = a["client"].get(reverse("portal:visit_pdf", args=[a["session"].external_id]))
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert bytes(response.content).startswith(b"%PDF")

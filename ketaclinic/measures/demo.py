@@ -1,0 +1,133 @@
+"""Synthetic score histories for the demo clinic (all made up, and marked synthetic like the patients).
+
+Pattern (issue 5): a baseline at the consult; scores fall within a day or two of each dosing session and fade
+back toward baseline over about two weeks without retreatment. Some patients keep boosters going, some stop
+and relapse (so booster prompts fire), some barely respond. One patient answers PHQ-9 item 9 with 1, leaving an
+open safety task on the Today board. Scores go through the real services, so totals, bands, flags, tasks and
+prompts all come from the clinical core.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+from decimal import Decimal
+
+from ketaclinic.audit.services import Actor
+from ketaclinic.measures import services
+from ketaclinic.measures.models import MeasureSchedule, Timing
+from ketaclinic.measures.schedule import DEFAULT_PLAN, refresh_due_items
+from ketaclinic.treatments.models import TreatmentOrder, TreatmentSession
+
+N_PATIENTS = 24
+FADE_DAYS = 9.0  # e-folding time of a session's benefit in this synthetic model (relief fades over ~2 weeks)
+
+
+def _answers(total: int, n_items: int, top: int, rng, last_item_zero: bool = False) -> dict[str, int]:
+    """Spread ``total`` over the items at random (each 0..top)."""
+    values = [0] * n_items
+    slots = n_items - 1 if last_item_zero else n_items
+    total = max(0, min(total, slots * top))
+    while total > 0:
+        i = rng.randrange(slots)
+        if values[i] < top:
+            values[i] += 1
+            total -= 1
+    return {f"q{i}": v for i, v in enumerate(values, 1)}
+
+
+def _series(patient, prescriber, start, n: int, rng, boosters: list) -> list[TreatmentSession]:
+    """A synthetic induction series (and boosters) for a patient the treatment seed left without sessions."""
+    drug, route = rng.choice([("ketamine", "iv"), ("ketamine", "iv"), ("esketamine", "intranasal")])
+    order = TreatmentOrder.objects.create(
+        patient=patient, drug=drug, route=route, status=TreatmentOrder.Status.COMPLETED, sessions_planned=n,
+        sessions_per_week=2 if drug == "esketamine" else 3, created_by=prescriber, signed_by=prescriber,
+        created_at=start - timedelta(days=3), signed_at=start - timedelta(days=3))
+    mg = (Decimal(rng.randrange(28, 45)) if route == "iv" else Decimal(56))
+    days = [start + timedelta(days=int(round(i * 7 / order.sessions_per_week))) for i in range(n)] + boosters
+    out = []
+    for seq, day in enumerate(days, 1):
+        at = day.replace(hour=9 + rng.randrange(0, 6), minute=0, second=0, microsecond=0)
+        dose = Decimal(84) if route == "intranasal" and seq > 2 else mg
+        out.append(TreatmentSession.objects.create(
+            patient=patient, order=order, sequence=seq, drug=drug, route=route, scheduled_start=at,
+            status=TreatmentSession.Status.DISCHARGED, dose_started_at=at + timedelta(minutes=25),
+            dose_ended_at=at + timedelta(minutes=65), administered_mg=dose,
+            discharged_at=at + timedelta(minutes=160 if route == "intranasal" else 130)))
+    return out
+
+
+def seed(ctx) -> None:
+    rng, now, actor = ctx.rng, ctx.now, ctx.actor
+    nurse, prescriber = ctx.users["nurse"], ctx.users["prescriber"]
+    staff_actor = Actor(user=nurse, roles=frozenset({"nurse"}))
+    services.set_on_call(actor=actor, day=now.astimezone(ctx.clinic.tz).date(), clinician=prescriber)
+    chosen = ctx.patients[:N_PATIENTS]
+    kinds = ["maintained", "maintained", "fading", "recent", "maintained", "partial", "maintained", "maintained"] * 3
+    safety_patient = chosen[4]
+    histories = []
+    for i, patient in enumerate(chosen):
+        kind = kinds[i % len(kinds)]
+        sessions = list(TreatmentSession.objects.filter(patient=patient, dose_ended_at__isnull=False)
+                        .order_by("dose_ended_at"))
+        if not sessions and not TreatmentOrder.objects.filter(patient=patient).exists():
+            days_ago = rng.randrange(20, 35) if kind == "recent" else rng.randrange(70, 200)
+            start = now - timedelta(days=days_ago)
+            boosters = []
+            if kind == "maintained":
+                day = start + timedelta(days=14)
+                while day < now - timedelta(days=2):
+                    boosters.append(day)
+                    day += timedelta(days=rng.randrange(10, 15))
+            sessions = _series(patient, prescriber, start, 6, rng, boosters)
+        if not sessions:
+            continue
+        baseline = rng.randrange(15, 25)
+        gain = {"maintained": 0.75, "fading": 0.7, "partial": 0.15, "recent": 0.6}[kind] * rng.uniform(0.85, 1.1)
+        fade = FADE_DAYS * (2.5 if kind == "maintained" else 1.0)  # sustained responders hold on longer
+        durable = 0.8 if kind in ("maintained", "recent") else 0.0  # boosters keep the response going
+        first = sessions[0].dose_started_at
+        consult = first - timedelta(days=rng.randrange(5, 12), hours=rng.randrange(0, 5))
+        dose_times = [s.dose_ended_at for s in sessions]
+
+        def phq(at, _dose_times=dose_times, _baseline=baseline, _gain=gain, _fade=fade, _durable=durable):
+            effect = 0.0
+            for k, t in enumerate([d for d in _dose_times if d <= at]):
+                days = (at - t).total_seconds() / 86400
+                onset = min(1.0, days / 1.0)  # relief within 24-72 h
+                effect = max(effect, min(1.0, 0.45 + 0.12 * k) * onset * math.exp(-max(0.0, days - 2) / _fade))
+            if sum(1 for d in _dose_times if d <= at) >= 6:
+                effect = max(effect, _durable)
+            return max(0, min(27, round(_baseline * (1 - _gain * effect) + rng.gauss(0, 0.8))))
+
+        times = [(consult, Timing.BASELINE)]
+        for s in sessions:
+            times.append((s.scheduled_start - timedelta(hours=1), Timing.PRE_DOSE))
+            times.append((s.dose_ended_at + timedelta(hours=rng.randrange(22, 30)), Timing.H24))
+        t = sessions[-1].dose_ended_at + timedelta(days=7)
+        times.append((t, Timing.D7))
+        stop = now - timedelta(days=rng.randrange(9, 16)) if i % 5 == 3 else now - timedelta(hours=6)
+        while t + timedelta(days=7) < stop:
+            t += timedelta(days=7, hours=rng.randrange(-10, 10))
+            times.append((t, Timing.WEEKLY))
+        times = sorted((at, timing) for at, timing in times if at < now)
+        for at, timing in times:
+            total = phq(at)
+            answers = _answers(total, 9, 3, rng, last_item_zero=True)
+            if patient is safety_patient and at == times[-1][0]:
+                answers["q9"] = 1
+            source = "portal" if timing in (Timing.WEEKLY, Timing.H24, Timing.D7) and rng.random() < 0.7 else "staff"
+            services.record_administration(actor=staff_actor, patient=patient, scale="phq9", answers=answers,
+                                           administered_at=at, timing=timing, source=source)
+            if timing in (Timing.BASELINE, Timing.D7, Timing.WEEKLY) and (timing != Timing.WEEKLY or rng.random() < 0.5):
+                gad = max(0, min(21, round(phq(at) * 0.7 + rng.gauss(0, 1.5))))
+                services.record_administration(actor=staff_actor, patient=patient, scale="gad7",
+                                               answers=_answers(gad, 7, 3, rng), administered_at=at, timing=timing,
+                                               source=source)
+        for scale, plan in DEFAULT_PLAN.items():
+            MeasureSchedule.objects.get_or_create(patient=patient, scale=scale,
+                                                  defaults={**plan, "started_at": consult, "updated_by": nurse})
+        refresh_due_items(patient, now)
+        histories.append(patient)
+    ctx.extra["measures_patients"] = [p.pk for p in histories]
+    ctx.extra["measures_safety_patient"] = safety_patient.pk

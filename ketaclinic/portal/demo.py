@@ -1,0 +1,56 @@
+"""Demo portal accounts (synthetic) with known passwords, printed by the seed; plus one open invitation."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from ketaclinic.accounts.models import User
+from ketaclinic.measures.models import DueItem, MeasureSchedule, Timing
+from ketaclinic.patients.models import Patient
+from ketaclinic.portal import services
+from ketaclinic.portal.models import PatientAccount
+
+PORTAL_PASSWORD = "demo-portal-2026"
+
+
+def seed(ctx) -> None:
+    ids = ctx.extra.get("measures_patients") or [p.pk for p in ctx.patients[:3]]
+    patients = list(Patient.objects.filter(pk__in=ids[:3]).order_by("pk"))
+    logins = []
+    for n, patient in enumerate(patients[:2], 1):
+        email = f"patient{n}@example.invalid"
+        Patient.objects.filter(pk=patient.pk).update(email=email)
+        user = User.objects.create_user(username=email, email=email, password=PORTAL_PASSWORD,
+                                        first_name=patient.legal_given_name, last_name=patient.legal_family_name,
+                                        is_demo=True)
+        PatientAccount.objects.create(user=user, patient=patient)
+        logins.append((email, patient))
+        # A PHQ-9 waiting in the portal, so the demo shows the questionnaire flow.
+        if not DueItem.objects.filter(patient=patient, status=DueItem.Status.OPEN, scale="phq9").exists():
+            MeasureSchedule.objects.filter(patient=patient, scale="phq9").update(active=True)
+            now = timezone.now()
+            DueItem.objects.create(patient=patient, scale="phq9", timing=Timing.AD_HOC, slot_key="demo:portal",
+                                   available_from=now - timedelta(hours=2), due_at=now + timedelta(days=2))
+    invite_token = None
+    if len(patients) > 2:
+        patient = patients[2]
+        Patient.objects.filter(pk=patient.pk).update(email="patient3@example.invalid")
+        patient.refresh_from_db()
+        _inv, invite_token = services.invite(actor=_frontdesk_actor(ctx), patient=patient,
+                                             link_base="http://127.0.0.1:8000/portal/invite/")
+    print("\nPatient portal demo logins (synthetic; a new device gets a 6-digit code, printed to the server "
+          "console by the demo email backend):")
+    for email, patient in logins:
+        print(f"  {email:<28} password {PORTAL_PASSWORD}   ({patient.display_name}, {patient.mrn})")
+    if invite_token:
+        print(f"  Open invitation (valid {services.INVITE_HOURS} h, one use): "
+              f"http://127.0.0.1:8000/portal/invite/{invite_token}/")
+
+
+def _frontdesk_actor(ctx):
+    from ketaclinic.audit.services import Actor
+
+    user = ctx.users["frontdesk"]
+    return Actor(user=user, roles=user.role_set())
