@@ -168,7 +168,7 @@ def test_chart_query_count_does_not_grow_with_history(client_for, patient, actor
         services.add_diagnosis(actor=actor_for("prescriber"), patient=patient, code=code)
     large = _chart_queries(c, patient)
     assert large == small
-    assert large <= 20, f"chart page used {large} queries"
+    assert large <= 30, f"chart page used {large} queries"  # registry + each app's chart section
 
 
 def test_search_page_query_budget(client_for, make_patient):
