@@ -518,7 +518,8 @@ def add_vitals(*, actor: Actor, session: TreatmentSession, values: Mapping[str, 
     phase = _phase_for(s)
     cfg = limits_for(s.patient)
     rows = list(s.vitals.order_by("taken_at", "pk").only("taken_at", "phase", *VITAL_FIELDS))
-    baseline = next((_reading(r) for r in rows if r.phase == Phase.PRE_DOSE), None)
+    pre_rows = [r for r in rows if r.phase == Phase.PRE_DOSE]
+    baseline = _reading(pre_rows[-1]) if pre_rows else None  # the reading the dose was started on
     try:
         if phase == Phase.PRE_DOSE:
             assessment = classify_reading(reading, phase=phase, settings=cfg)
@@ -862,7 +863,7 @@ def discharge_decision(s: TreatmentSession, rows: list[VitalsReading] | None = N
     pre = [r for r in rows if r.phase == Phase.PRE_DOSE]
     return discharge_rules.discharge_readiness(discharge_rules.DischargeInput(
         route=s.route, minutes_since_dose_end=min(minutes, 24 * 60),
-        latest=_reading(post[-1]) if post else None, baseline=_reading(pre[0]) if pre else None,
+        latest=_reading(post[-1]) if post else None, baseline=_reading(pre[-1]) if pre else None,
         alert_and_oriented=s.alert_and_oriented, steady_gait=s.steady_gait, active_adverse_event=active_ae,
         escort_present=bool(s.escort_name.strip() and s.escort_phone.strip()),
         no_driving_acknowledged=s.no_driving_acknowledged), settings=limits_for(s.patient))

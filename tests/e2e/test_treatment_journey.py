@@ -1,0 +1,160 @@
+"""The whole treatment journey in a browser: front desk books a series; a nurse runs the session with a second
+clinician's independent verification on another device; a high blood pressure raises the hold alert; discharge
+is refused until the escort is recorded, then allowed; nurse and prescriber sign."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from ketaclinic.treatments.models import TreatmentSession
+from tests.treatments.factories import IV, make_order, make_rooms, shift_back
+
+PASSWORD = "correct horse battery"
+
+
+def test_iv_ketamine_session_from_booking_to_signatures(page, browser, live_server, login, logout, staff, clinic,
+                                                        make_patient, make_user, console_errors):
+    rooms = make_rooms(clinic)
+    make_user("nurse", username="nurse2")
+    patient = make_patient(legal_given_name="Rowan", legal_family_name="Testwood")
+    make_order(patient, staff, IV)
+    local_now = timezone.localtime(timezone.now(), clinic.tz)
+    start = local_now - timedelta(minutes=5)
+    nav = page.get_by_role("navigation", name="Main")
+
+    # --- front desk books the series ---------------------------------------------------------------------
+    login("front_desk")
+    nav.get_by_role("link", name="Schedule").click()
+    page.get_by_role("link", name=re.compile("Rowan Testwood: Ketamine")).click()
+    row = page.locator("form[aria-label^='Book']").first
+    row.get_by_label("Date").fill(start.strftime("%Y-%m-%d"))
+    row.get_by_label("Time").fill(start.strftime("%H:%M"))
+    row.get_by_role("button", name="Book").click()
+    expect(page.get_by_text(re.compile(r"Booked session 1: .*Infusion Room A · Chair 1"))).to_be_visible()
+    row = page.locator("form[aria-label^='Book']").first  # the next proposed date
+    row.get_by_role("button", name="Book").click()
+    expect(page.get_by_text(re.compile(r"Booked session 2"))).to_be_visible()
+    row = page.locator("form[aria-label^='Book']").first
+    row.get_by_label("Date").fill(start.strftime("%Y-%m-%d"))  # a second session the same day is refused
+    row.get_by_role("button", name="Book").click()
+    expect(page.get_by_text(re.compile("already has a session on")).first).to_be_visible()
+    nav.get_by_role("link", name="Schedule").click()
+    page.get_by_role("button", name="Check in Rowan").click()
+    expect(page.get_by_text("Rowan Testwood checked in.")).to_be_visible()
+    logout()
+
+    # --- nurse: pre-checks, vitals with a hold, dose prepared ------------------------------------------
+    login("nurse")
+    nav.get_by_role("link", name="Schedule").click()
+    page.get_by_role("link", name="Open cockpit").first.click()
+    expect(page.get_by_role("heading", name=re.compile("Rowan Testwood"))).to_be_visible()
+    for label in ("Identity checked", "Fasting confirmed", "Consent on file", "No driving until the next day"):
+        page.get_by_label(re.compile(label)).check()
+    page.get_by_label("Today's weight (kg)").fill("70")
+    page.get_by_label("Pregnancy test").select_option("negative")
+    page.get_by_label("Music").select_option("Guided meditation")
+    page.get_by_role("button", name="Save pre-checks").click()
+    expect(page.get_by_text("Pre-checks saved.")).to_be_visible()
+
+    vitals = page.get_by_role("form", name="New vitals row")
+    vitals.get_by_label("Systolic").fill("156")
+    vitals.get_by_label("Diastolic").fill("96")
+    vitals.get_by_label("Heart rate").fill("82")
+    vitals.get_by_label("SpO2").press("9")
+    vitals.get_by_label("SpO2").press("8")
+    vitals.get_by_label("SpO2").press("Enter")  # keyboard only: Enter saves the row
+    alert = page.locator("#vitals [role=alert]")
+    expect(alert).to_contain_text("HOLD")
+    expect(alert).to_contain_text("systolic 156 mmHg is above 140")
+    expect(page.get_by_role("form", name="New vitals row").get_by_label("Systolic")).to_be_focused()
+    page.keyboard.type("128")
+    page.keyboard.press("Tab")
+    page.keyboard.type("82")
+    page.keyboard.press("Enter")
+    expect(page.locator("#vitals tbody tr")).to_have_count(2)
+    expect(page.locator("#vitals [role=alert]")).to_have_count(0)
+
+    page.get_by_label("Vial concentration (mg/mL)").fill("50")
+    page.get_by_label("Bag volume (mL)").fill("100")
+    page.get_by_label("Vial or device used").fill("Ketamine HCl 50 mg/mL, 10 mL vial")
+    page.get_by_label("Lot number").fill("KT2291A")
+    page.get_by_role("button", name="Calculate and record dose").click()
+    expect(page.get_by_text("35 mg = 0.70 mL of 50 mg/mL")).to_be_visible()
+    page.get_by_role("button", name="Start infusion").click()
+    expect(page.get_by_text(re.compile("Start refused: Dose not independently verified"))).to_be_visible()
+    session = TreatmentSession.objects.get(patient=patient, sequence=1)
+    verify_url = f"{live_server.url}/treatments/sessions/{session.external_id}/verify/"
+
+    # --- a second clinician verifies on their own device -------------------------------------------------
+    other = browser.new_context()
+    p2 = other.new_page()
+    p2.goto(f"{live_server.url}/accounts/login/")
+    p2.get_by_label("Username").fill("nurse2")
+    p2.get_by_label("Password").fill(PASSWORD)
+    p2.get_by_role("button", name="Sign in").click()
+    p2.goto(verify_url)
+    p2.get_by_label("Weight you read (kg)").fill("70")
+    p2.get_by_label("Dose you calculated (mg)").fill("350")
+    p2.get_by_role("button", name="Verify dose").click()
+    expect(p2.get_by_text(re.compile("does not match the prepared dose"))).to_be_visible()
+    p2.get_by_label("Dose you calculated (mg)").fill("35")
+    p2.get_by_role("button", name="Verify dose").click()
+    expect(p2.get_by_text(re.compile("Verified by"))).to_be_visible()
+    other.close()
+
+    # --- nurse runs the infusion --------------------------------------------------------------------------
+    page.reload()
+    expect(page.get_by_text(re.compile("Independently verified by"))).to_be_visible()
+    page.get_by_role("button", name="Start infusion").click()
+    expect(page.get_by_text("Dosing started.")).to_be_visible()
+    vitals = page.get_by_role("form", name="New vitals row")
+    vitals.get_by_label("Systolic").fill("134")
+    vitals.get_by_label("Diastolic").fill("84")
+    vitals.get_by_label("Heart rate").fill("78")
+    vitals.get_by_label("Heart rate").press("Enter")
+    expect(page.locator("#vitals tbody tr")).to_have_count(3)
+    page.get_by_role("button", name="Stop / finish infusion").click()
+    expect(page.get_by_text(re.compile("Dose given: 35 mg"))).to_be_visible()
+
+    shift_back(session, 100)  # the observation period passes
+    page.reload()
+    vitals = page.get_by_role("form", name="New vitals row")
+    for label, value in (("Systolic", "126"), ("Diastolic", "80"), ("Heart rate", "74"), ("SpO2", "98")):
+        vitals.get_by_label(label).fill(value)
+    vitals.get_by_label("SpO2").press("Enter")
+    expect(page.locator("#vitals tbody tr")).to_have_count(4)
+    page.reload()
+    page.get_by_label("Alert and oriented").check()
+    page.get_by_label("Walking steadily").check()
+    page.get_by_role("button", name="Save recovery status").click()
+    page.get_by_role("button", name="Discharge patient").click()
+    expect(page.get_by_text(re.compile("No escort present")).first).to_be_visible()
+    assert TreatmentSession.objects.get(pk=session.pk).status != "discharged"
+    page.get_by_label("Escort name").fill("Lee Testwood")
+    page.get_by_label("Escort phone").fill("(303) 555-0142")
+    page.get_by_role("button", name="Save pre-checks").click()
+    expect(page.get_by_text("Ready for discharge (clinical core check).")).to_be_visible()
+    page.get_by_role("button", name="Discharge patient").click()
+    expect(page.get_by_text("Discharged. Print the discharge instructions.")).to_be_visible()
+    expect(page.get_by_role("link", name="Discharge instructions (PDF)")).to_be_visible()
+    page.get_by_label("Session summary").fill("0.5 mg/kg over 40 min; transient BP rise pre-dose, rechecked normal.")
+    page.get_by_role("button", name="Sign note as nurse").click()
+    expect(page.get_by_text("Note signed.")).to_be_visible()
+    expect(page.get_by_role("button", name="Save row")).to_have_count(0)  # read-only now
+    logout()
+
+    # --- prescriber co-signs ------------------------------------------------------------------------------
+    login("prescriber")
+    page.goto(f"{live_server.url}/treatments/sessions/{session.external_id}/")
+    page.get_by_role("button", name="Co-sign note as prescriber").click()
+    expect(page.get_by_text("Note signed.")).to_be_visible()
+    session.refresh_from_db()
+    assert session.nurse_signed_by == staff["nurse"] and session.prescriber_signed_by == staff["prescriber"]
+    assert session.verified_by.username == "nurse2" and session.prepared_by == staff["nurse"]
+    expect(page.get_by_label(re.compile("Addendum"))).to_be_visible()
+    assert console_errors == []
+    _ = rooms

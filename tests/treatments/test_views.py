@@ -1,0 +1,234 @@
+"""Pages of the treatment journey: role refusals for every view, the cockpit's query budget, htmx vitals rows,
+PDFs, the Today board and the chart section."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from ketaclinic.audit.models import AuditEntry
+from ketaclinic.integration.models import IntegrationSession
+from ketaclinic.treatments.models import RemsForm, VitalsReading
+from tests.treatments.factories import ESK, IV, actor, book_now, make_eligible, make_order, ready_to_start
+
+ALL = ["prescriber", "nurse", "therapist", "front_desk", "billing", "compliance", "clinic_admin"]
+
+
+@pytest.fixture
+def world(patient, make_patient, staff, rooms):
+    order = make_order(patient, staff, IV)
+    session = book_now(order, staff, rooms)
+    other = make_patient()
+    consult, assessment = make_eligible(other, staff, sign=False)
+    esk_patient = make_patient()
+    esk = book_now(make_order(esk_patient, staff, ESK), staff, rooms)
+    RemsForm.objects.create(session=esk, status="complete", due_by=timezone.localdate())
+    offer = IntegrationSession.objects.create(patient=patient, dosing_session=session, window_start=timezone.now(),
+                                              window_end=timezone.now() + timedelta(days=2))
+    return {"patient": patient, "order": order, "session": session, "consult": consult, "assessment": assessment,
+            "esk": esk, "offer": offer}
+
+
+def _urls(w):
+    s, o = w["session"].external_id, w["order"].external_id
+    return {
+        # name: (method, url, allowed roles)
+        "screening:list": ("get", reverse("screening:list"), {"prescriber", "nurse"}),
+        "screening:detail": ("get", reverse("screening:detail", args=[w["consult"].external_id]),
+                             {"prescriber", "nurse"}),
+        "screening:start": ("post", reverse("screening:start", args=[w["patient"].external_id]),
+                            {"prescriber", "nurse"}),
+        "screening:intake": ("post", reverse("screening:intake", args=[w["consult"].external_id]),
+                             {"prescriber", "nurse"}),
+        "screening:add_trial": ("post", reverse("screening:add_trial", args=[w["consult"].external_id]),
+                                {"prescriber", "nurse"}),
+        "screening:add_scale": ("post", reverse("screening:add_scale", args=[w["consult"].external_id]),
+                                {"prescriber", "nurse"}),
+        "screening:assess": ("post", reverse("screening:assess", args=[w["consult"].external_id]),
+                             {"prescriber", "nurse"}),
+        "screening:sign": ("post", reverse("screening:sign", args=[w["assessment"].external_id]), {"prescriber"}),
+        "treatments:schedule": ("get", reverse("treatments:schedule"),
+                                {"front_desk", "prescriber", "nurse", "clinic_admin"}),
+        "treatments:order_new": ("get", reverse("treatments:order_new", args=[w["patient"].external_id]),
+                                 {"prescriber"}),
+        "treatments:order": ("get", reverse("treatments:order", args=[o]),
+                             {"front_desk", "prescriber", "nurse", "clinic_admin"}),
+        "treatments:book": ("post", reverse("treatments:book", args=[o]),
+                            {"front_desk", "prescriber", "nurse", "clinic_admin"}),
+        "treatments:check_in": ("post", reverse("treatments:check_in", args=[s]), {"front_desk", "prescriber", "nurse"}),
+        "treatments:cancel": ("post", reverse("treatments:cancel", args=[s]), {"front_desk", "prescriber", "nurse"}),
+        "treatments:cockpit": ("get", reverse("treatments:cockpit", args=[s]), {"prescriber", "nurse"}),
+        "treatments:vitals": ("post", reverse("treatments:vitals", args=[s]), {"prescriber", "nurse"}),
+        "treatments:verify": ("get", reverse("treatments:verify", args=[s]), {"prescriber", "nurse"}),
+        "treatments:action": ("post", reverse("treatments:action", args=[s, "observation"]), {"prescriber", "nurse"}),
+        "treatments:discharge_pdf": ("get", reverse("treatments:discharge_pdf", args=[s]), {"prescriber", "nurse"}),
+        "treatments:rems_pdf": ("get", reverse("treatments:rems_pdf", args=[w["esk"].external_id]),
+                                {"prescriber", "nurse", "compliance"}),
+        "treatments:rems_due": ("get", reverse("treatments:rems_due"), {"prescriber", "nurse", "compliance"}),
+        "treatments:rems_submitted": ("post", reverse("treatments:rems_submitted", args=[w["esk"].external_id]),
+                                      {"prescriber", "nurse", "compliance"}),
+        "integration:list": ("get", reverse("integration:list"), {"prescriber", "nurse", "therapist", "front_desk"}),
+        "integration:detail": ("get", reverse("integration:detail", args=[w["offer"].external_id]),
+                               {"prescriber", "nurse", "therapist", "front_desk"}),
+        "integration:book": ("post", reverse("integration:book", args=[w["offer"].external_id]),
+                             {"prescriber", "nurse", "therapist", "front_desk"}),
+        "integration:status": ("post", reverse("integration:status", args=[w["offer"].external_id]),
+                               {"prescriber", "nurse", "therapist", "front_desk"}),
+        "integration:add_note": ("post", reverse("integration:add_note", args=[w["offer"].external_id]),
+                                 {"therapist"}),
+    }
+
+
+NAMES = ["screening:list", "screening:detail", "screening:start", "screening:intake", "screening:add_trial",
+         "screening:add_scale", "screening:assess", "screening:sign", "treatments:schedule", "treatments:order_new",
+         "treatments:order", "treatments:book", "treatments:check_in", "treatments:cancel", "treatments:cockpit",
+         "treatments:vitals", "treatments:verify", "treatments:action", "treatments:discharge_pdf",
+         "treatments:rems_pdf", "treatments:rems_due", "treatments:rems_submitted", "integration:list",
+         "integration:detail", "integration:book", "integration:status", "integration:add_note"]
+
+
+def test_every_journey_url_is_covered_here():
+    from ketaclinic.clinic.views import url_names
+
+    mine = [n for n in url_names() if n.split(":")[0] in ("screening", "treatments", "integration")]
+    assert sorted(mine) == sorted(NAMES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_role_matrix(name, world, client_for):
+    method, url, allowed = _urls(world)[name]
+    for role in ALL:
+        response = getattr(client_for(role), method)(url, {})
+        if role in allowed:
+            assert response.status_code in ((200,) if method == "get" else (200, 302)), (role, name)
+        else:
+            assert response.status_code == 403, f"{role} must be refused {name}, got {response.status_code}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_signed_out_visitor_is_sent_to_sign_in(name, world):
+    method, url, _ = _urls(world)[name]
+    response = getattr(Client(), method)(url, {})
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/?next=")
+
+
+def _cockpit_queries(client, session) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        r = client.get(reverse("treatments:cockpit", args=[session.external_id]))
+    assert r.status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_cockpit_query_count_is_constant_as_readings_accumulate(patient, staff, rooms, client_for, capsys):
+    from ketaclinic.treatments import services
+
+    s = ready_to_start(book_now(make_order(patient, staff, IV), staff, rooms), staff, minutes_ago=60)
+    services.start_dose(actor=actor(staff["nurse"]), session=s, at=timezone.now() - timedelta(minutes=50))
+    client = client_for("nurse")
+    _cockpit_queries(client, s)  # warm up: the first request of a sign-in also touches the session row
+    base = _cockpit_queries(client, s)
+    start = timezone.now() - timedelta(minutes=45)
+    for k in range(30):
+        VitalsReading.objects.create(session=s, taken_at=start + timedelta(minutes=k), phase="during",
+                                     systolic_mmHg=130, diastolic_mmHg=80, heart_rate_bpm=75, spo2_percent=98,
+                                     recorded_by=staff["nurse"], level=k % 3)
+        services.add_observation(actor=actor(staff["nurse"]), session=s, text=f"note {k}")
+    after = _cockpit_queries(client, s)
+    assert after == base
+    with capsys.disabled():
+        print(f"\n[figure] cockpit GET: {after} queries with 1 or 31 readings")
+
+
+def test_vitals_row_saved_on_its_own_with_htmx(patient, staff, rooms, client_for, capsys):
+    s = ready_to_start(book_now(make_order(patient, staff, IV), staff, rooms), staff)
+    client = client_for("nurse")
+    url = reverse("treatments:vitals", args=[s.external_id])
+    r = client.post(url, {"systolic_mmHg": "500", "diastolic_mmHg": "80"}, HTTP_HX_REQUEST="true")
+    assert r.status_code == 200 and b"not a possible reading" in r.content and b'value="500"' in r.content
+    assert s.vitals.count() == 1
+    times = []
+    for k in range(20):
+        t0 = time.perf_counter()
+        r = client.post(url, {"systolic_mmHg": str(120 + k % 5), "diastolic_mmHg": "80", "heart_rate_bpm": "70",
+                              "spo2_percent": "98"}, HTTP_HX_REQUEST="true")
+        times.append(time.perf_counter() - t0)
+        assert r.status_code == 200 and b'data-saved="yes"' in r.content
+    assert s.vitals.count() == 21
+    r = client.post(url, {"systolic_mmHg": "160", "diastolic_mmHg": "95"}, HTTP_HX_REQUEST="true")
+    assert b"HOLD" in r.content and b"Do not start" in r.content
+    times.sort()
+    with capsys.disabled():
+        print(f"\n[figure] vitals row save via htmx (request + render): median {times[len(times) // 2] * 1000:.1f} ms")
+
+
+def test_cockpit_shows_working_and_is_audited(patient, staff, rooms, client_for):
+    s = ready_to_start(book_now(make_order(patient, staff, IV), staff, rooms), staff)
+    r = client_for("nurse").get(reverse("treatments:cockpit", args=[s.external_id]))
+    body = r.content.decode()
+    assert "35 mg" in body and "151.1 mL/h" in body and "70 kg x 0.5 mg/kg" in body and "LOT123" in body
+    assert AuditEntry.objects.filter(action="session.cockpit.viewed", actor=staff["nurse"]).exists()
+
+
+def test_verify_page_refuses_the_preparer(patient, staff, rooms, client_for, make_user):
+    from ketaclinic.treatments import services
+    from tests.treatments.factories import checked_in, normal_vitals, prechecked
+
+    s = prechecked(checked_in(book_now(make_order(patient, staff, IV), staff, rooms), staff), staff)
+    normal_vitals(s, staff)
+    services.prepare_dose(actor=actor(staff["nurse"]), session=s, data={
+        "concentration_mg_per_mL": "50", "bag_volume_mL": "100", "vial_or_device": "vial", "lot_number": "L"})
+    url = reverse("treatments:verify", args=[s.external_id])
+    r = client_for("nurse").post(url, {"weight_kg": "70", "dose_mg": "35"})
+    assert b"You prepared this dose" in r.content
+    page = client_for("prescriber").get(url).content.decode()
+    assert "35" not in page.split("Dose you calculated")[0].split("Order")[1]  # prepared numbers not shown
+    r = client_for("prescriber").post(url, {"weight_kg": "70", "dose_mg": "35"})
+    assert r.status_code == 302
+    s.refresh_from_db()
+    assert s.verified_by == staff["prescriber"]
+
+
+def test_discharge_pdf(patient, staff, rooms, client_for):
+    s = book_now(make_order(patient, staff, IV), staff, rooms)
+    r = client_for("nurse").get(reverse("treatments:discharge_pdf", args=[s.external_id]))
+    assert r["Content-Type"] == "application/pdf" and r.content.startswith(b"%PDF")
+
+
+def test_today_board_and_chart(patient, staff, rooms, client_for):
+    from ketaclinic.treatments import services
+
+    s = ready_to_start(book_now(make_order(patient, staff, IV), staff, rooms), staff)
+    services.start_dose(actor=actor(staff["nurse"]), session=s)
+    services.add_vitals(actor=actor(staff["nurse"]), session=s, values={"systolic_mmHg": "185", "diastolic_mmHg": "100"})
+    body = client_for("nurse").get(reverse("clinic:today")).content.decode()
+    assert "Dosing" in body and "HOLD" in body and "data-due=" in body and "data-since=" in body
+    fd = client_for("front_desk").get(reverse("clinic:today")).content.decode()
+    assert "Dosing" in fd and "HOLD" not in fd
+    chart = client_for("billing").get(reverse("patients:chart", args=[patient.external_id])).content.decode()
+    assert "Treatments" in chart and "Integration" not in chart
+
+
+def test_chart_queries_do_not_grow(patient, staff, rooms, client_for):
+    from ketaclinic.treatments import services
+
+    order = make_order(patient, staff, IV)
+    client = client_for("prescriber")
+    url = reverse("patients:chart", args=[patient.external_id])
+    client.get(url)  # warm up the sign-in session
+    with CaptureQueriesContext(connection) as a:
+        client.get(url)
+    day = timezone.now().replace(hour=16, minute=0, second=0, microsecond=0) + timedelta(days=7)
+    for k in range(3):
+        services.book_session(actor=actor(staff["front_desk"]), order=order, start=day + timedelta(days=2 * k),
+                              room=rooms["infusion"], chair=rooms["a1"])
+    make_order(patient, staff, {**IV, "sessions_planned": "3"})
+    with CaptureQueriesContext(connection) as b:
+        client.get(url)
+    assert len(b.captured_queries) == len(a.captured_queries)
