@@ -271,7 +271,7 @@ def enter_receipt(actor: Actor, *, supplier: Supplier, invoice_number: str, invo
 
 
 @transaction.atomic
-def countersign_receipt(actor: Actor, receipt: Receipt) -> list[Container]:
+def countersign_receipt(actor: Actor, receipt: Receipt, at: datetime | None = None) -> list[Container]:
     """Step 2: a second authorised person checks the delivery and countersigns; containers enter stock."""
     _require(actor, HANDLERS, "countersign a receipt")
     receipt = Receipt.objects.select_for_update(of=("self",)).select_related("product").get(pk=receipt.pk)
@@ -293,13 +293,13 @@ def countersign_receipt(actor: Actor, receipt: Receipt) -> list[Container]:
                       .select_for_update(of=("self",)))
     for c in containers:
         _post(actor, kind=LedgerEntry.Kind.RECEIVE, container=c, quantity=product.units_per_container,
-              witness=receipt.entered_by, details={"receipt": str(receipt.external_id),
+              witness=receipt.entered_by, at=at, details={"receipt": str(receipt.external_id),
                                                    "invoice": receipt.invoice_number,
                                                    "supplier": receipt.supplier.name,
                                                    "supplier_dea": receipt.supplier.dea_number})
     receipt.status = Receipt.Status.RECEIVED
     receipt.countersigned_by = actor.user
-    receipt.countersigned_at = timezone.now()
+    receipt.countersigned_at = at or timezone.now()
     receipt.save(update_fields=["status", "countersigned_by", "countersigned_at"])
     audit.record(actor, "custody.receipt.countersigned", subject=receipt, details={
         "containers": [c.label for c in containers], "entered_by": receipt.entered_by.username})
@@ -413,7 +413,7 @@ def administered_quantity(session: TreatmentSession, product: Product) -> Decima
 
 
 @transaction.atomic
-def record_administration(actor: Actor, session: TreatmentSession) -> list[LedgerEntry]:
+def record_administration(actor: Actor, session: TreatmentSession, at: datetime | None = None) -> list[LedgerEntry]:
     """Post what the session record says was given, against the session's draws (first drawn, first used)."""
     _require(actor, HANDLERS, "record administration")
     session = TreatmentSession.objects.select_for_update(of=("self",)).select_related("patient", "administered_by").get(pk=session.pk)
@@ -438,7 +438,7 @@ def record_administration(actor: Actor, session: TreatmentSession) -> list[Ledge
             continue
         container = _lock_container(d.entry.container_id)
         entries.append(_post(actor, kind=LedgerEntry.Kind.ADMINISTER, container=container, quantity=take,
-                             session=session, source=d.entry, details={
+                             session=session, source=d.entry, at=at, details={
                                  "administered_by": session.administered_by_id,
                                  "administered_by_label": session.administered_by.label if session.administered_by else "",
                                  "administered_mg": str(session.administered_mg)}))
@@ -511,7 +511,7 @@ def request_destruction(actor: Actor, *, container: Container, quantity, method:
 
 
 @transaction.atomic
-def attest(actor: Actor, event: PendingEvent, quantity_entered) -> PendingEvent:
+def attest(actor: Actor, event: PendingEvent, quantity_entered, at: datetime | None = None) -> PendingEvent:
     """A witness, signed in on their own session, confirms by re-entering the quantity."""
     event = PendingEvent.objects.select_for_update(of=("self",)).select_related("session").get(pk=event.pk)
     roles = LICENSED_WITNESSES if event.kind == PendingEvent.Kind.WASTE else DESTRUCTION_WITNESSES_ROLES
@@ -534,11 +534,11 @@ def attest(actor: Actor, event: PendingEvent, quantity_entered) -> PendingEvent:
                  details={"quantity": str(entered)})
     witnesses = [a.witness for a in event.attestations.select_related("witness").order_by("at", "pk")]
     if len(witnesses) >= event.witnesses_required:
-        _post_event(actor, event, witnesses)
+        _post_event(actor, event, witnesses, at)
     return event
 
 
-def _post_event(actor: Actor, event: PendingEvent, witnesses: list) -> list[LedgerEntry]:
+def _post_event(actor: Actor, event: PendingEvent, witnesses: list, at: datetime | None = None) -> list[LedgerEntry]:
     w1 = witnesses[0] if witnesses else None
     w2 = witnesses[1] if len(witnesses) > 1 else None
     recorder = Actor(user=event.requested_by, roles=event.requested_by.role_set(), client_ip=actor.client_ip)
@@ -552,7 +552,7 @@ def _post_event(actor: Actor, event: PendingEvent, witnesses: list) -> list[Ledg
                 continue
             container = _lock_container(d.entry.container_id)
             entries.append(_post(recorder, kind=LedgerEntry.Kind.WASTE, container=container, quantity=take,
-                                 session=session, source=d.entry, witness=w1, witness2=w2,
+                                 session=session, source=d.entry, witness=w1, witness2=w2, at=at,
                                  details={"method": event.method, "event": str(event.external_id)}))
             remaining -= take
         if remaining > 0:
@@ -560,9 +560,9 @@ def _post_event(actor: Actor, event: PendingEvent, witnesses: list) -> list[Ledg
     else:
         container = _lock_container(event.container_id)
         entries.append(_post(recorder, kind=LedgerEntry.Kind.DESTROY, container=container, quantity=event.quantity,
-                             witness=w1, witness2=w2, details=form41_details(container, event, witnesses)))
+                             witness=w1, witness2=w2, at=at, details=form41_details(container, event, witnesses)))
     event.status = PendingEvent.Status.POSTED
-    event.posted_at = timezone.now()
+    event.posted_at = at or timezone.now()
     event.save(update_fields=["status", "posted_at"])
     audit.record(actor, f"custody.{event.kind}.posted", subject=event,
                  patient=event.session.patient if event.session_id else None,
@@ -703,7 +703,7 @@ class CountInput:
 
 @transaction.atomic
 def submit_count(actor: Actor, *, location: StorageLocation, kind: str, lines: list[CountInput],
-                 taken_on: date | None = None, timing: str = "") -> Count:
+                 taken_on: date | None = None, timing: str = "", at: datetime | None = None) -> Count:
     """A blind count: the counter enters what they find; the book balance is read only now, under lock."""
     roles = HANDLERS if kind == Count.Kind.ROUTINE else INVENTORY_TAKERS
     _require(actor, roles, "record a count")
@@ -726,7 +726,7 @@ def submit_count(actor: Actor, *, location: StorageLocation, kind: str, lines: l
     locked = {c.pk: c for c in Container.objects.select_for_update(of=("self",)).select_related("lot__product")
               .filter(pk__in=sorted(given)).order_by("pk")}
     count = Count.objects.create(kind=kind, location=location, taken_on=taken_on, timing=timing,
-                                 counted_by=actor.user)
+                                 counted_by=actor.user, signed_at=at or timezone.now())
     discrepancies = 0
     for line in sorted(lines, key=lambda item: item.container.pk):
         c = locked[line.container.pk]

@@ -1,0 +1,163 @@
+"""A believable custody ledger for the synthetic demo clinic, built only through the custody services so it
+reconciles exactly like real use: receipts (countersigned), an initial inventory, draws for the demo's treatment
+sessions with verified doses, administrations, witnessed wastes, Form 41 destruction of opened vials past their
+beyond-use time, a return, and today's routine count.
+
+Ketamine NDCs are SYNTHETIC (labeler 00000; clinical.md §5b lists real labeler/product codes but not which
+package is which strength). The esketamine kit NDCs 50458-028-02 (56 mg, 2 devices) and -03 (84 mg, 3 devices)
+and 28 mg per device are from clinical.md §3b (status C).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from decimal import ROUND_CEILING, Decimal
+
+from django.db import transaction
+from django.db.models import F
+
+from ketaclinic.audit.services import Actor
+from ketaclinic.clinic.models import Room
+from ketaclinic.clinical.identifiers import dea_check_digit
+from ketaclinic.custody import rules, services
+from ketaclinic.custody.models import Container, Count, Product, Supplier
+from ketaclinic.custody.services import CountInput, CustodyError
+from ketaclinic.treatments.models import TreatmentSession
+
+
+def _dea(prefix: str, six: str) -> str:
+    return f"{prefix}{six}{dea_check_digit(six)}"  # synthetic, well-formed (clinical.md §6 check digit)
+
+
+def _actor(user) -> Actor:
+    return Actor(user=user, roles=user.role_set(), client_ip="127.0.0.1")
+
+
+def seed(ctx) -> None:
+    clinic, users, now = ctx.clinic, ctx.users, ctx.now
+    tz = clinic.tz
+    admin, nurse, nurse2 = _actor(users["admin"]), _actor(users["nurse"]), _actor(users["nurse2"])
+    prescriber, compliance = _actor(users["prescriber"]), _actor(users["compliance"])
+    rooms = {r.name: r for r in Room.objects.filter(clinic=clinic)}
+    infusion = [r for r in rooms.values() if r.kind == Room.Kind.INFUSION]
+    intranasal = [r for r in rooms.values() if r.kind == Room.Kind.INTRANASAL]
+    safe = services.add_location(admin, clinic=clinic, name="Main safe (infusion)", rooms=infusion)
+    cabinet = services.add_location(admin, clinic=clinic, name="Spravato cabinet", rooms=intranasal)
+    supplier = services.add_supplier(admin, name="Front Range Pharma Distribution (synthetic)",
+                                     address="4000 Example Blvd, Denver, CO 80216", dea_number=_dea("P9", "246813"))
+    reverse = services.add_supplier(admin, name="Rocky Returns Reverse Distribution (synthetic)",
+                                    address="12 Sample Ct, Aurora, CO 80011", dea_number=_dea("R9", "135792"),
+                                    kind=Supplier.Kind.REVERSE_DISTRIBUTOR)
+    k50 = services.add_product(admin, ndc="00000-1050-10", name="Ketamine HCl 50 mg/mL, 10 mL vial (synthetic NDC)",
+                               drug="ketamine", form="vial", strength_mg_per_mL="50", container_volume_mL="10")
+    k100 = services.add_product(admin, ndc="00000-1100-05", name="Ketamine HCl 100 mg/mL, 5 mL vial (synthetic NDC)",
+                                drug="ketamine", form="vial", strength_mg_per_mL="100", container_volume_mL="5")
+    s56 = services.add_product(admin, ndc="50458-028-02", name="Spravato 56 mg kit (2 x 28 mg devices)",
+                               drug="esketamine", form="device", device_mg="28", units_per_package=2)
+    s84 = services.add_product(admin, ndc="50458-028-03", name="Spravato 84 mg kit (3 x 28 mg devices)",
+                               drug="esketamine", form="device", device_mg="28", units_per_package=3)
+
+    sessions = list(TreatmentSession.objects.filter(verified_at__isnull=False, prepared_dose_mg__isnull=False)
+                    .exclude(status__in=["cancelled", "no_show"]).select_related("room", "patient")
+                    .order_by("verified_at"))
+    start = min([s.verified_at for s in sessions] + [now - timedelta(days=21)]) - timedelta(days=2)
+    start_day = start.astimezone(tz).date()
+    # Enough stock for every session plus a margin.
+    ket_mg = sum((s.prepared_dose_mg for s in sessions if s.drug == "ketamine"), Decimal(0))
+    esk = [s for s in sessions if s.drug == "esketamine"]
+    n50 = max(10, int(ket_mg / 500) + len({s.verified_at.astimezone(tz).date() for s in sessions}) + 4)
+    receipts = [
+        (k50, n50, "KD24A117", 540, safe), (k100, 5, "KH24B031", 480, safe),
+        (s56, max(4, len(esk) // 2 + 2), "SPV2411A", 420, cabinet), (s84, max(2, len(esk) // 3 + 1), "SPV2411B", 420, cabinet),
+    ]
+    for i, (product, packages, lot, shelf_days, where) in enumerate(receipts):
+        r = services.enter_receipt(nurse, supplier=supplier, invoice_number=f"FRP-{20461 + i}", invoice_date=start_day,
+                                   received_on=start_day, product=product, lot_number=lot,
+                                   expiry=start_day + timedelta(days=shelf_days), packages=packages, location=where)
+        services.countersign_receipt(nurse2, r, at=start + timedelta(minutes=10 + i))
+    # Initial inventory, close of business on the day stock arrived (21 CFR 1304.11(b)).
+    close = datetime.combine(start_day, time(17, 30), tz)
+    for loc in (safe, cabinet):
+        services.submit_count(prescriber, location=loc, kind=Count.Kind.INITIAL, taken_on=start_day,
+                              timing=Count.Timing.CLOSE, at=close,
+                              lines=[CountInput(c, c.balance) for c in Container.objects.filter(location=loc)])
+
+    hours = int(clinic.limits()["custody.opened_vial_beyond_use_hours"])
+    for s in sessions:
+        at = s.verified_at
+        try:
+            with transaction.atomic():
+                _account_session(s, at, clinic, hours, nurse, nurse2, prescriber, compliance, users)
+        except CustodyError:
+            continue  # e.g. a session in a room no store supplies: left without custody entries
+    # One sealed 100 mg/mL vial goes back to the reverse distributor (the clinic stopped stocking the strength).
+    sealed = Container.objects.filter(lot__product=k100, opened_at__isnull=True, balance__gt=0).first()
+    if sealed:
+        services.return_stock(prescriber, container=sealed, quantity=sealed.balance, distributor=reverse,
+                              reason="Strength discontinued at the clinic; returned for credit")
+    _discard_past_bud(now, hours, nurse, prescriber, compliance)
+    # Today's routine counts: the safe has one discrepancy left open for the compliance lead.
+    for loc in (safe, cabinet):
+        lines = [CountInput(c, c.balance, "exact") for c in Container.objects.filter(location=loc, balance__gt=0)
+                 .order_by("label")]
+        opened = [i for i, line in enumerate(lines) if line.container.opened_at is not None and line.counted > 1]
+        if loc == safe and opened:  # a 0.1 mL shortfall on an opened vial, for the compliance lead to resolve
+            i = opened[0]
+            lines[i] = CountInput(lines[i].container, lines[i].counted - Decimal("0.10"))
+        services.submit_count(nurse, location=loc, kind=Count.Kind.ROUTINE, lines=lines, at=now - timedelta(hours=1))
+    ctx.extra["custody"] = {"balances": services.reconciliation().balances}
+
+
+def _account_session(s, at, clinic, hours, nurse, nurse2, prescriber, compliance, users):
+    _discard_past_bud(at, hours, nurse, prescriber, compliance)
+    if s.drug == "esketamine":
+        devices = int((s.prepared_dose_mg / 28).to_integral_value(ROUND_CEILING))
+        for _ in range(devices):
+            c = _pick(s, at, clinic)
+            services.draw(nurse, container=c, session=s, quantity="1", clinic=clinic, now=at)
+    else:
+        c = _pick(s, at, clinic)
+        product = c.lot.product
+        need = (s.prepared_dose_mg / product.strength_mg_per_mL).quantize(Decimal("0.1"), ROUND_CEILING)
+        amount = min(c.balance, need + Decimal("0.10"))
+        services.draw(nurse, container=c, session=s, quantity=amount, clinic=clinic, now=at)
+        if amount < need:  # finish the dose from a second vial
+            c2 = _pick(s, at, clinic)
+            services.draw(nurse, container=c2, session=s, quantity=need - amount + Decimal("0.10"), clinic=clinic,
+                          now=at)
+    if s.administered_mg is None:
+        return
+    done = s.dose_ended_at or at + timedelta(minutes=45)
+    services.record_administration(nurse, s, at=done)
+    residue = sum((d.residue for d in services.session_draws(s)), Decimal("0.00"))
+    if residue > 0:
+        event = services.request_waste(nurse, session=s, quantity=residue, method="Expelled into drug-disposal "
+                                       "container (Rx Destroyer)", clinic=clinic)
+        witness = nurse2 if s.administered_by_id != nurse2.user.pk else prescriber
+        for _ in range(event.witnesses_required):
+            services.attest(witness, event, residue, at=done + timedelta(minutes=2))
+            witness = prescriber if witness is nurse2 else nurse2
+
+
+def _pick(s, at, clinic):
+    """An opened vial still within its beyond-use time first, else the earliest-expiring sealed one."""
+    candidates = (Container.objects.filter(balance__gt=0, lot__product__drug=s.drug)
+                  .select_related("lot__product", "location").order_by(F("opened_at").desc(nulls_last=True), "lot__product__strength_mg_per_mL",
+                            "lot__expiry", "label"))
+    for c in candidates:
+        if not services.container_problems(c, s, clinic, at):
+            return c
+    raise CustodyError({"quantity": "no usable container"})
+
+
+def _discard_past_bud(at, hours, nurse, prescriber, compliance):
+    """Opened vials past their beyond-use time: remainder destroyed with two witnesses (DEA Form 41)."""
+    for c in Container.objects.filter(opened_at__isnull=False, balance__gt=0,
+                                      lot__product__form=Product.Form.VIAL).select_related("lot__product"):
+        bud = rules.beyond_use_at(c.opened_at, hours)
+        if bud is None or bud >= at:
+            continue
+        event = services.request_destruction(nurse, container=c, quantity=c.balance, method="Chemical denaturing "
+                                             "kit (non-retrievable)", place="Medication room, Main safe")
+        services.attest(prescriber, event, c.balance, at=bud)
+        services.attest(compliance, event, c.balance, at=bud)
