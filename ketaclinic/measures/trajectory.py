@@ -123,9 +123,12 @@ def _lines(traj: ScaleTrajectory, limits: dict) -> None:
             cut = int(limits["outcomes.pcl5_cutpoint"])
             traj.remission_line = cut - 0.5
             traj.remission_label = f"below the provisional cut-point {cut}"
+        seen: dict[int, tuple] = {}  # totals repeat: ask the core once per distinct total
         for p in traj.points:
-            change = assess_change(traj.scale, base.total, p.total, settings=limits)
-            p.change_pct, p.response, p.remission = change.percent_change, change.response, change.remission
+            if p.total not in seen:
+                change = assess_change(traj.scale, base.total, p.total, settings=limits)
+                seen[p.total] = (change.percent_change, change.response, change.remission)
+            p.change_pct, p.response, p.remission = seen[p.total]
 
 
 # ------------------------------------------------------------------------------------------ SVG
