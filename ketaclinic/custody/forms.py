@@ -19,7 +19,7 @@ class ReceiptForm(forms.Form):
     expiry = forms.DateField(label="Expiry date", widget=DATE)
     packages = forms.IntegerField(min_value=1, max_value=500, label="Packages received",
                                   help_text="Vials, or kits for esketamine")
-    location = forms.ModelChoiceField(StorageLocation.objects.filter(active=True), label="Stored in")
+    location = forms.ModelChoiceField(StorageLocation.objects.filter(active=True), label="Stored in", empty_label=None)
 
 
 class DrawForm(forms.Form):

@@ -376,7 +376,7 @@ def draw(actor: Actor, *, container: Container, session: TreatmentSession, quant
                   at=now, details={"prepared_dose_mg": str(session.prepared_dose_mg),
                                    "verified_by": session.verified_by_id,
                                    "verified_at": session.verified_at.isoformat(),
-                                   "remaining_after": str(container.balance)})
+                                   "remaining_after": str(container.balance - quantity)})
     audit.record(actor, "custody.draw", subject=entry, patient=session.patient, details={
         "container": container.label, "quantity": str(quantity), "unit": product.unit, "mg": str(entry.mg),
         "session": str(session.external_id), "remaining": str(container.balance)})

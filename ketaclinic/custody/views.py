@@ -125,13 +125,13 @@ def session(request, external_id):
     drug_products = Product.objects.filter(drug=s.drug)
     containers = (Container.objects.filter(balance__gt=0, lot__product__in=drug_products)
                   .select_related("lot__product", "location").order_by("lot__expiry", "label"))
-    draw_form = forms.DrawForm(containers=containers)
-    waste_form = forms.WasteForm()
+    draw_form = forms.DrawForm(containers=containers, prefix="draw")
+    waste_form = forms.WasteForm(prefix="waste")
     if request.method == "POST":
         action = request.POST.get("action")
         try:
             if action == "draw":
-                draw_form = forms.DrawForm(request.POST, containers=containers)
+                draw_form = forms.DrawForm(request.POST, containers=containers, prefix="draw")
                 if draw_form.is_valid():
                     entry = services.draw(actor, container=draw_form.cleaned_data["container"], session=s,
                                           quantity=draw_form.cleaned_data["quantity"], clinic=clinic)
@@ -144,7 +144,7 @@ def session(request, external_id):
                                           f"{entries[0].lot.product.unit}).")
                 return redirect("custody:session", external_id=s.external_id)
             elif action == "waste":
-                waste_form = forms.WasteForm(request.POST)
+                waste_form = forms.WasteForm(request.POST, prefix="waste")
                 if waste_form.is_valid():
                     event = services.request_waste(actor, session=s, clinic=clinic, **waste_form.cleaned_data)
                     if event.status == PendingEvent.Status.POSTED:
@@ -162,7 +162,8 @@ def session(request, external_id):
     pending = list(PendingEvent.objects.filter(session=s, status=PendingEvent.Status.PENDING))
     administered = any(d.administered for d in draws)
     if not waste_form.is_bound and residue > 0:
-        waste_form = forms.WasteForm(initial={"quantity": residue - sum((p.quantity for p in pending), Decimal(0))})
+        waste_form = forms.WasteForm(prefix="waste",
+                                     initial={"quantity": residue - sum((p.quantity for p in pending), Decimal(0))})
     return render(request, "custody/session.html", {
         "s": s, "draws": draws, "residue": residue, "pending": pending, "administered": administered,
         "draw_form": draw_form, "waste_form": waste_form, "problems": services.session_problems(s),
@@ -177,9 +178,10 @@ def container(request, external_id):
     clinic = current_clinic()
     return render(request, "custody/container.html", {
         "c": c, "entries": entries, "problems": services.container_problems(c, None, clinic),
-        "destroy_form": forms.DestroyForm(initial={"quantity": c.balance}),
-        "loss_form": forms.LossForm(initial={"discovered_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M")}),
-        "return_form": forms.ReturnForm(initial={"quantity": c.balance}),
+        "destroy_form": forms.DestroyForm(initial={"quantity": c.balance}, prefix="destroy"),
+        "loss_form": forms.LossForm(initial={"discovered_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M")},
+                                    prefix="loss"),
+        "return_form": forms.ReturnForm(initial={"quantity": c.balance}, prefix="return"),
         "can_return": request.user.has_role("prescriber", "compliance"),
     })
 
@@ -193,7 +195,7 @@ def dispose(request, external_id):
     if form_class is None:
         messages.error(request, "Unknown action.")
         return redirect("custody:container", external_id=c.external_id)
-    form = form_class(request.POST)
+    form = form_class(request.POST, prefix=action)
     if form.is_valid():
         data = form.cleaned_data
         try:

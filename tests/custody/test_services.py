@@ -53,6 +53,7 @@ def test_draw_for_verified_session_and_remaining_derived(make_patient, make_sess
     entry = services.draw(actor_for("nurse"), container=vial, session=session, quantity="0.8")
     vial.refresh_from_db()
     assert vial.balance == Decimal("9.20") and vial.opened_at is not None
+    assert entry.details["remaining_after"] == "9.20"
     assert entry.mg == Decimal("40.00") and entry.session == session and entry.patient == session.patient
     assert AuditEntry.objects.filter(action="custody.draw", patient=session.patient).exists()
 

@@ -122,10 +122,10 @@ def test_draw_refused_on_the_page_when_more_than_remains(client_for, receive, vi
     [vial] = receive(vial_product)
     session = make_session(make_patient())
     url = reverse("custody:session", kwargs={"external_id": session.external_id})
-    response = client_for("nurse").post(url, {"action": "draw", "container": vial.external_id, "quantity": "10.5"})
+    response = client_for("nurse").post(url, {"action": "draw", "draw-container": vial.external_id, "draw-quantity": "10.5"})
     assert response.status_code == 200 and b"more than the 10.00 mL" in response.content
     assert not LedgerEntry.objects.filter(kind="draw").exists()
-    response = client_for("nurse").post(url, {"action": "draw", "container": vial.external_id, "quantity": "0.7"})
+    response = client_for("nurse").post(url, {"action": "draw", "draw-container": vial.external_id, "draw-quantity": "0.7"})
     assert response.status_code == 302
     assert Container.objects.get(pk=vial.pk).balance == Decimal("9.30")
 
@@ -208,3 +208,16 @@ def test_reconciliation_query_count_is_fixed(client_for, world, receive, vial_pr
     with CaptureQueriesContext(connection) as big:
         client.get(reverse("custody:reconciliation"))
     assert len(big) == len(small)
+
+
+def test_loss_reported_on_the_container_page_flags_the_notice(client_for, receive, vial_product):
+    [vial] = receive(vial_product)
+    url = reverse("custody:dispose", kwargs={"external_id": vial.external_id})
+    response = client_for("nurse").post(url, {
+        "action": "loss", "loss-kind": "theft", "loss-quantity": "2",
+        "loss-discovered_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+        "loss-circumstances": "Seal broken, volume missing"}, follow=True)
+    assert b"Written notice to the local DEA Field Division due by" in response.content
+    assert Container.objects.get(pk=vial.pk).balance == Decimal("8.00")
+    home = client_for("compliance").get(reverse("custody:home"))
+    assert b"Written notice to DEA due" in home.content
