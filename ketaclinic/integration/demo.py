@@ -1,0 +1,31 @@
+"""Demo integration sessions after past dosing sessions, with therapist notes (synthetic)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from ketaclinic.integration.models import IntegrationSession, TherapistNote
+
+NOTES = ["Synthetic note: explored themes from the session (felt 'lighter'); set an intention for next week.",
+         "Synthetic note: processed a difficult emergence moment; grounding practice reviewed.",
+         "Synthetic note: reflected on connection with family; journaling prompt agreed."]
+
+
+def seed(ctx) -> None:
+    therapist = ctx.users["therapist"]
+    rooms = list(ctx.clinic.rooms.filter(kind="therapy"))
+    now = ctx.now
+    for n, s in enumerate(ctx.extra.get("past_sessions", [])):
+        start, end = s.dose_ended_at + timedelta(hours=24), s.dose_ended_at + timedelta(hours=72)
+        offer = IntegrationSession(patient=s.patient, dosing_session=s, window_start=start, window_end=end)
+        if end < now and n % 5 != 4:
+            offer.status = IntegrationSession.Status.COMPLETED
+            offer.scheduled_start = start + timedelta(hours=2 + n % 5)
+            offer.therapist = therapist
+            offer.room = rooms[0] if rooms else None
+        elif end < now:
+            offer.status = IntegrationSession.Status.DECLINED
+        offer.save()
+        if offer.status == IntegrationSession.Status.COMPLETED:
+            TherapistNote.objects.create(session=offer, text=NOTES[n % len(NOTES)], author=therapist,
+                                         written_at=offer.scheduled_start + timedelta(minutes=55))
