@@ -221,3 +221,10 @@ def test_loss_reported_on_the_container_page_flags_the_notice(client_for, receiv
     assert Container.objects.get(pk=vial.pk).balance == Decimal("8.00")
     home = client_for("compliance").get(reverse("custody:home"))
     assert b"Written notice to DEA due" in home.content
+
+
+def test_today_panel_shows_custody_work_to_handlers_only(client_for, world):
+    nurse_page = client_for("prescriber").get(reverse("clinic:today")).content.decode()
+    assert "Controlled substances" in nurse_page and "waiting for your countersignature or witness" in nurse_page
+    assert "open count discrepancy" in nurse_page and "DEA theft/loss notice due" in nurse_page
+    assert "Controlled substances" not in client_for("front_desk").get(reverse("clinic:today")).content.decode()
