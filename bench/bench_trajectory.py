@@ -89,7 +89,7 @@ def main() -> None:
 
     print(f"database: {connection.vendor}")
     print(f"{'history':<28} {'queries':>7} {'median ms':>10} {'max ms':>8} {'page KB':>8}")
-    for label, p, weeks in (("4 weeks", short, 4), (f"{args.weeks} weeks (2 scales weekly)", long, args.weeks)):
+    for label, p in (("4 weeks", short), (f"{args.weeks} weeks (2 scales weekly)", long)):
         q, med, mx, size = measure(p)
         print(f"{label:<28} {q:>7} {med:>10.1f} {mx:>8.1f} {size / 1024:>8.1f}")
 

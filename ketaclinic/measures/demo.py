@@ -37,8 +37,8 @@ def _answers(total: int, n_items: int, top: int, rng, last_item_zero: bool = Fal
 
 
 def _series(patient, prescriber, start, n: int, rng, boosters: list) -> list[TreatmentSession]:
-    """A synthetic induction series (and boosters) for a patient the treatment seed left without sessions."""
-    drug, route = rng.choice([("ketamine", "iv"), ("ketamine", "iv"), ("esketamine", "intranasal")])
+    """A synthetic, completed IV induction series (and boosters) for a patient the treatment seed left alone."""
+    drug, route = "ketamine", "iv"
     order = TreatmentOrder.objects.create(
         patient=patient, drug=drug, route=route, status=TreatmentOrder.Status.COMPLETED, sessions_planned=n,
         sessions_per_week=2 if drug == "esketamine" else 3, created_by=prescriber, signed_by=prescriber,
@@ -62,17 +62,20 @@ def seed(ctx) -> None:
     nurse, prescriber = ctx.users["nurse"], ctx.users["prescriber"]
     staff_actor = Actor(user=nurse, roles=frozenset({"nurse"}))
     services.set_on_call(actor=actor, day=now.astimezone(ctx.clinic.tz).date(), clinician=prescriber)
-    chosen = ctx.patients[:N_PATIENTS]
-    kinds = ["maintained", "maintained", "fading", "recent", "maintained", "partial", "maintained", "maintained"] * 3
-    safety_patient = chosen[4]
-    histories = []
-    for i, patient in enumerate(chosen):
-        kind = kinds[i % len(kinds)]
+    with_order = set(TreatmentOrder.objects.filter(patient__in=ctx.patients).values_list("patient_id", flat=True))
+    # Patients in the treatment seed's (recent) series, then others given a longer, completed IV history here.
+    treated = [p for p in ctx.patients if p.pk in with_order]
+    untreated = [p for p in ctx.patients if p.pk not in with_order][:N_PATIENTS - min(len(treated), 8)]
+    kinds = ["maintained", "fading", "maintained", "partial", "maintained", "fading", "maintained", "fading"]
+    plan = [(p, "in-series") for p in treated] + [(p, kinds[i % len(kinds)]) for i, p in enumerate(untreated)]
+    safety_patient = None  # the first patient in a current series answers item 9 with 1 at their last score
+    histories, long_histories, upcoming = [], [], []
+    for patient, kind in plan:
         sessions = list(TreatmentSession.objects.filter(patient=patient, dose_ended_at__isnull=False)
                         .order_by("dose_ended_at"))
-        if not sessions and not TreatmentOrder.objects.filter(patient=patient).exists():
-            days_ago = rng.randrange(20, 35) if kind == "recent" else rng.randrange(70, 200)
-            start = now - timedelta(days=days_ago)
+        if kind != "in-series":
+            # Completed IV series only (no REMS or custody records implied: synthetic history, undispensed here).
+            start = now - timedelta(days=rng.randrange(70, 200))
             boosters = []
             if kind == "maintained":
                 day = start + timedelta(days=14)
@@ -80,12 +83,24 @@ def seed(ctx) -> None:
                     boosters.append(day)
                     day += timedelta(days=rng.randrange(10, 15))
             sessions = _series(patient, prescriber, start, 6, rng, boosters)
+            long_histories.append(patient)
+        elif TreatmentSession.objects.filter(patient=patient, status=TreatmentSession.Status.BOOKED,
+                                             scheduled_start__gt=now).exists():
+            upcoming.append(patient)
         if not sessions:
+            # Series booked but not started: a baseline at the consult only.
+            consult = now - timedelta(days=rng.randrange(3, 10))
+            services.record_administration(actor=staff_actor, patient=patient, scale="phq9",
+                                           answers=_answers(rng.randrange(14, 24), 9, 3, rng, True),
+                                           administered_at=consult, timing=Timing.BASELINE)
+            histories.append(patient)
             continue
+        if safety_patient is None and kind == "in-series":
+            safety_patient = patient
         baseline = rng.randrange(15, 25)
-        gain = {"maintained": 0.75, "fading": 0.7, "partial": 0.15, "recent": 0.6}[kind] * rng.uniform(0.85, 1.1)
+        gain = {"maintained": 0.75, "fading": 0.7, "partial": 0.15, "in-series": 0.6}[kind] * rng.uniform(0.85, 1.1)
         fade = FADE_DAYS * (2.5 if kind == "maintained" else 1.0)  # sustained responders hold on longer
-        durable = 0.8 if kind in ("maintained", "recent") else 0.0  # boosters keep the response going
+        durable = 0.8 if kind == "maintained" else 0.0  # boosters keep the response going
         first = sessions[0].dose_started_at
         consult = first - timedelta(days=rng.randrange(5, 12), hours=rng.randrange(0, 5))
         dose_times = [s.dose_ended_at for s in sessions]
@@ -104,9 +119,9 @@ def seed(ctx) -> None:
         for s in sessions:
             times.append((s.scheduled_start - timedelta(hours=1), Timing.PRE_DOSE))
             times.append((s.dose_ended_at + timedelta(hours=rng.randrange(22, 30)), Timing.H24))
-        t = sessions[-1].dose_ended_at + timedelta(days=7)
+        t = sessions[min(5, len(sessions) - 1)].dose_ended_at + timedelta(days=7)  # 7 days after induction
         times.append((t, Timing.D7))
-        stop = now - timedelta(days=rng.randrange(9, 16)) if i % 5 == 3 else now - timedelta(hours=6)
+        stop = now - timedelta(days=rng.randrange(9, 16)) if rng.random() < 0.2 else now - timedelta(hours=6)
         while t + timedelta(days=7) < stop:
             t += timedelta(days=7, hours=rng.randrange(-10, 10))
             times.append((t, Timing.WEEKLY))
@@ -130,4 +145,5 @@ def seed(ctx) -> None:
         refresh_due_items(patient, now)
         histories.append(patient)
     ctx.extra["measures_patients"] = [p.pk for p in histories]
-    ctx.extra["measures_safety_patient"] = safety_patient.pk
+    ctx.extra["measures_portal_patients"] = [p.pk for p in (long_histories[:1] + upcoming[:1] + long_histories[1:2])]
+    ctx.extra["measures_safety_patient"] = safety_patient.pk if safety_patient else None

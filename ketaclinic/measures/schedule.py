@@ -21,7 +21,7 @@ from ketaclinic.treatments.models import TreatmentSession
 #: The clinic default plan, copied onto a patient's schedule and then editable per patient.
 DEFAULT_PLAN: dict[str, dict[str, object]] = {
     "phq9": {"baseline": True, "pre_dose": True, "after_24h": True, "after_7d": True, "repeat": "weekly"},
-    "gad7": {"baseline": True, "pre_dose": False, "after_24h": False, "after_7d": True, "repeat": "monthly"},
+    "gad7": {"baseline": True, "pre_dose": False, "after_24h": False, "after_7d": False, "repeat": "monthly"},
 }
 
 #: Operational windows (hours): (opens this long before/after the anchor, overdue this long after it opens).

@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from ketaclinic.accounts.models import User
-from ketaclinic.measures.models import DueItem, MeasureSchedule, Timing
+from ketaclinic.measures.models import DueItem, Timing
 from ketaclinic.patients.models import Patient
 from ketaclinic.portal import services
 from ketaclinic.portal.models import PatientAccount
@@ -16,8 +16,9 @@ PORTAL_PASSWORD = "demo-portal-2026"
 
 
 def seed(ctx) -> None:
-    ids = ctx.extra.get("measures_patients") or [p.pk for p in ctx.patients[:3]]
-    patients = list(Patient.objects.filter(pk__in=ids[:3]).order_by("pk"))
+    ids = ctx.extra.get("measures_portal_patients") or [p.pk for p in ctx.patients[:3]]
+    by_pk = Patient.objects.in_bulk(ids[:3])
+    patients = [by_pk[i] for i in ids[:3] if i in by_pk]
     logins = []
     for n, patient in enumerate(patients[:2], 1):
         email = f"patient{n}@example.invalid"
@@ -28,9 +29,9 @@ def seed(ctx) -> None:
         PatientAccount.objects.create(user=user, patient=patient)
         logins.append((email, patient))
         # A PHQ-9 waiting in the portal, so the demo shows the questionnaire flow.
-        if not DueItem.objects.filter(patient=patient, status=DueItem.Status.OPEN, scale="phq9").exists():
-            MeasureSchedule.objects.filter(patient=patient, scale="phq9").update(active=True)
-            now = timezone.now()
+        now = timezone.now()
+        if not DueItem.objects.filter(patient=patient, status=DueItem.Status.OPEN, scale="phq9",
+                                      available_from__lte=now).exists():
             DueItem.objects.create(patient=patient, scale="phq9", timing=Timing.AD_HOC, slot_key="demo:portal",
                                    available_from=now - timedelta(hours=2), due_at=now + timedelta(days=2))
     invite_token = None
