@@ -274,6 +274,14 @@ RULES: tuple[Rule, ...] = (
          "witnessing by 2 licensed staff is state/institutional policy. Opened-vial discard time and routine count "
          "frequency are clinic policy with no reference number.", "clinical.md §6 'Wastage' row (C/U)", "U",
          ("custody.waste_witness_count", "custody.opened_vial_beyond_use_hours", "custody.routine_count_frequency")),
+    Rule("custody.destruction", "Custody",
+         "Destruction of expired or unwanted stock is recorded with the DEA Form 41 data and signed by two authorized "
+         "employee witnesses; returns go to a reverse distributor.",
+         "clinical.md §6 'Destruction of inventory' row (DEA-41, OMB 1117-0007; C/S)", "C"),
+    Rule("custody.count_method", "Custody",
+         "Inventory counts: an opened Schedule III-V container may be estimated; a sealed container is counted "
+         "exactly. Each inventory records its date and whether taken at opening or close of business.",
+         "clinical.md §6 'Count method' (21 CFR 1304.11(e), C) and 'Biennial inventory' (S)", "C"),
     Rule("identifiers.dea", "Identifiers",
          "DEA number: 2 letters + 7 digits (optional -suffix); first letter registrant type (A/B/F/G/M/P/R; X retired); "
          "second letter last-name initial or 9; check digit (d1+d3+d5) + 2(d2+d4+d6) mod 10 = d7 (AP5836727 valid). "

@@ -18,8 +18,9 @@ from django.db.models import F
 
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import Room
+from ketaclinic.clinical import custody as rules
 from ketaclinic.clinical.identifiers import dea_check_digit
-from ketaclinic.custody import rules, services
+from ketaclinic.custody import services
 from ketaclinic.custody.models import Container, Count, Product, Supplier
 from ketaclinic.custody.services import CountInput, CustodyError
 from ketaclinic.treatments.models import TreatmentSession

@@ -8,7 +8,7 @@ from django.db.models import Count as CountAgg
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from ketaclinic.custody import rules
+from ketaclinic.clinical import custody as rules
 from ketaclinic.custody.models import (
     Container,
     Count,

@@ -25,8 +25,8 @@ from ketaclinic.audit import services as audit
 from ketaclinic.audit.models import ChainHead
 from ketaclinic.audit.services import Actor, lock_chain
 from ketaclinic.clinic.models import Clinic, current_clinic, next_number
+from ketaclinic.clinical import custody as rules
 from ketaclinic.clinical.identifiers import check_dea_number
-from ketaclinic.custody import rules
 from ketaclinic.custody.models import (
     CONTAINER_EFFECT,
     Attestation,

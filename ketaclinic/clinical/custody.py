@@ -1,7 +1,7 @@
-"""Custody rules that ``ketaclinic.clinical`` does not (yet) hold: small pure functions, each citing its source.
+"""Controlled-substance custody rules (DEA, Schedule III): small pure functions, each citing its source.
 
-For the integrator: these belong in ``ketaclinic/clinical/`` (e.g. a ``custody.py`` module). Settings are
-read from ``clinic.limits()`` keys that exist in ``ketaclinic/clinical/settings.py``:
+Used by the custody app (``ketaclinic/custody``). Settings are read from ``clinic.limits()`` keys defined in
+``ketaclinic/clinical/settings.py``:
 ``custody.opened_vial_beyond_use_hours``, ``custody.waste_witness_count``, ``custody.routine_count_frequency``,
 ``custody.inventory_interval_months``, ``custody.record_retention_years``,
 ``custody.theft_notice_business_days`` and ``custody.dea106_days``. No key was missing.
