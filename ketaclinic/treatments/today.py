@@ -29,7 +29,6 @@ def board(clinic, now=None) -> dict:
         .select_related("patient", "room", "chair")
         .annotate(open_ae=Exists(AdverseEvent.objects.filter(session=OuterRef("pk"), resolved_at__isnull=True)))
         .order_by("scheduled_start"))
-    limits = clinic.limits()
     rows = []
     for s in sessions:
         s.patient.clinic = clinic  # avoid a query per row in limits_for
@@ -51,7 +50,6 @@ def board(clinic, now=None) -> dict:
         for chair in [c for c in room.chairs.all() if c.active] or [None]:
             here = [r for r in rows if r["s"].room_id == room.pk and (chair is None or r["s"].chair_id == chair.pk)]
             places.append({"room": room, "chair": chair, "rows": here})
-    _ = limits
     return {"places": places, "count": len(rows), "now": now}
 
 

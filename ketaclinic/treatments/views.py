@@ -11,7 +11,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from ketaclinic.accounts.models import User
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import Chair, Room, current_clinic
@@ -21,7 +20,6 @@ from ketaclinic.screening.services import current_assessment
 from ketaclinic.treatments import pdf, services
 from ketaclinic.treatments.models import (
     AdverseEvent,
-    Drug,
     Phase,
     RemsForm,
     Route,
@@ -439,5 +437,3 @@ def rems_submitted(request, external_id):
         messages.success(request, "REMS form marked submitted.")
     return redirect("treatments:rems_due")
 
-
-_ = (User, Drug)
