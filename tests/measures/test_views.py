@@ -190,3 +190,30 @@ def test_worklist_lists_due_overdue_tasks_and_prompts(objects, client_for, actor
     body = client_for("prescriber").get(reverse("measures:worklist")).content.decode()
     assert "Urgent safety tasks (1)" in body and "Booster prompts (1)" in body
     assert "GAD-7" in body and "Baseline" in body
+
+
+def test_schedule_page_applies_defaults_and_edits_per_patient(patient, client_for):
+    from ketaclinic.measures.models import DueItem, MeasureSchedule
+
+    c = client_for("nurse")
+    url = reverse("measures:schedule", args=[patient.external_id])
+    assert c.post(url, {"action": "defaults"}).status_code == 302
+    assert set(MeasureSchedule.objects.filter(patient=patient).values_list("scale", flat=True)) == {"phq9", "gad7"}
+    assert c.post(url, {"scale": "gad7", "repeat": "weekly", "baseline": "on"}).status_code == 302  # inactive now
+    assert not MeasureSchedule.objects.get(patient=patient, scale="gad7").active
+    assert DueItem.objects.get(patient=patient, scale="gad7").status == "cancelled"
+    response = c.post(url, {"scale": "phq9", "repeat": "hourly", "active": "on"})
+    assert response.status_code == 200 and "Choose none, weekly or monthly" in response.content.decode()
+
+
+def test_on_call_roster_assigns_new_safety_tasks(patient, client_for, make_user, actor_for):
+    other = make_user("prescriber", username="dr_oncall")
+    today = timezone.localtime(timezone.now(), patient.clinic.tz).date()
+    response = client_for("clinic_admin").post(reverse("measures:on_call"),
+                                               {"day": today.isoformat(), "clinician": other.pk})
+    assert response.status_code == 302
+    services.record_administration(actor=actor_for("nurse"), patient=patient, scale="phq9",
+                                   answers=phq9(0, 0, 0, 0, 0, 0, 0, 0, 3))
+    assert SafetyTask.objects.get().assigned_to == other
+    bad = client_for("clinic_admin").post(reverse("measures:on_call"), {"day": "", "clinician": "999"})
+    assert bad.status_code == 200 and "Choose a prescriber" in bad.content.decode()

@@ -303,3 +303,15 @@ def test_patient_downloads_their_own_discharge_pdf(two_patients):
     response = a["client"].get(reverse("portal:visit_pdf", args=[a["session"].external_id]))
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     assert bytes(response.content).startswith(b"%PDF")
+
+
+def test_idle_portal_session_is_signed_out(make_portal_patient, settings):
+    import time
+
+    _patient, client = make_portal_patient()
+    assert client.get(reverse("portal:home")).status_code == 200
+    session = client.session
+    session["last_activity"] = int(time.time()) - settings.SESSION_IDLE_MINUTES * 60 - 5
+    session.save()
+    response = client.get(reverse("portal:home"))
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
