@@ -274,6 +274,11 @@ RULES: tuple[Rule, ...] = (
          "witnessing by 2 licensed staff is state/institutional policy. Opened-vial discard time and routine count "
          "frequency are clinic policy with no reference number.", "clinical.md §6 'Wastage' row (C/U)", "U",
          ("custody.waste_witness_count", "custody.opened_vial_beyond_use_hours", "custody.routine_count_frequency")),
+    Rule("preparation.esketamine", "Observation and discharge",
+         "Before esketamine: no food for 2 h and no liquids for 30 min; nasal corticosteroid or decongestant at least "
+         "1 h before. IV/IM ketamine: the clinic's own fasting instructions (no number in the reference). After any "
+         "dosing session: someone drives the patient home; no driving or machinery until the next day after sleep.",
+         "clinical.md §3b 'Patient preparation' (C); §1 'Escort / driving' (C label / S IV)", "C"),
     Rule("custody.destruction", "Custody",
          "Destruction of expired or unwanted stock is recorded with the DEA Form 41 data and signed by two authorized "
          "employee witnesses; returns go to a reverse distributor.",

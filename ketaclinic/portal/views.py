@@ -28,7 +28,7 @@ from ketaclinic.measures import services as measures
 from ketaclinic.measures import trajectory
 from ketaclinic.measures.models import Administration, DueItem
 from ketaclinic.portal import services
-from ketaclinic.portal.rules import PREPARATION_SOURCE, aftercare_instructions, preparation_instructions
+from ketaclinic.clinical.preparation import PREPARATION_SOURCE, aftercare_instructions, preparation_instructions
 from ketaclinic.treatments.models import TreatmentSession
 
 UPCOMING = (TreatmentSession.Status.BOOKED, TreatmentSession.Status.CHECKED_IN)

@@ -1,7 +1,6 @@
-"""Patient preparation and aftercare wording for the portal (pure; no Django).
+"""Patient preparation and aftercare wording, shown in the portal and on instructions (pure; no Django).
 
-The clinical core has no preparation rule yet, so it is written here with its sources; the integrator may move it
-to ``ketaclinic.clinical``. No number appears that clinical.md does not give.
+No number appears that clinical.md does not give.
 """
 
 from __future__ import annotations
