@@ -274,6 +274,16 @@ RULES: tuple[Rule, ...] = (
          "witnessing by 2 licensed staff is state/institutional policy. Opened-vial discard time and routine count "
          "frequency are clinic policy with no reference number.", "clinical.md §6 'Wastage' row (C/U)", "U",
          ("custody.waste_witness_count", "custody.opened_vial_beyond_use_hours", "custody.routine_count_frequency")),
+    Rule("session.vitals_interval", _V,
+         "Vitals are due every 10 min during an IV infusion and every 15 min after it (Emory series). IM and "
+         "esketamine intervals are clinic settings (no number in the reference; default 15 min).",
+         "clinical.md §1 'Vitals: when' (C); §3c 'BP' (C, no interval)", "U",
+         ("vitals.iv_interval_during_minutes", "vitals.iv_interval_after_minutes", "vitals.im_interval_minutes",
+          "vitals.esketamine_interval_minutes")),
+    Rule("session.pregnancy_test", "Eligibility",
+         "The pre-dose checklist asks for a pregnancy test result for everyone not recorded male at birth "
+         "(pregnancy is a contraindication to weigh; the reference gives no testing rule).",
+         "clinical.md §2 pregnancy row (SPR-PI §8.1, C); testing rule U", "U"),
     Rule("preparation.esketamine", "Observation and discharge",
          "Before esketamine: no food for 2 h and no liquids for 30 min; nasal corticosteroid or decongestant at least "
          "1 h before. IV/IM ketamine: the clinic's own fasting instructions (no number in the reference). After any "

@@ -122,6 +122,12 @@ SETTINGS: tuple[SettingSpec, ...] = (
                 1, 30, "clinical.md §1 'Vitals: when' row (Emory series, 684 infusions; C)", True, V),
     SettingSpec("vitals.iv_interval_after_minutes", "IV: minutes between BP checks after the infusion", "min", 15, 1,
                 60, "clinical.md §1 'Vitals: when' row (Emory series; C)", True, V),
+    SettingSpec("vitals.im_interval_minutes", "IM: minutes between vitals checks after the injection", "min", 15, 1,
+                60, "No IM interval in clinical.md; default mirrors the IV after-infusion interval (§1 Emory series)",
+                False, V),
+    SettingSpec("vitals.esketamine_interval_minutes", "Esketamine: minutes between vitals checks while observed",
+                "min", 15, 1, 60, "clinical.md §3c 'BP' row gives before, ~40 min and 'as clinically warranted'; no "
+                "interval, default mirrors the IV after-infusion interval (§1)", False, V),
     SettingSpec("vitals.esketamine_bp_check_minutes", "Esketamine: BP check this long after dosing", "min", 40, 20,
                 90, "clinical.md §3c 'BP' row: before dosing and ~40 min after (SPR-HCP; C)", True, V),
     # ---------------------------------------------------------------- dosing

@@ -32,7 +32,7 @@ from ketaclinic.clinical.vitals import (
 )
 from ketaclinic.patients.models import Patient
 from ketaclinic.screening.services import current_assessment, latest_assessment
-from ketaclinic.treatments import rules
+from ketaclinic.clinical import session as rules
 from ketaclinic.treatments.models import (
     Addendum,
     AdverseEvent,
@@ -636,7 +636,7 @@ def prepare_dose(*, actor: Actor, session: TreatmentSession, data: Mapping[str, 
 @transaction.atomic
 def verify_dose(*, actor: Actor, session: TreatmentSession, weight_kg: object, dose_mg: object) -> TreatmentSession:
     """Independent verification by a second clinician who enters weight and dose themselves. Refused for the
-    person who prepared the dose and on any mismatch (tolerances in :mod:`ketaclinic.treatments.rules`)."""
+    person who prepared the dose and on any mismatch (tolerances in :mod:`ketaclinic.clinical.session`)."""
     _roles(actor, Role.NURSE, Role.PRESCRIBER, what="verify a dose")
     s = _lock(session)
     if s.prepared_dose_mg is None:
