@@ -23,12 +23,16 @@ from django.views.decorators.http import require_http_methods, require_POST
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.services import Actor, client_ip
 from ketaclinic.clinic.models import current_clinic
+from ketaclinic.clinical.preparation import (
+    PREPARATION_SOURCE,
+    aftercare_instructions,
+    preparation_instructions,
+)
 from ketaclinic.clinical.scales import get_scale
 from ketaclinic.measures import services as measures
 from ketaclinic.measures import trajectory
 from ketaclinic.measures.models import Administration, DueItem
 from ketaclinic.portal import services
-from ketaclinic.clinical.preparation import PREPARATION_SOURCE, aftercare_instructions, preparation_instructions
 from ketaclinic.treatments.models import TreatmentSession
 
 UPCOMING = (TreatmentSession.Status.BOOKED, TreatmentSession.Status.CHECKED_IN)

@@ -21,6 +21,7 @@ from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import Chair, Clinic, Room
 from ketaclinic.clinical import discharge as discharge_rules
 from ketaclinic.clinical import dosing, schedules
+from ketaclinic.clinical import session as rules
 from ketaclinic.clinical.errors import ClinicalInputError
 from ketaclinic.clinical.scales import score
 from ketaclinic.clinical.vitals import (
@@ -32,7 +33,6 @@ from ketaclinic.clinical.vitals import (
 )
 from ketaclinic.patients.models import Patient
 from ketaclinic.screening.services import current_assessment, latest_assessment
-from ketaclinic.clinical import session as rules
 from ketaclinic.treatments.models import (
     Addendum,
     AdverseEvent,
