@@ -170,12 +170,15 @@ TEMPLATES = [
 ]
 
 # --- Database: SQLite embedded by default, PostgreSQL when DB=postgres ---------------------------
+VAR_DIR = BASE_DIR / "var"  # local state of a checkout (embedded database, collected static files); git-ignored
 DB = env_str("DB", "sqlite")
 if DB == "sqlite":
+    SQLITE_PATH = Path(env_str("DB_NAME", str(VAR_DIR / "ketaclinic.sqlite3")))
+    SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": env_str("DB_NAME", str(BASE_DIR / "var" / "ketaclinic.sqlite3")),
+            "NAME": str(SQLITE_PATH),
             "OPTIONS": {
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000; PRAGMA synchronous=NORMAL;",
                 "transaction_mode": "IMMEDIATE",
@@ -233,7 +236,8 @@ USE_TZ = True
 # --- Static files: all served by the app itself, no CDN -----------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "var" / "static"
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
