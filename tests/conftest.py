@@ -113,3 +113,13 @@ def _append_only_triggers_vs_flush(request):
         for table in APPEND_ONLY_TABLES:
             for sql in remove_sql(connection.vendor, table):
                 cur.execute(sql)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_clinic_time_zone():
+    """Each test starts with no cached clinic time zone (the cache is per process)."""
+    from ketaclinic.clinic.middleware import forget_time_zone
+
+    forget_time_zone()
+    yield
+    forget_time_zone()

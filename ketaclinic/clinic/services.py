@@ -54,6 +54,10 @@ def update_clinic(*, actor: Actor, clinic: Clinic, data: Mapping[str, str]) -> C
     clinic.save()
     if diff:
         audit.record(actor, "clinic.updated", subject=clinic, details={"changes": diff})
+    if "time_zone" in diff:
+        from ketaclinic.clinic.middleware import forget_time_zone
+
+        transaction.on_commit(forget_time_zone)
     return clinic
 
 

@@ -1,6 +1,8 @@
 """Panels on the Today page. Each feature app may offer panels by defining ``today_panels(request, clinic)``
 in a module ``<app>/today.py``; this module gathers them in app order. A panel is a dict with
-``title``, ``template`` and ``context``; panels a user's roles may not see are not returned."""
+``title``, ``template`` and ``context``, and optionally ``priority`` (lower comes first; default 50; urgent
+safety work uses 0) and ``css`` ("wide" spans the page, "urgent" marks it). Panels a user's roles may not see
+are not returned."""
 
 from __future__ import annotations
 
@@ -21,4 +23,4 @@ def today_panels(request, clinic) -> list[dict]:
                 continue
             raise
         panels.extend(module.today_panels(request, clinic))
-    return panels
+    return sorted(panels, key=lambda p: p.get("priority", 50))

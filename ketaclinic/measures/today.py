@@ -22,6 +22,8 @@ def today_panels(request, clinic) -> list[dict]:
         "title": f"Urgent safety tasks ({len(tasks)})" if tasks else "Urgent safety tasks",
         "template": "measures/panel_safety.html",
         "context": {"tasks": tasks, "user": user},
+        "priority": 0 if tasks else 60,
+        "css": "wide urgent" if tasks else "",
     }]
     if prompts:
         panels.append({"title": f"Booster prompts ({len(prompts)})", "template": "measures/panel_boosters.html",

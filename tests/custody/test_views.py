@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from ketaclinic.clinic.models import current_clinic
 from ketaclinic.custody import services
 from ketaclinic.custody.models import Container, Count, Incident, LedgerEntry, PendingEvent, Receipt
 
@@ -215,7 +216,8 @@ def test_loss_reported_on_the_container_page_flags_the_notice(client_for, receiv
     url = reverse("custody:dispose", kwargs={"external_id": vial.external_id})
     response = client_for("nurse").post(url, {
         "action": "loss", "loss-kind": "theft", "loss-quantity": "2",
-        "loss-discovered_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+        # Forms read times in the clinic's own time zone.
+        "loss-discovered_at": timezone.localtime(timezone=current_clinic().tz).strftime("%Y-%m-%dT%H:%M"),
         "loss-circumstances": "Seal broken, volume missing"}, follow=True)
     assert b"Written notice to the local DEA Field Division due by" in response.content
     assert Container.objects.get(pk=vial.pk).balance == Decimal("8.00")

@@ -125,3 +125,13 @@ def test_unticking_a_boolean_limit_is_explicit(client_for, clinic):
     c.post(reverse("clinic:limits"), {"discharge.escort_required__shown": "1", "discharge.escort_required": "on"})
     clinic.refresh_from_db()
     assert clinic.limits()["discharge.escort_required"] is True
+
+
+def test_pages_show_times_in_the_clinic_time_zone(client_for, clinic):
+    from datetime import timedelta
+
+    clinic.time_zone = "Pacific/Honolulu"
+    clinic.save()
+    response = client_for("nurse").get(reverse("clinic:today"))
+    assert response.context["now"].tzinfo.key == "Pacific/Honolulu"
+    assert response.context["now"].utcoffset() == timedelta(hours=-10)
