@@ -76,9 +76,20 @@ def dea_for(last_name: str, serial: str, kind: str = "B") -> str:
 
 
 def print_logins(stdout) -> None:
-    stdout.write(f"\nDemo logins (all synthetic; password for every account: {DEMO_PASSWORD})\n")
+    stdout.write(f"\nDemo staff logins (all synthetic; password for every account: {DEMO_PASSWORD})\n")
     for username, first, last, cred, roles in DEMO_STAFF:
         stdout.write(f"  {username:<11} {', '.join(sorted(r.label for r in roles)):<24} {first} {last} {cred}\n")
+    try:
+        from ketaclinic.portal.demo import PORTAL_PASSWORD
+        from ketaclinic.portal.models import PatientAccount
+    except ImportError:
+        return
+    accounts = PatientAccount.objects.filter(patient__is_demo=True).select_related("user", "patient")
+    if accounts:
+        stdout.write(f"Demo patient portal logins at /portal/ (password {PORTAL_PASSWORD}; a new device's 6-digit "
+                     "code is printed to this console)\n")
+        for a in accounts:
+            stdout.write(f"  {a.user.username:<28} {a.patient.display_name} ({a.patient.mrn})\n")
 
 
 class Command(BaseCommand):
