@@ -24,7 +24,7 @@ from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.demo_data import synthetic_person
 from ketaclinic.clinic.models import Clinic, Room
 from ketaclinic.clinic.services import add_room
-from ketaclinic.clinical.identifiers import check_dea_number
+from ketaclinic.clinical.identifiers import check_dea_number, dea_check_digit, npi_check_digit
 from ketaclinic.patients.models import BodyMeasurement, Diagnosis, Patient
 from ketaclinic.patients.services import diagnosis_catalogue, register_patient
 
@@ -55,22 +55,11 @@ class DemoContext:
 
 
 def luhn_npi(body9: str) -> str:
-    digits = "80840" + body9
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 0:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return body9 + str((10 - total % 10) % 10)
+    return body9 + str(npi_check_digit(body9))
 
 
 def dea_for(last_name: str, serial: str, kind: str = "B") -> str:
-    d = [int(c) for c in serial]
-    check = ((d[0] + d[2] + d[4]) + 2 * (d[1] + d[3] + d[5])) % 10
-    number = f"{kind}{last_name[0].upper()}{serial}{check}"
+    number = f"{kind}{last_name[0].upper()}{serial}{dea_check_digit(serial)}"
     assert check_dea_number(number, last_name=last_name).valid, number
     return number
 
