@@ -626,25 +626,24 @@ def _score_pcl5(scale: Scale, clean: dict[str, int], settings: Mapping[str, obje
 
 
 def _cssrs_required(clean: Mapping[str, int]) -> tuple[str, ...]:
+    """The screener's question flow (clinical.md §4): ask 1 and 2; if 2 = yes ask 3, 4 and 5; then 6; if 6 = yes
+    ask 'within past 3 months?'. A yes to 3, 4 or 5 given outside that flow (e.g. a patient answering every
+    question on a paper or portal form) makes 3, 4 and 5 all required: the skipped questions must be asked."""
     req = ["q1", "q2"]
-    if clean.get("q2") == 1:
+    if clean.get("q2") == 1 or any(clean.get(k) == 1 for k in ("q3", "q4", "q5")):
         req += ["q3", "q4", "q5"]
     req.append("q6")
-    if clean.get("q6") == 1:
+    if clean.get("q6") == 1 or clean.get("q6_recent") == 1:
         req.append("q6_recent")
     return tuple(req)
 
 
 def _score_cssrs(scale: Scale, clean: dict[str, int], settings: Mapping[str, object] | None) -> ScaleResult:
     required = _cssrs_required(clean)
-    skipped = [k for k in clean if k not in required]
-    for k in skipped:
-        if k in ("q3", "q4", "q5"):
-            raise ClinicalInputError(
-                f"C-SSRS screener {k} is asked only when q2 (active suicidal thoughts) is yes; "
-                f"q2 is {'no' if clean.get('q2') == 0 else 'unanswered'}. Remove the answer or answer q2 first.", k
-            )
-        raise ClinicalInputError("C-SSRS screener q6_recent is asked only when q6 (lifetime behaviour) is yes", k)
+    # Answers outside the flow are kept and counted, never refused: a more symptomatic answer must not produce a
+    # less alarming result (a yes to intent or recent behaviour is high risk however the form was filled in).
+    outside_flow = [k for k in clean if k not in required]
+    inconsistent = clean.get("q6_recent") == 1 and clean.get("q6") == 0
     missing = _missing(scale, clean, required)
     yes = {k for k, v in clean.items() if v == 1}
     if yes & {"q4", "q5", "q6_recent"}:
@@ -671,6 +670,10 @@ def _score_cssrs(scale: Scale, clean: dict[str, int], settings: Mapping[str, obj
         flags.append(SafetyFlag("cssrs_moderate_risk", f"C-SSRS screener moderate risk: {CSSRS_TRIAGE['moderate'][0]}",
                                 False, "clinical.md §4 C-SSRS Screener row: low/moderate tiers (S)"))
     flow = "Flow: ask 1 and 2; if 2 = yes ask 3, 4, 5 and 6; if 2 = no go to 6; if 6 = yes ask 'within past 3 months?'."
+    if outside_flow:
+        flow += f" Answered outside the flow and kept: {', '.join(sorted(outside_flow))}."
+    if inconsistent:
+        flow += " Behaviour in the past 3 months was answered yes while lifetime behaviour (q6) was no: clarify with the patient."
     if band is None:
         detail = f"Incomplete: {', '.join(missing)} still to ask. {flow}"
     else:

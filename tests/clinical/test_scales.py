@@ -162,9 +162,26 @@ def test_cssrs_flow():
     assert required_items("cssrs_screener", {}) == ("q1", "q2", "q6")
     assert required_items("cssrs_screener", {"q1": True, "q2": True}) == ("q1", "q2", "q3", "q4", "q5", "q6")
     assert required_items("cssrs_screener", {"q2": False, "q6": True}) == ("q1", "q2", "q6", "q6_recent")
-    with pytest.raises(ClinicalInputError) as e:
-        score("cssrs_screener", {"q1": False, "q2": False, "q4": True})
-    assert e.value.field == "q4" and "only when q2" in str(e.value)
+    # A yes to 3, 4 or 5 outside the flow brings the skipped questions back into it.
+    assert required_items("cssrs_screener", {"q2": False, "q4": True}) == ("q1", "q2", "q3", "q4", "q5", "q6")
+
+
+@pytest.mark.parametrize("answers", [
+    {"q1": False, "q2": False, "q4": True},  # intent answered although q2 was no (e.g. a form showing every item)
+    {"q1": False, "q2": False, "q5": True, "q6": False},
+    {"q1": False, "q2": False, "q6": False, "q6_recent": True},  # recent behaviour with lifetime behaviour "no"
+    {"q6_recent": True},
+])
+def test_cssrs_answers_outside_the_flow_are_high_risk_not_refused(answers):
+    """A more symptomatic answer never produces a less alarming result (issue 3; clinical.md §4 high-risk rule)."""
+    r = score("cssrs_screener", answers)
+    assert r.band == "high" and any(f.urgent and f.code == "cssrs_high_risk" for f in r.flags)
+    assert "outside the flow" in r.detail or "clarify" in r.detail or not r.complete
+
+
+def test_cssrs_out_of_flow_no_answers_are_kept_harmlessly():
+    r = score("cssrs_screener", {"q1": False, "q2": False, "q3": False, "q6": False})
+    assert r.complete and r.band == "no risk" and "q3" in r.detail
 
 
 @pytest.mark.parametrize(
