@@ -113,8 +113,10 @@ def discharge_readiness(d: DischargeInput, settings: Mapping[str, object] | None
         missing.append("Walking not yet steady")
     if d.active_adverse_event:
         missing.append("Adverse event still active")
-    if cfg["discharge.escort_required"] and not d.escort_present:
+    # For esketamine the label requires both, so no clinic setting can switch them off (clinical.md §1, C).
+    label_rules = d.route == "intranasal"
+    if (label_rules or cfg["discharge.escort_required"]) and not d.escort_present:
         missing.append("No escort present to take the patient home")
-    if cfg["discharge.no_driving_ack_required"] and not d.no_driving_acknowledged:
+    if (label_rules or cfg["discharge.no_driving_ack_required"]) and not d.no_driving_acknowledged:
         missing.append("No-driving (until the next day after restful sleep) not acknowledged")
     return DischargeDecision(not missing, tuple(missing), minimum, remaining)

@@ -314,8 +314,10 @@ def assess_eligibility(data: EligibilityInput, settings: Mapping[str, object] | 
                               f"{cfg['eligibility.min_age_years']}", "relative", "clinical.md §3b (adults; C)"))
     suicidality = code_set & SUICIDALITY_CODES
     if suicidality:
+        # Always a prescriber's decision (severity "relative" sends it to review whatever the precaution setting),
+        # so a more symptomatic history can never make a patient look more eligible.
         reasons.append(Reason("suicidality", f"Suicidality recorded ({', '.join(sorted(suicidality))}): complete the "
-                              "C-SSRS screener before treatment", "precaution",
+                              "C-SSRS screener; a prescriber reviews before treatment", "relative",
                               "clinical.md §4 PHQ-9 / C-SSRS rows; §5c (C)"))
 
     # --- treatment resistance

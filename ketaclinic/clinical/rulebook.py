@@ -69,7 +69,7 @@ RULES: tuple[Rule, ...] = (
          "QIDS-SR16: 16 items 0-3 scored by nine domains: sleep max(1-4), appetite/weight max(6-9), psychomotor "
          "max(15-16), other domains single items; total = sum of domains (0-27); bands 0-5 none, 6-10 mild, 11-15 "
          "moderate, 16-20 severe, 21-27 very severe. Form rule: answer either 6 or 7 and either 8 or 9.",
-         "clinical.md §4 QIDS-SR16 row; Rush 2003 Biol Psychiatry 54:573; ids-qids.org", "C"),
+         "clinical.md §4 QIDS-SR16 row; Rush 2003 Biol Psychiatry 54:573; ids-qids.org", "S"),
     Rule("scales.qids_item12", "Rating scales",
          "QIDS-SR16 item 12 (thoughts of death or suicide) above 0 raises an urgent flag: C-SSRS screener first.",
          "Issue 3; analogous to the PHQ-9 item-9 practice rule (clinical.md §4, U)", "U"),
@@ -93,7 +93,7 @@ RULES: tuple[Rule, ...] = (
     Rule("scales.incomplete", "Rating scales",
          "An incomplete form gives no total ('incomplete'); no instrument in the reference has a proration rule. "
          "Safety flags still fire from the answers given.", "clinical.md §4 (no proration rules given); issue 3",
-         "C"),
+         "U"),
     # ---------------------------------------------------------------- outcomes
     Rule("outcomes.response", "Change over time",
          "Response = fall of at least 50% from baseline on a depression scale (PHQ-9, QIDS-SR16, MADRS).",
@@ -127,13 +127,13 @@ RULES: tuple[Rule, ...] = (
          "Not eligible: aneurysmal vascular disease, arteriovenous malformation, intracerebral haemorrhage, "
          "hypersensitivity, or a BP/ICP rise posing serious risk. For racemic ketamine the vascular items rest on the "
          "Ketalar label (U) and are applied as absolute, the cautious choice.",
-         "clinical.md §2 (SPR-PI §4, C; Ketalar PI, U)", "C"),
+         "clinical.md §2 (SPR-PI §4, C; Ketalar PI, U)", "S"),
     Rule("eligibility.relative", "Eligibility",
          "Prescriber review: psychosis or psychotic features, substance use disorder, drug seeking, uncontrolled "
          "hypertension, unstable cardiovascular or cerebrovascular disease, pregnancy, breastfeeding, hepatic "
          "impairment, raised ICP/IOP, hyperthyroidism.",
          "clinical.md §2 (SPR-PI §5.2, §5.3, §8.1, §8.2: C; §5.6, §8.7: S; anaesthesia items: U); seed article "
-         "eligibility FAQ", "C"),
+         "eligibility FAQ", "S"),
     Rule("eligibility.medications", "Eligibility",
          "Precautions: benzodiazepines, other sedatives and opioids (sedation, respiratory depression); stimulants "
          "and MAOIs (BP rise). Precautions send to review unless the clinic turns that off.",
@@ -157,11 +157,11 @@ RULES: tuple[Rule, ...] = (
          "T14.91- are S). Indications covered without review: major depression (F32/F33), bipolar depression (F31) "
          "and PTSD (F43.1x); anything else -> review.",
          "clinical.md §5c; §7 evidence: TRD [seed 6], [seed 7]; MDD and bipolar depression [seed 14]; PTSD "
-         "[seed 11], [seed 12]", "C"),
+         "[seed 11], [seed 12]", "S"),
     Rule("eligibility.suicidality", "Eligibility",
-         "Recorded suicidal ideation or attempt is a precaution (complete the C-SSRS screener first), not an "
-         "exclusion: small studies show a rapid fall in suicidal ideation after ketamine (very low-quality evidence).",
-         "clinical.md §4 C-SSRS row; §5c R45.851 (C); §7 [seed 15], [seed 16]", "C"),
+         "Recorded suicidal ideation or attempt always goes to prescriber review (complete the C-SSRS screener "
+         "first); it is not an exclusion: small studies show a rapid fall in suicidal ideation after ketamine (very low-quality evidence).",
+         "clinical.md §4 C-SSRS row; §5c R45.851 (C); §7 [seed 15], [seed 16]", "S"),
     # ---------------------------------------------------------------- dosing
     Rule("dosing.iv", "Dosing",
          "IV: 0.5 mg/kg over 40 min standard; 0.1-0.75 mg/kg without override; above 0.75 up to 1.0 mg/kg needs an "
@@ -238,7 +238,7 @@ RULES: tuple[Rule, ...] = (
     Rule("discharge.observation", "Observation and discharge",
          "Minimum observation: esketamine 120 min from the first device (label; cannot be set lower); IV 90 min "
          "after the infusion ends (BP/HR back to baseline within ~90 min); IM 120 min (no source).",
-         "clinical.md §3c 'Observation' row (C); §1 'Observation / discharge, IV' row (Szarmach 2020, S)", "C",
+         "clinical.md §3c 'Observation' row (C); §1 'Observation / discharge, IV' row (Szarmach 2020, S)", "U",
          ("observation.esketamine_min_minutes", "observation.iv_min_minutes", "observation.im_min_minutes")),
     Rule("discharge.criteria", "Observation and discharge",
          "Ready only when: observation time met, vitals within limits and near baseline (systolic +/-20, diastolic "

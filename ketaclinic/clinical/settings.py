@@ -160,8 +160,9 @@ SETTINGS: tuple[SettingSpec, ...] = (
                 1.0, "clinical.md §3a 'Doses studied' row (Chilukuri 2014; C)", True, D),
     SettingSpec("dosing.im_ceiling_mg_per_kg", "IM hard ceiling (never passed, even with override)", "mg/kg", 1.0,
                 0.1, 1.0, "clinical.md §3a 'Clinic IM range (0.5-1 mg/kg)' row (status U)", False, D),
-    SettingSpec("dosing.esketamine_first_dose_mg", "Esketamine first-session dose (TRD)", "mg", 56, 28, 84,
-                "clinical.md §3b TRD row: day-1 dose 56 mg (C)", True, D),
+    SettingSpec("dosing.esketamine_first_dose_mg", "Esketamine first-session dose (TRD)", "mg", 56, 28, 56,
+                "clinical.md §3b TRD row: day-1 dose 56 mg, 84 mg only after the 56 mg start (C); may be set lower "
+                "(28 mg) but never above the label's 56 mg", True, D),
     SettingSpec("dosing.esketamine_max_dose_mg", "Esketamine highest session dose", "mg", 84, 28, 84,
                 "clinical.md §3b TRD/MDSI rows: 56 or 84 mg (C)", True, D),
     SettingSpec("dosing.esketamine_device_interval_minutes", "Esketamine: minutes between devices", "min", 5, 5, 15,
@@ -205,11 +206,12 @@ SETTINGS: tuple[SettingSpec, ...] = (
                 40, NO_SOURCE, False, OBS),
     SettingSpec("discharge.heart_rate_tolerance_bpm", "Discharge: heart rate within this of baseline", "bpm", 20, 5,
                 60, NO_SOURCE, False, OBS),
-    SettingSpec("discharge.escort_required", "Discharge: escort must be present", "", True, None, None,
-                "clinical.md §1 'Escort / driving' row (label C for esketamine; S for IV/IM)", True, OBS),
-    SettingSpec("discharge.no_driving_ack_required", "Discharge: no-driving acknowledgement required", "", True,
-                None, None, "clinical.md §1 'Escort / driving' row: no driving until the next day (SPR-PI §17; C)",
-                True, OBS),
+    SettingSpec("discharge.escort_required", "Discharge (IV/IM): escort must be present", "", True, None, None,
+                "clinical.md §1 'Escort / driving' row: S for IV/IM (clinic practice). Always required for "
+                "esketamine whatever this setting says (label, C)", False, OBS),
+    SettingSpec("discharge.no_driving_ack_required", "Discharge (IV/IM): no-driving acknowledgement required", "",
+                True, None, None, "clinical.md §1 'Escort / driving' row: no driving until the next day after sleep "
+                "(SPR-PI §17; C for esketamine, S for IV/IM). Always required for esketamine", False, OBS),
     # ---------------------------------------------------------------- outcomes
     SettingSpec("outcomes.response_percent", "Response: reduction from baseline of at least (depression scales)",
                 "%", 50, 10, 100, "clinical.md §4 'Response and remission' table: >= 50% (Cochrane CD011612.pub3; C)",

@@ -130,3 +130,29 @@ def test_esketamine_calendar_spacing_property(start, weeks, every):
     for d, phase in cal:
         week = (d - start).days // 7 + 1
         assert phase == ("induction" if week <= 4 else "optimisation" if week <= 8 else "maintenance")
+
+
+def test_esketamine_escort_and_no_driving_cannot_be_switched_off_by_settings():
+    """Label rule (clinical.md §1 'Escort / driving', C for esketamine): settings cannot turn it off."""
+    from ketaclinic.clinical.discharge import DischargeInput, discharge_readiness
+    from ketaclinic.clinical.vitals import VitalReading
+
+    vitals = VitalReading(120, 80, 70, 98, 14)
+    off = {"discharge.escort_required": False, "discharge.no_driving_ack_required": False}
+    common = dict(latest=vitals, baseline=vitals, alert_and_oriented=True, steady_gait=True,
+                  active_adverse_event=False, escort_present=False, no_driving_acknowledged=False)
+    esk = discharge_readiness(DischargeInput(route="intranasal", minutes_since_dose_end=130, **common), off)
+    assert not esk.ready
+    assert any("escort" in m.lower() for m in esk.missing) and any("driving" in m.lower() for m in esk.missing)
+    iv = discharge_readiness(DischargeInput(route="iv", minutes_since_dose_end=130, **common), off)
+    assert iv.ready
+
+
+def test_esketamine_first_dose_setting_cannot_exceed_the_labels_56_mg():
+    import pytest
+
+    from ketaclinic.clinical.errors import ClinicalInputError
+    from ketaclinic.clinical.settings import validate_settings
+
+    with pytest.raises(ClinicalInputError):
+        validate_settings({"dosing.esketamine_first_dose_mg": 84})

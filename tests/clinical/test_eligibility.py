@@ -102,7 +102,8 @@ def test_esketamine_specifics():
     assert "age_missing" in codes(assess_eligibility(replace(esk, age_years=None)))
     assert codes(assess_eligibility(replace(esk, age_years=70)))["older_adult"] == "precaution"
     mdsi = assess_eligibility(replace(esk, diagnoses=["F33.2", "R45.851"], trials=[]))
-    assert "treatment_resistance" not in codes(mdsi) and codes(mdsi)["suicidality"] == "precaution"
+    assert "treatment_resistance" not in codes(mdsi) and codes(mdsi)["suicidality"] == "relative"
+    assert mdsi.outcome == "review"
 
 
 def test_psychotic_features_and_minor():
@@ -133,3 +134,15 @@ def test_history_flags_catalogue():
               "breastfeeding", "hepatic_impairment", "hypersensitivity", "drug_seeking"]:
         assert f in HISTORY_FLAGS
     assert MEDICATION_CLASSES == ("benzodiazepine", "other_sedative", "opioid", "stimulant", "maoi")
+
+
+def test_suicidality_always_needs_prescriber_review_even_with_precautions_off():
+    """A more symptomatic history never makes a patient look more eligible (review finding)."""
+    from ketaclinic.clinical.eligibility import Drug, EligibilityInput, assess_eligibility
+
+    base = dict(drug=Drug.ESKETAMINE, trials=(), history_flags=frozenset(), medication_classes=frozenset(),
+                baseline_systolic_mmHg=120, baseline_diastolic_mmHg=80, age_years=40)
+    settings = {"eligibility.precautions_need_review": False}
+    with_attempt = assess_eligibility(EligibilityInput(diagnoses=("F33.2", "R45.851", "T14.91XA"), **base), settings)
+    assert with_attempt.outcome == "review"
+    assert any(r.code == "suicidality" and r.severity == "relative" for r in with_attempt.reasons)
