@@ -50,7 +50,13 @@ class AccessPolicyMiddleware:
         if not user.is_authenticated:
             if request.path.startswith(_API_PREFIXES):
                 return JsonResponse({"detail": "Sign in first."}, status=401)
-            return redirect(f"{settings.LOGIN_URL_PATH}?next={quote(request.get_full_path())}")
+            login_url = f"{settings.LOGIN_URL_PATH}?next={quote(request.get_full_path())}"
+            if request.headers.get("HX-Request"):
+                # An htmx fragment request: send the whole page to sign-in, not the sign-in form into a panel.
+                response = HttpResponse(status=200)
+                response["HX-Redirect"] = f"{settings.LOGIN_URL_PATH}?next={quote(request.headers.get('HX-Current-URL', '/'))}"
+                return response
+            return redirect(login_url)
         if rule.any_signed_in:
             return None
         if rule.patient:
@@ -62,8 +68,14 @@ class AccessPolicyMiddleware:
         return None
 
 
+BACKGROUND_HEADER = "X-Background-Poll"
+
+
 class IdleTimeoutMiddleware:
-    """Sign a user out after SESSION_IDLE_MINUTES without a request."""
+    """Sign a user out after SESSION_IDLE_MINUTES without activity.
+
+    Background refreshes (the Today page polling itself, marked with the ``X-Background-Poll`` header) are
+    not activity: an unattended screen still signs out."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -73,10 +85,12 @@ class IdleTimeoutMiddleware:
             now = int(time.time())
             last = request.session.get("last_activity")
             limit = settings.SESSION_IDLE_MINUTES * 60
-            if last is not None and now - int(last) > limit:
+            if last is None:
+                request.session["last_activity"] = now
+            elif now - int(last) > limit:
                 logout(request)
                 messages.info(request, f"You were signed out after {settings.SESSION_IDLE_MINUTES} minutes without activity.")
-            elif last is None or now - int(last) >= 30:
-                # Refresh at most every 30 s to avoid a session write on every poll.
+            elif not request.headers.get(BACKGROUND_HEADER) and now - int(last) >= 30:
+                # Refresh at most every 30 s to avoid a session write on every request.
                 request.session["last_activity"] = now
         return self.get_response(request)

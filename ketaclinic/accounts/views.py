@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
+from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -51,8 +52,9 @@ class PasswordChange(auth_views.PasswordChangeView):
     success_url = reverse_lazy("accounts:password_change_done")
 
     def form_valid(self, form):
-        response = super().form_valid(form)
-        audit.record(Actor.from_request(self.request), "auth.password_changed", subject=self.request.user)
+        with transaction.atomic():  # the change and its audit entry commit together
+            response = super().form_valid(form)
+            audit.record(Actor.from_request(self.request), "auth.password_changed", subject=self.request.user)
         return response
 
 

@@ -82,23 +82,37 @@ def find_invitation(token: str) -> Invitation | None:
     return Invitation.objects.select_related("patient__clinic").filter(token_hash=_hash(token)).first()
 
 
-@transaction.atomic
+REFUSALS = {
+    "used": "This invitation link has already been used. Sign in with your email and password, or ask "
+            "the clinic for a new link.",
+    "expired": "This invitation link has expired. Ask the clinic to send a new one.",
+    "revoked": "This invitation link was replaced by a newer one. Use the newest email from the clinic.",
+}
+
+
 def accept_invitation(*, token: str, password: str, password2: str, client_ip: str | None = None) -> PatientAccount:
-    """Create the patient's login (username = the invited email). Refuses expired, used or revoked links."""
+    """Create the patient's login (username = the invited email). Refuses expired, used or revoked links.
+
+    A refused link is audited in its own transaction, committed before the refusal is raised."""
     inv = find_invitation(token)
     if inv is None:
         raise PortalError({"token": "This invitation link is not valid."})
-    inv = Invitation.objects.select_for_update().select_related("patient__clinic").get(pk=inv.pk)
-    attempt = Actor(user=None, client_ip=client_ip, label_override=f"portal invitee for patient {inv.patient.mrn}")
     state = inv.state
     if state != "open":
-        audit.record(attempt, "portal.invitation.refused", subject=inv, patient=inv.patient, details={"state": state})
-        raise PortalError({"token": {
-            "used": "This invitation link has already been used. Sign in with your email and password, or ask "
-                    "the clinic for a new link.",
-            "expired": "This invitation link has expired. Ask the clinic to send a new one.",
-            "revoked": "This invitation link was replaced by a newer one. Use the newest email from the clinic.",
-        }[state]})
+        attempt = Actor(user=None, client_ip=client_ip, label_override=f"portal invitee for patient {inv.patient.mrn}")
+        with transaction.atomic():
+            audit.record(attempt, "portal.invitation.refused", subject=inv, patient=inv.patient,
+                         details={"state": state})
+        raise PortalError({"token": REFUSALS[state]})
+    return _accept_open_invitation(inv, password, password2, client_ip)
+
+
+@transaction.atomic
+def _accept_open_invitation(inv: Invitation, password: str, password2: str, client_ip: str | None) -> PatientAccount:
+    inv = Invitation.objects.select_for_update().select_related("patient__clinic").get(pk=inv.pk)
+    state = inv.state
+    if state != "open":  # used by a parallel request a moment ago
+        raise PortalError({"token": REFUSALS[state]})
     if hasattr(inv.patient, "portal_account"):
         raise PortalError({"token": "This patient already has a portal account."})
     username = inv.email.lower()
@@ -123,10 +137,19 @@ def accept_invitation(*, token: str, password: str, password2: str, client_ip: s
 
 
 # ------------------------------------------------------------------------------------------ new-device code
+CODES_PER_HOUR = 5  # with 5 attempts per code, at most 25 guesses an hour at a 1-in-a-million code
+
+
 def issue_code(*, account: PatientAccount, client_ip: str | None = None) -> str:
-    """Email a fresh 6-digit code (older unused codes stop working). Returns the code (for tests only)."""
+    """Email a fresh 6-digit code (older unused codes stop working). Returns the code (for tests only).
+
+    At most CODES_PER_HOUR codes an hour per account, so resending cannot be used to guess codes."""
     code = f"{secrets.randbelow(10**6):06d}"
     now = timezone.now()
+    recent = LoginCode.objects.filter(account=account, created_at__gt=now - timedelta(hours=1)).count()
+    if recent >= CODES_PER_HOUR:
+        raise PortalError({"code": "Too many codes were sent in the last hour. Wait a while, use the newest "
+                                   f"email, or call the clinic: {account.patient.clinic.phone}."})
     with transaction.atomic():
         LoginCode.objects.filter(account=account, used_at__isnull=True).update(used_at=now)
         LoginCode.objects.create(account=account, code_hash=_hash(f"{account.pk}:{code}"),

@@ -97,12 +97,10 @@ def accept(request, token):
     if inv is None:
         refused = "This invitation link is not valid."
     elif inv.state != "open":
-        refused = {"used": "This invitation link has already been used. Sign in with your email and password.",
-                   "expired": "This invitation link has expired. Ask the clinic to send a new one.",
-                   "revoked": "This invitation link was replaced by a newer one."}[inv.state]
+        refused = services.REFUSALS[inv.state]
     form = AcceptForm(request.POST or None)
     if refused:
-        if inv is not None and request.method == "GET":
+        if inv is not None:
             audit.record(Actor(user=None, client_ip=client_ip(request), label_override="portal invitee"),
                          "portal.invitation.refused", subject=inv, patient=inv.patient, details={"state": inv.state})
         return render(request, "portal/accept.html", {"refused": refused, "form": None}, status=410 if inv else 404)
@@ -156,7 +154,10 @@ def verify(request):
             return response
         error = ("That code is not right, or it has expired. Check the newest email, or send a new code.")
     elif not services.has_live_code(account):
-        services.issue_code(account=account, client_ip=client_ip(request))
+        try:
+            services.issue_code(account=account, client_ip=client_ip(request))
+        except services.PortalError as e:
+            error = e.errors["code"]
     return render(request, "portal/verify.html", {"error": error, "next": next_url,
                                                   "email": account.user.email, "minutes": services.CODE_MINUTES})
 
@@ -164,8 +165,12 @@ def verify(request):
 @require_POST
 def resend_code(request):
     account = _account(request)
-    services.issue_code(account=account, client_ip=client_ip(request))
-    messages.info(request, "A new code is on its way. Earlier codes no longer work.")
+    try:
+        services.issue_code(account=account, client_ip=client_ip(request))
+    except services.PortalError as e:
+        messages.error(request, e.errors["code"])
+    else:
+        messages.info(request, "A new code is on its way. Earlier codes no longer work.")
     return redirect(f"{reverse('portal:verify')}?next={quote(request.POST.get('next', ''))}")
 
 

@@ -213,6 +213,10 @@ def test_invitation_creates_a_login_once(patient, client_for, clinic):
     again = Client().post(link, {"password": "another-long-passphrase", "password2": "another-long-passphrase"})
     assert again.status_code == 410 and "already been used" in again.content.decode()
     assert PatientAccount.objects.count() == 1
+    # The refusal is kept in the audit trail (not rolled back with the refused request).
+    from ketaclinic.audit.models import AuditEntry
+
+    assert AuditEntry.objects.filter(action="portal.invitation.refused", details__state="used").exists()
 
 
 def test_expired_invitation_is_refused(patient, actor_for):
@@ -315,3 +319,15 @@ def test_idle_portal_session_is_signed_out(make_portal_patient, settings):
     session.save()
     response = client.get(reverse("portal:home"))
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_sign_in_codes_are_rate_limited(make_portal_patient):
+    """Resending cannot be used to guess codes: at most CODES_PER_HOUR an hour per account."""
+    patient, _ = make_portal_patient()
+    account = patient.portal_account
+    for _ in range(services.CODES_PER_HOUR):
+        services.issue_code(account=account)
+    with pytest.raises(services.PortalError) as e:
+        services.issue_code(account=account)
+    assert "Too many codes" in e.value.errors["code"]
+    assert LoginCode.objects.filter(account=account).count() == services.CODES_PER_HOUR
