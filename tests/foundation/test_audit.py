@@ -107,3 +107,8 @@ def test_compliance_searches_by_patient_user_and_date(client_for, patient, staff
     assert "patient.chart.viewed" in body and "patient.registered" not in body
     body = c.get(reverse("audit:search"), {"date_from": "2000-01-01", "date_to": "2000-01-02"}).content.decode()
     assert "No entries." in body
+
+
+def test_audit_search_refuses_absurd_dates_without_error(client_for):
+    response = client_for("compliance").get(reverse("audit:search"), {"date_to": "9999-12-31"})
+    assert response.status_code == 200 and "between 1900 and 9000" in response.content.decode()
