@@ -101,6 +101,11 @@ class StaffAdmin(ClinicAdminOnly, UserAdmin):
     form = StaffChangeForm
     inlines = [RoleGrantInline]
     list_display = ("username", "first_name", "last_name", "credentials", "is_active")
+
+    def get_queryset(self, request):
+        # Patients' portal logins are not staff accounts: they are managed from the portal invitation flow.
+        return super().get_queryset(request).filter(patient_account__isnull=True)
+
     fieldsets = UserAdmin.fieldsets + (
         ("Clinical credentials", {"fields": ("display_name", "credentials", "phone", "licence_number", "licence_state",
                                              "npi", "dea_number", "is_demo")}),

@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from ketaclinic.accounts.models import User
 from ketaclinic.audit.models import AuditEntry
 
 
@@ -152,3 +153,15 @@ def test_real_htmx_activity_keeps_the_session(make_user):
             clock.return_value = start + 30 * i
             response = c.get(reverse("patients:search"), {"q": "x"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
+
+
+def test_admin_does_not_list_patient_portal_logins(client_for, staff, make_patient):
+    from ketaclinic.portal.models import PatientAccount
+
+    staff["clinic_admin"].is_staff = True
+    staff["clinic_admin"].save()
+    patient_user = User.objects.create_user(username="pat@example.invalid", password="x-long-password-1")
+    PatientAccount.objects.create(user=patient_user, patient=make_patient())
+    c = client_for("clinic_admin")
+    assert "pat@example.invalid" not in c.get("/admin/accounts/user/").content.decode()
+    assert c.get(f"/admin/accounts/user/{patient_user.pk}/change/").status_code in (302, 404)
