@@ -4,9 +4,25 @@ from django import forms
 from django.utils import timezone
 
 from ketaclinic.custody.models import Incident, LossReport, Product, StorageLocation, Supplier
+from ketaclinic.custody.services import CustodyError, parse_quantity
 
 DATE = forms.DateInput(attrs={"type": "date"})
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class QuantityField(forms.Field):
+    """A custody quantity, parsed by ``services.parse_quantity`` (the one strict parser): finite, greater than
+    zero, at most two decimals, at most ``services.MAX_QUANTITY``; refusals show next to the field."""
+
+    widget = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            return parse_quantity(value, "value")
+        except CustodyError as e:
+            raise forms.ValidationError(e.errors["value"], code="invalid") from None
 
 
 class ReceiptForm(forms.Form):
@@ -24,7 +40,7 @@ class ReceiptForm(forms.Form):
 
 class DrawForm(forms.Form):
     container = forms.ModelChoiceField(queryset=None, to_field_name="external_id", label="Vial or device")
-    quantity = forms.DecimalField(max_digits=7, decimal_places=2, min_value=0.01, label="Amount drawn")
+    quantity = QuantityField(label="Amount drawn")
 
     def __init__(self, *args, containers=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -34,18 +50,17 @@ class DrawForm(forms.Form):
 
 
 class WasteForm(forms.Form):
-    quantity = forms.DecimalField(max_digits=7, decimal_places=2, min_value=0.01, label="Residue wasted")
+    quantity = QuantityField(label="Residue wasted")
     method = forms.CharField(max_length=200, initial="Expelled into drug-disposal container",
                              label="Method of wastage")
 
 
 class WitnessForm(forms.Form):
-    quantity_entered = forms.DecimalField(max_digits=7, decimal_places=2, min_value=0.01,
-                                          label="Amount you saw wasted or destroyed")
+    quantity_entered = QuantityField(label="Amount you saw wasted or destroyed")
 
 
 class DestroyForm(forms.Form):
-    quantity = forms.DecimalField(max_digits=7, decimal_places=2, min_value=0.01, label="Quantity to destroy")
+    quantity = QuantityField(label="Quantity to destroy")
     method = forms.CharField(max_length=200, label="Method of destruction",
                              help_text="Rendered non-retrievable, e.g. chemical denaturing kit")
     place = forms.CharField(max_length=200, label="Place of destruction")
@@ -53,7 +68,7 @@ class DestroyForm(forms.Form):
 
 class LossForm(forms.Form):
     kind = forms.ChoiceField(choices=LossReport.Kind.choices, label="Type of loss")
-    quantity = forms.DecimalField(max_digits=7, decimal_places=2, min_value=0.01, label="Quantity missing")
+    quantity = QuantityField(label="Quantity missing")
     discovered_at = forms.DateTimeField(widget=DATETIME, label="Discovered at", input_formats=["%Y-%m-%dT%H:%M"])
     circumstances = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
     police_notified = forms.BooleanField(required=False)
@@ -61,7 +76,7 @@ class LossForm(forms.Form):
 
 
 class ReturnForm(forms.Form):
-    quantity = forms.DecimalField(max_digits=7, decimal_places=2, min_value=0.01, label="Quantity returned")
+    quantity = QuantityField(label="Quantity returned")
     distributor = forms.ModelChoiceField(Supplier.objects.filter(kind=Supplier.Kind.REVERSE_DISTRIBUTOR, active=True),
                                          label="Reverse distributor")
     reason = forms.CharField(max_length=200)
@@ -95,10 +110,10 @@ class ProductForm(forms.Form):
     name = forms.CharField(max_length=200)
     drug = forms.ChoiceField(choices=Product.Drug.choices)
     form = forms.ChoiceField(choices=Product.Form.choices)
-    strength_mg_per_mL = forms.DecimalField(required=False, label="Strength (mg/mL, vials)")
-    container_volume_mL = forms.DecimalField(required=False, label="Vial volume (mL)")
-    device_mg = forms.DecimalField(required=False, label="mg per device (nasal spray)")
-    units_per_package = forms.IntegerField(min_value=1, initial=1, label="Vials or devices per package")
+    strength_mg_per_mL = QuantityField(required=False, label="Strength (mg/mL, vials)")
+    container_volume_mL = QuantityField(required=False, label="Vial volume (mL)")
+    device_mg = QuantityField(required=False, label="mg per device (nasal spray)")
+    units_per_package = forms.IntegerField(min_value=1, max_value=1000, initial=1, label="Vials or devices per package")
 
 
 class LocationForm(forms.Form):

@@ -19,8 +19,12 @@ def _bounds(start: date, end: date, tz):
     return datetime.combine(start, time.min, tz), datetime.combine(end + timedelta(days=1), time.min, tz)
 
 
-def dispensing_rows(start: date, end: date, tz) -> tuple[list[str], list[list[str]]]:
-    """One row per administration, waste, destruction, loss or return: 1304.22(c)(1)-(5) fields."""
+def dispensing_rows(start: date, end: date, tz, patients: set[str] | None = None
+                    ) -> tuple[list[str], list[list[str]]]:
+    """One row per administration, waste, destruction, loss or return: 1304.22(c)(1)-(5) fields.
+
+    When ``patients`` is given, the external ids of the patients named in the rows are added to it (for the
+    audit entry of whoever reads or exports the record)."""
     lo, hi = _bounds(start, end, tz)
     header = ["Date", "Event", "Substance", "Finished form / container", "NDC", "Lot", "Container", "Quantity",
               "Unit", "mg", "Patient", "Patient address", "Administered by", "Recorded by", "Witnesses",
@@ -33,6 +37,8 @@ def dispensing_rows(start: date, end: date, tz) -> tuple[list[str], list[list[st
     for e in entries:
         p = e.lot.product
         patient = e.patient
+        if patient is not None and patients is not None:
+            patients.add(str(patient.external_id))
         administered_by = ""
         if e.session_id and e.session.administered_by_id:
             administered_by = e.session.administered_by.label

@@ -9,10 +9,11 @@ are serialised: the second sees the first's balance and is refused if too little
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Case, DecimalField, F, Q, Sum, Value, When
@@ -78,14 +79,44 @@ def _jsonable(data: Mapping[str, object]) -> dict:
     return json.loads(json.dumps(dict(data), default=str))
 
 
-def parse_quantity(raw: object, field: str = "quantity") -> Decimal:
-    """A positive quantity with at most two decimals (0.01 mL resolution)."""
-    try:
-        value = Decimal(str(raw).strip())
-    except (InvalidOperation, ValueError):
-        raise CustodyError({field: f"{raw!r} is not a number."}) from None
-    if not value.is_finite() or value <= 0:
-        raise CustodyError({field: "Enter an amount greater than zero."})
+# The one quantity parser of every custody form and service (draw, waste, witness, destruction, loss, return,
+# count, product set-up). Input sanity only, not a clinical number: the ceiling fits the ledger's columns
+# (7 digits, 2 decimals) and is far above any real vial, device or count.
+MAX_QUANTITY = Decimal("99999.99")
+MAX_UNITS_PER_PACKAGE = 1000
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+
+
+def parse_quantity(raw: object, field: str = "quantity", *, allow_zero: bool = False,
+                   maximum: Decimal | None = None, unit: str = "") -> Decimal:
+    """A finite quantity, greater than zero (or zero when ``allow_zero``), at most two decimals (0.01 mL
+    resolution) and at most ``maximum`` (never above ``MAX_QUANTITY``).
+
+    Plain decimal notation only: NaN, Infinity, exponents ("1e30") and anything else is refused with a
+    ``CustodyError`` naming ``field``, never an exception that would end in a server error.
+    """
+    if isinstance(raw, bool):
+        raise CustodyError({field: "Enter a number."})
+    if isinstance(raw, Decimal):
+        value = raw
+    elif isinstance(raw, int):
+        value = Decimal(raw)
+    else:
+        text = str(raw if raw is not None else "").strip()
+        if not text:
+            raise CustodyError({field: "Enter an amount." if not allow_zero else "Enter an amount (0 if none)."})
+        if len(text) > 20 or not _NUMBER.fullmatch(text):
+            raise CustodyError({field: f"\u201c{text[:20]}\u201d is not a number; enter digits like 2.5."})
+        value = Decimal(text)
+    if not value.is_finite():
+        raise CustodyError({field: "Enter a number."})
+    suffix = f" {unit}" if unit else ""
+    if value < 0 or (value == 0 and not allow_zero):
+        raise CustodyError({field: "Enter 0 or more." if allow_zero else "Enter an amount greater than zero."})
+    ceiling = MAX_QUANTITY if maximum is None else min(maximum, MAX_QUANTITY)
+    if value > ceiling:
+        raise CustodyError({field: f"{value:f}{suffix} is more than the most accepted here "
+                                   f"({ceiling}{suffix}); check the amount."})
     if value != rules.q2(value):
         raise CustodyError({field: "Use at most two decimal places (0.01)."})
     return rules.q2(value)
@@ -191,8 +222,8 @@ def add_product(actor: Actor, *, ndc: str, name: str, drug: str, form: str, stre
         strength_mg_per_mL = container_volume_mL = None
     else:
         errors["form"] = "Choose vial or device."
-    if units_per_package < 1:
-        errors["units_per_package"] = "At least one vial or device per package."
+    if not 1 <= units_per_package <= MAX_UNITS_PER_PACKAGE:
+        errors["units_per_package"] = f"Between 1 and {MAX_UNITS_PER_PACKAGE} vials or devices per package."
     if errors:
         raise CustodyError(errors)
     product = Product.objects.create(
@@ -604,6 +635,15 @@ def withdraw_event(actor: Actor, event: PendingEvent, reason: str) -> PendingEve
 
 
 # --------------------------------------------------------------------------------------------- loss, returns
+def received_at(container: Container, clinic: Clinic) -> datetime:
+    """The earliest moment ``container`` was in the clinic's hands: the start (clinic time) of the day its
+    delivery was received, or its receive entry in the ledger if that is earlier."""
+    day_start = datetime.combine(container.receipt.received_on, datetime.min.time(), clinic.tz)
+    first = (LedgerEntry.objects.filter(container=container, kind=LedgerEntry.Kind.RECEIVE)
+             .order_by("seq").values_list("at", flat=True).first())
+    return min(day_start, first) if first is not None else day_start
+
+
 @transaction.atomic
 def report_loss(actor: Actor, *, container: Container, quantity, kind: str, discovered_at: datetime,
                 circumstances: str, police_notified: bool = False, police_report: str = "",
@@ -614,8 +654,12 @@ def report_loss(actor: Actor, *, container: Container, quantity, kind: str, disc
     quantity = parse_quantity(quantity)
     container = _lock_container(container)
     errors = {}
+    received = received_at(container, clinic)
     if discovered_at > timezone.now():
         errors["discovered_at"] = "Discovery cannot be in the future."
+    elif discovered_at < received:
+        errors["discovered_at"] = (f"Discovery cannot be before {container.label} was received "
+                                   f"({received.astimezone(clinic.tz):%Y-%m-%d}); check the date and time.")
     if not circumstances.strip():
         errors["circumstances"] = "Describe what happened (DEA Form 106)."
     if kind not in LossReport.Kind.values:
@@ -694,6 +738,16 @@ def return_stock(actor: Actor, *, container: Container, quantity, distributor: S
 
 
 # --------------------------------------------------------------------------------------------- counts
+# A count may find more than the book balance (that is a discrepancy to record), but never more than this many
+# times a full container's labelled content: input sanity against typing errors, not a clinical number.
+COUNT_MAXIMUM_FACTOR = 2
+
+
+def count_maximum(container: Container) -> Decimal:
+    """The most a count line may record for ``container`` (twice its labelled content, in its unit)."""
+    return rules.q2(container.lot.product.units_per_container * COUNT_MAXIMUM_FACTOR)
+
+
 @dataclass(frozen=True)
 class CountInput:
     container: Container
@@ -719,8 +773,14 @@ def submit_count(actor: Actor, *, location: StorageLocation, kind: str, lines: l
     if in_stock - given:
         errors["__all__"] = "Count every container in the store (some were left out)."
     for line in lines:
-        if line.counted < 0 or line.counted != rules.q2(line.counted):
-            errors[f"c_{line.container.external_id}"] = "Enter 0 or more, to 0.01."
+        key = line.container.external_id
+        try:
+            parse_quantity(line.counted, f"c_{key}", allow_zero=True, maximum=count_maximum(line.container),
+                           unit=line.container.lot.product.unit)
+        except CustodyError as e:
+            errors.update(e.errors)
+        if line.method not in CountLine.Method.values:
+            errors[f"m_{key}"] = "Choose exact or estimated."
     if errors:
         raise CustodyError(errors)
     locked = {c.pk: c for c in Container.objects.select_for_update(of=("self",)).select_related("lot__product")

@@ -3,7 +3,7 @@ each page; the services check roles again (e.g. only compliance resolves inciden
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.contrib import messages
@@ -176,6 +176,7 @@ def container(request, external_id):
                           external_id=external_id)
     entries = list(c.entries.select_related("patient", "witness", "witness2", "reverses").order_by("seq"))
     clinic = current_clinic()
+    _audit_container_view(Actor.from_request(request), c, entries)
     return render(request, "custody/container.html", {
         "c": c, "entries": entries, "problems": services.container_problems(c, None, clinic),
         "destroy_form": forms.DestroyForm(initial={"quantity": c.balance}, prefix="destroy"),
@@ -184,6 +185,19 @@ def container(request, external_id):
         "return_form": forms.ReturnForm(initial={"quantity": c.balance}, prefix="return"),
         "can_return": request.user.has_role("prescriber", "compliance"),
     })
+
+
+def _audit_container_view(actor: Actor, c: Container, entries: list[LedgerEntry]) -> None:
+    """The container's ledger names the patients dosed from it: one ``custody.container.viewed`` entry per
+    patient shown (so each patient's access history finds it), or one without a patient when none is shown."""
+    named = {}
+    for e in entries:
+        if e.patient_id and e.patient_id not in named:
+            named[e.patient_id] = e.patient
+    details = {"container": c.label, "entries": len(entries),
+               "patients": [str(p.external_id) for p in named.values()]}
+    for p in named.values() or [None]:
+        audit.record(actor, "custody.container.viewed", subject=c, patient=p, details=details)
 
 
 @require_POST
@@ -253,17 +267,23 @@ def count(request):
                       .select_related("lot__product").order_by("lot__product__name", "label")) if location else []
     errors: dict[str, str] = {}
     values = {}
+    methods = {}
     if request.method == "POST" and location is not None:
         lines = []
         for c in containers:
             raw = request.POST.get(f"c_{c.external_id}", "").strip()
+            method = request.POST.get(f"m_{c.external_id}", CountLine.Method.EXACT)
             values[str(c.external_id)] = raw
+            methods[str(c.external_id)] = method
+            if method not in CountLine.Method.values:
+                errors[f"m_{c.external_id}"] = "Choose exact or estimated."
             try:
-                counted = Decimal(raw)
-            except Exception:
-                errors[f"c_{c.external_id}"] = "Enter what you count (0 if empty or missing)."
+                counted = services.parse_quantity(raw, f"c_{c.external_id}", allow_zero=True,
+                                                  maximum=services.count_maximum(c), unit=c.lot.product.unit)
+            except CustodyError as e:
+                errors.update(e.errors)
                 continue
-            lines.append(CountInput(c, counted, request.POST.get(f"m_{c.external_id}", CountLine.Method.EXACT)))
+            lines.append(CountInput(c, counted, method))
         if not errors:
             try:
                 result = services.submit_count(Actor.from_request(request), location=location, kind=kind, lines=lines,
@@ -278,11 +298,13 @@ def count(request):
                     messages.success(request, "Count signed: it matches the ledger.")
                 return redirect("custody:count_detail", external_id=result.external_id)
     rows = [{"c": c, "field": f"c_{c.external_id}", "mfield": f"m_{c.external_id}",
-             "value": values.get(str(c.external_id), ""), "error": errors.get(f"c_{c.external_id}")}
+             "value": values.get(str(c.external_id), ""), "error": errors.get(f"c_{c.external_id}"),
+             "method": methods.get(str(c.external_id), CountLine.Method.EXACT),
+             "merror": errors.get(f"m_{c.external_id}")}
             for c in containers]
     return render(request, "custody/count.html", {
         "locations": locations, "location": location, "kind": kind, "kinds": Count.Kind.choices, "rows": rows,
-        "errors": {k: v for k, v in errors.items() if not k.startswith("c_")}, "timings": Count.Timing.choices,
+        "errors": {k: v for k, v in errors.items() if not k.startswith(("c_", "m_"))}, "timings": Count.Timing.choices,
         "timing": request.POST.get("timing", ""), "inventory": kind != Count.Kind.ROUTINE,
     })
 
@@ -331,7 +353,9 @@ def ledger(request):
     if kind in LedgerEntry.Kind.values:
         entries = entries.filter(kind=kind)
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
-    audit.record(Actor.from_request(request), "custody.ledger.viewed", details={"page": page.number, "kind": kind})
+    patients = list(dict.fromkeys(str(e.patient.external_id) for e in page if e.patient_id))
+    audit.record(Actor.from_request(request), "custody.ledger.viewed",
+                 details={"page": page.number, "kind": kind, "patients": patients})
     return render(request, "custody/ledger.html", {
         "page": page, "kinds": LedgerEntry.Kind.choices, "kind": kind, "reverse_form": forms.ReverseForm(),
         "can_reverse": request.user.has_role("compliance"), "retention_years": _retention_years()})
@@ -354,27 +378,58 @@ def reverse(request, external_id):
     return redirect("custody:ledger")
 
 
-def _period(request):
+# Report periods: dates outside this window are clamped (with a note on the page), never a server error.
+REPORT_EARLIEST = date(1900, 1, 1)
+REPORT_AHEAD_DAYS = 365
+
+
+def _period(request, default_days: int = 30) -> tuple[date, date, list[str]]:
+    """The report's ``from`` and ``to`` dates (YYYY-MM-DD), parsed strictly and clamped to
+    1900-01-01 .. today + 1 year; returns (start, end, notes for the page)."""
     today = timezone.localdate()
-    try:
-        start = timezone.datetime.fromisoformat(request.GET["from"]).date()
-    except (KeyError, ValueError):
-        start = today - timedelta(days=30)
-    try:
-        end = timezone.datetime.fromisoformat(request.GET["to"]).date()
-    except (KeyError, ValueError):
-        end = today
-    return start, end
+    earliest, latest = REPORT_EARLIEST, today + timedelta(days=REPORT_AHEAD_DAYS)
+    notes: list[str] = []
+
+    def parse(name: str, label: str) -> date | None:
+        raw = (request.GET.get(name) or "").strip()
+        if not raw:
+            return None
+        try:
+            value = date.fromisoformat(raw)
+        except (ValueError, OverflowError, TypeError):
+            notes.append(f"“{raw[:20]}” is not a date like 2026-01-31; the {label} date was ignored.")
+            return None
+        if value < earliest:
+            notes.append(f"The {label} date {value.isoformat()} is before {earliest.isoformat()}; "
+                         f"showing from {earliest.isoformat()}.")
+            return earliest
+        if value > latest:
+            notes.append(f"The {label} date {value.isoformat()} is more than a year ahead; "
+                         f"using {latest.isoformat()}.")
+            return latest
+        return value
+
+    end = parse("to", "end") or today
+    start = parse("from", "start") or max(earliest, end - timedelta(days=default_days))
+    if start > end:
+        notes.append("The start date was after the end date; the two were swapped.")
+        start, end = end, start
+    return start, end, notes
 
 
 def dispensing_record(request):
     clinic = current_clinic()
-    start, end = _period(request)
-    header, rows = reports.dispensing_rows(start, end, clinic.tz)
+    start, end, notes = _period(request)
+    patients: set[str] = set()
+    header, rows = reports.dispensing_rows(start, end, clinic.tz, patients=patients)
     rheader, rrows = reports.receipt_rows(start, end, clinic.tz)
     fmt = request.GET.get("format")
+    if fmt not in ("csv", "pdf"):
+        fmt = "html"
+    # The record names patients: the audit entry says which ones, whatever the format (HTML, CSV, PDF).
     audit.record(Actor.from_request(request), "custody.dispensing_record.viewed",
-                 details={"from": start, "to": end, "format": fmt or "html", "rows": len(rows)})
+                 details={"from": start, "to": end, "format": fmt, "rows": len(rows),
+                          "patients": sorted(patients)})
     note = reports.RETENTION_NOTE.format(years=_retention_years())
     if fmt == "csv":
         return reports.csv_response(f"dispensing-record-{start}-{end}.csv", header, rows)
@@ -386,14 +441,13 @@ def dispensing_record(request):
                                     [("Received (1304.22(c)(3))", rheader, rrows),
                                      ("Administered and disposed of (1304.22(c)(4)-(5))", header, rows)])
     return render(request, "custody/dispensing.html", {"header": header, "rows": rows, "rheader": rheader,
-                                                       "rrows": rrows, "start": start, "end": end, "note": note})
+                                                       "rrows": rrows, "start": start, "end": end, "note": note,
+                                                       "period_notes": notes})
 
 
 def inventory_record(request):
     clinic = current_clinic()
-    start, end = _period(request)
-    if "from" not in request.GET:
-        start = end - timedelta(days=365 * 2)
+    start, end, notes = _period(request, default_days=365 * 2)
     header, rows = reports.inventory_rows(start, end)
     fmt = request.GET.get("format")
     note = reports.RETENTION_NOTE.format(years=_retention_years())
@@ -406,14 +460,15 @@ def inventory_record(request):
         return reports.pdf_response(f"inventory-record-{start}-{end}.pdf", "Controlled-substance counts and "
                                     "inventories (21 CFR 1304.11)", subtitle, [("Counts", header, rows)])
     return render(request, "custody/inventory.html", {"header": header, "rows": rows, "start": start, "end": end,
-                                                      "note": note})
+                                                      "note": note, "period_notes": notes})
 
 
 @require_http_methods(["GET", "POST"])
 def setup(request):
     clinic = current_clinic()
     actor = Actor.from_request(request)
-    which = request.POST.get("form")
+    # The hidden selector is "which": the product form has its own field named "form" (vial or device).
+    which = request.POST.get("which")
     supplier_form = forms.SupplierForm(request.POST if which == "supplier" else None)
     product_form = forms.ProductForm(request.POST if which == "product" else None)
     location_form = forms.LocationForm(request.POST if which == "location" else None, clinic=clinic)
