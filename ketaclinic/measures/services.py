@@ -53,6 +53,37 @@ class MeasureError(ValueError):
         super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
 
 
+#: How far before a patient's registration a result may be back-dated (a paper form from a referring clinician,
+#: entered late). A data-entry sanity rule, not a clinical threshold: never before the date of birth either.
+BACK_ENTRY_WINDOW = timedelta(days=365)
+
+
+def earliest_administered_at(patient: Patient) -> datetime:
+    """The earliest time a result for ``patient`` may carry: their registration minus ``BACK_ENTRY_WINDOW``,
+    and never before the start of their date of birth (clinic time)."""
+    tz = patient.clinic.tz
+    born = datetime.combine(patient.date_of_birth, datetime.min.time(), tz)
+    return max(born, patient.created_at - BACK_ENTRY_WINDOW)
+
+
+def check_administered_at(patient: Patient, when: datetime, now: datetime | None = None) -> None:
+    """Refuse a time in the future, before the patient's date of birth, or more than a year before the
+    patient's registration; the message says which rule and the earliest accepted date."""
+    now = now or timezone.now()
+    if when > now + timedelta(minutes=5):
+        raise MeasureError({"administered_at": "The time given cannot be in the future."})
+    tz = patient.clinic.tz
+    if when < datetime.combine(patient.date_of_birth, datetime.min.time(), tz):
+        raise MeasureError({"administered_at": f"The time given is before the patient's date of birth "
+                                               f"({patient.date_of_birth:%Y-%m-%d})."})
+    earliest = earliest_administered_at(patient)
+    if when < earliest:
+        raise MeasureError({"administered_at": (
+            f"The time given is more than a year before the patient was registered "
+            f"({timezone.localtime(patient.created_at, tz):%Y-%m-%d}); results may be back-dated to "
+            f"{timezone.localtime(earliest, tz):%Y-%m-%d} at the earliest. Check the date.")})
+
+
 @dataclass
 class SaveOutcome:
     administration: Administration
@@ -193,8 +224,7 @@ def save_answers(*, actor: Actor, administration: Administration, answers: Mappi
         raise MeasureError({e.field or "answers": e.message}) from None
     now = timezone.now()
     if administered_at is not None:
-        if administered_at > now + timedelta(minutes=5):
-            raise MeasureError({"administered_at": "The time given cannot be in the future."})
+        check_administered_at(admin.patient, administered_at, now)
         admin.administered_at = administered_at
     elif admin.source == Administration.Source.PORTAL or submit:
         admin.administered_at = now

@@ -3,7 +3,7 @@ tasks, booster prompts and the on-call roster. Views stay thin: parse, call a se
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.contrib import messages
 from django.db import transaction
@@ -80,13 +80,21 @@ def patient_trajectory(request, external_id):
 
 
 def _parse_when(raw: str) -> datetime | None:
+    """The "answered at" field: a real date and time (2026-02-31 or 25:00 is an error next to the field, never a
+    server error), in the clinic's time zone unless an offset is given."""
+    raw = (raw or "").strip()
     if not raw:
         return None
-    value = parse_datetime(raw)
-    if value is None:
-        raise services.MeasureError({"administered_at": "Enter a date and time like 2026-11-27 09:30."})
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value, current_clinic().tz)
+    message = "Enter a real date and time like 2026-11-27 09:30."
+    try:
+        value = parse_datetime(raw)
+        if value is None:
+            raise ValueError(raw)
+        if timezone.is_naive(value):
+            value = timezone.make_aware(value, current_clinic().tz)
+        value = value.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise services.MeasureError({"administered_at": message}) from None
     return value
 
 
@@ -142,6 +150,11 @@ def administer(request, external_id, scale):
             else:
                 messages.success(request, "Draft saved (not scored).")
                 return redirect("measures:trajectory", external_id=patient.external_id)
+    if draft is not None:
+        # The page shows the open draft's answers (e.g. PHQ-9 item 9): reading them is audited like a result.
+        audit.record(Actor.from_request(request), "measures.administration.viewed", subject=draft, patient=patient,
+                     details={"scale": scale, "status": draft.status, "answered": len(answers),
+                              "page": "administer"})
     items = [{"item": it, "value": answers.get(it.id), "error": errors.get(it.id)} for it in spec.items]
     return render(request, "measures/administer.html", {
         "patient": patient, "scale": spec, "items": items, "errors": errors, "draft": draft, "timing": timing,
@@ -205,6 +218,8 @@ def schedule(request, external_id):
     rows = list(MeasureSchedule.objects.filter(patient=patient))
     due = list(DueItem.objects.filter(patient=patient, status=DueItem.Status.OPEN).order_by("due_at")[:30])
     have = {r.scale for r in rows}
+    audit.record(actor, "measures.schedule.viewed", subject=patient, patient=patient,
+                 details={"scales": sorted(r.scale for r in rows), "due": len(due)})
     return render(request, "measures/schedule.html", {
         "patient": patient, "rows": rows, "due": due, "errors": errors, "repeats": MeasureSchedule.Repeat.choices,
         "addable": [(c, s.name) for c, s in SCALES.items() if c not in have], "defaults": services.DEFAULT_PLAN})
@@ -256,10 +271,13 @@ def on_call(request):
     prescribers = list(User.objects.filter(is_active=True, role_grants__role=Role.PRESCRIBER).distinct())
     errors: dict[str, str] = {}
     if request.method == "POST":
-        day = parse_date(request.POST.get("day", ""))
+        try:
+            day = parse_date(request.POST.get("day", "").strip())
+        except ValueError:  # well-formed but not a real date, e.g. 2026-02-31
+            day = None
         who = next((u for u in prescribers if str(u.pk) == request.POST.get("clinician")), None)
         if day is None:
-            errors["day"] = "Enter a date."
+            errors["day"] = "Enter a real date like 2026-11-27."
         if who is None:
             errors["clinician"] = "Choose a prescriber."
         if not errors:
