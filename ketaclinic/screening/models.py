@@ -92,6 +92,8 @@ class BaselineScale(models.Model):
     complete = models.BooleanField(default=False)
     flags = models.JSONField(default=list, blank=True)
     detail = models.TextField(blank=True)
+    administration = models.ForeignKey("measures.Administration", null=True, blank=True, on_delete=models.PROTECT,
+                                       related_name="+", help_text="the item-by-item record in measures")
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(default=timezone.now)
 
@@ -131,6 +133,11 @@ class EligibilityAssessment(models.Model):
     signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                   related_name="+")
     signed_at = models.DateTimeField(null=True, blank=True)
+    # A prescriber may later mark the absolute finding entered-in-error (with a reason); until then it blocks orders.
+    absolute_retracted_at = models.DateTimeField(null=True, blank=True)
+    absolute_retracted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                              on_delete=models.PROTECT, related_name="+")
+    absolute_retraction_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-assessed_at", "-pk"]
@@ -143,6 +150,15 @@ class EligibilityAssessment(models.Model):
     @property
     def has_absolute(self) -> bool:
         return any(r.get("severity") == "absolute" for r in self.reasons)
+
+    @property
+    def absolute_reasons(self) -> list[dict]:
+        return [r for r in self.reasons if r.get("severity") == "absolute"]
+
+    @property
+    def absolute_in_force(self) -> bool:
+        """A signed absolute finding not retracted by a prescriber: it blocks every order."""
+        return self.signed_at is not None and self.has_absolute and self.absolute_retracted_at is None
 
     def __str__(self) -> str:
         return f"{self.get_outcome_display()} ({self.get_decision_display()})"

@@ -13,7 +13,6 @@ from ketaclinic.audit import services as audit
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinical import eligibility as elig
 from ketaclinic.clinical.errors import ClinicalInputError
-from ketaclinic.clinical.scales import score
 from ketaclinic.clinical.vitals import VitalReading, validate_reading
 from ketaclinic.patients.models import Patient
 from ketaclinic.screening.models import BaselineScale, Consult, EligibilityAssessment, TreatmentTrial
@@ -50,13 +49,23 @@ def start_consult(*, actor: Actor, patient: Patient, drug: str) -> Consult:
     if drug not in elig.Drug._value2member_map_:
         raise ScreeningError({"drug": "Choose ketamine or esketamine."})
     codes = list(patient.diagnoses.filter(status="active").values_list("code", flat=True))
+    # Carry the previous consult's history flags and medication classes forward (pre-filled, editable): a new
+    # consult must not forget an earlier finding such as an absolute contraindication.
+    previous = (Consult.objects.filter(patient=patient).exclude(status=Consult.Status.ENTERED_IN_ERROR)
+                .order_by("-created_at", "-pk").first())
+    flags = list(previous.history_flags) if previous else []
+    meds = list(previous.medication_classes) if previous else []
     latest = patient.measurements.filter(status="final").exclude(weight_kg=None).order_by("-measured_at").first()
     height = patient.measurements.filter(status="final").exclude(height_cm=None).order_by("-measured_at").first()
     consult = Consult.objects.create(
-        patient=patient, drug=drug, diagnoses=codes, created_by=actor.user,
-        weight_kg=latest.weight_kg if latest else None, height_cm=height.height_cm if height else None,
+        patient=patient, drug=drug, diagnoses=codes, created_by=actor.user, history_flags=flags,
+        medication_classes=meds, weight_kg=latest.weight_kg if latest else None, height_cm=height.height_cm if height else None,
     )
-    audit.record(actor, "consult.started", subject=consult, patient=patient, details={"drug": drug, "diagnoses": codes})
+    audit.record(actor, "consult.started", subject=consult, patient=patient, details={"drug": drug, "diagnoses": codes,
+                                                                               "carried_history_flags": flags,
+                                                                               "carried_medication_classes": meds,
+                                                                               "carried_from": str(previous.external_id)
+                                                                               if previous else None})
     return consult
 
 
@@ -166,20 +175,32 @@ def add_trial(*, actor: Actor, consult: Consult, drug: str, dose: str, weeks: ob
 
 @transaction.atomic
 def record_scale(*, actor: Actor, consult: Consult, scale: str, answers: Mapping[str, object]) -> BaselineScale:
+    """Record a baseline scale through the measures app (item by item, timing 'baseline'), so it is the baseline
+    of the patient's trajectory and its safety answers (PHQ-9 item 9, QIDS item 12, C-SSRS high risk) open the
+    urgent safety task for the clinician on call. The consult keeps a linked summary row. Answers the measures
+    app refuses change nothing."""
+    from ketaclinic.measures import services as measures
+    from ketaclinic.measures.models import Timing
+
     consult = _locked(consult)
     if scale not in BASELINE_SCALES:
         raise ScreeningError({"scale": "Choose a baseline scale."})
     try:
-        result = score(scale, answers, settings=consult.patient.clinic.limits())  # type: ignore[arg-type]
-    except ClinicalInputError as e:
-        raise ScreeningError({e.field or "scale": e.message}) from None
+        outcome = measures.record_administration(actor=actor, patient=consult.patient, scale=scale,
+                                                 answers=answers, timing=Timing.BASELINE)  # type: ignore[arg-type]
+    except measures.MeasureError as e:
+        raise ScreeningError({"scale" if k in ("answers", "status") else k: v for k, v in e.errors.items()}) \
+            from None
+    result = outcome.result
     row = BaselineScale.objects.create(
         consult=consult, scale=scale, answers=dict(result.answered), total=result.total, band=result.band or "",
-        complete=result.complete, detail=result.detail, recorded_by=actor.user,
+        complete=result.complete, detail=result.detail, recorded_by=actor.user, administration=outcome.administration,
         flags=[{"code": f.code, "message": f.message, "urgent": f.urgent, "source": f.source} for f in result.flags],
     )
     audit.record(actor, "consult.scale.recorded", subject=consult, patient=consult.patient,
-                 details={"scale": scale, "total": result.total, "flags": [f.code for f in result.flags]})
+                 details={"scale": scale, "total": result.total, "flags": [f.code for f in result.flags],
+                          "administration": str(outcome.administration.external_id),
+                          "safety_tasks": len(outcome.safety_tasks)})
     return row
 
 
@@ -255,7 +276,56 @@ def sign_assessment(*, actor: Actor, assessment: EligibilityAssessment, decision
     Consult.objects.filter(pk=a.consult_id).update(status=Consult.Status.SIGNED, updated_at=a.signed_at)
     audit.record(actor, "eligibility.signed", subject=a, patient=a.patient,
                  details={"decision": a.decision, "outcome": a.outcome, "override_reason": reason})
+    if a.has_absolute:
+        # A signed absolute contraindication stops the patient's active orders and cancels their booked
+        # sessions, in this same transaction.
+        from ketaclinic.treatments.services import stop_for_contraindication
+
+        stop_for_contraindication(actor=actor, patient=a.patient, assessment=a)
     return a
+
+
+@transaction.atomic
+def retract_absolute(*, actor: Actor, assessment: EligibilityAssessment, reason: str) -> EligibilityAssessment:
+    """A prescriber marks a signed assessment's absolute finding entered-in-error, with a reason. The assessment
+    itself is not changed otherwise; the finding stops blocking orders."""
+    _require(actor, Role.PRESCRIBER, what="retract an absolute contraindication")
+    a = EligibilityAssessment.objects.select_for_update().get(pk=assessment.pk)
+    reason = (reason or "").strip()
+    if not a.signed_at or not a.has_absolute:
+        raise ScreeningError({"__all__": "Only a signed assessment with an absolute contraindication can be "
+                              "retracted."})
+    if a.absolute_retracted_at:
+        raise ScreeningError({"__all__": "This absolute finding has already been marked entered in error."})
+    if len(reason) < 10:
+        raise ScreeningError({"reason": "Write why the absolute finding was entered in error (at least 10 "
+                              "characters)."})
+    a.absolute_retracted_at = timezone.now()
+    a.absolute_retracted_by = actor.user
+    a.absolute_retraction_reason = reason[:2000]
+    a.save(update_fields=["absolute_retracted_at", "absolute_retracted_by", "absolute_retraction_reason"])
+    audit.record(actor, "eligibility.absolute.retracted", subject=a, patient=a.patient,
+                 details={"reason": reason, "reasons": [r.get("code") for r in a.absolute_reasons]})
+    return a
+
+
+def absolute_in_force(patient: Patient) -> list[EligibilityAssessment]:
+    """Every signed assessment of the patient that recorded an absolute contraindication not retracted since."""
+    return [a for a in EligibilityAssessment.objects.filter(patient=patient, signed_at__isnull=False,
+                                                            absolute_retracted_at__isnull=True)
+            .select_related("signed_by", "consult").order_by("-signed_at", "-pk") if a.has_absolute]
+
+
+def absolute_message(assessments: list[EligibilityAssessment]) -> str:
+    """Names each absolute contraindication and the signed assessment it comes from."""
+    parts = []
+    for a in assessments:
+        what = "; ".join(r.get("text") or r.get("code", "") for r in a.absolute_reasons)
+        who = a.signed_by.label if a.signed_by is not None else "a prescriber"
+        parts.append(f"{what} (eligibility assessment for {a.get_drug_display()} signed "
+                     f"{timezone.localtime(a.signed_at):%Y-%m-%d} by {who})")
+    return ("An absolute contraindication is on file: " + " | ".join(parts) +
+            ". No order can be written or given unless a prescriber marks the finding entered in error.")
 
 
 def current_assessment(patient: Patient, drug: str | None = None) -> EligibilityAssessment | None:

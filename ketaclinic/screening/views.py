@@ -77,6 +77,7 @@ def detail(request, external_id):
         "scale_defs": [SCALES[s] for s in services.BASELINE_SCALES],
         "registry_codes": set(consult.patient.diagnoses.filter(status="active").values_list("code", flat=True)),
         "is_prescriber": request.user.has_role("prescriber"),
+        "absolute_elsewhere": [a for a in services.absolute_in_force(consult.patient) if a.consult_id != consult.pk],
         "errors": request.session.pop("consult_errors", {}),
     }
     return render(request, "screening/detail.html", ctx)
@@ -156,6 +157,15 @@ def assess(request, external_id):
 def sign(request, external_id):
     a = get_object_or_404(EligibilityAssessment.objects.select_related("consult"), external_id=external_id,
                           patient__clinic=current_clinic())
+    if request.POST.get("decision") == "retract":
+        try:
+            services.retract_absolute(actor=Actor.from_request(request), assessment=a,
+                                      reason=request.POST.get("reason", ""))
+        except services.ScreeningError as e:
+            _flash(request, e)
+        else:
+            messages.success(request, "The absolute finding is marked entered in error; the reason is recorded.")
+        return redirect("screening:detail", external_id=a.consult.external_id)
     try:
         services.sign_assessment(actor=Actor.from_request(request), assessment=a,
                                  decision=request.POST.get("decision", ""),

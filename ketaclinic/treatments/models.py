@@ -80,6 +80,7 @@ class TreatmentSession(models.Model):
         DISCHARGED = "discharged", "Discharged"
         CANCELLED = "cancelled", "Cancelled"
         NO_SHOW = "no_show", "No-show"
+        TRANSFERRED = "transferred", "Transferred to emergency care"
 
     external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="treatment_sessions")
@@ -147,6 +148,8 @@ class TreatmentSession(models.Model):
     discharge_override_reason = models.TextField(blank=True)
     discharged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                       related_name="+")
+    transferred_at = models.DateTimeField(null=True, blank=True)
+    transfer_note = models.CharField("transfer to emergency care (where, how)", max_length=300, blank=True)
     # Signing
     note_summary = models.TextField(blank=True)
     nurse_signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
@@ -177,7 +180,7 @@ class TreatmentSession(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status not in (self.Status.CANCELLED, self.Status.NO_SHOW, self.Status.BOOKED,
-                                   self.Status.DISCHARGED)
+                                   self.Status.DISCHARGED, self.Status.TRANSFERRED)
 
     @property
     def scheduled_end(self):
@@ -226,6 +229,36 @@ class VitalsReading(models.Model):
 
     def __str__(self) -> str:
         return f"{self.taken_at:%H:%M} {self.bp} {self.level_name}"
+
+
+class PredoseOverride(models.Model):
+    """A prescriber's recorded decision to start despite one specific pre-dose blocker (clinical.md §1: a recorded
+    clinician override is required to proceed past a limit).
+
+    ``kind`` says what is overridden: a vitals reading at HOLD or STOP (``reading`` and its ``level``), or a
+    positive pregnancy test. A vitals override covers the readings recorded up to ``covers_through`` at no worse
+    than ``level``; any later reading at HOLD or STOP needs a new override.
+    """
+
+    class Kind(models.TextChoices):
+        VITALS = "vitals", "Pre-dose vital signs"
+        PREGNANCY = "pregnancy", "Positive pregnancy test"
+
+    session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT, related_name="predose_overrides")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    reading = models.ForeignKey(VitalsReading, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    covers_through = models.ForeignKey(VitalsReading, null=True, blank=True, on_delete=models.PROTECT,
+                                       related_name="+", help_text="latest pre-dose reading when overridden")
+    level = models.PositiveSmallIntegerField(default=0, help_text="2 hold, 3 stop (vitals)")
+    reason = models.TextField()
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} override ({VitalsReading.LEVELS.get(self.level, '')})"
 
 
 class SessionEvent(models.Model):
@@ -350,6 +383,7 @@ class RemsForm(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Being captured"
         COMPLETE = "complete", "Complete, to submit"
+        TRANSFERRED = "transferred", "Transferred to emergency care (adverse event), to submit"
         SUBMITTED = "submitted", "Submitted"
 
     session = models.OneToOneField(TreatmentSession, on_delete=models.PROTECT, related_name="rems")
@@ -369,6 +403,7 @@ class RemsForm(models.Model):
     minutes_monitored = models.PositiveIntegerField(null=True, blank=True, help_text="first device to end")
     ready_to_leave_minutes = models.PositiveIntegerField(null=True, blank=True)
     adverse_events = models.TextField(blank=True)
+    transferred_to_emergency = models.BooleanField(default=False)
     completed_at = models.DateTimeField(null=True, blank=True)
     due_by = models.DateField(null=True, blank=True, db_index=True)
     submitted_at = models.DateTimeField(null=True, blank=True)

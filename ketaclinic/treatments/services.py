@@ -32,13 +32,20 @@ from ketaclinic.clinical.vitals import (
     validate_reading,
 )
 from ketaclinic.patients.models import Patient
-from ketaclinic.screening.services import current_assessment, latest_assessment
+from ketaclinic.screening.models import EligibilityAssessment
+from ketaclinic.screening.services import (
+    absolute_in_force,
+    absolute_message,
+    current_assessment,
+    latest_assessment,
+)
 from ketaclinic.treatments.models import (
     Addendum,
     AdverseEvent,
     Drug,
     Observation,
     Phase,
+    PredoseOverride,
     RemsForm,
     Route,
     SessionEvent,
@@ -55,6 +62,7 @@ VITAL_FIELDS = ("systolic_mmHg", "diastolic_mmHg", "heart_rate_bpm", "spo2_perce
 VITAL_LABELS = {"systolic_mmHg": "Systolic", "diastolic_mmHg": "Diastolic", "heart_rate_bpm": "Heart rate",
                 "spo2_percent": "SpO2", "respiratory_rate_per_min": "Respiratory rate"}
 CLOSED = (S.CANCELLED, S.NO_SHOW)
+FINISHED = (S.DISCHARGED, S.TRANSFERRED)
 
 
 class TreatmentError(ValueError):
@@ -113,9 +121,12 @@ def write_order(*, actor: Actor, patient: Patient, data: Mapping[str, object], s
     if errors:
         raise TreatmentError(errors)
     assessment = current_assessment(patient, drug)
+    on_file = absolute_in_force(patient)
+    if on_file:
+        raise TreatmentError({"__all__": absolute_message(on_file)})
     absolute = latest_assessment(patient)
-    if absolute is not None and absolute.has_absolute:
-        raise TreatmentError({"__all__": "An absolute contraindication is recorded in the signed eligibility "
+    if absolute is not None and absolute.has_absolute and absolute.absolute_retracted_at is None:
+        raise TreatmentError({"__all__": "An absolute contraindication is recorded in the latest eligibility "
                               "assessment: no order can be written."})
     if assessment is None:
         raise TreatmentError({"__all__": f"No signed eligibility assessment for {Drug(drug).label}: complete the "
@@ -206,6 +217,9 @@ def sign_order(*, actor: Actor, order: TreatmentOrder) -> TreatmentOrder:
     order = TreatmentOrder.objects.select_for_update().get(pk=order.pk)
     if order.status != TreatmentOrder.Status.DRAFT:
         raise TreatmentError("This order is already signed.")
+    on_file = absolute_in_force(order.patient)
+    if on_file:
+        raise TreatmentError({"__all__": absolute_message(on_file)})
     order.status = TreatmentOrder.Status.ACTIVE
     order.signed_by = actor.user
     order.signed_at = timezone.now()
@@ -224,6 +238,46 @@ def stop_order(*, actor: Actor, order: TreatmentOrder, reason: str) -> Treatment
     order.save(update_fields=["status"])
     audit.record(actor, "order.stopped", subject=order, patient=order.patient, details={"reason": reason})
     return order
+
+
+@transaction.atomic
+def stop_for_contraindication(*, actor: Actor, patient: Patient, assessment: EligibilityAssessment) -> None:
+    """A prescriber signed an assessment with an absolute contraindication: stop the patient's active orders and
+    cancel their sessions that have not started dosing (each audited)."""
+    reason = absolute_message([assessment])
+    for order in TreatmentOrder.objects.select_for_update().filter(patient=patient,
+                                                                   status=TreatmentOrder.Status.ACTIVE):
+        order.status = TreatmentOrder.Status.STOPPED
+        order.save(update_fields=["status"])
+        audit.record(actor, "order.stopped", subject=order, patient=patient,
+                     details={"reason": reason, "assessment": str(assessment.external_id), "automatic": True})
+    pending = (TreatmentSession.objects.select_for_update()
+               .filter(patient=patient, status__in=(S.BOOKED, S.CHECKED_IN, S.PRE_CHECKS), dose_started_at__isnull=True))
+    for s in pending:
+        s.status = S.CANCELLED
+        s.save(update_fields=["status"])
+        audit.record(actor, "session.cancelled", subject=s, patient=patient,
+                     details={"reason": reason, "assessment": str(assessment.external_id), "automatic": True})
+
+
+def dosing_blockers(s: TreatmentSession) -> list[str]:
+    """The order must be signed and active and no absolute contraindication may be on file (checked at prepare,
+    verify and start, because either can change after the session was booked)."""
+    problems = []
+    order = s.order
+    if order.status != TreatmentOrder.Status.ACTIVE or order.signed_at is None:
+        problems.append(f"The treatment order is {order.get_status_display().lower()}, not signed and active: "
+                        "no dose can be given")
+    on_file = absolute_in_force(s.patient)
+    if on_file:
+        problems.append(absolute_message(on_file).rstrip("."))
+    return problems
+
+
+def _require_dosable(s: TreatmentSession) -> None:
+    problems = dosing_blockers(s)
+    if problems:
+        raise TreatmentError({"__all__": "; ".join(problems) + "."})
 
 
 # ============================================================================================ series and booking
@@ -438,7 +492,7 @@ def precheck_missing(s: TreatmentSession) -> list[str]:
         missing.append("Consent on file not confirmed")
     if rules.pregnancy_test_applies(s.patient.sex_at_birth) and not s.pregnancy_test:
         missing.append("Pregnancy test result not recorded")
-    if s.pregnancy_test == "positive" and not s.predose_override_reason:
+    if s.pregnancy_test == "positive" and not s.predose_overrides.filter(kind=PredoseOverride.Kind.PREGNANCY).exists():
         missing.append("Positive pregnancy test: prescriber override needed")
     if not s.no_driving_acknowledged:
         missing.append("No-driving acknowledgement not recorded")
@@ -446,20 +500,56 @@ def precheck_missing(s: TreatmentSession) -> list[str]:
 
 
 @transaction.atomic
-def override_predose_hold(*, actor: Actor, session: TreatmentSession, reason: str) -> TreatmentSession:
+def override_predose_hold(*, actor: Actor, session: TreatmentSession, reason: str, kind: str | None = None,
+                          reading: VitalsReading | None = None) -> PredoseOverride:
+    """A prescriber records why the dose may start despite ONE specific blocker (clinical.md §1: a recorded
+    clinician override is required to proceed past a limit).
+
+    ``kind`` 'vitals' overrides the current pre-dose hold (the worst reading since the last vitals override, at
+    its level: a HOLD override never covers a later STOP); 'pregnancy' overrides a positive pregnancy test. When
+    ``kind`` is not given it is the vitals hold if there is one, else the pregnancy test. ``reading`` (from the
+    form) must still be the current blocker: a newer reading has to be reviewed first.
+    """
     _roles(actor, Role.PRESCRIBER, what="override a pre-dose hold")
     s = _lock(session)
     reason = reason.strip()
-    if len(reason) < 10:
-        raise TreatmentError({"predose_override_reason": "Write the reason for starting despite the hold "
-                              "(at least 10 characters)."})
     if s.dose_started_at:
         raise TreatmentError("Dosing has already started.")
-    s.predose_override_reason = reason
+    pre = list(s.vitals.filter(phase=Phase.PRE_DOSE).order_by("taken_at", "pk"))
+    held = predose_hold(s, pre)
+    pregnancy_open = s.pregnancy_test == "positive" and not s.predose_overrides.filter(
+        kind=PredoseOverride.Kind.PREGNANCY).exists()
+    if kind in (None, ""):
+        kind = PredoseOverride.Kind.VITALS if held is not None or not pregnancy_open else PredoseOverride.Kind.PREGNANCY
+    if kind not in PredoseOverride.Kind.values:
+        raise TreatmentError({"kind": "Choose what is overridden: the vital signs or the pregnancy test."})
+    if kind == PredoseOverride.Kind.VITALS:
+        if held is None:
+            raise TreatmentError({"predose_override_reason": "There is no pre-dose vitals hold to override."})
+        if reading is not None and reading.pk != held.pk:
+            raise TreatmentError({"predose_override_reason": "The pre-dose readings have changed since this page "
+                                  f"was opened: review the newer reading ({held}) before overriding."})
+    elif not pregnancy_open:
+        raise TreatmentError({"predose_override_reason": "There is no positive pregnancy test to override."})
+    if len(reason) < 10:
+        what = (f"the {held.level_name.upper()} reading {held.bp}" if kind == PredoseOverride.Kind.VITALS and held
+                else "the positive pregnancy test")
+        raise TreatmentError({"predose_override_reason": f"Write the reason for starting despite {what} "
+                              "(at least 10 characters)."})
+    o = PredoseOverride.objects.create(
+        session=s, kind=kind, reason=reason[:2000], by=actor.user,
+        reading=held if kind == PredoseOverride.Kind.VITALS else None,
+        covers_through=pre[-1] if kind == PredoseOverride.Kind.VITALS and pre else None,
+        level=int(held.level) if kind == PredoseOverride.Kind.VITALS and held else 0)
+    s.predose_override_reason = reason  # the latest override, shown on the session record
     s.predose_override_by = actor.user
     s.save(update_fields=["predose_override_reason", "predose_override_by"])
-    audit.record(actor, "session.predose_hold.overridden", subject=s, patient=s.patient, details={"reason": reason})
-    return s
+    audit.record(actor, "session.predose_hold.overridden", subject=s, patient=s.patient,
+                 details={"kind": kind, "reason": reason, "level": VitalsReading.LEVELS.get(o.level),
+                          "reading": o.reading_id, "reading_bp": o.reading.bp if o.reading else None,
+                          "reading_taken_at": o.reading.taken_at.isoformat() if o.reading else None,
+                          "covers_through": o.covers_through_id})
+    return o
 
 
 def _phase_for(s: TreatmentSession) -> str:
@@ -485,8 +575,8 @@ def add_vitals(*, actor: Actor, session: TreatmentSession, values: Mapping[str, 
     started = s.checked_in_at
     if started is None or s.status in (S.BOOKED, *CLOSED):
         raise TreatmentError({"taken_at": "Check the patient in before recording vital signs."})
-    if s.status == S.DISCHARGED:
-        raise TreatmentError({"taken_at": "The patient has been discharged."})
+    if s.status in FINISHED:
+        raise TreatmentError({"taken_at": f"The patient has been {s.get_status_display().lower()}."})
     if taken_at > now + CLOCK_SKEW:
         raise TreatmentError({"taken_at": f"{timezone.localtime(taken_at):%H:%M} is in the future; check the time."})
     if taken_at < started:
@@ -546,12 +636,33 @@ def add_vitals(*, actor: Actor, session: TreatmentSession, values: Mapping[str, 
     return row
 
 
-def predose_hold(s: TreatmentSession, pre_rows: list[VitalsReading]) -> VitalsReading | None:
-    """The latest pre-dose reading when it is at HOLD or worse (start refused unless overridden)."""
-    if not pre_rows:
+def predose_hold(s: TreatmentSession, pre_rows: list[VitalsReading],
+                 overrides: list[PredoseOverride] | None = None) -> VitalsReading | None:
+    """The pre-dose reading that holds the dose: the WORST pre-dose reading recorded since the last vitals
+    override (or since check-in), when it is at HOLD or worse. A later normal reading does not erase it, and an
+    override covers only the readings recorded up to it (clinical.md §1, §3c)."""
+    if overrides is None:
+        overrides = list(s.predose_overrides.filter(kind=PredoseOverride.Kind.VITALS).order_by("at", "pk"))
+    vitals_overrides = [o for o in overrides if o.kind == PredoseOverride.Kind.VITALS]
+    since = vitals_overrides[-1].covers_through_id if vitals_overrides else None
+    uncovered = [r for r in pre_rows if since is None or r.pk > since]
+    if not uncovered:
         return None
-    last = pre_rows[-1]
-    return last if last.level >= Level.HOLD else None
+    worst = max(r.level for r in uncovered)
+    if worst < Level.HOLD:
+        return None
+    return [r for r in uncovered if r.level == worst][-1]
+
+
+def _has_bp(r: VitalsReading) -> bool:
+    return r.systolic_mmHg is not None and r.diastolic_mmHg is not None
+
+
+def predose_vitals_acceptable(s: TreatmentSession, rows: list[VitalsReading]) -> bool:
+    """REMS 'vital signs acceptable before administration': the latest pre-dose reading includes a blood pressure
+    and no pre-dose reading was at HOLD or worse (an overridden hold was not within the limits)."""
+    pre = [r for r in rows if r.phase == Phase.PRE_DOSE]
+    return bool(pre) and _has_bp(pre[-1]) and max(r.level for r in pre) < Level.HOLD
 
 
 # ------------------------------------------------------------------------------------------- dose
@@ -596,6 +707,7 @@ def prepare_dose(*, actor: Actor, session: TreatmentSession, data: Mapping[str, 
         raise TreatmentError("Dosing has started: the prepared dose cannot change.")
     if s.status not in (S.CHECKED_IN, S.PRE_CHECKS):
         raise TreatmentError("Check the patient in first.")
+    _require_dosable(s)
     conc = _dec(data.get("concentration_mg_per_mL"), "concentration_mg_per_mL", "Vial concentration (mg/mL)")
     bag = _dec(data.get("bag_volume_mL"), "bag_volume_mL", "Bag volume (mL)", places="0.1")
     vial = str(data.get("vial_or_device", "") or "").strip()[:120]
@@ -649,6 +761,7 @@ def verify_dose(*, actor: Actor, session: TreatmentSession, weight_kg: object, d
         raise TreatmentError("You prepared this dose: a second clinician, signed in as themselves, must verify it.")
     if s.verified_at:
         raise TreatmentError("This dose is already verified.")
+    _require_dosable(s)
     errors: dict[str, str] = {}
     dose = _dec(dose_mg, "dose_mg", "Dose (mg)")
     if dose is None:
@@ -678,12 +791,16 @@ def verify_dose(*, actor: Actor, session: TreatmentSession, weight_kg: object, d
 
 
 def start_blockers(s: TreatmentSession, pre_rows: list[VitalsReading]) -> list[str]:
-    problems = precheck_missing(s)
+    problems = dosing_blockers(s) + precheck_missing(s)
     if not pre_rows:
         problems.append("No pre-dose vital signs recorded")
+    elif not _has_bp(pre_rows[-1]):
+        problems.append("The latest pre-dose reading has no blood pressure: record systolic and diastolic "
+                        "before dosing")
     held = predose_hold(s, pre_rows)
-    if held is not None and not s.predose_override_reason:
-        problems.append(f"Pre-dose vitals at {held.level_name.upper()}: a prescriber must override with a reason")
+    if held is not None:
+        problems.append(f"Pre-dose vitals at {held.level_name.upper()}: a prescriber must override the reading "
+                        f"{held.bp or ''} taken {timezone.localtime(held.taken_at):%H:%M} with a reason")
     if s.prepared_dose_mg is None:
         problems.append("Dose not prepared")
     elif s.verified_at is None:
@@ -754,6 +871,16 @@ def dosing_event(*, actor: Actor, session: TreatmentSession, kind: str, rate: ob
     elif kind == SessionEvent.Kind.DEVICE:
         if s.route != Route.INTRANASAL:
             raise TreatmentError("Devices apply to esketamine.")
+        given = list(s.events.filter(kind=SessionEvent.Kind.DEVICE).order_by("at", "pk"))
+        prepared = int(s.devices or 0)
+        if len(given) >= prepared:
+            raise TreatmentError({"device": f"All {prepared} device(s) prepared for {s.prepared_dose_mg:.0f} mg "
+                                  "have been given: record the end of dosing."})
+        gap = int(limits_for(s.patient)["dosing.esketamine_device_interval_minutes"])  # type: ignore[arg-type]
+        if given and at - given[-1].at < timedelta(minutes=gap):
+            due = given[-1].at + timedelta(minutes=gap)
+            raise TreatmentError({"device": f"Wait {gap} min between devices (clinical.md §3b): the next device "
+                                  f"is due at {timezone.localtime(due):%H:%M:%S}."})
     elif kind == SessionEvent.Kind.STOP:
         mg = _dec(administered_mg, "administered_mg", "Administered dose (mg)") if administered_mg not in (None, "") \
             else s.prepared_dose_mg
@@ -897,13 +1024,19 @@ def discharge(*, actor: Actor, session: TreatmentSession, override_reason: str =
     """A nurse discharges when the clinical core says ready; otherwise only a prescriber, with a reason."""
     _roles(actor, Role.NURSE, Role.PRESCRIBER, what="discharge a patient")
     s = _lock(session)
-    if s.status in (S.DISCHARGED, *CLOSED):
+    if s.status in (*FINISHED, *CLOSED):
         raise TreatmentError(f"The session is {s.get_status_display().lower()}.")
     if s.dose_ended_at is None:
         raise TreatmentError("Dosing has not finished.")
     d = discharge_decision(s)
     assert d is not None
     reason = override_reason.strip()
+    if s.route == Route.INTRANASAL:
+        hard = esketamine_discharge_limits(s)
+        if hard:
+            raise TreatmentError({"discharge": "Esketamine: " + "; ".join(hard) + ". These label requirements "
+                                  "cannot be overridden; if the patient must leave for emergency care, record the "
+                                  "adverse event and use 'Transfer to emergency care'."})
     if not d.ready:
         if Role.PRESCRIBER not in actor.roles or not reason:
             raise TreatmentError({"discharge": "Not ready for discharge: " + "; ".join(d.missing) + "." + (
@@ -929,6 +1062,66 @@ def discharge(*, actor: Actor, session: TreatmentSession, override_reason: str =
     return s
 
 
+def esketamine_discharge_limits(s: TreatmentSession, now: datetime | None = None) -> list[str]:
+    """What the esketamine label requires before a patient goes home, which no discharge override can waive:
+    monitoring for at least the minimum from the first device (clinical.md §3c 'Observation', >= 2 h; the clinic
+    setting cannot go below 120), an escort to take the patient home and the no-driving acknowledgement
+    (clinical.md §1 'Escort / driving', C label)."""
+    now = now or timezone.now()
+    problems = []
+    minimum = int(limits_for(s.patient)["observation.esketamine_min_minutes"])  # type: ignore[arg-type]
+    minutes = int((now - s.dose_started_at).total_seconds() // 60) if s.dose_started_at else 0
+    if minutes < minimum:
+        problems.append(f"monitored {minutes} of at least {minimum} min from the first device")
+    if not (s.escort_name.strip() and s.escort_phone.strip()):
+        problems.append("no escort (name and phone) recorded to take the patient home")
+    if not s.no_driving_acknowledged:
+        problems.append("no-driving acknowledgement not recorded")
+    return problems
+
+
+@transaction.atomic
+def transfer_to_emergency(*, actor: Actor, session: TreatmentSession, adverse_event: Mapping[str, object],
+                          note: str, administered_mg: object = None) -> TreatmentSession:
+    """The patient leaves for emergency care (not discharged home): allowed at any time after dosing started,
+    and only with the adverse event recorded. Dosing is ended if still running; an esketamine session gets a
+    REMS form marked with the adverse event and the transfer."""
+    _roles(actor, Role.NURSE, Role.PRESCRIBER, what="transfer a patient to emergency care")
+    s = _lock(session)
+    if s.status in (*FINISHED, *CLOSED) or s.dose_started_at is None:
+        raise TreatmentError("Only a session in which dosing has started can be transferred to emergency care.")
+    note = note.strip()
+    if not note:
+        raise TreatmentError({"transfer_note": "Record where the patient is transferred and how (e.g. ambulance "
+                              "to the emergency department)."})
+    if not str(adverse_event.get("kind", "") or "").strip():
+        raise TreatmentError({"kind": "Record the adverse event that requires emergency care."})
+    ae = add_adverse_event(actor=actor, session=s, data=adverse_event)
+    now = timezone.now()
+    if s.dose_ended_at is None:
+        if administered_mg not in (None, ""):
+            mg = _dec(administered_mg, "administered_mg", "Administered dose (mg)")
+        elif s.route == Route.INTRANASAL:
+            mg = Decimal(dosing.ESKETAMINE_DEVICE_MG * s.events.filter(kind=SessionEvent.Kind.DEVICE).count())
+        else:
+            mg = s.prepared_dose_mg
+        if mg is None or mg < 0 or mg > (s.prepared_dose_mg or Decimal(0)):
+            raise TreatmentError({"administered_mg": "Administered dose must be between 0 and the prepared dose."})
+        s.dose_ended_at, s.administered_mg, s.paused_at = now, mg, None
+        SessionEvent.objects.create(session=s, kind=SessionEvent.Kind.STOP, at=now, note="transfer to emergency care",
+                                    by=actor.user)
+    s.status = S.TRANSFERRED
+    s.transferred_at = now
+    s.transfer_note = note[:300]
+    s.save()
+    if s.route == Route.INTRANASAL:
+        _complete_rems(s, now, transferred=True)
+    audit.record(actor, "session.transferred_to_emergency", subject=s, patient=s.patient,
+                 details={"note": s.transfer_note, "adverse_event": ae.kind, "severity": ae.severity,
+                          "administered_mg": str(s.administered_mg)})
+    return s
+
+
 # ------------------------------------------------------------------------------------------- REMS
 def _bp(r: VitalsReading | None) -> str:
     return r.bp if r is not None and r.systolic_mmHg is not None else ""
@@ -946,19 +1139,28 @@ def rems_bp_points(s: TreatmentSession, rows: list[VitalsReading]) -> tuple[str,
     return _bp(pre[-1] if pre else None), _bp(at40), _bp(post[-1] if post else None)
 
 
-def _complete_rems(s: TreatmentSession, now: datetime) -> None:
+def _complete_rems(s: TreatmentSession, now: datetime, *, transferred: bool = False) -> None:
+    """Fill the REMS form at the end of the session. A form is never 'complete' with less than the minimum
+    monitoring (clinical.md §3c 'Form fields': >= 2 h): discharge home below it is refused; an emergency transfer
+    gets a form marked with the adverse event and the transfer."""
+    minimum = int(limits_for(s.patient)["observation.esketamine_min_minutes"])  # type: ignore[arg-type]
+    monitored = int((now - s.dose_started_at).total_seconds() // 60) if s.dose_started_at else None
+    if not transferred and (monitored is None or monitored < minimum):
+        raise TreatmentError({"discharge": f"The REMS form needs at least {minimum} minutes of monitoring from the "
+                              f"first device ({monitored or 0} so far)."})
     form, _ = RemsForm.objects.select_for_update().get_or_create(session=s)
     rows = list(s.vitals.order_by("taken_at", "pk"))
     form.bp_before, form.bp_40min, form.bp_before_completion = rems_bp_points(s, rows)
     form.dose_mg = int(s.administered_mg or s.prepared_dose_mg or 0)
     form.lot_number, form.devices = s.lot_number, s.devices
-    pre = [r for r in rows if r.phase == Phase.PRE_DOSE]
     post = [r for r in rows if r.phase != Phase.PRE_DOSE]
-    form.vitals_acceptable_before = bool(pre) and (pre[-1].level < Level.HOLD)
+    form.vitals_acceptable_before = predose_vitals_acceptable(s, rows)
     form.vitals_acceptable_completion = bool(post) and post[-1].level == Level.OK
-    form.minutes_monitored = int((now - s.dose_started_at).total_seconds() // 60) if s.dose_started_at else None
-    if form.ready_to_leave_minutes is None:
-        form.ready_to_leave_minutes = form.minutes_monitored
+    form.minutes_monitored = monitored
+    if transferred:
+        form.ready_to_leave_minutes = None  # never ready to leave home: transferred to emergency care
+    elif form.ready_to_leave_minutes is None:
+        form.ready_to_leave_minutes = max(monitored or 0, minimum)
     ratings = list(s.ratings.all())
     if form.sedation is None:
         form.sedation = any(r.scale == "moaas" and (r.total or 5) < 5 for r in ratings)
@@ -968,7 +1170,10 @@ def _complete_rems(s: TreatmentSession, now: datetime) -> None:
         form.respiratory_depression = any(ae.kind == AdverseEvent.Kind.DESATURATION for ae in s.adverse_events.all())
     form.adverse_events = "; ".join(f"{ae.get_kind_display()} ({ae.severity})" for ae in s.adverse_events.all())
     days = int(limits_for(s.patient)["custody.rems_form_days"])  # type: ignore[arg-type]
-    form.status = RemsForm.Status.COMPLETE
+    form.transferred_to_emergency = transferred
+    if transferred:
+        form.adverse_events = ("Transferred to emergency care: " + s.transfer_note + ". " + form.adverse_events).strip()
+    form.status = RemsForm.Status.TRANSFERRED if transferred else RemsForm.Status.COMPLETE
     form.completed_at = now
     form.due_by = (s.dose_started_at or now).astimezone(s.patient.clinic.tz).date() + timedelta(days=days)
     form.save()
@@ -1012,7 +1217,7 @@ def update_rems(*, actor: Actor, session: TreatmentSession, data: Mapping[str, o
 def mark_rems_submitted(*, actor: Actor, form: RemsForm) -> RemsForm:
     _roles(actor, Role.NURSE, Role.PRESCRIBER, Role.COMPLIANCE, what="mark a REMS form submitted")
     form = RemsForm.objects.select_for_update().select_related("session", "session__patient").get(pk=form.pk)
-    if form.status != RemsForm.Status.COMPLETE:
+    if form.status not in (RemsForm.Status.COMPLETE, RemsForm.Status.TRANSFERRED):
         raise TreatmentError("Only a completed form can be marked submitted.")
     form.status = RemsForm.Status.SUBMITTED
     form.submitted_at = timezone.now()
@@ -1024,7 +1229,8 @@ def mark_rems_submitted(*, actor: Actor, form: RemsForm) -> RemsForm:
 
 def rems_due(clinic: Clinic, within_days: int = 7, today: date | None = None):
     today = today or timezone.localdate()
-    return (RemsForm.objects.filter(status=RemsForm.Status.COMPLETE, session__patient__clinic=clinic,
+    return (RemsForm.objects.filter(status__in=(RemsForm.Status.COMPLETE, RemsForm.Status.TRANSFERRED),
+                                    session__patient__clinic=clinic,
                                     due_by__lte=today + timedelta(days=within_days))
             .select_related("session", "session__patient").order_by("due_by"))
 
@@ -1036,7 +1242,7 @@ def sign_note(*, actor: Actor, session: TreatmentSession, as_role: str, summary:
     record is read-only; corrections are addenda."""
     s = (TreatmentSession.objects.select_for_update().select_related("patient", "patient__clinic")
          .get(pk=session.pk))
-    if s.status != S.DISCHARGED:
+    if s.status not in FINISHED:
         raise TreatmentError("The note is signed after discharge.")
     now = timezone.now()
     if as_role == Role.NURSE:

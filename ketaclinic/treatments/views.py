@@ -16,7 +16,7 @@ from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import Chair, Room, current_clinic
 from ketaclinic.clinical.scales import SCALES
 from ketaclinic.patients.access import get_patient_for
-from ketaclinic.screening.services import current_assessment
+from ketaclinic.screening.services import absolute_in_force, absolute_message, current_assessment
 from ketaclinic.treatments import pdf, services
 from ketaclinic.treatments.models import (
     AdverseEvent,
@@ -118,6 +118,7 @@ def order_new(request, patient_id):
     return render(request, "treatments/order_form.html", {
         "patient": patient, "errors": errors, "data": data, "weight": weight, "limits": limits,
         "ketamine": current_assessment(patient, "ketamine"), "esketamine": current_assessment(patient, "esketamine"),
+        "absolute": absolute_message(on_file) if (on_file := absolute_in_force(patient)) else "",
     })
 
 
@@ -221,6 +222,7 @@ def cockpit_context(request, s: TreatmentSession, **extra) -> dict:
     addenda = list(s.addenda.select_related("by"))
     rems = RemsForm.objects.filter(session=s).first() if s.route == Route.INTRANASAL else None
     pre = [r for r in rows if r.phase == Phase.PRE_DOSE]
+    overrides = list(s.predose_overrides.select_related("by", "reading"))
     active_ae = any(a.resolved_at is None for a in aes)
     decision = services.discharge_decision(s, rows, active_ae) if s.dose_ended_at else None
     limits = s.patient.clinic.limits()
@@ -230,7 +232,8 @@ def cockpit_context(request, s: TreatmentSession, **extra) -> dict:
     ctx = {
         "s": s, "patient": s.patient, "order": s.order, "rows": rows, "events": events, "aes": aes,
         "ratings": ratings, "observations": observations, "addenda": addenda, "rems": rems,
-        "pre_rows": pre, "held": services.predose_hold(s, pre), "latest": latest,
+        "pre_rows": pre, "held": services.predose_hold(s, pre, overrides), "latest": latest, "overrides": overrides,
+        "pregnancy_open": s.pregnancy_test == "positive" and not any(o.kind == "pregnancy" for o in overrides),
         "precheck_missing": services.precheck_missing(s), "start_blockers": services.start_blockers(s, pre),
         "decision": decision, "phase": phase, "phase_label": Phase(phase).label,
         "interval": services.rules.vitals_interval_minutes(s.route, phase, limits),
@@ -302,8 +305,14 @@ def action(request, external_id, action):
                 messages.warning(request, w)
             messages.success(request, "Pre-checks saved.")
         elif action == "override":
-            services.override_predose_hold(actor=actor, session=s, reason=p.get("reason", ""))
+            reading = s.vitals.filter(pk=int(p["reading"])).first() if p.get("reading", "").isdigit() else None
+            services.override_predose_hold(actor=actor, session=s, reason=p.get("reason", ""),
+                                           kind=p.get("kind") or None, reading=reading)
             messages.success(request, "Pre-dose hold overridden; the reason is recorded.")
+        elif action == "transfer":
+            services.transfer_to_emergency(actor=actor, session=s, note=p.get("transfer_note", ""), adverse_event={
+                k: p.get(k, "") for k in ("kind", "severity", "description", "action_taken", "rescue_medication")})
+            messages.success(request, "Transferred to emergency care; the adverse event is recorded.")
         elif action == "prepare":
             calc = services.prepare_dose(actor=actor, session=s, data=p)
             messages.success(request, f"Dose prepared: {calc.total_mg:g} mg. A second clinician must verify it on "

@@ -1,5 +1,6 @@
 """The whole treatment journey in a browser: front desk books a series; a nurse runs the session with a second
-clinician's independent verification on another device; a high blood pressure raises the hold alert; discharge
+clinician's independent verification on another device; a high blood pressure raises the hold alert, which a
+prescriber overrides for that reading (a normal recheck alone does not clear it); discharge
 is refused until the escort is recorded, then allowed; nurse and prescriber sign."""
 
 from __future__ import annotations
@@ -85,7 +86,9 @@ def test_iv_ketamine_session_from_booking_to_signatures(page, browser, live_serv
     page.get_by_role("button", name="Calculate and record dose").click()
     expect(page.get_by_text("35 mg = 0.70 mL of 50 mg/mL")).to_be_visible()
     page.get_by_role("button", name="Start infusion").click()
-    expect(page.get_by_text(re.compile("Start refused: Dose not independently verified"))).to_be_visible()
+    # a normal recheck does not erase the earlier HOLD: a prescriber must override that reading
+    expect(page.get_by_text(re.compile("Start refused: Pre-dose vitals at HOLD: a prescriber must override the "
+                                       "reading 156/96.*Dose not independently verified"))).to_be_visible()
     session = TreatmentSession.objects.get(patient=patient, sequence=1)
     verify_url = f"{live_server.url}/treatments/sessions/{session.external_id}/verify/"
 
@@ -105,6 +108,20 @@ def test_iv_ketamine_session_from_booking_to_signatures(page, browser, live_serv
     p2.get_by_role("button", name="Verify dose").click()
     expect(p2.get_by_text(re.compile("Verified by"))).to_be_visible()
     other.close()
+
+    # --- the prescriber reviews the HOLD reading and records an override tied to it ------------------------
+    presc = browser.new_context()
+    p3 = presc.new_page()
+    p3.goto(f"{live_server.url}/accounts/login/")
+    p3.get_by_label("Username").fill("prescriber")
+    p3.get_by_label("Password").fill(PASSWORD)
+    p3.get_by_role("button", name="Sign in").click()
+    p3.goto(f"{live_server.url}/treatments/sessions/{session.external_id}/")
+    p3.get_by_label(re.compile("Reason to start despite the HOLD reading 156/96")).fill(
+        "White-coat rise; recheck 128/82, proceed")
+    p3.get_by_role("button", name="Override HOLD (prescriber)").click()
+    expect(p3.get_by_text("Pre-dose hold overridden; the reason is recorded.")).to_be_visible()
+    presc.close()
 
     # --- nurse runs the infusion --------------------------------------------------------------------------
     page.reload()

@@ -268,6 +268,7 @@ def _dosed(patient, staff, rooms, data=IV, minutes_ago=0):
         services.dosing_event(actor=actor(staff["nurse"]), session=s, kind="rate", rate="120")
         services.dosing_event(actor=actor(staff["nurse"]), session=s, kind="stop")
     elif data["route"] == "intranasal":
+        shift_back(s, 5)  # the second device is given at least 5 min after the first (clinical.md §3b)
         services.dosing_event(actor=actor(staff["nurse"]), session=s, kind="device")
         services.dosing_event(actor=actor(staff["nurse"]), session=s, kind="stop")
     if minutes_ago:
