@@ -292,7 +292,7 @@ RULES: tuple[Rule, ...] = (
     Rule("custody.destruction", "Custody",
          "Destruction of expired or unwanted stock is recorded with the DEA Form 41 data and signed by two authorized "
          "employee witnesses; returns go to a reverse distributor.",
-         "clinical.md §6 'Destruction of inventory' row (DEA-41, OMB 1117-0007; C/S)", "C"),
+         "clinical.md §6 'Destruction of inventory' row (DEA-41, OMB 1117-0007; C/S)", "S"),
     Rule("custody.count_method", "Custody",
          "Inventory counts: an opened Schedule III-V container may be estimated; a sealed container is counted "
          "exactly. Each inventory records its date and whether taken at opening or close of business.",
