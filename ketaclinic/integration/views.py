@@ -10,10 +10,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from ketaclinic.accounts.models import User
+from ketaclinic.audit import services as audit
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import Room, current_clinic
 from ketaclinic.integration import services
 from ketaclinic.integration.models import IntegrationSession
+from ketaclinic.treatments.inputs import day_window, parse_id
 
 
 def _offer(external_id) -> IntegrationSession:
@@ -40,6 +42,8 @@ def worklist(request):
 def detail(request, external_id):
     offer = _offer(external_id)
     actor = Actor.from_request(request)
+    audit.record(actor, "integration.session.viewed", subject=offer, patient=offer.patient,
+                 details={"status": offer.status})
     notes = None
     if services.NOTE_READERS & set(actor.roles):
         notes = services.read_notes(actor=actor, offer=offer)
@@ -58,12 +62,15 @@ def book(request, external_id):
     try:
         d = date.fromisoformat(request.POST.get("date", ""))
         t = time.fromisoformat(request.POST.get("time", ""))
+        lo, hi = day_window(timezone.localtime(timezone.now(), tz).date())
+        if not lo <= d <= hi:
+            raise ValueError("outside the bookable days")
         start = datetime.combine(d, t, tzinfo=tz)
     except ValueError:
         messages.error(request, "Give the date and time.")
         return redirect("integration:detail", external_id=offer.external_id)
-    therapist = _therapists().filter(pk=request.POST.get("therapist") or 0).first()
-    room = Room.objects.filter(pk=request.POST.get("room") or 0, clinic=offer.patient.clinic).first()
+    therapist = _therapists().filter(pk=parse_id(request.POST.get("therapist")) or 0).first()
+    room = Room.objects.filter(pk=parse_id(request.POST.get("room")) or 0, clinic=offer.patient.clinic).first()
     try:
         services.book(actor=Actor.from_request(request), offer=offer, start=start, therapist=therapist, room=room)
     except services.IntegrationError as e:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -16,6 +16,7 @@ from ketaclinic.clinical.errors import ClinicalInputError
 from ketaclinic.clinical.vitals import VitalReading, validate_reading
 from ketaclinic.patients.models import Patient
 from ketaclinic.screening.models import BaselineScale, Consult, EligibilityAssessment, TreatmentTrial
+from ketaclinic.treatments.inputs import InputError, parse_decimal, parse_whole
 
 BASELINE_SCALES = ("phq9", "gad7", "pcl5", "qids_sr16", "madrs", "cssrs_screener")
 HISTORY_FLAG_LABELS = {f: f.replace("_", " ").capitalize() for f in elig.HISTORY_FLAGS}
@@ -69,25 +70,23 @@ def start_consult(*, actor: Actor, patient: Patient, drug: str) -> Consult:
     return consult
 
 
+def _dec_or_none(value: object, field: str, label: str, lo: Decimal, hi: Decimal, places: int = 2
+                 ) -> Decimal | None:
+    """A plain finite number (no exponent, NaN or infinity) in the plausible range, via the one strict parser
+    (:func:`ketaclinic.treatments.inputs.parse_decimal`)."""
+    try:
+        return parse_decimal(value, label, min_value=lo, max_value=hi, places=places)
+    except InputError as e:
+        raise ScreeningError({field: e.message + " Check the units." if "from" in e.message else e.message}) \
+            from None
+
+
 def _int_or_none(value: object, field: str, label: str) -> int | None:
-    if value in (None, ""):
-        return None
+    """A whole number; the clinical core's vital-sign validation checks the range."""
     try:
-        return int(str(value).strip())
-    except ValueError:
-        raise ScreeningError({field: f"{label} must be a whole number."}) from None
-
-
-def _dec_or_none(value: object, field: str, label: str, lo: Decimal, hi: Decimal) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    try:
-        d = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ScreeningError({field: f"{label} must be a number."}) from None
-    if not lo <= d <= hi:
-        raise ScreeningError({field: f"{label} {d} is outside the plausible range {lo}-{hi}; check the units."})
-    return d
+        return parse_whole(value, label, max_value=10**6)
+    except InputError as e:
+        raise ScreeningError({field: e.message}) from None
 
 
 @transaction.atomic
@@ -109,7 +108,8 @@ def update_intake(*, actor: Actor, consult: Consult, data: Mapping[str, object])
         errors["medication_classes"] = f"Unknown medication class(es): {', '.join(bad)}"
     try:
         weight = _dec_or_none(data.get("weight_kg"), "weight_kg", "Weight (kg)", Decimal(20), Decimal(350))
-        height = _dec_or_none(data.get("height_cm"), "height_cm", "Height (cm)", Decimal(100), Decimal(250))
+        height = _dec_or_none(data.get("height_cm"), "height_cm", "Height (cm)", Decimal(100), Decimal(250),
+                              places=1)
         vitals = {
             "systolic_mmHg": _int_or_none(data.get("baseline_systolic_mmHg"), "baseline_systolic_mmHg", "Systolic"),
             "diastolic_mmHg": _int_or_none(data.get("baseline_diastolic_mmHg"), "baseline_diastolic_mmHg",
@@ -156,11 +156,12 @@ def add_trial(*, actor: Actor, consult: Consult, drug: str, dose: str, weeks: ob
         errors["drug"] = "Name the drug or treatment."
     w = None
     try:
-        w = Decimal(str(weeks))
-        if not Decimal(0) <= w <= Decimal(520):
-            errors["weeks"] = "Weeks must be between 0 and 520."
-    except (InvalidOperation, TypeError):
-        errors["weeks"] = "Weeks must be a number."
+        w = parse_decimal(weeks, "Weeks", max_value=Decimal(520), places=1)
+    except InputError as e:
+        errors["weeks"] = e.message
+    else:
+        if w is None:
+            errors["weeks"] = "Enter the number of weeks."
     if outcome not in TreatmentTrial.Outcome.values:
         errors["outcome"] = "Choose the response."
     if errors:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Q
@@ -39,6 +39,7 @@ from ketaclinic.screening.services import (
     current_assessment,
     latest_assessment,
 )
+from ketaclinic.treatments.inputs import InputError, field_bounds, parse_decimal, parse_id, parse_whole
 from ketaclinic.treatments.models import (
     Addendum,
     AdverseEvent,
@@ -77,16 +78,29 @@ def _roles(actor: Actor, *roles: str, what: str) -> None:
         raise TreatmentError(f"Only a {names} can {what}.")
 
 
-def _dec(value: object, field: str, label: str, *, places: str = "0.01") -> Decimal | None:
-    if value in (None, ""):
-        return None
+# field -> (model, model field): the largest value and the decimals the record can store bound each entry
+DECIMAL_FIELDS = {
+    "dose_mg_per_kg": (TreatmentOrder, "dose_mg_per_kg"),
+    "fixed_dose_mg": (TreatmentOrder, "fixed_dose_mg"),
+    "concentration_mg_per_mL": (TreatmentSession, "concentration_mg_per_mL"),
+    "bag_volume_mL": (TreatmentSession, "bag_volume_mL"),
+    "weight_kg": (TreatmentSession, "weight_kg"),
+    "dose_mg": (TreatmentSession, "verified_dose_mg"),
+    "administered_mg": (TreatmentSession, "administered_mg"),
+    "rate": (SessionEvent, "rate_mL_per_h"),
+}
+READY_TO_LEAVE_MAX_MINUTES = 24 * 60  # a REMS form covers one session day; not a clinical threshold
+
+
+def _dec(value: object, field: str, label: str) -> Decimal | None:
+    """The one decimal parser for treatment fields: plain, finite, non-negative, within what the record stores
+    (see :mod:`ketaclinic.treatments.inputs`); a TreatmentError naming the field otherwise."""
+    model, name = DECIMAL_FIELDS[field]
+    top, places = field_bounds(model, name)
     try:
-        d = Decimal(str(value).strip().replace(",", "."))
-    except InvalidOperation:
-        raise TreatmentError({field: f"{label} must be a number."}) from None
-    if not d.is_finite():
-        raise TreatmentError({field: f"{label} must be a number."})
-    return d.quantize(Decimal(places))
+        return parse_decimal(value, label, max_value=top, places=places)
+    except InputError as e:
+        raise TreatmentError({field: e.message}) from None
 
 
 def _clinical(e: ClinicalInputError, default: str = "__all__") -> TreatmentError:
@@ -153,10 +167,10 @@ def write_order(*, actor: Actor, patient: Patient, data: Mapping[str, object], s
     spacing = int_field("min_spacing_days", "Minimum days between sessions", 1, 14, 1)
     minutes = int_field("infusion_minutes", "Infusion minutes", 1, 240)
     try:
-        per_kg = _dec(data.get("dose_mg_per_kg"), "dose_mg_per_kg", "Dose (mg/kg)", places="0.001")
+        per_kg = _dec(data.get("dose_mg_per_kg"), "dose_mg_per_kg", "Dose (mg/kg)")
         fixed = _dec(data.get("fixed_dose_mg"), "fixed_dose_mg", "Dose (mg)")
         conc = _dec(data.get("concentration_mg_per_mL"), "concentration_mg_per_mL", "Vial concentration (mg/mL)")
-        bag = _dec(data.get("bag_volume_mL"), "bag_volume_mL", "Bag volume (mL)", places="0.1")
+        bag = _dec(data.get("bag_volume_mL"), "bag_volume_mL", "Bag volume (mL)")
     except TreatmentError as e:
         raise TreatmentError({**errors, **e.errors}) from None
     if errors:
@@ -709,7 +723,7 @@ def prepare_dose(*, actor: Actor, session: TreatmentSession, data: Mapping[str, 
         raise TreatmentError("Check the patient in first.")
     _require_dosable(s)
     conc = _dec(data.get("concentration_mg_per_mL"), "concentration_mg_per_mL", "Vial concentration (mg/mL)")
-    bag = _dec(data.get("bag_volume_mL"), "bag_volume_mL", "Bag volume (mL)", places="0.1")
+    bag = _dec(data.get("bag_volume_mL"), "bag_volume_mL", "Bag volume (mL)")
     vial = str(data.get("vial_or_device", "") or "").strip()[:120]
     lot = str(data.get("lot_number", "") or "").strip()[:40]
     if not lot:
@@ -745,49 +759,74 @@ def prepare_dose(*, actor: Actor, session: TreatmentSession, data: Mapping[str, 
     return calc
 
 
-@transaction.atomic
 def verify_dose(*, actor: Actor, session: TreatmentSession, weight_kg: object, dose_mg: object) -> TreatmentSession:
     """Independent verification by a second clinician who enters weight and dose themselves. Refused for the
-    person who prepared the dose and on any mismatch (tolerances in :mod:`ketaclinic.clinical.session`)."""
+    person who prepared the dose and on any mismatch (tolerances in :mod:`ketaclinic.clinical.session`).
+
+    A refusal is decided inside the transaction and its audit entry committed with it; the refusal is raised only
+    after the commit, so the attempt stays in the audit trail (as ``accounts.services.sign_in`` does)."""
     _roles(actor, Role.NURSE, Role.PRESCRIBER, what="verify a dose")
-    s = _lock(session)
-    if s.prepared_dose_mg is None:
-        raise TreatmentError("No dose has been prepared yet.")
-    if s.dose_started_at:
-        raise TreatmentError("Dosing has already started.")
-    if actor.user_id == s.prepared_by_id:
-        audit.record(actor, "session.dose.verification_refused", subject=s, patient=s.patient,
-                     details={"reason": "same user as preparer"})
-        raise TreatmentError("You prepared this dose: a second clinician, signed in as themselves, must verify it.")
-    if s.verified_at:
-        raise TreatmentError("This dose is already verified.")
-    _require_dosable(s)
-    errors: dict[str, str] = {}
-    dose = _dec(dose_mg, "dose_mg", "Dose (mg)")
-    if dose is None:
-        errors["dose_mg"] = "Enter the dose you calculated, in mg."
-    elif not rules.matches(dose, s.prepared_dose_mg, rules.VERIFY_DOSE_TOLERANCE_MG):
-        errors["dose_mg"] = (f"Your dose {dose} mg does not match the prepared dose. Recheck the calculation with "
-                             "the preparing clinician; the dose cannot be started until both agree.")
-    weight = None
-    if s.route != Route.INTRANASAL:
-        weight = _dec(weight_kg, "weight_kg", "Weight (kg)")
-        if weight is None:
-            errors["weight_kg"] = "Enter the weight you read, in kg."
-        elif not rules.matches(weight, s.weight_kg or Decimal(0), rules.VERIFY_WEIGHT_TOLERANCE_KG):
-            errors["weight_kg"] = f"Your weight {weight} kg does not match the weight recorded today."
-    if errors:
-        audit.record(actor, "session.dose.verification_refused", subject=s, patient=s.patient,
-                     details={"entered_mg": str(dose), "entered_kg": str(weight), "errors": errors})
-        raise TreatmentError(errors)
-    s.verified_by = actor.user
-    s.verified_at = timezone.now()
-    s.verified_weight_kg = weight
-    s.verified_dose_mg = dose
-    s.save(update_fields=["verified_by", "verified_at", "verified_weight_kg", "verified_dose_mg"])
-    audit.record(actor, "session.dose.verified", subject=s, patient=s.patient,
-                 details={"dose_mg": str(dose), "weight_kg": str(weight)})
+    refusal: TreatmentError | None = None
+    with transaction.atomic():
+        s = _lock(session)
+        if s.prepared_dose_mg is None:
+            raise TreatmentError("No dose has been prepared yet.")
+        if s.dose_started_at:
+            raise TreatmentError("Dosing has already started.")
+        if actor.user_id == s.prepared_by_id:
+            audit.record(actor, "session.dose.verification_refused", subject=s, patient=s.patient,
+                         details={"reason": "same user as preparer"})
+            refusal = TreatmentError("You prepared this dose: a second clinician, signed in as themselves, must "
+                                     "verify it.")
+        else:
+            if s.verified_at:
+                raise TreatmentError("This dose is already verified.")
+            _require_dosable(s)
+            refusal, dose, weight = _verification_errors(s, weight_kg, dose_mg)
+            if refusal is not None:
+                audit.record(actor, "session.dose.verification_refused", subject=s, patient=s.patient,
+                             details={"entered_mg": str(dose if dose is not None else dose_mg)[:40],
+                                      "entered_kg": str(weight if weight is not None else weight_kg)[:40],
+                                      "errors": refusal.errors})
+            else:
+                s.verified_by = actor.user
+                s.verified_at = timezone.now()
+                s.verified_weight_kg = weight
+                s.verified_dose_mg = dose
+                s.save(update_fields=["verified_by", "verified_at", "verified_weight_kg", "verified_dose_mg"])
+                audit.record(actor, "session.dose.verified", subject=s, patient=s.patient,
+                             details={"dose_mg": str(dose), "weight_kg": str(weight)})
+    if refusal is not None:
+        raise refusal
     return s
+
+
+def _verification_errors(s: TreatmentSession, weight_kg: object, dose_mg: object
+                         ) -> tuple[TreatmentError | None, Decimal | None, Decimal | None]:
+    """(refusal or None, dose entered, weight entered) for the second clinician's entries."""
+    errors: dict[str, str] = {}
+    dose = weight = None
+    try:
+        dose = _dec(dose_mg, "dose_mg", "Dose (mg)")
+    except TreatmentError as e:
+        errors.update(e.errors)
+    else:
+        if dose is None:
+            errors["dose_mg"] = "Enter the dose you calculated, in mg."
+        elif not rules.matches(dose, s.prepared_dose_mg, rules.VERIFY_DOSE_TOLERANCE_MG):
+            errors["dose_mg"] = (f"Your dose {dose} mg does not match the prepared dose. Recheck the calculation "
+                                 "with the preparing clinician; the dose cannot be started until both agree.")
+    if s.route != Route.INTRANASAL:
+        try:
+            weight = _dec(weight_kg, "weight_kg", "Weight (kg)")
+        except TreatmentError as e:
+            errors.update(e.errors)
+        else:
+            if weight is None:
+                errors["weight_kg"] = "Enter the weight you read, in kg."
+            elif not rules.matches(weight, s.weight_kg or Decimal(0), rules.VERIFY_WEIGHT_TOLERANCE_KG):
+                errors["weight_kg"] = f"Your weight {weight} kg does not match the weight recorded today."
+    return (TreatmentError(errors) if errors else None), dose, weight
 
 
 def start_blockers(s: TreatmentSession, pre_rows: list[VitalsReading]) -> list[str]:
@@ -854,7 +893,7 @@ def dosing_event(*, actor: Actor, session: TreatmentSession, kind: str, rate: ob
         raise TreatmentError("Dosing is not running.")
     if at < s.dose_started_at or at > timezone.now() + CLOCK_SKEW:
         raise TreatmentError({"at": "The time must be after the start and not in the future."})
-    r = _dec(rate, "rate", "Rate (mL/h)", places="0.1")
+    r = _dec(rate, "rate", "Rate (mL/h)")
     if kind == SessionEvent.Kind.PAUSE:
         if s.paused_at:
             raise TreatmentError("Already paused.")
@@ -925,10 +964,13 @@ def add_adverse_event(*, actor: Actor, session: TreatmentSession, data: Mapping[
 
 
 @transaction.atomic
-def resolve_adverse_event(*, actor: Actor, session: TreatmentSession, event_id: int) -> AdverseEvent:
+def resolve_adverse_event(*, actor: Actor, session: TreatmentSession, event_id: object) -> AdverseEvent:
     _roles(actor, Role.NURSE, Role.PRESCRIBER, what="resolve adverse events")
     s = _lock(session)
-    ae = AdverseEvent.objects.select_for_update().get(pk=event_id, session=s)
+    pk = parse_id(event_id)
+    ae = AdverseEvent.objects.select_for_update().filter(pk=pk, session=s).first() if pk is not None else None
+    if ae is None:
+        raise TreatmentError({"event": "That adverse event is not recorded in this session; reload the page."})
     if ae.resolved_at:
         raise TreatmentError("Already resolved.")
     ae.resolved_at = timezone.now()
@@ -1199,11 +1241,12 @@ def update_rems(*, actor: Actor, session: TreatmentSession, data: Mapping[str, o
             setattr(form, name, yn(name))
     if data.get("ready_to_leave_minutes") not in (None, ""):
         try:
-            m = int(str(data["ready_to_leave_minutes"]))
-        except ValueError:
-            raise TreatmentError({"ready_to_leave_minutes": "Minutes must be a whole number."}) from None
+            m = parse_whole(data["ready_to_leave_minutes"], "Ready to leave (minutes)",
+                            max_value=READY_TO_LEAVE_MAX_MINUTES)
+        except InputError as e:
+            raise TreatmentError({"ready_to_leave_minutes": e.message}) from None
         minimum = int(limits_for(s.patient)["observation.esketamine_min_minutes"])  # type: ignore[arg-type]
-        if m < minimum:
+        if m is None or m < minimum:
             raise TreatmentError({"ready_to_leave_minutes": f"The label requires at least {minimum} minutes of "
                                   "monitoring from the first device."})
         form.ready_to_leave_minutes = m
@@ -1236,38 +1279,49 @@ def rems_due(clinic: Clinic, within_days: int = 7, today: date | None = None):
 
 
 # ------------------------------------------------------------------------------------------- signing
-@transaction.atomic
 def sign_note(*, actor: Actor, session: TreatmentSession, as_role: str, summary: str = "") -> TreatmentSession:
     """Nurse signs first (with the summary), then the prescriber co-signs. After the first signature the session
-    record is read-only; corrections are addenda."""
-    s = (TreatmentSession.objects.select_for_update().select_related("patient", "patient__clinic")
-         .get(pk=session.pk))
-    if s.status not in FINISHED:
-        raise TreatmentError("The note is signed after discharge.")
-    now = timezone.now()
-    if as_role == Role.NURSE:
-        _roles(actor, Role.NURSE, what="sign as the nurse")
-        if s.nurse_signed_at:
-            raise TreatmentError("The nurse has already signed; the note is read-only. Add an addendum.")
-        if not summary.strip() and not s.note_summary:
-            raise TreatmentError({"note_summary": "Write the session summary before signing."})
-        if summary.strip():
-            s.note_summary = summary.strip()[:8000]
-        s.nurse_signed_by, s.nurse_signed_at = actor.user, now
-    elif as_role == Role.PRESCRIBER:
-        _roles(actor, Role.PRESCRIBER, what="co-sign as the prescriber")
-        if s.prescriber_signed_at:
-            raise TreatmentError("The prescriber has already signed.")
-        if not s.nurse_signed_at:
-            raise TreatmentError("The nurse signs the note first.")
-        if summary.strip():
-            raise TreatmentError({"note_summary": "The note is signed by the nurse: add an addendum instead of "
-                                  "editing it."})
-        s.prescriber_signed_by, s.prescriber_signed_at = actor.user, now
-    else:
-        raise TreatmentError("Sign as nurse or prescriber.")
-    s.save()
-    audit.record(actor, f"session.note.signed.{as_role}", subject=s, patient=s.patient)
+    record is read-only; corrections are addenda. The co-signature is a second person's: someone holding both
+    roles cannot co-sign the note they signed as the nurse (that refusal is audited and kept)."""
+    refusal: TreatmentError | None = None
+    with transaction.atomic():
+        s = (TreatmentSession.objects.select_for_update().select_related("patient", "patient__clinic")
+             .get(pk=session.pk))
+        if s.status not in FINISHED:
+            raise TreatmentError("The note is signed after discharge.")
+        now = timezone.now()
+        if as_role == Role.NURSE:
+            _roles(actor, Role.NURSE, what="sign as the nurse")
+            if s.nurse_signed_at:
+                raise TreatmentError("The nurse has already signed; the note is read-only. Add an addendum.")
+            if not summary.strip() and not s.note_summary:
+                raise TreatmentError({"note_summary": "Write the session summary before signing."})
+            if summary.strip():
+                s.note_summary = summary.strip()[:8000]
+            s.nurse_signed_by, s.nurse_signed_at = actor.user, now
+        elif as_role == Role.PRESCRIBER:
+            _roles(actor, Role.PRESCRIBER, what="co-sign as the prescriber")
+            if s.prescriber_signed_at:
+                raise TreatmentError("The prescriber has already signed.")
+            if not s.nurse_signed_at:
+                raise TreatmentError("The nurse signs the note first.")
+            if summary.strip():
+                raise TreatmentError({"note_summary": "The note is signed by the nurse: add an addendum instead of "
+                                      "editing it."})
+            if actor.user_id is not None and actor.user_id == s.nurse_signed_by_id:
+                refusal = TreatmentError("You signed this note as the nurse: the co-signature must be another "
+                                         "prescriber's.")
+                audit.record(actor, "session.note.signature_refused", subject=s, patient=s.patient,
+                             details={"as_role": as_role, "reason": "same user as the nurse signer"})
+            else:
+                s.prescriber_signed_by, s.prescriber_signed_at = actor.user, now
+        else:
+            raise TreatmentError("Sign as nurse or prescriber.")
+        if refusal is None:
+            s.save()
+            audit.record(actor, f"session.note.signed.{as_role}", subject=s, patient=s.patient)
+    if refusal is not None:
+        raise refusal
     return s
 
 

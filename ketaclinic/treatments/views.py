@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from django.contrib import messages
+from django.db import transaction
 from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
+from ketaclinic.access import rule_for
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import Chair, Room, current_clinic
@@ -18,6 +21,7 @@ from ketaclinic.clinical.scales import SCALES
 from ketaclinic.patients.access import get_patient_for
 from ketaclinic.screening.services import absolute_in_force, absolute_message, current_assessment
 from ketaclinic.treatments import pdf, services
+from ketaclinic.treatments.inputs import day_window, parse_day, parse_id
 from ketaclinic.treatments.models import (
     AdverseEvent,
     Phase,
@@ -65,10 +69,10 @@ def _local_dt(day: date, hhmm: str, tz) -> datetime | None:
 def schedule(request):
     clinic = current_clinic()
     tz = clinic.tz
-    try:
-        day = date.fromisoformat(request.GET.get("date", ""))
-    except ValueError:
-        day = timezone.localtime(timezone.now(), tz).date()
+    today = timezone.localtime(timezone.now(), tz).date()
+    day, problem = parse_day(request.GET.get("date"), today=today, default=today)
+    if problem:
+        messages.warning(request, problem)
     start = datetime.combine(day, time.min, tzinfo=tz)
     sessions = list(TreatmentSession.objects.filter(scheduled_start__gte=start,
                                                     scheduled_start__lt=start + timedelta(days=1),
@@ -127,10 +131,10 @@ def order_detail(request, external_id):
     clinic = order.patient.clinic
     audit.record(Actor.from_request(request), "order.viewed", subject=order, patient=order.patient)
     sessions = list(order.sessions.select_related("room", "chair").order_by("sequence"))
-    try:
-        start = date.fromisoformat(request.GET.get("start", ""))
-    except ValueError:
-        start = timezone.localtime(timezone.now(), clinic.tz).date() + timedelta(days=1)
+    today = timezone.localtime(timezone.now(), clinic.tz).date()
+    start, problem = parse_day(request.GET.get("start"), today=today, default=today + timedelta(days=1))
+    if problem:
+        messages.warning(request, problem)
     proposal: list = []
     proposal_error = ""
     if order.status == TreatmentOrder.Status.ACTIVE:
@@ -146,6 +150,7 @@ def order_detail(request, external_id):
         "proposal_error": proposal_error, "start": start, "chairs": chairs,
         "minutes": services.default_minutes(order, clinic.limits()),
         "can_book": request.user.has_role("front_desk", "prescriber", "nurse", "clinic_admin"),
+        "can_cancel": request.user.has_role(*rule_for("treatments:cancel").roles),  # the policy decides
         "errors": request.session.pop("booking_errors", {}),
     })
 
@@ -159,8 +164,11 @@ def book(request, external_id):
         day = date.fromisoformat(request.POST.get("date", ""))
     except ValueError:
         day = None
+    lo, hi = day_window(timezone.localtime(timezone.now(), clinic.tz).date())
+    if day is not None and not lo <= day <= hi:
+        day = None  # outside the bookable window: refused below with "Give the date and time"
     when = _local_dt(day, request.POST.get("time", ""), clinic.tz) if day else None
-    chair = Chair.objects.select_related("room").filter(pk=request.POST.get("chair") or 0,
+    chair = Chair.objects.select_related("room").filter(pk=parse_id(request.POST.get("chair")) or 0,
                                                        room__clinic=clinic).first()
     try:
         if when is None:
@@ -177,7 +185,7 @@ def book(request, external_id):
     else:
         messages.success(request, f"Booked session {s.sequence}: {timezone.localtime(s.scheduled_start, clinic.tz):%a %d %b %H:%M}, "
                          f"{s.chair}.")
-    return redirect(f"{order_url(order)}?start={request.POST.get('start', '')}")
+    return redirect(f"{order_url(order)}?{urlencode({'start': request.POST.get('start', '')})}")
 
 
 def order_url(order) -> str:
@@ -195,7 +203,18 @@ def check_in(request, external_id):
         _flash(request, e)
     else:
         messages.success(request, f"{s.patient.display_name} checked in.")
-    return redirect(request.POST.get("next") or "treatments:schedule")
+    return redirect(safe_next(request, "treatments:schedule"))
+
+
+def safe_next(request, fallback: str) -> str:
+    """The ``next`` URL from the form when it stays on this site (never an open redirect), else ``fallback``."""
+    from django.urls import reverse
+
+    nxt = request.POST.get("next") or request.GET.get("next") or ""
+    if nxt and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()},
+                                               require_https=request.is_secure()):
+        return nxt
+    return reverse(fallback)
 
 
 @require_POST
@@ -305,7 +324,8 @@ def action(request, external_id, action):
                 messages.warning(request, w)
             messages.success(request, "Pre-checks saved.")
         elif action == "override":
-            reading = s.vitals.filter(pk=int(p["reading"])).first() if p.get("reading", "").isdigit() else None
+            reading_pk = parse_id(p.get("reading"))
+            reading = s.vitals.filter(pk=reading_pk).first() if reading_pk is not None else None
             services.override_predose_hold(actor=actor, session=s, reason=p.get("reason", ""),
                                            kind=p.get("kind") or None, reading=reading)
             messages.success(request, "Pre-dose hold overridden; the reason is recorded.")
@@ -328,7 +348,7 @@ def action(request, external_id, action):
             services.add_adverse_event(actor=actor, session=s, data={**p.dict(), "resolved": _bool(request, "resolved")})
             messages.success(request, "Adverse event recorded.")
         elif action == "resolve":
-            services.resolve_adverse_event(actor=actor, session=s, event_id=int(p.get("event", 0) or 0))
+            services.resolve_adverse_event(actor=actor, session=s, event_id=p.get("event", ""))
             messages.success(request, "Adverse event resolved.")
         elif action == "rating":
             scale = p.get("scale", "")
@@ -425,11 +445,25 @@ def rems_pdf(request, external_id):
     return resp
 
 
+def _audit_list_view(actor: Actor, action: str, sessions: list[TreatmentSession]) -> None:
+    """A read of a list naming patients: one entry per patient shown (so each patient's access history finds
+    it), each listing every patient and session shown; one entry without a patient when the list is empty."""
+    patients = {}
+    for x in sessions:
+        patients.setdefault(x.patient_id, x.patient)
+    details = {"patients": [str(p.external_id) for p in patients.values()],
+               "sessions": [str(x.external_id) for x in sessions]}
+    with transaction.atomic():
+        for p in list(patients.values()) or [None]:
+            audit.record(actor, action, patient=p, details=details)
+
+
 def rems_list(request):
     clinic = current_clinic()
     due = list(services.rems_due(clinic))
-    drafts = (RemsForm.objects.filter(status=RemsForm.Status.DRAFT, session__patient__clinic=clinic)
-              .select_related("session", "session__patient"))
+    drafts = list(RemsForm.objects.filter(status=RemsForm.Status.DRAFT, session__patient__clinic=clinic)
+                  .select_related("session", "session__patient"))
+    _audit_list_view(Actor.from_request(request), "rems.due_list.viewed", [f.session for f in due + drafts])
     return render(request, "treatments/rems.html", {"due": due, "drafts": drafts,
                                                     "today": timezone.localdate()})
 

@@ -1,0 +1,107 @@
+"""Strict parsing of what people type into numeric, id and date fields (treatments and screening).
+
+Nothing here is a clinical rule: the bounds are what the record can store (the model field's digits), so an
+absurd entry such as ``1e30``, ``NaN`` or forty nines is a clear message next to the field instead of a server
+error. The clinical limits (plausible weight, maximum dose, ...) stay in :mod:`ketaclinic.clinical`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:[.][0-9]*)?|[.][0-9]+)")
+WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
+DIGITS = re.compile(r"[0-9]+")
+MAX_CHARS = 24
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_YEARS_AHEAD = 2
+
+
+class InputError(ValueError):
+    """A value that is not acceptable; ``message`` is shown next to the field."""
+
+    def __init__(self, message: str):
+        self.message = message
+        super().__init__(message)
+
+
+def _plain(d: Decimal) -> str:
+    return format(d.normalize(), "f") if d == d.to_integral_value() else format(d, "f")
+
+
+def field_bounds(model, field: str) -> tuple[Decimal, int]:
+    """(largest value, decimal places) a DecimalField can store."""
+    f = model._meta.get_field(field)
+    places = int(f.decimal_places)
+    return Decimal(10) ** (int(f.max_digits) - places) - Decimal(1).scaleb(-places), places
+
+
+def parse_decimal(value: object, label: str, *, max_value: Decimal, places: int = 2,
+                  min_value: Decimal = Decimal(0)) -> Decimal | None:
+    """A plain decimal number (no exponent, NaN or infinity) within [min_value, max_value], rounded to
+    ``places`` decimals; None for a blank entry. Raises :class:`InputError` with a message naming the label."""
+    if value is None:
+        return None
+    text = str(value).strip().replace(",", ".")
+    if not text:
+        return None
+    if len(text) > MAX_CHARS or not PLAIN_NUMBER.fullmatch(text):
+        raise InputError(f"{label} must be a plain number (for example 70.5).")
+    try:
+        d = Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the pattern only lets plain numbers through
+        raise InputError(f"{label} must be a plain number (for example 70.5).") from None
+    if not d.is_finite() or not min_value <= d <= max_value:
+        raise InputError(f"{label} must be from {_plain(min_value)} to {_plain(max_value)}.")
+    return d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def parse_whole(value: object, label: str, *, min_value: int = 0, max_value: int) -> int | None:
+    """A whole number of at most 18 digits within [min_value, max_value]; None for a blank entry."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    if not DIGITS.fullmatch(text):
+        raise InputError(f"{label} must be a whole number.")
+    if len(text) > 18 or not min_value <= int(text) <= max_value:
+        raise InputError(f"{label} must be from {min_value} to {max_value}.")
+    return int(text)
+
+
+def parse_id(value: object) -> int | None:
+    """A database id typed into a form (hidden field), or None when it cannot be one."""
+    text = str(value or "").strip()
+    return int(text) if WHOLE_NUMBER.fullmatch(text) else None
+
+
+def day_window(today: date) -> tuple[date, date]:
+    """The days a page may show or book: 1900-01-01 to two years from today."""
+    try:
+        latest = today.replace(year=today.year + LATEST_YEARS_AHEAD)
+    except ValueError:  # 29 February
+        latest = today + timedelta(days=365 * LATEST_YEARS_AHEAD)
+    return EARLIEST_DAY, latest
+
+
+def parse_day(raw: object, *, today: date, default: date) -> tuple[date, str]:
+    """(day, message): a strict ISO date clamped to :func:`day_window`; blank or unreadable gives ``default``.
+    The message says what was done with an entry that could not be used as given (empty when used)."""
+    text = str(raw or "").strip()
+    if not text:
+        return default, ""
+    try:
+        day = date.fromisoformat(text) if len(text) == 10 else None
+    except (ValueError, OverflowError):
+        day = None
+    if day is None:
+        return default, f"'{text[:20]}' is not a date (YYYY-MM-DD): showing {default.isoformat()}."
+    lo, hi = day_window(today)
+    if day < lo:
+        return lo, f"{day.isoformat()} is too far in the past: showing {lo.isoformat()}."
+    if day > hi:
+        return hi, f"{day.isoformat()} is too far ahead: showing {hi.isoformat()}."
+    return day, ""
