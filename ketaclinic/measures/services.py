@@ -310,11 +310,18 @@ def acknowledge_safety_task(*, actor: Actor, task: SafetyTask, action: str, note
 
 
 # ------------------------------------------------------------------------------------------ booster prompts
-DOSED = Q(dose_ended_at__isnull=False) | Q(status=TreatmentSession.Status.DISCHARGED)
+#: Sessions in which a dose was given and the session is over: discharged home, or transferred to emergency care
+#: (an emergency transfer ends dosing; the dose given still counts for induction and boosters).
+DOSE_GIVEN_STATUSES = (TreatmentSession.Status.DISCHARGED, TreatmentSession.Status.TRANSFERRED)
+DOSED = Q(dose_ended_at__isnull=False) | Q(status__in=DOSE_GIVEN_STATUSES)
+
+
+def dose_given(s: TreatmentSession) -> bool:
+    return s.dose_ended_at is not None or s.status in DOSE_GIVEN_STATUSES
 
 
 def _session_day(s: TreatmentSession, tz) -> date:
-    when = s.dose_ended_at or s.discharged_at or s.dose_started_at or s.scheduled_start
+    when = s.dose_ended_at or s.discharged_at or s.transferred_at or s.dose_started_at or s.scheduled_start
     return timezone.localtime(when, tz).date()
 
 
@@ -331,10 +338,10 @@ def induction_end(patient: Patient, tz) -> date | None:
     sessions = list(TreatmentSession.objects.filter(patient=patient).exclude(
         status__in=[TreatmentSession.Status.CANCELLED, TreatmentSession.Status.NO_SHOW]))
     of_first = [s for s in sessions if s.order_id == first.pk]
-    dosed_first = [s for s in of_first if s.dose_ended_at or s.status == TreatmentSession.Status.DISCHARGED]
+    dosed_first = [s for s in of_first if dose_given(s)]
     if not dosed_first or len(dosed_first) < len(of_first):
         return None
-    dosed = [s for s in sessions if s.dose_ended_at or s.status == TreatmentSession.Status.DISCHARGED]
+    dosed = [s for s in sessions if dose_given(s)]
     return max(_session_day(s, tz) for s in dosed)
 
 

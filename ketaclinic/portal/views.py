@@ -37,7 +37,9 @@ from ketaclinic.treatments.models import TreatmentSession
 
 UPCOMING = (TreatmentSession.Status.BOOKED, TreatmentSession.Status.CHECKED_IN)
 SESSION_FIELDS = ("external_id", "patient_id", "sequence", "drug", "route", "scheduled_start", "scheduled_minutes",
-                  "status", "dose_started_at", "dose_ended_at", "discharged_at")
+                  "status", "dose_started_at", "dose_ended_at", "discharged_at", "transferred_at")
+#: Visits the patient has been to and finished: discharged home, or transferred to emergency care.
+PAST_VISITS = (TreatmentSession.Status.DISCHARGED, TreatmentSession.Status.TRANSFERRED)
 
 
 def _account(request):
@@ -299,10 +301,13 @@ def _integration_for(session):
 @portal_page("visits.viewed")
 def visits(request):
     patient = request.patient
-    sessions = list(TreatmentSession.objects.filter(patient=patient, status=TreatmentSession.Status.DISCHARGED)
+    sessions = list(TreatmentSession.objects.filter(patient=patient, status__in=PAST_VISITS)
                     .only(*SESSION_FIELDS).order_by("-scheduled_start")[:20])
     for s in sessions:
-        s.aftercare = aftercare_instructions(s.drug, s.route)
+        # Home aftercare and the printable discharge instructions belong to a discharge home; a transfer to
+        # emergency care shows its status only (visit_pdf serves discharged sessions).
+        s.discharged_home = s.status == TreatmentSession.Status.DISCHARGED
+        s.aftercare = aftercare_instructions(s.drug, s.route) if s.discharged_home else []
     return render(request, "portal/visits.html", {"sessions": sessions, "pdf": _pdf_function() is not None,
                                                   "crisis": _crisis(patient.clinic)})
 

@@ -1,0 +1,31 @@
+"""A visit that ended in an emergency transfer is listed in the patient's visits with its status, without home
+discharge instructions or a printable discharge PDF (none exists for it)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from ketaclinic.treatments.models import TreatmentSession
+
+pytestmark = pytest.mark.django_db
+
+
+def test_transferred_visit_is_listed_with_its_status_and_no_pdf(make_portal_patient, make_session):
+    patient, client = make_portal_patient()
+    home = make_session(patient, start=timezone.now() - timedelta(days=8))
+    moved = make_session(patient, start=timezone.now() - timedelta(days=1), sequence=2)
+    moved.status = TreatmentSession.Status.TRANSFERRED
+    moved.discharged_at = None
+    moved.transferred_at = moved.dose_started_at + timedelta(minutes=30)
+    moved.save()
+    body = client.get(reverse("portal:visits")).content.decode()
+    assert "Transferred to emergency care" in body and "emergency care during this visit" in body
+    assert reverse("portal:visit_pdf", args=[moved.external_id]) not in body
+    assert reverse("portal:visit_pdf", args=[home.external_id]) in body  # the discharged visit keeps its PDF
+    assert body.count("Discharge instructions") == 1
+    # The transferred visit has no discharge-instructions PDF to download.
+    assert client.get(reverse("portal:visit_pdf", args=[moved.external_id])).status_code == 404
