@@ -111,3 +111,12 @@ def test_api_docs_are_served_without_a_cdn(client_for):
     assert response.status_code == 200
     body = response.content.decode()
     assert "cdn." not in body and "unpkg" not in body
+
+
+def test_can_open_filter_follows_the_policy(staff):
+    from ketaclinic.accounts.templatetags.access import can_open
+
+    assert can_open(staff["compliance"], "audit:search") is True
+    assert can_open(staff["nurse"], "audit:search") is False
+    assert can_open(staff["nurse"], "accounts:logout") is True
+    assert can_open(staff["nurse"], "no:such-page") is False
