@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 from django.utils import timezone
@@ -40,14 +41,14 @@ def seed(ctx) -> None:
         Patient.objects.filter(pk=patient.pk).update(email="patient3@example.invalid")
         patient.refresh_from_db()
         _inv, invite_token = services.invite(actor=_frontdesk_actor(ctx), patient=patient,
-                                             link_base="http://127.0.0.1:8000/portal/invite/")
+                                             link_base=f"{_base()}/portal/invite/")
     print("\nPatient portal demo logins (synthetic; a new device gets a 6-digit code, printed to the server "
           "console by the demo email backend):")
     for email, patient in logins:
         print(f"  {email:<28} password {PORTAL_PASSWORD}   ({patient.display_name}, {patient.mrn})")
     if invite_token:
         print(f"  Open invitation (valid {services.INVITE_HOURS} h, one use): "
-              f"http://127.0.0.1:8000/portal/invite/{invite_token}/")
+              f"{_base()}/portal/invite/{invite_token}/")
 
 
 def _frontdesk_actor(ctx):
@@ -55,3 +56,8 @@ def _frontdesk_actor(ctx):
 
     user = ctx.users["frontdesk"]
     return Actor(user=user, roles=user.role_set())
+
+
+def _base() -> str:
+    """Where ``./dev demo`` serves the clinic (it listens on 127.0.0.1 at $PORT, default 8000)."""
+    return f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
