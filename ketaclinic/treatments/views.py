@@ -155,36 +155,54 @@ def order_detail(request, external_id):
     })
 
 
+def _bookable_day(raw: str, clinic) -> date | None:
+    try:
+        day = date.fromisoformat(raw or "")
+    except ValueError:
+        return None
+    lo, hi = day_window(timezone.localtime(timezone.now(), clinic.tz).date())
+    return day if lo <= day <= hi else None  # outside the bookable window: refused as "Give the date and time"
+
+
 @require_POST
 def book(request, external_id):
+    """Book one proposed date (``row``), or every proposed date at one time and chair (``all``): all or nothing."""
     order = _order(external_id)
     clinic = order.patient.clinic
     key = request.POST.get("row", "")
-    try:
-        day = date.fromisoformat(request.POST.get("date", ""))
-    except ValueError:
-        day = None
-    lo, hi = day_window(timezone.localtime(timezone.now(), clinic.tz).date())
-    if day is not None and not lo <= day <= hi:
-        day = None  # outside the bookable window: refused below with "Give the date and time"
-    when = _local_dt(day, request.POST.get("time", ""), clinic.tz) if day else None
+    book_all = request.POST.get("all") == "1"
+    raw_days = request.POST.getlist("dates") if book_all else [request.POST.get("date", "")]
     chair = Chair.objects.select_related("room").filter(pk=parse_id(request.POST.get("chair")) or 0,
                                                        room__clinic=clinic).first()
+    booked = []
     try:
-        if when is None:
-            raise TreatmentError({"start": "Give the date and time."})
-        if chair is None:
-            raise TreatmentError({"chair": "Choose a room and chair."})
+        if not raw_days or len(raw_days) > order.sessions_planned:
+            raise TreatmentError({"start": "Give the dates to book."})
         minutes = int(request.POST.get("minutes") or 0) or None
-        s = services.book_session(actor=Actor.from_request(request), order=order, start=when, room=chair.room,
-                                  chair=chair, minutes=minutes)
+        with transaction.atomic():
+            for raw in raw_days:
+                day = _bookable_day(raw, clinic)
+                when = _local_dt(day, request.POST.get("time", ""), clinic.tz) if day else None
+                if when is None:
+                    raise TreatmentError({"start": f"Give the date and time ({raw or 'no date'})."})
+                if chair is None:
+                    raise TreatmentError({"chair": "Choose a room and chair."})
+                try:
+                    booked.append(services.book_session(actor=Actor.from_request(request), order=order, start=when,
+                                                        room=chair.room, chair=chair, minutes=minutes))
+                except TreatmentError as e:
+                    if not book_all:
+                        raise
+                    raise TreatmentError({k: f"{day:%a %d %b}: {v}" for k, v in e.errors.items()}) from e
     except (TreatmentError, ValueError) as e:
         errs = e.errors if isinstance(e, TreatmentError) else {"minutes": "Minutes must be a whole number."}
-        request.session["booking_errors"] = {key: " ".join(errs.values())}
-        messages.error(request, "Not booked: " + " ".join(errs.values()))
+        if not book_all:
+            request.session["booking_errors"] = {key: " ".join(errs.values())}
+        messages.error(request, ("Nothing booked: " if book_all else "Not booked: ") + " ".join(errs.values()))
     else:
-        messages.success(request, f"Booked session {s.sequence}: {timezone.localtime(s.scheduled_start, clinic.tz):%a %d %b %H:%M}, "
-                         f"{s.chair}.")
+        for s in booked:
+            messages.success(request, f"Booked session {s.sequence}: "
+                             f"{timezone.localtime(s.scheduled_start, clinic.tz):%a %d %b %H:%M}, {s.chair}.")
     return redirect(f"{order_url(order)}?{urlencode({'start': request.POST.get('start', '')})}")
 
 
