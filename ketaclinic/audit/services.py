@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from ketaclinic.audit import chain
@@ -63,8 +63,17 @@ def _jsonable(details: Mapping[str, object]) -> dict[str, object]:
 
 
 def lock_chain(name: str) -> ChainHead:
-    head, _ = ChainHead.objects.get_or_create(name=name, defaults={"last_seq": 0, "last_hash": chain.GENESIS})
-    return ChainHead.objects.select_for_update().get(pk=head.pk)
+    """The chain's head row, locked for this transaction. One query once the chain exists (every audited
+    request appends, so this is on the hot path); the first append creates the head."""
+    try:
+        return ChainHead.objects.select_for_update().get(name=name)
+    except ChainHead.DoesNotExist:
+        try:
+            with transaction.atomic():
+                ChainHead.objects.create(name=name, last_seq=0, last_hash=chain.GENESIS)
+        except IntegrityError:  # created by a concurrent first append
+            pass
+        return ChainHead.objects.select_for_update().get(name=name)
 
 
 def record(

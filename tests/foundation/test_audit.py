@@ -112,3 +112,15 @@ def test_compliance_searches_by_patient_user_and_date(client_for, patient, staff
 def test_audit_search_refuses_absurd_dates_without_error(client_for):
     response = client_for("compliance").get(reverse("audit:search"), {"date_to": "9999-12-31"})
     assert response.status_code == 200 and "between 1900 and 9000" in response.content.decode()
+
+
+def test_appending_an_entry_costs_three_statements(db):
+    """Every audited request appends, so the append stays small: lock the head, insert, move the head."""
+    from django.test.utils import CaptureQueriesContext
+
+    record(Actor.system("test"), "first")
+    with CaptureQueriesContext(connection) as ctx:
+        record(Actor.system("test"), "second")
+    statements = [q["sql"] for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert len(statements) == 3, statements
+    assert verify_chain() is None
