@@ -15,6 +15,7 @@ from ketaclinic.clinical import eligibility as elig
 from ketaclinic.clinical.errors import ClinicalInputError
 from ketaclinic.clinical.vitals import VitalReading, validate_reading
 from ketaclinic.patients.models import Patient
+from ketaclinic.patients.services import HEIGHT_CM_RANGE
 from ketaclinic.screening.models import BaselineScale, Consult, EligibilityAssessment, TreatmentTrial
 from ketaclinic.treatments.inputs import InputError, parse_decimal, parse_whole
 
@@ -107,9 +108,12 @@ def update_intake(*, actor: Actor, consult: Consult, data: Mapping[str, object])
     if bad:
         errors["medication_classes"] = f"Unknown medication class(es): {', '.join(bad)}"
     try:
-        weight = _dec_or_none(data.get("weight_kg"), "weight_kg", "Weight (kg)", Decimal(20), Decimal(350))
-        height = _dec_or_none(data.get("height_cm"), "height_cm", "Height (cm)", Decimal(100), Decimal(250),
-                              places=1)
+        # The same plausible ranges as the patient registry: weight from the clinical core's settings (the dose
+        # maths refuses anything outside them), height from the registry's data-entry range.
+        limits = consult.patient.clinic.limits()
+        weight = _dec_or_none(data.get("weight_kg"), "weight_kg", "Weight (kg)",
+                              Decimal(str(limits["dosing.min_weight_kg"])), Decimal(str(limits["dosing.max_weight_kg"])))
+        height = _dec_or_none(data.get("height_cm"), "height_cm", "Height (cm)", *HEIGHT_CM_RANGE, places=1)
         vitals = {
             "systolic_mmHg": _int_or_none(data.get("baseline_systolic_mmHg"), "baseline_systolic_mmHg", "Systolic"),
             "diastolic_mmHg": _int_or_none(data.get("baseline_diastolic_mmHg"), "baseline_diastolic_mmHg",

@@ -48,3 +48,18 @@ def test_plain_intake_numbers_still_save(patient, staff):
     consult = services.update_intake(actor=actor(staff["nurse"]), consult=consult, data={
         "weight_kg": "70,5", "height_cm": "170.25", "baseline_systolic_mmHg": "122", "baseline_diastolic_mmHg": "78"})
     assert str(consult.weight_kg) == "70.50" and consult.baseline_systolic_mmHg == 122
+
+
+
+
+def test_intake_weight_follows_the_clinical_cores_range_like_the_registry(patient, staff, clinic):
+    """A weight the dose maths would refuse (below dosing.min_weight_kg) is refused at intake too."""
+    consult = services.start_consult(actor=actor(staff["nurse"]), patient=patient, drug="ketamine")
+    low = clinic.limits()["dosing.min_weight_kg"]
+    with pytest.raises(ScreeningError) as e:
+        services.update_intake(actor=actor(staff["nurse"]), consult=consult, data={"weight_kg": str(low - 1)})
+    assert "weight_kg" in e.value.errors
+    clinic.clinical_settings = {"dosing.min_weight_kg": low - 5}
+    clinic.save()
+    consult = services.update_intake(actor=actor(staff["nurse"]), consult=consult, data={"weight_kg": str(low - 1)})
+    assert consult.weight_kg == low - 1
