@@ -9,7 +9,6 @@ are serialised: the second sees the first's balance and is refused if too little
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -45,6 +44,7 @@ from ketaclinic.custody.models import (
     StorageLocation,
     Supplier,
 )
+from ketaclinic.inputs import plain_decimal
 from ketaclinic.treatments.models import TreatmentSession
 
 CHAIN = "custody"
@@ -84,7 +84,6 @@ def _jsonable(data: Mapping[str, object]) -> dict:
 # (7 digits, 2 decimals) and is far above any real vial, device or count.
 MAX_QUANTITY = Decimal("99999.99")
 MAX_UNITS_PER_PACKAGE = 1000
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 
 
 def parse_quantity(raw: object, field: str = "quantity", *, allow_zero: bool = False,
@@ -105,9 +104,10 @@ def parse_quantity(raw: object, field: str = "quantity", *, allow_zero: bool = F
         text = str(raw if raw is not None else "").strip()
         if not text:
             raise CustodyError({field: "Enter an amount." if not allow_zero else "Enter an amount (0 if none)."})
-        if len(text) > 20 or not _NUMBER.fullmatch(text):
+        parsed = plain_decimal(text)
+        if parsed is None:
             raise CustodyError({field: f"\u201c{text[:20]}\u201d is not a number; enter digits like 2.5."})
-        value = Decimal(text)
+        value = parsed
     if not value.is_finite():
         raise CustodyError({field: "Enter a number."})
     suffix = f" {unit}" if unit else ""

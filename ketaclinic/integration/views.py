@@ -13,9 +13,9 @@ from ketaclinic.accounts.models import User
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import Room, current_clinic
+from ketaclinic.inputs import day_window, parse_id
 from ketaclinic.integration import services
 from ketaclinic.integration.models import IntegrationSession
-from ketaclinic.treatments.inputs import day_window, parse_id
 
 
 def _offer(external_id) -> IntegrationSession:

@@ -14,10 +14,10 @@ from ketaclinic.audit.services import Actor
 from ketaclinic.clinical import eligibility as elig
 from ketaclinic.clinical.errors import ClinicalInputError
 from ketaclinic.clinical.vitals import VitalReading, validate_reading
+from ketaclinic.inputs import InputError, parse_decimal, parse_whole
 from ketaclinic.patients.models import Patient
 from ketaclinic.patients.services import HEIGHT_CM_RANGE
 from ketaclinic.screening.models import BaselineScale, Consult, EligibilityAssessment, TreatmentTrial
-from ketaclinic.treatments.inputs import InputError, parse_decimal, parse_whole
 
 BASELINE_SCALES = ("phq9", "gad7", "pcl5", "qids_sr16", "madrs", "cssrs_screener")
 HISTORY_FLAG_LABELS = {f: f.replace("_", " ").capitalize() for f in elig.HISTORY_FLAGS}
@@ -74,7 +74,7 @@ def start_consult(*, actor: Actor, patient: Patient, drug: str) -> Consult:
 def _dec_or_none(value: object, field: str, label: str, lo: Decimal, hi: Decimal, places: int = 2
                  ) -> Decimal | None:
     """A plain finite number (no exponent, NaN or infinity) in the plausible range, via the one strict parser
-    (:func:`ketaclinic.treatments.inputs.parse_decimal`)."""
+    (:func:`ketaclinic.inputs.parse_decimal`)."""
     try:
         return parse_decimal(value, label, min_value=lo, max_value=hi, places=places)
     except InputError as e:

@@ -31,6 +31,7 @@ from ketaclinic.clinical.vitals import (
     classify_series,
     validate_reading,
 )
+from ketaclinic.inputs import InputError, field_bounds, parse_decimal, parse_id, parse_whole
 from ketaclinic.patients.models import Patient
 from ketaclinic.screening.models import EligibilityAssessment
 from ketaclinic.screening.services import (
@@ -39,7 +40,6 @@ from ketaclinic.screening.services import (
     current_assessment,
     latest_assessment,
 )
-from ketaclinic.treatments.inputs import InputError, field_bounds, parse_decimal, parse_id, parse_whole
 from ketaclinic.treatments.models import (
     Addendum,
     AdverseEvent,
@@ -94,7 +94,7 @@ READY_TO_LEAVE_MAX_MINUTES = 24 * 60  # a REMS form covers one session day; not 
 
 def _dec(value: object, field: str, label: str) -> Decimal | None:
     """The one decimal parser for treatment fields: plain, finite, non-negative, within what the record stores
-    (see :mod:`ketaclinic.treatments.inputs`); a TreatmentError naming the field otherwise."""
+    (see :mod:`ketaclinic.inputs`); a TreatmentError naming the field otherwise."""
     model, name = DECIMAL_FIELDS[field]
     top, places = field_bounds(model, name)
     try:

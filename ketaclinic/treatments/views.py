@@ -18,10 +18,10 @@ from ketaclinic.audit import services as audit
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import Chair, Room, current_clinic
 from ketaclinic.clinical.scales import SCALES
+from ketaclinic.inputs import day_window, parse_day, parse_id
 from ketaclinic.patients.access import get_patient_for
 from ketaclinic.screening.services import absolute_in_force, absolute_message, current_assessment
 from ketaclinic.treatments import pdf, services
-from ketaclinic.treatments.inputs import day_window, parse_day, parse_id
 from ketaclinic.treatments.models import (
     AdverseEvent,
     Phase,

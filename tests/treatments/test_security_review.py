@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ketaclinic.audit.models import AuditEntry
+from ketaclinic.inputs import InputError, parse_day, parse_decimal
 from ketaclinic.treatments import services
-from ketaclinic.treatments.inputs import InputError, parse_day, parse_decimal
 from ketaclinic.treatments.models import AdverseEvent, RemsForm, TreatmentOrder, TreatmentSession
 from ketaclinic.treatments.services import TreatmentError
 from tests.treatments.factories import (

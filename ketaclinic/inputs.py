@@ -1,4 +1,5 @@
-"""Strict parsing of what people type into numeric, id and date fields (treatments and screening).
+"""Strict parsing of what people type into numeric, id and date fields (treatments, screening, integration,
+custody).
 
 Nothing here is a clinical rule: the bounds are what the record can store (the model field's digits), so an
 absurd entry such as ``1e30``, ``NaN`` or forty nines is a clear message next to the field instead of a server
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:[.][0-9]*)?|[.][0-9]+)")
 WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
@@ -38,22 +39,28 @@ def field_bounds(model, field: str) -> tuple[Decimal, int]:
     return Decimal(10) ** (int(f.max_digits) - places) - Decimal(1).scaleb(-places), places
 
 
+def plain_decimal(text: str) -> Decimal | None:
+    """The number a plain decimal entry spells ("70.5", "70,5", "-2"), or None for anything else: exponents
+    ("1e30"), NaN, infinity, or more than MAX_CHARS characters."""
+    text = text.strip().replace(",", ".")
+    if not text or len(text) > MAX_CHARS or not PLAIN_NUMBER.fullmatch(text):
+        return None
+    return Decimal(text)
+
+
 def parse_decimal(value: object, label: str, *, max_value: Decimal, places: int = 2,
                   min_value: Decimal = Decimal(0)) -> Decimal | None:
     """A plain decimal number (no exponent, NaN or infinity) within [min_value, max_value], rounded to
     ``places`` decimals; None for a blank entry. Raises :class:`InputError` with a message naming the label."""
     if value is None:
         return None
-    text = str(value).strip().replace(",", ".")
+    text = str(value).strip()
     if not text:
         return None
-    if len(text) > MAX_CHARS or not PLAIN_NUMBER.fullmatch(text):
+    d = plain_decimal(text)
+    if d is None:
         raise InputError(f"{label} must be a plain number (for example 70.5).")
-    try:
-        d = Decimal(text)
-    except InvalidOperation:  # pragma: no cover - the pattern only lets plain numbers through
-        raise InputError(f"{label} must be a plain number (for example 70.5).") from None
-    if not d.is_finite() or not min_value <= d <= max_value:
+    if not min_value <= d <= max_value:
         raise InputError(f"{label} must be from {_plain(min_value)} to {_plain(max_value)}.")
     return d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
