@@ -10,6 +10,7 @@ from datetime import date, datetime, time, timedelta
 from django.http import HttpResponse
 
 from ketaclinic.custody.models import Bucket, CountLine, LedgerEntry
+from ketaclinic.pdftext import latin1
 
 RETENTION_NOTE = ("Kept at least {years} years from the record date at the registered location (21 CFR 1304.04, "
                   "clinical.md §6); entries are never deleted or edited.")
@@ -47,7 +48,7 @@ def dispensing_rows(start: date, end: date, tz, patients: set[str] | None = None
             e.at.astimezone(tz).strftime("%Y-%m-%d %H:%M"), e.get_kind_display() if e.kind != "reversal"
             else f"Reversal of #{e.details.get('reverses_seq')}", p.name, p.finished_form, p.ndc,
             e.lot.lot_number, e.container.label, f"{e.quantity}", p.unit, f"{e.mg}",
-            patient.display_name if patient else "", _address(patient) if patient else "", administered_by,
+            patient.display_name if patient else "", patient.address if patient else "", administered_by,
             e.actor_label, ", ".join(w.label for w in (e.witness, e.witness2) if w), manner, str(e.seq),
         ])
     return header, rows
@@ -85,11 +86,6 @@ def inventory_rows(start: date, end: date) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-def _address(patient) -> str:
-    parts = [patient.address_line1, patient.address_line2, patient.city, patient.state, patient.postal_code]
-    return ", ".join(x for x in parts if x)
-
-
 def csv_response(filename: str, header: list[str], rows: list[list[str]]) -> HttpResponse:
     buf = io.StringIO()
     writer = csv.writer(buf)
@@ -100,13 +96,6 @@ def csv_response(filename: str, header: list[str], rows: list[list[str]]) -> Htt
     return response
 
 
-def _latin1(text: str) -> str:
-    for a, b in (("≥", ">="), ("≤", "<="), ("–", "-"), ("—", "-"), ("…", "..."), ("·", "-"), ("§", "S."),
-                 ("’", "'"), ("“", '"'), ("”", '"')):
-        text = text.replace(a, b)
-    return text.encode("latin-1", "replace").decode("latin-1")
-
-
 def pdf_response(filename: str, title: str, subtitle: str, sections: list[tuple[str, list[str], list[list[str]]]],
                  widths: dict[str, float] | None = None) -> HttpResponse:
     from fpdf import FPDF
@@ -115,24 +104,24 @@ def pdf_response(filename: str, title: str, subtitle: str, sections: list[tuple[
     pdf.set_auto_page_break(auto=True, margin=12)
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 14)
-    pdf.cell(0, 8, _latin1(title), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 8, latin1(title), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 8)
-    pdf.multi_cell(0, 4, _latin1(subtitle), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 4, latin1(subtitle), new_x="LMARGIN", new_y="NEXT")
     for heading, header, rows in sections:
         pdf.ln(2)
         pdf.set_font("Helvetica", "B", 10)
-        pdf.cell(0, 6, _latin1(heading), new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 6, latin1(heading), new_x="LMARGIN", new_y="NEXT")
         usable = pdf.w - pdf.l_margin - pdf.r_margin
         col = [usable / len(header)] * len(header)
         pdf.set_font("Helvetica", "", 6)
         with pdf.table(col_widths=col, text_align="LEFT", line_height=3.2) as table:
             head = table.row()
             for h in header:
-                head.cell(_latin1(h))
+                head.cell(latin1(h))
             for r in rows:
                 row = table.row()
                 for v in r:
-                    row.cell(_latin1(str(v)))
+                    row.cell(latin1(str(v)))
         if not rows:
             pdf.cell(0, 5, "No entries in this period.", new_x="LMARGIN", new_y="NEXT")
     response = HttpResponse(bytes(pdf.output()), content_type="application/pdf")

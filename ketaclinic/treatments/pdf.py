@@ -6,15 +6,7 @@ from __future__ import annotations
 from django.utils import timezone
 from fpdf import FPDF
 
-_REPLACE = {"≥": ">=", "≤": "<=", "–": "-", "—": "-", "…": "...", "’": "'", "‘": "'", "“": '"', "”": '"', "·": "-",
-            "•": "-", "×": "x"}
-
-
-def latin1(text: object) -> str:
-    s = str(text if text is not None else "")
-    for a, b in _REPLACE.items():
-        s = s.replace(a, b)
-    return s.encode("latin-1", "replace").decode("latin-1")
+from ketaclinic.pdftext import latin1
 
 
 class _Doc(FPDF):
