@@ -159,3 +159,25 @@ def rule_for(view_name: str | None) -> Rule | None:
         return rule
     namespace = view_name.split(":", 1)[0]
     return POLICY.get(f"{namespace}:*") if ":" in view_name else None
+
+
+def named_routes() -> list[tuple[str, str]]:
+    """Every named URL of the project as (``namespace:name``, route pattern), sorted by name."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    found: set[tuple[str, str]] = set()
+
+    def walk(resolver, prefix: str, namespace: str) -> None:
+        for p in resolver.url_patterns:
+            if isinstance(p, URLResolver):
+                walk(p, prefix + str(p.pattern), f"{namespace}{p.namespace}:" if p.namespace else namespace)
+            elif isinstance(p, URLPattern) and p.name:
+                found.add((namespace + p.name, prefix + str(p.pattern)))
+
+    walk(get_resolver(), "", "")
+    return sorted(found)
+
+
+def url_names() -> list[str]:
+    """Every named URL in the project, as namespace:name."""
+    return sorted({name for name, _ in named_routes()})

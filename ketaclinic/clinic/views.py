@@ -3,11 +3,10 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect, render
-from django.urls import get_resolver
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from ketaclinic.access import POLICY, rule_for
+from ketaclinic.access import POLICY, rule_for, url_names
 from ketaclinic.accounts.roles import Role
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic import services
@@ -102,22 +101,6 @@ def rooms(request):
                 return redirect("clinic:rooms")
     room_list = Room.objects.filter(clinic=clinic).prefetch_related("chairs")
     return render(request, "clinic/rooms.html", {"rooms": room_list, "form": form, "can_edit": can_edit})
-
-
-def url_names() -> list[str]:
-    """Every named URL in the project, as namespace:name."""
-    names: list[str] = []
-
-    def walk(resolver, prefix: str):
-        for p in resolver.url_patterns:
-            if hasattr(p, "url_patterns"):
-                ns = p.namespace
-                walk(p, f"{prefix}{ns}:" if ns else prefix)
-            elif p.name:
-                names.append(prefix + p.name)
-
-    walk(get_resolver(), "")
-    return sorted(set(names))
 
 
 def access_policy(request):

@@ -6,8 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from ketaclinic.access import POLICY, rule_for
-from ketaclinic.clinic.views import url_names
+from ketaclinic.access import POLICY, rule_for, url_names
 
 ALL = {"prescriber", "nurse", "therapist", "front_desk", "billing", "compliance", "clinic_admin"}
 

@@ -7,20 +7,10 @@ import uuid
 
 import pytest
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
 
-from ketaclinic.access import rule_for
+from ketaclinic.access import named_routes, rule_for
 
 DUMMY = {"uuid": str(uuid.UUID(int=1)), "int": "1", "slug": "x", "str": "x", "path": "x"}
-
-
-def _walk(resolver, prefix="", namespace=""):
-    for p in resolver.url_patterns:
-        if isinstance(p, URLResolver):
-            ns = f"{namespace}{p.namespace}:" if p.namespace else namespace
-            yield from _walk(p, prefix + str(p.pattern), ns)
-        elif isinstance(p, URLPattern) and p.name:
-            yield namespace + p.name, prefix + str(p.pattern)
 
 
 def _concrete(route: str) -> str | None:
@@ -32,7 +22,7 @@ def _concrete(route: str) -> str | None:
     return "/" + out
 
 
-ROUTES = sorted({(name, url) for name, route in _walk(get_resolver()) if (url := _concrete(route))})
+ROUTES = sorted({(name, url) for name, route in named_routes() if (url := _concrete(route))})
 
 
 @pytest.mark.parametrize("name,url", ROUTES)

@@ -95,7 +95,7 @@ NAMES = ["screening:list", "screening:detail", "screening:start", "screening:int
 
 
 def test_every_journey_url_is_covered_here():
-    from ketaclinic.clinic.views import url_names
+    from ketaclinic.access import url_names
 
     mine = [n for n in url_names() if n.split(":")[0] in ("screening", "treatments", "integration")]
     assert sorted(mine) == sorted(NAMES)

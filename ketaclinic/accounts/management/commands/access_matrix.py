@@ -1,8 +1,7 @@
 from django.core.management.base import BaseCommand
 
-from ketaclinic.access import POLICY, rule_for
+from ketaclinic.access import POLICY, rule_for, url_names
 from ketaclinic.accounts.roles import Role
-from ketaclinic.clinic.views import url_names
 
 
 class Command(BaseCommand):
