@@ -12,7 +12,7 @@ from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import Chair, Room
 from ketaclinic.patients.models import BodyMeasurement
 from ketaclinic.screening import services as screening
-from ketaclinic.treatments import services
+from ketaclinic.treatments import demo, services
 from ketaclinic.treatments.models import Phase, SessionEvent, TreatmentSession, VitalsReading
 
 
@@ -56,13 +56,8 @@ def make_eligible(patient, staff, drug="ketamine", weight="70.0", flags=(), sign
     return consult, assessment
 
 
-IV = {"drug": "ketamine", "route": "iv", "dose_mg_per_kg": "0.5", "infusion_minutes": "40",
-      "concentration_mg_per_mL": "50", "bag_volume_mL": "100", "sessions_planned": "6", "sessions_per_week": "3",
-      "min_spacing_days": "1"}
-IM = {"drug": "ketamine", "route": "im", "dose_mg_per_kg": "0.5", "concentration_mg_per_mL": "50",
-      "sessions_planned": "6", "sessions_per_week": "2", "min_spacing_days": "2"}
-ESK = {"drug": "esketamine", "route": "intranasal", "fixed_dose_mg": "56", "sessions_planned": "8",
-       "sessions_per_week": "2", "min_spacing_days": "2"}
+# The same order templates the demo clinic uses.
+IV, IM, ESK = demo.IV, demo.IM, demo.ESK
 
 
 def make_order(patient, staff, data=IV, drug=None):
