@@ -58,15 +58,19 @@ def test_password_change(make_user):
     assert AuditEntry.objects.filter(action="auth.password_changed").exists()
 
 
-def test_production_hasher_is_argon2():
-    # Tests swap in MD5 for speed; the module's first choice outside tests is Argon2.
-    import inspect
+def test_production_hasher_is_argon2(tmp_path):
+    """Outside the test run (which swaps in a fast hasher) passwords are hashed with Argon2."""
+    import os
+    import subprocess
+    import sys
 
-    from ketaclinic import settings as project_settings
-
-    source = inspect.getsource(project_settings)
-    assert '"django.contrib.auth.hashers.Argon2PasswordHasher",\n' in source
-    assert source.index("Argon2PasswordHasher") < source.index("PBKDF2PasswordHasher")
+    env = {k: v for k, v in os.environ.items() if k != "KETACLINIC_TESTING"}
+    env.update({"KETACLINIC_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "ketaclinic.settings"})
+    code = ("import django; django.setup(); from django.contrib.auth.hashers import get_hasher, make_password; "
+            "print(get_hasher().algorithm, make_password('x').split('$')[0])")
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["argon2", "argon2"]
 
 
 @pytest.mark.parametrize("npi,ok", [("1234567893", True), ("1234567890", False), ("12345", False)])
