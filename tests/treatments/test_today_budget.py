@@ -1,0 +1,40 @@
+"""The Today page is polled every 30 s by every screen in the clinic: its query count must not grow with the
+number of patients on the board."""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from ketaclinic.treatments import services
+from tests.treatments.factories import IV, actor, book_now, checked_in, make_order, ready_to_start
+
+
+def _today_queries(client) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(reverse("clinic:today"), HTTP_HX_REQUEST="true", HTTP_X_BACKGROUND_POLL="1")
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_today_board_queries_do_not_grow_with_patients(make_patient, staff, rooms, client_for):
+    from ketaclinic.clinic.models import Chair
+
+    rooms = {**rooms, "b1": Chair.objects.create(room=rooms["infusion"], label="Chair 3"),
+             "b2": Chair.objects.create(room=rooms["infusion"], label="Chair 4")}
+    nurse = client_for("nurse")
+    first = ready_to_start(book_now(make_order(make_patient(), staff, IV), staff, rooms, chair=rooms["a1"]), staff)
+    services.start_dose(actor=actor(staff["nurse"]), session=first)
+    nurse.get(reverse("clinic:today"))  # warm the session
+    small = _today_queries(nurse)
+    # Three more patients in other chairs and phases, with readings.
+    second = ready_to_start(book_now(make_order(make_patient(), staff, IV), staff, rooms, chair=rooms["a2"]), staff)
+    services.start_dose(actor=actor(staff["nurse"]), session=second)
+    services.add_vitals(actor=actor(staff["nurse"]), session=second,
+                        values={"systolic_mmHg": "185", "diastolic_mmHg": "100"})
+    checked_in(book_now(make_order(make_patient(), staff, IV), staff, rooms, chair=rooms["b1"]), staff)
+    book_now(make_order(make_patient(), staff, IV), staff, rooms, chair=rooms["b2"])
+    large = _today_queries(nurse)
+    assert large == small, f"Today page: {small} queries with 1 patient, {large} with 4"
+    print(f"[figure] Today board refresh (nurse): {large} queries with 1 or 4 patients")
