@@ -52,14 +52,29 @@ def is_expired(expiry: date, today: date) -> bool:
     return expiry < today
 
 
+def us_federal_holidays(year: int) -> dict[date, str]:
+    """The US federal holidays of ``year`` with the days they are observed (5 U.S.C. 6103: a holiday on a
+    Saturday is observed the Friday before, one on a Sunday the Monday after), from the ``holidays`` package's
+    US public calendar (pure computation, no network). A DEA Field Division is a federal office, closed on
+    them."""
+    import holidays
+
+    return dict(holidays.country_holidays("US", years=year, categories=("public",)))
+
+
+def is_business_day(day: date) -> bool:
+    """A federal business day: Monday to Friday and not a US federal holiday (or its observed day)."""
+    return day.weekday() < 5 and day not in us_federal_holidays(day.year)
+
+
 def add_business_days(day: date, n: int) -> date:
-    """``n`` Monday-to-Friday days after ``day``. Federal holidays are not modelled (a gap: the clinic
-    should file early when a holiday falls in the window)."""
+    """``n`` federal business days after ``day`` (weekends and US federal holidays, observed days included,
+    are skipped; :func:`is_business_day`)."""
     d = day
     added = 0
     while added < n:
         d += timedelta(days=1)
-        if d.weekday() < 5:
+        if is_business_day(d):
             added += 1
     return d
 
@@ -67,7 +82,8 @@ def add_business_days(day: date, n: int) -> date:
 def theft_notice_due(discovered_at: datetime, business_days: int, tz) -> datetime:
     """Deadline for the WRITTEN notice to the local DEA Field Division after discovering a theft or
     significant loss: within 1 business day of discovery (clinical.md §6 'Theft / significant loss' row,
-    88 FR 40707; status C). Taken as the end of the next business day in the clinic's time zone."""
+    88 FR 40707; status C). Taken as the end of the next federal business day (weekends and US federal
+    holidays skipped) in the clinic's time zone."""
     local = discovered_at.astimezone(tz)
     due_day = add_business_days(local.date(), business_days)
     return datetime.combine(due_day, time(23, 59, 59), tz)
