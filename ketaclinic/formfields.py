@@ -15,6 +15,14 @@ from django import forms
 from ketaclinic.inputs import InputError, parse_decimal, parse_id, parse_whole
 
 
+def posted(request):
+    """What a view binds its form to: the submitted fields of a POST, or None on a GET (an unbound form).
+
+    The one place a view's request body is read; every view passes it to a form (``MyForm(posted(request))``)
+    and reads only ``form.cleaned_data``."""
+    return request.POST if request.method == "POST" else None
+
+
 class StrictDecimalField(forms.Field):
     """A plain decimal ("70.5", "70,5"): no exponent, NaN or infinity; within [min_value, max_value]; rounded to
     ``places``. Use :meth:`for_model` to take the bounds from a model's DecimalField."""
