@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
@@ -10,20 +9,16 @@ from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from ketaclinic.accounts.forms import SignInForm
 from ketaclinic.accounts.services import SignInRefused, sign_in
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.services import Actor
-
-
-class SignInForm(forms.Form):
-    username = forms.CharField(max_length=150, widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}))
-    password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+from ketaclinic.formfields import posted
 
 
 @require_http_methods(["GET", "POST"])
 def login_view(request):
-    form = SignInForm(request.POST or None)
-    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    form = SignInForm(posted(request), initial={"next": request.GET.get("next", "")})
     if request.method == "POST" and form.is_valid():
         try:
             user = sign_in(request, form.cleaned_data["username"], form.cleaned_data["password"])
@@ -31,12 +26,13 @@ def login_view(request):
             form.add_error(None, str(refused))
         else:
             login(request, user)
+            next_url = form.cleaned_data["next"]
             if next_url and url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
                 return redirect(next_url)
             if hasattr(user, "patient_account"):
                 return redirect("portal:home")
             return redirect("clinic:today")
-    return render(request, "accounts/login.html", {"form": form, "next": next_url})
+    return render(request, "accounts/login.html", {"form": form})
 
 
 @require_POST
