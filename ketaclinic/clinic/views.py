@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -10,8 +9,10 @@ from ketaclinic.access import POLICY, rule_for, url_names
 from ketaclinic.accounts.roles import Role
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic import services
+from ketaclinic.clinic.forms import ClinicForm, LimitsForm, RoomForm, shown_marker
 from ketaclinic.clinic.models import Clinic, Room, current_clinic
 from ketaclinic.clinic.today import today_panels
+from ketaclinic.formfields import posted
 
 
 def today(request):
@@ -24,22 +25,21 @@ def today(request):
     return render(request, "clinic/today.html", ctx)
 
 
-class ClinicForm(forms.ModelForm):
-    class Meta:
-        model = Clinic
-        fields = list(services.CLINIC_FIELDS)
+def _show_errors(form, error: services.ClinicSettingsError) -> None:
+    """The service's refusals, next to the field they name (or above the form)."""
+    for field, msg in error.errors.items():
+        form.add_error(field if field in form.fields else None, msg)
 
 
 @require_http_methods(["GET", "POST"])
 def clinic_settings(request):
     clinic = current_clinic()
-    form = ClinicForm(request.POST or None, instance=Clinic.objects.get(pk=clinic.pk))
+    form = ClinicForm(posted(request), instance=Clinic.objects.get(pk=clinic.pk))
     if request.method == "POST" and form.is_valid():
         try:
             services.update_clinic(actor=Actor.from_request(request), clinic=clinic, data=form.cleaned_data)
         except services.ClinicSettingsError as e:
-            for field, msg in e.errors.items():
-                form.add_error(field if field in form.fields else None, msg)
+            _show_errors(form, e)
         else:
             messages.success(request, "Clinic settings saved.")
             return redirect("clinic:settings")
@@ -50,55 +50,44 @@ def clinic_settings(request):
 def limits(request):
     clinic = current_clinic()
     can_edit = request.user.has_role(Role.CLINIC_ADMIN)
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        if not can_edit:
-            return render(request, "errors/403.html", {"reason": "Only a clinic admin can change clinical limits."}, status=403)
-        values: dict[str, object] = {}
-        for row in services.limits_table(clinic):
-            spec = row["spec"]
-            if isinstance(spec.default, bool):
-                if f"{spec.key}__shown" in request.POST:  # a checkbox sends nothing when unticked
-                    values[spec.key] = request.POST.get(spec.key) == "on"
-            elif spec.key in request.POST:
-                values[spec.key] = request.POST[spec.key]
+    if request.method == "POST" and not can_edit:
+        return render(request, "errors/403.html", {"reason": "Only a clinic admin can change clinical limits."}, status=403)
+    current = clinic.limits()
+    form = LimitsForm(posted(request), current=current)
+    if request.method == "POST" and form.is_valid():
         try:
-            services.update_limits(actor=Actor.from_request(request), clinic=clinic, values=values)
+            services.update_limits(actor=Actor.from_request(request), clinic=clinic, values=form.values())
         except services.ClinicSettingsError as e:
-            errors = e.errors
+            _show_errors(form, e)
         else:
             messages.success(request, "Clinical limits saved. The change is in the audit log.")
             return redirect("clinic:limits")
-    rows = services.limits_table(clinic)
+    # A partial post binds only the settings it sent; the others show their current value.
+    unbound = LimitsForm(current=current)
     groups: dict[str, list] = {}
-    for row in rows:
+    for row in services.limits_table(clinic):
+        key = row["spec"].key
+        row["field"] = form[key] if key in form.fields else unbound[key]
+        row["marker"] = shown_marker(key)
         groups.setdefault(row["spec"].group, []).append(row)
-    return render(request, "clinic/limits.html", {"groups": groups, "can_edit": can_edit, "errors": errors})
-
-
-class RoomForm(forms.Form):
-    name = forms.CharField(max_length=80)
-    kind = forms.ChoiceField(choices=Room.Kind.choices)
-    chairs = forms.IntegerField(min_value=0, max_value=20, initial=1)
+    return render(request, "clinic/limits.html", {"groups": groups, "can_edit": can_edit, "form": form})
 
 
 @require_http_methods(["GET", "POST"])
 def rooms(request):
     clinic = current_clinic()
     can_edit = request.user.has_role(Role.CLINIC_ADMIN)
-    form = RoomForm(request.POST or None)
-    if request.method == "POST":
-        if not can_edit:
-            return render(request, "errors/403.html", {"reason": "Only a clinic admin can add rooms."}, status=403)
-        if form.is_valid():
-            try:
-                services.add_room(actor=Actor.from_request(request), clinic=clinic, **form.cleaned_data)
-            except services.ClinicSettingsError as e:
-                for field, msg in e.errors.items():
-                    form.add_error(field if field in form.fields else None, msg)
-            else:
-                messages.success(request, "Room added.")
-                return redirect("clinic:rooms")
+    if request.method == "POST" and not can_edit:
+        return render(request, "errors/403.html", {"reason": "Only a clinic admin can add rooms."}, status=403)
+    form = RoomForm(posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.add_room(actor=Actor.from_request(request), clinic=clinic, **form.cleaned_data)
+        except services.ClinicSettingsError as e:
+            _show_errors(form, e)
+        else:
+            messages.success(request, "Room added.")
+            return redirect("clinic:rooms")
     room_list = Room.objects.filter(clinic=clinic).prefetch_related("chairs")
     return render(request, "clinic/rooms.html", {"rooms": room_list, "form": form, "can_edit": can_edit})
 

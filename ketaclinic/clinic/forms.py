@@ -1,0 +1,81 @@
+"""Forms for the clinic's settings, clinical limits and rooms. Every POST is read by one of these forms; the
+services (``clinic/services.py``) still validate and decide, and their refusals are shown next to the field."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+from django import forms
+
+from ketaclinic.clinic import services
+from ketaclinic.clinic.models import Clinic, Room
+from ketaclinic.clinical.settings import SETTINGS, SettingSpec
+from ketaclinic.formfields import StrictDecimalField, WholeNumberField
+
+#: Decimal places a fractional clinical setting (mg/kg, a factor) may be entered with.
+SETTING_PLACES = 3
+MAX_CHAIRS = 20
+
+
+class ClinicForm(forms.ModelForm):
+    class Meta:
+        model = Clinic
+        fields = list(services.CLINIC_FIELDS)
+
+
+class RoomForm(forms.Form):
+    name = forms.CharField(max_length=80)
+    kind = forms.ChoiceField(choices=Room.Kind.choices)
+    chairs = WholeNumberField(min_value=0, max_value=MAX_CHAIRS, initial=1)
+
+
+def shown_marker(key: str) -> str:
+    """The hidden field sent with a boolean setting's checkbox: an unticked checkbox sends nothing, so the
+    marker tells "unticked" from "not on the page"."""
+    return f"{key}__shown"
+
+
+def setting_field(spec: SettingSpec) -> forms.Field:
+    """The form field for one clinical setting, bounded by the setting's own range (the core checks it again)."""
+    label = f"{spec.label} ({spec.unit})" if spec.unit and spec.unit != "yes/no" else spec.label
+    # Every message names the setting: the page lists them above the table as well as next to each field.
+    messages = {"required": f"Enter a value for {label}.", "invalid_choice": f"Choose one of the options for {label}."}
+    if isinstance(spec.default, bool):
+        return forms.BooleanField(required=False, label=label)
+    if isinstance(spec.default, str):
+        if spec.choices:
+            return forms.ChoiceField(choices=[(c, c) for c in spec.choices], label=label, error_messages=messages)
+        return forms.CharField(max_length=200, label=label, error_messages=messages)
+    if isinstance(spec.default, int):
+        return WholeNumberField(min_value=int(spec.minimum or 0), max_value=int(spec.maximum or 10**6), label=label,
+                                widget=forms.TextInput(attrs={"inputmode": "numeric", "size": 7}),
+                                error_messages=messages)
+    return StrictDecimalField(min_value=Decimal(str(spec.minimum or 0)), max_value=Decimal(str(spec.maximum or 10**6)),
+                              places=SETTING_PLACES, label=label, error_messages=messages,
+                              widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 7}))
+
+
+class LimitsForm(forms.Form):
+    """One field per clinical setting (:data:`ketaclinic.clinical.settings.SETTINGS`), named by its key.
+
+    A bound form reads only the settings the request sent (a boolean counts as sent when its
+    :func:`shown_marker` is), so a partial post changes only those; a sent number left blank is refused."""
+
+    def __init__(self, data=None, *, current: Mapping[str, object], **kwargs):
+        kwargs.setdefault("auto_id", "lim-%s")
+        super().__init__(data, **kwargs)
+        for spec in SETTINGS:
+            if self.is_bound and not self._sent(spec):
+                continue
+            field = setting_field(spec)
+            field.initial = current.get(spec.key, spec.default)
+            self.fields[spec.key] = field
+
+    def _sent(self, spec: SettingSpec) -> bool:
+        key = shown_marker(spec.key) if isinstance(spec.default, bool) else spec.key
+        return key in self.data
+
+    def values(self) -> dict[str, object]:
+        """The cleaned settings, as the core's types (a fraction as a float)."""
+        return {k: float(v) if isinstance(v, Decimal) else v for k, v in self.cleaned_data.items()}
