@@ -1,14 +1,67 @@
-"""Text for PDFs drawn with fpdf2's core fonts, which hold latin-1 only."""
+"""Fonts and text for the printable PDFs (fpdf2).
+
+Every PDF draws with DejaVu Sans, vendored in ``ketaclinic/fonts/`` (Bitstream Vera / Arev licence, see the
+LICENSE file there), so a name prints as written -- "Nguyễn Thị Ánh", "Żółć", "Ørsted" -- and copies out of the
+PDF as text: fpdf2 embeds only the glyphs a document uses, with a ToUnicode map."""
 
 from __future__ import annotations
 
-_REPLACE = {"≥": ">=", "≤": "<=", "–": "-", "—": "-", "…": "...", "’": "'", "‘": "'", "“": '"', "”": '"', "·": "-",
-            "•": "-", "×": "x", "§": "S."}
+import unicodedata
+from functools import cache
+from pathlib import Path
+
+from fpdf import FPDF
+
+FONT_DIR = Path(__file__).resolve().parent / "fonts"
+FAMILY = "DejaVu"
+_FACES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
+
+# A character no face can draw prints as the replacement character, so the reader sees that something is missing
+# (fpdf2 would otherwise drop it without a trace).
+MISSING = "\ufffd"
+# Control characters (Cc) and invisible format characters (Cf: zero-width spaces and joiners, soft hyphens, the
+# bidirectional overrides that can reorder what a reader sees) are removed; fpdf2 draws text without shaping.
+_REMOVED = frozenset({"Cc", "Cf"})
 
 
-def latin1(text: object) -> str:
-    """``text`` with typographic characters spelled out in ASCII and anything else outside latin-1 as '?'."""
-    s = str(text if text is not None else "")
-    for a, b in _REPLACE.items():
-        s = s.replace(a, b)
-    return s.encode("latin-1", "replace").decode("latin-1")
+def use_unicode_font(pdf: FPDF) -> None:
+    """Register DejaVu Sans (regular and bold) with ``pdf`` as family ``FAMILY``; once per document."""
+    for style, filename in _FACES.items():
+        pdf.add_font(FAMILY, style, FONT_DIR / filename)
+
+
+@cache
+def _drawable() -> frozenset[int]:
+    """Code points every registered face has a glyph for and fpdf2 lays out correctly.
+
+    Right-to-left letters (Hebrew, Arabic: bidi class R or AL) are left out although the font has glyphs for
+    them: without text shaping (uharfbuzz) fpdf2 draws them left to right and unjoined, which would print a
+    different name rather than a visibly missing one."""
+    from fontTools.ttLib import TTFont
+
+    covered: frozenset[int] | None = None
+    for filename in _FACES.values():
+        cmap = frozenset(TTFont(FONT_DIR / filename, lazy=True).getBestCmap())
+        covered = cmap if covered is None else covered & cmap
+    assert covered is not None
+    return frozenset(cp for cp in covered if unicodedata.bidirectional(chr(cp)) not in ("R", "AL"))
+
+
+def pdf_text(text: object) -> str:
+    """``text`` ready to draw: composed (NFC) so accented letters use their own glyph, line breaks kept, tabs as
+    spaces, other control and invisible format characters removed, and anything that cannot be drawn as written
+    (not in the font, or right-to-left) as ``MISSING``."""
+    s = unicodedata.normalize("NFC", str(text if text is not None else ""))
+    s = s.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    drawable = _drawable()
+    out = []
+    for ch in s:
+        if ch == "\n":
+            out.append(ch)
+        elif unicodedata.category(ch) in _REMOVED:
+            continue
+        elif ord(ch) in drawable:
+            out.append(ch)
+        else:
+            out.append(MISSING)
+    return "".join(out)

@@ -1,5 +1,5 @@
 """Custody records as tables: the dispensing record (21 CFR 1304.22(c)), inventory records and the reconciliation;
-each as CSV and as a printable PDF (fpdf2, core fonts, latin-1 only)."""
+each as CSV and as a printable PDF (fpdf2, DejaVu Sans embedded: any name prints as written)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from django.http import HttpResponse
 
 from ketaclinic.custody.models import Bucket, CountLine, LedgerEntry
-from ketaclinic.pdftext import latin1
+from ketaclinic.pdftext import FAMILY, pdf_text, use_unicode_font
 
 RETENTION_NOTE = ("Kept at least {years} years from the record date at the registered location (21 CFR 1304.04, "
                   "clinical.md §6); entries are never deleted or edited.")
@@ -96,32 +96,66 @@ def csv_response(filename: str, header: list[str], rows: list[list[str]]) -> Htt
     return response
 
 
+def _column_widths(pdf, header: list[str], rows: list[list[str]], usable: float) -> list[float]:
+    """Column widths (mm) for a table at the current font size: each column at least as wide as its longest word,
+    so a name, number or lot is not split mid-word, and the rest of the width shared in proportion to what each
+    column still needs to show its longest entry on one line."""
+    pad = 2 * pdf.c_margin + pdf.line_width + 0.2
+    size = pdf.font_size_pt
+
+    def widest(texts: list[str], bold: bool) -> tuple[float, float]:
+        pdf.set_font(FAMILY, "B" if bold else "", size)
+        word = line = 0.0
+        for text in texts:
+            for part in text.split("\n"):
+                line = max(line, pdf.get_string_width(part))
+                word = max([word, *(pdf.get_string_width(w) for w in part.split())])
+        return word, line
+
+    least, want = [], []
+    for i, h in enumerate(header):
+        hw, hl = widest([h], bold=True)
+        cw, cl = widest([r[i] for r in rows if i < len(r)], bold=False)
+        least.append(max(hw, cw) + pad)
+        want.append(max(hl, cl) + pad)
+    pdf.set_font(FAMILY, "", size)
+    if sum(least) >= usable:
+        return [w * usable / sum(least) for w in least]
+    spare = usable - sum(least)
+    need = [w - m for w, m in zip(want, least, strict=True)]
+    if sum(need) <= spare:  # everything fits on one line: share what is left in proportion to the widths
+        return [w * usable / sum(want) for w in want]
+    return [m + spare * n / sum(need) for m, n in zip(least, need, strict=True)]
+
+
 def pdf_response(filename: str, title: str, subtitle: str, sections: list[tuple[str, list[str], list[list[str]]]],
                  widths: dict[str, float] | None = None) -> HttpResponse:
     from fpdf import FPDF
 
     pdf = FPDF(orientation="L", unit="mm", format="Letter")
     pdf.set_auto_page_break(auto=True, margin=12)
+    use_unicode_font(pdf)
     pdf.add_page()
-    pdf.set_font("Helvetica", "B", 14)
-    pdf.cell(0, 8, latin1(title), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 8)
-    pdf.multi_cell(0, 4, latin1(subtitle), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FAMILY, "B", 14)
+    pdf.cell(0, 8, pdf_text(title), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FAMILY, "", 8)
+    pdf.multi_cell(0, 4, pdf_text(subtitle), new_x="LMARGIN", new_y="NEXT")
     for heading, header, rows in sections:
         pdf.ln(2)
-        pdf.set_font("Helvetica", "B", 10)
-        pdf.cell(0, 6, latin1(heading), new_x="LMARGIN", new_y="NEXT")
-        usable = pdf.w - pdf.l_margin - pdf.r_margin
-        col = [usable / len(header)] * len(header)
-        pdf.set_font("Helvetica", "", 6)
+        pdf.set_font(FAMILY, "B", 10)
+        pdf.cell(0, 6, pdf_text(heading), new_x="LMARGIN", new_y="NEXT")
+        head = [pdf_text(h) for h in header]
+        body = [[pdf_text(v) for v in r] for r in rows]
+        pdf.set_font(FAMILY, "", 6)
+        col = _column_widths(pdf, head, body, pdf.w - pdf.l_margin - pdf.r_margin)
         with pdf.table(col_widths=col, text_align="LEFT", line_height=3.2) as table:
-            head = table.row()
-            for h in header:
-                head.cell(latin1(h))
-            for r in rows:
+            row = table.row()
+            for h in head:
+                row.cell(h)
+            for r in body:
                 row = table.row()
                 for v in r:
-                    row.cell(latin1(str(v)))
+                    row.cell(v)
         if not rows:
             pdf.cell(0, 5, "No entries in this period.", new_x="LMARGIN", new_y="NEXT")
     response = HttpResponse(bytes(pdf.output()), content_type="application/pdf")

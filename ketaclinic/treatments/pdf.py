@@ -1,12 +1,12 @@
-"""Printable PDFs: discharge instructions and the Spravato REMS Patient Monitoring Form data (fpdf2, core fonts,
-latin-1 text only)."""
+"""Printable PDFs: discharge instructions and the Spravato REMS Patient Monitoring Form data (fpdf2, DejaVu Sans
+embedded: any name prints as written)."""
 
 from __future__ import annotations
 
 from django.utils import timezone
 from fpdf import FPDF
 
-from ketaclinic.pdftext import latin1
+from ketaclinic.pdftext import FAMILY, pdf_text, use_unicode_font
 
 
 class _Doc(FPDF):
@@ -15,34 +15,35 @@ class _Doc(FPDF):
         self.doc_title = title
         self.clinic = clinic
         self.set_auto_page_break(True, margin=18)
+        use_unicode_font(self)
         self.add_page()
 
     def header(self) -> None:
-        self.set_font("Helvetica", "B", 14)
-        self.cell(0, 8, latin1(self.clinic.name), new_x="LMARGIN", new_y="NEXT")
-        self.set_font("Helvetica", "", 9)
-        self.cell(0, 5, latin1(f"{self.clinic.address}  Tel {self.clinic.phone}"), new_x="LMARGIN", new_y="NEXT")
-        self.set_font("Helvetica", "B", 12)
+        self.set_font(FAMILY, "B", 14)
+        self.cell(0, 8, pdf_text(self.clinic.name), new_x="LMARGIN", new_y="NEXT")
+        self.set_font(FAMILY, "", 9)
+        self.cell(0, 5, pdf_text(f"{self.clinic.address}  Tel {self.clinic.phone}"), new_x="LMARGIN", new_y="NEXT")
+        self.set_font(FAMILY, "B", 12)
         self.ln(2)
-        self.cell(0, 8, latin1(self.doc_title), new_x="LMARGIN", new_y="NEXT")
+        self.cell(0, 8, pdf_text(self.doc_title), new_x="LMARGIN", new_y="NEXT")
         self.ln(1)
 
     def footer(self) -> None:
         self.set_y(-14)
-        self.set_font("Helvetica", "", 8)
-        self.cell(0, 6, latin1(f"Printed {timezone.localtime(timezone.now(), self.clinic.tz):%Y-%m-%d %H:%M} - page "
-                               f"{self.page_no()}"), align="C")
+        self.set_font(FAMILY, "", 8)
+        self.cell(0, 6, pdf_text(f"Printed {timezone.localtime(timezone.now(), self.clinic.tz):%Y-%m-%d %H:%M} – page "
+                                 f"{self.page_no()}"), align="C")
 
     def para(self, text: str, bold: bool = False, size: int = 11) -> None:
-        self.set_font("Helvetica", "B" if bold else "", size)
-        self.multi_cell(0, 6, latin1(text), new_x="LMARGIN", new_y="NEXT")
+        self.set_font(FAMILY, "B" if bold else "", size)
+        self.multi_cell(0, 6, pdf_text(text), new_x="LMARGIN", new_y="NEXT")
         self.ln(1)
 
     def row(self, label: str, value: object) -> None:
-        self.set_font("Helvetica", "B", 10)
-        self.cell(70, 6, latin1(label))
-        self.set_font("Helvetica", "", 10)
-        self.multi_cell(0, 6, latin1(value if value not in (None, "") else "-"), new_x="LMARGIN", new_y="NEXT")
+        self.set_font(FAMILY, "B", 10)
+        self.cell(70, 6, pdf_text(label))
+        self.set_font(FAMILY, "", 10)
+        self.multi_cell(0, 6, pdf_text(value if value not in (None, "") else "-"), new_x="LMARGIN", new_y="NEXT")
 
 
 def discharge_instructions(s, next_session, integration) -> bytearray:

@@ -179,10 +179,3 @@ def test_search_page_query_budget(client_for, make_patient):
         response = c.get(reverse("patients:search"), {"q": "mockridge"})
     assert response.status_code == 200
     assert len(ctx.captured_queries) <= 18  # 3 index-seek branches for a one-word name
-
-
-def test_pdf_text_spells_out_what_core_fonts_cannot_draw():
-    from ketaclinic.pdftext import latin1
-
-    assert latin1("BP ≥ 140 – see §4 “now” · 2×") == 'BP >= 140 - see S.4 "now" - 2x'
-    assert latin1("Zoë 東") == "Zoë ?"
