@@ -86,6 +86,19 @@ RULES: tuple[Rule, ...] = (
     Rule("scales.cssrs_tiers", "Rating scales",
          "C-SSRS low tier = yes to 1 or 2 only; moderate = yes to 3, or lifetime behaviour not in the past 3 months.",
          "clinical.md §4 C-SSRS Screener row (common triage practice)", "S"),
+    Rule("scales.madrs_item10", "Rating scales",
+         "MADRS item 10 (suicidal thoughts) at 6 ('explicit plans') always opens the suicide-risk task (C-SSRS "
+         "screener before any dosing), and at or above the clinic threshold (default 2, the first anchor naming "
+         "suicidal thoughts), like PHQ-9 item 9 and QIDS-SR16 item 12. [scales.madrs_item10_opens_task; flag "
+         "madrs_item10 in scales.SUICIDALITY_TASK_FLAGS]",
+         "MADRS item 10 anchors (Perroud 2009 doi:10.1186/1741-7015-7-60 Table 1, S); threshold by analogy with "
+         "the PHQ-9 item-9 practice rule (clinical.md §4, U)", "U", ("scales.madrs_item10_task_at_or_above",)),
+    Rule("scales.moaas_sedation", "Rating scales",
+         "MOAA/S during or after dosing: any fall from the patient's own pre-dose score is sedation (recorded; REMS "
+         "form); 2 or below (responds only to prodding or shaking) is deep sedation with an airway risk, an urgent "
+         "alert; 0 is loss of consciousness. [sedation.classify_moaas, sedation.sedation_occurred]",
+         "SPR-PI §5.1 and clinical.md §3c (MOAA/S, C); J&J Medical Information (MOAA/S on the ASA continuum, S); "
+         "'any fall from pre-dose' per issue 10 (U)", "U", ("sedation.moaas_urgent_at_or_below",)),
     Rule("scales.moaas", "Rating scales",
          "MOAA/S 0-5 (5 responds readily to name ... 0 no response to painful trapezius squeeze); 0 = loss of "
          "consciousness raises an urgent flag. Level wording paraphrased, primary text not in the reference.",
@@ -150,8 +163,14 @@ RULES: tuple[Rule, ...] = (
          ("eligibility.bp_review_systolic_mmHg", "eligibility.bp_review_diastolic_mmHg")),
     Rule("eligibility.esketamine", "Eligibility",
          "Esketamine: labelled for adults with TRD or MDD with acute suicidal ideation; no active MDD code -> review; "
-         "age under 18 -> review; 65 and over -> precaution (28 mg start in EU/HK labelling).",
-         "clinical.md §3b (C; >= 65 row S)", "C", ("eligibility.min_age_years", "eligibility.older_adult_age_years")),
+         "age under 18 -> NOT eligible (a label floor no setting can lower; the clinic's adult age can only add a "
+         "higher review age); 65 and over -> precaution (28 mg start in EU/HK labelling).",
+         "clinical.md §3b (C; >= 65 row S); SPR-PI §8.4", "C",
+         ("eligibility.min_age_years", "eligibility.older_adult_age_years")),
+    Rule("eligibility.age_missing", "Eligibility",
+         "A missing age never passes eligibility silently, for any drug: it is missing information (review) until "
+         "the date of birth is recorded. [EligibilityDecision.needs_information]",
+         "clinical.md §3b (adults, C); the missing-information rule is issue 10's, not the reference's", "U"),
     Rule("eligibility.icd10", "Eligibility",
          "Built-in diagnosis list: every ICD-10-CM code in clinical.md §5c (F31.31, F31.32, F31.81 are U; F41.1 and "
          "T14.91- are S). Indications covered without review: major depression (F32/F33), bipolar depression (F31) "
@@ -191,11 +210,37 @@ RULES: tuple[Rule, ...] = (
          "clinical.md §1 'Weight basis' row (SAN17, U); formula unconfirmed", "U",
          ("dosing.weight_basis", "dosing.obesity_bmi", "dosing.adjusted_weight_factor")),
     Rule("dosing.weight_checks", "Dosing",
-         "Flag a weight change of more than 10% since the last visit, and a weight about 2.2046 x the previous one "
-         "(pounds entered as kg). Weights <= 0 or outside the plausible range are rejected.",
-         "Issue 3 (no clinical source); 1 kg = 2.2046 lb", "U",
+         "A weight about 2.2046 x the previous one (pounds typed as kg; 154 'kg' after 70 kg), or changed by more "
+         "than 10% since the previous weight, STOPS dose preparation until the patient is re-weighed or a second "
+         "clinician confirms the weight; it is not a warning. With no previous weight, a BMI outside 15-45 stops "
+         "it too (no height either: record the height or confirm). Weights outside 30-350 kg are rejected "
+         "outright. [dosing.weight_plausibility]",
+         "Issues 3 and 10 (no clinical source); 1 kg = 2.2046 lb", "U",
          ("dosing.weight_change_flag_percent", "dosing.lb_as_kg_tolerance_percent", "dosing.min_weight_kg",
-          "dosing.max_weight_kg")),
+          "dosing.max_weight_kg", "dosing.min_bmi", "dosing.max_bmi")),
+    Rule("dosing.infusion_rate", "Dosing",
+         "A dose running at 0.5 mg/kg/min or faster (the ketamine label's anaesthetic induction rate; 1.0 mg/kg over "
+         "2 min is exactly that) cannot be given, with or without an override: a hard limit, not a setting. Faster "
+         "than the clinic's maximum rate (default 0.75 mg/kg over 40 min = 0.01875 mg/kg/min) needs a prescriber's "
+         "override. [dosing.infusion_rate_check; applied inside dosing.iv_infusion]",
+         "Ketalar PI Dosage and Administration (induction 1-2 mg/kg at 0.5 mg/kg/min; label as quoted by secondary "
+         "summaries; not in clinical.md)", "S", ("dosing.iv_max_rate_mg_per_kg_per_min",)),
+    Rule("dosing.dilution", "Dosing",
+         "Ketamine 100 mg/mL is never given IV undiluted: it is diluted with at least an equal volume of sterile "
+         "water, 0.9% sodium chloride or 5% dextrose (final strength at most 50 mg/mL) and used at once. "
+         "[dosing.iv_dilution_check; applied inside dosing.iv_infusion]",
+         "Ketalar PI §2.1 / §2.3 (rev. 10/2024, DailyMed set 46dab560-8ecd-4d92-8c92-6baa2310b09b; not in "
+         "clinical.md)", "C"),
+    Rule("dosing.stock", "Dosing",
+         "The strength in a dose calculation is one the clinic stocks (ketamine is made at 10, 50 and 100 mg/mL; "
+         "esketamine at 28 mg per device), so a typo such as 5 for 50 mg/mL cannot give a tenfold volume. "
+         "[products.stocked_strength_check; stocked_concentrations= in dosing.iv_infusion / im_injection]",
+         "Ketalar PI How Supplied (10, 50, 100 mg/mL; as quoted, S); clinical.md §5b (100 mg/mL, C); §3b (28 mg "
+         "device, C)", "S"),
+    Rule("dosing.measured_dose", "Dosing",
+         "The dose recorded is the dose measured: the volume rounded to what a syringe measures (0.01 mL, half up) "
+         "times the vial strength, so the record and the syringe agree; it is never more than half a syringe step "
+         "away from the order. [dosing.measured_dose; DoseCalculation.measured_mg]", "Arithmetic; issue 10", "C"),
     # ---------------------------------------------------------------- vitals
     Rule("vitals.pre_dose", _V,
          "Before dosing: BP above 140/90 -> HOLD for prescriber review (label guide: weigh risk of a short-term rise "
@@ -247,6 +292,24 @@ RULES: tuple[Rule, ...] = (
          "clinical.md §1 'Escort / driving' row (SPR-PI §17, C; IV S); tolerances not in the reference", "U",
          ("discharge.systolic_tolerance_mmHg", "discharge.diastolic_tolerance_mmHg",
           "discharge.heart_rate_tolerance_bpm", "discharge.escort_required", "discharge.no_driving_ack_required")),
+    Rule("discharge.baseline_bp", "Observation and discharge",
+         "Recovery BP is judged against the patient's own pre-dose baseline as well as the fixed caution limit "
+         "(140/90): above the fixed limit but within the tolerance above baseline (+20 systolic / +10 diastolic) "
+         "does not hold discharge back (baseline 150/95, now 155/98: ready); above both is not ready; HOLD and STOP "
+         "readings never pass. [discharge.bp_back_to_baseline; inside discharge.discharge_readiness]",
+         "clinical.md §1 'Vitals: time course' (BP back to baseline, Szarmach 2020, C); tolerances not in the "
+         "reference", "U", ("discharge.systolic_tolerance_mmHg", "discharge.diastolic_tolerance_mmHg")),
+    Rule("discharge.clock", "Observation and discharge",
+         "Observation time counts from the end of an IV infusion, from an IM injection, and from the LAST esketamine "
+         "device (the label's 2 h after administration; this also meets the REMS form's 2 h from the first device). "
+         "The REMS form's own minutes run from the first device. [discharge.observation_clock_start, "
+         "discharge.rems_minutes_monitored]",
+         "SPR-PI §17, §5.1 (C); clinical.md §3c 'Form fields' (C); §1 'Vitals: time course' (C)", "C"),
+    Rule("discharge.esketamine_label", "Observation and discharge",
+         "Esketamine: no override can send a patient home before 2 h since the last device, without an escort, or "
+         "without the no-driving acknowledgement. [discharge.esketamine_discharge_limits]",
+         "clinical.md §3c 'Observation' (C); §1 'Escort / driving' (SPR-PI §17, C)", "C",
+         ("observation.esketamine_min_minutes",)),
     # ---------------------------------------------------------------- schedules
     Rule("schedules.induction", "Schedules",
          "Induction series: 6 sessions, 2 or 3 a week (default 3) on working days, at most that many in any 7 days, "
@@ -280,6 +343,29 @@ RULES: tuple[Rule, ...] = (
          "clinical.md §1 'Vitals: when' (C); §3c 'BP' (C, no interval)", "U",
          ("vitals.iv_interval_during_minutes", "vitals.iv_interval_after_minutes", "vitals.im_interval_minutes",
           "vitals.esketamine_interval_minutes")),
+    Rule("session.predose_hold", _V,
+         "The pre-dose reading that holds the dose is the WORST reading since the last vitals override, at HOLD or "
+         "worse; a later normal reading does not erase it, and an override covers only the readings up to it. "
+         "[session.predose_hold]", "clinical.md §1 'Software implications' (override to pass a limit); "
+         "'Pre-dose BP guide' (U)", "U", ("vitals.pre_dose_systolic_hold_mmHg", "vitals.pre_dose_diastolic_hold_mmHg")),
+    Rule("session.predose_acceptable", _V,
+         "REMS 'vital signs acceptable before administration' = a pre-dose reading exists, the latest has a BP, and "
+         "none was at HOLD or worse (an overridden hold was not acceptable). [session.predose_vitals_acceptable]",
+         "clinical.md §3c 'Form fields' (C)", "C"),
+    Rule("session.hold_means_hold", _V,
+         "A reading at HOLD during dosing pauses the infusion (the nurse confirms the pump is paused); STOP stops "
+         "it. Resuming needs a repeat reading below HOLD taken after the pause, or a prescriber's override; after a "
+         "STOP only the prescriber can restart. [session.infusion_pause_required, session.may_resume]",
+         "Vital-sign levels (rules vitals.*); clinical.md §1 'Software implications'; issue 10", "U"),
+    Rule("session.device_spacing", "Dosing",
+         "Esketamine devices: no more than were prepared, and at least 5 min between devices. "
+         "[session.next_device]", "clinical.md §3b 'Device' row (C)", "C",
+         ("dosing.esketamine_device_interval_minutes",)),
+    Rule("session.verification", "Dosing",
+         "Independent verification: a second clinician enters weight (within 0.1 kg), dose (within 0.1 mg), vial "
+         "strength and bag volume (exactly) themselves; any mismatch stops the dose until both agree. "
+         "[session.verification_mismatches]", "Issue 10 point 10 (data matching to the dose maths' rounding step; "
+         "no clinical source)", "U"),
     Rule("session.pregnancy_test", "Eligibility",
          "The pre-dose checklist asks for a pregnancy test result for everyone not recorded male at birth "
          "(pregnancy is a contraindication to weigh; the reference gives no testing rule).",

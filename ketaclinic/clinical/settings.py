@@ -39,7 +39,7 @@ class SettingSpec:
     choices: tuple[str, ...] = ()
 
 
-V, D, OBS, OUT, SCH, ELIG, C = (
+V, D, OBS, OUT, SCH, ELIG, C, SC = (
     "Vital signs",
     "Dosing",
     "Observation and discharge",
@@ -47,6 +47,7 @@ V, D, OBS, OUT, SCH, ELIG, C = (
     "Schedules",
     "Eligibility",
     "Custody",
+    "Rating scales",
 )
 
 _LABEL_BP_GUIDE = (
@@ -178,7 +179,8 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("dosing.adjusted_weight_factor", "Adjusted body weight factor (IBW + factor x (actual - IBW))", "",
                 0.4, 0.0, 1.0, "Not in clinical.md: standard pharmacy formula (Devine ideal body weight plus 0.4 "
                 "of the excess); unconfirmed", False, D),
-    SettingSpec("dosing.weight_change_flag_percent", "Flag a weight change since the last visit of more than", "%",
+    SettingSpec("dosing.weight_change_flag_percent", "Weight change since the last weight that stops dose "
+                "preparation until re-weighed or confirmed by a second clinician: more than", "%",
                 10, 1, 50, "Issue 3 requirement (10%); no number in clinical.md", False, D),
     SettingSpec("dosing.lb_as_kg_tolerance_percent", "Pounds-entered-as-kg check: tolerance around x2.2046", "%", 5,
                 1, 15, NO_SOURCE + " (software plausibility check; 1 kg = 2.2046 lb is a unit definition)", False, D),
@@ -186,6 +188,17 @@ SETTINGS: tuple[SettingSpec, ...] = (
                 NO_SOURCE + " (input sanity limit, not a clinical threshold)", False, D),
     SettingSpec("dosing.max_weight_kg", "Highest plausible weight (above: rejected)", "kg", 350, 150, 500,
                 NO_SOURCE + " (input sanity limit, not a clinical threshold)", False, D),
+    SettingSpec("dosing.min_bmi", "First weight on file: lowest plausible adult BMI (below: re-weigh or confirm)",
+                "kg/m2", 15, 10, 20, NO_SOURCE + " (input plausibility check, not a clinical threshold)", False, D),
+    SettingSpec("dosing.max_bmi", "First weight on file: highest plausible adult BMI (above: re-weigh or confirm)",
+                "kg/m2", 45, 35, 80, NO_SOURCE + " (input plausibility check: a weight in pounds typed as kg "
+                "roughly doubles the BMI, e.g. 70 kg at 175 cm is 22.9 and '154 kg' is 50.3)", False, D),
+    SettingSpec("dosing.iv_max_rate_mg_per_kg_per_min", "IV: fastest infusion without a prescriber override",
+                "mg/kg/min", 0.01875, 0.001, 0.49,
+                "No rate in clinical.md: default = 0.75 mg/kg over 40 min, the fastest the clinic's default dose "
+                "range and infusion time allow (clinical.md §1 'Range in practice' / 'Standard dose'); unconfirmed. "
+                "Always below the label's induction rate 0.5 mg/kg/min, which is a hard limit and not a setting",
+                False, D),
     SettingSpec("dosing.max_concentration_mg_per_mL", "Highest vial concentration accepted", "mg/mL", 100, 1, 100,
                 "clinical.md §5b/§6: 100 mg/mL is the strongest ketamine strength named (C for the code, S for "
                 "being the strongest)", False, D),
@@ -247,6 +260,20 @@ SETTINGS: tuple[SettingSpec, ...] = (
                 0, 60, "No number in clinical.md: not configured until the clinic sets it", False, OUT),
     SettingSpec("outcomes.relapse_rise_gad7_points", "GAD-7 loss of response: rise of (0 = not set)", "points", 0,
                 0, 21, "No number in clinical.md: not configured until the clinic sets it", False, OUT),
+    # ---------------------------------------------------------------- rating scales
+    SettingSpec("scales.madrs_item10_task_at_or_above", "MADRS item 10 (suicidal thoughts): open the suicide-risk "
+                "task at or above", "points", 2, 1, 4,
+                "MADRS item 10 anchors (Montgomery & Asberg 1979, as reproduced in Perroud 2009 BMC Med 7:60 "
+                "doi:10.1186/1741-7015-7-60 Table 1; S): 0-1 enjoys life, 2-3 weary of life with only fleeting "
+                "suicidal thoughts, 4-5 suicide considered a possible solution, 6 explicit plans. 2 is the first "
+                "anchor naming suicidal thoughts, as PHQ-9 item 9 > 0 (clinical.md §4, practice rule U); no source "
+                "gives a threshold. 6 always opens the task; the setting cannot go above 4", False, SC),
+    SettingSpec("sedation.moaas_urgent_at_or_below", "MOAA/S at or below this is deep sedation: urgent alert",
+                "points", 2, 2, 4,
+                "MOAA/S levels (Chernik 1990, U); J&J Medical Information on SPRAVATO sedation (2024): MOAA/S "
+                "scores follow the ASA sedation continuum, 4 = mild, <= 3 = moderate or greater (S); MOAA/S 2 "
+                "(responds only to prodding or shaking) and below = deep sedation in that continuum, airway risk "
+                "(issue 10). Cannot be set below 2", False, SC),
     # ---------------------------------------------------------------- schedules
     SettingSpec("schedules.induction_sessions", "Induction series: number of sessions", "", 6, 1, 12,
                 "clinical.md §1 'Induction series, PTSD' and 'Other schedules' rows: 6 infusions over 2 weeks "
@@ -327,6 +354,7 @@ _ASCENDING: tuple[tuple[str, ...], ...] = (
     ("dosing.iv_hard_min_minutes", "dosing.iv_min_minutes", "dosing.iv_default_minutes", "dosing.iv_max_minutes"),
     ("dosing.esketamine_first_dose_mg", "dosing.esketamine_max_dose_mg"),
     ("dosing.min_weight_kg", "dosing.max_weight_kg"),
+    ("dosing.min_bmi", "dosing.max_bmi"),
     ("schedules.integration_start_hours", "schedules.integration_end_hours"),
 )
 

@@ -5,7 +5,8 @@ import pytest
 from ketaclinic.clinical.errors import ClinicalInputError
 from ketaclinic.clinical.settings import SETTINGS, SETTINGS_BY_KEY, defaults, resolve, validate_settings
 
-GROUPS = {"Vital signs", "Dosing", "Observation and discharge", "Outcomes", "Schedules", "Eligibility", "Custody"}
+GROUPS = {"Vital signs", "Dosing", "Observation and discharge", "Outcomes", "Schedules", "Eligibility", "Custody",
+          "Rating scales"}
 
 
 def test_every_spec_is_well_formed():
