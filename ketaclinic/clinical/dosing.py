@@ -8,16 +8,43 @@ ranges and ceilings are clinic settings (see :mod:`ketaclinic.clinical.settings`
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from .errors import ClinicalInputError
-from .settings import resolve
+from .guards import (
+    CLEARED_BY_NOTHING,
+    CLEARED_BY_PRESCRIBER,
+    CLEARED_BY_SECOND_CLINICIAN,
+    GuardDecision,
+    Outcome,
+    decision,
+)
+from .products import KETAMINE, require_stocked
+from .settings import SETTINGS_BY_KEY, resolve
 
 LB_PER_KG = 2.2046  # unit definition (1 kg = 2.20462 lb)
 ESKETAMINE_DEVICE_MG = 28  # clinical.md §3b 'Device' row: 28 mg per device (C)
 ROUNDING_RULE = "Rounding: half up; weight 0.1 kg, dose 0.1 mg, volume 0.01 mL, rate 0.1 mL/h."
+#: The ketamine label's anaesthetic induction infusion rate. A dose running this fast or faster is an
+#: anaesthetic induction, never a psychiatric infusion: a hard limit, not a setting.
+INDUCTION_RATE_MG_PER_KG_PER_MIN = Decimal("0.5")
+INDUCTION_RATE_SOURCE = (
+    "Ketalar (ketamine hydrochloride injection) PI, Dosage and Administration, induction: 1-2 mg/kg IV 'at a rate "
+    "of 0.5 mg/kg/min' as an alternative to a 1-4.5 mg/kg injection over 60 seconds (label text as quoted by "
+    "secondary summaries, e.g. droracle.ai and bestinmeds.com; primary PI page not read here: status S). Not in "
+    "clinical.md, which gives 0.5 mg/kg over 40 min (0.0125 mg/kg/min) as the psychiatric standard (§1, C)"
+)
+#: Vials at this strength or stronger must be diluted before IV use (the label names the 100 mg/mL vial).
+DILUTION_REQUIRED_MG_PER_ML = Decimal(100)
+DILUTION_SOURCE = (
+    "Ketalar PI §2.1 (rev. 10/2024, DailyMed set 46dab560-8ecd-4d92-8c92-6baa2310b09b via fda.report): 'Do not "
+    "administer the 100 mg/mL concentration of KETALAR intravenously without proper dilution'; §2.3 as quoted at "
+    "inpharmd.com: dilute with an equal volume of Sterile Water for Injection, 0.9% Sodium Chloride or 5% Dextrose "
+    "and use immediately (C for the requirement; not in clinical.md)"
+)
+SYRINGE_STEP_ML = Decimal("0.01")
 ADJUSTED_WEIGHT_NOTE = (
     "Adjusted body weight = IBW + factor x (actual - IBW), IBW by Devine (male 50 kg, female 45.5 kg, + 2.3 kg per "
     "inch over 60 in). Standard pharmacy formula, NOT in clinical.md: unconfirmed; clinician to verify."
@@ -47,6 +74,9 @@ class DoseCalculation:
     warnings: tuple[str, ...]
     needs_override: bool
     override_reason: str | None
+    #: The dose in the syringe: drug mL (rounded to what a syringe measures) x vial mg/mL. This, not
+    #: ``total_mg``, is the dose to record (issue 10 point 4). For esketamine: devices x 28 mg.
+    measured_mg: float | None = None
 
     @property
     def blocked(self) -> bool:
@@ -122,6 +152,197 @@ def check_weight(
             "confirm the weight."
         )
     return tuple(warnings)
+
+
+_WEIGHT_SOURCE = (
+    "Issue 10 point 1 (software plausibility check, no clinical source): 1 kg = 2.2046 lb is a unit definition; "
+    "the change tolerance and BMI range are unconfirmed clinic settings"
+)
+
+
+def _setting_note(key: str) -> str:
+    return "" if SETTINGS_BY_KEY[key].confirmed else " (unconfirmed clinic setting)"
+
+
+def weight_plausibility(
+    weight_kg: float | Decimal,
+    *,
+    previous_weight_kg: float | Decimal | None = None,
+    height_cm: float | Decimal | None = None,
+    second_clinician_confirmed: bool = False,
+    settings: Mapping[str, object] | None = None,
+) -> GuardDecision:
+    """Does today's weight look right? A weight that looks wrong BLOCKS dose preparation until it is re-measured or
+    a second clinician confirms it; it is not a warning.
+
+    Blocks when: the weight is about 2.2046 x the previous one (pounds typed as kg, within
+    ``dosing.lb_as_kg_tolerance_percent``) or the previous one was about 2.2046 x today's; the weight changed by
+    more than ``dosing.weight_change_flag_percent`` since the previous weight; or, with no previous weight, the BMI
+    from ``height_cm`` is outside ``dosing.min_bmi``-``dosing.max_bmi`` (a weight in pounds roughly doubles the BMI:
+    70 kg at 175 cm is 22.9, "154 kg" is 50.3); with neither a previous weight nor a height there is nothing to check
+    against, which also blocks.  ``second_clinician_confirmed=True`` (a second clinician has re-weighed and confirmed)
+    clears those blocks.  A weight outside the absolute limits (``dosing.min_weight_kg``/``max_weight_kg``) or a
+    height outside 100-250 cm blocks and cannot be confirmed.  Source: :data:`_WEIGHT_SOURCE` (rule
+    ``dosing.weight_checks``, status U).
+    """
+    cfg = resolve(settings)
+    rule = "dosing.weight_checks"
+    w = _number(float(weight_kg) if isinstance(weight_kg, Decimal) else weight_kg, "weight_kg", "kg")
+    lo, hi = float(cfg["dosing.min_weight_kg"]), float(cfg["dosing.max_weight_kg"])  # type: ignore[arg-type]
+    if not isinstance(second_clinician_confirmed, bool):
+        raise ClinicalInputError("must be true or false", "second_clinician_confirmed")
+    if not lo <= w <= hi:
+        hint = f" If it was pounds, {w:g} lb = {w / LB_PER_KG:.1f} kg." if w > hi and w / LB_PER_KG <= hi else ""
+        return decision(Outcome.BLOCK, f"A weight of {w:g} kg is outside what the clinic accepts ({lo:g}-{hi:g} kg)."
+                        f"{hint} Weigh the patient again on the clinic scale and enter the weight in kilograms.",
+                        rule, _WEIGHT_SOURCE, CLEARED_BY_NOTHING, weight_kg=w)
+    problems: list[str] = []
+    facts: dict[str, object] = {"weight_kg": w}
+    if previous_weight_kg is not None:
+        prev = _number(float(previous_weight_kg) if isinstance(previous_weight_kg, Decimal) else previous_weight_kg,
+                       "previous_weight_kg", "kg")
+        if prev <= 0:
+            raise ClinicalInputError(f"previous weight {prev:g} kg is not possible", "previous_weight_kg")
+        facts["previous_weight_kg"] = prev
+        tol = float(cfg["dosing.lb_as_kg_tolerance_percent"]) / 100  # type: ignore[arg-type]
+        ratio = w / prev
+        if abs(ratio / LB_PER_KG - 1) <= tol:
+            problems.append(f"{w:g} kg is {ratio:.2f} times the previous weight of {prev:g} kg: it looks like pounds "
+                            f"typed as kilograms ({w:g} lb = {w / LB_PER_KG:.1f} kg).")
+        elif abs((1 / ratio) / LB_PER_KG - 1) <= tol:
+            problems.append(f"The previous weight {prev:g} kg is {1 / ratio:.2f} times today's {w:g} kg: the previous "
+                            "entry may have been in pounds; have it corrected in the chart.")
+        else:
+            limit = float(cfg["dosing.weight_change_flag_percent"])  # type: ignore[arg-type]
+            change = (w - prev) / prev * 100
+            facts["change_percent"] = round(change, 1)
+            if abs(change) > limit:
+                problems.append(f"The weight changed by {change:+.1f}% since the previous weight ({prev:g} kg -> "
+                                f"{w:g} kg), more than the clinic's {limit:g}%"
+                                f"{_setting_note('dosing.weight_change_flag_percent')}.")
+    elif height_cm is not None:
+        h = _number(float(height_cm) if isinstance(height_cm, Decimal) else height_cm, "height_cm", "cm")
+        if not 100 <= h <= 250:
+            return decision(Outcome.BLOCK, f"A height of {h:g} cm is not plausible (100-250 cm): measure the height "
+                            "again in centimetres before the weight can be checked.", rule, _WEIGHT_SOURCE,
+                            CLEARED_BY_NOTHING, height_cm=h)
+        bmi = w / (h / 100) ** 2
+        low, high = float(cfg["dosing.min_bmi"]), float(cfg["dosing.max_bmi"])  # type: ignore[arg-type]
+        facts.update(height_cm=h, bmi=round(bmi, 1))
+        if not low <= bmi <= high:
+            pounds = f" Was it entered in pounds ({w:g} lb = {w / LB_PER_KG:.1f} kg)?" if bmi > high else ""
+            problems.append(f"{w:g} kg at {h:g} cm gives a BMI of {bmi:.1f}, outside the plausible adult range "
+                            f"{low:g}-{high:g}{_setting_note('dosing.max_bmi')}.{pounds}")
+    else:
+        problems.append("There is no earlier weight and no height on file to check this weight against. Record the "
+                        "patient's height.")
+    if not problems:
+        return decision(Outcome.OK, "", rule, _WEIGHT_SOURCE, **facts)
+    if second_clinician_confirmed:
+        return decision(Outcome.OK, "Weight confirmed by a second clinician despite: " + " ".join(problems), rule,
+                        _WEIGHT_SOURCE, **facts)
+    return decision(Outcome.BLOCK, " ".join(problems) + " Do not prepare the dose: weigh the patient again, or have "
+                    "a second clinician re-weigh and confirm the weight.", rule, _WEIGHT_SOURCE,
+                    CLEARED_BY_SECOND_CLINICIAN, **facts)
+
+
+def infusion_rate_check(
+    dose_mg_per_kg: float | Decimal, minutes: int, *, settings: Mapping[str, object] | None = None
+) -> GuardDecision:
+    """How fast the dose runs, in mg/kg/min, against the label's induction rate and the clinic's maximum.
+
+    At or above 0.5 mg/kg/min (:data:`INDUCTION_RATE_MG_PER_KG_PER_MIN`, the ketamine label's anaesthetic
+    induction rate) the dose is refused and nothing can clear it: 1.0 mg/kg over 2 min is exactly that rate.
+    Faster than ``dosing.iv_max_rate_mg_per_kg_per_min`` (default 0.75 mg/kg over 40 min = 0.01875 mg/kg/min, the
+    fastest the clinic's own default range allows) needs a prescriber's override.  Sources:
+    :data:`INDUCTION_RATE_SOURCE` (rule ``dosing.infusion_rate``).
+    """
+    cfg = resolve(settings)
+    dose = _dec(_number(float(dose_mg_per_kg) if isinstance(dose_mg_per_kg, Decimal) else dose_mg_per_kg,
+                        "dose_mg_per_kg", "mg/kg"))
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or minutes <= 0:
+        raise ClinicalInputError(f"infusion time must be whole minutes above 0, not {minutes!r}", "minutes")
+    if dose <= 0:
+        raise ClinicalInputError(f"dose {dose} mg/kg must be above 0", "dose_mg_per_kg")
+    rate = dose / minutes
+    clinic_max = _dec(float(cfg["dosing.iv_max_rate_mg_per_kg_per_min"]))  # type: ignore[arg-type]
+    shown = f"{dose.normalize():f} mg/kg over {minutes} min runs at {float(rate):.4g} mg/kg/min"
+    facts = {"rate_mg_per_kg_per_min": float(rate), "clinic_max": float(clinic_max),
+             "induction_rate": float(INDUCTION_RATE_MG_PER_KG_PER_MIN)}
+    if rate >= INDUCTION_RATE_MG_PER_KG_PER_MIN:
+        return decision(Outcome.BLOCK, f"{shown}: that is the anaesthetic induction rate in the ketamine label "
+                        f"({INDUCTION_RATE_MG_PER_KG_PER_MIN} mg/kg/min) or faster, and cannot be given. Ask the "
+                        "prescriber to lengthen the infusion (the standard is 0.5 mg/kg over 40 min) or lower the "
+                        "dose.", "dosing.infusion_rate", INDUCTION_RATE_SOURCE, CLEARED_BY_NOTHING, **facts)
+    if rate > clinic_max:
+        return decision(Outcome.NEEDS_OVERRIDE, f"{shown}, faster than the clinic's maximum {float(clinic_max):g} "
+                        f"mg/kg/min{_setting_note('dosing.iv_max_rate_mg_per_kg_per_min')}. Lengthen the infusion, or "
+                        "a prescriber must give a reason to run it this fast.", "dosing.infusion_rate",
+                        SETTINGS_BY_KEY["dosing.iv_max_rate_mg_per_kg_per_min"].source, CLEARED_BY_PRESCRIBER,
+                        **facts)
+    return decision(Outcome.OK, "", "dosing.infusion_rate", INDUCTION_RATE_SOURCE, **facts)
+
+
+def iv_dilution_check(
+    concentration_mg_per_mL: float | Decimal, *, drug_mL: float | Decimal, diluent_mL: float | Decimal
+) -> GuardDecision:
+    """Is a 100 mg/mL ketamine preparation for IV use diluted as the label requires?
+
+    The label forbids giving the 100 mg/mL strength intravenously without dilution, and says to dilute it with an
+    equal volume of sterile water, 0.9% sodium chloride or 5% dextrose; so ``diluent_mL`` must be at least
+    ``drug_mL`` (final strength at most 50 mg/mL).  Weaker vials carry no such requirement.  A refusal is a BLOCK
+    that nothing clears: prepare it again, diluted.  Source: :data:`DILUTION_SOURCE` (rule ``dosing.dilution``).
+    """
+    conc = _dec(_number(float(concentration_mg_per_mL) if isinstance(concentration_mg_per_mL, Decimal)
+                        else concentration_mg_per_mL, "concentration_mg_per_mL", "mg/mL"))
+    drug = _dec(_number(float(drug_mL) if isinstance(drug_mL, Decimal) else drug_mL, "drug_mL", "mL"))
+    diluent = _dec(_number(float(diluent_mL) if isinstance(diluent_mL, Decimal) else diluent_mL, "diluent_mL", "mL"))
+    if conc <= 0 or drug <= 0 or diluent < 0:
+        raise ClinicalInputError("concentration and drug volume must be above 0, diluent 0 or more", "drug_mL")
+    final = conc * drug / (drug + diluent)
+    facts = {"final_mg_per_mL": float(final), "vial_mg_per_mL": float(conc)}
+    if conc >= DILUTION_REQUIRED_MG_PER_ML and diluent < drug:
+        return decision(Outcome.BLOCK, f"Ketamine {conc.normalize():f} mg/mL must not be given IV undiluted (label): "
+                        f"{drug.normalize():f} mL with {diluent.normalize():f} mL of diluent is "
+                        f"{float(final):.3g} mg/mL. Dilute it with at least an equal volume of sterile water, 0.9% "
+                        "sodium chloride or 5% dextrose (or add it to the infusion bag), use it at once, and record "
+                        "the preparation again.", "dosing.dilution", DILUTION_SOURCE, CLEARED_BY_NOTHING, **facts)
+    return decision(Outcome.OK, "", "dosing.dilution", DILUTION_SOURCE, **facts)
+
+
+@dataclass(frozen=True)
+class MeasuredDose:
+    """The dose as it will be in the syringe: ``volume_mL`` rounded to the syringe step, ``mg_as_measured`` =
+    volume x concentration exactly; ``difference_mg`` = measured - ordered."""
+
+    ordered_mg: Decimal
+    concentration_mg_per_mL: Decimal
+    volume_mL: Decimal
+    mg_as_measured: Decimal
+    difference_mg: Decimal
+
+
+def measured_dose(
+    ordered_mg: float | Decimal, concentration_mg_per_mL: float | Decimal, *, step_mL: Decimal = SYRINGE_STEP_ML
+) -> MeasuredDose:
+    """Volume to draw (ordered mg / mg/mL, rounded half up to ``step_mL``, 0.01 mL by default) and the mg that
+    volume holds (volume x mg/mL, exact Decimal).  Record ``mg_as_measured``, so the record and the syringe agree;
+    it differs from the order by at most half a syringe step (concentration x step / 2 mg).  A dose too small to
+    measure at this strength (volume rounds to 0) is refused.  Source: arithmetic (rule ``dosing.measured_dose``).
+    """
+    mg = _dec(_number(float(ordered_mg) if isinstance(ordered_mg, Decimal) else ordered_mg, "ordered_mg", "mg"))
+    conc = _dec(_number(float(concentration_mg_per_mL) if isinstance(concentration_mg_per_mL, Decimal)
+                        else concentration_mg_per_mL, "concentration_mg_per_mL", "mg/mL"))
+    if not isinstance(step_mL, Decimal) or not step_mL.is_finite() or step_mL <= 0:
+        raise ClinicalInputError("syringe step must be a Decimal above 0 mL", "step_mL")
+    if mg <= 0 or conc <= 0:
+        raise ClinicalInputError("dose and concentration must be above 0", "ordered_mg")
+    volume = (mg / conc).quantize(step_mL, rounding=ROUND_HALF_UP)
+    if volume <= 0:
+        raise ClinicalInputError(f"{mg.normalize():f} mg at {conc.normalize():f} mg/mL is less than the smallest "
+                                 f"volume a syringe measures ({step_mL} mL): use a weaker vial", "ordered_mg")
+    measured = volume * conc
+    return MeasuredDose(mg, conc, volume, measured, measured - mg)
 
 
 def _dosing_weight(
@@ -207,12 +428,19 @@ def iv_infusion(
     previous_weight_kg: float | None = None,
     override_reason: str | None = None,
     settings: Mapping[str, object] | None = None,
+    stocked_concentrations: Iterable[object] | None = None,
 ) -> DoseCalculation:
     """IV ketamine infusion: total mg, drug mL drawn from the vial, and pump rate in mL/h.
 
     total mg = dosing weight x mg/kg; drug mL = mg / vial mg/mL; infused volume = bag mL + drug mL (when the
     drug is added to the bag) and rate = volume / minutes x 60.  Standard 0.5 mg/kg over 40 min (clinical.md §1,
     Singh 2016 doi:10.1176/appi.ajp.2016.16010037; C); allowed range and ceiling are settings.
+
+    Refused outright (:class:`ClinicalInputError`, no override): a rate at or above the label's induction rate
+    (:func:`infusion_rate_check`), a 100 mg/mL vial not diluted with at least an equal volume
+    (:func:`iv_dilution_check`), and, when ``stocked_concentrations`` is given, a concentration the clinic does not
+    stock (:func:`ketaclinic.clinical.products.stocked_strength_check`).  Faster than the clinic's maximum rate
+    needs an override.  ``measured_mg`` is the dose in the syringe (drug mL x mg/mL): record that.
     """
     cfg = resolve(settings)
     w_actual = _plausible_weight(weight_kg, cfg)
@@ -232,11 +460,18 @@ def iv_infusion(
             f"Infusion time {minutes} min is outside the clinic's range {min_m}-{max_m} min: a prescriber override "
             "reason is required."
         )
+    rate_check = infusion_rate_check(dose, minutes, settings=cfg)
+    if rate_check.blocked:
+        raise ClinicalInputError(rate_check.reason, "minutes")
+    if rate_check.needs_override:
+        out_of_range = True
+        warnings.append(rate_check.reason)
     conc = _number(concentration_mg_per_mL, "concentration_mg_per_mL", "mg/mL")
     max_conc = float(cfg["dosing.max_concentration_mg_per_mL"])  # type: ignore[arg-type]
     if not 0 < conc <= max_conc:
         raise ClinicalInputError(f"vial concentration {conc:g} mg/mL must be above 0 and at most {max_conc:g} mg/mL",
                                  "concentration_mg_per_mL")
+    require_stocked(KETAMINE, conc, stocked_concentrations, "concentration_mg_per_mL")
     bag = _number(bag_volume_mL, "bag_volume_mL", "mL")
     max_bag = float(cfg["dosing.max_bag_volume_mL"])  # type: ignore[arg-type]
     if not 0 < bag <= max_bag:
@@ -248,12 +483,26 @@ def iv_infusion(
     ml_exact = _dec(total) / _dec(conc)
     ml = _round(ml_exact, "0.01")
     working.append(f"Drug volume = {total:g} mg / {conc:g} mg/mL = {float(ml_exact):.6g} mL -> {ml:.2f} mL.")
+    measured = _dec(ml) * _dec(conc)
+    working.append(f"Measured dose = {ml:.2f} mL x {conc:g} mg/mL = {measured.normalize():f} mg (the dose in the syringe: record "
+                   "this).")
     if drug_added_to_bag:
         volume = _dec(bag) + _dec(ml)
+        diluent = _dec(bag)
         working.append(f"Infused volume = bag {bag:g} mL + drug {ml:.2f} mL = {volume:f} mL.")
     else:
         volume = _dec(bag)
+        diluent = _dec(bag) - _dec(ml)
+        if diluent < 0:
+            raise ClinicalInputError(f"the final volume {bag:g} mL is smaller than the drug volume {ml:.2f} mL: "
+                                     "check the bag volume", "bag_volume_mL")
         working.append(f"Infused volume = bag {bag:g} mL (final volume already includes the drug).")
+    dilution = iv_dilution_check(conc, drug_mL=ml, diluent_mL=diluent)
+    if dilution.blocked:
+        raise ClinicalInputError(dilution.reason, "concentration_mg_per_mL")
+    working.append(f"Infusion speed = {dose:g} mg/kg / {minutes} min = "
+                   f"{rate_check.details['rate_mg_per_kg_per_min']:.4g} mg/kg/min (label induction rate "
+                   f"{INDUCTION_RATE_MG_PER_KG_PER_MIN} mg/kg/min is never reached).")
     rate_exact = volume * 60 / minutes
     rate = _round(rate_exact, "0.1")
     working.append(f"Pump rate = {volume:f} mL / {minutes} min x 60 = {float(rate_exact):.6g} mL/h -> "
@@ -261,7 +510,7 @@ def iv_infusion(
     working.append(ROUNDING_RULE)
     reason = _reason(override_reason)
     return DoseCalculation("iv", basis, dw, dose, total, ml, conc, bag, minutes, rate, None, tuple(working),
-                           tuple(weight_warnings + warnings), out_of_range, reason)
+                           tuple(weight_warnings + warnings), out_of_range, reason, float(measured))
 
 
 def im_injection(
@@ -275,11 +524,13 @@ def im_injection(
     previous_weight_kg: float | None = None,
     override_reason: str | None = None,
     settings: Mapping[str, object] | None = None,
+    stocked_concentrations: Iterable[object] | None = None,
 ) -> DoseCalculation:
     """IM ketamine: total mg = dosing weight x mg/kg; mL = mg / vial mg/mL.
 
     Allowed range 0.25-0.5 mg/kg (Chilukuri 2014 doi:10.4103/0253-7176.127258, clinical.md §3a, C); ceiling
-    1.0 mg/kg (clinic IM range, clinical.md §3a, U).
+    1.0 mg/kg (clinic IM range, clinical.md §3a, U).  ``stocked_concentrations`` as in :func:`iv_infusion`;
+    ``measured_mg`` (mL x mg/mL) is the dose to record.
     """
     cfg = resolve(settings)
     w_actual = _plausible_weight(weight_kg, cfg)
@@ -290,6 +541,7 @@ def im_injection(
     if not 0 < conc <= max_conc:
         raise ClinicalInputError(f"vial concentration {conc:g} mg/mL must be above 0 and at most {max_conc:g} mg/mL",
                                  "concentration_mg_per_mL")
+    require_stocked(KETAMINE, conc, stocked_concentrations, "concentration_mg_per_mL")
     dw, basis, working = _dosing_weight(w_actual, height_cm, weight_basis, sex, cfg)
     exact = _dec(dw) * _dec(dose)
     total = _round(exact, "0.1")
@@ -297,9 +549,12 @@ def im_injection(
     ml_exact = _dec(total) / _dec(conc)
     ml = _round(ml_exact, "0.01")
     working.append(f"Injection volume = {total:g} mg / {conc:g} mg/mL = {float(ml_exact):.6g} mL -> {ml:.2f} mL.")
+    measured = _dec(ml) * _dec(conc)
+    working.append(f"Measured dose = {ml:.2f} mL x {conc:g} mg/mL = {measured.normalize():f} mg (the dose in the syringe: record "
+                   "this).")
     working.append(ROUNDING_RULE)
     return DoseCalculation("im", basis, dw, dose, total, ml, conc, None, None, None, None, tuple(working),
-                           tuple(weight_warnings + warnings), out_of_range, _reason(override_reason))
+                           tuple(weight_warnings + warnings), out_of_range, _reason(override_reason), float(measured))
 
 
 def esketamine(
@@ -350,4 +605,5 @@ def esketamine(
                    "the first device; BP before dosing and at about "
                    f"{cfg['vitals.esketamine_bp_check_minutes']} min.")
     return DoseCalculation("intranasal", "fixed dose", None, None, float(dose_mg), None, None, None, span, None,
-                           devices, tuple(working), tuple(warnings), needs, _reason(override_reason))
+                           devices, tuple(working), tuple(warnings), needs, _reason(override_reason),
+                           float(devices * ESKETAMINE_DEVICE_MG))
