@@ -434,6 +434,10 @@ MOAAS = Scale(
     bands=(Band(0, 0, "unresponsive (loss of consciousness)"), Band(1, 4, "sedated"), Band(5, 5, "alert")),
 )
 
+#: Safety-flag codes that open the suicide-risk task (C-SSRS screener first): PHQ-9 item 9, QIDS-SR16 item 12,
+#: MADRS item 10, and a high-risk C-SSRS screener.  Apps open the task for an urgent flag with one of these codes.
+SUICIDALITY_TASK_FLAGS = frozenset({"phq9_item9", "qids_item12", "madrs_item10", "cssrs_high_risk"})
+
 SCALES: dict[str, Scale] = {
     s.code: s for s in (PHQ9, GAD7, PCL5, QIDS_SR16, MADRS, CADSS, CSSRS_SCREENER, MOAAS)
 }
@@ -534,6 +538,51 @@ def _score_phq9(scale: Scale, clean: dict[str, int], settings: Mapping[str, obje
 
 def _score_plain(scale: Scale, clean: dict[str, int], settings: Mapping[str, object] | None) -> ScaleResult:
     return _score_sum(scale, clean, [])
+
+
+#: MADRS item 10 ("Suicidal thoughts") anchors, as reproduced in Perroud 2009 (BMC Med 7:60,
+#: doi:10.1186/1741-7015-7-60, Table 1) and PMC4350518 Table 1 (S): what each level means, for the flag message.
+MADRS_ITEM10_ANCHORS: dict[int, str] = {
+    0: "enjoys life or takes it as it comes",
+    1: "between 'enjoys life' and 'weary of life'",
+    2: "weary of life, only fleeting suicidal thoughts",
+    3: "between 'fleeting suicidal thoughts' and 'suicide considered a possible solution'",
+    4: "probably better off dead; suicidal thoughts common, suicide considered a possible solution, without "
+       "specific plans or intention",
+    5: "between 'suicide considered a possible solution' and 'explicit plans'",
+    6: "explicit plans for suicide when there is an opportunity; active preparations",
+}
+#: An item 10 rating that always opens the suicide-risk task whatever the clinic setting ("explicit plans").
+MADRS_ITEM10_ALWAYS = 6
+MADRS_ITEM10_SOURCE = (
+    "MADRS item 10 anchors (Perroud 2009 doi:10.1186/1741-7015-7-60 Table 1; S): 6 = explicit plans always opens "
+    "the task; the lower threshold is setting scales.madrs_item10_task_at_or_above (default 2, the first anchor "
+    "naming suicidal thoughts; unconfirmed), by analogy with the PHQ-9 item-9 practice rule (clinical.md §4, U)"
+)
+
+
+def madrs_item10_opens_task(rating: int, settings: Mapping[str, object] | None = None) -> bool:
+    """Whether a MADRS item 10 (suicidal thoughts, 0-6) rating opens the suicide-risk task (C-SSRS screener first):
+    always at 6 ("explicit plans"), and at or above ``scales.madrs_item10_task_at_or_above`` (default 2, "only
+    fleeting suicidal thoughts"; unconfirmed).  Source: :data:`MADRS_ITEM10_SOURCE`."""
+    if isinstance(rating, bool) or not isinstance(rating, int) or not 0 <= rating <= 6:
+        raise ClinicalInputError(f"must be a whole number 0-6, not {rating!r}", "q10")
+    threshold = int(resolve(settings)["scales.madrs_item10_task_at_or_above"])  # type: ignore[arg-type]
+    return rating >= MADRS_ITEM10_ALWAYS or rating >= threshold
+
+
+def _score_madrs(scale: Scale, clean: dict[str, int], settings: Mapping[str, object] | None) -> ScaleResult:
+    flags = []
+    if "q10" in clean and madrs_item10_opens_task(clean["q10"], settings):
+        level = clean["q10"]
+        flags.append(SafetyFlag(
+            "madrs_item10",
+            f"MADRS item 10 (suicidal thoughts) rated {level} ({MADRS_ITEM10_ANCHORS[level]}): start the "
+            "suicide-risk workflow (C-SSRS screener) before any dosing.",
+            True,
+            MADRS_ITEM10_SOURCE,
+        ))
+    return _score_sum(scale, clean, flags)
 
 
 def _score_qids(scale: Scale, clean: dict[str, int], settings: Mapping[str, object] | None) -> ScaleResult:
@@ -706,7 +755,7 @@ def _score_moaas(scale: Scale, clean: dict[str, int], settings: Mapping[str, obj
 _SCORERS = {
     "phq9": _score_phq9,
     "gad7": _score_plain,
-    "madrs": _score_plain,
+    "madrs": _score_madrs,
     "cadss": _score_plain,
     "pcl5": _score_pcl5,
     "qids_sr16": _score_qids,
