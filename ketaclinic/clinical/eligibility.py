@@ -22,6 +22,13 @@ class Drug(StrEnum):
     ESKETAMINE = "esketamine"
 
 
+#: Esketamine is labelled for adults only: a hard floor that no clinic setting can lower
+#: (``eligibility.min_age_years`` may only raise it).
+ESKETAMINE_MIN_AGE_YEARS = 18
+_ADULTS_SOURCE = ("clinical.md §3b (TRD and MDSI indications are for adults, C); SPR-PI §8.4: safety and "
+                  "effectiveness not established in pediatric patients")
+
+
 # ------------------------------------------------------------------------------------------- ICD-10-CM (§5c)
 #: Every ICD-10-CM code in clinical.md §5c, with a label (the platform's built-in diagnosis list).
 ICD10_CODES: dict[str, str] = {
@@ -198,6 +205,12 @@ class EligibilityDecision:
     reasons: tuple[Reason, ...]
     adequate_trials: int
 
+    @property
+    def needs_information(self) -> tuple[Reason, ...]:
+        """The reasons that are missing information (e.g. ``age_missing``): record these before a prescriber
+        signs; the outcome is never "eligible" while any is open."""
+        return tuple(r for r in self.reasons if r.severity == "missing")
+
 
 def _normalise_code(code: object) -> str:
     if not isinstance(code, str):
@@ -240,6 +253,11 @@ def assess_eligibility(data: EligibilityInput, settings: Mapping[str, object] | 
     hypersensitivity; SPR-PI §4, C) make the patient not eligible.  For racemic ketamine the vascular ones rest
     on the Ketalar label (U) and are still treated as absolute, the cautious choice.  Relative contraindications,
     missing information and (by default) precautions send the patient to prescriber review.
+
+    Age: esketamine under 18 is not eligible (``esketamine_under_18``, absolute: labelled for adults only; the floor
+    :data:`ESKETAMINE_MIN_AGE_YEARS` cannot be lowered by ``eligibility.min_age_years``, which can only add a
+    higher review age).  A missing age is a "missing" reason (``age_missing``) for every drug, so it never passes
+    silently (:attr:`EligibilityDecision.needs_information`).
     """
     if not isinstance(data, EligibilityInput):
         raise ClinicalInputError("expected an EligibilityInput")
@@ -303,15 +321,24 @@ def assess_eligibility(data: EligibilityInput, settings: Mapping[str, object] | 
                                   "Esketamine is labelled for treatment-resistant MDD or MDD with acute suicidal "
                                   "ideation; no active MDD code (F32/F33) is recorded", "relative",
                                   "clinical.md §3b (C); §5d A59250 (C)"))
-        if data.age_years is None:
-            reasons.append(Reason("age_missing", "Age not recorded (esketamine is labelled for adults)", "missing",
-                                  "clinical.md §3b (C)"))
-        elif data.age_years >= int(cfg["eligibility.older_adult_age_years"]):  # type: ignore[arg-type]
+        if data.age_years is not None and data.age_years < ESKETAMINE_MIN_AGE_YEARS:
+            reasons.append(Reason("esketamine_under_18", f"Age {data.age_years}: esketamine is labelled for adults "
+                                  f"({ESKETAMINE_MIN_AGE_YEARS} and over) only and cannot be given. Discuss other "
+                                  "treatment with the prescriber.", "absolute", _ADULTS_SOURCE))
+        elif (data.age_years is not None
+              and data.age_years >= int(cfg["eligibility.older_adult_age_years"])):  # type: ignore[arg-type]
             reasons.append(Reason("older_adult", "Older adult: some non-US labelling starts at 28 mg", "precaution",
                                   "clinical.md §3b '>= 65 y start 28 mg' row (S)"))
-    if data.age_years is not None and data.age_years < int(cfg["eligibility.min_age_years"]):  # type: ignore[arg-type]
-        reasons.append(Reason("minor", f"Age {data.age_years}: under the adult age "
-                              f"{cfg['eligibility.min_age_years']}", "relative", "clinical.md §3b (adults; C)"))
+    # A missing age never passes silently, whatever the drug: record the date of birth first.
+    if data.age_years is None:
+        reasons.append(Reason("age_missing", "Age not recorded: record the patient's date of birth before "
+                              "eligibility can be decided" + (" (esketamine is labelled for adults only)" if esk
+                                                               else ""), "missing", _ADULTS_SOURCE))
+    min_age = int(cfg["eligibility.min_age_years"])  # type: ignore[arg-type]
+    label_minor = esk and data.age_years is not None and data.age_years < ESKETAMINE_MIN_AGE_YEARS
+    if data.age_years is not None and data.age_years < min_age and not label_minor:
+        reasons.append(Reason("minor", f"Age {data.age_years}: under the adult age {min_age}", "relative",
+                              "clinical.md §3b (adults; C)"))
     suicidality = code_set & SUICIDALITY_CODES
     if suicidality:
         # Always a prescriber's decision (severity "relative" sends it to review whatever the precaution setting),

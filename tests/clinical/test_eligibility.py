@@ -146,3 +146,36 @@ def test_suicidality_always_needs_prescriber_review_even_with_precautions_off():
     with_attempt = assess_eligibility(EligibilityInput(diagnoses=("F33.2", "R45.851", "T14.91XA"), **base), settings)
     assert with_attempt.outcome == "review"
     assert any(r.code == "suicidality" and r.severity == "relative" for r in with_attempt.reasons)
+
+
+# ------------------------------------------------------------------ issue 10 point 7: adults only, age never silent
+@pytest.mark.parametrize("age, outcome", [(16, "not_eligible"), (17, "not_eligible"), (18, "eligible"),
+                                          (40, "eligible")])
+def test_esketamine_is_for_adults_only(age, outcome):
+    d = assess_eligibility(replace(BASE, drug=Drug.ESKETAMINE, age_years=age))
+    assert d.outcome == outcome
+    if outcome == "not_eligible":
+        r = next(r for r in d.reasons if r.code == "esketamine_under_18")
+        assert r.severity == "absolute" and "adults" in r.text and "prescriber" in r.text
+        assert "minor" not in codes(d)  # one reason, not two
+
+
+def test_esketamine_age_floor_cannot_be_lowered_by_a_setting():
+    lowered = {"eligibility.min_age_years": 0}
+    d = assess_eligibility(replace(BASE, drug=Drug.ESKETAMINE, age_years=17), lowered)
+    assert d.outcome == "not_eligible" and codes(d)["esketamine_under_18"] == "absolute"
+    # a clinic may raise its own adult age: then a 19-year-old goes to review, for either drug
+    raised = {"eligibility.min_age_years": 21}
+    assert codes(assess_eligibility(replace(BASE, drug=Drug.ESKETAMINE, age_years=19), raised))["minor"] == "relative"
+    assert codes(assess_eligibility(replace(BASE, age_years=19), raised))["minor"] == "relative"
+    # racemic ketamine keeps the clinic's setting (off-label use; no label floor)
+    assert assess_eligibility(replace(BASE, age_years=16), lowered).outcome == "eligible"
+
+
+@pytest.mark.parametrize("drug", [Drug.KETAMINE, Drug.ESKETAMINE])
+def test_missing_age_never_passes_silently(drug):
+    d = assess_eligibility(replace(BASE, drug=drug, age_years=None), {"eligibility.precautions_need_review": False})
+    assert d.outcome == "review"
+    assert [r.code for r in d.needs_information] == ["age_missing"]
+    assert "date of birth" in d.needs_information[0].text
+    assert assess_eligibility(replace(BASE, drug=drug)).needs_information == ()
