@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
+from ketaclinic.formfields import StrictDecimalField
 from ketaclinic.patients.models import BodyMeasurement, Patient
 from ketaclinic.patients.services import PATIENT_FIELDS, diagnosis_catalogue
 
@@ -28,15 +29,24 @@ class PatientForm(forms.ModelForm):
 
 
 class MeasurementForm(forms.Form):
-    unit = forms.ChoiceField(choices=BodyMeasurement.Unit.choices, initial=BodyMeasurement.Unit.METRIC)
-    weight = forms.DecimalField(required=False, max_digits=6, decimal_places=2, min_value=0,
-                                help_text="kg, or lb if you chose lb / in")
-    height = forms.DecimalField(required=False, max_digits=5, decimal_places=1, min_value=0,
-                                help_text="cm, or inches if you chose lb / in")
+    unit = forms.ChoiceField(choices=BodyMeasurement.Unit.choices, initial=BodyMeasurement.Unit.METRIC, label="Units")
+    # Bounded by what the entry columns store; the service checks the plausible adult range in the unit chosen.
+    weight = StrictDecimalField.for_model(BodyMeasurement, "entered_weight", required=False, label="Weight",
+                                          help_text="kg, or lb if you chose lb / in")
+    height = StrictDecimalField.for_model(BodyMeasurement, "entered_height", required=False, label="Height",
+                                          help_text="cm, or inches if you chose lb / in")
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors and data.get("weight") is None and data.get("height") is None:
+            self.add_error("weight", "Enter a weight, a height or both.")
+        return data
 
 
 class DiagnosisForm(forms.Form):
-    code = forms.ChoiceField(label="Diagnosis (ICD-10-CM)")
+    code = forms.ChoiceField(label="Diagnosis (ICD-10-CM)",
+                             error_messages={"required": "Choose a diagnosis from the list.",
+                                             "invalid_choice": "Choose a diagnosis from the list."})
     note = forms.CharField(max_length=300, required=False)
 
     def __init__(self, *args, **kwargs):
@@ -47,4 +57,5 @@ class DiagnosisForm(forms.Form):
 
 
 class DiagnosisErrorForm(forms.Form):
-    reason = forms.CharField(max_length=300)
+    reason = forms.CharField(max_length=300,
+                             error_messages={"required": "Say why this diagnosis was entered in error."})

@@ -8,6 +8,7 @@ from ketaclinic.audit import services as audit
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import current_clinic
 from ketaclinic.clinical.errors import ClinicalInputError
+from ketaclinic.formfields import posted
 from ketaclinic.patients import services
 from ketaclinic.patients.access import get_patient_for
 from ketaclinic.patients.chart import extra_sections
@@ -30,14 +31,15 @@ def search(request):
     return render(request, "patients/search.html", ctx)
 
 
-def _apply_service_errors(form, error: services.RegistryError) -> None:
-    for field, msg in error.errors.items():
+def _apply_service_errors(form, errors: dict[str, str]) -> None:
+    """A service's refusals, next to the field they name (or above the form)."""
+    for field, msg in errors.items():
         form.add_error(field if field in form.fields else None, msg)
 
 
 @require_http_methods(["GET", "POST"])
 def register(request):
-    form = PatientForm(request.POST or None)
+    form = PatientForm(posted(request))
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         confirm = data.pop("confirm_duplicate", False)
@@ -46,7 +48,7 @@ def register(request):
                 actor=Actor.from_request(request), clinic=current_clinic(), data=data, confirm_duplicate=confirm
             )
         except services.RegistryError as e:
-            _apply_service_errors(form, e)
+            _apply_service_errors(form, e.errors)
         else:
             messages.success(request, f"Registered {patient.display_name}, MRN {patient.mrn}.")
             return redirect("patients:chart", external_id=patient.external_id)
@@ -54,7 +56,11 @@ def register(request):
 
 
 def chart(request, external_id):
-    patient = get_patient_for(request, external_id)
+    return _chart_page(request, get_patient_for(request, external_id))
+
+
+def _chart_page(request, patient, *, measurement_form=None, diagnosis_form=None, error_form=None, error_dx=None):
+    """The chart; after a refused entry, with that entry's bound form so its errors sit next to its fields."""
     audit.record(Actor.from_request(request), "patient.chart.viewed", subject=patient, patient=patient)
     measurements = list(patient.measurements.select_related("recorded_by").order_by("-measured_at")[:CHART_HISTORY_ROWS])
     diagnoses = list(patient.diagnoses.select_related("recorded_by").all())
@@ -67,8 +73,10 @@ def chart(request, external_id):
         "latest_weight": latest_weight,
         "latest_height": latest_height,
         "diagnoses": diagnoses,
-        "measurement_form": MeasurementForm(),
-        "diagnosis_form": DiagnosisForm() if user.has_role("prescriber") else None,
+        "measurement_form": measurement_form or MeasurementForm(),
+        "diagnosis_form": (diagnosis_form or DiagnosisForm()) if user.has_role("prescriber") else None,
+        "error_form": error_form,
+        "error_dx": error_dx,
         "can_edit": user.has_role("front_desk", "prescriber", "nurse", "clinic_admin"),
         "can_measure": user.has_role("prescriber", "nurse", "front_desk"),
         "sections": extra_sections(request, patient),
@@ -79,7 +87,7 @@ def chart(request, external_id):
 @require_http_methods(["GET", "POST"])
 def edit(request, external_id):
     patient = get_patient_for(request, external_id)
-    form = PatientForm(request.POST or None, instance=patient)
+    form = PatientForm(posted(request), instance=patient)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         confirm = data.pop("confirm_duplicate", False)
@@ -87,7 +95,7 @@ def edit(request, external_id):
             # The form mutated ``patient`` in memory; the service reloads it under a row lock.
             services.update_patient(actor=Actor.from_request(request), patient=patient, data=data, confirm_duplicate=confirm)
         except services.RegistryError as e:
-            _apply_service_errors(form, e)
+            _apply_service_errors(form, e.errors)
         else:
             messages.success(request, "Patient details saved.")
             return redirect("patients:chart", external_id=patient.external_id)
@@ -99,17 +107,17 @@ def edit(request, external_id):
 @require_POST
 def add_measurement(request, external_id):
     patient = get_patient_for(request, external_id)
-    form = MeasurementForm(request.POST)
+    form = MeasurementForm(posted(request))
     if form.is_valid():
         try:
             result = services.record_measurement(
                 actor=Actor.from_request(request), patient=patient, unit=form.cleaned_data["unit"],
                 weight=form.cleaned_data["weight"], height=form.cleaned_data["height"],
             )
-        except (services.RegistryError, ClinicalInputError) as e:
-            errs = e.errors if isinstance(e, services.RegistryError) else {e.field or "weight": str(e)}
-            for msg in errs.values():
-                messages.error(request, msg)
+        except services.RegistryError as e:
+            _apply_service_errors(form, e.errors)
+        except ClinicalInputError as e:
+            _apply_service_errors(form, {e.field if e.field in form.fields else "weight": str(e)})
         else:
             m = result.measurement
             parts = []
@@ -120,47 +128,38 @@ def add_measurement(request, external_id):
             messages.success(request, "Recorded " + " and ".join(parts) + ".")
             for w in result.warnings:
                 messages.warning(request, w)
-    else:
-        for errs in form.errors.values():
-            for msg in errs:
-                messages.error(request, msg)
-    return redirect("patients:chart", external_id=patient.external_id)
+            return redirect("patients:chart", external_id=patient.external_id)
+    return _chart_page(request, patient, measurement_form=form)
 
 
 @require_POST
 def add_diagnosis(request, external_id):
     patient = get_patient_for(request, external_id)
-    form = DiagnosisForm(request.POST)
+    form = DiagnosisForm(posted(request))
     if form.is_valid():
         try:
             services.add_diagnosis(actor=Actor.from_request(request), patient=patient, code=form.cleaned_data["code"],
                                    note=form.cleaned_data["note"])
         except services.RegistryError as e:
-            for msg in e.errors.values():
-                messages.error(request, msg)
+            _apply_service_errors(form, e.errors)
         else:
             messages.success(request, "Diagnosis added.")
-    else:
-        messages.error(request, "Choose a diagnosis from the list.")
-    return redirect("patients:chart", external_id=patient.external_id)
+            return redirect("patients:chart", external_id=patient.external_id)
+    return _chart_page(request, patient, diagnosis_form=form)
 
 
 @require_POST
 def diagnosis_error(request, external_id, pk):
     patient = get_patient_for(request, external_id)
     dx = get_object_or_404(Diagnosis, pk=pk, patient=patient)
-    form = DiagnosisErrorForm(request.POST)
+    form = DiagnosisErrorForm(posted(request))
     if form.is_valid():
         try:
             services.mark_diagnosis_entered_in_error(actor=Actor.from_request(request), diagnosis=dx,
                                                      reason=form.cleaned_data["reason"])
         except services.RegistryError as e:
-            for msg in e.errors.values():
-                messages.error(request, msg)
+            _apply_service_errors(form, e.errors)
         else:
             messages.success(request, f"{dx.code} marked entered in error; the original stays in the record.")
-    else:
-        messages.error(request, "Say why this diagnosis was entered in error.")
-    return redirect("patients:chart", external_id=patient.external_id)
-
-
+            return redirect("patients:chart", external_id=patient.external_id)
+    return _chart_page(request, patient, error_form=form, error_dx=dx.pk)
