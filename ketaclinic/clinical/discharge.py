@@ -7,22 +7,34 @@ event, escort present and no-driving acknowledged (clinical.md §1 'Escort / dri
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from .errors import ClinicalInputError
 from .settings import resolve
-from .vitals import Level, VitalReading, classify_reading, validate_reading
+from .vitals import Finding, Level, VitalReading, classify_reading, validate_reading
 
 ROUTES = ("iv", "im", "intranasal")
 _OBS_KEY = {"iv": "observation.iv_min_minutes", "im": "observation.im_min_minutes",
             "intranasal": "observation.esketamine_min_minutes"}
-#: What ``minutes_since_dose_end`` is measured from, per route.
+#: What ``minutes_since_dose_end`` is measured from, per route (see :func:`observation_clock_start`).
 CLOCK_START = {
     "iv": "end of the infusion",
     "im": "the injection",
-    "intranasal": "the first device (as on the REMS Patient Monitoring Form)",
+    "intranasal": "the last device (end of administration)",
 }
+CLOCK_SOURCE = (
+    "IV: clinical.md §1 'Vitals: time course' (BP/HR back to baseline within 1.5 h AFTER the infusion; Szarmach "
+    "2020, C). Esketamine: SPR-PI §17 'monitored for at least 2 hours after administration' and §5.1 (C); the "
+    "REMS Patient Monitoring Form counts 'first device to end of monitoring' (clinical.md §3c, C), so the clock "
+    "for discharge runs from the LAST device, which also meets the form's 2 h from the first device"
+)
+_BASELINE_BP_SOURCE = (
+    "clinical.md §1 'Vitals: time course' and 'Observation / discharge, IV' rows: BP returns to baseline after "
+    "the infusion (Szarmach 2020, Emory series; C/S); tolerance settings discharge.systolic_tolerance_mmHg / "
+    "discharge.diastolic_tolerance_mmHg (unconfirmed). Readings at HOLD or STOP never pass on baseline"
+)
 
 
 @dataclass(frozen=True)
@@ -50,6 +62,49 @@ class DischargeDecision:
     missing: tuple[str, ...]
     earliest_minutes: int
     minutes_remaining: int = 0
+    #: What was accepted only because of the patient's own baseline (shown on the cockpit, kept in the record).
+    notes: tuple[str, ...] = ()
+
+
+def _bp_accepted_on_baseline(f: Finding, latest: VitalReading, baseline: VitalReading,
+                             cfg: Mapping[str, object]) -> str | None:
+    """A CAUTION finding on systolic or diastolic BP that is within the clinic's tolerance above the patient's own
+    pre-dose baseline: the note to show, or None when it still counts."""
+    if f.level != Level.CAUTION or f.vital not in ("systolic", "diastolic"):
+        return None
+    now = latest.systolic_mmHg if f.vital == "systolic" else latest.diastolic_mmHg
+    base = baseline.systolic_mmHg if f.vital == "systolic" else baseline.diastolic_mmHg
+    tol = int(cfg[f"discharge.{f.vital}_tolerance_mmHg"])  # type: ignore[call-overload]
+    if now is None or base is None or now > base + tol:
+        return None
+    return (f"{f.vital.capitalize()} {now} mmHg is above the clinic's limit but within {tol} mmHg of the patient's "
+            f"own pre-dose {base} mmHg: accepted against their baseline")
+
+
+def bp_back_to_baseline(latest: VitalReading, baseline: VitalReading,
+                        settings: Mapping[str, object] | None = None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Recovery BP judged against the fixed limits AND the patient's own pre-dose baseline.
+
+    Returns (problems, notes).  A BP above the fixed caution limit (140/90) still passes when it is no more than
+    ``discharge.systolic_tolerance_mmHg`` / ``discharge.diastolic_tolerance_mmHg`` above the patient's own
+    baseline (a patient whose baseline is 150/95 can go home at 155/98 without an override); above both the fixed
+    limit and baseline + tolerance it is a problem.  HOLD and STOP readings are always problems.  Source:
+    :data:`_BASELINE_BP_SOURCE` (rule ``discharge.baseline_bp``).
+    """
+    validate_reading(latest)
+    validate_reading(baseline)
+    cfg = resolve(settings)
+    assessment = classify_reading(latest, phase="recovery", baseline=baseline, settings=cfg)
+    problems, notes = [], []
+    for f in assessment.findings:
+        if not f.vital.startswith(("systolic", "diastolic")):  # BP and the rise from baseline; not HR, SpO2
+            continue
+        note = _bp_accepted_on_baseline(f, latest, baseline, cfg)
+        if note:
+            notes.append(note)
+        else:
+            problems.append(f.message)
+    return tuple(problems), tuple(notes)
 
 
 def discharge_readiness(d: DischargeInput, settings: Mapping[str, object] | None = None) -> DischargeDecision:
@@ -58,6 +113,10 @@ def discharge_readiness(d: DischargeInput, settings: Mapping[str, object] | None
     Sources: clinical.md §3c 'Observation' row (esketamine >= 2 h, C); §1 'Observation / discharge, IV' row (no
     standard; BP/HR back to baseline within ~90 min, S); §1 'Escort / driving' row (C label / S IV).  The
     near-baseline tolerances are unconfirmed clinic settings.
+
+    Blood pressure is judged against the patient's own pre-dose baseline (``d.baseline``) as well as the fixed
+    limits (:func:`bp_back_to_baseline`): a BP above the fixed caution limit but no more than the tolerance above
+    the patient's baseline does not hold discharge back (it is listed in ``notes``).
     """
     if not isinstance(d, DischargeInput):
         raise ClinicalInputError("expected a DischargeInput")
@@ -74,6 +133,7 @@ def discharge_readiness(d: DischargeInput, settings: Mapping[str, object] | None
             raise ClinicalInputError("must be true or false", name)
     cfg = resolve(settings)
     missing: list[str] = []
+    notes: list[str] = []
     minimum = int(cfg[_OBS_KEY[d.route]])  # type: ignore[arg-type]
     remaining = max(0, minimum - m)
     if remaining:
@@ -90,8 +150,15 @@ def discharge_readiness(d: DischargeInput, settings: Mapping[str, object] | None
         if absent:
             missing.append(f"Vital signs: latest reading lacks {', '.join(absent)}")
         assessment = classify_reading(d.latest, phase="recovery", baseline=d.baseline, settings=cfg)
-        if assessment.level > Level.OK:
-            missing.append("Vital signs not within limits: " + "; ".join(f.message for f in assessment.findings))
+        counted = []
+        for f in assessment.findings:
+            note = _bp_accepted_on_baseline(f, d.latest, d.baseline, cfg) if d.baseline is not None else None
+            if note:
+                notes.append(note)
+            else:
+                counted.append(f)
+        if counted:
+            missing.append("Vital signs not within limits: " + "; ".join(f.message for f in counted))
         if d.baseline is None:
             missing.append("Vital signs: no baseline reading to compare with")
         else:
@@ -119,4 +186,75 @@ def discharge_readiness(d: DischargeInput, settings: Mapping[str, object] | None
         missing.append("No escort present to take the patient home")
     if (label_rules or cfg["discharge.no_driving_ack_required"]) and not d.no_driving_acknowledged:
         missing.append("No-driving (until the next day after restful sleep) not acknowledged")
-    return DischargeDecision(not missing, tuple(missing), minimum, remaining)
+    return DischargeDecision(not missing, tuple(missing), minimum, remaining, tuple(notes))
+
+
+def observation_clock_start(
+    route: str,
+    *,
+    dose_started_at: datetime | None,
+    dose_ended_at: datetime | None,
+    device_times: Sequence[datetime] = (),
+) -> datetime | None:
+    """When the observation time before discharge starts counting (None while dosing has not ended).
+
+    IV: the end of the infusion.  IM: the injection (its end, or its start when that is all there is).
+    Esketamine: the last device given (``device_times``; the first device ``dose_started_at`` when no device times
+    are passed): the label's 2 h run "after administration", and 2 h from the last device also covers the REMS
+    form's 2 h from the first device.  Source: :data:`CLOCK_SOURCE` (rule ``discharge.clock``).
+    """
+    if route not in ROUTES:
+        raise ClinicalInputError(f"route must be one of {', '.join(ROUTES)}, not {route!r}", "route")
+    if route == "im":
+        return dose_ended_at or dose_started_at
+    if dose_ended_at is None or dose_started_at is None:
+        return None
+    if route == "iv":
+        return dose_ended_at
+    return max([dose_started_at, *device_times])
+
+
+def minutes_since(start: datetime, now: datetime) -> int:
+    """Whole minutes from ``start`` to ``now`` (rounded down; 0 if ``now`` is earlier)."""
+    return max(0, int((now - start).total_seconds() // 60))
+
+
+REMS_MONITORING_SOURCE = ("clinical.md §3c 'Form fields' row: total minutes from first device to end of monitoring, "
+                          "must be >= 2 h (REMS Patient Monitoring Form, C)")
+
+
+def rems_minutes_monitored(first_device_at: datetime, end_of_monitoring: datetime) -> int:
+    """The REMS Patient Monitoring Form's 'total minutes from first device to end of monitoring'.
+    Source: :data:`REMS_MONITORING_SOURCE`."""
+    return minutes_since(first_device_at, end_of_monitoring)
+
+
+def esketamine_discharge_limits(
+    minutes_since_last_device: int,
+    *,
+    escort_present: bool,
+    no_driving_acknowledged: bool,
+    settings: Mapping[str, object] | None = None,
+) -> tuple[str, ...]:
+    """What the esketamine label requires before the patient goes home, which no discharge override can waive:
+    at least ``observation.esketamine_min_minutes`` (>= 120, the label's 2 h) since the last device
+    (:func:`observation_clock_start`), an escort to take the patient home, and the no-driving acknowledgement.
+    Empty when all are met.  Sources: clinical.md §3c 'Observation' (C); §1 'Escort / driving' (SPR-PI §17, C).
+    """
+    m = minutes_since_last_device
+    if isinstance(m, bool) or not isinstance(m, int) or m < 0:
+        raise ClinicalInputError(f"minutes must be a whole number >= 0, not {m!r}", "minutes_since_last_device")
+    for name, value in (("escort_present", escort_present), ("no_driving_acknowledged", no_driving_acknowledged)):
+        if not isinstance(value, bool):
+            raise ClinicalInputError("must be true or false", name)
+    minimum = int(resolve(settings)["observation.esketamine_min_minutes"])  # type: ignore[arg-type]
+    problems = []
+    if m < minimum:
+        problems.append(f"Observed {m} of at least {minimum} min since the last device: keep observing for "
+                        f"{minimum - m} more min")
+    if not escort_present:
+        problems.append("No escort recorded: record the name and phone of the person taking the patient home")
+    if not no_driving_acknowledged:
+        problems.append("No-driving not acknowledged: ask the patient to confirm they will not drive until the next "
+                        "day after a restful sleep")
+    return tuple(problems)

@@ -1,12 +1,26 @@
-"""Session-day rules: how often vitals are due, who is asked for a pregnancy test, and how closely an
-independent dose verification must match. Pure functions; sources in each docstring."""
+"""Session-day rules: how often vitals are due, who is asked for a pregnancy test, how closely an independent
+dose verification must match (weight, dose, vial strength, bag volume), which pre-dose reading holds the dose,
+when the REMS form may say the vitals were acceptable, when a reading during dosing pauses the infusion and when
+it may resume, and the spacing of esketamine devices. Pure functions; sources in each docstring."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 
+from ketaclinic.clinical.errors import ClinicalInputError
+from ketaclinic.clinical.guards import (
+    CLEARED_BY_NOTHING,
+    CLEARED_BY_PRESCRIBER,
+    CLEARED_BY_REPEAT_READING,
+    GuardDecision,
+    Outcome,
+    decision,
+)
 from ketaclinic.clinical.settings import resolve
+from ketaclinic.clinical.vitals import Level
 
 #: Independent dose verification: the second clinician's numbers must match the prepared ones to the rounding
 #: step of the dose maths (weight 0.1 kg, dose 0.1 mg; ``ketaclinic.clinical.dosing``). A data-matching
@@ -31,8 +45,6 @@ def vitals_interval_minutes(route: str, phase: str, settings: Mapping[str, objec
     elif route == "intranasal":
         key = "vitals.esketamine_interval_minutes"
     else:
-        from ketaclinic.clinical.errors import ClinicalInputError
-
         raise ClinicalInputError(f"Unknown route {route!r}; use iv, im or intranasal.", field="route")
     return int(cfg[key])  # type: ignore[arg-type]
 
@@ -49,3 +61,181 @@ def pregnancy_test_applies(sex_at_birth: str) -> bool:
 def matches(entered: Decimal, prepared: Decimal, tolerance: Decimal) -> bool:
     """True when an independently entered value agrees with the prepared one within ``tolerance``."""
     return abs(Decimal(entered) - Decimal(prepared)) <= tolerance
+
+
+# ------------------------------------------------------------------------------------------- verification
+#: The vial strength and the bag volume are read off labels, so they must match exactly.
+VERIFY_CONCENTRATION_TOLERANCE_MG_PER_ML = Decimal("0")
+VERIFY_BAG_TOLERANCE_ML = Decimal("0")
+VERIFICATION_SOURCE = (
+    "Independent double check by a second clinician (issue 10 point 10; no clinical source): weight and dose to "
+    "the rounding step of the dose maths (0.1 kg, 0.1 mg), vial strength and bag volume exactly (read off labels)"
+)
+
+
+@dataclass(frozen=True)
+class DoseEntries:
+    """The numbers a dose rests on, as prepared or as entered by the verifier (None = not applicable / blank)."""
+
+    weight_kg: Decimal | None = None
+    dose_mg: Decimal | None = None
+    concentration_mg_per_mL: Decimal | None = None
+    bag_volume_mL: Decimal | None = None
+
+
+_VERIFY_FIELDS = (
+    ("weight_kg", "weight", "kg", VERIFY_WEIGHT_TOLERANCE_KG, "the weight recorded today"),
+    ("dose_mg", "dose", "mg", VERIFY_DOSE_TOLERANCE_MG, "the prepared dose"),
+    ("concentration_mg_per_mL", "vial strength", "mg/mL", VERIFY_CONCENTRATION_TOLERANCE_MG_PER_ML,
+     "the strength the dose was prepared from"),
+    ("bag_volume_mL", "bag volume", "mL", VERIFY_BAG_TOLERANCE_ML, "the bag the dose was prepared in"),
+)
+
+
+def verification_mismatches(prepared: DoseEntries, entered: DoseEntries) -> dict[str, str]:
+    """Compare the second clinician's own entries with the prepared ones: field -> message for every value that
+    is missing or does not match (empty dict = verified).  Only fields the preparation has (not None) are checked:
+    esketamine has a dose but no weight, strength or bag.  Tolerances: weight 0.1 kg, dose 0.1 mg, strength and
+    bag volume exact.  Source: :data:`VERIFICATION_SOURCE` (rule ``session.verification``)."""
+    errors: dict[str, str] = {}
+    for name, label, unit, tol, what in _VERIFY_FIELDS:
+        want = getattr(prepared, name)
+        if want is None:
+            continue
+        got = getattr(entered, name)
+        if got is None:
+            errors[name] = f"Enter the {label} you read yourself, in {unit}."
+        elif not matches(Decimal(got), Decimal(want), tol):
+            errors[name] = (f"Your {label} {Decimal(got).normalize():f} {unit} does not match {what}. Check it with "
+                            "the preparing clinician; the dose cannot start until both agree.")
+    return errors
+
+
+# ------------------------------------------------------------------------------------------- pre-dose hold
+@dataclass(frozen=True)
+class RecordedReading:
+    """A stored vitals reading as the session rules see it: its id (increasing in recording order), its level
+    (:class:`ketaclinic.clinical.vitals.Level` value) and whether it includes a full blood pressure."""
+
+    id: int
+    level: int
+    has_bp: bool = True
+
+
+PREDOSE_SOURCE = (
+    "clinical.md §1 'Software implications': a recorded clinician override is required to proceed past a limit; "
+    "§1 'Pre-dose BP guide' (SPR-PI §2/§5, U); §3c 'Form fields': vitals acceptable before administration (C)"
+)
+
+
+def predose_hold(readings: Sequence[RecordedReading], covered_through_id: int | None) -> RecordedReading | None:
+    """The pre-dose reading that holds the dose: the WORST reading recorded after the last vitals override
+    (``covered_through_id``, the last reading that override covered; None = no override) when it is at HOLD or
+    worse; among equally bad readings the latest.  A later normal reading does not erase it, and an override covers
+    only the readings up to it.  Source: :data:`PREDOSE_SOURCE` (rule ``session.predose_hold``)."""
+    uncovered = [r for r in readings if covered_through_id is None or r.id > covered_through_id]
+    if not uncovered:
+        return None
+    worst = max(r.level for r in uncovered)
+    if worst < Level.HOLD:
+        return None
+    return [r for r in uncovered if r.level == worst][-1]
+
+
+def predose_vitals_acceptable(readings: Sequence[RecordedReading]) -> bool:
+    """REMS form 'vital signs acceptable before administration': there is a pre-dose reading, the latest one has a
+    blood pressure, and none was at HOLD or worse (an overridden hold was not within the limits).
+    Source: :data:`PREDOSE_SOURCE` (rule ``session.predose_acceptable``)."""
+    return bool(readings) and readings[-1].has_bp and max(r.level for r in readings) < Level.HOLD
+
+
+# ------------------------------------------------------------------------------------------- hold means hold
+HOLD_SOURCE = (
+    "Vital-sign levels of ketaclinic.clinical.vitals (HOLD = do not start, or pause; STOP = stop the session); "
+    "clinical.md §1 'Software implications': a recorded clinician override to proceed past a limit (issue 10 "
+    "point 9)"
+)
+
+
+def infusion_pause_required(level: int) -> GuardDecision:
+    """A reading taken while the dose is running, at HOLD or STOP, means the infusion may not go on: BLOCK with
+    ``details["action"]`` "pause" (HOLD) or "stop" (STOP) and the nurse's instruction; OK below HOLD.
+    Source: :data:`HOLD_SOURCE` (rule ``session.hold_means_hold``)."""
+    lvl = _level(level)
+    if lvl >= Level.STOP:
+        return decision(Outcome.BLOCK, "Vital signs at STOP: stop the infusion now and confirm the pump is stopped, "
+                        "stay with the patient and call the prescriber.", "session.hold_means_hold", HOLD_SOURCE,
+                        CLEARED_BY_PRESCRIBER, action="stop", level=int(lvl))
+    if lvl >= Level.HOLD:
+        return decision(Outcome.BLOCK, "Vital signs at HOLD: pause the infusion now and confirm the pump is paused. "
+                        "Take a repeat reading; resume only when it is below the hold limits, or on a prescriber's "
+                        "override.", "session.hold_means_hold", HOLD_SOURCE, CLEARED_BY_REPEAT_READING,
+                        action="pause", level=int(lvl))
+    return decision(Outcome.OK, "", "session.hold_means_hold", HOLD_SOURCE, action="continue", level=int(lvl))
+
+
+def may_resume(
+    *,
+    paused_at: datetime,
+    pause_level: int,
+    readings: Sequence[tuple[datetime, int]],
+    prescriber_override: bool = False,
+) -> GuardDecision:
+    """May a paused infusion resume?  Yes on a prescriber's override; otherwise only when the latest reading
+    taken after ``paused_at`` is below HOLD.  A pause for a STOP-level reading needs the prescriber whatever the
+    repeat reading says (STOP means stop the session).  ``readings``: (taken at, level) of the session's readings
+    (pass local times: the message shows ``%H:%M`` of them).  Source: :data:`HOLD_SOURCE` (rule
+    ``session.hold_means_hold``)."""
+    pause = _level(pause_level)
+    if not isinstance(prescriber_override, bool):
+        raise ClinicalInputError("must be true or false", "prescriber_override")
+    rule = "session.hold_means_hold"
+    if prescriber_override:
+        return decision(Outcome.OK, "Resuming on the prescriber's override.", rule, HOLD_SOURCE)
+    if pause >= Level.STOP:
+        return decision(Outcome.BLOCK, "The infusion was stopped for vital signs at STOP: only a prescriber can "
+                        "decide to restart it. Call the prescriber.", rule, HOLD_SOURCE, CLEARED_BY_PRESCRIBER)
+    after = sorted(((at, _level(lv)) for at, lv in readings if at > paused_at), key=lambda t: t[0])
+    if not after:
+        return decision(Outcome.BLOCK, "Take a repeat set of vital signs before resuming: no reading since the "
+                        "pause. Keep the pump paused.", rule, HOLD_SOURCE, CLEARED_BY_REPEAT_READING)
+    at, latest = after[-1]
+    if latest >= Level.HOLD:
+        return decision(Outcome.BLOCK, f"The repeat reading at {at:%H:%M} is still at {latest.name}: keep the pump "
+                        "paused, re-check in a few minutes, or ask the prescriber.", rule, HOLD_SOURCE,
+                        CLEARED_BY_REPEAT_READING, reading_at=at.isoformat(), level=int(latest))
+    return decision(Outcome.OK, f"The repeat reading at {at:%H:%M} is below the hold limits: the infusion may resume.",
+                    rule, HOLD_SOURCE, reading_at=at.isoformat(), level=int(latest))
+
+
+# ------------------------------------------------------------------------------------------- esketamine devices
+DEVICE_SOURCE = "clinical.md §3b 'Device' row: 28 mg per device, wait 5 min between devices (C)"
+
+
+def next_device(
+    given_at: Sequence[datetime], prepared_devices: int, at: datetime,
+    settings: Mapping[str, object] | None = None,
+) -> GuardDecision:
+    """May the next esketamine device be used at ``at``?  BLOCK when all ``prepared_devices`` are given (record the
+    end of dosing) or when less than ``dosing.esketamine_device_interval_minutes`` (5) has passed since the last
+    one (``details["due_at"]`` is when it may be used; pass local times, the message shows ``%H:%M:%S`` of them).
+    Source: :data:`DEVICE_SOURCE` (rule ``session.device_spacing``)."""
+    if isinstance(prepared_devices, bool) or not isinstance(prepared_devices, int) or not 1 <= prepared_devices <= 3:
+        raise ClinicalInputError(f"prepared devices must be 1-3, not {prepared_devices!r}", "prepared_devices")
+    rule = "session.device_spacing"
+    given = sorted(given_at)
+    if len(given) >= prepared_devices:
+        return decision(Outcome.BLOCK, f"All {prepared_devices} device(s) prepared have been given: record the end "
+                        "of dosing.", rule, DEVICE_SOURCE, CLEARED_BY_NOTHING)
+    gap = int(resolve(settings)["dosing.esketamine_device_interval_minutes"])  # type: ignore[arg-type]
+    if given and at - given[-1] < timedelta(minutes=gap):
+        due = given[-1] + timedelta(minutes=gap)
+        return decision(Outcome.BLOCK, f"Wait {gap} min between devices: the next device is due at {due:%H:%M:%S}.",
+                        rule, DEVICE_SOURCE, CLEARED_BY_NOTHING, due_at=due, device_number=len(given) + 1)
+    return decision(Outcome.OK, "", rule, DEVICE_SOURCE, device_number=len(given) + 1)
+
+
+def _level(value: object) -> Level:
+    if isinstance(value, bool) or not isinstance(value, int) or value not in tuple(Level):
+        raise ClinicalInputError(f"level must be 0-3 (OK, CAUTION, HOLD, STOP), not {value!r}", "level")
+    return Level(value)

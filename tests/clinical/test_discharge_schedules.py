@@ -27,7 +27,7 @@ def test_esketamine_ready_at_120_minutes():
 
 def test_esketamine_not_ready_at_119_minutes():
     d = discharge_readiness(DischargeInput(**{**READY.__dict__, "minutes_since_dose_end": 119}))
-    assert not d.ready and d.minutes_remaining == 1 and "first device" in d.missing[0]
+    assert not d.ready and d.minutes_remaining == 1 and "last device" in d.missing[0]
 
 
 def test_everything_missing_is_listed():
