@@ -1,36 +1,17 @@
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
-from django import forms
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import timezone
 
 from ketaclinic.accounts.models import User
 from ketaclinic.audit import services as audit
+from ketaclinic.audit.forms import AuditSearchForm
 from ketaclinic.audit.models import AuditEntry
 from ketaclinic.audit.services import Actor
 from ketaclinic.patients.models import Patient
-
-
-class AuditSearchForm(forms.Form):
-    patient = forms.CharField(required=False, help_text="MRN")
-    user = forms.CharField(required=False, help_text="Username")
-    action = forms.CharField(required=False, help_text="e.g. patient.chart.viewed")
-    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-
-    def clean(self):
-        data = super().clean()
-        for name in ("date_from", "date_to"):
-            day = data.get(name)
-            if day is not None and not date(1900, 1, 1) <= day <= date(9000, 12, 31):
-                self.add_error(name, "Choose a date between 1900 and 9000.")
-                data[name] = None
-        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
-            raise forms.ValidationError("The start date is after the end date.")
-        return data
 
 
 def search(request):

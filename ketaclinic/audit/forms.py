@@ -1,0 +1,30 @@
+"""The audit search form (a GET: the audit trail is only ever read through this form)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django import forms
+
+from ketaclinic.formfields import IsoDateField
+
+LATEST_DAY = date(9000, 12, 31)
+
+
+class AuditSearchForm(forms.Form):
+    patient = forms.CharField(required=False, help_text="MRN")
+    user = forms.CharField(required=False, help_text="Username")
+    action = forms.CharField(required=False, help_text="e.g. patient.chart.viewed")
+    date_from = IsoDateField(required=False)
+    date_to = IsoDateField(required=False)
+
+    def clean(self):
+        data = super().clean()
+        for name in ("date_from", "date_to"):
+            day = data.get(name)
+            if day is not None and day > LATEST_DAY:
+                self.add_error(name, "Choose a date between 1900 and 9000.")
+                data[name] = None
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            raise forms.ValidationError("The start date is after the end date.")
+        return data
