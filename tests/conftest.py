@@ -3,13 +3,76 @@
 from __future__ import annotations
 
 import os
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 
 # Django-dependent imports happen inside the fixtures, so the pure clinical-core tests can also run
 # without Django (``pytest tests/clinical -p no:django``).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+#: The test clinic's time zone: "now" in tests is a moment in it.
+CLINIC_TZ = "America/Denver"
+#: "Now" for every test: a fixed moment, never the wall clock. CI runs the date-sensitive tests again with
+#: KETACLINIC_TEST_NOW set to each moment of its date matrix (weekends, federal holidays, DST changes, New
+#: Year's Eve); a naive value is read in the clinic's time zone.
+DEFAULT_TEST_NOW = "2026-06-17T10:00"  # a Wednesday morning
+
+
+def test_now() -> datetime:
+    raw = os.environ.get("KETACLINIC_TEST_NOW") or DEFAULT_TEST_NOW
+    moment = datetime.fromisoformat(raw)
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(CLINIC_TZ))
+
+
+test_now.__test__ = False  # a helper, not a test
+
+
+@dataclass
+class Clock:
+    """The one clock of the test suite (time-machine): ``timezone.now()`` everywhere, the app and the live
+    server included, reads it. It starts at :func:`test_now` for every test and then ticks."""
+
+    traveller: time_machine.Coordinates
+    tz: ZoneInfo
+
+    def now(self) -> datetime:
+        from django.utils import timezone
+
+        return timezone.now()
+
+    def local(self) -> datetime:
+        return self.now().astimezone(self.tz)
+
+    def today(self) -> date:
+        """Today in the clinic's time zone."""
+        return self.local().date()
+
+    def shift(self, delta: timedelta) -> datetime:
+        self.traveller.shift(delta)
+        return self.now()
+
+    def move_to(self, moment: datetime) -> datetime:
+        self.traveller.move_to(moment)
+        return self.now()
+
+    def next_weekday(self, weekday: int, at_hour: int = 10) -> datetime:
+        """The next local ``weekday`` (0 = Monday) strictly after today, at ``at_hour`` clinic time."""
+        day = self.today() + timedelta(days=1)
+        while day.weekday() != weekday:
+            day += timedelta(days=1)
+        return datetime(day.year, day.month, day.day, at_hour, tzinfo=self.tz)
+
+
+@pytest.fixture(autouse=True)
+def clock():
+    """Every test runs at :func:`test_now` (see DEFAULT_TEST_NOW and the CI date matrix)."""
+    with time_machine.travel(test_now(), tick=True) as traveller:
+        yield Clock(traveller, ZoneInfo(CLINIC_TZ))
+
 
 ROLE_VALUES = ["prescriber", "nurse", "therapist", "front_desk", "billing", "compliance", "clinic_admin"]
 
@@ -18,7 +81,7 @@ ROLE_VALUES = ["prescriber", "nurse", "therapist", "front_desk", "billing", "com
 def clinic(db):
     from ketaclinic.clinic.models import Clinic
 
-    return Clinic.objects.create(name="Test Clinic", time_zone="America/Denver")
+    return Clinic.objects.create(name="Test Clinic", time_zone=CLINIC_TZ)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from django.db import connection
 from django.utils import timezone
 
 from ketaclinic.audit.models import AuditEntry
+from ketaclinic.clinical import custody as rules
 from ketaclinic.custody import services
 from ketaclinic.custody.models import Container, Incident, LedgerEntry, PendingEvent
 from ketaclinic.custody.services import CountInput, CustodyError
@@ -141,16 +142,18 @@ def test_destruction_needs_two_witnesses_and_keeps_form41_data(receive, vial_pro
     assert vial.balance == 0
 
 
-def test_loss_report_flags_the_one_business_day_notice(receive, vial_product, actor_for, clinic):
+def test_loss_report_flags_the_one_business_day_notice(receive, vial_product, actor_for, clinic, clock):
     [vial] = receive(vial_product)
-    friday = timezone.now().astimezone(clinic.tz)
-    while friday.weekday() != 4:
-        friday -= timedelta(days=1)
-    report = services.report_loss(actor_for("nurse"), container=vial, quantity="2", kind="theft", discovered_at=friday,
+    friday_evening = clock.move_to(clock.next_weekday(4, at_hour=18))  # found on the next Friday after receipt
+    report = services.report_loss(actor_for("nurse"), container=vial, quantity="2", kind="theft",
+                                  discovered_at=friday_evening,
                                   circumstances="Vial found with broken seal and missing volume")
     due = report.notice_due_at.astimezone(clinic.tz)
-    assert due.weekday() == 0 and due.date() == (friday + timedelta(days=3)).date()  # next business day: Monday
-    assert report.form106_due_on == friday.date() + timedelta(days=45)
+    # The written notice is due by the end of the next federal business day: Monday, or Tuesday when that
+    # Monday is a federal holiday.
+    assert due.date() == rules.add_business_days(friday_evening.astimezone(clinic.tz).date(), 1)
+    assert due.weekday() in (0, 1) and (due.hour, due.minute) == (23, 59)
+    assert report.form106_due_on == friday_evening.astimezone(clinic.tz).date() + timedelta(days=45)
     vial.refresh_from_db()
     assert vial.balance == Decimal("8.00")
 
