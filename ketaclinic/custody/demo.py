@@ -3,6 +3,10 @@ reconciles exactly like real use: receipts (countersigned), an initial inventory
 sessions with verified doses, administrations, witnessed wastes, Form 41 destruction of opened vials past their
 beyond-use time, a return, and today's routine count.
 
+The demo loads all or nothing: ``seed_demo`` runs every app's ``seed`` in one transaction, so the custody use
+cases are composed here with ``<use case>.within(...)`` (inside the caller's transaction) rather than called as
+their own durable transactions.
+
 Ketamine NDCs are SYNTHETIC (labeler 00000; clinical.md §5b lists real labeler/product codes but not which
 package is which strength). The esketamine kit NDCs 50458-028-02 (56 mg, 2 devices) and -03 (84 mg, 3 devices)
 and 28 mg per device are from clinical.md §3b (status C).
@@ -42,21 +46,24 @@ def seed(ctx) -> None:
     rooms = {r.name: r for r in Room.objects.filter(clinic=clinic)}
     infusion = [r for r in rooms.values() if r.kind == Room.Kind.INFUSION]
     intranasal = [r for r in rooms.values() if r.kind == Room.Kind.INTRANASAL]
-    safe = services.add_location(admin, clinic=clinic, name="Main safe (infusion)", rooms=infusion)
-    cabinet = services.add_location(admin, clinic=clinic, name="Spravato cabinet", rooms=intranasal)
-    supplier = services.add_supplier(admin, name="Front Range Pharma Distribution (synthetic)",
-                                     address="4000 Example Blvd, Denver, CO 80216", dea_number=_dea("P9", "246813"))
-    reverse = services.add_supplier(admin, name="Rocky Returns Reverse Distribution (synthetic)",
-                                    address="12 Sample Ct, Aurora, CO 80011", dea_number=_dea("R9", "135792"),
-                                    kind=Supplier.Kind.REVERSE_DISTRIBUTOR)
-    k50 = services.add_product(admin, ndc="00000-1050-10", name="Ketamine HCl 50 mg/mL, 10 mL vial (synthetic NDC)",
-                               drug="ketamine", form="vial", strength_mg_per_mL="50", container_volume_mL="10")
-    k100 = services.add_product(admin, ndc="00000-1100-05", name="Ketamine HCl 100 mg/mL, 5 mL vial (synthetic NDC)",
-                                drug="ketamine", form="vial", strength_mg_per_mL="100", container_volume_mL="5")
-    s56 = services.add_product(admin, ndc="50458-028-02", name="Spravato 56 mg kit (2 x 28 mg devices)",
-                               drug="esketamine", form="device", device_mg="28", units_per_package=2)
-    s84 = services.add_product(admin, ndc="50458-028-03", name="Spravato 84 mg kit (3 x 28 mg devices)",
-                               drug="esketamine", form="device", device_mg="28", units_per_package=3)
+    safe = services.add_location.within(admin, clinic=clinic, name="Main safe (infusion)", rooms=infusion)
+    cabinet = services.add_location.within(admin, clinic=clinic, name="Spravato cabinet", rooms=intranasal)
+    supplier = services.add_supplier.within(
+        admin, name="Front Range Pharma Distribution (synthetic)", address="4000 Example Blvd, Denver, CO 80216",
+        dea_number=_dea("P9", "246813"))
+    reverse = services.add_supplier.within(
+        admin, name="Rocky Returns Reverse Distribution (synthetic)", address="12 Sample Ct, Aurora, CO 80011",
+        dea_number=_dea("R9", "135792"), kind=Supplier.Kind.REVERSE_DISTRIBUTOR)
+    k50 = services.add_product.within(
+        admin, ndc="00000-1050-10", name="Ketamine HCl 50 mg/mL, 10 mL vial (synthetic NDC)", drug="ketamine",
+        form="vial", strength_mg_per_mL="50", container_volume_mL="10")
+    k100 = services.add_product.within(
+        admin, ndc="00000-1100-05", name="Ketamine HCl 100 mg/mL, 5 mL vial (synthetic NDC)", drug="ketamine",
+        form="vial", strength_mg_per_mL="100", container_volume_mL="5")
+    s56 = services.add_product.within(admin, ndc="50458-028-02", name="Spravato 56 mg kit (2 x 28 mg devices)",
+                                      drug="esketamine", form="device", device_mg="28", units_per_package=2)
+    s84 = services.add_product.within(admin, ndc="50458-028-03", name="Spravato 84 mg kit (3 x 28 mg devices)",
+                                      drug="esketamine", form="device", device_mg="28", units_per_package=3)
 
     sessions = list(TreatmentSession.objects.filter(verified_at__isnull=False, prepared_dose_mg__isnull=False)
                     .exclude(status__in=["cancelled", "no_show"]).select_related("room", "patient")
@@ -72,16 +79,17 @@ def seed(ctx) -> None:
         (s56, max(4, len(esk) // 2 + 2), "SPV2411A", 420, cabinet), (s84, max(2, len(esk) // 3 + 1), "SPV2411B", 420, cabinet),
     ]
     for i, (product, packages, lot, shelf_days, where) in enumerate(receipts):
-        r = services.enter_receipt(nurse, supplier=supplier, invoice_number=f"FRP-{20461 + i}", invoice_date=start_day,
-                                   received_on=start_day, product=product, lot_number=lot,
-                                   expiry=start_day + timedelta(days=shelf_days), packages=packages, location=where)
-        services.countersign_receipt(nurse2, r, at=start + timedelta(minutes=10 + i))
+        r = services.enter_receipt.within(
+            nurse, supplier=supplier, invoice_number=f"FRP-{20461 + i}", invoice_date=start_day,
+            received_on=start_day, product=product, lot_number=lot, expiry=start_day + timedelta(days=shelf_days),
+            packages=packages, location=where)
+        services.countersign_receipt.within(nurse2, r, at=start + timedelta(minutes=10 + i))
     # Initial inventory, close of business on the day stock arrived (21 CFR 1304.11(b)).
     close = datetime.combine(start_day, time(17, 30), tz)
     for loc in (safe, cabinet):
-        services.submit_count(prescriber, location=loc, kind=Count.Kind.INITIAL, taken_on=start_day,
-                              timing=Count.Timing.CLOSE, at=close,
-                              lines=[CountInput(c, c.balance) for c in Container.objects.filter(location=loc)])
+        services.submit_count.within(
+            prescriber, location=loc, kind=Count.Kind.INITIAL, taken_on=start_day, timing=Count.Timing.CLOSE,
+            at=close, lines=[CountInput(c, c.balance) for c in Container.objects.filter(location=loc)])
 
     hours = int(clinic.limits()["custody.opened_vial_beyond_use_hours"])
     for s in sessions:
@@ -94,8 +102,8 @@ def seed(ctx) -> None:
     # One sealed 100 mg/mL vial goes back to the reverse distributor (the clinic stopped stocking the strength).
     sealed = Container.objects.filter(lot__product=k100, opened_at__isnull=True, balance__gt=0).first()
     if sealed:
-        services.return_stock(prescriber, container=sealed, quantity=sealed.balance, distributor=reverse,
-                              reason="Strength discontinued at the clinic; returned for credit")
+        services.return_stock.within(prescriber, container=sealed, quantity=sealed.balance, distributor=reverse,
+                                     reason="Strength discontinued at the clinic; returned for credit")
     _discard_past_bud(now, hours, nurse, prescriber, compliance)
     # Today's routine counts: the safe has one discrepancy left open for the compliance lead.
     for loc in (safe, cabinet):
@@ -105,7 +113,8 @@ def seed(ctx) -> None:
         if loc == safe and opened:  # a 0.1 mL shortfall on an opened vial, for the compliance lead to resolve
             i = opened[0]
             lines[i] = CountInput(lines[i].container, lines[i].counted - Decimal("0.10"))
-        services.submit_count(nurse, location=loc, kind=Count.Kind.ROUTINE, lines=lines, at=now - timedelta(hours=1))
+        services.submit_count.within(nurse, location=loc, kind=Count.Kind.ROUTINE, lines=lines,
+                                     at=now - timedelta(hours=1))
     ctx.extra["custody"] = {"balances": services.reconciliation().balances}
 
 
@@ -115,28 +124,29 @@ def _account_session(s, at, clinic, hours, nurse, nurse2, prescriber, compliance
         devices = int((s.prepared_dose_mg / 28).to_integral_value(ROUND_CEILING))
         for _ in range(devices):
             c = _pick(s, at, clinic)
-            services.draw(nurse, container=c, session=s, quantity="1", clinic=clinic, now=at)
+            services.draw.within(nurse, container=c, session=s, quantity="1", clinic=clinic, now=at)
     else:
         c = _pick(s, at, clinic)
         product = c.lot.product
         need = (s.prepared_dose_mg / product.strength_mg_per_mL).quantize(Decimal("0.1"), ROUND_CEILING)
         amount = min(c.balance, need + Decimal("0.10"))
-        services.draw(nurse, container=c, session=s, quantity=amount, clinic=clinic, now=at)
+        services.draw.within(nurse, container=c, session=s, quantity=amount, clinic=clinic, now=at)
         if amount < need:  # finish the dose from a second vial
             c2 = _pick(s, at, clinic)
-            services.draw(nurse, container=c2, session=s, quantity=need - amount + Decimal("0.10"), clinic=clinic,
-                          now=at)
+            services.draw.within(nurse, container=c2, session=s, quantity=need - amount + Decimal("0.10"),
+                                 clinic=clinic, now=at)
     if s.administered_mg is None:
         return
     done = s.dose_ended_at or at + timedelta(minutes=45)
-    services.record_administration(nurse, s, at=done)
+    services.record_administration.within(nurse, s, at=done)
     residue = sum((d.residue for d in services.session_draws(s)), Decimal("0.00"))
     if residue > 0:
-        event = services.request_waste(nurse, session=s, quantity=residue, method="Expelled into drug-disposal "
-                                       "container (Rx Destroyer)", clinic=clinic)
+        event = services.request_waste.within(
+            nurse, session=s, quantity=residue, method="Expelled into drug-disposal container (Rx Destroyer)",
+            clinic=clinic)
         witness = nurse2 if s.administered_by_id != nurse2.user.pk else prescriber
         for _ in range(event.witnesses_required):
-            services.attest(witness, event, residue, at=done + timedelta(minutes=2))
+            services.attest.within(witness, event, residue, at=done + timedelta(minutes=2))
             witness = prescriber if witness is nurse2 else nurse2
 
 
@@ -158,7 +168,8 @@ def _discard_past_bud(at, hours, nurse, prescriber, compliance):
         bud = rules.beyond_use_at(c.opened_at, hours)
         if bud is None or bud >= at:
             continue
-        event = services.request_destruction(nurse, container=c, quantity=c.balance, method="Chemical denaturing "
-                                             "kit (non-retrievable)", place="Medication room, Main safe")
-        services.attest(prescriber, event, c.balance, at=bud)
-        services.attest(compliance, event, c.balance, at=bud)
+        event = services.request_destruction.within(
+            nurse, container=c, quantity=c.balance, method="Chemical denaturing kit (non-retrievable)",
+            place="Medication room, Main safe")
+        services.attest.within(prescriber, event, c.balance, at=bud)
+        services.attest.within(compliance, event, c.balance, at=bud)

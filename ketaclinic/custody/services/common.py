@@ -1,0 +1,132 @@
+"""What every custody use case shares: the refusal type, who may do what, the one quantity parser, and the
+``use_case`` decorator that runs each use case in its own durable transaction."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+
+from django.db import transaction
+
+from ketaclinic.accounts.roles import Role
+from ketaclinic.audit.services import Actor
+from ketaclinic.clinic.models import Clinic, current_clinic
+from ketaclinic.clinical import custody as rules
+from ketaclinic.inputs import plain_decimal
+
+CHAIN = "custody"
+ZERO = Decimal("0.00")
+
+# Who may do what (the services check again what ketaclinic/access.py checks per page).
+HANDLERS = frozenset({Role.PRESCRIBER, Role.NURSE})  # receive, draw, waste, count; countersign, witness
+LICENSED_WITNESSES = HANDLERS  # waste witnesses: licensed staff (clinical.md §6 'Wastage' row)
+DESTRUCTION_WITNESSES_ROLES = frozenset({Role.PRESCRIBER, Role.NURSE, Role.COMPLIANCE})
+DISPOSERS = frozenset({Role.PRESCRIBER, Role.NURSE, Role.COMPLIANCE})  # destruction, loss reports
+RETURNERS = frozenset({Role.PRESCRIBER, Role.COMPLIANCE})
+INVENTORY_TAKERS = frozenset({Role.PRESCRIBER, Role.NURSE, Role.COMPLIANCE})
+SETUP = frozenset({Role.CLINIC_ADMIN})
+COMPLIANCE = frozenset({Role.COMPLIANCE})
+
+
+class CustodyError(ValueError):
+    """Refused custody input; ``errors`` maps a field name to a message a nurse can act on."""
+
+    def __init__(self, errors: Mapping[str, str]):
+        self.errors = dict(errors)
+        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+
+
+class UseCase[**P, R]:
+    """One custody use case. Calling it runs its steps (validate, lock, write, audit) in its own durable
+    transaction, ``transaction.atomic(durable=True)``: it commits when the call returns, and it refuses to run
+    inside another transaction (RuntimeError), so no caller can fold two use cases into one transaction by
+    accident. (Django's TestCase, and so pytest-django's ``db`` fixture, marks its own wrapping transaction so
+    durable blocks still run inside a test.)
+
+    ``within`` runs the same steps inside the caller's transaction (as a savepoint) for a caller that means to
+    compose use cases in one transaction: today only the demo loader (``ketaclinic/custody/demo.py``, run inside
+    ``seed_demo``'s all-or-nothing transaction)."""
+
+    def __init__(self, steps: Callable[P, R]):
+        self.steps = steps
+        functools.update_wrapper(self, steps)
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        with transaction.atomic(durable=True):
+            return self.steps(*args, **kwargs)
+
+    def within(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        with transaction.atomic():
+            return self.steps(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<custody use case {self.__name__}>"
+
+
+def use_case[**P, R](steps: Callable[P, R]) -> UseCase[P, R]:
+    """Mark ``steps`` as one use case in its own durable transaction (see :class:`UseCase`)."""
+    return UseCase(steps)
+
+
+def _require(actor: Actor, roles: frozenset[str], what: str) -> None:
+    if actor.user is None or not (actor.roles & roles):
+        allowed = ", ".join(sorted(Role(r).label for r in roles))
+        raise CustodyError({"__all__": f"Your role may not {what}. Allowed: {allowed}."})
+
+
+def _jsonable(data: Mapping[str, object]) -> dict:
+    return json.loads(json.dumps(dict(data), default=str))
+
+
+# The one quantity parser of every custody form and service (draw, waste, witness, destruction, loss, return,
+# count, product set-up). Input sanity only, not a clinical number: the ceiling fits the ledger's columns
+# (7 digits, 2 decimals) and is far above any real vial, device or count.
+MAX_QUANTITY = Decimal("99999.99")
+MAX_UNITS_PER_PACKAGE = 1000
+
+
+def parse_quantity(raw: object, field: str = "quantity", *, allow_zero: bool = False,
+                   maximum: Decimal | None = None, unit: str = "") -> Decimal:
+    """A finite quantity, greater than zero (or zero when ``allow_zero``), at most two decimals (0.01 mL
+    resolution) and at most ``maximum`` (never above ``MAX_QUANTITY``).
+
+    Plain decimal notation only: NaN, Infinity, exponents ("1e30") and anything else is refused with a
+    ``CustodyError`` naming ``field``, never an exception that would end in a server error.
+    """
+    if isinstance(raw, bool):
+        raise CustodyError({field: "Enter a number."})
+    if isinstance(raw, Decimal):
+        value = raw
+    elif isinstance(raw, int):
+        value = Decimal(raw)
+    else:
+        text = str(raw if raw is not None else "").strip()
+        if not text:
+            raise CustodyError({field: "Enter an amount." if not allow_zero else "Enter an amount (0 if none)."})
+        parsed = plain_decimal(text)
+        if parsed is None:
+            raise CustodyError({field: f"\u201c{text[:20]}\u201d is not a number; enter digits like 2.5."})
+        value = parsed
+    if not value.is_finite():
+        raise CustodyError({field: "Enter a number."})
+    suffix = f" {unit}" if unit else ""
+    if value < 0 or (value == 0 and not allow_zero):
+        raise CustodyError({field: "Enter 0 or more." if allow_zero else "Enter an amount greater than zero."})
+    ceiling = MAX_QUANTITY if maximum is None else min(maximum, MAX_QUANTITY)
+    if value > ceiling:
+        raise CustodyError({field: f"{value:f}{suffix} is more than the most accepted here "
+                                   f"({ceiling}{suffix}); check the amount."})
+    if value != rules.q2(value):
+        raise CustodyError({field: "Use at most two decimal places (0.01)."})
+    return rules.q2(value)
+
+
+def _dec(value) -> Decimal:
+    """An aggregate as an exact 0.01 Decimal (SQLite sums decimals in floating point)."""
+    return ZERO if value is None else rules.q2(value)
+
+
+def settings_for(clinic: Clinic | None = None) -> dict:
+    return (clinic or current_clinic()).limits()
