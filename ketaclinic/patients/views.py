@@ -56,11 +56,14 @@ def register(request):
 
 
 def chart(request, external_id):
-    return _chart_page(request, get_patient_for(request, external_id))
+    return chart_page(request, get_patient_for(request, external_id))
 
 
-def _chart_page(request, patient, *, measurement_form=None, diagnosis_form=None, error_form=None, error_dx=None):
-    """The chart; after a refused entry, with that entry's bound form so its errors sit next to its fields."""
+def chart_page(request, patient, *, measurement_form=None, diagnosis_form=None, error_form=None, error_dx=None,
+               **section_forms):
+    """The chart; after a refused entry, with that entry's bound form so its errors sit next to its fields.
+    Other apps' chart sections post to their own views, which pass their bound form by name in
+    ``section_forms`` (e.g. ``invite_form``) for the section's template to show."""
     audit.record(Actor.from_request(request), "patient.chart.viewed", subject=patient, patient=patient)
     measurements = list(patient.measurements.select_related("recorded_by").order_by("-measured_at")[:CHART_HISTORY_ROWS])
     diagnoses = list(patient.diagnoses.select_related("recorded_by").all())
@@ -80,6 +83,7 @@ def _chart_page(request, patient, *, measurement_form=None, diagnosis_form=None,
         "can_edit": user.has_role("front_desk", "prescriber", "nurse", "clinic_admin"),
         "can_measure": user.has_role("prescriber", "nurse", "front_desk"),
         "sections": extra_sections(request, patient),
+        **section_forms,
     }
     return render(request, "patients/chart.html", ctx)
 
@@ -129,7 +133,7 @@ def add_measurement(request, external_id):
             for w in result.warnings:
                 messages.warning(request, w)
             return redirect("patients:chart", external_id=patient.external_id)
-    return _chart_page(request, patient, measurement_form=form)
+    return chart_page(request, patient, measurement_form=form)
 
 
 @require_POST
@@ -145,7 +149,7 @@ def add_diagnosis(request, external_id):
         else:
             messages.success(request, "Diagnosis added.")
             return redirect("patients:chart", external_id=patient.external_id)
-    return _chart_page(request, patient, diagnosis_form=form)
+    return chart_page(request, patient, diagnosis_form=form)
 
 
 @require_POST
@@ -162,4 +166,4 @@ def diagnosis_error(request, external_id, pk):
         else:
             messages.success(request, f"{dx.code} marked entered in error; the original stays in the record.")
             return redirect("patients:chart", external_id=patient.external_id)
-    return _chart_page(request, patient, error_form=form, error_dx=dx.pk)
+    return chart_page(request, patient, error_form=form, error_dx=dx.pk)

@@ -10,14 +10,12 @@ from datetime import timedelta
 from functools import wraps
 from urllib.parse import quote
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth import login
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ketaclinic.audit import services as audit
@@ -29,10 +27,13 @@ from ketaclinic.clinical.preparation import (
     preparation_instructions,
 )
 from ketaclinic.clinical.scales import get_scale
+from ketaclinic.formfields import posted
 from ketaclinic.measures import services as measures
 from ketaclinic.measures import trajectory
+from ketaclinic.measures.forms import ScaleAnswersForm
 from ketaclinic.measures.models import Administration, DueItem
 from ketaclinic.portal import services
+from ketaclinic.portal.forms import WRONG_CODE, AcceptForm, ResendCodeForm, VerifyForm
 from ketaclinic.treatments.models import TreatmentSession
 
 UPCOMING = (TreatmentSession.Status.BOOKED, TreatmentSession.Status.CHECKED_IN)
@@ -83,12 +84,6 @@ def _crisis(clinic) -> dict:
 
 
 # ------------------------------------------------------------------------------------------ public pages
-class AcceptForm(forms.Form):
-    password = forms.CharField(label="Choose a password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-                               help_text="At least 10 characters; not a common password.")
-    password2 = forms.CharField(label="Type it again", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
-
-
 @require_http_methods(["GET", "POST"])
 def accept(request, token):
     """Public: the one-time invitation link. Expired, used or replaced links are refused with a clear message."""
@@ -100,7 +95,7 @@ def accept(request, token):
         refused = "This invitation link is not valid."
     elif inv.state != "open":
         refused = services.REFUSALS[inv.state]
-    form = AcceptForm(request.POST or None)
+    form = AcceptForm(posted(request))
     if refused:
         if inv is not None:
             audit.record(Actor(user=None, client_ip=client_ip(request), label_override="portal invitee"),
@@ -141,39 +136,40 @@ def _set_device_cookie(response, request, account) -> None:
 def verify(request):
     """New device: the patient types the 6-digit code emailed to them before any portal page opens."""
     account = _account(request)
-    next_url = request.POST.get("next") or request.GET.get("next") or reverse("portal:home")
-    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}) or not next_url.startswith("/portal/"):
-        next_url = reverse("portal:home")
+    form = VerifyForm(posted(request), host=request.get_host(), next_url=request.GET.get("next", ""))
+    next_url = form.next_url()
     if request.session.get(services.SESSION_VERIFIED) == account.pk:
         return redirect(next_url)
     error = ""
     if request.method == "POST":
-        if services.check_code(account=account, code=request.POST.get("code", ""), client_ip=client_ip(request)):
-            request.session[services.SESSION_VERIFIED] = account.pk
-            response = redirect(next_url)
-            if request.POST.get("trust") == "on":
-                _set_device_cookie(response, request, account)
-            return response
-        error = ("That code is not right, or it has expired. Check the newest email, or send a new code.")
+        if form.is_valid():
+            if services.check_code(account=account, code=form.cleaned_data["code"], client_ip=client_ip(request)):
+                request.session[services.SESSION_VERIFIED] = account.pk
+                response = redirect(next_url)
+                if form.cleaned_data["trust"]:
+                    _set_device_cookie(response, request, account)
+                return response
+            form.add_error("code", WRONG_CODE)
     elif not services.has_live_code(account):
         try:
             services.issue_code(account=account, client_ip=client_ip(request))
         except services.PortalError as e:
             error = e.errors["code"]
-    return render(request, "portal/verify.html", {"error": error, "next": next_url,
+    return render(request, "portal/verify.html", {"form": form, "error": error, "next": next_url,
                                                   "email": account.user.email, "minutes": services.CODE_MINUTES})
 
 
 @require_POST
 def resend_code(request):
     account = _account(request)
+    form = ResendCodeForm(posted(request), host=request.get_host())
     try:
         services.issue_code(account=account, client_ip=client_ip(request))
     except services.PortalError as e:
         messages.error(request, e.errors["code"])
     else:
         messages.info(request, "A new code is on its way. Earlier codes no longer work.")
-    return redirect(f"{reverse('portal:verify')}?next={quote(request.POST.get('next', ''))}")
+    return redirect(f"{reverse('portal:verify')}?next={quote(form.next_url())}")
 
 
 # ------------------------------------------------------------------------------------------ portal pages
@@ -237,28 +233,27 @@ def fill(request, administration_id):
     scale = get_scale(admin.scale)
     answers = {a.item_id: a.value for a in admin.answers.all()}
     errors: dict[str, str] = {}
-    missing: tuple[str, ...] = ()
+    form = ScaleAnswersForm(posted(request), scale=scale)
     if request.method == "POST":
-        submit = request.POST.get("action") == "submit"
-        try:
-            answers = measures.parse_answers(admin.scale, request.POST)
-            outcome = measures.save_answers(actor=Actor.from_request(request), administration=admin,
-                                            answers=answers, submit=submit)
-        except measures.MeasureError as e:
-            errors = e.errors
+        if not form.is_valid():
+            errors = form.item_errors()
+            answers.update(form.answers())
         else:
-            if outcome.crisis and not outcome.submitted:
-                return redirect("portal:done", administration_id=admin.external_id)
-            if outcome.submitted:
-                return redirect("portal:done", administration_id=admin.external_id)
-            missing = outcome.missing
-            if submit:
-                errors = {m: "Please answer this question." for m in missing}
+            answers = form.answers()
+            try:
+                outcome = measures.save_answers(actor=Actor.from_request(request), administration=admin,
+                                                answers=answers, submit=form.submit)
+            except measures.MeasureError as e:
+                errors = e.errors
+            else:
+                if outcome.submitted or outcome.crisis:
+                    return redirect("portal:done", administration_id=admin.external_id)
+                if not form.submit:
+                    messages.success(request, "Saved. You can come back and finish later.")
+                    return redirect("portal:questionnaires")
+                errors = {m: "Please answer this question." for m in outcome.missing}
                 errors["__all__"] = ("Some questions are not answered yet. Your answers are saved as a draft; "
                                      "nothing is sent to your care team until you answer every question.")
-            else:
-                messages.success(request, "Saved. You can come back and finish later.")
-                return redirect("portal:questionnaires")
     items = [{"item": it, "value": answers.get(it.id), "error": errors.get(it.id)} for it in scale.items]
     return render(request, "portal/fill.html", {"admin": admin, "scale": scale, "items": items, "errors": errors,
                                                 "form_error": errors.get("__all__", ""),

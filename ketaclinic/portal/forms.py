@@ -1,0 +1,70 @@
+"""Forms for the patient portal and for inviting a patient. Every POST is read by one of these forms; the
+services (``portal/services.py``) still decide, and their refusals are shown next to the field."""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+
+CODE_DIGITS = 6
+WRONG_CODE = "That code is not right, or it has expired. Check the newest email, or send a new code."
+
+
+def portal_next(raw: object, host: str) -> str:
+    """Where to go after the second factor: a portal page on this host, else the portal's home page."""
+    text = str(raw or "")
+    if text.startswith("/portal/") and url_has_allowed_host_and_scheme(text, {host}):
+        return text
+    return reverse("portal:home")
+
+
+class AcceptForm(forms.Form):
+    password = forms.CharField(label="Choose a password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+                               help_text="At least 10 characters; not a common password.")
+    password2 = forms.CharField(label="Type it again", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+
+
+class _NextForm(forms.Form):
+    """A form carrying the portal page to return to (``next``), kept to this host's portal pages."""
+
+    next = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, data=None, *, host: str, next_url: str = "", **kwargs):
+        kwargs.setdefault("initial", {})["next"] = portal_next(next_url, host)
+        super().__init__(data, **kwargs)
+        self.host = host
+
+    def clean_next(self) -> str:
+        return portal_next(self.cleaned_data.get("next"), self.host)
+
+    def next_url(self) -> str:
+        if not self.is_bound:
+            return self.initial["next"]
+        self.full_clean()
+        return self.cleaned_data.get("next") or reverse("portal:home")
+
+
+class VerifyForm(_NextForm):
+    """The 6-digit code emailed for a new device, and whether to trust this device."""
+
+    code = forms.CharField(max_length=20, error_messages={"required": f"Enter the {CODE_DIGITS}-digit code from the email."})
+    trust = forms.BooleanField(required=False)
+
+    def clean_code(self) -> str:
+        code = re.sub(r"\s", "", self.cleaned_data["code"])
+        if not re.fullmatch(rf"[0-9]{{{CODE_DIGITS}}}", code):
+            raise forms.ValidationError(f"The code is the {CODE_DIGITS} digits in the email.")
+        return code
+
+
+class ResendCodeForm(_NextForm):
+    """Send a new code; the page to return to comes along."""
+
+
+class InviteForm(forms.Form):
+    """Staff invite a patient to the portal; blank uses the email on the patient's record."""
+
+    email = forms.EmailField(required=False, max_length=254)
