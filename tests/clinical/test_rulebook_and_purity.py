@@ -50,7 +50,7 @@ def test_main_prints_rulebook():
 
 def test_package_imports_no_django():
     assert {"scales", "settings", "identifiers", "dosing", "vitals", "eligibility", "outcomes", "discharge",
-            "schedules", "rulebook", "errors"} <= set(MODULES)
+            "schedules", "rulebook", "errors", "guards", "products", "sedation", "session"} <= set(MODULES)
     imports = "; ".join(f"import ketaclinic.clinical.{m}" for m in MODULES if m != "__main__")
     code = f"{imports}; import sys; bad = [m for m in sys.modules if m == 'django' or m.startswith('django.')]; " \
            "assert not bad, bad"
@@ -61,3 +61,21 @@ def test_no_django_in_source():
     for path in Path(pkg.__path__[0]).glob("*.py"):
         text = path.read_text()
         assert "import django" not in text and "from django" not in text, path.name
+
+
+def test_issue_10_guards_are_in_the_rulebook_with_status():
+    by_id = {r.id: r for r in RULES}
+    expected = {
+        "dosing.weight_checks": "U", "dosing.infusion_rate": "S", "dosing.dilution": "C", "dosing.stock": "S",
+        "dosing.measured_dose": "C", "scales.madrs_item10": "U", "scales.moaas_sedation": "U",
+        "eligibility.esketamine": "C", "eligibility.age_missing": "U", "discharge.baseline_bp": "U",
+        "discharge.clock": "C", "discharge.esketamine_label": "C", "session.predose_hold": "U",
+        "session.predose_acceptable": "C", "session.hold_means_hold": "U", "session.device_spacing": "C",
+        "session.verification": "U",
+    }
+    for rule_id, status in expected.items():
+        assert by_id[rule_id].status == status, rule_id
+    # the label's induction rate is a hard limit, never a clinic setting
+    assert not any("induction_rate" in key for key in SETTINGS_BY_KEY)
+    assert SETTINGS_BY_KEY["dosing.iv_max_rate_mg_per_kg_per_min"].maximum < 0.5
+    assert "0.5 mg/kg/min" in by_id["dosing.infusion_rate"].statement
