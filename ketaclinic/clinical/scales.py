@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from .errors import ClinicalInputError
+from .sedation import DEEP_SEDATION_SOURCE, classify_moaas
 from .settings import resolve
 
 Answer = int | bool | None
@@ -746,6 +747,10 @@ def _score_moaas(scale: Scale, clean: dict[str, int], settings: Mapping[str, obj
             True,
             "clinical.md §3c 'Sedation / dissociation rates' row: MOAA/S = 0 = loss of consciousness (C)",
         ))
+    else:
+        assessment = classify_moaas(level, settings=settings)
+        if assessment.deep:
+            flags.append(SafetyFlag("moaas_deep_sedation", assessment.message, True, DEEP_SEDATION_SOURCE))
     band = scale.band_for(level)
     detail = f"MOAA/S {level}: {MOAAS_LEVELS[level]} (lower = deeper sedation; level wording status U)."
     return _result(scale, complete=True, total=level, band=band, flags=tuple(flags), missing=(), detail=detail,

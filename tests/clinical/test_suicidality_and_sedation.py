@@ -117,3 +117,14 @@ def test_deeper_sedation_is_never_less_alarming(pre, a, b):
     lo, hi = sorted((a, b))
     deeper, lighter = classify_moaas(lo, pre), classify_moaas(hi, pre)
     assert deeper.sedated >= lighter.sedated and deeper.urgent >= lighter.urgent
+
+
+@pytest.mark.parametrize("level, code", [(0, "moaas_unresponsive"), (1, "moaas_deep_sedation"),
+                                         (2, "moaas_deep_sedation"), (3, None), (5, None)])
+def test_moaas_rating_carries_the_urgent_flag(level, code):
+    # the apps store the scale's flags with the rating, so the cockpit sees the alert without the pre-dose score
+    flags = score("moaas", {"level": level}).flags
+    assert [f.code for f in flags] == ([code] if code else [])
+    assert all(f.urgent and "airway" in f.message.lower() for f in flags)
+    assert score("moaas", {"level": 3}, {"sedation.moaas_urgent_at_or_below": 3}).flags[0].code == \
+        "moaas_deep_sedation"
