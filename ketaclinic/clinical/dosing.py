@@ -265,22 +265,55 @@ def infusion_rate_check(
     if dose <= 0:
         raise ClinicalInputError(f"dose {dose} mg/kg must be above 0", "dose_mg_per_kg")
     rate = dose / minutes
-    clinic_max = _dec(float(cfg["dosing.iv_max_rate_mg_per_kg_per_min"]))  # type: ignore[arg-type]
     shown = f"{dose.normalize():f} mg/kg over {minutes} min runs at {float(rate):.4g} mg/kg/min"
+    return _rate_decision(rate, shown, "lengthen the infusion (the standard is 0.5 mg/kg over 40 min) or lower the "
+                          "dose", cfg)
+
+
+def _rate_decision(rate: Decimal, shown: str, remedy: str, cfg: Mapping[str, object]) -> GuardDecision:
+    clinic_max = _dec(float(cfg["dosing.iv_max_rate_mg_per_kg_per_min"]))  # type: ignore[arg-type]
     facts = {"rate_mg_per_kg_per_min": float(rate), "clinic_max": float(clinic_max),
              "induction_rate": float(INDUCTION_RATE_MG_PER_KG_PER_MIN)}
     if rate >= INDUCTION_RATE_MG_PER_KG_PER_MIN:
         return decision(Outcome.BLOCK, f"{shown}: that is the anaesthetic induction rate in the ketamine label "
                         f"({INDUCTION_RATE_MG_PER_KG_PER_MIN} mg/kg/min) or faster, and cannot be given. Ask the "
-                        "prescriber to lengthen the infusion (the standard is 0.5 mg/kg over 40 min) or lower the "
-                        "dose.", "dosing.infusion_rate", INDUCTION_RATE_SOURCE, CLEARED_BY_NOTHING, **facts)
+                        f"prescriber to {remedy}.", "dosing.infusion_rate", INDUCTION_RATE_SOURCE,
+                        CLEARED_BY_NOTHING, **facts)
     if rate > clinic_max:
         return decision(Outcome.NEEDS_OVERRIDE, f"{shown}, faster than the clinic's maximum {float(clinic_max):g} "
-                        f"mg/kg/min{_setting_note('dosing.iv_max_rate_mg_per_kg_per_min')}. Lengthen the infusion, or "
-                        "a prescriber must give a reason to run it this fast.", "dosing.infusion_rate",
+                        f"mg/kg/min{_setting_note('dosing.iv_max_rate_mg_per_kg_per_min')}. {remedy.capitalize()}, "
+                        "or a prescriber must give a reason to run it this fast.", "dosing.infusion_rate",
                         SETTINGS_BY_KEY["dosing.iv_max_rate_mg_per_kg_per_min"].source, CLEARED_BY_PRESCRIBER,
                         **facts)
     return decision(Outcome.OK, "", "dosing.infusion_rate", INDUCTION_RATE_SOURCE, **facts)
+
+
+def pump_rate_check(
+    rate_mL_per_h: float | Decimal,
+    *,
+    infused_volume_mL: float | Decimal,
+    dose_mg: float | Decimal,
+    weight_kg: float | Decimal,
+    settings: Mapping[str, object] | None = None,
+) -> GuardDecision:
+    """The same speed limits as :func:`infusion_rate_check`, for a pump rate set or changed during the infusion:
+    mg/kg/min = (mL/h / 60) x (dose mg / infused volume mL) / kg.  A pump rate that would run the drug at the
+    label's induction rate (0.5 mg/kg/min) or faster is refused whatever the override; faster than the clinic's
+    maximum needs a prescriber.  Source: :data:`INDUCTION_RATE_SOURCE` (rule ``dosing.infusion_rate``).
+    """
+    cfg = resolve(settings)
+    values = []
+    for name, value, unit in (("rate_mL_per_h", rate_mL_per_h, "mL/h"), ("infused_volume_mL", infused_volume_mL, "mL"),
+                              ("dose_mg", dose_mg, "mg"), ("weight_kg", weight_kg, "kg")):
+        v = _dec(_number(float(value) if isinstance(value, Decimal) else value, name, unit))
+        if v <= 0:
+            raise ClinicalInputError(f"must be above 0 {unit}", name)
+        values.append(v)
+    ml_h, volume, mg, kg = values
+    rate = ml_h / 60 * (mg / volume) / kg
+    shown = (f"A pump rate of {ml_h.normalize():f} mL/h ({mg.normalize():f} mg in {volume.normalize():f} mL, "
+             f"{kg.normalize():f} kg) runs at {float(rate):.4g} mg/kg/min")
+    return _rate_decision(rate, shown, "set a slower pump rate", cfg)
 
 
 def iv_dilution_check(

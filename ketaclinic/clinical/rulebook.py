@@ -223,7 +223,8 @@ RULES: tuple[Rule, ...] = (
          "A dose running at 0.5 mg/kg/min or faster (the ketamine label's anaesthetic induction rate; 1.0 mg/kg over "
          "2 min is exactly that) cannot be given, with or without an override: a hard limit, not a setting. Faster "
          "than the clinic's maximum rate (default 0.75 mg/kg over 40 min = 0.01875 mg/kg/min) needs a prescriber's "
-         "override. [dosing.infusion_rate_check; applied inside dosing.iv_infusion]",
+         "override. The same limits apply to a pump rate set or changed during the infusion. "
+         "[dosing.infusion_rate_check, dosing.pump_rate_check; applied inside dosing.iv_infusion]",
          "Ketalar PI Dosage and Administration (induction 1-2 mg/kg at 0.5 mg/kg/min; label as quoted by secondary "
          "summaries; not in clinical.md)", "S", ("dosing.iv_max_rate_mg_per_kg_per_min",)),
     Rule("dosing.dilution", "Dosing",

@@ -185,3 +185,18 @@ def test_iv_record_matches_syringe(weight, per_kg, conc):
     r = iv_infusion(round(weight, 1), per_kg, 40, conc, 100)
     assert Decimal(repr(r.measured_mg)) == Decimal(repr(r.drug_mL)) * conc
     assert abs(r.measured_mg - r.total_mg) <= conc * 0.01 / 2 + 1e-9
+
+
+def test_pump_rate_changes_keep_the_same_speed_limits():
+    # 70 kg, 35 mg in 100.7 mL: the standard 40-min pump rate 151.1 mL/h is 0.0125 mg/kg/min
+    from ketaclinic.clinical.dosing import pump_rate_check
+
+    common = dict(infused_volume_mL=Decimal("100.7"), dose_mg=Decimal(35), weight_kg=Decimal(70))
+    ok = pump_rate_check(Decimal("151.05"), **common)
+    assert ok.ok and abs(ok.details["rate_mg_per_kg_per_min"] - 0.0125) < 1e-9
+    faster = pump_rate_check(300, **common)  # about 20 min
+    assert faster.needs_override and "slower pump rate" in faster.reason
+    typo = pump_rate_check(7000, **common)  # a mistyped rate: 0.58 mg/kg/min
+    assert typo.blocked and typo.hard and "induction rate" in typo.reason
+    with pytest.raises(ClinicalInputError):
+        pump_rate_check(0, **common)
