@@ -1,8 +1,8 @@
 """Discharge readiness after a dosing session: ready, or the list of what is missing.
 
-Minimum observation by route (esketamine >= 120 min from the first device: clinical.md §3c, C; IV and IM are
-clinic settings), vitals within limits and near baseline, alert and oriented, steady gait, no active adverse
-event, escort present and no-driving acknowledged (clinical.md §1 'Escort / driving' row).
+Minimum observation by route (esketamine >= 120 min, counted from the last device: clinical.md §3c, C; IV and IM
+are clinic settings), vitals within limits or back near the patient's own baseline, alert and oriented, steady
+gait, no active adverse event, escort present and no-driving acknowledged (clinical.md §1 'Escort / driving' row).
 """
 
 from __future__ import annotations
@@ -39,8 +39,10 @@ _BASELINE_BP_SOURCE = (
 
 @dataclass(frozen=True)
 class DischargeInput:
-    """Discharge check input. ``minutes_since_dose_end`` runs from the end of an IV infusion, from an IM injection,
-    or from the FIRST esketamine device (REMS Patient Monitoring Form: 'first device to end of monitoring')."""
+    """Discharge check input. ``minutes_since_dose_end`` runs from :func:`observation_clock_start`: the end of an
+    IV infusion, an IM injection, or the LAST esketamine device (the REMS form's own minutes, from the first device,
+    are :func:`rems_minutes_monitored`). ``baseline`` is the patient's pre-dose reading: recovery BP is judged
+    against it as well as the fixed limits."""
 
     route: str
     minutes_since_dose_end: int
