@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
-
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -13,8 +11,9 @@ from ketaclinic.accounts.models import User
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import Room, current_clinic
-from ketaclinic.inputs import day_window, parse_id
+from ketaclinic.formfields import posted
 from ketaclinic.integration import services
+from ketaclinic.integration.forms import BookForm, NoteForm, StatusForm
 from ketaclinic.integration.models import IntegrationSession
 
 
@@ -39,67 +38,82 @@ def worklist(request):
                                                                                        "therapist")})
 
 
+def _therapy_rooms(offer):
+    return Room.objects.filter(clinic=offer.patient.clinic, kind=Room.Kind.THERAPY, active=True)
+
+
+def _book_form(request, offer) -> BookForm:
+    return BookForm(posted(request), offer=offer, therapists=_therapists(), rooms=_therapy_rooms(offer))
+
+
 def detail(request, external_id):
-    offer = _offer(external_id)
+    return _detail_page(request, _offer(external_id))
+
+
+def _detail_page(request, offer, *, book_form=None, note_form=None, status_form=None):
+    """The integration session; after a refused booking, status or note, with that bound form so its errors sit
+    next to its fields."""
     actor = Actor.from_request(request)
     audit.record(actor, "integration.session.viewed", subject=offer, patient=offer.patient,
                  details={"status": offer.status})
     notes = None
     if services.NOTE_READERS & set(actor.roles):
         notes = services.read_notes(actor=actor, offer=offer)
-    rooms = Room.objects.filter(clinic=offer.patient.clinic, kind=Room.Kind.THERAPY, active=True)
     return render(request, "integration/detail.html", {
-        "offer": offer, "patient": offer.patient, "notes": notes, "therapists": _therapists(), "rooms": rooms,
+        "offer": offer, "patient": offer.patient, "notes": notes,
+        "book_form": book_form or BookForm(offer=offer, therapists=_therapists(), rooms=_therapy_rooms(offer)),
+        "note_form": note_form or NoteForm(), "status_form": status_form,
         "can_write": request.user.has_role("therapist"),
         "can_book": request.user.has_role("front_desk", "therapist", "prescriber", "nurse"),
     })
 
 
+def _show_errors(form, error: services.IntegrationError) -> None:
+    """The service's refusals next to the field they name, else above the form."""
+    for key, msg in error.errors.items():
+        form.add_error(key if key in form.fields else None, msg)
+
+
 @require_POST
 def book(request, external_id):
     offer = _offer(external_id)
-    tz = offer.patient.clinic.tz
-    try:
-        d = date.fromisoformat(request.POST.get("date", ""))
-        t = time.fromisoformat(request.POST.get("time", ""))
-        lo, hi = day_window(timezone.localtime(timezone.now(), tz).date())
-        if not lo <= d <= hi:
-            raise ValueError("outside the bookable days")
-        start = datetime.combine(d, t, tzinfo=tz)
-    except ValueError:
-        messages.error(request, "Give the date and time.")
-        return redirect("integration:detail", external_id=offer.external_id)
-    therapist = _therapists().filter(pk=parse_id(request.POST.get("therapist")) or 0).first()
-    room = Room.objects.filter(pk=parse_id(request.POST.get("room")) or 0, clinic=offer.patient.clinic).first()
-    try:
-        services.book(actor=Actor.from_request(request), offer=offer, start=start, therapist=therapist, room=room)
-    except services.IntegrationError as e:
-        for m in e.errors.values():
-            messages.error(request, m)
-    else:
-        messages.success(request, "Integration session booked.")
-    return redirect("integration:detail", external_id=offer.external_id)
+    form = _book_form(request, offer)
+    if form.is_valid():
+        try:
+            services.book(actor=Actor.from_request(request), offer=offer, start=form.start(),
+                          therapist=form.cleaned_data["therapist"], room=form.cleaned_data["room"])
+        except services.IntegrationError as e:
+            _show_errors(form, e)
+        else:
+            messages.success(request, "Integration session booked.")
+            return redirect("integration:detail", external_id=offer.external_id)
+    return _detail_page(request, offer, book_form=form)
 
 
 @require_POST
 def status(request, external_id):
     offer = _offer(external_id)
-    try:
-        services.set_status(actor=Actor.from_request(request), offer=offer, status=request.POST.get("status", ""))
-    except services.IntegrationError as e:
-        for m in e.errors.values():
-            messages.error(request, m)
-    return redirect("integration:detail", external_id=offer.external_id)
+    form = StatusForm(posted(request))
+    if form.is_valid():
+        try:
+            services.set_status(actor=Actor.from_request(request), offer=offer, status=form.cleaned_data["status"])
+        except services.IntegrationError as e:
+            _show_errors(form, e)
+        else:
+            return redirect("integration:detail", external_id=offer.external_id)
+    return _detail_page(request, offer, status_form=form)
 
 
 @require_POST
 def add_note(request, external_id):
     offer = _offer(external_id)
-    try:
-        services.write_note(actor=Actor.from_request(request), offer=offer, text=request.POST.get("text", ""))
-    except services.IntegrationError as e:
-        for m in e.errors.values():
-            messages.error(request, m)
-    else:
-        messages.success(request, "Note saved.")
-    return redirect("integration:detail", external_id=offer.external_id)
+    form = NoteForm(posted(request))
+    if form.is_valid():
+        try:
+            services.write_note(actor=Actor.from_request(request), offer=offer, text=form.cleaned_data["text"])
+        except services.IntegrationError as e:
+            _show_errors(form, e)
+        else:
+            messages.success(request, "Note saved.")
+            return redirect("integration:detail", external_id=offer.external_id)
+    return _detail_page(request, offer, note_form=form)

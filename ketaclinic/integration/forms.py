@@ -1,0 +1,65 @@
+"""Forms for booking integration sessions, their status and the therapist's notes. Every POST is read by one of
+these forms; the services (``integration/services.py``) still decide, and their refusals are shown next to the
+field."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django import forms
+from django.utils import timezone
+
+from ketaclinic.formfields import IsoDateField
+from ketaclinic.inputs import day_window
+from ketaclinic.integration.models import IntegrationSession
+
+GIVE_DATE_AND_TIME = "Give the date and time."
+
+
+class BookingDayField(IsoDateField):
+    """The day of the session: a strict ISO date within the bookable days; every refusal says what to give."""
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except forms.ValidationError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class BookForm(forms.Form):
+    date = BookingDayField(error_messages={
+        "required": GIVE_DATE_AND_TIME,
+        "invalid": "Give the date and time: a real date (YYYY-MM-DD) within the next two years."})
+    time = forms.TimeField(input_formats=["%H:%M", "%H:%M:%S"],
+                           widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+                           error_messages={"required": GIVE_DATE_AND_TIME,
+                                           "invalid": "Give the date and time: a time such as 14:30."})
+    therapist = forms.ModelChoiceField(queryset=None, required=False, empty_label=None,
+                                       error_messages={"invalid_choice": "Choose a therapist."})
+    room = forms.ModelChoiceField(queryset=None, required=False, empty_label="—",
+                                  error_messages={"invalid_choice": "Choose one of the therapy rooms listed."})
+
+    def __init__(self, data=None, *, offer: IntegrationSession, therapists, rooms, **kwargs):
+        tz = offer.patient.clinic.tz
+        opens = timezone.localtime(offer.window_start, tz)
+        kwargs.setdefault("initial", {"date": opens.date(), "time": opens.time()})
+        super().__init__(data, **kwargs)
+        self.tz = tz
+        self.fields["date"].latest = lambda: day_window(timezone.localtime(timezone.now(), tz).date())[1]
+        self.fields["therapist"].queryset = therapists
+        self.fields["therapist"].label_from_instance = lambda u: u.label
+        self.fields["room"].queryset = rooms
+        self.fields["room"].label_from_instance = lambda r: r.name
+
+    def start(self) -> datetime:
+        """The session's start in the clinic's time zone."""
+        return datetime.combine(self.cleaned_data["date"], self.cleaned_data["time"], tzinfo=self.tz)
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(choices=IntegrationSession.Status.choices,
+                               error_messages={"required": "Unknown status.", "invalid_choice": "Unknown status."})
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(widget=forms.Textarea, error_messages={"required": "Write the note."})
