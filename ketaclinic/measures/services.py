@@ -266,6 +266,21 @@ def record_administration(*, actor: Actor, patient: Patient, scale: str, answers
 
 
 @transaction.atomic
+def enter_staff_answers(*, actor: Actor, patient: Patient, scale: str, answers: Mapping[str, int | None],
+                        submit: bool, timing: str = Timing.AD_HOC, session: TreatmentSession | None = None,
+                        administered_at: datetime | None = None) -> SaveOutcome:
+    """Staff enter a scale in the clinic: open (or continue) the staff draft, give it the timing and session
+    chosen on the page, save the answers and, on ``submit``, score it. Bad input changes nothing, not even the
+    draft."""
+    admin = start_administration(actor=actor, patient=patient, scale=scale, source=Administration.Source.STAFF,
+                                 timing=timing, session=session)
+    if admin.timing != timing or admin.session_id != (session.pk if session else None):
+        Administration.objects.filter(pk=admin.pk).update(timing=timing, session=session)
+    return save_answers(actor=actor, administration=admin, answers=answers, submit=submit,
+                        administered_at=administered_at)
+
+
+@transaction.atomic
 def mark_entered_in_error(*, actor: Actor, administration: Administration, reason: str) -> Administration:
     reason = (reason or "").strip()
     if not reason:
