@@ -1,5 +1,8 @@
 """Demo orders and sessions (synthetic): signed orders for IV ketamine, IM ketamine and esketamine, past completed
-sessions with vitals and signed notes, and today's sessions in every phase across the demo clinic's rooms."""
+sessions with vitals and signed notes, and today's sessions in every phase across the demo clinic's rooms.
+
+``seed_demo`` loads the whole demo clinic in one transaction (all or nothing), so the use cases run here with
+``.within``: inside that transaction rather than each in its own durable one."""
 
 from __future__ import annotations
 
@@ -167,7 +170,7 @@ def seed(ctx) -> None:
             data, im_done = IM, True
         else:
             data = IV
-        order = services.write_order(actor=prescriber, patient=p, data=data)
+        order = services.write_order.within(actor=prescriber, patient=p, data=data)
         signed = ctx.now - timedelta(days=40)
         TreatmentOrder.objects.filter(pk=order.pk).update(created_at=signed, signed_at=signed)
         orders.append(order)
@@ -220,7 +223,7 @@ def _today(ctx, orders, infusion, spravato) -> None:
         s = None
         for c in [chair] + [x for x in (spravato if order.route == "intranasal" else infusion) if x != chair]:
             try:
-                s = services.book_session(actor=desk, order=order, start=max(start, midnight), room=c.room, chair=c)
+                s = services.book_session.within(actor=desk, order=order, start=max(start, midnight), room=c.room, chair=c)
                 break
             except services.TreatmentError:
                 continue
@@ -228,67 +231,67 @@ def _today(ctx, orders, infusion, spravato) -> None:
             continue
         if target == "booked":
             continue
-        s = services.check_in(actor=desk, session=s)
+        s = services.check_in.within(actor=desk, session=s)
         arrived = min(start, now - timedelta(minutes=2))
         TreatmentSession.objects.filter(pk=s.pk).update(checked_in_at=arrived)
         s.refresh_from_db()
         if target == "checked_in":
             continue
         p = s.patient
-        services.save_prechecks(actor=nurse, session=s, data={
+        services.save_prechecks.within(actor=nurse, session=s, data={
             "identity_confirmed": True, "fasting_confirmed": True, "consent_on_file": True,
             "no_driving_acknowledged": target != "pre_checks", "weight_kg": str(_weight(p)),
             "pregnancy_test": "negative" if p.sex_at_birth != "male" else "", "escort_name": p.escort_name,
             "escort_phone": p.escort_phone, "music": "Guided meditation", "lighting": "Dimmed"})
         base = (rng.randint(116, 130), rng.randint(72, 82))
-        services.add_vitals(actor=nurse, session=s, values={
+        services.add_vitals.within(actor=nurse, session=s, values={
             "systolic_mmHg": base[0], "diastolic_mmHg": base[1], "heart_rate_bpm": 74, "spo2_percent": 98,
             "respiratory_rate_per_min": 14}, taken_at=min(now, arrived + timedelta(minutes=8)))
         if target == "pre_checks":
             continue
         s.refresh_from_db()
-        services.prepare_dose(actor=nurse, session=s, data={
+        services.prepare_dose.within(actor=nurse, session=s, data={
             "concentration_mg_per_mL": "50", "bag_volume_mL": "100", "lot_number": f"DEMO{rng.randint(1000, 9999)}",
             "vial_or_device": "Spravato 28 mg nasal device" if s.route == "intranasal" else
             "Ketamine HCl 50 mg/mL, 10 mL vial"})
         s.refresh_from_db()
-        services.verify_dose(actor=nurse2, session=s, weight_kg=s.weight_kg, dose_mg=s.prepared_dose_mg)
+        services.verify_dose.within(actor=nurse2, session=s, weight_kg=s.weight_kg, dose_mg=s.prepared_dose_mg)
         dose_start = start + timedelta(minutes=25)
-        services.start_dose(actor=nurse, session=s, at=dose_start)
+        services.start_dose.within(actor=nurse, session=s, at=dose_start)
         s.refresh_from_db()
         during_end = min(now, dose_start + timedelta(minutes=int(s.infusion_minutes or 0)))
         t = dose_start + timedelta(minutes=10)
         while s.route == "iv" and t <= during_end:
-            services.add_vitals(actor=nurse, session=s, values={
+            services.add_vitals.within(actor=nurse, session=s, values={
                 "systolic_mmHg": base[0] + 8 + (14 if target == "dosing" else 0), "diastolic_mmHg": base[1] + 6,
                 "heart_rate_bpm": 80, "spo2_percent": 97, "respiratory_rate_per_min": 14}, taken_at=t)
             t += timedelta(minutes=10)
         if target == "dosing":
             continue
         if s.route == "intranasal":
-            services.dosing_event(actor=nurse, session=s, kind="device", at=dose_start + timedelta(minutes=5))
-            services.dosing_event(actor=nurse, session=s, kind="stop", at=dose_start + timedelta(minutes=5))
+            services.dosing_event.within(actor=nurse, session=s, kind="device", at=dose_start + timedelta(minutes=5))
+            services.dosing_event.within(actor=nurse, session=s, kind="stop", at=dose_start + timedelta(minutes=5))
         elif s.route == "iv":
-            services.dosing_event(actor=nurse, session=s, kind="stop",
+            services.dosing_event.within(actor=nurse, session=s, kind="stop",
                                   at=dose_start + timedelta(minutes=int(s.infusion_minutes or 40)))
         s.refresh_from_db()
         t = (s.dose_ended_at or dose_start) + timedelta(minutes=15)
         while t <= now:
-            services.add_vitals(actor=nurse, session=s, values={
+            services.add_vitals.within(actor=nurse, session=s, values={
                 "systolic_mmHg": base[0] + 3, "diastolic_mmHg": base[1] + 2, "heart_rate_bpm": 72,
                 "spo2_percent": 98, "respiratory_rate_per_min": 14}, taken_at=t)
             t += timedelta(minutes=15)
-        services.add_rating(actor=nurse, session=s, scale="moaas", timepoint="peak", answers={"level": 4})
+        services.add_rating.within(actor=nurse, session=s, scale="moaas", timepoint="peak", answers={"level": 4})
         if s.route == "intranasal":
-            services.update_rems(actor=nurse, session=s, data={"sedation": "yes", "dissociation": "yes",
+            services.update_rems.within(actor=nurse, session=s, data={"sedation": "yes", "dissociation": "yes",
                                                                "respiratory_depression": "no"})
         if target == "observation":
             continue
-        services.record_recovery(actor=nurse, session=s, alert_and_oriented=True, steady_gait=True)
+        services.record_recovery.within(actor=nurse, session=s, alert_and_oriented=True, steady_gait=True)
         s.refresh_from_db()
         if target == "ready":
             continue
-        services.discharge(actor=nurse, session=s)
-        services.sign_note(actor=nurse, session=s, as_role="nurse",
+        services.discharge.within(actor=nurse, session=s)
+        services.sign_note.within(actor=nurse, session=s, as_role="nurse",
                            summary="Synthetic demo: uneventful infusion, discharged home with escort.")
     _ = (Phase, prescriber)

@@ -176,24 +176,27 @@ def book(request, external_id):
                                                        room__clinic=clinic).first()
     booked = []
     try:
-        if not raw_days or len(raw_days) > order.sessions_planned:
-            raise TreatmentError({"start": "Give the dates to book."})
         minutes = int(request.POST.get("minutes") or 0) or None
-        with transaction.atomic():
-            for raw in raw_days:
-                day = _bookable_day(raw, clinic)
-                when = _local_dt(day, request.POST.get("time", ""), clinic.tz) if day else None
-                if when is None:
-                    raise TreatmentError({"start": f"Give the date and time ({raw or 'no date'})."})
-                if chair is None:
-                    raise TreatmentError({"chair": "Choose a room and chair."})
-                try:
-                    booked.append(services.book_session(actor=Actor.from_request(request), order=order, start=when,
-                                                        room=chair.room, chair=chair, minutes=minutes))
-                except TreatmentError as e:
-                    if not book_all:
-                        raise
-                    raise TreatmentError({k: f"{day:%a %d %b}: {v}" for k, v in e.errors.items()}) from e
+        if book_all:
+            days = [_bookable_day(raw, clinic) for raw in raw_days]
+            bad = next((raw for raw, day in zip(raw_days, days, strict=True) if day is None), None)
+            try:
+                at = time.fromisoformat(request.POST.get("time", ""))
+            except ValueError:
+                at = None
+            if bad is not None or at is None or not raw_days:
+                raise TreatmentError({"start": f"Give the date and time ({bad or 'no date'})."})
+            booked = services.book_series(actor=Actor.from_request(request), order=order, days=days, at=at,
+                                          chair=chair, minutes=minutes)
+        else:
+            day = _bookable_day(raw_days[0], clinic)
+            when = _local_dt(day, request.POST.get("time", ""), clinic.tz) if day else None
+            if when is None:
+                raise TreatmentError({"start": f"Give the date and time ({raw_days[0] or 'no date'})."})
+            if chair is None:
+                raise TreatmentError({"chair": "Choose a room and chair."})
+            booked = [services.book_session(actor=Actor.from_request(request), order=order, start=when,
+                                            room=chair.room, chair=chair, minutes=minutes)]
     except (TreatmentError, ValueError) as e:
         errs = e.errors if isinstance(e, TreatmentError) else {"minutes": "Minutes must be a whole number."}
         if not book_all:

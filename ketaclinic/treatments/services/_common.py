@@ -1,0 +1,148 @@
+"""What every treatment use case shares: the error, the role check, the strict decimal reader, the session lock
+and the :func:`use_case` transaction wrapper.
+
+Every use case validates, writes and audits in one durable transaction and raises :class:`TreatmentError` (a
+``ValueError`` carrying ``errors: {field: message}``) for anything refused; nothing is changed then.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+
+from ketaclinic.accounts.roles import Role
+from ketaclinic.audit.services import Actor
+from ketaclinic.clinical.errors import ClinicalInputError
+from ketaclinic.clinical.vitals import VitalReading
+from ketaclinic.inputs import InputError, field_bounds, parse_decimal
+from ketaclinic.patients.models import Patient
+from ketaclinic.treatments.models import (
+    Drug,
+    Phase,
+    Route,
+    SessionEvent,
+    TreatmentOrder,
+    TreatmentSession,
+    VitalsReading,
+)
+
+S = TreatmentSession.Status
+ROUTES_FOR_DRUG = {Drug.KETAMINE: {Route.IV, Route.IM}, Drug.ESKETAMINE: {Route.INTRANASAL}}
+CLOCK_SKEW = timedelta(minutes=2)  # readings up to this far "in the future" are accepted (device clocks)
+VITAL_FIELDS = ("systolic_mmHg", "diastolic_mmHg", "heart_rate_bpm", "spo2_percent", "respiratory_rate_per_min")
+VITAL_LABELS = {"systolic_mmHg": "Systolic", "diastolic_mmHg": "Diastolic", "heart_rate_bpm": "Heart rate",
+                "spo2_percent": "SpO2", "respiratory_rate_per_min": "Respiratory rate"}
+CLOSED = (S.CANCELLED, S.NO_SHOW)
+FINISHED = (S.DISCHARGED, S.TRANSFERRED)
+
+
+class TreatmentError(ValueError):
+    def __init__(self, errors: Mapping[str, str] | str):
+        self.errors = {"__all__": errors} if isinstance(errors, str) else dict(errors)
+        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+
+
+class Refused:
+    """Returned by a use case that refuses but keeps a record of the refusal (a verification by the preparer, a
+    co-signature by the nurse signer): the transaction commits with the refusal's audit entry, then
+    :attr:`error` is raised to the caller."""
+
+    def __init__(self, error: TreatmentError):
+        self.error = error
+
+
+def use_case(body: Callable[..., Any]) -> Any:
+    """One use case: the returned function runs ``body`` (validate, write, audit) in its own durable transaction,
+    so when it returns the change is committed; it refuses to run inside another transaction.
+
+    ``.within(...)`` runs the same steps inside the caller's transaction (a savepoint), for a use case composed
+    into another one: signing inside writing an order, recording the adverse event inside an emergency transfer,
+    each booking inside a series booking, and the demo loader, which seeds the whole clinic in one transaction.
+    """
+
+    def run(atomic: transaction.Atomic, args: tuple, kwargs: dict) -> Any:
+        with atomic:
+            result = body(*args, **kwargs)
+        if isinstance(result, Refused):
+            raise result.error
+        return result
+
+    @functools.wraps(body)
+    def entry(*args: Any, **kwargs: Any) -> Any:
+        return run(transaction.atomic(durable=True), args, kwargs)
+
+    @functools.wraps(body)
+    def within(*args: Any, **kwargs: Any) -> Any:
+        return run(transaction.atomic(), args, kwargs)
+
+    entry.within = within  # type: ignore[attr-defined]
+    return entry
+
+
+def _roles(actor: Actor, *roles: str, what: str) -> None:
+    if not (set(roles) & set(actor.roles)):
+        names = " or ".join(Role(r).label.lower() for r in roles)
+        raise TreatmentError(f"Only a {names} can {what}.")
+
+
+# field -> (model, model field): the largest value and the decimals the record can store bound each entry
+DECIMAL_FIELDS = {
+    "dose_mg_per_kg": (TreatmentOrder, "dose_mg_per_kg"),
+    "fixed_dose_mg": (TreatmentOrder, "fixed_dose_mg"),
+    "concentration_mg_per_mL": (TreatmentSession, "concentration_mg_per_mL"),
+    "bag_volume_mL": (TreatmentSession, "bag_volume_mL"),
+    "weight_kg": (TreatmentSession, "weight_kg"),
+    "dose_mg": (TreatmentSession, "verified_dose_mg"),
+    "administered_mg": (TreatmentSession, "administered_mg"),
+    "rate": (SessionEvent, "rate_mL_per_h"),
+}
+READY_TO_LEAVE_MAX_MINUTES = 24 * 60  # a REMS form covers one session day; not a clinical threshold
+
+
+def _dec(value: object, field: str, label: str) -> Decimal | None:
+    """The one decimal parser for treatment fields: plain, finite, non-negative, within what the record stores
+    (see :mod:`ketaclinic.inputs`); a TreatmentError naming the field otherwise."""
+    model, name = DECIMAL_FIELDS[field]
+    top, places = field_bounds(model, name)
+    try:
+        return parse_decimal(value, label, max_value=top, places=places)
+    except InputError as e:
+        raise TreatmentError({field: e.message}) from None
+
+
+def _clinical(e: ClinicalInputError, default: str = "__all__") -> TreatmentError:
+    return TreatmentError({e.field or default: e.message})
+
+
+def limits_for(patient: Patient) -> dict[str, object]:
+    return patient.clinic.limits()
+
+
+def _lock(session: TreatmentSession) -> TreatmentSession:
+    s = (TreatmentSession.objects.select_for_update()
+         .select_related("patient", "patient__clinic", "order").get(pk=session.pk))
+    if s.is_signed:
+        raise TreatmentError("The session note is signed: it is read-only. Add an addendum to correct it.")
+    return s
+
+
+def _phase_for(s: TreatmentSession) -> str:
+    if s.dose_started_at is None:
+        return Phase.PRE_DOSE
+    if s.dose_ended_at is None:
+        return Phase.DURING
+    return Phase.RECOVERY
+
+
+def _reading(r: VitalsReading) -> VitalReading:
+    return VitalReading(**{f: getattr(r, f) for f in VITAL_FIELDS})
+
+
+def _clear_preparation(s: TreatmentSession) -> None:
+    s.prepared_dose_mg = s.prepared_by = s.prepared_at = None  # type: ignore[assignment]
+    s.verified_by = s.verified_at = s.verified_weight_kg = s.verified_dose_mg = None  # type: ignore[assignment]

@@ -1,0 +1,177 @@
+"""Series and booking: the proposed dates of an order's sessions, the conflict checks, booking one session or a
+whole series (all or nothing), and cancelling."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+
+from ketaclinic.accounts.roles import Role
+from ketaclinic.audit import services as audit
+from ketaclinic.audit.services import Actor
+from ketaclinic.clinic.models import Chair, Clinic, Room
+from ketaclinic.clinical import schedules
+from ketaclinic.clinical.errors import ClinicalInputError
+from ketaclinic.treatments.models import Drug, TreatmentOrder, TreatmentSession
+from ketaclinic.treatments.services._common import (
+    CLOSED,
+    S,
+    TreatmentError,
+    _clinical,
+    _roles,
+    limits_for,
+    use_case,
+)
+
+BOOKING_MINUTES = (15, 600)  # the chair time a booking may hold (a booking limit, not a clinical one)
+BOOKERS = (Role.FRONT_DESK, Role.PRESCRIBER, Role.NURSE, Role.CLINIC_ADMIN)
+
+
+def default_minutes(order: TreatmentOrder, cfg: Mapping[str, object]) -> int:
+    """Chair time to book: 30 min of pre-checks + dosing + the route's minimum observation (a booking default,
+    the front desk can change it)."""
+    obs = {"iv": "observation.iv_min_minutes", "im": "observation.im_min_minutes",
+           "intranasal": "observation.esketamine_min_minutes"}[order.route]
+    return 30 + int(order.infusion_minutes or 0) + int(cfg[obs])  # type: ignore[arg-type]
+
+
+def propose_series(order: TreatmentOrder, start: date, clinic: Clinic) -> list[tuple[date, str]]:
+    """Dates for the remaining sessions of the order, from the clinical core's schedules."""
+    booked = order.sessions.exclude(status__in=CLOSED).count()
+    remaining = max(0, order.sessions_planned - booked)
+    if remaining == 0:
+        return []
+    weekdays = clinic.weekdays() or schedules.WEEKDAYS
+    try:
+        if order.drug == Drug.ESKETAMINE:
+            cfg = clinic.limits()
+            weeks = 12
+            cal = schedules.esketamine_calendar(
+                start, working_weekdays=weekdays, total_weeks=max(weeks, remaining),
+                maintenance_every_weeks=int(cfg["schedules.esketamine_maintenance_every_weeks"]))  # type: ignore
+            return cal[:remaining]
+        dates = schedules.induction_series(start, remaining, order.sessions_per_week,
+                                           min_spacing_days=order.min_spacing_days, working_weekdays=weekdays)
+        return [(d, "induction") for d in dates]
+    except ClinicalInputError as e:
+        raise _clinical(e) from None
+
+
+def booking_conflicts(*, order: TreatmentOrder, start: datetime, minutes: int, room: Room, chair: Chair | None,
+                      exclude_pk: int | None = None) -> list[str]:
+    """Every reason the booking is refused (empty when it can be booked)."""
+    problems: list[str] = []
+    end = start + timedelta(minutes=minutes)
+    live = TreatmentSession.objects.exclude(status__in=CLOSED)
+    if exclude_pk:
+        live = live.exclude(pk=exclude_pk)
+    overlap = live.filter(scheduled_start__lt=end).select_related("patient", "chair", "room")
+    candidates = [s for s in overlap.filter(Q(room=room) | Q(patient=order.patient)) if s.scheduled_end > start]
+    for s in candidates:
+        if chair is not None and s.chair_id == chair.pk:
+            problems.append(f"{chair} is already booked {timezone.localtime(s.scheduled_start):%H:%M}-"
+                            f"{timezone.localtime(s.scheduled_end):%H:%M}.")
+        elif s.room_id == room.pk and (chair is None or s.chair_id is None):
+            problems.append(f"{room.name} is already booked {timezone.localtime(s.scheduled_start):%H:%M}-"
+                            f"{timezone.localtime(s.scheduled_end):%H:%M}.")
+    tz = order.patient.clinic.tz
+    day = start.astimezone(tz).date()
+    same_day = [s for s in live.filter(patient=order.patient,
+                                       scheduled_start__gte=start - timedelta(days=1),
+                                       scheduled_start__lt=start + timedelta(days=1))
+                if s.scheduled_start.astimezone(tz).date() == day]
+    if same_day:
+        problems.append(f"{order.patient.display_name} already has a session on {day:%Y-%m-%d}.")
+    dates = sorted({s.scheduled_start.astimezone(tz).date()
+                    for s in live.filter(order=order)} | {day})
+    for p in schedules.check_spacing(dates, order.min_spacing_days):
+        if str(day) in p and "two sessions" not in p:
+            problems.append(f"Spacing: {p} (the order allows at least {order.min_spacing_days} day(s)).")
+    if order.drug == Drug.KETAMINE:
+        week = [d for d in dates if abs((d - day).days) < 7]
+        # at most sessions_per_week in any 7-day window containing the new date
+        for anchor in week:
+            window = [d for d in dates if 0 <= (d - anchor).days < 7]
+            if day in window and len(window) > order.sessions_per_week:
+                problems.append(f"More than {order.sessions_per_week} sessions in the 7 days from {anchor}: the "
+                                "order's frequency does not allow it.")
+                break
+    return problems
+
+
+@use_case
+def book_session(*, actor: Actor, order: TreatmentOrder, start: datetime, room: Room, chair: Chair | None = None,
+                 minutes: int | None = None) -> TreatmentSession:
+    _roles(actor, *BOOKERS, what="book a session")
+    order = TreatmentOrder.objects.select_for_update().select_related("patient", "patient__clinic").get(pk=order.pk)
+    if order.status != TreatmentOrder.Status.ACTIVE:
+        raise TreatmentError("Only a signed, active order can be booked.")
+    if timezone.is_naive(start):
+        raise TreatmentError({"start": "Give a date and time."})
+    if room.kind not in (Room.Kind.INFUSION, Room.Kind.INTRANASAL, Room.Kind.RECOVERY):
+        raise TreatmentError({"room": f"{room.name} is a {room.get_kind_display().lower()}, not a dosing room."})
+    if chair is not None and chair.room_id != room.pk:
+        raise TreatmentError({"chair": f"{chair} is not in {room.name}."})
+    if chair is None and room.chairs.filter(active=True).exists():
+        raise TreatmentError({"chair": f"Choose a chair in {room.name}."})
+    cfg = limits_for(order.patient)
+    minutes = minutes or default_minutes(order, cfg)
+    if not BOOKING_MINUTES[0] <= minutes <= BOOKING_MINUTES[1]:
+        raise TreatmentError({"minutes": f"Booked minutes must be from {BOOKING_MINUTES[0]} to {BOOKING_MINUTES[1]}."})
+    if start < timezone.now() - timedelta(hours=12):
+        raise TreatmentError({"start": "That time is in the past."})
+    taken = order.sessions.exclude(status__in=CLOSED).count()
+    if taken >= order.sessions_planned:
+        raise TreatmentError(f"All {order.sessions_planned} sessions of this order are already booked.")
+    problems = booking_conflicts(order=order, start=start, minutes=minutes, room=room, chair=chair)
+    if problems:
+        raise TreatmentError({"start": " ".join(problems)})
+    seq = (order.sessions.order_by("-sequence").values_list("sequence", flat=True).first() or 0) + 1
+    session = TreatmentSession.objects.create(
+        patient=order.patient, order=order, sequence=seq, drug=order.drug, route=order.route, room=room, chair=chair,
+        scheduled_start=start, scheduled_minutes=minutes, booked_by=actor.user,
+        escort_name="", escort_phone="",
+    )
+    audit.record(actor, "session.booked", subject=session, patient=order.patient,
+                 details={"start": start.isoformat(), "room": room.name, "chair": chair.label if chair else "",
+                          "minutes": minutes, "sequence": seq})
+    return session
+
+
+@use_case
+def book_series(*, actor: Actor, order: TreatmentOrder, days: Sequence[date], at: time, chair: Chair | None,
+                minutes: int | None = None) -> list[TreatmentSession]:
+    """Book every given day of the order at one time of day in one chair: all or nothing. Each day is booked by
+    :func:`book_session` (same checks, one audit entry each); a refusal names the day it is about and books none
+    of them."""
+    _roles(actor, *BOOKERS, what="book a session")
+    if not days or len(days) > order.sessions_planned:
+        raise TreatmentError({"start": "Give the dates to book."})
+    if chair is None:
+        raise TreatmentError({"chair": "Choose a room and chair."})
+    tz = order.patient.clinic.tz
+    booked = []
+    for day in sorted(days):
+        try:
+            booked.append(book_session.within(actor=actor, order=order, start=datetime.combine(day, at, tzinfo=tz),
+                                              room=chair.room, chair=chair, minutes=minutes))
+        except TreatmentError as e:
+            raise TreatmentError({k: f"{day:%a %d %b}: {v}" for k, v in e.errors.items()}) from e
+    return booked
+
+
+@use_case
+def cancel_session(*, actor: Actor, session: TreatmentSession, reason: str, no_show: bool = False) -> TreatmentSession:
+    session = TreatmentSession.objects.select_for_update().get(pk=session.pk)
+    if session.status not in (S.BOOKED, S.CHECKED_IN):
+        raise TreatmentError("Only a session that has not started can be cancelled.")
+    if not reason.strip():
+        raise TreatmentError({"reason": "Give the reason."})
+    session.status = S.NO_SHOW if no_show else S.CANCELLED
+    session.save(update_fields=["status"])
+    audit.record(actor, "session.cancelled", subject=session, patient=session.patient,
+                 details={"reason": reason, "no_show": no_show})
+    return session

@@ -1,0 +1,203 @@
+"""Recording the session as it happens: vital-sign rows (classified by the clinical core), adverse events,
+CADSS and MOAA/S ratings, observations, and when the next vitals reading is due."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from ketaclinic.accounts.roles import Role
+from ketaclinic.audit import services as audit
+from ketaclinic.audit.services import Actor
+from ketaclinic.clinical import session as rules
+from ketaclinic.clinical.errors import ClinicalInputError
+from ketaclinic.clinical.scales import score
+from ketaclinic.clinical.vitals import VitalReading, classify_reading, classify_series, validate_reading
+from ketaclinic.inputs import parse_id
+from ketaclinic.treatments.models import (
+    AdverseEvent,
+    Observation,
+    Phase,
+    SessionRating,
+    TreatmentSession,
+    VitalsReading,
+)
+from ketaclinic.treatments.services._common import (
+    CLOCK_SKEW,
+    CLOSED,
+    FINISHED,
+    VITAL_FIELDS,
+    VITAL_LABELS,
+    S,
+    TreatmentError,
+    _clinical,
+    _lock,
+    _phase_for,
+    _reading,
+    _roles,
+    limits_for,
+    use_case,
+)
+from ketaclinic.treatments.services.readiness import _refresh_readiness
+
+
+@use_case
+def add_vitals(*, actor: Actor, session: TreatmentSession, values: Mapping[str, object],
+               taken_at: datetime | None = None) -> VitalsReading:
+    """Save one row of vital signs on its own, classified by the clinical core."""
+    _roles(actor, Role.NURSE, Role.PRESCRIBER, what="record vital signs")
+    s = _lock(session)
+    now = timezone.now()
+    taken_at = taken_at or now
+    started = s.checked_in_at
+    if started is None or s.status in (S.BOOKED, *CLOSED):
+        raise TreatmentError({"taken_at": "Check the patient in before recording vital signs."})
+    if s.status in FINISHED:
+        raise TreatmentError({"taken_at": f"The patient has been {s.get_status_display().lower()}."})
+    if taken_at > now + CLOCK_SKEW:
+        raise TreatmentError({"taken_at": f"{timezone.localtime(taken_at):%H:%M} is in the future; check the time."})
+    if taken_at < started:
+        raise TreatmentError({"taken_at": f"{timezone.localtime(taken_at):%H:%M} is before the session started "
+                              f"({timezone.localtime(started):%H:%M})."})
+    clean: dict[str, int | None] = {}
+    errors: dict[str, str] = {}
+    for f in VITAL_FIELDS:
+        raw = values.get(f)
+        if raw in (None, ""):
+            clean[f] = None
+            continue
+        try:
+            clean[f] = int(str(raw).strip())
+        except ValueError:
+            errors[f] = f"{VITAL_LABELS[f]} must be a whole number."
+    if errors:
+        raise TreatmentError(errors)
+    if all(v is None for v in clean.values()):
+        raise TreatmentError({"systolic_mmHg": "Enter at least one vital sign."})
+    reading = VitalReading(**clean)  # type: ignore[arg-type]
+    try:
+        validate_reading(reading)
+    except ClinicalInputError as e:
+        raise TreatmentError({e.field or "systolic_mmHg": f"{VITAL_LABELS.get(e.field or '', '')} {e.message}".strip()}) \
+            from None
+    if clean["heart_rate_bpm"] == 0:  # validate_reading already refuses 0; kept explicit for clarity
+        raise TreatmentError({"heart_rate_bpm": "Heart rate 0 in a conscious patient is not possible; re-measure."})
+    phase = _phase_for(s)
+    cfg = limits_for(s.patient)
+    rows = list(s.vitals.order_by("taken_at", "pk").only("taken_at", "phase", *VITAL_FIELDS))
+    pre_rows = [r for r in rows if r.phase == Phase.PRE_DOSE]
+    baseline = _reading(pre_rows[-1]) if pre_rows else None  # the reading the dose was started on
+    try:
+        if phase == Phase.PRE_DOSE:
+            assessment = classify_reading(reading, phase=phase, settings=cfg)
+        else:
+            series = [(r.taken_at, _reading(r)) for r in rows if r.phase != Phase.PRE_DOSE] + [(taken_at, reading)]
+            assessment = classify_series(series, phase=phase, baseline=baseline, settings=cfg)
+    except ClinicalInputError as e:
+        raise _clinical(e) from None
+    row = VitalsReading.objects.create(
+        session=s, taken_at=taken_at, phase=phase, level=int(assessment.level), recorded_by=actor.user,
+        findings=[{"vital": f.vital, "level": int(f.level), "message": f.message, "source": f.source}
+                  for f in assessment.findings], **clean,
+    )
+    latest_at = max([r.taken_at for r in rows] + [taken_at])
+    fields = ["last_vitals_at"]
+    s.last_vitals_at = latest_at
+    if taken_at >= latest_at:
+        s.alert_level = int(assessment.level)
+        fields.append("alert_level")
+    s.save(update_fields=fields)
+    audit.record(actor, "session.vitals.recorded", subject=s, patient=s.patient,
+                 details={"phase": phase, "level": assessment.level.name, **clean, "taken_at": taken_at.isoformat()})
+    _refresh_readiness(s)
+    return row
+
+
+@use_case
+def add_adverse_event(*, actor: Actor, session: TreatmentSession, data: Mapping[str, object]) -> AdverseEvent:
+    _roles(actor, Role.NURSE, Role.PRESCRIBER, what="record adverse events")
+    s = _lock(session)
+    kind = str(data.get("kind", ""))
+    if kind not in AdverseEvent.Kind.values:
+        raise TreatmentError({"kind": "Choose the adverse event."})
+    severity = str(data.get("severity", "mild"))
+    if severity not in AdverseEvent.Severity.values:
+        raise TreatmentError({"severity": "Choose mild, moderate or severe."})
+    if kind == AdverseEvent.Kind.OTHER and not str(data.get("description", "")).strip():
+        raise TreatmentError({"description": "Describe the event."})
+    ae = AdverseEvent.objects.create(
+        session=s, kind=kind, severity=severity, description=str(data.get("description", ""))[:300],
+        action_taken=str(data.get("action_taken", ""))[:300],
+        rescue_medication=str(data.get("rescue_medication", ""))[:200], recorded_by=actor.user,
+        resolved_at=timezone.now() if data.get("resolved") else None)
+    audit.record(actor, "session.adverse_event.recorded", subject=s, patient=s.patient,
+                 details={"kind": kind, "severity": severity, "action": ae.action_taken,
+                          "rescue_medication": ae.rescue_medication})
+    _refresh_readiness(s)
+    return ae
+
+
+@use_case
+def resolve_adverse_event(*, actor: Actor, session: TreatmentSession, event_id: object) -> AdverseEvent:
+    _roles(actor, Role.NURSE, Role.PRESCRIBER, what="resolve adverse events")
+    s = _lock(session)
+    pk = parse_id(event_id)
+    ae = AdverseEvent.objects.select_for_update().filter(pk=pk, session=s).first() if pk is not None else None
+    if ae is None:
+        raise TreatmentError({"event": "That adverse event is not recorded in this session; reload the page."})
+    if ae.resolved_at:
+        raise TreatmentError("Already resolved.")
+    ae.resolved_at = timezone.now()
+    ae.save(update_fields=["resolved_at"])
+    audit.record(actor, "session.adverse_event.resolved", subject=s, patient=s.patient, details={"kind": ae.kind})
+    _refresh_readiness(s)
+    return ae
+
+
+@use_case
+def add_rating(*, actor: Actor, session: TreatmentSession, scale: str, timepoint: str,
+               answers: Mapping[str, object]) -> SessionRating:
+    _roles(actor, Role.NURSE, Role.PRESCRIBER, what="record ratings")
+    s = _lock(session)
+    if scale not in ("cadss", "moaas"):
+        raise TreatmentError({"scale": "Choose CADSS or MOAA/S."})
+    if timepoint not in SessionRating.Timepoint.values:
+        raise TreatmentError({"timepoint": "Choose when the rating was made."})
+    try:
+        result = score(scale, answers, settings=limits_for(s.patient))  # type: ignore[arg-type]
+    except ClinicalInputError as e:
+        raise _clinical(e, "scale") from None
+    if not result.complete:
+        raise TreatmentError({"scale": result.detail})
+    row = SessionRating.objects.create(
+        session=s, scale=scale, timepoint=timepoint, answers=dict(result.answered), total=result.total,
+        band=result.band or "", recorded_by=actor.user,
+        flags=[{"code": f.code, "message": f.message, "urgent": f.urgent} for f in result.flags])
+    audit.record(actor, "session.rating.recorded", subject=s, patient=s.patient,
+                 details={"scale": scale, "timepoint": timepoint, "total": result.total})
+    return row
+
+
+@use_case
+def add_observation(*, actor: Actor, session: TreatmentSession, text: str) -> Observation:
+    _roles(actor, Role.NURSE, Role.PRESCRIBER, what="record observations")
+    s = _lock(session)
+    if not text.strip():
+        raise TreatmentError({"text": "Write the observation."})
+    obs = Observation.objects.create(session=s, text=text.strip()[:4000], recorded_by=actor.user)
+    audit.record(actor, "session.observation.recorded", subject=s, patient=s.patient)
+    return obs
+
+
+def next_vitals_due(s: TreatmentSession) -> datetime | None:
+    """When the next vitals reading is due, for the phase the session is in."""
+    if s.status not in (S.DOSING, S.OBSERVATION, S.READY) or s.dose_started_at is None:
+        return None
+    phase = _phase_for(s)
+    interval = rules.vitals_interval_minutes(s.route, phase, limits_for(s.patient))
+    base = s.last_vitals_at or s.dose_started_at
+    if s.last_vitals_at and s.last_vitals_at < s.dose_started_at:
+        base = s.dose_started_at
+    return base + timedelta(minutes=interval)

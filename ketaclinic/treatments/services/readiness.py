@@ -1,0 +1,44 @@
+"""Whether a patient is ready to go home: the clinical core's discharge check for a session, and the session's
+status kept in step with it (observation or ready) after each change that can alter it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.utils import timezone
+
+from ketaclinic.clinical import discharge as discharge_rules
+from ketaclinic.treatments.models import Phase, Route, TreatmentSession, VitalsReading
+from ketaclinic.treatments.services._common import S, _reading, limits_for
+
+
+def discharge_decision(s: TreatmentSession, rows: list[VitalsReading] | None = None,
+                       active_ae: bool | None = None, now: datetime | None = None
+                       ) -> discharge_rules.DischargeDecision | None:
+    """The clinical core's readiness check for the session (None before the dose has ended)."""
+    if s.dose_ended_at is None or s.dose_started_at is None:
+        return None
+    now = now or timezone.now()
+    rows = rows if rows is not None else list(s.vitals.order_by("taken_at", "pk"))
+    if active_ae is None:
+        active_ae = s.adverse_events.filter(resolved_at__isnull=True).exists()
+    clock = s.dose_started_at if s.route == Route.INTRANASAL else s.dose_ended_at
+    minutes = max(0, int((now - clock).total_seconds() // 60))
+    post = [r for r in rows if r.phase != Phase.PRE_DOSE]
+    pre = [r for r in rows if r.phase == Phase.PRE_DOSE]
+    return discharge_rules.discharge_readiness(discharge_rules.DischargeInput(
+        route=s.route, minutes_since_dose_end=min(minutes, 24 * 60),
+        latest=_reading(post[-1]) if post else None, baseline=_reading(pre[-1]) if pre else None,
+        alert_and_oriented=s.alert_and_oriented, steady_gait=s.steady_gait, active_adverse_event=active_ae,
+        escort_present=bool(s.escort_name.strip() and s.escort_phone.strip()),
+        no_driving_acknowledged=s.no_driving_acknowledged), settings=limits_for(s.patient))
+
+
+def _refresh_readiness(s: TreatmentSession) -> None:
+    if s.status not in (S.OBSERVATION, S.READY):
+        return
+    d = discharge_decision(s)
+    new = S.READY if d is not None and d.ready else S.OBSERVATION
+    if new != s.status:
+        s.status = new
+        TreatmentSession.objects.filter(pk=s.pk).update(status=new)

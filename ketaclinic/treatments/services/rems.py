@@ -1,0 +1,146 @@
+"""The Spravato REMS monitoring form of an esketamine session: the nurse's answers during the session, the form
+completed at discharge or emergency transfer, marked submitted, and the forms due."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+
+from django.utils import timezone
+
+from ketaclinic.accounts.roles import Role
+from ketaclinic.audit import services as audit
+from ketaclinic.audit.services import Actor
+from ketaclinic.clinic.models import Clinic
+from ketaclinic.clinical.vitals import Level
+from ketaclinic.inputs import InputError, parse_whole
+from ketaclinic.treatments.models import AdverseEvent, Phase, RemsForm, Route, TreatmentSession, VitalsReading
+from ketaclinic.treatments.services._common import (
+    READY_TO_LEAVE_MAX_MINUTES,
+    TreatmentError,
+    _lock,
+    _roles,
+    limits_for,
+    use_case,
+)
+from ketaclinic.treatments.services.session import _has_bp
+
+
+def _bp(r: VitalsReading | None) -> str:
+    return r.bp if r is not None and r.systolic_mmHg is not None else ""
+
+
+def predose_vitals_acceptable(s: TreatmentSession, rows: list[VitalsReading]) -> bool:
+    """REMS 'vital signs acceptable before administration': the latest pre-dose reading includes a blood pressure
+    and no pre-dose reading was at HOLD or worse (an overridden hold was not within the limits)."""
+    pre = [r for r in rows if r.phase == Phase.PRE_DOSE]
+    return bool(pre) and _has_bp(pre[-1]) and max(r.level for r in pre) < Level.HOLD
+
+
+def rems_bp_points(s: TreatmentSession, rows: list[VitalsReading]) -> tuple[str, str, str]:
+    """BP before administration, ~40 min after the first device (closest reading), and before completion."""
+    pre = [r for r in rows if r.phase == Phase.PRE_DOSE and r.systolic_mmHg]
+    post = [r for r in rows if r.phase != Phase.PRE_DOSE and r.systolic_mmHg]
+    target_min = int(limits_for(s.patient)["vitals.esketamine_bp_check_minutes"])  # type: ignore[arg-type]
+    at40 = None
+    if s.dose_started_at and post:
+        target = s.dose_started_at + timedelta(minutes=target_min)
+        at40 = min(post, key=lambda r: abs((r.taken_at - target).total_seconds()))
+    return _bp(pre[-1] if pre else None), _bp(at40), _bp(post[-1] if post else None)
+
+
+def _complete_rems(s: TreatmentSession, now: datetime, *, transferred: bool = False) -> None:
+    """Fill the REMS form at the end of the session. A form is never 'complete' with less than the minimum
+    monitoring (clinical.md §3c 'Form fields': >= 2 h): discharge home below it is refused; an emergency transfer
+    gets a form marked with the adverse event and the transfer."""
+    minimum = int(limits_for(s.patient)["observation.esketamine_min_minutes"])  # type: ignore[arg-type]
+    monitored = int((now - s.dose_started_at).total_seconds() // 60) if s.dose_started_at else None
+    if not transferred and (monitored is None or monitored < minimum):
+        raise TreatmentError({"discharge": f"The REMS form needs at least {minimum} minutes of monitoring from the "
+                              f"first device ({monitored or 0} so far)."})
+    form, _ = RemsForm.objects.select_for_update().get_or_create(session=s)
+    rows = list(s.vitals.order_by("taken_at", "pk"))
+    form.bp_before, form.bp_40min, form.bp_before_completion = rems_bp_points(s, rows)
+    form.dose_mg = int(s.administered_mg or s.prepared_dose_mg or 0)
+    form.lot_number, form.devices = s.lot_number, s.devices
+    post = [r for r in rows if r.phase != Phase.PRE_DOSE]
+    form.vitals_acceptable_before = predose_vitals_acceptable(s, rows)
+    form.vitals_acceptable_completion = bool(post) and post[-1].level == Level.OK
+    form.minutes_monitored = monitored
+    if transferred:
+        form.ready_to_leave_minutes = None  # never ready to leave home: transferred to emergency care
+    elif form.ready_to_leave_minutes is None:
+        form.ready_to_leave_minutes = max(monitored or 0, minimum)
+    ratings = list(s.ratings.all())
+    if form.sedation is None:
+        form.sedation = any(r.scale == "moaas" and (r.total or 5) < 5 for r in ratings)
+    if form.dissociation is None:
+        form.dissociation = any(r.scale == "cadss" and (r.total or 0) > 0 for r in ratings)
+    if form.respiratory_depression is None:
+        form.respiratory_depression = any(ae.kind == AdverseEvent.Kind.DESATURATION for ae in s.adverse_events.all())
+    form.adverse_events = "; ".join(f"{ae.get_kind_display()} ({ae.severity})" for ae in s.adverse_events.all())
+    days = int(limits_for(s.patient)["custody.rems_form_days"])  # type: ignore[arg-type]
+    form.transferred_to_emergency = transferred
+    if transferred:
+        form.adverse_events = ("Transferred to emergency care: " + s.transfer_note + ". " + form.adverse_events).strip()
+    form.status = RemsForm.Status.TRANSFERRED if transferred else RemsForm.Status.COMPLETE
+    form.completed_at = now
+    form.due_by = (s.dose_started_at or now).astimezone(s.patient.clinic.tz).date() + timedelta(days=days)
+    form.save()
+
+
+@use_case
+def update_rems(*, actor: Actor, session: TreatmentSession, data: Mapping[str, object]) -> RemsForm:
+    """Answers the nurse gives during the session: sedation, dissociation, respiratory depression, ready-to-leave
+    minutes (at least the label's minimum observation)."""
+    _roles(actor, Role.NURSE, Role.PRESCRIBER, what="record REMS monitoring data")
+    s = _lock(session)
+    if s.route != Route.INTRANASAL:
+        raise TreatmentError("REMS monitoring applies to esketamine sessions.")
+    form, _ = RemsForm.objects.select_for_update().get_or_create(session=s)
+    if form.status == RemsForm.Status.SUBMITTED:
+        raise TreatmentError("The REMS form has been submitted.")
+
+    def yn(name: str) -> bool | None:
+        v = data.get(name)
+        return None if v in (None, "") else v in ("yes", "true", "1", True)
+    for name in ("sedation", "dissociation", "respiratory_depression"):
+        if name in data:
+            setattr(form, name, yn(name))
+    if data.get("ready_to_leave_minutes") not in (None, ""):
+        try:
+            m = parse_whole(data["ready_to_leave_minutes"], "Ready to leave (minutes)",
+                            max_value=READY_TO_LEAVE_MAX_MINUTES)
+        except InputError as e:
+            raise TreatmentError({"ready_to_leave_minutes": e.message}) from None
+        minimum = int(limits_for(s.patient)["observation.esketamine_min_minutes"])  # type: ignore[arg-type]
+        if m is None or m < minimum:
+            raise TreatmentError({"ready_to_leave_minutes": f"The label requires at least {minimum} minutes of "
+                                  "monitoring from the first device."})
+        form.ready_to_leave_minutes = m
+    form.save()
+    audit.record(actor, "session.rems.updated", subject=s, patient=s.patient,
+                 details={k: str(v) for k, v in data.items()})
+    return form
+
+
+@use_case
+def mark_rems_submitted(*, actor: Actor, form: RemsForm) -> RemsForm:
+    _roles(actor, Role.NURSE, Role.PRESCRIBER, Role.COMPLIANCE, what="mark a REMS form submitted")
+    form = RemsForm.objects.select_for_update().select_related("session", "session__patient").get(pk=form.pk)
+    if form.status not in (RemsForm.Status.COMPLETE, RemsForm.Status.TRANSFERRED):
+        raise TreatmentError("Only a completed form can be marked submitted.")
+    form.status = RemsForm.Status.SUBMITTED
+    form.submitted_at = timezone.now()
+    form.submitted_by = actor.user
+    form.save(update_fields=["status", "submitted_at", "submitted_by"])
+    audit.record(actor, "rems.form.submitted", subject=form.session, patient=form.session.patient)
+    return form
+
+
+def rems_due(clinic: Clinic, within_days: int = 7, today: date | None = None):
+    today = today or timezone.localdate()
+    return (RemsForm.objects.filter(status__in=(RemsForm.Status.COMPLETE, RemsForm.Status.TRANSFERRED),
+                                    session__patient__clinic=clinic,
+                                    due_by__lte=today + timedelta(days=within_days))
+            .select_related("session", "session__patient").order_by("due_by"))
