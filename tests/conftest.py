@@ -31,6 +31,29 @@ def test_now() -> datetime:
 test_now.__test__ = False  # a helper, not a test
 
 
+#: The tests whose outcome depends on the calendar (custody deadlines, schedules and booking, measures due, REMS
+#: due, portal expiries, idle sign-out). ``.ci/run`` runs them again (``-m calendar``) at every moment of its
+#: date matrix.
+DATE_SENSITIVE = (
+    "tests/clinical/test_custody_rules.py",
+    "tests/clinical/test_discharge_schedules.py",
+    "tests/custody/",
+    "tests/treatments/",
+    "tests/measures/",
+    "tests/integration/",
+    "tests/portal/",
+    "tests/foundation/test_accounts.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    root = str(config.rootpath) + os.sep
+    for item in items:
+        path = str(item.path).removeprefix(root)
+        if path.startswith(DATE_SENSITIVE):
+            item.add_marker(pytest.mark.calendar)
+
+
 @dataclass
 class Clock:
     """The one clock of the test suite (time-machine): ``timezone.now()`` everywhere, the app and the live
