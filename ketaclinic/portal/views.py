@@ -244,7 +244,9 @@ def fill(request, administration_id):
                 outcome = measures.save_answers(actor=Actor.from_request(request), administration=admin,
                                                 answers=answers, submit=form.submit)
             except measures.MeasureError as e:
-                errors = e.errors
+                for key, msg in e.errors.items():
+                    form.add_error(key if key in form.fields else None, msg)
+                errors = form.item_errors()
             else:
                 if outcome.submitted or outcome.crisis:
                     return redirect("portal:done", administration_id=admin.external_id)

@@ -66,16 +66,18 @@ def test_resending_keeps_only_a_portal_page_to_return_to(make_portal_patient):
     assert dropped["Location"] == reverse("portal:verify") + "?next=" + reverse("portal:home")
 
 
+@pytest.mark.parametrize("typed,message", [("7", "PHQ-9 q3 answer 7 is out of range 0-3"),
+                                           ("often", "&#x27;often&#x27; is not one of the answer options.")])
 def test_an_answer_outside_the_options_is_refused_next_to_the_item_and_nothing_is_saved(make_portal_patient,
-                                                                                        actor_for):
+                                                                                        actor_for, typed, message):
     patient, client = make_portal_patient()
     draft = measures.start_administration(actor=actor_for("nurse"), patient=patient, scale="phq9", source="portal")
-    answers = {f"q{i}": "1" for i in range(1, 10)} | {"q3": "7", "action": "submit"}
+    answers = {f"q{i}": "1" for i in range(1, 10)} | {"q3": typed, "action": "submit"}
     response = client.post(reverse("portal:fill", args=[draft.external_id]), answers)
     assert response.status_code == 200
     body = response.content.decode()
     item = body[body.index('id="item-q3"'):]
-    assert "&#x27;7&#x27; is not one of the answer options." in item[:item.index("</fieldset>")]
+    assert message in item[:item.index("</fieldset>")]
     assert not ItemAnswer.objects.filter(administration=draft).exists()
     draft.refresh_from_db()
     assert draft.status == "draft" and draft.total is None
