@@ -10,12 +10,21 @@ from django.views.decorators.http import require_POST
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import current_clinic
-from ketaclinic.clinical import eligibility as elig
 from ketaclinic.clinical.errors import ClinicalInputError
 from ketaclinic.clinical.scales import SCALES
+from ketaclinic.formfields import posted
+from ketaclinic.measures.forms import ScaleAnswersForm
 from ketaclinic.patients.access import get_patient_for
+from ketaclinic.patients.views import chart_page
 from ketaclinic.screening import services
-from ketaclinic.screening.models import Consult, EligibilityAssessment, TreatmentTrial
+from ketaclinic.screening.forms import (
+    BaselineScaleChoiceForm,
+    IntakeForm,
+    SignForm,
+    StartConsultForm,
+    TrialForm,
+)
+from ketaclinic.screening.models import Consult, EligibilityAssessment
 
 
 def _consult(external_id) -> Consult:
@@ -24,9 +33,10 @@ def _consult(external_id) -> Consult:
         external_id=external_id, patient__clinic=current_clinic())
 
 
-def _flash(request, e: services.ScreeningError) -> None:
-    for field, msg in e.errors.items():
-        messages.error(request, msg if field == "__all__" else f"{field.replace('_', ' ').capitalize()}: {msg}")
+def _show_errors(form, error: services.ScreeningError) -> None:
+    """The service's refusals next to the field they name, else above the form."""
+    for key, msg in error.errors.items():
+        form.add_error(key if key in form.fields else None, msg)
 
 
 def worklist(request):
@@ -47,17 +57,37 @@ def worklist(request):
 @require_POST
 def start(request, patient_id):
     patient = get_patient_for(request, patient_id)
-    try:
-        consult = services.start_consult(actor=Actor.from_request(request), patient=patient,
-                                         drug=request.POST.get("drug", "ketamine"))
-    except services.ScreeningError as e:
-        _flash(request, e)
-        return redirect("patients:chart", external_id=patient.external_id)
-    return redirect("screening:detail", external_id=consult.external_id)
+    form = StartConsultForm(posted(request))
+    if form.is_valid():
+        try:
+            consult = services.start_consult(actor=Actor.from_request(request), patient=patient,
+                                             drug=form.cleaned_data["drug"])
+        except services.ScreeningError as e:
+            _show_errors(form, e)
+        else:
+            return redirect("screening:detail", external_id=consult.external_id)
+    # Refused: the chart again, the message next to the choice in the consults section.
+    return chart_page(request, patient, consult_form=form)
 
 
 def detail(request, external_id):
-    consult = _consult(external_id)
+    return _detail_page(request, _consult(external_id))
+
+
+def _scale_forms(bound: ScaleAnswersForm | None) -> list[dict]:
+    """One entry form per baseline scale (the refused one bound, with its messages), item by item."""
+    out = []
+    for code in services.BASELINE_SCALES:
+        form = bound if bound is not None and bound.prefix == code else ScaleAnswersForm(scale=SCALES[code],
+                                                                                         prefix=code)
+        out.append({"scale": SCALES[code], "form": form, "open": form is bound,
+                    "items": [{"item": it, "field": form[it.id]} for it in SCALES[code].items]})
+    return out
+
+
+def _detail_page(request, consult, *, intake_form=None, trial_form=None, scale_form=None, sign_form=None,
+                 sign_for=None):
+    """The consult; after a refused entry, with that entry's bound form so its messages sit next to its fields."""
     audit.record(Actor.from_request(request), "consult.viewed", subject=consult, patient=consult.patient)
     trials = list(consult.trials.select_related("recorded_by"))
     scales = list(consult.scales.select_related("recorded_by"))
@@ -72,13 +102,11 @@ def detail(request, external_id):
     ctx = {
         "consult": consult, "patient": consult.patient, "trials": trials, "scales": scales,
         "assessments": assessments, "preview": preview, "preview_error": preview_error,
-        "icd": sorted(elig.ICD10_CODES.items()), "flags": services.HISTORY_FLAG_LABELS.items(),
-        "med_classes": services.MEDICATION_CLASS_LABELS.items(), "outcomes": TreatmentTrial.Outcome.choices,
-        "scale_defs": [SCALES[s] for s in services.BASELINE_SCALES],
+        "intake_form": intake_form or IntakeForm.for_consult(consult), "trial_form": trial_form or TrialForm(),
+        "scale_forms": _scale_forms(scale_form), "sign_form": sign_form, "sign_for": sign_for,
         "registry_codes": set(consult.patient.diagnoses.filter(status="active").values_list("code", flat=True)),
         "is_prescriber": request.user.has_role("prescriber"),
         "absolute_elsewhere": [a for a in services.absolute_in_force(consult.patient) if a.consult_id != consult.pk],
-        "errors": request.session.pop("consult_errors", {}),
     }
     return render(request, "screening/detail.html", ctx)
 
@@ -86,59 +114,59 @@ def detail(request, external_id):
 @require_POST
 def intake(request, external_id):
     consult = _consult(external_id)
-    data = {k: request.POST.get(k, "") for k in (
-        "weight_kg", "height_cm", "baseline_systolic_mmHg", "baseline_diastolic_mmHg", "baseline_heart_rate_bpm",
-        "baseline_spo2_percent", "notes", "drug")}
-    data["diagnoses"] = request.POST.getlist("diagnoses")
-    data["history_flags"] = request.POST.getlist("history_flags")
-    data["medication_classes"] = request.POST.getlist("medication_classes")
-    try:
-        services.update_intake(actor=Actor.from_request(request), consult=consult, data=data)
-    except services.ScreeningError as e:
-        request.session["consult_errors"] = e.errors
-        _flash(request, e)
-    else:
-        messages.success(request, "Intake saved.")
-    return redirect("screening:detail", external_id=consult.external_id)
+    form = IntakeForm(posted(request))
+    if form.is_valid():
+        try:
+            services.update_intake(actor=Actor.from_request(request), consult=consult,
+                                   data=form.data_for_service())
+        except services.ScreeningError as e:
+            _show_errors(form, e)
+        else:
+            messages.success(request, "Intake saved.")
+            return redirect("screening:detail", external_id=consult.external_id)
+    return _detail_page(request, consult, intake_form=form)
 
 
 @require_POST
 def add_trial(request, external_id):
     consult = _consult(external_id)
-    try:
-        services.add_trial(actor=Actor.from_request(request), consult=consult, drug=request.POST.get("drug", ""),
-                           dose=request.POST.get("dose", ""), weeks=request.POST.get("weeks", ""),
-                           adequate_dose=request.POST.get("adequate_dose") == "on",
-                           outcome=request.POST.get("outcome", ""))
-    except services.ScreeningError as e:
-        _flash(request, e)
-    else:
-        messages.success(request, "Treatment trial added.")
-    return redirect("screening:detail", external_id=consult.external_id)
+    form = TrialForm(posted(request))
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.add_trial(actor=Actor.from_request(request), consult=consult, drug=data["drug"],
+                               dose=data["dose"], weeks=data["weeks"], adequate_dose=data["adequate_dose"],
+                               outcome=data["outcome"])
+        except services.ScreeningError as e:
+            _show_errors(form, e)
+        else:
+            messages.success(request, "Treatment trial added.")
+            return redirect("screening:detail", external_id=consult.external_id)
+    return _detail_page(request, consult, trial_form=form)
 
 
 @require_POST
 def add_scale(request, external_id):
     consult = _consult(external_id)
-    code = request.POST.get("scale", "")
-    answers: dict[str, object] = {}
-    if code in SCALES:
-        for item in SCALES[code].items:
-            raw = request.POST.get(f"{code}-{item.id}", "")
-            if raw != "":
-                try:
-                    answers[item.id] = int(raw)
-                except ValueError:
-                    answers[item.id] = raw
-    try:
-        row = services.record_scale(actor=Actor.from_request(request), consult=consult, scale=code, answers=answers)
-    except services.ScreeningError as e:
-        _flash(request, e)
-    else:
-        messages.success(request, f"{SCALES[code].name} recorded" + (f": {row.total}" if row.total is not None else "."))
-        for f in row.flags:
-            messages.warning(request, f["message"])
-    return redirect("screening:detail", external_id=consult.external_id)
+    choice = BaselineScaleChoiceForm(posted(request))
+    if not choice.is_valid():  # the scale is a hidden field of each scale's form
+        messages.error(request, " ".join(choice.errors["scale"]))
+        return _detail_page(request, consult)
+    code = choice.cleaned_data["scale"]
+    form = ScaleAnswersForm(posted(request), scale=SCALES[code], prefix=code)
+    if form.is_valid():
+        try:
+            row = services.record_scale(actor=Actor.from_request(request), consult=consult, scale=code,
+                                        answers=form.answers())
+        except services.ScreeningError as e:
+            _show_errors(form, e)
+        else:
+            total = f": {row.total}" if row.total is not None else "."
+            messages.success(request, f"{SCALES[code].name} recorded{total}")
+            for f in row.flags:
+                messages.warning(request, f["message"])
+            return redirect("screening:detail", external_id=consult.external_id)
+    return _detail_page(request, consult, scale_form=form)
 
 
 @require_POST
@@ -147,7 +175,8 @@ def assess(request, external_id):
     try:
         a = services.assess(actor=Actor.from_request(request), consult=consult)
     except services.ScreeningError as e:
-        _flash(request, e)
+        for msg in e.errors.values():
+            messages.error(request, msg)
     else:
         messages.success(request, f"Eligibility assessed: {a.get_outcome_display()}. A prescriber signs it below.")
     return redirect("screening:detail", external_id=consult.external_id)
@@ -157,21 +186,19 @@ def assess(request, external_id):
 def sign(request, external_id):
     a = get_object_or_404(EligibilityAssessment.objects.select_related("consult"), external_id=external_id,
                           patient__clinic=current_clinic())
-    if request.POST.get("decision") == "retract":
+    form = SignForm(posted(request))
+    if form.is_valid():
+        actor = Actor.from_request(request)
         try:
-            services.retract_absolute(actor=Actor.from_request(request), assessment=a,
-                                      reason=request.POST.get("reason", ""))
+            if form.retract:
+                services.retract_absolute(actor=actor, assessment=a, reason=form.cleaned_data["reason"])
+            else:
+                services.sign_assessment(actor=actor, assessment=a, decision=form.cleaned_data["decision"],
+                                         override_reason=form.cleaned_data["override_reason"])
         except services.ScreeningError as e:
-            _flash(request, e)
+            _show_errors(form, e)
         else:
-            messages.success(request, "The absolute finding is marked entered in error; the reason is recorded.")
-        return redirect("screening:detail", external_id=a.consult.external_id)
-    try:
-        services.sign_assessment(actor=Actor.from_request(request), assessment=a,
-                                 decision=request.POST.get("decision", ""),
-                                 override_reason=request.POST.get("override_reason", ""))
-    except services.ScreeningError as e:
-        _flash(request, e)
-    else:
-        messages.success(request, "Assessment signed.")
-    return redirect("screening:detail", external_id=a.consult.external_id)
+            messages.success(request, "The absolute finding is marked entered in error; the reason is recorded."
+                             if form.retract else "Assessment signed.")
+            return redirect("screening:detail", external_id=a.consult.external_id)
+    return _detail_page(request, _consult(a.consult.external_id), sign_form=form, sign_for=a.pk)
