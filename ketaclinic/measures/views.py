@@ -148,7 +148,6 @@ def administer(request, external_id, scale):
     items = [{"item": it, "value": answers.get(it.id), "error": errors.get(it.id)} for it in spec.items]
     return render(request, "measures/administer.html", {
         "patient": patient, "scale": spec, "items": items, "errors": errors, "draft": draft, "form": form,
-        "field_errors": {k: v for k, v in errors.items() if k in ("timing", "session", "administered_at")},
     })
 
 
