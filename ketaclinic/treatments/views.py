@@ -1,14 +1,20 @@
-"""Treatment pages: schedule and booking, orders, the session cockpit, verification, PDFs and REMS."""
+"""Treatment pages: schedule and booking, orders, the session cockpit (one view per step), verification, PDFs
+and REMS.
+
+Every POST is read by a form from :mod:`ketaclinic.treatments.forms` (bound with ``formfields.posted``) and
+makes one service call; a refusal, the form's or the service's, is shown and changes nothing.
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from django.contrib import messages
 from django.db import transaction
 from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_http_methods, require_POST
@@ -18,10 +24,11 @@ from ketaclinic.audit import services as audit
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import Chair, Room, current_clinic
 from ketaclinic.clinical.scales import SCALES
-from ketaclinic.inputs import day_window, parse_day, parse_id
+from ketaclinic.formfields import posted
+from ketaclinic.inputs import parse_day
 from ketaclinic.patients.access import get_patient_for
 from ketaclinic.screening.services import absolute_in_force, absolute_message, current_assessment
-from ketaclinic.treatments import pdf, services
+from ketaclinic.treatments import forms, pdf, services
 from ketaclinic.treatments.models import (
     AdverseEvent,
     Phase,
@@ -57,12 +64,10 @@ def _flash(request, e: TreatmentError) -> None:
                        f"{field.replace('_', ' ').capitalize()}: {msg}")
 
 
-def _local_dt(day: date, hhmm: str, tz) -> datetime | None:
-    try:
-        t = time.fromisoformat(hhmm)
-    except ValueError:
-        return None
-    return datetime.combine(day, t, tzinfo=tz)
+def _flash_form(request, form) -> None:
+    """A refused form's messages (each names its field already)."""
+    for msg in forms.form_errors(form).values():
+        messages.error(request, msg)
 
 
 # ============================================================================================ schedule
@@ -107,21 +112,26 @@ def schedule(request):
 @require_http_methods(["GET", "POST"])
 def order_new(request, patient_id):
     patient = get_patient_for(request, patient_id)
+    form = forms.OrderForm(posted(request))
     errors: dict[str, str] = {}
-    data = request.POST if request.method == "POST" else {}
-    if request.method == "POST":
-        try:
-            order = services.write_order(actor=Actor.from_request(request), patient=patient, data=request.POST)
-        except TreatmentError as e:
-            errors = e.errors
+    if form.is_bound:
+        if not form.is_valid():
+            errors = forms.form_errors(form)
         else:
-            messages.success(request, f"Order signed: {order}.")
-            return redirect("treatments:order", external_id=order.external_id)
+            try:
+                order = services.write_order(actor=Actor.from_request(request), patient=patient,
+                                             data=form.cleaned_data)
+            except TreatmentError as e:
+                errors = e.errors
+            else:
+                messages.success(request, f"Order signed: {order}.")
+                return redirect("treatments:order", external_id=order.external_id)
     limits = patient.clinic.limits()
     weight, _ = services.latest_weight(patient)
     return render(request, "treatments/order_form.html", {
-        "patient": patient, "errors": errors, "data": data, "weight": weight, "limits": limits,
-        "ketamine": current_assessment(patient, "ketamine"), "esketamine": current_assessment(patient, "esketamine"),
+        "patient": patient, "errors": errors, "data": form.data if form.is_bound else {}, "weight": weight,
+        "limits": limits, "ketamine": current_assessment(patient, "ketamine"),
+        "esketamine": current_assessment(patient, "esketamine"),
         "absolute": absolute_message(on_file) if (on_file := absolute_in_force(patient)) else "",
     })
 
@@ -155,83 +165,57 @@ def order_detail(request, external_id):
     })
 
 
-def _bookable_day(raw: str, clinic) -> date | None:
-    try:
-        day = date.fromisoformat(raw or "")
-    except ValueError:
-        return None
-    lo, hi = day_window(timezone.localtime(timezone.now(), clinic.tz).date())
-    return day if lo <= day <= hi else None  # outside the bookable window: refused as "Give the date and time"
-
-
 @require_POST
 def book(request, external_id):
-    """Book one proposed date (``row``), or every proposed date at one time and chair (``all``): all or nothing."""
+    """Book one proposed date (``row``), or every proposed date at one time and chair (``all``, the
+    ``book_series`` service: all or nothing, the conflicting date named)."""
     order = _order(external_id)
     clinic = order.patient.clinic
-    key = request.POST.get("row", "")
-    book_all = request.POST.get("all") == "1"
-    raw_days = request.POST.getlist("dates") if book_all else [request.POST.get("date", "")]
-    chair = Chair.objects.select_related("room").filter(pk=parse_id(request.POST.get("chair")) or 0,
-                                                       room__clinic=clinic).first()
-    booked = []
+    form = forms.BookForm(posted(request), clinic=clinic)
+    valid = form.is_valid()
+    data = form.cleaned_data
+    book_all = bool(data.get("all"))
     try:
-        minutes = int(request.POST.get("minutes") or 0) or None
+        if not valid:
+            raise TreatmentError(forms.form_errors(form))
+        actor = Actor.from_request(request)
         if book_all:
-            days = [_bookable_day(raw, clinic) for raw in raw_days]
-            bad = next((raw for raw, day in zip(raw_days, days, strict=True) if day is None), None)
-            try:
-                at = time.fromisoformat(request.POST.get("time", ""))
-            except ValueError:
-                at = None
-            if bad is not None or at is None or not raw_days:
-                raise TreatmentError({"start": f"Give the date and time ({bad or 'no date'})."})
-            booked = services.book_series(actor=Actor.from_request(request), order=order, days=days, at=at,
-                                          chair=chair, minutes=minutes)
+            booked = services.book_series(actor=actor, order=order, days=data["dates"], at=data["time"],
+                                          chair=data["chair"], minutes=data["minutes"])
         else:
-            day = _bookable_day(raw_days[0], clinic)
-            when = _local_dt(day, request.POST.get("time", ""), clinic.tz) if day else None
-            if when is None:
-                raise TreatmentError({"start": f"Give the date and time ({raw_days[0] or 'no date'})."})
-            if chair is None:
-                raise TreatmentError({"chair": "Choose a room and chair."})
-            booked = [services.book_session(actor=Actor.from_request(request), order=order, start=when,
-                                            room=chair.room, chair=chair, minutes=minutes)]
-    except (TreatmentError, ValueError) as e:
-        errs = e.errors if isinstance(e, TreatmentError) else {"minutes": "Minutes must be a whole number."}
+            booked = [services.book_session(actor=actor, order=order, start=data["when"], room=data["chair"].room,
+                                            chair=data["chair"], minutes=data["minutes"])]
+    except TreatmentError as e:
         if not book_all:
-            request.session["booking_errors"] = {key: " ".join(errs.values())}
-        messages.error(request, ("Nothing booked: " if book_all else "Not booked: ") + " ".join(errs.values()))
+            request.session["booking_errors"] = {data.get("row", ""): " ".join(e.errors.values())}
+        messages.error(request, ("Nothing booked: " if book_all else "Not booked: ") + " ".join(e.errors.values()))
     else:
         for s in booked:
             messages.success(request, f"Booked session {s.sequence}: "
                              f"{timezone.localtime(s.scheduled_start, clinic.tz):%a %d %b %H:%M}, {s.chair}.")
-    return redirect(f"{order_url(order)}?{urlencode({'start': request.POST.get('start', '')})}")
+    return redirect(f"{order_url(order)}?{urlencode({'start': data.get('start', '')})}")
 
 
 def order_url(order) -> str:
-    from django.urls import reverse
-
     return reverse("treatments:order", kwargs={"external_id": order.external_id})
 
 
 @require_POST
 def check_in(request, external_id):
     s = _session(external_id)
+    form = forms.NextForm(posted(request))
     try:
         services.check_in(actor=Actor.from_request(request), session=s)
     except TreatmentError as e:
         _flash(request, e)
     else:
         messages.success(request, f"{s.patient.display_name} checked in.")
-    return redirect(safe_next(request, "treatments:schedule"))
+    return redirect(safe_next(request, form, "treatments:schedule"))
 
 
-def safe_next(request, fallback: str) -> str:
+def safe_next(request, form: forms.NextForm, fallback: str) -> str:
     """The ``next`` URL from the form when it stays on this site (never an open redirect), else ``fallback``."""
-    from django.urls import reverse
-
-    nxt = request.POST.get("next") or request.GET.get("next") or ""
+    nxt = form.cleaned_data.get("next", "") if form.is_valid() else ""
     if nxt and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()},
                                                require_https=request.is_secure()):
         return nxt
@@ -241,13 +225,17 @@ def safe_next(request, fallback: str) -> str:
 @require_POST
 def cancel(request, external_id):
     s = _session(external_id)
-    try:
-        services.cancel_session(actor=Actor.from_request(request), session=s, reason=request.POST.get("reason", ""),
-                                no_show=request.POST.get("no_show") == "on")
-    except TreatmentError as e:
-        _flash(request, e)
+    form = forms.CancelForm(posted(request))
+    if not form.is_valid():
+        _flash_form(request, form)
     else:
-        messages.success(request, "Session cancelled.")
+        try:
+            services.cancel_session(actor=Actor.from_request(request), session=s,
+                                    reason=form.cleaned_data["reason"], no_show=form.cleaned_data["no_show"])
+        except TreatmentError as e:
+            _flash(request, e)
+        else:
+            messages.success(request, "Session cancelled.")
     return redirect("treatments:order", external_id=s.order.external_id)
 
 
@@ -299,19 +287,16 @@ def cockpit(request, external_id):
 
 @require_POST
 def vitals(request, external_id):
+    """One row of vital signs, saved on its own; with htmx only the vitals section is sent back."""
     s = _session(external_id)
-    tz = s.patient.clinic.tz
-    values = {f: request.POST.get(f, "").strip() for f in services.VITAL_FIELDS}
-    taken = request.POST.get("taken_at", "").strip()
+    form = forms.VitalsForm(posted(request), session=s)
     errors: dict[str, str] = {}
-    taken_at = None
-    if taken:
-        taken_at = _local_dt(timezone.localtime(timezone.now(), tz).date(), taken, tz)
-        if taken_at is None:
-            errors["taken_at"] = "Time must be HH:MM."
-    if not errors:
+    if not form.is_valid():
+        errors = forms.form_errors(form)
+    else:
         try:
-            row = services.add_vitals(actor=Actor.from_request(request), session=s, values=values, taken_at=taken_at)
+            row = services.add_vitals(actor=Actor.from_request(request), session=s, values=form.values(),
+                                      taken_at=form.cleaned_data["taken_at"])
         except TreatmentError as e:
             errors = e.errors
         else:
@@ -322,121 +307,207 @@ def vitals(request, external_id):
         for msg in errors.values():
             messages.error(request, msg)
         return redirect("treatments:cockpit", external_id=s.external_id)
-    ctx = cockpit_context(request, s, vitals_errors=errors, vitals_values={**values, "taken_at": taken} if errors
-                          else {}, saved=not errors)
+    ctx = cockpit_context(request, s, vitals_errors=errors, vitals_values=form.entered() if errors else {},
+                          saved=not errors)
     return render(request, "treatments/cockpit.html#vitals", ctx)
 
 
-def _bool(request, name: str) -> bool:
-    return request.POST.get(name) in ("on", "yes", "true", "1")
+def _step(request, external_id, form_class, act, section: str):
+    """One step of the session cockpit: the POST is read by ``form_class``; ``act(actor, session, form)`` makes
+    the one service call and returns the message to show. A refusal (the form's or the service's) is shown and
+    changes nothing. Back to the cockpit, at ``section``."""
+    s = _session(external_id)
+    form = form_class(posted(request), session=s)
+    if not form.is_valid():
+        _flash_form(request, form)
+    else:
+        try:
+            done = act(Actor.from_request(request), s, form)
+        except TreatmentError as e:
+            _flash(request, e)
+        else:
+            messages.success(request, done)
+    return redirect(f"{reverse('treatments:cockpit', kwargs={'external_id': s.external_id})}#{section}")
 
 
 @require_POST
-def action(request, external_id, action):
-    s = _session(external_id)
-    actor = Actor.from_request(request)
-    p = request.POST
-    try:
-        if action == "prechecks":
-            data = {k: _bool(request, k) for k in services.PRECHECK_BOOLS}
-            data.update({k: p.get(k, "") for k in ("escort_name", "escort_phone", "music", "lighting",
-                                                   "setting_notes", "weight_kg", "pregnancy_test")})
-            for w in services.save_prechecks(actor=actor, session=s, data=data):
-                messages.warning(request, w)
-            messages.success(request, "Pre-checks saved.")
-        elif action == "override":
-            reading_pk = parse_id(p.get("reading"))
-            reading = s.vitals.filter(pk=reading_pk).first() if reading_pk is not None else None
-            services.override_predose_hold(actor=actor, session=s, reason=p.get("reason", ""),
-                                           kind=p.get("kind") or None, reading=reading)
-            messages.success(request, "Pre-dose hold overridden; the reason is recorded.")
-        elif action == "transfer":
-            services.transfer_to_emergency(actor=actor, session=s, note=p.get("transfer_note", ""), adverse_event={
-                k: p.get(k, "") for k in ("kind", "severity", "description", "action_taken", "rescue_medication")})
-            messages.success(request, "Transferred to emergency care; the adverse event is recorded.")
-        elif action == "prepare":
-            calc = services.prepare_dose(actor=actor, session=s, data=p)
-            messages.success(request, f"Dose prepared: {calc.total_mg:g} mg. A second clinician must verify it on "
-                             "their own device.")
-        elif action == "start":
-            services.start_dose(actor=actor, session=s)
-            messages.success(request, "Dosing started." if s.route != Route.IM else "Injection given.")
-        elif action in ("pause", "resume", "rate", "stop", "device"):
-            services.dosing_event(actor=actor, session=s, kind=action, rate=p.get("rate"), note=p.get("note", ""),
-                                  administered_mg=p.get("administered_mg"))
-            messages.success(request, f"{SessionEvent.Kind(action).label}.")
-        elif action == "adverse":
-            services.add_adverse_event(actor=actor, session=s, data={**p.dict(), "resolved": _bool(request, "resolved")})
-            messages.success(request, "Adverse event recorded.")
-        elif action == "resolve":
-            services.resolve_adverse_event(actor=actor, session=s, event_id=p.get("event", ""))
-            messages.success(request, "Adverse event resolved.")
-        elif action == "rating":
-            scale = p.get("scale", "")
-            answers: dict[str, object] = {}
-            if scale in ("cadss", "moaas"):
-                for item in SCALES[scale].items:
-                    raw = p.get(f"{scale}-{item.id}", "")
-                    if raw != "":
-                        answers[item.id] = int(raw) if raw.lstrip("-").isdigit() else raw
-            r = services.add_rating(actor=actor, session=s, scale=scale, timepoint=p.get("timepoint", ""),
-                                    answers=answers)
-            messages.success(request, f"{SCALES[scale].name}: {r.total} {r.band}.")
-            for f in r.flags:
-                messages.warning(request, f["message"])
-        elif action == "observation":
-            services.add_observation(actor=actor, session=s, text=p.get("text", ""))
-            messages.success(request, "Observation saved.")
-        elif action == "recovery":
-            services.record_recovery(actor=actor, session=s, alert_and_oriented=_bool(request, "alert_and_oriented"),
-                                     steady_gait=_bool(request, "steady_gait"))
-            messages.success(request, "Recovery status saved.")
-        elif action == "discharge":
-            services.discharge(actor=actor, session=s, override_reason=p.get("override_reason", ""))
-            messages.success(request, "Discharged. Print the discharge instructions.")
-        elif action == "rems":
-            services.update_rems(actor=actor, session=s, data={k: p.get(k, "") for k in (
-                "sedation", "dissociation", "respiratory_depression", "ready_to_leave_minutes") if k in p})
-            messages.success(request, "REMS monitoring data saved.")
-        elif action == "sign":
-            services.sign_note(actor=actor, session=s, as_role=p.get("as_role", ""), summary=p.get("note_summary", ""))
-            messages.success(request, "Note signed.")
-        elif action == "addendum":
-            services.add_addendum(actor=actor, session=s, text=p.get("text", ""))
-            messages.success(request, "Addendum added; the original note is unchanged.")
-        else:
-            return HttpResponse("Unknown action", status=404)
-    except TreatmentError as e:
-        _flash(request, e)
-    except ValueError:
-        messages.error(request, "Check the values entered.")
-    return redirect(f"{order_url_cockpit(s)}#{action}")
+def prechecks(request, external_id):
+    def act(actor, s, form):
+        for warning in services.save_prechecks(actor=actor, session=s, data=form.cleaned_data):
+            messages.warning(request, warning)
+        return "Pre-checks saved."
+    return _step(request, external_id, forms.PrechecksForm, act, "prechecks")
 
 
-def order_url_cockpit(s) -> str:
-    from django.urls import reverse
+@require_POST
+def override_hold(request, external_id):
+    def act(actor, s, form):
+        d = form.cleaned_data
+        services.override_predose_hold(actor=actor, session=s, reason=d["reason"], kind=d["kind"] or None,
+                                       reading=d["reading"])
+        return "Pre-dose hold overridden; the reason is recorded."
+    return _step(request, external_id, forms.OverrideForm, act, "prechecks")
 
-    return reverse("treatments:cockpit", kwargs={"external_id": s.external_id})
+
+@require_POST
+def prepare_dose(request, external_id):
+    def act(actor, s, form):
+        calc = services.prepare_dose(actor=actor, session=s, data=form.cleaned_data)
+        return (f"Dose prepared: {calc.total_mg:g} mg. A second clinician must verify it on their own device.")
+    return _step(request, external_id, forms.PrepareForm, act, "dose")
+
+
+@require_POST
+def start_dose(request, external_id):
+    def act(actor, s, form):
+        services.start_dose(actor=actor, session=s)
+        return "Dosing started." if s.route != Route.IM else "Injection given."
+    return _step(request, external_id, forms.NoInputForm, act, "during")
+
+
+def _dosing_event(request, external_id, kind: SessionEvent.Kind):
+    def act(actor, s, form):
+        d = form.cleaned_data
+        services.dosing_event(actor=actor, session=s, kind=kind, rate=d["rate"], note=d["note"],
+                              administered_mg=d["administered_mg"])
+        return f"{kind.label}."
+    return _step(request, external_id, forms.DosingEventForm, act, "during")
+
+
+@require_POST
+def pause_dose(request, external_id):
+    return _dosing_event(request, external_id, SessionEvent.Kind.PAUSE)
+
+
+@require_POST
+def resume_dose(request, external_id):
+    return _dosing_event(request, external_id, SessionEvent.Kind.RESUME)
+
+
+@require_POST
+def change_rate(request, external_id):
+    return _dosing_event(request, external_id, SessionEvent.Kind.RATE)
+
+
+@require_POST
+def next_device(request, external_id):
+    return _dosing_event(request, external_id, SessionEvent.Kind.DEVICE)
+
+
+@require_POST
+def stop_dose(request, external_id):
+    return _dosing_event(request, external_id, SessionEvent.Kind.STOP)
+
+
+@require_POST
+def adverse_event(request, external_id):
+    def act(actor, s, form):
+        services.add_adverse_event(actor=actor, session=s, data=form.cleaned_data)
+        return "Adverse event recorded."
+    return _step(request, external_id, forms.AdverseEventForm, act, "adverse")
+
+
+@require_POST
+def resolve_adverse_event(request, external_id):
+    def act(actor, s, form):
+        services.resolve_adverse_event(actor=actor, session=s, event_id=form.cleaned_data["event"])
+        return "Adverse event resolved."
+    return _step(request, external_id, forms.ResolveForm, act, "adverse")
+
+
+@require_POST
+def rating(request, external_id):
+    def act(actor, s, form):
+        d = form.cleaned_data
+        r = services.add_rating(actor=actor, session=s, scale=d["scale"], timepoint=d["timepoint"],
+                                answers=form.answers())
+        for f in r.flags:
+            messages.warning(request, f["message"])
+        return f"{SCALES[d['scale']].name}: {r.total} {r.band}."
+    return _step(request, external_id, forms.RatingForm, act, "rating")
+
+
+@require_POST
+def observation(request, external_id):
+    def act(actor, s, form):
+        services.add_observation(actor=actor, session=s, text=form.cleaned_data["text"])
+        return "Observation saved."
+    return _step(request, external_id, forms.ObservationForm, act, "observation")
+
+
+@require_POST
+def recovery(request, external_id):
+    def act(actor, s, form):
+        services.record_recovery(actor=actor, session=s, alert_and_oriented=form.cleaned_data["alert_and_oriented"],
+                                 steady_gait=form.cleaned_data["steady_gait"])
+        return "Recovery status saved."
+    return _step(request, external_id, forms.RecoveryForm, act, "discharge")
+
+
+@require_POST
+def discharge(request, external_id):
+    def act(actor, s, form):
+        services.discharge(actor=actor, session=s, override_reason=form.cleaned_data["override_reason"])
+        return "Discharged. Print the discharge instructions."
+    return _step(request, external_id, forms.DischargeForm, act, "discharge")
+
+
+@require_POST
+def transfer(request, external_id):
+    def act(actor, s, form):
+        services.transfer_to_emergency(actor=actor, session=s, adverse_event=form.adverse_event(),
+                                       note=form.cleaned_data["transfer_note"],
+                                       administered_mg=form.cleaned_data["administered_mg"])
+        return "Transferred to emergency care; the adverse event is recorded."
+    return _step(request, external_id, forms.TransferForm, act, "discharge")
+
+
+@require_POST
+def rems_monitoring(request, external_id):
+    def act(actor, s, form):
+        services.update_rems(actor=actor, session=s, data=form.answers())
+        return "REMS monitoring data saved."
+    return _step(request, external_id, forms.RemsMonitoringForm, act, "rems")
+
+
+@require_POST
+def sign_note(request, external_id):
+    def act(actor, s, form):
+        services.sign_note(actor=actor, session=s, as_role=form.cleaned_data["as_role"],
+                           summary=form.cleaned_data["note_summary"])
+        return "Note signed."
+    return _step(request, external_id, forms.SignForm, act, "sign")
+
+
+@require_POST
+def addendum(request, external_id):
+    def act(actor, s, form):
+        services.add_addendum(actor=actor, session=s, text=form.cleaned_data["text"])
+        return "Addendum added; the original note is unchanged."
+    return _step(request, external_id, forms.AddendumForm, act, "sign")
 
 
 @require_http_methods(["GET", "POST"])
 def verify(request, external_id):
     """The second clinician's page, opened on their own device: they enter weight and dose themselves."""
     s = _session(external_id)
+    form = forms.VerifyForm(posted(request), session=s)
     errors: dict[str, str] = {}
-    if request.method == "POST":
+    if not form.is_bound:
+        audit.record(Actor.from_request(request), "session.verify.viewed", subject=s, patient=s.patient)
+    elif not form.is_valid():
+        errors = forms.form_errors(form)
+    else:
         try:
-            services.verify_dose(actor=Actor.from_request(request), session=s, weight_kg=request.POST.get("weight_kg"),
-                                 dose_mg=request.POST.get("dose_mg"))
+            services.verify_dose(actor=Actor.from_request(request), session=s,
+                                 weight_kg=form.cleaned_data["weight_kg"], dose_mg=form.cleaned_data["dose_mg"])
         except TreatmentError as e:
             errors = e.errors
         else:
             messages.success(request, "Dose verified independently.")
             return redirect("treatments:verify", external_id=s.external_id)
-    else:
-        audit.record(Actor.from_request(request), "session.verify.viewed", subject=s, patient=s.patient)
     return render(request, "treatments/verify.html", {
-        "s": s, "patient": s.patient, "order": s.order, "errors": errors, "data": request.POST,
+        "s": s, "patient": s.patient, "order": s.order, "errors": errors, "data": form.data if form.is_bound else {},
         "same_user": request.user.pk == s.prepared_by_id})
 
 

@@ -278,7 +278,7 @@ def test_cockpit_override_names_the_reading_and_transfer_button_works(patient, s
     body = client.get(url).content.decode()
     assert f'name="reading" value="{r1.pk}"' in body and "Override HOLD" in body
     _vitals(s, staff, STOP)  # arrives while the prescriber reads the page
-    client.post(reverse("treatments:action", args=[s.external_id, "override"]),
+    client.post(reverse("treatments:override_hold", args=[s.external_id]),
                 {"kind": "vitals", "reading": r1.pk, "reason": "Mild white-coat, proceed"})
     assert not PredoseOverride.objects.filter(session=s).exists()
     body = client.get(url).content.decode()
@@ -287,7 +287,7 @@ def test_cockpit_override_names_the_reading_and_transfer_button_works(patient, s
     esk = _esk_dosed(make_patient(), staff, rooms, 20)
     body = client.get(reverse("treatments:cockpit", args=[esk.external_id])).content.decode()
     assert "Transfer to emergency care" in body
-    client.post(reverse("treatments:action", args=[esk.external_id, "transfer"]),
+    client.post(reverse("treatments:transfer", args=[esk.external_id]),
                 {"kind": "emergence", "severity": "severe", "transfer_note": "Ambulance to ED"})
     esk.refresh_from_db()
     assert esk.status == "transferred" and esk.adverse_events.filter(kind="emergence").exists()

@@ -114,7 +114,7 @@ def test_huge_weight_at_prechecks_is_a_message(patient, staff, rooms, client_for
     s = checked_in(book_now(make_order(patient, staff), staff, rooms), staff)
     c = client_for("nurse")
     c.raise_request_exception = False
-    r = c.post(reverse("treatments:action", args=[s.external_id, "prechecks"]), {"weight_kg": "1e40"}, follow=True)
+    r = c.post(reverse("treatments:prechecks", args=[s.external_id]), {"weight_kg": "1e40"}, follow=True)
     assert r.status_code == 200 and "Weight (kg) must be" in _errors(r)
     s.refresh_from_db()
     assert s.weight_kg is None
@@ -153,7 +153,7 @@ def test_resolving_an_unknown_adverse_event_is_a_message(patient, staff, rooms, 
     services.add_adverse_event(actor=actor(staff["nurse"]), session=s, data={"kind": "nausea", "severity": "mild"})
     c = client_for("nurse")
     c.raise_request_exception = False
-    r = c.post(reverse("treatments:action", args=[s.external_id, "resolve"]), {"event": event}, follow=True)
+    r = c.post(reverse("treatments:resolve_adverse_event", args=[s.external_id]), {"event": event}, follow=True)
     assert r.status_code == 200 and "not recorded in this session" in _errors(r)
     assert AdverseEvent.objects.get(session=s).resolved_at is None
 
@@ -177,7 +177,7 @@ def test_huge_chair_and_reading_ids_are_not_server_errors(patient, staff, rooms,
     s = checked_in(book_now(order, staff, rooms), staff)
     p = client_for("prescriber")
     p.raise_request_exception = False
-    r = p.post(reverse("treatments:action", args=[s.external_id, "override"]),
+    r = p.post(reverse("treatments:override_hold", args=[s.external_id]),
                {"reading": "9" * 40, "reason": "Reviewed, proceed."})
     assert r.status_code == 302
 
@@ -197,7 +197,7 @@ def test_rems_minutes_through_the_page_are_a_message(patient, staff, rooms, clie
     s = _dosed(patient, staff, rooms, ESK)
     c = client_for("nurse")
     c.raise_request_exception = False
-    r = c.post(reverse("treatments:action", args=[s.external_id, "rems"]), {"ready_to_leave_minutes": "9" * 30},
+    r = c.post(reverse("treatments:rems_monitoring", args=[s.external_id]), {"ready_to_leave_minutes": "9" * 30},
                follow=True)
     assert r.status_code == 200 and "1440" in _errors(r)
 
@@ -227,7 +227,7 @@ def test_booking_on_an_absurd_date_is_refused(patient, staff, client_for):
     c.raise_request_exception = False
     r = c.post(reverse("treatments:book", args=[order.external_id]),
                {"date": "9999-12-31", "time": "23:30", "chair": "", "minutes": "600"}, follow=True)
-    assert r.status_code == 200 and "Give the date and time" in _errors(r)
+    assert r.status_code == 200 and "Not booked: Enter a date on or before" in _errors(r)
     assert not TreatmentSession.objects.filter(order=order).exists()
 
 

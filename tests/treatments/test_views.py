@@ -19,6 +19,11 @@ from ketaclinic.treatments.models import RemsForm, VitalsReading
 from tests.treatments.factories import ESK, IV, actor, book_now, make_eligible, make_order, ready_to_start
 
 ALL = ["prescriber", "nurse", "therapist", "front_desk", "billing", "compliance", "clinic_admin"]
+# the cockpit's steps, one URL each (the single "action" URL allowed prescribers and nurses for every step)
+STEPS = [f"treatments:{n}" for n in (
+    "prechecks", "override_hold", "prepare_dose", "start_dose", "pause_dose", "resume_dose", "change_rate",
+    "next_device", "stop_dose", "adverse_event", "resolve_adverse_event", "rating", "observation", "recovery",
+    "discharge", "transfer", "rems_monitoring", "sign_note", "addendum")]
 
 
 @pytest.fixture
@@ -67,7 +72,7 @@ def _urls(w):
         "treatments:cockpit": ("get", reverse("treatments:cockpit", args=[s]), {"prescriber", "nurse"}),
         "treatments:vitals": ("post", reverse("treatments:vitals", args=[s]), {"prescriber", "nurse"}),
         "treatments:verify": ("get", reverse("treatments:verify", args=[s]), {"prescriber", "nurse"}),
-        "treatments:action": ("post", reverse("treatments:action", args=[s, "observation"]), {"prescriber", "nurse"}),
+        **{name: ("post", reverse(name, args=[s]), {"prescriber", "nurse"}) for name in STEPS},
         "treatments:discharge_pdf": ("get", reverse("treatments:discharge_pdf", args=[s]), {"prescriber", "nurse"}),
         "treatments:rems_pdf": ("get", reverse("treatments:rems_pdf", args=[w["esk"].external_id]),
                                 {"prescriber", "nurse", "compliance"}),
@@ -89,7 +94,7 @@ def _urls(w):
 NAMES = ["screening:list", "screening:detail", "screening:start", "screening:intake", "screening:add_trial",
          "screening:add_scale", "screening:assess", "screening:sign", "treatments:schedule", "treatments:order_new",
          "treatments:order", "treatments:book", "treatments:check_in", "treatments:cancel", "treatments:cockpit",
-         "treatments:vitals", "treatments:verify", "treatments:action", "treatments:discharge_pdf",
+         "treatments:vitals", "treatments:verify", *STEPS, "treatments:discharge_pdf",
          "treatments:rems_pdf", "treatments:rems_due", "treatments:rems_submitted", "integration:list",
          "integration:detail", "integration:book", "integration:status", "integration:add_note"]
 
@@ -241,7 +246,7 @@ def test_im_and_esketamine_cockpits(patient, make_patient, staff, rooms, client_
     im = ready_to_start(book_now(make_order(patient, staff, IM), staff, rooms), staff)
     body = client_for("nurse").get(reverse("treatments:cockpit", args=[im.external_id])).content.decode()
     assert "Injection given" in body and "0.70 mL of 50 mg/mL" in body and "Start infusion" not in body
-    client_for("nurse").post(reverse("treatments:action", args=[im.external_id, "start"]))
+    client_for("nurse").post(reverse("treatments:start_dose", args=[im.external_id]))
     im.refresh_from_db()
     assert im.status == "observation" and im.administered_mg == im.prepared_dose_mg
 
@@ -249,10 +254,10 @@ def test_im_and_esketamine_cockpits(patient, make_patient, staff, rooms, client_
     client = client_for("nurse")
     body = client.get(reverse("treatments:cockpit", args=[esk.external_id])).content.decode()
     assert "56 mg" in body and "2 device(s)" in body and "First device given (start)" in body
-    client.post(reverse("treatments:action", args=[esk.external_id, "start"]))
-    client.post(reverse("treatments:action", args=[esk.external_id, "device"]))
-    client.post(reverse("treatments:action", args=[esk.external_id, "stop"]))
-    client.post(reverse("treatments:action", args=[esk.external_id, "rems"]),
+    client.post(reverse("treatments:start_dose", args=[esk.external_id]))
+    client.post(reverse("treatments:next_device", args=[esk.external_id]))
+    client.post(reverse("treatments:stop_dose", args=[esk.external_id]))
+    client.post(reverse("treatments:rems_monitoring", args=[esk.external_id]),
                 {"sedation": "no", "dissociation": "yes", "respiratory_depression": "no"})
     body = client.get(reverse("treatments:cockpit", args=[esk.external_id])).content.decode()
     assert "Spravato REMS monitoring" in body and "124/78" in body
@@ -260,7 +265,7 @@ def test_im_and_esketamine_cockpits(patient, make_patient, staff, rooms, client_
     esk.refresh_from_db()
     normal_vitals(esk, staff)
     services.record_recovery(actor=actor(staff["nurse"]), session=esk, alert_and_oriented=True, steady_gait=True)
-    client.post(reverse("treatments:action", args=[esk.external_id, "discharge"]))
+    client.post(reverse("treatments:discharge", args=[esk.external_id]))
     esk.refresh_from_db()
     assert esk.status == "discharged"
     pdf = client_for("compliance").get(reverse("treatments:rems_pdf", args=[esk.external_id]))
