@@ -1,40 +1,85 @@
+"""The custody pages' forms. Every custody POST is read by one of these (bound with ``formfields.posted``); a view
+then makes one service call with ``cleaned_data`` and shows the service's refusals next to the fields."""
+
 from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
 
 from django import forms
 from django.utils import timezone
 
-from ketaclinic.custody.models import Incident, LossReport, Product, StorageLocation, Supplier
-from ketaclinic.custody.services import CustodyError, parse_quantity
+from ketaclinic.custody.models import (
+    Count,
+    CountLine,
+    Incident,
+    LossReport,
+    Product,
+    StorageLocation,
+    Supplier,
+)
+from ketaclinic.custody.services import (
+    MAX_UNITS_PER_PACKAGE,
+    CountInput,
+    CustodyError,
+    count_maximum,
+    parse_quantity,
+)
+from ketaclinic.formfields import IsoDateField, WholeNumberField
 
-DATE = forms.DateInput(attrs={"type": "date"})
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
 class QuantityField(forms.Field):
     """A custody quantity, parsed by ``services.parse_quantity`` (the one strict parser): finite, greater than
-    zero, at most two decimals, at most ``services.MAX_QUANTITY``; refusals show next to the field."""
+    zero (or zero when ``allow_zero``), at most two decimals, at most ``maximum`` and never above
+    ``services.MAX_QUANTITY``; refusals show next to the field."""
 
     widget = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
+
+    def __init__(self, *, allow_zero: bool = False, maximum: Decimal | None = None, unit: str = "", **kwargs):
+        self.allow_zero, self.maximum, self.unit = allow_zero, maximum, unit
+        super().__init__(**kwargs)
 
     def to_python(self, value):
         if value in self.empty_values:
             return None
         try:
-            return parse_quantity(value, "value")
+            return parse_quantity(value, "value", allow_zero=self.allow_zero, maximum=self.maximum, unit=self.unit)
         except CustodyError as e:
             raise forms.ValidationError(e.errors["value"], code="invalid") from None
+
+
+class ActionForm(forms.Form):
+    """Which of a page's forms was posted, read from the hidden field each of them carries (``action``; ``which``
+    on the set-up page, whose product form has a field of its own named ``form``). ``choice`` is None when the
+    field is missing or names no form of the page."""
+
+    def __init__(self, data, *, choices: Iterable[str], field: str = "action"):
+        super().__init__(data)
+        self.field = field
+        self.fields[field] = forms.ChoiceField(choices=[(c, c) for c in choices])
+
+    @property
+    def choice(self) -> str | None:
+        return self.cleaned_data[self.field] if self.is_bound and self.is_valid() else None
+
+
+class ConfirmForm(forms.Form):
+    """A button that posts nothing but its CSRF token (countersign a receipt, record the administration the
+    session holds): the service decides, and its refusal is shown as this form's error."""
 
 
 class ReceiptForm(forms.Form):
     supplier = forms.ModelChoiceField(Supplier.objects.filter(kind=Supplier.Kind.DISTRIBUTOR, active=True))
     invoice_number = forms.CharField(max_length=60)
-    invoice_date = forms.DateField(widget=DATE)
-    received_on = forms.DateField(label="Date received", widget=DATE, initial=timezone.localdate)
+    invoice_date = IsoDateField()
+    received_on = IsoDateField(label="Date received", initial=timezone.localdate)
     product = forms.ModelChoiceField(Product.objects.filter(active=True))
     lot_number = forms.CharField(max_length=40, label="Lot number")
-    expiry = forms.DateField(label="Expiry date", widget=DATE)
-    packages = forms.IntegerField(min_value=1, max_value=500, label="Packages received",
-                                  help_text="Vials, or kits for esketamine")
+    expiry = IsoDateField(label="Expiry date")
+    packages = WholeNumberField(min_value=1, max_value=500, label="Packages received",
+                                help_text="Vials, or kits for esketamine")
     location = forms.ModelChoiceField(StorageLocation.objects.filter(active=True), label="Stored in", empty_label=None)
 
 
@@ -85,8 +130,58 @@ class ReturnForm(forms.Form):
 class LossNoticeForm(forms.Form):
     notice_sent_at = forms.DateTimeField(widget=DATETIME, required=False, input_formats=["%Y-%m-%dT%H:%M"],
                                          label="Written notice to DEA Field Division sent at")
-    form106_filed_on = forms.DateField(widget=DATE, required=False, label="DEA Form 106 filed on")
+    form106_filed_on = IsoDateField(required=False, latest=timezone.localdate, label="DEA Form 106 filed on")
     form106_reference = forms.CharField(max_length=80, required=False, label="Form 106 confirmation number")
+
+
+class CountScopeForm(forms.Form):
+    """Which store is counted, and which kind of count: from the page's selector (GET) or the count form's
+    hidden fields (POST)."""
+
+    location = forms.ModelChoiceField(queryset=None, to_field_name="external_id", empty_label=None, label="Store")
+    kind = forms.ChoiceField(choices=Count.Kind.choices, label="Kind")
+
+    def __init__(self, data, *, locations):
+        super().__init__(data)
+        self.fields["location"].queryset = locations
+
+
+class CountForm(forms.Form):
+    """A blind count of every container in one store: an amount per container (``c_<container id>``) and, for an
+    inventory, the method (``m_<container id>``) and when it was taken. The book balance is never an initial
+    value; the most a line accepts is twice the container's labelled content (``services.count_maximum``)."""
+
+    timing = forms.ChoiceField(choices=Count.Timing.choices, required=False, error_messages={
+        "invalid_choice": "Say whether the inventory was taken at opening or close of business (21 CFR 1304.11)."})
+
+    def __init__(self, data=None, *, containers: list, inventory: bool):
+        super().__init__(data)
+        self.containers = containers
+        if not inventory:
+            del self.fields["timing"]  # a routine count records no opening/close timing
+        for c in containers:
+            unit = c.lot.product.unit
+            self.fields[f"c_{c.external_id}"] = QuantityField(
+                allow_zero=True, maximum=count_maximum(c), unit=unit, label=f"Counted in {c.label} ({unit})",
+                widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "size": 6}),
+                error_messages={"required": "Enter an amount (0 if none)."})
+            self.fields[f"m_{c.external_id}"] = forms.ChoiceField(
+                choices=CountLine.Method.choices, required=False, label=f"Method for {c.label}",
+                error_messages={"invalid_choice": "Choose exact or estimated."})
+
+    def rows(self) -> list[dict]:
+        """One row per container for the page: the container and its two bound fields."""
+        return [{"c": c, "counted": self[f"c_{c.external_id}"], "method": self[f"m_{c.external_id}"]}
+                for c in self.containers]
+
+    def clean(self):
+        """The cleaned count is what ``services.submit_count`` takes: ``lines`` and ``timing``."""
+        data = super().clean()
+        if self.errors:
+            return data
+        return {"lines": [CountInput(c, data[f"c_{c.external_id}"], data[f"m_{c.external_id}"]
+                                     or CountLine.Method.EXACT) for c in self.containers],
+                "timing": data.get("timing") or ""}
 
 
 class IncidentForm(forms.Form):
@@ -95,7 +190,8 @@ class IncidentForm(forms.Form):
 
 
 class ReverseForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Reason for the correction")
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Reason for the correction",
+                             error_messages={"required": "Give a reason for the correction."})
 
 
 class SupplierForm(forms.Form):
@@ -113,7 +209,8 @@ class ProductForm(forms.Form):
     strength_mg_per_mL = QuantityField(required=False, label="Strength (mg/mL, vials)")
     container_volume_mL = QuantityField(required=False, label="Vial volume (mL)")
     device_mg = QuantityField(required=False, label="mg per device (nasal spray)")
-    units_per_package = forms.IntegerField(min_value=1, max_value=1000, initial=1, label="Vials or devices per package")
+    units_per_package = WholeNumberField(min_value=1, max_value=MAX_UNITS_PER_PACKAGE, initial=1,
+                                         label="Vials or devices per package")
 
 
 class LocationForm(forms.Form):

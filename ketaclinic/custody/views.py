@@ -1,10 +1,13 @@
-"""Custody pages. Thin: parse the form, call the service, render. ``ketaclinic/access.py`` decides who may open
-each page; the services check roles again (e.g. only compliance resolves incidents or reverses entries)."""
+"""Custody pages. Thin: a form reads every POST, one service call, then a redirect or the page again with the
+refusal next to its field (``_submit``). ``ketaclinic/access.py`` decides who may open each page; the services check
+roles again (e.g. only compliance resolves incidents or reverses entries)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -20,7 +23,6 @@ from ketaclinic.custody import forms, queries, reports, services
 from ketaclinic.custody.models import (
     Container,
     Count,
-    CountLine,
     Incident,
     LedgerEntry,
     LossReport,
@@ -30,13 +32,32 @@ from ketaclinic.custody.models import (
     StorageLocation,
     Supplier,
 )
-from ketaclinic.custody.services import CountInput, CustodyError
+from ketaclinic.custody.services import CustodyError
+from ketaclinic.formfields import posted
 from ketaclinic.treatments.models import TreatmentSession
 
 
 def _errors_to_form(form, error: CustodyError) -> None:
     for field, msg in error.errors.items():
         form.add_error(field if field in form.fields else None, msg)
+
+
+def _submit(form, call: Callable[..., Any]) -> Any:
+    """Every custody POST goes through here: the form reads and checks the input, then one service call with its
+    ``cleaned_data`` as keyword arguments. Returns what the service returned, or None when the form or the service
+    refused; the refusal is then on the form, next to its field (or above the form), and nothing was saved."""
+    if not form.is_valid():
+        return None
+    try:
+        return call(**form.cleaned_data)
+    except CustodyError as e:
+        _errors_to_form(form, e)
+        return None
+
+
+def _form_messages(form) -> list[str]:
+    """A form's errors as sentences, for a page that answers with a redirect and a message."""
+    return [" ".join(errs) for errs in form.errors.values()]
 
 
 def _retention_years() -> int:
@@ -52,16 +73,12 @@ def home(request):
 
 @require_http_methods(["GET", "POST"])
 def receive(request):
-    form = forms.ReceiptForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            receipt = services.enter_receipt(Actor.from_request(request), **form.cleaned_data)
-        except CustodyError as e:
-            _errors_to_form(form, e)
-        else:
-            messages.success(request, "Receipt entered. A second person must now check the delivery and countersign "
-                                      "it before the stock can be used.")
-            return redirect("custody:receipt", external_id=receipt.external_id)
+    form = forms.ReceiptForm(posted(request))
+    actor = Actor.from_request(request)
+    if form.is_bound and (receipt := _submit(form, lambda **data: services.enter_receipt(actor, **data))) is not None:
+        messages.success(request, "Receipt entered. A second person must now check the delivery and countersign "
+                                  "it before the stock can be used.")
+        return redirect("custody:receipt", external_id=receipt.external_id)
     return render(request, "custody/receive.html", {"form": form})
 
 
@@ -69,17 +86,13 @@ def receive(request):
 def receipt(request, external_id):
     r = get_object_or_404(Receipt.objects.select_related("supplier", "product", "entered_by", "countersigned_by",
                                                          "location"), external_id=external_id)
-    error = None
-    if request.method == "POST":
-        try:
-            containers = services.countersign_receipt(Actor.from_request(request), r)
-        except CustodyError as e:
-            error = " ".join(e.errors.values())
-        else:
-            messages.success(request, f"Countersigned. {len(containers)} container(s) are now in stock.")
-            return redirect("custody:receipt", external_id=r.external_id)
+    form = forms.ConfirmForm(posted(request))
+    actor = Actor.from_request(request)
+    if form.is_bound and (containers := _submit(form, lambda: services.countersign_receipt(actor, r))) is not None:
+        messages.success(request, f"Countersigned. {len(containers)} container(s) are now in stock.")
+        return redirect("custody:receipt", external_id=r.external_id)
     containers = list(r.containers.all())
-    return render(request, "custody/receipt.html", {"r": r, "containers": containers, "error": error,
+    return render(request, "custody/receipt.html", {"r": r, "containers": containers, "form": form,
                                                     "can_countersign": r.status == Receipt.Status.PENDING
                                                     and r.entered_by_id != request.user.pk
                                                     and request.user.has_role("prescriber", "nurse")})
@@ -93,15 +106,12 @@ def signatures(request):
 def witness(request, external_id):
     event = get_object_or_404(PendingEvent.objects.select_related("container__lot__product", "session__patient",
                                                                   "requested_by"), external_id=external_id)
-    form = forms.WitnessForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.attest(Actor.from_request(request), event, form.cleaned_data["quantity_entered"])
-        except CustodyError as e:
-            _errors_to_form(form, e)
-        else:
-            messages.success(request, "Signed as witness.")
-            return redirect("custody:signatures")
+    form = forms.WitnessForm(posted(request))
+    actor = Actor.from_request(request)
+    attest = lambda quantity_entered: services.attest(actor, event, quantity_entered)  # noqa: E731
+    if form.is_bound and _submit(form, attest) is not None:
+        messages.success(request, "Signed as witness.")
+        return redirect("custody:signatures")
     if event.session_id:
         audit.record(Actor.from_request(request), "custody.waste.viewed", subject=event, patient=event.session.patient)
     unit = (event.container.lot.product.unit if event.container_id else _session_unit(event.session))
@@ -115,9 +125,13 @@ def _session_unit(session) -> str:
     return first.lot.product.unit if first else "mL"
 
 
+SESSION_ACTIONS = ("draw", "administer", "waste")
+
+
 @require_http_methods(["GET", "POST"])
 def session(request, external_id):
-    """A session's custody: draws, administration, residue and its waste."""
+    """A session's custody: draws, administration, residue and its waste. Three forms, told apart by their hidden
+    ``action`` field; each posts to one service call."""
     clinic = current_clinic()
     s = get_object_or_404(TreatmentSession.objects.select_related("patient", "room", "verified_by",
                                                                   "administered_by"), external_id=external_id)
@@ -125,37 +139,38 @@ def session(request, external_id):
     drug_products = Product.objects.filter(drug=s.drug)
     containers = (Container.objects.filter(balance__gt=0, lot__product__in=drug_products)
                   .select_related("lot__product", "location").order_by("lot__expiry", "label"))
-    draw_form = forms.DrawForm(containers=containers, prefix="draw")
-    waste_form = forms.WasteForm(prefix="waste")
-    if request.method == "POST":
-        action = request.POST.get("action")
-        try:
-            if action == "draw":
-                draw_form = forms.DrawForm(request.POST, containers=containers, prefix="draw")
-                if draw_form.is_valid():
-                    entry = services.draw(actor, container=draw_form.cleaned_data["container"], session=s,
-                                          quantity=draw_form.cleaned_data["quantity"], clinic=clinic)
-                    messages.success(request, f"Drew {entry.quantity} {entry.lot.product.unit} ({entry.mg} mg) from "
-                                              f"{entry.container.label}; {entry.details['remaining_after']} remain.")
-                    return redirect("custody:session", external_id=s.external_id)
-            elif action == "administer":
-                entries = services.record_administration(actor, s)
-                messages.success(request, f"Administration recorded ({sum(e.quantity for e in entries)} "
-                                          f"{entries[0].lot.product.unit}).")
-                return redirect("custody:session", external_id=s.external_id)
-            elif action == "waste":
-                waste_form = forms.WasteForm(request.POST, prefix="waste")
-                if waste_form.is_valid():
-                    event = services.request_waste(actor, session=s, clinic=clinic, **waste_form.cleaned_data)
-                    if event.status == PendingEvent.Status.POSTED:
-                        messages.success(request, "Waste recorded.")
-                    else:
-                        messages.success(request, f"Waste recorded; it posts once {event.witnesses_required} "
-                                                  "witness(es) sign it, each on their own sign-in.")
-                    return redirect("custody:session", external_id=s.external_id)
-        except CustodyError as e:
-            target = waste_form if action == "waste" else draw_form
-            _errors_to_form(target, e)
+    action = forms.ActionForm(posted(request), choices=SESSION_ACTIONS).choice
+
+    def data(name):
+        return posted(request) if action == name else None
+
+    draw_form = forms.DrawForm(data("draw"), containers=containers, prefix="draw")
+    administer_form = forms.ConfirmForm(data("administer"), prefix="administer")
+    waste_form = forms.WasteForm(data("waste"), prefix="waste")
+    if request.method == "POST" and action is None:
+        messages.error(request, "That form is not on this page; reload the page and try again.")
+    elif action == "draw":
+        entry = _submit(draw_form, lambda container, quantity: services.draw(
+            actor, container=container, session=s, quantity=quantity, clinic=clinic))
+        if entry is not None:
+            messages.success(request, f"Drew {entry.quantity} {entry.lot.product.unit} ({entry.mg} mg) from "
+                                      f"{entry.container.label}; {entry.details['remaining_after']} remain.")
+            return redirect("custody:session", external_id=s.external_id)
+    elif action == "administer":
+        entries = _submit(administer_form, lambda: services.record_administration(actor, s))
+        if entries is not None:
+            unit = entries[0].lot.product.unit if entries else ""
+            messages.success(request, f"Administration recorded ({sum(e.quantity for e in entries)} {unit}).")
+            return redirect("custody:session", external_id=s.external_id)
+    elif action == "waste":
+        event = _submit(waste_form, lambda **data: services.request_waste(actor, session=s, clinic=clinic, **data))
+        if event is not None:
+            if event.status == PendingEvent.Status.POSTED:
+                messages.success(request, "Waste recorded.")
+            else:
+                messages.success(request, f"Waste recorded; it posts once {event.witnesses_required} "
+                                          "witness(es) sign it, each on their own sign-in.")
+            return redirect("custody:session", external_id=s.external_id)
     audit.record(actor, "custody.session.viewed", subject=s, patient=s.patient)
     draws = services.session_draws(s)
     residue = sum((d.residue for d in draws), Decimal("0.00"))
@@ -166,14 +181,21 @@ def session(request, external_id):
                                      initial={"quantity": residue - sum((p.quantity for p in pending), Decimal(0))})
     return render(request, "custody/session.html", {
         "s": s, "draws": draws, "residue": residue, "pending": pending, "administered": administered,
-        "draw_form": draw_form, "waste_form": waste_form, "problems": services.session_problems(s),
-        "drawn_mg": sum((d.entry.mg for d in draws), Decimal("0.00")),
+        "draw_form": draw_form, "administer_form": administer_form, "waste_form": waste_form,
+        "problems": services.session_problems(s), "drawn_mg": sum((d.entry.mg for d in draws), Decimal("0.00")),
     })
 
 
+CONTAINER = Container.objects.select_related("lot__product", "location", "receipt__supplier")
+
+
 def container(request, external_id):
-    c = get_object_or_404(Container.objects.select_related("lot__product", "location", "receipt__supplier"),
-                          external_id=external_id)
+    return _container_page(request, get_object_or_404(CONTAINER, external_id=external_id))
+
+
+def _container_page(request, c: Container, **bound_forms):
+    """The container's page; after a refused destruction, loss or return, with that form as posted and its
+    errors (``bound_forms``: ``destroy_form``, ``loss_form`` or ``return_form``)."""
     entries = list(c.entries.select_related("patient", "witness", "witness2", "reverses").order_by("seq"))
     clinic = current_clinic()
     _audit_container_view(Actor.from_request(request), c, entries)
@@ -184,6 +206,7 @@ def container(request, external_id):
                                     prefix="loss"),
         "return_form": forms.ReturnForm(initial={"quantity": c.balance}, prefix="return"),
         "can_return": request.user.has_role("prescriber", "compliance"),
+        **bound_forms,
     })
 
 
@@ -200,37 +223,35 @@ def _audit_container_view(actor: Actor, c: Container, entries: list[LedgerEntry]
         audit.record(actor, "custody.container.viewed", subject=c, patient=p, details=details)
 
 
+DISPOSALS = {"destroy": (forms.DestroyForm, services.request_destruction),
+             "loss": (forms.LossForm, services.report_loss),
+             "return": (forms.ReturnForm, services.return_stock)}
+
+
 @require_POST
 def dispose(request, external_id):
-    c = get_object_or_404(Container.objects.select_related("lot__product"), external_id=external_id)
-    action = request.POST.get("action")
-    actor = Actor.from_request(request)
-    form_class = {"destroy": forms.DestroyForm, "loss": forms.LossForm, "return": forms.ReturnForm}.get(action)
-    if form_class is None:
+    """Destroy, report a loss, or return: the container page's three forms, told apart by their hidden ``action``
+    field. A refusal shows the container page again with the form as posted and the message next to its field."""
+    c = get_object_or_404(CONTAINER, external_id=external_id)
+    action = forms.ActionForm(posted(request), choices=DISPOSALS).choice
+    if action is None:
         messages.error(request, "Unknown action.")
         return redirect("custody:container", external_id=c.external_id)
-    form = form_class(request.POST, prefix=action)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            if action == "destroy":
-                services.request_destruction(actor, container=c, **data)
-                messages.success(request, "Destruction recorded; it posts once two witnesses sign (DEA Form 41).")
-            elif action == "loss":
-                report = services.report_loss(actor, container=c, **data)
-                messages.warning(request, "Loss recorded. Send the WRITTEN notice to the DEA Field Division by "
-                                          f"{timezone.localtime(report.notice_due_at):%a %d %b %Y %H:%M}, then file "
-                                          f"DEA Form 106 electronically by {report.form106_due_on:%d %b %Y}.")
-                return redirect("custody:loss", external_id=report.external_id)
-            else:
-                services.return_stock(actor, container=c, **data)
-                messages.success(request, "Return to the reverse distributor recorded.")
-        except CustodyError as e:
-            for msg in e.errors.values():
-                messages.error(request, msg)
+    form_class, service = DISPOSALS[action]
+    form = form_class(posted(request), prefix=action)
+    actor = Actor.from_request(request)
+    result = _submit(form, lambda **data: service(actor, container=c, **data))
+    if result is None:
+        return _container_page(request, c, **{f"{action}_form": form})
+    if action == "destroy":
+        messages.success(request, "Destruction recorded; it posts once two witnesses sign (DEA Form 41).")
+    elif action == "loss":
+        messages.warning(request, "Loss recorded. Send the WRITTEN notice to the DEA Field Division by "
+                                  f"{timezone.localtime(result.notice_due_at):%a %d %b %Y %H:%M}, then file "
+                                  f"DEA Form 106 electronically by {result.form106_due_on:%d %b %Y}.")
+        return redirect("custody:loss", external_id=result.external_id)
     else:
-        for field, errs in form.errors.items():
-            messages.error(request, f"{form.fields[field].label if field in form.fields else ''}: {' '.join(errs)}")
+        messages.success(request, "Return to the reverse distributor recorded.")
     return redirect("custody:container", external_id=c.external_id)
 
 
@@ -238,15 +259,11 @@ def dispose(request, external_id):
 def loss(request, external_id):
     report = get_object_or_404(LossReport.objects.select_related("reported_by", "notice_sent_by"),
                                external_id=external_id)
-    form = forms.LossNoticeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.record_loss_notice(Actor.from_request(request), report, **form.cleaned_data)
-        except CustodyError as e:
-            _errors_to_form(form, e)
-        else:
-            messages.success(request, "Saved.")
-            return redirect("custody:loss", external_id=report.external_id)
+    form = forms.LossNoticeForm(posted(request))
+    actor = Actor.from_request(request)
+    if form.is_bound and _submit(form, lambda **data: services.record_loss_notice(actor, report, **data)) is not None:
+        messages.success(request, "Saved.")
+        return redirect("custody:loss", external_id=report.external_id)
     entries = list(LedgerEntry.objects.filter(kind=LedgerEntry.Kind.LOSS, details__report=str(report.external_id))
                    .select_related("lot__product", "container"))
     return render(request, "custody/loss.html", {"report": report, "form": form, "entries": entries,
@@ -257,55 +274,32 @@ def loss(request, external_id):
 def count(request):
     """A blind count: the page never shows the book balance before the count is signed."""
     clinic = current_clinic()
-    locations = list(StorageLocation.objects.filter(clinic=clinic, active=True))
-    kind = request.POST.get("kind") or request.GET.get("kind") or Count.Kind.ROUTINE
-    if kind not in Count.Kind.values:
-        kind = Count.Kind.ROUTINE
-    loc_id = request.POST.get("location") or request.GET.get("location")
-    location = next((loc for loc in locations if str(loc.external_id) == loc_id), locations[0] if locations else None)
+    stores = StorageLocation.objects.filter(clinic=clinic, active=True)
+    locations = list(stores)
+    scope = forms.CountScopeForm(request.GET if request.method == "GET" else posted(request), locations=stores)
+    scope.is_valid()
+    # The page's selector falls back to the first store and a routine count; a posted count must name both.
+    location = scope.cleaned_data.get("location") or (locations[0] if locations else None)
+    kind = scope.cleaned_data.get("kind") or Count.Kind.ROUTINE
     containers = list(Container.objects.filter(location=location, balance__gt=0)
                       .select_related("lot__product").order_by("lot__product__name", "label")) if location else []
-    errors: dict[str, str] = {}
-    values = {}
-    methods = {}
-    if request.method == "POST" and location is not None:
-        lines = []
-        for c in containers:
-            raw = request.POST.get(f"c_{c.external_id}", "").strip()
-            method = request.POST.get(f"m_{c.external_id}", CountLine.Method.EXACT)
-            values[str(c.external_id)] = raw
-            methods[str(c.external_id)] = method
-            if method not in CountLine.Method.values:
-                errors[f"m_{c.external_id}"] = "Choose exact or estimated."
-            try:
-                counted = services.parse_quantity(raw, f"c_{c.external_id}", allow_zero=True,
-                                                  maximum=services.count_maximum(c), unit=c.lot.product.unit)
-            except CustodyError as e:
-                errors.update(e.errors)
-                continue
-            lines.append(CountInput(c, counted, method))
-        if not errors:
-            try:
-                result = services.submit_count(Actor.from_request(request), location=location, kind=kind, lines=lines,
-                                               timing=request.POST.get("timing", ""))
-            except CustodyError as e:
-                errors = e.errors
-            else:
-                if result.discrepancies:
-                    messages.warning(request, f"Count signed with {result.discrepancies} discrepancy(ies); an incident "
-                                              "is open for the compliance lead.")
-                else:
-                    messages.success(request, "Count signed: it matches the ledger.")
-                return redirect("custody:count_detail", external_id=result.external_id)
-    rows = [{"c": c, "field": f"c_{c.external_id}", "mfield": f"m_{c.external_id}",
-             "value": values.get(str(c.external_id), ""), "error": errors.get(f"c_{c.external_id}"),
-             "method": methods.get(str(c.external_id), CountLine.Method.EXACT),
-             "merror": errors.get(f"m_{c.external_id}")}
-            for c in containers]
+    inventory = kind != Count.Kind.ROUTINE
+    form = forms.CountForm(posted(request) if scope.is_valid() else None, containers=containers, inventory=inventory)
+    actor = Actor.from_request(request)
+    refused = ""
+    if request.method == "POST" and not scope.is_valid():
+        refused = "That store or kind of count is not on this page; choose them again. The count was not signed."
+    elif form.is_bound and (result := _submit(form, lambda lines, timing: services.submit_count(
+            actor, location=location, kind=kind, lines=lines, timing=timing))) is not None:
+        if result.discrepancies:
+            messages.warning(request, f"Count signed with {result.discrepancies} discrepancy(ies); an incident "
+                                      "is open for the compliance lead.")
+        else:
+            messages.success(request, "Count signed: it matches the ledger.")
+        return redirect("custody:count_detail", external_id=result.external_id)
     return render(request, "custody/count.html", {
-        "locations": locations, "location": location, "kind": kind, "kinds": Count.Kind.choices, "rows": rows,
-        "errors": {k: v for k, v in errors.items() if not k.startswith(("c_", "m_"))}, "timings": Count.Timing.choices,
-        "timing": request.POST.get("timing", ""), "inventory": kind != Count.Kind.ROUTINE,
+        "locations": locations, "location": location, "kind": kind, "kinds": Count.Kind.choices,
+        "rows": form.rows(), "form": form, "inventory": inventory, "refused": refused,
     })
 
 
@@ -320,15 +314,11 @@ def incident(request, external_id):
     inc = get_object_or_404(Incident.objects.select_related("count_line__container__lot__product",
                                                             "count_line__count__counted_by", "resolved_by", "entry"),
                             external_id=external_id)
-    form = forms.IncidentForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.resolve_incident(Actor.from_request(request), inc, **form.cleaned_data)
-        except CustodyError as e:
-            _errors_to_form(form, e)
-        else:
-            messages.success(request, "Incident resolved.")
-            return redirect("custody:incident", external_id=inc.external_id)
+    form = forms.IncidentForm(posted(request))
+    actor = Actor.from_request(request)
+    if form.is_bound and _submit(form, lambda **data: services.resolve_incident(actor, inc, **data)) is not None:
+        messages.success(request, "Incident resolved.")
+        return redirect("custody:incident", external_id=inc.external_id)
     return render(request, "custody/incident.html", {"inc": inc, "form": form,
                                                      "can_resolve": request.user.has_role("compliance")})
 
@@ -364,17 +354,14 @@ def ledger(request):
 @require_POST
 def reverse(request, external_id):
     entry = get_object_or_404(LedgerEntry, external_id=external_id)
-    form = forms.ReverseForm(request.POST)
-    if form.is_valid():
-        try:
-            rev = services.reverse_entry(Actor.from_request(request), entry, form.cleaned_data["reason"])
-        except CustodyError as e:
-            for msg in e.errors.values():
-                messages.error(request, msg)
-        else:
-            messages.success(request, f"Entry #{entry.seq} reversed by entry #{rev.seq}.")
+    form = forms.ReverseForm(posted(request))
+    actor = Actor.from_request(request)
+    rev = _submit(form, lambda reason: services.reverse_entry(actor, entry, reason))
+    if rev is None:
+        for msg in _form_messages(form):
+            messages.error(request, msg)
     else:
-        messages.error(request, "Give a reason for the correction.")
+        messages.success(request, f"Entry #{entry.seq} reversed by entry #{rev.seq}.")
     return redirect("custody:ledger")
 
 
@@ -463,29 +450,26 @@ def inventory_record(request):
                                                       "note": note, "period_notes": notes})
 
 
+SETUP_FORMS = ("supplier", "product", "location")
+
+
 @require_http_methods(["GET", "POST"])
 def setup(request):
     clinic = current_clinic()
     actor = Actor.from_request(request)
     # The hidden selector is "which": the product form has its own field named "form" (vial or device).
-    which = request.POST.get("which")
-    supplier_form = forms.SupplierForm(request.POST if which == "supplier" else None)
-    product_form = forms.ProductForm(request.POST if which == "product" else None)
-    location_form = forms.LocationForm(request.POST if which == "location" else None, clinic=clinic)
-    bound = {"supplier": supplier_form, "product": product_form, "location": location_form}.get(which)
-    if request.method == "POST" and bound is not None and bound.is_valid():
-        try:
-            if which == "supplier":
-                services.add_supplier(actor, **bound.cleaned_data)
-            elif which == "product":
-                services.add_product(actor, **bound.cleaned_data)
-            else:
-                services.add_location(actor, clinic=clinic, **bound.cleaned_data)
-        except CustodyError as e:
-            _errors_to_form(bound, e)
-        else:
-            messages.success(request, f"{which.title()} added.")
-            return redirect("custody:setup")
+    which = forms.ActionForm(posted(request), choices=SETUP_FORMS, field="which").choice
+    supplier_form = forms.SupplierForm(posted(request) if which == "supplier" else None)
+    product_form = forms.ProductForm(posted(request) if which == "product" else None)
+    location_form = forms.LocationForm(posted(request) if which == "location" else None, clinic=clinic)
+    add = {"supplier": (supplier_form, lambda **data: services.add_supplier(actor, **data)),
+           "product": (product_form, lambda **data: services.add_product(actor, **data)),
+           "location": (location_form, lambda **data: services.add_location(actor, clinic=clinic, **data))}
+    if request.method == "POST" and which is None:
+        messages.error(request, "That form is not on this page; reload the page and try again.")
+    elif which is not None and _submit(*add[which]) is not None:
+        messages.success(request, f"{which.title()} added.")
+        return redirect("custody:setup")
     return render(request, "custody/setup.html", {
         "supplier_form": supplier_form, "product_form": product_form, "location_form": location_form,
         "suppliers": Supplier.objects.all(), "products": Product.objects.all(),
