@@ -108,12 +108,12 @@ def witness(request, external_id):
                                                                   "requested_by"), external_id=external_id)
     form = forms.WitnessForm(posted(request))
     actor = Actor.from_request(request)
-    attest = lambda quantity_entered: services.attest(actor, event, quantity_entered)  # noqa: E731
-    if form.is_bound and _submit(form, attest) is not None:
+    if form.is_bound and _submit(form, lambda quantity_entered: services.attest(actor, event,
+                                                                                quantity_entered)) is not None:
         messages.success(request, "Signed as witness.")
         return redirect("custody:signatures")
     if event.session_id:
-        audit.record(Actor.from_request(request), "custody.waste.viewed", subject=event, patient=event.session.patient)
+        audit.record(actor, "custody.waste.viewed", subject=event, patient=event.session.patient)
     unit = (event.container.lot.product.unit if event.container_id else _session_unit(event.session))
     return render(request, "custody/witness.html", {"event": event, "form": form, "unit": unit,
                                                     "signed": event.attestations.count()})
