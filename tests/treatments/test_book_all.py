@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 
+import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from ketaclinic.audit.models import AuditEntry
 from ketaclinic.treatments import services
 from ketaclinic.treatments.models import TreatmentSession
 from tests.treatments.factories import actor, make_order
@@ -44,3 +46,57 @@ def test_one_conflict_books_nothing_and_names_the_date(patient, make_patient, st
     assert not TreatmentSession.objects.filter(order=order).exists()
     body = response.content.decode()
     assert "Nothing booked" in body and third.strftime("%a %d %b") in body
+
+
+def test_book_series_books_each_day_at_the_time_in_the_chair(patient, staff, rooms, clinic):
+    order = make_order(patient, staff)
+    start = timezone.localtime(timezone.now(), clinic.tz).date() + timedelta(days=7)
+    days = [d for d, _ in services.propose_series(order, start, clinic)]
+    booked = services.book_series(actor=actor(staff["front_desk"]), order=order, days=days,
+                                  at=time(9, 30), chair=rooms["a2"], minutes=120)
+    assert [s.sequence for s in booked] == list(range(1, len(days) + 1))
+    assert [timezone.localtime(s.scheduled_start, clinic.tz).date() for s in booked] == days
+    assert {timezone.localtime(s.scheduled_start, clinic.tz).time() for s in booked} == {time(9, 30)}
+    assert {s.chair for s in booked} == {rooms["a2"]} and {s.scheduled_minutes for s in booked} == {120}
+    assert AuditEntry.objects.filter(action="session.booked").count() == len(days)
+
+
+def test_book_series_is_all_or_nothing_and_names_the_day(patient, staff, rooms, clinic):
+    order = make_order(patient, staff)
+    start = timezone.localtime(timezone.now(), clinic.tz).date() + timedelta(days=7)
+    days = [d for d, _ in services.propose_series(order, start, clinic)]
+    crowded = days[:2] + [days[1]]  # the same day twice: the second booking of that day is refused
+    with pytest.raises(services.TreatmentError) as e:
+        services.book_series(actor=actor(staff["front_desk"]), order=order, days=crowded, at=time(9, 30),
+                             chair=rooms["a1"])
+    assert days[1].strftime("%a %d %b") in e.value.errors["start"] and "already has a session" in str(e.value)
+    assert not TreatmentSession.objects.filter(order=order).exists()
+    assert not AuditEntry.objects.filter(action="session.booked").exists()
+
+
+def test_book_series_refuses_more_days_than_planned_or_no_chair_or_a_billing_clerk(patient, staff, rooms, clinic):
+    order = make_order(patient, staff)
+    start = timezone.localtime(timezone.now(), clinic.tz).date() + timedelta(days=7)
+    days = [start + timedelta(days=3 * k) for k in range(order.sessions_planned + 1)]
+    desk = actor(staff["front_desk"])
+    with pytest.raises(services.TreatmentError, match="Give the dates"):
+        services.book_series(actor=desk, order=order, days=days, at=time(9), chair=rooms["a1"])
+    with pytest.raises(services.TreatmentError, match="Give the dates"):
+        services.book_series(actor=desk, order=order, days=[], at=time(9), chair=rooms["a1"])
+    with pytest.raises(services.TreatmentError, match="Choose a room and chair"):
+        services.book_series(actor=desk, order=order, days=days[:1], at=time(9), chair=None)
+    with pytest.raises(services.TreatmentError, match="book a session"):
+        services.book_series(actor=actor(staff["billing"]), order=order, days=days[:1], at=time(9),
+                             chair=rooms["a1"])
+    assert not TreatmentSession.objects.filter(order=order).exists()
+
+
+def test_book_all_with_an_unreadable_date_names_it_and_books_nothing(patient, staff, rooms, client_for, clinic):
+    order = make_order(patient, staff)
+    start, dates = _proposal(order, clinic)
+    response = client_for("front_desk").post(reverse("treatments:book", args=[order.external_id]), {
+        "all": "1", "start": start.isoformat(), "dates": [*dates[:2], "2026-02-30"], "time": "09:30",
+        "chair": rooms["a1"].pk}, follow=True)
+    body = response.content.decode()
+    assert "Nothing booked" in body and "2026-02-30" in body
+    assert not TreatmentSession.objects.filter(order=order).exists()
