@@ -64,7 +64,8 @@ def test_post_role_matrix(name, client_for, patient):
     for role in sorted(ALL):
         response = client_for(role).post(url, {})
         if role in EXPECTED_POST[name]:
-            assert response.status_code == 302, f"{role} should reach {name}"
+            # Reached: an empty entry is refused on the chart (200) with the message next to the field.
+            assert response.status_code in (200, 302), f"{role} should reach {name}"
         else:
             assert response.status_code == 403, f"{role} must be refused {name}"
 
