@@ -92,8 +92,13 @@ class Clock:
 
 @pytest.fixture(autouse=True)
 def clock():
-    """Every test runs at :func:`test_now` (see DEFAULT_TEST_NOW and the CI date matrix)."""
-    with time_machine.travel(test_now(), tick=True) as traveller:
+    """Every test runs at :func:`test_now` (see DEFAULT_TEST_NOW and the CI date matrix), in the clinic's
+    time zone."""
+    from django.test import override_settings
+
+    # The app reads "today" in the clinic's time zone (its middleware activates it on every request); the
+    # test process does the same, so a test's timezone.localdate() is the clinic's date.
+    with override_settings(TIME_ZONE=CLINIC_TZ), time_machine.travel(test_now(), tick=True) as traveller:
         yield Clock(traveller, ZoneInfo(CLINIC_TZ))
 
 
