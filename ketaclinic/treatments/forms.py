@@ -70,28 +70,26 @@ def vital(label: str, field: str) -> WholeNumberField:
     return WholeNumberField(label=label, min_value=max(0, low or 0), max_value=high, required=False)
 
 
+def order_count(name: str) -> WholeNumberField:
+    """One of an order's counts, within the bounds the order service accepts (``services.ORDER_COUNTS``)."""
+    label, low, high, _ = services.ORDER_COUNTS[name]
+    return WholeNumberField(label=label, min_value=low, max_value=high, required=False)
+
+
 # ============================================================================================ orders and booking
 class OrderForm(forms.Form):
     drug = choice("Drug", Drug.choices, "Choose racemic ketamine or esketamine.")
     route = choice("Route", Route.choices, "Choose the route: IV, IM or intranasal.")
     dose_mg_per_kg = decimal("dose_mg_per_kg", "Dose (mg/kg)")
     fixed_dose_mg = decimal("fixed_dose_mg", "Dose (mg)")
-    infusion_minutes = WholeNumberField(label=services.ORDER_COUNTS["infusion_minutes"][0], required=False,
-                                        min_value=services.ORDER_COUNTS["infusion_minutes"][1],
-                                        max_value=services.ORDER_COUNTS["infusion_minutes"][2])
+    infusion_minutes = order_count("infusion_minutes")
     concentration_mg_per_mL = decimal("concentration_mg_per_mL", "Vial concentration (mg/mL)")
     bag_volume_mL = decimal("bag_volume_mL", "Bag volume (mL)")
     indication = choice("Esketamine indication", services.INDICATIONS, "Choose the esketamine indication: "
                         "treatment-resistant depression or MDD with acute suicidal ideation.", required=False)
-    sessions_planned = WholeNumberField(label=services.ORDER_COUNTS["sessions_planned"][0], required=False,
-                                        min_value=services.ORDER_COUNTS["sessions_planned"][1],
-                                        max_value=services.ORDER_COUNTS["sessions_planned"][2])
-    sessions_per_week = WholeNumberField(label=services.ORDER_COUNTS["sessions_per_week"][0], required=False,
-                                         min_value=services.ORDER_COUNTS["sessions_per_week"][1],
-                                         max_value=services.ORDER_COUNTS["sessions_per_week"][2])
-    min_spacing_days = WholeNumberField(label=services.ORDER_COUNTS["min_spacing_days"][0], required=False,
-                                        min_value=services.ORDER_COUNTS["min_spacing_days"][1],
-                                        max_value=services.ORDER_COUNTS["min_spacing_days"][2])
+    sessions_planned = order_count("sessions_planned")
+    sessions_per_week = order_count("sessions_per_week")
+    min_spacing_days = order_count("min_spacing_days")
     dose_override_reason = free_text("Dose override reason", 2000)
     notes = free_text("Notes", 2000)
 
