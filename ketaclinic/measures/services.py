@@ -22,7 +22,14 @@ from ketaclinic.audit import services as audit
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinical.errors import ClinicalInputError
 from ketaclinic.clinical.outcomes import RELAPSE_KEY, relapse_after_induction
-from ketaclinic.clinical.scales import SCALES, ScaleResult, get_scale, required_items, score
+from ketaclinic.clinical.scales import (
+    SCALES,
+    SUICIDALITY_TASK_FLAGS,
+    ScaleResult,
+    get_scale,
+    required_items,
+    score,
+)
 from ketaclinic.measures.models import (
     Administration,
     BoosterPrompt,
@@ -38,7 +45,7 @@ from ketaclinic.patients.models import Patient
 from ketaclinic.treatments.models import TreatmentOrder, TreatmentSession
 
 #: The safety flags of the clinical core that open an urgent task for the clinician on call (issue 5 §3).
-SAFETY_TASK_FLAGS = frozenset({"phq9_item9", "qids_item12", "cssrs_high_risk"})
+SAFETY_TASK_FLAGS = SUICIDALITY_TASK_FLAGS
 #: Scales a patient may complete in the portal: self-report instruments.
 PORTAL_SCALES = tuple(code for code, s in SCALES.items() if s.rater == "patient")
 #: Scales with a trajectory (a total that can be trended).
