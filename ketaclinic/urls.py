@@ -16,7 +16,7 @@ urlpatterns = [
     path("", include("ketaclinic.clinic.urls")),
     path("accounts/", include("ketaclinic.accounts.urls")),
     path("patients/", include("ketaclinic.patients.urls")),
-    path("audit/", include("ketaclinic.audit.urls")),
+    path("audit/", include("ketaclinic.crossapp.audit_urls")),
     path("consults/", include("ketaclinic.screening.urls")),
     path("treatments/", include("ketaclinic.treatments.urls")),
     path("integration/", include("ketaclinic.integration.urls")),

@@ -26,7 +26,7 @@ from django.conf import settings  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 
-from ketaclinic.clinic.management.commands.seed_demo import DEMO_PASSWORD, DEMO_STAFF  # noqa: E402
+from ketaclinic.crossapp.management.commands.seed_demo import DEMO_PASSWORD, DEMO_STAFF  # noqa: E402
 
 MAX_PAGES = int(os.environ.get("CRAWL_MAX_PAGES", "200"))
 SLOW_SECONDS = 2.0

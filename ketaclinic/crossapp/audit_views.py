@@ -1,3 +1,9 @@
+"""The audit search page (compliance): entries found by patient MRN, user, action and dates.
+
+It lives in the top layer because it looks up patients and users, and both the patients and the accounts apps
+write to the audit trail (they import the audit app, so the audit app cannot import them).
+"""
+
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta

@@ -5,6 +5,9 @@ back toward baseline over about two weeks without retreatment. Some patients kee
 and relapse (so booster prompts fire), some barely respond. One patient answers PHQ-9 item 9 with 1, leaving an
 open safety task on the Today board. Scores go through the real services, so totals, bands, flags, tasks and
 prompts all come from the clinical core.
+
+Runs as the measures app's demo seed (after integration's, before portal's). It lives in the top layer because
+it also writes completed treatment series, and measures sits below treatments.
 """
 
 from __future__ import annotations

@@ -1,7 +1,10 @@
 """Load the synthetic demo clinic: a user per role, rooms, about 50 patients with believable histories.
 
 Safe to rerun: if the demo clinic exists it only prints the logins. Feature apps add their own demo
-records by defining ``seed(ctx: DemoContext)`` in ``<app>/demo.py``; they run in INSTALLED_APPS order.
+records by defining ``seed(ctx: DemoContext)`` in ``<app>/demo.py``; they run in INSTALLED_APPS order. A seed that
+needs an app above its own lives in ``ketaclinic/crossapp/seeds/<label>.py`` and runs in that app's place.
+
+The command lives in the top layer (``ketaclinic.crossapp``) because it uses every app.
 """
 
 from __future__ import annotations
@@ -81,6 +84,19 @@ def print_logins(stdout) -> None:
             stdout.write(f"  {a.user.username:<28} {a.patient.display_name} ({a.patient.mrn})\n")
 
 
+SEEDS = "ketaclinic.crossapp.seeds"
+
+
+def _module(name: str):
+    """The demo module ``name``, or None if there is none (an import error inside it is raised)."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as e:
+        if e.name == name:
+            return None
+        raise
+
+
 class Command(BaseCommand):
     help = "Load the synthetic demo clinic (idempotent)."
 
@@ -98,14 +114,11 @@ class Command(BaseCommand):
             for config in apps.get_app_configs():
                 if not config.name.startswith("ketaclinic."):
                     continue
-                try:
-                    module = importlib.import_module(f"{config.name}.demo")
-                except ModuleNotFoundError as e:
-                    if e.name == f"{config.name}.demo":
-                        continue
-                    raise
-                module.seed(ctx)
-                self.stdout.write(f"  seeded {config.label}")
+                seeds = [m for m in (_module(f"{config.name}.demo"), _module(f"{SEEDS}.{config.label}")) if m]
+                for module in seeds:
+                    module.seed(ctx)
+                if seeds:
+                    self.stdout.write(f"  seeded {config.label}")
         self.stdout.write(self.style.SUCCESS(
             f"Demo clinic loaded: {len(ctx.users)} staff, {len(ctx.patients)} synthetic patients."))
         print_logins(self.stdout)
