@@ -90,9 +90,9 @@ POLICY: dict[str, Rule] = {
     "treatments:cockpit": staff(P, N),
     "treatments:vitals": staff(P, N),
     "treatments:verify": staff(P, N),
-    # the cockpit's steps: the roles the single "treatments:action" view allowed for every step
+    # the cockpit's steps, one URL name each
     "treatments:prechecks": staff(P, N),
-    "treatments:override_hold": staff(P, N),
+    "treatments:override_hold": staff(P),  # only a prescriber overrides a pre-dose hold (the service refuses others)
     "treatments:prepare_dose": staff(P, N),
     "treatments:start_dose": staff(P, N),
     "treatments:pause_dose": staff(P, N),
@@ -178,6 +178,23 @@ def rule_for(view_name: str | None) -> Rule | None:
         return rule
     namespace = view_name.split(":", 1)[0]
     return POLICY.get(f"{namespace}:*") if ":" in view_name else None
+
+
+def can_open(user, view_name: str) -> bool:
+    """Whether ``user`` may open the page named ``view_name``: the same decision ``AccessPolicyMiddleware`` takes,
+    so a page shows a button or link only to the people the policy lets through it."""
+    rule = rule_for(view_name)
+    if rule is None:
+        return False
+    if rule.public:
+        return True
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if rule.any_signed_in:
+        return True
+    if rule.patient:
+        return hasattr(user, "patient_account")
+    return bool(user.is_active and user.has_role(*rule.roles))
 
 
 def named_routes() -> list[tuple[str, str]]:

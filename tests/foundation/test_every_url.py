@@ -1,50 +1,72 @@
-"""Deny by default, checked over every URL the project has (including ones added later): a signed-out
-visitor never reaches a non-public page, and a signed-in user without any role never reaches a staff page."""
+"""Every URL of the project requested as every identity (the seven roles, a signed-out visitor, a signed-in user
+with no role, a portal patient) against the one access table (tests/foundation/access_table.py), which is written
+independently of ketaclinic/access.py. Refused: 403 (a signed-out visitor: the sign-in page, or 401 on the API).
+Allowed: anything but a refusal (a real object of the test clinic answers its page; a missing one 404). Public pages
+are asserted open to everyone, a signed-out visitor included."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
-from django.test import Client
 
-from ketaclinic.access import named_routes, rule_for
+from ketaclinic.access import can_open, named_routes, rule_for, url_names
+from tests.foundation.access_table import ALLOWED, METHOD, PUBLIC
+from tests.foundation.clinic_world import IDENTITIES, url_of
 
-DUMMY = {"uuid": str(uuid.UUID(int=1)), "int": "1", "slug": "x", "str": "x", "path": "x"}
-
-
-def _concrete(route: str) -> str | None:
-    import re
-
-    if route.startswith("^") or "(?P" in route:  # regex routes (admin): skip, covered by the admin test
-        return None
-    out = re.sub(r"<(?:(\w+):)?(\w+)>", lambda m: DUMMY.get(m.group(1) or "str", "x"), route)
-    return "/" + out
+ROUTES = dict(named_routes())
+# admin:* (Django's admin, regex routes) is requested at its index; each of its names falls under that one rule.
+TABLE_URLS = {name: ("admin/" if name == "admin:*" else ROUTES.get(name)) for name in ALLOWED if name != "api-1.0.0:*"}
 
 
-ROUTES = sorted({(name, url) for name, route in named_routes() if (url := _concrete(route))})
+def test_the_table_lists_every_url_of_the_project_and_nothing_else():
+    names = {n for n in url_names() if not n.startswith("admin:")}
+    assert sorted(names - set(ALLOWED)) == [], "URL names missing from tests/foundation/access_table.py"
+    stale = {n for n in ALLOWED if not n.endswith(":*")} - names
+    assert sorted(stale) == [], "rows of the access table name no URL"
 
 
-@pytest.mark.parametrize("name,url", ROUTES)
-def test_signed_out_visitor_is_refused_everywhere_but_public_pages(name, url, db):
-    rule = rule_for(name)
-    assert rule is not None, f"{name} has no access policy"
-    response = Client().get(url)
-    if rule.public:
-        return
-    if url.startswith(("/api/", "/fhir/")):
-        assert response.status_code == 401, name
-    else:
-        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/"), name
+@pytest.mark.parametrize("name", sorted(ALLOWED))
+def test_policy_agrees_with_the_table(name, clinic_world):
+    users = {**clinic_world.users, "signed_out": None}
+    disagree = {who for who in IDENTITIES if can_open(users[who], name) != (who in ALLOWED[name])}
+    assert disagree == set(), f"ketaclinic/access.py and the access table disagree on {name} for {sorted(disagree)}"
 
 
-@pytest.mark.parametrize("name,url", ROUTES)
-def test_user_without_a_role_is_refused_every_staff_page(name, url, make_user):
-    rule = rule_for(name)
-    if rule.public or rule.any_signed_in:
-        return
-    c = Client()
-    c.force_login(make_user())  # signed in, but holds no role and is not a patient
-    for method in (c.get, c.post):
-        response = method(url)
-        assert response.status_code == 403, f"{name} answered {response.status_code} to a user with no role"
+def test_every_admin_page_falls_under_the_admin_rule():
+    assert {rule_for(n) for n in url_names() if n.startswith("admin:")} == {rule_for("admin:*")}
+
+
+def _refused(response, who: str, url: str) -> bool:
+    if who == "signed_out":
+        if url.startswith("/api/"):
+            return response.status_code == 401
+        return response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    return response.status_code == 403
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(TABLE_URLS))
+def test_every_identity_gets_what_the_table_says(name, clinic_world):
+    url = url_of(name, TABLE_URLS[name], clinic_world)
+    wrong = []
+    checked_post_only = False
+    for who in IDENTITIES:
+        client = clinic_world.client(who)
+        if name == "accounts:logout" and who != "signed_out":  # a fresh sign-in: signing out must not end a shared one
+            from django.test import Client
+
+            client = Client()
+            client.force_login(clinic_world.users[who])
+        response = client.post(url, {}) if METHOD[name] == "POST" else client.get(url)
+        allowed = who in ALLOWED[name]
+        if response.status_code >= 500 or _refused(response, who, url) == allowed:
+            wrong.append(f"{who}: {response.status_code} {response.get('Location', '')}")
+        if allowed and METHOD[name] == "POST" and not checked_post_only and name != "accounts:logout":
+            assert client.get(url).status_code == 405, f"{name} is marked POST-only but answers GET"
+            checked_post_only = True
+    assert wrong == [], f"{name} ({url}) expected open to {sorted(ALLOWED[name])}: {wrong}"
+
+
+def test_public_pages_are_public():
+    """Public rows are asserted, not skipped: the sign-in page, the health check, the crisis page and a portal
+    invitation link open to a visitor who is not signed in."""
+    assert PUBLIC == {"accounts:login", "health", "portal:crisis", "portal:accept"}

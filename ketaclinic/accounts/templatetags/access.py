@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from django import template
 
-from ketaclinic.access import rule_for
+from ketaclinic import access
 
 register = template.Library()
 
 
 @register.filter
 def can_open(user, url_name: str) -> bool:
-    rule = rule_for(url_name)
-    if rule is None or user is None or not getattr(user, "is_authenticated", False):
-        return bool(rule and rule.public)
-    if rule.public or rule.any_signed_in:
-        return True
-    if rule.patient:
-        return hasattr(user, "patient_account")
-    return user.has_role(*rule.roles)
+    return access.can_open(user, url_name)

@@ -1,0 +1,168 @@
+"""Who may open every page of KetaClinic: the one access table of the test suite.
+
+Written by hand, independently of ``ketaclinic/access.py``: changing the policy without changing this table (or the
+other way round) fails ``tests/foundation/test_every_url.py``, which requests every URL as every identity.
+
+Columns: P prescriber, N nurse, T therapist, F front desk, B billing, C compliance, A clinic admin; a letter lets
+the role in, a dot refuses it. Staff pages refuse a signed-out visitor (sign-in page; 401 on the API), a signed-in
+user with no role and a portal patient (403). Instead of the seven columns a row may say:
+
+* ``public``: anyone, signed in or not;
+* ``signed-in``: anyone signed in (staff, a user with no role, a portal patient);
+* ``patient``: a patient signed in to the portal, and nobody else.
+
+The last column says how the page is requested: ``GET``, or ``POST`` for a view that only takes POST (an allowed
+role's GET answers 405).
+"""
+
+from __future__ import annotations
+
+ROLE_COLUMNS = {"P": "prescriber", "N": "nurse", "T": "therapist", "F": "front_desk", "B": "billing",
+                "C": "compliance", "A": "clinic_admin"}
+
+TABLE = """
+url name                          P N T F B C A    how
+accounts:login                    public           GET
+accounts:logout                   signed-in        POST
+accounts:password_change          P N T F B C A    GET
+accounts:password_change_done     P N T F B C A    GET
+health                            public           GET
+admin:*                           . . . . . . A    GET
+api-1.0.0:*                       P N T F B C A    GET
+api-1.0.0:api-root                P N T F B C A    GET
+api-1.0.0:openapi-json            P N T F B C A    GET
+api-1.0.0:openapi-view            P N T F B C A    GET
+api-1.0.0:patient_detail          P N T F B C A    GET
+api-1.0.0:patient_search          P N T F B C A    GET
+audit:search                      . . . . . C .    GET
+clinic:today                      P N T F B C A    GET
+clinic:settings                   . . . . . . A    GET
+clinic:limits                     P N . . . C A    GET
+clinic:rooms                      P N . F . . A    GET
+clinic:access_policy              . . . . . C A    GET
+patients:search                   P N T F B C A    GET
+patients:register                 P N . F . . A    GET
+patients:chart                    P N T F B C A    GET
+patients:edit                     P N . F . . A    GET
+patients:add_measurement          P N . F . . .    POST
+patients:add_diagnosis            P . . . . . .    POST
+patients:diagnosis_error          P . . . . . .    POST
+screening:list                    P N . . . . .    GET
+screening:start                   P N . . . . .    POST
+screening:detail                  P N . . . . .    GET
+screening:intake                  P N . . . . .    POST
+screening:add_trial               P N . . . . .    POST
+screening:add_scale               P N . . . . .    POST
+screening:assess                  P N . . . . .    POST
+screening:sign                    P . . . . . .    POST
+treatments:schedule               P N . F . . A    GET
+treatments:order_new              P . . . . . .    GET
+treatments:order                  P N . F . . A    GET
+treatments:book                   P N . F . . A    POST
+treatments:check_in               P N . F . . .    POST
+treatments:cancel                 P N . F . . .    POST
+treatments:cockpit                P N . . . . .    GET
+treatments:vitals                 P N . . . . .    POST
+treatments:verify                 P N . . . . .    GET
+treatments:prechecks              P N . . . . .    POST
+treatments:override_hold          P . . . . . .    POST
+treatments:prepare_dose           P N . . . . .    POST
+treatments:start_dose             P N . . . . .    POST
+treatments:pause_dose             P N . . . . .    POST
+treatments:resume_dose            P N . . . . .    POST
+treatments:change_rate            P N . . . . .    POST
+treatments:next_device            P N . . . . .    POST
+treatments:stop_dose              P N . . . . .    POST
+treatments:adverse_event          P N . . . . .    POST
+treatments:resolve_adverse_event  P N . . . . .    POST
+treatments:rating                 P N . . . . .    POST
+treatments:observation            P N . . . . .    POST
+treatments:recovery               P N . . . . .    POST
+treatments:discharge              P N . . . . .    POST
+treatments:transfer               P N . . . . .    POST
+treatments:rems_monitoring        P N . . . . .    POST
+treatments:sign_note              P N . . . . .    POST
+treatments:addendum               P N . . . . .    POST
+treatments:discharge_pdf          P N . . . . .    GET
+treatments:rems_pdf               P N . . . C .    GET
+treatments:rems_due               P N . . . C .    GET
+treatments:rems_submitted         P N . . . C .    POST
+integration:list                  P N T F . . .    GET
+integration:detail                P N T F . . .    GET
+integration:book                  P N T F . . .    POST
+integration:status                P N T F . . .    POST
+integration:add_note              . . T . . . .    POST
+measures:worklist                 P N T . . . .    GET
+measures:trajectory               P N T . . . .    GET
+measures:administer               P N T . . . .    GET
+measures:schedule                 P N . . . . .    GET
+measures:administration           P N T . . . .    GET
+measures:entered_in_error         P N . . . . .    POST
+measures:safety_task              P N T . . . .    GET
+measures:booster                  P . . . . . .    POST
+measures:on_call                  P . . . . . A    GET
+portal:home                       patient          GET
+portal:accept                     public           GET
+portal:crisis                     public           GET
+portal:verify                     patient          GET
+portal:resend_code                patient          POST
+portal:questionnaires             patient          GET
+portal:start                      patient          POST
+portal:fill                       patient          GET
+portal:done                       patient          GET
+portal:progress                   patient          GET
+portal:visits                     patient          GET
+portal:visit_pdf                  patient          GET
+portal:invite                     P N . F . . .    POST
+custody:home                      P N . . . C A    GET
+custody:receive                   P N . . . . .    GET
+custody:receipt                   P N . . . C .    GET
+custody:signatures                P N . . . C .    GET
+custody:witness                   P N . . . C .    GET
+custody:session                   P N . . . . .    GET
+custody:container                 P N . . . C .    GET
+custody:dispose                   P N . . . C .    POST
+custody:loss                      P N . . . C .    GET
+custody:count                     P N . . . C .    GET
+custody:count_detail              P N . . . C .    GET
+custody:incident                  P N . . . C .    GET
+custody:reconciliation            P N . . . C .    GET
+custody:ledger                    P N . . . C .    GET
+custody:reverse                   . . . . . C .    POST
+custody:dispensing_record         P N . . . C .    GET
+custody:inventory_record          P N . . . C .    GET
+custody:setup                     . . . . . . A    GET
+"""
+
+STAFF_IDENTITIES = tuple(ROLE_COLUMNS.values())
+OTHERS = ("signed_out", "no_role", "patient")
+
+
+def _parse(text: str) -> tuple[dict[str, frozenset[str]], dict[str, str]]:
+    allowed: dict[str, frozenset[str]] = {}
+    method: dict[str, str] = {}
+    for line in text.strip().splitlines()[1:]:
+        name, *cells, how = line.split()
+        assert name not in allowed, f"{name} appears twice in the access table"
+        assert how in ("GET", "POST"), line
+        if cells == ["public"]:
+            who = {*STAFF_IDENTITIES, *OTHERS}
+        elif cells == ["signed-in"]:
+            who = {*STAFF_IDENTITIES, "no_role", "patient"}
+        elif cells == ["patient"]:
+            who = {"patient"}
+        else:
+            assert len(cells) == 7, f"{name}: seven role columns expected, got {cells}"
+            who = set()
+            for column, cell in zip(ROLE_COLUMNS, cells, strict=True):
+                assert cell in (column, "."), f"{name}: column {column} holds {cell!r}"
+                if cell == column:
+                    who.add(ROLE_COLUMNS[column])
+        allowed[name] = frozenset(who)
+        method[name] = how
+    return allowed, method
+
+
+#: url name -> the identities that may open it (roles, and "signed_out", "no_role", "patient").
+ALLOWED, METHOD = _parse(TABLE)
+PUBLIC = frozenset(n for n, who in ALLOWED.items() if "signed_out" in who)

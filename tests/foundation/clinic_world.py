@@ -1,0 +1,182 @@
+"""One small clinic, built once per test module through the app's own service functions: a user per role, a user
+with no role, a patient with a signed eligibility assessment, an order, a verified session in the chair, received
+and counted ketamine, a PHQ-9 with a safety task, and a portal patient who accepted their invitation.
+
+``clinic_world`` is a module-scoped fixture: the world is written inside one transaction that is rolled back when
+the module ends, and each test runs in its own savepoint on top of it (pytest-django's ``db``), so a test's POSTs
+never leak into the next test. Signed-in clients are made once and reused.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+ROLES = ("prescriber", "nurse", "therapist", "front_desk", "billing", "compliance", "clinic_admin")
+#: Who requests a page: the seven staff roles, a visitor who is not signed in, a signed-in user who holds no
+#: role, and a patient signed in to the portal (past the new-device check).
+IDENTITIES = (*ROLES, "signed_out", "no_role", "patient")
+DUMMY_ID = uuid.UUID(int=1)
+PASSWORD = "correct horse battery staple 42"
+
+
+@dataclass
+class World:
+    users: dict
+    clients: dict
+    ids: dict = field(default_factory=dict)  # URL kwarg name -> value, per URL name (see kwargs_for)
+
+    def client(self, identity: str):
+        return self.clients[identity]
+
+
+def _build():
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from django.utils import timezone
+
+    from ketaclinic.accounts.models import RoleGrant
+    from ketaclinic.audit.services import Actor
+    from ketaclinic.clinic.models import Clinic
+    from ketaclinic.custody import services as custody
+    from ketaclinic.measures import services as measures
+    from ketaclinic.patients.models import Diagnosis
+    from ketaclinic.patients.services import register_patient
+    from ketaclinic.portal import services as portal
+    from ketaclinic.portal.services import SESSION_VERIFIED
+    from tests import factories as f
+    from tests.conftest import CLINIC_TZ
+
+    User = get_user_model()
+    clinic = Clinic.objects.create(name="Test Clinic", time_zone=CLINIC_TZ)
+    rooms = f.make_rooms(clinic)
+    users = {}
+    for role in ROLES:
+        users[role] = User.objects.create_user(username=role, password=PASSWORD, first_name="Test", last_name=role,
+                                               is_staff=role == "clinic_admin")
+        RoleGrant.objects.create(user=users[role], role=role)
+    users["no_role"] = User.objects.create_user(username="no_role", password=PASSWORD)
+
+    def actor(role):
+        return Actor(user=users[role], roles=users[role].role_set(), client_ip="127.0.0.1")
+
+    patient = register_patient(actor=actor("front_desk"), clinic=clinic, confirm_duplicate=True, data={
+        "legal_given_name": "Avery", "legal_family_name": "Sampleton", "date_of_birth": date(1985, 4, 12),
+        "sex_at_birth": "female", "email": "avery@example.invalid"})
+    consult, assessment = f.make_eligible(patient, users)
+    order = f.services.write_order(actor=actor("prescriber"), patient=patient, data=f.IV)
+    session = f.ready_to_start(f.book_now(order, users, rooms), users, verified=False)  # dose prepared
+
+    # Custody: a safe for the infusion room, two vials received and countersigned, one drawn for the session,
+    # one reported lost, a routine count.
+    store = custody.add_location(actor("clinic_admin"), clinic=clinic, name="Main safe", rooms=[rooms["infusion"]])
+    supplier = custody.add_supplier(actor("clinic_admin"), name="Example Pharma Supply (synthetic)",
+                                    address="1 Warehouse Way, Denver, CO 80205", dea_number="PS1234563")
+    product = custody.add_product(actor("clinic_admin"), ndc="00000-0001-01", name="Ketamine 50 mg/mL 10 mL (test)",
+                                  drug="ketamine", form="vial", strength_mg_per_mL="50", container_volume_mL="10")
+    today = timezone.localdate()
+    receipt = custody.enter_receipt(actor("nurse"), supplier=supplier, invoice_number="INV-1", invoice_date=today,
+                                    received_on=today, product=product, lot_number="LOT-A1",
+                                    expiry=today.replace(year=today.year + 1, day=min(today.day, 28)), packages=2,
+                                    location=store)
+    vial, vial2 = custody.countersign_receipt(actor("prescriber"), receipt)
+    loss = custody.report_loss(actor("nurse"), container=vial2, quantity="1", kind="loss",
+                               discovered_at=timezone.now(), circumstances="Dropped vial")
+    count = custody.submit_count(actor("nurse"), location=store, kind="routine",
+                                 lines=[custody.CountInput(vial, Decimal("9")), custody.CountInput(vial2, Decimal("9"))])
+    incident = count.incidents.first() if hasattr(count, "incidents") else None
+
+    # Measures: a PHQ-9 with item 9 answered, which opens a safety task.
+    phq = measures.record_administration(actor=actor("nurse"), patient=patient, scale="phq9",
+                                         answers={f"q{i}": 1 for i in range(1, 10)})
+    task = phq.administration.safety_tasks.first()
+
+    # Portal: invited, accepted, signed in and past the new-device check.
+    _inv, token = portal.invite(actor=actor("front_desk"), patient=patient)
+    account = portal.accept_invitation(token=token, password=PASSWORD, password2=PASSWORD)
+    users["patient"] = account.user
+    diagnosis = Diagnosis.objects.filter(patient=patient).first()
+
+    clients = {"signed_out": Client()}
+    for identity, user in users.items():
+        c = Client()
+        c.force_login(user)
+        clients[identity] = c
+    s = clients["patient"].session
+    s[SESSION_VERIFIED] = account.pk
+    s.save()
+
+    from ketaclinic.custody.models import Incident, LedgerEntry
+
+    incident = incident or Incident.objects.first()
+    entry = LedgerEntry.objects.filter(container=vial).first()
+    objects = {
+        "patient": patient, "consult": consult, "assessment": assessment, "order": order, "session": session,
+        "receipt": receipt, "container": vial, "entry": entry, "loss": loss, "count": count, "incident": incident,
+        "administration": phq.administration, "task": task, "diagnosis": diagnosis, "token": token,
+    }
+    return World(users=users, clients=clients, ids=objects)
+
+
+@pytest.fixture(scope="module")
+def clinic_world(django_db_setup, django_db_blocker):
+    import time_machine
+    from django.db import transaction
+    from django.test import override_settings
+
+    from tests.conftest import CLINIC_TZ, test_now
+
+    with django_db_blocker.unblock(), override_settings(TIME_ZONE=CLINIC_TZ), \
+            time_machine.travel(test_now(), tick=True):
+        outer = transaction.atomic()
+        outer._from_testcase = True  # as Django's TestCase marks its own: the services' durable blocks run inside
+        outer.__enter__()
+        try:
+            yield _build()
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
+#: Which object of the world each URL's identifier points at (by URL name, or by namespace); a URL not listed
+#: here, or whose object the world does not hold, is requested with an identifier that matches nothing (the
+#: access decision comes first: an allowed role then gets 404, a refused one 403).
+OBJECT_FOR = {
+    "patients": "patient", "patients:diagnosis_error": "diagnosis",
+    "screening": "consult", "screening:sign": "assessment", "screening:start": "patient",
+    "treatments": "session", "treatments:order": "order", "treatments:book": "order",
+    "treatments:order_new": "patient", "treatments:rems_submitted": None,
+    "measures": "patient", "measures:administration": "administration",
+    "measures:entered_in_error": "administration", "measures:safety_task": "task", "measures:booster": None,
+    "portal:invite": "patient", "portal:accept": "token",
+    "custody": None, "custody:container": "container", "custody:dispose": "container", "custody:count_detail": "count",
+    "custody:incident": "incident", "custody:loss": "loss", "custody:receipt": "receipt", "custody:session": "session",
+    "custody:reverse": "entry",
+    "api-1.0.0:patient_detail": "patient",
+}
+
+
+def url_of(name: str, route: str, world: World | None) -> str:
+    """The concrete path of URL ``name`` (route pattern ``route``) for objects of ``world``."""
+    import re
+
+    key = OBJECT_FOR.get(name, OBJECT_FOR.get(name.split(":")[0]))
+    obj = world.ids.get(key) if (world and key) else None
+
+    def fill(m: re.Match) -> str:
+        converter, kwarg = m.group(1) or "str", m.group(2)
+        if kwarg == "scale":
+            return "phq9"
+        if obj is None:
+            return {"uuid": str(DUMMY_ID), "int": "999999"}.get(converter, "x")
+        if isinstance(obj, str):
+            return obj
+        if converter == "int" or kwarg == "pk":
+            return str(obj.pk)
+        return str(getattr(obj, "external_id", None) or obj.patient.external_id)
+
+    return "/" + re.sub(r"<(?:(\w+):)?(\w+)>", fill, route)
