@@ -15,8 +15,9 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from ketaclinic.measures import dosing_sessions
+from ketaclinic.measures.dosing_sessions import Session
 from ketaclinic.measures.models import Administration, DueItem, MeasureSchedule, Timing
-from ketaclinic.treatments.models import TreatmentSession
 
 #: The clinic default plan, copied onto a patient's schedule and then editable per patient.
 DEFAULT_PLAN: dict[str, dict[str, object]] = {
@@ -32,10 +33,6 @@ REPEAT_GRACE_HOURS = 48
 #: Session-anchored items are only generated for dosing this recent (no backfilling of old history).
 LOOKBACK_DAYS = 14
 REPEAT_DAYS = {"weekly": 7, "monthly": 30}
-ACTIVE_SESSION = (
-    TreatmentSession.Status.BOOKED, TreatmentSession.Status.CHECKED_IN, TreatmentSession.Status.PRE_CHECKS,
-)
-FINISHED_SESSION = (TreatmentSession.Status.CANCELLED, TreatmentSession.Status.NO_SHOW)
 
 
 @dataclass(frozen=True)
@@ -45,10 +42,10 @@ class Slot:
     slot_key: str
     available_from: datetime
     due_at: datetime
-    session: TreatmentSession | None = None
+    session: Session | None = None
 
 
-def expected_slots(schedule: MeasureSchedule, sessions: list[TreatmentSession], last_final: datetime | None,
+def expected_slots(schedule: MeasureSchedule, sessions: list[Session], last_final: datetime | None,
                    has_baseline: bool, now: datetime) -> list[Slot]:
     """The due slots one schedule row implies right now (already-generated slots are skipped by their key)."""
     out: list[Slot] = []
@@ -57,10 +54,10 @@ def expected_slots(schedule: MeasureSchedule, sessions: list[TreatmentSession], 
         out.append(Slot(s, Timing.BASELINE, "baseline", schedule.started_at,
                         schedule.started_at + timedelta(hours=BASELINE_DUE_HOURS)))
     for session in sessions:
-        if session.status in FINISHED_SESSION:
+        if dosing_sessions.is_called_off(session):
             continue
         key = str(session.external_id)
-        if schedule.pre_dose and session.status in ACTIVE_SESSION and session.scheduled_start > now:
+        if schedule.pre_dose and dosing_sessions.is_upcoming(session) and session.scheduled_start > now:
             out.append(Slot(s, Timing.PRE_DOSE, f"pre:{key}",
                             session.scheduled_start - timedelta(hours=PRE_DOSE_OPENS_BEFORE_HOURS),
                             session.scheduled_start, session))
@@ -95,8 +92,7 @@ def refresh_due_items(patient, now: datetime | None = None) -> list[DueItem]:
     """
     now = now or timezone.now()
     schedules = list(MeasureSchedule.objects.filter(patient=patient, active=True))
-    sessions = list(TreatmentSession.objects.filter(
-        patient=patient, scheduled_start__gte=now - timedelta(days=LOOKBACK_DAYS + 7)))
+    sessions = list(dosing_sessions.scheduled_since(patient, now - timedelta(days=LOOKBACK_DAYS + 7)))
     finals = Administration.objects.filter(
         patient=patient, status__in=[Administration.Status.FINAL, Administration.Status.AMENDED])
     last_final: dict[str, datetime] = {}
@@ -129,7 +125,7 @@ def refresh_due_items(patient, now: datetime | None = None) -> list[DueItem]:
         DueItem.objects.bulk_create(created, ignore_conflicts=True)
     # Retire items that cannot be done any more: pre-dose items of cancelled or already-dosed sessions,
     # and items of scales taken off the schedule.
-    gone = [s.pk for s in sessions if s.status in FINISHED_SESSION or s.dose_started_at is not None]
+    gone = [s.pk for s in sessions if dosing_sessions.is_called_off(s) or s.dose_started_at is not None]
     open_items = DueItem.objects.filter(patient=patient, status=DueItem.Status.OPEN)
     open_items.filter(timing=Timing.PRE_DOSE, session_id__in=gone).update(status=DueItem.Status.CANCELLED)
     open_items.exclude(scale__in=[s.scale for s in schedules]).update(status=DueItem.Status.CANCELLED)

@@ -13,7 +13,6 @@ from datetime import date, datetime, timedelta
 
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from ketaclinic.accounts.models import User
@@ -30,6 +29,8 @@ from ketaclinic.clinical.scales import (
     required_items,
     score,
 )
+from ketaclinic.measures import dosing_sessions
+from ketaclinic.measures.dosing_sessions import Session
 from ketaclinic.measures.models import (
     Administration,
     BoosterPrompt,
@@ -42,7 +43,6 @@ from ketaclinic.measures.models import (
 )
 from ketaclinic.measures.schedule import DEFAULT_PLAN, close_due_items, refresh_due_items
 from ketaclinic.patients.models import Patient
-from ketaclinic.treatments.models import TreatmentOrder, TreatmentSession
 
 #: The safety flags of the clinical core that open an urgent task for the clinician on call (issue 5 §3).
 SAFETY_TASK_FLAGS = SUICIDALITY_TASK_FLAGS
@@ -150,7 +150,7 @@ def set_on_call(*, actor: Actor, day: date, clinician: User) -> OnCall:
 # ------------------------------------------------------------------------------------------ administering
 @transaction.atomic
 def start_administration(*, actor: Actor, patient: Patient, scale: str, source: str,
-                         timing: str = Timing.AD_HOC, session: TreatmentSession | None = None,
+                         timing: str = Timing.AD_HOC, session: Session | None = None,
                          due_item: DueItem | None = None) -> Administration:
     """Open a draft (or return the patient's open draft of the same scale and source)."""
     if scale not in SCALES:
@@ -263,7 +263,7 @@ def save_answers(*, actor: Actor, administration: Administration, answers: Mappi
 @transaction.atomic
 def record_administration(*, actor: Actor, patient: Patient, scale: str, answers: Mapping[str, int | None],
                           source: str = Administration.Source.STAFF, timing: str = Timing.AD_HOC,
-                          administered_at: datetime | None = None, session: TreatmentSession | None = None,
+                          administered_at: datetime | None = None, session: Session | None = None,
                           due_item: DueItem | None = None) -> SaveOutcome:
     """Start and submit in one step (staff entry of a complete paper form; demo data)."""
     admin = start_administration(actor=actor, patient=patient, scale=scale, source=source, timing=timing,
@@ -274,7 +274,7 @@ def record_administration(*, actor: Actor, patient: Patient, scale: str, answers
 
 @transaction.atomic
 def enter_staff_answers(*, actor: Actor, patient: Patient, scale: str, answers: Mapping[str, int | None],
-                        submit: bool, timing: str = Timing.AD_HOC, session: TreatmentSession | None = None,
+                        submit: bool, timing: str = Timing.AD_HOC, session: Session | None = None,
                         administered_at: datetime | None = None) -> SaveOutcome:
     """Staff enter a scale in the clinic: open (or continue) the staff draft, give it the timing and session
     chosen on the page, save the answers and, on ``submit``, score it. Bad input changes nothing, not even the
@@ -332,17 +332,7 @@ def acknowledge_safety_task(*, actor: Actor, task: SafetyTask, action: str, note
 
 
 # ------------------------------------------------------------------------------------------ booster prompts
-#: Sessions in which a dose was given and the session is over: discharged home, or transferred to emergency care
-#: (an emergency transfer ends dosing; the dose given still counts for induction and boosters).
-DOSE_GIVEN_STATUSES = (TreatmentSession.Status.DISCHARGED, TreatmentSession.Status.TRANSFERRED)
-DOSED = Q(dose_ended_at__isnull=False) | Q(status__in=DOSE_GIVEN_STATUSES)
-
-
-def dose_given(s: TreatmentSession) -> bool:
-    return s.dose_ended_at is not None or s.status in DOSE_GIVEN_STATUSES
-
-
-def _session_day(s: TreatmentSession, tz) -> date:
+def _session_day(s: Session, tz) -> date:
     when = s.dose_ended_at or s.discharged_at or s.transferred_at or s.dose_started_at or s.scheduled_start
     return timezone.localtime(when, tz).date()
 
@@ -353,17 +343,15 @@ def induction_end(patient: Patient, tz) -> date | None:
 
     Returns None while the first series is still running (or never started).
     """
-    first = TreatmentOrder.objects.filter(patient=patient).exclude(
-        status__in=[TreatmentOrder.Status.ENTERED_IN_ERROR, TreatmentOrder.Status.DRAFT]).order_by("created_at").first()
-    if first is None:
+    first_order = dosing_sessions.first_order_id(patient)
+    if first_order is None:
         return None
-    sessions = list(TreatmentSession.objects.filter(patient=patient).exclude(
-        status__in=[TreatmentSession.Status.CANCELLED, TreatmentSession.Status.NO_SHOW]))
-    of_first = [s for s in sessions if s.order_id == first.pk]
-    dosed_first = [s for s in of_first if dose_given(s)]
+    sessions = list(dosing_sessions.not_called_off(patient))
+    of_first = [s for s in sessions if s.order_id == first_order]
+    dosed_first = [s for s in of_first if dosing_sessions.dose_given(s)]
     if not dosed_first or len(dosed_first) < len(of_first):
         return None
-    dosed = [s for s in sessions if dose_given(s)]
+    dosed = [s for s in sessions if dosing_sessions.dose_given(s)]
     return max(_session_day(s, tz) for s in dosed)
 
 

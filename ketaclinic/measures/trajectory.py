@@ -16,8 +16,8 @@ from django.utils.safestring import SafeString, mark_safe
 
 from ketaclinic.clinical.outcomes import REMISSION_KEY, RESPONSE_KEY, assess_change
 from ketaclinic.clinical.scales import SCALES
+from ketaclinic.measures import dosing_sessions
 from ketaclinic.measures.models import Administration, Timing
-from ketaclinic.treatments.models import TreatmentSession
 
 TIMING_LABELS = dict(Timing.choices)
 
@@ -85,9 +85,8 @@ def load(patient, clinic, scales: tuple[str, ...] | None = None) -> tuple[list[S
         qs = qs.filter(scale__in=scales)
     rows = qs.order_by("administered_at", "pk").values_list(
         "scale", "administered_at", "total", "band", "timing", "source", "external_id")
-    sessions = TreatmentSession.objects.filter(patient=patient, dose_started_at__isnull=False).exclude(
-        status__in=[TreatmentSession.Status.CANCELLED, TreatmentSession.Status.NO_SHOW]
-    ).order_by("dose_started_at").values_list("dose_started_at", "administered_mg", "drug", "route", "sequence",
+    sessions = dosing_sessions.not_called_off(patient).filter(dose_started_at__isnull=False).order_by(
+        "dose_started_at").values_list("dose_started_at", "administered_mg", "drug", "route", "sequence",
                                               "external_id")
     doses = [Dose(at, timezone.localtime(at, tz).date(), mg, drug, route, seq, str(ext))
              for at, mg, drug, route, seq, ext in sessions]

@@ -17,7 +17,7 @@ from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import current_clinic
 from ketaclinic.clinical.scales import SCALES, get_scale
 from ketaclinic.formfields import posted
-from ketaclinic.measures import services, trajectory
+from ketaclinic.measures import dosing_sessions, services, trajectory
 from ketaclinic.measures.forms import (
     AcknowledgeForm,
     BoosterForm,
@@ -36,7 +36,6 @@ from ketaclinic.measures.models import (
     Timing,
 )
 from ketaclinic.patients.access import get_patient_for
-from ketaclinic.treatments.models import TreatmentSession
 
 WORKLIST_ROWS = 200
 
@@ -105,9 +104,7 @@ def administer(request, external_id, scale):
     draft = Administration.objects.filter(patient=patient, scale=scale, source=Administration.Source.STAFF,
                                           status=Administration.Status.DRAFT).first()
     answers = {a.item_id: a.value for a in draft.answers.all()} if draft else {}
-    sessions = list(TreatmentSession.objects.filter(patient=patient).exclude(
-        status__in=[TreatmentSession.Status.CANCELLED, TreatmentSession.Status.NO_SHOW]
-    ).only("external_id", "sequence", "scheduled_start", "drug").order_by("-scheduled_start")[:10])
+    sessions = list(dosing_sessions.not_called_off(patient).only("external_id", "sequence", "scheduled_start", "drug").order_by("-scheduled_start")[:10])
     form = StaffScaleForm(posted(request), scale=spec, sessions=sessions, tz=patient.clinic.tz, initial={
         "timing": request.GET.get("timing") or (draft.timing if draft else Timing.AD_HOC),
         "session": request.GET.get("session", "")})

@@ -18,6 +18,7 @@ from ketaclinic.inputs import InputError, parse_decimal, parse_whole
 from ketaclinic.patients.models import Patient
 from ketaclinic.patients.services import HEIGHT_CM_RANGE
 from ketaclinic.screening.models import BaselineScale, Consult, EligibilityAssessment, TreatmentTrial
+from ketaclinic.screening.signals import absolute_contraindication_signed
 
 BASELINE_SCALES = ("phq9", "gad7", "pcl5", "qids_sr16", "madrs", "cssrs_screener")
 HISTORY_FLAG_LABELS = {f: f.replace("_", " ").capitalize() for f in elig.HISTORY_FLAGS}
@@ -283,10 +284,9 @@ def sign_assessment(*, actor: Actor, assessment: EligibilityAssessment, decision
                  details={"decision": a.decision, "outcome": a.outcome, "override_reason": reason})
     if a.has_absolute:
         # A signed absolute contraindication stops the patient's active orders and cancels their booked
-        # sessions, in this same transaction.
-        from ketaclinic.treatments.services import stop_for_contraindication
-
-        stop_for_contraindication(actor=actor, patient=a.patient, assessment=a)
+        # sessions, in this same transaction (the treatments app's receiver, ketaclinic/treatments/receivers.py).
+        absolute_contraindication_signed.send(sender=EligibilityAssessment, actor=actor, patient=a.patient,
+                                              assessment=a)
     return a
 
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from ketaclinic.measures import services, trajectory
+from ketaclinic.measures import dosing_sessions, services, trajectory
 from ketaclinic.treatments.models import TreatmentSession
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +34,7 @@ def test_a_transferred_last_session_ends_induction(patient, clinic, make_session
     _transfer(sessions[-1], end_recorded=end_recorded)
     end = services.induction_end(patient, clinic.tz)
     assert end == timezone.localtime(sessions[-1].transferred_at, clinic.tz).date()
-    assert TreatmentSession.objects.filter(services.DOSED, patient=patient).count() == 3
+    assert sum(dosing_sessions.dose_given(s) for s in TreatmentSession.objects.filter(patient=patient)) == 3
 
 
 def test_a_transferred_session_is_in_the_dosing_overlay_with_its_dose(patient, clinic, make_session):
