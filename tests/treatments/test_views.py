@@ -1,4 +1,4 @@
-"""Pages of the treatment journey: role refusals for every view, the cockpit's query budget, htmx vitals rows,
+"""Pages of the treatment journey (who may open each: tests/foundation/access_table.py): the cockpit's query budget, htmx vitals rows,
 PDFs, the Today board and the chart section."""
 
 from __future__ import annotations
@@ -6,122 +6,14 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from ketaclinic.audit.models import AuditEntry
-from ketaclinic.integration.models import IntegrationSession
-from ketaclinic.treatments.models import RemsForm, VitalsReading
-from tests.treatments.factories import ESK, IV, actor, book_now, make_eligible, make_order, ready_to_start
-
-ALL = ["prescriber", "nurse", "therapist", "front_desk", "billing", "compliance", "clinic_admin"]
-# the cockpit's steps, one URL each (the single "action" URL allowed prescribers and nurses for every step)
-STEPS = [f"treatments:{n}" for n in (
-    "prechecks", "override_hold", "prepare_dose", "start_dose", "pause_dose", "resume_dose", "change_rate",
-    "next_device", "stop_dose", "adverse_event", "resolve_adverse_event", "rating", "observation", "recovery",
-    "discharge", "transfer", "rems_monitoring", "sign_note", "addendum")]
-
-
-@pytest.fixture
-def world(patient, make_patient, staff, rooms):
-    order = make_order(patient, staff, IV)
-    session = book_now(order, staff, rooms)
-    other = make_patient()
-    consult, assessment = make_eligible(other, staff, sign=False)
-    esk_patient = make_patient()
-    esk = book_now(make_order(esk_patient, staff, ESK), staff, rooms)
-    RemsForm.objects.create(session=esk, status="complete", due_by=timezone.localdate())
-    offer = IntegrationSession.objects.create(patient=patient, dosing_session=session, window_start=timezone.now(),
-                                              window_end=timezone.now() + timedelta(days=2))
-    return {"patient": patient, "order": order, "session": session, "consult": consult, "assessment": assessment,
-            "esk": esk, "offer": offer}
-
-
-def _urls(w):
-    s, o = w["session"].external_id, w["order"].external_id
-    return {
-        # name: (method, url, allowed roles)
-        "screening:list": ("get", reverse("screening:list"), {"prescriber", "nurse"}),
-        "screening:detail": ("get", reverse("screening:detail", args=[w["consult"].external_id]),
-                             {"prescriber", "nurse"}),
-        "screening:start": ("post", reverse("screening:start", args=[w["patient"].external_id]),
-                            {"prescriber", "nurse"}),
-        "screening:intake": ("post", reverse("screening:intake", args=[w["consult"].external_id]),
-                             {"prescriber", "nurse"}),
-        "screening:add_trial": ("post", reverse("screening:add_trial", args=[w["consult"].external_id]),
-                                {"prescriber", "nurse"}),
-        "screening:add_scale": ("post", reverse("screening:add_scale", args=[w["consult"].external_id]),
-                                {"prescriber", "nurse"}),
-        "screening:assess": ("post", reverse("screening:assess", args=[w["consult"].external_id]),
-                             {"prescriber", "nurse"}),
-        "screening:sign": ("post", reverse("screening:sign", args=[w["assessment"].external_id]), {"prescriber"}),
-        "treatments:schedule": ("get", reverse("treatments:schedule"),
-                                {"front_desk", "prescriber", "nurse", "clinic_admin"}),
-        "treatments:order_new": ("get", reverse("treatments:order_new", args=[w["patient"].external_id]),
-                                 {"prescriber"}),
-        "treatments:order": ("get", reverse("treatments:order", args=[o]),
-                             {"front_desk", "prescriber", "nurse", "clinic_admin"}),
-        "treatments:book": ("post", reverse("treatments:book", args=[o]),
-                            {"front_desk", "prescriber", "nurse", "clinic_admin"}),
-        "treatments:check_in": ("post", reverse("treatments:check_in", args=[s]), {"front_desk", "prescriber", "nurse"}),
-        "treatments:cancel": ("post", reverse("treatments:cancel", args=[s]), {"front_desk", "prescriber", "nurse"}),
-        "treatments:cockpit": ("get", reverse("treatments:cockpit", args=[s]), {"prescriber", "nurse"}),
-        "treatments:vitals": ("post", reverse("treatments:vitals", args=[s]), {"prescriber", "nurse"}),
-        "treatments:verify": ("get", reverse("treatments:verify", args=[s]), {"prescriber", "nurse"}),
-        **{name: ("post", reverse(name, args=[s]), {"prescriber", "nurse"}) for name in STEPS},
-        "treatments:discharge_pdf": ("get", reverse("treatments:discharge_pdf", args=[s]), {"prescriber", "nurse"}),
-        "treatments:rems_pdf": ("get", reverse("treatments:rems_pdf", args=[w["esk"].external_id]),
-                                {"prescriber", "nurse", "compliance"}),
-        "treatments:rems_due": ("get", reverse("treatments:rems_due"), {"prescriber", "nurse", "compliance"}),
-        "treatments:rems_submitted": ("post", reverse("treatments:rems_submitted", args=[w["esk"].external_id]),
-                                      {"prescriber", "nurse", "compliance"}),
-        "integration:list": ("get", reverse("integration:list"), {"prescriber", "nurse", "therapist", "front_desk"}),
-        "integration:detail": ("get", reverse("integration:detail", args=[w["offer"].external_id]),
-                               {"prescriber", "nurse", "therapist", "front_desk"}),
-        "integration:book": ("post", reverse("integration:book", args=[w["offer"].external_id]),
-                             {"prescriber", "nurse", "therapist", "front_desk"}),
-        "integration:status": ("post", reverse("integration:status", args=[w["offer"].external_id]),
-                               {"prescriber", "nurse", "therapist", "front_desk"}),
-        "integration:add_note": ("post", reverse("integration:add_note", args=[w["offer"].external_id]),
-                                 {"therapist"}),
-    }
-
-
-NAMES = ["screening:list", "screening:detail", "screening:start", "screening:intake", "screening:add_trial",
-         "screening:add_scale", "screening:assess", "screening:sign", "treatments:schedule", "treatments:order_new",
-         "treatments:order", "treatments:book", "treatments:check_in", "treatments:cancel", "treatments:cockpit",
-         "treatments:vitals", "treatments:verify", *STEPS, "treatments:discharge_pdf",
-         "treatments:rems_pdf", "treatments:rems_due", "treatments:rems_submitted", "integration:list",
-         "integration:detail", "integration:book", "integration:status", "integration:add_note"]
-
-
-def test_every_journey_url_is_covered_here():
-    from ketaclinic.access import url_names
-
-    mine = [n for n in url_names() if n.split(":")[0] in ("screening", "treatments", "integration")]
-    assert sorted(mine) == sorted(NAMES)
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_role_matrix(name, world, client_for):
-    method, url, allowed = _urls(world)[name]
-    for role in ALL:
-        response = getattr(client_for(role), method)(url, {})
-        if role in allowed:
-            assert response.status_code in ((200,) if method == "get" else (200, 302)), (role, name)
-        else:
-            assert response.status_code == 403, f"{role} must be refused {name}, got {response.status_code}"
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_signed_out_visitor_is_sent_to_sign_in(name, world):
-    method, url, _ = _urls(world)[name]
-    response = getattr(Client(), method)(url, {})
-    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/?next=")
+from ketaclinic.treatments.models import VitalsReading
+from tests.treatments.factories import ESK, IV, actor, book_now, make_order, ready_to_start
 
 
 def _cockpit_queries(client, session) -> int:
