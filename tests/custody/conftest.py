@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
 # Synthetic, well-formed DEA numbers (check digit valid): 2 letters + 7 digits, clinical.md §6.
 SUPPLIER_DEA = "PS1234563"
@@ -14,17 +13,24 @@ REVERSE_DEA = "RR7654329"
 
 
 @pytest.fixture
-def room(clinic):
+def room(clinic, staff):
+    """An infusion room with four chairs (sessions booked at the same time sit in different chairs)."""
     from ketaclinic.clinic.models import Room
+    from ketaclinic.clinic.services import add_room
+    from tests.factories import actor
 
-    return Room.objects.create(clinic=clinic, name="Infusion Room A", kind=Room.Kind.INFUSION)
+    return add_room(actor=actor(staff["clinic_admin"]), clinic=clinic, name="Infusion Room A",
+                    kind=Room.Kind.INFUSION, chairs=4)
 
 
 @pytest.fixture
-def other_room(clinic):
+def other_room(clinic, staff):
     from ketaclinic.clinic.models import Room
+    from ketaclinic.clinic.services import add_room
+    from tests.factories import actor
 
-    return Room.objects.create(clinic=clinic, name="Spravato Suite", kind=Room.Kind.INTRANASAL)
+    return add_room(actor=actor(staff["clinic_admin"]), clinic=clinic, name="Spravato Suite",
+                    kind=Room.Kind.INTRANASAL, chairs=2)
 
 
 @pytest.fixture
@@ -80,38 +86,34 @@ def device_product(admin_actor):
 
 
 @pytest.fixture
-def receive(actor_for, supplier, location):
-    """Enter and countersign a receipt; returns the containers."""
-    from ketaclinic.custody import services
+def receive(staff, supplier, location):
+    """Enter and countersign a receipt (tests.factories.received); returns the containers."""
+    from tests.factories import received
 
     def do(product, packages=1, lot="LOT-A1", expiry=None, where=None):
-        today = timezone.localdate()
-        receipt = services.enter_receipt(
-            actor_for("nurse"), supplier=supplier, invoice_number=f"INV-{lot}", invoice_date=today,
-            received_on=today, product=product, lot_number=lot, expiry=expiry or today + timedelta(days=365),
-            packages=packages, location=where or location)
-        return services.countersign_receipt(actor_for("prescriber"), receipt)
+        return received(staff, supplier=supplier, location=where or location, product=product, packages=packages,
+                        lot=lot, expiry=expiry)
 
     return do
 
 
 @pytest.fixture
 def make_session(staff, room):
-    """A treatment session whose dose has been prepared and independently verified."""
-    from ketaclinic.treatments.models import TreatmentOrder, TreatmentSession
+    """A treatment session built through the treatment services (tests.factories.dosed_session): consult and
+    order signed, booked in a free chair, checked in, pre-checks, dose prepared and (by default) independently
+    verified. IV ketamine at 0.5 mg/kg, so ``dose_mg`` sets the patient's weight; esketamine is the 56 mg
+    template (``dose_mg`` is not used for it). With ``administered_mg`` the dose is given and stopped at that amount. A past ``start`` builds the
+    whole visit back then."""
+    from tests.factories import ESK, IV, dosed_session
 
-    def make(patient, dose_mg="35", drug="ketamine", verified=True, at_room=None, administered_mg=None):
-        order = TreatmentOrder.objects.create(patient=patient, drug=drug, route="iv" if drug == "ketamine" else "intranasal",
-                                              created_by=staff["prescriber"], status="active")
-        now = timezone.now()
-        return TreatmentSession.objects.create(
-            patient=patient, order=order, drug=drug, route=order.route, room=at_room or room, scheduled_start=now,
-            status="dosing", prepared_dose_mg=Decimal(dose_mg), prepared_by=staff["nurse"], prepared_at=now,
-            verified_by=staff["prescriber"] if verified else None, verified_at=now if verified else None,
-            administered_mg=Decimal(administered_mg) if administered_mg else None,
-            administered_by=staff["nurse"] if administered_mg else None,
-            dose_started_at=now if administered_mg else None, dose_ended_at=now if administered_mg else None,
-        )
+    def make(patient, dose_mg="35", drug="ketamine", verified=True, at_room=None, administered_mg=None, start=None):
+        data = IV if drug == "ketamine" else ESK
+        weight = str(Decimal(dose_mg) * 2) if drug == "ketamine" else "70.0"
+        end = "stopped" if administered_mg is not None else "verified" if verified else "prepared"
+        s = dosed_session(patient, staff, data=data, room=at_room or room, start=start, end=end, weight=weight,
+                          administered_mg=administered_mg)
+        assert drug != "ketamine" or s.prepared_dose_mg == Decimal(dose_mg), "the weight gives the asked-for dose"
+        return s
 
     return make
 

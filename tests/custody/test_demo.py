@@ -17,14 +17,11 @@ pytestmark = pytest.mark.django_db
 def test_demo_ledger_reconciles(clinic, staff, make_user, make_patient, make_session, room, other_room, staff_nurse2):
     from datetime import timedelta
 
-    from ketaclinic.treatments.models import TreatmentSession
-
     users = {"admin": staff["clinic_admin"], "nurse": staff["nurse"], "nurse2": staff_nurse2,
              "prescriber": staff["prescriber"], "compliance": staff["compliance"]}
     for i in range(6):
-        s = make_session(make_patient(), dose_mg=str(30 + i * 5), administered_mg=str(30 + i * 5))
-        when = timezone.now() - timedelta(days=6 - i)
-        TreatmentSession.objects.filter(pk=s.pk).update(verified_at=when, dose_ended_at=when + timedelta(minutes=40))
+        make_session(make_patient(), dose_mg=str(30 + i * 5), administered_mg=str(30 + i * 5),
+                     start=timezone.now() - timedelta(days=6 - i))
     for _ in range(2):
         make_session(make_patient(), dose_mg="56", administered_mg="56", drug="esketamine", at_room=other_room)
     ctx = SimpleNamespace(clinic=clinic, users=users, now=timezone.now(), rng=random.Random(1), extra={})

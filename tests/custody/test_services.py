@@ -14,6 +14,7 @@ from ketaclinic.clinical import custody as rules
 from ketaclinic.custody import services
 from ketaclinic.custody.models import Container, Incident, LedgerEntry, PendingEvent
 from ketaclinic.custody.services import CountInput, CustodyError
+from tests.factories import dosing_started, dosing_stopped
 
 pytestmark = pytest.mark.django_db
 
@@ -87,8 +88,7 @@ def test_administer_then_witnessed_waste_balances_the_draw(make_patient, make_se
     [vial] = receive(vial_product)
     session = make_session(make_patient(), dose_mg="35")
     services.draw(actor_for("nurse"), container=vial, session=session, quantity="1.00")
-    type(session).objects.filter(pk=session.pk).update(administered_mg=Decimal("35"), administered_by=staff["nurse"])
-    session.refresh_from_db()
+    session = dosing_stopped(dosing_started(session, staff), staff)  # 35 mg given, as prepared
     [adm] = services.record_administration(actor_for("nurse"), session)
     assert adm.quantity == Decimal("0.70") and adm.mg == Decimal("35.00")
     with pytest.raises(CustodyError, match="0.30"):
