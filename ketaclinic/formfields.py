@@ -7,10 +7,11 @@ clinical: bounds are what the record can store, or what the caller passes in.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from django import forms
+from django.utils import timezone
 
 from ketaclinic.inputs import InputError, parse_decimal, parse_id, parse_whole
 
@@ -106,3 +107,49 @@ class IsoDateField(forms.DateField):
         if latest is not None and day > latest:
             raise forms.ValidationError(f"Enter a date on or before {latest.isoformat()}.", code="invalid")
         return day
+
+
+class ClinicDateTimeField(forms.DateTimeField):
+    """A moment typed as clinic wall-clock time (``<input type=datetime-local>``: YYYY-MM-DDTHH:MM), read in the
+    active (clinic) time zone.
+
+    On the night clocks fall back, 01:00-01:59 happens twice: such a time is read as the earlier of the two
+    (the first occurrence), so a deadline counted from it can only come earlier, never later. On the night
+    clocks spring forward, 02:00-02:59 does not exist: it is refused with a message naming the gap. (Django's
+    own field refuses both with a message a nurse cannot act on.)"""
+
+    widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
+
+    def prepare_value(self, value):
+        if isinstance(value, datetime) and timezone.is_aware(value):
+            value = timezone.localtime(value)
+        return value
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, datetime):
+            return value if timezone.is_aware(value) else self._aware(value)
+        naive = None
+        for fmt in self.input_formats:
+            try:
+                naive = datetime.strptime(str(value).strip(), fmt)
+                break
+            except ValueError:
+                continue
+        if naive is None:
+            raise forms.ValidationError("Enter a date and time (YYYY-MM-DD HH:MM).", code="invalid")
+        return self._aware(naive)
+
+    @staticmethod
+    def _aware(naive: datetime) -> datetime:
+        tz = timezone.get_current_timezone()
+        moment = naive.replace(tzinfo=tz, fold=0)
+        # A wall-clock time that does not exist maps to a different wall-clock time after a round trip via UTC.
+        if moment.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != naive:
+            raise forms.ValidationError(
+                f"{naive:%Y-%m-%d %H:%M} does not exist in {tz.key}: the clocks moved forward that night. "
+                "Enter the time as the clock showed it (an hour later).", code="nonexistent")
+        # In UTC: a moment in the repeated hour compares unequal to every other zone's datetimes (PEP 495).
+        return moment.astimezone(UTC)

@@ -25,9 +25,7 @@ from ketaclinic.custody.services import (
     count_maximum,
     parse_quantity,
 )
-from ketaclinic.formfields import IsoDateField, WholeNumberField
-
-DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+from ketaclinic.formfields import ClinicDateTimeField, IsoDateField, WholeNumberField
 
 
 class QuantityField(forms.Field):
@@ -114,7 +112,7 @@ class DestroyForm(forms.Form):
 class LossForm(forms.Form):
     kind = forms.ChoiceField(choices=LossReport.Kind.choices, label="Type of loss")
     quantity = QuantityField(label="Quantity missing")
-    discovered_at = forms.DateTimeField(widget=DATETIME, label="Discovered at", input_formats=["%Y-%m-%dT%H:%M"])
+    discovered_at = ClinicDateTimeField(label="Discovered at")
     circumstances = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
     police_notified = forms.BooleanField(required=False)
     police_report = forms.CharField(max_length=80, required=False, label="Police report number")
@@ -128,8 +126,7 @@ class ReturnForm(forms.Form):
 
 
 class LossNoticeForm(forms.Form):
-    notice_sent_at = forms.DateTimeField(widget=DATETIME, required=False, input_formats=["%Y-%m-%dT%H:%M"],
-                                         label="Written notice to DEA Field Division sent at")
+    notice_sent_at = ClinicDateTimeField(required=False, label="Written notice to DEA Field Division sent at")
     form106_filed_on = IsoDateField(required=False, latest=timezone.localdate, label="DEA Form 106 filed on")
     form106_reference = forms.CharField(max_length=80, required=False, label="Form 106 confirmation number")
 
