@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from ketaclinic.access import can_open
 from ketaclinic.custody import queries
 from ketaclinic.custody.models import Incident, LossReport
-
-ROLES = ("prescriber", "nurse", "compliance")
 
 
 def today_panels(request, clinic) -> list[dict]:
     user = request.user
-    if not user.has_role(*ROLES):
+    if not can_open(user, "custody:signatures"):  # handlers and compliance
         return []
     ctx = {
         "to_sign": queries.pending_for(user, count_only=True),

@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from ketaclinic.access import can_open
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import current_clinic
@@ -348,7 +349,7 @@ def ledger(request):
                  details={"page": page.number, "kind": kind, "patients": patients})
     return render(request, "custody/ledger.html", {
         "page": page, "kinds": LedgerEntry.Kind.choices, "kind": kind, "reverse_form": forms.ReverseForm(),
-        "can_reverse": request.user.has_role("compliance"), "retention_years": _retention_years()})
+        "can_reverse": can_open(request.user, "custody:reverse"), "retention_years": _retention_years()})
 
 
 @require_POST

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from ketaclinic.access import can_open
 from ketaclinic.integration.models import IntegrationSession
 
 
 def chart_sections(request, patient) -> list[dict]:
-    if not request.user.has_role("prescriber", "nurse", "therapist", "front_desk"):
+    if not can_open(request.user, "integration:list"):
         return []
     offers = list(IntegrationSession.objects.filter(patient=patient).select_related("therapist")
                   .order_by("-window_start")[:10])

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from ketaclinic.access import can_open
 from ketaclinic.accounts.models import User
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.services import Actor
@@ -63,8 +64,8 @@ def _detail_page(request, offer, *, book_form=None, note_form=None, status_form=
         "offer": offer, "patient": offer.patient, "notes": notes,
         "book_form": book_form or BookForm(offer=offer, therapists=_therapists(), rooms=_therapy_rooms(offer)),
         "note_form": note_form or NoteForm(), "status_form": status_form,
-        "can_write": request.user.has_role("therapist"),
-        "can_book": request.user.has_role("front_desk", "therapist", "prescriber", "nurse"),
+        "can_write": can_open(request.user, "integration:add_note"),
+        "can_book": can_open(request.user, "integration:book"),
     })
 
 

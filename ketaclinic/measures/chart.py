@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from ketaclinic.accounts.roles import Role
+from ketaclinic.access import can_open
 from ketaclinic.measures import trajectory
 from ketaclinic.measures.models import Administration, BoosterPrompt, SafetyTask
 
-CLINICAL = (Role.PRESCRIBER, Role.NURSE, Role.THERAPIST)
-
 
 def chart_sections(request, patient) -> list[dict]:
-    if not request.user.has_role(*CLINICAL):
+    if not can_open(request.user, "measures:trajectory"):
         return []
     trajectories, doses = trajectory.load(patient, patient.clinic)
     main = next((t for t in trajectories if t.scale == "phq9"), trajectories[0] if trajectories else None)

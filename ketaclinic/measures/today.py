@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from ketaclinic.accounts.roles import Role
+from ketaclinic.access import can_open
 from ketaclinic.measures.models import BoosterPrompt, SafetyTask
-
-CLINICAL = (Role.PRESCRIBER, Role.NURSE, Role.THERAPIST)
 
 
 def today_panels(request, clinic) -> list[dict]:
     user = request.user
-    if not user.has_role(*CLINICAL):
+    if not can_open(user, "measures:worklist"):
         return []
     tasks = list(SafetyTask.objects.filter(status=SafetyTask.Status.OPEN, patient__clinic=clinic)
                  .select_related("patient", "assigned_to").order_by("created_at")[:50])
     prompts = []
-    if user.has_role(Role.PRESCRIBER):
+    if can_open(user, "measures:booster"):
         prompts = list(BoosterPrompt.objects.filter(status=BoosterPrompt.Status.OPEN, patient__clinic=clinic)
                        .select_related("patient").order_by("created_at")[:20])
     panels = [{

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from ketaclinic.access import can_open
 from ketaclinic.accounts.models import User
 from ketaclinic.accounts.roles import Role
 from ketaclinic.audit import services as audit
@@ -64,7 +65,7 @@ def _worklist_page(request, *, booster_form=None, booster_prompt=None):
     audit.record(Actor.from_request(request), "measures.worklist.viewed",
                  details={"tasks": len(tasks), "prompts": len(prompts), "due": len(due)})
     ctx = {"tasks": tasks, "prompts": prompts, "overdue": overdue, "due_now": due_now, "now": now,
-           "on_call": services.clinician_on_call(clinic), "can_resolve": request.user.has_role(Role.PRESCRIBER),
+           "on_call": services.clinician_on_call(clinic), "can_resolve": can_open(request.user, "measures:booster"),
            "booster_form": booster_form, "booster_prompt": booster_prompt}
     return render(request, "measures/worklist.html", ctx)
 
@@ -88,8 +89,8 @@ def _trajectory_page(request, patient, *, booster_form=None, booster_prompt=None
     return render(request, "measures/trajectory.html", {
         "patient": patient, "trajectories": trajectories, "doses": doses, "recent": recent, "tasks": tasks,
         "prompts": prompts, "scales": [(c, s.name) for c, s in SCALES.items()],
-        "can_resolve": request.user.has_role(Role.PRESCRIBER),
-        "can_correct": request.user.has_role(Role.PRESCRIBER, Role.NURSE),
+        "can_resolve": can_open(request.user, "measures:booster"),
+        "can_correct": can_open(request.user, "measures:entered_in_error"),
         "booster_form": booster_form, "booster_prompt": booster_prompt,
     })
 
@@ -166,7 +167,7 @@ def _administration_page(request, admin, *, error_form=None):
     return render(request, "measures/administration.html", {
         "admin": admin, "patient": admin.patient, "scale": spec, "rows": rows,
         "tasks": list(admin.safety_tasks.select_related("acknowledged_by")),
-        "can_correct": request.user.has_role(Role.PRESCRIBER, Role.NURSE), "error_form": error_form})
+        "can_correct": can_open(request.user, "measures:entered_in_error"), "error_form": error_form})
 
 
 @require_POST

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from ketaclinic.access import can_open
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import current_clinic
@@ -77,11 +78,11 @@ def chart_page(request, patient, *, measurement_form=None, diagnosis_form=None, 
         "latest_height": latest_height,
         "diagnoses": diagnoses,
         "measurement_form": measurement_form or MeasurementForm(),
-        "diagnosis_form": (diagnosis_form or DiagnosisForm()) if user.has_role("prescriber") else None,
+        "diagnosis_form": (diagnosis_form or DiagnosisForm()) if can_open(user, "patients:add_diagnosis") else None,
         "error_form": error_form,
         "error_dx": error_dx,
-        "can_edit": user.has_role("front_desk", "prescriber", "nurse", "clinic_admin"),
-        "can_measure": user.has_role("prescriber", "nurse", "front_desk"),
+        "can_edit": can_open(user, "patients:edit"),
+        "can_measure": can_open(user, "patients:add_measurement"),
         "sections": extra_sections(request, patient),
         **section_forms,
     }

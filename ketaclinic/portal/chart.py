@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from ketaclinic.accounts.roles import Role
+from ketaclinic.access import can_open
 from ketaclinic.portal.models import Invitation, PatientAccount
-
-INVITERS = (Role.FRONT_DESK, Role.PRESCRIBER, Role.NURSE)
 
 
 def chart_sections(request, patient) -> list[dict]:
-    if not request.user.has_role(*INVITERS):
+    if not can_open(request.user, "portal:invite"):
         return []
     account = PatientAccount.objects.filter(patient=patient).select_related("user").first()
     last = None if account else Invitation.objects.filter(patient=patient).order_by("-created_at").first()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ketaclinic.access import can_open
 from ketaclinic.screening.models import Consult, EligibilityAssessment
 
 
@@ -15,6 +16,6 @@ def chart_sections(request, patient) -> list[dict]:
     return [{
         "title": "Consults and eligibility", "template": "screening/_chart.html", "id": "eligibility",
         "context": {"patient": patient, "consults": consults, "latest": latest,
-                    "can_start": user.has_role("prescriber", "nurse"),
+                    "can_start": can_open(user, "screening:start"),
                     "clinical": user.has_role("prescriber", "nurse", "therapist")},
     }]

@@ -7,6 +7,7 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from ketaclinic.access import can_open
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import current_clinic
@@ -105,7 +106,7 @@ def _detail_page(request, consult, *, intake_form=None, trial_form=None, scale_f
         "intake_form": intake_form or IntakeForm.for_consult(consult), "trial_form": trial_form or TrialForm(),
         "scale_forms": _scale_forms(scale_form), "sign_form": sign_form, "sign_for": sign_for,
         "registry_codes": set(consult.patient.diagnoses.filter(status="active").values_list("code", flat=True)),
-        "is_prescriber": request.user.has_role("prescriber"),
+        "is_prescriber": can_open(request.user, "screening:sign"),
         "absolute_elsewhere": [a for a in services.absolute_in_force(consult.patient) if a.consult_id != consult.pk],
     }
     return render(request, "screening/detail.html", ctx)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count, Q
 
+from ketaclinic.access import can_open
 from ketaclinic.treatments.models import TreatmentOrder, TreatmentSession
 
 ROWS = 12
@@ -11,7 +12,7 @@ ROWS = 12
 
 def chart_sections(request, patient) -> list[dict]:
     user = request.user
-    if not user.has_role("prescriber", "nurse", "therapist", "front_desk", "clinic_admin", "billing", "compliance"):
+    if not can_open(user, "patients:chart"):
         return []
     orders = list(TreatmentOrder.objects.filter(patient=patient).select_related("signed_by")
                   .annotate(booked=Count("sessions", filter=~Q(sessions__status__in=["cancelled", "no_show"])))
@@ -21,7 +22,7 @@ def chart_sections(request, patient) -> list[dict]:
     return [{
         "title": "Treatments", "template": "treatments/_chart.html", "id": "treatments", "css": "wide",
         "context": {"patient": patient, "orders": orders, "sessions": sessions,
-                    "clinical": user.has_role("prescriber", "nurse"),
-                    "can_order": user.has_role("prescriber"),
-                    "can_book": user.has_role("front_desk", "prescriber", "nurse", "clinic_admin")},
+                    "clinical": can_open(user, "treatments:cockpit"),
+                    "can_order": can_open(user, "treatments:order_new"),
+                    "can_book": can_open(user, "treatments:book")},
     }]

@@ -7,6 +7,7 @@ from datetime import datetime, time, timedelta
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from ketaclinic.access import can_open
 from ketaclinic.clinic.models import Room
 from ketaclinic.treatments import services
 from ketaclinic.treatments.models import AdverseEvent, RemsForm, TreatmentSession
@@ -55,14 +56,14 @@ def board(clinic, now=None) -> dict:
 
 def today_panels(request, clinic) -> list[dict]:
     user = request.user
-    if not user.has_role("prescriber", "nurse", "front_desk", "clinic_admin"):
+    if not can_open(user, "treatments:schedule"):
         return []
     ctx = board(clinic)
-    ctx["clinical"] = user.has_role("prescriber", "nurse")
-    ctx["front_desk"] = user.has_role("front_desk", "nurse", "prescriber")
+    ctx["clinical"] = can_open(user, "treatments:cockpit")
+    ctx["front_desk"] = can_open(user, "treatments:check_in")
     panels = [{"title": f"Treatment rooms today ({ctx['count']} sessions)", "template": "treatments/_today.html",
                "context": ctx}]
-    if user.has_role("prescriber", "nurse"):
+    if can_open(user, "treatments:cockpit"):
         due = RemsForm.objects.filter(status=RemsForm.Status.COMPLETE, session__patient__clinic=clinic,
                                       due_by__lte=timezone.localdate() + timedelta(days=7)).count()
         if due:

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
-from ketaclinic.access import rule_for
+from ketaclinic.access import can_open
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import Chair, Room, current_clinic
@@ -103,8 +103,8 @@ def schedule(request):
     return render(request, "treatments/schedule.html", {
         "day": day, "prev": day - timedelta(days=1), "next": day + timedelta(days=1), "columns": columns,
         "week": week, "to_book": to_book, "now": timezone.now(),
-        "can_check_in": request.user.has_role("front_desk", "nurse", "prescriber"),
-        "clinical": request.user.has_role("nurse", "prescriber"),
+        "can_check_in": can_open(request.user, "treatments:check_in"),
+        "clinical": can_open(request.user, "treatments:cockpit"),
     })
 
 
@@ -159,8 +159,8 @@ def order_detail(request, external_id):
         "order": order, "patient": order.patient, "sessions": sessions, "proposal": proposal,
         "proposal_error": proposal_error, "start": start, "chairs": chairs,
         "minutes": services.default_minutes(order, clinic.limits()),
-        "can_book": request.user.has_role("front_desk", "prescriber", "nurse", "clinic_admin"),
-        "can_cancel": request.user.has_role(*rule_for("treatments:cancel").roles),  # the policy decides
+        "can_book": can_open(request.user, "treatments:book"),
+        "can_cancel": can_open(request.user, "treatments:cancel"),
         "errors": request.session.pop("booking_errors", {}),
     })
 
