@@ -1,4 +1,6 @@
-"""Database triggers that refuse UPDATE and DELETE on append-only tables (audit trail, custody ledger).
+"""Database triggers that refuse UPDATE and DELETE on append-only tables (audit trail, custody ledger, and a
+treatment session's own records: vitals, dosing events, adverse events, ratings, observations, addenda and the
+prescriber's pre-dose overrides).
 
 The application never updates these rows; the triggers make sure nobody else does either, short of a
 database superuser disabling them (which the hash chain then exposes)."""
@@ -7,16 +9,45 @@ from __future__ import annotations
 
 # Every table protected by these triggers. A new append-only table adds itself here and installs the
 # triggers in a migration with ``migration_operations(table)``.
-APPEND_ONLY_TABLES: list[str] = ["audit_auditentry", "custody_ledgerentry"]
+APPEND_ONLY_TABLES: list[str] = [
+    "audit_auditentry", "custody_ledgerentry",
+    # a treatment session's own records (issue 10 point 10): corrected by a new row or an addendum, never edited
+    "treatments_vitalsreading", "treatments_sessionevent", "treatments_adverseevent", "treatments_sessionrating",
+    "treatments_observation", "treatments_addendum", "treatments_predoseoverride",
+]
+
+#: Tables where one column may be written once after the row is added (NULL -> a value) and nothing else may
+#: change: an adverse event's resolution time. table -> (the set-once column, every other column). A test checks
+#: the column list against the model, so a new column cannot slip past the trigger.
+SET_ONCE: dict[str, tuple[str, tuple[str, ...]]] = {
+    "treatments_adverseevent": ("resolved_at", ("id", "session_id", "kind", "severity", "onset_at", "description",
+                                                "action_taken", "rescue_medication", "recorded_by_id")),
+}
+
+
+def _set_once_condition(table: str, same: str) -> str:
+    column, others = SET_ONCE[table]
+    unchanged = " AND ".join(f"NEW.{c} {same} OLD.{c}" for c in others)
+    return f"OLD.{column} IS NULL AND NEW.{column} IS NOT NULL AND {unchanged}"
 
 
 def install_sql(vendor: str, table: str) -> list[str]:
     if vendor == "sqlite":
+        when = f"WHEN NOT ({_set_once_condition(table, 'IS')}) " if table in SET_ONCE else ""
         return [
-            f"CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table} "
+            f"CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table} {when}"
             f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END;",
             f"CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table} "
             f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END;",
+        ]
+    if vendor == "postgresql" and table in SET_ONCE:
+        return [
+            f"CREATE OR REPLACE FUNCTION {table}_set_once() RETURNS trigger AS $$ BEGIN "
+            f"IF TG_OP = 'UPDATE' AND {_set_once_condition(table, 'IS NOT DISTINCT FROM')} THEN RETURN NEW; END IF; "
+            "RAISE EXCEPTION USING MESSAGE = TG_TABLE_NAME || ' is append-only'; END; $$ LANGUAGE plpgsql;",
+            f"DROP TRIGGER IF EXISTS {table}_append_only ON {table};",
+            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION {table}_set_once();",
         ]
     if vendor == "postgresql":
         return [

@@ -255,7 +255,8 @@ def _today(ctx, orders, infusion, spravato) -> None:
             "vial_or_device": "Spravato 28 mg nasal device" if s.route == "intranasal" else
             "Ketamine HCl 50 mg/mL, 10 mL vial"})
         s.refresh_from_db()
-        services.verify_dose.within(actor=nurse2, session=s, weight_kg=s.weight_kg, dose_mg=s.prepared_dose_mg)
+        services.verify_dose.within(actor=nurse2, session=s, weight_kg=s.weight_kg, dose_mg=s.prepared_dose_mg,
+                                    concentration_mg_per_mL=s.concentration_mg_per_mL, bag_volume_mL=s.bag_volume_mL)
         dose_start = start + timedelta(minutes=25)
         services.start_dose.within(actor=nurse, session=s, at=dose_start)
         s.refresh_from_db()

@@ -9,6 +9,7 @@ session's state, roles) and refuse with their own messages. Either way nothing i
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from django import forms
 from django.db import connection
@@ -208,6 +209,8 @@ class VitalsForm(SessionForm):
 class VerifyForm(SessionForm):
     weight_kg = decimal("weight_kg", "Weight (kg)")
     dose_mg = decimal("dose_mg", "Dose (mg)")
+    concentration_mg_per_mL = decimal("concentration_mg_per_mL", "Vial strength (mg/mL)")
+    bag_volume_mL = decimal("bag_volume_mL", "Bag volume (mL)")
 
 
 class PrechecksForm(SessionForm):
@@ -216,6 +219,7 @@ class PrechecksForm(SessionForm):
     consent_on_file = flag("Consent on file")
     no_driving_acknowledged = flag("No driving until the next day acknowledged")
     weight_kg = decimal("weight_kg", "Weight (kg)")
+    confirm_weight = flag("I re-weighed the patient and confirm this weight (second clinician)")
     escort_name = free_text("Escort name", 120)
     escort_phone = free_text("Escort phone", 32)
     pregnancy_test = choice("Pregnancy test", [("negative", "Negative"), ("positive", "Positive"),
@@ -249,6 +253,24 @@ class PrepareForm(SessionForm):
     vial_or_device = free_text("Vial or device used", 120)
     lot_number = free_text("Lot number", 40)
     override_reason = free_text("Override reason", 2000)
+
+    def clean_concentration_mg_per_mL(self):
+        """One of the strengths the dose may be prepared from (the clinic's stock, or the label's): chosen from a
+        list, so a typo such as 5 for 50 mg/mL cannot reach the dose maths."""
+        value = self.cleaned_data.get("concentration_mg_per_mL")
+        if value is None or self.session.route == Route.INTRANASAL:
+            return value
+        allowed = strength_choices(self.session)
+        if value not in {Decimal(v) for v, _ in allowed}:
+            raise forms.ValidationError(f"Vial concentration: choose one of {', '.join(label for _, label in allowed)}.")
+        return value
+
+
+def strength_choices(s: TreatmentSession) -> list[tuple[str, str]]:
+    """(value, label) of each strength a dose for ``s`` may be prepared from."""
+    from ketaclinic.treatments import stock
+
+    return [(f"{v.normalize():f}", f"{v.normalize():f} mg/mL") for v in stock.strengths(s.patient.clinic, s.drug)]
 
 
 class DosingEventForm(SessionForm):

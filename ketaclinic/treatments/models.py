@@ -140,6 +140,24 @@ class TreatmentSession(models.Model):
     lot_number = models.CharField(max_length=40, blank=True)
     verified_weight_kg = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
     verified_dose_mg = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
+    # ---- Added for the clinical safety guards (issue 10, migration 0004) ----
+    # Today's weight: who entered it, and a second clinician's confirmation of a weight the core held back.
+    weight_recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                           related_name="+")
+    weight_confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                            on_delete=models.PROTECT, related_name="+")
+    weight_confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The dose as calculated (before the syringe's 0.01 mL rounding); prepared_dose_mg is the measured dose.
+    calculated_dose_mg = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
+    # The verifier's own reading of the vial strength and the bag volume.
+    verified_concentration_mg_per_mL = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    verified_bag_volume_mL = models.DecimalField(max_digits=6, decimal_places=1, null=True, blank=True)
+    # Hold means hold: the level of the reading that paused the dose (0 = paused by the nurse), and the nurse's
+    # confirmation that the pump is paused (or stopped).
+    pause_level = models.PositiveSmallIntegerField(default=0)
+    pump_pause_confirmed_at = models.DateTimeField(null=True, blank=True)
+    pump_pause_confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                                on_delete=models.PROTECT, related_name="+")
     # During / discharge
     paused_at = models.DateTimeField(null=True, blank=True)
     alert_and_oriented = models.BooleanField(default=False)
@@ -278,6 +296,8 @@ class SessionEvent(models.Model):
     rate_mL_per_h = models.DecimalField(max_digits=7, decimal_places=1, null=True, blank=True)
     note = models.CharField(max_length=300, blank=True)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # A pause or stop recorded automatically for a vitals reading at HOLD or STOP (hold means hold).
+    reading = models.ForeignKey("VitalsReading", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         ordering = ["at", "pk"]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from ketaclinic.access import can_open
 from ketaclinic.clinic.models import Room
 from ketaclinic.treatments import services
-from ketaclinic.treatments.models import AdverseEvent, RemsForm, TreatmentSession
+from ketaclinic.treatments.models import AdverseEvent, RemsForm, SessionRating, TreatmentSession
 
 PHASE_LABEL = {
     "booked": "Booked", "checked_in": "Checked in", "pre_checks": "Pre-checks", "dosing": "Dosing",
@@ -28,8 +28,11 @@ def board(clinic, now=None) -> dict:
                                         scheduled_start__lt=start + timedelta(days=1))
         .exclude(status__in=services.CLOSED)
         .select_related("patient", "room", "chair")
-        .annotate(open_ae=Exists(AdverseEvent.objects.filter(session=OuterRef("pk"), resolved_at__isnull=True)))
+        .annotate(open_ae=Exists(AdverseEvent.objects.filter(session=OuterRef("pk"), resolved_at__isnull=True)),
+                  last_moaas=Subquery(SessionRating.objects.filter(session=OuterRef("pk"), scale="moaas")
+                                      .order_by("-at", "-pk").values("total")[:1]))
         .order_by("scheduled_start"))
+    deep_at = int(clinic.limits()["sedation.moaas_urgent_at_or_below"])
     rows = []
     for s in sessions:
         s.patient.clinic = clinic  # avoid a query per row in limits_for
@@ -39,6 +42,8 @@ def board(clinic, now=None) -> dict:
             alerts.append("HOLD" if s.alert_level == 2 else "STOP")
         elif s.alert_level == 1 and s.status not in ("discharged",):
             alerts.append("Caution")
+        if s.last_moaas is not None and s.last_moaas <= deep_at and s.status not in ("discharged",):
+            alerts.insert(0, f"Deep sedation (MOAA/S {s.last_moaas})")
         if s.open_ae:
             alerts.append("Adverse event open")
         rows.append({"s": s, "phase": PHASE_LABEL.get(s.status, s.status), "due": due,

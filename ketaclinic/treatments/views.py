@@ -274,9 +274,20 @@ def cockpit_context(request, s: TreatmentSession, **extra) -> dict:
         "vitals_errors": {}, "vitals_values": {}, "esketamine": s.route == Route.INTRANASAL,
         "rems_bp": services.rems_bp_points(s, rows) if s.route == Route.INTRANASAL else None,
         "active_ae": active_ae,
+        "weight_check": services.weight_guard(s), "strengths": forms.strength_choices(s),
+        "deep_sedation": deep_sedation(ratings, limits),
+        "pump_unconfirmed": bool(s.paused_at and s.pause_level >= 2 and s.pump_pause_confirmed_at is None),
     }
     ctx.update(extra)
     return ctx
+
+
+def deep_sedation(ratings: list[SessionRating], limits) -> SessionRating | None:
+    """The latest MOAA/S rating when it is at or below the clinic's deep-sedation level (an urgent alert)."""
+    moaas = [r for r in ratings if r.scale == "moaas" and r.total is not None]
+    if moaas and moaas[-1].total <= int(limits["sedation.moaas_urgent_at_or_below"]):
+        return moaas[-1]
+    return None
 
 
 def cockpit(request, external_id):
@@ -301,6 +312,8 @@ def vitals(request, external_id):
             errors = e.errors
         else:
             s = _session(external_id)
+            if getattr(row, "hold_instruction", ""):
+                messages.error(request, row.hold_instruction)
             if not request.htmx:
                 messages.success(request, f"Vitals saved ({row.level_name}).")
     if not request.htmx:
@@ -335,6 +348,8 @@ def prechecks(request, external_id):
     def act(actor, s, form):
         for warning in services.save_prechecks(actor=actor, session=s, data=form.cleaned_data):
             messages.warning(request, warning)
+        if form.cleaned_data.get("confirm_weight"):
+            return "Pre-checks saved; you confirmed the weight as the second clinician."
         return "Pre-checks saved."
     return _step(request, external_id, forms.PrechecksForm, act, "prechecks")
 
@@ -353,7 +368,9 @@ def override_hold(request, external_id):
 def prepare_dose(request, external_id):
     def act(actor, s, form):
         calc = services.prepare_dose(actor=actor, session=s, data=form.cleaned_data)
-        return (f"Dose prepared: {calc.total_mg:g} mg. A second clinician must verify it on their own device.")
+        measured = calc.measured_mg if calc.measured_mg is not None else calc.total_mg
+        return (f"Dose prepared: {measured:g} mg as measured in the syringe. A second clinician must verify it on "
+                "their own device.")
     return _step(request, external_id, forms.PrepareForm, act, "dose")
 
 
@@ -499,8 +516,10 @@ def verify(request, external_id):
         errors = forms.form_errors(form)
     else:
         try:
-            services.verify_dose(actor=Actor.from_request(request), session=s,
-                                 weight_kg=form.cleaned_data["weight_kg"], dose_mg=form.cleaned_data["dose_mg"])
+            d = form.cleaned_data
+            services.verify_dose(actor=Actor.from_request(request), session=s, weight_kg=d["weight_kg"],
+                                 dose_mg=d["dose_mg"], concentration_mg_per_mL=d["concentration_mg_per_mL"],
+                                 bag_volume_mL=d["bag_volume_mL"])
         except TreatmentError as e:
             errors = e.errors
         else:

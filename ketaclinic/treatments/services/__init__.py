@@ -48,9 +48,12 @@ from ketaclinic.treatments.services.dose import (
     compute_dose,
     dosing_event,
     prepare_dose,
+    prepared_entries,
     start_blockers,
     start_dose,
     verify_dose,
+    weight_guard,
+    weight_history,
 )
 from ketaclinic.treatments.services.monitoring import (
     add_adverse_event,
@@ -70,7 +73,7 @@ from ketaclinic.treatments.services.orders import (
     stop_order,
     write_order,
 )
-from ketaclinic.treatments.services.readiness import _refresh_readiness, discharge_decision
+from ketaclinic.treatments.services.readiness import _refresh_readiness, discharge_decision, observation_clock
 from ketaclinic.treatments.services.rems import (
     _complete_rems,
     mark_rems_submitted,
@@ -83,6 +86,7 @@ from ketaclinic.treatments.services.session import (
     PRECHECK_BOOLS,
     _has_bp,
     check_in,
+    confirm_weight,
     override_predose_hold,
     precheck_missing,
     predose_hold,
@@ -100,6 +104,7 @@ __all__ = [
     "esketamine_discharge_limits", "latest_weight", "limits_for", "mark_rems_submitted", "next_vitals_due",
     "override_predose_hold", "precheck_missing", "predose_hold", "predose_vitals_acceptable", "prepare_dose",
     "propose_series", "record_recovery", "rems_bp_points", "rems_due", "resolve_adverse_event", "rules",
-    "save_prechecks", "sign_note", "sign_order", "start_blockers", "start_dose", "stop_for_contraindication",
+    "save_prechecks", "sign_note", "confirm_weight", "observation_clock", "prepared_entries", "weight_guard",
+    "weight_history", "sign_order", "start_blockers", "start_dose", "stop_for_contraindication",
     "stop_order", "transfer_to_emergency", "update_rems", "use_case", "verify_dose", "write_order",
 ]

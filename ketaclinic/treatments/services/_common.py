@@ -146,3 +146,4 @@ def _reading(r: VitalsReading) -> VitalReading:
 def _clear_preparation(s: TreatmentSession) -> None:
     s.prepared_dose_mg = s.prepared_by = s.prepared_at = None  # type: ignore[assignment]
     s.verified_by = s.verified_at = s.verified_weight_kg = s.verified_dose_mg = None  # type: ignore[assignment]
+    s.calculated_dose_mg = s.verified_concentration_mg_per_mL = s.verified_bag_volume_mL = None  # type: ignore

@@ -12,6 +12,7 @@ from django.utils import timezone
 from ketaclinic.accounts.roles import Role
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.services import Actor
+from ketaclinic.clinical import discharge as discharge_rules
 from ketaclinic.clinical import dosing
 from ketaclinic.treatments.models import Route, SessionEvent, TreatmentSession
 from ketaclinic.treatments.services._common import (
@@ -26,7 +27,7 @@ from ketaclinic.treatments.services._common import (
     use_case,
 )
 from ketaclinic.treatments.services.monitoring import add_adverse_event
-from ketaclinic.treatments.services.readiness import _refresh_readiness, discharge_decision
+from ketaclinic.treatments.services.readiness import _refresh_readiness, discharge_decision, observation_clock
 from ketaclinic.treatments.services.rems import _complete_rems
 
 
@@ -87,21 +88,16 @@ def discharge(*, actor: Actor, session: TreatmentSession, override_reason: str =
 
 
 def esketamine_discharge_limits(s: TreatmentSession, now: datetime | None = None) -> list[str]:
-    """What the esketamine label requires before a patient goes home, which no discharge override can waive:
-    monitoring for at least the minimum from the first device (clinical.md §3c 'Observation', >= 2 h; the clinic
-    setting cannot go below 120), an escort to take the patient home and the no-driving acknowledgement
-    (clinical.md §1 'Escort / driving', C label)."""
+    """What the esketamine label requires before a patient goes home, which no discharge override can waive
+    (:func:`ketaclinic.clinical.discharge.esketamine_discharge_limits`): at least the minimum observation (>= 2 h;
+    the clinic setting cannot go below 120) counted from the LAST device, an escort to take the patient home and
+    the no-driving acknowledgement (clinical.md §1 'Escort / driving', §3c 'Observation', C label)."""
     now = now or timezone.now()
-    problems = []
-    minimum = int(limits_for(s.patient)["observation.esketamine_min_minutes"])  # type: ignore[arg-type]
-    minutes = int((now - s.dose_started_at).total_seconds() // 60) if s.dose_started_at else 0
-    if minutes < minimum:
-        problems.append(f"monitored {minutes} of at least {minimum} min from the first device")
-    if not (s.escort_name.strip() and s.escort_phone.strip()):
-        problems.append("no escort (name and phone) recorded to take the patient home")
-    if not s.no_driving_acknowledged:
-        problems.append("no-driving acknowledgement not recorded")
-    return problems
+    clock = observation_clock(s)
+    minutes = discharge_rules.minutes_since(clock, now) if clock else 0
+    return list(discharge_rules.esketamine_discharge_limits(
+        minutes, escort_present=bool(s.escort_name.strip() and s.escort_phone.strip()),
+        no_driving_acknowledged=s.no_driving_acknowledged, settings=limits_for(s.patient)))
 
 
 @use_case

@@ -15,6 +15,9 @@ from ketaclinic.audit.services import Actor
 from ketaclinic.clinical import dosing
 from ketaclinic.clinical import session as rules
 from ketaclinic.clinical.errors import ClinicalInputError
+from ketaclinic.clinical.guards import GuardDecision
+from ketaclinic.clinical.vitals import Level
+from ketaclinic.treatments import stock
 from ketaclinic.treatments.models import (
     Drug,
     Phase,
@@ -41,8 +44,31 @@ from ketaclinic.treatments.services.orders import _require_dosable, dosing_block
 from ketaclinic.treatments.services.session import _has_bp, precheck_missing, predose_hold
 
 
+def weight_history(patient) -> tuple[Decimal | None, Decimal | None]:
+    """(the previous recorded weight, the latest recorded height) from the patient's measurements."""
+    final = patient.measurements.filter(status="final")
+    weight = final.exclude(weight_kg=None).order_by("-measured_at").values_list("weight_kg", flat=True).first()
+    height = final.exclude(height_cm=None).order_by("-measured_at").values_list("height_cm", flat=True).first()
+    return weight, height
+
+
+def weight_guard(s: TreatmentSession) -> GuardDecision | None:
+    """The clinical core's check of today's weight against the previous weight (or the height at a first visit),
+    cleared by a second clinician's confirmation; None when no weight is used (esketamine) or none is recorded."""
+    if s.route == Route.INTRANASAL or s.weight_kg is None:
+        return None
+    previous, height = weight_history(s.patient)
+    try:
+        return dosing.weight_plausibility(s.weight_kg, previous_weight_kg=previous, height_cm=height,
+                                          second_clinician_confirmed=s.weight_confirmed_at is not None,
+                                          settings=limits_for(s.patient))
+    except ClinicalInputError as e:
+        raise _clinical(e, "weight_kg") from None
+
+
 def compute_dose(s: TreatmentSession, *, concentration: Decimal | None = None, bag: Decimal | None = None,
-                 minutes: int | None = None, override_reason: str | None = None) -> dosing.DoseCalculation:
+                 minutes: int | None = None, override_reason: str | None = None,
+                 stocked: tuple[Decimal, ...] | None = None) -> dosing.DoseCalculation:
     order = s.order
     cfg = limits_for(s.patient)
     reason = override_reason or order.dose_override_reason or None
@@ -53,18 +79,15 @@ def compute_dose(s: TreatmentSession, *, concentration: Decimal | None = None, b
                                  override_reason=reason, settings=cfg)
     if s.weight_kg is None:
         raise ClinicalInputError("record today's weight first", "weight_kg")
-    previous = (s.patient.measurements.filter(status="final").exclude(weight_kg=None)
-                .order_by("-measured_at").values_list("weight_kg", flat=True).first())
     conc = float(concentration or order.concentration_mg_per_mL or 0)
+    # The weight itself is judged by weight_guard (a block, not a warning), so no previous weight here.
     if s.route == Route.IV:
         return dosing.iv_infusion(float(s.weight_kg), float(order.dose_mg_per_kg or 0),
                                   int(minutes or order.infusion_minutes or 0), conc,
                                   float(bag or order.bag_volume_mL or 0),
-                                  previous_weight_kg=float(previous) if previous else None,
-                                  override_reason=reason, settings=cfg)
+                                  override_reason=reason, settings=cfg, stocked_concentrations=stocked)
     return dosing.im_injection(float(s.weight_kg), float(order.dose_mg_per_kg or 0), conc,
-                               previous_weight_kg=float(previous) if previous else None,
-                               override_reason=reason, settings=cfg)
+                               override_reason=reason, settings=cfg, stocked_concentrations=stocked)
 
 
 @use_case
@@ -78,6 +101,12 @@ def prepare_dose(*, actor: Actor, session: TreatmentSession, data: Mapping[str, 
     if s.status not in (S.CHECKED_IN, S.PRE_CHECKS):
         raise TreatmentError("Check the patient in first.")
     _require_dosable(s)
+    weighed = weight_guard(s)
+    if weighed is not None and not weighed.ok:
+        raise TreatmentError({"weight_kg": weighed.reason})
+    if s.weight_confirmed_by_id is not None and s.weight_confirmed_by_id == actor.user_id:
+        raise TreatmentError({"weight_kg": "You confirmed today's weight as the second clinician: another "
+                              "clinician must prepare the dose."})
     conc = _dec(data.get("concentration_mg_per_mL"), "concentration_mg_per_mL", "Vial concentration (mg/mL)")
     bag = _dec(data.get("bag_volume_mL"), "bag_volume_mL", "Bag volume (mL)")
     vial = str(data.get("vial_or_device", "") or "").strip()[:120]
@@ -86,15 +115,35 @@ def prepare_dose(*, actor: Actor, session: TreatmentSession, data: Mapping[str, 
         raise TreatmentError({"lot_number": "Record the lot number of the vial or device used."})
     if not vial:
         raise TreatmentError({"vial_or_device": "Record the vial or device used (product and strength)."})
+    strengths = None
+    if s.route != Route.INTRANASAL:
+        strengths = stock.strengths(s.patient.clinic, s.drug)
+        if conc is None:
+            raise TreatmentError({"concentration_mg_per_mL": "Choose the strength on the vial label ("
+                                  + ", ".join(f"{v.normalize():f}" for v in strengths) + " mg/mL)."})
+        if s.route == Route.IV and s.order.dose_mg_per_kg and (minutes := s.order.infusion_minutes):
+            try:
+                speed = dosing.infusion_rate_check(s.order.dose_mg_per_kg, int(minutes),
+                                                   settings=limits_for(s.patient))
+            except ClinicalInputError as e:
+                raise _clinical(e, "minutes") from None
+            if speed.blocked:
+                raise TreatmentError({"minutes": speed.reason})
+            if speed.needs_override and not s.order.dose_override_reason and Role.PRESCRIBER not in actor.roles:
+                raise TreatmentError({"override_reason": speed.reason + " Ask the prescriber to prepare it with "
+                                      "their reason, or to change the order."})
+    override = str(data.get("override_reason") or "") or None
     try:
-        calc = compute_dose(s, concentration=conc, bag=bag, override_reason=str(data.get("override_reason") or "")
-                            or None)
+        calc = compute_dose(s, concentration=conc, bag=bag, override_reason=override, stocked=strengths)
     except ClinicalInputError as e:
         raise _clinical(e, "weight_kg") from None
     if calc.blocked:
         raise TreatmentError({"override_reason": " ".join(calc.warnings)})
     _clear_preparation(s)
-    s.prepared_dose_mg = Decimal(str(calc.total_mg)).quantize(Decimal("0.01"))
+    # The recorded dose is the measured dose: the syringe volume (0.01 mL) x the vial strength.
+    s.calculated_dose_mg = Decimal(str(calc.total_mg)).quantize(Decimal("0.01"))
+    s.prepared_dose_mg = Decimal(str(calc.measured_mg if calc.measured_mg is not None else calc.total_mg)
+                                 ).quantize(Decimal("0.01"))
     s.prepared_by = actor.user
     s.prepared_at = timezone.now()
     s.concentration_mg_per_mL = Decimal(str(calc.concentration_mg_per_mL)) if calc.concentration_mg_per_mL else None
@@ -110,16 +159,18 @@ def prepare_dose(*, actor: Actor, session: TreatmentSession, data: Mapping[str, 
     s.vial_or_device, s.lot_number = vial, lot
     s.save()
     audit.record(actor, "session.dose.prepared", subject=s, patient=s.patient,
-                 details={"mg": calc.total_mg, "mL": calc.drug_mL, "rate_mL_per_h": calc.rate_mL_per_h,
+                 details={"mg": str(s.prepared_dose_mg), "calculated_mg": calc.total_mg, "mL": calc.drug_mL, "rate_mL_per_h": calc.rate_mL_per_h,
                           "devices": calc.devices, "lot": lot, "vial_or_device": vial, "working": list(calc.working)})
     return calc
 
 
 @use_case
-def verify_dose(*, actor: Actor, session: TreatmentSession, weight_kg: object,
-                dose_mg: object) -> TreatmentSession | Refused:
-    """Independent verification by a second clinician who enters weight and dose themselves. Refused for the
-    person who prepared the dose and on any mismatch (tolerances in :mod:`ketaclinic.clinical.session`).
+def verify_dose(*, actor: Actor, session: TreatmentSession, weight_kg: object, dose_mg: object,
+                concentration_mg_per_mL: object = None, bag_volume_mL: object = None) -> TreatmentSession | Refused:
+    """Independent verification by a second clinician who enters weight, dose, vial strength and bag volume
+    themselves. Refused for the person who prepared the dose and on any mismatch or missing entry
+    (:func:`ketaclinic.clinical.session.verification_mismatches`: weight 0.1 kg, dose 0.1 mg, strength and bag
+    exactly; only what the preparation has: esketamine has a dose only, IM no bag).
 
     A refusal is decided inside the transaction and its audit entry committed with it; the refusal is raised only
     after the commit (:class:`Refused`), so the attempt stays in the audit trail (as ``accounts.services.sign_in``
@@ -138,49 +189,60 @@ def verify_dose(*, actor: Actor, session: TreatmentSession, weight_kg: object,
     if s.verified_at:
         raise TreatmentError("This dose is already verified.")
     _require_dosable(s)
-    refusal, dose, weight = _verification_errors(s, weight_kg, dose_mg)
+    raw = {"weight_kg": weight_kg, "dose_mg": dose_mg, "concentration_mg_per_mL": concentration_mg_per_mL,
+           "bag_volume_mL": bag_volume_mL}
+    refusal, entered = _verification_errors(s, raw)
     if refusal is not None:
         audit.record(actor, "session.dose.verification_refused", subject=s, patient=s.patient,
-                     details={"entered_mg": str(dose if dose is not None else dose_mg)[:40],
-                              "entered_kg": str(weight if weight is not None else weight_kg)[:40],
+                     details={"entered_mg": str(entered.get("dose_mg") or dose_mg)[:40],
+                              "entered_kg": str(entered.get("weight_kg") or weight_kg)[:40],
+                              "entered_mg_per_mL": str(entered.get("concentration_mg_per_mL")
+                                                       or concentration_mg_per_mL)[:40],
+                              "entered_bag_mL": str(entered.get("bag_volume_mL") or bag_volume_mL)[:40],
                               "errors": refusal.errors})
         return Refused(refusal)
     s.verified_by = actor.user
     s.verified_at = timezone.now()
-    s.verified_weight_kg = weight
-    s.verified_dose_mg = dose
-    s.save(update_fields=["verified_by", "verified_at", "verified_weight_kg", "verified_dose_mg"])
+    s.verified_weight_kg = entered.get("weight_kg")
+    s.verified_dose_mg = entered.get("dose_mg")
+    s.verified_concentration_mg_per_mL = entered.get("concentration_mg_per_mL")
+    s.verified_bag_volume_mL = entered.get("bag_volume_mL")
+    s.save(update_fields=["verified_by", "verified_at", "verified_weight_kg", "verified_dose_mg",
+                          "verified_concentration_mg_per_mL", "verified_bag_volume_mL"])
     audit.record(actor, "session.dose.verified", subject=s, patient=s.patient,
-                 details={"dose_mg": str(dose), "weight_kg": str(weight)})
+                 details={k: str(v) for k, v in entered.items()})
     return s
 
 
-def _verification_errors(s: TreatmentSession, weight_kg: object, dose_mg: object
-                         ) -> tuple[TreatmentError | None, Decimal | None, Decimal | None]:
-    """(refusal or None, dose entered, weight entered) for the second clinician's entries."""
+VERIFY_LABELS = {"weight_kg": "Weight (kg)", "dose_mg": "Dose (mg)",
+                 "concentration_mg_per_mL": "Vial strength (mg/mL)", "bag_volume_mL": "Bag volume (mL)"}
+
+
+def prepared_entries(s: TreatmentSession) -> rules.DoseEntries:
+    """What the verifier must match: the dose always; weight and vial strength for IV and IM; the bag for IV."""
+    return rules.DoseEntries(
+        weight_kg=s.weight_kg if s.route != Route.INTRANASAL else None, dose_mg=s.prepared_dose_mg,
+        concentration_mg_per_mL=s.concentration_mg_per_mL if s.route != Route.INTRANASAL else None,
+        bag_volume_mL=s.bag_volume_mL if s.route == Route.IV else None)
+
+
+def _verification_errors(s: TreatmentSession, raw: Mapping[str, object]
+                         ) -> tuple[TreatmentError | None, dict[str, Decimal | None]]:
+    """(refusal or None, the values entered) for the second clinician's entries."""
+    prepared = prepared_entries(s)
     errors: dict[str, str] = {}
-    dose = weight = None
-    try:
-        dose = _dec(dose_mg, "dose_mg", "Dose (mg)")
-    except TreatmentError as e:
-        errors.update(e.errors)
-    else:
-        if dose is None:
-            errors["dose_mg"] = "Enter the dose you calculated, in mg."
-        elif not rules.matches(dose, s.prepared_dose_mg, rules.VERIFY_DOSE_TOLERANCE_MG):
-            errors["dose_mg"] = (f"Your dose {dose} mg does not match the prepared dose. Recheck the calculation "
-                                 "with the preparing clinician; the dose cannot be started until both agree.")
-    if s.route != Route.INTRANASAL:
+    entered: dict[str, Decimal | None] = {}
+    for name, label in VERIFY_LABELS.items():
+        if getattr(prepared, name) is None:
+            continue
         try:
-            weight = _dec(weight_kg, "weight_kg", "Weight (kg)")
+            entered[name] = _dec(raw.get(name), name, label)
         except TreatmentError as e:
             errors.update(e.errors)
-        else:
-            if weight is None:
-                errors["weight_kg"] = "Enter the weight you read, in kg."
-            elif not rules.matches(weight, s.weight_kg or Decimal(0), rules.VERIFY_WEIGHT_TOLERANCE_KG):
-                errors["weight_kg"] = f"Your weight {weight} kg does not match the weight recorded today."
-    return (TreatmentError(errors) if errors else None), dose, weight
+    mismatches = rules.verification_mismatches(prepared, rules.DoseEntries(**entered))
+    for name, message in mismatches.items():
+        errors.setdefault(name, message)
+    return (TreatmentError(errors) if errors else None), entered
 
 
 def start_blockers(s: TreatmentSession, pre_rows: list[VitalsReading]) -> list[str]:
@@ -249,21 +311,32 @@ def dosing_event(*, actor: Actor, session: TreatmentSession, kind: str, rate: ob
         raise TreatmentError({"at": "The time must be after the start and not in the future."})
     r = _dec(rate, "rate", "Rate (mL/h)")
     if kind == SessionEvent.Kind.PAUSE:
+        if s.paused_at and s.pause_level >= Level.HOLD and s.pump_pause_confirmed_at is None:
+            return _confirm_pump_paused(actor, s, at, note)
         if s.paused_at:
             raise TreatmentError("Already paused.")
         s.paused_at = at
+        s.pause_level = 0
     elif kind == SessionEvent.Kind.RESUME:
         if not s.paused_at:
             raise TreatmentError("Not paused.")
+        if s.pause_level >= Level.HOLD:
+            _may_resume(actor, s, note)
         s.paused_at = None
+        s.pause_level = 0
+        s.pump_pause_confirmed_at = s.pump_pause_confirmed_by = None  # type: ignore[assignment]
     elif kind == SessionEvent.Kind.RATE:
         if r is None or r <= 0:
             raise TreatmentError({"rate": "Enter the new rate in mL/h."})
         if s.route != Route.IV:
             raise TreatmentError("Rate changes apply to IV infusions.")
+        _pump_rate_allowed(actor, s, r, note)
     elif kind == SessionEvent.Kind.DEVICE:
         if s.route != Route.INTRANASAL:
             raise TreatmentError("Devices apply to esketamine.")
+        if s.paused_at:
+            raise TreatmentError({"device": "Dosing is paused for the vital signs: do not give the next device "
+                                  "until it may resume."})
         given = list(s.events.filter(kind=SessionEvent.Kind.DEVICE).order_by("at", "pk"))
         prepared = int(s.devices or 0)
         if len(given) >= prepared:
@@ -282,6 +355,7 @@ def dosing_event(*, actor: Actor, session: TreatmentSession, kind: str, rate: ob
         s.dose_ended_at = at
         s.administered_mg = mg
         s.paused_at = None
+        s.pause_level = 0
         s.status = S.OBSERVATION
     else:
         raise TreatmentError("Unknown dosing event.")
@@ -291,3 +365,76 @@ def dosing_event(*, actor: Actor, session: TreatmentSession, kind: str, rate: ob
                  details={"at": at.isoformat(), "rate": str(r) if r else None, "note": note,
                           "administered_mg": str(s.administered_mg) if kind == "stop" else None})
     return ev
+
+
+def _confirm_pump_paused(actor: Actor, s: TreatmentSession, at: datetime, note: str) -> SessionEvent | None:
+    """The nurse confirms the pump is paused (or stopped) after an automatic pause for a vitals reading."""
+    s.pump_pause_confirmed_at = at
+    s.pump_pause_confirmed_by = actor.user
+    s.save(update_fields=["pump_pause_confirmed_at", "pump_pause_confirmed_by"])
+    audit.record(actor, "session.dose.pump_pause_confirmed", subject=s, patient=s.patient,
+                 details={"at": at.isoformat(), "level": VitalsReading.LEVELS.get(s.pause_level), "note": note})
+    return None
+
+
+def _may_resume(actor: Actor, s: TreatmentSession, note: str) -> None:
+    """Resume after a pause for vitals at HOLD or STOP only on a repeat reading below HOLD taken after the pause,
+    or on a prescriber's override with a written reason (:func:`ketaclinic.clinical.session.may_resume`)."""
+    tz = s.patient.clinic.tz
+    readings = [(timezone.localtime(v.taken_at, tz), int(v.level))
+                for v in s.vitals.filter(phase=Phase.DURING, taken_at__gt=s.paused_at).order_by("taken_at", "pk")]
+    override = Role.PRESCRIBER in actor.roles and len(note.strip()) >= 10
+    decision = rules.may_resume(paused_at=timezone.localtime(s.paused_at, tz), pause_level=int(s.pause_level),
+                                readings=readings, prescriber_override=override)
+    if not decision.ok:
+        extra = (" A prescriber may resume with a written reason (at least 10 characters) in the note."
+                 if Role.PRESCRIBER in actor.roles else "")
+        raise TreatmentError({"resume": decision.reason + extra})
+    if override:
+        audit.record(actor, "session.dose.resume_overridden", subject=s, patient=s.patient,
+                     details={"reason": note.strip(), "level": VitalsReading.LEVELS.get(s.pause_level)})
+
+
+def _pump_rate_allowed(actor: Actor, s: TreatmentSession, rate: Decimal, note: str) -> None:
+    """A new pump rate meets the same speed limits as the prepared infusion (:func:`dosing.pump_rate_check`):
+    at the label's induction rate never; above the clinic's maximum only by a prescriber with a reason."""
+    drug_ml = s.prepared_volume_mL or Decimal(0)
+    volume = (s.bag_volume_mL or Decimal(0)) + drug_ml
+    if not (s.prepared_dose_mg and s.weight_kg and volume > 0):
+        raise TreatmentError({"rate": "The prepared dose, bag and weight are needed to check a new rate."})
+    try:
+        d = dosing.pump_rate_check(rate, infused_volume_mL=volume, dose_mg=s.prepared_dose_mg,
+                                   weight_kg=s.weight_kg, settings=limits_for(s.patient))
+    except ClinicalInputError as e:
+        raise _clinical(e, "rate") from None
+    if d.blocked:
+        raise TreatmentError({"rate": d.reason})
+    if d.needs_override and not (Role.PRESCRIBER in actor.roles and len(note.strip()) >= 10):
+        raise TreatmentError({"rate": d.reason + " (A prescriber writes the reason in the note, at least 10 "
+                              "characters.)"})
+
+
+def auto_pause_for_reading(actor: Actor, s: TreatmentSession, row: VitalsReading) -> str:
+    """Hold means hold: a reading at HOLD or STOP while the dose is running pauses the dose record at once
+    (:func:`ketaclinic.clinical.session.infusion_pause_required`) and waits for the nurse to confirm the pump is
+    paused (stopped, for STOP). Returns the instruction to show ("" when the dose may go on). Part of
+    ``add_vitals``'s transaction; ``s`` is locked by it."""
+    if s.dose_started_at is None or s.dose_ended_at is not None or row.phase != Phase.DURING:
+        return ""
+    d = rules.infusion_pause_required(int(row.level))
+    if d.ok:
+        return ""
+    if s.paused_at is None:
+        s.paused_at = row.taken_at
+        s.pause_level = int(row.level)
+        s.pump_pause_confirmed_at = s.pump_pause_confirmed_by = None  # type: ignore[assignment]
+        SessionEvent.objects.create(session=s, kind=SessionEvent.Kind.PAUSE, at=row.taken_at, by=actor.user,
+                                    reading=row, note=f"automatic: vital signs at {row.level_name.upper()} "
+                                    f"({d.details.get('action')})")
+        audit.record(actor, "session.dose.paused_automatically", subject=s, patient=s.patient,
+                     details={"reading": row.pk, "level": row.level_name, "action": d.details.get("action")})
+    elif row.level > s.pause_level:
+        s.pause_level = int(row.level)
+        s.pump_pause_confirmed_at = s.pump_pause_confirmed_by = None  # type: ignore[assignment]
+    s.save(update_fields=["paused_at", "pause_level", "pump_pause_confirmed_at", "pump_pause_confirmed_by"])
+    return d.reason

@@ -40,6 +40,7 @@ from ketaclinic.treatments.services._common import (
     limits_for,
     use_case,
 )
+from ketaclinic.treatments.services.dose import auto_pause_for_reading
 from ketaclinic.treatments.services.readiness import _refresh_readiness
 
 
@@ -111,6 +112,7 @@ def add_vitals(*, actor: Actor, session: TreatmentSession, values: Mapping[str, 
     s.save(update_fields=fields)
     audit.record(actor, "session.vitals.recorded", subject=s, patient=s.patient,
                  details={"phase": phase, "level": assessment.level.name, **clean, "taken_at": taken_at.isoformat()})
+    row.hold_instruction = auto_pause_for_reading(actor, s, row)  # hold means hold
     _refresh_readiness(s)
     return row
 

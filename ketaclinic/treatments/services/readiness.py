@@ -8,7 +8,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from ketaclinic.clinical import discharge as discharge_rules
-from ketaclinic.treatments.models import Phase, Route, TreatmentSession, VitalsReading
+from ketaclinic.treatments.models import Phase, Route, SessionEvent, TreatmentSession, VitalsReading
 from ketaclinic.treatments.services._common import S, _reading, limits_for
 
 
@@ -22,8 +22,8 @@ def discharge_decision(s: TreatmentSession, rows: list[VitalsReading] | None = N
     rows = rows if rows is not None else list(s.vitals.order_by("taken_at", "pk"))
     if active_ae is None:
         active_ae = s.adverse_events.filter(resolved_at__isnull=True).exists()
-    clock = s.dose_started_at if s.route == Route.INTRANASAL else s.dose_ended_at
-    minutes = max(0, int((now - clock).total_seconds() // 60))
+    clock = observation_clock(s)
+    minutes = discharge_rules.minutes_since(clock, now) if clock else 0
     post = [r for r in rows if r.phase != Phase.PRE_DOSE]
     pre = [r for r in rows if r.phase == Phase.PRE_DOSE]
     return discharge_rules.discharge_readiness(discharge_rules.DischargeInput(
@@ -32,6 +32,16 @@ def discharge_decision(s: TreatmentSession, rows: list[VitalsReading] | None = N
         alert_and_oriented=s.alert_and_oriented, steady_gait=s.steady_gait, active_adverse_event=active_ae,
         escort_present=bool(s.escort_name.strip() and s.escort_phone.strip()),
         no_driving_acknowledged=s.no_driving_acknowledged), settings=limits_for(s.patient))
+
+
+def observation_clock(s: TreatmentSession, device_times: list[datetime] | None = None) -> datetime | None:
+    """When the observation before discharge starts counting: the end of the IV infusion, the IM injection, or
+    the LAST esketamine device (:func:`ketaclinic.clinical.discharge.observation_clock_start`)."""
+    if device_times is None:
+        device_times = (list(s.events.filter(kind=SessionEvent.Kind.DEVICE).values_list("at", flat=True))
+                        if s.route == Route.INTRANASAL else [])
+    return discharge_rules.observation_clock_start(s.route, dose_started_at=s.dose_started_at,
+                                                   dose_ended_at=s.dose_ended_at, device_times=device_times)
 
 
 def _refresh_readiness(s: TreatmentSession) -> None:

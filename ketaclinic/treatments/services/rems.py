@@ -12,9 +12,19 @@ from ketaclinic.accounts.roles import Role
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import Clinic
+from ketaclinic.clinical import discharge as discharge_rules
+from ketaclinic.clinical import sedation
 from ketaclinic.clinical.vitals import Level
 from ketaclinic.inputs import InputError, parse_whole
-from ketaclinic.treatments.models import AdverseEvent, Phase, RemsForm, Route, TreatmentSession, VitalsReading
+from ketaclinic.treatments.models import (
+    AdverseEvent,
+    Phase,
+    RemsForm,
+    Route,
+    SessionRating,
+    TreatmentSession,
+    VitalsReading,
+)
 from ketaclinic.treatments.services._common import (
     READY_TO_LEAVE_MAX_MINUTES,
     TreatmentError,
@@ -54,7 +64,8 @@ def _complete_rems(s: TreatmentSession, now: datetime, *, transferred: bool = Fa
     monitoring (clinical.md §3c 'Form fields': >= 2 h): discharge home below it is refused; an emergency transfer
     gets a form marked with the adverse event and the transfer."""
     minimum = int(limits_for(s.patient)["observation.esketamine_min_minutes"])  # type: ignore[arg-type]
-    monitored = int((now - s.dose_started_at).total_seconds() // 60) if s.dose_started_at else None
+    # The form's own minutes run from the FIRST device (the discharge clock runs from the last one).
+    monitored = discharge_rules.rems_minutes_monitored(s.dose_started_at, now) if s.dose_started_at else None
     if not transferred and (monitored is None or monitored < minimum):
         raise TreatmentError({"discharge": f"The REMS form needs at least {minimum} minutes of monitoring from the "
                               f"first device ({monitored or 0} so far)."})
@@ -73,7 +84,7 @@ def _complete_rems(s: TreatmentSession, now: datetime, *, transferred: bool = Fa
         form.ready_to_leave_minutes = max(monitored or 0, minimum)
     ratings = list(s.ratings.all())
     if form.sedation is None:
-        form.sedation = any(r.scale == "moaas" and (r.total or 5) < 5 for r in ratings)
+        form.sedation = sedation_from_ratings(ratings)
     if form.dissociation is None:
         form.dissociation = any(r.scale == "cadss" and (r.total or 0) > 0 for r in ratings)
     if form.respiratory_depression is None:
@@ -87,6 +98,15 @@ def _complete_rems(s: TreatmentSession, now: datetime, *, transferred: bool = Fa
     form.completed_at = now
     form.due_by = (s.dose_started_at or now).astimezone(s.patient.clinic.tz).date() + timedelta(days=days)
     form.save()
+
+
+def sedation_from_ratings(ratings: list[SessionRating]) -> bool:
+    """REMS 'sedation': any MOAA/S after dosing below the pre-dose MOAA/S (below 5 without one)
+    (:func:`ketaclinic.clinical.sedation.sedation_occurred`, SPR-PI §5.1)."""
+    moaas = [r for r in ratings if r.scale == "moaas" and r.total is not None]
+    pre = [r.total for r in moaas if r.timepoint == SessionRating.Timepoint.PRE]
+    after = [int(r.total) for r in moaas if r.timepoint != SessionRating.Timepoint.PRE]  # type: ignore[arg-type]
+    return sedation.sedation_occurred(int(pre[-1]) if pre else None, after)  # type: ignore[arg-type]
 
 
 @use_case

@@ -86,10 +86,12 @@ def save_prechecks(*, actor: Actor, session: TreatmentSession, data: Mapping[str
                                                 settings=limits_for(s.patient)))
         except ClinicalInputError as e:
             raise _clinical(e, "weight_kg") from None
-        if w != s.weight_kg and s.prepared_dose_mg is not None:
-            _clear_preparation(s)
+        if w != s.weight_kg:  # a new weight (re-measured): any confirmation and preparation were for the old one
+            if s.prepared_dose_mg is not None:
+                _clear_preparation(s)
+            new.update(weight_recorded_by=actor.user, weight_confirmed_by=None, weight_confirmed_at=None)
         new["weight_kg"] = w
-    diff = audit.changes(s, new)
+    diff = audit.changes(s, {k: v for k, v in new.items() if not k.startswith("weight_") or k == "weight_kg"})
     for k, v in new.items():
         setattr(s, k, v)
     if s.status == S.CHECKED_IN:
@@ -97,8 +99,44 @@ def save_prechecks(*, actor: Actor, session: TreatmentSession, data: Mapping[str
     s.save()
     audit.record(actor, "session.prechecks.saved", subject=s, patient=s.patient,
                  details={"changes": diff, "warnings": warnings})
+    if data.get("confirm_weight"):
+        confirm_weight.within(actor=actor, session=s)
     _refresh_readiness(s)
+    from ketaclinic.treatments.services.dose import weight_guard
+
+    held = weight_guard(s)
+    if held is not None and not held.ok:  # shown with the warnings; prepare_dose refuses until it is cleared
+        warnings = [held.reason]
     return warnings
+
+
+@use_case
+def confirm_weight(*, actor: Actor, session: TreatmentSession) -> TreatmentSession:
+    """A second clinician, signed in as themselves, confirms a weight the clinical core held back (pounds typed as
+    kilograms, a change beyond the clinic's tolerance, an implausible BMI) after re-weighing the patient. Not the
+    clinician who entered the weight, nor the one who prepared the dose; a weight outside the absolute limits
+    cannot be confirmed. Who and when are stored and audited."""
+    from ketaclinic.treatments.services.dose import weight_guard
+
+    _roles(actor, Role.NURSE, Role.PRESCRIBER, what="confirm a weight")
+    s = _lock(session)
+    if s.dose_started_at:
+        raise TreatmentError({"weight_kg": "Dosing has started: the weight can no longer be confirmed."})
+    if s.weight_kg is None:
+        raise TreatmentError({"weight_kg": "Record today's weight first."})
+    if actor.user_id in (s.weight_recorded_by_id, s.prepared_by_id):
+        raise TreatmentError({"weight_kg": "You entered this weight (or prepared the dose): a second clinician, "
+                              "signed in as themselves, must re-weigh the patient and confirm it."})
+    s.weight_confirmed_at = None
+    held = weight_guard(s)
+    if held is not None and held.hard:
+        raise TreatmentError({"weight_kg": held.reason})
+    s.weight_confirmed_by = actor.user
+    s.weight_confirmed_at = timezone.now()
+    s.save(update_fields=["weight_confirmed_by", "weight_confirmed_at"])
+    audit.record(actor, "session.weight.confirmed", subject=s, patient=s.patient,
+                 details={"weight_kg": str(s.weight_kg), "reason": held.reason if held is not None else ""})
+    return s
 
 
 def precheck_missing(s: TreatmentSession) -> list[str]:
