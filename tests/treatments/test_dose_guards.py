@@ -124,13 +124,14 @@ def test_stocked_strengths_from_a_registered_provider(patient, staff, rooms):
     from ketaclinic.treatments import stock
 
     s = _at_preparation(patient, staff, rooms)
+    previous = stock._provider  # custody's, registered at start-up
     stock.register(lambda clinic, drug: [Decimal(10)])
     try:
         with pytest.raises(TreatmentError, match="stocks ketamine at 10 mg/mL"):
             _prepare(s, staff["nurse"])
         _prepare(s, staff["nurse"], concentration_mg_per_mL="10")
     finally:
-        stock.register(None)
+        stock.register(previous)
 
 
 def test_infusion_at_the_induction_rate_cannot_be_prepared_even_with_a_reason(patient, staff, rooms):

@@ -118,6 +118,9 @@ def prepare_dose(*, actor: Actor, session: TreatmentSession, data: Mapping[str, 
     strengths = None
     if s.route != Route.INTRANASAL:
         strengths = stock.strengths(s.patient.clinic, s.drug)
+        if not strengths:
+            raise TreatmentError({"concentration_mg_per_mL": f"No {s.drug} vial with volume left and an unexpired "
+                                  "lot is in stock. Receive stock under Controlled substances, then prepare."})
         if conc is None:
             raise TreatmentError({"concentration_mg_per_mL": "Choose the strength on the vial label ("
                                   + ", ".join(f"{v.normalize():f}" for v in strengths) + " mg/mL)."})
