@@ -144,9 +144,9 @@ def book_at(order, staff, start: datetime, chair=None, room=None):
 
 
 def book_now(order, staff, rooms, minutes_ago=0, chair=None):
-    """Book ``order`` for now (to the minute), ``minutes_ago`` earlier if given."""
-    if chair is None:
-        chair = free_chair(rooms["spravato"] if order.route == "intranasal" else rooms["infusion"])
+    """Book ``order`` for now (to the minute), ``minutes_ago`` earlier if given, in Chair 1 of its room unless
+    ``chair`` is given."""
+    chair = chair or (rooms["s1"] if order.route == "intranasal" else rooms["a1"])
     start = timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=minutes_ago)
     return book_at(order, staff, start, chair=chair)
 

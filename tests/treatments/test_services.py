@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -11,19 +11,21 @@ from django.utils import timezone
 from ketaclinic.treatments import services
 from ketaclinic.treatments.models import RemsForm, TreatmentSession
 from ketaclinic.treatments.services import TreatmentError
-from tests.treatments.factories import (
+from tests.factories import (
     ESK,
     IM,
     IV,
     actor,
+    book_at,
     book_now,
     checked_in,
+    let_time_pass,
+    local,
     make_eligible,
     make_order,
     normal_vitals,
     prechecked,
     ready_to_start,
-    shift_back,
 )
 
 pytestmark = pytest.mark.django_db
@@ -99,12 +101,12 @@ def test_double_booked_chair_is_refused(patient, make_patient, staff, rooms):
     assert book_now(other, staff, rooms, chair=rooms["a2"]).chair == rooms["a2"]
 
 
-def test_patient_booked_twice_a_day_is_refused(patient, staff, rooms):
+def test_patient_booked_twice_a_day_is_refused(patient, staff, rooms, clinic):
     order = make_order(patient, staff, IV)
-    book_now(order, staff, rooms)
-    with pytest.raises(TreatmentError, match="already has a session on"):
-        services.book_session(actor=actor(staff["front_desk"]), order=order,
-                              start=timezone.now() + timedelta(hours=5), room=rooms["infusion"], chair=rooms["a2"])
+    day = timezone.localdate() + timedelta(days=2)  # one future clinic day, whatever today is
+    book_at(order, staff, local(day, time(9, 0), clinic.tz), chair=rooms["a1"])
+    with pytest.raises(TreatmentError, match=f"already has a session on {day:%Y-%m-%d}"):
+        book_at(order, staff, local(day, time(15, 0), clinic.tz), chair=rooms["a2"])
 
 
 def test_spacing_shorter_than_the_order_allows_is_refused(patient, staff, rooms):
@@ -229,7 +231,8 @@ def test_verification_mismatch_is_refused_and_start_waits(patient, staff, rooms,
     assert "weight_kg" in e.value.errors
     with pytest.raises(TreatmentError, match="not independently verified"):
         services.start_dose(actor=actor(staff["nurse"]), session=s)
-    services.verify_dose(actor=actor(nurse2), session=s, weight_kg="70.0", dose_mg="35")
+    services.verify_dose(actor=actor(nurse2), session=s, weight_kg="70.0", dose_mg="35", concentration_mg_per_mL="50",
+                         bag_volume_mL="100")
     assert services.start_dose(actor=actor(staff["nurse"]), session=s).status == S.DOSING
 
 
@@ -268,11 +271,11 @@ def _dosed(patient, staff, rooms, data=IV, minutes_ago=0):
         services.dosing_event(actor=actor(staff["nurse"]), session=s, kind="rate", rate="120")
         services.dosing_event(actor=actor(staff["nurse"]), session=s, kind="stop")
     elif data["route"] == "intranasal":
-        shift_back(s, 5)  # the second device is given at least 5 min after the first (clinical.md §3b)
+        let_time_pass(5)  # the second device is given at least 5 min after the first (clinical.md §3b)
         services.dosing_event(actor=actor(staff["nurse"]), session=s, kind="device")
         services.dosing_event(actor=actor(staff["nurse"]), session=s, kind="stop")
     if minutes_ago:
-        shift_back(s, minutes_ago)
+        let_time_pass(minutes_ago)
     s.refresh_from_db()
     return s
 
@@ -367,7 +370,7 @@ def test_rems_form_captured_completed_and_due(patient, staff, rooms, clinic):
     services.update_rems(actor=actor(staff["nurse"]), session=s, data={
         "sedation": "no", "dissociation": "yes", "respiratory_depression": "no", "ready_to_leave_minutes": "125"})
     normal_vitals(s, staff, when=s.dose_started_at + timedelta(minutes=1))
-    shift_back(s, 130)
+    let_time_pass(130)
     normal_vitals(s, staff)
     services.record_recovery(actor=actor(staff["nurse"]), session=s, alert_and_oriented=True, steady_gait=True)
     s = services.discharge(actor=actor(staff["nurse"]), session=s)
