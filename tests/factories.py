@@ -268,7 +268,8 @@ def dosed_session(patient, staff, *, order=None, start=None, chair=None, room=No
                   administered_mg=None, end="discharged", weight="70.0"):
     """A whole visit through the services: booked at ``start`` (now by default; a past ``start`` runs the visit
     back then with :func:`back_at`), checked in, pre-checks, dose prepared and verified, dosed, and then
-    ``end``: "prepared" or "verified" (stop before dosing), "dosing", "stopped", "discharged", "signed" or "transferred".
+    ``end``: "prepared" or "verified" (stop before dosing), "dosing", "stopped", "discharged", "signed",
+    "transferred" (to emergency care during dosing) or "transferred after dosing".
     ``order`` defaults to a new one from ``data``; its consult and order are written at ``start``."""
     start = (start or timezone.now()).replace(second=0, microsecond=0)
     travel = back_at(start) if start < timezone.now() - timedelta(minutes=5) else _here()
@@ -284,11 +285,13 @@ def dosed_session(patient, staff, *, order=None, start=None, chair=None, room=No
         if end == "dosing":
             s.refresh_from_db()
             return s
-        if end == "transferred":
+        if end == "transferred":  # during dosing: the transfer ends it
             return transferred(s, staff, administered_mg=administered_mg)
         s = dosing_stopped(s, staff, administered_mg=administered_mg)
         if end == "stopped":
             return s
+        if end == "transferred after dosing":
+            return transferred(s, staff)
         s = discharged(s, staff)
         return signed(s, staff) if end == "signed" else s
 

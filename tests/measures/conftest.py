@@ -2,50 +2,53 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from decimal import Decimal
-
 import pytest
+
+#: An induction series as an order of three a week allows it (days after the first visit): never more than
+#: three in any seven days.
+INDUCTION_DAYS = (0, 2, 4, 7, 9, 11)
 
 
 @pytest.fixture
-def make_session(staff):
+def make_session(staff, clinic):
+    """A treatment visit built through the treatment services (tests.factories.dosed_session), one order per
+    patient written at its first visit: ``dosed`` visits are booked at ``start``, dosed (``mg`` given, 35 mg
+    prepared for 70 kg) and discharged back then; otherwise only booked at ``start`` (a future time).
+    ``drug="esketamine"`` uses the 56 mg Spravato order. Visits of one patient are built in time order."""
     from django.utils import timezone
 
-    from ketaclinic.treatments.models import TreatmentOrder, TreatmentSession
+    from tests.factories import ESK, IV, book_at, dosed_session, make_order, make_rooms
 
+    rooms: dict = {}
     orders: dict[int, object] = {}
 
-    def make(patient, *, start=None, dosed=True, mg="35", status=None, order=None, sequence=1, drug="ketamine",
-             route="iv"):
-        if order is None:
-            order = orders.get(patient.pk)
-            if order is None:
-                order = orders[patient.pk] = TreatmentOrder.objects.create(
-                    patient=patient, drug=drug, route=route, status=TreatmentOrder.Status.ACTIVE,
-                    created_by=staff["prescriber"], created_at=(start or timezone.now()) - timedelta(days=1))
+    def make(patient, *, start=None, dosed=True, mg=None, drug="ketamine", end="discharged"):
+        if not rooms:
+            rooms.update(make_rooms(clinic, staff["clinic_admin"]))
         start = start or timezone.now()
-        fields = {"patient": patient, "order": order, "sequence": sequence, "drug": drug, "route": route,
-                  "scheduled_start": start}
-        if dosed:
-            fields.update(dose_started_at=start + timedelta(minutes=20), dose_ended_at=start + timedelta(minutes=60),
-                          administered_mg=Decimal(mg), discharged_at=start + timedelta(minutes=150),
-                          status=status or TreatmentSession.Status.DISCHARGED)
-        else:
-            fields["status"] = status or TreatmentSession.Status.BOOKED
-        return TreatmentSession.objects.create(**fields)
+        data = ESK if drug == "esketamine" else {**IV, "sessions_planned": "52"}
+        order = orders.get(patient.pk)
+        if not dosed:
+            order = order or make_order(patient, staff, data)
+            orders[patient.pk] = order
+            room = rooms["spravato" if order.route == "intranasal" else "infusion"]
+            return book_at(order, staff, start.replace(second=0, microsecond=0), room=room)
+        s = dosed_session(patient, staff, order=order, start=start, rooms=rooms, data=data, administered_mg=mg,
+                          end=end)
+        orders[patient.pk] = s.order
+        return s
 
     return make
 
 
 @pytest.fixture
-def make_portal_patient(make_patient, db):
-    """A patient with a portal login; returns (patient, client) with the new-device check already passed."""
+def make_portal_patient(make_patient, staff, db):
+    """A patient invited to the portal who accepted the invitation (portal services); returns (patient, client)
+    signed in with the new-device check already passed."""
     from django.test import Client
 
-    from ketaclinic.accounts.models import User
-    from ketaclinic.portal.models import PatientAccount
-    from ketaclinic.portal.services import SESSION_VERIFIED
+    from ketaclinic.portal.services import SESSION_VERIFIED, accept_invitation, invite
+    from tests.factories import actor
 
     counter = {"n": 0}
 
@@ -53,10 +56,12 @@ def make_portal_patient(make_patient, db):
         counter["n"] += 1
         email = overrides.pop("email", f"patient{counter['n']}@example.invalid")
         patient = make_patient(email=email, **overrides)
-        user = User.objects.create_user(username=email, email=email, password="correct horse battery")
-        account = PatientAccount.objects.create(user=user, patient=patient)
+        _, token = invite(actor=actor(staff["front_desk"]), patient=patient, email=email)
+        account = accept_invitation(token=token, password="correct horse battery", password2="correct horse battery")
+        patient = type(patient).objects.get(pk=patient.pk)  # now with its portal account
         client = Client()
-        client.force_login(user)
+        client.force_login(account.user)
+        # The emailed-code step is the portal's own test's business: mark this browser session as past it.
         session = client.session
         session[SESSION_VERIFIED] = account.pk
         session.save()

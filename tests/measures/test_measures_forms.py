@@ -20,7 +20,7 @@ from ketaclinic.measures.models import (
     SafetyTask,
     Timing,
 )
-from tests.measures.conftest import phq9, phq9_total
+from tests.measures.conftest import INDUCTION_DAYS, phq9, phq9_total
 
 pytestmark = pytest.mark.django_db
 
@@ -43,9 +43,9 @@ def booster_prompt(patient, actor_for, make_session):
     actor = actor_for("nurse")
     services.record_administration(actor=actor, patient=patient, scale="phq9", answers=phq9_total(20),
                                    timing=Timing.BASELINE, administered_at=start - timedelta(days=1))
-    for i in range(6):
-        make_session(patient, start=start + timedelta(days=2 * i), sequence=i + 1)
-    end = start + timedelta(days=10)
+    for day in INDUCTION_DAYS:
+        make_session(patient, start=start + timedelta(days=day))
+    end = start + timedelta(days=INDUCTION_DAYS[-1])
     for days, total in ((9, 4), (23, 10)):
         out = services.record_administration(actor=actor, patient=patient, scale="phq9", answers=phq9_total(total),
                                              administered_at=end + timedelta(days=days))

@@ -13,7 +13,7 @@ from ketaclinic.audit.models import AuditEntry
 from ketaclinic.measures import services
 from ketaclinic.measures.models import Administration, BoosterPrompt, DueItem, ItemAnswer, SafetyTask, Timing
 from ketaclinic.measures.schedule import refresh_due_items
-from tests.measures.conftest import phq9, phq9_total
+from tests.measures.conftest import INDUCTION_DAYS, phq9, phq9_total
 
 pytestmark = pytest.mark.django_db
 
@@ -121,7 +121,7 @@ def test_acknowledging_requires_an_action_and_a_note_and_records_who_when_what(p
 
 
 def _induction(patient, make_session, start, n=6):
-    return [make_session(patient, start=start + timedelta(days=2 * i), sequence=i + 1) for i in range(n)]
+    return [make_session(patient, start=start + timedelta(days=day)) for day in INDUCTION_DAYS[:n]]
 
 
 def test_loss_of_response_after_induction_opens_one_booster_prompt(patient, actor_for, make_session):
@@ -131,7 +131,7 @@ def test_loss_of_response_after_induction_opens_one_booster_prompt(patient, acto
     services.record_administration(actor=actor, patient=patient, scale="phq9", answers=phq9_total(20),
                                    timing=Timing.BASELINE, administered_at=start - timedelta(days=1))
     _induction(patient, make_session, start)
-    end = start + timedelta(days=10)
+    end = start + timedelta(days=INDUCTION_DAYS[-1])
     for days, total in ((2, 6), (9, 4), (16, 7)):
         services.record_administration(actor=actor, patient=patient, scale="phq9", answers=phq9_total(total),
                                        administered_at=end + timedelta(days=days))
@@ -156,7 +156,7 @@ def test_loss_of_response_after_induction_opens_one_booster_prompt(patient, acto
 def test_no_booster_prompt_while_the_induction_series_is_still_running(patient, actor_for, make_session):
     now = timezone.now()
     _induction(patient, make_session, now - timedelta(days=20), n=3)
-    make_session(patient, start=now + timedelta(days=2), dosed=False, sequence=4)
+    make_session(patient, start=now + timedelta(days=2), dosed=False)
     for days, total in ((10, 3), (5, 15)):
         services.record_administration(actor=actor_for("nurse"), patient=patient, scale="phq9",
                                        answers=phq9_total(total), administered_at=now - timedelta(days=days))
@@ -168,8 +168,8 @@ def test_schedule_generates_due_items_and_a_score_closes_them(patient, actor_for
     services.apply_default_schedule(actor=actor_for("nurse"), patient=patient)
     due = {(d.scale, d.timing) for d in DueItem.objects.filter(status="open")}
     assert due == {("phq9", "baseline"), ("gad7", "baseline")}
+    make_session(patient, start=now - timedelta(days=2))  # a visit's history first, then the next booking
     booked = make_session(patient, start=now + timedelta(days=1), dosed=False)
-    make_session(patient, start=now - timedelta(days=2), sequence=0)
     refresh_due_items(patient)
     refresh_due_items(patient)  # idempotent
     slots = list(DueItem.objects.filter(scale="phq9").values_list("timing", flat=True))

@@ -99,8 +99,8 @@ def test_trajectory_page_query_budget_is_constant_over_two_years_of_weekly_score
     _history(short, 4, clinic)
     _history(long, 104, clinic)
     for p in (short, long):
-        for k in range(3 if p is short else 26):
-            make_session(p, start=timezone.now() - timedelta(weeks=4 * k + 1), sequence=k + 1)
+        for k in reversed(range(3 if p is short else 26)):  # oldest visit first
+            make_session(p, start=timezone.now() - timedelta(weeks=4 * k + 1))
     c = client_for("prescriber")
     c.get(reverse("measures:trajectory", args=[short.external_id]))  # warm up session/role caches
     n_short, _ = _count(c, reverse("measures:trajectory", args=[short.external_id]))

@@ -122,8 +122,9 @@ def test_every_portal_access_is_audited(two_patients):
 
 def test_portal_shows_appointments_with_preparation_and_no_staff_notes(make_portal_patient, make_session):
     patient, client = make_portal_patient()
-    session = make_session(patient, start=timezone.now() + timedelta(days=2), dosed=False, drug="esketamine",
-                           route="intranasal")
+    session = make_session(patient, start=timezone.now() + timedelta(days=2), dosed=False, drug="esketamine")
+    # Deliberately written on the row the portal reads (no service puts a note on a booked visit): the portal must
+    # never show a staff note, whatever the row holds.
     session.note_summary = "STAFF NOTE: patient anxious about cost"
     session.save()
     body = client.get(reverse("portal:home")).content.decode()

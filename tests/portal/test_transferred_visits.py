@@ -9,19 +9,13 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from ketaclinic.treatments.models import TreatmentSession
-
 pytestmark = pytest.mark.django_db
 
 
 def test_transferred_visit_is_listed_with_its_status_and_no_pdf(make_portal_patient, make_session):
     patient, client = make_portal_patient()
     home = make_session(patient, start=timezone.now() - timedelta(days=8))
-    moved = make_session(patient, start=timezone.now() - timedelta(days=1), sequence=2)
-    moved.status = TreatmentSession.Status.TRANSFERRED
-    moved.discharged_at = None
-    moved.transferred_at = moved.dose_started_at + timedelta(minutes=30)
-    moved.save()
+    moved = make_session(patient, start=timezone.now() - timedelta(days=1), end="transferred")
     body = client.get(reverse("portal:visits")).content.decode()
     assert "Transferred to emergency care" in body and "emergency care during this visit" in body
     assert reverse("portal:visit_pdf", args=[moved.external_id]) not in body
