@@ -16,18 +16,19 @@ from ketaclinic.treatments.models import (
     TreatmentSession,
 )
 from ketaclinic.treatments.services import TreatmentError
-from tests.treatments.factories import (
+from tests.factories import (
     ESK,
     IV,
     actor,
     book_now,
     checked_in,
+    dose_verified,
+    let_time_pass,
     make_eligible,
     make_order,
     normal_vitals,
     prechecked,
     ready_to_start,
-    shift_back,
 )
 
 pytestmark = pytest.mark.django_db
@@ -51,9 +52,7 @@ def _prep_verify(s, staff):
         "concentration_mg_per_mL": "50", "bag_volume_mL": "100", "vial_or_device": "Ketamine 50 mg/mL",
         "lot_number": "L1"})
     s.refresh_from_db()
-    services.verify_dose(actor=actor(staff["prescriber"]), session=s, weight_kg=s.weight_kg, dose_mg=s.prepared_dose_mg)
-    s.refresh_from_db()
-    return s
+    return dose_verified(s, staff)
 
 
 def _start(s, staff):
@@ -196,10 +195,10 @@ def test_signed_absolute_contraindication_stops_orders_and_cancels_sessions(pati
 def _esk_dosed(patient, staff, rooms, minutes_ago):
     s = ready_to_start(book_now(make_order(patient, staff, ESK), staff, rooms), staff)
     services.start_dose(actor=actor(staff["nurse"]), session=s)
-    shift_back(s, 6)
+    let_time_pass(6)
     services.dosing_event(actor=actor(staff["nurse"]), session=s, kind="device")
     services.dosing_event(actor=actor(staff["nurse"]), session=s, kind="stop")
-    shift_back(s, minutes_ago)
+    let_time_pass(minutes_ago)
     normal_vitals(s, staff)
     s.refresh_from_db()
     return s
@@ -258,9 +257,9 @@ def test_esketamine_devices_need_five_minutes_between_them_and_no_more_than_prep
     assert s.devices == 2
     with pytest.raises(TreatmentError, match="5 min"):
         services.dosing_event(actor=actor(staff["nurse"]), session=s, kind="device")
-    shift_back(s, 5)
+    let_time_pass(5)
     services.dosing_event(actor=actor(staff["nurse"]), session=s, kind="device")
-    shift_back(s, 6)
+    let_time_pass(6)
     with pytest.raises(TreatmentError, match="2 device"):
         services.dosing_event(actor=actor(staff["nurse"]), session=s, kind="device")
     assert SessionEvent.objects.filter(session=s, kind="device").count() == 2
@@ -285,6 +284,7 @@ def test_cockpit_override_names_the_reading_and_transfer_button_works(patient, s
     assert "Override STOP" in body
 
     esk = _esk_dosed(make_patient(), staff, rooms, 20)
+    client = client_for("prescriber")  # signed in again: the idle sign-out ran while the clock moved on
     body = client.get(reverse("treatments:cockpit", args=[esk.external_id])).content.decode()
     assert "Transfer to emergency care" in body
     client.post(reverse("treatments:transfer", args=[esk.external_id]),

@@ -66,7 +66,8 @@ def test_refused_verification_raises_and_keeps_nothing_but_the_audit_entry(patie
     s.refresh_from_db()
     assert s.verified_at is None and s.verified_by is None
     assert AuditEntry.objects.filter(action="session.dose.verification_refused").count() == 1
-    services.verify_dose(actor=actor(staff["prescriber"]), session=s, weight_kg="70", dose_mg="35")
+    services.verify_dose(actor=actor(staff["prescriber"]), session=s, weight_kg="70", dose_mg="35",
+                         concentration_mg_per_mL="50", bag_volume_mL="100")
     s.refresh_from_db()
     assert s.verified_by == staff["prescriber"]
 

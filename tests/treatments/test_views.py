@@ -86,7 +86,8 @@ def test_verify_page_refuses_the_preparer(patient, staff, rooms, client_for, mak
     assert b"You prepared this dose" in r.content
     page = client_for("prescriber").get(url).content.decode()
     assert "35.00" not in page and "35 mg" not in page and "0.70" not in page  # prepared numbers not shown
-    r = client_for("prescriber").post(url, {"weight_kg": "70", "dose_mg": "35"})
+    r = client_for("prescriber").post(url, {"weight_kg": "70", "dose_mg": "35", "concentration_mg_per_mL": "50",
+                                            "bag_volume_mL": "100"})
     assert r.status_code == 302
     s.refresh_from_db()
     assert s.verified_by == staff["prescriber"]
@@ -133,7 +134,7 @@ def test_chart_queries_do_not_grow(patient, staff, rooms, client_for):
 
 def test_im_and_esketamine_cockpits(patient, make_patient, staff, rooms, client_for):
     from ketaclinic.treatments import services
-    from tests.treatments.factories import IM, normal_vitals, shift_back
+    from tests.factories import IM, let_time_pass, normal_vitals
 
     im = ready_to_start(book_now(make_order(patient, staff, IM), staff, rooms), staff)
     body = client_for("nurse").get(reverse("treatments:cockpit", args=[im.external_id])).content.decode()
@@ -147,16 +148,18 @@ def test_im_and_esketamine_cockpits(patient, make_patient, staff, rooms, client_
     body = client.get(reverse("treatments:cockpit", args=[esk.external_id])).content.decode()
     assert "56 mg" in body and "2 device(s)" in body and "First device given (start)" in body
     client.post(reverse("treatments:start_dose", args=[esk.external_id]))
+    let_time_pass(5.5)  # the label's interval between devices
     client.post(reverse("treatments:next_device", args=[esk.external_id]))
     client.post(reverse("treatments:stop_dose", args=[esk.external_id]))
     client.post(reverse("treatments:rems_monitoring", args=[esk.external_id]),
                 {"sedation": "no", "dissociation": "yes", "respiratory_depression": "no"})
     body = client.get(reverse("treatments:cockpit", args=[esk.external_id])).content.decode()
     assert "Spravato REMS monitoring" in body and "124/78" in body
-    shift_back(esk, 125)
+    let_time_pass(125)  # observed two hours from the last device
     esk.refresh_from_db()
     normal_vitals(esk, staff)
     services.record_recovery(actor=actor(staff["nurse"]), session=esk, alert_and_oriented=True, steady_gait=True)
+    client = client_for("nurse")  # signed in again: the idle sign-out ran during the two hours
     client.post(reverse("treatments:discharge", args=[esk.external_id]))
     esk.refresh_from_db()
     assert esk.status == "discharged"
