@@ -51,6 +51,7 @@ from ketaclinic.custody.models import (
     PendingEvent,
 )
 from ketaclinic.treatments import services as treatments
+from ketaclinic.treatments import stock
 from ketaclinic.treatments.models import SessionEvent, TreatmentSession
 from tests.custody.sequences import ZERO, Model, Posting, cents, q2
 from tests.treatments import factories
@@ -96,12 +97,20 @@ def world(clinic, staff, make_patient, actor_for, supplier, reverse_distributor,
                                     kind=Room.Kind.INFUSION, chairs=3)
     location = services.add_location(actor_for("clinic_admin"), clinic=clinic, name="Property safe", rooms=[room])
     sessions, prepared = [], {}
-    for chair in room.chairs.order_by("label"):
-        order = factories.make_order(make_patient(), staff)
-        s = factories.ready_to_start(factories.book_now(order, staff, None, chair=chair), staff)
-        assert s.prepared_dose_mg and s.verified_at, "the session must be prepared and verified before any draw"
-        sessions.append(s.pk)
-        prepared[s.pk] = q2(s.prepared_dose_mg / vial_product.mg_per_unit)
+    # Doses are prepared only at strengths on hand. The product reaches "prepared and verified, stock used up
+    # since" when the vials on hand at preparation went to other sessions; the model starts from an empty ledger,
+    # so that earlier stock is stood in for by the strengths custody would have offered then.
+    previous = stock._provider
+    stock.register(lambda clinic, drug: [vial_product.strength_mg_per_mL])
+    try:
+        for chair in room.chairs.order_by("label"):
+            order = factories.make_order(make_patient(), staff)
+            s = factories.ready_to_start(factories.book_now(order, staff, None, chair=chair), staff)
+            assert s.prepared_dose_mg and s.verified_at, "the session must be prepared and verified before any draw"
+            sessions.append(s.pk)
+            prepared[s.pk] = q2(s.prepared_dose_mg / vial_product.mg_per_unit)
+    finally:
+        stock.register(previous)
     return World(actor_for("nurse"), actor_for("prescriber"), actor_for("compliance"), supplier, reverse_distributor,
                  vial_product, location, sessions, prepared)
 
