@@ -4,7 +4,7 @@ wastes the residue with the prescriber as witness (again on their own sign-in), 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.utils import timezone
@@ -15,29 +15,32 @@ from ketaclinic.custody.models import Container, LedgerEntry
 
 
 def _setup(staff, clinic):
+    """The store, supplier and product, and the patient (returns the patient and the room)."""
     from ketaclinic.audit.services import Actor
     from ketaclinic.clinic.models import Room
+    from ketaclinic.clinic.services import add_room
     from ketaclinic.patients.services import register_patient
-    from ketaclinic.treatments.models import TreatmentOrder, TreatmentSession
-
     admin = Actor(user=staff["clinic_admin"], roles=staff["clinic_admin"].role_set())
-    room = Room.objects.create(clinic=clinic, name="Infusion Room A", kind=Room.Kind.INFUSION)
+    room = add_room(actor=admin, clinic=clinic, name="Infusion Room A", kind=Room.Kind.INFUSION, chairs=1)
     services.add_location(admin, clinic=clinic, name="Main safe", rooms=[room])
     services.add_supplier(admin, name="Example Pharma Supply", address="1 Warehouse Way, Denver, CO",
                           dea_number="PS1234563")
     services.add_product(admin, ndc="00000-0001-01", name="Ketamine HCl 50 mg/mL 10 mL", drug="ketamine",
                          form="vial", strength_mg_per_mL="50", container_volume_mL="10")
     patient = register_patient(actor=admin, clinic=clinic, confirm_duplicate=True, data={
-        "legal_given_name": "Rowan", "legal_family_name": "Mockridge", "date_of_birth": timezone.localdate().replace(
-            year=1984), "sex_at_birth": "female"})
-    order = TreatmentOrder.objects.create(patient=patient, drug="ketamine", route="iv", created_by=staff["prescriber"],
-                                          status="active")
-    now = timezone.now()
-    return TreatmentSession.objects.create(
-        patient=patient, order=order, drug="ketamine", route="iv", room=room, scheduled_start=now, status="dosing",
-        prepared_dose_mg=Decimal("35"), prepared_by=staff["nurse"], prepared_at=now, verified_by=staff["prescriber"],
-        verified_at=now, administered_mg=Decimal("35"), administered_by=staff["nurse"], dose_started_at=now,
-        dose_ended_at=now)
+        "legal_given_name": "Rowan", "legal_family_name": "Mockridge", "date_of_birth": date(1984, 5, 14),
+        "sex_at_birth": "female"})
+    return patient, room
+
+
+def _dosed(patient, staff, room):
+    """The patient's IV session dosed (35 mg given) through the treatment services: consult and order signed,
+    booked, checked in, dose prepared from the stock now on hand, verified, started and stopped."""
+    from tests.factories import dosed_session
+
+    session = dosed_session(patient, staff, room=room, end="stopped")
+    assert session.administered_mg == Decimal("35.00") and session.verified_at is not None
+    return session
 
 
 def _second_person(browser, live_server, username):
@@ -52,8 +55,7 @@ def _second_person(browser, live_server, username):
 
 
 def test_receive_draw_waste_count(page, browser, live_server, login, staff, clinic, console_errors):
-    session = _setup(staff, clinic)
-    assert session.verified_at is not None
+    patient, room = _setup(staff, clinic)
     today = timezone.localdate()
 
     # 1. The nurse enters the delivery.
@@ -78,6 +80,7 @@ def test_receive_draw_waste_count(page, browser, live_server, login, staff, clin
     page2.get_by_role("link", name=re.compile("Invoice INV-5521")).click()
     page2.get_by_role("button", name=re.compile("Countersign")).click()
     expect(page2.get_by_text(re.compile("2 container\\(s\\) are now in stock"))).to_be_visible()
+    _dosed(patient, staff, room)  # prepared from the stock now on hand
 
     # 3. The nurse draws for the verified session.
     page.goto(f"{live_server.url}/custody/")

@@ -12,7 +12,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from ketaclinic.treatments.models import TreatmentSession
-from tests.treatments.factories import IV, make_order, make_rooms, shift_back
+from tests.factories import IV, let_time_pass, make_order, make_rooms
 
 PASSWORD = "correct horse battery"
 
@@ -137,7 +137,7 @@ def test_iv_ketamine_session_from_booking_to_signatures(page, browser, live_serv
     page.get_by_role("button", name="Stop / finish infusion").click()
     expect(page.get_by_text(re.compile("Dose given: 35 mg"))).to_be_visible()
 
-    shift_back(session, 100)  # the observation period passes
+    let_time_pass(100)  # the observation period passes on the test clock
     page.reload()
     vitals = page.get_by_role("form", name="New vitals row")
     for label, value in (("Systolic", "126"), ("Diastolic", "80"), ("Heart rate", "74"), ("SpO2", "98")):
