@@ -37,4 +37,3 @@ def test_today_board_queries_do_not_grow_with_patients(make_patient, staff, room
     book_now(make_order(make_patient(), staff, IV), staff, rooms, chair=rooms["b2"])
     large = _today_queries(nurse)
     assert large == small, f"Today page: {small} queries with 1 patient, {large} with 4"
-    print(f"[figure] Today board refresh (nurse): {large} queries with 1 or 4 patients")
