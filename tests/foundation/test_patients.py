@@ -167,8 +167,7 @@ def test_chart_query_count_does_not_grow_with_history(client_for, patient, actor
     for code in ("F41.1", "F43.12", "R45.851"):
         services.add_diagnosis(actor=actor_for("prescriber"), patient=patient, code=code)
     large = _chart_queries(c, patient)
-    assert large == small
-    assert large <= 30, f"chart page used {large} queries"  # registry + each app's chart section
+    assert small == large == 24, f"chart page: {small} queries, {large} with two months of history"
 
 
 def test_search_page_query_budget(client_for, make_patient):
@@ -178,4 +177,4 @@ def test_search_page_query_budget(client_for, make_patient):
     with CaptureQueriesContext(connection) as ctx:
         response = c.get(reverse("patients:search"), {"q": "mockridge"})
     assert response.status_code == 200
-    assert len(ctx.captured_queries) <= 18  # 3 index-seek branches for a one-word name
+    assert len(ctx.captured_queries) == 16  # 3 index-seek branches for a one-word name
