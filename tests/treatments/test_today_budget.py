@@ -18,11 +18,14 @@ def _today_queries(client) -> int:
     return len(ctx.captured_queries)
 
 
-def test_today_board_queries_do_not_grow_with_patients(make_patient, staff, rooms, client_for):
-    from ketaclinic.clinic.models import Chair
+def test_today_board_queries_do_not_grow_with_patients(make_patient, staff, rooms, client_for, clinic):
+    from ketaclinic.clinic.models import Room
+    from ketaclinic.clinic.services import add_room
 
-    rooms = {**rooms, "b1": Chair.objects.create(room=rooms["infusion"], label="Chair 3"),
-             "b2": Chair.objects.create(room=rooms["infusion"], label="Chair 4")}
+    room_b = add_room(actor=actor(staff["clinic_admin"]), clinic=clinic, name="Infusion Room B",
+                      kind=Room.Kind.INFUSION, chairs=2)
+    b1, b2 = room_b.chairs.order_by("label")
+    rooms = {**rooms, "b1": b1, "b2": b2}
     nurse = client_for("nurse")
     first = ready_to_start(book_now(make_order(make_patient(), staff, IV), staff, rooms, chair=rooms["a1"]), staff)
     services.start_dose(actor=actor(staff["nurse"]), session=first)
