@@ -79,7 +79,7 @@ def test_iv_ketamine_session_from_booking_to_signatures(page, browser, live_serv
     expect(page.locator("#vitals tbody tr")).to_have_count(2)
     expect(page.locator("#vitals [role=alert]")).to_have_count(0)
 
-    page.get_by_label("Vial concentration (mg/mL)").fill("50")
+    page.get_by_label("Vial concentration (mg/mL)").select_option("50")  # the strengths the clinic can use
     page.get_by_label("Bag volume (mL)").fill("100")
     page.get_by_label("Vial or device used").fill("Ketamine HCl 50 mg/mL, 10 mL vial")
     page.get_by_label("Lot number").fill("KT2291A")
@@ -101,6 +101,8 @@ def test_iv_ketamine_session_from_booking_to_signatures(page, browser, live_serv
     p2.get_by_role("button", name="Sign in").click()
     p2.goto(verify_url)
     p2.get_by_label("Weight you read (kg)").fill("70")
+    p2.get_by_label("Vial strength you read (mg/mL)").fill("50")
+    p2.get_by_label("Bag volume you read (mL)").fill("100")
     p2.get_by_label("Dose you calculated (mg)").fill("350")
     p2.get_by_role("button", name="Verify dose").click()
     expect(p2.get_by_text(re.compile("does not match the prepared dose"))).to_be_visible()
@@ -138,7 +140,8 @@ def test_iv_ketamine_session_from_booking_to_signatures(page, browser, live_serv
     expect(page.get_by_text(re.compile("Dose given: 35 mg"))).to_be_visible()
 
     let_time_pass(100)  # the observation period passes on the test clock
-    page.reload()
+    login("nurse")  # a screen left for 100 minutes was signed out (idle sign-out): the nurse signs in again
+    page.goto(f"{live_server.url}/treatments/sessions/{session.external_id}/")
     vitals = page.get_by_role("form", name="New vitals row")
     for label, value in (("Systolic", "126"), ("Diastolic", "80"), ("Heart rate", "74"), ("SpO2", "98")):
         vitals.get_by_label(label).fill(value)
