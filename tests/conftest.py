@@ -183,27 +183,41 @@ def patient(make_patient):
     return make_patient()
 
 
+_TRIGGERS_LIFTED = {"since_flush": False}
+
+
 @pytest.fixture(autouse=True)
-def _append_only_triggers_vs_flush(request):
+def _append_only_triggers_vs_flush(request, django_db_blocker):
     """Transactional tests end with a flush (DELETE on SQLite), which the append-only triggers refuse.
-    Lift the triggers just before that flush and put them back at the start of the next such test."""
-    if "transactional_db" not in request.fixturenames and "live_server" not in request.fixturenames:
-        yield
-        return
+    Lift the triggers just before that flush and put them back at the start of the next test that uses the
+    database (in its transaction, so again for every test until a transactional test re-installs them for good)."""
     from django.db import connection
 
     from ketaclinic.audit.append_only import APPEND_ONLY_TABLES, install_sql, remove_sql
+
+    if "transactional_db" not in request.fixturenames and "live_server" not in request.fixturenames:
+        if _TRIGGERS_LIFTED["since_flush"] and ("db" in request.fixturenames
+                                                or request.node.get_closest_marker("django_db")):
+            request.getfixturevalue("db")
+            with django_db_blocker.unblock(), connection.cursor() as cur:
+                for table in APPEND_ONLY_TABLES:
+                    for sql in install_sql(connection.vendor, table):
+                        cur.execute(sql)
+        yield
+        return
 
     request.getfixturevalue("transactional_db")
     with connection.cursor() as cur:
         for table in APPEND_ONLY_TABLES:
             for sql in install_sql(connection.vendor, table):
                 cur.execute(sql)
+    _TRIGGERS_LIFTED["since_flush"] = False
     yield
     with connection.cursor() as cur:
         for table in APPEND_ONLY_TABLES:
             for sql in remove_sql(connection.vendor, table):
                 cur.execute(sql)
+    _TRIGGERS_LIFTED["since_flush"] = True
 
 
 @pytest.fixture(autouse=True)
