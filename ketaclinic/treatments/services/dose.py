@@ -4,7 +4,7 @@ clinician, started, and the dosing events (pause, resume, rate change, next eske
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from django.utils import timezone
@@ -340,16 +340,16 @@ def dosing_event(*, actor: Actor, session: TreatmentSession, kind: str, rate: ob
         if s.paused_at:
             raise TreatmentError({"device": "Dosing is paused for the vital signs: do not give the next device "
                                   "until it may resume."})
-        given = list(s.events.filter(kind=SessionEvent.Kind.DEVICE).order_by("at", "pk"))
-        prepared = int(s.devices or 0)
-        if len(given) >= prepared:
-            raise TreatmentError({"device": f"All {prepared} device(s) prepared for {s.prepared_dose_mg:.0f} mg "
-                                  "have been given: record the end of dosing."})
-        gap = int(limits_for(s.patient)["dosing.esketamine_device_interval_minutes"])  # type: ignore[arg-type]
-        if given and at - given[-1].at < timedelta(minutes=gap):
-            due = given[-1].at + timedelta(minutes=gap)
-            raise TreatmentError({"device": f"Wait {gap} min between devices (clinical.md §3b): the next device "
-                                  f"is due at {timezone.localtime(due):%H:%M:%S}."})
+        tz = s.patient.clinic.tz
+        given = [timezone.localtime(t, tz) for t in
+                 s.events.filter(kind=SessionEvent.Kind.DEVICE).order_by("at", "pk").values_list("at", flat=True)]
+        try:
+            spacing = rules.next_device(given, int(s.devices or 0), timezone.localtime(at, tz),
+                                        settings=limits_for(s.patient))
+        except ClinicalInputError as e:
+            raise _clinical(e, "device") from None
+        if spacing.blocked:
+            raise TreatmentError({"device": spacing.reason})
     elif kind == SessionEvent.Kind.STOP:
         mg = _dec(administered_mg, "administered_mg", "Administered dose (mg)") if administered_mg not in (None, "") \
             else s.prepared_dose_mg

@@ -14,6 +14,7 @@ from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import Clinic
 from ketaclinic.clinical import discharge as discharge_rules
 from ketaclinic.clinical import sedation
+from ketaclinic.clinical import session as session_rules
 from ketaclinic.clinical.vitals import Level
 from ketaclinic.inputs import InputError, parse_whole
 from ketaclinic.treatments.models import (
@@ -33,7 +34,7 @@ from ketaclinic.treatments.services._common import (
     limits_for,
     use_case,
 )
-from ketaclinic.treatments.services.session import _has_bp
+from ketaclinic.treatments.services.session import recorded
 
 
 def _bp(r: VitalsReading | None) -> str:
@@ -41,10 +42,9 @@ def _bp(r: VitalsReading | None) -> str:
 
 
 def predose_vitals_acceptable(s: TreatmentSession, rows: list[VitalsReading]) -> bool:
-    """REMS 'vital signs acceptable before administration': the latest pre-dose reading includes a blood pressure
-    and no pre-dose reading was at HOLD or worse (an overridden hold was not within the limits)."""
-    pre = [r for r in rows if r.phase == Phase.PRE_DOSE]
-    return bool(pre) and _has_bp(pre[-1]) and max(r.level for r in pre) < Level.HOLD
+    """REMS 'vital signs acceptable before administration'
+    (:func:`ketaclinic.clinical.session.predose_vitals_acceptable`)."""
+    return session_rules.predose_vitals_acceptable(recorded([r for r in rows if r.phase == Phase.PRE_DOSE]))
 
 
 def rems_bp_points(s: TreatmentSession, rows: list[VitalsReading]) -> tuple[str, str, str]:

@@ -13,7 +13,6 @@ from ketaclinic.audit.services import Actor
 from ketaclinic.clinical import dosing
 from ketaclinic.clinical import session as rules
 from ketaclinic.clinical.errors import ClinicalInputError
-from ketaclinic.clinical.vitals import Level
 from ketaclinic.treatments.models import (
     Phase,
     PredoseOverride,
@@ -213,20 +212,19 @@ def override_predose_hold(*, actor: Actor, session: TreatmentSession, reason: st
 
 def predose_hold(s: TreatmentSession, pre_rows: list[VitalsReading],
                  overrides: list[PredoseOverride] | None = None) -> VitalsReading | None:
-    """The pre-dose reading that holds the dose: the WORST pre-dose reading recorded since the last vitals
-    override (or since check-in), when it is at HOLD or worse. A later normal reading does not erase it, and an
-    override covers only the readings recorded up to it (clinical.md §1, §3c)."""
+    """The pre-dose reading that holds the dose (:func:`ketaclinic.clinical.session.predose_hold`: the worst
+    reading since the last vitals override)."""
     if overrides is None:
         overrides = list(s.predose_overrides.filter(kind=PredoseOverride.Kind.VITALS).order_by("at", "pk"))
     vitals_overrides = [o for o in overrides if o.kind == PredoseOverride.Kind.VITALS]
     since = vitals_overrides[-1].covers_through_id if vitals_overrides else None
-    uncovered = [r for r in pre_rows if since is None or r.pk > since]
-    if not uncovered:
-        return None
-    worst = max(r.level for r in uncovered)
-    if worst < Level.HOLD:
-        return None
-    return [r for r in uncovered if r.level == worst][-1]
+    held = rules.predose_hold(recorded(pre_rows), since)
+    return next(r for r in pre_rows if r.pk == held.id) if held is not None else None
+
+
+def recorded(rows: list[VitalsReading]) -> list[rules.RecordedReading]:
+    """Vitals rows as the clinical core's pre-dose rules read them."""
+    return [rules.RecordedReading(id=r.pk, level=int(r.level), has_bp=_has_bp(r)) for r in rows]
 
 
 def _has_bp(r: VitalsReading) -> bool:
