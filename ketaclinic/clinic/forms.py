@@ -36,6 +36,14 @@ def shown_marker(key: str) -> str:
     return f"{key}__shown"
 
 
+def setting_places(spec: SettingSpec) -> int:
+    """Decimal places a fractional setting is read with: SETTING_PLACES, or more when its default or range needs
+    them (a maximum infusion rate of 0.01875 mg/kg/min must survive a save of the page unchanged)."""
+    exponents = [Decimal(str(v)).normalize().as_tuple().exponent
+                 for v in (spec.default, spec.minimum, spec.maximum) if v is not None]
+    return max([SETTING_PLACES, *(-e for e in exponents if isinstance(e, int))])
+
+
 def setting_field(spec: SettingSpec) -> forms.Field:
     """The form field for one clinical setting, bounded by the setting's own range (the core checks it again)."""
     label = f"{spec.label} ({spec.unit})" if spec.unit and spec.unit != "yes/no" else spec.label
@@ -52,7 +60,7 @@ def setting_field(spec: SettingSpec) -> forms.Field:
                                 widget=forms.TextInput(attrs={"inputmode": "numeric", "size": 7}),
                                 error_messages=messages)
     return StrictDecimalField(min_value=Decimal(str(spec.minimum or 0)), max_value=Decimal(str(spec.maximum or 10**6)),
-                              places=SETTING_PLACES, label=label, error_messages=messages,
+                              places=setting_places(spec), label=label, error_messages=messages,
                               widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 7}))
 
 

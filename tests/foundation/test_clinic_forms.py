@@ -52,6 +52,25 @@ def test_a_fraction_setting_is_read_strictly_and_stored_as_a_number(client_for, 
     assert clinic.limits()[IV_MAX] == 0.6
 
 
+def test_saving_the_limits_page_unchanged_changes_no_setting(client_for, clinic):
+    """The page posts every setting; posting back what it shows must store nothing (no rounding of a default
+    such as the 0.01875 mg/kg/min maximum infusion rate)."""
+    c = client_for("clinic_admin")
+    form = c.get(reverse("clinic:limits")).context["form"]
+    posted = {}
+    for name in form.fields:
+        value = form[name].value()
+        if isinstance(value, bool):
+            if value:
+                posted[name] = "on"
+            posted[f"{name}__shown"] = "1"
+        else:
+            posted[name] = str(value)
+    assert c.post(reverse("clinic:limits"), posted).status_code == 302
+    clinic.refresh_from_db()
+    assert clinic.clinical_settings == {}
+
+
 def test_limits_out_of_order_are_refused_next_to_a_setting_of_the_pair(client_for, clinic):
     response = client_for("clinic_admin").post(reverse("clinic:limits"), {CAUTION: "200", HOLD: "180"})
     assert response.status_code == 200
