@@ -82,13 +82,6 @@ class Clock:
         self.traveller.move_to(moment)
         return self.now()
 
-    def next_weekday(self, weekday: int, at_hour: int = 10) -> datetime:
-        """The next local ``weekday`` (0 = Monday) strictly after today, at ``at_hour`` clinic time."""
-        day = self.today() + timedelta(days=1)
-        while day.weekday() != weekday:
-            day += timedelta(days=1)
-        return datetime(day.year, day.month, day.day, at_hour, tzinfo=self.tz)
-
 
 @pytest.fixture(autouse=True)
 def clock():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -10,7 +10,6 @@ from django.db import connection
 from django.utils import timezone
 
 from ketaclinic.audit.models import AuditEntry
-from ketaclinic.clinical import custody as rules
 from ketaclinic.custody import services
 from ketaclinic.custody.models import Container, Incident, LedgerEntry, PendingEvent
 from ketaclinic.custody.services import CountInput, CustodyError
@@ -142,18 +141,24 @@ def test_destruction_needs_two_witnesses_and_keeps_form41_data(receive, vial_pro
     assert vial.balance == 0
 
 
-def test_loss_report_flags_the_one_business_day_notice(receive, vial_product, actor_for, clinic, clock):
+@pytest.mark.parametrize("found_on, notice_due_on, form106_due_on", [
+    # Monday 5 July 2027 is Independence Day observed (the 4th is a Sunday): the notice is due on the Tuesday.
+    (date(2027, 7, 2), date(2027, 7, 6), date(2027, 8, 16)),
+    # An ordinary Friday: the notice is due on the Monday.
+    (date(2026, 10, 16), date(2026, 10, 19), date(2026, 11, 30)),
+])
+def test_loss_report_flags_the_one_business_day_notice(found_on, notice_due_on, form106_due_on, receive,
+                                                       vial_product, actor_for, clinic, clock):
+    clock.move_to(datetime.combine(found_on, time(9, 0), tzinfo=clinic.tz))
     [vial] = receive(vial_product)
-    friday_evening = clock.move_to(clock.next_weekday(4, at_hour=18))  # found on the next Friday after receipt
+    friday_evening = clock.move_to(datetime.combine(found_on, time(18, 0), tzinfo=clinic.tz))
     report = services.report_loss(actor_for("nurse"), container=vial, quantity="2", kind="theft",
                                   discovered_at=friday_evening,
                                   circumstances="Vial found with broken seal and missing volume")
+    # The written notice is due by the end of the next federal business day, clinic time.
     due = report.notice_due_at.astimezone(clinic.tz)
-    # The written notice is due by the end of the next federal business day: Monday, or Tuesday when that
-    # Monday is a federal holiday.
-    assert due.date() == rules.add_business_days(friday_evening.astimezone(clinic.tz).date(), 1)
-    assert due.weekday() in (0, 1) and (due.hour, due.minute) == (23, 59)
-    assert report.form106_due_on == friday_evening.astimezone(clinic.tz).date() + timedelta(days=45)
+    assert (due.date(), due.hour, due.minute) == (notice_due_on, 23, 59)
+    assert report.form106_due_on == form106_due_on  # 45 days after discovery
     vial.refresh_from_db()
     assert vial.balance == Decimal("8.00")
 
