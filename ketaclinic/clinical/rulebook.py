@@ -96,7 +96,8 @@ RULES: tuple[Rule, ...] = (
     Rule("scales.moaas_sedation", "Rating scales",
          "MOAA/S during or after dosing: any fall from the patient's own pre-dose score is sedation (recorded; REMS "
          "form); 2 or below (responds only to prodding or shaking) is deep sedation with an airway risk, an urgent "
-         "alert (scale flag moaas_deep_sedation); 0 is loss of consciousness (moaas_unresponsive). "
+         "alert (scale flag moaas_deep_sedation); 0 is loss of consciousness (moaas_unresponsive). The REMS form's "
+         "sedation answer is yes for any rating either rule calls sedation (one rule for both). "
          "[sedation.classify_moaas, sedation.sedation_occurred]",
          "SPR-PI §5.1 and clinical.md §3c (MOAA/S, C); J&J Medical Information (MOAA/S on the ASA continuum, S); "
          "'any fall from pre-dose' per issue 10 (U)", "U", ("sedation.moaas_urgent_at_or_below",)),

@@ -84,8 +84,14 @@ def classify_moaas(
                               DEEP_SEDATION_SOURCE if deep else SEDATION_SOURCE)
 
 
-def sedation_occurred(pre_dose_score: int | None, scores_after: Iterable[int]) -> bool:
-    """For the REMS form's sedation question: did any MOAA/S rating after dosing fall below the pre-dose rating
-    (below 5 when there is none)?  Source: :data:`SEDATION_SOURCE`."""
+def sedation_occurred(
+    pre_dose_score: int | None, scores_after: Iterable[int], *, settings: Mapping[str, object] | None = None
+) -> bool:
+    """For the REMS form's sedation question: was any MOAA/S rating after dosing sedation by
+    :func:`classify_moaas` (the rule the cockpit alerts on): below the pre-dose rating (below 5 when there is
+    none), or at or below the clinic's deep-sedation level ``sedation.moaas_urgent_at_or_below`` even with no fall
+    from the pre-dose rating.  Pass the clinic's ``settings``.  Sources: :data:`SEDATION_SOURCE`,
+    :data:`DEEP_SEDATION_SOURCE`."""
     pre = None if pre_dose_score is None else _level(pre_dose_score, "pre_dose_score")
-    return any(_level(s, "scores_after") < (pre if pre is not None else FULLY_ALERT) for s in scores_after)
+    cfg = resolve(settings)
+    return any(classify_moaas(_level(s, "scores_after"), pre, settings=cfg).sedated for s in scores_after)

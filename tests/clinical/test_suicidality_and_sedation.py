@@ -112,6 +112,25 @@ def test_rems_sedation_question():
         sedation_occurred(5, [True])
 
 
+def test_rems_sedation_counts_deep_sedation_with_no_fall_from_pre_dose():
+    # pre-dose MOAA/S 2 and still 2: the cockpit raises the urgent deep-sedation alert, so the REMS form must not
+    # say "no sedation"
+    assert classify_moaas(2, 2).urgent
+    assert sedation_occurred(2, [2])
+    assert sedation_occurred(0, [0])
+    # the clinic's own deep-sedation level is the one the REMS answer uses
+    raised = {"sedation.moaas_urgent_at_or_below": 3}
+    assert not sedation_occurred(3, [3])
+    assert sedation_occurred(3, [3], settings=raised)
+
+
+@given(st.one_of(st.none(), st.integers(0, 5)), st.lists(st.integers(0, 5), max_size=4), st.integers(2, 4))
+def test_rems_sedation_answer_is_the_cockpit_rule(pre, after, deep_at):
+    cfg = {"sedation.moaas_urgent_at_or_below": deep_at}
+    assert sedation_occurred(pre, after, settings=cfg) == any(
+        classify_moaas(s, pre, settings=cfg).sedated for s in after)
+
+
 @given(st.integers(0, 5), st.integers(0, 5), st.integers(0, 5))
 def test_deeper_sedation_is_never_less_alarming(pre, a, b):
     lo, hi = sorted((a, b))

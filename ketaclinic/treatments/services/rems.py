@@ -84,7 +84,7 @@ def _complete_rems(s: TreatmentSession, now: datetime, *, transferred: bool = Fa
         form.ready_to_leave_minutes = max(monitored or 0, minimum)
     ratings = list(s.ratings.all())
     if form.sedation is None:
-        form.sedation = sedation_from_ratings(ratings)
+        form.sedation = sedation_from_ratings(ratings, limits_for(s.patient))
     if form.dissociation is None:
         form.dissociation = any(r.scale == "cadss" and (r.total or 0) > 0 for r in ratings)
     if form.respiratory_depression is None:
@@ -100,13 +100,15 @@ def _complete_rems(s: TreatmentSession, now: datetime, *, transferred: bool = Fa
     form.save()
 
 
-def sedation_from_ratings(ratings: list[SessionRating]) -> bool:
-    """REMS 'sedation': any MOAA/S after dosing below the pre-dose MOAA/S (below 5 without one)
+def sedation_from_ratings(ratings: list[SessionRating], settings: Mapping[str, object] | None = None) -> bool:
+    """REMS 'sedation': any MOAA/S after dosing below the pre-dose MOAA/S (below 5 without one) or at or below the
+    clinic's deep-sedation level (``settings``: the clinic's limits)
     (:func:`ketaclinic.clinical.sedation.sedation_occurred`, SPR-PI §5.1)."""
     moaas = [r for r in ratings if r.scale == "moaas" and r.total is not None]
     pre = [r.total for r in moaas if r.timepoint == SessionRating.Timepoint.PRE]
     after = [int(r.total) for r in moaas if r.timepoint != SessionRating.Timepoint.PRE]  # type: ignore[arg-type]
-    return sedation.sedation_occurred(int(pre[-1]) if pre else None, after)  # type: ignore[arg-type]
+    return sedation.sedation_occurred(int(pre[-1]) if pre else None, after,  # type: ignore[arg-type]
+                                      settings=settings)
 
 
 @use_case
