@@ -6,6 +6,8 @@ are asserted open to everyone, a signed-out visitor included."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from ketaclinic.access import can_open, named_routes, rule_for, url_names
@@ -90,7 +92,37 @@ def test_every_identity_gets_what_the_table_says(name, clinic_world):
     assert wrong == [], f"{name} ({url}) expected open to {sorted(ALLOWED[name])}; wrong answers: {wrong}"
 
 
-def test_public_pages_are_public():
-    """Public rows are asserted, not skipped: the sign-in page, the health check, the crisis page and a portal
-    invitation link open to a visitor who is not signed in."""
-    assert PUBLIC == {"accounts:login", "health", "portal:crisis", "portal:accept"}
+#: The pages a visitor who is not signed in may open, written out here (not read from the policy or the table).
+PUBLIC_PAGES = {"accounts:login", "health", "portal:crisis", "portal:accept"}
+#: What each public page shows a visitor, so a page that answers 200 with something else is caught.
+PUBLIC_PAGE_SHOWS = {"accounts:login": "password", "health": '"ok"', "portal:crisis": "988",
+                     "portal:accept": "password"}
+
+
+def test_public_pages_are_public(clinic_world):
+    """The policy and the table open exactly the public pages to a signed-out visitor, and a visitor who is not
+    signed in really is served each one (not sent to the sign-in page, not refused): the sign-in page, the health
+    check, the crisis page and a fresh portal invitation link."""
+    from django.test import Client
+
+    from ketaclinic.clinic.models import Clinic
+    from ketaclinic.patients.services import register_patient
+    from ketaclinic.portal import services as portal
+    from tests.factories import actor
+
+    assert {n for n in url_names() if can_open(None, n)} == PUBLIC_PAGES
+    assert PUBLIC == PUBLIC_PAGES
+    # The world's own invitation has been used (its link now answers 410): invite a second patient.
+    front_desk = actor(clinic_world.users["front_desk"])
+    invitee = register_patient(actor=front_desk, clinic=Clinic.objects.get(), confirm_duplicate=True, data={
+        "legal_given_name": "Jordan", "legal_family_name": "Invitee", "date_of_birth": date(1990, 2, 3),
+        "sex_at_birth": "male", "email": "jordan@example.invalid"})
+    _invitation, token = portal.invite(actor=front_desk, patient=invitee)
+    visitor = Client()
+    wrong = []
+    for name in sorted(PUBLIC_PAGES):
+        url = "/" + ROUTES[name].replace("<str:token>", token)
+        response = visitor.get(url)
+        if response.status_code != 200 or PUBLIC_PAGE_SHOWS[name] not in response.content.decode():
+            wrong.append(f"{name} ({url}): {response.status_code} {response.get('Location', '')}".strip())
+    assert wrong == [], f"public pages not served to a signed-out visitor: {wrong}"
