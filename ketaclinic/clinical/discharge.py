@@ -201,9 +201,10 @@ def observation_clock_start(
     """When the observation time before discharge starts counting (None while dosing has not ended).
 
     IV: the end of the infusion.  IM: the injection (its end, or its start when that is all there is).
-    Esketamine: the last device given (``device_times``; the first device ``dose_started_at`` when no device times
-    are passed): the label's 2 h run "after administration", and 2 h from the last device also covers the REMS
-    form's 2 h from the first device.  Source: :data:`CLOCK_SOURCE` (rule ``discharge.clock``).
+    Esketamine: the last device given (``device_times``; when no device times are passed, the latest of
+    ``dose_started_at`` and ``dose_ended_at``, never the first device alone, which would let the patient go early):
+    the label's 2 h run "after administration", and 2 h from the last device also covers the REMS form's 2 h from
+    the first device.  Source: :data:`CLOCK_SOURCE` (rule ``discharge.clock``).
     """
     if route not in ROUTES:
         raise ClinicalInputError(f"route must be one of {', '.join(ROUTES)}, not {route!r}", "route")
@@ -213,6 +214,8 @@ def observation_clock_start(
         return None
     if route == "iv":
         return dose_ended_at
+    if not device_times:
+        return max(dose_started_at, dose_ended_at)
     return max([dose_started_at, *device_times])
 
 

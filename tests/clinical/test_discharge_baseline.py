@@ -100,6 +100,21 @@ def test_clock_runs_from_infusion_end_injection_and_last_device():
         observation_clock_start("oral", dose_started_at=T0, dose_ended_at=T0)
 
 
+def test_esketamine_clock_without_device_times_runs_from_the_end_of_dosing_not_the_first_device():
+    # 3 devices given over 10 min but their times not passed: the first device (T0) would let the patient go
+    # 10 min before the label's 2 h after the last device
+    end = T0 + timedelta(minutes=10)
+    start = observation_clock_start("intranasal", dose_started_at=T0, dose_ended_at=end)
+    assert start == end
+    assert minutes_since(start, T0 + timedelta(minutes=120)) == 110
+    # an end recorded before the start (bad data) never moves the clock earlier than the start
+    assert observation_clock_start("intranasal", dose_started_at=end, dose_ended_at=T0) == end
+    # device times, when passed, still decide: the last device
+    devices = [T0, T0 + timedelta(minutes=5)]
+    assert observation_clock_start("intranasal", dose_started_at=T0, dose_ended_at=end,
+                                   device_times=devices) == T0 + timedelta(minutes=5)
+
+
 def test_two_hours_from_the_last_device_covers_the_rems_form():
     last = T0 + timedelta(minutes=10)
     now = last + timedelta(minutes=120)
