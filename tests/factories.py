@@ -229,7 +229,7 @@ def normal_vitals(session, staff, when=None):
 
 
 #: Observation long enough for every route's default minimum (IV 90 min after the end, IM 120, esketamine
-#: 120 from the first device), so a discharge is ready without any override.
+#: 120 from the last device), so a discharge is ready without any override.
 OBSERVATION_MINUTES = 125
 
 

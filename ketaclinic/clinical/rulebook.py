@@ -284,7 +284,7 @@ RULES: tuple[Rule, ...] = (
           "vitals.esketamine_bp_check_minutes")),
     # ---------------------------------------------------------------- discharge
     Rule("discharge.observation", "Observation and discharge",
-         "Minimum observation: esketamine 120 min from the first device (label; cannot be set lower); IV 90 min "
+         "Minimum observation: esketamine 120 min from the last device (label; cannot be set lower); IV 90 min "
          "after the infusion ends (BP/HR back to baseline within ~90 min); IM 120 min (no source).",
          "clinical.md §3c 'Observation' row (C); §1 'Observation / discharge, IV' row (Szarmach 2020, S)", "U",
          ("observation.esketamine_min_minutes", "observation.iv_min_minutes", "observation.im_min_minutes")),

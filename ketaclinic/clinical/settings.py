@@ -205,7 +205,7 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("dosing.max_bag_volume_mL", "Largest infusion bag accepted", "mL", 1000, 10, 2000,
                 NO_SOURCE + " (input sanity limit)", False, D),
     # ---------------------------------------------------------------- observation and discharge
-    SettingSpec("observation.esketamine_min_minutes", "Esketamine: minimum observation from the first device", "min",
+    SettingSpec("observation.esketamine_min_minutes", "Esketamine: minimum observation from the last device", "min",
                 120, 120, 480, "clinical.md §3c 'Observation' row: monitor >= 2 h (SPR-PI boxed warning; REMS; C)",
                 True, OBS, "Cannot be set below the label's 120 minutes."),
     SettingSpec("observation.iv_min_minutes", "IV: minimum observation after the infusion ends", "min", 90, 30, 480,

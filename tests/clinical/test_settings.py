@@ -89,3 +89,16 @@ def test_validate_rejects(values, field, fragment):
     if field:
         assert e.value.field == field
     assert fragment in str(e.value)
+
+
+def test_esketamine_observation_setting_is_labelled_with_the_clock_discharge_uses():
+    # discharge counts the esketamine minimum from the last device; a label saying "from the first device" would
+    # tell the clinic the patient may leave 2 h after the first spray
+    from ketaclinic.clinical.discharge import CLOCK_START
+    from ketaclinic.clinical.rulebook import RULES
+
+    label = SETTINGS_BY_KEY["observation.esketamine_min_minutes"].label
+    assert "last device" in label and "first device" not in label
+    assert "last device" in CLOCK_START["intranasal"]
+    rule = next(r for r in RULES if r.id == "discharge.observation")
+    assert "from the first device" not in rule.statement and "last device" in rule.statement
