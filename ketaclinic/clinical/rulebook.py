@@ -358,7 +358,8 @@ RULES: tuple[Rule, ...] = (
     Rule("session.hold_means_hold", _V,
          "A reading at HOLD during dosing pauses the infusion (the nurse confirms the pump is paused); STOP stops "
          "it. Resuming needs a repeat reading below HOLD taken after the pause, or a prescriber's override; after a "
-         "STOP only the prescriber can restart. [session.infusion_pause_required, session.may_resume]",
+         "STOP, or once any reading during the pause has reached STOP (even if a later one is normal), only the "
+         "prescriber can restart. [session.infusion_pause_required, session.may_resume]",
          "Vital-sign levels (rules vitals.*); clinical.md §1 'Software implications'; issue 10", "U"),
     Rule("session.device_spacing", "Dosing",
          "Esketamine devices: no more than were prepared, and at least 5 min between devices. "

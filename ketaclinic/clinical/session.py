@@ -182,8 +182,8 @@ def may_resume(
     prescriber_override: bool = False,
 ) -> GuardDecision:
     """May a paused infusion resume?  Yes on a prescriber's override; otherwise only when the latest reading
-    taken after ``paused_at`` is below HOLD.  A pause for a STOP-level reading needs the prescriber whatever the
-    repeat reading says (STOP means stop the session).  ``readings``: (taken at, level) of the session's readings
+    taken after ``paused_at`` is below HOLD.  A pause for a STOP-level reading, and a pause during which any reading
+    reached STOP, needs the prescriber whatever a later reading says (STOP means stop the session).  ``readings``: (taken at, level) of the session's readings
     (pass local times: the message shows ``%H:%M`` of them).  Source: :data:`HOLD_SOURCE` (rule
     ``session.hold_means_hold``)."""
     pause = _level(pause_level)
@@ -199,6 +199,12 @@ def may_resume(
     if not after:
         return decision(Outcome.BLOCK, "Take a repeat set of vital signs before resuming: no reading since the "
                         "pause. Keep the pump paused.", rule, HOLD_SOURCE, CLEARED_BY_REPEAT_READING)
+    stops = [(t, lv) for t, lv in after if lv >= Level.STOP]
+    if stops:
+        at, lv = stops[0]
+        return decision(Outcome.BLOCK, f"The reading at {at:%H:%M} during the pause was at STOP: only a prescriber "
+                        "can decide to restart the infusion. Keep the pump stopped and call the prescriber.", rule,
+                        HOLD_SOURCE, CLEARED_BY_PRESCRIBER, reading_at=at.isoformat(), level=int(lv))
     at, latest = after[-1]
     if latest >= Level.HOLD:
         return decision(Outcome.BLOCK, f"The repeat reading at {at:%H:%M} is still at {latest.name}: keep the pump "

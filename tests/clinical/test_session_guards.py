@@ -66,6 +66,29 @@ def test_prescriber_override_and_stop():
     assert may_resume(paused_at=paused, pause_level=Level.STOP, readings=[], prescriber_override=True).ok
 
 
+def test_a_stop_reading_after_a_hold_pause_needs_the_prescriber_even_if_a_normal_one_follows():
+    paused = T0 + timedelta(minutes=20)
+    readings = [(paused + timedelta(minutes=3), Level.STOP), (paused + timedelta(minutes=6), Level.OK)]
+    after_stop = may_resume(paused_at=paused, pause_level=Level.HOLD, readings=readings)
+    assert after_stop.blocked and after_stop.cleared_by == "prescriber" and "only a prescriber" in after_stop.reason
+    assert may_resume(paused_at=paused, pause_level=Level.HOLD, readings=readings, prescriber_override=True).ok
+    # a STOP from before the pause is the pause's own business (pause_level), not this rule's
+    earlier = [(paused - timedelta(minutes=1), Level.STOP), (paused + timedelta(minutes=6), Level.OK)]
+    assert may_resume(paused_at=paused, pause_level=Level.HOLD, readings=earlier).ok
+
+
+@given(st.lists(st.tuples(st.integers(1, 60), st.sampled_from(list(Level))), max_size=5, unique_by=lambda t: t[0]))
+def test_resume_without_prescriber_only_when_nothing_reached_stop_and_the_latest_is_below_hold(raw):
+    paused = T0
+    readings = [(paused + timedelta(minutes=m), lv) for m, lv in raw]
+    d = may_resume(paused_at=paused, pause_level=Level.HOLD, readings=readings)
+    if any(lv >= Level.STOP for _, lv in readings):
+        assert d.blocked and d.cleared_by == "prescriber"
+    if d.ok:
+        latest = max(readings, key=lambda t: t[0])[1]
+        assert readings and latest < Level.HOLD
+
+
 # ------------------------------------------------------------------ verification
 PREPARED = DoseEntries(Decimal("70.0"), Decimal("35.0"), Decimal("50"), Decimal("100"))
 
