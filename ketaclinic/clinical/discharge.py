@@ -1,7 +1,7 @@
 """Discharge readiness after a dosing session: ready, or the list of what is missing.
 
-Minimum observation by route (esketamine >= 120 min, counted from the last device: clinical.md §3c, C; IV and IM
-are clinic settings), vitals within limits or back near the patient's own baseline, alert and oriented, steady
+Minimum observation by route (esketamine >= 120 min: clinical.md §3c, C; counted from the last device, the
+conservative reading of the label's "after administration", U; IV and IM are clinic settings), vitals within limits or back near the patient's own baseline, alert and oriented, steady
 gait, no active adverse event, escort present and no-driving acknowledged (clinical.md §1 'Escort / driving' row).
 """
 
@@ -27,8 +27,9 @@ CLOCK_START = {
 CLOCK_SOURCE = (
     "IV: clinical.md §1 'Vitals: time course' (BP/HR back to baseline within 1.5 h AFTER the infusion; Szarmach "
     "2020, C). Esketamine: SPR-PI §17 'monitored for at least 2 hours after administration' and §5.1 (C); the "
-    "REMS Patient Monitoring Form counts 'first device to end of monitoring' (clinical.md §3c, C), so the clock "
-    "for discharge runs from the LAST device, which also meets the form's 2 h from the first device"
+    "REMS Patient Monitoring Form counts 'first device to end of monitoring' (clinical.md §3c, C). The clock for "
+    "discharge runs from the LAST device: the conservative reading of 'after administration' (project's choice, "
+    "U), which also meets the form's 2 h from the first device"
 )
 _BASELINE_BP_SOURCE = (
     "clinical.md §1 'Vitals: time course' and 'Observation / discharge, IV' rows: BP returns to baseline after "

@@ -42,7 +42,8 @@ DILUTION_SOURCE = (
     "Ketalar PI §2.1 (rev. 10/2024, DailyMed set 46dab560-8ecd-4d92-8c92-6baa2310b09b via fda.report): 'Do not "
     "administer the 100 mg/mL concentration of KETALAR intravenously without proper dilution'; §2.3 as quoted at "
     "inpharmd.com: dilute with an equal volume of Sterile Water for Injection, 0.9% Sodium Chloride or 5% Dextrose "
-    "and use immediately (C for the requirement; not in clinical.md)"
+    "and use immediately (C for the requirement to dilute; S for the equal volume, read only through that secondary "
+    "source; not in clinical.md)"
 )
 SYRINGE_STEP_ML = Decimal("0.01")
 ADJUSTED_WEIGHT_NOTE = (

@@ -232,8 +232,9 @@ RULES: tuple[Rule, ...] = (
          "Ketamine 100 mg/mL is never given IV undiluted: it is diluted with at least an equal volume of sterile "
          "water, 0.9% sodium chloride or 5% dextrose (final strength at most 50 mg/mL) and used at once. "
          "[dosing.iv_dilution_check; applied inside dosing.iv_infusion]",
-         "Ketalar PI §2.1 / §2.3 (rev. 10/2024, DailyMed set 46dab560-8ecd-4d92-8c92-6baa2310b09b; not in "
-         "clinical.md)", "C"),
+         "Never undiluted: Ketalar PI §2.1 (rev. 10/2024, DailyMed set 46dab560-8ecd-4d92-8c92-6baa2310b09b; C). "
+         "At least an equal volume, so at most 50 mg/mL: PI §2.3 read only as quoted by a secondary source "
+         "(inpharmd.com; S). Not in clinical.md", "S"),
     Rule("dosing.stock", "Dosing",
          "The strength in a dose calculation is one the clinic stocks (ketamine is made at 10, 50 and 100 mg/mL; "
          "esketamine at 28 mg per device), so a typo such as 5 for 50 mg/mL cannot give a tenfold volume. "
@@ -304,10 +305,12 @@ RULES: tuple[Rule, ...] = (
          "reference", "U", ("discharge.systolic_tolerance_mmHg", "discharge.diastolic_tolerance_mmHg")),
     Rule("discharge.clock", "Observation and discharge",
          "Observation time counts from the end of an IV infusion, from an IM injection, and from the LAST esketamine "
-         "device (the label's 2 h after administration; this also meets the REMS form's 2 h from the first device). "
-         "The REMS form's own minutes run from the first device. [discharge.observation_clock_start, "
-         "discharge.rems_minutes_monitored]",
-         "SPR-PI §17, §5.1 (C); clinical.md §3c 'Form fields' (C); §1 'Vitals: time course' (C)", "C"),
+         "device. The label says 2 h 'after administration'; counting from the last device is the conservative "
+         "reading of that (the project's choice), and it also meets the REMS form's 2 h from the first device. "
+         "Without device times, from the later of dose start and end of dosing. The REMS form's own minutes run "
+         "from the first device. [discharge.observation_clock_start, discharge.rems_minutes_monitored]",
+         "SPR-PI §17, §5.1 ('at least 2 hours after administration', C); clinical.md §3c 'Form fields' (C); §1 "
+         "'Vitals: time course' (C); 'after administration' read as 'after the last device' (U)", "U"),
     Rule("discharge.esketamine_label", "Observation and discharge",
          "Esketamine: no override can send a patient home before 2 h since the last device, without an escort, or "
          "without the no-driving acknowledgement. [discharge.esketamine_discharge_limits]",
@@ -354,7 +357,8 @@ RULES: tuple[Rule, ...] = (
     Rule("session.predose_acceptable", _V,
          "REMS 'vital signs acceptable before administration' = a pre-dose reading exists, the latest has a BP, and "
          "none was at HOLD or worse (an overridden hold was not acceptable). [session.predose_vitals_acceptable]",
-         "clinical.md §3c 'Form fields' (C)", "C"),
+         "clinical.md §3c 'Form fields' (the form asks the question, C); reading 'acceptable' as 'below the pre-dose "
+         "HOLD limits' is the project's choice, and those limits are unconfirmed (rules vitals.*, U)", "U"),
     Rule("session.hold_means_hold", _V,
          "A reading at HOLD during dosing pauses the infusion (the nurse confirms the pump is paused); STOP stops "
          "it. Resuming needs a repeat reading below HOLD taken after the pause, or a prescriber's override; after a "

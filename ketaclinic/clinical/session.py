@@ -124,7 +124,8 @@ class RecordedReading:
 
 PREDOSE_SOURCE = (
     "clinical.md §1 'Software implications': a recorded clinician override is required to proceed past a limit; "
-    "§1 'Pre-dose BP guide' (SPR-PI §2/§5, U); §3c 'Form fields': vitals acceptable before administration (C)"
+    "§1 'Pre-dose BP guide' (SPR-PI §2/§5, U); §3c 'Form fields': vitals acceptable before administration (the "
+    "question, C; answering it from the HOLD limits is the project's choice, U)"
 )
 
 
