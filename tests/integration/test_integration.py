@@ -6,21 +6,13 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from ketaclinic.audit.models import AuditEntry
 from ketaclinic.integration import services
 from ketaclinic.integration.models import IntegrationSession
-from tests.treatments.factories import IV, actor, book_now, make_order
+from tests.factories import actor
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def offer(patient, staff, rooms):
-    s = book_now(make_order(patient, staff, IV), staff, rooms)
-    s.dose_ended_at = timezone.now() - timedelta(hours=1)
-    return services.offer_after(actor=actor(staff["nurse"]), session=s)
 
 
 def test_offer_window_is_24_to_72_hours(offer, staff):
