@@ -84,6 +84,11 @@ def _bp_accepted_on_baseline(f: Finding, latest: VitalReading, baseline: VitalRe
             f"own pre-dose {base} mmHg: accepted against their baseline")
 
 
+def _is_bp(f: Finding) -> bool:
+    """A finding on blood pressure: the fixed limits and the rise from baseline (not HR, SpO2, respiration)."""
+    return f.vital.startswith(("systolic", "diastolic"))
+
+
 def bp_back_to_baseline(latest: VitalReading, baseline: VitalReading,
                         settings: Mapping[str, object] | None = None) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Recovery BP judged against the fixed limits AND the patient's own pre-dose baseline.
@@ -100,7 +105,7 @@ def bp_back_to_baseline(latest: VitalReading, baseline: VitalReading,
     assessment = classify_reading(latest, phase="recovery", baseline=baseline, settings=cfg)
     problems, notes = [], []
     for f in assessment.findings:
-        if not f.vital.startswith(("systolic", "diastolic")):  # BP and the rise from baseline; not HR, SpO2
+        if not _is_bp(f):
             continue
         note = _bp_accepted_on_baseline(f, latest, baseline, cfg)
         if note:
@@ -153,15 +158,15 @@ def discharge_readiness(d: DischargeInput, settings: Mapping[str, object] | None
         if absent:
             missing.append(f"Vital signs: latest reading lacks {', '.join(absent)}")
         assessment = classify_reading(d.latest, phase="recovery", baseline=d.baseline, settings=cfg)
-        counted = []
-        for f in assessment.findings:
-            note = _bp_accepted_on_baseline(f, d.latest, d.baseline, cfg) if d.baseline is not None else None
-            if note:
-                notes.append(note)
-            else:
-                counted.append(f)
+        if d.baseline is None:
+            counted = [f.message for f in assessment.findings]
+        else:
+            # blood pressure is judged by bp_back_to_baseline (the cockpit's answer); every other finding counts
+            bp_problems, bp_notes = bp_back_to_baseline(d.latest, d.baseline, cfg)
+            notes.extend(bp_notes)
+            counted = [f.message for f in assessment.findings if not _is_bp(f) or f.message in bp_problems]
         if counted:
-            missing.append("Vital signs not within limits: " + "; ".join(f.message for f in counted))
+            missing.append("Vital signs not within limits: " + "; ".join(counted))
         if d.baseline is None:
             missing.append("Vital signs: no baseline reading to compare with")
         else:

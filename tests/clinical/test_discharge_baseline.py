@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from ketaclinic.clinical.discharge import (
@@ -80,6 +80,53 @@ def test_baseline_never_hides_a_reading_above_baseline_plus_tolerance(s, d, bs, 
         assert any(p.startswith("diastolic") for p in problems)
     if s <= 140 and d <= 90:
         assert notes == ()
+
+
+def test_discharge_readiness_judges_bp_against_baseline_through_bp_back_to_baseline(monkeypatch):
+    # one code path: what the cockpit shows (bp_back_to_baseline) is what decides discharge
+    from ketaclinic.clinical import discharge
+
+    calls = []
+
+    def spy(latest, baseline, settings=None):
+        calls.append((latest, baseline))
+        return bp_back_to_baseline(latest, baseline, settings)
+
+    monkeypatch.setattr(discharge, "bp_back_to_baseline", spy)
+    latest = VitalReading(155, 98, 82, 97, 14)
+    d = discharge.discharge_readiness(iv(latest, HIGH_BASELINE))
+    assert calls == [(latest, HIGH_BASELINE)] and d.ready and len(d.notes) == 2
+
+
+def _old_vitals_verdict(latest, baseline):
+    """The findings loop discharge_readiness had before it called bp_back_to_baseline: the reference its output
+    must keep matching."""
+    from ketaclinic.clinical.discharge import _bp_accepted_on_baseline
+    from ketaclinic.clinical.settings import resolve
+    from ketaclinic.clinical.vitals import classify_reading
+
+    cfg = resolve(None)
+    counted, notes = [], []
+    for f in classify_reading(latest, phase="recovery", baseline=baseline, settings=cfg).findings:
+        note = _bp_accepted_on_baseline(f, latest, baseline, cfg) if baseline is not None else None
+        if note:
+            notes.append(note)
+        else:
+            counted.append(f.message)
+    return counted, notes
+
+
+@given(st.integers(70, 200), st.integers(40, 125), st.integers(35, 140), st.integers(85, 100), st.integers(6, 30),
+       st.one_of(st.none(), st.tuples(st.integers(90, 185), st.integers(50, 115), st.integers(45, 120))))
+def test_discharge_vitals_findings_and_notes_are_unchanged(s, d, hr, spo2, rr, base):
+    assume(d < s and (base is None or base[1] < base[0]))
+    latest = VitalReading(s, d, hr, spo2, rr)
+    baseline = None if base is None else VitalReading(*base, 97, 14)
+    counted, notes = _old_vitals_verdict(latest, baseline)
+    decision = discharge_readiness(DischargeInput("iv", 90, latest, baseline, True, True, False, True, True))
+    within = [m for m in decision.missing if m.startswith("Vital signs not within limits: ")]
+    assert within == (["Vital signs not within limits: " + "; ".join(counted)] if counted else [])
+    assert decision.notes == tuple(notes)
 
 
 # ------------------------------------------------------------------ the observation clock
