@@ -379,6 +379,19 @@ def measured_dose(
     return MeasuredDose(mg, conc, volume, measured, measured - mg)
 
 
+def _syringe(total_mg: float, conc: float) -> tuple[float, Decimal]:
+    """The drug volume (mL, to the syringe step) and the mg it holds, by :func:`measured_dose`; its refusals name
+    the form's fields: a dose that rounds to 0 mg (``dose_mg_per_kg``), a volume too small to draw at this strength
+    (``concentration_mg_per_mL``)."""
+    if total_mg <= 0:
+        raise ClinicalInputError(f"the dose rounds to {total_mg:g} mg: check the dose per kg", "dose_mg_per_kg")
+    try:
+        m = measured_dose(total_mg, conc)
+    except ClinicalInputError as e:
+        raise ClinicalInputError(e.message, "concentration_mg_per_mL") from None
+    return float(m.volume_mL), m.mg_as_measured
+
+
 def _dosing_weight(
     weight_kg: float, height_cm: float | None, weight_basis: str, sex: str | None, cfg: Mapping[str, object]
 ) -> tuple[float, str, list[str]]:
@@ -515,9 +528,8 @@ def iv_infusion(
     total = _round(exact, "0.1")
     working.append(f"Dose = {dw:g} kg x {dose:g} mg/kg = {exact:f} mg -> {total:g} mg.")
     ml_exact = _dec(total) / _dec(conc)
-    ml = _round(ml_exact, "0.01")
+    ml, measured = _syringe(total, conc)
     working.append(f"Drug volume = {total:g} mg / {conc:g} mg/mL = {float(ml_exact):.6g} mL -> {ml:.2f} mL.")
-    measured = _dec(ml) * _dec(conc)
     working.append(f"Measured dose = {ml:.2f} mL x {conc:g} mg/mL = {measured.normalize():f} mg (the dose in the syringe: record "
                    "this).")
     if drug_added_to_bag:
@@ -581,9 +593,8 @@ def im_injection(
     total = _round(exact, "0.1")
     working.append(f"Dose = {dw:g} kg x {dose:g} mg/kg = {exact:f} mg -> {total:g} mg.")
     ml_exact = _dec(total) / _dec(conc)
-    ml = _round(ml_exact, "0.01")
+    ml, measured = _syringe(total, conc)
     working.append(f"Injection volume = {total:g} mg / {conc:g} mg/mL = {float(ml_exact):.6g} mL -> {ml:.2f} mL.")
-    measured = _dec(ml) * _dec(conc)
     working.append(f"Measured dose = {ml:.2f} mL x {conc:g} mg/mL = {measured.normalize():f} mg (the dose in the syringe: record "
                    "this).")
     working.append(ROUNDING_RULE)

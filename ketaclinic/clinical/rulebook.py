@@ -244,7 +244,9 @@ RULES: tuple[Rule, ...] = (
     Rule("dosing.measured_dose", "Dosing",
          "The dose recorded is the dose measured: the volume rounded to what a syringe measures (0.01 mL, half up) "
          "times the vial strength, so the record and the syringe agree; it is never more than half a syringe step "
-         "away from the order. [dosing.measured_dose; DoseCalculation.measured_mg]", "Arithmetic; issue 10", "C"),
+         "away from the order. A dose whose volume rounds to 0 mL at this strength is refused (use a weaker vial). "
+         "[dosing.measured_dose, used by dosing.iv_infusion and dosing.im_injection; DoseCalculation.measured_mg]",
+         "Arithmetic; issue 10", "C"),
     # ---------------------------------------------------------------- vitals
     Rule("vitals.pre_dose", _V,
          "Before dosing: BP above 140/90 -> HOLD for prescriber review (label guide: weigh risk of a short-term rise "

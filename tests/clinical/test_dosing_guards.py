@@ -166,6 +166,32 @@ def test_measured_dose_refuses_what_a_syringe_cannot_measure():
     assert measured_dose(Decimal("0.5"), Decimal(100)).volume_mL == Decimal("0.01")  # half up
 
 
+def test_dose_calculations_refuse_a_volume_no_syringe_can_measure():
+    # 40 kg x 0.005 mg/kg = 0.2 mg = 0.002 mL of 100 mg/mL: rounds to 0.00 mL, so the IM calculation used to
+    # print "draw 0.00 mL, record 0 mg"; IV failed later with a message about the dilution
+    for calc in (lambda: im_injection(40, 0.005, 100), lambda: iv_infusion(40, 0.005, 40, 100, 100)):
+        with pytest.raises(ClinicalInputError) as e:
+            calc()
+        assert e.value.field == "concentration_mg_per_mL" and "weaker vial" in e.value.message
+    # a dose that rounds to 0.0 mg is refused on the dose, not recorded as 0 mg
+    with pytest.raises(ClinicalInputError) as e:
+        im_injection(40, 0.001, 100)
+    assert e.value.field == "dose_mg_per_kg" and "0 mg" in e.value.message
+    # at a weaker strength the same dose can be drawn
+    assert im_injection(40, 0.005, 10).drug_mL == 0.02 and im_injection(40, 0.005, 10).measured_mg == 0.2
+
+
+@given(st.floats(min_value=40, max_value=150), st.sampled_from([0.1, 0.25, 0.5, 0.75, 1.0]),
+       st.sampled_from([10, 50, 100]))
+def test_dose_calculations_record_what_measured_dose_says(weight, per_kg, conc):
+    w = round(weight, 1)
+    for r in (iv_infusion(w, min(per_kg, 0.75), 40, conc, 100, override_reason="property"),
+              im_injection(w, per_kg, conc, override_reason="property")):
+        m = measured_dose(Decimal(repr(r.total_mg)), Decimal(conc))
+        assert Decimal(repr(r.drug_mL)) == m.volume_mL
+        assert r.measured_mg == float(m.mg_as_measured)
+
+
 @given(
     st.decimals(min_value=Decimal("1.0"), max_value=Decimal("200.0"), places=1),
     st.sampled_from([Decimal(10), Decimal(50), Decimal(100)]),
