@@ -1,27 +1,29 @@
 """What the clinic has on hand, told to the treatments app (which must not import custody).
 
-A dose is prepared from counted stock: the strengths offered in the cockpit are those of the clinic's vials with
-volume left in a container whose lot has not expired. A clinic that keeps no product records in KetaClinic
-(no ``Product`` at all) gets ``None``: the cockpit then offers the label strengths.
+A dose is prepared from counted stock: the strengths offered in the cockpit are those of vials the session could
+be drawn from now (:func:`ketaclinic.custody.services.dispensing.container_problems`: volume left, lot not
+expired, opened vial within its beyond-use time, the right drug, kept in a store that supplies the session's
+room). A clinic that keeps no vial records of that drug in KetaClinic gets ``None``: the cockpit then offers the
+label strengths.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from django.utils import timezone
-
 from ketaclinic.custody.models import Container, Product
+from ketaclinic.custody.services.dispensing import container_problems
 
 
-def stocked_strengths(clinic, drug: str) -> tuple[Decimal, ...] | None:
-    """The mg/mL strengths of ``drug`` vials with volume on hand and an unexpired lot, or None when the clinic
-    records no products (stock unknown)."""
-    if not Product.objects.exists():
+def stocked_strengths(session) -> tuple[Decimal, ...] | None:
+    """The mg/mL strengths of the vials ``session`` could draw from now, or None when the clinic records no vials
+    of its drug (stock unknown). Three queries, whatever the stock."""
+    if not Product.objects.filter(drug=session.drug, form=Product.Form.VIAL).exists():
         return None
-    today = timezone.localdate(timezone=clinic.tz) if clinic is not None else timezone.localdate()
-    rows = (Container.objects
-            .filter(lot__product__drug=drug, lot__product__form=Product.Form.VIAL, balance__gt=0,
-                    lot__expiry__gte=today)
-            .values_list("lot__product__strength_mg_per_mL", flat=True).distinct())
-    return tuple(sorted({Decimal(v) for v in rows if v is not None}))
+    clinic = session.patient.clinic
+    containers = (Container.objects
+                  .filter(location__clinic=clinic, lot__product__drug=session.drug,
+                          lot__product__form=Product.Form.VIAL, lot__product__active=True, balance__gt=0)
+                  .select_related("lot__product", "location").prefetch_related("location__rooms"))
+    return tuple(sorted({c.lot.product.strength_mg_per_mL for c in containers
+                         if not container_problems(c, session, clinic)}))

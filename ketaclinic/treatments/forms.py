@@ -9,7 +9,6 @@ session's state, roles) and refuse with their own messages. Either way nothing i
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 
 from django import forms
 from django.db import connection
@@ -254,23 +253,12 @@ class PrepareForm(SessionForm):
     lot_number = free_text("Lot number", 40)
     override_reason = free_text("Override reason", 2000)
 
-    def clean_concentration_mg_per_mL(self):
-        """One of the strengths the dose may be prepared from (the clinic's stock, or the label's): chosen from a
-        list, so a typo such as 5 for 50 mg/mL cannot reach the dose maths."""
-        value = self.cleaned_data.get("concentration_mg_per_mL")
-        if value is None or self.session.route == Route.INTRANASAL:
-            return value
-        allowed = strength_choices(self.session)
-        if value not in {Decimal(v) for v, _ in allowed}:
-            raise forms.ValidationError(f"Vial concentration: choose one of {', '.join(label for _, label in allowed)}.")
-        return value
-
 
 def strength_choices(s: TreatmentSession) -> list[tuple[str, str]]:
     """(value, label) of each strength a dose for ``s`` may be prepared from."""
     from ketaclinic.treatments import stock
 
-    return [(f"{v.normalize():f}", f"{v.normalize():f} mg/mL") for v in stock.strengths(s.patient.clinic, s.drug)]
+    return [(f"{v.normalize():f}", f"{v.normalize():f} mg/mL") for v in stock.strengths(s)]
 
 
 class DosingEventForm(SessionForm):

@@ -5,7 +5,7 @@ treatments must not import custody (custody imports treatments), so custody regi
 ``AppConfig.ready``::
 
     from ketaclinic.treatments import stock
-    stock.register(lambda clinic, drug: ...)   # the strengths (Decimal) with stock on hand
+    stock.register(lambda session: ...)   # the strengths (Decimal) a dose for the session may be drawn from
 
 Until a provider is registered, the choice is limited to the label strengths
 (:func:`ketaclinic.clinical.products.product_strengths`), which already rules out a typo such as 5 for 50 mg/mL.
@@ -18,29 +18,27 @@ from decimal import Decimal
 
 from ketaclinic.clinical import products
 
-Provider = Callable[[object, str], Iterable[Decimal] | None]
+Provider = Callable[[object], Iterable[Decimal] | None]
 _provider: Provider | None = None
 
 
-def register(provider: Provider | None) -> None:
-    """Set (or with None, clear) the function giving a clinic's stocked strengths of a drug."""
+def register(provider: Provider | None) -> Provider | None:
+    """Set (or with None, clear) the function giving the strengths a session's dose may be drawn from; returns the
+    provider it replaces."""
     global _provider
-    _provider = provider
+    previous, _provider = _provider, provider
+    return previous
 
 
-def strengths(clinic: object, drug: str) -> tuple[Decimal, ...]:
-    """The strengths a dose of ``drug`` may be prepared from at ``clinic``: stocked ones that are label strengths
-    when a provider is registered (it may answer None for 'unknown'), otherwise the label strengths."""
-    made = products.product_strengths(drug)
+def strengths(session) -> tuple[Decimal, ...]:
+    """The strengths the dose of ``session`` may be prepared from: stocked ones that are label strengths when a
+    provider is registered (it may answer None for 'unknown'), otherwise the label strengths."""
+    made = products.product_strengths(session.drug)
     if _provider is None:
         return made
-    stocked = _provider(clinic, drug)
+    stocked = _provider(session)
     if stocked is None:
         return made
     held = {Decimal(s) for s in stocked}
     return tuple(s for s in made if s in held)
 
-
-def stock_known() -> bool:
-    """True when the clinic's stock (not only the label) limits the choice."""
-    return _provider is not None

@@ -274,7 +274,8 @@ def cockpit_context(request, s: TreatmentSession, **extra) -> dict:
         "vitals_errors": {}, "vitals_values": {}, "esketamine": s.route == Route.INTRANASAL,
         "rems_bp": services.rems_bp_points(s, rows) if s.route == Route.INTRANASAL else None,
         "active_ae": active_ae,
-        "weight_check": services.weight_guard(s), "strengths": forms.strength_choices(s),
+        "weight_check": services.weight_guard(s), "strengths": (forms.strength_choices(s) if s.route != Route.INTRANASAL and not s.dose_started_at
+                      and not s.is_signed else []),
         "deep_sedation": deep_sedation(ratings, limits),
         "pump_unconfirmed": bool(s.paused_at and s.pause_level >= 2 and s.pump_pause_confirmed_at is None),
     }

@@ -100,8 +100,7 @@ def world(clinic, staff, make_patient, actor_for, supplier, reverse_distributor,
     # Doses are prepared only at strengths on hand. The product reaches "prepared and verified, stock used up
     # since" when the vials on hand at preparation went to other sessions; the model starts from an empty ledger,
     # so that earlier stock is stood in for by the strengths custody would have offered then.
-    previous = stock._provider
-    stock.register(lambda clinic, drug: [vial_product.strength_mg_per_mL])
+    previous = stock.register(lambda session: [vial_product.strength_mg_per_mL])
     try:
         for chair in room.chairs.order_by("label"):
             order = factories.make_order(make_patient(), staff)

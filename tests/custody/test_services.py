@@ -63,6 +63,8 @@ def test_draw_for_verified_session_and_remaining_derived(make_patient, make_sess
 def test_draw_refusals(problem, make_patient, make_session, receive, vial_product, device_product, actor_for,
                        other_location, clinic):
     [vial] = receive(vial_product, where=other_location if problem == "other_location" else None)
+    if problem == "other_location":  # the dose is prepared from stock in the session's own store
+        receive(vial_product, lot="LOT-B2")
     session = make_session(make_patient(), verified=problem != "unverified",
                            drug="esketamine" if problem == "wrong_drug" else "ketamine")
     quantity = "10.01" if problem == "too_much" else "1"

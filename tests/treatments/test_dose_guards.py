@@ -9,7 +9,7 @@ import pytest
 
 from ketaclinic.accounts.roles import Role
 from ketaclinic.treatments import services
-from ketaclinic.treatments.forms import PrepareForm
+from ketaclinic.treatments.forms import strength_choices
 from ketaclinic.treatments.services import TreatmentError
 from tests.factories import (
     actor,
@@ -112,10 +112,9 @@ def test_undiluted_100_mg_per_ml_is_refused_for_iv(patient, staff, rooms):
 
 
 def test_strength_must_be_one_the_product_comes_in(patient, staff, rooms):
-    """5 for 50 mg/mL (a tenfold volume) is refused by the form's choice and by the service."""
+    """5 for 50 mg/mL (a tenfold volume) is never offered, and the service refuses it if posted."""
     s = _at_preparation(patient, staff, rooms)
-    form = PrepareForm({"concentration_mg_per_mL": "5", "lot_number": "L", "vial_or_device": "v"}, session=s)
-    assert not form.is_valid() and "10 mg/mL, 50 mg/mL, 100 mg/mL" in form.errors["concentration_mg_per_mL"][0]
+    assert [v for v, _ in strength_choices(s)] == ["10", "50", "100"]  # the cockpit offers only these
     with pytest.raises(TreatmentError, match="not a strength ketamine is made in"):
         _prepare(s, staff["nurse"], concentration_mg_per_mL="5")
 
@@ -124,8 +123,7 @@ def test_stocked_strengths_from_a_registered_provider(patient, staff, rooms):
     from ketaclinic.treatments import stock
 
     s = _at_preparation(patient, staff, rooms)
-    previous = stock._provider  # custody's, registered at start-up
-    stock.register(lambda clinic, drug: [Decimal(10)])
+    previous = stock.register(lambda session: [Decimal(10)])  # custody's, registered at start-up
     try:
         with pytest.raises(TreatmentError, match="stocks ketamine at 10 mg/mL"):
             _prepare(s, staff["nurse"])
@@ -137,6 +135,7 @@ def test_stocked_strengths_from_a_registered_provider(patient, staff, rooms):
 def test_infusion_at_the_induction_rate_cannot_be_prepared_even_with_a_reason(patient, staff, rooms):
     s = _at_preparation(patient, staff, rooms)
     order = s.order
+    # write_order already refuses such an order; the row is edited to show preparation refuses it too.
     type(order).objects.filter(pk=order.pk).update(dose_mg_per_kg=Decimal("1.0"), infusion_minutes=2,
                                                    dose_override_reason="Prescriber wants it fast")
     s.refresh_from_db()
@@ -185,3 +184,20 @@ def test_pump_rate_at_the_induction_rate_is_refused(patient, staff, rooms):
                           note="Prescriber: patient tolerating well, finish sooner")
     services.dosing_event(actor=actor(staff["nurse"]), session=s, kind="rate", rate="120")
     assert s.events.filter(kind="rate").count() == 2
+
+
+def test_only_a_prescriber_prepares_past_a_limit_the_order_did_not_override(patient, staff, rooms, clinic):
+    """A clinic maximum rate below the order's 0.5 mg/kg over 40 min: the nurse's reason is not enough, the
+    prescriber's is."""
+    from ketaclinic.clinic.services import update_limits
+
+    update_limits(actor=actor(staff["clinic_admin"]), clinic=clinic,
+                  values={"dosing.iv_max_rate_mg_per_kg_per_min": "0.01"})
+    s = _at_preparation(patient, staff, rooms)
+    with pytest.raises(TreatmentError, match="Ask the prescriber"):
+        _prepare(s, staff["nurse"], override_reason="Patient tolerated this rate last time")
+    s.refresh_from_db()
+    assert s.prepared_dose_mg is None
+    _prepare(s, staff["prescriber"], override_reason="Tolerated 0.5 mg/kg over 40 min at three sessions")
+    s.refresh_from_db()
+    assert s.prepared_dose_mg is not None and s.dose_override_reason.startswith("Tolerated")

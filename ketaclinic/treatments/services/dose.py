@@ -117,29 +117,22 @@ def prepare_dose(*, actor: Actor, session: TreatmentSession, data: Mapping[str, 
         raise TreatmentError({"vial_or_device": "Record the vial or device used (product and strength)."})
     strengths = None
     if s.route != Route.INTRANASAL:
-        strengths = stock.strengths(s.patient.clinic, s.drug)
+        strengths = stock.strengths(s)
         if not strengths:
             raise TreatmentError({"concentration_mg_per_mL": f"No {s.drug} vial with volume left and an unexpired "
                                   "lot is in stock. Receive stock under Controlled substances, then prepare."})
         if conc is None:
             raise TreatmentError({"concentration_mg_per_mL": "Choose the strength on the vial label ("
                                   + ", ".join(f"{v.normalize():f}" for v in strengths) + " mg/mL)."})
-        if s.route == Route.IV and s.order.dose_mg_per_kg and (minutes := s.order.infusion_minutes):
-            try:
-                speed = dosing.infusion_rate_check(s.order.dose_mg_per_kg, int(minutes),
-                                                   settings=limits_for(s.patient))
-            except ClinicalInputError as e:
-                raise _clinical(e, "minutes") from None
-            if speed.blocked:
-                raise TreatmentError({"minutes": speed.reason})
-            if speed.needs_override and not s.order.dose_override_reason and Role.PRESCRIBER not in actor.roles:
-                raise TreatmentError({"override_reason": speed.reason + " Ask the prescriber to prepare it with "
-                                      "their reason, or to change the order."})
     override = str(data.get("override_reason") or "") or None
     try:
         calc = compute_dose(s, concentration=conc, bag=bag, override_reason=override, stocked=strengths)
     except ClinicalInputError as e:
         raise _clinical(e, "weight_kg") from None
+    if calc.needs_override and not s.order.dose_override_reason and Role.PRESCRIBER not in actor.roles:
+        # Going past a limit that needs an override is the prescriber's decision: on the order, or at the chair.
+        raise TreatmentError({"override_reason": " ".join(calc.warnings) + " Ask the prescriber to prepare it "
+                              "with their reason, or to change the order."})
     if calc.blocked:
         raise TreatmentError({"override_reason": " ".join(calc.warnings)})
     _clear_preparation(s)
