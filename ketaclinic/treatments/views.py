@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.db import transaction
 from django.db.models import Prefetch
 from django.http import HttpResponse
+from django_htmx.http import HttpResponseClientRefresh
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -315,6 +316,8 @@ def vitals(request, external_id):
             s = _session(external_id)
             if getattr(row, "hold_instruction", ""):
                 messages.error(request, row.hold_instruction)
+                if request.htmx:  # the reading paused the dose: the whole cockpit must show it, not only the table
+                    return HttpResponseClientRefresh()
             if not request.htmx:
                 messages.success(request, f"Vitals saved ({row.level_name}).")
     if not request.htmx:

@@ -65,6 +65,26 @@ def test_a_hold_reading_pauses_the_infusion_and_asks_to_confirm_the_pump(patient
     assert s.paused_at is None and s.pause_level == 0
 
 
+def test_a_hold_reading_saved_from_the_tablet_redraws_the_cockpit_with_the_pump_button(patient, staff, rooms,
+                                                                                      client_for):
+    """The vitals row is posted with htmx, which normally redraws only the table: a reading that pauses the dose
+    makes the whole cockpit reload, so the HOLD banner and the pump button are in front of the nurse at once."""
+    from django.urls import reverse
+
+    s = _running(patient, staff, rooms)
+    let_time_pass(10)
+    nurse = client_for("nurse")
+    url = reverse("treatments:vitals", args=[s.external_id])
+    normal = nurse.post(url, {"systolic_mmHg": "124", "diastolic_mmHg": "78", "heart_rate_bpm": "72",
+                              "spo2_percent": "98"}, HTTP_HX_REQUEST="true")
+    assert "HX-Refresh" not in normal.headers  # an ordinary reading redraws the table only
+    held = nurse.post(url, HOLD_BP, HTTP_HX_REQUEST="true")
+    assert held.headers.get("HX-Refresh") == "true"
+    page = nurse.get(reverse("treatments:cockpit", args=[s.external_id])).content.decode()
+    assert "Vital signs at HOLD: the dose is paused" in page and "I have paused the pump" in page
+    assert "pause the infusion now" in page  # the reading's instruction, as a message
+
+
 def test_a_stop_reading_needs_the_prescriber_to_resume(patient, staff, rooms):
     s = _running(patient, staff, rooms)
     let_time_pass(10)
