@@ -1,6 +1,8 @@
 """One small clinic, built once per test module through the app's own service functions: a user per role, a user
-with no role, a patient with a signed eligibility assessment, an order, a verified session in the chair, received
-and counted ketamine, a PHQ-9 with a safety task, and a portal patient who accepted their invitation.
+with no role, a patient with a signed eligibility assessment, an order, a verified session in the chair with
+ketamine drawn for it, three more patients' sessions at other cockpit phases (an esketamine dose prepared, IV dosing
+running, IV dosing stopped and the patient in observation), received, drawn, lost and counted ketamine with the
+count's discrepancy incident, a PHQ-9 with a safety task, and a portal patient who accepted their invitation.
 
 ``clinic_world`` is a module-scoped fixture: the world is written inside one transaction that is rolled back when
 the module ends, and each test runs in its own savepoint on top of it (pytest-django's ``db``), so a test's POSTs
@@ -35,14 +37,15 @@ class World:
 
 
 def _build():
-    from django.contrib.auth import get_user_model
     from django.test import Client
     from django.utils import timezone
 
-    from ketaclinic.accounts.models import RoleGrant
+    from ketaclinic.accounts.services import create_staff
     from ketaclinic.audit.services import Actor
-    from ketaclinic.clinic.models import Clinic
+    from ketaclinic.clinic.models import Clinic, Room
+    from ketaclinic.clinic.services import add_room
     from ketaclinic.custody import services as custody
+    from ketaclinic.custody.models import Incident
     from ketaclinic.measures import services as measures
     from ketaclinic.patients.models import Diagnosis
     from ketaclinic.patients.services import register_patient
@@ -51,15 +54,12 @@ def _build():
     from tests import factories as f
     from tests.conftest import CLINIC_TZ
 
-    User = get_user_model()
     clinic = Clinic.objects.create(name="Test Clinic", time_zone=CLINIC_TZ)
     rooms = f.make_rooms(clinic)
-    users = {}
-    for role in ROLES:
-        users[role] = User.objects.create_user(username=role, password=PASSWORD, first_name="Test", last_name=role,
-                                               is_staff=role == "clinic_admin")
-        RoleGrant.objects.create(user=users[role], role=role)
-    users["no_role"] = User.objects.create_user(username="no_role", password=PASSWORD)
+    setup = Actor.system("test clinic setup")
+    users = {who: create_staff(actor=setup, username=who, password=PASSWORD, roles={who} if who in ROLES else set(),
+                               first_name="Test", last_name=who)
+             for who in (*ROLES, "no_role")}
 
     def actor(role):
         return Actor(user=users[role], roles=users[role].role_set(), client_ip="127.0.0.1")
@@ -69,11 +69,28 @@ def _build():
         "sex_at_birth": "female", "email": "avery@example.invalid"})
     consult, assessment = f.make_eligible(patient, users)
     order = f.services.write_order(actor=actor("prescriber"), patient=patient, data=f.IV)
-    session = f.ready_to_start(f.book_now(order, users, rooms), users, verified=False)  # dose prepared
+    session = f.ready_to_start(f.book_now(order, users, rooms), users)  # dose verified, in Chair 1
 
-    # Custody: a safe for the infusion room, two vials received and countersigned, one drawn for the session,
-    # one reported lost, a routine count.
-    store = custody.add_location(actor("clinic_admin"), clinic=clinic, name="Main safe", rooms=[rooms["infusion"]])
+    # Three more patients, so the cockpit is seen at more phases: an esketamine dose prepared (awaiting its
+    # verification), IV dosing running (Chair 2), and IV dosing stopped with the patient in observation (a second
+    # infusion room, as the first one's two chairs are taken).
+    def another(n):
+        return register_patient(actor=actor("front_desk"), clinic=clinic, confirm_duplicate=True, data={
+            "legal_given_name": "Patient", "legal_family_name": f"Phase{n}", "date_of_birth": date(1980 + n, 1, 2),
+            "sex_at_birth": "male"})
+
+    room_b = add_room(actor=actor("clinic_admin"), clinic=clinic, name="Infusion Room B", kind=Room.Kind.INFUSION,
+                      chairs=1)
+    prepared = f.dosed_session(another(1), users, data=f.ESK, rooms=rooms, end="prepared")
+    dosing = f.dosed_session(another(2), users, rooms=rooms, end="dosing")
+    observing = f.dosed_session(another(3), users, room=room_b, end="stopped")
+    assert (session.status, session.verified_at is not None, prepared.verified_at, dosing.status, observing.status) \
+        == ("pre_checks", True, None, "dosing", "observation")
+
+    # Custody: a safe for the infusion rooms, two vials received and countersigned, 0.8 mL of one drawn for the
+    # verified session, 1 mL of the other reported lost, and a routine count that finds 0.2 mL missing from the
+    # first (a discrepancy incident).
+    store = custody.add_location(actor("clinic_admin"), clinic=clinic, name="Main safe", rooms=[rooms["infusion"], room_b])
     supplier = custody.add_supplier(actor("clinic_admin"), name="Example Pharma Supply (synthetic)",
                                     address="1 Warehouse Way, Denver, CO 80205", dea_number="PS1234563")
     product = custody.add_product(actor("clinic_admin"), ndc="00000-0001-01", name="Ketamine 50 mg/mL 10 mL (test)",
@@ -84,11 +101,13 @@ def _build():
                                     expiry=today.replace(year=today.year + 1, day=min(today.day, 28)), packages=2,
                                     location=store)
     vial, vial2 = custody.countersign_receipt(actor("prescriber"), receipt)
+    draw = custody.draw(actor("nurse"), container=vial, session=session, quantity="0.8")
     loss = custody.report_loss(actor("nurse"), container=vial2, quantity="1", kind="loss",
                                discovered_at=timezone.now(), circumstances="Dropped vial")
     count = custody.submit_count(actor("nurse"), location=store, kind="routine",
                                  lines=[custody.CountInput(vial, Decimal("9")), custody.CountInput(vial2, Decimal("9"))])
-    incident = count.incidents.first() if hasattr(count, "incidents") else None
+    incident = Incident.objects.get(count_line__count=count)
+    assert incident.count_line.container == vial and count.discrepancies == 1
 
     # Measures: a PHQ-9 with item 9 answered, which opens a safety task.
     phq = measures.record_administration(actor=actor("nurse"), patient=patient, scale="phq9",
@@ -110,13 +129,10 @@ def _build():
     s[SESSION_VERIFIED] = account.pk
     s.save()
 
-    from ketaclinic.custody.models import Incident, LedgerEntry
-
-    incident = incident or Incident.objects.first()
-    entry = LedgerEntry.objects.filter(container=vial).first()
     objects = {
         "patient": patient, "consult": consult, "assessment": assessment, "order": order, "session": session,
-        "receipt": receipt, "container": vial, "entry": entry, "loss": loss, "count": count, "incident": incident,
+        "prepared_session": prepared, "dosing_session": dosing, "observing_session": observing,
+        "receipt": receipt, "container": vial, "entry": draw, "loss": loss, "count": count, "incident": incident,
         "administration": phq.administration, "task": task, "diagnosis": diagnosis, "token": token,
     }
     return World(users=users, clients=clients, ids=objects)
@@ -160,11 +176,12 @@ OBJECT_FOR = {
 }
 
 
-def url_of(name: str, route: str, world: World | None) -> str:
-    """The concrete path of URL ``name`` (route pattern ``route``) for objects of ``world``."""
+def url_of(name: str, route: str, world: World | None, key: str | None = None) -> str:
+    """The concrete path of URL ``name`` (route pattern ``route``) for objects of ``world``: the object
+    :data:`OBJECT_FOR` names, or the world's object ``key`` (e.g. "dosing_session")."""
     import re
 
-    key = OBJECT_FOR.get(name, OBJECT_FOR.get(name.split(":")[0]))
+    key = key or OBJECT_FOR.get(name, OBJECT_FOR.get(name.split(":")[0]))
     obj = world.ids.get(key) if (world and key) else None
 
     def fill(m: re.Match) -> str:

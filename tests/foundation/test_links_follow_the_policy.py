@@ -21,12 +21,16 @@ from tests.foundation.clinic_world import IDENTITIES, url_of
 
 pytestmark = pytest.mark.django_db
 
-#: The pages checked: (what a user calls it, URL name). Staff pages are viewed by every role the table lets in;
-#: the portal pages by the signed-in portal patient they are written for.
+#: The pages checked: (what a user calls it, URL name[, which object of the world]). Staff pages are viewed by
+#: every role the table lets in; the portal pages by the signed-in portal patient they are written for. The cockpit
+#: is checked at each phase the world holds a session in, as its buttons change with the phase.
 PAGES = [
     ("Today", "clinic:today"),
     ("patient chart", "patients:chart"),
-    ("session cockpit", "treatments:cockpit"),
+    ("session cockpit, IV dose verified", "treatments:cockpit"),
+    ("session cockpit, esketamine dose prepared", "treatments:cockpit", "prepared_session"),
+    ("session cockpit, IV dosing", "treatments:cockpit", "dosing_session"),
+    ("session cockpit, IV observation", "treatments:cockpit", "observing_session"),
     ("custody home", "custody:home"),
     ("custody container", "custody:container"),
     ("custody session", "custody:session"),
@@ -93,8 +97,9 @@ def test_the_link_reader_finds_links_forms_and_htmx_requests():
 ROUTES = dict(named_routes())
 
 
-@pytest.mark.parametrize(("title", "name"), PAGES, ids=[name for _title, name in PAGES])
-def test_no_page_shows_a_link_its_viewer_is_refused(title, name, clinic_world):
+@pytest.mark.parametrize(("title", "name", "key"), [(*page, None)[:3] for page in PAGES],
+                         ids=[":".join(page[1:]) for page in PAGES])
+def test_no_page_shows_a_link_its_viewer_is_refused(title, name, key, clinic_world):
     from django.urls import Resolver404, resolve
 
     if name.startswith("portal:"):
@@ -102,7 +107,7 @@ def test_no_page_shows_a_link_its_viewer_is_refused(title, name, clinic_world):
     else:
         viewers = [who for who in IDENTITIES if who in ALLOWED[name] and who != "signed_out"]
     assert viewers, f"nobody signed in may open {name}"
-    url = url_of(name, ROUTES[name], clinic_world)
+    url = url_of(name, ROUTES[name], clinic_world, key)
     wrong = []
     links_seen = 0
     for who in viewers:
