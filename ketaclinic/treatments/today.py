@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from ketaclinic.access import can_open
 from ketaclinic.clinic.models import Room
+from ketaclinic.clinical import sedation
 from ketaclinic.treatments import services
 from ketaclinic.treatments.models import AdverseEvent, RemsForm, SessionRating, TreatmentSession
 
@@ -32,7 +33,7 @@ def board(clinic, now=None) -> dict:
                   last_moaas=Subquery(SessionRating.objects.filter(session=OuterRef("pk"), scale="moaas")
                                       .order_by("-at", "-pk").values("total")[:1]))
         .order_by("scheduled_start"))
-    deep_at = int(clinic.limits()["sedation.moaas_urgent_at_or_below"])
+    limits = clinic.limits()
     rows = []
     for s in sessions:
         s.patient.clinic = clinic  # avoid a query per row in limits_for
@@ -42,7 +43,8 @@ def board(clinic, now=None) -> dict:
             alerts.append("HOLD" if s.alert_level == 2 else "STOP")
         elif s.alert_level == 1 and s.status not in ("discharged",):
             alerts.append("Caution")
-        if s.last_moaas is not None and s.last_moaas <= deep_at and s.status not in ("discharged",):
+        if (s.last_moaas is not None and s.status not in ("discharged",)
+                and sedation.classify_moaas(s.last_moaas, settings=limits).deep):
             alerts.insert(0, f"Deep sedation (MOAA/S {s.last_moaas})")
         if s.open_ae:
             alerts.append("Adverse event open")

@@ -13,17 +13,18 @@ from django.contrib import messages
 from django.db import transaction
 from django.db.models import Prefetch
 from django.http import HttpResponse
-from django_htmx.http import HttpResponseClientRefresh
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRefresh
 
 from ketaclinic.access import can_open
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import Chair, Room, current_clinic
+from ketaclinic.clinical import sedation
 from ketaclinic.clinical.scales import SCALES
 from ketaclinic.formfields import posted
 from ketaclinic.inputs import parse_day
@@ -285,9 +286,10 @@ def cockpit_context(request, s: TreatmentSession, **extra) -> dict:
 
 
 def deep_sedation(ratings: list[SessionRating], limits) -> SessionRating | None:
-    """The latest MOAA/S rating when it is at or below the clinic's deep-sedation level (an urgent alert)."""
+    """The latest MOAA/S rating when the core calls it deep sedation (:func:`ketaclinic.clinical.sedation.
+    classify_moaas`: at or below the clinic's deep-sedation level, an urgent alert)."""
     moaas = [r for r in ratings if r.scale == "moaas" and r.total is not None]
-    if moaas and moaas[-1].total <= int(limits["sedation.moaas_urgent_at_or_below"]):
+    if moaas and sedation.classify_moaas(moaas[-1].total, settings=limits).deep:
         return moaas[-1]
     return None
 

@@ -107,13 +107,17 @@ def test_a_manual_pause_still_resumes_freely(patient, staff, rooms):
     services.dosing_event(actor=actor(staff["nurse"]), session=s, kind="resume")
 
 
-def test_deep_sedation_is_urgent_on_the_board_and_sedation_counts_for_rems(patient, staff, rooms, rf):
+def test_deep_sedation_is_urgent_on_the_board_and_sedation_counts_for_rems(patient, staff, rooms, client_for):
     s = _running(patient, staff, rooms, ESK)
     nurse = actor(staff["nurse"])
     services.add_rating(actor=nurse, session=s, scale="moaas", timepoint="other", answers={"level": 2})
     board = today.board(s.patient.clinic)
     alerts = [a for p in board["places"] for r in p["rows"] for a in r["alerts"]]
     assert "Deep sedation (MOAA/S 2)" in alerts
+    from django.urls import reverse
+
+    cockpit = client_for("nurse").get(reverse("treatments:cockpit", args=[s.external_id])).content.decode()
+    assert "Deep sedation: MOAA/S 2" in cockpit and "The airway is at risk" in cockpit
     from ketaclinic.treatments.services.rems import sedation_from_ratings
 
     pre = SessionRating(scale="moaas", timepoint="pre", total=5)
