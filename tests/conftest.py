@@ -32,17 +32,19 @@ test_now.__test__ = False  # a helper, not a test
 
 
 #: The tests whose outcome depends on the calendar (custody deadlines, schedules and booking, measures due, REMS
-#: due, portal expiries, idle sign-out). ``.ci/run`` runs them again (``-m calendar``) at every moment of its
-#: date matrix.
+#: due, portal expiries, idle sign-out, and the shared foundation clinic, which books sessions, receives and
+#: expires stock today and renders Today). ``.ci/run`` runs them again (``-m calendar``) at every moment of its
+#: date matrix. The pure clinical-core tests of deadlines and schedules use fixed dates only (they never read the
+#: clock), so the matrix would only repeat them.
 DATE_SENSITIVE = (
-    "tests/clinical/test_custody_rules.py",
-    "tests/clinical/test_discharge_schedules.py",
     "tests/custody/",
     "tests/treatments/",
     "tests/measures/",
     "tests/integration/",
     "tests/portal/",
     "tests/foundation/test_accounts.py",
+    "tests/foundation/test_every_url.py",
+    "tests/foundation/test_links_follow_the_policy.py",
 )
 
 
