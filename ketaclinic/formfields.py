@@ -7,13 +7,20 @@ clinical: bounds are what the record can store, or what the caller passes in.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from django import forms
 from django.utils import timezone
 
-from ketaclinic.inputs import InputError, parse_decimal, parse_id, parse_whole
+from ketaclinic.inputs import (
+    InputError,
+    nonexistent_time_message,
+    parse_decimal,
+    parse_id,
+    parse_whole,
+    wall_clock_moment,
+)
 
 
 def posted(request):
@@ -145,11 +152,7 @@ class ClinicDateTimeField(forms.DateTimeField):
     @staticmethod
     def _aware(naive: datetime) -> datetime:
         tz = timezone.get_current_timezone()
-        moment = naive.replace(tzinfo=tz, fold=0)
-        # A wall-clock time that does not exist maps to a different wall-clock time after a round trip via UTC.
-        if moment.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != naive:
-            raise forms.ValidationError(
-                f"{naive:%Y-%m-%d %H:%M} does not exist in {tz.key}: the clocks moved forward that night. "
-                "Enter the time as the clock showed it (an hour later).", code="nonexistent")
-        # In UTC: a moment in the repeated hour compares unequal to every other zone's datetimes (PEP 495).
-        return moment.astimezone(UTC)
+        moment = wall_clock_moment(naive.date(), naive.time(), tz)
+        if moment is None:
+            raise forms.ValidationError(nonexistent_time_message(naive.date(), naive.time(), tz), code="nonexistent")
+        return moment

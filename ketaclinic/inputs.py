@@ -9,7 +9,7 @@ error. The clinical limits (plausible weight, maximum dose, ...) stay in :mod:`k
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:[.][0-9]*)?|[.][0-9]+)")
@@ -112,3 +112,20 @@ def parse_day(raw: object, *, today: date, default: date) -> tuple[date, str]:
     if day > hi:
         return hi, f"{day.isoformat()} is too far ahead: showing {hi.isoformat()}."
     return day, ""
+
+
+def wall_clock_moment(day: date, at: time, tz) -> datetime | None:
+    """The moment the clinic's wall clock (``tz``) shows ``at`` on ``day``, in UTC; None when that time does not
+    exist (skipped when clocks spring forward). In the hour repeated when clocks fall back it is the first
+    occurrence, so a deadline counted from it can only come earlier. UTC because a moment in the repeated hour
+    compares unequal to every other zone's datetimes (PEP 495)."""
+    naive = datetime.combine(day, at.replace(tzinfo=None))
+    moment = naive.replace(tzinfo=tz, fold=0)
+    if moment.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != naive:
+        return None
+    return moment.astimezone(UTC)
+
+
+def nonexistent_time_message(day: date, at: time, tz) -> str:
+    return (f"{day:%Y-%m-%d} {at:%H:%M} does not exist in {tz.key}: the clocks moved forward that night. "
+            "Enter the time as the clock showed it (an hour later).")

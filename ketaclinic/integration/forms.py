@@ -10,7 +10,7 @@ from django import forms
 from django.utils import timezone
 
 from ketaclinic.formfields import IsoDateField
-from ketaclinic.inputs import day_window
+from ketaclinic.inputs import day_window, nonexistent_time_message, wall_clock_moment
 from ketaclinic.integration.models import IntegrationSession
 
 GIVE_DATE_AND_TIME = "Give the date and time."
@@ -51,9 +51,17 @@ class BookForm(forms.Form):
         self.fields["room"].queryset = rooms
         self.fields["room"].label_from_instance = lambda r: r.name
 
+    def clean(self):
+        data = super().clean()
+        if data.get("date") is not None and data.get("time") is not None:
+            data["start"] = wall_clock_moment(data["date"], data["time"], self.tz)
+            if data["start"] is None:
+                self.add_error("time", nonexistent_time_message(data["date"], data["time"], self.tz))
+        return data
+
     def start(self) -> datetime:
-        """The session's start in the clinic's time zone."""
-        return datetime.combine(self.cleaned_data["date"], self.cleaned_data["time"], tzinfo=self.tz)
+        """The session's start, read on the clinic's wall clock."""
+        return self.cleaned_data["start"]
 
 
 class StatusForm(forms.Form):

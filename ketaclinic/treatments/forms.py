@@ -8,8 +8,6 @@ session's state, roles) and refuse with their own messages. Either way nothing i
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django import forms
 from django.db import connection
 from django.utils import timezone
@@ -17,7 +15,7 @@ from django.utils import timezone
 from ketaclinic.clinic.models import Chair
 from ketaclinic.clinical.scales import SCALES
 from ketaclinic.formfields import IdField, IsoDateField, StrictDecimalField, WholeNumberField
-from ketaclinic.inputs import day_window
+from ketaclinic.inputs import day_window, nonexistent_time_message, wall_clock_moment
 from ketaclinic.treatments import services
 from ketaclinic.treatments.models import (
     AdverseEvent,
@@ -152,7 +150,9 @@ class BookForm(forms.Form):
             if "date" not in self.errors:
                 self.add_error("date", "Give the date to book.")
         elif data.get("time") is not None:
-            data["when"] = datetime.combine(data["date"], data["time"], tzinfo=self.clinic.tz)
+            data["when"] = wall_clock_moment(data["date"], data["time"], self.clinic.tz)
+            if data["when"] is None:
+                self.add_error("time", nonexistent_time_message(data["date"], data["time"], self.clinic.tz))
         return data
 
 
@@ -195,7 +195,11 @@ class VitalsForm(SessionForm):
         if at is None:
             return None
         tz = self.session.patient.clinic.tz
-        return datetime.combine(timezone.localtime(timezone.now(), tz).date(), at, tzinfo=tz)
+        day = timezone.localtime(timezone.now(), tz).date()
+        moment = wall_clock_moment(day, at, tz)
+        if moment is None:
+            raise forms.ValidationError(nonexistent_time_message(day, at, tz))
+        return moment
 
     def values(self) -> dict[str, int | None]:
         return {f: self.cleaned_data.get(f) for f in services.VITAL_FIELDS}

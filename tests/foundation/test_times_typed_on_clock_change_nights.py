@@ -43,3 +43,13 @@ def test_a_time_skipped_when_clocks_spring_forward_is_refused_with_what_to_do():
 @pytest.mark.parametrize("text", ["yesterday", "2026-13-01T10:00", "2026-06-17T25:00"])
 def test_unreadable_times_are_refused(text):
     assert "Enter a date and time" in read(text)
+
+
+def test_one_wall_clock_reading_for_every_form_and_service():
+    from datetime import date, time
+
+    from ketaclinic.inputs import wall_clock_moment
+
+    assert wall_clock_moment(date(2026, 11, 1), time(1, 30), DENVER) == datetime(2026, 11, 1, 7, 30, tzinfo=UTC)
+    assert wall_clock_moment(date(2026, 3, 8), time(2, 30), DENVER) is None
+    assert wall_clock_moment(date(2026, 3, 8), time(3, 0), DENVER) == datetime(2026, 3, 8, 9, 0, tzinfo=UTC)

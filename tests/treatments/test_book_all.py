@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 
 import pytest
 from django.urls import reverse
@@ -72,6 +72,27 @@ def test_book_series_is_all_or_nothing_and_names_the_day(patient, staff, rooms, 
     assert days[1].strftime("%a %d %b") in e.value.errors["start"] and "already has a session" in str(e.value)
     assert not TreatmentSession.objects.filter(order=order).exists()
     assert not AuditEntry.objects.filter(action="session.booked").exists()
+
+
+def _next_spring_forward(today: date) -> date:
+    """The next US spring-forward day (second Sunday of March) after ``today``."""
+    for year in (today.year, today.year + 1):
+        march = date(year, 3, 1)
+        day = march + timedelta(days=(6 - march.weekday()) % 7 + 7)
+        if day > today:
+            return day
+    raise AssertionError("unreachable")
+
+
+def test_book_series_refuses_a_time_the_clock_skips_and_books_nothing(patient, staff, rooms, clinic, clock):
+    order = make_order(patient, staff)
+    gap_day = _next_spring_forward(clock.today())
+    first = clock.today() + timedelta(days=1)
+    with pytest.raises(services.TreatmentError) as e:
+        services.book_series(actor=actor(staff["front_desk"]), order=order, days=[first, gap_day], at=time(2, 30),
+                             chair=rooms["a1"])
+    assert f"{gap_day:%Y-%m-%d} 02:30 does not exist" in e.value.errors["start"]
+    assert not TreatmentSession.objects.filter(order=order).exists()
 
 
 def test_book_series_refuses_more_days_than_planned_or_no_chair_or_a_billing_clerk(patient, staff, rooms, clinic):

@@ -15,6 +15,7 @@ from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import Chair, Clinic, Room
 from ketaclinic.clinical import schedules
 from ketaclinic.clinical.errors import ClinicalInputError
+from ketaclinic.inputs import nonexistent_time_message, wall_clock_moment
 from ketaclinic.treatments.models import Drug, TreatmentOrder, TreatmentSession
 from ketaclinic.treatments.services._common import (
     CLOSED,
@@ -155,8 +156,11 @@ def book_series(*, actor: Actor, order: TreatmentOrder, days: Sequence[date], at
     tz = order.patient.clinic.tz
     booked = []
     for day in sorted(days):
+        start = wall_clock_moment(day, at, tz)
+        if start is None:
+            raise TreatmentError({"start": nonexistent_time_message(day, at, tz)})
         try:
-            booked.append(book_session.within(actor=actor, order=order, start=datetime.combine(day, at, tzinfo=tz),
+            booked.append(book_session.within(actor=actor, order=order, start=start,
                                               room=chair.room, chair=chair, minutes=minutes))
         except TreatmentError as e:
             raise TreatmentError({k: f"{day:%a %d %b}: {v}" for k, v in e.errors.items()}) from e
