@@ -64,12 +64,6 @@ def let_time_pass(minutes: float) -> None:
     time_machine.traveller_stack[-1].shift(timedelta(minutes=minutes))
 
 
-def shift_back(session, minutes: float) -> None:
-    """The session's times ``minutes`` further in the past, by letting that time pass on the test clock (the
-    session's rows are not edited). Kept for older callers: prefer :func:`let_time_pass`."""
-    let_time_pass(minutes)
-
-
 # --------------------------------------------------------------------------------------------- the clinic
 def make_rooms(clinic, admin=None) -> dict:
     """The demo clinic's rooms, added through the clinic's own service: an infusion room and a Spravato suite

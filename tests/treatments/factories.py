@@ -14,5 +14,4 @@ from tests.factories import (  # noqa: F401
     normal_vitals,
     prechecked,
     ready_to_start,
-    shift_back,
 )
