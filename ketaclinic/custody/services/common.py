@@ -3,18 +3,16 @@
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
-
-from django.db import transaction
 
 from ketaclinic.accounts.roles import Role
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import Clinic, current_clinic
 from ketaclinic.clinical import custody as rules
 from ketaclinic.inputs import plain_decimal
+from ketaclinic.usecases import UseCase, use_case  # noqa: F401  (re-exported for the custody services)
 
 CHAIN = "custody"
 ZERO = Decimal("0.00")
@@ -36,38 +34,6 @@ class CustodyError(ValueError):
     def __init__(self, errors: Mapping[str, str]):
         self.errors = dict(errors)
         super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
-
-
-class UseCase[**P, R]:
-    """One custody use case. Calling it runs its steps (validate, lock, write, audit) in its own durable
-    transaction, ``transaction.atomic(durable=True)``: it commits when the call returns, and it refuses to run
-    inside another transaction (RuntimeError), so no caller can fold two use cases into one transaction by
-    accident. (Django's TestCase, and so pytest-django's ``db`` fixture, marks its own wrapping transaction so
-    durable blocks still run inside a test.)
-
-    ``within`` runs the same steps inside the caller's transaction (as a savepoint) for a caller that means to
-    compose use cases in one transaction: today only the demo loader (``ketaclinic/custody/demo.py``, run inside
-    ``seed_demo``'s all-or-nothing transaction)."""
-
-    def __init__(self, steps: Callable[P, R]):
-        self.steps = steps
-        functools.update_wrapper(self, steps)
-
-    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
-        with transaction.atomic(durable=True):
-            return self.steps(*args, **kwargs)
-
-    def within(self, *args: P.args, **kwargs: P.kwargs) -> R:
-        with transaction.atomic():
-            return self.steps(*args, **kwargs)
-
-    def __repr__(self) -> str:
-        return f"<custody use case {self.__name__}>"
-
-
-def use_case[**P, R](steps: Callable[P, R]) -> UseCase[P, R]:
-    """Mark ``steps`` as one use case in its own durable transaction (see :class:`UseCase`)."""
-    return UseCase(steps)
 
 
 def _require(actor: Actor, roles: frozenset[str], what: str) -> None:

@@ -7,13 +7,9 @@ Every use case validates, writes and audits in one durable transaction and raise
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
-
-from django.db import transaction
 
 from ketaclinic.accounts.roles import Role
 from ketaclinic.audit.services import Actor
@@ -30,6 +26,7 @@ from ketaclinic.treatments.models import (
     TreatmentSession,
     VitalsReading,
 )
+from ketaclinic.usecases import Refused, use_case  # noqa: F401  (re-exported for the treatments services)
 
 S = TreatmentSession.Status
 ROUTES_FOR_DRUG = {Drug.KETAMINE: {Route.IV, Route.IM}, Drug.ESKETAMINE: {Route.INTRANASAL}}
@@ -45,43 +42,6 @@ class TreatmentError(ValueError):
     def __init__(self, errors: Mapping[str, str] | str):
         self.errors = {"__all__": errors} if isinstance(errors, str) else dict(errors)
         super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
-
-
-class Refused:
-    """Returned by a use case that refuses but keeps a record of the refusal (a verification by the preparer, a
-    co-signature by the nurse signer): the transaction commits with the refusal's audit entry, then
-    :attr:`error` is raised to the caller."""
-
-    def __init__(self, error: TreatmentError):
-        self.error = error
-
-
-def use_case(body: Callable[..., Any]) -> Any:
-    """One use case: the returned function runs ``body`` (validate, write, audit) in its own durable transaction,
-    so when it returns the change is committed; it refuses to run inside another transaction.
-
-    ``.within(...)`` runs the same steps inside the caller's transaction (a savepoint), for a use case composed
-    into another one: signing inside writing an order, recording the adverse event inside an emergency transfer,
-    each booking inside a series booking, and the demo loader, which seeds the whole clinic in one transaction.
-    """
-
-    def run(atomic: transaction.Atomic, args: tuple, kwargs: dict) -> Any:
-        with atomic:
-            result = body(*args, **kwargs)
-        if isinstance(result, Refused):
-            raise result.error
-        return result
-
-    @functools.wraps(body)
-    def entry(*args: Any, **kwargs: Any) -> Any:
-        return run(transaction.atomic(durable=True), args, kwargs)
-
-    @functools.wraps(body)
-    def within(*args: Any, **kwargs: Any) -> Any:
-        return run(transaction.atomic(), args, kwargs)
-
-    entry.within = within  # type: ignore[attr-defined]
-    return entry
 
 
 def _roles(actor: Actor, *roles: str, what: str) -> None:
