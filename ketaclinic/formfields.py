@@ -31,6 +31,12 @@ def posted(request):
     return request.POST if request.method == "POST" else None
 
 
+def show_refusal(form, errors) -> None:
+    """A service's refusals (``{field: message}``) on the form: next to the field each names, else above the form."""
+    for field, msg in errors.items():
+        form.add_error(field if field in form.fields else None, msg)
+
+
 class StrictDecimalField(forms.Field):
     """A plain decimal ("70.5", "70,5"): no exponent, NaN or infinity; within [min_value, max_value]; rounded to
     ``places``. Use :meth:`for_model` to take the bounds from a model's DecimalField."""

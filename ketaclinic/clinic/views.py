@@ -12,7 +12,7 @@ from ketaclinic.clinic import services
 from ketaclinic.clinic.forms import ClinicForm, LimitsForm, RoomForm, shown_marker
 from ketaclinic.clinic.models import Clinic, Room, current_clinic
 from ketaclinic.clinic.today import today_panels
-from ketaclinic.formfields import posted
+from ketaclinic.formfields import posted, show_refusal
 
 
 def today(request):
@@ -25,10 +25,6 @@ def today(request):
     return render(request, "clinic/today.html", ctx)
 
 
-def _show_errors(form, error: services.ClinicSettingsError) -> None:
-    """The service's refusals, next to the field they name (or above the form)."""
-    for field, msg in error.errors.items():
-        form.add_error(field if field in form.fields else None, msg)
 
 
 @require_http_methods(["GET", "POST"])
@@ -39,7 +35,7 @@ def clinic_settings(request):
         try:
             services.update_clinic(actor=Actor.from_request(request), clinic=clinic, data=form.cleaned_data)
         except services.ClinicSettingsError as e:
-            _show_errors(form, e)
+            show_refusal(form, e.errors)
         else:
             messages.success(request, "Clinic settings saved.")
             return redirect("clinic:settings")
@@ -58,7 +54,7 @@ def limits(request):
         try:
             services.update_limits(actor=Actor.from_request(request), clinic=clinic, values=form.values())
         except services.ClinicSettingsError as e:
-            _show_errors(form, e)
+            show_refusal(form, e.errors)
         else:
             messages.success(request, "Clinical limits saved. The change is in the audit log.")
             return redirect("clinic:limits")
@@ -84,7 +80,7 @@ def rooms(request):
         try:
             services.add_room(actor=Actor.from_request(request), clinic=clinic, **form.cleaned_data)
         except services.ClinicSettingsError as e:
-            _show_errors(form, e)
+            show_refusal(form, e.errors)
         else:
             messages.success(request, "Room added.")
             return redirect("clinic:rooms")

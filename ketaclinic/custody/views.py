@@ -34,13 +34,8 @@ from ketaclinic.custody.models import (
     Supplier,
 )
 from ketaclinic.custody.services import CustodyError
-from ketaclinic.formfields import posted
+from ketaclinic.formfields import posted, show_refusal
 from ketaclinic.treatments.models import TreatmentSession
-
-
-def _errors_to_form(form, error: CustodyError) -> None:
-    for field, msg in error.errors.items():
-        form.add_error(field if field in form.fields else None, msg)
 
 
 def _submit(form, call: Callable[..., Any]) -> Any:
@@ -52,7 +47,7 @@ def _submit(form, call: Callable[..., Any]) -> Any:
     try:
         return call(**form.cleaned_data)
     except CustodyError as e:
-        _errors_to_form(form, e)
+        show_refusal(form, e.errors)
         return None
 
 

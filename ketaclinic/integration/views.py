@@ -12,7 +12,7 @@ from ketaclinic.accounts.models import User
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import Room, current_clinic
-from ketaclinic.formfields import posted
+from ketaclinic.formfields import posted, show_refusal
 from ketaclinic.integration import services
 from ketaclinic.integration.forms import BookForm, NoteForm, StatusForm
 from ketaclinic.integration.models import IntegrationSession
@@ -69,10 +69,6 @@ def _detail_page(request, offer, *, book_form=None, note_form=None, status_form=
     })
 
 
-def _show_errors(form, error: services.IntegrationError) -> None:
-    """The service's refusals next to the field they name, else above the form."""
-    for key, msg in error.errors.items():
-        form.add_error(key if key in form.fields else None, msg)
 
 
 @require_POST
@@ -84,7 +80,7 @@ def book(request, external_id):
             services.book(actor=Actor.from_request(request), offer=offer, start=form.start(),
                           therapist=form.cleaned_data["therapist"], room=form.cleaned_data["room"])
         except services.IntegrationError as e:
-            _show_errors(form, e)
+            show_refusal(form, e.errors)
         else:
             messages.success(request, "Integration session booked.")
             return redirect("integration:detail", external_id=offer.external_id)
@@ -99,7 +95,7 @@ def status(request, external_id):
         try:
             services.set_status(actor=Actor.from_request(request), offer=offer, status=form.cleaned_data["status"])
         except services.IntegrationError as e:
-            _show_errors(form, e)
+            show_refusal(form, e.errors)
         else:
             return redirect("integration:detail", external_id=offer.external_id)
     return _detail_page(request, offer, status_form=form)
@@ -113,7 +109,7 @@ def add_note(request, external_id):
         try:
             services.write_note(actor=Actor.from_request(request), offer=offer, text=form.cleaned_data["text"])
         except services.IntegrationError as e:
-            _show_errors(form, e)
+            show_refusal(form, e.errors)
         else:
             messages.success(request, "Note saved.")
             return redirect("integration:detail", external_id=offer.external_id)

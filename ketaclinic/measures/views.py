@@ -17,7 +17,7 @@ from ketaclinic.audit import services as audit
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import current_clinic
 from ketaclinic.clinical.scales import SCALES, get_scale
-from ketaclinic.formfields import posted
+from ketaclinic.formfields import posted, show_refusal
 from ketaclinic.measures import dosing_sessions, services, trajectory
 from ketaclinic.measures.forms import (
     AcknowledgeForm,
@@ -122,7 +122,7 @@ def administer(request, external_id, scale):
                     submit=form.submit, timing=form.cleaned_data["timing"], session=form.session_chosen(),
                     administered_at=form.cleaned_data["administered_at"])
             except services.MeasureError as e:
-                _show_errors(form, e)
+                show_refusal(form, e.errors)
                 errors = form.item_errors()
             else:
                 if outcome.safety_tasks:
@@ -180,17 +180,13 @@ def entered_in_error(request, administration_id):
             services.mark_entered_in_error(actor=Actor.from_request(request), administration=admin,
                                            reason=form.cleaned_data["reason"])
         except services.MeasureError as e:
-            _show_errors(form, e)
+            show_refusal(form, e.errors)
         else:
             messages.success(request, "Marked as entered in error. It no longer appears on the trajectory.")
             return redirect("measures:administration", administration_id=admin.external_id)
     return _administration_page(request, admin, error_form=form)
 
 
-def _show_errors(form, error: services.MeasureError) -> None:
-    """The service's refusals next to the field they name, else above the form."""
-    for key, msg in error.errors.items():
-        form.add_error(key if key in form.fields else None, msg)
 
 
 @require_http_methods(["GET", "POST"])
@@ -206,7 +202,7 @@ def schedule(request, external_id):
                 services.update_schedule(actor=actor, patient=patient, scale=form.cleaned_data["scale"],
                                          values=form.values())
         except services.MeasureError as e:
-            _show_errors(form, e)
+            show_refusal(form, e.errors)
         else:
             messages.success(request, "Schedule saved; due questionnaires updated.")
             return redirect("measures:schedule", external_id=patient.external_id)
@@ -240,7 +236,7 @@ def safety_task(request, task_id):
                                                  action=form.cleaned_data["action_taken"],
                                                  note=form.cleaned_data["action_note"])
             except services.MeasureError as e:
-                _show_errors(form, e)
+                show_refusal(form, e.errors)
             else:
                 messages.success(request, "Safety task acknowledged; your action is recorded.")
                 return redirect("measures:safety_task", task_id=task.external_id)
@@ -259,7 +255,7 @@ def booster(request, prompt_id):
             services.resolve_booster(actor=Actor.from_request(request), prompt=prompt,
                                      decision=form.cleaned_data["decision"], reason=form.cleaned_data["reason"])
         except services.MeasureError as e:
-            _show_errors(form, e)
+            show_refusal(form, e.errors)
         else:
             messages.success(request, "Booster prompt resolved.")
             if form.to_worklist:
@@ -282,7 +278,7 @@ def on_call(request):
         try:
             services.set_on_call(actor=Actor.from_request(request), day=day, clinician=who)
         except services.MeasureError as e:
-            _show_errors(form, e)
+            show_refusal(form, e.errors)
         else:
             messages.success(request, f"{who.label} is on call on {day}.")
             return redirect("measures:on_call")

@@ -9,7 +9,7 @@ from ketaclinic.audit import services as audit
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import current_clinic
 from ketaclinic.clinical.errors import ClinicalInputError
-from ketaclinic.formfields import posted
+from ketaclinic.formfields import posted, show_refusal
 from ketaclinic.patients import services
 from ketaclinic.patients.access import get_patient_for
 from ketaclinic.patients.chart import extra_sections
@@ -32,10 +32,6 @@ def search(request):
     return render(request, "patients/search.html", ctx)
 
 
-def _apply_service_errors(form, errors: dict[str, str]) -> None:
-    """A service's refusals, next to the field they name (or above the form)."""
-    for field, msg in errors.items():
-        form.add_error(field if field in form.fields else None, msg)
 
 
 @require_http_methods(["GET", "POST"])
@@ -49,7 +45,7 @@ def register(request):
                 actor=Actor.from_request(request), clinic=current_clinic(), data=data, confirm_duplicate=confirm
             )
         except services.RegistryError as e:
-            _apply_service_errors(form, e.errors)
+            show_refusal(form, e.errors)
         else:
             messages.success(request, f"Registered {patient.display_name}, MRN {patient.mrn}.")
             return redirect("patients:chart", external_id=patient.external_id)
@@ -100,7 +96,7 @@ def edit(request, external_id):
             # The form mutated ``patient`` in memory; the service reloads it under a row lock.
             services.update_patient(actor=Actor.from_request(request), patient=patient, data=data, confirm_duplicate=confirm)
         except services.RegistryError as e:
-            _apply_service_errors(form, e.errors)
+            show_refusal(form, e.errors)
         else:
             messages.success(request, "Patient details saved.")
             return redirect("patients:chart", external_id=patient.external_id)
@@ -120,9 +116,9 @@ def add_measurement(request, external_id):
                 weight=form.cleaned_data["weight"], height=form.cleaned_data["height"],
             )
         except services.RegistryError as e:
-            _apply_service_errors(form, e.errors)
+            show_refusal(form, e.errors)
         except ClinicalInputError as e:
-            _apply_service_errors(form, {e.field if e.field in form.fields else "weight": str(e)})
+            show_refusal(form, {e.field if e.field in form.fields else "weight": str(e)})
         else:
             m = result.measurement
             parts = []
@@ -146,7 +142,7 @@ def add_diagnosis(request, external_id):
             services.add_diagnosis(actor=Actor.from_request(request), patient=patient, code=form.cleaned_data["code"],
                                    note=form.cleaned_data["note"])
         except services.RegistryError as e:
-            _apply_service_errors(form, e.errors)
+            show_refusal(form, e.errors)
         else:
             messages.success(request, "Diagnosis added.")
             return redirect("patients:chart", external_id=patient.external_id)
@@ -163,7 +159,7 @@ def diagnosis_error(request, external_id, pk):
             services.mark_diagnosis_entered_in_error(actor=Actor.from_request(request), diagnosis=dx,
                                                      reason=form.cleaned_data["reason"])
         except services.RegistryError as e:
-            _apply_service_errors(form, e.errors)
+            show_refusal(form, e.errors)
         else:
             messages.success(request, f"{dx.code} marked entered in error; the original stays in the record.")
             return redirect("patients:chart", external_id=patient.external_id)

@@ -7,7 +7,7 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from ketaclinic.audit.services import Actor
-from ketaclinic.formfields import posted
+from ketaclinic.formfields import posted, show_refusal
 from ketaclinic.patients.access import get_patient_for
 from ketaclinic.patients.views import chart_page
 from ketaclinic.portal import services
@@ -25,8 +25,7 @@ def invite(request, external_id):
                                           email=form.cleaned_data["email"],
                                           link_base=request.build_absolute_uri("/portal/invite/"))
         except services.PortalError as e:
-            for field, msg in e.errors.items():
-                form.add_error(field if field in form.fields else None, msg)
+            show_refusal(form, e.errors)
         else:
             messages.success(request, f"Portal invitation emailed to {inv.email}. The link works once and expires "
                                       f"in {services.INVITE_HOURS} hours.")

@@ -27,7 +27,7 @@ from ketaclinic.clinical.preparation import (
     preparation_instructions,
 )
 from ketaclinic.clinical.scales import get_scale
-from ketaclinic.formfields import posted
+from ketaclinic.formfields import posted, show_refusal
 from ketaclinic.measures import services as measures
 from ketaclinic.measures import trajectory
 from ketaclinic.measures.forms import ScaleAnswersForm
@@ -107,8 +107,7 @@ def accept(request, token):
                                                  password2=form.cleaned_data["password2"],
                                                  client_ip=client_ip(request))
         except services.PortalError as e:
-            for field, msg in e.errors.items():
-                form.add_error(field if field in form.fields else None, msg)
+            show_refusal(form, e.errors)
         else:
             login(request, account.user, backend="django.contrib.auth.backends.ModelBackend")
             # The invitation link itself proved access to the email account: this device is trusted.
@@ -244,8 +243,7 @@ def fill(request, administration_id):
                 outcome = measures.save_answers(actor=Actor.from_request(request), administration=admin,
                                                 answers=answers, submit=form.submit)
             except measures.MeasureError as e:
-                for key, msg in e.errors.items():
-                    form.add_error(key if key in form.fields else None, msg)
+                show_refusal(form, e.errors)
                 errors = form.item_errors()
             else:
                 if outcome.submitted or outcome.crisis:

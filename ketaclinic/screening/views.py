@@ -13,7 +13,7 @@ from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import current_clinic
 from ketaclinic.clinical.errors import ClinicalInputError
 from ketaclinic.clinical.scales import SCALES
-from ketaclinic.formfields import posted
+from ketaclinic.formfields import posted, show_refusal
 from ketaclinic.measures.forms import ScaleAnswersForm
 from ketaclinic.patients.access import get_patient_for
 from ketaclinic.patients.views import chart_page
@@ -34,10 +34,6 @@ def _consult(external_id) -> Consult:
         external_id=external_id, patient__clinic=current_clinic())
 
 
-def _show_errors(form, error: services.ScreeningError) -> None:
-    """The service's refusals next to the field they name, else above the form."""
-    for key, msg in error.errors.items():
-        form.add_error(key if key in form.fields else None, msg)
 
 
 def worklist(request):
@@ -64,7 +60,7 @@ def start(request, patient_id):
             consult = services.start_consult(actor=Actor.from_request(request), patient=patient,
                                              drug=form.cleaned_data["drug"])
         except services.ScreeningError as e:
-            _show_errors(form, e)
+            show_refusal(form, e.errors)
         else:
             return redirect("screening:detail", external_id=consult.external_id)
     # Refused: the chart again, the message next to the choice in the consults section.
@@ -121,7 +117,7 @@ def intake(request, external_id):
             services.update_intake(actor=Actor.from_request(request), consult=consult,
                                    data=form.data_for_service())
         except services.ScreeningError as e:
-            _show_errors(form, e)
+            show_refusal(form, e.errors)
         else:
             messages.success(request, "Intake saved.")
             return redirect("screening:detail", external_id=consult.external_id)
@@ -139,7 +135,7 @@ def add_trial(request, external_id):
                                dose=data["dose"], weeks=data["weeks"], adequate_dose=data["adequate_dose"],
                                outcome=data["outcome"])
         except services.ScreeningError as e:
-            _show_errors(form, e)
+            show_refusal(form, e.errors)
         else:
             messages.success(request, "Treatment trial added.")
             return redirect("screening:detail", external_id=consult.external_id)
@@ -160,7 +156,7 @@ def add_scale(request, external_id):
             row = services.record_scale(actor=Actor.from_request(request), consult=consult, scale=code,
                                         answers=form.answers())
         except services.ScreeningError as e:
-            _show_errors(form, e)
+            show_refusal(form, e.errors)
         else:
             total = f": {row.total}" if row.total is not None else "."
             messages.success(request, f"{SCALES[code].name} recorded{total}")
@@ -197,7 +193,7 @@ def sign(request, external_id):
                 services.sign_assessment(actor=actor, assessment=a, decision=form.cleaned_data["decision"],
                                          override_reason=form.cleaned_data["override_reason"])
         except services.ScreeningError as e:
-            _show_errors(form, e)
+            show_refusal(form, e.errors)
         else:
             messages.success(request, "The absolute finding is marked entered in error; the reason is recorded."
                              if form.retract else "Assessment signed.")
