@@ -12,13 +12,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonRe
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 
-from ketaclinic.access import rule_for
+from ketaclinic.access import can_open, rule_for
 
 _API_PREFIXES = ("/api/", "/fhir/")
-
-
-def is_patient_user(user) -> bool:
-    return bool(getattr(user, "is_authenticated", False)) and hasattr(user, "patient_account")
 
 
 def refuse(request: HttpRequest, reason: str) -> HttpResponse:
@@ -41,12 +37,13 @@ class AccessPolicyMiddleware:
         if request.path.startswith("/" + settings.STATIC_URL.lstrip("/")):
             return None
         match = request.resolver_match
-        rule = rule_for(match.view_name if match else None)
+        view_name = match.view_name if match else None
+        rule = rule_for(view_name)
         if rule is None:
             return refuse(request, "This page is not open to any role.")
-        if rule.public:
-            return None
         user = request.user
+        if can_open(user, view_name):  # the one access decision, shared with every link and button
+            return None
         if not user.is_authenticated:
             if request.path.startswith(_API_PREFIXES):
                 return JsonResponse({"detail": "Sign in first."}, status=401)
@@ -57,15 +54,9 @@ class AccessPolicyMiddleware:
                 response["HX-Redirect"] = f"{settings.LOGIN_URL_PATH}?next={quote(request.headers.get('HX-Current-URL', '/'))}"
                 return response
             return redirect(login_url)
-        if rule.any_signed_in:
-            return None
         if rule.patient:
-            if is_patient_user(user):
-                return None
             return refuse(request, "This page is for patients signed in to the portal.")
-        if not user.is_active or not user.has_role(*rule.roles):
-            return refuse(request, f"Your role does not allow this page. It is open to: {rule.describe()}.")
-        return None
+        return refuse(request, f"Your role does not allow this page. It is open to: {rule.describe()}.")
 
 
 BACKGROUND_HEADER = "X-Background-Poll"
