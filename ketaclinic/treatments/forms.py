@@ -376,7 +376,6 @@ class RemsMonitoringForm(SessionForm):
 
 
 class SignForm(SessionForm):
-    as_role = choice("Sign as", [("nurse", "Nurse"), ("prescriber", "Prescriber")], "Sign as nurse or prescriber.")
     note_summary = free_text("Session summary", 8000)
 
 

@@ -271,7 +271,8 @@ def cockpit_context(request, s: TreatmentSession, **extra) -> dict:
         "ae_severities": AdverseEvent.Severity.choices, "timepoints": SessionRating.Timepoint.choices,
         "cadss": SCALES["cadss"], "moaas": SCALES["moaas"],
         "pregnancy_applies": services.rules.pregnancy_test_applies(s.patient.sex_at_birth),
-        "locked": s.is_signed, "is_prescriber": user.has_role("prescriber"), "is_nurse": user.has_role("nurse"),
+        "locked": s.is_signed, # A prescriber's override (a reason to go past a limit) is offered to whom the override step lets in.
+        "may_override": can_open(user, "treatments:override_hold"),
         "now_local": timezone.localtime(timezone.now(), s.patient.clinic.tz),
         "vitals_errors": {}, "vitals_values": {}, "esketamine": s.route == Route.INTRANASAL,
         "rems_bp": services.rems_bp_points(s, rows) if s.route == Route.INTRANASAL else None,
@@ -494,11 +495,18 @@ def rems_monitoring(request, external_id):
 
 
 @require_POST
-def sign_note(request, external_id):
+def sign_as_nurse(request, external_id):
     def act(actor, s, form):
-        services.sign_note(actor=actor, session=s, as_role=form.cleaned_data["as_role"],
-                           summary=form.cleaned_data["note_summary"])
+        services.sign_note(actor=actor, session=s, as_role="nurse", summary=form.cleaned_data["note_summary"])
         return "Note signed."
+    return _step(request, external_id, forms.SignForm, act, "sign")
+
+
+@require_POST
+def cosign(request, external_id):
+    def act(actor, s, form):
+        services.sign_note(actor=actor, session=s, as_role="prescriber", summary=form.cleaned_data["note_summary"])
+        return "Note co-signed."
     return _step(request, external_id, forms.SignForm, act, "sign")
 
 

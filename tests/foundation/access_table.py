@@ -81,7 +81,8 @@ treatments:recovery               P N . . . . .    POST
 treatments:discharge              P N . . . . .    POST
 treatments:transfer               P N . . . . .    POST
 treatments:rems_monitoring        P N . . . . .    POST
-treatments:sign_note              P N . . . . .    POST
+treatments:sign_as_nurse          . N . . . . .    POST
+treatments:cosign                 P . . . . . .    POST
 treatments:addendum               P N . . . . .    POST
 treatments:discharge_pdf          P N . . . . .    GET
 treatments:rems_pdf               P N . . . C .    GET

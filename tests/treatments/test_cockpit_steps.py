@@ -116,7 +116,7 @@ def test_an_unknown_adverse_event_or_signing_role_is_a_message(patient, staff, r
     r = _post(nurse, "adverse_event", s, {"kind": "nausea"})  # severity left out: mild, as the model says
     assert "Adverse event recorded" in _shown(nurse, r)
     assert AdverseEvent.objects.get(session=s).severity == AdverseEvent.Severity.MILD
-    assert "Sign as nurse or prescriber" in _shown(nurse, _post(nurse, "sign_note", s, {"as_role": "admin"}))
+    assert _post(nurse, "cosign", s, {}).status_code == 403  # co-signing is the prescriber's
 
 
 def test_an_unreadable_administered_dose_leaves_the_infusion_running(patient, staff, rooms, client_for):

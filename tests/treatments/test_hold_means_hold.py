@@ -10,14 +10,12 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from ketaclinic.audit.append_only import SET_ONCE
-from ketaclinic.clinic.models import current_clinic  # noqa: F401  (the board takes the clinic)
 from ketaclinic.treatments import services, today
 from ketaclinic.treatments.models import (
     AdverseEvent,
     Observation,
     SessionEvent,
     SessionRating,
-    TreatmentSession,
     VitalsReading,
 )
 from ketaclinic.treatments.services import TreatmentError
@@ -191,4 +189,14 @@ def test_an_adverse_event_may_only_be_resolved_once(patient, staff, rooms):
     assert columns == {column, *others}
 
 
-_ = TreatmentSession
+
+
+def test_the_resume_override_is_offered_to_the_prescriber_only(patient, staff, rooms, client_for):
+    from django.urls import reverse
+
+    s = _running(patient, staff, rooms)
+    let_time_pass(10)
+    _vitals(s, staff, HOLD_BP)
+    url = reverse("treatments:cockpit", args=[s.external_id])
+    assert "prescriber's reason to resume" in client_for("prescriber").get(url).content.decode()
+    assert "prescriber's reason to resume" not in client_for("nurse").get(url).content.decode()
