@@ -34,12 +34,12 @@ def _set_once_condition(table: str, same: str) -> str:
 def install_sql(vendor: str, table: str) -> list[str]:
     if vendor == "sqlite":
         when = f"WHEN NOT ({_set_once_condition(table, 'IS')}) " if table in SET_ONCE else ""
-        return [
-            f"CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table} {when}"
-            f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END;",
-            f"CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table} "
-            f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END;",
-        ]
+        # Replaced, not kept if present, so a changed SET_ONCE column list takes effect (as on PostgreSQL).
+        return [*remove_sql(vendor, table),
+                f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} {when}"
+                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END;",
+                f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
+                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END;"]
     if vendor == "postgresql" and table in SET_ONCE:
         return [
             f"CREATE OR REPLACE FUNCTION {table}_set_once() RETURNS trigger AS $$ BEGIN "
