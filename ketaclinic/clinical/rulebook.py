@@ -361,6 +361,15 @@ RULES: tuple[Rule, ...] = (
          "none was at HOLD or worse (an overridden hold was not acceptable). [session.predose_vitals_acceptable]",
          "clinical.md §3c 'Form fields' (the form asks the question, C); reading 'acceptable' as 'below the pre-dose "
          "HOLD limits' is the project's choice, and those limits are unconfirmed (rules vitals.*, U)", "U"),
+    Rule("session.completion_acceptable", _V,
+         "REMS 'vital signs acceptable before completion' = the last reading after dosing is within every limit "
+         "(level OK). [session.completion_vitals_acceptable]",
+         "clinical.md §3c 'Form fields' (the form asks the question, C); reading 'acceptable' as 'within the "
+         "clinic's limits' is the project's choice, and those limits are unconfirmed (rules vitals.*, U)", "U"),
+    Rule("session.rems_dissociation", "Rating scales",
+         "REMS 'dissociation' = any CADSS rating of the session above 0. [session.dissociation_observed]",
+         "clinical.md §3c 'Form fields' (the form asks, C); CADSS row (0 = no symptom, S); counting any endorsed "
+         "symptom is the project's reading", "U"),
     Rule("session.hold_means_hold", _V,
          "A reading at HOLD during dosing pauses the infusion (the nurse confirms the pump is paused); STOP stops "
          "it. Resuming needs a repeat reading below HOLD taken after the pause, or a prescriber's override; after a "

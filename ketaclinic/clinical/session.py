@@ -150,6 +150,19 @@ def predose_vitals_acceptable(readings: Sequence[RecordedReading]) -> bool:
     return bool(readings) and readings[-1].has_bp and max(r.level for r in readings) < Level.HOLD
 
 
+def completion_vitals_acceptable(readings_after_dose: Sequence[RecordedReading]) -> bool:
+    """REMS 'vital signs acceptable before completion': the last reading after dosing is within every limit
+    (level OK). Source: :data:`PREDOSE_SOURCE` (rule ``session.completion_acceptable``)."""
+    return bool(readings_after_dose) and readings_after_dose[-1].level == Level.OK
+
+
+def dissociation_observed(cadss_totals: Sequence[int]) -> bool:
+    """REMS 'dissociation': any CADSS rating of the session above 0 (any dissociative symptom endorsed).
+    Source: clinical.md §3c 'Form fields' (the form asks, C); CADSS row (0 = none, S); counting any symptom is the
+    project's reading (rule ``session.rems_dissociation``)."""
+    return any(int(t) > 0 for t in cadss_totals)
+
+
 # ------------------------------------------------------------------------------------------- hold means hold
 HOLD_SOURCE = (
     "Vital-sign levels of ketaclinic.clinical.vitals (HOLD = do not start, or pause; STOP = stop the session); "

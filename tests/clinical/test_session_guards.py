@@ -156,3 +156,17 @@ def test_five_minutes_between_devices():
         next_device([], 4, first)
     assert next_device([first], 3, first + timedelta(minutes=9),
                        settings={"dosing.esketamine_device_interval_minutes": 10}).blocked
+
+
+def test_rems_completion_vitals_and_dissociation_answers():
+    from ketaclinic.clinical.session import (
+        RecordedReading,
+        completion_vitals_acceptable,
+        dissociation_observed,
+    )
+    from ketaclinic.clinical.vitals import Level
+
+    assert completion_vitals_acceptable([RecordedReading(1, int(Level.HOLD)), RecordedReading(2, int(Level.OK))])
+    assert not completion_vitals_acceptable([RecordedReading(1, int(Level.OK)), RecordedReading(2, int(Level.CAUTION))])
+    assert not completion_vitals_acceptable([])
+    assert dissociation_observed([0, 3]) and not dissociation_observed([0, 0]) and not dissociation_observed([])

@@ -15,7 +15,6 @@ from ketaclinic.clinic.models import Clinic
 from ketaclinic.clinical import discharge as discharge_rules
 from ketaclinic.clinical import sedation
 from ketaclinic.clinical import session as session_rules
-from ketaclinic.clinical.vitals import Level
 from ketaclinic.inputs import InputError, parse_whole
 from ketaclinic.treatments.models import (
     AdverseEvent,
@@ -76,7 +75,7 @@ def _complete_rems(s: TreatmentSession, now: datetime, *, transferred: bool = Fa
     form.lot_number, form.devices = s.lot_number, s.devices
     post = [r for r in rows if r.phase != Phase.PRE_DOSE]
     form.vitals_acceptable_before = predose_vitals_acceptable(s, rows)
-    form.vitals_acceptable_completion = bool(post) and post[-1].level == Level.OK
+    form.vitals_acceptable_completion = session_rules.completion_vitals_acceptable(recorded(post))
     form.minutes_monitored = monitored
     if transferred:
         form.ready_to_leave_minutes = None  # never ready to leave home: transferred to emergency care
@@ -86,7 +85,8 @@ def _complete_rems(s: TreatmentSession, now: datetime, *, transferred: bool = Fa
     if form.sedation is None:
         form.sedation = sedation_from_ratings(ratings, limits_for(s.patient))
     if form.dissociation is None:
-        form.dissociation = any(r.scale == "cadss" and (r.total or 0) > 0 for r in ratings)
+        form.dissociation = session_rules.dissociation_observed(
+            [int(r.total) for r in ratings if r.scale == "cadss" and r.total is not None])
     if form.respiratory_depression is None:
         form.respiratory_depression = any(ae.kind == AdverseEvent.Kind.DESATURATION for ae in s.adverse_events.all())
     form.adverse_events = "; ".join(f"{ae.get_kind_display()} ({ae.severity})" for ae in s.adverse_events.all())
