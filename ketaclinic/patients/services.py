@@ -175,6 +175,13 @@ def latest_weight_kg(patient: Patient) -> Decimal | None:
     )
 
 
+def latest_height_cm(patient: Patient) -> Decimal | None:
+    return (
+        BodyMeasurement.objects.filter(patient=patient, status=BodyMeasurement.Status.FINAL, height_cm__isnull=False)
+        .order_by("-measured_at").values_list("height_cm", flat=True).first()
+    )
+
+
 def diagnosis_catalogue() -> dict[str, str]:
     """The built-in ICD-10-CM list (codes from the reference, clinical.md §5c)."""
     from ketaclinic.clinical.eligibility import ICD10_CODES

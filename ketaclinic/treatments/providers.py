@@ -10,13 +10,13 @@ from datetime import datetime
 
 from ketaclinic.measures import dosing_sessions
 from ketaclinic.treatments.models import TreatmentOrder, TreatmentSession
+from ketaclinic.treatments.services._common import CLOSED, FINISHED
 
 S = TreatmentSession.Status
 UPCOMING = (S.BOOKED, S.CHECKED_IN, S.PRE_CHECKS)
-CALLED_OFF = (S.CANCELLED, S.NO_SHOW)
-#: Sessions in which a dose was given and the session is over: discharged home, or transferred to emergency care
-#: (an emergency transfer ends dosing; the dose given still counts for induction and boosters).
-DOSE_GIVEN = (S.DISCHARGED, S.TRANSFERRED)
+#: Called off; and sessions in which a dose was given and the session is over: discharged home, or transferred to
+#: emergency care (an emergency transfer ends dosing; the dose given still counts for induction and boosters).
+CALLED_OFF, DOSE_GIVEN = CLOSED, FINISHED
 
 
 class TreatmentSessions:

@@ -53,7 +53,6 @@ from ketaclinic.treatments.services.dose import (
     start_dose,
     verify_dose,
     weight_guard,
-    weight_history,
 )
 from ketaclinic.treatments.services.monitoring import (
     add_adverse_event,
@@ -105,6 +104,6 @@ __all__ = [
     "override_predose_hold", "precheck_missing", "predose_hold", "predose_vitals_acceptable", "prepare_dose",
     "propose_series", "record_recovery", "rems_bp_points", "rems_due", "resolve_adverse_event", "rules",
     "save_prechecks", "sign_note", "confirm_weight", "observation_clock", "prepared_entries", "weight_guard",
-    "weight_history", "sign_order", "start_blockers", "start_dose", "stop_for_contraindication",
+    "sign_order", "start_blockers", "start_dose", "stop_for_contraindication",
     "stop_order", "transfer_to_emergency", "update_rems", "use_case", "verify_dose", "write_order",
 ]

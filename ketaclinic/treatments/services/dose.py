@@ -40,16 +40,8 @@ from ketaclinic.treatments.services._common import (
     limits_for,
     use_case,
 )
-from ketaclinic.treatments.services.orders import _require_dosable, dosing_blockers
+from ketaclinic.treatments.services.orders import _require_dosable, dosing_blockers, latest_weight
 from ketaclinic.treatments.services.session import _has_bp, precheck_missing, predose_hold
-
-
-def weight_history(patient) -> tuple[Decimal | None, Decimal | None]:
-    """(the previous recorded weight, the latest recorded height) from the patient's measurements."""
-    final = patient.measurements.filter(status="final")
-    weight = final.exclude(weight_kg=None).order_by("-measured_at").values_list("weight_kg", flat=True).first()
-    height = final.exclude(height_cm=None).order_by("-measured_at").values_list("height_cm", flat=True).first()
-    return weight, height
 
 
 def weight_guard(s: TreatmentSession) -> GuardDecision | None:
@@ -57,7 +49,7 @@ def weight_guard(s: TreatmentSession) -> GuardDecision | None:
     cleared by a second clinician's confirmation; None when no weight is used (esketamine) or none is recorded."""
     if s.route == Route.INTRANASAL or s.weight_kg is None:
         return None
-    previous, height = weight_history(s.patient)
+    previous, height = latest_weight(s.patient)  # the previous recorded weight, the latest height
     try:
         return dosing.weight_plausibility(s.weight_kg, previous_weight_kg=previous, height_cm=height,
                                           second_clinician_confirmed=s.weight_confirmed_at is not None,

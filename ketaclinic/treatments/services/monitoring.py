@@ -83,8 +83,6 @@ def add_vitals(*, actor: Actor, session: TreatmentSession, values: Mapping[str, 
     except ClinicalInputError as e:
         raise TreatmentError({e.field or "systolic_mmHg": f"{VITAL_LABELS.get(e.field or '', '')} {e.message}".strip()}) \
             from None
-    if clean["heart_rate_bpm"] == 0:  # validate_reading already refuses 0; kept explicit for clarity
-        raise TreatmentError({"heart_rate_bpm": "Heart rate 0 in a conscious patient is not possible; re-measure."})
     phase = _phase_for(s)
     cfg = limits_for(s.patient)
     rows = list(s.vitals.order_by("taken_at", "pk").only("taken_at", "phase", *VITAL_FIELDS))

@@ -19,6 +19,7 @@ from ketaclinic.clinical import dosing
 from ketaclinic.clinical.errors import ClinicalInputError
 from ketaclinic.inputs import InputError, parse_whole
 from ketaclinic.patients.models import Patient
+from ketaclinic.patients.services import latest_height_cm, latest_weight_kg
 from ketaclinic.screening.models import EligibilityAssessment
 from ketaclinic.screening.services import (
     absolute_in_force,
@@ -49,11 +50,8 @@ INDICATIONS = (("trd", "Treatment-resistant depression"), ("mdsi", "MDD with acu
 
 
 def latest_weight(patient: Patient) -> tuple[Decimal | None, Decimal | None]:
-    """(weight kg, height cm) from the registry's latest final measurements."""
-    ms = list(patient.measurements.filter(status="final").order_by("-measured_at")[:10])
-    w = next((m.weight_kg for m in ms if m.weight_kg is not None), None)
-    h = next((m.height_cm for m in ms if m.height_cm is not None), None)
-    return w, h
+    """(weight kg, height cm): the registry's latest final weight and latest final height, however far apart."""
+    return latest_weight_kg(patient), latest_height_cm(patient)
 
 
 @use_case

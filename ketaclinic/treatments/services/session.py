@@ -13,6 +13,7 @@ from ketaclinic.audit.services import Actor
 from ketaclinic.clinical import dosing
 from ketaclinic.clinical import session as rules
 from ketaclinic.clinical.errors import ClinicalInputError
+from ketaclinic.patients.services import latest_weight_kg
 from ketaclinic.treatments.models import (
     Phase,
     PredoseOverride,
@@ -78,8 +79,7 @@ def save_prechecks(*, actor: Actor, session: TreatmentSession, data: Mapping[str
         if s.dose_started_at:
             raise TreatmentError({"weight_kg": "Dosing has started: the weight used for the dose cannot change."})
         w = _dec(data.get("weight_kg"), "weight_kg", "Weight (kg)")
-        previous = (s.patient.measurements.filter(status="final").exclude(weight_kg=None)
-                    .order_by("-measured_at").values_list("weight_kg", flat=True).first())
+        previous = latest_weight_kg(s.patient)
         try:
             warnings = list(dosing.check_weight(float(w), float(previous) if previous else None,  # type: ignore
                                                 settings=limits_for(s.patient)))
