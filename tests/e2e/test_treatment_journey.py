@@ -171,7 +171,7 @@ def test_iv_ketamine_session_from_booking_to_signatures(page, browser, live_serv
     login("prescriber")
     page.goto(f"{live_server.url}/treatments/sessions/{session.external_id}/")
     page.get_by_role("button", name="Co-sign note as prescriber").click()
-    expect(page.get_by_text("Note signed.")).to_be_visible()
+    expect(page.get_by_text("Note co-signed.")).to_be_visible()
     session.refresh_from_db()
     assert session.nurse_signed_by == staff["nurse"] and session.prescriber_signed_by == staff["prescriber"]
     assert session.verified_by.username == "nurse2" and session.prepared_by == staff["nurse"]
