@@ -12,6 +12,7 @@ from ninja.security import SessionAuth
 
 from ketaclinic.accounts.roles import Role
 from ketaclinic.audit import services as audit
+from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import current_clinic
 from ketaclinic.patients import services as patient_services
@@ -47,7 +48,7 @@ class PatientOut(Schema):
 def patient_search(request, q: str):
     require_roles(request, CHART_READERS)
     results = list(patient_services.search(current_clinic(), q))
-    audit.record(Actor.from_request(request), "patient.search", details={"term": q, "results": len(results), "via": "api"})
+    audit.record(Actor.from_request(request), AuditAction.PATIENT_SEARCH, details={"term": q, "results": len(results), "via": "api"})
     return results
 
 
@@ -55,6 +56,6 @@ def patient_search(request, q: str):
 def patient_detail(request, patient_id: UUID):
     require_roles(request, CHART_READERS)
     patient = get_object_or_404(Patient, external_id=patient_id, clinic=current_clinic())
-    audit.record(Actor.from_request(request), "patient.demographics.viewed", subject=patient, patient=patient,
+    audit.record(Actor.from_request(request), AuditAction.PATIENT_DEMOGRAPHICS_VIEWED, subject=patient, patient=patient,
                  details={"via": "api"})
     return patient

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from ketaclinic.accounts.models import LoginThrottle, RoleGrant, User
 from ketaclinic.audit import services as audit
+from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinical.errors import ClinicalInputError
 from ketaclinic.clinical.identifiers import check_dea_number, check_npi
@@ -34,7 +35,7 @@ def sign_in(request, username: str, password: str) -> User:
         throttle = LoginThrottle.objects.select_for_update().get(pk=throttle.pk)
         if throttle.locked_until and throttle.locked_until > now:
             minutes = max(1, int((throttle.locked_until - now).total_seconds() // 60) + 1)
-            audit.record(attempt, "auth.sign_in.locked", details={"username": username})
+            audit.record(attempt, AuditAction.AUTH_SIGN_IN_LOCKED, details={"username": username})
             refusal = f"Too many failed sign-ins. This account is locked for {minutes} more minute(s)."
     if refusal:
         raise SignInRefused(refusal)
@@ -49,14 +50,14 @@ def sign_in(request, username: str, password: str) -> User:
                 throttle.locked_until = now + timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
                 throttle.failures = 0
             throttle.save()
-            audit.record(attempt, "auth.sign_in.failed", details={"username": username, "locked": locked})
+            audit.record(attempt, AuditAction.AUTH_SIGN_IN_FAILED, details={"username": username, "locked": locked})
             refusal = (f"Too many failed sign-ins. This account is locked for {settings.LOGIN_LOCKOUT_MINUTES} minutes."
                        if locked else "That username and password do not match.")
         else:
             throttle.failures = 0
             throttle.locked_until = None
             throttle.save()
-            audit.record(Actor(user=user, roles=user.role_set(), client_ip=ip), "auth.sign_in", subject=user)
+            audit.record(Actor(user=user, roles=user.role_set(), client_ip=ip), AuditAction.AUTH_SIGN_IN, subject=user)
     if refusal:
         raise SignInRefused(refusal)
     return user
@@ -86,5 +87,5 @@ def create_staff(*, actor: Actor, username: str, password: str, roles: set[str],
         is_demo=is_demo, **ids,
     )
     RoleGrant.objects.bulk_create([RoleGrant(user=user, role=r) for r in sorted(roles)])
-    audit.record(actor, "staff.created", subject=user, details={"username": username, "roles": sorted(roles)})
+    audit.record(actor, AuditAction.STAFF_CREATED, subject=user, details={"username": username, "roles": sorted(roles)})
     return user

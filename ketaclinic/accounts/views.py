@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from ketaclinic.accounts.forms import SignInForm
 from ketaclinic.accounts.services import SignInRefused, sign_in
 from ketaclinic.audit import services as audit
+from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.formfields import posted
 
@@ -37,7 +38,7 @@ def login_view(request):
 
 @require_POST
 def logout_view(request):
-    audit.record(Actor.from_request(request), "auth.sign_out", subject=request.user)
+    audit.record(Actor.from_request(request), AuditAction.AUTH_SIGN_OUT, subject=request.user)
     logout(request)
     messages.info(request, "You are signed out.")
     return redirect("accounts:login")
@@ -50,7 +51,7 @@ class PasswordChange(auth_views.PasswordChangeView):
     def form_valid(self, form):
         with transaction.atomic():  # the change and its audit entry commit together
             response = super().form_valid(form)
-            audit.record(Actor.from_request(self.request), "auth.password_changed", subject=self.request.user)
+            audit.record(Actor.from_request(self.request), AuditAction.AUTH_PASSWORD_CHANGED, subject=self.request.user)
         return response
 
 

@@ -15,6 +15,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from ketaclinic.audit import chain
+from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.models import AuditEntry, ChainHead
 
 AUDIT_CHAIN = "audit"
@@ -78,13 +79,17 @@ def lock_chain(name: str) -> ChainHead:
 
 def record(
     actor: Actor,
-    action: str,
+    action: AuditAction,
     *,
     subject: models.Model | None = None,
     patient=None,
     details: Mapping[str, object] | None = None,
 ) -> AuditEntry:
-    """Append one entry. Call inside the transaction of the change it records."""
+    """Append one entry. Call inside the transaction of the change it records.
+
+    ``action`` is an ``AuditAction`` (a member's value string is accepted too, as a StrEnum member equals it);
+    anything else raises ValueError before anything is written: an unknown action is a programming error."""
+    action = AuditAction(action)
     with transaction.atomic():
         head = lock_chain(AUDIT_CHAIN)
         entry = AuditEntry(
@@ -93,7 +98,7 @@ def record(
             actor=actor.user if actor.user_id else None,
             actor_label=actor.label,
             roles=",".join(sorted(actor.roles)),
-            action=action,
+            action=action.value,
             subject_type=subject._meta.label if subject is not None else "",
             subject_id=str(getattr(subject, "external_id", None) or getattr(subject, "pk", "") or "") if subject else "",
             patient=patient,

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from django.db import transaction
 
 from ketaclinic.audit import services as audit
+from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import Chair, Clinic, Room
 from ketaclinic.clinical.errors import ClinicalInputError
@@ -53,7 +54,7 @@ def update_clinic(*, actor: Actor, clinic: Clinic, data: Mapping[str, str]) -> C
         setattr(clinic, k, v)
     clinic.save()
     if diff:
-        audit.record(actor, "clinic.updated", subject=clinic, details={"changes": diff})
+        audit.record(actor, AuditAction.CLINIC_UPDATED, subject=clinic, details={"changes": diff})
     if "time_zone" in diff:
         from ketaclinic.clinic.middleware import forget_time_zone
 
@@ -75,7 +76,7 @@ def update_limits(*, actor: Actor, clinic: Clinic, values: Mapping[str, object])
     clinic.save(update_fields=["clinical_settings"])
     diff = {k: {"old": before[k], "new": effective[k]} for k in effective if before.get(k) != effective[k]}
     if diff:
-        audit.record(actor, "clinic.limits.updated", subject=clinic, details={"changes": diff})
+        audit.record(actor, AuditAction.CLINIC_LIMITS_UPDATED, subject=clinic, details={"changes": diff})
     return effective
 
 
@@ -103,5 +104,5 @@ def add_room(*, actor: Actor, clinic: Clinic, name: str, kind: str, chairs: int)
         raise ClinicSettingsError(errors)
     room = Room.objects.create(clinic=clinic, name=name, kind=kind)
     Chair.objects.bulk_create([Chair(room=room, label=f"Chair {i}") for i in range(1, chairs + 1)])
-    audit.record(actor, "clinic.room.added", subject=room, details={"name": name, "kind": kind, "chairs": chairs})
+    audit.record(actor, AuditAction.CLINIC_ROOM_ADDED, subject=room, details={"name": name, "kind": kind, "chairs": chairs})
     return room

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from ketaclinic.accounts.models import User
 from ketaclinic.audit import services as audit
+from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.forms import AuditSearchForm
 from ketaclinic.audit.models import AuditEntry
 from ketaclinic.audit.services import Actor
@@ -50,5 +51,5 @@ def search(request):
             entries = entries.filter(at__lt=datetime.combine(data["date_to"] + timedelta(days=1), time.min, tz))
             filtered = True
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
-    audit.record(Actor.from_request(request), "audit.searched", details={"query": request.GET.dict()})
+    audit.record(Actor.from_request(request), AuditAction.AUDIT_SEARCHED, details={"query": request.GET.dict()})
     return render(request, "audit/search.html", {"form": form, "page": page, "filtered": filtered})

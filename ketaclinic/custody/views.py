@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from ketaclinic.access import can_open
 from ketaclinic.audit import services as audit
+from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import current_clinic
 from ketaclinic.custody import forms, queries, reports, services
@@ -109,7 +110,7 @@ def witness(request, external_id):
         messages.success(request, "Signed as witness.")
         return redirect("custody:signatures")
     if event.session_id:
-        audit.record(actor, "custody.waste.viewed", subject=event, patient=event.session.patient)
+        audit.record(actor, AuditAction.CUSTODY_WASTE_VIEWED, subject=event, patient=event.session.patient)
     unit = (event.container.lot.product.unit if event.container_id else _session_unit(event.session))
     return render(request, "custody/witness.html", {"event": event, "form": form, "unit": unit,
                                                     "signed": event.attestations.count()})
@@ -167,7 +168,7 @@ def session(request, external_id):
                 messages.success(request, f"Waste recorded; it posts once {event.witnesses_required} "
                                           "witness(es) sign it, each on their own sign-in.")
             return redirect("custody:session", external_id=s.external_id)
-    audit.record(actor, "custody.session.viewed", subject=s, patient=s.patient)
+    audit.record(actor, AuditAction.CUSTODY_SESSION_VIEWED, subject=s, patient=s.patient)
     draws = services.session_draws(s)
     residue = sum((d.residue for d in draws), Decimal("0.00"))
     pending = list(PendingEvent.objects.filter(session=s, status=PendingEvent.Status.PENDING))
@@ -216,7 +217,7 @@ def _audit_container_view(actor: Actor, c: Container, entries: list[LedgerEntry]
     details = {"container": c.label, "entries": len(entries),
                "patients": [str(p.external_id) for p in named.values()]}
     for p in named.values() or [None]:
-        audit.record(actor, "custody.container.viewed", subject=c, patient=p, details=details)
+        audit.record(actor, AuditAction.CUSTODY_CONTAINER_VIEWED, subject=c, patient=p, details=details)
 
 
 DISPOSALS = {"destroy": (forms.DestroyForm, services.request_destruction),
@@ -327,7 +328,7 @@ def reconciliation(request):
         rows = [[r.lot.product.name, r.lot.product.ndc, r.lot.lot_number, str(r.lot.expiry), r.unit, r.received,
                  r.administered, r.wasted, r.destroyed, r.lost, r.returned, r.on_hand, r.in_process, r.adjusted,
                  r.difference, "yes" if r.balances else "NO"] for r in rec.rows]
-        audit.record(Actor.from_request(request), "custody.reconciliation.exported", details={"rows": len(rows)})
+        audit.record(Actor.from_request(request), AuditAction.CUSTODY_RECONCILIATION_EXPORTED, details={"rows": len(rows)})
         return reports.csv_response("custody-reconciliation.csv", header, rows)
     return render(request, "custody/reconciliation.html", {"rec": rec, "now": timezone.now()})
 
@@ -340,7 +341,7 @@ def ledger(request):
         entries = entries.filter(kind=kind)
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
     patients = list(dict.fromkeys(str(e.patient.external_id) for e in page if e.patient_id))
-    audit.record(Actor.from_request(request), "custody.ledger.viewed",
+    audit.record(Actor.from_request(request), AuditAction.CUSTODY_LEDGER_VIEWED,
                  details={"page": page.number, "kind": kind, "patients": patients})
     return render(request, "custody/ledger.html", {
         "page": page, "kinds": LedgerEntry.Kind.choices, "kind": kind, "reverse_form": forms.ReverseForm(),
@@ -410,7 +411,7 @@ def dispensing_record(request):
     if fmt not in ("csv", "pdf"):
         fmt = "html"
     # The record names patients: the audit entry says which ones, whatever the format (HTML, CSV, PDF).
-    audit.record(Actor.from_request(request), "custody.dispensing_record.viewed",
+    audit.record(Actor.from_request(request), AuditAction.CUSTODY_DISPENSING_RECORD_VIEWED,
                  details={"from": start, "to": end, "format": fmt, "rows": len(rows),
                           "patients": sorted(patients)})
     note = reports.RETENTION_NOTE.format(years=_retention_years())
@@ -434,7 +435,7 @@ def inventory_record(request):
     header, rows = reports.inventory_rows(start, end)
     fmt = request.GET.get("format")
     note = reports.RETENTION_NOTE.format(years=_retention_years())
-    audit.record(Actor.from_request(request), "custody.inventory_record.viewed",
+    audit.record(Actor.from_request(request), AuditAction.CUSTODY_INVENTORY_RECORD_VIEWED,
                  details={"from": start, "to": end, "format": fmt or "html"})
     if fmt == "csv":
         return reports.csv_response(f"inventory-record-{start}-{end}.csv", header, rows)

@@ -10,12 +10,19 @@ from django.utils import timezone
 
 from ketaclinic.accounts.roles import Role
 from ketaclinic.audit import services as audit
+from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import Room
 from ketaclinic.clinical.schedules import integration_window
 from ketaclinic.integration.models import IntegrationSession, TherapistNote
 
 NOTE_READERS = frozenset({Role.PRESCRIBER, Role.NURSE, Role.THERAPIST})
+#: The audit action of each status ``set_status`` may set (its keys are the statuses it accepts).
+STATUS_ACTIONS = {
+    IntegrationSession.Status.COMPLETED: AuditAction.INTEGRATION_COMPLETED,
+    IntegrationSession.Status.DECLINED: AuditAction.INTEGRATION_DECLINED,
+    IntegrationSession.Status.CANCELLED: AuditAction.INTEGRATION_CANCELLED,
+}
 
 
 class IntegrationError(ValueError):
@@ -36,7 +43,7 @@ def offer_after(*, actor: Actor, session) -> IntegrationSession | None:
     start, finish = integration_window(end, settings=session.patient.clinic.limits())
     offer = IntegrationSession.objects.create(patient=session.patient, dosing_session=session, window_start=start,
                                               window_end=finish)
-    audit.record(actor, "integration.offered", subject=offer, patient=session.patient,
+    audit.record(actor, AuditAction.INTEGRATION_OFFERED, subject=offer, patient=session.patient,
                  details={"window": [start.isoformat(), finish.isoformat()]})
     return offer
 
@@ -63,22 +70,21 @@ def book(*, actor: Actor, offer: IntegrationSession, start: datetime, therapist,
     offer.status = IntegrationSession.Status.BOOKED
     offer.scheduled_start, offer.therapist, offer.room, offer.scheduled_minutes = start, therapist, room, minutes
     offer.save()
-    audit.record(actor, "integration.booked", subject=offer, patient=offer.patient,
+    audit.record(actor, AuditAction.INTEGRATION_BOOKED, subject=offer, patient=offer.patient,
                  details={"start": start.isoformat(), "therapist": therapist.username})
     return offer
 
 
 @transaction.atomic
 def set_status(*, actor: Actor, offer: IntegrationSession, status: str) -> IntegrationSession:
-    if status not in (IntegrationSession.Status.COMPLETED, IntegrationSession.Status.DECLINED,
-                      IntegrationSession.Status.CANCELLED):
+    if status not in STATUS_ACTIONS:
         raise IntegrationError("Unknown status.")
     offer = IntegrationSession.objects.select_for_update().select_related("patient").get(pk=offer.pk)
     if status == IntegrationSession.Status.COMPLETED and offer.status != IntegrationSession.Status.BOOKED:
         raise IntegrationError("Only a booked session can be completed.")
     offer.status = status
     offer.save(update_fields=["status"])
-    audit.record(actor, f"integration.{status}", subject=offer, patient=offer.patient)
+    audit.record(actor, STATUS_ACTIONS[status], subject=offer, patient=offer.patient)
     return offer
 
 
@@ -89,7 +95,7 @@ def write_note(*, actor: Actor, offer: IntegrationSession, text: str) -> Therapi
     if not text.strip():
         raise IntegrationError({"text": "Write the note."})
     note = TherapistNote.objects.create(session=offer, text=text.strip()[:20000], author=actor.user)
-    audit.record(actor, "integration.note.written", subject=offer, patient=offer.patient)
+    audit.record(actor, AuditAction.INTEGRATION_NOTE_WRITTEN, subject=offer, patient=offer.patient)
     return note
 
 
@@ -99,7 +105,7 @@ def read_notes(*, actor: Actor, offer: IntegrationSession) -> list[TherapistNote
         raise IntegrationError("Integration notes are visible to clinical roles only.")
     with transaction.atomic():
         notes = list(offer.notes.select_related("author"))
-        audit.record(actor, "integration.note.viewed", subject=offer, patient=offer.patient,
+        audit.record(actor, AuditAction.INTEGRATION_NOTE_VIEWED, subject=offer, patient=offer.patient,
                      details={"notes": [n.pk for n in notes]})
     return notes
 

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from ketaclinic.access import can_open
 from ketaclinic.accounts.models import User
 from ketaclinic.audit import services as audit
+from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import Room, current_clinic
 from ketaclinic.formfields import posted, show_refusal
@@ -55,7 +56,7 @@ def _detail_page(request, offer, *, book_form=None, note_form=None, status_form=
     """The integration session; after a refused booking, status or note, with that bound form so its errors sit
     next to its fields."""
     actor = Actor.from_request(request)
-    audit.record(actor, "integration.session.viewed", subject=offer, patient=offer.patient,
+    audit.record(actor, AuditAction.INTEGRATION_SESSION_VIEWED, subject=offer, patient=offer.patient,
                  details={"status": offer.status})
     notes = None
     if services.NOTE_READERS & set(actor.roles):

@@ -18,6 +18,7 @@ from django.utils import timezone
 from ketaclinic.accounts.models import User
 from ketaclinic.accounts.roles import Role
 from ketaclinic.audit import services as audit
+from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinical.errors import ClinicalInputError
 from ketaclinic.clinical.outcomes import RELAPSE_KEY, relapse_after_induction
@@ -143,7 +144,7 @@ def set_on_call(*, actor: Actor, day: date, clinician: User) -> OnCall:
     entry, created = OnCall.objects.update_or_create(
         day=day, defaults={"clinician": clinician, "set_by": actor.user if actor.user_id else None,
                            "set_at": timezone.now()})
-    audit.record(actor, "measures.on_call.set", subject=entry, details={"day": day, "clinician": clinician.username})
+    audit.record(actor, AuditAction.MEASURES_ON_CALL_SET, subject=entry, details={"day": day, "clinician": clinician.username})
     return entry
 
 
@@ -171,7 +172,7 @@ def start_administration(*, actor: Actor, patient: Patient, scale: str, source: 
         patient=patient, scale=scale, source=source, timing=timing, session=session,
         entered_by=actor.user if actor.user_id else None,
     )
-    audit.record(actor, "measures.administration.started", subject=admin, patient=patient,
+    audit.record(actor, AuditAction.MEASURES_ADMINISTRATION_STARTED, subject=admin, patient=patient,
                  details={"scale": scale, "source": source, "timing": timing})
     return admin
 
@@ -204,7 +205,7 @@ def _open_safety_tasks(actor: Actor, admin: Administration, result: ScaleResult)
                       "assigned_to": on_call},
         )
         if created:
-            audit.record(actor, "measures.safety_task.opened", subject=task, patient=admin.patient, details={
+            audit.record(actor, AuditAction.MEASURES_SAFETY_TASK_OPENED, subject=task, patient=admin.patient, details={
                 "flag": flag.code, "scale": admin.scale, "assigned_to": on_call.username if on_call else None,
                 "administration": str(admin.external_id)})
             tasks.append(task)
@@ -249,7 +250,8 @@ def save_answers(*, actor: Actor, administration: Administration, answers: Mappi
     admin.save()
     tasks = _open_safety_tasks(actor, admin, result)
     booster = None
-    action = "measures.administration.submitted" if submitted else "measures.administration.draft_saved"
+    action = (AuditAction.MEASURES_ADMINISTRATION_SUBMITTED if submitted
+              else AuditAction.MEASURES_ADMINISTRATION_DRAFT_SAVED)
     audit.record(actor, action, subject=admin, patient=admin.patient, details={
         "scale": admin.scale, "source": admin.source, "answered": len(result.answered),
         "total": admin.total, "band": admin.band, "flags": [f.code for f in result.flags],
@@ -300,7 +302,7 @@ def mark_entered_in_error(*, actor: Actor, administration: Administration, reaso
     admin.error_reason = reason[:300]
     admin.updated_at = timezone.now()
     admin.save(update_fields=["status", "error_reason", "updated_at"])
-    audit.record(actor, "measures.administration.entered_in_error", subject=admin, patient=admin.patient,
+    audit.record(actor, AuditAction.MEASURES_ADMINISTRATION_ENTERED_IN_ERROR, subject=admin, patient=admin.patient,
                  details={"old_status": old, "reason": reason, "total": admin.total})
     return admin
 
@@ -326,7 +328,7 @@ def acknowledge_safety_task(*, actor: Actor, task: SafetyTask, action: str, note
     task.action_taken = action
     task.action_note = note.strip()
     task.save()
-    audit.record(actor, "measures.safety_task.acknowledged", subject=task, patient=task.patient,
+    audit.record(actor, AuditAction.MEASURES_SAFETY_TASK_ACKNOWLEDGED, subject=task, patient=task.patient,
                  details={"action": action, "note": task.action_note, "flag": task.flag_code})
     return task
 
@@ -385,7 +387,7 @@ def evaluate_booster(*, actor: Actor, administration: Administration) -> Booster
         nadir_total=signal.nadir_total, nadir_on=signal.nadir_on, latest_total=signal.latest_total,
         latest_on=signal.latest_on, rise=signal.rise, detail=signal.detail,
     )
-    audit.record(actor, "measures.booster_prompt.opened", subject=prompt, patient=admin.patient,
+    audit.record(actor, AuditAction.MEASURES_BOOSTER_PROMPT_OPENED, subject=prompt, patient=admin.patient,
                  details={"scale": admin.scale, "detail": signal.detail})
     return prompt
 
@@ -404,7 +406,7 @@ def resolve_booster(*, actor: Actor, prompt: BoosterPrompt, decision: str, reaso
     prompt.resolved_by = actor.user
     prompt.resolved_at = timezone.now()
     prompt.save()
-    audit.record(actor, "measures.booster_prompt.resolved", subject=prompt, patient=prompt.patient,
+    audit.record(actor, AuditAction.MEASURES_BOOSTER_PROMPT_RESOLVED, subject=prompt, patient=prompt.patient,
                  details={"decision": decision, "reason": prompt.reason})
     return prompt
 
@@ -420,7 +422,7 @@ def apply_default_schedule(*, actor: Actor, patient: Patient) -> list[MeasureSch
             continue
         made.append(MeasureSchedule.objects.create(patient=patient, scale=scale, updated_by=actor.user, **plan))
     if made:
-        audit.record(actor, "measures.schedule.defaults_applied", patient=patient, subject=patient,
+        audit.record(actor, AuditAction.MEASURES_SCHEDULE_DEFAULTS_APPLIED, patient=patient, subject=patient,
                      details={"scales": [m.scale for m in made]})
     refresh_due_items(patient)
     return made
@@ -446,7 +448,7 @@ def update_schedule(*, actor: Actor, patient: Patient, scale: str, values: Mappi
     sched.updated_by = actor.user if actor.user_id else None
     sched.updated_at = timezone.now()
     sched.save()
-    audit.record(actor, "measures.schedule.updated", subject=sched, patient=patient,
+    audit.record(actor, AuditAction.MEASURES_SCHEDULE_UPDATED, subject=sched, patient=patient,
                  details={"scale": scale, "created": created, "changes": diff or new})
     refresh_due_items(patient)
     return sched
@@ -481,7 +483,7 @@ def send_reminders(now: datetime | None = None, *, portal_url: str = "") -> int:
                     f"how you are doing.\n\n{portal_url or 'Sign in to your patient portal.'}\n\n"
                     f"If you are in crisis, call or text 988 now, or call the clinic: {patient.clinic.phone}.\n")
             send_mail(f"A questionnaire is waiting for you at {patient.clinic.name}", body, None, [patient.email])
-            audit.record(actor, "measures.reminder.sent", subject=patient, patient=patient,
+            audit.record(actor, AuditAction.MEASURES_REMINDER_SENT, subject=patient, patient=patient,
                          details={"due_items": [str(i.external_id) for i in items]})
             sent += 1
     return sent

@@ -14,6 +14,7 @@ from ketaclinic.access import can_open
 from ketaclinic.accounts.models import User
 from ketaclinic.accounts.roles import Role
 from ketaclinic.audit import services as audit
+from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import current_clinic
 from ketaclinic.clinical.scales import SCALES, get_scale
@@ -62,7 +63,7 @@ def _worklist_page(request, *, booster_form=None, booster_prompt=None):
                .select_related("patient").order_by("due_at")[:WORKLIST_ROWS])
     overdue = [d for d in due if d.due_at < now]
     due_now = [d for d in due if d.due_at >= now]
-    audit.record(Actor.from_request(request), "measures.worklist.viewed",
+    audit.record(Actor.from_request(request), AuditAction.MEASURES_WORKLIST_VIEWED,
                  details={"tasks": len(tasks), "prompts": len(prompts), "due": len(due)})
     ctx = {"tasks": tasks, "prompts": prompts, "overdue": overdue, "due_now": due_now, "now": now,
            "on_call": services.clinician_on_call(clinic), "can_resolve": can_open(request.user, "measures:booster"),
@@ -84,7 +85,7 @@ def _trajectory_page(request, patient, *, booster_form=None, booster_prompt=None
                  .order_by("-created_at")[:10])
     prompts = list(BoosterPrompt.objects.filter(patient=patient).select_related("resolved_by")
                    .order_by("-created_at")[:10])
-    audit.record(Actor.from_request(request), "measures.trajectory.viewed", subject=patient, patient=patient,
+    audit.record(Actor.from_request(request), AuditAction.MEASURES_TRAJECTORY_VIEWED, subject=patient, patient=patient,
                  details={"points": sum(len(t.points) for t in trajectories)})
     return render(request, "measures/trajectory.html", {
         "patient": patient, "trajectories": trajectories, "doses": doses, "recent": recent, "tasks": tasks,
@@ -140,7 +141,7 @@ def administer(request, external_id, scale):
                                      "a half-finished form is never scored.")
     if draft is not None:
         # The page shows the open draft's answers (e.g. PHQ-9 item 9): reading them is audited like a result.
-        audit.record(Actor.from_request(request), "measures.administration.viewed", subject=draft, patient=patient,
+        audit.record(Actor.from_request(request), AuditAction.MEASURES_ADMINISTRATION_VIEWED, subject=draft, patient=patient,
                      details={"scale": scale, "status": draft.status, "answered": len(answers),
                               "page": "administer"})
     items = [{"item": it, "value": answers.get(it.id), "error": errors.get(it.id)} for it in spec.items]
@@ -163,7 +164,7 @@ def _administration_page(request, admin, *, error_form=None):
         a = by_id.get(it.id)
         label = next((o.label for o in it.options if a is not None and o.value == a.value), "")
         rows.append({"item": it, "answer": a, "label": label})
-    audit.record(Actor.from_request(request), "measures.administration.viewed", subject=admin, patient=admin.patient)
+    audit.record(Actor.from_request(request), AuditAction.MEASURES_ADMINISTRATION_VIEWED, subject=admin, patient=admin.patient)
     return render(request, "measures/administration.html", {
         "admin": admin, "patient": admin.patient, "scale": spec, "rows": rows,
         "tasks": list(admin.safety_tasks.select_related("acknowledged_by")),
@@ -209,7 +210,7 @@ def schedule(request, external_id):
     rows = list(MeasureSchedule.objects.filter(patient=patient))
     due = list(DueItem.objects.filter(patient=patient, status=DueItem.Status.OPEN).order_by("due_at")[:30])
     have = {r.scale for r in rows}
-    audit.record(actor, "measures.schedule.viewed", subject=patient, patient=patient,
+    audit.record(actor, AuditAction.MEASURES_SCHEDULE_VIEWED, subject=patient, patient=patient,
                  details={"scales": sorted(r.scale for r in rows), "due": len(due)})
     addable = [(c, s.name) for c, s in SCALES.items() if c not in have]
     # A refusal shows in the form it came from: the scale's row, else the add form, else above the list.
@@ -241,7 +242,7 @@ def safety_task(request, task_id):
                 messages.success(request, "Safety task acknowledged; your action is recorded.")
                 return redirect("measures:safety_task", task_id=task.external_id)
     else:
-        audit.record(Actor.from_request(request), "measures.safety_task.viewed", subject=task, patient=task.patient)
+        audit.record(Actor.from_request(request), AuditAction.MEASURES_SAFETY_TASK_VIEWED, subject=task, patient=task.patient)
     return render(request, "measures/safety_task.html", {"task": task, "patient": task.patient, "form": form})
 
 

@@ -12,6 +12,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from ketaclinic.audit import services as audit
+from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import Clinic, next_number
 from ketaclinic.patients.models import (
@@ -82,7 +83,7 @@ def register_patient(
     patient.mrn = format_mrn(next_number("mrn"))
     patient.save()
     audit.record(
-        actor, "patient.registered", subject=patient, patient=patient,
+        actor, AuditAction.PATIENT_REGISTERED, subject=patient, patient=patient,
         details={"mrn": patient.mrn, "duplicate_confirmed": bool(dupes.exists() and confirm_duplicate)},
     )
     return patient
@@ -111,7 +112,7 @@ def update_patient(*, actor: Actor, patient: Patient, data: Mapping[str, object]
     for name, value in new.items():
         setattr(patient, name, value)
     patient.save()
-    audit.record(actor, "patient.updated", subject=patient, patient=patient, details={"changes": diff})
+    audit.record(actor, AuditAction.PATIENT_UPDATED, subject=patient, patient=patient, details={"changes": diff})
     return patient
 
 
@@ -161,7 +162,7 @@ def record_measurement(
         patient=patient, measured_at=when, weight_kg=weight_kg, height_cm=height_cm, entered_unit=unit,
         entered_weight=weight, entered_height=height, recorded_by=actor.user,
     )
-    audit.record(actor, "patient.measurement.recorded", subject=m, patient=patient, details={
+    audit.record(actor, AuditAction.PATIENT_MEASUREMENT_RECORDED, subject=m, patient=patient, details={
         "weight_kg": weight_kg, "height_cm": height_cm, "entered": f"{weight or ''} {height or ''} ({unit})".strip(),
         "warnings": list(warnings),
     })
@@ -201,7 +202,7 @@ def add_diagnosis(*, actor: Actor, patient: Patient, code: str, note: str = "", 
         patient=patient, code=code, label=catalogue[code], note=note, noted_on=noted_on or timezone.localdate(),
         recorded_by=actor.user,
     )
-    audit.record(actor, "patient.diagnosis.added", subject=dx, patient=patient, details={"code": code, "label": dx.label})
+    audit.record(actor, AuditAction.PATIENT_DIAGNOSIS_ADDED, subject=dx, patient=patient, details={"code": code, "label": dx.label})
     return dx
 
 
@@ -216,7 +217,7 @@ def mark_diagnosis_entered_in_error(*, actor: Actor, diagnosis: Diagnosis, reaso
     diagnosis.status = Diagnosis.Status.ENTERED_IN_ERROR
     diagnosis.error_reason = reason.strip()
     diagnosis.save(update_fields=["status", "error_reason"])
-    audit.record(actor, "patient.diagnosis.entered_in_error", subject=diagnosis, patient=diagnosis.patient,
+    audit.record(actor, AuditAction.PATIENT_DIAGNOSIS_ENTERED_IN_ERROR, subject=diagnosis, patient=diagnosis.patient,
                  details={"code": diagnosis.code, "old_status": old, "reason": diagnosis.error_reason})
     return diagnosis
 

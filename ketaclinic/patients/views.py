@@ -6,6 +6,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from ketaclinic.access import can_open
 from ketaclinic.audit import services as audit
+from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import current_clinic
 from ketaclinic.clinical.errors import ClinicalInputError
@@ -24,7 +25,7 @@ def search(request):
     results = list(services.search(current_clinic(), term)) if term else []
     if term:
         with_results = [str(p.external_id) for p in results[:50]]
-        audit.record(Actor.from_request(request), "patient.search", details={"term": term, "results": len(results),
+        audit.record(Actor.from_request(request), AuditAction.PATIENT_SEARCH, details={"term": term, "results": len(results),
                                                                               "patients": with_results})
     ctx = {"term": term, "results": results}
     if request.htmx:
@@ -61,7 +62,7 @@ def chart_page(request, patient, *, measurement_form=None, diagnosis_form=None, 
     """The chart; after a refused entry, with that entry's bound form so its errors sit next to its fields.
     Other apps' chart sections post to their own views, which pass their bound form by name in
     ``section_forms`` (e.g. ``invite_form``) for the section's template to show."""
-    audit.record(Actor.from_request(request), "patient.chart.viewed", subject=patient, patient=patient)
+    audit.record(Actor.from_request(request), AuditAction.PATIENT_CHART_VIEWED, subject=patient, patient=patient)
     measurements = list(patient.measurements.select_related("recorded_by").order_by("-measured_at")[:CHART_HISTORY_ROWS])
     diagnoses = list(patient.diagnoses.select_related("recorded_by").all())
     latest_weight = next((m for m in measurements if m.weight_kg is not None and m.status == "final"), None)
@@ -101,7 +102,7 @@ def edit(request, external_id):
             messages.success(request, "Patient details saved.")
             return redirect("patients:chart", external_id=patient.external_id)
     else:
-        audit.record(Actor.from_request(request), "patient.demographics.viewed", subject=patient, patient=patient)
+        audit.record(Actor.from_request(request), AuditAction.PATIENT_DEMOGRAPHICS_VIEWED, subject=patient, patient=patient)
     return render(request, "patients/form.html", {"form": form, "title": f"Edit {patient.display_name}", "patient": patient})
 
 

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from ketaclinic.accounts.models import User
 from ketaclinic.audit import services as audit
+from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.patients.models import Patient
 from ketaclinic.portal.models import Invitation, LoginCode, PatientAccount, TrustedDevice
@@ -70,7 +71,7 @@ def invite(*, actor: Actor, patient: Patient, email: str = "", link_base: str = 
         f"If you did not expect this email, call the clinic: {patient.clinic.phone}.\n",
         None, [email],
     )
-    audit.record(actor, "portal.invitation.created", subject=inv, patient=patient,
+    audit.record(actor, AuditAction.PORTAL_INVITATION_CREATED, subject=inv, patient=patient,
                  details={"email": email, "expires_at": inv.expires_at})
     return inv, token
 
@@ -101,7 +102,7 @@ def accept_invitation(*, token: str, password: str, password2: str, client_ip: s
     if state != "open":
         attempt = Actor(user=None, client_ip=client_ip, label_override=f"portal invitee for patient {inv.patient.mrn}")
         with transaction.atomic():
-            audit.record(attempt, "portal.invitation.refused", subject=inv, patient=inv.patient,
+            audit.record(attempt, AuditAction.PORTAL_INVITATION_REFUSED, subject=inv, patient=inv.patient,
                          details={"state": state})
         raise PortalError({"token": REFUSALS[state]})
     return _accept_open_invitation(inv, password, password2, client_ip)
@@ -131,7 +132,7 @@ def _accept_open_invitation(inv: Invitation, password: str, password2: str, clie
     account = PatientAccount.objects.create(user=user, patient=inv.patient, invitation=inv)
     inv.used_at = timezone.now()
     inv.save(update_fields=["used_at"])
-    audit.record(Actor(user=user, roles=frozenset({"patient"}), client_ip=client_ip), "portal.account.created",
+    audit.record(Actor(user=user, roles=frozenset({"patient"}), client_ip=client_ip), AuditAction.PORTAL_ACCOUNT_CREATED,
                  subject=account, patient=inv.patient, details={"username": username})
     return account
 
@@ -161,7 +162,7 @@ def issue_code(*, account: PatientAccount, client_ip: str | None = None) -> str:
             None, [account.user.email],
         )
         audit.record(Actor(user=account.user, roles=frozenset({"patient"}), client_ip=client_ip),
-                     "portal.sign_in_code.sent", subject=account, patient=account.patient)
+                     AuditAction.PORTAL_SIGN_IN_CODE_SENT, subject=account, patient=account.patient)
     return code
 
 
@@ -172,7 +173,7 @@ def check_code(*, account: PatientAccount, code: str, client_ip: str | None = No
         live = (LoginCode.objects.select_for_update()
                 .filter(account=account, used_at__isnull=True, expires_at__gt=timezone.now()).first())
         if live is None:
-            audit.record(actor, "portal.sign_in_code.refused", subject=account, patient=account.patient,
+            audit.record(actor, AuditAction.PORTAL_SIGN_IN_CODE_REFUSED, subject=account, patient=account.patient,
                          details={"reason": "no live code"})
             return False
         ok = hmac.compare_digest(live.code_hash, _hash(f"{account.pk}:{(code or '').strip()}"))
@@ -183,7 +184,7 @@ def check_code(*, account: PatientAccount, code: str, client_ip: str | None = No
             if live.attempts >= CODE_MAX_ATTEMPTS:
                 live.used_at = timezone.now()
         live.save(update_fields=["used_at", "attempts"])
-        audit.record(actor, "portal.sign_in_code.accepted" if ok else "portal.sign_in_code.refused",
+        audit.record(actor, AuditAction.PORTAL_SIGN_IN_CODE_ACCEPTED if ok else AuditAction.PORTAL_SIGN_IN_CODE_REFUSED,
                      subject=account, patient=account.patient, details={"attempts": live.attempts})
     return ok
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ketaclinic.audit import services as audit
+from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor, client_ip
 from ketaclinic.clinic.models import current_clinic
 from ketaclinic.clinical.preparation import (
@@ -50,8 +51,11 @@ def _account(request):
     return account
 
 
-def portal_page(action: str):
-    """Decorator for every portal page: second factor on a new device, patient scoping and the audit entry."""
+def portal_page(action: AuditAction):
+    """Decorator for every portal page: second factor on a new device, patient scoping and the audit entry
+    (``action``, one of the ``AuditAction.PORTAL_...`` page members)."""
+    action = AuditAction(action)
+    page = action.value.removeprefix("portal.")
 
     def decorate(view):
         @wraps(view)
@@ -67,10 +71,10 @@ def portal_page(action: str):
             try:
                 response = view(request, *args, **kwargs)
             except Http404:
-                audit.record(actor, "portal.not_found", patient=account.patient,
-                             details={"path": request.path, "page": action})
+                audit.record(actor, AuditAction.PORTAL_NOT_FOUND, patient=account.patient,
+                             details={"path": request.path, "page": page})
                 raise
-            audit.record(actor, f"portal.{action}", patient=account.patient,
+            audit.record(actor, action, patient=account.patient,
                          details={"path": request.path, "method": request.method, "status": response.status_code})
             return response
 
@@ -99,7 +103,7 @@ def accept(request, token):
     if refused:
         if inv is not None:
             audit.record(Actor(user=None, client_ip=client_ip(request), label_override="portal invitee"),
-                         "portal.invitation.refused", subject=inv, patient=inv.patient, details={"state": inv.state})
+                         AuditAction.PORTAL_INVITATION_REFUSED, subject=inv, patient=inv.patient, details={"state": inv.state})
         return render(request, "portal/accept.html", {"refused": refused, "form": None}, status=410 if inv else 404)
     if request.method == "POST" and form.is_valid():
         try:
@@ -178,7 +182,7 @@ def _due(patient):
                                        scale__in=measures.PORTAL_SCALES).order_by("due_at"))
 
 
-@portal_page("home.viewed")
+@portal_page(AuditAction.PORTAL_HOME_VIEWED)
 def home(request):
     patient = request.patient
     now = timezone.now()
@@ -195,7 +199,7 @@ def home(request):
     })
 
 
-@portal_page("questionnaires.viewed")
+@portal_page(AuditAction.PORTAL_QUESTIONNAIRES_VIEWED)
 def questionnaires(request):
     patient = request.patient
     drafts = list(Administration.objects.filter(patient=patient, source=Administration.Source.PORTAL,
@@ -208,7 +212,7 @@ def questionnaires(request):
 
 
 @require_POST
-@portal_page("questionnaire.started")
+@portal_page(AuditAction.PORTAL_QUESTIONNAIRE_STARTED)
 def start(request, due_id):
     patient = request.patient
     item = get_object_or_404(DueItem, external_id=due_id, patient=patient, status=DueItem.Status.OPEN,
@@ -224,7 +228,7 @@ def _own_administration(request, administration_id) -> Administration:
 
 
 @require_http_methods(["GET", "POST"])
-@portal_page("questionnaire.opened")
+@portal_page(AuditAction.PORTAL_QUESTIONNAIRE_OPENED)
 def fill(request, administration_id):
     admin = _own_administration(request, administration_id)
     if admin.status != Administration.Status.DRAFT:
@@ -260,7 +264,7 @@ def fill(request, administration_id):
                                                 "crisis": _crisis(request.patient.clinic)})
 
 
-@portal_page("questionnaire.result_viewed")
+@portal_page(AuditAction.PORTAL_QUESTIONNAIRE_RESULT_VIEWED)
 def done(request, administration_id):
     admin = _own_administration(request, administration_id)
     crisis_now = any(f.get("code") in measures.SAFETY_TASK_FLAGS and f.get("urgent") for f in admin.flags)
@@ -268,7 +272,7 @@ def done(request, administration_id):
                                                 "crisis": _crisis(request.patient.clinic)})
 
 
-@portal_page("progress.viewed")
+@portal_page(AuditAction.PORTAL_PROGRESS_VIEWED)
 def progress(request):
     patient = request.patient
     trajectories, doses = trajectory.load(patient, patient.clinic, scales=measures.PORTAL_SCALES)
@@ -293,7 +297,7 @@ def _integration_for(session):
     return IntegrationSession.objects.filter(dosing_session=session).first()
 
 
-@portal_page("visits.viewed")
+@portal_page(AuditAction.PORTAL_VISITS_VIEWED)
 def visits(request):
     patient = request.patient
     sessions = list(TreatmentSession.objects.filter(patient=patient, status__in=PAST_VISITS)
@@ -307,7 +311,7 @@ def visits(request):
                                                   "crisis": _crisis(patient.clinic)})
 
 
-@portal_page("visit_instructions.downloaded")
+@portal_page(AuditAction.PORTAL_VISIT_INSTRUCTIONS_DOWNLOADED)
 def visit_pdf(request, session_id):
     """The same printable discharge instructions the nurse hands over, for the patient's own session only."""
     session = get_object_or_404(TreatmentSession.objects.select_related("patient__clinic"), external_id=session_id,

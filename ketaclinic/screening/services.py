@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from ketaclinic.accounts.roles import Role
 from ketaclinic.audit import services as audit
+from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinical import eligibility as elig
 from ketaclinic.clinical.errors import ClinicalInputError
@@ -64,7 +65,7 @@ def start_consult(*, actor: Actor, patient: Patient, drug: str) -> Consult:
         patient=patient, drug=drug, diagnoses=codes, created_by=actor.user, history_flags=flags,
         medication_classes=meds, weight_kg=latest.weight_kg if latest else None, height_cm=height.height_cm if height else None,
     )
-    audit.record(actor, "consult.started", subject=consult, patient=patient, details={"drug": drug, "diagnoses": codes,
+    audit.record(actor, AuditAction.CONSULT_STARTED, subject=consult, patient=patient, details={"drug": drug, "diagnoses": codes,
                                                                                "carried_history_flags": flags,
                                                                                "carried_medication_classes": meds,
                                                                                "carried_from": str(previous.external_id)
@@ -148,7 +149,7 @@ def update_intake(*, actor: Actor, consult: Consult, data: Mapping[str, object])
         setattr(consult, k, v)
     consult.updated_at = timezone.now()
     consult.save()
-    audit.record(actor, "consult.intake.updated", subject=consult, patient=consult.patient, details={"changes": diff})
+    audit.record(actor, AuditAction.CONSULT_INTAKE_UPDATED, subject=consult, patient=consult.patient, details={"changes": diff})
     return consult
 
 
@@ -173,7 +174,7 @@ def add_trial(*, actor: Actor, consult: Consult, drug: str, dose: str, weeks: ob
         raise ScreeningError(errors)
     trial = TreatmentTrial.objects.create(consult=consult, drug=drug.strip()[:120], dose=dose.strip()[:60], weeks=w,
                                           adequate_dose=bool(adequate_dose), outcome=outcome, recorded_by=actor.user)
-    audit.record(actor, "consult.trial.added", subject=consult, patient=consult.patient,
+    audit.record(actor, AuditAction.CONSULT_TRIAL_ADDED, subject=consult, patient=consult.patient,
                  details={"drug": trial.drug, "dose": trial.dose, "weeks": str(w), "adequate_dose": adequate_dose,
                           "outcome": outcome})
     return trial
@@ -203,7 +204,7 @@ def record_scale(*, actor: Actor, consult: Consult, scale: str, answers: Mapping
         complete=result.complete, detail=result.detail, recorded_by=actor.user, administration=outcome.administration,
         flags=[{"code": f.code, "message": f.message, "urgent": f.urgent, "source": f.source} for f in result.flags],
     )
-    audit.record(actor, "consult.scale.recorded", subject=consult, patient=consult.patient,
+    audit.record(actor, AuditAction.CONSULT_SCALE_RECORDED, subject=consult, patient=consult.patient,
                  details={"scale": scale, "total": result.total, "flags": [f.code for f in result.flags],
                           "administration": str(outcome.administration.external_id),
                           "safety_tasks": len(outcome.safety_tasks)})
@@ -243,7 +244,7 @@ def assess(*, actor: Actor, consult: Consult) -> EligibilityAssessment:
                 "medication_classes": sorted(data.medication_classes), "trials": len(data.trials),
                 "baseline_bp": [data.baseline_systolic_mmHg, data.baseline_diastolic_mmHg], "age": data.age_years},
     )
-    audit.record(actor, "eligibility.assessed", subject=a, patient=consult.patient,
+    audit.record(actor, AuditAction.ELIGIBILITY_ASSESSED, subject=a, patient=consult.patient,
                  details={"outcome": a.outcome, "reasons": [r["code"] for r in a.reasons]})
     return a
 
@@ -280,7 +281,7 @@ def sign_assessment(*, actor: Actor, assessment: EligibilityAssessment, decision
     a.signed_at = timezone.now()
     a.save()
     Consult.objects.filter(pk=a.consult_id).update(status=Consult.Status.SIGNED, updated_at=a.signed_at)
-    audit.record(actor, "eligibility.signed", subject=a, patient=a.patient,
+    audit.record(actor, AuditAction.ELIGIBILITY_SIGNED, subject=a, patient=a.patient,
                  details={"decision": a.decision, "outcome": a.outcome, "override_reason": reason})
     if a.has_absolute:
         # A signed absolute contraindication stops the patient's active orders and cancels their booked
@@ -309,7 +310,7 @@ def retract_absolute(*, actor: Actor, assessment: EligibilityAssessment, reason:
     a.absolute_retracted_by = actor.user
     a.absolute_retraction_reason = reason[:2000]
     a.save(update_fields=["absolute_retracted_at", "absolute_retracted_by", "absolute_retraction_reason"])
-    audit.record(actor, "eligibility.absolute.retracted", subject=a, patient=a.patient,
+    audit.record(actor, AuditAction.ELIGIBILITY_ABSOLUTE_RETRACTED, subject=a, patient=a.patient,
                  details={"reason": reason, "reasons": [r.get("code") for r in a.absolute_reasons]})
     return a
 

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from ketaclinic.access import can_open
 from ketaclinic.audit import services as audit
+from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import current_clinic
 from ketaclinic.clinical.errors import ClinicalInputError
@@ -85,7 +86,7 @@ def _scale_forms(bound: ScaleAnswersForm | None) -> list[dict]:
 def _detail_page(request, consult, *, intake_form=None, trial_form=None, scale_form=None, sign_form=None,
                  sign_for=None):
     """The consult; after a refused entry, with that entry's bound form so its messages sit next to its fields."""
-    audit.record(Actor.from_request(request), "consult.viewed", subject=consult, patient=consult.patient)
+    audit.record(Actor.from_request(request), AuditAction.CONSULT_VIEWED, subject=consult, patient=consult.patient)
     trials = list(consult.trials.select_related("recorded_by"))
     scales = list(consult.scales.select_related("recorded_by"))
     assessments = list(consult.assessments.select_related("assessed_by", "signed_by"))

@@ -6,6 +6,7 @@ from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.urls import reverse
 
+from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.append_only import install_sql, remove_sql
 from ketaclinic.audit.models import AppendOnlyError, AuditEntry
 from ketaclinic.audit.services import Actor, record, verify_chain
@@ -30,7 +31,7 @@ class tampering:
 @pytest.fixture
 def chain(db):
     actor = Actor.system("test")
-    return [record(actor, "test.event", details={"n": i}) for i in range(5)]
+    return [record(actor, AuditAction.AUDIT_SEARCHED, details={"n": i}) for i in range(5)]
 
 
 def test_intact_chain_verifies(chain, capsys):
@@ -93,9 +94,9 @@ def test_database_refuses_update_and_delete(chain):
 
 def test_audit_is_rolled_back_with_a_failed_change(db):
     with pytest.raises(RuntimeError), transaction.atomic():
-        record(Actor.system("test"), "test.event")
+        record(Actor.system("test"), AuditAction.AUDIT_SEARCHED)
         raise RuntimeError("the change failed")
-    assert not AuditEntry.objects.filter(action="test.event").exists()
+    assert not AuditEntry.objects.filter(action=AuditAction.AUDIT_SEARCHED).exists()
 
 
 def test_compliance_searches_by_patient_user_and_date(client_for, patient, staff):
@@ -118,9 +119,9 @@ def test_appending_an_entry_costs_three_statements(db):
     """Every audited request appends, so the append stays small: lock the head, insert, move the head."""
     from django.test.utils import CaptureQueriesContext
 
-    record(Actor.system("test"), "first")
+    record(Actor.system("test"), AuditAction.AUDIT_SEARCHED)
     with CaptureQueriesContext(connection) as ctx:
-        record(Actor.system("test"), "second")
+        record(Actor.system("test"), AuditAction.AUDIT_SEARCHED)
     statements = [q["sql"] for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]
     assert len(statements) == 3, statements
     assert verify_chain() is None

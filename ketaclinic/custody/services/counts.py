@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from ketaclinic.audit import services as audit
+from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinical import custody as rules
 from ketaclinic.custody.models import Container, Count, CountLine, Incident, LedgerEntry, StorageLocation
@@ -27,6 +28,12 @@ from ketaclinic.custody.services.ledger import _lock_container, _post
 # A count may find more than the book balance (that is a discrepancy to record), but never more than this many
 # times a full container's labelled content: input sanity against typing errors, not a clinical number.
 COUNT_MAXIMUM_FACTOR = 2
+#: The audit action of each kind of count.
+COUNT_ACTIONS = {
+    Count.Kind.ROUTINE: AuditAction.CUSTODY_COUNT_ROUTINE,
+    Count.Kind.INITIAL: AuditAction.CUSTODY_COUNT_INITIAL,
+    Count.Kind.BIENNIAL: AuditAction.CUSTODY_COUNT_BIENNIAL,
+}
 
 
 def count_maximum(container: Container) -> Decimal:
@@ -50,6 +57,8 @@ def submit_count(actor: Actor, *, location: StorageLocation, kind: str, lines: l
     today = timezone.localdate()
     taken_on = taken_on or today
     errors: dict[str, str] = {}
+    if kind not in COUNT_ACTIONS:
+        errors["kind"] = "Choose a routine count, an initial inventory or a biennial inventory."
     if taken_on > today:
         errors["taken_on"] = "A count cannot be dated in the future."
     if kind in (Count.Kind.INITIAL, Count.Kind.BIENNIAL) and timing not in Count.Timing.values:
@@ -88,11 +97,11 @@ def submit_count(actor: Actor, *, location: StorageLocation, kind: str, lines: l
         if cl.counted != cl.expected:
             discrepancies += 1
             incident = Incident.objects.create(count_line=cl)
-            audit.record(actor, "custody.incident.opened", subject=incident, details={
+            audit.record(actor, AuditAction.CUSTODY_INCIDENT_OPENED, subject=incident, details={
                 "container": c.label, "counted": str(cl.counted), "expected": str(cl.expected)})
     count.discrepancies = discrepancies
     count.save(update_fields=["discrepancies"])
-    audit.record(actor, f"custody.count.{kind}", subject=count, details={
+    audit.record(actor, COUNT_ACTIONS[kind], subject=count, details={
         "location": location.name, "lines": len(lines), "discrepancies": discrepancies, "timing": timing})
     return count
 
@@ -122,7 +131,7 @@ def resolve_incident(actor: Actor, incident: Incident, *, resolution: str, reaso
     incident.resolved_by = actor.user
     incident.resolved_at = timezone.now()
     incident.save()
-    audit.record(actor, "custody.incident.resolved", subject=incident,
+    audit.record(actor, AuditAction.CUSTODY_INCIDENT_RESOLVED, subject=incident,
                  details={"resolution": resolution, "reason": incident.reason,
                           "entry": incident.entry.seq if incident.entry else None})
     return incident

@@ -7,6 +7,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from ketaclinic.audit import services as audit
+from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import Clinic, current_clinic
 from ketaclinic.clinical import custody as rules
@@ -45,7 +46,7 @@ def request_destruction(actor: Actor, *, container: Container, quantity, method:
     event = PendingEvent.objects.create(kind=PendingEvent.Kind.DESTROY, container=container, quantity=quantity,
                                         method=method.strip(), details={"place": place.strip()},
                                         witnesses_required=rules.DESTRUCTION_WITNESSES, requested_by=actor.user)
-    audit.record(actor, "custody.destruction.requested", subject=event,
+    audit.record(actor, AuditAction.CUSTODY_DESTRUCTION_REQUESTED, subject=event,
                  details={"container": container.label, "quantity": str(quantity), "method": event.method})
     return event
 

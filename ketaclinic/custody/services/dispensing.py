@@ -11,6 +11,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from ketaclinic.audit import services as audit
+from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import Clinic, current_clinic
 from ketaclinic.clinical import custody as rules
@@ -98,7 +99,7 @@ def draw(actor: Actor, *, container: Container, session: TreatmentSession, quant
                                    "verified_by": session.verified_by_id,
                                    "verified_at": session.verified_at.isoformat(),
                                    "remaining_after": str(container.balance - quantity)})
-    audit.record(actor, "custody.draw", subject=entry, patient=session.patient, details={
+    audit.record(actor, AuditAction.CUSTODY_DRAW, subject=entry, patient=session.patient, details={
         "container": container.label, "quantity": str(quantity), "unit": product.unit, "mg": str(entry.mg),
         "session": str(session.external_id), "remaining": str(container.balance)})
     return entry
@@ -164,6 +165,6 @@ def record_administration(actor: Actor, session: TreatmentSession, at: datetime 
                                  "administered_by_label": session.administered_by.label if session.administered_by else "",
                                  "administered_mg": str(session.administered_mg)}))
         remaining -= take
-    audit.record(actor, "custody.administration.recorded", subject=session, patient=session.patient,
+    audit.record(actor, AuditAction.CUSTODY_ADMINISTRATION_RECORDED, subject=session, patient=session.patient,
                  details={"administered_mg": str(session.administered_mg), "entries": [e.seq for e in entries]})
     return entries

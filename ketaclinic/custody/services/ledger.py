@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from ketaclinic.audit import chain
 from ketaclinic.audit import services as audit
+from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.models import ChainHead
 from ketaclinic.audit.services import Actor, lock_chain
 from ketaclinic.clinical import custody as rules
@@ -85,6 +86,6 @@ def reverse_entry(actor: Actor, entry: LedgerEntry, reason: str) -> LedgerEntry:
     reversal = _post(actor, kind=LedgerEntry.Kind.REVERSAL, bucket=entry.bucket, container=container,
                      quantity=-entry.quantity, session=entry.session, source=entry.source, reverses=entry,
                      reason=reason.strip(), details={"reverses_seq": entry.seq, "reverses_kind": entry.kind})
-    audit.record(actor, "custody.entry.reversed", subject=reversal, patient=entry.patient,
+    audit.record(actor, AuditAction.CUSTODY_ENTRY_REVERSED, subject=reversal, patient=entry.patient,
                  details={"reverses": entry.seq, "reason": reversal.reason})
     return reversal

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from django.utils import timezone
 
 from ketaclinic.audit import services as audit
+from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import Clinic, current_clinic
 from ketaclinic.clinical import custody as rules
@@ -64,7 +65,7 @@ def report_loss(actor: Actor, *, container: Container, quantity, kind: str, disc
                       "discovered_at": discovered_at.isoformat(), "ndc": product.ndc,
                       "lot": container.lot.lot_number, "police_notified": police_notified,
                       "police_report": report.police_report})
-    audit.record(actor, "custody.loss.reported", subject=report, details={
+    audit.record(actor, AuditAction.CUSTODY_LOSS_REPORTED, subject=report, details={
         "container": container.label, "quantity": str(quantity), "entry": entry.seq,
         "notice_due_at": report.notice_due_at.isoformat()})
     return report
@@ -89,5 +90,5 @@ def record_loss_notice(actor: Actor, report: LossReport, *, notice_sent_at: date
     if not changed:
         raise CustodyError({"__all__": "Nothing to record."})
     report.save()
-    audit.record(actor, "custody.loss.updated", subject=report, details=changed)
+    audit.record(actor, AuditAction.CUSTODY_LOSS_UPDATED, subject=report, details=changed)
     return report

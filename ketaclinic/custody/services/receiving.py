@@ -8,6 +8,7 @@ from datetime import date, datetime
 from django.utils import timezone
 
 from ketaclinic.audit import services as audit
+from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import next_number
 from ketaclinic.clinical import custody as rules
@@ -55,7 +56,7 @@ def enter_receipt(actor: Actor, *, supplier: Supplier, invoice_number: str, invo
         product=product, lot_number=lot_number.strip(), expiry=expiry, packages=packages, location=location,
         entered_by=actor.user,
     )
-    audit.record(actor, "custody.receipt.entered", subject=receipt, details={
+    audit.record(actor, AuditAction.CUSTODY_RECEIPT_ENTERED, subject=receipt, details={
         "invoice": receipt.invoice_number, "ndc": product.ndc, "lot": receipt.lot_number, "packages": packages})
     return receipt
 
@@ -91,6 +92,6 @@ def countersign_receipt(actor: Actor, receipt: Receipt, at: datetime | None = No
     receipt.countersigned_by = actor.user
     receipt.countersigned_at = at or timezone.now()
     receipt.save(update_fields=["status", "countersigned_by", "countersigned_at"])
-    audit.record(actor, "custody.receipt.countersigned", subject=receipt, details={
+    audit.record(actor, AuditAction.CUSTODY_RECEIPT_COUNTERSIGNED, subject=receipt, details={
         "containers": [c.label for c in containers], "entered_by": receipt.entered_by.username})
     return containers

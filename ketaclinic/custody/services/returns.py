@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ketaclinic.audit import services as audit
+from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinical.identifiers import check_dea_number
 from ketaclinic.custody.models import Container, LedgerEntry, Supplier
@@ -30,6 +31,6 @@ def return_stock(actor: Actor, *, container: Container, quantity, distributor: S
     entry = _post(actor, kind=LedgerEntry.Kind.RETURN, container=container, quantity=quantity, reason=reason.strip(),
                   details={"distributor": distributor.name, "distributor_address": distributor.address,
                            "distributor_dea": distributor.dea_number})
-    audit.record(actor, "custody.returned", subject=entry, details={
+    audit.record(actor, AuditAction.CUSTODY_RETURNED, subject=entry, details={
         "container": container.label, "quantity": str(quantity), "to": distributor.name})
     return entry

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from ketaclinic.audit import services as audit
+from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import Clinic
 from ketaclinic.clinical import custody as rules
@@ -38,7 +39,7 @@ def add_supplier(actor: Actor, *, name: str, address: str, dea_number: str,
     if errors:
         raise CustodyError(errors)
     supplier = Supplier.objects.create(name=name.strip(), address=address.strip(), dea_number=dea, kind=kind)
-    audit.record(actor, "custody.supplier.added", subject=supplier, details={"name": supplier.name, "dea": dea})
+    audit.record(actor, AuditAction.CUSTODY_SUPPLIER_ADDED, subject=supplier, details={"name": supplier.name, "dea": dea})
     return supplier
 
 
@@ -76,7 +77,7 @@ def add_product(actor: Actor, *, ndc: str, name: str, drug: str, form: str, stre
         container_volume_mL=container_volume_mL, device_mg=device_mg, units_per_package=units_per_package,
         dea_schedule=rules.DEA_SCHEDULE, dea_drug_code=rules.DEA_DRUG_CODE,
     )
-    audit.record(actor, "custody.product.added", subject=product, details={"ndc": ndc, "name": product.name})
+    audit.record(actor, AuditAction.CUSTODY_PRODUCT_ADDED, subject=product, details={"ndc": ndc, "name": product.name})
     return product
 
 
@@ -97,6 +98,6 @@ def add_location(actor: Actor, *, clinic: Clinic, name: str, rooms: Iterable = (
         raise CustodyError({"name": "A store with this name already exists."})
     location = StorageLocation.objects.create(clinic=clinic, name=name.strip())
     location.rooms.set(list(rooms))
-    audit.record(actor, "custody.location.added", subject=location,
+    audit.record(actor, AuditAction.CUSTODY_LOCATION_ADDED, subject=location,
                  details={"name": location.name, "rooms": [r.name for r in location.rooms.all()]})
     return location

@@ -10,6 +10,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from ketaclinic.audit import services as audit
+from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import Clinic, current_clinic
 from ketaclinic.clinical import custody as rules
@@ -31,6 +32,13 @@ from ketaclinic.custody.services.dispensing import session_draws
 from ketaclinic.custody.services.ledger import _lock_container, _post
 from ketaclinic.treatments.models import TreatmentSession
 
+#: The audit actions of a pending waste or destruction, by kind: witnessed, posted to the ledger, withdrawn.
+WITNESSED = {PendingEvent.Kind.WASTE: AuditAction.CUSTODY_WASTE_WITNESSED,
+             PendingEvent.Kind.DESTROY: AuditAction.CUSTODY_DESTROY_WITNESSED}
+POSTED = {PendingEvent.Kind.WASTE: AuditAction.CUSTODY_WASTE_POSTED,
+          PendingEvent.Kind.DESTROY: AuditAction.CUSTODY_DESTROY_POSTED}
+WITHDRAWN = {PendingEvent.Kind.WASTE: AuditAction.CUSTODY_WASTE_WITHDRAWN,
+             PendingEvent.Kind.DESTROY: AuditAction.CUSTODY_DESTROY_WITHDRAWN}
 
 @use_case
 def request_waste(actor: Actor, *, session: TreatmentSession, quantity, method: str,
@@ -59,7 +67,7 @@ def request_waste(actor: Actor, *, session: TreatmentSession, quantity, method: 
     required = rules.waste_witnesses_required(int(clinic.limits()["custody.waste_witness_count"]))
     event = PendingEvent.objects.create(kind=PendingEvent.Kind.WASTE, session=session, quantity=quantity,
                                         method=method.strip(), witnesses_required=required, requested_by=actor.user)
-    audit.record(actor, "custody.waste.requested", subject=event, patient=session.patient,
+    audit.record(actor, AuditAction.CUSTODY_WASTE_REQUESTED, subject=event, patient=session.patient,
                  details={"quantity": str(quantity), "method": event.method, "witnesses_required": required})
     if required == 0:
         _post_event(actor, event, [])
@@ -86,7 +94,7 @@ def attest(actor: Actor, event: PendingEvent, quantity_entered, at: datetime | N
         raise CustodyError({"quantity_entered": "The amount you entered does not match the amount recorded. Check "
                                                 "it together before signing."})
     Attestation.objects.create(event=event, witness=actor.user, quantity_entered=entered)
-    audit.record(actor, f"custody.{event.kind}.witnessed", subject=event,
+    audit.record(actor, WITNESSED[event.kind], subject=event,
                  patient=event.session.patient if event.session_id else None,
                  details={"quantity": str(entered)})
     witnesses = [a.witness for a in event.attestations.select_related("witness").order_by("at", "pk")]
@@ -121,7 +129,7 @@ def _post_event(actor: Actor, event: PendingEvent, witnesses: list, at: datetime
     event.status = PendingEvent.Status.POSTED
     event.posted_at = at or timezone.now()
     event.save(update_fields=["status", "posted_at"])
-    audit.record(actor, f"custody.{event.kind}.posted", subject=event,
+    audit.record(actor, POSTED[event.kind], subject=event,
                  patient=event.session.patient if event.session_id else None,
                  details={"entries": [e.seq for e in entries], "witnesses": [w.username for w in witnesses]})
     return entries
@@ -139,5 +147,5 @@ def withdraw_event(actor: Actor, event: PendingEvent, reason: str) -> PendingEve
         raise CustodyError({"reason": "Give a reason."})
     event.status = PendingEvent.Status.WITHDRAWN
     event.save(update_fields=["status"])
-    audit.record(actor, f"custody.{event.kind}.withdrawn", subject=event, details={"reason": reason.strip()})
+    audit.record(actor, WITHDRAWN[event.kind], subject=event, details={"reason": reason.strip()})
     return event

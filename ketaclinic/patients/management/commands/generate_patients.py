@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor, record
 from ketaclinic.clinic.demo_data import synthetic_person
 from ketaclinic.clinic.models import current_clinic, next_number
@@ -47,7 +48,7 @@ class Command(BaseCommand):
                 Patient.objects.bulk_create(rows, batch_size=1000)
             done += n
         with transaction.atomic():
-            record(Actor.system("generate_patients"), "patient.bulk_generated", details={"count": count})
+            record(Actor.system("generate_patients"), AuditAction.PATIENT_BULK_GENERATED, details={"count": count})
         if connection.vendor == "sqlite":
             with connection.cursor() as cur:
                 cur.execute("PRAGMA optimize")  # refresh the planner's statistics after a bulk load

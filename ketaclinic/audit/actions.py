@@ -1,0 +1,190 @@
+"""Every action the app writes to the audit trail, as one enum.
+
+``audit.record`` refuses any other action: an unknown action is a programming error, not a new kind of entry.
+The values are the strings stored in ``AuditEntry.action`` since the start, so stored rows and the compliance
+search keep matching; never change a value (add a member instead). Members are grouped by the app that writes them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class AuditAction(StrEnum):
+    # --- Sign-in, staff accounts and the Django admin (accounts)
+    AUTH_SIGN_IN = "auth.sign_in"
+    AUTH_SIGN_IN_FAILED = "auth.sign_in.failed"
+    AUTH_SIGN_IN_LOCKED = "auth.sign_in.locked"
+    AUTH_SIGN_OUT = "auth.sign_out"
+    AUTH_PASSWORD_CHANGED = "auth.password_changed"
+    STAFF_CREATED = "staff.created"
+    ADMIN_USER_ADDED = "admin.user.added"
+    ADMIN_USER_CHANGED = "admin.user.changed"
+    ADMIN_ROOM_ADDED = "admin.room.added"
+    ADMIN_ROOM_CHANGED = "admin.room.changed"
+    ADMIN_CONSENTDOCUMENT_ADDED = "admin.consentdocument.added"
+    ADMIN_CONSENTDOCUMENT_CHANGED = "admin.consentdocument.changed"
+
+    # --- The audit trail itself (crossapp audit search)
+    AUDIT_SEARCHED = "audit.searched"
+
+    # --- Clinic settings and rooms (clinic)
+    CLINIC_UPDATED = "clinic.updated"
+    CLINIC_LIMITS_UPDATED = "clinic.limits.updated"
+    CLINIC_ROOM_ADDED = "clinic.room.added"
+
+    # --- Patients and their charts (patients, api)
+    PATIENT_REGISTERED = "patient.registered"
+    PATIENT_UPDATED = "patient.updated"
+    PATIENT_MEASUREMENT_RECORDED = "patient.measurement.recorded"
+    PATIENT_DIAGNOSIS_ADDED = "patient.diagnosis.added"
+    PATIENT_DIAGNOSIS_ENTERED_IN_ERROR = "patient.diagnosis.entered_in_error"
+    PATIENT_SEARCH = "patient.search"
+    PATIENT_CHART_VIEWED = "patient.chart.viewed"
+    PATIENT_DEMOGRAPHICS_VIEWED = "patient.demographics.viewed"
+    PATIENT_BULK_GENERATED = "patient.bulk_generated"
+
+    # --- Consultation and eligibility (screening)
+    CONSULT_STARTED = "consult.started"
+    CONSULT_INTAKE_UPDATED = "consult.intake.updated"
+    CONSULT_TRIAL_ADDED = "consult.trial.added"
+    CONSULT_SCALE_RECORDED = "consult.scale.recorded"
+    CONSULT_VIEWED = "consult.viewed"
+    ELIGIBILITY_ASSESSED = "eligibility.assessed"
+    ELIGIBILITY_SIGNED = "eligibility.signed"
+    ELIGIBILITY_ABSOLUTE_RETRACTED = "eligibility.absolute.retracted"
+
+    # --- Outcome measures (measures)
+    MEASURES_ON_CALL_SET = "measures.on_call.set"
+    MEASURES_ADMINISTRATION_STARTED = "measures.administration.started"
+    MEASURES_ADMINISTRATION_SUBMITTED = "measures.administration.submitted"
+    MEASURES_ADMINISTRATION_DRAFT_SAVED = "measures.administration.draft_saved"
+    MEASURES_ADMINISTRATION_ENTERED_IN_ERROR = "measures.administration.entered_in_error"
+    MEASURES_ADMINISTRATION_VIEWED = "measures.administration.viewed"
+    MEASURES_SAFETY_TASK_OPENED = "measures.safety_task.opened"
+    MEASURES_SAFETY_TASK_ACKNOWLEDGED = "measures.safety_task.acknowledged"
+    MEASURES_SAFETY_TASK_VIEWED = "measures.safety_task.viewed"
+    MEASURES_BOOSTER_PROMPT_OPENED = "measures.booster_prompt.opened"
+    MEASURES_BOOSTER_PROMPT_RESOLVED = "measures.booster_prompt.resolved"
+    MEASURES_SCHEDULE_DEFAULTS_APPLIED = "measures.schedule.defaults_applied"
+    MEASURES_SCHEDULE_UPDATED = "measures.schedule.updated"
+    MEASURES_SCHEDULE_VIEWED = "measures.schedule.viewed"
+    MEASURES_REMINDER_SENT = "measures.reminder.sent"
+    MEASURES_WORKLIST_VIEWED = "measures.worklist.viewed"
+    MEASURES_TRAJECTORY_VIEWED = "measures.trajectory.viewed"
+
+    # --- Integration sessions (integration); completed/declined/cancelled are IntegrationSession.Status values
+    INTEGRATION_OFFERED = "integration.offered"
+    INTEGRATION_BOOKED = "integration.booked"
+    INTEGRATION_COMPLETED = "integration.completed"
+    INTEGRATION_DECLINED = "integration.declined"
+    INTEGRATION_CANCELLED = "integration.cancelled"
+    INTEGRATION_NOTE_WRITTEN = "integration.note.written"
+    INTEGRATION_NOTE_VIEWED = "integration.note.viewed"
+    INTEGRATION_SESSION_VIEWED = "integration.session.viewed"
+
+    # --- Patient portal (portal): invitations, sign-in codes, and one entry per portal page
+    PORTAL_INVITATION_CREATED = "portal.invitation.created"
+    PORTAL_INVITATION_REFUSED = "portal.invitation.refused"
+    PORTAL_ACCOUNT_CREATED = "portal.account.created"
+    PORTAL_SIGN_IN_CODE_SENT = "portal.sign_in_code.sent"
+    PORTAL_SIGN_IN_CODE_ACCEPTED = "portal.sign_in_code.accepted"
+    PORTAL_SIGN_IN_CODE_REFUSED = "portal.sign_in_code.refused"
+    PORTAL_NOT_FOUND = "portal.not_found"
+    PORTAL_HOME_VIEWED = "portal.home.viewed"
+    PORTAL_QUESTIONNAIRES_VIEWED = "portal.questionnaires.viewed"
+    PORTAL_QUESTIONNAIRE_STARTED = "portal.questionnaire.started"
+    PORTAL_QUESTIONNAIRE_OPENED = "portal.questionnaire.opened"
+    PORTAL_QUESTIONNAIRE_RESULT_VIEWED = "portal.questionnaire.result_viewed"
+    PORTAL_PROGRESS_VIEWED = "portal.progress.viewed"
+    PORTAL_VISITS_VIEWED = "portal.visits.viewed"
+    PORTAL_VISIT_INSTRUCTIONS_DOWNLOADED = "portal.visit_instructions.downloaded"
+
+    # --- Controlled-substance custody (custody); waste/destroy are PendingEvent.Kind values, routine/initial/biennial Count.Kind values
+    CUSTODY_SUPPLIER_ADDED = "custody.supplier.added"
+    CUSTODY_PRODUCT_ADDED = "custody.product.added"
+    CUSTODY_LOCATION_ADDED = "custody.location.added"
+    CUSTODY_RECEIPT_ENTERED = "custody.receipt.entered"
+    CUSTODY_RECEIPT_COUNTERSIGNED = "custody.receipt.countersigned"
+    CUSTODY_DRAW = "custody.draw"
+    CUSTODY_ADMINISTRATION_RECORDED = "custody.administration.recorded"
+    CUSTODY_ENTRY_REVERSED = "custody.entry.reversed"
+    CUSTODY_RETURNED = "custody.returned"
+    CUSTODY_WASTE_REQUESTED = "custody.waste.requested"
+    CUSTODY_WASTE_WITNESSED = "custody.waste.witnessed"
+    CUSTODY_WASTE_POSTED = "custody.waste.posted"
+    CUSTODY_WASTE_WITHDRAWN = "custody.waste.withdrawn"
+    CUSTODY_DESTRUCTION_REQUESTED = "custody.destruction.requested"
+    CUSTODY_DESTROY_WITNESSED = "custody.destroy.witnessed"
+    CUSTODY_DESTROY_POSTED = "custody.destroy.posted"
+    CUSTODY_DESTROY_WITHDRAWN = "custody.destroy.withdrawn"
+    CUSTODY_COUNT_ROUTINE = "custody.count.routine"
+    CUSTODY_COUNT_INITIAL = "custody.count.initial"
+    CUSTODY_COUNT_BIENNIAL = "custody.count.biennial"
+    CUSTODY_INCIDENT_OPENED = "custody.incident.opened"
+    CUSTODY_INCIDENT_RESOLVED = "custody.incident.resolved"
+    CUSTODY_LOSS_REPORTED = "custody.loss.reported"
+    CUSTODY_LOSS_UPDATED = "custody.loss.updated"
+    CUSTODY_WASTE_VIEWED = "custody.waste.viewed"
+    CUSTODY_SESSION_VIEWED = "custody.session.viewed"
+    CUSTODY_CONTAINER_VIEWED = "custody.container.viewed"
+    CUSTODY_LEDGER_VIEWED = "custody.ledger.viewed"
+    CUSTODY_RECONCILIATION_EXPORTED = "custody.reconciliation.exported"
+    CUSTODY_DISPENSING_RECORD_VIEWED = "custody.dispensing_record.viewed"
+    CUSTODY_INVENTORY_RECORD_VIEWED = "custody.inventory_record.viewed"
+
+    # --- Orders (treatments)
+    ORDER_WRITTEN = "order.written"
+    ORDER_SIGNED = "order.signed"
+    ORDER_STOPPED = "order.stopped"
+    ORDER_VIEWED = "order.viewed"
+
+    # --- Treatment sessions (treatments); session.dose.<kind> are the SessionEvent.Kind values dosing_event records, session.note.signed.<role> the two signing roles
+    SESSION_BOOKED = "session.booked"
+    SESSION_CANCELLED = "session.cancelled"
+    SESSION_CHECKED_IN = "session.checked_in"
+    SESSION_CONSENT_SIGNED = "session.consent.signed"
+    SESSION_PRECHECKS_SAVED = "session.prechecks.saved"
+    SESSION_WEIGHT_CONFIRMED = "session.weight.confirmed"
+    SESSION_PREDOSE_HOLD_OVERRIDDEN = "session.predose_hold.overridden"
+    SESSION_DOSE_PREPARED = "session.dose.prepared"
+    SESSION_DOSE_VERIFICATION_REFUSED = "session.dose.verification_refused"
+    SESSION_DOSE_VERIFIED = "session.dose.verified"
+    SESSION_DOSE_STARTED = "session.dose.started"
+    SESSION_DOSE_PAUSE = "session.dose.pause"
+    SESSION_DOSE_RESUME = "session.dose.resume"
+    SESSION_DOSE_RATE = "session.dose.rate"
+    SESSION_DOSE_DEVICE = "session.dose.device"
+    SESSION_DOSE_STOP = "session.dose.stop"
+    SESSION_DOSE_PUMP_PAUSE_CONFIRMED = "session.dose.pump_pause_confirmed"
+    SESSION_DOSE_RESUME_OVERRIDDEN = "session.dose.resume_overridden"
+    SESSION_DOSE_PAUSED_AUTOMATICALLY = "session.dose.paused_automatically"
+    SESSION_VITALS_RECORDED = "session.vitals.recorded"
+    SESSION_ADVERSE_EVENT_RECORDED = "session.adverse_event.recorded"
+    SESSION_ADVERSE_EVENT_RESOLVED = "session.adverse_event.resolved"
+    SESSION_RATING_RECORDED = "session.rating.recorded"
+    SESSION_OBSERVATION_RECORDED = "session.observation.recorded"
+    SESSION_RECOVERY_RECORDED = "session.recovery.recorded"
+    SESSION_DISCHARGED = "session.discharged"
+    SESSION_TRANSFERRED_TO_EMERGENCY = "session.transferred_to_emergency"
+    SESSION_NOTE_SIGNATURE_REFUSED = "session.note.signature_refused"
+    SESSION_NOTE_SIGNED_NURSE = "session.note.signed.nurse"
+    SESSION_NOTE_SIGNED_PRESCRIBER = "session.note.signed.prescriber"
+    SESSION_ADDENDUM_ADDED = "session.addendum.added"
+    SESSION_REMS_UPDATED = "session.rems.updated"
+    SESSION_COCKPIT_VIEWED = "session.cockpit.viewed"
+    SESSION_VERIFY_VIEWED = "session.verify.viewed"
+    SESSION_DISCHARGE_INSTRUCTIONS_PRINTED = "session.discharge_instructions.printed"
+
+    # --- Informed-consent documents (treatments)
+    CONSENT_DOCUMENT_ADDED = "consent.document.added"
+
+    # --- Esketamine REMS (treatments)
+    REMS_FORM_SUBMITTED = "rems.form.submitted"
+    REMS_FORM_EXPORTED = "rems.form.exported"
+    REMS_DUE_LIST_VIEWED = "rems.due_list.viewed"
+
+    @property
+    def domain(self) -> str:
+        """The first part of the value ("custody" for "custody.draw"): the search offers each domain as a whole."""
+        return self.value.split(".", 1)[0]
