@@ -6,15 +6,28 @@ from datetime import date
 
 from django import forms
 
+from ketaclinic.audit.actions import AuditAction
 from ketaclinic.formfields import IsoDateField
 
 LATEST_DAY = date(9000, 12, 31)
 
 
+def action_choices() -> list:
+    """Every ``AuditAction``, grouped by domain; each group starts with its whole domain ("custody." finds every
+    custody action)."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for action in AuditAction:
+        groups.setdefault(action.domain, []).append((action.value, action.value))
+    return [("", "Any action")] + [
+        (domain, [(f"{domain}.", f"All {domain} actions"), *sorted(members)]) for domain, members in sorted(groups.items())
+    ]
+
+
 class AuditSearchForm(forms.Form):
     patient = forms.CharField(required=False, help_text="MRN")
     user = forms.CharField(required=False, help_text="Username")
-    action = forms.CharField(required=False, help_text="e.g. patient.chart.viewed")
+    action = forms.ChoiceField(required=False, choices=action_choices,
+                               help_text="One action, or all the actions of a domain")
     date_from = IsoDateField(required=False)
     date_to = IsoDateField(required=False)
 

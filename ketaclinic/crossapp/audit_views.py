@@ -41,8 +41,9 @@ def search(request):
                 form.add_error("user", f"No user {data['user']!r}.")
             entries = entries.filter(actor=user)
             filtered = True
-        if data["action"]:
-            entries = entries.filter(action__startswith=data["action"].strip())
+        if data["action"]:  # a choice: one AuditAction value, or a domain ("custody.") for all its actions
+            action = data["action"]
+            entries = entries.filter(action__startswith=action) if action.endswith(".") else entries.filter(action=action)
             filtered = True
         if data["date_from"]:
             entries = entries.filter(at__gte=datetime.combine(data["date_from"], time.min, tz))

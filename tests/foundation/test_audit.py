@@ -102,11 +102,15 @@ def test_audit_is_rolled_back_with_a_failed_change(db):
 def test_compliance_searches_by_patient_user_and_date(client_for, patient, staff):
     client_for("nurse").get(reverse("patients:chart", kwargs={"external_id": patient.external_id}))
     c = client_for("compliance")
-    body = c.get(reverse("audit:search"), {"patient": patient.mrn}).content.decode()
+
+    def found(query):  # the entries listed (the search form's action menu names every action)
+        return c.get(reverse("audit:search"), query).content.decode().split("<tbody>", 1)[1]
+
+    body = found({"patient": patient.mrn})
     assert "patient.chart.viewed" in body and "patient.registered" in body
-    body = c.get(reverse("audit:search"), {"user": "nurse", "action": "patient.chart"}).content.decode()
+    body = found({"user": "nurse", "action": "patient.chart.viewed"})
     assert "patient.chart.viewed" in body and "patient.registered" not in body
-    body = c.get(reverse("audit:search"), {"date_from": "2000-01-01", "date_to": "2000-01-02"}).content.decode()
+    body = found({"date_from": "2000-01-01", "date_to": "2000-01-02"})
     assert "No entries." in body
 
 
