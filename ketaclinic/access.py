@@ -108,6 +108,7 @@ POLICY: dict[str, Rule] = {
     "treatments:discharge": staff(P, N),
     "treatments:transfer": staff(P, N),
     "treatments:rems_monitoring": staff(P, N),
+    "treatments:sign_consent": staff(P, N),
     "treatments:sign_as_nurse": staff(N),
     "treatments:cosign": staff(P),
     "treatments:addendum": staff(P, N),

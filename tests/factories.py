@@ -153,9 +153,23 @@ def checked_in(session, staff, minutes_ago=0):
     return services.check_in(actor=actor(staff["front_desk"]), session=session)
 
 
+def consent_signed(session, staff):
+    """The patient signs the consent version in force for the session's drug (a first version is added by the
+    clinic admin when the clinic has none yet)."""
+    if services.current_consent(session.drug) is None:
+        services.add_consent_document(actor=actor(staff["clinic_admin"]), drug=session.drug, version="T-1",
+                                      title=f"Consent to {session.drug} treatment (test)",
+                                      text="Synthetic test consent text.",
+                                      effective_from=timezone.localdate() - timedelta(days=3650))
+    return services.sign_consent(actor=actor(staff["nurse"]), session=session,
+                                 signer_name=session.patient.legal_name)
+
+
 def prechecked(session, staff, weight="70.0", escort=True):
+    if services.valid_consent(session) is None:
+        consent_signed(session, staff)
     services.save_prechecks(actor=actor(staff["nurse"]), session=session, data={
-        "identity_confirmed": True, "fasting_confirmed": True, "consent_on_file": True,
+        "identity_confirmed": True, "fasting_confirmed": True,
         "no_driving_acknowledged": True, "weight_kg": weight, "pregnancy_test": "negative",
         "escort_name": "Lee Sampleton" if escort else "", "escort_phone": "(303) 555-0111" if escort else ""})
     session.refresh_from_db()

@@ -14,6 +14,8 @@ APPEND_ONLY_TABLES: list[str] = [
     # a treatment session's own records (issue 10 point 10): corrected by a new row or an addendum, never edited
     "treatments_vitalsreading", "treatments_sessionevent", "treatments_adverseevent", "treatments_sessionrating",
     "treatments_observation", "treatments_addendum", "treatments_predoseoverride",
+    # a patient's signature of a consent version
+    "treatments_consentsignature",
 ]
 
 #: Tables where one column may be written once after the row is added (NULL -> a value) and nothing else may

@@ -17,6 +17,7 @@ from ketaclinic.clinical.vitals import VitalReading, classify_reading
 from ketaclinic.treatments import services
 from ketaclinic.treatments.models import (
     AdverseEvent,
+    ConsentSignature,
     RemsForm,
     SessionEvent,
     SessionRating,
@@ -90,7 +91,8 @@ def _past_session(ctx, order, seq, start, chair, users) -> TreatmentSession:
         patient=p, order=order, sequence=seq, drug=order.drug, route=order.route, room=chair.room, chair=chair,
         scheduled_start=start, scheduled_minutes=services.default_minutes(order, p.clinic.limits()),
         status=TreatmentSession.Status.DISCHARGED, booked_by=users["frontdesk"], checked_in_at=start,
-        identity_confirmed=True, fasting_confirmed=True, consent_on_file=True, no_driving_acknowledged=True,
+        identity_confirmed=True, fasting_confirmed=True, consent=ctx.extra["consents"][p.pk],
+        no_driving_acknowledged=True,
         pregnancy_test="negative" if p.sex_at_birth != "male" else "", escort_name=p.escort_name,
         escort_phone=p.escort_phone, music=rng.choice(["Instrumental playlist", "Guided meditation", "Nature sounds"]),
         lighting=rng.choice(["Dimmed", "Dark, eye mask"]), prepared_by=nurse, prepared_at=start + timedelta(minutes=15),
@@ -153,6 +155,23 @@ def _past_session(ctx, order, seq, start, chair, users) -> TreatmentSession:
     return s
 
 
+#: Synthetic demo text: a clinic writes and reviews its own consent before use.
+CONSENT_TITLES = {"ketamine": "Consent to ketamine treatment (DEMO)",
+                  "esketamine": "Consent to esketamine nasal spray treatment (DEMO)"}
+DEMO_CONSENT_TEXT = (
+    "DEMO TEXT, SYNTHETIC: replace it with your clinic's own reviewed consent before use.\n\n"
+    "Ketamine is used for depression outside its approved label (off-label); esketamine nasal spray is approved "
+    "for treatment-resistant depression and is given under a safety programme (REMS). During and after a session "
+    "you may feel detached or dreamlike (dissociation), sleepy, or sick, and your blood pressure may rise; a "
+    "nurse checks your vital signs and stays with you until you are back to your usual self. Someone must take "
+    "you home, and you must not drive or operate machinery until the next day after a restful sleep. You may stop "
+    "treatment at any time. Ask the care team about anything you do not understand before you sign.")
+
+
+def today_local(ctx):
+    return timezone.localtime(ctx.now, ctx.clinic.tz).date()
+
+
 def seed(ctx) -> None:
     users = ctx.users
     prescriber = _actor(users["prescriber"])
@@ -175,6 +194,16 @@ def seed(ctx) -> None:
         TreatmentOrder.objects.filter(pk=order.pk).update(created_at=signed, signed_at=signed)
         orders.append(order)
     ctx.extra["orders"] = orders
+    # --- consent: one version per drug, signed by each patient when the order was written -----------------------
+    admin = _actor(users["admin"])
+    documents = {drug: services.add_consent_document.within(
+        actor=admin, drug=drug, version="DEMO-1", title=title, text=DEMO_CONSENT_TEXT,
+        effective_from=today_local(ctx) - timedelta(days=400)) for drug, title in CONSENT_TITLES.items()}
+    ctx.extra["consents"] = {
+        order.patient_id: ConsentSignature.objects.create(
+            patient=order.patient, document=documents[order.drug], signer_name=order.patient.legal_name,
+            signed_at=ctx.now - timedelta(days=40, hours=1), witnessed_by=users["nurse"])
+        for order in orders}
     # --- history: completed, signed sessions over the past weeks ----------------------------------------
     today = timezone.localtime(ctx.now, tz).date()
     past: list[TreatmentSession] = []
@@ -239,7 +268,7 @@ def _today(ctx, orders, infusion, spravato) -> None:
             continue
         p = s.patient
         services.save_prechecks.within(actor=nurse, session=s, data={
-            "identity_confirmed": True, "fasting_confirmed": True, "consent_on_file": True,
+            "identity_confirmed": True, "fasting_confirmed": True,
             "no_driving_acknowledged": target != "pre_checks", "weight_kg": str(_weight(p)),
             "pregnancy_test": "negative" if p.sex_at_birth != "male" else "", "escort_name": p.escort_name,
             "escort_phone": p.escort_phone, "music": "Guided meditation", "lighting": "Dimmed"})

@@ -219,7 +219,6 @@ class VerifyForm(SessionForm):
 class PrechecksForm(SessionForm):
     identity_confirmed = flag("Identity checked")
     fasting_confirmed = flag("Fasting confirmed")
-    consent_on_file = flag("Consent on file")
     no_driving_acknowledged = flag("No driving until the next day acknowledged")
     weight_kg = decimal("weight_kg", "Weight (kg)")
     confirm_weight = flag("I re-weighed the patient and confirm this weight (second clinician)")
@@ -373,6 +372,10 @@ class RemsMonitoringForm(SessionForm):
     def answers(self) -> dict[str, object]:
         """Only the answers the form sent: an answer left out is left as it was."""
         return {k: v for k, v in self.cleaned_data.items() if k in self.data}
+
+
+class ConsentForm(SessionForm):
+    signer_name = free_text("Patient's full name, as signed", 200)
 
 
 class SignForm(SessionForm):

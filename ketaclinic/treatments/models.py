@@ -25,6 +25,41 @@ class Route(models.TextChoices):
     INTRANASAL = "intranasal", "Intranasal (esketamine)"
 
 
+class ConsentDocument(models.Model):
+    """One version of the clinic's informed-consent document for a drug. A signed version is never edited: a change
+    is a new version, and every session from then on needs the patient's signature of the newest one."""
+
+    drug = models.CharField(max_length=20, choices=Drug.choices)
+    version = models.CharField(max_length=20, help_text="e.g. 2026-1")
+    title = models.CharField(max_length=200)
+    text = models.TextField(help_text="The full text the patient reads and signs.")
+    effective_from = models.DateField(default=timezone.localdate)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["drug", "-effective_from", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["drug", "version"], name="unique_consent_version")]
+
+    def __str__(self) -> str:
+        return f"{self.title} (version {self.version})"
+
+
+class ConsentSignature(models.Model):
+    """A patient's signature of one consent version, witnessed by the clinician who saw it signed."""
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="consent_signatures")
+    document = models.ForeignKey(ConsentDocument, on_delete=models.PROTECT, related_name="signatures")
+    signer_name = models.CharField(max_length=200, help_text="The patient's full name as they signed it")
+    signed_at = models.DateTimeField(default=timezone.now)
+    witnessed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-signed_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.document} signed by {self.signer_name} on {self.signed_at:%Y-%m-%d}"
+
+
 class TreatmentOrder(models.Model):
     """A prescriber's signed order for a treatment series."""
 
@@ -116,7 +151,11 @@ class TreatmentSession(models.Model):
     escort_name = models.CharField(max_length=120, blank=True)
     escort_phone = models.CharField(max_length=32, blank=True)
     no_driving_acknowledged = models.BooleanField(default=False)
-    consent_on_file = models.BooleanField(default=False)
+    # Before signed consent documents the cockpit had a "consent on file" checkbox; kept as the record of those
+    # sessions, never set any more.
+    consent_on_file = models.BooleanField(default=False, editable=False)
+    # The signed consent version this session relies on (set by the cockpit's consent step).
+    consent = models.ForeignKey(ConsentSignature, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     pregnancy_test = models.CharField(max_length=20, blank=True, choices=[
         ("negative", "Negative"), ("positive", "Positive"), ("not_applicable", "Not applicable")])
     music = models.CharField(max_length=40, blank=True)

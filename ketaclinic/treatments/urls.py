@@ -32,6 +32,7 @@ urlpatterns = [
     path(SESSION + "discharge/", views.discharge, name="discharge"),
     path(SESSION + "transfer/", views.transfer, name="transfer"),
     path(SESSION + "rems-monitoring/", views.rems_monitoring, name="rems_monitoring"),
+    path(SESSION + "consent/", views.sign_consent, name="sign_consent"),
     path(SESSION + "sign-note/", views.sign_as_nurse, name="sign_as_nurse"),
     path(SESSION + "co-sign/", views.cosign, name="cosign"),
     path(SESSION + "addendum/", views.addendum, name="addendum"),

@@ -259,12 +259,14 @@ def cockpit_context(request, s: TreatmentSession, **extra) -> dict:
     phase = services._phase_for(s)
     latest = rows[-1] if rows else None
     user = request.user
+    missing = services.precheck_missing(s)
+    consent = services.valid_consent(s)
     ctx = {
         "s": s, "patient": s.patient, "order": s.order, "rows": rows, "events": events, "aes": aes,
         "ratings": ratings, "observations": observations, "addenda": addenda, "rems": rems,
         "pre_rows": pre, "held": services.predose_hold(s, pre, overrides), "latest": latest, "overrides": overrides,
         "pregnancy_open": s.pregnancy_test == "positive" and not any(o.kind == "pregnancy" for o in overrides),
-        "precheck_missing": services.precheck_missing(s), "start_blockers": services.start_blockers(s, pre),
+        "precheck_missing": missing, "start_blockers": services.start_blockers(s, pre, missing),
         "decision": decision, "phase": phase, "phase_label": Phase(phase).label,
         "interval": services.rules.vitals_interval_minutes(s.route, phase, limits),
         "next_due": services.next_vitals_due(s), "ae_kinds": AdverseEvent.Kind.choices,
@@ -277,6 +279,7 @@ def cockpit_context(request, s: TreatmentSession, **extra) -> dict:
         "vitals_errors": {}, "vitals_values": {}, "esketamine": s.route == Route.INTRANASAL,
         "rems_bp": services.rems_bp_points(s, rows) if s.route == Route.INTRANASAL else None,
         "active_ae": active_ae,
+        "consent": consent, "consent_doc": None if consent else services.current_consent(s.drug),
         "weight_check": services.weight_guard(s), "strengths": (forms.strength_choices(s) if s.route != Route.INTRANASAL and not s.dose_started_at
                       and not s.is_signed else []),
         "deep_sedation": deep_sedation(ratings, limits),
@@ -492,6 +495,14 @@ def rems_monitoring(request, external_id):
         services.update_rems(actor=actor, session=s, data=form.answers())
         return "REMS monitoring data saved."
     return _step(request, external_id, forms.RemsMonitoringForm, act, "rems")
+
+
+@require_POST
+def sign_consent(request, external_id):
+    def act(actor, s, form):
+        sig = services.sign_consent(actor=actor, session=s, signer_name=form.cleaned_data["signer_name"])
+        return f"Consent version {sig.document.version} signed by {sig.signer_name}; you are recorded as the witness."
+    return _step(request, external_id, forms.ConsentForm, act, "prechecks")
 
 
 @require_POST

@@ -11,8 +11,9 @@ from datetime import timedelta
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from ketaclinic.treatments import services
 from ketaclinic.treatments.models import TreatmentSession
-from tests.factories import IV, let_time_pass, make_order, make_rooms
+from tests.factories import IV, actor, let_time_pass, make_order, make_rooms
 
 PASSWORD = "correct horse battery"
 
@@ -23,6 +24,9 @@ def test_iv_ketamine_session_from_booking_to_signatures(page, browser, live_serv
     make_user("nurse", username="nurse2")
     patient = make_patient(legal_given_name="Rowan", legal_family_name="Testwood")
     make_order(patient, staff, IV)
+    services.add_consent_document(actor=actor(staff["clinic_admin"]), drug="ketamine", version="2026-1",
+                                  title="Consent to ketamine treatment", text="Synthetic test consent text.",
+                                  effective_from=timezone.localdate() - timedelta(days=30))
     local_now = timezone.localtime(timezone.now(), clinic.tz)
     start = local_now - timedelta(minutes=5)
     nav = page.get_by_role("navigation", name="Main")
@@ -53,7 +57,12 @@ def test_iv_ketamine_session_from_booking_to_signatures(page, browser, live_serv
     nav.get_by_role("link", name="Schedule").click()
     page.get_by_role("link", name="Open cockpit").first.click()
     expect(page.get_by_role("heading", name=re.compile("Rowan Testwood"))).to_be_visible()
-    for label in ("Identity checked", "Fasting confirmed", "Consent on file", "No driving until the next day"):
+    page.get_by_text(re.compile("read it with the patient")).click()  # the consent text opens
+    expect(page.get_by_text("Synthetic test consent text.")).to_be_visible()
+    page.get_by_label("Patient's full name, as signed").fill("Rowan Testwood")
+    page.get_by_role("button", name="Patient signed (I witnessed it)").click()
+    expect(page.get_by_text(re.compile("Consent version 2026-1 signed by Rowan Testwood"))).to_be_visible()
+    for label in ("Identity checked", "Fasting confirmed", "No driving until the next day"):
         page.get_by_label(re.compile(label)).check()
     page.get_by_label("Today's weight (kg)").fill("70")
     page.get_by_label("Pregnancy test").select_option("negative")

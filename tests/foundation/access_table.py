@@ -81,6 +81,7 @@ treatments:recovery               P N . . . . .    POST
 treatments:discharge              P N . . . . .    POST
 treatments:transfer               P N . . . . .    POST
 treatments:rems_monitoring        P N . . . . .    POST
+treatments:sign_consent           P N . . . . .    POST
 treatments:sign_as_nurse          . N . . . . .    POST
 treatments:cosign                 P . . . . . .    POST
 treatments:addendum               P N . . . . .    POST

@@ -26,7 +26,7 @@ def test_discharge_sheet_prints_the_patients_and_escorts_names(make_patient, sta
     patient = make_patient(legal_given_name="Thị Ánh", legal_family_name="Nguyễn")
     s = checked_in(book_now(make_order(patient, staff, IV), staff, rooms), staff)
     services.save_prechecks(actor=actor(staff["nurse"]), session=s, data={
-        "identity_confirmed": True, "fasting_confirmed": True, "consent_on_file": True,
+        "identity_confirmed": True, "fasting_confirmed": True,
         "no_driving_acknowledged": True, "weight_kg": "70.0", "pregnancy_test": "negative",
         "escort_name": "Siobhán O’Brien-Müller", "escort_phone": "(303) 555-0111"})
 

@@ -38,6 +38,13 @@ from ketaclinic.treatments.services.booking import (
     default_minutes,
     propose_series,
 )
+from ketaclinic.treatments.services.consent import (
+    add_consent_document,
+    consent_missing,
+    current_consent,
+    sign_consent,
+    valid_consent,
+)
 from ketaclinic.treatments.services.discharge import (
     discharge,
     esketamine_discharge_limits,
@@ -103,7 +110,7 @@ __all__ = [
     "esketamine_discharge_limits", "latest_weight", "limits_for", "mark_rems_submitted", "next_vitals_due",
     "override_predose_hold", "precheck_missing", "predose_hold", "predose_vitals_acceptable", "prepare_dose",
     "propose_series", "record_recovery", "rems_bp_points", "rems_due", "resolve_adverse_event", "rules",
-    "save_prechecks", "sign_note", "confirm_weight", "observation_clock", "prepared_entries", "weight_guard",
+    "save_prechecks", "sign_note", "add_consent_document", "consent_missing", "current_consent", "sign_consent", "valid_consent", "confirm_weight", "observation_clock", "prepared_entries", "weight_guard",
     "sign_order", "start_blockers", "start_dose", "stop_for_contraindication",
     "stop_order", "transfer_to_emergency", "update_rems", "use_case", "verify_dose", "write_order",
 ]

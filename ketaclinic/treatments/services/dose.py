@@ -40,6 +40,7 @@ from ketaclinic.treatments.services._common import (
     limits_for,
     use_case,
 )
+from ketaclinic.treatments.services.consent import valid_consent
 from ketaclinic.treatments.services.orders import _require_dosable, dosing_blockers, latest_weight
 from ketaclinic.treatments.services.session import _has_bp, precheck_missing, predose_hold
 
@@ -233,8 +234,10 @@ def _verification_errors(s: TreatmentSession, raw: Mapping[str, object]
     return (TreatmentError(errors) if errors else None), entered
 
 
-def start_blockers(s: TreatmentSession, pre_rows: list[VitalsReading]) -> list[str]:
-    problems = dosing_blockers(s) + precheck_missing(s)
+def start_blockers(s: TreatmentSession, pre_rows: list[VitalsReading],
+                   missing: list[str] | None = None) -> list[str]:
+    """Why the dose may not start now (``missing``: :func:`precheck_missing` when the caller has it already)."""
+    problems = dosing_blockers(s) + (precheck_missing(s) if missing is None else missing)
     if not pre_rows:
         problems.append("No pre-dose vital signs recorded")
     elif not _has_bp(pre_rows[-1]):
@@ -265,7 +268,8 @@ def start_dose(*, actor: Actor, session: TreatmentSession, at: datetime | None =
     s.dose_started_at = at
     s.administered_by = actor.user
     s.status = S.DOSING
-    fields = ["dose_started_at", "administered_by", "status"]
+    s.consent = valid_consent(s)  # the signed version this dose relied on
+    fields = ["dose_started_at", "administered_by", "status", "consent"]
     if s.route == Route.IM:  # an injection: given and finished at once
         s.dose_ended_at = at
         s.administered_mg = s.prepared_dose_mg

@@ -33,6 +33,7 @@ from ketaclinic.treatments.services._common import (
     limits_for,
     use_case,
 )
+from ketaclinic.treatments.services.consent import consent_missing
 from ketaclinic.treatments.services.readiness import _refresh_readiness
 
 
@@ -52,7 +53,7 @@ def check_in(*, actor: Actor, session: TreatmentSession) -> TreatmentSession:
     return s
 
 
-PRECHECK_BOOLS = ("identity_confirmed", "fasting_confirmed", "no_driving_acknowledged", "consent_on_file")
+PRECHECK_BOOLS = ("identity_confirmed", "fasting_confirmed", "no_driving_acknowledged")
 
 
 @use_case
@@ -146,8 +147,8 @@ def precheck_missing(s: TreatmentSession) -> list[str]:
         missing.append("Today's weight not recorded")
     if not s.fasting_confirmed:
         missing.append("Fasting not confirmed")
-    if not s.consent_on_file:
-        missing.append("Consent on file not confirmed")
+    if (consent := consent_missing(s)) is not None:
+        missing.append(consent)
     if rules.pregnancy_test_applies(s.patient.sex_at_birth) and not s.pregnancy_test:
         missing.append("Pregnancy test result not recorded")
     if s.pregnancy_test == "positive" and not s.predose_overrides.filter(kind=PredoseOverride.Kind.PREGNANCY).exists():
