@@ -22,6 +22,7 @@ from django_htmx.http import HttpResponseClientRefresh
 
 from ketaclinic.access import can_open
 from ketaclinic.audit import services as audit
+from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import Chair, Room, current_clinic
 from ketaclinic.clinical import sedation
@@ -141,7 +142,7 @@ def order_new(request, patient_id):
 def order_detail(request, external_id):
     order = _order(external_id)
     clinic = order.patient.clinic
-    audit.record(Actor.from_request(request), "order.viewed", subject=order, patient=order.patient)
+    audit.record(Actor.from_request(request), AuditAction.ORDER_VIEWED, subject=order, patient=order.patient)
     sessions = list(order.sessions.select_related("room", "chair").order_by("sequence"))
     today = timezone.localtime(timezone.now(), clinic.tz).date()
     start, problem = parse_day(request.GET.get("start"), today=today, default=today + timedelta(days=1))
@@ -300,7 +301,7 @@ def deep_sedation(ratings: list[SessionRating], limits) -> SessionRating | None:
 
 def cockpit(request, external_id):
     s = _session(external_id)
-    audit.record(Actor.from_request(request), "session.cockpit.viewed", subject=s, patient=s.patient)
+    audit.record(Actor.from_request(request), AuditAction.SESSION_COCKPIT_VIEWED, subject=s, patient=s.patient)
     return render(request, "treatments/cockpit.html", cockpit_context(request, s))
 
 
@@ -536,7 +537,7 @@ def verify(request, external_id):
     form = forms.VerifyForm(posted(request), session=s)
     errors: dict[str, str] = {}
     if not form.is_bound:
-        audit.record(Actor.from_request(request), "session.verify.viewed", subject=s, patient=s.patient)
+        audit.record(Actor.from_request(request), AuditAction.SESSION_VERIFY_VIEWED, subject=s, patient=s.patient)
     elif not form.is_valid():
         errors = forms.form_errors(form)
     else:
@@ -563,7 +564,7 @@ def discharge_pdf(request, external_id):
     from ketaclinic.integration.models import IntegrationSession
 
     integ = IntegrationSession.objects.filter(dosing_session=s).first()
-    audit.record(Actor.from_request(request), "session.discharge_instructions.printed", subject=s, patient=s.patient)
+    audit.record(Actor.from_request(request), AuditAction.SESSION_DISCHARGE_INSTRUCTIONS_PRINTED, subject=s, patient=s.patient)
     body = pdf.discharge_instructions(s, nxt, integ)
     resp = HttpResponse(bytes(body), content_type="application/pdf")
     resp["Content-Disposition"] = f'inline; filename="discharge-{s.patient.mrn}-{s.scheduled_start:%Y%m%d}.pdf"'
@@ -574,7 +575,7 @@ def rems_pdf(request, external_id):
     s = _session(external_id)
     form = get_object_or_404(RemsForm, session=s)
     prescriber = s.order.signed_by
-    audit.record(Actor.from_request(request), "rems.form.exported", subject=s, patient=s.patient)
+    audit.record(Actor.from_request(request), AuditAction.REMS_FORM_EXPORTED, subject=s, patient=s.patient)
     body = pdf.rems_form(s, form, prescriber, request.user)
     resp = HttpResponse(bytes(body), content_type="application/pdf")
     resp["Content-Disposition"] = f'inline; filename="rems-{s.patient.mrn}-{s.scheduled_start:%Y%m%d}.pdf"'
@@ -599,7 +600,7 @@ def rems_list(request):
     due = list(services.rems_due(clinic))
     drafts = list(RemsForm.objects.filter(status=RemsForm.Status.DRAFT, session__patient__clinic=clinic)
                   .select_related("session", "session__patient"))
-    _audit_list_view(Actor.from_request(request), "rems.due_list.viewed", [f.session for f in due + drafts])
+    _audit_list_view(Actor.from_request(request), AuditAction.REMS_DUE_LIST_VIEWED, [f.session for f in due + drafts])
     return render(request, "treatments/rems.html", {"due": due, "drafts": drafts,
                                                     "today": timezone.localdate()})
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from ketaclinic.accounts.roles import Role
 from ketaclinic.audit import services as audit
+from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import Chair, Clinic, Room
 from ketaclinic.clinical import schedules
@@ -136,7 +137,7 @@ def book_session(*, actor: Actor, order: TreatmentOrder, start: datetime, room: 
         scheduled_start=start, scheduled_minutes=minutes, booked_by=actor.user,
         escort_name="", escort_phone="",
     )
-    audit.record(actor, "session.booked", subject=session, patient=order.patient,
+    audit.record(actor, AuditAction.SESSION_BOOKED, subject=session, patient=order.patient,
                  details={"start": start.isoformat(), "room": room.name, "chair": chair.label if chair else "",
                           "minutes": minutes, "sequence": seq})
     return session
@@ -176,6 +177,6 @@ def cancel_session(*, actor: Actor, session: TreatmentSession, reason: str, no_s
         raise TreatmentError({"reason": "Give the reason."})
     session.status = S.NO_SHOW if no_show else S.CANCELLED
     session.save(update_fields=["status"])
-    audit.record(actor, "session.cancelled", subject=session, patient=session.patient,
+    audit.record(actor, AuditAction.SESSION_CANCELLED, subject=session, patient=session.patient,
                  details={"reason": reason, "no_show": no_show})
     return session

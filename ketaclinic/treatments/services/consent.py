@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from ketaclinic.accounts.roles import Role
 from ketaclinic.audit import services as audit
+from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.patients.models import name_key
 from ketaclinic.treatments.models import ConsentDocument, ConsentSignature, TreatmentSession
@@ -61,7 +62,7 @@ def add_consent_document(*, actor: Actor, drug: str, version: str, title: str, t
         raise TreatmentError(errors)
     doc = ConsentDocument.objects.create(drug=drug, version=version.strip()[:20], title=title.strip()[:200],
                                          text=text.strip(), effective_from=effective_from or timezone.localdate())
-    audit.record(actor, "consent.document.added", subject=doc, details={"drug": drug, "version": doc.version})
+    audit.record(actor, AuditAction.CONSENT_DOCUMENT_ADDED, subject=doc, details={"drug": drug, "version": doc.version})
     return doc
 
 
@@ -86,6 +87,6 @@ def sign_consent(*, actor: Actor, session: TreatmentSession, signer_name: str) -
                                                 signed_at=timezone.now(), witnessed_by=actor.user)
     s.consent = signature
     s.save(update_fields=["consent"])
-    audit.record(actor, "session.consent.signed", subject=s, patient=s.patient,
+    audit.record(actor, AuditAction.SESSION_CONSENT_SIGNED, subject=s, patient=s.patient,
                  details={"document": doc.pk, "version": doc.version, "drug": doc.drug, "signer_name": name})
     return signature

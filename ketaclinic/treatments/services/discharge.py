@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from ketaclinic.accounts.roles import Role
 from ketaclinic.audit import services as audit
+from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinical import discharge as discharge_rules
 from ketaclinic.clinical import dosing
@@ -38,7 +39,7 @@ def record_recovery(*, actor: Actor, session: TreatmentSession, alert_and_orient
     s = _lock(session)
     s.alert_and_oriented, s.steady_gait = alert_and_oriented, steady_gait
     s.save(update_fields=["alert_and_oriented", "steady_gait"])
-    audit.record(actor, "session.recovery.recorded", subject=s, patient=s.patient,
+    audit.record(actor, AuditAction.SESSION_RECOVERY_RECORDED, subject=s, patient=s.patient,
                  details={"alert_and_oriented": alert_and_oriented, "steady_gait": steady_gait})
     _refresh_readiness(s)
     return s
@@ -79,7 +80,7 @@ def discharge(*, actor: Actor, session: TreatmentSession, override_reason: str =
     s.save()
     if s.route == Route.INTRANASAL:
         _complete_rems(s, now)
-    audit.record(actor, "session.discharged", subject=s, patient=s.patient,
+    audit.record(actor, AuditAction.SESSION_DISCHARGED, subject=s, patient=s.patient,
                  details={"ready": d.ready, "missing": list(d.missing), "override_reason": s.discharge_override_reason})
     from ketaclinic.integration.services import offer_after
 
@@ -136,7 +137,7 @@ def transfer_to_emergency(*, actor: Actor, session: TreatmentSession, adverse_ev
     s.save()
     if s.route == Route.INTRANASAL:
         _complete_rems(s, now, transferred=True)
-    audit.record(actor, "session.transferred_to_emergency", subject=s, patient=s.patient,
+    audit.record(actor, AuditAction.SESSION_TRANSFERRED_TO_EMERGENCY, subject=s, patient=s.patient,
                  details={"note": s.transfer_note, "adverse_event": ae.kind, "severity": ae.severity,
                           "administered_mg": str(s.administered_mg)})
     return s

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from ketaclinic.accounts.roles import Role
 from ketaclinic.audit import services as audit
+from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinical import dosing
 from ketaclinic.clinical import session as rules
@@ -147,7 +148,7 @@ def prepare_dose(*, actor: Actor, session: TreatmentSession, data: Mapping[str, 
     s.dose_override_reason = calc.override_reason or ""
     s.vial_or_device, s.lot_number = vial, lot
     s.save()
-    audit.record(actor, "session.dose.prepared", subject=s, patient=s.patient,
+    audit.record(actor, AuditAction.SESSION_DOSE_PREPARED, subject=s, patient=s.patient,
                  details={"mg": str(s.prepared_dose_mg), "calculated_mg": calc.total_mg, "mL": calc.drug_mL, "rate_mL_per_h": calc.rate_mL_per_h,
                           "devices": calc.devices, "lot": lot, "vial_or_device": vial, "working": list(calc.working)})
     return calc
@@ -171,7 +172,7 @@ def verify_dose(*, actor: Actor, session: TreatmentSession, weight_kg: object, d
     if s.dose_started_at:
         raise TreatmentError("Dosing has already started.")
     if actor.user_id == s.prepared_by_id:
-        audit.record(actor, "session.dose.verification_refused", subject=s, patient=s.patient,
+        audit.record(actor, AuditAction.SESSION_DOSE_VERIFICATION_REFUSED, subject=s, patient=s.patient,
                      details={"reason": "same user as preparer"})
         return Refused(TreatmentError("You prepared this dose: a second clinician, signed in as themselves, must "
                                       "verify it."))
@@ -182,7 +183,7 @@ def verify_dose(*, actor: Actor, session: TreatmentSession, weight_kg: object, d
            "bag_volume_mL": bag_volume_mL}
     refusal, entered = _verification_errors(s, raw)
     if refusal is not None:
-        audit.record(actor, "session.dose.verification_refused", subject=s, patient=s.patient,
+        audit.record(actor, AuditAction.SESSION_DOSE_VERIFICATION_REFUSED, subject=s, patient=s.patient,
                      details={"entered_mg": str(entered.get("dose_mg") or dose_mg)[:40],
                               "entered_kg": str(entered.get("weight_kg") or weight_kg)[:40],
                               "entered_mg_per_mL": str(entered.get("concentration_mg_per_mL")
@@ -198,7 +199,7 @@ def verify_dose(*, actor: Actor, session: TreatmentSession, weight_kg: object, d
     s.verified_bag_volume_mL = entered.get("bag_volume_mL")
     s.save(update_fields=["verified_by", "verified_at", "verified_weight_kg", "verified_dose_mg",
                           "verified_concentration_mg_per_mL", "verified_bag_volume_mL"])
-    audit.record(actor, "session.dose.verified", subject=s, patient=s.patient,
+    audit.record(actor, AuditAction.SESSION_DOSE_VERIFIED, subject=s, patient=s.patient,
                  details={k: str(v) for k, v in entered.items()})
     return s
 
@@ -285,9 +286,17 @@ def start_dose(*, actor: Actor, session: TreatmentSession, at: datetime | None =
             "first_treatment": not TreatmentSession.objects.filter(patient=s.patient, drug=Drug.ESKETAMINE,
                                                                     dose_started_at__isnull=False)
             .exclude(pk=s.pk).exists()})
-    audit.record(actor, "session.dose.started", subject=s, patient=s.patient,
+    audit.record(actor, AuditAction.SESSION_DOSE_STARTED, subject=s, patient=s.patient,
                  details={"at": at.isoformat(), "prepared_mg": str(s.prepared_dose_mg)})
     return s
+
+
+#: The audit action of each dosing event.
+EVENT_ACTIONS = {SessionEvent.Kind.PAUSE: AuditAction.SESSION_DOSE_PAUSE,
+                 SessionEvent.Kind.RESUME: AuditAction.SESSION_DOSE_RESUME,
+                 SessionEvent.Kind.RATE: AuditAction.SESSION_DOSE_RATE,
+                 SessionEvent.Kind.DEVICE: AuditAction.SESSION_DOSE_DEVICE,
+                 SessionEvent.Kind.STOP: AuditAction.SESSION_DOSE_STOP}
 
 
 @use_case
@@ -353,7 +362,7 @@ def dosing_event(*, actor: Actor, session: TreatmentSession, kind: str, rate: ob
         raise TreatmentError("Unknown dosing event.")
     s.save()
     ev = SessionEvent.objects.create(session=s, kind=kind, at=at, rate_mL_per_h=r, note=note[:300], by=actor.user)
-    audit.record(actor, f"session.dose.{kind}", subject=s, patient=s.patient,
+    audit.record(actor, EVENT_ACTIONS[kind], subject=s, patient=s.patient,
                  details={"at": at.isoformat(), "rate": str(r) if r else None, "note": note,
                           "administered_mg": str(s.administered_mg) if kind == "stop" else None})
     return ev
@@ -364,7 +373,7 @@ def _confirm_pump_paused(actor: Actor, s: TreatmentSession, at: datetime, note: 
     s.pump_pause_confirmed_at = at
     s.pump_pause_confirmed_by = actor.user
     s.save(update_fields=["pump_pause_confirmed_at", "pump_pause_confirmed_by"])
-    audit.record(actor, "session.dose.pump_pause_confirmed", subject=s, patient=s.patient,
+    audit.record(actor, AuditAction.SESSION_DOSE_PUMP_PAUSE_CONFIRMED, subject=s, patient=s.patient,
                  details={"at": at.isoformat(), "level": VitalsReading.LEVELS.get(s.pause_level), "note": note})
     return None
 
@@ -383,7 +392,7 @@ def _may_resume(actor: Actor, s: TreatmentSession, note: str) -> None:
                  if Role.PRESCRIBER in actor.roles else "")
         raise TreatmentError({"resume": decision.reason + extra})
     if override:
-        audit.record(actor, "session.dose.resume_overridden", subject=s, patient=s.patient,
+        audit.record(actor, AuditAction.SESSION_DOSE_RESUME_OVERRIDDEN, subject=s, patient=s.patient,
                      details={"reason": note.strip(), "level": VitalsReading.LEVELS.get(s.pause_level)})
 
 
@@ -423,7 +432,7 @@ def auto_pause_for_reading(actor: Actor, s: TreatmentSession, row: VitalsReading
         SessionEvent.objects.create(session=s, kind=SessionEvent.Kind.PAUSE, at=row.taken_at, by=actor.user,
                                     reading=row, note=f"automatic: vital signs at {row.level_name.upper()} "
                                     f"({d.details.get('action')})")
-        audit.record(actor, "session.dose.paused_automatically", subject=s, patient=s.patient,
+        audit.record(actor, AuditAction.SESSION_DOSE_PAUSED_AUTOMATICALLY, subject=s, patient=s.patient,
                      details={"reading": row.pk, "level": row.level_name, "action": d.details.get("action")})
     elif row.level > s.pause_level:
         s.pause_level = int(row.level)

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from ketaclinic.accounts.roles import Role
 from ketaclinic.audit import services as audit
+from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinical import session as rules
 from ketaclinic.clinical.errors import ClinicalInputError
@@ -108,7 +109,7 @@ def add_vitals(*, actor: Actor, session: TreatmentSession, values: Mapping[str, 
         s.alert_level = int(assessment.level)
         fields.append("alert_level")
     s.save(update_fields=fields)
-    audit.record(actor, "session.vitals.recorded", subject=s, patient=s.patient,
+    audit.record(actor, AuditAction.SESSION_VITALS_RECORDED, subject=s, patient=s.patient,
                  details={"phase": phase, "level": assessment.level.name, **clean, "taken_at": taken_at.isoformat()})
     row.hold_instruction = auto_pause_for_reading(actor, s, row)  # hold means hold
     _refresh_readiness(s)
@@ -132,7 +133,7 @@ def add_adverse_event(*, actor: Actor, session: TreatmentSession, data: Mapping[
         action_taken=str(data.get("action_taken", ""))[:300],
         rescue_medication=str(data.get("rescue_medication", ""))[:200], recorded_by=actor.user,
         resolved_at=timezone.now() if data.get("resolved") else None)
-    audit.record(actor, "session.adverse_event.recorded", subject=s, patient=s.patient,
+    audit.record(actor, AuditAction.SESSION_ADVERSE_EVENT_RECORDED, subject=s, patient=s.patient,
                  details={"kind": kind, "severity": severity, "action": ae.action_taken,
                           "rescue_medication": ae.rescue_medication})
     _refresh_readiness(s)
@@ -151,7 +152,7 @@ def resolve_adverse_event(*, actor: Actor, session: TreatmentSession, event_id: 
         raise TreatmentError("Already resolved.")
     ae.resolved_at = timezone.now()
     ae.save(update_fields=["resolved_at"])
-    audit.record(actor, "session.adverse_event.resolved", subject=s, patient=s.patient, details={"kind": ae.kind})
+    audit.record(actor, AuditAction.SESSION_ADVERSE_EVENT_RESOLVED, subject=s, patient=s.patient, details={"kind": ae.kind})
     _refresh_readiness(s)
     return ae
 
@@ -175,7 +176,7 @@ def add_rating(*, actor: Actor, session: TreatmentSession, scale: str, timepoint
         session=s, scale=scale, timepoint=timepoint, answers=dict(result.answered), total=result.total,
         band=result.band or "", recorded_by=actor.user,
         flags=[{"code": f.code, "message": f.message, "urgent": f.urgent} for f in result.flags])
-    audit.record(actor, "session.rating.recorded", subject=s, patient=s.patient,
+    audit.record(actor, AuditAction.SESSION_RATING_RECORDED, subject=s, patient=s.patient,
                  details={"scale": scale, "timepoint": timepoint, "total": result.total})
     return row
 
@@ -187,7 +188,7 @@ def add_observation(*, actor: Actor, session: TreatmentSession, text: str) -> Ob
     if not text.strip():
         raise TreatmentError({"text": "Write the observation."})
     obs = Observation.objects.create(session=s, text=text.strip()[:4000], recorded_by=actor.user)
-    audit.record(actor, "session.observation.recorded", subject=s, patient=s.patient)
+    audit.record(actor, AuditAction.SESSION_OBSERVATION_RECORDED, subject=s, patient=s.patient)
     return obs
 
 

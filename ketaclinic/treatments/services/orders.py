@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from ketaclinic.accounts.roles import Role
 from ketaclinic.audit import services as audit
+from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinical import dosing
 from ketaclinic.clinical.errors import ClinicalInputError
@@ -147,7 +148,7 @@ def write_order(*, actor: Actor, patient: Patient, data: Mapping[str, object], s
         bag_volume_mL=bag if route == Route.IV else None, dose_override_reason=reason,
         notes=str(data.get("notes", "") or "")[:2000],
     )
-    audit.record(actor, "order.written", subject=order, patient=patient,
+    audit.record(actor, AuditAction.ORDER_WRITTEN, subject=order, patient=patient,
                  details={"drug": drug, "route": route, "mg_per_kg": per_kg, "fixed_mg": fixed, "minutes": minutes,
                           "sessions": sessions, "per_week": per_week, "override_reason": reason,
                           "eligibility": str(assessment.external_id)})
@@ -169,7 +170,7 @@ def sign_order(*, actor: Actor, order: TreatmentOrder) -> TreatmentOrder:
     order.signed_by = actor.user
     order.signed_at = timezone.now()
     order.save(update_fields=["status", "signed_by", "signed_at"])
-    audit.record(actor, "order.signed", subject=order, patient=order.patient)
+    audit.record(actor, AuditAction.ORDER_SIGNED, subject=order, patient=order.patient)
     return order
 
 
@@ -181,7 +182,7 @@ def stop_order(*, actor: Actor, order: TreatmentOrder, reason: str) -> Treatment
     order = TreatmentOrder.objects.select_for_update().get(pk=order.pk)
     order.status = TreatmentOrder.Status.STOPPED
     order.save(update_fields=["status"])
-    audit.record(actor, "order.stopped", subject=order, patient=order.patient, details={"reason": reason})
+    audit.record(actor, AuditAction.ORDER_STOPPED, subject=order, patient=order.patient, details={"reason": reason})
     return order
 
 
@@ -197,14 +198,14 @@ def stop_for_contraindication(*, actor: Actor, patient: Patient, assessment: Eli
                                                                    status=TreatmentOrder.Status.ACTIVE):
         order.status = TreatmentOrder.Status.STOPPED
         order.save(update_fields=["status"])
-        audit.record(actor, "order.stopped", subject=order, patient=patient,
+        audit.record(actor, AuditAction.ORDER_STOPPED, subject=order, patient=patient,
                      details={"reason": reason, "assessment": str(assessment.external_id), "automatic": True})
     pending = (TreatmentSession.objects.select_for_update()
                .filter(patient=patient, status__in=(S.BOOKED, S.CHECKED_IN, S.PRE_CHECKS), dose_started_at__isnull=True))
     for s in pending:
         s.status = S.CANCELLED
         s.save(update_fields=["status"])
-        audit.record(actor, "session.cancelled", subject=s, patient=patient,
+        audit.record(actor, AuditAction.SESSION_CANCELLED, subject=s, patient=patient,
                      details={"reason": reason, "assessment": str(assessment.external_id), "automatic": True})
 
 

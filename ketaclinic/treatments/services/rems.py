@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from ketaclinic.accounts.roles import Role
 from ketaclinic.audit import services as audit
+from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import Clinic
 from ketaclinic.clinical import discharge as discharge_rules
@@ -141,7 +142,7 @@ def update_rems(*, actor: Actor, session: TreatmentSession, data: Mapping[str, o
                                   "monitoring from the first device."})
         form.ready_to_leave_minutes = m
     form.save()
-    audit.record(actor, "session.rems.updated", subject=s, patient=s.patient,
+    audit.record(actor, AuditAction.SESSION_REMS_UPDATED, subject=s, patient=s.patient,
                  details={k: str(v) for k, v in data.items()})
     return form
 
@@ -156,7 +157,7 @@ def mark_rems_submitted(*, actor: Actor, form: RemsForm) -> RemsForm:
     form.submitted_at = timezone.now()
     form.submitted_by = actor.user
     form.save(update_fields=["status", "submitted_at", "submitted_by"])
-    audit.record(actor, "rems.form.submitted", subject=form.session, patient=form.session.patient)
+    audit.record(actor, AuditAction.REMS_FORM_SUBMITTED, subject=form.session, patient=form.session.patient)
     return form
 
 

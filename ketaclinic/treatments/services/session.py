@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from ketaclinic.accounts.roles import Role
 from ketaclinic.audit import services as audit
+from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinical import dosing
 from ketaclinic.clinical import session as rules
@@ -49,7 +50,7 @@ def check_in(*, actor: Actor, session: TreatmentSession) -> TreatmentSession:
     if not s.escort_name and s.patient.escort_name:
         s.escort_name, s.escort_phone = s.patient.escort_name, s.patient.escort_phone
     s.save(update_fields=["status", "checked_in_at", "escort_name", "escort_phone"])
-    audit.record(actor, "session.checked_in", subject=s, patient=s.patient)
+    audit.record(actor, AuditAction.SESSION_CHECKED_IN, subject=s, patient=s.patient)
     return s
 
 
@@ -97,7 +98,7 @@ def save_prechecks(*, actor: Actor, session: TreatmentSession, data: Mapping[str
     if s.status == S.CHECKED_IN:
         s.status = S.PRE_CHECKS
     s.save()
-    audit.record(actor, "session.prechecks.saved", subject=s, patient=s.patient,
+    audit.record(actor, AuditAction.SESSION_PRECHECKS_SAVED, subject=s, patient=s.patient,
                  details={"changes": diff, "warnings": warnings})
     if data.get("confirm_weight"):
         confirm_weight.within(actor=actor, session=s)
@@ -134,7 +135,7 @@ def confirm_weight(*, actor: Actor, session: TreatmentSession) -> TreatmentSessi
     s.weight_confirmed_by = actor.user
     s.weight_confirmed_at = timezone.now()
     s.save(update_fields=["weight_confirmed_by", "weight_confirmed_at"])
-    audit.record(actor, "session.weight.confirmed", subject=s, patient=s.patient,
+    audit.record(actor, AuditAction.SESSION_WEIGHT_CONFIRMED, subject=s, patient=s.patient,
                  details={"weight_kg": str(s.weight_kg), "reason": held.reason if held is not None else ""})
     return s
 
@@ -203,7 +204,7 @@ def override_predose_hold(*, actor: Actor, session: TreatmentSession, reason: st
     s.predose_override_reason = reason  # the latest override, shown on the session record
     s.predose_override_by = actor.user
     s.save(update_fields=["predose_override_reason", "predose_override_by"])
-    audit.record(actor, "session.predose_hold.overridden", subject=s, patient=s.patient,
+    audit.record(actor, AuditAction.SESSION_PREDOSE_HOLD_OVERRIDDEN, subject=s, patient=s.patient,
                  details={"kind": kind, "reason": reason, "level": VitalsReading.LEVELS.get(o.level),
                           "reading": o.reading_id, "reading_bp": o.reading.bp if o.reading else None,
                           "reading_taken_at": o.reading.taken_at.isoformat() if o.reading else None,

@@ -6,9 +6,12 @@ from django.utils import timezone
 
 from ketaclinic.accounts.roles import Role
 from ketaclinic.audit import services as audit
+from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.treatments.models import Addendum, TreatmentSession
 from ketaclinic.treatments.services._common import FINISHED, Refused, TreatmentError, _roles, use_case
+
+SIGNED = {Role.NURSE: AuditAction.SESSION_NOTE_SIGNED_NURSE, Role.PRESCRIBER: AuditAction.SESSION_NOTE_SIGNED_PRESCRIBER}
 
 
 @use_case
@@ -41,7 +44,7 @@ def sign_note(*, actor: Actor, session: TreatmentSession, as_role: str,
             raise TreatmentError({"note_summary": "The note is signed by the nurse: add an addendum instead of "
                                   "editing it."})
         if actor.user_id is not None and actor.user_id == s.nurse_signed_by_id:
-            audit.record(actor, "session.note.signature_refused", subject=s, patient=s.patient,
+            audit.record(actor, AuditAction.SESSION_NOTE_SIGNATURE_REFUSED, subject=s, patient=s.patient,
                          details={"as_role": as_role, "reason": "same user as the nurse signer"})
             return Refused(TreatmentError("You signed this note as the nurse: the co-signature must be another "
                                           "prescriber's."))
@@ -49,7 +52,7 @@ def sign_note(*, actor: Actor, session: TreatmentSession, as_role: str,
     else:
         raise TreatmentError("Sign as nurse or prescriber.")
     s.save()
-    audit.record(actor, f"session.note.signed.{as_role}", subject=s, patient=s.patient)
+    audit.record(actor, SIGNED[as_role], subject=s, patient=s.patient)
     return s
 
 
@@ -62,5 +65,5 @@ def add_addendum(*, actor: Actor, session: TreatmentSession, text: str) -> Adden
     if not text.strip():
         raise TreatmentError({"text": "Write the addendum."})
     a = Addendum.objects.create(session=s, text=text.strip()[:8000], by=actor.user)
-    audit.record(actor, "session.addendum.added", subject=s, patient=s.patient, details={"text": a.text})
+    audit.record(actor, AuditAction.SESSION_ADDENDUM_ADDED, subject=s, patient=s.patient, details={"text": a.text})
     return a
