@@ -167,6 +167,11 @@ POLICY: dict[str, Rule] = {
     "custody:dispensing_record": staff(P, N, CO),
     "custody:inventory_record": staff(P, N, CO),
     "custody:setup": staff(AD),
+    # --- the session record (crossapp): the whole signed note, drug account included, for the clinicians who
+    # write it and the compliance lead who reviews it. Not the therapist (no cockpit, no custody ledger; the chart
+    # shows them the sessions), nor the clinic admin, front desk or billing (no clinical role).
+    "records:session": staff(P, N, CO),
+    "records:session_pdf": staff(P, N, CO),
 }
 
 _ = (MEDICAL, T)  # kept importable for the sections above

@@ -184,6 +184,10 @@ class AuditAction(StrEnum):
     REMS_FORM_EXPORTED = "rems.form.exported"
     REMS_DUE_LIST_VIEWED = "rems.due_list.viewed"
 
+    # --- The session record, printed or as a PDF (crossapp)
+    SESSION_RECORD_VIEWED = "session.record.viewed"
+    SESSION_RECORD_PDF_EXPORTED = "session.record.pdf_exported"
+
     @property
     def domain(self) -> str:
         """The first part of the value ("custody" for "custody.draw"): the search offers each domain as a whole."""
