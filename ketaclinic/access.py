@@ -167,6 +167,21 @@ POLICY: dict[str, Rule] = {
     "custody:dispensing_record": staff(P, N, CO),
     "custody:inventory_record": staff(P, N, CO),
     "custody:setup": staff(AD),
+    # --- scheduling: the front desk's calendar (issue 11) ---------------------------------------------------
+    # Front desk, prescriber, nurse and clinic admin see and book; the therapist sees the calendar and an
+    # appointment (their own integration sessions sit on it) but does not book here. Billing and compliance have no
+    # page: compliance reads every booking, move and cancellation in the audit trail, and billing works from
+    # sessions, not from the calendar. Only the clinic admin sets hours, clinicians' availability and types.
+    "scheduling:calendar": staff(FD, P, N, T, AD),
+    "scheduling:book": staff(FD, P, N, AD),
+    "scheduling:appointment": staff(FD, P, N, T, AD),
+    "scheduling:reschedule": staff(FD, P, N, AD),
+    "scheduling:cancel": staff(FD, P, N, AD),
+    "scheduling:hours": staff(AD),
+    "scheduling:availability": staff(AD),
+    "scheduling:type": staff(AD),
+    "scheduling:waitlist": staff(FD, P, N, AD),
+    "scheduling:waitlist_remove": staff(FD, P, N, AD),
     # --- the session record (crossapp): the whole signed note, drug account included, for the clinicians who
     # write it and the compliance lead who reviews it. Not the therapist (no cockpit, no custody ledger; the chart
     # shows them the sessions), nor the clinic admin, front desk or billing (no clinical role).

@@ -132,6 +132,7 @@ INSTALLED_APPS = [
     "ketaclinic.measures",
     "ketaclinic.portal",
     "ketaclinic.custody",
+    "ketaclinic.scheduling",  # the front desk's calendar: above patients, clinic, treatments, integration
     "ketaclinic.crossapp",  # the top layer: uses many apps, imported by none
 ]
 

@@ -24,6 +24,7 @@ urlpatterns = [
     path("portal/", include("ketaclinic.portal.urls")),
     path("custody/", include("ketaclinic.custody.urls")),
     path("records/", include("ketaclinic.crossapp.session_record_urls")),
+    path("calendar/", include("ketaclinic.scheduling.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),

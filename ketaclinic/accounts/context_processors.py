@@ -11,6 +11,7 @@ NAVIGATION: list[tuple[str, str]] = [
     ("Today", "clinic:today"),
     ("Patients", "patients:search"),
     ("Consults", "screening:list"),
+    ("Calendar", "scheduling:calendar"),
     ("Schedule", "treatments:schedule"),
     ("Integration", "integration:list"),
     ("Outcomes", "measures:worklist"),

@@ -188,6 +188,18 @@ class AuditAction(StrEnum):
     SESSION_RECORD_VIEWED = "session.record.viewed"
     SESSION_RECORD_PDF_EXPORTED = "session.record.pdf_exported"
 
+    # --- The front desk's calendar (scheduling)
+    APPOINTMENT_BOOKED = "appointment.booked"
+    APPOINTMENT_RESCHEDULED = "appointment.rescheduled"
+    APPOINTMENT_CANCELLED = "appointment.cancelled"
+    APPOINTMENT_NO_SHOW = "appointment.no_show"
+    SCHEDULING_HOURS_SET = "scheduling.hours.set"
+    SCHEDULING_AVAILABILITY_SET = "scheduling.availability.set"
+    SCHEDULING_TYPE_UPDATED = "scheduling.type.updated"
+    WAITLIST_ADDED = "waitlist.added"
+    WAITLIST_REMOVED = "waitlist.removed"
+    WAITLIST_BOOKED = "waitlist.booked"
+
     @property
     def domain(self) -> str:
         """The first part of the value ("custody" for "custody.draw"): the search offers each domain as a whole."""

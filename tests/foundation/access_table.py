@@ -134,6 +134,16 @@ custody:reverse                   . . . . . C .    POST
 custody:dispensing_record         P N . . . C .    GET
 custody:inventory_record          P N . . . C .    GET
 custody:setup                     . . . . . . A    GET
+scheduling:calendar               P N T F . . A    GET
+scheduling:book                   P N . F . . A    GET
+scheduling:appointment            P N T F . . A    GET
+scheduling:reschedule             P N . F . . A    POST
+scheduling:cancel                 P N . F . . A    POST
+scheduling:hours                  . . . . . . A    GET
+scheduling:availability           . . . . . . A    POST
+scheduling:type                   . . . . . . A    POST
+scheduling:waitlist               P N . F . . A    GET
+scheduling:waitlist_remove        P N . F . . A    POST
 """
 
 STAFF_IDENTITIES = tuple(ROLE_COLUMNS.values())

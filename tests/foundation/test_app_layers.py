@@ -28,6 +28,7 @@ LAYERS = (
     "treatments",
     "custody",
     "portal",
+    "scheduling",  # the front desk's calendar: reads treatments and integration, books through patients
     "crossapp",  # the top layer: the demo loader and the audit search page
 )
 

@@ -1,0 +1,264 @@
+"""Calendar pages: thin views. Each POST is read by a form of :mod:`ketaclinic.scheduling.forms` and makes one
+service call; a refusal is shown next to its field and changes nothing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.views.decorators.http import require_http_methods, require_POST
+
+from ketaclinic.access import can_open
+from ketaclinic.audit.services import Actor
+from ketaclinic.clinic.models import current_clinic
+from ketaclinic.formfields import posted, show_refusal
+from ketaclinic.inputs import parse_day
+from ketaclinic.patients.models import Patient
+from ketaclinic.scheduling import calendar, forms, services
+from ketaclinic.scheduling.models import Appointment, AppointmentType, Availability, WaitlistEntry
+
+
+def _today(clinic):
+    return timezone.localtime(timezone.now(), clinic.tz).date()
+
+
+def calendar_url(day, view: str = "day", by: str = "place") -> str:
+    return f"{reverse('scheduling:calendar')}?{urlencode({'date': day.isoformat(), 'view': view, 'by': by})}"
+
+
+def calendar_page(request):
+    clinic = current_clinic()
+    today = _today(clinic)
+    day, problem = parse_day(request.GET.get("date"), today=today, default=today)
+    if problem:
+        messages.warning(request, problem)
+    view = request.GET.get("view") if request.GET.get("view") in calendar.VIEWS else "day"
+    by = request.GET.get("by") if request.GET.get("by") in calendar.BY else "place"
+    step = timedelta(days=7 if view == "week" else 1)
+    grid = calendar.week_grid(clinic, request.user, day) if view == "week" else \
+        calendar.day_grid(clinic, request.user, day, by)
+    return render(request, "scheduling/calendar.html", {
+        "clinic": clinic, "day": day, "today": today, "view": view, "by": by, "grid": grid,
+        "prev": calendar_url(day - step, view, by), "next": calendar_url(day + step, view, by),
+        "today_url": calendar_url(today, view, by),
+        "day_url": calendar_url(day, "day", by), "week_url": calendar_url(day, "week", by),
+        "place_url": calendar_url(day, view, "place"), "people_url": calendar_url(day, view, "clinician"),
+        "can_book": can_open(request.user, "scheduling:book"),
+        "can_hours": can_open(request.user, "scheduling:hours"),
+        "can_waitlist": can_open(request.user, "scheduling:waitlist"),
+    })
+
+
+@require_http_methods(["GET", "POST"])
+def book(request):
+    clinic = current_clinic()
+    prefill = forms.PrefillForm(request.GET, clinic=clinic).prefill()
+    form = forms.BookForm(posted(request), clinic=clinic, initial=prefill)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            a = services.book_appointment(
+                actor=Actor.from_request(request), clinic=clinic, type=d["type_obj"], start=d["start"],
+                clinician=d["clinician_obj"], room=d["room"], chair=d["chair"], minutes=d["minutes"],
+                patient=d["patient_obj"], new_patient=None if d["patient_obj"] else form.new_patient(),
+                confirm_duplicate=d["confirm_duplicate"], note=d["note"], waitlist_entry=d["waitlist_obj"])
+        except services.SchedulingError as e:
+            show_refusal(form, e.errors)
+        else:
+            messages.success(request, f"Booked {a.type.get_code_display().lower()} for {a.patient.display_name} "
+                                      f"(MRN {a.patient.mrn}) on {services.local(a.start, clinic):%a %d %b %H:%M} "
+                                      f"with {a.clinician.label}, {a.room.name}"
+                                      f"{' · ' + a.chair.label if a.chair else ''}.")
+            return redirect(calendar_url(services.local(a.start, clinic).date()))
+    chosen = None
+    pid = form.cleaned_data.get("patient") if form.is_bound and hasattr(form, "cleaned_data") else prefill.get("patient")
+    if pid:
+        chosen = Patient.objects.filter(clinic=clinic, external_id=pid).first()
+    return render(request, "scheduling/book.html", {
+        "form": form, "patient": chosen, "hours": services.hours_for(clinic),
+        "show_confirm": "confirm_duplicate" in form.errors or bool(form["confirm_duplicate"].value()),
+    })
+
+
+def _appointment(external_id) -> Appointment:
+    return get_object_or_404(Appointment.objects.select_related("clinic", "patient", "type", "clinician", "room",
+                                                                "chair", "booked_by"),
+                             external_id=external_id, clinic=current_clinic())
+
+
+def appointment(request, external_id, *, reschedule_form=None, cancel_form=None):
+    a = _appointment(external_id)
+    can_change = can_open(request.user, "scheduling:reschedule") and a.status == Appointment.Status.BOOKED
+    return render(request, "scheduling/appointment.html", {
+        "a": a, "history": list(a.changes.select_related("by").order_by("at", "pk")),
+        "can_change": can_change, "started": a.start <= timezone.now(),
+        "reschedule_form": reschedule_form or forms.RescheduleForm(clinic=a.clinic, initial={
+            "start": services.local(a.start, a.clinic).strftime("%Y-%m-%dT%H:%M")}),
+        "cancel_form": cancel_form or forms.CancelForm(),
+        "calendar": calendar_url(services.local(a.start, a.clinic).date()),
+    }, status=400 if (reschedule_form or cancel_form) else 200)
+
+
+@require_POST
+def reschedule(request, external_id):
+    a = _appointment(external_id)
+    form = forms.RescheduleForm(posted(request), clinic=a.clinic)
+    if form.is_valid():
+        d = form.cleaned_data
+        try:
+            a = services.reschedule(actor=Actor.from_request(request), appointment=a, start=d["start"],
+                                    reason=d["reason"], reason_text=d["reason_text"], clinician=d["clinician_obj"],
+                                    room=d["room"], chair=d["chair"])
+        except services.SchedulingError as e:
+            show_refusal(form, e.errors)
+        else:
+            messages.success(request, f"Moved to {services.local(a.start, a.clinic):%a %d %b %H:%M}.")
+            return redirect(calendar_url(services.local(a.start, a.clinic).date()))
+    return appointment(request, external_id, reschedule_form=form)
+
+
+@require_POST
+def cancel(request, external_id):
+    a = _appointment(external_id)
+    form = forms.CancelForm(posted(request))
+    if form.is_valid():
+        d = form.cleaned_data
+        try:
+            a = services.cancel(actor=Actor.from_request(request), appointment=a, reason=d["reason"],
+                                reason_text=d["reason_text"], no_show=d["no_show"])
+        except services.SchedulingError as e:
+            show_refusal(form, e.errors)
+        else:
+            what = "Recorded a no-show" if d["no_show"] else "Cancelled"
+            offers = services.waitlist_matches(a.clinic, [a])
+            messages.success(request, f"{what}: {a.patient.display_name}, {services.local(a.start, a.clinic):%a %d %b %H:%M}."
+                             + (f" {len(offers)} waitlist entr{'y matches' if len(offers) == 1 else 'ies match'} "
+                                "the freed slot: see the calendar." if offers else ""))
+            return redirect(calendar_url(services.local(a.start, a.clinic).date()))
+    return appointment(request, external_id, cancel_form=form)
+
+
+@require_http_methods(["GET", "POST"])
+def hours(request):
+    """The clinic admin's page: booking hours, each clinician's weekly hours and the appointment types."""
+    clinic = current_clinic()
+    current = services.hours_for(clinic)
+    form = forms.HoursForm(posted(request), initial={"opens": current.opens, "closes": current.closes,
+                                                     "slot_minutes": current.slot_minutes})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.set_clinic_hours(actor=Actor.from_request(request), clinic=clinic, **form.cleaned_data)
+        except services.SchedulingError as e:
+            show_refusal(form, e.errors)
+        else:
+            messages.success(request, "Clinic hours saved.")
+            return redirect("scheduling:hours")
+    return hours_page(request, clinic, hours_form=form)
+
+
+def hours_page(request, clinic, *, hours_form=None, bound: dict | None = None, status: int = 200):
+    bound = bound or {}
+    people = services.clinicians(clinic)
+    rows = list(Availability.objects.filter(clinic=clinic))
+    availability = []
+    for p in people:
+        initial = {"clinician": p.pk}
+        for r in rows:
+            if r.clinician_id == p.pk:
+                initial.setdefault(f"d{r.weekday}_start", r.start)
+                initial.setdefault(f"d{r.weekday}_end", r.end)
+        availability.append((p, bound.get(("person", p.pk)) or forms.AvailabilityForm(initial=initial,
+                                                                                      prefix=f"u{p.pk}")))
+    types = [(t, bound.get(("type", t.pk)) or forms.TypeForm(initial={"type": t.pk, "minutes": t.minutes,
+                                                                        "active": t.active}, prefix=f"t{t.pk}"))
+             for t in services.types_for(clinic, active_only=False)]
+    return render(request, "scheduling/hours.html", {
+        "clinic": clinic, "hours_form": hours_form, "availability": availability, "types": types,
+        "working": sorted(clinic.weekdays()), "day_names": services.DAY_NAMES,
+    }, status=status)
+
+
+@require_POST
+def availability(request, clinician_id):
+    clinic = current_clinic()
+    person = next((p for p in services.clinicians(clinic) if p.pk == clinician_id), None)
+    if person is None:
+        messages.error(request, "That person cannot be booked as a clinician.")
+        return redirect("scheduling:hours")
+    form = forms.AvailabilityForm(posted(request), prefix=f"u{person.pk}")
+    if form.is_valid():
+        try:
+            services.set_availability(actor=Actor.from_request(request), clinic=clinic, clinician=person,
+                                      rows=form.cleaned_data["rows"])
+        except services.SchedulingError as e:
+            show_refusal(form, e.errors)
+        else:
+            messages.success(request, f"Hours saved for {person.label}.")
+            return redirect("scheduling:hours")
+    current = services.hours_for(clinic)
+    hours_form = forms.HoursForm(initial={"opens": current.opens, "closes": current.closes,
+                                          "slot_minutes": current.slot_minutes})
+    return hours_page(request, clinic, hours_form=hours_form, bound={("person", person.pk): form}, status=400)
+
+
+@require_POST
+def appointment_type(request, pk):
+    clinic = current_clinic()
+    t = get_object_or_404(AppointmentType, pk=pk, clinic=clinic)
+    form = forms.TypeForm(posted(request), prefix=f"t{t.pk}")
+    if form.is_valid():
+        try:
+            services.update_type(actor=Actor.from_request(request), type=t, minutes=form.cleaned_data["minutes"],
+                                 active=form.cleaned_data["active"])
+        except services.SchedulingError as e:
+            show_refusal(form, e.errors)
+        else:
+            messages.success(request, f"Saved: {t.get_code_display()}.")
+            return redirect("scheduling:hours")
+    current = services.hours_for(clinic)
+    hours_form = forms.HoursForm(initial={"opens": current.opens, "closes": current.closes,
+                                          "slot_minutes": current.slot_minutes})
+    return hours_page(request, clinic, hours_form=hours_form, bound={("type", t.pk): form}, status=400)
+
+
+@require_http_methods(["GET", "POST"])
+def waitlist(request):
+    clinic = current_clinic()
+    form = forms.WaitlistForm(posted(request), clinic=clinic)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            entry = services.add_to_waitlist(actor=Actor.from_request(request), clinic=clinic, patient=d["patient"],
+                                             type=d["type_obj"], weekdays=d["days"], earliest=d["earliest"],
+                                             latest=d["latest"], note=d["note"])
+        except services.SchedulingError as e:
+            show_refusal(form, e.errors)
+        else:
+            messages.success(request, f"{entry.patient.display_name} is on the waitlist.")
+            return redirect("scheduling:waitlist")
+    entries = list(WaitlistEntry.objects.filter(clinic=clinic, status=WaitlistEntry.Status.WAITING)
+                   .select_related("patient", "type", "created_by").order_by("created_at", "pk"))
+    return render(request, "scheduling/waitlist.html", {
+        "form": form, "entries": entries, "day_names": services.DAY_NAMES, "remove_form": forms.RemoveForm(),
+    }, status=400 if form.is_bound and form.errors else 200)
+
+
+@require_POST
+def waitlist_remove(request, external_id):
+    entry = get_object_or_404(WaitlistEntry, external_id=external_id, clinic=current_clinic())
+    form = forms.RemoveForm(posted(request))
+    if form.is_valid():
+        try:
+            services.remove_from_waitlist(actor=Actor.from_request(request), entry=entry,
+                                          reason=form.cleaned_data["reason"])
+        except services.SchedulingError as e:
+            messages.error(request, " ".join(e.errors.values()))
+        else:
+            messages.success(request, "Removed from the waitlist.")
+    else:
+        messages.error(request, "Say why the entry is removed.")
+    return redirect("scheduling:waitlist")

@@ -1,0 +1,70 @@
+"""Fixtures of the calendar's tests, reached through the app's own services: the test clinic's rooms, its hours
+and its clinicians' weekly hours."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+import pytest
+from django.utils import timezone
+
+from ketaclinic.clinic.services import update_clinic
+from ketaclinic.inputs import wall_clock_moment
+from ketaclinic.scheduling import services
+from tests.factories import actor, make_rooms
+
+ALL_DAY = (time(0, 0), time(23, 59))
+
+
+@pytest.fixture
+def rooms(clinic):
+    return make_rooms(clinic)
+
+
+@pytest.fixture
+def desk(staff):
+    return actor(staff["front_desk"])
+
+
+@pytest.fixture
+def admin(staff):
+    return actor(staff["clinic_admin"])
+
+
+def open_every_day(clinic, admin, people, *, opens=ALL_DAY[0], closes=ALL_DAY[1], slot=15):
+    """The clinic books every day from ``opens`` to ``closes``, and each of ``people`` is available all that time."""
+    update_clinic(actor=admin, clinic=clinic, data={"working_weekdays": "0,1,2,3,4,5,6"})
+    clinic.refresh_from_db()
+    services.set_clinic_hours(actor=admin, clinic=clinic, opens=opens, closes=closes, slot_minutes=slot)
+    for person in people:
+        services.set_availability(actor=admin, clinic=clinic, clinician=person,
+                                  rows=[(d, opens, closes) for d in range(7)])
+    return clinic
+
+
+@pytest.fixture
+def open_clinic(clinic, admin, staff, rooms):
+    """Open every day, all day, with the prescriber, nurse and therapist available: so a test can book any
+    future moment, whatever day the test clock says it is."""
+    return open_every_day(clinic, admin, [staff["prescriber"], staff["nurse"], staff["therapist"]])
+
+
+def types(clinic) -> dict:
+    return {t.code: t for t in services.types_for(clinic)}
+
+
+def next_week_at(clinic, hour: int, minute: int = 0) -> datetime:
+    """A week from today at ``hour``:``minute`` clinic time (always in the future, on the same weekday as today)."""
+    day = timezone.localtime(timezone.now(), clinic.tz).date() + timedelta(days=7)
+    return wall_clock_moment(day, time(hour, minute), clinic.tz)
+
+
+def soon_today(clinic, minutes: int = 5) -> datetime | None:
+    """The next 5-minute mark at least 2 minutes from now, today, with ``minutes`` before 23:59 (None if too late)."""
+    now = timezone.localtime(timezone.now(), clinic.tz)
+    at = (now + timedelta(minutes=2)).replace(second=0, microsecond=0)
+    at += timedelta(minutes=(5 - at.minute % 5) % 5)
+    end = at + timedelta(minutes=minutes)
+    if at.date() != now.date() or end.date() != now.date() or end.time() > ALL_DAY[1]:
+        return None
+    return at
