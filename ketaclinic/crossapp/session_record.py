@@ -72,7 +72,8 @@ def session_queryset():
 
 def gather(session: TreatmentSession) -> Gathered:
     """Every record of ``session`` (read with :func:`session_queryset`): eleven queries for an IV or IM session,
-    twelve for esketamine (its REMS form), however many readings, events and ledger entries it has."""
+    one more for esketamine (its REMS form) and one more for the witnesses when a waste is still awaiting them,
+    however many readings, events and ledger entries it has."""
     s = session
     ledger = list(LedgerEntry.objects.filter(session=s)
                   .select_related("container__lot__product", "actor", "witness", "witness2", "reverses")
@@ -344,7 +345,8 @@ def _dose_section(s, c: _Clock) -> Section:
         rows.append(("Verifier's own entries", ", ".join(x for x in readings if x) or DASH))
     else:
         rows.append(("Independent verification", "not verified"))
-    notes = [f"{i}. {w}" for i, w in enumerate(s.dose_working or [], start=1)]
+    notes = ["Working, as the clinical core calculated it:"] if s.dose_working else []
+    notes += [f"{i}. {w}" for i, w in enumerate(s.dose_working or [], start=1)]
     return Section("dose", "Dose working and verification", rows=rows, notes=notes,
                    warnings=[str(w) for w in (s.dose_warnings or [])])
 
@@ -578,7 +580,7 @@ def chart_svg(chart: Chart, width: int = 720, height: int = 260) -> str:
     """The chart as an inline SVG (presentation attributes only: nothing for the page's CSP to refuse)."""
     from django.utils.html import escape
 
-    left, right, top, bottom = 48, 12, 12, 52
+    left, right, top, bottom = 48, 24, 12, 52
     pw, ph = width - left - right, height - top - bottom
 
     def px(fx: float) -> float:

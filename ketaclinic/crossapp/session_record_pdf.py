@@ -63,22 +63,27 @@ class _RecordPdf(FPDF):
         self.cell(0, 6, pdf_text(text), new_x="LMARGIN", new_y="NEXT")
 
     def row(self, label: str, value: str) -> None:
-        self.set_font(FAMILY, "", 9)
-        lines = len(self.multi_cell(self.epw - LABEL_WIDTH, 5, pdf_text(value), dry_run=True, output="LINES"))
-        if self.get_y() + 5 * max(lines, 1) > self.page_break_trigger:  # a label and its value on one page
-            self.add_page()
+        """A label and its value side by side, kept on one page; the row is as tall as the taller of the two."""
+        label, value = pdf_text(label), pdf_text(value)
         self.set_font(FAMILY, "B", 9)
+        label_lines = len(self.multi_cell(LABEL_WIDTH - 2, 5, label, align="L", dry_run=True, output="LINES"))
+        self.set_font(FAMILY, "", 9)
+        value_lines = len(self.multi_cell(self.epw - LABEL_WIDTH, 5, value, align="L", dry_run=True,
+                                          output="LINES"))
+        height = 5 * max(label_lines, value_lines, 1)
+        if self.get_y() + height > self.page_break_trigger:
+            self.add_page()
         y = self.get_y()
-        self.multi_cell(LABEL_WIDTH, 5, pdf_text(label), new_x="RIGHT", new_y="TOP")
-        after_label = self.get_y()
+        self.set_font(FAMILY, "B", 9)
+        self.multi_cell(LABEL_WIDTH - 2, 5, label, align="L", new_x="LMARGIN", new_y="NEXT")
         self.set_xy(self.l_margin + LABEL_WIDTH, y)
         self.set_font(FAMILY, "", 9)
-        self.multi_cell(0, 5, pdf_text(value), new_x="LMARGIN", new_y="NEXT")
-        self.set_y(max(self.get_y(), after_label))
+        self.multi_cell(self.epw - LABEL_WIDTH, 5, value, align="L", new_x="LMARGIN", new_y="NEXT")
+        self.set_xy(self.l_margin, y + height)
 
     def para(self, text: str, bold: bool = False) -> None:
         self.set_font(FAMILY, "B" if bold else "", 9)
-        self.multi_cell(0, 5, pdf_text(text), new_x="LMARGIN", new_y="NEXT")
+        self.multi_cell(0, 5, pdf_text(text), align="L", new_x="LMARGIN", new_y="NEXT")
 
     def grid(self, table: Table) -> None:
         if table.caption:
@@ -88,7 +93,7 @@ class _RecordPdf(FPDF):
             self.para(table.empty)
             return
         self.set_font(FAMILY, "", 8)
-        with self.table(text_align="LEFT", line_height=4.2, padding=0.8,
+        with self.table(text_align="LEFT", line_height=4.2, padding=0.8, cell_fill_mode="NONE",
                         headings_style=FontFace(emphasis="BOLD", fill_color=(235, 235, 235))) as t:
             head = t.row()
             for col in table.columns:
@@ -167,6 +172,7 @@ class _RecordPdf(FPDF):
             self.cell(38, 3, pdf_text(f"{s.label} ({s.unit})"))
             x += 46
         self.set_draw_color(0, 0, 0)
+        self.set_fill_color(255, 255, 255)
         self.set_line_width(0.2)
         self.set_xy(self.l_margin, y + 6)
 

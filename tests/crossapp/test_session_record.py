@@ -199,9 +199,9 @@ def test_the_print_view_reads_the_same_number_of_queries_whatever_the_number_of_
     client = client_for("nurse")
     client.get(reverse("records:session", args=[few.external_id]))  # warm the per-process caches
 
-    # the session and its relations, vitals, events, adverse events, ratings, observations, addenda,
-    # overrides, ledger entries, pending wastes and their witnesses, the prior weight (11), the middleware and
-    # the sign-in (user, roles, clinic) and the audit entry (chain head locked, entry written, head moved on)
+    # sign-in and clinic (session, user, roles, clinic: 4); the record (the session with its relations, ledger
+    # entries, pending wastes, the prior weight, vitals, events, adverse events, ratings, observations, addenda,
+    # pre-dose overrides: 11); the audit entry (savepoint, chain head, entry, head moved on, release: 5)
     with django_assert_num_queries(20):
         client.get(reverse("records:session", args=[few.external_id]))
     with django_assert_num_queries(20):
@@ -224,3 +224,26 @@ def test_only_prescribers_nurses_and_compliance_open_the_record(signed_session, 
     for name in ("records:session", "records:session_pdf"):
         assert client_for(role).get(reverse(name, args=[signed_session.external_id])).status_code == 403
     assert not AuditEntry.objects.filter(action__startswith="session.record.").exists()
+
+
+def test_an_esketamine_session_transferred_to_emergency_care_says_so_with_its_devices_and_rems_form(
+        make_patient, staff, rooms, clinic, client_for):
+    from ketaclinic.custody import services as custody_services
+    from tests.factories import ESK, received
+
+    admin = actor(staff["clinic_admin"])
+    cabinet = custody_services.add_location(admin, clinic=clinic, name="Spravato cabinet", rooms=[rooms["spravato"]])
+    supplier = custody_services.add_supplier(admin, name="Example Pharma Supply (synthetic)",
+                                             address="1 Warehouse Way, Denver, CO 80205", dea_number="PS1234563")
+    kit = custody_services.add_product(admin, ndc="50458-028-02", name="Spravato 56 mg kit (2 devices)",
+                                       drug="esketamine", form="device", device_mg="28", units_per_package=2)
+    received(staff, supplier=supplier, location=cabinet, product=kit, lot="LOT123")
+    s = dosed_session(make_patient(**VIETNAMESE), staff, rooms=rooms, data=ESK, end="transferred")
+
+    page = _text(_page(client_for("prescriber"), s))
+
+    assert "Devices 2" in page and "Lot LOT123" in page
+    assert "Outcome Transferred to emergency care" in page and "Ambulance to the emergency department" in page
+    assert "Hypertension" in page and "Severe" in page
+    assert "Spravato REMS monitoring" in page
+    assert "DRAFT: this note is not signed." in page
