@@ -82,7 +82,7 @@ def test_the_chart_offers_book_appointment_to_those_who_may_book(open_clinic, cl
     assert f'href="{reverse("scheduling:book")}?patient={patient.external_id}">Book appointment</a>' in body
     assert "Book appointment" not in client_for("billing").get(chart).content.decode()
     form = client_for("front_desk").get(reverse("scheduling:book"), {"patient": patient.external_id}).content.decode()
-    assert f"Book an appointment for" in form and patient.mrn in form and 'name="legal_given_name"' not in form
+    assert "Book an appointment for" in form and patient.mrn in form and 'name="legal_given_name"' not in form
 
 
 def test_today_panel_lists_todays_appointments(open_clinic, desk, staff, rooms, clinic, client_for, patient):
