@@ -7,7 +7,7 @@ makes one service call; a refusal, the form's or the service's, is shown and cha
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.contrib import messages
 from django.db import transaction
@@ -42,7 +42,7 @@ from ketaclinic.treatments.models import (
     TreatmentOrder,
     TreatmentSession,
 )
-from ketaclinic.treatments.services import TreatmentError
+from ketaclinic.treatments.services import TreatmentError, booking
 
 S = TreatmentSession.Status
 SESSION_RELATED = ("patient", "patient__clinic", "order", "order__signed_by", "room", "chair", "prepared_by",
@@ -145,14 +145,17 @@ def order_detail(request, external_id):
     audit.record(Actor.from_request(request), AuditAction.ORDER_VIEWED, subject=order, patient=order.patient)
     sessions = list(order.sessions.select_related("room", "chair").order_by("sequence"))
     today = timezone.localtime(timezone.now(), clinic.tz).date()
-    start, problem = parse_day(request.GET.get("start"), today=today, default=today + timedelta(days=1))
+    start, problem = parse_day(request.GET.get("start"), today=today,
+                               default=booking.series_default_start(order, clinic))
     if problem:
         messages.warning(request, problem)
     proposal: list = []
     proposal_error = ""
+    moves: list[str] = []
     if order.status == TreatmentOrder.Status.ACTIVE:
         try:
             proposal = services.propose_series(order, start, clinic)
+            moves = booking.explain_moves(order, start, proposal, clinic)
         except TreatmentError as e:
             proposal_error = "; ".join(e.errors.values())
     kinds = [Room.Kind.INTRANASAL] if order.route == Route.INTRANASAL else [Room.Kind.INFUSION]
@@ -165,7 +168,19 @@ def order_detail(request, external_id):
         "can_book": can_open(request.user, "treatments:book"),
         "can_cancel": can_open(request.user, "treatments:cancel"),
         "errors": request.session.pop("booking_errors", {}),
+        "moves": moves, "offers": _series_offers(request, order, chairs),
     })
+
+
+def _series_offers(request, order, chairs) -> list[dict]:
+    """The nearest bookable series a refused "Book all" left on the session for this order (read once)."""
+    saved = request.session.pop("series_offers", None) or {}
+    if saved.get("order") != str(order.external_id):
+        return []
+    by_pk = {c.pk: c for c in chairs}
+    return [{"start": date.fromisoformat(o["start"]), "days": [date.fromisoformat(d) for d in o["days"]],
+             "chair": by_pk[o["chair"]], "time": o["time"], "minutes": o["minutes"], "why": o["why"]}
+            for o in saved.get("offers", []) if o["chair"] in by_pk]
 
 
 @require_POST
@@ -192,11 +207,34 @@ def book(request, external_id):
         if not book_all:
             request.session["booking_errors"] = {data.get("row", ""): " ".join(e.errors.values())}
         messages.error(request, ("Nothing booked: " if book_all else "Not booked: ") + " ".join(e.errors.values()))
+        if book_all and valid and data.get("dates"):
+            _offer_nearest_series(request, order, data)
     else:
         for s in booked:
             messages.success(request, f"Booked session {s.sequence}: "
                              f"{timezone.localtime(s.scheduled_start, clinic.tz):%a %d %b %H:%M}, {s.chair}.")
     return redirect(f"{order_url(order)}?{urlencode({'start': data.get('start', '')})}")
+
+
+def _offer_nearest_series(request, order, data) -> None:
+    """After a refused "Book all": look for the nearest whole series that can be booked (the same dates in another
+    chair, or a later start in the chosen chair) and keep it for the order page to offer."""
+    clinic = order.patient.clinic
+    kinds = [Room.Kind.INTRANASAL] if order.route == Route.INTRANASAL else [Room.Kind.INFUSION]
+    chairs = list(Chair.objects.filter(room__clinic=clinic, room__kind__in=kinds, active=True, room__active=True)
+                  .select_related("room"))
+    try:
+        offers = booking.nearest_bookable_series(order=order, start=min(data["dates"]), at=data["time"],
+                                                 chair=data["chair"], clinic=clinic, minutes=data["minutes"],
+                                                 chairs=chairs)
+    except TreatmentError:
+        offers = []
+    if not offers:
+        messages.info(request, f"No whole series fits at {data['time']:%H:%M} in the next "
+                               f"{booking.SEARCH_DAYS} days: try another time.")
+    request.session["series_offers"] = {"order": str(order.external_id), "offers": [
+        {"start": o["start"].isoformat(), "days": [d.isoformat() for d in o["days"]], "chair": o["chair"].pk,
+         "time": f"{data['time']:%H:%M}", "minutes": data["minutes"] or "", "why": o["why"]} for o in offers]}
 
 
 def order_url(order) -> str:

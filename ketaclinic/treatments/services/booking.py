@@ -180,3 +180,102 @@ def cancel_session(*, actor: Actor, session: TreatmentSession, reason: str, no_s
     audit.record(actor, AuditAction.SESSION_CANCELLED, subject=session, patient=session.patient,
                  details={"reason": reason, "no_show": no_show})
     return session
+
+
+# ------------------------------------------------------------------------------------- series proposals explained
+DAY_FORMAT = "%A %-d %B"
+SEARCH_DAYS = 21  # how far ahead the nearest bookable series is looked for (a search limit, not a clinical one)
+
+
+def series_default_start(order: TreatmentOrder, clinic: Clinic) -> date:
+    """The day a proposal starts from when none is chosen: today while a session can still fit today (its chair
+    time ends before midnight), else tomorrow."""
+    now = timezone.localtime(timezone.now(), clinic.tz)
+    minutes = default_minutes(order, clinic.limits())
+    return now.date() if (now + timedelta(minutes=minutes)).date() == now.date() else now.date() + timedelta(days=1)
+
+
+def _aims(order: TreatmentOrder, start: date, proposal: list[tuple[date, str]]) -> list[date]:
+    """The day each proposed session was aimed at before the schedule moved it to an open day: the chosen start
+    for the first, then (ketamine) the previous session plus the order's spacing, or (esketamine) the start of its
+    week, or three days into it for the week's second induction session."""
+    aims: list[date] = []
+    if order.drug == Drug.ESKETAMINE:
+        for i, (day, phase) in enumerate(proposal):
+            if phase == "induction":  # twice a week in weeks 1-4: day 0 and day 3 of the week
+                aim = start + timedelta(days=7 * (i // 2) + (3 if i % 2 else 0))
+                if i % 2:
+                    aim = max(aim, proposal[i - 1][0] + timedelta(days=2))
+            elif phase == "optimisation":  # weekly in weeks 5-8
+                aim = start + timedelta(days=7 * (4 + i - 8))
+            else:
+                aim = day
+            aims.append(aim)
+        return aims
+    gap = max(order.min_spacing_days, 7 // max(order.sessions_per_week, 1))
+    for i, (_day, _phase) in enumerate(proposal):
+        aims.append(start if i == 0 else proposal[i - 1][0] + timedelta(days=gap))
+    return aims
+
+
+def explain_moves(order: TreatmentOrder, start: date, proposal: list[tuple[date, str]], clinic: Clinic) -> list[str]:
+    """A sentence for each proposed date that is not the day it was aimed at, saying why it moved
+    ("Saturday 4 July is not a working day: moved to Monday 6 July")."""
+    working = clinic.weekdays() or schedules.WEEKDAYS
+    out = []
+    for aim, (day, _phase) in zip(_aims(order, start, proposal), proposal, strict=True):
+        if day == aim or day < aim:
+            continue
+        if aim.weekday() not in working:
+            out.append(f"{aim:{DAY_FORMAT}} is not a working day: moved to {day:{DAY_FORMAT}}.")
+        else:
+            out.append(f"{aim:{DAY_FORMAT}} would be too close to the session before, or more than the order's "
+                       f"{order.sessions_per_week} a week: moved to {day:{DAY_FORMAT}}.")
+    return out
+
+
+def series_problems(*, order: TreatmentOrder, days: Sequence[date], at: time, chair: Chair,
+                    minutes: int | None = None) -> list[str]:
+    """Every reason the series of ``days`` at ``at`` in ``chair`` cannot be booked (empty when all of it can):
+    the checks of :func:`book_session`, without booking anything."""
+    tz = order.patient.clinic.tz
+    minutes = minutes or default_minutes(order, limits_for(order.patient))
+    problems: list[str] = []
+    now = timezone.now()
+    for day in days:
+        start = wall_clock_moment(day, at, tz)
+        if start is None:
+            problems.append(f"{day:%a %d %b}: {nonexistent_time_message(day, at, tz)}")
+            continue
+        if start <= now:
+            problems.append(f"{day:%a %d %b}: {at:%H:%M} has passed.")
+            continue
+        for p in booking_conflicts(order=order, start=start, minutes=minutes, room=chair.room, chair=chair):
+            problems.append(f"{day:%a %d %b}: {p}")
+    return problems
+
+
+def nearest_bookable_series(*, order: TreatmentOrder, start: date, at: time, chair: Chair, clinic: Clinic,
+                            minutes: int | None = None, chairs: Sequence[Chair] = ()) -> list[dict]:
+    """When the whole series from ``start`` cannot be booked at ``at`` in ``chair``: the nearest that can, as
+    offers to book instead: the same dates in another of ``chairs``, and the first later start day (within
+    :data:`SEARCH_DAYS`) whose whole series fits at that time in the chosen chair. Each offer is
+    ``{"start", "days", "chair", "why"}``."""
+    offers: list[dict] = []
+    proposal = [d for d, _ in propose_series(order, start, clinic)]
+    if not proposal:
+        return offers
+    for other in chairs:
+        if other.pk != chair.pk and not series_problems(order=order, days=proposal, at=at, chair=other,
+                                                        minutes=minutes):
+            offers.append({"start": start, "days": proposal, "chair": other,
+                           "why": f"the same dates in {other}"})
+            break
+    for k in range(1, SEARCH_DAYS + 1):
+        later = start + timedelta(days=k)
+        days = [d for d, _ in propose_series(order, later, clinic)]
+        if days and not series_problems(order=order, days=days, at=at, chair=chair, minutes=minutes):
+            offers.append({"start": later, "days": days, "chair": chair,
+                           "why": f"starting {days[0]:{DAY_FORMAT}} in {chair}"})
+            break
+    return offers
