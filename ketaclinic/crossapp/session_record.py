@@ -110,6 +110,9 @@ class Table:
     rows: list[list[str]]
     empty: str = "None recorded."
     caption: str = ""
+    #: The last column is free text of any length (an observation, a reason, an addendum): the PDF prints each row
+    #: as a line of the other columns and the text under it, so a long text runs on over pages.
+    free_text_last: bool = False
 
 
 @dataclass
@@ -160,10 +163,12 @@ def _yes(flag: bool) -> str:
 
 
 class _Clock:
-    """Times in the clinic's time zone, in one style: the date once, then times."""
+    """Times in the clinic's time zone, in one style: a time on the session's own day is written as HH:MM, any
+    other moment (a waste witnessed after midnight, a late addendum) with its date."""
 
-    def __init__(self, tz) -> None:
+    def __init__(self, tz, day=None) -> None:
         self.tz = tz
+        self.day = day
 
     def local(self, moment: datetime) -> datetime:
         return timezone.localtime(moment, self.tz)
@@ -174,7 +179,9 @@ class _Clock:
     def time(self, moment: datetime | None, seconds: bool = False) -> str:
         if not moment:
             return DASH
-        return f"{self.local(moment):%H:%M:%S}" if seconds else f"{self.local(moment):%H:%M}"
+        local = self.local(moment)
+        text = f"{local:%H:%M:%S}" if seconds else f"{local:%H:%M}"
+        return text if self.day is None or local.date() == self.day else f"{local:%Y-%m-%d} {text}"
 
     def date(self, moment: datetime | None) -> str:
         return f"{self.local(moment):%Y-%m-%d}" if moment else DASH
@@ -195,6 +202,7 @@ def build(g: Gathered) -> Record:
     s, p = g.session, g.session.patient
     clinic = p.clinic
     c = _Clock(clinic.tz)
+    c.day = c.local(s.dose_started_at or s.checked_in_at or s.scheduled_start).date()
     status, status_line = signature_status(s)
     order = s.order
     sections = [
@@ -214,7 +222,7 @@ def build(g: Gathered) -> Record:
     if g.rems is not None:
         sections.append(_rems_section(g.rems, c))
     sections.append(_discharge_section(s, c))
-    day = c.local(s.dose_started_at or s.scheduled_start)
+    day = c.local(s.dose_started_at or s.checked_in_at or s.scheduled_start)
     return Record(
         title=f"Session record: {s.get_drug_display()}, {s.get_route_display().lower()}",
         status=status, status_line=status_line, clinic_name=clinic.name,
@@ -294,7 +302,8 @@ def _prechecks_section(s, g: Gathered, c: _Clock) -> Section:
     table = Table(["Time", "Override", "Reading", "By", "Reason"], [
         [c.time(o.at), o.get_kind_display(),
          f"{o.reading.bp} at {c.time(o.reading.taken_at)} ({o.reading.level_name.upper()})" if o.reading_id else DASH,
-         _who(o.by), o.reason] for o in g.overrides], empty="No pre-dose override.", caption="Pre-dose overrides")
+         _who(o.by), o.reason] for o in g.overrides], empty="No pre-dose override.", caption="Pre-dose overrides",
+        free_text_last=True)
     return Section("prechecks", "Pre-checks", rows=rows, tables=[table])
 
 
@@ -455,8 +464,8 @@ def _ratings_section(g: Gathered, c: _Clock) -> Section:
 
 def _observations_section(g: Gathered, c: _Clock) -> Section:
     return Section("observations", "Observations", tables=[Table(
-        ["Time", "Observation", "By"], [[c.time(o.at), o.text, _who(o.recorded_by)] for o in g.observations],
-        empty="None recorded.")])
+        ["Time", "By", "Observation"], [[c.time(o.at), _who(o.recorded_by), o.text] for o in g.observations],
+        empty="None recorded.", free_text_last=True)])
 
 
 def _rems_section(form: RemsForm, c: _Clock) -> Section:
@@ -511,7 +520,7 @@ def _signatures_section(s, c: _Clock) -> Section:
 def _addenda_section(g: Gathered, c: _Clock) -> Section:
     return Section("addenda", "Addenda", tables=[Table(
         ["Time", "By", "Addendum"], [[c.at(a.at), _who(a.by), a.text] for a in g.addenda],
-        empty="No addenda.")])
+        empty="No addenda.", free_text_last=True)])
 
 
 # ============================================================================================ the vitals chart

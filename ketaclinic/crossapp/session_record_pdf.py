@@ -71,6 +71,10 @@ class _RecordPdf(FPDF):
         value_lines = len(self.multi_cell(self.epw - LABEL_WIDTH, 5, value, align="L", dry_run=True,
                                           output="LINES"))
         height = 5 * max(label_lines, value_lines, 1)
+        if height > (self.page_break_trigger - self.t_margin) / 2:  # a long text: the label over it, run on
+            self.para(label, bold=True)
+            self.para(value)
+            return
         if self.get_y() + height > self.page_break_trigger:
             self.add_page()
         y = self.get_y()
@@ -91,6 +95,12 @@ class _RecordPdf(FPDF):
             self.cell(0, 5, pdf_text(table.caption), new_x="LMARGIN", new_y="NEXT")
         if not table.rows:
             self.para(table.empty)
+            return
+        if table.free_text_last:
+            for values in table.rows:
+                self.para(" · ".join(v for v in values[:-1]), bold=True)
+                self.para(values[-1])
+            self.ln(1)
             return
         self.set_font(FAMILY, "", 8)
         with self.table(text_align="LEFT", line_height=4.2, padding=0.8, cell_fill_mode="NONE",

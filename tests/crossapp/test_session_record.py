@@ -247,3 +247,14 @@ def test_an_esketamine_session_transferred_to_emergency_care_says_so_with_its_de
     assert "Hypertension" in page and "Severe" in page
     assert "Spravato REMS monitoring" in page
     assert "DRAFT: this note is not signed." in page
+
+
+def test_a_long_addendum_runs_on_over_the_pdfs_pages_instead_of_breaking_it(signed_session, staff, client_for):
+    words = " ".join(f"word{i}" for i in range(880))  # 7,800 characters: more than a page in one addendum
+    services.add_addendum(actor=actor(staff["nurse"]), session=signed_session, text=words)
+
+    response = client_for("nurse").get(reverse("records:session_pdf", args=[signed_session.external_id]))
+
+    assert response.status_code == 200
+    text = pdf_text(response.content)
+    assert "word0 word1" in text and "word878 word879" in text
