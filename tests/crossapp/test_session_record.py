@@ -258,3 +258,21 @@ def test_a_long_addendum_runs_on_over_the_pdfs_pages_instead_of_breaking_it(sign
     assert response.status_code == 200
     text = pdf_text(response.content)
     assert "word0 word1" in text and "word878 word879" in text
+
+
+def test_a_waste_still_awaiting_its_witness_is_shown_and_not_counted(make_patient, staff, rooms, vials, client_for):
+    s = dosed_session(make_patient(), staff, rooms=rooms, end="verified")
+    drawn(staff, container=vials[0], session=s, quantity="1.00")
+    s = dosing_stopped(dosing_started(s, staff), staff)
+    custody.record_administration(actor(staff["nurse"]), s)
+    waste = custody.request_waste(actor(staff["nurse"]), session=s, quantity="0.30",
+                                  method="expelled into drug-disposal container")
+    if waste.witnesses_required == 0:
+        pytest.skip("this clinic posts a waste without a witness")
+
+    page = _text(_page(client_for("nurse"), s))
+
+    assert (f"Waste of 0.3 mL recorded by Zofia Żółć, RN at {timezone.localtime(waste.requested_at):%H:%M} "
+            f"(expelled into drug-disposal container): awaiting witness; witnesses 0 of "
+            f"{waste.witnesses_required}.") in page
+    assert "Wasted (witnessed) 0 mL" in page and "The account does not balance: 0.3 mL" in page
