@@ -59,12 +59,18 @@ def next_week_at(clinic, hour: int, minute: int = 0) -> datetime:
     return wall_clock_moment(day, time(hour, minute), clinic.tz)
 
 
-def soon_today(clinic, minutes: int = 5) -> datetime | None:
-    """The next 5-minute mark at least 2 minutes from now, today, with ``minutes`` before 23:59 (None if too late)."""
-    now = timezone.localtime(timezone.now(), clinic.tz)
-    at = (now + timedelta(minutes=2)).replace(second=0, microsecond=0)
-    at += timedelta(minutes=(5 - at.minute % 5) % 5)
-    end = at + timedelta(minutes=minutes)
-    if at.date() != now.date() or end.date() != now.date() or end.time() > ALL_DAY[1]:
+def soon_today(clinic, minutes: int = 5, lead: int = 2) -> datetime | None:
+    """The next 5-minute mark at least ``lead`` minutes from now, today, with ``minutes`` before 23:59 (None if too late)."""
+    tz = clinic.tz
+    now = timezone.localtime(timezone.now(), tz)
+    at = timezone.localtime(timezone.now() + timedelta(minutes=lead), tz).replace(second=0, microsecond=0)
+    at = at.replace(tzinfo=None) + timedelta(minutes=(5 - at.minute % 5) % 5)  # wall clock, rounded up
+    moment = wall_clock_moment(at.date(), at.time(), tz)
+    while moment is None:  # a time the clocks skip: the next 5-minute mark that exists
+        at += timedelta(minutes=5)
+        moment = wall_clock_moment(at.date(), at.time(), tz)
+    start = moment.astimezone(tz)
+    end = (moment + timedelta(minutes=minutes)).astimezone(tz)
+    if start.date() != now.date() or end.date() != now.date() or end.time() > ALL_DAY[1]:
         return None
-    return at
+    return start

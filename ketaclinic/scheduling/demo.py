@@ -1,0 +1,64 @@
+"""Demo calendar (synthetic): the clinicians' weekly hours inside the clinic's hours, and a few consults,
+follow-ups and integration appointments over the coming working days, booked through the calendar's own services
+(so every one passes the same checks as the front desk's); one is cancelled and a waitlist entry suits its slot, so
+the calendar shows the offer."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+
+from django.utils import timezone
+
+from ketaclinic.audit.services import Actor
+from ketaclinic.clinic.models import Room
+from ketaclinic.inputs import wall_clock_moment
+from ketaclinic.scheduling import services
+
+#: (type code, clinician, wall-clock time) booked on each working day, where free.
+DAY_PLAN = (("consult", "prescriber", time(9, 0)), ("follow_up", "prescriber", time(11, 0)),
+            ("follow_up", "nurse2", time(13, 30)), ("integration", "therapist", time(15, 0)))
+DAYS = 6
+
+
+def _actor(user) -> Actor:
+    return Actor(user=user, roles=user.role_set(), client_ip=None)
+
+
+def seed(ctx) -> None:
+    clinic, users = ctx.clinic, ctx.users
+    admin, desk = _actor(users["admin"]), _actor(users["frontdesk"])
+    hours = services.hours_for(clinic)
+    working = sorted(clinic.weekdays())
+    for key in ("prescriber", "nurse", "nurse2", "therapist"):
+        services.set_availability.within(actor=admin, clinic=clinic, clinician=users[key],
+                                          rows=[(d, hours.opens, hours.closes) for d in working])
+    types = {t.code: t for t in services.types_for(clinic)}
+    rooms = {r.kind: r for r in Room.objects.filter(clinic=clinic, active=True)}
+    today = timezone.localtime(timezone.now(), clinic.tz).date()
+    patients = list(ctx.patients)
+    booked = []
+    n = 0
+    for k in range(DAYS):
+        day = today + timedelta(days=k)
+        if day.weekday() not in working:
+            continue
+        for code, who, at in DAY_PLAN:
+            room = rooms.get(next(iter(types[code].kinds())))
+            start = wall_clock_moment(day, at, clinic.tz)
+            if room is None or start is None or start <= timezone.now():
+                continue
+            patient = patients[(7 * n + 3) % len(patients)]
+            n += 1
+            try:
+                booked.append(services.book_appointment.within(
+                    actor=desk, clinic=clinic, type=types[code], start=start, clinician=users[who], room=room,
+                    patient=patient, note="Synthetic demo booking"))
+            except services.SchedulingError:
+                continue  # the slot is taken by a demo treatment or integration session: leave it
+    if len(booked) >= 2:
+        freed = booked[-1]
+        services.cancel.within(actor=desk, appointment=freed, reason="patient_request",
+                               reason_text="Synthetic: asked to move to next month")
+        waiting = next(p for p in reversed(patients) if p.pk != freed.patient_id)
+        services.add_to_waitlist.within(actor=desk, clinic=clinic, patient=waiting, type=freed.type,
+                                        note="Synthetic: can come at short notice")
