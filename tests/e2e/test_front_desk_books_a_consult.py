@@ -10,7 +10,7 @@ calendar's own services), so the slot is derived from the clock, never from the 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -52,14 +52,14 @@ def test_front_desk_books_a_consult_for_a_new_patient_today_then_a_series(page, 
         .to_be_visible()
     expect(page.get_by_role("link", name="Nia Firstcall")).to_be_visible()
     a = Appointment.objects.get()
-    assert a.start == start and a.start.astimezone(clinic.tz).date() == at.date()
+    assert a.start.timestamp() == start.timestamp() and a.start.astimezone(clinic.tz).date() == at.date()
     assert a.patient.legal_family_name == "Firstcall" and a.clinician == staff["prescriber"]
 
     # Later: the prescriber has seen Nia and signed an order; the front desk books the whole series.
     order = make_order(a.patient, staff)
     series_start = booking.series_default_start(order, clinic)
     # A time still to come on the series' first day (counted on the real clock, so never inside a skipped hour).
-    when = "09:00" if series_start != at.date() else f"{(start + timedelta(minutes=30)).astimezone(clinic.tz):%H:%M}"
+    when = "09:00" if series_start != at.date() else f"{(start.astimezone(UTC) + timedelta(minutes=30)).astimezone(clinic.tz):%H:%M}"
     page.goto(f"{live_server.url}/treatments/orders/{order.external_id}/")
     expect(page.get_by_label("Series starts on")).to_have_value(series_start.isoformat())
     book_all = page.get_by_role("form", name="Book every proposed date")
