@@ -134,6 +134,8 @@ custody:reverse                   . . . . . C .    POST
 custody:dispensing_record         P N . . . C .    GET
 custody:inventory_record          P N . . . C .    GET
 custody:setup                     . . . . . . A    GET
+records:session                   P N . . . C .    GET
+records:session_pdf               P N . . . C .    GET
 scheduling:calendar               P N T F . . A    GET
 scheduling:book                   P N . F . . A    GET
 scheduling:appointment            P N T F . . A    GET
