@@ -132,6 +132,9 @@ class PrefillForm(_ClinicForm):
         for k in ("clinician", "type", "patient", "waitlist"):
             if k in data:
                 out[k] = data[k]
+        if "type" not in out and data.get("room"):  # a clicked consult-room slot suggests a consult, and so on
+            kind = Room.objects.filter(pk=data["room"], clinic=self.clinic).values_list("kind", flat=True).first()
+            out["type"] = next((t.pk for t in services.types_for(self.clinic) if kind in t.kinds()), None)
         return out
 
 

@@ -41,6 +41,7 @@ def test_a_clicked_free_slot_opens_the_form_filled_in_and_books_a_new_patient(op
     form = c.get(slot).content.decode()
     assert f'value="{timezone.localtime(start, clinic.tz):%Y-%m-%dT%H:%M}"' in form
     assert f'<option value="r{rooms["consult"].pk}" selected>' in form
+    assert f'<option value="{types(clinic)["consult"].pk}" selected>' in form  # a consult room suggests a consult
     response = c.post(slot, _new_patient_post(clinic, staff, rooms, start, minutes="45"), follow=True)
     a = Appointment.objects.get()
     assert (a.patient.legal_family_name, a.minutes, a.clinician) == ("Newcall", 45, staff["prescriber"])
