@@ -247,3 +247,17 @@ def test_the_booking_days_follow_the_clinic_setting(clinic, admin, staff, rooms,
     open_every_day(clinic, admin, [staff["prescriber"]], opens=time(7), closes=time(19))
     a = _consult(clinic, desk, staff, rooms, next_week_at(clinic, 7), new_patient=None, patient=patient)
     assert timezone.localtime(a.start, clinic.tz).time() == time(7)
+
+
+def test_the_clinic_admin_changes_a_types_length_and_the_label_keeps_saying_it_is_the_clinics_choice(clinic, admin,
+                                                                                                    desk):
+    consult = types(clinic)["consult"]
+    with pytest.raises(services.SchedulingError, match="may not change"):
+        services.update_type(actor=desk, type=consult, minutes=90, active=True)
+    with pytest.raises(services.SchedulingError) as e:
+        services.update_type(actor=admin, type=consult, minutes=0, active=True)
+    assert "minutes" in e.value.errors
+    t = services.update_type(actor=admin, type=consult, minutes=90, active=True)
+    assert t.minutes == 90 and "90 min by default (the clinic's choice)" in t.label
+    entry = AuditEntry.objects.get(action="scheduling.type.updated")
+    assert entry.details["before"]["minutes"] == 60 and entry.details["after"]["minutes"] == 90
