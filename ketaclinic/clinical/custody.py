@@ -132,3 +132,39 @@ def inventory_due_on(last_inventory_on: date | None, interval_months: int) -> da
     day = min(last_inventory_on.day, [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28,
                                       31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1])
     return date(year, month, day)
+
+
+def session_account_problems(*, unit: str, drawn: Decimal, administered_recorded: Decimal | None,
+                             administered_posted: Decimal, wasted: Decimal, pending_waste: Decimal) -> list[str]:
+    """Why a dosing session's controlled-substance account does not balance; empty when it does.
+
+    Every quantity is in the product's unit (mL of a vial, esketamine devices), to 0.01. The account balances
+    when something was drawn for the session, the amount the session record says was given
+    (``administered_recorded``; None while dosing has not ended) is posted to the ledger, no waste waits for
+    its witness, and drawn = administered + wasted (a draw returned to stock is reversed, so it no longer counts
+    as drawn). Source: 21 CFR 1304.22(c)(4)-(5), every unit administered and every unit disposed of is recorded
+    (clinical.md §6 'Dispenser record fields', C); residue is wasted and recorded, not put on Form 41 (§6
+    'Wastage', C)."""
+    problems = []
+    if drawn <= 0:
+        problems.append("Nothing was drawn from stock for this session: draw the dose from a vial or device the "
+                        "clinic holds.")
+        return problems
+    if administered_recorded is None:
+        problems.append("Dosing has not ended: the dose given is not recorded yet.")
+    elif q2(administered_posted) != q2(administered_recorded):
+        if administered_posted == 0:
+            problems.append(f"The {q2(administered_recorded)} {unit} given is not yet posted to the ledger: "
+                            "record the administration.")
+        else:
+            problems.append(f"The ledger shows {q2(administered_posted)} {unit} administered but the session "
+                            f"records {q2(administered_recorded)} {unit}: reverse the administration and record "
+                            "it again.")
+    if pending_waste > 0:
+        problems.append(f"Waste of {q2(pending_waste)} {unit} awaits its witness's signature.")
+    residue = q2(drawn - administered_posted - wasted)
+    if residue > 0 and administered_recorded is not None:
+        problems.append(f"{residue} {unit} drawn is neither given nor wasted: waste the residue with a witness.")
+    elif residue < 0:
+        problems.append(f"More was given or wasted than drawn ({-residue} {unit}): record the missing draw.")
+    return problems

@@ -340,6 +340,11 @@ RULES: tuple[Rule, ...] = (
          "clinical.md §5b, §6 ('Retention', 'Biennial inventory' S; 'Theft' C), §3c (REMS form, C)", "S",
          ("custody.inventory_interval_months", "custody.record_retention_years", "custody.theft_notice_business_days",
           "custody.dea106_days", "custody.rems_form_days")),
+    Rule("custody.session_account", "Custody",
+         "A dosing session's drug account balances before its note is signed: something was drawn from counted "
+         "stock, the amount given is posted to the ledger, and drawn = given + wasted (witnessed). A dose is "
+         "prepared only from a lot the clinic holds. [custody.session_account_problems]",
+         "clinical.md §6 'Dispenser record fields' (21 CFR 1304.22(c)(4)-(5), C) and 'Wastage' (C)", "C"),
     Rule("custody.waste", "Custody",
          "Wastage stays in the registrant's custody, recorded and destroyed per DEA and state rules, not on Form 41; "
          "witnessing by 2 licensed staff is state/institutional policy. Opened-vial discard time and routine count "

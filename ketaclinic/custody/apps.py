@@ -8,7 +8,9 @@ class CustodyConfig(AppConfig):
 
     def ready(self):
         # The cockpit offers only strengths the clinic holds (treatments sits below custody: custody tells it).
-        from ketaclinic.custody.stock import stocked_strengths
+        # Signing, starting and preparing a dose read the session's drug account from the ledger the same way.
+        from ketaclinic.custody.stock import session_account, stocked_strengths
         from ketaclinic.treatments import stock
 
         stock.register(stocked_strengths)
+        stock.register_account(session_account)

@@ -63,6 +63,17 @@ class ActionForm(forms.Form):
         return self.cleaned_data[self.field] if self.is_bound and self.is_valid() else None
 
 
+class BackForm(forms.Form):
+    """Where a form posted from another page returns: ``back=cockpit`` brings the nurse back to the session's
+    cockpit (its drug account) with the outcome as a message, instead of staying on the custody page."""
+
+    back = forms.ChoiceField(choices=[("", "this page"), ("cockpit", "the session's cockpit")], required=False)
+
+    @property
+    def target(self) -> str:
+        return self.cleaned_data["back"] if self.is_valid() else ""
+
+
 class ConfirmForm(forms.Form):
     """A button that posts nothing but its CSRF token (countersign a receipt, record the administration the
     session holds): the service decides, and its refusal is shown as this form's error."""

@@ -11,8 +11,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ketaclinic.custody.models import Container, Product
-from ketaclinic.custody.services.dispensing import container_problems
+from django.db.models import Sum
+
+from ketaclinic.clinical import custody as rules
+from ketaclinic.custody.models import Container, PendingEvent, Product
+from ketaclinic.custody.services.common import ZERO, _dec
+from ketaclinic.custody.services.dispensing import administered_quantity, container_problems, session_draws
+from ketaclinic.treatments.stock import DrawLine, DrugAccount, StockOption
 
 
 def stocked_strengths(session) -> tuple[Decimal, ...] | None:
@@ -27,3 +32,46 @@ def stocked_strengths(session) -> tuple[Decimal, ...] | None:
                   .select_related("lot__product", "location").prefetch_related("location__rooms"))
     return tuple(sorted({c.lot.product.strength_mg_per_mL for c in containers
                          if not container_problems(c, session, clinic)}))
+
+
+def session_account(session) -> DrugAccount:
+    """The session's drug account from the ledger (:class:`ketaclinic.treatments.stock.DrugAccount`): its live
+    draws with what was administered and wasted from each, waste awaiting a witness, what may be drawn now and
+    why the account does not balance (:func:`ketaclinic.clinical.custody.session_account_problems`).
+    Five queries, whatever the stock and the session's draws."""
+    clinic = session.patient.clinic
+    draws = session_draws(session)
+    pending = _dec(PendingEvent.objects.filter(session=session, kind=PendingEvent.Kind.WASTE,
+                                               status=PendingEvent.Status.PENDING)
+                   .aggregate(t=Sum("quantity"))["t"])
+    containers = list(Container.objects
+                      .filter(location__clinic=clinic, lot__product__drug=session.drug, lot__product__active=True,
+                              balance__gt=0)
+                      .select_related("lot__product", "location").prefetch_related("location__rooms")
+                      .order_by("lot__expiry", "label"))
+    options = tuple(StockOption(
+        key=str(c.external_id), lot_number=c.lot.lot_number, unit=c.lot.product.unit, balance=c.balance,
+        strength_mg_per_mL=c.lot.product.strength_mg_per_mL,
+        label=(f"{c.label} · {c.lot.product.name} · lot {c.lot.lot_number} (exp {c.lot.expiry:%Y-%m-%d}) · "
+               f"{c.balance} {c.lot.product.unit} left"))
+        for c in containers if not container_problems(c, session, clinic))
+    product = draws[0].entry.container.lot.product if draws else (containers[0].lot.product if containers else None)
+    unit = product.unit if product else ("device" if session.drug == "esketamine" else "mL")
+    drawn = sum((d.drawn for d in draws), ZERO)
+    administered = sum((d.administered for d in draws), ZERO)
+    wasted = sum((d.wasted for d in draws), ZERO)
+    recorded = None
+    if session.administered_mg is not None and product is not None:
+        recorded = administered_quantity(session, product)
+    elif session.administered_mg is not None:
+        recorded = ZERO
+    problems = rules.session_account_problems(
+        unit=unit, drawn=drawn, administered_recorded=recorded, administered_posted=administered, wasted=wasted,
+        pending_waste=pending)
+    return DrugAccount(
+        unit=unit, drawn=drawn, drawn_mg=sum((d.entry.mg for d in draws), ZERO), administered=administered,
+        wasted=wasted, pending_waste=pending, problems=tuple(problems), options=options,
+        stock_known=bool(containers) or bool(draws) or Product.objects.filter(drug=session.drug).exists(),
+        draws=tuple(DrawLine(at=d.entry.at, container=d.entry.container.label, lot_number=d.entry.container.lot.lot_number,
+                             quantity=d.drawn, mg=d.entry.mg, by=d.entry.actor_label, administered=d.administered,
+                             wasted=d.wasted) for d in draws))

@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Sum
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse as url_for
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -138,8 +139,15 @@ def session(request, external_id):
                   .select_related("lot__product", "location").order_by("lot__expiry", "label"))
     action = forms.ActionForm(posted(request), choices=SESSION_ACTIONS).choice
 
+    back = forms.BackForm(posted(request)).target if request.method == "POST" else ""
+
     def data(name):
         return posted(request) if action == name else None
+
+    def done():
+        if back == "cockpit":
+            return redirect(url_for("treatments:cockpit", args=[s.external_id]) + "#account")
+        return redirect("custody:session", external_id=s.external_id)
 
     draw_form = forms.DrawForm(data("draw"), containers=containers, prefix="draw")
     administer_form = forms.ConfirmForm(data("administer"), prefix="administer")
@@ -152,13 +160,13 @@ def session(request, external_id):
         if entry is not None:
             messages.success(request, f"Drew {entry.quantity} {entry.lot.product.unit} ({entry.mg} mg) from "
                                       f"{entry.container.label}; {entry.details['remaining_after']} remain.")
-            return redirect("custody:session", external_id=s.external_id)
+            return done()
     elif action == "administer":
         entries = _submit(administer_form, lambda: services.record_administration(actor, s))
         if entries is not None:
             unit = entries[0].lot.product.unit if entries else ""
             messages.success(request, f"Administration recorded ({sum(e.quantity for e in entries)} {unit}).")
-            return redirect("custody:session", external_id=s.external_id)
+            return done()
     elif action == "waste":
         event = _submit(waste_form, lambda **data: services.request_waste(actor, session=s, clinic=clinic, **data))
         if event is not None:
@@ -167,7 +175,12 @@ def session(request, external_id):
             else:
                 messages.success(request, f"Waste recorded; it posts once {event.witnesses_required} "
                                           "witness(es) sign it, each on their own sign-in.")
-            return redirect("custody:session", external_id=s.external_id)
+            return done()
+    if back == "cockpit" and action is not None:  # refused: say why, back where the nurse was
+        for form in (draw_form, administer_form, waste_form):
+            for msg in _form_messages(form):
+                messages.error(request, msg)
+        return done()
     audit.record(actor, AuditAction.CUSTODY_SESSION_VIEWED, subject=s, patient=s.patient)
     draws = services.session_draws(s)
     residue = sum((d.residue for d in draws), Decimal("0.00"))

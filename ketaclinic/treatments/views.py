@@ -31,7 +31,7 @@ from ketaclinic.formfields import posted
 from ketaclinic.inputs import parse_day
 from ketaclinic.patients.access import get_patient_for
 from ketaclinic.screening.services import absolute_in_force, absolute_message, current_assessment
-from ketaclinic.treatments import forms, pdf, services
+from ketaclinic.treatments import forms, pdf, services, stock
 from ketaclinic.treatments.models import (
     AdverseEvent,
     Phase,
@@ -300,6 +300,7 @@ def cockpit_context(request, s: TreatmentSession, **extra) -> dict:
     user = request.user
     missing = services.precheck_missing(s)
     consent = services.valid_consent(s)
+    account = stock.account(s) if s.status not in services.CLOSED and (s.checked_in_at or s.prepared_dose_mg) else None
     ctx = {
         "s": s, "patient": s.patient, "order": s.order, "rows": rows, "events": events, "aes": aes,
         "ratings": ratings, "observations": observations, "addenda": addenda, "rems": rems,
@@ -323,9 +324,25 @@ def cockpit_context(request, s: TreatmentSession, **extra) -> dict:
                       and not s.is_signed else []),
         "deep_sedation": deep_sedation(ratings, limits),
         "pump_unconfirmed": bool(s.paused_at and s.pause_level >= 2 and s.pump_pause_confirmed_at is None),
+        "account": account,
+        "lot_choices": lot_choices(account),
+        "may_handle_stock": can_open(user, "custody:session"),
     }
     ctx.update(extra)
     return ctx
+
+
+def lot_choices(account: stock.DrugAccount | None) -> list[tuple[str, str]]:
+    """The lots a dose may be prepared from, once each (lot, strength, expiry, how many vials or devices), when
+    the clinic keeps its stock in KetaClinic; empty otherwise (the lot is then typed from the label)."""
+    if account is None or not account.stock_known:
+        return []
+    lots: dict[str, list[stock.StockOption]] = {}
+    for o in account.options:
+        lots.setdefault(o.lot_number, []).append(o)
+    return [(lot, f"{lot}" + (f" · {opts[0].strength_mg_per_mL.normalize():f} mg/mL" if opts[0].strength_mg_per_mL
+                              else "") + f" · {len(opts)} {'device' if opts[0].unit == 'device' else 'vial'}"
+             f"{'' if len(opts) == 1 else 's'} in stock") for lot, opts in lots.items()]
 
 
 def deep_sedation(ratings: list[SessionRating], limits) -> SessionRating | None:

@@ -63,6 +63,25 @@ def location_serves(location: StorageLocation, session: TreatmentSession) -> boo
     return session.room_id in room_ids
 
 
+def preparation_mismatch(session: TreatmentSession, container: Container) -> list[str]:
+    """A draw comes from what the dose was prepared and verified from: a vial of the strength used in the dose
+    calculation and, for the first draw, the lot recorded at preparation (a dose that needs a second vial may
+    take it from another lot)."""
+    product = container.lot.product
+    problems = []
+    if (product.form == Product.Form.VIAL and session.concentration_mg_per_mL is not None
+            and product.strength_mg_per_mL != session.concentration_mg_per_mL):
+        problems.append(f"The dose was calculated for {session.concentration_mg_per_mL.normalize():f} mg/mL; "
+                        f"{container.label} holds {product.strength_mg_per_mL.normalize():f} mg/mL. Draw from a "
+                        "vial of the prepared strength, or prepare the dose again.")
+    first = not LedgerEntry.objects.filter(session=session, kind=LedgerEntry.Kind.DRAW,
+                                           reversed_by__isnull=True).exists()
+    if first and session.lot_number and container.lot.lot_number != session.lot_number:
+        problems.append(f"The dose was prepared from lot {session.lot_number}; {container.label} is lot "
+                        f"{container.lot.lot_number}. Draw from the prepared lot, or prepare the dose again.")
+    return problems
+
+
 def session_problems(session: TreatmentSession) -> list[str]:
     problems = []
     if session.status in (TreatmentSession.Status.CANCELLED, TreatmentSession.Status.NO_SHOW):
@@ -84,6 +103,7 @@ def draw(actor: Actor, *, container: Container, session: TreatmentSession, quant
     container = _lock_container(container)
     product = container.lot.product
     problems = session_problems(session) + container_problems(container, session, clinic, now)
+    problems += preparation_mismatch(session, container)
     if product.form == Product.Form.DEVICE and quantity != quantity.to_integral_value():
         problems.append("Nasal spray devices are taken whole (quantity 1).")
     if quantity > container.balance and container.balance > 0:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Case, DecimalField, F, Q, Sum, Value, When
+from django.db.models import Case, DecimalField, Exists, F, OuterRef, Q, Sum, Value, When
 from django.db.models import Count as CountAgg
 
 from ketaclinic.custody.models import CONTAINER_EFFECT, Bucket, Container, LedgerEntry, Lot
 from ketaclinic.custody.services.common import ZERO, _dec
+from ketaclinic.treatments.models import TreatmentSession
 
 
 @dataclass
@@ -55,10 +56,13 @@ class Reconciliation:
     rows: list[ReconRow]
     container_mismatches: list[dict]
     open_sessions: list[dict]
+    undrawn_sessions: list[TreatmentSession] = field(default_factory=list)
 
     @property
     def balances(self) -> bool:
-        return all(r.balances for r in self.rows) and not self.container_mismatches
+        """Every lot balances, every container's balance agrees with its ledger, and no session records a dose
+        given with nothing drawn for it from stock."""
+        return all(r.balances for r in self.rows) and not self.container_mismatches and not self.undrawn_sessions
 
 
 def reconciliation() -> Reconciliation:
@@ -92,4 +96,9 @@ def reconciliation() -> Reconciliation:
         .filter(Q(residue__gt=Decimal("0.005")) | Q(residue__lt=Decimal("-0.005"))).order_by("session__scheduled_start"))
     for row in open_sessions:
         row["residue"] = _dec(row["residue"])
-    return Reconciliation(list(lots.values()), mismatches, open_sessions)
+    # A dose the session record says was given, with no live draw behind it: given from stock the ledger never
+    # released (or from outside it).
+    drawn = LedgerEntry.objects.filter(session=OuterRef("pk"), kind=LedgerEntry.Kind.DRAW, reversed_by__isnull=True)
+    undrawn = list(TreatmentSession.objects.filter(administered_mg__gt=0).exclude(Exists(drawn))
+                   .select_related("patient").order_by("dose_started_at"))
+    return Reconciliation(list(lots.values()), mismatches, open_sessions, undrawn)

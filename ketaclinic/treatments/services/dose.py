@@ -118,6 +118,9 @@ def prepare_dose(*, actor: Actor, session: TreatmentSession, data: Mapping[str, 
         if conc is None:
             raise TreatmentError({"concentration_mg_per_mL": "Choose the strength on the vial label ("
                                   + ", ".join(f"{v.normalize():f}" for v in strengths) + " mg/mL)."})
+    lot_problem = _lot_not_in_stock(s, lot, conc)
+    if lot_problem:
+        raise TreatmentError({"lot_number": lot_problem})
     override = str(data.get("override_reason") or "") or None
     try:
         calc = compute_dose(s, concentration=conc, bag=bag, override_reason=override, stocked=strengths)
@@ -233,6 +236,24 @@ def _verification_errors(s: TreatmentSession, raw: Mapping[str, object]
     for name, message in mismatches.items():
         errors.setdefault(name, message)
     return (TreatmentError(errors) if errors else None), entered
+
+
+def _lot_not_in_stock(s: TreatmentSession, lot: str, conc: Decimal | None) -> str:
+    """Why ``lot`` may not be used for this session's dose ('' when it may): where the clinic keeps its stock of
+    the drug in KetaClinic, the lot must be one the session could draw from now (in stock, unexpired, within its
+    beyond-use time, in a store serving the room) and, for a vial, of the strength chosen."""
+    account = stock.account(s)
+    if account is None or not account.stock_known:
+        return ""
+    if any(o.lot_number == lot and (s.route == Route.INTRANASAL or o.strength_mg_per_mL == conc)
+           for o in account.options):
+        return ""
+    held = sorted({o.lot_number + ("" if o.strength_mg_per_mL is None else f" ({o.strength_mg_per_mL.normalize():f} "
+                                   "mg/mL)") for o in account.options})
+    strength = "" if s.route == Route.INTRANASAL or conc is None else f" at {conc.normalize():f} mg/mL"
+    return (f"Lot {lot}{strength} is not in stock for this session (none left, expired, past its beyond-use time or "
+            "kept in a store that does not supply this room). "
+            + (f"Lots you can use: {', '.join(held)}." if held else "Receive stock under Controlled substances first."))
 
 
 def start_blockers(s: TreatmentSession, pre_rows: list[VitalsReading],

@@ -8,6 +8,7 @@ from ketaclinic.accounts.roles import Role
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
+from ketaclinic.treatments import stock
 from ketaclinic.treatments.models import Addendum, TreatmentSession
 from ketaclinic.treatments.services._common import FINISHED, Refused, TreatmentError, _roles, use_case
 
@@ -29,6 +30,10 @@ def sign_note(*, actor: Actor, session: TreatmentSession, as_role: str,
         _roles(actor, Role.NURSE, what="sign as the nurse")
         if s.nurse_signed_at:
             raise TreatmentError("The nurse has already signed; the note is read-only. Add an addendum.")
+        account = stock.account(s)
+        if account is not None and account.problems:
+            raise TreatmentError({"drug_account": "The controlled-substance account of this session does not "
+                                  "balance: " + " ".join(account.problems)})
         if not summary.strip() and not s.note_summary:
             raise TreatmentError({"note_summary": "Write the session summary before signing."})
         if summary.strip():
