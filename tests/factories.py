@@ -183,10 +183,19 @@ def predose_vitals(session, staff, bp=("124", "78"), taken_at=None):
 
 
 def dose_prepared(session, staff):
-    """The dose computed and prepared by the nurse (vial or device and lot recorded); not yet verified."""
+    """The dose computed and prepared by the nurse (vial or device and lot recorded); not yet verified. Where
+    the clinic keeps its stock in KetaClinic, the lot is the first one on offer (as the nurse picks it from the
+    cockpit's list, 50 mg/mL for a vial); otherwise "LOT123"."""
+    from ketaclinic.treatments import stock
+
+    account = stock.account(session)
+    lot = "LOT123"
+    if account is not None and account.stock_known:
+        lot = next((o.lot_number for o in account.options
+                    if session.route == "intranasal" or o.strength_mg_per_mL == Decimal("50")), lot)
     services.prepare_dose(actor=actor(staff["nurse"]), session=session, data={
         "concentration_mg_per_mL": "50", "bag_volume_mL": "100", "vial_or_device": "Ketamine 50 mg/mL 10 mL vial"
-        if session.route != "intranasal" else "Spravato 28 mg device", "lot_number": "LOT123"})
+        if session.route != "intranasal" else "Spravato 28 mg device", "lot_number": lot})
     session.refresh_from_db()
     return session
 
@@ -252,7 +261,71 @@ def discharged(session, staff):
     return s
 
 
+def drug_accounted(session, staff):
+    """The session's drug account balanced through custody, as the nurse does it from the cockpit: the prepared
+    lot received first if the clinic holds none of it (a synthetic supplier, a store for every room), the dose
+    drawn from it, the administration posted, and any residue wasted with the prescriber as witness."""
+    from ketaclinic.treatments import stock
+
+    session.refresh_from_db()
+    account = stock.account(session)
+    if account.balanced:
+        return session
+    clinic = session.patient.clinic
+    nurse = actor(staff["nurse"])
+    if not account.draws:
+        option = next((o for o in account.options if o.lot_number == session.lot_number), None)
+        if option is None:
+            stocked(staff, clinic=clinic, drug=session.drug, lot=session.lot_number,
+                    packages=max(1, int(session.devices or 1)))
+            option = next(o for o in stock.account(session).options if o.lot_number == session.lot_number)
+        quantity = session.devices if session.route == "intranasal" else session.prepared_volume_mL
+        custody.draw(nurse, container=custody_container(option.key), session=session, quantity=quantity,
+                     clinic=clinic)
+    if session.administered_mg is not None and not stock.account(session).administered:
+        custody.record_administration(nurse, session)
+    residue = stock.account(session).residue
+    if residue > 0:
+        event = custody.request_waste(nurse, session=session, quantity=residue, method="drug-disposal container",
+                                      clinic=clinic)
+        for _ in range(event.witnesses_required):
+            custody.attest(actor(staff["prescriber"]), event, residue)
+    session.refresh_from_db()
+    return session
+
+
+def stocked(staff, *, clinic, drug="ketamine", lot="LOT-A1", packages=1):
+    """Stock of ``drug`` received and countersigned through custody: a synthetic supplier, a store that supplies
+    every room of the clinic, 50 mg/mL 10 mL vials of ketamine or 28 mg esketamine devices (the product made
+    once). Returns the containers."""
+    from ketaclinic.custody.models import Product, Supplier
+
+    admin = actor(staff["clinic_admin"])
+    device = drug == "esketamine"
+    product = (Product.objects.filter(drug=drug, form="device" if device else "vial",
+                                      **({} if device else {"strength_mg_per_mL": Decimal("50")})).first()
+               or (custody.add_product(admin, ndc="00000-0901-01", name="Spravato 28 mg device (test)",
+                                       drug="esketamine", form="device", device_mg="28", units_per_package=1)
+                   if device else
+                   custody.add_product(admin, ndc="00000-0902-01", name="Ketamine HCl 50 mg/mL 10 mL (test)",
+                                       drug="ketamine", form="vial", strength_mg_per_mL="50",
+                                       container_volume_mL="10")))
+    supplier = (Supplier.objects.filter(kind=Supplier.Kind.DISTRIBUTOR).first()
+                or custody.add_supplier(admin, name="Test Supply (synthetic)", address="1 Test Way, Denver, CO",
+                                        dea_number="PS1234563"))
+    location = custody.add_location(admin, clinic=clinic, name=f"Safe for {lot}")
+    return received(staff, supplier=supplier, location=location, product=product, lot=lot, packages=packages)
+
+
+def custody_container(key: str):
+    from ketaclinic.custody.models import Container
+
+    return Container.objects.get(external_id=key)
+
+
 def signed(session, staff, summary="Uneventful session."):
+    """The drug account balanced (:func:`drug_accounted`), then the nurse signs and the prescriber co-signs."""
+    drug_accounted(session, staff)
     services.sign_note(actor=actor(staff["nurse"]), session=session, as_role="nurse", summary=summary)
     services.sign_note(actor=actor(staff["prescriber"]), session=session, as_role="prescriber")
     session.refresh_from_db()

@@ -27,6 +27,8 @@ from ketaclinic.clinical.identifiers import dea_check_digit
 from ketaclinic.custody import services
 from ketaclinic.custody.models import Container, Count, Product, Supplier
 from ketaclinic.custody.services import CountInput, CustodyError
+from ketaclinic.treatments import services as treatment_services
+from ketaclinic.treatments.demo import DEMO_LOTS
 from ketaclinic.treatments.models import TreatmentSession
 
 
@@ -75,9 +77,19 @@ def seed(ctx) -> None:
     esk = [s for s in sessions if s.drug == "esketamine"]
     n50 = max(10, int(ket_mg / 500) + len({s.verified_at.astimezone(tz).date() for s in sessions}) + 4)
     receipts = [
-        (k50, n50, "KD24A117", 540, safe), (k100, 5, "KH24B031", 480, safe),
-        (s56, max(4, len(esk) // 2 + 2), "SPV2411A", 420, cabinet), (s84, max(2, len(esk) // 3 + 1), "SPV2411B", 420, cabinet),
+        (k50, n50, DEMO_LOTS["ketamine"], 540, safe), (k100, 5, "KH24B031", 480, safe),
+        (s56, max(4, len(esk) // 2 + 2), DEMO_LOTS["esketamine"], 420, cabinet), (s84, max(2, len(esk) // 3 + 1), "SPV2411B", 420, cabinet),
     ]
+    # Any other lot a session's dose was prepared from is received too (a first draw comes from that lot).
+    named = {(p.drug, lot) for p, _, lot, _, _ in receipts}
+    for drug, lot in sorted({(s.drug, s.lot_number) for s in sessions
+                             if s.lot_number and (s.drug, s.lot_number) not in named}):
+        drug_sessions = [s for s in sessions if s.lot_number == lot and s.drug == drug]
+        if drug == "esketamine":
+            receipts.append((s56, len(drug_sessions) * 2, lot, 420, cabinet))
+        else:
+            mg = sum((s.prepared_dose_mg for s in drug_sessions), Decimal(0))
+            receipts.append((k50, int(mg / 500) + len(drug_sessions) + 1, lot, 540, safe))
     for i, (product, packages, lot, shelf_days, where) in enumerate(receipts):
         r = services.enter_receipt.within(
             nurse, supplier=supplier, invoice_number=f"FRP-{20461 + i}", invoice_date=start_day,
@@ -115,6 +127,10 @@ def seed(ctx) -> None:
             lines[i] = CountInput(lines[i].container, lines[i].counted - Decimal("0.10"))
         services.submit_count.within(nurse, location=loc, kind=Count.Kind.ROUTINE, lines=lines,
                                      at=now - timedelta(hours=1))
+    # Today's notes the nurse signs now that their drug accounts balance (signing refuses an open account).
+    for pk, summary in ctx.extra.get("sign_after_custody", []):
+        session = TreatmentSession.objects.get(pk=pk)
+        treatment_services.sign_note.within(actor=nurse, session=session, as_role="nurse", summary=summary)
     ctx.extra["custody"] = {"balances": services.reconciliation().balances}
 
 
@@ -155,8 +171,10 @@ def _pick(s, at, clinic):
     candidates = (Container.objects.filter(balance__gt=0, lot__product__drug=s.drug)
                   .select_related("lot__product", "location").order_by(F("opened_at").desc(nulls_last=True), "lot__product__strength_mg_per_mL",
                             "lot__expiry", "label"))
+    # The first draw comes from the lot the dose was prepared from.
+    candidates = sorted(candidates, key=lambda c: c.lot.lot_number != s.lot_number)
     for c in candidates:
-        if not services.container_problems(c, s, clinic, at):
+        if not services.container_problems(c, s, clinic, at) and not services.preparation_mismatch(s, c):
             return c
     raise CustodyError({"quantity": "no usable container"})
 

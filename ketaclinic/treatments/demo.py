@@ -76,6 +76,11 @@ def _dose_fields(order, weight: Decimal) -> dict:
     return f
 
 
+#: The synthetic lots the demo's doses are prepared from; the custody seed receives them (a first draw comes
+#: from the lot recorded at preparation).
+DEMO_LOTS = {"ketamine": "KD24A117", "esketamine": "SPV2411A"}
+
+
 def _past_session(ctx, order, seq, start, chair, users) -> TreatmentSession:
     """A completed, discharged and signed session built directly (synthetic history)."""
     rng = ctx.rng
@@ -96,7 +101,7 @@ def _past_session(ctx, order, seq, start, chair, users) -> TreatmentSession:
         pregnancy_test="negative" if p.sex_at_birth != "male" else "", escort_name=p.escort_name,
         escort_phone=p.escort_phone, music=rng.choice(["Instrumental playlist", "Guided meditation", "Nature sounds"]),
         lighting=rng.choice(["Dimmed", "Dark, eye mask"]), prepared_by=nurse, prepared_at=start + timedelta(minutes=15),
-        verified_by=nurse2, verified_at=start + timedelta(minutes=20), lot_number=f"DEMO{rng.randint(1000, 9999)}",
+        verified_by=nurse2, verified_at=start + timedelta(minutes=20), lot_number=DEMO_LOTS[order.drug],
         dose_started_at=dose_start, dose_ended_at=dose_end, administered_by=nurse, discharged_at=discharged,
         discharged_by=nurse, alert_and_oriented=True, steady_gait=True, created_at=start - timedelta(days=3),
         discharge_check={"ready": True, "missing": [], "at": discharged.isoformat()},
@@ -280,7 +285,7 @@ def _today(ctx, orders, infusion, spravato) -> None:
             continue
         s.refresh_from_db()
         services.prepare_dose.within(actor=nurse, session=s, data={
-            "concentration_mg_per_mL": "50", "bag_volume_mL": "100", "lot_number": f"DEMO{rng.randint(1000, 9999)}",
+            "concentration_mg_per_mL": "50", "bag_volume_mL": "100", "lot_number": DEMO_LOTS[s.drug],
             "vial_or_device": "Spravato 28 mg nasal device" if s.route == "intranasal" else
             "Ketamine HCl 50 mg/mL, 10 mL vial"})
         s.refresh_from_db()
@@ -322,6 +327,8 @@ def _today(ctx, orders, infusion, spravato) -> None:
         if target == "ready":
             continue
         services.discharge.within(actor=nurse, session=s)
-        services.sign_note.within(actor=nurse, session=s, as_role="nurse",
-                           summary="Synthetic demo: uneventful infusion, discharged home with escort.")
+        # The nurse signs once the session's drug account balances: the custody seed draws, posts the
+        # administration and wastes the residue for it, then signs (see ketaclinic/custody/demo.py).
+        ctx.extra.setdefault("sign_after_custody", []).append(
+            (s.pk, "Synthetic demo: uneventful infusion, discharged home with escort."))
     _ = (Phase, prescriber)

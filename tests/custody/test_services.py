@@ -65,6 +65,8 @@ def test_draw_refusals(problem, make_patient, make_session, receive, vial_produc
     [vial] = receive(vial_product, where=other_location if problem == "other_location" else None)
     if problem == "other_location":  # the dose is prepared from stock in the session's own store
         receive(vial_product, lot="LOT-B2")
+    if problem == "wrong_drug":  # the esketamine dose is prepared from devices the clinic holds
+        receive(device_product, lot="ESK-1")
     session = make_session(make_patient(), verified=problem != "unverified",
                            drug="esketamine" if problem == "wrong_drug" else "ketamine")
     quantity = "10.01" if problem == "too_much" else "1"

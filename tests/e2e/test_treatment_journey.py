@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from ketaclinic.treatments import services
 from ketaclinic.treatments.models import TreatmentSession
-from tests.factories import IV, actor, let_time_pass, make_order, make_rooms
+from tests.factories import IV, actor, let_time_pass, make_order, make_rooms, stocked
 
 PASSWORD = "correct horse battery"
 
@@ -27,6 +27,7 @@ def test_iv_ketamine_session_from_booking_to_signatures(page, browser, live_serv
     services.add_consent_document(actor=actor(staff["clinic_admin"]), drug="ketamine", version="2026-1",
                                   title="Consent to ketamine treatment", text="Synthetic test consent text.",
                                   effective_from=timezone.localdate() - timedelta(days=30))
+    stocked(staff, clinic=clinic, lot="KT2291A")  # 10 mL vials of 50 mg/mL in a store for every room
     local_now = timezone.localtime(timezone.now(), clinic.tz)
     start = local_now - timedelta(minutes=5)
     nav = page.get_by_role("navigation", name="Main")
@@ -91,7 +92,7 @@ def test_iv_ketamine_session_from_booking_to_signatures(page, browser, live_serv
     page.get_by_label("Vial concentration (mg/mL)").select_option("50")  # the strengths the clinic can use
     page.get_by_label("Bag volume (mL)").fill("100")
     page.get_by_label("Vial or device used").fill("Ketamine HCl 50 mg/mL, 10 mL vial")
-    page.get_by_label("Lot number").fill("KT2291A")
+    page.get_by_label("Lot number").select_option("KT2291A")  # only lots the clinic holds are offered
     page.get_by_role("button", name="Calculate and record dose").click()
     expect(page.get_by_text("35 mg = 0.70 mL of 50 mg/mL")).to_be_visible()
     page.get_by_role("button", name="Start infusion").click()
@@ -137,6 +138,11 @@ def test_iv_ketamine_session_from_booking_to_signatures(page, browser, live_serv
     # --- nurse runs the infusion --------------------------------------------------------------------------
     page.reload()
     expect(page.get_by_text(re.compile("Independently verified by"))).to_be_visible()
+    account = page.locator("#account")
+    expect(account.get_by_label("Vial or device (from stock)")).to_contain_text("lot KT2291A")
+    expect(account.get_by_label(re.compile("Amount drawn"))).to_have_value("0.70")
+    account.get_by_role("button", name="Record draw").click()
+    expect(page.get_by_text(re.compile(r"Drew 0\.70 mL \(35\.00 mg\)"))).to_be_visible()
     page.get_by_role("button", name="Start infusion").click()
     expect(page.get_by_text("Dosing started.")).to_be_visible()
     vitals = page.get_by_role("form", name="New vitals row")
@@ -170,6 +176,13 @@ def test_iv_ketamine_session_from_booking_to_signatures(page, browser, live_serv
     page.get_by_role("button", name="Discharge patient").click()
     expect(page.get_by_text("Discharged. Print the discharge instructions.")).to_be_visible()
     expect(page.get_by_role("link", name="Discharge instructions (PDF)")).to_be_visible()
+    page.get_by_label("Session summary").fill("0.5 mg/kg over 40 min; transient BP rise pre-dose, rechecked normal.")
+    page.get_by_role("button", name="Sign note as nurse").click()  # the ledger does not show the dose given yet
+    expect(page.get_by_text(re.compile("does not balance: The 0.70 mL given is not yet posted")).first).to_be_visible()
+    assert TreatmentSession.objects.get(pk=session.pk).nurse_signed_at is None
+    page.locator("#account").get_by_role("button", name=re.compile("Record administration of 35 mg")).click()
+    expect(page.get_by_text("Administration recorded (0.70 mL).")).to_be_visible()
+    expect(page.locator("#account")).to_contain_text("Balances: drawn 0.70 = given 0.70 + wasted 0.00 mL")
     page.get_by_label("Session summary").fill("0.5 mg/kg over 40 min; transient BP rise pre-dose, rechecked normal.")
     page.get_by_role("button", name="Sign note as nurse").click()
     expect(page.get_by_text("Note signed.")).to_be_visible()

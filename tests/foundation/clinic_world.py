@@ -67,6 +67,22 @@ def _build():
     patient = register_patient(actor=actor("front_desk"), clinic=clinic, confirm_duplicate=True, data={
         "legal_given_name": "Avery", "legal_family_name": "Sampleton", "date_of_birth": date(1985, 4, 12),
         "sex_at_birth": "female", "email": "avery@example.invalid"})
+    # Custody first, as in a clinic: a safe for the infusion rooms, two vials received and countersigned (the doses
+    # below are prepared from that lot); later 0.8 mL of one is drawn for the verified session, 1 mL of the other
+    # reported lost, and a routine count finds 0.2 mL missing from the first (a discrepancy incident).
+    room_b = add_room(actor=actor("clinic_admin"), clinic=clinic, name="Infusion Room B", kind=Room.Kind.INFUSION,
+                      chairs=1)
+    store = custody.add_location(actor("clinic_admin"), clinic=clinic, name="Main safe", rooms=[rooms["infusion"], room_b])
+    supplier = custody.add_supplier(actor("clinic_admin"), name="Example Pharma Supply (synthetic)",
+                                    address="1 Warehouse Way, Denver, CO 80205", dea_number="PS1234563")
+    product = custody.add_product(actor("clinic_admin"), ndc="00000-0001-01", name="Ketamine 50 mg/mL 10 mL (test)",
+                                  drug="ketamine", form="vial", strength_mg_per_mL="50", container_volume_mL="10")
+    today = timezone.localdate()
+    receipt = custody.enter_receipt(actor("nurse"), supplier=supplier, invoice_number="INV-1", invoice_date=today,
+                                    received_on=today, product=product, lot_number="LOT-A1",
+                                    expiry=today.replace(year=today.year + 1, day=min(today.day, 28)), packages=2,
+                                    location=store)
+    vial, vial2 = custody.countersign_receipt(actor("prescriber"), receipt)
     consult, assessment = f.make_eligible(patient, users)
     order = f.services.write_order(actor=actor("prescriber"), patient=patient, data=f.IV)
     session = f.ready_to_start(f.book_now(order, users, rooms), users)  # dose verified, in Chair 1
@@ -79,28 +95,12 @@ def _build():
             "legal_given_name": "Patient", "legal_family_name": f"Phase{n}", "date_of_birth": date(1980 + n, 1, 2),
             "sex_at_birth": "male"})
 
-    room_b = add_room(actor=actor("clinic_admin"), clinic=clinic, name="Infusion Room B", kind=Room.Kind.INFUSION,
-                      chairs=1)
     prepared = f.dosed_session(another(1), users, data=f.ESK, rooms=rooms, end="prepared")
     dosing = f.dosed_session(another(2), users, rooms=rooms, end="dosing")
     observing = f.dosed_session(another(3), users, room=room_b, end="stopped")
     assert (session.status, session.verified_at is not None, prepared.verified_at, dosing.status, observing.status) \
         == ("pre_checks", True, None, "dosing", "observation")
 
-    # Custody: a safe for the infusion rooms, two vials received and countersigned, 0.8 mL of one drawn for the
-    # verified session, 1 mL of the other reported lost, and a routine count that finds 0.2 mL missing from the
-    # first (a discrepancy incident).
-    store = custody.add_location(actor("clinic_admin"), clinic=clinic, name="Main safe", rooms=[rooms["infusion"], room_b])
-    supplier = custody.add_supplier(actor("clinic_admin"), name="Example Pharma Supply (synthetic)",
-                                    address="1 Warehouse Way, Denver, CO 80205", dea_number="PS1234563")
-    product = custody.add_product(actor("clinic_admin"), ndc="00000-0001-01", name="Ketamine 50 mg/mL 10 mL (test)",
-                                  drug="ketamine", form="vial", strength_mg_per_mL="50", container_volume_mL="10")
-    today = timezone.localdate()
-    receipt = custody.enter_receipt(actor("nurse"), supplier=supplier, invoice_number="INV-1", invoice_date=today,
-                                    received_on=today, product=product, lot_number="LOT-A1",
-                                    expiry=today.replace(year=today.year + 1, day=min(today.day, 28)), packages=2,
-                                    location=store)
-    vial, vial2 = custody.countersign_receipt(actor("prescriber"), receipt)
     draw = custody.draw(actor("nurse"), container=vial, session=session, quantity="0.8")
     loss = custody.report_loss(actor("nurse"), container=vial2, quantity="1", kind="loss",
                                discovered_at=timezone.now(), circumstances="Dropped vial")

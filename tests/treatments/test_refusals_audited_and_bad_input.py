@@ -21,6 +21,7 @@ from tests.treatments.factories import (
     actor,
     book_now,
     checked_in,
+    drug_accounted,
     make_eligible,
     make_order,
     prechecked,
@@ -245,6 +246,7 @@ def test_one_person_cannot_sign_as_nurse_and_co_sign_as_prescriber(patient, staf
     both = make_user("nurse", "prescriber", username="np")
     s = _dosed(patient, staff, rooms)
     s = services.discharge(actor=actor(staff["prescriber"]), session=s, override_reason="Test: early discharge.")
+    drug_accounted(s, staff)
     services.sign_note(actor=actor(both), session=s, as_role="nurse", summary="Uneventful infusion.")
     with pytest.raises(TreatmentError, match="another prescriber"):
         services.sign_note(actor=actor(both), session=s, as_role="prescriber")

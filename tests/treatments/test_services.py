@@ -19,6 +19,7 @@ from tests.factories import (
     book_at,
     book_now,
     checked_in,
+    drug_accounted,
     let_time_pass,
     local,
     make_eligible,
@@ -346,6 +347,7 @@ def test_signed_note_is_read_only_and_addenda_keep_the_original(patient, staff, 
     s = services.discharge(actor=actor(staff["prescriber"]), session=s, override_reason="Test: early discharge.")
     with pytest.raises(TreatmentError, match="nurse signs the note first"):
         services.sign_note(actor=actor(staff["prescriber"]), session=s, as_role="prescriber")
+    drug_accounted(s, staff)
     services.sign_note(actor=actor(staff["nurse"]), session=s, as_role="nurse", summary="Uneventful infusion.")
     with pytest.raises(TreatmentError, match="read-only"):
         normal_vitals(s, staff)
