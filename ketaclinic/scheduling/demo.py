@@ -49,10 +49,11 @@ def seed(ctx) -> None:
                 continue
             patient = patients[(7 * n + 3) % len(patients)]
             n += 1
+            chair = room.chairs.filter(active=True).order_by("label").first()  # the demo's rooms have chairs
             try:
                 booked.append(services.book_appointment.within(
                     actor=desk, clinic=clinic, type=types[code], start=start, clinician=users[who], room=room,
-                    patient=patient, note="Synthetic demo booking"))
+                    chair=chair, patient=patient, note="Synthetic demo booking"))
             except services.SchedulingError:
                 continue  # the slot is taken by a demo treatment or integration session: leave it
     if len(booked) >= 2:
