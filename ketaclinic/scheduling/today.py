@@ -23,7 +23,7 @@ def today_panels(request, clinic) -> list[dict]:
     appointments = list(Appointment.objects.filter(clinic=clinic, start__gte=start, start__lt=end)
                         .exclude(status=Appointment.Status.CANCELLED)
                         .select_related("patient", "type", "clinician", "room", "chair").order_by("start", "pk"))
-    return [{"title": "Today's appointments", "template": "scheduling/_today.html", "priority": 20,
+    return [{"title": "Appointments today", "template": "scheduling/_today.html", "priority": 20,
              "context": {"appointments": appointments, "calendar_url": reverse("scheduling:calendar"),
                          "book_url": reverse("scheduling:book") if can_open(user, "scheduling:book") else "",
                          "can_open": can_open(user, "scheduling:appointment")}}]

@@ -102,3 +102,21 @@ def test_with_one_chair_the_nearest_later_start_is_offered_and_all_of_it_fits(pa
     booked = services.book_series(actor=actor(staff["front_desk"]), order=order, days=later["days"], at=time(9, 30),
                                   chair=rooms["a1"])
     assert len(booked) == order.sessions_planned
+
+
+def test_after_a_booked_session_the_rest_of_the_series_starts_the_orders_spacing_later(patient, staff, rooms, clinic,
+                                                                                       client_for):
+    order = make_order(patient, staff)
+    first_day = timezone.localdate() + timedelta(days=7)
+    services.book_session(actor=actor(staff["front_desk"]), order=order,
+                          start=datetime.combine(first_day, time(9, 30), tzinfo=clinic.tz), room=rooms["a1"].room,
+                          chair=rooms["a1"])
+    proposal = services.propose_series(order, first_day, clinic)
+    gap = max(order.min_spacing_days, 7 // order.sessions_per_week)
+    assert len(proposal) == order.sessions_planned - 1 and proposal[0][0] >= first_day + timedelta(days=gap)
+    moves = booking.explain_moves(order, first_day, proposal, clinic)
+    assert moves[0] == (f"Session booked on {first_day:%A %-d %B}: the remaining sessions start from "
+                        f"{first_day + timedelta(days=gap):%A %-d %B}.")
+    body = client_for("front_desk").get(reverse("treatments:order", args=[order.external_id]),
+                                        {"start": first_day.isoformat()}).content.decode()
+    assert f"Session booked on {first_day:%A %-d %B}" in body

@@ -40,12 +40,29 @@ def default_minutes(order: TreatmentOrder, cfg: Mapping[str, object]) -> int:
     return 30 + int(order.infusion_minutes or 0) + int(cfg[obs])  # type: ignore[arg-type]
 
 
+def after_booked(order: TreatmentOrder, start: date, clinic: Clinic) -> tuple[date, str]:
+    """The day the order's remaining sessions may start from: ``start``, or later when a session of the order is
+    already booked on or near it (the order's spacing after the last booked one), with the sentence saying so."""
+    tz = clinic.tz
+    last = max((timezone.localtime(s, tz).date() for s in
+                order.sessions.exclude(status__in=CLOSED).values_list("scheduled_start", flat=True)), default=None)
+    if last is None:
+        return start, ""
+    earliest = last + timedelta(days=max(order.min_spacing_days, 7 // max(order.sessions_per_week, 1)))
+    if earliest <= start:
+        return start, ""
+    return earliest, (f"Session booked on {last:%A %-d %B}: the remaining sessions start from "
+                      f"{earliest:%A %-d %B}.")
+
+
 def propose_series(order: TreatmentOrder, start: date, clinic: Clinic) -> list[tuple[date, str]]:
-    """Dates for the remaining sessions of the order, from the clinical core's schedules."""
+    """Dates for the remaining sessions of the order, from the clinical core's schedules, starting no earlier than
+    the order's spacing after its last booked session (:func:`after_booked`)."""
     booked = order.sessions.exclude(status__in=CLOSED).count()
     remaining = max(0, order.sessions_planned - booked)
     if remaining == 0:
         return []
+    start, _why = after_booked(order, start, clinic)
     weekdays = clinic.weekdays() or schedules.WEEKDAYS
     try:
         if order.drug == Drug.ESKETAMINE:
@@ -222,7 +239,8 @@ def explain_moves(order: TreatmentOrder, start: date, proposal: list[tuple[date,
     """A sentence for each proposed date that is not the day it was aimed at, saying why it moved
     ("Saturday 4 July is not a working day: moved to Monday 6 July")."""
     working = clinic.weekdays() or schedules.WEEKDAYS
-    out = []
+    start, why = after_booked(order, start, clinic)
+    out = [why] if why and proposal else []
     for aim, (day, _phase) in zip(_aims(order, start, proposal), proposal, strict=True):
         if day == aim or day < aim:
             continue
