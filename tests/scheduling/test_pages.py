@@ -220,3 +220,34 @@ def test_the_clinic_admin_sets_hours_from_the_page_and_a_bad_entry_is_named(clin
            {f"u{nurse.pk}-clinician": nurse.pk, f"u{nurse.pk}-d{day}_start": "09:00",
             f"u{nurse.pk}-d{day}_end": "12:00"})
     assert [(a.weekday, a.start, a.end) for a in nurse.availability.all()] == [(day, time(9), time(12))]
+
+
+def test_reschedule_and_cancel_from_the_appointment_page(open_clinic, desk, staff, rooms, clinic, client_for, patient,
+                                                         make_patient):
+    a = services.book_appointment(actor=desk, clinic=clinic, type=types(clinic)["consult"],
+                                  start=next_week_at(clinic, 10), clinician=staff["prescriber"],
+                                  room=rooms["consult"], patient=patient)
+    services.add_to_waitlist(actor=desk, clinic=clinic, patient=make_patient(legal_given_name="Wren"),
+                             type=types(clinic)["consult"])
+    c = client_for("front_desk")
+    page = c.get(reverse("scheduling:appointment", args=[a.external_id])).content.decode()
+    assert "Reschedule" in page and "History" in page
+    refused = c.post(reverse("scheduling:reschedule", args=[a.external_id]),
+                     {"start": "2000-01-03T10:00", "reason": "patient_request"})
+    assert refused.status_code == 400 and "has passed" in refused.content.decode()
+    a.refresh_from_db()
+    assert a.start == next_week_at(clinic, 10)
+    moved = next_week_at(clinic, 13)
+    c.post(reverse("scheduling:reschedule", args=[a.external_id]),
+           {"start": timezone.localtime(moved, clinic.tz).strftime("%Y-%m-%dT%H:%M"), "reason": "patient_request"})
+    a.refresh_from_db()
+    assert a.start == moved
+    no_reason = c.post(reverse("scheduling:cancel", args=[a.external_id]), {"reason": ""})
+    assert no_reason.status_code == 400 and "Choose the reason." in no_reason.content.decode()
+    response = c.post(reverse("scheduling:cancel", args=[a.external_id]), {"reason": "patient_ill"}, follow=True)
+    body = response.content.decode()
+    a.refresh_from_db()
+    assert a.status == "cancelled" and "1 waitlist entry matches the freed slot" in body
+    assert "Freed slots that suit the waitlist" in body and "Offer this slot to Wren" in body
+    history = c.get(reverse("scheduling:appointment", args=[a.external_id])).content.decode()
+    assert history.count("<td>Patient asked") == 1 and "Patient unwell" in history
