@@ -144,6 +144,14 @@ class AppointmentChange(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} {self.at:%Y-%m-%d %H:%M}"
 
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("An appointment's history is append-only: record a new change instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("An appointment's history is append-only: it is never deleted.")
+
 
 class WaitlistEntry(models.Model):
     class Status(models.TextChoices):

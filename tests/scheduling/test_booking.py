@@ -190,6 +190,11 @@ def test_history_rows_are_never_rewritten(open_clinic, desk, staff, rooms, clini
     first = a.changes.get()
     services.reschedule(actor=desk, appointment=a, start=next_week_at(clinic, 11), reason="clinician_unavailable")
     services.cancel(actor=desk, appointment=a, reason="patient_ill", reason_text="flu")
+    first.reason_text = "rewritten"
+    with pytest.raises(ValueError, match="append-only"):
+        first.save()
+    with pytest.raises(ValueError, match="append-only"):
+        first.delete()
     first_again = AppointmentChange.objects.get(pk=first.pk)
     assert (first_again.kind, first_again.to_start, first_again.at) == (first.kind, first.to_start, first.at)
     assert list(a.changes.values_list("kind", flat=True)) == ["booked", "rescheduled", "cancelled"]
