@@ -182,11 +182,10 @@ class AvailabilityForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for i, name in enumerate(services.DAY_NAMES):
-            widget = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
-            self.fields[f"d{i}_start"] = forms.TimeField(label=f"{name} from", required=False,
-                                                         input_formats=TIME_FORMATS, widget=widget)
-            self.fields[f"d{i}_end"] = forms.TimeField(label=f"{name} to", required=False,
-                                                       input_formats=TIME_FORMATS, widget=widget)
+            for end, word in (("start", "from"), ("end", "to")):
+                widget = forms.TimeInput(attrs={"type": "time", "aria-label": f"{name} {word}"}, format="%H:%M")
+                self.fields[f"d{i}_{end}"] = forms.TimeField(label=f"{name} {word}", required=False,
+                                                             input_formats=TIME_FORMATS, widget=widget)
 
     def day_fields(self):
         return [(name, self[f"d{i}_start"], self[f"d{i}_end"]) for i, name in enumerate(services.DAY_NAMES)]
