@@ -225,16 +225,21 @@ def dosing_started(session, staff):
 
 def dosing_stopped(session, staff, administered_mg=None):
     """End of dosing: every esketamine device given (the clock moves on by the label's interval between
-    devices), then the stop recorded with ``administered_mg`` (the prepared dose by default)."""
+    devices), an IV infusion run for its planned minutes (the clock moves on), then the stop recorded: the dose
+    the events give, or ``administered_mg`` with the nurse's reason."""
     session.refresh_from_db()
     if session.route == "intranasal":
         gap = int(services.limits_for(session.patient)["dosing.esketamine_device_interval_minutes"])
         while session.events.filter(kind="device").count() < int(session.devices or 0):
             let_time_pass(gap + 0.5)
             services.dosing_event(actor=actor(staff["nurse"]), session=session, kind="device")
+    if session.route == "iv" and administered_mg is None:  # the pump runs its planned time
+        let_time_pass(int(session.infusion_minutes or 0))
     if session.route != "im":
+        short = administered_mg is not None and Decimal(str(administered_mg)) != session.prepared_dose_mg
         services.dosing_event(actor=actor(staff["nurse"]), session=session, kind="stop",
-                              administered_mg=administered_mg)
+                              administered_mg=administered_mg,
+                              note="stopped at the patient's request" if short or administered_mg is not None else "")
     session.refresh_from_db()
     return session
 

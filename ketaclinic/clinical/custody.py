@@ -135,14 +135,16 @@ def inventory_due_on(last_inventory_on: date | None, interval_months: int) -> da
 
 
 def session_account_problems(*, unit: str, drawn: Decimal, administered_recorded: Decimal | None,
-                             administered_posted: Decimal, wasted: Decimal, pending_waste: Decimal) -> list[str]:
+                             administered_posted: Decimal, wasted: Decimal, pending_waste: Decimal,
+                             prepared_lot: str = "", drawn_lots: frozenset[str] = frozenset()) -> list[str]:
     """Why a dosing session's controlled-substance account does not balance; empty when it does.
 
     Every quantity is in the product's unit (mL of a vial, esketamine devices), to 0.01. The account balances
     when something was drawn for the session, the amount the session record says was given
     (``administered_recorded``; None while dosing has not ended) is posted to the ledger, no waste waits for
     its witness, and drawn = administered + wasted (a draw returned to stock is reversed, so it no longer counts
-    as drawn). Source: 21 CFR 1304.22(c)(4)-(5), every unit administered and every unit disposed of is recorded
+    as drawn). The lot recorded at preparation (``prepared_lot``) must be among the lots drawn from
+    (``drawn_lots``), so the session record and the ledger name the same stock. Source: 21 CFR 1304.22(c)(4)-(5), every unit administered and every unit disposed of is recorded
     (clinical.md §6 'Dispenser record fields', C); residue is wasted and recorded, not put on Form 41 (§6
     'Wastage', C)."""
     problems = []
@@ -150,6 +152,10 @@ def session_account_problems(*, unit: str, drawn: Decimal, administered_recorded
         problems.append("Nothing was drawn from stock for this session: draw the dose from a vial or device the "
                         "clinic holds.")
         return problems
+    if prepared_lot and drawn_lots and prepared_lot not in drawn_lots:
+        problems.append(f"The dose was prepared from lot {prepared_lot} but drawn from lot "
+                        f"{', '.join(sorted(drawn_lots))}: reverse the draw and draw from the prepared lot, or "
+                        "prepare the dose again.")
     if administered_recorded is None:
         problems.append("Dosing has not ended: the dose given is not recorded yet.")
     elif q2(administered_posted) != q2(administered_recorded):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from .errors import ClinicalInputError
@@ -652,3 +653,58 @@ def esketamine(
     return DoseCalculation("intranasal", "fixed dose", None, None, float(dose_mg), None, None, None, span, None,
                            devices, tuple(working), tuple(warnings), needs, _reason(override_reason),
                            float(devices * ESKETAMINE_DEVICE_MG))
+
+
+# ------------------------------------------------------------------------------ what the pump actually gave
+@dataclass(frozen=True)
+class InfusedDose:
+    """What an IV infusion delivered, from its dosing events: ``mg`` and ``volume_mL`` (to 0.01, never more than
+    prepared), the minutes the pump ran, and ``early`` when it stopped before the prepared volume had run."""
+
+    mg: Decimal
+    volume_mL: Decimal
+    running_minutes: Decimal
+    early: bool
+
+
+def infused_dose(*, start: datetime, stop: datetime, start_rate_mL_per_h: float | Decimal,
+                 events: Iterable[tuple[str, datetime, float | Decimal | None]], dose_mg: float | Decimal,
+                 infused_volume_mL: float | Decimal, planned_minutes: int | None = None) -> InfusedDose:
+    """The dose an infusion gave between ``start`` and ``stop``: the pump runs at ``start_rate_mL_per_h`` until a
+    ``("rate", at, mL/h)`` event changes it; a ``("pause", at, None)`` stops it until ``("resume", at, None)``.
+    Volume = sum of rate x running time; mg = volume x (dose mg / infused volume mL), the bag's concentration
+    (drug and diluent mixed). Capped at the prepared volume: a pump stops when the bag is empty. With
+    ``planned_minutes`` the starting rate is the one programmed to run the prepared volume over them (volume x 60
+    / minutes; the rounded mL/h shown to the nurse is not a shortfall). Events outside [start, stop] are ignored.
+    Pure arithmetic (rule ``dosing.infused_dose``)."""
+    if stop < start:
+        raise ClinicalInputError("the stop must not be before the start", "stop")
+    volume_total = _dec(infused_volume_mL)
+    mg_total = _dec(dose_mg)
+    if volume_total <= 0 or mg_total < 0:
+        raise ClinicalInputError("must be above 0 mL", "infused_volume_mL")
+    rate = volume_total * 60 / Decimal(planned_minutes) if planned_minutes else _dec(start_rate_mL_per_h)
+    running, t, volume, seconds = True, start, Decimal(0), Decimal(0)
+    for kind, at, value in sorted(events, key=lambda e: e[1]):
+        if at < start or at > stop:
+            continue
+        if running:
+            span = Decimal(str((at - t).total_seconds()))
+            volume += rate * span / 3600
+            seconds += span
+        t = at
+        if kind == "pause":
+            running = False
+        elif kind == "resume":
+            running = True
+        elif kind == "rate" and value is not None:
+            rate = _dec(value)
+    if running:
+        span = Decimal(str((stop - t).total_seconds()))
+        volume += rate * span / 3600
+        seconds += span
+    volume = min(volume, volume_total)
+    mg = (mg_total * volume / volume_total).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    return InfusedDose(mg=mg, volume_mL=volume.quantize(Decimal("0.01"), ROUND_HALF_UP),
+                       running_minutes=(seconds / 60).quantize(Decimal("0.1"), ROUND_HALF_UP),
+                       early=mg < mg_total.quantize(Decimal("0.01"), ROUND_HALF_UP))

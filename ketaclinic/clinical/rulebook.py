@@ -220,6 +220,11 @@ RULES: tuple[Rule, ...] = (
          "Issues 3 and 10 (no clinical source); 1 kg = 2.2046 lb", "U",
          ("dosing.weight_change_flag_percent", "dosing.lb_as_kg_tolerance_percent", "dosing.min_weight_kg",
           "dosing.max_weight_kg", "dosing.min_bmi", "dosing.max_bmi")),
+    Rule("dosing.infused_dose", "Dosing",
+         "The dose an IV infusion gave is computed from its events: the pump rate x the time it ran, across pauses "
+         "and rate changes, at the bag's concentration (dose mg / infused mL), never more than prepared. A stop "
+         "before the prepared volume has run is early: the nurse says why, and the note shows it next to the "
+         "ordered dose. [dosing.infused_dose]", "Arithmetic on the recorded pump events; issue 11 point 4", "C"),
     Rule("dosing.infusion_rate", "Dosing",
          "A dose running at 0.5 mg/kg/min or faster (the ketamine label's anaesthetic induction rate; 1.0 mg/kg over "
          "2 min is exactly that) cannot be given, with or without an override: a hard limit, not a setting. Faster "

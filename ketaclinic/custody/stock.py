@@ -67,7 +67,8 @@ def session_account(session) -> DrugAccount:
         recorded = ZERO
     problems = rules.session_account_problems(
         unit=unit, drawn=drawn, administered_recorded=recorded, administered_posted=administered, wasted=wasted,
-        pending_waste=pending)
+        pending_waste=pending, prepared_lot=session.lot_number,
+        drawn_lots=frozenset(d.entry.container.lot.lot_number for d in draws))
     return DrugAccount(
         unit=unit, drawn=drawn, drawn_mg=sum((d.entry.mg for d in draws), ZERO), administered=administered,
         wasted=wasted, pending_waste=pending, problems=tuple(problems), options=options,

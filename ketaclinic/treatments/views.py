@@ -324,6 +324,8 @@ def cockpit_context(request, s: TreatmentSession, **extra) -> dict:
                       and not s.is_signed else []),
         "deep_sedation": deep_sedation(ratings, limits),
         "pump_unconfirmed": bool(s.paused_at and s.pause_level >= 2 and s.pump_pause_confirmed_at is None),
+        "given_now": (services.dose_given(s, max(timezone.now(), s.dose_started_at), events)
+                      if s.dose_started_at and not s.dose_ended_at else None),
         "account": account,
         "lot_choices": lot_choices(account),
         "may_handle_stock": can_open(user, "custody:session"),

@@ -99,8 +99,10 @@ def world(clinic, staff, make_patient, actor_for, supplier, reverse_distributor,
     sessions, prepared = [], {}
     # Doses are prepared only at strengths on hand. The product reaches "prepared and verified, stock used up
     # since" when the vials on hand at preparation went to other sessions; the model starts from an empty ledger,
-    # so that earlier stock is stood in for by the strengths custody would have offered then.
+    # so that earlier stock is stood in for by the strengths custody would have offered then (and the lots: the
+    # account provider, which checks the prepared lot against today's stock, is lifted while the doses are prepared).
     previous = stock.register(lambda session: [vial_product.strength_mg_per_mL])
+    previous_account = stock.register_account(None)
     try:
         for chair in room.chairs.order_by("label"):
             order = factories.make_order(make_patient(), staff)
@@ -110,6 +112,7 @@ def world(clinic, staff, make_patient, actor_for, supplier, reverse_distributor,
             prepared[s.pk] = q2(s.prepared_dose_mg / vial_product.mg_per_unit)
     finally:
         stock.register(previous)
+        stock.register_account(previous_account)
     return World(actor_for("nurse"), actor_for("prescriber"), actor_for("compliance"), supplier, reverse_distributor,
                  vial_product, location, sessions, prepared)
 
@@ -300,7 +303,7 @@ class Steps:
         mg = q2(quantity * self.w.product.mg_per_unit)
         session = treatments.start_dose(actor=self.w.nurse, session=self.session(s))
         treatments.dosing_event(actor=self.w.nurse, session=session, kind=SessionEvent.Kind.STOP,
-                                administered_mg=str(mg))
+                                administered_mg=str(mg), note="amount read from the pump")
         services.record_administration(self.w.nurse, self.session(s))
         self.model.administered.add(s)
         self.posted("administer", self.model.expect_administer(s, quantity))

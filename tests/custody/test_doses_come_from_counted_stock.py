@@ -46,6 +46,8 @@ def test_an_account_balances_only_when_drawn_equals_given_plus_wasted_and_both_a
     assert "awaits its witness" in " ".join(problems(wasted=D("0"), pending_waste=D("0.30")))
     assert "ledger shows 0.60 mL administered" in " ".join(problems(administered_posted=D("0.60"),
                                                                     wasted=D("0.40")))
+    assert "prepared from lot A but drawn from lot B" in " ".join(problems(prepared_lot="A", drawn_lots=frozenset({"B"})))
+    assert problems(prepared_lot="A", drawn_lots=frozenset({"A", "B"})) == []
     assert "Dosing has not ended" in " ".join(problems(administered_recorded=None, administered_posted=D("0"),
                                                        wasted=D("0")))
     assert "record the missing draw" in " ".join(problems(drawn=D("0.50"), wasted=D("0")))
@@ -99,7 +101,7 @@ def test_an_expired_lot_is_not_offered_and_cannot_be_prepared(visit, staff, rece
         _prepare(visit, staff, "OLD-1")
 
 
-def test_the_first_draw_comes_from_the_prepared_lot_and_strength(visit, staff, receive, vial_product, admin_actor):
+def test_draws_match_the_prepared_strength_and_the_account_names_the_prepared_lot(visit, staff, receive, vial_product, admin_actor):
     [other_lot] = receive(vial_product, lot="LOT-B2")
     strong = services.add_product(admin_actor, ndc="00000-0100-05", name="Ketamine 100 mg/mL 5 mL (test)",
                                   drug="ketamine", form="vial", strength_mg_per_mL="100", container_volume_mL="5")
@@ -107,15 +109,17 @@ def test_the_first_draw_comes_from_the_prepared_lot_and_strength(visit, staff, r
     _prepare(visit, staff, "LOT-A1")
     s = _verify(visit, staff)
     nurse = actor(staff["nurse"])
-    with pytest.raises(CustodyError, match="prepared from lot LOT-A1"):
-        services.draw(nurse, container=other_lot, session=s, quantity="0.70")
     with pytest.raises(CustodyError, match="calculated for 50 mg/mL"):
         services.draw(nurse, container=strong_vial, session=s, quantity="0.35")
     assert not LedgerEntry.objects.filter(kind="draw").exists()
+    wrong = services.draw(nurse, container=other_lot, session=s, quantity="0.70")
+    assert "prepared from lot LOT-A1 but drawn from lot LOT-B2" in " ".join(stock.account(s).problems)
+    services.reverse_entry(actor(staff["compliance"]), wrong, "Drawn from the wrong lot; vial returned to the safe")
     prepared_lot = Container.objects.filter(lot__lot_number="LOT-A1").first()
     services.draw(nurse, container=prepared_lot, session=s, quantity="0.50")
     services.draw(nurse, container=other_lot, session=s, quantity="0.20")  # a second vial may be another lot
     assert stock.account(s).drawn_mg == D("35.00")
+    assert not any("lot" in p for p in stock.account(s).problems)
 
 
 # ------------------------------------------------------------------------------ signing waits for the account
@@ -164,7 +168,8 @@ def test_the_cockpit_draws_and_posts_through_the_ledger_and_comes_back(visit, st
                              "draw-quantity": "0.70"}, follow=True)
     assert done.redirect_chain[-1][0].endswith("#account")
     assert "Drew 0.70 mL (35.00 mg)" in done.content.decode()
-    dosing_stopped(dosing_started(s, staff), staff)
+    dosing_stopped(dosing_started(s, staff), staff)  # 40 minutes on the clock: the nurse signs in again
+    client = client_for("nurse")
     page = client.post(url, {"action": "administer", "back": "cockpit"}, follow=True).content.decode()
     assert "Administration recorded (0.70 mL)." in page
     assert "Balances: drawn 0.70 = given 0.70 + wasted 0.00 mL" in page

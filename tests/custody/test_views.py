@@ -130,7 +130,7 @@ def test_dashboard_query_count_does_not_grow_with_history(client_for, receive, v
     with CaptureQueriesContext(connection) as small:
         assert client.get(reverse("custody:home")).status_code == 200
     for i in range(4):
-        vials = receive(vial_product, packages=3, lot=f"L{i}")
+        receive(vial_product, packages=3, lot=f"L{i}")
         session = make_session(make_patient())
         prepared_from = next(v for v in Container.objects.filter(lot__lot_number=session.lot_number, balance__gt=1))
         services.draw(actor_for("nurse"), container=prepared_from, session=session, quantity="1")

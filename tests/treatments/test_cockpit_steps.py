@@ -16,7 +16,15 @@ from ketaclinic.treatments.models import (
     SessionRating,
     TreatmentSession,
 )
-from tests.treatments.factories import actor, book_now, checked_in, make_order, prechecked, ready_to_start
+from tests.treatments.factories import (
+    actor,
+    book_now,
+    checked_in,
+    let_time_pass,
+    make_order,
+    prechecked,
+    ready_to_start,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -122,6 +130,7 @@ def test_an_unknown_adverse_event_or_signing_role_is_a_message(patient, staff, r
 def test_an_unreadable_administered_dose_leaves_the_infusion_running(patient, staff, rooms, client_for):
     s = ready_to_start(book_now(make_order(patient, staff), staff, rooms), staff)
     services.start_dose(actor=actor(staff["nurse"]), session=s)
+    let_time_pass(40)  # the infusion runs its 40 minutes
     nurse = client_for("nurse")
     r = _post(nurse, "stop_dose", s, {"administered_mg": "1e3"})
     assert "Administered dose (mg) must be a plain number" in _shown(nurse, r)

@@ -129,6 +129,7 @@ def test_a_150_95_baseline_back_near_baseline_is_ready_without_override(patient,
     services.override_predose_hold(actor=actor(staff["prescriber"]), session=s,
                                    reason="Known hypertensive, usual 150/95, reviewed")
     services.start_dose(actor=actor(staff["nurse"]), session=s)
+    let_time_pass(40)  # the infusion runs its 40 minutes
     services.dosing_event(actor=actor(staff["nurse"]), session=s, kind="stop")
     let_time_pass(95)
     services.add_vitals(actor=actor(staff["nurse"]), session=s, values={

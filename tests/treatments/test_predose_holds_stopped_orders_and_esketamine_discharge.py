@@ -223,6 +223,7 @@ def test_esketamine_cannot_be_discharged_without_escort_even_by_override(patient
 def test_iv_discharge_override_by_prescriber_still_allowed(patient, staff, rooms):
     s = ready_to_start(book_now(make_order(patient, staff, IV), staff, rooms), staff)
     services.start_dose(actor=actor(staff["nurse"]), session=s)
+    let_time_pass(40)  # the infusion runs its 40 minutes
     services.dosing_event(actor=actor(staff["nurse"]), session=s, kind="stop")
     normal_vitals(s, staff)
     s = services.discharge(actor=actor(staff["prescriber"]), session=s, override_reason="Stable, clinician judgement")

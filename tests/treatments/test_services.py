@@ -270,6 +270,7 @@ def _dosed(patient, staff, rooms, data=IV, minutes_ago=0):
         services.dosing_event(actor=actor(staff["nurse"]), session=s, kind="pause", note="nausea")
         services.dosing_event(actor=actor(staff["nurse"]), session=s, kind="resume")
         services.dosing_event(actor=actor(staff["nurse"]), session=s, kind="rate", rate="120")
+        let_time_pass(51)  # 100.7 mL at 120 mL/h: the bag has run
         services.dosing_event(actor=actor(staff["nurse"]), session=s, kind="stop")
     elif data["route"] == "intranasal":
         let_time_pass(5)  # the second device is given at least 5 min after the first (clinical.md §3b)

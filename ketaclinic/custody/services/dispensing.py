@@ -64,9 +64,9 @@ def location_serves(location: StorageLocation, session: TreatmentSession) -> boo
 
 
 def preparation_mismatch(session: TreatmentSession, container: Container) -> list[str]:
-    """A draw comes from what the dose was prepared and verified from: a vial of the strength used in the dose
-    calculation and, for the first draw, the lot recorded at preparation (a dose that needs a second vial may
-    take it from another lot)."""
+    """A draw comes from a vial of the strength the dose was calculated and verified for. (That the prepared lot
+    is among the session's draws is checked when the account is closed: :func:`ketaclinic.clinical.custody.
+    session_account_problems`; a dose that needs a second vial may take it from another lot.)"""
     product = container.lot.product
     problems = []
     if (product.form == Product.Form.VIAL and session.concentration_mg_per_mL is not None
@@ -74,11 +74,6 @@ def preparation_mismatch(session: TreatmentSession, container: Container) -> lis
         problems.append(f"The dose was calculated for {session.concentration_mg_per_mL.normalize():f} mg/mL; "
                         f"{container.label} holds {product.strength_mg_per_mL.normalize():f} mg/mL. Draw from a "
                         "vial of the prepared strength, or prepare the dose again.")
-    first = not LedgerEntry.objects.filter(session=session, kind=LedgerEntry.Kind.DRAW,
-                                           reversed_by__isnull=True).exists()
-    if first and session.lot_number and container.lot.lot_number != session.lot_number:
-        problems.append(f"The dose was prepared from lot {session.lot_number}; {container.label} is lot "
-                        f"{container.lot.lot_number}. Draw from the prepared lot, or prepare the dose again.")
     return problems
 
 

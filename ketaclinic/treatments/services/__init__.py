@@ -53,6 +53,7 @@ from ketaclinic.treatments.services.discharge import (
 )
 from ketaclinic.treatments.services.dose import (
     compute_dose,
+    dose_given,
     dosing_event,
     prepare_dose,
     prepared_entries,
@@ -106,7 +107,7 @@ __all__ = [
     "S", "TreatmentError", "_clinical", "_complete_rems", "_dec", "_has_bp", "_lock", "_phase_for", "_reading",
     "_refresh_readiness", "_roles", "add_addendum", "add_adverse_event", "add_observation", "add_rating",
     "add_vitals", "book_series", "book_session", "booking_conflicts", "cancel_session", "check_in", "compute_dose",
-    "default_minutes", "discharge", "discharge_decision", "dosing_blockers", "dosing_event",
+    "default_minutes", "discharge", "discharge_decision", "dosing_blockers", "dose_given", "dosing_event",
     "esketamine_discharge_limits", "latest_weight", "limits_for", "mark_rems_submitted", "next_vitals_due",
     "override_predose_hold", "precheck_missing", "predose_hold", "predose_vitals_acceptable", "prepare_dose",
     "propose_series", "record_recovery", "rems_bp_points", "rems_due", "resolve_adverse_event", "rules",

@@ -370,10 +370,18 @@ def dosing_event(*, actor: Actor, session: TreatmentSession, kind: str, rate: ob
         if spacing.blocked:
             raise TreatmentError({"device": spacing.reason})
     elif kind == SessionEvent.Kind.STOP:
+        given = dose_given(s, at)
         mg = _dec(administered_mg, "administered_mg", "Administered dose (mg)") if administered_mg not in (None, "") \
-            else s.prepared_dose_mg
+            else given
         if mg is None or mg < 0 or mg > (s.prepared_dose_mg or Decimal(0)):
             raise TreatmentError({"administered_mg": "Administered dose must be between 0 and the prepared dose."})
+        short = mg < (s.prepared_dose_mg or Decimal(0))
+        if (short or (given is not None and mg != given)) and len(note.strip()) < 5:
+            what = (f"The recorded events give {given.normalize():f} mg" if given is not None else "")
+            raise TreatmentError({"note": (
+                f"{what + ' of' if what else 'Less than'} the {s.prepared_dose_mg.normalize():f} mg prepared"
+                if short else f"{what}, not {mg.normalize():f} mg") + ": say why the dose was stopped early or "
+                "differs (e.g. 'patient asked to stop', 'BP at STOP', 'pump read 28 mg')."})
         s.dose_ended_at = at
         s.administered_mg = mg
         s.paused_at = None
@@ -387,6 +395,22 @@ def dosing_event(*, actor: Actor, session: TreatmentSession, kind: str, rate: ob
                  details={"at": at.isoformat(), "rate": str(r) if r else None, "note": note,
                           "administered_mg": str(s.administered_mg) if kind == "stop" else None})
     return ev
+
+
+def dose_given(s: TreatmentSession, at: datetime, events: list[SessionEvent] | None = None) -> Decimal | None:
+    """What the recorded events say was given by ``at``: for IV the pump's rate x running time across pauses and
+    rate changes (:func:`ketaclinic.clinical.dosing.infused_dose`), for esketamine the devices given x 28 mg;
+    None when the events cannot tell (an IM injection is given at once). ``events``: the session's, if loaded."""
+    events = list(s.events.order_by("at", "pk")) if events is None else events
+    if s.route == Route.INTRANASAL:
+        return Decimal(dosing.ESKETAMINE_DEVICE_MG * sum(1 for e in events if e.kind == SessionEvent.Kind.DEVICE))
+    if s.route != Route.IV or not (s.rate_mL_per_h and s.prepared_dose_mg is not None and s.dose_started_at):
+        return None
+    volume = (s.bag_volume_mL or Decimal(0)) + (s.prepared_volume_mL or Decimal(0))
+    return dosing.infused_dose(
+        start=s.dose_started_at, stop=at, start_rate_mL_per_h=s.rate_mL_per_h, dose_mg=s.prepared_dose_mg,
+        infused_volume_mL=volume, planned_minutes=s.infusion_minutes,
+        events=[(e.kind, e.at, e.rate_mL_per_h) for e in events if e.kind in ("pause", "resume", "rate")]).mg
 
 
 def _confirm_pump_paused(actor: Actor, s: TreatmentSession, at: datetime, note: str) -> SessionEvent | None:
