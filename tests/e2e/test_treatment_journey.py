@@ -151,8 +151,18 @@ def test_iv_ketamine_session_from_booking_to_signatures(page, browser, live_serv
     vitals.get_by_label("Heart rate").fill("78")
     vitals.get_by_label("Heart rate").press("Enter")
     expect(page.locator("#vitals tbody tr")).to_have_count(3)
+    let_time_pass(10)  # 10 minutes into the 40-minute infusion the nurse tries to stop without a reason
+    page.reload()
+    expect(page.locator("#given-now")).to_contain_text(re.compile(r"8\.[78]\d? mg of 35 mg prepared"))
     page.get_by_role("button", name="Stop / finish infusion").click()
-    expect(page.get_by_text(re.compile("Dose given: 35 mg"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"The recorded events give 8\.[78]\d? mg of the 35 mg prepared: say why"))
+           ).to_be_visible()
+    assert TreatmentSession.objects.get(pk=session.pk).dose_ended_at is None  # the infusion runs on
+    for minutes in (14, 14, 2):  # the pump runs its 40 minutes (the screen stays in use)
+        let_time_pass(minutes)
+        page.reload()
+    page.get_by_role("button", name="Stop / finish infusion").click()
+    expect(page.get_by_text(re.compile("Dose given: 35 mg of 35 mg prepared"))).to_be_visible()
 
     let_time_pass(100)  # the observation period passes on the test clock
     login("nurse")  # a screen left for 100 minutes was signed out (idle sign-out): the nurse signs in again
