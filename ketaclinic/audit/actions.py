@@ -37,6 +37,7 @@ class AuditAction(StrEnum):
     PATIENT_REGISTERED = "patient.registered"
     PATIENT_UPDATED = "patient.updated"
     PATIENT_MEASUREMENT_RECORDED = "patient.measurement.recorded"
+    PATIENT_MEASUREMENT_ENTERED_IN_ERROR = "patient.measurement.entered_in_error"
     PATIENT_DIAGNOSIS_ADDED = "patient.diagnosis.added"
     PATIENT_DIAGNOSIS_ENTERED_IN_ERROR = "patient.diagnosis.entered_in_error"
     PATIENT_SEARCH = "patient.search"

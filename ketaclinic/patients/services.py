@@ -169,11 +169,33 @@ def record_measurement(
     return MeasurementResult(m, warnings)
 
 
-def latest_weight_kg(patient: Patient) -> Decimal | None:
-    return (
-        BodyMeasurement.objects.filter(patient=patient, status=BodyMeasurement.Status.FINAL, weight_kg__isnull=False)
-        .order_by("-measured_at").values_list("weight_kg", flat=True).first()
-    )
+def latest_weight_kg(patient: Patient, before: datetime | None = None) -> Decimal | None:
+    """The patient's latest final weight (kg), wherever it was recorded (registry, consult, cockpit); with
+    ``before``, the latest measured before that moment."""
+    rows = BodyMeasurement.objects.filter(patient=patient, status=BodyMeasurement.Status.FINAL, weight_kg__isnull=False)
+    if before is not None:
+        rows = rows.filter(measured_at__lt=before)
+    return rows.order_by("-measured_at").values_list("weight_kg", flat=True).first()
+
+
+def latest_weight_entry(patient: Patient) -> BodyMeasurement | None:
+    """The latest final weight with its date and who recorded it (for 'weight 70 kg, measured 2 June')."""
+    return (BodyMeasurement.objects.filter(patient=patient, status=BodyMeasurement.Status.FINAL,
+                                           weight_kg__isnull=False).select_related("recorded_by")
+            .order_by("-measured_at").first())
+
+
+@transaction.atomic
+def mark_measurement_entered_in_error(*, actor: Actor, measurement: BodyMeasurement, reason: str) -> BodyMeasurement:
+    """A weight or height recorded by mistake stays in the history, marked entered-in-error (never deleted)."""
+    m = BodyMeasurement.objects.select_for_update().get(pk=measurement.pk)
+    if m.status == BodyMeasurement.Status.ENTERED_IN_ERROR:
+        return m
+    m.status = BodyMeasurement.Status.ENTERED_IN_ERROR
+    m.save(update_fields=["status"])
+    audit.record(actor, AuditAction.PATIENT_MEASUREMENT_ENTERED_IN_ERROR, subject=m, patient=m.patient,
+                 details={"reason": reason[:300], "weight_kg": m.weight_kg, "height_cm": m.height_cm})
+    return m
 
 
 def latest_height_cm(patient: Patient) -> Decimal | None:

@@ -17,7 +17,7 @@ from ketaclinic.clinical.errors import ClinicalInputError
 from ketaclinic.clinical.vitals import VitalReading, validate_reading
 from ketaclinic.inputs import InputError, parse_decimal, parse_whole
 from ketaclinic.patients.models import Patient
-from ketaclinic.patients.services import HEIGHT_CM_RANGE
+from ketaclinic.patients.services import HEIGHT_CM_RANGE, RegistryError, record_measurement
 from ketaclinic.screening.models import BaselineScale, Consult, EligibilityAssessment, TreatmentTrial
 from ketaclinic.screening.signals import absolute_contraindication_signed
 
@@ -145,10 +145,20 @@ def update_intake(*, actor: Actor, consult: Consult, data: Mapping[str, object])
     if "drug" in data and data["drug"] in elig.Drug._value2member_map_:
         new["drug"] = data["drug"]
     diff = audit.changes(consult, new)
+    measured = (weight if weight != consult.weight_kg else None, height if height != consult.height_cm else None)
     for k, v in new.items():
         setattr(consult, k, v)
     consult.updated_at = timezone.now()
     consult.save()
+    if any(v is not None for v in measured):
+        # The consult's weight and height are entries of the patient's one measurement history, which the chart,
+        # the order and the dose read (not a copy kept on the consult alone).
+        try:
+            record_measurement(actor=actor, patient=consult.patient, unit="metric", weight=measured[0],
+                               height=measured[1])
+        except RegistryError as e:
+            raise ScreeningError({"weight_kg" if "weight" in e.errors else "height_cm": " ".join(e.errors.values())}
+                                 ) from None
     audit.record(actor, AuditAction.CONSULT_INTAKE_UPDATED, subject=consult, patient=consult.patient, details={"changes": diff})
     return consult
 

@@ -30,6 +30,7 @@ from ketaclinic.clinical.scales import SCALES
 from ketaclinic.formfields import posted
 from ketaclinic.inputs import parse_day
 from ketaclinic.patients.access import get_patient_for
+from ketaclinic.patients.services import latest_weight_entry
 from ketaclinic.screening.services import absolute_in_force, absolute_message, current_assessment
 from ketaclinic.treatments import forms, pdf, services, stock
 from ketaclinic.treatments.models import (
@@ -130,7 +131,7 @@ def order_new(request, patient_id):
                 messages.success(request, f"Order signed: {order}.")
                 return redirect("treatments:order", external_id=order.external_id)
     limits = patient.clinic.limits()
-    weight, _ = services.latest_weight(patient)
+    weight = latest_weight_entry(patient)
     return render(request, "treatments/order_form.html", {
         "patient": patient, "errors": errors, "data": form.data if form.is_bound else {}, "weight": weight,
         "limits": limits, "ketamine": current_assessment(patient, "ketamine"),

@@ -18,6 +18,7 @@ from ketaclinic.clinical import session as rules
 from ketaclinic.clinical.errors import ClinicalInputError
 from ketaclinic.clinical.guards import GuardDecision
 from ketaclinic.clinical.vitals import Level
+from ketaclinic.patients.services import latest_height_cm, latest_weight_kg
 from ketaclinic.treatments import stock
 from ketaclinic.treatments.models import (
     Drug,
@@ -42,8 +43,8 @@ from ketaclinic.treatments.services._common import (
     use_case,
 )
 from ketaclinic.treatments.services.consent import valid_consent
-from ketaclinic.treatments.services.orders import _require_dosable, dosing_blockers, latest_weight
-from ketaclinic.treatments.services.session import _has_bp, precheck_missing, predose_hold
+from ketaclinic.treatments.services.orders import _require_dosable, dosing_blockers
+from ketaclinic.treatments.services.session import _has_bp, precheck_missing, predose_hold, visit_began
 
 
 def weight_guard(s: TreatmentSession) -> GuardDecision | None:
@@ -51,7 +52,8 @@ def weight_guard(s: TreatmentSession) -> GuardDecision | None:
     cleared by a second clinician's confirmation; None when no weight is used (esketamine) or none is recorded."""
     if s.route == Route.INTRANASAL or s.weight_kg is None:
         return None
-    previous, height = latest_weight(s.patient)  # the previous recorded weight, the latest height
+    # the weight recorded before this visit (today's own entry in the history is the one judged), the latest height
+    previous, height = latest_weight_kg(s.patient, before=visit_began(s)), latest_height_cm(s.patient)
     try:
         return dosing.weight_plausibility(s.weight_kg, previous_weight_kg=previous, height_cm=height,
                                           second_clinician_confirmed=s.weight_confirmed_at is not None,
@@ -72,7 +74,7 @@ def compute_dose(s: TreatmentSession, *, concentration: Decimal | None = None, b
         return dosing.esketamine(int(order.fixed_dose_mg or 0), first_session=first, indication=order.indication,
                                  override_reason=reason, settings=cfg)
     if s.weight_kg is None:
-        raise ClinicalInputError("record today's weight first", "weight_kg")
+        raise ClinicalInputError("record today's weight first (Before: 'Today's weight (kg)')", "weight_kg")
     conc = float(concentration or order.concentration_mg_per_mL or 0)
     # The weight itself is judged by weight_guard (a block, not a warning), so no previous weight here.
     if s.route == Route.IV:

@@ -50,6 +50,11 @@ ORDER_COUNTS: dict[str, tuple[str, int, int, int | None]] = {
 INDICATIONS = (("trd", "Treatment-resistant depression"), ("mdsi", "MDD with acute suicidal ideation"))
 
 
+#: Where a weight is recorded, for a refusal that needs one: any of these is the one weight history.
+NEEDS_WEIGHT = ("Record the patient's weight before writing a weight-based order: on the chart ('Weight and "
+                "height'), or at the consult's intake; either goes into the one weight history the order reads.")
+
+
 def latest_weight(patient: Patient) -> tuple[Decimal | None, Decimal | None]:
     """(weight kg, height cm): the registry's latest final weight and latest final height, however far apart."""
     return latest_weight_kg(patient), latest_height_cm(patient)
@@ -117,14 +122,14 @@ def write_order(*, actor: Actor, patient: Patient, data: Mapping[str, object], s
                 raise TreatmentError({"dose_mg_per_kg": "IV orders need mg/kg, infusion minutes, vial concentration "
                                       "and bag volume."})
             if weight is None:
-                raise TreatmentError({"__all__": "Record the patient's weight before writing a weight-based order."})
+                raise TreatmentError({"__all__": NEEDS_WEIGHT})
             calc = dosing.iv_infusion(float(weight), float(per_kg), minutes, float(conc), float(bag),
                                       override_reason=reason or None, settings=cfg)
         elif route == Route.IM:
             if per_kg is None or conc is None:
                 raise TreatmentError({"dose_mg_per_kg": "IM orders need mg/kg and vial concentration."})
             if weight is None:
-                raise TreatmentError({"__all__": "Record the patient's weight before writing a weight-based order."})
+                raise TreatmentError({"__all__": NEEDS_WEIGHT})
             calc = dosing.im_injection(float(weight), float(per_kg), float(conc), override_reason=reason or None,
                                        settings=cfg)
             minutes = None

@@ -4,6 +4,8 @@ override of one specific blocker."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
 
 from django.utils import timezone
 
@@ -14,7 +16,13 @@ from ketaclinic.audit.services import Actor
 from ketaclinic.clinical import dosing
 from ketaclinic.clinical import session as rules
 from ketaclinic.clinical.errors import ClinicalInputError
-from ketaclinic.patients.services import latest_weight_kg
+from ketaclinic.patients.models import BodyMeasurement
+from ketaclinic.patients.services import (
+    RegistryError,
+    latest_weight_kg,
+    mark_measurement_entered_in_error,
+    record_measurement,
+)
 from ketaclinic.treatments.models import (
     Phase,
     PredoseOverride,
@@ -81,7 +89,7 @@ def save_prechecks(*, actor: Actor, session: TreatmentSession, data: Mapping[str
         if s.dose_started_at:
             raise TreatmentError({"weight_kg": "Dosing has started: the weight used for the dose cannot change."})
         w = _dec(data.get("weight_kg"), "weight_kg", "Weight (kg)")
-        previous = latest_weight_kg(s.patient)
+        previous = latest_weight_kg(s.patient, before=visit_began(s))
         try:
             warnings = list(dosing.check_weight(float(w), float(previous) if previous else None,  # type: ignore
                                                 settings=limits_for(s.patient)))
@@ -91,6 +99,7 @@ def save_prechecks(*, actor: Actor, session: TreatmentSession, data: Mapping[str
             if s.prepared_dose_mg is not None:
                 _clear_preparation(s)
             new.update(weight_recorded_by=actor.user, weight_confirmed_by=None, weight_confirmed_at=None)
+            _weigh_in_history(actor, s, w)
         new["weight_kg"] = w
     diff = audit.changes(s, {k: v for k, v in new.items() if not k.startswith("weight_") or k == "weight_kg"})
     for k, v in new.items():
@@ -138,6 +147,29 @@ def confirm_weight(*, actor: Actor, session: TreatmentSession) -> TreatmentSessi
     audit.record(actor, AuditAction.SESSION_WEIGHT_CONFIRMED, subject=s, patient=s.patient,
                  details={"weight_kg": str(s.weight_kg), "reason": held.reason if held is not None else ""})
     return s
+
+
+def visit_began(s: TreatmentSession) -> datetime:
+    """When this visit began (check-in, else the booked start): weights measured before it are the previous ones."""
+    return s.checked_in_at or s.scheduled_start
+
+
+def _weigh_in_history(actor: Actor, s: TreatmentSession, weight_kg: Decimal) -> None:
+    """Today's weight is one entry of the patient's weight history (the registry's), not a copy on the session:
+    the order, the chart and the next visit read it from there. A weight typed again in the same visit replaces
+    the earlier one, which stays in the history marked entered-in-error."""
+    same_visit = list(BodyMeasurement.objects.filter(
+        patient=s.patient, status=BodyMeasurement.Status.FINAL, weight_kg__isnull=False,
+        measured_at__gte=visit_began(s)).order_by("-measured_at"))
+    if same_visit and same_visit[0].weight_kg == weight_kg:
+        return
+    for m in same_visit:
+        if s.weight_kg is not None and m.weight_kg == s.weight_kg:
+            mark_measurement_entered_in_error(actor=actor, measurement=m, reason="re-measured at the chair")
+    try:
+        record_measurement(actor=actor, patient=s.patient, unit="metric", weight=weight_kg, height=None)
+    except RegistryError as e:
+        raise TreatmentError({"weight_kg": e.errors.get("weight") or next(iter(e.errors.values()))}) from None
 
 
 def precheck_missing(s: TreatmentSession) -> list[str]:
