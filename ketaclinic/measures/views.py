@@ -221,7 +221,7 @@ def schedule(request, external_id):
     return render(request, "measures/schedule.html", {
         "patient": patient, "rows": rows, "due": due, "refused_in": refused_in,
         "refused": [m for errs in form.errors.values() for m in errs] if form.errors else [],
-        "repeats": MeasureSchedule.Repeat.choices, "addable": addable, "defaults": services.DEFAULT_PLAN})
+        "repeats": MeasureSchedule.Repeat.choices, "addable": addable, "defaults": [SCALES[code].name for code in services.DEFAULT_PLAN]})
 
 
 @require_http_methods(["GET", "POST"])

@@ -14,6 +14,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from ketaclinic.clinical.scales import SCALES
+
 
 class PlannedDrug(models.TextChoices):
     KETAMINE = "ketamine", "Ketamine (racemic, IV or IM)"
@@ -101,7 +103,13 @@ class BaselineScale(models.Model):
         ordering = ["recorded_at", "pk"]
 
     def __str__(self) -> str:
-        return f"{self.scale} {self.total}"
+        return f"{self.scale_name} {self.total}"
+
+    @property
+    def scale_name(self) -> str:
+        """The scale's name as the clinical core writes it (e.g. "PHQ-9"), never its stored code."""
+        scale = SCALES.get(self.scale)
+        return scale.name if scale else self.scale
 
 
 class EligibilityAssessment(models.Model):
