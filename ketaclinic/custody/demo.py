@@ -14,6 +14,7 @@ and 28 mg per device are from clinical.md §3b (status C).
 
 from __future__ import annotations
 
+import heapq
 from datetime import datetime, time, timedelta
 from decimal import ROUND_CEILING, Decimal
 
@@ -104,19 +105,32 @@ def seed(ctx) -> None:
             at=close, lines=[CountInput(c, c.balance) for c in Container.objects.filter(location=loc)])
 
     hours = int(clinic.limits()["custody.opened_vial_beyond_use_hours"])
-    for s in sessions:
-        at = s.verified_at
+    # The sessions' entries are posted in the order they happened across sessions (a draw when the dose was
+    # verified, the administration when dosing ended, the witnessed waste 2 minutes later; an opened vial destroyed
+    # at its beyond-use time), so the ledger's entry numbers follow the clock as they do in real use.
+    # Today's demo sessions are verified when the demo is seeded, after their back-dated dosing began: their dose is
+    # drawn when dosing began, never after it.
+    queue = [(min(s.verified_at, s.dose_started_at or s.verified_at), n, _draw_session, s)
+             for n, s in enumerate(sessions)]
+    heapq.heapify(queue)
+    tiebreak = len(queue)
+    while queue:
+        at, _, step, s = heapq.heappop(queue)
+        _discard_past_bud(at, hours, nurse, prescriber, compliance)
         try:
             with transaction.atomic():
-                _account_session(s, at, clinic, hours, nurse, nurse2, prescriber, compliance, users)
+                follow = step(s, at, clinic, nurse, nurse2, prescriber)
         except CustodyError:
-            continue  # e.g. a session in a room no store supplies: left without custody entries
+            continue  # e.g. a session in a room no store supplies: left without (further) custody entries
+        if follow:
+            tiebreak += 1
+            heapq.heappush(queue, (follow[0], tiebreak, follow[1], s))
+    _discard_past_bud(now, hours, nurse, prescriber, compliance)
     # One sealed 100 mg/mL vial goes back to the reverse distributor (the clinic stopped stocking the strength).
     sealed = Container.objects.filter(lot__product=k100, opened_at__isnull=True, balance__gt=0).first()
     if sealed:
         services.return_stock.within(prescriber, container=sealed, quantity=sealed.balance, distributor=reverse,
                                      reason="Strength discontinued at the clinic; returned for credit")
-    _discard_past_bud(now, hours, nurse, prescriber, compliance)
     # Today's routine counts: the safe has one discrepancy left open for the compliance lead.
     for loc in (safe, cabinet):
         lines = [CountInput(c, c.balance, "exact") for c in Container.objects.filter(location=loc, balance__gt=0)
@@ -134,8 +148,8 @@ def seed(ctx) -> None:
     ctx.extra["custody"] = {"balances": services.reconciliation().balances}
 
 
-def _account_session(s, at, clinic, hours, nurse, nurse2, prescriber, compliance, users):
-    _discard_past_bud(at, hours, nurse, prescriber, compliance)
+def _draw_session(s, at, clinic, nurse, nurse2, prescriber):
+    """The dose drawn when it was verified; the administration follows when dosing ended."""
     if s.drug == "esketamine":
         devices = int((s.prepared_dose_mg / 28).to_integral_value(ROUND_CEILING))
         for _ in range(devices):
@@ -152,9 +166,17 @@ def _account_session(s, at, clinic, hours, nurse, nurse2, prescriber, compliance
             services.draw.within(nurse, container=c2, session=s, quantity=need - amount + Decimal("0.10"),
                                  clinic=clinic, now=at)
     if s.administered_mg is None:
-        return
-    done = s.dose_ended_at or at + timedelta(minutes=45)
-    services.record_administration.within(nurse, s, at=done)
+        return None
+    return (s.dose_ended_at or at + timedelta(minutes=45), _administer_session)
+
+
+def _administer_session(s, at, clinic, nurse, nurse2, prescriber):
+    """The dose given, recorded when dosing ended; any residue is wasted, witnessed, 2 minutes later."""
+    services.record_administration.within(nurse, s, at=at)
+    return (at + timedelta(minutes=2), _waste_residue)
+
+
+def _waste_residue(s, at, clinic, nurse, nurse2, prescriber):
     residue = sum((d.residue for d in services.session_draws(s)), Decimal("0.00"))
     if residue > 0:
         event = services.request_waste.within(
@@ -162,8 +184,9 @@ def _account_session(s, at, clinic, hours, nurse, nurse2, prescriber, compliance
             clinic=clinic)
         witness = nurse2 if s.administered_by_id != nurse2.user.pk else prescriber
         for _ in range(event.witnesses_required):
-            services.attest.within(witness, event, residue, at=done + timedelta(minutes=2))
+            services.attest.within(witness, event, residue, at=at)
             witness = prescriber if witness is nurse2 else nurse2
+    return None
 
 
 def _pick(s, at, clinic):
@@ -180,9 +203,11 @@ def _pick(s, at, clinic):
 
 
 def _discard_past_bud(at, hours, nurse, prescriber, compliance):
-    """Opened vials past their beyond-use time: remainder destroyed with two witnesses (DEA Form 41)."""
+    """Opened vials past their beyond-use time by ``at``: remainder destroyed with two witnesses (DEA Form 41),
+    attested at the beyond-use time, earliest first."""
     for c in Container.objects.filter(opened_at__isnull=False, balance__gt=0,
-                                      lot__product__form=Product.Form.VIAL).select_related("lot__product"):
+                                      lot__product__form=Product.Form.VIAL).select_related("lot__product") \
+            .order_by("opened_at", "pk"):
         bud = rules.beyond_use_at(c.opened_at, hours)
         if bud is None or bud >= at:
             continue

@@ -38,6 +38,11 @@ SUMMARIES = ["Uneventful session; mild dissociation resolved by 60 min.",
              "Calm throughout with guided meditation; BP peaked at 40 min then returned to baseline.",
              "Brief anxiety at onset, reassured; otherwise uneventful."]
 
+#: The hours the demo clinic keeps: the calendar's default clinic hours (scheduling ClinicHours: 08:00-18:00), which
+#: the demo does not change; treatments sits below scheduling and cannot ask it. tests/crossapp/test_demo_times.py
+#: checks every past demo session against the calendar's hours and the clinic's working days.
+DEMO_CLINIC_HOURS = (time(8, 0), time(18, 0))
+
 
 def _actor(user) -> Actor:
     return Actor(user=user, roles=user.role_set(), client_ip=None)
@@ -211,15 +216,20 @@ def seed(ctx) -> None:
         for order in orders}
     # --- history: completed, signed sessions over the past weeks ----------------------------------------
     today = timezone.localtime(ctx.now, tz).date()
+    working = clinic.weekdays() or frozenset(range(5))
     past: list[TreatmentSession] = []
     for n, order in enumerate(orders):
         chairs = spravato if order.route == "intranasal" else infusion
         count = min(order.sessions_planned - 2, 2 + n % 4)
         day = today - timedelta(days=3 + 3 * count + n % 3)
+        # The session's whole chair time (pre-checks, dosing, observation) ends by closing time.
+        chair_minutes = services.default_minutes(order, clinic.limits())
+        latest = (datetime.combine(today, DEMO_CLINIC_HOURS[1]) - timedelta(minutes=chair_minutes)).time()
+        at = min(time(DEMO_CLINIC_HOURS[0].hour + (n % 5) * 2, 0), latest)
         for seq in range(1, count + 1):
-            while day.weekday() >= 5:
+            while day.weekday() not in working:
                 day += timedelta(days=1)
-            start = datetime.combine(day, time(8 + (n % 5) * 2, 0), tzinfo=tz)
+            start = datetime.combine(day, at, tzinfo=tz)
             chair = chairs[(n + seq) % len(chairs)]
             past.append(_past_session(ctx, order, seq, start, chair, users))
             day += timedelta(days=3)
