@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from .errors import ClinicalInputError
 from .settings import resolve
@@ -188,9 +188,10 @@ def discharge_readiness(d: DischargeInput, settings: Mapping[str, object] | None
         missing.append("Walking not yet steady")
     if d.active_adverse_event:
         missing.append("Adverse event still active")
-    # For esketamine the label requires both, so no clinic setting can switch them off (clinical.md §1, C).
+    # An escort for every route (rule discharge.escort): no setting or override waives it. For esketamine the label
+    # also requires the no-driving acknowledgement, so no clinic setting can switch it off (clinical.md §1, C).
     label_rules = d.route == "intranasal"
-    if (label_rules or cfg["discharge.escort_required"]) and not d.escort_present:
+    if not d.escort_present:
         missing.append("No escort present to take the patient home")
     if (label_rules or cfg["discharge.no_driving_ack_required"]) and not d.no_driving_acknowledged:
         missing.append("No-driving (until the next day after restful sleep) not acknowledged")
@@ -269,3 +270,45 @@ def esketamine_discharge_limits(
         problems.append("No-driving not acknowledged: ask the patient to confirm they will not drive until the next "
                         "day after a restful sleep")
     return tuple(problems)
+
+
+ESCORT_SOURCE = ("clinical.md §1 'Escort / driving' row: someone must drive the patient home after each session "
+                 "(esketamine label SPR-PI §17, C; IV/IM clinics apply the same rule, S); issue 11 makes it a "
+                 "requirement for every route that no override waives")
+
+
+def discharge_hard_limits(
+    route: str,
+    minutes_since_clock: int,
+    *,
+    escort_present: bool,
+    no_driving_acknowledged: bool,
+    settings: Mapping[str, object] | None = None,
+) -> tuple[str, ...]:
+    """What no discharge override can waive, for every route: an escort (or medical transport) recorded to take
+    the patient home (:data:`ESCORT_SOURCE`, rule ``discharge.escort``); for esketamine also the label's minimum
+    observation and no-driving acknowledgement (:func:`esketamine_discharge_limits`). A patient who must leave
+    otherwise is transferred to emergency care, which is recorded instead of a discharge."""
+    if route not in ROUTES:
+        raise ClinicalInputError(f"route must be one of {', '.join(ROUTES)}, not {route!r}", "route")
+    if route == "intranasal":
+        return esketamine_discharge_limits(minutes_since_clock, escort_present=escort_present,
+                                           no_driving_acknowledged=no_driving_acknowledged, settings=settings)
+    if not isinstance(escort_present, bool):
+        raise ClinicalInputError("must be true or false", "escort_present")
+    return () if escort_present else (
+        "No escort recorded: record the name and phone of the person (or medical transport) taking the patient "
+        "home",)
+
+
+def earliest_discharge_at(route: str, clock_start: datetime | None,
+                          settings: Mapping[str, object] | None = None) -> datetime | None:
+    """The earliest moment the route's minimum observation allows the patient home ("ready from HH:MM"):
+    the observation clock (:func:`observation_clock_start`) plus the route's minimum minutes (the same settings
+    :func:`discharge_readiness` uses; esketamine never below the label's 2 h). None while dosing goes on.
+    Vital signs back to baseline and the other items may still keep the patient longer."""
+    if route not in ROUTES:
+        raise ClinicalInputError(f"route must be one of {', '.join(ROUTES)}, not {route!r}", "route")
+    if clock_start is None:
+        return None
+    return clock_start + timedelta(minutes=int(resolve(settings)[_OBS_KEY[route]]))  # type: ignore[arg-type]

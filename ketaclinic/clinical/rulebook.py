@@ -302,7 +302,7 @@ RULES: tuple[Rule, ...] = (
          "present, no-driving (until next day after restful sleep) acknowledged.",
          "clinical.md §1 'Escort / driving' row (SPR-PI §17, C; IV S); tolerances not in the reference", "U",
          ("discharge.systolic_tolerance_mmHg", "discharge.diastolic_tolerance_mmHg",
-          "discharge.heart_rate_tolerance_bpm", "discharge.escort_required", "discharge.no_driving_ack_required")),
+          "discharge.heart_rate_tolerance_bpm", "discharge.no_driving_ack_required")),
     Rule("discharge.baseline_bp", "Observation and discharge",
          "Recovery BP is judged against the patient's own pre-dose baseline as well as the fixed caution limit "
          "(140/90): above the fixed limit but within the tolerance above baseline (+20 systolic / +10 diastolic) "
@@ -399,6 +399,11 @@ RULES: tuple[Rule, ...] = (
          "The pre-dose checklist asks for a pregnancy test result for everyone not recorded male at birth "
          "(pregnancy is a contraindication to weigh; the reference gives no testing rule).",
          "clinical.md §2 pregnancy row (SPR-PI §8.1, C); testing rule U", "U"),
+    Rule("discharge.escort", "Observation and discharge",
+         "Every route: the patient goes home with an escort (or medical transport) whose name and phone are recorded; "
+         "no discharge override waives it. A patient who must leave otherwise is transferred to emergency care. "
+         "[discharge.discharge_hard_limits]", "clinical.md §1 'Escort / driving' (C label for esketamine; S for "
+         "IV/IM, applied to every route by the clinic's product decision, issue 11)", "S"),
     Rule("preparation.esketamine", "Observation and discharge",
          "Before esketamine: no food for 2 h and no liquids for 30 min; nasal corticosteroid or decongestant at least "
          "1 h before. IV/IM ketamine: the clinic's own fasting instructions (no number in the reference). After any "

@@ -219,9 +219,6 @@ SETTINGS: tuple[SettingSpec, ...] = (
                 40, NO_SOURCE, False, OBS),
     SettingSpec("discharge.heart_rate_tolerance_bpm", "Discharge: heart rate within this of baseline", "bpm", 20, 5,
                 60, NO_SOURCE, False, OBS),
-    SettingSpec("discharge.escort_required", "Discharge (IV/IM): escort must be present", "", True, None, None,
-                "clinical.md §1 'Escort / driving' row: S for IV/IM (clinic practice). Always required for "
-                "esketamine whatever this setting says (label, C)", False, OBS),
     SettingSpec("discharge.no_driving_ack_required", "Discharge (IV/IM): no-driving acknowledgement required", "",
                 True, None, None, "clinical.md §1 'Escort / driving' row: no driving until the next day after sleep "
                 "(SPR-PI §17; C for esketamine, S for IV/IM). Always required for esketamine", False, OBS),
@@ -416,6 +413,13 @@ def _coerce(spec: SettingSpec, raw: object) -> SettingValue:
     return number
 
 
+#: Settings that existed once and were withdrawn, with why; a clinic's stored value for one is ignored.
+RETIRED_KEYS = {
+    "discharge.escort_required": "An escort is required for every route and no override waives it (rule "
+                                 "discharge.escort, issue 11): it is no longer a clinic setting.",
+}
+
+
 def validate_settings(values: Mapping[str, object]) -> dict[str, SettingValue]:
     """Merge ``values`` over :func:`defaults`, coerce types and check ranges and ordering.
 
@@ -427,6 +431,8 @@ def validate_settings(values: Mapping[str, object]) -> dict[str, SettingValue]:
         raise ClinicalInputError(f"settings must be a mapping, got {type(values).__name__}")
     merged = defaults()
     for key, raw in values.items():
+        if key in RETIRED_KEYS:  # a clinic's stored value of a setting that no longer exists: not used
+            continue
         spec = SETTINGS_BY_KEY.get(key)
         if spec is None:
             raise ClinicalInputError("unknown setting key", str(key))

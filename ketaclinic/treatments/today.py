@@ -11,7 +11,7 @@ from ketaclinic.access import can_open
 from ketaclinic.clinic.models import Room
 from ketaclinic.clinical import sedation
 from ketaclinic.treatments import services
-from ketaclinic.treatments.models import AdverseEvent, RemsForm, SessionRating, TreatmentSession
+from ketaclinic.treatments.models import AdverseEvent, RemsForm, SessionEvent, SessionRating, TreatmentSession
 
 PHASE_LABEL = {
     "booked": "Booked", "checked_in": "Checked in", "pre_checks": "Pre-checks", "dosing": "Dosing",
@@ -31,7 +31,9 @@ def board(clinic, now=None) -> dict:
         .select_related("patient", "room", "chair")
         .annotate(open_ae=Exists(AdverseEvent.objects.filter(session=OuterRef("pk"), resolved_at__isnull=True)),
                   last_moaas=Subquery(SessionRating.objects.filter(session=OuterRef("pk"), scale="moaas")
-                                      .order_by("-at", "-pk").values("total")[:1]))
+                                      .order_by("-at", "-pk").values("total")[:1]),
+                  last_device_at=Subquery(SessionEvent.objects.filter(session=OuterRef("pk"), kind="device")
+                                          .order_by("-at").values("at")[:1]))
         .order_by("scheduled_start"))
     limits = clinic.limits()
     rows = []
@@ -48,7 +50,9 @@ def board(clinic, now=None) -> dict:
             alerts.insert(0, f"Deep sedation (MOAA/S {s.last_moaas})")
         if s.open_ae:
             alerts.append("Adverse event open")
-        rows.append({"s": s, "phase": PHASE_LABEL.get(s.status, s.status), "due": due,
+        ready = (services.ready_from(s, [s.last_device_at] if s.last_device_at else [])
+                 if s.status in ("observation", "ready_for_discharge") else None)
+        rows.append({"s": s, "phase": PHASE_LABEL.get(s.status, s.status), "due": due, "ready_from": ready,
                      "overdue": bool(due and due < now), "alerts": alerts})
     rooms = list(Room.objects.filter(clinic=clinic, active=True,
                                      kind__in=[Room.Kind.INFUSION, Room.Kind.INTRANASAL, Room.Kind.RECOVERY])

@@ -325,6 +325,8 @@ def cockpit_context(request, s: TreatmentSession, **extra) -> dict:
                       and not s.is_signed else []),
         "deep_sedation": deep_sedation(ratings, limits),
         "pump_unconfirmed": bool(s.paused_at and s.pause_level >= 2 and s.pump_pause_confirmed_at is None),
+        "ready_from": (services.ready_from(s, [e.at for e in events if e.kind == SessionEvent.Kind.DEVICE])
+                       if s.dose_ended_at and s.status not in ("discharged", "transferred") else None),
         "given_now": (services.dose_given(s, max(timezone.now(), s.dose_started_at), events)
                       if s.dose_started_at and not s.dose_ended_at else None),
         "account": account,

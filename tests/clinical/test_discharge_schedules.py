@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ketaclinic.clinical.discharge import DischargeInput, discharge_readiness
+from ketaclinic.clinical.discharge import DischargeInput, discharge_hard_limits, discharge_readiness
 from ketaclinic.clinical.errors import ClinicalInputError
 from ketaclinic.clinical.schedules import (
     check_spacing,
@@ -54,9 +54,17 @@ def test_near_baseline_tolerance_edges():
     assert not discharge_readiness(bad).ready
 
 
-def test_escort_setting_and_bad_input():
-    no_escort = DischargeInput(**{**READY.__dict__, "route": "iv", "escort_present": False})
-    assert discharge_readiness(no_escort, {"discharge.escort_required": False}).ready
+def test_every_route_needs_an_escort_and_a_retired_escort_setting_changes_nothing():
+    for route in ("iv", "im", "intranasal"):
+        no_escort = DischargeInput(**{**READY.__dict__, "route": route, "escort_present": False})
+        d = discharge_readiness(no_escort, {"discharge.escort_required": False})  # stored once; now ignored
+        assert not d.ready and "No escort present to take the patient home" in d.missing
+        assert any("No escort recorded" in p for p in discharge_hard_limits(route, 200, escort_present=False,
+                                                                           no_driving_acknowledged=True))
+    assert discharge_hard_limits("iv", 0, escort_present=True, no_driving_acknowledged=False) == ()
+
+
+def test_bad_input():
     with pytest.raises(ClinicalInputError):
         discharge_readiness(DischargeInput(**{**READY.__dict__, "route": "oral"}))
     with pytest.raises(ClinicalInputError):
@@ -138,14 +146,14 @@ def test_esketamine_escort_and_no_driving_cannot_be_switched_off_by_settings():
     from ketaclinic.clinical.vitals import VitalReading
 
     vitals = VitalReading(120, 80, 70, 98, 14)
-    off = {"discharge.escort_required": False, "discharge.no_driving_ack_required": False}
+    off = {"discharge.no_driving_ack_required": False}
     common = dict(latest=vitals, baseline=vitals, alert_and_oriented=True, steady_gait=True,
                   active_adverse_event=False, escort_present=False, no_driving_acknowledged=False)
     esk = discharge_readiness(DischargeInput(route="intranasal", minutes_since_dose_end=130, **common), off)
     assert not esk.ready
     assert any("escort" in m.lower() for m in esk.missing) and any("driving" in m.lower() for m in esk.missing)
     iv = discharge_readiness(DischargeInput(route="iv", minutes_since_dose_end=130, **common), off)
-    assert iv.ready
+    assert iv.missing == ("No escort present to take the patient home",)  # the no-driving setting is the clinic's
 
 
 def test_esketamine_first_dose_setting_cannot_exceed_the_labels_56_mg():

@@ -57,10 +57,10 @@ def test_reference_values_and_confirmation():
 
 
 def test_validate_merges_and_coerces():
-    v = validate_settings({"vitals.systolic_hold_mmHg": "170", "discharge.escort_required": "no",
+    v = validate_settings({"vitals.systolic_hold_mmHg": "170", "discharge.no_driving_ack_required": "no",
                            "dosing.iv_default_mg_per_kg": "0.6", "outcomes.madrs_remission_max": 10.0})
     assert v["vitals.systolic_hold_mmHg"] == 170 and isinstance(v["vitals.systolic_hold_mmHg"], int)
-    assert v["discharge.escort_required"] is False
+    assert v["discharge.no_driving_ack_required"] is False
     assert v["dosing.iv_default_mg_per_kg"] == 0.6
     assert v["outcomes.madrs_remission_max"] == 10
     assert v["vitals.diastolic_hold_mmHg"] == 110
@@ -76,7 +76,7 @@ def test_validate_merges_and_coerces():
         ({"vitals.systolic_hold_mmHg": True}, "vitals.systolic_hold_mmHg", "number"),
         ({"vitals.systolic_hold_mmHg": 180.5}, "vitals.systolic_hold_mmHg", "whole number"),
         ({"observation.esketamine_min_minutes": 60}, "observation.esketamine_min_minutes", "below"),
-        ({"discharge.escort_required": "maybe"}, "discharge.escort_required", "true or false"),
+        ({"discharge.no_driving_ack_required": "maybe"}, "discharge.no_driving_ack_required", "true or false"),
         ({"vitals.baseline_rise_level": "stop"}, "vitals.baseline_rise_level", "one of"),
         ({"dosing.iv_default_mg_per_kg": float("nan")}, "dosing.iv_default_mg_per_kg", "finite"),
         ({"vitals.systolic_caution_mmHg": 190}, "vitals.systolic_caution_mmHg", "must not be greater"),

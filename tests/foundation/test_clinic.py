@@ -119,12 +119,12 @@ def test_secret_key_is_generated_outside_the_repo_and_kept(tmp_path):
 
 def test_unticking_a_boolean_limit_is_explicit(client_for, clinic):
     c = client_for("clinic_admin")
-    c.post(reverse("clinic:limits"), {"discharge.escort_required__shown": "1"})
+    c.post(reverse("clinic:limits"), {"discharge.no_driving_ack_required__shown": "1"})
     clinic.refresh_from_db()
-    assert clinic.limits()["discharge.escort_required"] is False
-    c.post(reverse("clinic:limits"), {"discharge.escort_required__shown": "1", "discharge.escort_required": "on"})
+    assert clinic.limits()["discharge.no_driving_ack_required"] is False
+    c.post(reverse("clinic:limits"), {"discharge.no_driving_ack_required__shown": "1", "discharge.no_driving_ack_required": "on"})
     clinic.refresh_from_db()
-    assert clinic.limits()["discharge.escort_required"] is True
+    assert clinic.limits()["discharge.no_driving_ack_required"] is True
 
 
 def test_pages_show_times_in_the_clinic_time_zone(client_for, clinic):

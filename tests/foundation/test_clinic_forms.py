@@ -83,7 +83,7 @@ def test_limits_out_of_order_are_refused_next_to_a_setting_of_the_pair(client_fo
 def test_the_limits_page_keeps_every_other_setting_editable_after_a_refusal(client_for, clinic):
     body = client_for("clinic_admin").post(reverse("clinic:limits"), {HOLD: "abc"}).content.decode()
     assert re.search(rf'name="{re.escape(CAUTION)}"[^>]*value="140"', body)  # current value, not blank
-    assert 'name="discharge.escort_required__shown"' in body
+    assert 'name="discharge.no_driving_ack_required__shown"' in body
 
 
 @pytest.mark.parametrize("chairs", ["2.5", "-1", "21", "two", ""])

@@ -298,8 +298,12 @@ def test_discharge_refused_until_escort_recorded_then_allowed(patient, staff, ro
     services.save_prechecks(actor=actor(staff["nurse"]), session=s, data={"escort_name": "", "escort_phone": ""})
     normal_vitals(s, staff)
     services.record_recovery(actor=actor(staff["nurse"]), session=s, alert_and_oriented=True, steady_gait=True)
-    with pytest.raises(TreatmentError, match="No escort present"):
+    with pytest.raises(TreatmentError, match="No escort recorded"):
         services.discharge(actor=actor(staff["nurse"]), session=s)
+    with pytest.raises(TreatmentError, match="No override waives this"):  # not even a prescriber's reason
+        services.discharge(actor=actor(staff["prescriber"]), session=s, override_reason="Patient says a taxi is fine")
+    s.refresh_from_db()
+    assert s.status != S.DISCHARGED
     services.save_prechecks(actor=actor(staff["nurse"]), session=s,
                             data={"escort_name": "Lee Sampleton", "escort_phone": "(303) 555-0111"})
     s.refresh_from_db()

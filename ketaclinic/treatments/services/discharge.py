@@ -57,12 +57,11 @@ def discharge(*, actor: Actor, session: TreatmentSession, override_reason: str =
     d = discharge_decision(s)
     assert d is not None
     reason = override_reason.strip()
-    if s.route == Route.INTRANASAL:
-        hard = esketamine_discharge_limits(s)
-        if hard:
-            raise TreatmentError({"discharge": "Esketamine: " + "; ".join(hard) + ". These label requirements "
-                                  "cannot be overridden; if the patient must leave for emergency care, record the "
-                                  "adverse event and use 'Transfer to emergency care'."})
+    hard = discharge_hard_limits(s)
+    if hard:
+        what = ("Esketamine: " if s.route == Route.INTRANASAL else "") + "; ".join(hard)
+        raise TreatmentError({"discharge": what + ". No override waives this; if the patient must leave for "
+                              "emergency care, record the adverse event and use 'Transfer to emergency care'."})
     if not d.ready:
         if Role.PRESCRIBER not in actor.roles or not reason:
             raise TreatmentError({"discharge": "Not ready for discharge: " + "; ".join(d.missing) + "." + (
@@ -86,6 +85,17 @@ def discharge(*, actor: Actor, session: TreatmentSession, override_reason: str =
 
     offer_after(actor=actor, session=s)
     return s
+
+
+def discharge_hard_limits(s: TreatmentSession, now: datetime | None = None) -> list[str]:
+    """What no override waives before the patient goes home, for every route
+    (:func:`ketaclinic.clinical.discharge.discharge_hard_limits`): an escort recorded; for esketamine also the
+    label's observation from the last device and the no-driving acknowledgement."""
+    if s.route == Route.INTRANASAL:
+        return esketamine_discharge_limits(s, now)
+    return list(discharge_rules.discharge_hard_limits(
+        s.route, 0, escort_present=bool(s.escort_name.strip() and s.escort_phone.strip()),
+        no_driving_acknowledged=s.no_driving_acknowledged, settings=limits_for(s.patient)))
 
 
 def esketamine_discharge_limits(s: TreatmentSession, now: datetime | None = None) -> list[str]:

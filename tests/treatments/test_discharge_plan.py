@@ -1,0 +1,45 @@
+"""Discharge a nurse can plan for: "ready from HH:MM" on the cockpit and the Today board, from the route's minimum
+observation counted on the right clock."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from ketaclinic.treatments import services
+from tests.treatments.factories import (
+    ESK,
+    IV,
+    book_now,
+    dosing_started,
+    dosing_stopped,
+    make_order,
+    ready_to_start,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_cockpit_and_today_board_say_when_an_iv_patient_may_go_home(patient, staff, rooms, client_for):
+    s = dosing_stopped(dosing_started(ready_to_start(book_now(make_order(patient, staff, IV), staff, rooms), staff),
+                                      staff), staff)
+    minimum = int(services.limits_for(s.patient)["observation.iv_min_minutes"])
+    expected = timezone.localtime(s.dose_ended_at + timedelta(minutes=minimum), s.patient.clinic.tz)
+    assert services.ready_from(s) == s.dose_ended_at + timedelta(minutes=minimum)
+    client = client_for("nurse")
+    cockpit = client.get(reverse("treatments:cockpit", args=[s.external_id])).content.decode()
+    assert f"Ready from {expected:%H:%M}" in cockpit and f"the {minimum} min minimum observation" in cockpit
+    today = client.get(reverse("clinic:today")).content.decode()
+    assert f"ready from <b>{expected:%H:%M}</b>" in today
+
+
+def test_esketamine_is_ready_from_two_hours_after_the_last_device(patient, staff, rooms):
+    s = dosing_stopped(dosing_started(ready_to_start(book_now(make_order(patient, staff, ESK), staff, rooms), staff),
+                                      staff), staff)
+    last = s.events.filter(kind="device").order_by("-at").first().at
+    assert s.events.filter(kind="device").count() >= 2
+    assert services.ready_from(s) == last + timedelta(minutes=120)
+    assert services.discharge_hard_limits(s)[0].startswith("Observed 0 of at least 120 min since the last device")
