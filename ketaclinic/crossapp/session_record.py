@@ -478,7 +478,8 @@ def _rems_section(form: RemsForm, c: _Clock) -> Section:
          " · ".join(x or DASH for x in (form.bp_before, form.bp_40min, form.bp_before_completion))),
         ("Sedation / dissociation / respiratory depression",
          " · ".join(yn(v) for v in (form.sedation, form.dissociation, form.respiratory_depression))),
-        ("Minutes monitored, first device to end", _opt(form.minutes_monitored)),
+        ("Monitored, first device to end",
+         DASH if form.minutes_monitored is None else f"{form.minutes_monitored} min"),
         ("Submitted", c.at(form.submitted_at) if form.submitted_at else "not yet"),
     ])
 

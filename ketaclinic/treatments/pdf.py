@@ -109,10 +109,14 @@ def rems_form(s, form, prescriber, exported_by) -> bytearray:
     doc.row("Sedation", _yn(form.sedation))
     doc.row("Dissociation", _yn(form.dissociation))
     doc.row("Respiratory depression", _yn(form.respiratory_depression))
-    doc.row("Minutes, first device to end", form.minutes_monitored)
-    doc.row("Ready to leave after (min)", form.ready_to_leave_minutes)
+    doc.row("Monitored, first device to end", _minutes(form.minutes_monitored))
+    doc.row("Ready to leave after", _minutes(form.ready_to_leave_minutes))
     doc.row("Adverse events", form.adverse_events or "None recorded")
     doc.row("Status", f"{form.get_status_display()}; due by {form.due_by or '-'}")
     doc.ln(2)
     doc.para(f"Exported by {exported_by.label}.", size=9)
     return doc.output()
+
+
+def _minutes(value: int | None) -> str:
+    return "-" if value is None else f"{value} min"
