@@ -112,6 +112,7 @@ POLICY: dict[str, Rule] = {
     "treatments:sign_as_nurse": staff(N),
     "treatments:cosign": staff(P),
     "treatments:addendum": staff(P, N),
+    "treatments:acknowledge_alert": staff(P, N),  # the nurse at the chair: done; a prescriber: seen
     "treatments:discharge_pdf": staff(P, N),
     "treatments:rems_pdf": staff(P, N, CO),
     "treatments:rems_due": staff(P, N, CO),

@@ -172,6 +172,8 @@ class AuditAction(StrEnum):
     SESSION_NOTE_SIGNED_NURSE = "session.note.signed.nurse"
     SESSION_NOTE_SIGNED_PRESCRIBER = "session.note.signed.prescriber"
     SESSION_ADDENDUM_ADDED = "session.addendum.added"
+    SESSION_ALERT_ACKNOWLEDGED = "session.alert.acknowledged"
+    SESSION_ALERT_SEEN_BY_PRESCRIBER = "session.alert.seen_by_prescriber"
     SESSION_REMS_UPDATED = "session.rems.updated"
     SESSION_COCKPIT_VIEWED = "session.cockpit.viewed"
     SESSION_VERIFY_VIEWED = "session.verify.viewed"

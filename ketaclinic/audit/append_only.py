@@ -13,7 +13,7 @@ APPEND_ONLY_TABLES: list[str] = [
     "audit_auditentry", "custody_ledgerentry",
     # a treatment session's own records (issue 10 point 10): corrected by a new row or an addendum, never edited
     "treatments_vitalsreading", "treatments_sessionevent", "treatments_adverseevent", "treatments_sessionrating",
-    "treatments_observation", "treatments_addendum", "treatments_predoseoverride",
+    "treatments_observation", "treatments_addendum", "treatments_predoseoverride", "treatments_alertacknowledgement",
     # a patient's signature of a consent version
     "treatments_consentsignature",
 ]

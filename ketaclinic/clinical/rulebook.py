@@ -385,7 +385,14 @@ RULES: tuple[Rule, ...] = (
          "it. Resuming needs a repeat reading below HOLD taken after the pause, or a prescriber's override; after a "
          "STOP, or once any reading during the pause has reached STOP (even if a later one is normal), only the "
          "prescriber can restart. [session.infusion_pause_required, session.may_resume]",
-         "Vital-sign levels (rules vitals.*); clinical.md §1 'Software implications'; issue 10", "U"),
+         "Vital-sign levels (rules vitals.*); clinical.md §1 'Software implications'; issue 10", "U",
+         ("vitals.repeat_after_minutes",)),
+    Rule("session.chair_alert", _V,
+         "A HOLD or STOP reading is shown as what to do, in order (do not start / pause / stop, repeat the reading "
+         "after the clinic's interval, call the prescriber), acknowledged by the nurse and seen by a prescriber, "
+         "each with name and time; the levels' sources are one click away. [session.chair_alert]",
+         "The hold-means-hold rule above; repeat interval: clinical.md §1 'Thresholds' (one protocol, weak)", "U",
+         ("vitals.repeat_after_minutes",)),
     Rule("session.device_spacing", "Dosing",
          "Esketamine devices: no more than were prepared, and at least 5 min between devices. "
          "[session.next_device]", "clinical.md §3b 'Device' row (C)", "C",

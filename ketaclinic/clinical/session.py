@@ -259,3 +259,45 @@ def _level(value: object) -> Level:
     if isinstance(value, bool) or not isinstance(value, int) or value not in tuple(Level):
         raise ClinicalInputError(f"level must be 0-3 (OK, CAUTION, HOLD, STOP), not {value!r}", "level")
     return Level(value)
+
+
+# ------------------------------------------------------------------------------------------- alerts at the chair
+@dataclass(frozen=True)
+class ChairAlert:
+    """What a reading at HOLD or STOP asks of the nurse, in the nurse's words: a headline and the steps, in order.
+    ``rule`` names the rulebook entry whose sources lie behind it (shown one click away, not in the alert)."""
+
+    level: int
+    headline: str
+    steps: tuple[str, ...]
+    call_prescriber: bool
+    rule: str = "session.hold_means_hold"
+
+
+def chair_alert(level: int, phase: str, settings: Mapping[str, object] | None = None) -> ChairAlert | None:
+    """The alert for a reading at ``level`` taken in ``phase`` ("pre_dose", "during", "recovery"); None below HOLD.
+    The actions follow the hold-means-hold rule (:data:`HOLD_SOURCE`); the repeat interval is the clinic's
+    setting ``vitals.repeat_after_minutes`` (U: clinical.md §1 'Thresholds', one protocol, weak)."""
+    lvl = _level(level)
+    if phase not in ("pre_dose", "during", "recovery"):
+        raise ClinicalInputError("phase must be pre_dose, during or recovery", "phase")
+    if lvl < Level.HOLD:
+        return None
+    n = int(resolve(settings)["vitals.repeat_after_minutes"])  # type: ignore[arg-type]
+    repeat = f"Repeat the reading in {n} minutes, with the patient seated and calm."
+    if lvl >= Level.STOP:
+        first = {"pre_dose": "Do not give the dose.",
+                 "during": "Stop the infusion now, and confirm below that the pump is stopped.",
+                 "recovery": "Stay with the patient."}[phase]
+        return ChairAlert(int(lvl), "Vital signs at STOP", (
+            first, "Check airway, breathing and how the patient feels; stay with them.",
+            "Call the prescriber now: only the prescriber can decide what happens next.", repeat), True)
+    steps = {
+        "pre_dose": ("Do not start the dose yet.", repeat,
+                     "If it is still at HOLD, call the prescriber: only the prescriber can go ahead, with a reason."),
+        "during": ("The infusion is paused: pause the pump now, and confirm it below.", repeat,
+                   "Resume when a repeat reading is below the hold limits; if it stays high, call the prescriber."),
+        "recovery": ("Keep observing; the patient does not go home at this reading.", repeat,
+                     "If it stays at HOLD, call the prescriber."),
+    }[phase]
+    return ChairAlert(int(lvl), "Vital signs at HOLD", steps, phase == "pre_dose")

@@ -119,6 +119,9 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("vitals.baseline_rise_level", "Level given to a rise from baseline", "", "caution", None, None,
                 NO_SOURCE + " (the label reports the rise; it does not say what to do)", False, V,
                 choices=("caution", "hold")),
+    SettingSpec("vitals.repeat_after_minutes", "Repeat a reading at HOLD or STOP after", "min", 5, 1, 15,
+                "clinical.md §1 'Thresholds' row: one esketamine clinic's protocol takes two readings 5 min apart "
+                "(forum post, S/weak); no authoritative number", False, V),
     SettingSpec("vitals.iv_interval_during_minutes", "IV: minutes between BP checks during the infusion", "min", 10,
                 1, 30, "clinical.md §1 'Vitals: when' row (Emory series, 684 infusions; C)", True, V),
     SettingSpec("vitals.iv_interval_after_minutes", "IV: minutes between BP checks after the infusion", "min", 15, 1,

@@ -382,5 +382,12 @@ class SignForm(SessionForm):
     note_summary = free_text("Session summary", 8000)
 
 
+class AcknowledgeAlertForm(SessionForm):
+    """'Done' at the chair (nurse) or 'seen' (prescriber) for one HOLD or STOP reading."""
+
+    reading = IdField(error_messages={"required": "Choose the reading to acknowledge."})
+    note = free_text("Note", 300)
+
+
 class AddendumForm(SessionForm):
     text = free_text("Addendum", 8000)

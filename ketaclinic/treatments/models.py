@@ -421,6 +421,29 @@ class Observation(models.Model):
         return f"Observation {self.at:%H:%M}"
 
 
+class AlertAcknowledgement(models.Model):
+    """Someone at the chair acknowledged a HOLD or STOP reading: the nurse ("done": the steps taken) or a
+    prescriber ("seen"). Never changed or removed; who and when stay on the record."""
+
+    class Kind(models.TextChoices):
+        DONE = "done", "Acknowledged at the chair"
+        SEEN = "seen", "Seen by the prescriber"
+
+    session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT, related_name="alert_acks")
+    reading = models.ForeignKey(VitalsReading, on_delete=models.PROTECT, related_name="acks")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    at = models.DateTimeField(default=timezone.now)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["reading", "kind", "by"], name="alert_ack_once_per_person")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.at:%H:%M}"
+
+
 class Addendum(models.Model):
     """A correction or addition to a signed session note; the original stays as it was."""
 

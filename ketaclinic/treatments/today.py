@@ -11,7 +11,15 @@ from ketaclinic.access import can_open
 from ketaclinic.clinic.models import Room
 from ketaclinic.clinical import sedation
 from ketaclinic.treatments import services
-from ketaclinic.treatments.models import AdverseEvent, RemsForm, SessionEvent, SessionRating, TreatmentSession
+from ketaclinic.treatments.models import (
+    AdverseEvent,
+    AlertAcknowledgement,
+    RemsForm,
+    SessionEvent,
+    SessionRating,
+    TreatmentSession,
+    VitalsReading,
+)
 
 PHASE_LABEL = {
     "booked": "Booked", "checked_in": "Checked in", "pre_checks": "Pre-checks", "dosing": "Dosing",
@@ -33,7 +41,13 @@ def board(clinic, now=None) -> dict:
                   last_moaas=Subquery(SessionRating.objects.filter(session=OuterRef("pk"), scale="moaas")
                                       .order_by("-at", "-pk").values("total")[:1]),
                   last_device_at=Subquery(SessionEvent.objects.filter(session=OuterRef("pk"), kind="device")
-                                          .order_by("-at").values("at")[:1]))
+                                          .order_by("-at").values("at")[:1]),
+                  latest_reading=Subquery(VitalsReading.objects.filter(session=OuterRef("pk"))
+                                          .order_by("-taken_at", "-pk").values("pk")[:1]),
+                  latest_level=Subquery(VitalsReading.objects.filter(session=OuterRef("pk"))
+                                        .order_by("-taken_at", "-pk").values("level")[:1]))
+        .annotate(seen_by_prescriber=Exists(AlertAcknowledgement.objects.filter(
+            reading_id=OuterRef("latest_reading"), kind=AlertAcknowledgement.Kind.SEEN)))
         .order_by("scheduled_start"))
     limits = clinic.limits()
     rows = []
@@ -52,7 +66,10 @@ def board(clinic, now=None) -> dict:
             alerts.append("Adverse event open")
         ready = (services.ready_from(s, [s.last_device_at] if s.last_device_at else [])
                  if s.status in ("observation", "ready_for_discharge") else None)
+        needs_prescriber = bool((s.latest_level or 0) >= 2 and not s.seen_by_prescriber
+                                and s.status not in ("discharged", "transferred"))
         rows.append({"s": s, "phase": PHASE_LABEL.get(s.status, s.status), "due": due, "ready_from": ready,
+                     "needs_prescriber": needs_prescriber,
                      "overdue": bool(due and due < now), "alerts": alerts})
     rooms = list(Room.objects.filter(clinic=clinic, active=True,
                                      kind__in=[Room.Kind.INFUSION, Room.Kind.INTRANASAL, Room.Kind.RECOVERY])
@@ -62,7 +79,8 @@ def board(clinic, now=None) -> dict:
         for chair in [c for c in room.chairs.all() if c.active] or [None]:
             here = [r for r in rows if r["s"].room_id == room.pk and (chair is None or r["s"].chair_id == chair.pk)]
             places.append({"room": room, "chair": chair, "rows": here})
-    return {"places": places, "count": len(rows), "now": now}
+    return {"places": places, "count": len(rows), "now": now,
+            "for_prescriber": [r for r in rows if r["needs_prescriber"]]}
 
 
 def today_panels(request, clinic) -> list[dict]:
@@ -74,6 +92,10 @@ def today_panels(request, clinic) -> list[dict]:
     ctx["front_desk"] = can_open(user, "treatments:check_in")
     panels = [{"title": f"Treatment rooms today ({ctx['count']} sessions)", "template": "treatments/_today.html",
                "context": ctx}]
+    if ctx["for_prescriber"] and can_open(user, "treatments:override_hold"):  # a prescriber's decision is waiting
+        panels.insert(0, {"title": "Vital signs at HOLD or STOP: the prescriber is needed", "priority": 0,
+                          "css": "urgent", "template": "treatments/_today_alerts.html",
+                          "context": {"rows": ctx["for_prescriber"]}})
     if can_open(user, "treatments:cockpit"):
         due = RemsForm.objects.filter(status=RemsForm.Status.COMPLETE, session__patient__clinic=clinic,
                                       due_by__lte=timezone.localdate() + timedelta(days=7)).count()

@@ -36,6 +36,7 @@ urlpatterns = [
     path(SESSION + "sign-note/", views.sign_as_nurse, name="sign_as_nurse"),
     path(SESSION + "co-sign/", views.cosign, name="cosign"),
     path(SESSION + "addendum/", views.addendum, name="addendum"),
+    path(SESSION + "alerts/acknowledge/", views.acknowledge_alert, name="acknowledge_alert"),
     path(SESSION + "discharge-instructions.pdf", views.discharge_pdf, name="discharge_pdf"),
     path(SESSION + "rems-form.pdf", views.rems_pdf, name="rems_pdf"),
     path("rems/", views.rems_list, name="rems_due"),

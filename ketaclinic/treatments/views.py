@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
 from ketaclinic.access import can_open
+from ketaclinic.accounts.roles import Role
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
@@ -325,6 +326,11 @@ def cockpit_context(request, s: TreatmentSession, **extra) -> dict:
                       and not s.is_signed else []),
         "deep_sedation": deep_sedation(ratings, limits),
         "pump_unconfirmed": bool(s.paused_at and s.pause_level >= 2 and s.pump_pause_confirmed_at is None),
+        "chair_alert": (services.rules.chair_alert(latest.level, latest.phase, limits)
+                        if latest and latest.level >= 2 else None),
+        "alert_acks": [a for a in s.alert_acks.select_related("by") if latest and a.reading_id == latest.pk],
+        "may_acknowledge": can_open(user, "treatments:acknowledge_alert"),
+        "acks_as_prescriber": user.has_role(Role.PRESCRIBER),  # the service records a prescriber's as "seen"
         "ready_from": (services.ready_from(s, [e.at for e in events if e.kind == SessionEvent.Kind.DEVICE])
                        if s.dose_ended_at and s.status not in ("discharged", "transferred") else None),
         "given_now": (services.dose_given(s, max(timezone.now(), s.dose_started_at), events)
@@ -588,6 +594,15 @@ def addendum(request, external_id):
         services.add_addendum(actor=actor, session=s, text=form.cleaned_data["text"])
         return "Addendum added; the original note is unchanged."
     return _step(request, external_id, forms.AddendumForm, act, "sign")
+
+
+@require_POST
+def acknowledge_alert(request, external_id):
+    def act(actor, s, form):
+        ack = services.acknowledge_alert(actor=actor, session=s, reading_id=form.cleaned_data["reading"],
+                                         note=form.cleaned_data.get("note") or "")
+        return "Seen by the prescriber: recorded." if ack.kind == "seen" else "Alert acknowledged: recorded."
+    return _step(request, external_id, forms.AcknowledgeAlertForm, act, "vitals")
 
 
 @require_http_methods(["GET", "POST"])

@@ -85,6 +85,7 @@ treatments:sign_consent           P N . . . . .    POST
 treatments:sign_as_nurse          . N . . . . .    POST
 treatments:cosign                 P . . . . . .    POST
 treatments:addendum               P N . . . . .    POST
+treatments:acknowledge_alert      P N . . . . .    POST
 treatments:discharge_pdf          P N . . . . .    GET
 treatments:rems_pdf               P N . . . C .    GET
 treatments:rems_due               P N . . . C .    GET

@@ -64,6 +64,7 @@ from ketaclinic.treatments.services.dose import (
     weight_guard,
 )
 from ketaclinic.treatments.services.monitoring import (
+    acknowledge_alert,
     add_adverse_event,
     add_observation,
     add_rating,
@@ -114,7 +115,7 @@ __all__ = [
     "_refresh_readiness", "_roles", "add_addendum", "add_adverse_event", "add_observation", "add_rating",
     "add_vitals", "book_series", "book_session", "booking_conflicts", "cancel_session", "check_in", "compute_dose",
     "default_minutes", "discharge", "discharge_decision", "dosing_blockers", "dose_given", "dosing_event",
-    "discharge_hard_limits", "esketamine_discharge_limits", "ready_from", "latest_weight", "limits_for", "mark_rems_submitted", "next_vitals_due",
+    "acknowledge_alert", "discharge_hard_limits", "esketamine_discharge_limits", "ready_from", "latest_weight", "limits_for", "mark_rems_submitted", "next_vitals_due",
     "override_predose_hold", "precheck_missing", "predose_hold", "predose_vitals_acceptable", "prepare_dose",
     "propose_series", "record_recovery", "rems_bp_points", "rems_due", "resolve_adverse_event", "rules",
     "save_prechecks", "sign_note", "add_consent_document", "consent_missing", "current_consent", "sign_consent", "valid_consent", "confirm_weight", "observation_clock", "prepared_entries", "weight_guard",

@@ -15,10 +15,17 @@ from ketaclinic.audit.services import Actor
 from ketaclinic.clinical import session as rules
 from ketaclinic.clinical.errors import ClinicalInputError
 from ketaclinic.clinical.scales import score
-from ketaclinic.clinical.vitals import VitalReading, classify_reading, classify_series, validate_reading
+from ketaclinic.clinical.vitals import (
+    Level,
+    VitalReading,
+    classify_reading,
+    classify_series,
+    validate_reading,
+)
 from ketaclinic.inputs import parse_id
 from ketaclinic.treatments.models import (
     AdverseEvent,
+    AlertAcknowledgement,
     Observation,
     Phase,
     SessionRating,
@@ -202,3 +209,30 @@ def next_vitals_due(s: TreatmentSession) -> datetime | None:
     if s.last_vitals_at and s.last_vitals_at < s.dose_started_at:
         base = s.dose_started_at
     return base + timedelta(minutes=interval)
+
+
+ALERT_ACTIONS = {AlertAcknowledgement.Kind.DONE: AuditAction.SESSION_ALERT_ACKNOWLEDGED,
+                 AlertAcknowledgement.Kind.SEEN: AuditAction.SESSION_ALERT_SEEN_BY_PRESCRIBER}
+
+
+@use_case
+def acknowledge_alert(*, actor: Actor, session: TreatmentSession, reading_id: int, note: str = ""
+                      ) -> AlertAcknowledgement:
+    """The nurse acknowledges a HOLD or STOP reading at the chair (the steps are being taken), or a prescriber
+    records that they have seen it; each person once per reading, with name and time (rule
+    ``session.chair_alert``)."""
+    _roles(actor, Role.NURSE, Role.PRESCRIBER, what="acknowledge a vital-signs alert")
+    s = _lock(session)
+    reading = VitalsReading.objects.filter(session=s, pk=reading_id).first()
+    if reading is None:
+        raise TreatmentError({"reading": "That reading is not part of this session."})
+    if reading.level < Level.HOLD:
+        raise TreatmentError({"reading": "Only a reading at HOLD or STOP is acknowledged."})
+    kind = AlertAcknowledgement.Kind.SEEN if Role.PRESCRIBER in actor.roles else AlertAcknowledgement.Kind.DONE
+    if AlertAcknowledgement.objects.filter(reading=reading, kind=kind, by=actor.user).exists():
+        raise TreatmentError({"reading": "You have already acknowledged this reading."})
+    ack = AlertAcknowledgement.objects.create(session=s, reading=reading, kind=kind, by=actor.user,
+                                              note=note.strip()[:300])
+    audit.record(actor, ALERT_ACTIONS[kind], subject=s, patient=s.patient,
+                 details={"reading": reading.pk, "level": reading.level_name, "note": ack.note})
+    return ack
