@@ -235,6 +235,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "America/New_York")
 USE_I18N = True
 USE_TZ = True
+# The clinic's one date and time style (Y-m-d, H:i) for |date, |time and {{ a_datetime }}: ketaclinic/clinic/formats/
+FORMAT_MODULE_PATH = ["ketaclinic.clinic.formats"]
 
 # --- Static files: all served by the app itself, no CDN -----------------------------------------
 STATIC_URL = "static/"

@@ -21,6 +21,7 @@ from ketaclinic.access import can_open
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
+from ketaclinic.clinic import formats
 from ketaclinic.clinic.models import current_clinic
 from ketaclinic.custody import forms, queries, reports, services
 from ketaclinic.custody.models import (
@@ -257,8 +258,8 @@ def dispose(request, external_id):
         messages.success(request, "Destruction recorded; it posts once two witnesses sign (DEA Form 41).")
     elif action == "loss":
         messages.warning(request, "Loss recorded. Send the WRITTEN notice to the DEA Field Division by "
-                                  f"{timezone.localtime(result.notice_due_at):%a %d %b %Y %H:%M}, then file "
-                                  f"DEA Form 106 electronically by {result.form106_due_on:%d %b %Y}.")
+                                  f"{timezone.localtime(result.notice_due_at):{formats.DAY_DATETIME}}, then file "
+                                  f"DEA Form 106 electronically by {result.form106_due_on:{formats.DATE}}.")
         return redirect("custody:loss", external_id=result.external_id)
     else:
         messages.success(request, "Return to the reverse distributor recorded.")

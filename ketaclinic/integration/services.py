@@ -12,6 +12,7 @@ from ketaclinic.accounts.roles import Role
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
+from ketaclinic.clinic import formats
 from ketaclinic.clinic.models import Room
 from ketaclinic.clinical.schedules import integration_window
 from ketaclinic.integration.models import IntegrationSession, TherapistNote
@@ -56,8 +57,8 @@ def book(*, actor: Actor, offer: IntegrationSession, start: datetime, therapist,
         raise IntegrationError(f"This integration session is {offer.get_status_display().lower()}.")
     if not (offer.window_start <= start <= offer.window_end):
         tz = offer.patient.clinic.tz
-        raise IntegrationError({"start": f"Book within the window {offer.window_start.astimezone(tz):%a %d %b %H:%M}"
-                                f" to {offer.window_end.astimezone(tz):%a %d %b %H:%M} (24-72 h after dosing)."})
+        raise IntegrationError({"start": f"Book within the window {offer.window_start.astimezone(tz):{formats.DAY_DATETIME}}"
+                                f" to {offer.window_end.astimezone(tz):{formats.DAY_DATETIME}} (24-72 h after dosing)."})
     if therapist is None or not therapist.has_role(Role.THERAPIST):
         raise IntegrationError({"therapist": "Choose a therapist."})
     end = start + timedelta(minutes=minutes)

@@ -19,6 +19,7 @@ from ketaclinic.accounts.roles import Role
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
+from ketaclinic.clinic import formats
 from ketaclinic.clinic.models import Chair, Clinic, Room
 from ketaclinic.integration.models import IntegrationSession
 from ketaclinic.patients.models import Patient
@@ -126,7 +127,7 @@ def slot_problems(*, clinic: Clinic, type: AppointmentType, start: datetime, min
     now = timezone.now()
     lstart, lend = local(start, clinic), local(end, clinic)
     if start < now:
-        add("start", f"{lstart:%a %d %b %H:%M} has passed (it is now {local(now, clinic):%H:%M}): choose a later time.")
+        add("start", f"{lstart:{formats.DAY_DATETIME}} has passed (it is now {local(now, clinic):%H:%M}): choose a later time.")
     day = lstart.date()
     if lstart.weekday() not in clinic.weekdays():
         add("start", f"{DAY_NAMES[lstart.weekday()]} is not one of the clinic's working days.")

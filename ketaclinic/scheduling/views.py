@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from ketaclinic.access import can_open
 from ketaclinic.audit.services import Actor
+from ketaclinic.clinic import formats
 from ketaclinic.clinic.models import current_clinic
 from ketaclinic.formfields import posted, show_refusal
 from ketaclinic.inputs import parse_day
@@ -70,7 +71,7 @@ def book(request):
             show_refusal(form, e.errors)
         else:
             messages.success(request, f"Booked {a.type.get_code_display().lower()} for {a.patient.display_name} "
-                                      f"(MRN {a.patient.mrn}) on {services.local(a.start, clinic):%a %d %b %H:%M} "
+                                      f"(MRN {a.patient.mrn}) on {services.local(a.start, clinic):{formats.DAY_DATETIME}} "
                                       f"with {a.clinician.label}, {a.room.name}"
                                       f"{' · ' + a.chair.label if a.chair else ''}.")
             return redirect(calendar_url(services.local(a.start, clinic).date()))
@@ -116,7 +117,7 @@ def reschedule(request, external_id):
         except services.SchedulingError as e:
             show_refusal(form, e.errors)
         else:
-            messages.success(request, f"Moved to {services.local(a.start, a.clinic):%a %d %b %H:%M}.")
+            messages.success(request, f"Moved to {services.local(a.start, a.clinic):{formats.DAY_DATETIME}}.")
             return redirect(calendar_url(services.local(a.start, a.clinic).date()))
     return appointment(request, external_id, reschedule_form=form)
 
@@ -135,7 +136,7 @@ def cancel(request, external_id):
         else:
             what = "Recorded a no-show" if d["no_show"] else "Cancelled"
             offers = services.waitlist_matches(a.clinic, [a])
-            messages.success(request, f"{what}: {a.patient.display_name}, {services.local(a.start, a.clinic):%a %d %b %H:%M}."
+            messages.success(request, f"{what}: {a.patient.display_name}, {services.local(a.start, a.clinic):{formats.DAY_DATETIME}}."
                              + (f" {len(offers)} waitlist entr{'y matches' if len(offers) == 1 else 'ies match'} "
                                 "the freed slot: see the calendar." if offers else ""))
             return redirect(calendar_url(services.local(a.start, a.clinic).date()))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.utils import timezone
 from fpdf import FPDF
 
+from ketaclinic.clinic import formats
 from ketaclinic.pdftext import FAMILY, pdf_text, use_unicode_font
 
 
@@ -52,7 +53,7 @@ def discharge_instructions(s, next_session, integration) -> bytearray:
     doc = _Doc("Going home after your treatment", clinic)
     doc.row("Patient", f"{s.patient.display_name} (MRN {s.patient.mrn})")
     doc.row("Treatment", f"{s.get_drug_display()} - {s.get_route_display()} on "
-                         f"{timezone.localtime(s.scheduled_start, tz):%A %d %B %Y}")
+                         f"{timezone.localtime(s.scheduled_start, tz):{formats.LONG_DATE}}")
     if s.discharged_at:
         doc.row("Discharged", f"{timezone.localtime(s.discharged_at, tz):%H:%M}")
     doc.row("Going home with", f"{s.escort_name} {s.escort_phone}".strip())
@@ -66,17 +67,17 @@ def discharge_instructions(s, next_session, integration) -> bytearray:
     doc.para("Emergency (chest pain, trouble breathing, fainting, severe confusion): call 911.")
     doc.para("Your next appointments", bold=True)
     if next_session is not None:
-        doc.para(f"Next treatment: {timezone.localtime(next_session.scheduled_start, tz):%A %d %B %Y at %H:%M}"
+        doc.para(f"Next treatment: {timezone.localtime(next_session.scheduled_start, tz):{formats.LONG_DATETIME}}"
                  + (f", {next_session.room.name}" if next_session.room_id else "") + ".")
     else:
         doc.para("Next treatment: the clinic will contact you to book it.")
     if integration is not None:
         if integration.scheduled_start:
-            doc.para(f"Integration session: {timezone.localtime(integration.scheduled_start, tz):%A %d %B at %H:%M}.")
+            doc.para(f"Integration session: {timezone.localtime(integration.scheduled_start, tz):{formats.LONG_DATETIME}}.")
         else:
             doc.para(f"Integration session with a therapist: offered between "
-                     f"{timezone.localtime(integration.window_start, tz):%a %d %b %H:%M} and "
-                     f"{timezone.localtime(integration.window_end, tz):%a %d %b %H:%M}. Call the clinic to book.")
+                     f"{timezone.localtime(integration.window_start, tz):{formats.DAY_DATETIME}} and "
+                     f"{timezone.localtime(integration.window_end, tz):{formats.DAY_DATETIME}}. Call the clinic to book.")
     return doc.output()
 
 
