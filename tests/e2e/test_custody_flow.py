@@ -82,7 +82,8 @@ def test_receive_draw_waste_count(page, browser, live_server, login, staff, clin
     expect(page2.get_by_text(re.compile("2 container\\(s\\) are now in stock"))).to_be_visible()
     _dosed(patient, staff, room)  # prepared from the stock now on hand
 
-    # 3. The nurse draws for the verified session.
+    # 3. The nurse draws for the verified session (after its 40-minute infusion the idle screen signs in again).
+    login("nurse")
     page.goto(f"{live_server.url}/custody/")
     page.get_by_role("link", name="Draw / account for Rowan Mockridge").click()
     vial = Container.objects.order_by("label").first()
@@ -98,7 +99,10 @@ def test_receive_draw_waste_count(page, browser, live_server, login, staff, clin
     page.get_by_role("button", name="Record waste").click()
     expect(page.get_by_text(re.compile("awaiting 1 witness"))).to_be_visible()
 
-    # 5. The prescriber witnesses it on their own sign-in, re-entering the amount.
+    # 5. The prescriber witnesses it on their own sign-in (signed in again: the infusion's 40 minutes idled
+    # their screen out), re-entering the amount.
+    ctx2.close()
+    ctx2, page2 = _second_person(browser, live_server, "prescriber")
     page2.goto(f"{live_server.url}/custody/signatures/")
     page2.get_by_role("link", name=re.compile("Witness waste of residue for Rowan Mockridge")).click()
     page2.get_by_label("Amount you saw wasted or destroyed").fill("0.30")
