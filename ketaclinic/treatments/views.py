@@ -625,7 +625,10 @@ def verify(request, external_id):
             errors = e.errors
         else:
             messages.success(request, "Dose verified independently.")
-            return redirect("treatments:verify", external_id=s.external_id)
+            # Back where the verifier works: the session's cockpit if they may open it, else the Today board.
+            if can_open(request.user, "treatments:cockpit"):
+                return redirect("treatments:cockpit", external_id=s.external_id)
+            return redirect("clinic:today")
     return render(request, "treatments/verify.html", {
         "s": s, "patient": s.patient, "order": s.order, "errors": errors, "data": form.data if form.is_bound else {},
         "same_user": request.user.pk == s.prepared_by_id})

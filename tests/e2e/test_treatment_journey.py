@@ -118,7 +118,8 @@ def test_iv_ketamine_session_from_booking_to_signatures(page, browser, live_serv
     expect(p2.get_by_text(re.compile("does not match the prepared dose"))).to_be_visible()
     p2.get_by_label("Dose you calculated (mg)").fill("35")
     p2.get_by_role("button", name="Verify dose").click()
-    expect(p2.get_by_text(re.compile("Verified by"))).to_be_visible()
+    expect(p2.get_by_text("Dose verified independently.")).to_be_visible()  # back on the session's cockpit
+    expect(p2.get_by_text(re.compile("Independently verified by"))).to_be_visible()
     other.close()
 
     # --- the prescriber reviews the HOLD reading and records an override tied to it ------------------------

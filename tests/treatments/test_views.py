@@ -81,7 +81,7 @@ def test_verify_page_refuses_the_preparer(patient, staff, rooms, client_for, mak
     assert "35.00" not in page and "35 mg" not in page and "0.70" not in page  # prepared numbers not shown
     r = client_for("prescriber").post(url, {"weight_kg": "70", "dose_mg": "35", "concentration_mg_per_mL": "50",
                                             "bag_volume_mL": "100"})
-    assert r.status_code == 302
+    assert r.status_code == 302 and r["Location"] == reverse("treatments:cockpit", args=[s.external_id])
     s.refresh_from_db()
     assert s.verified_by == staff["prescriber"]
 
