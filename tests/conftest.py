@@ -45,6 +45,7 @@ DATE_SENSITIVE = (
     "tests/foundation/test_accounts.py",
     "tests/foundation/test_every_url.py",
     "tests/foundation/test_links_follow_the_policy.py",
+    "tests/crossapp/",
 )
 
 
