@@ -148,6 +148,8 @@ def session_account_problems(*, unit: str, drawn: Decimal, administered_recorded
     (clinical.md §6 'Dispenser record fields', C); residue is wasted and recorded, not put on Form 41 (§6
     'Wastage', C)."""
     problems = []
+    if drawn <= 0 and administered_recorded is not None and administered_recorded <= 0 and pending_waste <= 0:
+        return problems  # nothing given (e.g. transferred before any drug ran) and nothing drawn: nothing to account
     if drawn <= 0:
         problems.append("Nothing was drawn from stock for this session: draw the dose from a vial or device the "
                         "clinic holds.")

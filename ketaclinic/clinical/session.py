@@ -274,10 +274,12 @@ class ChairAlert:
     rule: str = "session.hold_means_hold"
 
 
-def chair_alert(level: int, phase: str, settings: Mapping[str, object] | None = None) -> ChairAlert | None:
+def chair_alert(level: int, phase: str, settings: Mapping[str, object] | None = None, *,
+                route: str = "iv") -> ChairAlert | None:
     """The alert for a reading at ``level`` taken in ``phase`` ("pre_dose", "during", "recovery"); None below HOLD.
     The actions follow the hold-means-hold rule (:data:`HOLD_SOURCE`); the repeat interval is the clinic's
-    setting ``vitals.repeat_after_minutes`` (U: clinical.md §1 'Thresholds', one protocol, weak)."""
+    setting ``vitals.repeat_after_minutes`` (U: clinical.md §1 'Thresholds', one protocol, weak). During esketamine
+    dosing (``route`` "intranasal") the step is about the next device, not a pump."""
     lvl = _level(level)
     if phase not in ("pre_dose", "during", "recovery"):
         raise ClinicalInputError("phase must be pre_dose, during or recovery", "phase")
@@ -287,7 +289,9 @@ def chair_alert(level: int, phase: str, settings: Mapping[str, object] | None = 
     repeat = f"Repeat the reading in {n} minutes, with the patient seated and calm."
     if lvl >= Level.STOP:
         first = {"pre_dose": "Do not give the dose.",
-                 "during": "Stop the infusion now, and confirm below that the pump is stopped.",
+                 "during": ("Give no further device, and confirm below that dosing is stopped."
+                            if route == "intranasal" else
+                            "Stop the infusion now, and confirm below that the pump is stopped."),
                  "recovery": "Stay with the patient."}[phase]
         return ChairAlert(int(lvl), "Vital signs at STOP", (
             first, "Check airway, breathing and how the patient feels; stay with them.",
@@ -295,7 +299,9 @@ def chair_alert(level: int, phase: str, settings: Mapping[str, object] | None = 
     steps = {
         "pre_dose": ("Do not start the dose yet.", repeat,
                      "If it is still at HOLD, call the prescriber: only the prescriber can go ahead, with a reason."),
-        "during": ("The infusion is paused: pause the pump now, and confirm it below.", repeat,
+        "during": (("Dosing is paused: do not give the next device, and confirm the pause below."
+                    if route == "intranasal" else "The infusion is paused: pause the pump now, and confirm it below."),
+                   repeat,
                    "Resume when a repeat reading is below the hold limits; if it stays high, call the prescriber."),
         "recovery": ("Keep observing; the patient does not go home at this reading.", repeat,
                      "If it stays at HOLD, call the prescriber."),

@@ -181,7 +181,7 @@ def _waste_residue(s, at, clinic, nurse, nurse2, prescriber):
     if residue > 0:
         event = services.request_waste.within(
             nurse, session=s, quantity=residue, method="Expelled into drug-disposal container (Rx Destroyer)",
-            clinic=clinic)
+            clinic=clinic, at=at)
         witness = nurse2 if s.administered_by_id != nurse2.user.pk else prescriber
         for _ in range(event.witnesses_required):
             services.attest.within(witness, event, residue, at=at)

@@ -42,12 +42,11 @@ def board(clinic, now=None) -> dict:
                                       .order_by("-at", "-pk").values("total")[:1]),
                   last_device_at=Subquery(SessionEvent.objects.filter(session=OuterRef("pk"), kind="device")
                                           .order_by("-at").values("at")[:1]),
-                  latest_reading=Subquery(VitalsReading.objects.filter(session=OuterRef("pk"))
-                                          .order_by("-taken_at", "-pk").values("pk")[:1]),
-                  latest_level=Subquery(VitalsReading.objects.filter(session=OuterRef("pk"))
-                                        .order_by("-taken_at", "-pk").values("level")[:1]))
-        .annotate(seen_by_prescriber=Exists(AlertAcknowledgement.objects.filter(
-            reading_id=OuterRef("latest_reading"), kind=AlertAcknowledgement.Kind.SEEN)))
+                  # the worst HOLD/STOP reading of the session that no prescriber has recorded as seen
+                  unseen_level=Subquery(VitalsReading.objects.filter(session=OuterRef("pk"), level__gte=2)
+                                        .exclude(Exists(AlertAcknowledgement.objects.filter(
+                                            reading=OuterRef("pk"), kind=AlertAcknowledgement.Kind.SEEN)))
+                                        .order_by("-level").values("level")[:1]))
         .order_by("scheduled_start"))
     limits = clinic.limits()
     rows = []
@@ -66,8 +65,7 @@ def board(clinic, now=None) -> dict:
             alerts.append("Adverse event open")
         ready = (services.ready_from(s, [s.last_device_at] if s.last_device_at else [])
                  if s.status in ("observation", "ready_for_discharge") else None)
-        needs_prescriber = bool((s.latest_level or 0) >= 2 and not s.seen_by_prescriber
-                                and s.status not in ("discharged", "transferred"))
+        needs_prescriber = bool((s.unseen_level or 0) >= 2 and s.status not in ("discharged", "transferred"))
         rows.append({"s": s, "phase": PHASE_LABEL.get(s.status, s.status), "due": due, "ready_from": ready,
                      "needs_prescriber": needs_prescriber,
                      "overdue": bool(due and due < now), "alerts": alerts})

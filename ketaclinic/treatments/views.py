@@ -302,6 +302,8 @@ def cockpit_context(request, s: TreatmentSession, **extra) -> dict:
     user = request.user
     missing = services.precheck_missing(s)
     consent = services.valid_consent(s)
+    acks = list(s.alert_acks.select_related("by"))
+    seen = {a.reading_id for a in acks if a.kind == "seen"}
     account = stock.account(s) if s.status not in services.CLOSED and (s.checked_in_at or s.prepared_dose_mg) else None
     ctx = {
         "s": s, "patient": s.patient, "order": s.order, "rows": rows, "events": events, "aes": aes,
@@ -326,9 +328,10 @@ def cockpit_context(request, s: TreatmentSession, **extra) -> dict:
                       and not s.is_signed else []),
         "deep_sedation": deep_sedation(ratings, limits),
         "pump_unconfirmed": bool(s.paused_at and s.pause_level >= 2 and s.pump_pause_confirmed_at is None),
-        "chair_alert": (services.rules.chair_alert(latest.level, latest.phase, limits)
+        "chair_alert": (services.rules.chair_alert(latest.level, latest.phase, limits, route=s.route)
                         if latest and latest.level >= 2 else None),
-        "alert_acks": [a for a in s.alert_acks.select_related("by") if latest and a.reading_id == latest.pk],
+        "alert_acks": [a for a in acks if latest and a.reading_id == latest.pk],
+        "unseen_alerts": [r for r in rows if r.level >= 2 and r.pk not in seen and (latest is None or r.pk != latest.pk)],
         "may_acknowledge": can_open(user, "treatments:acknowledge_alert"),
         "acks_as_prescriber": user.has_role(Role.PRESCRIBER),  # the service records a prescriber's as "seen"
         "ready_from": (services.ready_from(s, [e.at for e in events if e.kind == SessionEvent.Kind.DEVICE])

@@ -187,3 +187,64 @@ def test_reconciliation_names_a_dose_given_with_nothing_drawn(visit, staff, clie
     services.record_administration(actor(staff["nurse"]), s)
     rec = services.reconciliation()
     assert rec.undrawn_sessions == [] and rec.balances
+
+
+@pytest.mark.parametrize("route", ["im", "intranasal"])
+def test_im_and_esketamine_sessions_balance_from_the_cockpit_before_the_note_is_signed(route, make_patient, staff,
+                                                                                         room, other_room,
+                                                                                         client_for, clinic):
+    """The same account for every route: mL of a vial for IM, whole devices for esketamine."""
+    from tests.factories import ESK, IM, dosed_session, stocked
+
+    stocked(staff, clinic=clinic, drug="esketamine" if route == "intranasal" else "ketamine", lot="RT-1",
+            packages=3)
+    s = dosed_session(make_patient(), staff, data=ESK if route == "intranasal" else IM,
+                      room=other_room if route == "intranasal" else room, end="discharged")
+    assert s.lot_number == "RT-1"
+    account = stock.account(s)
+    assert account.unit == ("device" if route == "intranasal" else "mL") and not account.balanced
+    client = client_for("nurse")
+    sign = reverse("treatments:sign_as_nurse", args=[s.external_id])
+    refused = client.post(sign, {"note_summary": "Uneventful."}, follow=True).content.decode()
+    assert "does not balance" in refused
+    url = reverse("custody:session", args=[s.external_id])
+    quantity = str(s.devices) if route == "intranasal" else str(s.prepared_volume_mL)
+    if route == "intranasal":  # whole devices, one container each
+        for option in account.options[:s.devices]:
+            client.post(url, {"action": "draw", "back": "cockpit", "draw-container": option.key, "draw-quantity": "1"})
+    else:
+        client.post(url, {"action": "draw", "back": "cockpit", "draw-container": account.options[0].key,
+                          "draw-quantity": quantity})
+    assert stock.account(s).drawn_mg == s.prepared_dose_mg
+    page = client.post(url, {"action": "administer", "back": "cockpit"}, follow=True).content.decode()
+    assert "Balances: drawn" in page
+    assert "Note signed." in client.post(sign, {"note_summary": "Uneventful."}, follow=True).content.decode()
+    s.refresh_from_db()
+    assert s.nurse_signed_at is not None
+
+
+def test_a_transfer_records_what_ran_not_the_prepared_dose(visit, staff):
+    from tests.factories import let_time_pass
+
+    _prepare(visit, staff, "LOT-A1")
+    s = dosing_started(_verify(visit, staff), staff)
+    let_time_pass(10)
+    s = treatments.transfer_to_emergency(actor=actor(staff["prescriber"]), session=s, note="Ambulance to the ED",
+                                         adverse_event={"kind": "hypertension", "severity": "severe"})
+    assert s.administered_mg == D("8.75")  # 10 of the 40 minutes ran
+
+
+def test_nothing_is_added_to_a_signed_sessions_account(visit, staff):
+    _prepare(visit, staff, "LOT-A1")
+    s = discharged(dosing_stopped(dosing_started(_verify(visit, staff), staff), staff), staff)
+    vial = Container.objects.filter(lot__lot_number="LOT-A1").first()
+    nurse = actor(staff["nurse"])
+    services.draw(nurse, container=vial, session=s, quantity="0.70")
+    services.record_administration(nurse, s)
+    treatments.sign_note(actor=nurse, session=s, as_role="nurse", summary="Uneventful.")
+    before = LedgerEntry.objects.count()
+    with pytest.raises(CustodyError, match="note is signed: its drug account is closed"):
+        services.draw(nurse, container=vial, session=s, quantity="0.10")
+    with pytest.raises(CustodyError, match="drug account is closed"):
+        services.request_waste(nurse, session=s, quantity="0.10", method="sink")
+    assert LedgerEntry.objects.count() == before and stock.account(s).balanced

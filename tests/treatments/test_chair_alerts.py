@@ -82,3 +82,19 @@ def test_a_normal_reading_or_another_sessions_reading_cannot_be_acknowledged(hel
     with pytest.raises(TreatmentError, match="not part of this session"):
         services.acknowledge_alert(actor=actor(staff["nurse"]), session=s, reading_id=reading.pk + 1000)
     assert not AlertAcknowledgement.objects.exists()
+
+
+def test_a_stop_reading_stays_on_the_prescribers_list_after_a_normal_repeat(held, staff, client_for):
+    s, reading = held
+    predose_vitals(s, staff, bp=("124", "78"))  # a normal repeat: the HOLD is still unseen by a prescriber
+    prescriber = client_for("prescriber")
+    assert "the prescriber is needed" in prescriber.get(reverse("clinic:today")).content.decode()
+    page = prescriber.get(reverse("treatments:cockpit", args=[s.external_id])).content.decode()
+    assert "Earlier readings at HOLD or STOP no prescriber has seen yet" in page
+    services.acknowledge_alert(actor=actor(staff["prescriber"]), session=s, reading_id=reading.pk)
+    assert "the prescriber is needed" not in prescriber.get(reverse("clinic:today")).content.decode()
+
+
+def test_esketamine_dosing_alerts_speak_of_devices_not_pumps():
+    assert chair_alert(2, "during", route="intranasal").steps[0].startswith("Dosing is paused: do not give the next")
+    assert chair_alert(3, "during", route="intranasal").steps[0].startswith("Give no further device")

@@ -77,8 +77,17 @@ def preparation_mismatch(session: TreatmentSession, container: Container) -> lis
     return problems
 
 
-def session_problems(session: TreatmentSession) -> list[str]:
-    problems = []
+def signed_before(session: TreatmentSession, at: datetime) -> str:
+    """Why nothing may be added to the session's drug account at ``at`` ('' when it may): once the nurse has
+    signed the note, the account it was signed on is closed; a correction is a reversal and an addendum."""
+    if session.nurse_signed_at is not None and at >= session.nurse_signed_at:
+        return ("The session's note is signed: its drug account is closed. Correct it by reversing the entry "
+                "(compliance) and adding an addendum to the note.")
+    return ""
+
+
+def session_problems(session: TreatmentSession, at: datetime | None = None) -> list[str]:
+    problems = [p for p in [signed_before(session, at or timezone.now())] if p]
     if session.status in (TreatmentSession.Status.CANCELLED, TreatmentSession.Status.NO_SHOW):
         problems.append(f"The session is {session.get_status_display().lower()}.")
     if session.prepared_dose_mg is None or session.verified_at is None:
@@ -94,10 +103,11 @@ def draw(actor: Actor, *, container: Container, session: TreatmentSession, quant
     clinic = clinic or current_clinic()
     now = now or timezone.now()
     quantity = parse_quantity(quantity)
-    session = TreatmentSession.objects.select_related("room", "patient").get(pk=session.pk)
+    session = (TreatmentSession.objects.select_for_update(of=("self",)).select_related("room", "patient")
+               .get(pk=session.pk))
     container = _lock_container(container)
     product = container.lot.product
-    problems = session_problems(session) + container_problems(container, session, clinic, now)
+    problems = session_problems(session, now) + container_problems(container, session, clinic, now)
     problems += preparation_mismatch(session, container)
     if product.form == Product.Form.DEVICE and quantity != quantity.to_integral_value():
         problems.append("Nasal spray devices are taken whole (quantity 1).")
@@ -156,6 +166,9 @@ def record_administration(actor: Actor, session: TreatmentSession, at: datetime 
     session = TreatmentSession.objects.select_for_update(of=("self",)).select_related("patient", "administered_by").get(pk=session.pk)
     if session.administered_mg is None:
         raise CustodyError({"__all__": "The session has no administered dose recorded yet."})
+    closed = signed_before(session, at or timezone.now())
+    if closed:
+        raise CustodyError({"__all__": closed})
     draws = session_draws(session)
     if not draws:
         raise CustodyError({"__all__": "Nothing was drawn for this session."})

@@ -28,7 +28,7 @@ from ketaclinic.custody.services.common import (
     use_case,
 )
 from ketaclinic.custody.services.destruction import form41_details
-from ketaclinic.custody.services.dispensing import session_draws
+from ketaclinic.custody.services.dispensing import session_draws, signed_before
 from ketaclinic.custody.services.ledger import _lock_container, _post
 from ketaclinic.treatments.models import TreatmentSession
 
@@ -42,12 +42,15 @@ WITHDRAWN = {PendingEvent.Kind.WASTE: AuditAction.CUSTODY_WASTE_WITHDRAWN,
 
 @use_case
 def request_waste(actor: Actor, *, session: TreatmentSession, quantity, method: str,
-                  clinic: Clinic | None = None) -> PendingEvent:
+                  clinic: Clinic | None = None, at: datetime | None = None) -> PendingEvent:
     """The clinician records the residue left after administration; it posts once witnessed."""
     _require(actor, HANDLERS, "waste controlled substances")
     clinic = clinic or current_clinic()
     quantity = parse_quantity(quantity)
     session = TreatmentSession.objects.select_for_update().get(pk=session.pk)
+    closed = signed_before(session, at or timezone.now())
+    if closed:
+        raise CustodyError({"quantity": closed})
     errors = {}
     if not method.strip():
         errors["method"] = "Say how it was wasted (e.g. 'expelled into drug-disposal container')."

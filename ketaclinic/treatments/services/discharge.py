@@ -14,7 +14,6 @@ from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinical import discharge as discharge_rules
-from ketaclinic.clinical import dosing
 from ketaclinic.treatments.models import Route, SessionEvent, TreatmentSession
 from ketaclinic.treatments.services._common import (
     CLOSED,
@@ -27,6 +26,7 @@ from ketaclinic.treatments.services._common import (
     limits_for,
     use_case,
 )
+from ketaclinic.treatments.services.dose import dose_given
 from ketaclinic.treatments.services.monitoring import add_adverse_event
 from ketaclinic.treatments.services.readiness import _refresh_readiness, discharge_decision, observation_clock
 from ketaclinic.treatments.services.rems import _complete_rems
@@ -132,10 +132,9 @@ def transfer_to_emergency(*, actor: Actor, session: TreatmentSession, adverse_ev
     if s.dose_ended_at is None:
         if administered_mg not in (None, ""):
             mg = _dec(administered_mg, "administered_mg", "Administered dose (mg)")
-        elif s.route == Route.INTRANASAL:
-            mg = Decimal(dosing.ESKETAMINE_DEVICE_MG * s.events.filter(kind=SessionEvent.Kind.DEVICE).count())
-        else:
-            mg = s.prepared_dose_mg
+        else:  # what the events say ran (the pump's rate x running time; devices x 28 mg), not the prepared dose
+            given = dose_given(s, now)
+            mg = given if given is not None else s.prepared_dose_mg
         if mg is None or mg < 0 or mg > (s.prepared_dose_mg or Decimal(0)):
             raise TreatmentError({"administered_mg": "Administered dose must be between 0 and the prepared dose."})
         s.dose_ended_at, s.administered_mg, s.paused_at = now, mg, None

@@ -378,7 +378,7 @@ def dosing_event(*, actor: Actor, session: TreatmentSession, kind: str, rate: ob
         if mg is None or mg < 0 or mg > (s.prepared_dose_mg or Decimal(0)):
             raise TreatmentError({"administered_mg": "Administered dose must be between 0 and the prepared dose."})
         short = mg < (s.prepared_dose_mg or Decimal(0))
-        if (short or (given is not None and mg != given)) and len(note.strip()) < 5:
+        if (short or (given is not None and mg != given)) and len(note.strip()) < 10:
             what = (f"The recorded events give {given.normalize():f} mg" if given is not None else "")
             raise TreatmentError({"note": (
                 f"{what + ' of' if what else 'Less than'} the {s.prepared_dose_mg.normalize():f} mg prepared"
