@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from ketaclinic.access import can_open
@@ -21,6 +21,9 @@ from ketaclinic.treatments.models import (
     VitalsReading,
 )
 
+#: A session whose patient is still in the clinic (it stays on the board after midnight until they leave).
+STILL_HERE = ("checked_in", "pre_checks", "dosing", "observation", "ready_for_discharge")
+
 PHASE_LABEL = {
     "booked": "Booked", "checked_in": "Checked in", "pre_checks": "Pre-checks", "dosing": "Dosing",
     "observation": "Observation", "ready_for_discharge": "Ready for discharge", "discharged": "Discharged",
@@ -33,8 +36,10 @@ def board(clinic, now=None) -> dict:
     tz = clinic.tz
     start = datetime.combine(timezone.localtime(now, tz).date(), time.min, tzinfo=tz)
     sessions = list(
-        TreatmentSession.objects.filter(patient__clinic=clinic, scheduled_start__gte=start,
-                                        scheduled_start__lt=start + timedelta(days=1))
+        TreatmentSession.objects.filter(patient__clinic=clinic, scheduled_start__lt=start + timedelta(days=1))
+        # today's sessions, and a patient still in the clinic from yesterday (a late session past midnight)
+        .filter(Q(scheduled_start__gte=start)
+                | Q(scheduled_start__gte=start - timedelta(days=1), status__in=STILL_HERE))
         .exclude(status__in=services.CLOSED)
         .select_related("patient", "room", "chair")
         .annotate(open_ae=Exists(AdverseEvent.objects.filter(session=OuterRef("pk"), resolved_at__isnull=True)),

@@ -272,7 +272,10 @@ def test_a_waste_still_awaiting_its_witness_is_shown_and_not_counted(make_patien
 
     page = _text(_page(client_for("nurse"), s))
 
-    assert (f"Waste of 0.3 mL recorded by Zofia Żółć, RN at {timezone.localtime(waste.requested_at):%H:%M} "
+    # A time off the session's own day carries its date (a waste recorded after midnight).
+    at = timezone.localtime(waste.requested_at)
+    when = f"{at:%H:%M}" if at.date() == timezone.localtime(s.scheduled_start).date() else f"{at:%Y-%m-%d %H:%M}"
+    assert (f"Waste of 0.3 mL recorded by Zofia Żółć, RN at {when} "
             f"(expelled into drug-disposal container): awaiting witness; witnesses 0 of "
             f"{waste.witnesses_required}.") in page
     assert "Wasted (witnessed) 0 mL" in page and "The account does not balance: 0.3 mL" in page

@@ -43,3 +43,19 @@ def test_esketamine_is_ready_from_two_hours_after_the_last_device(patient, staff
     assert s.events.filter(kind="device").count() >= 2
     assert services.ready_from(s) == last + timedelta(minutes=120)
     assert services.discharge_hard_limits(s)[0].startswith("Observed 0 of at least 120 min since the last device")
+
+
+def test_a_patient_still_in_observation_after_midnight_stays_on_the_today_board(patient, staff, rooms, client_for,
+                                                                              clock):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from tests.treatments.factories import let_time_pass
+
+    clock.move_to(datetime(2026, 12, 31, 23, 0, tzinfo=ZoneInfo("America/Denver")))  # a late session on NYE
+    s = dosing_stopped(dosing_started(ready_to_start(book_now(make_order(patient, staff, IV), staff, rooms), staff),
+                                      staff), staff)
+    let_time_pass(30)  # past midnight, still in observation
+    assert timezone.localtime(timezone.now(), s.patient.clinic.tz).date().isoformat() == "2027-01-01"
+    today = client_for("nurse").get(reverse("clinic:today")).content.decode()
+    assert s.patient.display_name in today and "ready from" in today
