@@ -23,6 +23,7 @@ def test_front_desk_registers_finds_and_opens_a_patient(page, live_server, login
     expect(page.get_by_text(re.compile(r"Registered Quinn Fixturely, MRN KC\d{8}"))).to_be_visible()
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Patients").click()
+    page.wait_for_load_state("load")  # htmx listens once the page has loaded; typing earlier sends nothing
     page.get_by_label("Name, MRN or date of birth").fill("fixtur")
     # htmx swaps the results in as the person types.
     result = page.get_by_role("link", name="Fixturely, Quinn")
