@@ -245,7 +245,7 @@ def _where(a: Appointment) -> dict[str, str]:
 
 
 def _locked(appointment: Appointment) -> Appointment:
-    return (Appointment.objects.select_for_update().select_related("clinic", "patient", "type", "clinician", "room",
+    return (Appointment.objects.select_for_update(of=("self",)).select_related("clinic", "patient", "type", "clinician", "room",
                                                                    "chair").get(pk=appointment.pk))
 
 
