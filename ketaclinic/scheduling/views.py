@@ -147,9 +147,7 @@ def cancel(request, external_id):
 def hours(request):
     """The clinic admin's page: booking hours, each clinician's weekly hours and the appointment types."""
     clinic = current_clinic()
-    current = services.hours_for(clinic)
-    form = forms.HoursForm(posted(request), initial={"opens": current.opens, "closes": current.closes,
-                                                     "slot_minutes": current.slot_minutes})
+    form = forms.HoursForm(posted(request), initial=_hours_initial(clinic))
     if request.method == "POST" and form.is_valid():
         try:
             services.set_clinic_hours(actor=Actor.from_request(request), clinic=clinic, **form.cleaned_data)
@@ -161,8 +159,15 @@ def hours(request):
     return hours_page(request, clinic, hours_form=form)
 
 
+def _hours_initial(clinic) -> dict:
+    current = services.hours_for(clinic)
+    return {"opens": current.opens, "closes": current.closes, "slot_minutes": current.slot_minutes}
+
+
 def hours_page(request, clinic, *, hours_form=None, bound: dict | None = None, status: int = 200):
+    """The hours page; ``hours_form`` and the forms in ``bound`` as posted (refused), the others as saved."""
     bound = bound or {}
+    hours_form = hours_form or forms.HoursForm(initial=_hours_initial(clinic))
     people = services.clinicians(clinic)
     rows = list(Availability.objects.filter(clinic=clinic))
     availability = []
@@ -200,10 +205,7 @@ def availability(request, clinician_id):
         else:
             messages.success(request, f"Hours saved for {person.label}.")
             return redirect("scheduling:hours")
-    current = services.hours_for(clinic)
-    hours_form = forms.HoursForm(initial={"opens": current.opens, "closes": current.closes,
-                                          "slot_minutes": current.slot_minutes})
-    return hours_page(request, clinic, hours_form=hours_form, bound={("person", person.pk): form}, status=400)
+    return hours_page(request, clinic, bound={("person", person.pk): form}, status=400)
 
 
 @require_POST
@@ -220,10 +222,7 @@ def appointment_type(request, pk):
         else:
             messages.success(request, f"Saved: {t.get_code_display()}.")
             return redirect("scheduling:hours")
-    current = services.hours_for(clinic)
-    hours_form = forms.HoursForm(initial={"opens": current.opens, "closes": current.closes,
-                                          "slot_minutes": current.slot_minutes})
-    return hours_page(request, clinic, hours_form=hours_form, bound={("type", t.pk): form}, status=400)
+    return hours_page(request, clinic, bound={("type", t.pk): form}, status=400)
 
 
 @require_http_methods(["GET", "POST"])
