@@ -7,10 +7,9 @@ class CustodyConfig(AppConfig):
     verbose_name = "Controlled-substance custody"
 
     def ready(self):
-        # The cockpit offers only strengths the clinic holds (treatments sits below custody: custody tells it).
-        # Signing, starting and preparing a dose read the session's drug account from the ledger the same way.
-        from ketaclinic.custody.stock import session_account, stocked_strengths
+        # The cockpit's strengths and lots, its drug account and signing read the session's account from the
+        # ledger (treatments sits below custody: custody tells it).
+        from ketaclinic.custody.stock import session_account
         from ketaclinic.treatments import stock
 
-        stock.register(stocked_strengths)
         stock.register_account(session_account)

@@ -257,11 +257,11 @@ class PrepareForm(SessionForm):
     override_reason = free_text("Override reason", 2000)
 
 
-def strength_choices(s: TreatmentSession) -> list[tuple[str, str]]:
-    """(value, label) of each strength a dose for ``s`` may be prepared from."""
+def strength_choices(s: TreatmentSession, account) -> list[tuple[str, str]]:
+    """(value, label) of each strength a dose for ``s`` may be prepared from, given its drug ``account``."""
     from ketaclinic.treatments import stock
 
-    return [(f"{v.normalize():f}", f"{v.normalize():f} mg/mL") for v in stock.strengths(s)]
+    return [(f"{v.normalize():f}", f"{v.normalize():f} mg/mL") for v in stock.strengths(s, account)]
 
 
 class DosingEventForm(SessionForm):

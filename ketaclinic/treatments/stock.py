@@ -1,49 +1,24 @@
-"""The strengths a dose may be prepared from: the clinic's stocked strengths when the custody app tells us, else
-the strengths the product is made in (the label's).
-
-treatments must not import custody (custody imports treatments), so custody registers a provider here from its
+"""What treatments needs of the controlled-substance ledger, which it must not import (custody imports
+treatments): the session's :class:`DrugAccount` (draws, administration, waste, what may be drawn now, why it does
+not balance) and, from it, the strengths a dose may be prepared from. Custody registers the provider from its
 ``AppConfig.ready``::
 
     from ketaclinic.treatments import stock
-    stock.register(lambda session: ...)   # the strengths (Decimal) a dose for the session may be drawn from
+    stock.register_account(session_account)   # session -> DrugAccount
 
-Until a provider is registered, the choice is limited to the label strengths
-(:func:`ketaclinic.clinical.products.product_strengths`), which already rules out a typo such as 5 for 50 mg/mL.
+Until a provider is registered (or when the clinic keeps no stock of the drug in KetaClinic), the strengths
+offered are the label's (:func:`ketaclinic.clinical.products.product_strengths`), which already rules out a typo
+such as 5 for 50 mg/mL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from ketaclinic.clinical import products
-
-Provider = Callable[[object], Iterable[Decimal] | None]
-_provider: Provider | None = None
-
-
-def register(provider: Provider | None) -> Provider | None:
-    """Set (or with None, clear) the function giving the strengths a session's dose may be drawn from; returns the
-    provider it replaces."""
-    global _provider
-    previous, _provider = _provider, provider
-    return previous
-
-
-def strengths(session) -> tuple[Decimal, ...]:
-    """The strengths the dose of ``session`` may be prepared from: stocked ones that are label strengths when a
-    provider is registered (it may answer None for 'unknown'), otherwise the label strengths."""
-    made = products.product_strengths(session.drug)
-    if _provider is None:
-        return made
-    stocked = _provider(session)
-    if stocked is None:
-        return made
-    held = {Decimal(s) for s in stocked}
-    return tuple(s for s in made if s in held)
-
 
 
 # ------------------------------------------------------------------------------------- the session's drug account
@@ -109,3 +84,18 @@ def register_account(provider: AccountProvider | None) -> AccountProvider | None
 def account(session) -> DrugAccount | None:
     """The session's drug account, or None when no ledger is installed (custody registers one at start-up)."""
     return _account(session) if _account is not None else None
+
+
+_UNKNOWN = object()
+
+
+def strengths(session, known=_UNKNOWN) -> tuple[Decimal, ...]:
+    """The strengths the dose of ``session`` may be prepared from: the label strengths the session could draw a
+    vial of now, when the clinic keeps its stock in KetaClinic; otherwise the label strengths. ``known``: the
+    session's account, when the caller has it already (one walk over the stock, not two)."""
+    made = products.product_strengths(session.drug)
+    held = account(session) if known is _UNKNOWN else known
+    if held is None or not held.stock_known:
+        return made
+    stocked = {o.strength_mg_per_mL for o in held.options if o.strength_mg_per_mL is not None}
+    return tuple(s for s in made if s in stocked)

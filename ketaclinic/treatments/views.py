@@ -324,7 +324,7 @@ def cockpit_context(request, s: TreatmentSession, **extra) -> dict:
         "rems_bp": services.rems_bp_points(s, rows) if s.route == Route.INTRANASAL else None,
         "active_ae": active_ae,
         "consent": consent, "consent_doc": None if consent else services.current_consent(s.drug),
-        "weight_check": services.weight_guard(s), "strengths": (forms.strength_choices(s) if s.route != Route.INTRANASAL and not s.dose_started_at
+        "weight_check": services.weight_guard(s), "strengths": (forms.strength_choices(s, account) if s.route != Route.INTRANASAL and not s.dose_started_at
                       and not s.is_signed else []),
         "deep_sedation": deep_sedation(ratings, limits),
         "pump_unconfirmed": bool(s.paused_at and s.pause_level >= 2 and s.pump_pause_confirmed_at is None),

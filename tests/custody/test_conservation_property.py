@@ -99,9 +99,8 @@ def world(clinic, staff, make_patient, actor_for, supplier, reverse_distributor,
     sessions, prepared = [], {}
     # Doses are prepared only at strengths on hand. The product reaches "prepared and verified, stock used up
     # since" when the vials on hand at preparation went to other sessions; the model starts from an empty ledger,
-    # so that earlier stock is stood in for by the strengths custody would have offered then (and the lots: the
-    # account provider, which checks the prepared lot against today's stock, is lifted while the doses are prepared).
-    previous = stock.register(lambda session: [vial_product.strength_mg_per_mL])
+    # so the ledger's account (which offers today's strengths and lots) is lifted while the doses are prepared: the
+    # label strengths and a typed lot stand in for the stock custody would have offered then.
     previous_account = stock.register_account(None)
     try:
         for chair in room.chairs.order_by("label"):
@@ -111,7 +110,6 @@ def world(clinic, staff, make_patient, actor_for, supplier, reverse_distributor,
             sessions.append(s.pk)
             prepared[s.pk] = q2(s.prepared_dose_mg / vial_product.mg_per_unit)
     finally:
-        stock.register(previous)
         stock.register_account(previous_account)
     return World(actor_for("nurse"), actor_for("prescriber"), actor_for("compliance"), supplier, reverse_distributor,
                  vial_product, location, sessions, prepared)

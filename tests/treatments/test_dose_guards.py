@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from ketaclinic.accounts.roles import Role
-from ketaclinic.treatments import services
+from ketaclinic.treatments import services, stock
 from ketaclinic.treatments.forms import strength_choices
 from ketaclinic.treatments.services import TreatmentError
 from tests.factories import (
@@ -114,22 +114,26 @@ def test_undiluted_100_mg_per_ml_is_refused_for_iv(patient, staff, rooms):
 def test_strength_must_be_one_the_product_comes_in(patient, staff, rooms):
     """5 for 50 mg/mL (a tenfold volume) is never offered, and the service refuses it if posted."""
     s = _at_preparation(patient, staff, rooms)
-    assert [v for v, _ in strength_choices(s)] == ["10", "50", "100"]  # the cockpit offers only these
+    # the cockpit offers only these (no stock of the drug kept in KetaClinic: the label strengths)
+    assert [v for v, _ in strength_choices(s, stock.account(s))] == ["10", "50", "100"]
     with pytest.raises(TreatmentError, match="not a strength ketamine is made in"):
         _prepare(s, staff["nurse"], concentration_mg_per_mL="5")
 
 
 def test_stocked_strengths_from_a_registered_provider(patient, staff, rooms):
-    from ketaclinic.treatments import stock
-
     s = _at_preparation(patient, staff, rooms)
-    previous = stock.register(lambda session: [Decimal(10)])  # custody's, registered at start-up
+    ten = stock.StockOption(key="x", label="LOT1 10 mg/mL", lot_number="LOT1", strength_mg_per_mL=Decimal(10),
+                            unit="mL", balance=Decimal(10))
+    held = stock.DrugAccount(unit="mL", draws=(), drawn=Decimal(0), drawn_mg=Decimal(0), administered=Decimal(0),
+                             wasted=Decimal(0), pending_waste=Decimal(0), problems=(), options=(ten,),
+                             stock_known=True)
+    previous = stock.register_account(lambda session: held)  # custody's, registered at start-up
     try:
         with pytest.raises(TreatmentError, match="stocks ketamine at 10 mg/mL"):
             _prepare(s, staff["nurse"])
         _prepare(s, staff["nurse"], concentration_mg_per_mL="10")
     finally:
-        stock.register(previous)
+        stock.register_account(previous)
 
 
 def test_infusion_at_the_induction_rate_cannot_be_prepared_even_with_a_reason(patient, staff, rooms):

@@ -111,18 +111,16 @@ def prepare_dose(*, actor: Actor, session: TreatmentSession, data: Mapping[str, 
         raise TreatmentError({"lot_number": "Record the lot number of the vial or device used."})
     if not vial:
         raise TreatmentError({"vial_or_device": "Record the vial or device used (product and strength)."})
+    account = stock.account(s)
     strengths = None
     if s.route != Route.INTRANASAL:
-        strengths = stock.strengths(s)
+        strengths = stock.strengths(s, account)
         if not strengths:
             raise TreatmentError({"concentration_mg_per_mL": f"No {s.drug} vial with volume left and an unexpired "
                                   "lot is in stock. Receive stock under Controlled substances, then prepare."})
         if conc is None:
             raise TreatmentError({"concentration_mg_per_mL": "Choose the strength on the vial label ("
                                   + ", ".join(f"{v.normalize():f}" for v in strengths) + " mg/mL)."})
-    lot_problem = _lot_not_in_stock(s, lot, conc)
-    if lot_problem:
-        raise TreatmentError({"lot_number": lot_problem})
     override = str(data.get("override_reason") or "") or None
     try:
         calc = compute_dose(s, concentration=conc, bag=bag, override_reason=override, stocked=strengths)
@@ -134,6 +132,9 @@ def prepare_dose(*, actor: Actor, session: TreatmentSession, data: Mapping[str, 
                               "with their reason, or to change the order."})
     if calc.blocked:
         raise TreatmentError({"override_reason": " ".join(calc.warnings)})
+    lot_problem = _lot_not_in_stock(s, account, lot, conc)  # after the strength: a lot of a stocked strength
+    if lot_problem:
+        raise TreatmentError({"lot_number": lot_problem})
     _clear_preparation(s)
     # The recorded dose is the measured dose: the syringe volume (0.01 mL) x the vial strength.
     s.calculated_dose_mg = Decimal(str(calc.total_mg)).quantize(Decimal("0.01"))
@@ -240,11 +241,10 @@ def _verification_errors(s: TreatmentSession, raw: Mapping[str, object]
     return (TreatmentError(errors) if errors else None), entered
 
 
-def _lot_not_in_stock(s: TreatmentSession, lot: str, conc: Decimal | None) -> str:
+def _lot_not_in_stock(s: TreatmentSession, account: stock.DrugAccount | None, lot: str, conc: Decimal | None) -> str:
     """Why ``lot`` may not be used for this session's dose ('' when it may): where the clinic keeps its stock of
     the drug in KetaClinic, the lot must be one the session could draw from now (in stock, unexpired, within its
     beyond-use time, in a store serving the room) and, for a vial, of the strength chosen."""
-    account = stock.account(s)
     if account is None or not account.stock_known:
         return ""
     if any(o.lot_number == lot and (s.route == Route.INTRANASAL or o.strength_mg_per_mL == conc)
