@@ -667,6 +667,12 @@ class InfusedDose:
     early: bool
 
 
+def _elapsed(start: datetime, end: datetime) -> Decimal:
+    """Seconds that really passed (by the instants, so a clock change inside the infusion counts right: Python
+    subtracts two times of the same zone by their wall clocks)."""
+    return Decimal(str(end.timestamp() - start.timestamp()))
+
+
 def infused_dose(*, start: datetime, stop: datetime, start_rate_mL_per_h: float | Decimal,
                  events: Iterable[tuple[str, datetime, float | Decimal | None]], dose_mg: float | Decimal,
                  infused_volume_mL: float | Decimal, planned_minutes: int | None = None) -> InfusedDose:
@@ -677,7 +683,7 @@ def infused_dose(*, start: datetime, stop: datetime, start_rate_mL_per_h: float 
     ``planned_minutes`` the starting rate is the one programmed to run the prepared volume over them (volume x 60
     / minutes; the rounded mL/h shown to the nurse is not a shortfall). Events outside [start, stop] are ignored.
     Pure arithmetic (rule ``dosing.infused_dose``)."""
-    if stop < start:
+    if _elapsed(start, stop) < 0:
         raise ClinicalInputError("the stop must not be before the start", "stop")
     volume_total = _dec(infused_volume_mL)
     mg_total = _dec(dose_mg)
@@ -685,11 +691,11 @@ def infused_dose(*, start: datetime, stop: datetime, start_rate_mL_per_h: float 
         raise ClinicalInputError("must be above 0 mL", "infused_volume_mL")
     rate = volume_total * 60 / Decimal(planned_minutes) if planned_minutes else _dec(start_rate_mL_per_h)
     running, t, volume, seconds = True, start, Decimal(0), Decimal(0)
-    for kind, at, value in sorted(events, key=lambda e: e[1]):
-        if at < start or at > stop:
+    for kind, at, value in sorted(events, key=lambda e: e[1].timestamp()):
+        if _elapsed(start, at) < 0 or _elapsed(at, stop) < 0:
             continue
         if running:
-            span = Decimal(str((at - t).total_seconds()))
+            span = _elapsed(t, at)
             volume += rate * span / 3600
             seconds += span
         t = at
@@ -700,7 +706,7 @@ def infused_dose(*, start: datetime, stop: datetime, start_rate_mL_per_h: float 
         elif kind == "rate" and value is not None:
             rate = _dec(value)
     if running:
-        span = Decimal(str((stop - t).total_seconds()))
+        span = _elapsed(t, stop)
         volume += rate * span / 3600
         seconds += span
     volume = min(volume, volume_total)

@@ -3,7 +3,7 @@ across pauses and rate changes, at the bag's concentration, never more than prep
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -12,17 +12,24 @@ import pytest
 from ketaclinic.clinical.dosing import infused_dose
 from ketaclinic.clinical.errors import ClinicalInputError
 
-T0 = datetime(2026, 3, 8, 1, 30, tzinfo=ZoneInfo("America/Denver"))  # an infusion across the spring-forward gap
+DENVER = ZoneInfo("America/Denver")
+T0 = datetime(2026, 3, 8, 8, 30, tzinfo=UTC)  # 01:30 in Denver: the infusion runs across the spring-forward gap
 D = Decimal
 
 
+def at(minutes):
+    """The clinic's wall-clock time ``minutes`` after T0 (02:00 is skipped: 01:59 is followed by 03:00)."""
+    return (T0 + timedelta(minutes=minutes)).astimezone(DENVER)
+
+
 def run(minutes, events=(), planned=40, volume="100", mg="35"):
-    return infused_dose(start=T0, stop=T0 + timedelta(minutes=minutes), start_rate_mL_per_h=D("150.0"),
-                        events=[(k, T0 + timedelta(minutes=m), v) for k, m, v in events], dose_mg=D(mg),
+    return infused_dose(start=at(0), stop=at(minutes), start_rate_mL_per_h=D("150.0"),
+                        events=[(k, at(m), v) for k, m, v in events], dose_mg=D(mg),
                         infused_volume_mL=D(volume), planned_minutes=planned)
 
 
 def test_a_full_infusion_gives_the_prepared_dose_and_is_not_early():
+    assert f"{at(40):%H:%M}" == "03:10"  # 40 real minutes, 100 on the wall clock
     d = run(40)
     assert (d.mg, d.volume_mL, d.running_minutes, d.early) == (D("35.00"), D("100.00"), D("40.0"), False)
 
@@ -48,5 +55,5 @@ def test_a_rate_change_counts_from_its_moment_and_the_bag_caps_the_dose():
 def test_events_outside_the_infusion_are_ignored_and_a_stop_before_the_start_is_refused():
     assert run(10, [("pause", -5, None), ("rate", 30, D("10"))]).mg == D("8.75")
     with pytest.raises(ClinicalInputError):
-        infused_dose(start=T0, stop=T0 - timedelta(minutes=1), start_rate_mL_per_h=1, events=[], dose_mg=1,
+        infused_dose(start=at(0), stop=at(-1), start_rate_mL_per_h=1, events=[], dose_mg=1,
                      infused_volume_mL=1)
