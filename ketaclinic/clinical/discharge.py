@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from .errors import ClinicalInputError
 from .settings import resolve
@@ -311,4 +311,6 @@ def earliest_discharge_at(route: str, clock_start: datetime | None,
         raise ClinicalInputError(f"route must be one of {', '.join(ROUTES)}, not {route!r}", "route")
     if clock_start is None:
         return None
-    return clock_start + timedelta(minutes=int(resolve(settings)[_OBS_KEY[route]]))  # type: ignore[arg-type]
+    minimum = timedelta(minutes=int(resolve(settings)[_OBS_KEY[route]]))  # type: ignore[arg-type]
+    # Added to the instant, not the wall clock (a zone's own + timedelta ignores a clock change in between).
+    return (clock_start.astimezone(UTC) + minimum).astimezone(clock_start.tzinfo)

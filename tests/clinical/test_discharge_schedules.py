@@ -164,3 +164,15 @@ def test_esketamine_first_dose_setting_cannot_exceed_the_labels_56_mg():
 
     with pytest.raises(ClinicalInputError):
         validate_settings({"dosing.esketamine_first_dose_mg": 84})
+
+
+def test_ready_from_counts_real_minutes_across_the_autumn_clock_change():
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from ketaclinic.clinical.discharge import earliest_discharge_at
+
+    end = datetime(2026, 11, 1, 7, 30, tzinfo=UTC).astimezone(ZoneInfo("America/Denver"))  # 01:30 MDT
+    ready = earliest_discharge_at("intranasal", end)  # the label's 120 minutes
+    assert ready.timestamp() - end.timestamp() == 120 * 60
+    assert f"{ready:%H:%M %Z}" == "02:30 MST"  # 01:30 MDT, then 01:00-02:00 again in MST
