@@ -68,7 +68,7 @@ def board(clinic, now=None) -> dict:
             alerts.insert(0, f"Deep sedation (MOAA/S {s.last_moaas})")
         if s.open_ae:
             alerts.append("Adverse event open")
-        ready = (services.ready_from(s, [s.last_device_at] if s.last_device_at else [])
+        ready = (services.ready_from(s, [s.last_device_at] if s.last_device_at else [], limits)
                  if s.status in ("observation", "ready_for_discharge") else None)
         needs_prescriber = bool((s.unseen_level or 0) >= 2 and s.status not in ("discharged", "transferred"))
         rows.append({"s": s, "phase": PHASE_LABEL.get(s.status, s.status), "due": due, "ready_from": ready,

@@ -34,10 +34,13 @@ def discharge_decision(s: TreatmentSession, rows: list[VitalsReading] | None = N
         no_driving_acknowledged=s.no_driving_acknowledged), settings=limits_for(s.patient))
 
 
-def ready_from(s: TreatmentSession, device_times: list[datetime] | None = None) -> datetime | None:
+def ready_from(s: TreatmentSession, device_times: list[datetime] | None = None,
+               settings: dict | None = None) -> datetime | None:
     """The earliest time the route's minimum observation lets the patient go ("ready from HH:MM";
-    :func:`ketaclinic.clinical.discharge.earliest_discharge_at`); None while dosing goes on."""
-    return discharge_rules.earliest_discharge_at(s.route, observation_clock(s, device_times), limits_for(s.patient))
+    :func:`ketaclinic.clinical.discharge.earliest_discharge_at`); None while dosing goes on. ``settings``: the
+    clinic's limits, when the caller has them (a board of many sessions validates them once)."""
+    return discharge_rules.earliest_discharge_at(s.route, observation_clock(s, device_times),
+                                                 settings if settings is not None else limits_for(s.patient))
 
 
 def observation_clock(s: TreatmentSession, device_times: list[datetime] | None = None) -> datetime | None:
