@@ -74,3 +74,15 @@ def soon_today(clinic, minutes: int = 5, lead: int = 2) -> datetime | None:
     if start.date() != now.date() or end.date() != now.date() or end.time() > ALL_DAY[1]:
         return None
     return start
+
+
+def slot_today(clinic, clock, minutes: int = 15, lead: int = 2) -> datetime:
+    """A free-to-book start today (:func:`soon_today`). Too close to midnight for one, the test clock moves back to
+    10:00 the same day first, so the test still books today instead of being skipped late in the evening."""
+    start = soon_today(clinic, minutes=minutes, lead=lead)
+    if start is None:
+        today = timezone.localtime(timezone.now(), clinic.tz).date()
+        clock.move_to(wall_clock_moment(today, time(10, 0), clinic.tz))
+        start = soon_today(clinic, minutes=minutes, lead=lead)
+    assert start is not None
+    return start

@@ -15,7 +15,7 @@ from ketaclinic.patients.models import Patient
 from ketaclinic.scheduling import services
 from ketaclinic.scheduling.models import Appointment, AppointmentChange, WaitlistEntry
 from tests.factories import actor, make_order
-from tests.scheduling.conftest import next_week_at, open_every_day, soon_today, types
+from tests.scheduling.conftest import next_week_at, open_every_day, slot_today, types
 
 pytestmark = pytest.mark.calendar
 
@@ -41,10 +41,9 @@ def test_default_types_say_their_length_is_the_clinics_choice(clinic):
     assert ts["consult"].roles() == {"prescriber"} and ts["integration"].roles() == {"therapist"}
 
 
-def test_a_brand_new_patient_is_registered_and_booked_for_a_consult_today(open_clinic, desk, staff, rooms, clinic):
-    start = soon_today(clinic, minutes=15)
-    if start is None:
-        pytest.skip("less than 20 minutes of today left")
+def test_a_brand_new_patient_is_registered_and_booked_for_a_consult_today(open_clinic, desk, staff, rooms, clinic,
+                                                                          clock):
+    start = slot_today(clinic, clock, minutes=15)
     a = _consult(clinic, desk, staff, rooms, start, minutes=15)
     assert timezone.localtime(a.start, clinic.tz).date() == timezone.localdate()
     assert a.patient.legal_family_name == "Firstcall" and a.patient.mrn.startswith("KC")
