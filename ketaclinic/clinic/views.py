@@ -1,18 +1,17 @@
 from __future__ import annotations
 
-from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from ketaclinic.access import POLICY, rule_for, url_names
 from ketaclinic.accounts.roles import Role
-from ketaclinic.audit.services import Actor
 from ketaclinic.clinic import services
 from ketaclinic.clinic.forms import ClinicForm, LimitsForm, RoomForm, shown_marker
 from ketaclinic.clinic.models import Clinic, Room, current_clinic
 from ketaclinic.clinic.today import today_panels
-from ketaclinic.formfields import posted, show_refusal
+from ketaclinic.formfields import posted
+from ketaclinic.submit import submit
 
 
 def today(request):
@@ -25,67 +24,65 @@ def today(request):
     return render(request, "clinic/today.html", ctx)
 
 
+def _submit(request, form, use_case, *, saved: str, page: str, again):
+    """A POST on one of the clinic admin's pages (``page``, a URL name): back to it, or it with the refused form."""
+    return submit(request, form, use_case, refused_by=services.ClinicSettingsError, saved=saved,
+                  done=lambda _: redirect(page), again=again)
+
+
+def _admin_only(request, what: str):
+    """Refuse a change by anyone but a clinic admin (the page itself is open to more roles)."""
+    if request.method == "POST" and not request.user.has_role(Role.CLINIC_ADMIN):
+        return render(request, "errors/403.html", {"reason": f"Only a clinic admin can {what}."}, status=403)
+    return None
 
 
 @require_http_methods(["GET", "POST"])
 def clinic_settings(request):
     clinic = current_clinic()
-    form = ClinicForm(posted(request), instance=Clinic.objects.get(pk=clinic.pk))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.update_clinic(actor=Actor.from_request(request), clinic=clinic, data=form.cleaned_data)
-        except services.ClinicSettingsError as e:
-            show_refusal(form, e.errors)
-        else:
-            messages.success(request, "Clinic settings saved.")
-            return redirect("clinic:settings")
-    return render(request, "clinic/settings.html", {"form": form, "clinic": clinic})
+    return _submit(request, ClinicForm(posted(request), instance=Clinic.objects.get(pk=clinic.pk)),
+                   lambda actor, data: services.update_clinic(actor=actor, clinic=clinic, data=data),
+                   saved="Clinic settings saved.", page="clinic:settings",
+                   again=lambda form: render(request, "clinic/settings.html", {"form": form, "clinic": clinic}))
 
 
 @require_http_methods(["GET", "POST"])
 def limits(request):
+    if refused := _admin_only(request, "change clinical limits"):
+        return refused
     clinic = current_clinic()
-    can_edit = request.user.has_role(Role.CLINIC_ADMIN)
-    if request.method == "POST" and not can_edit:
-        return render(request, "errors/403.html", {"reason": "Only a clinic admin can change clinical limits."}, status=403)
     current = clinic.limits()
     form = LimitsForm(posted(request), current=current)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.update_limits(actor=Actor.from_request(request), clinic=clinic, values=form.values())
-        except services.ClinicSettingsError as e:
-            show_refusal(form, e.errors)
-        else:
-            messages.success(request, "Clinical limits saved. The change is in the audit log.")
-            return redirect("clinic:limits")
-    # A partial post binds only the settings it sent; the others show their current value.
-    unbound = LimitsForm(current=current)
-    groups: dict[str, list] = {}
-    for row in services.limits_table(clinic):
-        key = row["spec"].key
-        row["field"] = form[key] if key in form.fields else unbound[key]
-        row["marker"] = shown_marker(key)
-        groups.setdefault(row["spec"].group, []).append(row)
-    return render(request, "clinic/limits.html", {"groups": groups, "can_edit": can_edit, "form": form})
+
+    def limits_page(form):
+        # A partial post binds only the settings it sent; the others show their current value.
+        unbound = LimitsForm(current=current)
+        groups: dict[str, list] = {}
+        for row in services.limits_table(clinic):
+            key = row["spec"].key
+            row["field"] = form[key] if key in form.fields else unbound[key]
+            row["marker"] = shown_marker(key)
+            groups.setdefault(row["spec"].group, []).append(row)
+        return render(request, "clinic/limits.html", {"groups": groups, "form": form,
+                                                      "can_edit": request.user.has_role(Role.CLINIC_ADMIN)})
+
+    return _submit(request, form, lambda actor, _: services.update_limits(actor=actor, clinic=clinic,
+                                                                          values=form.values()),
+                   saved="Clinical limits saved. The change is in the audit log.", page="clinic:limits",
+                   again=limits_page)
 
 
 @require_http_methods(["GET", "POST"])
 def rooms(request):
+    if refused := _admin_only(request, "add rooms"):
+        return refused
     clinic = current_clinic()
-    can_edit = request.user.has_role(Role.CLINIC_ADMIN)
-    if request.method == "POST" and not can_edit:
-        return render(request, "errors/403.html", {"reason": "Only a clinic admin can add rooms."}, status=403)
-    form = RoomForm(posted(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.add_room(actor=Actor.from_request(request), clinic=clinic, **form.cleaned_data)
-        except services.ClinicSettingsError as e:
-            show_refusal(form, e.errors)
-        else:
-            messages.success(request, "Room added.")
-            return redirect("clinic:rooms")
-    room_list = Room.objects.filter(clinic=clinic).prefetch_related("chairs")
-    return render(request, "clinic/rooms.html", {"rooms": room_list, "form": form, "can_edit": can_edit})
+    return _submit(request, RoomForm(posted(request)),
+                   lambda actor, data: services.add_room(actor=actor, clinic=clinic, **data),
+                   saved="Room added.", page="clinic:rooms",
+                   again=lambda form: render(request, "clinic/rooms.html", {
+                       "rooms": Room.objects.filter(clinic=clinic).prefetch_related("chairs"), "form": form,
+                       "can_edit": request.user.has_role(Role.CLINIC_ADMIN)}))
 
 
 def access_policy(request):

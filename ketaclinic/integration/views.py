@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -13,10 +12,11 @@ from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import Room, current_clinic
-from ketaclinic.formfields import posted, show_refusal
+from ketaclinic.formfields import posted
 from ketaclinic.integration import services
 from ketaclinic.integration.forms import BookForm, NoteForm, StatusForm
 from ketaclinic.integration.models import IntegrationSession
+from ketaclinic.submit import submit
 
 
 def _offer(external_id) -> IntegrationSession:
@@ -70,48 +70,32 @@ def _detail_page(request, offer, *, book_form=None, note_form=None, status_form=
     })
 
 
+def _submit(request, offer, form, form_name: str, use_case, saved: str = ""):
+    """A POST on the integration session's page: back to the page after it, or the page with the refused form."""
+    return submit(request, form, use_case, refused_by=services.IntegrationError, saved=saved,
+                  done=lambda _: redirect("integration:detail", external_id=offer.external_id),
+                  again=lambda refused: _detail_page(request, offer, **{form_name: refused}))
 
 
 @require_POST
 def book(request, external_id):
     offer = _offer(external_id)
     form = _book_form(request, offer)
-    if form.is_valid():
-        try:
-            services.book(actor=Actor.from_request(request), offer=offer, start=form.start(),
-                          therapist=form.cleaned_data["therapist"], room=form.cleaned_data["room"])
-        except services.IntegrationError as e:
-            show_refusal(form, e.errors)
-        else:
-            messages.success(request, "Integration session booked.")
-            return redirect("integration:detail", external_id=offer.external_id)
-    return _detail_page(request, offer, book_form=form)
+    return _submit(request, offer, form, "book_form", lambda actor, data: services.book(
+        actor=actor, offer=offer, start=form.start(), therapist=data["therapist"], room=data["room"]),
+        saved="Integration session booked.")
 
 
 @require_POST
 def status(request, external_id):
     offer = _offer(external_id)
-    form = StatusForm(posted(request))
-    if form.is_valid():
-        try:
-            services.set_status(actor=Actor.from_request(request), offer=offer, status=form.cleaned_data["status"])
-        except services.IntegrationError as e:
-            show_refusal(form, e.errors)
-        else:
-            return redirect("integration:detail", external_id=offer.external_id)
-    return _detail_page(request, offer, status_form=form)
+    return _submit(request, offer, StatusForm(posted(request)), "status_form",
+                   lambda actor, data: services.set_status(actor=actor, offer=offer, status=data["status"]))
 
 
 @require_POST
 def add_note(request, external_id):
     offer = _offer(external_id)
-    form = NoteForm(posted(request))
-    if form.is_valid():
-        try:
-            services.write_note(actor=Actor.from_request(request), offer=offer, text=form.cleaned_data["text"])
-        except services.IntegrationError as e:
-            show_refusal(form, e.errors)
-        else:
-            messages.success(request, "Note saved.")
-            return redirect("integration:detail", external_id=offer.external_id)
-    return _detail_page(request, offer, note_form=form)
+    return _submit(request, offer, NoteForm(posted(request)), "note_form",
+                   lambda actor, data: services.write_note(actor=actor, offer=offer, text=data["text"]),
+                   saved="Note saved.")

@@ -38,6 +38,7 @@ from ketaclinic.measures.models import (
     Timing,
 )
 from ketaclinic.patients.access import get_patient_for
+from ketaclinic.submit import submit
 
 WORKLIST_ROWS = 200
 
@@ -150,10 +151,13 @@ def administer(request, external_id, scale):
     })
 
 
+def _administration(administration_id) -> Administration:
+    return get_object_or_404(Administration.objects.select_related("patient", "entered_by", "session"),
+                             external_id=administration_id, patient__clinic=current_clinic())
+
+
 def administration_detail(request, administration_id):
-    admin = get_object_or_404(Administration.objects.select_related("patient", "entered_by", "session"),
-                              external_id=administration_id, patient__clinic=current_clinic())
-    return _administration_page(request, admin)
+    return _administration_page(request, _administration(administration_id))
 
 
 def _administration_page(request, admin, *, error_form=None):
@@ -173,21 +177,12 @@ def _administration_page(request, admin, *, error_form=None):
 
 @require_POST
 def entered_in_error(request, administration_id):
-    admin = get_object_or_404(Administration.objects.select_related("patient", "entered_by", "session"),
-                              external_id=administration_id, patient__clinic=current_clinic())
-    form = ReasonForm(posted(request))
-    if form.is_valid():
-        try:
-            services.mark_entered_in_error(actor=Actor.from_request(request), administration=admin,
-                                           reason=form.cleaned_data["reason"])
-        except services.MeasureError as e:
-            show_refusal(form, e.errors)
-        else:
-            messages.success(request, "Marked as entered in error. It no longer appears on the trajectory.")
-            return redirect("measures:administration", administration_id=admin.external_id)
-    return _administration_page(request, admin, error_form=form)
-
-
+    admin = _administration(administration_id)
+    return submit(request, ReasonForm(posted(request)), lambda actor, data: services.mark_entered_in_error(
+        actor=actor, administration=admin, reason=data["reason"]), refused_by=services.MeasureError,
+        saved="Marked as entered in error. It no longer appears on the trajectory.",
+        done=lambda _: redirect("measures:administration", administration_id=admin.external_id),
+        again=lambda form: _administration_page(request, admin, error_form=form))
 
 
 @require_http_methods(["GET", "POST"])
@@ -229,21 +224,15 @@ def safety_task(request, task_id):
     task = get_object_or_404(SafetyTask.objects.select_related("patient", "administration", "assigned_to",
                                                                "acknowledged_by"),
                              external_id=task_id, patient__clinic=current_clinic())
-    form = AcknowledgeForm(posted(request))
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                services.acknowledge_safety_task(actor=Actor.from_request(request), task=task,
-                                                 action=form.cleaned_data["action_taken"],
-                                                 note=form.cleaned_data["action_note"])
-            except services.MeasureError as e:
-                show_refusal(form, e.errors)
-            else:
-                messages.success(request, "Safety task acknowledged; your action is recorded.")
-                return redirect("measures:safety_task", task_id=task.external_id)
-    else:
-        audit.record(Actor.from_request(request), AuditAction.MEASURES_SAFETY_TASK_VIEWED, subject=task, patient=task.patient)
-    return render(request, "measures/safety_task.html", {"task": task, "patient": task.patient, "form": form})
+    if request.method != "POST":
+        audit.record(Actor.from_request(request), AuditAction.MEASURES_SAFETY_TASK_VIEWED, subject=task,
+                     patient=task.patient)
+    return submit(request, AcknowledgeForm(posted(request)), lambda actor, data: services.acknowledge_safety_task(
+        actor=actor, task=task, action=data["action_taken"], note=data["action_note"]),
+        refused_by=services.MeasureError, saved="Safety task acknowledged; your action is recorded.",
+        done=lambda _: redirect("measures:safety_task", task_id=task.external_id),
+        again=lambda form: render(request, "measures/safety_task.html", {"task": task, "patient": task.patient,
+                                                                         "form": form}))
 
 
 @require_POST
@@ -251,21 +240,21 @@ def booster(request, prompt_id):
     prompt = get_object_or_404(BoosterPrompt.objects.select_related("patient"), external_id=prompt_id,
                                patient__clinic=current_clinic())
     form = BoosterForm(posted(request))
-    if form.is_valid():
-        try:
-            services.resolve_booster(actor=Actor.from_request(request), prompt=prompt,
-                                     decision=form.cleaned_data["decision"], reason=form.cleaned_data["reason"])
-        except services.MeasureError as e:
-            show_refusal(form, e.errors)
-        else:
-            messages.success(request, "Booster prompt resolved.")
-            if form.to_worklist:
-                return redirect("measures:worklist")
-            return redirect("measures:trajectory", external_id=prompt.patient.external_id)
-    # Refused: the page the decision was taken on, the message next to the field of that prompt.
-    if form.to_worklist:
-        return _worklist_page(request, booster_form=form, booster_prompt=prompt.pk)
-    return _trajectory_page(request, prompt.patient, booster_form=form, booster_prompt=prompt.pk)
+
+    def back(_):
+        if form.to_worklist:
+            return redirect("measures:worklist")
+        return redirect("measures:trajectory", external_id=prompt.patient.external_id)
+
+    def refused(form):
+        # The page the decision was taken on, the message next to the field of that prompt.
+        if form.to_worklist:
+            return _worklist_page(request, booster_form=form, booster_prompt=prompt.pk)
+        return _trajectory_page(request, prompt.patient, booster_form=form, booster_prompt=prompt.pk)
+
+    return submit(request, form, lambda actor, data: services.resolve_booster(
+        actor=actor, prompt=prompt, decision=data["decision"], reason=data["reason"]),
+        refused_by=services.MeasureError, saved="Booster prompt resolved.", done=back, again=refused)
 
 
 @require_http_methods(["GET", "POST"])
@@ -273,16 +262,15 @@ def on_call(request):
     clinic = current_clinic()
     prescribers = User.objects.filter(is_active=True, role_grants__role=Role.PRESCRIBER).distinct()
     today = timezone.localtime(timezone.now(), clinic.tz).date()
+
+    def roster_page(form):
+        roster = list(OnCall.objects.filter(day__gte=today).select_related("clinician")[:30])
+        return render(request, "measures/on_call.html", {
+            "roster": roster, "form": form, "today": today, "current": services.clinician_on_call(clinic)})
+
     form = OnCallForm(posted(request), prescribers=prescribers, initial={"day": today})
-    if request.method == "POST" and form.is_valid():
-        day, who = form.cleaned_data["day"], form.cleaned_data["clinician"]
-        try:
-            services.set_on_call(actor=Actor.from_request(request), day=day, clinician=who)
-        except services.MeasureError as e:
-            show_refusal(form, e.errors)
-        else:
-            messages.success(request, f"{who.label} is on call on {day}.")
-            return redirect("measures:on_call")
-    roster = list(OnCall.objects.filter(day__gte=today).select_related("clinician")[:30])
-    return render(request, "measures/on_call.html", {
-        "roster": roster, "form": form, "today": today, "current": services.clinician_on_call(clinic)})
+    return submit(request, form, lambda actor, data: services.set_on_call(actor=actor, day=data["day"],
+                                                                          clinician=data["clinician"]),
+                  refused_by=services.MeasureError,
+                  saved=lambda _: f"{form.cleaned_data['clinician'].label} is on call on {form.cleaned_data['day']}.",
+                  done=lambda _: redirect("measures:on_call"), again=roster_page)

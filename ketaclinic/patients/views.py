@@ -16,6 +16,7 @@ from ketaclinic.patients.access import get_patient_for
 from ketaclinic.patients.chart import extra_sections
 from ketaclinic.patients.forms import DiagnosisErrorForm, DiagnosisForm, MeasurementForm, PatientForm
 from ketaclinic.patients.models import Diagnosis
+from ketaclinic.submit import submit
 
 CHART_HISTORY_ROWS = 12
 
@@ -33,24 +34,18 @@ def search(request):
     return render(request, "patients/search.html", ctx)
 
 
-
-
 @require_http_methods(["GET", "POST"])
 def register(request):
-    form = PatientForm(posted(request))
-    if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
+    def register_patient(actor, data):
+        data = dict(data)
         confirm = data.pop("confirm_duplicate", False)
-        try:
-            patient = services.register_patient(
-                actor=Actor.from_request(request), clinic=current_clinic(), data=data, confirm_duplicate=confirm
-            )
-        except services.RegistryError as e:
-            show_refusal(form, e.errors)
-        else:
-            messages.success(request, f"Registered {patient.display_name}, MRN {patient.mrn}.")
-            return redirect("patients:chart", external_id=patient.external_id)
-    return render(request, "patients/form.html", {"form": form, "title": "Register a patient"})
+        return services.register_patient(actor=actor, clinic=current_clinic(), data=data, confirm_duplicate=confirm)
+
+    return submit(request, PatientForm(posted(request)), register_patient, refused_by=services.RegistryError,
+                  saved=lambda patient: f"Registered {patient.display_name}, MRN {patient.mrn}.",
+                  done=lambda patient: redirect("patients:chart", external_id=patient.external_id),
+                  again=lambda form: render(request, "patients/form.html", {"form": form,
+                                                                            "title": "Register a patient"}))
 
 
 def chart(request, external_id):
@@ -134,34 +129,27 @@ def add_measurement(request, external_id):
     return chart_page(request, patient, measurement_form=form)
 
 
+def _submit(request, patient, form, form_name: str, use_case, saved: str, **page):
+    """A POST on the chart: back to the chart after it, or the chart with the refused form (and ``page``)."""
+    return submit(request, form, use_case, refused_by=services.RegistryError, saved=saved,
+                  done=lambda _: redirect("patients:chart", external_id=patient.external_id),
+                  again=lambda refused: chart_page(request, patient, **{form_name: refused}, **page))
+
+
 @require_POST
 def add_diagnosis(request, external_id):
     patient = get_patient_for(request, external_id)
-    form = DiagnosisForm(posted(request))
-    if form.is_valid():
-        try:
-            services.add_diagnosis(actor=Actor.from_request(request), patient=patient, code=form.cleaned_data["code"],
-                                   note=form.cleaned_data["note"])
-        except services.RegistryError as e:
-            show_refusal(form, e.errors)
-        else:
-            messages.success(request, "Diagnosis added.")
-            return redirect("patients:chart", external_id=patient.external_id)
-    return chart_page(request, patient, diagnosis_form=form)
+    return _submit(request, patient, DiagnosisForm(posted(request)), "diagnosis_form",
+                   lambda actor, data: services.add_diagnosis(actor=actor, patient=patient, code=data["code"],
+                                                              note=data["note"]),
+                   "Diagnosis added.")
 
 
 @require_POST
 def diagnosis_error(request, external_id, pk):
     patient = get_patient_for(request, external_id)
     dx = get_object_or_404(Diagnosis, pk=pk, patient=patient)
-    form = DiagnosisErrorForm(posted(request))
-    if form.is_valid():
-        try:
-            services.mark_diagnosis_entered_in_error(actor=Actor.from_request(request), diagnosis=dx,
-                                                     reason=form.cleaned_data["reason"])
-        except services.RegistryError as e:
-            show_refusal(form, e.errors)
-        else:
-            messages.success(request, f"{dx.code} marked entered in error; the original stays in the record.")
-            return redirect("patients:chart", external_id=patient.external_id)
-    return chart_page(request, patient, error_form=form, error_dx=dx.pk)
+    return _submit(request, patient, DiagnosisErrorForm(posted(request)), "error_form",
+                   lambda actor, data: services.mark_diagnosis_entered_in_error(actor=actor, diagnosis=dx,
+                                                                              reason=data["reason"]),
+                   f"{dx.code} marked entered in error; the original stays in the record.", error_dx=dx.pk)

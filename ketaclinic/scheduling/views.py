@@ -16,11 +16,12 @@ from ketaclinic.access import can_open
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic import formats
 from ketaclinic.clinic.models import current_clinic
-from ketaclinic.formfields import posted, show_refusal
+from ketaclinic.formfields import posted
 from ketaclinic.inputs import parse_day
 from ketaclinic.patients.models import Patient
 from ketaclinic.scheduling import calendar, forms, services
 from ketaclinic.scheduling.models import Appointment, AppointmentType, Availability, WaitlistEntry
+from ketaclinic.submit import submit
 
 
 def _today(clinic):
@@ -59,30 +60,36 @@ def book(request):
     clinic = current_clinic()
     prefill = forms.PrefillForm(request.GET, clinic=clinic).prefill()
     form = forms.BookForm(posted(request), clinic=clinic, initial=prefill)
-    if request.method == "POST" and form.is_valid():
-        d = form.cleaned_data
-        try:
-            a = services.book_appointment(
-                actor=Actor.from_request(request), clinic=clinic, type=d["type_obj"], start=d["start"],
-                clinician=d["clinician_obj"], room=d["room"], chair=d["chair"], minutes=d["minutes"],
-                patient=d["patient_obj"], new_patient=None if d["patient_obj"] else form.new_patient(),
-                confirm_duplicate=d["confirm_duplicate"], note=d["note"], waitlist_entry=d["waitlist_obj"])
-        except services.SchedulingError as e:
-            show_refusal(form, e.errors)
-        else:
-            messages.success(request, f"Booked {a.type.get_code_display().lower()} for {a.patient.display_name} "
-                                      f"(MRN {a.patient.mrn}) on {services.local(a.start, clinic):{formats.DAY_DATETIME}} "
-                                      f"with {a.clinician.label}, {a.room.name}"
-                                      f"{' · ' + a.chair.label if a.chair else ''}.")
-            return redirect(calendar_url(services.local(a.start, clinic).date()))
-    chosen = None
-    pid = form.cleaned_data.get("patient") if form.is_bound and hasattr(form, "cleaned_data") else prefill.get("patient")
-    if pid:
-        chosen = Patient.objects.filter(clinic=clinic, external_id=pid).first()
-    return render(request, "scheduling/book.html", {
-        "form": form, "patient": chosen, "hours": services.hours_for(clinic),
-        "show_confirm": "confirm_duplicate" in form.errors or bool(form["confirm_duplicate"].value()),
-    })
+
+    def book_appointment(actor, d):
+        return services.book_appointment(
+            actor=actor, clinic=clinic, type=d["type_obj"], start=d["start"], clinician=d["clinician_obj"],
+            room=d["room"], chair=d["chair"], minutes=d["minutes"], patient=d["patient_obj"],
+            new_patient=None if d["patient_obj"] else form.new_patient(), confirm_duplicate=d["confirm_duplicate"],
+            note=d["note"], waitlist_entry=d["waitlist_obj"])
+
+    def book_page(form):
+        chosen = None
+        pid = form.cleaned_data.get("patient") if form.is_bound and hasattr(form, "cleaned_data") else \
+            prefill.get("patient")
+        if pid:
+            chosen = Patient.objects.filter(clinic=clinic, external_id=pid).first()
+        return render(request, "scheduling/book.html", {
+            "form": form, "patient": chosen, "hours": services.hours_for(clinic),
+            "show_confirm": "confirm_duplicate" in form.errors or bool(form["confirm_duplicate"].value()),
+        })
+
+    return _submit(request, form, book_appointment, again=book_page, saved=lambda a: (
+        f"Booked {a.type.get_code_display().lower()} for {a.patient.display_name} (MRN {a.patient.mrn}) "
+        f"on {services.local(a.start, clinic):{formats.DAY_DATETIME}} with {a.clinician.label}, {a.room.name}"
+        f"{' · ' + a.chair.label if a.chair else ''}."))
+
+
+def _submit(request, form, use_case, *, again, saved, done=None):
+    """A POST on a calendar page: after it, the calendar on the appointment's day (or ``done``); refused, the
+    page again with the bound form (``again``)."""
+    return submit(request, form, use_case, refused_by=services.SchedulingError, again=again, saved=saved,
+                  done=done or (lambda a: redirect(calendar_url(services.local(a.start, a.clinic).date()))))
 
 
 def _appointment(external_id) -> Appointment:
@@ -107,56 +114,38 @@ def appointment(request, external_id, *, reschedule_form=None, cancel_form=None)
 @require_POST
 def reschedule(request, external_id):
     a = _appointment(external_id)
-    form = forms.RescheduleForm(posted(request), clinic=a.clinic)
-    if form.is_valid():
-        d = form.cleaned_data
-        try:
-            a = services.reschedule(actor=Actor.from_request(request), appointment=a, start=d["start"],
-                                    reason=d["reason"], reason_text=d["reason_text"], clinician=d["clinician_obj"],
-                                    room=d["room"], chair=d["chair"])
-        except services.SchedulingError as e:
-            show_refusal(form, e.errors)
-        else:
-            messages.success(request, f"Moved to {services.local(a.start, a.clinic):{formats.DAY_DATETIME}}.")
-            return redirect(calendar_url(services.local(a.start, a.clinic).date()))
-    return appointment(request, external_id, reschedule_form=form)
+    return _submit(request, forms.RescheduleForm(posted(request), clinic=a.clinic), lambda actor, d: services.reschedule(
+        actor=actor, appointment=a, start=d["start"], reason=d["reason"], reason_text=d["reason_text"],
+        clinician=d["clinician_obj"], room=d["room"], chair=d["chair"]),
+        saved=lambda a: f"Moved to {services.local(a.start, a.clinic):{formats.DAY_DATETIME}}.",
+        again=lambda form: appointment(request, external_id, reschedule_form=form))
 
 
 @require_POST
 def cancel(request, external_id):
     a = _appointment(external_id)
     form = forms.CancelForm(posted(request))
-    if form.is_valid():
-        d = form.cleaned_data
-        try:
-            a = services.cancel(actor=Actor.from_request(request), appointment=a, reason=d["reason"],
-                                reason_text=d["reason_text"], no_show=d["no_show"])
-        except services.SchedulingError as e:
-            show_refusal(form, e.errors)
-        else:
-            what = "Recorded a no-show" if d["no_show"] else "Cancelled"
-            offers = services.waitlist_matches(a.clinic, [a])
-            messages.success(request, f"{what}: {a.patient.display_name}, {services.local(a.start, a.clinic):{formats.DAY_DATETIME}}."
-                             + (f" {len(offers)} waitlist entr{'y matches' if len(offers) == 1 else 'ies match'} "
-                                "the freed slot: see the calendar." if offers else ""))
-            return redirect(calendar_url(services.local(a.start, a.clinic).date()))
-    return appointment(request, external_id, cancel_form=form)
+
+    def cancelled(a) -> str:
+        what = "Recorded a no-show" if form.cleaned_data["no_show"] else "Cancelled"
+        offers = services.waitlist_matches(a.clinic, [a])
+        return (f"{what}: {a.patient.display_name}, {services.local(a.start, a.clinic):{formats.DAY_DATETIME}}."
+                + (f" {len(offers)} waitlist entr{'y matches' if len(offers) == 1 else 'ies match'} "
+                   "the freed slot: see the calendar." if offers else ""))
+
+    return _submit(request, form, lambda actor, d: services.cancel(
+        actor=actor, appointment=a, reason=d["reason"], reason_text=d["reason_text"], no_show=d["no_show"]),
+        saved=cancelled, again=lambda form: appointment(request, external_id, cancel_form=form))
 
 
 @require_http_methods(["GET", "POST"])
 def hours(request):
     """The clinic admin's page: booking hours, each clinician's weekly hours and the appointment types."""
     clinic = current_clinic()
-    form = forms.HoursForm(posted(request), initial=_hours_initial(clinic))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.set_clinic_hours(actor=Actor.from_request(request), clinic=clinic, **form.cleaned_data)
-        except services.SchedulingError as e:
-            show_refusal(form, e.errors)
-        else:
-            messages.success(request, "Clinic hours saved.")
-            return redirect("scheduling:hours")
-    return hours_page(request, clinic, hours_form=form)
+    return _submit(request, forms.HoursForm(posted(request), initial=_hours_initial(clinic)),
+                   lambda actor, data: services.set_clinic_hours(actor=actor, clinic=clinic, **data),
+                   saved="Clinic hours saved.", done=lambda _: redirect("scheduling:hours"),
+                   again=lambda form: hours_page(request, clinic, hours_form=form))
 
 
 def _hours_initial(clinic) -> dict:
@@ -195,56 +184,40 @@ def availability(request, clinician_id):
     if person is None:
         messages.error(request, "That person cannot be booked as a clinician.")
         return redirect("scheduling:hours")
-    form = forms.AvailabilityForm(posted(request), prefix=f"u{person.pk}")
-    if form.is_valid():
-        try:
-            services.set_availability(actor=Actor.from_request(request), clinic=clinic, clinician=person,
-                                      rows=form.cleaned_data["rows"])
-        except services.SchedulingError as e:
-            show_refusal(form, e.errors)
-        else:
-            messages.success(request, f"Hours saved for {person.label}.")
-            return redirect("scheduling:hours")
-    return hours_page(request, clinic, bound={("person", person.pk): form}, status=400)
+    return _submit(request, forms.AvailabilityForm(posted(request), prefix=f"u{person.pk}"),
+                   lambda actor, data: services.set_availability(actor=actor, clinic=clinic, clinician=person,
+                                                                 rows=data["rows"]),
+                   saved=f"Hours saved for {person.label}.", done=lambda _: redirect("scheduling:hours"),
+                   again=lambda form: hours_page(request, clinic, bound={("person", person.pk): form}, status=400))
 
 
 @require_POST
 def appointment_type(request, pk):
     clinic = current_clinic()
     t = get_object_or_404(AppointmentType, pk=pk, clinic=clinic)
-    form = forms.TypeForm(posted(request), prefix=f"t{t.pk}")
-    if form.is_valid():
-        try:
-            services.update_type(actor=Actor.from_request(request), type=t, minutes=form.cleaned_data["minutes"],
-                                 active=form.cleaned_data["active"])
-        except services.SchedulingError as e:
-            show_refusal(form, e.errors)
-        else:
-            messages.success(request, f"Saved: {t.get_code_display()}.")
-            return redirect("scheduling:hours")
-    return hours_page(request, clinic, bound={("type", t.pk): form}, status=400)
+    return _submit(request, forms.TypeForm(posted(request), prefix=f"t{t.pk}"),
+                   lambda actor, data: services.update_type(actor=actor, type=t, minutes=data["minutes"],
+                                                            active=data["active"]),
+                   saved=f"Saved: {t.get_code_display()}.", done=lambda _: redirect("scheduling:hours"),
+                   again=lambda form: hours_page(request, clinic, bound={("type", t.pk): form}, status=400))
 
 
 @require_http_methods(["GET", "POST"])
 def waitlist(request):
     clinic = current_clinic()
-    form = forms.WaitlistForm(posted(request), clinic=clinic)
-    if request.method == "POST" and form.is_valid():
-        d = form.cleaned_data
-        try:
-            entry = services.add_to_waitlist(actor=Actor.from_request(request), clinic=clinic, patient=d["patient"],
-                                             type=d["type_obj"], weekdays=d["days"], earliest=d["earliest"],
-                                             latest=d["latest"], note=d["note"])
-        except services.SchedulingError as e:
-            show_refusal(form, e.errors)
-        else:
-            messages.success(request, f"{entry.patient.display_name} is on the waitlist.")
-            return redirect("scheduling:waitlist")
-    entries = list(WaitlistEntry.objects.filter(clinic=clinic, status=WaitlistEntry.Status.WAITING)
-                   .select_related("patient", "type", "created_by").order_by("created_at", "pk"))
-    return render(request, "scheduling/waitlist.html", {
-        "form": form, "entries": entries, "day_names": services.DAY_NAMES, "remove_form": forms.RemoveForm(),
-    }, status=400 if form.is_bound and form.errors else 200)
+
+    def waitlist_page(form):
+        entries = list(WaitlistEntry.objects.filter(clinic=clinic, status=WaitlistEntry.Status.WAITING)
+                       .select_related("patient", "type", "created_by").order_by("created_at", "pk"))
+        return render(request, "scheduling/waitlist.html", {
+            "form": form, "entries": entries, "day_names": services.DAY_NAMES, "remove_form": forms.RemoveForm(),
+        }, status=400 if form.is_bound and form.errors else 200)
+
+    return _submit(request, forms.WaitlistForm(posted(request), clinic=clinic), lambda actor, d: services.add_to_waitlist(
+        actor=actor, clinic=clinic, patient=d["patient"], type=d["type_obj"], weekdays=d["days"],
+        earliest=d["earliest"], latest=d["latest"], note=d["note"]),
+        saved=lambda entry: f"{entry.patient.display_name} is on the waitlist.",
+        done=lambda _: redirect("scheduling:waitlist"), again=waitlist_page)
 
 
 @require_POST

@@ -14,7 +14,7 @@ from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import current_clinic
 from ketaclinic.clinical.errors import ClinicalInputError
 from ketaclinic.clinical.scales import SCALES
-from ketaclinic.formfields import posted, show_refusal
+from ketaclinic.formfields import posted
 from ketaclinic.measures.forms import ScaleAnswersForm
 from ketaclinic.patients.access import get_patient_for
 from ketaclinic.patients.views import chart_page
@@ -27,14 +27,13 @@ from ketaclinic.screening.forms import (
     TrialForm,
 )
 from ketaclinic.screening.models import Consult, EligibilityAssessment
+from ketaclinic.submit import submit
 
 
 def _consult(external_id) -> Consult:
     return get_object_or_404(
         Consult.objects.select_related("patient", "patient__clinic", "created_by"),
         external_id=external_id, patient__clinic=current_clinic())
-
-
 
 
 def worklist(request):
@@ -55,17 +54,11 @@ def worklist(request):
 @require_POST
 def start(request, patient_id):
     patient = get_patient_for(request, patient_id)
-    form = StartConsultForm(posted(request))
-    if form.is_valid():
-        try:
-            consult = services.start_consult(actor=Actor.from_request(request), patient=patient,
-                                             drug=form.cleaned_data["drug"])
-        except services.ScreeningError as e:
-            show_refusal(form, e.errors)
-        else:
-            return redirect("screening:detail", external_id=consult.external_id)
     # Refused: the chart again, the message next to the choice in the consults section.
-    return chart_page(request, patient, consult_form=form)
+    return submit(request, StartConsultForm(posted(request)), lambda actor, data: services.start_consult(
+        actor=actor, patient=patient, drug=data["drug"]), refused_by=services.ScreeningError,
+        done=lambda consult: redirect("screening:detail", external_id=consult.external_id),
+        again=lambda refused: chart_page(request, patient, consult_form=refused))
 
 
 def detail(request, external_id):
@@ -109,38 +102,27 @@ def _detail_page(request, consult, *, intake_form=None, trial_form=None, scale_f
     return render(request, "screening/detail.html", ctx)
 
 
+def _submit(request, consult, form, form_name: str, use_case, saved="", done=None):
+    """A POST on the consult page: back to the page after it, or the page with the refused form."""
+    return submit(request, form, use_case, refused_by=services.ScreeningError, saved=saved,
+                  done=done or (lambda _: redirect("screening:detail", external_id=consult.external_id)),
+                  again=lambda refused: _detail_page(request, consult, **{form_name: refused}))
+
+
 @require_POST
 def intake(request, external_id):
     consult = _consult(external_id)
     form = IntakeForm(posted(request))
-    if form.is_valid():
-        try:
-            services.update_intake(actor=Actor.from_request(request), consult=consult,
-                                   data=form.data_for_service())
-        except services.ScreeningError as e:
-            show_refusal(form, e.errors)
-        else:
-            messages.success(request, "Intake saved.")
-            return redirect("screening:detail", external_id=consult.external_id)
-    return _detail_page(request, consult, intake_form=form)
+    return _submit(request, consult, form, "intake_form", lambda actor, _: services.update_intake(
+        actor=actor, consult=consult, data=form.data_for_service()), saved="Intake saved.")
 
 
 @require_POST
 def add_trial(request, external_id):
     consult = _consult(external_id)
-    form = TrialForm(posted(request))
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.add_trial(actor=Actor.from_request(request), consult=consult, drug=data["drug"],
-                               dose=data["dose"], weeks=data["weeks"], adequate_dose=data["adequate_dose"],
-                               outcome=data["outcome"])
-        except services.ScreeningError as e:
-            show_refusal(form, e.errors)
-        else:
-            messages.success(request, "Treatment trial added.")
-            return redirect("screening:detail", external_id=consult.external_id)
-    return _detail_page(request, consult, trial_form=form)
+    return _submit(request, consult, TrialForm(posted(request)), "trial_form", lambda actor, data: services.add_trial(
+        actor=actor, consult=consult, drug=data["drug"], dose=data["dose"], weeks=data["weeks"],
+        adequate_dose=data["adequate_dose"], outcome=data["outcome"]), saved="Treatment trial added.")
 
 
 @require_POST
@@ -152,19 +134,16 @@ def add_scale(request, external_id):
         return _detail_page(request, consult)
     code = choice.cleaned_data["scale"]
     form = ScaleAnswersForm(posted(request), scale=SCALES[code], prefix=code)
-    if form.is_valid():
-        try:
-            row = services.record_scale(actor=Actor.from_request(request), consult=consult, scale=code,
-                                        answers=form.answers())
-        except services.ScreeningError as e:
-            show_refusal(form, e.errors)
-        else:
-            total = f": {row.total}" if row.total is not None else "."
-            messages.success(request, f"{SCALES[code].name} recorded{total}")
-            for f in row.flags:
-                messages.warning(request, f["message"])
-            return redirect("screening:detail", external_id=consult.external_id)
-    return _detail_page(request, consult, scale_form=form)
+
+    def warn_and_return(row):
+        for f in row.flags:
+            messages.warning(request, f["message"])
+        return redirect("screening:detail", external_id=consult.external_id)
+
+    return _submit(request, consult, form, "scale_form", lambda actor, _: services.record_scale(
+        actor=actor, consult=consult, scale=code, answers=form.answers()),
+        saved=lambda row: f"{SCALES[code].name} recorded" + (f": {row.total}" if row.total is not None else "."),
+        done=warn_and_return)
 
 
 @require_POST
@@ -185,18 +164,16 @@ def sign(request, external_id):
     a = get_object_or_404(EligibilityAssessment.objects.select_related("consult"), external_id=external_id,
                           patient__clinic=current_clinic())
     form = SignForm(posted(request))
-    if form.is_valid():
-        actor = Actor.from_request(request)
-        try:
-            if form.retract:
-                services.retract_absolute(actor=actor, assessment=a, reason=form.cleaned_data["reason"])
-            else:
-                services.sign_assessment(actor=actor, assessment=a, decision=form.cleaned_data["decision"],
-                                         override_reason=form.cleaned_data["override_reason"])
-        except services.ScreeningError as e:
-            show_refusal(form, e.errors)
-        else:
-            messages.success(request, "The absolute finding is marked entered in error; the reason is recorded."
-                             if form.retract else "Assessment signed.")
-            return redirect("screening:detail", external_id=a.consult.external_id)
-    return _detail_page(request, _consult(a.consult.external_id), sign_form=form, sign_for=a.pk)
+
+    def decide(actor, data):
+        if form.retract:
+            return services.retract_absolute(actor=actor, assessment=a, reason=data["reason"])
+        return services.sign_assessment(actor=actor, assessment=a, decision=data["decision"],
+                                        override_reason=data["override_reason"])
+
+    return submit(request, form, decide, refused_by=services.ScreeningError,
+                  saved=lambda _: "The absolute finding is marked entered in error; the reason is recorded."
+                  if form.retract else "Assessment signed.",
+                  done=lambda _: redirect("screening:detail", external_id=a.consult.external_id),
+                  again=lambda refused: _detail_page(request, _consult(a.consult.external_id), sign_form=refused,
+                                                     sign_for=a.pk))
