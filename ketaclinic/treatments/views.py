@@ -321,6 +321,7 @@ def cockpit_context(request, s: TreatmentSession, **extra) -> dict:
         "may_override": can_open(user, "treatments:override_hold"),
         "now_local": timezone.localtime(timezone.now(), s.patient.clinic.tz),
         "vitals_errors": {}, "vitals_values": {}, "esketamine": s.route == Route.INTRANASAL,
+        "devices_given": sum(1 for e in events if e.kind == SessionEvent.Kind.DEVICE),
         "rems_bp": services.rems_bp_points(s, rows) if s.route == Route.INTRANASAL else None,
         "active_ae": active_ae,
         "consent": consent, "consent_doc": None if consent else services.current_consent(s.drug),
@@ -449,8 +450,9 @@ def prepare_dose(request, external_id):
     def act(actor, s, form):
         calc = services.prepare_dose(actor=actor, session=s, data=form.cleaned_data)
         measured = calc.measured_mg if calc.measured_mg is not None else calc.total_mg
-        return (f"Dose prepared: {measured:g} mg as measured in the syringe. A second clinician must verify it on "
-                "their own device.")
+        what = (f"{calc.devices} device(s) of {measured / calc.devices:g} mg" if calc.devices
+                else "as measured in the syringe")
+        return (f"Dose prepared: {measured:g} mg, {what}. A second clinician must verify it on their own device.")
     return _step(request, external_id, forms.PrepareForm, act, "dose")
 
 
