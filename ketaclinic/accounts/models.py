@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
-
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
 
 from ketaclinic.accounts.roles import Role
+from ketaclinic.modelparts import PublicId
 
 
-class User(AbstractUser):
+class User(PublicId, AbstractUser):
     """A person who signs in: staff (holding one or more roles) or, later, a patient in the portal."""
 
-    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     display_name = models.CharField(max_length=120, blank=True)
     phone = models.CharField(max_length=32, blank=True)
     credentials = models.CharField(max_length=60, blank=True, help_text="e.g. MD, NP, RN, LCSW")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
+
+from ketaclinic.modelparts import person
 
 
 class AppendOnlyError(RuntimeError):
@@ -21,13 +22,50 @@ class ChainHead(models.Model):
         return f"{self.name} @ {self.last_seq}"
 
 
-class AuditEntry(models.Model):
+class ChainedEntry(models.Model):
+    """One entry of a hash-chained, append-only log (the audit trail, the custody ledger): its place in the chain,
+    when and by whom, its details, and the hashes that link it to the entry before (``chain.py``).
+
+    Never updated or deleted: ``save`` of a stored entry and ``delete`` raise ``AppendOnlyError`` (and the database
+    triggers of ``append_only.py`` refuse it as well); a mistake is corrected by a new entry."""
+
     seq = models.BigIntegerField(unique=True)
     at = models.DateTimeField(db_index=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    actor = person(null=True, blank=True)
     actor_label = models.CharField(max_length=200)
+    details = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    #: How a mistake in the log is put right, said to anyone who tries to change a stored entry.
+    correction = "they cannot be changed"
+
+    class Meta:
+        abstract = True
+        ordering = ["-seq"]
+
+    def content(self) -> dict[str, object]:
+        """What the hash covers: the chain's own fields and what the log adds (``logged``)."""
+        return {"seq": self.seq, "at": self.at.isoformat(), "actor_id": self.actor_id, "actor_label": self.actor_label,
+                "details": self.details, **self.logged()}
+
+    def logged(self) -> dict[str, object]:
+        """The log's own fields the hash covers."""
+        raise NotImplementedError
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError(f"{self._append_only()}; {self.correction}.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError(f"{self._append_only()}; they cannot be deleted.")
+
+    def _append_only(self) -> str:
+        return f"{str(self._meta.verbose_name_plural).capitalize()} are append-only"
+
+
+class AuditEntry(ChainedEntry):
     roles = models.CharField(max_length=200, blank=True)
     action = models.CharField(max_length=80, db_index=True)
     subject_type = models.CharField(max_length=60, blank=True)
@@ -36,12 +74,8 @@ class AuditEntry(models.Model):
         "patients.Patient", null=True, blank=True, on_delete=models.PROTECT, related_name="audit_entries"
     )
     client_ip = models.GenericIPAddressField(null=True, blank=True)
-    details = models.JSONField(default=dict, blank=True)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64)
 
-    class Meta:
-        ordering = ["-seq"]
+    class Meta(ChainedEntry.Meta):
         verbose_name_plural = "audit entries"
         indexes = [
             models.Index(fields=["patient", "-at"], name="audit_patient_at"),
@@ -51,26 +85,12 @@ class AuditEntry(models.Model):
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} by {self.actor_label}"
 
-    def content(self) -> dict[str, object]:
-        """What the hash covers."""
+    def logged(self) -> dict[str, object]:
         return {
-            "seq": self.seq,
-            "at": self.at.isoformat(),
-            "actor_id": self.actor_id,
-            "actor_label": self.actor_label,
             "roles": self.roles,
             "action": self.action,
             "subject_type": self.subject_type,
             "subject_id": self.subject_id,
             "patient_id": self.patient_id,
             "client_ip": self.client_ip,
-            "details": self.details,
         }
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise AppendOnlyError("Audit entries are append-only; they cannot be changed.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("Audit entries are append-only; they cannot be deleted.")

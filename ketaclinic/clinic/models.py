@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
 import zoneinfo
 
 from django.db import models
 
+from ketaclinic.modelparts import PostalAddress, PublicId
 
-class Clinic(models.Model):
-    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+
+class Clinic(PublicId, PostalAddress):
     name = models.CharField(max_length=200)
-    address_line1 = models.CharField(max_length=200, blank=True)
-    address_line2 = models.CharField(max_length=200, blank=True)
-    city = models.CharField(max_length=100, blank=True)
-    state = models.CharField(max_length=2, blank=True)
-    postal_code = models.CharField(max_length=10, blank=True)
     phone = models.CharField(max_length=32, blank=True)
     time_zone = models.CharField(max_length=64, default="America/New_York")
     dea_registration = models.CharField("DEA registration", max_length=20, blank=True)

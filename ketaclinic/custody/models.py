@@ -10,25 +10,22 @@ returns, counts and inventories.
 
 from __future__ import annotations
 
-import uuid
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from ketaclinic.audit.models import AppendOnlyError
+from ketaclinic.audit.models import ChainedEntry
+from ketaclinic.modelparts import PublicId, Resolved, person
 
-USER = settings.AUTH_USER_MODEL
 Q2 = Decimal("0.01")
 
 
-class Supplier(models.Model):
+class Supplier(PublicId):
     class Kind(models.TextChoices):
         DISTRIBUTOR = "distributor", "Supplier / distributor"
         REVERSE_DISTRIBUTOR = "reverse_distributor", "Reverse distributor"
 
-    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=200)
     address = models.CharField(max_length=300)
     dea_number = models.CharField("DEA registration", max_length=20)
@@ -42,7 +39,7 @@ class Supplier(models.Model):
         return f"{self.name} ({self.dea_number})"
 
 
-class Product(models.Model):
+class Product(PublicId):
     class Drug(models.TextChoices):
         KETAMINE = "ketamine", "Ketamine HCl"
         ESKETAMINE = "esketamine", "Esketamine (Spravato)"
@@ -51,7 +48,6 @@ class Product(models.Model):
         VIAL = "vial", "Vial (injectable solution)"
         DEVICE = "device", "Nasal spray device"
 
-    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     ndc = models.CharField("NDC", max_length=20, unique=True)
     name = models.CharField(max_length=200)
     drug = models.CharField(max_length=20, choices=Drug.choices)
@@ -92,10 +88,9 @@ class Product(models.Model):
         return f"injectable solution {self.strength_mg_per_mL:g} mg/mL, {self.container_volume_mL:g} mL vial"
 
 
-class StorageLocation(models.Model):
+class StorageLocation(PublicId):
     """A locked store (safe, cabinet) at the clinic; it supplies the rooms listed in ``rooms``."""
 
-    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     clinic = models.ForeignKey("clinic.Clinic", on_delete=models.PROTECT, related_name="+")
     name = models.CharField(max_length=120)
     rooms = models.ManyToManyField("clinic.Room", blank=True, related_name="+", help_text="Rooms this store supplies")
@@ -109,14 +104,13 @@ class StorageLocation(models.Model):
         return self.name
 
 
-class Receipt(models.Model):
+class Receipt(PublicId):
     """Stock received on an invoice: entered by one authorised person, countersigned by another."""
 
     class Status(models.TextChoices):
         PENDING = "pending_countersign", "Awaiting countersignature"
         RECEIVED = "received", "Received"
 
-    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     supplier = models.ForeignKey(Supplier, on_delete=models.PROTECT, related_name="receipts")
     invoice_number = models.CharField(max_length=60)
     invoice_date = models.DateField()
@@ -127,9 +121,9 @@ class Receipt(models.Model):
     packages = models.PositiveIntegerField()
     location = models.ForeignKey(StorageLocation, on_delete=models.PROTECT, related_name="receipts")
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.PENDING)
-    entered_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    entered_by = person()
     entered_at = models.DateTimeField(default=timezone.now)
-    countersigned_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    countersigned_by = person(null=True, blank=True)
     countersigned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -156,10 +150,9 @@ class Lot(models.Model):
         return f"{self.lot_number} (exp {self.expiry:%Y-%m-%d})"
 
 
-class Container(models.Model):
+class Container(PublicId):
     """One vial or one nasal-spray device."""
 
-    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="containers")
     location = models.ForeignKey(StorageLocation, on_delete=models.PROTECT, related_name="containers")
     receipt = models.ForeignKey(Receipt, on_delete=models.PROTECT, related_name="containers")
@@ -196,7 +189,7 @@ CONTAINER_EFFECT: dict[str, int] = {
 }
 
 
-class LedgerEntry(models.Model):
+class LedgerEntry(PublicId, ChainedEntry):
     """One custody event. Never updated or deleted (DB triggers refuse it); corrected by a reversal."""
 
     class Kind(models.TextChoices):
@@ -216,9 +209,6 @@ class LedgerEntry(models.Model):
         "count-adjust": Bucket.ADJUSTED,
     }
 
-    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    seq = models.BigIntegerField(unique=True)
-    at = models.DateTimeField(db_index=True)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     bucket = models.CharField(max_length=16, choices=Bucket.choices)
     container = models.ForeignKey(Container, on_delete=models.PROTECT, related_name="entries")
@@ -227,10 +217,8 @@ class LedgerEntry(models.Model):
     # the negated quantity of the entry it reverses, in the same bucket.
     quantity = models.DecimalField(max_digits=9, decimal_places=2)
     mg = models.DecimalField(max_digits=10, decimal_places=2)
-    actor = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    actor_label = models.CharField(max_length=200)
-    witness = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    witness2 = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    witness = person(null=True, blank=True)
+    witness2 = person(null=True, blank=True)
     session = models.ForeignKey("treatments.TreatmentSession", null=True, blank=True, on_delete=models.PROTECT,
                                 related_name="custody_entries")
     patient = models.ForeignKey("patients.Patient", null=True, blank=True, on_delete=models.PROTECT,
@@ -240,12 +228,10 @@ class LedgerEntry(models.Model):
     reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="reversed_by")
     reason = models.TextField(blank=True)
-    details = models.JSONField(default=dict, blank=True)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64)
 
-    class Meta:
-        ordering = ["-seq"]
+    correction = "post a reversal instead"
+
+    class Meta(ChainedEntry.Meta):
         verbose_name_plural = "ledger entries"
         indexes = [
             models.Index(fields=["lot", "bucket"], name="custody_lot_bucket"),
@@ -256,27 +242,16 @@ class LedgerEntry(models.Model):
     def __str__(self) -> str:
         return f"#{self.seq} {self.kind} {self.quantity} {self.container.label}"
 
-    def content(self) -> dict[str, object]:
-        """What the hash covers."""
+    def logged(self) -> dict[str, object]:
         return {
-            "seq": self.seq, "at": self.at.isoformat(), "kind": self.kind, "bucket": self.bucket,
-            "container_id": self.container_id, "lot_id": self.lot_id, "quantity": f"{self.quantity:.2f}",
-            "mg": f"{self.mg:.2f}", "actor_id": self.actor_id, "actor_label": self.actor_label,
-            "witness_id": self.witness_id, "witness2_id": self.witness2_id, "session_id": self.session_id,
-            "patient_id": self.patient_id, "source_id": self.source_id, "reverses_id": self.reverses_id,
-            "reason": self.reason, "details": self.details,
+            "kind": self.kind, "bucket": self.bucket, "container_id": self.container_id, "lot_id": self.lot_id,
+            "quantity": f"{self.quantity:.2f}", "mg": f"{self.mg:.2f}", "witness_id": self.witness_id,
+            "witness2_id": self.witness2_id, "session_id": self.session_id, "patient_id": self.patient_id,
+            "source_id": self.source_id, "reverses_id": self.reverses_id, "reason": self.reason,
         }
 
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise AppendOnlyError("Ledger entries are append-only; post a reversal instead.")
-        super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("Ledger entries are append-only; they cannot be deleted.")
-
-
-class PendingEvent(models.Model):
+class PendingEvent(PublicId):
     """A waste or destruction waiting for its witnesses, each signed in on their own session."""
 
     class Kind(models.TextChoices):
@@ -288,7 +263,6 @@ class PendingEvent(models.Model):
         POSTED = "posted", "Witnessed and posted"
         WITHDRAWN = "withdrawn", "Withdrawn"
 
-    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     container = models.ForeignKey(Container, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -298,7 +272,7 @@ class PendingEvent(models.Model):
     method = models.CharField(max_length=200)
     details = models.JSONField(default=dict, blank=True)
     witnesses_required = models.PositiveSmallIntegerField()
-    requested_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    requested_by = person()
     requested_at = models.DateTimeField(default=timezone.now)
     posted_at = models.DateTimeField(null=True, blank=True)
 
@@ -313,7 +287,7 @@ class Attestation(models.Model):
     """A witness's signature on a pending event: they re-entered the quantity themselves."""
 
     event = models.ForeignKey(PendingEvent, on_delete=models.PROTECT, related_name="attestations")
-    witness = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    witness = person()
     quantity_entered = models.DecimalField(max_digits=9, decimal_places=2)
     at = models.DateTimeField(default=timezone.now)
 
@@ -324,7 +298,7 @@ class Attestation(models.Model):
         return f"{self.witness} witnessed {self.event}"
 
 
-class LossReport(models.Model):
+class LossReport(PublicId):
     """DEA Form 106 data for a theft or significant loss, with the notice deadlines (clinical.md §6)."""
 
     class Kind(models.TextChoices):
@@ -332,18 +306,17 @@ class LossReport(models.Model):
         SIGNIFICANT_LOSS = "loss", "Significant loss"
         IN_TRANSIT = "in_transit", "Lost in transit"
 
-    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(max_length=12, choices=Kind.choices)
     discovered_at = models.DateTimeField()
     circumstances = models.TextField()
     police_notified = models.BooleanField(default=False)
     police_report = models.CharField(max_length=80, blank=True)
-    reported_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    reported_by = person()
     reported_at = models.DateTimeField(default=timezone.now)
     notice_due_at = models.DateTimeField()
     form106_due_on = models.DateField()
     notice_sent_at = models.DateTimeField(null=True, blank=True)
-    notice_sent_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    notice_sent_by = person(null=True, blank=True)
     form106_filed_on = models.DateField(null=True, blank=True)
     form106_reference = models.CharField(max_length=80, blank=True)
 
@@ -354,7 +327,7 @@ class LossReport(models.Model):
         return f"{self.get_kind_display()} discovered {self.discovered_at:%Y-%m-%d}"
 
 
-class Count(models.Model):
+class Count(PublicId):
     """A physical count of one storage location: routine, initial inventory or biennial inventory."""
 
     class Kind(models.TextChoices):
@@ -366,12 +339,11 @@ class Count(models.Model):
         OPENING = "opening", "Opening of business"
         CLOSE = "close", "Close of business"
 
-    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     location = models.ForeignKey(StorageLocation, on_delete=models.PROTECT, related_name="counts")
     taken_on = models.DateField()
     timing = models.CharField(max_length=8, choices=Timing.choices, blank=True)
-    counted_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    counted_by = person()
     signed_at = models.DateTimeField(default=timezone.now)
     discrepancies = models.PositiveIntegerField(default=0)
 
@@ -401,7 +373,7 @@ class CountLine(models.Model):
         return self.counted - self.expected
 
 
-class Incident(models.Model):
+class Incident(PublicId, Resolved):
     """A count discrepancy, open until the compliance lead resolves it with a reason."""
 
     class Status(models.TextChoices):
@@ -413,14 +385,10 @@ class Incident(models.Model):
         NO_ADJUST = "no_adjust", "No adjustment (count error, found on recount)"
         LOSS = "loss", "Reported as theft/loss (DEA Form 106)"
 
-    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     count_line = models.OneToOneField(CountLine, on_delete=models.PROTECT, related_name="incident")
     opened_at = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     resolution = models.CharField(max_length=10, choices=Resolution.choices, blank=True)
-    reason = models.TextField(blank=True)
-    resolved_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    resolved_at = models.DateTimeField(null=True, blank=True)
     entry = models.ForeignKey(LedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
     class Meta:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
-
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from ketaclinic.modelparts import PublicId, person
 
-class IntegrationSession(models.Model):
+
+class IntegrationSession(PublicId):
     """Offered 24-72 h after a dosing session (``ketaclinic.clinical.schedules.integration_window``)."""
 
     class Status(models.TextChoices):
@@ -19,7 +18,6 @@ class IntegrationSession(models.Model):
         DECLINED = "declined", "Declined by patient"
         CANCELLED = "cancelled", "Cancelled"
 
-    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="integration_sessions")
     dosing_session = models.OneToOneField("treatments.TreatmentSession", on_delete=models.PROTECT,
                                           related_name="integration")
@@ -28,8 +26,7 @@ class IntegrationSession(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.OFFERED, db_index=True)
     scheduled_start = models.DateTimeField(null=True, blank=True)
     scheduled_minutes = models.PositiveIntegerField(default=50)
-    therapist = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                  related_name="+")
+    therapist = person(null=True, blank=True)
     room = models.ForeignKey("clinic.Room", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -46,7 +43,7 @@ class TherapistNote(models.Model):
 
     session = models.ForeignKey(IntegrationSession, on_delete=models.PROTECT, related_name="notes")
     text = models.TextField()
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    author = person()
     written_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -7,13 +7,11 @@ stores what was answered and what the core said about it.
 
 from __future__ import annotations
 
-import uuid
-
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from ketaclinic.clinical.scales import SCALES
+from ketaclinic.modelparts import PublicId, Resolved, person
 
 SCALE_CHOICES = [(code, s.name) for code, s in SCALES.items()]
 
@@ -21,6 +19,18 @@ SCALE_CHOICES = [(code, s.name) for code, s in SCALES.items()]
 def scale_name(code: str) -> str:
     scale = SCALES.get(code)
     return scale.name if scale else code
+
+
+class ScaleNamed(models.Model):
+    """A record of one rating scale, whose ``scale`` field holds the scale's code."""
+
+    class Meta:
+        abstract = True
+
+    @property
+    def scale_name(self) -> str:
+        """The scale's name as the clinical core writes it (e.g. "PHQ-9"), never its stored code."""
+        return scale_name(self.scale)
 
 
 class Timing(models.TextChoices):
@@ -35,7 +45,7 @@ class Timing(models.TextChoices):
     AD_HOC = "ad-hoc", "Unscheduled"
 
 
-class Administration(models.Model):
+class Administration(PublicId, ScaleNamed):
     """One completion (or partial completion) of a scale by or for a patient.
 
     FHIR-like status: ``draft`` (in progress, never scored), ``final``, ``amended`` (a corrected final that
@@ -52,7 +62,6 @@ class Administration(models.Model):
         STAFF = "staff", "Entered by staff in the clinic"
         PORTAL = "portal", "Completed by the patient in the portal"
 
-    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="administrations")
     scale = models.CharField(max_length=20, choices=SCALE_CHOICES)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
@@ -62,8 +71,7 @@ class Administration(models.Model):
         "treatments.TreatmentSession", null=True, blank=True, on_delete=models.PROTECT, related_name="administrations"
     )
     administered_at = models.DateTimeField(default=timezone.now, help_text="When the answers were given")
-    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="+")
+    entered_by = person(null=True, blank=True)
     total = models.IntegerField(null=True, blank=True)
     band = models.CharField(max_length=80, blank=True)
     flags = models.JSONField(default=list, blank=True, help_text="Safety flags from the clinical core")
@@ -82,10 +90,6 @@ class Administration(models.Model):
 
     def __str__(self) -> str:
         return f"{scale_name(self.scale)} {self.get_status_display()} {self.administered_at:%Y-%m-%d}"
-
-    @property
-    def scale_name(self) -> str:
-        return scale_name(self.scale)
 
     @property
     def counts(self) -> bool:
@@ -132,8 +136,7 @@ class MeasureSchedule(models.Model):
     active = models.BooleanField(default=True)
     started_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
-    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="+")
+    updated_by = person(null=True, blank=True)
 
     class Meta:
         ordering = ["scale"]
@@ -143,7 +146,7 @@ class MeasureSchedule(models.Model):
         return f"{scale_name(self.scale)} schedule for patient {self.patient_id}"
 
 
-class DueItem(models.Model):
+class DueItem(PublicId, ScaleNamed):
     """A scale due at a moment, generated from the schedule and the patient's dosing sessions."""
 
     class Status(models.TextChoices):
@@ -151,7 +154,6 @@ class DueItem(models.Model):
         DONE = "done", "Completed"
         CANCELLED = "cancelled", "No longer needed"
 
-    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="due_measures")
     scale = models.CharField(max_length=20, choices=SCALE_CHOICES)
     timing = models.CharField(max_length=10, choices=Timing.choices)
@@ -175,10 +177,6 @@ class DueItem(models.Model):
         return f"{scale_name(self.scale)} {self.get_timing_display()} due {self.due_at:%Y-%m-%d %H:%M}"
 
     @property
-    def scale_name(self) -> str:
-        return scale_name(self.scale)
-
-    @property
     def is_overdue(self) -> bool:
         return self.status == self.Status.OPEN and self.due_at < timezone.now()
 
@@ -187,9 +185,8 @@ class OnCall(models.Model):
     """The prescriber on call for safety tasks on a date (clinic time zone)."""
 
     day = models.DateField(unique=True)
-    clinician = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                               related_name="+")
+    clinician = person()
+    set_by = person(null=True, blank=True)
     set_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -199,7 +196,7 @@ class OnCall(models.Model):
         return f"{self.day}: {self.clinician}"
 
 
-class SafetyTask(models.Model):
+class SafetyTask(PublicId):
     """Urgent task raised by a safety answer (PHQ-9 item 9, QIDS-SR16 item 12, C-SSRS high risk).
 
     Open until a clinician acknowledges it, recording what they did. Never deleted.
@@ -217,18 +214,15 @@ class SafetyTask(models.Model):
         NO_CONTACT = "no_contact", "Could not reach the patient; escalated"
         OTHER = "other", "Other (described below)"
 
-    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="safety_tasks")
     administration = models.ForeignKey(Administration, on_delete=models.PROTECT, related_name="safety_tasks")
     flag_code = models.CharField(max_length=40)
     message = models.TextField()
     source = models.TextField(blank=True, help_text="The clinical core's citation for the rule")
-    assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="+")
+    assigned_to = person(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=15, choices=Status.choices, default=Status.OPEN)
-    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                        related_name="+")
+    acknowledged_by = person(null=True, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     action_taken = models.CharField(max_length=20, choices=Action.choices, blank=True)
     action_note = models.TextField(blank=True)
@@ -242,7 +236,7 @@ class SafetyTask(models.Model):
         return f"Safety task {self.flag_code} ({self.get_status_display()})"
 
 
-class BoosterPrompt(models.Model):
+class BoosterPrompt(PublicId, Resolved, ScaleNamed):
     """The clinical core's loss-of-response rule fired: the prescriber should consider a booster."""
 
     class Status(models.TextChoices):
@@ -250,7 +244,6 @@ class BoosterPrompt(models.Model):
         BOOKED = "booked", "Booster planned"
         DISMISSED = "dismissed", "Dismissed"
 
-    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="booster_prompts")
     scale = models.CharField(max_length=20, choices=SCALE_CHOICES)
     administration = models.ForeignKey(Administration, on_delete=models.PROTECT, related_name="booster_prompts")
@@ -263,17 +256,9 @@ class BoosterPrompt(models.Model):
     detail = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
-    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="+")
-    resolved_at = models.DateTimeField(null=True, blank=True)
-    reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"Booster prompt {scale_name(self.scale)} +{self.rise}"
-
-    @property
-    def scale_name(self) -> str:
-        return scale_name(self.scale)

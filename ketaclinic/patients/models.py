@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import unicodedata
-import uuid
 from datetime import date
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+from ketaclinic.modelparts import PostalAddress, PublicId, Recorded, person
 
 
 def name_key(value: str) -> str:
@@ -36,14 +36,13 @@ def format_mrn(n: int) -> str:
     return f"KC{body}{mrn_check_digit(body)}"
 
 
-class Patient(models.Model):
+class Patient(PublicId, PostalAddress):
     class SexAtBirth(models.TextChoices):
         FEMALE = "female", "Female"
         MALE = "male", "Male"
         INTERSEX = "intersex", "Intersex"
         UNKNOWN = "unknown", "Unknown / not disclosed"
 
-    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     clinic = models.ForeignKey("clinic.Clinic", on_delete=models.PROTECT, related_name="patients")
     mrn = models.CharField("MRN", max_length=16, unique=True)
     legal_given_name = models.CharField(max_length=100)
@@ -55,11 +54,6 @@ class Patient(models.Model):
     gender_identity = models.CharField(max_length=60, blank=True)
     phone = models.CharField(max_length=32, blank=True)
     email = models.EmailField(blank=True)
-    address_line1 = models.CharField(max_length=200, blank=True)
-    address_line2 = models.CharField(max_length=200, blank=True)
-    city = models.CharField(max_length=100, blank=True)
-    state = models.CharField(max_length=2, blank=True)
-    postal_code = models.CharField(max_length=10, blank=True)
     emergency_contact_name = models.CharField(max_length=120, blank=True)
     emergency_contact_phone = models.CharField(max_length=32, blank=True)
     emergency_contact_relationship = models.CharField(max_length=60, blank=True)
@@ -72,9 +66,7 @@ class Patient(models.Model):
     given_key = models.CharField(max_length=100, editable=False)
     preferred_key = models.CharField(max_length=100, editable=False, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    created_by = person(null=True, blank=True)
     is_demo = models.BooleanField(default=False, help_text="Synthetic demo or scale-test record")
 
     class Meta:
@@ -142,7 +134,7 @@ class BodyMeasurement(models.Model):
     entered_weight = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
     entered_height = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.FINAL)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_by = person()
 
     class Meta:
         ordering = ["-measured_at"]
@@ -161,7 +153,7 @@ class BodyMeasurement(models.Model):
         return None if self.height_cm is None else (self.height_cm / CM_PER_IN).quantize(Decimal("0.1"))
 
 
-class Diagnosis(models.Model):
+class Diagnosis(Recorded):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
         RESOLVED = "resolved", "Resolved"
@@ -173,8 +165,6 @@ class Diagnosis(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
     noted_on = models.DateField(default=timezone.localdate)
     note = models.CharField(max_length=300, blank=True)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    recorded_at = models.DateTimeField(default=timezone.now)
     error_reason = models.CharField(max_length=300, blank=True)
 
     class Meta:

@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from ketaclinic.modelparts import Created, PublicId
+
 
 class PatientAccount(models.Model):
     """Links a portal login to exactly one patient. Staff never have one."""
@@ -24,21 +26,15 @@ class PatientAccount(models.Model):
         return f"Portal account of patient {self.patient_id}"
 
 
-class Invitation(models.Model):
+class Invitation(Created, PublicId):
     """A one-time link that lets a patient create their portal login. Expires; usable once."""
 
-    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="portal_invitations")
     email = models.EmailField()
     token_hash = models.CharField(max_length=64, unique=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"Portal invitation for patient {self.patient_id}"

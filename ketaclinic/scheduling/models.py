@@ -7,12 +7,13 @@ in ``treatments`` and integration sessions in ``integration``; the calendar show
 
 from __future__ import annotations
 
-import uuid
 from datetime import time, timedelta
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+from ketaclinic.modelparts import ByAt, Created, PublicId, person
 
 
 class AppointmentType(models.Model):
@@ -78,24 +79,23 @@ class Availability(models.Model):
         return f"{self.clinician_id} {self.weekday} {self.start:%H:%M}-{self.end:%H:%M}"
 
 
-class Appointment(models.Model):
+class Appointment(PublicId):
     class Status(models.TextChoices):
         BOOKED = "booked", "Booked"
         CANCELLED = "cancelled", "Cancelled"
         NO_SHOW = "no_show", "No-show"
 
-    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     clinic = models.ForeignKey("clinic.Clinic", on_delete=models.PROTECT, related_name="+")
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="appointments")
     type = models.ForeignKey(AppointmentType, on_delete=models.PROTECT, related_name="+")
-    clinician = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    clinician = person()
     room = models.ForeignKey("clinic.Room", on_delete=models.PROTECT, related_name="+")
     chair = models.ForeignKey("clinic.Chair", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     start = models.DateTimeField(db_index=True)
     minutes = models.PositiveIntegerField()
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.BOOKED, db_index=True)
     note = models.CharField(max_length=300, blank=True)
-    booked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    booked_by = person()
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -109,7 +109,7 @@ class Appointment(models.Model):
         return self.start + timedelta(minutes=self.minutes)
 
 
-class AppointmentChange(models.Model):
+class AppointmentChange(ByAt):
     """One step of an appointment's history: booked, rescheduled, cancelled, no-show. Never edited or deleted."""
 
     class Kind(models.TextChoices):
@@ -130,16 +130,11 @@ class AppointmentChange(models.Model):
 
     appointment = models.ForeignKey(Appointment, on_delete=models.PROTECT, related_name="changes")
     kind = models.CharField(max_length=12, choices=Kind.choices)
-    at = models.DateTimeField(default=timezone.now)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     from_start = models.DateTimeField(null=True, blank=True)
     to_start = models.DateTimeField(null=True, blank=True)
     details = models.JSONField(default=dict, blank=True)
     reason = models.CharField(max_length=30, choices=Reason.choices, blank=True)
     reason_text = models.CharField(max_length=300, blank=True)
-
-    class Meta:
-        ordering = ["at", "pk"]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.at:%Y-%m-%d %H:%M}"
@@ -153,13 +148,12 @@ class AppointmentChange(models.Model):
         raise ValueError("An appointment's history is append-only: it is never deleted.")
 
 
-class WaitlistEntry(models.Model):
+class WaitlistEntry(PublicId, Created):
     class Status(models.TextChoices):
         WAITING = "waiting", "Waiting"
         BOOKED = "booked", "Booked"
         REMOVED = "removed", "Removed"
 
-    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     clinic = models.ForeignKey("clinic.Clinic", on_delete=models.PROTECT, related_name="+")
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="waitlist_entries")
     type = models.ForeignKey(AppointmentType, on_delete=models.PROTECT, related_name="+")
@@ -168,8 +162,6 @@ class WaitlistEntry(models.Model):
     latest = models.TimeField(null=True, blank=True, help_text="Latest start")
     note = models.CharField(max_length=300, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING, db_index=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["created_at", "pk"]

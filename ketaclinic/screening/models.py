@@ -8,13 +8,11 @@ over a relative contraindication with a written reason, or declined. Once signed
 
 from __future__ import annotations
 
-import uuid
-
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from ketaclinic.clinical.scales import SCALES
+from ketaclinic.measures.models import ScaleNamed
+from ketaclinic.modelparts import Created, PublicId, Recorded, ScaleScore, Signed, person
 
 
 class PlannedDrug(models.TextChoices):
@@ -22,13 +20,12 @@ class PlannedDrug(models.TextChoices):
     ESKETAMINE = "esketamine", "Esketamine nasal spray (Spravato)"
 
 
-class Consult(models.Model):
+class Consult(Created, PublicId):
     class Status(models.TextChoices):
         IN_PROGRESS = "in-progress", "In progress"
         SIGNED = "signed", "Assessment signed"
         ENTERED_IN_ERROR = "entered-in-error", "Entered in error"
 
-    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="consults")
     drug = models.CharField("treatment considered", max_length=20, choices=PlannedDrug.choices,
                             default=PlannedDrug.KETAMINE)
@@ -43,12 +40,7 @@ class Consult(models.Model):
     baseline_heart_rate_bpm = models.PositiveIntegerField("baseline heart rate (bpm)", null=True, blank=True)
     baseline_spo2_percent = models.PositiveIntegerField("baseline SpO2 (%)", null=True, blank=True)
     notes = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     updated_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"Consult {self.created_at:%Y-%m-%d} ({self.get_drug_display()})"
@@ -58,7 +50,7 @@ class Consult(models.Model):
         return self.status != self.Status.IN_PROGRESS
 
 
-class TreatmentTrial(models.Model):
+class TreatmentTrial(Recorded):
     """One prior treatment trial, so adequate failed trials can be counted."""
 
     class Outcome(models.TextChoices):
@@ -73,46 +65,26 @@ class TreatmentTrial(models.Model):
     weeks = models.DecimalField(max_digits=5, decimal_places=1)
     adequate_dose = models.BooleanField(default=False)
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    recorded_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["recorded_at", "pk"]
 
     def __str__(self) -> str:
         return f"{self.drug} {self.dose} x {self.weeks} wk"
 
 
-class BaselineScale(models.Model):
+class BaselineScale(Recorded, ScaleScore, ScaleNamed):
     """A rating scale given at the consult, scored by the clinical core."""
 
     consult = models.ForeignKey(Consult, on_delete=models.PROTECT, related_name="scales")
     scale = models.CharField(max_length=20)
-    answers = models.JSONField(default=dict)
-    total = models.IntegerField(null=True, blank=True)
-    band = models.CharField(max_length=80, blank=True)
     complete = models.BooleanField(default=False)
-    flags = models.JSONField(default=list, blank=True)
     detail = models.TextField(blank=True)
     administration = models.ForeignKey("measures.Administration", null=True, blank=True, on_delete=models.PROTECT,
                                        related_name="+", help_text="the item-by-item record in measures")
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    recorded_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["recorded_at", "pk"]
 
     def __str__(self) -> str:
         return f"{self.scale_name} {self.total}"
 
-    @property
-    def scale_name(self) -> str:
-        """The scale's name as the clinical core writes it (e.g. "PHQ-9"), never its stored code."""
-        scale = SCALES.get(self.scale)
-        return scale.name if scale else self.scale
 
-
-class EligibilityAssessment(models.Model):
+class EligibilityAssessment(PublicId, Signed):
     """The clinical core's decision for a consult, snapshotted, and the prescriber's signature."""
 
     class Outcome(models.TextChoices):
@@ -126,7 +98,6 @@ class EligibilityAssessment(models.Model):
         OVERRIDDEN = "overridden", "Accepted over relative contraindication(s)"
         DECLINED = "declined", "Declined"
 
-    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     consult = models.ForeignKey(Consult, on_delete=models.PROTECT, related_name="assessments")
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="eligibility_assessments")
     drug = models.CharField(max_length=20, choices=PlannedDrug.choices)
@@ -135,16 +106,12 @@ class EligibilityAssessment(models.Model):
     adequate_trials = models.PositiveIntegerField(default=0)
     inputs = models.JSONField(default=dict, help_text="What the decision was computed from")
     assessed_at = models.DateTimeField(default=timezone.now)
-    assessed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    assessed_by = person()
     decision = models.CharField(max_length=20, choices=Decision.choices, default=Decision.PENDING)
     override_reason = models.TextField(blank=True)
-    signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                  related_name="+")
-    signed_at = models.DateTimeField(null=True, blank=True)
     # A prescriber may later mark the absolute finding entered-in-error (with a reason); until then it blocks orders.
     absolute_retracted_at = models.DateTimeField(null=True, blank=True)
-    absolute_retracted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                              on_delete=models.PROTECT, related_name="+")
+    absolute_retracted_by = person(null=True, blank=True)
     absolute_retraction_reason = models.TextField(blank=True)
 
     class Meta:

@@ -7,11 +7,10 @@ appointments, custody links draws to a session's verified dose): ``TreatmentOrde
 
 from __future__ import annotations
 
-import uuid
-
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+from ketaclinic.modelparts import ByAt, Created, PublicId, Recorded, ScaleScore, Signed, person
 
 
 class Drug(models.TextChoices):
@@ -51,7 +50,7 @@ class ConsentSignature(models.Model):
     document = models.ForeignKey(ConsentDocument, on_delete=models.PROTECT, related_name="signatures")
     signer_name = models.CharField(max_length=200, help_text="The patient's full name as they signed it")
     signed_at = models.DateTimeField(default=timezone.now)
-    witnessed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    witnessed_by = person()
 
     class Meta:
         ordering = ["-signed_at", "-pk"]
@@ -60,7 +59,7 @@ class ConsentSignature(models.Model):
         return f"{self.document} signed by {self.signer_name} on {self.signed_at:%Y-%m-%d}"
 
 
-class TreatmentOrder(models.Model):
+class TreatmentOrder(Created, PublicId, Signed):
     """A prescriber's signed order for a treatment series."""
 
     class Status(models.TextChoices):
@@ -70,7 +69,6 @@ class TreatmentOrder(models.Model):
         STOPPED = "stopped", "Stopped"
         ENTERED_IN_ERROR = "entered-in-error", "Entered in error"
 
-    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="treatment_orders")
     drug = models.CharField(max_length=20, choices=Drug.choices)
     route = models.CharField(max_length=20, choices=Route.choices)
@@ -81,10 +79,6 @@ class TreatmentOrder(models.Model):
     sessions_per_week = models.PositiveIntegerField(default=2)
     min_spacing_days = models.PositiveIntegerField(default=1)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
-    created_at = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    signed_at = models.DateTimeField(null=True, blank=True)
     # Added by the treatment journey (migration 0002).
     eligibility = models.ForeignKey("screening.EligibilityAssessment", null=True, blank=True,
                                     on_delete=models.PROTECT, related_name="orders")
@@ -95,14 +89,11 @@ class TreatmentOrder(models.Model):
     dose_override_reason = models.TextField(blank=True)
     notes = models.TextField(blank=True)
 
-    class Meta:
-        ordering = ["-created_at"]
-
     def __str__(self) -> str:
         return f"{self.get_drug_display()} {self.get_route_display()} × {self.sessions_planned}"
 
 
-class TreatmentSession(models.Model):
+class TreatmentSession(PublicId):
     """One dosing visit: booked into a room, chair and time, then run in the session cockpit."""
 
     class Status(models.TextChoices):
@@ -117,7 +108,6 @@ class TreatmentSession(models.Model):
         NO_SHOW = "no_show", "No-show"
         TRANSFERRED = "transferred", "Transferred to emergency care"
 
-    external_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="treatment_sessions")
     order = models.ForeignKey(TreatmentOrder, on_delete=models.PROTECT, related_name="sessions")
     sequence = models.PositiveIntegerField(default=1, help_text="1 for the first session of the order")
@@ -130,19 +120,18 @@ class TreatmentSession(models.Model):
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.BOOKED, db_index=True)
     # The dose: prepared by one clinician, independently verified by a second, then given.
     prepared_dose_mg = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
-    prepared_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    prepared_by = person(null=True, blank=True)
     prepared_at = models.DateTimeField(null=True, blank=True)
-    verified_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    verified_by = person(null=True, blank=True)
     verified_at = models.DateTimeField(null=True, blank=True)
     dose_started_at = models.DateTimeField(null=True, blank=True)
     dose_ended_at = models.DateTimeField(null=True, blank=True)
     administered_mg = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
-    administered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    administered_by = person(null=True, blank=True)
     discharged_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     # ---- Added by the treatment journey (migration 0002) ----
-    booked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                  related_name="+")
+    booked_by = person(null=True, blank=True)
     checked_in_at = models.DateTimeField(null=True, blank=True)
     # Before: pre-checks
     identity_confirmed = models.BooleanField(default=False)
@@ -162,8 +151,7 @@ class TreatmentSession(models.Model):
     lighting = models.CharField(max_length=40, blank=True)
     setting_notes = models.CharField(max_length=300, blank=True)
     predose_override_reason = models.TextField(blank=True)
-    predose_override_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                            on_delete=models.PROTECT, related_name="+")
+    predose_override_by = person(null=True, blank=True)
     # Dose: preparation and the working shown
     dose_mg_per_kg = models.DecimalField(max_digits=5, decimal_places=3, null=True, blank=True)
     concentration_mg_per_mL = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
@@ -181,10 +169,8 @@ class TreatmentSession(models.Model):
     verified_dose_mg = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
     # ---- Added for the clinical safety guards (issue 10, migration 0004) ----
     # Today's weight: who entered it, and a second clinician's confirmation of a weight the core held back.
-    weight_recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                           related_name="+")
-    weight_confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                            on_delete=models.PROTECT, related_name="+")
+    weight_recorded_by = person(null=True, blank=True)
+    weight_confirmed_by = person(null=True, blank=True)
     weight_confirmed_at = models.DateTimeField(null=True, blank=True)
     # The dose as calculated (before the syringe's 0.01 mL rounding); prepared_dose_mg is the measured dose.
     calculated_dose_mg = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
@@ -195,25 +181,21 @@ class TreatmentSession(models.Model):
     # confirmation that the pump is paused (or stopped).
     pause_level = models.PositiveSmallIntegerField(default=0)
     pump_pause_confirmed_at = models.DateTimeField(null=True, blank=True)
-    pump_pause_confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                                on_delete=models.PROTECT, related_name="+")
+    pump_pause_confirmed_by = person(null=True, blank=True)
     # During / discharge
     paused_at = models.DateTimeField(null=True, blank=True)
     alert_and_oriented = models.BooleanField(default=False)
     steady_gait = models.BooleanField(default=False)
     discharge_check = models.JSONField(default=dict, blank=True)
     discharge_override_reason = models.TextField(blank=True)
-    discharged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                      related_name="+")
+    discharged_by = person(null=True, blank=True)
     transferred_at = models.DateTimeField(null=True, blank=True)
     transfer_note = models.CharField("transfer to emergency care (where, how)", max_length=300, blank=True)
     # Signing
     note_summary = models.TextField(blank=True)
-    nurse_signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                        related_name="+")
+    nurse_signed_by = person(null=True, blank=True)
     nurse_signed_at = models.DateTimeField(null=True, blank=True)
-    prescriber_signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                             on_delete=models.PROTECT, related_name="+")
+    prescriber_signed_by = person(null=True, blank=True)
     prescriber_signed_at = models.DateTimeField(null=True, blank=True)
     # Denormalised for the cockpit and the Today board (kept in step by the services).
     alert_level = models.PositiveSmallIntegerField(default=0, help_text="level of the latest vitals reading")
@@ -252,7 +234,7 @@ class Phase(models.TextChoices):
     RECOVERY = "recovery", "Recovery"
 
 
-class VitalsReading(models.Model):
+class VitalsReading(Recorded):
     """One row of vital signs, saved on its own, with the clinical core's classification at the time."""
 
     session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT, related_name="vitals")
@@ -265,8 +247,6 @@ class VitalsReading(models.Model):
     respiratory_rate_per_min = models.PositiveSmallIntegerField(null=True, blank=True)
     level = models.PositiveSmallIntegerField(default=0, help_text="0 ok, 1 caution, 2 hold, 3 stop")
     findings = models.JSONField(default=list, blank=True)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    recorded_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["taken_at", "pk"]
@@ -288,7 +268,7 @@ class VitalsReading(models.Model):
         return f"{self.taken_at:%H:%M} {self.bp} {self.level_name}"
 
 
-class PredoseOverride(models.Model):
+class PredoseOverride(ByAt):
     """A prescriber's recorded decision to start despite one specific pre-dose blocker (clinical.md §1: a recorded
     clinician override is required to proceed past a limit).
 
@@ -308,17 +288,12 @@ class PredoseOverride(models.Model):
                                        related_name="+", help_text="latest pre-dose reading when overridden")
     level = models.PositiveSmallIntegerField(default=0, help_text="2 hold, 3 stop (vitals)")
     reason = models.TextField()
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["at", "pk"]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} override ({VitalsReading.LEVELS.get(self.level, '')})"
 
 
-class SessionEvent(models.Model):
+class SessionEvent(ByAt):
     """Infusion / dosing events: start, pause, resume, stop, rate change, esketamine device given."""
 
     class Kind(models.TextChoices):
@@ -331,15 +306,10 @@ class SessionEvent(models.Model):
 
     session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=10, choices=Kind.choices)
-    at = models.DateTimeField(default=timezone.now)
     rate_mL_per_h = models.DecimalField(max_digits=7, decimal_places=1, null=True, blank=True)
     note = models.CharField(max_length=300, blank=True)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     # A pause or stop recorded automatically for a vitals reading at HOLD or STOP (hold means hold).
     reading = models.ForeignKey("VitalsReading", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-
-    class Meta:
-        ordering = ["at", "pk"]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.at:%H:%M}"
@@ -373,7 +343,7 @@ class AdverseEvent(models.Model):
     action_taken = models.CharField(max_length=300, blank=True)
     rescue_medication = models.CharField(max_length=200, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_by = person()
 
     class Meta:
         ordering = ["onset_at", "pk"]
@@ -382,7 +352,7 @@ class AdverseEvent(models.Model):
         return f"{self.kind} ({self.severity})"
 
 
-class SessionRating(models.Model):
+class SessionRating(ScaleScore):
     """CADSS or MOAA/S during the session, scored by the clinical core."""
 
     class Timepoint(models.TextChoices):
@@ -394,12 +364,8 @@ class SessionRating(models.Model):
     session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT, related_name="ratings")
     scale = models.CharField(max_length=10)
     timepoint = models.CharField(max_length=20, choices=Timepoint.choices)
-    answers = models.JSONField(default=dict)
-    total = models.IntegerField(null=True, blank=True)
-    band = models.CharField(max_length=80, blank=True)
-    flags = models.JSONField(default=list, blank=True)
     at = models.DateTimeField(default=timezone.now)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_by = person()
 
     class Meta:
         ordering = ["at", "pk"]
@@ -412,7 +378,7 @@ class Observation(models.Model):
     session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT, related_name="observations")
     at = models.DateTimeField(default=timezone.now)
     text = models.TextField()
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_by = person()
 
     class Meta:
         ordering = ["at", "pk"]
@@ -421,7 +387,7 @@ class Observation(models.Model):
         return f"Observation {self.at:%H:%M}"
 
 
-class AlertAcknowledgement(models.Model):
+class AlertAcknowledgement(ByAt):
     """Someone at the chair acknowledged a HOLD or STOP reading: the nurse ("done": the steps taken) or a
     prescriber ("seen"). Never changed or removed; who and when stay on the record."""
 
@@ -432,8 +398,6 @@ class AlertAcknowledgement(models.Model):
     session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT, related_name="alert_acks")
     reading = models.ForeignKey(VitalsReading, on_delete=models.PROTECT, related_name="acks")
     kind = models.CharField(max_length=8, choices=Kind.choices)
-    at = models.DateTimeField(default=timezone.now)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     note = models.CharField(max_length=300, blank=True)
 
     class Meta:
@@ -444,16 +408,11 @@ class AlertAcknowledgement(models.Model):
         return f"{self.get_kind_display()} {self.at:%H:%M}"
 
 
-class Addendum(models.Model):
+class Addendum(ByAt):
     """A correction or addition to a signed session note; the original stays as it was."""
 
     session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT, related_name="addenda")
-    at = models.DateTimeField(default=timezone.now)
     text = models.TextField()
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-
-    class Meta:
-        ordering = ["at", "pk"]
 
     def __str__(self) -> str:
         return f"Addendum {self.at:%Y-%m-%d %H:%M}"
@@ -489,8 +448,7 @@ class RemsForm(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     due_by = models.DateField(null=True, blank=True, db_index=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
-    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                     related_name="+")
+    submitted_by = person(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"REMS form ({self.status})"
