@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.db import models
 from django.utils import timezone
 
+from ketaclinic.clinical.identifiers import luhn_check_digit
 from ketaclinic.modelparts import PostalAddress, PublicId, Recorded, person
 
 
@@ -20,15 +21,7 @@ def name_key(value: str) -> str:
 
 def mrn_check_digit(number: str) -> int:
     """Luhn check digit over the MRN's digits, so a mistyped MRN is caught at the desk."""
-    total = 0
-    for i, ch in enumerate(reversed(number)):
-        d = int(ch)
-        if i % 2 == 0:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return (10 - total % 10) % 10
+    return luhn_check_digit(number)
 
 
 def format_mrn(n: int) -> str:
