@@ -6,21 +6,11 @@ are not returned."""
 
 from __future__ import annotations
 
-import importlib
-
-from django.apps import apps
+from ketaclinic.apphooks import app_hooks
 
 
 def today_panels(request, clinic) -> list[dict]:
     panels: list[dict] = []
-    for config in apps.get_app_configs():
-        if not config.name.startswith("ketaclinic.") or config.name == "ketaclinic.clinic":
-            continue
-        try:
-            module = importlib.import_module(f"{config.name}.today")
-        except ModuleNotFoundError as e:
-            if e.name == f"{config.name}.today":
-                continue
-            raise
+    for module in app_hooks("today", gatherer="ketaclinic.clinic"):
         panels.extend(module.today_panels(request, clinic))
     return sorted(panels, key=lambda p: p.get("priority", 50))
