@@ -20,6 +20,7 @@ from ketaclinic.clinic.models import current_clinic
 from ketaclinic.clinical.scales import SCALES, get_scale
 from ketaclinic.formfields import posted, show_refusal
 from ketaclinic.measures import dosing_sessions, services, trajectory
+from ketaclinic.measures.answering import post_answers
 from ketaclinic.measures.forms import (
     AcknowledgeForm,
     BoosterForm,
@@ -113,33 +114,24 @@ def administer(request, external_id, scale):
         "session": request.GET.get("session", "")})
     errors: dict[str, str] = {}
     if request.method == "POST":
-        if not form.is_valid():
-            errors = form.item_errors()
-            answers.update(form.answers())
-        else:
-            answers = form.answers()
-            try:
-                outcome = services.enter_staff_answers(
-                    actor=Actor.from_request(request), patient=patient, scale=scale, answers=answers,
-                    submit=form.submit, timing=form.cleaned_data["timing"], session=form.session_chosen(),
-                    administered_at=form.cleaned_data["administered_at"])
-            except services.MeasureError as e:
-                show_refusal(form, e.errors)
-                errors = form.item_errors()
-            else:
-                if outcome.safety_tasks:
-                    messages.error(request, "Safety answer: an urgent task is open for the clinician on call. "
-                                            "Start the suicide-risk workflow now.")
-                if outcome.submitted:
-                    band = f" ({outcome.administration.band})" if outcome.administration.band else ""
-                    messages.success(request, f"{spec.name} saved: total {outcome.administration.total}{band}.")
-                    return redirect("measures:trajectory", external_id=patient.external_id)
-                if not form.submit:
-                    messages.success(request, "Draft saved (not scored).")
-                    return redirect("measures:trajectory", external_id=patient.external_id)
-                errors = {m: "Not answered." for m in outcome.missing if m in spec.item_ids}
-                errors["__all__"] = (f"Not scored: {', '.join(outcome.missing)} unanswered. Kept as a draft; "
-                                     "a half-finished form is never scored.")
+        answers, errors, outcome = post_answers(form, answers, lambda answers: services.enter_staff_answers(
+            actor=Actor.from_request(request), patient=patient, scale=scale, answers=answers, submit=form.submit,
+            timing=form.cleaned_data["timing"], session=form.session_chosen(),
+            administered_at=form.cleaned_data["administered_at"]))
+        if outcome is not None:
+            if outcome.safety_tasks:
+                messages.error(request, "Safety answer: an urgent task is open for the clinician on call. "
+                                        "Start the suicide-risk workflow now.")
+            if outcome.submitted:
+                band = f" ({outcome.administration.band})" if outcome.administration.band else ""
+                messages.success(request, f"{spec.name} saved: total {outcome.administration.total}{band}.")
+                return redirect("measures:trajectory", external_id=patient.external_id)
+            if not form.submit:
+                messages.success(request, "Draft saved (not scored).")
+                return redirect("measures:trajectory", external_id=patient.external_id)
+            errors = {m: "Not answered." for m in outcome.missing if m in spec.item_ids}
+            errors["__all__"] = (f"Not scored: {', '.join(outcome.missing)} unanswered. Kept as a draft; "
+                                 "a half-finished form is never scored.")
     if draft is not None:
         # The page shows the open draft's answers (e.g. PHQ-9 item 9): reading them is audited like a result.
         audit.record(Actor.from_request(request), AuditAction.MEASURES_ADMINISTRATION_VIEWED, subject=draft, patient=patient,

@@ -31,6 +31,7 @@ from ketaclinic.clinical.scales import get_scale
 from ketaclinic.formfields import posted, show_refusal
 from ketaclinic.measures import services as measures
 from ketaclinic.measures import trajectory
+from ketaclinic.measures.answering import post_answers
 from ketaclinic.measures.forms import ScaleAnswersForm
 from ketaclinic.measures.models import Administration, DueItem
 from ketaclinic.portal import services
@@ -238,26 +239,17 @@ def fill(request, administration_id):
     errors: dict[str, str] = {}
     form = ScaleAnswersForm(posted(request), scale=scale)
     if request.method == "POST":
-        if not form.is_valid():
-            errors = form.item_errors()
-            answers.update(form.answers())
-        else:
-            answers = form.answers()
-            try:
-                outcome = measures.save_answers(actor=Actor.from_request(request), administration=admin,
-                                                answers=answers, submit=form.submit)
-            except measures.MeasureError as e:
-                show_refusal(form, e.errors)
-                errors = form.item_errors()
-            else:
-                if outcome.submitted or outcome.crisis:
-                    return redirect("portal:done", administration_id=admin.external_id)
-                if not form.submit:
-                    messages.success(request, "Saved. You can come back and finish later.")
-                    return redirect("portal:questionnaires")
-                errors = {m: "Please answer this question." for m in outcome.missing}
-                errors["__all__"] = ("Some questions are not answered yet. Your answers are saved as a draft; "
-                                     "nothing is sent to your care team until you answer every question.")
+        answers, errors, outcome = post_answers(form, answers, lambda answers: measures.save_answers(
+            actor=Actor.from_request(request), administration=admin, answers=answers, submit=form.submit))
+        if outcome is not None:
+            if outcome.submitted or outcome.crisis:
+                return redirect("portal:done", administration_id=admin.external_id)
+            if not form.submit:
+                messages.success(request, "Saved. You can come back and finish later.")
+                return redirect("portal:questionnaires")
+            errors = {m: "Please answer this question." for m in outcome.missing}
+            errors["__all__"] = ("Some questions are not answered yet. Your answers are saved as a draft; "
+                                 "nothing is sent to your care team until you answer every question.")
     items = [{"item": it, "value": answers.get(it.id), "error": errors.get(it.id)} for it in scale.items]
     return render(request, "portal/fill.html", {"admin": admin, "scale": scale, "items": items, "errors": errors,
                                                 "form_error": errors.get("__all__", ""),
