@@ -462,6 +462,38 @@ def _reason(override_reason: str | None) -> str | None:
     return override_reason.strip() or None
 
 
+def _vial_concentration(concentration_mg_per_mL: float, cfg: Mapping[str, object],
+                        stocked_concentrations: Iterable[object] | None) -> float:
+    """A ketamine vial's strength in mg/mL: above 0, at most ``dosing.max_concentration_mg_per_mL``, and, when
+    ``stocked_concentrations`` is given, a strength the clinic stocks (:func:`require_stocked`)."""
+    conc = _number(concentration_mg_per_mL, "concentration_mg_per_mL", "mg/mL")
+    max_conc = float(cfg["dosing.max_concentration_mg_per_mL"])  # type: ignore[arg-type]
+    if not 0 < conc <= max_conc:
+        raise ClinicalInputError(f"vial concentration {conc:g} mg/mL must be above 0 and at most {max_conc:g} mg/mL",
+                                 "concentration_mg_per_mL")
+    require_stocked(KETAMINE, conc, stocked_concentrations, "concentration_mg_per_mL")
+    return conc
+
+
+def _dose_in_syringe(w_actual: float, height_cm: float | None, weight_basis: str, sex: str | None, dose: float,
+                     conc: float, cfg: Mapping[str, object], *, drawn_as: str):
+    """A weight-based ketamine dose drawn from a vial, with the working shown: total mg = dosing weight x mg/kg
+    (to 0.1 mg), the volume drawn (``drawn_as``: what the syringe's mL are called) = mg / vial mg/mL (to 0.01 mL),
+    and the measured dose in the syringe = mL x mg/mL, which is the dose to record.
+
+    Returns (dosing weight, weight basis, total mg, mL, measured mg, working)."""
+    dw, basis, working = _dosing_weight(w_actual, height_cm, weight_basis, sex, cfg)
+    exact = _dec(dw) * _dec(dose)
+    total = _round(exact, "0.1")
+    working.append(f"Dose = {dw:g} kg x {dose:g} mg/kg = {exact:f} mg -> {total:g} mg.")
+    ml_exact = _dec(total) / _dec(conc)
+    ml, measured = _syringe(total, conc)
+    working.append(f"{drawn_as} = {total:g} mg / {conc:g} mg/mL = {float(ml_exact):.6g} mL -> {ml:.2f} mL.")
+    working.append(f"Measured dose = {ml:.2f} mL x {conc:g} mg/mL = {measured.normalize():f} mg (the dose in the syringe: record "
+                   "this).")
+    return dw, basis, total, ml, measured, working
+
+
 def iv_infusion(
     weight_kg: float,
     dose_mg_per_kg: float,
@@ -514,25 +546,13 @@ def iv_infusion(
     if rate_check.needs_override:
         out_of_range = True
         warnings.append(rate_check.reason)
-    conc = _number(concentration_mg_per_mL, "concentration_mg_per_mL", "mg/mL")
-    max_conc = float(cfg["dosing.max_concentration_mg_per_mL"])  # type: ignore[arg-type]
-    if not 0 < conc <= max_conc:
-        raise ClinicalInputError(f"vial concentration {conc:g} mg/mL must be above 0 and at most {max_conc:g} mg/mL",
-                                 "concentration_mg_per_mL")
-    require_stocked(KETAMINE, conc, stocked_concentrations, "concentration_mg_per_mL")
+    conc = _vial_concentration(concentration_mg_per_mL, cfg, stocked_concentrations)
     bag = _number(bag_volume_mL, "bag_volume_mL", "mL")
     max_bag = float(cfg["dosing.max_bag_volume_mL"])  # type: ignore[arg-type]
     if not 0 < bag <= max_bag:
         raise ClinicalInputError(f"bag volume {bag:g} mL must be above 0 and at most {max_bag:g} mL", "bag_volume_mL")
-    dw, basis, working = _dosing_weight(w_actual, height_cm, weight_basis, sex, cfg)
-    exact = _dec(dw) * _dec(dose)
-    total = _round(exact, "0.1")
-    working.append(f"Dose = {dw:g} kg x {dose:g} mg/kg = {exact:f} mg -> {total:g} mg.")
-    ml_exact = _dec(total) / _dec(conc)
-    ml, measured = _syringe(total, conc)
-    working.append(f"Drug volume = {total:g} mg / {conc:g} mg/mL = {float(ml_exact):.6g} mL -> {ml:.2f} mL.")
-    working.append(f"Measured dose = {ml:.2f} mL x {conc:g} mg/mL = {measured.normalize():f} mg (the dose in the syringe: record "
-                   "this).")
+    dw, basis, total, ml, measured, working = _dose_in_syringe(w_actual, height_cm, weight_basis, sex, dose, conc, cfg,
+                                                               drawn_as="Drug volume")
     if drug_added_to_bag:
         volume = _dec(bag) + _dec(ml)
         diluent = _dec(bag)
@@ -583,21 +603,9 @@ def im_injection(
     w_actual = _plausible_weight(weight_kg, cfg)
     weight_warnings = list(check_weight(w_actual, previous_weight_kg, cfg)) if previous_weight_kg is not None else []
     dose, out_of_range, warnings = _dose_per_kg(dose_mg_per_kg, "im", cfg)
-    conc = _number(concentration_mg_per_mL, "concentration_mg_per_mL", "mg/mL")
-    max_conc = float(cfg["dosing.max_concentration_mg_per_mL"])  # type: ignore[arg-type]
-    if not 0 < conc <= max_conc:
-        raise ClinicalInputError(f"vial concentration {conc:g} mg/mL must be above 0 and at most {max_conc:g} mg/mL",
-                                 "concentration_mg_per_mL")
-    require_stocked(KETAMINE, conc, stocked_concentrations, "concentration_mg_per_mL")
-    dw, basis, working = _dosing_weight(w_actual, height_cm, weight_basis, sex, cfg)
-    exact = _dec(dw) * _dec(dose)
-    total = _round(exact, "0.1")
-    working.append(f"Dose = {dw:g} kg x {dose:g} mg/kg = {exact:f} mg -> {total:g} mg.")
-    ml_exact = _dec(total) / _dec(conc)
-    ml, measured = _syringe(total, conc)
-    working.append(f"Injection volume = {total:g} mg / {conc:g} mg/mL = {float(ml_exact):.6g} mL -> {ml:.2f} mL.")
-    working.append(f"Measured dose = {ml:.2f} mL x {conc:g} mg/mL = {measured.normalize():f} mg (the dose in the syringe: record "
-                   "this).")
+    conc = _vial_concentration(concentration_mg_per_mL, cfg, stocked_concentrations)
+    dw, basis, total, ml, measured, working = _dose_in_syringe(w_actual, height_cm, weight_basis, sex, dose, conc, cfg,
+                                                               drawn_as="Injection volume")
     working.append(ROUNDING_RULE)
     return DoseCalculation("im", basis, dw, dose, total, ml, conc, None, None, None, None, tuple(working),
                            tuple(weight_warnings + warnings), out_of_range, _reason(override_reason), float(measured))

@@ -524,14 +524,18 @@ def _score_sum(scale: Scale, clean: dict[str, int], flags: list[SafetyFlag]) -> 
                    detail=detail + ".", answered=clean)
 
 
+def _suicide_risk_flag(code: str, answer: str, source: str) -> SafetyFlag:
+    """An urgent flag for a suicidality item's ``answer``: the suicide-risk workflow comes before any dosing."""
+    return SafetyFlag(code, f"{answer}: start the suicide-risk workflow (C-SSRS screener) before any dosing.", True,
+                      source)
+
+
 def _score_phq9(scale: Scale, clean: dict[str, int], settings: Mapping[str, object] | None) -> ScaleResult:
     flags = []
     if clean.get("q9", 0) > 0:
-        flags.append(SafetyFlag(
+        flags.append(_suicide_risk_flag(
             "phq9_item9",
-            f"PHQ-9 item 9 (thoughts of being better off dead or of self-harm) answered {clean['q9']}: start the "
-            "suicide-risk workflow (C-SSRS screener) before any dosing.",
-            True,
+            f"PHQ-9 item 9 (thoughts of being better off dead or of self-harm) answered {clean['q9']}",
             "clinical.md §4 PHQ-9 row: item 9 > 0 triggers a suicide-risk workflow (standard practice, status U)",
         ))
     return _score_sum(scale, clean, flags)
@@ -576,11 +580,8 @@ def _score_madrs(scale: Scale, clean: dict[str, int], settings: Mapping[str, obj
     flags = []
     if "q10" in clean and madrs_item10_opens_task(clean["q10"], settings):
         level = clean["q10"]
-        flags.append(SafetyFlag(
-            "madrs_item10",
-            f"MADRS item 10 (suicidal thoughts) rated {level} ({MADRS_ITEM10_ANCHORS[level]}): start the "
-            "suicide-risk workflow (C-SSRS screener) before any dosing.",
-            True,
+        flags.append(_suicide_risk_flag(
+            "madrs_item10", f"MADRS item 10 (suicidal thoughts) rated {level} ({MADRS_ITEM10_ANCHORS[level]})",
             MADRS_ITEM10_SOURCE,
         ))
     return _score_sum(scale, clean, flags)
@@ -589,11 +590,8 @@ def _score_madrs(scale: Scale, clean: dict[str, int], settings: Mapping[str, obj
 def _score_qids(scale: Scale, clean: dict[str, int], settings: Mapping[str, object] | None) -> ScaleResult:
     flags = []
     if clean.get("q12", 0) > 0:
-        flags.append(SafetyFlag(
-            "qids_item12",
-            f"QIDS-SR16 item 12 (thoughts of death or suicide) answered {clean['q12']}: start the suicide-risk "
-            "workflow (C-SSRS screener) before any dosing.",
-            True,
+        flags.append(_suicide_risk_flag(
+            "qids_item12", f"QIDS-SR16 item 12 (thoughts of death or suicide) answered {clean['q12']}",
             "Issue 3 safety rule (QIDS-SR16 item 12 > 0), by analogy with clinical.md §4 PHQ-9 item 9 (U)",
         ))
     required = tuple(f"q{i}" for i in (1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15, 16))

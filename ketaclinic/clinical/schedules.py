@@ -23,6 +23,12 @@ def _int(value: object, name: str, lo: int, hi: int) -> int:
     return value
 
 
+def _check_start(start: object) -> None:
+    """A schedule starts on a calendar date, not at a moment."""
+    if not isinstance(start, date) or isinstance(start, datetime):
+        raise ClinicalInputError("start must be a date", "start")
+
+
 def _check_days(working_weekdays: frozenset[int], closed_dates: frozenset[date]) -> None:
     if not working_weekdays or not set(working_weekdays) <= set(range(7)):
         raise ClinicalInputError("working weekdays must be a non-empty set of 0 (Monday) to 6 (Sunday)",
@@ -65,8 +71,7 @@ def induction_series(
     Singh 2016 'up to 4 weeks') raises :class:`ClinicalInputError` if the series cannot fit.  Source: clinical.md §1
     'Induction series' rows (C).
     """
-    if not isinstance(start, date) or isinstance(start, datetime):
-        raise ClinicalInputError("start must be a date", "start")
+    _check_start(start)
     _int(sessions, "sessions", 1, 24)
     _int(per_week, "per_week", 1, 7)
     _int(min_spacing_days, "min_spacing_days", 1, 14)
@@ -120,8 +125,7 @@ def esketamine_calendar(
     or non-working day moves the session later within the same week; if the week has no open day,
     :class:`ClinicalInputError` is raised.  Source: clinical.md §3b TRD row (C).
     """
-    if not isinstance(start, date) or isinstance(start, datetime):
-        raise ClinicalInputError("start must be a date", "start")
+    _check_start(start)
     _int(maintenance_every_weeks, "maintenance_every_weeks", 1, 2)
     _int(total_weeks, "total_weeks", 1, 104)
     _int(min_spacing_days, "min_spacing_days", 1, 3)

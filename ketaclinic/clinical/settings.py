@@ -368,6 +368,25 @@ _TRUE = {"true", "1", "yes", "on", "y", "t"}
 _FALSE = {"false", "0", "no", "off", "n", "f"}
 
 
+def _number(raw: object, key: str, *, whole: bool) -> int | float:
+    """A number setting's value as stored or typed: for a whole-number setting an int (a float only when it is
+    whole), else a finite number; text is read after trimming."""
+    what = "a whole number" if whole else "a number"
+    convert = int if whole else float
+    if isinstance(raw, str):
+        try:
+            number = convert(raw.strip())
+        except ValueError:
+            raise ClinicalInputError(f"must be {what}, got {raw!r}", key) from None
+    elif isinstance(raw, int) or (isinstance(raw, float) and (raw.is_integer() or not whole)):
+        number = convert(raw)
+    else:
+        raise ClinicalInputError(f"must be {what}, got {raw!r}", key)
+    if not whole and (number != number or number in (float("inf"), float("-inf"))):
+        raise ClinicalInputError("must be a finite number", key)
+    return number
+
+
 def _coerce(spec: SettingSpec, raw: object) -> SettingValue:
     key = spec.key
     if isinstance(spec.default, bool):
@@ -385,30 +404,7 @@ def _coerce(spec: SettingSpec, raw: object) -> SettingValue:
         return value
     if isinstance(raw, bool) or raw is None:
         raise ClinicalInputError(f"must be a number, got {raw!r}", key)
-    if isinstance(spec.default, int):
-        if isinstance(raw, int):
-            number: int | float = raw
-        elif isinstance(raw, float) and raw.is_integer():
-            number = int(raw)
-        elif isinstance(raw, str):
-            try:
-                number = int(raw.strip())
-            except ValueError:
-                raise ClinicalInputError(f"must be a whole number, got {raw!r}", key) from None
-        else:
-            raise ClinicalInputError(f"must be a whole number, got {raw!r}", key)
-    else:
-        if isinstance(raw, int | float):
-            number = float(raw)
-        elif isinstance(raw, str):
-            try:
-                number = float(raw.strip())
-            except ValueError:
-                raise ClinicalInputError(f"must be a number, got {raw!r}", key) from None
-        else:
-            raise ClinicalInputError(f"must be a number, got {raw!r}", key)
-        if number != number or number in (float("inf"), float("-inf")):
-            raise ClinicalInputError("must be a finite number", key)
+    number = _number(raw, key, whole=isinstance(spec.default, int))
     if spec.minimum is not None and number < spec.minimum:
         raise ClinicalInputError(f"{number} {spec.unit} is below the allowed minimum {spec.minimum:g}", key)
     if spec.maximum is not None and number > spec.maximum:

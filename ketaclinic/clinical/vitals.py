@@ -9,10 +9,12 @@ label's reporting threshold (clinical.md §3c 'BP effect size', SPR-PI §5.6, C)
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import IntEnum
+from functools import partial
 
 from .errors import ClinicalInputError
 from .settings import SETTINGS_BY_KEY, resolve
@@ -125,25 +127,19 @@ def classify_reading(
     cfg = resolve(settings)
     findings: list[Finding] = []
 
-    def above(vital: str, value: int | None, levels: Sequence[tuple[Level, str]], unit: str) -> None:
+    def past(side: str, vital: str, value: int | None, levels: Sequence[tuple[Level, str]], unit: str) -> None:
+        """The worst of ``levels`` whose limit ``value`` is past (``side``: "above" or "below"), as a finding."""
         if value is None:
             return
+        beyond = operator.gt if side == "above" else operator.lt
         for level, key in sorted(levels, key=lambda t: -t[0]):
             limit = cfg[key]
-            if value > limit:  # type: ignore[operator]
-                findings.append(Finding(vital, level, f"{vital} {value} {unit} is above {limit} {unit}: "
+            if beyond(value, limit):
+                findings.append(Finding(vital, level, f"{vital} {value} {unit} is {side} {limit} {unit}: "
                                         f"{level.label}", _src(key)))
                 return
 
-    def below(vital: str, value: int | None, levels: Sequence[tuple[Level, str]], unit: str) -> None:
-        if value is None:
-            return
-        for level, key in sorted(levels, key=lambda t: -t[0]):
-            limit = cfg[key]
-            if value < limit:  # type: ignore[operator]
-                findings.append(Finding(vital, level, f"{vital} {value} {unit} is below {limit} {unit}: "
-                                        f"{level.label}", _src(key)))
-                return
+    above, below = partial(past, "above"), partial(past, "below")
 
     if phase == "pre_dose":
         above("systolic", r.systolic_mmHg, [(Level.HOLD, "vitals.pre_dose_systolic_hold_mmHg"),

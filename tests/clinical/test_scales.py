@@ -14,6 +14,16 @@ def full(code, value):
     return {i.id: value for i in SCALES[code].items}
 
 
+def spread(total, items, most):
+    """Answers q1..q<items>, each at most ``most``, filled from q1 until they add up to ``total``."""
+    answers = {}
+    left = total
+    for i in range(1, items + 1):
+        answers[f"q{i}"] = min(most, left)
+        left -= answers[f"q{i}"]
+    return answers
+
+
 def test_scale_catalogue():
     assert set(SCALES) == EXPECTED_KEYS
     assert len(SCALES["phq9"].items) == 9 and SCALES["phq9"].max_total == 27
@@ -47,12 +57,8 @@ def test_loinc_codes_from_reference():
      (15, "moderately severe"), (19, "moderately severe"), (20, "severe"), (27, "severe")],
 )
 def test_phq9_band_edges(total, band):
-    answers = {f"q{i}": 0 for i in range(1, 10)}
-    left = total
-    for i in range(1, 9):  # keep item 9 at 0 unless needed
-        answers[f"q{i}"] = min(3, left)
-        left -= answers[f"q{i}"]
-    answers["q9"] = left
+    answers = spread(total, 8, 3)  # keep item 9 at 0 unless needed
+    answers["q9"] = total - sum(answers.values())
     r = score("phq9", answers)
     assert r.complete and r.total == total and r.band == band
 
@@ -68,24 +74,14 @@ def test_phq9_item9_flag_even_when_incomplete():
 @pytest.mark.parametrize("total, band", [(4, "minimal"), (5, "mild"), (9, "mild"), (10, "moderate"), (14, "moderate"),
                                          (15, "severe"), (21, "severe")])
 def test_gad7_band_edges(total, band):
-    answers = {}
-    left = total
-    for i in range(1, 8):
-        answers[f"q{i}"] = min(3, left)
-        left -= answers[f"q{i}"]
-    r = score("gad7", answers)
+    r = score("gad7", spread(total, 7, 3))
     assert r.total == total and r.band == band
 
 
 @pytest.mark.parametrize("total, band", [(6, "normal"), (7, "mild"), (19, "mild"), (20, "moderate"), (34, "moderate"),
                                          (35, "severe"), (60, "severe")])
 def test_madrs_band_edges(total, band):
-    answers = {}
-    left = total
-    for i in range(1, 11):
-        answers[f"q{i}"] = min(6, left)
-        left -= answers[f"q{i}"]
-    assert score("madrs", answers).band == band
+    assert score("madrs", spread(total, 10, 6)).band == band
 
 
 def qids(**overrides):
