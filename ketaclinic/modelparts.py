@@ -93,6 +93,31 @@ class Resolved(models.Model):
         abstract = True
 
 
+class EnteredInError(models.Model):
+    """A record that is never deleted: a mistake is marked entered-in-error with the reason, and stays on the record
+    (its ``status`` has the ``"entered-in-error"`` choice)."""
+
+    ENTERED_IN_ERROR = "entered-in-error"
+
+    error_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_entered_in_error(self) -> bool:
+        return self.status == self.ENTERED_IN_ERROR
+
+    def mark_entered_in_error(self, reason: str, *also: str) -> str:
+        """Mark the record entered-in-error for ``reason`` and save that (and the fields named in ``also``).
+        Returns the status it had. Call it on a row locked for the change."""
+        old = self.status
+        self.status = self.ENTERED_IN_ERROR
+        self.error_reason = reason
+        self.save(update_fields=["status", "error_reason", *also])
+        return old
+
+
 class PostalAddress(models.Model):
     """A US postal address, every part optional."""
 

@@ -11,7 +11,7 @@ from django.db import models
 from django.utils import timezone
 
 from ketaclinic.clinical.scales import SCALES
-from ketaclinic.modelparts import PublicId, Resolved, person
+from ketaclinic.modelparts import EnteredInError, PublicId, Resolved, person
 
 SCALE_CHOICES = [(code, s.name) for code, s in SCALES.items()]
 
@@ -45,7 +45,7 @@ class Timing(models.TextChoices):
     AD_HOC = "ad-hoc", "Unscheduled"
 
 
-class Administration(PublicId, ScaleNamed):
+class Administration(PublicId, EnteredInError, ScaleNamed):
     """One completion (or partial completion) of a scale by or for a patient.
 
     FHIR-like status: ``draft`` (in progress, never scored), ``final``, ``amended`` (a corrected final that
@@ -82,7 +82,6 @@ class Administration(PublicId, ScaleNamed):
     finalized_at = models.DateTimeField(null=True, blank=True)
     replaces = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="replaced_by")
-    error_reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["administered_at"]

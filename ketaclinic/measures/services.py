@@ -295,13 +295,10 @@ def mark_entered_in_error(*, actor: Actor, administration: Administration, reaso
     if not reason:
         raise MeasureError({"reason": "Say why this result was entered in error."})
     admin = Administration.objects.select_for_update().get(pk=administration.pk)
-    if admin.status == Administration.Status.ENTERED_IN_ERROR:
+    if admin.is_entered_in_error:
         raise MeasureError({"status": "Already marked entered in error."})
-    old = admin.status
-    admin.status = Administration.Status.ENTERED_IN_ERROR
-    admin.error_reason = reason[:300]
     admin.updated_at = timezone.now()
-    admin.save(update_fields=["status", "error_reason", "updated_at"])
+    old = admin.mark_entered_in_error(reason[:300], "updated_at")
     audit.record(actor, AuditAction.MEASURES_ADMINISTRATION_ENTERED_IN_ERROR, subject=admin, patient=admin.patient,
                  details={"old_status": old, "reason": reason, "total": admin.total})
     return admin

@@ -10,7 +10,7 @@ from django.db import models
 from django.utils import timezone
 
 from ketaclinic.clinical.identifiers import luhn_check_digit
-from ketaclinic.modelparts import PostalAddress, PublicId, Recorded, person
+from ketaclinic.modelparts import EnteredInError, PostalAddress, PublicId, Recorded, person
 
 
 def name_key(value: str) -> str:
@@ -146,7 +146,7 @@ class BodyMeasurement(models.Model):
         return None if self.height_cm is None else (self.height_cm / CM_PER_IN).quantize(Decimal("0.1"))
 
 
-class Diagnosis(Recorded):
+class Diagnosis(Recorded, EnteredInError):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
         RESOLVED = "resolved", "Resolved"
@@ -158,7 +158,6 @@ class Diagnosis(Recorded):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
     noted_on = models.DateField(default=timezone.localdate)
     note = models.CharField(max_length=300, blank=True)
-    error_reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["status", "code"]

@@ -233,12 +233,9 @@ def mark_diagnosis_entered_in_error(*, actor: Actor, diagnosis: Diagnosis, reaso
     if not reason.strip():
         raise RegistryError({"reason": "Say why this diagnosis was entered in error."})
     diagnosis = Diagnosis.objects.select_for_update().get(pk=diagnosis.pk)
-    if diagnosis.status == Diagnosis.Status.ENTERED_IN_ERROR:
+    if diagnosis.is_entered_in_error:
         raise RegistryError({"reason": "This diagnosis is already marked entered in error."})
-    old = diagnosis.status
-    diagnosis.status = Diagnosis.Status.ENTERED_IN_ERROR
-    diagnosis.error_reason = reason.strip()
-    diagnosis.save(update_fields=["status", "error_reason"])
+    old = diagnosis.mark_entered_in_error(reason.strip())
     audit.record(actor, AuditAction.PATIENT_DIAGNOSIS_ENTERED_IN_ERROR, subject=diagnosis, patient=diagnosis.patient,
                  details={"code": diagnosis.code, "old_status": old, "reason": diagnosis.error_reason})
     return diagnosis
