@@ -1,92 +1,126 @@
-"""Benchmark: time to save one vitals row, and the cockpit's query count as readings accumulate.
+"""Saving one vitals row at the chair (the cockpit's htmx POST) and opening the cockpit, against the framework
+floor (a trivial signed-in view behind the same middleware), interleaved in one run, with 10 and with 400
+readings in the session. Prints medians, p90 and the ratio to the floor, and the answer's size.
 
-Run:  DB_NAME=/tmp/bench-vitals.sqlite3 .venv/bin/python bench/bench_vitals.py
-It migrates a throwaway SQLite database (or uses DB=postgres settings), builds a synthetic IV session and saves
-50 rows through the service and 50 through the htmx endpoint, printing medians.
+    .venv/bin/python bench/bench_vitals.py [--repeat 60]
+    scripts/pg-throwaway .venv/bin/python bench/bench_vitals.py     # on PostgreSQL
+
+In-process (Django's test client, no HTTP server): what is measured is the application's own work per request
+(middleware, view, queries, template); a production server adds the same socket and worker cost to both sides.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import sys
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ketaclinic.settings")
-os.environ.setdefault("DB_NAME", "/tmp/bench-vitals.sqlite3")
+from _setup import setup_django
 
-import django  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_floor_urls
 
-django.setup()
 
-from datetime import date, timedelta  # noqa: E402
-
-from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
-from django.urls import reverse  # noqa: E402
-from django.utils import timezone  # noqa: E402
-
-N = 50
+def _median_p90(xs: list[float]) -> tuple[float, float]:
+    ys = sorted(xs)
+    return statistics.median(ys) * 1000, ys[int(len(ys) * 0.9)] * 1000
 
 
 def main() -> None:
-    if connection.vendor == "sqlite" and os.path.exists(os.environ["DB_NAME"]):
-        os.remove(os.environ["DB_NAME"])
-    call_command("migrate", verbosity=0)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=60)
+    args = parser.parse_args()
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+    setup_django()
+    from django.db import connection
+    from django.test import Client, override_settings
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+    from django.utils import timezone
+
     from ketaclinic.accounts.models import RoleGrant, User
+    from ketaclinic.audit.services import Actor
     from ketaclinic.clinic.models import Clinic
     from ketaclinic.patients.services import register_patient
     from ketaclinic.treatments import services
-    from tests.treatments.factories import IV, actor, book_now, make_order, make_rooms, ready_to_start
+    from tests.factories import IV, actor, book_now, make_order, make_rooms, ready_to_start
 
-    clinic = Clinic.objects.first() or Clinic.objects.create(name="Bench clinic", time_zone="America/Denver")
+    clinic = Clinic.objects.first() or Clinic.objects.create(name="Bench clinic (synthetic)",
+                                                             time_zone="America/Denver")
     staff = {}
-    for role in ("prescriber", "nurse", "front_desk"):
-        u = User.objects.create_user(username=f"bench_{role}", password="x")
-        RoleGrant.objects.create(user=u, role=role)
-        staff[role] = u
-    patient = register_patient(actor=actor(staff["front_desk"]), clinic=clinic, data={
-        "legal_given_name": "Bench", "legal_family_name": "Synthetic", "date_of_birth": date(1980, 1, 1),
-        "sex_at_birth": "male"}, confirm_duplicate=True)
+    for role in ("prescriber", "nurse", "front_desk", "clinic_admin"):
+        user = User.objects.create_user(username=f"bench-{role}", password="bench-password-123",
+                                        first_name="Bench", last_name=role.title())
+        RoleGrant.objects.create(user=user, role=role)
+        staff[role] = user
+    patient = register_patient(actor=Actor(user=staff["front_desk"], roles=frozenset({"front_desk"})),
+                               clinic=clinic, data={"legal_given_name": "Bench", "legal_family_name": "Synthetic",
+                                                    "date_of_birth": date(1980, 1, 1), "sex_at_birth": "male"},
+                               confirm_duplicate=True, is_demo=True)
     rooms = make_rooms(clinic)
-    s = ready_to_start(book_now(make_order(patient, staff, IV), staff, rooms), staff, minutes_ago=120)
-    services.start_dose(actor=actor(staff["nurse"]), session=s, at=timezone.now() - timedelta(minutes=110))
-    client = Client(HTTP_HOST="localhost")
-    client.force_login(staff["nurse"])
-    cockpit = reverse("treatments:cockpit", args=[s.external_id])
-    client.get(cockpit)
-    with CaptureQueriesContext(connection) as q1:
-        client.get(cockpit)
+    session = ready_to_start(book_now(make_order(patient, staff, IV), staff, rooms, minutes_ago=600), staff,
+                             minutes_ago=600)
+    session = services.start_dose(actor=actor(staff["nurse"]), session=session,
+                                  at=timezone.now() - timedelta(minutes=595))
     nurse = actor(staff["nurse"])
-    svc = []
-    base = timezone.now() - timedelta(minutes=100)
-    for k in range(N):
-        t0 = time.perf_counter()
-        services.add_vitals(actor=nurse, session=s, values={"systolic_mmHg": 128, "diastolic_mmHg": 80,
-                                                            "heart_rate_bpm": 74, "spo2_percent": 98},
-                            taken_at=base + timedelta(minutes=k))
-        svc.append(time.perf_counter() - t0)
-    url = reverse("treatments:vitals", args=[s.external_id])
-    http = []
-    for _ in range(N):
-        t0 = time.perf_counter()
-        r = client.post(url, {"systolic_mmHg": "128", "diastolic_mmHg": "80", "heart_rate_bpm": "74"},
+
+    def readings(count: int, first_minutes_ago: int) -> None:
+        for k in range(count):
+            services.add_vitals(actor=nurse, session=session, taken_at=timezone.now() - timedelta(
+                minutes=first_minutes_ago) + timedelta(seconds=k), values={
+                "systolic_mmHg": 126, "diastolic_mmHg": 80, "heart_rate_bpm": 74, "spo2_percent": 98})
+
+    client = Client()
+    client.force_login(staff["nurse"])
+    save_url = reverse("treatments:vitals", args=[session.external_id])
+    cockpit_url = reverse("treatments:cockpit", args=[session.external_id])
+
+    def floor() -> None:
+        assert client.get("/bench-floor/").status_code == 200
+
+    def save() -> int:
+        r = client.post(save_url, {"systolic_mmHg": "128", "diastolic_mmHg": "82", "heart_rate_bpm": "76"},
                         HTTP_HX_REQUEST="true")
-        http.append(time.perf_counter() - t0)
-        assert r.status_code == 200 and b'data-saved="yes"' in r.content
-    with CaptureQueriesContext(connection) as q2:
-        client.get(cockpit)
-    print(f"database: {connection.vendor}")
-    print(f"cockpit GET queries: {len(q1.captured_queries)} with 1 reading, {len(q2.captured_queries)} with "
-          f"{s.vitals.count()} readings")
-    print(f"save one vitals row (service, incl. classification + audit): median "
-          f"{statistics.median(svc) * 1000:.1f} ms over {N}")
-    print(f"save one vitals row (htmx POST incl. re-rendered panel): median {statistics.median(http) * 1000:.1f} ms, "
-          f"p90 {sorted(http)[int(N * 0.9)] * 1000:.1f} ms over {N} (last rows re-render {s.vitals.count()} rows)")
+        assert r.status_code == 200 and b'data-saved="yes"' in r.content, r.content[:300]
+        return len(r.content)
+
+    def timed(fn) -> float:
+        t0 = time.perf_counter()
+        fn()
+        return time.perf_counter() - t0
+
+    print(f"database: {connection.vendor}; {args.repeat} interleaved repetitions per figure; in-process")
+    with override_settings(ROOT_URLCONF="bench_floor_urls"):
+        readings(9, first_minutes_ago=590)
+        for history in (10, 400):
+            if history == 400:
+                readings(400 - session.vitals.count(), first_minutes_ago=500)
+            for _ in range(5):  # warm up
+                floor()
+                save()
+                client.get(cockpit_url)
+            floors, saves, cockpits = [], [], []
+            for _ in range(args.repeat):
+                floors.append(timed(floor))
+                saves.append(timed(save))
+                cockpits.append(timed(lambda: client.get(cockpit_url)))
+            with CaptureQueriesContext(connection) as q_save:
+                size = save()
+            with CaptureQueriesContext(connection) as q_cockpit:
+                client.get(cockpit_url)
+            f50, f90 = _median_p90(floors)
+            s50, s90 = _median_p90(saves)
+            c50, c90 = _median_p90(cockpits)
+            n = session.vitals.count()
+            print(f"\n{n} readings in the session")
+            print(f"  floor (signed-in trivial view)  p50 {f50:6.1f} ms  p90 {f90:6.1f} ms")
+            print(f"  save one vitals row (htmx)      p50 {s50:6.1f} ms  p90 {s90:6.1f} ms  "
+                  f"{s50 / f50:4.1f}x floor  {len(q_save.captured_queries)} queries  answer {size} bytes")
+            print(f"  open the cockpit                p50 {c50:6.1f} ms  p90 {c90:6.1f} ms  "
+                  f"{c50 / f50:4.1f}x floor  {len(q_cockpit.captured_queries)} queries")
 
 
 if __name__ == "__main__":

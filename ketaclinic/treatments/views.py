@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRefresh
+from django_htmx.http import HttpResponseClientRefresh, reswap, retarget
 
 from ketaclinic.access import can_open
 from ketaclinic.accounts.roles import Role
@@ -36,6 +36,7 @@ from ketaclinic.screening.services import absolute_in_force, absolute_message, c
 from ketaclinic.treatments import forms, pdf, services, stock
 from ketaclinic.treatments.models import (
     AdverseEvent,
+    AlertAcknowledgement,
     Phase,
     RemsForm,
     Route,
@@ -43,6 +44,7 @@ from ketaclinic.treatments.models import (
     SessionRating,
     TreatmentOrder,
     TreatmentSession,
+    VitalsReading,
 )
 from ketaclinic.treatments.services import TreatmentError, booking
 
@@ -52,8 +54,8 @@ SESSION_RELATED = ("patient", "patient__clinic", "order", "order__signed_by", "r
                    "prescriber_signed_by")
 
 
-def _session(external_id) -> TreatmentSession:
-    return get_object_or_404(TreatmentSession.objects.select_related(*SESSION_RELATED), external_id=external_id,
+def _session(external_id, related: tuple[str, ...] = SESSION_RELATED) -> TreatmentSession:
+    return get_object_or_404(TreatmentSession.objects.select_related(*related), external_id=external_id,
                              patient__clinic=current_clinic())
 
 
@@ -377,10 +379,14 @@ def cockpit(request, external_id):
 
 @require_POST
 def vitals(request, external_id):
-    """One row of vital signs, saved on its own; with htmx only the vitals section is sent back."""
-    s = _session(external_id)
+    """One row of vital signs, saved on its own. With htmx the answer carries only what changed (the blank row
+    form, the new row appended to the table, the alerts and the next-due time: :func:`vitals_saved_context`),
+    however many readings the session has; a refusal comes back in the row form with what was typed. A reading
+    that pauses the dose reloads the whole cockpit; the first reading and a back-dated one redraw the panel."""
+    s = _session(external_id, related=("patient", "patient__clinic", "order"))
     form = forms.VitalsForm(posted(request), session=s)
     errors: dict[str, str] = {}
+    row = None
     if not form.is_valid():
         errors = forms.form_errors(form)
     else:
@@ -389,21 +395,47 @@ def vitals(request, external_id):
                                       taken_at=form.cleaned_data["taken_at"])
         except TreatmentError as e:
             errors = e.errors
-        else:
-            s = _session(external_id)
-            if getattr(row, "hold_instruction", ""):
-                messages.error(request, row.hold_instruction)
-                if request.htmx:  # the reading paused the dose: the whole cockpit must show it, not only the table
-                    return HttpResponseClientRefresh()
-            if not request.htmx:
-                messages.success(request, f"Vitals saved ({row.level_name}).")
+    if row is not None and getattr(row, "hold_instruction", ""):
+        messages.error(request, row.hold_instruction)
+        if request.htmx:  # the reading paused the dose: the whole cockpit must show it, not only the table
+            return HttpResponseClientRefresh()
     if not request.htmx:
+        if row is not None:
+            messages.success(request, f"Vitals saved ({row.level_name}).")
         for msg in errors.values():
             messages.error(request, msg)
         return redirect("treatments:cockpit", external_id=s.external_id)
-    ctx = cockpit_context(request, s, vitals_errors=errors, vitals_values=form.entered() if errors else {},
-                          saved=not errors)
-    return render(request, "treatments/cockpit.html#vitals", ctx)
+    if row is None:
+        return render(request, "treatments/cockpit.html#vitals_form",
+                      {"s": s, "vitals_errors": errors, "vitals_values": form.entered(), "saved": False})
+    if s.last_vitals_at is None or row.taken_at < s.last_vitals_at:
+        s = _session(external_id)
+        response = render(request, "treatments/cockpit.html#vitals", cockpit_context(request, s, saved=True))
+        return retarget(reswap(response, "outerHTML"), "#vitals")
+    return render(request, "treatments/_vitals_saved.html", vitals_saved_context(request, row))
+
+
+def vitals_saved_context(request, row: VitalsReading) -> dict:
+    """What the htmx answer to a saved reading shows: ``row`` (the newest reading) with its alert, the earlier
+    readings at HOLD or STOP a prescriber has not seen (for a prescriber), and when the next reading is due. The
+    session is the one the service locked and updated (patient, clinic and order loaded with it)."""
+    s = row.session
+    user = request.user
+    limits = s.patient.clinic.limits()
+    chair = services.rules.chair_alert(row.level, row.phase, limits, route=s.route) if row.level >= 2 else None
+    prescriber = user.has_role(Role.PRESCRIBER)
+    unseen: list[VitalsReading] = []
+    if prescriber:
+        seen = set(s.alert_acks.filter(kind=AlertAcknowledgement.Kind.SEEN).values_list("reading_id", flat=True))
+        unseen = [r for r in s.vitals.filter(level__gte=2).exclude(pk=row.pk).order_by("taken_at", "pk")
+                  if r.pk not in seen]
+    held = None
+    if chair is not None and row.phase == Phase.PRE_DOSE:
+        held = services.predose_hold(s, list(s.vitals.filter(phase=Phase.PRE_DOSE).order_by("taken_at", "pk")))
+    return {"s": s, "latest": row, "saved": True, "chair_alert": chair, "alert_acks": [], "unseen_alerts": unseen,
+            "may_acknowledge": can_open(user, "treatments:acknowledge_alert"), "acks_as_prescriber": prescriber,
+            "held": held, "locked": False, "next_due": services.next_vitals_due(s), "vitals_values": {},
+            "vitals_errors": {}}
 
 
 def _step(request, external_id, form_class, act, section: str):

@@ -13,8 +13,7 @@
   }
   function restore() {
     var f = form(); if (!f) return;
-    var panel = document.getElementById("vitals");
-    if (panel && panel.getAttribute("data-saved") === "yes") { clear(); return; }
+    if (f.getAttribute("data-saved") === "yes") { clear(); return; }
     var raw = null;
     try { raw = sessionStorage.getItem(key()); } catch (e) { return; }
     if (!raw) return;
@@ -30,7 +29,9 @@
   document.addEventListener("input", function (e) { if (e.target.form && e.target.form.id === "vitals-form") save(); });
   document.addEventListener("DOMContentLoaded", restore);
   document.addEventListener("htmx:afterSwap", function (e) {
-    if (e.detail.target && e.detail.target.id === "vitals") {
+    // The row form answers for itself (hx-target="this"); a first or back-dated reading redraws the panel.
+    var t = e.detail.target;
+    if ((t && (t.id === "vitals" || t.id === "vitals-form")) || (e.detail.elt && e.detail.elt.id === "vitals-form")) {
       restore();
       var f = form(); if (f && f.elements.systolic_mmHg) f.elements.systolic_mmHg.focus();
     }

@@ -84,7 +84,9 @@ def limits_for(patient: Patient) -> dict[str, object]:
 
 
 def _lock(session: TreatmentSession) -> TreatmentSession:
-    s = (TreatmentSession.objects.select_for_update()
+    # Only the session's row is locked (``of``): the patient, clinic and order rows read with it stay free, so a
+    # write to one session never queues another patient's writes behind it (PostgreSQL; SQLite locks the file).
+    s = (TreatmentSession.objects.select_for_update(of=("self",))
          .select_related("patient", "patient__clinic", "order").get(pk=session.pk))
     if s.is_signed:
         raise TreatmentError("The session note is signed: it is read-only. Add an addendum to correct it.")

@@ -1,0 +1,93 @@
+"""Saving a vitals row at the chair answers with what changed only: the new row, the alerts and the next-due time,
+in the same number of queries and the same number of bytes whether the session has 10 readings or 60. A
+back-dated reading or the first one redraws the whole panel; a reading a prescriber has not seen stays listed
+for a prescriber. Timing lives in bench/bench_vitals.py."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from ketaclinic.treatments import services
+from tests.factories import IV, actor, book_now, make_order, ready_to_start
+
+pytestmark = pytest.mark.django_db
+
+NORMAL = {"systolic_mmHg": 126, "diastolic_mmHg": 80, "heart_rate_bpm": 74, "spo2_percent": 98}
+
+
+def _dosing_since(patient, staff, rooms, minutes: int):
+    s = ready_to_start(book_now(make_order(patient, staff, IV), staff, rooms, minutes_ago=minutes), staff,
+                       minutes_ago=minutes)
+    return services.start_dose(actor=actor(staff["nurse"]), session=s,
+                               at=timezone.now() - timedelta(minutes=minutes - 5))
+
+
+def _readings(s, staff, count: int, first_minutes_ago: int) -> None:
+    for k in range(count):
+        services.add_vitals(actor=actor(staff["nurse"]), session=s, values=NORMAL,
+                            taken_at=timezone.now() - timedelta(minutes=first_minutes_ago - k))
+
+
+def _save(client, s, **values):
+    return client.post(reverse("treatments:vitals", args=[s.external_id]),
+                       {"systolic_mmHg": "128", "diastolic_mmHg": "82", "heart_rate_bpm": "76", **values},
+                       HTTP_HX_REQUEST="true")
+
+
+def test_a_saved_row_answers_with_the_row_alerts_and_due_time_whatever_the_history(
+        patient, staff, rooms, client_for, django_assert_num_queries):
+    s = _dosing_since(patient, staff, rooms, 200)
+    _readings(s, staff, 10, first_minutes_ago=190)
+    client = client_for("nurse")
+    _save(client, s, systolic_mmHg="125")  # the nurse's first save of the visit stamps the sign-in session
+    # Request 3 (sign-in session, user, roles), the clinic 2, the session 1, the use case 10 (lock, readings,
+    # insert, update, audit chain 3, savepoints 3): nothing to redraw.
+    with django_assert_num_queries(16):
+        short = _save(client, s)
+    body = short.content.decode()
+    assert short.status_code == 200 and 'data-saved="yes"' in body
+    assert body.count("<tr") == 1 and 'hx-swap-oob="beforeend:#vitals-rows"' in body and "128/82" in body
+    assert 'id="vitals-due"' in body and 'id="vitals-alerts"' in body and "No readings yet" not in body
+    _readings(s, staff, 50, first_minutes_ago=170)
+    with django_assert_num_queries(16):
+        long = _save(client, s, systolic_mmHg="127")
+    assert s.vitals.count() == 64
+    assert abs(len(long.content) - len(short.content)) <= 8  # one row, not 64 (only the row's figures differ)
+
+
+def test_a_hold_reading_before_the_dose_comes_back_with_its_alert_and_a_prescriber_sees_earlier_ones(
+        patient, staff, rooms, client_for):
+    s = ready_to_start(book_now(make_order(patient, staff, IV), staff, rooms, minutes_ago=20), staff,
+                       minutes_ago=20)
+    nurse = _save(client_for("nurse"), s, systolic_mmHg="162", diastolic_mmHg="96").content.decode()
+    assert "HOLD" in nurse and "Do not start" in nurse and "Acknowledge: steps in hand" in nurse
+    assert "no prescriber has seen yet" not in nurse  # that list is the prescriber's
+    prescriber = _save(client_for("prescriber"), s).content.decode()
+    assert "Earlier readings at HOLD or STOP no prescriber has seen yet" in prescriber and "162/96" in prescriber
+
+
+def test_a_back_dated_reading_redraws_the_panel_in_time_order(patient, staff, rooms, client_for):
+    s = _dosing_since(patient, staff, rooms, 60)
+    _readings(s, staff, 3, first_minutes_ago=30)
+    at = timezone.localtime(timezone.now() - timedelta(minutes=45), s.patient.clinic.tz)
+    r = _save(client_for("nurse"), s, taken_at=at.strftime("%H:%M"))
+    assert r.headers["HX-Retarget"] == "#vitals" and r.headers["HX-Reswap"] == "outerHTML"
+    body = r.content.decode()
+    assert body.count("<tr class=\"level-") == s.vitals.count()
+    times = [t.strftime("%H:%M") for t in (timezone.localtime(v.taken_at, s.patient.clinic.tz)
+                                            for v in s.vitals.order_by("taken_at", "pk"))]
+    assert [body.index(f"<td>{t}</td>") for t in times] == sorted(body.index(f"<td>{t}</td>") for t in times)
+
+
+def test_a_refused_row_comes_back_in_the_form_with_what_was_typed_and_saves_nothing(
+        patient, staff, rooms, client_for):
+    s = _dosing_since(patient, staff, rooms, 60)
+    _readings(s, staff, 2, first_minutes_ago=30)
+    r = _save(client_for("nurse"), s, systolic_mmHg="500")
+    body = r.content.decode()
+    assert "not a possible reading" in body and 'value="500"' in body and "<tr" not in body
+    assert s.vitals.count() == 3  # the pre-dose reading and the two during
