@@ -150,12 +150,13 @@ def update_intake(*, actor: Actor, consult: Consult, data: Mapping[str, object])
         setattr(consult, k, v)
     consult.updated_at = timezone.now()
     consult.save()
+    consult.weight_warnings = ()  # the clinical core's warnings on a new weight, for the page to show
     if any(v is not None for v in measured):
         # The consult's weight and height are entries of the patient's one measurement history, which the chart,
         # the order and the dose read (not a copy kept on the consult alone).
         try:
-            record_measurement(actor=actor, patient=consult.patient, unit="metric", weight=measured[0],
-                               height=measured[1])
+            consult.weight_warnings = record_measurement(actor=actor, patient=consult.patient, unit="metric",
+                                                         weight=measured[0], height=measured[1]).warnings
         except RegistryError as e:
             raise ScreeningError({"weight_kg" if "weight" in e.errors else "height_cm": " ".join(e.errors.values())}
                                  ) from None

@@ -113,8 +113,14 @@ def _submit(request, consult, form, form_name: str, use_case, saved="", done=Non
 def intake(request, external_id):
     consult = _consult(external_id)
     form = IntakeForm(posted(request))
-    return _submit(request, consult, form, "intake_form", lambda actor, _: services.update_intake(
-        actor=actor, consult=consult, data=form.data_for_service()), saved="Intake saved.")
+
+    def save(actor, _):
+        saved = services.update_intake(actor=actor, consult=consult, data=form.data_for_service())
+        for warning in saved.weight_warnings:  # e.g. pounds typed as kilograms, or a large change since last time
+            messages.warning(request, warning)
+        return saved
+
+    return _submit(request, consult, form, "intake_form", save, saved="Intake saved.")
 
 
 @require_POST

@@ -121,3 +121,16 @@ def test_the_intake_form_shows_what_is_recorded(patient, staff, client_for):
     assert '<option value="F33.2" selected>' in body
     assert 'name="history_flags" value="psychosis" checked' in body
     assert 'name="weight_kg" inputmode="decimal" value="70.00"' in body
+
+
+def test_a_consult_weight_that_looks_like_pounds_is_saved_with_the_warning_shown(client_for, consult, staff):
+    from ketaclinic.patients.services import record_measurement
+
+    record_measurement(actor=actor(staff["nurse"]), patient=consult.patient, unit="metric", weight=70, height=None)
+    response = client_for("nurse").post(reverse("screening:intake", args=[consult.external_id]),
+                                        {"weight_kg": "154.3", "diagnoses": ["F33.2"]}, follow=True)
+    body = response.content.decode()
+    assert "Intake saved." in body and "looks like pounds entered as kilograms" in body
+    assert "msg-warning" in body  # shown as a warning, not as a confirmation
+    consult.refresh_from_db()
+    assert str(consult.weight_kg) == "154.30"  # a warning, not a refusal: the nurse re-weighs and corrects it
