@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from ketaclinic.custody import services
 from ketaclinic.custody.models import Container, LedgerEntry
+from tests.e2e.devices import signed_in_elsewhere
 
 
 def _setup(staff, clinic):
@@ -43,17 +44,6 @@ def _dosed(patient, staff, room):
     return session
 
 
-def _second_person(browser, live_server, username):
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill("correct horse battery")
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state("networkidle")
-    return context, page
-
-
 def test_receive_draw_waste_count(page, browser, live_server, login, staff, clinic, console_errors):
     patient, room = _setup(staff, clinic)
     today = timezone.localdate()
@@ -75,7 +65,7 @@ def test_receive_draw_waste_count(page, browser, live_server, login, staff, clin
     expect(page.get_by_role("button", name=re.compile("Countersign"))).to_have_count(0)
 
     # 2. The prescriber countersigns on their own sign-in.
-    ctx2, page2 = _second_person(browser, live_server, "prescriber")
+    ctx2, page2 = signed_in_elsewhere(browser, live_server, "prescriber")
     page2.goto(f"{live_server.url}/custody/signatures/")
     page2.get_by_role("link", name=re.compile("Invoice INV-5521")).click()
     page2.get_by_role("button", name=re.compile("Countersign")).click()
@@ -102,7 +92,7 @@ def test_receive_draw_waste_count(page, browser, live_server, login, staff, clin
     # 5. The prescriber witnesses it on their own sign-in (signed in again: the infusion's 40 minutes idled
     # their screen out), re-entering the amount.
     ctx2.close()
-    ctx2, page2 = _second_person(browser, live_server, "prescriber")
+    ctx2, page2 = signed_in_elsewhere(browser, live_server, "prescriber")
     page2.goto(f"{live_server.url}/custody/signatures/")
     page2.get_by_role("link", name=re.compile("Witness waste of residue for Rowan Mockridge")).click()
     page2.get_by_label("Amount you saw wasted or destroyed").fill("0.30")

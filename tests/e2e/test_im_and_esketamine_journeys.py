@@ -14,9 +14,8 @@ from playwright.sync_api import expect
 from ketaclinic.custody.models import LedgerEntry
 from ketaclinic.treatments import services
 from ketaclinic.treatments.models import RemsForm, TreatmentSession
+from tests.e2e.devices import signed_in_elsewhere
 from tests.factories import ESK, IM, actor, let_time_pass, make_order, make_rooms, stocked
-
-PASSWORD = "correct horse battery"
 
 
 def _consent(staff, drug: str) -> None:
@@ -67,12 +66,7 @@ def _vitals(page, systolic: str, diastolic: str, hr: str, spo2: str, rows: int) 
 
 
 def _verify_on_another_device(browser, live_server, session, fields: dict[str, str]) -> None:
-    other = browser.new_context()
-    p2 = other.new_page()
-    p2.goto(f"{live_server.url}/accounts/login/")
-    p2.get_by_label("Username").fill("nurse2")
-    p2.get_by_label("Password").fill(PASSWORD)
-    p2.get_by_role("button", name="Sign in").click()
+    other, p2 = signed_in_elsewhere(browser, live_server, "nurse2")
     p2.goto(f"{live_server.url}/treatments/sessions/{session.external_id}/verify/")
     for label, value in fields.items():
         p2.get_by_label(label).fill(value)

@@ -13,9 +13,8 @@ from playwright.sync_api import expect
 
 from ketaclinic.treatments import services
 from ketaclinic.treatments.models import TreatmentSession
+from tests.e2e.devices import signed_in_elsewhere
 from tests.factories import IV, actor, let_time_pass, make_order, make_rooms, stocked
-
-PASSWORD = "correct horse battery"
 
 
 def test_iv_ketamine_session_from_booking_to_signatures(page, browser, live_server, login, logout, staff, clinic,
@@ -103,12 +102,7 @@ def test_iv_ketamine_session_from_booking_to_signatures(page, browser, live_serv
     verify_url = f"{live_server.url}/treatments/sessions/{session.external_id}/verify/"
 
     # --- a second clinician verifies on their own device -------------------------------------------------
-    other = browser.new_context()
-    p2 = other.new_page()
-    p2.goto(f"{live_server.url}/accounts/login/")
-    p2.get_by_label("Username").fill("nurse2")
-    p2.get_by_label("Password").fill(PASSWORD)
-    p2.get_by_role("button", name="Sign in").click()
+    other, p2 = signed_in_elsewhere(browser, live_server, "nurse2")
     p2.goto(verify_url)
     p2.get_by_label("Weight you read (kg)").fill("70")
     p2.get_by_label("Vial strength you read (mg/mL)").fill("50")
@@ -123,12 +117,7 @@ def test_iv_ketamine_session_from_booking_to_signatures(page, browser, live_serv
     other.close()
 
     # --- the prescriber reviews the HOLD reading and records an override tied to it ------------------------
-    presc = browser.new_context()
-    p3 = presc.new_page()
-    p3.goto(f"{live_server.url}/accounts/login/")
-    p3.get_by_label("Username").fill("prescriber")
-    p3.get_by_label("Password").fill(PASSWORD)
-    p3.get_by_role("button", name="Sign in").click()
+    presc, p3 = signed_in_elsewhere(browser, live_server, "prescriber")
     p3.goto(f"{live_server.url}/treatments/sessions/{session.external_id}/")
     p3.get_by_label(re.compile("Reason to start despite the HOLD reading 156/96")).fill(
         "White-coat rise; recheck 128/82, proceed")
