@@ -1,5 +1,5 @@
 """Saving one vitals row at the chair (the cockpit's htmx POST) and opening the cockpit, against the framework
-floor (a trivial signed-in view behind the same middleware), interleaved in one run, with 10 and with 400
+floor (a trivial signed-in view behind the same middleware), interleaved in one run, with about 20 and about 400
 readings in the session. Prints medians, p90 and the ratio to the floor, and the answer's size.
 
     .venv/bin/python bench/bench_vitals.py [--repeat 60]

@@ -221,7 +221,7 @@ def save_answers(*, actor: Actor, administration: Administration, answers: Mappi
     An incomplete form stays a draft and is not scored (no total, no band). Safety answers open an urgent
     task for the clinician on call as soon as they are saved, draft or not, in this same transaction.
     """
-    admin = Administration.objects.select_for_update().select_related("patient__clinic").get(pk=administration.pk)
+    admin = Administration.objects.select_for_update(of=("self",)).select_related("patient__clinic").get(pk=administration.pk)
     if admin.status != Administration.Status.DRAFT:
         raise MeasureError({"status": "This questionnaire was already submitted; it cannot be changed."})
     clinic = admin.patient.clinic

@@ -188,6 +188,9 @@ class VitalsForm(SessionForm):
     heart_rate_bpm = vital("Heart rate", "heart_rate_bpm")
     spo2_percent = vital("SpO2", "spo2_percent")
     respiratory_rate_per_min = vital("Respiratory rate", "respiratory_rate_per_min")
+    #: The newest reading the nurse's screen showed when the row was sent (its id): the answer adds the new row
+    #: in place only when no one else's reading came in between; otherwise the whole panel is redrawn.
+    shown_through = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def clean_taken_at(self):
         """Today (in the clinic's time zone) at the time entered; None (now) when left blank."""

@@ -382,7 +382,8 @@ def vitals(request, external_id):
     """One row of vital signs, saved on its own. With htmx the answer carries only what changed (the blank row
     form, the new row appended to the table, the alerts and the next-due time: :func:`vitals_saved_context`),
     however many readings the session has; a refusal comes back in the row form with what was typed. A reading
-    that pauses the dose reloads the whole cockpit; the first reading and a back-dated one redraw the panel."""
+    that pauses the dose reloads the whole cockpit; the whole panel is redrawn for the first reading, a
+    back-dated one, or when the screen did not show the newest reading before it (a colleague's, say)."""
     s = _session(external_id, related=("patient", "patient__clinic", "order"))
     form = forms.VitalsForm(posted(request), session=s)
     errors: dict[str, str] = {}
@@ -408,7 +409,9 @@ def vitals(request, external_id):
     if row is None:
         return render(request, "treatments/cockpit.html#vitals_form",
                       {"s": s, "vitals_errors": errors, "vitals_values": form.entered(), "saved": False})
-    if s.last_vitals_at is None or row.taken_at < s.last_vitals_at:
+    in_place = (request.htmx.target == "vitals-form" and row.is_newest and row.previous_newest_pk is not None
+                and form.cleaned_data.get("shown_through") == row.previous_newest_pk)
+    if not in_place:  # the first reading, a back-dated one, or a screen that missed someone else's reading
         s = _session(external_id)
         response = render(request, "treatments/cockpit.html#vitals", cockpit_context(request, s, saved=True))
         return retarget(reswap(response, "outerHTML"), "#vitals")

@@ -36,6 +36,11 @@
       var f = form(); if (f && f.elements.systolic_mmHg) f.elements.systolic_mmHg.focus();
     }
   });
+  document.addEventListener("htmx:afterRequest", function (e) {
+    // Saved (whatever comes back: the row, a refusal shown with what was typed, or a reload when the reading
+    // paused the dose): the draft is in the record or on the screen now, never to be typed in again.
+    if (e.detail.elt && e.detail.elt.id === "vitals-form" && e.detail.successful) clear();
+  });
   function failed(e) {
     if (e.detail.elt && e.detail.elt.id === "vitals-form") {
       status("Not saved: connection lost. The row is kept here; press Enter to try again.", true);

@@ -84,9 +84,10 @@ def limits_for(patient: Patient) -> dict[str, object]:
 
 
 def _lock(session: TreatmentSession) -> TreatmentSession:
-    # Only the session's row is locked (``of``): the patient, clinic and order rows read with it stay free, so a
-    # write to one session never queues another patient's writes behind it (PostgreSQL; SQLite locks the file).
-    s = (TreatmentSession.objects.select_for_update(of=("self",))
+    # The session's row and its order's are locked (``of``): the dose checks read the order's status, which
+    # stopping the order changes under the order's lock; the patient and clinic rows read with them stay free, so a
+    # session write does not hold up writes that refer to the clinic (PostgreSQL; SQLite locks the whole file).
+    s = (TreatmentSession.objects.select_for_update(of=("self", "order"))
          .select_related("patient", "patient__clinic", "order").get(pk=session.pk))
     if s.is_signed:
         raise TreatmentError("The session note is signed: it is read-only. Add an addendum to correct it.")

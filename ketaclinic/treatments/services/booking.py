@@ -125,7 +125,7 @@ def booking_conflicts(*, order: TreatmentOrder, start: datetime, minutes: int, r
 def book_session(*, actor: Actor, order: TreatmentOrder, start: datetime, room: Room, chair: Chair | None = None,
                  minutes: int | None = None) -> TreatmentSession:
     _roles(actor, *BOOKERS, what="book a session")
-    order = TreatmentOrder.objects.select_for_update().select_related("patient", "patient__clinic").get(pk=order.pk)
+    order = TreatmentOrder.objects.select_for_update(of=("self",)).select_related("patient", "patient__clinic").get(pk=order.pk)
     if order.status != TreatmentOrder.Status.ACTIVE:
         raise TreatmentError("Only a signed, active order can be booked.")
     if timezone.is_naive(start):

@@ -118,6 +118,10 @@ def add_vitals(*, actor: Actor, session: TreatmentSession, values: Mapping[str, 
     s.save(update_fields=fields)
     audit.record(actor, AuditAction.SESSION_VITALS_RECORDED, subject=s, patient=s.patient,
                  details={"phase": phase, "level": assessment.level.name, **clean, "taken_at": taken_at.isoformat()})
+    # What the screen that sent the reading needs to know to add it in place: the reading that was the newest
+    # before it (read under the session's lock) and whether this one is the newest now.
+    row.previous_newest_pk = rows[-1].pk if rows else None
+    row.is_newest = taken_at >= latest_at
     row.hold_instruction = auto_pause_for_reading(actor, s, row)  # hold means hold
     _refresh_readiness(s)
     return row

@@ -150,7 +150,7 @@ def update_rems(*, actor: Actor, session: TreatmentSession, data: Mapping[str, o
 @use_case
 def mark_rems_submitted(*, actor: Actor, form: RemsForm) -> RemsForm:
     _roles(actor, Role.NURSE, Role.PRESCRIBER, Role.COMPLIANCE, what="mark a REMS form submitted")
-    form = RemsForm.objects.select_for_update().select_related("session", "session__patient").get(pk=form.pk)
+    form = RemsForm.objects.select_for_update(of=("self",)).select_related("session", "session__patient").get(pk=form.pk)
     if form.status not in (RemsForm.Status.COMPLETE, RemsForm.Status.TRANSFERRED):
         raise TreatmentError("Only a completed form can be marked submitted.")
     form.status = RemsForm.Status.SUBMITTED

@@ -21,7 +21,7 @@ def sign_note(*, actor: Actor, session: TreatmentSession, as_role: str,
     """Nurse signs first (with the summary), then the prescriber co-signs. After the first signature the session
     record is read-only; corrections are addenda. The co-signature is a second person's: someone holding both
     roles cannot co-sign the note they signed as the nurse (that refusal is audited and kept: :class:`Refused`)."""
-    s = (TreatmentSession.objects.select_for_update().select_related("patient", "patient__clinic")
+    s = (TreatmentSession.objects.select_for_update(of=("self",)).select_related("patient", "patient__clinic")
          .get(pk=session.pk))
     if s.status not in FINISHED:
         raise TreatmentError("The note is signed after discharge.")
@@ -64,7 +64,7 @@ def sign_note(*, actor: Actor, session: TreatmentSession, as_role: str,
 @use_case
 def add_addendum(*, actor: Actor, session: TreatmentSession, text: str) -> Addendum:
     _roles(actor, Role.NURSE, Role.PRESCRIBER, what="add an addendum")
-    s = TreatmentSession.objects.select_for_update().select_related("patient").get(pk=session.pk)
+    s = TreatmentSession.objects.select_for_update(of=("self",)).select_related("patient").get(pk=session.pk)
     if not s.is_signed:
         raise TreatmentError("The note is not signed yet: edit it directly.")
     if not text.strip():
