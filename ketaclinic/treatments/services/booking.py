@@ -87,7 +87,10 @@ def booking_conflicts(*, order: TreatmentOrder, start: datetime, minutes: int, r
     live = TreatmentSession.objects.exclude(status__in=CLOSED)
     if exclude_pk:
         live = live.exclude(pk=exclude_pk)
-    overlap = live.filter(scheduled_start__lt=end).select_related("patient", "chair", "room")
+    # Only sessions that can reach into [start, end): none is booked longer than BOOKING_MINUTES allows, so the
+    # check reads a window of the room's and the patient's sessions, not their whole history.
+    overlap = live.filter(scheduled_start__lt=end, scheduled_start__gt=start - timedelta(minutes=BOOKING_MINUTES[1])
+                          ).select_related("patient", "chair", "room")
     candidates = [s for s in overlap.filter(Q(room=room) | Q(patient=order.patient)) if s.scheduled_end > start]
     for s in candidates:
         if chair is not None and s.chair_id == chair.pk:
