@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,6 +17,16 @@ import time_machine
 # Django-dependent imports happen inside the fixtures, so the pure clinical-core tests can also run
 # without Django (``pytest tests/clinical -p no:django``).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+#: The checkout's own local state (git-ignored): the embedded database, collected static files, test caches.
+VAR_DIR = Path(__file__).resolve().parent.parent / "var"
+
+# With PYTHONDONTWRITEBYTECODE set (as on some machines) every run compiled the test modules again, pytest's
+# assertion rewriting included, and the app's modules they import: about 4 s of each xdist worker's start. The
+# compiled files are kept under var/pycache instead, so the source tree stays as free of them as that setting asks.
+if sys.dont_write_bytecode:
+    sys.dont_write_bytecode = False
+    sys.pycache_prefix = str(VAR_DIR / "pycache")
 
 #: The test clinic's time zone: "now" in tests is a moment in it.
 CLINIC_TZ = "America/Denver"
@@ -42,6 +56,7 @@ DATE_SENSITIVE = (
     "tests/measures/",
     "tests/integration/",
     "tests/portal/",
+    "tests/scheduling/",
     "tests/foundation/test_accounts.py",
     "tests/foundation/test_every_url.py",
     "tests/foundation/test_links_follow_the_policy.py",
@@ -98,6 +113,130 @@ def clock():
         yield Clock(traveller, ZoneInfo(CLINIC_TZ))
 
 
+#: Where SQLite test runs keep the database their migrations built (git-ignored local state of the checkout).
+MIGRATED_CACHE_DIR = VAR_DIR / "test-db"
+
+
+def _migration_sources() -> list[Path]:
+    """Every file whose content decides what ``migrate`` builds from an empty database: each app's migration files
+    (or, for an app with models and no migrations, its models module, which ``run_syncdb`` reads), and the project's
+    modules those migrations import (ketaclinic.audit.append_only's triggers), followed transitively."""
+    import ast
+    import importlib.util
+
+    from django.apps import apps
+
+    files: list[Path] = []
+    for app in apps.get_app_configs():
+        migrations = Path(app.path) / "migrations"
+        if migrations.is_dir():
+            files += sorted(migrations.glob("*.py"))
+        elif app.models_module is not None and getattr(app.models_module, "__file__", None):
+            files.append(Path(app.models_module.__file__))
+    todo, seen = [f for f in files if "ketaclinic" in f.parts], set()
+    while todo:
+        tree = ast.parse(todo.pop().read_text())
+        for node in ast.walk(tree):
+            names = ([node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level
+                     else [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            for name in names:
+                if name.startswith("ketaclinic") and name not in seen:
+                    seen.add(name)
+                    spec = importlib.util.find_spec(name)
+                    if spec is not None and spec.origin and spec.origin.endswith(".py"):
+                        files.append(Path(spec.origin))
+                        todo.append(Path(spec.origin))
+    return files
+
+
+def _migrated_cache_file(connection) -> Path:
+    import hashlib
+    import sqlite3
+
+    import django
+    from django.conf import settings
+
+    digest = hashlib.sha256(f"{django.__version__} {sqlite3.sqlite_version} {settings.INSTALLED_APPS}".encode())
+    for path in _migration_sources():
+        digest.update(str(path.relative_to(path.anchor)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return MIGRATED_CACHE_DIR / f"{connection.alias}-{digest.hexdigest()[:24]}.sqlite3"
+
+
+@contextmanager
+def _migrations_run_once_per_change():
+    """``migrate`` on an empty in-memory SQLite test database builds the schema from the migrations (the
+    append-only triggers included) and keeps a copy of the result (var/test-db/, keyed by the content of every
+    migration and every project module a migration imports); the next run whose migrations are byte for byte the
+    same loads that copy instead of running them again. A changed migration, Django or SQLite version, or app list
+    is a new key, so the migrations run again. KETACLINIC_TEST_DB_CACHE=0 turns this off; PostgreSQL always
+    migrates."""
+    import sqlite3
+
+    from django.core.management.commands import migrate
+    from django.db import connections
+
+    if os.environ.get("KETACLINIC_TEST_DB_CACHE", "1") == "0":
+        yield
+        return
+    run = migrate.Command.handle
+
+    def handle(self, *args, **options):
+        connection = connections[options.get("database") or "default"]
+        if connection.vendor != "sqlite" or not connection.creation.is_in_memory_db(connection.settings_dict["NAME"]):
+            return run(self, *args, **options)
+        cached = _migrated_cache_file(connection)
+        connection.ensure_connection()
+        if cached.exists():
+            source = sqlite3.connect(cached)
+            try:
+                source.backup(connection.connection)
+                return None
+            finally:
+                source.close()
+        result = run(self, *args, **options)
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(f".{os.getpid()}.part")
+        target = sqlite3.connect(partial)
+        try:
+            connection.connection.backup(target)
+        finally:
+            target.close()
+        os.replace(partial, cached)  # whole or not at all: another worker may be reading or writing it
+        for old in sorted(cached.parent.glob(f"{connection.alias}-*.sqlite3"), key=lambda p: p.stat().st_mtime)[:-4]:
+            old.unlink(missing_ok=True)  # keep the few newest
+        return result
+
+    migrate.Command.handle = handle
+    try:
+        yield
+    finally:
+        migrate.Command.handle = run
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(request, django_db_modify_db_settings_parallel_suffix):
+    """pytest-django's hook just before it creates the test databases (kept: the xdist worker's suffix); there the
+    SQLite test database's migrations run once per change of the migrations (:func:`_migrations_run_once_per_change`),
+    unless ``--no-migrations`` was asked for."""
+    if request.config.getvalue("nomigrations"):
+        yield
+        return
+    with _migrations_run_once_per_change():
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _static_files_looked_up_on_request():
+    """WhiteNoise, as configured (WHITENOISE_USE_FINDERS), lists every static file of every finder when its
+    middleware is built, and every test Client builds the middleware afresh: a tenth of the suite's time went
+    there. In tests it looks a static file up when one is asked for instead (its autorefresh mode, as under
+    DEBUG): the same files are served, no page test asks for one."""
+    from django.test import override_settings
+
+    with override_settings(WHITENOISE_AUTOREFRESH=True):
+        yield
+
+
 ROLE_VALUES = ["prescriber", "nurse", "therapist", "front_desk", "billing", "compliance", "clinic_admin"]
 
 
@@ -110,25 +249,40 @@ def clinic(db):
 
 @pytest.fixture
 def make_user(db):
+    """``make_user(*roles, username=None, **fields)``: a user holding ``roles`` (password "correct horse battery").
+    ``make_user.many((roles, username, fields), ...)`` writes several at once (two INSERTs in all), as
+    ``create_user`` would write each: the same rows, a tenth of the time the staff of every test took."""
+    from django.contrib.auth.hashers import make_password
+
     from ketaclinic.accounts.models import RoleGrant, User
 
     counter = {"n": 0}
 
-    def make(*roles: str, username: str | None = None, **fields):
+    def build(roles, username, fields):
         counter["n"] += 1
         name = username or f"user{counter['n']}_{'_'.join(roles) or 'none'}"
-        user = User.objects.create_user(username=name, password="correct horse battery", first_name="Test",
-                                        last_name=f"User{counter['n']}", **fields)
-        RoleGrant.objects.bulk_create([RoleGrant(user=user, role=r) for r in roles])
-        return user
+        if "email" in fields:
+            fields = {**fields, "email": User.objects.normalize_email(fields["email"])}
+        return User(username=User.normalize_username(name), password=make_password("correct horse battery"),
+                    first_name="Test", last_name=f"User{counter['n']}", **fields)
 
+    def many(*specs) -> list:
+        users = User.objects.bulk_create([build(roles, username, fields) for roles, username, fields in specs])
+        RoleGrant.objects.bulk_create([RoleGrant(user=user, role=role)
+                                       for user, (roles, _, _) in zip(users, specs, strict=True) for role in roles])
+        return users
+
+    def make(*roles: str, username: str | None = None, **fields):
+        return many((roles, username, fields))[0]
+
+    make.many = many
     return make
 
 
 @pytest.fixture
 def staff(make_user, clinic) -> dict:
     """One user per role, keyed by role value."""
-    return {role: make_user(role, username=role) for role in ROLE_VALUES}
+    return dict(zip(ROLE_VALUES, make_user.many(*(((role,), role, {}) for role in ROLE_VALUES)), strict=True))
 
 
 @pytest.fixture
@@ -214,6 +368,41 @@ def _append_only_triggers_vs_flush(request, django_db_blocker):
             for sql in remove_sql(connection.vendor, table):
                 cur.execute(sql)
     _TRIGGERS_LIFTED["since_flush"] = True
+
+
+@contextmanager
+def rolled_back_world(django_db_blocker) -> Iterator[None]:
+    """For a module-scoped fixture that builds records once for all the tests of its module (the demo clinic, the
+    foundation's clinic): the block runs at :func:`test_now` in the clinic's time zone, inside one transaction that
+    is rolled back when the block ends (each test then runs in its own savepoint on top of it, through
+    pytest-django's ``db``, so nothing a test writes reaches the next one, and nothing of the world reaches
+    another module). The transaction is marked as Django's TestCase marks its own, so the services' durable
+    blocks run inside it; the append-only triggers are in force while the world is built (put back in the
+    transaction if a transactional test lifted them)."""
+    import time_machine
+    from django.db import connection, transaction
+    from django.test import override_settings
+
+    from ketaclinic.audit.append_only import APPEND_ONLY_TABLES, install_sql
+    from ketaclinic.clinic.middleware import forget_time_zone
+
+    with django_db_blocker.unblock(), override_settings(TIME_ZONE=CLINIC_TZ), \
+            time_machine.travel(test_now(), tick=True):
+        outer = transaction.atomic()
+        outer._from_testcase = True  # as Django's TestCase marks its own: the services' durable blocks run inside
+        outer.__enter__()
+        try:
+            if _TRIGGERS_LIFTED["since_flush"]:
+                with connection.cursor() as cur:
+                    for table in APPEND_ONLY_TABLES:
+                        for sql in install_sql(connection.vendor, table):
+                            cur.execute(sql)
+            forget_time_zone()
+            yield
+        finally:
+            forget_time_zone()
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
 
 
 @pytest.fixture(autouse=True)

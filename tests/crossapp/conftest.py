@@ -13,11 +13,11 @@ STAFF_NAMES = {"prescriber": "Søren Ørsted", "nurse": "Zofia Żółć"}
 
 @pytest.fixture
 def staff(make_user, clinic) -> dict:
-    people = {role: make_user(role, username=role, display_name=STAFF_NAMES.get(role, ""),
-                              credentials={"prescriber": "MD", "nurse": "RN"}.get(role, ""))
-              for role in ROLE_VALUES}
-    people["nurse2"] = make_user("nurse", username="nurse2", display_name="Ana Lúcia Brandão", credentials="RN")
-    return people
+    specs = [((role,), role, {"display_name": STAFF_NAMES.get(role, ""),
+                              "credentials": {"prescriber": "MD", "nurse": "RN"}.get(role, "")})
+             for role in ROLE_VALUES]
+    specs.append((("nurse",), "nurse2", {"display_name": "Ana Lúcia Brandão", "credentials": "RN"}))
+    return dict(zip([*ROLE_VALUES, "nurse2"], make_user.many(*specs), strict=True))
 
 
 @pytest.fixture

@@ -1,9 +1,14 @@
-"""The demo clinic reads like a real one: its past treatment sessions sit inside the clinic's hours on its working
-days, and its controlled-substance ledger is written in time order (entry numbers follow the clock)."""
+"""The demo clinic (``manage.py seed_demo``) loads every role, is synthetic throughout and is safe to load twice, and
+it reads like a real one: its past treatment sessions sit inside the clinic's hours on its working days, and its
+controlled-substance ledger is written in time order (entry numbers follow the clock).
+
+Loading the demo clinic takes seconds, so it is loaded once for this module (``demo``, rolled back when the module
+ends: tests.conftest.rolled_back_world) and every test reads it in its own savepoint."""
 
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 from datetime import timedelta
 from io import StringIO
 
@@ -11,18 +16,62 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from ketaclinic.clinic.models import Clinic
+from ketaclinic.accounts.models import User
+from ketaclinic.audit.services import verify_chain
+from ketaclinic.clinic.demo_data import FAMILY
+from ketaclinic.clinic.models import Clinic, Room
 from ketaclinic.custody.models import LedgerEntry, Product, Supplier
+from ketaclinic.patients.models import Patient
 from ketaclinic.scheduling.services import hours_for
 from ketaclinic.treatments.models import TreatmentSession
+from tests.conftest import rolled_back_world
 
 pytestmark = pytest.mark.django_db
 
 
+@dataclass
+class Demo:
+    clinic: Clinic
+    output: str  # what seed_demo printed
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker) -> Demo:
+    """The demo clinic with 12 patients, loaded by the command once for the module (on an empty database)."""
+    with rolled_back_world(django_db_blocker):
+        assert not Clinic.objects.exists()
+        out = StringIO()
+        call_command("seed_demo", patients=12, stdout=out)
+        yield Demo(clinic=Clinic.objects.get(is_demo=True), output=out.getvalue())
+
+
 @pytest.fixture
-def demo_clinic(db):
-    call_command("seed_demo", patients=12, stdout=StringIO())
-    return Clinic.objects.get(is_demo=True)
+def demo_clinic(demo) -> Clinic:
+    return demo.clinic
+
+
+def test_seed_demo_loads_every_role_synthetic_throughout(demo):
+    assert "Demo clinic loaded" in demo.output and "demo-clinic-2026" in demo.output
+    for username in ("prescriber", "nurse", "nurse2", "therapist", "frontdesk", "billing", "compliance", "admin"):
+        assert username in demo.output
+        assert User.objects.get(username=username).is_demo
+    clinic = Clinic.objects.get()
+    assert clinic.is_demo and "synthetic" in clinic.name
+    assert Room.objects.filter(clinic=clinic).count() >= 4
+    patients = Patient.objects.all()
+    assert patients.count() >= 12
+    assert all(p.is_demo for p in patients)
+    assert {p.legal_family_name for p in patients[:12]} <= set(FAMILY)
+    assert all(p.email.endswith("@example.invalid") for p in patients if p.email)
+    assert verify_chain() is None
+
+
+def test_seed_demo_a_second_time_changes_nothing(demo):
+    patients = Patient.objects.count()
+    again = StringIO()
+    call_command("seed_demo", patients=12, stdout=again)
+    assert "already loaded" in again.getvalue()
+    assert Clinic.objects.count() == 1 and Patient.objects.count() == patients
 
 
 def test_demo_past_sessions_start_and_end_within_clinic_hours_on_working_days(demo_clinic):
