@@ -102,15 +102,24 @@ class Clock:
 
 
 @pytest.fixture(autouse=True)
-def clock():
+def clock(request):
     """Every test runs at :func:`test_now` (see DEFAULT_TEST_NOW and the CI date matrix), in the clinic's
     time zone."""
+    if not _with_django(request):
+        with time_machine.travel(test_now(), tick=True) as traveller:
+            yield Clock(traveller, ZoneInfo(CLINIC_TZ))
+        return
     from django.test import override_settings
 
     # The app reads "today" in the clinic's time zone (its middleware activates it on every request); the
     # test process does the same, so a test's timezone.localdate() is the clinic's date.
     with override_settings(TIME_ZONE=CLINIC_TZ), time_machine.travel(test_now(), tick=True) as traveller:
         yield Clock(traveller, ZoneInfo(CLINIC_TZ))
+
+
+def _with_django(request) -> bool:
+    """False when pytest-django is switched off (``-p no:django``, for the pure clinical core)."""
+    return request.config.pluginmanager.has_plugin("django")
 
 
 #: Where SQLite test runs keep the database their migrations built (git-ignored local state of the checkout).
@@ -226,11 +235,14 @@ def django_db_modify_db_settings(request, django_db_modify_db_settings_parallel_
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _static_files_looked_up_on_request():
+def _static_files_looked_up_on_request(request):
     """WhiteNoise, as configured (WHITENOISE_USE_FINDERS), lists every static file of every finder when its
     middleware is built, and every test Client builds the middleware afresh: a tenth of the suite's time went
     there. In tests it looks a static file up when one is asked for instead (its autorefresh mode, as under
     DEBUG): the same files are served, no page test asks for one."""
+    if not _with_django(request):
+        yield
+        return
     from django.test import override_settings
 
     with override_settings(WHITENOISE_AUTOREFRESH=True):
@@ -337,10 +349,13 @@ _TRIGGERS_LIFTED = {"since_flush": False}
 
 
 @pytest.fixture(autouse=True)
-def _append_only_triggers_vs_flush(request, django_db_blocker):
+def _append_only_triggers_vs_flush(request):
     """Transactional tests end with a flush (DELETE on SQLite), which the append-only triggers refuse.
     Lift the triggers just before that flush and put them back at the start of the next test that uses the
     database (in its transaction, so again for every test until a transactional test re-installs them for good)."""
+    if not _with_django(request):
+        yield
+        return
     from django.db import connection
 
     from ketaclinic.audit.append_only import APPEND_ONLY_TABLES, install_sql, remove_sql
@@ -349,7 +364,7 @@ def _append_only_triggers_vs_flush(request, django_db_blocker):
         if _TRIGGERS_LIFTED["since_flush"] and ("db" in request.fixturenames
                                                 or request.node.get_closest_marker("django_db")):
             request.getfixturevalue("db")
-            with django_db_blocker.unblock(), connection.cursor() as cur:
+            with request.getfixturevalue("django_db_blocker").unblock(), connection.cursor() as cur:
                 for table in APPEND_ONLY_TABLES:
                     for sql in install_sql(connection.vendor, table):
                         cur.execute(sql)
@@ -406,8 +421,11 @@ def rolled_back_world(django_db_blocker) -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_clinic_time_zone():
+def _fresh_clinic_time_zone(request):
     """Each test starts with no cached clinic time zone (the cache is per process)."""
+    if not _with_django(request):
+        yield
+        return
     from ketaclinic.clinic.middleware import forget_time_zone
 
     forget_time_zone()
