@@ -72,6 +72,40 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.calendar)
 
 
+#: The fixtures that build one world for all the tests of a module (see :func:`rolled_back_world`).
+MODULE_WORLDS = ("rolled_back_world", "clinic_world")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Under ``-n`` (xdist's default ``--dist load``): tests are handed to the workers one by one, as they become
+    free, except that the tests of a module building a world (:data:`MODULE_WORLDS`) go to one worker together,
+    so its world is built once, and before the single tests (xdist's scopes run largest first), so the run does not
+    end waiting on one worker seeding the demo clinic. Another ``--dist`` asked for is left as it is."""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    root = Path(str(config.rootpath))
+    worlds: dict[str, bool] = {}
+
+    def builds_a_world(path: str) -> bool:
+        if path not in worlds:
+            try:
+                source = (root / path).read_text(encoding="utf-8")
+            except OSError:
+                source = ""
+            worlds[path] = any(name in source for name in MODULE_WORLDS)
+        return worlds[path]
+
+    class ModuleWorldsTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return path if builds_a_world(path) else nodeid
+
+    return ModuleWorldsTogether(config, log)
+
+
 @dataclass
 class Clock:
     """The one clock of the test suite (time-machine): ``timezone.now()`` everywhere, the app and the live
@@ -191,7 +225,8 @@ def _migrations_run_once_per_change():
 
     def handle(self, *args, **options):
         connection = connections[options.get("database") or "default"]
-        if connection.vendor != "sqlite" or not connection.creation.is_in_memory_db(connection.settings_dict["NAME"]):
+        if connection.vendor != "sqlite" or not connection.creation.is_in_memory_db(connection.settings_dict["NAME"]) \
+                or connection.introspection.table_names():  # only the test database, and only while it is empty
             return run(self, *args, **options)
         cached = _migrated_cache_file(connection)
         connection.ensure_connection()
