@@ -230,8 +230,11 @@ def _migrations_run_once_per_change():
             return run(self, *args, **options)
         cached = _migrated_cache_file(connection)
         connection.ensure_connection()
-        if cached.exists():
-            source = sqlite3.connect(cached)
+        try:  # read-only: a copy another run has just removed is not created empty
+            source = sqlite3.connect(f"{cached.as_uri()}?mode=ro", uri=True)
+        except sqlite3.OperationalError:
+            pass
+        else:
             try:
                 source.backup(connection.connection)
                 return None
