@@ -75,6 +75,22 @@ def _verify_on_another_device(browser, live_server, session, fields: dict[str, s
     other.close()
 
 
+def _observe_and_discharge(page, login, live_server, session, waits: tuple[int, ...]) -> None:
+    """Observation on the test clock: after each wait (minutes) a normal reading (the idle screen has signed out,
+    so the nurse signs in again); then recovery and discharge."""
+    for row, minutes in enumerate(waits, start=2):
+        let_time_pass(minutes)
+        login("nurse")
+        page.goto(f"{live_server.url}/treatments/sessions/{session.external_id}/")
+        _vitals(page, "126", "80", "74", "98", rows=row)
+    page.reload()
+    page.get_by_label("Alert and oriented").check()
+    page.get_by_label("Walking steadily").check()
+    page.get_by_role("button", name="Save recovery status").click()
+    page.get_by_role("button", name="Discharge patient").click()
+    expect(page.get_by_text("Discharged. Print the discharge instructions.")).to_be_visible()
+
+
 def _sign_and_cosign(page, login, logout, live_server, session, summary: str) -> None:
     page.get_by_label("Session summary").fill(summary)
     page.get_by_role("button", name="Sign note as nurse").click()
@@ -122,17 +138,7 @@ def test_im_ketamine_from_booking_to_a_signed_note_whose_drug_account_balances(
     expect(page.get_by_text("Injection given.")).to_be_visible()
     expect(page.get_by_text(re.compile("Dose given: 35 mg of 35 mg prepared"))).to_be_visible()
 
-    for minutes, row in ((45, 2), (80, 3)):  # the clinic's observation minimum after an injection
-        let_time_pass(minutes)
-        login("nurse")  # an idle screen signs out: the nurse signs in again
-        page.goto(f"{live_server.url}/treatments/sessions/{session.external_id}/")
-        _vitals(page, "126", "80", "74", "98", rows=row)
-    page.reload()
-    page.get_by_label("Alert and oriented").check()
-    page.get_by_label("Walking steadily").check()
-    page.get_by_role("button", name="Save recovery status").click()
-    page.get_by_role("button", name="Discharge patient").click()
-    expect(page.get_by_text("Discharged. Print the discharge instructions.")).to_be_visible()
+    _observe_and_discharge(page, login, live_server, session, waits=(45, 80))  # the clinic's minimum: 120 min
 
     page.get_by_label("Session summary").fill("IM 0.5 mg/kg, uneventful.")
     page.get_by_role("button", name="Sign note as nurse").click()  # the injection is not posted to the ledger yet
@@ -193,17 +199,7 @@ def test_esketamine_device_by_device_from_booking_to_a_signed_note_and_rems_form
     page.get_by_role("button", name="Dosing done (2 of 2 devices given)").click()
     expect(page.get_by_text(re.compile("Dose given: 56 mg of 56 mg prepared"))).to_be_visible()
 
-    for minutes, row in ((40, 2), (50, 3), (35, 4)):  # REMS blood pressure ~40 min and ~1.5 h; 2 h observed
-        let_time_pass(minutes)
-        login("nurse")
-        page.goto(f"{live_server.url}/treatments/sessions/{session.external_id}/")
-        _vitals(page, "128", "82", "74", "98", rows=row)
-    page.reload()
-    page.get_by_label("Alert and oriented").check()
-    page.get_by_label("Walking steadily").check()
-    page.get_by_role("button", name="Save recovery status").click()
-    page.get_by_role("button", name="Discharge patient").click()
-    expect(page.get_by_text("Discharged. Print the discharge instructions.")).to_be_visible()
+    _observe_and_discharge(page, login, live_server, session, waits=(40, 50, 35))  # REMS BP ~40 min, ~1.5 h; 2 h
 
     page.locator("#account").get_by_role("button", name=re.compile("Record administration of 56 mg")).click()
     expect(page.get_by_text(re.compile(r"Administration recorded \(2(\.00)? device"))).to_be_visible()

@@ -140,22 +140,10 @@ def _build():
 
 @pytest.fixture(scope="module")
 def clinic_world(django_db_setup, django_db_blocker):
-    import time_machine
-    from django.db import transaction
-    from django.test import override_settings
+    from tests.conftest import rolled_back_world
 
-    from tests.conftest import CLINIC_TZ, test_now
-
-    with django_db_blocker.unblock(), override_settings(TIME_ZONE=CLINIC_TZ), \
-            time_machine.travel(test_now(), tick=True):
-        outer = transaction.atomic()
-        outer._from_testcase = True  # as Django's TestCase marks its own: the services' durable blocks run inside
-        outer.__enter__()
-        try:
-            yield _build()
-        finally:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
+    with rolled_back_world(django_db_blocker):
+        yield _build()
 
 
 #: Which object of the world each URL's identifier points at (by URL name, or by namespace); a URL not listed
