@@ -1,8 +1,12 @@
 """Django form fields over the strict parsers of :mod:`ketaclinic.inputs`.
 
 Every POST is read by a Django form; these fields give every app the same strict reading of what people type
-into number, whole-number, id and date fields, with the refusal shown next to the field. They decide nothing
+into text, number, whole-number, id and date fields, with the refusal shown next to the field. They decide nothing
 clinical: bounds are what the record can store, or what the caller passes in.
+
+Free text is a :class:`TextField` (one line) or :func:`note_field` (several lines): a length the record can keep,
+checked before the database sees it, and no control characters (PostgreSQL cannot store NUL; the others are
+invisible in the record). Django's own ``CharField`` refuses only NUL and needs no ``max_length``.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from django.utils import timezone
 
 from ketaclinic.inputs import (
     InputError,
+    control_character,
+    control_character_message,
     nonexistent_time_message,
     parse_decimal,
     parse_id,
@@ -35,6 +41,33 @@ def show_refusal(form, errors) -> None:
     """A service's refusals (``{field: message}``) on the form: next to the field each names, else above the form."""
     for field, msg in errors.items():
         form.add_error(field if field in form.fields else None, msg)
+
+
+class TextField(forms.CharField):
+    """Free text typed by a person: stripped, at most ``max_length`` characters (required: what the record keeps),
+    and no control characters; ``multiline`` text (a textarea by default) keeps tabs and line breaks.
+
+    The control-character check comes first, so a pasted NUL or escape is named as such rather than counted."""
+
+    def __init__(self, *, max_length: int, multiline: bool = False, **kwargs):
+        self.multiline = multiline
+        if multiline:
+            kwargs.setdefault("widget", forms.Textarea(attrs={"rows": 3}))
+        super().__init__(max_length=max_length, **kwargs)
+        self.error_messages.setdefault("max_length", "Use at most %(limit_value)d characters (this has %(show_value)d).")
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        code = control_character(text, multiline=self.multiline)
+        if code is not None:
+            raise forms.ValidationError(control_character_message(str(self.label or "This field"), code,
+                                                                  multiline=self.multiline), code="control_character")
+        return text
+
+
+def note_field(*, max_length: int, rows: int = 3, **kwargs) -> TextField:
+    """Several lines of free text (a note, circumstances, a reason): a :class:`TextField` in a textarea."""
+    return TextField(max_length=max_length, multiline=True, widget=forms.Textarea(attrs={"rows": rows}), **kwargs)
 
 
 class StrictDecimalField(forms.Field):
@@ -111,6 +144,8 @@ class IsoDateField(forms.DateField):
         super().__init__(**kwargs)
 
     def to_python(self, value):
+        if isinstance(value, str) and not value.isascii():  # strptime reads "２０２６" as 2026
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         day = super().to_python(value)
         if day is None:
             return None
@@ -144,6 +179,8 @@ class ClinicDateTimeField(forms.DateTimeField):
             return None
         if isinstance(value, datetime):
             return value if timezone.is_aware(value) else self._aware(value)
+        if not str(value).isascii():  # strptime reads other scripts' digits
+            raise forms.ValidationError("Enter a date and time (YYYY-MM-DD HH:MM).", code="invalid")
         naive = None
         for fmt in self.input_formats:
             try:

@@ -1,9 +1,13 @@
-"""Strict parsing of what people type into numeric, id and date fields (treatments, screening, integration,
-custody).
+"""Strict parsing of what people type into text, numeric, id and date fields (every app's forms and the API).
 
 Nothing here is a clinical rule: the bounds are what the record can store (the model field's digits), so an
 absurd entry such as ``1e30``, ``NaN`` or forty nines is a clear message next to the field instead of a server
 error. The clinical limits (plausible weight, maximum dose, ...) stay in :mod:`ketaclinic.clinical`.
+
+Numbers that are a measurement or a code are ASCII digits only: Python's ``int()`` and ``Decimal()`` also accept
+underscores (``1_20``), a sign (``+120``) and other scripts' digits (``١٢٠``, ``１２０``, ``²``), none of which a
+clinician types on purpose. Free text never carries control characters: PostgreSQL cannot store NUL at all, and the
+others are invisible on screen and in the printed record (multi-line text keeps tab and line breaks).
 """
 
 from __future__ import annotations
@@ -12,12 +16,17 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:[.][0-9]*)?|[.][0-9]+)")
+# ``[0-9]`` (never ``\d``, which matches every script's digits) and no leading "+": see the module's docstring.
+PLAIN_NUMBER = re.compile(r"-?(?:[0-9]+(?:[.][0-9]*)?|[.][0-9]+)")
 WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
 DIGITS = re.compile(r"[0-9]+")
 MAX_CHARS = 24
 EARLIEST_DAY = date(1900, 1, 1)
 LATEST_YEARS_AHEAD = 2
+#: The C0 control characters and DEL. Tab, line feed and carriage return are allowed in multi-line text only (a
+#: browser sends a textarea's line breaks as CR LF).
+CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+MULTILINE_ALLOWED = frozenset("\t\n\r")
 
 
 class InputError(ValueError):
@@ -26,6 +35,38 @@ class InputError(ValueError):
     def __init__(self, message: str):
         self.message = message
         super().__init__(message)
+
+
+def control_character(text: str, *, multiline: bool = False) -> str | None:
+    """The first control character in ``text`` that is not allowed there (as ``U+0000``), or None."""
+    for m in CONTROL_CHARACTER.finditer(text):
+        if not (multiline and m.group() in MULTILINE_ALLOWED):
+            return f"U+{ord(m.group()):04X}"
+    return None
+
+
+def control_character_message(label: str, code: str, *, multiline: bool = False) -> str:
+    kept = " (tabs and line breaks are fine)" if multiline else ""
+    return (f"{label} contains an invisible control character ({code}), perhaps pasted from another program; "
+            f"retype it without that character{kept}.")
+
+
+def check_text(value: object, label: str, *, multiline: bool = False, max_length: int | None = None) -> str:
+    """Free text as typed (not stripped): refused with :class:`InputError` when it holds a control character
+    (:func:`control_character`) or is longer than ``max_length``."""
+    text = "" if value is None else str(value)
+    code = control_character(text, multiline=multiline)
+    if code is not None:
+        raise InputError(control_character_message(label, code, multiline=multiline))
+    if max_length is not None and len(text) > max_length:
+        raise InputError(f"{label} must be at most {max_length} characters (it has {len(text)}).")
+    return text
+
+
+def ascii_digits(text: str) -> bool:
+    """True when ``text`` is one or more ASCII digits 0-9 and nothing else (``str.isdigit`` also says True for
+    "²", "١٢٠" and "１２０", which ``int()`` then refuses or reads as another number)."""
+    return DIGITS.fullmatch(text) is not None
 
 
 def _plain(d: Decimal) -> str:
@@ -41,7 +82,8 @@ def field_bounds(model, field: str) -> tuple[Decimal, int]:
 
 def plain_decimal(text: str) -> Decimal | None:
     """The number a plain decimal entry spells ("70.5", "70,5", "-2"), or None for anything else: exponents
-    ("1e30"), NaN, infinity, or more than MAX_CHARS characters."""
+    ("1e30"), NaN, infinity, a "+" sign, underscores, digits other than ASCII 0-9, or more than MAX_CHARS
+    characters."""
     text = text.strip().replace(",", ".")
     if not text or len(text) > MAX_CHARS or not PLAIN_NUMBER.fullmatch(text):
         return None
