@@ -206,6 +206,34 @@ RULES: tuple[Rule, ...] = (
          "needs override (non-US); never above 84 mg.", "clinical.md §3b TRD, MDSI and Device rows", "C",
          ("dosing.esketamine_first_dose_mg", "dosing.esketamine_max_dose_mg",
           "dosing.esketamine_device_interval_minutes", "dosing.esketamine_allow_28mg")),
+    Rule("titration.plan", "Dosing",
+         "A titration plan on an order: a ladder of doses (start, steps, ceiling), judged on one outcome scale. No "
+         "step above the plan's ceiling; no ceiling above the hard limit (IV/IM hard ceiling; esketamine 84 mg); "
+         "esketamine in whole 28 mg devices. Built-in esketamine plans: TRD 56 mg first, then 56 or 84 mg; MDSI "
+         "84 mg, reduced to 56 mg for tolerability.", "clinical.md §1 (0.5 mg/kg standard; 1.0 mg/kg highest "
+         "studied; up to 0.75 mg/kg in practice) and §3b (TRD and MDSI rows); [seed 7]", "C",
+         ("dosing.iv_ceiling_mg_per_kg", "dosing.im_ceiling_mg_per_kg", "dosing.esketamine_max_dose_mg")),
+    Rule("titration.step_down", "Dosing",
+         "Before each session the next dose is proposed. One step down when the last session was not tolerated: a "
+         "vital sign at the clinic's HOLD or STOP limit, a BP rise of +40 systolic / +25 diastolic mmHg from the "
+         "pre-dose reading, MOAA/S at deep sedation, vomiting, an adverse event at the clinic's severity, or peak "
+         "CADSS at the clinic's cut-off (none by default: none is published). At the lowest step: hold for the "
+         "prescriber.", "Clinic practice (issue 21, U); BP threshold clinical.md §3c (SPR-PI §5.6, C)", "U",
+         ("titration.step_down_on_bp_rise", "titration.step_down_adverse_severity",
+          "titration.step_down_cadss_at_or_above", "vitals.systolic_rise_mmHg", "vitals.diastolic_rise_mmHg",
+          "sedation.moaas_urgent_at_or_below")),
+    Rule("titration.step_up", "Dosing",
+         "One step up when the patient has had the clinic's number of sessions at the current dose, the last "
+         "was tolerated, and a score on the plan's scale taken since the dose last changed shows no response "
+         "(less than a 50% fall from baseline); otherwise the dose stays. Dissociation is shown with the "
+         "response, never a reason to step up: more dissociation went with a stronger response [seed 8].",
+         "Clinic practice (issue 21, U); response definition clinical.md §4 (Cochrane CD011612.pub3, C)", "U",
+         ("titration.sessions_before_step_up", "outcomes.response_percent")),
+    Rule("titration.choice", "Dosing",
+         "A proposal takes effect only when a prescriber signs it, before the dose is prepared. A dose other than "
+         "the proposal (a step up without its criteria, any other step) needs the prescriber's reason; a dose off "
+         "the plan's ladder or above its ceiling cannot be signed; no proposal while the previous session is "
+         "unsigned.", "Clinic practice (issue 21); two-person check of the signed dose, clinical.md §1", "U"),
     Rule("dosing.weight_basis", "Dosing",
          "Actual body weight by default. Optional adjusted weight when BMI > 30: IBW (Devine) + 0.4 x (actual - "
          "IBW); the formula is standard pharmacy practice, NOT in the reference.",

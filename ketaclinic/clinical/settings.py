@@ -171,6 +171,22 @@ SETTINGS: tuple[SettingSpec, ...] = (
                 "clinical.md §3b TRD/MDSI rows: 56 or 84 mg (C)", True, D),
     SettingSpec("dosing.esketamine_device_interval_minutes", "Esketamine: minutes between devices", "min", 5, 5, 15,
                 "clinical.md §3b 'Device' row: wait 5 min between devices (C)", True, D),
+    SettingSpec("titration.sessions_before_step_up", "Titration: sessions at a dose before a step up may be "
+                "proposed", "sessions", 2, 1, 12, NO_SOURCE + " (issue 21: clinics step up when the response is "
+                "weak after a number of sessions)", False, D),
+    SettingSpec("titration.step_down_on_bp_rise", "Titration: a blood-pressure rise at the label's reporting "
+                "threshold steps the next dose down", "", True, None, None, _SPR_56 + " for the threshold; stepping "
+                "down after it is a clinic rule (issue 21; U)", False, D),
+    SettingSpec("titration.step_down_adverse_severity", "Titration: an adverse event at or above this severity "
+                "steps the next dose down (vomiting always does)", "", "moderate", None, None, NO_SOURCE +
+                " (issue 21: step down after troublesome dissociation, a BP rise or vomiting)", False, D,
+                choices=("mild", "moderate", "severe")),
+    SettingSpec("titration.step_down_cadss_at_or_above", "Titration: peak CADSS at or above this steps the next dose "
+                "down (0 = no cut-off)", "points", 0, 0, 92, "No published CADSS cut-off for a dose reduction: "
+                "clinical.md §4 CADSS row gives only the 23-item range 0-92 (C), and Luckenbaugh 2014 (doi:10.1016/"
+                "j.jad.2014.02.017) found more dissociation went with a stronger response. Off until the medical "
+                "director sets one; troublesome dissociation recorded as an adverse event steps down meanwhile",
+                False, D),
     SettingSpec("dosing.esketamine_allow_28mg", "Esketamine: allow a 28 mg dose without override", "", False, None,
                 None, "clinical.md §3b '>= 65 y start 28 mg' row: EU/HK labelling only (S non-US, U for US)",
                 False, D),
