@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date, datetime, time, timedelta
 
 from django.http import HttpResponse
@@ -86,11 +87,28 @@ def inventory_rows(start: date, end: date) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
+#: What a spreadsheet reads as the start of a formula (OWASP "CSV Injection"): a supplier's address or a method of
+#: destruction typed as ``=HYPERLINK(...)`` would otherwise run when the compliance lead opens the export.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: A negative number ("-2.00", a count's difference) is data, not a formula: it stays a number in the spreadsheet.
+NEGATIVE_NUMBER = re.compile(r"-[0-9]+(?:[.][0-9]+)?")
+
+
+def csv_cell(value: object) -> str:
+    """One CSV cell as text, neutralised (OWASP): a cell starting with =, +, -, @, tab or carriage return gets a
+    leading single quote, so the spreadsheet shows it as text; a plain negative number is left as it is."""
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_START) and not NEGATIVE_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
 def csv_response(filename: str, header: list[str], rows: list[list[str]]) -> HttpResponse:
+    """Every CSV the app writes goes through here: each cell passes :func:`csv_cell`."""
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerow([csv_cell(v) for v in header])
+    writer.writerows([csv_cell(v) for v in row] for row in rows)
     response = HttpResponse(buf.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -353,6 +353,8 @@ def ledger(request):
     kind = request.GET.get("kind")
     if kind in LedgerEntry.Kind.values:
         entries = entries.filter(kind=kind)
+    else:
+        kind = None  # only a kind the ledger has is recorded or shown (PostgreSQL's JSON refuses a NUL)
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
     patients = list(dict.fromkeys(str(e.patient.external_id) for e in page if e.patient_id))
     audit.record(Actor.from_request(request), AuditAction.CUSTODY_LEDGER_VIEWED,
@@ -448,6 +450,8 @@ def inventory_record(request):
     start, end, notes = _period(request, default_days=365 * 2)
     header, rows = reports.inventory_rows(start, end)
     fmt = request.GET.get("format")
+    if fmt not in ("csv", "pdf"):
+        fmt = None
     note = reports.RETENTION_NOTE.format(years=_retention_years())
     audit.record(Actor.from_request(request), AuditAction.CUSTODY_INVENTORY_RECORD_VIEWED,
                  details={"from": start, "to": end, "format": fmt or "html"})
