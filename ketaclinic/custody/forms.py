@@ -25,7 +25,11 @@ from ketaclinic.custody.services import (
     count_maximum,
     parse_quantity,
 )
-from ketaclinic.formfields import ClinicDateTimeField, IsoDateField, WholeNumberField
+from ketaclinic.formfields import ClinicDateTimeField, IsoDateField, TextField, WholeNumberField, note_field
+
+#: The longest free-text note a custody record keeps (circumstances of a loss, an incident's resolution, a
+#: correction's reason): input sanity, the columns themselves are unbounded text.
+NOTE_MAX = 2000
 
 
 class QuantityField(forms.Field):
@@ -81,11 +85,11 @@ class ConfirmForm(forms.Form):
 
 class ReceiptForm(forms.Form):
     supplier = forms.ModelChoiceField(Supplier.objects.filter(kind=Supplier.Kind.DISTRIBUTOR, active=True))
-    invoice_number = forms.CharField(max_length=60)
+    invoice_number = TextField(max_length=60)
     invoice_date = IsoDateField()
     received_on = IsoDateField(label="Date received", initial=timezone.localdate)
     product = forms.ModelChoiceField(Product.objects.filter(active=True))
-    lot_number = forms.CharField(max_length=40, label="Lot number")
+    lot_number = TextField(max_length=40, label="Lot number")
     expiry = IsoDateField(label="Expiry date")
     packages = WholeNumberField(min_value=1, max_value=500, label="Packages received",
                                 help_text="Vials, or kits for esketamine")
@@ -105,7 +109,7 @@ class DrawForm(forms.Form):
 
 class WasteForm(forms.Form):
     quantity = QuantityField(label="Residue wasted")
-    method = forms.CharField(max_length=200, initial="Expelled into drug-disposal container",
+    method = TextField(max_length=200, initial="Expelled into drug-disposal container",
                              label="Method of wastage")
 
 
@@ -115,31 +119,31 @@ class WitnessForm(forms.Form):
 
 class DestroyForm(forms.Form):
     quantity = QuantityField(label="Quantity to destroy")
-    method = forms.CharField(max_length=200, label="Method of destruction",
+    method = TextField(max_length=200, label="Method of destruction",
                              help_text="Rendered non-retrievable, e.g. chemical denaturing kit")
-    place = forms.CharField(max_length=200, label="Place of destruction")
+    place = TextField(max_length=200, label="Place of destruction")
 
 
 class LossForm(forms.Form):
     kind = forms.ChoiceField(choices=LossReport.Kind.choices, label="Type of loss")
     quantity = QuantityField(label="Quantity missing")
     discovered_at = ClinicDateTimeField(label="Discovered at")
-    circumstances = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+    circumstances = note_field(max_length=NOTE_MAX)
     police_notified = forms.BooleanField(required=False)
-    police_report = forms.CharField(max_length=80, required=False, label="Police report number")
+    police_report = TextField(max_length=80, required=False, label="Police report number")
 
 
 class ReturnForm(forms.Form):
     quantity = QuantityField(label="Quantity returned")
     distributor = forms.ModelChoiceField(Supplier.objects.filter(kind=Supplier.Kind.REVERSE_DISTRIBUTOR, active=True),
                                          label="Reverse distributor")
-    reason = forms.CharField(max_length=200)
+    reason = TextField(max_length=200)
 
 
 class LossNoticeForm(forms.Form):
     notice_sent_at = ClinicDateTimeField(required=False, label="Written notice to DEA Field Division sent at")
     form106_filed_on = IsoDateField(required=False, latest=timezone.localdate, label="DEA Form 106 filed on")
-    form106_reference = forms.CharField(max_length=80, required=False, label="Form 106 confirmation number")
+    form106_reference = TextField(max_length=80, required=False, label="Form 106 confirmation number")
 
 
 class CountScopeForm(forms.Form):
@@ -194,24 +198,24 @@ class CountForm(forms.Form):
 
 class IncidentForm(forms.Form):
     resolution = forms.ChoiceField(choices=Incident.Resolution.choices)
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+    reason = note_field(max_length=NOTE_MAX)
 
 
 class ReverseForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Reason for the correction",
+    reason = note_field(max_length=NOTE_MAX, rows=2, label="Reason for the correction",
                              error_messages={"required": "Give a reason for the correction."})
 
 
 class SupplierForm(forms.Form):
-    name = forms.CharField(max_length=200)
-    address = forms.CharField(max_length=300)
-    dea_number = forms.CharField(max_length=20, label="DEA number")
+    name = TextField(max_length=200)
+    address = TextField(max_length=300)
+    dea_number = TextField(max_length=20, label="DEA number")
     kind = forms.ChoiceField(choices=Supplier.Kind.choices)
 
 
 class ProductForm(forms.Form):
-    ndc = forms.CharField(max_length=20, label="NDC")
-    name = forms.CharField(max_length=200)
+    ndc = TextField(max_length=20, label="NDC")
+    name = TextField(max_length=200)
     drug = forms.ChoiceField(choices=Product.Drug.choices)
     form = forms.ChoiceField(choices=Product.Form.choices)
     strength_mg_per_mL = QuantityField(required=False, label="Strength (mg/mL, vials)")
@@ -222,7 +226,7 @@ class ProductForm(forms.Form):
 
 
 class LocationForm(forms.Form):
-    name = forms.CharField(max_length=120)
+    name = TextField(max_length=120)
     rooms = forms.ModelMultipleChoiceField(queryset=None, required=False, help_text="Rooms this store supplies")
 
     def __init__(self, *args, clinic=None, **kwargs):

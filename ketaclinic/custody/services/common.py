@@ -89,6 +89,16 @@ def parse_quantity(raw: object, field: str = "quantity", *, allow_zero: bool = F
     return rules.q2(value)
 
 
+def whole_device_problem(container, quantity: Decimal) -> str | None:
+    """A nasal-spray device leaves the stock whole: destroying, losing or returning a fraction of one would leave a
+    fraction that no draw (whole devices only) can ever take. None when ``quantity`` is fine for ``container``."""
+    product = container.lot.product
+    if product.unit == "device" and quantity != quantity.to_integral_value():
+        return (f"Nasal spray devices are counted whole: enter a whole number of devices "
+                f"(not {quantity:f}).")
+    return None
+
+
 def _dec(value) -> Decimal:
     """An aggregate as an exact 0.01 Decimal (SQLite sums decimals in floating point)."""
     return ZERO if value is None else rules.q2(value)

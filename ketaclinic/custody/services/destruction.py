@@ -19,6 +19,7 @@ from ketaclinic.custody.services.common import (
     _require,
     parse_quantity,
     use_case,
+    whole_device_problem,
 )
 from ketaclinic.custody.services.ledger import _lock_container
 
@@ -38,7 +39,10 @@ def request_destruction(actor: Actor, *, container: Container, quantity, method:
         errors["place"] = "Say where it is destroyed (DEA Form 41 'location')."
     pending = _dec(PendingEvent.objects.filter(container=container, status=PendingEvent.Status.PENDING).aggregate(
         t=Sum("quantity"))["t"])
-    if quantity > container.balance - pending:
+    whole = whole_device_problem(container, quantity)
+    if whole is not None:
+        errors["quantity"] = whole
+    elif quantity > container.balance - pending:
         errors["quantity"] = f"Only {container.balance - pending} {container.lot.product.unit} remain in " \
                              f"{container.label} (after other pending destructions)."
     if errors:

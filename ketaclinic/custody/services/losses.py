@@ -13,7 +13,14 @@ from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import Clinic, current_clinic
 from ketaclinic.clinical import custody as rules
 from ketaclinic.custody.models import Container, LedgerEntry, LossReport
-from ketaclinic.custody.services.common import DISPOSERS, CustodyError, _require, parse_quantity, use_case
+from ketaclinic.custody.services.common import (
+    DISPOSERS,
+    CustodyError,
+    _require,
+    parse_quantity,
+    use_case,
+    whole_device_problem,
+)
 from ketaclinic.custody.services.ledger import _lock_container, _post
 
 
@@ -46,7 +53,10 @@ def report_loss(actor: Actor, *, container: Container, quantity, kind: str, disc
         errors["circumstances"] = "Describe what happened (DEA Form 106)."
     if kind not in LossReport.Kind.values:
         errors["kind"] = "Choose theft, significant loss or lost in transit."
-    if quantity > container.balance:
+    whole = whole_device_problem(container, quantity)
+    if whole is not None:
+        errors["quantity"] = whole
+    elif quantity > container.balance:
         errors["quantity"] = f"Only {container.balance} {container.lot.product.unit} remain in {container.label}."
     if errors:
         raise CustodyError(errors)

@@ -7,7 +7,14 @@ from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinical.identifiers import check_dea_number
 from ketaclinic.custody.models import Container, LedgerEntry, Supplier
-from ketaclinic.custody.services.common import RETURNERS, CustodyError, _require, parse_quantity, use_case
+from ketaclinic.custody.services.common import (
+    RETURNERS,
+    CustodyError,
+    _require,
+    parse_quantity,
+    use_case,
+    whole_device_problem,
+)
 from ketaclinic.custody.services.ledger import _lock_container, _post
 
 
@@ -22,7 +29,10 @@ def return_stock(actor: Actor, *, container: Container, quantity, distributor: S
         errors["distributor"] = "Returns go to a registered reverse distributor."
     elif not check_dea_number(distributor.dea_number).valid:
         errors["distributor"] = "The reverse distributor's DEA number fails its check digit."
-    if quantity > container.balance:
+    whole = whole_device_problem(container, quantity)
+    if whole is not None:
+        errors["quantity"] = whole
+    elif quantity > container.balance:
         errors["quantity"] = f"Only {container.balance} {container.lot.product.unit} remain in {container.label}."
     if not reason.strip():
         errors["reason"] = "Give the reason (expired, recalled, unwanted)."

@@ -21,6 +21,7 @@ from ketaclinic.custody.services.common import (
     settings_for,
     use_case,
 )
+from ketaclinic.inputs import ascii_digits
 
 
 @use_case
@@ -33,8 +34,9 @@ def add_supplier(actor: Actor, *, name: str, address: str, dea_number: str,
     if not address.strip():
         errors["address"] = "Enter the supplier's address (21 CFR 1304.22(c)(3))."
     dea = "".join(dea_number.split()).upper()
-    result = check_dea_number(dea)
-    if not result.valid:
+    if not dea.isascii():  # the core's pattern reads "٥٨٣٦٧٢٧" and "５８３６７２７" as digits
+        errors["dea_number"] = "Type the DEA number with the letters A-Z and the digits 0-9 only."
+    elif not (result := check_dea_number(dea)).valid:
         errors["dea_number"] = "; ".join(result.problems)
     if errors:
         raise CustodyError(errors)
@@ -50,7 +52,7 @@ def add_product(actor: Actor, *, ndc: str, name: str, drug: str, form: str, stre
     errors: dict[str, str] = {}
     ndc = ndc.strip()
     digits = ndc.replace("-", "")
-    if not digits.isdigit() or len(digits) not in (10, 11):
+    if not ascii_digits(digits) or len(digits) not in (10, 11):
         errors["ndc"] = "An NDC has 10 or 11 digits (e.g. 50458-028-02)."
     elif Product.objects.filter(ndc=ndc).exists():
         errors["ndc"] = "A product with this NDC already exists."
