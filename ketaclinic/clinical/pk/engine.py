@@ -207,8 +207,8 @@ def _per_patient(value: np.ndarray | float, patients: int, name: str) -> np.ndar
         np.asarray(value, dtype=float)
     if arr.shape != (patients,):
         raise PKInputError(f"needs one value per patient ({patients}), got shape {arr.shape}.", name)
-    if not np.isfinite(arr).all() or (arr <= 0).any():
-        raise PKInputError("every dose and rate must be more than 0.", name)
+    if not np.isfinite(arr).all() or (arr < 0).any():
+        raise PKInputError("an input amount or rate is negative or not a number.", name)
     return arr
 
 
