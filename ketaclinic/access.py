@@ -49,9 +49,19 @@ CHART_READERS = staff(CLINICAL, FD, BI, CO, AD)
 POLICY: dict[str, Rule] = {
     # --- accounts -----------------------------------------------------------------------------
     "accounts:login": PUBLIC,
+    # the second factor and the authenticator set-up come after the password, before the person is signed in: the
+    # views serve only the account whose password this browser had accepted a moment before (else "sign in again")
+    "accounts:second_factor": PUBLIC,
+    "accounts:enrol": PUBLIC,
+    "accounts:unlock": PUBLIC,  # lift one's own sign-in delay with one's authenticator
     "accounts:logout": SIGNED_IN,
     "accounts:password_change": ANY_STAFF,
     "accounts:password_change_done": ANY_STAFF,
+    "accounts:password_reset": PUBLIC,  # the same answer whether or not an account uses the address
+    "accounts:password_reset_confirm": PUBLIC,  # the emailed one-time link
+    "accounts:sign_in_security": staff(AD),
+    "accounts:lift_delay": staff(AD),
+    "accounts:remove_second_factor": staff(AD),
     "health": PUBLIC,
     # --- clinic (Today, settings, rooms) --------------------------------------------------------
     "clinic:today": ANY_STAFF,
@@ -145,6 +155,7 @@ POLICY: dict[str, Rule] = {
     "portal:progress": PATIENT,
     "portal:visits": PATIENT,
     "portal:visit_pdf": PATIENT,
+    "portal:password_change": PATIENT,
     "portal:invite": staff(FD, P, N),
     # --- custody (issue 6) ------------------------------------------------------------------------
     # Handlers (prescriber, nurse) receive, draw, waste, count, countersign and witness; compliance reads

@@ -122,6 +122,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "ninja",
+    "django_otp",  # the staff second factor: TOTP devices and recovery codes (static devices)
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "ketaclinic.accounts",
     "ketaclinic.audit",
     "ketaclinic.clinic",
@@ -226,9 +229,27 @@ AUTH_PASSWORD_VALIDATORS = [
 SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 15, 1, 24 * 60)
 SESSION_COOKIE_AGE = 12 * 60 * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
-# Lockout after repeated failed sign-ins.
+# Sign-in throttle (ketaclinic/accounts/throttle.py): at most LOGIN_FAILURE_LIMIT passwords are checked for one
+# username in a burst, then one per delay, the delay doubling from LOGIN_DELAY_SECONDS up to LOGIN_LOCKOUT_MINUTES
+# (a delay, never a permanent lock: an attacker cannot keep a clinician out; an admin or the clinician's second
+# factor lifts it). One source address gets LOGIN_ADDRESS_FAILURE_LIMIT failures (a clinic shares one address).
+# Failures are forgotten LOGIN_FAILURE_WINDOW_MINUTES after the last one.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, 1, 100)
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 20, 1, 10000)
+LOGIN_DELAY_SECONDS = env_int("LOGIN_DELAY_SECONDS", 30, 1, 3600)
 LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, 1, 24 * 60)
+LOGIN_FAILURE_WINDOW_MINUTES = env_int("LOGIN_FAILURE_WINDOW_MINUTES", 60, 1, 7 * 24 * 60)
+# Password reset links work once and for 30 minutes; at most PASSWORD_RESET_PER_HOUR requests an hour per address
+# typed and per source address.
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_MINUTES", 30, 5, 24 * 60) * 60
+PASSWORD_RESET_PER_HOUR = env_int("PASSWORD_RESET_PER_HOUR", 5, 1, 1000)
+# Staff second factor (TOTP with recovery codes). Prescribers, compliance leads and clinic admins must use one;
+# KETACLINIC_REQUIRE_2FA_FOR_ALL=true requires it of every staff member. Demo accounts (User.is_demo) are exempt
+# from the requirement only when KETACLINIC_2FA_EXEMPT_DEMO_ACCOUNTS=true (for ./dev demo; never in a deployment).
+KETACLINIC_REQUIRE_2FA_FOR_ALL = env_bool("KETACLINIC_REQUIRE_2FA_FOR_ALL", False)
+KETACLINIC_2FA_REQUIRED_ROLES = ("prescriber", "compliance", "clinic_admin")
+KETACLINIC_2FA_EXEMPT_DEMO_ACCOUNTS = env_bool("KETACLINIC_2FA_EXEMPT_DEMO_ACCOUNTS", False)
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "KetaClinic")
 
 # --- Internationalisation ----------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -21,6 +21,7 @@ NAVIGATION: list[tuple[str, str]] = [
     ("Rooms", "clinic:rooms"),
     ("Clinic settings", "clinic:settings"),
     ("Access policy", "clinic:access_policy"),
+    ("Sign-in security", "accounts:sign_in_security"),
 ]
 
 

@@ -57,13 +57,28 @@ class RoleGrant(models.Model):
         return f"{self.user.username}: {self.get_role_display()}"
 
 
-class LoginThrottle(models.Model):
-    """Failed sign-in attempts per username, for lockout after repeated failures."""
+class SignInCounter(models.Model):
+    """Password checks counted per username and per source address (and password-reset requests per address
+    typed and per source address), for the progressive sign-in delay of :mod:`ketaclinic.accounts.throttle`.
 
-    username = models.CharField(max_length=150, unique=True)
+    A check is counted before the password is compared (the count is the slot it takes), so parallel requests
+    each take their own slot; a correct password gives its slot back."""
+
+    class Kind(models.TextChoices):
+        USERNAME = "username", "Username"
+        ADDRESS = "address", "Source address"
+        RESET_EMAIL = "reset_email", "Password reset: address typed"
+        RESET_ADDRESS = "reset_address", "Password reset: source address"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    key = models.CharField(max_length=254)
     failures = models.PositiveIntegerField(default=0)
-    locked_until = models.DateTimeField(null=True, blank=True)
-    last_failure_at = models.DateTimeField(null=True, blank=True)
+    blocked_until = models.DateTimeField(null=True, blank=True)
+    last_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "key"], name="unique_sign_in_counter")]
+        ordering = ["kind", "key"]
 
     def __str__(self) -> str:
-        return f"{self.username}: {self.failures} failure(s)"
+        return f"{self.get_kind_display()} {self.key}: {self.failures}"

@@ -17,6 +17,15 @@ class AuditAction(StrEnum):
     AUTH_SIGN_IN_LOCKED = "auth.sign_in.locked"
     AUTH_SIGN_OUT = "auth.sign_out"
     AUTH_PASSWORD_CHANGED = "auth.password_changed"
+    AUTH_PASSWORD_ACCEPTED = "auth.password_accepted"  # at sign-in; the second factor comes next
+    AUTH_SIGN_IN_UNLOCKED = "auth.sign_in.unlocked"
+    AUTH_SECOND_FACTOR_REFUSED = "auth.second_factor.refused"
+    AUTH_SECOND_FACTOR_ENROLLED = "auth.second_factor.enrolled"
+    AUTH_SECOND_FACTOR_REMOVED = "auth.second_factor.removed"
+    AUTH_PASSWORD_CHANGE_REFUSED = "auth.password_change.refused"
+    AUTH_PASSWORD_RESET_REQUESTED = "auth.password_reset.requested"
+    AUTH_PASSWORD_RESET_REFUSED = "auth.password_reset.refused"
+    AUTH_PASSWORD_RESET_DONE = "auth.password_reset.done"
     STAFF_CREATED = "staff.created"
     ADMIN_USER_ADDED = "admin.user.added"
     ADMIN_USER_CHANGED = "admin.user.changed"
@@ -100,6 +109,7 @@ class AuditAction(StrEnum):
     PORTAL_PROGRESS_VIEWED = "portal.progress.viewed"
     PORTAL_VISITS_VIEWED = "portal.visits.viewed"
     PORTAL_VISIT_INSTRUCTIONS_DOWNLOADED = "portal.visit_instructions.downloaded"
+    PORTAL_PASSWORD_PAGE_VIEWED = "portal.password_page.viewed"
 
     # --- Controlled-substance custody (custody); waste/destroy are PendingEvent.Kind values, routine/initial/biennial Count.Kind values
     CUSTODY_SUPPLIER_ADDED = "custody.supplier.added"

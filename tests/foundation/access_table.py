@@ -23,9 +23,17 @@ ROLE_COLUMNS = {"P": "prescriber", "N": "nurse", "T": "therapist", "F": "front_d
 TABLE = """
 url name                          P N T F B C A    how
 accounts:login                    public           GET
+accounts:second_factor            public           GET
+accounts:enrol                    public           GET
+accounts:unlock                   public           GET
 accounts:logout                   signed-in        POST
 accounts:password_change          P N T F B C A    GET
 accounts:password_change_done     P N T F B C A    GET
+accounts:password_reset           public           GET
+accounts:password_reset_confirm   public           GET
+accounts:sign_in_security         . . . . . . A    GET
+accounts:lift_delay               . . . . . . A    POST
+accounts:remove_second_factor     . . . . . . A    POST
 health                            public           GET
 admin:*                           . . . . . . A    GET
 api-1.0.0:*                       P N T F B C A    GET
@@ -116,6 +124,7 @@ portal:done                       patient          GET
 portal:progress                   patient          GET
 portal:visits                     patient          GET
 portal:visit_pdf                  patient          GET
+portal:password_change            patient          GET
 portal:invite                     P N . F . . .    POST
 custody:home                      P N . . . C A    GET
 custody:receive                   P N . . . . .    GET

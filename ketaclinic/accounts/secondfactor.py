@@ -1,0 +1,114 @@
+"""The staff second factor: a TOTP authenticator (django-otp's ``TOTPDevice``) and one-time recovery codes
+(django-otp's ``StaticDevice``, whose tokens hold only a hash of each code: the codes are shown once).
+
+Who must use one: prescribers, compliance leads and clinic admins (``KETACLINIC_2FA_REQUIRED_ROLES``), and every
+staff member when ``KETACLINIC_REQUIRE_2FA_FOR_ALL`` is on. Anyone who enrolled uses it. Patients have the portal's
+own emailed code instead (``portal/services.py``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import secrets
+
+from django.conf import settings
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+RECOVERY_CODES = 10
+TOTP_NAME = "Authenticator app"
+RECOVERY_NAME = "Recovery codes"
+
+
+def is_staff_account(user) -> bool:
+    return not hasattr(user, "patient_account")
+
+
+def required_for(user) -> bool:
+    """Whether ``user`` may not sign in without a second factor."""
+    if not is_staff_account(user):
+        return False
+    if user.is_demo and settings.KETACLINIC_2FA_EXEMPT_DEMO_ACCOUNTS:
+        return False
+    return bool(settings.KETACLINIC_REQUIRE_2FA_FOR_ALL or user.has_role(*settings.KETACLINIC_2FA_REQUIRED_ROLES))
+
+
+def authenticator(user) -> TOTPDevice | None:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("-pk").first()
+
+
+def next_step(user) -> str:
+    """After a correct password: "verify" (type the code), "enrol" (set one up first) or "" (signed in)."""
+    if is_staff_account(user) and authenticator(user) is not None:
+        return "verify"
+    return "enrol" if required_for(user) else ""
+
+
+def pending_device(user) -> TOTPDevice:
+    """The unconfirmed authenticator being set up (made on first call, kept until confirmed)."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name=TOTP_NAME, confirmed=False)
+    return device
+
+
+def secret_text(device: TOTPDevice) -> str:
+    """The secret as people type it into an authenticator app: base32 in groups of four."""
+    b32 = base64.b32encode(device.bin_key).decode().rstrip("=")
+    return " ".join(b32[i:i + 4] for i in range(0, len(b32), 4))
+
+
+def qr_svg(device: TOTPDevice) -> str:
+    """The enrolment QR code as inline SVG (no image library, no external request)."""
+    import qrcode
+    import qrcode.image.svg
+
+    image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathFillImage, box_size=12)
+    return image.to_string(encoding="unicode")
+
+
+def clean_code(code: str) -> str:
+    return re.sub(r"[\s-]", "", code or "").lower()
+
+
+def recovery_hash(code: str) -> str:
+    """What is stored of a recovery code: 64 bits of its SHA-256 (the code carries 80 random bits, so the stored
+    value does not give it back). Fits django-otp's 16-character token column."""
+    return hashlib.sha256(f"ketaclinic-recovery:{clean_code(code)}".encode()).hexdigest()[:16]
+
+
+def issue_recovery_codes(user) -> list[str]:
+    """Replace the user's recovery codes with RECOVERY_CODES new ones; the codes are returned to be shown once."""
+    device, _ = StaticDevice.objects.get_or_create(user=user, name=RECOVERY_NAME, defaults={"confirmed": True})
+    device.token_set.all().delete()
+    codes = []
+    for _ in range(RECOVERY_CODES):
+        raw = base64.b32encode(secrets.token_bytes(10)).decode().lower()  # 16 characters, 80 bits
+        codes.append("-".join(raw[i:i + 4] for i in range(0, 16, 4)))
+    StaticToken.objects.bulk_create([StaticToken(device=device, token=recovery_hash(c)) for c in codes])
+    return codes
+
+
+def verify(user, code: str) -> str:
+    """Check a 6-digit authenticator code or a recovery code; returns how ("authenticator", "recovery code") or
+    "" when neither matched. Each device throttles its own failures (django-otp: the wait doubles per failure)."""
+    code = clean_code(code)
+    if re.fullmatch(r"[0-9]{6}", code):
+        device = authenticator(user)
+        return "authenticator" if device is not None and device.verify_token(code) else ""
+    if re.fullmatch(r"[a-z2-7]{16}", code):
+        device = StaticDevice.objects.filter(user=user, confirmed=True).first()
+        return "recovery code" if device is not None and device.verify_token(recovery_hash(code)) else ""
+    return ""
+
+
+def recovery_codes_left(user) -> int:
+    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+
+
+def remove_all(user) -> int:
+    """Remove the user's authenticator and recovery codes (lost phone): they enrol again at their next sign-in."""
+    removed = TOTPDevice.objects.filter(user=user).delete()[0]
+    return removed + StaticDevice.objects.filter(user=user).delete()[0]
