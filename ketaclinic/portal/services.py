@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
@@ -17,6 +18,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
+from django.core.validators import EmailValidator
 from django.db import transaction
 from django.utils import timezone
 
@@ -49,13 +51,37 @@ def _hash(secret: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------ invitations
+EMAIL_MAX = 254  # Invitation.email, and the longest address mail can carry (RFC 5321 path limit)
+_HEADER_CHARACTERS = re.compile(r"[,;<>\s\x00-\x1f\x7f]")
+
+
+def check_invitation_address(raw: str | None, *, where: str = "") -> str:
+    """Exactly one email address, or PortalError on ``email``: no list (commas, semicolons), no line breaks or other
+    characters that would change the mail's headers, at most EMAIL_MAX characters, and valid by Django's
+    EmailValidator. Checked before anything is written or sent."""
+    email = (raw or "").strip()
+    if not email:
+        raise PortalError({"email": "The patient has no email address; add one to their details first."})
+    if len(email) > EMAIL_MAX:
+        raise PortalError({"email": f"The email address{where} is {len(email)} characters long; an address has at "
+                                    f"most {EMAIL_MAX}."})
+    if _HEADER_CHARACTERS.search(email):
+        raise PortalError({"email": f"Type exactly one email address{where}: no commas, semicolons, spaces or line "
+                                    "breaks. The invitation goes to one person."})
+    try:
+        EmailValidator()(email)
+    except ValidationError:
+        raise PortalError({"email": f"“{email}”{where} is not an email address (name@example.org)."}) from None
+    return email
+
+
 @transaction.atomic
 def invite(*, actor: Actor, patient: Patient, email: str = "", link_base: str = "") -> tuple[Invitation, str]:
     """Create a one-time invitation and email its link; returns (invitation, token). Earlier open invitations
     for the patient are revoked, so only the newest link works."""
-    email = (email or patient.email or "").strip()
-    if not email:
-        raise PortalError({"email": "The patient has no email address; add one to their details first."})
+    typed = bool((email or "").strip())
+    email = check_invitation_address(email if typed else patient.email,
+                                     where="" if typed else " on the patient's details (correct it there, or type one here)")
     if hasattr(patient, "portal_account"):
         raise PortalError({"patient": "This patient already has a portal account."})
     now = timezone.now()

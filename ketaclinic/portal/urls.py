@@ -16,6 +16,7 @@ urlpatterns = [
     path("progress/", views.progress, name="progress"),
     path("visits/", views.visits, name="visits"),
     path("visits/<uuid:session_id>/instructions.pdf", views.visit_pdf, name="visit_pdf"),
+    path("password/", views.password_change, name="password_change"),
     # Staff side
     path("staff/patients/<uuid:external_id>/invite/", staff_views.invite, name="invite"),
 ]

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from ketaclinic.accounts.views import change_password_page
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor, client_ip
@@ -318,3 +319,10 @@ def visit_pdf(request, session_id):
     response = HttpResponse(bytes(data), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="discharge-{session.scheduled_start:%Y-%m-%d}.pdf"'
     return response
+
+
+@require_http_methods(["GET", "POST"])
+@portal_page(AuditAction.PORTAL_PASSWORD_PAGE_VIEWED)
+def password_change(request):
+    """The patient changes their own password: the old one is checked under the sign-in throttle (accounts)."""
+    return change_password_page(request, template="portal/password_change.html", done=reverse("portal:home"))
