@@ -1,0 +1,212 @@
+"""The staff second factor: prescribers, compliance leads and clinic admins cannot sign in with a password alone;
+they set up an authenticator app (QR code as inline SVG, or the secret typed), confirm it with its first code, get
+recovery codes once (only hashes kept), and type a code after their password from then on."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django_otp.oath import totp
+from django_otp.plugins.otp_static.models import StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from ketaclinic.accounts import secondfactor
+from ketaclinic.audit.models import AuditEntry
+
+RIGHT = "correct horse battery"
+
+
+def _password(client: Client, username: str, password: str = RIGHT):
+    return client.post(reverse("accounts:login"), {"username": username, "password": password})
+
+
+def _signed_in(client: Client) -> bool:
+    return "_auth_user_id" in client.session
+
+
+def _code(device: TOTPDevice) -> str:
+    return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
+
+
+def _enrol(client: Client, username: str) -> tuple[TOTPDevice, list[str]]:
+    """Password, then the set-up page, then its first code: returns the device and the recovery codes shown."""
+    response = _password(client, username)
+    assert response.status_code == 302 and response["Location"] == reverse("accounts:enrol")
+    page = client.get(reverse("accounts:enrol")).content.decode()
+    assert "<svg" in page  # the QR code, inline
+    device = TOTPDevice.objects.get(user__username=username, confirmed=False)
+    assert secondfactor.secret_text(device) in page  # and the secret to type
+    response = client.post(reverse("accounts:enrol"), {"code": _code(device)})
+    codes = re.findall(r"<code>([a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4})</code>", response.content.decode())
+    device.refresh_from_db()
+    return device, codes
+
+
+@pytest.mark.parametrize("role", ["prescriber", "compliance", "clinic_admin"])
+def test_a_password_alone_does_not_sign_in_a_role_that_needs_a_second_factor(make_user, role):
+    make_user(role, username="sam")
+    c = Client()
+    response = _password(c, "sam")
+    assert response.status_code == 302 and response["Location"] == reverse("accounts:enrol")
+    assert not _signed_in(c)
+    assert c.get(reverse("clinic:today")).status_code == 302  # still the sign-in page
+    entry = AuditEntry.objects.get(action="auth.password_accepted")
+    assert entry.details == {"second_factor": "enrol"}
+
+
+def test_setting_up_the_authenticator_signs_in_and_shows_recovery_codes_once_stored_hashed(make_user):
+    user = make_user("prescriber", username="pat")
+    c = Client()
+    device, codes = _enrol(c, "pat")
+    assert device.confirmed and _signed_in(c)
+    assert len(codes) == secondfactor.RECOVERY_CODES == len(set(codes))
+    stored = set(StaticToken.objects.filter(device__user=user).values_list("token", flat=True))
+    assert len(stored) == 10 and not stored & {c.replace("-", "") for c in codes} and not stored & set(codes)
+    assert AuditEntry.objects.filter(action="auth.second_factor.enrolled", actor=user).exists()
+    assert AuditEntry.objects.get(action="auth.sign_in", actor=user).details["second_factor"] == "authenticator (enrolled)"
+    # Shown once: nothing else shows them again.
+    assert codes[0] not in c.get(reverse("accounts:password_change")).content.decode()
+
+
+def test_a_wrong_first_code_does_not_confirm_the_authenticator(make_user):
+    make_user("prescriber", username="pat")
+    c = Client()
+    _password(c, "pat")
+    c.get(reverse("accounts:enrol"))
+    response = c.post(reverse("accounts:enrol"), {"code": "000000"})
+    assert "does not match" in response.content.decode() or "not right" in response.content.decode()
+    assert not _signed_in(c)
+    assert not TOTPDevice.objects.filter(user__username="pat", confirmed=True).exists()
+    response = c.post(reverse("accounts:enrol"), {"code": "12ab"})
+    assert "6 digits" in response.content.decode() and not _signed_in(c)
+
+
+def test_after_setting_up_the_code_is_asked_after_the_password(make_user, clock):
+    user = make_user("prescriber", username="pat")
+    device, _codes = _enrol(Client(), "pat")
+    clock.shift(timedelta(seconds=31))  # a code is accepted once: the next sign-in uses the next one
+    c = Client()
+    response = _password(c, "pat")
+    assert response["Location"] == reverse("accounts:second_factor") and not _signed_in(c)
+    response = c.post(reverse("accounts:second_factor"), {"code": "123456" if _code(device) != "123456" else "654321"})
+    assert response.status_code == 200 and "not right" in response.content.decode() and not _signed_in(c)
+    assert AuditEntry.objects.filter(action="auth.second_factor.refused", actor=user).count() == 1
+    clock.shift(timedelta(seconds=2))  # django-otp makes the next try wait 1 s after a wrong code
+    response = c.post(reverse("accounts:second_factor"), {"code": _code(device)})
+    assert response.status_code == 302 and response["Location"] == reverse("clinic:today") and _signed_in(c)
+
+
+def test_a_recovery_code_signs_in_once(make_user, clock):
+    make_user("compliance", username="cora")
+    _device, codes = _enrol(Client(), "cora")
+    for attempt in range(2):
+        clock.shift(timedelta(seconds=5))
+        c = Client()
+        _password(c, "cora")
+        c.post(reverse("accounts:second_factor"), {"code": codes[0].upper()})
+        assert _signed_in(c) is (attempt == 0)
+    assert secondfactor.recovery_codes_left(_device.user) == 9
+
+
+def test_the_code_step_without_a_password_just_accepted_is_not_a_way_in(make_user, clock):
+    make_user("prescriber", username="pat")
+    device, _ = _enrol(Client(), "pat")
+    # Nobody typed a password in this browser: the page says to sign in, and a right code changes nothing.
+    c = Client()
+    assert "Sign in again" in c.get(reverse("accounts:second_factor")).content.decode()
+    c.post(reverse("accounts:second_factor"), {"code": _code(device)})
+    assert not _signed_in(c)
+    # A password accepted more than five minutes ago has expired too.
+    clock.shift(timedelta(seconds=31))
+    _password(c, "pat")
+    clock.shift(timedelta(minutes=6))
+    response = c.post(reverse("accounts:second_factor"), {"code": _code(device)})
+    assert "Sign in again" in response.content.decode() and not _signed_in(c)
+
+
+def test_roles_not_required_sign_in_with_a_password_unless_the_clinic_requires_it_for_all(make_user, settings):
+    make_user("nurse", username="nina")
+    c = Client()
+    _password(c, "nina")
+    assert _signed_in(c)
+    settings.KETACLINIC_REQUIRE_2FA_FOR_ALL = True
+    c = Client()
+    assert _password(c, "nina")["Location"] == reverse("accounts:enrol") and not _signed_in(c)
+
+
+def test_demo_accounts_are_exempt_only_when_the_setting_says_so(make_user, settings):
+    make_user("prescriber", username="demo-prescriber", is_demo=True)
+    c = Client()
+    assert _password(c, "demo-prescriber")["Location"] == reverse("accounts:enrol")
+    settings.KETACLINIC_2FA_EXEMPT_DEMO_ACCOUNTS = True
+    c = Client()
+    _password(c, "demo-prescriber")
+    assert _signed_in(c)
+
+
+def test_a_nurse_who_set_up_an_authenticator_is_asked_for_it(make_user, client_for, clock):
+    nurse = make_user("nurse", username="nina")
+    c = Client()
+    c.force_login(nurse)
+    c.get(reverse("accounts:enrol"))
+    device = TOTPDevice.objects.get(user=nurse, confirmed=False)
+    assert c.post(reverse("accounts:enrol"), {"code": _code(device)}).status_code == 200
+    clock.shift(timedelta(seconds=31))
+    c = Client()
+    assert _password(c, "nina")["Location"] == reverse("accounts:second_factor") and not _signed_in(c)
+
+
+def test_a_clinician_lifts_an_attackers_delay_with_their_authenticator(make_user, clock):
+    make_user("prescriber", username="pat")
+    device, _ = _enrol(Client(), "pat")
+    attacker = Client(REMOTE_ADDR="203.0.113.9")
+    for _ in range(6):
+        _password(attacker, "pat", "guess")
+    pat = Client()
+    assert "Try again in" in _password(pat, "pat").content.decode()
+    clock.shift(timedelta(seconds=31))
+    response = pat.post(reverse("accounts:unlock"), {"username": "pat", "code": _code(device)})
+    assert response.status_code == 302
+    assert AuditEntry.objects.get(action="auth.sign_in.unlocked").details["by"] == "authenticator"
+    assert _password(pat, "pat")["Location"] == reverse("accounts:second_factor")
+
+
+def test_a_wrong_unlock_code_lifts_nothing_and_answers_the_same(make_user):
+    make_user("prescriber", username="pat")
+    for _ in range(5):
+        _password(Client(), "pat", "guess")
+    for name in ("pat", "nobody"):
+        response = Client().post(reverse("accounts:unlock"), {"username": name, "code": "123456"})
+        assert response.status_code == 302
+    assert "Try again in" in _password(Client(), "pat").content.decode()
+    assert AuditEntry.objects.filter(action="auth.second_factor.refused").count() == 2
+
+
+def test_a_clinic_admin_removes_a_lost_authenticator(make_user, client_for, clock):
+    user = make_user("prescriber", username="pat")
+    _enrol(Client(), "pat")
+    response = client_for("clinic_admin").post(reverse("accounts:remove_second_factor"),
+                                               {"username": "pat", "confirm": "on"})
+    assert response.status_code == 302
+    assert not TOTPDevice.objects.filter(user=user).exists()
+    assert AuditEntry.objects.filter(action="auth.second_factor.removed").exists()
+    clock.shift(timedelta(seconds=31))
+    assert _password(Client(), "pat")["Location"] == reverse("accounts:enrol")  # sets up a new one
+    response = client_for("clinic_admin").post(reverse("accounts:remove_second_factor"),
+                                               {"username": "nobody", "confirm": "on"})
+    assert response.status_code == 400 and "No staff account" in response.content.decode()
+
+
+def test_portal_patients_are_not_asked_for_a_staff_authenticator(settings, db):
+    from ketaclinic.accounts.models import User
+    from ketaclinic.portal.models import PatientAccount
+
+    settings.KETACLINIC_REQUIRE_2FA_FOR_ALL = True
+    user = User(username="pat@example.invalid")
+    assert secondfactor.is_staff_account(user)
+    user.patient_account = PatientAccount()
+    assert not secondfactor.required_for(user)
