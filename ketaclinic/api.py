@@ -1,21 +1,28 @@
-"""The JSON API (OpenAPI docs at /api/v1/docs). Session-authenticated; each operation names its roles."""
+"""The JSON API (OpenAPI docs at /api/v1/docs). Session-authenticated; each operation names its roles.
+
+Every query parameter and body field is typed; free text is :func:`text` (a length, and no control characters), so
+bad input is a 422 naming the parameter, never a server error."""
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 from uuid import UUID
 
 from django.shortcuts import get_object_or_404
 from ninja import NinjaAPI, Schema
 from ninja.errors import HttpError
 from ninja.security import SessionAuth
+from pydantic import AfterValidator, StringConstraints
 
 from ketaclinic.accounts.roles import Role
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import current_clinic
+from ketaclinic.inputs import control_character, control_character_message
 from ketaclinic.patients import services as patient_services
+from ketaclinic.patients.forms import SEARCH_MAX
 from ketaclinic.patients.models import Patient
 
 api = NinjaAPI(title="KetaClinic API", version="1.0.0", urls_namespace="api-1.0.0", auth=SessionAuth(),
@@ -23,6 +30,24 @@ api = NinjaAPI(title="KetaClinic API", version="1.0.0", urls_namespace="api-1.0.
 
 CHART_READERS = {Role.PRESCRIBER, Role.NURSE, Role.THERAPIST, Role.FRONT_DESK, Role.BILLING, Role.COMPLIANCE,
                  Role.CLINIC_ADMIN}
+
+
+def text(max_length: int, *, multiline: bool = False, label: str = "The text"):
+    """A free-text parameter or field of the API: stripped, 1 to ``max_length`` characters, no control characters
+    (:func:`ketaclinic.inputs.control_character`; multi-line text keeps tabs and line breaks)."""
+
+    def no_control_characters(value: str) -> str:
+        code = control_character(value, multiline=multiline)
+        if code is not None:
+            raise ValueError(control_character_message(label, code, multiline=multiline))
+        return value
+
+    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length),
+                     AfterValidator(no_control_characters)]
+
+
+#: The search term, as long as the search page's.
+SearchTerm = text(SEARCH_MAX, label="The search term")
 
 
 def require_roles(request, roles) -> None:
@@ -45,7 +70,7 @@ class PatientOut(Schema):
 
 
 @api.get("/patients", response=list[PatientOut], url_name="patient_search", summary="Search patients by name, MRN or DOB")
-def patient_search(request, q: str):
+def patient_search(request, q: SearchTerm):
     require_roles(request, CHART_READERS)
     results = list(patient_services.search(current_clinic(), q))
     audit.record(Actor.from_request(request), AuditAction.PATIENT_SEARCH, details={"term": q, "results": len(results), "via": "api"})

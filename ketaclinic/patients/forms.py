@@ -1,10 +1,40 @@
 from __future__ import annotations
 
 from django import forms
+from django.db import models
+from django.utils.text import capfirst
 
-from ketaclinic.formfields import StrictDecimalField
+from ketaclinic.formfields import StrictDecimalField, TextField
 from ketaclinic.patients.models import BodyMeasurement, Patient
 from ketaclinic.patients.services import PATIENT_FIELDS, diagnosis_catalogue
+
+#: The longest allergy list or medication list the registry keeps (the columns are unbounded text): input sanity.
+LIST_MAX = 4000
+#: The longest search term read: longer than any name, MRN or date of birth.
+SEARCH_MAX = 100
+
+
+def strict_text(db_field, **kwargs):
+    """The registry's text columns as :class:`TextField`: a CharField's own length, a text column's
+    :data:`LIST_MAX` in a textarea (control characters refused either way; choices and dates keep Django's field)."""
+    if db_field.choices or type(db_field) not in (models.CharField, models.TextField):  # e-mail: Django's check
+        return db_field.formfield(**kwargs)
+    kwargs.setdefault("label", capfirst(db_field.verbose_name))
+    kwargs.setdefault("required", not db_field.blank)
+    kwargs.setdefault("help_text", db_field.help_text)
+    if isinstance(db_field, models.TextField):
+        return TextField(max_length=LIST_MAX, multiline=True, **kwargs)
+    return TextField(max_length=db_field.max_length, **kwargs)
+
+
+class SearchForm(forms.Form):
+    """The patient search box (GET): a name, an MRN or a date of birth."""
+
+    q = TextField(max_length=SEARCH_MAX, required=False, label="Name, MRN or date of birth")
+
+    @property
+    def term(self) -> str:
+        return self.cleaned_data["q"] if self.is_valid() else ""
 
 
 class PatientForm(forms.ModelForm):
@@ -20,6 +50,7 @@ class PatientForm(forms.ModelForm):
             "allergies": forms.Textarea(attrs={"rows": 2}),
             "current_medications": forms.Textarea(attrs={"rows": 3}),
         }
+        formfield_callback = strict_text
 
     def clean_state(self):
         value = self.cleaned_data.get("state", "").strip().upper()
@@ -47,7 +78,7 @@ class DiagnosisForm(forms.Form):
     code = forms.ChoiceField(label="Diagnosis (ICD-10-CM)",
                              error_messages={"required": "Choose a diagnosis from the list.",
                                              "invalid_choice": "Choose a diagnosis from the list."})
-    note = forms.CharField(max_length=300, required=False)
+    note = TextField(max_length=300, required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -57,5 +88,4 @@ class DiagnosisForm(forms.Form):
 
 
 class DiagnosisErrorForm(forms.Form):
-    reason = forms.CharField(max_length=300,
-                             error_messages={"required": "Say why this diagnosis was entered in error."})
+    reason = TextField(max_length=300, error_messages={"required": "Say why this diagnosis was entered in error."})

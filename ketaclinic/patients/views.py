@@ -14,7 +14,13 @@ from ketaclinic.formfields import posted, show_refusal
 from ketaclinic.patients import services
 from ketaclinic.patients.access import get_patient_for
 from ketaclinic.patients.chart import extra_sections
-from ketaclinic.patients.forms import DiagnosisErrorForm, DiagnosisForm, MeasurementForm, PatientForm
+from ketaclinic.patients.forms import (
+    DiagnosisErrorForm,
+    DiagnosisForm,
+    MeasurementForm,
+    PatientForm,
+    SearchForm,
+)
 from ketaclinic.patients.models import Diagnosis
 from ketaclinic.submit import submit
 
@@ -22,13 +28,16 @@ CHART_HISTORY_ROWS = 12
 
 
 def search(request):
-    term = request.GET.get("q", "").strip()
+    """The search box is read by a form: a term it refuses (a control character, an overlong paste) is a message
+    under the box, and nothing is searched or recorded."""
+    form = SearchForm(request.GET)
+    term = form.term
     results = list(services.search(current_clinic(), term)) if term else []
     if term:
         with_results = [str(p.external_id) for p in results[:50]]
         audit.record(Actor.from_request(request), AuditAction.PATIENT_SEARCH, details={"term": term, "results": len(results),
                                                                               "patients": with_results})
-    ctx = {"term": term, "results": results}
+    ctx = {"term": term, "results": results, "refused": " ".join(form.errors.get("q", []))}
     if request.htmx:
         return render(request, "patients/search.html#results", ctx)
     return render(request, "patients/search.html", ctx)

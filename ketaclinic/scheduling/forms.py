@@ -6,7 +6,7 @@ from django import forms
 from django.utils import timezone
 
 from ketaclinic.clinic.models import Chair, Clinic, Room
-from ketaclinic.formfields import ClinicDateTimeField, IsoDateField, WholeNumberField
+from ketaclinic.formfields import ClinicDateTimeField, IdField, IsoDateField, TextField, WholeNumberField
 from ketaclinic.patients.models import Patient
 from ketaclinic.scheduling import services
 from ketaclinic.scheduling.models import AppointmentChange, WaitlistEntry
@@ -53,17 +53,17 @@ class BookForm(_ClinicForm):
                                help_text="Blank: the type's default length")
     clinician = forms.ChoiceField(label="Clinician", error_messages={"required": "Choose the clinician."})
     place = forms.ChoiceField(label="Room / chair", error_messages={"required": "Choose the room or chair."})
-    note = forms.CharField(label="Note for the front desk", max_length=300, required=False)
+    note = TextField(label="Note for the front desk", max_length=300, required=False)
     patient = forms.UUIDField(required=False, widget=forms.HiddenInput)
     waitlist = forms.UUIDField(required=False, widget=forms.HiddenInput)
-    mrn = forms.CharField(label="Existing patient's MRN", max_length=16, required=False)
-    legal_given_name = forms.CharField(label="New patient: legal given name", max_length=100, required=False)
-    legal_family_name = forms.CharField(label="New patient: legal family name", max_length=100, required=False)
+    mrn = TextField(label="Existing patient's MRN", max_length=16, required=False)
+    legal_given_name = TextField(label="New patient: legal given name", max_length=100, required=False)
+    legal_family_name = TextField(label="New patient: legal family name", max_length=100, required=False)
     date_of_birth = IsoDateField(label="New patient: date of birth", required=False,
                                  latest=lambda: timezone.localdate())
     sex_at_birth = forms.ChoiceField(label="New patient: sex at birth", required=False,
                                      choices=[("", "—")] + list(Patient.SexAtBirth.choices))
-    phone = forms.CharField(label="New patient: phone", max_length=32, required=False)
+    phone = TextField(label="New patient: phone", max_length=32, required=False)
     email = forms.EmailField(label="New patient: email", required=False)
     confirm_duplicate = forms.BooleanField(
         required=False, label="Register anyway: this is a different person who shares that name and birthday")
@@ -112,10 +112,11 @@ class PrefillForm(_ClinicForm):
     """What a clicked slot, a chart link or a waitlist offer puts into the booking form (query string)."""
 
     start = ClinicDateTimeField(required=False)
-    room = forms.IntegerField(required=False, min_value=1)
-    chair = forms.IntegerField(required=False, min_value=1)
-    clinician = forms.IntegerField(required=False, min_value=1)
-    type = forms.IntegerField(required=False, min_value=1)
+    # Ids as ASCII digits (Django's IntegerField reads "1_2", "+3" and "١٢" as numbers).
+    room = IdField(required=False)
+    chair = IdField(required=False)
+    clinician = IdField(required=False)
+    type = IdField(required=False)
     patient = forms.UUIDField(required=False)
     waitlist = forms.UUIDField(required=False)
 
@@ -144,7 +145,7 @@ class RescheduleForm(_ClinicForm):
     clinician = forms.ChoiceField(label="Clinician", required=False)
     reason = forms.ChoiceField(label="Reason", choices=[("", "— choose —")] + list(AppointmentChange.Reason.choices),
                                error_messages={"required": "Choose the reason."})
-    reason_text = forms.CharField(label="Details", max_length=300, required=False)
+    reason_text = TextField(label="Details", max_length=300, required=False)
 
     def __init__(self, data=None, *, clinic: Clinic, **kwargs):
         super().__init__(data, clinic=clinic, **kwargs)
@@ -163,7 +164,7 @@ class CancelForm(forms.Form):
     no_show = forms.BooleanField(required=False, label="The patient did not come (no-show)")
     reason = forms.ChoiceField(label="Reason", choices=[("", "— choose —")] + list(AppointmentChange.Reason.choices),
                                error_messages={"required": "Choose the reason."})
-    reason_text = forms.CharField(label="Details", max_length=300, required=False)
+    reason_text = TextField(label="Details", max_length=300, required=False)
 
 
 class HoursForm(forms.Form):
@@ -177,7 +178,7 @@ class HoursForm(forms.Form):
 class AvailabilityForm(forms.Form):
     """A clinician's weekly hours: a start and an end for each day of the week (both blank: not that day)."""
 
-    clinician = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    clinician = IdField()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -204,14 +205,14 @@ class AvailabilityForm(forms.Form):
 
 
 class TypeForm(forms.Form):
-    type = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    type = IdField()
     minutes = WholeNumberField(label="Default minutes", min_value=services.APPOINTMENT_MINUTES[0],
                                max_value=services.APPOINTMENT_MINUTES[1])
     active = forms.BooleanField(label="Offered", required=False)
 
 
 class WaitlistForm(_ClinicForm):
-    mrn = forms.CharField(label="Patient's MRN", max_length=16, error_messages={"required": "Give the patient's MRN."})
+    mrn = TextField(label="Patient's MRN", max_length=16, error_messages={"required": "Give the patient's MRN."})
     type = forms.ChoiceField(label="Appointment type", error_messages={"required": "Choose the appointment type."})
     weekdays = forms.MultipleChoiceField(label="Preferred days", choices=WEEKDAY_CHOICES, required=False,
                                          widget=forms.CheckboxSelectMultiple)
@@ -219,7 +220,7 @@ class WaitlistForm(_ClinicForm):
                                widget=forms.TimeInput(attrs={"type": "time"}))
     latest = forms.TimeField(label="Latest start", required=False, input_formats=TIME_FORMATS,
                              widget=forms.TimeInput(attrs={"type": "time"}))
-    note = forms.CharField(label="Note", max_length=300, required=False)
+    note = TextField(label="Note", max_length=300, required=False)
 
     def __init__(self, data=None, *, clinic: Clinic, **kwargs):
         super().__init__(data, clinic=clinic, **kwargs)
@@ -238,4 +239,4 @@ class WaitlistForm(_ClinicForm):
 
 
 class RemoveForm(forms.Form):
-    reason = forms.CharField(label="Why", max_length=300, error_messages={"required": "Say why the entry is removed."})
+    reason = TextField(label="Why", max_length=300, error_messages={"required": "Say why the entry is removed."})
