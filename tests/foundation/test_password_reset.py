@@ -1,0 +1,159 @@
+"""Password reset by email and password change: the same answer whether or not an address has an account, a link
+that works once and for 30 minutes, requests rate limited, the old password on change counted by the sign-in
+throttle, every step audited."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+
+from ketaclinic.accounts.models import User
+from ketaclinic.audit.models import AuditEntry
+
+RIGHT = "correct horse battery"
+NEW = "a brand new passphrase 2026"
+
+
+def _ask(client: Client, email: str):
+    return client.post(reverse("accounts:password_reset"), {"email": email})
+
+
+def _link() -> str:
+    return re.search(r"http://testserver(/accounts/password/reset/[^\s]+/)", mail.outbox[-1].body).group(1)
+
+
+def _can_sign_in(username: str, password: str) -> bool:
+    c = Client()
+    c.post(reverse("accounts:login"), {"username": username, "password": password})
+    return "_auth_user_id" in c.session
+
+
+def test_the_same_answer_whether_or_not_the_address_has_an_account(make_user):
+    make_user("nurse", username="nina", email="nina@example.invalid")
+    known = _ask(Client(), "nina@example.invalid")
+    unknown = _ask(Client(REMOTE_ADDR="192.0.2.3"), "nobody@example.invalid")
+    assert known.status_code == unknown.status_code == 200
+
+    def text(r):  # the page's content, without the per-response CSRF token and CSP nonce
+        body = r.content.decode()
+        return re.sub(r"\s+", " ", body[body.index("<main"):body.index("</main>")])
+
+    assert text(known) == text(unknown)
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["nina@example.invalid"]
+    requested = AuditEntry.objects.filter(action="auth.password_reset.requested").order_by("seq")
+    assert [e.details["accounts"] for e in requested] == [1, 0]
+
+
+def test_a_reset_link_sets_a_new_password_once(make_user):
+    make_user("nurse", username="nina", email="nina@example.invalid")
+    _ask(Client(), "nina@example.invalid")
+    link = _link()
+    c = Client()
+    assert c.get(link).status_code == 200
+    response = c.post(link, {"new_password1": NEW, "new_password2": NEW})
+    assert response.status_code == 302 and response["Location"] == reverse("accounts:login")
+    assert _can_sign_in("nina", NEW) and not _can_sign_in("nina", RIGHT)
+    assert AuditEntry.objects.filter(action="auth.password_reset.done").count() == 1
+    # The same link again: refused, nothing changes.
+    response = Client().post(link, {"new_password1": "another passphrase 99", "new_password2": "another passphrase 99"})
+    assert "expired or has already been used" in response.content.decode()
+    assert _can_sign_in("nina", NEW)
+    assert AuditEntry.objects.filter(action="auth.password_reset.refused").exists()
+
+
+def test_a_reset_link_expires_after_thirty_minutes(make_user, clock, settings):
+    assert settings.PASSWORD_RESET_TIMEOUT == 30 * 60
+    make_user("nurse", username="nina", email="nina@example.invalid")
+    _ask(Client(), "nina@example.invalid")
+    assert "30 minutes" in mail.outbox[0].body
+    clock.shift(timedelta(minutes=31))
+    response = Client().post(_link(), {"new_password1": NEW, "new_password2": NEW})
+    assert "expired" in response.content.decode()
+    assert _can_sign_in("nina", RIGHT)
+
+
+def test_a_weak_or_mismatched_new_password_is_refused_and_the_link_still_works(make_user):
+    make_user("nurse", username="nina", email="nina@example.invalid")
+    _ask(Client(), "nina@example.invalid")
+    link = _link()
+    c = Client()
+    assert "too short" in c.post(link, {"new_password1": "short", "new_password2": "short"}).content.decode()
+    assert "do not match" in c.post(link, {"new_password1": NEW, "new_password2": NEW + "x"}).content.decode()
+    assert User.objects.get(username="nina").check_password(RIGHT)  # (signing in would end the link: last_login)
+    assert c.post(link, {"new_password1": NEW, "new_password2": NEW}).status_code == 302
+
+
+def test_reset_requests_are_rate_limited_per_address_typed(make_user, settings):
+    settings.PASSWORD_RESET_PER_HOUR = 3
+    make_user("nurse", username="nina", email="nina@example.invalid")
+    for i in range(5):
+        _ask(Client(REMOTE_ADDR=f"192.0.2.{i + 1}"), "nina@example.invalid")
+    assert len(mail.outbox) == 3
+    assert AuditEntry.objects.filter(action="auth.password_reset.refused").count() == 2
+
+
+def test_reset_requests_are_rate_limited_per_source_address(make_user, settings):
+    settings.PASSWORD_RESET_PER_HOUR = 3
+    make_user("nurse", username="nina", email="nina@example.invalid")
+    c = Client(REMOTE_ADDR="198.51.100.1")
+    for i in range(3):
+        _ask(c, f"someone{i}@example.invalid")
+    response = _ask(c, "nina@example.invalid")
+    assert "Too many reset requests" in response.content.decode() and mail.outbox == []
+
+
+def test_a_reset_lifts_the_sign_in_delay_but_not_the_second_factor(make_user):
+    make_user("prescriber", username="pat", email="pat@example.invalid")
+    for _ in range(5):
+        Client().post(reverse("accounts:login"), {"username": "pat", "password": "guess"})
+    _ask(Client(), "pat@example.invalid")
+    Client().post(_link(), {"new_password1": NEW, "new_password2": NEW})
+    c = Client()
+    response = c.post(reverse("accounts:login"), {"username": "pat", "password": NEW})
+    assert response["Location"] == reverse("accounts:enrol") and "_auth_user_id" not in c.session
+
+
+def test_a_forged_link_answers_with_a_message_not_an_error(db):
+    for link in ("/accounts/password/reset/x/y/", "/accounts/password/reset/MTIz/" + "a" * 500 + "/",
+                 "/accounts/password/reset/%00/set-password/"):
+        response = Client().get(link)
+        assert response.status_code in (200, 404), link
+    assert "expired" in Client().get("/accounts/password/reset/x/y/").content.decode()
+
+
+# ------------------------------------------------------------------------------------------ change
+def test_staff_change_their_password_and_other_sessions_end(make_user):
+    make_user("billing", username="bo")
+    other = Client()
+    other.post(reverse("accounts:login"), {"username": "bo", "password": RIGHT})
+    c = Client()
+    c.post(reverse("accounts:login"), {"username": "bo", "password": RIGHT})
+    response = c.post(reverse("accounts:password_change"), {"old_password": RIGHT, "new_password1": NEW,
+                                                            "new_password2": NEW})
+    assert response.status_code == 302
+    assert c.get(reverse("clinic:today")).status_code == 200  # this session stays
+    assert other.get(reverse("clinic:today")).status_code == 302  # the other one is signed out
+    assert _can_sign_in("bo", NEW)
+
+
+def test_old_password_guesses_on_change_are_counted_by_the_sign_in_throttle(make_user):
+    """A stolen session cannot guess the password faster than the sign-in page allows."""
+    make_user("billing", username="bo")
+    c = Client()
+    c.post(reverse("accounts:login"), {"username": "bo", "password": RIGHT})
+    for _ in range(5):
+        response = c.post(reverse("accounts:password_change"), {"old_password": "guess", "new_password1": NEW,
+                                                                "new_password2": NEW})
+        assert "not your current password" in response.content.decode()
+    response = c.post(reverse("accounts:password_change"), {"old_password": RIGHT, "new_password1": NEW,
+                                                            "new_password2": NEW})
+    assert "Try again in 30 seconds" in response.content.decode()
+    assert not _can_sign_in("bo", NEW)
+    assert AuditEntry.objects.filter(action="auth.password_change.refused").count() == 6
+    # ...and signing in is held the same way.
+    assert "Try again in" in Client().post(reverse("accounts:login"),
+                                           {"username": "bo", "password": RIGHT}).content.decode()
