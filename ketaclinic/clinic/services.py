@@ -14,6 +14,7 @@ from ketaclinic.clinic.models import Chair, Clinic, Room
 from ketaclinic.clinical.errors import ClinicalInputError
 from ketaclinic.clinical.identifiers import check_dea_number
 from ketaclinic.clinical.settings import SETTINGS, defaults, validate_settings
+from ketaclinic.inputs import ascii_digits
 
 CLINIC_FIELDS = ("name", "address_line1", "address_line2", "city", "state", "postal_code", "phone", "time_zone",
                  "dea_registration", "crisis_line", "working_weekdays")
@@ -36,13 +37,15 @@ def update_clinic(*, actor: Actor, clinic: Clinic, data: Mapping[str, str]) -> C
             errors["time_zone"] = f"{new['time_zone']!r} is not a time zone name (e.g. America/Denver)."
     if new.get("dea_registration"):
         result = check_dea_number(new["dea_registration"])
-        if not result.valid:
+        if not new["dea_registration"].isascii():  # the core's pattern reads other scripts' digits as digits
+            errors["dea_registration"] = "Type the DEA number with the letters A-Z and the digits 0-9 only."
+        elif not result.valid:
             errors["dea_registration"] = "; ".join(result.problems)
         else:
             new["dea_registration"] = new["dea_registration"].upper().replace(" ", "")
     if "working_weekdays" in new:
         days = [d.strip() for d in str(new["working_weekdays"]).split(",") if d.strip()]
-        if not days or any(not d.isdigit() or not 0 <= int(d) <= 6 for d in days):
+        if not days or any(not ascii_digits(d) or not 0 <= int(d) <= 6 for d in days):  # "²".isdigit() is True
             errors["working_weekdays"] = "List the working days as numbers 0 (Monday) to 6 (Sunday), comma-separated."
         else:
             new["working_weekdays"] = ",".join(sorted(set(days)))
