@@ -272,6 +272,15 @@ def _fill_uniform(out: np.ndarray, alpha: np.ndarray, beta: np.ndarray | None, l
             out[:, : nb * B] = np.matmul(U[:, :nb], V).reshape(N, nb * B)
     if rem:
         out[:, nb * B:] = np.matmul(U[:, nb:], V)[:, 0, :rem]
+    _no_negative_round_off(out, alpha, beta)
+
+
+def _no_negative_round_off(out: np.ndarray, alpha: np.ndarray, beta: np.ndarray | None) -> None:
+    """Terms of both signs (an absorption depot, a metabolite) cancel to round-off around a true zero, which can
+    come out as -1e-14 ng/mL; a concentration is never negative, so such values are set to 0. Sums of terms of
+    one sign (IV into the central compartment) cannot go negative and are left untouched."""
+    if (alpha < 0).any() or (beta is not None and (beta < 0).any()):
+        np.maximum(out, 0.0, out=out)
 
 
 def _fill_points(out: np.ndarray, alpha: np.ndarray, beta: np.ndarray | None, lam: np.ndarray,
@@ -284,6 +293,7 @@ def _fill_points(out: np.ndarray, alpha: np.ndarray, beta: np.ndarray | None, la
         if beta is not None:
             y += (beta[:, :, None] * _phi(lam3, ss)).sum(axis=1)
         out[:, lo:lo + chunk] = y
+    _no_negative_round_off(out, alpha, beta)
 
 
 def evaluate(system: LinearSystem, inputs: Sequence[Input], observe: Mapping[str, Observation],
