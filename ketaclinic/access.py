@@ -103,6 +103,7 @@ POLICY: dict[str, Rule] = {
     # the cockpit's steps, one URL name each
     "treatments:prechecks": staff(P, N),
     "treatments:override_hold": staff(P),  # only a prescriber overrides a pre-dose hold (the service refuses others)
+    "treatments:sign_dose": staff(P),  # the prescriber signs a titrated session's dose
     "treatments:prepare_dose": staff(P, N),
     "treatments:start_dose": staff(P, N),
     "treatments:pause_dose": staff(P, N),

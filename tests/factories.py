@@ -200,6 +200,17 @@ def dose_prepared(session, staff):
     return session
 
 
+def dose_signed(session, staff):
+    """Under a titration plan, a later session's dose signed by the prescriber as proposed (nothing to do for an
+    order without a plan, or for the plan's first dose)."""
+    from ketaclinic.treatments.services import titration
+
+    if titration.prepare_blocker(session):
+        shown = titration.propose_for(session)
+        services.sign_dose(actor=actor(staff["prescriber"]), session=session, dose=shown.proposal.dose)
+    return session
+
+
 def dose_verified(session, staff):
     """The prepared dose independently verified by the prescriber (weight and dose entered again)."""
     services.verify_dose(actor=actor(staff["prescriber"]), session=session, weight_kg=session.weight_kg,
@@ -214,6 +225,7 @@ def ready_to_start(session, staff, *, minutes_ago=0, bp=("124", "78"), verified=
     s = checked_in(session, staff, minutes_ago=minutes_ago)
     s = prechecked(s, staff, weight=weight)
     predose_vitals(s, staff, bp=bp, taken_at=timezone.now() - timedelta(minutes=max(0, minutes_ago - 5)))
+    s = dose_signed(s, staff)
     s = dose_prepared(s, staff)
     return dose_verified(s, staff) if verified else s
 

@@ -149,6 +149,7 @@ class AuditAction(StrEnum):
     ORDER_SIGNED = "order.signed"
     ORDER_STOPPED = "order.stopped"
     ORDER_VIEWED = "order.viewed"
+    ORDER_TITRATION_PLANNED = "order.titration.planned"
 
     # --- Treatment sessions (treatments); session.dose.<kind> are the SessionEvent.Kind values dosing_event records, session.note.signed.<role> the two signing roles
     SESSION_BOOKED = "session.booked"
@@ -158,6 +159,7 @@ class AuditAction(StrEnum):
     SESSION_PRECHECKS_SAVED = "session.prechecks.saved"
     SESSION_WEIGHT_CONFIRMED = "session.weight.confirmed"
     SESSION_PREDOSE_HOLD_OVERRIDDEN = "session.predose_hold.overridden"
+    SESSION_DOSE_SIGNED = "session.dose.signed"
     SESSION_DOSE_PREPARED = "session.dose.prepared"
     SESSION_DOSE_VERIFICATION_REFUSED = "session.dose.verification_refused"
     SESSION_DOSE_VERIFIED = "session.dose.verified"

@@ -16,6 +16,8 @@ APPEND_ONLY_TABLES: list[str] = [
     "treatments_observation", "treatments_addendum", "treatments_predoseoverride", "treatments_alertacknowledgement",
     # a patient's signature of a consent version
     "treatments_consentsignature",
+    # an order's titration plan and a prescriber's signed dose for a session (issue 21)
+    "treatments_titrationplan", "treatments_dosedecision",
 ]
 
 #: Tables where one column may be written once after the row is added (NULL -> a value) and nothing else may

@@ -349,13 +349,16 @@ def propose(plan: TitrationPlan, history: Sequence[SessionOutcome], scores: Scor
     return Proposal(current, current, "same", unit, tuple(reasons), False, False)
 
 
-def check_choice(plan: TitrationPlan, proposal: Proposal, chosen: object, *,
-                 override_reason: str | None = None) -> GuardDecision:
+def check_choice(plan: TitrationPlan, proposal: Proposal, chosen: object, *, override_reason: str | None = None,
+                 settings: Mapping[str, object] | None = None) -> GuardDecision:
     """May the prescriber sign ``chosen`` as the next session's dose?
 
     BLOCK (nothing clears it): a dose that is not a step of the plan, or above its ceiling (a new order is needed).
-    NEEDS_OVERRIDE: any dose other than the proposal (a step up whose criteria are not met, a larger or a smaller
-    step) without the prescriber's reason.  OK otherwise."""
+    NEEDS_OVERRIDE without the prescriber's reason: any dose other than the proposal (a step up whose criteria are
+    not met, a larger or a smaller step), and an IV or IM dose outside the clinic's range without override
+    (``dosing.iv_min/max_mg_per_kg``, ``dosing.im_min/max_mg_per_kg``: the dose maths asks the same reason).
+    OK otherwise."""
+    cfg = resolve(settings)
     dose = _dec(chosen, "dose")
     unit = plan.unit
     rule = "titration.choice"
@@ -373,4 +376,12 @@ def check_choice(plan: TitrationPlan, proposal: Proposal, chosen: object, *,
                and not proposal.step_up_criteria_met else f"the proposal is {fmt(proposal.dose, unit)}")
         return decision(Outcome.NEEDS_OVERRIDE, f"{fmt(dose, unit)} differs from the proposal and {why}: give your "
                         "reason to sign it.", rule, PRACTICE, CLEARED_BY_PRESCRIBER, dose=str(dose))
+    if plan.route in ("iv", "im") and not reason:
+        lo = _dec(cfg[f"dosing.{plan.route}_min_mg_per_kg"], "min")
+        hi = _dec(cfg[f"dosing.{plan.route}_max_mg_per_kg"], "max")
+        if not lo <= dose <= hi:
+            return decision(Outcome.NEEDS_OVERRIDE, f"{fmt(dose, unit)} is outside the clinic's {plan.route.upper()} "
+                            f"range {fmt(lo, unit)} to {fmt(hi, unit)}: give your reason to sign it.", "dosing."
+                            + plan.route, SETTINGS_BY_KEY[f"dosing.{plan.route}_max_mg_per_kg"].source,
+                            CLEARED_BY_PRESCRIBER, dose=str(dose))
     return decision(Outcome.OK, "", rule, PRACTICE, dose=str(dose))

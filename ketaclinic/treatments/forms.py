@@ -8,6 +8,8 @@ session's state, roles) and refuse with their own messages. Either way nothing i
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.db import connection
 from django.utils import timezone
@@ -15,17 +17,27 @@ from django.utils import timezone
 from ketaclinic.clinic.models import Chair
 from ketaclinic.clinical.scales import SCALES
 from ketaclinic.formfields import IdField, IsoDateField, StrictDecimalField, WholeNumberField
-from ketaclinic.inputs import day_window, nonexistent_time_message, wall_clock_moment
+from ketaclinic.inputs import (
+    InputError,
+    day_window,
+    field_bounds,
+    nonexistent_time_message,
+    parse_decimal,
+    wall_clock_moment,
+)
 from ketaclinic.treatments import services
 from ketaclinic.treatments.models import (
     AdverseEvent,
+    DoseDecision,
     Drug,
     PredoseOverride,
     Route,
     SessionRating,
+    TitrationPlan,
     TreatmentSession,
     VitalsReading,
 )
+from ketaclinic.treatments.services import titration
 
 TIME_FORMATS = ["%H:%M", "%H:%M:%S"]
 RATED_SCALES = ("cadss", "moaas")
@@ -75,6 +87,28 @@ def order_count(name: str) -> WholeNumberField:
 
 
 # ============================================================================================ orders and booking
+class DoseLadderField(forms.Field):
+    """The doses of a titration plan typed in one box, lowest first: "0.5 0.75 1.0", "0.5; 0.75" or "0.5, 0.75"
+    (a comma followed by a space separates; "0,75" is a decimal comma). Each is a plain decimal within what the
+    plan stores; whether the ladder is a valid plan is the clinical core's decision."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return []
+        max_value, places = field_bounds(TitrationPlan, "start")
+        doses = []
+        for token in re.split(r"[\s;]+", str(value).replace(", ", " ").strip()):
+            if not token:
+                continue
+            try:
+                doses.append(parse_decimal(token, "Each titration step", max_value=max_value, places=places))
+            except InputError as e:
+                raise forms.ValidationError(e.message, code="invalid") from None
+        if len(doses) > 12:
+            raise forms.ValidationError("A titration plan has at most 12 steps.", code="invalid")
+        return doses
+
+
 class OrderForm(forms.Form):
     drug = choice("Drug", Drug.choices, "Choose racemic ketamine or esketamine.")
     route = choice("Route", Route.choices, "Choose the route: IV, IM or intranasal.")
@@ -90,6 +124,13 @@ class OrderForm(forms.Form):
     min_spacing_days = order_count("min_spacing_days")
     dose_override_reason = free_text("Dose override reason", 2000)
     notes = free_text("Notes", 2000)
+    # A titration plan (issue 21): esketamine follows the label's plan; IV and IM a ladder typed here.
+    titrate = flag("Titrate the dose across the series")
+    titration_steps = DoseLadderField(required=False, label="Titration steps (mg/kg, lowest first)")
+    titration_ceiling = StrictDecimalField.for_model(TitrationPlan, "ceiling", label="Titration ceiling",
+                                                     required=False)
+    titration_scale = choice("Response judged on", titration.SCALE_CHOICES, "Choose the scale the response is "
+                             "judged on.", required=False)
 
 
 class DateListField(forms.Field):
@@ -394,3 +435,12 @@ class AcknowledgeAlertForm(SessionForm):
 
 class AddendumForm(SessionForm):
     text = free_text("Addendum", 8000)
+
+
+class SignDoseForm(SessionForm):
+    """The prescriber's signature of this session's dose under the order's titration plan: one of the plan's steps
+    (the proposal is preselected) and, for any other step, the reason."""
+
+    dose = StrictDecimalField.for_model(DoseDecision, "dose", label="Dose", error_messages={
+        "required": "Choose the dose to sign."})
+    override_reason = free_text("Reason for a dose other than the proposal", 2000)

@@ -452,3 +452,48 @@ class RemsForm(models.Model):
 
     def __str__(self) -> str:
         return f"REMS form ({self.status})"
+
+
+class TitrationPlan(Created):
+    """The ladder of doses an order's series may move along (issue 21), signed with the order and never edited: a
+    different plan is a new order. Doses are mg/kg for IV and IM, mg for esketamine."""
+
+    order = models.OneToOneField(TreatmentOrder, on_delete=models.PROTECT, related_name="titration")
+    start = models.DecimalField(max_digits=7, decimal_places=3)
+    steps = models.JSONField(help_text="the doses of the ladder, lowest first, as decimal strings")
+    ceiling = models.DecimalField(max_digits=7, decimal_places=3)
+    scale = models.CharField(max_length=20, help_text="the outcome scale the response is judged on")
+    label_plan = models.CharField(max_length=20, blank=True, help_text="esketamine-trd or esketamine-mdsi")
+
+    def core(self):
+        from decimal import Decimal
+
+        from ketaclinic.clinical.titration import TitrationPlan as Plan
+
+        return Plan(self.order.route, self.start.normalize(), tuple(Decimal(s) for s in self.steps),
+                    self.ceiling.normalize(), self.scale, self.label_plan)
+
+    def __str__(self) -> str:
+        return self.core().describe()
+
+
+class DoseDecision(models.Model):
+    """A prescriber's signature of one session's dose under a titration plan, with the proposal it answered (the
+    dose proposed, why, whether a step up's criteria were met) and the reason for any other choice. Append-only:
+    a new signature before the dose is prepared replaces the old one on the cockpit, both stay on the record."""
+
+    session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT, related_name="dose_decisions")
+    proposed = models.DecimalField(max_digits=7, decimal_places=3)
+    direction = models.CharField(max_length=10, help_text="start, up, same or down")
+    reasons = models.JSONField(default=list, help_text="[{rule, text, source}] as the core gave them")
+    step_up_criteria_met = models.BooleanField(default=False)
+    dose = models.DecimalField(max_digits=7, decimal_places=3, help_text="the dose signed (mg/kg or mg)")
+    override_reason = models.TextField(blank=True)
+    signed_by = person()
+    signed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["signed_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"dose {self.dose.normalize():f} signed for {self.session}"

@@ -17,6 +17,7 @@ urlpatterns = [
     # the cockpit's steps, one view each
     path(SESSION + "prechecks/", views.prechecks, name="prechecks"),
     path(SESSION + "override-hold/", views.override_hold, name="override_hold"),
+    path(SESSION + "sign-dose/", views.sign_dose, name="sign_dose"),
     path(SESSION + "prepare-dose/", views.prepare_dose, name="prepare_dose"),
     path(SESSION + "start-dose/", views.start_dose, name="start_dose"),
     path(SESSION + "pause-dose/", views.pause_dose, name="pause_dose"),

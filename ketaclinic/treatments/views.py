@@ -27,6 +27,7 @@ from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import Chair, Room, current_clinic
 from ketaclinic.clinical import sedation
+from ketaclinic.clinical import titration as rules_titration
 from ketaclinic.clinical.scales import SCALES
 from ketaclinic.formfields import posted
 from ketaclinic.inputs import parse_day
@@ -46,7 +47,7 @@ from ketaclinic.treatments.models import (
     TreatmentSession,
     VitalsReading,
 )
-from ketaclinic.treatments.services import TreatmentError, booking
+from ketaclinic.treatments.services import TreatmentError, booking, titration
 
 S = TreatmentSession.Status
 SESSION_RELATED = ("patient", "patient__clinic", "order", "order__signed_by", "room", "chair", "prepared_by",
@@ -140,6 +141,9 @@ def order_new(request, patient_id):
         "limits": limits, "ketamine": current_assessment(patient, "ketamine"),
         "esketamine": current_assessment(patient, "esketamine"),
         "absolute": absolute_message(on_file) if (on_file := absolute_in_force(patient)) else "",
+        "titration_scales": titration.SCALE_CHOICES,
+        "hard_ceilings": {route: f"{rules_titration.hard_ceiling(route, limits).normalize():f}"
+                          for route in ("iv", "im")},
     })
 
 
@@ -326,6 +330,9 @@ def cockpit_context(request, s: TreatmentSession, **extra) -> dict:
         "devices_given": sum(1 for e in events if e.kind == SessionEvent.Kind.DEVICE),
         "rems_bp": services.rems_bp_points(s, rows) if s.route == Route.INTRANASAL else None,
         "active_ae": active_ae,
+        "may_sign_dose": can_open(user, "treatments:sign_dose"),
+        "titration": (services.propose_for(s) if not s.dose_started_at and s.status not in services.CLOSED
+                      else None),
         "consent": consent, "consent_doc": None if consent else services.current_consent(s.drug),
         "weight_check": services.weight_guard(s), "strengths": (forms.strength_choices(s, account) if s.route != Route.INTRANASAL and not s.dose_started_at
                       and not s.is_signed else []),
@@ -489,6 +496,18 @@ def prepare_dose(request, external_id):
                 else "as measured in the syringe")
         return (f"Dose prepared: {measured:g} mg, {what}. A second clinician must verify it on their own device.")
     return _step(request, external_id, forms.PrepareForm, act, "dose")
+
+
+@require_POST
+def sign_dose(request, external_id):
+    """The prescriber signs this session's dose under the order's titration plan (the proposal, or another step with
+    a reason)."""
+    def act(actor, s, form):
+        d = form.cleaned_data
+        row = services.sign_dose(actor=actor, session=s, dose=d["dose"], override_reason=d["override_reason"])
+        unit = "mg" if s.route == Route.INTRANASAL else "mg/kg"
+        return f"Dose signed for this session: {row.dose.normalize():f} {unit}."
+    return _step(request, external_id, forms.SignDoseForm, act, "dose")
 
 
 @require_POST

@@ -198,3 +198,12 @@ def test_a_dose_above_the_ceiling_or_off_the_plan_cannot_be_signed_even_with_a_r
     p = t.propose(plan, [], WEAK)
     assert t.check_choice(plan, p, "1.0", override_reason="x").kind == Outcome.BLOCK
     assert t.check_choice(plan, p, "0.6", override_reason="x").kind == Outcome.BLOCK
+
+
+def test_a_signed_iv_dose_outside_the_clinics_range_needs_a_reason_as_the_dose_maths_does():
+    plan = iv_plan()
+    p = t.propose(plan, [tolerated(1, "0.75"), tolerated(2, "0.75")], WEAK)
+    assert p.dose == D("1.0")
+    refused = t.check_choice(plan, p, "1.0")
+    assert refused.kind == Outcome.NEEDS_OVERRIDE and "outside the clinic's IV range 0.1 mg/kg to 0.75" in refused.reason
+    assert t.check_choice(plan, p, "1.0", override_reason="No response at 0.75 after 3 sessions").kind == Outcome.OK

@@ -74,6 +74,7 @@ treatments:vitals                 P N . . . . .    POST
 treatments:verify                 P N . . . . .    GET
 treatments:prechecks              P N . . . . .    POST
 treatments:override_hold          P . . . . . .    POST
+treatments:sign_dose              P . . . . . .    POST
 treatments:prepare_dose           P N . . . . .    POST
 treatments:start_dose             P N . . . . .    POST
 treatments:pause_dose             P N . . . . .    POST

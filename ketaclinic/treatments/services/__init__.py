@@ -107,6 +107,7 @@ from ketaclinic.treatments.services.session import (
     save_prechecks,
 )
 from ketaclinic.treatments.services.signing import add_addendum, sign_note
+from ketaclinic.treatments.services.titration import propose_for, sign_dose
 
 __all__ = [
     "BOOKING_MINUTES", "CLOCK_SKEW", "CLOSED", "DECIMAL_FIELDS", "FINISHED", "INDICATIONS", "ORDER_COUNTS",
@@ -121,4 +122,5 @@ __all__ = [
     "save_prechecks", "sign_note", "add_consent_document", "consent_missing", "current_consent", "sign_consent", "valid_consent", "confirm_weight", "observation_clock", "prepared_entries", "weight_guard",
     "sign_order", "start_blockers", "start_dose", "stop_for_contraindication",
     "stop_order", "transfer_to_emergency", "update_rems", "use_case", "verify_dose", "write_order",
+    "propose_for", "sign_dose",
 ]

@@ -29,6 +29,7 @@ from ketaclinic.treatments.models import (
     TreatmentSession,
     VitalsReading,
 )
+from ketaclinic.treatments.services import titration
 from ketaclinic.treatments.services._common import (
     CLOCK_SKEW,
     Refused,
@@ -67,22 +68,26 @@ def compute_dose(s: TreatmentSession, *, concentration: Decimal | None = None, b
                  stocked: tuple[Decimal, ...] | None = None) -> dosing.DoseCalculation:
     order = s.order
     cfg = limits_for(s.patient)
-    reason = override_reason or order.dose_override_reason or None
+    titrated, signed_reason = titration.session_dose(s)  # under a titration plan: the session's signed dose
+    reason = override_reason or signed_reason or order.dose_override_reason or None
     if s.route == Route.INTRANASAL:
         first = not TreatmentSession.objects.filter(patient=s.patient, drug=Drug.ESKETAMINE,
                                                     dose_started_at__isnull=False).exclude(pk=s.pk).exists()
-        return dosing.esketamine(int(order.fixed_dose_mg or 0), first_session=first, indication=order.indication,
+        mg = titrated if titrated is not None else order.fixed_dose_mg
+        return dosing.esketamine(int(mg or 0), first_session=first, indication=order.indication,
                                  override_reason=reason, settings=cfg)
     if s.weight_kg is None:
         raise ClinicalInputError("record today's weight first (Before: 'Today's weight (kg)')", "weight_kg")
     conc = float(concentration or order.concentration_mg_per_mL or 0)
     # The weight itself is judged by weight_guard (a block, not a warning), so no previous weight here.
     if s.route == Route.IV:
-        return dosing.iv_infusion(float(s.weight_kg), float(order.dose_mg_per_kg or 0),
+        per_kg = titrated if titrated is not None else order.dose_mg_per_kg
+        return dosing.iv_infusion(float(s.weight_kg), float(per_kg or 0),
                                   int(minutes or order.infusion_minutes or 0), conc,
                                   float(bag or order.bag_volume_mL or 0),
                                   override_reason=reason, settings=cfg, stocked_concentrations=stocked)
-    return dosing.im_injection(float(s.weight_kg), float(order.dose_mg_per_kg or 0), conc,
+    per_kg = titrated if titrated is not None else order.dose_mg_per_kg
+    return dosing.im_injection(float(s.weight_kg), float(per_kg or 0), conc,
                                override_reason=reason, settings=cfg, stocked_concentrations=stocked)
 
 
@@ -97,6 +102,9 @@ def prepare_dose(*, actor: Actor, session: TreatmentSession, data: Mapping[str, 
     if s.status not in (S.CHECKED_IN, S.PRE_CHECKS):
         raise TreatmentError("Check the patient in first.")
     _require_dosable(s)
+    unsigned = titration.prepare_blocker(s)
+    if unsigned:
+        raise TreatmentError({"__all__": unsigned})
     weighed = weight_guard(s)
     if weighed is not None and not weighed.ok:
         raise TreatmentError({"weight_kg": weighed.reason})

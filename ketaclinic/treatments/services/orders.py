@@ -29,6 +29,7 @@ from ketaclinic.screening.services import (
     latest_assessment,
 )
 from ketaclinic.treatments.models import Drug, Route, TreatmentOrder, TreatmentSession
+from ketaclinic.treatments.services import titration
 from ketaclinic.treatments.services._common import (
     ROUTES_FOR_DRUG,
     S,
@@ -145,6 +146,7 @@ def write_order(*, actor: Actor, patient: Patient, data: Mapping[str, object], s
         raise _clinical(e, "dose_mg_per_kg") from None
     if calc.blocked:
         raise TreatmentError({"dose_override_reason": " ".join(calc.warnings) or "Override reason required."})
+    plan = titration.plan_for_order(route, indication, per_kg if route != Route.INTRANASAL else fixed, data, cfg)
     order = TreatmentOrder.objects.create(
         patient=patient, drug=drug, route=route, dose_mg_per_kg=per_kg, fixed_dose_mg=fixed if route ==
         Route.INTRANASAL else None, infusion_minutes=minutes, sessions_planned=sessions, sessions_per_week=per_week,
@@ -157,6 +159,8 @@ def write_order(*, actor: Actor, patient: Patient, data: Mapping[str, object], s
                  details={"drug": drug, "route": route, "mg_per_kg": per_kg, "fixed_mg": fixed, "minutes": minutes,
                           "sessions": sessions, "per_week": per_week, "override_reason": reason,
                           "eligibility": str(assessment.external_id)})
+    if plan is not None:
+        titration.save_plan(actor, order, plan)
     if sign:
         order = sign_order.within(actor=actor, order=order)
     return order
