@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from django.core import mail
+from django.db import connection
 from django.urls import reverse
 
 from ketaclinic.portal import services
@@ -28,6 +29,8 @@ def test_an_address_on_the_patients_details_is_checked_before_inviting(case, cli
     """Blank on the form: the address on the patient's details is used, and checked the same way (the registry
     stores what it was given)."""
     raw, message = BAD[case]
+    if case in ("too long", "NUL") and connection.vendor == "postgresql":
+        pytest.skip("PostgreSQL refuses to store this on the patient's details at all (the typed path is tested below)")
     patient = make_patient(email=raw)
     mail.outbox.clear()
     response = client_for("front_desk").post(reverse("portal:invite", args=[patient.external_id]), {"email": ""})
