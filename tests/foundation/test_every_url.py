@@ -93,9 +93,13 @@ def test_every_identity_gets_what_the_table_says(name, clinic_world):
 
 
 #: The pages a visitor who is not signed in may open, written out here (not read from the policy or the table).
-PUBLIC_PAGES = {"accounts:login", "health", "portal:crisis", "portal:accept"}
+PUBLIC_PAGES = {"accounts:login", "health", "portal:crisis", "portal:accept", "accounts:second_factor",
+                "accounts:enrol", "accounts:unlock", "accounts:password_reset", "accounts:password_reset_confirm"}
 #: What each public page shows a visitor, so a page that answers 200 with something else is caught.
 PUBLIC_PAGE_SHOWS = {"accounts:login": "password", "health": '"ok"', "portal:crisis": "988",
+                     "accounts:second_factor": "Sign in again", "accounts:enrol": "Sign in again",
+                     "accounts:unlock": "authenticator", "accounts:password_reset": "email",
+                     "accounts:password_reset_confirm": "expired",
                      "portal:accept": "password"}
 
 
