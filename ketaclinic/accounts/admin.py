@@ -8,6 +8,8 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import UserChangeForm
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from ketaclinic.accounts.models import RoleGrant, User
 from ketaclinic.accounts.roles import Role
@@ -24,6 +26,12 @@ def _is_clinic_admin(request) -> bool:
 
 
 admin.site.has_permission = _is_clinic_admin
+
+# The second factor's devices hold TOTP secrets and recovery-code hashes: not for the admin to read or edit. A clinic
+# admin removes a lost authenticator on the Sign-in security page (audited); django-otp's own admin pages are off.
+for _model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
 
 #: The audit actions (added, changed) of each model the clinic-admin-only admin edits, by model name. A model
 #: registered with ``ClinicAdminOnly`` needs its entry here (a test checks every registered one has it).

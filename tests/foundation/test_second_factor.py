@@ -210,3 +210,10 @@ def test_portal_patients_are_not_asked_for_a_staff_authenticator(settings, db):
     assert secondfactor.is_staff_account(user)
     user.patient_account = PatientAccount()
     assert not secondfactor.required_for(user)
+
+
+def test_the_django_admin_does_not_show_authenticator_secrets():
+    from django.contrib import admin
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    assert not admin.site.is_registered(TOTPDevice) and not admin.site.is_registered(StaticDevice)
