@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.db.models import Count, Q
 
 from ketaclinic.access import can_open
-from ketaclinic.treatments.models import TreatmentOrder, TreatmentSession
+from ketaclinic.treatments import titration_history
+from ketaclinic.treatments.models import TitrationPlan, TreatmentOrder, TreatmentSession
 
 ROWS = 12
 
@@ -19,10 +20,14 @@ def chart_sections(request, patient) -> list[dict]:
                   .order_by("-created_at")[:ROWS])
     sessions = list(TreatmentSession.objects.filter(patient=patient).select_related("room", "chair")
                     .order_by("-scheduled_start")[:ROWS])
+    titrated = (TitrationPlan.objects.filter(order__patient=patient).select_related("order")
+                .order_by("-order__created_at").first())
+    history = (titration_history.history(titrated.order, patient.clinic.tz)
+               if titrated is not None and can_open(user, "treatments:cockpit") else None)
     return [{
         "title": "Treatments", "template": "treatments/_chart.html", "id": "treatments", "css": "wide",
         "context": {"patient": patient, "orders": orders, "sessions": sessions,
                     "clinical": can_open(user, "treatments:cockpit"),
                     "can_order": can_open(user, "treatments:order_new"),
-                    "can_book": can_open(user, "treatments:book")},
+                    "can_book": can_open(user, "treatments:book"), "history": history},
     }]

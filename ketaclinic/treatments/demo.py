@@ -86,7 +86,7 @@ def _dose_fields(order, weight: Decimal) -> dict:
 DEMO_LOTS = {"ketamine": "KD24A117", "esketamine": "SPV2411A"}
 
 
-def _past_session(ctx, order, seq, start, chair, users) -> TreatmentSession:
+def past_session(ctx, order, seq, start, chair, users) -> TreatmentSession:
     """A completed, discharged and signed session built directly (synthetic history)."""
     rng = ctx.rng
     p = order.patient
@@ -194,7 +194,7 @@ def seed(ctx) -> None:
     im_done = False
     for p, drug in eligible[:18]:
         if drug == "esketamine":
-            data = ESK
+            data = ESK | {"titrate": True}  # the label's plan: 56 mg first, then 56 or 84 mg
         elif not im_done and len(orders) >= 1:
             data, im_done = IM, True
         else:
@@ -231,7 +231,7 @@ def seed(ctx) -> None:
                 day += timedelta(days=1)
             start = datetime.combine(day, at, tzinfo=tz)
             chair = chairs[(n + seq) % len(chairs)]
-            past.append(_past_session(ctx, order, seq, start, chair, users))
+            past.append(past_session(ctx, order, seq, start, chair, users))
             day += timedelta(days=3)
     ctx.extra["past_sessions"] = past
     # --- today: one session in each phase ----------------------------------------------------------------
@@ -294,6 +294,9 @@ def _today(ctx, orders, infusion, spravato) -> None:
         if target == "pre_checks":
             continue
         s.refresh_from_db()
+        if services.titration.prepare_blocker(s):  # a titrated series: the prescriber signs the proposed dose
+            shown = services.propose_for(s)
+            services.sign_dose.within(actor=prescriber, session=s, dose=shown.proposal.dose)
         services.prepare_dose.within(actor=nurse, session=s, data={
             "concentration_mg_per_mL": "50", "bag_volume_mL": "100", "lot_number": DEMO_LOTS[s.drug],
             "vial_or_device": "Spravato 28 mg nasal device" if s.route == "intranasal" else

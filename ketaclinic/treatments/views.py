@@ -34,7 +34,7 @@ from ketaclinic.inputs import parse_day
 from ketaclinic.patients.access import get_patient_for
 from ketaclinic.patients.services import latest_weight_entry
 from ketaclinic.screening.services import absolute_in_force, absolute_message, current_assessment
-from ketaclinic.treatments import forms, pdf, services, stock
+from ketaclinic.treatments import forms, pdf, services, stock, titration_history
 from ketaclinic.treatments.models import (
     AdverseEvent,
     AlertAcknowledgement,
@@ -177,6 +177,8 @@ def order_detail(request, external_id):
         "can_cancel": can_open(request.user, "treatments:cancel"),
         "errors": request.session.pop("booking_errors", {}),
         "moves": moves, "offers": _series_offers(request, order, chairs),
+        "history": (titration_history.history(order, clinic.tz) if can_open(request.user, "treatments:cockpit")
+                    else None),  # ratings and adverse events: clinical staff only
     })
 
 

@@ -101,3 +101,17 @@ def test_the_demo_still_says_it_is_synthetic(demo_clinic):
     assert demo_clinic.is_demo and "synthetic" in demo_clinic.name
     assert all("(synthetic" in s.name for s in Supplier.objects.all())
     assert Product.objects.filter(name__contains="synthetic NDC").exists()
+
+
+def test_the_demo_has_a_titrated_iv_series_and_esketamine_on_the_labels_plan(demo_clinic):
+    from decimal import Decimal
+
+    from ketaclinic.treatments.models import DoseDecision, TitrationPlan
+
+    stepped = DoseDecision.objects.get(session__order__route="iv", session__patient__clinic=demo_clinic)
+    assert (stepped.proposed, stepped.direction, stepped.dose) == (Decimal("0.75"), "up", Decimal("0.75"))
+    assert stepped.step_up_criteria_met and not stepped.override_reason
+    earlier = stepped.session.order.sessions.exclude(pk=stepped.session_id)
+    assert {s.dose_mg_per_kg for s in earlier} == {Decimal("0.5")} and all(s.is_signed for s in earlier)
+    label = TitrationPlan.objects.filter(order__route="intranasal", label_plan="esketamine-trd")
+    assert label.exists() and all(str(p) == "56 mg → 84 mg; start 56 mg; ceiling 84 mg" for p in label)

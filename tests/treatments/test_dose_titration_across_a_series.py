@@ -176,3 +176,19 @@ def time_at(moment):
     from tests.factories import back_at
 
     return back_at(moment)
+
+
+def test_the_order_and_the_chart_show_dose_dissociation_and_response_together(patient, staff, rooms, client_for):
+    order, s = two_sessions_at_half(patient, staff, rooms)
+    first = order.sessions.order_by("sequence").first()
+    with time_at(first.dose_started_at + timedelta(minutes=40)):
+        pass  # ratings are recorded during a session; the demo and the browser journey record them
+    services.sign_dose(actor=actor(staff["prescriber"]), session=s, dose=Decimal("0.75"))
+    page = client_for("prescriber").get(reverse("treatments:order", args=[order.external_id])).content.decode()
+    assert "Dose, dissociation and response" in page
+    assert "0.5 mg/kg → 0.75 mg/kg; start 0.5 mg/kg; ceiling 0.75 mg/kg" in page
+    assert "16 (-20%)" in page  # PHQ-9 after session 2, from a baseline of 20
+    chart = client_for("nurse").get(reverse("patients:chart", args=[patient.external_id])).content.decode()
+    assert "Dose, dissociation and response" in chart
+    desk = client_for("front_desk").get(reverse("treatments:order", args=[order.external_id])).content.decode()
+    assert "Dose, dissociation and response" not in desk
