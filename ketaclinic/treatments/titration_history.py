@@ -14,7 +14,6 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from ketaclinic.clinical.titration import fmt
-from ketaclinic.measures.models import Administration, Timing
 from ketaclinic.treatments.models import DoseDecision, TreatmentOrder
 from ketaclinic.treatments.services import titration
 
@@ -58,11 +57,8 @@ def history(order: TreatmentOrder, tz) -> History | None:
     for d in DoseDecision.objects.filter(session__order=order).select_related("signed_by").order_by("signed_at",
                                                                                                       "pk"):
         decisions[d.session_id] = d  # the newest signature of each session
-    scores = list(Administration.objects.filter(
-        patient=order.patient, scale=plan.scale, total__isnull=False,
-        status__in=[Administration.Status.FINAL, Administration.Status.AMENDED],
-    ).order_by("administered_at", "pk").values_list("timing", "total", "administered_at"))
-    base = next((r for r in scores if r[0] == Timing.BASELINE), scores[0] if scores else None)
+    scores = titration.plan_scores(plan, order.patient)
+    base = titration.series_baseline(scores, series[0].session.dose_started_at if series else None)
     rows = []
     for i, item in enumerate(series):
         s, o = item.session, item.outcome

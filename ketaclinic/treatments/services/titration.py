@@ -137,16 +137,29 @@ def series(order: TreatmentOrder, before: TreatmentSession | None = None) -> lis
     return rows
 
 
-def scores(plan: TitrationPlan, patient, since: datetime | None) -> titration.Scores:
-    """The plan scale's baseline (the baseline-timed score, else the first) and newest final totals; whether the
-    newest was taken at or after ``since`` (the start of the first session at the current dose)."""
-    rows = list(Administration.objects.filter(
+def plan_scores(plan: TitrationPlan, patient) -> list[tuple[str, int, datetime]]:
+    """(timing, total, when) of every final total on the plan's scale, oldest first."""
+    return list(Administration.objects.filter(
         patient=patient, scale=plan.scale, total__isnull=False,
         status__in=[Administration.Status.FINAL, Administration.Status.AMENDED],
     ).order_by("administered_at", "pk").values_list("timing", "total", "administered_at"))
+
+
+def series_baseline(rows: list[tuple[str, int, datetime]], first_dose: datetime | None):
+    """The series' baseline: the newest baseline-timed score before its first dose (a patient back for a new series
+    has a new baseline), else the newest score before the first dose, else the first score; None without any."""
+    before = [r for r in rows if first_dose is None or r[2] < first_dose]
+    return next((r for r in reversed(before) if r[0] == Timing.BASELINE), before[-1] if before else
+                (rows[0] if rows else None))
+
+
+def scores(plan: TitrationPlan, patient, since: datetime | None, first_dose: datetime | None) -> titration.Scores:
+    """The plan scale's series baseline (:func:`series_baseline`) and newest final total; whether the newest was
+    taken at or after ``since`` (the start of the first session at the current dose)."""
+    rows = plan_scores(plan, patient)
     if not rows:
         return titration.Scores(None, None, False)
-    base = next((r for r in rows if r[0] == Timing.BASELINE), rows[0])
+    base = series_baseline(rows, first_dose)
     latest = rows[-1]
     return titration.Scores(base[1], latest[1] if latest is not base else None,
                             since is not None and latest[2] >= since)
@@ -192,7 +205,8 @@ def propose_for(s: TreatmentSession) -> Proposed | None:
                 break
             since = row.session.dose_started_at
     try:
-        proposal = titration.propose(plan.core(), [r.outcome for r in rows], scores(plan, s.patient, since),
+        first_dose = rows[0].session.dose_started_at if rows else None
+        proposal = titration.propose(plan.core(), [r.outcome for r in rows], scores(plan, s.patient, since, first_dose),
                                      settings=limits_for(s.patient))
     except ClinicalInputError as e:
         return Proposed(plan, None, e.message[:1].upper() + e.message[1:] + ".", signed, rows)
