@@ -292,15 +292,22 @@ def propose(plan: TitrationPlan, history: Sequence[SessionOutcome], scores: Scor
         at_current += 1
     idx = plan.rung(current)
     reasons: list[Finding] = []
-    if idx is None:
-        # The last dose is not on the ladder (given before the plan, or off-plan): go to the nearest rung below it.
-        below = [s for s in plan.steps if s <= current]
-        target = below[-1] if below else plan.steps[0]
-        reasons.append(Finding("titration.off_plan", f"The last dose {fmt(current, unit)} is not a step of the plan: "
-                               f"the nearest step at or below it is {fmt(target, unit)}.", PRACTICE))
-        return Proposal(target, current, "down" if target < current else "up", unit, tuple(reasons), False,
-                        target < current)
     signals = step_down_signals(last, settings=cfg)
+    if idx is None:
+        # The last dose is not on the ladder (given before the plan, off-plan, or only part of it was given): the
+        # nearest rung at or below it, or strictly below it after an untolerated session; never above it.
+        below = [s for s in plan.steps if (s < current if signals else s <= current)]
+        reasons.extend(signals)
+        if not below:
+            reasons.append(Finding("titration.off_plan", f"The last dose {fmt(current, unit)} is below the plan's "
+                                   f"lowest step {fmt(plan.steps[0], unit)}: the prescriber decides the next dose.",
+                                   PRACTICE))
+            return Proposal(plan.steps[0], current, "up", unit, tuple(reasons), False, bool(signals))
+        target = below[-1]
+        reasons.append(Finding("titration.off_plan", f"The last dose {fmt(current, unit)} is not a step of the plan: "
+                               f"the nearest step below it is {fmt(target, unit)}.", PRACTICE))
+        return Proposal(target, current, "down" if target < current else "same", unit, tuple(reasons), False,
+                        bool(signals))
     if signals:
         reasons.extend(signals)
         if idx == 0:
@@ -362,6 +369,14 @@ def check_choice(plan: TitrationPlan, proposal: Proposal, chosen: object, *, ove
     dose = _dec(chosen, "dose")
     unit = plan.unit
     rule = "titration.choice"
+    hard = hard_ceiling(plan.route, cfg)
+    if dose > hard:
+        return decision(Outcome.BLOCK, f"{fmt(dose, unit)} is above the hard limit {fmt(hard, unit)}: it cannot be "
+                        "signed.", rule, PRACTICE, CLEARED_BY_NOTHING, dose=str(dose))
+    if plan.label_plan == "esketamine-trd" and proposal.current is None and dose > plan.start:
+        return decision(Outcome.BLOCK, f"The first esketamine session for treatment-resistant depression is "
+                        f"{fmt(plan.start, unit)}: 84 mg is used only after the 56 mg start.", "dosing.esketamine",
+                        LABEL_SOURCE, CLEARED_BY_NOTHING, dose=str(dose))
     if dose > plan.ceiling:
         return decision(Outcome.BLOCK, f"{fmt(dose, unit)} is above the plan's ceiling {fmt(plan.ceiling, unit)}: it "
                         "cannot be signed. A higher ceiling needs a new order.", rule, PRACTICE, CLEARED_BY_NOTHING,
@@ -371,17 +386,18 @@ def check_choice(plan: TitrationPlan, proposal: Proposal, chosen: object, *, ove
                         f"{', '.join(fmt(s, unit) for s in plan.steps)}): choose one of them, or write a new order.",
                         rule, PRACTICE, CLEARED_BY_NOTHING, dose=str(dose))
     reason = (override_reason or "").strip()
-    if dose != proposal.dose and not reason:
+    needs: list[str] = []  # every finding the prescriber's one reason answers, named in the refusal
+    if dose != proposal.dose:
         why = ("the step up's criteria are not met" if proposal.current is not None and dose > proposal.current
                and not proposal.step_up_criteria_met else f"the proposal is {fmt(proposal.dose, unit)}")
-        return decision(Outcome.NEEDS_OVERRIDE, f"{fmt(dose, unit)} differs from the proposal and {why}: give your "
-                        "reason to sign it.", rule, PRACTICE, CLEARED_BY_PRESCRIBER, dose=str(dose))
-    if plan.route in ("iv", "im") and not reason:
+        needs.append(f"{fmt(dose, unit)} differs from the proposal and {why}")
+    if plan.route in ("iv", "im"):
         lo = _dec(cfg[f"dosing.{plan.route}_min_mg_per_kg"], "min")
         hi = _dec(cfg[f"dosing.{plan.route}_max_mg_per_kg"], "max")
         if not lo <= dose <= hi:
-            return decision(Outcome.NEEDS_OVERRIDE, f"{fmt(dose, unit)} is outside the clinic's {plan.route.upper()} "
-                            f"range {fmt(lo, unit)} to {fmt(hi, unit)}: give your reason to sign it.", "dosing."
-                            + plan.route, SETTINGS_BY_KEY[f"dosing.{plan.route}_max_mg_per_kg"].source,
-                            CLEARED_BY_PRESCRIBER, dose=str(dose))
-    return decision(Outcome.OK, "", rule, PRACTICE, dose=str(dose))
+            needs.append(f"{fmt(dose, unit)} is outside the clinic's {plan.route.upper()} range {fmt(lo, unit)} to "
+                         f"{fmt(hi, unit)}")
+    if needs and not reason:
+        return decision(Outcome.NEEDS_OVERRIDE, "; ".join(needs) + ": give your reason to sign it.", rule, PRACTICE,
+                        CLEARED_BY_PRESCRIBER, dose=str(dose), findings=tuple(needs))
+    return decision(Outcome.OK, "; ".join(needs), rule, PRACTICE, dose=str(dose), findings=tuple(needs))

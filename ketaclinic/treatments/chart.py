@@ -6,7 +6,7 @@ from django.db.models import Count, Q
 
 from ketaclinic.access import can_open
 from ketaclinic.treatments import titration_history
-from ketaclinic.treatments.models import TitrationPlan, TreatmentOrder, TreatmentSession
+from ketaclinic.treatments.models import TreatmentOrder, TreatmentSession
 
 ROWS = 12
 
@@ -15,14 +15,13 @@ def chart_sections(request, patient) -> list[dict]:
     user = request.user
     if not can_open(user, "patients:chart"):
         return []
-    orders = list(TreatmentOrder.objects.filter(patient=patient).select_related("signed_by")
+    orders = list(TreatmentOrder.objects.filter(patient=patient).select_related("signed_by", "titration")
                   .annotate(booked=Count("sessions", filter=~Q(sessions__status__in=["cancelled", "no_show"])))
                   .order_by("-created_at")[:ROWS])
     sessions = list(TreatmentSession.objects.filter(patient=patient).select_related("room", "chair")
                     .order_by("-scheduled_start")[:ROWS])
-    titrated = (TitrationPlan.objects.filter(order__patient=patient).select_related("order")
-                .order_by("-order__created_at").first())
-    history = (titration_history.history(titrated.order, patient.clinic.tz)
+    titrated = next((o for o in orders if hasattr(o, "titration")), None)  # the newest order with a plan
+    history = (titration_history.history(titrated, patient.clinic.tz)
                if titrated is not None and can_open(user, "treatments:cockpit") else None)
     return [{
         "title": "Treatments", "template": "treatments/_chart.html", "id": "treatments", "css": "wide",

@@ -489,6 +489,9 @@ class DoseDecision(models.Model):
     step_up_criteria_met = models.BooleanField(default=False)
     dose = models.DecimalField(max_digits=7, decimal_places=3, help_text="the dose signed (mg/kg or mg)")
     override_reason = models.TextField(blank=True)
+    # The series' last dosed session the proposal was worked out from (None: the series' first dose). A signature
+    # holds only while that is still the last one: a session dosed since voids it (the prescriber signs again).
+    based_on = models.ForeignKey(TreatmentSession, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     signed_by = person()
     signed_at = models.DateTimeField(default=timezone.now)
 

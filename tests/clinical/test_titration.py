@@ -207,3 +207,20 @@ def test_a_signed_iv_dose_outside_the_clinics_range_needs_a_reason_as_the_dose_m
     refused = t.check_choice(plan, p, "1.0")
     assert refused.kind == Outcome.NEEDS_OVERRIDE and "outside the clinic's IV range 0.1 mg/kg to 0.75" in refused.reason
     assert t.check_choice(plan, p, "1.0", override_reason="No response at 0.75 after 3 sessions").kind == Outcome.OK
+
+
+def test_after_a_partly_given_untolerated_dose_the_proposal_steps_below_it_and_says_why():
+    mdsi = t.esketamine_label_plan("mdsi")  # 56 -> 84; only one 28 mg device was given, then vomiting
+    p = t.propose(mdsi, [t.SessionOutcome(1, D(28), True, adverse_events=(("vomiting", "moderate"),))], WEAK)
+    assert p.step_down and any("vomiting" in r.text for r in p.reasons)
+    assert p.dose == D(56) and p.direction == "up"  # below the ladder: the lowest step, the prescriber decides
+    plan = iv_plan()
+    q = t.propose(plan, [tolerated(1, "0.6", vitals_level="hold")], WEAK)
+    assert (q.dose, q.direction, q.step_down) == (D("0.5"), "down", True)
+
+
+def test_a_dose_above_the_hard_limit_cannot_be_signed_even_from_a_stored_plan():
+    stored = t.TitrationPlan("iv", D("0.5"), (D("0.5"), D("1.0")), D("1.0"), "phq9")
+    p = t.propose(stored, [], WEAK)
+    lowered = {"dosing.iv_ceiling_mg_per_kg": 0.75, "dosing.iv_max_mg_per_kg": 0.75}
+    assert t.check_choice(stored, p, "1.0", override_reason="x", settings=lowered).kind == Outcome.BLOCK

@@ -19,13 +19,18 @@ from tests.factories import (
     ESK,
     IV,
     actor,
+    back_at,
+    book_at,
     book_now,
     checked_in,
     dose_prepared,
     dosed_session,
+    dosing_started,
+    dosing_stopped,
     make_order,
     prechecked,
     predose_vitals,
+    ready_to_start,
 )
 from tests.measures.conftest import phq9_total
 
@@ -180,9 +185,6 @@ def time_at(moment):
 
 def test_the_order_and_the_chart_show_dose_dissociation_and_response_together(patient, staff, rooms, client_for):
     order, s = two_sessions_at_half(patient, staff, rooms)
-    first = order.sessions.order_by("sequence").first()
-    with time_at(first.dose_started_at + timedelta(minutes=40)):
-        pass  # ratings are recorded during a session; the demo and the browser journey record them
     services.sign_dose(actor=actor(staff["prescriber"]), session=s, dose=Decimal("0.75"))
     page = client_for("prescriber").get(reverse("treatments:order", args=[order.external_id])).content.decode()
     assert "Dose, dissociation and response" in page
@@ -198,3 +200,64 @@ def test_a_new_series_is_judged_against_its_own_baseline(patient, staff, rooms):
     phq9_at(patient, staff, 24, timezone.now() - timedelta(days=90), timing="baseline")  # an earlier series' consult
     order, s = two_sessions_at_half(patient, staff, rooms)
     assert any("PHQ-9 20 → 16" in r.text for r in services.propose_for(s).proposal.reasons)
+
+
+def test_a_dose_signed_ahead_no_longer_holds_once_another_session_is_dosed(patient, staff, rooms):
+    """Signed for a later session while an earlier one was still to come: after the earlier one is dosed (and
+    before its note is signed) the nurse cannot prepare the stale dose; the prescriber must sign again."""
+    now = timezone.now()
+    order = make_order(patient, staff, TITRATED_IV)
+    phq9_at(patient, staff, 20, now - timedelta(days=9), timing="baseline")
+    dosed_session(patient, staff, order=order, rooms=rooms, start=now - timedelta(days=8), end="signed")
+    dosed_session(patient, staff, order=order, rooms=rooms, start=now - timedelta(days=6), end="signed")
+    phq9_at(patient, staff, 17, now - timedelta(days=5))
+    later = book_now(order, staff, rooms)
+    with back_at(now - timedelta(days=4)):  # signed ahead, from sessions 1 and 2
+        services.sign_dose(actor=actor(staff["prescriber"]), session=later, dose=Decimal("0.75"))
+    with back_at(now - timedelta(days=3)):  # a third session is given in between; its note is not signed yet
+        third = book_at(order, staff, timezone.now().replace(second=0, microsecond=0), room=rooms["infusion"])
+        third = dosing_stopped(dosing_started(ready_to_start(third, staff), staff), staff)
+    later = ready_for_dose(later, staff)
+    with pytest.raises(TreatmentError, match="no longer holds"):
+        dose_prepared(later, staff)
+    shown = services.propose_for(later)
+    assert not shown.signed_holds and f"Session {third.sequence} is not signed yet" in shown.problem
+
+
+def test_the_first_trd_esketamine_session_is_56_mg_whatever_the_reason(patient, staff, rooms):
+    order = make_order(patient, staff, ESK | {"titrate": True})
+    s = book_now(order, staff, rooms)
+    with pytest.raises(TreatmentError) as e:
+        services.sign_dose(actor=actor(staff["prescriber"]), session=s, dose=Decimal("84"),
+                           override_reason="Patient wants the higher dose")
+    assert "84 mg is used only after the 56 mg start" in e.value.errors["dose"]
+
+
+def test_no_step_up_without_a_score_before_the_series_began(patient, staff, rooms):
+    now = timezone.now()
+    order = make_order(patient, staff, TITRATED_IV)
+    dosed_session(patient, staff, order=order, rooms=rooms, start=now - timedelta(days=6), end="signed")
+    phq9_at(patient, staff, 10, now - timedelta(days=5))  # after dosing began: not a baseline
+    dosed_session(patient, staff, order=order, rooms=rooms, start=now - timedelta(days=3), end="signed")
+    phq9_at(patient, staff, 9, now - timedelta(days=2))
+    shown = services.propose_for(book_now(order, staff, rooms))
+    assert shown.proposal.summary == "Stay at 0.5 mg/kg" and not shown.proposal.step_up_criteria_met
+    assert any("No PHQ-9 baseline" in r.text for r in shown.proposal.reasons)
+
+
+def test_a_signed_dose_above_the_clinics_range_is_prepared_by_the_nurse_with_the_prescribers_reason(
+        patient, staff, rooms):
+    data = TITRATED_IV | {"titration_steps": [Decimal("0.5"), Decimal("0.75"), Decimal("1.0")]}
+    now = timezone.now()
+    order = make_order(patient, staff, data)
+    phq9_at(patient, staff, 20, now - timedelta(days=7), timing="baseline")
+    dosed_session(patient, staff, order=order, rooms=rooms, start=now - timedelta(days=6), end="signed")
+    s = book_now(order, staff, rooms)
+    with pytest.raises(TreatmentError) as e:
+        services.sign_dose(actor=actor(staff["prescriber"]), session=s, dose=Decimal("1.0"))
+    refusal = e.value.errors["override_reason"]
+    assert "differs from the proposal" in refusal and "outside the clinic's IV range 0.1 mg/kg to 0.75" in refusal
+    services.sign_dose(actor=actor(staff["prescriber"]), session=s, dose=Decimal("1.0"),
+                       override_reason="Non-response at 0.5 and 0.75 mg/kg in a previous series.")
+    s = dose_prepared(ready_for_dose(s, staff), staff)  # the nurse prepares it: the reason is the prescriber's
+    assert (s.dose_mg_per_kg, s.prepared_dose_mg) == (Decimal("1.000"), Decimal("70.00"))

@@ -1,7 +1,7 @@
 """A titrated IV series for the demo clinic (issue 21), all synthetic: a patient on IV ketamine whose order carries a
 titration plan (0.5 → 0.75 mg/kg, response judged on PHQ-9), two signed sessions at 0.5 mg/kg with a weak PHQ-9
-response after them, and today's session where the prescriber has signed the core's proposal to step up to
-0.75 mg/kg and the nurse has prepared it (waiting for the second clinician's check).
+response after them, and the next session (on the next working day) for which the prescriber has signed the core's
+proposal to step up to 0.75 mg/kg; the nurse prepares it when the patient arrives.
 
 Runs in the top layer after the measures seed, because the proposal reads the patient's PHQ-9 scores. Every state
 goes through the services (the two past sessions are built as the treatment seed builds its synthetic history).

@@ -29,6 +29,7 @@ class Migration(migrations.Migration):
                 ('signed_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('session', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='dose_decisions', to='treatments.treatmentsession')),
                 ('signed_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('based_on', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='treatments.treatmentsession')),
             ],
             options={
                 'ordering': ['signed_at', 'pk'],

@@ -134,7 +134,8 @@ def prepare_dose(*, actor: Actor, session: TreatmentSession, data: Mapping[str, 
         calc = compute_dose(s, concentration=conc, bag=bag, override_reason=override, stocked=strengths)
     except ClinicalInputError as e:
         raise _clinical(e, "weight_kg") from None
-    if calc.needs_override and not s.order.dose_override_reason and Role.PRESCRIBER not in actor.roles:
+    if (calc.needs_override and not s.order.dose_override_reason and not titration.session_dose(s)[1]
+            and Role.PRESCRIBER not in actor.roles):
         # Going past a limit that needs an override is the prescriber's decision: on the order, or at the chair.
         raise TreatmentError({"override_reason": " ".join(calc.warnings) + " Ask the prescriber to prepare it "
                               "with their reason, or to change the order."})

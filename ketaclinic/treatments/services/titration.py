@@ -21,7 +21,7 @@ from ketaclinic.audit.services import Actor
 from ketaclinic.clinical import titration
 from ketaclinic.clinical.errors import ClinicalInputError
 from ketaclinic.clinical.guards import Outcome
-from ketaclinic.measures.models import Administration, Timing
+from ketaclinic.measures.models import Administration
 from ketaclinic.treatments.models import (
     DoseDecision,
     Phase,
@@ -146,20 +146,20 @@ def plan_scores(plan: TitrationPlan, patient) -> list[tuple[str, int, datetime]]
 
 
 def series_baseline(rows: list[tuple[str, int, datetime]], first_dose: datetime | None):
-    """The series' baseline: the newest baseline-timed score before its first dose (a patient back for a new series
-    has a new baseline), else the newest score before the first dose, else the first score; None without any."""
+    """The series' baseline: its newest score taken before its first dose (before any dose: the newest score).
+    None when there is none: a score taken after dosing began is never a baseline, and a patient back for a new
+    series is judged against the scores before it, not an earlier series' consult."""
     before = [r for r in rows if first_dose is None or r[2] < first_dose]
-    return next((r for r in reversed(before) if r[0] == Timing.BASELINE), before[-1] if before else
-                (rows[0] if rows else None))
+    return before[-1] if before else None
 
 
 def scores(plan: TitrationPlan, patient, since: datetime | None, first_dose: datetime | None) -> titration.Scores:
     """The plan scale's series baseline (:func:`series_baseline`) and newest final total; whether the newest was
     taken at or after ``since`` (the start of the first session at the current dose)."""
     rows = plan_scores(plan, patient)
-    if not rows:
-        return titration.Scores(None, None, False)
     base = series_baseline(rows, first_dose)
+    if base is None:
+        return titration.Scores(None, None, False)
     latest = rows[-1]
     return titration.Scores(base[1], latest[1] if latest is not base else None,
                             since is not None and latest[2] >= since)
@@ -175,6 +175,11 @@ class Proposed:
     problem: str
     signed: DoseDecision | None
     series: list[SeriesRow]
+
+    @property
+    def signed_holds(self) -> bool:
+        """The newest signature still answers this proposal: no session of the series was dosed since it."""
+        return self.signed is not None and holds(self.signed, self.series)
 
     @property
     def choices(self) -> list[tuple[str, str]]:
@@ -213,28 +218,55 @@ def propose_for(s: TreatmentSession) -> Proposed | None:
     return Proposed(plan, proposal, "", signed, rows)
 
 
+def holds(decision: DoseDecision, rows: list[SeriesRow]) -> bool:
+    """A signature holds while the series' last dosed session is the one its proposal was worked out from."""
+    last = rows[-1].session.pk if rows else None
+    return decision.based_on_id == last
+
+
+def _last_dosed(s: TreatmentSession) -> int | None:
+    return (s.order.sessions.filter(dose_started_at__isnull=False).exclude(pk=s.pk)
+            .order_by("-dose_started_at", "-pk").values_list("pk", flat=True).first())
+
+
+def valid_signature(s: TreatmentSession) -> DoseDecision | None:
+    """The prescriber's newest signature for ``s`` if it still holds (:func:`holds`), else None."""
+    signed = s.dose_decisions.order_by("signed_at", "pk").last()
+    if signed is None or signed.based_on_id != _last_dosed(s):
+        return None
+    return signed
+
+
 def session_dose(s: TreatmentSession) -> tuple[Decimal | None, str]:
     """The dose (mg/kg, or mg for esketamine) and override reason a titrated session is prepared with: the
-    prescriber's newest signature, else the plan's start for the series' first dose. (None, "") when the order has
-    no plan: the order's own dose applies."""
+    prescriber's signature that still holds, else the plan's start for the series' first dose. (None, "") when the
+    order has no plan: the order's own dose applies. :func:`prepare_blocker` refuses the other cases first."""
     plan = plan_of(s.order)
     if plan is None:
         return None, ""
-    signed = s.dose_decisions.order_by("signed_at", "pk").last()
+    signed = valid_signature(s)
     if signed is not None:
         return signed.dose.normalize(), signed.override_reason
     return plan.start.normalize(), ""
 
 
 def prepare_blocker(s: TreatmentSession) -> str:
-    """Why a titrated session's dose cannot be prepared yet: after the series' first dose each session needs the
-    prescriber's signed dose. Empty when it can."""
+    """Why a titrated session's dose cannot be prepared: after the series' first dose each session needs the
+    prescriber's signed dose, signed after the series' last dosed session (a signature made before another session
+    was dosed no longer holds). Empty when it can be prepared."""
     plan = plan_of(s.order)
-    if plan is None or s.dose_decisions.exists():
+    if plan is None:
         return ""
-    earlier = s.order.sessions.filter(dose_started_at__isnull=False).exclude(pk=s.pk).exists()
-    if not earlier:
+    last = _last_dosed(s)
+    signed = s.dose_decisions.order_by("signed_at", "pk").last()
+    if signed is not None and signed.based_on_id == last:
         return ""
+    if signed is None and last is None:
+        return ""  # the series' first dose: the plan's start, covered by the order's signature
+    if signed is not None:
+        return ("The dose signed for this session no longer holds: another session of the series was dosed since "
+                "the prescriber signed it. The prescriber signs this session's dose again (cockpit, 'Dose for this "
+                "session') before it is prepared.")
     return ("This session's dose has not been signed: under the order's titration plan the prescriber signs the "
             "proposed dose (cockpit, 'Dose for this session') before it is prepared.")
 
@@ -273,7 +305,8 @@ def sign_dose(*, actor: Actor, session: TreatmentSession, dose: Decimal, overrid
     row = DoseDecision.objects.create(
         session=s, proposed=p.dose, direction=p.direction, step_up_criteria_met=p.step_up_criteria_met,
         reasons=[{"rule": f.rule, "text": f.text, "source": f.source} for f in p.reasons], dose=dose,
-        override_reason=reason, signed_by=actor.user)
+        override_reason=reason, signed_by=actor.user,
+        based_on=shown.series[-1].session if shown.series else None)
     audit.record(actor, AuditAction.SESSION_DOSE_SIGNED, subject=s, patient=s.patient, details={
         "dose": str(dose), "unit": p.unit, "proposed": str(p.dose), "direction": p.direction,
         "step_up_criteria_met": p.step_up_criteria_met, "override_reason": reason,
