@@ -30,6 +30,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def _browser_journeys_sign_in_without_a_second_factor(settings):
+    """The journeys here are about the clinic's work, not the sign-in: the staff second factor (required for
+    prescribers by default) is covered by tests/foundation/test_second_factor.py."""
+    settings.KETACLINIC_2FA_REQUIRED_ROLES = ()
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {
