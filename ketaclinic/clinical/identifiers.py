@@ -32,7 +32,7 @@ DEA_REGISTRANT_TYPES: dict[str, str] = {
 #: Former DATA-waiver prefix (clinical.md §6): recognised, but not accepted as a current registration.
 DEA_RETIRED_TYPES: dict[str, str] = {"X": "former DATA-waiver prefix (no longer issued)"}
 
-_DEA_RE = re.compile(r"^([A-Z])([A-Z9])(\d{7})(?:-([A-Z0-9]{1,20}))?$")
+_DEA_RE = re.compile(r"^([A-Z])([A-Z9])(\d{7})(?:-([A-Z0-9]{1,20}))?$", re.ASCII)  # ASCII digits only
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def dea_check_digit(six_digits: str) -> int:
 
     Source: clinical.md §6 'DEA registration number' (S). Worked example AP5836727: (5+3+7)+2*(8+6+2)=47 -> 7.
     """
-    if len(six_digits) != 6 or not six_digits.isdigit():
+    if len(six_digits) != 6 or not (six_digits.isascii() and six_digits.isdigit()):
         raise ClinicalInputError("the check digit needs exactly six digits", "dea_number")
     d = [int(c) for c in six_digits]
     return ((d[0] + d[2] + d[4]) + 2 * (d[1] + d[3] + d[5])) % 10

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from ketaclinic.clinic.models import Chair
 from ketaclinic.clinical.scales import SCALES
-from ketaclinic.formfields import IdField, IsoDateField, StrictDecimalField, WholeNumberField
+from ketaclinic.formfields import IdField, IsoDateField, StrictDecimalField, TextField, WholeNumberField
 from ketaclinic.inputs import (
     InputError,
     day_window,
@@ -49,9 +49,13 @@ def form_errors(form: forms.Form) -> dict[str, str]:
     return {field: " ".join(str(m) for m in messages) for field, messages in form.errors.items()}
 
 
-def free_text(label: str, max_length: int, *, required: bool = False, message: str = "") -> forms.CharField:
-    """Free text, stripped, at most ``max_length`` characters (what the record keeps)."""
-    return forms.CharField(label=label, required=required, max_length=max_length, error_messages={
+def free_text(label: str, max_length: int, *, required: bool = False, message: str = "",
+              multiline: bool | None = None) -> TextField:
+    """Free text, stripped, at most ``max_length`` characters (what the record keeps), no control characters (a
+    pasted NUL or escape is named). Notes, summaries and reasons (1,000 characters or more: the cockpit's text
+    areas) keep tabs and line breaks."""
+    multiline = max_length >= 1000 if multiline is None else multiline
+    return TextField(label=label, required=required, max_length=max_length, multiline=multiline, error_messages={
         "required": message or f"Enter the {label.lower()}.",
         "max_length": f"{label} must be at most %(limit_value)d characters (it has %(show_value)d)."})
 
@@ -158,9 +162,9 @@ class BookForm(forms.Form):
     """One proposed date (``row`` names the row, for the message next to it) or, with ``all``, every proposed
     date (``dates``), at one time of day in one chair. ``start`` is the proposal's first day, to return to it."""
 
-    row = forms.CharField(required=False, max_length=10)
+    row = TextField(required=False, max_length=10)
     all = forms.BooleanField(required=False)
-    start = forms.CharField(required=False, max_length=40)
+    start = TextField(required=False, max_length=40)
     date = IsoDateField(label="Date", required=False, error_messages={"invalid": "Give the date as YYYY-MM-DD."})
     dates = DateListField(required=False)
     time = forms.TimeField(label="Time", input_formats=TIME_FORMATS, error_messages={
@@ -205,7 +209,7 @@ class CancelForm(forms.Form):
 class NextForm(forms.Form):
     """Where to go back to after a button (checked by the view: only a page on this site)."""
 
-    next = forms.CharField(required=False, max_length=2000)
+    next = TextField(required=False, max_length=2000)
 
 
 # ============================================================================================ the session

@@ -92,3 +92,8 @@ def test_npi_errors_are_specific(bad, fragment):
 def test_npi_exactly_one_check_digit(base):
     valid = [d for d in range(10) if npi_is_valid(base + str(d))]
     assert valid == [npi_check_digit(base)]
+
+
+@pytest.mark.parametrize("dea", ["AP٥836727", "AP５836727", "AP5836７27"])
+def test_a_dea_number_with_digits_of_another_script_is_not_valid(dea):
+    assert not check_dea_number(dea).valid

@@ -34,16 +34,6 @@ NOT_YET_STRICT = {
                "ResendCodeForm.next"},
     "screening": {"IntakeForm.notes", "TrialForm.drug", "TrialForm.dose", "SignForm.override_reason",
                   "SignForm.reason"},
-    "treatments": {"OrderForm.dose_override_reason", "OrderForm.notes", "BookForm.row", "BookForm.start",
-                   "CancelForm.reason", "NextForm.next", "PrechecksForm.escort_name", "PrechecksForm.escort_phone",
-                   "PrechecksForm.music", "PrechecksForm.lighting", "PrechecksForm.setting_notes",
-                   "OverrideForm.reason", "PrepareForm.vial_or_device", "PrepareForm.lot_number",
-                   "PrepareForm.override_reason", "DosingEventForm.note", "AdverseEventForm.description",
-                   "AdverseEventForm.action_taken", "AdverseEventForm.rescue_medication", "TransferForm.description",
-                   "TransferForm.action_taken", "TransferForm.rescue_medication", "TransferForm.transfer_note",
-                   "ObservationForm.text", "DischargeForm.override_reason", "ConsentForm.signer_name",
-                   "SignForm.note_summary", "AcknowledgeAlertForm.note", "AddendumForm.text",
-                   "SignDoseForm.override_reason"},
 }
 #: Text fields whose own parsing bounds them: a UUID, an e-mail address (Django's validator, 320 characters).
 BOUNDED_BY_THEIR_TYPE = (forms.UUIDField,)
