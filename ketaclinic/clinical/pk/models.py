@@ -1,6 +1,6 @@
 """Published pharmacokinetic models of ketamine and esketamine, each parameter with its source and status.
 
-Status, as in /work/shared/reference/pk-models.md: C confirmed in the primary source, S secondary transcription,
+Status, as in shared/reference/pk-models.md: C confirmed in the primary source, S secondary transcription,
 U unconfirmed. A model is never more confirmed than its weakest part. Every number below is a row of
 pk-models.md §1 (or the transcription of the paper's table that pk-models.md names as its source); none is ours.
 """
