@@ -37,6 +37,7 @@ from .guards import CLEARED_BY_NOTHING, CLEARED_BY_PRESCRIBER, GuardDecision, Ou
 from .outcomes import RESPONSE_KEY, assess_change
 from .scales import SCALES
 from .settings import SETTINGS_BY_KEY, resolve
+from .vitals import Level
 
 ROUTES = ("iv", "im", "intranasal")
 DEVICE_MG = Decimal(28)  # clinical.md §3b 'Device' row: 28 mg per device (C)
@@ -186,7 +187,7 @@ class SessionOutcome:
     lowest_moaas: int | None = None
     systolic_rise_mmHg: int | None = None
     diastolic_rise_mmHg: int | None = None
-    vitals_level: str = "normal"  # the highest level the core gave any reading: normal, caution, hold or stop
+    vitals_level: Level = Level.OK  # the highest level the core gave any reading after the dose started
     adverse_events: tuple[tuple[str, str], ...] = ()  # (kind, severity)
 
 
@@ -235,9 +236,10 @@ def step_down_signals(last: SessionOutcome, *, settings: Mapping[str, object] | 
     cfg = resolve(settings)
     out: list[Finding] = []
     k = last.sequence
-    if last.vitals_level in ("hold", "stop"):
+    if last.vitals_level >= Level.HOLD:
         out.append(Finding("titration.step_down", f"Session {k}: a vital sign reached the clinic's "
-                           f"{last.vitals_level.upper()} limit.", "Clinic vitals limits (Clinical limits); " + PRACTICE))
+                           f"{Level(last.vitals_level).name} limit.", "Clinic vitals limits (Clinical limits); "
+                           + PRACTICE))
     sys_rise, dia_rise = int(cfg["vitals.systolic_rise_mmHg"]), int(cfg["vitals.diastolic_rise_mmHg"])  # type: ignore[arg-type]
     if cfg["titration.step_down_on_bp_rise"]:
         rises = []

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from ketaclinic.clinical.scales import SCALES
 from ketaclinic.clinical.titration import fmt
 from ketaclinic.treatments.models import DoseDecision, TreatmentOrder
 from ketaclinic.treatments.services import titration
@@ -65,7 +66,7 @@ def history(order: TreatmentOrder, tz) -> History | None:
         rises = [f"{v:+d}" if v is not None else "–" for v in (o.systolic_rise_mmHg, o.diastolic_rise_mmHg)]
         row = Row(o.sequence, s.dose_started_at.astimezone(tz).date(), fmt(o.dose, unit), decisions.get(s.pk),
                   o.peak_cadss, o.lowest_moaas, "/".join(rises) + " mmHg" if any(r != "–" for r in rises) else "",
-                  o.vitals_level, ", ".join(f"{sev} {kind}" for kind, sev in o.adverse_events))
+                  o.vitals_level.name.lower(), ", ".join(f"{sev} {kind}" for kind, sev in o.adverse_events))
         until = series[i + 1].session.dose_started_at if i + 1 < len(series) else None
         after = next((r for r in scores if r[2] > s.dose_started_at and (until is None or r[2] < until)), None)
         if after is not None:
@@ -73,7 +74,7 @@ def history(order: TreatmentOrder, tz) -> History | None:
             if base is not None and base[1] > 0:
                 row.change_pct = round(100.0 * (after[1] - base[1]) / base[1], 1)
         rows.append(row)
-    name = dict(titration.SCALE_CHOICES).get(plan.scale, plan.scale)
+    name = SCALES[plan.scale].name
     return History(plan, name, base[1] if base else None, rows, render_svg(rows, name))
 
 

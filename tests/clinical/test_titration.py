@@ -15,6 +15,7 @@ import pytest
 from ketaclinic.clinical import titration as t
 from ketaclinic.clinical.errors import ClinicalInputError
 from ketaclinic.clinical.guards import Outcome
+from ketaclinic.clinical.vitals import Level
 
 
 def iv_plan(**kw):
@@ -129,8 +130,8 @@ def test_at_the_ceiling_the_dose_stays():
 
 
 @pytest.mark.parametrize("last, why", [
-    (dict(vitals_level="hold"), "HOLD limit"),
-    (dict(vitals_level="stop"), "STOP limit"),
+    (dict(vitals_level=Level.HOLD), "HOLD limit"),
+    (dict(vitals_level=Level.STOP), "STOP limit"),
     (dict(systolic_rise_mmHg=40), "systolic +40 mmHg"),
     (dict(diastolic_rise_mmHg=25), "diastolic +25 mmHg"),
     (dict(lowest_moaas=2), "MOAA/S fell to 2"),
@@ -144,7 +145,7 @@ def test_an_untolerated_session_steps_down_one_rung(last, why):
 
 
 @pytest.mark.parametrize("last", [
-    dict(vitals_level="caution"), dict(systolic_rise_mmHg=39, diastolic_rise_mmHg=24), dict(lowest_moaas=3),
+    dict(vitals_level=Level.CAUTION), dict(systolic_rise_mmHg=39, diastolic_rise_mmHg=24), dict(lowest_moaas=3),
     dict(adverse_events=(("nausea", "mild"),)), dict(peak_cadss=60),
 ])
 def test_signals_below_the_limits_do_not_step_down(last):
@@ -163,7 +164,7 @@ def test_the_clinic_may_set_a_cadss_cut_off_and_turn_off_the_bp_rise_rule():
 
 
 def test_at_the_lowest_rung_an_untolerated_session_holds_for_the_prescriber():
-    p = t.propose(iv_plan(), [tolerated(1, "0.5", vitals_level="stop")], WEAK)
+    p = t.propose(iv_plan(), [tolerated(1, "0.5", vitals_level=Level.STOP)], WEAK)
     assert (p.direction, p.dose, p.step_down) == ("same", D("0.5"), True)
     assert any("lowest step" in r.text for r in p.reasons)
 
@@ -215,7 +216,7 @@ def test_after_a_partly_given_untolerated_dose_the_proposal_steps_below_it_and_s
     assert p.step_down and any("vomiting" in r.text for r in p.reasons)
     assert p.dose == D(56) and p.direction == "up"  # below the ladder: the lowest step, the prescriber decides
     plan = iv_plan()
-    q = t.propose(plan, [tolerated(1, "0.6", vitals_level="hold")], WEAK)
+    q = t.propose(plan, [tolerated(1, "0.6", vitals_level=Level.HOLD)], WEAK)
     assert (q.dose, q.direction, q.step_down) == (D("0.5"), "down", True)
 
 

@@ -23,6 +23,7 @@ from tests.factories import (
     book_at,
     book_now,
     checked_in,
+    discharged,
     dose_prepared,
     dosed_session,
     dosing_started,
@@ -31,6 +32,7 @@ from tests.factories import (
     prechecked,
     predose_vitals,
     ready_to_start,
+    signed,
 )
 from tests.measures.conftest import phq9_total
 
@@ -153,8 +155,6 @@ def test_vomiting_at_the_last_session_steps_down(patient, staff, rooms):
         services.resolve_adverse_event(actor=actor(staff["nurse"]), session=first, event_id=ae.pk)
     s = book_now(order, staff, rooms)
     # the first session was signed at 0.5 (the lowest step): hold for the prescriber, not below the ladder
-    from tests.factories import discharged, signed
-
     with time_at(first.dose_started_at + timedelta(minutes=60)):
         signed(discharged(first, staff), staff)
     shown = services.propose_for(s)
@@ -261,3 +261,27 @@ def test_a_signed_dose_above_the_clinics_range_is_prepared_by_the_nurse_with_the
                        override_reason="Non-response at 0.5 and 0.75 mg/kg in a previous series.")
     s = dose_prepared(ready_for_dose(s, staff), staff)  # the nurse prepares it: the reason is the prescriber's
     assert (s.dose_mg_per_kg, s.prepared_dose_mg) == (Decimal("1.000"), Decimal("70.00"))
+
+
+def test_the_cockpit_and_the_order_page_read_a_longer_series_in_the_same_queries(patient, staff, rooms, client_for):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    order, s = two_sessions_at_half(patient, staff, rooms)
+    ahead = book_at(order, staff, timezone.now() + timedelta(days=2), room=rooms["infusion"])
+    pages = (reverse("treatments:cockpit", args=[ahead.external_id]),
+             reverse("treatments:order", args=[order.external_id]))
+
+    def counts():
+        out = []
+        prescriber = client_for("prescriber")  # signed in afresh: the journey below moves the clock on
+        prescriber.get(pages[1])  # the session's first request (sign-in bookkeeping) is not counted
+        for url in pages:
+            with CaptureQueriesContext(connection) as ctx:
+                assert prescriber.get(url).status_code == 200
+            out.append(len(ctx))
+        return out
+
+    before = counts()  # two dosed sessions in the series
+    signed(discharged(dosing_stopped(dosing_started(ready_to_start(s, staff), staff), staff), staff), staff)
+    assert counts() == before  # three

@@ -26,7 +26,7 @@ N_PATIENTS = 24
 FADE_DAYS = 9.0  # e-folding time of a session's benefit in this synthetic model (relief fades over ~2 weeks)
 
 
-def _answers(total: int, n_items: int, top: int, rng, last_item_zero: bool = False) -> dict[str, int]:
+def spread_answers(total: int, n_items: int, top: int, rng, last_item_zero: bool = False) -> dict[str, int]:
     """Spread ``total`` over the items at random (each 0..top)."""
     values = [0] * n_items
     slots = n_items - 1 if last_item_zero else n_items
@@ -94,7 +94,7 @@ def seed(ctx) -> None:
             # Series booked but not started: a baseline at the consult only.
             consult = now - timedelta(days=rng.randrange(3, 10))
             services.record_administration(actor=staff_actor, patient=patient, scale="phq9",
-                                           answers=_answers(rng.randrange(14, 24), 9, 3, rng, True),
+                                           answers=spread_answers(rng.randrange(14, 24), 9, 3, rng, True),
                                            administered_at=consult, timing=Timing.BASELINE)
             histories.append(patient)
             continue
@@ -131,7 +131,7 @@ def seed(ctx) -> None:
         times = sorted((at, timing) for at, timing in times if at < now)
         for at, timing in times:
             total = phq(at)
-            answers = _answers(total, 9, 3, rng, last_item_zero=True)
+            answers = spread_answers(total, 9, 3, rng, last_item_zero=True)
             if patient is safety_patient and at == times[-1][0]:
                 answers["q9"] = 1
             source = "portal" if timing in (Timing.WEEKLY, Timing.H24, Timing.D7) and rng.random() < 0.7 else "staff"
@@ -140,7 +140,7 @@ def seed(ctx) -> None:
             if timing in (Timing.BASELINE, Timing.D7, Timing.WEEKLY) and (timing != Timing.WEEKLY or rng.random() < 0.5):
                 gad = max(0, min(21, round(phq(at) * 0.7 + rng.gauss(0, 1.5))))
                 services.record_administration(actor=staff_actor, patient=patient, scale="gad7",
-                                               answers=_answers(gad, 7, 3, rng), administered_at=at, timing=timing,
+                                               answers=spread_answers(gad, 7, 3, rng), administered_at=at, timing=timing,
                                                source=source)
         for scale, plan in DEFAULT_PLAN.items():
             MeasureSchedule.objects.get_or_create(patient=patient, scale=scale,

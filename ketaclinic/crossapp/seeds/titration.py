@@ -17,6 +17,7 @@ from django.utils import timezone
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.demo_data import synthetic_person
 from ketaclinic.clinic.models import Chair, Room
+from ketaclinic.crossapp.seeds.measures import spread_answers
 from ketaclinic.measures import services as measures
 from ketaclinic.measures.models import Timing
 from ketaclinic.patients.services import record_measurement, register_patient
@@ -28,14 +29,6 @@ from ketaclinic.treatments.models import ConsentDocument, ConsentSignature, Trea
 
 PLAN = treatments_demo.IV | {"titrate": True, "titration_steps": [Decimal("0.5"), Decimal("0.75")],
                              "titration_scale": "phq9", "notes": "Synthetic demo: titrated series."}
-
-
-def _phq9(total: int) -> dict[str, int]:
-    answers, rest = {}, total
-    for k in range(1, 9):
-        answers[f"q{k}"] = min(3, rest)
-        rest -= answers[f"q{k}"]
-    return answers | {"q9": 0}
 
 
 def _eligible(patient, nurse, prescriber, when) -> None:
@@ -85,12 +78,14 @@ def seed(ctx) -> None:
             days.append(day)
         day += timedelta(days=3)
     baseline_at = datetime.combine(days[0] - timedelta(days=5), time(10, 0), tzinfo=tz)
-    measures.record_administration(actor=nurse, patient=patient, scale="phq9", answers=_phq9(21),
+    measures.record_administration(actor=nurse, patient=patient, scale="phq9",
+                                   answers=spread_answers(21, 9, 3, ctx.rng, last_item_zero=True),
                                    administered_at=baseline_at, timing=Timing.BASELINE)
     sessions = [treatments_demo.past_session(ctx, order, seq, datetime.combine(d, time(9, 0), tzinfo=tz),
                                              chairs[-1], users) for seq, d in enumerate(days, 1)]
     after = sessions[-1].dose_ended_at + timedelta(hours=24)
-    measures.record_administration(actor=nurse, patient=patient, scale="phq9", answers=_phq9(17),
+    measures.record_administration(actor=nurse, patient=patient, scale="phq9",
+                                   answers=spread_answers(17, 9, 3, ctx.rng, last_item_zero=True),
                                    administered_at=min(after, now - timedelta(hours=1)), timing=Timing.H24)
     # The next session, on the next working day: booked, and the step up signed ahead of it (the prescriber
     # reviews the proposals before the session day); the nurse prepares 0.75 mg/kg when the patient arrives.

@@ -63,13 +63,16 @@ def weight_guard(s: TreatmentSession) -> GuardDecision | None:
         raise _clinical(e, "weight_kg") from None
 
 
-def compute_dose(s: TreatmentSession, *, concentration: Decimal | None = None, bag: Decimal | None = None,
-                 minutes: int | None = None, override_reason: str | None = None,
+def compute_dose(s: TreatmentSession, *, prepared: titration.Preparation | None,
+                 concentration: Decimal | None = None, bag: Decimal | None = None, minutes: int | None = None,
+                 override_reason: str | None = None,
                  stocked: tuple[Decimal, ...] | None = None) -> dosing.DoseCalculation:
+    """The dose and its working: the order's dose (``prepared`` None: no titration plan), or the titrated
+    session's (``prepared``: :func:`titration.preparation`, whose problem the caller has already refused)."""
     order = s.order
     cfg = limits_for(s.patient)
-    titrated, signed_reason = titration.session_dose(s)  # under a titration plan: the session's signed dose
-    reason = override_reason or signed_reason or order.dose_override_reason or None
+    titrated = prepared.dose if prepared is not None else None
+    reason = override_reason or (prepared.reason if prepared else "") or order.dose_override_reason or None
     if s.route == Route.INTRANASAL:
         first = not TreatmentSession.objects.filter(patient=s.patient, drug=Drug.ESKETAMINE,
                                                     dose_started_at__isnull=False).exclude(pk=s.pk).exists()
@@ -102,9 +105,9 @@ def prepare_dose(*, actor: Actor, session: TreatmentSession, data: Mapping[str, 
     if s.status not in (S.CHECKED_IN, S.PRE_CHECKS):
         raise TreatmentError("Check the patient in first.")
     _require_dosable(s)
-    unsigned = titration.prepare_blocker(s)
-    if unsigned:
-        raise TreatmentError({"__all__": unsigned})
+    prepared = titration.preparation(s)  # under a titration plan: the prescriber's signed dose, still holding
+    if prepared is not None and prepared.problem:
+        raise TreatmentError({"__all__": prepared.problem})
     weighed = weight_guard(s)
     if weighed is not None and not weighed.ok:
         raise TreatmentError({"weight_kg": weighed.reason})
@@ -131,10 +134,11 @@ def prepare_dose(*, actor: Actor, session: TreatmentSession, data: Mapping[str, 
                                   + ", ".join(f"{v.normalize():f}" for v in strengths) + " mg/mL)."})
     override = str(data.get("override_reason") or "") or None
     try:
-        calc = compute_dose(s, concentration=conc, bag=bag, override_reason=override, stocked=strengths)
+        calc = compute_dose(s, concentration=conc, bag=bag, override_reason=override, stocked=strengths,
+                            prepared=prepared)
     except ClinicalInputError as e:
         raise _clinical(e, "weight_kg") from None
-    if (calc.needs_override and not s.order.dose_override_reason and not titration.session_dose(s)[1]
+    if (calc.needs_override and not s.order.dose_override_reason and not (prepared and prepared.reason)
             and Role.PRESCRIBER not in actor.roles):
         # Going past a limit that needs an override is the prescriber's decision: on the order, or at the chair.
         raise TreatmentError({"override_reason": " ".join(calc.warnings) + " Ask the prescriber to prepare it "

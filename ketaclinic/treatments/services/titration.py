@@ -21,6 +21,9 @@ from ketaclinic.audit.services import Actor
 from ketaclinic.clinical import titration
 from ketaclinic.clinical.errors import ClinicalInputError
 from ketaclinic.clinical.guards import Outcome
+from ketaclinic.clinical.outcomes import RESPONSE_KEY
+from ketaclinic.clinical.scales import SCALES
+from ketaclinic.clinical.vitals import Level
 from ketaclinic.measures.models import Administration
 from ketaclinic.treatments.models import (
     DoseDecision,
@@ -32,9 +35,8 @@ from ketaclinic.treatments.models import (
 )
 from ketaclinic.treatments.services._common import CLOSED, TreatmentError, _lock, _roles, limits_for, use_case
 
-#: The outcome scales a plan may judge the response on (the core's response rules), as the order form offers them.
-SCALE_CHOICES = (("phq9", "PHQ-9"), ("madrs", "MADRS"), ("qids_sr16", "QIDS-SR16"), ("gad7", "GAD-7"),
-                 ("pcl5", "PCL-5"))
+#: The outcome scales a plan may judge the response on (those with a response rule in the core), by name.
+SCALE_CHOICES = tuple((code, SCALES[code].name) for code in RESPONSE_KEY)
 _FIELDS = {"steps": "titration_steps", "ceiling": "titration_ceiling", "start": "dose_mg_per_kg",
            "scale": "titration_scale", "indication": "indication"}
 
@@ -132,7 +134,7 @@ def series(order: TreatmentOrder, before: TreatmentSession | None = None) -> lis
         rows.append(SeriesRow(s, titration.SessionOutcome(
             sequence=s.sequence, dose=dose, signed=s.is_signed, peak_cadss=max(cadss) if cadss else None,
             lowest_moaas=min(moaas) if moaas else None, systolic_rise_mmHg=rise("systolic_mmHg"),
-            diastolic_rise_mmHg=rise("diastolic_mmHg"), vitals_level=("normal", "caution", "hold", "stop")[level],
+            diastolic_rise_mmHg=rise("diastolic_mmHg"), vitals_level=Level(level),
             adverse_events=tuple((a.kind, a.severity) for a in s.adverse_events.all()))))
     return rows
 
@@ -179,7 +181,7 @@ class Proposed:
     @property
     def signed_holds(self) -> bool:
         """The newest signature still answers this proposal: no session of the series was dosed since it."""
-        return self.signed is not None and holds(self.signed, self.series)
+        return self.signed is not None and holds(self.signed, self.series[-1].session.pk if self.series else None)
 
     @property
     def choices(self) -> list[tuple[str, str]]:
@@ -188,7 +190,7 @@ class Proposed:
 
     @property
     def scale_name(self) -> str:
-        return dict(SCALE_CHOICES).get(self.plan.scale, self.plan.scale)
+        return SCALES[self.plan.scale].name
 
     @property
     def proposed_value(self) -> str:
@@ -218,57 +220,50 @@ def propose_for(s: TreatmentSession) -> Proposed | None:
     return Proposed(plan, proposal, "", signed, rows)
 
 
-def holds(decision: DoseDecision, rows: list[SeriesRow]) -> bool:
-    """A signature holds while the series' last dosed session is the one its proposal was worked out from."""
-    last = rows[-1].session.pk if rows else None
-    return decision.based_on_id == last
+def holds(decision: DoseDecision, last_dosed: int | None) -> bool:
+    """A signature holds while the series' last dosed session (its pk, None before any dose) is the one its
+    proposal was worked out from: a session dosed since voids it."""
+    return decision.based_on_id == last_dosed
 
 
-def _last_dosed(s: TreatmentSession) -> int | None:
-    return (s.order.sessions.filter(dose_started_at__isnull=False).exclude(pk=s.pk)
-            .order_by("-dose_started_at", "-pk").values_list("pk", flat=True).first())
+@dataclass(frozen=True)
+class Preparation:
+    """What a session of a titrated order is prepared with: the dose (mg/kg, or mg for esketamine) and the
+    prescriber's override reason, or why it cannot be prepared (``problem``)."""
+
+    dose: Decimal | None
+    reason: str = ""
+    problem: str = ""
 
 
-def valid_signature(s: TreatmentSession) -> DoseDecision | None:
-    """The prescriber's newest signature for ``s`` if it still holds (:func:`holds`), else None."""
-    signed = s.dose_decisions.order_by("signed_at", "pk").last()
-    if signed is None or signed.based_on_id != _last_dosed(s):
-        return None
-    return signed
+NOT_SIGNED = ("This session's dose has not been signed: under the order's titration plan the prescriber signs the "
+              "proposed dose (cockpit, 'Dose for this session') before it is prepared.")
+NO_LONGER_HOLDS = ("The dose signed for this session no longer holds: another session of the series was dosed since "
+                   "the prescriber signed it. The prescriber signs this session's dose again (cockpit, 'Dose for this "
+                   "session') before it is prepared.")
 
 
-def session_dose(s: TreatmentSession) -> tuple[Decimal | None, str]:
-    """The dose (mg/kg, or mg for esketamine) and override reason a titrated session is prepared with: the
-    prescriber's signature that still holds, else the plan's start for the series' first dose. (None, "") when the
-    order has no plan: the order's own dose applies. :func:`prepare_blocker` refuses the other cases first."""
+def preparation(s: TreatmentSession) -> Preparation | None:
+    """None for an order without a plan (the order's own dose applies). Otherwise the series' first dose is the
+    plan's start (covered by the order's signature); every later one is the prescriber's newest signature, if it
+    still :func:`holds`; else the problem to show. Two queries."""
     plan = plan_of(s.order)
     if plan is None:
-        return None, ""
-    signed = valid_signature(s)
-    if signed is not None:
-        return signed.dose.normalize(), signed.override_reason
-    return plan.start.normalize(), ""
+        return None
+    last = (s.order.sessions.filter(dose_started_at__isnull=False).exclude(pk=s.pk)
+            .order_by("-dose_started_at", "-pk").values_list("pk", flat=True).first())
+    signed = s.dose_decisions.order_by("signed_at", "pk").last()
+    if signed is not None and holds(signed, last):
+        return Preparation(signed.dose.normalize(), signed.override_reason)
+    if signed is None and last is None:
+        return Preparation(plan.start.normalize())
+    return Preparation(None, problem=NOT_SIGNED if signed is None else NO_LONGER_HOLDS)
 
 
 def prepare_blocker(s: TreatmentSession) -> str:
-    """Why a titrated session's dose cannot be prepared: after the series' first dose each session needs the
-    prescriber's signed dose, signed after the series' last dosed session (a signature made before another session
-    was dosed no longer holds). Empty when it can be prepared."""
-    plan = plan_of(s.order)
-    if plan is None:
-        return ""
-    last = _last_dosed(s)
-    signed = s.dose_decisions.order_by("signed_at", "pk").last()
-    if signed is not None and signed.based_on_id == last:
-        return ""
-    if signed is None and last is None:
-        return ""  # the series' first dose: the plan's start, covered by the order's signature
-    if signed is not None:
-        return ("The dose signed for this session no longer holds: another session of the series was dosed since "
-                "the prescriber signed it. The prescriber signs this session's dose again (cockpit, 'Dose for this "
-                "session') before it is prepared.")
-    return ("This session's dose has not been signed: under the order's titration plan the prescriber signs the "
-            "proposed dose (cockpit, 'Dose for this session') before it is prepared.")
+    """Why a titrated session's dose cannot be prepared yet (empty when it can): :func:`preparation`."""
+    prepared = preparation(s)
+    return prepared.problem if prepared is not None else ""
 
 
 @use_case
