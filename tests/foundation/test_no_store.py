@@ -1,14 +1,15 @@
 """Nothing a signed-in person is shown stays in a cache: every page, PDF, CSV and API answer to a signed-in person
 (staff or a portal patient) says ``Cache-Control: no-store`` and ``Pragma: no-cache``; static files stay cacheable.
 
-The middleware (ketaclinic/nocache.py) is put into MIDDLEWARE here right after Django's AuthenticationMiddleware,
-where the settings list it (unless they already do)."""
+These tests run under the real settings: the middleware (ketaclinic/nocache.py) is in force only because
+settings.MIDDLEWARE lists it, right after Django's AuthenticationMiddleware (which gives it ``request.user``); take
+that line out and every test here but the last two fails."""
 
 from __future__ import annotations
 
 import pytest
 from django.conf import settings
-from django.test import Client, override_settings
+from django.test import Client
 
 from ketaclinic.access import named_routes
 from tests.foundation.access_table import ALLOWED, METHOD
@@ -20,24 +21,17 @@ NO_STORE = "ketaclinic.nocache.NoStoreForSignedInMiddleware"
 AUTH = "django.contrib.auth.middleware.AuthenticationMiddleware"
 
 
-def with_no_store() -> list[str]:
-    middleware = list(settings.MIDDLEWARE)
-    if NO_STORE not in middleware:
-        middleware.insert(middleware.index(AUTH) + 1, NO_STORE)
-    return middleware
-
-
-@pytest.fixture(autouse=True)
-def _no_store_installed():
-    with override_settings(MIDDLEWARE=with_no_store()):
-        yield
-
-
 def signed_in_as(world, who: str) -> Client:
-    """A new client (its middleware built under this module's settings) on ``who``'s signed-in session."""
+    """A new client on ``who``'s signed-in session."""
     client = Client()
     client.cookies = world.client(who).cookies
     return client
+
+
+def test_the_settings_put_the_middleware_right_after_authentication():
+    middleware = list(settings.MIDDLEWARE)
+    assert NO_STORE in middleware, "settings.MIDDLEWARE does not list the no-store middleware"
+    assert middleware.index(NO_STORE) == middleware.index(AUTH) + 1
 
 
 def not_stored(response) -> bool:
