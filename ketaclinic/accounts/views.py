@@ -112,6 +112,10 @@ def enrol(request):
         user, data = _pending(request)
         if user is None:
             return render(request, "accounts/second_factor.html", {"expired": True})
+        if data.get("step") != "enrol":
+            # A password alone never sets up (and so never replaces) an authenticator: an account that has one
+            # proves it on the code page.
+            return redirect("accounts:second_factor")
     else:
         user, data = request.user, {}
         if not secondfactor.is_staff_account(user):

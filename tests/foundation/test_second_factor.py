@@ -14,7 +14,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from ketaclinic.accounts import secondfactor
+from ketaclinic.accounts import secondfactor, services
 from ketaclinic.audit.models import AuditEntry
 
 RIGHT = "correct horse battery"
@@ -126,6 +126,28 @@ def test_the_code_step_without_a_password_just_accepted_is_not_a_way_in(make_use
     clock.shift(timedelta(minutes=6))
     response = c.post(reverse("accounts:second_factor"), {"code": _code(device)})
     assert "Sign in again" in response.content.decode() and not _signed_in(c)
+
+
+def test_a_password_alone_cannot_replace_the_authenticator_at_sign_in(make_user, clock):
+    """Someone who has the password but not the phone: the set-up page is not a way round the code page (it would
+    remove the owner's authenticator and sign them in with their own)."""
+    user = make_user("prescriber", username="pat")
+    owners, _ = _enrol(Client(), "pat")
+    clock.shift(timedelta(seconds=31))
+    attacker = Client(REMOTE_ADDR="203.0.113.5")
+    assert _password(attacker, "pat")["Location"] == reverse("accounts:second_factor")
+    response = attacker.get(reverse("accounts:enrol"))
+    assert response.status_code == 302 and response["Location"] == reverse("accounts:second_factor")
+    assert not TOTPDevice.objects.filter(user=user, confirmed=False).exists()  # no secret was shown
+    # Even with an authenticator being set up for the account (and its right code), posting to the page does nothing.
+    theirs = services.start_enrolment(user)
+    response = attacker.post(reverse("accounts:enrol"), {"code": _code(theirs)})
+    assert response.status_code == 302 and response["Location"] == reverse("accounts:second_factor")
+    assert not _signed_in(attacker)
+    assert secondfactor.authenticator(user) == owners and owners.confirmed
+    assert not TOTPDevice.objects.get(pk=theirs.pk).confirmed
+    assert AuditEntry.objects.filter(action="auth.second_factor.enrolled").count() == 1  # the owner's, only
+    assert attacker.get(reverse("clinic:today")).status_code == 302
 
 
 def test_roles_not_required_sign_in_with_a_password_unless_the_clinic_requires_it_for_all(make_user, settings):
