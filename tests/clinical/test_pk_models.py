@@ -50,6 +50,23 @@ def test_herd_reproduces_the_reference_table_for_a_child_model():
                                [132.0, 186.5, 253.4, 119.3, 96.4, 74.3, 40.6, 26.4, 8.6], atol=0.051)
 
 
+@pytest.mark.parametrize("key", ["domino", "clements", "hijazi"])
+def test_micro_constant_models_apply_a_random_effect_to_every_parameter_and_scale_v1_by_weight(key):
+    """Domino, Clements and Hijazi share one build: each parameter is the published value x exp(eta), V1 (L/kg)
+    also x the weight, so a random effect on V1 reaches Hijazi's V1 as it does the others'."""
+    m = get_model(key)
+    names = [p.name for p in m.params]
+    assert set(names) >= {"V1", "k10", "k12", "k21"}
+    patients = Patients.of([50.0, 80.0], 40)
+    typical = m.build(patients)
+    for name in names:
+        built = m.build(patients, {name: np.array([0.0, np.log(2.0)])})
+        weight = patients.weight_kg if name == "V1" else 1.0
+        np.testing.assert_allclose(built.params[name], m.value(name) * weight * np.array([1.0, 2.0]), rtol=1e-14)
+        assert all(np.array_equal(built.params[o], typical.params[o]) for o in names if o != name)
+    np.testing.assert_allclose(typical.observe["ketamine"].volume, m.value("V1") * patients.weight_kg, rtol=1e-14)
+
+
 def test_domino_times_back_below_match_the_reference_and_do_not_depend_on_weight():
     """pk-models.md §1.5: below 100 / 50 / 25 / 10 ng/mL at 43.7 / 68.3 / 179.5 / 331 min; with mg/kg dosing
     Domino's curve does not depend on weight."""

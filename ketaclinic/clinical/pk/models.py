@@ -232,7 +232,21 @@ def with_depots(system: LinearSystem, depots: Sequence[tuple[str, np.ndarray, in
 _ADULT = "project's choice (U): the model's population is adults; its age range was not read in the paper"
 
 
-class Domino(Model):
+class MicroConstants(Model):
+    """A 2- or 3-compartment mammillary model published as V1 (L/kg) and micro-constants (1/min): ``params`` holds
+    V1 and k10, k12, k21 (and k13, k31 for three compartments). Each patient's parameter is the published value
+    times exp(eta) for every parameter (an absent eta is 0), V1 times the patient's weight; the level is observed
+    in the central compartment."""
+
+    def build(self, patients: Patients, etas: Mapping[str, np.ndarray] | None = None) -> Built:
+        n = patients.count
+        p = {q.name: np.full(n, q.value) * np.exp(_eta(etas, q.name, n)) for q in self.params}
+        p["V1"] = p["V1"] * patients.weight_kg
+        system = mammillary(p["V1"], p["k10"], p["k12"], p["k21"], p.get("k13"), p.get("k31"))
+        return Built(system, {self.outputs[0]: Observation(0, p["V1"])}, p)
+
+
+class Domino(MicroConstants):
     key = "domino"
     name = "Domino"
     drug = "racemic ketamine"
@@ -252,15 +266,8 @@ class Domino(Model):
     )
     outputs = ("ketamine",)
 
-    def build(self, patients: Patients, etas: Mapping[str, np.ndarray] | None = None) -> Built:
-        n = patients.count
-        p = {k: np.full(n, self.value(k)) * np.exp(_eta(etas, k, n)) for k in ("k10", "k12", "k13", "k21", "k31")}
-        p["V1"] = self.value("V1") * patients.weight_kg * np.exp(_eta(etas, "V1", n))
-        system = mammillary(p["V1"], p["k10"], p["k12"], p["k21"], p["k13"], p["k31"])
-        return Built(system, {"ketamine": Observation(0, p["V1"])}, p)
 
-
-class Clements250(Model):
+class Clements250(MicroConstants):
     key = "clements"
     name = "Clements 250"
     drug = "racemic ketamine"
@@ -277,14 +284,8 @@ class Clements250(Model):
     )
     outputs = ("ketamine",)
 
-    def build(self, patients: Patients, etas: Mapping[str, np.ndarray] | None = None) -> Built:
-        n = patients.count
-        p = {k: np.full(n, self.value(k)) * np.exp(_eta(etas, k, n)) for k in ("k10", "k12", "k21")}
-        p["V1"] = self.value("V1") * patients.weight_kg * np.exp(_eta(etas, "V1", n))
-        return Built(mammillary(p["V1"], p["k10"], p["k12"], p["k21"]), {"ketamine": Observation(0, p["V1"])}, p)
 
-
-class Hijazi(Model):
+class Hijazi(MicroConstants):
     key = "hijazi"
     name = "Hijazi 2003"
     drug = "racemic ketamine"
@@ -309,12 +310,6 @@ class Hijazi(Model):
                     "opentiva k10 as a log-normal with the same CV (project's choice)", "U"),
     )
     outputs = ("ketamine",)
-
-    def build(self, patients: Patients, etas: Mapping[str, np.ndarray] | None = None) -> Built:
-        n = patients.count
-        p = {k: np.full(n, self.value(k)) * np.exp(_eta(etas, k, n)) for k in ("k10", "k12", "k21")}
-        p["V1"] = self.value("V1") * patients.weight_kg
-        return Built(mammillary(p["V1"], p["k10"], p["k12"], p["k21"]), {"ketamine": Observation(0, p["V1"])}, p)
 
 
 class Herd(Model):
