@@ -37,9 +37,7 @@ def update_clinic(*, actor: Actor, clinic: Clinic, data: Mapping[str, str]) -> C
             errors["time_zone"] = f"{new['time_zone']!r} is not a time zone name (e.g. America/Denver)."
     if new.get("dea_registration"):
         result = check_dea_number(new["dea_registration"])
-        if not new["dea_registration"].isascii():  # the core's pattern reads other scripts' digits as digits
-            errors["dea_registration"] = "Type the DEA number with the letters A-Z and the digits 0-9 only."
-        elif not result.valid:
+        if not result.valid:
             errors["dea_registration"] = "; ".join(result.problems)
         else:
             new["dea_registration"] = new["dea_registration"].upper().replace(" ", "")

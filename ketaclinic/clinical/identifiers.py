@@ -76,10 +76,10 @@ def check_dea_number(dea: str, last_name: str | None = None, business: bool = Fa
     if not m:
         if len(text.split("-")[0]) != 9:
             problems.append(
-                f"DEA number must be 2 letters followed by 7 digits (got {len(text.split('-')[0])} characters)"
+                f"DEA number must be 2 letters A-Z followed by 7 digits 0-9 (got {len(text.split('-')[0])} characters)"
             )
         else:
-            problems.append("DEA number must be 2 letters followed by 7 digits, with an optional '-suffix'")
+            problems.append("DEA number must be 2 letters A-Z followed by 7 digits 0-9, with an optional '-suffix'")
         return DeaCheck(False, None, tuple(problems))
     first, second, digits, _suffix = m.groups()
     registrant_type = DEA_REGISTRANT_TYPES.get(first)
@@ -132,8 +132,8 @@ def luhn_check_digit(digits: str) -> int:
 
 def npi_check_digit(nine_digits: str) -> int:
     """Luhn check digit of "80840" + the first nine NPI digits (CMS NPI check-digit rule)."""
-    if len(nine_digits) != 9 or not nine_digits.isdigit():
-        raise ClinicalInputError("the NPI check digit needs exactly nine digits", "npi")
+    if len(nine_digits) != 9 or not (nine_digits.isascii() and nine_digits.isdigit()):  # "²".isdigit() is True
+        raise ClinicalInputError("the NPI check digit needs exactly nine digits 0-9", "npi")
     return luhn_check_digit("80840" + nine_digits)
 
 

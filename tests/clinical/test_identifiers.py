@@ -97,3 +97,15 @@ def test_npi_exactly_one_check_digit(base):
 @pytest.mark.parametrize("dea", ["AP٥836727", "AP５836727", "AP5836７27"])
 def test_a_dea_number_with_digits_of_another_script_is_not_valid(dea):
     assert not check_dea_number(dea).valid
+
+
+@pytest.mark.parametrize("dea", ["AP٥836727", "ＡP5836727", "AP583672²"])
+def test_the_dea_message_names_the_letters_and_digits_it_takes(dea):
+    assert "2 letters A-Z followed by 7 digits 0-9" in check_dea_number(dea).problems[0]
+
+
+@pytest.mark.parametrize("nine", ["12345678²", "١٢٣٤٥٦٧٨٩", "１２３４５６７８９"])
+def test_the_npi_check_digit_takes_ascii_digits_only(nine):
+    with pytest.raises(ClinicalInputError) as e:
+        npi_check_digit(nine)
+    assert e.value.field == "npi" and "0-9" in str(e.value)

@@ -1,6 +1,7 @@
 """A nasal-spray device leaves the stock whole (a fraction destroyed, lost or returned would leave stock no draw can
-ever take), and the codes typed at set-up (DEA number, NDC) are ASCII letters and digits: the DEA check-digit
-pattern reads Arabic-Indic and full-width digits as digits. Each refusal is a message and changes nothing."""
+ever take), and the codes typed at set-up (DEA number, NDC) are ASCII letters and digits: the clinical core's DEA
+check (identifiers.check_dea_number) and the NDC check refuse Arabic-Indic, full-width and superscript digits, and
+the message says "0-9". Each refusal is a message and changes nothing."""
 
 from __future__ import annotations
 
