@@ -160,7 +160,7 @@ def unlock_with_second_factor(*, username: str, code: str, client_ip: str | None
         user = User.objects.filter(username__iexact=username.strip(), is_active=True).first()
         how = secondfactor.verify(user, code) if user is not None and secondfactor.is_staff_account(user) else ""
         if how:
-            throttle.clear(throttle.Key(SignInCounter.Kind.USERNAME, username.strip().lower()))
+            throttle.clear(throttle.username_key(username))
             audit.record(_actor(user, client_ip), AuditAction.AUTH_SIGN_IN_UNLOCKED, subject=user,
                          details={"kind": "username", "key": username, "by": how})
         else:
@@ -292,7 +292,7 @@ def reset_password(*, uidb64: str, token: str, new_password1: str, new_password2
                 problem = None
                 user.set_password(new_password1)
                 user.save(update_fields=["password"])
-                throttle.clear(throttle.Key(SignInCounter.Kind.USERNAME, user.get_username().lower()))
+                throttle.clear(throttle.username_key(user.get_username()))
                 audit.record(_actor(user, client_ip), AuditAction.AUTH_PASSWORD_RESET_DONE, subject=user)
     if problem is not None:
         raise problem

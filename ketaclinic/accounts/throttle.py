@@ -42,8 +42,13 @@ class Key:
         return settings.LOGIN_FAILURE_LIMIT
 
 
+def username_key(name: str) -> Key:
+    """The counter of a username as typed: "Pat " and "pat" are one counter."""
+    return Key(Kind.USERNAME, name.strip().lower()[:254])
+
+
 def sign_in_keys(username: str, address: str | None) -> list[Key]:
-    keys = [Key(Kind.USERNAME, username.strip().lower()[:254])]
+    keys = [username_key(username)]
     if address:
         keys.append(Key(Kind.ADDRESS, address[:254]))
     return keys
