@@ -47,6 +47,17 @@ def test_a_fraction_of_a_device_cannot_be_returned(receive, device_product, reve
     assert not LedgerEntry.objects.filter(kind="return").exists()
 
 
+def test_a_fraction_of_a_device_cannot_be_drawn_and_the_message_is_the_same(make_patient, make_session, receive,
+                                                                           device_product, actor_for, other_location,
+                                                                           other_room):
+    device, *_ = receive(device_product, where=other_location)
+    session = make_session(make_patient(), drug="esketamine", at_room=other_room)
+    with pytest.raises(CustodyError) as refused:
+        services.draw(actor_for("nurse"), container=device, session=session, quantity="0.5")
+    assert "Nasal spray devices are counted whole" in refused.value.errors["quantity"]
+    assert not LedgerEntry.objects.filter(kind="draw").exists()
+
+
 def test_whole_devices_are_lost_and_destroyed_as_before(receive, device_product, actor_for):
     first, second = receive(device_product)  # a kit of two devices: one container each
     assert first.balance == second.balance == Decimal("1.00")

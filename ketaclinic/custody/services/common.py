@@ -11,6 +11,7 @@ from ketaclinic.accounts.roles import Role
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import Clinic, current_clinic
 from ketaclinic.clinical import custody as rules
+from ketaclinic.custody.models import Product
 from ketaclinic.inputs import plain_decimal
 from ketaclinic.usecases import UseCase, use_case  # noqa: F401  (re-exported for the custody services)
 
@@ -90,10 +91,9 @@ def parse_quantity(raw: object, field: str = "quantity", *, allow_zero: bool = F
 
 
 def whole_device_problem(container, quantity: Decimal) -> str | None:
-    """A nasal-spray device leaves the stock whole: destroying, losing or returning a fraction of one would leave a
-    fraction that no draw (whole devices only) can ever take. None when ``quantity`` is fine for ``container``."""
-    product = container.lot.product
-    if product.unit == "device" and quantity != quantity.to_integral_value():
+    """A nasal-spray device leaves the stock whole: it is drawn whole, and destroying, losing or returning a fraction
+    of one would leave a fraction that no draw can ever take. None when ``quantity`` is fine for ``container``."""
+    if container.lot.product.form == Product.Form.DEVICE and quantity != quantity.to_integral_value():
         return (f"Nasal spray devices are counted whole: enter a whole number of devices "
                 f"(not {quantity:f}).")
     return None

@@ -24,6 +24,7 @@ from ketaclinic.custody.services.common import (
     _require,
     parse_quantity,
     use_case,
+    whole_device_problem,
 )
 from ketaclinic.custody.services.ledger import _lock_container, _post
 from ketaclinic.treatments.models import TreatmentSession
@@ -109,8 +110,8 @@ def draw(actor: Actor, *, container: Container, session: TreatmentSession, quant
     product = container.lot.product
     problems = session_problems(session, now) + container_problems(container, session, clinic, now)
     problems += preparation_mismatch(session, container)
-    if product.form == Product.Form.DEVICE and quantity != quantity.to_integral_value():
-        problems.append("Nasal spray devices are taken whole (quantity 1).")
+    if whole := whole_device_problem(container, quantity):
+        problems.append(whole)
     if quantity > container.balance and container.balance > 0:
         problems.append(f"{quantity} {product.unit} is more than the {container.balance} {product.unit} that "
                         f"remain in {container.label}.")
