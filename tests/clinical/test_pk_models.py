@@ -109,6 +109,22 @@ def test_age_above_60_lowers_hepatic_flow():
     assert built.params["Qh"].tolist() == pytest.approx([151.0, 151.0 - 2.19 * 20])
 
 
+def test_perez_ruixo_race_covariates_act_as_the_model_states_them():
+    """pk-models.md §1.3: kel x0.36 and CLn/F x0.81 in Asian subjects; FRn 0.54 x1.34 in Japanese subjects."""
+    m = get_model("perez-ruixo")
+    three = Patients.of(np.full(3, 74.0), 45, asian=[False, True, True], japanese=[False, False, True])
+    built = m.build(three)
+    assert built.params["kel"].tolist() == pytest.approx([1.11, 1.11 * 0.36, 1.11 * 0.36])
+    assert built.params["CLn"].tolist() == pytest.approx([38.0, 38.0 * 0.81, 38.0 * 0.81])
+    assert built.params["FRn"].tolist() == pytest.approx([0.54, 0.54, 0.54 * 1.34])
+    one_device = m.prepare(three, Regimen([Absorbed(0.0, 28.0, "intranasal")]))
+    assert one_device.inputs[0].amount.tolist() == pytest.approx([0.54 * 28, 0.54 * 28, 0.54 * 1.34 * 28])
+    # the slower hepatic elimination leaves an Asian patient more esketamine four hours after the same dose
+    pred = simulate(m, Regimen([Absorbed(0.0, 28.0, "intranasal")]), three, [240.0])
+    esk = pred.concentrations["esketamine"][:, 0]
+    assert esk[0] < esk[1] < esk[2]
+
+
 def test_spread_brackets_every_model_and_shows_the_disagreement():
     spread = model_spread(HALF_MG_PER_KG_OVER_40, 70, 40, Grid(0, 360, 1.0))
     stack = np.vstack(list(spread.curves.values()))

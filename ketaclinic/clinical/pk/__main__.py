@@ -27,15 +27,32 @@ doses (repeat each option as often as needed; times in minutes from the session 
   --bolus TIME MG                an IV bolus
   --nasal TIME MG                esketamine nasal spray (28 mg per device; perez-ruixo model)
 
+covariates (perez-ruixo; the racemic models have none and ignore them):
+  --asian                        Asian patient: esketamine kel x0.36, noresketamine CLn/F x0.81
+  --japanese                     Japanese patient (give --asian too): nasal fraction FRn x1.34
+
 examples:
   python -m ketaclinic.clinical.pk --model domino --weight 70 --age 40 --infusion 0 40 35 --out curve.csv
   python -m ketaclinic.clinical.pk --model perez-ruixo --weight 74 --age 45 --nasal 0 28 --nasal 5 28 \\
       --patients 1000 --seed 1 --stop 480 --summary --threshold 20 --out esk.csv
+  python -m ketaclinic.clinical.pk --model perez-ruixo --weight 60 --age 50 --asian --japanese \\
+      --nasal 0 28 --nasal 5 28 --out esk-japanese.csv
 
 Without --patients the typical patient of the model is simulated; with it, N virtual patients drawn from the
 model's published inter-individual variability (seeded). --summary writes percentiles per time instead of one
 column per patient.
 """
+
+
+def positive_int(text: str) -> int:
+    """A whole number of 1 or more, for argparse."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not 1 or more")
+    return value
 
 
 def parser() -> argparse.ArgumentParser:
@@ -46,13 +63,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, choices=sorted(MODELS), help="published model to use")
     p.add_argument("--weight", type=float, required=True, help="body weight, kg")
     p.add_argument("--age", type=float, required=True, help="age, years (checked against the model's population)")
+    p.add_argument("--asian", action="store_true", help="Asian patient (perez-ruixo covariate)")
+    p.add_argument("--japanese", action="store_true", help="Japanese patient, with --asian (perez-ruixo covariate)")
     p.add_argument("--infusion", nargs=3, type=float, action="append", default=[], metavar=("START", "END", "MG"))
     p.add_argument("--bolus", nargs=2, type=float, action="append", default=[], metavar=("TIME", "MG"))
     p.add_argument("--nasal", nargs=2, type=float, action="append", default=[], metavar=("TIME", "MG"))
     p.add_argument("--start", type=float, default=0.0, help="first output time, min (default 0)")
     p.add_argument("--stop", type=float, default=240.0, help="last output time, min (default 240)")
     p.add_argument("--step", type=float, default=1.0, help="output step, min (default 1)")
-    p.add_argument("--patients", type=int, default=None, help="number of virtual patients (Monte Carlo)")
+    p.add_argument("--patients", type=positive_int, default=None,
+                   help="number of virtual patients (Monte Carlo), 1 or more")
     p.add_argument("--seed", type=int, default=0, help="random seed for the virtual patients (default 0)")
     p.add_argument("--summary", action="store_true", help="write 5th/50th/95th percentiles, not every patient")
     p.add_argument("--threshold", type=float, default=None,
@@ -76,7 +96,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         grid = Grid(args.start, args.stop, args.step)
         n = args.patients or 1
         etas = sample_etas(model, n, args.seed) if args.patients else None
-        patients = Patients.of(np.full(n, args.weight), np.full(n, args.age))
+        patients = Patients.of(np.full(n, args.weight), np.full(n, args.age), args.asian, args.japanese)
         pred = simulate(model, regimen, patients, grid, etas=etas)
         below = {out: time_below(model, regimen, patients, args.threshold, out, etas).minutes
                  for out in model.outputs} if args.threshold is not None else {}
@@ -94,7 +114,11 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 def write_csv(stream, model, args, times, conc, below) -> None:  # type: ignore[no-untyped-def]
     stream.write(f"# {LABEL}\n# model: {model.name} ({model.drug}); status {model.status}; {model.citation}\n")
-    stream.write(f"# weight {args.weight:g} kg, age {args.age:g} y; concentrations in ng/mL; time in minutes\n")
+    race = f"Asian {'yes' if args.asian else 'no'}, Japanese {'yes' if args.japanese else 'no'}"
+    if not model.race_covariates:
+        race += " (no race covariate in this model)"
+    stream.write(f"# weight {args.weight:g} kg, age {args.age:g} y, {race}; concentrations in ng/mL; "
+                 "time in minutes\n")
     if args.patients:
         stream.write(f"# {args.patients} virtual patients, seed {args.seed}, published variability only\n")
     for out, minutes in below.items():

@@ -145,6 +145,9 @@ class Model:
     variability: tuple[Variability, ...] = ()
     outputs: tuple[str, ...] = ()
     routes: tuple[str, ...] = ("iv",)
+    #: The :class:`Patients` flags the model uses ("asian", "japanese"); a model without them predicts the same
+    #: for every patient whatever the flags say.
+    race_covariates: tuple[str, ...] = ()
 
     def value(self, name: str) -> float:
         return next(p.value for p in self.params if p.name == name)
@@ -387,6 +390,7 @@ class PerezRuixo(Model):
     )
     outputs = ("esketamine", "noresketamine")
     routes = ("iv", "intranasal")
+    race_covariates = ("asian", "japanese")
     COMPARTMENTS = ("central", "peripheral1", "peripheral2", "liver", "nk_central", "nk_peripheral",
                     "nasal_depot", "swallowed_depot")
 
