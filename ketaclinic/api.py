@@ -20,7 +20,7 @@ from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import current_clinic
-from ketaclinic.inputs import control_character, control_character_message
+from ketaclinic.inputs import check_text
 from ketaclinic.patients import services as patient_services
 from ketaclinic.patients.forms import SEARCH_MAX
 from ketaclinic.patients.models import Patient
@@ -32,18 +32,12 @@ CHART_READERS = {Role.PRESCRIBER, Role.NURSE, Role.THERAPIST, Role.FRONT_DESK, R
                  Role.CLINIC_ADMIN}
 
 
-def text(max_length: int, *, multiline: bool = False, label: str = "The text"):
-    """A free-text parameter or field of the API: stripped, 1 to ``max_length`` characters, no control characters
-    (:func:`ketaclinic.inputs.control_character`; multi-line text keeps tabs and line breaks)."""
-
-    def no_control_characters(value: str) -> str:
-        code = control_character(value, multiline=multiline)
-        if code is not None:
-            raise ValueError(control_character_message(label, code, multiline=multiline))
-        return value
-
+def text(max_length: int, *, label: str):
+    """A one-line free-text parameter or field of the API: stripped, 1 to ``max_length`` characters, refused by
+    :func:`ketaclinic.inputs.check_text` when it holds a control character (its InputError is a ValueError, so
+    pydantic answers 422 with the message)."""
     return Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length),
-                     AfterValidator(no_control_characters)]
+                     AfterValidator(lambda value: check_text(value, label))]
 
 
 #: The search term, as long as the search page's.
