@@ -29,8 +29,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ketaclinic.clinical.pk.engine import Grid, LinearSystem, Observation, ZeroOrder, evaluate  # noqa: E402
+from ketaclinic.clinical.pk.models import MODELS, mammillary  # noqa: E402
 
-DOMINO = (0.4381, 0.5921, 0.5900, 0.2470, 0.0146)  # k10, k12, k13, k21, k31, 1/min (pk-models.md §1.1)
+#: Domino's k10, k12, k13, k21, k31 (1/min) and V1 (L/kg), from the models module (pk-models.md §1.1).
+DOMINO = tuple(MODELS["domino"].value(k) for k in ("k10", "k12", "k13", "k21", "k31"))
+DOMINO_V1_L_PER_KG = MODELS["domino"].value("V1")
 GRID = Grid(0.0, 240.0, 1.0 / 60.0)
 
 
@@ -39,17 +42,14 @@ def population(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(0)
     weight = rng.uniform(50, 120, n)
     ks = np.array(DOMINO)[None, :] * np.exp(0.3 * rng.standard_normal((n, 5)))
-    v1 = 0.063 * weight * np.exp(0.3 * rng.standard_normal(n))
+    v1 = DOMINO_V1_L_PER_KG * weight * np.exp(0.3 * rng.standard_normal(n))
     return ks, v1, 0.5 * weight / 40.0
 
 
 def system(ks: np.ndarray) -> LinearSystem:
+    """The models module's 3-compartment mammillary system for each row of rate constants."""
     k10, k12, k13, k21, k31 = ks.T
-    K = np.zeros((len(ks), 3, 3))
-    K[:, 0, 0] = -(k10 + k12 + k13)
-    K[:, 0, 1], K[:, 0, 2], K[:, 1, 0], K[:, 2, 0] = k21, k31, k12, k13
-    K[:, 1, 1], K[:, 2, 2] = -k21, -k31
-    return LinearSystem(K, ("central", "peripheral1", "peripheral2"))
+    return mammillary(np.ones(len(ks)), k10, k12, k21, k13, k31)
 
 
 def best(fn, repeat: int) -> float:

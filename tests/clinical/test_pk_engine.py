@@ -23,18 +23,17 @@ from ketaclinic.clinical.pk.engine import (
     last_time_above,
 )
 from ketaclinic.clinical.pk.errors import PKInputError
+from ketaclinic.clinical.pk.models import MODELS, mammillary
 
-DOMINO = (0.4381, 0.5921, 0.5900, 0.2470, 0.0146)  # k10, k12, k13, k21, k31 (pk-models.md §1.1)
+#: Domino's k10, k12, k13, k21, k31 (1/min), read from the models module so the numbers cannot drift from it.
+DOMINO = tuple(MODELS["domino"].value(k) for k in ("k10", "k12", "k13", "k21", "k31"))
 
 
 def three_cmt(n: int, cv: float = 0.0, seed: int = 0) -> LinearSystem:
+    """Domino's 3-compartment system for n patients, each rate constant varied log-normally by ``cv``."""
     rng = np.random.default_rng(seed)
     k10, k12, k13, k21, k31 = (np.full(n, v) * np.exp(cv * rng.standard_normal(n)) for v in DOMINO)
-    K = np.zeros((n, 3, 3))
-    K[:, 0, 0] = -(k10 + k12 + k13)
-    K[:, 0, 1], K[:, 0, 2], K[:, 1, 0], K[:, 2, 0] = k21, k31, k12, k13
-    K[:, 1, 1], K[:, 2, 2] = -k21, -k31
-    return LinearSystem(K, ("central", "p1", "p2"))
+    return mammillary(np.ones(n), k10, k12, k21, k13, k31)
 
 
 def one_cmt(k: float, depot_ka: float | None = None) -> LinearSystem:

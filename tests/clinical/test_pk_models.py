@@ -164,8 +164,9 @@ def test_user_supplied_im_absorption_with_bioavailability_and_lag():
     grid = Grid(0, 6000, 0.25)
     auc_im = np.trapezoid(simulate("domino", Regimen([Absorbed(0.0, 35.0, "im", supplied)]), Patients.of(70, 40),
                                    grid).concentrations["ketamine"][0], dx=0.25)
-    v1 = 0.063 * 70
-    assert auc_im == pytest.approx(35.0 * 0.93 / (0.4381 * v1) * 1000, rel=1e-3)  # F D / CL, ng.min/mL
+    domino = get_model("domino")
+    v1 = domino.value("V1") * 70
+    assert auc_im == pytest.approx(35.0 * 0.93 / (domino.value("k10") * v1) * 1000, rel=1e-3)  # F D / CL, ng.min/mL
 
 
 @pytest.mark.parametrize("make, field, words", [

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..dosing import ESKETAMINE_DEVICE_MG
 from .engine import Impulse, Input, LinearSystem, Observation, ZeroOrder
 from .errors import PKInputError
 from .regimen import Absorbed, Absorption, Bolus, Infusion, Regimen
@@ -435,9 +436,9 @@ class PerezRuixo(Model):
         if dose.absorption is not None:
             raise PKInputError("the Perez-Ruixo model has its own nasal absorption; do not supply one.",
                                "absorption")
-        device = 28.0  # mg per Spravato device (clinical.md §3b 'Device' row, C)
         mg = np.broadcast_to(np.asarray(dose.dose_mg, dtype=float), nasal_mg_before.shape)
-        first = np.clip(device - nasal_mg_before, 0.0, mg)  # the part of the session's first 28 mg
+        # the part of the session's first device (28 mg, clinical.md §3b 'Device' row, C)
+        first = np.clip(ESKETAMINE_DEVICE_MG - nasal_mg_before, 0.0, mg)
         frn = built.params["FRn"]
         nasal = frn * (first + self.value("FRn_later_spray") * (mg - first))
         swallowed = (mg - nasal) * self.value("Fgut")

@@ -12,10 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..discharge import ROUTES  # the routes the clinic gives; a model states which it has parameters for
 from .errors import PKInputError
-
-#: Routes the simulator knows. A model states which of them it has published parameters for.
-ROUTES = ("iv", "im", "intranasal")
 
 Amount = float | np.ndarray
 
