@@ -205,6 +205,20 @@ def test_every_model_names_its_sources_and_status():
         assert order.index(m.status) >= max(order.index(p.status) for p in m.params)
 
 
+def test_perez_ruixo_variability_and_population_name_the_file_they_come_from():
+    """pk-models.md §1.3 gives Perez-Ruixo's typical values only; the variability and the population's age and
+    weight ranges come from the nlmixr2lib file it names, and each source says so with the file's path."""
+    m = get_model("perez-ruixo")
+    where = [v.source for v in m.variability] + [m.population.source]
+    assert len(where) == 11
+    for source in where:
+        assert "github.com/nlmixr2/nlmixr2lib" in source and "Perez-Ruixo 2021 Table" in source
+        assert "inst/modeldb/specificDrugs/PerezRuixo_2020_esketamine.R" in source
+    assert {v.status for v in m.variability} == {m.population.status} == {"S"}
+    assert (m.population.age_min, m.population.age_max, m.population.weight_min, m.population.weight_max) == \
+        (18, 86, 39, 170)
+
+
 def test_the_package_imports_no_django_and_numpy_only_inside_pk():
     import subprocess
     import sys

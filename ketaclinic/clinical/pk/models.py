@@ -1,7 +1,7 @@
 """Published pharmacokinetic models of ketamine and esketamine, each parameter with its source and status.
 
 Status, as in shared/reference/pk-models.md: C confirmed in the primary source, S secondary transcription,
-U unconfirmed. A model is never more confirmed than its weakest part. Every number below is a row of
+U unconfirmed. A model is never more confirmed than its weakest parameter. Every number below is a row of
 pk-models.md §1 (or the transcription of the paper's table that pk-models.md names as its source); none is ours.
 """
 
@@ -341,6 +341,9 @@ class Herd(Model):
         return Built(mammillary(v1, cl / v1, q / v1, q / v2), {"ketamine": Observation(0, v1)}, p)
 
 
+#: The file pk-models.md §1.3 names as its source for Perez-Ruixo, with its path in the nlmixr2lib repository. The
+#: published variability and the population's age and weight ranges are read there (not in pk-models.md).
+_PR_NLMIXR2LIB = "nlmixr2lib (github.com/nlmixr2/nlmixr2lib) inst/modeldb/specificDrugs/PerezRuixo_2020_esketamine.R"
 _PR_SRC = ("Perez-Ruixo C et al., Clin Pharmacokinet 2021;60:501, doi:10.1007/s40262-020-00953-4, Table 3, as "
            "transcribed by nlmixr2lib PerezRuixo_2020_esketamine.R (pk-models.md §1.3)")
 
@@ -359,7 +362,8 @@ class PerezRuixo(Model):
              "the liver). No published value for the variability of kmet: none is simulated.")
     population = Population("820 adults (256 healthy, 564 with treatment-resistant depression) aged 18 to 86 "
                             "years, 39 to 170 kg", 18, 86, 39, 170,
-                            "Table 2 as transcribed by nlmixr2lib (population block)", "S")
+                            f"Perez-Ruixo 2021 Table 2 (age 18-86 years, weight 39-170 kg) as transcribed in "
+                            f"{_PR_NLMIXR2LIB}, population block (not in pk-models.md)", "S")
     _h = "pk-models.md §1.3"
     params = (
         Param("Vc", 192.0, "L", _h, "S"), Param("Q1", 84.3, "L/h", _h, "S"), Param("Vp1", 143.0, "L", _h, "S"),
@@ -375,10 +379,12 @@ class PerezRuixo(Model):
         Param("CLn_asian", 0.81, "factor", _h, "S"), Param("Vpn", 115.0, "L (apparent, /F)", _h, "S"),
         Param("Q3", 26.1, "L/h (apparent, /F)", _h, "S"),
     )
-    _iiv = "Table 3 CV% as transcribed by nlmixr2lib; omega2 = ln(1 + CV^2)"
+    _iiv = (f"Perez-Ruixo 2021 Table 3 CV% as transcribed in {_PR_NLMIXR2LIB}, ini() block (not in "
+            "pk-models.md); omega2 = ln(1 + CV^2)")
     variability = (
-        Variability("FRn", 0.708 ** 2, "logit", "Table 3 omega(FRn) 70.8, additive on the logit (nlmixr2lib's "
-                    "reading)", "S"),
+        Variability("FRn", 0.708 ** 2, "logit", f"Perez-Ruixo 2021 Table 3 omega(FRn) 70.8, additive on the logit "
+                    f"(the transcriber's reading) as transcribed in {_PR_NLMIXR2LIB}, ini() block (not in "
+                    "pk-models.md)", "S"),
         Variability("ka_n", float(np.log1p(0.615 ** 2)), "log", _iiv, "S"),
         Variability("ka_sw", float(np.log1p(1.32 ** 2)), "log", _iiv, "S"),
         Variability("Vc", float(np.log1p(0.275 ** 2)), "log", _iiv, "S"),
