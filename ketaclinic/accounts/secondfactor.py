@@ -91,16 +91,32 @@ def issue_recovery_codes(user) -> list[str]:
     return codes
 
 
-def verify(user, code: str) -> str:
+def verify(user, code: str, *, count_failure: bool = True) -> str:
     """Check a 6-digit authenticator code or a recovery code; returns how ("authenticator", "recovery code") or
-    "" when neither matched. Each device throttles its own failures (django-otp: the wait doubles per failure)."""
+    "" when neither matched. Each device throttles its own failures (django-otp: the wait doubles per failure).
+
+    ``count_failure=False`` (the public unlock page, where anyone may type a username): a wrong code leaves the
+    device's throttle as it was, so strangers cannot lock the owner's authenticator; that page is rate limited per
+    source address instead. A device already waiting still refuses, and a right code still works once."""
     code = clean_code(code)
     if re.fullmatch(r"[0-9]{6}", code):
-        device = authenticator(user)
-        return "authenticator" if device is not None and device.verify_token(code) else ""
-    if re.fullmatch(r"[a-z2-7]{16}", code):
-        device = StaticDevice.objects.filter(user=user, confirmed=True).first()
-        return "recovery code" if device is not None and device.verify_token(recovery_hash(code)) else ""
+        how, device, token = "authenticator", authenticator(user), code
+    elif re.fullmatch(r"[a-z2-7]{16}", code):
+        how, device = "recovery code", StaticDevice.objects.filter(user=user, confirmed=True).first()
+        token = recovery_hash(code)
+    else:
+        return ""
+    if device is None:
+        return ""
+    if count_failure:
+        return how if device.verify_token(token) else ""
+    # Locked for the caller's transaction, so a failure counted meanwhile by a sign-in is not written over.
+    device = type(device).objects.select_for_update().get(pk=device.pk)
+    before = {"throttling_failure_count": device.throttling_failure_count,
+              "throttling_failure_timestamp": device.throttling_failure_timestamp}
+    if device.verify_token(token):
+        return how
+    type(device).objects.filter(pk=device.pk).update(**before)
     return ""
 
 

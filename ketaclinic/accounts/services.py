@@ -155,10 +155,26 @@ def unlock_sign_in(*, actor: Actor, kind: str, key: str) -> bool:
 
 def unlock_with_second_factor(*, username: str, code: str, client_ip: str | None) -> bool:
     """A clinician lifts the delay on their own username with their authenticator (or a recovery code): an
-    attacker who guesses passwords cannot keep them out. The same answer whether or not the username exists."""
+    attacker who guesses passwords cannot keep them out. The same answer whether or not the username exists.
+
+    Anyone may type a username here, so each attempt takes a slot of its source address's sign-in counter (counted
+    and committed before the code is checked, as for a password; a right code gives it back), and a wrong code is
+    not counted against the account's own devices (strangers could otherwise lock the owner's authenticator and
+    recovery codes). Raises SignInRefused while the address must wait."""
+    keys = [throttle.Key(SignInCounter.Kind.ADDRESS, (client_ip or "(no address)")[:254])]
+    with transaction.atomic(durable=True):
+        wait = throttle.take_slot(keys, timezone.now())
+        if wait is not None:
+            audit.record(_attempt(username, client_ip), AuditAction.AUTH_SIGN_IN_LOCKED,
+                         details={"username": username[:150], "unlock": True, "wait_seconds": wait})
+    if wait is not None:
+        raise SignInRefused(f"Too many attempts from your network. Try again in {wait} seconds, or ask a clinic "
+                            "admin to lift the delay.")
     with transaction.atomic(durable=True):
         user = User.objects.filter(username__iexact=username.strip(), is_active=True).first()
-        how = secondfactor.verify(user, code) if user is not None and secondfactor.is_staff_account(user) else ""
+        how = (secondfactor.verify(user, code, count_failure=False)
+               if user is not None and secondfactor.is_staff_account(user) else "")
+        throttle.settle(keys, ok=bool(how))
         if how:
             throttle.clear(throttle.username_key(username))
             audit.record(_actor(user, client_ip), AuditAction.AUTH_SIGN_IN_UNLOCKED, subject=user,

@@ -146,12 +146,16 @@ def unlock(request):
     """Lift the sign-in delay on one's own username with the authenticator (or a recovery code)."""
     form = UnlockForm(posted(request))
     if request.method == "POST" and form.is_valid():
-        services.unlock_with_second_factor(username=form.cleaned_data["username"], code=form.cleaned_data["code"],
-                                           client_ip=client_ip(request))
-        # The same answer whether the username exists, has an authenticator, or the code was right.
-        messages.info(request, "If that code was right, the delay on that username is lifted: sign in now. If you "
-                               "are still asked to wait, ask a clinic admin.")
-        return redirect("accounts:login")
+        try:
+            services.unlock_with_second_factor(username=form.cleaned_data["username"], code=form.cleaned_data["code"],
+                                               client_ip=client_ip(request))
+        except SignInRefused as refused:  # this source address tried too often (says nothing of the username)
+            form.add_error(None, str(refused))
+        else:
+            # The same answer whether the username exists, has an authenticator, or the code was right.
+            messages.info(request, "If that code was right, the delay on that username is lifted: sign in now. If "
+                                   "you are still asked to wait, ask a clinic admin.")
+            return redirect("accounts:login")
     return render(request, "accounts/unlock.html", {"form": form})
 
 

@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 from django_otp.oath import totp
-from django_otp.plugins.otp_static.models import StaticToken
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from ketaclinic.accounts import secondfactor, services
@@ -208,6 +208,58 @@ def test_a_wrong_unlock_code_lifts_nothing_and_answers_the_same(make_user):
     assert AuditEntry.objects.filter(action="auth.second_factor.refused").count() == 2
 
 
+def test_wrong_unlock_codes_from_strangers_do_not_lock_the_owners_authenticator_or_recovery_codes(make_user, clock):
+    """Anyone who knows a username can type codes on the unlock page: those failures are not counted against the
+    owner's devices (django-otp would make each next code wait twice as long), so the owner still signs in."""
+    user = make_user("prescriber", username="pat")
+    device, codes = _enrol(Client(), "pat")
+    clock.shift(timedelta(seconds=31))
+    for i in range(12):  # a patient prober from several addresses, each try after django-otp's delay would pass
+        clock.shift(timedelta(seconds=2 ** i + 1))
+        wrong = "123456" if _code(device) != "123456" else "654321"
+        Client(REMOTE_ADDR=f"203.0.113.{i // 6 + 1}").post(reverse("accounts:unlock"),
+                                                           {"username": "pat", "code": wrong})
+    for i in range(6):
+        clock.shift(timedelta(seconds=2 ** i + 1))
+        Client(REMOTE_ADDR="203.0.113.9").post(reverse("accounts:unlock"),
+                                              {"username": "pat", "code": f"aaaa-bbbb-cccc-dd{i + 2}{i + 2}"})
+    assert AuditEntry.objects.filter(action="auth.second_factor.refused", details__unlock=True).count() == 18
+    device.refresh_from_db()
+    assert device.throttling_failure_count == 0
+    assert StaticDevice.objects.get(user=user).throttling_failure_count == 0
+    pat = Client()
+    assert _password(pat, "pat")["Location"] == reverse("accounts:second_factor")
+    assert pat.post(reverse("accounts:second_factor"), {"code": _code(device)}).status_code == 302 and _signed_in(pat)
+    clock.shift(timedelta(seconds=31))
+    pat = Client()
+    _password(pat, "pat")
+    pat.post(reverse("accounts:second_factor"), {"code": codes[0]})  # and the recovery codes still work
+    assert _signed_in(pat) and secondfactor.recovery_codes_left(user) == 9
+
+
+def test_the_unlock_page_is_rate_limited_per_source_address(make_user, clock, settings):
+    settings.LOGIN_ADDRESS_FAILURE_LIMIT = 3
+    make_user("prescriber", username="pat")
+    device, _ = _enrol(Client(), "pat")
+    clock.shift(timedelta(seconds=31))
+    for i in range(5):
+        _password(Client(REMOTE_ADDR=f"192.0.2.{i + 1}"), "pat", "guess")
+    prober = Client(REMOTE_ADDR="203.0.113.50")
+    for code in ("111111", "222222", "333333"):
+        assert prober.post(reverse("accounts:unlock"), {"username": "pat", "code": code}).status_code == 302
+    # The fourth try from that address is not checked, even with the right code, and says to wait.
+    response = prober.post(reverse("accounts:unlock"), {"username": "pat", "code": _code(device)})
+    assert response.status_code == 200 and "Try again in 30 seconds" in response.content.decode()
+    assert not AuditEntry.objects.filter(action="auth.sign_in.unlocked").exists()
+    assert AuditEntry.objects.get(action="auth.sign_in.locked", details__unlock=True).details["wait_seconds"] == 30
+    assert "Try again in" in _password(Client(REMOTE_ADDR="192.0.2.21"), "pat").content.decode()  # still held
+    # The owner, elsewhere, lifts it.
+    response = Client(REMOTE_ADDR="192.0.2.30").post(reverse("accounts:unlock"),
+                                                     {"username": "pat", "code": _code(device)})
+    assert response.status_code == 302
+    assert AuditEntry.objects.get(action="auth.sign_in.unlocked").details["by"] == "authenticator"
+
+
 def test_a_clinic_admin_removes_a_lost_authenticator(make_user, client_for, clock):
     user = make_user("prescriber", username="pat")
     _enrol(Client(), "pat")
@@ -236,6 +288,5 @@ def test_portal_patients_are_not_asked_for_a_staff_authenticator(settings, db):
 
 def test_the_django_admin_does_not_show_authenticator_secrets():
     from django.contrib import admin
-    from django_otp.plugins.otp_static.models import StaticDevice
 
     assert not admin.site.is_registered(TOTPDevice) and not admin.site.is_registered(StaticDevice)
