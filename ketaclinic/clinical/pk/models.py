@@ -149,6 +149,8 @@ class Model:
     #: The :class:`Patients` flags the model uses ("asian", "japanese"); a model without them predicts the same
     #: for every patient whatever the flags say.
     race_covariates: tuple[str, ...] = ()
+    #: Whether a caller may supply an :class:`Absorption` for a route the model has no parameters for.
+    accepts_absorption: bool = True
 
     def value(self, name: str) -> float:
         return next(p.value for p in self.params if p.name == name)
@@ -175,11 +177,12 @@ class Model:
         nasal_mg_so_far = np.zeros(built.system.patients)
         central = built.system.index("central")
         for d in regimen.doses:
-            if d.route not in self.routes and not (isinstance(d, Absorbed) and d.absorption is not None):
+            supplied = isinstance(d, Absorbed) and d.absorption is not None and self.accepts_absorption
+            if d.route not in self.routes and not supplied:
                 raise PKInputError(
                     f"the {self.name} model has no published parameters for the {d.route} route"
                     + ("; supply an Absorption (ka, bioavailability, lag) to simulate it as a research scenario."
-                       if d.route != "iv" else "."), "route")
+                       if d.route != "iv" and self.accepts_absorption else "."), "route")
             if isinstance(d, Bolus):
                 out.append(Impulse(central, d.time_min, d.dose_mg))
             elif isinstance(d, Infusion):
@@ -398,6 +401,7 @@ class PerezRuixo(Model):
     outputs = ("esketamine", "noresketamine")
     routes = ("iv", "intranasal")
     race_covariates = ("asian", "japanese")
+    accepts_absorption = False  # its nasal absorption is its own; other extravascular routes are refused
     COMPARTMENTS = ("central", "peripheral1", "peripheral2", "liver", "nk_central", "nk_peripheral",
                     "nasal_depot", "swallowed_depot")
 
