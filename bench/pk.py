@@ -2,15 +2,16 @@
 1-second resolution (14,401 points each): our time, the memory-write floor (filling an array of the same shape),
 a peer simulator's time on the same regimen, and the maximum relative error against SciPy's solve_ivp.
 
-    .venv/bin/python bench/pk.py [--patients 1000] [--repeat 7] [--no-peer]
+    .venv/bin/python bench/pk.py [--patients 1000] [--repeat 15] [--peer-patients 1000] [--no-peer]
 
 Regimen: Domino, 0.5 mg/kg over 40 min, weights uniform 50-120 kg (seed 0); every rate constant and V1 of each
 patient varies log-normally with a 30% CV (seed 0). That variability is synthetic, for the benchmark only (it
-gives every patient their own eigenvalues); Domino publishes none. Times are the best of --repeat runs (ours and the floor interleaved), imports
-and warm-up excluded. Ours fills a preallocated array, like the floor; the time including allocation is printed
-too. The peers (openpkpd from PyPI; opentiva, which builds only on Python <= 3.10, with the python3.10 on the PATH,
-or a message saying why not) are installed for this run into throwaway virtual environments under /tmp and timed
-in their own processes on the same patients (opentiva: 14,400 points, its whole seconds 0-14,399).
+gives every patient their own eigenvalues); Domino publishes none. Times are the best of --repeat runs (ours and
+the floor interleaved), imports and warm-up excluded. Ours fills a preallocated array, like the floor; the time
+including allocation is printed too. The peers, pinned to the versions docs/pk.md quotes (openpkpd 0.3.4 from
+PyPI; opentiva 1.1.2, which builds only on Python <= 3.10, with the python3.10 on the PATH, or a message saying
+why not), are installed for this run into throwaway virtual environments under /tmp and timed in their own
+processes on the same patients (opentiva: 14,400 points, its whole seconds 0-14,399).
 """
 
 from __future__ import annotations
@@ -131,9 +132,10 @@ np.save(sys.argv[3], out)
 print(json.dumps({"seconds": dt, "patients": n}))
 """
 
-PEERS = {  # name: (package, python to build its venv with, script, licence and method)
-    "openpkpd": ("openpkpd", sys.executable, PEER_OPENPKPD, "AGPL-3.0+, ADVAN11 eigendecomposition per patient"),
-    "opentiva": ("opentiva", None, PEER_OPENTIVA,
+PEERS = {  # name: (package, pinned version (as docs/pk.md quotes), python to build its venv with, script, about)
+    "openpkpd": ("openpkpd", "0.3.4", sys.executable, PEER_OPENPKPD,
+                 "AGPL-3.0+, ADVAN11 eigendecomposition per patient"),
+    "opentiva": ("opentiva", "1.1.2", None, PEER_OPENTIVA,
                  "MIT, analytic, superposition per 1-s infusion row, Cython; integer seconds, 14,400 points"),
 }
 
@@ -149,7 +151,7 @@ def python310() -> str | None:
 
 
 def run_peer(name: str, ks: np.ndarray, v1: np.ndarray, rate: np.ndarray, ours: np.ndarray, n: int) -> str:
-    package, python, script, about = PEERS[name]
+    package, pinned, python, script, about = PEERS[name]
     python = python or python310()
     if python is None:
         return f"{name}: not run: it builds only on Python <= 3.10 and no working python3.10 was found"
@@ -157,7 +159,7 @@ def run_peer(name: str, ks: np.ndarray, v1: np.ndarray, rate: np.ndarray, ours: 
     try:
         venv = tmp / "venv"
         subprocess.run([python, "-m", "venv", str(venv)], check=True, capture_output=True, timeout=300)
-        pip = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", package], capture_output=True,
+        pip = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", f"{package}=={pinned}"], capture_output=True,
                              text=True, timeout=900)
         if pip.returncode != 0:
             return f"{name}: not installed ({pip.stderr.strip().splitlines()[-1:]})"
@@ -181,11 +183,22 @@ def run_peer(name: str, ks: np.ndarray, v1: np.ndarray, rate: np.ndarray, ours: 
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def positive_int(text: str) -> int:
+    """A whole number of 1 or more, for argparse."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not 1 or more")
+    return value
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--patients", type=int, default=1000)
-    ap.add_argument("--repeat", type=int, default=15)
-    ap.add_argument("--peer-patients", type=int, default=1000)
+    ap.add_argument("--patients", type=positive_int, default=1000)
+    ap.add_argument("--repeat", type=positive_int, default=15)
+    ap.add_argument("--peer-patients", type=positive_int, default=1000)
     ap.add_argument("--no-peer", action="store_true")
     args = ap.parse_args()
     n = args.patients

@@ -140,13 +140,6 @@ class Regimen:
                 raise PKInputError(f"not a dose: {d!r}.", "doses")
         object.__setattr__(self, "doses", tuple(sorted(items, key=_start)))
 
-    @property
-    def end_of_dosing_min(self) -> float:
-        return max(d.end_min if isinstance(d, Infusion) else d.time_min for d in self.doses)
-
-    def routes(self) -> set[str]:
-        return {d.route for d in self.doses}
-
 
 def _start(d: Dose) -> float:
     return d.start_min if isinstance(d, Infusion) else d.time_min
