@@ -59,8 +59,26 @@ def client_ip(request) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
+#: What a NUL character in recorded details becomes: U+2400 SYMBOL FOR NULL, so the entry still shows one was typed.
+NUL_SHOWN_AS = "\u2400"
+
+
+def _without_nul(value: object) -> object:
+    if isinstance(value, str):
+        return value.replace("\x00", NUL_SHOWN_AS)
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    return value
+
+
 def _jsonable(details: Mapping[str, object]) -> dict[str, object]:
-    return json.loads(json.dumps(dict(details), default=str))
+    """``details`` as JSON values (anything else as its ``str``), with every NUL (U+0000) in a string, key or value,
+    at any depth, replaced by :data:`NUL_SHOWN_AS`: PostgreSQL's JSON cannot store a NUL, and details often carry
+    what a visitor typed (a search's query string), so a NUL there must not turn the recording into a server
+    error."""
+    return _without_nul(json.loads(json.dumps(dict(details), default=str)))
 
 
 def lock_chain(name: str) -> ChainHead:
@@ -88,7 +106,9 @@ def record(
     """Append one entry. Call inside the transaction of the change it records.
 
     ``action`` is an ``AuditAction`` (a member's value string is accepted too, as a StrEnum member equals it);
-    anything else raises ValueError before anything is written: an unknown action is a programming error."""
+    anything else raises ValueError before anything is written: an unknown action is a programming error.
+    ``details`` is stored as JSON, a NUL in any of its strings shown as \u2400 (:func:`_jsonable`), so details may
+    carry what a visitor typed."""
     action = AuditAction(action)
     with transaction.atomic():
         head = lock_chain(AUDIT_CHAIN)

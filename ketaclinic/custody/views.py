@@ -354,7 +354,7 @@ def ledger(request):
     if kind in LedgerEntry.Kind.values:
         entries = entries.filter(kind=kind)
     else:
-        kind = None  # only a kind the ledger has is recorded or shown (PostgreSQL's JSON refuses a NUL)
+        kind = None  # the page shows every kind, and the audit entry and the filter say so
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
     patients = list(dict.fromkeys(str(e.patient.external_id) for e in page if e.patient_id))
     audit.record(Actor.from_request(request), AuditAction.CUSTODY_LEDGER_VIEWED,

@@ -129,3 +129,19 @@ def test_appending_an_entry_costs_three_statements(db):
     statements = [q["sql"] for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]
     assert len(statements) == 3, statements
     assert verify_chain() is None
+
+
+def test_details_with_a_nul_are_recorded_with_the_nul_shown_at_any_depth(db):
+    """PostgreSQL's JSON cannot hold U+0000; a NUL a visitor typed is recorded as U+2400 on every database."""
+    entry = record(Actor.system("test"), AuditAction.AUDIT_SEARCHED,
+                   details={"term": "Sam\x00", "query": {"q\x00": ["a\x00b", 1, None]}})
+    entry.refresh_from_db()
+    assert entry.details == {"term": "Sam\u2400", "query": {"q\u2400": ["a\u2400b", 1, None]}}
+    assert verify_chain() is None
+
+
+def test_an_audit_search_with_a_nul_in_its_query_is_answered_and_recorded(client_for):
+    response = client_for("compliance").get(reverse("audit:search"), {"user": "admin\x00", "pa\x00ge": "1"})
+    assert response.status_code == 200
+    entry = AuditEntry.objects.filter(action=AuditAction.AUDIT_SEARCHED).latest("seq")
+    assert entry.details == {"query": {"user": "admin\u2400", "pa\u2400ge": "1"}}
