@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django import forms
 
+from ketaclinic.formfields import TextField
+
 
 class SignInForm(forms.Form):
     username = forms.CharField(max_length=150, widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}))
@@ -26,12 +28,25 @@ class SecondFactorForm(forms.Form):
 
 
 class EnrolForm(forms.Form):
-    """The first code from a newly added authenticator, which confirms it."""
+    """The first code from a newly added authenticator, which confirms it; replacing an authenticator
+    (``replacing=True``) also asks for a code of the one in use, or a recovery code."""
 
     code = forms.RegexField(label="Code from the app", regex=r"^\s*[0-9]{3}\s?[0-9]{3}\s*$", max_length=12,
                             error_messages={"required": "Type the 6-digit code the app shows.",
                                             "invalid": "The code is the 6 digits the app shows."},
                             widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}))
+    current_code = TextField(label="Code from your current authenticator, or a recovery code", max_length=40,
+                             required=False, error_messages={
+                                 "required": "Type the 6-digit code your current authenticator shows, or a recovery "
+                                             "code: replacing an authenticator needs proof you hold the old one."},
+                             widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text"}))
+
+    def __init__(self, *args, replacing: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if replacing:
+            self.fields["current_code"].required = True
+        else:
+            del self.fields["current_code"]
 
 
 class UnlockForm(forms.Form):

@@ -117,31 +117,44 @@ def start_enrolment(user: User):
         return secondfactor.pending_device(user)
 
 
-def confirm_enrolment(*, user: User, code: str, client_ip: str | None, signing_in: bool) -> list[str]:
+def confirm_enrolment(*, user: User, code: str, client_ip: str | None, signing_in: bool,
+                      current_code: str = "") -> list[str]:
     """The first code from the new authenticator confirms it: any earlier authenticator is removed, new recovery
-    codes are issued and returned (shown once; only their hashes are kept). ``signing_in``: this also completes a
-    sign-in (the password was checked a moment ago)."""
+    codes are issued and returned (shown once; only their hashes are kept). Replacing an authenticator also needs
+    ``current_code``, a code of the one in use or a recovery code (counted by that device like any other): a
+    signed-in session alone does not move the second factor to another phone. ``signing_in``: this also completes
+    a sign-in (the password was checked a moment ago)."""
+    problem: AccountError | None = None
     with transaction.atomic(durable=True):
         device = secondfactor.pending_device(user)
+        replacing = secondfactor.authenticator(user) is not None
+        # The new app's code first: a typo there does not use up a recovery code typed as the proof.
         if not device.verify_token(secondfactor.clean_code(code)):
             audit.record(_actor(user, client_ip), AuditAction.AUTH_SECOND_FACTOR_REFUSED, subject=user,
                          details={"enrolment": True})
-            ok = False
+            problem = AccountError({"code": "That code does not match. Check the app shows the KetaClinic entry you "
+                                            "just added, and type the 6 digits it shows now."})
+        elif replacing and not (current_code and secondfactor.verify(user, current_code)):
+            audit.record(_actor(user, client_ip), AuditAction.AUTH_SECOND_FACTOR_REFUSED, subject=user,
+                         details={"enrolment": True, "current_authenticator": True})
+            problem = AccountError({"current_code": CURRENT_CODE_WRONG})
         else:
-            ok = True
             type(device).objects.filter(user=user).exclude(pk=device.pk).delete()
             device.confirmed = True
             device.save(update_fields=["confirmed"])
             codes = secondfactor.issue_recovery_codes(user)
             audit.record(_actor(user, client_ip), AuditAction.AUTH_SECOND_FACTOR_ENROLLED, subject=user,
-                         details={"recovery_codes": len(codes)})
+                         details={"recovery_codes": len(codes), "replaced": replacing})
             if signing_in:
                 audit.record(_actor(user, client_ip), AuditAction.AUTH_SIGN_IN, subject=user,
                              details={"second_factor": "authenticator (enrolled)"})
-    if not ok:
-        raise AccountError({"code": "That code does not match. Check the app shows the KetaClinic entry you just "
-                                    "added, and type the 6 digits it shows now."})
+    if problem is not None:
+        raise problem
     return codes
+
+
+CURRENT_CODE_WRONG = ("That is not a code of your current authenticator. Type the 6 digits it shows now (or one of "
+                      "your recovery codes); if you lost it, ask a clinic admin to remove it.")
 
 
 def unlock_sign_in(*, actor: Actor, kind: str, key: str) -> bool:

@@ -120,11 +120,13 @@ def enrol(request):
         user, data = request.user, {}
         if not secondfactor.is_staff_account(user):
             return redirect("portal:home")
-    form = EnrolForm(posted(request))
+    has_authenticator = secondfactor.authenticator(user) is not None
+    form = EnrolForm(posted(request), replacing=has_authenticator)
     if request.method == "POST" and form.is_valid():
         try:
             codes = services.confirm_enrolment(user=user, code=form.cleaned_data["code"], client_ip=client_ip(request),
-                                               signing_in=signing_in)
+                                               signing_in=signing_in,
+                                               current_code=form.cleaned_data.get("current_code", ""))
         except AccountError as e:
             show_refusal(form, e.errors)
         else:
@@ -137,7 +139,7 @@ def enrol(request):
     return render(request, "accounts/enrol.html", {
         "form": form, "qr": secondfactor.qr_svg(device), "secret": secondfactor.secret_text(device),
         "required": secondfactor.required_for(user), "signing_in": signing_in,
-        "has_authenticator": secondfactor.authenticator(user) is not None,
+        "has_authenticator": has_authenticator,
     })
 
 

@@ -182,6 +182,33 @@ def test_a_nurse_who_set_up_an_authenticator_is_asked_for_it(make_user, client_f
     assert _password(c, "nina")["Location"] == reverse("accounts:second_factor") and not _signed_in(c)
 
 
+def test_replacing_the_authenticator_while_signed_in_needs_a_code_of_the_current_one(make_user, clock):
+    """A signed-in session alone (a screen left open) does not move the second factor to another phone."""
+    user = make_user("prescriber", username="pat")
+    c = Client()
+    old, codes = _enrol(c, "pat")
+    assert _signed_in(c)
+    clock.shift(timedelta(seconds=31))
+    page = c.get(reverse("accounts:enrol")).content.decode()
+    assert 'name="current_code"' in page and "code of the one you use now" in page
+    new = TOTPDevice.objects.get(user=user, confirmed=False)
+    response = c.post(reverse("accounts:enrol"), {"code": _code(new)})
+    assert response.status_code == 200 and "needs proof you hold the old one" in response.content.decode()
+    wrong = "123456" if _code(old) != "123456" else "654321"
+    response = c.post(reverse("accounts:enrol"), {"code": _code(new), "current_code": wrong})
+    assert response.status_code == 200 and "not a code of your current authenticator" in response.content.decode()
+    assert secondfactor.authenticator(user) == old and not TOTPDevice.objects.get(pk=new.pk).confirmed
+    assert AuditEntry.objects.filter(action="auth.second_factor.refused",
+                                     details__current_authenticator=True).count() == 1
+    assert AuditEntry.objects.filter(action="auth.second_factor.enrolled").count() == 1
+    # With a code of the current one (here a recovery code), the new authenticator replaces it.
+    clock.shift(timedelta(seconds=31))
+    response = c.post(reverse("accounts:enrol"), {"code": _code(new), "current_code": codes[3]})
+    assert response.status_code == 200 and "<code>" in response.content.decode()
+    assert secondfactor.authenticator(user).pk == new.pk and not TOTPDevice.objects.filter(pk=old.pk).exists()
+    assert AuditEntry.objects.filter(action="auth.second_factor.enrolled").latest("seq").details["replaced"] is True
+
+
 def test_a_clinician_lifts_an_attackers_delay_with_their_authenticator(make_user, clock):
     make_user("prescriber", username="pat")
     device, _ = _enrol(Client(), "pat")
