@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ketaclinic.accounts import secondfactor, services, throttle
@@ -104,6 +105,7 @@ def second_factor(request):
     return render(request, "accounts/second_factor.html", {"form": form, "expired": False})
 
 
+@never_cache  # shows an authenticator secret, then recovery codes, maybe before the person is signed in
 @require_http_methods(["GET", "POST"])
 def enrol(request):
     """Set up an authenticator app: during a sign-in that requires one, or later by a signed-in staff member."""
@@ -210,6 +212,7 @@ def password_reset(request):
     return render(request, "accounts/password_reset.html", {"form": form, "minutes": services.reset_minutes()})
 
 
+@never_cache  # the link's page is for one person, who is not signed in (the no-store middleware does not cover it)
 @require_http_methods(["GET", "POST"])
 def password_reset_confirm(request, uidb64: str, token: str):
     """The link from the email: choose a new password. Works once, for PASSWORD_RESET_TIMEOUT."""

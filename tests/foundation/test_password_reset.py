@@ -53,7 +53,9 @@ def test_a_reset_link_sets_a_new_password_once(make_user):
     _ask(Client(), "nina@example.invalid")
     link = _link()
     c = Client()
-    assert c.get(link).status_code == 200
+    page = c.get(link)
+    assert page.status_code == 200
+    assert {"no-store", "no-cache", "private"} <= {p.strip() for p in page["Cache-Control"].split(",")}
     response = c.post(link, {"new_password1": NEW, "new_password2": NEW})
     assert response.status_code == 302 and response["Location"] == reverse("accounts:login")
     assert _can_sign_in("nina", NEW) and not _can_sign_in("nina", RIGHT)

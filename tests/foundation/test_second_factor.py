@@ -36,8 +36,11 @@ def _enrol(client: Client, username: str) -> tuple[TOTPDevice, list[str]]:
     """Password, then the set-up page, then its first code: returns the device and the recovery codes shown."""
     response = _password(client, username)
     assert response.status_code == 302 and response["Location"] == reverse("accounts:enrol")
-    page = client.get(reverse("accounts:enrol")).content.decode()
+    response = client.get(reverse("accounts:enrol"))
+    page = response.content.decode()
     assert "<svg" in page  # the QR code, inline
+    # Not signed in yet, so the no-store middleware does not apply: the page itself says not to keep the secret.
+    assert {"no-store", "no-cache", "private"} <= {p.strip() for p in response["Cache-Control"].split(",")}
     device = TOTPDevice.objects.get(user__username=username, confirmed=False)
     assert secondfactor.secret_text(device) in page  # and the secret to type
     response = client.post(reverse("accounts:enrol"), {"code": _code(device)})
