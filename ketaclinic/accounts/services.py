@@ -15,7 +15,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.encoding import force_bytes, force_str
@@ -255,7 +255,8 @@ def change_password(*, actor: Actor, user: User, old_password: str, new_password
 def request_password_reset(*, email: str, client_ip: str | None, link_for: Callable[[str, str], str]) -> bool:
     """Email a one-time reset link to every active account using ``email``. The caller shows the same answer
     whether or not one exists; returns False only when the request was refused for coming too often (counted per
-    address typed and per source address, PASSWORD_RESET_PER_HOUR each)."""
+    address typed and per source address, PASSWORD_RESET_PER_HOUR each). The emails are written in the
+    transaction and sent after it commits (a slow mail server does not hold the database's write lock)."""
     email = email.strip()
     keys = [throttle.Key(SignInCounter.Kind.RESET_EMAIL, email.lower()[:254])]
     if client_ip:
@@ -270,16 +271,20 @@ def request_password_reset(*, email: str, client_ip: str | None, link_for: Calla
             return False
         users = [u for u in User.objects.filter(email__iexact=email, is_active=True) if u.has_usable_password()]
         minutes = settings.PASSWORD_RESET_TIMEOUT // 60
+        outgoing = []
         for user in users:
             uid = urlsafe_base64_encode(force_bytes(user.pk))
-            send_mail("KetaClinic password reset",
-                      f"Someone (we hope you) asked to reset the password of the KetaClinic account {user.username}."
-                      f"\n\nOpen this link within {minutes} minutes to choose a new password (it works once):\n\n"
-                      f"{link_for(uid, default_token_generator.make_token(user))}\n\n"
-                      "If you did not ask for this, ignore this email: your password stays as it is.\n",
-                      None, [user.email])
+            outgoing.append(EmailMessage(
+                "KetaClinic password reset",
+                f"Someone (we hope you) asked to reset the password of the KetaClinic account {user.username}."
+                f"\n\nOpen this link within {minutes} minutes to choose a new password (it works once):\n\n"
+                f"{link_for(uid, default_token_generator.make_token(user))}\n\n"
+                "If you did not ask for this, ignore this email: your password stays as it is.\n",
+                None, [user.email]))
         audit.record(attempt, AuditAction.AUTH_PASSWORD_RESET_REQUESTED,
                      details={"email": email[:254], "accounts": len(users)})
+    for message in outgoing:
+        message.send()
     return True
 
 

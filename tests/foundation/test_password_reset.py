@@ -8,6 +8,8 @@ import re
 from datetime import timedelta
 
 from django.core import mail
+from django.core.mail.backends import locmem
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -46,6 +48,28 @@ def test_the_same_answer_whether_or_not_the_address_has_an_account(make_user):
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["nina@example.invalid"]
     requested = AuditEntry.objects.filter(action="auth.password_reset.requested").order_by("seq")
     assert [e.details["accounts"] for e in requested] == [1, 0]
+
+
+class _NotesTheOpenTransactions(locmem.EmailBackend):
+    """The test mail backend, noting how many transactions were open when each batch was sent."""
+
+    open_then: list[int] = []
+
+    def send_messages(self, messages):
+        self.open_then.append(len(connection.atomic_blocks))
+        return super().send_messages(messages)
+
+
+def test_the_reset_email_is_sent_after_the_request_is_committed(make_user, settings):
+    """Not from inside the request's transaction: a slow mail server would hold SQLite's write lock."""
+    settings.MAILERS = {"default": {"BACKEND": f"{__name__}._NotesTheOpenTransactions"}}
+    _NotesTheOpenTransactions.open_then = []
+    make_user("nurse", username="nina", email="nina@example.invalid")
+    outside = len(connection.atomic_blocks)  # the test's own (rolled back at its end)
+    _ask(Client(), "nina@example.invalid")
+    assert _NotesTheOpenTransactions.open_then == [outside]
+    assert len(mail.outbox) == 1 and "/accounts/password/reset/" in mail.outbox[0].body
+    assert AuditEntry.objects.get(action="auth.password_reset.requested").details["accounts"] == 1
 
 
 def test_a_reset_link_sets_a_new_password_once(make_user):
