@@ -12,6 +12,10 @@ limit, one check is allowed per delay, the delay doubling from ``LOGIN_DELAY_SEC
 A clinic admin (or the clinician's own second factor) lifts it (:func:`clear`). Failures are forgotten
 ``LOGIN_FAILURE_WINDOW_MINUTES`` after the last one.
 
+Password reset requests (the ``reset_*`` kinds) are capped, not delayed: the ``PASSWORD_RESET_PER_HOUR``-th request
+starts an hour's wait, so no hour ever holds more than that many requests (a doubling delay would let through a
+dozen an hour).
+
 The functions here run inside the caller's transaction (the use cases in ``accounts/services.py``).
 """
 
@@ -54,6 +58,10 @@ def sign_in_keys(username: str, address: str | None) -> list[Key]:
     return keys
 
 
+def _capped_per_hour(kind: str) -> bool:
+    return kind in (Kind.RESET_EMAIL, Kind.RESET_ADDRESS)
+
+
 def delay_after(failures: int, limit: int) -> timedelta:
     """The wait after the ``failures``-th counted check: none below the limit, then LOGIN_DELAY_SECONDS doubling up
     to LOGIN_LOCKOUT_MINUTES."""
@@ -75,7 +83,7 @@ def _locked(keys: list[Key]) -> list[SignInCounter]:
 
 
 def _window(kind: str) -> timedelta:
-    if kind in (Kind.RESET_EMAIL, Kind.RESET_ADDRESS):
+    if _capped_per_hour(kind):
         return timedelta(hours=1)
     return timedelta(minutes=settings.LOGIN_FAILURE_WINDOW_MINUTES)
 
@@ -103,7 +111,11 @@ def take_slot(keys: list[Key], now: datetime) -> int | None:
     for row in rows:
         row.failures += 1
         row.last_at = now
-        wait = delay_after(row.failures, limits[(row.kind, row.key)])
+        limit = limits[(row.kind, row.key)]
+        if _capped_per_hour(row.kind):  # counted requests are forgotten an hour after the last: none until then
+            wait = _window(row.kind) if row.failures >= limit else timedelta(0)
+        else:
+            wait = delay_after(row.failures, limit)
         row.blocked_until = now + wait if wait else None
         row.save(update_fields=["failures", "last_at", "blocked_until"])
     return None

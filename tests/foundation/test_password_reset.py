@@ -122,6 +122,22 @@ def test_reset_requests_are_rate_limited_per_address_typed(make_user, settings):
     assert AuditEntry.objects.filter(action="auth.password_reset.refused").count() == 2
 
 
+def test_reset_requests_are_capped_per_hour_not_merely_delayed(make_user, settings, clock):
+    """PASSWORD_RESET_PER_HOUR is a cap: after the third request (of 3), none more for an hour, however patiently
+    spaced (a doubling delay let one through after 30 s, 1, 2, 4, 8, 15 minutes...: about ten an hour)."""
+    settings.PASSWORD_RESET_PER_HOUR = 3
+    make_user("nurse", username="nina", email="nina@example.invalid")
+    start = clock.now()
+    for n, minute in enumerate([0, 1, 2, *range(5, 62, 5)]):
+        clock.move_to(start + timedelta(minutes=minute))
+        _ask(Client(REMOTE_ADDR=f"192.0.2.{n + 1}"), "nina@example.invalid")
+    assert len(mail.outbox) == 3
+    assert AuditEntry.objects.filter(action="auth.password_reset.refused").count() == 12
+    clock.move_to(start + timedelta(minutes=62, seconds=1))  # an hour after the third
+    _ask(Client(REMOTE_ADDR="198.51.100.7"), "nina@example.invalid")
+    assert len(mail.outbox) == 4
+
+
 def test_reset_requests_are_rate_limited_per_source_address(make_user, settings):
     settings.PASSWORD_RESET_PER_HOUR = 3
     make_user("nurse", username="nina", email="nina@example.invalid")
