@@ -156,6 +156,18 @@ def _with_django(request) -> bool:
     return request.config.pluginmanager.has_plugin("django")
 
 
+@pytest.fixture(autouse=True)
+def _postgres_only(request):
+    """A test marked ``postgres_only`` (real row locks, concurrent connections) is skipped, with the reason shown,
+    on another database; DB=postgres (as .ci/run does, through scripts/pg-throwaway) runs it."""
+    if request.node.get_closest_marker("postgres_only") is None or not _with_django(request):
+        return
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip(f"needs PostgreSQL (DB=postgres); this run uses {connection.vendor}")
+
+
 #: Where SQLite test runs keep the database their migrations built (git-ignored local state of the checkout).
 MIGRATED_CACHE_DIR = VAR_DIR / "test-db"
 

@@ -5,45 +5,25 @@ skipped with a visible reason (SQLite serialises writers with IMMEDIATE transact
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import close_old_connections, connection
 
 from ketaclinic.custody import services
 from ketaclinic.custody.models import Container, LedgerEntry
 from ketaclinic.custody.services import CustodyError
+from tests.concurrency import at_once
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(autouse=True)
-def _needs_postgres():
-    if connection.vendor != "postgresql":
-        pytest.skip(f"concurrency test needs PostgreSQL (DB=postgres); this run uses {connection.vendor}")
-
-
 def _race(container, sessions, amounts, actors):
-    barrier = threading.Barrier(len(sessions))
-    results: list[object] = [None] * len(sessions)
+    """Each draw from its own thread, all at once: each one's ledger entry or the exception it raised."""
 
-    def worker(i):
-        try:
-            barrier.wait(timeout=10)
-            results[i] = services.draw(actors[i], container=container, session=sessions[i], quantity=amounts[i])
-        except CustodyError as e:
-            results[i] = e
-        finally:
-            close_old_connections()
-            connection.close()
+    def draw(i: int):
+        return lambda: services.draw(actors[i], container=container, session=sessions[i], quantity=amounts[i])
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(sessions))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    return results
+    return at_once([draw(i) for i in range(len(sessions))])
 
 
 def test_two_simultaneous_draws_that_together_exceed_the_vial_one_is_refused(receive, vial_product, make_patient,
