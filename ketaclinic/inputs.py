@@ -16,6 +16,9 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
+
 # ``[0-9]`` (never ``\d``, which matches every script's digits) and no leading "+": see the module's docstring.
 PLAIN_NUMBER = re.compile(r"-?(?:[0-9]+(?:[.][0-9]*)?|[.][0-9]+)")
 WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
@@ -27,6 +30,11 @@ LATEST_YEARS_AHEAD = 2
 #: browser sends a textarea's line breaks as CR LF).
 CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 MULTILINE_ALLOWED = frozenset("\t\n\r")
+#: The longest e-mail address mail can carry (RFC 5321 path limit), and Django's EmailField's default length.
+EMAIL_MAX = 254
+#: What would make one address a list (",", ";"), a display-name form ("<", ">") or a new mail header (a line
+#: break or any other control character), or is a space.
+EMAIL_HEADER_CHARACTERS = re.compile(r"[,;<>\s\x00-\x1f\x7f]")
 
 
 class InputError(ValueError):
@@ -61,6 +69,27 @@ def check_text(value: object, label: str, *, multiline: bool = False, max_length
     if max_length is not None and len(text) > max_length:
         raise InputError(f"{label} must be at most {max_length} characters (it has {len(text)}).")
     return text
+
+
+def check_email_address(raw: object, *, where: str = "") -> str:
+    """Exactly one e-mail address, stripped, or :class:`InputError`: no list (commas, semicolons), no space, line
+    break or other character that would change the mail's headers (Django's mail raises BadHeaderError on a line
+    break), at most EMAIL_MAX characters, and valid by Django's EmailValidator. ``where`` goes into the message
+    after "email address" (e.g. " on the patient's details")."""
+    email = ("" if raw is None else str(raw)).strip()
+    if not email:
+        raise InputError(f"Enter an email address{where}.")
+    if len(email) > EMAIL_MAX:
+        raise InputError(f"The email address{where} is {len(email)} characters long; an address has at most "
+                         f"{EMAIL_MAX}.")
+    if EMAIL_HEADER_CHARACTERS.search(email):
+        raise InputError(f"Type exactly one email address{where}: no commas, semicolons, spaces or line breaks. "
+                         "Mail goes to one person.")
+    try:
+        EmailValidator()(email)
+    except ValidationError:
+        raise InputError(f"\u201c{email}\u201d{where} is not an email address (name@example.org).") from None
+    return email
 
 
 def ascii_digits(text: str) -> bool:

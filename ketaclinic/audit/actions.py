@@ -80,6 +80,7 @@ class AuditAction(StrEnum):
     MEASURES_SCHEDULE_UPDATED = "measures.schedule.updated"
     MEASURES_SCHEDULE_VIEWED = "measures.schedule.viewed"
     MEASURES_REMINDER_SENT = "measures.reminder.sent"
+    MEASURES_REMINDER_SKIPPED = "measures.reminder.skipped"  # the address on the patient's details is not one address
     MEASURES_WORKLIST_VIEWED = "measures.worklist.viewed"
     MEASURES_TRAJECTORY_VIEWED = "measures.trajectory.viewed"
 

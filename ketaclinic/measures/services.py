@@ -19,6 +19,7 @@ from ketaclinic.accounts.models import User
 from ketaclinic.accounts.roles import Role
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
+from ketaclinic.audit.models import AuditEntry
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinical.errors import ClinicalInputError
 from ketaclinic.clinical.outcomes import RELAPSE_KEY, relapse_after_induction
@@ -30,6 +31,7 @@ from ketaclinic.clinical.scales import (
     required_items,
     score,
 )
+from ketaclinic.inputs import InputError, check_email_address
 from ketaclinic.measures import dosing_sessions
 from ketaclinic.measures.dosing_sessions import Session
 from ketaclinic.measures.models import (
@@ -456,6 +458,9 @@ def send_reminders(now: datetime | None = None, *, portal_url: str = "") -> int:
     """Email each portal patient once for each newly open due item; returns the number of emails sent.
 
     The email carries no clinical detail (no scale name, no scores): it only says a questionnaire is waiting.
+    It goes only to exactly one address (:func:`ketaclinic.inputs.check_email_address`): a patient whose details
+    hold a list, a line break or no valid address is skipped, their items stay unclaimed (reminded once the
+    address is corrected), and the skip is audited once for each newly open item, not at every run.
     """
     now = now or timezone.now()
     due = (DueItem.objects.filter(status=DueItem.Status.OPEN, available_from__lte=now, reminder_sent_at__isnull=True,
@@ -468,6 +473,11 @@ def send_reminders(now: datetime | None = None, *, portal_url: str = "") -> int:
     actor = Actor.system("measure reminders")
     for items in by_patient.values():
         patient = items[0].patient
+        try:
+            address = check_email_address(patient.email, where=" on the patient's details")
+        except InputError as refused:
+            _record_skipped_reminder(actor, patient, items, refused.message)
+            continue
         with transaction.atomic():
             # Claim the items first, so two overlapping runs cannot both email.
             claimed = DueItem.objects.filter(pk__in=[i.pk for i in items], reminder_sent_at__isnull=True).update(
@@ -479,8 +489,20 @@ def send_reminders(now: datetime | None = None, *, portal_url: str = "") -> int:
                     f"{patient.clinic.name} patient portal. It takes a few minutes and helps your care team see "
                     f"how you are doing.\n\n{portal_url or 'Sign in to your patient portal.'}\n\n"
                     f"If you are in crisis, call or text 988 now, or call the clinic: {patient.clinic.phone}.\n")
-            send_mail(f"A questionnaire is waiting for you at {patient.clinic.name}", body, None, [patient.email])
+            send_mail(f"A questionnaire is waiting for you at {patient.clinic.name}", body, None, [address])
             audit.record(actor, AuditAction.MEASURES_REMINDER_SENT, subject=patient, patient=patient,
                          details={"due_items": [str(i.external_id) for i in items]})
             sent += 1
     return sent
+
+
+def _record_skipped_reminder(actor: Actor, patient: Patient, items: list[DueItem], problem: str) -> None:
+    """Audit a reminder not sent for ``problem`` with the patient's address, unless a skip was already recorded
+    since the newest of ``items`` opened (the reminder run repeats every few minutes)."""
+    newest = max(item.available_from for item in items)
+    with transaction.atomic():
+        if AuditEntry.objects.filter(action=AuditAction.MEASURES_REMINDER_SKIPPED, patient=patient,
+                                     at__gte=newest).exists():
+            return
+        audit.record(actor, AuditAction.MEASURES_REMINDER_SKIPPED, subject=patient, patient=patient,
+                     details={"due_items": [str(i.external_id) for i in items], "problem": problem})

@@ -5,6 +5,7 @@ from django.db import models
 from django.utils.text import capfirst
 
 from ketaclinic.formfields import StrictDecimalField, TextField
+from ketaclinic.inputs import EMAIL_MAX, InputError, check_email_address
 from ketaclinic.patients.models import BodyMeasurement, Patient
 from ketaclinic.patients.services import PATIENT_FIELDS, diagnosis_catalogue
 
@@ -14,9 +15,29 @@ LIST_MAX = 4000
 SEARCH_MAX = 100
 
 
+class EmailAddressField(forms.EmailField):
+    """Exactly one e-mail address (:func:`ketaclinic.inputs.check_email_address`: no list, no line break, at most
+    EMAIL_MAX characters), its message shown next to the field; blank when not required."""
+
+    def __init__(self, **kwargs):
+        kwargs["max_length"] = min(kwargs.get("max_length") or EMAIL_MAX, EMAIL_MAX)
+        super().__init__(**kwargs)
+
+    def validate(self, value):
+        super().validate(value)
+        if value not in self.empty_values:
+            try:
+                check_email_address(value)
+            except InputError as refused:
+                raise forms.ValidationError(refused.message) from None
+
+
 def strict_text(db_field, **kwargs):
     """The registry's text columns as :class:`TextField`: a CharField's own length, a text column's
-    :data:`LIST_MAX` in a textarea (control characters refused either way; choices and dates keep Django's field)."""
+    :data:`LIST_MAX` in a textarea (control characters refused either way; choices and dates keep Django's field);
+    the e-mail address as one :class:`EmailAddressField`."""
+    if isinstance(db_field, models.EmailField):
+        return db_field.formfield(form_class=EmailAddressField, **kwargs)
     if db_field.choices or type(db_field) not in (models.CharField, models.TextField):  # e-mail: Django's check
         return db_field.formfield(**kwargs)
     kwargs.setdefault("label", capfirst(db_field.verbose_name))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
@@ -18,7 +17,6 @@ from django.contrib.auth.password_validation import validate_password
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.core.validators import EmailValidator
 from django.db import transaction
 from django.utils import timezone
 
@@ -26,6 +24,7 @@ from ketaclinic.accounts.models import User
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
+from ketaclinic.inputs import InputError, check_email_address
 from ketaclinic.patients.models import Patient
 from ketaclinic.portal.models import Invitation, LoginCode, PatientAccount, TrustedDevice
 
@@ -51,28 +50,15 @@ def _hash(secret: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------ invitations
-EMAIL_MAX = 254  # Invitation.email, and the longest address mail can carry (RFC 5321 path limit)
-_HEADER_CHARACTERS = re.compile(r"[,;<>\s\x00-\x1f\x7f]")
-
-
 def check_invitation_address(raw: str | None, *, where: str = "") -> str:
-    """Exactly one email address, or PortalError on ``email``: no list (commas, semicolons), no line breaks or other
-    characters that would change the mail's headers, at most EMAIL_MAX characters, and valid by Django's
-    EmailValidator. Checked before anything is written or sent."""
-    email = (raw or "").strip()
-    if not email:
+    """Exactly one email address (:func:`ketaclinic.inputs.check_email_address`), or PortalError on ``email``.
+    Checked before anything is written or sent."""
+    if not (raw or "").strip():
         raise PortalError({"email": "The patient has no email address; add one to their details first."})
-    if len(email) > EMAIL_MAX:
-        raise PortalError({"email": f"The email address{where} is {len(email)} characters long; an address has at "
-                                    f"most {EMAIL_MAX}."})
-    if _HEADER_CHARACTERS.search(email):
-        raise PortalError({"email": f"Type exactly one email address{where}: no commas, semicolons, spaces or line "
-                                    "breaks. The invitation goes to one person."})
     try:
-        EmailValidator()(email)
-    except ValidationError:
-        raise PortalError({"email": f"“{email}”{where} is not an email address (name@example.org)."}) from None
-    return email
+        return check_email_address(raw, where=where)
+    except InputError as refused:
+        raise PortalError({"email": refused.message}) from None
 
 
 @transaction.atomic

@@ -13,7 +13,14 @@ from django.urls import reverse
 
 from ketaclinic.audit.models import AuditEntry
 from ketaclinic.formfields import IdField, IsoDateField, StrictDecimalField, TextField, WholeNumberField
-from ketaclinic.inputs import InputError, check_text, parse_decimal, parse_whole, plain_decimal
+from ketaclinic.inputs import (
+    InputError,
+    check_email_address,
+    check_text,
+    parse_decimal,
+    parse_whole,
+    plain_decimal,
+)
 from ketaclinic.patients.models import Patient
 from ketaclinic.scheduling.models import WaitlistEntry
 
@@ -130,6 +137,53 @@ def test_registration_keeps_line_breaks_and_tabs_in_the_allergy_list(client_for)
                                       {**REGISTRATION, "allergies": "penicillin (rash)\r\n\tlatex"})
     assert r.status_code == 302
     assert Patient.objects.get().allergies == "penicillin (rash)\r\n\tlatex"
+
+
+#: Not one e-mail address: a list mails everyone on it, a line break is a new mail header (Django's mail raises
+#: BadHeaderError), and an address has at most 254 characters.
+NOT_ONE_ADDRESS = [("patient@example.invalid, other@example.invalid", "exactly one email address"),
+                   ("patient@example.invalid;other@example.invalid", "exactly one email address"),
+                   ("patient@example.invalid\nBcc: other@example.invalid", "exactly one email address"),
+                   ("patient@exam\x00ple.invalid", "exactly one email address"),
+                   ("Pat <patient@example.invalid>", "exactly one email address"),
+                   ("not-an-email", "is not an email address"),
+                   ("a" * 243 + "@example.org", "at most 254")]
+
+
+@pytest.mark.parametrize("typed,message", NOT_ONE_ADDRESS)
+def test_an_email_address_is_exactly_one_address(typed, message):
+    with pytest.raises(InputError) as refused:
+        check_email_address(typed)
+    assert message in refused.value.message
+
+
+def test_one_email_address_is_taken_without_its_surrounding_spaces():
+    assert check_email_address("  patient@example.invalid ") == "patient@example.invalid"
+
+
+@pytest.mark.parametrize("typed,message", NOT_ONE_ADDRESS)
+def test_the_patients_email_is_one_address_on_registration(client_for, typed, message):
+    r = client_for("front_desk").post(reverse("patients:register"), {**REGISTRATION, "email": typed})
+    assert r.status_code == 200 and message in r.context["form"].errors["email"][0]
+    assert not Patient.objects.exists() and not AuditEntry.objects.filter(action="patient.registered").exists()
+
+
+@pytest.mark.parametrize("typed,message", NOT_ONE_ADDRESS)
+def test_the_patients_email_is_one_address_when_their_details_are_edited(client_for, make_patient, typed, message):
+    patient = make_patient(email="patient@example.invalid")
+    data = {**REGISTRATION, "legal_given_name": patient.legal_given_name,
+            "legal_family_name": patient.legal_family_name, "date_of_birth": patient.date_of_birth.isoformat(),
+            "sex_at_birth": patient.sex_at_birth, "email": typed}
+    r = client_for("front_desk").post(reverse("patients:edit", kwargs={"external_id": patient.external_id}), data)
+    assert r.status_code == 200 and message in r.context["form"].errors["email"][0]
+    patient.refresh_from_db()
+    assert patient.email == "patient@example.invalid"
+    assert not AuditEntry.objects.filter(action="patient.updated").exists()
+
+
+def test_the_patients_one_address_is_saved(client_for):
+    r = client_for("front_desk").post(reverse("patients:register"), {**REGISTRATION, "email": " jt@example.invalid "})
+    assert r.status_code == 302 and Patient.objects.get().email == "jt@example.invalid"
 
 
 def test_a_diagnosis_note_with_a_nul_is_refused_and_not_added(client_for, patient):
