@@ -125,6 +125,7 @@ INSTALLED_APPS = [
     "django_otp",  # the staff second factor: TOTP devices and recovery codes (static devices)
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "django_tasks_db",  # the task database and `manage.py db_worker` behind Django's task framework
     "ketaclinic.accounts",
     "ketaclinic.audit",
     "ketaclinic.clinic",
@@ -136,6 +137,8 @@ INSTALLED_APPS = [
     "ketaclinic.portal",
     "ketaclinic.custody",
     "ketaclinic.scheduling",  # the front desk's calendar: above patients, clinic, treatments, integration
+    "ketaclinic.billing",  # prices, estimates, invoices, superbills: above scheduling, treatments, patients
+    "ketaclinic.fhir",  # the FHIR facade reads every clinical app; imported by none but crossapp
     "ketaclinic.crossapp",  # the top layer: uses many apps, imported by none
 ]
 
@@ -304,6 +307,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
 }
+
+# --- Background work: Django's task framework on the django-tasks-db backend; `manage.py db_worker` runs it ----
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

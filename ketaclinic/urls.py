@@ -25,6 +25,8 @@ urlpatterns = [
     path("custody/", include("ketaclinic.custody.urls")),
     path("records/", include("ketaclinic.crossapp.session_record_urls")),
     path("calendar/", include("ketaclinic.scheduling.urls")),
+    path("billing/", include("ketaclinic.billing.urls")),
+    path("fhir/R4/", include("ketaclinic.fhir.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
