@@ -200,6 +200,8 @@ POLICY: dict[str, Rule] = {
     # shows them the sessions), nor the clinic admin, front desk or billing (no clinical role).
     "records:session": staff(P, N, CO),
     "records:session_pdf": staff(P, N, CO),
+    # --- billing (issue 13) ---------------------------------------------------------------------------------
+    # --- FHIR (issue 12) ------------------------------------------------------------------------------------
 }
 
 _ = (MEDICAL, T)  # kept importable for the sections above

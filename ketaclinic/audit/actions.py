@@ -216,6 +216,10 @@ class AuditAction(StrEnum):
     WAITLIST_REMOVED = "waitlist.removed"
     WAITLIST_BOOKED = "waitlist.booked"
 
+    # --- Billing: prices, packages, estimates, invoices, payments, superbills (billing)
+
+    # --- The FHIR facade and its backend clients (fhir)
+
     @property
     def domain(self) -> str:
         """The first part of the value ("custody" for "custody.draw"): the search offers each domain as a whole."""
