@@ -1,4 +1,7 @@
-from django.urls import path  # noqa: F401
+"""The FHIR facade's routes: the resources (resource_urls) and the backend clients' access and bulk data
+(access_urls)."""
+
+from ketaclinic.fhir import access_urls, resource_urls
 
 app_name = "fhir"
-urlpatterns: list = []
+urlpatterns = [*access_urls.urlpatterns, *resource_urls.urlpatterns]
