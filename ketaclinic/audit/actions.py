@@ -217,6 +217,28 @@ class AuditAction(StrEnum):
     WAITLIST_BOOKED = "waitlist.booked"
 
     # --- Billing: prices, packages, estimates, invoices, payments, superbills (billing)
+    BILLING_PROFILE_UPDATED = "billing.profile.updated"  # NPI, tax ID, place of service, refund rule, fee window
+    BILLING_PRICE_SET = "billing.price.set"  # a new price version of a service
+    BILLING_PACKAGE_OFFER_ADDED = "billing.package_offer.added"
+    BILLING_PACKAGE_OFFER_RETIRED = "billing.package_offer.retired"
+    BILLING_PACKAGE_SOLD = "billing.package.sold"
+    BILLING_PACKAGE_DRAWN = "billing.package.drawn"  # one session paid from a prepaid package
+    BILLING_PACKAGE_REFUNDED = "billing.package.refunded"  # unused sessions refunded by the clinic's rule
+    BILLING_ESTIMATE_DUE = "billing.estimate.due"  # a Good Faith Estimate is owed (scheduled or requested)
+    BILLING_ESTIMATE_ISSUED = "billing.estimate.issued"
+    BILLING_ESTIMATE_WITHDRAWN = "billing.estimate.withdrawn"
+    BILLING_INVOICE_ISSUED = "billing.invoice.issued"
+    BILLING_INVOICE_VOIDED = "billing.invoice.voided"
+    BILLING_PAYMENT_TAKEN = "billing.payment.taken"
+    BILLING_REFUND_GIVEN = "billing.refund.given"
+    BILLING_ACCOUNT_VIEWED = "billing.account.viewed"  # a patient's account (balance, statement) opened by staff
+    BILLING_INVOICE_VIEWED = "billing.invoice.viewed"
+    BILLING_SUPERBILL_PRINTED = "billing.superbill.printed"
+    BILLING_SUPERBILL_EXPORTED = "billing.superbill.exported"  # the accountant's CSV
+    BILLING_PORTAL_VIEWED = "billing.portal.viewed"  # the patient's own billing page in the portal
+    BILLING_PORTAL_INVOICE_VIEWED = "billing.portal.invoice_viewed"
+    BILLING_PORTAL_ESTIMATE_VIEWED = "billing.portal.estimate_viewed"
+    BILLING_PORTAL_SUPERBILL_DOWNLOADED = "billing.portal.superbill_downloaded"
 
     # --- The FHIR facade and its backend clients (fhir)
 
