@@ -241,6 +241,13 @@ class AuditAction(StrEnum):
     BILLING_PORTAL_SUPERBILL_DOWNLOADED = "billing.portal.superbill_downloaded"
 
     # --- The FHIR facade and its backend clients (fhir)
+    FHIR_CLIENT_REGISTERED = "fhir.client.registered"
+    FHIR_CLIENT_REVOKED = "fhir.client.revoked"
+    FHIR_TOKEN_ISSUED = "fhir.token.issued"
+    FHIR_TOKEN_REFUSED = "fhir.token.refused"
+    FHIR_READ = "fhir.read"  # read, vread, history: one entry per request, with the client's identity
+    FHIR_SEARCHED = "fhir.searched"
+    FHIR_CREATED = "fhir.created"
 
     @property
     def domain(self) -> str:

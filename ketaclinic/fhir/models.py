@@ -1,0 +1,108 @@
+"""The FHIR facade's own records: the backend clients a clinic admin registers (SMART Backend Services), the
+short-lived access tokens they are issued, the signed assertions already used (replay refusal), and bulk export
+jobs.
+
+A token is stored only as the SHA-256 of its value: the value is shown once, to the client that asked for it.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from ketaclinic.modelparts import PublicId, person
+
+
+class BackendClient(PublicId):
+    """A system allowed to call the FHIR API for one clinic: its public keys (a JWKS, RS384 or ES384), the scopes
+    a clinic admin granted it, and whether it is still active. Revoking a client refuses its tokens at once."""
+
+    clinic = models.ForeignKey("clinic.Clinic", on_delete=models.PROTECT, related_name="fhir_clients")
+    name = models.CharField(max_length=120)
+    client_id = models.CharField(max_length=64, unique=True, editable=False)
+    jwks = models.JSONField(help_text='Public keys as a JWK Set: {"keys": [...]}, each with a "kid"')
+    scopes = models.TextField(help_text="The SMART scopes granted, space-separated (system/Observation.rs ...)")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = person()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = person(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.client_id})"
+
+    @property
+    def scope_list(self) -> list[str]:
+        return self.scopes.split()
+
+    @property
+    def key_ids(self) -> list[str]:
+        return [k.get("kid", "") for k in (self.jwks or {}).get("keys", [])]
+
+
+class AccessToken(models.Model):
+    """A bearer token issued to a backend client: its SHA-256 only, the scopes it carries, and when it expires."""
+
+    client = models.ForeignKey(BackendClient, on_delete=models.PROTECT, related_name="tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    scopes = models.TextField()
+    issued_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-issued_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"token of {self.client_id} until {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+class UsedAssertion(models.Model):
+    """A signed client assertion's ``jti`` seen once: the same one again is refused until well after it expires."""
+
+    client = models.ForeignKey(BackendClient, on_delete=models.PROTECT, related_name="used_assertions")
+    jti = models.CharField(max_length=255)
+    expires_at = models.DateTimeField(db_index=True)
+    used_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["client", "jti"], name="fhir_assertion_used_once")]
+
+    def __str__(self) -> str:
+        return f"assertion {self.jti} of {self.client_id}"
+
+
+class ExportJob(PublicId):
+    """One bulk data ``$export`` request (Bulk Data Access IG v2): what was asked for, its progress, and the NDJSON
+    files it wrote (under ``settings.VAR_DIR / "fhir-export" / <external_id>``), served only to the same client."""
+
+    class Kind(models.TextChoices):
+        SYSTEM = "system", "System"
+        PATIENT = "patient", "All patients"
+        GROUP = "group", "Group"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        COMPLETE = "complete", "Complete"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    client = models.ForeignKey(BackendClient, on_delete=models.PROTECT, related_name="export_jobs")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    group_id = models.CharField(max_length=64, blank=True)
+    types = models.JSONField(default=list, help_text="The resource types asked for (_type); empty for all allowed")
+    since = models.DateTimeField(null=True, blank=True)
+    request_url = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    progress = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    transaction_time = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    output = models.JSONField(default=list, help_text='[{"type": ..., "file": ..., "count": ...}]')
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
