@@ -1,0 +1,31 @@
+"""A small clinic record for the FHIR resource tests, reached only through the app's services (tests/factories.py):
+one patient with a signed IV session (vitals, weight, dose, signatures), an esketamine session, a PHQ-9 and a GAD-7,
+a diagnosis and one marked entered-in-error, a desk measurement, an adverse event."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from ketaclinic.measures import services as measures
+from ketaclinic.patients import services as patients
+from tests import factories as f
+
+PHQ9 = {"q1": 2, "q2": 2, "q3": 1, "q4": 1, "q5": 0, "q6": 1, "q7": 1, "q8": 0, "q9": 0}  # total 8
+GAD7 = {"q1": 1, "q2": 1, "q3": 2, "q4": 0, "q5": 0, "q6": 1, "q7": 0}  # total 5
+
+
+def build(patient, staff, rooms) -> dict:
+    nurse = f.actor(staff["nurse"])
+    start = (timezone.now() - timedelta(days=14)).replace(second=0, microsecond=0)
+    session = f.dosed_session(patient, staff, start=start, rooms=rooms, end="signed")
+    transfer = f.dosed_session(patient, staff, start=start + timedelta(days=3), rooms=rooms, end="transferred")
+    phq = measures.record_administration(actor=nurse, patient=patient, scale="phq9", answers=PHQ9,
+                                         administered_at=timezone.now() - timedelta(days=2)).administration
+    gad = measures.record_administration(actor=nurse, patient=patient, scale="gad7", answers=GAD7,
+                                         administered_at=timezone.now() - timedelta(days=2)).administration
+    dx = patients.add_diagnosis(actor=nurse, patient=patient, code="F33.2")
+    wrong = patients.add_diagnosis(actor=nurse, patient=patient, code="F43.12")
+    patients.mark_diagnosis_entered_in_error(actor=nurse, diagnosis=wrong, reason="Wrong patient's history")
+    return {"session": session, "transferred": transfer, "phq": phq, "gad": gad, "dx": dx, "wrong_dx": wrong}
