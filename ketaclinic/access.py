@@ -22,8 +22,13 @@ class Rule:
     public: bool = False  # no sign-in needed (sign-in page, health check)
     any_signed_in: bool = False  # any signed-in person, staff or patient (sign-out)
     patient: bool = False  # a patient signed in to the portal (their own data only)
+    # a registered FHIR backend client with a bearer token: the view checks the token (ketaclinic/fhir/auth.py);
+    # no session identity (staff, patient) gets in
+    backend_client: bool = False
 
     def describe(self) -> str:
+        if self.backend_client:
+            return "a registered backend client with a bearer token (no staff or patient sign-in)"
         if self.public:
             return "anyone"
         if self.any_signed_in:
@@ -43,6 +48,7 @@ def staff(*roles: str | frozenset[str]) -> Rule:
 PUBLIC = Rule(public=True)
 SIGNED_IN = Rule(any_signed_in=True)
 PATIENT = Rule(patient=True)
+BACKEND_CLIENT = Rule(backend_client=True)
 ANY_STAFF = staff(ALL_STAFF)
 CHART_READERS = staff(CLINICAL, FD, BI, CO, AD)
 
@@ -202,6 +208,16 @@ POLICY: dict[str, Rule] = {
     "records:session_pdf": staff(P, N, CO),
     # --- billing (issue 13) ---------------------------------------------------------------------------------
     # --- FHIR (issue 12) ------------------------------------------------------------------------------------
+    # The FHIR API answers registered backend clients only (SMART Backend Services): their token endpoint and the
+    # SMART configuration are public, the clinic admin registers and revokes the clients, and every other FHIR URL
+    # (the resources, bulk export, import) is BACKEND_CLIENT: the view checks the bearer token and its scopes; a
+    # staff or patient session opens nothing (401 with an OperationOutcome).
+    "fhir:token": PUBLIC,
+    "fhir:smart_configuration": PUBLIC,
+    "fhir:clients": staff(AD),
+    "fhir:client": staff(AD),
+    "fhir:client_revoke": staff(AD),
+    "fhir:*": BACKEND_CLIENT,
 }
 
 _ = (MEDICAL, T)  # kept importable for the sections above
@@ -221,7 +237,7 @@ def can_open(user, view_name: str) -> bool:
     """Whether ``user`` may open the page named ``view_name``: the same decision ``AccessPolicyMiddleware`` takes,
     so a page shows a button or link only to the people the policy lets through it."""
     rule = rule_for(view_name)
-    if rule is None:
+    if rule is None or rule.backend_client:  # a backend client's token is checked by the view, never a session
         return False
     if rule.public:
         return True

@@ -10,6 +10,8 @@ user with no role and a portal patient (403). Instead of the seven columns a row
 * ``public``: anyone, signed in or not;
 * ``signed-in``: anyone signed in (staff, a user with no role, a portal patient);
 * ``patient``: a patient signed in to the portal, and nobody else.
+* ``client``: the FHIR API: a registered backend client with a bearer token, and no session identity (every one of
+  the ten answers 401 with an OperationOutcome).
 
 The last column says how the page is requested: ``GET``, or ``POST`` for a view that only takes POST (an allowed
 role's GET answers 405).
@@ -34,6 +36,11 @@ accounts:password_reset_confirm   public           GET
 accounts:sign_in_security         . . . . . . A    GET
 accounts:lift_delay               . . . . . . A    POST
 accounts:remove_second_factor     . . . . . . A    POST
+fhir:smart_configuration          public           GET
+fhir:token                        public           POST
+fhir:clients                      . . . . . . A    GET
+fhir:client                       . . . . . . A    GET
+fhir:client_revoke                . . . . . . A    POST
 health                            public           GET
 admin:*                           . . . . . . A    GET
 api-1.0.0:*                       P N T F B C A    GET
@@ -163,6 +170,10 @@ STAFF_IDENTITIES = tuple(ROLE_COLUMNS.values())
 OTHERS = ("signed_out", "no_role", "patient")
 
 
+#: The rows of kind ``client`` (filled in by :func:`_parse`).
+CLIENT_ONLY: set[str] = set()
+
+
 def _parse(text: str) -> tuple[dict[str, frozenset[str]], dict[str, str]]:
     allowed: dict[str, frozenset[str]] = {}
     method: dict[str, str] = {}
@@ -176,6 +187,9 @@ def _parse(text: str) -> tuple[dict[str, frozenset[str]], dict[str, str]]:
             who = {*STAFF_IDENTITIES, "no_role", "patient"}
         elif cells == ["patient"]:
             who = {"patient"}
+        elif cells == ["client"]:
+            who = set()
+            CLIENT_ONLY.add(name)
         else:
             assert len(cells) == 7, f"{name}: seven role columns expected, got {cells}"
             who = set()

@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 
 from ketaclinic.access import can_open, named_routes, rule_for, url_names
-from tests.foundation.access_table import ALLOWED, METHOD, PUBLIC
+from tests.foundation.access_table import ALLOWED, CLIENT_ONLY, METHOD, PUBLIC
 from tests.foundation.clinic_world import IDENTITIES, url_of
 
 pytestmark = pytest.mark.django_db
@@ -40,9 +40,11 @@ def test_every_admin_page_falls_under_the_admin_rule():
     assert {rule_for(n) for n in url_names() if n.startswith("admin:")} == {rule_for("admin:*")}
 
 
-def _refused(response, who: str, url: str) -> bool:
+def _refused(response, who: str, url: str, name: str = "") -> bool:
+    if name in CLIENT_ONLY:  # the FHIR API: no session identity gets in, and the answer says why in FHIR
+        return response.status_code == 401 and response["Content-Type"].startswith("application/fhir+json")
     if who == "signed_out":
-        if url.startswith("/api/"):
+        if url.startswith(("/api/", "/fhir/")):
             return response.status_code == 401
         return response.status_code == 302 and response["Location"].startswith("/accounts/login/")
     return response.status_code == 403
@@ -85,7 +87,7 @@ def test_every_identity_gets_what_the_table_says(name, clinic_world):
         for method, send in requests:
             response = send(url)
             status = f"{who} {method}: {response.status_code} {response.get('Location', '')}".strip()
-            if response.status_code >= 500 or _refused(response, who, url) == allowed:
+            if response.status_code >= 500 or _refused(response, who, url, name) == allowed:
                 wrong.append(status)
             elif allowed and post_only and method == "GET" and response.status_code != 405:
                 wrong.append(f"{status} (marked POST-only in the table, but answers GET)")
@@ -94,13 +96,17 @@ def test_every_identity_gets_what_the_table_says(name, clinic_world):
 
 #: The pages a visitor who is not signed in may open, written out here (not read from the policy or the table).
 PUBLIC_PAGES = {"accounts:login", "health", "portal:crisis", "portal:accept", "accounts:second_factor",
-                "accounts:enrol", "accounts:unlock", "accounts:password_reset", "accounts:password_reset_confirm"}
+                "accounts:enrol", "accounts:unlock", "accounts:password_reset", "accounts:password_reset_confirm",
+                "fhir:smart_configuration", "fhir:token"}
 #: What each public page shows a visitor, so a page that answers 200 with something else is caught.
 PUBLIC_PAGE_SHOWS = {"accounts:login": "password", "health": '"ok"', "portal:crisis": "988",
                      "accounts:second_factor": "Sign in again", "accounts:enrol": "Sign in again",
                      "accounts:unlock": "authenticator", "accounts:password_reset": "email",
                      "accounts:password_reset_confirm": "expired",
-                     "portal:accept": "password"}
+                     "portal:accept": "password", "fhir:smart_configuration": "token_endpoint",
+                     "fhir:token": "invalid_request"}
+#: Public endpoints that take only a POST: posted empty, they answer 400 with their reason (not a refusal).
+PUBLIC_POSTED = {"fhir:token"}
 
 
 def test_public_pages_are_public(clinic_world):
@@ -126,7 +132,8 @@ def test_public_pages_are_public(clinic_world):
     wrong = []
     for name in sorted(PUBLIC_PAGES):
         url = "/" + ROUTES[name].replace("<str:token>", token)
-        response = visitor.get(url)
-        if response.status_code != 200 or PUBLIC_PAGE_SHOWS[name] not in response.content.decode():
+        response = visitor.post(url, {}) if name in PUBLIC_POSTED else visitor.get(url)
+        expected = 400 if name in PUBLIC_POSTED else 200
+        if response.status_code != expected or PUBLIC_PAGE_SHOWS[name] not in response.content.decode():
             wrong.append(f"{name} ({url}): {response.status_code} {response.get('Location', '')}".strip())
     assert wrong == [], f"public pages not served to a signed-out visitor: {wrong}"
