@@ -60,6 +60,7 @@ def generate(target: int) -> int:
     from datetime import date, timedelta
     from decimal import Decimal
 
+    from django.conf import settings
     from django.db import transaction
     from django.utils import timezone
 
@@ -125,7 +126,7 @@ def generate(target: int) -> int:
                             mg=q * product.strength_mg_per_mL, actor=nurse, actor_label="bench-nurse",
                             witness=witness, session=session, patient_id=session.patient_id if session else None,
                             source_id=source.pk if source else None, details={}, prev_hash=prev)
-            e.hash = chain.entry_hash(prev, e.content())
+            e.hash = chain.entry_hash(prev, e.content(), settings.CHAIN_KEY)
             prev = e.hash
             entries.append(e)
             return e

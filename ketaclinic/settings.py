@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+import tempfile
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -79,6 +80,36 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _chain_key() -> bytes:
+    """The key of the audit trail's and custody ledger's HMAC chains, kept outside the database so that write
+    access to the database is not enough to re-hash an edited chain. ``CHAIN_KEY`` (or ``CHAIN_KEY_FILE``): at
+    least 64 hex digits; otherwise a key is made once in the data directory. Keep it in every backup, apart from
+    the database: without it the chains cannot be verified."""
+    configured = env_str("CHAIN_KEY")
+    if not configured and not TESTING:
+        key_file = DATA_DIR / "chain_key"
+        if not key_file.exists():
+            DATA_DIR.mkdir(parents=True, exist_ok=True)
+            key_file.write_text(secrets.token_hex(32))
+            key_file.chmod(0o600)
+        configured = key_file.read_text().strip()
+    if TESTING and not configured:
+        configured = "7e57" * 16  # test-only
+    try:
+        key = bytes.fromhex(configured)
+    except ValueError:
+        raise ImproperlyConfigured("CHAIN_KEY must be hex digits.") from None
+    if len(key) < 32:
+        raise ImproperlyConfigured("CHAIN_KEY must be at least 64 hex digits (32 bytes).")
+    return key
+
+
+CHAIN_KEY = _chain_key()
+# Where the chains' signed checkpoints are appended (`manage.py checkpoint_chains`): outside the database, ideally
+# on another disk or host, and copied into every backup.
+CHAIN_CHECKPOINT_DIR = Path(env_str("CHAIN_CHECKPOINT_DIR", str(DATA_DIR / "checkpoints")))
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -313,4 +344,6 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # never a developer's real checkpoint file: each test process writes its own
+    CHAIN_CHECKPOINT_DIR = Path(tempfile.mkdtemp(prefix="ketaclinic-test-checkpoints-"))
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}

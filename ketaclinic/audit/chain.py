@@ -1,12 +1,16 @@
-"""Hash chaining for append-only logs (the audit trail and the custody ledger).
+"""Keyed hash chaining for append-only logs (the audit trail and the custody ledger).
 
-Each entry's hash covers its own canonical content and the previous entry's hash, so editing,
-deleting or reordering any entry breaks every hash after it. Pure functions: no Django.
+Each entry's hash is an HMAC-SHA256, under the clinic's chain key, of its own canonical content and the previous
+entry's hash: editing, deleting or reordering any entry breaks every hash after it, and because the key is kept
+outside the database (``ketaclinic/audit/keys.py``), someone who can write to the database cannot re-hash an
+edited chain so that it verifies. Deleting the newest entries and moving the head back is caught by the
+checkpoints kept outside the database (``ketaclinic/audit/checkpoints.py``). Pure functions: no Django.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -18,12 +22,15 @@ def canonical(content: Mapping[str, object]) -> str:
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def entry_hash(prev_hash: str, content: Mapping[str, object]) -> str:
-    digest = hashlib.sha256()
-    digest.update(prev_hash.encode("ascii"))
-    digest.update(b"\n")
-    digest.update(canonical(content).encode("utf-8"))
-    return digest.hexdigest()
+def entry_hash(prev_hash: str, content: Mapping[str, object], key: bytes) -> str:
+    """HMAC-SHA256 under ``key`` of the previous hash, a newline and the entry's canonical content, in hex."""
+    if len(key) < 32:
+        raise ValueError("A chain key has at least 32 bytes.")
+    mac = hmac.new(key, digestmod=hashlib.sha256)
+    mac.update(prev_hash.encode("ascii"))
+    mac.update(b"\n")
+    mac.update(canonical(content).encode("utf-8"))
+    return mac.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -32,8 +39,10 @@ class ChainBreak:
     reason: str
 
 
-def verify(entries: Iterable[tuple[int, str, str, Mapping[str, object]]], expected_last_seq: int | None) -> ChainBreak | None:
-    """Check entries given as (seq, prev_hash, hash, content) in seq order. Return the first break, or None."""
+def verify(entries: Iterable[tuple[int, str, str, Mapping[str, object]]], expected_last_seq: int | None,
+           key: bytes) -> ChainBreak | None:
+    """Check entries given as (seq, prev_hash, hash, content) in seq order under ``key``. Return the first break,
+    or None."""
     prev_hash = GENESIS
     expected_seq = 1
     for seq, stored_prev, stored_hash, content in entries:
@@ -41,8 +50,9 @@ def verify(entries: Iterable[tuple[int, str, str, Mapping[str, object]]], expect
             return ChainBreak(expected_seq, f"entry {expected_seq} is missing (next present entry is {seq})")
         if stored_prev != prev_hash:
             return ChainBreak(seq, f"entry {seq} does not point at the hash of entry {seq - 1}")
-        if entry_hash(prev_hash, content) != stored_hash:
-            return ChainBreak(seq, f"entry {seq} was altered after it was written (hash mismatch)")
+        if not hmac.compare_digest(entry_hash(prev_hash, content, key), stored_hash):
+            return ChainBreak(seq, f"entry {seq} was altered after it was written, or written without the chain key "
+                                   "(hash mismatch)")
         prev_hash = stored_hash
         expected_seq += 1
     if expected_last_seq is not None and expected_seq - 1 != expected_last_seq:

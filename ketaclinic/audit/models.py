@@ -39,6 +39,8 @@ class ChainedEntry(models.Model):
 
     #: How a mistake in the log is put right, said to anyone who tries to change a stored entry.
     correction = "they cannot be changed"
+    #: The chain's name: its ``ChainHead`` row and its lines in the checkpoint file (``checkpoints.py``).
+    chain = ""
 
     class Meta:
         abstract = True
@@ -66,6 +68,7 @@ class ChainedEntry(models.Model):
 
 
 class AuditEntry(ChainedEntry):
+    chain = "audit"
     roles = models.CharField(max_length=200, blank=True)
     action = models.CharField(max_length=80, db_index=True)
     subject_type = models.CharField(max_length=60, blank=True)

@@ -11,6 +11,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
@@ -126,7 +127,7 @@ def record(
             details=_jsonable(details or {}),
             prev_hash=head.last_hash,
         )
-        entry.hash = chain.entry_hash(head.last_hash, entry.content())
+        entry.hash = chain.entry_hash(head.last_hash, entry.content(), settings.CHAIN_KEY)
         entry.save()
         ChainHead.objects.filter(pk=head.pk).update(last_seq=entry.seq, last_hash=entry.hash)
         return entry
@@ -149,4 +150,5 @@ def verify_chain() -> chain.ChainBreak | None:
     return chain.verify(
         ((e.seq, e.prev_hash, e.hash, e.content()) for e in rows),
         expected_last_seq=head.last_seq if head else 0,
+        key=settings.CHAIN_KEY,
     )

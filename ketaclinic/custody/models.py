@@ -192,6 +192,8 @@ CONTAINER_EFFECT: dict[str, int] = {
 class LedgerEntry(PublicId, ChainedEntry):
     """One custody event. Never updated or deleted (DB triggers refuse it); corrected by a reversal."""
 
+    chain = "custody"
+
     class Kind(models.TextChoices):
         RECEIVE = "receive", "Receive"
         DRAW = "draw", "Draw"

@@ -63,12 +63,13 @@ def test_a_deleted_last_row_is_caught(chain):
     assert problem is not None and problem.seq == 5
 
 
-def test_a_rewritten_row_with_recomputed_hash_breaks_the_next_link(chain):
+def test_a_rewritten_row_with_recomputed_hash_breaks_the_next_link(chain, settings):
+    """Even someone who holds the chain key and re-hashes the row they edited leaves the next link broken."""
     from ketaclinic.audit import chain as hashing
 
     entry = AuditEntry.objects.get(seq=2)
     entry.details = {"n": 42}
-    new_hash = hashing.entry_hash(entry.prev_hash, entry.content())
+    new_hash = hashing.entry_hash(entry.prev_hash, entry.content(), settings.CHAIN_KEY)
     with tampering():
         AuditEntry.objects.filter(seq=2).update(details={"n": 42}, hash=new_hash)
     problem = verify_chain()

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.utils import timezone
 
 from ketaclinic.audit import chain
@@ -42,7 +43,7 @@ def _post(
         session=session, patient_id=session.patient_id if session else None, source=source, reverses=reverses,
         reason=reason, details=_jsonable(details or {}), prev_hash=head.last_hash,
     )
-    entry.hash = chain.entry_hash(head.last_hash, entry.content())
+    entry.hash = chain.entry_hash(head.last_hash, entry.content(), settings.CHAIN_KEY)
     entry.save()
     ChainHead.objects.filter(pk=head.pk).update(last_seq=entry.seq, last_hash=entry.hash)
     if effect:
@@ -61,7 +62,7 @@ def verify_ledger() -> chain.ChainBreak | None:
     head = ChainHead.objects.filter(name=CHAIN).first()
     rows = LedgerEntry.objects.order_by("seq").iterator(chunk_size=2000)
     return chain.verify(((e.seq, e.prev_hash, e.hash, e.content()) for e in rows),
-                        expected_last_seq=head.last_seq if head else 0)
+                        expected_last_seq=head.last_seq if head else 0, key=settings.CHAIN_KEY)
 
 
 

@@ -1,14 +1,11 @@
-from django.core.management.base import BaseCommand, CommandError
-
 from ketaclinic.audit.models import AuditEntry
 from ketaclinic.audit.services import verify_chain
+from ketaclinic.audit.verifying import VerifyChainCommand
 
 
-class Command(BaseCommand):
-    help = "Recompute the audit trail's hash chain and name the first broken entry."
-
-    def handle(self, *args, **options):
-        problem = verify_chain()
-        if problem is not None:
-            raise CommandError(f"Audit chain BROKEN at entry {problem.seq}: {problem.reason}")
-        self.stdout.write(f"Audit chain intact: {AuditEntry.objects.count()} entries verified.")
+class Command(VerifyChainCommand):
+    help = ("Recompute the audit trail's keyed hash chain, name the first broken entry, and check it against the "
+            "checkpoints kept outside the database.")
+    title = "Audit chain"
+    model = AuditEntry
+    find_break = staticmethod(verify_chain)
