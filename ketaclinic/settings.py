@@ -90,10 +90,17 @@ def _chain_key() -> bytes:
     configured = env_str("CHAIN_KEY")
     if not configured and not TESTING:
         key_file = DATA_DIR / "chain_key"
-        if not key_file.exists():
+        if not key_file.exists():  # made whole, then linked in place: two processes starting at once share one key
             DATA_DIR.mkdir(parents=True, exist_ok=True)
-            key_file.write_text(secrets.token_hex(32))
-            key_file.chmod(0o600)
+            draft = DATA_DIR / f".chain_key.{os.getpid()}"
+            draft.write_text(secrets.token_hex(32))
+            draft.chmod(0o600)
+            try:
+                os.link(draft, key_file)
+            except FileExistsError:
+                pass
+            finally:
+                draft.unlink()
         configured = key_file.read_text().strip()
     if TESTING and not configured:
         configured = "7e57" * 16  # test-only
