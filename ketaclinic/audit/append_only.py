@@ -18,6 +18,9 @@ APPEND_ONLY_TABLES: list[str] = [
     "treatments_consentsignature",
     # an order's titration plan and a prescriber's signed dose for a session (issue 21)
     "treatments_titrationplan", "treatments_dosedecision",
+    # billing (issue 13): price versions, invoice lines, payments and refunds, estimate lines; and invoices, which
+    # may change once, when voided (SET_ONCE below)
+    "billing_priceversion", "billing_invoiceline", "billing_payment", "billing_estimateline", "billing_invoice",
 ]
 
 #: Tables where one column may be written once after the row is added (NULL -> a value) and nothing else may
@@ -26,6 +29,11 @@ APPEND_ONLY_TABLES: list[str] = [
 SET_ONCE: dict[str, tuple[str, tuple[str, ...]]] = {
     "treatments_adverseevent": ("resolved_at", ("id", "session_id", "kind", "severity", "onset_at", "description",
                                                 "action_taken", "rescue_medication", "recorded_by_id")),
+    # an invoice is voided once (who and why are written with it); nothing else about it ever changes
+    "billing_invoice": ("voided_at", ("id", "external_id", "clinic_id", "patient_id", "number", "kind", "issued_at",
+                                      "issued_by_id", "service_on", "treatment_session_id", "appointment_id",
+                                      "integration_session_id", "package_id", "estimate_id", "rendering_provider_id",
+                                      "diagnoses", "total_cents")),
 }
 
 

@@ -1,0 +1,94 @@
+"""What every billing use case shares: the error, the role check, numbering, and an invoice's figures.
+
+Every use case validates, writes and audits in one durable transaction (:func:`ketaclinic.usecases.use_case`) and
+raises :class:`BillingError` (a ``ValueError`` carrying ``errors: {field: message}``) for anything refused; nothing
+is changed then. Money is whole cents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from django.db.models import Q, Sum
+from django.db.models.functions import Coalesce
+
+from ketaclinic.accounts.roles import Role
+from ketaclinic.audit.services import Actor
+from ketaclinic.billing.models import BillingProfile, Invoice, Payment
+from ketaclinic.clinic.models import next_number
+from ketaclinic.usecases import use_case  # noqa: F401  (re-exported for the billing services)
+
+#: Who handles money: the billing role and the clinic admin. The front desk may take a payment at the desk.
+MONEY_ROLES = (Role.BILLING, Role.CLINIC_ADMIN)
+DESK_ROLES = (Role.BILLING, Role.CLINIC_ADMIN, Role.FRONT_DESK)
+SYSTEM = "system"
+
+
+class BillingError(ValueError):
+    def __init__(self, errors: Mapping[str, str] | str):
+        self.errors = {"__all__": errors} if isinstance(errors, str) else dict(errors)
+        super().__init__("; ".join(self.errors.values()))
+
+
+def _roles(actor: Actor, allowed: Sequence[str], *, what: str) -> None:
+    """Refuse an actor without one of ``allowed`` (the demo loader and other system actors pass)."""
+    if actor.user is None and (actor.label_override or "").startswith("system:"):
+        return
+    if not set(actor.roles) & {str(r) for r in allowed}:
+        raise BillingError(f"Your role may not {what}.")
+
+
+def number(prefix: str) -> str:
+    """The next gap-free number of a series ("INV-000042", "RCP-000007", "GFE-000003")."""
+    return f"{prefix}-{next_number(f'billing.{prefix.lower()}'):06d}"
+
+
+def profile_for(clinic) -> BillingProfile:
+    profile = BillingProfile.objects.filter(clinic=clinic).first()
+    return profile if profile is not None else BillingProfile(clinic=clinic)
+
+
+@dataclass(frozen=True)
+class Figures:
+    """An invoice's money: its total, what was paid (cash, card or package), refunded, and still owed."""
+
+    total: int
+    paid: int
+    refunded: int
+    unused_refunded: int
+
+    @property
+    def balance(self) -> int:
+        return self.total - self.paid + self.refunded
+
+    @property
+    def net_paid(self) -> int:
+        """What the patient has paid and not had back (ordinary refunds and unused-session refunds)."""
+        return self.paid - self.refunded - self.unused_refunded
+
+
+def _sums(payments) -> dict:
+    return payments.aggregate(
+        paid=Coalesce(Sum("amount_cents", filter=Q(kind=Payment.Kind.PAYMENT)), 0),
+        refunded=Coalesce(Sum("amount_cents", filter=Q(kind=Payment.Kind.REFUND)), 0),
+        unused=Coalesce(Sum("amount_cents", filter=Q(kind=Payment.Kind.UNUSED_REFUND)), 0),
+    )
+
+
+def figures(invoice: Invoice) -> Figures:
+    s = _sums(Payment.objects.filter(invoice=invoice))
+    return Figures(invoice.total_cents, s["paid"], s["refunded"], s["unused"])
+
+
+def annotate_figures(invoices):
+    """``invoices`` with ``paid_cents``, ``refunded_cents`` and ``unused_cents`` annotated (one query)."""
+    return invoices.annotate(
+        paid_cents=Coalesce(Sum("payments__amount_cents", filter=Q(payments__kind=Payment.Kind.PAYMENT)), 0),
+        refunded_cents=Coalesce(Sum("payments__amount_cents", filter=Q(payments__kind=Payment.Kind.REFUND)), 0),
+        unused_cents=Coalesce(Sum("payments__amount_cents", filter=Q(payments__kind=Payment.Kind.UNUSED_REFUND)), 0),
+    )
+
+
+def annotated_figures(invoice) -> Figures:
+    return Figures(invoice.total_cents, invoice.paid_cents, invoice.refunded_cents, invoice.unused_cents)

@@ -1,0 +1,124 @@
+"""Good Faith Estimates for self-pay patients (No Surprises Act, 45 CFR 149.610): recorded as due when a service
+is scheduled or the patient asks (the deadline from :func:`ketaclinic.clinical.gfe.estimate_due`), issued with
+itemised expected charges, codes and the chart's diagnoses; flagged when the final bill is $400 or more above
+the estimate (45 CFR 149.620, :func:`ketaclinic.clinical.gfe.exceeds_estimate`).
+
+Every patient is taken as self-pay: the chart records no insurance (an insured patient's estimate goes to their
+plan, which this app does not do).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from ketaclinic.audit import services as audit
+from ketaclinic.audit.actions import AuditAction
+from ketaclinic.audit.services import Actor
+from ketaclinic.billing.models import Estimate, EstimateLine, Service
+from ketaclinic.billing.services._common import MONEY_ROLES, BillingError, _roles, number, use_case
+from ketaclinic.billing.services.invoices import diagnoses_of
+from ketaclinic.billing.services.prices import current_prices
+from ketaclinic.clinical import gfe
+
+
+def _by(actor: Actor):
+    if actor.user_id:
+        return actor.user
+    from ketaclinic.billing.services.prices import _system_user
+
+    return _system_user()
+
+
+@use_case
+def record_due(*, actor: Actor, patient, reason: str, asked_on: date, service_on: date | None = None,
+               note: str = "") -> Estimate:
+    """An estimate owed to ``patient``: for a service scheduled on ``asked_on`` for ``service_on``, or asked for on
+    ``asked_on``. Its deadline is the regulation's (``clinical.gfe``)."""
+    _roles(actor, MONEY_ROLES + ("front_desk",), what="record estimates")
+    if reason not in Estimate.Reason.values:
+        raise BillingError({"reason": "Scheduled or requested."})
+    if reason == Estimate.Reason.SCHEDULED and service_on is None:
+        raise BillingError({"service_on": "Give the day the service is scheduled."})
+    if service_on is not None and service_on < asked_on:
+        raise BillingError({"service_on": "The service cannot come before it was scheduled."})
+    due = gfe.estimate_due(reason=reason, asked_on=asked_on, service_on=service_on)
+    estimate = Estimate.objects.create(clinic=patient.clinic, patient=patient, number=number("GFE"), reason=reason,
+                                       asked_on=asked_on, service_on=service_on, due_on=due.due_on,
+                                       due_rule=due.rule, note=note.strip(), created_by=_by(actor),
+                                       created_at=timezone.now())
+    audit.record(actor, AuditAction.BILLING_ESTIMATE_DUE, subject=estimate, patient=patient,
+                 details={"number": estimate.number, "reason": reason, "asked_on": asked_on.isoformat(),
+                          "service_on": service_on.isoformat() if service_on else None,
+                          "due_on": due.due_on.isoformat(), "rule": due.rule, "source": due.source})
+    return estimate
+
+
+@use_case
+def issue_estimate(*, actor: Actor, estimate: Estimate, items: list[tuple[str, int]], service_on: date,
+                   covers_until: date) -> Estimate:
+    """Give the estimate: each (service, quantity) at today's price with its code, the chart's diagnoses, and
+    the period it covers (from the first service to ``covers_until``)."""
+    _roles(actor, MONEY_ROLES, what="issue estimates")
+    estimate = Estimate.objects.select_for_update().select_related("patient__clinic").get(pk=estimate.pk)
+    if estimate.status != Estimate.Status.DUE:
+        raise BillingError(f"This estimate is {estimate.get_status_display().lower()}.")
+    errors = {}
+    items = [(s, q) for s, q in items if q]
+    if not items:
+        errors["items"] = "List at least one expected service."
+    if covers_until < service_on:
+        errors["covers_until"] = "The end of the period comes before its start."
+    prices = current_prices(estimate.patient.clinic)
+    missing = [Service(s).label for s, _ in items if s not in prices]
+    if missing:
+        errors["items"] = f"No price is set for {', '.join(missing)}."
+    if any(not 1 <= q <= 52 for _, q in items):
+        errors["items"] = "Quantities from 1 to 52."
+    if errors:
+        raise BillingError(errors)
+    lines = [EstimateLine(estimate=estimate, service=s, description=Service(s).label, code=prices[s].code,
+                          modifiers=prices[s].modifiers, quantity=q, unit_cents=prices[s].amount_cents,
+                          amount_cents=q * prices[s].amount_cents) for s, q in items]
+    EstimateLine.objects.bulk_create(lines)
+    estimate.status, estimate.issued_at, estimate.issued_by = Estimate.Status.ISSUED, timezone.now(), _by(actor)
+    estimate.service_on, estimate.covers_until = service_on, covers_until
+    estimate.diagnoses = diagnoses_of(estimate.patient)
+    estimate.total_cents = sum(x.amount_cents for x in lines)
+    estimate.save()
+    late = timezone.localdate(estimate.issued_at, estimate.patient.clinic.tz) > estimate.due_on
+    audit.record(actor, AuditAction.BILLING_ESTIMATE_ISSUED, subject=estimate, patient=estimate.patient,
+                 details={"number": estimate.number, "total_cents": estimate.total_cents, "late": late,
+                          "lines": [[x.service, x.code, x.quantity, x.amount_cents] for x in lines]})
+    return estimate
+
+
+@use_case
+def withdraw_estimate(*, actor: Actor, estimate: Estimate, reason: str) -> Estimate:
+    _roles(actor, MONEY_ROLES, what="withdraw estimates")
+    if not reason.strip():
+        raise BillingError({"reason": "Give the reason."})
+    estimate = Estimate.objects.select_for_update().get(pk=estimate.pk)
+    if estimate.status == Estimate.Status.WITHDRAWN:
+        raise BillingError("This estimate is already withdrawn.")
+    estimate.status, estimate.note = Estimate.Status.WITHDRAWN, reason.strip()[:300]
+    estimate.save(update_fields=["status", "note"])
+    audit.record(actor, AuditAction.BILLING_ESTIMATE_WITHDRAWN, subject=estimate, patient=estimate.patient,
+                 details={"number": estimate.number, "reason": reason.strip()})
+    return estimate
+
+
+def due_list(clinic) -> list[Estimate]:
+    """Estimates owed and not yet given, the soonest deadline first (one query)."""
+    return list(Estimate.objects.filter(clinic=clinic, status=Estimate.Status.DUE).select_related("patient")
+                .order_by("due_on", "pk"))
+
+
+def exceeded(clinic) -> list[Estimate]:
+    """Issued estimates whose live invoices come to $400 or more above them (one query), with ``billed_cents``."""
+    rows = (Estimate.objects.filter(clinic=clinic, status=Estimate.Status.ISSUED).select_related("patient")
+            .annotate(billed_cents=Sum("invoices__total_cents", filter=Q(invoices__voided_at__isnull=True),
+                                       default=0)).order_by("issued_at"))
+    return [e for e in rows if gfe.exceeds_estimate(billed_cents=e.billed_cents, estimated_cents=e.total_cents)]

@@ -1,0 +1,404 @@
+"""Invoices: for a completed treatment session, a visit, an integration session, or a no-show / late-cancellation
+fee; never twice for the same thing (a database constraint as well as the check); voided with a reason, never
+deleted. Balances, statements and the aging report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from ketaclinic.audit import services as audit
+from ketaclinic.audit.actions import AuditAction
+from ketaclinic.audit.models import AuditEntry
+from ketaclinic.audit.services import Actor
+from ketaclinic.billing.models import (
+    Estimate,
+    Invoice,
+    InvoiceLine,
+    PatientPackage,
+    Payment,
+    PriceVersion,
+    Service,
+)
+from ketaclinic.billing.money import dollars
+from ketaclinic.billing.services._common import (
+    MONEY_ROLES,
+    BillingError,
+    Figures,
+    _roles,
+    annotate_figures,
+    annotated_figures,
+    figures,
+    number,
+    profile_for,
+    use_case,
+)
+from ketaclinic.billing.services.prices import price_for
+from ketaclinic.integration.models import IntegrationSession
+from ketaclinic.patients.models import Diagnosis
+from ketaclinic.scheduling.models import Appointment, AppointmentChange, AppointmentType
+from ketaclinic.treatments.models import Drug, Route, TreatmentSession
+
+S = TreatmentSession.Status
+#: A session the patient came to and was treated in: discharged home, or transferred to emergency care after
+#: dosing began (the care was given).
+DONE = (S.DISCHARGED, S.TRANSFERRED)
+#: The most esketamine a G2082 session covers (clinical.md §5d: "Spravato session <= 56 mg", status C).
+ESKETAMINE_LOWER_BAND_MG = Decimal(56)
+VISIT_SERVICES = {AppointmentType.Code.CONSULT: Service.CONSULT, AppointmentType.Code.FOLLOW_UP: Service.FOLLOW_UP,
+                  AppointmentType.Code.INTEGRATION: Service.INTEGRATION}
+#: A cancellation for the clinic's own reasons is never charged.
+CLINIC_SIDE_REASONS = {AppointmentChange.Reason.CLINICIAN_UNAVAILABLE, AppointmentChange.Reason.CLINIC_CLOSED,
+                       AppointmentChange.Reason.BOOKED_IN_ERROR}
+#: How far back the worklist looks for things to invoice (a page size, not a rule).
+WORKLIST_DAYS = 120
+
+
+def session_service(session: TreatmentSession) -> str:
+    if session.drug == Drug.ESKETAMINE:
+        dose = session.administered_mg or session.prepared_dose_mg or session.order.fixed_dose_mg
+        return Service.ESKETAMINE_56 if dose is not None and dose <= ESKETAMINE_LOWER_BAND_MG else Service.ESKETAMINE_84
+    return Service.IM_INJECTION if session.route == Route.IM else Service.IV_INFUSION
+
+
+def diagnoses_of(patient) -> list[dict]:
+    """The chart's active diagnoses (ICD-10-CM), as the invoice and superbill keep them."""
+    return [{"code": d.code, "label": d.label} for d in Diagnosis.objects.filter(
+        patient=patient, status=Diagnosis.Status.ACTIVE).order_by("noted_on", "pk")]
+
+
+def session_cancelled_at(session: TreatmentSession) -> datetime | None:
+    entry = (AuditEntry.objects.filter(action=AuditAction.SESSION_CANCELLED, subject_type="treatments.TreatmentSession",
+                                       subject_id=str(session.external_id)).order_by("-seq").first())
+    return entry.at if entry is not None else None
+
+
+def fee_applies(*, start: datetime, status: str, cancelled_at: datetime | None, hours: int,
+                clinic_side: bool = False) -> bool:
+    """A no-show is charged the fee; a cancellation only when it came fewer than ``hours`` before the start and
+    not for the clinic's own reasons."""
+    if status == "no_show":
+        return True
+    if status != "cancelled" or clinic_side or cancelled_at is None:
+        return False
+    return start - cancelled_at < timedelta(hours=hours)
+
+
+def covering_estimate(patient, day: date) -> Estimate | None:
+    return (Estimate.objects.filter(patient=patient, status=Estimate.Status.ISSUED, service_on__lte=day,
+                                    covers_until__gte=day).order_by("-issued_at").first())
+
+
+def active_package(patient, service: str) -> PatientPackage | None:
+    from ketaclinic.billing.services.packages import remaining_sessions
+
+    for package in PatientPackage.objects.filter(patient=patient, service=service,
+                                                 status=PatientPackage.Status.ACTIVE).order_by("created_at", "pk"):
+        if remaining_sessions(package) > 0 and figures(package_invoice(package)).balance == 0:
+            return package
+    return None
+
+
+def package_invoice(package: PatientPackage) -> Invoice:
+    return Invoice.objects.filter(package=package, voided_at__isnull=True).get()
+
+
+@dataclass
+class Line:
+    description: str
+    amount_cents: int
+    price: PriceVersion | None = None
+    service: str = ""
+    code: str = ""
+    modifiers: str = ""
+    units: int = 1
+
+
+def _issue(actor: Actor, *, patient, kind: str, service_on: date, lines: list[Line], source: dict,
+           rendering_provider=None) -> Invoice:
+    taken = {k: v for k, v in source.items() if v is not None}
+    if taken and Invoice.objects.filter(voided_at__isnull=True, **taken).exists():
+        existing = Invoice.objects.filter(voided_at__isnull=True, **taken).first()
+        raise BillingError(f"This is already invoiced ({existing.number}); void that invoice first to reissue it.")
+    try:
+        with transaction.atomic():
+            invoice = Invoice.objects.create(
+                clinic=patient.clinic, patient=patient, number=number("INV"), kind=kind, issued_at=timezone.now(),
+                issued_by=actor.user if actor.user_id else None, service_on=service_on,
+                estimate=None if kind == Invoice.Kind.PACKAGE else covering_estimate(patient, service_on),
+                rendering_provider=rendering_provider,
+                diagnoses=diagnoses_of(patient), total_cents=sum(x.amount_cents for x in lines), **taken)
+    except IntegrityError:
+        raise BillingError("This is already invoiced (just now, by someone else).") from None
+    InvoiceLine.objects.bulk_create([InvoiceLine(
+        invoice=invoice, price_version=x.price, service=x.service, description=x.description, code=x.code,
+        modifiers=x.modifiers, units=x.units, amount_cents=x.amount_cents) for x in lines])
+    audit.record(actor, AuditAction.BILLING_INVOICE_ISSUED, subject=invoice, patient=patient,
+                 details={"number": invoice.number, "kind": kind, "total_cents": invoice.total_cents,
+                          "lines": [[x.service, x.code, x.amount_cents] for x in lines],
+                          **{k: str(getattr(v, "external_id", v)) for k, v in taken.items()}})
+    return invoice
+
+
+def _priced(clinic, service: str, description: str | None = None) -> Line:
+    pv = price_for(clinic, service)
+    return Line(description or Service(service).label, pv.amount_cents, pv, service, pv.code, pv.modifiers, pv.units)
+
+
+def _fee_line(clinic, what: str) -> Line:
+    line = _priced(clinic, Service.NO_SHOW_FEE)
+    line.description = f"{Service.NO_SHOW_FEE.label}: {what}"
+    return line
+
+
+@use_case
+def invoice_session(*, actor: Actor, session: TreatmentSession) -> Invoice:
+    """Invoice a treatment session: its service if the patient was treated; the fee if they did not come or
+    cancelled late. Paid at once from the patient's package for that service, if they have one with sessions
+    left (at the package's share per session)."""
+    _roles(actor, MONEY_ROLES, what="issue invoices")
+    session = TreatmentSession.objects.select_related("patient__clinic", "order").get(pk=session.pk)
+    clinic, patient = session.patient.clinic, session.patient
+    day = timezone.localtime(session.scheduled_start, clinic.tz).date()
+    source = {"treatment_session": session}
+    if session.status in DONE:
+        service = session_service(session)
+        line = _priced(clinic, service)
+        package = active_package(patient, service)
+        if package is not None:
+            from ketaclinic.billing.services.packages import next_draw_cents
+
+            line.amount_cents = next_draw_cents(package)
+            line.description = f"{line.description} (package: {package.name})"
+        invoice = _issue(actor, patient=patient, kind=Invoice.Kind.SESSION, service_on=day, lines=[line],
+                         source=source, rendering_provider=session.order.signed_by)
+        if package is not None:
+            from ketaclinic.billing.services.packages import draw_within
+
+            draw_within(actor, invoice=invoice, package=package)
+        return invoice
+    profile = profile_for(clinic)
+    if fee_applies(start=session.scheduled_start, status=session.status, cancelled_at=session_cancelled_at(session)
+                   if session.status == S.CANCELLED else None, hours=profile.late_cancel_hours):
+        what = "no-show" if session.status == S.NO_SHOW else "late cancellation"
+        return _issue(actor, patient=patient, kind=Invoice.Kind.FEE, service_on=day,
+                      lines=[_fee_line(clinic, f"{what}, {session}")], source=source)
+    if session.status == S.CANCELLED:
+        raise BillingError(f"This session was cancelled at least {profile.late_cancel_hours} hours ahead: no fee "
+                           "applies and there is nothing to invoice.")
+    raise BillingError("Only a session the patient was treated in (or missed) can be invoiced.")
+
+
+def _appointment_cancellation(appointment: Appointment) -> AppointmentChange | None:
+    return (AppointmentChange.objects.filter(appointment=appointment, kind=AppointmentChange.Kind.CANCELLED)
+            .order_by("-at", "-pk").first())
+
+
+@use_case
+def invoice_visit(*, actor: Actor, appointment: Appointment) -> Invoice:
+    """Invoice a visit on the calendar (consult, follow-up, integration) once its time has passed, or its fee."""
+    _roles(actor, MONEY_ROLES, what="issue invoices")
+    a = Appointment.objects.select_related("patient__clinic", "type", "clinician").get(pk=appointment.pk)
+    clinic = a.patient.clinic
+    day = timezone.localtime(a.start, clinic.tz).date()
+    service = VISIT_SERVICES.get(a.type.code)
+    source = {"appointment": a}
+    if a.status == Appointment.Status.BOOKED:
+        if service is None:
+            raise BillingError("Chair time is invoiced from its treatment session, not from the calendar.")
+        if a.start > timezone.now():
+            raise BillingError("This visit has not happened yet.")
+        return _issue(actor, patient=a.patient, kind=Invoice.Kind.VISIT, service_on=day,
+                      lines=[_priced(clinic, service, a.type.label)], source=source, rendering_provider=a.clinician)
+    change = _appointment_cancellation(a) if a.status == Appointment.Status.CANCELLED else None
+    if fee_applies(start=a.start, status=a.status, cancelled_at=change.at if change else None,
+                   hours=profile_for(clinic).late_cancel_hours,
+                   clinic_side=change is not None and change.reason in CLINIC_SIDE_REASONS):
+        what = "no-show" if a.status == Appointment.Status.NO_SHOW else "late cancellation"
+        return _issue(actor, patient=a.patient, kind=Invoice.Kind.FEE, service_on=day,
+                      lines=[_fee_line(clinic, f"{what}, {a.type.label} on {day.isoformat()}")], source=source)
+    raise BillingError("This visit was cancelled in time (or by the clinic): no fee applies.")
+
+
+@use_case
+def invoice_integration(*, actor: Actor, integration: IntegrationSession) -> Invoice:
+    """Invoice a completed integration session."""
+    _roles(actor, MONEY_ROLES, what="issue invoices")
+    i = IntegrationSession.objects.select_related("patient__clinic").get(pk=integration.pk)
+    if i.status != IntegrationSession.Status.COMPLETED or i.scheduled_start is None:
+        raise BillingError("Only a completed integration session can be invoiced.")
+    clinic = i.patient.clinic
+    day = timezone.localtime(i.scheduled_start, clinic.tz).date()
+    return _issue(actor, patient=i.patient, kind=Invoice.Kind.INTEGRATION, service_on=day,
+                  lines=[_priced(clinic, Service.INTEGRATION)], source={"integration_session": i},
+                  rendering_provider=i.therapist)
+
+
+@use_case
+def void_invoice(*, actor: Actor, invoice: Invoice, reason: str) -> Invoice:
+    """Void an invoice with the reason. Refused while money paid on it has not been refunded: refund first."""
+    _roles(actor, MONEY_ROLES, what="void invoices")
+    if not reason.strip():
+        raise BillingError({"reason": "Give the reason for voiding."})
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if invoice.is_void:
+        raise BillingError("This invoice is already void.")
+    fig = figures(invoice)
+    if fig.net_paid > 0:
+        raise BillingError(f"{dollars(fig.net_paid)} has been paid on this invoice: refund it before voiding.")
+    if invoice.kind == Invoice.Kind.PACKAGE and Payment.objects.filter(package=invoice.package).exists():
+        raise BillingError("Sessions have been drawn from this package: it cannot be voided.")
+    invoice.voided_at, invoice.voided_by, invoice.void_reason = timezone.now(), actor.user, reason.strip()
+    invoice.save(update_fields=["voided_at", "voided_by", "void_reason"])
+    audit.record(actor, AuditAction.BILLING_INVOICE_VOIDED, subject=invoice, patient=invoice.patient,
+                 details={"number": invoice.number, "reason": invoice.void_reason,
+                          "total_cents": invoice.total_cents})
+    return invoice
+
+
+# ------------------------------------------------------------------------------------------- reading the books
+def invoices_of(patient):
+    return annotate_figures(Invoice.objects.filter(patient=patient)).order_by("-issued_at", "-pk")
+
+
+def balance_of(patient) -> int:
+    """What the patient owes on their live invoices, in cents."""
+    return sum(annotated_figures(i).balance for i in invoices_of(patient).filter(voided_at__isnull=True))
+
+
+@dataclass
+class StatementRow:
+    at: datetime
+    text: str
+    charge: int = 0
+    credit: int = 0
+    balance: int = 0
+    reference: str = ""
+
+
+def statement(patient, *, start: date | None = None) -> list[StatementRow]:
+    """Every charge and payment on the patient's live invoices in order, with the running balance (two
+    queries)."""
+    rows: list[StatementRow] = []
+    invoices = list(Invoice.objects.filter(patient=patient, voided_at__isnull=True))
+    for inv in invoices:
+        rows.append(StatementRow(inv.issued_at, f"Invoice {inv.number} ({inv.get_kind_display()}, "
+                                                f"{inv.service_on.isoformat()})", charge=inv.total_cents,
+                                 reference=inv.number))
+    for p in Payment.objects.filter(invoice__in=invoices).select_related("invoice"):
+        effect = p.balance_effect_cents
+        if effect == 0:
+            continue
+        text = f"{p.get_kind_display()} ({p.get_method_display()}) on {p.invoice.number}"
+        rows.append(StatementRow(p.at, text, credit=effect, reference=p.receipt_number))
+    rows.sort(key=lambda r: (r.at, r.reference))
+    running = 0
+    for r in rows:
+        running += r.charge - r.credit
+        r.balance = running
+    if start is not None:
+        rows = [r for r in rows if r.at.date() >= start]
+    return rows
+
+
+BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
+
+
+@dataclass
+class Aging:
+    """Open balances by how many days since the invoice was issued: current (today), 1-30, 31-60, 61-90, 90+."""
+
+    totals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(BUCKETS, 0))
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(BUCKETS, 0))
+
+    @property
+    def total(self) -> int:
+        return sum(self.totals.values())
+
+
+def bucket(days: int) -> str:
+    if days <= 0:
+        return "current"
+    if days <= 30:
+        return "1-30"
+    if days <= 60:
+        return "31-60"
+    if days <= 90:
+        return "61-90"
+    return "90+"
+
+
+def aging(clinic, *, today: date | None = None) -> Aging:
+    """The aging report over the clinic's live invoices with money owed (two queries: invoices, payment sums)."""
+    from django.db.models import Q, Sum
+
+    tz = clinic.tz
+    today = today or timezone.localdate(timezone.now(), tz)
+    paid: dict[int, int] = {}
+    for row in (Payment.objects.filter(invoice__clinic=clinic, invoice__voided_at__isnull=True)
+                .exclude(kind=Payment.Kind.UNUSED_REFUND).values("invoice_id")
+                .annotate(p=Sum("amount_cents", filter=Q(kind=Payment.Kind.PAYMENT), default=0),
+                          r=Sum("amount_cents", filter=Q(kind=Payment.Kind.REFUND), default=0))
+                .values_list("invoice_id", "p", "r")):
+        paid[row[0]] = row[1] - row[2]
+    report = Aging()
+    for pk, issued_at, total in (Invoice.objects.filter(clinic=clinic, voided_at__isnull=True)
+                                 .values_list("pk", "issued_at", "total_cents").iterator(chunk_size=5000)):
+        owed = total - paid.get(pk, 0)
+        if owed <= 0:
+            continue
+        b = bucket((today - timezone.localtime(issued_at, tz).date()).days)
+        report.totals[b] += owed
+        report.counts[b] += 1
+    return report
+
+
+# ------------------------------------------------------------------------------------------------- the worklist
+def to_invoice(clinic, *, now: datetime | None = None) -> dict[str, list]:
+    """What is waiting to be invoiced (sessions, visits, integration sessions, fees to consider), over the last
+    :data:`WORKLIST_DAYS` days (one query per list)."""
+    now = now or timezone.now()
+    since = now - timedelta(days=WORKLIST_DAYS)
+    live = Invoice.objects.filter(voided_at__isnull=True)
+    sessions = list(TreatmentSession.objects.filter(patient__clinic=clinic, status__in=DONE,
+                                                    scheduled_start__gte=since)
+                    .exclude(Exists(live.filter(treatment_session=OuterRef("pk"))))
+                    .select_related("patient").order_by("scheduled_start"))
+    missed = list(TreatmentSession.objects.filter(patient__clinic=clinic, status__in=(S.NO_SHOW, S.CANCELLED),
+                                                  scheduled_start__gte=since, scheduled_start__lte=now)
+                  .exclude(Exists(live.filter(treatment_session=OuterRef("pk"))))
+                  .select_related("patient").order_by("scheduled_start"))
+    visits = list(Appointment.objects.filter(clinic=clinic, status=Appointment.Status.BOOKED, start__gte=since,
+                                             start__lte=now, type__code__in=list(VISIT_SERVICES))
+                  .exclude(Exists(live.filter(appointment=OuterRef("pk"))))
+                  .select_related("patient", "type").order_by("start"))
+    missed_visits = list(Appointment.objects.filter(clinic=clinic, status=Appointment.Status.NO_SHOW, start__gte=since)
+                         .exclude(Exists(live.filter(appointment=OuterRef("pk"))))
+                         .select_related("patient", "type").order_by("start"))
+    integration = list(IntegrationSession.objects.filter(patient__clinic=clinic,
+                                                         status=IntegrationSession.Status.COMPLETED,
+                                                         scheduled_start__gte=since)
+                       .exclude(Exists(live.filter(integration_session=OuterRef("pk"))))
+                       .select_related("patient").order_by("scheduled_start"))
+    return {"sessions": sessions, "missed": missed, "visits": visits, "missed_visits": missed_visits,
+            "integration": integration}
+
+
+def unpaid(clinic, limit: int = 200) -> list[tuple[Invoice, Figures]]:
+    """Live invoices with money owed, oldest first (one query)."""
+    rows = []
+    for inv in annotate_figures(Invoice.objects.filter(clinic=clinic, voided_at__isnull=True)
+                                .select_related("patient")).order_by("issued_at", "pk"):
+        fig = annotated_figures(inv)
+        if fig.balance > 0:
+            rows.append((inv, fig))
+            if len(rows) >= limit:
+                break
+    return rows
+
