@@ -248,6 +248,10 @@ class AuditAction(StrEnum):
     FHIR_READ = "fhir.read"  # read, vread, history: one entry per request, with the client's identity
     FHIR_SEARCHED = "fhir.searched"
     FHIR_CREATED = "fhir.created"
+    FHIR_EXPORT_STARTED = "fhir.export.started"
+    FHIR_EXPORT_COMPLETED = "fhir.export.completed"
+    FHIR_EXPORT_CANCELLED = "fhir.export.cancelled"
+    FHIR_EXPORT_DOWNLOADED = "fhir.export.downloaded"
 
     @property
     def domain(self) -> str:

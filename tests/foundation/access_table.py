@@ -41,6 +41,11 @@ fhir:token                        public           POST
 fhir:clients                      . . . . . . A    GET
 fhir:client                       . . . . . . A    GET
 fhir:client_revoke                . . . . . . A    POST
+fhir:export                       client           GET
+fhir:patient_export               client           GET
+fhir:group_export                 client           GET
+fhir:export_status                client           GET
+fhir:export_file                  client           GET
 health                            public           GET
 admin:*                           . . . . . . A    GET
 api-1.0.0:*                       P N T F B C A    GET
@@ -164,6 +169,33 @@ scheduling:availability           . . . . . . A    POST
 scheduling:type                   . . . . . . A    POST
 scheduling:waitlist               P N . F . . A    GET
 scheduling:waitlist_remove        P N . F . . A    POST
+billing:worklist                  . . . . B . A    GET
+billing:aging                     . . . . B . A    GET
+billing:prices                    . . . . B . A    GET
+billing:profile                   . . . . B . A    POST
+billing:packages                  . . . . B . A    GET
+billing:retire_offer              . . . . B . A    POST
+billing:refund_package            . . . . B . A    POST
+billing:account                   . . . F B . A    GET
+billing:sell_package              . . . . B . A    POST
+billing:record_estimate           . . . F B . A    POST
+billing:superbill_pdf             . . . . B . A    GET
+billing:estimate                  . . . . B . A    GET
+billing:withdraw_estimate         . . . . B . A    POST
+billing:invoice_session           . . . . B . A    POST
+billing:invoice_visit             . . . . B . A    POST
+billing:invoice_integration       . . . . B . A    POST
+billing:invoice                   . . . F B . A    GET
+billing:pay                       . . . F B . A    POST
+billing:refund                    . . . . B . A    POST
+billing:void                      . . . . B . A    POST
+billing:draw                      . . . . B . A    POST
+billing:receipt                   . . . F B . A    GET
+billing:superbill_csv             . . . . B . A    GET
+billing:my_billing                patient          GET
+billing:my_invoice                patient          GET
+billing:my_estimate               patient          GET
+billing:my_superbill              patient          GET
 """
 
 STAFF_IDENTITIES = tuple(ROLE_COLUMNS.values())

@@ -18,7 +18,11 @@ pytestmark = pytest.mark.django_db
 
 ROUTES = dict(named_routes())
 # admin:* (Django's admin, regex routes) is requested at its index; each of its names falls under that one rule.
-TABLE_URLS = {name: ("admin/" if name == "admin:*" else ROUTES.get(name)) for name in ALLOWED if name != "api-1.0.0:*"}
+# The FHIR API's resource routes are regular expressions: each is requested at an example path.
+FHIR_EXAMPLES = {"fhir:read": "fhir/R4/Patient/x", "fhir:search": "fhir/R4/Patient",
+                 "fhir:history": "fhir/R4/Patient/x/_history", "fhir:everything": "fhir/R4/Patient/x/$everything"}
+TABLE_URLS = {name: ("admin/" if name == "admin:*" else FHIR_EXAMPLES.get(name) or ROUTES.get(name))
+              for name in ALLOWED if name != "api-1.0.0:*"}
 
 
 def test_the_table_lists_every_url_of_the_project_and_nothing_else():
