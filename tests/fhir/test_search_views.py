@@ -1,0 +1,206 @@
+"""The facade over HTTP: CapabilityStatement, read with ETag, search (patient, code, date prefixes, _lastUpdated,
+_count with next links, _include), Patient/$everything, and bad input answered with a 400 OperationOutcome."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+
+from ketaclinic.fhir import validate
+from ketaclinic.treatments.models import VitalsReading
+from tests.fhir import resource_world
+from tests.fhir.conftest import bearer
+from tests.treatments.factories import make_rooms
+
+pytestmark = pytest.mark.django_db
+BASE = "/fhir/R4/"
+
+
+@pytest.fixture
+def world(patient, staff, clinic):
+    return resource_world.build(patient, staff, make_rooms(clinic))
+
+
+@pytest.fixture
+def token(fhir_token, clinic):
+    return fhir_token(clinic)
+
+
+def get(client, url, token, **params):
+    response = client.get(BASE + url, params, **bearer(token))
+    assert response["Content-Type"].startswith("application/fhir+json") or response.status_code == 304
+    return response
+
+
+def bundle(response) -> dict:
+    assert response.status_code == 200, response.content
+    data = json.loads(response.content)
+    Bundle.model_validate(data)
+    assert data["type"] == "searchset"
+    for entry in data.get("entry", []):
+        assert validate.problems(entry["resource"]) == []
+    return data
+
+
+def outcome(response, status: int) -> str:
+    assert response.status_code == status, response.content
+    data = json.loads(response.content)
+    assert data["resourceType"] == "OperationOutcome"
+    return data["issue"][0]["diagnostics"]
+
+
+def test_capability_statement_lists_what_is_served(client, token):
+    response = get(client, "metadata", token)
+    statement = CapabilityStatement.model_validate_json(response.content)
+    assert statement.fhirVersion == "4.0.1" and statement.format == ["json"]
+    resources = {r.type: r for r in statement.rest[0].resource}
+    assert "AllergyIntolerance" not in resources
+    assert "AllergyIntolerance" in statement.rest[0].documentation
+    obs = resources["Observation"]
+    assert {p.name for p in obs.searchParam} >= {"patient", "code", "date", "_lastUpdated", "category", "_count"}
+    assert [i.code for i in obs.interaction] == ["read", "search-type"]
+    assert obs.versioning == "no-version"
+    assert resources["Patient"].operation[0].name == "everything"
+
+
+def test_no_token_or_a_staff_session_gets_nothing(client, client_for, world):
+    pid = world["session"].patient.external_id
+    assert "Bearer" in outcome(client.get(f"{BASE}Patient/{pid}"), 401)
+    staff_browser = client_for("prescriber")
+    response = staff_browser.get(f"{BASE}Patient/{pid}")
+    assert response.status_code in (401, 403)
+    assert str(pid) not in response.content.decode()
+
+
+def test_read_patient_with_etag(client, token, world):
+    p = world["session"].patient
+    response = get(client, f"Patient/{p.external_id}", token)
+    assert response.status_code == 200
+    data = json.loads(response.content)
+    assert data["identifier"][0]["value"] == p.mrn and data["birthDate"] == p.date_of_birth.isoformat()
+    tag = response["ETag"]
+    assert tag.startswith('W/"')
+    again = client.get(f"{BASE}Patient/{p.external_id}", HTTP_IF_NONE_MATCH=tag, **bearer(token))
+    assert again.status_code == 304
+
+
+def test_heart_rates_of_a_patient_by_code_and_date(client, token, world):
+    s = world["session"]
+    readings = list(VitalsReading.objects.filter(session__patient=s.patient, heart_rate_bpm__isnull=False))
+    data = bundle(get(client, "Observation", token, patient=f"Patient/{s.patient.external_id}",
+                      code="http://loinc.org|8867-4"))
+    values = sorted(e["resource"]["valueQuantity"]["value"] for e in data["entry"])
+    assert values == sorted(r.heart_rate_bpm for r in readings)
+    assert data["total"] == len(readings)
+    # Date prefixes: the first session's day only, then everything after it.
+    day = timezone.localtime(s.dose_started_at).date()
+    on_day = bundle(get(client, "Observation", token, patient=str(s.patient.external_id), code="8867-4",
+                        date=f"eq{day.isoformat()}"))
+    assert {e["resource"]["encounter"]["reference"] for e in on_day["entry"]} == {f"Encounter/{s.external_id}"}
+    later = bundle(get(client, "Observation", token, patient=str(s.patient.external_id), code="8867-4",
+                       date=f"gt{day.isoformat()}"))
+    assert len(later["entry"]) == len(readings) - len(on_day["entry"])
+    assert f"Encounter/{s.external_id}" not in {e["resource"]["encounter"]["reference"] for e in later["entry"]}
+    both = bundle(get(client, f"Observation?date=ge{day.isoformat()}&date=le{day.isoformat()}&code=8867-4", token))
+    assert len(both["entry"]) == len(on_day["entry"])
+    none = bundle(get(client, "Observation", token, code="8867-4", date=f"lt{(day - timedelta(days=30)).isoformat()}"))
+    assert "entry" not in none
+
+
+def test_paging_with_next_links_visits_every_match_once(client, token, world):
+    pid = world["session"].patient.external_id
+    whole = bundle(get(client, "Observation", token, patient=str(pid), category="vital-signs"))
+    expected = [e["resource"]["id"] for e in whole["entry"]]
+    assert len(expected) > 6
+    seen, url, pages = [], f"{BASE}Observation?patient={pid}&category=vital-signs&_count=4", 0
+    while url:
+        page = bundle(client.get(url, **bearer(token)))
+        pages += 1
+        seen += [e["resource"]["id"] for e in page.get("entry", [])]
+        nxt = [link["url"] for link in page["link"] if link["relation"] == "next"]
+        url = nxt[0] if nxt else None
+    assert seen == expected
+    assert pages == -(-len(expected) // 4)
+
+
+def test_include_patient(client, token, world):
+    p = world["session"].patient
+    data = bundle(get(client, "Observation", token, patient=str(p.external_id), code="44261-6",
+                      _include="Observation:patient"))
+    modes = [(e["search"]["mode"], e["resource"]["resourceType"]) for e in data["entry"]]
+    assert modes == [("match", "Observation"), ("include", "Patient")]
+    assert data["entry"][0]["resource"]["valueInteger"] == world["phq"].total
+
+
+def test_last_updated(client, token, world):
+    pid = world["session"].patient.external_id
+    # PHQ-9 and GAD-7 were finalized now (the test clock), the vitals two weeks ago.
+    recent = bundle(get(client, "Observation", token, patient=str(pid), category="survey",
+                        _lastUpdated=f"ge{(timezone.localdate() - timedelta(days=1)).isoformat()}"))
+    assert {e["resource"]["id"].split("-total")[0] for e in recent["entry"] if e["resource"]["id"].endswith("-total")} \
+        == {str(world["phq"].external_id), str(world["gad"].external_id)}
+    old = bundle(get(client, "Observation", token, patient=str(pid), code="8867-4",
+                     _lastUpdated=f"ge{(timezone.localdate() - timedelta(days=1)).isoformat()}"))
+    assert "entry" not in old
+
+
+def test_everything(client, token, world):
+    p = world["session"].patient
+    data = bundle(get(client, f"Patient/{p.external_id}/$everything", token))
+    types = {e["resource"]["resourceType"] for e in data["entry"]}
+    assert {"Patient", "Observation", "Condition", "MedicationRequest", "MedicationAdministration", "Encounter",
+            "QuestionnaireResponse", "DocumentReference", "AdverseEvent"} <= types
+    assert data["entry"][0]["resource"]["id"] == str(p.external_id)
+
+
+@pytest.mark.parametrize("url, status, says", [
+    ("Observation?colour=blue", 400, "Unknown search parameter 'colour'"),
+    ("Observation?date=yesterday", 400, "not a FHIR date"),
+    ("Observation?date=2026-13-01", 400, "not a real date"),
+    ("Observation?date=xx2026-01-01", 400, "optionally prefixed by eq, ne, lt, le, gt or ge"),
+    ("Observation?date=2026-01-01T10:00%2B25:00", 400, "not a time-zone offset"),
+    ("Observation?date=2026-01-01T10:00+25:00", 400, "not a FHIR date"),  # an unescaped + is a space
+    ("Observation?_lastUpdated=2026-02-30", 400, "not a real date"),
+    ("Observation?_count=many", 400, "not a whole number"),
+    ("Observation?code:text=heart", 400, "modifiers are not supported"),
+    ("Observation?_include=Observation:performer", 400, "Observation:patient only"),
+    ("Observation?_format=xml", 406, "JSON only"),
+    ("Observation?patient=Practitioner/1", 400, "not a Patient reference"),
+    ("Patient?date=2026", 400, "Unknown search parameter 'date'"),
+    ("Widget", 404, "not a resource type"),
+    ("Patient/not-a-uuid", 404, "not known here"),
+    ("Observation/x/_history", 404, "No versions"),
+])
+def test_bad_input_is_a_clear_operation_outcome(client, token, world, url, status, says):
+    assert says in outcome(client.get(BASE + url, **bearer(token)), status)
+
+
+def test_writes_are_refused(client, token, world):
+    response = client.post(f"{BASE}Observation", data="{}", content_type="application/fhir+json", **bearer(token))
+    assert "read-only" in outcome(response, 405)
+
+
+def test_a_scope_for_one_type_does_not_open_another(client, fhir_token, clinic, world):
+    token = fhir_token(clinic, "system/Patient.rs")
+    assert get(client, f"Patient/{world['session'].patient.external_id}", token).status_code == 200
+    assert "does not allow it to search Observation" in outcome(client.get(f"{BASE}Observation", **bearer(token)), 403)
+
+
+def test_another_clinics_token_cannot_see_this_clinics_records(client, fhir_token, world, actor_for):
+    """404, not 403: the other clinic's token is told nothing about whether the id exists (the same answer as for an
+    id that was never issued), and searches simply do not find the records."""
+    from ketaclinic.clinic.models import Clinic
+
+    other = Clinic.objects.create(name="Other Clinic", time_zone="America/Denver")
+    token = fhir_token(other)
+    p = world["session"].patient
+    outcome(client.get(f"{BASE}Patient/{p.external_id}", **bearer(token)), 404)
+    outcome(client.get(f"{BASE}Observation/{world['phq'].external_id}-total", **bearer(token)), 404)
+    assert "entry" not in bundle(get(client, "Observation", token, patient=str(p.external_id)))
+    assert "entry" not in bundle(get(client, "Patient", token))
+    outcome(client.get(f"{BASE}Patient/{p.external_id}/$everything", **bearer(token)), 404)
