@@ -207,6 +207,39 @@ POLICY: dict[str, Rule] = {
     "records:session": staff(P, N, CO),
     "records:session_pdf": staff(P, N, CO),
     # --- billing (issue 13) ---------------------------------------------------------------------------------
+    # Money is for the billing role and the clinic admin: prices, packages, estimates, invoices, refunds, voids,
+    # superbills and the accountant's CSV. The front desk checks patients out, so it may open a patient's account
+    # and an invoice, take a cash or card payment there and print the receipt, and record that an estimate is due
+    # when it books a self-pay patient (the front desk is where scheduling happens); it cannot refund, void, price
+    # or sell. Clinicians and compliance have no money page (compliance reads every money change in the audit
+    # trail). A patient sees their own billing in the portal only.
+    "billing:worklist": staff(BI, AD),
+    "billing:aging": staff(BI, AD),
+    "billing:prices": staff(BI, AD),
+    "billing:profile": staff(BI, AD),
+    "billing:packages": staff(BI, AD),
+    "billing:retire_offer": staff(BI, AD),
+    "billing:refund_package": staff(BI, AD),
+    "billing:account": staff(BI, AD, FD),
+    "billing:sell_package": staff(BI, AD),
+    "billing:record_estimate": staff(BI, AD, FD),
+    "billing:superbill_pdf": staff(BI, AD),
+    "billing:estimate": staff(BI, AD),
+    "billing:withdraw_estimate": staff(BI, AD),
+    "billing:invoice_session": staff(BI, AD),
+    "billing:invoice_visit": staff(BI, AD),
+    "billing:invoice_integration": staff(BI, AD),
+    "billing:invoice": staff(BI, AD, FD),
+    "billing:pay": staff(BI, AD, FD),
+    "billing:refund": staff(BI, AD),
+    "billing:void": staff(BI, AD),
+    "billing:draw": staff(BI, AD),
+    "billing:receipt": staff(BI, AD, FD),
+    "billing:superbill_csv": staff(BI, AD),
+    "billing:my_billing": PATIENT,
+    "billing:my_invoice": PATIENT,
+    "billing:my_estimate": PATIENT,
+    "billing:my_superbill": PATIENT,
     # --- FHIR (issue 12) ------------------------------------------------------------------------------------
     # The FHIR API answers registered backend clients only (SMART Backend Services): their token endpoint and the
     # SMART configuration are public, the clinic admin registers and revokes the clients, and every other FHIR URL

@@ -16,6 +16,7 @@ NAVIGATION: list[tuple[str, str]] = [
     ("Integration", "integration:list"),
     ("Outcomes", "measures:worklist"),
     ("Custody", "custody:home"),
+    ("Billing", "billing:worklist"),
     ("Audit log", "audit:search"),
     ("Clinical limits", "clinic:limits"),
     ("Rooms", "clinic:rooms"),
