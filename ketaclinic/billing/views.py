@@ -58,6 +58,7 @@ def worklist(request):
     return render(request, "billing/worklist.html", {
         "todo": services.to_invoice(clinic), "unpaid": services.unpaid(clinic, limit=100),
         "due": services.due_list(clinic), "exceeded": services.exceeded(clinic),
+        "uncovered": services.uncovered_bookings(clinic),
         "aging_rows": [(b, report.totals[b]) for b in services.BUCKETS],
         "can_invoice": can_open(request.user, "billing:invoice_session"),
     })

@@ -101,3 +101,17 @@ def test_a_voided_invoice_and_a_package_sale_are_not_on_the_superbill(invoiced, 
     services.void_invoice(actor=billing, invoice=invoiced, reason="Wrong patient")
     assert superbills.superbills(Invoice.objects.filter(patient=patient)) == []
 
+
+
+def test_a_booking_without_an_estimate_is_listed_with_its_deadline_until_one_is_recorded(patient, staff, rooms,
+                                                                                        priced, billing, clock):
+    from tests.factories import book_at, make_order
+
+    order = make_order(patient, staff)
+    s = book_at(order, staff, clock.now() + timedelta(days=14), room=rooms["infusion"])
+    day = s.scheduled_start.astimezone(priced.tz).date()
+    [row] = services.uncovered_bookings(priced)
+    assert row["patient"] == patient and row["day"] == day
+    assert row["due_on"] == gfe.estimate_due(reason="scheduled", asked_on=clock.today(), service_on=day).due_on
+    services.record_due(actor=billing, patient=patient, reason="scheduled", asked_on=clock.today(), service_on=day)
+    assert services.uncovered_bookings(priced) == []

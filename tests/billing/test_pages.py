@@ -72,7 +72,7 @@ def test_the_chart_shows_billing_the_balance(invoiced, client_for):
     assert "$450.00" in chart and invoiced.number in chart
 
 
-WORKLIST_QUERIES = 14
+WORKLIST_QUERIES = 17
 INVOICE_QUERIES = 13
 
 

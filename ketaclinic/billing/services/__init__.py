@@ -20,6 +20,7 @@ from ketaclinic.billing.services.estimates import (
     exceeded,
     issue_estimate,
     record_due,
+    uncovered_bookings,
     withdraw_estimate,
 )
 from ketaclinic.billing.services.invoices import (
@@ -59,6 +60,6 @@ __all__ = [
     "exceeded", "fee_applies", "figures", "invoice_integration", "invoice_session", "invoice_visit", "invoices_of",
     "issue_estimate", "next_draw_cents", "price_for", "profile_for", "record_due", "refund", "refund_due",
     "refund_unused", "refundable", "remaining_sessions", "retire_offer", "sell_package", "session_service",
-    "set_price", "statement", "take_payment", "to_invoice", "unpaid", "update_profile", "used_sessions",
+    "set_price", "statement", "uncovered_bookings", "take_payment", "to_invoice", "unpaid", "update_profile", "used_sessions",
     "void_invoice", "withdraw_estimate",
 ]

@@ -122,3 +122,46 @@ def exceeded(clinic) -> list[Estimate]:
             .annotate(billed_cents=Sum("invoices__total_cents", filter=Q(invoices__voided_at__isnull=True),
                                        default=0)).order_by("issued_at"))
     return [e for e in rows if gfe.exceeds_estimate(billed_cents=e.billed_cents, estimated_cents=e.total_cents)]
+
+
+#: How far ahead the worklist looks for bookings without an estimate (a page size, not a rule).
+LOOKAHEAD_DAYS = 60
+
+
+def uncovered_bookings(clinic, *, now=None) -> list[dict]:
+    """Upcoming treatment sessions and billable visits of patients with no estimate for that day (due or issued,
+    not withdrawn), each with the deadline the regulation gives from the day it was booked (four queries)."""
+    from datetime import timedelta
+
+    from ketaclinic.billing.services.invoices import VISIT_SERVICES
+    from ketaclinic.scheduling.models import Appointment
+    from ketaclinic.treatments.models import TreatmentSession
+
+    now = now or timezone.now()
+    tz = clinic.tz
+    horizon = now + timedelta(days=LOOKAHEAD_DAYS)
+    bookings = [(s.patient, s.scheduled_start, s.created_at, f"{s.get_drug_display()} session {s.sequence}")
+                for s in TreatmentSession.objects.filter(patient__clinic=clinic, status=TreatmentSession.Status.BOOKED,
+                                                         scheduled_start__gte=now, scheduled_start__lte=horizon)
+                .select_related("patient")]
+    bookings += [(a.patient, a.start, a.created_at, a.type.label)
+                 for a in Appointment.objects.filter(clinic=clinic, status=Appointment.Status.BOOKED, start__gte=now,
+                                                     start__lte=horizon, type__code__in=list(VISIT_SERVICES))
+                 .select_related("patient", "type")]
+    estimates: dict[int, list[Estimate]] = {}
+    today = timezone.localtime(now, tz).date()
+    for e in (Estimate.objects.filter(clinic=clinic).exclude(status=Estimate.Status.WITHDRAWN)
+              .filter(Q(covers_until__isnull=True) | Q(covers_until__gte=today))):  # one query, whatever is booked
+        estimates.setdefault(e.patient_id, []).append(e)
+    out: dict[int, dict] = {}
+    for patient, start, booked_at, what in sorted(bookings, key=lambda b: b[1]):
+        day = timezone.localtime(start, tz).date()
+        covered = any((e.service_on or e.asked_on) <= day and (e.covers_until is None or day <= e.covers_until)
+                      for e in estimates.get(patient.pk, []))
+        if covered or patient.pk in out:
+            continue
+        asked = min(timezone.localtime(booked_at, tz).date(), day)
+        due = gfe.estimate_due(reason="scheduled", asked_on=asked, service_on=day)
+        out[patient.pk] = {"patient": patient, "what": what, "day": day, "booked_on": asked, "due_on": due.due_on,
+                           "explanation": due.explanation}
+    return sorted(out.values(), key=lambda r: r["due_on"])
