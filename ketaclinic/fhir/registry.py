@@ -66,7 +66,8 @@ class Source:
     ``updated``: ORM path of the row's last-change moment, or None when the record keeps none.
     ``date_is_day``: ``fhir_date`` is a date, not a moment.
     ``emits``: the (system, code) pairs of ``code`` this source may emit (None: any, see ``narrow``).
-    ``narrow(queryset, tokens)``: the rows that may emit one of the code tokens (None: use ``emits``).
+    ``narrow(queryset, tokens)``: the rows that may emit one of the code tokens, or None when none can (the
+    source is skipped without a query); no ``narrow``: ``emits`` decides.
     ``find(queryset, resource_id)``: the row a resource id names.
     ``categories``: the Observation categories it emits.
     """
@@ -403,6 +404,7 @@ VITALS_COLUMN = {"85354-9": ("systolic_mmHg", "diastolic_mmHg"), "8480-6": ("sys
 
 
 def narrow_vitals(qs, tokens):
+    """The readings that measured a sign the codes name (a reading without a heart rate gives no heart rate)."""
     q = Q(pk__in=[])
     for system, code in tokens:
         if system not in (None, codes.LOINC):
@@ -429,7 +431,24 @@ def _scale_codes_for(tokens) -> set[str]:
 
 
 def narrow_scales(qs, tokens):
-    return qs.filter(scale__in=sorted(_scale_codes_for(tokens)))
+    """The rows of the scales a code names; None (skip the source) when it names none."""
+    scales = sorted(_scale_codes_for(tokens))
+    return qs.filter(scale__in=scales) if scales else None
+
+
+def narrow_diagnoses(qs, tokens):
+    wanted = [c for s, c in tokens if s in (None, codes.ICD10CM)]
+    return qs.filter(code__in=wanted) if wanted else None
+
+
+def narrow_measurements(qs, tokens):
+    wanted = {c for s, c in tokens if s in (None, codes.LOINC)}
+    q = Q(pk__in=[])
+    if codes.BODY_WEIGHT.code in wanted:
+        q |= Q(weight_kg__isnull=False)
+    if codes.BODY_HEIGHT.code in wanted:
+        q |= Q(height_cm__isnull=False)
+    return qs.filter(q)
 
 
 # ----------------------------------------------------------------------------------------------- the table
@@ -457,8 +476,7 @@ def _types() -> dict[str, ResourceType]:
         ), documentation="clinic.Room"),
         ResourceType("Condition", (
             Source("diagnosis", diagnoses_qs, conditions.condition, by_place("patient", "dx"), patient="patient",
-                   date_is_day=True, emits=None,
-                   narrow=lambda qs, tokens: qs.filter(code__in=[c for s, c in tokens if s in (None, codes.ICD10CM)])),
+                   date_is_day=True, emits=None, narrow=narrow_diagnoses),
         ), search_params=(*_PAT, "code", "date"), documentation="patients.Diagnosis"),
         ResourceType("Observation", (
             Source("vitals", vitals_qs, observations.vitals_reading,
@@ -470,18 +488,13 @@ def _types() -> dict[str, ResourceType]:
                    categories=frozenset({"vital-signs"}), order=("scheduled_start", "pk")),
             Source("measurement", measurements_qs, observations.body_measurement,
                    by_place("patient", "bm", ("weight", "height")), patient="patient",
-                   emits=weight | {(codes.LOINC, codes.BODY_HEIGHT.code)},
-                   narrow=lambda qs, tokens: qs.filter(
-                       Q(weight_kg__isnull=False) if any(c == codes.BODY_WEIGHT.code for _, c in tokens) else Q(pk__in=[]))
-                   | qs.filter(Q(height_cm__isnull=False) if any(c == codes.BODY_HEIGHT.code for _, c in tokens)
-                               else Q(pk__in=[])),
+                   emits=weight | {(codes.LOINC, codes.BODY_HEIGHT.code)}, narrow=narrow_measurements,
                    categories=frozenset({"vital-signs"}), order=("measured_at", "pk")),
             Source("administration", administrations_qs, observations.administration, _administration_obs_find,
                    patient="patient", updated="updated_at", emits=None, narrow=narrow_scales,
                    categories=frozenset({"survey"}), order=("administered_at", "pk")),
             Source("rating", ratings_qs, observations.session_rating, by_place("session", "r", ("total",)),
-                   patient="session__patient", emits=None, narrow=lambda qs, tokens: qs.filter(
-                       scale__in=sorted(_scale_codes_for(tokens))), categories=frozenset({"survey"}),
+                   patient="session__patient", emits=None, narrow=narrow_scales, categories=frozenset({"survey"}),
                    order=("at", "pk")),
         ), search_params=(*_CLINICAL, "code", "category"),
             documentation="vital signs (treatments.VitalsReading, TreatmentSession.weight_kg, "

@@ -1,0 +1,62 @@
+"""Exact query budgets of the facade's hot paths, and that they do not grow with the record: a patient's vital
+signs cost the same number of queries with one dosing session or three.
+
+Of each budget, 5 are the audit entry the request writes (auth.audit_access: savepoint, chain head, insert,
+chain head update, release) and 1 the bearer token's lookup; the rest are ours."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from ketaclinic.treatments.models import VitalsReading
+from tests import factories as f
+from tests.fhir import resource_world
+from tests.fhir.conftest import bearer
+from tests.treatments.factories import make_rooms
+
+pytestmark = pytest.mark.django_db
+AUDIT_AND_TOKEN = 6
+
+
+@pytest.fixture
+def setting(client, fhir_token, clinic, patient, staff):
+    rooms = make_rooms(clinic)
+    world = resource_world.build(patient, staff, rooms)
+    token = fhir_token(clinic)
+    client.get(f"/fhir/R4/Patient/{patient.external_id}", **bearer(token))  # warm: per-process look-ups done
+    return client, token, patient, staff, rooms, world
+
+
+def urls(p) -> dict[str, tuple[str, int]]:
+    """url -> its budget beyond the token and the audit entry."""
+    return {
+        # clinic, the readings (sessions and patients joined), the patient named in the audit entry
+        f"/fhir/R4/Observation?patient={p.external_id}&code=http://loinc.org|8867-4": 3,
+        # clinic, readings, session weights, desk measurements, patient
+        f"/fhir/R4/Observation?patient={p.external_id}&category=vital-signs": 5,
+        # + administrations with their answers (2), session ratings (a page large enough to reach them all: a
+        # full page stops before the later sources and costs less)
+        f"/fhir/R4/Observation?patient={p.external_id}&_count=500": 8,
+        # the patient (its clinic joined)
+        f"/fhir/R4/Patient/{p.external_id}": 1,
+        # clinic, readings, the included patients
+        f"/fhir/R4/Observation?patient={p.external_id}&code=8867-4&_include=Observation:patient": 3,
+    }
+
+
+def test_budgets_hold_and_do_not_grow_with_the_record(setting, django_assert_num_queries):
+    client, token, patient, staff, rooms, world = setting
+    for url, ours in urls(patient).items():
+        with django_assert_num_queries(ours + AUDIT_AND_TOKEN):
+            assert client.get(url, **bearer(token)).status_code == 200
+    before = VitalsReading.objects.filter(session__patient=patient).count()
+    for days in (5, 8):
+        f.dosed_session(patient, staff, start=(timezone.now() - timedelta(days=days)).replace(second=0, microsecond=0),
+                        rooms=rooms, end="discharged")
+    assert VitalsReading.objects.filter(session__patient=patient).count() > before
+    for url, ours in urls(patient).items():
+        with django_assert_num_queries(ours + AUDIT_AND_TOKEN):
+            assert client.get(url, **bearer(token)).status_code == 200
