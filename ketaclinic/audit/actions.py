@@ -248,6 +248,8 @@ class AuditAction(StrEnum):
     FHIR_READ = "fhir.read"  # read, vread, history: one entry per request, with the client's identity
     FHIR_SEARCHED = "fhir.searched"
     FHIR_CREATED = "fhir.created"
+    FHIR_IMPORTED = "fhir.imported"  # a transaction Bundle loaded, all of it
+    FHIR_IMPORT_REFUSED = "fhir.import.refused"  # a transaction Bundle refused: nothing of it written
     FHIR_EXPORT_STARTED = "fhir.export.started"
     FHIR_EXPORT_COMPLETED = "fhir.export.completed"
     FHIR_EXPORT_CANCELLED = "fhir.export.cancelled"

@@ -3,9 +3,10 @@ bulk data export and the transaction-Bundle import (registered clients with a be
 
 from django.urls import path
 
-from ketaclinic.fhir import bulk, clients_views, token_views
+from ketaclinic.fhir import bulk, clients_views, importer, token_views
 
 urlpatterns: list = [
+    path("", importer.post_bundle, name="transaction"),
     path(".well-known/smart-configuration", token_views.smart_configuration, name="smart_configuration"),
     path("auth/token", token_views.token, name="token"),
     path("clients/", clients_views.clients, name="clients"),

@@ -41,6 +41,7 @@ fhir:token                        public           POST
 fhir:clients                      . . . . . . A    GET
 fhir:client                       . . . . . . A    GET
 fhir:client_revoke                . . . . . . A    POST
+fhir:transaction                  client           POST
 fhir:export                       client           GET
 fhir:patient_export               client           GET
 fhir:group_export                 client           GET
