@@ -83,6 +83,11 @@ class Source:
     narrow: Callable[[QuerySet, list[CodeToken]], QuerySet] | None = None
     categories: frozenset[str] = frozenset()
     order: tuple[str, ...] = ("pk",)
+    #: The mapper takes ``keep(code concept) -> bool`` and builds only what it keeps (a search by code).
+    keeps: bool = False
+
+    def to_fhir_keeping(self, row, keep) -> list:
+        return self.to_fhir(row, keep) if self.keeps else self.to_fhir(row)
 
     def patient_filter(self, patient_ids) -> Q:
         key = "pk__in" if self.patient == "" else f"{self.patient}_id__in"
@@ -482,7 +487,7 @@ def _types() -> dict[str, ResourceType]:
             Source("vitals", vitals_qs, observations.vitals_reading,
                    by_place("session", "v", ("bp", "hr", "rr", "spo2")), patient="session__patient",
                    updated="recorded_at", emits=VITALS_READING_CODES, narrow=narrow_vitals,
-                   categories=frozenset({"vital-signs"}), order=("taken_at", "pk")),
+                   categories=frozenset({"vital-signs"}), order=("taken_at", "pk"), keeps=True),
             Source("session-weight", session_weight_qs, observations.session_weight,
                    by_external_id(suffix="-weight"), patient="patient", emits=weight,
                    categories=frozenset({"vital-signs"}), order=("scheduled_start", "pk")),
@@ -492,7 +497,7 @@ def _types() -> dict[str, ResourceType]:
                    categories=frozenset({"vital-signs"}), order=("measured_at", "pk")),
             Source("administration", administrations_qs, observations.administration, _administration_obs_find,
                    patient="patient", updated="updated_at", emits=None, narrow=narrow_scales,
-                   categories=frozenset({"survey"}), order=("administered_at", "pk")),
+                   categories=frozenset({"survey"}), order=("administered_at", "pk"), keeps=True),
             Source("rating", ratings_qs, observations.session_rating, by_place("session", "r", ("total",)),
                    patient="session__patient", emits=None, narrow=narrow_scales, categories=frozenset({"survey"}),
                    order=("at", "pk")),

@@ -177,14 +177,20 @@ def no_history(request, resource_type: str, resource_id: str, version: str | Non
 
 
 # ------------------------------------------------------------------------------------------------------ search
-def _code_matches(resource, tokens) -> bool:
-    concept = getattr(resource, "code", None)
-    codings = list(getattr(concept, "coding", None) or [])
+def _concept_matches(concept: dict, tokens) -> bool:
+    """Whether a code concept (as a dict) has a coding one of the tokens names."""
     for system, code in tokens:
-        for c in codings:
-            if c.code == code and (system is None or (system == "" and not c.system) or c.system == system):
+        for c in concept.get("coding", ()):
+            if c.get("code") == code and (system is None or (system == "" and not c.get("system"))
+                                           or c.get("system") == system):
                 return True
     return False
+
+
+def _code_matches(resource, tokens) -> bool:
+    concept = getattr(resource, "code", None)
+    codings = [{"system": c.system, "code": c.code} for c in (getattr(concept, "coding", None) or [])]
+    return _concept_matches({"coding": codings}, tokens)
 
 
 def _category_matches(resource, categories) -> bool:
@@ -229,9 +235,10 @@ def _source_rows(rt: ResourceType, source: Source, query: search.SearchQuery, cl
 
 
 def matching(rt: ResourceType, query: search.SearchQuery, clinic) -> Iterator:
+    keep = (lambda concept: _concept_matches(concept, query.codes)) if query.codes is not None else None
     for source in rt.sources:
         for row in _source_rows(rt, source, query, clinic):
-            for resource in source.to_fhir(row):
+            for resource in source.to_fhir_keeping(row, keep) if keep else source.to_fhir(row):
                 if query.codes is not None and not _code_matches(resource, query.codes):
                     continue
                 if query.categories is not None and not _category_matches(resource, query.categories):

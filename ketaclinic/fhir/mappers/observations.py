@@ -39,8 +39,13 @@ def _vital(oid: str, code: codes.Code, *, subject: dict, when, performer, status
     )
 
 
-def vitals_reading(r) -> list[Observation]:
-    """One reading (its session and patient loaded, ``fhir_n`` annotated) -> up to four Observations."""
+def _wanted(keep, code: codes.Code) -> bool:
+    return keep is None or keep({"coding": [code.coding()]})
+
+
+def vitals_reading(r, keep=None) -> list[Observation]:
+    """One reading (its session and patient loaded, ``fhir_n`` annotated) -> up to four Observations.
+    ``keep(code concept) -> bool``: build only the Observations whose code it keeps (a search by code)."""
     session = r.session
     subject = patient_ref(session.patient)
     encounter = ref("Encounter", session.external_id)
@@ -51,7 +56,7 @@ def vitals_reading(r) -> list[Observation]:
     def oid(suffix: str) -> str:
         return child_id(session.external_id, "v", r.fhir_n, suffix)
 
-    if r.systolic_mmHg is not None or r.diastolic_mmHg is not None:
+    if (r.systolic_mmHg is not None or r.diastolic_mmHg is not None) and _wanted(keep, codes.BP_PANEL):
         components = []
         for code, value in ((codes.SYSTOLIC, r.systolic_mmHg), (codes.DIASTOLIC, r.diastolic_mmHg)):
             comp: dict = {"code": code.concept(code.display)}
@@ -63,12 +68,12 @@ def vitals_reading(r) -> list[Observation]:
                 comp["valueQuantity"] = codes.quantity(value, codes.UNIT_MMHG)
             components.append(comp)
         out.append(_vital(oid("bp"), codes.BP_PANEL, components=components, **common))
-    if r.heart_rate_bpm is not None:
+    if r.heart_rate_bpm is not None and _wanted(keep, codes.HEART_RATE):
         out.append(_vital(oid("hr"), codes.HEART_RATE, value=r.heart_rate_bpm, unit=codes.UNIT_PER_MIN, **common))
-    if r.respiratory_rate_per_min is not None:
+    if r.respiratory_rate_per_min is not None and _wanted(keep, codes.RESPIRATORY_RATE):
         out.append(_vital(oid("rr"), codes.RESPIRATORY_RATE, value=r.respiratory_rate_per_min,
                           unit=codes.UNIT_PER_MIN, **common))
-    if r.spo2_percent is not None:
+    if r.spo2_percent is not None and (_wanted(keep, codes.SPO2_PULSE_OX) or _wanted(keep, codes.SPO2)):
         out.append(_vital(oid("spo2"), codes.SPO2_PULSE_OX, value=r.spo2_percent, unit=codes.UNIT_PERCENT,
                           extra_codes=(codes.SPO2,), **common))
     return out
@@ -138,9 +143,10 @@ def answer_concept(scale_code: str, item_id: str, value: int) -> dict | None:
             "text": option.label}
 
 
-def administration(a) -> list[Observation]:
+def administration(a, keep=None) -> list[Observation]:
     """A scored administration (final, amended or entered-in-error; drafts are not emitted): the total (when the
-    core gave one) and one Observation per answered item (``answers`` prefetched)."""
+    core gave one) and one Observation per answered item (``answers`` prefetched). ``keep`` as for
+    :func:`vitals_reading`."""
     if a.status == "draft":
         return []
     status = OBS_STATUS[a.status]
@@ -156,10 +162,13 @@ def administration(a) -> list[Observation]:
     for ans in a.answers.all():
         oid = f"{a.external_id}-{ans.item_id.replace('_', '.')}"
         members.append(ref("Observation", oid))
+        concept = item_concept(a.scale, ans.item_id)
+        if keep is not None and not keep(concept):
+            continue
         answer = answer_concept(a.scale, ans.item_id, ans.value)
         value = {"valueCodeableConcept": answer} if answer else {"valueInteger": ans.value}
-        out.append(Observation(id=oid, code=item_concept(a.scale, ans.item_id), **common, **value))
-    if a.total is not None:
+        out.append(Observation(id=oid, code=concept, **common, **value))
+    if a.total is not None and (keep is None or keep(scale_concept(a.scale))):
         interpretation = [{"text": a.band}] if a.band else None
         out.insert(0, Observation(id=f"{a.external_id}-total", code=scale_concept(a.scale), valueInteger=a.total,
                                   interpretation=interpretation, hasMember=members or None, **common))
