@@ -36,6 +36,8 @@ class AuditAction(StrEnum):
 
     # --- The audit trail itself (crossapp audit search)
     AUDIT_SEARCHED = "audit.searched"
+    # a synthetic demo record's times moved into the past after it was signed, and sealed again (seals.py)
+    DEMO_RECORD_BACKDATED = "demo.record.backdated"
 
     # --- Clinic settings and rooms (clinic)
     CLINIC_UPDATED = "clinic.updated"

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ketaclinic.accounts.roles import Role
+from ketaclinic.audit import seals
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
@@ -96,7 +97,8 @@ def write_note(*, actor: Actor, offer: IntegrationSession, text: str) -> Therapi
     if not text.strip():
         raise IntegrationError({"text": "Write the note."})
     note = TherapistNote.objects.create(session=offer, text=text.strip()[:20000], author=actor.user)
-    audit.record(actor, AuditAction.INTEGRATION_NOTE_WRITTEN, subject=offer, patient=offer.patient)
+    audit.record(actor, AuditAction.INTEGRATION_NOTE_WRITTEN, subject=offer, patient=offer.patient,
+                 details=seals.seal(note))
     return note
 
 

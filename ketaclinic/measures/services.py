@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from ketaclinic.accounts.models import User
 from ketaclinic.accounts.roles import Role
+from ketaclinic.audit import seals
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.models import AuditEntry
@@ -257,7 +258,7 @@ def save_answers(*, actor: Actor, administration: Administration, answers: Mappi
     audit.record(actor, action, subject=admin, patient=admin.patient, details={
         "scale": admin.scale, "source": admin.source, "answered": len(result.answered),
         "total": admin.total, "band": admin.band, "flags": [f.code for f in result.flags],
-        "missing": list(result.missing) if not submitted else []})
+        "missing": list(result.missing) if not submitted else [], **(seals.seal(admin) if submitted else {})})
     if submitted:
         close_due_items(admin, due_item)
         booster = evaluate_booster(actor=actor, administration=admin)

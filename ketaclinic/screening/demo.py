@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from ketaclinic.audit import seals
 from ketaclinic.audit.services import Actor
 from ketaclinic.screening import services
 from ketaclinic.screening.models import BaselineScale, Consult, EligibilityAssessment, TreatmentTrial
@@ -66,9 +67,12 @@ def seed(ctx) -> None:
         elif a.has_absolute:
             services.sign_assessment(actor=prescriber, assessment=a, decision="decline")
         Consult.objects.filter(pk=consult.pk).update(created_at=when, updated_at=when)
-        EligibilityAssessment.objects.filter(consult=consult).update(assessed_at=when + timedelta(hours=1))
-        EligibilityAssessment.objects.filter(consult=consult, signed_at__isnull=False).update(
-            signed_at=when + timedelta(hours=2))
+        for assessment in EligibilityAssessment.objects.filter(consult=consult):
+            times = {"assessed_at": when + timedelta(hours=1)}
+            if assessment.signed_at:
+                seals.backdate_demo_record(prescriber, assessment, patient=p, **times, signed_at=when + timedelta(hours=2))
+            else:
+                EligibilityAssessment.objects.filter(pk=assessment.pk).update(**times)
         TreatmentTrial.objects.filter(consult=consult).update(recorded_at=when)
         BaselineScale.objects.filter(consult=consult).update(recorded_at=when)
     ctx.extra["eligible"] = eligible

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ketaclinic.accounts.roles import Role
+from ketaclinic.audit import seals
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
@@ -293,7 +294,7 @@ def sign_assessment(*, actor: Actor, assessment: EligibilityAssessment, decision
     a.save()
     Consult.objects.filter(pk=a.consult_id).update(status=Consult.Status.SIGNED, updated_at=a.signed_at)
     audit.record(actor, AuditAction.ELIGIBILITY_SIGNED, subject=a, patient=a.patient,
-                 details={"decision": a.decision, "outcome": a.outcome, "override_reason": reason})
+                 details={"decision": a.decision, "outcome": a.outcome, "override_reason": reason, **seals.seal(a)})
     if a.has_absolute:
         # A signed absolute contraindication stops the patient's active orders and cancels their booked
         # sessions, in this same transaction (the treatments app's receiver, ketaclinic/treatments/receivers.py).

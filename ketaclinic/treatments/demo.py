@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from ketaclinic.audit import seals
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import Chair, Room
 from ketaclinic.clinical.vitals import VitalReading, classify_reading
@@ -201,7 +202,7 @@ def seed(ctx) -> None:
             data = IV
         order = services.write_order.within(actor=prescriber, patient=p, data=data)
         signed = ctx.now - timedelta(days=40)
-        TreatmentOrder.objects.filter(pk=order.pk).update(created_at=signed, signed_at=signed)
+        seals.backdate_demo_record(prescriber, order, patient=p, created_at=signed, signed_at=signed)
         orders.append(order)
     ctx.extra["orders"] = orders
     # --- consent: one version per drug, signed by each patient when the order was written -----------------------

@@ -17,6 +17,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from ketaclinic.accounts.models import User
+from ketaclinic.audit.seals import verify_records
 from ketaclinic.audit.services import verify_chain
 from ketaclinic.clinic.demo_data import FAMILY
 from ketaclinic.clinic.models import Clinic, Room
@@ -64,6 +65,8 @@ def test_seed_demo_loads_every_role_synthetic_throughout(demo):
     assert {p.legal_family_name for p in patients[:12]} <= set(FAMILY)
     assert all(p.email.endswith("@example.invalid") for p in patients if p.email)
     assert verify_chain() is None
+    checked, problems = verify_records()  # the demo's back-dated orders and assessments are sealed again
+    assert checked > 100 and problems == []
 
 
 def test_seed_demo_a_second_time_changes_nothing(demo):

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from ketaclinic.audit import seals
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.demo_data import synthetic_person
 from ketaclinic.clinic.models import Chair, Room
@@ -25,7 +26,7 @@ from ketaclinic.screening import services as screening
 from ketaclinic.screening.models import Consult
 from ketaclinic.treatments import demo as treatments_demo
 from ketaclinic.treatments import services
-from ketaclinic.treatments.models import ConsentDocument, ConsentSignature, TreatmentOrder
+from ketaclinic.treatments.models import ConsentDocument, ConsentSignature
 
 PLAN = treatments_demo.IV | {"titrate": True, "titration_steps": [Decimal("0.5"), Decimal("0.75")],
                              "titration_scale": "phq9", "notes": "Synthetic demo: titrated series."}
@@ -63,7 +64,7 @@ def seed(ctx) -> None:
     _eligible(patient, nurse, prescriber, now - timedelta(days=30))
     order = services.write_order.within(actor=prescriber, patient=patient, data=PLAN)
     signed = now - timedelta(days=20)
-    TreatmentOrder.objects.filter(pk=order.pk).update(created_at=signed, signed_at=signed)
+    seals.backdate_demo_record(prescriber, order, patient=patient, created_at=signed, signed_at=signed)
     document = ConsentDocument.objects.filter(drug="ketamine").order_by("-effective_from").first()
     ctx.extra.setdefault("consents", {})[patient.pk] = ConsentSignature.objects.create(
         patient=patient, document=document, signer_name=patient.legal_name, signed_at=signed,

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ketaclinic.accounts.roles import Role
+from ketaclinic.audit import seals
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
@@ -179,7 +180,7 @@ def sign_order(*, actor: Actor, order: TreatmentOrder) -> TreatmentOrder:
     order.signed_by = actor.user
     order.signed_at = timezone.now()
     order.save(update_fields=["status", "signed_by", "signed_at"])
-    audit.record(actor, AuditAction.ORDER_SIGNED, subject=order, patient=order.patient)
+    audit.record(actor, AuditAction.ORDER_SIGNED, subject=order, patient=order.patient, details=seals.seal(order))
     return order
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from ketaclinic.accounts.roles import Role
+from ketaclinic.audit import seals
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
@@ -57,7 +58,7 @@ def sign_note(*, actor: Actor, session: TreatmentSession, as_role: str,
     else:
         raise TreatmentError("Sign as nurse or prescriber.")
     s.save()
-    audit.record(actor, SIGNED[as_role], subject=s, patient=s.patient)
+    audit.record(actor, SIGNED[as_role], subject=s, patient=s.patient, details=seals.seal(s))
     return s
 
 

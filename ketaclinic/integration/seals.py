@@ -1,0 +1,6 @@
+"""What a therapist's note holds (``ketaclinic/audit/seals.py``)."""
+
+from ketaclinic.audit import seals
+from ketaclinic.integration.models import TherapistNote
+
+seals.register(TherapistNote, lambda note: {"note": seals.fields_of(note)})

@@ -1,0 +1,118 @@
+"""Every signed clinical record carries a content hash in the audit entry of its signature, and `verify_records`
+names a record changed behind the application's back, whatever the kind: a session note with its vitals, dose,
+events; an order; an eligibility assessment; a therapist's note; a questionnaire's answers."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+
+from ketaclinic.audit.append_only import install_sql, remove_sql
+from ketaclinic.audit.seals import verify_records
+from tests.factories import actor, dosed_session, let_time_pass
+
+
+@contextmanager
+def behind_the_apps_back(*tables: str):
+    """Lift the append-only triggers of ``tables``, as someone with write access to the database could."""
+    with connection.cursor() as cur:
+        for table in tables:
+            for sql in remove_sql(connection.vendor, table):
+                cur.execute(sql)
+    yield
+    with connection.cursor() as cur:
+        for table in tables:
+            for sql in install_sql(connection.vendor, table):
+                cur.execute(sql)
+
+
+@pytest.fixture
+def signed_session(patient, staff, rooms):
+    return dosed_session(patient, staff, rooms=rooms, end="signed")
+
+
+def mismatched() -> list[str]:
+    return [p.record for p in verify_records()[1]]
+
+
+def test_a_signed_session_its_order_and_its_assessment_verify(signed_session, capsys):
+    checked, problems = verify_records()
+    assert problems == []
+    assert checked == 3  # the consult's assessment, the order, and the session (sealed at both signatures)
+    call_command("verify_records")
+    assert "Signed records intact" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("table", "change"), [
+    ("treatments_vitalsreading", "UPDATE treatments_vitalsreading SET systolic_mmHg = systolic_mmHg - 30"),
+    ("treatments_sessionevent", "DELETE FROM treatments_sessionevent"),
+    ("treatments_vitalsreading", "DELETE FROM treatments_vitalsreading WHERE id = (SELECT MAX(id) FROM "
+                                 "treatments_vitalsreading)"),
+    ("", "UPDATE treatments_treatmentsession SET administered_mg = administered_mg - 5"),
+    ("", "UPDATE treatments_treatmentsession SET note_summary = 'Rewritten after signing.'"),
+])
+def test_a_signed_session_changed_in_the_database_is_named(signed_session, table, change):
+    with behind_the_apps_back(*([table] if table else [])), connection.cursor() as cur:
+        cur.execute(change)
+        assert cur.rowcount > 0, "the change touched nothing: the test would prove nothing"
+    assert "treatments.TreatmentSession" in mismatched()
+    with pytest.raises(CommandError, match="do not match their signature"):
+        call_command("verify_records")
+
+
+def test_a_signed_order_and_assessment_changed_are_named_but_a_stopped_order_is_not(signed_session, staff):
+    from ketaclinic.treatments import services
+
+    services.stop_order(actor=actor(staff["prescriber"]), order=signed_session.order, reason="Course complete.")
+    assert mismatched() == []  # its status moves on by design
+    with connection.cursor() as cur:
+        cur.execute("UPDATE treatments_treatmentorder SET dose_mg_per_kg = 1.5")
+        cur.execute("UPDATE screening_eligibilityassessment SET decision = 'declined'")
+    assert {"treatments.TreatmentOrder", "screening.EligibilityAssessment"} <= set(mismatched())
+
+
+def test_a_therapists_note_changed_is_named(patient, staff, rooms):
+    from ketaclinic.integration import services
+
+    s = dosed_session(patient, staff, rooms=rooms, end="stopped")
+    let_time_pass(60)
+    offer = services.offer_after(actor=actor(staff["nurse"]), session=s)
+    services.write_note(actor=actor(staff["therapist"]), offer=offer, text="Grounded; processed the imagery.")
+    assert mismatched() == []
+    with connection.cursor() as cur:
+        cur.execute("UPDATE integration_therapistnote SET text = 'Nothing of note.'")
+        assert cur.rowcount == 1
+    assert mismatched() == ["integration.TherapistNote"]
+
+
+def test_a_submitted_questionnaire_changed_is_named_but_entered_in_error_is_not(patient, actor_for):
+    from ketaclinic.measures import services
+
+    out = services.record_administration(actor=actor_for("nurse"), patient=patient, scale="phq9",
+                                         answers={f"q{i}": 1 for i in range(1, 10)})
+    assert out.submitted and mismatched() == []
+    services.mark_entered_in_error(actor=actor_for("nurse"), administration=out.administration,
+                                   reason="Entered for the wrong patient.")
+    assert mismatched() == []
+    with connection.cursor() as cur:
+        cur.execute("UPDATE measures_itemanswer SET value = 0 WHERE item_id = 'q9'")
+        assert cur.rowcount == 1
+    assert mismatched() == ["measures.Administration"]
+
+
+def test_only_a_synthetic_demo_record_can_be_back_dated_and_sealed_again(signed_session, staff):
+    from datetime import timedelta
+
+    from ketaclinic.audit.seals import backdate_demo_record
+
+    order = signed_session.order
+    earlier = order.signed_at - timedelta(days=40)
+    assert not signed_session.patient.is_demo
+    with pytest.raises(ValueError, match="synthetic demo patient"):
+        backdate_demo_record(actor(staff["prescriber"]), order, patient=signed_session.patient, signed_at=earlier)
+    order.refresh_from_db()
+    assert order.signed_at != earlier and mismatched() == []
