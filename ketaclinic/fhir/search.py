@@ -39,7 +39,10 @@ COMMON = frozenset({"_count", "_offset", "_format", "_include"})
 
 _DATE = re.compile(
     r"^(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2})"
-    r"(?:T(?P<H>\d{2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.(?P<f>\d{1,9}))?)?(?P<tz>Z|[+-]\d{2}:\d{2})?)?)?)?$")
+    r"(?:T(?P<H>\d{2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.(?P<f>\d{1,9}))?)?(?P<tz>Z|[+-]\d{2}:\d{2})?)?)?)?$",
+    re.ASCII)
+_WHOLE = re.compile(r"^[0-9]{1,9}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -154,8 +157,9 @@ def parse_reference(value: str, name: str) -> uuid.UUID | None:
 
 
 def _int(value: str, name: str, lo: int, hi: int | None) -> int:
-    if not value.isdigit():
-        raise FhirRequestError(f"Search parameter {name}: {value!r} is not a whole number.", expression=name)
+    if not _WHOLE.match(value):
+        raise FhirRequestError(f"Search parameter {name}: {value!r} is not a whole number (digits 0-9, at most "
+                               "nine).", expression=name)
     n = int(value)
     if n < lo or (hi is not None and n > hi):
         raise FhirRequestError(f"Search parameter {name}: {n} is out of range ({lo} to {hi})." if hi is not None
@@ -184,6 +188,10 @@ def parse(resource_type: str, supported: tuple[str, ...], params, tz: ZoneInfo) 
         if modifier:
             raise FhirRequestError(f"Search parameter {key!r}: modifiers are not supported.", code="not-supported",
                                    expression=key)
+    for key in params:
+        for value in params.getlist(key):
+            if _CONTROL.search(value):
+                raise FhirRequestError(f"Search parameter {key!r} holds a control character.", expression=key)
     check_format(params)
     for value in params.getlist("_count"):
         query.count = min(_int(value, "_count", 0, None), MAX_COUNT)
