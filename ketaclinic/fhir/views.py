@@ -78,6 +78,24 @@ def _base(request) -> str:
 
 
 # ------------------------------------------------------------------------------------------------------ metadata
+#: The bulk-data and import routes (access_urls): listed in the CapabilityStatement only when they are routed.
+BULK_OPERATIONS = (
+    ("fhir:export", "export", "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"),
+    ("fhir:patient_export", "patient-export", "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export"),
+    ("fhir:group_export", "group-export", "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"),
+)
+
+
+def _routed(name: str) -> bool:
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        reverse(name, kwargs={"group_id": "x"} if name == "fhir:group_export" else None)
+    except NoReverseMatch:
+        return False
+    return True
+
+
 @fhir_endpoint
 def metadata(request):
     """CapabilityStatement: what this server really does (types, interactions, search parameters)."""
@@ -121,6 +139,9 @@ def metadata(request):
                 "description": "OAuth2 client credentials with a signed JWT assertion (SMART Backend Services); "
                                "see .well-known/smart-configuration."},
             "resource": resources,
+            "interaction": [{"code": "transaction"}] if _routed("fhir:transaction") else None,
+            "operation": [{"name": op, "definition": url} for name, op, url in BULK_OPERATIONS if _routed(name)]
+            or None,
         }],
     )
     auth.audit_access(grant, request, resource_type="CapabilityStatement", interaction="r", count=1)

@@ -66,6 +66,9 @@ def test_capability_statement_lists_what_is_served(client, token):
     assert [i.code for i in obs.interaction] == ["read", "search-type"]
     assert obs.versioning == "no-version"
     assert resources["Patient"].operation[0].name == "everything"
+    # The bulk data operations and the import are listed because they are routed (access_urls).
+    assert {op.name for op in statement.rest[0].operation} == {"export", "patient-export", "group-export"}
+    assert [i.code for i in statement.rest[0].interaction] == ["transaction"]
 
 
 def test_no_token_or_a_staff_session_gets_nothing(client, client_for, world):
