@@ -163,16 +163,17 @@ def by_external_id(field_path: str = "external_id", suffix: str | None = None):
     return find
 
 
-def by_place(parent_field: str, tag: str, suffixes: Iterable[str | None] = (None,)):
-    """Finder for ``<parent uuid>-<tag><n>[-<suffix>]``: the parent's n-th row of this kind."""
-    allowed = set(suffixes)
+def by_place(parent_field: str, tag: str, suffixes: Iterable[str | None] | None = (None,)):
+    """Finder for ``<parent uuid>-<tag><n>[-<suffix>]``: the parent's n-th row of this kind (``suffixes`` None:
+    any suffix; the mapper decides whether the row gives that id)."""
+    allowed = set(suffixes) if suffixes is not None else None
 
     def find(qs, resource_id):
         parsed = parse_id(resource_id)
         if parsed is None:
             return None
         parent, got_tag, n, suffix = parsed
-        if got_tag != tag or suffix not in allowed or n is None:
+        if got_tag != tag or (allowed is not None and suffix not in allowed) or n is None:
             return None
         row = nth(qs.filter(**{f"{parent_field}__external_id": parent}), n)
         return row
@@ -292,7 +293,7 @@ def administrations_qs(c, *, drafts=False):
 
 
 def ratings_qs(c):
-    return (m("SessionRating").objects.filter(session__patient__clinic_id=c, total__isnull=False)
+    return (m("SessionRating").objects.filter(session__patient__clinic_id=c)
             .select_related("session__patient", "recorded_by")
             .annotate(fhir_n=place(m("SessionRating"), "session"), fhir_date=Coalesce("at", "at")))
 
@@ -498,7 +499,7 @@ def _types() -> dict[str, ResourceType]:
             Source("administration", administrations_qs, observations.administration, _administration_obs_find,
                    patient="patient", updated="updated_at", emits=None, narrow=narrow_scales,
                    categories=frozenset({"survey"}), order=("administered_at", "pk"), keeps=True),
-            Source("rating", ratings_qs, observations.session_rating, by_place("session", "r", ("total",)),
+            Source("rating", ratings_qs, observations.session_rating, by_place("session", "r", None),
                    patient="session__patient", emits=None, narrow=narrow_scales, categories=frozenset({"survey"}),
                    order=("at", "pk")),
         ), search_params=(*_CLINICAL, "code", "category"),

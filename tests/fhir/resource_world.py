@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from ketaclinic.measures import services as measures
 from ketaclinic.patients import services as patients
+from ketaclinic.treatments import services as treatments
 from tests import factories as f
 
 PHQ9 = {"q1": 2, "q2": 2, "q3": 1, "q4": 1, "q5": 0, "q6": 1, "q7": 1, "q8": 0, "q9": 0}  # total 8
@@ -21,6 +22,8 @@ def build(patient, staff, rooms) -> dict:
     start = (timezone.now() - timedelta(days=14)).replace(second=0, microsecond=0)
     session = f.dosed_session(patient, staff, start=start, rooms=rooms, end="signed")
     transfer = f.dosed_session(patient, staff, start=start + timedelta(days=3), rooms=rooms, end="transferred")
+    rating = treatments.add_rating(actor=f.actor(staff["prescriber"]), session=transfer, scale="moaas",
+                                   timepoint="peak", answers={"level": 4})
     phq = measures.record_administration(actor=nurse, patient=patient, scale="phq9", answers=PHQ9,
                                          administered_at=timezone.now() - timedelta(days=2)).administration
     gad = measures.record_administration(actor=nurse, patient=patient, scale="gad7", answers=GAD7,
@@ -28,4 +31,4 @@ def build(patient, staff, rooms) -> dict:
     dx = patients.add_diagnosis(actor=nurse, patient=patient, code="F33.2")
     wrong = patients.add_diagnosis(actor=nurse, patient=patient, code="F43.12")
     patients.mark_diagnosis_entered_in_error(actor=nurse, diagnosis=wrong, reason="Wrong patient's history")
-    return {"session": session, "transferred": transfer, "phq": phq, "gad": gad, "dx": dx, "wrong_dx": wrong}
+    return {"session": session, "rating": rating, "transferred": transfer, "phq": phq, "gad": gad, "dx": dx, "wrong_dx": wrong}

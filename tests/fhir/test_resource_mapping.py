@@ -101,6 +101,16 @@ def test_phq9_total_and_items_carry_loinc_codes(world, clinic):
     assert {i["linkId"]: i["answer"][0]["valueCoding"]["code"] for i in qr["item"]}["q1"] == "LA6570-1"
 
 
+def test_session_rating_total_and_item(world, clinic):
+    sid = world["transferred"].external_id
+    obs = {o["id"]: o for o in emitted(clinic, "Observation")}
+    total, item = obs[f"{sid}-r1-total"], obs[f"{sid}-r1-level"]
+    assert total["valueInteger"] == world["rating"].total == 4
+    assert total["code"]["coding"] == [{"system": codes.LOCAL_SCALE, "code": "moaas", "display": "MOAA/S"}]
+    assert total["hasMember"] == [{"reference": f"Observation/{sid}-r1-level"}]
+    assert item["valueInteger"] == 4 and item["note"][0]["text"] == "Timepoint: At peak (~40 min)"
+
+
 def test_conditions_icd10_and_entered_in_error(world, clinic):
     conds = {c["code"]["coding"][0]["code"]: c for c in emitted(clinic, "Condition")}
     assert conds["F33.2"]["code"]["coding"][0]["system"] == codes.ICD10CM

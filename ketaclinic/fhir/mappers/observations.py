@@ -176,20 +176,22 @@ def administration(a, keep=None) -> list[Observation]:
 
 
 def session_rating(r) -> list[Observation]:
-    """CADSS or MOAA/S scored at the chair (``fhir_n`` annotated): the total."""
-    if r.total is None:
-        return []
+    """CADSS or MOAA/S scored at the chair (``fhir_n`` annotated): the total and one Observation per answered item
+    (``answers``: item id -> value, as the core scored them)."""
     session = r.session
-    return [Observation(
-        id=child_id(session.external_id, "r", r.fhir_n, "total"),
-        status="final",
-        category=[codes.SURVEY_CATEGORY.concept()],
-        code=scale_concept(r.scale),
-        subject=patient_ref(session.patient),
-        encounter=ref("Encounter", session.external_id),
-        effectiveDateTime=instant(r.at),
-        performer=[practitioner_ref(r.recorded_by)],
-        valueInteger=r.total,
-        interpretation=[{"text": r.band}] if r.band else None,
-        note=[{"text": f"Timepoint: {r.get_timepoint_display()}"}],
-    )]
+    common = {"status": "final", "category": [codes.SURVEY_CATEGORY.concept()], "subject": patient_ref(session.patient),
+              "encounter": ref("Encounter", session.external_id), "effectiveDateTime": instant(r.at),
+              "performer": [practitioner_ref(r.recorded_by)],
+              "note": [{"text": f"Timepoint: {r.get_timepoint_display()}"}]}
+    out, members = [], []
+    for item_id, value in (r.answers or {}).items():
+        if not isinstance(value, int) or isinstance(value, bool):
+            continue
+        oid = child_id(session.external_id, "r", r.fhir_n, item_id.replace("_", ".").lower())
+        members.append(ref("Observation", oid))
+        out.append(Observation(id=oid, code=item_concept(r.scale, item_id), valueInteger=value, **common))
+    if r.total is not None:
+        out.insert(0, Observation(id=child_id(session.external_id, "r", r.fhir_n, "total"), code=scale_concept(r.scale),
+                                  valueInteger=r.total, interpretation=[{"text": r.band}] if r.band else None,
+                                  hasMember=members or None, **common))
+    return out
