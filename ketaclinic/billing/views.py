@@ -120,8 +120,10 @@ def _invoice_page(request, inv, **forms_):
     lines = list(inv.lines.all())
     fig = services.figures(inv)
     services_billed = {x.service for x in lines}
-    packages = [p for p in PatientPackage.objects.filter(patient=inv.patient, status=PatientPackage.Status.ACTIVE)
-                if p.service in services_billed] if inv.kind == Invoice.Kind.SESSION and fig.balance > 0 else []
+    held = list(PatientPackage.objects.filter(patient=inv.patient, status=PatientPackage.Status.ACTIVE))
+    packages = [p for p in held if p.service in services_billed] \
+        if inv.kind == Invoice.Kind.SESSION and fig.balance > 0 and not inv.is_void else []
+    refundable = services.refundable(inv)
     return render(request, "billing/invoice.html", {
         "invoice": inv, "patient": inv.patient, "lines": lines, "payments": payments, "figures": fig,
         "pay_form": forms_.get("pay_form") or f.PaymentForm(initial={"amount": fig.balance} if fig.balance > 0
@@ -130,8 +132,7 @@ def _invoice_page(request, inv, **forms_):
         "void_form": forms_.get("void_form") or f.VoidForm(),
         "draw_form": forms_.get("draw_form") or f.DrawForm(packages=packages), "packages": packages,
         "can_pay": can_open(request.user, "billing:pay") and not inv.is_void and fig.balance > 0,
-        "can_refund": can_open(request.user, "billing:refund") and fig.net_paid + services.refundable(inv)["package"]
-        > 0,
+        "can_refund": can_open(request.user, "billing:refund") and refundable["money"] + refundable["package"] > 0,
         "can_void": can_open(request.user, "billing:void") and not inv.is_void,
         "can_draw": can_open(request.user, "billing:draw") and bool(packages),
     })

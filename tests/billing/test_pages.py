@@ -72,8 +72,8 @@ def test_the_chart_shows_billing_the_balance(invoiced, client_for):
     assert "$450.00" in chart and invoiced.number in chart
 
 
-WORKLIST_QUERIES = 17
-INVOICE_QUERIES = 13
+WORKLIST_QUERIES = 16
+INVOICE_QUERIES = 15
 
 
 def test_the_worklist_answers_in_a_fixed_number_of_queries(invoiced, completed, patient, staff, rooms, client_for,

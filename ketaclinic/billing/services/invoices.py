@@ -335,27 +335,37 @@ def bucket(days: int) -> str:
 
 
 def aging(clinic, *, today: date | None = None) -> Aging:
-    """The aging report over the clinic's live invoices with money owed (two queries: invoices, payment sums)."""
-    from django.db.models import Q, Sum
+    """The aging report over the clinic's live invoices with money owed: one query, summed in the database (each
+    invoice's payments less refunds summed once, joined to the invoices, then owed money summed by bucket).
+
+    A bucket is the number of days between the clinic-calendar day an invoice was issued and ``today``; the
+    buckets' edges are the starts of those days in the clinic's time zone, so the database compares moments."""
+    from django.db import connection
+
+    from ketaclinic.inputs import wall_clock_moment
 
     tz = clinic.tz
     today = today or timezone.localdate(timezone.now(), tz)
-    paid: dict[int, int] = {}
-    for row in (Payment.objects.filter(invoice__clinic=clinic, invoice__voided_at__isnull=True)
-                .exclude(kind=Payment.Kind.UNUSED_REFUND).values("invoice_id")
-                .annotate(p=Sum("amount_cents", filter=Q(kind=Payment.Kind.PAYMENT), default=0),
-                          r=Sum("amount_cents", filter=Q(kind=Payment.Kind.REFUND), default=0))
-                .values_list("invoice_id", "p", "r")):
-        paid[row[0]] = row[1] - row[2]
+    edges = [("current", 0), ("1-30", 30), ("31-60", 60), ("61-90", 90)]
+    starts = [wall_clock_moment(today - timedelta(days=days), datetime.min.time(), tz) for _, days in edges]
+    invoice, payment = Invoice._meta.db_table, Payment._meta.db_table
+    cases = " ".join("WHEN i.issued_at >= %s THEN %s" for _ in edges)
+    sql = (f"SELECT bucket, SUM(owed), COUNT(*) FROM ("
+           f" SELECT i.total_cents - COALESCE(p.net, 0) AS owed, CASE {cases} ELSE '90+' END AS bucket"
+           f" FROM {invoice} i LEFT JOIN ("
+           f"  SELECT invoice_id, SUM(CASE WHEN kind = %s THEN amount_cents WHEN kind = %s THEN -amount_cents"
+           f"   ELSE 0 END) AS net FROM {payment} GROUP BY invoice_id) p ON p.invoice_id = i.id"
+           f" WHERE i.clinic_id = %s AND i.voided_at IS NULL) owing WHERE owed > 0 GROUP BY bucket")
+    params: list = []
+    for (name, _), start in zip(edges, starts, strict=True):
+        params += [connection.ops.adapt_datetimefield_value(start), name]
+    params += [Payment.Kind.PAYMENT.value, Payment.Kind.REFUND.value, clinic.pk]
     report = Aging()
-    for pk, issued_at, total in (Invoice.objects.filter(clinic=clinic, voided_at__isnull=True)
-                                 .values_list("pk", "issued_at", "total_cents").iterator(chunk_size=5000)):
-        owed = total - paid.get(pk, 0)
-        if owed <= 0:
-            continue
-        b = bucket((today - timezone.localtime(issued_at, tz).date()).days)
-        report.totals[b] += owed
-        report.counts[b] += 1
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        for name, total, n in cur.fetchall():
+            report.totals[name] += int(total)
+            report.counts[name] += int(n)
     return report
 
 
