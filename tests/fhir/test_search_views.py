@@ -207,3 +207,18 @@ def test_another_clinics_token_cannot_see_this_clinics_records(client, fhir_toke
     assert "entry" not in bundle(get(client, "Observation", token, patient=str(p.external_id)))
     assert "entry" not in bundle(get(client, "Patient", token))
     outcome(client.get(f"{BASE}Patient/{p.external_id}/$everything", **bearer(token)), 404)
+
+
+def test_each_request_is_audited_once_with_the_client_and_the_count(client, token, world):
+    from ketaclinic.audit.actions import AuditAction
+    from ketaclinic.audit.models import AuditEntry
+
+    p = world["session"].patient
+    last = AuditEntry.objects.order_by("-seq").first().seq
+    data = bundle(get(client, "Observation", token, patient=str(p.external_id), code="8867-4"))
+    get(client, f"Patient/{p.external_id}", token)
+    entries = list(AuditEntry.objects.filter(seq__gt=last).order_by("seq"))
+    assert [e.action for e in entries] == [AuditAction.FHIR_SEARCHED, AuditAction.FHIR_READ]
+    assert entries[0].details["count"] == len(data["entry"]) and entries[0].patient_id == p.pk
+    assert entries[0].actor_id is None and "fhir client" in entries[0].actor_label
+    assert entries[1].details["resource_type"] == "Patient" and entries[1].patient_id == p.pk
