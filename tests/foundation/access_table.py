@@ -41,6 +41,11 @@ fhir:token                        public           POST
 fhir:clients                      . . . . . . A    GET
 fhir:client                       . . . . . . A    GET
 fhir:client_revoke                . . . . . . A    POST
+fhir:metadata                     client           GET
+fhir:read                         client           GET
+fhir:search                       client           GET
+fhir:history                      client           GET
+fhir:everything                   client           GET
 fhir:transaction                  client           POST
 fhir:export                       client           GET
 fhir:patient_export               client           GET
