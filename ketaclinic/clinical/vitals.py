@@ -10,7 +10,7 @@ label's reporting threshold (clinical.md §3c 'BP effect size', SPR-PI §5.6, C)
 from __future__ import annotations
 
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import IntEnum
@@ -195,18 +195,57 @@ def classify_series(
     baseline: VitalReading | None = None,
     settings: Mapping[str, object] | None = None,
 ) -> VitalAssessment:
-    """Classify the latest reading, escalating to STOP for sustained problems.
+    """Classify the latest reading of ``readings`` (any order), escalating to STOP for sustained problems: the
+    rule of :func:`classify_latest`, given the whole series."""
+    if not readings:
+        raise ClinicalInputError("no readings to classify", "readings")
+    ordered = sorted(readings, key=lambda t: t[0])
+    latest_at, latest = ordered[-1]
+    return classify_latest(latest_at, latest, reversed(ordered[:-1]), phase=phase, baseline=baseline,
+                           settings=settings)
+
+
+class _Remembered:
+    """The readings of an iterator, pulled from it only as far as someone has looked, and kept for the next look."""
+
+    def __init__(self, source: Iterable[tuple[datetime, VitalReading]]):
+        self._source = iter(source)
+        self._seen: list[tuple[datetime, VitalReading]] = []
+
+    def __iter__(self) -> Iterator[tuple[datetime, VitalReading]]:
+        k = 0
+        while True:
+            if k == len(self._seen):
+                try:
+                    self._seen.append(next(self._source))
+                except StopIteration:
+                    return
+            yield self._seen[k]
+            k += 1
+
+
+def classify_latest(
+    latest_at: datetime,
+    latest: VitalReading,
+    earlier: Iterable[tuple[datetime, VitalReading]],
+    *,
+    phase: str,
+    baseline: VitalReading | None = None,
+    settings: Mapping[str, object] | None = None,
+) -> VitalAssessment:
+    """Classify ``latest`` (taken at ``latest_at``), escalating to STOP for sustained problems.
 
     STOP when BP is above the hold limit (180/110) on the latest reading and on an earlier one at least
     ``vitals.bp_repeat_minutes`` (5) before it with no normal BP in between, or when heart rate has been above
     the hold limit (120) for ``vitals.heart_rate_sustained_minutes`` (5).  Source: clinical.md §1 'Thresholds'
     row, one clinic protocol (S, weak): unconfirmed.
+
+    ``earlier``: the readings taken before it, NEWEST FIRST. It is read only as far back as the rule looks: not at
+    all when the latest reading is not above a hold limit, otherwise back to the first reading that breaks the run
+    (a reading without that vital sign is stepped over), so a caller may hand a lazy iterator over a session of
+    any length and only the readings the rule needs are fetched.
     """
-    if not readings:
-        raise ClinicalInputError("no readings to classify", "readings")
     cfg = resolve(settings)
-    ordered = sorted(readings, key=lambda t: t[0])
-    latest_at, latest = ordered[-1]
     result = classify_reading(latest, phase=phase, baseline=baseline, settings=cfg)
     findings = list(result.findings)
     if phase == "pre_dose":
@@ -223,6 +262,7 @@ def classify_series(
             return None
         return x.heart_rate_bpm > cfg["vitals.heart_rate_high_hold_bpm"]  # type: ignore[operator]
 
+    before = _Remembered(earlier)
     for name, test, key, source_key in (
         ("blood pressure", bp_high, "vitals.bp_repeat_minutes", "vitals.systolic_hold_mmHg"),
         ("heart rate", hr_high, "vitals.heart_rate_sustained_minutes", "vitals.heart_rate_high_hold_bpm"),
@@ -230,7 +270,7 @@ def classify_series(
         if test(latest) is not True:
             continue
         start = latest_at
-        for at, x in reversed(ordered[:-1]):
+        for at, x in before:
             t = test(x)
             if t is None:
                 continue

@@ -3,7 +3,7 @@ CADSS and MOAA/S ratings, observations, and when the next vitals reading is due.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 
 from django.utils import timezone
@@ -18,8 +18,8 @@ from ketaclinic.clinical.scales import score
 from ketaclinic.clinical.vitals import (
     Level,
     VitalReading,
+    classify_latest,
     classify_reading,
-    classify_series,
     validate_reading,
 )
 from ketaclinic.inputs import parse_id
@@ -93,15 +93,18 @@ def add_vitals(*, actor: Actor, session: TreatmentSession, values: Mapping[str, 
             from None
     phase = _phase_for(s)
     cfg = limits_for(s.patient)
-    rows = list(s.vitals.order_by("taken_at", "pk").only("taken_at", "phase", *VITAL_FIELDS))
-    pre_rows = [r for r in rows if r.phase == Phase.PRE_DOSE]
-    baseline = _reading(pre_rows[-1]) if pre_rows else None  # the reading the dose was started on
+    vitals = s.vitals.order_by("-taken_at", "-pk")
+    newest = vitals.values_list("pk", "taken_at").first()  # (pk, taken_at) of the newest reading before this one
+    baseline_row = None  # the reading the dose was started on: the newest before the dose
+    if phase != Phase.PRE_DOSE:
+        baseline_row = vitals.filter(phase=Phase.PRE_DOSE).only("taken_at", "phase", *VITAL_FIELDS).first()
+    baseline = _reading(baseline_row) if baseline_row else None
     try:
         if phase == Phase.PRE_DOSE:
             assessment = classify_reading(reading, phase=phase, settings=cfg)
         else:
-            series = [(r.taken_at, _reading(r)) for r in rows if r.phase != Phase.PRE_DOSE] + [(taken_at, reading)]
-            assessment = classify_series(series, phase=phase, baseline=baseline, settings=cfg)
+            assessment = classify_latest(taken_at, reading, _readings_back_from(s, taken_at), phase=phase,
+                                         baseline=baseline, settings=cfg)
     except ClinicalInputError as e:
         raise _clinical(e) from None
     row = VitalsReading.objects.create(
@@ -109,10 +112,11 @@ def add_vitals(*, actor: Actor, session: TreatmentSession, values: Mapping[str, 
         findings=[{"vital": f.vital, "level": int(f.level), "message": f.message, "source": f.source}
                   for f in assessment.findings], **clean,
     )
-    latest_at = max([r.taken_at for r in rows] + [taken_at])
+    is_newest = newest is None or taken_at >= newest[1]
+    latest_at = taken_at if is_newest else newest[1]
     fields = ["last_vitals_at"]
     s.last_vitals_at = latest_at
-    if taken_at >= latest_at:
+    if is_newest:
         s.alert_level = int(assessment.level)
         fields.append("alert_level")
     s.save(update_fields=fields)
@@ -120,11 +124,28 @@ def add_vitals(*, actor: Actor, session: TreatmentSession, values: Mapping[str, 
                  details={"phase": phase, "level": assessment.level.name, **clean, "taken_at": taken_at.isoformat()})
     # What the screen that sent the reading needs to know to add it in place: the reading that was the newest
     # before it (read under the session's lock) and whether this one is the newest now.
-    row.previous_newest_pk = rows[-1].pk if rows else None
-    row.is_newest = taken_at >= latest_at
+    row.previous_newest_pk = newest[0] if newest else None
+    row.is_newest = is_newest
     row.hold_instruction = auto_pause_for_reading(actor, s, row)  # hold means hold
-    _refresh_readiness(s)
+    # Readiness reads the newest reading before the dose and the newest after it: known here unless the reading
+    # was back-dated (then every reading is read).
+    _refresh_readiness(s, rows=[r for r in (baseline_row, row) if r is not None] if is_newest else None)
     return row
+
+
+def _readings_back_from(s: TreatmentSession, at: datetime) -> Iterator[tuple[datetime, VitalReading]]:
+    """The session's readings from the dose on taken at or before ``at``, newest first, fetched a few at a time
+    and only as far as the caller reads (the sustained-limit rule stops at the first reading that breaks a run), so
+    a session with 400 readings costs what one with 10 does."""
+    qs = (VitalsReading.objects.filter(session=s, taken_at__lte=at).exclude(phase=Phase.PRE_DOSE)
+          .order_by("-taken_at", "-pk").only("taken_at", *VITAL_FIELDS))
+    offset, size = 0, 8
+    while True:
+        chunk = list(qs[offset:offset + size])
+        yield from ((r.taken_at, _reading(r)) for r in chunk)
+        if len(chunk) < size:
+            return
+        offset, size = offset + size, size * 4
 
 
 @use_case

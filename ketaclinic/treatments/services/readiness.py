@@ -53,10 +53,15 @@ def observation_clock(s: TreatmentSession, device_times: list[datetime] | None =
                                                    dose_ended_at=s.dose_ended_at, device_times=device_times)
 
 
-def _refresh_readiness(s: TreatmentSession) -> None:
+def _refresh_readiness(s: TreatmentSession, rows: list[VitalsReading] | None = None) -> None:
+    """Move the session between observation and ready as the core's discharge check says. ``rows``: at least the
+    session's newest reading before the dose and its newest after (as :func:`discharge_decision` reads them), when
+    the caller has them; otherwise every reading is read."""
     if s.status not in (S.OBSERVATION, S.READY):
         return
-    d = discharge_decision(s)
+    if rows is not None:
+        rows = sorted(rows, key=lambda r: (r.taken_at, r.pk))
+    d = discharge_decision(s, rows)
     new = S.READY if d is not None and d.ready else S.OBSERVATION
     if new != s.status:
         s.status = new
