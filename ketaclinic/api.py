@@ -6,14 +6,14 @@ bad input is a 422 naming the parameter, never a server error."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from django.shortcuts import get_object_or_404
 from ninja import NinjaAPI, Schema
 from ninja.errors import HttpError
 from ninja.security import SessionAuth
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 from ketaclinic.accounts.roles import Role
 from ketaclinic.audit import services as audit
@@ -37,7 +37,13 @@ def text(max_length: int, *, label: str):
     :func:`ketaclinic.inputs.check_text` when it holds a control character (its InputError is a ValueError, so
     pydantic answers 422 with the message)."""
     return Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length),
-                     AfterValidator(lambda value: check_text(value, label))]
+                     AfterValidator(lambda value: check_text(value, label)),
+                     Field(json_schema_extra={"pattern": ONE_LINE_TEXT})]
+
+
+#: What :func:`text` accepts, said in the OpenAPI document (ECMA regex): no control character (those of
+#: ``ketaclinic.inputs.CONTROL_CHARACTER``), and something besides white space.
+ONE_LINE_TEXT = r"^[^\u0000-\u001f\u007f]*[^\s\u0000-\u001f\u007f][^\u0000-\u001f\u007f]*$"
 
 
 #: The search term, as long as the search page's.
@@ -63,7 +69,24 @@ class PatientOut(Schema):
         return obj.external_id
 
 
-@api.get("/patients", response=list[PatientOut], url_name="patient_search", summary="Search patients by name, MRN or DOB")
+class Detail(Schema):
+    """Why a request was refused: signed out (401), a role that may not (403), nothing found (404)."""
+
+    detail: str
+
+
+class InvalidInput(Schema):
+    """Input that breaks the operation's schema (422): one entry per problem, naming where (``loc``) and what."""
+
+    detail: list[dict[str, Any]]
+
+
+#: The refusals every operation may answer with, documented so a client (and schemathesis) knows them.
+REFUSALS = {401: Detail, 403: Detail, 422: InvalidInput}
+
+
+@api.get("/patients", response={200: list[PatientOut], **REFUSALS}, url_name="patient_search",
+         summary="Search patients by name, MRN or DOB")
 def patient_search(request, q: SearchTerm):
     require_roles(request, CHART_READERS)
     results = list(patient_services.search(current_clinic(), q))
@@ -71,7 +94,8 @@ def patient_search(request, q: SearchTerm):
     return results
 
 
-@api.get("/patients/{patient_id}", response=PatientOut, url_name="patient_detail", summary="One patient's demographics")
+@api.get("/patients/{patient_id}", response={200: PatientOut, 404: Detail, **REFUSALS}, url_name="patient_detail",
+         summary="One patient's demographics")
 def patient_detail(request, patient_id: UUID):
     require_roles(request, CHART_READERS)
     patient = get_object_or_404(Patient, external_id=patient_id, clinic=current_clinic())
