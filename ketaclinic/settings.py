@@ -5,6 +5,7 @@ A bad value fails loudly at start-up (ImproperlyConfigured) rather than being gu
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import sys
@@ -133,6 +134,9 @@ SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0 and env_bool("HSTS_PRELOAD", False
 SECURE_SSL_REDIRECT = env_bool("SSL_REDIRECT", False)
 if env_bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The reverse proxies (addresses or networks) whose X-Forwarded-For is believed for the client's address (audit
+# trail, sign-in throttle): only the clinic's own proxy, never "any".
+TRUSTED_PROXIES = [ipaddress.ip_network(n, strict=False) for n in env_list("TRUSTED_PROXIES", [])]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

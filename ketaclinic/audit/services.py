@@ -7,6 +7,7 @@ are recorded the same way.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -57,7 +58,32 @@ class Actor:
 
 
 def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    """The address of the person's device: the connection's own address, or, when the connection comes from one
+    of ``settings.TRUSTED_PROXIES`` (the clinic's reverse proxy), the nearest address in X-Forwarded-For that is not
+    a trusted proxy. Read from the right, so an address a client writes into the header itself is never believed;
+    a header that does not parse is ignored. Used by the audit trail and by the sign-in throttle's per-address
+    count (behind a proxy, without this every sign-in would count against the proxy's one address)."""
+    remote = request.META.get("REMOTE_ADDR") or None
+    trusted = settings.TRUSTED_PROXIES
+    if not trusted or remote is None or not _within(remote, trusted):
+        return remote
+    hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        try:
+            ip = ipaddress.ip_address(hop)
+        except ValueError:
+            return remote
+        if not _within(str(ip), trusted):
+            return str(ip)
+    return remote
+
+
+def _within(address: str, networks) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in networks)
 
 
 #: What a NUL character in recorded details becomes: U+2400 SYMBOL FOR NULL, so the entry still shows one was typed.
