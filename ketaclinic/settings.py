@@ -115,6 +115,46 @@ def _chain_key() -> bytes:
 
 
 CHAIN_KEY = _chain_key()
+
+
+def _note_keys() -> list[str]:
+    """The Fernet keys that encrypt therapist notes and other sensitive free text at rest (ketaclinic/encryption.py):
+    ``NOTE_KEYS`` (or ``NOTE_KEYS_FILE``), comma-separated, the first one encrypting; otherwise one key made once in
+    the data directory. Keep them outside the database and in every backup (apart from it)."""
+    configured = env_str("NOTE_KEYS")
+    if not configured and TESTING:
+        configured = "dGVzdC1vbmx5LW5vdGUta2V5LW5vdC1mb3ItdXNlLTA="  # test-only
+    if not configured:
+        key_file = DATA_DIR / "note_keys"
+        if not key_file.exists():  # made whole, then linked in place (as the chain key)
+            from cryptography.fernet import Fernet
+
+            DATA_DIR.mkdir(parents=True, exist_ok=True)
+            draft = DATA_DIR / f".note_keys.{os.getpid()}"
+            draft.write_text(Fernet.generate_key().decode("ascii"))
+            draft.chmod(0o600)
+            try:
+                os.link(draft, key_file)
+            except FileExistsError:
+                pass
+            finally:
+                draft.unlink()
+        configured = key_file.read_text().strip()
+    keys = [k.strip() for k in configured.split(",") if k.strip()]
+    try:
+        from cryptography.fernet import Fernet
+
+        for k in keys:
+            Fernet(k.encode("ascii"))
+    except ValueError:
+        raise ImproperlyConfigured("NOTE_KEYS must be Fernet keys (32 url-safe base64-encoded bytes each), "
+                                   "comma-separated.") from None
+    if not keys:
+        raise ImproperlyConfigured("NOTE_KEYS is empty.")
+    return keys
+
+
+NOTE_KEYS = _note_keys()
 # Where the chains' signed checkpoints are appended (`manage.py checkpoint_chains`): outside the database, ideally
 # on another disk or host, and copied into every backup.
 CHAIN_CHECKPOINT_DIR = Path(env_str("CHAIN_CHECKPOINT_DIR", str(DATA_DIR / "checkpoints")))

@@ -38,6 +38,8 @@ class AuditAction(StrEnum):
     AUDIT_SEARCHED = "audit.searched"
     # a synthetic demo record's times moved into the past after it was signed, and sealed again (seals.py)
     DEMO_RECORD_BACKDATED = "demo.record.backdated"
+    # every encrypted note re-encrypted under the current key of NOTE_KEYS (ketaclinic/encryption.py)
+    NOTE_KEYS_ROTATED = "security.note_keys.rotated"
 
     # --- Clinic settings and rooms (clinic)
     CLINIC_UPDATED = "clinic.updated"

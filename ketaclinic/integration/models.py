@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+from ketaclinic.encryption import EncryptedTextField
 from ketaclinic.modelparts import PublicId, person
 
 
@@ -42,7 +43,7 @@ class TherapistNote(models.Model):
     never edited; a later note corrects an earlier one."""
 
     session = models.ForeignKey(IntegrationSession, on_delete=models.PROTECT, related_name="notes")
-    text = models.TextField()
+    text = EncryptedTextField(help_text="Encrypted at rest (ketaclinic/encryption.py)")
     author = person()
     written_at = models.DateTimeField(default=timezone.now)
 

@@ -21,7 +21,7 @@ def documented_env(tmp_path: Path) -> dict[str, str]:
     for name, value in list(env.items()):
         if name.endswith("_FILE"):
             secret = tmp_path / Path(value).name
-            secret.write_text("ab" * 32 if name == "CHAIN_KEY_FILE" else "s3cret-" + "x" * 50)
+            secret.write_text({"CHAIN_KEY_FILE": "ab" * 32, "NOTE_KEYS_FILE": "A" * 43 + "="}.get(name, "s3cret-" + "x" * 50))
             env[name] = str(secret)
     env["CHAIN_CHECKPOINT_DIR"] = str(tmp_path / "checkpoints")
     return env
