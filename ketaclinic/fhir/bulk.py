@@ -209,7 +209,7 @@ def run_export(job_id: int) -> str:
     except Cancelled:
         shutil.rmtree(folder, ignore_errors=True)
         return ExportJob.Status.CANCELLED
-    except Exception as e:  # the job fails with its reason; the worker goes on with other jobs
+    except BaseException as e:  # the job fails with its reason (a stopped worker too: never "running" for ever)
         ExportJob.objects.filter(pk=job.pk).update(status=ExportJob.Status.FAILED, error=f"{type(e).__name__}: {e}",
                                                    finished_at=timezone.now())
         shutil.rmtree(folder, ignore_errors=True)
