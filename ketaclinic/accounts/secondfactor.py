@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import math
 import re
 import secrets
 
 from django.conf import settings
+from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -89,6 +91,34 @@ def issue_recovery_codes(user) -> list[str]:
         codes.append("-".join(raw[i:i + 4] for i in range(0, 16, 4)))
     StaticToken.objects.bulk_create([StaticToken(device=device, token=recovery_hash(c)) for c in codes])
     return codes
+
+
+def wait_seconds(device) -> int:
+    """How long ``device`` still refuses every code after wrong ones in a row (django-otp doubles the wait per
+    failure); 0 when it takes a code now. A right code typed during the wait is refused too, so the person must be
+    told to wait, not that the code is wrong."""
+    if device is None:
+        return 0
+    allowed, data = device.verify_is_allowed()
+    if allowed or not data or "locked_until" not in data:
+        return 0
+    return max(1, math.ceil((data["locked_until"] - timezone.now()).total_seconds()))
+
+
+def wait_for(user, code: str) -> int:
+    """:func:`wait_seconds` of the device ``code`` would be checked by (the authenticator for 6 digits, the recovery
+    codes for a recovery code)."""
+    code = clean_code(code)
+    if re.fullmatch(r"[0-9]{6}", code):
+        return wait_seconds(authenticator(user))
+    if re.fullmatch(r"[a-z2-7]{16}", code):
+        return wait_seconds(StaticDevice.objects.filter(user=user, confirmed=True).first())
+    return 0
+
+
+def wait_message(seconds: int) -> str:
+    return (f"Too many wrong codes in a row: wait {seconds} second{'s' if seconds != 1 else ''}, then type the code "
+            "the app shows at that moment.")
 
 
 def verify(user, code: str, *, count_failure: bool = True) -> str:

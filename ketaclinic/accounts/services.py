@@ -100,14 +100,16 @@ def verify_second_factor(*, user: User, code: str, client_ip: str | None) -> str
     """The authenticator code (or a recovery code) after the password; returns how it was proved, or raises
     SignInRefused. Each failure is counted by the device (the wait doubles) and audited."""
     with transaction.atomic(durable=True):
-        how = secondfactor.verify(user, code)
+        wait = secondfactor.wait_for(user, code)  # still waiting after wrong codes: say so, even of a right code
+        how = "" if wait else secondfactor.verify(user, code)
         if how:
             audit.record(_actor(user, client_ip), AuditAction.AUTH_SIGN_IN, subject=user,
                          details={"second_factor": how, "recovery_codes_left": secondfactor.recovery_codes_left(user)})
         else:
-            audit.record(_actor(user, client_ip), AuditAction.AUTH_SECOND_FACTOR_REFUSED, subject=user)
+            audit.record(_actor(user, client_ip), AuditAction.AUTH_SECOND_FACTOR_REFUSED, subject=user,
+                         details={"waiting_seconds": wait} if wait else None)
     if not how:
-        raise SignInRefused(WRONG_CODE)
+        raise SignInRefused(secondfactor.wait_message(wait) if wait else WRONG_CODE)
     return how
 
 
@@ -128,8 +130,11 @@ def confirm_enrolment(*, user: User, code: str, client_ip: str | None, signing_i
     with transaction.atomic(durable=True):
         device = secondfactor.pending_device(user)
         replacing = secondfactor.authenticator(user) is not None
+        wait = secondfactor.wait_seconds(device)
         # The new app's code first: a typo there does not use up a recovery code typed as the proof.
-        if not device.verify_token(secondfactor.clean_code(code)):
+        if wait:
+            problem = AccountError({"code": secondfactor.wait_message(wait)})
+        elif not device.verify_token(secondfactor.clean_code(code)):
             audit.record(_actor(user, client_ip), AuditAction.AUTH_SECOND_FACTOR_REFUSED, subject=user,
                          details={"enrolment": True})
             problem = AccountError({"code": "That code does not match. Check the app shows the KetaClinic entry you "

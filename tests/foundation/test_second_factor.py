@@ -320,3 +320,37 @@ def test_the_django_admin_does_not_show_authenticator_secrets():
     from django.contrib import admin
 
     assert not admin.site.is_registered(TOTPDevice) and not admin.site.is_registered(StaticDevice)
+
+
+def test_a_right_code_typed_while_the_device_waits_is_told_to_wait_not_that_it_is_wrong(make_user, clock):
+    """django-otp refuses every code for 1, 2, 4... seconds after wrong ones in a row; during that wait the person is
+    told how long to wait (a right code refused as "wrong" would send them to check the app, or to a colleague)."""
+    make_user("prescriber", username="pat")
+    device, _codes = _enrol(Client(), "pat")
+    clock.shift(timedelta(seconds=31))
+    c = Client()
+    _password(c, "pat")
+    wrong = "123456" if _code(device) != "123456" else "654321"
+    for _ in range(2):  # two wrong codes, each after the wait the one before set: the next try waits 2 s
+        c.post(reverse("accounts:second_factor"), {"code": wrong})
+        clock.shift(timedelta(seconds=1.5))
+    response = c.post(reverse("accounts:second_factor"), {"code": _code(device)})
+    page = response.content.decode()
+    assert re.search(r"wait [12] seconds?, then type", page) and "not right" not in page and not _signed_in(c)
+    clock.shift(timedelta(seconds=3))
+    response = c.post(reverse("accounts:second_factor"), {"code": _code(device)})
+    assert response.status_code == 302 and _signed_in(c)
+
+
+def test_the_first_code_of_a_new_authenticator_typed_too_soon_after_a_typo_is_told_to_wait(make_user, clock):
+    make_user("prescriber", username="pat")
+    c = Client()
+    _password(c, "pat")
+    c.get(reverse("accounts:enrol"))
+    device = TOTPDevice.objects.get(user__username="pat", confirmed=False)
+    c.post(reverse("accounts:enrol"), {"code": "123456" if _code(device) != "123456" else "654321"})
+    response = c.post(reverse("accounts:enrol"), {"code": _code(device)})
+    assert re.search(r"wait 1 second,", response.content.decode()) and not _signed_in(c)
+    clock.shift(timedelta(seconds=2))
+    response = c.post(reverse("accounts:enrol"), {"code": _code(device)})
+    assert "Your recovery codes" in response.content.decode() and _signed_in(c)
