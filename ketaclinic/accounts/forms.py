@@ -3,26 +3,64 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.validators import RegexValidator
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from ketaclinic.formfields import TextField
+from ketaclinic.inputs import control_character
+
+#: The longest username (Django's User.username).
+USERNAME_MAX = 150
+#: The longest password read: any printable character, spaces included and kept (never stripped); no control
+#: characters. Far above what a person types, low enough that hashing it is not a burden.
+PASSWORD_MAX = 4096
+#: The longest second-factor code read: a recovery code is 16 characters, typed with dashes or spaces (19), an
+#: authenticator's code 6 digits.
+CODE_MAX = 40
+#: The longest page to return to after signing in (a URL; browsers and proxies keep about 2,000 characters).
+NEXT_MAX = 2000
+#: The longest username or source address (an IPv6 address with its zone) an admin lifts a delay on.
+UNLOCK_KEY_MAX = 254
+
+
+def safe_next(raw: object, host: str) -> str:
+    """The page to return to after signing in when it is one the sign-in form accepts back (a path on this host,
+    at most NEXT_MAX characters, no control characters), else "" (the home page)."""
+    text = str(raw or "")
+    if len(text) > NEXT_MAX or control_character(text) is not None:
+        return ""
+    return text if url_has_allowed_host_and_scheme(text, {host}) else ""
+
+
+def _username(**kwargs) -> TextField:
+    return TextField(max_length=USERNAME_MAX, **kwargs)
 
 
 class SignInForm(forms.Form):
-    username = forms.CharField(max_length=150, widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}))
-    password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    username = _username(label="Username",
+                         widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}))
+    password = TextField(label="Password", max_length=PASSWORD_MAX, strip=False,
+                         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
     # Where to go after signing in; the view only follows it to this host (url_has_allowed_host_and_scheme).
-    next = forms.CharField(required=False, widget=forms.HiddenInput)
+    next = TextField(label="The page to return to", max_length=NEXT_MAX, required=False, widget=forms.HiddenInput)
+
+    def clean(self):
+        data = super().clean()
+        if self.has_error("next"):  # a hidden field: its refusal is shown above the form
+            self.add_error(None, "The link that opened this page is damaged (the page to return to is too long or "
+                                 "holds a control character). Open the sign-in page again and sign in.")
+        return data
 
 
-def _password(label: str, autocomplete: str, **kwargs) -> forms.CharField:
-    return forms.CharField(label=label, max_length=4096, strip=False,
-                           widget=forms.PasswordInput(attrs={"autocomplete": autocomplete}), **kwargs)
+def _password(label: str, autocomplete: str, **kwargs) -> TextField:
+    return TextField(label=label, max_length=PASSWORD_MAX, strip=False,
+                     widget=forms.PasswordInput(attrs={"autocomplete": autocomplete}), **kwargs)
 
 
 class SecondFactorForm(forms.Form):
     """The code from the authenticator app (or a recovery code) after the password."""
 
-    code = forms.CharField(label="Code", max_length=40, error_messages={
+    code = TextField(label="Code", max_length=CODE_MAX, error_messages={
         "required": "Type the 6-digit code your authenticator app shows, or a recovery code."},
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autofocus": True, "inputmode": "text"}))
 
@@ -31,11 +69,11 @@ class EnrolForm(forms.Form):
     """The first code from a newly added authenticator, which confirms it; replacing an authenticator
     (``replacing=True``) also asks for a code of the one in use, or a recovery code."""
 
-    code = forms.RegexField(label="Code from the app", regex=r"^\s*[0-9]{3}\s?[0-9]{3}\s*$", max_length=12,
-                            error_messages={"required": "Type the 6-digit code the app shows.",
-                                            "invalid": "The code is the 6 digits the app shows."},
-                            widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}))
-    current_code = TextField(label="Code from your current authenticator, or a recovery code", max_length=40,
+    code = TextField(label="Code from the app", max_length=12,
+                     validators=[RegexValidator(r"^\s*[0-9]{3}\s?[0-9]{3}\s*$", "The code is the 6 digits the app shows.")],
+                     error_messages={"required": "Type the 6-digit code the app shows."},
+                     widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}))
+    current_code = TextField(label="Code from your current authenticator, or a recovery code", max_length=CODE_MAX,
                              required=False, error_messages={
                                  "required": "Type the 6-digit code your current authenticator shows, or a recovery "
                                              "code: replacing an authenticator needs proof you hold the old one."},
@@ -52,7 +90,7 @@ class EnrolForm(forms.Form):
 class UnlockForm(forms.Form):
     """A clinician lifts the sign-in delay on their own username with their second factor."""
 
-    username = forms.CharField(max_length=150, widget=forms.TextInput(attrs={"autocomplete": "username"}))
+    username = _username(label="Username", widget=forms.TextInput(attrs={"autocomplete": "username"}))
     code = SecondFactorForm.base_fields["code"]
 
 
@@ -60,13 +98,13 @@ class AdminUnlockForm(forms.Form):
     """A clinic admin lifts the delay of one username or source address."""
 
     kind = forms.ChoiceField(choices=[("username", "Username"), ("address", "Source address")])
-    key = forms.CharField(max_length=254)
+    key = TextField(label="Username or source address", max_length=UNLOCK_KEY_MAX)
 
 
 class RemoveSecondFactorForm(forms.Form):
     """A clinic admin removes a staff member's authenticator and recovery codes (a lost phone)."""
 
-    username = forms.CharField(label="Username", max_length=150)
+    username = _username(label="Username")
     confirm = forms.BooleanField(label="They lost their phone and their recovery codes; they will set up a new "
                                        "authenticator at their next sign-in")
 

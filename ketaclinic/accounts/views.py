@@ -25,6 +25,7 @@ from ketaclinic.accounts.forms import (
     SetPasswordForm,
     SignInForm,
     UnlockForm,
+    safe_next,
 )
 from ketaclinic.accounts.models import User
 from ketaclinic.accounts.services import AccountError, SignInRefused, sign_in
@@ -63,7 +64,7 @@ def _pending(request) -> tuple[User | None, dict]:
 
 @require_http_methods(["GET", "POST"])
 def login_view(request):
-    form = SignInForm(posted(request), initial={"next": request.GET.get("next", "")})
+    form = SignInForm(posted(request), initial={"next": safe_next(request.GET.get("next"), request.get_host())})
     if request.method == "POST" and form.is_valid():
         try:
             accepted = sign_in(request, form.cleaned_data["username"], form.cleaned_data["password"])

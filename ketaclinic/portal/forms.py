@@ -9,28 +9,44 @@ from django import forms
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from ketaclinic.formfields import TextField
+from ketaclinic.inputs import control_character
+
 CODE_DIGITS = 6
+#: The longest code read: the 6 digits, typed with spaces between them.
+CODE_MAX = 20
+#: The longest password read: any printable character, spaces included and kept; no control characters.
+PASSWORD_MAX = 4096
+#: The longest portal page to return to (a URL; browsers and proxies keep about 2,000 characters).
+NEXT_MAX = 2000
 WRONG_CODE = "That code is not right, or it has expired. Check the newest email, or send a new code."
+#: Shown when a (hidden) page to return to was refused: the page is shown again with the portal's home page instead.
+NEXT_REFUSED = ("The link that opened this page is damaged (the page to return to is too long or holds a control "
+                "character). Type the code again: you will go to the portal's home page.")
 
 
 def portal_next(raw: object, host: str) -> str:
-    """Where to go after the second factor: a portal page on this host, else the portal's home page."""
+    """Where to go after the second factor: a portal page on this host (at most NEXT_MAX characters, no control
+    characters), else the portal's home page."""
     text = str(raw or "")
-    if text.startswith("/portal/") and url_has_allowed_host_and_scheme(text, {host}):
+    if (text.startswith("/portal/") and len(text) <= NEXT_MAX and control_character(text) is None
+            and url_has_allowed_host_and_scheme(text, {host})):
         return text
     return reverse("portal:home")
 
 
 class AcceptForm(forms.Form):
-    password = forms.CharField(label="Choose a password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-                               help_text="At least 10 characters; not a common password.")
-    password2 = forms.CharField(label="Type it again", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    password = TextField(label="Choose a password", max_length=PASSWORD_MAX, strip=False,
+                         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+                         help_text="At least 10 characters; not a common password.")
+    password2 = TextField(label="Type it again", max_length=PASSWORD_MAX, strip=False,
+                          widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
 
 
 class _NextForm(forms.Form):
     """A form carrying the portal page to return to (``next``), kept to this host's portal pages."""
 
-    next = forms.CharField(required=False, widget=forms.HiddenInput)
+    next = TextField(label="The page to return to", max_length=NEXT_MAX, required=False, widget=forms.HiddenInput)
 
     def __init__(self, data=None, *, host: str, next_url: str = "", **kwargs):
         kwargs.setdefault("initial", {})["next"] = portal_next(next_url, host)
@@ -50,7 +66,8 @@ class _NextForm(forms.Form):
 class VerifyForm(_NextForm):
     """The 6-digit code emailed for a new device, and whether to trust this device."""
 
-    code = forms.CharField(max_length=20, error_messages={"required": f"Enter the {CODE_DIGITS}-digit code from the email."})
+    code = TextField(label="Sign-in code", max_length=CODE_MAX,
+                     error_messages={"required": f"Enter the {CODE_DIGITS}-digit code from the email."})
     trust = forms.BooleanField(required=False)
 
     def clean_code(self) -> str:

@@ -36,7 +36,7 @@ from ketaclinic.measures.answering import post_answers
 from ketaclinic.measures.forms import ScaleAnswersForm
 from ketaclinic.measures.models import Administration, DueItem
 from ketaclinic.portal import services
-from ketaclinic.portal.forms import WRONG_CODE, AcceptForm, ResendCodeForm, VerifyForm
+from ketaclinic.portal.forms import NEXT_REFUSED, WRONG_CODE, AcceptForm, ResendCodeForm, VerifyForm
 from ketaclinic.treatments.models import TreatmentSession
 
 UPCOMING = (TreatmentSession.Status.BOOKED, TreatmentSession.Status.CHECKED_IN)
@@ -155,6 +155,8 @@ def verify(request):
                     _set_device_cookie(response, request, account)
                 return response
             form.add_error("code", WRONG_CODE)
+        elif form.has_error("next"):
+            error = NEXT_REFUSED
     elif not services.has_live_code(account):
         try:
             services.issue_code(account=account, client_ip=client_ip(request))
