@@ -103,7 +103,8 @@ def second_factor(request):
                 messages.warning(request, f"You signed in with a recovery code; {left} left. Each works once: if your "
                                           "phone is lost, set up a new authenticator (Password → Authenticator app).")
             return response
-    return render(request, "accounts/second_factor.html", {"form": form, "expired": False})
+    return render(request, "accounts/second_factor.html", {"form": form, "expired": False,
+                                                            "has_passkeys": user.passkeys.exists()})
 
 
 @never_cache  # shows an authenticator secret, then recovery codes, maybe before the person is signed in
