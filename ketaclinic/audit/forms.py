@@ -7,9 +7,14 @@ from datetime import date
 from django import forms
 
 from ketaclinic.audit.actions import AuditAction
-from ketaclinic.formfields import IsoDateField
+from ketaclinic.formfields import IsoDateField, TextField
 
 LATEST_DAY = date(9000, 12, 31)
+#: The longest MRN searched for: a patient's MRN is at most 16 characters (Patient.mrn), here with room for the
+#: dashes and spaces it may be typed with (the search removes dashes).
+MRN_TYPED_MAX = 32
+#: The longest username (User.username).
+USERNAME_MAX = 150
 
 
 def action_choices() -> list:
@@ -24,8 +29,8 @@ def action_choices() -> list:
 
 
 class AuditSearchForm(forms.Form):
-    patient = forms.CharField(required=False, help_text="MRN")
-    user = forms.CharField(required=False, help_text="Username")
+    patient = TextField(max_length=MRN_TYPED_MAX, required=False, help_text="MRN")
+    user = TextField(max_length=USERNAME_MAX, required=False, help_text="Username")
     action = forms.ChoiceField(required=False, choices=action_choices,
                                help_text="One action, or all the actions of a domain")
     date_from = IsoDateField(required=False)

@@ -7,25 +7,35 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 from django import forms
+from django.db import models
 
 from ketaclinic.clinic import services
 from ketaclinic.clinic.models import Clinic, Room
 from ketaclinic.clinical.settings import SETTINGS, SettingSpec
-from ketaclinic.formfields import StrictDecimalField, WholeNumberField
+from ketaclinic.formfields import StrictDecimalField, TextField, WholeNumberField
 
 #: Decimal places a fractional clinical setting (mg/kg, a factor) may be entered with.
 SETTING_PLACES = 3
 MAX_CHAIRS = 20
 
 
+def strict_text(db_field: models.Field, **kwargs) -> forms.Field | None:
+    """A clinic column's form field: a CharField's own length as a :class:`TextField` (control characters refused
+    before the database sees them); any other column keeps Django's field."""
+    if type(db_field) is models.CharField and not db_field.choices:
+        return db_field.formfield(form_class=TextField, **kwargs)
+    return db_field.formfield(**kwargs)
+
+
 class ClinicForm(forms.ModelForm):
     class Meta:
         model = Clinic
         fields = list(services.CLINIC_FIELDS)
+        formfield_callback = strict_text
 
 
 class RoomForm(forms.Form):
-    name = forms.CharField(max_length=80)
+    name = TextField(max_length=Room._meta.get_field("name").max_length)
     kind = forms.ChoiceField(choices=Room.Kind.choices)
     chairs = WholeNumberField(min_value=0, max_value=MAX_CHAIRS, initial=1)
 
@@ -54,7 +64,7 @@ def setting_field(spec: SettingSpec) -> forms.Field:
     if isinstance(spec.default, str):
         if spec.choices:
             return forms.ChoiceField(choices=[(c, c) for c in spec.choices], label=label, error_messages=messages)
-        return forms.CharField(max_length=200, label=label, error_messages=messages)
+        return TextField(max_length=200, label=label, error_messages=messages)
     if isinstance(spec.default, int):
         return WholeNumberField(min_value=int(spec.minimum or 0), max_value=int(spec.maximum or 10**6), label=label,
                                 widget=forms.TextInput(attrs={"inputmode": "numeric", "size": 7}),
