@@ -9,9 +9,10 @@ from datetime import datetime
 from django import forms
 from django.utils import timezone
 
-from ketaclinic.formfields import IsoDateField
+from ketaclinic.formfields import IsoDateField, note_field
 from ketaclinic.inputs import day_window, nonexistent_time_message, wall_clock_moment
 from ketaclinic.integration.models import IntegrationSession
+from ketaclinic.integration.services import NOTE_MAX
 
 GIVE_DATE_AND_TIME = "Give the date and time."
 
@@ -70,4 +71,4 @@ class StatusForm(forms.Form):
 
 
 class NoteForm(forms.Form):
-    text = forms.CharField(widget=forms.Textarea, error_messages={"required": "Write the note."})
+    text = note_field(label="The note", max_length=NOTE_MAX, rows=10, error_messages={"required": "Write the note."})

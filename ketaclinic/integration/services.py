@@ -16,8 +16,13 @@ from ketaclinic.audit.services import Actor
 from ketaclinic.clinic import formats
 from ketaclinic.clinic.models import Room
 from ketaclinic.clinical.schedules import integration_window
+from ketaclinic.inputs import InputError, check_text
 from ketaclinic.integration.models import IntegrationSession, TherapistNote
+from ketaclinic.usecases import use_case
 
+#: The longest therapist's note kept, in characters: a long session written up in full. A longer note is refused
+#: with a message (never cut short silently).
+NOTE_MAX = 20000
 NOTE_READERS = frozenset({Role.PRESCRIBER, Role.NURSE, Role.THERAPIST})
 #: The audit action of each status ``set_status`` may set (its keys are the statuses it accepts).
 STATUS_ACTIONS = {
@@ -90,13 +95,20 @@ def set_status(*, actor: Actor, offer: IntegrationSession, status: str) -> Integ
     return offer
 
 
-@transaction.atomic
+@use_case
 def write_note(*, actor: Actor, offer: IntegrationSession, text: str) -> TherapistNote:
+    """A therapist's note on an integration session: at most NOTE_MAX characters, no control characters (tabs and
+    line breaks are kept); signed with a seal in the audit entry."""
     if Role.THERAPIST not in actor.roles:
         raise IntegrationError("Only a therapist writes integration notes.")
-    if not text.strip():
+    text = (text or "").strip()
+    if not text:
         raise IntegrationError({"text": "Write the note."})
-    note = TherapistNote.objects.create(session=offer, text=text.strip()[:20000], author=actor.user)
+    try:
+        check_text(text, "The note", multiline=True, max_length=NOTE_MAX)
+    except InputError as refused:
+        raise IntegrationError({"text": refused.message}) from None
+    note = TherapistNote.objects.create(session=offer, text=text, author=actor.user)
     audit.record(actor, AuditAction.INTEGRATION_NOTE_WRITTEN, subject=offer, patient=offer.patient,
                  details=seals.seal(note))
     return note
