@@ -500,7 +500,9 @@ def _types() -> dict[str, ResourceType]:
                    patient="patient", updated="updated_at", emits=None, narrow=narrow_scales,
                    categories=frozenset({"survey"}), order=("administered_at", "pk"), keeps=True),
             Source("rating", ratings_qs, observations.session_rating, by_place("session", "r", None),
-                   patient="session__patient", emits=None, narrow=narrow_scales, categories=frozenset({"survey"}),
+                   # append-only (database trigger), written at ``at``: that is its last change
+                   patient="session__patient", updated="at", emits=None, narrow=narrow_scales,
+                   categories=frozenset({"survey"}),
                    order=("at", "pk")),
         ), search_params=(*_CLINICAL, "code", "category"),
             documentation="vital signs (treatments.VitalsReading, TreatmentSession.weight_kg, "

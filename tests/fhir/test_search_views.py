@@ -142,11 +142,12 @@ def test_include_patient(client, token, world):
 
 def test_last_updated(client, token, world):
     pid = world["session"].patient.external_id
-    # PHQ-9 and GAD-7 were finalized now (the test clock), the vitals two weeks ago.
+    # PHQ-9, GAD-7 and the MOAA/S rating were recorded now (the test clock), the vitals two weeks ago.
     recent = bundle(get(client, "Observation", token, patient=str(pid), category="survey",
                         _lastUpdated=f"ge{(timezone.localdate() - timedelta(days=1)).isoformat()}"))
-    assert {e["resource"]["id"].split("-total")[0] for e in recent["entry"] if e["resource"]["id"].endswith("-total")} \
-        == {str(world["phq"].external_id), str(world["gad"].external_id)}
+    assert {e["resource"]["id"] for e in recent["entry"] if e["resource"]["id"].endswith("-total")} == {
+        f"{world['phq'].external_id}-total", f"{world['gad'].external_id}-total",
+        f"{world['transferred'].external_id}-r1-total"}
     old = bundle(get(client, "Observation", token, patient=str(pid), code="8867-4",
                      _lastUpdated=f"ge{(timezone.localdate() - timedelta(days=1)).isoformat()}"))
     assert "entry" not in old
