@@ -11,11 +11,25 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from ketaclinic.clinical.scales import SCALES, Scale
-from ketaclinic.formfields import IsoDateField
-from ketaclinic.measures.models import BoosterPrompt, MeasureSchedule, SafetyTask, Timing
+from ketaclinic.formfields import IsoDateField, TextField, note_field
+from ketaclinic.measures.models import Administration, BoosterPrompt, MeasureSchedule, SafetyTask, Timing
 
 #: An answer as a form sends it: a whole number (the core checks the item's range).
 ANSWER = re.compile(r"-?[0-9]{1,6}")
+#: The longest value of a button or hidden field naming what to do or where to go back ("submit", "defaults",
+#: "worklist"): the pages send at most a word.
+WORD_MAX = 20
+#: The longest reason a result is entered in error (Administration.error_reason).
+ERROR_REASON_MAX = Administration._meta.get_field("error_reason").max_length
+#: The longest note on an acknowledged safety task (who was spoken to, outcome, follow-up): the column is
+#: unbounded text; this is what a note in the record needs (as custody's notes).
+ACTION_NOTE_MAX = 2000
+#: The longest reason for a booster decision (the page's field allows 500; the column is unbounded text).
+BOOSTER_REASON_MAX = 500
+
+
+def _word(label: str) -> TextField:
+    return TextField(label=label, max_length=WORD_MAX, required=False)
 
 
 class AnswerField(forms.Field):
@@ -39,7 +53,7 @@ class ScaleAnswersForm(forms.Form):
     pressed: ``submit`` (score it) or anything else (save a draft). Used by staff entry, the portal and the
     consult's baseline scales (with ``prefix`` = the scale code)."""
 
-    action = forms.CharField(required=False)
+    action = _word("Which button")
 
     def __init__(self, data=None, *, scale: Scale, **kwargs):
         super().__init__(data, **kwargs)
@@ -113,14 +127,14 @@ class StaffScaleForm(ScaleAnswersForm):
 class ReasonForm(forms.Form):
     """Marking a result entered in error: the reason is required."""
 
-    reason = forms.CharField(max_length=300,
-                             error_messages={"required": "Say why this result was entered in error."})
+    reason = TextField(label="Reason", max_length=ERROR_REASON_MAX,
+                       error_messages={"required": "Say why this result was entered in error."})
 
 
 class ScheduleForm(forms.Form):
     """One scale's schedule for a patient (``action`` = "defaults" applies the clinic's default plan instead)."""
 
-    action = forms.CharField(required=False)
+    action = _word("Which button")
     scale = forms.ChoiceField(choices=[(c, s.name) for c, s in SCALES.items()], required=False,
                               error_messages={"invalid_choice": "Unknown scale."})
     baseline = forms.BooleanField(required=False)
@@ -154,8 +168,8 @@ class AcknowledgeForm(forms.Form):
     action_taken = forms.ChoiceField(choices=SafetyTask.Action.choices,
                                      error_messages={"required": "Choose what you did.",
                                                      "invalid_choice": "Choose what you did."})
-    action_note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}),
-                                  error_messages={"required": "Describe what you did and the outcome."})
+    action_note = note_field(label="Notes", max_length=ACTION_NOTE_MAX,
+                             error_messages={"required": "Describe what you did and the outcome."})
 
 
 class BoosterForm(forms.Form):
@@ -165,8 +179,16 @@ class BoosterForm(forms.Form):
                                           (BoosterPrompt.Status.DISMISSED, "Dismiss")],
                                  error_messages={"required": "Choose 'booster planned' or 'dismiss'.",
                                                  "invalid_choice": "Choose 'booster planned' or 'dismiss'."})
-    reason = forms.CharField(max_length=500, error_messages={"required": "Give a reason (what you decided and why)."})
-    back = forms.CharField(required=False)
+    reason = TextField(label="Reason", max_length=BOOSTER_REASON_MAX,
+                       error_messages={"required": "Give a reason (what you decided and why)."})
+    back = _word("The page to return to")
+
+    def clean(self):
+        data = super().clean()
+        if self.has_error("back"):  # a hidden field: its refusal is shown above the form
+            self.add_error(None, "This page's form is damaged (the page to return to is too long or holds a control "
+                                 "character). Reload the page and record the decision again.")
+        return data
 
     @property
     def to_worklist(self) -> bool:
