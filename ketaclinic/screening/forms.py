@@ -9,13 +9,18 @@ from __future__ import annotations
 from django import forms
 
 from ketaclinic.clinical import eligibility as elig
-from ketaclinic.formfields import StrictDecimalField, WholeNumberField
+from ketaclinic.formfields import StrictDecimalField, TextField, WholeNumberField, note_field
 from ketaclinic.screening import services
 from ketaclinic.screening.models import Consult, PlannedDrug, TreatmentTrial
 
 CHOOSE_DRUG = "Choose ketamine or esketamine."
 #: Whole numbers for baseline vitals are read up to this; the clinical core checks the plausible range.
 VITAL_DIGITS_MAX = 10**6
+#: The longest intake note kept (the consult's service keeps at most this many characters).
+NOTES_MAX = 5000
+#: The longest reason written at signing: treating despite a relative contraindication, or retracting an absolute
+#: finding entered in error (the service keeps at most 2,000 characters of the latter).
+SIGN_REASON_MAX = 2000
 
 
 def _drug_field(**kwargs) -> forms.ChoiceField:
@@ -47,7 +52,7 @@ class IntakeForm(forms.Form):
     medication_classes = forms.MultipleChoiceField(
         choices=list(services.MEDICATION_CLASS_LABELS.items()), required=False,
         error_messages={"invalid_choice": "Unknown medication class: %(value)s"})
-    notes = forms.CharField(required=False, max_length=5000, strip=False, widget=forms.Textarea)
+    notes = note_field(label="Notes", max_length=NOTES_MAX, required=False, strip=False)
 
     @classmethod
     def for_consult(cls, consult: Consult) -> IntakeForm:
@@ -62,8 +67,9 @@ class IntakeForm(forms.Form):
 
 
 class TrialForm(forms.Form):
-    drug = forms.CharField(max_length=120, error_messages={"required": "Name the drug or treatment."})
-    dose = forms.CharField(max_length=60, required=False)
+    drug = TextField(label="Drug", max_length=TreatmentTrial._meta.get_field("drug").max_length,
+                     error_messages={"required": "Name the drug or treatment."})
+    dose = TextField(label="Dose", max_length=TreatmentTrial._meta.get_field("dose").max_length, required=False)
     weeks = StrictDecimalField.for_model(TreatmentTrial, "weeks", label="Weeks",
                                          error_messages={"required": "Enter the number of weeks."})
     adequate_dose = forms.BooleanField(required=False)
@@ -87,8 +93,8 @@ class SignForm(forms.Form):
     decision = forms.ChoiceField(choices=[("accept", "accept"), ("decline", "decline"), ("retract", "retract")],
                                  error_messages={"required": "Choose accept or decline.",
                                                  "invalid_choice": "Choose accept or decline."})
-    override_reason = forms.CharField(required=False, widget=forms.Textarea)
-    reason = forms.CharField(required=False, widget=forms.Textarea)
+    override_reason = note_field(label="Override reason", max_length=SIGN_REASON_MAX, required=False)
+    reason = note_field(label="Reason it was entered in error", max_length=SIGN_REASON_MAX, required=False)
 
     @property
     def retract(self) -> bool:

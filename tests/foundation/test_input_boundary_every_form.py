@@ -1,6 +1,6 @@
 """Every text field of every form of the project: a length checked before the database, and no control characters
-(formfields.TextField). Django's own CharField only refuses NUL and needs no length; the fields below that still
-are one are listed with the area that owns them, and no new one may be added."""
+(formfields.TextField). Django's own CharField only refuses NUL and needs no length, so no form may use one for
+text: every area's forms are strict, and a new loose field fails here."""
 
 from __future__ import annotations
 
@@ -14,13 +14,6 @@ from django import forms
 import ketaclinic
 from ketaclinic.formfields import TextField
 
-#: Text fields not yet a TextField, by the area that owns them (the input-boundary work of issue 17 changed only
-#: its own areas: custody, patients, scheduling, the API). Each should become ``TextField(max_length=...)`` or
-#: ``note_field(max_length=...)`` from ketaclinic/formfields.py, and then leave this list.
-NOT_YET_STRICT = {
-    "screening": {"IntakeForm.notes", "TrialForm.drug", "TrialForm.dose", "SignForm.override_reason",
-                  "SignForm.reason"},
-}
 #: Text fields whose own parsing bounds them: a UUID, an e-mail address (Django's validator, 320 characters).
 BOUNDED_BY_THEIR_TYPE = (forms.UUIDField,)
 
@@ -54,14 +47,15 @@ def test_every_text_field_has_a_length_and_refuses_control_characters():
     found = list(text_fields())
     assert len(found) > 100
     new = sorted(f"{area}: {name}" for area, name, field in found
-                 if not strict(field) and name not in NOT_YET_STRICT.get(area, set()))
+                 if not strict(field))
     assert new == [], ("text fields without a length or a control-character check (use formfields.TextField or "
                        "note_field):\n" + "\n".join(new))
 
 
-@pytest.mark.parametrize("area", ["custody", "patients", "scheduling"])
-def test_the_areas_already_converted_have_no_exception(area):
-    assert area not in NOT_YET_STRICT
+@pytest.mark.parametrize("area", ["accounts", "audit", "clinic", "custody", "integration", "measures", "patients",
+                                  "portal", "scheduling", "screening"])
+def test_every_area_with_text_fields_is_checked(area):
+    """The walk over form modules reaches each area that has text fields (a rename cannot hide one)."""
     assert any(a == area for a, _, _ in text_fields())
 
 
