@@ -12,6 +12,7 @@ it (clinical.md writes "SBP > 180"); a *lower* limit is breached when the value 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -441,9 +442,26 @@ def validate_settings(values: Mapping[str, object]) -> dict[str, SettingValue]:
     Raises :class:`ClinicalInputError` (``field`` = the setting key) for an unknown key, a value of the wrong
     type, a value outside the setting's range, or limits out of order (e.g. a caution limit above the hold
     limit).  Sources: see each :class:`SettingSpec`.
+
+    The same values give the same answer, so the last few answers are remembered (a vitals save resolves the
+    clinic's settings several times): each call still returns its own dict, and a refusal is never remembered.
     """
     if not isinstance(values, Mapping):
         raise ClinicalInputError(f"settings must be a mapping, got {type(values).__name__}")
+    try:  # each value with its type, so that True and 1 (equal in Python) are not taken for one another
+        key = tuple(sorted(((k, type(v), v) for k, v in values.items()), key=lambda kv: str(kv[0])))
+        hash(key)
+    except TypeError:  # a value that cannot be a key (a list, say): checked afresh, and refused below
+        return _validate(values)
+    return dict(_validated(key))
+
+
+@functools.lru_cache(maxsize=64)
+def _validated(items: tuple[tuple[str, type, object], ...]) -> dict[str, SettingValue]:
+    return _validate({k: v for k, _, v in items})
+
+
+def _validate(values: Mapping[str, object]) -> dict[str, SettingValue]:
     merged = defaults()
     for key, raw in values.items():
         if key in RETIRED_KEYS:  # a clinic's stored value of a setting that no longer exists: not used

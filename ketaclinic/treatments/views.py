@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.contrib import messages
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -291,22 +291,51 @@ def cancel(request, external_id):
 
 
 # ============================================================================================ cockpit
-def cockpit_context(request, s: TreatmentSession, **extra) -> dict:
-    """Everything the cockpit shows, in a fixed number of queries whatever the number of readings."""
-    rows = list(s.vitals.select_related("recorded_by").order_by("taken_at", "pk"))
+#: How many of the newest readings the cockpit's vitals table shows (with every reading before the dose, the
+#: baseline); the rest are one click away ("all readings"). A typical session has fewer, so it shows whole.
+COCKPIT_RECENT_READINGS = 24
+
+
+def cockpit_readings(s: TreatmentSession, *, every: bool = False) -> dict:
+    """The readings the cockpit shows and reads, in a fixed number of queries whatever the session's length:
+    ``rows``, the table's rows in time order (every reading before the dose, the baseline, then the newest
+    :data:`COCKPIT_RECENT_READINGS`); ``pre_rows``, the readings before the dose; ``alert_rows``, those at HOLD
+    or STOP; ``latest``, the newest; ``gap_before``, the id of the first row after readings left out of the table
+    (None when none are). ``every`` (the "all readings" view), and an esketamine session (whose REMS form reads
+    the blood pressure ~40 min after the first device, in a session of about two hours), read them all."""
+    vitals = s.vitals.select_related("recorded_by")
+    if every or s.route == Route.INTRANASAL:
+        rows = list(vitals.order_by("taken_at", "pk"))
+        return {"rows": rows, "pre_rows": [r for r in rows if r.phase == Phase.PRE_DOSE],
+                "alert_rows": [r for r in rows if r.level >= 2], "latest": rows[-1] if rows else None,
+                "gap_before": None}
+    recent = list(vitals.order_by("-taken_at", "-pk")[:COCKPIT_RECENT_READINGS + 1])[::-1]
+    marked = list(vitals.filter(Q(phase=Phase.PRE_DOSE) | Q(level__gte=2)).order_by("taken_at", "pk"))
+    pre = [r for r in marked if r.phase == Phase.PRE_DOSE]
+    beyond = recent.pop(0) if len(recent) > COCKPIT_RECENT_READINGS else None
+    in_window = {r.pk for r in recent}
+    return {"rows": [r for r in pre if r.pk not in in_window] + recent, "pre_rows": pre,
+            "alert_rows": [r for r in marked if r.level >= 2], "latest": recent[-1] if recent else None,
+            # readings from the dose on older than the window are left out (one before the dose is shown anyway)
+            "gap_before": recent[0].pk if beyond is not None and beyond.phase != Phase.PRE_DOSE else None}
+
+
+def cockpit_context(request, s: TreatmentSession, *, every_reading: bool = False, **extra) -> dict:
+    """Everything the cockpit shows, in a fixed number of queries whatever the number of readings (the vitals table
+    shows the newest readings and those before the dose; ``every_reading``: all of them)."""
+    readings = cockpit_readings(s, every=every_reading)
+    rows, pre, latest = readings["rows"], readings["pre_rows"], readings["latest"]
     events = list(s.events.select_related("by"))
     aes = list(s.adverse_events.select_related("recorded_by"))
     ratings = list(s.ratings.select_related("recorded_by"))
     observations = list(s.observations.select_related("recorded_by"))
     addenda = list(s.addenda.select_related("by"))
     rems = RemsForm.objects.filter(session=s).first() if s.route == Route.INTRANASAL else None
-    pre = [r for r in rows if r.phase == Phase.PRE_DOSE]
     overrides = list(s.predose_overrides.select_related("by", "reading"))
     active_ae = any(a.resolved_at is None for a in aes)
     decision = services.discharge_decision(s, rows, active_ae) if s.dose_ended_at else None
     limits = s.patient.clinic.limits()
     phase = services._phase_for(s)
-    latest = rows[-1] if rows else None
     user = request.user
     missing = services.precheck_missing(s)
     consent = services.valid_consent(s)
@@ -314,7 +343,8 @@ def cockpit_context(request, s: TreatmentSession, **extra) -> dict:
     seen = {a.reading_id for a in acks if a.kind == "seen"}
     account = stock.account(s) if s.status not in services.CLOSED and (s.checked_in_at or s.prepared_dose_mg) else None
     ctx = {
-        "s": s, "patient": s.patient, "order": s.order, "rows": rows, "events": events, "aes": aes,
+        "s": s, "patient": s.patient, "order": s.order, "rows": rows, "gap_before": readings["gap_before"],
+        "every_reading": every_reading, "events": events, "aes": aes,
         "ratings": ratings, "observations": observations, "addenda": addenda, "rems": rems,
         "pre_rows": pre, "held": services.predose_hold(s, pre, overrides), "latest": latest, "overrides": overrides,
         "pregnancy_open": s.pregnancy_test == "positive" and not any(o.kind == "pregnancy" for o in overrides),
@@ -343,7 +373,7 @@ def cockpit_context(request, s: TreatmentSession, **extra) -> dict:
         "chair_alert": (services.rules.chair_alert(latest.level, latest.phase, limits, route=s.route)
                         if latest and latest.level >= 2 else None),
         "alert_acks": [a for a in acks if latest and a.reading_id == latest.pk],
-        "unseen_alerts": [r for r in rows if r.level >= 2 and r.pk not in seen and (latest is None or r.pk != latest.pk)],
+        "unseen_alerts": [r for r in readings["alert_rows"] if r.pk not in seen and (latest is None or r.pk != latest.pk)],
         "may_acknowledge": can_open(user, "treatments:acknowledge_alert"),
         "acks_as_prescriber": user.has_role(Role.PRESCRIBER),  # the service records a prescriber's as "seen"
         "ready_from": (services.ready_from(s, [e.at for e in events if e.kind == SessionEvent.Kind.DEVICE])
@@ -381,9 +411,12 @@ def deep_sedation(ratings: list[SessionRating], limits) -> SessionRating | None:
 
 
 def cockpit(request, external_id):
+    """The session cockpit. Its vitals table shows the readings before the dose and the newest ones;
+    ``?vitals=all`` shows every reading."""
     s = _session(external_id)
     audit.record(Actor.from_request(request), AuditAction.SESSION_COCKPIT_VIEWED, subject=s, patient=s.patient)
-    return render(request, "treatments/cockpit.html", cockpit_context(request, s))
+    return render(request, "treatments/cockpit.html",
+                  cockpit_context(request, s, every_reading=request.GET.get("vitals") == "all"))
 
 
 @require_POST
@@ -393,7 +426,7 @@ def vitals(request, external_id):
     however many readings the session has; a refusal comes back in the row form with what was typed. A reading
     that pauses the dose reloads the whole cockpit; the whole panel is redrawn for the first reading, a
     back-dated one, or when the screen did not show the newest reading before it (a colleague's, say)."""
-    s = _session(external_id, related=("patient", "patient__clinic", "order"))
+    s = _session(external_id, related=("patient", "patient__clinic"))  # the service locks and reads it afresh
     form = forms.VitalsForm(posted(request), session=s)
     errors: dict[str, str] = {}
     row = None
