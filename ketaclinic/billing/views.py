@@ -134,6 +134,7 @@ def _invoice_page(request, inv, **forms_):
         "can_pay": can_open(request.user, "billing:pay") and not inv.is_void and fig.balance > 0,
         "can_refund": can_open(request.user, "billing:refund") and refundable["money"] + refundable["package"] > 0,
         "can_void": can_open(request.user, "billing:void") and not inv.is_void,
+        "can_see_estimate": can_open(request.user, "billing:estimate"),
         "can_draw": can_open(request.user, "billing:draw") and bool(packages),
     })
 

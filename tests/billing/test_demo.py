@@ -34,6 +34,7 @@ def test_the_demo_clinic_has_prices_packages_estimates_and_paid_and_unpaid_invoi
     assert all(pv.note == "Synthetic demo price" for pv in PriceVersion.objects.all())
     assert PackageOffer.objects.filter(clinic=demo, active=True).count() == 2
     assert Estimate.objects.filter(status=Estimate.Status.ISSUED).count() == 1
+    assert Estimate.objects.filter(status=Estimate.Status.DUE).count() == 1
     invoices = list(services.annotate_figures(Invoice.objects.filter(clinic=demo)))
     balances = [services.annotated_figures(i).balance for i in invoices]
     assert any(b == 0 for b in balances) and any(b > 0 for b in balances)

@@ -16,7 +16,7 @@ from ketaclinic.patients.services import add_diagnosis
 from tests.factories import actor, dosed_session
 from tests.pdfread import pdf_text
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.calendar]  # dates from the test clock: rerun by .ci/run's date matrix
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from ketaclinic.treatments import services as treatments
 from tests.billing.conftest import PRICES
 from tests.factories import actor, book_at, make_order
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.calendar]  # dates from the test clock: rerun by .ci/run's date matrix
 
 
 def snapshot():

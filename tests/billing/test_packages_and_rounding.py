@@ -12,7 +12,7 @@ from ketaclinic.billing.models import Invoice, PackageOffer, PatientPackage, Pay
 from ketaclinic.billing.money import allocate
 from tests.factories import dosed_session
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.calendar]  # dates from the test clock: rerun by .ci/run's date matrix
 
 
 @given(total=st.integers(min_value=0, max_value=10**9), parts=st.integers(min_value=1, max_value=52))

@@ -13,7 +13,7 @@ from tests.factories import dosed_session
 from tests.measures.conftest import make_portal_patient  # noqa: F401
 from tests.pdfread import pdf_text
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.calendar]  # dates from the test clock: rerun by .ci/run's date matrix
 
 
 def test_the_worklist_offers_the_completed_session_and_invoicing_it_opens_the_invoice(completed, client_for):

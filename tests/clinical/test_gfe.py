@@ -10,6 +10,8 @@ import pytest
 from ketaclinic.clinical import gfe
 from ketaclinic.clinical.custody import is_business_day
 
+pytestmark = pytest.mark.calendar  # rerun by .ci/run at each moment of its date matrix
+
 
 def due(asked: date, service: date | None = None, reason: str = "scheduled") -> gfe.GfeDue:
     return gfe.estimate_due(reason=reason, asked_on=asked, service_on=service)

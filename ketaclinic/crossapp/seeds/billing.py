@@ -85,9 +85,14 @@ def seed(ctx) -> None:
                                                                      (Service.INTEGRATION, 6)],
                                    service_on=today, covers_until=today + timedelta(days=42))
     upcoming = (TreatmentSession.objects.filter(patient__clinic=clinic, status=TreatmentSession.Status.BOOKED,
-                                                scheduled_start__gt=timezone.now() + timedelta(days=1))
+                                                scheduled_start__gt=timezone.now())
                 .exclude(patient=someone).select_related("patient").order_by("scheduled_start").first())
-    if upcoming is not None:
+    if upcoming is None:  # no booked session ahead: a patient who asks what a series would cost
+        other = next((p for p in ctx.patients if p.pk != someone.pk), None)
+        if other is not None:
+            services.record_due.within(actor=actor, patient=other, reason="requested", asked_on=today,
+                                       note="Synthetic demo: asked what a series costs")
+    else:
         services.record_due.within(actor=actor, patient=upcoming.patient, reason="scheduled", asked_on=today,
                                    service_on=timezone.localtime(upcoming.scheduled_start, clinic.tz).date(),
                                    note="Synthetic demo: booked self-pay series")
