@@ -68,6 +68,14 @@ POLICY: dict[str, Rule] = {
     "accounts:sign_in_security": staff(AD),
     "accounts:lift_delay": staff(AD),
     "accounts:remove_second_factor": staff(AD),
+    # passkeys: each staff member their own (the views only ever touch request.user's); the passkey step of signing
+    # in serves only the account whose password this browser had accepted a moment before, like the code step
+    "accounts:passkeys": ANY_STAFF,
+    "accounts:passkey_add_options": ANY_STAFF,
+    "accounts:passkey_add": ANY_STAFF,
+    "accounts:passkey_remove": ANY_STAFF,
+    "accounts:passkey_sign_in_options": PUBLIC,
+    "accounts:passkey_sign_in": PUBLIC,
     "health": PUBLIC,
     # --- clinic (Today, settings, rooms) --------------------------------------------------------
     "clinic:today": ANY_STAFF,

@@ -82,3 +82,24 @@ class SignInCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.key}: {self.failures}"
+
+
+class Passkey(models.Model):
+    """A staff member's passkey (WebAuthn credential): a second factor that cannot be phished, on a phone, a laptop's
+    fingerprint reader or a security key. Only the public key is kept; the private key never leaves the device."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="passkeys")
+    name = models.CharField(max_length=80)
+    credential_id = models.BinaryField(max_length=1023, unique=True)
+    public_key = models.BinaryField(max_length=2048)
+    sign_count = models.PositiveBigIntegerField(default=0)
+    transports = models.JSONField(default=list, blank=True)
+    backed_up = models.BooleanField(default=False, help_text="synced to the person's other devices (multi-device)")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.user.username}: passkey {self.name}"

@@ -43,7 +43,7 @@ def authenticator(user) -> TOTPDevice | None:
 
 def next_step(user) -> str:
     """After a correct password: "verify" (type the code), "enrol" (set one up first) or "" (signed in)."""
-    if is_staff_account(user) and authenticator(user) is not None:
+    if is_staff_account(user) and (authenticator(user) is not None or user.passkeys.exists()):
         return "verify"
     return "enrol" if required_for(user) else ""
 
@@ -155,6 +155,8 @@ def recovery_codes_left(user) -> int:
 
 
 def remove_all(user) -> int:
-    """Remove the user's authenticator and recovery codes (lost phone): they enrol again at their next sign-in."""
+    """Remove the user's authenticator, recovery codes and passkeys (a lost phone or laptop): they set up a second
+    factor again at their next sign-in."""
     removed = TOTPDevice.objects.filter(user=user).delete()[0]
+    removed += user.passkeys.all().delete()[0]
     return removed + StaticDevice.objects.filter(user=user).delete()[0]

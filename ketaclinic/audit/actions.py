@@ -21,6 +21,8 @@ class AuditAction(StrEnum):
     AUTH_SIGN_IN_UNLOCKED = "auth.sign_in.unlocked"
     AUTH_SECOND_FACTOR_REFUSED = "auth.second_factor.refused"
     AUTH_SECOND_FACTOR_ENROLLED = "auth.second_factor.enrolled"
+    AUTH_PASSKEY_ADDED = "auth.passkey.added"
+    AUTH_PASSKEY_REMOVED = "auth.passkey.removed"
     AUTH_SECOND_FACTOR_REMOVED = "auth.second_factor.removed"
     AUTH_PASSWORD_CHANGE_REFUSED = "auth.password_change.refused"
     AUTH_PASSWORD_RESET_REQUESTED = "auth.password_reset.requested"

@@ -36,6 +36,12 @@ accounts:password_reset_confirm   public           GET
 accounts:sign_in_security         . . . . . . A    GET
 accounts:lift_delay               . . . . . . A    POST
 accounts:remove_second_factor     . . . . . . A    POST
+accounts:passkeys                 P N T F B C A    GET
+accounts:passkey_add_options      P N T F B C A    POST
+accounts:passkey_add              P N T F B C A    POST
+accounts:passkey_remove           P N T F B C A    POST
+accounts:passkey_sign_in_options  public           POST
+accounts:passkey_sign_in          public           POST
 fhir:smart_configuration          public           GET
 fhir:token                        public           POST
 fhir:clients                      . . . . . . A    GET
