@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ketaclinic.access import can_open
 from ketaclinic.billing.models import Estimate, PatientPackage
-from ketaclinic.billing.services import annotated_figures, invoices_of
+from ketaclinic.billing.services import annotated_figures, invoices_of, price_summary
 
 
 def chart_sections(request, patient) -> list[dict]:
@@ -18,5 +18,7 @@ def chart_sections(request, patient) -> list[dict]:
         "context": {"patient": patient, "balance": sum(b for _, b in owed), "open": [(i, b) for i, b in owed if b > 0][:5],
                     "due": list(Estimate.objects.filter(patient=patient, status=Estimate.Status.DUE)),
                     "packages": PatientPackage.objects.filter(patient=patient,
-                                                              status=PatientPackage.Status.ACTIVE).count()},
+                                                              status=PatientPackage.Status.ACTIVE).count(),
+                    # what a series costs, read-only, for the front desk before it books one from the chart
+                    "summary": price_summary(patient.clinic)},
     }]

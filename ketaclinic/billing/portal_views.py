@@ -10,26 +10,10 @@ from django.shortcuts import get_object_or_404, render
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.billing import services
 from ketaclinic.billing.forms import SuperbillForm
-from ketaclinic.billing.models import Estimate, Invoice, PackageOffer, PatientPackage, Payment, Service
-from ketaclinic.billing.money import allocate
+from ketaclinic.billing.models import Estimate, Invoice, PatientPackage, Payment
 from ketaclinic.billing.services import superbills
 from ketaclinic.clinical import gfe
 from ketaclinic.portal.views import portal_page
-
-
-def price_summary(clinic) -> dict:
-    """What a patient is shown before a series is booked: each priced service and the packages on offer, with the
-    share per session (read-only)."""
-    current = services.current_prices(clinic)
-    rows = [{"label": s.label, "price": current[s.value].amount_cents} for s in Service if s.value in current]
-    offers = []
-    for o in PackageOffer.objects.filter(clinic=clinic, active=True).order_by("name"):
-        shares = allocate(o.price_cents, o.sessions)
-        list_price = current.get(o.service)
-        offers.append({"name": o.name, "sessions": o.sessions, "price": o.price_cents, "per_session": shares[0],
-                       "service": Service(o.service).label,
-                       "list_total": list_price.amount_cents * o.sessions if list_price else None})
-    return {"prices": rows, "offers": offers}
 
 
 @portal_page(AuditAction.BILLING_PORTAL_VIEWED)
@@ -45,7 +29,7 @@ def my_billing(request):
         "patient": patient, "invoices": invoices, "balance": sum(i.fig.balance for i in invoices),
         "estimates": list(Estimate.objects.filter(patient=patient, status=Estimate.Status.ISSUED)
                           .order_by("-issued_at")),
-        "packages": held, "summary": price_summary(patient.clinic),
+        "packages": held, "summary": services.price_summary(patient.clinic),
         "has_superbill": any(i.kind in superbills.SERVICE_KINDS for i in invoices),
     })
 

@@ -52,13 +52,20 @@ from ketaclinic.billing.services.packages import (
     used_sessions,
 )
 from ketaclinic.billing.services.payments import refund, refundable, take_payment
-from ketaclinic.billing.services.prices import CODES, current_prices, price_for, set_price, update_profile
+from ketaclinic.billing.services.prices import (
+    CODES,
+    current_prices,
+    price_for,
+    price_summary,
+    set_price,
+    update_profile,
+)
 
 __all__ = [
     "BUCKETS", "CODES", "DESK_ROLES", "MONEY_ROLES", "Aging", "BillingError", "Figures", "add_offer", "aging",
     "annotate_figures", "annotated_figures", "balance_of", "current_prices", "draw", "drawn_cents", "due_list",
     "exceeded", "fee_applies", "figures", "invoice_integration", "invoice_session", "invoice_visit", "invoices_of",
-    "issue_estimate", "next_draw_cents", "price_for", "profile_for", "record_due", "refund", "refund_due",
+    "issue_estimate", "next_draw_cents", "price_for", "price_summary", "profile_for", "record_due", "refund", "refund_due",
     "refund_unused", "refundable", "remaining_sessions", "retire_offer", "sell_package", "session_service",
     "set_price", "statement", "uncovered_bookings", "take_payment", "to_invoice", "unpaid", "update_profile", "used_sessions",
     "void_invoice", "withdraw_estimate",

@@ -18,8 +18,8 @@ from django.utils import timezone
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
-from ketaclinic.billing.models import BillingProfile, PriceVersion, RefundRule, Service
-from ketaclinic.billing.money import MAX_CENTS, dollars
+from ketaclinic.billing.models import BillingProfile, PackageOffer, PriceVersion, RefundRule, Service
+from ketaclinic.billing.money import MAX_CENTS, allocate, dollars
 from ketaclinic.billing.services._common import MONEY_ROLES, BillingError, _roles, use_case
 from ketaclinic.clinical.errors import ClinicalInputError
 from ketaclinic.clinical.identifiers import check_npi
@@ -170,3 +170,18 @@ def update_profile(*, actor: Actor, clinic, organisation_npi: str = "", tax_id: 
     audit.record(actor, AuditAction.BILLING_PROFILE_UPDATED, subject=profile,
                  details={"changed": {k: [before[k], after[k]] for k in before if before[k] != after[k]}})
     return profile
+
+
+def price_summary(clinic) -> dict:
+    """What a patient is shown before a series is booked: each priced service and the packages on offer, with the
+    share per session (read-only)."""
+    current = current_prices(clinic)
+    rows = [{"label": s.label, "price": current[s.value].amount_cents} for s in Service if s.value in current]
+    offers = []
+    for o in PackageOffer.objects.filter(clinic=clinic, active=True).order_by("name"):
+        shares = allocate(o.price_cents, o.sessions)
+        list_price = current.get(o.service)
+        offers.append({"name": o.name, "sessions": o.sessions, "price": o.price_cents, "per_session": shares[0],
+                       "service": Service(o.service).label,
+                       "list_total": list_price.amount_cents * o.sessions if list_price else None})
+    return {"prices": rows, "offers": offers}
