@@ -83,6 +83,24 @@ def _secret_key() -> str:
 SECRET_KEY = _secret_key()
 
 
+def _key_made_once(name: str, make) -> str:
+    """The key kept in the data directory's file ``name``, made by ``make()`` the first time (mode 0600). The file is
+    written whole under another name and then linked into place, so two processes starting at once share one key."""
+    key_file = DATA_DIR / name
+    if not key_file.exists():
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        draft = DATA_DIR / f".{name}.{os.getpid()}"
+        draft.write_text(make())
+        draft.chmod(0o600)
+        try:
+            os.link(draft, key_file)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return key_file.read_text().strip()
+
+
 def _chain_key() -> bytes:
     """The key of the audit trail's and custody ledger's HMAC chains, kept outside the database so that write
     access to the database is not enough to re-hash an edited chain. ``CHAIN_KEY`` (or ``CHAIN_KEY_FILE``): at
@@ -90,19 +108,7 @@ def _chain_key() -> bytes:
     the database: without it the chains cannot be verified."""
     configured = env_str("CHAIN_KEY")
     if not configured and not TESTING:
-        key_file = DATA_DIR / "chain_key"
-        if not key_file.exists():  # made whole, then linked in place: two processes starting at once share one key
-            DATA_DIR.mkdir(parents=True, exist_ok=True)
-            draft = DATA_DIR / f".chain_key.{os.getpid()}"
-            draft.write_text(secrets.token_hex(32))
-            draft.chmod(0o600)
-            try:
-                os.link(draft, key_file)
-            except FileExistsError:
-                pass
-            finally:
-                draft.unlink()
-        configured = key_file.read_text().strip()
+        configured = _key_made_once("chain_key", lambda: secrets.token_hex(32))
     if TESTING and not configured:
         configured = "7e57" * 16  # test-only
     try:
@@ -125,21 +131,9 @@ def _note_keys() -> list[str]:
     if not configured and TESTING:
         configured = "dGVzdC1vbmx5LW5vdGUta2V5LW5vdC1mb3ItdXNlLTA="  # test-only
     if not configured:
-        key_file = DATA_DIR / "note_keys"
-        if not key_file.exists():  # made whole, then linked in place (as the chain key)
-            from cryptography.fernet import Fernet
+        from cryptography.fernet import Fernet
 
-            DATA_DIR.mkdir(parents=True, exist_ok=True)
-            draft = DATA_DIR / f".note_keys.{os.getpid()}"
-            draft.write_text(Fernet.generate_key().decode("ascii"))
-            draft.chmod(0o600)
-            try:
-                os.link(draft, key_file)
-            except FileExistsError:
-                pass
-            finally:
-                draft.unlink()
-        configured = key_file.read_text().strip()
+        configured = _key_made_once("note_keys", lambda: Fernet.generate_key().decode("ascii"))
     keys = [k.strip() for k in configured.split(",") if k.strip()]
     try:
         from cryptography.fernet import Fernet
@@ -276,6 +270,9 @@ if DB == "sqlite":
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000; PRAGMA synchronous=NORMAL;",
                 "transaction_mode": "IMMEDIATE",
             },
+            # Each worker keeps its connection between requests (no reopening and no PRAGMAs per request).
+            "CONN_MAX_AGE": env_int("DB_CONN_MAX_AGE", 60, 0, 3600),
+            "CONN_HEALTH_CHECKS": True,
         }
     }
 elif DB == "postgres":

@@ -52,6 +52,18 @@
     return (list || []).map(function (c) { return {type: c.type, id: toBytes(c.id), transports: c.transports}; });
   }
 
+  // The device's answer as JSON in the form's hidden field, then the form is sent.
+  function send(form, cred, response) {
+    response.clientDataJSON = toB64url(cred.response.clientDataJSON);
+    form.querySelector("[name=credential]").value = JSON.stringify({
+      id: cred.id, rawId: toB64url(cred.rawId), type: cred.type,
+      authenticatorAttachment: cred.authenticatorAttachment || null,
+      clientExtensionResults: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {},
+      response: response
+    });
+    form.submit();
+  }
+
   function create(form) {
     form.addEventListener("submit", function (event) {
       if (form.querySelector("[name=credential]").value) return;  // the answer is in: send the form
@@ -64,17 +76,10 @@
         o.excludeCredentials = descriptors(o.excludeCredentials);
         return navigator.credentials.create({publicKey: o});
       }).then(function (cred) {
-        form.querySelector("[name=credential]").value = JSON.stringify({
-          id: cred.id, rawId: toB64url(cred.rawId), type: cred.type,
-          authenticatorAttachment: cred.authenticatorAttachment || null,
-          clientExtensionResults: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {},
-          response: {
-            clientDataJSON: toB64url(cred.response.clientDataJSON),
-            attestationObject: toB64url(cred.response.attestationObject),
-            transports: cred.response.getTransports ? cred.response.getTransports() : []
-          }
+        send(form, cred, {
+          attestationObject: toB64url(cred.response.attestationObject),
+          transports: cred.response.getTransports ? cred.response.getTransports() : []
         });
-        form.submit();
       }).catch(function (err) { say(form, problem(err)); });
     });
   }
@@ -90,18 +95,11 @@
         o.allowCredentials = descriptors(o.allowCredentials);
         return navigator.credentials.get({publicKey: o});
       }).then(function (cred) {
-        form.querySelector("[name=credential]").value = JSON.stringify({
-          id: cred.id, rawId: toB64url(cred.rawId), type: cred.type,
-          authenticatorAttachment: cred.authenticatorAttachment || null,
-          clientExtensionResults: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {},
-          response: {
-            clientDataJSON: toB64url(cred.response.clientDataJSON),
-            authenticatorData: toB64url(cred.response.authenticatorData),
-            signature: toB64url(cred.response.signature),
-            userHandle: cred.response.userHandle ? toB64url(cred.response.userHandle) : null
-          }
+        send(form, cred, {
+          authenticatorData: toB64url(cred.response.authenticatorData),
+          signature: toB64url(cred.response.signature),
+          userHandle: cred.response.userHandle ? toB64url(cred.response.userHandle) : null
         });
-        form.submit();
       }).catch(function (err) { say(form, problem(err)); });
     });
   }
