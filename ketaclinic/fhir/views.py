@@ -270,7 +270,10 @@ def matching(rt: ResourceType, query: search.SearchQuery, clinic) -> Iterator:
 
 
 def page(resources: Iterator, offset: int, count: int) -> tuple[list, bool]:
-    """``count`` resources after the first ``offset``, and whether there are more."""
+    """``count`` resources after the first ``offset``, and whether there are more (``count`` 0: none, and no
+    next link, which would name the same page again)."""
+    if count == 0:
+        return [], False
     out = []
     for i, resource in enumerate(resources):
         if i < offset:
@@ -298,7 +301,7 @@ def _bundle(request, found: list, more: bool, query: search.SearchQuery, include
                for r in found]
     entries += [{"fullUrl": f"{base}Patient/{r.id}", "resource": r, "search": {"mode": "include"}} for r in includes]
     return Bundle(type="searchset", link=links, entry=entries or None,
-                  total=None if more or query.offset else len(found))
+                  total=None if more or query.offset or query.count == 0 else len(found))
 
 
 def _included_patients(clinic, found: list) -> tuple[list, list]:

@@ -131,6 +131,11 @@ def test_paging_with_next_links_visits_every_match_once(client, token, world):
     assert pages == -(-len(expected) // 4)
 
 
+def test_count_zero_gives_no_entries_and_no_next_link(client, token, world):
+    data = bundle(get(client, "Observation", token, _count="0"))
+    assert "entry" not in data and [link["relation"] for link in data["link"]] == ["self"]
+
+
 def test_include_patient(client, token, world):
     p = world["session"].patient
     data = bundle(get(client, "Observation", token, patient=str(p.external_id), code="44261-6",
