@@ -104,7 +104,6 @@ class ResourceType:
     name: str
     sources: tuple[Source, ...]
     search_params: tuple[str, ...] = ()
-    history: bool = False
     documentation: str = ""
     by_model: dict = field(default_factory=dict, compare=False, repr=False)
 
