@@ -7,7 +7,8 @@ the old key. A database copy, dump or backup alone shows none of the text.
 
 The stored form is ``enc1:`` and the token. A value the database holds without that prefix is legacy plain text
 (read as is, and encrypted when next written or by the migration that introduced the field). Ciphertext is
-randomised, so such a field cannot be searched or compared in the database; only ``isnull`` makes sense.
+randomised, so such a field cannot be searched or compared in the database; only ``isnull`` and ``=""`` (an empty
+value is stored as it is) make sense.
 """
 
 from __future__ import annotations
@@ -68,7 +69,9 @@ class EncryptedTextField(models.TextField):
 
     def get_prep_value(self, value):
         value = super().get_prep_value(value)
-        return None if value is None else encrypt(str(value))  # always: even text that happens to begin "enc1:"
+        if value is None or value == "":
+            return value  # that a note is empty is no secret, and `field=""` lookups keep working
+        return encrypt(str(value))  # always: even text that happens to begin "enc1:"
 
 
 def encrypted_fields() -> list[tuple[type[models.Model], models.Field]]:
@@ -76,3 +79,68 @@ def encrypted_fields() -> list[tuple[type[models.Model], models.Field]]:
 
     return [(model, field) for model in apps.get_models() for field in model._meta.concrete_fields
             if isinstance(field, EncryptedTextField)]
+
+
+def rewrite(model: type[models.Model], field: models.Field, pks) -> int:
+    """Write the rows ``pks`` of ``field`` again: read as plain text, stored encrypted under the current key. An
+    append-only table's triggers are lifted for the rewrite and put back in the same transaction (on PostgreSQL
+    this needs the tables' owner: run migrations and ``rotate_note_keys`` as the owner role)."""
+    from django.db import connection, transaction
+
+    from ketaclinic.audit.append_only import APPEND_ONLY_TABLES, install_sql, remove_sql
+
+    table = model._meta.db_table
+    guarded = table in APPEND_ONLY_TABLES
+    done = 0
+    with transaction.atomic(), connection.cursor() as cur:
+        if guarded:
+            for sql in remove_sql(connection.vendor, table):
+                cur.execute(sql)
+        for pk, text in model._default_manager.filter(pk__in=list(pks)).values_list("pk", field.attname):
+            model._default_manager.filter(pk=pk).update(**{field.attname: text})
+            done += 1
+        if guarded:
+            for sql in install_sql(connection.vendor, table):
+                cur.execute(sql)
+    return done
+
+
+def stale_rows(model: type[models.Model], field: models.Field) -> list:
+    """The rows of ``field`` not yet encrypted under the current key (plain text, or an older key)."""
+    from django.db import connection
+
+    q = connection.ops.quote_name
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT {q(model._meta.pk.column)}, {q(field.column)} FROM {q(model._meta.db_table)}")
+        return [pk for pk, stored in cur.fetchall() if stored and not under_current_key(stored)]
+
+
+def encrypt_stored(app_label: str, model_name: str, field_name: str):
+    """A migration's operation that encrypts what ``field_name`` already holds (after the AlterField that made it an
+    :class:`EncryptedTextField`); backwards, it writes the plain text back."""
+    from django.db import migrations
+
+    def forwards(apps, schema_editor):
+        model = apps.get_model(app_label, model_name)
+        field = model._meta.get_field(field_name)
+        rewrite(model, field, stale_rows(model, field))
+
+    def backwards(apps, schema_editor):
+        from ketaclinic.audit.append_only import APPEND_ONLY_TABLES, install_sql, remove_sql
+
+        model = apps.get_model(app_label, model_name)
+        field = model._meta.get_field(field_name)
+        table, q = model._meta.db_table, schema_editor.connection.ops.quote_name
+        vendor = schema_editor.connection.vendor
+        with schema_editor.connection.cursor() as cur:
+            if table in APPEND_ONLY_TABLES:
+                for sql in remove_sql(vendor, table):
+                    cur.execute(sql)
+            for pk, text in model._default_manager.values_list("pk", field.attname):
+                cur.execute(f"UPDATE {q(table)} SET {q(field.column)} = %s WHERE {q(model._meta.pk.column)} = %s",
+                            [text, pk])
+            if table in APPEND_ONLY_TABLES:
+                for sql in install_sql(vendor, table):
+                    cur.execute(sql)
+
+    return migrations.RunPython(forwards, backwards)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+from ketaclinic.encryption import EncryptedTextField
 from ketaclinic.measures.models import ScaleNamed
 from ketaclinic.modelparts import Created, PublicId, Recorded, ScaleScore, Signed, person
 
@@ -39,7 +40,7 @@ class Consult(Created, PublicId):
     baseline_diastolic_mmHg = models.PositiveIntegerField("baseline diastolic (mmHg)", null=True, blank=True)
     baseline_heart_rate_bpm = models.PositiveIntegerField("baseline heart rate (bpm)", null=True, blank=True)
     baseline_spo2_percent = models.PositiveIntegerField("baseline SpO2 (%)", null=True, blank=True)
-    notes = models.TextField(blank=True)
+    notes = EncryptedTextField(blank=True, help_text="Encrypted at rest (ketaclinic/encryption.py)")
     updated_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

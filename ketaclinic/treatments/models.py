@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+from ketaclinic.encryption import EncryptedTextField
 from ketaclinic.modelparts import ByAt, Created, PublicId, Recorded, ScaleScore, Signed, person
 
 
@@ -87,7 +88,7 @@ class TreatmentOrder(Created, PublicId, Signed):
                                                   null=True, blank=True)
     bag_volume_mL = models.DecimalField("infusion bag (mL)", max_digits=6, decimal_places=1, null=True, blank=True)
     dose_override_reason = models.TextField(blank=True)
-    notes = models.TextField(blank=True)
+    notes = EncryptedTextField(blank=True, help_text="Encrypted at rest (ketaclinic/encryption.py)")
 
     def __str__(self) -> str:
         return f"{self.get_drug_display()} {self.get_route_display()} × {self.sessions_planned}"
@@ -192,7 +193,7 @@ class TreatmentSession(PublicId):
     transferred_at = models.DateTimeField(null=True, blank=True)
     transfer_note = models.CharField("transfer to emergency care (where, how)", max_length=300, blank=True)
     # Signing
-    note_summary = models.TextField(blank=True)
+    note_summary = EncryptedTextField(blank=True, help_text="Encrypted at rest (ketaclinic/encryption.py)")
     nurse_signed_by = person(null=True, blank=True)
     nurse_signed_at = models.DateTimeField(null=True, blank=True)
     prescriber_signed_by = person(null=True, blank=True)
@@ -377,7 +378,7 @@ class SessionRating(ScaleScore):
 class Observation(models.Model):
     session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT, related_name="observations")
     at = models.DateTimeField(default=timezone.now)
-    text = models.TextField()
+    text = EncryptedTextField(help_text="Encrypted at rest (ketaclinic/encryption.py)")
     recorded_by = person()
 
     class Meta:
@@ -412,7 +413,7 @@ class Addendum(ByAt):
     """A correction or addition to a signed session note; the original stays as it was."""
 
     session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT, related_name="addenda")
-    text = models.TextField()
+    text = EncryptedTextField(help_text="Encrypted at rest (ketaclinic/encryption.py)")
 
     def __str__(self) -> str:
         return f"Addendum {self.at:%Y-%m-%d %H:%M}"
