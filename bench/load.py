@@ -77,9 +77,11 @@ def seed(users: int) -> dict:
         RoleGrant.objects.create(user=user, role=role)
         staff[role] = user
     system = Actor.system("load test setup")
-    big = clinic_services.add_room(actor=system, clinic=clinic, name="Load infusion hall", kind=Room.Kind.INFUSION,
-                                   chairs=users)
-    chairs = list(big.chairs.order_by("pk"))
+    chairs = []
+    for k in range(0, users, 20):  # at most 20 chairs a room
+        hall = clinic_services.add_room(actor=system, clinic=clinic, name=f"Load infusion hall {k // 20 + 1}",
+                                        kind=Room.Kind.INFUSION, chairs=min(20, users - k))
+        chairs += list(hall.chairs.order_by("pk"))
     desk = Actor(user=staff["front_desk"], roles=frozenset({"front_desk"}))
 
     def patient(k: int):
