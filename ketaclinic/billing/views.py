@@ -341,7 +341,8 @@ def record_estimate(request, external_id):
         actor=actor, patient=patient, reason=d["reason"], asked_on=d["asked_on"], service_on=d["service_on"],
         note=d["note"]), refused_by=services.BillingError,
         saved=lambda e: f"Estimate {e.number} is due by {e.due_on.isoformat()}.",
-        done=lambda e: redirect("billing:estimate", external_id=e.external_id),
+        done=lambda e: redirect("billing:estimate", external_id=e.external_id)
+        if can_open(request.user, "billing:estimate") else redirect("billing:account", external_id=patient.external_id),
         again=lambda refused: _account_page(request, patient, estimate_form=refused))
 
 

@@ -168,3 +168,16 @@ def test_the_accountant_csv_lists_the_coded_lines(invoiced, client_for, clock):
                                   {"start": invoiced.service_on.isoformat(), "end": invoiced.service_on.isoformat()})
     body = r.content.decode()
     assert r["Content-Type"].startswith("text/csv") and invoiced.number in body and "96365" in body
+
+
+def test_the_front_desk_records_an_estimate_owed_and_returns_to_the_account(patient, client_for, clock):
+    from ketaclinic.billing.models import Estimate
+
+    r = client_for("front_desk").post(reverse("billing:record_estimate", args=[patient.external_id]),
+                                      {"reason": "requested", "asked_on": clock.today().isoformat()})
+    assert r.status_code == 302 and r["Location"] == reverse("billing:account", args=[patient.external_id])
+    assert Estimate.objects.get(patient=patient).status == Estimate.Status.DUE
+    refused = client_for("front_desk").post(reverse("billing:record_estimate", args=[patient.external_id]),
+                                            {"reason": "scheduled", "asked_on": clock.today().isoformat()})
+    assert "Give the day the service is scheduled" in refused.content.decode()
+    assert Estimate.objects.count() == 1

@@ -303,7 +303,7 @@ def statement(patient, *, start: date | None = None) -> list[StatementRow]:
         running += r.charge - r.credit
         r.balance = running
     if start is not None:
-        rows = [r for r in rows if r.at.date() >= start]
+        rows = [r for r in rows if timezone.localtime(r.at, patient.clinic.tz).date() >= start]
     return rows
 
 
