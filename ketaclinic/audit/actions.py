@@ -40,8 +40,10 @@ class AuditAction(StrEnum):
     AUDIT_SEARCHED = "audit.searched"
     # a synthetic demo record's times moved into the past after it was signed, and sealed again (seals.py)
     DEMO_RECORD_BACKDATED = "demo.record.backdated"
+    # a signed record of the demo's synthetic history, written directly by the demo loader, sealed as such
+    DEMO_HISTORY_SEALED = "demo.history.sealed"
     # every encrypted note re-encrypted under the current key of NOTE_KEYS (ketaclinic/encryption.py)
-    NOTE_KEYS_ROTATED = "security.note_keys.rotated"
+    SECURITY_NOTE_KEYS_ROTATED = "security.note_keys.rotated"
 
     # --- Clinic settings and rooms (clinic)
     CLINIC_UPDATED = "clinic.updated"

@@ -11,6 +11,8 @@ from __future__ import annotations
 # triggers in a migration with ``migration_operations(table)``.
 APPEND_ONLY_TABLES: list[str] = [
     "audit_auditentry", "custody_ledgerentry",
+    # the index of the seals of signed records (seals.py)
+    "audit_recordseal",
     # a treatment session's own records (issue 10 point 10): corrected by a new row or an addendum, never edited
     "treatments_vitalsreading", "treatments_sessionevent", "treatments_adverseevent", "treatments_sessionrating",
     "treatments_observation", "treatments_addendum", "treatments_predoseoverride", "treatments_alertacknowledgement",

@@ -97,3 +97,20 @@ class AuditEntry(ChainedEntry):
             "patient_id": self.patient_id,
             "client_ip": self.client_ip,
         }
+
+
+class RecordSeal(models.Model):
+    """The index of the seals in the audit trail (``seals.py``): which record, its content hash, and the keyed
+    audit entry that holds the same hash. Append-only (database triggers); ``verify_records`` checks each row
+    against its entry, so editing this table alone is caught."""
+
+    record = models.CharField(max_length=60)  # the model's label, e.g. "treatments.TreatmentSession"
+    record_pk = models.CharField(max_length=40)
+    hash = models.CharField(max_length=64)
+    entry = models.OneToOneField(AuditEntry, on_delete=models.PROTECT, related_name="seal")
+
+    class Meta:
+        indexes = [models.Index(fields=["record", "record_pk", "-id"], name="seal_record_newest")]
+
+    def __str__(self) -> str:
+        return f"{self.record} {self.record_pk}: {self.hash[:12]}"

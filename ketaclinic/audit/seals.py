@@ -1,23 +1,29 @@
 """Content hashes of signed clinical records, and the check that the records still hold what was signed.
 
-When a clinician signs a record (a session note with its vitals, dosing events and ratings; an order; an
-eligibility assessment; a therapist's note; a scale's answers), the signing use case puts the record's
-content hash in the audit entry it writes (``details["seal"]``). The audit trail is a keyed, checkpointed chain
-(``chain.py``, ``checkpoints.py``), so a seal cannot be rewritten unseen; ``manage.py verify_records`` recomputes
-every sealed record's content from the database and names each one that no longer matches its latest seal (a
-co-signature seals the record again; so does the demo when it moves a synthetic record into the past,
-:func:`backdate_demo_record`, audited as such).
+When a clinician signs a record (a session note with its vitals, pre-dose overrides, dosing events, adverse events,
+ratings, observations and signed dose; an order; an eligibility assessment; a therapist's note; a questionnaire's
+answers), the use case writes its audit entry through :func:`record`: the record's content hash goes into the keyed,
+checkpointed audit entry (``details["seal"]``) and into an append-only index row (``RecordSeal``).
+
+A signed record changes afterwards only through the application's own use cases (a co-signature, an order stopped,
+an adverse event resolved, a contraindication retracted, an answer marked entered in error). Each of them first
+calls :func:`require_intact` (the record must still match its newest seal: a change made behind the application's
+back is refused there, not signed over) and then seals the record again through :func:`record`. So the newest seal
+of a record always describes a state the application wrote, and ``manage.py verify_records`` checks:
+
+* the audit chain (keys and checkpoints) first: seals in a broken chain prove nothing;
+* each record's newest seal against its audit entry, and the record's content against the seal;
+* every record that claims a signature (``signed`` of its registration) has a seal.
 
 What a record's content is, each app says for its own records (``register`` in its ``seals.py``, found like the
-admin's modules): the fields
-and rows that must never change once signed, leaving out what may still be written afterwards by design (a
-co-signature, an adverse event's resolution time, a later status such as "stopped" or "entered in error").
+admin's modules): every stored field, and the rows the signature covers. Rows added to a signed note by design
+(addenda, alert acknowledgements, the REMS form) are records of their own.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from django.apps import apps
@@ -27,15 +33,27 @@ from django.utils.module_loading import autodiscover_modules
 from ketaclinic.audit.chain import canonical
 
 Content = Callable[[models.Model], dict[str, object]]
-_CONTENT: dict[str, Content] = {}
 
 
-def register(model: type[models.Model], content: Content) -> None:
-    _CONTENT[model._meta.label] = content
+@dataclass(frozen=True)
+class Kind:
+    content: Content
+    signed: Mapping[str, object]  # the filter of the records that claim a signature
+
+
+_KINDS: dict[str, Kind] = {}
+
+
+class TamperedRecord(Exception):
+    """A signed record no longer holds what its newest seal says: changed outside the application."""
+
+
+def register(model: type[models.Model], content: Content, *, signed: Mapping[str, object]) -> None:
+    _KINDS[model._meta.label] = Kind(content, dict(signed))
 
 
 def _discover() -> None:
-    if not _CONTENT:
+    if not _KINDS:
         autodiscover_modules("seals")
 
 
@@ -50,32 +68,80 @@ def rows_of(queryset: models.QuerySet, *, exclude: Iterable[str] = ()) -> list[d
     return [fields_of(row, exclude=exclude) for row in queryset.order_by("pk")]
 
 
+def _hash_of(record: models.Model) -> str:
+    return hashlib.sha256(canonical(_KINDS[record._meta.label].content(record)).encode("utf-8")).hexdigest()
+
+
 def content_hash(instance: models.Model) -> str:
     """SHA-256 of the record's registered content, read afresh from the database (never from the instance in
     hand, whose values may not yet be what the database stores)."""
     _discover()
-    model = type(instance)
-    fresh = model._default_manager.get(pk=instance.pk)
-    return hashlib.sha256(canonical(_CONTENT[model._meta.label](fresh)).encode("utf-8")).hexdigest()
+    return _hash_of(type(instance)._default_manager.get(pk=instance.pk))
 
 
-def seal(instance: models.Model) -> dict[str, object]:
-    """What a signing use case adds to its audit entry's details: ``{"seal": {...}}``."""
-    return {"seal": {"record": instance._meta.label, "pk": instance.pk, "hash": content_hash(instance)}}
+def _newest(label: str, pk: object):
+    from ketaclinic.audit.models import RecordSeal
+
+    return RecordSeal.objects.filter(record=label, record_pk=str(pk)).order_by("-id").first()
 
 
-def backdate_demo_record(actor, instance: models.Model, *, patient, **fields: object) -> None:
-    """The demo loader's one way to move a signed synthetic record's times into the past (the services sign at
-    "now"): the fields are written, and the record sealed again in an audit entry that says so. Refused for any
-    record of a patient who is not a synthetic demo patient."""
-    from ketaclinic.audit.actions import AuditAction
-    from ketaclinic.audit.services import record
+def is_sealed(instance: models.Model) -> bool:
+    return _newest(instance._meta.label, instance.pk) is not None
 
+
+def require_intact(instance: models.Model) -> None:
+    """Refuse to change (or sign again) a sealed record that no longer matches its newest seal. A record never
+    sealed passes."""
+    newest = _newest(instance._meta.label, instance.pk)
+    if newest is not None and content_hash(instance) != newest.hash:
+        raise TamperedRecord(f"This record ({instance._meta.verbose_name}) was changed outside KetaClinic since it "
+                             "was signed; nothing more can be signed or changed on it. Tell the compliance lead.")
+
+
+def record(actor, action, instance: models.Model, *, patient=None, subject=None,
+           details: Mapping[str, object] | None = None):
+    """``audit.record`` of ``action`` with ``instance``'s seal: its content hash in the entry and in the index."""
+    from ketaclinic.audit.models import RecordSeal
+    from ketaclinic.audit.services import record as audit_record
+
+    digest = content_hash(instance)
+    entry = audit_record(actor, action, subject=subject if subject is not None else instance, patient=patient,
+                         details={**(details or {}),
+                                  "seal": {"record": instance._meta.label, "pk": instance.pk, "hash": digest}})
+    RecordSeal.objects.create(record=instance._meta.label, record_pk=str(instance.pk), hash=digest, entry=entry)
+    return entry
+
+
+def _demo_patient(instance: models.Model):
+    patient = getattr(instance, "patient", None)
+    if patient is None and hasattr(instance, "session"):
+        patient = getattr(instance.session, "patient", None)
     if getattr(patient, "is_demo", False) is not True:
-        raise ValueError("Only a synthetic demo patient's records are back-dated.")
+        raise ValueError("Only a synthetic demo patient's records are back-dated or sealed by the demo.")
+    return patient
+
+
+def seal_demo_history(actor, instance: models.Model) -> None:
+    """The demo loader writes its synthetic history (past sessions, notes, completed orders) directly, signatures
+    included; this seals such a record, in an audit entry that says so. Refused for any real patient's record."""
+    from ketaclinic.audit.actions import AuditAction
+
+    record(actor, AuditAction.DEMO_HISTORY_SEALED, instance, patient=_demo_patient(instance))
+
+
+def backdate_demo_record(actor, instance: models.Model, **fields: object) -> None:
+    """The demo loader's one way to move a signed synthetic record's times into the past (the services sign at
+    "now"): only fields ending in ``_at`` are written, the record's own patient must be a synthetic demo patient,
+    and the record is sealed again in an audit entry that says so."""
+    from ketaclinic.audit.actions import AuditAction
+
+    patient = _demo_patient(instance)
+    if not fields or not all(name.endswith("_at") for name in fields):
+        raise ValueError("Only the times of a demo record (fields ending in _at) are back-dated.")
+    require_intact(instance)
     type(instance)._default_manager.filter(pk=instance.pk).update(**fields)
-    record(actor, AuditAction.DEMO_RECORD_BACKDATED, subject=instance, patient=patient,
-           details={"fields": {k: str(v) for k, v in fields.items()}, **seal(instance)})
+    record(actor, AuditAction.DEMO_RECORD_BACKDATED, instance, patient=patient,
+           details={"fields": {k: str(v) for k, v in fields.items()}})
 
 
 @dataclass(frozen=True)
@@ -87,30 +153,36 @@ class Mismatch:
 
 
 def verify_records() -> tuple[int, list[Mismatch]]:
-    """Recompute every sealed record; return how many records were checked and each one that does not match its
-    newest seal."""
-    from ketaclinic.audit.models import AuditEntry
+    """Check every signed record (see the module); return how many were checked and what does not match. The audit
+    chain is verified by the caller first (``verify_records`` command); this checks the seals themselves."""
+    from ketaclinic.audit.models import RecordSeal
 
     _discover()
-    latest: dict[tuple[str, object], tuple[str, str]] = {}  # (kind, pk) -> (hash, when) of its newest seal
-    for entry in AuditEntry.objects.filter(details__has_key="seal").order_by("seq").iterator(chunk_size=2000):
-        sealed = entry.details["seal"]
-        latest[(sealed.get("record"), sealed.get("pk"))] = (sealed.get("hash"), entry.at.isoformat())
-    checked = 0
     problems: list[Mismatch] = []
-    for (label, pk), (signed_hash, at) in latest.items():
-        checked += 1
+    newest: dict[tuple[str, str], RecordSeal] = {}
+    for seal in RecordSeal.objects.select_related("entry").order_by("id").iterator(chunk_size=2000):
+        newest[(seal.record, seal.record_pk)] = seal
+        in_entry = (seal.entry.details or {}).get("seal") or {}
+        if (in_entry.get("record"), str(in_entry.get("pk")), in_entry.get("hash")) != (seal.record, seal.record_pk,
+                                                                                      seal.hash):
+            problems.append(Mismatch(seal.record, seal.record_pk, seal.entry.at.isoformat(),
+                                     "the seal index does not match the audit trail's entry"))
+    for (label, pk), seal in newest.items():
+        at = seal.entry.at.isoformat()
         try:
             model = apps.get_model(label)
-            content = _CONTENT[label]
-        except (LookupError, ValueError, KeyError, TypeError):
-            problems.append(Mismatch(str(label), pk, at, "the sealed record's kind is unknown"))
+        except (LookupError, ValueError):
+            problems.append(Mismatch(label, pk, at, "the sealed record's kind is unknown"))
             continue
-        record = model._default_manager.filter(pk=pk).first()
-        if record is None:
+        found = model._default_manager.filter(pk=pk).first()
+        if found is None:
             problems.append(Mismatch(label, pk, at, "the signed record is gone"))
-            continue
-        now = hashlib.sha256(canonical(content(record)).encode("utf-8")).hexdigest()
-        if now != signed_hash:
+        elif _hash_of(found) != seal.hash:
             problems.append(Mismatch(label, pk, at, "the record no longer holds what was signed"))
-    return checked, problems
+    sealed = {key for key in newest}
+    for label, kind in _KINDS.items():
+        model = apps.get_model(label)
+        for pk in model._default_manager.filter(**kind.signed).values_list("pk", flat=True).iterator():
+            if (label, str(pk)) not in sealed:
+                problems.append(Mismatch(label, pk, "", "it says it is signed, but no signature sealed it"))
+    return len(newest), problems

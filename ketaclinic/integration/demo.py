@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from ketaclinic.audit import seals
+from ketaclinic.audit.services import Actor
 from ketaclinic.integration.models import IntegrationSession, TherapistNote
 
 NOTES = ["Synthetic note: explored themes from the session (felt 'lighter'); set an intention for next week.",
@@ -27,5 +29,6 @@ def seed(ctx) -> None:
             offer.status = IntegrationSession.Status.DECLINED
         offer.save()
         if offer.status == IntegrationSession.Status.COMPLETED:
-            TherapistNote.objects.create(session=offer, text=NOTES[n % len(NOTES)], author=therapist,
-                                         written_at=offer.scheduled_start + timedelta(minutes=55))
+            note = TherapistNote.objects.create(session=offer, text=NOTES[n % len(NOTES)], author=therapist,
+                                                written_at=offer.scheduled_start + timedelta(minutes=55))
+            seals.seal_demo_history(Actor(user=therapist, roles=therapist.role_set()), note)

@@ -109,8 +109,7 @@ def write_note(*, actor: Actor, offer: IntegrationSession, text: str) -> Therapi
     except InputError as refused:
         raise IntegrationError({"text": refused.message}) from None
     note = TherapistNote.objects.create(session=offer, text=text, author=actor.user)
-    audit.record(actor, AuditAction.INTEGRATION_NOTE_WRITTEN, subject=offer, patient=offer.patient,
-                 details=seals.seal(note))
+    seals.record(actor, AuditAction.INTEGRATION_NOTE_WRITTEN, note, subject=offer, patient=offer.patient)
     return note
 
 

@@ -255,10 +255,13 @@ def save_answers(*, actor: Actor, administration: Administration, answers: Mappi
     booster = None
     action = (AuditAction.MEASURES_ADMINISTRATION_SUBMITTED if submitted
               else AuditAction.MEASURES_ADMINISTRATION_DRAFT_SAVED)
-    audit.record(actor, action, subject=admin, patient=admin.patient, details={
-        "scale": admin.scale, "source": admin.source, "answered": len(result.answered),
-        "total": admin.total, "band": admin.band, "flags": [f.code for f in result.flags],
-        "missing": list(result.missing) if not submitted else [], **(seals.seal(admin) if submitted else {})})
+    details = {"scale": admin.scale, "source": admin.source, "answered": len(result.answered), "total": admin.total,
+               "band": admin.band, "flags": [f.code for f in result.flags],
+               "missing": list(result.missing) if not submitted else []}
+    if submitted:  # the answers as submitted are sealed (audit/seals.py)
+        seals.record(actor, action, admin, patient=admin.patient, details=details)
+    else:
+        audit.record(actor, action, subject=admin, patient=admin.patient, details=details)
     if submitted:
         close_due_items(admin, due_item)
         booster = evaluate_booster(actor=actor, administration=admin)
@@ -300,9 +303,13 @@ def mark_entered_in_error(*, actor: Actor, administration: Administration, reaso
     admin = Administration.objects.select_for_update().get(pk=administration.pk)
     if admin.is_entered_in_error:
         raise MeasureError({"status": "Already marked entered in error."})
+    try:
+        seals.require_intact(admin)
+    except seals.TamperedRecord as e:
+        raise MeasureError({"status": str(e)}) from None
     admin.updated_at = timezone.now()
     old = admin.mark_entered_in_error(reason[:300], "updated_at")
-    audit.record(actor, AuditAction.MEASURES_ADMINISTRATION_ENTERED_IN_ERROR, subject=admin, patient=admin.patient,
+    seals.record(actor, AuditAction.MEASURES_ADMINISTRATION_ENTERED_IN_ERROR, admin, patient=admin.patient,
                  details={"old_status": old, "reason": reason, "total": admin.total})
     return admin
 

@@ -70,7 +70,7 @@ def seed(ctx) -> None:
         for assessment in EligibilityAssessment.objects.filter(consult=consult):
             times = {"assessed_at": when + timedelta(hours=1)}
             if assessment.signed_at:
-                seals.backdate_demo_record(prescriber, assessment, patient=p, **times, signed_at=when + timedelta(hours=2))
+                seals.backdate_demo_record(prescriber, assessment, **times, signed_at=when + timedelta(hours=2))
             else:
                 EligibilityAssessment.objects.filter(pk=assessment.pk).update(**times)
         TreatmentTrial.objects.filter(consult=consult).update(recorded_at=when)

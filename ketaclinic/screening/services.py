@@ -293,8 +293,8 @@ def sign_assessment(*, actor: Actor, assessment: EligibilityAssessment, decision
     a.signed_at = timezone.now()
     a.save()
     Consult.objects.filter(pk=a.consult_id).update(status=Consult.Status.SIGNED, updated_at=a.signed_at)
-    audit.record(actor, AuditAction.ELIGIBILITY_SIGNED, subject=a, patient=a.patient,
-                 details={"decision": a.decision, "outcome": a.outcome, "override_reason": reason, **seals.seal(a)})
+    seals.record(actor, AuditAction.ELIGIBILITY_SIGNED, a, patient=a.patient,
+                 details={"decision": a.decision, "outcome": a.outcome, "override_reason": reason})
     if a.has_absolute:
         # A signed absolute contraindication stops the patient's active orders and cancels their booked
         # sessions, in this same transaction (the treatments app's receiver, ketaclinic/treatments/receivers.py).
@@ -309,6 +309,10 @@ def retract_absolute(*, actor: Actor, assessment: EligibilityAssessment, reason:
     itself is not changed otherwise; the finding stops blocking orders."""
     _require(actor, Role.PRESCRIBER, what="retract an absolute contraindication")
     a = EligibilityAssessment.objects.select_for_update().get(pk=assessment.pk)
+    try:
+        seals.require_intact(a)
+    except seals.TamperedRecord as e:
+        raise ScreeningError({"__all__": str(e)}) from None
     reason = (reason or "").strip()
     if not a.signed_at or not a.has_absolute:
         raise ScreeningError({"__all__": "Only a signed assessment with an absolute contraindication can be "
@@ -322,7 +326,7 @@ def retract_absolute(*, actor: Actor, assessment: EligibilityAssessment, reason:
     a.absolute_retracted_by = actor.user
     a.absolute_retraction_reason = reason[:2000]
     a.save(update_fields=["absolute_retracted_at", "absolute_retracted_by", "absolute_retraction_reason"])
-    audit.record(actor, AuditAction.ELIGIBILITY_ABSOLUTE_RETRACTED, subject=a, patient=a.patient,
+    seals.record(actor, AuditAction.ELIGIBILITY_ABSOLUTE_RETRACTED, a, patient=a.patient,
                  details={"reason": reason, "reasons": [r.get("code") for r in a.absolute_reasons]})
     return a
 

@@ -163,6 +163,7 @@ def past_session(ctx, order, seq, start, chair, users) -> TreatmentSession:
             minutes_monitored=minutes, ready_to_leave_minutes=minutes, completed_at=discharged, due_by=due,
             submitted_at=discharged + timedelta(days=2) if submitted else None,
             submitted_by=nurse if submitted else None)
+    seals.seal_demo_history(_actor(prescriber), s)  # signed in the synthetic history: sealed as the demo's
     return s
 
 
@@ -202,7 +203,7 @@ def seed(ctx) -> None:
             data = IV
         order = services.write_order.within(actor=prescriber, patient=p, data=data)
         signed = ctx.now - timedelta(days=40)
-        seals.backdate_demo_record(prescriber, order, patient=p, created_at=signed, signed_at=signed)
+        seals.backdate_demo_record(prescriber, order, created_at=signed, signed_at=signed)
         orders.append(order)
     ctx.extra["orders"] = orders
     # --- consent: one version per drug, signed by each patient when the order was written -----------------------

@@ -113,6 +113,80 @@ def test_only_a_synthetic_demo_record_can_be_back_dated_and_sealed_again(signed_
     earlier = order.signed_at - timedelta(days=40)
     assert not signed_session.patient.is_demo
     with pytest.raises(ValueError, match="synthetic demo patient"):
-        backdate_demo_record(actor(staff["prescriber"]), order, patient=signed_session.patient, signed_at=earlier)
+        backdate_demo_record(actor(staff["prescriber"]), order, signed_at=earlier)
     order.refresh_from_db()
     assert order.signed_at != earlier and mismatched() == []
+
+
+@pytest.fixture
+def nurse_signed(patient, staff, rooms):
+    from ketaclinic.treatments import services
+    from tests.factories import drug_accounted
+
+    s = dosed_session(patient, staff, rooms=rooms, end="discharged")
+    drug_accounted(s, staff)
+    services.sign_note(actor=actor(staff["nurse"]), session=s, as_role="nurse", summary="Uneventful.")
+    return s
+
+
+def test_a_co_signature_is_refused_on_a_note_changed_since_the_nurse_signed(nurse_signed, staff):
+    """Signing over a falsified record would make the falsification "what was signed"."""
+    from ketaclinic.treatments import services
+
+    with behind_the_apps_back("treatments_vitalsreading"), connection.cursor() as cur:
+        cur.execute("UPDATE treatments_vitalsreading SET systolic_mmHg = systolic_mmHg - 40")
+    with pytest.raises(services.TreatmentError, match="changed outside KetaClinic"):
+        services.sign_note(actor=actor(staff["prescriber"]), session=nurse_signed, as_role="prescriber")
+    assert mismatched() == ["treatments.TreatmentSession"]
+
+
+def test_a_co_signature_or_a_signature_forged_in_the_database_is_named(nurse_signed, staff, make_patient, rooms):
+    with connection.cursor() as cur:
+        cur.execute("UPDATE treatments_treatmentsession SET prescriber_signed_by_id = %s, prescriber_signed_at = "
+                    "nurse_signed_at WHERE id = %s", [staff["prescriber"].pk, nurse_signed.pk])
+    unsigned = dosed_session(make_patient(), staff, rooms=rooms, end="discharged")
+    with connection.cursor() as cur:
+        cur.execute("UPDATE treatments_treatmentsession SET nurse_signed_by_id = %s, nurse_signed_at = "
+                    "discharged_at WHERE id = %s", [staff["nurse"].pk, unsigned.pk])
+    problems = {(p.pk if isinstance(p.pk, int) else int(p.pk), p.reason) for p in verify_records()[1]}
+    assert (nurse_signed.pk, "the record no longer holds what was signed") in problems
+    assert (unsigned.pk, "it says it is signed, but no signature sealed it") in problems
+
+
+def test_a_stopped_order_made_active_again_or_a_retraction_forged_is_named(signed_session, staff):
+    from ketaclinic.treatments import services
+
+    services.stop_order(actor=actor(staff["prescriber"]), order=signed_session.order, reason="Course complete.")
+    with connection.cursor() as cur:
+        cur.execute("UPDATE treatments_treatmentorder SET status = 'active'")
+        cur.execute("UPDATE screening_eligibilityassessment SET absolute_retracted_at = signed_at, "
+                    "absolute_retraction_reason = 'forged'")
+    assert {"treatments.TreatmentOrder", "screening.EligibilityAssessment"} <= set(mismatched())
+
+
+def test_the_seal_index_edited_to_match_a_change_is_named(signed_session):
+    from ketaclinic.audit.seals import content_hash
+
+    with connection.cursor() as cur:
+        cur.execute("UPDATE treatments_treatmentsession SET note_summary = '' WHERE id = %s", [signed_session.pk])
+    with behind_the_apps_back("audit_recordseal"), connection.cursor() as cur:
+        cur.execute("UPDATE audit_recordseal SET hash = %s WHERE record = 'treatments.TreatmentSession'",
+                    [content_hash(signed_session)])
+    reasons = {p.reason for p in verify_records()[1]}
+    assert "the seal index does not match the audit trail's entry" in reasons
+
+
+def test_verify_records_refuses_to_vouch_for_seals_in_a_broken_audit_trail(signed_session):
+    with behind_the_apps_back("audit_auditentry"), connection.cursor() as cur:
+        cur.execute("UPDATE audit_auditentry SET actor_label = 'someone else' WHERE seq = 2")
+    with pytest.raises(CommandError, match="audit trail that holds the seals is broken"):
+        call_command("verify_records")
+
+
+def test_the_demo_back_dates_only_times_of_its_own_synthetic_records(signed_session, staff):
+    from ketaclinic.audit.seals import backdate_demo_record
+    from ketaclinic.patients.models import Patient
+
+    Patient.objects.filter(pk=signed_session.patient_id).update(is_demo=True)
+    with pytest.raises(ValueError, match="fields ending in _at"):
+        backdate_demo_record(actor(staff["prescriber"]), signed_session.order, dose_mg_per_kg=1)

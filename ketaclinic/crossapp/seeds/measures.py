@@ -16,6 +16,7 @@ import math
 from datetime import timedelta
 from decimal import Decimal
 
+from ketaclinic.audit import seals
 from ketaclinic.audit.services import Actor
 from ketaclinic.measures import services
 from ketaclinic.measures.models import MeasureSchedule, Timing
@@ -46,6 +47,7 @@ def _series(patient, prescriber, start, n: int, rng, boosters: list) -> list[Tre
         patient=patient, drug=drug, route=route, status=TreatmentOrder.Status.COMPLETED, sessions_planned=n,
         sessions_per_week=2 if drug == "esketamine" else 3, created_by=prescriber, signed_by=prescriber,
         created_at=start - timedelta(days=3), signed_at=start - timedelta(days=3))
+    seals.seal_demo_history(Actor(user=prescriber, roles=prescriber.role_set()), order)
     mg = (Decimal(rng.randrange(28, 45)) if route == "iv" else Decimal(56))
     days = [start + timedelta(days=int(round(i * 7 / order.sessions_per_week))) for i in range(n)] + boosters
     out = []

@@ -64,7 +64,7 @@ def seed(ctx) -> None:
     _eligible(patient, nurse, prescriber, now - timedelta(days=30))
     order = services.write_order.within(actor=prescriber, patient=patient, data=PLAN)
     signed = now - timedelta(days=20)
-    seals.backdate_demo_record(prescriber, order, patient=patient, created_at=signed, signed_at=signed)
+    seals.backdate_demo_record(prescriber, order, created_at=signed, signed_at=signed)
     document = ConsentDocument.objects.filter(drug="ketamine").order_by("-effective_from").first()
     ctx.extra.setdefault("consents", {})[patient.pk] = ConsentSignature.objects.create(
         patient=patient, document=document, signer_name=patient.legal_name, signed_at=signed,

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from ketaclinic.accounts.roles import Role
+from ketaclinic.audit import seals
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
@@ -182,9 +183,19 @@ def resolve_adverse_event(*, actor: Actor, session: TreatmentSession, event_id: 
         raise TreatmentError({"event": "That adverse event is not recorded in this session; reload the page."})
     if ae.resolved_at:
         raise TreatmentError("Already resolved.")
+    signed = seals.is_sealed(s)  # resolved after the note was signed: the session is sealed again
+    if signed:
+        try:
+            seals.require_intact(s)
+        except seals.TamperedRecord as e:
+            raise TreatmentError(str(e)) from None
     ae.resolved_at = timezone.now()
     ae.save(update_fields=["resolved_at"])
-    audit.record(actor, AuditAction.SESSION_ADVERSE_EVENT_RESOLVED, subject=s, patient=s.patient, details={"kind": ae.kind})
+    if signed:
+        seals.record(actor, AuditAction.SESSION_ADVERSE_EVENT_RESOLVED, s, patient=s.patient, details={"kind": ae.kind})
+    else:
+        audit.record(actor, AuditAction.SESSION_ADVERSE_EVENT_RESOLVED, subject=s, patient=s.patient,
+                     details={"kind": ae.kind})
     _refresh_readiness(s)
     return ae
 

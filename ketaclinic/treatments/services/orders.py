@@ -180,8 +180,16 @@ def sign_order(*, actor: Actor, order: TreatmentOrder) -> TreatmentOrder:
     order.signed_by = actor.user
     order.signed_at = timezone.now()
     order.save(update_fields=["status", "signed_by", "signed_at"])
-    audit.record(actor, AuditAction.ORDER_SIGNED, subject=order, patient=order.patient, details=seals.seal(order))
+    seals.record(actor, AuditAction.ORDER_SIGNED, order, patient=order.patient)
     return order
+
+
+def _intact(order: TreatmentOrder) -> None:
+    """A signed order changed outside KetaClinic is not changed further (``audit/seals.py``)."""
+    try:
+        seals.require_intact(order)
+    except seals.TamperedRecord as e:
+        raise TreatmentError(str(e)) from None
 
 
 @use_case
@@ -190,9 +198,10 @@ def stop_order(*, actor: Actor, order: TreatmentOrder, reason: str) -> Treatment
     if not reason.strip():
         raise TreatmentError({"reason": "Give the reason for stopping the order."})
     order = TreatmentOrder.objects.select_for_update().get(pk=order.pk)
+    _intact(order)
     order.status = TreatmentOrder.Status.STOPPED
     order.save(update_fields=["status"])
-    audit.record(actor, AuditAction.ORDER_STOPPED, subject=order, patient=order.patient, details={"reason": reason})
+    seals.record(actor, AuditAction.ORDER_STOPPED, order, patient=order.patient, details={"reason": reason})
     return order
 
 
@@ -206,9 +215,10 @@ def stop_for_contraindication(*, actor: Actor, patient: Patient, assessment: Eli
     reason = absolute_message([assessment])
     for order in TreatmentOrder.objects.select_for_update().filter(patient=patient,
                                                                    status=TreatmentOrder.Status.ACTIVE):
+        _intact(order)
         order.status = TreatmentOrder.Status.STOPPED
         order.save(update_fields=["status"])
-        audit.record(actor, AuditAction.ORDER_STOPPED, subject=order, patient=patient,
+        seals.record(actor, AuditAction.ORDER_STOPPED, order, patient=patient,
                      details={"reason": reason, "assessment": str(assessment.external_id), "automatic": True})
     pending = (TreatmentSession.objects.select_for_update()
                .filter(patient=patient, status__in=(S.BOOKED, S.CHECKED_IN, S.PRE_CHECKS), dose_started_at__isnull=True))

@@ -24,6 +24,7 @@ def sign_note(*, actor: Actor, session: TreatmentSession, as_role: str,
     roles cannot co-sign the note they signed as the nurse (that refusal is audited and kept: :class:`Refused`)."""
     s = (TreatmentSession.objects.select_for_update(of=("self",)).select_related("patient", "patient__clinic")
          .get(pk=session.pk))
+    _intact(s)
     if s.status not in FINISHED:
         raise TreatmentError("The note is signed after discharge.")
     now = timezone.now()
@@ -58,8 +59,16 @@ def sign_note(*, actor: Actor, session: TreatmentSession, as_role: str,
     else:
         raise TreatmentError("Sign as nurse or prescriber.")
     s.save()
-    audit.record(actor, SIGNED[as_role], subject=s, patient=s.patient, details=seals.seal(s))
+    seals.record(actor, SIGNED[as_role], s, patient=s.patient)
     return s
+
+
+def _intact(s: TreatmentSession) -> None:
+    """A signed note changed outside KetaClinic is not signed over (``audit/seals.py``)."""
+    try:
+        seals.require_intact(s)
+    except seals.TamperedRecord as e:
+        raise TreatmentError(str(e)) from None
 
 
 @use_case

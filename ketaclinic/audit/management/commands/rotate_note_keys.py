@@ -22,5 +22,5 @@ class Command(BaseCommand):
             label = f"{model._meta.label}.{field.name}"
             counts[label] = len(stale)
             self.stdout.write(f"{label}: {len(stale)} re-encrypted under the current key.")
-        record(Actor.system("rotate_note_keys"), AuditAction.NOTE_KEYS_ROTATED, details={"re_encrypted": counts})
+        record(Actor.system("rotate_note_keys"), AuditAction.SECURITY_NOTE_KEYS_ROTATED, details={"re_encrypted": counts})
         self.stdout.write(f"Done: {sum(counts.values())} values re-encrypted.")
