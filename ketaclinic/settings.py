@@ -88,10 +88,10 @@ def _key_made_once(name: str, make) -> str:
     written whole under another name and then linked into place, so two processes starting at once share one key."""
     key_file = DATA_DIR / name
     if not key_file.exists():
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
         draft = DATA_DIR / f".{name}.{os.getpid()}"
-        draft.write_text(make())
-        draft.chmod(0o600)
+        with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:  # 0600 from birth
+            out.write(make())
         try:
             os.link(draft, key_file)
         except FileExistsError:
@@ -121,6 +121,9 @@ def _chain_key() -> bytes:
 
 
 CHAIN_KEY = _chain_key()
+#: Whether the keys came from the environment (CHAIN_KEY / NOTE_KEYS or their _FILE): the deploy check wants them
+#: to, so that they are in the clinic's secrets and backups, not only in a file the app made itself.
+KEYS_CONFIGURED = {"CHAIN_KEY": bool(env_str("CHAIN_KEY")), "NOTE_KEYS": bool(env_str("NOTE_KEYS"))}
 
 
 def _note_keys() -> list[str]:
@@ -165,6 +168,8 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 0, 0, 63072000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0 and env_bool("HSTS_PRELOAD", False)
+# Checks a clinic has decided to silence, by their ids (e.g. security.W021 while it does not preload HSTS).
+SILENCED_SYSTEM_CHECKS = env_list("SILENCED_CHECKS", [])
 SECURE_SSL_REDIRECT = env_bool("SSL_REDIRECT", False)
 if env_bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -45,5 +45,13 @@ def test_the_documented_production_settings_pass_the_deploy_check(tmp_path):
 def test_the_development_defaults_are_reported_by_the_deploy_check(tmp_path):
     result = deploy_check({"DEBUG": "true"}, tmp_path)
     assert result.returncode != 0
-    for finding in ("security.W018", "security.W012", "mail.E001"):  # DEBUG, session cookie over HTTP, console mail
+    # DEBUG, session cookie over HTTP, console mail, keys the app made itself
+    for finding in ("security.W018", "security.W012", "mail.E001", "ketaclinic.W001", "ketaclinic.W002"):
         assert finding in result.stderr + result.stdout
+
+
+def test_the_test_suites_published_keys_fail_the_deploy_check(tmp_path):
+    env = documented_env(tmp_path)
+    (tmp_path / "chain_key").write_text("7e57" * 16)
+    result = deploy_check(env, tmp_path)
+    assert result.returncode != 0 and "ketaclinic.E001" in result.stderr + result.stdout
