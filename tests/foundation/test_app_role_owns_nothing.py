@@ -39,6 +39,8 @@ def test_the_app_role_cannot_lift_the_triggers_truncate_or_delete_the_audit_trai
     assert "permission denied" in refused("DELETE FROM audit_auditentry")
     assert "permission denied" in refused("UPDATE audit_auditentry SET action = 'forged'")
     assert "must be owner" in refused("DROP TABLE custody_ledgerentry")
+    assert "permission denied" in refused("SELECT setval('audit_auditentry_id_seq', 1)")
+    assert "permission denied" in refused("CREATE TABLE planted (x int)")
 
 
 def test_the_app_role_still_appends_to_the_trail_and_writes_ordinary_tables(as_app_role):
@@ -46,3 +48,17 @@ def test_the_app_role_still_appends_to_the_trail_and_writes_ordinary_tables(as_a
     assert AuditEntry.objects.filter(details__as=ROLE).exists() and verify_chain() is None
     with connection.cursor() as cur:
         cur.execute("UPDATE audit_chainhead SET last_seq = last_seq")  # an ordinary table: writable
+
+
+def test_a_superuser_or_a_member_of_the_owner_is_refused_as_the_app_role(db):
+    from django.core.management.base import CommandError
+
+    with connection.cursor() as cur:
+        cur.execute("CREATE ROLE ketaclinic_too_strong SUPERUSER NOLOGIN")
+        cur.execute("CREATE ROLE ketaclinic_owners_friend NOLOGIN")
+        cur.execute("SELECT current_user")
+        cur.execute(f"GRANT {cur.fetchone()[0]} TO ketaclinic_owners_friend")
+    with pytest.raises(CommandError, match="superuser"):
+        call_command("grant_app_role", "ketaclinic_too_strong")
+    with pytest.raises(CommandError, match="member of"):
+        call_command("grant_app_role", "ketaclinic_owners_friend")

@@ -20,9 +20,12 @@ def grant_statements(role: str, tables: set[str]) -> list[str]:
     r = q(role)
     statements = [
         f"GRANT USAGE ON SCHEMA public TO {r}",
+        # no objects of its own in the clinic's schema (PostgreSQL before 15 lets every role create there)
+        f"REVOKE CREATE ON SCHEMA public FROM PUBLIC, {r}",
         f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {r}",
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {r}",
-        f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {r}",
+        f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {r}",
+        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {r}",  # nextval; not setval
     ]
     for table in APPEND_ONLY_TABLES:
         if table not in tables:
@@ -44,12 +47,21 @@ class Command(BaseCommand):
         if connection.vendor != "postgresql":
             raise CommandError("Roles are a PostgreSQL matter: SQLite has no users, its file's permissions decide.")
         with connection.cursor() as cur:
-            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
-            if cur.fetchone() is None:
+            cur.execute("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = %s", [role])
+            found = cur.fetchone()
+            if found is None:
                 raise CommandError(f"There is no role {role!r}: CREATE ROLE {role} LOGIN PASSWORD '...' first.")
+            if found[0] or found[1]:
+                raise CommandError(f"{role} is a superuser (or bypasses row security): no grant can hold it back. "
+                                   "Use a plain role for the application.")
             cur.execute("SELECT current_user")
-            if cur.fetchone()[0] == role:
+            owner = cur.fetchone()[0]
+            if owner == role:
                 raise CommandError("Run this as the tables' owner, not as the application's role.")
+            cur.execute("SELECT pg_has_role(%s, %s, 'MEMBER')", [role, owner])
+            if cur.fetchone()[0]:
+                raise CommandError(f"{role} is a member of {owner}, the tables' owner: it could act as the owner. "
+                                   "Revoke that membership first.")
         tables = set(connection.introspection.table_names())
         with transaction.atomic(), connection.cursor() as cur:
             for statement in grant_statements(role, tables):
