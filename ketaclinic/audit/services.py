@@ -69,21 +69,34 @@ def client_ip(request) -> str | None:
         return remote
     hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
     for hop in reversed(hops):
-        try:
-            ip = ipaddress.ip_address(hop)
-        except ValueError:
+        ip = _address(hop)
+        if ip is None:
             return remote
         if not _within(str(ip), trusted):
             return str(ip)
     return remote
 
 
-def _within(address: str, networks) -> bool:
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """An address as proxies write it: bare, "203.0.113.9:51234", "[2001:db8::1]:443", or an IPv4 address mapped
+    into IPv6 ("::ffff:203.0.113.9", read as the IPv4 address)."""
+    text = text.strip()
+    if text.startswith("["):
+        text = text[1:text.find("]")] if "]" in text else text
+    elif text.count(":") == 1:
+        text = text.split(":", 1)[0]
     try:
-        ip = ipaddress.ip_address(address)
+        ip = ipaddress.ip_address(text)
     except ValueError:
-        return False
-    return any(ip in net for net in networks)
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
+def _within(address: str, networks) -> bool:
+    ip = _address(address)
+    return ip is not None and any(ip in net for net in networks)
 
 
 #: What a NUL character in recorded details becomes: U+2400 SYMBOL FOR NULL, so the entry still shows one was typed.

@@ -36,6 +36,13 @@ def test_the_device_behind_the_proxy_is_seen(behind_proxy):
     assert seen("2001:db8::1") == "2001:db8::1"
 
 
+def test_addresses_written_with_a_port_or_mapped_into_ipv6_are_read(behind_proxy):
+    assert seen("203.0.113.9:51234") == "203.0.113.9"
+    assert seen("[2001:db8::1]:443") == "2001:db8::1"
+    assert seen("203.0.113.9", remote="::ffff:10.0.0.5") == "203.0.113.9"  # the proxy, seen over IPv6
+    assert seen("::ffff:203.0.113.9") == "203.0.113.9"
+
+
 def test_an_address_the_client_wrote_into_the_header_is_not_believed(behind_proxy):
     # the client sent "X-Forwarded-For: 192.0.2.66"; the proxy appended the address it saw
     assert seen("192.0.2.66, 203.0.113.9") == "203.0.113.9"
