@@ -16,6 +16,13 @@ class StartForm(forms.Form):
     """Starts a ceremony: nothing to type (the CSRF token is the point)."""
 
 
+class ProveItIsYouForm(forms.Form):
+    """Starts adding a passkey: the account's password again (a signed-in session alone adds no way to sign in)."""
+
+    password = TextField(max_length=4096, strip=False, label="Your password",
+                         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+
+
 class PasskeyAnswerForm(forms.Form):
     credential = TextField(max_length=ANSWER_MAX, widget=forms.HiddenInput)
 

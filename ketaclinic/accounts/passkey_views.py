@@ -4,14 +4,16 @@
 
 from __future__ import annotations
 
+import json
+
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from ketaclinic.accounts import passkeys
-from ketaclinic.accounts.passkey_forms import AddPasskeyForm, PasskeyAnswerForm, StartForm
+from ketaclinic.accounts import passkeys, services
+from ketaclinic.accounts.passkey_forms import AddPasskeyForm, PasskeyAnswerForm, ProveItIsYouForm, StartForm
 from ketaclinic.accounts.views import _complete, _pending
 from ketaclinic.audit.services import Actor
 from ketaclinic.formfields import posted
@@ -22,8 +24,8 @@ def _json(text: str, status: int = 200) -> HttpResponse:
 
 
 def _list_page(request, form, status=200):
-    return render(request, "accounts/passkeys.html", {"passkeys": request.user.passkeys.all(), "form": form},
-                  status=status)
+    return render(request, "accounts/passkeys.html", {"passkeys": request.user.passkeys.all(), "form": form,
+                                                      "prove": ProveItIsYouForm()}, status=status)
 
 
 @require_GET
@@ -34,8 +36,15 @@ def passkey_list(request):
 @never_cache
 @require_POST
 def passkey_add_options(request):
-    if not StartForm(posted(request)).is_valid():
-        return _json('{"error": "Reload the page and try again."}', status=400)
+    """The options to add a passkey, once the person typed the account's password again."""
+    form = ProveItIsYouForm(posted(request))
+    if not form.is_valid():
+        return _json('{"error": "Type your password to add a passkey."}', status=400)
+    try:
+        services.confirm_own_password(actor=Actor.from_request(request), user=request.user,
+                                      password=form.cleaned_data["password"])
+    except services.AccountError as refused:
+        return _json(json.dumps({"error": " ".join(str(m) for m in refused.errors.values())}), status=400)
     return _json(passkeys.registration_options(request, request.user))
 
 

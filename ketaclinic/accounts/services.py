@@ -225,36 +225,41 @@ def _new_password(user: User, new1: str, new2: str) -> None:
         raise AccountError({"new_password1": " ".join(e.messages)}) from None
 
 
-def change_password(*, actor: Actor, user: User, old_password: str, new_password1: str, new_password2: str) -> None:
-    """Change one's own password. The old-password check takes a slot of the same sign-in throttle as signing in
-    (a stolen session cannot guess the password faster than the sign-in page allows)."""
+def _own_password(actor: Actor, user: User, password: str, *, refused: AuditAction, field: str) -> None:
+    """Check a signed-in person's own password again (before a change to how they sign in). The check takes a slot
+    of the same sign-in throttle as signing in, so a stolen session cannot guess the password faster than the
+    sign-in page allows; a refusal is audited as ``refused`` and raised as AccountError on ``field``."""
     keys = throttle.sign_in_keys(user.get_username(), actor.client_ip)
     with transaction.atomic(durable=True):
         wait = throttle.take_slot(keys, timezone.now())
         if wait is not None:
-            audit.record(actor, AuditAction.AUTH_PASSWORD_CHANGE_REFUSED, subject=user,
-                         details={"reason": "delay", "wait_seconds": wait})
+            audit.record(actor, refused, subject=user, details={"reason": "delay", "wait_seconds": wait})
     if wait is not None:
-        raise AccountError({"old_password": wait_message(wait)})
-    ok = user.check_password(old_password)
-    problem: AccountError | None = None
+        raise AccountError({field: wait_message(wait)})
+    ok = user.check_password(password)
     with transaction.atomic(durable=True):
         throttle.settle(keys, ok=ok)
         if not ok:
-            audit.record(actor, AuditAction.AUTH_PASSWORD_CHANGE_REFUSED, subject=user,
-                         details={"reason": "wrong old password"})
-            problem = AccountError({"old_password": "That is not your current password."})
-        else:
-            try:
-                _new_password(user, new_password1, new_password2)
-            except AccountError as e:
-                problem = e
-            else:
-                user.set_password(new_password1)
-                user.save(update_fields=["password"])
-                audit.record(actor, AuditAction.AUTH_PASSWORD_CHANGED, subject=user)
-    if problem is not None:
-        raise problem
+            audit.record(actor, refused, subject=user, details={"reason": "wrong password"})
+    if not ok:
+        raise AccountError({field: "That is not your current password."})
+
+
+def confirm_own_password(*, actor: Actor, user: User, password: str) -> None:
+    """Before a passkey is added: the person at the keyboard proves they know the account's password (a signed-in
+    session alone, an unattended workstation, does not add a way to sign in)."""
+    _own_password(actor, user, password, refused=AuditAction.AUTH_REAUTHENTICATION_REFUSED, field="password")
+
+
+def change_password(*, actor: Actor, user: User, old_password: str, new_password1: str, new_password2: str) -> None:
+    """Change one's own password. The old-password check takes a slot of the same sign-in throttle as signing in
+    (a stolen session cannot guess the password faster than the sign-in page allows)."""
+    _own_password(actor, user, old_password, refused=AuditAction.AUTH_PASSWORD_CHANGE_REFUSED, field="old_password")
+    with transaction.atomic(durable=True):
+        _new_password(user, new_password1, new_password2)
+        user.set_password(new_password1)
+        user.save(update_fields=["password"])
+        audit.record(actor, AuditAction.AUTH_PASSWORD_CHANGED, subject=user)
 
 
 def request_password_reset(*, email: str, client_ip: str | None, link_for: Callable[[str, str], str]) -> bool:

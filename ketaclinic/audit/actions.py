@@ -23,6 +23,7 @@ class AuditAction(StrEnum):
     AUTH_SECOND_FACTOR_ENROLLED = "auth.second_factor.enrolled"
     AUTH_PASSKEY_ADDED = "auth.passkey.added"
     AUTH_PASSKEY_REMOVED = "auth.passkey.removed"
+    AUTH_REAUTHENTICATION_REFUSED = "auth.reauthentication.refused"
     AUTH_SECOND_FACTOR_REMOVED = "auth.second_factor.removed"
     AUTH_PASSWORD_CHANGE_REFUSED = "auth.password_change.refused"
     AUTH_PASSWORD_RESET_REQUESTED = "auth.password_reset.requested"

@@ -34,6 +34,8 @@
   function options(form, url) {
     var body = new FormData();
     body.append("csrfmiddlewaretoken", csrf(form));
+    var password = form.querySelector("input[name=password]");
+    if (password) body.append("password", password.value);  // adding a passkey: the account's password again
     return fetch(url, {method: "POST", body: body, credentials: "same-origin", headers: {"X-CSRFToken": csrf(form)}})
       .then(function (r) { return r.json(); })
       .then(function (o) {
@@ -55,6 +57,8 @@
   // The device's answer as JSON in the form's hidden field, then the form is sent.
   function send(form, cred, response) {
     response.clientDataJSON = toB64url(cred.response.clientDataJSON);
+    var password = form.querySelector("input[name=password]");
+    if (password) password.value = "";  // checked already: not sent again
     form.querySelector("[name=credential]").value = JSON.stringify({
       id: cred.id, rawId: toB64url(cred.rawId), type: cred.type,
       authenticatorAttachment: cred.authenticatorAttachment || null,

@@ -30,6 +30,7 @@ def test_a_nurse_adds_a_passkey_and_signs_in_with_it(page, live_server, login, s
     page.goto(f"{live_server.url}/accounts/passkeys/")
     expect(page.get_by_text("You have no passkey yet.")).to_be_visible()
     page.get_by_label("Name of this passkey").fill("Work laptop")
+    page.get_by_label("Your password").fill(PASSWORD)
     page.get_by_role("button", name="Add a passkey").click()
     expect(page.get_by_text(re.compile("Passkey “Work laptop” added"))).to_be_visible()
     expect(page.get_by_role("cell", name="Work laptop", exact=True)).to_be_visible()

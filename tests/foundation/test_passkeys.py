@@ -17,8 +17,8 @@ from tests.soft_authenticator import SoftAuthenticator
 RIGHT = "correct horse battery"
 
 
-def add_passkey(client: Client, device: SoftAuthenticator, name: str = "Laptop"):
-    options = client.post(reverse("accounts:passkey_add_options")).content.decode()
+def add_passkey(client: Client, device: SoftAuthenticator, name: str = "Laptop", password: str = RIGHT):
+    options = client.post(reverse("accounts:passkey_add_options"), {"password": password}).content.decode()
     return client.post(reverse("accounts:passkey_add"), {"name": name, "credential": device.create(options)})
 
 
@@ -124,3 +124,17 @@ def test_a_clinic_admin_removing_a_lost_second_factor_removes_the_passkeys_too(n
     assert removed == 1 and not Passkey.objects.filter(user=staff["nurse"]).exists()
     c = Client()
     assert password(c, "nurse")["Location"] == reverse("clinic:today")  # a nurse needs no second factor
+
+
+def test_a_signed_in_session_alone_cannot_add_a_passkey(client_for, staff):
+    """An unattended, signed-in workstation (or a stolen session) must not add its own way to sign in."""
+    nurse = client_for("nurse")
+    response = nurse.post(reverse("accounts:passkey_add_options"))
+    assert response.status_code == 400 and "password" in json.loads(response.content)["error"]
+    response = nurse.post(reverse("accounts:passkey_add_options"), {"password": "not it"})
+    assert response.status_code == 400 and "not your current password" in json.loads(response.content)["error"]
+    assert AuditEntry.objects.filter(action="auth.reauthentication.refused", actor=staff["nurse"]).count() == 1
+    device = SoftAuthenticator()
+    response = nurse.post(reverse("accounts:passkey_add"), {"name": "Mine now", "credential": device.create(
+        json.dumps({"challenge": "bm90LWFza2Vk"}))})
+    assert response.status_code == 400 and not Passkey.objects.exists()
