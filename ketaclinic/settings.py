@@ -155,6 +155,9 @@ NOTE_KEYS = _note_keys()
 # Where the chains' signed checkpoints are appended (`manage.py checkpoint_chains`): outside the database, ideally
 # on another disk or host, and copied into every backup.
 CHAIN_CHECKPOINT_DIR = Path(env_str("CHAIN_CHECKPOINT_DIR", str(DATA_DIR / "checkpoints")))
+# When set, verify_audit/verify_ledger fail if the newest checkpoint is older than this (checkpoints stopped, or the
+# newest lines were removed from the file); set it to a little more than the schedule, e.g. 15 for every 5 minutes.
+CHAIN_CHECKPOINT_MAX_AGE_MINUTES = env_int("CHAIN_CHECKPOINT_MAX_AGE_MINUTES", 0, 0, 7 * 24 * 60)
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])

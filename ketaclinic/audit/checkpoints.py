@@ -18,7 +18,7 @@ import hmac
 import json
 import os
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.apps import apps
@@ -58,11 +58,19 @@ def chain_models() -> dict[str, type[ChainedEntry]]:
 def read() -> tuple[list[Checkpoint], list[str]]:
     """The checkpoints in the file, oldest first, and a problem for each line that is not a checkpoint the key
     signed (altered, forged or garbled)."""
+    found, problems, _last = _read()
+    return found, problems
+
+
+def _read() -> tuple[list[Checkpoint], list[str], str]:
+    """:func:`read`, and the MAC of the last line (each line's MAC covers the one before it, so a line taken out
+    of the middle breaks the next one)."""
     path = checkpoint_file()
     found: list[Checkpoint] = []
     problems: list[str] = []
+    prev = ""
     if not path.exists():
-        return found, problems
+        return found, problems, prev
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
@@ -74,32 +82,30 @@ def read() -> tuple[list[Checkpoint], list[str]]:
         except (ValueError, KeyError, TypeError):
             problems.append(f"checkpoint line {number} cannot be read")
             continue
-        if not hmac.compare_digest(_mac(point.fields()), mac):
-            problems.append(f"checkpoint line {number} was not signed with the chain key (altered or forged)")
-            continue
-        found.append(point)
-    return found, problems
+        if not hmac.compare_digest(_mac({**point.fields(), "prev": prev}), mac):
+            problems.append(f"checkpoint line {number} was not signed with the chain key after the line before it "
+                            "(altered, forged, or a line before it removed)")
+        else:
+            found.append(point)
+        prev = mac
+    return found, problems, prev
 
 
 def write(now: datetime | None = None) -> list[Checkpoint]:
-    """Append a checkpoint of every chain whose head moved since its last checkpoint; return what was written.
-    The file is flushed to disk before this returns."""
+    """Append a checkpoint of every chain (also of one that has not moved: the newest line's time shows the
+    checkpoints are still being written, ``CHAIN_CHECKPOINT_MAX_AGE_MINUTES``); return what was written. The file
+    is flushed to disk before this returns."""
     now = now or timezone.now()
-    latest: dict[str, Checkpoint] = {}
-    for point in read()[0]:
-        latest[point.chain] = point
-    written: list[Checkpoint] = []
-    for head in ChainHead.objects.filter(name__in=chain_models()).order_by("name"):
-        last = latest.get(head.name)
-        if head.last_seq == 0 or (last and last.seq == head.last_seq and last.hash == head.last_hash):
-            continue
-        written.append(Checkpoint(chain=head.name, seq=head.last_seq, hash=head.last_hash, at=now.isoformat()))
+    _found, _problems, prev = _read()
+    written = [Checkpoint(chain=head.name, seq=head.last_seq, hash=head.last_hash, at=now.isoformat())
+               for head in ChainHead.objects.filter(name__in=chain_models(), last_seq__gt=0).order_by("name")]
     if written:
         path = checkpoint_file()
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as out:
             for point in written:
-                out.write(json.dumps({**point.fields(), "mac": _mac(point.fields())}, sort_keys=True) + "\n")
+                prev = _mac({**point.fields(), "prev": prev})
+                out.write(json.dumps({**point.fields(), "mac": prev}, sort_keys=True) + "\n")
             out.flush()
             os.fsync(out.fileno())
     return written
@@ -112,6 +118,13 @@ def verify(chain_name: str) -> list[str]:
     model = chain_models()[chain_name]
     points, problems = read()
     points = [p for p in points if p.chain == chain_name]
+    max_age = getattr(settings, "CHAIN_CHECKPOINT_MAX_AGE_MINUTES", 0)
+    if max_age:
+        newest_at = max((datetime.fromisoformat(p.at) for p in points), default=None)
+        if newest_at is None or timezone.now() - newest_at > timedelta(minutes=max_age):
+            problems.append(f"the newest checkpoint of the {chain_name} chain is "
+                            f"{'missing' if newest_at is None else 'from ' + newest_at.isoformat()}, more than "
+                            f"{max_age} minutes ago: checkpoints stopped being written, or were removed")
     if not points:
         return problems
     head = ChainHead.objects.filter(name=chain_name).first()

@@ -95,12 +95,36 @@ def test_a_checkpoint_line_edited_in_the_file_is_reported(five, checkpoint_dir):
         call_command("verify_audit")
 
 
-def test_a_checkpoint_is_written_only_when_a_chain_moved(five, capsys):
+def test_every_checkpoint_run_writes_a_line_chained_to_the_one_before(five, capsys):
     call_command("checkpoint_chains")
     assert "audit chain at entry 5" in capsys.readouterr().out
-    call_command("checkpoint_chains")
-    assert "No chain has moved" in capsys.readouterr().out
+    call_command("checkpoint_chains")  # unmoved: written too, so the newest line's time shows checkpoints go on
     record(Actor.system("test"), AuditAction.AUDIT_SEARCHED)
     assert [(p.chain, p.seq) for p in checkpoints.write()] == [("audit", 6)]
-    assert [p.seq for p in checkpoints.read()[0]] == [5, 6]
+    assert [p.seq for p in checkpoints.read()[0]] == [5, 5, 6]
     call_command("verify_audit")
+
+
+def test_a_checkpoint_line_taken_out_of_the_middle_is_reported(five, checkpoint_dir):
+    for _ in range(3):
+        checkpoints.write()
+    path = checkpoints.checkpoint_file()
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0], lines[2]]) + "\n")
+    with pytest.raises(CommandError, match="checkpoint line 2 was not signed .* a line before it removed"):
+        call_command("verify_audit")
+
+
+def test_checkpoints_that_stopped_or_whose_newest_lines_were_removed_are_reported(five, settings, clock):
+    from datetime import timedelta
+
+    settings.CHAIN_CHECKPOINT_MAX_AGE_MINUTES = 15
+    with pytest.raises(CommandError, match="newest checkpoint of the audit chain is missing"):
+        call_command("verify_audit")
+    checkpoints.write()
+    call_command("verify_audit")
+    clock.shift(timedelta(minutes=20))
+    with pytest.raises(CommandError, match="more than 15 minutes ago"):
+        call_command("verify_audit")
+
+

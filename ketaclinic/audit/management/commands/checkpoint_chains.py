@@ -13,5 +13,5 @@ class Command(BaseCommand):
         for point in written:
             self.stdout.write(f"Checkpoint: {point.chain} chain at entry {point.seq}.")
         if not written:
-            self.stdout.write("No chain has moved since its last checkpoint.")
+            self.stdout.write("No chain has an entry yet.")
         self.stdout.write(f"File: {checkpoints.checkpoint_file()}")
