@@ -173,6 +173,9 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0 and env_bool("HSTS_PRELOAD", False)
 # Checks a clinic has decided to silence, by their ids (e.g. security.W021 while it does not preload HSTS).
 SILENCED_SYSTEM_CHECKS = env_list("SILENCED_CHECKS", [])
+# Passkeys answer to one site: its domain (RP ID) and origin. Unset, the request's host is used (fine on a laptop).
+WEBAUTHN_RP_ID = env_str("WEBAUTHN_RP_ID")
+WEBAUTHN_ORIGIN = env_str("WEBAUTHN_ORIGIN")
 SECURE_SSL_REDIRECT = env_bool("SSL_REDIRECT", False)
 if env_bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

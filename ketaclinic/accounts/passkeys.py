@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from webauthn import (
@@ -43,9 +44,11 @@ class PasskeyError(Exception):
 
 
 def relying_party(request) -> tuple[str, str]:
-    """(RP ID, origin) of this request: the host the person's browser talks to (ALLOWED_HOSTS checked it)."""
+    """(RP ID, origin): ``WEBAUTHN_RP_ID`` and ``WEBAUTHN_ORIGIN`` when the clinic sets them (production: its one
+    address), else the host the person's browser talks to (which ALLOWED_HOSTS checked)."""
     host = request.get_host()
-    return host.rsplit(":", 1)[0] if not host.endswith("]") else host, f"{request.scheme}://{host}"
+    rp_id = settings.WEBAUTHN_RP_ID or (host.rsplit(":", 1)[0] if not host.endswith("]") else host)
+    return rp_id, settings.WEBAUTHN_ORIGIN or f"{request.scheme}://{host}"
 
 
 def _descriptors(user: User) -> list[PublicKeyCredentialDescriptor]:
@@ -135,7 +138,11 @@ def verify_sign_in(request, user: User, *, credential: str) -> Passkey:
         _refused(request, user, "signature, challenge, origin or counter did not check")
         raise PasskeyError(problem) from None
     with transaction.atomic(durable=True):
-        Passkey.objects.filter(pk=passkey.pk).update(sign_count=verified.new_sign_count, last_used_at=timezone.now())
+        # compare and set: of two answers racing with the same counter, one signs in
+        moved = Passkey.objects.filter(pk=passkey.pk, sign_count=passkey.sign_count).update(
+            sign_count=verified.new_sign_count, last_used_at=timezone.now())
+        if not moved:
+            raise PasskeyError(problem)
         audit.record(_actor(user, request), AuditAction.AUTH_SIGN_IN, subject=user,
                      details={"second_factor": "passkey", "passkey": passkey.name})
     return passkey

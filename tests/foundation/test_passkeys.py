@@ -138,3 +138,10 @@ def test_a_signed_in_session_alone_cannot_add_a_passkey(client_for, staff):
     response = nurse.post(reverse("accounts:passkey_add"), {"name": "Mine now", "credential": device.create(
         json.dumps({"challenge": "bm90LWFza2Vk"}))})
     assert response.status_code == 400 and not Passkey.objects.exists()
+
+
+def test_with_the_site_set_a_passkey_answers_only_to_it(nurse_with_passkey, settings):
+    settings.WEBAUTHN_RP_ID, settings.WEBAUTHN_ORIGIN = "clinic.example.org", "https://clinic.example.org"
+    c = Client()
+    password(c, "nurse")
+    assert use_passkey(c, nurse_with_passkey)["Location"] == reverse("accounts:second_factor") and not signed_in(c)
