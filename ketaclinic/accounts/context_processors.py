@@ -23,6 +23,7 @@ NAVIGATION: list[tuple[str, str]] = [
     ("Clinic settings", "clinic:settings"),
     ("Access policy", "clinic:access_policy"),
     ("Sign-in security", "accounts:sign_in_security"),
+    ("FHIR clients", "fhir:clients"),  # the systems that may read the clinic's data over FHIR (clinic admin)
 ]
 
 

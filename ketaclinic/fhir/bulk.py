@@ -34,7 +34,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from ketaclinic.audit.actions import AuditAction
-from ketaclinic.audit.services import Actor, record
+from ketaclinic.audit.services import Actor, client_ip, record
 from ketaclinic.fhir.auth import FhirAuthError, Grant, authenticate, client_actor
 from ketaclinic.fhir.models import BackendClient, ExportJob
 
@@ -278,7 +278,7 @@ def _kick_off(request, kind: str, group_id: str = ""):
                                         "Prefer: respond-async.")
     try:
         job = start_export(grant=grant, request_url=request.build_absolute_uri(), kind=kind, group_id=group_id,
-                           params=request.GET, client_ip=request.META.get("REMOTE_ADDR"))
+                           params=request.GET, client_ip=client_ip(request))
     except ExportRequestError as e:
         return _outcome(e.status, e.code, e.message)
     response = HttpResponse(status=202)
@@ -320,7 +320,7 @@ def export_status(request, job):
     except FhirAuthError as e:
         return e.response()
     if request.method == "DELETE":
-        cancel_export(grant=grant, job=job, client_ip=request.META.get("REMOTE_ADDR"))
+        cancel_export(grant=grant, job=job, client_ip=client_ip(request))
         return HttpResponse(status=202)
     if job.status in (ExportJob.Status.QUEUED, ExportJob.Status.RUNNING):
         response = HttpResponse(status=202)
@@ -349,7 +349,7 @@ def export_file(request, job, name):
     if path is None or not path.is_file():
         return _outcome(404, "not-found", f"This export has no file {name!r}.")
     with transaction.atomic(durable=True):
-        record(client_actor_ip(grant, request.META.get("REMOTE_ADDR")), AuditAction.FHIR_EXPORT_DOWNLOADED,
+        record(client_actor_ip(grant, client_ip(request)), AuditAction.FHIR_EXPORT_DOWNLOADED,
                subject=job, details={"client_id": grant.client_id, "file": name, "type": entry["type"],
                                      "count": entry["count"]})
     return FileResponse(open(path, "rb"), content_type=NDJSON)  # noqa: SIM115 (FileResponse closes it)

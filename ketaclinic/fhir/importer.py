@@ -35,7 +35,7 @@ from django.views.decorators.http import require_POST
 from pydantic import ValidationError
 
 from ketaclinic.audit.actions import AuditAction
-from ketaclinic.audit.services import Actor, record
+from ketaclinic.audit.services import Actor, client_ip, record
 from ketaclinic.clinical.scales import SCALES
 from ketaclinic.fhir import codes
 from ketaclinic.fhir.auth import Grant
@@ -476,7 +476,7 @@ def post_bundle(request):
     except (ValueError, UnicodeDecodeError) as e:
         return operation_outcome(400, "structure", f"The body is not JSON ({e}).")
     try:
-        result = import_bundle(grant=grant, data=data, client_ip=request.META.get("REMOTE_ADDR"))
+        result = import_bundle(grant=grant, data=data, client_ip=client_ip(request))
     except ImportRefused as e:
         return outcome_response(e.status, e.issues)
     from fhir.resources.R4B.bundle import Bundle
