@@ -68,3 +68,12 @@ def test_every_answered_request_is_audited_with_the_clients_identity(client, cli
     entry = AuditEntry.objects.filter(action="fhir.read").get()
     assert c.client_id in entry.actor_label and entry.actor is None
     assert entry.details["client_id"] == c.client_id and entry.details["resource_type"] == "Patient"
+
+
+def test_including_the_patient_needs_a_patient_scope(client, clinic, patient, fhir_token):
+    url = f"/fhir/R4/Observation?patient={patient.external_id}&_include=Observation:patient"
+    r = client.get(url, **bearer(fhir_token(clinic, "system/Observation.rs")))
+    assert r.status_code == 403 and r.json()["resourceType"] == "OperationOutcome"
+    assert "Patient" not in {e["resource"]["resourceType"] for e in r.json().get("entry", [])}
+    r = client.get(url, **bearer(fhir_token(clinic, "system/Observation.rs system/Patient.r")))
+    assert r.status_code == 200
