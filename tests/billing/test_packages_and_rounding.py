@@ -113,3 +113,20 @@ def test_a_package_draw_returned_puts_the_session_back(bought, patient, staff, r
     assert services.remaining_sessions(bought) == 6
     services.void_invoice(actor=billing, invoice=invoice, reason="Billed in error")
     assert services.next_draw_cents(bought) == 33334
+
+
+def test_a_second_draw_is_returned_to_the_package_it_came_from(bought, series, patient, staff, rooms, billing):
+    s = dosed_session(patient, staff, rooms=rooms, end="discharged")
+    invoice = services.invoice_session(actor=billing, session=s)  # drawn from the first package
+    services.refund(actor=billing, invoice=invoice, method="package", amount_cents=33334, reason="Wrong package")
+    second = services.sell_package(actor=billing, patient=patient, offer=series)
+    services.take_payment(actor=billing, invoice=Invoice.objects.get(package=second), method="card",
+                          amount_cents=200000, reference="T-2")
+    services.draw(actor=billing, invoice=invoice, package=second)
+    assert services.remaining_sessions(second) == 5
+    services.refund(actor=billing, invoice=invoice, method="package",
+                    amount_cents=services.refundable(invoice)["package"], reason="Session voided")
+    assert services.remaining_sessions(bought) == 6 and services.drawn_cents(bought) == 0
+    assert services.remaining_sessions(second) == 6 and services.drawn_cents(second) == 0
+    with pytest.raises(services.BillingError):
+        services.refund(actor=billing, invoice=invoice, method="package", amount_cents=33334, reason="Again")

@@ -21,6 +21,18 @@ from ketaclinic.billing.services._common import (
     use_case,
 )
 
+
+def _used(package: PatientPackage) -> int:
+    from ketaclinic.billing.services.packages import used_sessions  # packages imports this module
+
+    return used_sessions(package)
+
+
+def _drawn(package: PatientPackage) -> int:
+    from ketaclinic.billing.services.packages import drawn_cents
+
+    return drawn_cents(package)
+
 TAKEN = (Payment.Method.CASH, Payment.Method.CARD)
 
 
@@ -67,6 +79,19 @@ def take_payment(*, actor: Actor, invoice: Invoice, method: str, amount_cents: i
     return payment
 
 
+def outstanding_draw(invoice: Invoice) -> Payment | None:
+    """The package draw on ``invoice`` not yet given back: the latest draw whose package has had fewer of its
+    draws on this invoice returned than drawn (an earlier draw may have been returned already, to its own
+    package)."""
+    rows = invoice.payments.filter(method=Payment.Method.PACKAGE).order_by("at", "pk")
+    open_by_package: dict[int, int] = {}
+    for row in rows:
+        step = 1 if row.kind == Payment.Kind.PAYMENT else -1 if row.kind == Payment.Kind.REFUND else 0
+        open_by_package[row.package_id] = open_by_package.get(row.package_id, 0) + step
+    draws = [r for r in rows if r.kind == Payment.Kind.PAYMENT and open_by_package.get(r.package_id, 0) > 0]
+    return draws[-1] if draws else None
+
+
 def refundable(invoice: Invoice) -> dict[str, int]:
     """What may still be refunded on ``invoice``, by method: cash and card together, and package draws."""
     s = Payment.objects.filter(invoice=invoice).aggregate(
@@ -94,8 +119,13 @@ def refund(*, actor: Actor, invoice: Invoice, method: str, amount_cents: int, re
     if method == Payment.Method.PACKAGE:
         if amount != can["package"] or amount == 0:
             raise BillingError({"amount": f"A package draw is returned whole: {dollars(can['package'])}."})
-        draw = invoice.payments.filter(method=Payment.Method.PACKAGE, kind=Payment.Kind.PAYMENT).first()
-        package = draw.package
+        draw = outstanding_draw(invoice)
+        if draw is None or draw.amount_cents != amount:
+            raise BillingError({"amount": f"A package draw is returned whole: {dollars(can['package'])}."})
+        package = PatientPackage.objects.select_for_update().get(pk=draw.package_id)
+        # under the package's lock: the return never leaves it with fewer than 0 sessions used or money drawn
+        if _used(package) < 1 or _drawn(package) < amount:
+            raise BillingError("This package has no draw left to return.")
         # the session goes back into the package: a package whose sessions were all used is open again
         PatientPackage.objects.filter(pk=package.pk, status=PatientPackage.Status.USED).update(
             status=PatientPackage.Status.ACTIVE)
