@@ -13,7 +13,11 @@
 The job runs on the background worker (``tasks.run_export_job``, Django's task framework on django-tasks-db:
 ``manage.py db_worker``), which streams each type's rows from the registry (``TYPES[name].rows(...)``, a fixed
 number of rows in memory) straight into the files. Files live under ``settings.FHIR_EXPORT_DIR`` (default
-``VAR_DIR / "fhir-export"``, git-ignored).
+``DATA_DIR / "fhir-export"``, outside the code checkout): the NDJSON holds decrypted clinical notes, so the
+folders are made 0700 and the files 0600, and a completed job's files are deleted
+``settings.FHIR_EXPORT_KEEP_HOURS`` (default 24) after it finished (:func:`prune_exports`, run at the start of
+every export and by ``manage.py prune_fhir_exports``; the manifest's ``Expires`` header says when) and at once
+when the client is revoked (:func:`delete_client_exports`).
 
 Groups: a Group here is a named set of the clinic's patients, not a stored resource. ``all-patients`` is every
 patient of the clinic; ``active-treatment`` is the patients with a signed, active treatment order.
@@ -21,8 +25,9 @@ patient of the clinic; ``active-treatment`` is the patients with a signed, activ
 
 from __future__ import annotations
 
+import os
 import shutil
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -30,6 +35,7 @@ from django.db import transaction
 from django.http import FileResponse, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import http_date
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -47,8 +53,60 @@ OUTPUT_FORMATS = {"application/fhir+ndjson", "application/ndjson", "ndjson"}
 PARAMETERS = {"_type", "_since", "_outputFormat"}
 
 
+#: How long a completed export's files are kept unless ``settings.FHIR_EXPORT_KEEP_HOURS`` says otherwise.
+KEEP_HOURS = 24
+
+
 def export_dir() -> Path:
-    return Path(getattr(settings, "FHIR_EXPORT_DIR", None) or settings.VAR_DIR / "fhir-export")
+    return Path(getattr(settings, "FHIR_EXPORT_DIR", None) or settings.DATA_DIR / "fhir-export")
+
+
+def keep_for() -> timedelta:
+    return timedelta(hours=float(getattr(settings, "FHIR_EXPORT_KEEP_HOURS", None) or KEEP_HOURS))
+
+
+def expires_at(job: ExportJob) -> datetime | None:
+    """When a completed job's files are deleted."""
+    return job.finished_at + keep_for() if job.finished_at else None
+
+
+def _make_private_dir(path: Path) -> None:
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
+
+
+def prune_exports(now: datetime | None = None) -> int:
+    """Delete the files of completed jobs older than the keep time (the job turns ``expired``); returns how many
+    jobs were pruned. Folders of jobs that no longer exist or are not running are removed too."""
+    now = now or timezone.now()
+    stale = ExportJob.objects.filter(status=ExportJob.Status.COMPLETE, finished_at__lte=now - keep_for())
+    pruned = 0
+    for job in stale.only("pk", "external_id"):
+        if ExportJob.objects.filter(pk=job.pk, status=ExportJob.Status.COMPLETE).update(
+                status=ExportJob.Status.EXPIRED, output=[]):
+            pruned += 1
+        shutil.rmtree(job_dir(job), ignore_errors=True)
+    root = export_dir()
+    if root.is_dir():
+        live = {str(u) for u in ExportJob.objects.filter(status__in=(
+            ExportJob.Status.QUEUED, ExportJob.Status.RUNNING, ExportJob.Status.COMPLETE)).values_list(
+            "external_id", flat=True)}
+        for child in root.iterdir():
+            if child.is_dir() and child.name not in live:
+                shutil.rmtree(child, ignore_errors=True)
+    return pruned
+
+
+def delete_client_exports(client: BackendClient) -> None:
+    """A revoked client's exports: their files are deleted, the completed ones turn ``expired`` and the queued or
+    running ones are cancelled (the worker stops at its next progress check)."""
+    jobs = list(ExportJob.objects.filter(client=client).only("pk", "external_id"))
+    ExportJob.objects.filter(client=client, status=ExportJob.Status.COMPLETE).update(
+        status=ExportJob.Status.EXPIRED, output=[])
+    ExportJob.objects.filter(client=client, status__in=(ExportJob.Status.QUEUED, ExportJob.Status.RUNNING)).update(
+        status=ExportJob.Status.CANCELLED, finished_at=timezone.now())
+    for job in jobs:
+        shutil.rmtree(job_dir(job), ignore_errors=True)
 
 
 def job_dir(job: ExportJob) -> Path:
@@ -193,8 +251,10 @@ def run_export(job_id: int) -> str:
         return job.status
     ExportJob.objects.filter(pk=job.pk, status=ExportJob.Status.QUEUED).update(
         status=ExportJob.Status.RUNNING, progress="starting")
+    prune_exports()
     folder = job_dir(job)
-    folder.mkdir(parents=True, exist_ok=True)
+    _make_private_dir(export_dir())
+    _make_private_dir(folder)
     clinic_id = job.client.clinic_id
     patient_ids = GROUPS[job.group_id][1](clinic_id) if job.kind == ExportJob.Kind.GROUP else None
     if patient_ids is not None:
@@ -246,7 +306,8 @@ def _write_type(job, folder: Path, rt, clinic_id, patient_ids, output: list, wri
                     part += 1
                     count = 0
                     name = f"{rt.name}-{part}.ndjson"
-                    out = open(folder / name, "w", encoding="utf-8")  # noqa: SIM115 (closed below)
+                    fd = os.open(folder / name, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+                    out = os.fdopen(fd, "w", encoding="utf-8")  # noqa: SIM115 (closed below)
                 out.write(resource.model_dump_json(exclude_none=True))
                 out.write("\n")
                 count += 1
@@ -309,6 +370,9 @@ def _own_job(request, job_id) -> tuple[Grant, ExportJob]:
                                                             client__client_id=grant.client_id).first()
     if job is None or job.status == ExportJob.Status.CANCELLED:
         raise FhirAuthError(404, "not-found", "There is no such export for this client (or it was cancelled).")
+    if job.status == ExportJob.Status.EXPIRED:
+        raise FhirAuthError(404, "not-found", "This export's files have expired and were deleted; ask for a new "
+                                              "export.")
     return grant, job
 
 
@@ -332,9 +396,11 @@ def export_status(request, job):
                                           "cause.)")
     files = [{"type": o["type"], "count": o["count"], "url": request.build_absolute_uri(
         reverse("fhir:export_file", kwargs={"job": job.external_id, "name": o["file"]}))} for o in job.output]
-    return JsonResponse({
+    response = JsonResponse({
         "transactionTime": job.transaction_time.isoformat(), "request": job.request_url,
         "requiresAccessToken": True, "output": files, "error": []})
+    response["Expires"] = http_date(expires_at(job).timestamp())
+    return response
 
 
 @require_GET

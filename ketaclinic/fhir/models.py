@@ -76,7 +76,7 @@ class UsedAssertion(models.Model):
 
 class ExportJob(PublicId):
     """One bulk data ``$export`` request (Bulk Data Access IG v2): what was asked for, its progress, and the NDJSON
-    files it wrote (under ``settings.VAR_DIR / "fhir-export" / <external_id>``), served only to the same client."""
+    files it wrote (under ``bulk.export_dir() / <external_id>``), served only to the same client until they expire."""
 
     class Kind(models.TextChoices):
         SYSTEM = "system", "System"
@@ -89,6 +89,7 @@ class ExportJob(PublicId):
         COMPLETE = "complete", "Complete"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
+        EXPIRED = "expired", "Expired (files deleted)"
 
     client = models.ForeignKey(BackendClient, on_delete=models.PROTECT, related_name="export_jobs")
     kind = models.CharField(max_length=10, choices=Kind.choices)

@@ -202,6 +202,9 @@ def revoke_client(*, actor: Actor, client: BackendClient) -> BackendClient:
         client.save(update_fields=["active", "revoked_at", "revoked_by"])
         record(actor, AuditAction.FHIR_CLIENT_REVOKED, subject=client,
                               details={"client_id": client.client_id, "name": client.name})
+    from ketaclinic.fhir.bulk import delete_client_exports
+
+    delete_client_exports(client)
     return client
 
 

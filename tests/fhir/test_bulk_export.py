@@ -240,3 +240,54 @@ def test_the_db_worker_runs_the_export(transactional_db, client, clinic, charted
     call_command("db_worker", "--batch", "--no-startup-delay")
     body = manifest(client, token, response)
     assert {o["type"]: o["count"] for o in body["output"]} == {"Patient": 1, "Condition": 1}
+
+
+@pytest.mark.django_db
+def test_export_files_are_private_and_deleted_after_the_keep_time(client, clinic, charted, fhir_token, export_dir,
+                                                                  django_capture_on_commit_callbacks):
+    import stat
+
+    from ketaclinic.fhir import bulk
+
+    token = fhir_token(clinic, "system/*.rs")
+    response = run_queued(django_capture_on_commit_callbacks, lambda: kick_off(client, token, _type="Patient"))
+    status = client.get(response["Content-Location"], **bearer(token))
+    assert status.status_code == 200 and status["Expires"]
+    job = ExportJob.objects.get()
+    folder = export_dir / str(job.external_id)
+    (ndjson,) = folder.iterdir()
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700 and stat.S_IMODE(export_dir.stat().st_mode) == 0o700
+    assert stat.S_IMODE(ndjson.stat().st_mode) == 0o600
+    with override_settings(FHIR_EXPORT_KEEP_HOURS=24):
+        assert bulk.prune_exports(now=job.finished_at + timedelta(hours=23)) == 0
+        assert ndjson.is_file()
+        call_command("prune_fhir_exports", stdout=open(folder.parent.parent / "out.txt", "w"))  # noqa: SIM115
+        assert ndjson.is_file()  # the command prunes as of now: the job finished just now
+        assert bulk.prune_exports(now=job.finished_at + timedelta(hours=24, minutes=1)) == 1
+    assert not folder.exists()
+    gone = client.get(response["Content-Location"], **bearer(token))
+    assert gone.status_code == 404 and "expired" in gone.json()["issue"][0]["diagnostics"]
+
+
+def test_the_export_folder_defaults_to_the_data_dir_not_the_code_checkout(settings):
+    from ketaclinic.fhir import bulk
+
+    with override_settings(FHIR_EXPORT_DIR=None):
+        assert bulk.export_dir() == settings.DATA_DIR / "fhir-export"
+        assert settings.BASE_DIR not in bulk.export_dir().parents
+
+
+@pytest.mark.django_db
+def test_revoking_a_client_deletes_its_export_files(client, clinic, charted, fhir_client, staff, export_dir,
+                                                    django_capture_on_commit_callbacks):
+    from ketaclinic.audit.services import Actor
+    from ketaclinic.fhir import services
+
+    c = fhir_client(clinic, "system/*.rs")
+    token = c.token()
+    run_queued(django_capture_on_commit_callbacks, lambda: kick_off(client, token, _type="Patient"))
+    folder = export_dir / str(ExportJob.objects.get().external_id)
+    assert any(folder.iterdir())
+    services.revoke_client(actor=Actor(user=staff["clinic_admin"], roles=frozenset({"clinic_admin"})),
+                           client=c.client)
+    assert not folder.exists() and ExportJob.objects.get().status == "expired"

@@ -1,0 +1,18 @@
+"""``manage.py prune_fhir_exports``: delete the NDJSON files of bulk exports older than FHIR_EXPORT_KEEP_HOURS.
+
+Every export already prunes when it starts; run this from cron (hourly, say) so files do not outlive their
+expiry on a clinic that exports rarely."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Delete the files of completed FHIR bulk exports older than FHIR_EXPORT_KEEP_HOURS (default 24)."
+
+    def handle(self, *args, **options):
+        from ketaclinic.fhir.bulk import keep_for, prune_exports
+
+        pruned = prune_exports()
+        self.stdout.write(f"Pruned {pruned} expired export(s) (kept for {keep_for()}).")
