@@ -130,3 +130,14 @@ def test_a_second_draw_is_returned_to_the_package_it_came_from(bought, series, p
     assert services.remaining_sessions(second) == 6 and services.drawn_cents(second) == 0
     with pytest.raises(services.BillingError):
         services.refund(actor=billing, invoice=invoice, method="package", amount_cents=33334, reason="Again")
+
+
+def test_a_draw_is_not_returned_into_a_package_whose_unused_sessions_were_refunded(bought, patient, staff, rooms,
+                                                                                 billing):
+    s = dosed_session(patient, staff, rooms=rooms, end="discharged")
+    invoice = services.invoice_session(actor=billing, session=s)
+    services.refund_unused(actor=billing, package=bought, method="card", reference="T-2")
+    with pytest.raises(services.BillingError, match="unused sessions refunded"):
+        services.refund(actor=billing, invoice=invoice, method="package", amount_cents=33334, reason="Oops")
+    assert services.used_sessions(bought) == 1
+    assert services.refundable(invoice)["package"] == 33334

@@ -123,6 +123,11 @@ def refund(*, actor: Actor, invoice: Invoice, method: str, amount_cents: int, re
         if draw is None or draw.amount_cents != amount:
             raise BillingError({"amount": f"A package draw is returned whole: {dollars(can['package'])}."})
         package = PatientPackage.objects.select_for_update().get(pk=draw.package_id)
+        if package.status == PatientPackage.Status.REFUNDED:
+            # its unused sessions were already refunded in money: a session put back would be paid for twice
+            raise BillingError("This package was closed and its unused sessions refunded, so the session cannot "
+                               "go back into it. Leave the draw in place, or give the patient the package share "
+                               "back on the package's invoice.")
         # under the package's lock: the return never leaves it with fewer than 0 sessions used or money drawn
         if _used(package) < 1 or _drawn(package) < amount:
             raise BillingError("This package has no draw left to return.")
