@@ -50,12 +50,20 @@ class TokenError(Exception):
     """A refused token request, as the OAuth 2.0 error answer: ``error`` (invalid_client, invalid_request, ...),
     a description, and the HTTP status."""
 
-    def __init__(self, error: str, description: str, *, status: int = 400, client: BackendClient | None = None):
+    def __init__(self, error: str, description: str, *, status: int = 400, client: BackendClient | None = None,
+                 reason: str | None = None, retry_after: int | None = None):
         super().__init__(f"{error}: {description}")
         self.error = error
         self.description = description
         self.status = status
         self.client = client
+        self.reason = reason or description  # for the audit trail (the caller may be told less)
+        self.retry_after = retry_after
+
+
+#: What an anonymous caller is told of every assertion refused before its signature is verified: nothing about
+#: whether the client exists, is revoked, or which key or algorithm was wrong (the audit entry keeps the reason).
+NOT_ACCEPTED = "The client assertion was not accepted."
 
 
 # ------------------------------------------------------------------------------------------------------ keys
@@ -241,8 +249,10 @@ def _granted_scopes(client: BackendClient, requested: str | None) -> list[str]:
 
 def _verify_assertion(assertion: str, token_url: str) -> tuple[BackendClient, dict]:
     """The client and the claims of a valid assertion, else :class:`TokenError` invalid_client."""
-    def refuse(description: str, client=None):
-        return TokenError("invalid_client", description, status=401, client=client)
+    def refuse(description: str, client=None, *, verified: bool = False):
+        """``verified``: the signature was checked, so the caller holds the client's key and may be told why."""
+        return TokenError("invalid_client", description if verified else NOT_ACCEPTED, status=401, client=client,
+                          reason=description)
 
     try:
         header = jwt.get_unverified_header(assertion)
@@ -269,18 +279,22 @@ def _verify_assertion(assertion: str, token_url: str) -> tuple[BackendClient, di
         claims = jwt.decode(assertion, key=key, algorithms=[alg], audience=token_url, issuer=client.client_id,
                             options={"require": ["iss", "sub", "aud", "exp", "jti"]})
     except jwt.ExpiredSignatureError as e:
-        raise refuse("The client assertion has expired.", client) from e
+        raise refuse("The client assertion has expired.", client, verified=True) from e
     except jwt.InvalidAudienceError as e:
-        raise refuse(f"The assertion's aud must be the token endpoint, {token_url}.", client) from e
-    except jwt.PyJWTError as e:
+        raise refuse(f"The assertion's aud must be the token endpoint, {token_url}.", client, verified=True) from e
+    except (jwt.InvalidSignatureError, jwt.DecodeError, jwt.InvalidKeyError) as e:
         raise refuse(f"The client assertion was refused: {e}.", client) from e
+    except jwt.PyJWTError as e:
+        raise refuse(f"The client assertion was refused: {e}.", client, verified=True) from e
     if claims["sub"] != client.client_id:
-        raise refuse("The assertion's sub must be the client id (the same as iss).", client)
+        raise refuse("The assertion's sub must be the client id (the same as iss).", client, verified=True)
     exp = datetime.fromtimestamp(claims["exp"], tz=UTC)
     if exp - timezone.now() > ASSERTION_MAX_LIFETIME:
-        raise refuse("The assertion expires more than five minutes ahead; make exp at most 300 s from now.", client)
+        raise refuse("The assertion expires more than five minutes ahead; make exp at most 300 s from now.", client,
+                     verified=True)
     if not isinstance(claims["jti"], str) or not claims["jti"] or len(claims["jti"]) > 255:
-        raise refuse("The assertion's jti must be a string of 1 to 255 characters, new for each assertion.", client)
+        raise refuse("The assertion's jti must be a string of 1 to 255 characters, new for each assertion.", client,
+                     verified=True)
     return client, claims
 
 
@@ -288,16 +302,44 @@ def exchange_assertion(*, grant_type: str, assertion_type: str, assertion: str, 
                        token_url: str, client_ip: str | None = None) -> IssuedToken:
     """The token endpoint's use case: check the client-credentials request and its signed assertion, then issue a
     token of :data:`TOKEN_LIFETIME` carrying the scopes asked for (within the client's). A refusal is audited and
-    raises :class:`TokenError`."""
+    raises :class:`TokenError`.
+
+    Refusals are throttled per source address (:func:`_throttle_keys`): every request takes a slot of the
+    address's counter before its assertion is looked at and an issued token gives it back, so an address that keeps
+    being refused is answered 429 (not audited, nothing checked) until its delay has passed."""
+    keys = _throttle_keys(client_ip)
+    if keys:
+        from ketaclinic.accounts import throttle
+
+        with transaction.atomic(durable=True):
+            wait = throttle.take_slot(keys, timezone.now())
+        if wait is not None:
+            raise TokenError("invalid_client", f"Too many refused token requests from this address; try again in "
+                                               f"{wait} s.", status=429, retry_after=wait)
     try:
-        return _exchange(grant_type, assertion_type, assertion, scope, token_url, client_ip)
+        issued = _exchange(grant_type, assertion_type, assertion, scope, token_url, client_ip)
     except TokenError as e:
         with transaction.atomic(durable=True):
             actor = Actor(user=None, client_ip=client_ip, label_override=(
                 f"fhir client: {e.client.name} ({e.client.client_id})" if e.client else "fhir client: unknown"))
             record(actor, AuditAction.FHIR_TOKEN_REFUSED, subject=e.client, details={
-                "error": e.error, "reason": e.description})
+                "error": e.error, "reason": e.reason})
         raise
+    if keys:
+        with transaction.atomic(durable=True):
+            throttle.settle(keys, ok=True)
+    return issued
+
+
+def _throttle_keys(client_ip: str | None) -> list:
+    """The token endpoint's counter of a source address: the sign-in throttle's ``address`` counter (limit
+    LOGIN_ADDRESS_FAILURE_LIMIT, delay LOGIN_DELAY_SECONDS doubling, forgotten after LOGIN_FAILURE_WINDOW_MINUTES),
+    keyed ``fhir-token:<address>`` so it is counted apart from staff sign-ins from the same address."""
+    if not client_ip:
+        return []
+    from ketaclinic.accounts import throttle
+
+    return [throttle.Key(throttle.Kind.ADDRESS, f"fhir-token:{client_ip}"[:254])]
 
 
 def _exchange(grant_type, assertion_type, assertion, scope, token_url, client_ip) -> IssuedToken:

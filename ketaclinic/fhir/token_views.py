@@ -49,7 +49,10 @@ def token(request):
             assertion=data["client_assertion"], scope=data["scope"] or None, token_url=token_url(request),
             client_ip=client_ip(request))
     except services.TokenError as e:
-        return oauth_error(e.error, e.description, e.status)
+        response = oauth_error(e.error, e.description, e.status)
+        if e.retry_after:
+            response["Retry-After"] = str(e.retry_after)
+        return response
     return JsonResponse(issued.as_json(), headers=NO_STORE)
 
 

@@ -105,3 +105,40 @@ def test_registration_with_a_bad_key_or_no_scope_shows_why_and_writes_nothing(cl
 @pytest.mark.parametrize("role", ["prescriber", "compliance", "front_desk"])
 def test_only_a_clinic_admin_opens_the_client_pages(client_for, role):
     assert client_for(role).get("/fhir/R4/clients/").status_code == 403
+
+
+def test_refusals_before_the_signature_tell_an_anonymous_caller_nothing_about_the_client(client, clinic, fhir_client,
+                                                                                        staff):
+    from ketaclinic.audit.services import Actor
+    from ketaclinic.fhir import services
+
+    c = fhir_client(clinic)
+    stranger = RegisteredClient(client=type("C", (), {"client_id": "no-such-client"})(), private_key=c.private_key)
+    revoked = fhir_client(clinic, name="Revoked backend")
+    services.revoke_client(actor=Actor(user=staff["clinic_admin"], roles=frozenset({"clinic_admin"})),
+                           client=revoked.client)
+    answers = {post_token(client, a).content for a in (
+        stranger.assertion(), revoked.assertion(), c.assertion(kid="not-registered"),
+        c.assertion(key=ec.generate_private_key(ec.SECP384R1())))}
+    assert answers == {json.dumps({"error": "invalid_client",
+                                   "error_description": "The client assertion was not accepted."}).encode()}
+    unknown = AuditEntry.objects.filter(action="fhir.token.refused", actor_label="fhir client: unknown").get()
+    assert unknown.subject_id in (None, "") and "no-such-client" not in json.dumps(unknown.details)
+
+
+def test_an_address_that_keeps_being_refused_is_throttled_and_not_audited_each_time(client, clinic, fhir_client,
+                                                                                      settings):
+    settings.LOGIN_ADDRESS_FAILURE_LIMIT = 3
+    c = fhir_client(clinic)
+    for _ in range(3):
+        assert post_token(client, c.assertion(kid="wrong")).status_code == 401
+    refused = AuditEntry.objects.filter(action="fhir.token.refused").count()
+    for _ in range(5):
+        r = post_token(client, c.assertion())  # even a good assertion waits out the delay
+        assert r.status_code == 429 and r["Retry-After"] and r.json()["error"] == "invalid_client"
+    assert AuditEntry.objects.filter(action="fhir.token.refused").count() == refused == 3
+    assert not AccessToken.objects.exists()
+    other = client.post("/fhir/R4/auth/token", {"grant_type": "client_credentials",
+                                                "client_assertion_type": ASSERTION_TYPE,
+                                                "client_assertion": c.assertion()}, REMOTE_ADDR="10.9.8.7")
+    assert other.status_code == 200
