@@ -75,8 +75,15 @@ def _done_invoice(invoice):
     return redirect("billing:invoice", external_id=invoice.external_id)
 
 
-def _invoice_from(request, use_case, saved="Invoice issued."):
-    form = ConfirmForm(posted(request))
+class LateFeeForm(forms.Form):
+    """Invoice a session; for a late cancellation, the person confirms that the patient (not the clinic)
+    cancelled, or no fee is charged."""
+
+    patient_cancelled = forms.BooleanField(required=False)
+
+
+def _invoice_from(request, use_case, saved="Invoice issued.", form=None):
+    form = (form or ConfirmForm)(posted(request))
     return submit(request, form, use_case, refused_by=services.BillingError, saved=saved, done=_done_invoice,
                   again=lambda refused: _refused_to_worklist(request, refused))
 
@@ -92,7 +99,8 @@ def _refused_to_worklist(request, form):
 @require_POST
 def invoice_session(request, external_id):
     session = get_object_or_404(TreatmentSession, external_id=external_id, patient__clinic=current_clinic())
-    return _invoice_from(request, lambda actor, _: services.invoice_session(actor=actor, session=session))
+    return _invoice_from(request, lambda actor, data: services.invoice_session(
+        actor=actor, session=session, patient_cancelled=data.get("patient_cancelled", False)), form=LateFeeForm)
 
 
 @require_POST

@@ -164,8 +164,40 @@ def test_a_late_cancellation_is_charged_by_the_clinic_window(patient, staff, roo
     order = make_order(patient, staff)
     soon = book_at(order, staff, clock.now() + timedelta(hours=5), room=rooms["infusion"])
     treatments.cancel_session(actor=actor(staff["front_desk"]), session=soon, reason="Patient asked")
-    fee = services.invoice_session(actor=billing, session=soon)
+    fee = services.invoice_session(actor=billing, session=soon, patient_cancelled=True)
     assert "late cancellation" in fee.lines.get().description
+
+
+def test_a_late_cancellation_is_not_charged_until_a_person_confirms_the_patient_cancelled(patient, staff, rooms,
+                                                                                          priced, billing, clock):
+    from datetime import timedelta
+
+    order = make_order(patient, staff)
+    soon = book_at(order, staff, clock.now() + timedelta(hours=5), room=rooms["infusion"])
+    treatments.cancel_session(actor=actor(staff["front_desk"]), session=soon, reason="Rescheduled")
+    before = snapshot()
+    with pytest.raises(services.BillingError, match="confirm the patient cancelled"):
+        services.invoice_session(actor=billing, session=soon)
+    assert snapshot() == before
+    after_start = clock.now() + timedelta(hours=6)
+    assert soon in services.to_invoice(priced, now=after_start)["missed"]  # on the worklist for a person to decide
+
+
+def test_a_session_the_clinic_cancelled_automatically_is_never_charged_the_late_fee(patient, staff, rooms, priced,
+                                                                                   billing, clock):
+    from datetime import timedelta
+
+    from tests.factories import make_eligible
+
+    order = make_order(patient, staff)
+    soon = book_at(order, staff, clock.now() + timedelta(hours=5), room=rooms["infusion"])
+    make_eligible(patient, staff, drug="ketamine", flags=("aneurysmal_vascular_disease",))  # cancels it
+    soon.refresh_from_db()
+    assert soon.status == "cancelled"
+    before = snapshot()
+    with pytest.raises(services.BillingError, match="clinic cancelled"):
+        services.invoice_session(actor=billing, session=soon, patient_cancelled=True)
+    assert snapshot() == before
 
 
 def test_a_booked_session_not_yet_treated_is_not_invoiced(patient, staff, rooms, priced, billing, clock):

@@ -73,10 +73,22 @@ def diagnoses_of(patient) -> list[dict]:
         patient=patient, status=Diagnosis.Status.ACTIVE).order_by("noted_on", "pk")]
 
 
+def _session_cancellation(session: TreatmentSession) -> AuditEntry | None:
+    return (AuditEntry.objects.filter(action=AuditAction.SESSION_CANCELLED, subject_type="treatments.TreatmentSession",
+                                      subject_id=str(session.external_id)).order_by("-seq").first())
+
+
 def session_cancelled_at(session: TreatmentSession) -> datetime | None:
-    entry = (AuditEntry.objects.filter(action=AuditAction.SESSION_CANCELLED, subject_type="treatments.TreatmentSession",
-                                       subject_id=str(session.external_id)).order_by("-seq").first())
+    entry = _session_cancellation(session)
     return entry.at if entry is not None else None
+
+
+def session_cancelled_by_clinic(session: TreatmentSession) -> bool:
+    """Whether the clinic's system cancelled ``session`` (e.g. every booked session of a patient with a signed
+    absolute contraindication, audited with ``{"automatic": True}``). Treatments records no structured
+    patient/clinic reason for a cancellation by a person, so only the automatic kind is known to be the clinic's."""
+    entry = _session_cancellation(session)
+    return entry is not None and bool((entry.details or {}).get("automatic"))
 
 
 def fee_applies(*, start: datetime, status: str, cancelled_at: datetime | None, hours: int,
@@ -158,10 +170,14 @@ def _fee_line(clinic, what: str) -> Line:
 
 
 @use_case
-def invoice_session(*, actor: Actor, session: TreatmentSession) -> Invoice:
-    """Invoice a treatment session: its service if the patient was treated; the fee if they did not come or
-    cancelled late. Paid at once from the patient's package for that service, if they have one with sessions
-    left (at the package's share per session)."""
+def invoice_session(*, actor: Actor, session: TreatmentSession, patient_cancelled: bool = False) -> Invoice:
+    """Invoice a treatment session: its service if the patient was treated; the fee if they did not come, or if
+    they cancelled late. Paid at once from the patient's package for that service, if they have one with sessions
+    left (at the package's share per session).
+
+    A late cancellation is never charged automatically: the session's record does not say who cancelled it, so a
+    person confirms that the patient did (``patient_cancelled``); a session the clinic's system cancelled (an
+    automatic cancellation) is never charged."""
     _roles(actor, MONEY_ROLES, what="issue invoices")
     session = TreatmentSession.objects.select_related("patient__clinic", "order").get(pk=session.pk)
     clinic, patient = session.patient.clinic, session.patient
@@ -184,11 +200,20 @@ def invoice_session(*, actor: Actor, session: TreatmentSession) -> Invoice:
             draw_within(actor, invoice=invoice, package=package)
         return invoice
     profile = profile_for(clinic)
-    if fee_applies(start=session.scheduled_start, status=session.status, cancelled_at=session_cancelled_at(session)
-                   if session.status == S.CANCELLED else None, hours=profile.late_cancel_hours):
+    clinic_side = session.status == S.CANCELLED and session_cancelled_by_clinic(session)
+    late = fee_applies(start=session.scheduled_start, status=session.status, clinic_side=clinic_side,
+                       cancelled_at=session_cancelled_at(session) if session.status == S.CANCELLED else None,
+                       hours=profile.late_cancel_hours)
+    if late and session.status == S.CANCELLED and not patient_cancelled:
+        raise BillingError("This session was cancelled late, but its record does not say whether the patient or the "
+                           "clinic cancelled it: no fee is charged unless you confirm the patient cancelled.")
+    if late:
         what = "no-show" if session.status == S.NO_SHOW else "late cancellation"
         return _issue(actor, patient=patient, kind=Invoice.Kind.FEE, service_on=day,
                       lines=[_fee_line(clinic, f"{what}, {session}")], source=source)
+    if clinic_side:
+        raise BillingError("The clinic cancelled this session (automatically): no fee applies and there is nothing "
+                           "to invoice.")
     if session.status == S.CANCELLED:
         raise BillingError(f"This session was cancelled at least {profile.late_cancel_hours} hours ahead: no fee "
                            "applies and there is nothing to invoice.")
