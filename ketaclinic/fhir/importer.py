@@ -114,7 +114,8 @@ def read_bundle(data: object) -> tuple[list[Entry], list[tuple[int, dict]]]:
             continue
         resource = raw["resource"]
         entry = Entry(i, str(raw.get("fullUrl") or ""), str(resource.get("resourceType") or "?"), raw=resource)
-        method = (raw.get("request") or {}).get("method")
+        request = raw.get("request") or {}
+        method = request.get("method") if isinstance(request, dict) else None
         if method != "POST":
             issues.append((i, _issue(entry, f"request.method must be POST (create), not {method!r}.",
                                      "not-supported")))
@@ -153,7 +154,7 @@ def _patient_data(p) -> dict:
     if sex is None:
         raise EntryError(f"gender {p.gender!r} is not one of male, female, other, unknown.")
     data = {"legal_family_name": official.family.strip(), "legal_given_name": " ".join(official.given).strip(),
-            "date_of_birth": p.birthDate if isinstance(p.birthDate, date) else date.fromisoformat(str(p.birthDate)),
+            "date_of_birth": _full_date(p.birthDate, "birthDate"),
             "sex_at_birth": sex}
     usual = next((n for n in (p.name or []) if n.use == "usual" and n.given), None)
     if usual:
@@ -180,7 +181,21 @@ def _coded(concept, system: str) -> str | None:
     return None
 
 
-def _moment(value) -> datetime | None:
+def _full_date(value, name: str) -> date:
+    """A FHIR date that names a day; a partial one ("2020", "2024-05") is refused: the chart keeps days, and
+    choosing the first of the month would invent one."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        raise EntryError(f"{name} {str(value)!r} does not name a day (a partial date such as 2020 or 2024-05 cannot "
+                         "be stored here); give the full date.") from None
+
+
+def _moment(value, name: str = "the date-time") -> datetime | None:
     if value is None:
         return None
     if isinstance(value, datetime):
@@ -189,7 +204,11 @@ def _moment(value) -> datetime | None:
         return value
     if isinstance(value, date):
         raise EntryError("a full date-time with its time zone is needed, not a date.")
-    moment = datetime.fromisoformat(str(value))
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise EntryError(f"{name} {str(value)!r} is not a full date-time with its time zone (a partial date such as "
+                         "2020 or 2024-05 cannot be stored here).") from None
     if moment.tzinfo is None:
         raise EntryError("a date-time needs its time zone offset.")
     return moment
@@ -367,9 +386,11 @@ def _load(entries: list[Entry], clinic, actor: Actor, issues: list[tuple[int, di
             if code is None:
                 refuse(entry, f"needs an ICD-10-CM code ({codes.ICD10CM}).")
                 continue
-            onset = r.onsetDateTime
-            noted_on = onset.date() if isinstance(onset, datetime) else (
-                date.fromisoformat(str(onset)[:10]) if onset else None)
+            try:
+                noted_on = _full_date(r.onsetDateTime, "onsetDateTime") if r.onsetDateTime else None
+            except EntryError as e:
+                refuse(entry, str(e))
+                continue
             note = "; ".join(n.text for n in (r.note or []) if n.text)[:1000]
             dx = run(entry, lambda r=r, patient=patient, code=code, noted_on=noted_on, note=note:
                      registry.add_diagnosis(actor=actor, patient=patient, code=code, note=note, noted_on=noted_on))
@@ -384,7 +405,7 @@ def _load(entries: list[Entry], clinic, actor: Actor, issues: list[tuple[int, di
             try:
                 scale = _scale_of(r.questionnaire)
                 answers = _answers(scale, r.item)
-                when = _moment(r.authored)
+                when = _moment(r.authored, "authored")
             except EntryError as e:
                 refuse(entry, str(e))
                 continue
@@ -424,7 +445,7 @@ def _observation(entry, r, patient, actor, run, ok, skipped, refuse, registry) -
                           f"Observations are stored; this one's code is {loinc or 'not LOINC'}.")
         return
     try:
-        when = _moment(r.effectiveDateTime)
+        when = _moment(r.effectiveDateTime, "effectiveDateTime")
         if loinc == codes.BODY_WEIGHT.code:
             unit, weight = _quantity(r, WEIGHT_UNITS)
             height = None

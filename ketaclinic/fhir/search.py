@@ -112,8 +112,9 @@ def parse_date(value: str, tz: ZoneInfo, *, name: str = "date") -> DateClause:
             sec = int(m["S"] or 0)
             start = datetime(y, int(m["m"]), int(m["d"]), int(m["H"]), int(m["M"]), sec)
             end = start + (timedelta(seconds=1) if m["S"] is not None else timedelta(minutes=1))
-    except ValueError:
-        raise FhirRequestError(f"Search parameter {name}: {text!r} is not a real date.", expression=name) from None
+    except (ValueError, OverflowError):
+        raise FhirRequestError(f"Search parameter {name}: {text!r} is not a real date (or its span reaches past the "
+                               "year 9999).", expression=name) from None
     offset = m["tz"]
     if offset:
         if offset == "Z":
@@ -129,6 +130,13 @@ def parse_date(value: str, tz: ZoneInfo, *, name: str = "date") -> DateClause:
     else:
         # Wall-clock time in the clinic; fold=0 reads a repeated hour as its first occurrence.
         start, end = start.replace(tzinfo=tz), end.replace(tzinfo=tz)
+    try:  # every comparison (in UTC, and in the clinic's calendar days for date columns) must be representable
+        for moment in (start, end):
+            moment.astimezone(UTC)
+            moment.astimezone(tz).date() + timedelta(days=1)
+    except (ValueError, OverflowError):
+        raise FhirRequestError(f"Search parameter {name}: {text!r} lies outside the dates this server can compare "
+                               "(years 0001 to 9999 in UTC and in the clinic's time zone).", expression=name) from None
     return DateClause(prefix, start, end, text)
 
 

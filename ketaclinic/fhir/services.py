@@ -260,7 +260,7 @@ def _verify_assertion(assertion: str, token_url: str) -> tuple[BackendClient, di
     except jwt.PyJWTError as e:
         raise refuse(f"The client assertion is not a JWT ({e}).") from e
     alg = header.get("alg")
-    if alg not in ALGORITHMS:
+    if not isinstance(alg, str) or alg not in ALGORITHMS:
         raise refuse(f"The assertion is signed with {alg!r}; only RS384 and ES384 are accepted.")
     iss = unverified.get("iss")
     client = BackendClient.objects.filter(client_id=iss).first() if isinstance(iss, str) else None
@@ -269,6 +269,8 @@ def _verify_assertion(assertion: str, token_url: str) -> tuple[BackendClient, di
     if not client.active:
         raise refuse("This client has been revoked by the clinic.", client)
     kid = header.get("kid")
+    if not isinstance(kid, str):
+        kid = None
     jwk = next((k for k in client.jwks.get("keys", []) if k.get("kid") == kid), None) if kid else None
     if jwk is None:
         raise refuse(f"The assertion's kid {kid!r} is not one of this client's registered keys.", client)
@@ -288,8 +290,7 @@ def _verify_assertion(assertion: str, token_url: str) -> tuple[BackendClient, di
         raise refuse(f"The client assertion was refused: {e}.", client, verified=True) from e
     if claims["sub"] != client.client_id:
         raise refuse("The assertion's sub must be the client id (the same as iss).", client, verified=True)
-    exp = datetime.fromtimestamp(claims["exp"], tz=UTC)
-    if exp - timezone.now() > ASSERTION_MAX_LIFETIME:
+    if claims["exp"] - timezone.now().timestamp() > ASSERTION_MAX_LIFETIME.total_seconds():
         raise refuse("The assertion expires more than five minutes ahead; make exp at most 300 s from now.", client,
                      verified=True)
     if not isinstance(claims["jti"], str) or not claims["jti"] or len(claims["jti"]) > 255:

@@ -179,3 +179,20 @@ def test_a_pem_public_key_is_registered_with_its_thumbprint_as_kid(clinic, staff
     assertion = jwt.encode({"iss": client.client_id, "sub": client.client_id, "aud": TOKEN_URL, "exp": now + 60,
                             "jti": "one"}, key, algorithm="RS384", headers={"kid": jwk["kid"]})
     assert exchange(assertion).scope == "system/Patient.rs"
+
+
+@pytest.mark.parametrize("header, claims", [({"alg": ["ES384"]}, {}), ({"alg": {"x": 1}}, {}),
+                                            ({"kid": ["test-key-1"]}, {}), ({}, {"exp": 10**12})])
+def test_an_odd_header_or_a_far_expiry_is_refused_not_a_server_error(clinic, fhir_client, header, claims):
+    import base64
+    import json
+
+    c = fhir_client(clinic)
+    signed = c.assertion(**claims)
+    head, body, sig = signed.split(".")
+    h = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+    h.update(header)
+    odd = base64.urlsafe_b64encode(json.dumps(h).encode()).rstrip(b"=").decode()
+    with pytest.raises(services.TokenError) as e:
+        exchange(f"{odd}.{body}.{sig}" if header else signed)
+    assert e.value.error == "invalid_client" and not AccessToken.objects.exists()

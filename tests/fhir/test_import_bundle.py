@@ -146,3 +146,25 @@ def test_a_staff_session_cannot_import(client_for, clinic):
 def test_malformed_bundles_get_an_operation_outcome(client, clinic, fhir_token, body, status, says):
     response = post(client, fhir_token(clinic, CREATE), body)
     assert response.status_code == status and says in response.json()["issue"][0]["diagnostics"]
+
+
+def test_an_entry_whose_request_is_not_an_object_is_named(client, clinic, fhir_token):
+    bad = patient(1)
+    bad["request"] = "POST Patient"
+    response = post(client, fhir_token(clinic, CREATE), bundle(bad))
+    assert response.status_code == 422 and "POST" in response.json()["issue"][0]["diagnostics"]
+    assert not Patient.objects.exists()
+
+
+@pytest.mark.parametrize("field, value", [("onsetDateTime", "2020"), ("onsetDateTime", "2024-05"),
+                                          ("authored", "2020"), ("authored", "2024-05"),
+                                          ("effectiveDateTime", "2020"), ("effectiveDateTime", "2024-05")])
+def test_a_partial_date_is_refused_as_a_named_issue(client, clinic, fhir_token, field, value):
+    entries = {"onsetDateTime": condition(1), "authored": phq9(1), "effectiveDateTime": weight(1)}
+    target = entries[field]
+    target["resource"][field] = value
+    response = post(client, fhir_token(clinic, CREATE), bundle(patient(1), target))
+    assert response.status_code == 422, response.content
+    (issue,) = response.json()["issue"]
+    assert issue["expression"] == ["Bundle.entry[1]"] and field in issue["diagnostics"] and value in issue["diagnostics"]
+    assert not Patient.objects.exists()

@@ -21,7 +21,13 @@ NAMES = st.sampled_from(["patient", "subject", "code", "category", "date", "_las
 VALUES = (st.text(max_size=40)
           | st.sampled_from(["ge2026-06-17", "lt2026-06", "2026", "eq2026-06-17T10:00:00Z", "ne2026-06-17T10:00",
                              "2026-02-29", "99999", "-1", "٢٠٢٦-٠٦-١٧", "00000000-0000-0000-0000-000000000000",
-                             "http://loinc.org|8867-4", "|", "Patient/", "Observation:patient", "xml", "1e3"]))
+                             "http://loinc.org|8867-4", "|", "Patient/", "Observation:patient", "xml", "1e3"])
+          # the edges of the calendar, where a span or a time-zone shift leaves the years 1 to 9999
+          | st.builds(lambda prefix, day, time, offset: f"{prefix}{day}{time}{offset if time else ''}",
+                      st.sampled_from(["", "eq", "ne", "lt", "le", "gt", "ge"]),
+                      st.sampled_from(["9999-12-31", "9999-12", "9999", "0001-01-01", "0001-01", "0001"]),
+                      st.sampled_from(["", "T00:00:00", "T23:59:59", "T23:59"]),
+                      st.sampled_from(["", "Z", "+14:00", "-14:00", "+00:00"])))
 
 
 @pytest.fixture
@@ -58,3 +64,19 @@ def test_a_control_character_is_refused(client, token):
     response = client.get("/fhir/R4/Condition", {"code": "F33.2\x00"}, **bearer(token))
     assert response.status_code == 400
     assert "control character" in json.loads(response.content)["issue"][0]["diagnostics"]
+
+
+@pytest.mark.parametrize("name, value", [("date", "9999-12-31"), ("_lastUpdated", "9999-12-31"),
+                                         ("date", "0001-01-01T00:00:00+14:00"), ("date", "le9999-12-31T23:59:59-14:00")])
+def test_a_date_at_the_edge_of_the_calendar_is_refused_naming_the_parameter(client, token, name, value):
+    response = client.get("/fhir/R4/Observation", {name: value}, **bearer(token))
+    assert response.status_code == 400
+    assert json.loads(response.content)["issue"][0]["expression"] == [name]
+
+
+@pytest.mark.parametrize("rtype", ["Condition", "Observation", "MedicationAdministration"])
+def test_an_id_with_a_huge_place_number_is_not_found(client, token, patient, rtype):
+    for tag in ("dx", "v", "w"):
+        response = client.get(f"/fhir/R4/{rtype}/{patient.external_id}-{tag}99999999999999999999", **bearer(token))
+        assert response.status_code == 404, response.content[:300]
+        assert json.loads(response.content)["resourceType"] == "OperationOutcome"

@@ -64,11 +64,13 @@ def parse_id(resource_id: str):
     if not m:
         return None
     n = m.group("n")
+    if n and len(n) > 9:  # no parent has a billion records of one kind: not one of ours (and no SQL overflow)
+        return None
     return m.group("uuid"), m.group("tag"), int(n) if n else None, m.group("suffix")
 
 
 def nth(queryset, n: int | None):
     """The n-th row (from 1) of a pk-ordered queryset, or None."""
-    if not n or n < 1:
+    if not n or n < 1 or n > 999_999_999:
         return None
     return queryset.order_by("pk")[n - 1:n].first()
