@@ -298,8 +298,8 @@ COCKPIT_RECENT_READINGS = 24
 
 def cockpit_readings(s: TreatmentSession, *, every: bool = False) -> dict:
     """The readings the cockpit shows and reads, in a fixed number of queries whatever the session's length:
-    ``rows``, the table's rows in time order (every reading before the dose, the baseline, then the newest
-    :data:`COCKPIT_RECENT_READINGS`); ``pre_rows``, the readings before the dose; ``alert_rows``, those at HOLD
+    ``rows``, the table's rows in time order (every reading before the dose, every HOLD or STOP reading, then the
+    newest :data:`COCKPIT_RECENT_READINGS`); ``pre_rows``, the readings before the dose; ``alert_rows``, those at HOLD
     or STOP; ``latest``, the newest; ``gap_before``, the id of the first row after readings left out of the table
     (None when none are). ``every`` (the "all readings" view), and an esketamine session (whose REMS form reads
     the blood pressure ~40 min after the first device, in a session of about two hours), read them all."""
@@ -314,7 +314,10 @@ def cockpit_readings(s: TreatmentSession, *, every: bool = False) -> dict:
     pre = [r for r in marked if r.phase == Phase.PRE_DOSE]
     beyond = recent.pop(0) if len(recent) > COCKPIT_RECENT_READINGS else None
     in_window = {r.pk for r in recent}
-    return {"rows": [r for r in pre if r.pk not in in_window] + recent, "pre_rows": pre,
+    # every reading before the dose, and every HOLD or STOP however old (a colleague's alert is never out of sight),
+    # then the window, in time order
+    older = [r for r in marked if r.pk not in in_window]
+    return {"rows": older + recent, "pre_rows": pre,
             "alert_rows": [r for r in marked if r.level >= 2], "latest": recent[-1] if recent else None,
             # readings from the dose on older than the window are left out (one before the dose is shown anyway)
             "gap_before": recent[0].pk if beyond is not None and beyond.phase != Phase.PRE_DOSE else None}

@@ -1,6 +1,7 @@
 """The cockpit costs the same with 30 readings as with 400: its vitals table shows the readings before the dose (the
 baseline) and the newest ones, with a link to all of them; the queries are the same and the page is the same size.
-An old reading at HOLD that no prescriber has seen stays listed for a prescriber however far back it is."""
+An old reading at HOLD or STOP stays in the table for everyone however far back it is (and listed for a prescriber
+until seen)."""
 
 from __future__ import annotations
 
@@ -50,9 +51,12 @@ def test_the_cockpit_is_flat_with_the_sessions_readings(patient, staff, rooms, c
     assert short_queries == long_queries
     assert abs(len(long) - len(short)) < 200  # the same rows (times and figures differ), not 400
     for body in (short, long):
-        assert body.count('<tr class="level-') == COCKPIT_RECENT_READINGS + 1  # the baseline and the newest
+        # the baseline, the old HOLD reading (never out of sight) and the newest
+        assert body.count('<tr class="level-') == COCKPIT_RECENT_READINGS + 2
         assert "show all readings" in body
         assert "Earlier readings at HOLD or STOP no prescriber has seen yet" in body and "186/80" in body
+    nurse_view, _ = _cockpit(client_for("nurse"), s)
+    assert nurse_view.count('<tr class="level-hold">') == 1  # a nurse sees the old HOLD reading in the table itself
     every, _ = _cockpit(client, s, vitals="all")
     assert every.count('<tr class="level-') == 401 and "show all readings" not in every
     assert "Show only the newest readings" in every

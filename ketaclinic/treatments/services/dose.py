@@ -475,27 +475,31 @@ def _pump_rate_allowed(actor: Actor, s: TreatmentSession, rate: Decimal, note: s
                               "characters.)"})
 
 
-def auto_pause_for_reading(actor: Actor, s: TreatmentSession, row: VitalsReading) -> str:
+def auto_pause_for_reading(actor: Actor, s: TreatmentSession, row: VitalsReading, level: int | None = None) -> str:
     """Hold means hold: a reading at HOLD or STOP while the dose is running pauses the dose record at once
     (:func:`ketaclinic.clinical.session.infusion_pause_required`) and waits for the nurse to confirm the pump is
     paused (stopped, for STOP). Returns the instruction to show ("" when the dose may go on). Part of
-    ``add_vitals``'s transaction; ``s`` is locked by it."""
+    ``add_vitals``'s transaction; ``s`` is locked by it. ``level``: the level the session is at now when it is
+    above the reading's own (a back-dated reading that makes the newest reading's run of high values long enough
+    for STOP)."""
     if s.dose_started_at is None or s.dose_ended_at is not None or row.phase != Phase.DURING:
         return ""
-    d = rules.infusion_pause_required(int(row.level))
+    level = max(int(row.level), int(level or 0))
+    name = Level(level).name
+    d = rules.infusion_pause_required(level)
     if d.ok:
         return ""
     if s.paused_at is None:
         s.paused_at = row.taken_at
-        s.pause_level = int(row.level)
+        s.pause_level = level
         s.pump_pause_confirmed_at = s.pump_pause_confirmed_by = None  # type: ignore[assignment]
         SessionEvent.objects.create(session=s, kind=SessionEvent.Kind.PAUSE, at=row.taken_at, by=actor.user,
-                                    reading=row, note=f"automatic: vital signs at {row.level_name.upper()} "
+                                    reading=row, note=f"automatic: vital signs at {name.upper()} "
                                     f"({d.details.get('action')})")
         audit.record(actor, AuditAction.SESSION_DOSE_PAUSED_AUTOMATICALLY, subject=s, patient=s.patient,
-                     details={"reading": row.pk, "level": row.level_name, "action": d.details.get("action")})
-    elif row.level > s.pause_level:
-        s.pause_level = int(row.level)
+                     details={"reading": row.pk, "level": name.lower(), "action": d.details.get("action")})
+    elif level > s.pause_level:
+        s.pause_level = level
         s.pump_pause_confirmed_at = s.pump_pause_confirmed_by = None  # type: ignore[assignment]
     s.save(update_fields=["paused_at", "pause_level", "pump_pause_confirmed_at", "pump_pause_confirmed_by"])
     return d.reason

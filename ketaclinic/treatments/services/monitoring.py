@@ -3,7 +3,7 @@ CADSS and MOAA/S ratings, observations, and when the next vitals reading is due.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from django.utils import timezone
@@ -115,11 +115,15 @@ def add_vitals(*, actor: Actor, session: TreatmentSession, values: Mapping[str, 
     )
     is_newest = newest is None or taken_at >= newest[1]
     latest_at = taken_at if is_newest else newest[1]
-    fields = ["last_vitals_at"]
+    fields = ["last_vitals_at", "alert_level"]
     s.last_vitals_at = latest_at
     if is_newest:
         s.alert_level = int(assessment.level)
-        fields.append("alert_level")
+    elif phase != Phase.PRE_DOSE:
+        # A back-dated reading joins the history of the newest reading: it may lengthen a run of high values into a
+        # sustained STOP. The newest reading is judged again with it, and the session never goes down for it.
+        s.alert_level = max(s.alert_level, _newest_level_again(s, newest[0], baseline, cfg))
+    now_level = int(assessment.level) if is_newest else s.alert_level
     s.save(update_fields=fields)
     audit.record(actor, AuditAction.SESSION_VITALS_RECORDED, subject=s, patient=s.patient,
                  details={"phase": phase, "level": assessment.level.name, **clean, "taken_at": taken_at.isoformat()})
@@ -127,14 +131,28 @@ def add_vitals(*, actor: Actor, session: TreatmentSession, values: Mapping[str, 
     # before it (read under the session's lock) and whether this one is the newest now.
     row.previous_newest_pk = newest[0] if newest else None
     row.is_newest = is_newest
-    row.hold_instruction = auto_pause_for_reading(actor, s, row)  # hold means hold
+    row.hold_instruction = auto_pause_for_reading(actor, s, row, level=now_level)  # hold means hold
     # Readiness reads the newest reading before the dose and the newest after it: known here unless the reading
     # was back-dated (then every reading is read).
     _refresh_readiness(s, rows=[r for r in (baseline_row, row) if r is not None] if is_newest else None)
     return row
 
 
-def _readings_back_from(s: TreatmentSession, at: datetime) -> Iterator[tuple[datetime, VitalReading]]:
+def _newest_level_again(s: TreatmentSession, newest_pk: int, baseline, cfg) -> int:
+    """The level of the session's newest reading, judged again with every reading before it (after a back-dated
+    one was added)."""
+    newest = VitalsReading.objects.only("taken_at", "phase", *VITAL_FIELDS).get(pk=newest_pk)
+    if newest.phase == Phase.PRE_DOSE:
+        return int(newest.level)
+    earlier = ((at, r) for pk, at, r in _readings_back_from(s, newest.taken_at, with_pk=True) if pk != newest_pk)
+    try:
+        return int(classify_latest(newest.taken_at, _reading(newest), earlier, phase=newest.phase,
+                                   baseline=baseline, settings=cfg).level)
+    except ClinicalInputError:
+        return int(newest.level)
+
+
+def _readings_back_from(s: TreatmentSession, at: datetime, *, with_pk: bool = False):
     """The session's readings from the dose on taken at or before ``at``, newest first, fetched a few at a time
     and only as far as the caller reads (the sustained-limit rule stops at the first reading that breaks a run), so
     a session with 400 readings costs what one with 10 does."""
@@ -143,7 +161,7 @@ def _readings_back_from(s: TreatmentSession, at: datetime) -> Iterator[tuple[dat
     offset, size = 0, 8
     while True:
         chunk = list(qs[offset:offset + size])
-        yield from ((r.taken_at, _reading(r)) for r in chunk)
+        yield from (((r.pk, r.taken_at, _reading(r)) if with_pk else (r.taken_at, _reading(r))) for r in chunk)
         if len(chunk) < size:
             return
         offset, size = offset + size, size * 4
