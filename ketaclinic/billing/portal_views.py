@@ -50,7 +50,7 @@ def my_estimate(request, external_id):
                             status=Estimate.Status.ISSUED)
     return render(request, "billing/portal/estimate.html", {
         "estimate": est, "lines": list(est.lines.all()), "clinic": request.patient.clinic,
-        "notice": gfe.DISPUTE_NOTICE})
+        "notice": gfe.DISPUTE_NOTICE, **services.gfe_context(est)})
 
 
 @portal_page(AuditAction.BILLING_PORTAL_SUPERBILL_DOWNLOADED)

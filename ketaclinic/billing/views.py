@@ -383,7 +383,7 @@ def _estimate_page(request, est, form, withdraw_form=None):
         "exceeded": est.status == Estimate.Status.ISSUED and gfe.exceeds_estimate(
             billed_cents=billed, estimated_cents=est.total_cents),
         "notice": gfe.DISPUTE_NOTICE, "notice_source": gfe.DISPUTE_NOTICE_SOURCE, "timing_source": gfe.SOURCE_TIMING,
-        "dispute_source": gfe.SOURCE_DISPUTE,
+        "dispute_source": gfe.SOURCE_DISPUTE, **services.gfe_context(est),
         "can_issue": can_open(request.user, "billing:estimate") and est.status == Estimate.Status.DUE,
     })
 

@@ -130,3 +130,17 @@ DISPUTE_NOTICE = (
 #: The 120-day window and the $25 fee are from CMS's published standard notice (status S, not read in the
 #: regulation here); the clinic's compliance lead checks the wording against CMS's current form before use.
 DISPUTE_NOTICE_SOURCE = "CMS standard Good Faith Estimate notice (www.cms.gov/nosurprises); status S"
+
+#: The statements 45 CFR 149.610(c) requires on the estimate besides the dispute notice above, worded as in CMS's
+#: standard Good Faith Estimate form (status S: the form's wording, not read in the regulation's text here).
+GFE_DISCLAIMERS = (
+    "This Good Faith Estimate shows the costs of items and services that are reasonably expected for your health "
+    "care needs for an item or service. The estimate is based on information known at the time the estimate was "
+    "created.",
+    "The Good Faith Estimate does not include any unknown or unexpected costs that may arise during treatment. You "
+    "could be charged more if complications or special circumstances occur.",
+    "There may be additional items or services the provider or facility recommends as part of the course of care "
+    "that must be scheduled or requested separately and are not reflected in this Good Faith Estimate.",
+    "The Good Faith Estimate is not a contract and does not require you to obtain the items or services from any "
+    "of the providers or facilities listed.",
+)

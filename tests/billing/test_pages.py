@@ -181,3 +181,36 @@ def test_the_front_desk_records_an_estimate_owed_and_returns_to_the_account(pati
                                             {"reason": "scheduled", "asked_on": clock.today().isoformat()})
     assert "Give the day the service is scheduled" in refused.content.decode()
     assert Estimate.objects.count() == 1
+
+
+def test_the_good_faith_estimate_carries_every_required_content(make_portal_patient, staff, priced,  # noqa: F811
+                                                                billing, client_for, clock):
+    from datetime import timedelta
+
+    from ketaclinic.clinic.services import update_clinic
+    from ketaclinic.clinical import gfe
+    from ketaclinic.patients.services import add_diagnosis
+    from tests.factories import actor
+
+    update_clinic(actor=actor(staff["clinic_admin"]), clinic=priced,
+                  data={"address_line1": "12 Harbor Street", "city": "Portland", "state": "ME", "postal_code": "04101"})
+    services.update_profile(actor=billing, clinic=priced, organisation_npi="1245319599", tax_id="12-3456789",
+                            place_of_service="11")
+    services.set_price(actor=billing, clinic=priced, service=Service.IV_INFUSION, amount_cents=45000, code="96365",
+                       modifiers="GT")
+    patient, client = make_portal_patient()
+    add_diagnosis(actor=actor(staff["prescriber"]), patient=patient, code="F33.2")
+    service_on = clock.today() + timedelta(days=21)
+    est = services.record_due(actor=billing, patient=patient, reason="scheduled", asked_on=clock.today(),
+                              service_on=service_on)
+    est = services.issue_estimate(actor=billing, estimate=est, items=[(Service.IV_INFUSION, 6)],
+                                  service_on=service_on, covers_until=service_on + timedelta(days=30))
+    patient.refresh_from_db()
+    for page in (client.get(reverse("billing:my_estimate", args=[est.external_id])).content.decode(),
+                 client_for("billing").get(reverse("billing:estimate", args=[est.external_id])).content.decode()):
+        for needed in (patient.display_name, patient.date_of_birth.isoformat(), priced.name, "1245319599",
+                       "12-3456789", "12 Harbor Street", "Portland", "ME", service_on.isoformat(), "96365", "GT",
+                       "F33.2", "$2,700.00", "at least $400 more"):
+            assert needed in page, needed
+        for disclaimer in gfe.GFE_DISCLAIMERS:
+            assert disclaimer in page

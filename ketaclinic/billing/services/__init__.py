@@ -18,6 +18,7 @@ from ketaclinic.billing.services._common import (
 from ketaclinic.billing.services.estimates import (
     due_list,
     exceeded,
+    gfe_context,
     issue_estimate,
     record_due,
     uncovered_bookings,
@@ -64,7 +65,7 @@ from ketaclinic.billing.services.prices import (
 __all__ = [
     "BUCKETS", "CODES", "DESK_ROLES", "MONEY_ROLES", "Aging", "BillingError", "Figures", "add_offer", "aging",
     "annotate_figures", "annotated_figures", "balance_of", "current_prices", "draw", "drawn_cents", "due_list",
-    "exceeded", "fee_applies", "figures", "invoice_integration", "invoice_session", "invoice_visit", "invoices_of",
+    "exceeded", "fee_applies", "gfe_context", "figures", "invoice_integration", "invoice_session", "invoice_visit", "invoices_of",
     "issue_estimate", "next_draw_cents", "price_for", "price_summary", "profile_for", "record_due", "refund", "refund_due",
     "refund_unused", "refundable", "remaining_sessions", "retire_offer", "sell_package", "session_service",
     "set_price", "statement", "uncovered_bookings", "take_payment", "to_invoice", "unpaid", "update_profile", "used_sessions",

@@ -18,7 +18,14 @@ from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.billing.models import Estimate, EstimateLine, Service
-from ketaclinic.billing.services._common import MONEY_ROLES, BillingError, _roles, number, use_case
+from ketaclinic.billing.services._common import (
+    MONEY_ROLES,
+    BillingError,
+    _roles,
+    number,
+    profile_for,
+    use_case,
+)
 from ketaclinic.billing.services.invoices import diagnoses_of
 from ketaclinic.billing.services.prices import current_prices
 from ketaclinic.clinical import gfe
@@ -165,3 +172,10 @@ def uncovered_bookings(clinic, *, now=None) -> list[dict]:
         out[patient.pk] = {"patient": patient, "what": what, "day": day, "booked_on": asked, "due_on": due.due_on,
                            "explanation": due.explanation}
     return sorted(out.values(), key=lambda r: r["due_on"])
+
+
+def gfe_context(estimate: Estimate) -> dict:
+    """What the estimate shown to the patient must carry besides its lines (45 CFR 149.610(c)): the provider (the
+    clinic, its NPI and TIN from the billing profile), where care is given, and the disclaimers."""
+    clinic = estimate.patient.clinic
+    return {"gfe_clinic": clinic, "gfe_profile": profile_for(clinic), "gfe_disclaimers": gfe.GFE_DISCLAIMERS}
