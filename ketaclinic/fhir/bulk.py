@@ -37,12 +37,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import http_date
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods
 
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor, client_ip, record
 from ketaclinic.fhir.auth import FhirAuthError, Grant, authenticate, client_actor
 from ketaclinic.fhir.models import BackendClient, ExportJob
+from ketaclinic.fhir.outcome import methods
 
 #: At most this many resources go into one NDJSON file; a type with more gets several files.
 LINES_PER_FILE = 100_000
@@ -348,17 +348,17 @@ def _kick_off(request, kind: str, group_id: str = ""):
     return response
 
 
-@require_GET
+@methods("GET")
 def export_system(request):
     return _kick_off(request, ExportJob.Kind.SYSTEM)
 
 
-@require_GET
+@methods("GET")
 def export_patients(request):
     return _kick_off(request, ExportJob.Kind.PATIENT)
 
 
-@require_GET
+@methods("GET")
 def export_group(request, group_id):
     return _kick_off(request, ExportJob.Kind.GROUP, group_id)
 
@@ -377,7 +377,7 @@ def _own_job(request, job_id) -> tuple[Grant, ExportJob]:
 
 
 @csrf_exempt  # bearer token, no cookie
-@require_http_methods(["GET", "DELETE"])
+@methods("GET", "DELETE")
 def export_status(request, job):
     try:
         grant, job = _own_job(request, job)
@@ -403,7 +403,7 @@ def export_status(request, job):
     return response
 
 
-@require_GET
+@methods("GET")
 def export_file(request, job, name):
     try:
         grant, job = _own_job(request, job)

@@ -31,7 +31,6 @@ from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 from pydantic import ValidationError
 
 from ketaclinic.audit.actions import AuditAction
@@ -39,6 +38,7 @@ from ketaclinic.audit.services import Actor, client_ip, record
 from ketaclinic.clinical.scales import SCALES
 from ketaclinic.fhir import codes
 from ketaclinic.fhir.auth import Grant
+from ketaclinic.fhir.outcome import methods
 
 SUPPORTED = ("Patient", "Condition", "Observation", "QuestionnaireResponse")
 GENDER_TO_SEX = {"female": "female", "male": "male", "other": "intersex", "unknown": "unknown"}
@@ -470,7 +470,7 @@ def import_max_bytes() -> int:
 
 
 @csrf_exempt  # a bearer token, no cookie
-@require_POST
+@methods("POST")
 def post_bundle(request):
     """``POST [base]/`` with a transaction Bundle: 200 and a transaction-response Bundle, or an OperationOutcome
     naming each bad entry (nothing written)."""

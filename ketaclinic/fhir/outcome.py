@@ -71,3 +71,19 @@ class FhirRequestError(Exception):
 
     def response(self) -> HttpResponse:
         return operation_outcome(self.status, self.code, self.message, expression=self.expression)
+
+
+def methods(*allowed: str):
+    """Like Django's ``require_http_methods``, but a request with another method gets a 405 OperationOutcome (with
+    ``Allow``), not an empty page."""
+    from functools import wraps
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if request.method not in allowed:
+                return operation_outcome(405, "not-supported", f"{request.method} is not supported here; this URL "
+                                         f"takes {', '.join(allowed)}.", headers={"Allow": ", ".join(allowed)})
+            return view(request, *args, **kwargs)
+        return wrapped
+    return decorator

@@ -8,10 +8,10 @@ from django import forms
 from django.http import JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
 
 from ketaclinic.audit.services import client_ip
 from ketaclinic.fhir import services
+from ketaclinic.fhir.outcome import methods
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -35,7 +35,7 @@ def oauth_error(error: str, description: str, status: int = 400) -> JsonResponse
 
 
 @csrf_exempt  # a client credential in the body, no cookie: nothing for a cross-site request to ride on
-@require_POST
+@methods("POST")
 def token(request):
     form = TokenRequestForm(request.POST)
     if not form.is_valid():
@@ -56,7 +56,7 @@ def token(request):
     return JsonResponse(issued.as_json(), headers=NO_STORE)
 
 
-@require_GET
+@methods("GET", "HEAD")
 def smart_configuration(request):
     """``/.well-known/smart-configuration`` (SMART App Launch 2, for backend services)."""
     return JsonResponse({

@@ -373,3 +373,17 @@ def _uuid_or_none(value: str):
     from ketaclinic.fhir.registry import _uuid
 
     return _uuid(value) if len(value) == 36 else None
+
+
+@csrf_exempt  # a bearer token, no cookie
+def not_found(request, rest: str):
+    """Any path under the FHIR base that no route serves (``patient`` in lower case, an id over 64 characters, a
+    misspelt operation): a 404 OperationOutcome for a client with a valid token (401 without one), never Django's
+    HTML page."""
+    try:
+        auth.authenticate(request)
+    except auth.FhirAuthError as e:
+        return e.response()
+    return operation_outcome(404, "not-found", f"Nothing is served at {rest!r}: resource types start with a "
+                             "capital letter (e.g. Patient), ids are 1 to 64 letters, digits, '-' or '.'; see "
+                             "/fhir/R4/metadata for what this server offers.")

@@ -228,3 +228,24 @@ def test_each_request_is_audited_once_with_the_client_and_the_count(client, toke
     assert entries[0].details["count"] == len(data["entry"]) and entries[0].patient_id == p.pk
     assert entries[0].actor_id is None and "fhir client" in entries[0].actor_label
     assert entries[1].details["resource_type"] == "Patient" and entries[1].patient_id == p.pk
+
+
+@pytest.mark.parametrize("method, url, allow", [
+    ("get", "/fhir/R4/", "POST"), ("get", "/fhir/R4/auth/token", "POST"),
+    ("post", "/fhir/R4/$export-status/00000000-0000-4000-8000-000000000000", "GET, DELETE"),
+    ("head", "/fhir/R4/$export", "GET"), ("post", "/fhir/R4/Patient/$export", "GET"),
+    ("put", "/fhir/R4/.well-known/smart-configuration", "GET, HEAD")])
+def test_a_method_a_route_does_not_take_gets_a_405_operation_outcome(client, method, url, allow):
+    response = getattr(client, method)(url)
+    assert response.status_code == 405 and response["Allow"] == allow
+    assert response["Content-Type"] == "application/fhir+json"
+    if method != "head":
+        assert json.loads(response.content)["resourceType"] == "OperationOutcome"
+
+
+@pytest.mark.parametrize("path", ["patient", "Patient/" + "a" * 65, "Patient/x/$nothing", "Observation/x/y/z"])
+def test_an_unrouted_fhir_path_gets_a_404_operation_outcome(client, clinic, fhir_token, path):
+    response = client.get(f"/fhir/R4/{path}", **bearer(fhir_token(clinic)))
+    assert response.status_code == 404 and response["Content-Type"] == "application/fhir+json"
+    assert json.loads(response.content)["issue"][0]["code"] == "not-found"
+    assert client.get(f"/fhir/R4/{path}").status_code == 401  # no token: nothing is told

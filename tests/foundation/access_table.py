@@ -58,6 +58,7 @@ fhir:patient_export               client           GET
 fhir:group_export                 client           GET
 fhir:export_status                client           GET
 fhir:export_file                  client           GET
+fhir:not_found                    client           GET
 health                            public           GET
 admin:*                           . . . . . . A    GET
 api-1.0.0:*                       P N T F B C A    GET
