@@ -15,12 +15,22 @@ firms' summaries of 45 CFR 149.610(b)(1)(vi); status C for the three timing rule
   at least $400 more than the expected charges the estimate lists for that provider. Status S: read in CMS's
   consumer notice and the summaries, not in the regulation's own text here.
 
-Unconfirmed, and made conservative:
+Unconfirmed, and made conservative (status U):
 
-* What a "business day" is for this section could not be read in the regulation's text. Counted here as Monday to
-  Friday, leaving out US federal holidays and their observed days (the calendar ``custody.is_business_day`` uses);
-  a clinic open on a Saturday would count one more business day, so its deadline could come a day earlier than
-  this one: :func:`estimate_due` also never lets a deadline fall after the day the service is furnished.
+* What a "business day" is for this section could not be read in the regulation's text here (the definitions of
+  149.610(a)(2) read in 86 FR 56135-6 list none; a reading often given is "a day the convening provider is open to
+  furnish items or services", not confirmed). Two readings are therefore both applied, each where it is the
+  stricter one, when the caller gives the clinic's open weekdays (``open_weekdays``):
+
+  - the deadline (``due_on``) counts a day when EITHER reading counts it: every day the clinic is open (its
+    working weekdays, holidays included: the project has no record of the clinic closing on a holiday) and every
+    Monday to Friday that is not a US federal holiday. More days counted give the earlier deadline;
+  - how far ahead the service was scheduled (3 or 10 business days) counts a day only when BOTH readings count
+    it. Fewer days counted put the booking under the shorter, stricter deadline.
+
+  Without ``open_weekdays`` both counts are Monday to Friday without US federal holidays and their observed days
+  (the calendar ``custody.is_business_day`` uses). :func:`estimate_due` never lets a deadline fall after the day
+  the service is furnished.
 * An item scheduled fewer than 3 business days ahead has no deadline in (A)-(C). Taken conservatively: due on the
   day of scheduling (and never after the service).
 * Where both (A) and (B) apply (10 or more business days ahead) the rule's own structure gives (B); that reading
@@ -56,39 +66,54 @@ class GfeDue:
     source: str = SOURCE_TIMING
 
 
-def business_days_between(start: date, end: date) -> int:
-    """Business days after ``start`` up to and including ``end`` (0 when ``end`` is not after ``start``)."""
+Weekdays = frozenset[int] | None
+
+
+def _counts_for_due(d: date, open_weekdays: Weekdays) -> bool:
+    return is_business_day(d) or (open_weekdays is not None and d.weekday() in open_weekdays)
+
+
+def _counts_for_ahead(d: date, open_weekdays: Weekdays) -> bool:
+    return is_business_day(d) and (open_weekdays is None or d.weekday() in open_weekdays)
+
+
+def business_days_between(start: date, end: date, open_weekdays: Weekdays = None) -> int:
+    """Business days after ``start`` up to and including ``end`` (0 when ``end`` is not after ``start``), counted
+    narrowly (a day both readings count: see the module's notes)."""
     if end <= start:
         return 0
     n = 0
     d = start
     while d < end:
         d += timedelta(days=1)
-        if is_business_day(d):
+        if _counts_for_ahead(d, open_weekdays):
             n += 1
     return n
 
 
-def add_business_days(day: date, n: int) -> date:
-    """``n`` business days after ``day`` (the day itself does not count, even when it is a business day)."""
+def add_business_days(day: date, n: int, open_weekdays: Weekdays = None) -> date:
+    """``n`` business days after ``day`` (the day itself does not count, even when it is a business day), counted
+    widely (a day either reading counts: the earlier deadline)."""
     d = day
     added = 0
     while added < n:
         d += timedelta(days=1)
-        if is_business_day(d):
+        if _counts_for_due(d, open_weekdays):
             added += 1
     return d
 
 
-def estimate_due(*, reason: Reason | str, asked_on: date, service_on: date | None = None) -> GfeDue:
+def estimate_due(*, reason: Reason | str, asked_on: date, service_on: date | None = None,
+                 open_weekdays: Weekdays = None) -> GfeDue:
     """The last day a Good Faith Estimate may be given.
 
     ``asked_on`` is the date of scheduling (``reason`` "scheduled") or of the patient's request ("requested");
     ``service_on`` is the day the primary item or service is scheduled to be furnished (needed when scheduled).
+    ``open_weekdays`` are the clinic's open weekdays (0 = Monday); see the module's notes for how they count.
     Dates are the clinic's calendar days; the clock time of the booking does not matter."""
     reason = Reason(reason)
     if reason is Reason.REQUESTED:
-        due = add_business_days(asked_on, 3)
+        due = add_business_days(asked_on, 3, open_weekdays)
         if service_on is not None and service_on < due:
             due = max(asked_on, service_on)
             return GfeDue(due, "requested", "Requested by the patient: 3 business days, but the service comes first, "
@@ -96,12 +121,12 @@ def estimate_due(*, reason: Reason | str, asked_on: date, service_on: date | Non
         return GfeDue(due, "requested", "Requested by the patient: within 3 business days of the request.")
     if service_on is None:
         raise ValueError("a scheduled service needs the day it is furnished")
-    ahead = business_days_between(asked_on, service_on)
+    ahead = business_days_between(asked_on, service_on, open_weekdays)
     if ahead >= 10:
-        due, rule, text = add_business_days(asked_on, 3), "10_days_ahead", \
+        due, rule, text = add_business_days(asked_on, 3, open_weekdays), "10_days_ahead", \
             f"Scheduled {ahead} business days ahead (10 or more): within 3 business days of scheduling."
     elif ahead >= 3:
-        due, rule, text = add_business_days(asked_on, 1), "3_days_ahead", \
+        due, rule, text = add_business_days(asked_on, 1, open_weekdays), "3_days_ahead", \
             f"Scheduled {ahead} business days ahead (3 to 9): within 1 business day of scheduling."
     else:
         due, rule, text = asked_on, "under_3_days", \

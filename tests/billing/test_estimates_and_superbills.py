@@ -30,7 +30,8 @@ def test_an_estimate_is_due_by_the_regulation_and_issued_itemised(diagnosed, pri
     service_on = today + timedelta(days=21)
     est = services.record_due(actor=billing, patient=diagnosed, reason="scheduled", asked_on=today,
                               service_on=service_on)
-    assert est.due_on == gfe.estimate_due(reason="scheduled", asked_on=today, service_on=service_on).due_on
+    assert est.due_on == gfe.estimate_due(reason="scheduled", asked_on=today, service_on=service_on,
+                                         open_weekdays=priced.weekdays()).due_on
     assert est in services.due_list(priced)
     est = services.issue_estimate(actor=billing, estimate=est, items=[(Service.IV_INFUSION, 6),
                                                                       (Service.INTEGRATION, 6)],
@@ -112,6 +113,7 @@ def test_a_booking_without_an_estimate_is_listed_with_its_deadline_until_one_is_
     day = s.scheduled_start.astimezone(priced.tz).date()
     [row] = services.uncovered_bookings(priced)
     assert row["patient"] == patient and row["day"] == day
-    assert row["due_on"] == gfe.estimate_due(reason="scheduled", asked_on=clock.today(), service_on=day).due_on
+    assert row["due_on"] == gfe.estimate_due(reason="scheduled", asked_on=clock.today(), service_on=day,
+                                             open_weekdays=priced.weekdays()).due_on
     services.record_due(actor=billing, patient=patient, reason="scheduled", asked_on=clock.today(), service_on=day)
     assert services.uncovered_bookings(priced) == []

@@ -78,3 +78,35 @@ def test_on_any_day_of_the_clock_the_deadline_is_a_business_day_on_or_before_the
                                                         (100000, 100000, False), (50000, 100000, False)])
 def test_a_bill_400_dollars_or_more_above_the_estimate_is_flagged(billed, estimated, flagged):
     assert gfe.exceeds_estimate(billed_cents=billed, estimated_cents=estimated) is flagged
+
+
+MON_TO_FRI, MON_TO_SAT, MON_TO_THU = frozenset(range(5)), frozenset(range(6)), frozenset(range(4))
+
+
+def test_a_clinic_open_on_saturday_owes_the_estimate_earlier():
+    # asked on Friday 19 June 2026 (a request): Sat, Mon, Tue would be 3 Mon-Fri days; the clinic opens Saturdays
+    assert due(date(2026, 6, 19), reason="requested").due_on == date(2026, 6, 24)
+    d = gfe.estimate_due(reason="requested", asked_on=date(2026, 6, 19), open_weekdays=MON_TO_SAT)
+    assert d.due_on == date(2026, 6, 23)
+
+
+def test_a_holiday_the_clinic_is_open_on_counts_toward_the_deadline():
+    # Wednesday 25 Nov 2026, a request: Thanksgiving (Thu 26) counts when the clinic says it is open Thursdays
+    d = gfe.estimate_due(reason="requested", asked_on=date(2026, 11, 25), open_weekdays=MON_TO_FRI)
+    assert d.due_on == date(2026, 11, 30)
+    assert due(date(2026, 11, 25), reason="requested").due_on == date(2026, 12, 1)
+
+
+def test_a_day_the_clinic_is_closed_still_counts_toward_the_deadline_but_not_toward_how_far_ahead():
+    # Monday 15 June for Friday 19 June; a clinic closed on Fridays: Tue, Wed, Thu ahead under both readings = 3
+    d = gfe.estimate_due(reason="scheduled", asked_on=date(2026, 6, 15), service_on=date(2026, 6, 19),
+                         open_weekdays=MON_TO_THU)
+    assert (d.due_on, d.rule) == (date(2026, 6, 16), "3_days_ahead")
+    # Monday 15 June for Monday 29 June: 10 Mon-Fri days, but only 8 days the clinic is open: the 1-day rule
+    d = gfe.estimate_due(reason="scheduled", asked_on=date(2026, 6, 15), service_on=date(2026, 6, 29),
+                         open_weekdays=MON_TO_THU)
+    assert (d.due_on, d.rule) == (date(2026, 6, 16), "3_days_ahead")
+    # and a deadline that runs over a Friday counts the Friday (the Mon-Fri reading): Thu 11 June + 1 = Fri 12
+    d = gfe.estimate_due(reason="scheduled", asked_on=date(2026, 6, 11), service_on=date(2026, 6, 18),
+                         open_weekdays=MON_TO_THU)
+    assert d.due_on == date(2026, 6, 12)

@@ -51,7 +51,8 @@ def record_due(*, actor: Actor, patient, reason: str, asked_on: date, service_on
         raise BillingError({"service_on": "Give the day the service is scheduled."})
     if service_on is not None and service_on < asked_on:
         raise BillingError({"service_on": "The service cannot come before it was scheduled."})
-    due = gfe.estimate_due(reason=reason, asked_on=asked_on, service_on=service_on)
+    due = gfe.estimate_due(reason=reason, asked_on=asked_on, service_on=service_on,
+                          open_weekdays=patient.clinic.weekdays())
     estimate = Estimate.objects.create(clinic=patient.clinic, patient=patient, number=number("GFE"), reason=reason,
                                        asked_on=asked_on, service_on=service_on, due_on=due.due_on,
                                        due_rule=due.rule, note=note.strip(), created_by=_by(actor),
@@ -145,7 +146,7 @@ def uncovered_bookings(clinic, *, now=None) -> list[dict]:
     from ketaclinic.treatments.models import TreatmentSession
 
     now = now or timezone.now()
-    tz = clinic.tz
+    tz, open_days = clinic.tz, clinic.weekdays()
     horizon = now + timedelta(days=LOOKAHEAD_DAYS)
     bookings = [(s.patient, s.scheduled_start, s.created_at, f"{s.get_drug_display()} session {s.sequence}")
                 for s in TreatmentSession.objects.filter(patient__clinic=clinic, status=TreatmentSession.Status.BOOKED,
@@ -168,7 +169,7 @@ def uncovered_bookings(clinic, *, now=None) -> list[dict]:
         if covered or patient.pk in out:
             continue
         asked = min(timezone.localtime(booked_at, tz).date(), day)
-        due = gfe.estimate_due(reason="scheduled", asked_on=asked, service_on=day)
+        due = gfe.estimate_due(reason="scheduled", asked_on=asked, service_on=day, open_weekdays=open_days)
         out[patient.pk] = {"patient": patient, "what": what, "day": day, "booked_on": asked, "due_on": due.due_on,
                            "explanation": due.explanation}
     return sorted(out.values(), key=lambda r: r["due_on"])
