@@ -17,10 +17,10 @@ import re
 import statistics
 import sys
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
-from _setup import setup_django
+from _setup import dosing_world, setup_django
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_floor_urls
 
@@ -42,30 +42,10 @@ def main() -> None:
     from django.urls import reverse
     from django.utils import timezone
 
-    from ketaclinic.accounts.models import RoleGrant, User
-    from ketaclinic.audit.services import Actor
-    from ketaclinic.clinic.models import Clinic
-    from ketaclinic.patients.services import register_patient
     from ketaclinic.treatments import services
-    from tests.factories import IV, actor, book_now, make_order, make_rooms, ready_to_start
+    from tests.factories import actor
 
-    clinic = Clinic.objects.first() or Clinic.objects.create(name="Bench clinic (synthetic)",
-                                                             time_zone="America/Denver")
-    staff = {}
-    for role in ("prescriber", "nurse", "front_desk", "clinic_admin"):
-        user = User.objects.create_user(username=f"bench-{role}", password="bench-password-123",
-                                        first_name="Bench", last_name=role.title())
-        RoleGrant.objects.create(user=user, role=role)
-        staff[role] = user
-    patient = register_patient(actor=Actor(user=staff["front_desk"], roles=frozenset({"front_desk"})),
-                               clinic=clinic, data={"legal_given_name": "Bench", "legal_family_name": "Synthetic",
-                                                    "date_of_birth": date(1980, 1, 1), "sex_at_birth": "male"},
-                               confirm_duplicate=True, is_demo=True)
-    rooms = make_rooms(clinic)
-    session = ready_to_start(book_now(make_order(patient, staff, IV), staff, rooms, minutes_ago=600), staff,
-                             minutes_ago=600)
-    session = services.start_dose(actor=actor(staff["nurse"]), session=session,
-                                  at=timezone.now() - timedelta(minutes=595))
+    clinic, staff, patient, session, rooms = dosing_world("bench", minutes_ago=600)
     nurse = actor(staff["nurse"])
 
     def readings(count: int, first_minutes_ago: int) -> None:

@@ -19,10 +19,10 @@ import os
 import statistics
 import sys
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
-from _setup import setup_django
+from _setup import dosing_world, setup_django
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -72,31 +72,13 @@ def main() -> None:
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
-    from ketaclinic.accounts.models import RoleGrant, User
     from ketaclinic.audit.services import Actor
-    from ketaclinic.clinic.models import Clinic
     from ketaclinic.fhir import services as fhir_services
-    from ketaclinic.patients.services import register_patient
     from ketaclinic.treatments import services
-    from tests.factories import IV, actor, book_now, make_order, make_rooms, ready_to_start
+    from tests.factories import actor
     from tests.fhir.conftest import TOKEN_URL, RegisteredClient, ec_key, public_jwks
 
-    clinic = Clinic.objects.first() or Clinic.objects.create(name="Bench clinic (synthetic)",
-                                                             time_zone="America/Denver")
-    staff = {}
-    for role in ("prescriber", "nurse", "front_desk", "clinic_admin"):
-        user = User.objects.create_user(username=f"bench-{role}", password="bench-password-123",
-                                        first_name="Bench", last_name=role.title())
-        RoleGrant.objects.create(user=user, role=role)
-        staff[role] = user
-    patient = register_patient(actor=Actor(user=staff["front_desk"], roles=frozenset({"front_desk"})),
-                               clinic=clinic, data={"legal_given_name": "Bench", "legal_family_name": "Synthetic",
-                                                    "date_of_birth": date(1980, 1, 1), "sex_at_birth": "male"},
-                               confirm_duplicate=True, is_demo=True)
-    rooms = make_rooms(clinic)
-    session = ready_to_start(book_now(make_order(patient, staff, IV), staff, rooms, minutes_ago=600), staff,
-                             minutes_ago=600)
-    services.start_dose(actor=actor(staff["nurse"]), session=session, at=timezone.now() - timedelta(minutes=595))
+    clinic, staff, patient, session, rooms = dosing_world("bench", minutes_ago=600)
     nurse = actor(staff["nurse"])
     for k in range(args.readings - session.vitals.count()):
         services.add_vitals(actor=nurse, session=session, taken_at=timezone.now() - timedelta(minutes=590)
