@@ -160,3 +160,17 @@ def test_find_gives_back_the_row_of_every_id(world, clinic):
                 assert found is not None, (name, resource.id)
                 again = [r for r in rt.to_fhir(found) if r.id == resource.id]
                 assert again and again[0].model_dump_json() == resource.model_dump_json(), (name, resource.id)
+
+
+def test_a_scale_without_loinc_answers_is_answered_with_its_questionnaires_own_coding(world, clinic):
+    gad = world["gad"]
+    qr = next(r for r in emitted(clinic, "QuestionnaireResponse") if r["id"] == str(gad.external_id))
+    (form,) = [q for q in emitted(clinic, "Questionnaire") if q["id"] == "gad7"]
+    options = {(o["valueCoding"]["system"], o["valueCoding"]["code"]) for o in form["item"][0]["answerOption"]}
+    answers = {i["linkId"]: i["answer"][0] for i in qr["item"]}
+    assert all("valueInteger" not in a for a in answers.values())
+    q1 = answers["q1"]["valueCoding"]
+    assert (q1["system"], q1["code"]) in options and q1["system"] == codes.LOCAL_SCALE_ITEM
+    assert q1["code"] == str(resource_world.GAD7["q1"])
+    phq = next(r for r in emitted(clinic, "QuestionnaireResponse") if r["id"] == str(world["phq"].external_id))
+    assert all(i["answer"][0]["valueCoding"]["system"] == codes.LOINC for i in phq["item"])

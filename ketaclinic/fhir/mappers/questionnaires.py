@@ -65,12 +65,24 @@ def questionnaire(scale) -> list[Questionnaire]:
     )]
 
 
+def _local_answer(scale_code: str, item_id: str, value: int) -> dict:
+    """The Questionnaire's own answerOption for a scale without LOINC answers (a ``choice`` item is answered with
+    one of its options' ``valueCoding``, in ``urn:ketaclinic:scale-item``)."""
+    scale = SCALES.get(scale_code)
+    item = next((it for it in scale.items if it.id == item_id), None) if scale else None
+    option = next((o for o in item.options if o.value == value), None) if item else None
+    out = {"system": codes.LOCAL_SCALE_ITEM, "code": str(value)}
+    if option is not None:
+        out["display"] = option.label
+    return out
+
+
 def questionnaire_response(a) -> list[QuestionnaireResponse]:
     """An administration with its answers (``answers`` prefetched); drafts are in-progress."""
     items = []
     for ans in a.answers.all():
         answer = answer_concept(a.scale, ans.item_id, ans.value)
-        value = {"valueCoding": answer["coding"][0]} if answer else {"valueInteger": ans.value}
+        value = {"valueCoding": answer["coding"][0] if answer else _local_answer(a.scale, ans.item_id, ans.value)}
         items.append({"linkId": ans.item_id, "text": item_concept(a.scale, ans.item_id)["text"], "answer": [value]})
     author = patient_ref(a.patient) if a.source == "portal" else practitioner_ref(a.entered_by)
     return [QuestionnaireResponse(
