@@ -14,7 +14,9 @@ Supported (per type, as the registry lists them; the CapabilityStatement says th
 * ``_count`` (1 to 500, default 50; 0 gives no entries), ``_offset`` (the paging position our ``next`` links carry),
   ``_include=<Type>:patient`` / ``<Type>:subject``, ``_format=json`` (or ``application/fhir+json``,
   ``application/json``).
-Anything else, a modifier (``code:text``), or a malformed value is refused with its name.
+Anything else, a modifier (``code:text``), or a malformed value is refused with its name. So is a parameter other
+than ``date``, ``_lastUpdated``, ``_include`` and ``_format`` given twice (FHIR reads ``patient=A&patient=B`` as
+both at once; commas within one value mean any of them), and ``patient`` with ``subject``.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ DEFAULT_COUNT = 50
 MAX_COUNT = 500
 #: Parameters every search takes.
 COMMON = frozenset({"_count", "_offset", "_format", "_include"})
+#: Parameters that may be repeated: dates (two clauses make a range, each must hold), _include, _format.
+REPEATABLE = frozenset({"date", "_lastUpdated", "_include", "_format"})
 
 _DATE = re.compile(
     r"^(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2})"
@@ -196,6 +200,14 @@ def parse(resource_type: str, supported: tuple[str, ...], params, tz: ZoneInfo) 
         if modifier:
             raise FhirRequestError(f"Search parameter {key!r}: modifiers are not supported.", code="not-supported",
                                    expression=key)
+    for key in params:
+        if key not in REPEATABLE and len(params.getlist(key)) > 1:
+            raise FhirRequestError(f"Search parameter {key!r} is given more than once. FHIR reads repeats as AND "
+                                   f"(every one must match), which this server does not do for {key}; give it once, "
+                                   "with comma-separated values to match any of them.", expression=key)
+    if "patient" in params and "subject" in params:
+        raise FhirRequestError("Give patient or subject, not both (together they would have to match at once).",
+                               expression="subject")
     for key in params:
         for value in params.getlist(key):
             if _CONTROL.search(value):

@@ -80,3 +80,27 @@ def test_an_id_with_a_huge_place_number_is_not_found(client, token, patient, rty
         response = client.get(f"/fhir/R4/{rtype}/{patient.external_id}-{tag}99999999999999999999", **bearer(token))
         assert response.status_code == 404, response.content[:300]
         assert json.loads(response.content)["resourceType"] == "OperationOutcome"
+
+
+@pytest.mark.parametrize("name, values", [("patient", ["A", "B"]), ("subject", ["A", "B"]), ("code", ["1", "2"]),
+                                          ("category", ["vital-signs", "survey"]), ("_id", ["a", "b"]), ("identifier", ["KC1", "KC2"]),
+                                          ("_count", ["1", "2"])])
+def test_a_repeated_parameter_is_refused_not_read_as_or(client, token, clinic, patient, fhir_token, name, values):
+    if name in ("patient", "subject"):
+        values = [str(patient.external_id), "00000000-0000-4000-8000-000000000000"]
+    rtype = "Patient" if name in ("_id", "identifier") else "Observation"
+    response = client.get(f"/fhir/R4/{rtype}", {name: values}, **bearer(token))
+    assert response.status_code == 400
+    issue = json.loads(response.content)["issue"][0]
+    assert issue["expression"] == [name] and "more than once" in issue["diagnostics"]
+
+
+def test_comma_separated_values_still_mean_any_and_repeated_dates_a_range(client, token, patient):
+    other = "00000000-0000-4000-8000-000000000000"
+    assert client.get("/fhir/R4/Observation", {"patient": f"{patient.external_id},{other}"},
+                      **bearer(token)).status_code == 200
+    assert client.get("/fhir/R4/Observation", {"date": ["ge2020-01-01", "lt2030-01-01"]},
+                      **bearer(token)).status_code == 200
+    response = client.get("/fhir/R4/Observation", {"patient": str(patient.external_id),
+                                                   "subject": str(patient.external_id)}, **bearer(token))
+    assert response.status_code == 400
