@@ -129,7 +129,7 @@ def _active_treatment(clinic_id: int):
     from ketaclinic.treatments.models import TreatmentOrder
 
     return (TreatmentOrder.objects.filter(patient__clinic_id=clinic_id, status=TreatmentOrder.Status.ACTIVE)
-            .values_list("patient_id", flat=True).distinct())
+            .values("patient_id"))
 
 
 #: Group id -> (what it is, the patients' keys for a clinic; None: every patient of the clinic).
@@ -256,9 +256,8 @@ def run_export(job_id: int) -> str:
     _make_private_dir(export_dir())
     _make_private_dir(folder)
     clinic_id = job.client.clinic_id
+    # a group's patients stay a subquery (``values("patient_id")``): never a Python list of every key in an IN
     patient_ids = GROUPS[job.group_id][1](clinic_id) if job.kind == ExportJob.Kind.GROUP else None
-    if patient_ids is not None:
-        patient_ids = list(patient_ids)
     types = _types()
     output: list[dict] = []
     written = 0

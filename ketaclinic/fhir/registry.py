@@ -90,8 +90,11 @@ class Source:
         return self.to_fhir(row, keep) if self.keeps else self.to_fhir(row)
 
     def patient_filter(self, patient_ids) -> Q:
+        """Rows of these patients; a QuerySet of keys stays a subquery (a group of the whole clinic is no list)."""
+        from django.db.models import QuerySet
+
         key = "pk__in" if self.patient == "" else f"{self.patient}_id__in"
-        return Q(**{key: list(patient_ids)})
+        return Q(**{key: patient_ids if isinstance(patient_ids, QuerySet) else list(patient_ids)})
 
     def may_emit(self, tokens: list[CodeToken]) -> bool:
         if self.emits is None:

@@ -291,3 +291,26 @@ def test_revoking_a_client_deletes_its_export_files(client, clinic, charted, fhi
     services.revoke_client(actor=Actor(user=staff["clinic_admin"], roles=frozenset({"clinic_admin"})),
                            client=c.client)
     assert not folder.exists() and ExportJob.objects.get().status == "expired"
+
+
+@pytest.mark.django_db
+def test_a_group_export_selects_the_groups_patients_in_the_database_not_a_list(
+        client, clinic, charted, fhir_token, django_capture_on_commit_callbacks):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from ketaclinic.treatments.models import TreatmentOrder
+
+    token = fhir_token(clinic)
+    with django_capture_on_commit_callbacks(execute=False):
+        response = kick_off(client, token, "/fhir/R4/Group/active-treatment/$export", _type="Patient,Condition")
+    assert response.status_code == 202
+    job = ExportJob.objects.get()
+    with CaptureQueriesContext(connection) as queries:
+        assert run_export_job.call(job.pk) == "complete"
+    orders = TreatmentOrder._meta.db_table
+    reads = [q["sql"] for q in queries.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")
+             and orders in q["sql"]]
+    assert reads, "the group's orders are never read"
+    # the orders are read only inside the Patient and Condition queries (a subquery), never on their own
+    assert all(("patients_patient" in sql or "diagnosis" in sql) and sql.count("SELECT") > 1 for sql in reads), reads
