@@ -249,8 +249,10 @@ def run_export(job_id: int) -> str:
     job = ExportJob.objects.select_related("client").get(pk=job_id)
     if job.status != ExportJob.Status.QUEUED:
         return job.status
-    ExportJob.objects.filter(pk=job.pk, status=ExportJob.Status.QUEUED).update(
-        status=ExportJob.Status.RUNNING, progress="starting")
+    # the claim: of two deliveries (or workers) racing for one job, only the one whose update moved it runs it
+    if not ExportJob.objects.filter(pk=job.pk, status=ExportJob.Status.QUEUED).update(
+            status=ExportJob.Status.RUNNING, progress="starting"):
+        return ExportJob.objects.get(pk=job.pk).status
     prune_exports()
     folder = job_dir(job)
     _make_private_dir(export_dir())

@@ -314,3 +314,26 @@ def test_a_group_export_selects_the_groups_patients_in_the_database_not_a_list(
     assert reads, "the group's orders are never read"
     # the orders are read only inside the Patient and Condition queries (a subquery), never on their own
     assert all(("patients_patient" in sql or "diagnosis" in sql) and sql.count("SELECT") > 1 for sql in reads), reads
+
+
+@pytest.mark.django_db
+def test_a_job_another_worker_claimed_first_is_not_run_twice(client, clinic, charted, fhir_token, export_dir,
+                                                             django_capture_on_commit_callbacks):
+    from django.db import connection
+
+    token = fhir_token(clinic)
+    with django_capture_on_commit_callbacks(execute=False):
+        kick_off(client, token, _type="Patient")
+    job = ExportJob.objects.get()
+
+    def other_worker_first(execute, sql, params, many, context):
+        # another worker's claim lands between this worker's read of the job and its own claim
+        if sql.lstrip().upper().startswith("UPDATE") and ExportJob._meta.db_table in sql and "running" in params:
+            execute(f'UPDATE "{ExportJob._meta.db_table}" SET "status" = %s WHERE "id" = %s', ["running", job.pk],
+                    False, context)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(other_worker_first):
+        assert run_export_job.call(job.pk) == "running"
+    assert not (export_dir / str(job.external_id)).exists()
+    assert not AuditEntry.objects.filter(action="fhir.export.completed").exists()
