@@ -67,6 +67,28 @@ def test_a_bill_400_above_the_estimate_goes_on_the_exceeded_worklist(diagnosed, 
     s2 = dosed_session(diagnosed, staff, rooms=rooms, end="discharged")
     services.invoice_session(actor=billing, session=s2)  # 900 against 350: 550 above
     assert [e.pk for e in services.exceeded(priced)] == [est.pk]
+    with pytest.raises(services.BillingError, match="issued estimate cannot be withdrawn"):
+        services.withdraw_estimate(actor=billing, estimate=est, reason="Bill is too high")
+    assert [e.pk for e in services.exceeded(priced)] == [est.pk]  # the flag stays
+
+
+def test_an_estimate_still_due_can_be_withdrawn(diagnosed, priced, billing, clock):
+    est = services.record_due(actor=billing, patient=diagnosed, reason="requested", asked_on=clock.today())
+    est = services.withdraw_estimate(actor=billing, estimate=est, reason="Asked in error")
+    assert est.status == Estimate.Status.WITHDRAWN and est not in services.due_list(priced)
+
+
+def test_an_issued_estimate_cannot_be_changed_in_the_database(diagnosed, priced, billing, clock):
+    from django.db import DatabaseError, transaction
+
+    est = services.record_due(actor=billing, patient=diagnosed, reason="requested", asked_on=clock.today())
+    est = services.issue_estimate(actor=billing, estimate=est, items=[(Service.CONSULT, 1)],
+                                  service_on=clock.today(), covers_until=clock.today() + timedelta(days=30))
+    for change in ({"total_cents": 1}, {"diagnoses": []}, {"issued_at": None}, {"status": "withdrawn"}):
+        with pytest.raises(DatabaseError, match="issued estimate"), transaction.atomic():
+            Estimate.objects.filter(pk=est.pk).update(**change)
+    est.refresh_from_db()
+    assert est.total_cents == 35000 and est.status == Estimate.Status.ISSUED
 
 
 def test_the_superbill_carries_every_identifier_code_and_charge(diagnosed, staff, rooms, priced, billing):

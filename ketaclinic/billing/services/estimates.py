@@ -105,12 +105,18 @@ def issue_estimate(*, actor: Actor, estimate: Estimate, items: list[tuple[str, i
 
 @use_case
 def withdraw_estimate(*, actor: Actor, estimate: Estimate, reason: str) -> Estimate:
+    """Withdraw an estimate that is still due (not yet given to the patient)."""
     _roles(actor, MONEY_ROLES, what="withdraw estimates")
     if not reason.strip():
         raise BillingError({"reason": "Give the reason."})
     estimate = Estimate.objects.select_for_update().get(pk=estimate.pk)
     if estimate.status == Estimate.Status.WITHDRAWN:
         raise BillingError("This estimate is already withdrawn.")
+    if estimate.status != Estimate.Status.DUE:
+        # the patient holds it, and a bill $400 or more above it stays flagged (45 CFR 149.620): issue a new one
+        # when the care changes, but the one given stays as it was
+        raise BillingError("An issued estimate cannot be withdrawn: the patient has it, and bills are still "
+                           "measured against it. Record a new estimate when the expected care changes.")
     estimate.status, estimate.note = Estimate.Status.WITHDRAWN, reason.strip()[:300]
     estimate.save(update_fields=["status", "note"])
     audit.record(actor, AuditAction.BILLING_ESTIMATE_WITHDRAWN, subject=estimate, patient=estimate.patient,
