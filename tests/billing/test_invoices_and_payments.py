@@ -246,3 +246,24 @@ def test_aging_bucket_edges(days, bucket):
     from ketaclinic.billing.services.invoices import bucket as bucket_of
 
     assert bucket_of(days) == bucket
+
+
+def test_a_missed_chair_time_appointment_is_not_charged_from_the_calendar(patient, staff, rooms, priced, billing,
+                                                                          clock):
+    from datetime import timedelta
+
+    from ketaclinic.scheduling import services as scheduling
+    from tests.scheduling.conftest import next_week_at, open_every_day, types
+
+    admin = actor(staff["clinic_admin"])
+    open_every_day(priced, admin, [staff["prescriber"], staff["nurse"]])
+    a = scheduling.book_appointment(actor=actor(staff["front_desk"]), clinic=priced,
+                                    type=types(priced)["treatment"], start=next_week_at(priced, 10),
+                                    clinician=staff["nurse"], room=rooms["infusion"], chair=rooms["a1"],
+                                    patient=patient)
+    clock.move_to(a.start + timedelta(minutes=20))
+    scheduling.cancel(actor=actor(staff["front_desk"]), appointment=a, reason="did_not_attend", no_show=True)
+    assert a not in services.to_invoice(priced)["missed_visits"]
+    with pytest.raises(services.BillingError, match="treatment session"):
+        services.invoice_visit(actor=billing, appointment=a)
+    assert not Invoice.objects.filter(appointment=a).exists()

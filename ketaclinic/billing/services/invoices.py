@@ -241,6 +241,9 @@ def invoice_visit(*, actor: Actor, appointment: Appointment) -> Invoice:
             raise BillingError("This visit has not happened yet.")
         return _issue(actor, patient=a.patient, kind=Invoice.Kind.VISIT, service_on=day,
                       lines=[_priced(clinic, service, a.type.label)], source=source, rendering_provider=a.clinician)
+    if service is None:
+        # chair time: its no-show or late-cancellation fee is charged from its treatment session, once
+        raise BillingError("Chair time is invoiced from its treatment session, not from the calendar.")
     change = _appointment_cancellation(a) if a.status == Appointment.Status.CANCELLED else None
     if fee_applies(start=a.start, status=a.status, cancelled_at=change.at if change else None,
                    hours=profile_for(clinic).late_cancel_hours,
@@ -413,7 +416,8 @@ def to_invoice(clinic, *, now: datetime | None = None) -> dict[str, list]:
                                              start__lte=now, type__code__in=list(VISIT_SERVICES))
                   .exclude(Exists(live.filter(appointment=OuterRef("pk"))))
                   .select_related("patient", "type").order_by("start"))
-    missed_visits = list(Appointment.objects.filter(clinic=clinic, status=Appointment.Status.NO_SHOW, start__gte=since)
+    missed_visits = list(Appointment.objects.filter(clinic=clinic, status=Appointment.Status.NO_SHOW, start__gte=since,
+                                                    type__code__in=list(VISIT_SERVICES))
                          .exclude(Exists(live.filter(appointment=OuterRef("pk"))))
                          .select_related("patient", "type").order_by("start"))
     integration = list(IntegrationSession.objects.filter(patient__clinic=clinic,
