@@ -267,3 +267,17 @@ def test_a_missed_chair_time_appointment_is_not_charged_from_the_calendar(patien
     with pytest.raises(services.BillingError, match="treatment session"):
         services.invoice_visit(actor=billing, appointment=a)
     assert not Invoice.objects.filter(appointment=a).exists()
+
+
+def test_an_esketamine_session_of_unknown_dose_bills_the_lower_band():
+    from decimal import Decimal
+
+    from ketaclinic.treatments.models import TreatmentOrder, TreatmentSession
+
+    def session(mg):
+        order = TreatmentOrder(drug="esketamine", fixed_dose_mg=mg)
+        return TreatmentSession(drug="esketamine", order=order, administered_mg=None, prepared_dose_mg=None)
+
+    assert services.session_service(session(None)) == Service.ESKETAMINE_56
+    assert services.session_service(session(Decimal("56"))) == Service.ESKETAMINE_56
+    assert services.session_service(session(Decimal("84"))) == Service.ESKETAMINE_84

@@ -63,7 +63,8 @@ WORKLIST_DAYS = 120
 def session_service(session: TreatmentSession) -> str:
     if session.drug == Drug.ESKETAMINE:
         dose = session.administered_mg or session.prepared_dose_mg or session.order.fixed_dose_mg
-        return Service.ESKETAMINE_56 if dose is not None and dose <= ESKETAMINE_LOWER_BAND_MG else Service.ESKETAMINE_84
+        # a dose not recorded bills the lower band (G2082): never the higher code without the dose to show for it
+        return Service.ESKETAMINE_84 if dose is not None and dose > ESKETAMINE_LOWER_BAND_MG else Service.ESKETAMINE_56
     return Service.IM_INJECTION if session.route == Route.IM else Service.IV_INFUSION
 
 
