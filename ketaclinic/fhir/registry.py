@@ -85,6 +85,8 @@ class Source:
     order: tuple[str, ...] = ("pk",)
     #: The mapper takes ``keep(code concept) -> bool`` and builds only what it keeps (a search by code).
     keeps: bool = False
+    #: Every row maps to exactly one resource (so a search's ``_offset`` can skip rows in the database).
+    one_per_row: bool = False
 
     def to_fhir_keeping(self, row, keep) -> list:
         return self.to_fhir(row, keep) if self.keeps else self.to_fhir(row)
@@ -468,7 +470,7 @@ def _types() -> dict[str, ResourceType]:
     weight = frozenset({(codes.LOINC, codes.BODY_WEIGHT.code)})
     types = [
         ResourceType("Patient", (
-            Source("patient", patients_qs, administrative.patient, by_external_id(), patient=""),
+            Source("patient", patients_qs, administrative.patient, by_external_id(), patient="", one_per_row=True),
         ), search_params=("_id", "identifier"), documentation="patients.Patient"),
         ResourceType("Practitioner", (
             Source("practitioner", staff_qs, administrative.practitioner, by_external_id()),
@@ -484,7 +486,7 @@ def _types() -> dict[str, ResourceType]:
         ), documentation="clinic.Room"),
         ResourceType("Condition", (
             Source("diagnosis", diagnoses_qs, conditions.condition, by_place("patient", "dx"), patient="patient",
-                   date_is_day=True, emits=None, narrow=narrow_diagnoses),
+                   date_is_day=True, emits=None, narrow=narrow_diagnoses, one_per_row=True),
         ), search_params=(*_PAT, "code", "date"), documentation="patients.Diagnosis"),
         ResourceType("Observation", (
             Source("vitals", vitals_qs, observations.vitals_reading,
@@ -514,11 +516,12 @@ def _types() -> dict[str, ResourceType]:
         ), documentation="the clinical core's rating scales (ketaclinic.clinical.scales)"),
         ResourceType("QuestionnaireResponse", (
             Source("qr", lambda c: administrations_qs(c, drafts=True), questionnaires.questionnaire_response,
-                   by_external_id(), patient="patient", updated="updated_at", order=("administered_at", "pk")),
+                   by_external_id(), patient="patient", updated="updated_at", order=("administered_at", "pk"),
+                   one_per_row=True),
         ), search_params=_CLINICAL, documentation="measures.Administration with its ItemAnswers"),
         ResourceType("MedicationRequest", (
             Source("order", orders_qs, medications.medication_request, by_external_id(), patient="patient",
-                   order=("created_at", "pk")),
+                   order=("created_at", "pk"), one_per_row=True),
         ), search_params=(*_PAT, "date"), documentation="treatments.TreatmentOrder"),
         ResourceType("MedicationAdministration", (
             Source("dose", doses_qs, medications.medication_administration, by_external_id(), patient="patient",
@@ -526,17 +529,17 @@ def _types() -> dict[str, ResourceType]:
         ), search_params=(*_PAT, "date"), documentation="treatments.TreatmentSession (the dose)"),
         ResourceType("Encounter", (
             Source("session", sessions_qs, encounters.treatment_session, by_external_id(), patient="patient",
-                   order=("scheduled_start", "pk")),
+                   order=("scheduled_start", "pk"), one_per_row=True),
             Source("integration", integration_qs, encounters.integration_session, by_external_id(),
-                   patient="patient", order=("window_start", "pk")),
+                   patient="patient", order=("window_start", "pk"), one_per_row=True),
             Source("appointment", appointments_qs, encounters.appointment, by_external_id(), patient="patient",
-                   order=("start", "pk")),
+                   order=("start", "pk"), one_per_row=True),
         ), search_params=(*_PAT, "date"),
             documentation="treatments.TreatmentSession, integration.IntegrationSession, scheduling.Appointment "
                           "(consults and follow-ups)"),
         ResourceType("AdverseEvent", (
             Source("adverse", adverse_qs, safety.adverse_event, by_place("session", "ae"), patient="session__patient",
-                   order=("onset_at", "pk")),
+                   order=("onset_at", "pk"), one_per_row=True),
         ), search_params=(*_PAT, "date"), documentation="treatments.AdverseEvent"),
         ResourceType("DocumentReference", (
             Source("note", signed_sessions_qs, documents.session_note, by_external_id(suffix="-note"),
@@ -550,7 +553,7 @@ def _types() -> dict[str, ResourceType]:
         ), search_params=(*_PAT,), documentation="signatures of session notes and treatment orders"),
         ResourceType("AuditEvent", (
             Source("audit", audit_qs, audit.audit_event, audit_find, patient="patient", updated="at",
-                   order=("seq",)),
+                   order=("seq",), one_per_row=True),
         ), search_params=(*_PAT, "date"), documentation="audit.AuditEntry about one of the clinic's patients"),
     ]
     return {t.name: t for t in types}

@@ -222,21 +222,22 @@ def _category_matches(resource, categories) -> bool:
     return False
 
 
-def _source_rows(rt: ResourceType, source: Source, query: search.SearchQuery, clinic) -> Iterator:
+def _source_qs(rt: ResourceType, source: Source, query: search.SearchQuery, clinic):
+    """The source's rows the query may match (ordered), or None when it can match none."""
     if query.categories is not None and not (source.categories & set(query.categories)):
-        return
+        return None
     if query.codes is not None and source.emits is not None and not source.may_emit(query.codes):
-        return
+        return None
     qs = source.queryset(clinic.pk)
     if query.patients is not None:
         if source.patient is None:
-            return
+            return None
         path = "external_id" if source.patient == "" else f"{source.patient}__external_id"
         qs = qs.filter(**{f"{path}__in": query.patients})
     if query.codes is not None and source.narrow is not None:
         qs = source.narrow(qs, query.codes)
         if qs is None:
-            return
+            return None
     for clause in query.dates:
         qs = qs.filter(clause.q("fhir_date", as_day=source.date_is_day, tz=clinic.tz))
     if source.updated:
@@ -251,20 +252,36 @@ def _source_rows(rt: ResourceType, source: Source, query: search.SearchQuery, cl
             from ketaclinic.fhir import codes
 
             qs = qs.filter(mrn__in=[v for s, v in query.identifiers if s in (None, codes.LOCAL_MRN)])
-    chunk = max(min(query.count + query.offset + 1, 2000), 50)
-    yield from qs.order_by(*source.order).iterator(chunk_size=chunk)
+    return qs.order_by(*source.order)
 
 
-def matching(rt: ResourceType, query: search.SearchQuery, clinic) -> Iterator:
+def matching(rt: ResourceType, query: search.SearchQuery, clinic, *, skip: int = 0) -> Iterator:
+    """The resources the query matches, in order, after the first ``skip`` of them. Where a source maps each row to
+    exactly one resource and nothing is filtered after mapping, the skipped rows are skipped in the database
+    (counted, then an OFFSET), not mapped."""
     keep = (lambda concept: _concept_matches(concept, query.codes)) if query.codes is not None else None
+    post_filtered = query.codes is not None or query.categories is not None or query.ids is not None
     for source in rt.sources:
-        for row in _source_rows(rt, source, query, clinic):
+        qs = _source_qs(rt, source, query, clinic)
+        if qs is None:
+            continue
+        if skip and source.one_per_row and not post_filtered:
+            rows = qs.count()
+            if rows <= skip:
+                skip -= rows
+                continue
+            qs, skip = qs[skip:], 0
+        chunk = max(min(query.count + skip + 1, 2000), 50)
+        for row in qs.iterator(chunk_size=chunk):
             for resource in source.to_fhir_keeping(row, keep) if keep else source.to_fhir(row):
                 if query.codes is not None and not _code_matches(resource, query.codes):
                     continue
                 if query.categories is not None and not _category_matches(resource, query.categories):
                     continue
                 if query.ids is not None and resource.id not in query.ids:
+                    continue
+                if skip:
+                    skip -= 1
                     continue
                 yield resource
 
@@ -327,7 +344,7 @@ def search_type(request, resource_type: str):
         raise auth.FhirAuthError(403, "forbidden", f"_include={rt.name}:patient returns Patient resources, and "
                                  "this client's token does not allow it to read Patient (its scopes: "
                                  f"{' '.join(sorted(grant.scopes)) or 'none'}).")
-    found, more = page(matching(rt, query, clinic), query.offset, query.count)
+    found, more = page(matching(rt, query, clinic, skip=query.offset), 0, query.count)
     includes, patient_rows = _included_patients(clinic, found) if query.include_patient else ([], [])
     bundle = _bundle(request, found, more, query, includes)
     patient = None

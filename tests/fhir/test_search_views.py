@@ -249,3 +249,20 @@ def test_an_unrouted_fhir_path_gets_a_404_operation_outcome(client, clinic, fhir
     assert response.status_code == 404 and response["Content-Type"] == "application/fhir+json"
     assert json.loads(response.content)["issue"][0]["code"] == "not-found"
     assert client.get(f"/fhir/R4/{path}").status_code == 401  # no token: nothing is told
+
+
+def test_a_deep_page_skips_its_offset_in_the_database_and_matches_the_whole_list(client, token, make_patient):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for n in range(8):
+        make_patient(legal_given_name=f"Paged{n}")
+    whole = bundle(get(client, "Patient", token, _count="500"))
+    expected = [e["resource"]["id"] for e in whole["entry"]]
+    assert len(expected) >= 8
+    for offset in (0, 3, len(expected) - 2, len(expected) + 5):
+        with CaptureQueriesContext(connection) as queries:
+            page = bundle(get(client, "Patient", token, _count="4", _offset=str(offset)))
+        assert [e["resource"]["id"] for e in page.get("entry", [])] == expected[offset:offset + 4], offset
+        if 0 < offset < len(expected):
+            assert any(f"OFFSET {offset}" in q["sql"] for q in queries.captured_queries), offset
