@@ -26,7 +26,7 @@ def my_billing(request):
     for p in held:
         p.left = services.remaining_sessions(p)
     return render(request, "billing/portal/home.html", {
-        "patient": patient, "invoices": invoices, "balance": sum(i.fig.balance for i in invoices),
+        "patient": patient, "invoices": invoices, "balance": services.balance_of(patient),
         "estimates": list(Estimate.objects.filter(patient=patient, status=Estimate.Status.ISSUED)
                           .order_by("-issued_at")),
         "packages": held, "summary": services.price_summary(patient.clinic),

@@ -301,7 +301,7 @@ def _account_page(request, patient, **forms_):
     offers = PackageOffer.objects.filter(clinic=patient.clinic, active=True)
     return render(request, "billing/account.html", {
         "patient": patient, "invoices": invoices, "packages": held, "statement": services.statement(patient),
-        "balance": sum(i.fig.balance for i in invoices if not i.is_void),
+        "balance": services.balance_of(patient),
         "estimates": list(Estimate.objects.filter(patient=patient).order_by("-created_at")[:20]),
         "sell_form": forms_.get("sell_form") or f.SellForm(offers=offers),
         "estimate_form": forms_.get("estimate_form") or f.EstimateDueForm(),

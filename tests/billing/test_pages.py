@@ -214,3 +214,19 @@ def test_the_good_faith_estimate_carries_every_required_content(make_portal_pati
             assert needed in page, needed
         for disclaimer in gfe.GFE_DISCLAIMERS:
             assert disclaimer in page
+
+
+def test_the_portal_and_account_balance_count_every_invoice_not_only_the_latest(make_portal_patient,  # noqa: F811
+                                                                                 priced, billing, client_for):
+    from ketaclinic.billing.models import PackageOffer
+
+    patient, client = make_portal_patient()
+    offer = services.add_offer(actor=billing, clinic=priced, name="Booster", kind=PackageOffer.Kind.BOOSTER,
+                               service=Service.IV_INFUSION, sessions=1, price_cents=100)
+    for _ in range(101):
+        services.sell_package(actor=billing, patient=patient, offer=offer)
+    assert services.balance_of(patient) == 10100
+    page = client.get(reverse("billing:my_billing")).content.decode()
+    assert "$101.00" in page
+    staff_page = client_for("billing").get(reverse("billing:account", args=[patient.external_id])).content.decode()
+    assert '<span id="account-balance">$101.00</span>' in staff_page
