@@ -153,9 +153,27 @@ def authorize(request, resource_type: str | None, interaction: str) -> Grant:
     grant = authenticate(request)
     if resource_type is not None and not grant.allows(resource_type, interaction):
         what = {"r": "read", "s": "search", "c": "create", "u": "update", "d": "delete"}[interaction]
-        raise FhirAuthError(403, "forbidden", f"This client's token does not allow it to {what} {resource_type} "
-                                              f"(its scopes: {' '.join(sorted(grant.scopes)) or 'none'}).")
+        raise refused(grant, request, resource_type, interaction,
+                      f"This client's token does not allow it to {what} {resource_type} "
+                      f"(its scopes: {' '.join(sorted(grant.scopes)) or 'none'}).")
     return grant
+
+
+def refused(grant: Grant, request, resource_type: str, interaction: str, message: str) -> FhirAuthError:
+    """A 403 for what the token's scopes do not cover, audited with the client's identity (the interaction's
+    action, ``refused`` in its details, count 0): a client probing beyond its scopes is on the record."""
+    from django.db import transaction
+
+    from ketaclinic.audit.actions import AuditAction
+    from ketaclinic.audit.services import record
+
+    action = {"s": AuditAction.FHIR_SEARCHED, "c": AuditAction.FHIR_CREATED}.get(interaction, AuditAction.FHIR_READ)
+    with transaction.atomic():
+        record(client_actor(grant, request), action, details={
+            "client_id": grant.client_id, "client": grant.client_name, "resource_type": resource_type,
+            "path": request.path, "query": request.META.get("QUERY_STRING", ""), "count": 0,
+            "refused": "forbidden", "reason": message})
+    return FhirAuthError(403, "forbidden", message)
 
 
 def client_actor(grant: Grant, request=None):

@@ -280,14 +280,17 @@ def import_bundle(*, grant: Grant, data: object, client_ip: str | None = None) -
 
     entries, issues = read_bundle(data)
     refused = sorted({e.resource_type for e in entries if not grant.allows(e.resource_type, "c")})
-    if refused:
-        raise ImportRefused([_issue(None, f"This client's scopes do not allow creating {', '.join(refused)} "
-                                          f"(system/<type>.c).", "forbidden")], 403)
     client = BackendClient.objects.select_related("created_by").get(client_id=grant.client_id)
     clinic = Clinic.objects.get(pk=grant.clinic_id)
     actor = Actor(user=client.created_by, client_ip=client_ip,
                   label_override=f"fhir client: {grant.client_name} ({grant.client_id}), registered by "
                                  f"{client.created_by.username}")
+    if refused:
+        message = f"This client's scopes do not allow creating {', '.join(refused)} (system/<type>.c)."
+        with transaction.atomic(durable=True):
+            record(actor, AuditAction.FHIR_IMPORT_REFUSED, details={
+                "client_id": grant.client_id, "refused": "forbidden", "problems": [message]})
+        raise ImportRefused([_issue(None, message, "forbidden")], 403)
     try:
         with transaction.atomic(durable=True):
             result = _load(entries, clinic, actor, issues)

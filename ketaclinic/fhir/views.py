@@ -341,9 +341,9 @@ def search_type(request, resource_type: str):
     clinic = _clinic(grant)
     query = search.parse(rt.name, rt.search_params, request.GET, clinic.tz)
     if query.include_patient and rt.name != "Patient" and not grant.allows("Patient", "r"):
-        raise auth.FhirAuthError(403, "forbidden", f"_include={rt.name}:patient returns Patient resources, and "
-                                 "this client's token does not allow it to read Patient (its scopes: "
-                                 f"{' '.join(sorted(grant.scopes)) or 'none'}).")
+        raise auth.refused(grant, request, "Patient", "r", f"_include={rt.name}:patient returns Patient resources, "
+                           "and this client's token does not allow it to read Patient (its scopes: "
+                           f"{' '.join(sorted(grant.scopes)) or 'none'}).")
     found, more = page(matching(rt, query, clinic, skip=query.offset), 0, query.count)
     includes, patient_rows = _included_patients(clinic, found) if query.include_patient else ([], [])
     bundle = _bundle(request, found, more, query, includes)

@@ -77,3 +77,17 @@ def test_including_the_patient_needs_a_patient_scope(client, clinic, patient, fh
     assert "Patient" not in {e["resource"]["resourceType"] for e in r.json().get("entry", [])}
     r = client.get(url, **bearer(fhir_token(clinic, "system/Observation.rs system/Patient.r")))
     assert r.status_code == 200
+
+
+def test_a_request_beyond_the_tokens_scopes_is_audited_with_the_clients_identity(client, clinic, patient,
+                                                                                  fhir_client):
+    c = fhir_client(clinic, "system/Observation.rs")
+    token = c.token()
+    assert client.get("/fhir/R4/Condition", **bearer(token)).status_code == 403
+    assert client.get(f"/fhir/R4/Patient/{patient.external_id}", **bearer(token)).status_code == 403
+    assert client.get(f"/fhir/R4/Observation?patient={patient.external_id}&_include=Observation:patient",
+                      **bearer(token)).status_code == 403
+    entries = list(AuditEntry.objects.filter(details__refused="forbidden").order_by("seq"))
+    assert [(e.action, e.details["resource_type"]) for e in entries] == [
+        ("fhir.searched", "Condition"), ("fhir.read", "Patient"), ("fhir.read", "Patient")]
+    assert all(c.client_id in e.actor_label and e.details["client_id"] == c.client_id for e in entries)

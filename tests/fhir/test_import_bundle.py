@@ -168,3 +168,10 @@ def test_a_partial_date_is_refused_as_a_named_issue(client, clinic, fhir_token, 
     (issue,) = response.json()["issue"]
     assert issue["expression"] == ["Bundle.entry[1]"] and field in issue["diagnostics"] and value in issue["diagnostics"]
     assert not Patient.objects.exists()
+
+
+def test_an_import_beyond_the_tokens_scopes_is_audited(client, clinic, fhir_token):
+    response = post(client, fhir_token(clinic, "system/Patient.c"), bundle(patient(1), condition(1)))
+    assert response.status_code == 403
+    entry = AuditEntry.objects.get(action="fhir.import.refused")
+    assert entry.details["refused"] == "forbidden" and "Condition" in entry.details["problems"][0]
