@@ -139,3 +139,14 @@ def test_a_booking_without_an_estimate_is_listed_with_its_deadline_until_one_is_
                                              open_weekdays=priced.weekdays()).due_on
     services.record_due(actor=billing, patient=patient, reason="scheduled", asked_on=clock.today(), service_on=day)
     assert services.uncovered_bookings(priced) == []
+
+
+def test_a_no_show_fee_is_not_on_the_superbill(patient, staff, rooms, priced, billing, clock):
+    from ketaclinic.treatments import services as treatments
+    from tests.factories import book_at, make_order
+
+    s = book_at(make_order(patient, staff), staff, clock.now() + timedelta(minutes=30), room=rooms["infusion"])
+    treatments.cancel_session(actor=actor(staff["front_desk"]), session=s, reason="Did not come", no_show=True)
+    fee = services.invoice_session(actor=billing, session=s)
+    assert fee.kind == Invoice.Kind.FEE
+    assert superbills.superbills(Invoice.objects.filter(patient=patient)) == []

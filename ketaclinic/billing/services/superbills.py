@@ -20,8 +20,9 @@ from ketaclinic.billing.money import dollars, plain
 from ketaclinic.billing.services._common import Figures, annotate_figures, annotated_figures, profile_for
 from ketaclinic.pdftext import FAMILY, pdf_text, use_unicode_font
 
-#: Not superbill material: a package sale is a prepayment, its sessions appear on their own invoices.
-SERVICE_KINDS = (Invoice.Kind.SESSION, Invoice.Kind.VISIT, Invoice.Kind.INTEGRATION, Invoice.Kind.FEE)
+#: Not superbill material: a package sale is a prepayment, its sessions appear on their own invoices; a no-show or
+#: late-cancellation fee is no health care service and not reimbursable.
+SERVICE_KINDS = (Invoice.Kind.SESSION, Invoice.Kind.VISIT, Invoice.Kind.INTEGRATION)
 
 
 @dataclass
