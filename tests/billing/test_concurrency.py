@@ -30,3 +30,26 @@ def test_two_payments_at_once_never_take_more_than_is_owed(invoiced, staff):
     assert sum(isinstance(r, Payment) for r in results) == 1, results
     assert sum(isinstance(r, services.BillingError) for r in results) == 1, results
     assert services.figures(invoiced).balance == 15000
+
+
+def test_two_sessions_invoiced_at_once_from_one_package_are_each_paid_to_the_cent(patient, staff, rooms, priced,
+                                                                                  billing, clock):
+    from datetime import timedelta
+
+    from ketaclinic.billing.models import PackageOffer
+    from tests.factories import dosed_session
+
+    offer = services.add_offer(actor=billing, clinic=priced, name="Three", kind=PackageOffer.Kind.INDUCTION,
+                               service="iv_infusion", sessions=3, price_cents=100000)
+    package = services.sell_package(actor=billing, patient=patient, offer=offer)
+    services.take_payment(actor=billing, invoice=Invoice.objects.get(package=package), method="card",
+                          amount_cents=100000, reference="T-1")
+    sessions = [dosed_session(patient, staff, rooms=rooms, start=clock.now() - timedelta(days=days), end="discharged")
+                for days in (2, 1)]
+    people = [actor(staff["billing"]), actor(staff["clinic_admin"])]
+    results = at_once([lambda a=a, s=s: services.invoice_session(actor=a, session=s)
+                       for a, s in zip(people, sessions, strict=True)])
+    assert all(isinstance(r, Invoice) for r in results), results
+    assert sorted(r.total_cents for r in results) == [33333, 33334]
+    assert all(services.figures(r).balance == 0 for r in results)
+    assert services.drawn_cents(package) == 66667

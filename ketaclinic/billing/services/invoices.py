@@ -189,8 +189,14 @@ def invoice_session(*, actor: Actor, session: TreatmentSession, patient_cancelle
         line = _priced(clinic, service)
         package = active_package(patient, service)
         if package is not None:
-            from ketaclinic.billing.services.packages import next_draw_cents
+            from ketaclinic.billing.services.packages import next_draw_cents, remaining_sessions
 
+            # the line's amount is the share computed under the package's lock (draw_within draws it in this same
+            # transaction): two sessions invoiced at once never both price the same share
+            package = PatientPackage.objects.select_for_update().get(pk=package.pk)
+            if package.status != PatientPackage.Status.ACTIVE or remaining_sessions(package) <= 0:
+                package = None
+        if package is not None:
             line.amount_cents = next_draw_cents(package)
             line.description = f"{line.description} (package: {package.name})"
         invoice = _issue(actor, patient=patient, kind=Invoice.Kind.SESSION, service_on=day, lines=[line],
