@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, render
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.billing import services
 from ketaclinic.billing.forms import SuperbillForm
-from ketaclinic.billing.models import Estimate, Invoice, PatientPackage, Payment
+from ketaclinic.billing.models import Estimate, Invoice, Payment
 from ketaclinic.billing.services import superbills
 from ketaclinic.clinical import gfe
 from ketaclinic.portal.views import portal_page
@@ -22,9 +22,7 @@ def my_billing(request):
     invoices = list(services.invoices_of(patient).filter(voided_at__isnull=True)[:50])
     for inv in invoices:
         inv.fig = services.annotated_figures(inv)
-    held = list(PatientPackage.objects.filter(patient=patient).order_by("-created_at"))
-    for p in held:
-        p.left = services.remaining_sessions(p)
+    held = services.packages_of(patient)
     return render(request, "billing/portal/home.html", {
         "patient": patient, "invoices": invoices, "balance": services.balance_of(patient),
         "estimates": list(Estimate.objects.filter(patient=patient, status=Estimate.Status.ISSUED)

@@ -293,10 +293,11 @@ def _account_page(request, patient, **forms_):
     invoices = list(services.invoices_of(patient)[:100])
     for inv in invoices:
         inv.fig = services.annotated_figures(inv)
-    held = list(PatientPackage.objects.filter(patient=patient).order_by("-created_at"))
+    held = services.packages_of(patient)
+    rule, prices = services.profile_for(patient.clinic).package_refund_rule, services.current_prices(patient.clinic)
     for p in held:
-        p.left = services.remaining_sessions(p)
-        p.refund_due = services.refund_due(p, services.profile_for(patient.clinic).package_refund_rule) \
+        listed = prices.get(p.service)
+        p.refund_due = services.refund_due(p, rule, list_price_cents=listed.amount_cents if listed else None) \
             if p.status == PatientPackage.Status.ACTIVE else 0
     offers = PackageOffer.objects.filter(clinic=patient.clinic, active=True)
     return render(request, "billing/account.html", {

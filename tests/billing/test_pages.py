@@ -230,3 +230,36 @@ def test_the_portal_and_account_balance_count_every_invoice_not_only_the_latest(
     assert "$101.00" in page
     staff_page = client_for("billing").get(reverse("billing:account", args=[patient.external_id])).content.decode()
     assert '<span id="account-balance">$101.00</span>' in staff_page
+
+
+def test_the_account_and_portal_pages_read_packages_in_a_fixed_number_of_queries(make_portal_patient,  # noqa: F811
+                                                                                 priced, billing, client_for):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from ketaclinic.billing.models import PackageOffer
+
+    patient, client = make_portal_patient()
+    offer = services.add_offer(actor=billing, clinic=priced, name="Booster", kind=PackageOffer.Kind.BOOSTER,
+                               service=Service.IV_INFUSION, sessions=3, price_cents=90000)
+    staff_client = client_for("billing")
+    pages = [(client, reverse("billing:my_billing")), (staff_client, reverse("billing:account",
+                                                                            args=[patient.external_id]))]
+
+    def queries():
+        out = []
+        for c, url in pages:
+            with CaptureQueriesContext(connection) as ctx:
+                assert c.get(url).status_code == 200
+            out.append(len(ctx))
+        return out
+
+    package = services.sell_package(actor=billing, patient=patient, offer=offer)
+    services.take_payment(actor=billing, invoice=Invoice.objects.get(package=package), method="cash",
+                          amount_cents=90000)
+    queries()
+    one = queries()
+    for _ in range(4):
+        services.sell_package(actor=billing, patient=patient, offer=offer)
+    assert queries() == one
+    assert "3 of 3 sessions left" in client.get(reverse("billing:my_billing")).content.decode()

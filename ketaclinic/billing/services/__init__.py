@@ -45,6 +45,7 @@ from ketaclinic.billing.services.packages import (
     draw,
     drawn_cents,
     next_draw_cents,
+    packages_of,
     refund_due,
     refund_unused,
     remaining_sessions,
@@ -67,7 +68,7 @@ __all__ = [
     "annotate_figures", "annotated_figures", "balance_of", "current_prices", "draw", "drawn_cents", "due_list",
     "exceeded", "fee_applies", "gfe_context", "figures", "invoice_integration", "invoice_session", "invoice_visit", "invoices_of",
     "issue_estimate", "next_draw_cents", "price_for", "price_summary", "profile_for", "record_due", "refund", "refund_due",
-    "refund_unused", "refundable", "remaining_sessions", "retire_offer", "sell_package", "session_service",
+    "packages_of", "refund_unused", "refundable", "remaining_sessions", "retire_offer", "sell_package", "session_service",
     "set_price", "statement", "uncovered_bookings", "take_payment", "to_invoice", "unpaid", "update_profile", "used_sessions",
     "void_invoice", "withdraw_estimate",
 ]

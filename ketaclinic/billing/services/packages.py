@@ -7,7 +7,8 @@ draws of a package always add up to its price to the cent.
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from ketaclinic.audit import services as audit
@@ -110,6 +111,23 @@ def remaining_sessions(package: PatientPackage) -> int:
     return package.sessions - used_sessions(package)
 
 
+def packages_of(patient) -> list[PatientPackage]:
+    """The patient's packages, newest first, each with ``left`` (sessions left): one query, however many."""
+    used = (Payment.objects.filter(package=OuterRef("pk"), method=Payment.Method.PACKAGE).order_by()
+            .values("package").annotate(n=Count("pk", filter=Q(kind=Payment.Kind.PAYMENT))
+                                        - Count("pk", filter=Q(kind=Payment.Kind.REFUND))).values("n"))
+    drawn = (Payment.objects.filter(package=OuterRef("pk"), method=Payment.Method.PACKAGE).order_by()
+             .values("package").annotate(c=Sum("amount_cents", filter=Q(kind=Payment.Kind.PAYMENT), default=0)
+                                         - Sum("amount_cents", filter=Q(kind=Payment.Kind.REFUND), default=0))
+             .values("c"))
+    rows = list(PatientPackage.objects.filter(patient=patient)
+                .annotate(used_n=Coalesce(Subquery(used), 0), drawn_c=Coalesce(Subquery(drawn), 0))
+                .order_by("-created_at"))
+    for p in rows:
+        p.left = p.sessions - p.used_n
+    return rows
+
+
 def drawn_cents(package: PatientPackage) -> int:
     d = _draws(package)
     return d["drawn"] - d["returned"]
@@ -161,14 +179,20 @@ def draw(*, actor: Actor, invoice: Invoice, package: PatientPackage) -> Payment:
     return draw_within(actor, invoice=invoice, package=package)
 
 
-def refund_due(package: PatientPackage, rule: str) -> int:
-    """What the clinic's rule gives back for the package's unused sessions, in cents."""
-    if rule == RefundRule.NONE or remaining_sessions(package) <= 0:
+def refund_due(package: PatientPackage, rule: str, *, list_price_cents: int | None = None) -> int:
+    """What the clinic's rule gives back for the package's unused sessions, in cents. A package from
+    :func:`packages_of` carries its counts (no further query but the list price, which may be given)."""
+    if hasattr(package, "used_n"):
+        used, drawn = package.used_n, package.drawn_c
+    else:
+        used, drawn = used_sessions(package), drawn_cents(package)
+    if rule == RefundRule.NONE or package.sessions - used <= 0:
         return 0
     if rule == RefundRule.PRORATED:
-        return package.price_cents - drawn_cents(package)
-    list_price = price_for(package.patient.clinic, package.service).amount_cents
-    return max(0, package.price_cents - used_sessions(package) * list_price)
+        return package.price_cents - drawn
+    if list_price_cents is None:
+        list_price_cents = price_for(package.patient.clinic, package.service).amount_cents
+    return max(0, package.price_cents - used * list_price_cents)
 
 
 @use_case
