@@ -159,6 +159,12 @@ def authorize(request, resource_type: str | None, interaction: str) -> Grant:
     return grant
 
 
+def _refused_actions():
+    from ketaclinic.audit.actions import AuditAction
+
+    return {"s": AuditAction.FHIR_SEARCHED, "c": AuditAction.FHIR_CREATED}
+
+
 def refused(grant: Grant, request, resource_type: str, interaction: str, message: str) -> FhirAuthError:
     """A 403 for what the token's scopes do not cover, audited with the client's identity (the interaction's
     action, ``refused`` in its details, count 0): a client probing beyond its scopes is on the record."""
@@ -167,7 +173,7 @@ def refused(grant: Grant, request, resource_type: str, interaction: str, message
     from ketaclinic.audit.actions import AuditAction
     from ketaclinic.audit.services import record
 
-    action = {"s": AuditAction.FHIR_SEARCHED, "c": AuditAction.FHIR_CREATED}.get(interaction, AuditAction.FHIR_READ)
+    action = _refused_actions().get(interaction, AuditAction.FHIR_READ)  # the interaction's own action
     with transaction.atomic():
         record(client_actor(grant, request), action, details={
             "client_id": grant.client_id, "client": grant.client_name, "resource_type": resource_type,

@@ -9,8 +9,13 @@ import os
 import shutil
 
 import pytest
+from playwright.sync_api import expect
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+
+# CI runs the browser tests beside the rest of the suite on 2 cores: a page that answers in 1 s alone can take
+# several under that load. Wait up to 15 s for what a step expects to see (a real failure still fails, later).
+expect.set_options(timeout=15_000)
 
 WANTED = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM = WANTED if os.path.exists(WANTED) else (shutil.which("chromium") if "CHROMIUM_PATH" not in os.environ else None)
