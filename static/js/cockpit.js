@@ -33,7 +33,11 @@
     var t = e.detail.target;
     if ((t && (t.id === "vitals" || t.id === "vitals-form")) || (e.detail.elt && e.detail.elt.id === "vitals-form")) {
       restore();
-      var f = form(); if (f && f.elements.systolic_mmHg) f.elements.systolic_mmHg.focus();
+      // Ready for the next row, unless the nurse has already moved on to another field (the swap lands after the
+      // save; taking the focus then would type the next words, a lot number say, into Systolic).
+      var f = form(), now = document.activeElement;
+      var movedOn = now && now !== document.body && !(f && f.contains(now));
+      if (!movedOn && f && f.elements.systolic_mmHg) f.elements.systolic_mmHg.focus();
     }
   });
   document.addEventListener("htmx:afterRequest", function (e) {
