@@ -48,7 +48,7 @@ def test_a_signed_session_its_order_and_its_assessment_verify(signed_session, ca
 
 
 @pytest.mark.parametrize(("table", "change"), [
-    ("treatments_vitalsreading", "UPDATE treatments_vitalsreading SET systolic_mmHg = systolic_mmHg - 30"),
+    ("treatments_vitalsreading", "UPDATE treatments_vitalsreading SET \"systolic_mmHg\" = \"systolic_mmHg\" - 30"),
     ("treatments_sessionevent", "DELETE FROM treatments_sessionevent"),
     ("treatments_vitalsreading", "DELETE FROM treatments_vitalsreading WHERE id = (SELECT MAX(id) FROM "
                                  "treatments_vitalsreading)"),
@@ -134,7 +134,7 @@ def test_a_co_signature_is_refused_on_a_note_changed_since_the_nurse_signed(nurs
     from ketaclinic.treatments import services
 
     with behind_the_apps_back("treatments_vitalsreading"), connection.cursor() as cur:
-        cur.execute("UPDATE treatments_vitalsreading SET systolic_mmHg = systolic_mmHg - 40")
+        cur.execute("UPDATE treatments_vitalsreading SET \"systolic_mmHg\" = \"systolic_mmHg\" - 40")
     with pytest.raises(services.TreatmentError, match="changed outside KetaClinic"):
         services.sign_note(actor=actor(staff["prescriber"]), session=nurse_signed, as_role="prescriber")
     assert mismatched() == ["treatments.TreatmentSession"]
