@@ -1,6 +1,6 @@
 """Every code the FHIR facade emits, with its source: one table, so no mapper writes a code of its own.
 
-Status letters follow /work/shared/reference/clinical.md: C confirmed, S supported, U unconfirmed. A code marked U in
+Status letters follow the clinical reference clinical.md: C confirmed, S supported, U unconfirmed. A code marked U in
 clinical.md is NOT emitted (an absent coding is better than a wrong one); where that leaves a concept without a
 standard code the resource carries ``text`` and our own local code (``LOCAL_*`` systems below), and
 docs/fhir.md says so.

@@ -1,7 +1,7 @@
 """The price list: one price per service at a time, versioned (a new price is a new version; invoices keep the
 version they were issued with), and the clinic's billing details.
 
-The billing codes each service starts with, and where each comes from (/work/shared/reference/clinical.md §5d; CPT
+The billing codes each service starts with, and where each comes from (the clinical reference clinical.md §5d; CPT
 descriptors are the AMA's and are paraphrased there; the clinic's biller confirms each against a licensed code set
 before use). A price version may carry another code: the clinic's biller decides; nothing here invents one.
 """
