@@ -9,6 +9,7 @@ Used by the custody app (``ketaclinic/custody``). Settings are read from ``clini
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -67,14 +68,15 @@ def is_business_day(day: date) -> bool:
     return day.weekday() < 5 and day not in us_federal_holidays(day.year)
 
 
-def add_business_days(day: date, n: int) -> date:
-    """``n`` federal business days after ``day`` (weekends and US federal holidays, observed days included,
-    are skipped; :func:`is_business_day`)."""
+def add_business_days(day: date, n: int, counts: Callable[[date], bool] = is_business_day) -> date:
+    """``n`` business days after ``day`` (the day itself does not count). By default federal business days
+    (weekends and US federal holidays, observed days included, are skipped; :func:`is_business_day`);
+    ``counts`` says which days count under another rule (the Good Faith Estimate deadlines, ``gfe``)."""
     d = day
     added = 0
     while added < n:
         d += timedelta(days=1)
-        if is_business_day(d):
+        if counts(d):
             added += 1
     return d
 

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
+from . import custody
 from .custody import is_business_day
 
 SOURCE_TIMING = "45 CFR 149.610(b)(1)(vi)(A)-(C); 86 FR 56136 (2021-10-07)"
@@ -94,13 +95,7 @@ def business_days_between(start: date, end: date, open_weekdays: Weekdays = None
 def add_business_days(day: date, n: int, open_weekdays: Weekdays = None) -> date:
     """``n`` business days after ``day`` (the day itself does not count, even when it is a business day), counted
     widely (a day either reading counts: the earlier deadline)."""
-    d = day
-    added = 0
-    while added < n:
-        d += timedelta(days=1)
-        if _counts_for_due(d, open_weekdays):
-            added += 1
-    return d
+    return custody.add_business_days(day, n, counts=lambda d: _counts_for_due(d, open_weekdays))
 
 
 def estimate_due(*, reason: Reason | str, asked_on: date, service_on: date | None = None,
