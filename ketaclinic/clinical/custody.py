@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 
 Q2 = Decimal("0.01")
 
@@ -63,9 +64,15 @@ def us_federal_holidays(year: int) -> dict[date, str]:
     return dict(holidays.country_holidays("US", years=year, categories=("public",)))
 
 
+@cache
+def _holiday_dates(year: int) -> frozenset[date]:
+    # the calendar of a year never changes: built once per year, not once per day counted
+    return frozenset(us_federal_holidays(year))
+
+
 def is_business_day(day: date) -> bool:
     """A federal business day: Monday to Friday and not a US federal holiday (or its observed day)."""
-    return day.weekday() < 5 and day not in us_federal_holidays(day.year)
+    return day.weekday() < 5 and day not in _holiday_dates(day.year)
 
 
 def add_business_days(day: date, n: int, counts: Callable[[date], bool] = is_business_day) -> date:
