@@ -9,8 +9,9 @@ label's reporting threshold (clinical.md §3c 'BP effect size', SPR-PI §5.6, C)
 
 from __future__ import annotations
 
+import itertools
 import operator
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import IntEnum
@@ -205,25 +206,6 @@ def classify_series(
                            settings=settings)
 
 
-class _Remembered:
-    """The readings of an iterator, pulled from it only as far as someone has looked, and kept for the next look."""
-
-    def __init__(self, source: Iterable[tuple[datetime, VitalReading]]):
-        self._source = iter(source)
-        self._seen: list[tuple[datetime, VitalReading]] = []
-
-    def __iter__(self) -> Iterator[tuple[datetime, VitalReading]]:
-        k = 0
-        while True:
-            if k == len(self._seen):
-                try:
-                    self._seen.append(next(self._source))
-                except StopIteration:
-                    return
-            yield self._seen[k]
-            k += 1
-
-
 def classify_latest(
     latest_at: datetime,
     latest: VitalReading,
@@ -262,11 +244,11 @@ def classify_latest(
             return None
         return x.heart_rate_bpm > cfg["vitals.heart_rate_high_hold_bpm"]  # type: ignore[operator]
 
-    before = _Remembered(earlier)
-    for name, test, key, source_key in (
+    # one read of the history for both rules, each pulling only as far back as it looks
+    for before, (name, test, key, source_key) in zip(itertools.tee(earlier), (
         ("blood pressure", bp_high, "vitals.bp_repeat_minutes", "vitals.systolic_hold_mmHg"),
         ("heart rate", hr_high, "vitals.heart_rate_sustained_minutes", "vitals.heart_rate_high_hold_bpm"),
-    ):
+    ), strict=True):
         if test(latest) is not True:
             continue
         start = latest_at
