@@ -9,7 +9,6 @@ here, a signed client assertion exchanged at the token service), never a token r
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import dataclass
 from functools import cache
@@ -17,6 +16,7 @@ from functools import cache
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
+from django.utils import timezone
 
 #: The token endpoint's URL as Django's test client reaches it (the assertion's ``aud``).
 TOKEN_URL = "http://testserver/fhir/R4/auth/token"
@@ -50,7 +50,9 @@ class RegisteredClient:
     def assertion(self, *, aud: str = TOKEN_URL, expires_in: int = 240, jti: str | None = None,
                   alg: str | None = None, kid: str | None = None, key=None, **claims) -> str:
         """A client assertion signed with this client's key (each argument can be made wrong on purpose)."""
-        now = int(time.time())
+        # timezone.now() is the clock fixture's moment; PyJWT checks exp/iat against datetime.now(tz=UTC), which
+        # time-machine pins to the same moment, so the token service and PyJWT agree with the test.
+        now = int(timezone.now().timestamp())
         payload = {"iss": self.client_id, "sub": self.client_id, "aud": aud, "exp": now + expires_in,
                    "iat": now, "jti": uuid.uuid4().hex if jti is None else jti, **claims}
         return jwt.encode(payload, key if key is not None else self.private_key, algorithm=alg or self.alg,
