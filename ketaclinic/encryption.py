@@ -87,21 +87,14 @@ def rewrite(model: type[models.Model], field: models.Field, pks) -> int:
     this needs the tables' owner: run migrations and ``rotate_note_keys`` as the owner role)."""
     from django.db import connection, transaction
 
-    from ketaclinic.audit.append_only import APPEND_ONLY_TABLES, install_sql, remove_sql
+    from ketaclinic.audit.append_only import APPEND_ONLY_TABLES, lifted
 
     table = model._meta.db_table
-    guarded = table in APPEND_ONLY_TABLES
     done = 0
-    with transaction.atomic(), connection.cursor() as cur:
-        if guarded:
-            for sql in remove_sql(connection.vendor, table):
-                cur.execute(sql)
+    with transaction.atomic(), lifted(connection, *([table] if table in APPEND_ONLY_TABLES else [])):
         for pk, text in model._default_manager.filter(pk__in=list(pks)).values_list("pk", field.attname):
             model._default_manager.filter(pk=pk).update(**{field.attname: text})
             done += 1
-        if guarded:
-            for sql in install_sql(connection.vendor, table):
-                cur.execute(sql)
     return done
 
 
@@ -126,21 +119,15 @@ def encrypt_stored(app_label: str, model_name: str, field_name: str):
         rewrite(model, field, stale_rows(model, field))
 
     def backwards(apps, schema_editor):
-        from ketaclinic.audit.append_only import APPEND_ONLY_TABLES, install_sql, remove_sql
+        from ketaclinic.audit.append_only import APPEND_ONLY_TABLES, lifted
 
         model = apps.get_model(app_label, model_name)
         field = model._meta.get_field(field_name)
-        table, q = model._meta.db_table, schema_editor.connection.ops.quote_name
-        vendor = schema_editor.connection.vendor
-        with schema_editor.connection.cursor() as cur:
-            if table in APPEND_ONLY_TABLES:
-                for sql in remove_sql(vendor, table):
-                    cur.execute(sql)
+        connection = schema_editor.connection
+        table, q = model._meta.db_table, connection.ops.quote_name
+        with lifted(connection, *([table] if table in APPEND_ONLY_TABLES else [])), connection.cursor() as cur:
             for pk, text in model._default_manager.values_list("pk", field.attname):
                 cur.execute(f"UPDATE {q(table)} SET {q(field.column)} = %s WHERE {q(model._meta.pk.column)} = %s",
                             [text, pk])
-            if table in APPEND_ONLY_TABLES:
-                for sql in install_sql(vendor, table):
-                    cur.execute(sql)
 
     return migrations.RunPython(forwards, backwards)

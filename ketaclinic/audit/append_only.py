@@ -7,6 +7,9 @@ database superuser disabling them (which the hash chain then exposes)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 # Every table protected by these triggers. A new append-only table adds itself here and installs the
 # triggers in a migration with ``migration_operations(table)``.
 APPEND_ONLY_TABLES: list[str] = [
@@ -80,6 +83,24 @@ def remove_sql(vendor: str, table: str) -> list[str]:
     if vendor == "postgresql":
         return [f"DROP TRIGGER IF EXISTS {table}_append_only ON {table};"]
     return []
+
+
+@contextmanager
+def lifted(connection, *tables: str) -> Iterator[None]:
+    """The triggers of ``tables`` taken off for the block and put back after it, on ``connection`` (which must own
+    the tables on PostgreSQL). For the rare rewrite the application itself makes (re-encrypting notes under a new
+    key) and for tests that play someone with write access to the database."""
+    with connection.cursor() as cur:
+        for table in tables:
+            for sql in remove_sql(connection.vendor, table):
+                cur.execute(sql)
+    try:
+        yield
+    finally:
+        with connection.cursor() as cur:
+            for table in tables:
+                for sql in install_sql(connection.vendor, table):
+                    cur.execute(sql)
 
 
 def migration_operations(table: str):

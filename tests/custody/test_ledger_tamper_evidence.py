@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from ketaclinic.audit import checkpoints
-from ketaclinic.audit.append_only import install_sql, remove_sql
+from ketaclinic.audit.append_only import lifted
 from ketaclinic.audit.models import ChainHead
 from ketaclinic.custody.models import LedgerEntry
 from ketaclinic.custody.services.common import CHAIN
@@ -26,12 +26,8 @@ def test_the_custody_ledger_cut_short_is_caught_by_the_checkpoint(db, checkpoint
     checkpoints.write()
     call_command("verify_ledger")
     first = LedgerEntry.objects.get(seq=1)
-    with connection.cursor() as cur:
-        for sql in remove_sql(connection.vendor, "custody_ledgerentry"):
-            cur.execute(sql)
+    with lifted(connection, "custody_ledgerentry"):
         LedgerEntry.objects.filter(seq__gt=1).delete()
-        for sql in install_sql(connection.vendor, "custody_ledgerentry"):
-            cur.execute(sql)
     ChainHead.objects.filter(name=CHAIN).update(last_seq=1, last_hash=first.hash)
     with pytest.raises(CommandError, match="custody chain ends at entry 1, but entry 3 was checkpointed"):
         call_command("verify_ledger")

@@ -7,25 +7,16 @@ from django.db import connection, transaction
 from django.urls import reverse
 
 from ketaclinic.audit.actions import AuditAction
-from ketaclinic.audit.append_only import install_sql, remove_sql
+from ketaclinic.audit.append_only import lifted
 from ketaclinic.audit.models import AppendOnlyError, AuditEntry
 from ketaclinic.audit.services import Actor, record, verify_chain
 
 TABLE = "audit_auditentry"
 
 
-class tampering:
+def tampering():
     """Temporarily lift the append-only triggers, as an attacker with database access could."""
-
-    def __enter__(self):
-        with connection.cursor() as cur:
-            for sql in remove_sql(connection.vendor, TABLE):
-                cur.execute(sql)
-
-    def __exit__(self, *exc):
-        with connection.cursor() as cur:
-            for sql in install_sql(connection.vendor, TABLE):
-                cur.execute(sql)
+    return lifted(connection, TABLE)
 
 
 @pytest.fixture

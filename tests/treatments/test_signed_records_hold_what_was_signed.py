@@ -4,30 +4,19 @@ events; an order; an eligibility assessment; a therapist's note; a questionnaire
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from ketaclinic.audit.append_only import install_sql, remove_sql
+from ketaclinic.audit.append_only import lifted
 from ketaclinic.audit.seals import verify_records
 from tests.factories import actor, dosed_session, let_time_pass
 
 
-@contextmanager
 def behind_the_apps_back(*tables: str):
     """Lift the append-only triggers of ``tables``, as someone with write access to the database could."""
-    with connection.cursor() as cur:
-        for table in tables:
-            for sql in remove_sql(connection.vendor, table):
-                cur.execute(sql)
-    yield
-    with connection.cursor() as cur:
-        for table in tables:
-            for sql in install_sql(connection.vendor, table):
-                cur.execute(sql)
+    return lifted(connection, *tables)
 
 
 @pytest.fixture
