@@ -85,17 +85,14 @@ def _newest(label: str, pk: object):
     return RecordSeal.objects.filter(record=label, record_pk=str(pk)).order_by("-id").first()
 
 
-def is_sealed(instance: models.Model) -> bool:
-    return _newest(instance._meta.label, instance.pk) is not None
-
-
-def require_intact(instance: models.Model) -> None:
-    """Refuse to change (or sign again) a sealed record that no longer matches its newest seal. A record never
-    sealed passes."""
+def require_intact(instance: models.Model) -> bool:
+    """Refuse to change (or sign again) a sealed record that no longer matches its newest seal. Returns whether the
+    record is sealed (a record never sealed passes)."""
     newest = _newest(instance._meta.label, instance.pk)
     if newest is not None and content_hash(instance) != newest.hash:
         raise TamperedRecord(f"This record ({instance._meta.verbose_name}) was changed outside KetaClinic since it "
                              "was signed; nothing more can be signed or changed on it. Tell the compliance lead.")
+    return newest is not None
 
 
 def record(actor, action, instance: models.Model, *, patient=None, subject=None,

@@ -12,6 +12,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from ketaclinic.accounts.roles import Role
+from ketaclinic.audit import seals
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinical.errors import ClinicalInputError
 from ketaclinic.clinical.vitals import VitalReading
@@ -42,6 +43,15 @@ class TreatmentError(ValueError):
     def __init__(self, errors: Mapping[str, str] | str):
         self.errors = {"__all__": errors} if isinstance(errors, str) else dict(errors)
         super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+
+
+def _intact(record) -> bool:
+    """A signed session or order changed outside KetaClinic is neither signed over nor changed further
+    (``audit/seals.py``); returns whether the record is sealed."""
+    try:
+        return seals.require_intact(record)
+    except seals.TamperedRecord as e:
+        raise TreatmentError(str(e)) from None
 
 
 def _roles(actor: Actor, *roles: str, what: str) -> None:

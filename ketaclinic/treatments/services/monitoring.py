@@ -42,6 +42,7 @@ from ketaclinic.treatments.services._common import (
     S,
     TreatmentError,
     _clinical,
+    _intact,
     _lock,
     _phase_for,
     _reading,
@@ -141,10 +142,10 @@ def add_vitals(*, actor: Actor, session: TreatmentSession, values: Mapping[str, 
 def _newest_level_again(s: TreatmentSession, newest_pk: int, baseline, cfg) -> int:
     """The level of the session's newest reading, judged again with every reading before it (after a back-dated
     one was added)."""
-    newest = VitalsReading.objects.only("taken_at", "phase", *VITAL_FIELDS).get(pk=newest_pk)
+    newest = VitalsReading.objects.only("taken_at", "phase", "level", *VITAL_FIELDS).get(pk=newest_pk)
     if newest.phase == Phase.PRE_DOSE:
         return int(newest.level)
-    earlier = ((at, r) for pk, at, r in _readings_back_from(s, newest.taken_at, with_pk=True) if pk != newest_pk)
+    earlier = _readings_back_from(s, newest.taken_at, besides=newest_pk)
     try:
         return int(classify_latest(newest.taken_at, _reading(newest), earlier, phase=newest.phase,
                                    baseline=baseline, settings=cfg).level)
@@ -152,16 +153,19 @@ def _newest_level_again(s: TreatmentSession, newest_pk: int, baseline, cfg) -> i
         return int(newest.level)
 
 
-def _readings_back_from(s: TreatmentSession, at: datetime, *, with_pk: bool = False):
-    """The session's readings from the dose on taken at or before ``at``, newest first, fetched a few at a time
-    and only as far as the caller reads (the sustained-limit rule stops at the first reading that breaks a run), so
-    a session with 400 readings costs what one with 10 does."""
+def _readings_back_from(s: TreatmentSession, at: datetime, *, besides: int | None = None):
+    """The session's readings from the dose on taken at or before ``at`` (but the one whose id is ``besides``),
+    newest first, as (taken_at, VitalReading), fetched a few at a time and only as far as the caller reads (the
+    sustained-limit rule stops at the first reading that breaks a run), so a session with 400 readings costs what
+    one with 10 does."""
     qs = (VitalsReading.objects.filter(session=s, taken_at__lte=at).exclude(phase=Phase.PRE_DOSE)
           .order_by("-taken_at", "-pk").only("taken_at", *VITAL_FIELDS))
+    if besides is not None:
+        qs = qs.exclude(pk=besides)
     offset, size = 0, 8
     while True:
         chunk = list(qs[offset:offset + size])
-        yield from (((r.pk, r.taken_at, _reading(r)) if with_pk else (r.taken_at, _reading(r))) for r in chunk)
+        yield from ((r.taken_at, _reading(r)) for r in chunk)
         if len(chunk) < size:
             return
         offset, size = offset + size, size * 4
@@ -201,12 +205,7 @@ def resolve_adverse_event(*, actor: Actor, session: TreatmentSession, event_id: 
         raise TreatmentError({"event": "That adverse event is not recorded in this session; reload the page."})
     if ae.resolved_at:
         raise TreatmentError("Already resolved.")
-    signed = seals.is_sealed(s)  # resolved after the note was signed: the session is sealed again
-    if signed:
-        try:
-            seals.require_intact(s)
-        except seals.TamperedRecord as e:
-            raise TreatmentError(str(e)) from None
+    signed = _intact(s)  # resolved after the note was signed: the session is sealed again
     ae.resolved_at = timezone.now()
     ae.save(update_fields=["resolved_at"])
     if signed:

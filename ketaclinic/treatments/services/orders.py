@@ -37,6 +37,7 @@ from ketaclinic.treatments.services._common import (
     TreatmentError,
     _clinical,
     _dec,
+    _intact,
     _roles,
     limits_for,
     use_case,
@@ -182,14 +183,6 @@ def sign_order(*, actor: Actor, order: TreatmentOrder) -> TreatmentOrder:
     order.save(update_fields=["status", "signed_by", "signed_at"])
     seals.record(actor, AuditAction.ORDER_SIGNED, order, patient=order.patient)
     return order
-
-
-def _intact(order: TreatmentOrder) -> None:
-    """A signed order changed outside KetaClinic is not changed further (``audit/seals.py``)."""
-    try:
-        seals.require_intact(order)
-    except seals.TamperedRecord as e:
-        raise TreatmentError(str(e)) from None
 
 
 @use_case

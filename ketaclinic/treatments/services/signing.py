@@ -11,7 +11,14 @@ from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.treatments import stock
 from ketaclinic.treatments.models import Addendum, TreatmentSession
-from ketaclinic.treatments.services._common import FINISHED, Refused, TreatmentError, _roles, use_case
+from ketaclinic.treatments.services._common import (
+    FINISHED,
+    Refused,
+    TreatmentError,
+    _intact,
+    _roles,
+    use_case,
+)
 
 SIGNED = {Role.NURSE: AuditAction.SESSION_NOTE_SIGNED_NURSE, Role.PRESCRIBER: AuditAction.SESSION_NOTE_SIGNED_PRESCRIBER}
 
@@ -61,14 +68,6 @@ def sign_note(*, actor: Actor, session: TreatmentSession, as_role: str,
     s.save()
     seals.record(actor, SIGNED[as_role], s, patient=s.patient)
     return s
-
-
-def _intact(s: TreatmentSession) -> None:
-    """A signed note changed outside KetaClinic is not signed over (``audit/seals.py``)."""
-    try:
-        seals.require_intact(s)
-    except seals.TamperedRecord as e:
-        raise TreatmentError(str(e)) from None
 
 
 @use_case
