@@ -23,6 +23,22 @@ def setup_django() -> None:
     call_command("migrate", verbosity=0)
 
 
+def synthetic_staff(prefix: str, clinic_name: str = "Bench clinic (synthetic)"):
+    """The clinic (the first one, else a new synthetic one) and a prescriber, nurse, front desk and clinic admin
+    (usernames ``<prefix>-<role>``). Returns (clinic, staff by role)."""
+    from ketaclinic.accounts.models import RoleGrant, User
+    from ketaclinic.clinic.models import Clinic
+
+    clinic = Clinic.objects.first() or Clinic.objects.create(name=clinic_name, time_zone="America/Denver")
+    staff = {}
+    for role in ("prescriber", "nurse", "front_desk", "clinic_admin"):
+        user = User.objects.create_user(username=f"{prefix}-{role}", password="bench-password-123",
+                                        first_name=prefix.title(), last_name=role.title())
+        RoleGrant.objects.create(user=user, role=role)
+        staff[role] = user
+    return clinic, staff
+
+
 def dosing_world(prefix: str = "bench", minutes_ago: int = 600):
     """A synthetic clinic with a prescriber, nurse, front desk and clinic admin (usernames ``<prefix>-<role>``), one
     synthetic patient, and an IV session whose dose started ``minutes_ago - 5`` minutes ago, all through the app's
@@ -31,21 +47,12 @@ def dosing_world(prefix: str = "bench", minutes_ago: int = 600):
 
     from django.utils import timezone
 
-    from ketaclinic.accounts.models import RoleGrant, User
     from ketaclinic.audit.services import Actor
-    from ketaclinic.clinic.models import Clinic
     from ketaclinic.patients.services import register_patient
     from ketaclinic.treatments import services
     from tests.factories import IV, actor, book_now, make_order, make_rooms, ready_to_start
 
-    clinic = Clinic.objects.first() or Clinic.objects.create(name="Bench clinic (synthetic)",
-                                                             time_zone="America/Denver")
-    staff = {}
-    for role in ("prescriber", "nurse", "front_desk", "clinic_admin"):
-        user = User.objects.create_user(username=f"{prefix}-{role}", password="bench-password-123",
-                                        first_name="Bench", last_name=role.title())
-        RoleGrant.objects.create(user=user, role=role)
-        staff[role] = user
+    clinic, staff = synthetic_staff(prefix)
     patient = register_patient(actor=Actor(user=staff["front_desk"], roles=frozenset({"front_desk"})),
                                clinic=clinic, data={"legal_given_name": "Bench", "legal_family_name": "Synthetic",
                                                     "date_of_birth": date(1980, 1, 1), "sex_at_birth": "male"},

@@ -31,7 +31,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
-from _setup import setup_django
+from _setup import setup_django, synthetic_staff
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
@@ -60,22 +60,14 @@ def seed(users: int) -> dict:
     from django.urls import reverse
     from django.utils import timezone
 
-    from ketaclinic.accounts.models import RoleGrant, User
     from ketaclinic.audit.services import Actor
     from ketaclinic.clinic import services as clinic_services
-    from ketaclinic.clinic.models import Clinic, Room
+    from ketaclinic.clinic.models import Room
     from ketaclinic.patients.services import register_patient
     from ketaclinic.treatments import services
     from tests.factories import IV, actor, book_at, make_order, ready_to_start
 
-    clinic = Clinic.objects.first() or Clinic.objects.create(name="Load clinic (synthetic)",
-                                                             time_zone="America/Denver")
-    staff = {}
-    for role in ("prescriber", "nurse", "front_desk", "clinic_admin"):
-        user = User.objects.create_user(username=f"load-{role}", password="load-password-123",
-                                        first_name="Load", last_name=role.title())
-        RoleGrant.objects.create(user=user, role=role)
-        staff[role] = user
+    clinic, staff = synthetic_staff("load", "Load clinic (synthetic)")
     system = Actor.system("load test setup")
     chairs = []
     for k in range(0, users, 20):  # at most 20 chairs a room
