@@ -85,15 +85,7 @@ class LateFeeForm(forms.Form):
 def _invoice_from(request, use_case, saved="Invoice issued.", form=None):
     form = (form or ConfirmForm)(posted(request))
     return submit(request, form, use_case, refused_by=services.BillingError, saved=saved, done=_done_invoice,
-                  again=lambda refused: _refused_to_worklist(request, refused))
-
-
-def _refused_to_worklist(request, form):
-    from django.contrib import messages
-
-    for e in form.non_field_errors():
-        messages.error(request, e)
-    return redirect("billing:worklist")
+                  again=lambda refused: _refused_to(request, refused, "billing:worklist"))
 
 
 @require_POST
