@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce
 
 from ketaclinic.fhir import codes
@@ -269,13 +269,13 @@ def location_qs(c):
 
 def diagnoses_qs(c):
     return (m("Diagnosis").objects.filter(patient__clinic_id=c).select_related("patient", "recorded_by")
-            .annotate(fhir_n=place(m("Diagnosis"), "patient"), fhir_date=Coalesce("noted_on", "noted_on")))
+            .annotate(fhir_n=place(m("Diagnosis"), "patient"), fhir_date=F("noted_on")))
 
 
 def vitals_qs(c):
     return (m("VitalsReading").objects.filter(session__patient__clinic_id=c)
             .select_related("session__patient", "recorded_by")
-            .annotate(fhir_n=place(m("VitalsReading"), "session"), fhir_date=Coalesce("taken_at", "taken_at")))
+            .annotate(fhir_n=place(m("VitalsReading"), "session"), fhir_date=F("taken_at")))
 
 
 def session_weight_qs(c):
@@ -286,20 +286,20 @@ def session_weight_qs(c):
 
 def measurements_qs(c):
     return (m("BodyMeasurement").objects.filter(patient__clinic_id=c).select_related("patient", "recorded_by")
-            .annotate(fhir_n=place(m("BodyMeasurement"), "patient"), fhir_date=Coalesce("measured_at", "measured_at")))
+            .annotate(fhir_n=place(m("BodyMeasurement"), "patient"), fhir_date=F("measured_at")))
 
 
 def administrations_qs(c, *, drafts=False):
     qs = (m("Administration").objects.filter(patient__clinic_id=c)
           .select_related("patient", "entered_by", "session").prefetch_related("answers")
-          .annotate(fhir_date=Coalesce("administered_at", "administered_at")))
+          .annotate(fhir_date=F("administered_at")))
     return qs if drafts else qs.exclude(status="draft")
 
 
 def ratings_qs(c):
     return (m("SessionRating").objects.filter(session__patient__clinic_id=c)
             .select_related("session__patient", "recorded_by")
-            .annotate(fhir_n=place(m("SessionRating"), "session"), fhir_date=Coalesce("at", "at")))
+            .annotate(fhir_n=place(m("SessionRating"), "session"), fhir_date=F("at")))
 
 
 def orders_qs(c):
@@ -311,7 +311,7 @@ def orders_qs(c):
 def doses_qs(c):
     return (m("TreatmentSession").objects.filter(patient__clinic_id=c, dose_started_at__isnull=False)
             .select_related("patient", "order", "administered_by", "prepared_by", "verified_by")
-            .annotate(fhir_date=Coalesce("dose_started_at", "dose_started_at")))
+            .annotate(fhir_date=F("dose_started_at")))
 
 
 def sessions_qs(c):
@@ -330,13 +330,13 @@ def integration_qs(c):
 def appointments_qs(c):
     return (m("Appointment").objects.filter(clinic_id=c, patient__clinic_id=c, type__code__in=("consult", "follow_up"))
             .select_related("patient", "type", "clinician", "room")
-            .annotate(fhir_date=Coalesce("start", "start")))
+            .annotate(fhir_date=F("start")))
 
 
 def adverse_qs(c):
     return (m("AdverseEvent").objects.filter(session__patient__clinic_id=c)
             .select_related("session__patient", "recorded_by")
-            .annotate(fhir_n=place(m("AdverseEvent"), "session"), fhir_date=Coalesce("onset_at", "onset_at")))
+            .annotate(fhir_n=place(m("AdverseEvent"), "session"), fhir_date=F("onset_at")))
 
 
 def signed_sessions_qs(c):
@@ -349,12 +349,12 @@ def signed_sessions_qs(c):
 
 def signed_orders_qs(c):
     return (m("TreatmentOrder").objects.filter(patient__clinic_id=c, signed_at__isnull=False)
-            .select_related("patient", "signed_by").annotate(fhir_date=Coalesce("signed_at", "signed_at")))
+            .select_related("patient", "signed_by").annotate(fhir_date=F("signed_at")))
 
 
 def audit_qs(c):
     return (m("AuditEntry").objects.filter(patient__clinic_id=c).select_related("actor", "patient")
-            .annotate(fhir_date=Coalesce("at", "at")))
+            .annotate(fhir_date=F("at")))
 
 
 def audit_find(qs, resource_id):
