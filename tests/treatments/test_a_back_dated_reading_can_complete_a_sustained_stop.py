@@ -50,3 +50,24 @@ def test_a_late_normal_reading_does_not_lower_the_session(patient, staff, rooms)
                         taken_at=timezone.now() - timedelta(minutes=8))  # would cut the run to 4 minutes
     s.refresh_from_db()
     assert s.alert_level == Level.STOP and s.pause_level == Level.STOP
+
+
+def test_a_late_normal_reading_does_not_pause_a_dose_the_prescriber_resumed(patient, staff, rooms):
+    """Re-judging the newest reading with a late one raises the pause only when it raises the level: a normal paper
+    reading typed in after a prescriber resumed over a HOLD does not pause the dose again."""
+    s = ready_to_start(book_now(make_order(patient, staff, IV), staff, rooms, minutes_ago=60), staff, minutes_ago=60)
+    s = services.start_dose(actor=actor(staff["nurse"]), session=s, at=timezone.now() - timedelta(minutes=55))
+    services.add_vitals(actor=actor(staff["nurse"]), session=s, values=NORMAL,
+                        taken_at=timezone.now() - timedelta(minutes=20))
+    services.add_vitals(actor=actor(staff["nurse"]), session=s, values=HIGH_BP,
+                        taken_at=timezone.now() - timedelta(minutes=2))
+    s.refresh_from_db()
+    assert s.paused_at is not None and s.alert_level == Level.HOLD
+    services.dosing_event(actor=actor(staff["prescriber"]), session=s, kind="resume",
+                          note="Reviewed: known hypertensive, asymptomatic; continue with 5-minute checks.")
+    s.refresh_from_db()
+    assert s.paused_at is None
+    late = services.add_vitals(actor=actor(staff["nurse"]), session=s, values=NORMAL,
+                               taken_at=timezone.now() - timedelta(minutes=10))
+    s.refresh_from_db()
+    assert s.paused_at is None and not late.hold_instruction and s.alert_level == Level.HOLD

@@ -118,13 +118,15 @@ def add_vitals(*, actor: Actor, session: TreatmentSession, values: Mapping[str, 
     latest_at = taken_at if is_newest else newest[1]
     fields = ["last_vitals_at", "alert_level"]
     s.last_vitals_at = latest_at
+    raised_to = None  # the level the newest reading rose to, judged again with a back-dated one
     if is_newest:
         s.alert_level = int(assessment.level)
     elif phase != Phase.PRE_DOSE:
         # A back-dated reading joins the history of the newest reading: it may lengthen a run of high values into a
         # sustained STOP. The newest reading is judged again with it, and the session never goes down for it.
-        s.alert_level = max(s.alert_level, _newest_level_again(s, newest[0], baseline, cfg))
-    now_level = int(assessment.level) if is_newest else s.alert_level
+        again = _newest_level_again(s, newest[0], baseline, cfg)
+        if again > s.alert_level:
+            s.alert_level = raised_to = again
     s.save(update_fields=fields)
     audit.record(actor, AuditAction.SESSION_VITALS_RECORDED, subject=s, patient=s.patient,
                  details={"phase": phase, "level": assessment.level.name, **clean, "taken_at": taken_at.isoformat()})
@@ -132,7 +134,7 @@ def add_vitals(*, actor: Actor, session: TreatmentSession, values: Mapping[str, 
     # before it (read under the session's lock) and whether this one is the newest now.
     row.previous_newest_pk = newest[0] if newest else None
     row.is_newest = is_newest
-    row.hold_instruction = auto_pause_for_reading(actor, s, row, level=now_level)  # hold means hold
+    row.hold_instruction = auto_pause_for_reading(actor, s, row, level=raised_to)  # hold means hold
     # Readiness reads the newest reading before the dose and the newest after it: known here unless the reading
     # was back-dated (then every reading is read).
     _refresh_readiness(s, rows=[r for r in (baseline_row, row) if r is not None] if is_newest else None)
