@@ -39,6 +39,19 @@ def _roles(actor: Actor, allowed: Sequence[str], *, what: str) -> None:
         raise BillingError(f"Your role may not {what}.")
 
 
+def author(actor: Actor):
+    """Who a record that must name a person is by: the actor's user, or for the demo loader (a system actor, no
+    user) the first clinic admin."""
+    if actor.user_id:
+        return actor.user
+    from ketaclinic.accounts.models import RoleGrant
+
+    grant = RoleGrant.objects.filter(role="clinic_admin").select_related("user").order_by("pk").first()
+    if grant is None:
+        raise BillingError("A person must set prices.")
+    return grant.user
+
+
 def number(prefix: str) -> str:
     """The next gap-free number of a series ("INV-000042", "RCP-000007", "GFE-000003")."""
     return f"{prefix}-{next_number(f'billing.{prefix.lower()}'):06d}"

@@ -22,6 +22,7 @@ from ketaclinic.billing.services._common import (
     MONEY_ROLES,
     BillingError,
     _roles,
+    author,
     number,
     profile_for,
     use_case,
@@ -29,14 +30,6 @@ from ketaclinic.billing.services._common import (
 from ketaclinic.billing.services.invoices import diagnoses_of
 from ketaclinic.billing.services.prices import current_prices
 from ketaclinic.clinical import gfe
-
-
-def _by(actor: Actor):
-    if actor.user_id:
-        return actor.user
-    from ketaclinic.billing.services.prices import _system_user
-
-    return _system_user()
 
 
 @use_case
@@ -55,7 +48,7 @@ def record_due(*, actor: Actor, patient, reason: str, asked_on: date, service_on
                           open_weekdays=patient.clinic.weekdays())
     estimate = Estimate.objects.create(clinic=patient.clinic, patient=patient, number=number("GFE"), reason=reason,
                                        asked_on=asked_on, service_on=service_on, due_on=due.due_on,
-                                       due_rule=due.rule, note=note.strip(), created_by=_by(actor),
+                                       due_rule=due.rule, note=note.strip(), created_by=author(actor),
                                        created_at=timezone.now())
     audit.record(actor, AuditAction.BILLING_ESTIMATE_DUE, subject=estimate, patient=patient,
                  details={"number": estimate.number, "reason": reason, "asked_on": asked_on.isoformat(),
@@ -91,7 +84,7 @@ def issue_estimate(*, actor: Actor, estimate: Estimate, items: list[tuple[str, i
                           modifiers=prices[s].modifiers, quantity=q, unit_cents=prices[s].amount_cents,
                           amount_cents=q * prices[s].amount_cents) for s, q in items]
     EstimateLine.objects.bulk_create(lines)
-    estimate.status, estimate.issued_at, estimate.issued_by = Estimate.Status.ISSUED, timezone.now(), _by(actor)
+    estimate.status, estimate.issued_at, estimate.issued_by = Estimate.Status.ISSUED, timezone.now(), author(actor)
     estimate.service_on, estimate.covers_until = service_on, covers_until
     estimate.diagnoses = diagnoses_of(estimate.patient)
     estimate.total_cents = sum(x.amount_cents for x in lines)

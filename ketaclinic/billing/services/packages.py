@@ -20,6 +20,7 @@ from ketaclinic.billing.services._common import (
     MONEY_ROLES,
     BillingError,
     _roles,
+    author,
     figures,
     number,
     profile_for,
@@ -49,17 +50,11 @@ def add_offer(*, actor: Actor, clinic, name: str, kind: str, service: str, sessi
         raise BillingError(errors)
     offer = PackageOffer.objects.create(clinic=clinic, name=name.strip(), kind=kind, service=service,
                                         sessions=sessions, price_cents=price_cents,
-                                        created_by=actor.user if actor.user_id else _admin(),
+                                        created_by=author(actor),
                                         created_at=timezone.now())
     audit.record(actor, AuditAction.BILLING_PACKAGE_OFFER_ADDED, subject=offer,
                  details={"name": offer.name, "service": service, "sessions": sessions, "price_cents": price_cents})
     return offer
-
-
-def _admin():
-    from ketaclinic.billing.services.prices import _system_user
-
-    return _system_user()
 
 
 @use_case
@@ -82,7 +77,7 @@ def sell_package(*, actor: Actor, patient, offer: PackageOffer) -> PatientPackag
         raise BillingError("This package is not on offer.")
     package = PatientPackage.objects.create(patient=patient, offer=offer, name=offer.name, service=offer.service,
                                             sessions=offer.sessions, price_cents=offer.price_cents,
-                                            created_by=actor.user if actor.user_id else _admin(),
+                                            created_by=author(actor),
                                             created_at=timezone.now())
     _issue(actor, patient=patient, kind=Invoice.Kind.PACKAGE, service_on=timezone.localdate(timezone.now(),
                                                                                              patient.clinic.tz),

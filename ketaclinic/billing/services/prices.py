@@ -20,7 +20,7 @@ from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.billing.models import BillingProfile, PackageOffer, PriceVersion, RefundRule, Service
 from ketaclinic.billing.money import MAX_CENTS, allocate, dollars
-from ketaclinic.billing.services._common import MONEY_ROLES, BillingError, _roles, use_case
+from ketaclinic.billing.services._common import MONEY_ROLES, BillingError, _roles, author, use_case
 from ketaclinic.clinical.errors import ClinicalInputError
 from ketaclinic.clinical.identifiers import check_npi
 
@@ -111,7 +111,7 @@ def set_price(*, actor: Actor, clinic, service: str, amount_cents: int, code: st
         with transaction.atomic():
             pv = PriceVersion.objects.create(clinic=clinic, service=service, version=version, amount_cents=amount_cents,
                                              code=code, modifiers=modifiers, units=units, note=note,
-                                             created_by=actor.user if actor.user_id else _system_user(),
+                                             created_by=author(actor),
                                              created_at=timezone.now())
     except IntegrityError:
         raise BillingError("Someone else changed this price at the same moment: reload the price list.") from None
@@ -119,16 +119,6 @@ def set_price(*, actor: Actor, clinic, service: str, amount_cents: int, code: st
                  details={"service": service, "version": version, "amount_cents": amount_cents, "code": code,
                           "modifiers": modifiers, "units": units})
     return pv
-
-
-def _system_user():
-    """The demo loader acts without a user; its price versions name the clinic's first admin."""
-    from ketaclinic.accounts.models import RoleGrant
-
-    grant = RoleGrant.objects.filter(role="clinic_admin").select_related("user").order_by("pk").first()
-    if grant is None:
-        raise BillingError("A person must set prices.")
-    return grant.user
 
 
 @use_case
