@@ -7,7 +7,7 @@ from django import forms
 from django.utils import timezone
 
 from ketaclinic.billing.models import PackageOffer, Payment, RefundRule, Service
-from ketaclinic.billing.money import MoneyError, parse_cents
+from ketaclinic.billing.money import MoneyError, parse_cents, plain
 from ketaclinic.formfields import IdField, IsoDateField, TextField, WholeNumberField, note_field
 
 
@@ -22,10 +22,7 @@ class MoneyField(forms.Field):
         super().__init__(**kwargs)
 
     def prepare_value(self, value):
-        if isinstance(value, int):
-            whole, frac = divmod(value, 100)
-            return f"{whole}.{frac:02d}"
-        return value
+        return plain(value) if isinstance(value, int) else value
 
     def to_python(self, value):
         if value in self.empty_values:
