@@ -175,19 +175,25 @@ def refused(grant: Grant, request, resource_type: str, interaction: str, message
 
     action = _refused_actions().get(interaction, AuditAction.FHIR_READ)  # the interaction's own action
     with transaction.atomic():
-        record(client_actor(grant, request), action, details={
+        record(grant_actor(grant, request), action, details={
             "client_id": grant.client_id, "client": grant.client_name, "resource_type": resource_type,
             "path": request.path, "query": request.META.get("QUERY_STRING", ""), "count": 0,
             "refused": "forbidden", "reason": message})
     return FhirAuthError(403, "forbidden", message)
 
 
-def client_actor(grant: Grant, request=None):
+def client_actor(name: str, client_id: str, ip: str | None = None):
     """The audit trail's actor for a backend client: no user, the client's name and id, the caller's address."""
-    from ketaclinic.audit.services import Actor, client_ip
+    from ketaclinic.audit.services import Actor
 
-    return Actor(user=None, client_ip=client_ip(request) if request is not None else None,
-                 label_override=f"fhir client: {grant.client_name} ({grant.client_id})")
+    return Actor(user=None, client_ip=ip, label_override=f"fhir client: {name} ({client_id})")
+
+
+def grant_actor(grant: Grant, request=None):
+    """:func:`client_actor` for the bearer of ``grant`` (the address from ``request`` when there is one)."""
+    from ketaclinic.audit.services import client_ip
+
+    return client_actor(grant.client_name, grant.client_id, client_ip(request) if request is not None else None)
 
 
 def audit_access(grant: Grant, request, *, resource_type: str, interaction: str, count: int, patient=None) -> None:
@@ -200,6 +206,6 @@ def audit_access(grant: Grant, request, *, resource_type: str, interaction: str,
 
     actions = {"r": AuditAction.FHIR_READ, "s": AuditAction.FHIR_SEARCHED, "c": AuditAction.FHIR_CREATED}
     with transaction.atomic():
-        record(client_actor(grant, request), actions[interaction], patient=patient, details={
+        record(grant_actor(grant, request), actions[interaction], patient=patient, details={
             "client_id": grant.client_id, "client": grant.client_name, "resource_type": resource_type,
             "path": request.path, "query": request.META.get("QUERY_STRING", ""), "count": count})

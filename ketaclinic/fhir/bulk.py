@@ -39,8 +39,8 @@ from django.utils.http import http_date
 from django.views.decorators.csrf import csrf_exempt
 
 from ketaclinic.audit.actions import AuditAction
-from ketaclinic.audit.services import Actor, client_ip, record
-from ketaclinic.fhir.auth import FhirAuthError, Grant, authenticate, client_actor
+from ketaclinic.audit.services import client_ip, record
+from ketaclinic.fhir.auth import FhirAuthError, Grant, authenticate, client_actor, grant_actor
 from ketaclinic.fhir.models import BackendClient, ExportJob
 from ketaclinic.fhir.outcome import methods
 
@@ -211,18 +211,14 @@ def start_export(*, grant: Grant, request_url: str, kind: str, group_id: str = "
     with transaction.atomic(durable=True):
         job = ExportJob.objects.create(client=client, kind=kind, group_id=group_id, types=types, since=since,
                                        request_url=request_url, transaction_time=timezone.now())
-        record(client_actor_ip(grant, client_ip), AuditAction.FHIR_EXPORT_STARTED, subject=job, details={
+        actor = client_actor(grant.client_name, grant.client_id, client_ip)
+        record(actor, AuditAction.FHIR_EXPORT_STARTED, subject=job, details={
             "client_id": grant.client_id, "kind": kind, "group": group_id, "types": types,
             "since": since.isoformat() if since else None})
         from ketaclinic.fhir.tasks import run_export_job
 
         transaction.on_commit(lambda: run_export_job.enqueue(job.pk))
     return job
-
-
-def client_actor_ip(grant: Grant, ip: str | None) -> Actor:
-    actor = client_actor(grant)
-    return Actor(user=None, client_ip=ip, label_override=actor.label_override)
 
 
 def cancel_export(*, grant: Grant, job: ExportJob, client_ip=None) -> None:
@@ -234,7 +230,8 @@ def cancel_export(*, grant: Grant, job: ExportJob, client_ip=None) -> None:
         job.status = ExportJob.Status.CANCELLED
         job.finished_at = job.finished_at or timezone.now()
         job.save(update_fields=["status", "finished_at"])
-        record(client_actor_ip(grant, client_ip), AuditAction.FHIR_EXPORT_CANCELLED, subject=job,
+        actor = client_actor(grant.client_name, grant.client_id, client_ip)
+        record(actor, AuditAction.FHIR_EXPORT_CANCELLED, subject=job,
                details={"client_id": grant.client_id, "was": was})
     shutil.rmtree(job_dir(job), ignore_errors=True)
 
@@ -281,9 +278,8 @@ def run_export(job_id: int) -> str:
             progress=f"complete: {written} resources")
         if not updated:
             return ExportJob.objects.get(pk=job.pk).status
-        grant = Grant(client_id=job.client.client_id, client_name=job.client.name, clinic_id=clinic_id,
-                      scopes=frozenset())
-        record(client_actor(grant), AuditAction.FHIR_EXPORT_COMPLETED, subject=job, details={
+        actor = client_actor(job.client.name, job.client.client_id)
+        record(actor, AuditAction.FHIR_EXPORT_COMPLETED, subject=job, details={
             "client_id": job.client.client_id, "resources": written,
             "files": [{"type": o["type"], "count": o["count"]} for o in output]})
     return ExportJob.Status.COMPLETE
@@ -416,7 +412,7 @@ def export_file(request, job, name):
     if path is None or not path.is_file():
         return _outcome(404, "not-found", f"This export has no file {name!r}.")
     with transaction.atomic(durable=True):
-        record(client_actor_ip(grant, client_ip(request)), AuditAction.FHIR_EXPORT_DOWNLOADED,
+        record(grant_actor(grant, request), AuditAction.FHIR_EXPORT_DOWNLOADED,
                subject=job, details={"client_id": grant.client_id, "file": name, "type": entry["type"],
                                      "count": entry["count"]})
     return FileResponse(open(path, "rb"), content_type=NDJSON)  # noqa: SIM115 (FileResponse closes it)

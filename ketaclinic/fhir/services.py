@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor, record
-from ketaclinic.fhir.auth import ScopeError, covers, parse_scope, token_hash
+from ketaclinic.fhir.auth import ScopeError, client_actor, covers, parse_scope, token_hash
 from ketaclinic.fhir.models import AccessToken, BackendClient, UsedAssertion
 
 #: How long an access token lives.
@@ -321,8 +321,8 @@ def exchange_assertion(*, grant_type: str, assertion_type: str, assertion: str, 
         issued = _exchange(grant_type, assertion_type, assertion, scope, token_url, client_ip)
     except TokenError as e:
         with transaction.atomic(durable=True):
-            actor = Actor(user=None, client_ip=client_ip, label_override=(
-                f"fhir client: {e.client.name} ({e.client.client_id})" if e.client else "fhir client: unknown"))
+            actor = (client_actor(e.client.name, e.client.client_id, client_ip) if e.client
+                     else Actor(user=None, client_ip=client_ip, label_override="fhir client: unknown"))
             record(actor, AuditAction.FHIR_TOKEN_REFUSED, subject=e.client, details={
                 "error": e.error, "reason": e.reason})
         raise
@@ -363,7 +363,7 @@ def _exchange(grant_type, assertion_type, assertion, scope, token_url, client_ip
             raise TokenError("invalid_client", "This assertion (its jti) was used before; sign a new one with a "
                                                "new jti for each token request.", status=401, client=client) from None
         issued = issue_token(client=client, scopes=scopes)
-        actor = Actor(user=None, client_ip=client_ip, label_override=f"fhir client: {client.name} ({client.client_id})")
+        actor = client_actor(client.name, client.client_id, client_ip)
         record(actor, AuditAction.FHIR_TOKEN_ISSUED, subject=client, details={
             "client_id": client.client_id, "scopes": scopes, "kid": jwt.get_unverified_header(assertion)["kid"]})
     return issued
