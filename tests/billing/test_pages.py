@@ -53,6 +53,7 @@ def test_the_front_desk_takes_a_payment_but_cannot_refund_or_void(invoiced, clie
     c = client_for("front_desk")
     page = c.get(reverse("billing:invoice", args=[invoiced.external_id])).content.decode()
     assert 'id="pay-form"' in page and 'id="void-form"' not in page
+    assert 'value="450.00"' in page  # the amount starts at what is owed
     assert c.post(reverse("billing:void", args=[invoiced.external_id]), {"reason": "x"}).status_code == 403
     assert c.post(reverse("billing:refund", args=[invoiced.external_id]), {}).status_code == 403
 
