@@ -136,8 +136,8 @@ class Line:
 def _issue(actor: Actor, *, patient, kind: str, service_on: date, lines: list[Line], source: dict,
            rendering_provider=None) -> Invoice:
     taken = {k: v for k, v in source.items() if v is not None}
-    if taken and Invoice.objects.filter(voided_at__isnull=True, **taken).exists():
-        existing = Invoice.objects.filter(voided_at__isnull=True, **taken).first()
+    existing = Invoice.objects.filter(voided_at__isnull=True, **taken).first() if taken else None
+    if existing is not None:
         raise BillingError(f"This is already invoiced ({existing.number}); void that invoice first to reissue it.")
     try:
         with transaction.atomic():
