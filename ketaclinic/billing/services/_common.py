@@ -81,26 +81,22 @@ class Figures:
         return self.paid - self.refunded - self.unused_refunded
 
 
-def _sums(payments) -> dict:
-    return payments.aggregate(
-        paid=Coalesce(Sum("amount_cents", filter=Q(kind=Payment.Kind.PAYMENT)), 0),
-        refunded=Coalesce(Sum("amount_cents", filter=Q(kind=Payment.Kind.REFUND)), 0),
-        unused=Coalesce(Sum("amount_cents", filter=Q(kind=Payment.Kind.UNUSED_REFUND)), 0),
-    )
+def _sums(prefix: str = "") -> dict:
+    """Payments, refunds and unused-session refunds summed, by kind (``prefix`` "payments__" from an invoice)."""
+    kinds = {"paid_cents": Payment.Kind.PAYMENT, "refunded_cents": Payment.Kind.REFUND,
+             "unused_cents": Payment.Kind.UNUSED_REFUND}
+    return {name: Coalesce(Sum(f"{prefix}amount_cents", filter=Q(**{f"{prefix}kind": kind})), 0)
+            for name, kind in kinds.items()}
 
 
 def figures(invoice: Invoice) -> Figures:
-    s = _sums(Payment.objects.filter(invoice=invoice))
-    return Figures(invoice.total_cents, s["paid"], s["refunded"], s["unused"])
+    s = Payment.objects.filter(invoice=invoice).aggregate(**_sums())
+    return Figures(invoice.total_cents, s["paid_cents"], s["refunded_cents"], s["unused_cents"])
 
 
 def annotate_figures(invoices):
     """``invoices`` with ``paid_cents``, ``refunded_cents`` and ``unused_cents`` annotated (one query)."""
-    return invoices.annotate(
-        paid_cents=Coalesce(Sum("payments__amount_cents", filter=Q(payments__kind=Payment.Kind.PAYMENT)), 0),
-        refunded_cents=Coalesce(Sum("payments__amount_cents", filter=Q(payments__kind=Payment.Kind.REFUND)), 0),
-        unused_cents=Coalesce(Sum("payments__amount_cents", filter=Q(payments__kind=Payment.Kind.UNUSED_REFUND)), 0),
-    )
+    return invoices.annotate(**_sums("payments__"))
 
 
 def annotated_figures(invoice) -> Figures:
