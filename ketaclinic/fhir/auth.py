@@ -159,10 +159,11 @@ def authorize(request, resource_type: str | None, interaction: str) -> Grant:
     return grant
 
 
-def _refused_actions():
+def _audit_actions():
+    """The audit action of each interaction a client can be answered (or refused) for."""
     from ketaclinic.audit.actions import AuditAction
 
-    return {"s": AuditAction.FHIR_SEARCHED, "c": AuditAction.FHIR_CREATED}
+    return {"r": AuditAction.FHIR_READ, "s": AuditAction.FHIR_SEARCHED, "c": AuditAction.FHIR_CREATED}
 
 
 def refused(grant: Grant, request, resource_type: str, interaction: str, message: str) -> FhirAuthError:
@@ -173,7 +174,7 @@ def refused(grant: Grant, request, resource_type: str, interaction: str, message
     from ketaclinic.audit.actions import AuditAction
     from ketaclinic.audit.services import record
 
-    action = _refused_actions().get(interaction, AuditAction.FHIR_READ)  # the interaction's own action
+    action = _audit_actions().get(interaction, AuditAction.FHIR_READ)  # the interaction's own action
     with transaction.atomic():
         record(grant_actor(grant, request), action, details={
             "client_id": grant.client_id, "client": grant.client_name, "resource_type": resource_type,
@@ -189,11 +190,11 @@ def client_actor(name: str, client_id: str, ip: str | None = None):
     return Actor(user=None, client_ip=ip, label_override=f"fhir client: {name} ({client_id})")
 
 
-def grant_actor(grant: Grant, request=None):
-    """:func:`client_actor` for the bearer of ``grant`` (the address from ``request`` when there is one)."""
+def grant_actor(grant: Grant, request):
+    """:func:`client_actor` for the bearer of ``grant``, at ``request``'s address."""
     from ketaclinic.audit.services import client_ip
 
-    return client_actor(grant.client_name, grant.client_id, client_ip(request) if request is not None else None)
+    return client_actor(grant.client_name, grant.client_id, client_ip(request))
 
 
 def audit_access(grant: Grant, request, *, resource_type: str, interaction: str, count: int, patient=None) -> None:
@@ -201,11 +202,9 @@ def audit_access(grant: Grant, request, *, resource_type: str, interaction: str,
     string) and how many resources it got."""
     from django.db import transaction
 
-    from ketaclinic.audit.actions import AuditAction
     from ketaclinic.audit.services import record
 
-    actions = {"r": AuditAction.FHIR_READ, "s": AuditAction.FHIR_SEARCHED, "c": AuditAction.FHIR_CREATED}
     with transaction.atomic():
-        record(grant_actor(grant, request), actions[interaction], patient=patient, details={
+        record(grant_actor(grant, request), _audit_actions()[interaction], patient=patient, details={
             "client_id": grant.client_id, "client": grant.client_name, "resource_type": resource_type,
             "path": request.path, "query": request.META.get("QUERY_STRING", ""), "count": count})
