@@ -231,6 +231,8 @@ def test_the_portal_and_account_balance_count_every_invoice_not_only_the_latest(
     assert "$101.00" in page
     staff_page = client_for("billing").get(reverse("billing:account", args=[patient.external_id])).content.decode()
     assert '<span id="account-balance">$101.00</span>' in staff_page
+    chart = client_for("billing").get(reverse("patients:chart", args=[patient.external_id])).content.decode()
+    assert "Balance <strong>$101.00</strong>" in chart
 
 
 def test_the_account_and_portal_pages_read_packages_in_a_fixed_number_of_queries(make_portal_patient,  # noqa: F811
