@@ -439,6 +439,13 @@ RULES: tuple[Rule, ...] = (
          "no discharge override waives it. A patient who must leave otherwise is transferred to emergency care. "
          "[discharge.discharge_hard_limits]", "clinical.md §1 'Escort / driving' (C label for esketamine; S for "
          "IV/IM, applied to every route by the clinic's product decision, issue 11)", "S"),
+    Rule("pk.time_below", "Observation and discharge",
+         "The cockpit shows a predicted plasma level (a model estimate, not a measured level) for the session's "
+         "doses under every published model for the route, and when the model in use predicts it falls below the "
+         "clinic's level. Advice beside the discharge readiness; never a discharge criterion. No source gives a "
+         "level for recovery, so the level is a clinic choice. [ketaclinic.clinical.pk time_below, model_spread]",
+         "pk-models.md §1.1, §1.3 (models, S/U); issue 14; no level in clinical.md", "U",
+         ("pk.iv_model", "pk.ketamine_below_ng_per_mL", "pk.esketamine_below_ng_per_mL")),
     Rule("preparation.esketamine", "Observation and discharge",
          "Before esketamine: no food for 2 h and no liquids for 30 min; nasal corticosteroid or decongestant at least "
          "1 h before. IV/IM ketamine: the clinic's own fasting instructions (no number in the reference). After any "

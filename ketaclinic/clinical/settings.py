@@ -242,6 +242,23 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("discharge.no_driving_ack_required", "Discharge (IV/IM): no-driving acknowledgement required", "",
                 True, None, None, "clinical.md §1 'Escort / driving' row: no driving until the next day after sleep "
                 "(SPR-PI §17; C for esketamine, S for IV/IM). Always required for esketamine", False, OBS),
+    SettingSpec("pk.iv_model", "Predicted level (racemic IV): the published model in use", "", "domino", None, None,
+                "pk-models.md §1.1: Domino is the usual TCI default (STANPUMP, stanpumpR; status S); Clements and "
+                "Hijazi are the other adult models (S, U). No source says which predicts a clinic's patients best: "
+                "the model in use is the clinic's choice (U). The cockpit shows all three side by side", False, OBS,
+                "The curve the cockpit names and times; the other models are drawn as the spread around it.",
+                choices=("domino", "clements", "hijazi")),
+    SettingSpec("pk.ketamine_below_ng_per_mL", "Predicted racemic ketamine level: show when it falls below",
+                "ng/mL", 10, 1, 500, NO_SOURCE + ": no source in clinical.md or pk-models.md gives a plasma level "
+                "for recovery or discharge. 10 ng/mL is a clinic choice, the lowest level pk-models.md §1.5 reports "
+                "a computed crossing for, set low so that the predicted time errs late", False, OBS,
+                "Advice beside the discharge readiness (a model estimate, not a measured level), never a discharge "
+                "criterion."),
+    SettingSpec("pk.esketamine_below_ng_per_mL", "Predicted esketamine level: show when it falls below", "ng/mL", 10,
+                1, 500, NO_SOURCE + ": no source in clinical.md or pk-models.md gives an esketamine plasma level "
+                "for recovery or discharge (the 2 h REMS monitoring is the label's rule). 10 ng/mL is a clinic "
+                "choice, set low so that the predicted time errs late", False, OBS,
+                "Advice only (a model estimate, not a measured level); never a discharge criterion."),
     # ---------------------------------------------------------------- outcomes
     SettingSpec("outcomes.response_percent", "Response: reduction from baseline of at least (depression scales)",
                 "%", 50, 10, 100, "clinical.md §4 'Response and remission' table: >= 50% (Cochrane CD011612.pub3; C)",
