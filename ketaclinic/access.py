@@ -112,6 +112,7 @@ POLICY: dict[str, Rule] = {
     "treatments:check_in": staff(FD, P, N),
     "treatments:cancel": staff(FD, P, N),
     "treatments:cockpit": staff(P, N),
+    "treatments:pk_prediction": staff(P, N),  # the cockpit's predicted-level panel
     "treatments:vitals": staff(P, N),
     "treatments:verify": staff(P, N),
     # the cockpit's steps, one URL name each

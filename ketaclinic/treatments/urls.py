@@ -1,6 +1,6 @@
 from django.urls import path
 
-from ketaclinic.treatments import views
+from ketaclinic.treatments import pk_views, views
 
 app_name = "treatments"
 SESSION = "sessions/<uuid:external_id>/"
@@ -40,6 +40,7 @@ urlpatterns = [
     path(SESSION + "alerts/acknowledge/", views.acknowledge_alert, name="acknowledge_alert"),
     path(SESSION + "discharge-instructions.pdf", views.discharge_pdf, name="discharge_pdf"),
     path(SESSION + "rems-form.pdf", views.rems_pdf, name="rems_pdf"),
+    path(SESSION + "predicted-level/", pk_views.pk_prediction, name="pk_prediction"),
     path("rems/", views.rems_list, name="rems_due"),
     path("rems/<uuid:external_id>/submitted/", views.rems_submitted, name="rems_submitted"),
 ]

@@ -95,6 +95,7 @@ treatments:book                   P N . F . . A    POST
 treatments:check_in               P N . F . . .    POST
 treatments:cancel                 P N . F . . .    POST
 treatments:cockpit                P N . . . . .    GET
+treatments:pk_prediction          P N . . . . .    GET
 treatments:vitals                 P N . . . . .    POST
 treatments:verify                 P N . . . . .    GET
 treatments:prechecks              P N . . . . .    POST
