@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, Q
 
 from ketaclinic.access import can_open
-from ketaclinic.treatments import titration_history
+from ketaclinic.treatments import predictions, titration_history
 from ketaclinic.treatments.models import TreatmentOrder, TreatmentSession
 
 ROWS = 12
@@ -28,5 +28,6 @@ def chart_sections(request, patient) -> list[dict]:
         "context": {"patient": patient, "orders": orders, "sessions": sessions,
                     "clinical": can_open(user, "treatments:cockpit"),
                     "can_order": can_open(user, "treatments:order_new"),
-                    "can_book": can_open(user, "treatments:book"), "history": history},
+                    "can_book": can_open(user, "treatments:book"), "history": history,
+                    "exposure": predictions.exposures(patient, sessions) if can_open(user, "treatments:cockpit") else {}},
     }]

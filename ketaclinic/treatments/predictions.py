@@ -181,6 +181,11 @@ def _infusion_recorded(s: TreatmentSession, events: list[SessionEvent], now: dat
         b = min(b, a + left * 60 / r)
         volume += r * (b - a) / 60
         doses.append((a, b, r / 60 * conc))
+    if not doses and end is not None and s.administered_mg:
+        # stopped the moment it started, with a dose recorded: given at the start as far as the events can tell
+        return Dosing(pk.Regimen([pk.Bolus(0.0, float(s.administered_mg))]), start, "the pump's recorded events",
+                      0.0, (f"The {float(s.administered_mg):g} mg recorded is drawn as given at the start (the "
+                            "events record no running time).",))
     if not doses:
         raise Unpredictable("No predicted curve: the pump has not run yet.")
     if end is None and running:
@@ -375,8 +380,8 @@ def predict(s: TreatmentSession, events: Iterable[SessionEvent] | None = None, *
         mins = [0.0 if math.isnan(x) else x for x in pk.time_below(model, dosing.regimen, many, threshold,
                                                                      output=output, etas=etas).minutes.tolist()]
         band_below = (_percentile(mins, 5), _percentile(mins, 95))
-        band_note = (f"Band: 5th to 95th percentile of {BAND_PATIENTS} virtual patients with the {model.name} "
-                     "model's published variability.")
+        band_note = (f"the 5th to 95th percentile of {BAND_PATIENTS} virtual patients with the {model.name} "
+                     "model's published inter-individual variability.")
     notes = dosing.notes
     if s.route == Route.INTRANASAL:
         notes += ("The model's Asian and Japanese covariates are not applied (the chart records neither).",)
@@ -391,12 +396,13 @@ def predict(s: TreatmentSession, events: Iterable[SessionEvent] | None = None, *
 W, H, LEFT, RIGHT, TOP, BOTTOM = 640, 260, 48, 12, 12, 28
 
 
-def _nice(top: float) -> float:
-    """A round axis maximum at or above ``top``."""
+def _nice(top: float, parts: int = 4) -> float:
+    """A round axis maximum at or above ``top`` whose ``parts`` gridlines fall on round numbers."""
     if top <= 0:
-        return 1.0
-    mag = 10 ** math.floor(math.log10(top))
-    return next(m * mag for m in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10) if m * mag >= top)
+        return float(parts)
+    step = top / parts
+    mag = 10 ** math.floor(math.log10(step))
+    return parts * next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= step)
 
 
 def plot(p: SessionPrediction, tz=None) -> dict:
@@ -424,8 +430,11 @@ def plot(p: SessionPrediction, tz=None) -> dict:
     highs_t = [max(v) for v in zip(*(c.levels for c in p.curves), strict=True)]
     tz = tz or timezone.get_current_timezone()
     tick = 30 if tmax <= 360 else 60
-    xticks = [{"x": x(t), "label": f"{timezone.localtime(p.origin + timedelta(minutes=t), tz):%H:%M}"}
-              for t in range(0, int(tmax) + 1, tick)]
+    local = timezone.localtime(p.origin, tz)
+    first = (tick - (local.minute % tick) - local.second / 60) % tick  # the first whole half hour or hour
+    xticks = [{"x": x(first + i * tick),
+               "label": f"{timezone.localtime(p.origin + timedelta(minutes=first + i * tick), tz):%H:%M}"}
+              for i in range(int((tmax - first) // tick) + 1)]
     yticks = [{"y": y(ymax * i / 4), "label": f"{ymax * i / 4:g}"} for i in range(5)]
     return {
         "width": W, "height": H, "left": LEFT, "right": W - RIGHT, "top": TOP, "bottom": H - BOTTOM,
