@@ -28,6 +28,9 @@ from ketaclinic.patients.models import BodyMeasurement, Patient
 from ketaclinic.treatments.models import Route, SessionEvent, TreatmentSession
 
 LABEL = pk.LABEL
+#: A session in one of these states without a dose started will not be dosed.
+CLOSED = (TreatmentSession.Status.CANCELLED, TreatmentSession.Status.NO_SHOW, TreatmentSession.Status.DISCHARGED,
+          TreatmentSession.Status.TRANSFERRED)
 #: The published models drawn for each route (the spread); the model in use is one of them.
 ROUTE_MODELS: dict[str, tuple[str, ...]] = {Route.IV: pk.RACEMIC_IV_ADULT, Route.INTRANASAL: ("perez-ruixo",)}
 #: The predicted drug level each route's models are timed on, and the clinic setting of its level.
@@ -326,6 +329,8 @@ def predict(s: TreatmentSession, events: Iterable[SessionEvent] | None = None, *
     patient: Patient = s.patient
     clinic = patient.clinic
     limits = clinic.limits()
+    if s.dose_started_at is None and s.status in CLOSED:
+        return SessionPrediction(message=f"No predicted curve: no dose was given ({s.get_status_display().lower()}).")
     if s.route == Route.IM:
         return SessionPrediction(message=NO_IM)
     if s.route not in ROUTE_MODELS:

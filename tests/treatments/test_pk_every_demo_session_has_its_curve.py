@@ -1,0 +1,58 @@
+"""Every session of the demo clinic (``manage.py seed_demo``) shows its predicted curve and spread (issue 14): each
+IV and esketamine session that is dosed, dosing or still to come gets a curve from every published model for its
+route, and each past session its exposure in the chart; an IM session gets the sentence saying why no model draws
+it, a cancelled one that no dose was given. Nothing raises."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from ketaclinic.clinic.models import Clinic
+from ketaclinic.patients.models import Patient
+from ketaclinic.treatments import predictions
+from ketaclinic.treatments.models import TreatmentSession
+from tests.conftest import rolled_back_world
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker) -> Clinic:
+    with rolled_back_world(django_db_blocker):
+        assert not Clinic.objects.exists()
+        call_command("seed_demo", patients=12, stdout=StringIO())
+        yield Clinic.objects.get(is_demo=True)
+
+
+def test_every_demo_session_has_its_curve_or_the_reason_why_not(demo):
+    sessions = list(TreatmentSession.objects.filter(patient__clinic=demo).select_related("patient", "patient__clinic",
+                                                                                       "order"))
+    drawn = {"iv": 0, "intranasal": 0}
+    for s in sessions:
+        p = predictions.predict(s, band=False)
+        if s.dose_started_at is None and s.status in predictions.CLOSED:
+            assert "no dose was given" in p.message, s
+        elif s.route == "im":
+            assert p.message == predictions.NO_IM, s
+        else:
+            assert p.ok, (s, s.status, p.message)
+            assert len(p.curves) == len(predictions.ROUTE_MODELS[s.route]) and p.in_use.levels, s
+            drawn[s.route] += 1
+    assert drawn["iv"] > 0 and drawn["intranasal"] > 0
+
+
+def test_every_dosed_demo_session_has_its_exposure_for_the_chart(demo):
+    for patient in Patient.objects.filter(clinic=demo).select_related("clinic"):
+        sessions = list(patient.treatment_sessions.all())
+        exposures = predictions.exposures(patient, sessions)
+        for s in sessions:
+            if s.dose_ended_at is None:
+                continue
+            e = exposures[s.pk]
+            if s.route == "im":
+                assert e.message, s
+            else:
+                assert e.peak_ng_per_mL > 0 and e.auc_ng_h_per_mL > 0 and not e.message, (s, e)
