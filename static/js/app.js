@@ -27,3 +27,20 @@
   document.addEventListener("DOMContentLoaded", tick);
   document.addEventListener("htmx:afterSwap", tick);
 })();
+// Dimmed-room display switch: <button data-theme-toggle aria-pressed>. The class on <html> is set before first
+// paint by theme.js; this keeps the switch's state in step and remembers the choice on this device.
+(function () {
+  "use strict";
+  var KEY = "kc-theme", root = document.documentElement;
+  function show() {
+    var dim = root.classList.contains("theme-dim");
+    document.querySelectorAll("[data-theme-toggle]").forEach(function (b) { b.setAttribute("aria-pressed", dim ? "true" : "false"); });
+  }
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest("[data-theme-toggle]")) return;
+    var dim = root.classList.toggle("theme-dim");
+    try { window.localStorage.setItem(KEY, dim ? "dim" : "light"); } catch (e) { /* storage off: this page only */ }
+    show();
+  });
+  document.addEventListener("DOMContentLoaded", show);
+})();
