@@ -56,8 +56,10 @@ def test_staff_pages_have_no_wcag_violations(page, live_server, login, dosing, d
     login("nurse")
     _dim(page, dim)
     found = {}
-    for path in ("/", f"/treatments/sessions/{dosing.external_id}/", "/treatments/", "/patients/"):
-        page.goto(f"{live_server.url}{path}")
+    for path in ("/", f"/treatments/sessions/{dosing.external_id}/", "/treatments/", "/patients/",
+                 f"/patients/{dosing.patient.external_id}/", "/calendar/", "/measures/", "/custody/",
+                 "/integration/", "/consults/", "/clinic/limits/", f"/records/sessions/{dosing.external_id}/"):
+        assert page.goto(f"{live_server.url}{path}").status == 200, path
         page.wait_for_load_state("networkidle")
         found[path] = violations(page)
         shot(page, f"staff{path.replace('/', '_')[:40]}-{'dim' if dim else 'light'}")
@@ -81,7 +83,7 @@ def test_portal_pages_have_no_wcag_violations(page, live_server, login, make_pat
     expect(page.get_by_role("heading", name=re.compile("Hello, Rowan"))).to_be_visible()
     _dim(page, dim)
     for path in ("/portal/", "/portal/questionnaires/", "/portal/progress/", "/portal/visits/", "/portal/help/"):
-        page.goto(f"{live_server.url}{path}")
+        assert page.goto(f"{live_server.url}{path}").status == 200, path
         page.wait_for_load_state("networkidle")
         found[path] = violations(page)
     assert not any(found.values()), _listed(found)
