@@ -94,7 +94,7 @@ def today_panels(request, clinic) -> list[dict]:
     ctx["clinical"] = can_open(user, "treatments:cockpit")
     ctx["front_desk"] = can_open(user, "treatments:check_in")
     panels = [{"title": f"Treatment rooms today ({ctx['count']} sessions)", "template": "treatments/_today.html",
-               "context": ctx}]
+               "css": "panel-rooms", "context": ctx}]
     if ctx["for_prescriber"] and can_open(user, "treatments:override_hold"):  # a prescriber's decision is waiting
         panels.insert(0, {"title": "Vital signs at HOLD or STOP: the prescriber is needed", "priority": 0,
                           "css": "urgent", "template": "treatments/_today_alerts.html",

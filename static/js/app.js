@@ -8,11 +8,26 @@
   });
   // Elapsed timers: <span data-since="ISO-8601"> shows mm:ss (or h:mm:ss) since that moment.
   function pad(n) { return n < 10 ? "0" + n : "" + n; }
+  // Plain units, worded as ketaclinic/plaintime.py words them (the server draws the first text; this keeps it fresh).
+  function duration(minutes) {
+    minutes = Math.max(0, minutes);
+    if (minutes === 0) return "under 1 min";
+    var h = Math.floor(minutes / 60), m = minutes % 60;
+    if (!h) return m + " min";
+    var said = h + (h === 1 ? " hour" : " hours");
+    return m ? said + " " + m + " min" : said;
+  }
+  function due_words(seconds) {
+    if (seconds > 0) return "due in " + duration(Math.ceil(seconds / 60));
+    if (seconds > -60) return "due now";
+    return "overdue by " + duration(Math.floor(-seconds / 60));
+  }
   function tick() {
     var now = Date.now();
     document.querySelectorAll("[data-since]").forEach(function (el) {
       var start = Date.parse(el.getAttribute("data-since"));
       if (isNaN(start)) return;
+      if (el.getAttribute("data-format") === "minutes") { el.textContent = duration(Math.floor((now - start) / 60000)); return; }
       var s = Math.max(0, Math.floor((now - start) / 1000));
       var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
       el.textContent = (h ? h + ":" + pad(m) : m) + ":" + pad(sec);
@@ -20,7 +35,9 @@
     // Due markers: <span data-due="ISO-8601"> gets class "overdue" once the moment has passed.
     document.querySelectorAll("[data-due]").forEach(function (el) {
       var due = Date.parse(el.getAttribute("data-due"));
-      if (!isNaN(due)) el.classList.toggle("overdue", now > due);
+      if (isNaN(due)) return;
+      el.classList.toggle("overdue", now > due);
+      if (el.getAttribute("data-format") === "due") el.textContent = due_words((due - now) / 1000);
     });
   }
   setInterval(tick, 1000);
