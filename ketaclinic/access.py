@@ -92,6 +92,13 @@ POLICY: dict[str, Rule] = {
     "patients:add_measurement": staff(P, N, FD),
     "patients:add_diagnosis": staff(P),
     "patients:diagnosis_error": staff(P),
+    # break-glass (issue 17): anyone who reads charts may break the glass on a record outside their care team (the
+    # view only opens it when the clinic keeps records to their care teams); the compliance lead reviews each one
+    "patients:break_glass": CHART_READERS,
+    "patients:break_glass_reviews": staff(CO),
+    "patients:review_break_glass": staff(CO),
+    "patients:care_team_add": staff(P, AD),
+    "patients:care_team_end": staff(P, AD),
     # --- audit ----------------------------------------------------------------------------------
     "audit:search": staff(CO),
     # --- JSON API ---------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import current_clinic
 from ketaclinic.inputs import check_text
+from ketaclinic.patients import careteam
 from ketaclinic.patients import services as patient_services
 from ketaclinic.patients.forms import SEARCH_MAX
 from ketaclinic.patients.models import Patient
@@ -99,6 +100,9 @@ def patient_search(request, q: SearchTerm):
 def patient_detail(request, patient_id: UUID):
     require_roles(request, CHART_READERS)
     patient = get_object_or_404(Patient, external_id=patient_id, clinic=current_clinic())
+    if not careteam.may_open(request.user, patient):
+        raise HttpError(403, "This patient is outside your care team: open the chart in KetaClinic to break the glass "
+                             "(you give a reason; compliance reviews it).")
     audit.record(Actor.from_request(request), AuditAction.PATIENT_DEMOGRAPHICS_VIEWED, subject=patient, patient=patient,
                  details={"via": "api"})
     return patient

@@ -241,6 +241,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "ketaclinic.accounts.middleware.IdleTimeoutMiddleware",
     "ketaclinic.accounts.middleware.AccessPolicyMiddleware",
+    "ketaclinic.patients.middleware.BreakGlassMiddleware",  # a record outside one's care team: break the glass
     "ketaclinic.clinic.middleware.ClinicTimeZoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -345,6 +346,16 @@ KETACLINIC_REQUIRE_2FA_FOR_ALL = env_bool("KETACLINIC_REQUIRE_2FA_FOR_ALL", Fals
 KETACLINIC_2FA_REQUIRED_ROLES = ("prescriber", "compliance", "clinic_admin")
 KETACLINIC_2FA_EXEMPT_DEMO_ACCOUNTS = env_bool("KETACLINIC_2FA_EXEMPT_DEMO_ACCOUNTS", False)
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "KetaClinic")
+# Who may open a patient's record. "clinic" (the default, for a clinic where everyone treats everyone): every role
+# with chart access, each opening audited. "care_team": staff holding a role in KETACLINIC_CARE_TEAM_ROLES open only
+# the records of patients whose care team they are on (named on the chart, or recorded as treating the patient);
+# any other record opens by breaking the glass: a reason, access for KETACLINIC_BREAK_GLASS_MINUTES, and a review
+# by the compliance lead (patients:break_glass_reviews).
+KETACLINIC_CHART_ACCESS = env_str("KETACLINIC_CHART_ACCESS", "clinic")
+if KETACLINIC_CHART_ACCESS not in ("clinic", "care_team"):
+    raise ImproperlyConfigured("KETACLINIC_CHART_ACCESS must be 'clinic' or 'care_team'.")
+KETACLINIC_CARE_TEAM_ROLES = tuple(env_list("KETACLINIC_CARE_TEAM_ROLES", ["prescriber", "nurse", "therapist"]))
+KETACLINIC_BREAK_GLASS_MINUTES = env_int("KETACLINIC_BREAK_GLASS_MINUTES", 240, 5, 24 * 60)
 
 # --- Internationalisation ----------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -18,6 +18,7 @@ NAVIGATION: list[tuple[str, str]] = [
     ("Custody", "custody:home"),
     ("Billing", "billing:worklist"),
     ("Audit log", "audit:search"),
+    ("Break-glass reviews", "patients:break_glass_reviews"),  # records opened outside a care team (compliance)
     ("Clinical limits", "clinic:limits"),
     ("Rooms", "clinic:rooms"),
     ("Clinic settings", "clinic:settings"),

@@ -62,6 +62,13 @@ class AuditAction(StrEnum):
     PATIENT_CHART_VIEWED = "patient.chart.viewed"
     PATIENT_DEMOGRAPHICS_VIEWED = "patient.demographics.viewed"
     PATIENT_BULK_GENERATED = "patient.bulk_generated"
+    # care team and break-glass access (issue 17): a record outside one's care team opened with a reason
+    PATIENT_CARE_TEAM_ADDED = "patient.care_team.added"
+    PATIENT_CARE_TEAM_ENDED = "patient.care_team.ended"
+    PATIENT_OUTSIDE_CARE_TEAM_REFUSED = "patient.outside_care_team.refused"
+    PATIENT_BREAK_GLASS_OPENED = "patient.break_glass.opened"
+    PATIENT_BREAK_GLASS_REVIEWED = "patient.break_glass.reviewed"
+    PATIENT_BREAK_GLASS_REVIEWS_VIEWED = "patient.break_glass.reviews_viewed"
 
     # --- Consultation and eligibility (screening)
     CONSULT_STARTED = "consult.started"

@@ -26,6 +26,8 @@ APPEND_ONLY_TABLES: list[str] = [
     # billing (issue 13): price versions, invoice lines, payments and refunds, estimate lines; and invoices, which
     # may change once, when voided (SET_ONCE below)
     "billing_priceversion", "billing_invoiceline", "billing_payment", "billing_estimateline", "billing_invoice",
+    # break-glass chart access and its compliance review (issue 17)
+    "patients_breakglassaccess", "patients_breakglassreview",
 ]
 
 #: Tables where one column may be written once after the row is added (NULL -> a value) and nothing else may

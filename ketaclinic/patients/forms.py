@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.db import models
 from django.utils.text import capfirst
 
-from ketaclinic.formfields import StrictDecimalField, TextField
+from ketaclinic.formfields import StrictDecimalField, TextField, note_field
 from ketaclinic.inputs import EMAIL_MAX, InputError, check_email_address
-from ketaclinic.patients.models import BodyMeasurement, Patient
+from ketaclinic.patients.models import BodyMeasurement, BreakGlassAccess, BreakGlassReview, Patient
 from ketaclinic.patients.services import PATIENT_FIELDS, diagnosis_catalogue
 
 #: The longest allergy list or medication list the registry keeps (the columns are unbounded text): input sanity.
@@ -110,3 +111,26 @@ class DiagnosisForm(forms.Form):
 
 class DiagnosisErrorForm(forms.Form):
     reason = TextField(max_length=300, error_messages={"required": "Say why this diagnosis was entered in error."})
+
+
+class BreakGlassForm(forms.Form):
+    """Why someone outside the care team needs this record now (patients/careteam.py)."""
+
+    reason_kind = forms.ChoiceField(label="Why", choices=BreakGlassAccess.Reason.choices, widget=forms.RadioSelect,
+                                    error_messages={"required": "Choose why you need this record."})
+    reason = note_field(max_length=500, label="Say what happened",
+                        error_messages={"required": "Say in a sentence why you need this record now."})
+
+
+class BreakGlassReviewForm(forms.Form):
+    outcome = forms.ChoiceField(choices=BreakGlassReview.Outcome.choices, widget=forms.RadioSelect,
+                                error_messages={"required": "Choose whether the access was appropriate."})
+    note = note_field(max_length=1000, required=False, label="Review note")
+
+
+class CareTeamMemberForm(forms.Form):
+    member = forms.ModelChoiceField(
+        queryset=get_user_model().objects.filter(is_active=True, role_grants__isnull=False).distinct()
+        .order_by("last_name", "first_name", "username"),
+        label="Staff member", error_messages={"required": "Choose a staff member.",
+                                              "invalid_choice": "Choose a staff member from the list."})

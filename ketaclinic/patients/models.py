@@ -164,3 +164,67 @@ class Diagnosis(Recorded, EnteredInError):
 
     def __str__(self) -> str:
         return f"{self.code} {self.label}"
+
+
+class CareTeamMember(models.Model):
+    """A staff member named on a patient's care team. Also on the team, without a row here: whoever the clinical
+    apps record as treating the patient (``<app>.careteam`` hooks: an order's prescriber, a session's nurses, the
+    integration therapist, the consult's assessor). A membership is ended, never deleted, so the chart's history
+    of who could open it stays."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="care_team")
+    member = person()
+    added_by = person()
+    added_at = models.DateTimeField(default=timezone.now)
+    ended_by = person(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["added_at"]
+        constraints = [models.UniqueConstraint(fields=["patient", "member"], condition=models.Q(ended_at__isnull=True),
+                                               name="one_live_care_team_membership")]
+
+    def __str__(self) -> str:
+        return f"Care team of patient {self.patient_id}: user {self.member_id}"
+
+
+class BreakGlassAccess(models.Model):
+    """Someone outside a patient's care team opened the record, giving a reason; the access lasts a few hours
+    (``KETACLINIC_BREAK_GLASS_MINUTES``) and waits for the compliance lead's review. Append-only."""
+
+    class Reason(models.TextChoices):
+        EMERGENCY = "emergency", "Emergency: the patient needs care now"
+        COVERING = "covering", "Covering for a colleague on the care team"
+        COORDINATION = "coordination", "Care coordination (booking, referral, records request)"
+        OTHER = "other", "Other (explained below)"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="break_glass_accesses")
+    user = person()
+    reason_kind = models.CharField(max_length=20, choices=Reason.choices)
+    reason = models.CharField(max_length=500)
+    opened_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-opened_at"]
+        indexes = [models.Index(fields=["user", "patient", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"Break-glass access by user {self.user_id} to patient {self.patient_id} at {self.opened_at:%Y-%m-%d %H:%M}"
+
+
+class BreakGlassReview(models.Model):
+    """The compliance lead's review of one break-glass access. Append-only: one review per access."""
+
+    class Outcome(models.TextChoices):
+        APPROPRIATE = "appropriate", "Appropriate"
+        INAPPROPRIATE = "inappropriate", "Not appropriate: followed up"
+
+    access = models.OneToOneField(BreakGlassAccess, on_delete=models.PROTECT, related_name="review")
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    note = models.CharField(max_length=1000, blank=True)
+    reviewed_by = person()
+    reviewed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Review of break-glass access {self.access_id}: {self.outcome}"

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ketaclinic.access import can_open
@@ -11,17 +15,21 @@ from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import current_clinic
 from ketaclinic.clinical.errors import ClinicalInputError
 from ketaclinic.formfields import posted, show_refusal
-from ketaclinic.patients import services
+from ketaclinic.patients import careteam, services
 from ketaclinic.patients.access import get_patient_for
 from ketaclinic.patients.chart import extra_sections
 from ketaclinic.patients.forms import (
+    BreakGlassForm,
+    BreakGlassReviewForm,
+    CareTeamMemberForm,
     DiagnosisErrorForm,
     DiagnosisForm,
     MeasurementForm,
     PatientForm,
     SearchForm,
 )
-from ketaclinic.patients.models import Diagnosis
+from ketaclinic.patients.middleware import safe_next
+from ketaclinic.patients.models import BreakGlassAccess, CareTeamMember, Diagnosis, Patient
 from ketaclinic.submit import submit
 
 CHART_HISTORY_ROWS = 12
@@ -85,6 +93,11 @@ def chart_page(request, patient, *, measurement_form=None, diagnosis_form=None, 
         "can_edit": can_open(user, "patients:edit"),
         "can_measure": can_open(user, "patients:add_measurement"),
         "sections": extra_sections(request, patient),
+        "care_team": list(patient.care_team.filter(ended_at__isnull=True).select_related("member")),
+        "care_team_form": section_forms.pop("care_team_form", None) or (
+            CareTeamMemberForm() if can_open(user, "patients:care_team_add") else None),
+        "chart_access": settings.KETACLINIC_CHART_ACCESS,
+        "break_glass": careteam.open_access(user, patient) if careteam.restricted(user) else None,
         **section_forms,
     }
     return render(request, "patients/chart.html", ctx)
@@ -162,3 +175,67 @@ def diagnosis_error(request, external_id, pk):
                    lambda actor, data: services.mark_diagnosis_entered_in_error(actor=actor, diagnosis=dx,
                                                                               reason=data["reason"]),
                    f"{dx.code} marked entered in error; the original stays in the record.", error_dx=dx.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def break_glass(request, external_id):
+    """A record outside one's care team: say why, and it opens for a few hours, flagged for compliance review.
+    Reached by the patient's id directly (not ``get_patient_for``, which is what sends people here)."""
+    patient = get_object_or_404(Patient.objects.select_related("clinic"), external_id=external_id,
+                                clinic=current_clinic())
+    back = safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    if careteam.may_open(request.user, patient):
+        return redirect(back or reverse("patients:chart", kwargs={"external_id": patient.external_id}))
+    return submit(request, BreakGlassForm(posted(request)),
+                  lambda actor, data: careteam.break_glass(actor=actor, patient=patient, **data),
+                  refused_by=services.RegistryError,
+                  saved=lambda access: (f"Record opened until {timezone.localtime(access.expires_at):%H:%M}. "
+                                        "Your reason and every page you open are sent to compliance for review."),
+                  done=lambda _: redirect(back or reverse("patients:chart",
+                                                          kwargs={"external_id": patient.external_id})),
+                  again=lambda form: render(request, "patients/break_glass.html",
+                                            {"patient": patient, "form": form, "next": back,
+                                             "minutes": settings.KETACLINIC_BREAK_GLASS_MINUTES}))
+
+
+def break_glass_reviews(request):
+    """The compliance lead's queue: every break-glass access waiting for review, with the pages opened under it."""
+    clinic = current_clinic()
+    audit.record(Actor.from_request(request), AuditAction.PATIENT_BREAK_GLASS_REVIEWS_VIEWED)
+    return render(request, "patients/break_glass_reviews.html",
+                  {"waiting": careteam.unreviewed(clinic), "done": careteam.reviewed(clinic),
+                   "form": BreakGlassReviewForm(), "mode": settings.KETACLINIC_CHART_ACCESS})
+
+
+@require_POST
+def review_break_glass(request, pk):
+    access = get_object_or_404(BreakGlassAccess.objects.select_related("patient"), pk=pk,
+                               patient__clinic=current_clinic())
+    form = BreakGlassReviewForm(posted(request))
+    if form.is_valid():
+        try:
+            careteam.review(actor=Actor.from_request(request), access=access, **form.cleaned_data)
+        except services.RegistryError as e:
+            messages.error(request, " ".join(e.errors.values()))
+        else:
+            messages.success(request, f"Review of {access.user.label}'s access to {access.patient.display_name} saved.")
+    else:
+        messages.error(request, " ".join(m for errors in form.errors.values() for m in errors))
+    return redirect("patients:break_glass_reviews")
+
+
+@require_POST
+def care_team_add(request, external_id):
+    patient = get_patient_for(request, external_id)
+    return _submit(request, patient, CareTeamMemberForm(posted(request)), "care_team_form",
+                   lambda actor, data: careteam.add_member(actor=actor, patient=patient, member=data["member"]),
+                   "Added to the care team.")
+
+
+@require_POST
+def care_team_end(request, external_id, pk):
+    patient = get_patient_for(request, external_id)
+    membership = get_object_or_404(CareTeamMember, pk=pk, patient=patient)
+    return _submit(request, patient, forms.Form(posted(request)), "care_team_end_form",
+                   lambda actor, data: careteam.end_membership(actor=actor, membership=membership),
+                   f"{membership.member.label} is no longer on the care team.")

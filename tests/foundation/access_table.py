@@ -80,6 +80,11 @@ patients:edit                     P N . F . . A    GET
 patients:add_measurement          P N . F . . .    POST
 patients:add_diagnosis            P . . . . . .    POST
 patients:diagnosis_error          P . . . . . .    POST
+patients:break_glass              P N T F B C A    GET
+patients:break_glass_reviews      . . . . . C .    GET
+patients:review_break_glass       . . . . . C .    POST
+patients:care_team_add            P . . . . . A    POST
+patients:care_team_end            P . . . . . A    POST
 screening:list                    P N . . . . .    GET
 screening:start                   P N . . . . .    POST
 screening:detail                  P N . . . . .    GET
