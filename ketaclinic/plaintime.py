@@ -28,8 +28,9 @@ def since(start: datetime, now: datetime) -> str:
 
 def due(at: datetime, now: datetime) -> str:
     """When something timed is due: "due in 3 min" (a part-minute counts as a whole one), "due now" (within the
-    minute after the moment), "overdue by 2 min" (whole minutes past)."""
-    seconds = (at - now).total_seconds()
+    minute after the moment), "overdue by 2 min" (whole minutes past). Parts of a second are dropped, so a reading
+    due at 10:34:00.4 is "due in 10 min" at 10:24:00."""
+    seconds = math.trunc((at - now).total_seconds())
     if seconds > 0:
         return f"due in {duration(math.ceil(seconds / 60))}"
     if seconds > -60:
@@ -39,5 +40,5 @@ def due(at: datetime, now: datetime) -> str:
 
 def until(at: datetime, now: datetime) -> str:
     """How long until ``at``, counted up to the minute ("in 25 min"), or "now" once it has come."""
-    seconds = (at - now).total_seconds()
+    seconds = math.trunc((at - now).total_seconds())
     return f"in {duration(math.ceil(seconds / 60))}" if seconds > 0 else "now"

@@ -37,7 +37,7 @@
       var due = Date.parse(el.getAttribute("data-due"));
       if (isNaN(due)) return;
       el.classList.toggle("overdue", now > due);
-      if (el.getAttribute("data-format") === "due") el.textContent = due_words((due - now) / 1000);
+      if (el.getAttribute("data-format") === "due") el.textContent = due_words(Math.trunc((due - now) / 1000));
     });
   }
   setInterval(tick, 1000);

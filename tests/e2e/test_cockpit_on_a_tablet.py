@@ -7,12 +7,15 @@ import re
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from ketaclinic.accounts.models import User
 from ketaclinic.measures import services as measures
 from ketaclinic.portal.models import PatientAccount
-from tests.factories import dosed_session, make_rooms
+from ketaclinic.treatments import services
+from tests.e2e.test_pages_pass_axe_in_both_themes import shot
+from tests.factories import actor, dosed_session, let_time_pass, make_rooms
 
 PASSWORD = "correct horse battery"
 TABLET = {"viewport": {"width": 1024, "height": 768}, "has_touch": True, "is_mobile": True}
@@ -52,12 +55,35 @@ def sign_in(page, live_server, username):
 def test_a_nurse_charts_vitals_by_touch_on_a_tablet(tablet, live_server, clinic, staff, make_patient):
     patient = make_patient(legal_given_name="Rowan", legal_family_name="Tabletby")
     s = dosed_session(patient, staff, rooms=make_rooms(clinic), end="dosing")
+    for bp in (("132", "84"), ("138", "88")):
+        let_time_pass(10)
+        services.add_vitals(actor=actor(staff["nurse"]), session=s, values={
+            "systolic_mmHg": bp[0], "diastolic_mmHg": bp[1], "heart_rate_bpm": "80", "spo2_percent": "97"})
+    let_time_pass(4)
     page = tablet
+    page.clock.set_system_time(timezone.now())  # the tablet's clock reads the test's moment (the timers)
     sign_in(page, live_server, "nurse")
     page.goto(f"{live_server.url}/treatments/sessions/{s.external_id}/")
     expect(page.get_by_role("heading", name=re.compile("Rowan Tabletby"))).to_be_visible()
     assert_big_enough(page)
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 1024  # nothing runs off the side
+
+    # at a glance: the time since the dose started and the next reading, large, and kept in view while scrolling
+    glance = page.get_by_role("region", name="At a glance")
+    expect(glance).to_contain_text(re.compile(r"\b24:\d\d since dose start"))
+    expect(glance).to_contain_text("next vitals due in 6 min")
+    expect(glance).to_contain_text("35 mg")
+    page.locator("#sign").scroll_into_view_if_needed()
+    assert glance.evaluate("g => Math.round(g.getBoundingClientRect().top)") == 0
+    assert glance.locator(".timer").evaluate("t => parseFloat(getComputedStyle(t).fontSize)") >= 28
+    # the trend: blood pressure, heart rate and SpO2 of the three readings, against the HOLD limits and the baseline
+    trend = page.get_by_role("img", name="Vital signs trend")
+    expect(trend).to_be_visible()
+    assert trend.locator("g.series").evaluate_all("gs => gs.map(g => [g.classList[1], g.querySelectorAll('circle, rect').length])") == [
+        ["systolic", 3], ["diastolic", 3], ["heart", 3], ["spo2", 3]]
+    expect(trend.locator("text.limit-label")).to_have_count(4)
+    expect(trend.locator("line.baseline")).to_have_count(2)
+    shot(page, "cockpit-tablet-light")
 
     vitals = page.get_by_role("form", name="New vitals row")
     for label, value in (("Systolic", "126"), ("Diastolic", "80"), ("Heart rate", "76"), ("SpO2", "98"),
@@ -69,6 +95,8 @@ def test_a_nurse_charts_vitals_by_touch_on_a_tablet(tablet, live_server, clinic,
     vitals.get_by_role("button", name="Save row").tap()
     expect(page.locator("#vitals-rows tr").last).to_contain_text("126/80")
     expect(page.get_by_role("form", name="New vitals row").get_by_label("Systolic")).to_have_value("")
+    expect(glance).to_contain_text("next vitals due in 10 min")  # the bar follows the saved row
+    expect(glance).to_contain_text("latest reading 126/80")
     assert_big_enough(page)
 
 

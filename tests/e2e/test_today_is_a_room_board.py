@@ -41,7 +41,7 @@ def test_the_board_fills_a_wide_screen_and_stacks_on_a_phone(browser, live_serve
     _board(clinic, staff, make_patient)
     for size, name in (({"width": 1366, "height": 768}, "wide"), ({"width": 390, "height": 844}, "phone")):
         context = browser.new_context(viewport=size, has_touch=name == "phone")
-        context.clock.set_fixed_time(timezone.now())  # the tablet's clock reads the test's moment too
+        context.clock.set_system_time(timezone.now())  # the tablet's clock reads the test's moment too
         page = context.new_page()
         page.goto(f"{live_server.url}/accounts/login/")
         page.get_by_label("Username").fill("nurse")

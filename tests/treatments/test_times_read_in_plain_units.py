@@ -31,6 +31,7 @@ def test_time_since_counts_whole_minutes_gone():
     (3 * 60, "due in 3 min"), (2 * 60 + 10, "due in 3 min"), (10, "due in 1 min"), (0, "due now"),
     (-59, "due now"), (-60, "overdue by 1 min"), (-2 * 60 - 50, "overdue by 2 min"),
     (-75 * 60, "overdue by 1 hour 15 min"), (90 * 60, "due in 1 hour 30 min"),
+    (10 * 60 + 0.4, "due in 10 min"),  # parts of a second (a reading's stamp) are dropped
 ])
 def test_due_counts_down_says_now_then_overdue(seconds, said):
     now = timezone.now()

@@ -1,9 +1,11 @@
 """``{% load plaintime %}``: times in plain units (ketaclinic.plaintime). ``{{ start|since:now }}`` → "41 min",
-``{{ due_at|due:now }}`` → "due in 3 min" / "due now" / "overdue by 2 min", ``{{ at|until:now }}`` → "in 25 min"."""
+``{{ due_at|due:now }}`` → "due in 3 min" / "due now" / "overdue by 2 min", ``{{ at|until:now }}`` → "in 25 min".
+Without ``now`` (``{{ due_at|due }}``) they read the present moment."""
 
 from __future__ import annotations
 
 from django import template
+from django.utils import timezone
 
 from ketaclinic import plaintime
 
@@ -11,15 +13,15 @@ register = template.Library()
 
 
 @register.filter(name="since")
-def since(start, now):
-    return plaintime.since(start, now) if start and now else ""
+def since(start, now=None):
+    return plaintime.since(start, now or timezone.now()) if start else ""
 
 
 @register.filter(name="due")
-def due(at, now):
-    return plaintime.due(at, now) if at and now else ""
+def due(at, now=None):
+    return plaintime.due(at, now or timezone.now()) if at else ""
 
 
 @register.filter(name="until")
-def until(at, now):
-    return plaintime.until(at, now) if at and now else ""
+def until(at, now=None):
+    return plaintime.until(at, now or timezone.now()) if at else ""
