@@ -48,13 +48,16 @@ def build(rows: list, baseline, limits: dict, now: datetime, *, before_dose: boo
     for field, panel, css, label in SERIES:
         points = [(x(r.taken_at), _y(panel, getattr(r, field))) for r in rows if getattr(r, field) is not None]
         if points:
-            series.append({"css": css, "label": label, "points": points,
+            series.append({"css": css, "label": label, "points": points, "field": field, "range": RANGE[panel],
+                           "panel_top": TOP[panel][0], "panel_bottom": TOP[panel][1],
                            "line": " ".join(f"{a},{b}" for a, b in points)})
     limit_lines = []
     for key, panel, label in LIMITS[before_dose] + ALWAYS:
         value = limits.get(key)
         if value is not None and RANGE[panel][0] <= float(value) <= RANGE[panel][1]:
-            limit_lines.append({"y": _y(panel, value), "label": f"{label} {value}", "panel": panel})
+            # labels alternate between the right edge and the middle, so two close limits do not overprint
+            limit_lines.append({"y": _y(panel, value), "label": f"{label} {value}", "panel": panel,
+                                "lx": RIGHT - 2 if len(limit_lines) % 2 == 0 else (LEFT + RIGHT) // 2})
     base_lines = []
     if baseline is not None:
         for field, label in (("systolic_mmHg", "baseline systolic"), ("diastolic_mmHg", "baseline diastolic")):

@@ -53,3 +53,74 @@
   document.addEventListener("htmx:sendError", failed);
   document.addEventListener("htmx:responseError", failed);
 })();
+// Vitals trend: the chart is drawn by the server (templates/treatments/_vitals_trend.html); a row saved in place
+// (only the row comes back) is added to it here from the row's data-* values, on the same scales. A reading past
+// the chart's right edge widens the time axis (every time-placed mark moves in proportion).
+(function () {
+  "use strict";
+  var NS = "http://www.w3.org/2000/svg";
+  function svg() { return document.querySelector("#vitals-trend svg"); }
+  function num(el, name) { return parseFloat(el.getAttribute(name)); }
+  function plotted(chart) {
+    var last = chart.getAttribute("data-plotted");
+    if (last) return Date.parse(last);
+    var rows = document.querySelectorAll("#vitals-rows tr[data-at]"), max = 0;
+    rows.forEach(function (r) { max = Math.max(max, Date.parse(r.getAttribute("data-at"))); });
+    return max;
+  }
+  function widen(chart, t0, t1, to) {
+    var left = num(chart, "data-left"), k = (t1 - t0) / (to - t0);
+    function sx(x) { return (left + (x - left) * k).toFixed(1); }
+    chart.querySelectorAll(".xt").forEach(function (el) {
+      ["x", "x1", "x2"].forEach(function (a) { if (el.hasAttribute(a)) el.setAttribute(a, sx(num(el, a))); });
+    });
+    chart.querySelectorAll("g.series").forEach(function (g) {
+      var line = g.querySelector("polyline");
+      line.setAttribute("points", line.getAttribute("points").trim().split(/\s+/).filter(Boolean).map(function (p) {
+        var xy = p.split(","); return sx(parseFloat(xy[0])) + "," + xy[1];
+      }).join(" "));
+      g.querySelectorAll("circle").forEach(function (c) { c.setAttribute("cx", sx(num(c, "cx"))); });
+      g.querySelectorAll("rect").forEach(function (r) { r.setAttribute("x", sx(num(r, "x") + 3) - 3); });
+    });
+    chart.setAttribute("data-t1", new Date(to).toISOString());
+  }
+  function add(chart, row) {
+    var t = Date.parse(row.getAttribute("data-at"));
+    var t0 = Date.parse(chart.getAttribute("data-t0")), t1 = Date.parse(chart.getAttribute("data-t1"));
+    if (isNaN(t) || t < t0) return;
+    if (t > t1) { widen(chart, t0, t1, t + 10 * 60000); t1 = Date.parse(chart.getAttribute("data-t1")); }
+    var left = num(chart, "data-left"), right = num(chart, "data-right");
+    var x = left + (t - t0) / (t1 - t0) * (right - left);
+    chart.querySelectorAll("g.series").forEach(function (g) {
+      var v = parseFloat(row.getAttribute("data-" + g.getAttribute("data-field")));
+      if (isNaN(v)) return;
+      var lo = num(g, "data-lo"), hi = num(g, "data-hi"), top = num(g, "data-top"), bottom = num(g, "data-bottom");
+      var y = bottom - (Math.min(Math.max(v, lo), hi) - lo) / (hi - lo) * (bottom - top);
+      var line = g.querySelector("polyline");
+      line.setAttribute("points", (line.getAttribute("points") + " " + x.toFixed(1) + "," + y.toFixed(1)).trim());
+      var mark;
+      if (g.classList.contains("heart")) {
+        mark = document.createElementNS(NS, "rect");
+        mark.setAttribute("x", (x - 3).toFixed(1)); mark.setAttribute("y", (y - 3).toFixed(1));
+        mark.setAttribute("width", "6"); mark.setAttribute("height", "6");
+      } else {
+        mark = document.createElementNS(NS, "circle");
+        mark.setAttribute("cx", x.toFixed(1)); mark.setAttribute("cy", y.toFixed(1));
+        mark.setAttribute("r", g.classList.contains("diastolic") ? "3.2" : "3.5");
+      }
+      g.appendChild(mark);
+    });
+  }
+  document.addEventListener("htmx:afterSettle", function () {
+    var chart = svg(); if (!chart) return;
+    var since = plotted(chart), newest = since;
+    document.querySelectorAll("#vitals-rows tr[data-at]").forEach(function (row) {
+      var t = Date.parse(row.getAttribute("data-at"));
+      if (t > since) { add(chart, row); newest = Math.max(newest, t); }
+    });
+    chart.setAttribute("data-plotted", new Date(newest).toISOString());
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    var chart = svg(); if (chart) chart.setAttribute("data-plotted", new Date(plotted(chart)).toISOString());
+  });
+})();

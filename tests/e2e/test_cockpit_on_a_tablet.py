@@ -97,6 +97,11 @@ def test_a_nurse_charts_vitals_by_touch_on_a_tablet(tablet, live_server, clinic,
     expect(page.get_by_role("form", name="New vitals row").get_by_label("Systolic")).to_have_value("")
     expect(glance).to_contain_text("next vitals due in 10 min")  # the bar follows the saved row
     expect(glance).to_contain_text("latest reading 126/80")
+    # the saved row joins the trend (only the row came back: the page adds it on the chart's scales)
+    expect(trend.locator("g.series.systolic circle")).to_have_count(4)
+    expect(trend.locator("g.series.heart rect")).to_have_count(4)
+    assert trend.locator("g.series.systolic polyline").evaluate("p => p.getAttribute('points').split(' ').length") == 4
+    shot(page, "cockpit-tablet-after-save")
     assert_big_enough(page)
 
 
