@@ -14,6 +14,7 @@ from ketaclinic.accounts.models import User
 from ketaclinic.measures import services as measures
 from ketaclinic.portal.models import PatientAccount
 from ketaclinic.treatments import services
+from tests.e2e.axe import violations
 from tests.e2e.test_pages_pass_axe_in_both_themes import shot
 from tests.factories import actor, dosed_session, let_time_pass, make_rooms
 
@@ -102,6 +103,13 @@ def test_a_nurse_charts_vitals_by_touch_on_a_tablet(tablet, live_server, clinic,
     expect(trend.locator("g.series.heart rect")).to_have_count(4)
     assert trend.locator("g.series.systolic polyline").evaluate("p => p.getAttribute('points').split(' ').length") == 4
     shot(page, "cockpit-tablet-after-save")
+    # the same at the chair in a darkened room: switched on this tablet, no WCAG A/AA violation, alerts in words
+    page.get_by_role("button", name="Dimmed room").tap()
+    expect(page.locator("html")).to_have_class(re.compile(r"\btheme-dim\b"))
+    assert violations(page) == []
+    assert_big_enough(page)
+    page.evaluate("() => window.scrollTo(0, 0)")
+    shot(page, "cockpit-tablet-dim")
     assert_big_enough(page)
 
 
