@@ -13,6 +13,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from ketaclinic.accounts.models import RoleGrant, User
 from ketaclinic.accounts.roles import Role
+from ketaclinic.audit import seals
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
@@ -62,14 +63,19 @@ class ClinicAdminOnly:
         return False  # deactivate instead: records point at people and rooms
 
     def log_addition(self, request, obj, message):
-        audit.record(Actor.from_request(request), ADMIN_ACTIONS[obj._meta.model_name][0], subject=obj,
-                     details={"message": str(message)})
+        self._audit(request, obj, ADMIN_ACTIONS[obj._meta.model_name][0], message)
         return super().log_addition(request, obj, message)
 
     def log_change(self, request, obj, message):
-        audit.record(Actor.from_request(request), ADMIN_ACTIONS[obj._meta.model_name][1], subject=obj,
-                     details={"message": str(message)})
+        self._audit(request, obj, ADMIN_ACTIONS[obj._meta.model_name][1], message)
         return super().log_change(request, obj, message)
+
+    def _audit(self, request, obj, action, message):
+        """Called after the object and its inlines are saved: a staff account is sealed with its roles then."""
+        if isinstance(obj, User):
+            seals.record(Actor.from_request(request), action, obj, details={"message": str(message)})
+        else:
+            audit.record(Actor.from_request(request), action, subject=obj, details={"message": str(message)})
 
 
 class StaffChangeForm(UserChangeForm):
@@ -86,6 +92,15 @@ class StaffChangeForm(UserChangeForm):
             raise forms.ValidationError(str(e)) from e
 
     def clean(self):
+        # an account whose roles or status were changed in the database is not saved over (that would seal the
+        # change as the application's): verify_records names it, and the compliance lead looks first
+        if self.instance.pk:
+            try:
+                seals.require_intact(self.instance)
+            except seals.TamperedRecord:
+                raise forms.ValidationError("This account's roles or status were changed outside KetaClinic since "
+                                            "they were last saved (verify_records names it); nothing can be saved on "
+                                            "it. Tell the compliance lead.") from None
         data = super().clean()
         dea = (data.get("dea_number") or "").strip().upper().replace(" ", "")
         if dea:

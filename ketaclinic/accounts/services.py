@@ -23,6 +23,8 @@ from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
 from ketaclinic.accounts import secondfactor, throttle
 from ketaclinic.accounts.models import RoleGrant, SignInCounter, User
+from ketaclinic.accounts.roles import Role
+from ketaclinic.audit import seals
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
@@ -372,8 +374,8 @@ def create_staff(*, actor: Actor, username: str, password: str, roles: set[str],
     user = User.objects.create_user(
         username=username, password=password, first_name=first_name, last_name=last_name, email=email,
         credentials=credentials, licence_number=licence_number, licence_state=licence_state.upper(),
-        is_demo=is_demo, **ids,
+        is_demo=is_demo, is_staff=Role.CLINIC_ADMIN in roles, **ids,  # Django's admin login asks for is_staff
     )
     RoleGrant.objects.bulk_create([RoleGrant(user=user, role=r) for r in sorted(roles)])
-    audit.record(actor, AuditAction.STAFF_CREATED, subject=user, details={"username": username, "roles": sorted(roles)})
+    seals.record(actor, AuditAction.STAFF_CREATED, user, details={"username": username, "roles": sorted(roles)})
     return user

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from ketaclinic.audit import seals
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
@@ -82,16 +83,20 @@ def register_patient(
             setattr(patient, name, data[name])
     patient.mrn = format_mrn(next_number("mrn"))
     patient.save()
-    audit.record(
-        actor, AuditAction.PATIENT_REGISTERED, subject=patient, patient=patient,
-        details={"mrn": patient.mrn, "duplicate_confirmed": bool(dupes.exists() and confirm_duplicate)},
-    )
+    seals.record(actor, AuditAction.PATIENT_REGISTERED, patient, patient=patient,
+                 details={"mrn": patient.mrn, "duplicate_confirmed": bool(dupes.exists() and confirm_duplicate)})
     return patient
 
 
 @transaction.atomic
 def update_patient(*, actor: Actor, patient: Patient, data: Mapping[str, object], confirm_duplicate: bool = False) -> Patient:
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    try:
+        seals.require_intact(patient)
+    except seals.TamperedRecord:
+        raise RegistryError({"__all__": "This patient's record was changed outside KetaClinic since it was last saved "
+                                        "(verify_records names it); nothing more can be saved on it. Tell the "
+                                        "compliance lead."}) from None
     new = {k: v for k, v in data.items() if k in PATIENT_FIELDS}
     if "date_of_birth" in new:
         validate_date_of_birth(new["date_of_birth"])  # type: ignore[arg-type]
@@ -112,7 +117,7 @@ def update_patient(*, actor: Actor, patient: Patient, data: Mapping[str, object]
     for name, value in new.items():
         setattr(patient, name, value)
     patient.save()
-    audit.record(actor, AuditAction.PATIENT_UPDATED, subject=patient, patient=patient, details={"changes": diff})
+    seals.record(actor, AuditAction.PATIENT_UPDATED, patient, patient=patient, details={"changes": diff})
     return patient
 
 

@@ -31,7 +31,8 @@ def mismatched() -> list[str]:
 def test_a_signed_session_its_order_and_its_assessment_verify(signed_session, capsys):
     checked, problems = verify_records()
     assert problems == []
-    assert checked == 3  # the consult's assessment, the order, and the session (sealed at both signatures)
+    # the patient's registry record, the consult's assessment, the order, and the session (sealed at both signatures)
+    assert checked == 4
     call_command("verify_records")
     assert "Signed records intact" in capsys.readouterr().out
 

@@ -144,9 +144,6 @@ class Command(BaseCommand):
                 dea_number=dea_for(last, f"{345670 + i:06d}") if prescriber else "",
                 licence_number=f"DEMO-{10000 + i}" if cred else "", licence_state="CO" if cred else "",
             )
-        admin = users["admin"]
-        admin.is_staff = True  # Django's admin login still asks for is_staff; permissions come from the role
-        admin.save(update_fields=["is_staff"])
         for name, kind, chairs in [
             ("Infusion Room A", Room.Kind.INFUSION, 2), ("Infusion Room B", Room.Kind.INFUSION, 2),
             ("Spravato Suite", Room.Kind.INTRANASAL, 3), ("Consult Room", Room.Kind.CONSULT, 1),

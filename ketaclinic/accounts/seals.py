@@ -1,0 +1,16 @@
+"""What a staff account's access holds for tamper evidence (``ketaclinic/audit/seals.py``): the roles it is
+granted and whether it is active, staff or superuser. ``create_staff`` and every change on the admin's staff page
+seal it, so a role granted, or an account switched on, in the database is named by ``verify_records``. (Accounts
+written straight into the database by a test fixture or before this check existed are sealed at their next change
+through the application.)"""
+
+from ketaclinic.accounts.models import User
+from ketaclinic.audit import seals
+
+
+def _content(user: User) -> dict[str, object]:
+    return {"access": {"roles": sorted(user.role_grants.values_list("role", flat=True)), "is_active": user.is_active,
+                       "is_staff": user.is_staff, "is_superuser": user.is_superuser}}
+
+
+seals.register(User, _content, signed={"pk__in": []})  # only accounts the application sealed are checked

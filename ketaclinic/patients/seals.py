@@ -1,0 +1,16 @@
+"""What a patient's registry record holds for tamper evidence (``ketaclinic/audit/seals.py``): identity, contacts,
+escort, allergies and current medications, as registration and each edit through the application wrote them. A
+patient registered by the application is sealed then and again at each edit, so an allergy removed or a date of
+birth changed in the database is named by ``verify_records``. (Patients bulk-inserted by ``generate_patients`` for
+benchmarks are not sealed and not checked.)"""
+
+from ketaclinic.audit import seals
+from ketaclinic.patients.models import Patient
+from ketaclinic.patients.services import PATIENT_FIELDS
+
+
+def _content(patient: Patient) -> dict[str, object]:
+    return {"patient": {name: getattr(patient, name) for name in ("clinic_id", "mrn", *PATIENT_FIELDS)}}
+
+
+seals.register(Patient, _content, signed={"pk__in": []})  # only patients the application sealed are checked
