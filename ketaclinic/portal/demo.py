@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from ketaclinic.accounts.models import User
 from ketaclinic.measures.models import DueItem, Timing
+from ketaclinic.patients import services as patient_services
 from ketaclinic.patients.models import Patient
 from ketaclinic.portal import services
 from ketaclinic.portal.models import PatientAccount
@@ -23,7 +24,8 @@ def seed(ctx) -> None:
     logins = []
     for n, patient in enumerate(patients[:2], 1):
         email = f"patient{n}@example.invalid"
-        Patient.objects.filter(pk=patient.pk).update(email=email)
+        # through the registry's use case, so the patient's record stays sealed as the application wrote it
+        patient = patient_services.update_patient(actor=_frontdesk_actor(ctx), patient=patient, data={"email": email})
         user = User.objects.create_user(username=email, email=email, password=PORTAL_PASSWORD,
                                         first_name=patient.legal_given_name, last_name=patient.legal_family_name,
                                         is_demo=True)
@@ -38,8 +40,8 @@ def seed(ctx) -> None:
     invite_token = None
     if len(patients) > 2:
         patient = patients[2]
-        Patient.objects.filter(pk=patient.pk).update(email="patient3@example.invalid")
-        patient.refresh_from_db()
+        patient = patient_services.update_patient(actor=_frontdesk_actor(ctx), patient=patient,
+                                                  data={"email": "patient3@example.invalid"})
         _inv, invite_token = services.invite(actor=_frontdesk_actor(ctx), patient=patient,
                                              link_base=f"{_base()}/portal/invite/")
     print("\nPatient portal demo logins (synthetic; a new device gets a 6-digit code, printed to the server "
