@@ -54,7 +54,7 @@
   document.addEventListener("htmx:responseError", failed);
 })();
 // Vitals trend: the chart is drawn by the server (templates/treatments/_vitals_trend.html); a row saved in place
-// (only the row comes back) is added to it here from the row's data-* values, on the same scales. A reading past
+// (only the row comes back) is added to it here from the data-* values on the row's Level cell, on the same scales. A reading past
 // the chart's right edge widens the time axis (every time-placed mark moves in proportion).
 (function () {
   "use strict";
@@ -64,7 +64,7 @@
   function plotted(chart) {
     var last = chart.getAttribute("data-plotted");
     if (last) return Date.parse(last);
-    var rows = document.querySelectorAll("#vitals-rows tr[data-at]"), max = 0;
+    var rows = document.querySelectorAll("#vitals-rows td[data-at]"), max = 0;
     rows.forEach(function (r) { max = Math.max(max, Date.parse(r.getAttribute("data-at"))); });
     return max;
   }
@@ -114,7 +114,7 @@
   document.addEventListener("htmx:afterSettle", function () {
     var chart = svg(); if (!chart) return;
     var since = plotted(chart), newest = since;
-    document.querySelectorAll("#vitals-rows tr[data-at]").forEach(function (row) {
+    document.querySelectorAll("#vitals-rows td[data-at]").forEach(function (row) {
       var t = Date.parse(row.getAttribute("data-at"));
       if (t > since) { add(chart, row); newest = Math.max(newest, t); }
     });
