@@ -30,6 +30,7 @@ from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinical.errors import ClinicalInputError
 from ketaclinic.clinical.identifiers import check_dea_number, check_npi
+from ketaclinic.usecases import use_case
 
 WRONG_PASSWORD = "That username and password do not match."
 WRONG_CODE = "That code is not right. Type the 6 digits your authenticator app shows now, or a recovery code."
@@ -366,7 +367,7 @@ def validate_credentials(*, npi: str = "", dea_number: str = "", last_name: str 
     return out
 
 
-@transaction.atomic
+@use_case
 def create_staff(*, actor: Actor, username: str, password: str, roles: set[str], first_name: str, last_name: str,
                  credentials: str = "", npi: str = "", dea_number: str = "", licence_number: str = "",
                  licence_state: str = "", email: str = "", is_demo: bool = False) -> User:

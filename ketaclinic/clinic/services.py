@@ -15,6 +15,7 @@ from ketaclinic.clinical.errors import ClinicalInputError
 from ketaclinic.clinical.identifiers import check_dea_number
 from ketaclinic.clinical.settings import SETTINGS, defaults, validate_settings
 from ketaclinic.inputs import ascii_digits
+from ketaclinic.usecases import use_case
 
 CLINIC_FIELDS = ("name", "address_line1", "address_line2", "city", "state", "postal_code", "phone", "time_zone",
                  "dea_registration", "crisis_line", "working_weekdays")
@@ -26,7 +27,7 @@ class ClinicSettingsError(ValueError):
         super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
 
 
-@transaction.atomic
+@use_case
 def update_clinic(*, actor: Actor, clinic: Clinic, data: Mapping[str, str]) -> Clinic:
     new = {k: (v.strip() if isinstance(v, str) else v) for k, v in data.items() if k in CLINIC_FIELDS}
     errors: dict[str, str] = {}
@@ -63,7 +64,7 @@ def update_clinic(*, actor: Actor, clinic: Clinic, data: Mapping[str, str]) -> C
     return clinic
 
 
-@transaction.atomic
+@use_case
 def update_limits(*, actor: Actor, clinic: Clinic, values: Mapping[str, object]) -> dict[str, object]:
     """Set clinical thresholds. Values equal to the core's default are not stored (the default applies)."""
     try:
@@ -89,7 +90,7 @@ def limits_table(clinic: Clinic) -> list[dict[str, object]]:
     return rows
 
 
-@transaction.atomic
+@use_case
 def add_room(*, actor: Actor, clinic: Clinic, name: str, kind: str, chairs: int) -> Room:
     name = name.strip()
     errors = {}

@@ -344,7 +344,7 @@ def _load(entries: list[Entry], clinic, actor: Actor, issues: list[tuple[int, di
 
     for entry in [e for e in entries if e.resource_type == "Patient"]:
         def register(entry=entry):
-            return registry.register_patient(actor=actor, clinic=clinic, data=_patient_data(entry.resource))
+            return registry.register_patient.within(actor=actor, clinic=clinic, data=_patient_data(entry.resource))
 
         patient = run(entry, register)
         if patient is not None:
@@ -396,7 +396,8 @@ def _load(entries: list[Entry], clinic, actor: Actor, issues: list[tuple[int, di
                 continue
             note = "; ".join(n.text for n in (r.note or []) if n.text)[:1000]
             dx = run(entry, lambda r=r, patient=patient, code=code, noted_on=noted_on, note=note:
-                     registry.add_diagnosis(actor=actor, patient=patient, code=code, note=note, noted_on=noted_on))
+                     registry.add_diagnosis.within(actor=actor, patient=patient, code=code, note=note,
+                                                   noted_on=noted_on))
             if dx is not None:
                 ok(entry)
         elif entry.resource_type == "Observation":
@@ -413,7 +414,7 @@ def _load(entries: list[Entry], clinic, actor: Actor, issues: list[tuple[int, di
                 refuse(entry, str(e))
                 continue
             def administer(patient=patient, scale=scale, answers=answers, when=when):
-                saved = measures.record_administration(actor=actor, patient=patient, scale=scale, answers=answers,
+                saved = measures.record_administration.within(actor=actor, patient=patient, scale=scale, answers=answers,
                                                        administered_at=when)
                 if not saved.submitted:  # an incomplete form would stay a draft: an import refuses it instead
                     raise EntryError(f"{SCALES[scale].name} is incomplete; missing answers: "
@@ -458,8 +459,8 @@ def _observation(entry, r, patient, actor, run, ok, skipped, refuse, registry) -
     except EntryError as e:
         refuse(entry, str(e))
         return
-    saved = run(entry, lambda: registry.record_measurement(actor=actor, patient=patient, unit=unit, weight=weight,
-                                                          height=height, measured_at=when))
+    saved = run(entry, lambda: registry.record_measurement.within(actor=actor, patient=patient, unit=unit,
+                                                                 weight=weight, height=height, measured_at=when))
     if saved is not None:
         ok(entry)
 

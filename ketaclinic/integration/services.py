@@ -38,7 +38,7 @@ class IntegrationError(ValueError):
         super().__init__("; ".join(self.errors.values()))
 
 
-@transaction.atomic
+@use_case
 def offer_after(*, actor: Actor, session) -> IntegrationSession | None:
     """Offer an integration session in the window after a dosing session (once per dosing session)."""
     end = session.dose_ended_at or session.discharged_at
@@ -55,7 +55,7 @@ def offer_after(*, actor: Actor, session) -> IntegrationSession | None:
     return offer
 
 
-@transaction.atomic
+@use_case
 def book(*, actor: Actor, offer: IntegrationSession, start: datetime, therapist, room: Room | None = None,
          minutes: int = 50) -> IntegrationSession:
     offer = IntegrationSession.objects.select_for_update().select_related("patient").get(pk=offer.pk)
@@ -82,7 +82,7 @@ def book(*, actor: Actor, offer: IntegrationSession, start: datetime, therapist,
     return offer
 
 
-@transaction.atomic
+@use_case
 def set_status(*, actor: Actor, offer: IntegrationSession, status: str) -> IntegrationSession:
     if status not in STATUS_ACTIONS:
         raise IntegrationError("Unknown status.")

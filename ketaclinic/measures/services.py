@@ -47,6 +47,7 @@ from ketaclinic.measures.models import (
 )
 from ketaclinic.measures.schedule import DEFAULT_PLAN, close_due_items, refresh_due_items
 from ketaclinic.patients.models import Patient
+from ketaclinic.usecases import use_case
 
 #: The safety flags of the clinical core that open an urgent task for the clinician on call (issue 5 §3).
 SAFETY_TASK_FLAGS = SUICIDALITY_TASK_FLAGS
@@ -140,7 +141,7 @@ def clinician_on_call(clinic, when: datetime | None = None) -> User | None:
     return (User.objects.filter(is_active=True, role_grants__role=Role.PRESCRIBER).order_by("pk").first())
 
 
-@transaction.atomic
+@use_case
 def set_on_call(*, actor: Actor, day: date, clinician: User) -> OnCall:
     if not clinician.is_active or not clinician.has_role(Role.PRESCRIBER):
         raise MeasureError({"clinician": "The clinician on call must be an active prescriber."})
@@ -152,7 +153,7 @@ def set_on_call(*, actor: Actor, day: date, clinician: User) -> OnCall:
 
 
 # ------------------------------------------------------------------------------------------ administering
-@transaction.atomic
+@use_case
 def start_administration(*, actor: Actor, patient: Patient, scale: str, source: str,
                          timing: str = Timing.AD_HOC, session: Session | None = None,
                          due_item: DueItem | None = None) -> Administration:
@@ -215,7 +216,7 @@ def _open_safety_tasks(actor: Actor, admin: Administration, result: ScaleResult)
     return tasks
 
 
-@transaction.atomic
+@use_case
 def save_answers(*, actor: Actor, administration: Administration, answers: Mapping[str, int | None],
                  submit: bool, administered_at: datetime | None = None, due_item: DueItem | None = None
                  ) -> SaveOutcome:
@@ -268,34 +269,34 @@ def save_answers(*, actor: Actor, administration: Administration, answers: Mappi
     return SaveOutcome(admin, result, submitted, () if submitted else result.missing, tasks, booster)
 
 
-@transaction.atomic
+@use_case
 def record_administration(*, actor: Actor, patient: Patient, scale: str, answers: Mapping[str, int | None],
                           source: str = Administration.Source.STAFF, timing: str = Timing.AD_HOC,
                           administered_at: datetime | None = None, session: Session | None = None,
                           due_item: DueItem | None = None) -> SaveOutcome:
     """Start and submit in one step (staff entry of a complete paper form; demo data)."""
-    admin = start_administration(actor=actor, patient=patient, scale=scale, source=source, timing=timing,
-                                 session=session, due_item=due_item)
-    return save_answers(actor=actor, administration=admin, answers=answers, submit=True,
-                        administered_at=administered_at, due_item=due_item)
+    admin = start_administration.within(actor=actor, patient=patient, scale=scale, source=source, timing=timing,
+                                        session=session, due_item=due_item)
+    return save_answers.within(actor=actor, administration=admin, answers=answers, submit=True,
+                               administered_at=administered_at, due_item=due_item)
 
 
-@transaction.atomic
+@use_case
 def enter_staff_answers(*, actor: Actor, patient: Patient, scale: str, answers: Mapping[str, int | None],
                         submit: bool, timing: str = Timing.AD_HOC, session: Session | None = None,
                         administered_at: datetime | None = None) -> SaveOutcome:
     """Staff enter a scale in the clinic: open (or continue) the staff draft, give it the timing and session
     chosen on the page, save the answers and, on ``submit``, score it. Bad input changes nothing, not even the
     draft."""
-    admin = start_administration(actor=actor, patient=patient, scale=scale, source=Administration.Source.STAFF,
-                                 timing=timing, session=session)
+    admin = start_administration.within(actor=actor, patient=patient, scale=scale,
+                                        source=Administration.Source.STAFF, timing=timing, session=session)
     if admin.timing != timing or admin.session_id != (session.pk if session else None):
         Administration.objects.filter(pk=admin.pk).update(timing=timing, session=session)
-    return save_answers(actor=actor, administration=admin, answers=answers, submit=submit,
-                        administered_at=administered_at)
+    return save_answers.within(actor=actor, administration=admin, answers=answers, submit=submit,
+                               administered_at=administered_at)
 
 
-@transaction.atomic
+@use_case
 def mark_entered_in_error(*, actor: Actor, administration: Administration, reason: str) -> Administration:
     reason = (reason or "").strip()
     if not reason:
@@ -315,7 +316,7 @@ def mark_entered_in_error(*, actor: Actor, administration: Administration, reaso
 
 
 # ------------------------------------------------------------------------------------------ safety tasks
-@transaction.atomic
+@use_case
 def acknowledge_safety_task(*, actor: Actor, task: SafetyTask, action: str, note: str) -> SafetyTask:
     """Record who acknowledged an urgent task, when, and what they did (action and a note are required)."""
     errors = {}
@@ -399,7 +400,7 @@ def evaluate_booster(*, actor: Actor, administration: Administration) -> Booster
     return prompt
 
 
-@transaction.atomic
+@use_case
 def resolve_booster(*, actor: Actor, prompt: BoosterPrompt, decision: str, reason: str) -> BoosterPrompt:
     if decision not in (BoosterPrompt.Status.BOOKED, BoosterPrompt.Status.DISMISSED):
         raise MeasureError({"decision": "Choose 'booster planned' or 'dismiss'."})
@@ -419,7 +420,7 @@ def resolve_booster(*, actor: Actor, prompt: BoosterPrompt, decision: str, reaso
 
 
 # ------------------------------------------------------------------------------------------ schedules
-@transaction.atomic
+@use_case
 def apply_default_schedule(*, actor: Actor, patient: Patient) -> list[MeasureSchedule]:
     """Give the patient the clinic's default plan for every scale they do not already have a schedule for."""
     have = set(MeasureSchedule.objects.filter(patient=patient).values_list("scale", flat=True))
@@ -438,7 +439,7 @@ def apply_default_schedule(*, actor: Actor, patient: Patient) -> list[MeasureSch
 SCHEDULE_FIELDS = ("baseline", "pre_dose", "after_24h", "after_7d", "repeat", "active")
 
 
-@transaction.atomic
+@use_case
 def update_schedule(*, actor: Actor, patient: Patient, scale: str, values: Mapping[str, object]) -> MeasureSchedule:
     if scale not in SCALES:
         raise MeasureError({"scale": "Unknown scale."})

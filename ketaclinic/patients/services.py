@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -25,6 +24,7 @@ from ketaclinic.patients.models import (
     format_mrn,
     name_key,
 )
+from ketaclinic.usecases import use_case
 
 
 class RegistryError(ValueError):
@@ -65,7 +65,7 @@ def find_duplicates(clinic: Clinic, given: str, family: str, dob: date, exclude:
     return qs
 
 
-@transaction.atomic
+@use_case
 def register_patient(
     *, actor: Actor, clinic: Clinic, data: Mapping[str, object], confirm_duplicate: bool = False, is_demo: bool = False
 ) -> Patient:
@@ -88,7 +88,7 @@ def register_patient(
     return patient
 
 
-@transaction.atomic
+@use_case
 def update_patient(*, actor: Actor, patient: Patient, data: Mapping[str, object], confirm_duplicate: bool = False) -> Patient:
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     try:
@@ -135,7 +135,7 @@ class MeasurementResult:
     warnings: tuple[str, ...]
 
 
-@transaction.atomic
+@use_case
 def record_measurement(
     *, actor: Actor, patient: Patient, unit: str, weight: Decimal | None, height: Decimal | None,
     measured_at: datetime | None = None,
@@ -190,7 +190,7 @@ def latest_weight_entry(patient: Patient) -> BodyMeasurement | None:
             .order_by("-measured_at").first())
 
 
-@transaction.atomic
+@use_case
 def mark_measurement_entered_in_error(*, actor: Actor, measurement: BodyMeasurement, reason: str) -> BodyMeasurement:
     """A weight or height recorded by mistake stays in the history, marked entered-in-error (never deleted)."""
     m = BodyMeasurement.objects.select_for_update().get(pk=measurement.pk)
@@ -217,7 +217,7 @@ def diagnosis_catalogue() -> dict[str, str]:
     return dict(ICD10_CODES)
 
 
-@transaction.atomic
+@use_case
 def add_diagnosis(*, actor: Actor, patient: Patient, code: str, note: str = "", noted_on: date | None = None) -> Diagnosis:
     catalogue = diagnosis_catalogue()
     code = code.strip().upper()
@@ -233,7 +233,7 @@ def add_diagnosis(*, actor: Actor, patient: Patient, code: str, note: str = "", 
     return dx
 
 
-@transaction.atomic
+@use_case
 def mark_diagnosis_entered_in_error(*, actor: Actor, diagnosis: Diagnosis, reason: str) -> Diagnosis:
     if not reason.strip():
         raise RegistryError({"reason": "Say why this diagnosis was entered in error."})

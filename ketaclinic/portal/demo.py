@@ -25,7 +25,7 @@ def seed(ctx) -> None:
     for n, patient in enumerate(patients[:2], 1):
         email = f"patient{n}@example.invalid"
         # through the registry's use case, so the patient's record stays sealed as the application wrote it
-        patient = patient_services.update_patient(actor=_frontdesk_actor(ctx), patient=patient, data={"email": email})
+        patient = patient_services.update_patient.within(actor=_frontdesk_actor(ctx), patient=patient, data={"email": email})
         user = User.objects.create_user(username=email, email=email, password=PORTAL_PASSWORD,
                                         first_name=patient.legal_given_name, last_name=patient.legal_family_name,
                                         is_demo=True)
@@ -40,9 +40,9 @@ def seed(ctx) -> None:
     invite_token = None
     if len(patients) > 2:
         patient = patients[2]
-        patient = patient_services.update_patient(actor=_frontdesk_actor(ctx), patient=patient,
+        patient = patient_services.update_patient.within(actor=_frontdesk_actor(ctx), patient=patient,
                                                   data={"email": "patient3@example.invalid"})
-        _inv, invite_token = services.invite(actor=_frontdesk_actor(ctx), patient=patient,
+        _inv, invite_token = services.invite.within(actor=_frontdesk_actor(ctx), patient=patient,
                                              link_base=f"{_base()}/portal/invite/")
     print("\nPatient portal demo logins (synthetic; a new device gets a 6-digit code, printed to the server "
           "console by the demo email backend):")

@@ -27,6 +27,7 @@ from ketaclinic.audit.services import Actor
 from ketaclinic.inputs import InputError, check_email_address
 from ketaclinic.patients.models import Patient
 from ketaclinic.portal.models import Invitation, LoginCode, PatientAccount, TrustedDevice
+from ketaclinic.usecases import use_case
 
 INVITE_HOURS = int(getattr(settings, "PORTAL_INVITE_HOURS", 72))
 CODE_MINUTES = int(getattr(settings, "PORTAL_CODE_MINUTES", 10))
@@ -61,7 +62,7 @@ def check_invitation_address(raw: str | None, *, where: str = "") -> str:
         raise PortalError({"email": refused.message}) from None
 
 
-@transaction.atomic
+@use_case
 def invite(*, actor: Actor, patient: Patient, email: str = "", link_base: str = "") -> tuple[Invitation, str]:
     """Create a one-time invitation and email its link; returns (invitation, token). Earlier open invitations
     for the patient are revoked, so only the newest link works."""
@@ -120,7 +121,7 @@ def accept_invitation(*, token: str, password: str, password2: str, client_ip: s
     return _accept_open_invitation(inv, password, password2, client_ip)
 
 
-@transaction.atomic
+@use_case
 def _accept_open_invitation(inv: Invitation, password: str, password2: str, client_ip: str | None) -> PatientAccount:
     inv = Invitation.objects.select_for_update().select_related("patient__clinic").get(pk=inv.pk)
     state = inv.state

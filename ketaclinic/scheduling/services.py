@@ -220,7 +220,7 @@ def book_appointment(*, actor: Actor, clinic: Clinic, type: AppointmentType, sta
     if patient is None:
         data = {k: v for k, v in dict(new_patient or {}).items() if k in NEW_PATIENT_FIELDS and v not in (None, "")}
         try:
-            patient = register_patient(actor=actor, clinic=clinic, data=data, confirm_duplicate=confirm_duplicate)
+            patient = register_patient.within(actor=actor, clinic=clinic, data=data, confirm_duplicate=confirm_duplicate)
         except RegistryError as e:
             raise SchedulingError(e.errors) from None
     appointment = Appointment.objects.create(

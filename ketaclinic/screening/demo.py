@@ -36,11 +36,11 @@ def seed(ctx) -> None:
             flags = ["aneurysmal_vascular_disease"]
         elif idx % 7 == 5:
             flags = ["substance_use_disorder"]
-        consult = services.start_consult(actor=nurse, patient=p, drug=drug)
+        consult = services.start_consult.within(actor=nurse, patient=p, drug=drug)
         if drug == "esketamine" and not any(c.startswith(("F32", "F33")) for c in consult.diagnoses):
             consult.diagnoses = ["F33.2", *consult.diagnoses]
         meds = ["benzodiazepine"] if idx % 6 == 4 else []
-        services.update_intake(actor=nurse, consult=consult, data={
+        services.update_intake.within(actor=nurse, consult=consult, data={
             "diagnoses": consult.diagnoses, "history_flags": flags, "medication_classes": meds,
             "weight_kg": consult.weight_kg or "", "height_cm": consult.height_cm or "",
             "baseline_systolic_mmHg": str(rng.randint(112, 136)), "baseline_diastolic_mmHg": str(rng.randint(70, 86)),
@@ -48,24 +48,24 @@ def seed(ctx) -> None:
             "notes": "Synthetic demo consult."})
         if idx < 24:
             for d, dose in rng.sample(TRIAL_DRUGS, rng.randint(2, 3)):
-                services.add_trial(actor=nurse, consult=consult, drug=d, dose=dose, weeks=rng.choice([6, 8, 10, 12]),
+                services.add_trial.within(actor=nurse, consult=consult, drug=d, dose=dose, weeks=rng.choice([6, 8, 10, 12]),
                                    adequate_dose=True, outcome=rng.choice(["no_response", "partial"]))
-            services.record_scale(actor=nurse, consult=consult, scale="phq9",
+            services.record_scale.within(actor=nurse, consult=consult, scale="phq9",
                                   answers={f"q{k}": rng.randint(1, 3) for k in range(1, 9)} | {"q9": 0})
         if idx >= 24:
             continue  # consults still in progress
-        a = services.assess(actor=nurse, consult=consult)
+        a = services.assess.within(actor=nurse, consult=consult)
         when = ctx.now - timedelta(days=rng.randint(30, 90))
         if sign:
             if a.has_absolute:
-                services.sign_assessment(actor=prescriber, assessment=a, decision="decline")
+                services.sign_assessment.within(actor=prescriber, assessment=a, decision="decline")
             else:
                 reason = "" if a.outcome == "eligible" else \
                     "Reviewed with the patient: benefit outweighs the listed risks; monitoring plan agreed."
-                services.sign_assessment(actor=prescriber, assessment=a, decision="accept", override_reason=reason)
+                services.sign_assessment.within(actor=prescriber, assessment=a, decision="accept", override_reason=reason)
                 eligible.append((p, drug))
         elif a.has_absolute:
-            services.sign_assessment(actor=prescriber, assessment=a, decision="decline")
+            services.sign_assessment.within(actor=prescriber, assessment=a, decision="decline")
         Consult.objects.filter(pk=consult.pk).update(created_at=when, updated_at=when)
         for assessment in EligibilityAssessment.objects.filter(consult=consult):
             times = {"assessed_at": when + timedelta(hours=1)}

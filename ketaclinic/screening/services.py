@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
-from django.db import transaction
 from django.utils import timezone
 
 from ketaclinic.accounts.roles import Role
@@ -21,6 +20,7 @@ from ketaclinic.patients.models import Patient
 from ketaclinic.patients.services import HEIGHT_CM_RANGE, RegistryError, record_measurement
 from ketaclinic.screening.models import BaselineScale, Consult, EligibilityAssessment, TreatmentTrial
 from ketaclinic.screening.signals import absolute_contraindication_signed
+from ketaclinic.usecases import use_case
 
 BASELINE_SCALES = ("phq9", "gad7", "pcl5", "qids_sr16", "madrs", "cssrs_screener")
 HISTORY_FLAG_LABELS = {f: f.replace("_", " ").capitalize() for f in elig.HISTORY_FLAGS}
@@ -49,7 +49,7 @@ def _locked(consult: Consult) -> Consult:
     return consult
 
 
-@transaction.atomic
+@use_case
 def start_consult(*, actor: Actor, patient: Patient, drug: str) -> Consult:
     if drug not in elig.Drug._value2member_map_:
         raise ScreeningError({"drug": "Choose ketamine or esketamine."})
@@ -93,7 +93,7 @@ def _int_or_none(value: object, field: str, label: str) -> int | None:
         raise ScreeningError({field: e.message}) from None
 
 
-@transaction.atomic
+@use_case
 def update_intake(*, actor: Actor, consult: Consult, data: Mapping[str, object]) -> Consult:
     """Record diagnoses, history flags, medication classes, weight, height and baseline vitals."""
     consult = _locked(consult)
@@ -156,7 +156,7 @@ def update_intake(*, actor: Actor, consult: Consult, data: Mapping[str, object])
         # The consult's weight and height are entries of the patient's one measurement history, which the chart,
         # the order and the dose read (not a copy kept on the consult alone).
         try:
-            consult.weight_warnings = record_measurement(actor=actor, patient=consult.patient, unit="metric",
+            consult.weight_warnings = record_measurement.within(actor=actor, patient=consult.patient, unit="metric",
                                                          weight=measured[0], height=measured[1]).warnings
         except RegistryError as e:
             raise ScreeningError({"weight_kg" if "weight" in e.errors else "height_cm": " ".join(e.errors.values())}
@@ -165,7 +165,7 @@ def update_intake(*, actor: Actor, consult: Consult, data: Mapping[str, object])
     return consult
 
 
-@transaction.atomic
+@use_case
 def add_trial(*, actor: Actor, consult: Consult, drug: str, dose: str, weeks: object, adequate_dose: bool,
               outcome: str) -> TreatmentTrial:
     consult = _locked(consult)
@@ -192,7 +192,7 @@ def add_trial(*, actor: Actor, consult: Consult, drug: str, dose: str, weeks: ob
     return trial
 
 
-@transaction.atomic
+@use_case
 def record_scale(*, actor: Actor, consult: Consult, scale: str, answers: Mapping[str, object]) -> BaselineScale:
     """Record a baseline scale through the measures app (item by item, timing 'baseline'), so it is the baseline
     of the patient's trajectory and its safety answers (PHQ-9 item 9, QIDS item 12, C-SSRS high risk) open the
@@ -205,7 +205,7 @@ def record_scale(*, actor: Actor, consult: Consult, scale: str, answers: Mapping
     if scale not in BASELINE_SCALES:
         raise ScreeningError({"scale": "Choose a baseline scale."})
     try:
-        outcome = measures.record_administration(actor=actor, patient=consult.patient, scale=scale,
+        outcome = measures.record_administration.within(actor=actor, patient=consult.patient, scale=scale,
                                                  answers=answers, timing=Timing.BASELINE)  # type: ignore[arg-type]
     except measures.MeasureError as e:
         raise ScreeningError({"scale" if k in ("answers", "status") else k: v for k, v in e.errors.items()}) \
@@ -239,7 +239,7 @@ def preview(consult: Consult) -> elig.EligibilityDecision:
     return elig.assess_eligibility(eligibility_input(consult), settings=consult.patient.clinic.limits())
 
 
-@transaction.atomic
+@use_case
 def assess(*, actor: Actor, consult: Consult) -> EligibilityAssessment:
     """Snapshot the clinical core's decision with every reason and source, awaiting the prescriber's signature."""
     consult = _locked(consult)
@@ -261,7 +261,7 @@ def assess(*, actor: Actor, consult: Consult) -> EligibilityAssessment:
     return a
 
 
-@transaction.atomic
+@use_case
 def sign_assessment(*, actor: Actor, assessment: EligibilityAssessment, decision: str,
                     override_reason: str = "") -> EligibilityAssessment:
     """Prescriber signs: accept (eligible), accept over relative contraindications with a written reason, or
@@ -303,7 +303,7 @@ def sign_assessment(*, actor: Actor, assessment: EligibilityAssessment, decision
     return a
 
 
-@transaction.atomic
+@use_case
 def retract_absolute(*, actor: Actor, assessment: EligibilityAssessment, reason: str) -> EligibilityAssessment:
     """A prescriber marks a signed assessment's absolute finding entered-in-error, with a reason. The assessment
     itself is not changed otherwise; the finding stops blocking orders."""

@@ -66,7 +66,7 @@ def seed(ctx) -> None:
     rng, now, actor = ctx.rng, ctx.now, ctx.actor
     nurse, prescriber = ctx.users["nurse"], ctx.users["prescriber"]
     staff_actor = Actor(user=nurse, roles=frozenset({"nurse"}))
-    services.set_on_call(actor=actor, day=now.astimezone(ctx.clinic.tz).date(), clinician=prescriber)
+    services.set_on_call.within(actor=actor, day=now.astimezone(ctx.clinic.tz).date(), clinician=prescriber)
     with_order = set(TreatmentOrder.objects.filter(patient__in=ctx.patients).values_list("patient_id", flat=True))
     # Patients in the treatment seed's (recent) series, then others given a longer, completed IV history here.
     treated = [p for p in ctx.patients if p.pk in with_order]
@@ -95,7 +95,7 @@ def seed(ctx) -> None:
         if not sessions:
             # Series booked but not started: a baseline at the consult only.
             consult = now - timedelta(days=rng.randrange(3, 10))
-            services.record_administration(actor=staff_actor, patient=patient, scale="phq9",
+            services.record_administration.within(actor=staff_actor, patient=patient, scale="phq9",
                                            answers=spread_answers(rng.randrange(14, 24), 9, 3, rng, True),
                                            administered_at=consult, timing=Timing.BASELINE)
             histories.append(patient)
@@ -137,11 +137,11 @@ def seed(ctx) -> None:
             if patient is safety_patient and at == times[-1][0]:
                 answers["q9"] = 1
             source = "portal" if timing in (Timing.WEEKLY, Timing.H24, Timing.D7) and rng.random() < 0.7 else "staff"
-            services.record_administration(actor=staff_actor, patient=patient, scale="phq9", answers=answers,
+            services.record_administration.within(actor=staff_actor, patient=patient, scale="phq9", answers=answers,
                                            administered_at=at, timing=timing, source=source)
             if timing in (Timing.BASELINE, Timing.D7, Timing.WEEKLY) and (timing != Timing.WEEKLY or rng.random() < 0.5):
                 gad = max(0, min(21, round(phq(at) * 0.7 + rng.gauss(0, 1.5))))
-                services.record_administration(actor=staff_actor, patient=patient, scale="gad7",
+                services.record_administration.within(actor=staff_actor, patient=patient, scale="gad7",
                                                answers=spread_answers(gad, 7, 3, rng), administered_at=at, timing=timing,
                                                source=source)
         for scale, plan in DEFAULT_PLAN.items():

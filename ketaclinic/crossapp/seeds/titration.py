@@ -35,18 +35,18 @@ PLAN = treatments_demo.IV | {"titrate": True, "titration_steps": [Decimal("0.5")
 def _eligible(patient, nurse, prescriber, when) -> None:
     """A consult for IV ketamine: recurrent major depression, two adequate trials without response, normal baseline
     vitals; assessed by the core and signed by the prescriber (as the screening seed does it)."""
-    consult = screening.start_consult(actor=nurse, patient=patient, drug="ketamine")
+    consult = screening.start_consult.within(actor=nurse, patient=patient, drug="ketamine")
     weight = services.latest_weight(patient)[0] or Decimal("72.0")
-    screening.update_intake(actor=nurse, consult=consult, data={
+    screening.update_intake.within(actor=nurse, consult=consult, data={
         "diagnoses": ["F33.2"], "history_flags": [], "medication_classes": [], "weight_kg": str(weight),
         "height_cm": "170", "baseline_systolic_mmHg": "122", "baseline_diastolic_mmHg": "78",
         "baseline_heart_rate_bpm": "72", "baseline_spo2_percent": "98", "notes": "Synthetic demo consult."})
     for drug in ("sertraline", "bupropion"):
-        screening.add_trial(actor=nurse, consult=consult, drug=drug, dose="adequate", weeks="8", adequate_dose=True,
+        screening.add_trial.within(actor=nurse, consult=consult, drug=drug, dose="adequate", weeks="8", adequate_dose=True,
                             outcome="no_response")
-    assessment = screening.assess(actor=nurse, consult=consult)
+    assessment = screening.assess.within(actor=nurse, consult=consult)
     reason = "" if assessment.outcome == "eligible" else "Synthetic demo: benefit outweighs risk after discussion."
-    screening.sign_assessment(actor=prescriber, assessment=assessment, decision="accept", override_reason=reason)
+    screening.sign_assessment.within(actor=prescriber, assessment=assessment, decision="accept", override_reason=reason)
     Consult.objects.filter(pk=consult.pk).update(created_at=when, updated_at=when)
 
 
@@ -58,8 +58,8 @@ def seed(ctx) -> None:
     data = synthetic_person(ctx.rng)  # a patient of its own, so the series does not depend on the other seeds
     data["escort_name"] = f"Sam {data['legal_family_name']}"
     data["escort_phone"] = "(720) 555-0199"
-    patient = register_patient(actor=nurse, clinic=clinic, data=data, confirm_duplicate=True, is_demo=True)
-    record_measurement(actor=nurse, patient=patient, unit="metric", weight=Decimal("74.0"), height=Decimal("172"),
+    patient = register_patient.within(actor=nurse, clinic=clinic, data=data, confirm_duplicate=True, is_demo=True)
+    record_measurement.within(actor=nurse, patient=patient, unit="metric", weight=Decimal("74.0"), height=Decimal("172"),
                        measured_at=now - timedelta(days=31))
     _eligible(patient, nurse, prescriber, now - timedelta(days=30))
     order = services.write_order.within(actor=prescriber, patient=patient, data=PLAN)
@@ -79,13 +79,13 @@ def seed(ctx) -> None:
             days.append(day)
         day += timedelta(days=3)
     baseline_at = datetime.combine(days[0] - timedelta(days=5), time(10, 0), tzinfo=tz)
-    measures.record_administration(actor=nurse, patient=patient, scale="phq9",
+    measures.record_administration.within(actor=nurse, patient=patient, scale="phq9",
                                    answers=spread_answers(21, 9, 3, ctx.rng, last_item_zero=True),
                                    administered_at=baseline_at, timing=Timing.BASELINE)
     sessions = [treatments_demo.past_session(ctx, order, seq, datetime.combine(d, time(9, 0), tzinfo=tz),
                                              chairs[-1], users) for seq, d in enumerate(days, 1)]
     after = sessions[-1].dose_ended_at + timedelta(hours=24)
-    measures.record_administration(actor=nurse, patient=patient, scale="phq9",
+    measures.record_administration.within(actor=nurse, patient=patient, scale="phq9",
                                    answers=spread_answers(17, 9, 3, ctx.rng, last_item_zero=True),
                                    administered_at=min(after, now - timedelta(hours=1)), timing=Timing.H24)
     # The next session, on the next working day: booked, and the step up signed ahead of it (the prescriber

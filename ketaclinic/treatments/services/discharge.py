@@ -83,7 +83,7 @@ def discharge(*, actor: Actor, session: TreatmentSession, override_reason: str =
                  details={"ready": d.ready, "missing": list(d.missing), "override_reason": s.discharge_override_reason})
     from ketaclinic.integration.services import offer_after
 
-    offer_after(actor=actor, session=s)
+    offer_after.within(actor=actor, session=s)
     return s
 
 

@@ -165,9 +165,9 @@ def _weigh_in_history(actor: Actor, s: TreatmentSession, weight_kg: Decimal) -> 
         return
     for m in same_visit:
         if s.weight_kg is not None and m.weight_kg == s.weight_kg:
-            mark_measurement_entered_in_error(actor=actor, measurement=m, reason="re-measured at the chair")
+            mark_measurement_entered_in_error.within(actor=actor, measurement=m, reason="re-measured at the chair")
     try:
-        record_measurement(actor=actor, patient=s.patient, unit="metric", weight=weight_kg, height=None)
+        record_measurement.within(actor=actor, patient=s.patient, unit="metric", weight=weight_kg, height=None)
     except RegistryError as e:
         raise TreatmentError({"weight_kg": e.errors.get("weight") or next(iter(e.errors.values()))}) from None
 

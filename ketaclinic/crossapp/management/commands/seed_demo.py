@@ -137,7 +137,7 @@ class Command(BaseCommand):
         users: dict[str, User] = {}
         for i, (username, first, last, cred, roles) in enumerate(DEMO_STAFF):
             prescriber = Role.PRESCRIBER in roles
-            users[username] = create_staff(
+            users[username] = create_staff.within(
                 actor=actor, username=username, password=DEMO_PASSWORD, roles=set(roles), first_name=first,
                 last_name=last, credentials=cred, email=f"{username}@example.invalid", is_demo=True,
                 npi=luhn_npi(f"{123450000 + i:09d}") if cred else "",
@@ -150,7 +150,7 @@ class Command(BaseCommand):
             ("Integration Room", Room.Kind.THERAPY, 1),
         ]:
             if not Room.objects.filter(clinic=clinic, name=name).exists():
-                add_room(actor=actor, clinic=clinic, name=name, kind=kind, chairs=chairs)
+                add_room.within(actor=actor, clinic=clinic, name=name, kind=kind, chairs=chairs)
         now = timezone.now()
         catalogue = diagnosis_catalogue()
         primary = [c for c in ("F33.2", "F32.2", "F33.1", "F31.4", "F43.12", "F31.81") if c in catalogue]
@@ -170,7 +170,8 @@ class Command(BaseCommand):
             data["emergency_contact_relationship"] = rng.choice(["spouse", "partner", "parent", "sibling", "friend"])
             data["escort_name"] = data["emergency_contact_name"]
             data["escort_phone"] = data["emergency_contact_phone"]
-            patient = register_patient(actor=actor, clinic=clinic, data=data, confirm_duplicate=True, is_demo=True)
+            patient = register_patient.within(actor=actor, clinic=clinic, data=data, confirm_duplicate=True,
+                                              is_demo=True)
             patient.created_at = now - timedelta(days=rng.randrange(20, 400))
             Patient.objects.filter(pk=patient.pk).update(created_at=patient.created_at)
             height = Decimal(rng.randrange(152, 193))
