@@ -5,9 +5,11 @@ Every change made here is written to the audit trail like any other change."""
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import UserChangeForm
+from django.shortcuts import redirect
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -137,6 +139,20 @@ class StaffAdmin(ClinicAdminOnly, UserAdmin):
     def get_queryset(self, request):
         # Patients' portal logins are not staff accounts: they are managed from the portal invitation flow.
         return super().get_queryset(request).filter(patient_account__isnull=True)
+
+    def user_change_password(self, request, id, form_url=""):
+        """The password page saves (and so seals) the account too: refused, like the staff form, on an account whose
+        roles or status were changed outside KetaClinic (else a new password would seal a forged role)."""
+        user = self.get_object(request, unquote(id))
+        if user is not None:
+            try:
+                seals.require_intact(user)
+            except seals.TamperedRecord:
+                messages.error(request, "This account's roles or status were changed outside KetaClinic since they "
+                                        "were last saved (verify_records names it); nothing can be saved on it. "
+                                        "Tell the compliance lead.")
+                return redirect("admin:accounts_user_change", user.pk)
+        return super().user_change_password(request, id, form_url)
 
     fieldsets = UserAdmin.fieldsets + (
         ("Clinical credentials", {"fields": ("display_name", "credentials", "phone", "licence_number", "licence_state",

@@ -30,6 +30,8 @@ from ketaclinic.clinic.models import current_clinic
 from ketaclinic.custody.reports import csv_response
 from ketaclinic.formfields import posted
 from ketaclinic.integration.models import IntegrationSession
+from ketaclinic.patients.access import get_patient_for
+from ketaclinic.patients.careteam import guarded
 from ketaclinic.patients.models import Patient
 from ketaclinic.scheduling.models import Appointment
 from ketaclinic.submit import submit
@@ -40,15 +42,14 @@ class ConfirmForm(forms.Form):
     """A POST that carries nothing but its CSRF token (invoice this session)."""
 
 
-def _patient(external_id) -> Patient:
-    return get_object_or_404(Patient.objects.select_related("clinic"), external_id=external_id,
-                             clinic=current_clinic())
+def _patient(request, external_id) -> Patient:
+    return get_patient_for(request, external_id)
 
 
-def _invoice(external_id) -> Invoice:
-    return get_object_or_404(Invoice.objects.select_related("patient__clinic", "rendering_provider", "voided_by",
-                                                            "estimate"),
-                             external_id=external_id, clinic=current_clinic())
+def _invoice(request, external_id) -> Invoice:
+    return guarded(request, get_object_or_404(Invoice.objects.select_related("patient__clinic", "rendering_provider",
+                                                                             "voided_by", "estimate"),
+                                              external_id=external_id, clinic=current_clinic()))
 
 
 # ------------------------------------------------------------------------------------------------ the worklist
@@ -109,7 +110,7 @@ def invoice_integration(request, external_id):
 
 # -------------------------------------------------------------------------------------------------- an invoice
 def invoice(request, external_id):
-    return _invoice_page(request, _invoice(external_id))
+    return _invoice_page(request, _invoice(request, external_id))
 
 
 def _invoice_page(request, inv, **forms_):
@@ -147,7 +148,7 @@ def _on_invoice(request, inv, form, form_name, use_case, saved):
 
 @require_POST
 def pay(request, external_id):
-    inv = _invoice(external_id)
+    inv = _invoice(request, external_id)
     return _on_invoice(request, inv, f.PaymentForm(posted(request)), "pay_form", lambda actor, d: services.take_payment(
         actor=actor, invoice=inv, method=d["method"], amount_cents=d["amount"], reference=d["reference"]),
         saved=lambda p: f"Payment of {dollars(p.amount_cents)} taken: receipt {p.receipt_number}.")
@@ -155,7 +156,7 @@ def pay(request, external_id):
 
 @require_POST
 def refund(request, external_id):
-    inv = _invoice(external_id)
+    inv = _invoice(request, external_id)
     return _on_invoice(request, inv, f.RefundForm(posted(request)), "refund_form", lambda actor, d: services.refund(
         actor=actor, invoice=inv, method=d["method"], amount_cents=d["amount"], reason=d["reason"],
         reference=d["reference"]), saved=lambda p: f"Refund of {dollars(p.amount_cents)} recorded.")
@@ -163,14 +164,14 @@ def refund(request, external_id):
 
 @require_POST
 def void(request, external_id):
-    inv = _invoice(external_id)
+    inv = _invoice(request, external_id)
     return _on_invoice(request, inv, f.VoidForm(posted(request)), "void_form", lambda actor, d: services.void_invoice(
         actor=actor, invoice=inv, reason=d["reason"]), saved="Invoice voided.")
 
 
 @require_POST
 def draw(request, external_id):
-    inv = _invoice(external_id)
+    inv = _invoice(request, external_id)
     packages = PatientPackage.objects.filter(patient=inv.patient, status=PatientPackage.Status.ACTIVE)
     form = f.DrawForm(posted(request), packages=packages)
 
@@ -277,7 +278,7 @@ def _refused_to(request, form, name, **kwargs):
 
 # ------------------------------------------------------------------------------------------ a patient's account
 def account(request, external_id):
-    return _account_page(request, _patient(external_id))
+    return _account_page(request, _patient(request, external_id))
 
 
 def _account_page(request, patient, **forms_):
@@ -306,7 +307,7 @@ def _account_page(request, patient, **forms_):
 
 @require_POST
 def sell_package(request, external_id):
-    patient = _patient(external_id)
+    patient = _patient(request, external_id)
     offers = PackageOffer.objects.filter(clinic=patient.clinic, active=True)
     form = f.SellForm(posted(request), offers=offers)
 
@@ -336,7 +337,7 @@ def refund_package(request, external_id):
 
 @require_POST
 def record_estimate(request, external_id):
-    patient = _patient(external_id)
+    patient = _patient(request, external_id)
     form = f.EstimateDueForm(posted(request))
     return submit(request, form, lambda actor, d: services.record_due(
         actor=actor, patient=patient, reason=d["reason"], asked_on=d["asked_on"], service_on=d["service_on"],
@@ -394,7 +395,7 @@ def withdraw_estimate(request, external_id):
 
 # ------------------------------------------------------------------------------------------ superbills and CSV
 def superbill_pdf(request, external_id):
-    patient = _patient(external_id)
+    patient = _patient(request, external_id)
     bills = superbills.superbills(Invoice.objects.filter(patient=patient))
     audit.record(Actor.from_request(request), AuditAction.BILLING_SUPERBILL_PRINTED, subject=patient,
                  patient=patient, details={"invoices": [b.invoice.number for b in bills]})

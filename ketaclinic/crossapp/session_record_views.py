@@ -13,11 +13,12 @@ from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import current_clinic
 from ketaclinic.crossapp import session_record, session_record_pdf
+from ketaclinic.patients.careteam import guarded
 
 
 def _record(request, external_id, action: AuditAction):
-    s = get_object_or_404(session_record.session_queryset(), external_id=external_id,
-                          patient__clinic=current_clinic())
+    s = guarded(request, get_object_or_404(session_record.session_queryset(), external_id=external_id,
+                                           patient__clinic=current_clinic()))
     record = session_record.build(session_record.gather(s))
     audit.record(Actor.from_request(request), action, subject=s, patient=s.patient,
                  details={"status": record.status})

@@ -16,13 +16,14 @@ from ketaclinic.formfields import posted
 from ketaclinic.integration import services
 from ketaclinic.integration.forms import BookForm, NoteForm, StatusForm
 from ketaclinic.integration.models import IntegrationSession
+from ketaclinic.patients.careteam import guarded
 from ketaclinic.submit import submit
 
 
-def _offer(external_id) -> IntegrationSession:
-    return get_object_or_404(IntegrationSession.objects.select_related("patient", "patient__clinic", "therapist",
+def _offer(request, external_id) -> IntegrationSession:
+    return guarded(request, get_object_or_404(IntegrationSession.objects.select_related("patient", "patient__clinic", "therapist",
                                                                       "room", "dosing_session"),
-                             external_id=external_id, patient__clinic=current_clinic())
+                             external_id=external_id, patient__clinic=current_clinic()))
 
 
 def _therapists():
@@ -49,7 +50,7 @@ def _book_form(request, offer) -> BookForm:
 
 
 def detail(request, external_id):
-    return _detail_page(request, _offer(external_id))
+    return _detail_page(request, _offer(request, external_id))
 
 
 def _detail_page(request, offer, *, book_form=None, note_form=None, status_form=None):
@@ -79,7 +80,7 @@ def _submit(request, offer, form, form_name: str, use_case, saved: str = ""):
 
 @require_POST
 def book(request, external_id):
-    offer = _offer(external_id)
+    offer = _offer(request, external_id)
     form = _book_form(request, offer)
     return _submit(request, offer, form, "book_form", lambda actor, data: services.book(
         actor=actor, offer=offer, start=form.start(), therapist=data["therapist"], room=data["room"]),
@@ -88,14 +89,14 @@ def book(request, external_id):
 
 @require_POST
 def status(request, external_id):
-    offer = _offer(external_id)
+    offer = _offer(request, external_id)
     return _submit(request, offer, StatusForm(posted(request)), "status_form",
                    lambda actor, data: services.set_status(actor=actor, offer=offer, status=data["status"]))
 
 
 @require_POST
 def add_note(request, external_id):
-    offer = _offer(external_id)
+    offer = _offer(request, external_id)
     return _submit(request, offer, NoteForm(posted(request)), "note_form",
                    lambda actor, data: services.write_note(actor=actor, offer=offer, text=data["text"]),
                    saved="Note saved.")

@@ -39,6 +39,7 @@ from ketaclinic.measures.models import (
     Timing,
 )
 from ketaclinic.patients.access import get_patient_for
+from ketaclinic.patients.careteam import guarded
 from ketaclinic.submit import submit
 
 WORKLIST_ROWS = 200
@@ -143,13 +144,13 @@ def administer(request, external_id, scale):
     })
 
 
-def _administration(administration_id) -> Administration:
-    return get_object_or_404(Administration.objects.select_related("patient", "entered_by", "session"),
-                             external_id=administration_id, patient__clinic=current_clinic())
+def _administration(request, administration_id) -> Administration:
+    return guarded(request, get_object_or_404(Administration.objects.select_related("patient", "entered_by", "session"),
+                                              external_id=administration_id, patient__clinic=current_clinic()))
 
 
 def administration_detail(request, administration_id):
-    return _administration_page(request, _administration(administration_id))
+    return _administration_page(request, _administration(request, administration_id))
 
 
 def _administration_page(request, admin, *, error_form=None):
@@ -169,7 +170,7 @@ def _administration_page(request, admin, *, error_form=None):
 
 @require_POST
 def entered_in_error(request, administration_id):
-    admin = _administration(administration_id)
+    admin = _administration(request, administration_id)
     return submit(request, ReasonForm(posted(request)), lambda actor, data: services.mark_entered_in_error(
         actor=actor, administration=admin, reason=data["reason"]), refused_by=services.MeasureError,
         saved="Marked as entered in error. It no longer appears on the trajectory.",
@@ -213,9 +214,9 @@ def schedule(request, external_id):
 
 @require_http_methods(["GET", "POST"])
 def safety_task(request, task_id):
-    task = get_object_or_404(SafetyTask.objects.select_related("patient", "administration", "assigned_to",
-                                                               "acknowledged_by"),
-                             external_id=task_id, patient__clinic=current_clinic())
+    task = guarded(request, get_object_or_404(SafetyTask.objects.select_related("patient", "administration", "assigned_to",
+                                                                                "acknowledged_by"),
+                                              external_id=task_id, patient__clinic=current_clinic()))
     if request.method != "POST":
         audit.record(Actor.from_request(request), AuditAction.MEASURES_SAFETY_TASK_VIEWED, subject=task,
                      patient=task.patient)
@@ -229,8 +230,8 @@ def safety_task(request, task_id):
 
 @require_POST
 def booster(request, prompt_id):
-    prompt = get_object_or_404(BoosterPrompt.objects.select_related("patient"), external_id=prompt_id,
-                               patient__clinic=current_clinic())
+    prompt = guarded(request, get_object_or_404(BoosterPrompt.objects.select_related("patient"), external_id=prompt_id,
+                                                patient__clinic=current_clinic()))
     form = BoosterForm(posted(request))
 
     def back(_):

@@ -106,8 +106,11 @@ def review(*, actor: Actor, access: BreakGlassAccess, outcome: str, note: str) -
 
 @transaction.atomic(durable=True)
 def add_member(*, actor: Actor, patient: Patient, member) -> CareTeamMember:
-    if getattr(member, "is_patient", False) or not member.is_active or not member.role_set():
-        raise RegistryError({"member": "Only an active staff member can join a care team."})
+    if not member.is_active or not member.has_role(*settings.KETACLINIC_CARE_TEAM_ROLES):
+        raise RegistryError({"member": "Only an active prescriber, nurse or therapist joins a care team."})
+    if member.pk == actor.user.pk:
+        # else breaking the glass for a few hours and adding oneself would open the record for good, unreviewed
+        raise RegistryError({"member": "A colleague on the care team adds you; no one adds themselves."})
     if CareTeamMember.objects.filter(patient=patient, member=member, ended_at__isnull=True).exists():
         raise RegistryError({"member": f"{member.label} is already on the care team."})
     row = CareTeamMember.objects.create(patient=patient, member=member, added_by=actor.user)
@@ -135,10 +138,18 @@ def unreviewed(clinic) -> list[BreakGlassAccess]:
                 .select_related("patient", "user").order_by("opened_at"))
     for row in rows:
         row.pages = list(AuditEntry.objects.filter(actor=row.user, patient=row.patient, at__gte=row.opened_at,
-                                                   at__lte=row.expires_at).order_by("at").values("at", "action")[:100])
+                                                   at__lte=row.expires_at).order_by("at").values("at", "action", "subject_type", "subject_id")[:100])
     return rows
 
 
 def reviewed(clinic, limit: int = 50) -> list[BreakGlassAccess]:
     return list(BreakGlassAccess.objects.filter(patient__clinic=clinic, review__isnull=False)
                 .select_related("patient", "user", "review", "review__reviewed_by").order_by("-opened_at")[:limit])
+
+
+def guarded[R](request, record: R) -> R:
+    """``record`` (a consult, order, session, note, questionnaire, appointment, invoice: anything with a
+    ``patient``), once its patient is one this user may open; else :class:`OutsideCareTeam`. Every view that reaches
+    a patient through another record passes it here, as ``get_patient_for`` does for a patient id."""
+    check(request.user, record.patient)
+    return record

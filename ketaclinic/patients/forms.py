@@ -130,7 +130,8 @@ class BreakGlassReviewForm(forms.Form):
 
 class CareTeamMemberForm(forms.Form):
     member = forms.ModelChoiceField(
-        queryset=get_user_model().objects.filter(is_active=True, role_grants__isnull=False).distinct()
+        queryset=get_user_model().objects.filter(is_active=True, role_grants__role__in=("prescriber", "nurse",
+                                                                                        "therapist")).distinct()
         .order_by("last_name", "first_name", "username"),
         label="Staff member", error_messages={"required": "Choose a staff member.",
                                               "invalid_choice": "Choose a staff member from the list."})

@@ -198,30 +198,31 @@ def break_glass(request, external_id):
                                              "minutes": settings.KETACLINIC_BREAK_GLASS_MINUTES}))
 
 
+def _reviews_page(request, refused: BreakGlassReviewForm | None = None, refused_pk: int | None = None):
+    clinic = current_clinic()
+    waiting = careteam.unreviewed(clinic)
+    for access in waiting:  # one form per access, its own ids, its refusal next to it
+        access.form = refused if access.pk == refused_pk else BreakGlassReviewForm(prefix=f"a{access.pk}")
+    return render(request, "patients/break_glass_reviews.html",
+                  {"waiting": waiting, "done": careteam.reviewed(clinic), "mode": settings.KETACLINIC_CHART_ACCESS})
+
+
 def break_glass_reviews(request):
     """The compliance lead's queue: every break-glass access waiting for review, with the pages opened under it."""
-    clinic = current_clinic()
     audit.record(Actor.from_request(request), AuditAction.PATIENT_BREAK_GLASS_REVIEWS_VIEWED)
-    return render(request, "patients/break_glass_reviews.html",
-                  {"waiting": careteam.unreviewed(clinic), "done": careteam.reviewed(clinic),
-                   "form": BreakGlassReviewForm(), "mode": settings.KETACLINIC_CHART_ACCESS})
+    return _reviews_page(request)
 
 
 @require_POST
 def review_break_glass(request, pk):
-    access = get_object_or_404(BreakGlassAccess.objects.select_related("patient"), pk=pk,
+    access = get_object_or_404(BreakGlassAccess.objects.select_related("patient", "user"), pk=pk,
                                patient__clinic=current_clinic())
-    form = BreakGlassReviewForm(posted(request))
-    if form.is_valid():
-        try:
-            careteam.review(actor=Actor.from_request(request), access=access, **form.cleaned_data)
-        except services.RegistryError as e:
-            messages.error(request, " ".join(e.errors.values()))
-        else:
-            messages.success(request, f"Review of {access.user.label}'s access to {access.patient.display_name} saved.")
-    else:
-        messages.error(request, " ".join(m for errors in form.errors.values() for m in errors))
-    return redirect("patients:break_glass_reviews")
+    return submit(request, BreakGlassReviewForm(posted(request), prefix=f"a{access.pk}"),
+                  lambda actor, data: careteam.review(actor=actor, access=access, **data),
+                  refused_by=services.RegistryError,
+                  saved=f"Review of {access.user.label}'s access to {access.patient.display_name} saved.",
+                  done=lambda _: redirect("patients:break_glass_reviews"),
+                  again=lambda form: _reviews_page(request, form, access.pk))
 
 
 @require_POST

@@ -18,6 +18,7 @@ from ketaclinic.clinic import formats
 from ketaclinic.clinic.models import current_clinic
 from ketaclinic.formfields import posted
 from ketaclinic.inputs import parse_day
+from ketaclinic.patients.careteam import guarded
 from ketaclinic.patients.models import Patient
 from ketaclinic.scheduling import calendar, forms, services
 from ketaclinic.scheduling.models import Appointment, AppointmentType, Availability, WaitlistEntry
@@ -92,14 +93,14 @@ def _submit(request, form, use_case, *, again, saved, done=None):
                   done=done or (lambda a: redirect(calendar_url(services.local(a.start, a.clinic).date()))))
 
 
-def _appointment(external_id) -> Appointment:
-    return get_object_or_404(Appointment.objects.select_related("clinic", "patient", "type", "clinician", "room",
+def _appointment(request, external_id) -> Appointment:
+    return guarded(request, get_object_or_404(Appointment.objects.select_related("clinic", "patient", "type", "clinician", "room",
                                                                 "chair", "booked_by"),
-                             external_id=external_id, clinic=current_clinic())
+                             external_id=external_id, clinic=current_clinic()))
 
 
 def appointment(request, external_id, *, reschedule_form=None, cancel_form=None):
-    a = _appointment(external_id)
+    a = _appointment(request, external_id)
     can_change = can_open(request.user, "scheduling:reschedule") and a.status == Appointment.Status.BOOKED
     return render(request, "scheduling/appointment.html", {
         "a": a, "history": list(a.changes.select_related("by").order_by("at", "pk")),
@@ -113,7 +114,7 @@ def appointment(request, external_id, *, reschedule_form=None, cancel_form=None)
 
 @require_POST
 def reschedule(request, external_id):
-    a = _appointment(external_id)
+    a = _appointment(request, external_id)
     return _submit(request, forms.RescheduleForm(posted(request), clinic=a.clinic), lambda actor, d: services.reschedule(
         actor=actor, appointment=a, start=d["start"], reason=d["reason"], reason_text=d["reason_text"],
         clinician=d["clinician_obj"], room=d["room"], chair=d["chair"]),
@@ -123,7 +124,7 @@ def reschedule(request, external_id):
 
 @require_POST
 def cancel(request, external_id):
-    a = _appointment(external_id)
+    a = _appointment(request, external_id)
     form = forms.CancelForm(posted(request))
 
     def cancelled(a) -> str:

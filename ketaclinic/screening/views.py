@@ -17,6 +17,7 @@ from ketaclinic.clinical.scales import SCALES
 from ketaclinic.formfields import posted
 from ketaclinic.measures.forms import ScaleAnswersForm
 from ketaclinic.patients.access import get_patient_for
+from ketaclinic.patients.careteam import guarded
 from ketaclinic.patients.views import chart_page
 from ketaclinic.screening import services
 from ketaclinic.screening.forms import (
@@ -30,10 +31,10 @@ from ketaclinic.screening.models import Consult, EligibilityAssessment
 from ketaclinic.submit import submit
 
 
-def _consult(external_id) -> Consult:
-    return get_object_or_404(
+def _consult(request, external_id) -> Consult:
+    return guarded(request, get_object_or_404(
         Consult.objects.select_related("patient", "patient__clinic", "created_by"),
-        external_id=external_id, patient__clinic=current_clinic())
+        external_id=external_id, patient__clinic=current_clinic()))
 
 
 def worklist(request):
@@ -62,7 +63,7 @@ def start(request, patient_id):
 
 
 def detail(request, external_id):
-    return _detail_page(request, _consult(external_id))
+    return _detail_page(request, _consult(request, external_id))
 
 
 def _scale_forms(bound: ScaleAnswersForm | None) -> list[dict]:
@@ -111,7 +112,7 @@ def _submit(request, consult, form, form_name: str, use_case, saved="", done=Non
 
 @require_POST
 def intake(request, external_id):
-    consult = _consult(external_id)
+    consult = _consult(request, external_id)
     form = IntakeForm(posted(request))
 
     def save(actor, _):
@@ -125,7 +126,7 @@ def intake(request, external_id):
 
 @require_POST
 def add_trial(request, external_id):
-    consult = _consult(external_id)
+    consult = _consult(request, external_id)
     return _submit(request, consult, TrialForm(posted(request)), "trial_form", lambda actor, data: services.add_trial(
         actor=actor, consult=consult, drug=data["drug"], dose=data["dose"], weeks=data["weeks"],
         adequate_dose=data["adequate_dose"], outcome=data["outcome"]), saved="Treatment trial added.")
@@ -133,7 +134,7 @@ def add_trial(request, external_id):
 
 @require_POST
 def add_scale(request, external_id):
-    consult = _consult(external_id)
+    consult = _consult(request, external_id)
     choice = BaselineScaleChoiceForm(posted(request))
     if not choice.is_valid():  # the scale is a hidden field of each scale's form
         messages.error(request, " ".join(choice.errors["scale"]))
@@ -154,7 +155,7 @@ def add_scale(request, external_id):
 
 @require_POST
 def assess(request, external_id):
-    consult = _consult(external_id)
+    consult = _consult(request, external_id)
     try:
         a = services.assess(actor=Actor.from_request(request), consult=consult)
     except services.ScreeningError as e:
@@ -167,8 +168,8 @@ def assess(request, external_id):
 
 @require_POST
 def sign(request, external_id):
-    a = get_object_or_404(EligibilityAssessment.objects.select_related("consult"), external_id=external_id,
-                          patient__clinic=current_clinic())
+    a = guarded(request, get_object_or_404(EligibilityAssessment.objects.select_related("consult", "patient"),
+                                           external_id=external_id, patient__clinic=current_clinic()))
     form = SignForm(posted(request))
 
     def decide(actor, data):
@@ -181,5 +182,5 @@ def sign(request, external_id):
                   saved=lambda _: "The absolute finding is marked entered in error; the reason is recorded."
                   if form.retract else "Assessment signed.",
                   done=lambda _: redirect("screening:detail", external_id=a.consult.external_id),
-                  again=lambda refused: _detail_page(request, _consult(a.consult.external_id), sign_form=refused,
+                  again=lambda refused: _detail_page(request, _consult(request, a.consult.external_id), sign_form=refused,
                                                      sign_for=a.pk))

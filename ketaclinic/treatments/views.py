@@ -32,6 +32,7 @@ from ketaclinic.clinical.scales import SCALES
 from ketaclinic.formfields import posted
 from ketaclinic.inputs import parse_day
 from ketaclinic.patients.access import get_patient_for
+from ketaclinic.patients.careteam import guarded
 from ketaclinic.patients.services import latest_weight_entry
 from ketaclinic.screening.services import absolute_in_force, absolute_message, current_assessment
 from ketaclinic.treatments import forms, pdf, services, stock, titration_history
@@ -55,15 +56,15 @@ SESSION_RELATED = ("patient", "patient__clinic", "order", "order__signed_by", "r
                    "prescriber_signed_by")
 
 
-def _session(external_id, related: tuple[str, ...] = SESSION_RELATED) -> TreatmentSession:
-    return get_object_or_404(TreatmentSession.objects.select_related(*related), external_id=external_id,
-                             patient__clinic=current_clinic())
+def _session(request, external_id, related: tuple[str, ...] = SESSION_RELATED) -> TreatmentSession:
+    return guarded(request, get_object_or_404(TreatmentSession.objects.select_related(*related),
+                                              external_id=external_id, patient__clinic=current_clinic()))
 
 
-def _order(external_id) -> TreatmentOrder:
-    return get_object_or_404(TreatmentOrder.objects.select_related("patient", "patient__clinic", "signed_by",
+def _order(request, external_id) -> TreatmentOrder:
+    return guarded(request, get_object_or_404(TreatmentOrder.objects.select_related("patient", "patient__clinic", "signed_by",
                                                                    "eligibility"),
-                             external_id=external_id, patient__clinic=current_clinic())
+                             external_id=external_id, patient__clinic=current_clinic()))
 
 
 def _flash(request, e: TreatmentError) -> None:
@@ -148,7 +149,7 @@ def order_new(request, patient_id):
 
 
 def order_detail(request, external_id):
-    order = _order(external_id)
+    order = _order(request, external_id)
     clinic = order.patient.clinic
     audit.record(Actor.from_request(request), AuditAction.ORDER_VIEWED, subject=order, patient=order.patient)
     sessions = list(order.sessions.select_related("room", "chair").order_by("sequence"))
@@ -197,7 +198,7 @@ def _series_offers(request, order, chairs) -> list[dict]:
 def book(request, external_id):
     """Book one proposed date (``row``), or every proposed date at one time and chair (``all``, the
     ``book_series`` service: all or nothing, the conflicting date named)."""
-    order = _order(external_id)
+    order = _order(request, external_id)
     clinic = order.patient.clinic
     form = forms.BookForm(posted(request), clinic=clinic)
     valid = form.is_valid()
@@ -253,7 +254,7 @@ def order_url(order) -> str:
 
 @require_POST
 def check_in(request, external_id):
-    s = _session(external_id)
+    s = _session(request, external_id)
     form = forms.NextForm(posted(request))
     try:
         services.check_in(actor=Actor.from_request(request), session=s)
@@ -275,7 +276,7 @@ def safe_next(request, form: forms.NextForm, fallback: str) -> str:
 
 @require_POST
 def cancel(request, external_id):
-    s = _session(external_id)
+    s = _session(request, external_id)
     form = forms.CancelForm(posted(request))
     if not form.is_valid():
         _flash_form(request, form)
@@ -416,7 +417,7 @@ def deep_sedation(ratings: list[SessionRating], limits) -> SessionRating | None:
 def cockpit(request, external_id):
     """The session cockpit. Its vitals table shows the readings before the dose and the newest ones;
     ``?vitals=all`` shows every reading."""
-    s = _session(external_id)
+    s = _session(request, external_id)
     audit.record(Actor.from_request(request), AuditAction.SESSION_COCKPIT_VIEWED, subject=s, patient=s.patient)
     return render(request, "treatments/cockpit.html",
                   cockpit_context(request, s, every_reading=request.GET.get("vitals") == "all"))
@@ -429,7 +430,7 @@ def vitals(request, external_id):
     however many readings the session has; a refusal comes back in the row form with what was typed. A reading
     that pauses the dose reloads the whole cockpit; the whole panel is redrawn for the first reading, a
     back-dated one, or when the screen did not show the newest reading before it (a colleague's, say)."""
-    s = _session(external_id, related=("patient", "patient__clinic"))  # the service locks and reads it afresh
+    s = _session(request, external_id, related=("patient", "patient__clinic"))  # the service locks and reads it afresh
     form = forms.VitalsForm(posted(request), session=s)
     errors: dict[str, str] = {}
     row = None
@@ -457,7 +458,7 @@ def vitals(request, external_id):
     in_place = (request.htmx.target == "vitals-form" and row.is_newest and row.previous_newest_pk is not None
                 and form.cleaned_data.get("shown_through") == row.previous_newest_pk)
     if not in_place:  # the first reading, a back-dated one, or a screen that missed someone else's reading
-        s = _session(external_id)
+        s = _session(request, external_id)
         response = render(request, "treatments/cockpit.html#vitals", cockpit_context(request, s, saved=True))
         return retarget(reswap(response, "outerHTML"), "#vitals")
     return render(request, "treatments/_vitals_saved.html", vitals_saved_context(request, row))
@@ -490,7 +491,7 @@ def _step(request, external_id, form_class, act, section: str):
     """One step of the session cockpit: the POST is read by ``form_class``; ``act(actor, session, form)`` makes
     the one service call and returns the message to show. A refusal (the form's or the service's) is shown and
     changes nothing. Back to the cockpit, at ``section``."""
-    s = _session(external_id)
+    s = _session(request, external_id)
     form = form_class(posted(request), session=s)
     if not form.is_valid():
         _flash_form(request, form)
@@ -705,7 +706,7 @@ def acknowledge_alert(request, external_id):
 @require_http_methods(["GET", "POST"])
 def verify(request, external_id):
     """The second clinician's page, opened on their own device: they enter weight and dose themselves."""
-    s = _session(external_id)
+    s = _session(request, external_id)
     form = forms.VerifyForm(posted(request), session=s)
     errors: dict[str, str] = {}
     if not form.is_bound:
@@ -733,7 +734,7 @@ def verify(request, external_id):
 
 # ============================================================================================ documents
 def discharge_pdf(request, external_id):
-    s = _session(external_id)
+    s = _session(request, external_id)
     nxt = (TreatmentSession.objects.filter(patient=s.patient, scheduled_start__gt=s.scheduled_start)
            .exclude(status__in=services.CLOSED).order_by("scheduled_start").first())
     from ketaclinic.integration.models import IntegrationSession
@@ -747,7 +748,7 @@ def discharge_pdf(request, external_id):
 
 
 def rems_pdf(request, external_id):
-    s = _session(external_id)
+    s = _session(request, external_id)
     form = get_object_or_404(RemsForm, session=s)
     prescriber = s.order.signed_by
     audit.record(Actor.from_request(request), AuditAction.REMS_FORM_EXPORTED, subject=s, patient=s.patient)
@@ -782,7 +783,7 @@ def rems_list(request):
 
 @require_POST
 def rems_submitted(request, external_id):
-    s = _session(external_id)
+    s = _session(request, external_id)
     form = get_object_or_404(RemsForm, session=s)
     try:
         services.mark_rems_submitted(actor=Actor.from_request(request), form=form)

@@ -4,7 +4,7 @@ every such access waits for the compliance lead's review."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from django.urls import reverse
@@ -117,11 +117,22 @@ def test_a_prescriber_names_a_therapist_on_the_care_team_and_removing_them_close
                 .order_by("seq")) == ["patient.care_team.added", "patient.care_team.ended"]
 
 
-def test_a_patient_cannot_be_named_on_a_care_team(care_team_mode, patient, staff, make_user):
-    no_roles = make_user()
-    with pytest.raises(RegistryError, match="active staff member"):
+@pytest.mark.parametrize("roles", [(), ("front_desk",), ("billing",)])
+def test_only_a_prescriber_nurse_or_therapist_joins_a_care_team(care_team_mode, patient, staff, make_user, roles):
+    other = make_user(*roles)
+    with pytest.raises(RegistryError, match="prescriber, nurse or therapist"):
         careteam.add_member(actor=Actor(user=staff["prescriber"], roles=frozenset({"prescriber"})), patient=patient,
-                            member=no_roles)
+                            member=other)
+
+
+def test_no_one_adds_themselves_to_a_care_team_not_even_after_breaking_the_glass(care_team_mode, client_for, patient,
+                                                                                  staff):
+    prescriber = client_for("prescriber")
+    prescriber.post(glass(patient), REASON)
+    add = reverse("patients:care_team_add", kwargs={"external_id": patient.external_id})
+    refused = prescriber.post(add, {"member": staff["prescriber"].pk})
+    assert "no one adds themselves" in str(refused.context["care_team_form"].errors)
+    assert not CareTeamMember.objects.exists()
 
 
 def test_compliance_reviews_each_access_with_the_pages_it_opened(care_team_mode, client_for, patient, staff):
@@ -134,12 +145,14 @@ def test_compliance_reviews_each_access_with_the_pages_it_opened(care_team_mode,
     [waiting] = queue.context["waiting"]
     assert [p["action"] for p in waiting.pages] == ["patient.break_glass.opened", "patient.chart.viewed"]
     url = reverse("patients:review_break_glass", kwargs={"pk": waiting.pk})
-    compliance.post(url, {"outcome": "inappropriate", "note": ""})
-    assert not BreakGlassReview.objects.exists()  # a finding without a note is refused
-    compliance.post(url, {"outcome": "appropriate", "note": "Confirmed with Dr Lee."})
+    p = f"a{waiting.pk}-"
+    refused = compliance.post(url, {p + "outcome": "inappropriate", p + "note": ""})
+    assert not BreakGlassReview.objects.exists()  # a finding without a note is refused, next to its access
+    assert "Say what follows" in str(refused.context["waiting"][0].form.errors)
+    compliance.post(url, {p + "outcome": "appropriate", p + "note": "Confirmed with Dr Lee."})
     review = BreakGlassReview.objects.get()
     assert (review.outcome, review.reviewed_by) == ("appropriate", staff["compliance"])
-    compliance.post(url, {"outcome": "inappropriate", "note": "again"})
+    compliance.post(url, {p + "outcome": "inappropriate", p + "note": "again"})
     assert BreakGlassReview.objects.count() == 1
     assert compliance.get(reverse("patients:break_glass_reviews")).context["waiting"] == []
 
@@ -170,3 +183,74 @@ def test_the_api_keeps_the_same_care_team_rule(care_team_mode, client_for, patie
     assert refused.status_code == 403 and "outside your care team" in refused.json()["detail"]
     nurse.post(glass(patient), REASON)
     assert nurse.get(url).json()["mrn"] == patient.mrn
+
+
+@pytest.fixture
+def outsider(make_user):
+    """A second nurse, who has never treated the patient."""
+    from django.test import Client
+
+    c = Client()
+    c.nurse = make_user("nurse", username="outside.nurse")
+    c.force_login(c.nurse)
+    return c
+
+
+def test_every_page_that_reaches_the_patient_through_a_record_asks_for_the_glass(care_team_mode, patient, staff,
+                                                                                outsider, clinic):
+    """The consult, the order, the signed session record and its PDF, the integration session with its notes, a
+    questionnaire's answers: each reached by its own id, none opens to a nurse outside the care team."""
+    from tests.factories import dosed_session, make_rooms
+
+    s = dosed_session(patient, staff, rooms=make_rooms(clinic), start=timezone.now() - timedelta(days=3), end="signed")
+    consult = s.order.eligibility.consult
+    offer = patient.integration_sessions.get()
+    pages = [
+        reverse("screening:detail", kwargs={"external_id": consult.external_id}),
+        reverse("treatments:order", kwargs={"external_id": s.order.external_id}),
+        reverse("treatments:cockpit", kwargs={"external_id": s.external_id}),
+        reverse("records:session", kwargs={"external_id": s.external_id}),
+        reverse("records:session_pdf", kwargs={"external_id": s.external_id}),
+        reverse("integration:detail", kwargs={"external_id": offer.external_id}),
+    ]
+    for url in pages:
+        response = outsider.get(url)
+        assert response.status_code == 302 and response["Location"].startswith(glass(patient)), url
+    assert AuditEntry.objects.filter(action="patient.outside_care_team.refused").count() == len(pages)
+    outsider.post(glass(patient), REASON)
+    assert all(outsider.get(url).status_code == 200 for url in pages)
+
+
+@pytest.mark.calendar
+def test_the_nurses_on_shift_open_the_record_of_a_patient_booked_today(care_team_mode, patient, staff, outsider,
+                                                                       clinic):
+    from tests.factories import back_at, book_at, local, make_order, make_rooms
+
+    rooms = make_rooms(clinic)
+    order = make_order(patient, staff)
+    tomorrow = (timezone.localdate() + timedelta(days=1))
+    book_at(order, staff, local(tomorrow, time(10, 0), timezone.get_current_timezone()), room=rooms["infusion"])
+    assert outsider.get(chart(patient)).status_code == 302  # booked tomorrow: not yet
+    with back_at(local(tomorrow, time(7, 30), timezone.get_current_timezone())):
+        from django.test import Client
+
+        shift = Client()  # a new shift, a new sign-in
+        shift.force_login(outsider.nurse)
+        assert shift.get(chart(patient)).status_code == 200  # the day of the session
+
+
+def test_the_admins_password_page_does_not_seal_a_forged_role(actor_for, client_for):
+    from ketaclinic.accounts.models import RoleGrant
+    from ketaclinic.accounts.services import create_staff
+    from ketaclinic.audit.seals import verify_records
+
+    user = create_staff(actor=actor_for("clinic_admin"), username="rn.pw", password="correct horse battery",
+                        roles={"nurse"}, first_name="Pat", last_name="Word")
+    RoleGrant.objects.create(user=user, role="clinic_admin")  # behind the application's back
+    url = reverse("admin:accounts_user_change", args=[user.pk]) + "password/"
+    response = client_for("clinic_admin").post(url, {"password1": "a new long passphrase 42",
+                                                     "password2": "a new long passphrase 42"})
+    assert response.status_code == 302
+    assert [p.record for p in verify_records()[1]] == ["accounts.User"]  # still named
+    user.refresh_from_db()
+    assert user.check_password("correct horse battery")  # nothing saved
