@@ -13,4 +13,5 @@ def _content(user: User) -> dict[str, object]:
                        "is_staff": user.is_staff, "is_superuser": user.is_superuser}}
 
 
-seals.register(User, _content, signed={"pk__in": []})  # only accounts the application sealed are checked
+# checked: every account the application sealed (create_staff, the admin; seal_baseline for older staff accounts)
+seals.register(User, _content, signed={"pk__in": []}, baseline={"role_grants__isnull": False})

@@ -43,6 +43,7 @@ class AuditAction(StrEnum):
     DEMO_RECORD_BACKDATED = "demo.record.backdated"
     # a signed record of the demo's synthetic history, written directly by the demo loader, sealed as such
     DEMO_HISTORY_SEALED = "demo.history.sealed"
+    RECORD_BASELINE_SEALED = "record.baseline.sealed"  # seal_baseline: a record written before its kind was sealed
     # every encrypted note re-encrypted under the current key of NOTE_KEYS (ketaclinic/encryption.py)
     SECURITY_NOTE_KEYS_ROTATED = "security.note_keys.rotated"
 

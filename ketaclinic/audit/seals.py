@@ -39,6 +39,9 @@ Content = Callable[[models.Model], dict[str, object]]
 class Kind:
     content: Content
     signed: Mapping[str, object]  # the filter of the records that claim a signature
+    # the records sealed once at an upgrade (``manage.py seal_baseline``): kinds sealed by every write through the
+    # application (a registry record, a staff account), whose rows written before sealing existed have no seal
+    baseline: Mapping[str, object] | None = None
 
 
 _KINDS: dict[str, Kind] = {}
@@ -48,8 +51,33 @@ class TamperedRecord(Exception):
     """A signed record no longer holds what its newest seal says: changed outside the application."""
 
 
-def register(model: type[models.Model], content: Content, *, signed: Mapping[str, object]) -> None:
-    _KINDS[model._meta.label] = Kind(content, dict(signed))
+def register(model: type[models.Model], content: Content, *, signed: Mapping[str, object],
+             baseline: Mapping[str, object] | None = None) -> None:
+    _KINDS[model._meta.label] = Kind(content, dict(signed), None if baseline is None else dict(baseline))
+
+
+def seal_baseline(actor) -> dict[str, int]:
+    """Seal, as they stand now, the records of the baseline kinds that have no seal yet (rows written before their
+    kind was sealed, or bulk-inserted): run once at the upgrade, after checking them, so verify_records watches
+    them from then on. Returns how many of each kind were sealed; each seal is its own audit entry."""
+    from ketaclinic.audit.actions import AuditAction
+    from ketaclinic.audit.models import RecordSeal
+
+    _discover()
+    done: dict[str, int] = {}
+    for label, kind in _KINDS.items():
+        if kind.baseline is None:
+            continue
+        model = apps.get_model(label)
+        sealed = set(RecordSeal.objects.filter(record=label).values_list("record_pk", flat=True))
+        count = 0
+        for row in model._default_manager.filter(**kind.baseline).distinct().order_by("pk").iterator(chunk_size=500):
+            if str(row.pk) not in sealed:
+                record(actor, AuditAction.RECORD_BASELINE_SEALED, row,
+                       patient=row if label == "patients.Patient" else None)
+                count += 1
+        done[label] = count
+    return done
 
 
 def _discover() -> None:

@@ -13,4 +13,5 @@ def _content(patient: Patient) -> dict[str, object]:
     return {"patient": {name: getattr(patient, name) for name in ("clinic_id", "mrn", *PATIENT_FIELDS)}}
 
 
-seals.register(Patient, _content, signed={"pk__in": []})  # only patients the application sealed are checked
+# checked: every patient the application sealed (registration, each edit; seal_baseline for older ones)
+seals.register(Patient, _content, signed={"pk__in": []}, baseline={})

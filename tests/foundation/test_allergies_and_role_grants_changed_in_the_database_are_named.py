@@ -86,3 +86,17 @@ def test_the_admins_staff_page_seals_role_changes_and_refuses_to_save_over_a_for
     refused = admin.post(url, data)
     assert refused.status_code == 200 and b"changed outside KetaClinic" in refused.content
     assert named() == ["accounts.User"]
+
+
+def test_seal_baseline_seals_the_accounts_and_records_written_before_and_then_watches_them(staff, patient, capsys):
+    """The ``staff`` fixture writes its accounts straight into the database (as an older install would have them):
+    unsealed, so unchecked, until seal_baseline seals them once."""
+    RoleGrant.objects.create(user=staff["nurse"], role="billing")
+    assert named() == []  # not sealed yet: not watched
+    call_command("seal_baseline")
+    assert "accounts.User: 7 sealed now" in capsys.readouterr().out
+    assert named() == []
+    RoleGrant.objects.create(user=staff["front_desk"], role="clinic_admin")
+    assert named() == ["accounts.User"]
+    call_command("seal_baseline")
+    assert "accounts.User: 0 sealed now" in capsys.readouterr().out  # nothing sealed twice, nor sealed over
