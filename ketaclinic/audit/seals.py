@@ -41,7 +41,7 @@ class Kind:
     signed: Mapping[str, object]  # the filter of the records that claim a signature
     # the records sealed once at an upgrade (``manage.py seal_baseline``): kinds sealed by every write through the
     # application (a registry record, a staff account), whose rows written before sealing existed have no seal
-    baseline: Mapping[str, object] | None = None
+    baseline: models.Q | None = None
 
 
 _KINDS: dict[str, Kind] = {}
@@ -52,14 +52,17 @@ class TamperedRecord(Exception):
 
 
 def register(model: type[models.Model], content: Content, *, signed: Mapping[str, object],
-             baseline: Mapping[str, object] | None = None) -> None:
-    _KINDS[model._meta.label] = Kind(content, dict(signed), None if baseline is None else dict(baseline))
+             baseline: models.Q | None = None) -> None:
+    _KINDS[model._meta.label] = Kind(content, dict(signed), baseline)
 
 
-def seal_baseline(actor) -> dict[str, int]:
+def seal_baseline(actor, chunk: int = 500) -> dict[str, int]:
     """Seal, as they stand now, the records of the baseline kinds that have no seal yet (rows written before their
     kind was sealed, or bulk-inserted): run once at the upgrade, after checking them, so verify_records watches
-    them from then on. Returns how many of each kind were sealed; each seal is its own audit entry."""
+    them from then on. Returns how many of each kind were sealed; each seal is its own audit entry. Each ``chunk``
+    of records commits on its own, so a run cut short keeps what it sealed and a second run seals the rest."""
+    from django.db import transaction
+
     from ketaclinic.audit.actions import AuditAction
     from ketaclinic.audit.models import RecordSeal
 
@@ -70,13 +73,14 @@ def seal_baseline(actor) -> dict[str, int]:
             continue
         model = apps.get_model(label)
         sealed = set(RecordSeal.objects.filter(record=label).values_list("record_pk", flat=True))
-        count = 0
-        for row in model._default_manager.filter(**kind.baseline).distinct().order_by("pk").iterator(chunk_size=500):
-            if str(row.pk) not in sealed:
-                record(actor, AuditAction.RECORD_BASELINE_SEALED, row,
-                       patient=row if label == "patients.Patient" else None)
-                count += 1
-        done[label] = count
+        todo = [pk for pk in model._default_manager.filter(kind.baseline).distinct().order_by("pk")
+                .values_list("pk", flat=True).iterator(chunk_size=5000) if str(pk) not in sealed]
+        for start in range(0, len(todo), chunk):
+            with transaction.atomic():
+                for row in model._default_manager.filter(pk__in=todo[start:start + chunk]).order_by("pk"):
+                    record(actor, AuditAction.RECORD_BASELINE_SEALED, row,
+                           patient=row if label == "patients.Patient" else None)
+        done[label] = len(todo)
     return done
 
 

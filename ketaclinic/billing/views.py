@@ -91,20 +91,22 @@ def _invoice_from(request, use_case, saved="Invoice issued.", form=None):
 
 @require_POST
 def invoice_session(request, external_id):
-    session = get_object_or_404(TreatmentSession, external_id=external_id, patient__clinic=current_clinic())
+    session = guarded(request, get_object_or_404(TreatmentSession, external_id=external_id,
+                                                 patient__clinic=current_clinic()))
     return _invoice_from(request, lambda actor, data: services.invoice_session(
         actor=actor, session=session, patient_cancelled=data.get("patient_cancelled", False)), form=LateFeeForm)
 
 
 @require_POST
 def invoice_visit(request, external_id):
-    appointment = get_object_or_404(Appointment, external_id=external_id, clinic=current_clinic())
+    appointment = guarded(request, get_object_or_404(Appointment, external_id=external_id, clinic=current_clinic()))
     return _invoice_from(request, lambda actor, _: services.invoice_visit(actor=actor, appointment=appointment))
 
 
 @require_POST
 def invoice_integration(request, external_id):
-    i = get_object_or_404(IntegrationSession, external_id=external_id, patient__clinic=current_clinic())
+    i = guarded(request, get_object_or_404(IntegrationSession, external_id=external_id,
+                                           patient__clinic=current_clinic()))
     return _invoice_from(request, lambda actor, _: services.invoice_integration(actor=actor, integration=i))
 
 
@@ -187,6 +189,7 @@ def draw(request, external_id):
 def receipt(request, external_id):
     payment = get_object_or_404(Payment.objects.select_related("invoice__patient__clinic", "by"),
                                 external_id=external_id, invoice__clinic=current_clinic())
+    guarded(request, payment.invoice)
     audit.record(Actor.from_request(request), AuditAction.BILLING_INVOICE_VIEWED, subject=payment.invoice,
                  patient=payment.invoice.patient, details={"receipt": payment.receipt_number})
     return render(request, "billing/receipt.html", {"payment": payment, "invoice": payment.invoice,
@@ -324,8 +327,8 @@ def sell_package(request, external_id):
 
 @require_POST
 def refund_package(request, external_id):
-    package = get_object_or_404(PatientPackage.objects.select_related("patient"), external_id=external_id,
-                                patient__clinic=current_clinic())
+    package = guarded(request, get_object_or_404(PatientPackage.objects.select_related("patient"),
+                                                 external_id=external_id, patient__clinic=current_clinic()))
     form = f.PackageRefundForm(posted(request))
     return submit(request, form, lambda actor, d: services.refund_unused(
         actor=actor, package=package, method=d["method"], reference=d["reference"], reason=d["reason"]),
@@ -349,14 +352,14 @@ def record_estimate(request, external_id):
 
 
 # --------------------------------------------------------------------------------------------------- estimates
-def _estimate(external_id) -> Estimate:
-    return get_object_or_404(Estimate.objects.select_related("patient__clinic", "issued_by"),
-                             external_id=external_id, clinic=current_clinic())
+def _estimate(request, external_id) -> Estimate:
+    return guarded(request, get_object_or_404(Estimate.objects.select_related("patient__clinic", "issued_by"),
+                                              external_id=external_id, clinic=current_clinic()))
 
 
 @require_http_methods(["GET", "POST"])
 def estimate(request, external_id):
-    est = _estimate(external_id)
+    est = _estimate(request, external_id)
     form = f.EstimateIssueForm(posted(request), initial={"service_on": est.service_on})
     return submit(request, form, lambda actor, d: services.issue_estimate(
         actor=actor, estimate=est, items=form.items(), service_on=d["service_on"], covers_until=d["covers_until"]),
@@ -384,7 +387,7 @@ def _estimate_page(request, est, form, withdraw_form=None):
 
 @require_POST
 def withdraw_estimate(request, external_id):
-    est = _estimate(external_id)
+    est = _estimate(request, external_id)
     form = f.WithdrawForm(posted(request))
     return submit(request, form, lambda actor, d: services.withdraw_estimate(actor=actor, estimate=est,
                                                                              reason=d["reason"]),

@@ -38,6 +38,7 @@ from ketaclinic.custody.models import (
 )
 from ketaclinic.custody.services import CustodyError
 from ketaclinic.formfields import posted, show_refusal
+from ketaclinic.patients.careteam import guarded
 from ketaclinic.treatments.models import TreatmentSession
 
 
@@ -105,6 +106,8 @@ def signatures(request):
 def witness(request, external_id):
     event = get_object_or_404(PendingEvent.objects.select_related("container__lot__product", "session__patient",
                                                                   "requested_by"), external_id=external_id)
+    if event.session_id:
+        guarded(request, event.session)  # a session's waste names its patient
     form = forms.WitnessForm(posted(request))
     actor = Actor.from_request(request)
     if form.is_bound and _submit(form, lambda quantity_entered: services.attest(actor, event,
@@ -132,8 +135,9 @@ def session(request, external_id):
     """A session's custody: draws, administration, residue and its waste. Three forms, told apart by their hidden
     ``action`` field; each posts to one service call."""
     clinic = current_clinic()
-    s = get_object_or_404(TreatmentSession.objects.select_related("patient", "room", "verified_by",
-                                                                  "administered_by"), external_id=external_id)
+    s = guarded(request, get_object_or_404(TreatmentSession.objects.select_related("patient", "room", "verified_by",
+                                                                                   "administered_by"),
+                                           external_id=external_id, patient__clinic=clinic))
     actor = Actor.from_request(request)
     drug_products = Product.objects.filter(drug=s.drug)
     containers = (Container.objects.filter(balance__gt=0, lot__product__in=drug_products)

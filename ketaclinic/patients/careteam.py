@@ -108,6 +108,9 @@ def review(*, actor: Actor, access: BreakGlassAccess, outcome: str, note: str) -
 def add_member(*, actor: Actor, patient: Patient, member) -> CareTeamMember:
     if not member.is_active or not member.has_role(*settings.KETACLINIC_CARE_TEAM_ROLES):
         raise RegistryError({"member": "Only an active prescriber, nurse or therapist joins a care team."})
+    if restricted(actor.user) and not on_care_team(actor.user, patient):
+        # someone who opened the record by breaking the glass does not widen the team
+        raise RegistryError({"member": "Only someone on this patient's care team adds to it."})
     if member.pk == actor.user.pk:
         # else breaking the glass for a few hours and adding oneself would open the record for good, unreviewed
         raise RegistryError({"member": "A colleague on the care team adds you; no one adds themselves."})

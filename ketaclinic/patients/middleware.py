@@ -40,13 +40,15 @@ class BreakGlassMiddleware:
             audit.record(Actor.from_request(request), AuditAction.PATIENT_OUTSIDE_CARE_TEAM_REFUSED, subject=patient,
                          patient=patient, details={"path": request.path[:200], "method": request.method})
         url = reverse("patients:break_glass", kwargs={"external_id": patient.external_id})
+        if getattr(request, "htmx", False):
+            # a part of a page (a panel, a saved row): the whole page goes to the break-glass page, and back to
+            # the page afterwards, not to the part; nothing the part posted was saved
+            back = safe_next(request, request.headers.get("HX-Current-URL"))
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = url + ("?" + urlencode({"next": back}) if back else "")
+            return response
         if request.method == "GET":
-            url += "?" + urlencode({"next": request.get_full_path()})
-            if getattr(request, "htmx", False):
-                response = HttpResponse(status=204)
-                response["HX-Redirect"] = url
-                return response
-            return redirect(url)
+            return redirect(url + "?" + urlencode({"next": request.get_full_path()}))
         body = render_to_string("patients/outside_care_team.html", {"patient": patient, "break_glass_url": url},
                                 request=request)
         return HttpResponse(body, status=403)

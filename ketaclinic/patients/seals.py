@@ -4,6 +4,8 @@ patient registered by the application is sealed then and again at each edit, so 
 birth changed in the database is named by ``verify_records``. (Patients bulk-inserted by ``generate_patients`` for
 benchmarks are not sealed and not checked.)"""
 
+from django.db.models import Q
+
 from ketaclinic.audit import seals
 from ketaclinic.patients.models import Patient
 from ketaclinic.patients.services import PATIENT_FIELDS
@@ -14,4 +16,4 @@ def _content(patient: Patient) -> dict[str, object]:
 
 
 # checked: every patient the application sealed (registration, each edit; seal_baseline for older ones)
-seals.register(Patient, _content, signed={"pk__in": []}, baseline={})
+seals.register(Patient, _content, signed={"pk__in": []}, baseline=Q())

@@ -204,7 +204,8 @@ def _reviews_page(request, refused: BreakGlassReviewForm | None = None, refused_
     for access in waiting:  # one form per access, its own ids, its refusal next to it
         access.form = refused if access.pk == refused_pk else BreakGlassReviewForm(prefix=f"a{access.pk}")
     return render(request, "patients/break_glass_reviews.html",
-                  {"waiting": waiting, "done": careteam.reviewed(clinic), "mode": settings.KETACLINIC_CHART_ACCESS})
+                  {"waiting": waiting, "done": careteam.reviewed(clinic), "mode": settings.KETACLINIC_CHART_ACCESS,
+                   "now": timezone.now()})
 
 
 def break_glass_reviews(request):

@@ -18,6 +18,7 @@ from ketaclinic.clinic import formats
 from ketaclinic.clinic.models import current_clinic
 from ketaclinic.formfields import posted
 from ketaclinic.inputs import parse_day
+from ketaclinic.patients import careteam
 from ketaclinic.patients.careteam import guarded
 from ketaclinic.patients.models import Patient
 from ketaclinic.scheduling import calendar, forms, services
@@ -75,6 +76,8 @@ def book(request):
             prefill.get("patient")
         if pid:
             chosen = Patient.objects.filter(clinic=clinic, external_id=pid).first()
+            if chosen is not None:
+                careteam.check(request.user, chosen)
         return render(request, "scheduling/book.html", {
             "form": form, "patient": chosen, "hours": services.hours_for(clinic),
             "show_confirm": "confirm_duplicate" in form.errors or bool(form["confirm_duplicate"].value()),

@@ -21,8 +21,11 @@ _NOT_COMING = (TreatmentSession.Status.CANCELLED, TreatmentSession.Status.NO_SHO
 def treats(user, patient) -> bool:
     if user.has_role("nurse", "prescriber"):
         # the clinic's day (its time zone is active for the request), whatever the day's length
-        if TreatmentSession.objects.filter(patient=patient, scheduled_start__date=timezone.localdate()) \
-                .exclude(status__in=_NOT_COMING).exists():
+        S = TreatmentSession.Status
+        today = Q(scheduled_start__date=timezone.localdate())
+        in_the_chair = Q(status__in=(S.CHECKED_IN, S.PRE_CHECKS, S.DOSING, S.OBSERVATION, S.READY))  # past midnight too
+        if TreatmentSession.objects.filter(today | in_the_chair, patient=patient).exclude(status__in=_NOT_COMING) \
+                .exists():
             return True
     if TreatmentOrder.objects.filter(Q(created_by=user) | Q(signed_by=user), patient=patient).exists():
         return True

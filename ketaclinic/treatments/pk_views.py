@@ -8,14 +8,15 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from ketaclinic.clinic.models import current_clinic
+from ketaclinic.patients.careteam import guarded
 from ketaclinic.treatments import predictions
 from ketaclinic.treatments.models import TreatmentSession
 
 
 @require_GET
 def pk_prediction(request, external_id):
-    s = get_object_or_404(TreatmentSession.objects.select_related("patient", "patient__clinic", "order"),
-                          external_id=external_id, patient__clinic=current_clinic())
+    s = guarded(request, get_object_or_404(TreatmentSession.objects.select_related("patient", "patient__clinic", "order"),
+                                           external_id=external_id, patient__clinic=current_clinic()))
     p = predictions.predict(s)
     return render(request, "treatments/_pk_panel.html#panel",
                   {"s": s, "p": p, "plot": predictions.plot(p, s.patient.clinic.tz) if p.ok else None})

@@ -126,12 +126,20 @@ def test_only_a_prescriber_nurse_or_therapist_joins_a_care_team(care_team_mode, 
 
 
 def test_no_one_adds_themselves_to_a_care_team_not_even_after_breaking_the_glass(care_team_mode, client_for, patient,
-                                                                                  staff):
+                                                                                  staff, make_user):
     prescriber = client_for("prescriber")
     prescriber.post(glass(patient), REASON)
     add = reverse("patients:care_team_add", kwargs={"external_id": patient.external_id})
     refused = prescriber.post(add, {"member": staff["prescriber"].pk})
-    assert "no one adds themselves" in str(refused.context["care_team_form"].errors)
+    assert refused.context["care_team_form"].errors["member"] == ["Only someone on this patient's care team adds to it."]
+    admin_prescriber = make_user("clinic_admin", "prescriber")  # restricted as a prescriber: not on the team
+    with pytest.raises(RegistryError):
+        careteam.add_member(actor=Actor(user=admin_prescriber, roles=admin_prescriber.role_set()), patient=patient,
+                            member=admin_prescriber)
+    make_order(patient, staff)  # now the prescriber who signed the order is on the team, and still cannot add himself
+    with pytest.raises(RegistryError, match="no one adds themselves"):
+        careteam.add_member(actor=Actor(user=staff["prescriber"], roles=frozenset({"prescriber"})), patient=patient,
+                            member=staff["prescriber"])
     assert not CareTeamMember.objects.exists()
 
 
@@ -254,3 +262,53 @@ def test_the_admins_password_page_does_not_seal_a_forged_role(actor_for, client_
     assert [p.record for p in verify_records()[1]] == ["accounts.User"]  # still named
     user.refresh_from_db()
     assert user.check_password("correct horse battery")  # nothing saved
+
+
+def test_the_cockpits_panels_and_the_drug_account_ask_for_the_glass_too(care_team_mode, patient, staff, outsider,
+                                                                        clinic):
+    from tests.factories import dosed_session, make_rooms
+
+    s = dosed_session(patient, staff, rooms=make_rooms(clinic), start=timezone.now() - timedelta(days=3),
+                      end="signed")
+    for url in (reverse("treatments:pk_prediction", kwargs={"external_id": s.external_id}),
+                reverse("custody:session", kwargs={"external_id": s.external_id})):
+        assert outsider.get(url).status_code == 302, url
+    # a part of a page (htmx): the whole page goes to the break-glass page, and nothing posted is saved
+    page = "http://testserver" + reverse("treatments:cockpit", kwargs={"external_id": s.external_id})
+    before = s.vitals.count()
+    response = outsider.post(reverse("treatments:vitals", kwargs={"external_id": s.external_id}),
+                             {"systolic_mmHg": "120", "diastolic_mmHg": "80"}, HTTP_HX_REQUEST="true",
+                             HTTP_HX_CURRENT_URL=page)
+    assert response.status_code == 204
+    assert response["HX-Redirect"].startswith(glass(patient) + "?next=")
+    assert s.vitals.count() == before
+
+
+def test_the_prescriber_on_call_answers_a_suicide_risk_task_without_breaking_the_glass(care_team_mode, patient,
+                                                                                      staff, actor_for, make_user):
+    from django.test import Client
+
+    from ketaclinic.measures import services as measures
+    from ketaclinic.measures.models import SafetyTask
+
+    on_call = make_user("prescriber", username="on.call")
+    measures.set_on_call(actor=actor_for("clinic_admin"), day=timezone.localdate(), clinician=on_call)
+    answers = {f"q{i}": 0 for i in range(1, 10)} | {"q9": 2}
+    measures.record_administration(actor=actor_for("nurse"), patient=patient, scale="phq9", answers=answers)
+    task = SafetyTask.objects.get()
+    c = Client()
+    c.force_login(on_call)
+    assert c.get(reverse("measures:safety_task", kwargs={"task_id": task.external_id})).status_code == 200
+    assert c.get(chart(patient)).status_code == 200
+    assert not BreakGlassAccess.objects.exists()
+
+
+def test_someone_who_broke_the_glass_does_not_add_to_the_care_team(care_team_mode, patient, staff, outsider):
+    outsider.post(glass(patient), REASON)
+    add = reverse("patients:care_team_add", kwargs={"external_id": patient.external_id})
+    refused = outsider.post(add, {"member": staff["therapist"].pk})
+    assert refused.status_code == 403  # a nurse has no care-team page at all; a prescriber is refused below
+    prescriber_outside = careteam.add_member
+    with pytest.raises(RegistryError, match="Only someone on this patient's care team"):
+        prescriber_outside(actor=Actor(user=outsider.nurse, roles=frozenset({"nurse"})), patient=patient,
+                           member=staff["therapist"])
