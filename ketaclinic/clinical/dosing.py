@@ -681,11 +681,38 @@ def _elapsed(start: datetime, end: datetime) -> Decimal:
     return Decimal(str(end.timestamp() - start.timestamp()))
 
 
+def pump_segments(*, start: datetime, stop: datetime, start_rate_mL_per_h: float | Decimal,
+                  events: Iterable[tuple[str, datetime, float | Decimal | None]]
+                  ) -> tuple[list[tuple[datetime, datetime, Decimal]], bool]:
+    """When an infusion pump ran between ``start`` and ``stop``, and at what rate: ``(from, to, mL/h)`` for each
+    running stretch, and whether it still runs at ``stop``. It runs at ``start_rate_mL_per_h`` until a
+    ``("rate", at, mL/h)`` event changes it; a ``("pause", at, None)`` stops it until ``("resume", at, None)``.
+    Events outside [start, stop], and of other kinds, are ignored. The bag is not counted here (see
+    :func:`infused_dose`). Pure arithmetic (rule ``dosing.infused_dose``)."""
+    rate = _dec(start_rate_mL_per_h)
+    running, t = True, start
+    segments: list[tuple[datetime, datetime, Decimal]] = []
+    for kind, at, value in sorted(events, key=lambda e: e[1].timestamp()):
+        if kind not in ("pause", "resume", "rate") or _elapsed(start, at) < 0 or _elapsed(at, stop) < 0:
+            continue
+        if running:
+            segments.append((t, at, rate))
+        t = at
+        if kind == "pause":
+            running = False
+        elif kind == "resume":
+            running = True
+        elif value is not None:
+            rate = _dec(value)
+    if running:
+        segments.append((t, stop, rate))
+    return segments, running
+
+
 def infused_dose(*, start: datetime, stop: datetime, start_rate_mL_per_h: float | Decimal,
                  events: Iterable[tuple[str, datetime, float | Decimal | None]], dose_mg: float | Decimal,
                  infused_volume_mL: float | Decimal, planned_minutes: int | None = None) -> InfusedDose:
-    """The dose an infusion gave between ``start`` and ``stop``: the pump runs at ``start_rate_mL_per_h`` until a
-    ``("rate", at, mL/h)`` event changes it; a ``("pause", at, None)`` stops it until ``("resume", at, None)``.
+    """The dose an infusion gave between ``start`` and ``stop``: the pump runs as :func:`pump_segments` says.
     Volume = sum of rate x running time; mg = volume x (dose mg / infused volume mL), the bag's concentration
     (drug and diluent mixed). Capped at the prepared volume: a pump stops when the bag is empty. With
     ``planned_minutes`` the starting rate is the one programmed to run the prepared volume over them (volume x 60
@@ -698,25 +725,9 @@ def infused_dose(*, start: datetime, stop: datetime, start_rate_mL_per_h: float 
     if volume_total <= 0 or mg_total < 0:
         raise ClinicalInputError("must be above 0 mL", "infused_volume_mL")
     rate = volume_total * 60 / Decimal(planned_minutes) if planned_minutes else _dec(start_rate_mL_per_h)
-    running, t, volume, seconds = True, start, Decimal(0), Decimal(0)
-    for kind, at, value in sorted(events, key=lambda e: e[1].timestamp()):
-        if _elapsed(start, at) < 0 or _elapsed(at, stop) < 0:
-            continue
-        if running:
-            span = _elapsed(t, at)
-            volume += rate * span / 3600
-            seconds += span
-        t = at
-        if kind == "pause":
-            running = False
-        elif kind == "resume":
-            running = True
-        elif kind == "rate" and value is not None:
-            rate = _dec(value)
-    if running:
-        span = _elapsed(t, stop)
-        volume += rate * span / 3600
-        seconds += span
+    segments, _ = pump_segments(start=start, stop=stop, start_rate_mL_per_h=rate, events=events)
+    volume = sum((r * _elapsed(a, b) / 3600 for a, b, r in segments), Decimal(0))
+    seconds = sum((_elapsed(a, b) for a, b, _ in segments), Decimal(0))
     volume = min(volume, volume_total)
     mg = (mg_total * volume / volume_total).quantize(Decimal("0.01"), ROUND_HALF_UP)
     return InfusedDose(mg=mg, volume_mL=volume.quantize(Decimal("0.01"), ROUND_HALF_UP),

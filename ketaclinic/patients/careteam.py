@@ -43,7 +43,7 @@ class OutsideCareTeam(Exception):
 def restricted(user) -> bool:
     """True when this user's chart access is limited to their care team (the clinic's setting and their roles)."""
     return (settings.KETACLINIC_CHART_ACCESS == "care_team" and getattr(user, "is_authenticated", False)
-            and not getattr(user, "is_patient", False) and user.has_role(*settings.KETACLINIC_CARE_TEAM_ROLES))
+            and user.has_role(*settings.KETACLINIC_CARE_TEAM_ROLES))
 
 
 def on_care_team(user, patient: Patient) -> bool:

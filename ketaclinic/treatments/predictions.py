@@ -23,7 +23,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from ketaclinic.clinical import pk
-from ketaclinic.clinical.dosing import ESKETAMINE_DEVICE_MG
+from ketaclinic.clinical.dosing import ESKETAMINE_DEVICE_MG, pump_segments
 from ketaclinic.patients.models import BodyMeasurement, Patient
 from ketaclinic.treatments.models import Route, SessionEvent, TreatmentSession
 
@@ -142,10 +142,9 @@ def _devices_recorded(s: TreatmentSession, events: list[SessionEvent], limits: d
 
 
 def _infusion_recorded(s: TreatmentSession, events: list[SessionEvent], now: datetime) -> Dosing:
-    """The pump's running segments, as :func:`ketaclinic.clinical.dosing.infused_dose` counts them: the starting
-    rate is the prepared volume over the planned minutes (else the rate programmed), a rate event changes it, a
-    pause stops it until a resume; the bag's concentration is the dose over the drug and diluent's volume; the pump
-    stops when the bag is empty. While it still runs, it is assumed to run on at its rate until the bag is empty."""
+    """The pump's running segments (:func:`ketaclinic.clinical.dosing.pump_segments`, as ``infused_dose`` counts
+    them), from the prepared volume over the planned minutes (else the rate programmed); the bag's concentration is
+    the dose over the drug and diluent's volume; the pump stops when the bag is empty. While it still runs, it is assumed to run on at its rate until the bag is empty."""
     start, end = s.dose_started_at, s.dose_ended_at
     volume_total = _f((s.bag_volume_mL or Decimal(0)) + (s.prepared_volume_mL or Decimal(0)))
     mg_total = _f(s.prepared_dose_mg)
@@ -153,28 +152,16 @@ def _infusion_recorded(s: TreatmentSession, events: list[SessionEvent], now: dat
     if not volume_total or not mg_total or not rate:
         raise Unpredictable("No predicted curve: the infusion's prepared dose, volume or rate is not recorded.")
     conc = mg_total / volume_total  # mg/mL
-    stop = end or now
-    running, t = True, 0.0
-    segments: list[tuple[float, float, float]] = []  # (from min, to min, mL/h)
-    for e in events:
-        if e.kind not in ("pause", "resume", "rate") or e.at < start or e.at > stop:
-            continue
-        m = _minutes(start, e.at)
-        if running and m > t:
-            segments.append((t, m, rate))
-        t = m
-        if e.kind == "pause":
-            running = False
-        elif e.kind == "resume":
-            running = True
-        elif e.rate_mL_per_h is not None:
-            rate = float(e.rate_mL_per_h)
+    pump, running = pump_segments(start=start, stop=end or now, start_rate_mL_per_h=rate,
+                                  events=[(e.kind, e.at, e.rate_mL_per_h) for e in events])
+    tail: list[tuple[float, float, float]] = []
+    if running and end is None:  # still running: assumed to run on at its rate (until the bag is empty, below)
+        a, _, r = pump.pop()
+        rate = float(r)
+        tail = [(_minutes(start, a), math.inf, rate)]
+    segments = [(_minutes(start, a), _minutes(start, b), float(r)) for a, b, r in pump if b > a] + tail
     notes: list[str] = []
-    if running:
-        last = _minutes(start, end) if end else math.inf
-        if last > t:
-            segments.append((t, last, rate))
-    elif end is None:
+    if not running and end is None:
         notes.append("The infusion is paused: the curve shows only what has run so far.")
     doses, volume = [], 0.0
     for a, b, r in segments:  # the pump stops when the bag is empty
