@@ -18,6 +18,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ketaclinic.apphooks import app_hooks
@@ -139,9 +140,16 @@ def unreviewed(clinic) -> list[BreakGlassAccess]:
     on that patient while it lasted (from the audit trail)."""
     rows = list(BreakGlassAccess.objects.filter(patient__clinic=clinic, review__isnull=True)
                 .select_related("patient", "user").order_by("opened_at"))
+    if not rows:
+        return rows
+    windows = Q()
+    for row in rows:  # the entries of every waiting access, in one query
+        windows |= Q(actor_id=row.user_id, patient_id=row.patient_id, at__gte=row.opened_at, at__lte=row.expires_at)
+    entries = list(AuditEntry.objects.filter(windows).order_by("at")
+                   .values("actor_id", "patient_id", "at", "action", "subject_type", "subject_id"))
     for row in rows:
-        row.pages = list(AuditEntry.objects.filter(actor=row.user, patient=row.patient, at__gte=row.opened_at,
-                                                   at__lte=row.expires_at).order_by("at").values("at", "action", "subject_type", "subject_id")[:100])
+        row.pages = [e for e in entries if (e["actor_id"], e["patient_id"]) == (row.user_id, row.patient_id)
+                     and row.opened_at <= e["at"] <= row.expires_at][:100]
     return rows
 
 
