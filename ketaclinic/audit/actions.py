@@ -272,6 +272,10 @@ class AuditAction(StrEnum):
     FHIR_EXPORT_CANCELLED = "fhir.export.cancelled"
     FHIR_EXPORT_DOWNLOADED = "fhir.export.downloaded"
 
+    # --- Backups and restores (crossapp: manage.py backup / restore)
+    BACKUP_MADE = "backup.made"  # with the chain heads the backup holds and its file's SHA-256
+    BACKUP_RESTORED = "backup.restored"  # written into the restored database once every chain and seal verified
+
     @property
     def domain(self) -> str:
         """The first part of the value ("custody" for "custody.draw"): the search offers each domain as a whole."""
