@@ -709,6 +709,18 @@ def pump_segments(*, start: datetime, stop: datetime, start_rate_mL_per_h: float
     return segments, running
 
 
+def _programmed_rate(volume_total: Decimal, planned_minutes: int | None,
+                     start_rate_mL_per_h: float | Decimal) -> Decimal:
+    """The rate the pump was started at: the prepared volume over the planned minutes (volume x 60 / minutes, so
+    the rounded mL/h shown to the nurse is not a shortfall), else the rate programmed."""
+    return volume_total * 60 / Decimal(planned_minutes) if planned_minutes else _dec(start_rate_mL_per_h)
+
+
+def _volume_run(segments: Iterable[tuple[datetime, datetime, Decimal]]) -> Decimal:
+    """mL the pump moved in its running segments: the sum of rate (mL/h) x running time."""
+    return sum((r * _elapsed(a, b) / 3600 for a, b, r in segments), Decimal(0))
+
+
 def infused_dose(*, start: datetime, stop: datetime, start_rate_mL_per_h: float | Decimal,
                  events: Iterable[tuple[str, datetime, float | Decimal | None]], dose_mg: float | Decimal,
                  infused_volume_mL: float | Decimal, planned_minutes: int | None = None) -> InfusedDose:
@@ -724,12 +736,49 @@ def infused_dose(*, start: datetime, stop: datetime, start_rate_mL_per_h: float 
     mg_total = _dec(dose_mg)
     if volume_total <= 0 or mg_total < 0:
         raise ClinicalInputError("must be above 0 mL", "infused_volume_mL")
-    rate = volume_total * 60 / Decimal(planned_minutes) if planned_minutes else _dec(start_rate_mL_per_h)
+    rate = _programmed_rate(volume_total, planned_minutes, start_rate_mL_per_h)
     segments, _ = pump_segments(start=start, stop=stop, start_rate_mL_per_h=rate, events=events)
-    volume = sum((r * _elapsed(a, b) / 3600 for a, b, r in segments), Decimal(0))
+    volume = _volume_run(segments)
     seconds = sum((_elapsed(a, b) for a, b, _ in segments), Decimal(0))
     volume = min(volume, volume_total)
     mg = (mg_total * volume / volume_total).quantize(Decimal("0.01"), ROUND_HALF_UP)
     return InfusedDose(mg=mg, volume_mL=volume.quantize(Decimal("0.01"), ROUND_HALF_UP),
                        running_minutes=(seconds / 60).quantize(Decimal("0.1"), ROUND_HALF_UP),
                        early=mg < mg_total.quantize(Decimal("0.01"), ROUND_HALF_UP))
+
+
+@dataclass(frozen=True)
+class InfusionLeft:
+    """Where a running IV infusion stands at a moment: ``running`` (False while the pump is paused),
+    ``volume_left_mL`` of the prepared volume (to 0.01, never below 0), ``rate_mL_per_h`` the pump runs at now
+    (None while paused) and ``minutes_left`` to run that volume at that rate (to 0.1 min; None while paused, 0 once
+    the prepared volume has run)."""
+
+    running: bool
+    volume_left_mL: Decimal
+    rate_mL_per_h: Decimal | None
+    minutes_left: Decimal | None
+
+
+def infusion_time_left(*, start: datetime, at: datetime, start_rate_mL_per_h: float | Decimal,
+                       events: Iterable[tuple[str, datetime, float | Decimal | None]],
+                       infused_volume_mL: float | Decimal, planned_minutes: int | None = None) -> InfusionLeft:
+    """How long a running infusion has left at ``at``: the volume not yet run (the prepared volume less what the
+    pump moved, as :func:`pump_segments` and :func:`infused_dose` count it: the same starting rate, pauses and rate
+    changes) over the rate it runs at now: minutes = volume left (mL) x 60 / rate (mL/h). Paused, it has no time
+    left to tell. It assumes the pump runs on at its present rate; it says nothing about whether it should.
+    Pure arithmetic on the recorded pump events (rule ``dosing.infused_dose``; issue 20)."""
+    if _elapsed(start, at) < 0:
+        raise ClinicalInputError("the moment must not be before the start", "at")
+    volume_total = _dec(infused_volume_mL)
+    if volume_total <= 0:
+        raise ClinicalInputError("must be above 0 mL", "infused_volume_mL")
+    rate = _programmed_rate(volume_total, planned_minutes, start_rate_mL_per_h)
+    segments, running = pump_segments(start=start, stop=at, start_rate_mL_per_h=rate, events=events)
+    left = max(volume_total - _volume_run(segments), Decimal(0))
+    now_rate = segments[-1][2] if running and segments else None
+    minutes = None
+    if now_rate is not None:
+        minutes = (left * 60 / now_rate).quantize(Decimal("0.1"), ROUND_HALF_UP) if now_rate > 0 else None
+    return InfusionLeft(running=running, volume_left_mL=left.quantize(Decimal("0.01"), ROUND_HALF_UP),
+                        rate_mL_per_h=now_rate, minutes_left=minutes)
