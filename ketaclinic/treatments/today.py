@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, time, timedelta
 
 from django.db.models import Exists, OuterRef, Q, Subquery
@@ -9,12 +10,13 @@ from django.utils import timezone
 
 from ketaclinic.access import can_open
 from ketaclinic.clinic.models import Room
-from ketaclinic.clinical import sedation
+from ketaclinic.clinical import dosing, sedation
 from ketaclinic.treatments import services
 from ketaclinic.treatments.models import (
     AdverseEvent,
     AlertAcknowledgement,
     RemsForm,
+    Route,
     SessionEvent,
     SessionRating,
     TreatmentSession,
@@ -54,6 +56,7 @@ def board(clinic, now=None) -> dict:
                                         .order_by("-level").values("level")[:1]))
         .order_by("scheduled_start"))
     limits = clinic.limits()
+    pumps = _pump_events([s for s in sessions if _infusing(s) and not s.paused_at])
     rows = []
     for s in sessions:
         s.patient.clinic = clinic  # avoid a query per row in limits_for
@@ -72,6 +75,7 @@ def board(clinic, now=None) -> dict:
                  if s.status in ("observation", "ready_for_discharge") else None)
         needs_prescriber = bool((s.unseen_level or 0) >= 2 and s.status not in ("discharged", "transferred"))
         rows.append({"s": s, "phase": PHASE_LABEL.get(s.status, s.status), "due": due, "ready_from": ready,
+                     "infusion": _infusion(s, pumps.get(s.pk, []), now) if _infusing(s) else None,
                      "needs_prescriber": needs_prescriber,
                      "overdue": bool(due and due < now), "alerts": alerts})
     rooms = list(Room.objects.filter(clinic=clinic, active=True,
@@ -84,6 +88,40 @@ def board(clinic, now=None) -> dict:
             places.append({"room": room, "chair": chair, "rows": here})
     return {"places": places, "count": len(rows), "now": now,
             "for_prescriber": [r for r in rows if r["needs_prescriber"]]}
+
+
+def _infusing(s) -> bool:
+    """An IV dose started and not stopped (an IM injection or esketamine devices have no pump to run)."""
+    return (s.route == Route.IV and s.status == "dosing" and s.dose_started_at is not None
+            and s.dose_ended_at is None)
+
+
+def _pump_events(running) -> dict[int, list[tuple]]:
+    """The pause, resume and rate events of the running infusions, in one query for all of them (none without)."""
+    found: dict[int, list[tuple]] = {s.pk: [] for s in running}
+    if found:
+        for sid, kind, at, rate in (SessionEvent.objects.filter(session_id__in=found, kind__in=("pause", "resume", "rate"))
+                                    .order_by("at", "pk").values_list("session_id", "kind", "at", "rate_mL_per_h")):
+            found[sid].append((kind, at, rate))
+    return found
+
+
+def _infusion(s, events, now) -> dict | None:
+    """What the tile says of a running infusion: "paused", or the whole minutes left to run the prepared volume at
+    the pump's present rate (:func:`ketaclinic.clinical.dosing.infusion_time_left`, a part-minute counted whole);
+    None when the prepared volume or rate is not recorded."""
+    if s.paused_at:
+        return {"paused": True}
+    volume = (s.bag_volume_mL or 0) + (s.prepared_volume_mL or 0)
+    if not volume or not (s.rate_mL_per_h or s.infusion_minutes):
+        return None
+    left = dosing.infusion_time_left(start=s.dose_started_at, at=max(now, s.dose_started_at),
+                                     start_rate_mL_per_h=s.rate_mL_per_h or 0, events=events,
+                                     infused_volume_mL=volume, planned_minutes=s.infusion_minutes)
+    if left.minutes_left is None:
+        return None
+    return {"paused": False, "minutes_left": math.ceil(left.minutes_left),
+            "ends_at": now + timedelta(minutes=float(left.minutes_left))}
 
 
 def today_panels(request, clinic) -> list[dict]:
