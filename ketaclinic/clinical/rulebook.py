@@ -446,6 +446,13 @@ RULES: tuple[Rule, ...] = (
          "level for recovery, so the level is a clinic choice. [ketaclinic.clinical.pk time_below, model_spread]",
          "pk-models.md §1.1, §1.3 (models, S/U); issue 14; no level in clinical.md", "U",
          ("pk.iv_model", "pk.ketamine_below_ng_per_mL", "pk.esketamine_below_ng_per_mL")),
+    Rule("pk.im_absorption", "Observation and discharge",
+         "An IM injection's predicted level is drawn under each racemic IV model with a first-order absorption of "
+         "the clinic's bioavailability, its rate solved so that the model peaks at each end of the clinic's Tmax "
+         "range; the time below the clinic's level is the latest of those curves. [ketaclinic.clinical.pk "
+         "absorption.ka_for_tmax]",
+         "pk-models.md §1.4 'IM, adult' row (F 93%, Tmax 5-15 min; Clements 1982 via secondary summaries, U)", "U",
+         ("pk.im_bioavailability", "pk.im_tmax_min_low", "pk.im_tmax_min_high")),
     Rule("preparation.esketamine", "Observation and discharge",
          "Before esketamine: no food for 2 h and no liquids for 30 min; nasal corticosteroid or decongestant at least "
          "1 h before. IV/IM ketamine: the clinic's own fasting instructions (no number in the reference). After any "

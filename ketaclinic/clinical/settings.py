@@ -55,6 +55,11 @@ _LABEL_BP_GUIDE = (
     "clinical.md §1 'Pre-dose BP guide (esketamine label)': > 140 systolic / > 90 diastolic mmHg, SPR-PI §2/§5 "
     "(status U: wording not retrieved)"
 )
+_IM_ABSORPTION = (
+    "pk-models.md §1.4 'IM, adult' row: F 93% and Tmax 5-15 min, usually attributed to Clements 1982 (J Pharm Sci "
+    "71:539); status U, only secondary summaries were seen. The absorption rate is solved from Tmax on each model "
+    "(ketaclinic.clinical.pk.absorption)"
+)
 _DEL_SANT = (
     "clinical.md §1 'Thresholds' row: SBP > 180 and/or DBP > 110 mmHg = treatment-emergent transient "
     "hypertension (Del Sant 2020, J Psychopharmacol; status S)"
@@ -259,6 +264,16 @@ SETTINGS: tuple[SettingSpec, ...] = (
                 "for recovery or discharge (the 2 h REMS monitoring is the label's rule). 10 ng/mL is a clinic "
                 "choice, set low so that the predicted time errs late", False, OBS,
                 "Advice only (a model estimate, not a measured level); never a discharge criterion."),
+    SettingSpec("pk.im_bioavailability", "Predicted level (IM): bioavailability of an adult IM injection", "fraction",
+                0.93, 0.05, 1.0, _IM_ABSORPTION + " (F 93%)", False, OBS,
+                "The fraction of an IM dose that reaches the blood in the IM curves (a model estimate, not a measured "
+                "level)."),
+    SettingSpec("pk.im_tmax_min_low", "Predicted level (IM): earliest time to peak after an injection", "min", 5, 1,
+                120, _IM_ABSORPTION + " (Tmax 5 min, the range's early end)", False, OBS,
+                "Each model's IM curve is drawn once peaking at this time and once at the latest time below."),
+    SettingSpec("pk.im_tmax_min_high", "Predicted level (IM): latest time to peak after an injection", "min", 15, 1,
+                120, _IM_ABSORPTION + " (Tmax 15 min, the range's late end)", False, OBS,
+                "The time below the clinic's level is the latest across the models and both times to peak."),
     # ---------------------------------------------------------------- outcomes
     SettingSpec("outcomes.response_percent", "Response: reduction from baseline of at least (depression scales)",
                 "%", 50, 10, 100, "clinical.md §4 'Response and remission' table: >= 50% (Cochrane CD011612.pub3; C)",
@@ -390,6 +405,7 @@ _ASCENDING: tuple[tuple[str, ...], ...] = (
     ("dosing.min_weight_kg", "dosing.max_weight_kg"),
     ("dosing.min_bmi", "dosing.max_bmi"),
     ("schedules.integration_start_hours", "schedules.integration_end_hours"),
+    ("pk.im_tmax_min_low", "pk.im_tmax_min_high"),
 )
 
 

@@ -5,6 +5,16 @@ measured level". NumPy is allowed in this package only; no Django. See docs/pk.m
 
 from __future__ import annotations
 
+from .absorption import (
+    IM_BIOAVAILABILITY,
+    IM_NOTE,
+    IM_TMAX_HIGH,
+    IM_TMAX_LOW,
+    im_absorption,
+    ka_for_tmax,
+    tmax,
+    with_absorption,
+)
 from .engine import Grid
 from .errors import LABEL, PKInputError
 from .models import MODELS, RACEMIC_IV_ADULT, Model, Patients, get_model
@@ -13,7 +23,9 @@ from .regimen import ROUTES, Absorbed, Absorption, Bolus, Infusion, Regimen, mg_
 from .simulate import Prediction, Spread, TimeBelow, model_spread, simulate, time_below
 
 __all__ = [
-    "LABEL", "MODELS", "RACEMIC_IV_ADULT", "ROUTES", "Absorbed", "Absorption", "Band", "Bolus", "Grid", "Infusion",
-    "Model", "PKInputError", "Patients", "Prediction", "Regimen", "Spread", "TimeBelow", "get_model", "mg_per_kg",
-    "model_spread", "monte_carlo", "sample_etas", "simulate", "time_below",
+    "IM_BIOAVAILABILITY", "IM_NOTE", "IM_TMAX_HIGH", "IM_TMAX_LOW", "LABEL", "MODELS", "RACEMIC_IV_ADULT", "ROUTES",
+    "Absorbed", "Absorption", "Band", "Bolus", "Grid", "Infusion",
+    "Model", "PKInputError", "Patients", "Prediction", "Regimen", "Spread", "TimeBelow", "get_model", "im_absorption",
+    "ka_for_tmax", "mg_per_kg", "model_spread", "monte_carlo", "sample_etas", "simulate", "time_below", "tmax",
+    "with_absorption",
 ]
