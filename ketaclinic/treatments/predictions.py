@@ -7,6 +7,11 @@ once it has started they are the dosing events the cockpit recorded: the infusio
 changes and stop (the pump's rate times the bag's concentration, as :func:`ketaclinic.clinical.dosing.infused_dose`
 counts it), the IM injection, each esketamine device at its time.
 
+An IM injection is drawn under each racemic IV model with the clinic's IM absorption (bioavailability and Tmax
+range, unconfirmed settings from pk-models.md §1.4, status U): the absorption rate is solved so that the model
+peaks at each end of the Tmax range (:func:`ketaclinic.clinical.pk.ka_for_tmax`), one curve per model and end,
+and the time below the clinic's level is the latest of them (conservative).
+
 Every level is a model estimate, not a measured level (``pk.LABEL``); the time below the clinic's level is advice
 beside the discharge readiness, never a discharge criterion. Read-only: nothing here writes.
 """
@@ -32,13 +37,16 @@ LABEL = pk.LABEL
 CLOSED = (TreatmentSession.Status.CANCELLED, TreatmentSession.Status.NO_SHOW, TreatmentSession.Status.DISCHARGED,
           TreatmentSession.Status.TRANSFERRED)
 #: The published models drawn for each route (the spread); the model in use is one of them.
-ROUTE_MODELS: dict[str, tuple[str, ...]] = {Route.IV: pk.RACEMIC_IV_ADULT, Route.INTRANASAL: ("perez-ruixo",)}
+#: An IM injection is drawn under the racemic IV models with the clinic's (unconfirmed) IM absorption: one curve per
+#: model and end of the Tmax range (:mod:`ketaclinic.clinical.pk.absorption`).
+ROUTE_MODELS: dict[str, tuple[str, ...]] = {Route.IV: pk.RACEMIC_IV_ADULT, Route.IM: pk.RACEMIC_IV_ADULT,
+                                            Route.INTRANASAL: ("perez-ruixo",)}
 #: The predicted drug level each route's models are timed on, and the clinic setting of its level.
 OUTPUT = {Route.IV: ("ketamine", "racemic ketamine", "pk.ketamine_below_ng_per_mL"),
+          Route.IM: ("ketamine", "racemic ketamine", "pk.ketamine_below_ng_per_mL"),
           Route.INTRANASAL: ("esketamine", "esketamine", "pk.esketamine_below_ng_per_mL")}
-NO_IM = ("No predicted curve for an IM injection: no model in the reference (pk-models.md §1.4) gives an adult "
-         "absorption rate for intramuscular racemic ketamine (only its bioavailability, about 93%, unconfirmed), "
-         "and the simulator does not invent one.")
+NO_IM_BAND = ("No population band for an IM injection: no source gives the variability of IM absorption, so the "
+              "spread across the models and the Tmax range is all that is drawn.")
 NO_WEIGHT = ("No predicted curve: no weight is recorded for this session or the patient. Record today's weight "
              "in the pre-checks (or on the chart) to see the model estimate.")
 #: Virtual patients of the population band, and its seed (the same band on every redraw).
@@ -241,6 +249,34 @@ class Curve:
 
 
 @dataclass(frozen=True)
+class IMAbsorption:
+    """The clinic's IM absorption (unconfirmed settings, pk-models.md §1.4, U): bioavailability and the ends of the
+    Tmax range (min)."""
+
+    bioavailability: float
+    tmax_min: tuple[float, ...]
+
+    @classmethod
+    def of(cls, limits: dict) -> IMAbsorption:
+        ends = sorted({float(limits["pk.im_tmax_min_low"]), float(limits["pk.im_tmax_min_high"])})
+        return cls(float(limits["pk.im_bioavailability"]), tuple(ends))
+
+    @property
+    def words(self) -> str:
+        ends = "–".join(f"{t:g}" for t in self.tmax_min)
+        return f"F {self.bioavailability:g}, Tmax {ends} min"
+
+    def variants(self, key: str, regimen: pk.Regimen, weight: float, age: float,
+                 ) -> list[tuple[str, pk.Regimen, pk.Absorption]]:
+        """(name suffix, regimen with the absorption, absorption) for each end of the Tmax range."""
+        out = []
+        for t in self.tmax_min:
+            a = pk.im_absorption(key, weight, age, t, self.bioavailability)
+            out.append((f", IM Tmax {t:g} min", pk.with_absorption(regimen, a), a))
+        return out
+
+
+@dataclass(frozen=True)
 class SessionPrediction:
     """What the cockpit's panel draws, or ``message`` (a sentence) when there is no curve."""
 
@@ -262,6 +298,10 @@ class SessionPrediction:
     threshold: float = 0.0
     now_min: float | None = None
     end_min: float = 0.0
+    in_use_name: str = ""  # the model in use, as the panel names it
+    advice_min: float | None = None  # the time below the level the advice gives (None: never at or above it)
+    advice_basis: str = ""  # whose time it is, in words
+    absorption_note: str = ""  # an IM injection: the unconfirmed absorption, in words
     label: str = LABEL
 
     @property
@@ -277,7 +317,15 @@ class SessionPrediction:
 
     @property
     def below_at(self) -> datetime | None:
-        return self.at(self.in_use.below_min)
+        return self.at(self.advice_min)
+
+    @property
+    def in_use_curves(self) -> list[Curve]:
+        return [c for c in self.curves if c.in_use]
+
+    @property
+    def other_curves(self) -> list[Curve]:
+        return [c for c in self.curves if not c.in_use]
 
     @property
     def below_range(self) -> tuple[datetime, datetime] | None:
@@ -292,7 +340,8 @@ class SessionPrediction:
 
 
 def model_in_use(route: str, limits: dict) -> str:
-    return str(limits["pk.iv_model"]) if route == Route.IV else "perez-ruixo"
+    """The clinic's racemic model (``pk.iv_model``) for IV and IM, Perez-Ruixo for esketamine."""
+    return "perez-ruixo" if route == Route.INTRANASAL else str(limits["pk.iv_model"])
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -318,8 +367,6 @@ def predict(s: TreatmentSession, events: Iterable[SessionEvent] | None = None, *
     limits = clinic.limits()
     if s.dose_started_at is None and s.status in CLOSED:
         return SessionPrediction(message=f"No predicted curve: no dose was given ({s.get_status_display().lower()}).")
-    if s.route == Route.IM:
-        return SessionPrediction(message=NO_IM)
     if s.route not in ROUTE_MODELS:
         return SessionPrediction(message=f"No predicted curve: no published model covers the route {s.route!r}.")
     weight = weight_kg(s)
@@ -337,31 +384,46 @@ def predict(s: TreatmentSession, events: Iterable[SessionEvent] | None = None, *
     in_use = model_in_use(s.route, limits)
     patients = pk.Patients.of(weight, age)
     now_min = _minutes(dosing.origin, now) if s.dose_started_at else None
-    curves_below: dict[str, float | None] = {}
+    im = IMAbsorption.of(limits) if s.route == Route.IM else None
+    # (key, name, source, status, regimen) of each curve: one per model, or per model and end of the Tmax range (IM)
+    drawn: list[tuple[str, str, str, str, pk.Regimen, float | None]] = []
     skipped: list[str] = []
+    solved: dict[str, float] = {}  # IM: each curve's solved absorption rate (1/min)
     for key in ROUTE_MODELS[s.route]:
+        m = pk.get_model(key)
         try:
-            tb = pk.time_below(key, dosing.regimen, patients, threshold, output=output)
+            if im is None:
+                variants = [("", dosing.regimen, m.citation, m.status)]
+            else:
+                variants = []
+                for suffix, regimen, a in im.variants(key, dosing.regimen, weight, age):
+                    variants.append((suffix, regimen, f"{m.citation}; IM absorption ka {a.ka_per_min:.4g}/min, "
+                                     f"F {a.bioavailability:g}, no lag, solved for the Tmax (pk-models.md §1.4, U; "
+                                     "clinic settings)", "U"))
+                    solved[m.name + suffix] = a.ka_per_min
+            for suffix, regimen, source, status in variants:
+                tb = pk.time_below(key, regimen, patients, threshold, output=output)
+                drawn.append((key, m.name + suffix, source, status, regimen, _nan_to_none(float(tb.minutes[0]))))
         except pk.PKInputError as e:
             if key == in_use:
                 return SessionPrediction(message=f"No predicted curve: {e}")
-            skipped.append(f"{pk.get_model(key).name}: {e}")
-            continue
-        curves_below[key] = _nan_to_none(float(tb.minutes[0]))
-    horizon = max(dosing.end_min + 180, (now_min or 0) + 60, *(b + 30 for b in curves_below.values() if b))
+            skipped.append(f"{m.name}: {e}")
+            drawn = [d for d in drawn if d[0] != key]
+    horizon = max(dosing.end_min + 180, (now_min or 0) + 60, *(d[5] + 30 for d in drawn if d[5]))
     horizon = min(720.0, max(240.0, math.ceil(horizon / 30) * 30))
     step = 1.0 if horizon <= 360 else 2.0
     times = [i * step for i in range(int(horizon / step) + 1)]
     curves = []
-    for key, below in curves_below.items():
-        m = pk.get_model(key)
-        pred = pk.simulate(m, dosing.regimen, patients, times)
-        curves.append(Curve(key, m.name, m.citation, m.status, pred.concentrations[output][0].tolist(), below,
+    for key, name, source, status, regimen, below in drawn:
+        pred = pk.simulate(key, regimen, patients, times)
+        curves.append(Curve(key, name, source, status, pred.concentrations[output][0].tolist(), below,
                             key == in_use))
-    curves.sort(key=lambda c: (not c.in_use, c.name))
+    curves.sort(key=lambda c: not c.in_use)  # the model in use first, then the route's order (stable)
     bands, band_below, band_note = None, None, ""
     model = pk.get_model(in_use)
-    if not model.variability:
+    if im is not None:
+        band_note = NO_IM_BAND
+    elif not model.variability:
         band_note = f"The {model.name} model publishes no inter-individual variability, so it has no population band."
     elif band:
         b = pk.monte_carlo(model, dosing.regimen, weight, age, times, n=BAND_PATIENTS, seed=BAND_SEED,
@@ -377,11 +439,22 @@ def predict(s: TreatmentSession, events: Iterable[SessionEvent] | None = None, *
     notes = dosing.notes
     if s.route == Route.INTRANASAL:
         notes += ("The model's Asian and Japanese covariates are not applied (the chart records neither).",)
+    if im is None:
+        advice_min, advice_basis = next(c for c in curves if c.in_use).below_min, model.name
+        absorption_note = ""
+    else:  # the absorption is unconfirmed: the latest of every model and end of the Tmax range (conservative)
+        belows = [c.below_min for c in curves if c.below_min is not None]
+        advice_min = max(belows) if belows else None
+        advice_basis = ("the latest of every model and both ends of the Tmax range, as the IM absorption is "
+                        "unconfirmed")
+        rates = "; ".join(f"{c.name}: ka {solved[c.name]:.4g}/min" for c in curves)
+        absorption_note = f"{pk.IM_NOTE} Clinic settings now: {im.words}. Solved absorption rates: {rates}."
     return SessionPrediction(drug=drug, output=output, basis=dosing.basis, notes=notes, origin=dosing.origin,
                              started=s.dose_started_at is not None, weight_kg=weight, age_years=age,
                              times_min=times, curves=curves, skipped=tuple(skipped), band=bands,
                              band_below_min=band_below, band_note=band_note, threshold=threshold, now_min=now_min,
-                             end_min=dosing.end_min)
+                             end_min=dosing.end_min, in_use_name=model.name, advice_min=advice_min,
+                             advice_basis=advice_basis, absorption_note=absorption_note)
 
 
 # ------------------------------------------------------------------------------------ the drawing
@@ -479,8 +552,6 @@ def exposures(patient: Patient, sessions: Sequence[TreatmentSession]) -> dict[in
 
 
 def _exposure(s: TreatmentSession, events: list[SessionEvent], weight: float | None, limits: dict) -> Exposure:
-    if s.route == Route.IM:
-        return Exposure(message="no published IM absorption")
     if s.route not in ROUTE_MODELS:
         return Exposure(message="no model for this route")
     if weight is None:
@@ -491,11 +562,18 @@ def _exposure(s: TreatmentSession, events: list[SessionEvent], weight: float | N
         dosing = dosing_of(s, events, weight=weight, limits=limits)
         age = s.patient.age_on(timezone.localtime(dosing.origin, s.patient.clinic.tz).date())
         times = [float(t) for t in range(AUC_MINUTES + 1)]
-        levels = pk.simulate(model, dosing.regimen, pk.Patients.of(weight, age), times).concentrations[output][0]
+        name, regimens = model.name, [dosing.regimen]
+        if s.route == Route.IM:  # each end of the (unconfirmed) Tmax range; the higher peak and AUC are shown
+            im = IMAbsorption.of(limits)
+            regimens = [r for _, r, _ in im.variants(model.key, dosing.regimen, weight, age)]
+            name = (f"{model.name} with an unconfirmed IM absorption ({im.words}; pk-models.md §1.4, U; "
+                    "clinic settings), the higher of the Tmax range")
+        runs = [pk.simulate(model, r, pk.Patients.of(weight, age), times).concentrations[output][0].tolist()
+                for r in regimens]
     except Unpredictable as e:
         return Exposure(model=model.name, drug=drug, message=str(e).removeprefix("No predicted curve: "))
     except pk.PKInputError as e:
         return Exposure(model=model.name, drug=drug, message=str(e))
-    values = levels.tolist()
-    auc = sum((a + b) / 2 for a, b in zip(values, values[1:], strict=False)) / 60  # 1-min steps, ng·h/mL
-    return Exposure(model=model.name, drug=drug, peak_ng_per_mL=max(values), auc_ng_h_per_mL=auc)
+    # 1-min steps, ng·h/mL
+    aucs = [sum((a + b) / 2 for a, b in zip(v, v[1:], strict=False)) / 60 for v in runs]
+    return Exposure(model=name, drug=drug, peak_ng_per_mL=max(max(v) for v in runs), auc_ng_h_per_mL=max(aucs))

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from ketaclinic.treatments import predictions
 from ketaclinic.treatments.models import TreatmentSession
-from tests.factories import ESK, dosed_session
+from tests.factories import ESK, IM, dosed_session
 
 pytestmark = pytest.mark.django_db
 
@@ -60,3 +60,13 @@ def test_an_esketamine_session_is_estimated_with_its_own_model(patient, staff, r
     e = predictions.exposures(patient, [s])[s.pk]
     assert e.model == "Perez-Ruixo 2021" and e.drug == "esketamine" and e.peak_ng_per_mL > 0
     assert e.label == "model estimate, not a measured level"
+
+
+def test_an_im_session_is_estimated_with_the_unconfirmed_absorption_and_says_so(patient, staff, rooms, client_for):
+    s = dosed_session(patient, staff, rooms=rooms, data=IM, start=timezone.now() - timedelta(days=3))
+    e = predictions.exposures(patient, [s])[s.pk]
+    assert e.model.startswith("Domino with an unconfirmed IM absorption (F 0.93, Tmax 5–15 min; pk-models.md §1.4, U")
+    assert e.peak_ng_per_mL > 0 and e.auc_ng_h_per_mL > 0 and not e.message
+    body = client_for("nurse").get(reverse("patients:chart", args=[patient.external_id])).content.decode()
+    assert f"peak {round(e.peak_ng_per_mL)} ng/mL" in body and "unconfirmed IM absorption" in body
+    assert "racemic ketamine, Domino with an unconfirmed IM absorption" in body and "model estimate" in body

@@ -172,12 +172,54 @@ def test_no_weight_gives_a_sentence_not_a_curve(patient, staff, rooms, client_fo
     assert "no weight is recorded" in body and "<svg" not in body
 
 
-def test_an_im_injection_gets_a_sentence_not_an_invented_absorption(patient, staff, rooms, client_for):
+def test_an_im_injection_is_drawn_per_model_and_tmax_end_with_its_absorption_shown_unconfirmed(
+        patient, staff, rooms, client_for, django_assert_max_num_queries):
     s = dosed_session(patient, staff, rooms=rooms, data=IM, end="stopped")
-    r = _panel(client_for("prescriber"), s)
-    assert r.status_code == 200
-    body = r.content.decode()
-    assert "No predicted curve for an IM injection" in body and "<svg" not in body
+    p = predictions.predict(s)
+    assert p.ok and p.in_use_name == "Domino" and p.band is None and "IM absorption" in p.band_note
+    assert sorted(c.name for c in p.curves) == sorted(f"{m}, IM Tmax {t} min" for m in
+                                                      ("Domino", "Clements 250", "Hijazi 2003") for t in (5, 15))
+    assert [c.name for c in p.in_use_curves] == ["Domino, IM Tmax 5 min", "Domino, IM Tmax 15 min"]
+    assert all(c.status == "U" and "pk-models.md §1.4, U" in c.source for c in p.curves)
+    # each curve is the engine's, given the absorption solved for that model and Tmax (F 0.93, no lag)
+    mg, age = float(s.administered_mg), p.age_years
+    for c in p.curves:
+        tmax = 5.0 if c.name.endswith("Tmax 5 min") else 15.0
+        a = pk.im_absorption(c.key, float(s.weight_kg), age, tmax)
+        assert a.bioavailability == 0.93
+        reg = pk.Regimen([pk.Absorbed(0.0, mg, "im", a)])
+        by_hand = pk.simulate(c.key, reg, pk.Patients.of(float(s.weight_kg), age), p.times_min)
+        assert c.levels == pytest.approx(by_hand.concentrations["ketamine"][0].tolist(), rel=1e-12, abs=1e-12)
+        assert c.below_min == pytest.approx(pk.time_below(c.key, reg, pk.Patients.of(float(s.weight_kg), age),
+                                                          10.0).minutes[0])
+    # the advice is the latest of the spread (conservative)
+    assert p.advice_min == max(c.below_min for c in p.curves)
+    assert p.below_at == s.dose_started_at + timedelta(minutes=p.advice_min)
+    client = client_for("prescriber")
+    _panel(client, s)  # the sign-in session's first request
+    with django_assert_max_num_queries(8):  # the IV panel's bound
+        body = _panel(client, s).content.decode()
+    assert "<svg" in body and body.count('class="pk-model') == 6 and 'class="pk-spread"' in body
+    assert body.count('class="pk-model pk-in-use"') == 2
+    assert "The IM absorption is unconfirmed" in body and "pk-models.md §1.4, status U" in body
+    assert "Domino, IM Tmax 5 min: ka 0.0553" in body  # the solved rate, shown
+    assert "are clinic settings" in body and "F 0.93, Tmax 5–15 min" in body
+    assert "model estimate, not a measured level" in body and "Model in use: <b>Domino</b>" in body
+    local = timezone.localtime(p.below_at, s.patient.clinic.tz)
+    assert f"at about <b>{local:%H:%M}</b> (the latest of every model and both ends of the Tmax range" in body
+
+
+def test_the_clinic_sets_the_im_absorption(patient, staff, rooms):
+    clinic_services.update_limits(actor=actor(staff["clinic_admin"]), clinic=patient.clinic,
+                                  values={**patient.clinic.limits(), "pk.im_bioavailability": 0.8,
+                                          "pk.im_tmax_min_low": 10, "pk.im_tmax_min_high": 30})
+    s = dosed_session(patient, staff, rooms=rooms, data=IM, end="stopped")
+    p = predictions.predict(s)
+    assert {c.name.rsplit(", ", 1)[1] for c in p.curves} == {"IM Tmax 10 min", "IM Tmax 30 min"}
+    assert "F 0.8, Tmax 10–30 min" in p.absorption_note
+    domino_30 = next(c for c in p.curves if c.name == "Domino, IM Tmax 30 min")
+    peak_at = p.times_min[max(range(len(domino_30.levels)), key=domino_30.levels.__getitem__)]
+    assert abs(peak_at - 30.0) <= 1.0  # on the panel's 1-minute grid
 
 
 def test_the_advice_never_holds_up_a_discharge(patient, staff, rooms):
