@@ -140,20 +140,65 @@ class Modes:
 
     @classmethod
     def of(cls, system: LinearSystem) -> Modes:
-        vals, vecs = np.linalg.eig(system.rates)
-        if np.iscomplexobj(vals):
-            if np.abs(vals.imag).max() > 1e-9 * np.abs(vals).max():
-                raise PKInputError("the model has oscillating modes; it is not a compartment model.", "rates")
-            vals, vecs = vals.real, vecs.real
-        lam = -vals
-        if (lam <= 0).any():
-            raise PKInputError("a compartment never empties (a rate matrix without elimination).", "rates")
-        order = np.argsort(lam, axis=1)
-        lam = np.take_along_axis(lam, order, axis=1)
-        vecs = np.take_along_axis(vecs, order[:, None, :], axis=2)
-        pinv = np.linalg.inv(vecs)
+        sym = _symmetrized(system.rates)
+        if sym is not None:  # K = D^(1/2) S D^(-1/2) with S symmetric: S = Q diag(-lam) Q^T, Q orthogonal
+            s, root_d = sym
+            vals, q = np.linalg.eigh(s)  # ascending -lam: lam descending
+            lam = -vals[:, ::-1]
+            q = q[:, :, ::-1]
+            vecs = root_d[:, :, None] * q
+            pinv = q.transpose(0, 2, 1) / root_d[:, None, :]
+            if (lam <= 0).any():
+                raise PKInputError("a compartment never empties (a rate matrix without elimination).", "rates")
+        else:
+            vals, vecs = np.linalg.eig(system.rates)
+            if np.iscomplexobj(vals):
+                if np.abs(vals.imag).max() > 1e-9 * np.abs(vals).max():
+                    raise PKInputError("the model has oscillating modes; it is not a compartment model.", "rates")
+                vals, vecs = vals.real, vecs.real
+            lam = -vals
+            if (lam <= 0).any():
+                raise PKInputError("a compartment never empties (a rate matrix without elimination).", "rates")
+            order = np.argsort(lam, axis=1)
+            lam = np.take_along_axis(lam, order, axis=1)
+            vecs = np.take_along_axis(vecs, order[:, None, :], axis=2)
+            pinv = np.linalg.inv(vecs)
         cond = np.abs(vecs).sum(axis=1).max(axis=1) * np.abs(pinv).sum(axis=1).max(axis=1)
         return cls(lam=lam, P=vecs, Pinv=pinv, exact=np.isfinite(cond) & (cond < COND_LIMIT))
+
+
+def _symmetrized(k: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """For a reversible system (every transfer has its way back, and the flows balance around every loop, as in
+    mammillary and catenary models): S = D^(-1/2) K D^(1/2), symmetric, and sqrt(D) (N, n), with D the diagonal
+    of "volumes" d_j / d_i = K[j, i] / K[i, j] along a spanning tree. Symmetric S is diagonalised by the
+    symmetric eigensolver (faster and better conditioned than the general one, orthogonal eigenvectors, no
+    inverse). None when K is not of that kind (an absorption depot, a metabolite: one-way transfers)."""
+    N, n = k.shape[:2]
+    off = k.copy()
+    idx = np.arange(n)
+    off[:, idx, idx] = 0.0
+    linked = off > 0
+    if not (linked == linked[:1]).all() or not (linked[0] == linked[0].T).all():
+        return None
+    log_d = np.zeros((N, n))
+    seen = [False] * n
+    for root in range(n):  # spanning trees of each connected part, breadth first
+        if seen[root]:
+            continue
+        seen[root], queue = True, [root]
+        while queue:
+            i = queue.pop(0)
+            for j in np.flatnonzero(linked[0, :, i]):
+                if not seen[j]:
+                    seen[j] = True
+                    log_d[:, j] = log_d[:, i] + np.log(k[:, j, i] / k[:, i, j])
+                    queue.append(j)
+    root_d = np.exp(0.5 * log_d)
+    s = k * root_d[:, None, :] / root_d[:, :, None]
+    scale = np.abs(s).max(axis=(1, 2))
+    if (np.abs(s - s.transpose(0, 2, 1)).max(axis=(1, 2)) > 1e-13 * scale).any():
+        return None  # a loop whose flows do not balance
+    return 0.5 * (s + s.transpose(0, 2, 1)), root_d
 
 
 @dataclass
@@ -214,7 +259,9 @@ def _per_patient(value: np.ndarray | float, patients: int, name: str) -> np.ndar
 
 def _phi(lam: np.ndarray, s: np.ndarray | float) -> np.ndarray:
     """(1 - e^(-lam s)) / lam, exact for small lam s."""
-    return -np.expm1(-lam * s) / lam
+    r = np.multiply(lam, np.negative(s))
+    np.expm1(r, out=r)
+    return np.divide(r, np.negative(lam), out=r)
 
 
 @dataclass
@@ -241,37 +288,85 @@ def propagate(modes: Modes, schedule: Schedule) -> Propagated:
     return Propagated(z0=z0, b=b)
 
 
+#: e^(-x) for x above this (e^(-x) below 1e-260) is taken as 0: NumPy's exp is ten times slower where its result is
+#: subnormal, and a term that small is below any concentration's last digit.
+DECAY_CUTOFF = 600.0
+#: Patients filled at once on a uniform grid, so the exponential factors stay in cache.
+CHUNK_PATIENTS = 1024
+
+
+def _decay(lam: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """e^(-lam s) for lam (..., 1) >= 0 and times s >= 0 (broadcast), exactly 0 where lam s > DECAY_CUTOFF."""
+    r = np.multiply(lam, -s)
+    if lam.size and s.size and float(lam.max()) * float(s.max()) > DECAY_CUTOFF:
+        gone = r < -DECAY_CUTOFF
+        np.maximum(r, -DECAY_CUTOFF, out=r)
+        np.exp(r, out=r)
+        r[gone] = 0.0
+    else:
+        np.exp(r, out=r)
+    return r
+
+
+#: Grid points per block on a uniform grid: NumPy's batched matrix product writes (blocks x m) @ (m x 32) about
+#: as fast as a plain fill of the output on this machine kind, wider blocks more slowly (bench/pk.py, docs/pk.md).
+BLOCK = 32
+#: Block starts per group: the starts' factors are (groups) x (INNER) products, long enough for NumPy's loops.
+INNER = 64
+
+
 def _fill_uniform(out: np.ndarray, alpha: np.ndarray, beta: np.ndarray | None, lam: np.ndarray, s0: float,
                   step: float) -> None:
-    """out[:, j] = sum_i alpha_i e^(-lam_i s_j) + beta_i (1 - e^(-lam_i s_j)) / lam_i with s_j = s0 + j step,
-    as one batched matrix product per block of the grid."""
+    """out[:, j] = sum_i alpha_i e^(-lam_i s_j) + beta_i (1 - e^(-lam_i s_j)) / lam_i with s_j = s0 + j step.
+
+    The grid is cut into blocks of B points; s_j = a + b with a a block start and b an offset in the block, and
+    e^(-lam (a + b)) = e^(-lam a) e^(-lam b), (1 - e^(-lam (a + b))) = (1 - e^(-lam a)) + e^(-lam a)
+    (1 - e^(-lam b)). So each patient's segment is one matrix product, (blocks x m) @ (m x B) with m = n modes
+    (no input) or 2n + 1 (an input), written straight into ``out``. The block starts' factors are themselves
+    products, e^(-lam (s0 + (g G + k) B step)) = e^(-lam (s0 + g G B step)) e^(-lam k B step) with G up to
+    INNER, so a segment needs n (blocks / G + G + B) exponentials instead of n x points. Every factor is
+    an exact exponential or the product of two (no recurrence), so no error builds up: about 2 ulp per factor."""
     N, K = out.shape
     if K == 0:
         return
-    B = min(32, K)
+    n = lam.shape[1]
+    B = min(K, BLOCK)
     nb, rem = divmod(K, B)
     blocks = nb + (1 if rem else 0)
-    lam3 = lam[:, :, None]
+    G1 = -(-blocks // INNER)  # block starts g G + k, k < G, g < G1
+    G = -(-blocks // G1)
     offsets = np.arange(B) * step
-    starts = s0 + np.arange(blocks) * (B * step)
-    e_in = np.exp(-lam3 * offsets)  # (N, n, B)
-    e_start = np.exp(-lam3 * starts)  # (N, n, blocks)
-    if beta is None:
-        U = (alpha[:, :, None] * e_start).transpose(0, 2, 1)
-        V = e_in
-    else:
-        U = np.concatenate([alpha[:, :, None] * e_start, beta[:, :, None] * e_start,
-                            (beta[:, :, None] * _phi(lam3, starts)).sum(axis=1, keepdims=True)], axis=1)
-        U = U.transpose(0, 2, 1)
-        V = np.concatenate([e_in, _phi(lam3, offsets), np.ones((N, 1, B))], axis=1)
-    if nb:
-        target = out[:, : nb * B].reshape(N, nb, B)
-        if np.shares_memory(target, out):
-            np.matmul(U[:, :nb], V, out=target)
-        else:  # pragma: no cover - a reshape of a row slice is always a view for C-ordered output
-            out[:, : nb * B] = np.matmul(U[:, :nb], V).reshape(N, nb * B)
-    if rem:
-        out[:, nb * B:] = np.matmul(U[:, nb:], V)[:, 0, :rem]
+    outer = s0 + np.arange(G1) * (G * B * step)
+    inner = np.arange(G) * (B * step)
+    m = n if beta is None else 2 * n + 1
+    for lo in range(0, N, CHUNK_PATIENTS):
+        hi = min(N, lo + CHUNK_PATIENTS)
+        c = hi - lo
+        lam_c = lam[lo:hi, :, None]
+        # factors laid out (patients, modes, blocks or offsets): NumPy's elementwise loops run along the long axis
+        e_outer = _decay(lam_c, outer)[:, :, :, None]  # (c, n, G1, 1)
+        e_inner = _decay(lam_c, inner)[:, :, None, :]  # (c, n, 1, G)
+        U = np.empty((c, m, G1 * G))
+        grid = U.reshape(c, m, G1, G)
+        np.multiply(alpha[lo:hi, :, None, None] * e_outer, e_inner, out=grid[:, :n])
+        V = np.empty((c, m, B))
+        V[:, :n] = _decay(lam_c, offsets)  # (c, n, B)
+        if beta is not None:
+            b_c = beta[lo:hi, :, None]
+            np.multiply(b_c[:, :, :, None] * e_outer, e_inner, out=grid[:, n:2 * n])
+            starts = (outer[:, None] + inner[None, :]).reshape(-1)
+            np.matmul(beta[lo:hi, None, :], _phi(lam_c, starts), out=U[:, 2 * n:])
+            V[:, n:2 * n] = _phi(lam_c, offsets)
+            V[:, 2 * n] = 1.0
+        Ut = U.transpose(0, 2, 1)  # (c, blocks, m): a transposed view the matrix product reads as it is
+        if nb:
+            target = out[lo:hi, : nb * B].reshape(c, nb, B)
+            if np.shares_memory(target, out):
+                np.matmul(Ut[:, :nb], V, out=target)
+            else:  # pragma: no cover - a reshape of a row slice is always a view for C-ordered output
+                out[lo:hi, : nb * B] = np.matmul(Ut[:, :nb], V).reshape(c, nb * B)
+        if rem:
+            out[lo:hi, nb * B:] = np.matmul(Ut[:, nb:nb + 1], V[:, :, :rem])[:, 0]
     _no_negative_round_off(out, alpha, beta)
 
 
