@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -29,6 +30,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from ketaclinic.clinical.pk import engine  # noqa: E402
 from ketaclinic.clinical.pk.engine import Grid, LinearSystem, Observation, ZeroOrder, evaluate  # noqa: E402
 from ketaclinic.clinical.pk.models import MODELS, mammillary  # noqa: E402
 
@@ -218,7 +220,9 @@ def main() -> None:
     evaluate(sysd, inputs, observe, GRID, out=out)
     result = out["c"]
     mb = result.nbytes / 1e6
-    print(f"PK engine: {n} patients x {GRID.count} points (4 h at 1 s), float64, {mb:.0f} MB of output")
+    print(f"PK engine: {n} patients x {GRID.count} points (4 h at 1 s), float64, {mb:.0f} MB of output; "
+          f"{engine.WORKERS} thread(s) for grids of {engine.PARALLEL_POINTS:,} points or more; load average "
+          + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     print(f"  ours (into a preallocated array)  {ours * 1e3:8.1f} ms   {ours / floor:5.2f}x the memory floor "
           f"(best of each; median of {args.repeat} interleaved pairs {ratio:.2f}x; target <= 4x)")
     print(f"  ours (allocating the output)      {with_alloc * 1e3:8.1f} ms")

@@ -243,3 +243,17 @@ def test_a_reversible_model_is_diagonalised_by_the_symmetric_solver_exactly():
     depot = one_cmt(0.01, 0.15)
     m = Modes.of(depot)
     np.testing.assert_allclose(m.lam[0], [0.01, 0.15], rtol=1e-13)
+
+
+def test_a_large_grid_filled_by_two_threads_is_the_same_to_the_last_bit(monkeypatch):
+    from ketaclinic.clinical.pk import engine
+
+    sysd = three_cmt(7, cv=0.3, seed=11)
+    obs = {"c": Observation(0, np.linspace(3.0, 6.0, 7))}
+    grid = Grid(0.0, 240.0, 1 / 60)
+    monkeypatch.setattr(engine, "WORKERS", 1)
+    alone = evaluate(sysd, PAUSED_SCHEDULE, obs, grid)["c"]
+    monkeypatch.setattr(engine, "WORKERS", 2)
+    monkeypatch.setattr(engine, "CHUNK_PATIENTS", 2)  # four runs of patients over two threads
+    monkeypatch.setattr(engine, "PARALLEL_POINTS", 1)
+    assert np.array_equal(evaluate(sysd, PAUSED_SCHEDULE, obs, grid)["c"], alone)

@@ -25,7 +25,9 @@ NumPy only; no Django, no SciPy.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -339,8 +341,8 @@ def _fill_uniform(out: np.ndarray, alpha: np.ndarray, beta: np.ndarray | None, l
     outer = s0 + np.arange(G1) * (G * B * step)
     inner = np.arange(G) * (B * step)
     m = n if beta is None else 2 * n + 1
-    for lo in range(0, N, CHUNK_PATIENTS):
-        hi = min(N, lo + CHUNK_PATIENTS)
+
+    def fill(lo: int, hi: int) -> None:
         c = hi - lo
         lam_c = lam[lo:hi, :, None]
         # factors laid out (patients, modes, blocks or offsets): NumPy's elementwise loops run along the long axis
@@ -367,7 +369,41 @@ def _fill_uniform(out: np.ndarray, alpha: np.ndarray, beta: np.ndarray | None, l
                 out[lo:hi, : nb * B] = np.matmul(Ut[:, :nb], V).reshape(c, nb * B)
         if rem:
             out[lo:hi, nb * B:] = np.matmul(Ut[:, nb:nb + 1], V[:, :, :rem])[:, 0]
+
+    _in_parallel(fill, N, N * K)
     _no_negative_round_off(out, alpha, beta)
+
+
+#: A uniform grid of at least this many points (patients x times) is filled by WORKERS threads, each on its own
+#: patients' rows (NumPy's loops and matrix products release the GIL); a smaller one in the calling thread.
+PARALLEL_POINTS = 1 << 21
+WORKERS = min(2, os.cpu_count() or 1)
+_pool: ThreadPoolExecutor | None = None
+
+
+def _forget_pool() -> None:
+    """A forked child has none of its parent's threads: it starts its own pool when it needs one."""
+    global _pool
+    _pool = None
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
+def _in_parallel(fill: Callable[[int, int], None], patients: int, points: int) -> None:
+    """fill(lo, hi) for every run of at most CHUNK_PATIENTS patients: in WORKERS threads for a large grid."""
+    global _pool
+    workers = WORKERS if points >= PARALLEL_POINTS and patients >= 2 else 1
+    size = min(CHUNK_PATIENTS, -(-patients // workers))
+    runs = [(lo, min(patients, lo + size)) for lo in range(0, patients, size)]
+    if workers == 1:
+        for lo, hi in runs:
+            fill(lo, hi)
+        return
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="pk-fill")
+    for done in [_pool.submit(fill, lo, hi) for lo, hi in runs]:
+        done.result()
 
 
 def _no_negative_round_off(out: np.ndarray, alpha: np.ndarray, beta: np.ndarray | None) -> None:
