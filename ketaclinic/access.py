@@ -256,6 +256,14 @@ POLICY: dict[str, Rule] = {
     "billing:my_invoice": PATIENT,
     "billing:my_estimate": PATIENT,
     "billing:my_superbill": PATIENT,
+    # --- reminders (issue 18) -----------------------------------------------------------------------------
+    # The front desk, nurses, prescribers and the clinic admin read the worklist (rides home to confirm, messages
+    # that did not go) and record a patient's reminder consent and time zone; the clinic admin sets quiet hours
+    # and lead times. The SMS provider's inbound webhook is public: the view checks its shared-secret signature.
+    "reminders:worklist": staff(FD, N, P, AD),
+    "reminders:patient": staff(FD, N, P, AD),
+    "reminders:settings": staff(AD),
+    "reminders:sms_inbound": PUBLIC,
     # --- FHIR (issue 12) ------------------------------------------------------------------------------------
     # The FHIR API answers registered backend clients only (SMART Backend Services): their token endpoint and the
     # SMART configuration are public, the clinic admin registers and revokes the clients, and every other FHIR URL

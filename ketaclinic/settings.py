@@ -226,6 +226,7 @@ INSTALLED_APPS = [
     "ketaclinic.custody",
     "ketaclinic.scheduling",  # the front desk's calendar: above patients, clinic, treatments, integration
     "ketaclinic.billing",  # prices, estimates, invoices, superbills: above scheduling, treatments, patients
+    "ketaclinic.reminders",  # e-mail and SMS reminders: reads scheduling, treatments, measures
     "ketaclinic.fhir",  # the FHIR facade reads every clinical app; imported by none but crossapp
     "ketaclinic.crossapp",  # the top layer: uses many apps, imported by none
 ]
@@ -402,6 +403,9 @@ elif EMAIL_MODE == "smtp":
 else:
     raise ImproperlyConfigured(f"Unexpected value EMAIL_MODE={EMAIL_MODE!r}; use 'console' or 'smtp'.")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "KetaClinic <no-reply@ketaclinic.invalid>")
+# Reminders by SMS (docs/reminders.md): the backend class, and the shared secret of the inbound SMS webhook
+KETACLINIC_SMS_BACKEND = env_str("KETACLINIC_SMS_BACKEND", "ketaclinic.reminders.channels.ConsoleSmsBackend")
+KETACLINIC_SMS_WEBHOOK_SECRET = env_str("KETACLINIC_SMS_WEBHOOK_SECRET")
 
 LOGGING = {
     "version": 1,
@@ -418,3 +422,4 @@ if TESTING:
     # never a developer's real checkpoint file: each test process writes its own
     CHAIN_CHECKPOINT_DIR = Path(tempfile.mkdtemp(prefix="ketaclinic-test-checkpoints-"))
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    KETACLINIC_SMS_BACKEND = "ketaclinic.reminders.channels.LocmemSmsBackend"

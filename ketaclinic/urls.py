@@ -26,6 +26,7 @@ urlpatterns = [
     path("records/", include("ketaclinic.crossapp.session_record_urls")),
     path("calendar/", include("ketaclinic.scheduling.urls")),
     path("billing/", include("ketaclinic.billing.urls")),
+    path("reminders/", include("ketaclinic.reminders.urls")),
     path("fhir/R4/", include("ketaclinic.fhir.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

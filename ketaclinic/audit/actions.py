@@ -257,6 +257,15 @@ class AuditAction(StrEnum):
     BILLING_PORTAL_ESTIMATE_VIEWED = "billing.portal.estimate_viewed"
     BILLING_PORTAL_SUPERBILL_DOWNLOADED = "billing.portal.superbill_downloaded"
 
+    # --- Reminders by e-mail and SMS, and the replies to them (reminders)
+    REMINDER_SENT = "reminder.sent"
+    REMINDER_FAILED = "reminder.failed"  # refused by the mail or SMS provider: tried again, or given up at the cap
+    REMINDER_CONSENT_RECORDED = "reminder.consent.recorded"  # a channel allowed or withdrawn (staff, STOP/START)
+    REMINDER_TIME_ZONE_SET = "reminder.time_zone.set"
+    REMINDER_SETTINGS_UPDATED = "reminder.settings.updated"
+    REMINDER_RIDE_REPLIED = "reminder.ride.replied"  # YES/NO to a ride confirmation, recorded on the session
+    REMINDER_PATIENT_VIEWED = "reminder.patient.viewed"
+
     # --- The FHIR facade and its backend clients (fhir)
     FHIR_CLIENT_REGISTERED = "fhir.client.registered"
     FHIR_CLIENT_REVOKED = "fhir.client.revoked"

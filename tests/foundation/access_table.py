@@ -215,6 +215,10 @@ billing:my_billing                patient          GET
 billing:my_invoice                patient          GET
 billing:my_estimate               patient          GET
 billing:my_superbill              patient          GET
+reminders:worklist                P N . F . . A    GET
+reminders:patient                 P N . F . . A    GET
+reminders:settings                . . . . . . A    POST
+reminders:sms_inbound             public           POST
 """
 
 STAFF_IDENTITIES = tuple(ROLE_COLUMNS.values())

@@ -103,7 +103,7 @@ def test_every_identity_gets_what_the_table_says(name, clinic_world):
 PUBLIC_PAGES = {"accounts:login", "health", "portal:crisis", "portal:accept", "accounts:second_factor",
                 "accounts:enrol", "accounts:unlock", "accounts:password_reset", "accounts:password_reset_confirm",
                 "fhir:smart_configuration", "fhir:token", "accounts:passkey_sign_in_options",
-                "accounts:passkey_sign_in"}
+                "accounts:passkey_sign_in", "reminders:sms_inbound"}
 #: What each public page shows a visitor, so a page that answers 200 with something else is caught.
 PUBLIC_PAGE_SHOWS = {"accounts:login": "password", "health": '"ok"', "portal:crisis": "988",
                      "accounts:second_factor": "Sign in again", "accounts:enrol": "Sign in again",
@@ -111,9 +111,10 @@ PUBLIC_PAGE_SHOWS = {"accounts:login": "password", "health": '"ok"', "portal:cri
                      "accounts:password_reset_confirm": "expired",
                      "portal:accept": "password", "fhir:smart_configuration": "token_endpoint",
                      "fhir:token": "invalid_request", "accounts:passkey_sign_in_options": "password first",
-                     "accounts:passkey_sign_in": "Sign in again"}
+                     "accounts:passkey_sign_in": "Sign in again", "reminders:sms_inbound": "Signature"}
 #: Public endpoints that take only a POST: posted empty, they answer 400 with their reason (not a refusal).
 PUBLIC_POSTED = {"fhir:token", "accounts:passkey_sign_in_options", "accounts:passkey_sign_in"}
+PUBLIC_POSTED |= {"reminders:sms_inbound"}  # answers 400 when posted without its signature
 
 
 def test_public_pages_are_public(clinic_world):
