@@ -369,7 +369,7 @@ FORMAT_MODULE_PATH = ["ketaclinic.clinic.formats"]
 # --- Static files: all served by the app itself, no CDN -----------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))  # collectstatic writes here (`./dev serve`)
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
