@@ -217,6 +217,11 @@ POLICY: dict[str, Rule] = {
     "scheduling:type": staff(AD),
     "scheduling:waitlist": staff(FD, P, N, AD),
     "scheduling:waitlist_remove": staff(FD, P, N, AD),
+    "scheduling:portal_rules": staff(AD),
+    "scheduling:my_appointments": PATIENT,  # the patient's own self-scheduling in the portal (issue 18)
+    "scheduling:my_book": PATIENT,
+    "scheduling:my_reschedule": PATIENT,
+    "scheduling:my_cancel": PATIENT,
     # --- the session record (crossapp): the whole signed note, drug account included, for the clinicians who
     # write it and the compliance lead who reviews it. Not the therapist (no cockpit, no custody ledger; the chart
     # shows them the sessions), nor the clinic admin, front desk or billing (no clinical role).

@@ -128,6 +128,11 @@ class AuditAction(StrEnum):
     PORTAL_VISITS_VIEWED = "portal.visits.viewed"
     PORTAL_VISIT_INSTRUCTIONS_DOWNLOADED = "portal.visit_instructions.downloaded"
     PORTAL_PASSWORD_PAGE_VIEWED = "portal.password_page.viewed"
+    # self-scheduling in the portal (issue 18); the bookings are appointment.* with "via": "portal"
+    PORTAL_APPOINTMENTS_VIEWED = "portal.appointments.viewed"
+    PORTAL_BOOKING_VIEWED = "portal.booking.viewed"
+    PORTAL_APPOINTMENT_CHANGE_VIEWED = "portal.appointment_change.viewed"
+    SCHEDULING_PORTAL_RULES_SET = "scheduling.portal_rules.set"
 
     # --- Controlled-substance custody (custody); waste/destroy are PendingEvent.Kind values, routine/initial/biennial Count.Kind values
     CUSTODY_SUPPLIER_ADDED = "custody.supplier.added"

@@ -16,3 +16,12 @@ DEFAULT_TYPES: tuple[tuple[str, str, int, str, str], ...] = (
 
 def label_for(name: str, minutes: int) -> str:
     return f"{name} · {minutes} min by default (the clinic's choice)"
+
+
+#: Chair time for a dosing session: booked from a prescriber's signed order (treatments), never by the patient in
+#: the portal, so these types cannot be marked self-bookable.
+CHAIR_TIME = ("treatment", "esketamine")
+NOT_SELF_BOOKABLE_WHY = (
+    "Dosing sessions (ketamine infusions or injections, esketamine nasal spray) are not booked here: each one "
+    "follows your prescriber's signed treatment order, which sets how far apart the sessions must be. The clinic "
+    "books them with you.")

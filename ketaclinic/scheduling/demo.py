@@ -1,7 +1,8 @@
 """Demo calendar (synthetic): the clinicians' weekly hours inside the clinic's hours, and a few consults,
 follow-ups and integration appointments over the coming working days, booked through the calendar's own services
 (so every one passes the same checks as the front desk's); one is cancelled and a waitlist entry suits its slot, so
-the calendar shows the offer."""
+the calendar shows the offer. Follow-ups and integration visits are self-bookable in the portal, and a demo portal
+patient has booked a follow-up there (``selfbooking.book``, as the patient)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from django.utils import timezone
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import Room
 from ketaclinic.inputs import wall_clock_moment
-from ketaclinic.scheduling import services
+from ketaclinic.portal.models import PatientAccount
+from ketaclinic.scheduling import selfbooking, services
 
 #: (type code, clinician, wall-clock time) booked on each working day, where free.
 DAY_PLAN = (("consult", "prescriber", time(9, 0)), ("follow_up", "prescriber", time(11, 0)),
@@ -63,3 +65,26 @@ def seed(ctx) -> None:
         waiting = next(p for p in reversed(patients) if p.pk != freed.patient_id)
         services.add_to_waitlist.within(actor=desk, clinic=clinic, patient=waiting, type=freed.type,
                                         note="Synthetic: can come at short notice")
+    _portal_booking(clinic, admin, types)
+
+
+def _portal_booking(clinic, admin, types) -> None:
+    """Follow-ups and integration visits become self-bookable; the first demo portal patient who can, books the
+    first follow-up the portal offers, as themselves."""
+    for code in ("follow_up", "integration"):
+        t = types[code]
+        services.update_type.within(actor=admin, type=t, minutes=t.minutes, active=t.active, self_bookable=True)
+    follow_up = services.types_for(clinic)
+    follow_up = next(t for t in follow_up if t.code == "follow_up")
+    for account in PatientAccount.objects.filter(patient__clinic=clinic).select_related("user", "patient__clinic"):
+        patient = account.patient
+        start = next((s for day in selfbooking.bookable_days(clinic)
+                      for s in selfbooking.open_slots(clinic, follow_up, day, patient)), None)
+        if start is None:
+            return
+        try:
+            selfbooking.book.within(actor=Actor(user=account.user, roles=frozenset(), client_ip=None),
+                                    patient=patient, type=follow_up, start=start)
+        except services.SchedulingError:
+            continue  # this patient already holds a follow-up: the next one books
+        return

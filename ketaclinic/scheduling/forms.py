@@ -209,6 +209,16 @@ class TypeForm(forms.Form):
     minutes = WholeNumberField(label="Default minutes", min_value=services.APPOINTMENT_MINUTES[0],
                                max_value=services.APPOINTMENT_MINUTES[1])
     active = forms.BooleanField(label="Offered", required=False)
+    self_bookable = forms.BooleanField(label="Patients book it in the portal", required=False)
+
+
+class PortalRulesForm(forms.Form):
+    """How far ahead and how soon patients book in the portal, and the cancellation window (booking policy)."""
+
+    portal_horizon_days = WholeNumberField(label="Book at most (days ahead)", min_value=1, max_value=365)
+    portal_notice_hours = WholeNumberField(label="Book at least (hours ahead)", min_value=0, max_value=336)
+    portal_cancel_hours = WholeNumberField(label="No changes in the portal inside (hours before)", min_value=0,
+                                           max_value=336)
 
 
 class WaitlistForm(_ClinicForm):
@@ -240,3 +250,19 @@ class WaitlistForm(_ClinicForm):
 
 class RemoveForm(forms.Form):
     reason = TextField(label="Why", max_length=300, error_messages={"required": "Say why the entry is removed."})
+
+
+# ------------------------------------------------------------------------------------------------ the portal
+class PortalBookForm(forms.Form):
+    """A patient books one of the offered times (``selfbooking.book`` checks it is still offered and free)."""
+
+    type = IdField(error_messages={"required": "Choose the kind of appointment."})
+    start = ClinicDateTimeField(label="Time", error_messages={"required": "Choose a time."})
+
+
+class PortalMoveForm(forms.Form):
+    start = ClinicDateTimeField(label="New time", error_messages={"required": "Choose a time."})
+
+
+class PortalCancelForm(forms.Form):
+    """The patient's cancel button: nothing to type; the service checks the appointment and the window."""

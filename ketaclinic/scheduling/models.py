@@ -33,6 +33,8 @@ class AppointmentType(models.Model):
     clinician_roles = models.CharField(max_length=100, help_text="Roles that may be booked as the clinician, comma-separated")
     room_kinds = models.CharField(max_length=100, help_text="Room kinds this appointment is held in, comma-separated")
     active = models.BooleanField(default=True)
+    self_bookable = models.BooleanField(
+        default=False, help_text="Patients may book, move and cancel this kind of appointment themselves in the portal")
 
     class Meta:
         ordering = ["pk"]
@@ -55,6 +57,14 @@ class ClinicHours(models.Model):
     opens = models.TimeField(default=time(8, 0))
     closes = models.TimeField(default=time(18, 0))
     slot_minutes = models.PositiveIntegerField(default=15, help_text="Rows of the calendar, in minutes")
+    # Self-scheduling in the portal: the clinic's booking policy (not clinical rules), with cautious defaults.
+    portal_horizon_days = models.PositiveIntegerField(
+        default=28, help_text="Patients book in the portal at most this many days ahead")
+    portal_notice_hours = models.PositiveIntegerField(
+        default=24, help_text="Patients book in the portal at least this many hours before the appointment")
+    portal_cancel_hours = models.PositiveIntegerField(
+        default=24, help_text="Inside this many hours before the appointment the portal refuses to cancel or move "
+                              "it: the patient calls the clinic")
 
     def __str__(self) -> str:
         return f"{self.opens:%H:%M}-{self.closes:%H:%M}"

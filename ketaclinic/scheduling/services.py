@@ -24,7 +24,7 @@ from ketaclinic.clinic.models import Chair, Clinic, Room
 from ketaclinic.integration.models import IntegrationSession
 from ketaclinic.patients.models import Patient
 from ketaclinic.patients.services import RegistryError, register_patient
-from ketaclinic.scheduling.defaults import DEFAULT_TYPES, label_for
+from ketaclinic.scheduling.defaults import CHAIR_TIME, DEFAULT_TYPES, NOT_SELF_BOOKABLE_WHY, label_for
 from ketaclinic.scheduling.models import (
     Appointment,
     AppointmentChange,
@@ -208,6 +208,16 @@ def book_appointment(*, actor: Actor, clinic: Clinic, type: AppointmentType, sta
     """Book an appointment for an existing patient, or register a new one (the registry's own service, with its
     duplicate check) and book in the same transaction: both or neither."""
     _roles(actor, *BOOKERS, what="book appointments")
+    return _book(actor=actor, clinic=clinic, type=type, start=start, clinician=clinician, room=room, chair=chair,
+                 minutes=minutes, patient=patient, new_patient=new_patient, confirm_duplicate=confirm_duplicate,
+                 note=note, waitlist_entry=waitlist_entry)
+
+
+def _book(*, actor: Actor, clinic: Clinic, type: AppointmentType, start: datetime, clinician: User, room: Room,
+          chair: Chair | None = None, minutes: int | None = None, patient: Patient | None = None,
+          new_patient: Mapping[str, object] | None = None, confirm_duplicate: bool = False, note: str = "",
+          waitlist_entry: WaitlistEntry | None = None, via: str = "") -> Appointment:
+    """The booking itself (inside a use case that has checked who may book)."""
     if (patient is None) == (not new_patient):
         raise SchedulingError({"patient": "Choose the patient, or give a new patient's name, date of birth and sex."})
     if patient is not None and patient.clinic_id != clinic.pk:
@@ -229,7 +239,8 @@ def book_appointment(*, actor: Actor, clinic: Clinic, type: AppointmentType, sta
     AppointmentChange.objects.create(appointment=appointment, kind=AppointmentChange.Kind.BOOKED, by=actor.user,
                                      to_start=start, details=_where(appointment))
     audit.record(actor, AuditAction.APPOINTMENT_BOOKED, subject=appointment, patient=patient,
-                 details={"type": type.code, "start": start.isoformat(), "minutes": minutes, **_where(appointment)})
+                 details={"type": type.code, "start": start.isoformat(), "minutes": minutes, **_where(appointment),
+                          **({"via": via} if via else {})})
     if waitlist_entry is not None:
         entry = WaitlistEntry.objects.select_for_update().get(pk=waitlist_entry.pk)
         if entry.patient_id == patient.pk and entry.status == WaitlistEntry.Status.WAITING:
@@ -264,6 +275,13 @@ def reschedule(*, actor: Actor, appointment: Appointment, start: datetime, reaso
     """Move a booked appointment (time, and optionally clinician, room, chair, length); the old time stays in its
     history."""
     _roles(actor, *BOOKERS, what="reschedule appointments")
+    return _reschedule(actor=actor, appointment=appointment, start=start, reason=reason, reason_text=reason_text,
+                       clinician=clinician, room=room, chair=chair, keep_chair=keep_chair, minutes=minutes)
+
+
+def _reschedule(*, actor: Actor, appointment: Appointment, start: datetime, reason: str, reason_text: str = "",
+                clinician: User | None = None, room: Room | None = None, chair: Chair | None = None,
+                keep_chair: bool = True, minutes: int | None = None, via: str = "") -> Appointment:
     a = _locked(appointment)
     if a.status != A.BOOKED:
         raise SchedulingError(f"This appointment is {a.get_status_display().lower()}; book a new one instead.")
@@ -285,7 +303,8 @@ def reschedule(*, actor: Actor, appointment: Appointment, start: datetime, reaso
                                      from_start=old_start, to_start=start, reason=reason,
                                      reason_text=reason_text.strip(), details={"before": before, "after": after})
     audit.record(actor, AuditAction.APPOINTMENT_RESCHEDULED, subject=a, patient=a.patient,
-                 details={"before": before, "after": after, "reason": reason, "reason_text": reason_text.strip()})
+                 details={"before": before, "after": after, "reason": reason, "reason_text": reason_text.strip(),
+                          **({"via": via} if via else {})})
     return a
 
 
@@ -294,6 +313,11 @@ def cancel(*, actor: Actor, appointment: Appointment, reason: str, reason_text: 
            no_show: bool = False) -> Appointment:
     """Cancel a booked appointment, or record that the patient did not come (once its time has come)."""
     _roles(actor, *BOOKERS, what="cancel appointments")
+    return _cancel(actor=actor, appointment=appointment, reason=reason, reason_text=reason_text, no_show=no_show)
+
+
+def _cancel(*, actor: Actor, appointment: Appointment, reason: str, reason_text: str = "", no_show: bool = False,
+            via: str = "") -> Appointment:
     a = _locked(appointment)
     if a.status != A.BOOKED:
         raise SchedulingError(f"This appointment is already {a.get_status_display().lower()}.")
@@ -310,7 +334,8 @@ def cancel(*, actor: Actor, appointment: Appointment, reason: str, reason_text: 
                                      reason_text=reason_text.strip())
     audit.record(actor, AuditAction.APPOINTMENT_NO_SHOW if no_show else AuditAction.APPOINTMENT_CANCELLED,
                  subject=a, patient=a.patient,
-                 details={"start": a.start.isoformat(), "reason": reason, "reason_text": reason_text.strip()})
+                 details={"start": a.start.isoformat(), "reason": reason, "reason_text": reason_text.strip(),
+                          **({"via": via} if via else {})})
     return a
 
 
@@ -382,17 +407,24 @@ def set_availability(*, actor: Actor, clinic: Clinic, clinician: User,
 
 
 @use_case
-def update_type(*, actor: Actor, type: AppointmentType, minutes: int, active: bool) -> AppointmentType:
+def update_type(*, actor: Actor, type: AppointmentType, minutes: int, active: bool,
+                self_bookable: bool | None = None) -> AppointmentType:
+    """Change a type's default length, whether it is offered, and (unless ``None``) whether patients book it
+    themselves in the portal: never a dosing session's chair time, which follows a prescriber's signed order."""
     _roles(actor, *ADMINS, what="change appointment types")
     if not APPOINTMENT_MINUTES[0] <= minutes <= APPOINTMENT_MINUTES[1]:
         raise SchedulingError({"minutes": f"From {APPOINTMENT_MINUTES[0]} to {APPOINTMENT_MINUTES[1]} minutes."})
     t = AppointmentType.objects.select_for_update().get(pk=type.pk)
-    before = {"minutes": t.minutes, "active": t.active}
-    t.minutes, t.active = minutes, active
+    self_bookable = t.self_bookable if self_bookable is None else self_bookable
+    if self_bookable and t.code in CHAIR_TIME:
+        raise SchedulingError({"self_bookable": NOT_SELF_BOOKABLE_WHY})
+    before = {"minutes": t.minutes, "active": t.active, "self_bookable": t.self_bookable}
+    t.minutes, t.active, t.self_bookable = minutes, active, self_bookable
     t.label = label_for(t.get_code_display(), minutes)
-    t.save(update_fields=["minutes", "active", "label"])
+    t.save(update_fields=["minutes", "active", "self_bookable", "label"])
     audit.record(actor, AuditAction.SCHEDULING_TYPE_UPDATED, subject=t,
-                 details={"type": t.code, "before": before, "after": {"minutes": minutes, "active": active}})
+                 details={"type": t.code, "before": before,
+                          "after": {"minutes": minutes, "active": active, "self_bookable": self_bookable}})
     return t
 
 

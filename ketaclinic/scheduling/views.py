@@ -21,7 +21,8 @@ from ketaclinic.inputs import parse_day
 from ketaclinic.patients import careteam
 from ketaclinic.patients.careteam import guarded
 from ketaclinic.patients.models import Patient
-from ketaclinic.scheduling import calendar, forms, services
+from ketaclinic.scheduling import calendar, forms, selfbooking, services
+from ketaclinic.scheduling.defaults import CHAIR_TIME
 from ketaclinic.scheduling.models import Appointment, AppointmentType, Availability, WaitlistEntry
 from ketaclinic.submit import submit
 
@@ -173,10 +174,16 @@ def hours_page(request, clinic, *, hours_form=None, bound: dict | None = None, s
         availability.append((p, bound.get(("person", p.pk)) or forms.AvailabilityForm(initial=initial,
                                                                                       prefix=f"u{p.pk}")))
     types = [(t, bound.get(("type", t.pk)) or forms.TypeForm(initial={"type": t.pk, "minutes": t.minutes,
-                                                                        "active": t.active}, prefix=f"t{t.pk}"))
+                                                                        "active": t.active,
+                                                                        "self_bookable": t.self_bookable},
+                                                               prefix=f"t{t.pk}"))
              for t in services.types_for(clinic, active_only=False)]
+    current = services.hours_for(clinic)
+    portal_form = bound.get("portal") or forms.PortalRulesForm(initial={
+        k: getattr(current, k) for k in ("portal_horizon_days", "portal_notice_hours", "portal_cancel_hours")})
     return render(request, "scheduling/hours.html", {
         "clinic": clinic, "hours_form": hours_form, "availability": availability, "types": types,
+        "portal_form": portal_form, "chair_time": CHAIR_TIME,
         "working": sorted(clinic.weekdays()), "day_names": services.DAY_NAMES,
     }, status=status)
 
@@ -201,9 +208,19 @@ def appointment_type(request, pk):
     t = get_object_or_404(AppointmentType, pk=pk, clinic=clinic)
     return _submit(request, forms.TypeForm(posted(request), prefix=f"t{t.pk}"),
                    lambda actor, data: services.update_type(actor=actor, type=t, minutes=data["minutes"],
-                                                            active=data["active"]),
+                                                            active=data["active"],
+                                                            self_bookable=data["self_bookable"]),
                    saved=f"Saved: {t.get_code_display()}.", done=lambda _: redirect("scheduling:hours"),
                    again=lambda form: hours_page(request, clinic, bound={("type", t.pk): form}, status=400))
+
+
+@require_POST
+def portal_rules(request):
+    clinic = current_clinic()
+    return _submit(request, forms.PortalRulesForm(posted(request)),
+                   lambda actor, data: selfbooking.set_portal_rules(actor=actor, clinic=clinic, **data),
+                   saved="Portal booking rules saved.", done=lambda _: redirect("scheduling:hours"),
+                   again=lambda form: hours_page(request, clinic, bound={"portal": form}, status=400))
 
 
 @require_http_methods(["GET", "POST"])

@@ -188,6 +188,11 @@ scheduling:availability           . . . . . . A    POST
 scheduling:type                   . . . . . . A    POST
 scheduling:waitlist               P N . F . . A    GET
 scheduling:waitlist_remove        P N . F . . A    POST
+scheduling:portal_rules           . . . . . . A    POST
+scheduling:my_appointments        patient          GET
+scheduling:my_book                patient          GET
+scheduling:my_reschedule          patient          GET
+scheduling:my_cancel              patient          POST
 billing:worklist                  . . . . B . A    GET
 billing:aging                     . . . . B . A    GET
 billing:prices                    . . . . B . A    GET

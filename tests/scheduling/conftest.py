@@ -12,6 +12,7 @@ from ketaclinic.clinic.services import update_clinic
 from ketaclinic.inputs import wall_clock_moment
 from ketaclinic.scheduling import services
 from tests.factories import actor, make_rooms
+from tests.measures.conftest import make_portal_patient  # noqa: F401  (fixture of the portal booking tests)
 
 ALL_DAY = (time(0, 0), time(23, 59))
 

@@ -122,7 +122,8 @@ def test_every_calendar_url_lets_in_exactly_the_roles_of_the_access_table(open_c
     entry = services.add_to_waitlist(actor=desk, clinic=clinic, patient=patient, type=types(clinic)["follow_up"])
     args = {"scheduling:appointment": [a.external_id], "scheduling:reschedule": [a.external_id],
             "scheduling:cancel": [a.external_id], "scheduling:availability": [staff["nurse"].pk],
-            "scheduling:type": [types(clinic)["consult"].pk], "scheduling:waitlist_remove": [entry.external_id]}
+            "scheduling:type": [types(clinic)["consult"].pk], "scheduling:waitlist_remove": [entry.external_id],
+            "scheduling:my_reschedule": [a.external_id], "scheduling:my_cancel": [a.external_id]}
     wrong = []
     for name in SCHEDULING:
         url = reverse(name, args=args.get(name, []))
