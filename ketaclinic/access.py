@@ -269,6 +269,15 @@ POLICY: dict[str, Rule] = {
     "reminders:patient": staff(FD, N, P, AD),
     "reminders:settings": staff(AD),
     "reminders:sms_inbound": PUBLIC,
+    # --- secure messages (issue 18): the clinical roles write to and read a patient's conversations (through the
+    # patient: the care team, or break-glass); the patient their own in the portal
+    "messaging:inbox": staff(CLINICAL),
+    "messaging:start": staff(CLINICAL),
+    "messaging:thread": staff(CLINICAL),
+    "messaging:attachment": staff(CLINICAL),
+    "messaging:my_messages": PATIENT,
+    "messaging:my_thread": PATIENT,
+    "messaging:my_attachment": PATIENT,
     # --- FHIR (issue 12) ------------------------------------------------------------------------------------
     # The FHIR API answers registered backend clients only (SMART Backend Services): their token endpoint and the
     # SMART configuration are public, the clinic admin registers and revokes the clients, and every other FHIR URL

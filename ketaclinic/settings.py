@@ -227,6 +227,7 @@ INSTALLED_APPS = [
     "ketaclinic.scheduling",  # the front desk's calendar: above patients, clinic, treatments, integration
     "ketaclinic.billing",  # prices, estimates, invoices, superbills: above scheduling, treatments, patients
     "ketaclinic.reminders",  # e-mail and SMS reminders: reads scheduling, treatments, measures
+    "ketaclinic.messaging",  # secure messages patient <-> care team: above portal, measures, patients
     "ketaclinic.fhir",  # the FHIR facade reads every clinical app; imported by none but crossapp
     "ketaclinic.crossapp",  # the top layer: uses many apps, imported by none
 ]
@@ -357,6 +358,9 @@ if KETACLINIC_CHART_ACCESS not in ("clinic", "care_team"):
     raise ImproperlyConfigured("KETACLINIC_CHART_ACCESS must be 'clinic' or 'care_team'.")
 KETACLINIC_CARE_TEAM_ROLES = tuple(env_list("KETACLINIC_CARE_TEAM_ROLES", ["prescriber", "nurse", "therapist"]))
 KETACLINIC_BREAK_GLASS_MINUTES = env_int("KETACLINIC_BREAK_GLASS_MINUTES", 240, 5, 24 * 60)
+# Secure messages' attachments (ketaclinic/messaging/attachments.py): the largest file, and the virus scanner
+KETACLINIC_MESSAGE_ATTACHMENT_MAX_BYTES = env_int("KETACLINIC_MESSAGE_ATTACHMENT_MAX_BYTES", 5 * 2**20, 1024, 50 * 2**20)
+KETACLINIC_MESSAGE_SCANNER = env_str("KETACLINIC_MESSAGE_SCANNER", "")  # "", "clamd:/path/to/clamd.sock" or dotted path
 
 # --- Internationalisation ----------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -262,6 +262,18 @@ class AuditAction(StrEnum):
     BILLING_PORTAL_ESTIMATE_VIEWED = "billing.portal.estimate_viewed"
     BILLING_PORTAL_SUPERBILL_DOWNLOADED = "billing.portal.superbill_downloaded"
 
+    # --- Secure messages between a patient and the care team (messaging)
+    MESSAGING_THREAD_STARTED = "messaging.thread.started"
+    MESSAGING_MESSAGE_SENT = "messaging.message.sent"  # with its attachment's type, size and hash, if any
+    MESSAGING_MESSAGE_READ = "messaging.message.read"  # the read receipt: the other side opened it, once
+    MESSAGING_CRISIS_ROUTED = "messaging.crisis.routed"  # words of self-harm: crisis resources shown, task raised
+    MESSAGING_INBOX_VIEWED = "messaging.inbox.viewed"
+    MESSAGING_THREAD_VIEWED = "messaging.thread.viewed"
+    MESSAGING_ATTACHMENT_DOWNLOADED = "messaging.attachment.downloaded"
+    MESSAGING_PORTAL_MESSAGES_VIEWED = "messaging.portal.messages_viewed"
+    MESSAGING_PORTAL_THREAD_VIEWED = "messaging.portal.thread_viewed"
+    MESSAGING_PORTAL_ATTACHMENT_DOWNLOADED = "messaging.portal.attachment_downloaded"
+
     # --- Reminders by e-mail and SMS, and the replies to them (reminders)
     REMINDER_SENT = "reminder.sent"
     REMINDER_FAILED = "reminder.failed"  # refused by the mail or SMS provider: tried again, or given up at the cap

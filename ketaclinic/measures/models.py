@@ -196,7 +196,8 @@ class OnCall(models.Model):
 
 
 class SafetyTask(PublicId):
-    """Urgent task raised by a safety answer (PHQ-9 item 9, QIDS-SR16 item 12, C-SSRS high risk).
+    """Urgent task raised by a safety answer (PHQ-9 item 9, QIDS-SR16 item 12, C-SSRS high risk), or by words of
+    self-harm in a patient's secure message (``services.raise_safety_task``).
 
     Open until a clinician acknowledges it, recording what they did. Never deleted.
     """
@@ -214,7 +215,13 @@ class SafetyTask(PublicId):
         OTHER = "other", "Other (described below)"
 
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="safety_tasks")
-    administration = models.ForeignKey(Administration, on_delete=models.PROTECT, related_name="safety_tasks")
+    # the questionnaire whose answers raised it; empty for a task raised elsewhere (a secure message), which says
+    # where it came from in ``origin`` and links there with ``origin_path`` (measures imports no higher app)
+    administration = models.ForeignKey(Administration, on_delete=models.PROTECT, related_name="safety_tasks",
+                                       null=True, blank=True)
+    origin = models.CharField(max_length=120, blank=True, help_text="Where a task not raised by a questionnaire "
+                              "came from, in words (e.g. 'Secure message')")
+    origin_path = models.CharField(max_length=300, blank=True, help_text="The page of that origin (a path)")
     flag_code = models.CharField(max_length=40)
     message = models.TextField()
     source = models.TextField(blank=True, help_text="The clinical core's citation for the rule")

@@ -317,6 +317,30 @@ def mark_entered_in_error(*, actor: Actor, administration: Administration, reaso
 
 # ------------------------------------------------------------------------------------------ safety tasks
 @use_case
+def raise_safety_task(*, actor: Actor, patient: Patient, flag_code: str, message: str, source: str, origin: str,
+                      origin_path: str = "") -> SafetyTask:
+    """Open an urgent task raised outside a questionnaire (words of self-harm in a secure message): assigned to
+    the clinician on call and audited as the questionnaire's tasks are. ``origin`` says where it came from in
+    words and ``origin_path`` links there; the caller passes both (measures imports no higher app)."""
+    errors = {}
+    if not (flag_code or "").strip():
+        errors["flag_code"] = "Name the rule that raised the task."
+    if not (message or "").strip():
+        errors["message"] = "Say what the clinician must do."
+    if not (origin or "").strip():
+        errors["origin"] = "Say where the task came from."
+    if errors:
+        raise MeasureError(errors)
+    on_call = clinician_on_call(patient.clinic)
+    task = SafetyTask.objects.create(patient=patient, administration=None, flag_code=flag_code.strip(),
+                                     message=message.strip(), source=source, origin=origin.strip()[:120],
+                                     origin_path=(origin_path or "")[:300], assigned_to=on_call)
+    audit.record(actor, AuditAction.MEASURES_SAFETY_TASK_OPENED, subject=task, patient=patient, details={
+        "flag": task.flag_code, "origin": task.origin, "assigned_to": on_call.username if on_call else None})
+    return task
+
+
+@use_case
 def acknowledge_safety_task(*, actor: Actor, task: SafetyTask, action: str, note: str) -> SafetyTask:
     """Record who acknowledged an urgent task, when, and what they did (action and a note are required)."""
     errors = {}

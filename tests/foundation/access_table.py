@@ -224,6 +224,13 @@ reminders:worklist                P N . F . . A    GET
 reminders:patient                 P N . F . . A    GET
 reminders:settings                . . . . . . A    POST
 reminders:sms_inbound             public           POST
+messaging:inbox                   P N T . . . .    GET
+messaging:start                   P N T . . . .    GET
+messaging:thread                  P N T . . . .    GET
+messaging:attachment              P N T . . . .    GET
+messaging:my_messages             patient          GET
+messaging:my_thread               patient          GET
+messaging:my_attachment           patient          GET
 """
 
 STAFF_IDENTITIES = tuple(ROLE_COLUMNS.values())

@@ -31,6 +31,7 @@ LAYERS = (
     "scheduling",  # the front desk's calendar: reads treatments and integration, books through patients
     "billing",  # prices, estimates, invoices: bills completed sessions (treatments) and appointments (scheduling)
     "reminders",  # e-mail and SMS reminders of appointments, sessions and questionnaires; ride replies
+    "messaging",  # secure messages: portal pages, and an urgent task in measures for words of self-harm
     "fhir",  # the FHIR facade: reads every clinical app, imported by none below crossapp
     "crossapp",  # the top layer: the demo loader and the audit search page
 )
