@@ -44,12 +44,12 @@ def unit_bolus(key: str, weight_kg: float) -> tuple[list[float], list[float]]:
 
 def closed_form(ka: float, lams, coefs, t: float) -> float:
     """pk-models.md §4.1: C(t) / (F D) = ka sum A_i (e^(-lam_i t) - e^(-ka t)) / (ka - lam_i)."""
-    return ka * sum(a * (math.exp(-lam * t) - math.exp(-ka * t)) / (ka - lam) for lam, a in zip(lams, coefs))
+    return ka * sum(a * (math.exp(-lam * t) - math.exp(-ka * t)) / (ka - lam) for lam, a in zip(lams, coefs, strict=True))
 
 
 def slope(ka: float, lams, coefs, t: float) -> float:
     return ka * sum(a * (ka * math.exp(-ka * t) - lam * math.exp(-lam * t)) / (ka - lam)
-                    for lam, a in zip(lams, coefs))
+                    for lam, a in zip(lams, coefs, strict=True))
 
 
 @pytest.mark.parametrize("key", MODELS)
