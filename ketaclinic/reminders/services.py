@@ -140,6 +140,6 @@ def receive_sms(*, from_number: str, text: str, via: str) -> str:
                                          answer=answer, from_number=number, text=(text or "")[:160], via=via[:20])
         audit.record(actor, AuditAction.REMINDER_RIDE_REPLIED, subject=request.session, patient=request.patient,
                      details={"answer": answer, "reminder": str(request.external_id), "via": via})
-        return f"Ride {reply.get_answer_display().lower()} recorded for the session on " \
-               f"{timezone.localtime(request.session.scheduled_start):%Y-%m-%d %H:%M}."
+        start = timezone.localtime(request.session.scheduled_start, request.patient.clinic.tz)
+        return f"Ride {reply.get_answer_display().lower()} recorded for the session on {start:%Y-%m-%d %H:%M}."
     return "Not a keyword (YES, NO, STOP, START); nothing changed."

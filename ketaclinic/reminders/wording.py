@@ -27,7 +27,7 @@ def compose(reminder, tz) -> tuple[str, str]:
     if kind == Kind.APPOINTMENT:
         a = reminder.appointment
         subject = f"Your appointment at {clinic.name}"
-        lines = [f"You have an appointment ({a.type.label}) at {clinic.name} on {when(a.start, tz)}.{phone}"]
+        lines = [f"You have an appointment at {clinic.name} on {when(a.start, tz)}.{phone}"]
     elif kind == Kind.SESSION:
         s = reminder.session
         hours, minutes = divmod(s.scheduled_minutes, 60)
