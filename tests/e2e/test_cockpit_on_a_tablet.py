@@ -84,7 +84,8 @@ def test_a_nurse_charts_vitals_by_touch_on_a_tablet(tablet, live_server, clinic,
         ["systolic", 3], ["diastolic", 3], ["heart", 3], ["spo2", 3]]
     expect(trend.locator("text.limit-label")).to_have_count(4)
     expect(trend.locator("line.baseline")).to_have_count(2)
-    shot(page, "cockpit-tablet-light")
+    page.evaluate("() => window.scrollTo(0, 0)")
+    shot(page, "cockpit-tablet-light", full_page=False)
 
     vitals = page.get_by_role("form", name="New vitals row")
     for label, value in (("Systolic", "126"), ("Diastolic", "80"), ("Heart rate", "76"), ("SpO2", "98"),
@@ -109,7 +110,7 @@ def test_a_nurse_charts_vitals_by_touch_on_a_tablet(tablet, live_server, clinic,
     assert violations(page) == []
     assert_big_enough(page)
     page.evaluate("() => window.scrollTo(0, 0)")
-    shot(page, "cockpit-tablet-dim")
+    shot(page, "cockpit-tablet-dim", full_page=False)
     assert_big_enough(page)
 
 

@@ -28,12 +28,13 @@ def _dim(page, on: bool):
     assert page.evaluate("() => document.documentElement.classList.contains('theme-dim')") is on
 
 
-def shot(page, name: str):
-    """With KETACLINIC_SCREENSHOTS=<folder>, keep a full-page screenshot of what was checked (for the notes)."""
+def shot(page, name: str, full_page: bool = True):
+    """With KETACLINIC_SCREENSHOTS=<folder>, keep a screenshot of what was checked (the whole page, or what the
+    screen shows): docs/screenshots/ holds some of them (its README says how they are made)."""
     folder = os.environ.get("KETACLINIC_SCREENSHOTS")
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=full_page)
 
 
 def _listed(found: dict) -> str:
@@ -85,6 +86,10 @@ def test_portal_pages_have_no_wcag_violations(page, live_server, login, make_pat
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", name=re.compile("Hello, Rowan"))).to_be_visible()
     _dim(page, dim)
+    if os.environ.get("KETACLINIC_SCREENSHOTS"):  # the portal's home as the patient sees it on a phone
+        page.set_viewport_size({"width": 390, "height": 844})
+        shot(page, f"portal-home-phone-{'dim' if dim else 'light'}", full_page=False)
+        page.set_viewport_size({"width": 1280, "height": 720})
     for path in ("/portal/", "/portal/questionnaires/", "/portal/progress/", "/portal/visits/", "/portal/help/"):
         assert page.goto(f"{live_server.url}{path}").status == 200, path
         page.wait_for_load_state("networkidle")
