@@ -53,6 +53,7 @@ def test_the_board_fills_a_wide_screen_and_stacks_on_a_phone(browser, live_serve
         expect(tile).to_contain_text("Rowan Heldby")
         expect(tile).to_contain_text(re.compile(r"(under 1 min|\d+ (min|hours?)) since dose start"))
         expect(tile.locator(".flag.hold")).to_have_text("HOLD")
+        expect(tile).to_contain_text("infusion paused")  # the HOLD reading paused the pump: no time left to tell
         expect(tile).to_contain_text(re.compile(r"vitals (due in \d+ min|due now|overdue by)"))
         expect(page.get_by_role("region", name="Infusion Room B Chair 1")).to_contain_text("Sasha Laterby")
         lefts = _tile_lefts(page)
