@@ -180,6 +180,11 @@ POLICY: dict[str, Rule] = {
     "portal:visit_pdf": PATIENT,
     "portal:password_change": PATIENT,
     "portal:invite": staff(FD, P, N),
+    "portal:learn": PATIENT,  # education pages (issue 18): patients read what a prescriber approved
+    "portal:learn_page": PATIENT,
+    "portal:education": staff(P, AD),
+    "portal:education_edit": staff(P, AD),
+    "portal:education_approve": staff(P),
     # --- custody (issue 6) ------------------------------------------------------------------------
     # Handlers (prescriber, nurse) receive, draw, waste, count, countersign and witness; compliance reads
     # everything, witnesses destructions, resolves incidents and reverses entries; clinic admin sets up

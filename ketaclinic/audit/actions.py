@@ -133,6 +133,12 @@ class AuditAction(StrEnum):
     PORTAL_BOOKING_VIEWED = "portal.booking.viewed"
     PORTAL_APPOINTMENT_CHANGE_VIEWED = "portal.appointment_change.viewed"
     SCHEDULING_PORTAL_RULES_SET = "scheduling.portal_rules.set"
+    # education pages in the portal (issue 18): versions written, approved by a prescriber, read by patients
+    PORTAL_LEARN_VIEWED = "portal.learn.viewed"
+    PORTAL_LEARN_PAGE_VIEWED = "portal.learn_page.viewed"
+    EDUCATION_SHIPPED = "education.shipped"  # the project's text installed as each page's first version
+    EDUCATION_VERSION_WRITTEN = "education.version.written"
+    EDUCATION_VERSION_APPROVED = "education.version.approved"
 
     # --- Controlled-substance custody (custody); waste/destroy are PendingEvent.Kind values, routine/initial/biennial Count.Kind values
     CUSTODY_SUPPLIER_ADDED = "custody.supplier.added"

@@ -15,5 +15,6 @@ def chart_sections(request, patient) -> list[dict]:
         "title": "Patient portal",
         "id": "portal",
         "template": "portal/chart_section.html",
-        "context": {"patient": patient, "account": account, "invitation": last},
+        "context": {"patient": patient, "account": account, "invitation": last,
+                    "education": can_open(request.user, "portal:education")},
     }]

@@ -1,4 +1,6 @@
-"""Demo portal accounts (synthetic) with known passwords, printed by the seed; plus one open invitation."""
+"""Demo portal accounts (synthetic) with known passwords, printed by the seed; plus one open invitation. The
+education pages are installed with the project's text, which the demo prescriber has approved (a real clinic's
+prescriber reviews them first)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from ketaclinic.accounts.models import User
 from ketaclinic.measures.models import DueItem, Timing
 from ketaclinic.patients import services as patient_services
 from ketaclinic.patients.models import Patient
-from ketaclinic.portal import services
+from ketaclinic.portal import education, services
 from ketaclinic.portal.models import PatientAccount
 
 PORTAL_PASSWORD = "demo-portal-2026"
@@ -37,6 +39,7 @@ def seed(ctx) -> None:
                                       available_from__lte=now).exists():
             DueItem.objects.create(patient=patient, scale="phq9", timing=Timing.AD_HOC, slot_key="demo:portal",
                                    available_from=now - timedelta(hours=2), due_at=now + timedelta(days=2))
+    _education(ctx)
     invite_token = None
     if len(patients) > 2:
         patient = patients[2]
@@ -63,3 +66,15 @@ def _frontdesk_actor(ctx):
 def _base() -> str:
     """Where ``./dev demo`` serves the clinic (it listens on 127.0.0.1 at $PORT, default 8000)."""
     return f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
+
+
+def _education(ctx) -> None:
+    from ketaclinic.audit.services import Actor
+
+    education.install_shipped.within(clinic=ctx.clinic)
+    prescriber = ctx.users["prescriber"]
+    by = Actor(user=prescriber, roles=prescriber.role_set())
+    for page in education.EducationPage.objects.filter(clinic=ctx.clinic):
+        first = page.versions.order_by("number").first()
+        if first is not None and first.approved_at is None and education.published(page) is None:
+            education.approve.within(actor=by, version=first)

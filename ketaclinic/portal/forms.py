@@ -85,3 +85,22 @@ class InviteForm(forms.Form):
     """Staff invite a patient to the portal; blank uses the email on the patient's record."""
 
     email = forms.EmailField(required=False, max_length=254)
+
+
+class EducationForm(forms.Form):
+    """A new version of an education page; ``action`` says whether to preview it or save it."""
+
+    title = TextField(label="Title", max_length=200, error_messages={"required": "Give the page a title."})
+    body = TextField(label="Text", max_length=20000, multiline=True, widget=forms.Textarea(attrs={"rows": 24}),
+                     help_text="Plain text: a blank line between paragraphs, '## ' for a heading, '- ' for a bullet, "
+                               "**bold**, [words](https://address). Anything else shows as typed.",
+                     error_messages={"required": "Write the page's text."})
+    sources = TextField(label="Sources (one a line)", max_length=5000, multiline=True,
+                        widget=forms.Textarea(attrs={"rows": 6}),
+                        error_messages={"required": "List where the page's statements come from."})
+    note = TextField(label="What changed, and why", max_length=300, required=False)
+    action = forms.ChoiceField(choices=[("preview", "Preview"), ("save", "Save as a new version")], required=False)
+
+
+class ApproveForm(forms.Form):
+    """A prescriber's approve button: nothing to type."""

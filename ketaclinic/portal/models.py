@@ -80,3 +80,64 @@ class LoginCode(models.Model):
 
     def __str__(self) -> str:
         return f"Sign-in code for account {self.account_id}"
+
+
+class EducationPage(models.Model):
+    """A page of patient education in the portal (what ketamine therapy is, what to expect, aftercare, costs,
+    questions). Its words live in its versions; patients see the newest version a prescriber approved."""
+
+    clinic = models.ForeignKey("clinic.Clinic", on_delete=models.PROTECT, related_name="+")
+    slug = models.SlugField(max_length=60)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [models.UniqueConstraint(fields=["clinic", "slug"], name="unique_education_page_slug")]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class EducationVersion(models.Model):
+    """One version of a page's text: append-only. Written once (by a clinic admin or prescriber, or shipped by the
+    project when ``written_by`` is empty); approved once by a prescriber, after which patients may see it. Never
+    edited or deleted: a change is a new version."""
+
+    page = models.ForeignKey(EducationPage, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    title = models.CharField(max_length=200)
+    body = models.TextField(help_text="Plain text with ## headings, - bullets, **bold** and [links](https://...)")
+    sources = models.TextField(help_text="One source a line: where every statement on the page comes from")
+    note = models.CharField(max_length=300, blank=True, help_text="What changed, and why")
+    written_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    written_at = models.DateTimeField(default=timezone.now)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    approved_at = models.DateTimeField(null=True, blank=True)
+
+    CONTENT = ("page_id", "number", "title", "body", "sources", "note", "written_by_id", "written_at")
+
+    class Meta:
+        ordering = ["page", "-number"]
+        constraints = [models.UniqueConstraint(fields=["page", "number"], name="unique_education_version")]
+
+    def __str__(self) -> str:
+        return f"{self.page_id} v{self.number}"
+
+    @property
+    def shipped(self) -> bool:
+        return self.written_by_id is None
+
+    def source_lines(self) -> list[str]:
+        return [line.strip() for line in self.sources.splitlines() if line.strip()]
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            stored = type(self).objects.get(pk=self.pk)
+            if any(getattr(stored, f) != getattr(self, f) for f in self.CONTENT) or stored.approved_at is not None:
+                raise ValueError("An education version is append-only: write a new version instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("An education version is append-only: it is never deleted.")

@@ -17,6 +17,11 @@ urlpatterns = [
     path("visits/", views.visits, name="visits"),
     path("visits/<uuid:session_id>/instructions.pdf", views.visit_pdf, name="visit_pdf"),
     path("password/", views.password_change, name="password_change"),
+    path("learn/", views.learn, name="learn"),
+    path("learn/<slug:slug>/", views.learn_page, name="learn_page"),
     # Staff side
     path("staff/patients/<uuid:external_id>/invite/", staff_views.invite, name="invite"),
+    path("staff/education/", staff_views.education_pages, name="education"),
+    path("staff/education/<slug:slug>/", staff_views.education_edit, name="education_edit"),
+    path("staff/education/versions/<int:pk>/approve/", staff_views.education_approve, name="education_approve"),
 ]

@@ -35,8 +35,9 @@ from ketaclinic.measures import trajectory
 from ketaclinic.measures.answering import post_answers
 from ketaclinic.measures.forms import ScaleAnswersForm
 from ketaclinic.measures.models import Administration, DueItem
-from ketaclinic.portal import services
+from ketaclinic.portal import education, markup, services
 from ketaclinic.portal.forms import NEXT_REFUSED, WRONG_CODE, AcceptForm, ResendCodeForm, VerifyForm
+from ketaclinic.portal.models import EducationPage
 from ketaclinic.treatments.models import TreatmentSession
 
 UPCOMING = (TreatmentSession.Status.BOOKED, TreatmentSession.Status.CHECKED_IN)
@@ -328,3 +329,20 @@ def visit_pdf(request, session_id):
 def password_change(request):
     """The patient changes their own password: the old one is checked under the sign-in throttle (accounts)."""
     return change_password_page(request, template="portal/password_change.html", done=reverse("portal:home"))
+
+
+# ------------------------------------------------------------------------------------------ education
+@portal_page(AuditAction.PORTAL_LEARN_VIEWED)
+def learn(request):
+    """The education pages the clinic has approved, in order; a page not yet approved is listed as under review."""
+    pages = [(p, education.published(p)) for p in education.pages_for(request.patient.clinic)]
+    return render(request, "portal/learn.html", {"pages": pages, "crisis": _crisis(request.patient.clinic)})
+
+
+@portal_page(AuditAction.PORTAL_LEARN_PAGE_VIEWED)
+def learn_page(request, slug):
+    page = get_object_or_404(EducationPage, clinic=request.patient.clinic, slug=slug)
+    version = education.published(page)
+    return render(request, "portal/learn_page.html", {
+        "page": page, "version": version, "html": markup.render(version.body) if version else "",
+        "crisis": _crisis(request.patient.clinic)})

@@ -158,6 +158,11 @@ portal:visits                     patient          GET
 portal:visit_pdf                  patient          GET
 portal:password_change            patient          GET
 portal:invite                     P N . F . . .    POST
+portal:learn                      patient          GET
+portal:learn_page                 patient          GET
+portal:education                  P . . . . . A    GET
+portal:education_edit             P . . . . . A    GET
+portal:education_approve          P . . . . . .    POST
 custody:home                      P N . . . C A    GET
 custody:receive                   P N . . . . .    GET
 custody:receipt                   P N . . . C .    GET
