@@ -101,6 +101,7 @@ POLICY: dict[str, Rule] = {
     "patients:care_team_end": staff(P, AD),
     # --- audit ----------------------------------------------------------------------------------
     "audit:search": staff(CO),
+    "ops:status": staff(CO, AD),  # the background worker, chain checkpoints and backups (crossapp)
     # --- JSON API ---------------------------------------------------------------------------------
     "api-1.0.0:*": ANY_STAFF,  # each operation checks its own roles too (ketaclinic/api.py)
     # --- screening, treatments, integration (issue 4) ---------------------------------------------

@@ -17,6 +17,7 @@ urlpatterns = [
     path("accounts/", include("ketaclinic.accounts.urls")),
     path("patients/", include("ketaclinic.patients.urls")),
     path("audit/", include("ketaclinic.crossapp.audit_urls")),
+    path("ops/", include("ketaclinic.crossapp.ops_urls")),
     path("consults/", include("ketaclinic.screening.urls")),
     path("treatments/", include("ketaclinic.treatments.urls")),
     path("integration/", include("ketaclinic.integration.urls")),

@@ -25,6 +25,7 @@ NAVIGATION: list[tuple[str, str]] = [
     ("Access policy", "clinic:access_policy"),
     ("Sign-in security", "accounts:sign_in_security"),
     ("FHIR clients", "fhir:clients"),  # the systems that may read the clinic's data over FHIR (clinic admin)
+    ("Background work", "ops:status"),  # the task worker, chain checkpoints and backups (clinic admin, compliance)
 ]
 
 

@@ -68,6 +68,7 @@ api-1.0.0:openapi-view            P N T F B C A    GET
 api-1.0.0:patient_detail          P N T F B C A    GET
 api-1.0.0:patient_search          P N T F B C A    GET
 audit:search                      . . . . . C .    GET
+ops:status                        . . . . . C A    GET
 clinic:today                      P N T F B C A    GET
 clinic:settings                   . . . . . . A    GET
 clinic:limits                     P N . . . C A    GET
