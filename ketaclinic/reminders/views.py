@@ -25,7 +25,7 @@ from ketaclinic.patients.access import get_patient_for
 from ketaclinic.reminders import contacts, services
 from ketaclinic.reminders.forms import ConsentForm, InboundSmsForm, SettingsForm, TimeZoneForm
 from ketaclinic.reminders.models import Channel, Reminder
-from ketaclinic.reminders.status import ride_status
+from ketaclinic.reminders.status import ride_statuses
 from ketaclinic.treatments.models import TreatmentSession
 
 WORKLIST_DAYS = 7
@@ -43,7 +43,8 @@ def _worklist_page(request, settings_form=None, status=200):
     sessions = list(TreatmentSession.objects.filter(
         patient__clinic=clinic, status=TreatmentSession.Status.BOOKED, scheduled_start__gt=now,
         scheduled_start__lte=now + timedelta(days=WORKLIST_DAYS)).select_related("patient").order_by("scheduled_start"))
-    rides = [(s, ride_status(s)) for s in sessions]
+    statuses = ride_statuses(sessions)
+    rides = [(s, statuses[s.pk]) for s in sessions]
     attention = list(Reminder.objects.filter(patient__clinic=clinic, status__in=ATTENTION)
                      .select_related("patient").order_by("-created_at")[:50])
     recent = list(Reminder.objects.filter(patient__clinic=clinic).select_related("patient")

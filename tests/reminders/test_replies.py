@@ -182,3 +182,28 @@ def test_a_stale_ride_request_for_a_past_session_is_not_answered(texter, book, c
     _, session = _asked(texter, book, hours=2)
     clock.shift(timedelta(hours=3))  # the session's time has passed
     assert "nothing changed" in services.receive_sms(from_number=E164, text="YES", via="console")
+
+
+def test_the_worklist_reads_ride_statuses_in_the_same_queries_for_many_sessions(texter, book, client_for,
+                                                                                 no_quiet_hours):
+    """No query per session: the page costs the same for one booked session as for four (each with its ride asked
+    or not, answered or not)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    desk = client_for("front_desk")
+    first = texter()
+    book(first, hours_ahead=30, chair="a1")
+    engine.run()
+    desk.get("/reminders/")  # warm the session and caches
+    with CaptureQueriesContext(connection) as one:
+        assert desk.get("/reminders/").status_code == 200
+    for n, chair in enumerate(("a2", "s1", "s2")):
+        p = texter(phone=f"(303) 555-02{n:02d}", email=f"p{n}@example.invalid", sms=n != 1)
+        book(p, hours_ahead=30, chair=chair)
+    engine.run()
+    services.receive_sms(from_number="(303) 555-0200", text="NO", via="console")
+    with CaptureQueriesContext(connection) as four:
+        html = desk.get("/reminders/").content.decode()
+    assert html.count("data-ride=") == 4 and 'data-ride="no"' in html and 'data-ride="no_sms"' in html
+    assert len(four) == len(one), [q["sql"][:80] for q in four.captured_queries]
