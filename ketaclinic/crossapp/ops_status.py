@@ -69,7 +69,7 @@ def status() -> Status:
     lines = [TaskLine(name=_short(path), waiting=c.get("READY", 0), running=c.get("RUNNING", 0),
                       succeeded=c.get("SUCCESSFUL", 0), failed=c.get("FAILED", 0), last_finished=last.get(path))
              for path, c in sorted(counts.items())]
-    waiting = DBTaskResult.objects.filter(status="READY", run_after__lte=now).aggregate(oldest=Min("enqueued_at"))
+    waiting = DBTaskResult.objects.ready().aggregate(oldest=Min("enqueued_at"))  # due now (or with no run_after)
     oldest = waiting["oldest"]
     last_started = DBTaskResult.objects.aggregate(at=Max("started_at"))["at"]
     stale = timedelta(minutes=STALE_MINUTES)
