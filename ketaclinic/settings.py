@@ -302,8 +302,13 @@ elif DB == "postgres":
             "CONN_HEALTH_CHECKS": True,
         }
     }
+    if env_str("DB_REPLICA_HOST"):  # a streaming read replica for exports and reports (ketaclinic/dbrouting.py)
+        DATABASES["replica"] = {**DATABASES["default"], "HOST": env_str("DB_REPLICA_HOST"),
+                                "PORT": env_int("DB_REPLICA_PORT", DATABASES["default"]["PORT"], 1, 65535),
+                                "TEST": {"MIRROR": "default"}}
 else:
     raise ImproperlyConfigured(f"Unexpected value DB={DB!r}; use 'sqlite' or 'postgres'.")
+DATABASE_ROUTERS = ["ketaclinic.dbrouting.ReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -40,6 +40,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import client_ip, record
+from ketaclinic.dbrouting import on_replica
 from ketaclinic.fhir.auth import FhirAuthError, Grant, authenticate, client_actor, grant_actor
 from ketaclinic.fhir.models import BackendClient, ExportJob
 from ketaclinic.fhir.outcome import methods
@@ -262,8 +263,9 @@ def run_export(job_id: int) -> str:
     written = 0
     try:
         for n, name in enumerate(job.types, start=1):
-            written = _write_type(job, folder, types[name], clinic_id, patient_ids, output, written,
-                                  f"{name} ({n} of {len(job.types)})")
+            with on_replica():  # the pages of resources from a read replica when one is configured; writes stay
+                written = _write_type(job, folder, types[name], clinic_id, patient_ids, output, written,
+                                      f"{name} ({n} of {len(job.types)})")
     except Cancelled:
         shutil.rmtree(folder, ignore_errors=True)
         return ExportJob.Status.CANCELLED
