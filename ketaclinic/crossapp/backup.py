@@ -4,6 +4,7 @@ A backup is a folder (mode 0700, files 0600: it holds every patient's record) wi
 
 - the database: SQLite's online backup API (a consistent copy while the clinic runs), or ``pg_dump`` in its custom
   format, taken from an exported snapshot;
+- the message attachments (``message-attachments/``), which live in the data directory, not the database;
 - ``manifest.json``: when and from which engine it was made, the file's SHA-256 and size, the head (sequence number
   and hash) of every hash chain *in that copy* (the audit trail, the custody ledger), the newest migration of each
   app, and fingerprints of the keys the copy needs (the chain key, the note keys). The keys themselves are never in
@@ -11,8 +12,9 @@ A backup is a folder (mode 0700, files 0600: it holds every patient's record) wi
   MACed with the chain key, so an edited manifest is refused.
 
 ``restore`` loads a backup into an empty database and then proves it: the file matches its SHA-256, the keys are the
-ones the backup was made under, every chain head equals the manifest's, every chain recomputes under the key, and
-every signed record matches its seal. Only then is the restore written to the restored clinic's audit trail.
+ones the backup was made under, every chain head equals the manifest's, every chain recomputes under the key, every
+signed record matches its seal, and every message attachment the database names is back with its SHA-256. Only then
+is the restore written to the restored clinic's audit trail.
 
 Where the chain heads come from: SQLite's are read from the copy itself after it is made; PostgreSQL's from the same
 exported snapshot ``pg_dump`` dumps (``pg_export_snapshot`` in a REPEATABLE READ transaction held open while it
@@ -45,12 +47,15 @@ from ketaclinic.audit.chain import canonical
 from ketaclinic.audit.models import ChainHead
 from ketaclinic.audit.seals import verify_records
 from ketaclinic.custody.services.ledger import verify_ledger
+from ketaclinic.messaging import attachments as message_files
+from ketaclinic.messaging.models import Attachment
 from ketaclinic.usecases import use_case
 
 FORMAT = "ketaclinic-backup/1"
 MANIFEST = "manifest.json"
 SQLITE_FILE = "database.sqlite3"
 PG_FILE = "database.pgdump"
+ATTACHMENTS = "message-attachments"  # the files patients and staff attached to secure messages
 
 
 class BackupError(Exception):
@@ -63,6 +68,7 @@ class Restored:
     seconds: float
     chains: dict[str, dict[str, object]]
     records_checked: int
+    attachments: int = 0
     checkpoint_notes: list[str] = field(default_factory=list)
 
 
@@ -195,6 +201,25 @@ def _migrations() -> dict[str, str]:
     return dict(sorted(newest.items()))
 
 
+def _copy_attachments(folder: Path) -> dict[str, str]:
+    """Every stored message attachment, copied beside the database (0600), by name with its SHA-256. Attachments are
+    never changed or deleted, so a copy taken just after the database holds every one the database names (and
+    perhaps one more, sent meanwhile, that it does not)."""
+    source = message_files.store_dir()
+    files: dict[str, str] = {}
+    if not source.is_dir():
+        return files
+    target = folder / ATTACHMENTS
+    target.mkdir(mode=0o700)
+    for path in sorted(source.iterdir()):
+        if path.is_file() and len(path.name) == 32:
+            data = path.read_bytes()
+            with open(target / path.name, "wb", opener=lambda p, f: os.open(p, f, 0o600)) as out:
+                out.write(data)
+            files[path.name] = hashlib.sha256(data).hexdigest()
+    return files
+
+
 def make_backup(parent: Path) -> tuple[Path, dict[str, object]]:
     """Write a backup folder under ``parent``; return it and its manifest. The backup is then recorded in the
     live audit trail (after the copy, so the copy's heads are the manifest's)."""
@@ -217,6 +242,7 @@ def make_backup(parent: Path) -> tuple[Path, dict[str, object]]:
         "chains": heads,
         "migrations": _migrations(),
         "keys": key_fingerprints(),
+        "attachments": _copy_attachments(folder),
     }
     manifest["mac"] = _mac(manifest)
     manifest_path = folder / MANIFEST
@@ -297,6 +323,16 @@ def restore(folder: Path) -> Restored:
     if _sha256(path) != manifest["sha256"]:
         raise BackupError(f"{path.name} does not match the SHA-256 in the manifest: the copy is damaged or was "
                           "changed. Use another backup.")
+    attachments: dict[str, str] = manifest.get("attachments") or {}
+    for name, digest in attachments.items():
+        copy = folder / ATTACHMENTS / name
+        if not copy.is_file() or _sha256(copy) != digest:
+            raise BackupError(f"The message attachment {name} is missing from the backup or does not match its "
+                              "SHA-256. Use another backup.")
+    store = message_files.store_dir()
+    if attachments and store.is_dir() and any(store.iterdir()):
+        raise BackupError(f"The message attachment folder {store} is not empty. Restore into a new install (or move "
+                          "those files aside); nothing was changed.")
     if not _database_is_empty():
         raise BackupError("The database to restore into is not empty. Restore into a new, empty database "
                           f"({connection.settings_dict['NAME']} has tables); nothing was changed.")
@@ -305,6 +341,12 @@ def restore(folder: Path) -> Restored:
     else:
         _restore_postgres(path)
     connection.close()
+    if attachments:
+        store.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for name in attachments:
+            data = (folder / ATTACHMENTS / name).read_bytes()
+            with open(store / name, "wb", opener=lambda p, f: os.open(p, f, 0o600)) as out:
+                out.write(data)
     heads = {h.name: {"seq": h.last_seq, "hash": h.last_hash} for h in ChainHead.objects.order_by("name")}
     if heads != manifest["chains"]:
         raise BackupError(f"The restored chain heads {heads} are not the manifest's {manifest['chains']}.")
@@ -317,11 +359,18 @@ def restore(folder: Path) -> Restored:
         first = mismatches[0]
         raise BackupError(f"{len(mismatches)} restored signed records do not match their seals (the first: "
                           f"{first.record} {first.pk}: {first.reason}).")
+    stored = 0
+    for att in Attachment.objects.only("stored_as", "sha256").iterator(chunk_size=2000):
+        path = store / att.stored_as
+        if not path.is_file() or _sha256(path) != att.sha256:
+            raise BackupError(f"The restored message attachment {att.stored_as} is missing or does not match the "
+                              "SHA-256 its message recorded.")
+        stored += 1
     notes = [p for name in checkpoints.chain_models() for p in checkpoints.verify(name)]
     seconds = time.monotonic() - started
     _record_restore(folder, manifest, checked, seconds)
     return Restored(folder=folder, seconds=seconds, chains=manifest["chains"], records_checked=checked,
-                    checkpoint_notes=notes)
+                    attachments=stored, checkpoint_notes=notes)
 
 
 @use_case

@@ -38,6 +38,21 @@ def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
                           timeout=300, check=False)
 
 
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def _an_attachment(session, settings, tmp_path: Path) -> None:
+    """The nurse sends the patient a PDF through secure messages: a file kept beside the database, not in it."""
+    from ketaclinic.messaging import services as messaging
+    from tests.factories import actor
+
+    settings.MESSAGE_ATTACHMENT_DIR = tmp_path / "attachments"
+    settings.KETACLINIC_MESSAGE_SCANNER = ""
+    messaging.start_thread(actor=actor(session.nurse_signed_by), patient=session.patient, subject="After your session",
+                           body="Your aftercare sheet is attached.",
+                           upload=messaging.Upload(data=PDF, name="aftercare.pdf", size=len(PDF)))
+
+
 def _drill(tmp_path: Path, target_env: dict[str, str]) -> None:
     heads = {h.name: h.last_seq for h in ChainHead.objects.all()}
     folder, manifest = backup.make_backup(tmp_path / "backups")
@@ -45,13 +60,17 @@ def _drill(tmp_path: Path, target_env: dict[str, str]) -> None:
     assert heads["audit"] > 0 and heads["custody"] > 0
     assert AuditEntry.objects.filter(action="backup.made").count() == 1  # recorded in the live trail, after the copy
     assert oct(folder.stat().st_mode & 0o777) == "0o700"
-    assert all(oct(p.stat().st_mode & 0o777) == "0o600" for p in folder.iterdir())
-    assert sorted(p.name for p in folder.iterdir()) == sorted([backup.MANIFEST, manifest["file"]])
+    assert all(oct(p.stat().st_mode & 0o777) == ("0o700" if p.is_dir() else "0o600") for p in folder.rglob("*"))
+    assert sorted(p.name for p in folder.iterdir()) == sorted([backup.MANIFEST, manifest["file"], backup.ATTACHMENTS])
+    assert len(manifest["attachments"]) == 1
 
     done = _manage("restore", str(folder), env=target_env)
     assert done.returncode == 0, done.stderr
     assert f"audit at entry {heads['audit']}, custody at entry {heads['custody']} intact" in done.stdout
     checked = int(done.stdout.split(" signed records match")[0].rsplit(" ", 1)[1])
+    assert "1 message attachments are back" in done.stdout
+    restored = Path(target_env["KETACLINIC_DATA_DIR"]) / "message-attachments"
+    assert [p.read_bytes() for p in restored.iterdir()] == [PDF]
     assert checked >= 4  # the order, the eligibility assessment, the session note and its co-signature at least
     # the restored clinic verifies on its own, with the restore itself now the newest audit entry
     again = _manage("verify_records", env=target_env)
@@ -61,14 +80,18 @@ def _drill(tmp_path: Path, target_env: dict[str, str]) -> None:
 
 
 @pytest.mark.skipif(os.environ.get("DB", "sqlite") != "sqlite", reason="the SQLite drill")
-def test_a_running_sqlite_clinic_is_backed_up_and_restored_whole_into_an_empty_database(signed_session, tmp_path):  # noqa: F811
+def test_a_running_sqlite_clinic_is_backed_up_and_restored_whole_into_an_empty_database(signed_session, tmp_path,  # noqa: F811
+                                                                                       settings):
+    _an_attachment(signed_session, settings, tmp_path)
     _drill(tmp_path, _env(DB="sqlite", DB_NAME=str(tmp_path / "restored.sqlite3"),
                           KETACLINIC_DATA_DIR=str(tmp_path / "data")))
 
 
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
-def test_a_running_postgresql_clinic_is_dumped_from_one_snapshot_and_restored_whole(signed_session, tmp_path):  # noqa: F811
+def test_a_running_postgresql_clinic_is_dumped_from_one_snapshot_and_restored_whole(signed_session, tmp_path,  # noqa: F811
+                                                                                   settings):
+    _an_attachment(signed_session, settings, tmp_path)
     name = f"restore_{uuid.uuid4().hex[:12]}"
     with connection.cursor() as cur:
         cur.execute(f'CREATE DATABASE "{name}"')

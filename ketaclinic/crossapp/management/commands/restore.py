@@ -18,7 +18,8 @@ class Command(BaseCommand):
             raise CommandError(str(e)) from None
         heads = ", ".join(f"{name} at entry {h['seq']}" for name, h in done.chains.items()) or "no chains"
         self.stdout.write(f"Restored {done.folder.name} in {done.seconds:.1f} s and proved it: {heads} intact, "
-                          f"{done.records_checked} signed records match their seals.")
+                          f"{done.records_checked} signed records match their seals, {done.attachments} message "
+                          "attachments are back.")
         for note in done.checkpoint_notes:
             self.stdout.write(f"Checkpoints outside the database: {note}")
         if done.checkpoint_notes:
