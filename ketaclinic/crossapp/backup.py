@@ -308,6 +308,54 @@ def _restore_postgres(path: Path) -> None:
           f"--dbname={connection.settings_dict['NAME']}", str(path)], _pg_env())
 
 
+def _prove(folder: Path, manifest: dict[str, object], attachments: dict[str, str], store: Path) -> tuple[int, int]:
+    """Put the attachments back, then prove the restored clinic; return the signed records and attachments checked."""
+    if attachments:
+        store.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for name in attachments:
+            data = (folder / ATTACHMENTS / name).read_bytes()
+            with open(store / name, "wb", opener=lambda p, f: os.open(p, f, 0o600)) as out:
+                out.write(data)
+    heads = {h.name: {"seq": h.last_seq, "hash": h.last_hash} for h in ChainHead.objects.order_by("name")}
+    if heads != manifest["chains"]:
+        raise BackupError(f"The restored chain heads {heads} are not the manifest's {manifest['chains']}.")
+    if (broken := audit.verify_chain()) is not None:
+        raise BackupError(f"The restored audit trail is broken at entry {broken.seq}: {broken.reason}")
+    if (broken := verify_ledger()) is not None:
+        raise BackupError(f"The restored custody ledger is broken at entry {broken.seq}: {broken.reason}")
+    checked, mismatches = verify_records()
+    if mismatches:
+        first = mismatches[0]
+        raise BackupError(f"{len(mismatches)} restored signed records do not match their seals (the first: "
+                          f"{first.record} {first.pk}: {first.reason}).")
+    stored = 0
+    for att in Attachment.objects.only("stored_as", "sha256").iterator(chunk_size=2000):
+        path = store / att.stored_as
+        if not path.is_file() or _sha256(path) != att.sha256:
+            raise BackupError(f"The restored message attachment {att.stored_as} is missing or does not match the "
+                              "SHA-256 its message recorded.")
+        stored += 1
+    return checked, stored
+
+
+def _undo(attachments: dict[str, str], store: Path) -> None:
+    """Empty what a restore that failed its proof loaded: the database (SQLite: its file; PostgreSQL: the public
+    schema, recreated empty) and the attachments it put back, so nobody works on an unproven copy."""
+    for name in attachments:
+        (store / name).unlink(missing_ok=True)
+    if connection.vendor == "sqlite":
+        name = str(connection.settings_dict["NAME"])
+        connection.close()
+        if not connection.creation.is_in_memory_db(name):
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(name + suffix).unlink(missing_ok=True)
+    else:
+        with connection.cursor() as cur:
+            cur.execute("DROP SCHEMA public CASCADE")
+            cur.execute("CREATE SCHEMA public")
+        connection.close()
+
+
 def restore(folder: Path) -> Restored:
     """Load the backup in ``folder`` into this install's database, which must be empty, then prove it (see the
     module). Raises BackupError naming what is wrong; nothing is written to an install whose database has tables."""
@@ -341,31 +389,11 @@ def restore(folder: Path) -> Restored:
     else:
         _restore_postgres(path)
     connection.close()
-    if attachments:
-        store.mkdir(mode=0o700, parents=True, exist_ok=True)
-        for name in attachments:
-            data = (folder / ATTACHMENTS / name).read_bytes()
-            with open(store / name, "wb", opener=lambda p, f: os.open(p, f, 0o600)) as out:
-                out.write(data)
-    heads = {h.name: {"seq": h.last_seq, "hash": h.last_hash} for h in ChainHead.objects.order_by("name")}
-    if heads != manifest["chains"]:
-        raise BackupError(f"The restored chain heads {heads} are not the manifest's {manifest['chains']}.")
-    if (broken := audit.verify_chain()) is not None:
-        raise BackupError(f"The restored audit trail is broken at entry {broken.seq}: {broken.reason}")
-    if (broken := verify_ledger()) is not None:
-        raise BackupError(f"The restored custody ledger is broken at entry {broken.seq}: {broken.reason}")
-    checked, mismatches = verify_records()
-    if mismatches:
-        first = mismatches[0]
-        raise BackupError(f"{len(mismatches)} restored signed records do not match their seals (the first: "
-                          f"{first.record} {first.pk}: {first.reason}).")
-    stored = 0
-    for att in Attachment.objects.only("stored_as", "sha256").iterator(chunk_size=2000):
-        path = store / att.stored_as
-        if not path.is_file() or _sha256(path) != att.sha256:
-            raise BackupError(f"The restored message attachment {att.stored_as} is missing or does not match the "
-                              "SHA-256 its message recorded.")
-        stored += 1
+    try:
+        checked, stored = _prove(folder, manifest, attachments, store)
+    except BaseException:
+        _undo(attachments, store)  # the database and the folder empty again, as they were: a retry may follow
+        raise
     notes = [p for name in checkpoints.chain_models() for p in checkpoints.verify(name)]
     seconds = time.monotonic() - started
     _record_restore(folder, manifest, checked, seconds)

@@ -136,3 +136,32 @@ def test_a_backup_made_under_another_chain_key_is_refused_naming_both_keys(signe
 def test_a_folder_that_is_not_a_backup_is_refused(tmp_path, db):
     with pytest.raises(backup.BackupError, match="not a KetaClinic backup"):
         backup.restore(tmp_path)
+
+
+@pytest.mark.skipif(os.environ.get("DB", "sqlite") != "sqlite", reason="edits the SQLite copy")
+def test_a_copy_that_fails_its_proof_is_taken_out_again_so_a_good_backup_can_follow(signed_session, tmp_path):  # noqa: F811
+    """Someone holding the chain key edits an audit entry in the copy and re-signs the manifest: the restore loads
+    it, finds the broken chain, says so, and leaves the database empty, so the clinic's next try (a good backup)
+    is not refused as 'not empty'."""
+    import sqlite3
+
+    good, _ = backup.make_backup(tmp_path / "good")
+    bad, manifest = backup.make_backup(tmp_path / "bad")
+    table = AuditEntry._meta.db_table
+    con = sqlite3.connect(bad / manifest["file"])
+    con.execute(f"DROP TRIGGER {table}_no_update")
+    con.execute(f"UPDATE {table} SET details = '{{}}' WHERE seq = 2")
+    con.commit()
+    con.close()
+    manifest["sha256"] = backup._sha256(bad / manifest["file"])
+    manifest["bytes"] = (bad / manifest["file"]).stat().st_size
+    manifest["mac"] = backup._mac(manifest)
+    (bad / backup.MANIFEST).write_text(json.dumps(manifest))
+
+    target = tmp_path / "restored.sqlite3"
+    env = _env(DB="sqlite", DB_NAME=str(target), KETACLINIC_DATA_DIR=str(tmp_path / "data"))
+    refused = _manage("restore", str(bad), env=env)
+    assert refused.returncode != 0 and "audit trail is broken at entry 2" in refused.stderr
+    assert not target.exists() or target.stat().st_size == 0
+    done = _manage("restore", str(good), env=env)
+    assert done.returncode == 0, done.stderr
