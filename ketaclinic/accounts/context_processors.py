@@ -19,6 +19,7 @@ NAVIGATION: list[tuple[str, str]] = [
     ("Billing", "billing:worklist"),
     ("Audit log", "audit:search"),
     ("Break-glass reviews", "patients:break_glass_reviews"),  # records opened outside a care team (compliance)
+    ("Patient education", "portal:education"),  # the portal's education pages: write, preview, approve
     ("Clinical limits", "clinic:limits"),
     ("Rooms", "clinic:rooms"),
     ("Clinic settings", "clinic:settings"),

@@ -16,8 +16,9 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 _BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
-# After escaping, a link's address may hold only these characters: no quote, angle bracket, ampersand or space
-_LINK = re.compile(r"\[([^\[\]]+)\]\(((?:https://[A-Za-z0-9.-]+(?:/[A-Za-z0-9._~/%#?=+-]*)?)|(?:/[A-Za-z0-9._~/%#?=+-]*))\)")
+# After escaping, a link's address may hold only these characters: no quote, angle bracket, ampersand or space; a
+# path of this site starts with one slash (two would name another host)
+_LINK = re.compile(r"\[([^\[\]]+)\]\(((?:https://[A-Za-z0-9.-]+(?:/[A-Za-z0-9._~/%#?=+-]*)?)|(?:/(?!/)[A-Za-z0-9._~/%#?=+-]*))\)")
 
 
 def _inline(escaped: str) -> str:

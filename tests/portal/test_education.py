@@ -135,6 +135,7 @@ def test_an_unknown_page_is_a_404_for_the_patient(clinic, make_portal_patient):
     ("<img src=x onerror=alert(1)>", "<p>&lt;img src=x onerror=alert(1)&gt;</p>"),
     ("[988](https://988lifeline.org/)", '<p><a href="https://988lifeline.org/" rel="noopener noreferrer">988</a></p>'),
     ("[My bills](/billing/my/)", '<p><a href="/billing/my/">My bills</a></p>'),
+    ("[Pay here](//evil.example/login)", "<p>[Pay here](//evil.example/login)</p>"),  # another host, not a path
     ("## Title\n- **a**\n- b\n\nText", "<h2>Title</h2>\n<ul><li><strong>a</strong></li><li>b</li></ul>\n<p>Text</p>"),
 ])
 def test_the_markup_escapes_everything_it_does_not_build_itself(typed, shown):
