@@ -14,6 +14,8 @@ NAVIGATION: list[tuple[str, str]] = [
     ("Calendar", "scheduling:calendar"),
     ("Schedule", "treatments:schedule"),
     ("Integration", "integration:list"),
+    ("Reminders", "reminders:worklist"),  # rides home confirmed by text, and messages that did not go
+    ("Messages", "messaging:inbox"),  # secure messages with patients
     ("Outcomes", "measures:worklist"),
     ("Custody", "custody:home"),
     ("Billing", "billing:worklist"),

@@ -178,12 +178,17 @@ def send_one(r: Reminder, now: datetime) -> str:
     try:
         provider_id = (channels.send_email(to, subject, body) if r.channel == Channel.EMAIL
                        else channels.send_sms(to, body))
-    except Exception as problem:  # noqa: BLE001 - any provider failure is recorded and retried
+    except channels.SendError as problem:  # the provider refused it or was never reached: nothing went out
         cfg = contacts.settings_for(r.patient.clinic)
         gave_up = r.attempts >= cfg.max_attempts
         _finish(r, status=Reminder.Status.GAVE_UP if gave_up else Reminder.Status.FAILED, to=to, subject=subject,
                 body=body, error=f"{type(problem).__name__}: {problem}"[:500],
                 send_after=now + timedelta(minutes=cfg.retry_minutes))
+        return r.status
+    except Exception as problem:  # noqa: BLE001 - a timeout after the provider took it, a dropped connection...
+        # It may have gone out: never sent again (the patient would get it twice); the worklist shows it.
+        _finish(r, status=Reminder.Status.UNKNOWN, to=to, subject=subject, body=body,
+                error=f"{type(problem).__name__}: {problem}"[:500])
         return r.status
     _finish(r, status=Reminder.Status.SENT, to=to, subject=subject, body=body, provider_id=provider_id[:200],
             error="", sent_at=now)

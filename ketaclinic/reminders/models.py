@@ -114,7 +114,7 @@ class Reminder(PublicId):
         FAILED = "failed", "Failed, will retry"
         GAVE_UP = "gave_up", "Failed, gave up"
         SKIPPED = "skipped", "Not sent"
-        UNKNOWN = "unknown", "Outcome unknown (worker stopped while sending)"
+        UNKNOWN = "unknown", "Outcome unknown (it may have gone out; never sent again)"
 
     key = models.CharField(max_length=200, unique=True)
     kind = models.CharField(max_length=16, choices=Kind.choices)

@@ -132,6 +132,9 @@ def receive_sms(*, from_number: str, text: str, via: str) -> str:
             return "No patient has that number; nothing changed."
         return "Texts stopped." if not allowed else "Texts started again."
     if word in YES_WORDS or word in NO_WORDS:
+        if len(patients_with_number(number)) > 1:  # a family's shared phone: whose ride is it?
+            return ("That number belongs to more than one patient, so the reply cannot be matched to a ride; nothing "
+                    "changed. Phone the patient.")
         request = pending_ride_request(number, now)
         if request is None:
             return "No ride confirmation is waiting for that number; nothing changed."

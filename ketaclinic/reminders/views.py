@@ -109,15 +109,23 @@ def patient(request, patient_id):
     }, status=400 if bound is not None else 200)
 
 
+#: How old a signed post may be: a captured one replayed later (a YES, a STOP) is refused.
+SIGNATURE_MAX_AGE_SECONDS = 300
+
+
 def _signature_ok(request) -> bool | None:
-    """None when no signature came; else whether it is the HMAC-SHA256 of the body under the shared secret."""
+    """None when no signature came; else whether it is the HMAC-SHA256, under the shared secret, of
+    ``<X-KetaClinic-Timestamp>.<body>`` with a timestamp (Unix seconds) within five minutes of now."""
     given = request.headers.get("X-KetaClinic-Signature", "")
     if not given:
         return None
     secret = getattr(settings, "KETACLINIC_SMS_WEBHOOK_SECRET", "")
-    if not secret:
+    stamp = request.headers.get("X-KetaClinic-Timestamp", "")
+    if not secret or not stamp.isdigit() or len(stamp) > 12:
         return False
-    expected = "sha256=" + hmac.new(secret.encode(), request.body, hashlib.sha256).hexdigest()
+    if abs(timezone.now().timestamp() - int(stamp)) > SIGNATURE_MAX_AGE_SECONDS:
+        return False
+    expected = "sha256=" + hmac.new(secret.encode(), stamp.encode() + b"." + request.body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(given, expected)
 
 
@@ -128,7 +136,8 @@ def sms_inbound(request):
     if signed is None:
         return JsonResponse({"error": "The X-KetaClinic-Signature header is missing."}, status=400)
     if not signed:
-        return JsonResponse({"error": "The signature does not match."}, status=403)
+        return JsonResponse({"error": "The signature does not match, or its timestamp is not within five minutes."},
+                            status=403)
     form = InboundSmsForm(posted(request))
     if not form.is_valid():
         return JsonResponse({"error": "Give from_number and text.", "fields": form.errors}, status=400)

@@ -22,6 +22,7 @@ E164 = "+13035550142"
 def _empty_outboxes():
     LocmemSmsBackend.outbox = []
     LocmemSmsBackend.fail_next = 0
+    LocmemSmsBackend.lose_answer_next = 0
     mail.outbox = []
     yield
     LocmemSmsBackend.outbox = []

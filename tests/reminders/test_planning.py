@@ -152,6 +152,23 @@ def test_a_text_that_fails_once_goes_on_the_retry(texter, book, clock, no_quiet_
     assert len(LocmemSmsBackend.outbox) == 2
 
 
+def test_a_text_whose_answer_was_lost_is_never_sent_again(texter, book, clock, no_quiet_hours, clinic, staff):
+    """The provider took the text but its answer timed out: it may have gone out, so it is not retried (the
+    patient would get it twice); the row says the outcome is unknown."""
+    set_reminder_settings(clinic, staff, retry_minutes=5)
+    patient = texter()
+    services.record_consent(actor=actor(staff["front_desk"]), patient=patient, channel="email", allowed=False)
+    book(patient, hours_ahead=40)  # session + ride by text
+    LocmemSmsBackend.lose_answer_next = 1
+    engine.run()
+    clock.shift(timedelta(minutes=6))
+    engine.run()
+    statuses = sorted(Reminder.objects.filter(channel="sms").values_list("status", flat=True))
+    assert statuses == ["sent", "unknown"]
+    assert len(LocmemSmsBackend.outbox) == 2  # one text per reminder, none twice
+    assert "TimeoutError" in Reminder.objects.get(status="unknown").error
+
+
 def test_a_cancelled_session_is_not_reminded(texter, book, staff, no_quiet_hours):
     session = book(texter(), hours_ahead=30)
     engine.plan()

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 import pytest
 from django.core.management import call_command
 from django.test import Client, override_settings
+from django.utils import timezone
 
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.models import AuditEntry
@@ -49,6 +50,17 @@ def test_yes_is_recorded_on_the_session_that_was_asked_about(texter, book, no_qu
     assert ride_status(later).state == "not_asked"
     entry = AuditEntry.objects.get(action=AuditAction.REMINDER_RIDE_REPLIED)
     assert entry.patient_id == patient.pk and entry.details["answer"] == "yes"
+
+
+def test_a_yes_from_a_number_two_patients_share_is_recorded_on_neither(texter, book, no_quiet_hours):
+    """A family's one mobile: both patients were asked about their ride; a YES cannot say whose, so nothing is
+    recorded and the front desk phones."""
+    first, second = texter(), texter(email="robin@example.invalid")
+    asked = [book(first, hours_ahead=30), book(second, hours_ahead=30, chair="a2")]
+    engine.run()
+    result = services.receive_sms(from_number=E164, text="YES", via="webhook")
+    assert "more than one patient" in result and RideReply.objects.count() == 0
+    assert [ride_status(s).state for s in asked] == ["asked", "asked"]
 
 
 def test_a_later_no_is_added_not_overwritten(texter, book, no_quiet_hours):
@@ -101,8 +113,11 @@ def test_the_console_command_records_a_reply(texter, book, no_quiet_hours, capsy
     assert ride_status(session).state == "yes"
 
 
-def _signed(body: str, secret: str = SECRET) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body.encode(), hashlib.sha256).hexdigest()
+def _signed(body: str, secret: str = SECRET, at: int | None = None) -> dict[str, str]:
+    """The provider's headers: the Unix time it signed at, and the HMAC of ``<time>.<body>``."""
+    stamp = str(int(timezone.now().timestamp()) if at is None else at)
+    mac = hmac.new(secret.encode(), f"{stamp}.{body}".encode(), hashlib.sha256).hexdigest()
+    return {"X-KetaClinic-Timestamp": stamp, "X-KetaClinic-Signature": "sha256=" + mac}
 
 
 @override_settings(KETACLINIC_SMS_WEBHOOK_SECRET=SECRET)
@@ -113,16 +128,19 @@ def test_the_webhook_records_a_signed_reply_and_refuses_a_bad_signature(texter, 
     url = "/reminders/sms/inbound/"
     kind = "application/x-www-form-urlencoded"
 
-    bad = visitor.post(url, body, content_type=kind, headers={"X-KetaClinic-Signature": _signed(body, "wrong")})
+    bad = visitor.post(url, body, content_type=kind, headers=_signed(body, "wrong"))
     assert bad.status_code == 403 and RideReply.objects.count() == 0
     missing = visitor.post(url, body, content_type=kind)
     assert missing.status_code == 400 and RideReply.objects.count() == 0
     tampered = urlencode({"from_number": E164, "text": "NO"})
     assert visitor.post(url, tampered, content_type=kind,
-                        headers={"X-KetaClinic-Signature": _signed(body)}).status_code == 403
+                        headers=_signed(body)).status_code == 403
     assert RideReply.objects.count() == 0
 
-    good = visitor.post(url, body, content_type=kind, headers={"X-KetaClinic-Signature": _signed(body)})
+    replayed = visitor.post(url, body, content_type=kind,
+                            headers=_signed(body, at=int(timezone.now().timestamp()) - 301))  # captured, posted later
+    assert replayed.status_code == 403 and RideReply.objects.count() == 0
+    good = visitor.post(url, body, content_type=kind, headers=_signed(body))
     assert good.status_code == 200 and "recorded" in good.json()["result"]
     assert ride_status(session).state == "yes"
 
@@ -132,7 +150,7 @@ def test_the_webhook_refuses_everything_when_no_secret_is_configured(texter, boo
     body = urlencode({"from_number": E164, "text": "YES"})
     with override_settings(KETACLINIC_SMS_WEBHOOK_SECRET=""):
         response = Client().post("/reminders/sms/inbound/", body, content_type="application/x-www-form-urlencoded",
-                                 headers={"X-KetaClinic-Signature": _signed(body, "")})
+                                 headers=_signed(body, ""))
     assert response.status_code == 403 and RideReply.objects.count() == 0
 
 
