@@ -7,6 +7,12 @@
   ``messages.self_harm_language``) raises one urgent safety task for the clinician on call
   (``measures.services.raise_safety_task``), linked to the thread, in the same transaction; the portal page shows
   the crisis resources at once.
+* A patient's post that is refused (a file of the wrong kind, text too long, a subject missing) is still read for
+  words of self-harm first: if they are there, the one urgent task is raised all the same, carrying what the
+  patient typed (the first part of it; nothing else is saved), and the refusal says so (``MessagingError.crisis``)
+  so the portal shows the crisis resources on the refused page. :func:`route_refused_post` does the same for a
+  post the form refused before the service saw it.
+* The care team writes only to a patient with an active portal account (else the message could never be read).
 * :func:`mark_read`: the other side opening a thread sets each unread message's read time, once.
 """
 
@@ -33,18 +39,24 @@ from ketaclinic.measures import services as measures
 from ketaclinic.messaging import attachments
 from ketaclinic.messaging.models import Attachment, Message, Thread
 from ketaclinic.patients.models import Patient
-from ketaclinic.usecases import use_case
+from ketaclinic.portal.models import PatientAccount
+from ketaclinic.usecases import Refused, use_case
 
 SUBJECT_MAX = 120
 BODY_MAX = 5000
 CRISIS_ORIGIN = "Secure message"
+CRISIS_REFUSED_ORIGIN = "Secure message (refused, not saved)"
+NO_PORTAL_ACCOUNT = ("This patient has no portal account yet: invite them from the chart's portal section, "
+                     "or phone them.")
 
 
 class MessagingError(ValueError):
     """Bad input to a messaging use case; ``errors`` maps a field name to its message."""
 
-    def __init__(self, errors: Mapping[str, str]):
+    def __init__(self, errors: Mapping[str, str], *, crisis: bool = False):
         self.errors = dict(errors)
+        #: the refused post held words of self-harm and the urgent task was raised all the same
+        self.crisis = crisis
         super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
 
 
@@ -84,6 +96,46 @@ def side_of(actor: Actor, patient: Patient) -> str:
     if user is not None and user.is_active and user.has_role(*CLINICAL):
         return Message.Side.CARE_TEAM
     raise MessagingError({"thread": "Only the patient and the clinicians of the care team write here."})
+
+
+def has_portal_account(patient: Patient) -> bool:
+    """Whether the patient can read a message: a portal account whose login is active."""
+    return PatientAccount.objects.filter(patient=patient, user__is_active=True).exists()
+
+
+def _writable(actor: Actor, patient: Patient) -> str:
+    side = side_of(actor, patient)
+    if side == Message.Side.CARE_TEAM and not has_portal_account(patient):
+        raise MessagingError({"thread": NO_PORTAL_ACCOUNT})
+    return side
+
+
+def _words_of(subject: str | None, body: str | None) -> str:
+    return "\n".join(t for t in ((subject or "").strip(), (body or "").strip()) if t)
+
+
+def _route_refused_words(actor: Actor, patient: Patient, thread: Thread | None, subject: str | None,
+                         body: str | None, errors: Mapping[str, str]) -> bool:
+    """A patient's refused post: if its text holds words of self-harm, raise the urgent task carrying what they
+    typed (the first part: a subject's and a message's worth), audited; True if it did."""
+    typed = _words_of(subject, body)
+    finding = self_harm_language(typed)
+    if not finding.found:
+        return False
+    shown = typed[:SUBJECT_MAX + 1 + BODY_MAX]
+    cut = f" (the first {len(shown)} of {len(typed)} characters)" if len(shown) < len(typed) else ""
+    reasons = " ".join(errors.values())
+    message = (f"{SELF_HARM_TASK_MESSAGE} The message could not be sent ({reasons}) and was not saved; "
+               f"what the patient typed{cut}:\n\n{shown}")
+    path = (reverse("messaging:thread", kwargs={"thread_id": thread.external_id}) if thread is not None
+            else reverse("patients:chart", kwargs={"external_id": patient.external_id}))
+    task = measures.raise_safety_task.within(
+        actor=actor, patient=patient, flag_code=SELF_HARM_FLAG, message=message, source=SELF_HARM_SOURCE,
+        origin=CRISIS_REFUSED_ORIGIN, origin_path=path)
+    audit.record(actor, AuditAction.MESSAGING_CRISIS_ROUTED, subject=thread, patient=patient, details={
+        "thread": str(thread.external_id) if thread is not None else None, "phrases": list(finding.phrases),
+        "safety_task": str(task.external_id), "refused": sorted(errors)})
+    return True
 
 
 def _check_text(body: str, subject: str | None = None) -> tuple[str, str | None]:
@@ -154,9 +206,15 @@ def _send(actor: Actor, thread: Thread, side: str, body: str, checked: attachmen
 @use_case
 def start_thread(*, actor: Actor, patient: Patient, subject: str, body: str, upload: Upload | None = None) -> Sent:
     """A new conversation with its first message, from the patient or from a clinician of the care team."""
-    side = side_of(actor, patient)
-    body, subject = _check_text(body, subject)
-    checked = _checked(upload)
+    side = _writable(actor, patient)
+    try:
+        checked_body, checked_subject = _check_text(body, subject)
+        checked = _checked(upload)
+    except MessagingError as e:
+        if side == Message.Side.PATIENT and _route_refused_words(actor, patient, None, subject, body, e.errors):
+            return Refused(MessagingError(e.errors, crisis=True))
+        raise
+    body, subject = checked_body, checked_subject
     thread = Thread.objects.create(patient=patient, subject=subject, started_by=actor.user)
     audit.record(actor, AuditAction.MESSAGING_THREAD_STARTED, subject=thread, patient=patient,
                  details={"side": side})
@@ -167,10 +225,29 @@ def start_thread(*, actor: Actor, patient: Patient, subject: str, body: str, upl
 def reply(*, actor: Actor, thread: Thread, body: str, upload: Upload | None = None) -> Sent:
     """A message in an existing conversation."""
     thread = Thread.objects.select_for_update().select_related("patient__clinic").get(pk=thread.pk)
-    side = side_of(actor, thread.patient)
-    body, _ = _check_text(body)
-    checked = _checked(upload)
+    side = _writable(actor, thread.patient)
+    try:
+        checked_body, _ = _check_text(body)
+        checked = _checked(upload)
+    except MessagingError as e:
+        if side == Message.Side.PATIENT and _route_refused_words(actor, thread.patient, thread, None, body, e.errors):
+            return Refused(MessagingError(e.errors, crisis=True))
+        raise
+    body = checked_body
     return _send(actor, thread, side, body, checked, body)
+
+
+@use_case
+def route_refused_post(*, actor: Actor, patient: Patient, thread: Thread | None = None, subject: str | None = None,
+                       body: str | None = None, errors: Mapping[str, str]) -> bool:
+    """A patient's post the form refused before any use case saw it (a text over the limit, an empty file): its
+    words are read for self-harm all the same, and the urgent task raised with them (see the module). Only the
+    patient's own posts are read; True if the task was raised."""
+    if side_of(actor, patient) != Message.Side.PATIENT:
+        return False
+    if thread is not None and thread.patient_id != patient.pk:
+        raise MessagingError({"thread": "This conversation is not yours."})
+    return _route_refused_words(actor, patient, thread, subject, body, errors)
 
 
 @use_case

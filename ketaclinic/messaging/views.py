@@ -61,7 +61,9 @@ def start(request, patient_id):
         upload=services.Upload.from_django(data.get("attachment"))),
         refused_by=services.MessagingError, saved=_sent_message,
         done=lambda sent: redirect("messaging:thread", thread_id=sent.message.thread.external_id),
-        again=lambda form: render(request, "messaging/start.html", {"patient": patient, "form": form}))
+        again=lambda form: render(request, "messaging/start.html", {
+            "patient": patient, "form": form, "reachable": services.has_portal_account(patient),
+            "no_account": services.NO_PORTAL_ACCOUNT}))
 
 
 def _thread_for(request, thread_id) -> Thread:

@@ -381,7 +381,8 @@ def test_a_task_raised_by_a_message_is_acknowledged_like_any_other(make_portal_p
     assert clock.now() - task.created_at < timedelta(minutes=5)
 
 
-def test_the_chart_offers_a_new_message_to_clinicians_only(patient, client_for):
+def test_the_chart_offers_a_new_message_to_clinicians_only(make_portal_patient, client_for):
+    patient, _ = make_portal_patient()  # one who can read it (see test_review_fixes for one who cannot)
     chart = reverse("patients:chart", kwargs={"external_id": patient.external_id})
     start = reverse("messaging:start", kwargs={"patient_id": patient.external_id})
     assert start in client_for("nurse").get(chart).content.decode()
