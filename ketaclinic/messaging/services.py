@@ -35,6 +35,7 @@ from ketaclinic.clinical.messages import (
     SELF_HARM_TASK_MESSAGE,
     self_harm_language,
 )
+from ketaclinic.inputs import CONTROL_CHARACTER, MULTILINE_ALLOWED
 from ketaclinic.measures import services as measures
 from ketaclinic.messaging import attachments
 from ketaclinic.messaging.models import Attachment, Message, Thread
@@ -122,6 +123,8 @@ def _route_refused_words(actor: Actor, patient: Patient, thread: Thread | None, 
     finding = self_harm_language(typed)
     if not finding.found:
         return False
+    # a refused post may hold what no record keeps (a NUL, an escape): shown as U+FFFD, so the task is still written
+    typed = CONTROL_CHARACTER.sub(lambda m: m.group() if m.group() in MULTILINE_ALLOWED else "\ufffd", typed)
     shown = typed[:SUBJECT_MAX + 1 + BODY_MAX]
     cut = f" (the first {len(shown)} of {len(typed)} characters)" if len(shown) < len(typed) else ""
     reasons = " ".join(errors.values())

@@ -127,6 +127,14 @@ def test_the_service_routes_refused_crisis_words_once_and_still_refuses(make_por
     assert no_message_saved(attachment_dir)
 
 
+def test_crisis_words_refused_for_a_control_character_still_reach_the_clinician(make_portal_patient):
+    _, portal = make_portal_patient()
+    page = portal.post(my_messages(), {"subject": "Help", "body": CRISIS + "\x00\x1b"}).content.decode()
+    assert "invisible control character" in page and urgent_box(page)
+    task = SafetyTask.objects.get()
+    assert CRISIS in task.message and "\x00" not in task.message and not Message.objects.exists()
+
+
 def test_a_refused_everyday_post_raises_no_task_and_shows_no_urgent_box(make_portal_patient, attachment_dir):
     _, portal = make_portal_patient()
     page = portal.post(my_messages(), {"subject": "Forms", "body": "Here is my form",
