@@ -48,6 +48,11 @@ def _an_attachment(session, settings, tmp_path: Path) -> None:
 
     settings.MESSAGE_ATTACHMENT_DIR = tmp_path / "attachments"
     settings.KETACLINIC_MESSAGE_SCANNER = ""
+    # the care team writes only to a patient who can read it in the portal
+    from ketaclinic.portal.services import accept_invitation, invite
+
+    _, token = invite(actor=actor(session.nurse_signed_by), patient=session.patient, email="drill@example.invalid")
+    accept_invitation(token=token, password="correct horse battery", password2="correct horse battery")
     messaging.start_thread(actor=actor(session.nurse_signed_by), patient=session.patient, subject="After your session",
                            body="Your aftercare sheet is attached.",
                            upload=messaging.Upload(data=PDF, name="aftercare.pdf", size=len(PDF)))
