@@ -13,6 +13,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 from django.db import connection
 
 from tests.foundation.test_production_settings_pass_the_deploy_check import ROOT, documented_env
@@ -85,7 +86,8 @@ def test_serve_starts_gunicorn_behind_the_tls_proxy_on_the_documented_settings(t
                 break
             except OSError:
                 time.sleep(0.5)
-        assert response is not None, f"gunicorn did not answer: {server.poll()}"
+        if response is None:
+            pytest.fail(f"gunicorn did not answer (exit {server.poll()}):\n{_stop(server)[-3000:]}")
         assert response.status == 200
         assert "max-age=31536000" in (response.getheader("Strict-Transport-Security") or "")
         assert 'name="username"' in body or "username" in body
