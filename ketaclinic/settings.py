@@ -415,6 +415,11 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "KetaClinic <no-reply@ketacli
 # Reminders by SMS (docs/reminders.md): the backend class, and the shared secret of the inbound SMS webhook
 KETACLINIC_SMS_BACKEND = env_str("KETACLINIC_SMS_BACKEND", "ketaclinic.reminders.channels.ConsoleSmsBackend")
 KETACLINIC_SMS_WEBHOOK_SECRET = env_str("KETACLINIC_SMS_WEBHOOK_SECRET")
+# With KETACLINIC_SMS_BACKEND=ketaclinic.reminders.channels.TwilioSmsBackend: the account, its token and the sender
+TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
+TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
+TWILIO_FROM = env_str("TWILIO_FROM")
+TWILIO_API_BASE = env_str("TWILIO_API_BASE", "https://api.twilio.com")
 
 LOGGING = {
     "version": 1,

@@ -66,6 +66,49 @@ class LocmemSmsBackend(SmsBackend):
         return ident
 
 
+class TwilioSmsBackend(SmsBackend):
+    """Texts through Twilio's Messages REST API (``POST /2010-04-01/Accounts/<sid>/Messages.json`` with ``To``,
+    ``From`` and ``Body``, HTTP basic auth with the account SID and auth token; the answer's ``sid`` is the message
+    id), with the standard library only. Settings: ``TWILIO_ACCOUNT_SID``, ``TWILIO_AUTH_TOKEN`` (or its _FILE),
+    ``TWILIO_FROM`` (the clinic's number), ``TWILIO_API_BASE``.
+
+    What is known not sent raises :class:`SendError` (retried): the API refused it (a 4xx: a bad number, a blocked
+    recipient, wrong credentials) or could not be reached at all. A 5xx or a timeout leaves the outcome unknown
+    (the provider may have queued it): a plain exception, so it is never sent twice."""
+
+    timeout_seconds = 15
+
+    def send(self, to: str, body: str) -> str:
+        import base64
+        import json
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+
+        sid, token, sender = settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, settings.TWILIO_FROM
+        if not (sid and token and sender):
+            raise SendError("Twilio is chosen but TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN or TWILIO_FROM is not set.")
+        url = f"{settings.TWILIO_API_BASE.rstrip('/')}/2010-04-01/Accounts/{urllib.parse.quote(sid)}/Messages.json"
+        data = urllib.parse.urlencode({"To": to, "From": sender, "Body": body}).encode()
+        auth = base64.b64encode(f"{sid}:{token}".encode()).decode()
+        request = urllib.request.Request(url, data=data, method="POST", headers={
+            "Authorization": f"Basic {auth}", "Content-Type": "application/x-www-form-urlencoded"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout_seconds) as answer:
+                message_id = json.loads(answer.read().decode() or "{}").get("sid", "")
+        except urllib.error.HTTPError as e:
+            if 400 <= e.code < 500:
+                raise SendError(f"Twilio refused the text (HTTP {e.code}).") from e
+            raise  # 5xx: it may have been queued
+        except urllib.error.URLError as e:
+            if isinstance(e.reason, (ConnectionRefusedError, OSError)) and not isinstance(e.reason, TimeoutError):
+                raise SendError(f"Twilio could not be reached: {e.reason}") from e
+            raise
+        if not message_id:
+            raise RuntimeError("Twilio answered without a message id: the outcome is unknown.")
+        return str(message_id)
+
+
 def sms_backend() -> SmsBackend:
     path = getattr(settings, "KETACLINIC_SMS_BACKEND", "ketaclinic.reminders.channels.ConsoleSmsBackend")
     return import_string(path)()
