@@ -15,6 +15,7 @@ from ketaclinic.clinic.models import Room
 from ketaclinic.inputs import wall_clock_moment
 from ketaclinic.portal.models import PatientAccount
 from ketaclinic.scheduling import selfbooking, services
+from ketaclinic.treatments.models import TreatmentOrder
 
 #: (type code, clinician, wall-clock time) booked on each working day, where free.
 DAY_PLAN = (("consult", "prescriber", time(9, 0)), ("follow_up", "prescriber", time(11, 0)),
@@ -68,6 +69,19 @@ def seed(ctx) -> None:
     _portal_booking(clinic, admin, types)
 
 
+def journey_accounts(clinic) -> list[PatientAccount]:
+    """The demo's portal patients, the one whose journey the demo follows first: a patient with a phone in an
+    active treatment series (the lowest order), as the reminders demo chooses (and the messaging demo asks here),
+    so one demo patient gets the reminders, books a follow-up and writes to the care team."""
+    accounts = list(PatientAccount.objects.filter(patient__clinic=clinic).select_related("user", "patient__clinic"))
+    first_order = {}
+    for order in TreatmentOrder.objects.filter(patient__clinic=clinic, status=TreatmentOrder.Status.ACTIVE,
+                                               patient__in=[a.patient_id for a in accounts]).order_by("pk"):
+        first_order.setdefault(order.patient_id, order.pk)
+    return sorted(accounts, key=lambda a: (a.patient_id not in first_order or not a.patient.phone,
+                                           first_order.get(a.patient_id, 0), a.pk))
+
+
 def _portal_booking(clinic, admin, types) -> None:
     """Follow-ups and integration visits become self-bookable; the first demo portal patient who can, books the
     first follow-up the portal offers, as themselves."""
@@ -76,7 +90,7 @@ def _portal_booking(clinic, admin, types) -> None:
         services.update_type.within(actor=admin, type=t, minutes=t.minutes, active=t.active, self_bookable=True)
     follow_up = services.types_for(clinic)
     follow_up = next(t for t in follow_up if t.code == "follow_up")
-    for account in PatientAccount.objects.filter(patient__clinic=clinic).select_related("user", "patient__clinic"):
+    for account in journey_accounts(clinic):
         patient = account.patient
         start = next((s for day in selfbooking.bookable_days(clinic)
                       for s in selfbooking.open_slots(clinic, follow_up, day, patient)), None)
