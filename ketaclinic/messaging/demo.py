@@ -1,4 +1,4 @@
-"""Demo secure messages (synthetic): the first demo portal patient and the care team exchange messages about an
+"""Demo secure messages (synthetic): the demo's journey patient (scheduling.demo.journey_accounts) and the care team exchange messages about an
 upcoming visit, the nurse attaches a preparation checklist (a PDF made here), and each side has read the other's
 messages (read receipts set through the service, as opening the conversation sets them)."""
 
@@ -9,7 +9,7 @@ from fpdf import FPDF
 from ketaclinic.audit.services import Actor
 from ketaclinic.messaging import services
 from ketaclinic.messaging.models import Thread
-from ketaclinic.portal.models import PatientAccount
+from ketaclinic.scheduling.demo import journey_accounts
 
 
 def checklist_pdf() -> bytes:
@@ -27,8 +27,8 @@ def checklist_pdf() -> bytes:
 
 
 def seed(ctx) -> None:
-    account = (PatientAccount.objects.filter(patient__clinic=ctx.clinic, user__is_demo=True)
-               .select_related("user", "patient__clinic").order_by("pk").first())
+    # the demo's journey patient: the one the reminders demo texts and who books a follow-up in the portal
+    account = next((a for a in journey_accounts(ctx.clinic) if a.user.is_demo), None)
     if account is None or Thread.objects.filter(patient=account.patient).exists():
         return
     patient = account.patient
