@@ -23,8 +23,10 @@ def _page(client) -> str:
     return response.content.decode()
 
 
-def test_work_waiting_with_no_worker_is_named_and_clears_once_the_worker_runs_it(client_for, clock, settings,
-                                                                                 tmp_path):
+def test_work_waiting_with_no_worker_is_named_and_clears_once_the_worker_runs_it(transactional_db, client_for, clock,
+                                                                                 settings, tmp_path):
+    """Committed for real (transactional_db): the worker closes its database connection when it is done, as on
+    PostgreSQL it must not close the test's own transaction."""
     settings.CHAIN_CHECKPOINT_DIR = tmp_path / "checkpoints"
     admin = client_for("clinic_admin")
     quiet = _page(admin)
