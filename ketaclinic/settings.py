@@ -416,6 +416,8 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "KetaClinic <no-reply@ketacli
 KETACLINIC_SMS_BACKEND = env_str("KETACLINIC_SMS_BACKEND", "ketaclinic.reminders.channels.ConsoleSmsBackend")
 KETACLINIC_SMS_WEBHOOK_SECRET = env_str("KETACLINIC_SMS_WEBHOOK_SECRET")
 # With KETACLINIC_SMS_BACKEND=ketaclinic.reminders.channels.TwilioSmsBackend: the account, its token and the sender
+# Where secure messages' attachments are kept (default: <KETACLINIC_DATA_DIR>/message-attachments)
+MESSAGE_ATTACHMENT_DIR = Path(env_str("MESSAGE_ATTACHMENT_DIR")) if env_str("MESSAGE_ATTACHMENT_DIR") else None
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
 TWILIO_FROM = env_str("TWILIO_FROM")
