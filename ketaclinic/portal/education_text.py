@@ -1,5 +1,5 @@
 """The portal's education pages as the project ships them: each page's first version, written by the KetaClinic
-project in plain words from the seed article (/work/shared/reference/seed-article.txt: its facts, never its
+project in plain words from the seed article (the project's reference seed-article.txt: its facts, never its
 sentences) and the evidence it cites, and from clinical.md. Every statement is traceable to a source listed at the
 bottom of its page; no number appears that those sources do not give. The clinic reviews, edits and approves each
 page (a prescriber) before patients see it.
