@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 
 from tests.measures.conftest import make_portal_patient  # noqa: F401
 
@@ -18,6 +19,27 @@ HTML = b"<html><script>alert(1)</script></html>"
 def upload(name: str, data: bytes, content_type: str = "application/pdf") -> SimpleUploadedFile:
     """A file as a browser sends it: the name and type the browser claims, which the app does not trust."""
     return SimpleUploadedFile(name, data, content_type=content_type)
+
+
+
+def my_messages() -> str:
+    return reverse("messaging:my_messages")
+
+
+def my_thread(thread) -> str:
+    return reverse("messaging:my_thread", kwargs={"thread_id": thread.external_id})
+
+
+def staff_thread(thread) -> str:
+    return reverse("messaging:thread", kwargs={"thread_id": thread.external_id})
+
+
+def staff_download(att) -> str:
+    return reverse("messaging:attachment", kwargs={"attachment_id": att.external_id})
+
+
+def my_download(att) -> str:
+    return reverse("messaging:my_attachment", kwargs={"attachment_id": att.external_id})
 
 
 @pytest.fixture(autouse=True)

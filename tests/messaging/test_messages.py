@@ -18,29 +18,21 @@ from ketaclinic.measures.models import SafetyTask
 from ketaclinic.messaging import services
 from ketaclinic.messaging.models import Attachment, Message, Thread
 from tests.factories import actor, let_time_pass
-from tests.messaging.conftest import EXE, HTML, JPEG, PDF, PNG, upload
+from tests.messaging.conftest import (
+    EXE,
+    HTML,
+    JPEG,
+    PDF,
+    PNG,
+    my_download,
+    my_messages,
+    my_thread,
+    staff_download,
+    staff_thread,
+    upload,
+)
 
 pytestmark = pytest.mark.django_db
-
-
-def my_messages() -> str:
-    return reverse("messaging:my_messages")
-
-
-def my_thread(thread) -> str:
-    return reverse("messaging:my_thread", kwargs={"thread_id": thread.external_id})
-
-
-def staff_thread(thread) -> str:
-    return reverse("messaging:thread", kwargs={"thread_id": thread.external_id})
-
-
-def staff_download(att) -> str:
-    return reverse("messaging:attachment", kwargs={"attachment_id": att.external_id})
-
-
-def my_download(att) -> str:
-    return reverse("messaging:my_attachment", kwargs={"attachment_id": att.external_id})
 
 
 def send_from_portal(client, subject="Question about Thursday", body="Can I bring my sister as my escort?", **files):

@@ -18,23 +18,11 @@ from ketaclinic.measures.models import SafetyTask
 from ketaclinic.messaging import services
 from ketaclinic.messaging.models import Attachment, Message, Thread
 from tests.factories import actor
-from tests.messaging.conftest import EXE, upload
+from tests.messaging.conftest import EXE, my_messages, my_thread, staff_thread, upload
 
 pytestmark = pytest.mark.django_db
 
 CRISIS = "I want to kill myself tonight"
-
-
-def my_messages() -> str:
-    return reverse("messaging:my_messages")
-
-
-def my_thread(thread) -> str:
-    return reverse("messaging:my_thread", kwargs={"thread_id": thread.external_id})
-
-
-def staff_thread(thread) -> str:
-    return reverse("messaging:thread", kwargs={"thread_id": thread.external_id})
 
 
 def chart(patient) -> str:
