@@ -54,7 +54,7 @@ class _Post:
             return False
         if not self.called:
             self.called = True
-            data = self.request.POST
+            data = self.form.data  # what was typed, as the form that refused it was bound to it
             self.crisis = services.route_refused_post(
                 actor=Actor.from_request(self.request), patient=self.patient, thread=self.thread,
                 subject=data.get("subject") if self.thread is None else None, body=data.get("body"),
