@@ -147,10 +147,15 @@ def test_iv_ketamine_session_from_booking_to_signatures(page, browser, live_serv
     page.get_by_role("button", name="Stop / finish infusion").click()
     expect(page.get_by_text(re.compile(r"The recorded events give 8\.[78]\d? mg of the 35 mg prepared: say why"))
            ).to_be_visible()
+    # Every part of the page loaded (the cockpit fetches its predicted-level panel after the page) before the test
+    # reads the database itself or reloads: on SQLite the live server's threads and the test share one in-memory
+    # connection, and a reload that overlapped a part still loading failed with a broken read (IndexError).
+    page.wait_for_load_state("networkidle")
     assert TreatmentSession.objects.get(pk=session.pk).dose_ended_at is None  # the infusion runs on
     for minutes in (14, 14, 2):  # the pump runs its 40 minutes (the screen stays in use)
         let_time_pass(minutes)
         page.reload()
+        page.wait_for_load_state("networkidle")
     page.get_by_role("button", name="Stop / finish infusion").click()
     expect(page.get_by_text(re.compile("Dose given: 35 mg of 35 mg prepared"))).to_be_visible()
 
