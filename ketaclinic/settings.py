@@ -228,6 +228,7 @@ INSTALLED_APPS = [
     "ketaclinic.billing",  # prices, estimates, invoices, superbills: above scheduling, treatments, patients
     "ketaclinic.reminders",  # e-mail and SMS reminders: reads scheduling, treatments, measures
     "ketaclinic.messaging",  # secure messages patient <-> care team: above portal, measures, patients
+    "ketaclinic.reports",  # outcomes, safety and operations reports; the research export: reads the clinical apps
     "ketaclinic.fhir",  # the FHIR facade reads every clinical app; imported by none but crossapp
     "ketaclinic.crossapp",  # the top layer: uses many apps, imported by none
 ]

@@ -308,6 +308,14 @@ class AuditAction(StrEnum):
     BACKUP_MADE = "backup.made"  # with the chain heads the backup holds and its file's SHA-256
     BACKUP_RESTORED = "backup.restored"  # written into the restored database once every chain and seal verified
 
+    # --- Reports and the research export (reports)
+    REPORT_VIEWED = "report.viewed"  # an outcomes, safety, operations or money report, with its filters
+    REPORT_EXPORTED = "report.exported"  # a report's table as CSV, with its filters
+    REPORT_JOB_STARTED = "report.job.started"  # a background export asked for (research export, whole report)
+    REPORT_JOB_DOWNLOADED = "report.job.downloaded"
+    RESEARCH_CONSENT_RECORDED = "research.consent.recorded"  # a patient's yes or no to research use, or withdrawal
+    RESEARCH_EXPORT_MADE = "research.export.made"  # the de-identified export written: patients in, cells suppressed
+
     @property
     def domain(self) -> str:
         """The first part of the value ("custody" for "custody.draw"): the search offers each domain as a whole."""

@@ -32,6 +32,7 @@ LAYERS = (
     "billing",  # prices, estimates, invoices: bills completed sessions (treatments) and appointments (scheduling)
     "reminders",  # e-mail and SMS reminders of appointments, sessions and questionnaires; ride replies
     "messaging",  # secure messages: portal pages, and an urgent task in measures for words of self-harm
+    "reports",  # outcomes, safety, operations and money reports over the clinical apps and billing; research export
     "fhir",  # the FHIR facade: reads every clinical app, imported by none below crossapp
     "crossapp",  # the top layer: the demo loader and the audit search page
 )
