@@ -1,0 +1,99 @@
+"""The reports' forms: the filters every report page takes (read from the query string on a report page, from the
+posted fields when a whole report is exported in the background), and a patient's research consent decision."""
+
+from __future__ import annotations
+
+from django import forms
+
+from ketaclinic.formfields import IsoDateField, TextField
+from ketaclinic.reports.base import DIAGNOSIS_GROUPS, ReportFilters
+from ketaclinic.reports.models import ResearchConsent
+
+DIAGNOSIS_LABELS = {"unipolar": "Unipolar depression", "bipolar": "Bipolar depression", "ptsd": "PTSD",
+                    "anxiety": "Anxiety", "other": "Other"}
+ROUTE_CHOICES = [("iv", "IV infusion"), ("im", "IM injection"), ("intranasal", "Intranasal (esketamine)")]
+
+
+class ReportFilterForm(forms.Form):
+    """A report's filters. Every field may be left empty (= all). The prescriber is chosen by their public id and
+    the room by its name in the list; ``filters()`` gives the :class:`ReportFilters` a report is built with.
+    Two queries at construction: the clinic's prescribers and its rooms."""
+
+    start = IsoDateField(required=False, label="From (day, inclusive)")
+    end = IsoDateField(required=False, label="To (day, inclusive)")
+    prescriber = forms.ChoiceField(required=False, label="Prescriber (who signed the order)")
+    room = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Location (room)")
+    diagnosis = forms.ChoiceField(required=False, label="Diagnosis group",
+                                  choices=[("", "All diagnoses"), *((g, DIAGNOSIS_LABELS.get(g, g))
+                                                                    for g in DIAGNOSIS_GROUPS)])
+    route = forms.ChoiceField(required=False, label="Route", choices=[("", "All routes"), *ROUTE_CHOICES])
+
+    def __init__(self, *args, clinic=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        from ketaclinic.accounts.models import User
+        from ketaclinic.clinic.models import Room, current_clinic
+
+        clinic = clinic or current_clinic()
+        prescribers = list(User.objects.filter(role_grants__role="prescriber").distinct()
+                           .order_by("last_name", "first_name", "pk").only(
+                               "pk", "external_id", "display_name", "first_name", "last_name", "username",
+                               "credentials"))
+        self._prescriber_pk = {str(u.external_id): u.pk for u in prescribers}
+        self.fields["prescriber"].choices = [("", "All prescribers"),
+                                             *((str(u.external_id), u.label) for u in prescribers)]
+        self.fields["room"].choices = [("", "All rooms"), *Room.objects.filter(clinic=clinic).order_by(
+            "name").values_list("pk", "name")]
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start and end and end < start:
+            self.add_error("end", "The last day comes before the first; swap them or widen the range.")
+        return data
+
+    def filters(self) -> ReportFilters:
+        """The filters of a valid form (call ``is_valid()`` first); an unbound form gives "all records"."""
+        data = self.cleaned_data if self.is_bound else {}
+        return ReportFilters(start=data.get("start"), end=data.get("end"),
+                             prescriber_id=self._prescriber_pk.get(data.get("prescriber") or ""),
+                             room_id=data.get("room"), diagnosis=data.get("diagnosis") or None,
+                             route=data.get("route") or None)
+
+
+def filters_to_params(filters: ReportFilters) -> dict:
+    """A ReportFilters as JSON (the job's params); :func:`filters_from_params` reads it back."""
+    return {"start": filters.start.isoformat() if filters.start else None,
+            "end": filters.end.isoformat() if filters.end else None,
+            "prescriber_id": filters.prescriber_id, "room_id": filters.room_id,
+            "diagnosis": filters.diagnosis, "route": filters.route}
+
+
+def filters_from_params(params: dict) -> ReportFilters:
+    from datetime import date
+
+    return ReportFilters(start=date.fromisoformat(params["start"]) if params.get("start") else None,
+                         end=date.fromisoformat(params["end"]) if params.get("end") else None,
+                         prescriber_id=params.get("prescriber_id"), room_id=params.get("room_id"),
+                         diagnosis=params.get("diagnosis"), route=params.get("route"))
+
+
+class ResearchConsentForm(forms.Form):
+    decision = forms.ChoiceField(choices=ResearchConsent.Decision.choices, label="Decision")
+    how = forms.ChoiceField(choices=ResearchConsent.How.choices, label="How it was given")
+    note = TextField(max_length=300, required=False, label="Note (kept in the chart, never exported)")
+
+
+
+class ReportExportForm(ReportFilterForm):
+    """Export one whole report in the background: which report (posted by its page) and its filters (the page's
+    query string, or posted fields)."""
+
+    report = forms.SlugField(max_length=40, widget=forms.HiddenInput)
+
+    def clean_report(self):
+        from ketaclinic.reports.registry import REPORTS
+
+        slug = self.cleaned_data["report"]
+        if slug not in REPORTS:
+            raise forms.ValidationError("There is no such report.", code="invalid")
+        return slug
