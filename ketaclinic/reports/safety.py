@@ -1,0 +1,506 @@
+"""Safety: what goes wrong at the chair, how often, and how fast the clinic answers suicidality.
+
+Every figure is counted in the database (GROUP BY over the sessions, readings, events, adverse events and tasks of
+the period); Python only lays the grouped rows out as tables. ``build`` makes the same seven queries whatever the
+data: the clinic, the sessions by route and dose, the HOLD/STOP readings, the pauses, the adverse events, the
+safety tasks and their acknowledgement times (one query with window functions for the median and 90th percentile).
+
+The helpers at the top (the period, the filters, percentiles) are shared by the operations and money reports.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models import DurationField as DurationOut
+from django.utils import timezone
+
+from ketaclinic.clinic.models import Clinic, current_clinic
+from ketaclinic.clinical import settings as clinical_settings
+from ketaclinic.measures.models import SafetyTask
+from ketaclinic.patients.models import Diagnosis
+from ketaclinic.reports.base import Chart, Column, Report, ReportFilters, Section, Series, Table
+from ketaclinic.treatments.models import AdverseEvent, Route, SessionEvent, TreatmentSession, VitalsReading
+
+S = TreatmentSession.Status
+
+# ----------------------------------------------------------------------------------------- shared: the filters
+try:  # the core's grouping rule, when it is there (ketaclinic/clinical/diagnosis_groups.py)
+    from ketaclinic.clinical.diagnosis_groups import GROUP_PREFIXES as _CORE_PREFIXES  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - depends on the other module being in the tree
+    _CORE_PREFIXES = None
+
+#: ICD-10-CM prefixes of each diagnosis group (F32/F33 unipolar depression, F31 bipolar disorder, F43.1 PTSD,
+#: F41 other anxiety disorders: the ICD-10-CM chapter V categories, clinical.md §5 ICD-10-CM rows). Used only
+#: until the core's ketaclinic.clinical.diagnosis_groups is in the tree.
+LOCAL_PREFIXES: dict[str, tuple[str, ...]] = {
+    "unipolar": ("F32", "F33"), "bipolar": ("F31",), "ptsd": ("F43.1",), "anxiety": ("F41",)}
+GROUP_PREFIXES: dict[str, tuple[str, ...]] = dict(_CORE_PREFIXES) if _CORE_PREFIXES else LOCAL_PREFIXES
+
+
+def _code_q(prefixes) -> Q:
+    q = Q(pk__in=[])
+    for p in prefixes:
+        q |= Q(code__istartswith=p)
+    return q
+
+
+def diagnosis_exists(group: str, patient_ref: str = "patient") -> Exists | Q:
+    """A condition on the patient (``patient_ref``: the path to the patient's id from the query's model) that they
+    have a diagnosis of ``group`` on their chart (not entered in error); "other": none of the groups'."""
+    live = Diagnosis.objects.filter(patient=OuterRef(patient_ref)).exclude(status=Diagnosis.Status.ENTERED_IN_ERROR)
+    if group == "other":
+        return ~Exists(live.filter(_code_q(p for ps in GROUP_PREFIXES.values() for p in ps)))
+    return Exists(live.filter(_code_q(GROUP_PREFIXES.get(group, ()))))
+
+
+def day_start(day: date, tz) -> datetime:
+    """The first moment of the clinic-local ``day``."""
+    from ketaclinic.inputs import wall_clock_moment
+
+    return wall_clock_moment(day, time(0, 0), tz) or datetime.combine(day, time(0, 0), tzinfo=tz)
+
+
+def period(filters: ReportFilters, tz) -> tuple[datetime | None, datetime | None]:
+    """[from, until): the moments bounding the clinic-local days start..end (inclusive)."""
+    since = day_start(filters.start, tz) if filters.start else None
+    until = day_start(filters.end + timedelta(days=1), tz) if filters.end else None
+    return since, until
+
+
+def in_period(field: str, filters: ReportFilters, tz) -> Q:
+    since, until = period(filters, tz)
+    q = Q()
+    if since is not None:
+        q &= Q(**{f"{field}__gte": since})
+    if until is not None:
+        q &= Q(**{f"{field}__lt": until})
+    return q
+
+
+def session_q(filters: ReportFilters, tz, prefix: str = "", *, dated: bool = True) -> Q:
+    """Every filter on a treatment session (``prefix``: the path to the session, e.g. "session__"): its
+    clinic-local day, the prescriber who signed its order, its room, its route."""
+    q = in_period(f"{prefix}scheduled_start", filters, tz) if dated else Q()
+    if filters.prescriber_id:
+        q &= Q(**{f"{prefix}order__signed_by_id": filters.prescriber_id})
+    if filters.room_id:
+        q &= Q(**{f"{prefix}room_id": filters.room_id})
+    if filters.route:
+        q &= Q(**{f"{prefix}route": filters.route})
+    return q
+
+
+def sessions(filters: ReportFilters, tz, *, dated: bool = True) -> QuerySet:
+    """The treatment sessions the filters select (cancelled ones included: each figure says what it counts)."""
+    qs = TreatmentSession.objects.filter(session_q(filters, tz, dated=dated))
+    if filters.diagnosis:
+        qs = qs.filter(diagnosis_exists(filters.diagnosis))
+    return qs.order_by()
+
+
+def percentiles(qs: QuerySet, column: str) -> tuple[int, object, object]:
+    """(n, median, 90th percentile) of ``column`` over the rows of ``qs``, in one query that works on SQLite and
+    PostgreSQL alike: the rows numbered in order of the value and counted with window functions, and only the
+    middle row(s) and the nearest-rank 90th percentile row (rank ceil(0.9 n)) read back. The median of an even
+    count is the mean of the two middle values."""
+    inner, params = qs.values(column).query.sql_with_params()
+    sql = (f"SELECT v, rn, n FROM (SELECT r.{column} AS v, ROW_NUMBER() OVER (ORDER BY r.{column}) AS rn, "
+           f"COUNT(*) OVER () AS n FROM ({inner}) r WHERE r.{column} IS NOT NULL) ranked "
+           f"WHERE rn = (n + 1) / 2 OR rn = (n + 2) / 2 OR rn = (9 * n + 9) / 10")
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        rows = cur.fetchall()
+    if not rows:
+        return 0, None, None
+    n = int(rows[0][2])
+    value = {int(rn): _as_seconds(v) for v, rn, _ in rows}
+    middle = [value[(n + 1) // 2], value[(n + 2) // 2]]
+    return n, sum(middle) / 2, value[(9 * n + 9) // 10]
+
+
+def _as_seconds(v) -> float:
+    """A duration as the database gives it back (an interval on PostgreSQL, microseconds on SQLite), or a plain
+    number, as a float (seconds for a duration)."""
+    if isinstance(v, timedelta):
+        return v.total_seconds()
+    if connection.vendor == "sqlite" and isinstance(v, int):  # django_timestamp_diff: microseconds
+        return v / 1_000_000
+    return float(v)
+
+
+def duration(a: str, b: str) -> ExpressionWrapper:
+    return ExpressionWrapper(F(a) - F(b), output_field=DurationOut())
+
+
+def per_100(count: int, of: int) -> float | None:
+    return None if not of else round(100 * count / of, 1)
+
+
+def pct(count: int, of: int) -> float | None:
+    return per_100(count, of)
+
+
+def not_applied(filters: ReportFilters, *names: str) -> str:
+    """A note naming the filters the user set that a section cannot apply (empty when none is set)."""
+    labels = {"prescriber": "prescriber", "room": "room", "route": "route", "diagnosis": "diagnosis group",
+              "dates": "date range"}
+    on = {"prescriber": filters.prescriber_id, "room": filters.room_id, "route": filters.route,
+          "diagnosis": filters.diagnosis, "dates": filters.start or filters.end}
+    set_ = [labels[n] for n in names if on[n]]
+    return f"Filter not applied here: {', '.join(set_)} (these records have none)." if set_ else ""
+
+
+def notes(*lines: str) -> list[str]:
+    return [x for x in lines if x]
+
+
+def route_label(code: str) -> str:
+    return Route(code).label if code in Route.values else code
+
+
+# ----------------------------------------------------------------------------------------------- the report
+DOSED = Q(dose_started_at__isnull=False)
+HELD = Q(checked_in_at__isnull=False) & ~Q(status__in=(S.CANCELLED, S.NO_SHOW))
+ROUTE_ORDER = [r.value for r in Route]
+
+
+def _band(route: str, dose) -> str:
+    if dose is None:
+        return "no dose recorded"
+    d = Decimal(dose).normalize()
+    return f"{d:f} mg" if route == Route.INTRANASAL else f"{d:f} mg/kg"
+
+
+def _dose_expr() -> Case:
+    """The dose the prescriber ordered for the session: mg/kg for IV and IM, mg (devices x 28 mg) for esketamine."""
+    return Case(When(route=Route.INTRANASAL, then=F("prepared_dose_mg")), default=F("dose_mg_per_kg"),
+                output_field=DecimalField(max_digits=9, decimal_places=3))
+
+
+def build(filters: ReportFilters) -> Report:
+    clinic = current_clinic()
+    tz = clinic.tz
+    base = sessions(filters, tz)
+    scope = sessions(filters, tz).values("pk")
+
+    # 1. sessions by route and ordered dose
+    by_dose = list(base.annotate(dose=_dose_expr()).values("route", "dose").annotate(
+        dosed=Count("pk", filter=DOSED), held=Count("pk", filter=HELD),
+        stopped_early=Count("pk", filter=DOSED & Q(administered_mg__lt=F("prepared_dose_mg"))),
+        transferred=Count("pk", filter=Q(status=S.TRANSFERRED)),
+        discharged=Count("pk", filter=Q(status=S.DISCHARGED)),
+        overrides=Count("pk", filter=Q(status=S.DISCHARGED) & ~Q(discharge_override_reason="")),
+    ).order_by("route", "dose"))
+    routes: dict[str, dict[str, int]] = {}
+    for row in by_dose:
+        r = routes.setdefault(row["route"], dict.fromkeys(("dosed", "held", "stopped_early", "transferred",
+                                                            "discharged", "overrides"), 0))
+        for k in r:
+            r[k] += row[k]
+    total = {k: sum(r[k] for r in routes.values()) for k in ("dosed", "held", "stopped_early", "transferred",
+                                                             "discharged", "overrides")}
+
+    # 2. HOLD / STOP readings, 3. pauses
+    readings = {row["session__route"]: row for row in VitalsReading.objects.filter(
+        level__gte=2, session__in=scope).values("session__route").annotate(
+        sessions=Count("session", distinct=True),
+        stop_sessions=Count("session", distinct=True, filter=Q(level__gte=3)),
+        predose=Count("session", distinct=True, filter=Q(phase="pre_dose")),
+        readings=Count("pk")).order_by()}
+    pauses = {row["session__route"]: row for row in SessionEvent.objects.filter(
+        kind=SessionEvent.Kind.PAUSE, session__in=scope).values("session__route").annotate(
+        sessions=Count("session", distinct=True),
+        automatic=Count("session", distinct=True, filter=Q(reading__isnull=False))).order_by()}
+
+    # 4. adverse events
+    ae_rows = list(AdverseEvent.objects.filter(session__in=scope).annotate(
+        route=F("session__route"),
+        dose=Case(When(session__route=Route.INTRANASAL, then=F("session__prepared_dose_mg")),
+                  default=F("session__dose_mg_per_kg"), output_field=DecimalField(max_digits=9, decimal_places=3)),
+    ).values("kind", "severity", "route", "dose").annotate(n=Count("pk")).order_by())
+
+    sections = [
+        _adverse_by_kind(ae_rows, total["dosed"]),
+        _adverse_by_route(ae_rows, routes),
+        _adverse_by_dose(ae_rows, by_dose),
+        _excursions(readings, routes, total),
+        _paused_stopped(pauses, routes, total),
+        _overrides(routes, total),
+        *_tasks(filters, clinic),
+    ]
+    return Report(slug="safety", title="Safety",
+                  question="What goes wrong at the chair, how often, and how fast do we answer suicidality?",
+                  filters=filters, sections=sections, notes=[
+                      f"Sessions are counted on the clinic-local day they were booked for ({clinic.time_zone}); "
+                      "cancelled sessions and no-shows never count as dosed or held.",
+                      "Prescriber: the prescriber who signed the session's treatment order. Room: the room the "
+                      "session was booked in. Diagnosis group: a diagnosis on the patient's chart (not entered in "
+                      "error) whose ICD-10-CM code starts with the group's prefixes: "
+                      + "; ".join(f"{g} {', '.join(p)}" for g, p in GROUP_PREFIXES.items()) + "."])
+
+
+SEVERITIES = [s.value for s in AdverseEvent.Severity]
+
+
+def _adverse_by_kind(rows, dosed: int) -> Section:
+    kinds: dict[str, dict[str, int]] = {}
+    for r in rows:
+        kinds.setdefault(r["kind"], dict.fromkeys(SEVERITIES, 0))[r["severity"]] += r["n"]
+    table_rows = []
+    for kind in [k.value for k in AdverseEvent.Kind if k.value in kinds]:
+        by_sev = kinds[kind]
+        n = sum(by_sev.values())
+        table_rows.append((AdverseEvent.Kind(kind).label, n, per_100(n, dosed), *(by_sev[s] for s in SEVERITIES)))
+    n_all = sum(r[1] for r in table_rows)
+    table_rows.append(("All adverse events", n_all, per_100(n_all, dosed),
+                       *(sum(kinds[k][s] for k in kinds) for s in SEVERITIES)))
+    return Section(
+        title="Adverse events by type",
+        table=Table([Column("kind", "Adverse event"), Column("n", "Events"),
+                     Column("rate", "Events per 100 dosed sessions", "per 100 sessions"),
+                     *(Column(s, AdverseEvent.Severity(s).label, "events") for s in SEVERITIES)], table_rows),
+        chart=Chart("bar", "Adverse event", "Events per 100 dosed sessions",
+                    [Series("per 100 dosed sessions", [(r[0], r[2]) for r in table_rows[:-1]])]),
+        notes=[f"Denominator: {dosed} dosed sessions (dosing started: TreatmentSession.dose_started_at) in the "
+               "period and filters. Every adverse event recorded at the chair counts once, with the severity the "
+               "nurse gave it (treatments.AdverseEvent; an adverse event is append-only and is never entered in "
+               "error, so none is left out).",
+               "An emergency transfer always records its adverse event (treatments/services/discharge.py "
+               "transfer_to_emergency), so it is counted here too."])
+
+
+def _adverse_by_route(rows, routes) -> Section:
+    per_route: dict[str, list[int]] = {}
+    for r in rows:
+        c = per_route.setdefault(r["route"], [0, 0])
+        c[0] += r["n"]
+        c[1] += r["n"] if r["severity"] == AdverseEvent.Severity.SEVERE else 0
+    table_rows = [(route_label(code), routes.get(code, {}).get("dosed", 0), per_route.get(code, [0, 0])[0],
+                   per_100(per_route.get(code, [0, 0])[0], routes.get(code, {}).get("dosed", 0)),
+                   per_route.get(code, [0, 0])[1])
+                  for code in ROUTE_ORDER if code in routes or code in per_route]
+    return Section(
+        title="Adverse events by route",
+        table=Table([Column("route", "Route"), Column("dosed", "Dosed sessions", "sessions"),
+                     Column("n", "Adverse events", "events"),
+                     Column("rate", "Per 100 dosed sessions", "per 100 sessions"),
+                     Column("severe", "Severe", "events")], table_rows),
+        chart=Chart("bar", "Route", "Adverse events per 100 dosed sessions",
+                    [Series("per 100 dosed sessions", [(r[0], r[3]) for r in table_rows])]),
+        notes=["Route: the session's own route (IV infusion, IM injection, esketamine nasal spray)."])
+
+
+def _adverse_by_dose(rows, by_dose) -> Section:
+    events: dict[tuple, int] = {}
+    for r in rows:
+        key = (r["route"], None if r["dose"] is None else Decimal(r["dose"]).normalize())
+        events[key] = events.get(key, 0) + r["n"]
+    table_rows = []
+    order = {code: i for i, code in enumerate(ROUTE_ORDER)}
+    for d in sorted(by_dose, key=lambda d: (order.get(d["route"], 99), d["dose"] is None, d["dose"] or 0)):
+        if not d["dosed"]:
+            continue
+        key = (d["route"], None if d["dose"] is None else Decimal(d["dose"]).normalize())
+        n = events.get(key, 0)
+        table_rows.append((route_label(d["route"]), _band(d["route"], d["dose"]), d["dosed"], n,
+                           per_100(n, d["dosed"])))
+    return Section(
+        title="Adverse events by ordered dose",
+        table=Table([Column("route", "Route"), Column("dose", "Dose ordered (mg/kg; esketamine mg)"),
+                     Column("dosed", "Dosed sessions", "sessions"), Column("n", "Adverse events", "events"),
+                     Column("rate", "Per 100 dosed sessions", "per 100 sessions")], table_rows),
+        chart=Chart("bar", "Route and dose", "Adverse events per 100 dosed sessions",
+                    [Series("per 100 dosed sessions", [(f"{r[0]} {r[1]}", r[4]) for r in table_rows])]),
+        notes=["Each band is one dose the prescriber ordered for the session, exactly as prepared from the order or "
+               "its signed titration step (TreatmentSession.dose_mg_per_kg for IV and IM; the esketamine dose in mg, "
+               "28 mg per device). No clinical cut-offs are drawn between doses: the bands are the doses the clinic "
+               "actually used."])
+
+
+def _excursions(readings, routes, total) -> Section:
+    table_rows = []
+    for code in ROUTE_ORDER:
+        if code not in routes and code not in readings:
+            continue
+        r = readings.get(code, {})
+        held = routes.get(code, {}).get("held", 0)
+        table_rows.append((route_label(code), held, r.get("sessions", 0), per_100(r.get("sessions", 0), held),
+                           r.get("stop_sessions", 0), per_100(r.get("stop_sessions", 0), held),
+                           r.get("predose", 0), r.get("readings", 0)))
+    n = sum(r[2] for r in table_rows)
+    stops = sum(r[4] for r in table_rows)
+    table_rows.append(("All routes", total["held"], n, per_100(n, total["held"]), stops,
+                       per_100(stops, total["held"]), sum(r[6] for r in table_rows), sum(r[7] for r in table_rows)))
+    return Section(
+        title="Vital-sign excursions (HOLD or STOP readings)",
+        table=Table([Column("route", "Route"), Column("held", "Sessions held (checked in)", "sessions"),
+                     Column("hold", "Sessions with a HOLD or STOP reading", "sessions"),
+                     Column("hold_rate", "Per 100 sessions held", "per 100 sessions"),
+                     Column("stop", "Sessions with a STOP reading", "sessions"),
+                     Column("stop_rate", "STOP per 100 sessions held", "per 100 sessions"),
+                     Column("predose", "Of which a pre-dose HOLD/STOP", "sessions"),
+                     Column("readings", "HOLD/STOP readings", "readings")], table_rows),
+        chart=Chart("bar", "Route", "Sessions per 100 held",
+                    [Series("HOLD or STOP", [(r[0], r[3]) for r in table_rows[:-1]]),
+                     Series("STOP", [(r[0], r[5]) for r in table_rows[:-1]])]),
+        notes=["A reading's level is the clinical core's classification when it was saved (VitalsReading.level; "
+               "ketaclinic/clinical/vitals.py Level: HOLD = do not start, or pause; STOP = stop the session). The "
+               "level is the worst of the reading's vital signs: blood pressure above the hold limits (systolic > "
+               "180 or diastolic > 110 mmHg by default: clinical.md §1 'Thresholds' row, Del Sant 2020, status S) "
+               "or the stop limits (> 200/120 mmHg once, or above the hold limits twice 5 min apart: clinical.md "
+               "§1 'Thresholds' row, status S), and also heart rate, SpO2 and respiratory rate limits, which are "
+               "unconfirmed clinic settings (ketaclinic/clinical/settings.py). Each clinic's own limits at the time "
+               "of the reading decided the level.",
+               "Denominator: sessions held, i.e. checked in and not cancelled or marked no-show."])
+
+
+def _paused_stopped(pauses, routes, total) -> Section:
+    table_rows = []
+    for code in ROUTE_ORDER:
+        if code not in routes:
+            continue
+        p, r = pauses.get(code, {}), routes[code]
+        table_rows.append((route_label(code), r["dosed"], p.get("sessions", 0), p.get("automatic", 0),
+                           per_100(p.get("sessions", 0), r["dosed"]), r["stopped_early"],
+                           per_100(r["stopped_early"], r["dosed"]), r["transferred"],
+                           per_100(r["transferred"], r["dosed"])))
+    sums = [sum(row[i] for row in table_rows) for i in range(1, 9)]
+    table_rows.append(("All routes", total["dosed"], sums[1], sums[2], per_100(sums[1], total["dosed"]),
+                       total["stopped_early"], per_100(total["stopped_early"], total["dosed"]), total["transferred"],
+                       per_100(total["transferred"], total["dosed"])))
+    return Section(
+        title="Sessions paused, stopped early, transferred to emergency care",
+        table=Table([Column("route", "Route"), Column("dosed", "Dosed sessions", "sessions"),
+                     Column("paused", "Paused at least once", "sessions"),
+                     Column("auto", "Of which paused automatically for vitals", "sessions"),
+                     Column("paused_rate", "Paused per 100 dosed", "per 100 sessions"),
+                     Column("stopped", "Stopped early (less than prepared given)", "sessions"),
+                     Column("stopped_rate", "Stopped early per 100 dosed", "per 100 sessions"),
+                     Column("transferred", "Transferred to emergency care", "sessions"),
+                     Column("transferred_rate", "Transfers per 100 dosed", "per 100 sessions")], table_rows),
+        chart=Chart("bar", "Route", "Sessions per 100 dosed",
+                    [Series("paused", [(r[0], r[4]) for r in table_rows[:-1]]),
+                     Series("stopped early", [(r[0], r[6]) for r in table_rows[:-1]]),
+                     Series("transferred", [(r[0], r[8]) for r in table_rows[:-1]])]),
+        notes=["Paused: the session has a 'pause' dosing event (treatments.SessionEvent), entered by the nurse or "
+               "recorded automatically for a reading at HOLD or STOP (hold means hold: treatments/services/dose.py "
+               "auto_pause_for_reading, ketaclinic.clinical.session.infusion_pause_required; such a pause names "
+               "its reading).",
+               "Stopped early: dosing ended with less given than was prepared (administered_mg < "
+               "prepared_dose_mg). Every dose ends with a 'stop' event, so the event alone does not say a dose was "
+               "cut short; the nurse must write why when it is (treatments/services/dose.py dosing_event).",
+               "Transferred: the session ended in a transfer to emergency care (status 'transferred', "
+               "treatments/services/discharge.py transfer_to_emergency)."])
+
+
+def _overrides(routes, total) -> Section:
+    table_rows = [(route_label(code), r["discharged"], r["overrides"], per_100(r["overrides"], r["discharged"]))
+                  for code in ROUTE_ORDER if (r := routes.get(code))]
+    table_rows.append(("All routes", total["discharged"], total["overrides"],
+                       per_100(total["overrides"], total["discharged"])))
+    return Section(
+        title="Discharges against the readiness check (prescriber overrides)",
+        table=Table([Column("route", "Route"), Column("discharged", "Discharges", "sessions"),
+                     Column("overrides", "Discharged with an override", "sessions"),
+                     Column("rate", "Overrides per 100 discharges", "per 100 discharges")], table_rows),
+        chart=Chart("bar", "Route", "Overrides per 100 discharges",
+                    [Series("overrides", [(r[0], r[3]) for r in table_rows[:-1]])]),
+        notes=["An override is a discharge home the clinical core did not find ready (ketaclinic/clinical/"
+               "discharge.py), made by a prescriber with a written reason (TreatmentSession."
+               "discharge_override_reason; treatments/services/discharge.py). No override can waive the hard "
+               "limits (escort; esketamine: two hours from the last device, no driving: clinical.md §1 'Escort / "
+               "driving', §3c 'Observation', C).",
+               "Denominator: sessions discharged home (transfers to emergency care are not discharges)."])
+
+
+def _ack_hours(clinic: Clinic) -> int | None:
+    key = "safety.task_acknowledge_hours"
+    if key not in clinical_settings.SETTINGS_BY_KEY:
+        return None
+    return int(clinic.limits()[key])  # type: ignore[arg-type]
+
+
+def _tasks(filters: ReportFilters, clinic: Clinic) -> list[Section]:
+    tz = clinic.tz
+    tasks = SafetyTask.objects.filter(in_period("created_at", filters, tz)).order_by()
+    if filters.diagnosis:
+        tasks = tasks.filter(diagnosis_exists(filters.diagnosis))
+    hours = _ack_hours(clinic)
+    now = timezone.now()
+    late = Q(pk__in=[])
+    still_late = Q(pk__in=[])
+    if hours is not None:
+        expected = timedelta(hours=hours)
+        late = Q(status=SafetyTask.Status.ACKNOWLEDGED, acknowledged_at__gt=F("created_at") + expected)
+        still_late = Q(status=SafetyTask.Status.OPEN, created_at__lt=now - expected)
+    rows = list(tasks.annotate(raised_by=Case(When(administration__isnull=False, then=Value("Questionnaire answer")),
+                                              default=F("origin"))).values("raised_by", "flag_code").annotate(
+        n=Count("pk"), open=Count("pk", filter=Q(status=SafetyTask.Status.OPEN)),
+        acked=Count("pk", filter=Q(status=SafetyTask.Status.ACKNOWLEDGED)),
+        late=Count("pk", filter=late), open_late=Count("pk", filter=still_late),
+    ).order_by("raised_by", "flag_code"))
+    table_rows = [(r["raised_by"] or "Other", r["flag_code"], r["n"], r["acked"], r["open"],
+                   r["late"] if hours is not None else None, r["open_late"] if hours is not None else None)
+                  for r in rows]
+    totals = [sum(r[i] for r in table_rows) for i in (2, 3, 4)]
+    table_rows.append(("All", "", *totals, sum(r["late"] for r in rows) if hours is not None else None,
+                       sum(r["open_late"] for r in rows) if hours is not None else None))
+    acked = tasks.filter(status=SafetyTask.Status.ACKNOWLEDGED, acknowledged_at__isnull=False).annotate(
+        wait=duration("acknowledged_at", "created_at"))
+    n, median, p90 = percentiles(acked, "wait")
+    expect = (f"Late: acknowledged more than {hours} hours after the task was raised; still open past it: open "
+              f"longer than {hours} hours now. The expected time is the clinic setting "
+              f"'safety.task_acknowledge_hours' ({clinical_settings.spec('safety.task_acknowledge_hours').source})."
+              if hours is not None else
+              "No clinic setting gives an expected time to acknowledge a safety task, so no task is called late "
+              "(the late columns are empty).")
+    common = [not_applied(filters, "prescriber", "room", "route"),
+              "Counted by the day the task was raised (clinic-local); a task is never deleted, and no task is "
+              "entered in error: an acknowledged task stays acknowledged (measures.SafetyTask)."]
+    count_section = Section(
+        title="Suicidality tasks by origin and flag",
+        table=Table([Column("origin", "Raised by"), Column("flag", "Flag"), Column("n", "Tasks", "tasks"),
+                     Column("acked", "Acknowledged", "tasks"), Column("open", "Still open", "tasks"),
+                     Column("late", "Acknowledged late", "tasks"), Column("open_late", "Open past the expected time",
+                                                                          "tasks")], table_rows),
+        chart=Chart("bar", "Flag", "Tasks", [Series("tasks", [(f"{r[0]}: {r[1]}", r[2]) for r in table_rows[:-1]]),
+                                             Series("still open", [(f"{r[0]}: {r[1]}", r[4])
+                                                                   for r in table_rows[:-1]])]),
+        notes=notes("A task is raised by a questionnaire's safety answer (PHQ-9 item 9 > 0, QIDS-SR16 item 12, "
+                    "C-SSRS high risk: clinical.md §4 rows; the flag names the rule) or by words of self-harm in a "
+                    "patient's secure message (ketaclinic/clinical/messages.py; 'Raised by' says where).",
+                    expect, *common))
+
+    def hrs(seconds):
+        return None if seconds is None else round(seconds / 3600, 1)
+
+    time_section = Section(
+        title="Time to acknowledge a suicidality task",
+        table=Table([Column("n", "Tasks acknowledged", "tasks"), Column("median", "Median", "hours"),
+                     Column("p90", "90th percentile", "hours"),
+                     Column("expected", "Expected within", "hours")],
+                    [(n, hrs(median), hrs(p90), hours)]),
+        chart=Chart("bar", "Statistic", "Hours to acknowledgement",
+                    [Series("hours", [("median", hrs(median)), ("90th percentile", hrs(p90))])]),
+        notes=notes("Time from the task being raised (SafetyTask.created_at) to a clinician acknowledging it with "
+                    "what they did (acknowledged_at; measures/services.py acknowledge_safety_task), over the tasks "
+                    "raised in the period and acknowledged so far. Median: the middle value (the mean of the two "
+                    "middle values for an even count); 90th percentile: the nearest-rank value (the ceil(0.9 n)-th "
+                    "shortest). Open tasks are not in these figures: see 'Still open' above.", *common))
+    return [count_section, time_section]

@@ -1,0 +1,183 @@
+"""The safety report: adverse events per 100 dosed sessions by type, route and ordered dose; HOLD/STOP readings;
+pauses, early stops and emergency transfers; discharge overrides; suicidality tasks and how fast they are
+acknowledged. Every record is made through the apps' own services."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from ketaclinic.clinical.settings import SETTINGS_BY_KEY
+from ketaclinic.measures import services as measures
+from ketaclinic.measures.models import SafetyTask
+from ketaclinic.patients.services import add_diagnosis, mark_diagnosis_entered_in_error
+from ketaclinic.reports import safety
+from ketaclinic.reports.base import ReportFilters
+from ketaclinic.treatments import services
+from tests.factories import (
+    ESK,
+    actor,
+    back_at,
+    book_at,
+    dosed_session,
+    dosing_stopped,
+    make_order,
+    make_rooms,
+    ready_to_start,
+)
+from tests.measures.conftest import phq9_total
+
+HOLD_BP = {"systolic_mmHg": "185", "diastolic_mmHg": "100", "heart_rate_bpm": "80", "spo2_percent": "98"}
+QUERIES = 7
+
+
+@pytest.fixture
+def rooms(clinic):
+    return make_rooms(clinic)
+
+
+def _at(days_ago: int, hours_ago: float = 0):
+    return (timezone.now() - timedelta(days=days_ago, hours=hours_ago)).replace(second=0, microsecond=0)
+
+
+def _held_stopped_overridden(patient, staff, rooms, start):
+    """An IV infusion paused automatically by a HOLD reading, stopped early at 20 mg, discharged by the
+    prescriber against the readiness check."""
+    with back_at(start):
+        s = ready_to_start(book_at(make_order(patient, staff), staff, start, room=rooms["infusion"]), staff)
+        services.start_dose(actor=actor(staff["nurse"]), session=s)
+        services.add_vitals(actor=actor(staff["nurse"]), session=s, values=HOLD_BP)
+        s = dosing_stopped(s, staff, administered_mg="20")
+        services.add_adverse_event(actor=actor(staff["nurse"]), session=s,
+                                   data={"kind": "hypertension", "severity": "moderate"})
+        services.discharge(actor=actor(staff["prescriber"]), session=s,
+                           override_reason="Patient well and asked to go; escort waiting outside.")
+    return s
+
+
+@pytest.fixture
+def world(clinic, staff, rooms, make_patient, make_user):
+    """Four patients: A (unipolar) an uneventful IV session with mild nausea, and a cancelled one; B (unipolar) an
+    IV session held, stopped early and discharged on an override; C (bipolar, another prescriber's order) an
+    esketamine session transferred to emergency care; D a no-show. Plus four suicidality tasks."""
+    a, b, c, d = (make_patient() for _ in range(4))
+    nurse = actor(staff["nurse"])
+    add_diagnosis(actor=nurse, patient=a, code="F33.2")
+    add_diagnosis(actor=nurse, patient=b, code="F33.1")
+    add_diagnosis(actor=nurse, patient=c, code="F31.4")
+    wrong = add_diagnosis(actor=nurse, patient=c, code="F33.2")
+    mark_diagnosis_entered_in_error(actor=nurse, diagnosis=wrong, reason="Recorded on the wrong patient")
+
+    s_a = dosed_session(a, staff, rooms=rooms, start=_at(7), end="discharged")
+    with back_at(_at(7)):
+        services.add_adverse_event(actor=nurse, session=s_a, data={"kind": "nausea", "severity": "mild"})
+    day6 = _at(6)
+    with back_at(day6 - timedelta(hours=1)):
+        cancelled = book_at(s_a.order, staff, day6, room=rooms["infusion"])
+        services.cancel_session(actor=actor(staff["front_desk"]), session=cancelled, reason="Patient asked")
+    s_b = _held_stopped_overridden(b, staff, rooms, _at(2))
+    other = dict(staff, prescriber=make_user("prescriber", username="second_prescriber"))
+    s_c = dosed_session(c, other, rooms=rooms, start=_at(1), data=ESK, end="transferred")
+    day8 = _at(8)
+    with back_at(day8):
+        no_show = book_at(make_order(d, staff), staff, day8 + timedelta(hours=1), room=rooms["infusion"])
+    with back_at(day8 + timedelta(hours=2)):
+        services.cancel_session(actor=actor(staff["front_desk"]), session=no_show, reason="Did not come",
+                                no_show=True)
+
+    # suicidality tasks: acknowledged after 2 h, 6 h and 30 h; one still open after 48 h (raised by a message)
+    prescriber = actor(staff["prescriber"])
+    for patient, raised, waited in ((a, _at(5), 2), (b, _at(4), 6), (c, _at(3), 30)):
+        with back_at(raised):
+            measures.record_administration(actor=nurse, patient=patient, scale="phq9", answers=phq9_total(12, 1))
+        task = SafetyTask.objects.get(patient=patient)
+        with back_at(raised + timedelta(hours=waited)):
+            measures.acknowledge_safety_task(actor=prescriber, task=task, action="contacted",
+                                             note="Called the patient, safety plan reviewed.")
+    with back_at(_at(2)):
+        measures.raise_safety_task(actor=nurse, patient=d, flag_code="message_self_harm",
+                                   message="Words of self-harm in a message", source="test", origin="Secure message")
+    return {"a": s_a, "b": s_b, "c": s_c, "other": other["prescriber"]}
+
+
+def _section(report, title):
+    return next(s for s in report.sections if s.title.startswith(title))
+
+
+def _row(section, first):
+    return next(r for r in section.table.rows if r[0] == first)
+
+
+def test_every_section_counts_exactly(world, django_assert_num_queries):
+    with django_assert_num_queries(QUERIES):
+        r = safety.build(ReportFilters())
+    kinds = _section(r, "Adverse events by type")
+    # 3 dosed sessions (A, B, C); the cancelled session and the no-show are never dosed
+    assert _row(kinds, "Nausea")[1:] == (1, 33.3, 1, 0, 0)
+    assert _row(kinds, "Hypertension")[1:] == (2, 66.7, 0, 1, 1)  # B moderate, C severe (the transfer)
+    assert _row(kinds, "All adverse events")[1:3] == (3, 100.0)
+    by_route = _section(r, "Adverse events by route")
+    assert _row(by_route, "Intravenous infusion")[1:] == (2, 2, 100.0, 0)
+    assert _row(by_route, "Intranasal (esketamine)")[1:] == (1, 1, 100.0, 1)
+    dose = _section(r, "Adverse events by ordered dose")
+    assert [row[1:] for row in dose.table.rows] == [("0.5 mg/kg", 2, 2, 100.0), ("56 mg", 1, 1, 100.0)]
+    vitals = _section(r, "Vital-sign excursions")
+    assert _row(vitals, "Intravenous infusion")[1:] == (2, 1, 50.0, 0, 0.0, 0, 1)
+    assert _row(vitals, "All routes")[1:4] == (3, 1, 33.3)
+    paused = _section(r, "Sessions paused")
+    assert _row(paused, "Intravenous infusion")[1:] == (2, 1, 1, 50.0, 1, 50.0, 0, 0.0)
+    # the transfer ended C's dose after the first device: 28 of the 56 mg prepared, so stopped early too
+    assert _row(paused, "Intranasal (esketamine)")[1:] == (1, 0, 0, 0.0, 1, 100.0, 1, 100.0)
+    overrides = _section(r, "Discharges against")
+    assert _row(overrides, "All routes")[1:] == (2, 1, 50.0)  # A and B discharged home, B on an override
+
+
+def test_suicidality_tasks_and_time_to_acknowledge(world):
+    r = safety.build(ReportFilters())
+    tasks = _section(r, "Suicidality tasks")
+    late = "safety.task_acknowledge_hours" in SETTINGS_BY_KEY
+    assert _row(tasks, "All")[2:5] == (4, 3, 1)
+    assert _row(tasks, "Secure message")[1:5] == ("message_self_harm", 1, 0, 1)
+    assert _row(tasks, "Questionnaire answer")[2:5] == (3, 3, 0)
+    if late:  # the clinic's expected time, default 24 h: the 30 h acknowledgement is late, the 48 h open task too
+        assert _row(tasks, "All")[5:] == (1, 1)
+    else:  # no setting: nothing is called late
+        assert _row(tasks, "All")[5:] == (None, None)
+    n, median, p90, _ = _section(r, "Time to acknowledge").table.rows[0]
+    assert (n, median, p90) == (3, 6.0, 30.0)
+
+
+def test_filters_narrow_every_count(world, django_assert_num_queries):
+    tz = timezone.get_current_timezone()
+    with django_assert_num_queries(QUERIES):
+        esk = safety.build(ReportFilters(route="intranasal"))
+    assert _row(_section(esk, "Adverse events by type"), "All adverse events")[1:3] == (1, 100.0)
+    assert [row[0] for row in _section(esk, "Adverse events by route").table.rows] == ["Intranasal (esketamine)"]
+
+    unipolar = safety.build(ReportFilters(diagnosis="unipolar"))  # A and B; C's F33.2 was entered in error
+    assert _row(_section(unipolar, "Adverse events by type"), "All adverse events")[1:3] == (2, 100.0)
+    assert _row(_section(unipolar, "Suicidality tasks"), "All")[2] == 2
+    bipolar = safety.build(ReportFilters(diagnosis="bipolar"))
+    assert _row(_section(bipolar, "Sessions paused"), "All routes")[1] == 1
+
+    second = safety.build(ReportFilters(prescriber_id=world["other"].pk))
+    assert _row(_section(second, "Sessions paused"), "All routes")[1] == 1  # C's order only
+    assert "prescriber" in " ".join(_section(second, "Suicidality tasks").notes)
+
+    last_days = safety.build(ReportFilters(start=timezone.localtime(timezone.now(), tz).date() - timedelta(days=2)))
+    assert _row(_section(last_days, "Sessions paused"), "All routes")[1] == 2  # B and C
+    assert _row(_section(last_days, "Suicidality tasks"), "All")[2] == 1  # only the message raised 2 days ago
+
+    room = safety.build(ReportFilters(room_id=world["a"].room_id))
+    assert _row(_section(room, "Sessions paused"), "All routes")[1] == 2  # the infusion room: A and B
+
+
+def test_the_query_count_does_not_grow_with_more_sessions(world, staff, rooms, make_patient, django_assert_num_queries):
+    more = make_patient()
+    dosed_session(more, staff, rooms=rooms, start=_at(9), end="discharged")
+    dosed_session(make_patient(), staff, rooms=rooms, start=_at(14), end="discharged")
+    with django_assert_num_queries(QUERIES):
+        r = safety.build(ReportFilters())
+    assert _row(_section(r, "Sessions paused"), "All routes")[1] == 5
