@@ -34,6 +34,7 @@ PREFIXES: dict[str, tuple[str, ...]] = {
     "ptsd": ("F43.1",),
     "anxiety": ("F41",),
 }
+GROUP_PREFIXES = PREFIXES  # the name the other reports look for
 #: Order in which a patient's codes decide their one group.
 PRIORITY: tuple[str, ...] = ("bipolar", "unipolar", "ptsd", "anxiety")
 OTHER = "other"

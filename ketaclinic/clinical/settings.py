@@ -309,6 +309,11 @@ SETTINGS: tuple[SettingSpec, ...] = (
                 0, 60, "No number in clinical.md: not configured until the clinic sets it", False, OUT),
     SettingSpec("outcomes.relapse_rise_gad7_points", "GAD-7 loss of response: rise of (0 = not set)", "points", 0,
                 0, 21, "No number in clinical.md: not configured until the clinic sets it", False, OUT),
+    SettingSpec("outcomes.after_induction_window_days", "Outcomes report: the score after induction is the first "
+                "one within this many days of the last induction session", "days", 7, 1, 42,
+                NO_SOURCE + " (7 days takes the clinic's own 24-hour and 7-day after-dosing scores, and no later "
+                "score that may reflect fading or further treatment)", False, OUT,
+                "A patient with no finalised score in the window has no after-induction result and is not counted."),
     # ---------------------------------------------------------------- rating scales
     SettingSpec("scales.madrs_item10_task_at_or_above", "MADRS item 10 (suicidal thoughts): open the suicide-risk "
                 "task at or above", "points", 2, 1, 4,

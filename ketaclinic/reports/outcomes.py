@@ -1,0 +1,234 @@
+"""Outcomes: does the care work, for whom, and how long does it last?
+
+Sections: response and remission after induction by diagnosis group, by route and by the ordered dose; how long
+response lasts (Kaplan–Meier of the time from the end of induction to the loss of response); suicidal thoughts
+(PHQ-9 item 9) before and after induction.
+
+Who is counted: one row per patient whose induction series is over (``outcome_queries``: the first order's series,
+as ``measures.services.induction_end`` defines it). The scale follows the diagnosis group
+(``clinical.diagnosis_groups.SCALE``): PCL-5 for PTSD, GAD-7 for anxiety, PHQ-9 otherwise. The rules are the core's:
+response and remission as ``clinical.outcomes.assess_change`` decides them, with the clinic's settings
+(``Clinic.limits()``), and the curve ``clinical.survival.kaplan_meier``.
+
+Queries, whatever the data: the clinic (its settings), the ordered doses, one aggregate over the induction rows for
+every count of the first and third sections (the rows are a subquery in FROM, so each per-patient subquery runs
+once), and the responders' (time, event) pairs for the curve: four in all.
+
+Filters (all in the database): the date range is on the clinic-local day the first dosed session started; the
+prescriber is who signed the induction order; the room is the room of the first dosed session; the diagnosis is
+the patient's report group; the route is the induction order's.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from ketaclinic.clinic.models import current_clinic
+from ketaclinic.clinical import diagnosis_groups as dg
+from ketaclinic.clinical.settings import spec
+from ketaclinic.clinical.survival import CI_METHOD, kaplan_meier
+from ketaclinic.reports import outcome_queries as oq
+from ketaclinic.reports.base import Chart, Column, Report, ReportFilters, Section, Series, Table
+from ketaclinic.treatments.models import Route, TreatmentOrder
+
+SEED_FADES = ("The seed article (its reference 18: Krystal 2019, Neuron 101:774, doi:10.1016/j.neuron.2019.02.005) "
+              "says the improvement after a single dose wears off within about two weeks unless ketamine is given "
+              "again, which is why the time to loss of response is the question here.")
+FEDER_2021 = ("Feder 2021 (Am J Psychiatry 178:193, doi:10.1176/appi.ajp.2020.20050596; clinical.md §7 evidence "
+              "row, C): after six infusions for chronic PTSD, median time to loss of response 27.5 days.")
+KM_SOURCE = ("Kaplan & Meier 1958 (J Am Stat Assoc 53:457, doi:10.1080/01621459.1958.10501452); Greenwood 1926 "
+             f"standard error; 95% band {CI_METHOD}; median = first time the curve is at or below 0.5.")
+
+
+def pct(count: int | None, of: int | None) -> float | None:
+    return None if not of or count is None else round(100.0 * count / of, 1)
+
+
+def _band_key(route: str, mg_per_kg, fixed_mg) -> str:
+    return f"{route}|{mg_per_kg}|{fixed_mg}"
+
+
+def _band_label(route: str, mg_per_kg, fixed_mg) -> str:
+    name = Route(route).label if route in Route.values else route
+    if mg_per_kg is not None:
+        return f"{name}, {Decimal(mg_per_kg).normalize():f} mg/kg"
+    if fixed_mg is not None:
+        return f"{name}, {Decimal(fixed_mg).normalize():f} mg"
+    return f"{name}, no dose ordered"
+
+
+def _band_q(route: str, mg_per_kg, fixed_mg) -> Q:
+    q = Q(route=route)
+    q &= Q(dose_mg_per_kg__isnull=True) if mg_per_kg is None else Q(dose_mg_per_kg=mg_per_kg)
+    q &= Q(fixed_dose_mg__isnull=True) if fixed_mg is None else Q(fixed_dose_mg=fixed_mg)
+    return q
+
+
+def _measures(prefix: str, where: Q, limits: dict) -> dict:
+    assessed = Q(base_total__isnull=False, post_total__isnull=False)
+    return {
+        f"{prefix}:n": Count("pk", filter=where),
+        f"{prefix}:assessed": Count("pk", filter=where & assessed),
+        f"{prefix}:responders": Count("pk", filter=where & oq.responded()),
+        f"{prefix}:remission_rule": Count("pk", filter=where & assessed & ~Q(scale="gad7")),
+        f"{prefix}:remitters": Count("pk", filter=where & assessed & oq.remitted(limits)),
+        f"{prefix}:si_paired": Count("pk", filter=where & Q(base_item9__isnull=False, post_item9__isnull=False)),
+        f"{prefix}:si_before": Count("pk", filter=where & Q(base_item9__gt=0, post_item9__isnull=False)),
+        f"{prefix}:si_after": Count("pk", filter=where & Q(base_item9__isnull=False, post_item9__gt=0)),
+        f"{prefix}:si_resolved": Count("pk", filter=where & Q(base_item9__gt=0, post_item9=0)),
+    }
+
+
+RESPONSE_COLUMNS = [
+    Column("group", "Group"),
+    Column("n", "Induction completed", "patients"),
+    Column("assessed", "With baseline and after-induction scores", "patients"),
+    Column("responders", "Responders", "patients"),
+    Column("response_pct", "Response", "%"),
+    Column("remission_n", "Remission rule applies", "patients"),
+    Column("remitters", "Remitters", "patients"),
+    Column("remission_pct", "Remission", "%"),
+]
+
+
+def _response_row(label: str, c: dict, key: str) -> tuple:
+    assessed, responders = c[f"{key}:assessed"], c[f"{key}:responders"]
+    rule_n, remitters = c[f"{key}:remission_rule"], c[f"{key}:remitters"]
+    return (label, c[f"{key}:n"], assessed, responders, pct(responders, assessed),
+            rule_n, remitters if rule_n else None, pct(remitters, rule_n))
+
+
+def _response_section(title: str, rows: list[tuple], notes: list[str]) -> Section:
+    chart = Chart("bar", "Group", "% of patients with both scores", [
+        Series("Response (%)", [(f"{r[0]} (n={r[2]})", r[4]) for r in rows]),
+        Series("Remission (%)", [(f"{r[0]} (n={r[2]})", r[7]) for r in rows]),
+    ], y_max=100)
+    return Section(title, Table(RESPONSE_COLUMNS, rows), chart, notes)
+
+
+def build(filters: ReportFilters) -> Report:
+    clinic = current_clinic()
+    limits = clinic.limits()
+    tz = clinic.tz
+    window = int(limits["outcomes.after_induction_window_days"])
+    rows = oq.induction_rows(filters, limits, tz)
+
+    bands = list(TreatmentOrder.objects.exclude(status__in=oq.NOT_ORDERS)
+                 .values_list("route", "dose_mg_per_kg", "fixed_dose_mg").distinct()
+                 .order_by("route", "dose_mg_per_kg", "fixed_dose_mg"))
+    wanted: dict = {}
+    wanted.update(_measures("all", Q(), limits))
+    for g in dg.GROUPS:
+        wanted.update(_measures(f"group:{g}", Q(group_rank=oq.RANK[g]), limits))
+    for r in Route.values:
+        wanted.update(_measures(f"route:{r}", Q(route=r), limits))
+    for b in bands:
+        wanted.update(_measures(f"dose:{_band_key(*b)}", _band_q(*b), limits))
+    c = rows.aggregate(**wanted)
+
+    response_notes = [
+        "Counted: patients whose induction series is over: their first treatment order (not a draft, not entered in "
+        "error), every session of it not cancelled or missed having its dose given (measures' end of induction).",
+        "Scale by diagnosis group: PCL-5 for PTSD, GAD-7 for anxiety, PHQ-9 otherwise "
+        f"({dg.SOURCE}). A patient with several diagnoses is in one group: bipolar, then unipolar, then PTSD, then "
+        "anxiety (ketaclinic.clinical.diagnosis_groups). Diagnoses entered in error never count.",
+        "Baseline: the last finalised score on that scale at or before the start of the first dosed session. After "
+        f"induction: the first finalised score after the last induction session ended, within {window} days "
+        f"(setting outcomes.after_induction_window_days: {spec('outcomes.after_induction_window_days').source}). "
+        "Drafts and results entered in error never count.",
+        "Response: a fall from baseline of at least "
+        f"{limits['outcomes.response_percent']:g}% (PHQ-9; clinical.md §4, Cochrane CD011612.pub3, C), "
+        f"{limits['outcomes.pcl5_response_percent']:g}% (PCL-5; Feder 2021 CAPS-5 rule, unconfirmed for PCL-5), "
+        f"{limits['outcomes.gad7_response_percent']:g}% (GAD-7; unconfirmed). Remission: PHQ-9 total <= "
+        f"{limits['outcomes.phq9_remission_max']} (clinical.md §4, U); PCL-5 below "
+        f"{limits['outcomes.pcl5_cutpoint']} (clinical.md §4 PCL-5 row); GAD-7 has no remission rule in the "
+        "reference, so those patients are left out of the remission column. The rules are the core's "
+        "(ketaclinic.clinical.outcomes.assess_change) with this clinic's settings.",
+        "Percentages are of the patients with both scores (n beside every figure); '—' means no one to count.",
+    ]
+    sections = [
+        _response_section("Response and remission after induction, by diagnosis group",
+                          [_response_row(dg.LABELS[g], c, f"group:{g}") for g in dg.GROUPS]
+                          + [_response_row("All patients", c, "all")], response_notes),
+        _response_section("Response and remission after induction, by route",
+                          [_response_row(Route(r).label, c, f"route:{r}") for r in Route.values],
+                          ["Route: the induction order's. " + response_notes[0]]),
+        _response_section("Response and remission after induction, by ordered dose",
+                          [_response_row(_band_label(*b), c, f"dose:{_band_key(*b)}") for b in bands
+                           if c[f"dose:{_band_key(*b)}:n"]],
+                          ["Dose: what the prescriber ordered for the induction series (mg/kg for IV and IM, the "
+                           "fixed mg dose for esketamine), each ordered value its own row; no cut-offs are invented.",
+                           response_notes[0]]),
+        _durability(rows, limits, tz),
+        _suicidal_thoughts(c),
+    ]
+    return Report(slug="outcomes", title="Outcomes", question="Does the care work, for whom, and how long does it last?",
+                  filters=filters, sections=sections, notes=[
+                      f"Filters: {filters.describe()}. The date range is on the clinic-local day of the first dosed "
+                      "session; the prescriber is who signed the induction order; the room is that of the first "
+                      "dosed session; the route is the induction order's."])
+
+
+def _durability(rows, limits: dict, tz) -> Section:
+    pairs = oq.durability_pairs(rows)
+    observations = []
+    for end, lost_at, last_at in pairs:
+        start = timezone.localtime(end, tz).date()
+        at = lost_at or last_at
+        if at is None:  # a responder has an after-induction score, so this is defensive
+            continue
+        observations.append(((timezone.localtime(at, tz).date() - start).days, lost_at is not None))
+    curve = kaplan_meier(observations)
+    table_rows = [(int(s.time), s.at_risk, s.events, s.censored, round(s.survival, 3), round(s.std_err, 3),
+                   None if s.lower is None else round(s.lower, 3), None if s.upper is None else round(s.upper, 3))
+                  for s in curve.steps]
+    points = [(0.0, 1.0)] + [(float(s.time), s.survival) for s in curve.steps]
+    band = [(1.0, 1.0)] + [(s.lower if s.lower is not None else s.survival,
+                            s.upper if s.upper is not None else s.survival) for s in curve.steps]
+    chart = Chart("step", "Days since the end of induction", "Still responding (proportion)",
+                  [Series(f"Responders (n={curve.n})", points, band)], y_max=1.0)
+    median = ("not reached" if curve.median is None else f"{curve.median:g} days")
+    return Section(
+        "How long response lasts: time from the end of induction to loss of response",
+        Table([Column("days", "Day", "days"), Column("at_risk", "At risk", "patients"),
+               Column("events", "Lost response", "patients"), Column("censored", "Censored", "patients"),
+               Column("survival", "Still responding", "proportion"), Column("se", "Standard error"),
+               Column("lower", "95% band, lower"), Column("upper", "95% band, upper")], table_rows),
+        chart,
+        [f"Responders after induction: {curve.n}; lost response: {curve.events}; median time to loss of response: "
+         f"{median}.",
+         "Loss of response: the first finalised score (same scale) after the end of induction that no longer meets "
+         "the response rule against the patient's baseline. A responder who has not lost response is censored at "
+         "their last score, which still met it. Days are clinic-local calendar days from the last induction "
+         "session. Booster sessions after induction are not treated apart: the scores decide.",
+         KM_SOURCE, SEED_FADES, FEDER_2021])
+
+
+def _suicidal_thoughts(c: dict) -> Section:
+    rows = []
+    for label, key in [(dg.LABELS[g], f"group:{g}") for g in dg.GROUPS] + [("All patients", "all")]:
+        n = c[f"{key}:si_paired"]
+        before, after, resolved = c[f"{key}:si_before"], c[f"{key}:si_after"], c[f"{key}:si_resolved"]
+        rows.append((label, n, before, pct(before, n), after, pct(after, n), resolved, pct(resolved, before)))
+    chart = Chart("bar", "Group", "% with PHQ-9 item 9 above 0", [
+        Series("Before induction (%)", [(f"{r[0]} (n={r[1]})", r[3]) for r in rows]),
+        Series("After induction (%)", [(f"{r[0]} (n={r[1]})", r[5]) for r in rows]),
+    ], y_max=100)
+    return Section(
+        "Suicidal thoughts before and after induction (PHQ-9 item 9)",
+        Table([Column("group", "Group"), Column("n", "With item 9 before and after", "patients"),
+               Column("before", "Item 9 above 0 before", "patients"), Column("before_pct", "Before", "%"),
+               Column("after", "Item 9 above 0 after", "patients"), Column("after_pct", "After", "%"),
+               Column("resolved", "Above 0 before, 0 after", "patients"),
+               Column("resolved_pct", "Of those above 0 before", "%")], rows),
+        chart,
+        ["PHQ-9 item 9 ('thoughts that you would be better off dead, or of hurting yourself'), any answer above 0: "
+         "the reference's safety item (clinical.md §4 PHQ-9 row, Kroenke 2001; the trigger is practice, U).",
+         "Patients counted: those of the rows above with a finalised PHQ-9 at baseline (at or before the first "
+         "dosed session) and after induction (the same window as the response sections), whatever their diagnosis "
+         "group. Percentages are of those patients (n in each row).",
+         "The seed article cites meta-analyses of ketamine reducing suicidal ideation (its references 15 and 16: "
+         "Bartoli 2017, doi:10.1016/j.neubiorev.2017.03.010; Ballard 2014, doi:10.1016/j.jpsychires.2014.07.027)."])
