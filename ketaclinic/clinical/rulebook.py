@@ -137,6 +137,10 @@ RULES: tuple[Rule, ...] = (
          ("outcomes.relapse_rise_phq9_points", "outcomes.relapse_rise_pcl5_points",
           "outcomes.relapse_rise_qids_sr16_points", "outcomes.relapse_rise_madrs_points",
           "outcomes.relapse_rise_gad7_points")),
+    Rule("outcomes.after_induction_window", "Change over time",
+         "Outcomes report: the score after induction is the first finalised score after the last induction session "
+         "within N days (7 by default: the clinic's own 24-hour and 7-day after-dosing scores).",
+         "No number in clinical.md (clinic choice)", "U", ("outcomes.after_induction_window_days",)),
     # ---------------------------------------------------------------- eligibility
     Rule("eligibility.absolute", "Eligibility",
          "Not eligible: aneurysmal vascular disease, arteriovenous malformation, intracerebral haemorrhage, "
