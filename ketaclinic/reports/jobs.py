@@ -1,0 +1,224 @@
+"""Background report jobs: the de-identified research export and a whole report as CSV, written by the task worker
+(Django's task framework on django-tasks-db, ``manage.py db_worker``; ``tasks.run_report_job``) into a private
+folder, shown with a progress bar, and served only to the person who asked.
+
+* :func:`start_research_export` / :func:`start_report_csv`: queue a job (the worker gets it once the transaction
+  commits) and audit it (``report.job.started``).
+* :func:`run_job`: the worker's part: claim the job, write its file, count progress, mark it complete or failed.
+* :func:`open_download`: the finished file for its requester (audited ``report.job.downloaded``).
+* :func:`prune_jobs`: delete the files of jobs finished more than ``REPORT_EXPORT_KEEP_DAYS`` (default 7) days ago
+  (run at the start of every job, as the FHIR exports are pruned).
+
+Files live under ``settings.REPORT_EXPORT_DIR`` (default ``DATA_DIR / "report-exports"``): folders 0700, files 0600,
+one folder per job named by its public id.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from ketaclinic.audit.actions import AuditAction
+from ketaclinic.audit.services import Actor, record
+from ketaclinic.reports.base import ReportFilters
+from ketaclinic.reports.forms import filters_from_params, filters_to_params
+from ketaclinic.reports.models import ReportJob
+
+KEEP_DAYS = 7
+
+
+class JobError(Exception):
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+def export_dir() -> Path:
+    return Path(getattr(settings, "REPORT_EXPORT_DIR", None) or Path(settings.DATA_DIR) / "report-exports")
+
+
+def keep_for() -> timedelta:
+    return timedelta(days=float(getattr(settings, "REPORT_EXPORT_KEEP_DAYS", None) or KEEP_DAYS))
+
+
+def expires_at(job: ReportJob) -> datetime | None:
+    return job.finished_at + keep_for() if job.finished_at and job.status == ReportJob.Status.COMPLETE else None
+
+
+def job_dir(job: ReportJob) -> Path:
+    return export_dir() / str(job.external_id)
+
+
+def job_file(job: ReportJob) -> Path | None:
+    return job_dir(job) / job.file_name if job.file_name else None
+
+
+def _private_dir(path: Path) -> None:
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
+
+
+# ---------------------------------------------------------------------------------------------- the use cases
+def _queue(actor: Actor, clinic, kind: str, params: dict, details: dict) -> ReportJob:
+    from ketaclinic.reports.tasks import run_report_job
+
+    with transaction.atomic():
+        job = ReportJob.objects.create(clinic=clinic, kind=kind, params=params, requested_by=actor.user)
+        record(actor, AuditAction.REPORT_JOB_STARTED, subject=job, details={"kind": kind, **details})
+        transaction.on_commit(lambda: run_report_job.enqueue(job.pk))
+    return job
+
+
+def start_research_export(*, actor: Actor, clinic) -> ReportJob:
+    """Queue the de-identified research export of the clinic's consented patients."""
+    if actor.user is None:
+        raise JobError({"__all__": "Only a signed-in person may ask for an export: it is served only to them."})
+    return _queue(actor, clinic, ReportJob.Kind.RESEARCH_EXPORT, {}, {})
+
+
+def start_report_csv(*, actor: Actor, clinic, slug: str, filters: ReportFilters) -> ReportJob:
+    """Queue one whole report (every section's table) as one CSV file, with the filters the page had."""
+    from ketaclinic.reports.registry import REPORTS
+
+    if slug not in REPORTS:
+        raise JobError({"report": "There is no such report."})
+    if actor.user is None:
+        raise JobError({"__all__": "Only a signed-in person may ask for an export: it is served only to them."})
+    return _queue(actor, clinic, ReportJob.Kind.REPORT_CSV, {"report": slug, "filters": filters_to_params(filters)},
+                  {"report": slug, "filters": filters.describe()})
+
+
+def open_download(*, actor: Actor, job: ReportJob) -> Path:
+    """The finished file of ``job`` for the person who asked (the view has already refused anyone else). Audited."""
+    path = job_file(job)
+    if job.status != ReportJob.Status.COMPLETE or path is None or not path.is_file():
+        raise JobError({"__all__": "This file is not ready, or it has expired and was deleted."})
+    if job.requested_by_id != actor.user_id:
+        raise JobError({"__all__": "Only the person who asked for this file may download it."})
+    record(actor, AuditAction.REPORT_JOB_DOWNLOADED, subject=job,
+           details={"kind": job.kind, "file": job.file_name})
+    return path
+
+
+def prune_jobs(now: datetime | None = None) -> int:
+    """Delete the files of jobs finished before the keep time (the job turns ``expired``), and folders no live job
+    owns. Returns how many jobs expired."""
+    now = now or timezone.now()
+    stale = ReportJob.objects.filter(status=ReportJob.Status.COMPLETE, finished_at__lte=now - keep_for())
+    pruned = 0
+    for job in stale.only("pk", "external_id"):
+        pruned += ReportJob.objects.filter(pk=job.pk, status=ReportJob.Status.COMPLETE).update(
+            status=ReportJob.Status.EXPIRED)
+        shutil.rmtree(job_dir(job), ignore_errors=True)
+    root = export_dir()
+    if root.is_dir():
+        live = {str(u) for u in ReportJob.objects.filter(status__in=(
+            ReportJob.Status.QUEUED, ReportJob.Status.RUNNING, ReportJob.Status.COMPLETE)).values_list(
+            "external_id", flat=True)}
+        for child in root.iterdir():
+            if child.is_dir() and child.name not in live:
+                shutil.rmtree(child, ignore_errors=True)
+    return pruned
+
+
+# ------------------------------------------------------------------------------------------------ the worker
+def _progress(job_pk: int):
+    def report(done: int, total: int) -> None:
+        ReportJob.objects.filter(pk=job_pk, status=ReportJob.Status.RUNNING).update(done=min(done, total),
+                                                                                   total=total)
+    return report
+
+
+def run_job(job_id: int) -> str:
+    """Write the job's file; returns its final status. A second delivery of the same job does nothing."""
+    job = ReportJob.objects.select_related("clinic", "requested_by").get(pk=job_id)
+    if job.status != ReportJob.Status.QUEUED:
+        return job.status
+    if not ReportJob.objects.filter(pk=job.pk, status=ReportJob.Status.QUEUED).update(
+            status=ReportJob.Status.RUNNING):
+        return ReportJob.objects.get(pk=job.pk).status
+    prune_jobs()
+    folder = job_dir(job)
+    _private_dir(export_dir())
+    _private_dir(folder)
+    stamp = timezone.localdate().strftime("%Y%m%d")
+    try:
+        if job.kind == ReportJob.Kind.RESEARCH_EXPORT:
+            name = f"research-export-{stamp}.zip"
+            summary = _write(folder / name, lambda out: _research(job, out))
+        else:
+            name = f"{job.params['report']}-report-{stamp}.csv"
+            summary = _write(folder / name, lambda out: _report_csv(job, out))
+    except BaseException as e:  # the job fails with its reason (a stopped worker too: never "running" for ever)
+        ReportJob.objects.filter(pk=job.pk).update(status=ReportJob.Status.FAILED, error=f"{type(e).__name__}: {e}",
+                                                   finished_at=timezone.now())
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    with transaction.atomic():
+        ReportJob.objects.filter(pk=job.pk).update(status=ReportJob.Status.COMPLETE, file_name=name,
+                                                   summary=summary, finished_at=timezone.now())
+        if job.kind == ReportJob.Kind.RESEARCH_EXPORT:
+            actor = Actor(user=job.requested_by, roles=job.requested_by.role_set())
+            record(actor, AuditAction.RESEARCH_EXPORT_MADE, subject=job, details=summary)
+    return ReportJob.Status.COMPLETE
+
+
+def _write(path: Path, writer) -> dict:
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        return writer(out)
+
+
+def _research(job: ReportJob, out) -> dict:
+    from ketaclinic.reports.research import write_export
+
+    return write_export(job.clinic, out, _progress(job.pk))
+
+
+def _cell(value) -> str:
+    from ketaclinic.custody.reports import csv_cell
+
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        value = f"{value:.1f}"
+    elif isinstance(value, date):
+        value = value.isoformat()
+    return csv_cell(str(value))
+
+
+def _report_csv(job: ReportJob, out) -> dict:
+    """Every section of the report, one after another: its title, its header (with units) and its rows; the
+    filters on the first line. Progress counts sections."""
+    from ketaclinic.reports.registry import REPORTS
+
+    entry = REPORTS[job.params["report"]]
+    filters = filters_from_params(job.params.get("filters") or {})
+    report = _progress(job.pk)
+    report(0, 1)
+    built = entry.build(filters)
+    total = len(built.sections) + 1
+    report(1, total)
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="")
+    w = csv.writer(text)
+    w.writerow([_cell(built.title), _cell(f"Filters: {filters.describe()}")])
+    rows = 0
+    for n, section in enumerate(built.sections, start=2):
+        w.writerow([])
+        w.writerow([_cell(section.title)])
+        w.writerow([_cell(f"{c.label} ({c.unit})" if c.unit else c.label) for c in section.table.columns])
+        for row in section.table.rows:
+            w.writerow([_cell(v) for v in row])
+            rows += 1
+        report(n, total)
+    text.flush()
+    text.detach()
+    return {"report": entry.slug, "sections": len(built.sections), "rows": rows}
