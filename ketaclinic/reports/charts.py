@@ -114,8 +114,21 @@ def _bars(chart: Chart, title: str, table_id: str) -> SafeString:
     return mark_safe("".join(out))  # noqa: S308 - every text above is escaped
 
 
+def _numeric(x) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
+
+
 def _lines(chart: Chart, title: str, table_id: str, *, step: bool) -> SafeString:
-    xs = [float(x) for s in chart.series for x, _ in s.points]
+    """Lines over a numeric x (days, minutes), or over categories in order (weeks, months), labelled sparsely."""
+    categorical = any(not _numeric(x) for s in chart.series for x, _ in s.points)
+    categories: list[str] = []
+    if categorical:
+        for s in chart.series:
+            for x, _ in s.points:
+                if str(x) not in categories:
+                    categories.append(str(x))
+    xs = ([float(i) for i in range(len(categories))] if categorical
+          else [float(x) for s in chart.series for x, _ in s.points])
     ys = [y for s in chart.series for _, y in s.points if y is not None]
     ys += [hi for s in chart.series for _, hi in (s.band or [])]
     top = chart.y_max if chart.y_max is not None else _nice_max(max(ys, default=0))
@@ -125,7 +138,11 @@ def _lines(chart: Chart, title: str, table_id: str, *, step: bool) -> SafeString
         out.append(f'<text class="tick" x="{ML + pw / 2:.0f}" y="{MT + ph / 2:.0f}" text-anchor="middle">'
                    'No data for these filters</text></svg>')
         return mark_safe("".join(out))  # noqa: S308 - every text above is escaped
-    x_max = _nice_max(max(xs))
+    x_max = max(1.0, float(len(categories) - 1)) if categorical else _nice_max(max(xs))
+    position = {c: float(i) for i, c in enumerate(categories)}
+
+    def xv(x) -> float:
+        return position[str(x)] if categorical else float(x)
 
     def px(x: float) -> float:
         return ML + (x / x_max) * pw if x_max else ML
@@ -133,23 +150,30 @@ def _lines(chart: Chart, title: str, table_id: str, *, step: bool) -> SafeString
     def py(y: float) -> float:
         return MT + ph - (min(y, top) / top) * ph if top else MT + ph
 
-    for v in _ticks(x_max):
-        out.append(f'<text class="tick" x="{_f(px(v))}" y="{MT + ph + 16}" text-anchor="middle">'
-                   f'{_tick_label(v)}</text>')
+    if categorical:
+        every = max(1, len(categories) // 6)
+        for i, c in enumerate(categories):
+            if i % every == 0 or i == len(categories) - 1:
+                out.append(f'<text class="tick" x="{_f(px(i))}" y="{MT + ph + 16}" text-anchor="middle">'
+                           f'{escape(c)}</text>')
+    else:
+        for v in _ticks(x_max):
+            out.append(f'<text class="tick" x="{_f(px(v))}" y="{MT + ph + 16}" text-anchor="middle">'
+                       f'{_tick_label(v)}</text>')
     out.append(f'<text class="axis" x="{ML + pw / 2:.0f}" y="{MT + ph + 34}" text-anchor="middle">'
                f'{escape(chart.x_label)}</text>')
     for si, s in enumerate(chart.series):
-        pts = [(float(x), y) for x, y in s.points if y is not None]
+        pts = [(xv(x), y) for x, y in s.points if y is not None]
         if not pts:
             continue
         if s.band:
-            upper, lower = [], []
-            for (x, _), (lo, hi) in zip(s.points, s.band, strict=True):
-                upper.append((float(x), hi))
-                lower.append((float(x), lo))
+            upper = [(xv(x), hi) for (x, _), (_lo, hi) in zip(s.points, s.band, strict=True)]
+            lower = [(xv(x), lo) for (x, _), (lo, _hi) in zip(s.points, s.band, strict=True)]
             poly = _path(upper, px, py, step) + _path(lower, px, py, step, reverse=True)
             out.append(f'<polygon class="band s{si % PALETTE}" points="{poly}"/>')
         out.append(f'<polyline class="series s{si % PALETTE}" points="{_path(pts, px, py, step)}"/>')
+        if len(pts) == 1:  # a single point draws no line: mark it
+            out.append(f'<circle class="s{si % PALETTE}" cx="{_f(px(pts[0][0]))}" cy="{_f(py(pts[0][1]))}" r="3"/>')
     _legend(chart, out)
     out.append("</svg>")
     return mark_safe("".join(out))  # noqa: S308 - every text above is escaped

@@ -1,0 +1,101 @@
+"""The report pages: the list of reports, each report with its filters (charts beside their tables), and each
+section's table as CSV. Who may open which report is the access policy's (``reports:<slug>``); a report is built by
+its own module (registry.py) and read from the replica when one is configured. Every view and export is audited
+with its filters, as a chart over many patients is still a read of their records."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.http import Http404
+from django.shortcuts import render
+from django.utils import timezone
+
+from ketaclinic.access import can_open
+from ketaclinic.audit import services as audit
+from ketaclinic.audit.actions import AuditAction
+from ketaclinic.audit.services import Actor
+from ketaclinic.custody.reports import csv_response
+from ketaclinic.dbrouting import on_replica
+from ketaclinic.reports.base import Report, ReportFilters, Section
+from ketaclinic.reports.charts import render as render_chart
+from ketaclinic.reports.forms import ReportFilterForm
+from ketaclinic.reports.registry import REPORTS, Entry
+
+
+def home(request):
+    entries = [e for e in REPORTS.values() if can_open(request.user, e.url_name)]
+    research = can_open(request.user, "reports:research")
+    return render(request, "reports/home.html", {"entries": entries, "research": research})
+
+
+def _filters(request) -> tuple[ReportFilterForm, ReportFilters | None]:
+    """The page's filters from its query string; None when they are not valid (the page then says why and builds
+    nothing)."""
+    form = ReportFilterForm(request.GET or None)
+    if not form.is_bound:
+        return form, ReportFilters()
+    if not form.is_valid():
+        return form, None
+    return form, form.filters()
+
+
+def _audit(request, action: AuditAction, entry: Entry, filters: ReportFilters, **more) -> None:
+    details = {"report": entry.slug, "filters": filters.describe(), **more}
+    audit.record(Actor.from_request(request), action, details=details)
+
+
+def _build(entry: Entry, filters: ReportFilters) -> Report:
+    with on_replica():
+        return entry.build(filters)
+
+
+def report_page(request, slug: str):
+    entry = REPORTS[slug]
+    form, filters = _filters(request)
+    report = None
+    if filters is not None:
+        report = _build(entry, filters)
+        for i, section in enumerate(report.sections):
+            section.chart_svg = (render_chart(section.chart, title=section.title, table_id=f"table-{i}")
+                                 if section.chart else "")
+            section.cells = [[_cell(v) for v in row] for row in section.table.rows]
+        _audit(request, AuditAction.REPORT_VIEWED, entry, filters)
+    return render(request, "reports/report.html", {
+        "entry": entry, "form": form, "report": report, "query": request.GET.urlencode(),
+        "can_export": can_open(request.user, "reports:report_export"), "today": timezone.localdate(),
+    })
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _header(section: Section) -> list[str]:
+    return [f"{c.label} ({c.unit})" if c.unit else c.label for c in section.table.columns]
+
+
+def report_csv(request, slug: str):
+    """One section's table as CSV (every cell through custody's formula-neutralising writer), with the filters."""
+    entry = REPORTS[slug]
+    form, filters = _filters(request)
+    if filters is None:
+        raise Http404("These filters are not valid.")
+    try:
+        index = int(request.GET.get("section", "0"))
+    except ValueError:
+        raise Http404("No such section.") from None
+    report = _build(entry, filters)
+    if not 0 <= index < len(report.sections):
+        raise Http404("No such section.")
+    section = report.sections[index]
+    _audit(request, AuditAction.REPORT_EXPORTED, entry, filters, section=section.title)
+    rows = [["" if v is None else _cell(v) for v in row] for row in section.table.rows]
+    name = f"{entry.slug}-{index + 1}-{timezone.localdate():%Y%m%d}.csv"
+    return csv_response(name, _header(section), rows)
