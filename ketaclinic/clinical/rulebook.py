@@ -141,6 +141,9 @@ RULES: tuple[Rule, ...] = (
          "Outcomes report: the score after induction is the first finalised score after the last induction session "
          "within N days (7 by default: the clinic's own 24-hour and 7-day after-dosing scores).",
          "No number in clinical.md (clinic choice)", "U", ("outcomes.after_induction_window_days",)),
+    Rule("reports.safety_task_acknowledge", "Rating scales",
+         "Safety report: a suicidality task not acknowledged within the clinic's expected time is reported late.",
+         "clinical.md §4 PHQ-9 row (no time given); clinic setting", "U", ("safety.task_acknowledge_hours",)),
     # ---------------------------------------------------------------- eligibility
     Rule("eligibility.absolute", "Eligibility",
          "Not eligible: aneurysmal vascular disease, arteriovenous malformation, intracerebral haemorrhage, "

@@ -328,6 +328,11 @@ SETTINGS: tuple[SettingSpec, ...] = (
                 "scores follow the ASA sedation continuum, 4 = mild, <= 3 = moderate or greater (S); MOAA/S 2 "
                 "(responds only to prodding or shaking) and below = deep sedation in that continuum, airway risk "
                 "(issue 10). Cannot be set below 2", False, SC),
+    SettingSpec("safety.task_acknowledge_hours", "Suicidality task: the safety report calls it late when not "
+                "acknowledged within", "hours", 1, 1, 72,
+                NO_SOURCE + " (clinical.md §4 asks for a suicide-risk workflow on PHQ-9 item 9 > 0 but gives no "
+                "time; any such answer needs a person now, so the default is the shortest the setting allows)",
+                False, SC),
     # ---------------------------------------------------------------- schedules
     SettingSpec("schedules.induction_sessions", "Induction series: number of sessions", "", 6, 1, 12,
                 "clinical.md §1 'Induction series, PTSD' and 'Other schedules' rows: 6 infusions over 2 weeks "

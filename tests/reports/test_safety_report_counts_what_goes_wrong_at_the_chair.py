@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from ketaclinic.clinic.services import update_limits
 from ketaclinic.clinical.settings import SETTINGS_BY_KEY
 from ketaclinic.measures import services as measures
 from ketaclinic.measures.models import SafetyTask
@@ -134,17 +135,18 @@ def test_every_section_counts_exactly(world, django_assert_num_queries):
     assert _row(overrides, "All routes")[1:] == (2, 1, 50.0)  # A and B discharged home, B on an override
 
 
-def test_suicidality_tasks_and_time_to_acknowledge(world):
+def test_suicidality_tasks_and_time_to_acknowledge(world, clinic, actor_for):
     r = safety.build(ReportFilters())
     tasks = _section(r, "Suicidality tasks")
-    late = "safety.task_acknowledge_hours" in SETTINGS_BY_KEY
     assert _row(tasks, "All")[2:5] == (4, 3, 1)
     assert _row(tasks, "Secure message")[1:5] == ("message_self_harm", 1, 0, 1)
     assert _row(tasks, "Questionnaire answer")[2:5] == (3, 3, 0)
-    if late:  # the clinic's expected time, default 24 h: the 30 h acknowledgement is late, the 48 h open task too
-        assert _row(tasks, "All")[5:] == (1, 1)
-    else:  # no setting: nothing is called late
-        assert _row(tasks, "All")[5:] == (None, None)
+    # the default expected time is 1 hour: all three acknowledgements (2, 6 and 30 h) are late, and the open task
+    assert SETTINGS_BY_KEY["safety.task_acknowledge_hours"].default == 1
+    assert _row(tasks, "All")[5:] == (3, 1)
+    # a clinic that expects 24 hours: only the 30 h acknowledgement is late, and the task open for 48 h
+    update_limits(actor=actor_for("clinic_admin"), clinic=clinic, values={"safety.task_acknowledge_hours": 24})
+    assert _row(_section(safety.build(ReportFilters()), "Suicidality tasks"), "All")[5:] == (1, 1)
     n, median, p90, _ = _section(r, "Time to acknowledge").table.rows[0]
     assert (n, median, p90) == (3, 6.0, 30.0)
 
