@@ -79,3 +79,17 @@ def test_a_refused_post_changes_nothing_and_says_why(client_for, patient):
 
 def test_billing_cannot_open_the_page(client_for, patient):
     assert client_for("billing").get(url(patient)).status_code == 403
+
+
+def test_the_pages_query_budgets_do_not_grow_with_the_history(client_for, patient, actor_for,
+                                                              django_assert_num_queries):
+    nurse, prescriber = client_for("nurse"), client_for("prescriber")
+    for decision in ("given", "withdrawn", "given", "refused"):
+        record_research_consent(actor=actor_for("nurse"), patient=patient, data={"decision": decision,
+                                                                                  "how": "verbal"})
+    # session, user, clinic zone, roles, clinic, patient, its history, and the session's save (3)
+    with django_assert_num_queries(10):
+        assert nurse.get(url(patient)).status_code == 200
+    # session, user, roles, clinic, my jobs, the consent counts (one GROUP BY), and the session's save (3)
+    with django_assert_num_queries(9):
+        assert prescriber.get(reverse("reports:research")).status_code == 200
