@@ -29,8 +29,8 @@ def _nice_max(v: float) -> float:
     """A round top for the y axis at or above ``v``."""
     if v <= 0:
         return 1.0
-    for step in (1, 2, 2.5, 5, 10):
-        for mag in range(-3, 9):
+    for mag in range(-3, 9):
+        for step in (1, 2, 2.5, 5):
             top = step * 10 ** mag
             if top >= v:
                 return top

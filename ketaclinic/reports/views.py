@@ -59,7 +59,8 @@ def report_page(request, slug: str):
         for i, section in enumerate(report.sections):
             section.chart_svg = (render_chart(section.chart, title=section.title, table_id=f"table-{i}")
                                  if section.chart else "")
-            section.cells = [[_cell(v) for v in row] for row in section.table.rows]
+            units = [c.unit for c in section.table.columns]
+            section.cells = [[_cell(v, u) for v, u in zip(row, units, strict=False)] for row in section.table.rows]
         _audit(request, AuditAction.REPORT_VIEWED, entry, filters)
     return render(request, "reports/report.html", {
         "entry": entry, "form": form, "report": report, "query": request.GET.urlencode(),
@@ -67,11 +68,13 @@ def report_page(request, slug: str):
     })
 
 
-def _cell(value) -> str:
+def _cell(value, unit: str = "") -> str:
+    """A table cell as shown: a percentage to one decimal, other fractions (a survival proportion, its standard
+    error) to three, whole numbers as they are."""
     if value is None:
         return "—"
     if isinstance(value, float):
-        return f"{value:.1f}"
+        return f"{value:.1f}" if unit == "%" else (f"{value:.3f}".rstrip("0").rstrip(".") or "0")
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
@@ -96,6 +99,8 @@ def report_csv(request, slug: str):
         raise Http404("No such section.")
     section = report.sections[index]
     _audit(request, AuditAction.REPORT_EXPORTED, entry, filters, section=section.title)
-    rows = [["" if v is None else _cell(v) for v in row] for row in section.table.rows]
+    units = [c.unit for c in section.table.columns]
+    rows = [["" if v is None else _cell(v, u) for v, u in zip(row, units, strict=False)]
+            for row in section.table.rows]
     name = f"{entry.slug}-{index + 1}-{timezone.localdate():%Y%m%d}.csv"
     return csv_response(name, _header(section), rows)

@@ -24,6 +24,8 @@ from ketaclinic.measures.schedule import DEFAULT_PLAN, refresh_due_items
 from ketaclinic.treatments.models import TreatmentOrder, TreatmentSession
 
 N_PATIENTS = 24
+# the standard IV dose, 0.5 mg/kg over 40 minutes (clinical.md, "Standard dose" row: Singh 2016), on the synthetic orders
+STANDARD_MG_PER_KG, STANDARD_MINUTES = Decimal("0.5"), 40
 FADE_DAYS = 9.0  # e-folding time of a session's benefit in this synthetic model (relief fades over ~2 weeks)
 
 
@@ -46,7 +48,8 @@ def _series(patient, prescriber, start, n: int, rng, boosters: list) -> list[Tre
     order = TreatmentOrder.objects.create(
         patient=patient, drug=drug, route=route, status=TreatmentOrder.Status.COMPLETED, sessions_planned=n,
         sessions_per_week=2 if drug == "esketamine" else 3, created_by=prescriber, signed_by=prescriber,
-        created_at=start - timedelta(days=3), signed_at=start - timedelta(days=3))
+        created_at=start - timedelta(days=3), signed_at=start - timedelta(days=3),
+        dose_mg_per_kg=STANDARD_MG_PER_KG, infusion_minutes=STANDARD_MINUTES)
     seals.seal_demo_history(Actor(user=prescriber, roles=prescriber.role_set()), order)
     mg = (Decimal(rng.randrange(28, 45)) if route == "iv" else Decimal(56))
     days = [start + timedelta(days=int(round(i * 7 / order.sessions_per_week))) for i in range(n)] + boosters
@@ -57,6 +60,7 @@ def _series(patient, prescriber, start, n: int, rng, boosters: list) -> list[Tre
         out.append(TreatmentSession.objects.create(
             patient=patient, order=order, sequence=seq, drug=drug, route=route, scheduled_start=at,
             status=TreatmentSession.Status.DISCHARGED, dose_started_at=at + timedelta(minutes=25),
+            dose_mg_per_kg=STANDARD_MG_PER_KG, infusion_minutes=STANDARD_MINUTES,
             dose_ended_at=at + timedelta(minutes=65), administered_mg=dose,
             discharged_at=at + timedelta(minutes=160 if route == "intranasal" else 130)))
     return out
