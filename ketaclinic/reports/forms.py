@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from django import forms
 
+from ketaclinic.clinical import diagnosis_groups as dg
 from ketaclinic.formfields import IsoDateField, TextField
 from ketaclinic.reports.base import DIAGNOSIS_GROUPS, ReportFilters
 from ketaclinic.reports.models import ResearchConsent
 
-DIAGNOSIS_LABELS = {"unipolar": "Unipolar depression", "bipolar": "Bipolar depression", "ptsd": "PTSD",
-                    "anxiety": "Anxiety", "other": "Other"}
+DIAGNOSIS_LABELS = dg.LABELS
 ROUTE_CHOICES = [("iv", "IV infusion"), ("im", "IM injection"), ("intranasal", "Intranasal (esketamine)")]
 
 

@@ -50,6 +50,7 @@ from django.db.models import Case, CharField, Count, IntegerField, OuterRef, Q, 
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from ketaclinic.clinical import diagnosis_groups as dg
 from ketaclinic.measures.models import Administration
 from ketaclinic.patients.models import Diagnosis, Patient
 from ketaclinic.reports.models import ResearchConsent
@@ -66,15 +67,9 @@ SHIFT_MAX_DAYS = 182
 #: value of 1 to 10 may be displayed; a count below this is not shown.
 SUPPRESS_BELOW = 11
 
-#: ICD-10-CM chapter prefixes of the diagnosis groups the reports break down by (reports.base.DIAGNOSIS_GROUPS),
-#: first match in this order wins for a patient with several: bipolar before unipolar, as the two are treated
-#: differently (clinical.md §5c); anything else is "other".
-DIAGNOSIS_PREFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("bipolar", ("F31",)),
-    ("unipolar", ("F32", "F33")),
-    ("ptsd", ("F43.1",)),
-    ("anxiety", ("F40", "F41")),
-)
+#: The diagnosis groups' ICD-10-CM prefixes, in the core's order of priority (ketaclinic.clinical.diagnosis_groups:
+#: a patient with several codes is in the first group any of them falls in; anything else is "other").
+DIAGNOSIS_PREFIXES: tuple[tuple[str, tuple[str, ...]], ...] = tuple((g, dg.PREFIXES[g]) for g in dg.PRIORITY)
 
 DOSED = Q(dose_started_at__isnull=False)
 FILES = ("patients.csv", "sessions.csv", "scales.csv", "adverse_events.csv", "summary.csv")
@@ -113,7 +108,7 @@ def consented_patients(clinic):
 def _group_case(field: str = "code"):
     return Case(*(When(**{f"{field}__startswith": prefix}, then=Value(group))
                   for group, prefixes in DIAGNOSIS_PREFIXES for prefix in prefixes),
-                default=Value("other"), output_field=CharField())
+                default=Value(dg.OTHER), output_field=CharField())
 
 
 def _group_rank(field: str = "code"):
@@ -127,7 +122,7 @@ def diagnosis_group(patient_ref="pk"):
     first = (Diagnosis.objects.filter(patient=OuterRef(patient_ref))
              .exclude(status=Diagnosis.Status.ENTERED_IN_ERROR)
              .annotate(group=_group_case(), rank=_group_rank()).order_by("rank", "pk").values("group")[:1])
-    return Coalesce(Subquery(first), Value("other"), output_field=CharField())
+    return Coalesce(Subquery(first), Value(dg.OTHER), output_field=CharField())
 
 
 def _first_dosed(patient_ref: str, field: str):
