@@ -184,3 +184,24 @@ def test_the_db_worker_runs_a_report_job(transactional_db, client_for, stand_in_
     call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
     job = ReportJob.objects.get()
     assert job.status == "complete" and job.done == job.total == 3
+
+
+class Broken(registry.Entry):
+    def build(self, filters):
+        raise ValueError("the report could not be counted")
+
+
+@pytest.mark.django_db
+def test_a_job_that_fails_says_why_and_leaves_no_file(client_for, monkeypatch, django_capture_on_commit_callbacks,
+                                                      export_dir):
+    monkeypatch.setitem(registry.REPORTS, "safety", Broken("safety", "Safety", "?", "unused"))
+    prescriber = client_for("prescriber")
+    job = start(prescriber, django_capture_on_commit_callbacks, reverse("reports:report_export"), {"report": "safety"})
+    with pytest.raises(ValueError):
+        run_report_job.call(job.pk)
+    job.refresh_from_db()
+    assert job.status == "failed" and "could not be counted" in job.error and job.finished_at
+    assert not jobs.job_dir(job).exists()
+    fragment = prescriber.get(job_urls(job)["job_progress"])
+    assert b"It failed" in fragment.content and b"hx-trigger" not in fragment.content
+    assert prescriber.get(job_urls(job)["job_download"]).status_code == 404
