@@ -102,6 +102,29 @@ POLICY: dict[str, Rule] = {
     # --- audit ----------------------------------------------------------------------------------
     "audit:search": staff(CO),
     "ops:status": staff(CO, AD),  # the background worker, chain checkpoints and backups (crossapp)
+    # --- reports (issue 15) -----------------------------------------------------------------------------------
+    # Aggregates over many patients' records, each view audited with its filters. Outcomes and safety are for the
+    # clinical staff, the compliance lead and the clinic's director (clinic admin); operations also for the front
+    # desk and billing; money for billing and the clinic admin. The research export is de-identified but still a
+    # disclosure: the prescriber (medical director), compliance and the clinic admin. Recording a patient's research
+    # consent is a front-desk or clinical task, like any other consent.
+    "reports:home": ANY_STAFF,
+    "reports:outcomes": staff(CLINICAL, CO, AD),
+    "reports:outcomes_csv": staff(CLINICAL, CO, AD),
+    "reports:safety": staff(CLINICAL, CO, AD),
+    "reports:safety_csv": staff(CLINICAL, CO, AD),
+    "reports:operations": staff(P, FD, BI, CO, AD),
+    "reports:operations_csv": staff(P, FD, BI, CO, AD),
+    "reports:money": staff(BI, AD),
+    "reports:money_csv": staff(BI, AD),
+    "reports:research": staff(P, CO, AD),
+    "reports:research_consent": staff(CLINICAL, FD, AD),
+    # a whole report exported in the background: the view checks the report's own rule for the person asking;
+    # a job's page and file are served only to the person who asked for it (the view checks)
+    "reports:report_export": ANY_STAFF,
+    "reports:job": ANY_STAFF,
+    "reports:job_progress": ANY_STAFF,
+    "reports:job_download": ANY_STAFF,
     # --- JSON API ---------------------------------------------------------------------------------
     "api-1.0.0:*": ANY_STAFF,  # each operation checks its own roles too (ketaclinic/api.py)
     # --- screening, treatments, integration (issue 4) ---------------------------------------------

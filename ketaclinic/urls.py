@@ -29,6 +29,7 @@ urlpatterns = [
     path("billing/", include("ketaclinic.billing.urls")),
     path("reminders/", include("ketaclinic.reminders.urls")),
     path("messages/", include("ketaclinic.messaging.urls")),
+    path("reports/", include("ketaclinic.reports.urls")),
     path("fhir/R4/", include("ketaclinic.fhir.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

@@ -19,6 +19,7 @@ NAVIGATION: list[tuple[str, str]] = [
     ("Outcomes", "measures:worklist"),
     ("Custody", "custody:home"),
     ("Billing", "billing:worklist"),
+    ("Reports", "reports:home"),  # outcomes, safety, operations, money; the research export
     ("Audit log", "audit:search"),
     ("Break-glass reviews", "patients:break_glass_reviews"),  # records opened outside a care team (compliance)
     ("Patient education", "portal:education"),  # the portal's education pages: write, preview, approve

@@ -28,6 +28,8 @@ APPEND_ONLY_TABLES: list[str] = [
     "billing_priceversion", "billing_invoiceline", "billing_payment", "billing_estimateline", "billing_invoice",
     # break-glass chart access and its compliance review (issue 17)
     "patients_breakglassaccess", "patients_breakglassreview",
+    # a patient's research consent decisions (issue 15): a new decision is a new row
+    "reports_researchconsent",
 ]
 
 #: Tables where one column may be written once after the row is added (NULL -> a value) and nothing else may

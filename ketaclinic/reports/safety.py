@@ -380,8 +380,9 @@ def _paused_stopped(pauses, routes, total) -> Section:
                            per_100(p.get("sessions", 0), r["dosed"]), r["stopped_early"],
                            per_100(r["stopped_early"], r["dosed"]), r["transferred"],
                            per_100(r["transferred"], r["dosed"])))
-    sums = [sum(row[i] for row in table_rows) for i in range(1, 9)]
-    table_rows.append(("All routes", total["dosed"], sums[1], sums[2], per_100(sums[1], total["dosed"]),
+    # the per-100 columns of a route with no dosed session are None: only the counts are summed
+    paused, automatic = (sum(row[i] for row in table_rows) for i in (2, 3))
+    table_rows.append(("All routes", total["dosed"], paused, automatic, per_100(paused, total["dosed"]),
                        total["stopped_early"], per_100(total["stopped_early"], total["dosed"]), total["transferred"],
                        per_100(total["transferred"], total["dosed"])))
     return Section(

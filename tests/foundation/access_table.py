@@ -237,6 +237,21 @@ messaging:attachment              P N T . . . .    GET
 messaging:my_messages             patient          GET
 messaging:my_thread               patient          GET
 messaging:my_attachment           patient          GET
+reports:home                      P N T F B C A    GET
+reports:outcomes                  P N T . . C A    GET
+reports:outcomes_csv              P N T . . C A    GET
+reports:safety                    P N T . . C A    GET
+reports:safety_csv                P N T . . C A    GET
+reports:operations                P . . F B C A    GET
+reports:operations_csv            P . . F B C A    GET
+reports:money                     . . . . B . A    GET
+reports:money_csv                 . . . . B . A    GET
+reports:research                  P . . . . C A    GET
+reports:research_consent          P N T F . . A    GET
+reports:report_export             P N T F B C A    POST
+reports:job                       P N T F B C A    GET
+reports:job_progress              P N T F B C A    GET
+reports:job_download              P N T F B C A    GET
 """
 
 STAFF_IDENTITIES = tuple(ROLE_COLUMNS.values())

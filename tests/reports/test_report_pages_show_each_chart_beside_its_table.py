@@ -21,9 +21,13 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def one_session(clinic, staff, make_patient):
+def rooms(clinic, staff):
+    return make_rooms(clinic, staff["clinic_admin"])
+
+
+@pytest.fixture
+def one_session(rooms, staff, make_patient):
     """A patient dosed and discharged two days ago, so every report has a row to show."""
-    rooms = make_rooms(clinic, staff["clinic_admin"])
     return dosed_session(make_patient(legal_family_name="Charted"), staff,
                          start=timezone.now() - timedelta(days=2), rooms=rooms)
 
@@ -102,3 +106,15 @@ def test_the_list_of_reports_shows_only_what_the_viewer_may_open(role, sees, cli
     for slug, entry in REPORTS.items():
         assert (f'href="/reports/{slug}/"' in html) is (entry.title in sees)
     assert ('href="/reports/research/"' in html) is (role == "clinic_admin")
+
+
+@pytest.mark.parametrize("slug", sorted(REPORTS))
+def test_a_route_booked_but_never_dosed_shows_dashes_not_an_error(slug, rooms, staff, make_patient, client_for,
+                                                                   one_session):
+    """An IM series booked today and not yet given: its route has sessions but no dosed one, so its rates have no
+    denominator."""
+    from tests.factories import IM, book_now, make_order
+
+    book_now(make_order(make_patient(legal_family_name="Booked"), staff, data=IM), staff, rooms)
+    page = client_for(WHO[slug]).get(f"/reports/{slug}/")
+    assert page.status_code == 200
