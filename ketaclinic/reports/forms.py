@@ -88,12 +88,10 @@ class ReportExportForm(ReportFilterForm):
     """Export one whole report in the background: which report (posted by its page) and its filters (the page's
     query string, or posted fields)."""
 
-    report = forms.SlugField(max_length=40, widget=forms.HiddenInput)
+    report = forms.ChoiceField(widget=forms.HiddenInput, error_messages={"invalid_choice": "There is no such report."})
 
-    def clean_report(self):
+    def __init__(self, *args, **kwargs):
         from ketaclinic.reports.registry import REPORTS
 
-        slug = self.cleaned_data["report"]
-        if slug not in REPORTS:
-            raise forms.ValidationError("There is no such report.", code="invalid")
-        return slug
+        super().__init__(*args, **kwargs)
+        self.fields["report"].choices = [(slug, e.title) for slug, e in REPORTS.items()]

@@ -168,8 +168,9 @@ def test_chart_query_count_does_not_grow_with_history(client_for, patient, actor
         services.add_diagnosis(actor=actor_for("prescriber"), patient=patient, code=code)
     large = _chart_queries(c, patient)
     # +1: Appointments; +2: the care team and the staff it may add (a prescriber reads this chart); +1: whether the
-    # patient has an active portal account (the secure-messages section offers writing only then)
-    assert small == large == 28, f"chart page: {small} queries, {large} with two months of history"
+    # patient has an active portal account (the secure-messages section offers writing only then); +1: the patient's
+    # latest research consent decision
+    assert small == large == 29, f"chart page: {small} queries, {large} with two months of history"
 
 
 def test_search_page_query_budget(client_for, make_patient):
