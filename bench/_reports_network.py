@@ -52,6 +52,10 @@ SCALE_BASE = {"phq9": (13, 27), "gad7": (10, 21), "pcl5": (38, 75)}
 AE_KINDS = (("nausea", 30), ("dizziness", 15), ("hypertension", 12), ("anxiety", 10), ("headache", 8),
             ("vomiting", 6), ("agitation", 5), ("emergence", 4), ("sedation", 4), ("tachycardia", 3),
             ("desaturation", 2), ("other", 1))
+LOADED = ("patients_patient", "patients_diagnosis", "treatments_treatmentorder", "treatments_treatmentsession",
+          "treatments_vitalsreading", "treatments_sessionevent", "treatments_adverseevent", "treatments_remsform",
+          "integration_integrationsession", "scheduling_appointment", "billing_invoice", "billing_invoiceline",
+          "billing_payment", "measures_administration", "measures_itemanswer", "measures_safetytask")
 PHQ_LOINC_ANSWERS = ("LA6568-5", "LA6569-3", "LA6570-1", "LA6571-9")
 
 
@@ -160,6 +164,16 @@ def build(sessions: int = 1_000_000, administrations: int = 1_000_000, seed: int
         # would take most of the build, so they are off for this transaction (superuser, as in pg-throwaway). So
         # are the append-only triggers, which refuse updates and deletes only: this builder only inserts.
         cur.execute("SET LOCAL session_replication_role = replica")
+        # Plain indexes are built once after the load (much faster than kept up row by row); the ones behind a
+        # primary key or unique constraint stay.
+        cur.execute("""SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i
+                       JOIN pg_class t ON t.oid = i.indrelid
+                       WHERE t.relname = ANY(%s) AND NOT EXISTS (SELECT 1 FROM pg_constraint c
+                                                                WHERE c.conindid = i.indexrelid)""",
+                    [list(LOADED)])
+        deferred_indexes = cur.fetchall()
+        for name, _ in deferred_indexes:
+            cur.execute(f'DROP INDEX "{name}"' if not name.startswith('"') else f"DROP INDEX {name}")
         # ---- patients
         P = max(10, sessions // 10)
         pid = np.arange(1, P + 1)
@@ -567,6 +581,10 @@ def build(sessions: int = 1_000_000, administrations: int = 1_000_000, seed: int
                        "action_note": "", "origin": "", "origin_path": ""})
         lap("safety tasks", NT)
 
+        log(f"  rebuilding {len(deferred_indexes)} indexes ...")
+        for _, definition in deferred_indexes:
+            cur.execute(definition)
+        lap("indexes rebuilt", len(deferred_indexes))
         for table in ("patients_patient", "treatments_treatmentorder", "treatments_treatmentsession",
                       "treatments_vitalsreading", "billing_invoice", "measures_administration"):
             _reset_sequence(cur, table)

@@ -146,6 +146,7 @@ import duckdb
 job = json.load(open(sys.argv[1]))
 con = duckdb.connect(job["db"])
 con.execute("SET TimeZone = 'UTC'")
+con.execute("SET integer_division = true")  # PostgreSQL's int / int
 out = {"version": duckdb.__version__, "threads": con.execute("SELECT current_setting('threads')").fetchone()[0],
        "convert_s": 0.0, "reports": {}}
 t0 = time.perf_counter()
@@ -223,6 +224,9 @@ def main() -> None:
     ap.add_argument("--reuse", action="store_true", help="use the network already in the database")
     ap.add_argument("--only", help="comma-separated report slugs")
     ap.add_argument("--timeout", type=int, default=60, help="PostgreSQL statement timeout for the reports, seconds")
+    ap.add_argument("--skip", action="append", default=[],
+                    help="'slug' or 'slug|filters label' to leave out (a report whose statement never returns: "
+                         "PostgreSQL does not cancel a statement while it is still being planned)")
     ap.add_argument("--no-duckdb", action="store_true")
     ap.add_argument("--keep", help="keep the CSV/Parquet export and DuckDB's venv in this directory")
     args = ap.parse_args()
@@ -231,7 +235,6 @@ def main() -> None:
     setup_django()
     import _reports_network
     from django.db import OperationalError, connection
-    from django.db.backends.signals import connection_created
     from django.utils import timezone
 
     from ketaclinic.clinic.models import Clinic
@@ -250,20 +253,20 @@ def main() -> None:
         n_sess, n_adm, n_vit, version = c.fetchone()
     today = timezone.localdate(timezone.now(), Clinic.objects.order_by("pk").first().tz)
     reports = [REPORTS[s] for s in (args.only.split(",") if args.only else REPORTS)]
-    timeout_ms = args.timeout * 1000
-
-    def limit_statements(sender, connection, **kwargs):
+    def limit_statements():
         with connection.cursor() as c:
-            c.execute(f"SET statement_timeout = {timeout_ms}")
+            c.execute(f"SET statement_timeout = {args.timeout * 1000}")
 
-    connection_created.connect(limit_statements)
-    connection.close()
     floor = median_ms(lambda: Clinic.objects.order_by("pk").first(), max(args.runs, 20))
     load_before = os.getloadavg()
     rows, queries, pg_results = [], {}, {}
     for entry in reports:
         for label, filters in variants(today):
             key = f"{entry.slug} | {label}"
+            if entry.slug in args.skip or f"{entry.slug}|{label}" in args.skip:
+                print(f"  {key}: skipped (--skip)", flush=True)
+                continue
+            limit_statements()
             cap = Capture(connection)
             t0 = time.perf_counter()
             try:
@@ -336,6 +339,11 @@ def main() -> None:
         same = "-"
         if d and key in pg_results:
             agree = [r == p for r, p in zip(d["results"], pg_results[key], strict=True) if r is not None]
+            for i, (r, p) in enumerate(zip(d["results"], pg_results[key], strict=True)):
+                if r is not None and r != p:
+                    diff = [(a, b) for a, b in zip(p, r, strict=False) if a != b][:2]
+                    notes.append(f"  {key}: statement {i} answers differ ({len(p)} rows on PostgreSQL, {len(r)} on "
+                                 f"DuckDB; first differences PostgreSQL vs DuckDB: {diff})")
             same = ("same" if all(agree) and not d["errors"] else
                     f"{sum(agree)}/{len(pg_results[key])} statements agree")
             notes.extend(f"  {key}: {e}" for e in d["errors"])
@@ -346,7 +354,7 @@ def main() -> None:
               f"{(f'{ratio:6.1f}' if ratio else '     -')}  {'yes' if ms < TARGET_MS else 'NO':4} "
               f"{('yes' if ratio <= TARGET_RATIO else 'NO') if ratio else '-':4}  {same} ({nq} queries)")
     if notes:
-        print("\nStatements DuckDB could not run (left out of its time):")
+        print("\nStatements DuckDB could not run (left out of its time), and answers that differ:")
         print("\n".join(notes))
 
 
