@@ -40,6 +40,13 @@ AS = {
     "portal:done": (None, "answered"), "records:session_pdf": (None, "signed_session"),
     "billing:superbill_pdf": (None, "billed_patient"), "portal:visit_pdf": ("patient_2", "signed_session"),
     "reminders:patient": (None, "patient"), "messaging:start": (None, "patient"),
+    "messaging:thread": (None, "thread"), "messaging:my_thread": (None, "thread"),
+    "messaging:attachment": (None, "attachment"), "messaging:my_attachment": (None, "attachment"),
+    "portal:learn_page": (None, "education_page"), "portal:education_edit": (None, "education_page"),
+    "scheduling:my_reschedule": (None, "appointment"), "scheduling:my_cancel": (None, "appointment"),
+    "reports:research_consent": (None, "patient"),
+    "reports:job": (None, "report_job"), "reports:job_progress": (None, "report_job"),
+    "reports:job_download": (None, "report_job"),
 }
 #: The cockpit is opened once more for each other phase the world holds a session at.
 MORE_OBJECTS = {"treatments:cockpit": ("prepared_session", "dosing_session", "observing_session")}
@@ -134,6 +141,8 @@ def _more_of_the_journey(world):
     # left due, not issued: an issued estimate's trigger refuses the flush that ends a browser test's database
     open_every_day(clinic, actor("clinic_admin"), [users["prescriber"]], opens=time(0, 0), closes=time(23, 59))
     follow_up = next(t for t in scheduling.types_for(clinic) if t.code == "follow_up")
+    follow_up = scheduling.update_type(actor=actor("clinic_admin"), type=follow_up, minutes=follow_up.minutes,
+                                       active=True, self_bookable=True)  # the patient may move it in the portal
     appointment = scheduling.book_appointment(actor=actor("front_desk"), clinic=clinic, type=follow_up,
                                               start=next_week_at(clinic, 11), clinician=users["prescriber"],
                                               room=Room.objects.get(name="Consult Room"), patient=patient)
@@ -148,6 +157,26 @@ def _more_of_the_journey(world):
     stranger = register_patient(actor=actor("front_desk"), clinic=clinic, confirm_duplicate=True, data={
         "legal_given_name": "Sam", "legal_family_name": "Stranger", "date_of_birth": date(1991, 5, 6),
         "sex_at_birth": "male"})
+    from ketaclinic.messaging import services as messaging
+    from ketaclinic.messaging.services import Upload
+    from ketaclinic.portal import education
+    from tests.messaging.conftest import PDF
+
+    sent = messaging.start_thread(actor=actor("nurse"), patient=patient, subject="Before Thursday",
+                                  body="Your preparation sheet is attached.",
+                                  upload=Upload(data=PDF, name="preparation.pdf", size=len(PDF)))
+    education.install_shipped(clinic=clinic)
+    first_page = education.EducationPage.objects.filter(clinic=clinic).order_by("position").first()
+    education.approve(actor=actor("prescriber"), version=first_page.versions.order_by("number").first())
+    from ketaclinic.reports import jobs as report_jobs
+    from ketaclinic.reports.base import ReportFilters
+    from ketaclinic.reports.tasks import run_report_job
+
+    report_job = report_jobs.start_report_csv(actor=actor("nurse"), clinic=clinic, slug="safety",
+                                              filters=ReportFilters())
+    run_report_job.call(report_job.pk)  # written, as the task worker would: its page offers the download
+    ids.update(report_job=report_job)
+    ids.update(thread=sent.message.thread, attachment=sent.attachment, education_page=first_page.slug)
     ids.update(answered=answered, stranger=stranger, signed_session=signed, invoice=invoice, payment=payment, offer=offer, estimate=estimate,
                appointment=appointment, draft=draft, waste=waste, fhir_client=client, billed_patient=blair)
 
