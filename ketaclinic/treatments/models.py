@@ -251,7 +251,11 @@ class VitalsReading(Recorded):
 
     class Meta:
         ordering = ["taken_at", "pk"]
-        indexes = [models.Index(fields=["session", "taken_at"], name="vitals_session_at")]
+        indexes = [
+            models.Index(fields=["session", "taken_at"], name="vitals_session_at"),
+            # The safety report's readings at HOLD or STOP (a few % of all readings), per session.
+            models.Index(fields=["session"], condition=models.Q(level__gte=2), name="vitals_hold_stop_session"),
+        ]
 
     LEVELS = {0: "ok", 1: "caution", 2: "hold", 3: "stop"}
 
@@ -311,6 +315,10 @@ class SessionEvent(ByAt):
     note = models.CharField(max_length=300, blank=True)
     # A pause or stop recorded automatically for a vitals reading at HOLD or STOP (hold means hold).
     reading = models.ForeignKey("VitalsReading", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta(ByAt.Meta):
+        # The safety report's paused sessions: pauses are a few % of the dosing events.
+        indexes = [models.Index(fields=["session"], condition=models.Q(kind="pause"), name="event_pause_session")]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.at:%H:%M}"
