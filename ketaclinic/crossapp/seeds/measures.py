@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from ketaclinic.audit import seals
 from ketaclinic.audit.services import Actor
+from ketaclinic.clinic.models import Chair, Room
 from ketaclinic.measures import services
 from ketaclinic.measures.models import MeasureSchedule, Timing
 from ketaclinic.measures.schedule import DEFAULT_PLAN, refresh_due_items
@@ -53,12 +54,17 @@ def _series(patient, prescriber, start, n: int, rng, boosters: list) -> list[Tre
     seals.seal_demo_history(Actor(user=prescriber, roles=prescriber.role_set()), order)
     mg = (Decimal(rng.randrange(28, 45)) if route == "iv" else Decimal(56))
     days = [start + timedelta(days=int(round(i * 7 / order.sessions_per_week))) for i in range(n)] + boosters
+    # booked in the clinic's infusion chairs, so the chair-use report counts these weeks too
+    chairs = list(Chair.objects.filter(room__clinic=patient.clinic, room__kind=Room.Kind.INFUSION)
+                  .select_related("room").order_by("pk"))
     out = []
     for seq, day in enumerate(days, 1):
+        chair = chairs[(patient.pk + seq) % len(chairs)] if chairs else None
         at = day.replace(hour=9 + rng.randrange(0, 6), minute=0, second=0, microsecond=0)
         dose = Decimal(84) if route == "intranasal" and seq > 2 else mg
         out.append(TreatmentSession.objects.create(
             patient=patient, order=order, sequence=seq, drug=drug, route=route, scheduled_start=at,
+            room=chair.room if chair else None, chair=chair,
             status=TreatmentSession.Status.DISCHARGED, dose_started_at=at + timedelta(minutes=25),
             dose_mg_per_kg=STANDARD_MG_PER_KG, infusion_minutes=STANDARD_MINUTES,
             dose_ended_at=at + timedelta(minutes=65), administered_mg=dose,
