@@ -16,7 +16,7 @@ from ketaclinic.billing.models import Invoice, InvoiceLine, Payment, Service
 from ketaclinic.billing.services import BUCKETS, aging
 from ketaclinic.clinic.models import current_clinic
 from ketaclinic.reports.base import Chart, Column, Report, ReportFilters, Section, Series, Table
-from ketaclinic.reports.safety import diagnosis_exists, in_period, not_applied, notes, session_q
+from ketaclinic.reports.filters import DIAGNOSIS_NOTE, in_group, in_period, not_applied, notes, session_q
 
 CENTS = Decimal("0.01")
 
@@ -52,7 +52,8 @@ def build(filters: ReportFilters) -> Report:
                       "Prescriber, room and route filters keep only treatment-session invoices (the session's "
                       "prescriber who signed its order, its room, its route); visits, integration sessions, "
                       "fees for missed visits and package sales have none." if _session_only(filters) else "",
-                      f"Days are the clinic's calendar days ({tz})."))
+                      f"Days are the clinic's calendar days ({tz}).",
+                      DIAGNOSIS_NOTE if filters.diagnosis else ""))
 
 
 def _by_service(filters: ReportFilters, clinic) -> Section:
@@ -60,7 +61,7 @@ def _by_service(filters: ReportFilters, clinic) -> Section:
     lines = InvoiceLine.objects.filter(_invoice_q(filters, tz, "invoice__"), invoice__clinic=clinic).exclude(
         invoice__kind=Invoice.Kind.PACKAGE)
     if filters.diagnosis:
-        lines = lines.filter(diagnosis_exists(filters.diagnosis, "invoice__patient"))
+        lines = lines.filter(in_group(filters.diagnosis, "invoice__patient"))
     drawn = Payment.objects.filter(invoice=OuterRef("invoice"), method=Payment.Method.PACKAGE,
                                    kind=Payment.Kind.PAYMENT)
     rows = {r["service"]: r for r in lines.values("service").annotate(
@@ -95,7 +96,7 @@ def _packages(filters: ReportFilters, clinic) -> Section:
     sold = Invoice.objects.filter(kind=Invoice.Kind.PACKAGE, voided_at__isnull=True, clinic=clinic).filter(
         in_period("issued_at", filters, tz))
     if filters.diagnosis:
-        sold = sold.filter(diagnosis_exists(filters.diagnosis))
+        sold = sold.filter(in_group(filters.diagnosis))
     rows = list(sold.values("package__name", "package__service").annotate(
         n=Count("pk"), sessions=Sum("package__sessions"), price=Sum("total_cents")).order_by("package__name"))
     table_rows = [(r["package__name"], Service(r["package__service"]).label if r["package__service"] in Service.values
@@ -122,7 +123,7 @@ def _received(filters: ReportFilters, clinic) -> Section:
     if _session_only(filters):
         pays = pays.filter(session_q(filters, tz, "invoice__treatment_session__", dated=False))
     if filters.diagnosis:
-        pays = pays.filter(diagnosis_exists(filters.diagnosis, "invoice__patient"))
+        pays = pays.filter(in_group(filters.diagnosis, "invoice__patient"))
     sums = {(r["method"], r["kind"]): r for r in pays.values("method", "kind").annotate(
         n=Count("pk"), cents=Sum("amount_cents")).order_by()}
     K = Payment.Kind

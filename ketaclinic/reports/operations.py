@@ -21,10 +21,11 @@ from ketaclinic.clinical.settings import spec
 from ketaclinic.integration.models import IntegrationSession
 from ketaclinic.patients.models import Patient
 from ketaclinic.reports.base import Chart, Column, Report, ReportFilters, Section, Series, Table
-from ketaclinic.reports.safety import (
+from ketaclinic.reports.filters import (
+    DIAGNOSIS_NOTE,
     ROUTE_ORDER,
-    diagnosis_exists,
     duration,
+    in_group,
     in_period,
     not_applied,
     notes,
@@ -58,7 +59,8 @@ def build(filters: ReportFilters) -> Report:
                   question="Are chairs used, do patients come, and how fast do they get to treatment?",
                   filters=filters, sections=sections, notes=[
                       f"Days are the clinic's own calendar days ({clinic.time_zone}). Prescriber: the prescriber "
-                      "who signed the session's treatment order; room: the room it was booked in."])
+                      "who signed the session's treatment order; room: the room it was booked in.",
+                      DIAGNOSIS_NOTE])
 
 
 # ---------------------------------------------------------------------------------------------- chair use
@@ -128,7 +130,7 @@ def _no_shows(filters: ReportFilters, clinic) -> list[Section]:
     if filters.room_id:
         appts = appts.filter(room_id=filters.room_id)
     if filters.diagnosis:
-        appts = appts.filter(diagnosis_exists(filters.diagnosis))
+        appts = appts.filter(in_group(filters.diagnosis))
     by_type = list(appts.values("type__code", "type__label").annotate(
         due=Count("pk"), missed=Count("pk", filter=Q(status=Appointment.Status.NO_SHOW))).order_by("type__code"))
     appt_rows = [(r["type__label"], r["due"], r["missed"], pct(r["missed"], r["due"])) for r in by_type]
@@ -169,7 +171,7 @@ def _referral(filters: ReportFilters, clinic) -> Section:
         first_dosed=Min("treatment_sessions__dose_started_at", filter=first)).filter(
         in_period("first_dosed", filters, tz), first_dosed__isnull=False)
     if filters.diagnosis:
-        patients = patients.filter(diagnosis_exists(filters.diagnosis, "pk"))
+        patients = patients.filter(in_group(filters.diagnosis, "pk"))
     waits = patients.order_by().annotate(wait=duration("first_dosed", "created_at"))
     n, median, p90 = percentiles(waits, "wait")
 
@@ -222,7 +224,7 @@ def _rems(filters: ReportFilters, clinic, today: date) -> Section:
     tz = clinic.tz
     forms = RemsForm.objects.filter(session_q(filters, tz, "session__")).order_by()
     if filters.diagnosis:
-        forms = forms.filter(diagnosis_exists(filters.diagnosis, "session__patient"))
+        forms = forms.filter(in_group(filters.diagnosis, "session__patient"))
     done = (RemsForm.Status.COMPLETE, RemsForm.Status.TRANSFERRED)
     submitted = Q(status=RemsForm.Status.SUBMITTED)
     c = forms.annotate(sent_on=TruncDate("submitted_at", tzinfo=tz)).aggregate(
@@ -259,7 +261,7 @@ def _integration(filters: ReportFilters, clinic) -> Section:
     tz = clinic.tz
     offers = IntegrationSession.objects.filter(session_q(filters, tz, "dosing_session__")).order_by()
     if filters.diagnosis:
-        offers = offers.filter(diagnosis_exists(filters.diagnosis))
+        offers = offers.filter(in_group(filters.diagnosis))
     St = IntegrationSession.Status
     c = offers.aggregate(
         offered=Count("pk"), booked=Count("pk", filter=Q(status__in=(St.BOOKED, St.COMPLETED))),

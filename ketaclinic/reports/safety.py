@@ -5,179 +5,42 @@ the period); Python only lays the grouped rows out as tables. ``build`` makes th
 data: the clinic, the sessions by route and dose, the HOLD/STOP readings, the pauses, the adverse events, the
 safety tasks and their acknowledgement times (one query with window functions for the median and 90th percentile).
 
-The helpers at the top (the period, the filters, percentiles) are shared by the operations and money reports.
+The period, the filters (the diagnosis group is the core's one-group rule) and percentiles are shared with the
+operations and money reports: ketaclinic/reports/filters.py.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
-from django.db import connection
-from django.db.models import (
-    Case,
-    Count,
-    DecimalField,
-    Exists,
-    ExpressionWrapper,
-    F,
-    OuterRef,
-    Q,
-    QuerySet,
-    Value,
-    When,
-)
-from django.db.models import DurationField as DurationOut
+from django.db.models import Case, Count, DecimalField, F, Q, Value, When
 from django.utils import timezone
 
 from ketaclinic.clinic.models import Clinic, current_clinic
 from ketaclinic.clinical import settings as clinical_settings
 from ketaclinic.measures.models import SafetyTask
-from ketaclinic.patients.models import Diagnosis
 from ketaclinic.reports.base import Chart, Column, Report, ReportFilters, Section, Series, Table
+from ketaclinic.reports.filters import (
+    DIAGNOSIS_NOTE,
+    ROUTE_ORDER,
+    duration,
+    in_group,
+    in_period,
+    not_applied,
+    notes,
+    per_100,
+    percentiles,
+    route_label,
+    sessions,
+)
 from ketaclinic.treatments.models import AdverseEvent, Route, SessionEvent, TreatmentSession, VitalsReading
 
 S = TreatmentSession.Status
 
-# ----------------------------------------------------------------------------------------- shared: the filters
-try:  # the core's grouping rule, when it is there (ketaclinic/clinical/diagnosis_groups.py)
-    from ketaclinic.clinical.diagnosis_groups import GROUP_PREFIXES as _CORE_PREFIXES  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - depends on the other module being in the tree
-    _CORE_PREFIXES = None
-
-#: ICD-10-CM prefixes of each diagnosis group (F32/F33 unipolar depression, F31 bipolar disorder, F43.1 PTSD,
-#: F41 other anxiety disorders: the ICD-10-CM chapter V categories, clinical.md §5 ICD-10-CM rows). Used only
-#: until the core's ketaclinic.clinical.diagnosis_groups is in the tree.
-LOCAL_PREFIXES: dict[str, tuple[str, ...]] = {
-    "unipolar": ("F32", "F33"), "bipolar": ("F31",), "ptsd": ("F43.1",), "anxiety": ("F41",)}
-GROUP_PREFIXES: dict[str, tuple[str, ...]] = dict(_CORE_PREFIXES) if _CORE_PREFIXES else LOCAL_PREFIXES
-
-
-def _code_q(prefixes) -> Q:
-    q = Q(pk__in=[])
-    for p in prefixes:
-        q |= Q(code__istartswith=p)
-    return q
-
-
-def diagnosis_exists(group: str, patient_ref: str = "patient") -> Exists | Q:
-    """A condition on the patient (``patient_ref``: the path to the patient's id from the query's model) that they
-    have a diagnosis of ``group`` on their chart (not entered in error); "other": none of the groups'."""
-    live = Diagnosis.objects.filter(patient=OuterRef(patient_ref)).exclude(status=Diagnosis.Status.ENTERED_IN_ERROR)
-    if group == "other":
-        return ~Exists(live.filter(_code_q(p for ps in GROUP_PREFIXES.values() for p in ps)))
-    return Exists(live.filter(_code_q(GROUP_PREFIXES.get(group, ()))))
-
-
-def day_start(day: date, tz) -> datetime:
-    """The first moment of the clinic-local ``day``."""
-    from ketaclinic.inputs import wall_clock_moment
-
-    return wall_clock_moment(day, time(0, 0), tz) or datetime.combine(day, time(0, 0), tzinfo=tz)
-
-
-def period(filters: ReportFilters, tz) -> tuple[datetime | None, datetime | None]:
-    """[from, until): the moments bounding the clinic-local days start..end (inclusive)."""
-    since = day_start(filters.start, tz) if filters.start else None
-    until = day_start(filters.end + timedelta(days=1), tz) if filters.end else None
-    return since, until
-
-
-def in_period(field: str, filters: ReportFilters, tz) -> Q:
-    since, until = period(filters, tz)
-    q = Q()
-    if since is not None:
-        q &= Q(**{f"{field}__gte": since})
-    if until is not None:
-        q &= Q(**{f"{field}__lt": until})
-    return q
-
-
-def session_q(filters: ReportFilters, tz, prefix: str = "", *, dated: bool = True) -> Q:
-    """Every filter on a treatment session (``prefix``: the path to the session, e.g. "session__"): its
-    clinic-local day, the prescriber who signed its order, its room, its route."""
-    q = in_period(f"{prefix}scheduled_start", filters, tz) if dated else Q()
-    if filters.prescriber_id:
-        q &= Q(**{f"{prefix}order__signed_by_id": filters.prescriber_id})
-    if filters.room_id:
-        q &= Q(**{f"{prefix}room_id": filters.room_id})
-    if filters.route:
-        q &= Q(**{f"{prefix}route": filters.route})
-    return q
-
-
-def sessions(filters: ReportFilters, tz, *, dated: bool = True) -> QuerySet:
-    """The treatment sessions the filters select (cancelled ones included: each figure says what it counts)."""
-    qs = TreatmentSession.objects.filter(session_q(filters, tz, dated=dated))
-    if filters.diagnosis:
-        qs = qs.filter(diagnosis_exists(filters.diagnosis))
-    return qs.order_by()
-
-
-def percentiles(qs: QuerySet, column: str) -> tuple[int, object, object]:
-    """(n, median, 90th percentile) of ``column`` over the rows of ``qs``, in one query that works on SQLite and
-    PostgreSQL alike: the rows numbered in order of the value and counted with window functions, and only the
-    middle row(s) and the nearest-rank 90th percentile row (rank ceil(0.9 n)) read back. The median of an even
-    count is the mean of the two middle values."""
-    inner, params = qs.values(column).query.sql_with_params()
-    sql = (f"SELECT v, rn, n FROM (SELECT r.{column} AS v, ROW_NUMBER() OVER (ORDER BY r.{column}) AS rn, "
-           f"COUNT(*) OVER () AS n FROM ({inner}) r WHERE r.{column} IS NOT NULL) ranked "
-           f"WHERE rn = (n + 1) / 2 OR rn = (n + 2) / 2 OR rn = (9 * n + 9) / 10")
-    with connection.cursor() as cur:
-        cur.execute(sql, params)
-        rows = cur.fetchall()
-    if not rows:
-        return 0, None, None
-    n = int(rows[0][2])
-    value = {int(rn): _as_seconds(v) for v, rn, _ in rows}
-    middle = [value[(n + 1) // 2], value[(n + 2) // 2]]
-    return n, sum(middle) / 2, value[(9 * n + 9) // 10]
-
-
-def _as_seconds(v) -> float:
-    """A duration as the database gives it back (an interval on PostgreSQL, microseconds on SQLite), or a plain
-    number, as a float (seconds for a duration)."""
-    if isinstance(v, timedelta):
-        return v.total_seconds()
-    if connection.vendor == "sqlite" and isinstance(v, int):  # django_timestamp_diff: microseconds
-        return v / 1_000_000
-    return float(v)
-
-
-def duration(a: str, b: str) -> ExpressionWrapper:
-    return ExpressionWrapper(F(a) - F(b), output_field=DurationOut())
-
-
-def per_100(count: int, of: int) -> float | None:
-    return None if not of else round(100 * count / of, 1)
-
-
-def pct(count: int, of: int) -> float | None:
-    return per_100(count, of)
-
-
-def not_applied(filters: ReportFilters, *names: str) -> str:
-    """A note naming the filters the user set that a section cannot apply (empty when none is set)."""
-    labels = {"prescriber": "prescriber", "room": "room", "route": "route", "diagnosis": "diagnosis group",
-              "dates": "date range"}
-    on = {"prescriber": filters.prescriber_id, "room": filters.room_id, "route": filters.route,
-          "diagnosis": filters.diagnosis, "dates": filters.start or filters.end}
-    set_ = [labels[n] for n in names if on[n]]
-    return f"Filter not applied here: {', '.join(set_)} (these records have none)." if set_ else ""
-
-
-def notes(*lines: str) -> list[str]:
-    return [x for x in lines if x]
-
-
-def route_label(code: str) -> str:
-    return Route(code).label if code in Route.values else code
-
-
 # ----------------------------------------------------------------------------------------------- the report
 DOSED = Q(dose_started_at__isnull=False)
 HELD = Q(checked_in_at__isnull=False) & ~Q(status__in=(S.CANCELLED, S.NO_SHOW))
-ROUTE_ORDER = [r.value for r in Route]
 
 
 def _band(route: str, dose) -> str:
@@ -228,15 +91,19 @@ def build(filters: ReportFilters) -> Report:
         sessions=Count("session", distinct=True),
         automatic=Count("session", distinct=True, filter=Q(reading__isnull=False))).order_by()}
 
-    # 4. adverse events
-    ae_rows = list(AdverseEvent.objects.filter(session__in=scope).annotate(
+    # 4. adverse events, split by whether their session was dosed: only those of dosed sessions are in the
+    # per-100-dosed-sessions rates (their denominator); the others are shown on their own row
+    ae_all = list(AdverseEvent.objects.filter(session__in=scope).annotate(
         route=F("session__route"),
         dose=Case(When(session__route=Route.INTRANASAL, then=F("session__prepared_dose_mg")),
                   default=F("session__dose_mg_per_kg"), output_field=DecimalField(max_digits=9, decimal_places=3)),
-    ).values("kind", "severity", "route", "dose").annotate(n=Count("pk")).order_by())
+        dosed=Case(When(session__dose_started_at__isnull=False, then=Value(True)), default=Value(False)),
+    ).values("kind", "severity", "route", "dose", "dosed").annotate(n=Count("pk")).order_by())
+    ae_rows = [r for r in ae_all if r["dosed"]]
+    undosed = [r for r in ae_all if not r["dosed"]]
 
     sections = [
-        _adverse_by_kind(ae_rows, total["dosed"]),
+        _adverse_by_kind(ae_rows, undosed, total["dosed"]),
         _adverse_by_route(ae_rows, routes),
         _adverse_by_dose(ae_rows, by_dose),
         _excursions(readings, routes, total),
@@ -250,15 +117,14 @@ def build(filters: ReportFilters) -> Report:
                       f"Sessions are counted on the clinic-local day they were booked for ({clinic.time_zone}); "
                       "cancelled sessions and no-shows never count as dosed or held.",
                       "Prescriber: the prescriber who signed the session's treatment order. Room: the room the "
-                      "session was booked in. Diagnosis group: a diagnosis on the patient's chart (not entered in "
-                      "error) whose ICD-10-CM code starts with the group's prefixes: "
-                      + "; ".join(f"{g} {', '.join(p)}" for g, p in GROUP_PREFIXES.items()) + "."])
+                      "session was booked in.", DIAGNOSIS_NOTE])
 
 
 SEVERITIES = [s.value for s in AdverseEvent.Severity]
+UNDOSED_ROW = "On sessions never dosed (not in the rates)"
 
 
-def _adverse_by_kind(rows, dosed: int) -> Section:
+def _adverse_by_kind(rows, undosed, dosed: int) -> Section:
     kinds: dict[str, dict[str, int]] = {}
     for r in rows:
         kinds.setdefault(r["kind"], dict.fromkeys(SEVERITIES, 0))[r["severity"]] += r["n"]
@@ -270,19 +136,29 @@ def _adverse_by_kind(rows, dosed: int) -> Section:
     n_all = sum(r[1] for r in table_rows)
     table_rows.append(("All adverse events", n_all, per_100(n_all, dosed),
                        *(sum(kinds[k][s] for k in kinds) for s in SEVERITIES)))
+    chart_rows = table_rows[:-1]
+    if undosed:
+        table_rows.append((UNDOSED_ROW, sum(r["n"] for r in undosed), None,
+                           *(sum(r["n"] for r in undosed if r["severity"] == s) for s in SEVERITIES)))
+    undosed_kinds = ", ".join(AdverseEvent.Kind(k).label.lower() for k in dict.fromkeys(r["kind"] for r in undosed))
     return Section(
         title="Adverse events by type",
         table=Table([Column("kind", "Adverse event"), Column("n", "Events"),
                      Column("rate", "Events per 100 dosed sessions", "per 100 sessions"),
                      *(Column(s, AdverseEvent.Severity(s).label, "events") for s in SEVERITIES)], table_rows),
         chart=Chart("bar", "Adverse event", "Events per 100 dosed sessions",
-                    [Series("per 100 dosed sessions", [(r[0], r[2]) for r in table_rows[:-1]])]),
-        notes=[f"Denominator: {dosed} dosed sessions (dosing started: TreatmentSession.dose_started_at) in the "
-               "period and filters. Every adverse event recorded at the chair counts once, with the severity the "
-               "nurse gave it (treatments.AdverseEvent; an adverse event is append-only and is never entered in "
-               "error, so none is left out).",
-               "An emergency transfer always records its adverse event (treatments/services/discharge.py "
-               "transfer_to_emergency), so it is counted here too."])
+                    [Series("per 100 dosed sessions", [(r[0], r[2]) for r in chart_rows])]),
+        notes=notes(
+            f"Denominator: {dosed} dosed sessions (dosing started: TreatmentSession.dose_started_at) in the "
+            "period and filters. Every adverse event recorded at the chair on a dosed session counts once, with the "
+            "severity the nurse gave it (treatments.AdverseEvent; an adverse event is append-only and is never "
+            "entered in error, so none is left out).",
+            "An adverse event recorded on a session that was never dosed (e.g. a faint at check-in, then the "
+            "session cancelled) is not in the rates, whose denominator is dosed sessions only: it is counted on "
+            f"its own row, '{UNDOSED_ROW}'"
+            + (f" ({undosed_kinds})." if undosed else "; there is none in the period and filters."),
+            "An emergency transfer always records its adverse event (treatments/services/discharge.py "
+            "transfer_to_emergency), so it is counted here too."))
 
 
 def _adverse_by_route(rows, routes) -> Section:
@@ -303,7 +179,9 @@ def _adverse_by_route(rows, routes) -> Section:
                      Column("severe", "Severe", "events")], table_rows),
         chart=Chart("bar", "Route", "Adverse events per 100 dosed sessions",
                     [Series("per 100 dosed sessions", [(r[0], r[3]) for r in table_rows])]),
-        notes=["Route: the session's own route (IV infusion, IM injection, esketamine nasal spray)."])
+        notes=["Route: the session's own route (IV infusion, IM injection, esketamine nasal spray). Adverse events "
+               "of dosed sessions only: events on sessions never dosed are listed apart under 'Adverse events by "
+               "type'."])
 
 
 def _adverse_by_dose(rows, by_dose) -> Section:
@@ -330,7 +208,7 @@ def _adverse_by_dose(rows, by_dose) -> Section:
         notes=["Each band is one dose the prescriber ordered for the session, exactly as prepared from the order or "
                "its signed titration step (TreatmentSession.dose_mg_per_kg for IV and IM; the esketamine dose in mg, "
                "28 mg per device). No clinical cut-offs are drawn between doses: the bands are the doses the clinic "
-               "actually used."])
+               "actually used. Adverse events of dosed sessions only."])
 
 
 def _excursions(readings, routes, total) -> Section:
@@ -441,7 +319,7 @@ def _tasks(filters: ReportFilters, clinic: Clinic) -> list[Section]:
     tz = clinic.tz
     tasks = SafetyTask.objects.filter(in_period("created_at", filters, tz)).order_by()
     if filters.diagnosis:
-        tasks = tasks.filter(diagnosis_exists(filters.diagnosis))
+        tasks = tasks.filter(in_group(filters.diagnosis))
     hours = _ack_hours(clinic)
     now = timezone.now()
     late = Q(pk__in=[])

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from ketaclinic.billing import services
 from ketaclinic.billing.services.invoices import package_invoice
+from ketaclinic.clinical import diagnosis_groups as dg
 from ketaclinic.patients.services import add_diagnosis
 from ketaclinic.reports import money
 from ketaclinic.reports.base import ReportFilters
@@ -109,3 +110,25 @@ def test_the_query_count_does_not_grow_with_more_invoices(world, billing, staff,
     with django_assert_num_queries(QUERIES):
         r = money.build(ReportFilters())
     assert _row(_section(r, "Revenue by service"), "IV ketamine infusion")[1] == 4
+
+
+def test_each_patient_counts_in_one_diagnosis_group(world, staff, django_assert_num_queries):
+    """The core's one-group rule (ketaclinic/clinical/diagnosis_groups.py): B has F43.10 and F33.2, so B is
+    unipolar (depression before PTSD) and the PTSD filter finds nobody; A has F41.1: anxiety; D none: other."""
+    nurse = actor(staff["nurse"])
+    add_diagnosis(actor=nurse, patient=world["b"].patient, code="F33.2")
+    add_diagnosis(actor=nurse, patient=world["a"].patient, code="F41.1")
+    everyone = money.build(ReportFilters())
+    for group in ("unipolar", "other"):  # the one-group rule is a condition inside the same queries
+        with django_assert_num_queries(QUERIES):
+            money.build(ReportFilters(diagnosis=group))
+    by_group = {g: money.build(ReportFilters(diagnosis=g)) for g in dg.GROUPS}
+    charged = {g: _row(_section(r, "Revenue by service"), "All services")[2] for g, r in by_group.items()}
+    assert charged == {"bipolar": Decimal("0.00"), "unipolar": Decimal("400.00"), "ptsd": Decimal("0.00"),
+                       "anxiety": Decimal("450.00"), "other": Decimal("450.00")}
+    assert sum(charged.values()) == _row(_section(everyone, "Revenue by service"), "All services")[2]
+    sold = {g: _row(_section(r, "Packages sold"), "All packages")[2] for g, r in by_group.items()}
+    assert sold == {"bipolar": 0, "unipolar": 1, "ptsd": 0, "anxiety": 0, "other": 0}
+    received = {g: _row(_section(r, "Money received"), "Money in, cash and card")[5] for g, r in by_group.items()}
+    assert received == {"bipolar": Decimal("0.00"), "unipolar": Decimal("1200.00"), "ptsd": Decimal("0.00"),
+                        "anxiety": Decimal("450.00"), "other": Decimal("0.00")}

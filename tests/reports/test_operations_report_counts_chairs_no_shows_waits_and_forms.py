@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
+from ketaclinic.clinical import diagnosis_groups as dg
 from ketaclinic.integration import services as integration
 from ketaclinic.integration.models import IntegrationSession
 from ketaclinic.patients.services import add_diagnosis
@@ -162,3 +163,34 @@ def test_the_query_count_does_not_grow_with_more_sessions(world, staff, rooms, m
 
 
 
+
+
+def test_each_patient_counts_in_one_diagnosis_group(world, staff, django_assert_num_queries):
+    """The core's one-group rule (ketaclinic/clinical/diagnosis_groups.py): bipolar before unipolar before PTSD
+    before anxiety, "other" for none. C has F31.4 and F33.2: bipolar only; A has F43.10 and F41.1: PTSD only."""
+    nurse = actor(staff["nurse"])
+    a, b = world["sessions"][0].patient, world["sessions"][2].patient
+    add_diagnosis(actor=nurse, patient=world["c"].patient, code="F33.2")
+    add_diagnosis(actor=nurse, patient=a, code="F43.10")
+    add_diagnosis(actor=nurse, patient=a, code="F41.1")
+    add_diagnosis(actor=nurse, patient=b, code="F32.1")
+    everyone = operations.build(ReportFilters())
+    for group in ("unipolar", "other"):  # the one-group rule is a condition inside the same queries
+        with django_assert_num_queries(QUERIES):
+            operations.build(ReportFilters(diagnosis=group))
+    by_group = {g: operations.build(ReportFilters(diagnosis=g)) for g in dg.GROUPS}
+    patients = {g: sum(row[1] for row in _section(r, "Dosed sessions per patient").table.rows)
+                for g, r in by_group.items()}
+    assert patients == {"bipolar": 1, "unipolar": 1, "ptsd": 1, "anxiety": 0, "other": 1}  # C; B; A; E
+    assert sum(patients.values()) == sum(row[1] for row in _section(everyone, "Dosed sessions per patient").table.rows)
+    waits = {g: _section(r, "Time from referral").table.rows[0][0] for g, r in by_group.items()}
+    assert waits == patients
+    forms = {g: _section(r, "Spravato REMS").table.rows[-1][1] for g, r in by_group.items()}
+    assert forms == {"bipolar": 1, "unipolar": 0, "ptsd": 0, "anxiety": 0, "other": 1}  # C's and E's forms
+    offers = {g: _section(r, "Integration sessions").table.rows[0][1] for g, r in by_group.items()}
+    assert sum(offers.values()) == _section(everyone, "Integration sessions").table.rows[0][1]
+    missed = {g: _row(_section(r, "No-shows: treatment sessions"), "All treatment sessions")[2]
+              for g, r in by_group.items()}
+    assert missed == {"bipolar": 0, "unipolar": 0, "ptsd": 0, "anxiety": 0, "other": 1}  # D has no diagnosis
+    visits = {g: _row(_section(r, "No-shows: appointments"), "All appointments")[1] for g, r in by_group.items()}
+    assert visits == {"bipolar": 0, "unipolar": 0, "ptsd": 0, "anxiety": 0, "other": 3}  # D's, none cancelled

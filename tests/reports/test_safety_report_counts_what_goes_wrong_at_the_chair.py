@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from ketaclinic.clinic.services import update_limits
+from ketaclinic.clinical import diagnosis_groups as dg
 from ketaclinic.clinical.settings import SETTINGS_BY_KEY
 from ketaclinic.measures import services as measures
 from ketaclinic.measures.models import SafetyTask
@@ -22,6 +23,7 @@ from tests.factories import (
     actor,
     back_at,
     book_at,
+    checked_in,
     dosed_session,
     dosing_stopped,
     make_order,
@@ -183,3 +185,46 @@ def test_the_query_count_does_not_grow_with_more_sessions(world, staff, rooms, m
     with django_assert_num_queries(QUERIES):
         r = safety.build(ReportFilters())
     assert _row(_section(r, "Sessions paused"), "All routes")[1] == 5
+
+
+def test_each_patient_counts_in_one_diagnosis_group(world, staff, django_assert_num_queries):
+    """The core's one-group rule (ketaclinic/clinical/diagnosis_groups.py): bipolar before unipolar before PTSD
+    before anxiety, "other" for none; a patient with several diagnoses is counted in one group only."""
+    nurse = actor(staff["nurse"])
+    add_diagnosis(actor=nurse, patient=world["a"].patient, code="F31.4")  # A: F33.2 and F31.4 -> bipolar only
+    add_diagnosis(actor=nurse, patient=world["b"].patient, code="F41.1")  # B: F33.1 and F41.1 -> unipolar only
+    everyone = safety.build(ReportFilters())
+    for group in ("unipolar", "other"):  # the one-group rule is a condition inside the same queries
+        with django_assert_num_queries(QUERIES):
+            safety.build(ReportFilters(diagnosis=group))
+    by_group = {g: safety.build(ReportFilters(diagnosis=g)) for g in dg.GROUPS}
+    dosed = {g: _row(_section(r, "Sessions paused"), "All routes")[1] for g, r in by_group.items()}
+    assert dosed == {"bipolar": 2, "unipolar": 1, "ptsd": 0, "anxiety": 0, "other": 0}  # A and C; B
+    assert sum(dosed.values()) == _row(_section(everyone, "Sessions paused"), "All routes")[1]
+    events = {g: _row(_section(r, "Adverse events by type"), "All adverse events")[1] for g, r in by_group.items()}
+    assert events == {"bipolar": 2, "unipolar": 1, "ptsd": 0, "anxiety": 0, "other": 0}
+    tasks = {g: _row(_section(r, "Suicidality tasks"), "All")[2] for g, r in by_group.items()}
+    assert tasks == {"bipolar": 2, "unipolar": 1, "ptsd": 0, "anxiety": 0, "other": 1}  # D has no diagnosis
+    assert sum(tasks.values()) == _row(_section(everyone, "Suicidality tasks"), "All")[2]
+    assert "ONE group" in " ".join(everyone.notes)
+
+
+def test_adverse_events_of_sessions_never_dosed_are_shown_apart_from_the_rates(world, staff, rooms):
+    """A vasovagal faint at check-in, then the session is called off: the event is not in the per-100-dosed-sessions
+    rates (the session is not in their denominator); it is listed on its own row."""
+    day3 = _at(3)
+    with back_at(day3 - timedelta(hours=1)):
+        s = checked_in(book_at(world["a"].order, staff, day3, room=rooms["infusion"]), staff)
+        services.add_adverse_event(actor=actor(staff["nurse"]), session=s,
+                                   data={"kind": "dizziness", "severity": "mild"})
+        services.cancel_session(actor=actor(staff["front_desk"]), session=s, reason="Felt faint, rebooked")
+    r = safety.build(ReportFilters())
+    kinds = _section(r, "Adverse events by type")
+    assert _row(kinds, "All adverse events")[1:3] == (3, 100.0)  # A's nausea, B's and C's hypertension
+    assert "Dizziness" not in [row[0] for row in kinds.table.rows[:-2]]
+    assert _row(kinds, "On sessions never dosed (not in the rates)")[1:] == (1, None, 1, 0, 0)
+    assert "never dosed" in " ".join(kinds.notes)
+    assert [p[0] for p in kinds.chart.series[0].points] == ["Nausea", "Hypertension"]
+    assert _row(_section(r, "Adverse events by route"), "Intravenous infusion")[1:] == (2, 2, 100.0, 0)
+    dose = _section(r, "Adverse events by ordered dose")
+    assert [row[1:] for row in dose.table.rows] == [("0.5 mg/kg", 2, 2, 100.0), ("56 mg", 1, 1, 100.0)]
