@@ -63,6 +63,7 @@ class ReportJob(PublicId):
         COMPLETE = "complete", "Ready to download"
         FAILED = "failed", "Failed"
         EXPIRED = "expired", "Expired (file deleted)"
+        REVOKED = "revoked", "Withdrawn (a consent changed; file deleted)"
 
     clinic = models.ForeignKey("clinic.Clinic", on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -86,10 +87,28 @@ class ReportJob(PublicId):
 
     @property
     def finished(self) -> bool:
-        return self.status in (self.Status.COMPLETE, self.Status.FAILED, self.Status.EXPIRED)
+        return self.status in (self.Status.COMPLETE, self.Status.FAILED, self.Status.EXPIRED, self.Status.REVOKED)
 
     @property
     def percent(self) -> int:
         if self.status == self.Status.COMPLETE:
             return 100
         return min(100, (100 * self.done) // self.total) if self.total else 0
+
+
+class ResearchExportMember(models.Model):
+    """The patients of one research export while it is being written (deleted when it is done): fixes the patient
+    set once at the start, so every file and the summary hold the same patients even if a consent changes
+    meanwhile, and gives each its random rank (its place in research-id order) so the files are ordered by it in
+    the database, never by a database id. Neither the research id nor the date shift is stored."""
+
+    run = models.UUIDField()
+    patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="research_export_members")
+    rank = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "patient"], name="research_export_member_once")]
+        indexes = [models.Index(fields=["run", "rank"], name="research_export_member_rank")]
+
+    def __str__(self) -> str:
+        return f"export {self.run} #{self.rank}"

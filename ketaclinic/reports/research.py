@@ -4,33 +4,49 @@ What goes in (README.txt inside the ZIP says the same to the researcher):
 
 * ``patients.csv``: a research id drawn at random for this export, the diagnosis group, the age band at the first
   dosing session (10-year bands; every age from 90 on is the single band "90+", as HIPAA Safe Harbor requires,
-  45 CFR 164.514(b)(2)(i)(C)) and sex at birth.
+  45 CFR 164.514(b)(2)(i)(C)), sex at birth and the route of the first dosing session; generalised so that every
+  combination of these four is shared by at least ``RESEARCH_SUPPRESS_BELOW`` patients (k-anonymity), or has
+  every field but the route blanked ("suppressed"): see :func:`generalise`.
 * ``sessions.csv``: route, drug, the dose given in mg and in mg/kg (of the weight confirmed that day), the shifted
-  day, the session's status, and its count of adverse events (all, and severe).
+  day, the session's status, and its count of adverse events (all, and severe); only sessions that happened
+  (a dose started, or discharged or transferred), never a booked, future or cancelled one.
 * ``scales.csv``: scale, shifted day, total, timing (baseline, pre-dose, 24 h, 7 days, ...).
 * ``adverse_events.csv``: kind, severity, shifted day.
-* ``summary.csv``: patients by diagnosis group and the route of their first dosing session, with row and column
-  totals; a count from 1 to ``RESEARCH_SUPPRESS_BELOW - 1`` is not shown (CMS Cell Size Suppression Policy: no
-  cell of 1 to 10 beneficiaries is published, so the default threshold is 11), and enough further cells are
-  blanked (complementary suppression) that no blanked count can be worked out from the totals.
+* ``summary.csv``: patients by diagnosis group and the route of their first dosing session, counted from the
+  published (generalised) rows of ``patients.csv``, with row and column totals; a count from 1 to
+  ``RESEARCH_SUPPRESS_BELOW - 1`` is not shown (CMS Cell Size Suppression Policy: no cell of 1 to 10
+  beneficiaries is published, so the default threshold is 11), and further cells are blanked until, for every
+  blank cell, the values consistent with the published table (its totals, counts non-negative) span at least
+  the threshold (checked exactly by linear programming: see :func:`suppress`).
 
-Only patients whose latest research consent decision (``ResearchConsent``) is "given" when the export starts are
-in it. No direct identifier leaves: no name, MRN, external id, date of birth, address, phone, e-mail, free text,
-database id or staff name. Every date is shifted by a whole number of days drawn with ``secrets`` for each
-patient and each export (the same shift for all of one patient's dates, so intervals between them are kept;
-never derived from an id), with a magnitude from ``RESEARCH_DATE_SHIFT_MIN_DAYS`` (default 14) to
-``RESEARCH_DATE_SHIFT_MAX_DAYS`` (default 182) days, earlier or later at random; times of day are dropped. The
-shifts and research ids are kept nowhere: the export cannot be linked back to the chart, even by the clinic.
+The patient set is fixed once, at the start (``ResearchExportMember`` rows, deleted at the end): only patients
+whose latest research consent decision (``ResearchConsent``) is "given" then are in it, in every file and the
+summary. No direct identifier leaves: no name, MRN, external id, date of birth, address, phone, e-mail, free
+text, database id or staff name. Every file is in research-id order (random), never in database-id order.
+
+Dates: every date of one patient is shifted by a whole number of WEEKS (so the weekday is kept and the shift
+modulo 7 tells nothing) drawn with ``secrets`` for each patient and each export (the same shift for all of one
+patient's dates, so intervals are kept; never derived from an id), with a magnitude from
+``RESEARCH_DATE_SHIFT_MIN_DAYS`` (default 14) to ``RESEARCH_DATE_SHIFT_MAX_DAYS`` (default 182) days rounded
+inwards to whole weeks, earlier or later at random; times of day are dropped. The shifts and research ids are
+kept nowhere: the export cannot be linked back to the chart, even by the clinic.
+
+The common cutoff: every row whose SHIFTED day is after ``cutoff = today - max shift`` is left out, for every
+patient alike. Why on the shifted calendar: a patient still in treatment has rows up to about the real today; had
+the rows been cut on the real calendar (at today, or at any known real day C), the last shifted day of such a
+patient would be C + shift, which gives the shift away. Cut at one shifted day for everyone, an active patient's
+rows end at the cutoff whatever their shift, and a row's real day (shifted day - shift <= cutoff + max shift =
+today) is always in the past, so "nothing after today" bounds no shift either. The export day is not in the file
+name, and the cutoff day is the only calendar anchor the researcher gets (README.txt).
 
 Shifted dates are not Safe Harbor de-identification (Safe Harbor removes every date element but the year): this is
 a pseudonymised set for a researcher working under an IRB protocol or a data use agreement, or for an expert
-determination (45 CFR 164.514(b)(1)). The default shift (up to half a year either way, never less than two
-weeks) makes a shifted day useless for matching one known visit to a row, and keeps every interval exact (time to
-loss of response, days between sessions), which is what the outcome questions need.
+determination (45 CFR 164.514(b)(1)).
 
 Memory stays constant in the number of rows: every table is read with ``.iterator(chunk_size=CHUNK)`` and
-written row by row into a compressed ZIP member. The one thing held per patient is the (research id, shift) pair
-of each consented patient, which the export must hold to pseudonymise their rows.
+written row by row into a compressed ZIP member. What is held per patient is a small tuple for each consented
+patient (research id, shift, the four quasi-identifiers), which the export must hold to pseudonymise and
+generalise.
 """
 
 from __future__ import annotations
@@ -38,9 +54,11 @@ from __future__ import annotations
 import csv
 import io
 import secrets
+import uuid
 import zipfile
-from collections.abc import Callable, Iterable
-from datetime import date, datetime
+from collections import Counter
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import IO
 
@@ -53,7 +71,7 @@ from django.utils import timezone
 from ketaclinic.clinical import diagnosis_groups as dg
 from ketaclinic.measures.models import Administration
 from ketaclinic.patients.models import Diagnosis, Patient
-from ketaclinic.reports.models import ResearchConsent
+from ketaclinic.reports.models import ResearchConsent, ResearchExportMember
 from ketaclinic.treatments.models import AdverseEvent, TreatmentSession
 
 #: Rows fetched per database round trip while streaming.
@@ -66,6 +84,8 @@ SHIFT_MAX_DAYS = 182
 #: CMS Cell Size Suppression Policy (CMS, "CMS Cell Size Suppression Policy", 2020; ResDAC): no cell containing a
 #: value of 1 to 10 may be displayed; a count below this is not shown.
 SUPPRESS_BELOW = 11
+#: What a blanked quasi-identifier reads in patients.csv, and its row in summary.csv.
+SUPPRESSED = "suppressed"
 
 #: The diagnosis groups' ICD-10-CM prefixes, in the core's order of priority (ketaclinic.clinical.diagnosis_groups:
 #: a patient with several codes is in the first group any of them falls in; anything else is "other").
@@ -77,12 +97,15 @@ ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # every member's timestamp: the ZIP holds no 
 
 
 def shift_range() -> tuple[int, int]:
+    """The smallest and largest shift magnitude in days, both whole weeks (the settings rounded inwards)."""
     lo = int(getattr(settings, "RESEARCH_DATE_SHIFT_MIN_DAYS", SHIFT_MIN_DAYS))
     hi = int(getattr(settings, "RESEARCH_DATE_SHIFT_MAX_DAYS", SHIFT_MAX_DAYS))
-    if not 1 <= lo <= hi:
+    weeks_lo, weeks_hi = max(1, -(-lo // 7)), hi // 7
+    if not 1 <= lo <= hi or weeks_lo > weeks_hi:
         raise ImproperlyConfigured("RESEARCH_DATE_SHIFT_MIN_DAYS must be at least 1 and at most "
-                                   "RESEARCH_DATE_SHIFT_MAX_DAYS: a shift of 0 days would leave real dates.")
-    return lo, hi
+                                   "RESEARCH_DATE_SHIFT_MAX_DAYS, with a whole number of weeks (7 days) between "
+                                   "them: dates are shifted by whole weeks, and a shift of 0 would leave real dates.")
+    return weeks_lo * 7, weeks_hi * 7
 
 
 def suppress_below() -> int:
@@ -144,16 +167,68 @@ def age_band(born: date, on: date) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- the suppression
-def suppress(counts: dict[tuple[str, str], int], rows: list[str], cols: list[str], threshold: int,
-             total: str = "all") -> dict[tuple[str, str], tuple[int, str]]:
+Key = tuple[str, str]
+
+
+def _lines(rows: list[str], cols: list[str], total: str) -> list[list[Key]]:
+    """Every line of the table, its total last: each row with its row total, each column with its column total,
+    and the margins with the grand total."""
+    return ([[(r, c) for c in cols] + [(r, total)] for r in [*rows, total]]
+            + [[(r, c) for r in rows] + [(total, c)] for c in [*cols, total]])
+
+
+def blank_range(table: dict[Key, int], blank: set[Key], lines: list[list[Key]], key: Key) -> tuple[float, float]:
+    """The least and the greatest value the blank cell ``key`` can take in a table that agrees with every shown
+    count and every line's sum, all counts non-negative (``inf`` when unbounded).
+
+    Solved as two linear programmes (scipy's HiGHS). A two-way table with its margins is a network flow (source ->
+    row totals -> cells -> column totals -> sink, the grand total closing the loop), so its constraint matrix is
+    totally unimodular and the LP optimum is an integer: the bounds are exact for integer counts too."""
+    from scipy.optimize import linprog
+
+    keys = sorted(blank)
+    at = {k: n for n, k in enumerate(keys)}
+    a_eq, b_eq = [], []
+    for line in lines:
+        coefficients, rhs = [0.0] * len(keys), 0
+        for k in line[:-1]:
+            if k in at:
+                coefficients[at[k]] += 1
+            else:
+                rhs -= table[k]
+        if line[-1] in at:
+            coefficients[at[line[-1]]] -= 1
+        else:
+            rhs += table[line[-1]]
+        if any(coefficients):
+            a_eq.append(coefficients)
+            b_eq.append(rhs)
+    if not any(row[at[key]] for row in a_eq):  # no line ties it down
+        return 0.0, float("inf")
+    objective = [0.0] * len(keys)
+    objective[at[key]] = -1.0
+    high = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+    if high.status != 0:  # 3: unbounded
+        return 0.0, float("inf")
+    objective[at[key]] = 1.0
+    low = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+    return low.fun, -high.fun
+
+
+def suppress(counts: dict[Key, int], rows: list[str], cols: list[str], threshold: int,
+             total: str = "all") -> dict[Key, tuple[int, str]]:
     """A two-way table of counts with its margins, and which cells are blanked.
 
     Returns ``{(row, col): (count, marker)}`` for every cell including the row totals (col ``total``), the column
     totals (row ``total``) and the grand total; marker is "" (shown), "small" (1 to threshold - 1: primary
-    suppression) or "complementary" (blanked so that a small cell cannot be recovered by subtraction). Every line
-    (a row with its total, a column with its total, the margins with the grand total) that has a blanked cell gets
-    at least two, the second being the smallest count left in the line (a total only when no cell is left)."""
-    table: dict[tuple[str, str], int] = {}
+    suppression) or "complementary" (blanked so that a blank count cannot be worked out).
+
+    First every line with a single blank gets a second (the smallest count left in it); then, as long as some
+    blank cell's range of values consistent with the published table (:func:`blank_range`: the totals, counts
+    non-negative) is narrower than ``threshold``, the smallest count still shown in that cell's row or column
+    (positive counts first, totals last) is blanked too. Blanking everything leaves every range unbounded, so
+    this ends; each blank cell costs two small LPs per check (the table is at most about 7 x 5)."""
+    table: dict[Key, int] = {}
     for r in rows:
         for c in cols:
             table[(r, c)] = counts.get((r, c), 0)
@@ -161,8 +236,7 @@ def suppress(counts: dict[tuple[str, str], int], rows: list[str], cols: list[str
     for c in [*cols, total]:
         table[(total, c)] = sum(table[(r, c)] for r in rows)
     marker = {key: ("small" if 0 < value < threshold else "") for key, value in table.items()}
-    lines = ([[(r, c) for c in cols] + [(r, total)] for r in [*rows, total]]
-             + [[(r, c) for r in rows] + [(total, c)] for c in [*cols, total]])
+    lines = _lines(rows, cols, total)
     changed = True
     while changed:
         changed = False
@@ -181,7 +255,52 @@ def suppress(counts: dict[tuple[str, str], int], rows: list[str], cols: list[str
             if pick is not None:
                 marker[pick] = "complementary"
                 changed = True
+
+    def is_total(key: Key) -> bool:
+        return total in key
+
+    # Blanking one more cell frees one more value, so a range never narrows: a cell found safe stays safe.
+    safe: set[Key] = set()
+    while True:
+        blank = sorted((key for key, m in marker.items() if m and key not in safe),
+                       key=lambda k: (marker[k] != "small", table[k], k))
+        weak = None
+        for key in blank:
+            lo, hi = blank_range(table, {k for k, m in marker.items() if m}, lines, key)
+            if hi - lo >= threshold - 1e-6:
+                safe.add(key)
+            else:
+                weak = key
+                break
+        if weak is None:
+            break
+        near = {k for line in lines if weak in line for k in line if not marker[k]}
+        shown = near or {k for k, m in marker.items() if not m}
+        if not shown:
+            break
+        pick = min(shown, key=lambda k: (table[k] == 0, is_total(k), table[k], k))
+        marker[pick] = "complementary"
     return {key: (table[key], marker[key]) for key in table}
+
+
+# ----------------------------------------------------------------------------------------- the generalisation
+def generalise(records: list[list[str]], k: int, blankable: tuple[int, ...], fields: tuple[int, ...]) -> int:
+    """k-anonymity by local suppression, in place: while some combination of the ``fields`` is shared by fewer than ``k``
+    records and still has a field of ``blankable`` shown, each such record has its rarest shown field (the value
+    fewest records have in that column; ties: the earlier column) replaced by ``SUPPRESSED``. Ends with every
+    combination shared by at least ``k`` records, or with every blankable field blanked. Returns the number of
+    fields blanked. (Fields not in ``blankable`` stay: the route of the first session is in sessions.csv anyway.)"""
+    blanked = 0
+    while True:
+        classes = Counter(tuple(r[i] for i in fields) for r in records)
+        weak = [r for r in records if classes[tuple(r[i] for i in fields)] < k and any(r[i] != SUPPRESSED for i in blankable)]
+        if not weak:
+            return blanked
+        freq = {i: Counter(r[i] for r in records) for i in blankable}
+        for r in weak:
+            i = min((i for i in blankable if r[i] != SUPPRESSED), key=lambda i: (freq[i][r[i]], i))
+            r[i] = SUPPRESSED
+            blanked += 1
 
 
 # ------------------------------------------------------------------------------------------------- the writing
@@ -217,35 +336,51 @@ def _mg_per_kg(mg: Decimal | None, kg: Decimal | None) -> str:
     return str((mg / kg).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP))
 
 
-def _draw_pseudonyms(patient_ids: Iterable[int], lo: int, hi: int) -> dict[int, tuple[str, int]]:
-    """Each patient's research id (random, unique in this export) and date shift in days (random magnitude in
-    [lo, hi], random direction), drawn from the operating system's CSPRNG; nothing is derived from the ids."""
-    rng = secrets.SystemRandom()
-    out: dict[int, tuple[str, int]] = {}
+def draw_shift(lo: int, hi: int, rng: secrets.SystemRandom | None = None) -> int:
+    """A shift in days: a whole number of weeks of magnitude lo..hi days (both whole weeks), either direction."""
+    rng = rng or secrets.SystemRandom()
+    return rng.randint(lo // 7, hi // 7) * 7 * rng.choice((-1, 1))
+
+
+def _research_ids(n: int) -> list[str]:
+    """``n`` distinct research ids drawn from the operating system's CSPRNG, sorted (the files' order)."""
     used: set[str] = set()
-    for pk in patient_ids:
-        rid = f"R{secrets.token_hex(5)}"
-        while rid in used:
-            rid = f"R{secrets.token_hex(5)}"
-        used.add(rid)
-        out[pk] = (rid, rng.randint(lo, hi) * rng.choice((-1, 1)))
-    return out
+    while len(used) < n:
+        used.add(f"R{secrets.token_hex(5)}")
+    return sorted(used)
 
 
 README = """De-identified research export (KetaClinic)
 
-Patients: those whose latest research consent decision was "given" when this export was made.
+Patients: those whose latest research consent decision was "given" when this export was started; the same
+patients are in every file and in the summary. Every file is in research_id order.
 research_id: drawn at random for this export only; the same patient has another id in another export.
-Dates: every date of one patient is shifted by the same random number of whole days ({lo} to {hi} days, earlier
-or later, drawn anew for each patient and each export); intervals between one patient's dates are exact, the
-calendar days are not real. Times of day are removed.
+Dates: every date of one patient is shifted by the same random number of whole weeks ({lo} to {hi} days, earlier
+or later, drawn anew for each patient and each export); intervals between one patient's dates are exact and the
+weekday is real, the calendar days are not. Times of day are removed.
+Cutoff: no row has a shifted date after {cutoff}, for any patient (rows after it are left out, so that where a
+patient's rows end tells nothing about their shift). Only sessions that took place are included: a dose was
+started, or the patient was discharged or transferred; never a booked, cancelled or future session.
 Ages: ten-year bands at the first dosing session; 90 and over is "90+" (45 CFR 164.514(b)(2)(i)(C)).
+patients.csv: diagnosis group, age band and sex read "suppressed" where needed so that every combination of
+diagnosis group, age band, sex and first route is shared by at least {k} patients (or has all three blanked).
 Doses: mg as given; mg/kg of the weight confirmed on the day of the session.
-summary.csv: patients by diagnosis group and the route of their first dosing session. A count from 1 to {small}
-is not shown (CMS Cell Size Suppression Policy); "small" marks it, and "complementary" marks a further count
-blanked so that a small one cannot be worked out from the totals.
+summary.csv: patients by diagnosis group and the route of their first dosing session, counted from patients.csv
+as published ("suppressed" is the row of patients whose group is blanked there). A count from 1 to {small} is not
+shown (CMS Cell Size Suppression Policy); "small" marks it, and "complementary" marks a further count blanked so
+that no blank count can be narrowed to fewer than {k} possible values from the totals.
 No names, record numbers, identifiers, birth dates, contact details, free text or staff names are included.
 """
+
+HAPPENED = (Q(dose_started_at__isnull=False)
+            | Q(status__in=(TreatmentSession.Status.DISCHARGED, TreatmentSession.Status.TRANSFERRED)))
+
+
+def happened_sessions(now: datetime):
+    """Sessions that took place: a dose was started, or the patient was discharged or transferred (and, as its day
+    is its dose start or its booked start, none whose day is still to come)."""
+    return TreatmentSession.objects.filter(HAPPENED).filter(
+        Q(dose_started_at__lte=now) | Q(dose_started_at__isnull=True, scheduled_start__lte=now))
 
 
 def write_export(clinic, out: IO[bytes], progress: Callable[[int, int], None] = lambda done, total: None) -> dict:
@@ -253,38 +388,66 @@ def write_export(clinic, out: IO[bytes], progress: Callable[[int, int], None] = 
     lo, hi = shift_range()
     threshold = suppress_below()
     tz = clinic.tz
+    now = timezone.now()
+    cutoff = timezone.localtime(now, tz).date() - timedelta(days=hi)  # on the shifted calendar, for everyone
 
-    def day(moment: datetime | None, shift: int) -> str:
-        """The clinic-local day of ``moment`` moved by ``shift`` days, as YYYY-MM-DD (the time of day dropped)."""
+    def day(moment: datetime | None, shift: int) -> date | None:
+        """The clinic-local day of ``moment`` moved by ``shift`` days (the time of day dropped)."""
         if moment is None:
-            return ""
-        return date.fromordinal(timezone.localtime(moment, tz).date().toordinal() + shift).isoformat()
+            return None
+        return timezone.localtime(moment, tz).date() + timedelta(days=shift)
 
-    consented = consented_patients(clinic)
-    ids = consented.values("pk")
-    pseudonyms = _draw_pseudonyms(consented.order_by("pk").values_list("pk", flat=True).iterator(chunk_size=CHUNK),
-                                  lo, hi)
-    sessions = TreatmentSession.objects.filter(patient_id__in=ids)
-    scales = (Administration.objects.filter(patient_id__in=ids, replaced_by__isnull=True, status__in=(
-        Administration.Status.FINAL, Administration.Status.AMENDED)))
-    events = AdverseEvent.objects.filter(session__patient_id__in=ids)
-    tally = _Progress(len(pseudonyms) + sessions.count() + scales.count() + events.count() + 1, progress)
+    # the patient set, fixed once: one query, a small tuple per consented patient
+    rng = secrets.SystemRandom()
+    people = list(consented_patients(clinic).annotate(
+        group=diagnosis_group(), first=_first_dosed("pk", "dose_started_at"),
+        first_route=_first_dosed("pk", "route")).values_list(
+        "pk", "date_of_birth", "sex_at_birth", "group", "first", "first_route"))
+    rng.shuffle(people)  # research ids are handed out in a random order, never in database-id order
+    records: list[list[str]] = []
+    members: dict[int, tuple[str, int]] = {}
+    for rid, (pk, born, sex, group, first, route) in zip(_research_ids(len(people)), people, strict=True):
+        shift = draw_shift(lo, hi, rng)
+        first_day = day(first, shift)
+        dosed = first_day is not None and first_day <= cutoff  # a first dose after the cutoff is not exported
+        band = age_band(born, timezone.localtime(first, tz).date()) if dosed else ""
+        members[pk] = (rid, shift)
+        records.append([group, band, sex or "", route if dosed else "", rid])
+    generalised_fields = generalise(records, threshold, blankable=(0, 1, 2), fields=(0, 1, 2, 3))
+    run = uuid.uuid4()
+    by_rid = sorted(members.items(), key=lambda item: item[1][0])
+    ResearchExportMember.objects.bulk_create(
+        [ResearchExportMember(run=run, patient_id=pk, rank=n) for n, (pk, _) in enumerate(by_rid)], batch_size=CHUNK)
+    try:
+        return _write_files(clinic, out, progress, run=run, members=members, records=records, now=now,
+                            cutoff=cutoff, day=day, lo=lo, hi=hi, threshold=threshold,
+                            generalised_fields=generalised_fields)
+    finally:
+        ResearchExportMember.objects.filter(run=run).delete()
+
+
+def _write_files(clinic, out, progress, *, run, members, records, now, cutoff, day, lo, hi, threshold,
+                 generalised_fields) -> dict:
+    member = Q(patient__research_export_members__run=run)
+    rank = "patient__research_export_members__rank"
+    sessions = happened_sessions(now).filter(member)
+    scales = Administration.objects.filter(member, replaced_by__isnull=True, administered_at__lte=now, status__in=(
+        Administration.Status.FINAL, Administration.Status.AMENDED))
+    events = AdverseEvent.objects.filter(onset_at__lte=now, session__in=happened_sessions(now)).filter(
+        session__patient__research_export_members__run=run)
+    tally = _Progress(len(records) + sessions.count() + scales.count() + events.count() + 1, progress)
     counts = {"patients": 0, "sessions": 0, "scales": 0, "adverse_events": 0}
     archive = _Zip(out)
     try:
         with archive.member("README.txt") as f:
-            f.write(README.format(lo=lo, hi=hi, small=threshold - 1))
+            f.write(README.format(lo=lo, hi=hi, small=threshold - 1, k=threshold, cutoff=cutoff.isoformat()))
 
         with archive.member("patients.csv") as f:
             w = csv.writer(f)
-            w.writerow(["research_id", "diagnosis_group", "age_band_at_first_session", "sex_at_birth"])
-            rows = (consented.annotate(group=diagnosis_group(), first=_first_dosed("pk", "dose_started_at"))
-                    .order_by("pk").values_list("pk", "date_of_birth", "sex_at_birth", "group", "first"))
-            for pk, born, sex, group, first in rows.iterator(chunk_size=CHUNK):
-                if pk not in pseudonyms:  # consented after the export began: not in it
-                    continue
-                band = age_band(born, timezone.localtime(first, tz).date()) if first else ""
-                w.writerow([pseudonyms[pk][0], group, band, sex])
+            w.writerow(["research_id", "diagnosis_group", "age_band_at_first_session", "sex_at_birth",
+                        "first_route"])
+            for group, band, sex, route, rid in sorted(records, key=lambda r: r[4]):
+                w.writerow([rid, group, band, sex, route])
                 counts["patients"] += 1
                 tally.step()
 
@@ -294,46 +457,49 @@ def write_export(clinic, out: IO[bytes], progress: Callable[[int, int], None] = 
                         "shifted_date", "status", "adverse_events", "severe_adverse_events"])
             rows = (sessions.annotate(ae=Count("adverse_events"), ae_severe=Count(
                 "adverse_events", filter=Q(adverse_events__severity=AdverseEvent.Severity.SEVERE)))
-                .order_by("patient_id", "scheduled_start", "pk")
+                .order_by(rank, "scheduled_start", "pk")
                 .values_list("patient_id", "sequence", "route", "drug", "administered_mg", "verified_weight_kg",
                              "weight_kg", "dose_started_at", "scheduled_start", "status", "ae", "ae_severe"))
             for (pid, seq, route, drug, mg, verified_kg, kg, started, scheduled, status, ae,
                  severe) in rows.iterator(chunk_size=CHUNK):
-                if pid not in pseudonyms:
+                rid, shift = members[pid]
+                shifted = day(started or scheduled, shift)
+                if shifted > cutoff:
                     continue
-                rid, shift = pseudonyms[pid]
                 w.writerow([rid, seq, route, drug, "" if mg is None else str(mg), _mg_per_kg(mg, verified_kg or kg),
-                            day(started or scheduled, shift), status, ae, severe])
+                            shifted.isoformat(), status, ae, severe])
                 counts["sessions"] += 1
                 tally.step()
 
         with archive.member("scales.csv") as f:
             w = csv.writer(f)
             w.writerow(["research_id", "scale", "shifted_date", "total", "timing"])
-            rows = scales.order_by("patient_id", "administered_at", "pk").values_list(
+            rows = scales.order_by(rank, "administered_at", "pk").values_list(
                 "patient_id", "scale", "administered_at", "total", "timing")
             for pid, scale, at, total, timing in rows.iterator(chunk_size=CHUNK):
-                if pid not in pseudonyms:
+                rid, shift = members[pid]
+                shifted = day(at, shift)
+                if shifted > cutoff:
                     continue
-                rid, shift = pseudonyms[pid]
-                w.writerow([rid, scale, day(at, shift), "" if total is None else total, timing])
+                w.writerow([rid, scale, shifted.isoformat(), "" if total is None else total, timing])
                 counts["scales"] += 1
                 tally.step()
 
         with archive.member("adverse_events.csv") as f:
             w = csv.writer(f)
             w.writerow(["research_id", "kind", "severity", "shifted_date"])
-            rows = events.order_by("session__patient_id", "onset_at", "pk").values_list(
+            rows = events.order_by(f"session__{rank}", "onset_at", "pk").values_list(
                 "session__patient_id", "kind", "severity", "onset_at")
             for pid, kind, severity, onset in rows.iterator(chunk_size=CHUNK):
-                if pid not in pseudonyms:
+                rid, shift = members[pid]
+                shifted = day(onset, shift)
+                if shifted > cutoff:
                     continue
-                rid, shift = pseudonyms[pid]
-                w.writerow([rid, kind, severity, day(onset, shift)])
+                w.writerow([rid, kind, severity, shifted.isoformat()])
                 counts["adverse_events"] += 1
                 tally.step()
 
-        summary = summary_table(clinic, threshold)
+        summary = summary_from_rows(records, threshold)
         with archive.member("summary.csv") as f:
             w = csv.writer(f)
             w.writerow(["diagnosis_group", "first_route", "patients", "suppressed"])
@@ -346,21 +512,17 @@ def write_export(clinic, out: IO[bytes], progress: Callable[[int, int], None] = 
     markers = [m for _, m in summary.values()]
     return {**counts, "cells_suppressed_small": markers.count("small"),
             "cells_suppressed_complementary": markers.count("complementary"),
-            "shift_days": [lo, hi], "suppress_below": threshold}
+            "patient_fields_generalised": generalised_fields, "shift_days": [lo, hi], "suppress_below": threshold}
 
 
-def summary_table(clinic, threshold: int) -> dict[tuple[str, str], tuple[int, str]]:
-    """Consented patients with a dosing session, by diagnosis group and the route of their first dosing session,
-    counted in the database (one GROUP BY), suppressed by :func:`suppress`."""
+def summary_from_rows(records: list[list[str]], threshold: int) -> dict[Key, tuple[int, str]]:
+    """Patients with a first dosing session in the export, by the diagnosis group and first route of their
+    published (generalised) row, suppressed by :func:`suppress`: the summary never says what the rows contradict."""
     from ketaclinic.reports.base import DIAGNOSIS_GROUPS
     from ketaclinic.treatments.models import Route
 
-    grouped = (consented_patients(clinic).annotate(group=diagnosis_group(),
-                                                   first_route=_first_dosed("pk", "route"))
-               .filter(first_route__isnull=False).values("group", "first_route").annotate(n=Count("pk"))
-               .order_by())
-    counts = {(row["group"], row["first_route"]): row["n"] for row in grouped}
-    return suppress(counts, list(DIAGNOSIS_GROUPS), [value for value, _ in Route.choices], threshold)
+    counts = Counter((r[0], r[3]) for r in records if r[3])
+    return suppress(dict(counts), [*DIAGNOSIS_GROUPS, SUPPRESSED], [value for value, _ in Route.choices], threshold)
 
 
 # ------------------------------------------------------------------------------------------ the consent use case

@@ -22,8 +22,11 @@ from ketaclinic.reports.models import ResearchConsent
 from ketaclinic.reports.research import age_band, record_research_consent, write_export
 from ketaclinic.treatments import services as treatments
 from ketaclinic.treatments.models import AdverseEvent, TreatmentSession
-from tests.factories import actor, dosed_session, make_rooms
+from tests.factories import actor, back_at, dosed_session, make_rooms
 
+#: The export is made this long after the history was built: rows are cut at a common shifted day, the largest
+#: shift (here 57 weeks) before the export, so recent history would be cut for a patient shifted later.
+LATER = timedelta(days=900)
 PHQ9 = {"q1": 2, "q2": 2, "q3": 1, "q4": 1, "q5": 0, "q6": 1, "q7": 1, "q8": 0, "q9": 0}
 
 PEOPLE = {
@@ -87,7 +90,8 @@ def world(clinic, staff, make_patient):
 @pytest.fixture
 def exported(world, clinic):
     buf = io.BytesIO()
-    with override_settings(RESEARCH_DATE_SHIFT_MIN_DAYS=60, RESEARCH_DATE_SHIFT_MAX_DAYS=400):
+    with override_settings(RESEARCH_DATE_SHIFT_MIN_DAYS=60, RESEARCH_DATE_SHIFT_MAX_DAYS=400), \
+            back_at(timezone.now() + LATER):
         summary = write_export(clinic, buf)
     raw = buf.getvalue()
     files = {name: zipfile.ZipFile(io.BytesIO(raw)).read(name) for name in zipfile.ZipFile(io.BytesIO(raw)).namelist()}
@@ -114,7 +118,8 @@ def real_days(world, staff) -> set[date]:
     # the days between the earliest and the latest event, so a date nobody wrote down cannot slip by either
     lo, hi = min(d for d in days if d.year > 2020), max(days)
     days |= {lo + timedelta(days=n) for n in range((hi - lo).days + 1)}
-    return days
+    export_day = timezone.localdate() + LATER  # the day the export was made, and the days around it
+    return days | {export_day + timedelta(days=n) for n in range(-3, 4)}
 
 
 def identifiers(world, staff, clinic) -> set[str]:
@@ -189,8 +194,10 @@ def test_only_patients_whose_latest_decision_is_given_are_exported(exported):
     _, files, summary = exported
     people = rows(files, "patients.csv")
     assert len(people) == 2 and summary["patients"] == 2
-    assert sorted((p["diagnosis_group"], p["age_band_at_first_session"], p["sex_at_birth"]) for p in people) == [
-        ("bipolar", "90+", "female"), ("unipolar", "40-49", "male")]
+    # two patients, each alone in their combination: k-anonymity (k = 11) blanks all but the first route
+    assert [(p["diagnosis_group"], p["age_band_at_first_session"], p["sex_at_birth"], p["first_route"])
+            for p in people] == [("suppressed", "suppressed", "suppressed", "iv")] * 2
+    assert [p["research_id"] for p in people] == sorted(p["research_id"] for p in people)
     ids = {p["research_id"] for p in people}
     sessions = rows(files, "sessions.csv")
     assert len(sessions) == 4 and {s["research_id"] for s in sessions} == ids
