@@ -314,6 +314,7 @@ class AuditAction(StrEnum):
     REPORT_JOB_STARTED = "report.job.started"  # a background export asked for (research export, whole report)
     REPORT_JOB_DOWNLOADED = "report.job.downloaded"
     RESEARCH_CONSENT_RECORDED = "research.consent.recorded"  # a patient's yes or no to research use, or withdrawal
+    RESEARCH_CONSENT_VIEWED = "research.consent.viewed"  # a patient's research consent page and history read
     RESEARCH_EXPORT_MADE = "research.export.made"  # the de-identified export written: patients in, cells suppressed
 
     @property

@@ -5,9 +5,11 @@ folder, shown with a progress bar, and served only to the person who asked.
 * :func:`start_research_export` / :func:`start_report_csv`: queue a job (the worker gets it once the transaction
   commits) and audit it (``report.job.started``).
 * :func:`run_job`: the worker's part: claim the job, write its file, count progress, mark it complete or failed.
-* :func:`open_download`: the finished file for its requester (audited ``report.job.downloaded``).
+* :func:`open_download`: the finished file for its requester (audited ``report.job.downloaded``); refused, and the
+  file deleted, once expired, or for a research export once a patient refused or withdrew consent after it was
+  asked for.
 * :func:`prune_jobs`: delete the files of jobs finished more than ``REPORT_EXPORT_KEEP_DAYS`` (default 7) days ago
-  (run at the start of every job, as the FHIR exports are pruned).
+  (run at the start of every job, as the FHIR exports are pruned, and by ``manage.py prune_report_exports``).
 
 Files live under ``settings.REPORT_EXPORT_DIR`` (default ``DATA_DIR / "report-exports"``): folders 0700, files 0600,
 one folder per job named by its public id.
@@ -36,9 +38,13 @@ KEEP_DAYS = 7
 
 
 class JobError(Exception):
-    def __init__(self, errors: dict[str, str]):
+    """A refused job request. ``gone``: the file existed and is deleted for good (expired, or withdrawn after a
+    consent changed): the page answers 410 rather than 404."""
+
+    def __init__(self, errors: dict[str, str], *, gone: bool = False):
         super().__init__("; ".join(errors.values()))
         self.errors = errors
+        self.gone = gone
 
 
 def export_dir() -> Path:
@@ -96,8 +102,38 @@ def start_report_csv(*, actor: Actor, clinic, slug: str, filters: ReportFilters)
                   {"report": slug, "filters": filters.describe()})
 
 
-def open_download(*, actor: Actor, job: ReportJob) -> Path:
-    """The finished file of ``job`` for the person who asked (the view has already refused anyone else). Audited."""
+def consent_changed_since(job: ReportJob) -> bool:
+    """Whether any patient of the job's clinic recorded a research consent decision other than "given" (a refusal
+    or a withdrawal) after the job was asked for: the file may hold that patient's data."""
+    from ketaclinic.reports.models import ResearchConsent
+
+    return ResearchConsent.objects.filter(patient__clinic_id=job.clinic_id, recorded_at__gte=job.created_at).exclude(
+        decision=ResearchConsent.Decision.GIVEN).exists()
+
+
+def _delete_file(job: ReportJob, status: str) -> None:
+    ReportJob.objects.filter(pk=job.pk, status=ReportJob.Status.COMPLETE).update(status=status)
+    job.status = status
+    shutil.rmtree(job_dir(job), ignore_errors=True)
+
+
+def open_download(*, actor: Actor, job: ReportJob, now: datetime | None = None) -> Path:
+    """The finished file of ``job`` for the person who asked (the view has already refused anyone else, and
+    checked they may still open the report). Refused, and the file deleted, once it has expired (the keep time is
+    over, even if no prune has run yet), and for a research export once any patient of the clinic refused or
+    withdrew research consent after the export was asked for. Audited."""
+    now = now or timezone.now()
+    if job.status == ReportJob.Status.COMPLETE and job.finished_at and job.finished_at + keep_for() <= now:
+        _delete_file(job, ReportJob.Status.EXPIRED)
+    if job.status == ReportJob.Status.EXPIRED:
+        raise JobError({"__all__": "This file has expired and was deleted; ask for a new one."}, gone=True)
+    if job.kind == ReportJob.Kind.RESEARCH_EXPORT and job.status == ReportJob.Status.COMPLETE and (
+            consent_changed_since(job)):
+        _delete_file(job, ReportJob.Status.REVOKED)
+    if job.status == ReportJob.Status.REVOKED:
+        raise JobError({"__all__": "A patient refused or withdrew research consent after this export was asked "
+                                   "for, so it may hold their data: the file was deleted. Ask for a new export."},
+                       gone=True)
     path = job_file(job)
     if job.status != ReportJob.Status.COMPLETE or path is None or not path.is_file():
         raise JobError({"__all__": "This file is not ready, or it has expired and was deleted."})
@@ -152,7 +188,7 @@ def run_job(job_id: int) -> str:
     stamp = timezone.localdate().strftime("%Y%m%d")
     try:
         if job.kind == ReportJob.Kind.RESEARCH_EXPORT:
-            name = f"research-export-{stamp}.zip"
+            name = "research-export.zip"  # no date: the day of the export is a calendar anchor
             summary = _write(folder / name, lambda out: _research(job, out))
         else:
             name = f"{job.params['report']}-report-{stamp}.csv"

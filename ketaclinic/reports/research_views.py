@@ -14,7 +14,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from ketaclinic.access import can_open
-from ketaclinic.audit.services import Actor
+from ketaclinic.audit.actions import AuditAction
+from ketaclinic.audit.services import Actor, record
 from ketaclinic.clinic.models import current_clinic
 from ketaclinic.formfields import posted, show_refusal
 from ketaclinic.patients.access import get_patient_for
@@ -70,6 +71,8 @@ def research_consent(request, patient_id):
         else:
             messages.success(request, "Research consent decision recorded.")
             return redirect("reports:research_consent", patient_id=patient.external_id)
+    if not form.is_bound:
+        record(Actor.from_request(request), AuditAction.RESEARCH_CONSENT_VIEWED, subject=patient, patient=patient)
     history = list(patient.research_consents.select_related("recorded_by").order_by("-recorded_at", "-pk"))
     return render(request, "reports/research_consent.html", {
         "patient": patient, "form": form, "history": history, "current": history[0] if history else None,
@@ -100,12 +103,24 @@ def job_progress(request, job_id):
     return render(request, "reports/_job_progress.html", _job_context(job))
 
 
+def _may_still_open(user, job: ReportJob) -> bool:
+    """Whether the requester may still open what the file holds (their roles may have changed since they asked)."""
+    if job.kind == ReportJob.Kind.RESEARCH_EXPORT:
+        return can_open(user, "reports:research")
+    return can_open(user, f"reports:{job.params.get('report', '')}")
+
+
 def job_download(request, job_id):
     job = _own_job(request, job_id)
+    if not _may_still_open(request.user, job):
+        raise PermissionDenied("You may no longer open this report, so you may not download its file.")
     try:
         path = jobs.open_download(actor=Actor.from_request(request), job=job)
     except jobs.JobError as refused:
-        raise Http404(refused.errors["__all__"]) from None
+        if not refused.gone:
+            raise Http404(refused.errors["__all__"]) from None
+        return render(request, "reports/job.html", {**_job_context(job), "refused": refused.errors["__all__"]},
+                      status=410)
     kind = "application/zip" if path.suffix == ".zip" else "text/csv; charset=utf-8"
     response = FileResponse(path.open("rb"), as_attachment=True, filename=job.file_name, content_type=kind)
     response["Cache-Control"] = "no-store"

@@ -97,7 +97,7 @@ def test_the_research_export_runs_on_the_worker_with_a_progress_bar_then_a_downl
     assert f'value="{job.total}"'.encode() in fragment.content and urls["job_download"].encode() in fragment.content
     download = prescriber.get(urls["job_download"])
     assert download.status_code == 200 and download["Content-Type"] == "application/zip"
-    assert download["Content-Disposition"].startswith('attachment; filename="research-export-')
+    assert download["Content-Disposition"] == 'attachment; filename="research-export.zip"'  # no date in it
     archive = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content)))
     assert len(archive.read("patients.csv").decode().splitlines()) == 3
     assert [e.action for e in AuditEntry.objects.filter(action__startswith="re").exclude(
@@ -171,7 +171,8 @@ def test_files_are_deleted_after_the_keep_time(client_for, consented, django_cap
         assert jobs.prune_jobs(timezone.now() + timedelta(days=7, minutes=1)) == 1
     job.refresh_from_db()
     assert job.status == "expired" and not jobs.job_dir(job).exists()
-    assert prescriber.get(job_urls(job)["job_download"]).status_code == 404
+    gone = prescriber.get(job_urls(job)["job_download"])
+    assert gone.status_code == 410 and b"expired and was deleted" in gone.content
     assert b"expired" in prescriber.get(job_urls(job)["job_progress"]).content
 
 

@@ -77,6 +77,16 @@ def test_a_refused_post_changes_nothing_and_says_why(client_for, patient):
     assert not ResearchConsent.objects.exists()
 
 
+def test_reading_the_page_is_audited_as_a_read(client_for, patient):
+    from ketaclinic.audit.models import AuditEntry
+
+    assert client_for("nurse").get(url(patient)).status_code == 200
+    (entry,) = AuditEntry.objects.filter(action="research.consent.viewed")
+    assert entry.patient_id == patient.pk
+    assert client_for("nurse").post(url(patient), {"decision": "given", "how": "verbal"}).status_code == 302
+    assert AuditEntry.objects.filter(action="research.consent.viewed").count() == 1  # a post is not a read
+
+
 def test_billing_cannot_open_the_page(client_for, patient):
     assert client_for("billing").get(url(patient)).status_code == 403
 
@@ -87,8 +97,9 @@ def test_the_pages_query_budgets_do_not_grow_with_the_history(client_for, patien
     for decision in ("given", "withdrawn", "given", "refused"):
         record_research_consent(actor=actor_for("nurse"), patient=patient, data={"decision": decision,
                                                                                   "how": "verbal"})
-    # session, user, clinic zone, roles, clinic, patient, its history, and the session's save (3)
-    with django_assert_num_queries(10):
+    # session, user, clinic zone, roles, clinic, patient, its history, the session's save (3), and the read's
+    # audit entry (research.consent.viewed: 5)
+    with django_assert_num_queries(15):
         assert nurse.get(url(patient)).status_code == 200
     # session, user, roles, clinic, my jobs, the consent counts (one GROUP BY), and the session's save (3)
     with django_assert_num_queries(9):
