@@ -14,7 +14,8 @@ after induction is the first one after the last induction session ended, within 
 ``outcomes.after_induction_window_days``.
 
 Every column is a correlated subquery that the index ``admin_patient_scale`` (patient, scale, status,
-administered_at) or the sessions' ``order_id`` index serves, so the work per patient is a few index probes.
+administered_at), the sessions' ``order_id`` index or the sessions by patient serve, so the work per patient is a
+few index probes.
 """
 
 from __future__ import annotations
@@ -37,11 +38,11 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncDate
 from django.db.models.lookups import GreaterThan
 
 from ketaclinic.clinical import diagnosis_groups as dg
-from ketaclinic.clinical.outcomes import RESPONSE_KEY
+from ketaclinic.clinical.outcomes import RELAPSE_KEY, RESPONSE_KEY
 from ketaclinic.inputs import wall_clock_moment
 from ketaclinic.measures.models import Administration, ItemAnswer
 from ketaclinic.patients.models import Diagnosis
@@ -56,6 +57,8 @@ GROUP_BY_RANK = dict(enumerate(dg.GROUPS, 1))
 RANK = {g: r for r, g in GROUP_BY_RANK.items()}
 #: PHQ-9 item 9 ("thoughts that you would be better off dead, or of hurting yourself"): ketaclinic.clinical.scales
 PHQ9_ITEM9 = "q9"
+#: The scales the report reads (one per diagnosis group), in order.
+REPORT_SCALES = tuple(dict.fromkeys(dg.SCALE.values()))
 
 START = Coalesce("dose_started_at", "scheduled_start")
 END = Coalesce("dose_ended_at", "discharged_at", "transferred_at", "dose_started_at", "scheduled_start")
@@ -169,13 +172,42 @@ def remitted(limits: dict) -> Q:
             | Q(scale="pcl5", post_total__lt=int(limits["outcomes.pcl5_cutpoint"])))
 
 
-def durability_pairs(rows: QuerySet) -> list[tuple[datetime, datetime | None, datetime | None]]:
-    """For each responder: (end of induction, first score no longer responding, last score): one query."""
+def durability_rows(rows: QuerySet, limits: dict, tz) -> list[tuple]:
+    """For each responder, in one query: (scale, end of induction, first retreatment, first score no longer
+    responding, first score at which the booster prompt rule fires, last score).
+
+    - First retreatment: the start of the patient's first dose after the end of induction (``dose_started_at``
+      after ``last_end``, any order: a booster or a maintenance dose), from the sessions by patient.
+    - No longer responding: the first finalised score on the row's scale after the end of induction that fails the
+      response rule against the baseline (100 x total > resp_rhs).
+    - Booster prompt rule (``clinical.outcomes.relapse_after_induction``): among the scores dated (clinic-local day)
+      on or after the day induction ended, the first whose total is at least the scale's rise setting
+      (``RELAPSE_KEY``; 0 = not set) above some score of that span at or before it, i.e. above the lowest so far.
+      Meaningless where the rise is 0: the caller leaves those scales out.
+    """
     later = _scores(OuterRef("scale"), administered_at__gt=OuterRef("last_end"))
     lost = later.filter(GreaterThan(F("total") * 100, OuterRef("resp_rhs")))
-    return list(rows.filter(responded()).annotate(
+    retreat = (TreatmentSession.objects.filter(patient_id=OuterRef("patient_id"),
+                                               dose_started_at__gt=OuterRef("last_end"))
+               .exclude(status__in=CALLED_OFF).order_by("dose_started_at").values("dose_started_at")[:1])
+    since_end = _scores(OuterRef("scale")).annotate(day=TruncDate("administered_at", tzinfo=tz)).filter(
+        day__gte=OuterRef("end_day"))
+    # a score of the span at or before S (the outer score) at least the scale's rise below it: S's own patient and
+    # scale, and the rise read from the score's own scale, so only the end of induction reaches two levels out
+    rise = Case(*[When(scale=s, then=Value(int(limits[k]))) for s, k in RELAPSE_KEY.items()],
+                default=Value(0), output_field=IntegerField())
+    lower_before = (Administration.objects.filter(
+        patient_id=OuterRef("patient_id"), scale=OuterRef("scale"), status__in=COUNTED, total__isnull=False,
+        administered_at__lte=OuterRef("administered_at"))
+        .annotate(rise=rise, day=TruncDate("administered_at", tzinfo=tz))
+        .filter(rise__gt=0, total__lte=OuterRef("total") - F("rise"), day__gte=OuterRef(OuterRef("end_day"))))
+    relapsed = since_end.filter(Exists(lower_before))
+    return list(rows.filter(responded()).annotate(end_day=TruncDate("last_end", tzinfo=tz)).annotate(
+        retreat_at=Subquery(retreat, output_field=DateTimeField()),
         lost_at=Subquery(lost.order_by("administered_at").values("administered_at")[:1],
                          output_field=DateTimeField()),
+        relapse_at=Subquery(relapsed.order_by("administered_at").values("administered_at")[:1],
+                            output_field=DateTimeField()),
         last_at=Subquery(later.order_by("-administered_at").values("administered_at")[:1],
                          output_field=DateTimeField()),
-    ).values_list("last_end", "lost_at", "last_at"))
+    ).values_list("scale", "last_end", "retreat_at", "lost_at", "relapse_at", "last_at"))

@@ -1,8 +1,10 @@
 """Outcomes: does the care work, for whom, and how long does it last?
 
 Sections: response and remission after induction by diagnosis group, by route and by the ordered dose; how long
-response lasts (Kaplan–Meier of the time from the end of induction to the loss of response); suicidal thoughts
-(PHQ-9 item 9) before and after induction.
+response lasts without retreatment (Kaplan–Meier of the time from the end of induction to the loss of response,
+each responder censored at their first booster or maintenance dose), and the same responders by the booster prompt
+rule (``clinical.outcomes.relapse_after_induction``: a rise above the lowest score since induction); suicidal
+thoughts (PHQ-9 item 9) before and after induction.
 
 Who is counted: one row per patient whose induction series is over (``outcome_queries``: the first order's series,
 as ``measures.services.induction_end`` defines it). The scale follows the diagnosis group
@@ -11,8 +13,9 @@ response and remission as ``clinical.outcomes.assess_change`` decides them, with
 (``Clinic.limits()``), and the curve ``clinical.survival.kaplan_meier``.
 
 Queries, whatever the data: the clinic (its settings), the ordered doses, one aggregate over the induction rows for
-every count of the first and third sections (the rows are a subquery in FROM, so each per-patient subquery runs
-once), and the responders' (time, event) pairs for the curve: four in all.
+every count of the response and item 9 sections (the rows are a subquery in FROM, so each per-patient subquery
+runs once), and one row per responder for both curves (first retreatment, loss of response, the prompt rule firing,
+last score): four in all.
 
 Filters (all in the database): the date range is on the clinic-local day the first dosed session started; the
 prescriber is who signed the induction order; the room is the room of the first dosed session; the diagnosis is
@@ -28,6 +31,8 @@ from django.utils import timezone
 
 from ketaclinic.clinic.models import current_clinic
 from ketaclinic.clinical import diagnosis_groups as dg
+from ketaclinic.clinical.outcomes import RELAPSE_KEY
+from ketaclinic.clinical.scales import get_scale
 from ketaclinic.clinical.settings import spec
 from ketaclinic.clinical.survival import CI_METHOD, kaplan_meier
 from ketaclinic.reports import outcome_queries as oq
@@ -162,7 +167,7 @@ def build(filters: ReportFilters) -> Report:
                           ["Dose: what the prescriber ordered for the induction series (mg/kg for IV and IM, the "
                            "fixed mg dose for esketamine), each ordered value its own row; no cut-offs are invented.",
                            response_notes[0]]),
-        _durability(rows, limits, tz),
+        *_durability(rows, limits, tz),
         _suicidal_thoughts(c),
     ]
     return Report(slug="outcomes", title="Outcomes", question="Does the care work, for whom, and how long does it last?",
@@ -172,39 +177,100 @@ def build(filters: ReportFilters) -> Report:
                       "dosed session; the route is the induction order's."])
 
 
-def _durability(rows, limits: dict, tz) -> Section:
-    pairs = oq.durability_pairs(rows)
-    observations = []
-    for end, lost_at, last_at in pairs:
-        start = timezone.localtime(end, tz).date()
-        at = lost_at or last_at
-        if at is None:  # a responder has an after-induction score, so this is defensive
-            continue
-        observations.append(((timezone.localtime(at, tz).date() - start).days, lost_at is not None))
+def observation(start, event_at, last_at, retreat_at, tz) -> tuple[int, bool] | None:
+    """One responder's (days, event) on a curve without retreatment: the event counts when its clinic-local day
+    is before the day of the first dose after induction; otherwise the responder is censored at that dose's day,
+    or, never retreated, at their last score. Days are clinic-local calendar days from the end of induction."""
+    def day(at):
+        return timezone.localtime(at, tz).date()
+
+    retreat = None if retreat_at is None else day(retreat_at)
+    if event_at is not None and (retreat is None or day(event_at) < retreat):
+        return (day(event_at) - start).days, True
+    if retreat is not None:
+        return (retreat - start).days, False
+    if last_at is None:  # a responder has an after-induction score, so this is defensive
+        return None
+    return (day(last_at) - start).days, False
+
+
+KM_COLUMNS = [Column("days", "Day", "days"), Column("at_risk", "At risk", "patients"),
+              Column("events", "Lost response", "patients"), Column("censored", "Censored", "patients"),
+              Column("survival", "Still responding", "proportion"), Column("se", "Standard error"),
+              Column("lower", "95% band, lower"), Column("upper", "95% band, upper")]
+
+
+def _curve(observations):
     curve = kaplan_meier(observations)
-    table_rows = [(int(s.time), s.at_risk, s.events, s.censored, round(s.survival, 3), round(s.std_err, 3),
-                   None if s.lower is None else round(s.lower, 3), None if s.upper is None else round(s.upper, 3))
-                  for s in curve.steps]
+    rows = [(int(s.time), s.at_risk, s.events, s.censored, round(s.survival, 3), round(s.std_err, 3),
+             None if s.lower is None else round(s.lower, 3), None if s.upper is None else round(s.upper, 3))
+            for s in curve.steps]
     points = [(0.0, 1.0)] + [(float(s.time), s.survival) for s in curve.steps]
     band = [(1.0, 1.0)] + [(s.lower if s.lower is not None else s.survival,
                             s.upper if s.upper is not None else s.survival) for s in curve.steps]
-    chart = Chart("step", "Days since the end of induction", "Still responding (proportion)",
-                  [Series(f"Responders (n={curve.n})", points, band)], y_max=1.0)
-    median = ("not reached" if curve.median is None else f"{curve.median:g} days")
-    return Section(
-        "How long response lasts: time from the end of induction to loss of response",
-        Table([Column("days", "Day", "days"), Column("at_risk", "At risk", "patients"),
-               Column("events", "Lost response", "patients"), Column("censored", "Censored", "patients"),
-               Column("survival", "Still responding", "proportion"), Column("se", "Standard error"),
-               Column("lower", "95% band, lower"), Column("upper", "95% band, upper")], table_rows),
-        chart,
-        [f"Responders after induction: {curve.n}; lost response: {curve.events}; median time to loss of response: "
-         f"{median}.",
-         "Loss of response: the first finalised score (same scale) after the end of induction that no longer meets "
-         "the response rule against the patient's baseline. A responder who has not lost response is censored at "
-         "their last score, which still met it. Days are clinic-local calendar days from the last induction "
-         "session. Booster sessions after induction are not treated apart: the scores decide.",
+    median = "not reached" if curve.median is None else f"{curve.median:g} days"
+    return curve, rows, points, band, median
+
+
+RETREAT_NOTE = ("Without retreatment: a responder is censored on the day of their first dose after the end of "
+                "induction (a booster or maintenance dose, of any order), if that comes before the event; an "
+                "event seen on the day of that dose or later does not count (a score that morning, before the "
+                "dose, included). A responder never retreated is censored at their last score. Days are "
+                "clinic-local calendar days from the day of the last induction session.")
+
+
+def _durability(rows, limits: dict, tz) -> list[Section]:
+    lost_obs, relapse_obs, left_out = [], [], {}
+    for scale, end, retreat_at, lost_at, relapse_at, last_at in oq.durability_rows(rows, limits, tz):
+        start = timezone.localtime(end, tz).date()
+        if (o := observation(start, lost_at, last_at, retreat_at, tz)) is not None:
+            lost_obs.append(o)
+        if int(limits.get(RELAPSE_KEY.get(scale, ""), 0)) <= 0:
+            left_out[scale] = left_out.get(scale, 0) + 1
+        elif (o := observation(start, relapse_at, last_at, retreat_at, tz)) is not None:
+            relapse_obs.append(o)
+    lost, lost_rows, lost_points, lost_band, lost_median = _curve(lost_obs)
+    relapse, relapse_rows, relapse_points, relapse_band, relapse_median = _curve(relapse_obs)
+    main = Section(
+        "How long response lasts without retreatment: time from the end of induction to loss of response",
+        Table(KM_COLUMNS, lost_rows),
+        Chart("step", "Days since the end of induction", "Still responding (proportion)",
+              [Series(f"Responders (n={lost.n})", lost_points, lost_band)], y_max=1.0),
+        [f"Responders after induction: {lost.n}; lost response before any retreatment: {lost.events}; median time "
+         f"to loss of response: {lost_median}.",
+         "Loss of response (the trial definition: no longer meeting the response criteria, as in Feder 2021, "
+         "clinical.md §7 evidence row): the first finalised score (same scale) after the end of induction that no "
+         "longer meets the response rule against the patient's baseline. " + RETREAT_NOTE,
+         "The next section counts the same responders by the clinic's booster prompt rule instead: a rise above "
+         "the lowest score since induction, which can fire while the patient still meets the response rule, "
+         "and stay silent when a score crosses the response line by a point or two.",
          KM_SOURCE, SEED_FADES, FEDER_2021])
+    rises = ", ".join(f"{get_scale(s).name} +{int(limits[k])}" for s, k in RELAPSE_KEY.items()
+                      if s in oq.REPORT_SCALES and int(limits[k]) > 0) or "none"
+    unset = ", ".join(f"{get_scale(s).name}: {n} responder{'s' if n != 1 else ''}"
+                      for s, n in sorted(left_out.items()))
+    relapse_section = Section(
+        "Booster prompt rule without retreatment: time from the end of induction to a rise above the lowest score",
+        Table([*KM_COLUMNS[:2], Column("events", "Prompt rule fired", "patients"), KM_COLUMNS[3],
+               Column("survival", "No prompt yet", "proportion"), *KM_COLUMNS[5:]], relapse_rows),
+        Chart("step", "Days since the end of induction", "No booster prompt yet (proportion)",
+              [Series(f"Booster prompt rule (n={relapse.n})", relapse_points, relapse_band),
+               Series(f"Response rule, previous section (n={lost.n})", lost_points)], y_max=1.0),
+        [f"Responders counted: {relapse.n}; the prompt rule fired before any retreatment: {relapse.events}; median "
+         f"time to the prompt rule: {relapse_median}.",
+         "The booster prompt rule is the core's (ketaclinic.clinical.outcomes.relapse_after_induction, the rule "
+         "behind the booster prompts): among the finalised scores (same scale) dated on or after the day "
+         "induction ended, the first that is at least the clinic's rise above the lowest of them so far. Rise "
+         f"set by this clinic: {rises} (settings outcomes.relapse_rise_*; PHQ-9 +5 is the issue 3 example, "
+         "unconfirmed; PCL-5 +10 is clinical.md §4 PCL-5 row, S). "
+         + (f"Left out, no rise set for their scale: {unset}. " if unset else "") + RETREAT_NOTE,
+         "How the two rules differ: the response rule compares each score with the baseline before treatment "
+         "(loss = no longer a fall of the response percent); the prompt rule compares it with the patient's best "
+         "score since induction. A patient down from 20 to 2 who rises to 9 is still a responder but fires the "
+         "PHQ-9 prompt (+7); a patient at 10 who rises to 11 has lost response but shows no prompt (+1). The "
+         "chart shows the response-rule curve of the previous section for comparison, without its band.",
+         KM_SOURCE])
+    return [main, relapse_section]
 
 
 def _suicidal_thoughts(c: dict) -> Section:
