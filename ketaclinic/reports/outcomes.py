@@ -178,14 +178,15 @@ def build(filters: ReportFilters) -> Report:
 
 
 def observation(start, event_at, last_at, retreat_at, tz) -> tuple[int, bool] | None:
-    """One responder's (days, event) on a curve without retreatment: the event counts when its clinic-local day
-    is before the day of the first dose after induction; otherwise the responder is censored at that dose's day,
+    """One responder's (days, event) on a curve without retreatment: the event counts when the score showing it
+    was given before the first dose after induction started (a loss on the morning of a booster, before the dose,
+    is often what prompted the booster, so it counts); otherwise the responder is censored at that dose's day,
     or, never retreated, at their last score. Days are clinic-local calendar days from the end of induction."""
     def day(at):
         return timezone.localtime(at, tz).date()
 
     retreat = None if retreat_at is None else day(retreat_at)
-    if event_at is not None and (retreat is None or day(event_at) < retreat):
+    if event_at is not None and (retreat_at is None or event_at < retreat_at):
         return (day(event_at) - start).days, True
     if retreat is not None:
         return (retreat - start).days, False

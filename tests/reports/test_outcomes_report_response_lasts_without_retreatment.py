@@ -50,7 +50,8 @@ def _score(staff, patient, at, total):
 def test_a_responder_boosted_before_losing_response_is_censored_at_the_booster(clinic_of, staff):
     # responds (20 -> 8), booster on day 10, then scores 15 on day 15: without the booster, a loss at day 15
     clinic_of("Boosted", ["F33.2"], "iv", [("baseline", 20, 0), (1, 8, 0), (15, 15, 0)])
-    # responds (20 -> 6), scores 14 on the morning of the booster, day 12, before the dose: the day of the dose
+    # responds (20 -> 6), scores 14 on the morning of the booster, day 12, an hour before the dose: a loss before
+    # retreatment (often the very score that prompted the booster)
     patient, order = clinic_of("Same day", ["F33.2"], "iv", [("baseline", 20, 0), (1, 6, 0)])
     # responds (20 -> 8), loses response on day 5 (14 > 10, and +6 fires the prompt), boosted on day 9: a loss before retreatment
     clinic_of("Lost first", ["F33.2"], "iv", [("baseline", 20, 0), (1, 8, 0), (5, 14, 0)])
@@ -62,15 +63,15 @@ def test_a_responder_boosted_before_losing_response_is_censored_at_the_booster(c
     _score(staff, patient, booster.dose_started_at - timedelta(hours=1), 14)
     _booster(clinic_of, staff, "Lost first", 9)
     report = outcomes.build(ReportFilters())
-    # Boosted: censored day 10 (not lost at 15); Same day: censored day 12 (the loss is on the booster's day);
+    # Boosted: censored day 10 (not lost at 15); Same day: lost at day 12, an hour before the booster's dose;
     # Lost first: lost at day 5, before its booster
-    assert _steps(report, LOST) == [(5, 3, 1, 0), (10, 2, 0, 1), (12, 1, 0, 1)]
+    assert _steps(report, LOST) == [(5, 3, 1, 0), (10, 2, 0, 1), (12, 1, 1, 0)]
     km = _section(report, LOST)
-    assert "lost response before any retreatment: 1" in km.notes[0]
-    assert "median time to loss of response: not reached" in km.notes[0]
+    assert "lost response before any retreatment: 2" in km.notes[0]
+    assert "median time to loss of response: 12 days" in km.notes[0]
     assert any("Feder 2021" in n and "no longer meeting the response criteria" in n for n in km.notes)
-    # the booster prompt rule's curve is censored at the same boosters
-    assert _steps(report, PROMPT) == [(5, 3, 1, 0), (10, 2, 0, 1), (12, 1, 0, 1)]
+    # the booster prompt rule's curve is censored at the same boosters (Same day: 14 is 8 above its lowest, 6)
+    assert _steps(report, PROMPT) == [(5, 3, 1, 0), (10, 2, 0, 1), (12, 1, 1, 0)]
 
 
 def test_the_prompt_rule_curve_decides_as_the_core_does_not_as_the_response_rule(clinic_of, staff, clinic):
