@@ -62,6 +62,9 @@ def test_a_product_name_typed_as_a_formula_reaches_the_reconciliation_as_text(ad
 #: CSV written elsewhere, and why it needs no neutralising: nothing a person typed reaches a cell.
 OTHER_CSV_WRITERS = {
     "clinical/pk/__main__.py": "the PK simulator's command line: times and model concentrations only",
+    "reports/jobs.py": "a whole report in the background: every cell goes through custody.reports.csv_cell",
+    "reports/research.py": "the research export: research ids, codes of fixed choices (group, route, drug, scale, "
+                           "status, kind, severity, sex), numbers and shifted dates; no free text is exported",
 }
 
 

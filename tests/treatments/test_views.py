@@ -124,8 +124,8 @@ def test_chart_queries_do_not_grow(patient, staff, rooms, client_for):
     with CaptureQueriesContext(connection) as b:
         client.get(url)
     # +1 the Appointments section (scheduling); +2 the care team and the staff it may add; +1 whether the patient has
-    # an active portal account (secure messages offer writing only then)
-    assert len(a.captured_queries) == len(b.captured_queries) == 28
+    # an active portal account (secure messages offer writing only then); +1 the latest research consent decision
+    assert len(a.captured_queries) == len(b.captured_queries) == 29
 
 
 def test_im_and_esketamine_cockpits(patient, make_patient, staff, rooms, client_for):
