@@ -438,5 +438,8 @@ if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # never a developer's real checkpoint file: each test process writes its own
     CHAIN_CHECKPOINT_DIR = Path(tempfile.mkdtemp(prefix="ketaclinic-test-checkpoints-"))
+    # each test process its own report files: a job's prune removes folders no job of its own database owns, and
+    # parallel test processes each have their own database
+    REPORT_EXPORT_DIR = Path(tempfile.mkdtemp(prefix="ketaclinic-test-report-exports-"))
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
     KETACLINIC_SMS_BACKEND = "ketaclinic.reminders.channels.LocmemSmsBackend"
