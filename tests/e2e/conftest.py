@@ -70,6 +70,9 @@ def console_errors(page):
 @pytest.fixture
 def login(page, live_server):
     def sign_in(username: str, password: str = PASSWORD):
+        # leave the page first: a page left open (the cockpit polls) may itself be sent to the sign-in page by an
+        # idle sign-out at this moment, and that navigation would abort this one (net::ERR_ABORTED)
+        page.goto("about:blank")
         page.goto(f"{live_server.url}/accounts/login/")
         page.get_by_label("Username").fill(username)
         page.get_by_label("Password").fill(password)
