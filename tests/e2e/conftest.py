@@ -11,6 +11,8 @@ import shutil
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.devices import sign_in_on
+
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
 
 # CI runs the browser tests beside the rest of the suite on 2 cores: a page that answers in 1 s alone can take
@@ -73,11 +75,7 @@ def login(page, live_server):
         # leave the page first: a page left open (the cockpit polls) may itself be sent to the sign-in page by an
         # idle sign-out at this moment, and that navigation would abort this one (net::ERR_ABORTED)
         page.goto("about:blank")
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.get_by_label("Username").fill(username)
-        page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_load_state("networkidle")
+        sign_in_on(page, live_server.url, username, password)
 
     return sign_in
 

@@ -15,6 +15,7 @@ from ketaclinic.measures import services as measures
 from ketaclinic.portal.models import PatientAccount
 from ketaclinic.treatments import services
 from tests.e2e.axe import violations
+from tests.e2e.devices import sign_in_on
 from tests.e2e.test_pages_pass_axe_in_both_themes import shot
 from tests.factories import actor, dosed_session, let_time_pass, make_rooms
 
@@ -46,11 +47,7 @@ def tablet(browser, live_server):
 
 
 def sign_in(page, live_server, username):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").tap()
-    page.wait_for_load_state("networkidle")
+    sign_in_on(page, live_server.url, username, PASSWORD, tap=True)
 
 
 def test_a_nurse_charts_vitals_by_touch_on_a_tablet(tablet, live_server, clinic, staff, make_patient):

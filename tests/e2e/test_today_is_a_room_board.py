@@ -13,6 +13,7 @@ from ketaclinic.clinic.models import Room
 from ketaclinic.clinic.services import add_room
 from ketaclinic.treatments import services
 from tests.e2e.axe import violations
+from tests.e2e.devices import sign_in_on
 from tests.e2e.test_pages_pass_axe_in_both_themes import shot
 from tests.factories import actor, book_now, dosed_session, make_order, make_rooms
 
@@ -44,11 +45,7 @@ def test_the_board_fills_a_wide_screen_and_stacks_on_a_phone(browser, live_serve
         context = browser.new_context(viewport=size, has_touch=name != "wide")
         context.clock.set_system_time(timezone.now())  # the tablet's clock reads the test's moment too
         page = context.new_page()
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.get_by_label("Username").fill("nurse")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_load_state("networkidle")
+        sign_in_on(page, live_server.url, "nurse", PASSWORD)
         tile = page.get_by_role("region", name="Infusion Room A Chair 1")
         expect(tile).to_contain_text("Rowan Heldby")
         expect(tile).to_contain_text(re.compile(r"(under 1 min|\d+ (min|hours?)) since dose start"))
