@@ -44,6 +44,7 @@ from ketaclinic.dbrouting import on_replica
 from ketaclinic.fhir.auth import FhirAuthError, Grant, authenticate, client_actor, grant_actor
 from ketaclinic.fhir.models import BackendClient, ExportJob
 from ketaclinic.fhir.outcome import methods
+from ketaclinic.privatefiles import private_dir, remove_orphan_folders
 
 #: At most this many resources go into one NDJSON file; a type with more gets several files.
 LINES_PER_FILE = 100_000
@@ -71,11 +72,6 @@ def expires_at(job: ExportJob) -> datetime | None:
     return job.finished_at + keep_for() if job.finished_at else None
 
 
-def _make_private_dir(path: Path) -> None:
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path.chmod(0o700)
-
-
 def prune_exports(now: datetime | None = None) -> int:
     """Delete the files of completed jobs older than the keep time (the job turns ``expired``); returns how many
     jobs were pruned. Folders of jobs that no longer exist or are not running are removed too."""
@@ -87,14 +83,9 @@ def prune_exports(now: datetime | None = None) -> int:
                 status=ExportJob.Status.EXPIRED, output=[]):
             pruned += 1
         shutil.rmtree(job_dir(job), ignore_errors=True)
-    root = export_dir()
-    if root.is_dir():
-        live = {str(u) for u in ExportJob.objects.filter(status__in=(
-            ExportJob.Status.QUEUED, ExportJob.Status.RUNNING, ExportJob.Status.COMPLETE)).values_list(
-            "external_id", flat=True)}
-        for child in root.iterdir():
-            if child.is_dir() and child.name not in live:
-                shutil.rmtree(child, ignore_errors=True)
+    remove_orphan_folders(export_dir(), (str(u) for u in ExportJob.objects.filter(status__in=(
+        ExportJob.Status.QUEUED, ExportJob.Status.RUNNING, ExportJob.Status.COMPLETE)).values_list(
+        "external_id", flat=True)))
     return pruned
 
 
@@ -253,8 +244,8 @@ def run_export(job_id: int) -> str:
         return ExportJob.objects.get(pk=job.pk).status
     prune_exports()
     folder = job_dir(job)
-    _make_private_dir(export_dir())
-    _make_private_dir(folder)
+    private_dir(export_dir())
+    private_dir(folder)
     clinic_id = job.client.clinic_id
     # a group's patients stay a subquery (``values("patient_id")``): never a Python list of every key in an IN
     patient_ids = GROUPS[job.group_id][1](clinic_id) if job.kind == ExportJob.Kind.GROUP else None

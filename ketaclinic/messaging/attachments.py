@@ -28,6 +28,8 @@ from pathlib import Path
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from ketaclinic.privatefiles import private_dir
+
 #: Accepted types: the first bytes of the file, its MIME type and the extension the download gets.
 MAGIC: tuple[tuple[bytes, str, str], ...] = (
     (b"%PDF-", "application/pdf", "pdf"),
@@ -180,8 +182,7 @@ def store_dir() -> Path:
 def write(data: bytes) -> str:
     """Store ``data`` under a new random name (folder 0700, file 0600, never over an existing file); the name."""
     folder = store_dir()
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    folder.chmod(0o700)
+    private_dir(folder)
     name = uuid.uuid4().hex
     fd = os.open(folder / name, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     with os.fdopen(fd, "wb") as out:

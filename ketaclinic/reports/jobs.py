@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor, record
+from ketaclinic.privatefiles import private_dir, remove_orphan_folders
 from ketaclinic.reports.base import ReportFilters
 from ketaclinic.reports.forms import filters_from_params, filters_to_params
 from ketaclinic.reports.models import ReportJob
@@ -65,11 +66,6 @@ def job_dir(job: ReportJob) -> Path:
 
 def job_file(job: ReportJob) -> Path | None:
     return job_dir(job) / job.file_name if job.file_name else None
-
-
-def _private_dir(path: Path) -> None:
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path.chmod(0o700)
 
 
 # ---------------------------------------------------------------------------------------------- the use cases
@@ -154,14 +150,9 @@ def prune_jobs(now: datetime | None = None) -> int:
         pruned += ReportJob.objects.filter(pk=job.pk, status=ReportJob.Status.COMPLETE).update(
             status=ReportJob.Status.EXPIRED)
         shutil.rmtree(job_dir(job), ignore_errors=True)
-    root = export_dir()
-    if root.is_dir():
-        live = {str(u) for u in ReportJob.objects.filter(status__in=(
-            ReportJob.Status.QUEUED, ReportJob.Status.RUNNING, ReportJob.Status.COMPLETE)).values_list(
-            "external_id", flat=True)}
-        for child in root.iterdir():
-            if child.is_dir() and child.name not in live:
-                shutil.rmtree(child, ignore_errors=True)
+    remove_orphan_folders(export_dir(), (str(u) for u in ReportJob.objects.filter(status__in=(
+        ReportJob.Status.QUEUED, ReportJob.Status.RUNNING, ReportJob.Status.COMPLETE)).values_list(
+        "external_id", flat=True)))
     return pruned
 
 
@@ -183,8 +174,8 @@ def run_job(job_id: int) -> str:
         return ReportJob.objects.get(pk=job.pk).status
     prune_jobs()
     folder = job_dir(job)
-    _private_dir(export_dir())
-    _private_dir(folder)
+    private_dir(export_dir())
+    private_dir(folder)
     stamp = timezone.localdate().strftime("%Y%m%d")
     try:
         if job.kind == ReportJob.Kind.RESEARCH_EXPORT:
