@@ -41,6 +41,7 @@ from django.views.decorators.csrf import csrf_exempt
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import client_ip, record
 from ketaclinic.dbrouting import on_replica
+from ketaclinic.fhir import documents
 from ketaclinic.fhir.auth import FhirAuthError, Grant, authenticate, client_actor, grant_actor
 from ketaclinic.fhir.models import BackendClient, ExportJob
 from ketaclinic.fhir.outcome import methods
@@ -252,6 +253,7 @@ def run_export(job_id: int) -> str:
     types = _types()
     output: list[dict] = []
     written = 0
+    base = documents.BASE_URL.set(fhir_base(job.request_url))  # the DocumentReferences' Binary URLs
     try:
         for n, name in enumerate(job.types, start=1):
             with on_replica():  # the pages of resources from a read replica when one is configured; writes stay
@@ -265,6 +267,8 @@ def run_export(job_id: int) -> str:
                                                    finished_at=timezone.now())
         shutil.rmtree(folder, ignore_errors=True)
         raise
+    finally:
+        documents.BASE_URL.reset(base)
     with transaction.atomic():
         updated = ExportJob.objects.filter(pk=job.pk, status=ExportJob.Status.RUNNING).update(
             status=ExportJob.Status.COMPLETE, output=output, finished_at=timezone.now(),
@@ -276,6 +280,13 @@ def run_export(job_id: int) -> str:
             "client_id": job.client.client_id, "resources": written,
             "files": [{"type": o["type"], "count": o["count"]} for o in output]})
     return ExportJob.Status.COMPLETE
+
+
+def fhir_base(request_url: str) -> str:
+    """The FHIR base of the kick-off URL (``http://host/fhir/R4/``), which the export's links are written against."""
+    marker = "/fhir/R4/"
+    at = request_url.find(marker)
+    return request_url[: at + len(marker)] if at >= 0 else ""
 
 
 def _still_running(job: ExportJob, progress: str) -> None:

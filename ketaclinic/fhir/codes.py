@@ -45,6 +45,7 @@ LOCAL_ENCOUNTER_TYPE = "urn:ketaclinic:encounter-type"
 LOCAL_AUDIT_ACTION = "urn:ketaclinic:audit-action"
 LOCAL_ROLE = "urn:ketaclinic:role"
 LOCAL_DOCUMENT = "urn:ketaclinic:document"
+LOCAL_DOCUMENT_CATEGORY = "urn:ketaclinic:document-category"
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,11 @@ AUDIT_REST = Code("http://terminology.hl7.org/CodeSystem/audit-event-type", "res
 # ----------------------------------------------------------------------------------------------- documents
 DOC_CLINICAL_NOTE = Code(DOC_CLASS, "clinical-note", "Clinical Note",
                          "US Core DocumentReference category (us-core-documentreference-category)")
+#: A superbill is no clinical note; US Core's category binding is extensible, so a document it does not cover
+#: carries our own category.
+DOC_BILLING = Code(LOCAL_DOCUMENT_CATEGORY, "billing", "Billing statement",
+                   "our own code: US Core's us-core-documentreference-category has clinical-note only "
+                   "(extensible binding)")
 
 
 def quantity(value, unit: tuple[str, str]) -> dict:

@@ -107,3 +107,30 @@ class ExportJob(PublicId):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+
+
+class StoredPdf(PublicId):
+    """The bytes of one printable document as the FHIR facade serves it (``Binary/<external_id>``), made once and
+    kept, so its size and SHA-1 in the DocumentReference always match what Binary returns.
+
+    The app's PDFs print the moment they were printed, so drawing one again would give other bytes; the facade
+    therefore draws a document the first time a FHIR answer names it and keeps that copy. ``version`` says which
+    state of the record it was drawn from (``<app>/fhir_documents.py``: e.g. the signatures and the number of
+    addenda of a session record); a record that changed gets a new copy, and the older copies stay readable."""
+
+    clinic = models.ForeignKey("clinic.Clinic", on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=40)
+    record_id = models.UUIDField(help_text="the public id of the record the document is drawn from")
+    version = models.CharField(max_length=200)
+    sha1 = models.CharField(max_length=28, help_text="base64 of the SHA-1 of content (FHIR Attachment.hash)")
+    size = models.PositiveIntegerField()
+    content = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "record_id", "version"], name="fhir_pdf_one_per_version")]
+        indexes = [models.Index(fields=["kind", "record_id"], name="fhir_pdf_record")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.record_id} ({self.version})"

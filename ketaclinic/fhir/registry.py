@@ -40,6 +40,7 @@ from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce
 
 from ketaclinic.fhir import codes
+from ketaclinic.fhir import documents as pdf_documents
 from ketaclinic.fhir.mappers import (
     administrative,
     audit,
@@ -82,6 +83,8 @@ class Source:
     emits: frozenset[tuple[str, str]] | None = frozenset()
     narrow: Callable[[QuerySet, list[CodeToken]], QuerySet] | None = None
     categories: frozenset[str] = frozenset()
+    #: The (system, code) pairs of ``type`` it emits (DocumentReference), for a search by type.
+    types: frozenset[tuple[str, str]] = frozenset()
     order: tuple[str, ...] = ("pk",)
     #: The mapper takes ``keep(code concept) -> bool`` and builds only what it keeps (a search by code).
     keeps: bool = False
@@ -97,6 +100,9 @@ class Source:
 
         key = "pk__in" if self.patient == "" else f"{self.patient}_id__in"
         return Q(**{key: patient_ids if isinstance(patient_ids, QuerySet) else list(patient_ids)})
+
+    def may_be_of_type(self, tokens: list[CodeToken]) -> bool:
+        return any((system is None or system == s) and code == c for system, code in tokens for s, c in self.types)
 
     def may_emit(self, tokens: list[CodeToken]) -> bool:
         if self.emits is None:
@@ -186,7 +192,7 @@ def by_place(parent_field: str, tag: str, suffixes: Iterable[str | None] | None 
 
 # ----------------------------------------------------------------------------------------------- querysets
 _LABELS = {
-    "User": "accounts.User", "AuditEntry": "audit.AuditEntry", "Clinic": "clinic.Clinic", "Room": "clinic.Room",
+    "User": "accounts.User", "RoleGrant": "accounts.RoleGrant", "AuditEntry": "audit.AuditEntry", "Clinic": "clinic.Clinic", "Room": "clinic.Room",
     "IntegrationSession": "integration.IntegrationSession", "Administration": "measures.Administration",
     "BodyMeasurement": "patients.BodyMeasurement", "Diagnosis": "patients.Diagnosis", "Patient": "patients.Patient",
     "Appointment": "scheduling.Appointment", "AdverseEvent": "treatments.AdverseEvent",
@@ -207,7 +213,15 @@ def patients_qs(c):
 
 
 def staff_qs(c):
-    return (m("User").objects.filter(role_grants__isnull=False).distinct().prefetch_related("role_grants"))
+    """The staff of clinic ``c``: users holding a role who have worked on that clinic's records. A role grant names
+    no clinic (accounts.RoleGrant), so the clinic a staff member works at is read from the audit trail: an entry
+    they made about one of the clinic's patients. Someone who has done nothing at a clinic yet is not listed there
+    (nor anywhere), and a nurse who worked only at clinic B is unknown (404) to clinic A's clients."""
+    from django.db.models import Exists, OuterRef
+
+    worked_here = m("AuditEntry").objects.filter(actor=OuterRef("pk"), patient__clinic_id=c)
+    return (m("User").objects.filter(Exists(m("RoleGrant").objects.filter(user=OuterRef("pk"))), Exists(worked_here))
+            .prefetch_related("role_grants"))
 
 
 def practitioner_roles(u):
@@ -543,8 +557,14 @@ def _types() -> dict[str, ResourceType]:
         ), search_params=(*_PAT, "date"), documentation="treatments.AdverseEvent"),
         ResourceType("DocumentReference", (
             Source("note", signed_sessions_qs, documents.session_note, by_external_id(suffix="-note"),
-                   patient="patient", order=("scheduled_start", "pk")),
-        ), search_params=(*_PAT, "date"), documentation="a treatment session's signed note"),
+                   patient="patient", order=("scheduled_start", "pk"), one_per_row=True,
+                   categories=frozenset({codes.DOC_CLINICAL_NOTE.code}),
+                   types=frozenset({(codes.LOCAL_DOCUMENT, documents.SESSION_NOTE)})),
+            *(pdf_source(doc) for doc in pdf_documents.sources()),
+        ), search_params=(*_PAT, "date", "category", "type"),
+            documentation="a treatment session's signed note (text), and the PDFs the clinic keeps: "
+                          + "; ".join(doc.display for doc in pdf_documents.sources())
+                          + " (content at Binary/<id>)"),
         ResourceType("Provenance", (
             Source("note-signature", signed_sessions_qs, documents.session_note_provenance,
                    by_external_id(suffix="-note-signature"), patient="patient", order=("scheduled_start", "pk")),
@@ -557,6 +577,16 @@ def _types() -> dict[str, ResourceType]:
         ), search_params=(*_PAT, "date"), documentation="audit.AuditEntry about one of the clinic's patients"),
     ]
     return {t.name: t for t in types}
+
+
+def pdf_source(doc) -> Source:
+    """A printable document of an app's ``fhir_documents`` (see ``ketaclinic.fhir.documents``) as a source of
+    DocumentReference: its rows with their stored copy's id, hash and size annotated."""
+    return Source(doc.kind, lambda c: pdf_documents.with_stored(doc, doc.queryset(c)),
+                  lambda row: pdf_documents.document_reference(doc, row),
+                  by_external_id(doc.record_field, suffix=f"-{doc.suffix}"), patient=doc.patient,
+                  order=doc.order, categories=frozenset({pdf_documents.category_concept(doc.category)["coding"][0]["code"]}),
+                  types=frozenset({(codes.LOCAL_DOCUMENT, doc.kind)}))
 
 
 def _administration_obs_find(qs, resource_id):

@@ -4,7 +4,8 @@ OperationOutcome naming it, never a 500 and never silently ignored (FHIR R4 sear
 Supported (per type, as the registry lists them; the CapabilityStatement says the same):
 * ``patient`` / ``subject``: ``Patient/<id>`` or ``<id>``, several separated by commas (any of them);
 * ``code``: tokens ``system|code``, ``|code`` (no system given) or ``code`` (any system), commas for any;
-* ``category`` (Observation): ``vital-signs``, ``survey``;
+* ``category`` (Observation): ``vital-signs``, ``survey``; (DocumentReference): ``clinical-note``, ``billing``;
+* ``type`` (DocumentReference): tokens as ``code``, e.g. ``urn:ketaclinic:document|session-record``;
 * ``date`` and ``_lastUpdated``: a FHIR date or dateTime (``2026``, ``2026-06``, ``2026-06-17``,
   ``2026-06-17T10:00``, with seconds and an offset or ``Z``), prefixed by ``eq`` (default), ``ne``, ``lt``, ``le``,
   ``gt``, ``ge``; repeated for a range (all must hold). A value without an offset is read in the clinic's time
@@ -81,6 +82,7 @@ class SearchQuery:
     patients: list[uuid.UUID] | None = None
     codes: list[tuple[str | None, str]] | None = None
     categories: list[str] | None = None
+    types: list[tuple[str | None, str]] | None = None
     dates: list[DateClause] = field(default_factory=list)
     last_updated: list[DateClause] = field(default_factory=list)
     ids: list[str] | None = None
@@ -234,6 +236,8 @@ def parse(resource_type: str, supported: tuple[str, ...], params, tz: ZoneInfo) 
         query.codes = (query.codes or []) + [parse_token(v, "code") for v in value.split(",")]
     for value in params.getlist("category"):
         query.categories = (query.categories or []) + [parse_token(v, "category")[1] for v in value.split(",")]
+    for value in params.getlist("type"):
+        query.types = (query.types or []) + [parse_token(v, "type") for v in value.split(",")]
     for value in params.getlist("date"):
         query.dates.append(parse_date(value, tz, name="date"))
     for value in params.getlist("_lastUpdated"):

@@ -9,6 +9,7 @@ saying so. Reads carry a weak ETag over the resource's content (``If-None-Match`
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Iterator
 from urllib.parse import urlencode
@@ -19,12 +20,12 @@ from django.views.decorators.csrf import csrf_exempt
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
-from ketaclinic.fhir import auth, search
+from ketaclinic.fhir import auth, documents, search
 from ketaclinic.fhir.outcome import FHIR_JSON, FhirRequestError, operation_outcome
 from ketaclinic.fhir.registry import TYPES, ResourceType, Source
 
 #: Search parameters' FHIR types (CapabilityStatement.rest.resource.searchParam.type).
-PARAM_TYPES = {"patient": "reference", "subject": "reference", "code": "token", "category": "token",
+PARAM_TYPES = {"patient": "reference", "subject": "reference", "code": "token", "category": "token", "type": "token",
                "date": "date", "_lastUpdated": "date", "_id": "token", "identifier": "token"}
 EVERYTHING_COUNT = 500
 
@@ -48,12 +49,15 @@ def fhir_endpoint(view):
         if request.method not in ("GET", "HEAD"):
             return operation_outcome(405, "not-supported", f"{request.method} is not supported here: this part of "
                                      "the FHIR API is read-only (read and search).", headers={"Allow": "GET"})
+        base = documents.BASE_URL.set(_base(request))  # the attachments' Binary URLs are on this base
         try:
             return view(request, *args, **kwargs)
         except auth.FhirAuthError as e:
             return e.response()
         except FhirRequestError as e:
             return e.response()
+        finally:
+            documents.BASE_URL.reset(base)
     wrapped.__name__ = view.__name__
     wrapped.__doc__ = view.__doc__
     return csrf_exempt(wrapped)
@@ -118,6 +122,15 @@ def metadata(request):
             entry["operation"] = [{"name": "everything",
                                    "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"}]
         resources.append(entry)
+    resources.append({
+        "type": "Binary",
+        "documentation": "The content of a DocumentReference's attachment (a PDF the clinic keeps), by the id its "
+                         "url names. Read only, with the DocumentReference read scope; Accept application/pdf (or "
+                         "none) gives the PDF, a FHIR JSON Accept or _format=json the Binary resource.",
+        "interaction": [{"code": "read"}],
+        "versioning": "no-version",
+        "readHistory": False,
+    })
     statement = CapabilityStatement(
         status="active",
         date=timezone.now().replace(microsecond=0).isoformat(),
@@ -168,6 +181,8 @@ def _patient_row(clinic_id: int, external_id):
 def read(request, resource_type: str, resource_id: str):
     """One resource by its id; 404 when it is not this clinic's (another clinic's id is not told apart from an
     unknown one)."""
+    if resource_type == "Binary":
+        return binary(request, resource_id)
     rt = _type(resource_type)
     grant = auth.authorize(request, rt.name, "r")
     search.check_format(request.GET)
@@ -187,6 +202,61 @@ def read(request, resource_type: str, resource_id: str):
         patient = _patient_row(grant.clinic_id, _patient_of(resource))
     auth.audit_access(grant, request, resource_type=rt.name, interaction="r", count=1, patient=patient)
     return _response(resource, etag=True, request=request)
+
+
+#: Binary is read with the DocumentReference read scope: a Binary here is always the content of a DocumentReference
+#: (its attachment's url), and what a client may read of a document is one decision, not two.
+BINARY_SCOPE_TYPE = "DocumentReference"
+_FHIR_FORMATS = ("application/fhir+json", "application/json", "application/json+fhir")
+
+
+def wants_fhir_json(request) -> bool:
+    """FHIR R4 Binary read: the Binary resource when the client asks for a FHIR format (``_format`` or an Accept
+    of FHIR JSON); otherwise the document itself (``Accept: application/pdf``, ``*/*`` or none)."""
+    if request.GET.get("_format"):
+        return True
+    accept = [part.split(";")[0].strip().lower() for part in request.headers.get("Accept", "").split(",")]
+    return any(a in _FHIR_FORMATS for a in accept)
+
+
+def binary(request, resource_id: str):
+    """``Binary/<id>``: a stored document's bytes (a PDF), or with a FHIR Accept the Binary resource (base64
+    ``data``). Needs the DocumentReference read scope; another clinic's id is 404; audited like every read."""
+    from fhir.resources.R4B.binary import Binary
+
+    from ketaclinic.fhir.models import StoredPdf
+
+    grant = auth.authenticate(request)
+    if not grant.allows(BINARY_SCOPE_TYPE, "r"):
+        raise auth.refused(grant, request, "Binary", "r", "Binary is read with the DocumentReference read scope "
+                           "(e.g. system/DocumentReference.rs), which this client's token does not carry (its "
+                           f"scopes: {' '.join(sorted(grant.scopes)) or 'none'}).")
+    search.check_format(request.GET)
+    unknown = set(request.GET) - {"_format"}
+    if unknown:
+        raise FhirRequestError(f"Unknown parameter {sorted(unknown)[0]!r} on a read (only _format is taken).",
+                               expression=sorted(unknown)[0])
+    key = _uuid_or_none(resource_id)
+    stored = (StoredPdf.objects.filter(clinic_id=grant.clinic_id, external_id=key).select_related("patient").first()
+              if key is not None else None)
+    if stored is None:
+        auth.audit_access(grant, request, resource_type="Binary", interaction="r", count=0)
+        raise FhirRequestError(f"Binary/{resource_id} is not known here.", status=404, code="not-found")
+    content = bytes(stored.content)
+    auth.audit_access(grant, request, resource_type="Binary", interaction="r", count=1, patient=stored.patient)
+    tag = f'W/"{stored.sha1}"'
+    if tag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+        response = HttpResponse(status=304)
+    elif wants_fhir_json(request):
+        response = HttpResponse(Binary(id=str(stored.external_id), contentType=documents.PDF,
+                                       data=base64.b64encode(content)).model_dump_json(exclude_none=True),
+                                content_type=FHIR_JSON)
+    else:
+        response = HttpResponse(content, content_type=documents.PDF)
+        response["Content-Disposition"] = f'inline; filename="{stored.kind}-{stored.external_id}.pdf"'
+    response["ETag"] = tag
+    response["Vary"] = "Accept"
+    return response
 
 
 @fhir_endpoint
@@ -227,6 +297,8 @@ def _source_qs(rt: ResourceType, source: Source, query: search.SearchQuery, clin
     if query.categories is not None and not (source.categories & set(query.categories)):
         return None
     if query.codes is not None and source.emits is not None and not source.may_emit(query.codes):
+        return None
+    if query.types is not None and not source.may_be_of_type(query.types):
         return None
     qs = source.queryset(clinic.pk)
     if query.patients is not None:

@@ -11,6 +11,8 @@ from fhir.resources.R4B.provenance import Provenance
 from ketaclinic.fhir import codes
 from ketaclinic.fhir.mappers.common import instant, patient_ref, practitioner_ref, ref
 
+SESSION_NOTE = "session-note"
+
 
 def _signers(s) -> list[tuple]:
     out = []
@@ -35,7 +37,7 @@ def session_note(s) -> list[DocumentReference]:
         id=f"{s.external_id}-note",
         status="current",
         docStatus="final",
-        type={"coding": [{"system": codes.LOCAL_DOCUMENT, "code": "session-note", "display": "Treatment session note"}],
+        type={"coding": [{"system": codes.LOCAL_DOCUMENT, "code": SESSION_NOTE, "display": "Treatment session note"}],
               "text": "Treatment session note"},
         category=[codes.DOC_CLINICAL_NOTE.concept()],
         subject=patient_ref(s.patient),

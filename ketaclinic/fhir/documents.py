@@ -1,0 +1,157 @@
+"""The clinic's printable PDFs as FHIR: a DocumentReference for each signed or issued document, whose attachment
+points at ``Binary/<id>``, the stored bytes.
+
+Where the documents come from. Each app that prints a document a clinic keeps offers a module
+``<app>/fhir_documents.py`` with ``DOCUMENTS``, a tuple of objects shaped like :class:`DocumentSource`
+(``crossapp``: the signed session record; ``billing``: issued superbills; ``treatments``: completed Spravato REMS
+forms). The facade finds them by module name (``ketaclinic.apphooks.app_hooks``), so no app below ``fhir`` imports
+it and ``fhir`` imports no app above it; those modules speak of their own records only.
+
+Same bytes every time. The app's PDFs print the moment they are printed (their footers, fpdf2's creation date),
+so drawing one again would give other bytes. The facade draws a document the first time a FHIR answer names it and
+keeps that copy (:class:`~ketaclinic.fhir.models.StoredPdf`); ``size`` and ``hash`` (base64 SHA-1, FHIR R4
+Attachment.hash) are of those bytes, and ``Binary/<id>`` serves them. A record that changes in a way its document
+shows (a new addendum, the co-signature, a REMS form submitted) gets a new copy under a new Binary id; the older
+copies stay readable by their ids.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from contextvars import ContextVar
+from datetime import datetime
+from typing import Any, Protocol
+
+from django.db import IntegrityError, router, transaction
+from django.db.models import OuterRef, QuerySet, Subquery
+from fhir.resources.R4B.documentreference import DocumentReference
+
+from ketaclinic.fhir import codes
+from ketaclinic.fhir.mappers.common import instant, patient_ref, practitioner_ref, ref
+
+PDF = "application/pdf"
+
+#: The FHIR base URL the attachment URLs are written against (set per request by the views and per job by the
+#: bulk export); without one, the URL is relative to the FHIR base (``Binary/<id>``).
+BASE_URL: ContextVar[str] = ContextVar("fhir_base_url", default="")
+
+
+class DocumentSource(Protocol):
+    """What an app's ``fhir_documents.DOCUMENTS`` entry offers (in its own terms; nothing here is imported)."""
+
+    kind: str  # our document code (urn:ketaclinic:document), e.g. "session-record"
+    display: str  # what the document is, e.g. "Treatment session record (PDF)"
+    suffix: str  # the DocumentReference id is "<record's public id>-<suffix>"
+    category: str  # "clinical-note" (US Core) or "billing" (ours)
+    record_field: str  # ORM path from a row to the record's public id (the DocumentReference id's stem)
+    patient: str  # ORM path from a row to patients.Patient
+    order: tuple[str, ...]
+
+    def queryset(self, clinic_id: int) -> QuerySet: ...  # rows with a document, annotated with ``fhir_date``
+
+    def record_id(self, row) -> Any: ...
+
+    def version(self, row) -> str: ...  # which state of the record the document shows
+
+    def current(self, row) -> bool: ...  # False: entered in error (a voided invoice)
+
+    def patient_of(self, row) -> Any: ...
+
+    def authors(self, row) -> list: ...
+
+    def encounter(self, row) -> Any | None: ...  # the treatment session's public id, if any
+
+    def title(self, row) -> str: ...
+
+    def render(self, row) -> bytes: ...
+
+
+def sources() -> list[DocumentSource]:
+    """Every installed app's documents, in ``INSTALLED_APPS`` order."""
+    from ketaclinic.apphooks import app_hooks
+
+    return [doc for module in app_hooks("fhir_documents", gatherer="ketaclinic.fhir") for doc in module.DOCUMENTS]
+
+
+def with_stored(doc: DocumentSource, qs: QuerySet) -> QuerySet:
+    """``qs`` annotated with the newest stored copy of each row's document (four columns of one index lookup):
+    ``fhir_pdf_id``, ``fhir_pdf_version``, ``fhir_pdf_sha1``, ``fhir_pdf_size``."""
+    from ketaclinic.fhir.models import StoredPdf
+
+    newest = StoredPdf.objects.filter(kind=doc.kind, record_id=OuterRef(doc.record_field)).order_by("-pk")
+    return qs.annotate(**{f"fhir_pdf_{name}": Subquery(newest.values(column)[:1])
+                          for name, column in (("id", "external_id"), ("version", "version"), ("sha1", "sha1"),
+                                               ("size", "size"))})
+
+
+def digest(content: bytes) -> str:
+    """FHIR R4 Attachment.hash: the base64 of the SHA-1 of the bytes."""
+    return base64.b64encode(hashlib.sha1(content).digest()).decode("ascii")  # noqa: S324 - FHIR defines SHA-1 here
+
+
+def _store(doc: DocumentSource, row) -> tuple[Any, str, int]:
+    """Draw the document and keep it; a copy another request stored first is used instead (same version)."""
+    from ketaclinic.fhir.models import StoredPdf
+
+    content = bytes(doc.render(row))
+    patient = doc.patient_of(row)
+    db = router.db_for_write(StoredPdf)
+    try:
+        with transaction.atomic(using=db):
+            stored = StoredPdf.objects.using(db).create(
+                clinic_id=patient.clinic_id, patient=patient, kind=doc.kind, record_id=doc.record_id(row), version=doc.version(row),
+                sha1=digest(content), size=len(content), content=content)
+    except IntegrityError:
+        stored = StoredPdf.objects.using(db).get(kind=doc.kind, record_id=doc.record_id(row),
+                                                 version=doc.version(row))
+    return stored.external_id, stored.sha1, stored.size
+
+
+def stored_copy(doc: DocumentSource, row) -> tuple[Any, str, int] | None:
+    """(Binary id, hash, size) of the row's document: the kept copy of this version, drawn and kept now when there
+    is none; a document entered in error keeps its last copy (and one never sent gives none)."""
+    version = doc.version(row)
+    if row.fhir_pdf_id is not None and (row.fhir_pdf_version == version or not doc.current(row)):
+        return row.fhir_pdf_id, row.fhir_pdf_sha1, row.fhir_pdf_size
+    if not doc.current(row):
+        return None
+    return _store(doc, row)
+
+
+def binary_url(binary_id) -> str:
+    return f"{BASE_URL.get()}Binary/{binary_id}"
+
+
+def category_concept(category: str) -> dict:
+    return (codes.DOC_CLINICAL_NOTE if category == codes.DOC_CLINICAL_NOTE.code else codes.DOC_BILLING).concept()
+
+
+def document_reference(doc: DocumentSource, row) -> list[DocumentReference]:
+    """The DocumentReference of the row's PDF, with the elements US Core DocumentReference requires (status, type,
+    category, subject, date, author, content with contentType and url, context.encounter). It does not claim the
+    US Core profile: the profile's type binding asks for a LOINC document code, and none is confirmed in
+    clinical.md, so the type is our own code (as the session note's). None for a document entered in error that
+    was never drawn."""
+    stored = stored_copy(doc, row)
+    if stored is None:
+        return []
+    binary_id, sha1, size = stored
+    date: datetime = row.fhir_date
+    encounter = doc.encounter(row)
+    authors = [practitioner_ref(u) for u in doc.authors(row) if u is not None]
+    current = doc.current(row)
+    return [DocumentReference(
+        id=f"{doc.record_id(row)}-{doc.suffix}",
+        status="current" if current else "entered-in-error",
+        docStatus="final" if current else "entered-in-error",
+        type={"coding": [{"system": codes.LOCAL_DOCUMENT, "code": doc.kind, "display": doc.display}],
+              "text": doc.display},
+        category=[category_concept(doc.category)],
+        subject=patient_ref(doc.patient_of(row)),
+        date=instant(date),
+        author=authors or None,
+        content=[{"attachment": {"contentType": PDF, "language": "en", "url": binary_url(binary_id), "size": size,
+                                 "hash": sha1, "title": doc.title(row), "creation": instant(date)}}],
+        context={"encounter": [ref("Encounter", encounter)]} if encounter else None,
+    )]
