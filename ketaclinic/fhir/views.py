@@ -65,6 +65,10 @@ def fhir_endpoint(view):
 
 def _type(name: str) -> ResourceType:
     rt = TYPES.get(name)
+    if name == "Binary":
+        raise FhirRequestError("Binary is read by its id only (Binary/<id>, the url of a DocumentReference's "
+                               "attachment); it is not searched and keeps no history.", status=404,
+                               code="not-supported")
     if rt is None:
         raise FhirRequestError(f"{name!r} is not a resource type this server serves (see /fhir/R4/metadata).",
                                status=404, code="not-supported")

@@ -1,0 +1,90 @@
+"""Practitioner and PractitionerRole are the staff who work at the client's clinic, not the whole install's: a nurse
+who has only worked on clinic B's patients is unknown (404) to clinic A's client in read, search, _include and the
+bulk export, and clinic A's own staff are there."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+from ketaclinic.audit.services import Actor
+from ketaclinic.clinic.models import Clinic
+from ketaclinic.fhir import validate
+from ketaclinic.fhir.models import ExportJob
+from ketaclinic.fhir.tasks import run_export_job
+from ketaclinic.patients import services as patients
+from tests.fhir import resource_world
+from tests.fhir.conftest import bearer
+from tests.treatments.factories import make_rooms
+
+pytestmark = pytest.mark.django_db
+BASE = "/fhir/R4/"
+
+
+@pytest.fixture
+def export_dir(tmp_path):
+    from django.test import override_settings
+
+    with override_settings(FHIR_EXPORT_DIR=tmp_path / "fhir-export"):
+        yield tmp_path / "fhir-export"
+
+
+@pytest.fixture
+def two_clinics(patient, staff, clinic, make_user):
+    """Clinic A's record (its staff at work), and clinic B with a nurse who registered and charted only its own
+    patient."""
+    resource_world.build(patient, staff, make_rooms(clinic))
+    clinic_b = Clinic.objects.create(name="Clinic B", time_zone="America/Denver")
+    b_nurse = make_user("nurse", username="b_only_nurse")
+    b_desk = make_user("front_desk", username="b_desk")
+    b_patient = patients.register_patient(
+        actor=Actor(user=b_desk, roles=b_desk.role_set()), clinic=clinic_b,
+        data={"legal_given_name": "Bo", "legal_family_name": "Bee", "date_of_birth": date(1980, 1, 2),
+              "sex_at_birth": "male"}, confirm_duplicate=True)
+    patients.add_diagnosis(actor=Actor(user=b_nurse, roles=b_nurse.role_set()), patient=b_patient, code="F33.2")
+    return {"a_nurse": staff["nurse"], "b_nurse": b_nurse, "clinic_b": clinic_b}
+
+
+def ids(response) -> set[str]:
+    assert response.status_code == 200, response.content
+    entries = json.loads(response.content).get("entry", [])
+    for e in entries:
+        assert validate.problems(e["resource"]) == []
+    return {e["resource"]["id"] for e in entries}
+
+
+def test_a_nurse_of_another_clinic_is_not_found_in_read_or_search(client, two_clinics, fhir_token, clinic):
+    token = fhir_token(clinic)
+    a_nurse, b_nurse = two_clinics["a_nurse"], two_clinics["b_nurse"]
+    assert client.get(f"{BASE}Practitioner/{b_nurse.external_id}", **bearer(token)).status_code == 404
+    assert client.get(f"{BASE}PractitionerRole/{b_nurse.external_id}-nurse", **bearer(token)).status_code == 404
+    assert client.get(f"{BASE}Practitioner/{a_nurse.external_id}", **bearer(token)).status_code == 200
+    found = ids(client.get(f"{BASE}Practitioner", {"_count": 500}, **bearer(token)))
+    assert str(a_nurse.external_id) in found and str(b_nurse.external_id) not in found
+    roles = ids(client.get(f"{BASE}PractitionerRole", {"_count": 500}, **bearer(token)))
+    assert f"{a_nurse.external_id}-nurse" in roles and f"{b_nurse.external_id}-nurse" not in roles
+    # clinic B's client sees its own nurse, and not clinic A's
+    token_b = fhir_token(two_clinics["clinic_b"])
+    assert client.get(f"{BASE}Practitioner/{b_nurse.external_id}", **bearer(token_b)).status_code == 200
+    assert client.get(f"{BASE}Practitioner/{a_nurse.external_id}", **bearer(token_b)).status_code == 404
+
+
+def test_the_bulk_export_lists_only_the_clinics_staff(client, two_clinics, fhir_token, clinic, export_dir,
+                                                      django_capture_on_commit_callbacks):
+    token = fhir_token(clinic)
+    with django_capture_on_commit_callbacks(execute=False):
+        kick = client.get(f"{BASE}$export", {"_type": "Practitioner,PractitionerRole"}, **bearer(token),
+                          HTTP_PREFER="respond-async")
+    assert kick.status_code == 202, kick.content
+    job = ExportJob.objects.get(external_id=kick["Content-Location"].rsplit("/", 1)[1])
+    assert run_export_job.call(job.pk) == "complete"
+    manifest = json.loads(client.get(kick["Content-Location"], **bearer(token)).content)
+    exported = set()
+    for item in manifest["output"]:
+        body = b"".join(client.get(item["url"], **bearer(token)).streaming_content).decode()
+        exported |= {json.loads(line)["id"] for line in body.splitlines()}
+    b_nurse, a_nurse = two_clinics["b_nurse"], two_clinics["a_nurse"]
+    assert str(a_nurse.external_id) in exported and f"{a_nurse.external_id}-nurse" in exported
+    assert not {i for i in exported if i.startswith(str(b_nurse.external_id))}
