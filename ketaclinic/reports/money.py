@@ -2,15 +2,16 @@
 owed.
 
 Money is whole cents in the database (ketaclinic/billing/money.py); the tables show US dollars with two decimals
-(a Decimal, unit "USD"). ``build`` makes the same five queries whatever the data: the clinic, charges by service,
-packages sold, money received by method, and billing's own aging report (one query).
+(a Decimal, unit "USD"). ``build`` makes the same six queries whatever the data: the clinic, charges by service,
+what packages paid of them by service, packages sold, money received by method, and billing's own aging report
+(one query).
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models import Count, Q, Sum
 
 from ketaclinic.billing.models import Invoice, InvoiceLine, Payment, Service
 from ketaclinic.billing.services import BUCKETS, aging
@@ -62,11 +63,16 @@ def _by_service(filters: ReportFilters, clinic) -> Section:
         invoice__kind=Invoice.Kind.PACKAGE)
     if filters.diagnosis:
         lines = lines.filter(in_group(filters.diagnosis, "invoice__patient"))
-    drawn = Payment.objects.filter(invoice=OuterRef("invoice"), method=Payment.Method.PACKAGE,
-                                   kind=Payment.Kind.PAYMENT)
+    # what a package paid (a draw-down) by service, apart: the lines of the invoices a package paid, a semi-join
+    # (IN) over those few invoices. Inside the totals' aggregate (FILTER (WHERE EXISTS ...)) it was a look-up per
+    # line, and any subquery there keeps PostgreSQL from splitting the totals over parallel workers.
+    drawn = Payment.objects.filter(method=Payment.Method.PACKAGE, kind=Payment.Kind.PAYMENT).values("invoice_id")
     rows = {r["service"]: r for r in lines.values("service").annotate(
-        n=Count("pk"), charged=Sum("amount_cents"),
-        package=Sum("amount_cents", filter=Exists(drawn))).order_by()}
+        n=Count("pk"), charged=Sum("amount_cents")).order_by()}
+    for r in lines.filter(invoice_id__in=drawn).values("service").annotate(package=Sum("amount_cents")).order_by():
+        rows[r["service"]]["package"] = r["package"]
+    for r in rows.values():
+        r.setdefault("package", None)
     table_rows = []
     for code in [s.value for s in Service] + sorted(set(rows) - set(Service.values)):
         if code not in rows:

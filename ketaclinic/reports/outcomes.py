@@ -12,10 +12,11 @@ as ``measures.services.induction_end`` defines it). The scale follows the diagno
 response and remission as ``clinical.outcomes.assess_change`` decides them, with the clinic's settings
 (``Clinic.limits()``), and the curve ``clinical.survival.kaplan_meier``.
 
-Queries, whatever the data: the clinic (its settings), the ordered doses, one aggregate over the induction rows for
-every count of the response and item 9 sections (the rows are a subquery in FROM, so each per-patient subquery
-runs once), and one row per responder for both curves (first retreatment, loss of response, the prompt rule firing,
-last score): four in all.
+Queries, whatever the data: the clinic (its settings), the ordered doses, and one statement over the induction rows
+(``outcome_queries.figures``, set-based: GROUP BY and window functions, no per-patient subquery) giving back both
+the counts of the response and item 9 sections per (group, route, ordered dose) cell, which Python only adds up
+into the table rows, and one row per responder for both curves (first retreatment, loss of response, the prompt
+rule firing, last score): three in all.
 
 Filters (all in the database): the date range is on the clinic-local day the first dosed session started; the
 prescriber is who signed the induction order; the room is the room of the first dosed session; the diagnosis is
@@ -26,7 +27,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import Count, Q
 from django.utils import timezone
 
 from ketaclinic.clinic.models import current_clinic
@@ -65,26 +65,26 @@ def _band_label(route: str, mg_per_kg, fixed_mg) -> str:
     return f"{name}, no dose ordered"
 
 
-def _band_q(route: str, mg_per_kg, fixed_mg) -> Q:
-    q = Q(route=route)
-    q &= Q(dose_mg_per_kg__isnull=True) if mg_per_kg is None else Q(dose_mg_per_kg=mg_per_kg)
-    q &= Q(fixed_dose_mg__isnull=True) if fixed_mg is None else Q(fixed_dose_mg=fixed_mg)
-    return q
+def _dec(v):
+    """An ordered dose as a Decimal (SQLite gives a number back from raw SQL, PostgreSQL a Decimal)."""
+    return None if v is None else Decimal(str(v))
 
 
-def _measures(prefix: str, where: Q, limits: dict) -> dict:
-    assessed = Q(base_total__isnull=False, post_total__isnull=False)
-    return {
-        f"{prefix}:n": Count("pk", filter=where),
-        f"{prefix}:assessed": Count("pk", filter=where & assessed),
-        f"{prefix}:responders": Count("pk", filter=where & oq.responded()),
-        f"{prefix}:remission_rule": Count("pk", filter=where & assessed & ~Q(scale="gad7")),
-        f"{prefix}:remitters": Count("pk", filter=where & assessed & oq.remitted(limits)),
-        f"{prefix}:si_paired": Count("pk", filter=where & Q(base_item9__isnull=False, post_item9__isnull=False)),
-        f"{prefix}:si_before": Count("pk", filter=where & Q(base_item9__gt=0, post_item9__isnull=False)),
-        f"{prefix}:si_after": Count("pk", filter=where & Q(base_item9__isnull=False, post_item9__gt=0)),
-        f"{prefix}:si_resolved": Count("pk", filter=where & Q(base_item9__gt=0, post_item9=0)),
-    }
+def _tally(cells: list[dict], bands: list[tuple]) -> dict:
+    """Every figure of the response and item 9 sections, "<row key>:<measure>", from the database's counts per
+    cell (group, route, ordered dose): a few dozen cells whatever the number of patients."""
+    band_key = {(route, _dec(mg), _dec(fixed)): _band_key(route, mg, fixed) for route, mg, fixed in bands}
+    keys = (["all"] + [f"group:{g}" for g in dg.GROUPS] + [f"route:{r}" for r in Route.values]
+            + [f"dose:{k}" for k in band_key.values()])
+    c = {f"{k}:{m}": 0 for k in keys for m in oq.MEASURES}
+    for cell in cells:
+        band = band_key.get((cell["route"], _dec(cell["dose_mg_per_kg"]), _dec(cell["fixed_dose_mg"])))
+        group = oq.GROUP_BY_RANK.get(cell["group_rank"])
+        for k in ("all", f"group:{group}", f"route:{cell['route']}", f"dose:{band}"):
+            if f"{k}:n" in c:
+                for m in oq.MEASURES:
+                    c[f"{k}:{m}"] += cell[m]
+    return c
 
 
 RESPONSE_COLUMNS = [
@@ -119,22 +119,11 @@ def build(filters: ReportFilters) -> Report:
     limits = clinic.limits()
     tz = clinic.tz
     window = int(limits["outcomes.after_induction_window_days"])
-    rows = oq.induction_rows(filters, limits, tz)
-
     bands = list(TreatmentOrder.objects.exclude(status__in=oq.NOT_ORDERS)
                  .values_list("route", "dose_mg_per_kg", "fixed_dose_mg").distinct()
                  .order_by("route", "dose_mg_per_kg", "fixed_dose_mg"))
-    wanted: dict = {}
-    wanted.update(_measures("all", Q(), limits))
-    for g in dg.GROUPS:
-        wanted.update(_measures(f"group:{g}", Q(group_rank=oq.RANK[g]), limits))
-    for r in Route.values:
-        wanted.update(_measures(f"route:{r}", Q(route=r), limits))
-    for b in bands:
-        wanted.update(_measures(f"dose:{_band_key(*b)}", _band_q(*b), limits))
-    # The slice makes the per-patient rows a subquery with a LIMIT, which neither SQLite nor PostgreSQL flattens into
-    # this aggregate; flattened, every per-patient subquery ran again inside each COUNT ... FILTER (bench/reports.py)
-    c = rows[:UNBOUNDED].aggregate(**wanted)
+    cells, responders = oq.figures(filters, limits, tz)
+    c = _tally(cells, bands)
 
     response_notes = [
         "Counted: patients whose induction series is over: their first treatment order (not a draft, not entered in "
@@ -169,7 +158,7 @@ def build(filters: ReportFilters) -> Report:
                           ["Dose: what the prescriber ordered for the induction series (mg/kg for IV and IM, the "
                            "fixed mg dose for esketamine), each ordered value its own row; no cut-offs are invented.",
                            response_notes[0]]),
-        *_durability(rows, limits, tz),
+        *_durability(responders, limits, tz),
         _suicidal_thoughts(c),
     ]
     return Report(slug="outcomes", title="Outcomes", question="Does the care work, for whom, and how long does it last?",
@@ -177,10 +166,6 @@ def build(filters: ReportFilters) -> Report:
                       f"Filters: {filters.describe()}. The date range is on the clinic-local day of the first dosed "
                       "session; the prescriber is who signed the induction order; the room is that of the first "
                       "dosed session; the route is the induction order's."])
-
-
-#: a LIMIT no clinic reaches (see build)
-UNBOUNDED = 2**62
 
 
 def observation(start, event_at, last_at, retreat_at, tz) -> tuple[int, bool] | None:
@@ -226,9 +211,9 @@ RETREAT_NOTE = ("Without retreatment: a responder is censored on the day of thei
                 "clinic-local calendar days from the day of the last induction session.")
 
 
-def _durability(rows, limits: dict, tz) -> list[Section]:
+def _durability(responders: list[tuple], limits: dict, tz) -> list[Section]:
     lost_obs, relapse_obs, left_out = [], [], {}
-    for scale, end, retreat_at, lost_at, relapse_at, last_at in oq.durability_rows(rows, limits, tz):
+    for scale, end, retreat_at, lost_at, relapse_at, last_at in responders:
         start = timezone.localtime(end, tz).date()
         if (o := observation(start, lost_at, last_at, retreat_at, tz)) is not None:
             lost_obs.append(o)

@@ -18,7 +18,7 @@ from ketaclinic.reports.base import ReportFilters
 from tests.billing.conftest import PRICES
 from tests.factories import actor, dosed_session, make_rooms
 
-QUERIES = 5
+QUERIES = 6  # the clinic, charges by service, what packages paid of them, packages sold, received, aging
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from tests.measures.conftest import phq9_total
 
 pytestmark = pytest.mark.django_db
 
-QUERIES = 4  # the clinic, the ordered doses, one aggregate, the responders' (time, event) pairs
+QUERIES = 3  # the clinic, the ordered doses, one statement for the counts and the responders' (time, event) pairs
 
 
 def pcl5_total(total: int) -> dict:
