@@ -139,6 +139,8 @@ def rows_ctes(filters: ReportFilters, limits: dict, tz) -> tuple[str, list]:
     if filters.room_id:  # the room the first dosed session was booked in
         room = f", MIN(CASE WHEN {dosed} AND s.room_id = %s THEN {start} END) AS room_start"
         p_room = [*p_dosed, filters.room_id]
+    # (every order's sessions, grouped once: restricted to ``ord``'s orders, the CTE would be read twice and
+    # PostgreSQL, without its statistics, would expect millions of rows from the joins after it)
     ind_sql = (f"ind AS (SELECT s.order_id, MIN(CASE WHEN {dosed} THEN {start} END) AS first_start, "
                f"MAX(CASE WHEN {dosed} THEN {end} END) AS last_end{room}, "
                f"MAX(CASE WHEN s.status NOT IN ({open_}) AND s.dose_ended_at IS NULL THEN 1 ELSE 0 END) AS pending "
