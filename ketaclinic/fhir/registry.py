@@ -213,14 +213,18 @@ def patients_qs(c):
 
 
 def staff_qs(c):
-    """The staff of clinic ``c``: users holding a role who have worked on that clinic's records. A role grant names
-    no clinic (accounts.RoleGrant), so the clinic a staff member works at is read from the audit trail: an entry
-    they made about one of the clinic's patients. Someone who has done nothing at a clinic yet is not listed there
-    (nor anywhere), and a nurse who worked only at clinic B is unknown (404) to clinic A's clients."""
+    """The staff of clinic ``c``: users holding a role, but those the audit trail shows working only at other
+    clinics. A role grant names no clinic (accounts.RoleGrant), so where a staff member works is read from the
+    entries they made about patients: a nurse who worked only at clinic B is unknown (404) to clinic A's clients,
+    while someone new, who has touched no patient's record anywhere yet, is listed (an install of one clinic lists
+    all its staff, as a directory must)."""
     from django.db.models import Exists, OuterRef
 
-    worked_here = m("AuditEntry").objects.filter(actor=OuterRef("pk"), patient__clinic_id=c)
-    return (m("User").objects.filter(Exists(m("RoleGrant").objects.filter(user=OuterRef("pk"))), Exists(worked_here))
+    entries = m("AuditEntry").objects.filter(actor=OuterRef("pk"), patient__isnull=False)
+    worked_here = entries.filter(patient__clinic_id=c)
+    worked_elsewhere = entries.exclude(patient__clinic_id=c)
+    return (m("User").objects.filter(Exists(m("RoleGrant").objects.filter(user=OuterRef("pk"))))
+            .filter(Exists(worked_here) | ~Exists(worked_elsewhere))
             .prefetch_related("role_grants"))
 
 

@@ -88,3 +88,16 @@ def test_the_bulk_export_lists_only_the_clinics_staff(client, two_clinics, fhir_
     b_nurse, a_nurse = two_clinics["b_nurse"], two_clinics["a_nurse"]
     assert str(a_nurse.external_id) in exported and f"{a_nurse.external_id}-nurse" in exported
     assert not {i for i in exported if i.startswith(str(b_nurse.external_id))}
+
+
+def test_someone_new_who_has_touched_no_record_is_in_the_directory(client, two_clinics, fhir_token, clinic, make_user):
+    """A prescriber hired today is listed (a directory that waits for their first chart entry would miss them);
+    once the audit trail shows them working only at clinic B, clinic A no longer lists them."""
+    new = make_user("prescriber", username="new_prescriber")
+    token = fhir_token(clinic)
+    assert client.get(f"{BASE}Practitioner/{new.external_id}", **bearer(token)).status_code == 200
+    assert f"{new.external_id}-prescriber" in ids(client.get(f"{BASE}PractitionerRole", {"_count": 500},
+                                                             **bearer(token)))
+    b_patient = two_clinics["clinic_b"].patients.get()
+    patients.add_diagnosis(actor=Actor(user=new, roles=new.role_set()), patient=b_patient, code="F32.2")
+    assert client.get(f"{BASE}Practitioner/{new.external_id}", **bearer(token)).status_code == 404
