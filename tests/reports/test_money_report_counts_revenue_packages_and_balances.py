@@ -15,28 +15,11 @@ from ketaclinic.clinical import diagnosis_groups as dg
 from ketaclinic.patients.services import add_diagnosis
 from ketaclinic.reports import money
 from ketaclinic.reports.base import ReportFilters
-from tests.billing.conftest import PRICES
-from tests.factories import actor, dosed_session, make_rooms
+from tests.factories import actor, dosed_session
+from tests.reports.tables import row as _row
+from tests.reports.tables import section as _section
 
 QUERIES = 6  # the clinic, charges by service, what packages paid of them, packages sold, received, aging
-
-
-@pytest.fixture
-def rooms(clinic):
-    return make_rooms(clinic)
-
-
-@pytest.fixture
-def billing(staff):
-    return actor(staff["billing"])
-
-
-@pytest.fixture
-def priced(clinic, billing):
-    """The billing tests' synthetic price list (IV $450.00)."""
-    for service, cents in PRICES.items():
-        services.set_price(actor=billing, clinic=clinic, service=service, amount_cents=cents)
-    return clinic
 
 
 @pytest.fixture
@@ -61,12 +44,6 @@ def world(priced, billing, staff, rooms, make_patient):
     return invoices
 
 
-def _section(report, title):
-    return next(s for s in report.sections if s.title.startswith(title))
-
-
-def _row(section, first):
-    return next(r for r in section.table.rows if r[0] == first)
 
 
 def test_every_section_counts_exactly(world, django_assert_num_queries):

@@ -19,6 +19,8 @@ from ketaclinic.scheduling import services as scheduling
 from ketaclinic.treatments import services
 from ketaclinic.treatments.models import RemsForm
 from tests.factories import ESK, actor, back_at, book_at, dosed_session, make_order, make_rooms
+from tests.reports.tables import row as _row
+from tests.reports.tables import section as _section
 from tests.scheduling.conftest import open_every_day, types
 
 QUERIES = 10
@@ -92,12 +94,6 @@ def world(clinic, staff, rooms, make_patient):
     return {"sessions": [s_a, s_a2, s_b, s_c, s_e, missed], "c": s_c}
 
 
-def _section(report, title):
-    return next(s for s in report.sections if s.title.startswith(title))
-
-
-def _row(section, first):
-    return next(r for r in section.table.rows if r[0] == first)
 
 
 def test_every_section_counts_exactly(world, django_assert_num_queries):

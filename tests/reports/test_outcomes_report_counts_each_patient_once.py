@@ -20,6 +20,8 @@ from ketaclinic.reports.base import ReportFilters
 from ketaclinic.treatments import services as treatments
 from tests.factories import ESK, IV, actor, book_at, dosed_session, make_rooms
 from tests.measures.conftest import phq9_total
+from tests.reports.tables import row as _row
+from tests.reports.tables import section as _section
 
 pytestmark = pytest.mark.django_db
 
@@ -97,12 +99,6 @@ def _more(add, staff):
     book_at(order, staff, timezone.now() + timedelta(days=2), room=add.rooms["infusion"])
 
 
-def _section(report, start: str):
-    return next(s for s in report.sections if s.title.startswith(start))
-
-
-def _row(section, label: str) -> tuple:
-    return next(r for r in section.table.rows if r[0] == label)
 
 
 def test_response_remission_durability_and_item9_are_counted_exactly(clinic_of, staff):

@@ -18,6 +18,7 @@ from ketaclinic.reports.base import ReportFilters
 from tests.factories import IV, actor, dosed_session
 from tests.measures.conftest import phq9_total
 from tests.reports import test_outcomes_report_counts_each_patient_once as counted
+from tests.reports.tables import section as _section
 
 pytestmark = pytest.mark.django_db
 clinic_of = counted.clinic_of  # the small clinic with known outcomes (the fixture)
@@ -25,9 +26,6 @@ clinic_of = counted.clinic_of  # the small clinic with known outcomes (the fixtu
 LOST = "How long response lasts"
 PROMPT = "Booster prompt rule without retreatment"
 
-
-def _section(report, start: str):
-    return next(s for s in report.sections if s.title.startswith(start))
 
 
 def _steps(report, start: str) -> list[tuple]:

@@ -31,6 +31,8 @@ from tests.factories import (
     ready_to_start,
 )
 from tests.measures.conftest import phq9_total
+from tests.reports.tables import row as _row
+from tests.reports.tables import section as _section
 
 HOLD_BP = {"systolic_mmHg": "185", "diastolic_mmHg": "100", "heart_rate_bpm": "80", "spo2_percent": "98"}
 QUERIES = 7
@@ -105,12 +107,6 @@ def world(clinic, staff, rooms, make_patient, make_user):
     return {"a": s_a, "b": s_b, "c": s_c, "other": other["prescriber"]}
 
 
-def _section(report, title):
-    return next(s for s in report.sections if s.title.startswith(title))
-
-
-def _row(section, first):
-    return next(r for r in section.table.rows if r[0] == first)
 
 
 def test_every_section_counts_exactly(world, django_assert_num_queries):
