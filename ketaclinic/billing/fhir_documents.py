@@ -5,7 +5,7 @@ version is what it prints that can change: the payments and refunds (counted, an
 
 from __future__ import annotations
 
-from django.db.models import F
+from django.db.models import F, Q
 
 from ketaclinic.billing.models import Invoice
 from ketaclinic.billing.services import superbills
@@ -20,6 +20,8 @@ class Superbill:
     record_field = "external_id"
     patient = "patient"
     order = ("issued_at", "pk")
+    #: rows whose document is entered in error: without a kept copy they give no resource and are left out
+    entered_in_error = Q(voided_at__isnull=False)
 
     def queryset(self, clinic_id: int):
         return (annotate_figures(Invoice.objects.filter(clinic_id=clinic_id, patient__clinic_id=clinic_id,

@@ -5,7 +5,7 @@ is the signatures and the number of addenda, so a co-signature or an addendum gi
 
 from __future__ import annotations
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -25,14 +25,18 @@ class SessionRecord:
         return (session_record.session_queryset().filter(patient__clinic_id=clinic_id)
                 .filter(Q(nurse_signed_at__isnull=False) | Q(prescriber_signed_at__isnull=False))
                 .annotate(fhir_date=Coalesce("prescriber_signed_at", "nurse_signed_at"),
-                          fhir_addenda=Count("addenda")))
+                          fhir_addenda=Count("addenda"), fhir_rems_status=F("rems__status"),
+                          fhir_rems_submitted=F("rems__submitted_at")))
 
     def record_id(self, s):
         return s.external_id
 
     def version(self, s) -> str:
         signed = ",".join(at.isoformat() if at else "-" for at in (s.nurse_signed_at, s.prescriber_signed_at))
-        return f"signed {signed}; addenda {s.fhir_addenda}"
+        # the record prints the esketamine session's REMS form status and submission, which usually come after
+        # signing
+        rems = f"{s.fhir_rems_status or '-'} {s.fhir_rems_submitted.isoformat() if s.fhir_rems_submitted else '-'}"
+        return f"signed {signed}; addenda {s.fhir_addenda}; rems {rems}"
 
     def current(self, s) -> bool:
         return True

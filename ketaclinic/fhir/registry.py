@@ -586,9 +586,16 @@ def _types() -> dict[str, ResourceType]:
 def pdf_source(doc) -> Source:
     """A printable document of an app's ``fhir_documents`` (see ``ketaclinic.fhir.documents``) as a source of
     DocumentReference: its rows with their stored copy's id, hash and size annotated."""
-    return Source(doc.kind, lambda c: pdf_documents.with_stored(doc, doc.queryset(c)),
+    def rows(c):
+        qs = pdf_documents.with_stored(doc, doc.queryset(c))
+        gone = getattr(doc, "entered_in_error", None)
+        # a document entered in error that was never drawn gives no resource: leaving its row out makes every row
+        # one resource, so a page far down is skipped in the database, not by drawing every document before it
+        return qs.exclude(gone & Q(fhir_pdf_id__isnull=True)) if gone is not None else qs
+
+    return Source(doc.kind, rows,
                   lambda row: pdf_documents.document_reference(doc, row),
-                  by_external_id(doc.record_field, suffix=f"-{doc.suffix}"), patient=doc.patient,
+                  by_external_id(doc.record_field, suffix=f"-{doc.suffix}"), patient=doc.patient, one_per_row=True,
                   order=doc.order, categories=frozenset({pdf_documents.category_concept(doc.category)["coding"][0]["code"]}),
                   types=frozenset({(codes.LOCAL_DOCUMENT, doc.kind)}))
 

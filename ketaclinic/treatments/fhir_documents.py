@@ -1,11 +1,12 @@
 """Completed Spravato REMS Patient Monitoring Forms (the PDF staff export from the session) as documents the FHIR
 facade serves: found by module name by ``ketaclinic.fhir.documents`` (see its ``DocumentSource``), so treatments
 never imports the facade. A form is a document once complete (or completed for a transfer to emergency care, or
-submitted); its version is its status and when it was completed and submitted. The PDF names who exported it:
+submitted); its version is its status and a hash of every value it holds. The PDF names who exported it:
 here, the clinic's FHIR interface."""
 
 from __future__ import annotations
 
+import hashlib
 from types import SimpleNamespace
 
 from django.db.models.functions import Coalesce
@@ -36,8 +37,10 @@ class Rems:
         return form.session.external_id
 
     def version(self, form) -> str:
-        moments = ",".join(m.isoformat() if m else "-" for m in (form.completed_at, form.submitted_at))
-        return f"{form.status} {moments}"
+        """Every value the form holds, hashed: an answer corrected after discharge (allowed until the form is
+        submitted) draws a new copy, so a client never gets the old answers as current."""
+        values = [(f.attname, getattr(form, f.attname)) for f in RemsForm._meta.concrete_fields]
+        return f"{form.status} " + hashlib.sha1(repr(values).encode()).hexdigest()  # noqa: S324 - a version tag
 
     def current(self, form) -> bool:
         return True

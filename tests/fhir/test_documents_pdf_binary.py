@@ -45,7 +45,7 @@ def documents(patient, staff, clinic):
     esk = f.dosed_session(patient, staff, rooms=rooms, data=ESK, end="signed", start=start)
     form = RemsForm.objects.get(session=esk)
     assert form.status in (RemsForm.Status.COMPLETE, RemsForm.Status.TRANSFERRED), form.status
-    return {"iv": iv, "invoice": invoice, "esk": esk, "rems": form}
+    return {"iv": iv, "invoice": invoice, "esk": esk, "rems": form, "rooms": rooms}
 
 
 @pytest.fixture
@@ -232,3 +232,28 @@ def test_capability_statement_lists_binary_read_only(client, token):
     assert binary["interaction"] == [{"code": "read"}] and "searchParam" not in binary
     (docs,) = [r for r in statement["rest"][0]["resource"] if r["type"] == "DocumentReference"]
     assert {"patient", "category", "type", "date"} <= {p["name"] for p in docs["searchParam"]}
+
+
+def test_a_rems_answer_corrected_after_discharge_gives_a_new_copy(client, documents, patient, staff, token):
+    """Until the form is submitted a nurse may correct its answers after discharge; a client that fetched the form
+    before gets the corrected PDF next time, never the old answers as current."""
+    start = (timezone.now() - timedelta(days=6)).replace(second=0, microsecond=0)
+    esk = f.dosed_session(patient, staff, rooms=documents["rooms"], data=ESK, end="discharged", start=start)
+    assert RemsForm.objects.get(session=esk).status == RemsForm.Status.COMPLETE
+    before = json.loads(get(client, f"DocumentReference/{esk.external_id}-rems", token).content)
+    was = RemsForm.objects.get(session=esk).dissociation
+    treatments.update_rems(actor=f.actor(staff["nurse"]), session=esk,
+                           data={"dissociation": "no" if was else "yes"})
+    after = json.loads(get(client, f"DocumentReference/{esk.external_id}-rems", token).content)
+    assert pdf_of(after)["url"] != pdf_of(before)["url"] and pdf_of(after)["hash"] != pdf_of(before)["hash"]
+
+
+def test_a_page_far_down_the_documents_draws_nothing_it_skips(client, documents, token, staff):
+    """Every document row is one resource (a voided invoice never drawn is no row), so the database skips rows for
+    an offset: asking for a page past the end draws and keeps no PDF."""
+    billing.invoice_session(actor=f.actor(staff["billing"]), session=f.dosed_session(
+        documents["iv"].patient, staff, rooms=documents["rooms"], end="discharged",
+        start=(timezone.now() - timedelta(days=8)).replace(second=0, microsecond=0)))
+    kept = StoredPdf.objects.count()
+    assert search(client, token, _offset=1000) == []
+    assert StoredPdf.objects.count() == kept
