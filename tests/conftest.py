@@ -299,6 +299,26 @@ def _static_files_looked_up_on_request(request):
         yield
 
 
+@pytest.fixture(scope="session")
+def _live_server_answers_one_request_at_a_time():
+    """See tests/live_server_one_request_at_a_time.py: set before pytest-django's live server starts."""
+    from django.test.testcases import LiveServerThread
+
+    from tests.live_server_one_request_at_a_time import OneRequestAtATimeServer
+
+    LiveServerThread.server_class = OneRequestAtATimeServer
+
+
+@pytest.fixture(scope="session")
+def live_server(django_db_setup, _live_server_answers_one_request_at_a_time, live_server):
+    """pytest-django's live server, started after the test database exists. Started before (as when a test names
+    live_server before its first database fixture), it took the embedded database for a file: each request thread
+    opened a connection of its own to the in-memory database's shared cache, where a polling page's read and a
+    posted form's write fail with "database table is locked" instead of waiting. Started after, the server shares
+    the test's one connection, one request at a time."""
+    return live_server
+
+
 ROLE_VALUES = ["prescriber", "nurse", "therapist", "front_desk", "billing", "compliance", "clinic_admin"]
 
 

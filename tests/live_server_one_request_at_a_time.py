@@ -1,0 +1,50 @@
+"""The live server answers one request at a time when it shares the test's in-memory SQLite database.
+
+With the embedded database the tests run on an in-memory SQLite connection, and Django's live server hands that
+one connection to every request thread it starts. A page that polls (the cockpit, the room board) sends requests
+while the browser posts a form, and while the test itself reads the database; two threads stepping one SQLite
+connection at once fail at random with ``InterfaceError: bad parameter or other API misuse`` (CI saw it on the
+esketamine journey's "Calculate and record dose"). A clinic's server never shares a connection between
+requests: on SQLite each thread opens its own, on PostgreSQL each request has its own session.
+
+So, only when that connection is shared, each request holds one lock from its first byte to its last, and each
+statement the test itself runs takes the same lock. PostgreSQL runs keep concurrent requests concurrent."""
+
+from __future__ import annotations
+
+import threading
+
+from django.core.servers.basehttp import ThreadedWSGIServer
+
+#: Re-entrant: a request's own statements take it again inside the request.
+SHARED_CONNECTION = threading.RLock()
+
+
+def _one_at_a_time(execute, sql, params, many, context):
+    with SHARED_CONNECTION:
+        return execute(sql, params, many, context)
+
+
+class OneRequestAtATimeServer(ThreadedWSGIServer):
+    def __init__(self, *args, connections_override=None, **kwargs):
+        super().__init__(*args, connections_override=connections_override, **kwargs)
+        self.shares_a_connection = bool(connections_override)
+        for connection in (connections_override or {}).values():
+            if _one_at_a_time not in connection.execute_wrappers:
+                connection.execute_wrappers.append(_one_at_a_time)
+
+    def set_app(self, application):
+        if not self.shares_a_connection:
+            return super().set_app(application)
+
+        def serialized(environ, start_response):
+            with SHARED_CONNECTION:
+                response = application(environ, start_response)
+                try:
+                    body = list(response)  # the whole body under the lock: a FileResponse reads as it is sent
+                finally:
+                    if hasattr(response, "close"):
+                        response.close()  # request_finished runs here, still under the lock
+            return body
+
+        return super().set_app(serialized)
