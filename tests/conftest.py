@@ -46,8 +46,8 @@ test_now.__test__ = False  # a helper, not a test
 
 
 #: The tests whose outcome depends on the calendar (custody deadlines, schedules and booking, measures due, REMS
-#: due, portal expiries, idle sign-out, and the shared foundation clinic, which books sessions, receives and
-#: expires stock today and renders Today). ``.ci/run`` runs them again (``-m calendar``) at every moment of its
+#: due, portal expiries, idle sign-out, the research export and outcome curves, and the shared foundation clinic,
+#: which books sessions, receives and expires stock today and renders Today). ``.ci/run`` runs them again (``-m calendar``) at every moment of its
 #: date matrix. The pure clinical-core tests of deadlines and schedules use fixed dates only (they never read the
 #: clock), so the matrix would only repeat them.
 DATE_SENSITIVE = (
@@ -61,6 +61,10 @@ DATE_SENSITIVE = (
     "tests/foundation/test_every_url.py",
     "tests/foundation/test_links_follow_the_policy.py",
     "tests/crossapp/",
+    # reports that count days in the clinic: the research export's shifted days and common cutoff, response and
+    # booster-prompt curves
+    "tests/reports/test_research_export_",
+    "tests/reports/test_outcomes_",
 )
 
 

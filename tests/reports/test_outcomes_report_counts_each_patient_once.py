@@ -4,7 +4,7 @@ queries whatever the number of patients."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from django.utils import timezone
@@ -51,8 +51,9 @@ def clinic_of(clinic, staff, make_patient):
                     kind=Room.Kind.INTRANASAL, chairs=4)
     rooms["spravato"] = more
     nurse = actor(staff["nurse"])
-    now = timezone.now().replace(second=0, microsecond=0)
-    first, second = now - timedelta(days=56), now - timedelta(days=54)
+    # at 10:00 in the clinic, whatever the hour now: a score "an hour before" a dose is then on the dose's day
+    today, tz = timezone.localdate(), timezone.get_current_timezone()
+    first, second = (datetime.combine(today - timedelta(days=ago), time(10), tz) for ago in (56, 54))
     made = {}
 
     def add(name, codes, route, scores, *, pcl5=False, start=first):

@@ -158,7 +158,7 @@ def test_no_real_date_appears_in_any_format(world, staff, exported):
     raw, files, _ = exported
     blobs = {"the ZIP itself": raw.lower(), **{name: body.lower() for name, body in files.items()}}
     days = real_days(world, staff)
-    assert date(2026, 6, 17) in days and date(1931, 2, 14) in days  # the test's today and a birth date
+    assert timezone.localdate() in days and date(1931, 2, 14) in days  # the test's today and a birth date
     for day in days:
         for fmt in FORMATS:
             needle = day.strftime(fmt).lower().encode()
@@ -169,7 +169,7 @@ def test_no_real_date_appears_in_any_format(world, staff, exported):
 
 
 @pytest.mark.django_db
-def test_one_patients_dates_keep_their_intervals(exported):
+def test_one_patients_dates_keep_their_intervals(world, exported):
     _, files, _ = exported
     sessions = rows(files, "sessions.csv")
     by_patient: dict[str, list[date]] = {}
@@ -177,16 +177,23 @@ def test_one_patients_dates_keep_their_intervals(exported):
         by_patient.setdefault(r["research_id"], []).append(date.fromisoformat(r["shifted_date"]))
     (zeph,) = [rid for rid, days in by_patient.items() if len(days) == 3]
     first, second, third = sorted(by_patient[zeph])
-    assert (second - first).days == 7 and (third - first).days == 21
+    # the real days, in the clinic: 21 and 14 days ago and a few hours ago (yesterday, at 01:30 in the morning)
+    tz = timezone.get_current_timezone()
+    real = sorted(timezone.localtime(s.dose_started_at, tz).date()
+                  for s in TreatmentSession.objects.filter(patient=world["zephyrine"]))
+    assert (second - first).days == (real[1] - real[0]).days == 7
+    assert (third - first).days == (real[2] - real[0]).days in (20, 21)
     (scale,) = [r for r in rows(files, "scales.csv") if r["research_id"] == zeph]
     assert (date.fromisoformat(scale["shifted_date"]) - first).days == 1
     assert scale["scale"] == "phq9" and scale["total"] == "8"
     (event,) = rows(files, "adverse_events.csv")
-    assert event["research_id"] == zeph and date.fromisoformat(event["shifted_date"]) == third
+    (onset,) = AdverseEvent.objects.values_list("onset_at", flat=True)  # when it was recorded: today
+    assert event["research_id"] == zeph
+    assert (date.fromisoformat(event["shifted_date"]) - first).days == (timezone.localtime(onset, tz).date()
+                                                                        - real[0]).days
     assert (event["kind"], event["severity"]) == ("nausea", "mild")
     # the shift itself is at least the minimum set, and another patient's shift is drawn apart from it
-    real_first = timezone.localdate() - timedelta(days=21)
-    assert 60 <= abs((first - real_first).days) <= 400
+    assert 60 <= abs((first - real[0]).days) <= 400
 
 
 @pytest.mark.django_db

@@ -10,7 +10,7 @@ import csv
 import io
 import re
 import zipfile
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -37,11 +37,18 @@ def test_a_patient_in_treatment_ends_at_the_common_cutoff_and_no_booked_session_
         clinic, staff, make_patient, attempt):
     rooms = make_rooms(clinic, staff["clinic_admin"])
     p = make_patient()
-    now = timezone.now()
-    first = dosed_session(p, staff, start=now - timedelta(days=28, hours=2), rooms=rooms)
+    now, today = timezone.now(), timezone.localdate()
+    tz = timezone.get_current_timezone()
+
+    def weeks_ago(weeks: int) -> datetime:  # at noon, that day in the clinic
+        return datetime.combine(today - timedelta(days=7 * weeks), time(12), tz)
+
+    first = dosed_session(p, staff, start=weeks_ago(4), rooms=rooms)
     for weeks in (3, 2, 1):
-        dosed_session(p, staff, order=first.order, start=now - timedelta(days=7 * weeks, hours=2), rooms=rooms)
-    dosed_session(p, staff, order=first.order, start=now - timedelta(hours=2), rooms=rooms)  # today
+        dosed_session(p, staff, order=first.order, start=weeks_ago(weeks), rooms=rooms)
+    # today: two hours ago, or at midnight when the day is younger than that (01:30, 00:30 in CI's date matrix)
+    midnight = datetime.combine(today, time(0), tz)
+    dosed_session(p, staff, order=first.order, start=max(now - timedelta(hours=2), midnight), rooms=rooms)
     book_at(first.order, staff, now + timedelta(days=2), room=rooms["infusion"])  # booked, still to come
     record_research_consent(actor=actor(staff["front_desk"]), patient=p, data={"decision": "given", "how": "paper"})
     files, cutoff = export(clinic)
