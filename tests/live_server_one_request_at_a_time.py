@@ -7,22 +7,59 @@ connection at once fail at random with ``InterfaceError: bad parameter or other 
 esketamine journey's "Calculate and record dose"). A clinic's server never shares a connection between
 requests: on SQLite each thread opens its own, on PostgreSQL each request has its own session.
 
-So, only when that connection is shared, each request holds one lock from its first byte to its last, and each
-statement the test itself runs takes the same lock. PostgreSQL runs keep concurrent requests concurrent."""
+So, only when that connection is shared, each request holds one lock from its first byte to its last, each
+transaction the test itself opens (a service called from the test, in its own atomic block) holds the same lock
+from its start to its commit, and each statement the test runs outside one takes it too. The connection's
+transaction state is shared with it, so a request run between two statements of the test's transaction would run
+inside that transaction. PostgreSQL runs keep concurrent requests concurrent."""
 
 from __future__ import annotations
 
 import threading
 
 from django.core.servers.basehttp import ThreadedWSGIServer
+from django.db import transaction
 
 #: Re-entrant: a request's own statements take it again inside the request.
 SHARED_CONNECTION = threading.RLock()
+_per_thread = threading.local()
 
 
 def _one_at_a_time(execute, sql, params, many, context):
     with SHARED_CONNECTION:
         return execute(sql, params, many, context)
+
+
+def _hold_for_each_transaction(shared) -> None:
+    """Every atomic block on a shared connection holds the lock from its start to its end (re-entrant: a nested
+    block, or a request's own block inside the request's hold, counts once more)."""
+    atomic = transaction.Atomic
+    if getattr(atomic, "_holds_shared_connection", False):
+        return
+    enter, exit_ = atomic.__enter__, atomic.__exit__
+
+    def __enter__(self):
+        held = transaction.get_connection(self.using) in shared
+        if held:
+            SHARED_CONNECTION.acquire()
+        held_here = _per_thread.__dict__.setdefault("held", [])  # blocks nest within a thread, last in first out
+        held_here.append(held)
+        try:
+            return enter(self)
+        except BaseException:
+            if held_here.pop():
+                SHARED_CONNECTION.release()
+            raise
+
+    def __exit__(self, exc_type, exc_value, traceback):
+        try:
+            return exit_(self, exc_type, exc_value, traceback)
+        finally:
+            if _per_thread.held.pop():
+                SHARED_CONNECTION.release()
+
+    atomic.__enter__, atomic.__exit__ = __enter__, __exit__
+    atomic._holds_shared_connection = True
 
 
 class OneRequestAtATimeServer(ThreadedWSGIServer):
@@ -32,6 +69,8 @@ class OneRequestAtATimeServer(ThreadedWSGIServer):
         for connection in (connections_override or {}).values():
             if _one_at_a_time not in connection.execute_wrappers:
                 connection.execute_wrappers.append(_one_at_a_time)
+        if self.shares_a_connection:
+            _hold_for_each_transaction(list(connections_override.values()))
 
     def set_app(self, application):
         if not self.shares_a_connection:

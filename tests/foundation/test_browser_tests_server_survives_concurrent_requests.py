@@ -1,6 +1,7 @@
 """The browser tests' live server shares the test's in-memory SQLite connection (see
 tests/live_server_one_request_at_a_time.py): requests that arrive together, as a polling page's do while a form is
-posted, and the test's own reads, must all be answered, none with a server error."""
+posted, and the test's own reads and services (each in its own transaction, with its audit entry) must all be
+answered, none with a server error, and every write kept once."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.conf import settings
 from django.db import connection
 from django.test import Client
 
+from ketaclinic.audit.services import verify_chain
 from ketaclinic.patients.models import Patient
 
 
@@ -35,8 +37,14 @@ def test_requests_that_arrive_together_are_all_answered(live_server, make_patien
     url = f"{live_server.url}/patients/?q=Concurrent"
     with ThreadPoolExecutor(max_workers=6) as pool:
         answers = [pool.submit(_status, url, session) for _ in range(120)]
-        reads = [Patient.objects.filter(legal_family_name="Concurrent").count() for _ in range(200)]
+        reads = []
+        for n in range(200):
+            reads.append(Patient.objects.filter(legal_family_name="Concurrent").count())
+            if n % 5 == 0:  # the test's own service calls: a transaction each, with its audit entry
+                make_patient(legal_given_name=f"Bea{n}", legal_family_name="Meanwhile")
         statuses = [a.result() for a in answers]
     assert statuses == [200] * 120
     assert reads == [5] * 200
+    assert Patient.objects.filter(legal_family_name="Meanwhile").count() == 40
+    assert verify_chain() is None
     assert connection.vendor != "sqlite" or connection.execute_wrappers
