@@ -99,8 +99,7 @@ def _sign_and_cosign(page, login, logout, live_server, session, summary: str) ->
     login("prescriber")
     page.goto(f"{live_server.url}/treatments/sessions/{session.external_id}/")
     page.get_by_role("button", name="Co-sign note as prescriber").click()
-    # the note shows the prescriber's signature (the one-time "Note co-signed." notice can be taken by the page's
-    # own polling before the reloaded page shows it)
+    expect(page.get_by_text("Note co-signed.")).to_be_visible()
     expect(page.locator("#sign")).not_to_contain_text("Prescriber: not signed")
     expect(page.get_by_role("button", name="Co-sign note as prescriber")).to_have_count(0)
 
