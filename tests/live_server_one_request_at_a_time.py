@@ -55,7 +55,8 @@ def _hold_for_each_transaction(shared) -> None:
         try:
             return exit_(self, exc_type, exc_value, traceback)
         finally:
-            if _per_thread.held.pop():
+            held_here = _per_thread.__dict__.get("held")
+            if held_here and held_here.pop():  # a block entered before the patch was never counted
                 SHARED_CONNECTION.release()
 
     atomic.__enter__, atomic.__exit__ = __enter__, __exit__
