@@ -119,6 +119,7 @@ POLICY: dict[str, Rule] = {
     "reports:money_csv": staff(BI, AD),
     "reports:research": staff(P, CO, AD),
     "reports:research_consent": staff(CLINICAL, FD, AD),
+    "reports:my_research": PATIENT,  # the patient's own decision about research use, in the portal
     # a whole report exported in the background: the view checks the report's own rule for the person asking;
     # a job's page and file are served only to the person who asked for it (the view checks)
     "reports:report_export": ANY_STAFF,

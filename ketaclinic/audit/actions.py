@@ -132,6 +132,9 @@ class AuditAction(StrEnum):
     PORTAL_APPOINTMENTS_VIEWED = "portal.appointments.viewed"
     PORTAL_BOOKING_VIEWED = "portal.booking.viewed"
     PORTAL_APPOINTMENT_CHANGE_VIEWED = "portal.appointment_change.viewed"
+    # research use of the patient's own de-identified data (issue 15): their page in the portal; each decision is
+    # research.consent.recorded, "how": "portal"
+    PORTAL_RESEARCH_VIEWED = "portal.research.viewed"
     SCHEDULING_PORTAL_RULES_SET = "scheduling.portal_rules.set"
     # education pages in the portal (issue 18): versions written, approved by a prescriber, read by patients
     PORTAL_LEARN_VIEWED = "portal.learn.viewed"

@@ -83,6 +83,35 @@ class ResearchConsentForm(forms.Form):
     note = TextField(max_length=300, required=False, label="Note (kept in the chart, never exported)")
 
 
+#: What a patient may decide in the portal, given their current decision (None: none recorded yet).
+PORTAL_CHOICES = {
+    None: (ResearchConsent.Decision.GIVEN, ResearchConsent.Decision.REFUSED),
+    ResearchConsent.Decision.REFUSED: (ResearchConsent.Decision.GIVEN,),
+    ResearchConsent.Decision.WITHDRAWN: (ResearchConsent.Decision.GIVEN,),
+    ResearchConsent.Decision.GIVEN: (ResearchConsent.Decision.WITHDRAWN,),
+}
+
+
+class PortalResearchForm(forms.Form):
+    """A patient's own decision in the portal: the button they pressed (only the decisions open to them now:
+    :data:`PORTAL_CHOICES`), and for a yes, that they have read what would be shared."""
+
+    decision = forms.ChoiceField(error_messages={"required": "Choose yes or no.",
+                                                 "invalid_choice": "That choice is not open to you now; the page "
+                                                                   "shows your current decision."})
+    read_it = forms.BooleanField(required=False, label="I have read what would be shared and what would not")
+
+    def __init__(self, *args, current: str | None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["decision"].choices = [(d.value, d.label) for d in PORTAL_CHOICES[current]]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("decision") == ResearchConsent.Decision.GIVEN and not data.get("read_it"):
+            self.add_error("read_it", "Tick the box to say you have read what would be shared before saying yes.")
+        return data
+
+
 
 class ReportExportForm(ReportFilterForm):
     """Export one whole report in the background: which report (posted by its page) and its filters (the page's
