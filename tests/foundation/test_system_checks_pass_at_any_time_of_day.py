@@ -5,7 +5,7 @@ old fixed defaults named and at midnight (UTC: the check compares the naive UTC 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 
 import pytest
 import time_machine
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db  # a project check reads the database
 
 @pytest.mark.parametrize("at", [time(0, 0), time(8, 0), time(18, 0), time(21, 0)])
 def test_no_system_check_warns_at_this_time_of_day(at):
-    moment = datetime.combine(datetime(2026, 6, 17).date(), at, tzinfo=UTC)
+    moment = datetime.combine(date(2026, 6, 17), at, tzinfo=UTC)
     with time_machine.travel(moment, tick=False):
         found = [m for m in checks.run_checks() if m.level >= checks.WARNING]
     assert found == [], found
@@ -28,6 +28,6 @@ def test_the_check_can_fail_on_a_fixed_time_default():
 
     field = models.TimeField(default=time(21, 0))
     field.set_attributes_from_name("quiet_start")
-    moment = datetime.combine(datetime(2026, 6, 17).date(), time(21, 0), tzinfo=UTC)
+    moment = datetime.combine(date(2026, 6, 17), time(21, 0), tzinfo=UTC)
     with time_machine.travel(moment, tick=False):
         assert [m.id for m in field._check_fix_default_value()] == ["fields.W161"]
