@@ -107,6 +107,22 @@ def consent_changed_since(job: ReportJob) -> bool:
         decision=ResearchConsent.Decision.GIVEN).exists()
 
 
+def revoke_research_exports(clinic_id: int) -> int:
+    """Delete now the file of every finished research export of the clinic that a refusal or withdrawal recorded
+    after it was asked for has made stale (:func:`consent_changed_since`); each job turns ``revoked``. Called once
+    such a decision is recorded, so the file does not wait for a download attempt or the keep time. Returns how
+    many files were deleted."""
+    jobs = ReportJob.objects.filter(clinic_id=clinic_id, kind=ReportJob.Kind.RESEARCH_EXPORT,
+                                    status=ReportJob.Status.COMPLETE).only("pk", "external_id", "clinic_id",
+                                                                           "created_at", "status")
+    revoked = 0
+    for job in jobs:
+        if consent_changed_since(job):
+            _delete_file(job, ReportJob.Status.REVOKED)
+            revoked += 1
+    return revoked
+
+
 def _delete_file(job: ReportJob, status: str) -> None:
     ReportJob.objects.filter(pk=job.pk, status=ReportJob.Status.COMPLETE).update(status=status)
     job.status = status
@@ -195,6 +211,10 @@ def run_job(job_id: int) -> str:
         if job.kind == ReportJob.Kind.RESEARCH_EXPORT:
             actor = Actor(user=job.requested_by, roles=job.requested_by.role_set())
             record(actor, AuditAction.RESEARCH_EXPORT_MADE, subject=job, details=summary)
+    job.status = ReportJob.Status.COMPLETE
+    if job.kind == ReportJob.Kind.RESEARCH_EXPORT and consent_changed_since(job):
+        _delete_file(job, ReportJob.Status.REVOKED)  # a patient refused or withdrew while it was being written
+        return ReportJob.Status.REVOKED
     return ReportJob.Status.COMPLETE
 
 

@@ -562,9 +562,18 @@ def record_research_consent(*, actor, patient, data) -> ResearchConsent:
         if decision == ResearchConsent.Decision.WITHDRAWN and (
                 latest is None or latest.decision != ResearchConsent.Decision.GIVEN):
             raise ConsentError({"decision": "There is no consent in force to withdraw; record a refusal instead."})
+        if how == ResearchConsent.How.PORTAL and latest is not None and latest.decision == decision:
+            # the patient's own page pressed twice (a double click, a second tab): one decision, not two
+            raise ConsentError({"decision": f"Already recorded: {latest.get_decision_display().lower()}."})
         row = ResearchConsent.objects.create(patient=patient, decision=decision, how=how, note=note,
                                              recorded_by=actor.user)
         record(actor, AuditAction.RESEARCH_CONSENT_RECORDED, subject=row, patient=patient,
                details={"decision": decision, "how": how,
                         "previous": latest.decision if latest is not None else None})
+    if decision != ResearchConsent.Decision.GIVEN:
+        # after the commit (the decision is in force): finished exports that may hold this patient are deleted now;
+        # one still being written is deleted when it finishes (jobs.run_job). Deleting a file is always safe.
+        from ketaclinic.reports.jobs import revoke_research_exports
+
+        revoke_research_exports(patient.clinic_id)
     return row

@@ -26,7 +26,7 @@ def test_a_yes_is_recorded_only_once_the_patient_says_they_read_what_is_shared(m
     page = client.get(reverse(PAGE))
     assert page.status_code == 200
     assert 'data-decision="none"' in page.text and "not</strong> used for research" in page.text
-    assert "never holds" in page.text and "ten-year band" in page.text
+    assert "never holds" in page.text and "ten-year bands" in page.text and "your weight can be worked out" in page.text
     lo, hi = research.shift_range()
     assert f"random {lo // 7} to {hi // 7} weeks" in page.text
     assert 'value="given"' in page.text and 'value="refused"' in page.text and 'value="withdrawn"' not in page.text
@@ -69,6 +69,19 @@ def test_a_choice_not_open_now_is_refused_and_records_nothing(make_portal_patien
     r = _decide(client, posted, read_it=True)
     assert r.status_code == 400 and 'role="alert"' in r.text
     assert ResearchConsent.objects.filter(patient=patient).count() == before
+
+
+def test_the_same_decision_pressed_twice_in_the_portal_is_recorded_once(make_portal_patient):
+    """Two tabs, or a double click, both posting "yes" before either page shows it: the second is refused under
+    the patient's lock (the staff's page may record a decision again: a renewed paper form)."""
+    from ketaclinic.audit.services import Actor
+
+    patient, _ = make_portal_patient()
+    me = Actor(user=patient.portal_account.user, roles=frozenset(), client_ip=None)
+    research.record_research_consent(actor=me, patient=patient, data={"decision": D.GIVEN, "how": "portal"})
+    with pytest.raises(research.ConsentError, match="Already recorded"):
+        research.record_research_consent(actor=me, patient=patient, data={"decision": D.GIVEN, "how": "portal"})
+    assert ResearchConsent.objects.filter(patient=patient).count() == 1
 
 
 def test_one_patient_never_sees_or_changes_anothers_decision(make_portal_patient):

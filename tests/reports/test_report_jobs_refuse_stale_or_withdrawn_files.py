@@ -86,12 +86,25 @@ def test_a_consent_withdrawn_after_the_export_was_asked_for_revokes_it(two_conse
     assert prescriber.get(download_url(job)).status_code == 200
     patient = two_consented[0] if decision == "withdrawn" else make_patient()
     record_research_consent(actor=actor(staff["nurse"]), patient=patient, data={"decision": decision, "how": "paper"})
+    job.refresh_from_db()
+    assert job.status == "revoked" and not jobs.job_dir(job).exists()  # deleted at once, not at the next download
     response = prescriber.get(download_url(job))
     assert response.status_code == 410 and b"refused or withdrew research consent" in response.content
     job.refresh_from_db()
     assert job.status == "revoked" and not jobs.job_dir(job).exists()
     assert b"ask for a new export" in prescriber.get(
         reverse("reports:job_progress", kwargs={"job_id": job.external_id})).content
+
+
+def test_an_export_being_written_when_a_patient_withdraws_is_deleted_as_it_finishes(two_consented, staff, clinic):
+    job = jobs.start_research_export(actor=actor(staff["prescriber"]), clinic=clinic)  # asked for, not yet written
+    record_research_consent(actor=actor(staff["nurse"]), patient=two_consented[0],
+                            data={"decision": "withdrawn", "how": "paper"})
+    assert run_report_job.call(job.pk) == "revoked"
+    job.refresh_from_db()
+    assert job.status == "revoked" and not jobs.job_dir(job).exists()
+    later = research_export(staff, clinic)  # asked for after the withdrawal: written without that patient
+    assert later.status == "complete" and later.summary["patients"] == 1
 
 
 def test_a_file_is_served_only_while_its_requester_may_open_the_report(clinic, staff, client_for):
