@@ -419,44 +419,25 @@ def patient(make_patient):
     return make_patient()
 
 
-_TRIGGERS_LIFTED = {"since_flush": False}
-
-
 @pytest.fixture(autouse=True)
 def _append_only_triggers_vs_flush(request):
-    """Transactional tests end with a flush (DELETE on SQLite), which the append-only triggers refuse.
-    Lift the triggers just before that flush and put them back at the start of the next test that uses the
-    database (in its transaction, so again for every test until a transactional test re-installs them for good)."""
-    if not _with_django(request):
+    """A transactional test ends with a flush that empties every table. On SQLite that flush is a DELETE, which the
+    append-only triggers refuse: the tables are emptied here first, with the triggers lifted for that moment only,
+    so the flush finds nothing to delete and the triggers are in force for every later test without being put back
+    in each (on PostgreSQL the flush is a TRUNCATE, which row triggers do not see)."""
+    if not _with_django(request) or not {"transactional_db", "live_server"} & set(request.fixturenames):
         yield
         return
+    from django.core.management import call_command
     from django.db import connection
 
-    from ketaclinic.audit.append_only import APPEND_ONLY_TABLES, install_sql, remove_sql
-
-    if "transactional_db" not in request.fixturenames and "live_server" not in request.fixturenames:
-        if _TRIGGERS_LIFTED["since_flush"] and ("db" in request.fixturenames
-                                                or request.node.get_closest_marker("django_db")):
-            request.getfixturevalue("db")
-            with request.getfixturevalue("django_db_blocker").unblock(), connection.cursor() as cur:
-                for table in APPEND_ONLY_TABLES:
-                    for sql in install_sql(connection.vendor, table):
-                        cur.execute(sql)
-        yield
-        return
+    from ketaclinic.audit.append_only import APPEND_ONLY_TABLES, lifted
 
     request.getfixturevalue("transactional_db")
-    with connection.cursor() as cur:
-        for table in APPEND_ONLY_TABLES:
-            for sql in install_sql(connection.vendor, table):
-                cur.execute(sql)
-    _TRIGGERS_LIFTED["since_flush"] = False
     yield
-    with connection.cursor() as cur:
-        for table in APPEND_ONLY_TABLES:
-            for sql in remove_sql(connection.vendor, table):
-                cur.execute(sql)
-    _TRIGGERS_LIFTED["since_flush"] = True
+    if connection.vendor == "sqlite":
+        with lifted(connection, *APPEND_ONLY_TABLES):
+            call_command("flush", verbosity=0, interactive=False)
 
 
 @contextmanager
@@ -466,13 +447,11 @@ def rolled_back_world(django_db_blocker) -> Iterator[None]:
     is rolled back when the block ends (each test then runs in its own savepoint on top of it, through
     pytest-django's ``db``, so nothing a test writes reaches the next one, and nothing of the world reaches
     another module). The transaction is marked as Django's TestCase marks its own, so the services' durable
-    blocks run inside it; the append-only triggers are in force while the world is built (put back in the
-    transaction if a transactional test lifted them)."""
+    blocks run inside it; the append-only triggers are in force while the world is built."""
     import time_machine
-    from django.db import connection, transaction
+    from django.db import transaction
     from django.test import override_settings
 
-    from ketaclinic.audit.append_only import APPEND_ONLY_TABLES, install_sql
     from ketaclinic.clinic.middleware import forget_time_zone
 
     with django_db_blocker.unblock(), override_settings(TIME_ZONE=CLINIC_TZ), \
@@ -481,11 +460,6 @@ def rolled_back_world(django_db_blocker) -> Iterator[None]:
         outer._from_testcase = True  # as Django's TestCase marks its own: the services' durable blocks run inside
         outer.__enter__()
         try:
-            if _TRIGGERS_LIFTED["since_flush"]:
-                with connection.cursor() as cur:
-                    for table in APPEND_ONLY_TABLES:
-                        for sql in install_sql(connection.vendor, table):
-                            cur.execute(sql)
             forget_time_zone()
             yield
         finally:
