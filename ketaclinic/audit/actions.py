@@ -319,6 +319,7 @@ class AuditAction(StrEnum):
     RESEARCH_CONSENT_RECORDED = "research.consent.recorded"  # a patient's yes or no to research use, or withdrawal
     RESEARCH_CONSENT_VIEWED = "research.consent.viewed"  # a patient's research consent page and history read
     RESEARCH_EXPORT_MADE = "research.export.made"  # the de-identified export written: patients in, cells suppressed
+    RESEARCH_EXPORT_REVOKED = "research.export.revoked"  # its file deleted: a refusal or withdrawal came after it
 
     @property
     def domain(self) -> str:

@@ -107,20 +107,27 @@ def consent_changed_since(job: ReportJob) -> bool:
         decision=ResearchConsent.Decision.GIVEN).exists()
 
 
-def revoke_research_exports(clinic_id: int) -> int:
-    """Delete now the file of every finished research export of the clinic that a refusal or withdrawal recorded
-    after it was asked for has made stale (:func:`consent_changed_since`); each job turns ``revoked``. Called once
-    such a decision is recorded, so the file does not wait for a download attempt or the keep time. Returns how
-    many files were deleted."""
-    jobs = ReportJob.objects.filter(clinic_id=clinic_id, kind=ReportJob.Kind.RESEARCH_EXPORT,
-                                    status=ReportJob.Status.COMPLETE).only("pk", "external_id", "clinic_id",
-                                                                           "created_at", "status")
-    revoked = 0
+def revoke_research_exports(*, actor, decided_at: datetime, clinic_id: int) -> int:
+    """Delete now the file of every finished research export of the clinic asked for before a refusal or
+    withdrawal recorded at ``decided_at`` (one query for the jobs: the decision makes each of them stale, as
+    :func:`consent_changed_since` would find); each job turns ``revoked`` and the deletion is audited as the
+    decision's consequence. Called once such a decision is recorded, so the file does not wait for a download
+    attempt or the keep time. Returns how many files were deleted."""
+    from ketaclinic.audit.actions import AuditAction
+    from ketaclinic.audit.services import record
+
+    jobs = list(ReportJob.objects.filter(
+        clinic_id=clinic_id, kind=ReportJob.Kind.RESEARCH_EXPORT, status=ReportJob.Status.COMPLETE,
+        created_at__lte=decided_at).only("pk", "external_id", "clinic_id", "created_at", "status"))
     for job in jobs:
-        if consent_changed_since(job):
-            _delete_file(job, ReportJob.Status.REVOKED)
-            revoked += 1
-    return revoked
+        with transaction.atomic():
+            ReportJob.objects.filter(pk=job.pk, status=ReportJob.Status.COMPLETE).update(
+                status=ReportJob.Status.REVOKED)
+            record(actor, AuditAction.RESEARCH_EXPORT_REVOKED, subject=job,
+                   details={"why": "a research consent refused or withdrawn after the export was asked for"})
+        job.status = ReportJob.Status.REVOKED
+        shutil.rmtree(job_dir(job), ignore_errors=True)  # after the commit: deleting a file is always safe
+    return len(jobs)
 
 
 def _delete_file(job: ReportJob, status: str) -> None:

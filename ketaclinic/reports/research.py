@@ -575,5 +575,5 @@ def record_research_consent(*, actor, patient, data) -> ResearchConsent:
         # one still being written is deleted when it finishes (jobs.run_job). Deleting a file is always safe.
         from ketaclinic.reports.jobs import revoke_research_exports
 
-        revoke_research_exports(patient.clinic_id)
+        revoke_research_exports(actor=actor, decided_at=row.recorded_at, clinic_id=patient.clinic_id)
     return row

@@ -13,6 +13,7 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from ketaclinic.audit.models import AuditEntry
 from ketaclinic.audit.services import Actor
 from ketaclinic.reports import jobs
 from ketaclinic.reports.base import ReportFilters
@@ -88,6 +89,8 @@ def test_a_consent_withdrawn_after_the_export_was_asked_for_revokes_it(two_conse
     record_research_consent(actor=actor(staff["nurse"]), patient=patient, data={"decision": decision, "how": "paper"})
     job.refresh_from_db()
     assert job.status == "revoked" and not jobs.job_dir(job).exists()  # deleted at once, not at the next download
+    (revoked,) = AuditEntry.objects.filter(action="research.export.revoked")  # the deletion is on the record
+    assert revoked.subject_id == str(job.external_id) and revoked.actor_id == staff["nurse"].pk
     response = prescriber.get(download_url(job))
     assert response.status_code == 410 and b"refused or withdrew research consent" in response.content
     job.refresh_from_db()
