@@ -48,8 +48,8 @@ test_now.__test__ = False  # a helper, not a test
 #: The tests whose outcome depends on the calendar (custody deadlines, schedules and booking, measures due, REMS
 #: due, portal expiries, idle sign-out, the research export and outcome curves, and the shared foundation clinic,
 #: which books sessions, receives and expires stock today and renders Today). ``.ci/run`` runs them again
-#: (``-m calendar``) at every moment of its date matrix. The pure clinical-core tests of deadlines and schedules use fixed dates only (they never read the
-#: clock), so the matrix would only repeat them.
+#: (``-m calendar``) at every moment of its date matrix. The pure clinical-core tests of deadlines and schedules
+#: use fixed dates only (they never read the clock), so the matrix would only repeat them.
 DATE_SENSITIVE = (
     "tests/custody/",
     "tests/treatments/",
