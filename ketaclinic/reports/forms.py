@@ -90,6 +90,12 @@ PORTAL_CHOICES = {
     ResearchConsent.Decision.WITHDRAWN: (ResearchConsent.Decision.GIVEN,),
     ResearchConsent.Decision.GIVEN: (ResearchConsent.Decision.WITHDRAWN,),
 }
+#: What each of those buttons says to the patient (yes and no worded alike).
+PORTAL_BUTTONS = {
+    ResearchConsent.Decision.GIVEN: "Yes, my de-identified data may be used for research",
+    ResearchConsent.Decision.REFUSED: "No, do not use my data for research",
+    ResearchConsent.Decision.WITHDRAWN: "Withdraw my consent",
+}
 
 
 class PortalResearchForm(forms.Form):
@@ -103,14 +109,15 @@ class PortalResearchForm(forms.Form):
 
     def __init__(self, *args, current: str | None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["decision"].choices = [(d.value, d.label) for d in PORTAL_CHOICES[current]]
+        self.fields["decision"].choices = [(d.value, PORTAL_BUTTONS[d]) for d in PORTAL_CHOICES[current]]
+        #: whether yes is open now (the page then shows the "I have read it" box)
+        self.yes_open = ResearchConsent.Decision.GIVEN in PORTAL_CHOICES[current]
 
     def clean(self):
         data = super().clean()
         if data.get("decision") == ResearchConsent.Decision.GIVEN and not data.get("read_it"):
             self.add_error("read_it", "Tick the box to say you have read what would be shared before saying yes.")
         return data
-
 
 
 class ReportExportForm(ReportFilterForm):

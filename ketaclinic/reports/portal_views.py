@@ -43,6 +43,6 @@ def my_research(request):
             return redirect("reports:my_research")
     lo, hi = research.shift_range()
     return render(request, "reports/portal/research.html", {
-        "form": form, "current": current, "history": history, "choices": form.fields["decision"].choices,
+        "form": form, "current": current, "history": history,
         "shift_weeks": (lo // 7, hi // 7), "small": research.suppress_below() - 1,
     }, status=400 if form.is_bound else 200)

@@ -540,7 +540,8 @@ def current_decision(patient) -> ResearchConsent | None:
 def record_research_consent(*, actor, patient, data) -> ResearchConsent:
     """Record a patient's decision about research use of their de-identified data: given, refused, or a
     withdrawal of consent given earlier. Validates (a known decision and way; a withdrawal only of consent in
-    force), appends a row (never changes one) and audits ``research.consent.recorded``, in one transaction."""
+    force; not the decision already in force, whoever records it and however), appends a row (never changes one)
+    and audits ``research.consent.recorded``, in one transaction."""
     from django.db import transaction
 
     from ketaclinic.audit.actions import AuditAction
@@ -562,9 +563,10 @@ def record_research_consent(*, actor, patient, data) -> ResearchConsent:
         if decision == ResearchConsent.Decision.WITHDRAWN and (
                 latest is None or latest.decision != ResearchConsent.Decision.GIVEN):
             raise ConsentError({"decision": "There is no consent in force to withdraw; record a refusal instead."})
-        if how == ResearchConsent.How.PORTAL and latest is not None and latest.decision == decision:
-            # the patient's own page pressed twice (a double click, a second tab): one decision, not two
-            raise ConsentError({"decision": f"Already recorded: {latest.get_decision_display().lower()}."})
+        if latest is not None and latest.decision == decision:
+            # the decision in force said again (a double press, a second tab, a form filed twice): one decision
+            raise ConsentError({"decision": f"Already recorded on {timezone.localdate(latest.recorded_at):%Y-%m-%d}: "
+                                            f"{latest.get_decision_display().lower()}."})
         row = ResearchConsent.objects.create(patient=patient, decision=decision, how=how, note=note,
                                              recorded_by=actor.user)
         record(actor, AuditAction.RESEARCH_CONSENT_RECORDED, subject=row, patient=patient,

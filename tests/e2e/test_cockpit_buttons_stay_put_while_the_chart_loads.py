@@ -19,6 +19,7 @@ def test_the_signature_buttons_do_not_move_when_the_predicted_level_chart_arrive
     services.sign_note(actor=actor(staff["nurse"]), session=s, as_role="nurse", summary="Uneventful session.")
 
     held = []  # the chart's request, held until the page has been measured without it
+
     def hold(route):
         held.append(route)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from ketaclinic.audit.models import AuditEntry
 from ketaclinic.reports import research
@@ -71,17 +72,23 @@ def test_a_choice_not_open_now_is_refused_and_records_nothing(make_portal_patien
     assert ResearchConsent.objects.filter(patient=patient).count() == before
 
 
-def test_the_same_decision_pressed_twice_in_the_portal_is_recorded_once(make_portal_patient):
+def test_the_decision_in_force_said_again_is_recorded_once_whoever_says_it(make_portal_patient, actor_for):
     """Two tabs, or a double click, both posting "yes" before either page shows it: the second is refused under
-    the patient's lock (the staff's page may record a decision again: a renewed paper form)."""
+    the patient's lock. The same rule for the staff's page (a form filed twice): one decision, one row."""
     from ketaclinic.audit.services import Actor
 
     patient, _ = make_portal_patient()
     me = Actor(user=patient.portal_account.user, roles=frozenset(), client_ip=None)
     research.record_research_consent(actor=me, patient=patient, data={"decision": D.GIVEN, "how": "portal"})
-    with pytest.raises(research.ConsentError, match="Already recorded"):
+    with pytest.raises(research.ConsentError, match=f"Already recorded on {timezone.localdate():%Y-%m-%d}: consents to research use"):
         research.record_research_consent(actor=me, patient=patient, data={"decision": D.GIVEN, "how": "portal"})
+    with pytest.raises(research.ConsentError, match="Already recorded"):
+        research.record_research_consent(actor=actor_for("nurse"), patient=patient,
+                                         data={"decision": D.GIVEN, "how": "paper"})
     assert ResearchConsent.objects.filter(patient=patient).count() == 1
+    research.record_research_consent(actor=actor_for("nurse"), patient=patient,
+                                     data={"decision": D.WITHDRAWN, "how": "paper"})  # a change is recorded
+    assert research.current_decision(patient).decision == D.WITHDRAWN
 
 
 def test_one_patient_never_sees_or_changes_anothers_decision(make_portal_patient):
