@@ -248,6 +248,9 @@ POLICY: dict[str, Rule] = {
     "scheduling:waitlist": staff(FD, P, N, AD),
     "scheduling:waitlist_remove": staff(FD, P, N, AD),
     "scheduling:portal_rules": staff(AD),
+    "scheduling:closed_days": staff(AD),  # days the clinic is closed (holidays): nothing is booked on them
+    "scheduling:close_holidays": staff(AD),
+    "scheduling:reopen_day": staff(AD),
     "scheduling:my_appointments": PATIENT,  # the patient's own self-scheduling in the portal (issue 18)
     "scheduling:my_book": PATIENT,
     "scheduling:my_reschedule": PATIENT,

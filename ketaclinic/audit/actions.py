@@ -243,6 +243,8 @@ class AuditAction(StrEnum):
     SCHEDULING_HOURS_SET = "scheduling.hours.set"
     SCHEDULING_AVAILABILITY_SET = "scheduling.availability.set"
     SCHEDULING_TYPE_UPDATED = "scheduling.type.updated"
+    SCHEDULING_DAY_CLOSED = "scheduling.day.closed"  # a working weekday the clinic is closed (a holiday, say)
+    SCHEDULING_DAY_REOPENED = "scheduling.day.reopened"
     WAITLIST_ADDED = "waitlist.added"
     WAITLIST_REMOVED = "waitlist.removed"
     WAITLIST_BOOKED = "waitlist.booked"

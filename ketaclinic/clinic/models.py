@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import zoneinfo
+from datetime import date
 
 from django.db import models
+from django.utils import timezone
 
-from ketaclinic.modelparts import PostalAddress, PublicId
+from ketaclinic.modelparts import PostalAddress, PublicId, person
 
 
 class Clinic(PublicId, PostalAddress):
@@ -43,6 +45,30 @@ class Clinic(PublicId, PostalAddress):
 
     def weekdays(self) -> frozenset[int]:
         return frozenset(int(d) for d in self.working_weekdays.split(",") if d.strip())
+
+    def closed_days(self, first: date, last: date) -> dict[date, str]:
+        """The days from ``first`` to ``last`` (both included) the clinic is closed on though they are working
+        weekdays (:class:`ClosedDay`), with why: one query."""
+        return dict(ClosedDay.objects.filter(clinic=self, day__range=(first, last)).values_list("day", "reason"))
+
+
+class ClosedDay(models.Model):
+    """A working weekday the clinic is closed (a holiday, a training day, a move): nothing is booked on it, in the
+    calendar, the portal or a treatment series, and the operations report does not count its chairs as open.
+    Set by the clinic admin (``scheduling.closures``); re-opening a day deletes its row, audited."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    day = models.DateField()
+    reason = models.CharField(max_length=120)
+    added_by = person()
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["day"]
+        constraints = [models.UniqueConstraint(fields=["clinic", "day"], name="closed_day_once")]
+
+    def __str__(self) -> str:
+        return f"{self.day:%Y-%m-%d} {self.reason}"
 
 
 class Room(models.Model):

@@ -87,11 +87,12 @@ def _chairs(filters: ReportFilters, clinic, today: date) -> Section:
     opens, closes = hours.opens, hours.closes
     day_minutes = (closes.hour * 60 + closes.minute) - (opens.hour * 60 + opens.minute)
     weekdays = clinic.weekdays()
+    closed = clinic.closed_days(start, end)  # working weekdays the clinic closed (holidays and the like)
     rows = []
     week = _week_of(start)
     while week <= end:
         days = [week + timedelta(days=i) for i in range(7)]
-        open_days = sum(1 for d in days if start <= d <= end and d.weekday() in weekdays)
+        open_days = sum(1 for d in days if start <= d <= end and d.weekday() in weekdays and d not in closed)
         open_minutes = open_days * max(day_minutes, 0) * n_chairs
         b = booked.get(week, {})
         minutes, dosed = int(b.get("minutes") or 0), int(b.get("dosed") or 0)
@@ -113,8 +114,9 @@ def _chairs(filters: ReportFilters, clinic, today: date) -> Section:
             "sessions whose dosing started).",
             f"Chair time open: {n_chairs} active chair(s){' of the room chosen' if filters.room_id else ''} × the "
             f"clinic's booking hours ({opens:%H:%M}-{closes:%H:%M}, scheduling.ClinicHours) on its working days "
-            f"(Clinic.working_weekdays) inside the date range. Holidays and closures are not known to KetaClinic, "
-            "so they count as open. A session is counted in the week of its clinic-local start.",
+            f"(Clinic.working_weekdays) inside the date range, less the days the clinic closed "
+            f"({len(closed)} in the range: Calendar › Hours › Closed days). A session is counted in the week of its "
+            "clinic-local start.",
             "" if filters.start or filters.end else f"No date range set: the last {DEFAULT_WEEKS} weeks to today.",
             "Prescriber, route and diagnosis group narrow the booked time only; the open time is every chair's."
             if filters.prescriber_id or filters.route or filters.diagnosis else ""))

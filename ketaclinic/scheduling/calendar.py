@@ -156,7 +156,8 @@ def _fits(col: Column, it: Item) -> bool:
 def day_grid(clinic: Clinic, user, day: date, by: str) -> dict:
     data = gather(clinic, user, day, 1)
     hours, tz, now = data["hours"], clinic.tz, timezone.localtime(timezone.now(), clinic.tz)
-    working = day.weekday() in clinic.weekdays()
+    closed = clinic.closed_days(day, day).get(day, "")  # a working weekday the clinic closed: why
+    working = day.weekday() in clinic.weekdays() and not closed
     if by == "clinician":
         cols = [Column(key=f"u{p.pk}", label=p.label, clinician_id=p.pk) for p in data["people"]]
         for col in cols:
@@ -182,8 +183,8 @@ def day_grid(clinic: Clinic, user, day: date, by: str) -> dict:
                           "label": col.label})
         rows.append({"at": at, "cells": cells})
     unplaced = [it for it in live if not any(_fits(c, it) for c in cols)] if by == "place" else []
-    return {"columns": cols, "rows": rows, "working": working, "hours": hours, "offers": data["offers"],
-            "unplaced": unplaced, "count": len(live)}
+    return {"columns": cols, "rows": rows, "working": working, "closed_why": closed, "hours": hours,
+            "offers": data["offers"], "unplaced": unplaced, "count": len(live)}
 
 
 def week_grid(clinic: Clinic, user, day: date) -> dict:
@@ -191,7 +192,9 @@ def week_grid(clinic: Clinic, user, day: date) -> dict:
     data = gather(clinic, user, monday, 7)
     hours, tz, now = data["hours"], clinic.tz, timezone.localtime(timezone.now(), clinic.tz)
     days = [monday + timedelta(days=k) for k in range(7)]
+    closed = clinic.closed_days(days[0], days[-1])
     working = clinic.weekdays()
+    open_days = {d for d in days if d.weekday() in working and d not in closed}
     live = [it for it in data["items"] if it.live]
     by_day = {d: [it for it in live if it.start.date() == d] for d in days}
     step = timedelta(minutes=hours.slot_minutes)
@@ -206,8 +209,9 @@ def week_grid(clinic: Clinic, user, day: date) -> dict:
                 continue
             at = at.astimezone(tz)
             starting = [it for it in by_day[d] if at <= it.start < at + step]
-            url = book_url(user, at) if d.weekday() in working and at > now else ""
-            cells.append({"items": starting, "book": url, "closed": d.weekday() not in working, "day": d})
+            url = book_url(user, at) if d in open_days and at > now else ""
+            cells.append({"items": starting, "book": url, "closed": d not in open_days, "day": d})
         rows.append({"at": t, "cells": cells})
-    return {"days": [{"day": d, "working": d.weekday() in working, "count": len(by_day[d])} for d in days],
+    return {"days": [{"day": d, "working": d in open_days, "closed_why": closed.get(d, ""),
+                      "count": len(by_day[d])} for d in days],
             "rows": rows, "hours": hours, "offers": data["offers"], "monday": monday, "count": len(live)}

@@ -175,6 +175,25 @@ class HoursForm(forms.Form):
     slot_minutes = WholeNumberField(label="Calendar rows (minutes)", min_value=5, max_value=60)
 
 
+class CloseDaysForm(forms.Form):
+    """Close the clinic on a working weekday, or on each working weekday of a run of days (a holiday, a training
+    day, a move)."""
+
+    first = IsoDateField(label="First day closed")
+    last = IsoDateField(label="Last day closed", required=False, help_text="Blank: the first day only")
+    reason = TextField(max_length=120, label="Why (staff and patients see it)")
+
+
+class CloseHolidaysForm(forms.Form):
+    """Close the US federal holidays (observed days) of a year that fall on working weekdays."""
+
+    year = WholeNumberField(label="Year", min_value=1900, max_value=9999)
+
+
+class ReopenDayForm(forms.Form):
+    day = IsoDateField(label="Day")
+
+
 class AvailabilityForm(forms.Form):
     """A clinician's weekly hours: a start and an end for each day of the week (both blank: not that day)."""
 

@@ -66,12 +66,14 @@ def self_bookable_types(clinic: Clinic) -> list[AppointmentType]:
 
 
 def bookable_days(clinic: Clinic) -> list[date]:
-    """The clinic's working days (clinic time) from the earliest to the latest bookable moment."""
+    """The clinic's working days (clinic time) from the earliest to the latest bookable moment, less the days it
+    is closed."""
     earliest, latest = window(clinic)
     first, last = local(earliest, clinic).date(), local(latest, clinic).date()
     working = clinic.weekdays()
+    closed = clinic.closed_days(first, last)
     return [first + timedelta(days=k) for k in range((last - first).days + 1)
-            if (first + timedelta(days=k)).weekday() in working]
+            if (first + timedelta(days=k)).weekday() in working and first + timedelta(days=k) not in closed]
 
 
 def candidate_starts(clinic: Clinic, day: date, minutes: int) -> list[datetime]:
@@ -79,7 +81,7 @@ def candidate_starts(clinic: Clinic, day: date, minutes: int) -> list[datetime]:
     time the clocks skip on a daylight-saving night is left out)."""
     hours = rules(clinic)
     earliest, latest = window(clinic)
-    if day.weekday() not in clinic.weekdays():
+    if day.weekday() not in clinic.weekdays() or clinic.closed_days(day, day):
         return []
     out = []
     at = datetime.combine(day, hours.opens)

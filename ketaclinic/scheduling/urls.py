@@ -13,6 +13,9 @@ urlpatterns = [
     path("hours/clinician/<int:clinician_id>/", views.availability, name="availability"),
     path("hours/type/<int:pk>/", views.appointment_type, name="type"),
     path("hours/portal/", views.portal_rules, name="portal_rules"),
+    path("hours/closed/", views.closed_days, name="closed_days"),
+    path("hours/closed/holidays/", views.close_holidays, name="close_holidays"),
+    path("hours/closed/reopen/", views.reopen_day, name="reopen_day"),
     path("waitlist/", views.waitlist, name="waitlist"),
     path("waitlist/<uuid:external_id>/remove/", views.waitlist_remove, name="waitlist_remove"),
     # the patient's own, in the portal

@@ -21,7 +21,7 @@ from ketaclinic.inputs import parse_day
 from ketaclinic.patients import careteam
 from ketaclinic.patients.careteam import guarded
 from ketaclinic.patients.models import Patient
-from ketaclinic.scheduling import calendar, forms, selfbooking, services
+from ketaclinic.scheduling import calendar, closures, forms, selfbooking, services
 from ketaclinic.scheduling.defaults import CHAIR_TIME
 from ketaclinic.scheduling.models import Appointment, AppointmentType, Availability, WaitlistEntry
 from ketaclinic.submit import submit
@@ -186,6 +186,63 @@ def hours_page(request, clinic, *, hours_form=None, bound: dict | None = None, s
         "portal_form": portal_form, "chair_time": CHAIR_TIME,
         "working": sorted(clinic.weekdays()), "day_names": services.DAY_NAMES,
     }, status=status)
+
+
+def closed_days(request):
+    """The clinic admin's page of closed days: the days closed from the start of last year on, a form to close a
+    day or a run of days, the year's US federal holidays still open (with the bookings that stand on them), and a
+    button to open each closed day again. A POST closes days."""
+    clinic = current_clinic()
+    return _submit(request, forms.CloseDaysForm(posted(request), prefix="close"),
+                   lambda actor, d: closures.close_days(actor=actor, clinic=clinic, first=d["first"], last=d["last"],
+                                                        reason=d["reason"]),
+                   saved=lambda rows: f"Closed {len(rows)} day(s): {', '.join(f'{r.day:%a %Y-%m-%d}' for r in rows)}.",
+                   done=lambda _: redirect("scheduling:closed_days"),
+                   again=lambda form: closed_days_page(request, clinic, close_form=form))
+
+
+def closed_days_page(request, clinic, *, close_form=None, holidays_form=None, reopen_form=None):
+    today = timezone.localdate(timezone=clinic.tz)
+    raw = request.GET.get("year", "")
+    year = int(raw) if raw.isascii() and raw.isdigit() and len(raw) == 4 else today.year
+    year = min(max(year, today.year - closures.YEARS_BACK), today.year + closures.YEARS_AHEAD)
+    refused = any(f is not None and f.is_bound for f in (close_form, holidays_form, reopen_form))
+    return render(request, "scheduling/closed_days.html", {
+        "clinic": clinic, "today": today, "year": year,
+        "years": range(today.year - closures.YEARS_BACK, today.year + closures.YEARS_AHEAD + 1),
+        "closed": closures.closed_from(clinic, today.replace(month=1, day=1, year=today.year - closures.YEARS_BACK)),
+        "holidays": closures.federal_holidays_open(clinic, year),
+        "close_form": close_form or forms.CloseDaysForm(prefix="close"),
+        "holidays_form": holidays_form or forms.CloseHolidaysForm(initial={"year": year}),
+        "reopen_form": reopen_form,
+    }, status=400 if refused else 200)
+
+
+def _closed_holidays_said(result) -> str:
+    closed, left = result
+    said = f"Closed {len(closed)} federal holiday(s)."
+    if left:
+        said += (f" Left open, as bookings stand on them: {', '.join(f'{d:%a %Y-%m-%d}' for d in left)}; move them, "
+                 f"then close those days.")
+    return said
+
+
+@require_POST
+def close_holidays(request):
+    clinic = current_clinic()
+    return _submit(request, forms.CloseHolidaysForm(posted(request)),
+                   lambda actor, d: closures.close_federal_holidays(actor=actor, clinic=clinic, year=d["year"]),
+                   saved=_closed_holidays_said, done=lambda _: redirect("scheduling:closed_days"),
+                   again=lambda form: closed_days_page(request, clinic, holidays_form=form))
+
+
+@require_POST
+def reopen_day(request):
+    clinic = current_clinic()
+    return _submit(request, forms.ReopenDayForm(posted(request)),
+                   lambda actor, d: closures.reopen_day(actor=actor, clinic=clinic, day=d["day"]),
+                   saved="The clinic is open on that day again.", done=lambda _: redirect("scheduling:closed_days"),
+                   again=lambda form: closed_days_page(request, clinic, reopen_form=form))
 
 
 @require_POST

@@ -195,6 +195,9 @@ scheduling:type                   . . . . . . A    POST
 scheduling:waitlist               P N . F . . A    GET
 scheduling:waitlist_remove        P N . F . . A    POST
 scheduling:portal_rules           . . . . . . A    POST
+scheduling:closed_days            . . . . . . A    GET
+scheduling:close_holidays         . . . . . . A    POST
+scheduling:reopen_day             . . . . . . A    POST
 scheduling:my_appointments        patient          GET
 scheduling:my_book                patient          GET
 scheduling:my_reschedule          patient          GET

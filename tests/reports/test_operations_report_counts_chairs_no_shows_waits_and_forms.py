@@ -23,7 +23,7 @@ from tests.reports.tables import row as _row
 from tests.reports.tables import section as _section
 from tests.scheduling.conftest import open_every_day, types
 
-QUERIES = 10
+QUERIES = 11  # with the days the clinic closed, which chair utilisation does not count as open
 
 
 @pytest.fixture
@@ -190,3 +190,16 @@ def test_each_patient_counts_in_one_diagnosis_group(world, staff, django_assert_
     assert missed == {"bipolar": 0, "unipolar": 0, "ptsd": 0, "anxiety": 0, "other": 1}  # D has no diagnosis
     visits = {g: _row(_section(r, "No-shows: appointments"), "All appointments")[1] for g, r in by_group.items()}
     assert visits == {"bipolar": 0, "unipolar": 0, "ptsd": 0, "anxiety": 0, "other": 3}  # D's, none cancelled
+
+
+def test_a_day_the_clinic_closed_is_not_counted_as_open_chair_time(world, staff, clinic):
+    if timezone.localdate() != date(2026, 6, 17):
+        pytest.skip("the week is counted against the default test day")
+    from ketaclinic.scheduling import closures
+
+    closures.close_days(actor=actor(staff["clinic_admin"]), clinic=clinic, first=date(2026, 6, 11), last=None,
+                        reason="Staff retreat")  # the Thursday of that week: its one session was cancelled
+    chairs = _section(operations.build(ReportFilters(start=date(2026, 6, 8), end=date(2026, 6, 14))),
+                      "Chair utilisation")
+    assert chairs.table.rows[0][4] == 6 * 1439 * 4  # six open days of the seven, four chairs
+    assert "less the days the clinic closed (1 in the range" in str(chairs.notes)

@@ -180,8 +180,8 @@ def _fill_week(clinic, desk, staff, rooms, patients, per_day: int):
 
 #: The calendar's queries, whatever it holds: session and user (2), the user's roles (1), the clinic (1), its
 #: booking hours (1), rooms and their chairs (2), clinicians and their roles (2), availability (1), appointments
-#: (1), treatment sessions (1), integration sessions (1), the waitlist (1).
-CALENDAR_QUERIES = 14
+#: (1), treatment sessions (1), integration sessions (1), the waitlist (1), the days the clinic closed (1).
+CALENDAR_QUERIES = 15
 
 
 @pytest.mark.parametrize("view", ["day", "week", "clinician"])

@@ -55,6 +55,11 @@ def after_booked(order: TreatmentOrder, start: date, clinic: Clinic) -> tuple[da
                       f"{earliest:%A %-d %B}.")
 
 
+#: How far ahead the closed days are read for a proposed series: the longest a series runs (the esketamine calendar
+#: reaches total_weeks up to 104 in the core; induction series are far shorter).
+SERIES_REACH_WEEKS = 104
+
+
 def propose_series(order: TreatmentOrder, start: date, clinic: Clinic) -> list[tuple[date, str]]:
     """Dates for the remaining sessions of the order, from the clinical core's schedules, starting no earlier than
     the order's spacing after its last booked session (:func:`after_booked`)."""
@@ -64,16 +69,19 @@ def propose_series(order: TreatmentOrder, start: date, clinic: Clinic) -> list[t
         return []
     start, _why = after_booked(order, start, clinic)
     weekdays = clinic.weekdays() or schedules.WEEKDAYS
+    # the days the clinic closed (holidays and the like) within any series' reach: the core moves a session later
+    closed = frozenset(clinic.closed_days(start, start + timedelta(weeks=SERIES_REACH_WEEKS)))
     try:
         if order.drug == Drug.ESKETAMINE:
             cfg = clinic.limits()
             weeks = 12
             cal = schedules.esketamine_calendar(
-                start, working_weekdays=weekdays, total_weeks=max(weeks, remaining),
+                start, working_weekdays=weekdays, closed_dates=closed, total_weeks=max(weeks, remaining),
                 maintenance_every_weeks=int(cfg["schedules.esketamine_maintenance_every_weeks"]))  # type: ignore
             return cal[:remaining]
         dates = schedules.induction_series(start, remaining, order.sessions_per_week,
-                                           min_spacing_days=order.min_spacing_days, working_weekdays=weekdays)
+                                           min_spacing_days=order.min_spacing_days, working_weekdays=weekdays,
+                                           closed_dates=closed)
         return [(d, "induction") for d in dates]
     except ClinicalInputError as e:
         raise _clinical(e) from None
@@ -101,6 +109,8 @@ def booking_conflicts(*, order: TreatmentOrder, start: datetime, minutes: int, r
                             f"{timezone.localtime(s.scheduled_end):%H:%M}.")
     tz = order.patient.clinic.tz
     day = start.astimezone(tz).date()
+    if closed := order.patient.clinic.closed_days(day, day):
+        problems.append(f"The clinic is closed on {day:%a %Y-%m-%d} ({closed[day]}).")
     same_day = [s for s in live.filter(patient=order.patient,
                                        scheduled_start__gte=start - timedelta(days=1),
                                        scheduled_start__lt=start + timedelta(days=1))
@@ -244,11 +254,14 @@ def explain_moves(order: TreatmentOrder, start: date, proposal: list[tuple[date,
     working = clinic.weekdays() or schedules.WEEKDAYS
     start, why = after_booked(order, start, clinic)
     out = [why] if why and proposal else []
+    closed = clinic.closed_days(start, proposal[-1][0]) if proposal else {}
     for aim, (day, _phase) in zip(_aims(order, start, proposal), proposal, strict=True):
         if day == aim or day < aim:
             continue
         if aim.weekday() not in working:
             out.append(f"{aim:{DAY_FORMAT}} is not a working day: moved to {day:{DAY_FORMAT}}.")
+        elif aim in closed:
+            out.append(f"The clinic is closed on {aim:{DAY_FORMAT}} ({closed[aim]}): moved to {day:{DAY_FORMAT}}.")
         else:
             out.append(f"{aim:{DAY_FORMAT}} would be too close to the session before, or more than the order's "
                        f"{order.sessions_per_week} a week: moved to {day:{DAY_FORMAT}}.")

@@ -1,0 +1,149 @@
+"""The clinic admin closes working weekdays (a holiday, a training day), one, a run, or a year's US federal
+holidays at once: nothing is booked on a closed day (the calendar, the portal, a treatment series), the calendar
+says why, a day that holds a booking is not closed (the bookings are named), and a closed day can be opened again.
+Each change is audited."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from ketaclinic.audit.models import AuditEntry
+from ketaclinic.clinic.models import ClosedDay
+from ketaclinic.clinic.services import update_clinic
+from ketaclinic.inputs import wall_clock_moment
+from ketaclinic.scheduling import closures, selfbooking, services
+from ketaclinic.scheduling.models import Appointment
+from ketaclinic.treatments import services as treatments
+from ketaclinic.treatments.services import booking
+from tests.factories import actor, make_order
+from tests.scheduling.conftest import next_week_at, types
+
+pytestmark = pytest.mark.calendar
+
+
+def _consult(clinic, desk, staff, rooms, start, patient):
+    return services.book_appointment(actor=desk, clinic=clinic, type=types(clinic)["consult"], start=start,
+                                     clinician=staff["prescriber"], room=rooms["consult"], patient=patient)
+
+
+def test_a_closed_day_refuses_every_booking_and_the_calendar_says_why(open_clinic, admin, desk, staff, rooms, clinic,
+                                                                      patient, client_for):
+    start = next_week_at(clinic, 10)
+    day = timezone.localtime(start, clinic.tz).date()
+    (row,) = closures.close_days(actor=admin, clinic=clinic, first=day, last=None, reason="Staff training")
+    assert row.day == day and row.added_by == admin.user
+    entry = AuditEntry.objects.get(action="scheduling.day.closed")
+    assert entry.details == {"day": day.isoformat(), "reason": "Staff training"}
+
+    with pytest.raises(services.SchedulingError) as refused:
+        _consult(clinic, desk, staff, rooms, start, patient)
+    assert f"The clinic is closed on {day:%a %Y-%m-%d} (Staff training)." in refused.value.errors["start"]
+    assert not Appointment.objects.exists()
+
+    page = client_for("front_desk").get(reverse("scheduling:calendar"),
+                                        {"date": day.isoformat(), "view": "day"}).content.decode()
+    assert f"The clinic is closed on {day:%A %Y-%m-%d} (Staff training): nothing can be booked." in page
+    assert f"start={day:%Y-%m-%d}T" not in page  # no free slot of that day offers a booking link
+    week = client_for("front_desk").get(reverse("scheduling:calendar"),
+                                        {"date": day.isoformat(), "view": "week"}).content.decode()
+    assert "closed: Staff training" in week and f"start={day:%Y-%m-%d}T" not in week
+
+    assert day not in selfbooking.bookable_days(clinic)  # the portal offers no time on it
+    assert selfbooking.candidate_starts(clinic, day, 30) == []
+
+
+def test_a_treatment_series_moves_off_a_closed_day_and_says_why(open_clinic, admin, patient, staff, rooms, clinic):
+    order = make_order(patient, staff)
+    first = next_week_at(clinic, 10).date()
+    plain = treatments.propose_series(order, first, clinic)
+    aimed = plain[0][0]
+    closures.close_days(actor=admin, clinic=clinic, first=aimed, last=None, reason="Thanksgiving")
+    proposal = treatments.propose_series(order, first, clinic)
+    assert aimed not in [d for d, _ in proposal] and proposal[0][0] > aimed
+    assert f"The clinic is closed on {aimed:%A %-d %B} (Thanksgiving): moved to {proposal[0][0]:%A %-d %B}." in (
+        booking.explain_moves(order, first, proposal, clinic))
+    at = wall_clock_moment(aimed, time(10, 0), clinic.tz)
+    assert f"The clinic is closed on {aimed:%a %Y-%m-%d} (Thanksgiving)." in booking.booking_conflicts(
+        order=order, start=at, minutes=60, room=rooms["infusion"], chair=rooms["infusion"].chairs.first())
+
+
+def test_a_day_with_a_booking_is_not_closed_and_the_booking_is_named(open_clinic, admin, desk, staff, rooms, clinic,
+                                                                     patient):
+    start = next_week_at(clinic, 10)
+    day = timezone.localtime(start, clinic.tz).date()
+    _consult(clinic, desk, staff, rooms, start, patient)
+    with pytest.raises(services.SchedulingError) as refused:
+        closures.close_days(actor=admin, clinic=clinic, first=day - timedelta(days=1), last=day + timedelta(days=1),
+                            reason="Moving to the new building")
+    assert f"Bookings stand on {day:%a %Y-%m-%d} (1): move or cancel them first" in refused.value.errors["first"]
+    assert not ClosedDay.objects.exists() and not AuditEntry.objects.filter(action="scheduling.day.closed").exists()
+
+
+@pytest.mark.parametrize(("first", "last", "reason", "field", "says"), [
+    (1, 0, "Training", "last", "The last day comes on or after the first."),
+    (1, 40, "Training", "last", "Close at most 31 days at once."),
+    (1, None, "", "reason", "Say why the clinic is closed"),
+    (1, None, "x" * 121, "reason", "Keep the reason to 120 characters."),
+    (365 * 4, None, "Training", "first", "Choose days from"),
+])
+def test_bad_closures_are_refused_and_close_nothing(clinic, admin, first, last, reason, field, says):
+    today = timezone.localdate()
+    with pytest.raises(services.SchedulingError) as refused:
+        closures.close_days(actor=admin, clinic=clinic, first=today + timedelta(days=first),
+                            last=None if last is None else today + timedelta(days=last), reason=reason)
+    assert says in refused.value.errors[field]
+    assert not ClosedDay.objects.exists()
+
+
+def test_only_the_clinic_admin_closes_days(clinic, staff):
+    with pytest.raises(services.SchedulingError):
+        closures.close_days(actor=actor(staff["front_desk"]), clinic=clinic, first=timezone.localdate(), last=None,
+                            reason="Snow")
+    assert not ClosedDay.objects.exists()
+
+
+def test_the_federal_holidays_of_2026_close_on_their_observed_days(open_clinic, admin, desk, staff, rooms, clinic,
+                                                                   patient, clock):
+    """OPM's federal holidays of 2026 (5 U.S.C. 6103): Independence Day falls on a Saturday and is observed on
+    Friday 3 July. A holiday a consult is booked on is left open, and said so."""
+    clock.move_to(datetime(2026, 1, 5, 9, 0, tzinfo=clinic.tz))  # a Monday early in that year
+    update_clinic(actor=admin, clinic=clinic, data={"working_weekdays": "0,1,2,3,4"})
+    clinic.refresh_from_db()
+    thanksgiving = wall_clock_moment(date(2026, 11, 26), time(10, 0), clinic.tz)
+    _consult(clinic, desk, staff, rooms, thanksgiving, patient)
+    expected = {date(2026, 1, 19), date(2026, 2, 16), date(2026, 5, 25), date(2026, 6, 19), date(2026, 7, 3),
+                date(2026, 9, 7), date(2026, 10, 12), date(2026, 11, 11), date(2026, 12, 25), date(2026, 1, 1)}
+    assert {d for d, _, _ in closures.federal_holidays_open(clinic, 2026)} == expected | {date(2026, 11, 26)}
+    closed, left = closures.close_federal_holidays(actor=admin, clinic=clinic, year=2026)
+    assert {r.day for r in closed} == expected and left == [date(2026, 11, 26)]
+    assert ClosedDay.objects.get(day=date(2026, 7, 3)).reason.startswith("Independence Day")
+    assert not ClosedDay.objects.filter(day=date(2026, 7, 4)).exists()  # a Saturday: not a working day
+    assert AuditEntry.objects.filter(action="scheduling.day.closed").count() == len(expected)
+
+
+def test_the_admins_page_closes_refuses_and_opens_again(clinic, client_for):
+    admin = client_for("clinic_admin")
+    url = reverse("scheduling:closed_days")
+    page = admin.get(url)
+    assert page.status_code == 200 and "US federal holidays of" in page.content.decode()
+    day = timezone.localdate() + timedelta(days=10)
+    bad = admin.post(url, {"close-first": day.isoformat(), "close-last": (day - timedelta(days=1)).isoformat(),
+                           "close-reason": "Training"})
+    assert bad.status_code == 400 and "The last day comes on or after the first." in bad.content.decode()
+    assert not ClosedDay.objects.exists()
+    done = admin.post(url, {"close-first": day.isoformat(), "close-last": (day + timedelta(days=6)).isoformat(),
+                            "close-reason": "Winter break"}, follow=True)
+    working = {d for d in (day + timedelta(days=k) for k in range(7)) if d.weekday() in clinic.weekdays()}
+    assert set(ClosedDay.objects.values_list("day", flat=True)) == working
+    assert "Winter break" in done.content.decode()
+    first = min(working)
+    admin.post(reverse("scheduling:reopen_day"), {"day": first.isoformat()})
+    assert first not in set(ClosedDay.objects.values_list("day", flat=True))
+    reopened = AuditEntry.objects.get(action="scheduling.day.reopened")
+    assert reopened.details == {"day": first.isoformat(), "reason": "Winter break"}
+    again = admin.post(reverse("scheduling:reopen_day"), {"day": first.isoformat()})
+    assert again.status_code == 400 and "is not closed" in again.content.decode()
