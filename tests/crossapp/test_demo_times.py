@@ -118,3 +118,15 @@ def test_the_demo_has_a_titrated_iv_series_and_esketamine_on_the_labels_plan(dem
     assert {s.dose_mg_per_kg for s in earlier} == {Decimal("0.5")} and all(s.is_signed for s in earlier)
     label = TitrationPlan.objects.filter(order__route="intranasal", label_plan="esketamine-trd")
     assert label.exists() and all(str(p) == "56 mg → 84 mg; start 56 mg; ceiling 84 mg" for p in label)
+
+
+def test_the_demo_clinic_closes_on_the_federal_holidays_it_booked_nothing_on(demo_clinic):
+    from ketaclinic.clinic.models import ClosedDay
+    from ketaclinic.scheduling import closures
+
+    year = timezone.localdate().year
+    closed = list(ClosedDay.objects.filter(clinic=demo_clinic).values_list("day", flat=True))
+    assert closed and {d.year for d in closed} <= {year, year + 1}
+    assert closures._bookings_on(demo_clinic, closed) == {}  # nothing stands on a closed day
+    for y in (year, year + 1):  # every holiday left open is one the demo booked on
+        assert all(booked for _, _, booked in closures.federal_holidays_open(demo_clinic, y))

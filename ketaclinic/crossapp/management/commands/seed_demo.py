@@ -30,6 +30,7 @@ from ketaclinic.clinic.services import add_room
 from ketaclinic.clinical.identifiers import check_dea_number, dea_check_digit, npi_check_digit
 from ketaclinic.patients.models import BodyMeasurement, Diagnosis, Patient
 from ketaclinic.patients.services import diagnosis_catalogue, register_patient
+from ketaclinic.scheduling import closures
 
 DEMO_PASSWORD = "demo-clinic-2026"
 
@@ -119,6 +120,14 @@ class Command(BaseCommand):
                     module.seed(ctx)
                 if seeds:
                     self.stdout.write(f"  seeded {config.label}")
+            # Last, once everything is booked: the clinic closes on the US federal holidays of this year and next
+            # (a holiday the demo booked on stays open, as the closures page says).
+            admin = ctx.users["admin"]
+            admin = Actor(user=admin, roles=admin.role_set(), client_ip=None)
+            year = timezone.localdate(timezone=ctx.clinic.tz).year
+            for y in (year, year + 1):
+                closures.close_federal_holidays.within(actor=admin, clinic=ctx.clinic, year=y)
+            self.stdout.write("  closed the federal holidays")
         self.stdout.write(self.style.SUCCESS(
             f"Demo clinic loaded: {len(ctx.users)} staff, {len(ctx.patients)} synthetic patients."))
         print_logins(self.stdout)
