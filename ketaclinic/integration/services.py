@@ -58,9 +58,14 @@ def offer_after(*, actor: Actor, session) -> IntegrationSession | None:
 @use_case
 def book(*, actor: Actor, offer: IntegrationSession, start: datetime, therapist, room: Room | None = None,
          minutes: int = 50) -> IntegrationSession:
-    offer = IntegrationSession.objects.select_for_update().select_related("patient").get(pk=offer.pk)
+    offer = IntegrationSession.objects.select_for_update(of=("self",)).select_related("patient__clinic").get(
+        pk=offer.pk)
     if offer.status not in (IntegrationSession.Status.OFFERED, IntegrationSession.Status.BOOKED):
         raise IntegrationError(f"This integration session is {offer.get_status_display().lower()}.")
+    clinic = offer.patient.clinic
+    day = start.astimezone(clinic.tz).date()
+    if closed := clinic.closed_days(day, day):  # a holiday or the like (scheduling.closures)
+        raise IntegrationError({"start": f"The clinic is closed on {day:%a %Y-%m-%d} ({closed[day]})."})
     if not (offer.window_start <= start <= offer.window_end):
         tz = offer.patient.clinic.tz
         raise IntegrationError({"start": f"Book within the window {offer.window_start.astimezone(tz):{formats.DAY_DATETIME}}"

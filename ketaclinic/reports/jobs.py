@@ -110,24 +110,32 @@ def consent_changed_since(job: ReportJob) -> bool:
 def revoke_research_exports(*, actor, decided_at: datetime, clinic_id: int) -> int:
     """Delete now the file of every finished research export of the clinic asked for before a refusal or
     withdrawal recorded at ``decided_at`` (one query for the jobs: the decision makes each of them stale, as
-    :func:`consent_changed_since` would find); each job turns ``revoked`` and the deletion is audited as the
-    decision's consequence. Called once such a decision is recorded, so the file does not wait for a download
-    attempt or the keep time. Returns how many files were deleted."""
-    from ketaclinic.audit.actions import AuditAction
-    from ketaclinic.audit.services import record
-
-    jobs = list(ReportJob.objects.filter(
+    :func:`consent_changed_since` would find), each through :func:`_revoke`, audited as the decision's
+    consequence. Called once such a decision is recorded, so the file does not wait for a download attempt or the
+    keep time. Returns how many files were deleted."""
+    jobs = ReportJob.objects.filter(
         clinic_id=clinic_id, kind=ReportJob.Kind.RESEARCH_EXPORT, status=ReportJob.Status.COMPLETE,
-        created_at__lte=decided_at).only("pk", "external_id", "clinic_id", "created_at", "status"))
-    for job in jobs:
-        with transaction.atomic():
-            ReportJob.objects.filter(pk=job.pk, status=ReportJob.Status.COMPLETE).update(
-                status=ReportJob.Status.REVOKED)
+        created_at__lte=decided_at).only("pk", "external_id", "clinic_id", "created_at", "status")
+    return sum(_revoke(job, actor) for job in jobs)
+
+
+def _revoke(job: ReportJob, actor: Actor) -> bool:
+    """Turn a finished research export ``revoked`` and delete its file: a patient refused or withdrew research
+    consent after it was asked for. Audited (``research.export.revoked``) only when this call made the change
+    (another may have revoked, pruned or expired it meanwhile); the file is deleted after the commit either way
+    (deleting is always safe). Whether this call revoked it."""
+    with transaction.atomic():
+        revoked = ReportJob.objects.filter(pk=job.pk, status=ReportJob.Status.COMPLETE).update(
+            status=ReportJob.Status.REVOKED)
+        if revoked:
             record(actor, AuditAction.RESEARCH_EXPORT_REVOKED, subject=job,
                    details={"why": "a research consent refused or withdrawn after the export was asked for"})
+    if revoked:
         job.status = ReportJob.Status.REVOKED
-        shutil.rmtree(job_dir(job), ignore_errors=True)  # after the commit: deleting a file is always safe
-    return len(jobs)
+    else:  # revoked, pruned or expired by another meanwhile: what it is now
+        job.refresh_from_db(fields=["status"])
+    shutil.rmtree(job_dir(job), ignore_errors=True)
+    return bool(revoked)
 
 
 def _delete_file(job: ReportJob, status: str) -> None:
@@ -148,7 +156,7 @@ def open_download(*, actor: Actor, job: ReportJob, now: datetime | None = None) 
         raise JobError({"__all__": "This file has expired and was deleted; ask for a new one."}, gone=True)
     if job.kind == ReportJob.Kind.RESEARCH_EXPORT and job.status == ReportJob.Status.COMPLETE and (
             consent_changed_since(job)):
-        _delete_file(job, ReportJob.Status.REVOKED)
+        _revoke(job, actor)
     if job.status == ReportJob.Status.REVOKED:
         raise JobError({"__all__": "A patient refused or withdrew research consent after this export was asked "
                                    "for, so it may hold their data: the file was deleted. Ask for a new export."},
@@ -220,7 +228,7 @@ def run_job(job_id: int) -> str:
             record(actor, AuditAction.RESEARCH_EXPORT_MADE, subject=job, details=summary)
     job.status = ReportJob.Status.COMPLETE
     if job.kind == ReportJob.Kind.RESEARCH_EXPORT and consent_changed_since(job):
-        _delete_file(job, ReportJob.Status.REVOKED)  # a patient refused or withdrew while it was being written
+        _revoke(job, Actor.system("report worker"))  # a patient refused or withdrew while it was being written
         return ReportJob.Status.REVOKED
     return ReportJob.Status.COMPLETE
 

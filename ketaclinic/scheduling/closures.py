@@ -70,7 +70,7 @@ def close_days(*, actor: Actor, clinic: Clinic, first: date, last: date | None, 
     reason = (reason or "").strip()
     errors: dict[str, str] = {}
     if not reason:
-        errors["reason"] = "Say why the clinic is closed (a holiday, a training day): staff and patients see it."
+        errors["reason"] = "Say why the clinic is closed (a holiday, a training day): staff see it on the calendar."
     elif len(reason) > 120:
         errors["reason"] = "Keep the reason to 120 characters."
     today = timezone.localdate(timezone=clinic.tz)

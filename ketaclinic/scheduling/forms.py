@@ -181,13 +181,13 @@ class CloseDaysForm(forms.Form):
 
     first = IsoDateField(label="First day closed")
     last = IsoDateField(label="Last day closed", required=False, help_text="Blank: the first day only")
-    reason = TextField(max_length=120, label="Why (staff and patients see it)")
+    reason = TextField(max_length=120, label="Why (staff see it on the calendar)")
 
 
 class CloseHolidaysForm(forms.Form):
     """Close the US federal holidays (observed days) of a year that fall on working weekdays."""
 
-    year = WholeNumberField(label="Year", min_value=1900, max_value=9999)
+    year = WholeNumberField(label="Year", min_value=1900, max_value=9999, widget=forms.HiddenInput)  # the year shown
 
 
 class ReopenDayForm(forms.Form):

@@ -188,6 +188,7 @@ def hours_page(request, clinic, *, hours_form=None, bound: dict | None = None, s
     }, status=status)
 
 
+@require_http_methods(["GET", "POST"])
 def closed_days(request):
     """The clinic admin's page of closed days: the days closed from the start of last year on, a form to close a
     day or a run of days, the year's US federal holidays still open (with the bookings that stand on them), and a

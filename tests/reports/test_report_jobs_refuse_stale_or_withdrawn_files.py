@@ -106,6 +106,10 @@ def test_an_export_being_written_when_a_patient_withdraws_is_deleted_as_it_finis
     assert run_report_job.call(job.pk) == "revoked"
     job.refresh_from_db()
     assert job.status == "revoked" and not jobs.job_dir(job).exists()
+    (revoked,) = AuditEntry.objects.filter(action="research.export.revoked")  # by the worker, on the record
+    assert revoked.subject_id == str(job.external_id) and revoked.actor_id is None
+    jobs.revoke_research_exports(actor=actor(staff["nurse"]), decided_at=timezone.now(), clinic_id=clinic.pk)
+    assert AuditEntry.objects.filter(action="research.export.revoked").count() == 1  # revoked once, said once
     later = research_export(staff, clinic)  # asked for after the withdrawal: written without that patient
     assert later.status == "complete" and later.summary["patients"] == 1
 

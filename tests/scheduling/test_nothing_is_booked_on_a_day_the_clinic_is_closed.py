@@ -147,3 +147,50 @@ def test_the_admins_page_closes_refuses_and_opens_again(clinic, client_for):
     assert reopened.details == {"day": first.isoformat(), "reason": "Winter break"}
     again = admin.post(reverse("scheduling:reopen_day"), {"day": first.isoformat()})
     assert again.status_code == 400 and "is not closed" in again.content.decode()
+
+
+def test_an_integration_session_is_not_booked_on_a_closed_day(open_clinic, admin, patient, staff, rooms, clinic):
+    from ketaclinic.integration import services as integration
+    from ketaclinic.integration.models import IntegrationSession
+    from tests.factories import dosed_session
+
+    session = dosed_session(patient, staff, rooms=rooms, end="discharged")
+    offer = IntegrationSession.objects.get(dosing_session=session)
+    start = offer.window_start + timedelta(hours=2)
+    day = timezone.localtime(start, clinic.tz).date()
+    closures.close_days(actor=admin, clinic=clinic, first=day, last=None, reason="Inservice day")
+    with pytest.raises(integration.IntegrationError) as refused:
+        integration.book(actor=actor(staff["therapist"]), offer=offer, start=start, therapist=staff["therapist"],
+                         room=rooms["therapy"])
+    assert f"The clinic is closed on {day:%a %Y-%m-%d} (Inservice day)." in refused.value.errors["start"]
+    offer.refresh_from_db()
+    assert offer.status == IntegrationSession.Status.OFFERED
+
+
+def test_a_closed_week_beyond_an_esketamine_series_does_not_refuse_its_proposal(open_clinic, admin, patient, staff,
+                                                                                clinic):
+    from tests.factories import ESK
+
+    order = make_order(patient, staff, data=ESK)  # 8 sessions: twice a week for four weeks
+    first = next_week_at(clinic, 10).date()
+    closures.close_days(actor=admin, clinic=clinic, first=first + timedelta(weeks=6),
+                        last=first + timedelta(weeks=6, days=6), reason="Winter break")
+    proposal = treatments.propose_series(order, first, clinic)
+    assert len(proposal) == 8 and proposal[-1][0] < first + timedelta(weeks=4)
+    closures.close_days(actor=admin, clinic=clinic, first=first + timedelta(weeks=1),
+                        last=first + timedelta(weeks=1, days=6), reason="Staff away")
+    with pytest.raises(treatments.TreatmentError):  # a week the series needs has no open day: said, not skipped
+        treatments.propose_series(order, first, clinic)
+
+
+def test_the_admin_closes_the_holidays_of_the_year_the_page_shows(clinic, client_for):
+    admin = client_for("clinic_admin")
+    year = timezone.localdate().year + 1
+    page = admin.get(reverse("scheduling:closed_days"), {"year": year}).content.decode()
+    assert f"US federal holidays of {year} still open" in page and f'name="year" value="{year}"' in page
+    admin.post(reverse("scheduling:close_holidays"), {"year": year})
+    closed = set(ClosedDay.objects.values_list("day", flat=True))
+    assert closed and {d for d, _, _ in closures.federal_holidays_open(clinic, year)} == set()
+    assert all(d.weekday() in clinic.weekdays() for d in closed)
+    assert f"Every federal holiday of {year} on a working weekday is closed already." in admin.get(
+        reverse("scheduling:closed_days"), {"year": year}).content.decode()

@@ -73,11 +73,15 @@ def propose_series(order: TreatmentOrder, start: date, clinic: Clinic) -> list[t
     closed = frozenset(clinic.closed_days(start, start + timedelta(weeks=SERIES_REACH_WEEKS)))
     try:
         if order.drug == Drug.ESKETAMINE:
-            cfg = clinic.limits()
-            weeks = 12
-            cal = schedules.esketamine_calendar(
-                start, working_weekdays=weekdays, closed_dates=closed, total_weeks=max(weeks, remaining),
-                maintenance_every_weeks=int(cfg["schedules.esketamine_maintenance_every_weeks"]))  # type: ignore
+            every = int(clinic.limits()["schedules.esketamine_maintenance_every_weeks"])  # type: ignore[arg-type]
+            # only as many weeks as the remaining sessions need: a closure in a later week the series does not
+            # reach (a winter break) must not refuse the whole proposal
+            cal: list[tuple[date, str]] = []
+            for weeks in range(1, SERIES_REACH_WEEKS + 1):
+                cal = schedules.esketamine_calendar(start, working_weekdays=weekdays, closed_dates=closed,
+                                                    total_weeks=weeks, maintenance_every_weeks=every)
+                if len(cal) >= remaining:
+                    break
             return cal[:remaining]
         dates = schedules.induction_series(start, remaining, order.sessions_per_week,
                                            min_spacing_days=order.min_spacing_days, working_weekdays=weekdays,
