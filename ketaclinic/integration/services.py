@@ -64,8 +64,8 @@ def book(*, actor: Actor, offer: IntegrationSession, start: datetime, therapist,
         raise IntegrationError(f"This integration session is {offer.get_status_display().lower()}.")
     clinic = offer.patient.clinic
     day = start.astimezone(clinic.tz).date()
-    if closed := clinic.closed_days(day, day):  # a holiday or the like (scheduling.closures)
-        raise IntegrationError({"start": f"The clinic is closed on {day:%a %Y-%m-%d} ({closed[day]})."})
+    if closed := clinic.closed_on(day):  # a holiday or the like (scheduling.closures)
+        raise IntegrationError({"start": f"The clinic is closed on {day:%a %Y-%m-%d} ({closed})."})
     if not (offer.window_start <= start <= offer.window_end):
         tz = offer.patient.clinic.tz
         raise IntegrationError({"start": f"Book within the window {offer.window_start.astimezone(tz):{formats.DAY_DATETIME}}"

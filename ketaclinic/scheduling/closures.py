@@ -14,7 +14,7 @@ from django.utils import timezone
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
-from ketaclinic.clinic.models import Clinic, ClosedDay
+from ketaclinic.clinic.models import Clinic, ClosedDay, lock_days
 from ketaclinic.clinical.custody import us_federal_holidays
 from ketaclinic.integration.models import IntegrationSession
 from ketaclinic.scheduling.models import Appointment
@@ -86,7 +86,9 @@ def close_days(*, actor: Actor, clinic: Clinic, first: date, last: date | None, 
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     days = [d for d in days if d.weekday() in working]
     with transaction.atomic():
-        Clinic.objects.select_for_update().filter(pk=clinic.pk).first()  # one change of the closures at a time
+        # the days' locks first, as a booking takes its day's lock first: a booking being made on one of them
+        # commits before, and is seen below (and two admins closing the same day queue)
+        lock_days(clinic.pk, *days)
         known = clinic.closed_days(first, last)
         days = [d for d in days if d not in known]
         if not days:
@@ -109,7 +111,8 @@ def reopen_day(*, actor: Actor, clinic: Clinic, day: date) -> None:
     """Open a closed day again (its row deleted, audited with the reason it had)."""
     _roles(actor, *ADMINS, what="open the clinic on a closed day")
     with transaction.atomic():
-        row = ClosedDay.objects.select_for_update().filter(clinic=clinic, day=day).first()
+        lock_days(clinic.pk, day)
+        row = ClosedDay.objects.filter(clinic=clinic, day=day).first()
         if row is None:
             raise SchedulingError({"day": f"{day:%Y-%m-%d} is not closed."})
         audit.record(actor, AuditAction.SCHEDULING_DAY_REOPENED, subject=clinic,
@@ -138,7 +141,7 @@ def close_federal_holidays(*, actor: Actor, clinic: Clinic, year: int) -> tuple[
     closed: list[ClosedDay] = []
     left: list[date] = []
     with transaction.atomic():
-        Clinic.objects.select_for_update().filter(pk=clinic.pk).first()
+        lock_days(clinic.pk, *us_federal_holidays(year))
         for day, name, booked in federal_holidays_open(clinic, year):
             if booked:
                 left.append(day)

@@ -131,8 +131,8 @@ def slot_problems(*, clinic: Clinic, type: AppointmentType, start: datetime, min
     day = lstart.date()
     if lstart.weekday() not in clinic.weekdays():
         add("start", f"{DAY_NAMES[lstart.weekday()]} is not one of the clinic's working days.")
-    elif closed := clinic.closed_days(day, day):
-        add("start", f"The clinic is closed on {lstart:%a %Y-%m-%d} ({closed[day]}).")
+    elif closed := clinic.closed_on(day):
+        add("start", f"The clinic is closed on {lstart:%a %Y-%m-%d} ({closed}).")
     hours = hours_for(clinic)
     if lstart.time() < hours.opens or lend.date() != day or lend.time() > hours.closes:
         add("start", f"The clinic books from {_hm(hours.opens)} to {_hm(hours.closes)}; "

@@ -113,8 +113,8 @@ def booking_conflicts(*, order: TreatmentOrder, start: datetime, minutes: int, r
                             f"{timezone.localtime(s.scheduled_end):%H:%M}.")
     tz = order.patient.clinic.tz
     day = start.astimezone(tz).date()
-    if closed := order.patient.clinic.closed_days(day, day):
-        problems.append(f"The clinic is closed on {day:%a %Y-%m-%d} ({closed[day]}).")
+    if closed := order.patient.clinic.closed_on(day):
+        problems.append(f"The clinic is closed on {day:%a %Y-%m-%d} ({closed}).")
     same_day = [s for s in live.filter(patient=order.patient,
                                        scheduled_start__gte=start - timedelta(days=1),
                                        scheduled_start__lt=start + timedelta(days=1))
