@@ -87,7 +87,9 @@ def _chairs(filters: ReportFilters, clinic, today: date) -> Section:
     opens, closes = hours.opens, hours.closes
     day_minutes = (closes.hour * 60 + closes.minute) - (opens.hour * 60 + opens.minute)
     weekdays = clinic.weekdays()
-    closed = clinic.closed_days(start, end)  # working weekdays the clinic closed (holidays and the like)
+    # working weekdays the clinic closed (holidays and the like); a closed day that is no longer a working weekday
+    # is not open anyway
+    closed = {d: why for d, why in clinic.closed_days(start, end).items() if d.weekday() in clinic.weekdays()}
     rows = []
     week = _week_of(start)
     while week <= end:

@@ -38,7 +38,8 @@ def closed_from(clinic: Clinic, first: date) -> list[ClosedDay]:
 
 
 def _bookings_on(clinic: Clinic, days: list[date]) -> dict[date, int]:
-    """How many appointments, treatment sessions and integration sessions are booked on each of ``days``."""
+    """How many appointments, treatment sessions and integration sessions are booked on each of ``days`` (those
+    that took place count too: a day the clinic worked is not closed after the fact)."""
     if not days:
         return {}
     tz = clinic.tz
@@ -50,7 +51,8 @@ def _bookings_on(clinic: Clinic, days: list[date]) -> dict[date, int]:
         (Appointment.objects.filter(clinic=clinic, status=Appointment.Status.BOOKED), "start"),
         (TreatmentSession.objects.filter(patient__clinic=clinic).exclude(status__in=SESSION_CLOSED),
          "scheduled_start"),
-        (IntegrationSession.objects.filter(patient__clinic=clinic, status=IntegrationSession.Status.BOOKED),
+        (IntegrationSession.objects.filter(patient__clinic=clinic, status__in=(IntegrationSession.Status.BOOKED,
+                                                                               IntegrationSession.Status.COMPLETED)),
          "scheduled_start"),
     ):
         for moment in qs.filter(**{f"{field}__gte": start, f"{field}__lt": end}).values_list(field, flat=True):

@@ -197,8 +197,8 @@ def test_a_day_the_clinic_closed_is_not_counted_as_open_chair_time(world, staff,
         pytest.skip("the week is counted against the default test day")
     from ketaclinic.scheduling import closures
 
-    closures.close_days(actor=actor(staff["clinic_admin"]), clinic=clinic, first=date(2026, 6, 11), last=None,
-                        reason="Staff retreat")  # the Thursday of that week: its one session was cancelled
+    closures.close_days(actor=actor(staff["clinic_admin"]), clinic=clinic, first=date(2026, 6, 9), last=None,
+                        reason="Staff retreat")  # the Tuesday of that week: only D's no-show stood on it
     chairs = _section(operations.build(ReportFilters(start=date(2026, 6, 8), end=date(2026, 6, 14))),
                       "Chair utilisation")
     assert chairs.table.rows[0][4] == 6 * 1439 * 4  # six open days of the seven, four chairs

@@ -194,3 +194,28 @@ def test_the_admin_closes_the_holidays_of_the_year_the_page_shows(clinic, client
     assert all(d.weekday() in clinic.weekdays() for d in closed)
     assert f"Every federal holiday of {year} on a working weekday is closed already." in admin.get(
         reverse("scheduling:closed_days"), {"year": year}).content.decode()
+
+
+def test_an_appointment_is_not_moved_onto_a_closed_day(open_clinic, admin, desk, staff, rooms, clinic, patient):
+    start = next_week_at(clinic, 10)
+    a = _consult(clinic, desk, staff, rooms, start, patient)
+    target = start + timedelta(days=1)
+    day = timezone.localtime(target, clinic.tz).date()
+    closures.close_days(actor=admin, clinic=clinic, first=day, last=None, reason="Roof repair")
+    with pytest.raises(services.SchedulingError) as refused:
+        services.reschedule(actor=desk, appointment=a, start=target, reason="patient_request")
+    assert f"The clinic is closed on {day:%a %Y-%m-%d} (Roof repair)." in refused.value.errors["start"]
+    a.refresh_from_db()
+    assert a.start == start  # still where it was
+
+
+def test_only_the_clinic_admin_closes_holidays_or_opens_a_day(clinic, staff, admin):
+    year = timezone.localdate().year + 1
+    for role in ("front_desk", "prescriber", "nurse"):
+        with pytest.raises(services.SchedulingError):
+            closures.close_federal_holidays(actor=actor(staff[role]), clinic=clinic, year=year)
+    assert not ClosedDay.objects.exists()
+    closed, _ = closures.close_federal_holidays(actor=admin, clinic=clinic, year=year)
+    with pytest.raises(services.SchedulingError):
+        closures.reopen_day(actor=actor(staff["front_desk"]), clinic=clinic, day=closed[0].day)
+    assert ClosedDay.objects.filter(day=closed[0].day).exists()
