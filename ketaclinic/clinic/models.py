@@ -65,7 +65,9 @@ def lock_days(clinic_id: int, *days: date) -> None:
     row; SQLite lets one writer at a time already."""
     from django.db import connection
 
-    if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql" or not connection.in_atomic_block:
+        # outside a transaction (a read-only preview: the order page's series check) the lock would end with its
+        # own statement: nothing to hold, so nothing is taken
         return
     with connection.cursor() as cur:
         for day in sorted(set(days)):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ketaclinic.audit import services as audit
@@ -39,12 +40,20 @@ def closed_from(clinic: Clinic, first: date) -> list[ClosedDay]:
 
 def _bookings_on(clinic: Clinic, days: list[date]) -> dict[date, int]:
     """How many appointments, treatment sessions and integration sessions are booked on each of ``days`` (those
-    that took place count too: a day the clinic worked is not closed after the fact)."""
+    that took place count too: a day the clinic worked is not closed after the fact). Reads only the bookings on
+    those days (one range per run of consecutive days), counted per day in Python: the holidays of a year are a
+    dozen days, not the year's bookings."""
     if not days:
         return {}
     tz = clinic.tz
-    start = timezone.make_aware(datetime.combine(min(days), time.min), tz)
-    end = timezone.make_aware(datetime.combine(max(days) + timedelta(days=1), time.min), tz)
+    ranges: list[tuple[datetime, datetime]] = []
+    for day in sorted(set(days)):
+        start = timezone.make_aware(datetime.combine(day, time.min), tz)
+        end = timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min), tz)
+        if ranges and ranges[-1][1] == start:
+            ranges[-1] = (ranges[-1][0], end)
+        else:
+            ranges.append((start, end))
     wanted = set(days)
     counts: dict[date, int] = {}
     for qs, field in (
@@ -55,7 +64,10 @@ def _bookings_on(clinic: Clinic, days: list[date]) -> dict[date, int]:
                                                                                IntegrationSession.Status.COMPLETED)),
          "scheduled_start"),
     ):
-        for moment in qs.filter(**{f"{field}__gte": start, f"{field}__lt": end}).values_list(field, flat=True):
+        on_days = Q()
+        for start, end in ranges:
+            on_days |= Q(**{f"{field}__gte": start, f"{field}__lt": end})
+        for moment in qs.filter(on_days).values_list(field, flat=True):
             day = timezone.localtime(moment, tz).date()
             if day in wanted:
                 counts[day] = counts.get(day, 0) + 1

@@ -190,6 +190,13 @@ class CloseHolidaysForm(forms.Form):
     year = WholeNumberField(label="Year", min_value=1900, max_value=9999, widget=forms.HiddenInput)  # the year shown
 
 
+class HolidayYearForm(forms.Form):
+    """Which year's federal holidays the closed-days page lists (``?year=``, or the year a refused holidays form
+    was posted for); blank or not a year: this year."""
+
+    year = WholeNumberField(label="Year", min_value=1900, max_value=9999, required=False)
+
+
 class ReopenDayForm(forms.Form):
     day = IsoDateField(label="Day")
 

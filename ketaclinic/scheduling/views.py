@@ -204,8 +204,9 @@ def closed_days(request):
 
 def closed_days_page(request, clinic, *, close_form=None, holidays_form=None, reopen_form=None):
     today = timezone.localdate(timezone=clinic.tz)
-    raw = request.GET.get("year", "")
-    year = int(raw) if raw.isascii() and raw.isdigit() and len(raw) == 4 else today.year
+    # the year shown: the one a refused holidays form was posted for, else ?year=, kept within the years offered
+    asked = forms.HolidayYearForm(holidays_form.data if holidays_form is not None else request.GET)
+    year = (asked.is_valid() and asked.cleaned_data["year"]) or today.year
     year = min(max(year, today.year - closures.YEARS_BACK), today.year + closures.YEARS_AHEAD)
     refused = any(f is not None and f.is_bound for f in (close_form, holidays_form, reopen_form))
     return render(request, "scheduling/closed_days.html", {

@@ -219,3 +219,46 @@ def test_only_the_clinic_admin_closes_holidays_or_opens_a_day(clinic, staff, adm
     with pytest.raises(services.SchedulingError):
         closures.reopen_day(actor=actor(staff["front_desk"]), clinic=clinic, day=closed[0].day)
     assert ClosedDay.objects.filter(day=closed[0].day).exists()
+
+
+def test_a_treatment_series_is_not_booked_across_a_closed_day(open_clinic, admin, patient, staff, rooms, clinic):
+    from ketaclinic.treatments.models import TreatmentSession
+
+    order = make_order(patient, staff)
+    days = [d for d, _ in treatments.propose_series(order, next_week_at(clinic, 10).date(), clinic)]
+    closures.close_days(actor=admin, clinic=clinic, first=days[1], last=None, reason="Staff training")
+    with pytest.raises(treatments.TreatmentError) as refused:
+        booking.book_series(actor=actor(staff["front_desk"]), order=order, days=days, at=time(10, 0),
+                            chair=rooms["infusion"].chairs.first())
+    assert (f"{days[1]:%a %d %b}: The clinic is closed on {days[1]:%a %Y-%m-%d} (Staff training)."
+            in refused.value.errors.values())
+    assert not TreatmentSession.objects.filter(order=order).exists()  # all or nothing: the days before are not kept
+
+
+def test_the_holidays_offered_are_counted_from_their_own_days_bookings(open_clinic, admin, desk, staff, rooms, clinic,
+                                                                       patient, clock, django_assert_num_queries):
+    """A booking on the eve of a holiday does not count against it; one on the holiday does; four queries (the
+    closed days, then appointments, treatment sessions and integration sessions on the holidays' own dates)."""
+    clock.move_to(datetime(2026, 1, 5, 9, 0, tzinfo=clinic.tz))
+    update_clinic(actor=admin, clinic=clinic, data={"working_weekdays": "0,1,2,3,4"})
+    clinic.refresh_from_db()
+    _consult(clinic, desk, staff, rooms, wall_clock_moment(date(2026, 11, 26), time(10, 0), clinic.tz), patient)
+    _consult(clinic, desk, staff, rooms, wall_clock_moment(date(2026, 11, 25), time(10, 0), clinic.tz), patient)
+    with django_assert_num_queries(4):
+        offered = closures.federal_holidays_open(clinic, 2026)
+    assert [(d, n) for d, _, n in offered if n] == [(date(2026, 11, 26), 1)]
+
+
+def test_the_page_shows_the_year_asked_for_and_a_refused_year_keeps_its_own_list(clinic, client_for):
+    admin = client_for("clinic_admin")
+    url = reverse("scheduling:closed_days")
+    this_year = timezone.localdate().year
+    for asked in ("abc", "", "12345", "-1"):
+        assert f"US federal holidays of {this_year} still open" in admin.get(url, {"year": asked}).content.decode()
+    later = admin.get(url, {"year": this_year + 9}).content.decode()  # beyond the years offered: the last of them
+    assert f"US federal holidays of {this_year + closures.YEARS_AHEAD} still open" in later
+    refused = admin.post(reverse("scheduling:close_holidays"), {"year": this_year - 5})
+    page = refused.content.decode()
+    assert refused.status_code == 400 and "Choose a year from" in page
+    assert f"US federal holidays of {this_year - closures.YEARS_BACK} still open" in page
+    assert not ClosedDay.objects.exists()

@@ -330,3 +330,24 @@ def test_the_demo_makes_follow_ups_self_bookable_and_a_portal_patient_books_one(
     mine = Appointment.objects.get(patient=portal_patient)
     assert mine.type.code == "follow_up" and mine.booked_by == portal_patient.portal_account.user
     assert AuditEntry.objects.get(action="appointment.booked", patient=portal_patient).details["via"] == "portal"
+
+
+def test_a_closed_day_is_not_offered_and_an_appointment_is_not_moved_onto_it(portal_clinic, make_portal_patient,
+                                                                            admin):
+    from ketaclinic.scheduling import closures
+
+    patient, client = make_portal_patient()
+    fu = follow_up(portal_clinic)
+    first = first_offered(portal_clinic, patient)
+    a = selfbooking.book(actor=pactor(patient), patient=patient, type=fu, start=first)
+    booked_day = timezone.localtime(first, portal_clinic.tz).date()
+    later = next(s for d in selfbooking.bookable_days(portal_clinic) if d > booked_day
+                 for s in selfbooking.open_slots(portal_clinic, fu, d, patient, exclude=a))
+    day = timezone.localtime(later, portal_clinic.tz).date()
+    closures.close_days(actor=admin, clinic=portal_clinic, first=day, last=None, reason="Staff training")
+    assert day not in selfbooking.bookable_days(portal_clinic)
+    assert selfbooking.open_slots(portal_clinic, fu, day, patient, exclude=a) == []
+    r = client.post(reverse("scheduling:my_reschedule", args=[a.external_id]), {"start": as_field(portal_clinic, later)})
+    assert r.status_code == 400 and "Choose one of the times offered." in r.text
+    a.refresh_from_db()
+    assert a.start == first and not a.changes.filter(kind=AppointmentChange.Kind.RESCHEDULED).exists()
