@@ -69,7 +69,7 @@ def registration_options(request, user: User) -> str:
 
 
 def _actor(user: User, request) -> Actor:
-    return Actor(user=user, roles=user.role_set(), client_ip=audit.client_ip(request))
+    return Actor.for_user(user, client_ip=audit.client_ip(request))
 
 
 def register(request, user: User, *, credential: str, name: str) -> Passkey:

@@ -41,6 +41,11 @@ class Actor:
         return cls(user=user, roles=roles, client_ip=client_ip(request))
 
     @classmethod
+    def for_user(cls, user, client_ip: str | None = None) -> Actor:
+        """A staff user acting in all their roles, outside a request (the demo, a witness recording for another)."""
+        return cls(user=user, roles=user.role_set(), client_ip=client_ip)
+
+    @classmethod
     def system(cls, label: str) -> Actor:
         return cls(user=None, label_override=f"system: {label}")
 

@@ -38,7 +38,7 @@ def _dea(prefix: str, six: str) -> str:
 
 
 def _actor(user) -> Actor:
-    return Actor(user=user, roles=user.role_set(), client_ip="127.0.0.1")
+    return Actor.for_user(user, client_ip="127.0.0.1")
 
 
 def seed(ctx) -> None:

@@ -31,4 +31,4 @@ def seed(ctx) -> None:
         if offer.status == IntegrationSession.Status.COMPLETED:
             note = TherapistNote.objects.create(session=offer, text=NOTES[n % len(NOTES)], author=therapist,
                                                 written_at=offer.scheduled_start + timedelta(minutes=55))
-            seals.seal_demo_history(Actor(user=therapist, roles=therapist.role_set()), note)
+            seals.seal_demo_history(Actor.for_user(therapist), note)

@@ -34,7 +34,7 @@ def seed(ctx) -> None:
     patient = account.patient
     patient_actor = Actor(user=account.user, roles=frozenset({"patient"}))
     nurse = ctx.users["nurse"]
-    nurse_actor = Actor(user=nurse, roles=nurse.role_set())
+    nurse_actor = Actor.for_user(nurse)
     sent = services.start_thread.within(
         actor=patient_actor, patient=patient, subject="Question about my next visit",
         body="Hello, can my partner drive me home after my next session? Do I need to bring anything?")
@@ -49,5 +49,5 @@ def seed(ctx) -> None:
     # the last one waits unread in the care team's inbox, so the demo shows an unread count
     prescriber = ctx.users["prescriber"]
     services.start_thread.within(
-        actor=Actor(user=prescriber, roles=prescriber.role_set()), patient=patient, subject="Your questionnaire",
+        actor=Actor.for_user(prescriber), patient=patient, subject="Your questionnaire",
         body="Thank you for completing your questionnaire. Please fill in the next one before your follow-up.")

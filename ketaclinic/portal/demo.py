@@ -60,7 +60,7 @@ def _frontdesk_actor(ctx):
     from ketaclinic.audit.services import Actor
 
     user = ctx.users["frontdesk"]
-    return Actor(user=user, roles=user.role_set())
+    return Actor.for_user(user)
 
 
 def _base() -> str:
@@ -73,7 +73,7 @@ def _education(ctx) -> None:
 
     education.install_shipped.within(clinic=ctx.clinic)
     prescriber = ctx.users["prescriber"]
-    by = Actor(user=prescriber, roles=prescriber.role_set())
+    by = Actor.for_user(prescriber)
     for page in education.EducationPage.objects.filter(clinic=ctx.clinic):
         first = page.versions.order_by("number").first()
         if first is not None and first.approved_at is None and education.published(page) is None:

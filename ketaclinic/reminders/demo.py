@@ -26,7 +26,7 @@ APPOINTMENT_LEAD_HOURS = 72
 
 
 def _actor(user) -> Actor:
-    return Actor(user=user, roles=user.role_set(), client_ip=None)
+    return Actor.for_user(user)
 
 
 def _book_session(desk, order, at):

@@ -224,7 +224,7 @@ def run_job(job_id: int) -> str:
         ReportJob.objects.filter(pk=job.pk).update(status=ReportJob.Status.COMPLETE, file_name=name,
                                                    summary=summary, finished_at=timezone.now())
         if job.kind == ReportJob.Kind.RESEARCH_EXPORT:
-            actor = Actor(user=job.requested_by, roles=job.requested_by.role_set())
+            actor = Actor.for_user(job.requested_by)
             record(actor, AuditAction.RESEARCH_EXPORT_MADE, subject=job, details=summary)
     job.status = ReportJob.Status.COMPLETE
     if job.kind == ReportJob.Kind.RESEARCH_EXPORT and consent_changed_since(job):

@@ -24,7 +24,7 @@ DAYS = 6
 
 
 def _actor(user) -> Actor:
-    return Actor(user=user, roles=user.role_set(), client_ip=None)
+    return Actor.for_user(user)
 
 
 def seed(ctx) -> None:

@@ -15,7 +15,7 @@ TRIAL_DRUGS = [("sertraline", "200 mg daily"), ("escitalopram", "20 mg daily"), 
 
 
 def _actor(user) -> Actor:
-    return Actor(user=user, roles=user.role_set(), client_ip=None)
+    return Actor.for_user(user)
 
 
 def seed(ctx) -> None:

@@ -46,7 +46,7 @@ DEMO_CLINIC_HOURS = (time(8, 0), time(18, 0))
 
 
 def _actor(user) -> Actor:
-    return Actor(user=user, roles=user.role_set(), client_ip=None)
+    return Actor.for_user(user)
 
 
 def _vitals(rng, session, at, phase, base_sys, base_dia, rise=0, by=None):

@@ -123,7 +123,7 @@ def test_witness_cannot_be_the_administering_clinician(make_patient, make_sessio
     with pytest.raises(CustodyError, match="administered"):
         services.attest(actor_for("nurse"), event, "0.3")  # staff["nurse"] administered the dose
     nurse2 = make_user("nurse", username="nurse2")
-    services.attest(Actor(user=nurse2, roles=nurse2.role_set()), event, "0.3")
+    services.attest(Actor.for_user(nurse2), event, "0.3")
     assert PendingEvent.objects.get(pk=event.pk).status == "posted"
 
 

@@ -76,7 +76,7 @@ def fhir_client(make_user):
 
     def register(clinic, scopes: str = "system/*.rs", name: str = "Test backend") -> RegisteredClient:
         key = ec_key()
-        client = services.register_client(actor=Actor(user=admin, roles=admin.role_set()), clinic=clinic,
+        client = services.register_client(actor=Actor.for_user(admin), clinic=clinic,
                                           name=name, scopes=scopes.split(), keys=public_jwks(key))
         return RegisteredClient(client=client, private_key=key)
 

@@ -40,10 +40,10 @@ def two_clinics(patient, staff, clinic, make_user):
     b_nurse = make_user("nurse", username="b_only_nurse")
     b_desk = make_user("front_desk", username="b_desk")
     b_patient = patients.register_patient(
-        actor=Actor(user=b_desk, roles=b_desk.role_set()), clinic=clinic_b,
+        actor=Actor.for_user(b_desk), clinic=clinic_b,
         data={"legal_given_name": "Bo", "legal_family_name": "Bee", "date_of_birth": date(1980, 1, 2),
               "sex_at_birth": "male"}, confirm_duplicate=True)
-    patients.add_diagnosis(actor=Actor(user=b_nurse, roles=b_nurse.role_set()), patient=b_patient, code="F33.2")
+    patients.add_diagnosis(actor=Actor.for_user(b_nurse), patient=b_patient, code="F33.2")
     return {"a_nurse": staff["nurse"], "b_nurse": b_nurse, "clinic_b": clinic_b}
 
 
@@ -99,5 +99,5 @@ def test_someone_new_who_has_touched_no_record_is_in_the_directory(client, two_c
     assert f"{new.external_id}-prescriber" in ids(client.get(f"{BASE}PractitionerRole", {"_count": 500},
                                                              **bearer(token)))
     b_patient = two_clinics["clinic_b"].patients.get()
-    patients.add_diagnosis(actor=Actor(user=new, roles=new.role_set()), patient=b_patient, code="F32.2")
+    patients.add_diagnosis(actor=Actor.for_user(new), patient=b_patient, code="F32.2")
     assert client.get(f"{BASE}Practitioner/{new.external_id}", **bearer(token)).status_code == 404

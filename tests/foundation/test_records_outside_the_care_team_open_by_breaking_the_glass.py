@@ -134,7 +134,7 @@ def test_no_one_adds_themselves_to_a_care_team_not_even_after_breaking_the_glass
     assert refused.context["care_team_form"].errors["member"] == ["Only someone on this patient's care team adds to it."]
     admin_prescriber = make_user("clinic_admin", "prescriber")  # restricted as a prescriber: not on the team
     with pytest.raises(RegistryError):
-        careteam.add_member(actor=Actor(user=admin_prescriber, roles=admin_prescriber.role_set()), patient=patient,
+        careteam.add_member(actor=Actor.for_user(admin_prescriber), patient=patient,
                             member=admin_prescriber)
     make_order(patient, staff)  # now the prescriber who signed the order is on the team, and still cannot add himself
     with pytest.raises(RegistryError, match="no one adds themselves"):
@@ -167,7 +167,7 @@ def test_compliance_reviews_each_access_with_the_pages_it_opened(care_team_mode,
 
 def test_no_one_reviews_their_own_break_glass(care_team_mode, patient, make_user, clinic):
     both = make_user("nurse", "compliance")
-    me = Actor(user=both, roles=both.role_set())
+    me = Actor.for_user(both)
     access = careteam.break_glass(actor=me, patient=patient, **REASON)
     with pytest.raises(RegistryError, match="Someone else"):
         careteam.review(actor=me, access=access, outcome="appropriate", note="")

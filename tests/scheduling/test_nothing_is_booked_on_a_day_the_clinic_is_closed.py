@@ -134,6 +134,9 @@ def test_the_admins_page_closes_refuses_and_opens_again(clinic, client_for):
     bad = admin.post(url, {"close-first": day.isoformat(), "close-last": (day - timedelta(days=1)).isoformat(),
                            "close-reason": "Training"})
     assert bad.status_code == 400 and "The last day comes on or after the first." in bad.content.decode()
+    # a screen reader hears the refusal and the help with the field they belong to
+    assert 'aria-describedby="id_close-last_helptext id_close-last_error"' in bad.content.decode()
+    assert 'id="id_close-last_helptext"' in bad.content.decode() and 'id="id_close-last_error"' in bad.content.decode()
     assert not ClosedDay.objects.exists()
     done = admin.post(url, {"close-first": day.isoformat(), "close-last": (day + timedelta(days=6)).isoformat(),
                             "close-reason": "Winter break"}, follow=True)

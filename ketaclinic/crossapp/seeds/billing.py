@@ -32,7 +32,7 @@ DONE = (TreatmentSession.Status.DISCHARGED, TreatmentSession.Status.TRANSFERRED)
 def seed(ctx) -> None:
     clinic = ctx.clinic
     user = ctx.users["billing"]
-    actor = Actor(user=user, roles=user.role_set(), client_ip=None)
+    actor = Actor.for_user(user)
     services.update_profile.within(actor=actor, clinic=clinic, organisation_npi="124531959" + str(
         npi_check_digit("124531959")), tax_id="99-0000001", place_of_service="11")
     for service, cents in DEMO_PRICES.items():

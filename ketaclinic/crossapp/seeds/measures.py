@@ -51,7 +51,7 @@ def _series(patient, prescriber, start, n: int, rng, boosters: list) -> list[Tre
         sessions_per_week=2 if drug == "esketamine" else 3, created_by=prescriber, signed_by=prescriber,
         created_at=start - timedelta(days=3), signed_at=start - timedelta(days=3),
         dose_mg_per_kg=STANDARD_MG_PER_KG, infusion_minutes=STANDARD_MINUTES)
-    seals.seal_demo_history(Actor(user=prescriber, roles=prescriber.role_set()), order)
+    seals.seal_demo_history(Actor.for_user(prescriber), order)
     mg = (Decimal(rng.randrange(28, 45)) if route == "iv" else Decimal(56))
     days = [start + timedelta(days=int(round(i * 7 / order.sessions_per_week))) for i in range(n)] + boosters
     # booked in the clinic's infusion chairs, so the chair-use report counts these weeks too

@@ -117,7 +117,7 @@ PHQ_ITEMS, GAD_ITEMS, PCL_ITEMS = 9, 7, 20
 
 
 def _actor(user) -> Actor:
-    return Actor(user=user, roles=user.role_set(), client_ip=None)
+    return Actor.for_user(user)
 
 
 def _answers(total: int, n_items: int, top: int, rng, fixed: dict[str, int] | None = None) -> dict[str, int]:

@@ -53,7 +53,7 @@ def _eligible(patient, nurse, prescriber, when) -> None:
 def seed(ctx) -> None:
     users, clinic, now = ctx.users, ctx.clinic, timezone.now()
     tz = clinic.tz
-    prescriber, nurse, desk = (Actor(user=users[k], roles=users[k].role_set()) for k in
+    prescriber, nurse, desk = (Actor.for_user(users[k]) for k in
                                ("prescriber", "nurse", "frontdesk"))
     data = synthetic_person(ctx.rng)  # a patient of its own, so the series does not depend on the other seeds
     data["escort_name"] = f"Sam {data['legal_family_name']}"

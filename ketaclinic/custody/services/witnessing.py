@@ -109,7 +109,7 @@ def attest(actor: Actor, event: PendingEvent, quantity_entered, at: datetime | N
 def _post_event(actor: Actor, event: PendingEvent, witnesses: list, at: datetime | None = None) -> list[LedgerEntry]:
     w1 = witnesses[0] if witnesses else None
     w2 = witnesses[1] if len(witnesses) > 1 else None
-    recorder = Actor(user=event.requested_by, roles=event.requested_by.role_set(), client_ip=actor.client_ip)
+    recorder = Actor.for_user(event.requested_by, client_ip=actor.client_ip)
     entries: list[LedgerEntry] = []
     if event.kind == PendingEvent.Kind.WASTE:
         session = event.session

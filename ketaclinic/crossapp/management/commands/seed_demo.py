@@ -123,7 +123,7 @@ class Command(BaseCommand):
             # Last, once everything is booked: the clinic closes on the US federal holidays of this year and next
             # (a holiday the demo booked on stays open, as the closures page says).
             admin = ctx.users["admin"]
-            admin = Actor(user=admin, roles=admin.role_set(), client_ip=None)
+            admin = Actor.for_user(admin)
             year = timezone.localdate(timezone=ctx.clinic.tz).year
             for y in (year, year + 1):
                 closures.close_federal_holidays.within(actor=admin, clinic=ctx.clinic, year=y)
