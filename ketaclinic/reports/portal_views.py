@@ -44,5 +44,5 @@ def my_research(request):
     lo, hi = research.shift_range()
     return render(request, "reports/portal/research.html", {
         "form": form, "current": current, "history": history,
-        "shift_weeks": (lo // 7, hi // 7), "small": research.suppress_below() - 1,
+        "shift_weeks": (lo // 7, hi // 7), "small": research.suppress_below() - 1, "k": research.suppress_below(),
     }, status=400 if form.is_bound else 200)

@@ -81,10 +81,10 @@ def test_rare_combinations_are_blanked_and_the_summary_is_the_rows_count(cohort,
 
 @pytest.mark.django_db
 def test_a_withdrawal_while_the_export_is_written_changes_no_file(cohort, clinic, staff, monkeypatch):
-    """The bipolar patient withdraws while sessions.csv is being written: they stay in every file of this export
+    """The bipolar patient withdraws while the sessions are being read: they stay in every file of this export
     (it was fixed at the start; the download is refused instead, see the jobs test)."""
     withdrawn = []
-    real = research._mg_per_kg
+    real = research.dose_step
 
     def withdraw_once(mg, kg):
         if not withdrawn:
@@ -92,7 +92,7 @@ def test_a_withdrawal_while_the_export_is_written_changes_no_file(cohort, clinic
                                                      data={"decision": "withdrawn", "how": "verbal"}))
         return real(mg, kg)
 
-    monkeypatch.setattr(research, "_mg_per_kg", withdraw_once)
+    monkeypatch.setattr(research, "dose_step", withdraw_once)
     buf = io.BytesIO()
     with back_at(timezone.now() + timedelta(days=400)):
         summary = write_export(clinic, buf)
