@@ -44,7 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -236,7 +236,7 @@ class Peer:
         existing = self.model("gnuhealth.patient", "search", [("party", "=", pt_party)], 0, 1, None)
         self.patient = existing[0] if existing else self.model("gnuhealth.patient", "create",
                                                                [{"party": pt_party}])[0]
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        now = datetime.now(UTC).replace(tzinfo=None)
         self.model("gnuhealth.patient.evaluation", "create", [
             self.evaluation_values(now - timedelta(minutes=110 - 5 * m)) for m in range(GH_HISTORY)])
         self.next_appointment = now.replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
@@ -249,7 +249,7 @@ class Peer:
     # the three operations, each returning whether it did what it should
     def op_save_vitals(self, k: int) -> bool:
         ids = self.model("gnuhealth.patient.evaluation", "create", [
-            self.evaluation_values(datetime.now(timezone.utc).replace(tzinfo=None), 118 + k % 17)])
+            self.evaluation_values(datetime.now(UTC).replace(tzinfo=None), 118 + k % 17)])
         return len(ids) == 1
 
     def op_read_history(self, k: int) -> bool:
@@ -424,7 +424,7 @@ def main() -> int:
             gh = f"{pct(label, 'theirs', 50):9.1f} {pct(label, 'theirs', 95):9.1f}" if t else f"{'':9s} {'':9s}"
             print(f"{label:23s} {pct(label, 'ours', 50):9.1f} {pct(label, 'ours', 95):9.1f} {gh} {ratio:>14s} "
                   f"{pct(label, 'ours', 50) / floor50:13.1f}x {errors[(label, 'ours')]:4d}/{errors[(label, 'theirs')]:<4d}")
-        print(f"\n(ms; throughput ratio = GNU Health's mean time / ours, one sequential client each; target >= 1.5x)")
+        print("\n(ms; throughput ratio = GNU Health's mean time / ours, one sequential client each; target >= 1.5x)")
         print(f"whole run {time.perf_counter() - t_start:.0f} s")
         return 0
     except KeyboardInterrupt:
