@@ -158,7 +158,7 @@ def _infusion_recorded(s: TreatmentSession, events: list[SessionEvent], now: dat
     mg_total = _f(s.prepared_dose_mg)
     rate = (volume_total * 60 / s.infusion_minutes if s.infusion_minutes and volume_total else _f(s.rate_mL_per_h))
     if not volume_total or not mg_total or not rate:
-        raise Unpredictable("No predicted curve: the infusion's prepared dose, volume or rate is not recorded.")
+        return _infusion_given(s)
     conc = mg_total / volume_total  # mg/mL
     pump, running = pump_segments(start=start, stop=end or now, start_rate_mL_per_h=rate,
                                   events=[(e.kind, e.at, e.rate_mL_per_h) for e in events])
@@ -197,6 +197,21 @@ def _infusion_recorded(s: TreatmentSession, events: list[SessionEvent], now: dat
         notes.append(f"Scaled to the {float(s.administered_mg):g} mg recorded (the events give {given:.2f} mg).")
     regimen = pk.Regimen([pk.Infusion(a, b, mg * scale) for a, b, mg in doses])
     return Dosing(regimen, start, "the pump's recorded events", doses[-1][1], tuple(notes))
+
+
+def _infusion_given(s: TreatmentSession) -> Dosing:
+    """An infusion whose bag and pump rate were not recorded (a session entered from a paper record, or the
+    synthetic demo history), but whose dose given and start and end were: the dose drawn as run evenly over that
+    time, and said so. Without those three, no curve."""
+    start, end, mg = s.dose_started_at, s.dose_ended_at, s.administered_mg
+    if end is None or not mg or end <= start:
+        raise Unpredictable("No predicted curve: the infusion's prepared dose, volume or rate is not recorded.")
+    minutes = _minutes(start, end)
+    tz = s.patient.clinic.tz
+    note = (f"The bag and the pump's rate are not recorded: the {float(mg):g} mg given is drawn as run evenly from "
+            f"{timezone.localtime(start, tz):%H:%M} to {timezone.localtime(end, tz):%H:%M}.")
+    return Dosing(pk.Regimen([pk.Infusion(0.0, minutes, float(mg) / minutes)]), start,
+                  "the dose given over the recorded start and end", minutes, (note,))
 
 
 def _planned(s: TreatmentSession, weight: float | None, limits: dict, now: datetime) -> Dosing:

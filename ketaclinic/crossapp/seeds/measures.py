@@ -67,6 +67,7 @@ def _series(patient, prescriber, start, n: int, rng, boosters: list) -> list[Tre
             room=chair.room if chair else None, chair=chair,
             status=TreatmentSession.Status.DISCHARGED, dose_started_at=at + timedelta(minutes=25),
             dose_mg_per_kg=STANDARD_MG_PER_KG, infusion_minutes=STANDARD_MINUTES,
+            weight_kg=mg / STANDARD_MG_PER_KG,  # the weight the standard dose was worked out from
             dose_ended_at=at + timedelta(minutes=65), administered_mg=dose,
             discharged_at=at + timedelta(minutes=160 if route == "intranasal" else 130)))
     return out
