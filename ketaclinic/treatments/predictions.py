@@ -28,6 +28,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from ketaclinic.clinical import pk
+from ketaclinic.clinical import settings as clinical_settings
 from ketaclinic.clinical.dosing import ESKETAMINE_DEVICE_MG, pump_segments
 from ketaclinic.patients.models import BodyMeasurement, Patient
 from ketaclinic.treatments.models import Route, SessionEvent, TreatmentSession
@@ -311,6 +312,7 @@ class SessionPrediction:
     band_below_min: tuple[float, float] | None = None  # 5th and 95th percentile of the time below
     band_note: str = ""
     threshold: float = 0.0
+    threshold_status: str = ""  # "a clinic setting, unconfirmed" unless the setting has a confirmed source
     now_min: float | None = None
     end_min: float = 0.0
     in_use_name: str = ""  # the model in use, as the panel names it
@@ -467,7 +469,10 @@ def predict(s: TreatmentSession, events: Iterable[SessionEvent] | None = None, *
     return SessionPrediction(drug=drug, output=output, basis=dosing.basis, notes=notes, origin=dosing.origin,
                              started=s.dose_started_at is not None, weight_kg=weight, age_years=age,
                              times_min=times, curves=curves, skipped=tuple(skipped), band=bands,
-                             band_below_min=band_below, band_note=band_note, threshold=threshold, now_min=now_min,
+                             band_below_min=band_below, band_note=band_note, threshold=threshold,
+                             threshold_status=("a clinic setting" if clinical_settings.spec(level_key).confirmed
+                                               else "a clinic setting, unconfirmed: no published level"),
+                             now_min=now_min,
                              end_min=dosing.end_min, in_use_name=model.name, advice_min=advice_min,
                              advice_basis=advice_basis, absorption_note=absorption_note)
 

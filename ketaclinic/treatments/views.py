@@ -35,7 +35,7 @@ from ketaclinic.patients.access import get_patient_for
 from ketaclinic.patients.careteam import guarded
 from ketaclinic.patients.services import latest_weight_entry
 from ketaclinic.screening.services import absolute_in_force, absolute_message, current_assessment
-from ketaclinic.treatments import forms, pdf, services, stock, titration_history
+from ketaclinic.treatments import forms, pdf, predictions, services, stock, titration_history
 from ketaclinic.treatments.models import (
     AdverseEvent,
     AlertAcknowledgement,
@@ -376,6 +376,10 @@ def cockpit_context(request, s: TreatmentSession, *, every_reading: bool = False
         "pregnancy_open": s.pregnancy_test == "positive" and not any(o.kind == "pregnancy" for o in overrides),
         "precheck_missing": missing, "start_blockers": services.start_blockers(s, pre, missing),
         "decision": decision, "phase": phase, "phase_label": Phase(phase).label,
+        # beside the discharge readiness, while it is being decided: the predicted time below the clinic's level
+        # (advice; the chart itself is the page's last card, so that it moves nothing on its way in)
+        "pk_advice": (predictions.predict(s, events, band=False)
+                      if decision is not None and s.status not in services.FINISHED else None),
         "interval": services.rules.vitals_interval_minutes(s.route, phase, limits),
         "next_due": services.next_vitals_due(s), "ae_kinds": AdverseEvent.Kind.choices,
         "ae_severities": AdverseEvent.Severity.choices, "timepoints": SessionRating.Timepoint.choices,

@@ -247,3 +247,25 @@ def test_the_cockpit_loads_the_panel_lazily(patient, staff, rooms, client_for):
     assert f'hx-get="{url}"' in body and 'hx-trigger="load' in body
     # last on the page: drawn in after it, the chart moves no button (tests/e2e/test_cockpit_buttons_stay_put_...)
     assert body.index('id="pk"') > max(body.index('id="discharge"'), body.index('id="sign"'))
+
+
+def test_the_discharge_card_gives_the_predicted_time_below_as_advice_beside_the_readiness(patient, staff, rooms,
+                                                                                          client_for):
+    """While discharge is being decided, the Discharge card itself says when the predicted level falls below the
+    clinic's level (an unconfirmed clinic setting, said so), drawn on the page with no late fetch (nothing moves);
+    once the patient is discharged it is gone."""
+    s, _ = _paused_and_slowed_infusion(patient, staff, rooms)
+    p = predictions.predict(s, band=False)
+    body = client_for("nurse").get(reverse("treatments:cockpit", args=[s.external_id])).content.decode()
+    card = body[body.index('id="discharge"'):body.index('id="sign"')]
+    local = timezone.localtime(p.below_at, s.patient.clinic.tz)
+    assert 'id="pk-discharge-advice"' in card and "model estimate, not a measured level" in card
+    assert f"at about <b>{local:%H:%M}</b>" in card and "a clinic setting, unconfirmed" in card
+    assert "never blocks or allows a discharge" in card
+    readiness = max(card.find("Ready for discharge"), card.find("Not ready for discharge"))
+    assert 0 < readiness < card.index('id="pk-discharge-advice"')  # right after the readiness check
+    panel = _panel(client_for("nurse"), s).content.decode()
+    assert "10 ng/mL (a clinic setting, unconfirmed: no published level)" in panel  # the chart's legend too
+    discharged(s, staff)
+    after = client_for("nurse").get(reverse("treatments:cockpit", args=[s.external_id])).content.decode()
+    assert 'id="pk-discharge-advice"' not in after
