@@ -160,11 +160,15 @@ class Model:
         for arr, lo, hi, what, unit in ((patients.age_years, pop.age_min, pop.age_max, "age", "years"),
                                         (patients.weight_kg, pop.weight_min, pop.weight_max, "weight", "kg")):
             if (lo is not None and (arr < lo).any()) or (hi is not None and (arr > hi).any()):
-                bounds = f"{lo:g}" if lo is not None else "any"
-                bounds += f" to {hi:g}" if hi is not None else " and over"
+                if lo is not None and hi is not None:
+                    bounds = f"{what} {lo:g} to {hi:g} {unit}"
+                elif lo is not None:
+                    bounds = f"{what} {lo:g} {unit} and over"
+                else:
+                    bounds = f"{what} up to {hi:g} {unit}"
                 bad = arr[(arr < (lo if lo is not None else -np.inf)) | (arr > (hi if hi is not None else np.inf))]
                 raise PKInputError(
-                    f"the {self.name} model was built in {pop.description} ({what} {bounds} {unit}); "
+                    f"the {self.name} model was built in {pop.description} ({bounds}); "
                     f"it cannot predict for a patient with {what} {bad[0]:g} {unit}.",
                     "age_years" if what == "age" else "weight_kg")
 
