@@ -175,6 +175,9 @@ def order_detail(request, external_id):
     clinic = order.patient.clinic
     audit.record(Actor.from_request(request), AuditAction.ORDER_VIEWED, subject=order, patient=order.patient)
     sessions = list(order.sessions.select_related("room", "chair").order_by("sequence"))
+    clinical = can_open(request.user, "treatments:cockpit")
+    if clinical:  # each past session's predicted exposure (the chart shows only the newest sessions)
+        predictions.exposures(order.patient, sessions)
     today = timezone.localtime(timezone.now(), clinic.tz).date()
     start, problem = parse_day(request.GET.get("start"), today=today,
                                default=booking.series_default_start(order, clinic))
@@ -193,7 +196,7 @@ def order_detail(request, external_id):
     chairs = list(Chair.objects.filter(room__clinic=clinic, room__kind__in=kinds, active=True, room__active=True)
                   .select_related("room"))
     return render(request, "treatments/order.html", {
-        "order": order, "patient": order.patient, "sessions": sessions, "proposal": proposal,
+        "order": order, "patient": order.patient, "sessions": sessions, "proposal": proposal, "clinical": clinical,
         "proposal_error": proposal_error, "start": start, "chairs": chairs,
         "minutes": services.default_minutes(order, clinic.limits()),
         "can_book": can_open(request.user, "treatments:book"),

@@ -70,3 +70,20 @@ def test_an_im_session_is_estimated_with_the_unconfirmed_absorption_and_says_so(
     body = client_for("nurse").get(reverse("patients:chart", args=[patient.external_id])).content.decode()
     assert f"peak {round(e.peak_ng_per_mL)} ng/mL" in body and "unconfirmed IM absorption" in body
     assert "racemic ketamine, Domino with an unconfirmed IM absorption" in body and "model estimate" in body
+
+
+def test_every_session_of_an_order_shows_its_exposure_on_the_orders_page(patient, staff, rooms, client_for,
+                                                                         monkeypatch):
+    """The chart lists the newest sessions and says where the rest are: the order's page, where every session of
+    the order has its predicted exposure (for the clinical roles)."""
+    from ketaclinic.treatments import chart
+
+    sessions = _series(patient, staff, rooms, 3)
+    monkeypatch.setattr(chart, "ROWS", 2)
+    body = client_for("nurse").get(reverse("patients:chart", args=[patient.external_id])).content.decode()
+    assert body.count("peak 240 ng/mL") == 2 and "The newest 2 sessions." in body
+    order_url = reverse("treatments:order", args=[sessions[0].order.external_id])
+    page = client_for("nurse").get(order_url).content.decode()
+    assert page.count("peak 240 ng/mL") == 3 and "model estimate, not a measured level" in page
+    desk = client_for("front_desk").get(order_url)
+    assert desk.status_code == 200 and "peak 240 ng/mL" not in desk.content.decode()  # the desk books, sees no levels
