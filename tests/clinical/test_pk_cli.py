@@ -85,3 +85,23 @@ def test_the_csv_goes_to_the_named_file(tmp_path, capsys):
     assert capsys.readouterr().out == ""
     lines = target.read_text().splitlines()
     assert lines[0] == "# model estimate, not a measured level" and "Asian yes, Japanese no" in lines[2]
+
+
+def test_an_im_injection_peaks_at_the_time_to_peak_given_and_says_it_is_unconfirmed(capsys):
+    comments, rows = cli(capsys, "--model", "domino", "--weight", "80", "--age", "35", "--im", "0", "40",
+                         "--im-tmax", "15", "--stop", "30", "--step", "1")
+    assert comments[0] == "# model estimate, not a measured level"
+    assert any("IM: time to peak 15 min, bioavailability 0.93 (unconfirmed" in c for c in comments)
+    levels = [float(r[1]) for r in rows[1:]]
+    assert max(range(len(levels)), key=levels.__getitem__) == 15  # the highest level at minute 15
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["--model", "domino", "--im", "0", "40"], "give --im-tmax"),
+    (["--model", "perez-ruixo", "--im", "0", "40", "--im-tmax", "10"], "no published parameters for the im route"),
+    (["--model", "domino", "--nasal", "0", "28"], "use --model perez-ruixo"),
+])
+def test_a_route_the_command_cannot_simulate_is_refused_with_no_csv(capsys, argv, says):
+    assert run([*argv, "--weight", "80", "--age", "35", "--stop", "30"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and says in err

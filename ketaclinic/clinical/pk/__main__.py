@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .absorption import IM_BIOAVAILABILITY, im_absorption
 from .engine import Grid
 from .errors import LABEL, PKInputError
 from .models import MODELS, Patients, get_model
@@ -26,6 +27,10 @@ doses (repeat each option as often as needed; times in minutes from the session 
                                  (a pause is two infusions with a gap; a rate change, two that meet)
   --bolus TIME MG                an IV bolus
   --nasal TIME MG                esketamine nasal spray (28 mg per device; perez-ruixo model)
+  --im TIME MG                   an adult IM injection of racemic ketamine (domino, clements, hijazi), with
+    --im-tmax MIN                its time to peak (required: pk-models.md §1.4 quotes 5-15 min from secondary
+                                 summaries, status U); the absorption rate is solved so the model peaks then
+    --im-f FRACTION              its bioavailability (default 0.93, the same unconfirmed source)
 
 covariates (perez-ruixo; the racemic models have none and ignore them):
   --asian                        Asian patient: esketamine kel x0.36, noresketamine CLn/F x0.81
@@ -35,6 +40,7 @@ examples:
   python -m ketaclinic.clinical.pk --model domino --weight 70 --age 40 --infusion 0 40 35 --out curve.csv
   python -m ketaclinic.clinical.pk --model perez-ruixo --weight 74 --age 45 --nasal 0 28 --nasal 5 28 \\
       --patients 1000 --seed 1 --stop 480 --summary --threshold 20 --out esk.csv
+  python -m ketaclinic.clinical.pk --model domino --weight 80 --age 35 --im 0 40 --im-tmax 15 --out im.csv
   python -m ketaclinic.clinical.pk --model perez-ruixo --weight 60 --age 50 --asian --japanese \\
       --nasal 0 28 --nasal 5 28 --out esk-japanese.csv
 
@@ -68,6 +74,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--infusion", nargs=3, type=float, action="append", default=[], metavar=("START", "END", "MG"))
     p.add_argument("--bolus", nargs=2, type=float, action="append", default=[], metavar=("TIME", "MG"))
     p.add_argument("--nasal", nargs=2, type=float, action="append", default=[], metavar=("TIME", "MG"))
+    p.add_argument("--im", nargs=2, type=float, action="append", default=[], metavar=("TIME", "MG"))
+    p.add_argument("--im-tmax", type=float, default=None, metavar="MIN",
+                   help="IM time to peak, min (required with --im; unconfirmed, pk-models.md §1.4)")
+    p.add_argument("--im-f", type=float, default=IM_BIOAVAILABILITY.value, metavar="FRACTION",
+                   help="IM bioavailability (default 0.93; unconfirmed, pk-models.md §1.4)")
     p.add_argument("--start", type=float, default=0.0, help="first output time, min (default 0)")
     p.add_argument("--stop", type=float, default=240.0, help="last output time, min (default 240)")
     p.add_argument("--step", type=float, default=1.0, help="output step, min (default 1)")
@@ -84,7 +95,16 @@ def parser() -> argparse.ArgumentParser:
 def regimen_from(args: argparse.Namespace) -> Regimen:
     doses = [Infusion.of_dose(mg, start, end) for start, end, mg in args.infusion]
     doses += [Bolus(t, mg) for t, mg in args.bolus]
+    if args.nasal and get_model(args.model).drug != "esketamine":
+        raise PKInputError("--nasal is esketamine nasal spray: use --model perez-ruixo (no published model gives a "
+                           "racemic ketamine nasal absorption).", "nasal")
     doses += [Absorbed(t, mg, "intranasal") for t, mg in args.nasal]
+    if args.im:
+        if args.im_tmax is None:
+            raise PKInputError("give --im-tmax, the IM time to peak in minutes: no confirmed adult value exists "
+                               "(pk-models.md §1.4 quotes 5-15 min from secondary summaries, status U).", "im_tmax")
+        absorption = im_absorption(args.model, args.weight, args.age, args.im_tmax, args.im_f)
+        doses += [Absorbed(t, mg, "im", absorption) for t, mg in args.im]
     return Regimen(doses)
 
 
@@ -121,6 +141,9 @@ def write_csv(stream, model, args, times, conc, below) -> None:  # type: ignore[
                  "time in minutes\n")
     if args.patients:
         stream.write(f"# {args.patients} virtual patients, seed {args.seed}, published variability only\n")
+    if args.im:
+        stream.write(f"# IM: time to peak {args.im_tmax:g} min, bioavailability {args.im_f:g} (unconfirmed: "
+                     "pk-models.md §1.4, status U); the absorption rate is solved for the typical patient\n")
     for out, minutes in below.items():
         finite = minutes[np.isfinite(minutes)]
         text = (f"median {np.median(finite):.1f} min (5th-95th percentile {np.percentile(finite, 5):.1f}-"
