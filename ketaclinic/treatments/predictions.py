@@ -188,7 +188,7 @@ def _infusion_recorded(s: TreatmentSession, events: list[SessionEvent], now: dat
     if not doses:
         raise Unpredictable("No predicted curve: the pump has not run yet.")
     if end is None and running:
-        notes.append(f"The pump is assumed to run on at {rate:g} mL/h until the bag is empty "
+        notes.append(f"The pump is assumed to run on at {round(rate, 1):g} mL/h until the bag is empty "
                      f"({timezone.localtime(start + timedelta(minutes=doses[-1][1]), s.patient.clinic.tz):%H:%M}).")
     given = sum((b - a) * mg for a, b, mg in doses)
     scale = 1.0
