@@ -7,9 +7,9 @@ What goes in (README.txt inside the ZIP says the same to the researcher):
   45 CFR 164.514(b)(2)(i)(C)), sex at birth and the route of the first dosing session; generalised so that every
   combination of these four is shared by at least ``RESEARCH_SUPPRESS_BELOW`` patients (k-anonymity), or has
   every field but the route blanked ("suppressed"): see :func:`generalise`.
-* ``sessions.csv``: route, drug, the dose given in mg and in mg/kg (of the weight confirmed that day), both
-  generalised (10 mg bands, 0.05 mg/kg steps, rare ones merged into a tail or suppressed: :func:`dose_codes`), the
-  shifted day, the session's status, and its count of adverse events (all, and severe); only sessions that happened
+* ``sessions.csv``: route, drug, the dose given (racemic ketamine in mg/kg of the weight confirmed that day, to
+  0.05; esketamine in mg; never both, which would give the weight), rare doses merged with their neighbours
+  (:func:`dose_codes`), the shifted day, the session's status, and its count of adverse events (all, and severe); only sessions that happened
   (a dose started, or discharged or transferred), never a booked, future or cancelled one.
 * ``scales.csv``: scale, shifted day, total, timing (baseline, pre-dose, 24 h, 7 days, ...).
 * ``adverse_events.csv``: kind, severity, shifted day.
@@ -73,7 +73,7 @@ from ketaclinic.clinical import diagnosis_groups as dg
 from ketaclinic.measures.models import Administration
 from ketaclinic.patients.models import Diagnosis, Patient
 from ketaclinic.reports.models import ResearchConsent, ResearchExportMember
-from ketaclinic.treatments.models import AdverseEvent, TreatmentSession
+from ketaclinic.treatments.models import AdverseEvent, Drug, TreatmentSession
 
 #: Rows fetched per database round trip while streaming.
 CHUNK = 2_000
@@ -87,10 +87,10 @@ SHIFT_MAX_DAYS = 182
 SUPPRESS_BELOW = 11
 #: What a blanked quasi-identifier reads in patients.csv, and its row in summary.csv.
 SUPPRESSED = "suppressed"
-#: How doses are generalised in sessions.csv (a privacy choice, not a clinical one): the dose in mg as a band this
-#: wide, and the dose per kg to this step. Published exactly, a dose in mg divided by the dose per kg gave the
-#: patient's weight to a tenth of a kilogram; in 10 mg bands and 0.05 mg/kg steps it gives a range some 20 kg wide.
-DOSE_BAND_MG = Decimal(10)
+#: How doses are published in sessions.csv (a privacy choice, not a clinical one). Published together, a dose in mg
+#: divided by the dose per kg gives the patient's weight, so each drug's dose is published in one unit only: racemic
+#: ketamine as mg per kg of the day's weight (its dosing unit), to this step; esketamine in mg (a fixed dose in
+#: 28 mg devices, whose mg per kg would give the weight).
 DOSE_PER_KG_STEP = Decimal("0.05")
 
 #: The diagnosis groups' ICD-10-CM prefixes, in the core's order of priority (ketaclinic.clinical.diagnosis_groups:
@@ -309,73 +309,71 @@ def generalise(records: list[list[str]], k: int, blankable: tuple[int, ...], fie
             blanked += 1
 
 
-def dose_band(mg: Decimal | None) -> Decimal | None:
-    """The lower end of the :data:`DOSE_BAND_MG` band ``mg`` falls in (35 mg: 30)."""
-    return None if mg is None else (mg // DOSE_BAND_MG) * DOSE_BAND_MG
-
-
 def dose_step(mg: Decimal | None, kg: Decimal | None) -> Decimal | None:
-    """The dose per kg to the nearest :data:`DOSE_PER_KG_STEP` (0.512 mg/kg: 0.50)."""
-    if mg is None or not kg:
+    """The dose per kg to the nearest :data:`DOSE_PER_KG_STEP` (0.512 mg/kg: 0.50); None without a dose or weight."""
+    if mg is None or mg <= 0 or not kg or kg <= 0:
         return None
     return ((mg / kg) / DOSE_PER_KG_STEP).to_integral_value(rounding=ROUND_HALF_UP) * DOSE_PER_KG_STEP
 
 
+def published_dose(drug: str, mg: Decimal | None, kg: Decimal | None) -> Decimal | None:
+    """The one dose value sessions.csv publishes for a session: mg per kg (stepped) for racemic ketamine, mg for
+    esketamine (see :data:`DOSE_PER_KG_STEP`)."""
+    if drug == Drug.ESKETAMINE:
+        return mg if mg is not None and mg > 0 else None
+    return dose_step(mg, kg)
+
+
 def code_rare(patients_by_value: dict[str, dict[Decimal, set[int]]], k: int,
-              label: Callable[[Decimal], str], below: Callable[[Decimal], str],
-              from_: Callable[[Decimal], str]) -> dict[tuple[str, Decimal], str]:
-    """k-anonymity for one numeric column, per drug: what each (drug, value) is published as, so that every label
-    but :data:`SUPPRESSED` is shared by at least ``k`` patients. From the lowest value up, values are merged into
-    one bottom-coded label (``below(v)``: every value up to v) until the merged values hold ``k`` patients; from the
-    highest down, likewise into one top-coded label (``from_(v)``: v and above); a value between them held by fewer
-    than ``k`` patients, or a top that cannot reach ``k`` without the bottom's values, reads ``suppressed``; a value
-    held by ``k`` or more on its own is shown as itself (``label(v)``). A drug with fewer than ``k`` patients in all
-    has every value suppressed. Counted in patients, not sessions: one patient's many sessions do not make a value
-    common."""
+              fmt: Callable[[Decimal], str]) -> dict[tuple[str, Decimal], str]:
+    """k-anonymity for one numeric column, per drug, by merging neighbours: each drug's values, in order, are cut
+    into runs of consecutive values that together hold at least ``k`` patients (a short run left at the top joins
+    the run below it), and each value is published as its run: the value itself when it holds ``k`` patients alone,
+    else "<=b" for the lowest run, ">=a" for the highest and "a-b" between (the run's lowest and highest values).
+    The runs cover every value, so no value is left blank to be worked out from the others, and every label is
+    shared by at least ``k`` patients (counted in patients, not sessions). A drug with fewer than ``k`` patients in
+    all has every value :data:`SUPPRESSED`."""
     out: dict[tuple[str, Decimal], str] = {}
     for drug, by_value in patients_by_value.items():
-        values = sorted(by_value)
+        runs: list[list[Decimal]] = []
+        run: list[Decimal] = []
         seen: set[int] = set()
-        i = 0
-        while i < len(values) and len(seen) < k:
-            seen |= by_value[values[i]]
-            i += 1
-        if len(seen) < k:
-            out.update({(drug, v): SUPPRESSED for v in values})
+        for v in sorted(by_value):
+            run.append(v)
+            seen |= by_value[v]
+            if len(seen) >= k:
+                runs.append(run)
+                run, seen = [], set()
+        if run and not runs:  # fewer than k patients in all
+            out.update({(drug, v): SUPPRESSED for v in run})
             continue
-        bottom = label(values[0]) if i == 1 else below(values[i - 1])
-        out.update({(drug, v): bottom for v in values[:i]})
-        seen = set()
-        j = len(values)
-        while j > i and len(seen) < k:
-            j -= 1
-            seen |= by_value[values[j]]
-        if j < len(values):
-            top = (label(values[j]) if j == len(values) - 1 else from_(values[j])) if len(seen) >= k else SUPPRESSED
-            out.update({(drug, v): top for v in values[j:]})
-        for v in values[i:j]:
-            out[(drug, v)] = label(v) if len(by_value[v]) >= k else SUPPRESSED
+        if run:
+            runs[-1].extend(run)
+        for i, r in enumerate(runs):
+            if len(r) == 1:
+                label = fmt(r[0])
+            elif i == 0:
+                label = f"<={fmt(r[-1])}"
+            elif i == len(runs) - 1:
+                label = f">={fmt(r[0])}"
+            else:
+                label = f"{fmt(r[0])}-{fmt(r[-1])}"
+            out.update({(drug, v): label for v in r})
     return out
 
 
-def _mg(v: Decimal) -> str:
-    return f"{v.normalize():f}"
-
-
-def dose_codes(rows, k: int) -> tuple[dict[tuple[str, Decimal], str], dict[tuple[str, Decimal], str]]:
-    """What each drug's dose bands (mg) and dose-per-kg steps are published as (:func:`code_rare`), from ``rows``
-    of (patient id, drug, band, step): the sessions sessions.csv will hold."""
-    bands: dict[str, dict[Decimal, set[int]]] = {}
-    steps: dict[str, dict[Decimal, set[int]]] = {}
-    for pid, drug, band, step in rows:
-        if band is not None:
-            bands.setdefault(drug, {}).setdefault(band, set()).add(pid)
-        if step is not None:
-            steps.setdefault(drug, {}).setdefault(step, set()).add(pid)
-    return (code_rare(bands, k, label=lambda v: f"{_mg(v)}-{_mg(v + DOSE_BAND_MG)}",
-                      below=lambda v: f"<{_mg(v + DOSE_BAND_MG)}", from_=lambda v: f">={_mg(v)}"),
-            code_rare(steps, k, label=lambda v: f"{v:.2f}", below=lambda v: f"<={v:.2f}",
-                      from_=lambda v: f">={v:.2f}"))
+def dose_codes(rows, k: int) -> dict[tuple[str, Decimal], str]:
+    """What each drug's published dose values are written as (:func:`code_rare`), from ``rows`` of (patient id,
+    drug, published dose): the sessions sessions.csv will hold."""
+    values: dict[str, dict[Decimal, set[int]]] = {}
+    for pid, drug, dose in rows:
+        if dose is not None:
+            values.setdefault(drug, {}).setdefault(dose, set()).add(pid)
+    out: dict[tuple[str, Decimal], str] = {}
+    for drug, by_value in values.items():  # mg/kg to two decimals; esketamine's mg as a whole number
+        fmt = (lambda v: f"{v.normalize():f}") if drug == Drug.ESKETAMINE else (lambda v: f"{v:.2f}")
+        out.update(code_rare({drug: by_value}, k, fmt=fmt))
+    return out
 
 
 # ------------------------------------------------------------------------------------------------- the writing
@@ -433,11 +431,11 @@ started, or the patient was discharged or transferred; never a booked, cancelled
 Ages: ten-year bands at the first dosing session; 90 and over is "90+" (45 CFR 164.514(b)(2)(i)(C)).
 patients.csv: diagnosis group, age band and sex read "suppressed" where needed so that every combination of
 diagnosis group, age band, sex and first route is shared by at least {k} patients (or has all three blanked).
-Doses (sessions.csv): dose_mg_band is the dose given in 10 mg bands ("30-40": at least 30 and under 40 mg);
-dose_mg_per_kg is the dose per kg of the weight confirmed on the day of the session, to the nearest 0.05. For each
-drug, a band or step held by fewer than {k} patients is merged into the lowest ("<40", "<=0.35") or the highest
-(">=90", ">=1.20") values, or reads "suppressed"; so no dose, nor the weight it was worked out from, singles out
-a patient.
+Doses (sessions.csv): racemic ketamine in dose_mg_per_kg (mg per kg of the weight confirmed on the day, to the
+nearest 0.05), esketamine in dose_mg; never both for one session, as together they would give the weight. For
+each drug, a dose fewer than {k} patients had is merged with its neighbours into a range that {k} or more patients
+share ("0.60-0.70"; the lowest and highest ranges read "<=0.35" and ">=1.20", of the stepped values); a drug fewer
+than {k} patients had reads "suppressed".
 summary.csv: patients by diagnosis group and the route of their first dosing session, counted from patients.csv
 as published ("suppressed" is the row of patients whose group is blanked there). A count from 1 to {small} is not
 shown (CMS Cell Size Suppression Policy); "small" marks it, and "complementary" marks a further count blanked so
@@ -524,17 +522,16 @@ def _write_files(clinic, out, progress, *, run, members, records, now, cutoff, d
                 counts["patients"] += 1
                 tally.step()
 
-        # the doses generalised: a first pass over the same sessions counts the patients of each dose band and
-        # dose-per-kg step (per drug), so that rare ones are merged into a tail or suppressed (:func:`dose_codes`)
+        # the doses generalised: a first pass over the same sessions counts the patients of each drug's dose values,
+        # so that rare ones are merged with their neighbours (:func:`dose_codes`)
         doses = sessions.values_list("patient_id", "drug", "administered_mg", "verified_weight_kg", "weight_kg",
                                      "dose_started_at", "scheduled_start")
-        bands, steps = dose_codes(((pid, drug, dose_band(mg), dose_step(mg, verified_kg or kg))
-                                   for pid, drug, mg, verified_kg, kg, started, scheduled
-                                   in doses.iterator(chunk_size=CHUNK)
-                                   if day(started or scheduled, members[pid][1]) <= cutoff), threshold)
+        codes = dose_codes(((pid, drug, published_dose(drug, mg, verified_kg or kg))
+                            for pid, drug, mg, verified_kg, kg, started, scheduled in doses.iterator(chunk_size=CHUNK)
+                            if day(started or scheduled, members[pid][1]) <= cutoff), threshold)
         with archive.member("sessions.csv") as f:
             w = csv.writer(f)
-            w.writerow(["research_id", "session_in_series", "route", "drug", "dose_mg_band", "dose_mg_per_kg",
+            w.writerow(["research_id", "session_in_series", "route", "drug", "dose_mg", "dose_mg_per_kg",
                         "shifted_date", "status", "adverse_events", "severe_adverse_events"])
             rows = (sessions.annotate(ae=Count("adverse_events"), ae_severe=Count(
                 "adverse_events", filter=Q(adverse_events__severity=AdverseEvent.Severity.SEVERE)))
@@ -547,9 +544,12 @@ def _write_files(clinic, out, progress, *, run, members, records, now, cutoff, d
                 shifted = day(started or scheduled, shift)
                 if shifted > cutoff:
                     continue
-                band, step = dose_band(mg), dose_step(mg, verified_kg or kg)
-                w.writerow([rid, seq, route, drug, "" if band is None else bands[(drug, band)],
-                            "" if step is None else steps[(drug, step)], shifted.isoformat(), status, ae, severe])
+                dose = published_dose(drug, mg, verified_kg or kg)
+                # a session that changed between the two passes (a dose stopped just now) reads suppressed
+                shown = "" if dose is None else codes.get((drug, dose), SUPPRESSED)
+                in_mg = drug == Drug.ESKETAMINE
+                w.writerow([rid, seq, route, drug, shown if in_mg else "", "" if in_mg else shown,
+                            shifted.isoformat(), status, ae, severe])
                 counts["sessions"] += 1
                 tally.step()
 

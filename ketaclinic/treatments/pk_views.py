@@ -1,6 +1,6 @@
-"""The cockpit's predicted-level panel (issue 14): an htmx partial loaded after the cockpit (so the cockpit's own
-queries are unchanged) and redrawn every minute while the session runs, and whenever the cockpit reloads after a
-dosing event. Read-only; the prediction is :func:`ketaclinic.treatments.predictions.predict`."""
+"""The cockpit's predicted-level panel (issue 14): an htmx partial loaded after the cockpit (its band and curves cost
+the cockpit nothing; only the Discharge card's one line of advice is computed with the page) and redrawn every
+minute while the session runs, and whenever the cockpit reloads after a dosing event. Read-only; the prediction is :func:`ketaclinic.treatments.predictions.predict`."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ makes one service call; a refusal, the form's or the service's, is shown and cha
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, time, timedelta
 
 from django.contrib import messages
@@ -49,6 +50,8 @@ from ketaclinic.treatments.models import (
     VitalsReading,
 )
 from ketaclinic.treatments.services import TreatmentError, booking, titration
+
+logger = logging.getLogger(__name__)
 
 S = TreatmentSession.Status
 SESSION_RELATED = ("patient", "patient__clinic", "order", "order__signed_by", "room", "chair", "prepared_by",
@@ -349,6 +352,16 @@ def cockpit_readings(s: TreatmentSession, *, every: bool = False) -> dict:
             "gap_before": recent[0].pk if beyond is not None and beyond.phase != Phase.PRE_DOSE else None}
 
 
+def _pk_advice(s: TreatmentSession, events: list[SessionEvent]):
+    """The predicted time below the clinic's level for the Discharge card, or None: advice must never cost the nurse
+    the cockpit, so a failure of the model is logged and the card goes without it (the panel says why)."""
+    try:
+        return predictions.predict(s, events, band=False)
+    except Exception:
+        logger.exception("the predicted level for the Discharge card failed for session %s", s.pk)
+        return None
+
+
 def cockpit_context(request, s: TreatmentSession, *, every_reading: bool = False, **extra) -> dict:
     """Everything the cockpit shows, in a fixed number of queries whatever the number of readings (the vitals table
     shows the newest readings and those before the dose; ``every_reading``: all of them)."""
@@ -381,8 +394,8 @@ def cockpit_context(request, s: TreatmentSession, *, every_reading: bool = False
         "decision": decision, "phase": phase, "phase_label": Phase(phase).label,
         # beside the discharge readiness, while it is being decided: the predicted time below the clinic's level
         # (advice; the chart itself is the page's last card, so that it moves nothing on its way in)
-        "pk_advice": (predictions.predict(s, events, band=False)
-                      if decision is not None and s.status not in services.FINISHED else None),
+        "pk_advice": (_pk_advice(s, events) if decision is not None and s.status not in services.FINISHED
+                      else None),
         "interval": services.rules.vitals_interval_minutes(s.route, phase, limits),
         "next_due": services.next_vitals_due(s), "ae_kinds": AdverseEvent.Kind.choices,
         "ae_severities": AdverseEvent.Severity.choices, "timepoints": SessionRating.Timepoint.choices,

@@ -98,10 +98,12 @@ def test_an_im_injection_peaks_at_the_time_to_peak_given_and_says_it_is_unconfir
 
 @pytest.mark.parametrize("argv, says", [
     (["--model", "domino", "--im", "0", "40"], "give --im-tmax"),
-    (["--model", "perez-ruixo", "--im", "0", "40", "--im-tmax", "10"], "no published parameters for the im route"),
+    (["--model", "perez-ruixo", "--im", "0", "40", "--im-tmax", "10"], "not one for it (use domino"),
+    (["--model", "herd", "--im", "0", "40", "--im-tmax", "10"], "the Herd"),
     (["--model", "domino", "--nasal", "0", "28"], "use --model perez-ruixo"),
 ])
 def test_a_route_the_command_cannot_simulate_is_refused_with_no_csv(capsys, argv, says):
-    assert run([*argv, "--weight", "80", "--age", "35", "--stop", "30"]) == 2
+    assert run([*argv, "--weight", "25" if "herd" in argv else "80", "--age", "8" if "herd" in argv else "35",
+                "--stop", "30"]) == 2
     out, err = capsys.readouterr()
     assert out == "" and says in err

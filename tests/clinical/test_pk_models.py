@@ -173,6 +173,7 @@ def test_user_supplied_im_absorption_with_bioavailability_and_lag():
     (lambda: Regimen([Bolus(0.0, 0.0)]), "dose_mg", "more than 0"),
     (lambda: Regimen([Bolus(0.0, -5.0)]), "dose_mg", "more than 0"),
     (lambda: Regimen([Bolus(0.0, "10")]), "dose_mg", "not text"),
+    (lambda: Regimen([Bolus(0.0, ["10", "12"])]), "dose_mg", "not text"),
     (lambda: Regimen([Infusion(40.0, 10.0, 1.0)]), "end_min", "before"),
     (lambda: Regimen([Infusion.of_dose(35.0, 10.0, 10.0)]), "end_min", "before"),
     (lambda: Regimen([Absorbed(0.0, 28.0, "rectal")]), "route", "unknown route"),
@@ -241,3 +242,11 @@ def test_the_package_imports_no_django_and_numpy_only_inside_pk():
     core = root / "ketaclinic" / "clinical"
     for path in core.glob("*.py"):
         assert "numpy" not in path.read_text(), f"numpy outside pk/: {path.name}"
+
+
+def test_a_dose_per_patient_may_come_as_numbers_of_any_kind():
+    from decimal import Decimal
+
+    for doses in ([10, 12.5], np.array([10, 12]), np.array([10.0, 12.5]), np.array([Decimal(10), Decimal("12.5")]),
+                  Decimal(10)):
+        Regimen([Bolus(0.0, doses)])  # accepted: the text check refuses only text

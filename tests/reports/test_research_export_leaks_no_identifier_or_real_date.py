@@ -213,8 +213,8 @@ def test_only_patients_whose_latest_decision_is_given_are_exported(exported):
     sessions = rows(files, "sessions.csv")
     assert len(sessions) == 4 and {s["research_id"] for s in sessions} == ids
     assert {s["route"] for s in sessions} == {"iv"}
-    # two patients, fewer than k = 11: no dose band or dose per kg is shown (either would give a weight away)
-    assert {(s["dose_mg_band"], s["dose_mg_per_kg"]) for s in sessions} == {("suppressed", "suppressed")}
+    # IV ketamine: the dose per kg only (with the mg it gave the weight); two patients, fewer than k = 11: suppressed
+    assert {(s["dose_mg"], s["dose_mg_per_kg"]) for s in sessions} == {("", "suppressed")}
     assert sum(int(s["adverse_events"]) for s in sessions) == 1
 
 

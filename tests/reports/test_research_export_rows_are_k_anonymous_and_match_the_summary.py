@@ -73,6 +73,8 @@ def test_rare_combinations_are_blanked_and_the_summary_is_the_rows_count(cohort,
         if cell["patients"] and "all" not in key:
             assert int(cell["patients"]) == rows_count[key], key
     assert all(n >= 4 for (group, _), n in rows_count.items() if group != "suppressed")
+    # five IV patients dosed 0.5 mg/kg: the dose per kg shown (k = 4), never the mg that would give the weight
+    assert {(r["dose_mg"], r["dose_mg_per_kg"]) for r in files["sessions.csv"]} == {("", "0.50")}
     # rows in research-id order in every file (not the registration order)
     for name in ("patients.csv", "sessions.csv", "scales.csv"):
         ids = [r["research_id"] for r in files[name]]

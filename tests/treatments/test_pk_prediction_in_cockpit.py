@@ -269,3 +269,15 @@ def test_the_discharge_card_gives_the_predicted_time_below_as_advice_beside_the_
     discharged(s, staff)
     after = client_for("nurse").get(reverse("treatments:cockpit", args=[s.external_id])).content.decode()
     assert 'id="pk-discharge-advice"' not in after
+
+
+def test_a_model_failure_never_costs_the_nurse_the_cockpit(patient, staff, rooms, client_for, monkeypatch):
+    s, _ = _paused_and_slowed_infusion(patient, staff, rooms)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a model bug")
+
+    monkeypatch.setattr(predictions, "predict", broken)
+    r = client_for("nurse").get(reverse("treatments:cockpit", args=[s.external_id]))
+    assert r.status_code == 200 and 'id="pk-discharge-advice"' not in r.content.decode()
+    assert "Discharge patient" in r.content.decode()

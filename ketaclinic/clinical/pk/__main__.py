@@ -100,6 +100,10 @@ def regimen_from(args: argparse.Namespace) -> Regimen:
                            "racemic ketamine nasal absorption).", "nasal")
     doses += [Absorbed(t, mg, "intranasal") for t, mg in args.nasal]
     if args.im:
+        model = get_model(args.model)
+        if model.drug == "esketamine" or (model.population.age_min or 0) < 18:
+            raise PKInputError(f"--im is an adult IM injection of racemic ketamine: the {model.name} model is not "
+                               "one for it (use domino, clements or hijazi).", "im")
         if args.im_tmax is None:
             raise PKInputError("give --im-tmax, the IM time to peak in minutes: no confirmed adult value exists "
                                "(pk-models.md §1.4 quotes 5-15 min from secondary summaries, status U).", "im_tmax")

@@ -24,7 +24,8 @@ def _finite_time(value: float, name: str) -> None:
 
 
 def _positive(value: Amount, name: str, unit: str) -> None:
-    if isinstance(value, (str, bytes)) or (isinstance(value, np.ndarray) and value.dtype.kind not in "iuf"):
+    if not (isinstance(value, np.ndarray) and value.dtype.kind in "iuf") and any(
+            isinstance(v, (str, bytes)) for v in np.ravel(np.asarray(value, dtype=object))):
         raise PKInputError(f"must be a number of {unit}, not text.", name)
     arr = np.asarray(value, dtype=float)
     if arr.ndim > 1 or arr.size == 0:
