@@ -27,7 +27,7 @@ def test_a_yes_is_recorded_only_once_the_patient_says_they_read_what_is_shared(m
     page = client.get(reverse(PAGE))
     assert page.status_code == 200
     assert 'data-decision="none"' in page.text and "not</strong> used for research" in page.text
-    assert "never holds" in page.text and "ten-year bands" in page.text and "your weight can be worked out" in page.text
+    assert "never holds" in page.text and "ten-year bands" in page.text and "never both, which together would give your weight" in page.text
     lo, hi = research.shift_range()
     assert f"random {lo // 7} to {hi // 7} weeks" in page.text
     assert 'value="given"' in page.text and 'value="refused"' in page.text and 'value="withdrawn"' not in page.text

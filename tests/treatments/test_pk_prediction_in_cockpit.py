@@ -281,3 +281,13 @@ def test_a_model_failure_never_costs_the_nurse_the_cockpit(patient, staff, rooms
     r = client_for("nurse").get(reverse("treatments:cockpit", args=[s.external_id]))
     assert r.status_code == 200 and 'id="pk-discharge-advice"' not in r.content.decode()
     assert "Discharge patient" in r.content.decode()
+
+
+def test_an_infusion_stopped_the_moment_it_started_says_so(patient, staff, rooms):
+    s = ready_to_start(book_now(make_order(patient, staff, IV), staff, rooms, minutes_ago=30), staff, minutes_ago=30)
+    start = timezone.now().replace(microsecond=0) - timedelta(minutes=10)
+    nurse = actor(staff["nurse"])
+    services.start_dose(actor=nurse, session=s, at=start)
+    services.dosing_event(actor=nurse, session=s, kind="stop", at=start, note="line tissued at once")
+    s.refresh_from_db()
+    assert predictions.predict(s).message == "No predicted curve: no drug was given (0 mg recorded)."
