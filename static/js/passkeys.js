@@ -108,8 +108,14 @@
     });
   }
 
+  // The forms' buttons come disabled: pressed before this script listens (it is deferred), a form would be sent
+  // without the device's answer. They are enabled once the form is handled here.
+  function ready(form) {
+    form.querySelectorAll("button[data-passkey-button]").forEach(function (b) { b.disabled = false; });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
-    document.querySelectorAll("form[data-passkey-create]").forEach(create);
-    document.querySelectorAll("form[data-passkey-get]").forEach(get);
+    document.querySelectorAll("form[data-passkey-create]").forEach(function (f) { create(f); ready(f); });
+    document.querySelectorAll("form[data-passkey-get]").forEach(function (f) { get(f); ready(f); });
   });
 })();
