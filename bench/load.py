@@ -201,6 +201,34 @@ class Driver:
         return status == 302
 
 
+def start_server(workers: str | None = None) -> tuple[subprocess.Popen, int]:
+    """The production server (gunicorn with gunicorn.conf.py, the bench's settings) on a free loopback port, once it
+    answers /health/; ``workers`` overrides the conf's count. The caller stops it (process group)."""
+    port = free_port()
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="_load_settings", GUNICORN_BIND=f"127.0.0.1:{port}",
+               PYTHONPATH=os.pathsep.join([str(BENCH), str(ROOT)]))
+    if workers:
+        env["WEB_CONCURRENCY"] = workers
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
+                               "ketaclinic.wsgi"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.time() + 60
+    while True:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            c.request("GET", "/health/", headers={"Host": "127.0.0.1"})
+            if c.getresponse().status == 200:
+                return server, port
+        except OSError:
+            pass
+        if time.time() > deadline or server.poll() is not None:
+            if server.poll() is None:  # timed out: nothing of it is left running
+                os.killpg(server.pid, signal.SIGKILL)
+            raise SystemExit("gunicorn did not start: " + (server.stderr.read().decode()[-2000:]
+                                                           if server.poll() is not None else "timeout"))
+        time.sleep(0.3)
+
+
 def percentile(xs: list[float], p: float) -> float:
     ys = sorted(xs)
     return ys[min(len(ys) - 1, int(round(p / 100 * (len(ys) - 1))))] * 1000
@@ -304,28 +332,8 @@ def main() -> None:
           f"{time.perf_counter() - t0:.0f} s; database: {connection.vendor}")
     connection.close()
 
-    port = free_port()
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="_load_settings", GUNICORN_BIND=f"127.0.0.1:{port}",
-               PYTHONPATH=os.pathsep.join([str(BENCH), str(ROOT)]))
-    if args.workers:
-        env["WEB_CONCURRENCY"] = args.workers
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
-                               "ketaclinic.wsgi"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, start_new_session=True)
+    server, port = start_server(workers=args.workers)
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                c.request("GET", "/health/", headers={"Host": "127.0.0.1"})
-                if c.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if time.time() > deadline or server.poll() is not None:
-                raise SystemExit("gunicorn did not start: " + (server.stderr.read().decode()[-2000:]
-                                                               if server.poll() is not None else "timeout"))
-            time.sleep(0.3)
         from gunicorn.config import Config  # noqa: F401  (installed: the server's own settings are in the conf)
 
         workers = args.workers or str(2 * len(os.sched_getaffinity(0)) + 1)

@@ -290,29 +290,6 @@ def _encode(o):
     raise TypeError(type(o))
 
 
-def start_ours() -> tuple[subprocess.Popen, int]:
-    """Our production server, as bench/load.py starts it."""
-    port = load.free_port()
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="_load_settings", GUNICORN_BIND=f"127.0.0.1:{port}",
-               PYTHONPATH=os.pathsep.join([str(BENCH), str(ROOT)]))
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
-                               "ketaclinic.wsgi"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, start_new_session=True)
-    deadline = time.time() + 60
-    while True:
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            c.request("GET", "/health/", headers={"Host": "127.0.0.1"})
-            if c.getresponse().status == 200:
-                return server, port
-        except OSError:
-            pass
-        if time.time() > deadline or server.poll() is not None:
-            raise SystemExit("gunicorn did not start: " + (server.stderr.read().decode()[-2000:]
-                                                           if server.poll() is not None else "timeout"))
-        time.sleep(0.3)
-
-
 def stop(server: subprocess.Popen | None) -> None:
     if server is None or server.poll() is not None:
         return
@@ -370,7 +347,7 @@ def main() -> int:
         repeat = min(args.repeat, len(data["slots"]) - args.warmup)
         if repeat < args.repeat:
             print(f"--repeat capped at {repeat} (the booking slots load.py seeds)")
-        ours, port = start_ours()
+        ours, port = load.start_server()
         driver = load.Driver(port, data)
         nurse = data["nurses"][0]
         for op in ("floor", "save vitals", "open cockpit", "open chart"):  # every worker's imports
