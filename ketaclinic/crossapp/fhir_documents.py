@@ -22,7 +22,8 @@ class SessionRecord:
     order = ("scheduled_start", "pk")
 
     def queryset(self, clinic_id: int):
-        return (session_record.session_queryset().filter(patient__clinic_id=clinic_id)
+        return (session_record.session_queryset().select_related("nurse_signed_by", "prescriber_signed_by")
+                .filter(patient__clinic_id=clinic_id)
                 .filter(Q(nurse_signed_at__isnull=False) | Q(prescriber_signed_at__isnull=False))
                 .annotate(fhir_date=Coalesce("prescriber_signed_at", "nurse_signed_at"),
                           fhir_addenda=Count("addenda"), fhir_rems_status=F("rems__status"),
@@ -56,7 +57,7 @@ class SessionRecord:
         return f"Session record {s.patient.mrn} {day:%Y-%m-%d} ({s.get_drug_display()}, {s.get_route_display()})"
 
     def render(self, s) -> bytes:
-        fresh = session_record.session_queryset().get(pk=s.pk)
+        fresh = session_record.with_people(session_record.session_queryset().get(pk=s.pk))
         return session_record_pdf.render(session_record.build(session_record.gather(fresh)), fresh.patient.clinic.tz)
 
 

@@ -19,6 +19,8 @@ from decimal import Decimal
 from django.db.models import Prefetch
 from django.utils import timezone
 
+from ketaclinic import loading
+from ketaclinic.accounts.models import User
 from ketaclinic.clinical.scales import SCALES
 from ketaclinic.custody.models import Attestation, LedgerEntry, PendingEvent
 from ketaclinic.patients.models import BodyMeasurement
@@ -66,8 +68,20 @@ class Gathered:
     rems: RemsForm | None
 
 
+#: What is joined to the session row, and the people it names, read after in one query by id
+#: (:mod:`ketaclinic.loading`: the whole 20-table join took 11 ms to plan on PostgreSQL, under 2 ms to run).
+JOINED, PEOPLE = loading.split(TreatmentSession, SESSION_RELATED, apart=User)
+
+
 def session_queryset():
-    return TreatmentSession.objects.select_related(*SESSION_RELATED)
+    """The sessions with the records they name joined; call :func:`with_people` on what it returns."""
+    return TreatmentSession.objects.select_related(*JOINED)
+
+
+def with_people(session: TreatmentSession) -> TreatmentSession:
+    """``session`` (read with :func:`session_queryset`) with every person it names loaded, in one query."""
+    loading.attach([session], PEOPLE)
+    return session
 
 
 def gather(session: TreatmentSession) -> Gathered:

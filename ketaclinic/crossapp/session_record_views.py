@@ -17,8 +17,8 @@ from ketaclinic.patients.careteam import guarded
 
 
 def _record(request, external_id, action: AuditAction):
-    s = guarded(request, get_object_or_404(session_record.session_queryset(), external_id=external_id,
-                                           patient__clinic=current_clinic()))
+    s = get_object_or_404(session_record.session_queryset(), external_id=external_id, patient__clinic=current_clinic())
+    s = guarded(request, session_record.with_people(s))
     record = session_record.build(session_record.gather(s))
     audit.record(Actor.from_request(request), action, subject=s, patient=s.patient,
                  details={"status": record.status})

@@ -37,10 +37,12 @@ def test_cockpit_query_count_is_constant_as_readings_accumulate(patient, staff, 
                                      recorded_by=staff["nurse"], level=k % 3)
         services.add_observation(actor=actor(staff["nurse"]), session=s, text=f"note {k}")
     after = _cockpit_queries(client, s)
-    # 29: two for the readings (the newest, and those before the dose or at HOLD or STOP), two for consent (the
-    # signed version shown, and the pre-checks line), four for the drug
-    # account (draws, pending waste, the stock on offer and the stores' rooms) and one for alert acknowledgements
-    assert base == after == 29, f"cockpit GET: {base} queries with 1 reading, {after} with 31"
+    # 28: the session with its patient, order, room and chair, then the people it names by id (ketaclinic.
+    # loading); two for the readings (the newest, and those before the dose or at HOLD or STOP), one for consent
+    # (the signed version, shown and read by the pre-checks line), one for the pre-dose overrides (shown, and read
+    # by the hold and the start blockers), four for the drug account (draws, pending waste, the stock on offer and
+    # the stores' rooms) and one for alert acknowledgements
+    assert base == after == 28, f"cockpit GET: {base} queries with 1 reading, {after} with 31"
 
 
 def test_vitals_row_saved_on_its_own_with_htmx(patient, staff, rooms, client_for):

@@ -34,9 +34,14 @@ def valid_consent(s: TreatmentSession) -> ConsentSignature | None:
             .order_by("-signed_at", "-pk").first())
 
 
-def consent_missing(s: TreatmentSession) -> str | None:
-    """What stops the dose for want of consent, in a nurse's words; None when the current version is signed."""
-    if valid_consent(s) is not None:
+#: "not read yet" for :func:`consent_missing` (None is a read that found no signature)
+UNREAD = object()
+
+
+def consent_missing(s: TreatmentSession, signature: ConsentSignature | None | object = UNREAD) -> str | None:
+    """What stops the dose for want of consent, in a nurse's words; None when the current version is signed
+    (``signature``: :func:`valid_consent`, when the caller has read it already)."""
+    if (valid_consent(s) if signature is UNREAD else signature) is not None:
         return None
     doc = current_consent(s.drug)
     if doc is None:

@@ -23,6 +23,7 @@ from ketaclinic.treatments import stock
 from ketaclinic.treatments.models import (
     Drug,
     Phase,
+    PredoseOverride,
     RemsForm,
     Route,
     SessionEvent,
@@ -271,16 +272,17 @@ def _lot_not_in_stock(s: TreatmentSession, account: stock.DrugAccount | None, lo
             + (f"Lots you can use: {', '.join(held)}." if held else "Receive stock under Controlled substances first."))
 
 
-def start_blockers(s: TreatmentSession, pre_rows: list[VitalsReading],
-                   missing: list[str] | None = None) -> list[str]:
-    """Why the dose may not start now (``missing``: :func:`precheck_missing` when the caller has it already)."""
+def start_blockers(s: TreatmentSession, pre_rows: list[VitalsReading], missing: list[str] | None = None,
+                   overrides: list[PredoseOverride] | None = None) -> list[str]:
+    """Why the dose may not start now (``missing``: :func:`precheck_missing`, ``overrides``: the session's pre-dose
+    overrides, when the caller has them already)."""
     problems = dosing_blockers(s) + (precheck_missing(s) if missing is None else missing)
     if not pre_rows:
         problems.append("No pre-dose vital signs recorded")
     elif not _has_bp(pre_rows[-1]):
         problems.append("The latest pre-dose reading has no blood pressure: record systolic and diastolic "
                         "before dosing")
-    held = predose_hold(s, pre_rows)
+    held = predose_hold(s, pre_rows, overrides)
     if held is not None:
         problems.append(f"Pre-dose vitals at {held.level_name.upper()}: a prescriber must override the reading "
                         f"{held.bp or ''} taken {timezone.localtime(held.taken_at):%H:%M} with a reason")

@@ -24,6 +24,7 @@ from ketaclinic.patients.services import (
     record_measurement,
 )
 from ketaclinic.treatments.models import (
+    ConsentSignature,
     Phase,
     PredoseOverride,
     Route,
@@ -42,7 +43,7 @@ from ketaclinic.treatments.services._common import (
     limits_for,
     use_case,
 )
-from ketaclinic.treatments.services.consent import consent_missing
+from ketaclinic.treatments.services.consent import UNREAD, consent_missing
 from ketaclinic.treatments.services.readiness import _refresh_readiness
 
 
@@ -172,7 +173,8 @@ def _weigh_in_history(actor: Actor, s: TreatmentSession, weight_kg: Decimal) -> 
         raise TreatmentError({"weight_kg": e.errors.get("weight") or next(iter(e.errors.values()))}) from None
 
 
-def precheck_missing(s: TreatmentSession) -> list[str]:
+def precheck_missing(s: TreatmentSession, consent: ConsentSignature | None | object = UNREAD) -> list[str]:
+    """The pre-checks not done yet, in a nurse's words (``consent``: :func:`valid_consent`, when read already)."""
     missing = []
     if not s.identity_confirmed:
         missing.append("Identity not checked")
@@ -180,8 +182,8 @@ def precheck_missing(s: TreatmentSession) -> list[str]:
         missing.append("Today's weight not recorded")
     if not s.fasting_confirmed:
         missing.append("Fasting not confirmed")
-    if (consent := consent_missing(s)) is not None:
-        missing.append(consent)
+    if (unsigned := consent_missing(s, consent)) is not None:
+        missing.append(unsigned)
     if rules.pregnancy_test_applies(s.patient.sex_at_birth) and not s.pregnancy_test:
         missing.append("Pregnancy test result not recorded")
     if s.pregnancy_test == "positive" and not s.predose_overrides.filter(kind=PredoseOverride.Kind.PREGNANCY).exists():
