@@ -155,7 +155,9 @@ def record(
     ``details`` is stored as JSON, a NUL in any of its strings shown as \u2400 (:func:`_jsonable`), so details may
     carry what a visitor typed."""
     action = AuditAction(action)
-    with transaction.atomic():
+    # Inside the change's transaction no savepoint is taken (two round trips on every write): an entry that fails
+    # rolls the whole change back, as it must; on its own, the entry is its own transaction.
+    with transaction.atomic(savepoint=False):
         head = lock_chain(AUDIT_CHAIN)
         entry = AuditEntry(
             seq=head.last_seq + 1,

@@ -74,7 +74,7 @@ def test_the_chart_shows_billing_the_balance(invoiced, client_for):
 
 
 WORKLIST_QUERIES = 16
-INVOICE_QUERIES = 15
+INVOICE_QUERIES = 13
 
 
 def test_the_worklist_answers_in_a_fixed_number_of_queries(invoiced, completed, patient, staff, rooms, client_for,

@@ -170,7 +170,7 @@ def test_chart_query_count_does_not_grow_with_history(client_for, patient, actor
     # +1: Appointments; +2: the care team and the staff it may add (a prescriber reads this chart); +1: whether the
     # patient has an active portal account (the secure-messages section offers writing only then); +1: the patient's
     # latest research consent decision
-    assert small == large == 29, f"chart page: {small} queries, {large} with two months of history"
+    assert small == large == 27, f"chart page: {small} queries, {large} with two months of history"
 
 
 def test_search_page_query_budget(client_for, make_patient):
@@ -180,4 +180,4 @@ def test_search_page_query_budget(client_for, make_patient):
     with CaptureQueriesContext(connection) as ctx:
         response = c.get(reverse("patients:search"), {"q": "mockridge"})
     assert response.status_code == 200
-    assert len(ctx.captured_queries) == 16  # 3 index-seek branches for a one-word name
+    assert len(ctx.captured_queries) == 14  # 3 index-seek branches for a one-word name

@@ -105,7 +105,7 @@ def test_trajectory_page_query_budget_is_constant_over_two_years_of_weekly_score
     c.get(reverse("measures:trajectory", args=[short.external_id]))  # warm up session/role caches
     n_short, _ = _count(c, reverse("measures:trajectory", args=[short.external_id]))
     n_long, response = _count(c, reverse("measures:trajectory", args=[long.external_id]))
-    assert n_short == n_long == 15, f"{n_short} queries for 4 weeks vs {n_long} for 2 years"
+    assert n_short == n_long == 13, f"{n_short} queries for 4 weeks vs {n_long} for 2 years"
     body = response.content.decode()
     assert body.count('class="point') == 208 and body.count("<tr data-total=") == 208
 
