@@ -32,8 +32,9 @@ def split(model: type[models.Model], related: Sequence[str], *, apart: type[mode
 
 def attach(objs: Iterable[models.Model], paths: Sequence[str]) -> None:
     """Read what the foreign keys at ``paths`` point to, for every object of ``objs``, in one query per target
-    model, and set each on its object (as ``select_related`` would have). The records a path passes through must
-    already be loaded (joined); a null key stays None."""
+    model, and set each on its object (as ``select_related`` would have: the base manager, the objects' own
+    database). The records a path passes through must already be loaded (joined) and the key columns not deferred,
+    or each object costs a query of its own; a null key stays None."""
     objs = [o for o in objs if o is not None]
     if not objs or not paths:
         return
@@ -55,7 +56,8 @@ def attach(objs: Iterable[models.Model], paths: Sequence[str]) -> None:
             if key is not None:
                 wanted[field.related_model].add(key)
             slots.append((parent, field, key))
-    found = {target: target._default_manager.in_bulk(keys) for target, keys in wanted.items()}
+    db = objs[0]._state.db
+    found = {target: target._base_manager.db_manager(db).in_bulk(keys) for target, keys in wanted.items()}
     for parent, field, key in slots:
         field.set_cached_value(parent, found[field.related_model].get(key) if key is not None else None)
 

@@ -156,7 +156,8 @@ def record(
     carry what a visitor typed."""
     action = AuditAction(action)
     # Inside the change's transaction no savepoint is taken (two round trips on every write): an entry that fails
-    # rolls the whole change back, as it must; on its own, the entry is its own transaction.
+    # rolls the whole change back, as it must; on its own, the entry is its own transaction. A caller that catches
+    # an error raised in here and carries on must wrap the call in its own transaction.atomic().
     with transaction.atomic(savepoint=False):
         head = lock_chain(AUDIT_CHAIN)
         entry = AuditEntry(

@@ -11,6 +11,7 @@ import functools
 import logging
 from datetime import date, datetime, time, timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
 from django.db.models import Prefetch, Q
@@ -442,10 +443,15 @@ def cockpit_context(request, s: TreatmentSession, *, every_reading: bool = False
     return ctx
 
 
-@functools.cache
 def cadss_grid() -> str:
     """The CADSS form's 23 item selects: the same on every cockpit, so rendered once per process (276 of the
-    page's 900 values were these, each through the template engine's number formatting)."""
+    page's 900 values were these, each through the template engine's number formatting); with DEBUG on, every
+    time, so an edited template shows."""
+    return _render_cadss_grid() if not settings.DEBUG else _render_cadss_grid.__wrapped__()
+
+
+@functools.cache
+def _render_cadss_grid() -> str:
     return render_to_string("treatments/_cadss_grid.html", {"cadss": SCALES["cadss"]})
 
 
