@@ -40,9 +40,9 @@ def attach(objs: Iterable[models.Model], paths: Sequence[str]) -> None:
         return
     model = type(objs[0])
     wanted: dict[type[models.Model], set] = defaultdict(set)
-    slots = []  # (parent object, field, target model)
+    slots = []  # (parent object, field, key)
     for path in paths:
-        parent_path, _, name = path.rpartition("__")
+        parent_path = path.rpartition("__")[0]
         field = _field(model, path)
         for o in objs:
             parent = o

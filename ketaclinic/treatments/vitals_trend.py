@@ -55,8 +55,7 @@ def build(rows: list, baseline, limits: dict, now: datetime, *, before_dose: boo
         points = [(x(r.taken_at), _y(panel, getattr(r, field))) for r in rows if getattr(r, field) is not None]
         if points:
             shift = -3 if css == "heart" else 0  # the heart rate's square is drawn from its corner
-            series.append({"css": css, "label": label, "points": points, "field": field, "range": RANGE[panel],
-                           "panel_top": TOP[panel][0], "panel_bottom": TOP[panel][1],
+            series.append({"css": css, "label": label, "points": points, "field": field,
                            "lo": _n(RANGE[panel][0]), "hi": _n(RANGE[panel][1]), "top": _n(TOP[panel][0]),
                            "bottom": _n(TOP[panel][1]), "marks": [(_n(a + shift), _n(b + shift)) for a, b in points],
                            "line": " ".join(f"{a},{b}" for a, b in points)})
@@ -65,29 +64,26 @@ def build(rows: list, baseline, limits: dict, now: datetime, *, before_dose: boo
         value = limits.get(key)
         if value is not None and RANGE[panel][0] <= float(value) <= RANGE[panel][1]:
             # labels alternate between the right edge and the middle, so two close limits do not overprint
-            y = _y(panel, value)
-            limit_lines.append({"y": y, "ys": _n(y), "label": f"{label} {value}", "panel": panel,
+            limit_lines.append({"ys": _n(_y(panel, value)), "label": f"{label} {value}",
                                 "lx": _n(RIGHT - 2 if len(limit_lines) % 2 == 0 else (LEFT + RIGHT) // 2)})
     base_lines = []
     if baseline is not None:
         for field, label in (("systolic_mmHg", "baseline systolic"), ("diastolic_mmHg", "baseline diastolic")):
             value = getattr(baseline, field)
             if value is not None:
-                y = _y("bp", value)
-                base_lines.append({"y": y, "ys": _n(y), "label": f"{label} {value}"})
+                base_lines.append({"ys": _n(_y("bp", value)), "label": f"{label} {value}"})
     step = 15 if span <= 2 * 3600 else 30 if span <= 4 * 3600 else 60
     first = t0.replace(second=0, microsecond=0) + timedelta(minutes=(-t0.minute) % step)
     ticks, at = [], first
     while at <= t1:
-        ticks.append({"x": x(at), "xs": _n(x(at)), "at": at})
+        ticks.append({"xs": _n(x(at)), "at": at})
         at += timedelta(minutes=step)
-    yticks = [{"y": _y("bp", v), "ys": _n(_y("bp", v)), "v": str(v)} for v in (60, 100, 140, 180, 220)] + \
-             [{"y": _y("spo2", v), "ys": _n(_y("spo2", v)), "v": str(v)} for v in (80, 90, 100)]
+    yticks = [{"ys": _n(_y("bp", v)), "v": str(v)} for v in (60, 100, 140, 180, 220)] + \
+             [{"ys": _n(_y("spo2", v)), "v": str(v)} for v in (80, 90, 100)]
     # the drawing's fixed numbers, as the SVG reads them
     svg = {"w": _n(W), "h": _n(H), "left": _n(LEFT), "right": _n(RIGHT), "bp_top": _n(TOP["bp"][0]),
            "spo2_top": _n(TOP["spo2"][0]), "spo2_bottom": _n(TOP["spo2"][1]), "tick_label_x": _n(LEFT - 4),
            "tick_label_y": _n(H - 8), "name_x": _n(LEFT + 4), "bp_name_y": _n(TOP["bp"][0] + 12),
            "spo2_name_y": _n(TOP["spo2"][0] + 12)}
-    return {"w": W, "h": H, "left": LEFT, "right": RIGHT, "top": TOP, "series": series, "limits": limit_lines,
-            "baselines": base_lines, "ticks": ticks, "yticks": yticks, "t0": t0, "t1": t1, "count": len(rows),
-            "bp_bottom": TOP["bp"][1], "spo2_top": TOP["spo2"][0], "spo2_bottom": TOP["spo2"][1], "svg": svg}
+    return {"series": series, "limits": limit_lines, "baselines": base_lines, "ticks": ticks, "yticks": yticks,
+            "t0": t0, "t1": t1, "count": len(rows), "svg": svg}
