@@ -77,7 +77,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 #: The fixtures that build one world for all the tests of a module (see :func:`rolled_back_world`).
-MODULE_WORLDS = ("rolled_back_world", "clinic_world")
+MODULE_WORLDS = ("rolled_back_world", "clinic_world", "demo_world")
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -4,10 +4,7 @@ downloads in the portal, all through the services and synthetic."""
 
 from __future__ import annotations
 
-from io import StringIO
-
 import pytest
-from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
@@ -16,7 +13,7 @@ from ketaclinic.billing import services
 from ketaclinic.billing.models import Estimate, Invoice, PackageOffer, Payment, PriceVersion
 from ketaclinic.clinic.models import Clinic
 from ketaclinic.portal.models import PatientAccount
-from tests.conftest import rolled_back_world
+from tests.demo_world import demo_world
 from tests.pdfread import pdf_text
 
 pytestmark = pytest.mark.django_db
@@ -24,8 +21,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(scope="module")
 def demo(django_db_setup, django_db_blocker) -> Clinic:
-    with rolled_back_world(django_db_blocker):
-        call_command("seed_demo", patients=12, stdout=StringIO())
+    with demo_world(django_db_blocker, patients=12):
         yield Clinic.objects.get(is_demo=True)
 
 

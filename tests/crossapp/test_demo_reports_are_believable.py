@@ -8,15 +8,12 @@ The demo is loaded once for the module (``demo``, rolled back when the module en
 from __future__ import annotations
 
 from decimal import Decimal
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
 
-from ketaclinic.clinic.models import Clinic
 from ketaclinic.reports.base import ReportFilters
 from ketaclinic.reports.registry import REPORTS
-from tests.conftest import rolled_back_world
+from tests.demo_world import demo_world
 
 pytestmark = pytest.mark.django_db
 
@@ -24,9 +21,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(scope="module")
 def reports(django_db_setup, django_db_blocker) -> dict:
     """The four reports, unfiltered, over the demo clinic with 12 patients (loaded once for the module)."""
-    with rolled_back_world(django_db_blocker):
-        assert not Clinic.objects.exists()
-        call_command("seed_demo", patients=12, stdout=StringIO())
+    with demo_world(django_db_blocker, patients=12):
         yield {slug: entry.build(ReportFilters()) for slug, entry in REPORTS.items()}
 
 

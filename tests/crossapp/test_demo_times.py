@@ -25,7 +25,7 @@ from ketaclinic.custody.models import LedgerEntry, Product, Supplier
 from ketaclinic.patients.models import Patient
 from ketaclinic.scheduling.services import hours_for
 from ketaclinic.treatments.models import TreatmentSession
-from tests.conftest import rolled_back_world
+from tests.demo_world import demo_world
 
 pytestmark = pytest.mark.django_db
 
@@ -39,11 +39,8 @@ class Demo:
 @pytest.fixture(scope="module")
 def demo(django_db_setup, django_db_blocker) -> Demo:
     """The demo clinic with 12 patients, loaded by the command once for the module (on an empty database)."""
-    with rolled_back_world(django_db_blocker):
-        assert not Clinic.objects.exists()
-        out = StringIO()
-        call_command("seed_demo", patients=12, stdout=out)
-        yield Demo(clinic=Clinic.objects.get(is_demo=True), output=out.getvalue())
+    with demo_world(django_db_blocker, patients=12) as output:
+        yield Demo(clinic=Clinic.objects.get(is_demo=True), output=output)
 
 
 @pytest.fixture

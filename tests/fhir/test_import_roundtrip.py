@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
 from django.test import override_settings
 
 from ketaclinic.clinic.models import Clinic
@@ -17,7 +15,7 @@ from ketaclinic.fhir.models import ExportJob
 from ketaclinic.fhir.tasks import run_export_job
 from ketaclinic.measures.models import Administration
 from ketaclinic.patients.models import BodyMeasurement, Diagnosis, Patient
-from tests.conftest import rolled_back_world
+from tests.demo_world import demo_world
 from tests.fhir.conftest import bearer
 
 TYPES = "Patient,Condition,Observation,QuestionnaireResponse"
@@ -26,8 +24,7 @@ CREATE = "system/Patient.c system/Condition.c system/Observation.c system/Questi
 
 @pytest.fixture(scope="module")
 def demo(django_db_setup, django_db_blocker):
-    with rolled_back_world(django_db_blocker):
-        call_command("seed_demo", patients=12, stdout=StringIO())
+    with demo_world(django_db_blocker, patients=12):
         yield Clinic.objects.get(is_demo=True)
 
 

@@ -7,21 +7,18 @@ from __future__ import annotations
 import importlib
 import json
 from collections import Counter
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
 
 from ketaclinic.clinic.models import Clinic
 from ketaclinic.fhir import validate
 from ketaclinic.fhir.registry import TYPES
-from tests.conftest import rolled_back_world
+from tests.demo_world import demo_world
 
 
 @pytest.fixture(scope="module")
 def demo(django_db_setup, django_db_blocker):
-    with rolled_back_world(django_db_blocker):
-        call_command("seed_demo", patients=12, stdout=StringIO())
+    with demo_world(django_db_blocker, patients=12):
         yield Clinic.objects.get(is_demo=True)
 
 

@@ -3,27 +3,22 @@ messages, one with a PDF attachment, with read receipts set, all through the ser
 
 from __future__ import annotations
 
-from io import StringIO
-
 import pytest
-from django.core.management import call_command
-from django.test import Client, override_settings
+from django.test import Client
 from django.urls import reverse
 
 from ketaclinic.audit.services import verify_chain
 from ketaclinic.clinic.models import Clinic
 from ketaclinic.messaging.models import Attachment, Message, Thread
 from ketaclinic.portal.services import SESSION_VERIFIED
-from tests.conftest import rolled_back_world
+from tests.demo_world import demo_world
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("demo-attachments")
-    with override_settings(MESSAGE_ATTACHMENT_DIR=folder), rolled_back_world(django_db_blocker):
-        call_command("seed_demo", patients=12, stdout=StringIO())
+def demo(django_db_setup, django_db_blocker):
+    with demo_world(django_db_blocker, patients=12):  # its attachments in a folder of its own
         yield Clinic.objects.get(is_demo=True)
 
 

@@ -5,25 +5,20 @@ session its exposure in the chart; a cancelled one says that no dose was given. 
 
 from __future__ import annotations
 
-from io import StringIO
-
 import pytest
-from django.core.management import call_command
 
 from ketaclinic.clinic.models import Clinic
 from ketaclinic.patients.models import Patient
 from ketaclinic.treatments import predictions
 from ketaclinic.treatments.models import TreatmentSession
-from tests.conftest import rolled_back_world
+from tests.demo_world import demo_world
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(scope="module")
 def demo(django_db_setup, django_db_blocker) -> Clinic:
-    with rolled_back_world(django_db_blocker):
-        assert not Clinic.objects.exists()
-        call_command("seed_demo", patients=20, stdout=StringIO())
+    with demo_world(django_db_blocker, patients=20):
         yield Clinic.objects.get(is_demo=True)
 
 
