@@ -10,7 +10,9 @@ import unicodedata
 from functools import cache
 from pathlib import Path
 
+from fontTools.ttLib import TTFont
 from fpdf import FPDF
+from fpdf.fonts import SubsetMap, TTFFont
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 FAMILY = "DejaVu"
@@ -25,9 +27,39 @@ _REMOVED = frozenset({"Cc", "Cf"})
 
 
 def use_unicode_font(pdf: FPDF) -> None:
-    """Register DejaVu Sans (regular and bold) with ``pdf`` as family ``FAMILY``; once per document."""
-    for style, filename in _FACES.items():
-        pdf.add_font(FAMILY, style, FONT_DIR / filename)
+    """Register DejaVu Sans (regular and bold) with ``pdf`` as family ``FAMILY``; once per document.
+
+    ``FPDF.add_font`` reads every glyph's width and id from the font file, about 50 ms a face, for every
+    document. Those tables are read once per process here (:func:`_face`); each document gets its own copy of the
+    font with the tables shared, and its own lazily opened font file, which fpdf2 cuts down in place to the
+    glyphs the document used when it writes the PDF (so no two documents share what is cut)."""
+    for style in _FACES:
+        template = _face(style)
+        font = TTFFont.__new__(TTFFont)
+        for slot in TTFFont.__slots__:  # what the template read: the name, metrics, widths, glyph ids, cmap
+            if hasattr(template, slot):
+                setattr(font, slot, getattr(template, slot))
+        font.i = len(pdf.fonts) + 1  # as add_font numbers it
+        font.ttfont = _open(template.ttffile)
+        font.cw = template.cw.copy()  # a defaultdict: a width looked up for a missing character is stored
+        font.missing_glyphs = []
+        font.biggest_size_pt = 0
+        font.subset = SubsetMap(font)
+        pdf.fonts[font.fontkey] = font
+
+
+def _open(path: Path) -> TTFont:
+    return TTFont(path, recalcTimestamp=False, lazy=True)  # as TTFFont opens it
+
+
+@cache
+def _face(style: str) -> TTFFont:
+    """The face of ``style`` as ``add_font`` reads it, once per process."""
+    reader = FPDF()
+    reader.add_font(FAMILY, style, FONT_DIR / _FACES[style])
+    font = reader.fonts[f"{FAMILY.lower()}{style}"]
+    assert isinstance(font, TTFFont) and font.color_font is None and not font.is_compressed
+    return font
 
 
 @cache
@@ -37,8 +69,6 @@ def _drawable() -> frozenset[int]:
     Right-to-left letters (Hebrew, Arabic: bidi class R or AL) are left out although the font has glyphs for
     them: without text shaping (uharfbuzz) fpdf2 draws them left to right and unjoined, which would print a
     different name rather than a visibly missing one."""
-    from fontTools.ttLib import TTFont
-
     covered: frozenset[int] | None = None
     for filename in _FACES.values():
         cmap = frozenset(TTFont(FONT_DIR / filename, lazy=True).getBestCmap())

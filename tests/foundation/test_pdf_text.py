@@ -44,3 +44,19 @@ def test_a_page_drawn_with_the_font_reads_back_every_name():
     text = read_back(pdf.output())
     assert text.count(" · ".join(NAMES)) == 2
     assert "?" not in text and MISSING not in text
+
+
+def test_documents_drawn_one_after_another_each_embed_their_own_glyphs():
+    """The font's tables are read once per process and shared; each document still embeds the glyphs it drew,
+    and a document drawn after another reads back whole."""
+    outputs = []
+    for name in (*NAMES, "Ørsted Ærø"):
+        pdf = FPDF()
+        use_unicode_font(pdf)
+        pdf.add_page()
+        pdf.set_font(FAMILY, "B", 11)
+        pdf.cell(text=pdf_text(name))
+        outputs.append((name, bytes(pdf.output())))
+    for name, data in outputs:
+        assert read_back(data).strip() == name
+    assert max(len(data) for _, data in outputs) < 40_000  # each a subset of what it drew, not the 700 kB face
