@@ -96,7 +96,11 @@ def _dump(connection, table: str) -> bytes | list[str]:
     name = connection.ops.quote_name(table)
     connection.ensure_connection()
     if connection.vendor == "postgresql":
-        with connection.connection.cursor() as cursor, cursor.copy(f"COPY {name} TO STDOUT") as copy:
+        with connection.cursor() as cursor:
+            key = connection.introspection.get_primary_key_columns(cursor, table) or []
+        order = ", ".join(connection.ops.quote_name(c) for c in key) or "1"  # in key order, as SQLite's rowid
+        with connection.connection.cursor() as cursor, \
+                cursor.copy(f"COPY (SELECT * FROM {name} ORDER BY {order}) TO STDOUT") as copy:
             return b"".join(bytes(block) for block in copy)
     raw = connection.connection  # the driver's own connection: no converters, no parameter formatting
     columns = [row[1] for row in raw.execute(f"PRAGMA table_info({name})")]
