@@ -66,10 +66,9 @@ class _RecordPdf(FPDF):
         """A label and its value side by side, kept on one page; the row is as tall as the taller of the two."""
         label, value = pdf_text(label), pdf_text(value)
         self.set_font(FAMILY, "B", 9)
-        label_lines = len(self.multi_cell(LABEL_WIDTH - 2, 5, label, align="L", dry_run=True, output="LINES"))
+        label_lines = self._lines(LABEL_WIDTH - 2, label)
         self.set_font(FAMILY, "", 9)
-        value_lines = len(self.multi_cell(self.epw - LABEL_WIDTH, 5, value, align="L", dry_run=True,
-                                          output="LINES"))
+        value_lines = self._lines(self.epw - LABEL_WIDTH, value)
         height = 5 * max(label_lines, value_lines, 1)
         if height > (self.page_break_trigger - self.t_margin) / 2:  # a long text: the label over it, run on
             self.para(label, bold=True)
@@ -84,6 +83,13 @@ class _RecordPdf(FPDF):
         self.set_font(FAMILY, "", 9)
         self.multi_cell(self.epw - LABEL_WIDTH, 5, value, align="L", new_x="LMARGIN", new_y="NEXT")
         self.set_xy(self.l_margin, y + height)
+
+    def _lines(self, width: float, text: str) -> int:
+        """How many lines ``text`` takes in a cell ``width`` wide, in the current font: one when it plainly fits
+        (most labels and values; measuring the string is cheap), else what laying it out says."""
+        if "\n" not in text and self.get_string_width(text) < width - 2 * self.c_margin - 1:
+            return 1
+        return len(self.multi_cell(width, 5, text, align="L", dry_run=True, output="LINES"))
 
     def para(self, text: str, bold: bool = False) -> None:
         self.set_font(FAMILY, "B" if bold else "", 9)
