@@ -23,6 +23,11 @@ from django.db.models import QuerySet
 #: A dosing session, as the provider returns it (a ``treatments.TreatmentSession``).
 Session = Any
 
+#: What places a session in the patient's course (when it was dosed, of which order, in what state): enough for
+#: ``is_upcoming``, ``is_called_off`` and ``dose_given``, for reading many sessions without their other columns.
+TIMELINE = ("order_id", "status", "scheduled_start", "dose_started_at", "dose_ended_at", "discharged_at",
+            "transferred_at")
+
 
 class SessionProvider(Protocol):
     def scheduled_since(self, patient, since: datetime) -> QuerySet:

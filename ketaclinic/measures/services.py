@@ -380,7 +380,7 @@ def induction_end(patient: Patient, tz) -> date | None:
     first_order = dosing_sessions.first_order_id(patient)
     if first_order is None:
         return None
-    sessions = list(dosing_sessions.not_called_off(patient))
+    sessions = list(dosing_sessions.not_called_off(patient).only(*dosing_sessions.TIMELINE))
     of_first = [s for s in sessions if s.order_id == first_order]
     dosed_first = [s for s in of_first if dosing_sessions.dose_given(s)]
     if not dosed_first or len(dosed_first) < len(of_first):

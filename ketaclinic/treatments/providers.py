@@ -29,10 +29,9 @@ class TreatmentSessions:
         return TreatmentSession.objects.filter(patient=patient).exclude(status__in=CALLED_OFF)
 
     def first_order_id(self, patient) -> int | None:
-        first = TreatmentOrder.objects.filter(patient=patient).exclude(
+        return TreatmentOrder.objects.filter(patient=patient).exclude(
             status__in=[TreatmentOrder.Status.ENTERED_IN_ERROR, TreatmentOrder.Status.DRAFT]
-        ).order_by("created_at").first()
-        return first.pk if first is not None else None
+        ).order_by("created_at").values_list("pk", flat=True).first()
 
     def is_upcoming(self, session: TreatmentSession) -> bool:
         return session.status in UPCOMING
