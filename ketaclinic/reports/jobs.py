@@ -36,6 +36,10 @@ from ketaclinic.reports.forms import filters_from_params, filters_to_params
 from ketaclinic.reports.models import ReportJob
 
 KEEP_DAYS = 7
+#: A job still "running" this many hours after a worker took it is taken for dead (the worker was killed or the
+#: machine stopped; a worker that fails normally marks its job failed itself). Operational, not clinical: the
+#: longest export measured, the research export of a million sessions, takes minutes (bench/reports.py).
+RUNNING_HOURS = 24
 
 
 class JobError(Exception):
@@ -171,10 +175,24 @@ def open_download(*, actor: Actor, job: ReportJob, now: datetime | None = None) 
     return path
 
 
+def running_for() -> timedelta:
+    return timedelta(hours=float(getattr(settings, "REPORT_JOB_RUNNING_HOURS", None) or RUNNING_HOURS))
+
+
 def prune_jobs(now: datetime | None = None) -> int:
     """Delete the files of jobs finished before the keep time (the job turns ``expired``), and folders no live job
-    owns. Returns how many jobs expired."""
+    owns. A job left "running" by a worker that was killed (``REPORT_JOB_RUNNING_HOURS`` after it was taken) turns
+    ``failed``, and the research export's patient set it left behind (``ResearchExportMember`` rows, which its own
+    ``finally`` could not delete) goes with it. Returns how many jobs expired."""
+    from ketaclinic.reports.models import ResearchExportMember
+
     now = now or timezone.now()
+    ReportJob.objects.filter(status=ReportJob.Status.RUNNING, started_at__lte=now - running_for()).update(
+        status=ReportJob.Status.FAILED, finished_at=now,
+        error="The worker stopped before the file was written (it was still running after "
+              f"{running_for().total_seconds() / 3600:g} hours). Ask for the file again.")
+    ResearchExportMember.objects.filter(run__in=ReportJob.objects.filter(
+        kind=ReportJob.Kind.RESEARCH_EXPORT).exclude(status=ReportJob.Status.RUNNING).values("external_id")).delete()
     stale = ReportJob.objects.filter(status=ReportJob.Status.COMPLETE, finished_at__lte=now - keep_for())
     pruned = 0
     for job in stale.only("pk", "external_id"):
@@ -201,7 +219,7 @@ def run_job(job_id: int) -> str:
     if job.status != ReportJob.Status.QUEUED:
         return job.status
     if not ReportJob.objects.filter(pk=job.pk, status=ReportJob.Status.QUEUED).update(
-            status=ReportJob.Status.RUNNING):
+            status=ReportJob.Status.RUNNING, started_at=timezone.now()):
         return ReportJob.objects.get(pk=job.pk).status
     prune_jobs()
     folder = job_dir(job)
@@ -242,7 +260,7 @@ def _write(path: Path, writer) -> dict:
 def _research(job: ReportJob, out) -> dict:
     from ketaclinic.reports.research import write_export
 
-    return write_export(job.clinic, out, _progress(job.pk))
+    return write_export(job.clinic, out, _progress(job.pk), run=job.external_id)
 
 
 def _cell(value) -> str:

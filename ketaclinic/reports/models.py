@@ -76,6 +76,7 @@ class ReportJob(PublicId):
     error = models.TextField(blank=True)
     summary = models.JSONField(default=dict, blank=True, help_text="What the file holds (counts only)")
     created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True, help_text="When a worker took the job")
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -454,7 +454,8 @@ def happened_sessions(now: datetime):
         Q(dose_started_at__lte=now) | Q(dose_started_at__isnull=True, scheduled_start__lte=now))
 
 
-def write_export(clinic, out: IO[bytes], progress: Callable[[int, int], None] = lambda done, total: None) -> dict:
+def write_export(clinic, out: IO[bytes], progress: Callable[[int, int], None] = lambda done, total: None, *,
+                 run: uuid.UUID | None = None) -> dict:
     """Write the export of ``clinic`` as a ZIP into ``out``; returns what it holds (counts only, no identifier)."""
     lo, hi = shift_range()
     threshold = suppress_below()
@@ -485,7 +486,7 @@ def write_export(clinic, out: IO[bytes], progress: Callable[[int, int], None] = 
         members[pk] = (rid, shift)
         records.append([group, band, sex or "", route if dosed else "", rid])
     generalised_fields = generalise(records, threshold, blankable=(0, 1, 2), fields=(0, 1, 2, 3))
-    run = uuid.uuid4()
+    run = run or uuid.uuid4()  # the job's public id: a killed job's rows are found by it (jobs.prune_jobs)
     by_rid = sorted(members.items(), key=lambda item: item[1][0])
     ResearchExportMember.objects.bulk_create(
         [ResearchExportMember(run=run, patient_id=pk, rank=n) for n, (pk, _) in enumerate(by_rid)], batch_size=CHUNK)
