@@ -32,6 +32,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import FileResponse, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -68,15 +69,42 @@ def keep_for() -> timedelta:
     return timedelta(hours=float(getattr(settings, "FHIR_EXPORT_KEEP_HOURS", None) or KEEP_HOURS))
 
 
+#: A running export that has reported no progress for this many hours is taken for dead (its worker was killed or
+#: the machine stopped; a worker that fails normally marks its job failed itself). It reports progress at every
+#: type and every PROGRESS_EVERY resources. Operational, not clinical.
+STALLED_HOURS = 1
+
+
+def stalled_after() -> timedelta:
+    return timedelta(hours=float(getattr(settings, "FHIR_EXPORT_STALLED_HOURS", None) or STALLED_HOURS))
+
+
 def expires_at(job: ExportJob) -> datetime | None:
     """When a completed job's files are deleted."""
     return job.finished_at + keep_for() if job.finished_at else None
 
 
+def fail_stalled(jobs: QuerySet, now: datetime) -> int:
+    """Turn ``failed`` each running job of ``jobs`` whose worker reported no progress for
+    ``FHIR_EXPORT_STALLED_HOURS``; returns how many."""
+    return jobs.filter(status=ExportJob.Status.RUNNING, progress_at__lte=now - stalled_after()).update(
+        status=ExportJob.Status.FAILED, finished_at=now,
+        error=f"The export stopped: its worker reported no progress for {_hours(stalled_after())} (it was stopped "
+              "or the machine restarted). Start the export again.")
+
+
+def _hours(span: timedelta) -> str:
+    hours = span.total_seconds() / 3600
+    return f"{hours:g} hour" + ("" if hours == 1 else "s")
+
+
 def prune_exports(now: datetime | None = None) -> int:
     """Delete the files of completed jobs older than the keep time (the job turns ``expired``); returns how many
-    jobs were pruned. Folders of jobs that no longer exist or are not running are removed too."""
+    jobs were pruned. A running job whose worker reported no progress for ``FHIR_EXPORT_STALLED_HOURS`` turns
+    ``failed`` (its worker was killed: the status URL then answers with the error instead of "in progress" for
+    ever). Folders of jobs that no longer exist or are not running are removed too."""
     now = now or timezone.now()
+    fail_stalled(ExportJob.objects.all(), now)
     stale = ExportJob.objects.filter(status=ExportJob.Status.COMPLETE, finished_at__lte=now - keep_for())
     pruned = 0
     for job in stale.only("pk", "external_id"):
@@ -241,7 +269,7 @@ def run_export(job_id: int) -> str:
         return job.status
     # the claim: of two deliveries (or workers) racing for one job, only the one whose update moved it runs it
     if not ExportJob.objects.filter(pk=job.pk, status=ExportJob.Status.QUEUED).update(
-            status=ExportJob.Status.RUNNING, progress="starting"):
+            status=ExportJob.Status.RUNNING, progress="starting", progress_at=timezone.now()):
         return ExportJob.objects.get(pk=job.pk).status
     prune_exports()
     folder = job_dir(job)
@@ -290,7 +318,8 @@ def fhir_base(request_url: str) -> str:
 
 
 def _still_running(job: ExportJob, progress: str) -> None:
-    if not ExportJob.objects.filter(pk=job.pk, status=ExportJob.Status.RUNNING).update(progress=progress[:200]):
+    if not ExportJob.objects.filter(pk=job.pk, status=ExportJob.Status.RUNNING).update(progress=progress[:200],
+                                                                                      progress_at=timezone.now()):
         raise Cancelled
 
 
@@ -387,6 +416,8 @@ def export_status(request, job):
     if request.method == "DELETE":
         cancel_export(grant=grant, job=job, client_ip=client_ip(request))
         return HttpResponse(status=202)
+    if job.status == ExportJob.Status.RUNNING and fail_stalled(ExportJob.objects.filter(pk=job.pk), timezone.now()):
+        job.refresh_from_db(fields=["status"])  # its worker was killed: say so, not "in progress" for ever
     if job.status in (ExportJob.Status.QUEUED, ExportJob.Status.RUNNING):
         response = HttpResponse(status=202)
         response["X-Progress"] = job.progress or job.get_status_display()

@@ -99,6 +99,7 @@ class ExportJob(PublicId):
     request_url = models.TextField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     progress = models.CharField(max_length=200, blank=True)
+    progress_at = models.DateTimeField(null=True, blank=True, help_text="When the worker last reported progress")
     created_at = models.DateTimeField(default=timezone.now)
     transaction_time = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -179,6 +179,11 @@ def running_for() -> timedelta:
     return timedelta(hours=float(getattr(settings, "REPORT_JOB_RUNNING_HOURS", None) or RUNNING_HOURS))
 
 
+def _hours(span: timedelta) -> str:
+    hours = span.total_seconds() / 3600
+    return f"{hours:g} hour" + ("" if hours == 1 else "s")
+
+
 def prune_jobs(now: datetime | None = None) -> int:
     """Delete the files of jobs finished before the keep time (the job turns ``expired``), and folders no live job
     owns. A job left "running" by a worker that was killed (``REPORT_JOB_RUNNING_HOURS`` after it was taken) turns
@@ -190,7 +195,7 @@ def prune_jobs(now: datetime | None = None) -> int:
     ReportJob.objects.filter(status=ReportJob.Status.RUNNING, started_at__lte=now - running_for()).update(
         status=ReportJob.Status.FAILED, finished_at=now,
         error="The worker stopped before the file was written (it was still running after "
-              f"{running_for().total_seconds() / 3600:g} hours). Ask for the file again.")
+              f"{_hours(running_for())}). Ask for the file again.")
     ResearchExportMember.objects.filter(run__in=ReportJob.objects.filter(
         kind=ReportJob.Kind.RESEARCH_EXPORT).exclude(status=ReportJob.Status.RUNNING).values("external_id")).delete()
     stale = ReportJob.objects.filter(status=ReportJob.Status.COMPLETE, finished_at__lte=now - keep_for())
