@@ -6,6 +6,7 @@ PDF as text: fpdf2 embeds only the glyphs a document uses, with a ToUnicode map.
 
 from __future__ import annotations
 
+import copy
 import unicodedata
 from functools import cache
 from pathlib import Path
@@ -35,12 +36,15 @@ def use_unicode_font(pdf: FPDF) -> None:
     glyphs the document used when it writes the PDF (so no two documents share what is cut)."""
     for style in _FACES:
         template = _face(style)
+        if template.fontkey in pdf.fonts:
+            raise ValueError(f"{FAMILY} {style or 'regular'} is already registered with this document")
         font = TTFFont.__new__(TTFFont)
         for slot in TTFFont.__slots__:  # what the template read: the name, metrics, widths, glyph ids, cmap
             if hasattr(template, slot):
                 setattr(font, slot, getattr(template, slot))
         font.i = len(pdf.fonts) + 1  # as add_font numbers it
         font.ttfont = _open(template.ttffile)
+        font.desc = copy.copy(template.desc)  # fpdf2 writes the document's object numbers onto it at output
         font.cw = template.cw.copy()  # a defaultdict: a width looked up for a missing character is stored
         font.missing_glyphs = []
         font.biggest_size_pt = 0

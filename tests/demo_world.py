@@ -10,12 +10,15 @@ command wrote it. The command's output and the message attachments it stored (in
 come with them.
 
 Only tables the migrations left empty are copied; if the command ever changes a row the migrations wrote, the copy
-is refused (and each module seeds its own, as before), so a copy never holds less than the command did.
+is refused (and each module seeds its own, as before), so a copy never holds less than the command did; nor is a
+copy written over rows the migrations wrote that differ from those it was taken over.
 ``KETACLINIC_TEST_DEMO_COPY=0`` seeds afresh for every module."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,7 +33,7 @@ from tests.conftest import rolled_back_world
 class _Copy:
     output: str  # what the command printed
     tables: dict[str, bytes | list[str]]  # per table: PostgreSQL COPY text, or SQLite INSERT statements
-    untouched: frozenset[str]  # the tables the migrations filled, which the command left as they were
+    before: dict[str, bytes | list[str]]  # the tables the migrations filled, which the command left as they were
 
 
 _COPIES: dict[int, _Copy | None] = {}  # per number of patients; None: the command changed a row it may not copy
@@ -46,22 +49,29 @@ def demo_world(django_db_blocker, *, patients: int = 12) -> Iterator[str]:
     from django.db import connection
     from django.test import override_settings
 
-    folder = _FOLDERS.setdefault(patients, Path(tempfile.mkdtemp(prefix=f"ketaclinic-test-demo-{patients}-")))
+    if patients not in _FOLDERS:
+        _FOLDERS[patients] = Path(tempfile.mkdtemp(prefix=f"ketaclinic-test-demo-{patients}-"))
+        atexit.register(shutil.rmtree, _FOLDERS[patients], ignore_errors=True)
+    folder = _FOLDERS[patients]
     with override_settings(MESSAGE_ATTACHMENT_DIR=folder), rolled_back_world(django_db_blocker):
         from ketaclinic.clinic.models import Clinic
 
         assert not Clinic.objects.exists(), "the demo clinic is loaded into an empty database"
         copy = _COPIES.get(patients)
-        if copy is not None and os.environ.get("KETACLINIC_TEST_DEMO_COPY", "1") != "0":
+        before = _filled_tables(connection)
+        if copy is not None and copy_on() and before == copy.before:  # what it refers to is as it was
             _write(connection, copy)
             yield copy.output
             return
-        before = _filled_tables(connection)
         out = StringIO()
         call_command("seed_demo", patients=patients, stdout=out)
         if patients not in _COPIES:
             _COPIES[patients] = _read(connection, before, out.getvalue())
         yield out.getvalue()
+
+
+def copy_on() -> bool:
+    return os.environ.get("KETACLINIC_TEST_DEMO_COPY", "1") != "0"
 
 
 def _tables(connection) -> list[str]:
@@ -89,7 +99,7 @@ def _read(connection, before: dict, output: str) -> _Copy | None:
             continue
         if dumped:
             tables[table] = dumped
-    return _Copy(output=output, tables=tables, untouched=frozenset(before))
+    return _Copy(output=output, tables=tables, before=before)
 
 
 def _dump(connection, table: str) -> bytes | list[str]:

@@ -33,6 +33,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
+from django.db.models.functions import Coalesce
 from django.http import FileResponse, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -87,7 +88,9 @@ def expires_at(job: ExportJob) -> datetime | None:
 def fail_stalled(jobs: QuerySet, now: datetime) -> int:
     """Turn ``failed`` each running job of ``jobs`` whose worker reported no progress for
     ``FHIR_EXPORT_STALLED_HOURS``; returns how many."""
-    return jobs.filter(status=ExportJob.Status.RUNNING, progress_at__lte=now - stalled_after()).update(
+    # an export taken before progress_at existed counts from when it was asked for
+    return jobs.filter(status=ExportJob.Status.RUNNING).alias(heard=Coalesce("progress_at", "created_at")).filter(
+        heard__lte=now - stalled_after()).update(
         status=ExportJob.Status.FAILED, finished_at=now,
         error=f"The export stopped: its worker reported no progress for {_hours(stalled_after())} (it was stopped "
               "or the machine restarted). Start the export again.")

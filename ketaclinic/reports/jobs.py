@@ -26,6 +26,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from ketaclinic.audit.actions import AuditAction
@@ -192,12 +193,16 @@ def prune_jobs(now: datetime | None = None) -> int:
     from ketaclinic.reports.models import ResearchExportMember
 
     now = now or timezone.now()
-    ReportJob.objects.filter(status=ReportJob.Status.RUNNING, started_at__lte=now - running_for()).update(
+    # a job taken before started_at existed counts from when it was asked for
+    ReportJob.objects.filter(status=ReportJob.Status.RUNNING).alias(
+        taken=Coalesce("started_at", "created_at")).filter(taken__lte=now - running_for()).update(
         status=ReportJob.Status.FAILED, finished_at=now,
         error="The worker stopped before the file was written (it was still running after "
               f"{_hours(running_for())}). Ask for the file again.")
-    ResearchExportMember.objects.filter(run__in=ReportJob.objects.filter(
-        kind=ReportJob.Kind.RESEARCH_EXPORT).exclude(status=ReportJob.Status.RUNNING).values("external_id")).delete()
+    # every patient set but those of the research exports being written now (a killed one's, and those written
+    # under a random id before the sets were keyed by the job)
+    ResearchExportMember.objects.exclude(run__in=ReportJob.objects.filter(
+        kind=ReportJob.Kind.RESEARCH_EXPORT, status=ReportJob.Status.RUNNING).values("external_id")).delete()
     stale = ReportJob.objects.filter(status=ReportJob.Status.COMPLETE, finished_at__lte=now - keep_for())
     pruned = 0
     for job in stale.only("pk", "external_id"):
@@ -244,8 +249,12 @@ def run_job(job_id: int) -> str:
         shutil.rmtree(folder, ignore_errors=True)
         raise
     with transaction.atomic():
-        ReportJob.objects.filter(pk=job.pk).update(status=ReportJob.Status.COMPLETE, file_name=name,
-                                                   summary=summary, finished_at=timezone.now())
+        if not ReportJob.objects.filter(pk=job.pk, status=ReportJob.Status.RUNNING).update(
+                status=ReportJob.Status.COMPLETE, file_name=name, summary=summary, finished_at=timezone.now()):
+            # a prune took it for dead meanwhile (REPORT_JOB_RUNNING_HOURS) and deleted its patient set: the
+            # file is not kept, the job stays failed
+            shutil.rmtree(folder, ignore_errors=True)
+            return ReportJob.objects.get(pk=job.pk).status
         if job.kind == ReportJob.Kind.RESEARCH_EXPORT:
             actor = Actor.for_user(job.requested_by)
             record(actor, AuditAction.RESEARCH_EXPORT_MADE, subject=job, details=summary)

@@ -65,3 +65,14 @@ def test_the_prune_fails_stalled_exports_and_leaves_running_ones(client, clinic,
     alive.refresh_from_db()
     assert stalled.status == "failed" and "no progress for 2 hours" in stalled.error
     assert alive.status == "running"
+
+
+def test_an_export_taken_before_progress_was_kept_counts_from_when_it_was_asked_for(
+        client, clinic, fhir_client, clock, django_capture_on_commit_callbacks):
+    backend = fhir_client(clinic)
+    job, _ = taken_by_a_worker(client, backend, django_capture_on_commit_callbacks)
+    ExportJob.objects.filter(pk=job.pk).update(progress_at=None)
+    clock.shift(timedelta(hours=bulk.STALLED_HOURS, minutes=1))
+    bulk.prune_exports()
+    job.refresh_from_db()
+    assert job.status == "failed"

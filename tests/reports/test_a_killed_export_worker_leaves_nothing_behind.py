@@ -5,6 +5,7 @@ have passed since a worker took it, saying why, and the research export's fixed 
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -96,3 +97,31 @@ def test_the_next_job_prunes_what_a_killed_one_left(consented, staff, clinic):
     assert run_report_job.call(later.pk) == "complete"
     dead.refresh_from_db()
     assert dead.status == "failed" and not ResearchExportMember.objects.exists()
+
+
+def test_a_job_taken_before_started_at_was_kept_counts_from_when_it_was_asked_for(consented, staff, clinic):
+    job = _left_running(staff, clinic, consented, taken_ago=timedelta(0))
+    ReportJob.objects.filter(pk=job.pk).update(started_at=None, created_at=timezone.now() - timedelta(days=2))
+    ResearchExportMember.objects.create(run=uuid.uuid4(), patient=consented[0], rank=0)  # an older killed export's
+    jobs.prune_jobs()
+    job.refresh_from_db()
+    assert job.status == "failed" and not ResearchExportMember.objects.exists()
+
+
+def test_a_slow_job_a_prune_took_for_dead_is_not_completed_after(consented, staff, clinic, monkeypatch):
+    job = jobs.start_research_export(actor=actor(staff["prescriber"]), clinic=clinic)
+    progress = jobs._progress
+
+    def prune_meanwhile(job_pk):
+        report = progress(job_pk)
+
+        def step(done, total):
+            jobs.prune_jobs(now=timezone.now() + timedelta(hours=jobs.RUNNING_HOURS, minutes=1))
+            report(done, total)
+        return step
+
+    monkeypatch.setattr(jobs, "_progress", prune_meanwhile)
+    assert run_report_job.call(job.pk) == "failed"
+    job.refresh_from_db()
+    assert job.status == "failed" and not job.file_name and not jobs.job_dir(job).exists()
+    assert not ResearchExportMember.objects.exists()
