@@ -9,7 +9,6 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -20,27 +19,9 @@ from ketaclinic.reports.base import ReportFilters
 from ketaclinic.reports.models import ReportJob
 from ketaclinic.reports.research import record_research_consent
 from ketaclinic.reports.tasks import run_report_job
-from tests.factories import actor, back_at, dosed_session, make_rooms
+from tests.factories import actor, back_at
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def export_dir(tmp_path):
-    with override_settings(REPORT_EXPORT_DIR=tmp_path / "report-exports"):
-        yield tmp_path / "report-exports"
-
-
-@pytest.fixture
-def two_consented(clinic, staff, make_patient):
-    rooms = make_rooms(clinic, staff["clinic_admin"])
-    people = []
-    for n in range(2):
-        p = make_patient()
-        dosed_session(p, staff, start=timezone.now() - timedelta(days=5 + n), rooms=rooms)
-        record_research_consent(actor=actor(staff["nurse"]), patient=p, data={"decision": "given", "how": "paper"})
-        people.append(p)
-    return people
 
 
 def research_export(staff, clinic) -> ReportJob:

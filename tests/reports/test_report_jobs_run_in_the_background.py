@@ -37,12 +37,6 @@ def build(filters: ReportFilters) -> Report:
         Section("Stops", Table([Column("n", "Sessions stopped")], [(3,)]))])
 
 
-@pytest.fixture(autouse=True)
-def export_dir(tmp_path):
-    with override_settings(REPORT_EXPORT_DIR=tmp_path / "report-exports"):
-        yield tmp_path / "report-exports"
-
-
 @pytest.fixture
 def stand_in_report(monkeypatch):
     BUILT.clear()
