@@ -47,6 +47,7 @@ from ketaclinic.fhir import documents
 from ketaclinic.fhir.auth import FhirAuthError, Grant, authenticate, client_actor, grant_actor
 from ketaclinic.fhir.models import BackendClient, ExportJob
 from ketaclinic.fhir.outcome import methods
+from ketaclinic.plaintime import duration
 from ketaclinic.privatefiles import private_dir, remove_orphan_folders
 
 #: At most this many resources go into one NDJSON file; a type with more gets several files.
@@ -92,13 +93,9 @@ def fail_stalled(jobs: QuerySet, now: datetime) -> int:
     return jobs.filter(status=ExportJob.Status.RUNNING).alias(heard=Coalesce("progress_at", "created_at")).filter(
         heard__lte=now - stalled_after()).update(
         status=ExportJob.Status.FAILED, finished_at=now,
-        error=f"The export stopped: its worker reported no progress for {_hours(stalled_after())} (it was stopped "
-              "or the machine restarted). Start the export again.")
-
-
-def _hours(span: timedelta) -> str:
-    hours = span.total_seconds() / 3600
-    return f"{hours:g} hour" + ("" if hours == 1 else "s")
+        error="The export stopped: its worker reported no progress for "
+              f"{duration(stalled_after().total_seconds() // 60)} (it was stopped or the machine restarted). Start "
+              "the export again.")
 
 
 def prune_exports(now: datetime | None = None) -> int:
@@ -419,7 +416,9 @@ def export_status(request, job):
     if request.method == "DELETE":
         cancel_export(grant=grant, job=job, client_ip=client_ip(request))
         return HttpResponse(status=202)
-    if job.status == ExportJob.Status.RUNNING and fail_stalled(ExportJob.objects.filter(pk=job.pk), timezone.now()):
+    now = timezone.now()
+    if job.status == ExportJob.Status.RUNNING and (job.progress_at or job.created_at) <= now - stalled_after() \
+            and fail_stalled(ExportJob.objects.filter(pk=job.pk), now):
         job.refresh_from_db(fields=["status"])  # its worker was killed: say so, not "in progress" for ever
     if job.status in (ExportJob.Status.QUEUED, ExportJob.Status.RUNNING):
         response = HttpResponse(status=202)

@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor, record
+from ketaclinic.plaintime import duration
 from ketaclinic.privatefiles import private_dir, remove_orphan_folders
 from ketaclinic.reports.base import ReportFilters
 from ketaclinic.reports.forms import filters_from_params, filters_to_params
@@ -180,11 +181,6 @@ def running_for() -> timedelta:
     return timedelta(hours=float(getattr(settings, "REPORT_JOB_RUNNING_HOURS", None) or RUNNING_HOURS))
 
 
-def _hours(span: timedelta) -> str:
-    hours = span.total_seconds() / 3600
-    return f"{hours:g} hour" + ("" if hours == 1 else "s")
-
-
 def prune_jobs(now: datetime | None = None) -> int:
     """Delete the files of jobs finished before the keep time (the job turns ``expired``), and folders no live job
     owns. A job left "running" by a worker that was killed (``REPORT_JOB_RUNNING_HOURS`` after it was taken) turns
@@ -198,7 +194,7 @@ def prune_jobs(now: datetime | None = None) -> int:
         taken=Coalesce("started_at", "created_at")).filter(taken__lte=now - running_for()).update(
         status=ReportJob.Status.FAILED, finished_at=now,
         error="The worker stopped before the file was written (it was still running after "
-              f"{_hours(running_for())}). Ask for the file again.")
+              f"{duration(running_for().total_seconds() // 60)}). Ask for the file again.")
     # every patient set but those of the research exports being written now (a killed one's, and those written
     # under a random id before the sets were keyed by the job)
     ResearchExportMember.objects.exclude(run__in=ReportJob.objects.filter(
