@@ -282,6 +282,7 @@ def run_export(job_id: int) -> str:
     output: list[dict] = []
     written = 0
     base = documents.BASE_URL.set(fhir_base(job.request_url))  # the DocumentReferences' Binary URLs
+    draw = documents.DRAW.set(False)  # documents not drawn yet are reserved, drawn at their first Binary read
     try:
         for n, name in enumerate(job.types, start=1):
             with on_replica():  # the pages of resources from a read replica when one is configured; writes stay
@@ -296,6 +297,7 @@ def run_export(job_id: int) -> str:
         shutil.rmtree(folder, ignore_errors=True)
         raise
     finally:
+        documents.DRAW.reset(draw)
         documents.BASE_URL.reset(base)
     with transaction.atomic():
         updated = ExportJob.objects.filter(pk=job.pk, status=ExportJob.Status.RUNNING).update(

@@ -13,6 +13,11 @@ keeps that copy (:class:`~ketaclinic.fhir.models.StoredPdf`); ``size`` and ``has
 Attachment.hash) are of those bytes, and ``Binary/<id>`` serves them. A record that changes in a way its document
 shows (a new addendum, the co-signature, a REMS form submitted) gets a new copy under a new Binary id; the older
 copies stay readable by their ids.
+
+A bulk export does not draw (drawing costs about a third of a second a document, days for a large clinic's
+history): with :data:`DRAW` off it reserves the copy's id for the record's version and writes the URL without
+``size`` and ``hash``. The first ``Binary`` read draws and keeps that copy, unless the record has moved on since
+(then it answers 410, and the DocumentReference read again names the new copy).
 """
 
 from __future__ import annotations
@@ -35,6 +40,10 @@ PDF = "application/pdf"
 #: The FHIR base URL the attachment URLs are written against (set per request by the views and per job by the
 #: bulk export); without one, the URL is relative to the FHIR base (``Binary/<id>``).
 BASE_URL: ContextVar[str] = ContextVar("fhir_base_url", default="")
+
+#: Whether an answer that names a document not drawn yet draws it now (reads, searches, ``$everything``: bounded by
+#: a page or one patient) or only reserves its copy (the bulk export, which sets it off for its job).
+DRAW: ContextVar[bool] = ContextVar("fhir_draw_documents", default=True)
 
 
 class DocumentSource(Protocol):
@@ -90,33 +99,60 @@ def digest(content: bytes) -> str:
     return base64.b64encode(hashlib.sha1(content).digest()).decode("ascii")  # noqa: S324 - FHIR defines SHA-1 here
 
 
-def _store(doc: DocumentSource, row) -> tuple[Any, str, int]:
-    """Draw the document and keep it; a copy another request stored first is used instead (same version)."""
+def _keep(doc: DocumentSource, row, content: bytes | None) -> tuple[Any, str | None, int | None]:
+    """Keep ``content`` as the row's copy of its version (``None``: only reserve the copy's id). A copy another
+    request kept first wins, so every answer names the same bytes; a reserved copy is filled in once."""
     from ketaclinic.fhir.models import StoredPdf
 
-    content = bytes(doc.render(row))
     patient = doc.patient_of(row)
+    key = {"kind": doc.kind, "record_id": doc.record_id(row), "version": doc.version(row)}
+    drawn = {} if content is None else {"sha1": digest(content), "size": len(content), "content": content}
     db = router.db_for_write(StoredPdf)
     try:
         with transaction.atomic(using=db):
-            stored = StoredPdf.objects.using(db).create(
-                clinic_id=patient.clinic_id, patient=patient, kind=doc.kind, record_id=doc.record_id(row), version=doc.version(row),
-                sha1=digest(content), size=len(content), content=content)
+            stored = StoredPdf.objects.using(db).create(clinic_id=patient.clinic_id, patient=patient, **key, **drawn)
     except IntegrityError:
-        stored = StoredPdf.objects.using(db).get(kind=doc.kind, record_id=doc.record_id(row),
-                                                 version=doc.version(row))
-    return stored.external_id, stored.sha1, stored.size
+        if drawn:
+            StoredPdf.objects.using(db).filter(**key, content__isnull=True).update(**drawn)
+        stored = StoredPdf.objects.using(db).get(**key)
+    return stored.external_id, stored.sha1 or None, stored.size
 
 
-def stored_copy(doc: DocumentSource, row) -> tuple[Any, str, int] | None:
-    """(Binary id, hash, size) of the row's document: the kept copy of this version, drawn and kept now when there
-    is none; a document entered in error keeps its last copy (and one never sent gives none)."""
+def draw(doc: DocumentSource, row) -> tuple[Any, str | None, int | None]:
+    """Draw the row's document now and keep it (or the copy another request kept first)."""
+    return _keep(doc, row, bytes(doc.render(row)))
+
+
+def stored_copy(doc: DocumentSource, row) -> tuple[Any, str | None, int | None] | None:
+    """(Binary id, hash, size) of the row's document: the kept copy of this version, else one drawn and kept now
+    (or, with :data:`DRAW` off, reserved: no hash or size yet); a document entered in error keeps its last copy
+    (and one never named gives none)."""
     version = doc.version(row)
-    if row.fhir_pdf_id is not None and (row.fhir_pdf_version == version or not doc.current(row)):
-        return row.fhir_pdf_id, row.fhir_pdf_sha1, row.fhir_pdf_size
-    if not doc.current(row):
+    current = doc.current(row)
+    if row.fhir_pdf_id is not None and (row.fhir_pdf_version == version or not current):
+        if not row.fhir_pdf_sha1 and current and DRAW.get():
+            return draw(doc, row)
+        return row.fhir_pdf_id, row.fhir_pdf_sha1 or None, row.fhir_pdf_size
+    if not current:
         return None
-    return _store(doc, row)
+    return draw(doc, row) if DRAW.get() else _keep(doc, row, None)
+
+
+def source_of(kind: str) -> DocumentSource | None:
+    return next((doc for doc in sources() if doc.kind == kind), None)
+
+
+def draw_reserved(stored) -> bool:
+    """Draw a copy a bulk export reserved (``Binary`` read), if its record still shows that version and is current;
+    False when it has moved on (or is gone), so the copy can never be drawn as it was."""
+    doc = source_of(stored.kind)
+    if doc is None:
+        return False
+    row = with_stored(doc, doc.queryset(stored.clinic_id)).filter(**{doc.record_field: stored.record_id}).first()
+    if row is None or not doc.current(row) or doc.version(row) != stored.version:
+        return False
+    draw(doc, row)
+    return True
 
 
 def binary_url(binary_id) -> str:
@@ -132,7 +168,7 @@ def document_reference(doc: DocumentSource, row) -> list[DocumentReference]:
     category, subject, date, author, content with contentType and url, context.encounter). It does not claim the
     US Core profile: the profile's type binding asks for a LOINC document code, and none is confirmed in
     clinical.md, so the type is our own code (as the session note's). None for a document entered in error that
-    was never drawn."""
+    no answer ever named. A copy not drawn yet (a bulk export's) has no ``size`` or ``hash``."""
     stored = stored_copy(doc, row)
     if stored is None:
         return []
@@ -152,6 +188,6 @@ def document_reference(doc: DocumentSource, row) -> list[DocumentReference]:
         date=instant(date),
         author=authors or None,
         content=[{"attachment": {"contentType": PDF, "language": "en", "url": binary_url(binary_id), "size": size,
-                                 "hash": sha1, "title": doc.title(row), "creation": instant(date)}}],
+                                 "hash": sha1, "title": doc.title(row), "creation": instant(date)}}],  # None: omitted
         context={"encounter": [ref("Encounter", encounter)]} if encounter else None,
     )]

@@ -117,16 +117,20 @@ class StoredPdf(PublicId):
     The app's PDFs print the moment they were printed, so drawing one again would give other bytes; the facade
     therefore draws a document the first time a FHIR answer names it and keeps that copy. ``version`` says which
     state of the record it was drawn from (``<app>/fhir_documents.py``: e.g. the signatures and the number of
-    addenda of a session record); a record that changed gets a new copy, and the older copies stay readable."""
+    addenda of a session record); a record that changed gets a new copy, and the older copies stay readable.
+
+    A bulk export does not draw: it reserves the copy's id for the record's version (``content`` empty) and writes
+    the URL without size and hash; the first ``Binary`` read draws it, if the record still shows that version."""
 
     clinic = models.ForeignKey("clinic.Clinic", on_delete=models.PROTECT, related_name="+")
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=40)
     record_id = models.UUIDField(help_text="the public id of the record the document is drawn from")
     version = models.CharField(max_length=200)
-    sha1 = models.CharField(max_length=28, help_text="base64 of the SHA-1 of content (FHIR Attachment.hash)")
-    size = models.PositiveIntegerField()
-    content = models.BinaryField()
+    sha1 = models.CharField(max_length=28, blank=True, default="",
+                            help_text="base64 of the SHA-1 of content (FHIR Attachment.hash); empty until drawn")
+    size = models.PositiveIntegerField(null=True, blank=True)
+    content = models.BinaryField(null=True, blank=True, help_text="empty: reserved by a bulk export, not drawn yet")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -246,6 +246,14 @@ def binary(request, resource_id: str):
     if stored is None:
         auth.audit_access(grant, request, resource_type="Binary", interaction="r", count=0)
         raise FhirRequestError(f"Binary/{resource_id} is not known here.", status=404, code="not-found")
+    if stored.content is None:  # reserved by a bulk export: drawn now, if the record still shows that version
+        if not documents.draw_reserved(stored):
+            auth.audit_access(grant, request, resource_type="Binary", interaction="r", count=0, patient=stored.patient)
+            raise FhirRequestError(
+                f"Binary/{resource_id} was named by a bulk export before it was drawn, and its record has changed "
+                "(or was entered in error) since, so that copy cannot be drawn any more; read the DocumentReference "
+                "again for the current copy.", status=410, code="deleted")
+        stored.refresh_from_db(fields=["content", "sha1", "size"])
     content = bytes(stored.content)
     auth.audit_access(grant, request, resource_type="Binary", interaction="r", count=1, patient=stored.patient)
     tag = f'W/"{stored.sha1}"'

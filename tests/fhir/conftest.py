@@ -5,6 +5,10 @@ here, a signed client assertion exchanged at the token service), never a token r
 * ``fhir_client(clinic, scopes=...) -> RegisteredClient``: the client, its private key and an ``assertion(...)``
   signer, for tests of the token endpoint itself.
 * ``bearer(token)``: the request header for Django's test client (``client.get(url, **bearer(token))``).
+* ``export_dir``: the bulk export's folder for this test (``FHIR_EXPORT_DIR``); modules that export use it (some
+  autouse it with ``pytestmark``).
+* ``documents``: a signed IV session with its invoice (a superbill) and a signed esketamine session with its REMS
+  form, each made through the app's services: four PDFs a client can fetch.
 """
 
 from __future__ import annotations
@@ -97,3 +101,34 @@ def fhir_token(fhir_client):
 def bearer(token: str) -> dict:
     """``client.get(url, **bearer(token))``."""
     return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+
+@pytest.fixture
+def export_dir(tmp_path):
+    from django.test import override_settings
+
+    with override_settings(FHIR_EXPORT_DIR=tmp_path / "fhir-export"):
+        yield tmp_path / "fhir-export"
+
+
+@pytest.fixture
+def documents(patient, staff, clinic):
+    """A signed IV session with an invoice (its superbill), and a signed esketamine session with its REMS form."""
+    from datetime import timedelta
+
+    from ketaclinic.billing import services as billing
+    from ketaclinic.billing.models import Service
+    from ketaclinic.treatments.models import RemsForm
+    from tests import factories as f
+    from tests.treatments.factories import ESK, make_rooms
+
+    rooms = make_rooms(clinic)
+    biller = f.actor(staff["billing"])
+    billing.set_price(actor=biller, clinic=clinic, service=Service.IV_INFUSION, amount_cents=45000)
+    iv = f.dosed_session(patient, staff, rooms=rooms, end="signed")
+    invoice = billing.invoice_session(actor=biller, session=iv)
+    start = (timezone.now() - timedelta(days=3)).replace(second=0, microsecond=0)
+    esk = f.dosed_session(patient, staff, rooms=rooms, data=ESK, end="signed", start=start)
+    form = RemsForm.objects.get(session=esk)
+    assert form.status in (RemsForm.Status.COMPLETE, RemsForm.Status.TRANSFERRED), form.status
+    return {"iv": iv, "invoice": invoice, "esk": esk, "rems": form, "rooms": rooms}

@@ -15,13 +15,7 @@ from ketaclinic.fhir import bulk
 from ketaclinic.fhir.models import ExportJob
 from tests.fhir.conftest import bearer
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def export_dir(tmp_path):
-    with override_settings(FHIR_EXPORT_DIR=tmp_path / "fhir-export"):
-        yield tmp_path / "fhir-export"
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("export_dir")]
 
 
 def taken_by_a_worker(client, backend, django_capture_on_commit_callbacks) -> tuple[ExportJob, str]:

@@ -23,13 +23,9 @@ from ketaclinic.measures import services as measures
 from ketaclinic.patients import services as patients
 from tests.fhir.conftest import bearer
 
+pytestmark = pytest.mark.usefixtures("export_dir")
+
 PHQ9 = {"q1": 2, "q2": 2, "q3": 1, "q4": 1, "q5": 0, "q6": 1, "q7": 1, "q8": 0, "q9": 0}
-
-
-@pytest.fixture(autouse=True)
-def export_dir(tmp_path):
-    with override_settings(FHIR_EXPORT_DIR=tmp_path / "fhir-export"):
-        yield tmp_path / "fhir-export"
 
 
 def chart(patient, actor):

@@ -17,7 +17,6 @@ from fhir.resources.R4B.documentreference import DocumentReference
 
 from ketaclinic.audit.models import AuditEntry
 from ketaclinic.billing import services as billing
-from ketaclinic.billing.models import Service
 from ketaclinic.fhir import validate
 from ketaclinic.fhir.models import ExportJob, StoredPdf
 from ketaclinic.fhir.tasks import run_export_job
@@ -26,34 +25,11 @@ from ketaclinic.treatments.models import RemsForm
 from tests import factories as f
 from tests.fhir.conftest import bearer
 from tests.pdfread import pdf_text
-from tests.treatments.factories import ESK, make_rooms
+from tests.treatments.factories import ESK
 
 pytestmark = pytest.mark.django_db
 BASE = "/fhir/R4/"
 DOC = "urn:ketaclinic:document"
-
-
-@pytest.fixture
-def documents(patient, staff, clinic):
-    """A signed IV session with an invoice (its superbill), and a signed esketamine session with its REMS form."""
-    rooms = make_rooms(clinic)
-    biller = f.actor(staff["billing"])
-    billing.set_price(actor=biller, clinic=clinic, service=Service.IV_INFUSION, amount_cents=45000)
-    iv = f.dosed_session(patient, staff, rooms=rooms, end="signed")
-    invoice = billing.invoice_session(actor=biller, session=iv)
-    start = (timezone.now() - timedelta(days=3)).replace(second=0, microsecond=0)
-    esk = f.dosed_session(patient, staff, rooms=rooms, data=ESK, end="signed", start=start)
-    form = RemsForm.objects.get(session=esk)
-    assert form.status in (RemsForm.Status.COMPLETE, RemsForm.Status.TRANSFERRED), form.status
-    return {"iv": iv, "invoice": invoice, "esk": esk, "rems": form, "rooms": rooms}
-
-
-@pytest.fixture
-def export_dir(tmp_path):
-    from django.test import override_settings
-
-    with override_settings(FHIR_EXPORT_DIR=tmp_path / "fhir-export"):
-        yield tmp_path / "fhir-export"
 
 
 @pytest.fixture

@@ -24,14 +24,6 @@ BASE = "/fhir/R4/"
 
 
 @pytest.fixture
-def export_dir(tmp_path):
-    from django.test import override_settings
-
-    with override_settings(FHIR_EXPORT_DIR=tmp_path / "fhir-export"):
-        yield tmp_path / "fhir-export"
-
-
-@pytest.fixture
 def two_clinics(patient, staff, clinic, make_user):
     """Clinic A's record (its staff at work), and clinic B with a nurse who registered and charted only its own
     patient."""

@@ -1,0 +1,123 @@
+"""A bulk export of a large clinic cannot draw every signed PDF it names (about a third of a second each, days
+for a clinic's history): it names each document's Binary by URL without drawing it (no size or hash yet), and the
+first Binary read draws and keeps that copy. A record that changes before its copy was drawn can no longer be
+drawn as the export saw it: its Binary answers 410 and the DocumentReference names the new copy."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from ketaclinic.billing import services as billing
+from ketaclinic.fhir import validate
+from ketaclinic.fhir.models import ExportJob, StoredPdf
+from ketaclinic.fhir.tasks import run_export_job
+from ketaclinic.treatments import services as treatments
+from ketaclinic.treatments.models import RemsForm
+from tests import factories as f
+from tests.fhir.conftest import bearer
+from tests.treatments.factories import ESK
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("export_dir")]
+BASE = "/fhir/R4/"
+
+
+@pytest.fixture
+def token(fhir_token, clinic):
+    return fhir_token(clinic)
+
+
+def export_documents(client, token, capture) -> dict[str, dict]:
+    """A system export of DocumentReference run by the worker's task; the PDFs' resources by id."""
+    with capture(execute=False):
+        kick = client.get(BASE + "$export", {"_type": "DocumentReference"}, **bearer(token),
+                          HTTP_PREFER="respond-async", HTTP_ACCEPT="application/fhir+json")
+    assert kick.status_code == 202, kick.content
+    job = ExportJob.objects.get(external_id=kick["Content-Location"].rsplit("/", 1)[1])
+    assert run_export_job.call(job.pk) == "complete"
+    manifest = json.loads(client.get(kick["Content-Location"], **bearer(token)).content)
+    (item,) = manifest["output"]
+    ndjson = b"".join(client.get(item["url"], **bearer(token)).streaming_content).decode()
+    resources = [json.loads(line) for line in ndjson.splitlines()]
+    return {r["id"]: r for r in resources if r["type"]["coding"][0]["code"] != "session-note"}
+
+
+def attachment(resource: dict) -> dict:
+    (content,) = resource["content"]
+    return content["attachment"]
+
+
+def fetch(client, token, url: str):
+    return client.get(url.removeprefix("http://testserver"), **bearer(token), HTTP_ACCEPT="application/pdf")
+
+
+def test_the_export_draws_nothing_and_the_first_binary_read_draws_the_copy_it_named(
+        client, documents, token, django_capture_on_commit_callbacks):
+    exported = export_documents(client, token, django_capture_on_commit_callbacks)
+    assert len(exported) == 4  # two session records, the superbill, the REMS form
+    assert StoredPdf.objects.count() == 4 and not StoredPdf.objects.filter(content__isnull=False).exists()
+    for resource in exported.values():
+        named = attachment(resource)
+        assert "size" not in named and "hash" not in named and "data" not in named
+        assert validate.problems(resource) == [], validate.problems(resource)
+
+    for doc_id, resource in exported.items():
+        url = attachment(resource)["url"]
+        first = fetch(client, token, url)
+        assert first.status_code == 200 and first["Content-Type"] == "application/pdf"
+        assert first.content.startswith(b"%PDF")
+        assert fetch(client, token, url).content == first.content  # kept: the same bytes every time
+        now = json.loads(client.get(BASE + f"DocumentReference/{doc_id}", **bearer(token)).content)
+        assert attachment(now)["url"] == url
+        assert attachment(now)["size"] == len(first.content)
+        assert attachment(now)["hash"] == base64.b64encode(hashlib.sha1(first.content).digest()).decode()
+    assert StoredPdf.objects.filter(content__isnull=True).count() == 0
+
+
+def test_a_read_that_meets_a_copy_the_export_named_draws_it_under_the_same_id(
+        client, documents, token, django_capture_on_commit_callbacks):
+    exported = export_documents(client, token, django_capture_on_commit_callbacks)
+    doc_id = f"{documents['invoice'].external_id}-superbill"
+    read = json.loads(client.get(BASE + f"DocumentReference/{doc_id}", **bearer(token)).content)
+    assert attachment(read)["url"] == attachment(exported[doc_id])["url"] and attachment(read)["size"] > 0
+    assert fetch(client, token, attachment(read)["url"]).status_code == 200
+    assert StoredPdf.objects.count() == 4
+
+
+def test_a_record_changed_before_its_copy_was_drawn_answers_410_and_names_the_new_copy(
+        client, documents, patient, staff, token, django_capture_on_commit_callbacks):
+    start = (timezone.now() - timedelta(days=6)).replace(second=0, microsecond=0)
+    esk = f.dosed_session(patient, staff, rooms=documents["rooms"], data=ESK, end="discharged", start=start)
+    assert RemsForm.objects.get(session=esk).status == RemsForm.Status.COMPLETE
+    doc_id = f"{esk.external_id}-rems"
+    named = attachment(export_documents(client, token, django_capture_on_commit_callbacks)[doc_id])["url"]
+    was = RemsForm.objects.get(session=esk).dissociation
+    treatments.update_rems(actor=f.actor(staff["nurse"]), session=esk, data={"dissociation": "no" if was else "yes"})
+
+    gone = fetch(client, token, named)
+    assert gone.status_code == 410
+    outcome = json.loads(gone.content)
+    assert outcome["resourceType"] == "OperationOutcome" and outcome["issue"][0]["code"] == "deleted"
+    assert "read the DocumentReference again" in outcome["issue"][0]["diagnostics"]
+    assert not StoredPdf.objects.filter(external_id=named.rsplit("/", 1)[1], content__isnull=False).exists()
+
+    now = json.loads(client.get(BASE + f"DocumentReference/{doc_id}", **bearer(token)).content)
+    assert attachment(now)["url"] != named
+    assert fetch(client, token, attachment(now)["url"]).status_code == 200
+
+
+def test_a_superbill_voided_before_its_copy_was_drawn_is_entered_in_error_and_its_binary_gone(
+        client, documents, staff, token, django_capture_on_commit_callbacks):
+    doc_id = f"{documents['invoice'].external_id}-superbill"
+    named = attachment(export_documents(client, token, django_capture_on_commit_callbacks)[doc_id])["url"]
+    billing.void_invoice(actor=f.actor(staff["billing"]), invoice=documents["invoice"], reason="Billed twice")
+
+    assert fetch(client, token, named).status_code == 410
+    now = json.loads(client.get(BASE + f"DocumentReference/{doc_id}", **bearer(token)).content)
+    assert now["status"] == "entered-in-error" and attachment(now)["url"] == named
+    assert "hash" not in attachment(now) and validate.problems(now) == []
