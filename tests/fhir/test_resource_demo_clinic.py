@@ -1,6 +1,9 @@
 """Every resource the facade would send for the whole demo clinic (manage.py seed_demo: IV, IM and esketamine
 series, titration, transfers, integration sessions, consults, score histories, entered-in-error records): each
-parsed back by fhir.resources and passing validate.py, ids unique, and a sample of each source read back by id."""
+parsed back by fhir.resources and passing validate.py, ids unique, and a sample of each source read back by id.
+
+The whole clinic is read as the bulk export reads it (documents named, not drawn); the sample of each source is
+also read as a search reads it, so a drawn document's size and hash are checked too."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from collections import Counter
 import pytest
 
 from ketaclinic.clinic.models import Clinic
-from ketaclinic.fhir import validate
+from ketaclinic.fhir import documents, validate
 from ketaclinic.fhir.registry import TYPES
 from tests.demo_world import demo_world
 
@@ -22,28 +25,44 @@ def demo(django_db_setup, django_db_blocker):
         yield Clinic.objects.get(is_demo=True)
 
 
+def problems_of(model, resource) -> list[str]:
+    """What validate.py finds in the resource once written and parsed back (which must give the same JSON)."""
+    text = resource.model_dump_json(exclude_none=True)
+    data = json.loads(model.model_validate_json(text).model_dump_json(exclude_none=True))
+    assert data == json.loads(text)
+    return [f"{resource.__resource_type__}/{resource.id}: {p}" for p in validate.problems(data)]
+
+
 @pytest.mark.django_db
 def test_every_resource_of_the_demo_clinic_is_valid_fhir(demo):
     counts: Counter = Counter()
     problems = []
+    drawn = 0
     for name, rt in TYPES.items():
         model = getattr(importlib.import_module(f"fhir.resources.R4B.{name.lower()}"), name)
         ids = set()
         sampled: Counter = Counter()
-        for row in rt.rows(demo.pk):
-            for resource in rt.to_fhir(row):
-                text = resource.model_dump_json(exclude_none=True)
-                data = json.loads(model.model_validate_json(text).model_dump_json(exclude_none=True))
-                assert data == json.loads(text)
-                problems += [f"{name}/{resource.id}: {p}" for p in validate.problems(data)]
-                assert resource.id not in ids, f"{name}/{resource.id} twice"
-                ids.add(resource.id)
-                counts[name] += 1
-                source = rt.source_of(row).key
-                if sampled[source] < 3:
-                    sampled[source] += 1
-                    again = rt.find(demo.pk, resource.id)
-                    assert again is not None, f"{name}/{resource.id} not found by its id"
-    print(dict(counts))
+        as_exported = documents.DRAW.set(False)
+        try:
+            rows = list(rt.rows(demo.pk))
+            resources = [(row, resource) for row in rows for resource in rt.to_fhir(row)]
+        finally:
+            documents.DRAW.reset(as_exported)
+        for row, resource in resources:
+            problems += problems_of(model, resource)
+            assert resource.id not in ids, f"{name}/{resource.id} twice"
+            ids.add(resource.id)
+            counts[name] += 1
+            source = rt.source_of(row).key
+            if sampled[source] < 3:
+                sampled[source] += 1
+                again = rt.find(demo.pk, resource.id)
+                assert again is not None, f"{name}/{resource.id} not found by its id"
+                for searched in rt.to_fhir(again):
+                    problems += problems_of(model, searched)
+                    attachment = searched.content[0].attachment if name == "DocumentReference" else None
+                    drawn += bool(attachment and attachment.hash and attachment.size)
+    print(dict(counts), drawn)
     assert problems == []
     assert {n for n in TYPES if counts[n] == 0} == set(), counts
+    assert drawn >= 9  # three of each kind of PDF (session record, superbill, REMS form) drawn and checked
