@@ -197,9 +197,10 @@ def grant_actor(grant: Grant, request):
     return client_actor(grant.client_name, grant.client_id, client_ip(request))
 
 
-def audit_access(grant: Grant, request, *, resource_type: str, interaction: str, count: int, patient=None) -> None:
+def audit_access(grant: Grant, request, *, resource_type: str, interaction: str, count: int, patient=None,
+                 details: dict | None = None) -> None:
     """One audit entry for one answered FHIR request: the client, what it asked (type, interaction, the query
-    string) and how many resources it got."""
+    string), how many resources it got, and ``details`` (e.g. why nothing was served)."""
     from django.db import transaction
 
     from ketaclinic.audit.services import record
@@ -207,4 +208,4 @@ def audit_access(grant: Grant, request, *, resource_type: str, interaction: str,
     with transaction.atomic():
         record(grant_actor(grant, request), _audit_actions()[interaction], patient=patient, details={
             "client_id": grant.client_id, "client": grant.client_name, "resource_type": resource_type,
-            "path": request.path, "query": request.META.get("QUERY_STRING", ""), "count": count})
+            "path": request.path, "query": request.META.get("QUERY_STRING", ""), "count": count, **(details or {})})

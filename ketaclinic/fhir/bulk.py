@@ -45,7 +45,7 @@ from ketaclinic.audit.services import client_ip, record
 from ketaclinic.dbrouting import on_replica
 from ketaclinic.fhir import documents
 from ketaclinic.fhir.auth import FhirAuthError, Grant, authenticate, client_actor, grant_actor
-from ketaclinic.fhir.models import BackendClient, ExportJob
+from ketaclinic.fhir.models import BackendClient, ExportJob, StoredPdf
 from ketaclinic.fhir.outcome import methods
 from ketaclinic.plaintime import duration
 from ketaclinic.privatefiles import private_dir, remove_orphan_folders
@@ -305,6 +305,11 @@ def run_export(job_id: int) -> str:
             progress=f"complete: {written} resources")
         if not updated:
             return ExportJob.objects.get(pk=job.pk).status
+        if StoredPdf.objects.filter(content__isnull=True, superseded_at__isnull=True).exists():
+            # the documents it named and did not draw are drawn behind it, on the worker
+            from ketaclinic.fhir.tasks import draw_reserved_documents
+
+            transaction.on_commit(draw_reserved_documents.enqueue)
         actor = client_actor(job.client.name, job.client.client_id)
         record(actor, AuditAction.FHIR_EXPORT_COMPLETED, subject=job, details={
             "client_id": job.client.client_id, "resources": written,

@@ -99,13 +99,20 @@ def digest(content: bytes) -> str:
     return base64.b64encode(hashlib.sha1(content).digest()).decode("ascii")  # noqa: S324 - FHIR defines SHA-1 here
 
 
-def _keep(doc: DocumentSource, row, content: bytes | None) -> tuple[Any, str | None, int | None]:
+Copy = tuple[Any, str | None, int | None]  # (Binary id, hash, size); hash and size None until drawn
+
+
+def _key(doc: DocumentSource, row) -> dict:
+    return {"kind": doc.kind, "record_id": doc.record_id(row), "version": doc.version(row)}
+
+
+def _keep(doc: DocumentSource, row, content: bytes | None) -> Copy:
     """Keep ``content`` as the row's copy of its version (``None``: only reserve the copy's id). A copy another
     request kept first wins, so every answer names the same bytes; a reserved copy is filled in once."""
     from ketaclinic.fhir.models import StoredPdf
 
     patient = doc.patient_of(row)
-    key = {"kind": doc.kind, "record_id": doc.record_id(row), "version": doc.version(row)}
+    key = _key(doc, row)
     drawn = {} if content is None else {"sha1": digest(content), "size": len(content), "content": content}
     db = router.db_for_write(StoredPdf)
     try:
@@ -118,24 +125,57 @@ def _keep(doc: DocumentSource, row, content: bytes | None) -> tuple[Any, str | N
     return stored.external_id, stored.sha1 or None, stored.size
 
 
-def draw(doc: DocumentSource, row) -> tuple[Any, str | None, int | None]:
-    """Draw the row's document now and keep it (or the copy another request kept first)."""
-    return _keep(doc, row, bytes(doc.render(row)))
+def _reload(doc: DocumentSource, clinic_id: int, record_id):
+    """The record's row as it stands now (annotated like a search's), or None."""
+    return with_stored(doc, doc.queryset(clinic_id)).filter(**{doc.record_field: record_id}).first()
 
 
-def stored_copy(doc: DocumentSource, row) -> tuple[Any, str | None, int | None] | None:
-    """(Binary id, hash, size) of the row's document: the kept copy of this version, else one drawn and kept now
-    (or, with :data:`DRAW` off, reserved: no hash or size yet); a document entered in error keeps its last copy
-    (and one never named gives none)."""
-    version = doc.version(row)
-    current = doc.current(row)
-    if row.fhir_pdf_id is not None and (row.fhir_pdf_version == version or not current):
-        if not row.fhir_pdf_sha1 and current and DRAW.get():
-            return draw(doc, row)
-        return row.fhir_pdf_id, row.fhir_pdf_sha1 or None, row.fhir_pdf_size
-    if not current:
+def draw(doc: DocumentSource, row) -> Copy | None:
+    """The row's document drawn now and kept, or the copy of this version already kept (never drawn twice). None
+    when the record changed while it was being drawn (the bytes would show a later version than the key says)."""
+    from ketaclinic.fhir.models import StoredPdf
+
+    kept = (StoredPdf.objects.using(router.db_for_write(StoredPdf)).filter(**_key(doc, row), content__isnull=False)
+            .values_list("external_id", "sha1", "size").first())
+    if kept is not None:
+        return kept
+    content = bytes(doc.render(row))  # the document reads its record again: check it still shows this version
+    now = _reload(doc, doc.patient_of(row).clinic_id, doc.record_id(row))
+    if now is None or doc.version(now) != doc.version(row) or doc.current(now) != doc.current(row):
         return None
-    return draw(doc, row) if DRAW.get() else _keep(doc, row, None)
+    return _keep(doc, row, content)
+
+
+def _last_drawn(doc: DocumentSource, row) -> Copy | None:
+    from ketaclinic.fhir.models import StoredPdf
+
+    return (StoredPdf.objects.filter(kind=doc.kind, record_id=doc.record_id(row), content__isnull=False)
+            .order_by("-pk").values_list("external_id", "sha1", "size").first())
+
+
+def stored_copy(doc: DocumentSource, row) -> Copy | None:
+    """(Binary id, hash, size) of the row's document: the kept copy of this version, else one drawn and kept now
+    (or, with :data:`DRAW` off, reserved: no hash or size yet). A document entered in error keeps its last drawn
+    copy; one never drawn has no copy (id None); one never named by any answer gives None (no resource)."""
+    current = doc.current(row)
+    if not current:
+        if row.fhir_pdf_id is None:
+            return None
+        return (row.fhir_pdf_id, row.fhir_pdf_sha1, row.fhir_pdf_size) if row.fhir_pdf_sha1 else (
+            _last_drawn(doc, row) or (None, None, None))
+    if row.fhir_pdf_id is not None and row.fhir_pdf_version == doc.version(row) and (row.fhir_pdf_sha1
+                                                                                    or not DRAW.get()):
+        return row.fhir_pdf_id, row.fhir_pdf_sha1 or None, row.fhir_pdf_size
+    if not DRAW.get():
+        return _keep(doc, row, None)
+    for _ in range(3):  # a record changed while it was drawn is drawn again as it now stands
+        copy = draw(doc, row)
+        if copy is not None:
+            return copy
+        row = _reload(doc, doc.patient_of(row).clinic_id, doc.record_id(row))
+        if row is None or not doc.current(row):
+            return None
+    raise RuntimeError(f"{doc.kind} {doc.record_id(row)} kept changing while it was drawn")
 
 
 def source_of(kind: str) -> DocumentSource | None:
@@ -143,16 +183,34 @@ def source_of(kind: str) -> DocumentSource | None:
 
 
 def draw_reserved(stored) -> bool:
-    """Draw a copy a bulk export reserved (``Binary`` read), if its record still shows that version and is current;
-    False when it has moved on (or is gone), so the copy can never be drawn as it was."""
+    """Draw a copy a bulk export reserved, if its record still shows that version and is current; False when it
+    has moved on (or is gone): the copy can never be drawn as the export saw it, and is marked so."""
+    from django.utils import timezone
+
+    from ketaclinic.fhir.models import StoredPdf
+
     doc = source_of(stored.kind)
-    if doc is None:
-        return False
-    row = with_stored(doc, doc.queryset(stored.clinic_id)).filter(**{doc.record_field: stored.record_id}).first()
-    if row is None or not doc.current(row) or doc.version(row) != stored.version:
-        return False
-    draw(doc, row)
-    return True
+    row = _reload(doc, stored.clinic_id, stored.record_id) if doc is not None else None
+    if row is not None and doc.current(row) and doc.version(row) == stored.version and draw(doc, row) is not None:
+        return True
+    StoredPdf.objects.filter(pk=stored.pk, content__isnull=True, superseded_at__isnull=True).update(
+        superseded_at=timezone.now())
+    return False
+
+
+def draw_reserved_batch(limit: int) -> tuple[int, int, bool]:
+    """Draw up to ``limit`` reserved copies, oldest first (the background worker, after a bulk export): (drawn,
+    superseded, whether more are waiting)."""
+    from ketaclinic.fhir.models import StoredPdf
+
+    waiting = StoredPdf.objects.filter(content__isnull=True, superseded_at__isnull=True).order_by("pk")
+    drawn = superseded = 0
+    for stored in waiting[:limit]:
+        if draw_reserved(stored):
+            drawn += 1
+        else:
+            superseded += 1
+    return drawn, superseded, waiting.exists()
 
 
 def binary_url(binary_id) -> str:
@@ -172,7 +230,7 @@ def document_reference(doc: DocumentSource, row) -> list[DocumentReference]:
     stored = stored_copy(doc, row)
     if stored is None:
         return []
-    binary_id, sha1, size = stored
+    binary_id, sha1, size = stored  # no id: entered in error before any copy was drawn (no url to fetch)
     date: datetime = row.fhir_date
     encounter = doc.encounter(row)
     authors = [practitioner_ref(u) for u in doc.authors(row) if u is not None]
@@ -187,7 +245,8 @@ def document_reference(doc: DocumentSource, row) -> list[DocumentReference]:
         subject=patient_ref(doc.patient_of(row)),
         date=instant(date),
         author=authors or None,
-        content=[{"attachment": {"contentType": PDF, "language": "en", "url": binary_url(binary_id), "size": size,
+        content=[{"attachment": {"contentType": PDF, "language": "en",
+                                 "url": binary_url(binary_id) if binary_id is not None else None, "size": size,
                                  "hash": sha1, "title": doc.title(row), "creation": instant(date)}}],  # None: omitted
         context={"encounter": [ref("Encounter", encounter)]} if encounter else None,
     )]

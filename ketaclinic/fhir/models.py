@@ -131,11 +131,15 @@ class StoredPdf(PublicId):
                             help_text="base64 of the SHA-1 of content (FHIR Attachment.hash); empty until drawn")
     size = models.PositiveIntegerField(null=True, blank=True)
     content = models.BinaryField(null=True, blank=True, help_text="empty: reserved by a bulk export, not drawn yet")
+    superseded_at = models.DateTimeField(null=True, blank=True, help_text="a reserved copy whose record changed "
+                                         "before it was drawn: it can never be drawn as the export named it")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["kind", "record_id", "version"], name="fhir_pdf_one_per_version")]
-        indexes = [models.Index(fields=["kind", "record_id"], name="fhir_pdf_record")]
+        indexes = [models.Index(fields=["kind", "record_id"], name="fhir_pdf_record"),
+                   models.Index(fields=["id"], name="fhir_pdf_waiting",  # reserved copies still to be drawn
+                                condition=models.Q(content__isnull=True, superseded_at__isnull=True))]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.record_id} ({self.version})"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
@@ -23,6 +24,8 @@ from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from ketaclinic.fhir import auth, documents, search
 from ketaclinic.fhir.outcome import FHIR_JSON, FhirRequestError, operation_outcome
 from ketaclinic.fhir.registry import TYPES, ResourceType, Source
+
+logger = logging.getLogger(__name__)
 
 #: Search parameters' FHIR types (CapabilityStatement.rest.resource.searchParam.type).
 PARAM_TYPES = {"patient": "reference", "subject": "reference", "code": "token", "category": "token", "type": "token",
@@ -56,6 +59,10 @@ def fhir_endpoint(view):
             return e.response()
         except FhirRequestError as e:
             return e.response()
+        except Exception:  # a fault of ours: logged with its traceback, answered as FHIR (never an HTML page)
+            logger.exception("FHIR %s %s failed", request.method, request.path)
+            return operation_outcome(500, "exception", "The server failed to answer this request; the fault is "
+                                     "logged. Try again later, and tell the clinic if it persists.")
         finally:
             documents.BASE_URL.reset(base)
     wrapped.__name__ = view.__name__
@@ -247,12 +254,14 @@ def binary(request, resource_id: str):
         auth.audit_access(grant, request, resource_type="Binary", interaction="r", count=0)
         raise FhirRequestError(f"Binary/{resource_id} is not known here.", status=404, code="not-found")
     if stored.content is None:  # reserved by a bulk export: drawn now, if the record still shows that version
-        if not documents.draw_reserved(stored):
-            auth.audit_access(grant, request, resource_type="Binary", interaction="r", count=0, patient=stored.patient)
+        if stored.superseded_at is not None or not documents.draw_reserved(stored):
+            auth.audit_access(grant, request, resource_type="Binary", interaction="r", count=0, patient=stored.patient,
+                              details={"outcome": "gone", "binary": str(stored.external_id)})
             raise FhirRequestError(
                 f"Binary/{resource_id} was named by a bulk export before it was drawn, and its record has changed "
-                "(or was entered in error) since, so that copy cannot be drawn any more; read the DocumentReference "
-                "again for the current copy.", status=410, code="deleted")
+                "or was entered in error since, so that copy cannot be drawn any more; read the DocumentReference "
+                "again: it names the current copy (or, entered in error, the last copy kept).", status=410,
+                code="deleted")
         stored.refresh_from_db(fields=["content", "sha1", "size"])
     content = bytes(stored.content)
     auth.audit_access(grant, request, resource_type="Binary", interaction="r", count=1, patient=stored.patient)

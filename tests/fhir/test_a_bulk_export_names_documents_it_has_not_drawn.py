@@ -1,7 +1,8 @@
 """A bulk export of a large clinic cannot draw every signed PDF it names (about a third of a second each, days
-for a clinic's history): it names each document's Binary by URL without drawing it (no size or hash yet), and the
-first Binary read draws and keeps that copy. A record that changes before its copy was drawn can no longer be
-drawn as the export saw it: its Binary answers 410 and the DocumentReference names the new copy."""
+for a clinic's history): it names each document's Binary by URL without drawing it (no size or hash yet); the
+worker draws those copies behind it, and a Binary read that comes first draws its own. A record that changes
+before its copy was drawn can no longer be drawn as the export saw it: its Binary answers 410 and the
+DocumentReference names the new copy (entered in error: the last copy drawn, or none)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from django.utils import timezone
 from ketaclinic.billing import services as billing
 from ketaclinic.fhir import validate
 from ketaclinic.fhir.models import ExportJob, StoredPdf
-from ketaclinic.fhir.tasks import run_export_job
+from ketaclinic.fhir.tasks import draw_reserved_documents, run_export_job
 from ketaclinic.treatments import services as treatments
 from ketaclinic.treatments.models import RemsForm
 from tests import factories as f
@@ -33,13 +34,15 @@ def token(fhir_token, clinic):
 
 
 def export_documents(client, token, capture) -> dict[str, dict]:
-    """A system export of DocumentReference run by the worker's task; the PDFs' resources by id."""
+    """A system export of DocumentReference run by the worker's task (what it enqueues behind it is not run); the
+    PDFs' resources by id."""
     with capture(execute=False):
         kick = client.get(BASE + "$export", {"_type": "DocumentReference"}, **bearer(token),
                           HTTP_PREFER="respond-async", HTTP_ACCEPT="application/fhir+json")
     assert kick.status_code == 202, kick.content
     job = ExportJob.objects.get(external_id=kick["Content-Location"].rsplit("/", 1)[1])
-    assert run_export_job.call(job.pk) == "complete"
+    with capture(execute=False):
+        assert run_export_job.call(job.pk) == "complete"
     manifest = json.loads(client.get(kick["Content-Location"], **bearer(token)).content)
     (item,) = manifest["output"]
     ndjson = b"".join(client.get(item["url"], **bearer(token)).streaming_content).decode()
@@ -111,7 +114,7 @@ def test_a_record_changed_before_its_copy_was_drawn_answers_410_and_names_the_ne
     assert fetch(client, token, attachment(now)["url"]).status_code == 200
 
 
-def test_a_superbill_voided_before_its_copy_was_drawn_is_entered_in_error_and_its_binary_gone(
+def test_a_superbill_voided_before_its_copy_was_drawn_is_entered_in_error_with_no_link_to_follow(
         client, documents, staff, token, django_capture_on_commit_callbacks):
     doc_id = f"{documents['invoice'].external_id}-superbill"
     named = attachment(export_documents(client, token, django_capture_on_commit_callbacks)[doc_id])["url"]
@@ -119,5 +122,108 @@ def test_a_superbill_voided_before_its_copy_was_drawn_is_entered_in_error_and_it
 
     assert fetch(client, token, named).status_code == 410
     now = json.loads(client.get(BASE + f"DocumentReference/{doc_id}", **bearer(token)).content)
-    assert now["status"] == "entered-in-error" and attachment(now)["url"] == named
-    assert "hash" not in attachment(now) and validate.problems(now) == []
+    assert now["status"] == "entered-in-error"
+    assert "url" not in attachment(now) and "hash" not in attachment(now)  # no copy was ever drawn
+    assert validate.problems(now) == []
+
+
+def test_a_superbill_voided_after_a_later_version_was_named_keeps_pointing_at_the_copy_drawn_before(
+        client, documents, staff, token, django_capture_on_commit_callbacks):
+    invoice = documents["invoice"]
+    doc_id = f"{invoice.external_id}-superbill"
+    drawn = attachment(json.loads(client.get(BASE + f"DocumentReference/{doc_id}", **bearer(token)).content))
+    billing.take_payment(actor=f.actor(staff["billing"]), invoice=invoice, method="cash", amount_cents=10000)
+    named = attachment(export_documents(client, token, django_capture_on_commit_callbacks)[doc_id])["url"]
+    assert named != drawn["url"]  # the payment is a new version: the export named a new, undrawn copy
+    billing.refund(actor=f.actor(staff["billing"]), invoice=invoice, method="cash", amount_cents=10000,
+                   reason="Paid twice")
+    billing.void_invoice(actor=f.actor(staff["billing"]), invoice=invoice, reason="Billed twice")
+
+    now = json.loads(client.get(BASE + f"DocumentReference/{doc_id}", **bearer(token)).content)
+    assert now["status"] == "entered-in-error" and attachment(now)["url"] == drawn["url"]
+    assert attachment(now)["hash"] == drawn["hash"]
+    assert fetch(client, token, drawn["url"]).status_code == 200 and fetch(client, token, named).status_code == 410
+
+
+def test_the_worker_draws_what_the_export_named_and_marks_what_moved_on(
+        client, documents, patient, staff, token, django_capture_on_commit_callbacks):
+    start = (timezone.now() - timedelta(days=6)).replace(second=0, microsecond=0)
+    esk = f.dosed_session(patient, staff, rooms=documents["rooms"], data=ESK, end="discharged", start=start)
+    with django_capture_on_commit_callbacks(execute=False) as behind:
+        exported = export_documents(client, token, django_capture_on_commit_callbacks)
+    assert len(exported) == 5 and StoredPdf.objects.filter(content__isnull=True).count() == 5
+    changed = f"{esk.external_id}-rems"
+    was = RemsForm.objects.get(session=esk).dissociation
+    treatments.update_rems(actor=f.actor(staff["nurse"]), session=esk, data={"dissociation": "no" if was else "yes"})
+    del behind
+
+    assert draw_reserved_documents.call() == "4 drawn, 1 superseded"
+    assert StoredPdf.objects.filter(content__isnull=True, superseded_at__isnull=True).count() == 0
+    for doc_id, resource in exported.items():
+        url = attachment(resource)["url"]
+        answer = fetch(client, token, url)
+        now = json.loads(client.get(BASE + f"DocumentReference/{doc_id}", **bearer(token)).content)
+        if doc_id == changed:
+            assert answer.status_code == 410 and attachment(now)["url"] != url
+            assert fetch(client, token, attachment(now)["url"]).status_code == 200
+        else:
+            assert attachment(now)["url"] == url and attachment(now)["size"] == len(answer.content)
+    assert StoredPdf.objects.count() == 6  # the changed form's new copy, drawn by its read
+
+
+def test_an_export_that_named_undrawn_documents_leaves_the_worker_to_draw_them(
+        client, documents, token, django_capture_on_commit_callbacks):
+    from django_tasks_db.models import DBTaskResult
+
+    with django_capture_on_commit_callbacks(execute=False):
+        kick = client.get(BASE + "$export", {"_type": "DocumentReference"}, **bearer(token),
+                          HTTP_PREFER="respond-async", HTTP_ACCEPT="application/fhir+json")
+    job = ExportJob.objects.get(external_id=kick["Content-Location"].rsplit("/", 1)[1])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run_export_job.call(job.pk) == "complete"
+    (queued,) = DBTaskResult.objects.filter(task_path__endswith="draw_reserved_documents")
+    assert queued.status == "READY"
+
+
+def test_a_record_that_changes_while_its_pdf_is_drawn_is_kept_as_it_now_stands(
+        client, documents, patient, staff, token, monkeypatch):
+    """The PDF reads its record again as it draws: a correction landing in between must not be kept under the
+    version read before it (its hash would then be fixed to bytes of another state)."""
+    from ketaclinic.fhir.documents import source_of
+
+    start = (timezone.now() - timedelta(days=6)).replace(second=0, microsecond=0)
+    esk = f.dosed_session(patient, staff, rooms=documents["rooms"], data=ESK, end="discharged", start=start)
+    rems = source_of("rems-form")
+    drawing = rems.render
+
+    def corrected_meanwhile(row):
+        content = drawing(row)
+        if not corrected:
+            corrected.append(True)
+            was = RemsForm.objects.get(session=esk).dissociation
+            treatments.update_rems(actor=f.actor(staff["nurse"]), session=esk,
+                                   data={"dissociation": "no" if was else "yes"})
+        return content
+
+    corrected: list = []
+    monkeypatch.setattr(rems, "render", corrected_meanwhile)
+    read = json.loads(client.get(BASE + f"DocumentReference/{esk.external_id}-rems", **bearer(token)).content)
+    assert corrected
+    (kept,) = StoredPdf.objects.filter(kind="rems-form", record_id=esk.external_id)
+    row = rems.queryset(patient.clinic_id).get(**{rems.record_field: esk.external_id})
+    assert kept.version == rems.version(row)  # drawn again after the correction, kept under the new version
+    assert attachment(read)["url"].endswith(str(kept.external_id))
+
+
+def test_a_fault_while_answering_is_an_operation_outcome_not_an_html_page(client, documents, token, monkeypatch):
+    from ketaclinic.fhir.documents import source_of
+
+    def broken(row):
+        raise RuntimeError("the PDF library failed")
+
+    monkeypatch.setattr(source_of("superbill"), "render", broken)
+    answer = client.get(BASE + f"DocumentReference/{documents['invoice'].external_id}-superbill", **bearer(token))
+    assert answer.status_code == 500 and answer["Content-Type"].startswith("application/fhir+json")
+    outcome = json.loads(answer.content)
+    assert outcome["resourceType"] == "OperationOutcome" and outcome["issue"][0]["code"] == "exception"
+    assert "the PDF library failed" not in answer.content.decode()  # the fault is logged, not shown
