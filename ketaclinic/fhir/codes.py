@@ -25,6 +25,8 @@ OBS_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
+ALLERGY_CLINICAL = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"
+ALLERGY_VERIFICATION = "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification"
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 AE_SEVERITY = "http://terminology.hl7.org/CodeSystem/adverse-event-severity"
 PROVENANCE_PARTICIPANT = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
@@ -146,6 +148,14 @@ CONDITION_CATEGORY_PROBLEM = Code(CONDITION_CATEGORY, "problem-list-item", "Prob
                                   "FHIR R4 codesystem-condition-category")
 #: ICD-10-CM codes are those the clinic recorded (patients.Diagnosis.code, chosen from the core's list, which
 #: cites clinical.md §5c); the mapper emits them as stored under the ICD-10-CM system.
+
+# ----------------------------------------------------------------------------------------------- allergies
+#: The record keeps allergies as free text only (patients.Patient.allergies), so an AllergyIntolerance carries
+#: these two statuses and the text as recorded: no substance or reaction code (none is coded in the record, and
+#: clinical.md gives no allergy code, not even one for "No known drug allergies").
+ALLERGY_ACTIVE = Code(ALLERGY_CLINICAL, "active", "Active", "FHIR R4 codesystem-allergyintolerance-clinical")
+ALLERGY_UNCONFIRMED = Code(ALLERGY_VERIFICATION, "unconfirmed", "Unconfirmed",
+                           "FHIR R4 codesystem-allergyintolerance-verification")
 
 # ----------------------------------------------------------------------------------------------- encounters
 AMBULATORY = Code(ACT_CODE, "AMB", "ambulatory", "FHIR R4 v3-ActCode (Encounter.class extensible binding)")

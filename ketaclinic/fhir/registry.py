@@ -43,6 +43,7 @@ from ketaclinic.fhir import codes
 from ketaclinic.fhir import documents as pdf_documents
 from ketaclinic.fhir.mappers import (
     administrative,
+    allergies,
     audit,
     conditions,
     documents,
@@ -285,6 +286,12 @@ def location_qs(c):
             .annotate(fhir_n=place(m("Room"), "clinic")))
 
 
+def allergies_qs(c):
+    """The clinic's patients whose allergies field holds any text (a blank field gives no AllergyIntolerance, so
+    every row here gives exactly one: the same rule as ``mappers.allergies``, whitespace being no text)."""
+    return patients_qs(c).filter(allergies__regex=r"\S")
+
+
 def diagnoses_qs(c):
     return (m("Diagnosis").objects.filter(patient__clinic_id=c).select_related("patient", "recorded_by")
             .annotate(fhir_n=place(m("Diagnosis"), "patient"), fhir_date=F("noted_on")))
@@ -506,6 +513,14 @@ def _types() -> dict[str, ResourceType]:
             Source("diagnosis", diagnoses_qs, conditions.condition, by_place("patient", "dx"), patient="patient",
                    date_is_day=True, emits=None, narrow=narrow_diagnoses, one_per_row=True),
         ), search_params=(*_PAT, "code", "date"), documentation="patients.Diagnosis"),
+        ResourceType("AllergyIntolerance", (
+            # the patient row itself (patient=""); no ``updated``: the row keeps no modification time, so a bulk
+            # export's _since always includes it (over-inclusive) and no _lastUpdated is offered
+            Source("allergies", allergies_qs, allergies.allergy_intolerance,
+                   by_external_id(suffix=allergies.SUFFIX), patient="", one_per_row=True),
+        ), search_params=("patient",),
+            documentation="patients.Patient.allergies (free text, sent as recorded in code.text; none for a blank "
+                          "field)"),
         ResourceType("Observation", (
             Source("vitals", vitals_qs, observations.vitals_reading,
                    by_place("session", "v", ("bp", "hr", "rr", "spo2")), patient="session__patient",

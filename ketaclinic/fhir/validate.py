@@ -43,6 +43,9 @@ REQUIRED: dict[str, dict[str, frozenset[str]]] = {
 CONDITION_CLINICAL = frozenset({"active", "recurrence", "relapse", "inactive", "remission", "resolved"})
 CONDITION_VERIFICATION = frozenset({"unconfirmed", "provisional", "differential", "confirmed", "refuted",
                                     "entered-in-error"})
+#: FHIR R4 AllergyIntolerance.clinicalStatus / verificationStatus (required bindings).
+ALLERGY_CLINICAL = frozenset({"active", "inactive", "resolved"})
+ALLERGY_VERIFICATION = frozenset({"unconfirmed", "confirmed", "refuted", "entered-in-error"})
 
 KNOWN_SYSTEMS = frozenset(
     v for k, v in vars(codes).items() if k.isupper() and isinstance(v, str) and (":" in v)
@@ -132,6 +135,28 @@ def problems(resource) -> list[str]:
             out.append("Condition entered-in-error must have no clinicalStatus (con-5)")
         if not clinical and (codes.CONDITION_VERIFICATION, "entered-in-error") not in verification:
             out.append("Condition.clinicalStatus is required unless entered-in-error (con-5)")
+    if rtype == "AllergyIntolerance":
+        out += _allergy(data)
+    return out
+
+
+def _allergy(data: dict) -> list[str]:
+    """Required bindings of the two statuses, invariants ait-1 and ait-2, and a code (1..1 in US Core)."""
+    out = []
+    clinical = _codes_of(data.get("clinicalStatus"))
+    verification = _codes_of(data.get("verificationStatus"))
+    if any(s != codes.ALLERGY_CLINICAL or c not in ALLERGY_CLINICAL for s, c in clinical):
+        out.append("AllergyIntolerance.clinicalStatus outside allergyintolerance-clinical")
+    if any(s != codes.ALLERGY_VERIFICATION or c not in ALLERGY_VERIFICATION for s, c in verification):
+        out.append("AllergyIntolerance.verificationStatus outside allergyintolerance-verification")
+    in_error = (codes.ALLERGY_VERIFICATION, "entered-in-error") in verification
+    if in_error and clinical:
+        out.append("AllergyIntolerance entered-in-error must have no clinicalStatus (ait-2)")
+    if not in_error and not clinical:
+        out.append("AllergyIntolerance.clinicalStatus is required unless entered-in-error (ait-1)")
+    code = data.get("code") or {}
+    if not (code.get("text") or "").strip() and not code.get("coding"):
+        out.append("AllergyIntolerance without a code or text (US Core requires code)")
     return out
 
 

@@ -155,9 +155,8 @@ def metadata(request):
         rest=[{
             "mode": "server",
             "documentation": "Read and search for registered backend clients (SMART Backend Services). Not served: "
-                             "AllergyIntolerance (allergies are kept as free text on the patient's record, not "
-                             "coded); Procedure (the dose is the MedicationAdministration of the session's "
-                             "Encounter); vread and history (no versions are kept).",
+                             "Procedure (the dose is the MedicationAdministration of the session's Encounter); "
+                             "vread and history (no versions are kept).",
             "security": {"cors": False, "service": [{"coding": [{
                 "system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}]}],
                 "description": "OAuth2 client credentials with a signed JWT assertion (SMART Backend Services); "

@@ -1,6 +1,6 @@
 """A small clinic record for the FHIR resource tests, reached only through the app's services (tests/factories.py):
 one patient with a signed IV session (vitals, weight, dose, signatures), an esketamine session, a PHQ-9 and a GAD-7,
-a diagnosis and one marked entered-in-error, a desk measurement, an adverse event."""
+a diagnosis and one marked entered-in-error, a desk measurement, an adverse event, allergies written on the record."""
 
 from __future__ import annotations
 
@@ -13,12 +13,14 @@ from ketaclinic.patients import services as patients
 from ketaclinic.treatments import services as treatments
 from tests import factories as f
 
+ALLERGIES = "Penicillin (hives)\nLatex"
 PHQ9 = {"q1": 2, "q2": 2, "q3": 1, "q4": 1, "q5": 0, "q6": 1, "q7": 1, "q8": 0, "q9": 0}  # total 8
 GAD7 = {"q1": 1, "q2": 1, "q3": 2, "q4": 0, "q5": 0, "q6": 1, "q7": 0}  # total 5
 
 
 def build(patient, staff, rooms) -> dict:
     nurse = f.actor(staff["nurse"])
+    patients.update_patient(actor=f.actor(staff["front_desk"]), patient=patient, data={"allergies": ALLERGIES})
     start = (timezone.now() - timedelta(days=14)).replace(second=0, microsecond=0)
     session = f.dosed_session(patient, staff, start=start, rooms=rooms, end="signed")
     transfer = f.dosed_session(patient, staff, start=start + timedelta(days=3), rooms=rooms, end="transferred")

@@ -59,8 +59,11 @@ def test_capability_statement_lists_what_is_served(client, token):
     statement = CapabilityStatement.model_validate_json(response.content)
     assert statement.fhirVersion == "4.0.1" and statement.format == ["json"]
     resources = {r.type: r for r in statement.rest[0].resource}
-    assert "AllergyIntolerance" not in resources
-    assert "AllergyIntolerance" in statement.rest[0].documentation
+    allergies = resources["AllergyIntolerance"]
+    assert {p.name for p in allergies.searchParam} == {"patient", "_count"}
+    assert [i.code for i in allergies.interaction] == ["read", "search-type"]
+    assert "AllergyIntolerance" not in statement.rest[0].documentation, (
+        "AllergyIntolerance is served: views.metadata must not list it under 'Not served'")
     obs = resources["Observation"]
     assert {p.name for p in obs.searchParam} >= {"patient", "code", "date", "_lastUpdated", "category", "_count"}
     assert [i.code for i in obs.interaction] == ["read", "search-type"]
@@ -163,7 +166,7 @@ def test_everything(client, token, world):
     data = bundle(get(client, f"Patient/{p.external_id}/$everything", token))
     types = {e["resource"]["resourceType"] for e in data["entry"]}
     assert {"Patient", "Observation", "Condition", "MedicationRequest", "MedicationAdministration", "Encounter",
-            "QuestionnaireResponse", "DocumentReference", "AdverseEvent"} <= types
+            "QuestionnaireResponse", "DocumentReference", "AdverseEvent", "AllergyIntolerance"} <= types
     assert data["entry"][0]["resource"]["id"] == str(p.external_id)
 
 
