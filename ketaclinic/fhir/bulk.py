@@ -305,7 +305,7 @@ def run_export(job_id: int) -> str:
             progress=f"complete: {written} resources")
         if not updated:
             return ExportJob.objects.get(pk=job.pk).status
-        if StoredPdf.objects.filter(content__isnull=True, superseded_at__isnull=True).exists():
+        if waiting_documents():
             # the documents it named and did not draw are drawn behind it, on the worker
             from ketaclinic.fhir.tasks import draw_reserved_documents
 
@@ -315,6 +315,11 @@ def run_export(job_id: int) -> str:
             "client_id": job.client.client_id, "resources": written,
             "files": [{"type": o["type"], "count": o["count"]} for o in output]})
     return ExportJob.Status.COMPLETE
+
+
+def waiting_documents() -> bool:
+    """Whether copies an export reserved wait for the worker to draw them (a partial index answers it)."""
+    return StoredPdf.objects.filter(content__isnull=True, worker_skipped_at__isnull=True).exists()
 
 
 def fhir_base(request_url: str) -> str:

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
+from contextlib import nullcontext
 from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, Protocol
@@ -36,6 +38,7 @@ from ketaclinic.fhir import codes
 from ketaclinic.fhir.mappers.common import instant, patient_ref, practitioner_ref, ref
 
 PDF = "application/pdf"
+logger = logging.getLogger(__name__)
 
 #: The FHIR base URL the attachment URLs are written against (set per request by the views and per job by the
 #: bulk export); without one, the URL is relative to the FHIR base (``Binary/<id>``).
@@ -113,16 +116,18 @@ def _keep(doc: DocumentSource, row, content: bytes | None) -> Copy:
 
     patient = doc.patient_of(row)
     key = _key(doc, row)
-    drawn = {} if content is None else {"sha1": digest(content), "size": len(content), "content": content}
-    db = router.db_for_write(StoredPdf)
-    try:
-        with transaction.atomic(using=db):
-            stored = StoredPdf.objects.using(db).create(clinic_id=patient.clinic_id, patient=patient, **key, **drawn)
-    except IntegrityError:
-        if drawn:
-            StoredPdf.objects.using(db).filter(**key, content__isnull=True).update(**drawn)
-        stored = StoredPdf.objects.using(db).get(**key)
-    return stored.external_id, stored.sha1 or None, stored.size
+    drawn = {} if content is None else {"sha1": digest(content), "size": len(content), "content": content,
+                                        "worker_skipped_at": None}
+    stored = StoredPdf.objects.using(router.db_for_write(StoredPdf))
+    if not drawn or not stored.filter(**key, content__isnull=True).update(**drawn):  # a reserved copy filled in
+        try:
+            with transaction.atomic(using=stored.db):
+                stored.create(clinic_id=patient.clinic_id, patient=patient, **key, **drawn)
+        except IntegrityError:  # another request kept or reserved it first
+            if drawn:
+                stored.filter(**key, content__isnull=True).update(**drawn)
+    kept = stored.get(**key)
+    return kept.external_id, kept.sha1 or None, kept.size
 
 
 def _reload(doc: DocumentSource, clinic_id: int, record_id):
@@ -183,34 +188,57 @@ def source_of(kind: str) -> DocumentSource | None:
 
 
 def draw_reserved(stored) -> bool:
-    """Draw a copy a bulk export reserved, if its record still shows that version and is current; False when it
-    has moved on (or is gone): the copy can never be drawn as the export saw it, and is marked so."""
+    """Draw a copy a bulk export reserved, if its record shows that version now and is current (a record whose
+    version came back, a REMS answer corrected and then corrected back, is drawn too); False otherwise: the copy
+    cannot be drawn as the export saw it, and the background worker is told to leave it."""
     from django.utils import timezone
 
-    from ketaclinic.fhir.models import StoredPdf
 
     doc = source_of(stored.kind)
     row = _reload(doc, stored.clinic_id, stored.record_id) if doc is not None else None
     if row is not None and doc.current(row) and doc.version(row) == stored.version and draw(doc, row) is not None:
         return True
-    StoredPdf.objects.filter(pk=stored.pk, content__isnull=True, superseded_at__isnull=True).update(
-        superseded_at=timezone.now())
+    _skip(stored, timezone.now())
     return False
 
 
-def draw_reserved_batch(limit: int) -> tuple[int, int, bool]:
-    """Draw up to ``limit`` reserved copies, oldest first (the background worker, after a bulk export): (drawn,
-    superseded, whether more are waiting)."""
+def _skip(stored, at) -> None:
     from ketaclinic.fhir.models import StoredPdf
 
-    waiting = StoredPdf.objects.filter(content__isnull=True, superseded_at__isnull=True).order_by("pk")
-    drawn = superseded = 0
-    for stored in waiting[:limit]:
-        if draw_reserved(stored):
-            drawn += 1
-        else:
-            superseded += 1
-    return drawn, superseded, waiting.exists()
+    StoredPdf.objects.filter(pk=stored.pk, content__isnull=True, worker_skipped_at__isnull=True).update(
+        worker_skipped_at=at)
+
+
+def draw_reserved_batch(limit: int) -> tuple[int, int, bool]:
+    """Draw up to ``limit`` reserved copies, oldest first (the background worker): (drawn, skipped, whether more
+    are waiting). On PostgreSQL each copy is claimed with ``SKIP LOCKED``, so several workers draw different
+    copies; a copy whose drawing fails is logged and skipped (a Binary read still tries it), never retried for
+    ever at the head of the queue. On SQLite nothing is held while drawing (a write transaction there would stop
+    every other writer of the clinic)."""
+    from django.db import connections
+    from django.utils import timezone
+
+    from ketaclinic.fhir.models import StoredPdf
+
+    db = router.db_for_write(StoredPdf)
+    claims = connections[db].features.has_select_for_update_skip_locked
+    waiting = StoredPdf.objects.using(db).filter(content__isnull=True, worker_skipped_at__isnull=True).order_by("pk")
+    drawn = skipped = 0
+    for _ in range(limit):
+        with transaction.atomic(using=db) if claims else nullcontext():
+            stored = (waiting.select_for_update(skip_locked=True) if claims else waiting).first()
+            if stored is None:
+                break
+            try:
+                with transaction.atomic(using=db) if claims else nullcontext():
+                    ok = draw_reserved(stored)
+            except Exception:  # one document that cannot be drawn must not stop the others
+                logger.exception("could not draw reserved %s copy %s", stored.kind, stored.external_id)
+                _skip(stored, timezone.now())
+                ok = False
+        drawn += ok
+        skipped += not ok
+    return drawn, skipped, waiting.exists()
 
 
 def binary_url(binary_id) -> str:

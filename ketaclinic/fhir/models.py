@@ -127,19 +127,19 @@ class StoredPdf(PublicId):
     kind = models.CharField(max_length=40)
     record_id = models.UUIDField(help_text="the public id of the record the document is drawn from")
     version = models.CharField(max_length=200)
-    sha1 = models.CharField(max_length=28, blank=True, default="",
-                            help_text="base64 of the SHA-1 of content (FHIR Attachment.hash); empty until drawn")
+    sha1 = models.CharField(max_length=28, help_text="base64 of the SHA-1 of content (FHIR Attachment.hash)")  # "": not drawn
     size = models.PositiveIntegerField(null=True, blank=True)
     content = models.BinaryField(null=True, blank=True, help_text="empty: reserved by a bulk export, not drawn yet")
-    superseded_at = models.DateTimeField(null=True, blank=True, help_text="a reserved copy whose record changed "
-                                         "before it was drawn: it can never be drawn as the export named it")
+    worker_skipped_at = models.DateTimeField(
+        null=True, blank=True, help_text="when the background worker gave up on this reserved copy: its record no "
+        "longer showed the version the export named, or drawing it failed (logged); a Binary read still tries")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["kind", "record_id", "version"], name="fhir_pdf_one_per_version")]
         indexes = [models.Index(fields=["kind", "record_id"], name="fhir_pdf_record"),
                    models.Index(fields=["id"], name="fhir_pdf_waiting",  # reserved copies still to be drawn
-                                condition=models.Q(content__isnull=True, superseded_at__isnull=True))]
+                                condition=models.Q(content__isnull=True, worker_skipped_at__isnull=True))]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.record_id} ({self.version})"

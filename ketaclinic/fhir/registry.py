@@ -289,7 +289,7 @@ def location_qs(c):
 def allergies_qs(c):
     """The clinic's patients whose allergies field holds any text (a blank field gives no AllergyIntolerance, so
     every row here gives exactly one: the same rule as ``mappers.allergies``, whitespace being no text)."""
-    return patients_qs(c).filter(allergies__regex=r"\S")
+    return patients_qs(c).filter(allergies__regex=allergies.HAS_TEXT)
 
 
 def diagnoses_qs(c):

@@ -15,7 +15,9 @@ import logging
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
-from django.http import HttpResponse
+from django.core.exceptions import PermissionDenied, SuspiciousOperation
+from django.core.signals import got_request_exception
+from django.http import Http404, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from fhir.resources.R4B.bundle import Bundle
@@ -24,8 +26,6 @@ from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from ketaclinic.fhir import auth, documents, search
 from ketaclinic.fhir.outcome import FHIR_JSON, FhirRequestError, operation_outcome
 from ketaclinic.fhir.registry import TYPES, ResourceType, Source
-
-logger = logging.getLogger(__name__)
 
 #: Search parameters' FHIR types (CapabilityStatement.rest.resource.searchParam.type).
 PARAM_TYPES = {"patient": "reference", "subject": "reference", "code": "token", "category": "token", "type": "token",
@@ -59,8 +59,13 @@ def fhir_endpoint(view):
             return e.response()
         except FhirRequestError as e:
             return e.response()
-        except Exception:  # a fault of ours: logged with its traceback, answered as FHIR (never an HTML page)
-            logger.exception("FHIR %s %s failed", request.method, request.path)
+        except (Http404, PermissionDenied, SuspiciousOperation):
+            raise  # Django's own answers (404, 403, 400)
+        except Exception:  # a fault of ours: reported as Django reports one (django.request, the signal that error
+            # reporting listens to), answered as FHIR, never an HTML page
+            got_request_exception.send(sender=None, request=request)
+            logging.getLogger("django.request").error("Internal Server Error: %s", request.path, exc_info=True,
+                                                      extra={"status_code": 500, "request": request})
             return operation_outcome(500, "exception", "The server failed to answer this request; the fault is "
                                      "logged. Try again later, and tell the clinic if it persists.")
         finally:
@@ -253,7 +258,7 @@ def binary(request, resource_id: str):
         auth.audit_access(grant, request, resource_type="Binary", interaction="r", count=0)
         raise FhirRequestError(f"Binary/{resource_id} is not known here.", status=404, code="not-found")
     if stored.content is None:  # reserved by a bulk export: drawn now, if the record still shows that version
-        if stored.superseded_at is not None or not documents.draw_reserved(stored):
+        if not documents.draw_reserved(stored):
             auth.audit_access(grant, request, resource_type="Binary", interaction="r", count=0, patient=stored.patient,
                               details={"outcome": "gone", "binary": str(stored.external_id)})
             raise FhirRequestError(

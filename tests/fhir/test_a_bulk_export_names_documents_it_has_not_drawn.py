@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
+from ketaclinic.audit.models import AuditEntry
 from ketaclinic.billing import services as billing
 from ketaclinic.fhir import validate
 from ketaclinic.fhir.models import ExportJob, StoredPdf
@@ -107,6 +109,8 @@ def test_a_record_changed_before_its_copy_was_drawn_answers_410_and_names_the_ne
     outcome = json.loads(gone.content)
     assert outcome["resourceType"] == "OperationOutcome" and outcome["issue"][0]["code"] == "deleted"
     assert "read the DocumentReference again" in outcome["issue"][0]["diagnostics"]
+    audited = AuditEntry.objects.filter(action="fhir.read", details__path__endswith=named.rsplit("/", 1)[1]).get()
+    assert audited.details["outcome"] == "gone" and audited.details["count"] == 0 and audited.patient == patient
     assert not StoredPdf.objects.filter(external_id=named.rsplit("/", 1)[1], content__isnull=False).exists()
 
     now = json.loads(client.get(BASE + f"DocumentReference/{doc_id}", **bearer(token)).content)
@@ -157,8 +161,8 @@ def test_the_worker_draws_what_the_export_named_and_marks_what_moved_on(
     treatments.update_rems(actor=f.actor(staff["nurse"]), session=esk, data={"dissociation": "no" if was else "yes"})
     del behind
 
-    assert draw_reserved_documents.call() == "4 drawn, 1 superseded"
-    assert StoredPdf.objects.filter(content__isnull=True, superseded_at__isnull=True).count() == 0
+    assert draw_reserved_documents.call() == "4 drawn, 1 skipped"
+    assert StoredPdf.objects.filter(content__isnull=True, worker_skipped_at__isnull=True).count() == 0
     for doc_id, resource in exported.items():
         url = attachment(resource)["url"]
         answer = fetch(client, token, url)
@@ -222,8 +226,63 @@ def test_a_fault_while_answering_is_an_operation_outcome_not_an_html_page(client
         raise RuntimeError("the PDF library failed")
 
     monkeypatch.setattr(source_of("superbill"), "render", broken)
+    client.raise_request_exception = False  # reported as Django reports a fault (the test client re-raises those)
     answer = client.get(BASE + f"DocumentReference/{documents['invoice'].external_id}-superbill", **bearer(token))
     assert answer.status_code == 500 and answer["Content-Type"].startswith("application/fhir+json")
     outcome = json.loads(answer.content)
     assert outcome["resourceType"] == "OperationOutcome" and outcome["issue"][0]["code"] == "exception"
     assert "the PDF library failed" not in answer.content.decode()  # the fault is logged, not shown
+
+
+def test_a_version_that_comes_back_is_drawn_again_not_gone_for_ever(
+        client, documents, patient, staff, token, django_capture_on_commit_callbacks):
+    """A REMS answer corrected and then corrected back shows the version the export named again: the copy the
+    worker left is drawn at the next read, never a 410 for ever."""
+    start = (timezone.now() - timedelta(days=6)).replace(second=0, microsecond=0)
+    esk = f.dosed_session(patient, staff, rooms=documents["rooms"], data=ESK, end="discharged", start=start)
+    named = attachment(export_documents(client, token, django_capture_on_commit_callbacks)[f"{esk.external_id}-rems"])
+    was = RemsForm.objects.get(session=esk).dissociation
+    nurse = f.actor(staff["nurse"])
+    treatments.update_rems(actor=nurse, session=esk, data={"dissociation": "no" if was else "yes"})
+    assert draw_reserved_documents.call() == "4 drawn, 1 skipped"
+    treatments.update_rems(actor=nurse, session=esk, data={"dissociation": "yes" if was else "no"})
+
+    again = fetch(client, token, named["url"])
+    assert again.status_code == 200 and again.content.startswith(b"%PDF")
+    assert StoredPdf.objects.get(external_id=named["url"].rsplit("/", 1)[1]).worker_skipped_at is None
+
+
+def test_the_worker_goes_on_past_a_document_it_cannot_draw_and_a_batch_at_a_time(
+        client, documents, token, django_capture_on_commit_callbacks, monkeypatch, caplog):
+    from django_tasks_db.models import DBTaskResult
+
+    from ketaclinic.fhir import tasks
+    from ketaclinic.fhir.documents import source_of
+
+    exported = export_documents(client, token, django_capture_on_commit_callbacks)
+    superbill = attachment(exported[f"{documents['invoice'].external_id}-superbill"])["url"].rsplit("/", 1)[1]
+
+    def broken(row):
+        raise RuntimeError("the PDF library failed")
+
+    monkeypatch.setattr(source_of("superbill"), "render", broken)
+    monkeypatch.setattr(tasks, "DRAW_BATCH", 3)
+    assert draw_reserved_documents.call() == "2 drawn, 1 skipped, more waiting"
+    assert DBTaskResult.objects.filter(task_path__endswith="draw_reserved_documents", status="READY").count() == 1
+    assert "could not draw reserved superbill copy" in caplog.text
+    assert draw_reserved_documents.call() == "1 drawn, 0 skipped"  # the last one; the broken one left behind
+    assert StoredPdf.objects.get(external_id=superbill).worker_skipped_at is not None
+    assert StoredPdf.objects.filter(content__isnull=False).count() == 3
+
+
+def test_the_hourly_prune_asks_the_worker_for_documents_still_waiting(
+        client, documents, token, django_capture_on_commit_callbacks):
+    from django.core.management import call_command
+    from django_tasks_db.models import DBTaskResult
+
+    export_documents(client, token, django_capture_on_commit_callbacks)
+    call_command("prune_fhir_exports", stdout=io.StringIO())
+    assert DBTaskResult.objects.filter(task_path__endswith="draw_reserved_documents", status="READY").count() == 1
+    draw_reserved_documents.call()
+    call_command("prune_fhir_exports", stdout=io.StringIO())
+    assert DBTaskResult.objects.filter(task_path__endswith="draw_reserved_documents", status="READY").count() == 1

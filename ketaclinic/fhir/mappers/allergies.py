@@ -33,8 +33,14 @@ def allergy_id(patient) -> str:
     return f"{patient.external_id}{SUFFIX}"
 
 
+#: What counts as blank around the text: ASCII whitespace, the same set the database filter reads
+#: (``registry.allergies_qs``), so every row it selects gives exactly one resource on SQLite and PostgreSQL alike.
+BLANK = " \t\n\r\f\v"
+HAS_TEXT = r"[^ \t\n\r\f\v]"
+
+
 def allergy_intolerance(p) -> list[AllergyIntolerance]:
-    text = (p.allergies or "").strip()
+    text = (p.allergies or "").strip(BLANK)
     if not text:
         return []
     return [
