@@ -2,7 +2,8 @@
 
 With ``DB_REPLICA_HOST`` set (PostgreSQL only; ketaclinic/settings.py), the ``replica`` connection points at a
 streaming replica of the primary. Reads go there only inside :func:`on_replica`, which long reads that tolerate a
-moment's replication lag wrap (the FHIR bulk export's resource pages); everything else, and every write and row
+moment's replication lag wrap (the FHIR bulk export's resource pages, the reports on their pages and in their
+background jobs); everything else, and every write and row
 lock anywhere, goes to the primary, so no page reads its own write from a replica that has not caught up. Without a
 replica configured, :func:`on_replica` changes nothing.
 """

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import DurationField as DurationOut
 from django.db.models import Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
 
@@ -118,7 +118,7 @@ def percentiles(qs: QuerySet, column: str) -> tuple[int, object, object]:
     sql = (f"SELECT v, rn, n FROM (SELECT r.{column} AS v, ROW_NUMBER() OVER (ORDER BY r.{column}) AS rn, "
            f"COUNT(*) OVER () AS n FROM ({inner}) r WHERE r.{column} IS NOT NULL) ranked "
            f"WHERE rn = (n + 1) / 2 OR rn = (n + 2) / 2 OR rn = (9 * n + 9) / 10")
-    with connection.cursor() as cur:
+    with connections[qs.db].cursor() as cur:  # where the queryset reads (the replica inside on_replica)
         cur.execute(sql, params)
         rows = cur.fetchall()
     if not rows:

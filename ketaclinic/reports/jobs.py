@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor, record
+from ketaclinic.dbrouting import on_replica
 from ketaclinic.plaintime import duration
 from ketaclinic.privatefiles import private_dir, remove_orphan_folders
 from ketaclinic.reports.base import ReportFilters
@@ -294,7 +295,8 @@ def _report_csv(job: ReportJob, out) -> dict:
     filters = filters_from_params(job.params.get("filters") or {})
     report = _progress(job.pk)
     report(0, 1)
-    built = entry.build(filters)
+    with on_replica():  # the report's reads, as on its page; the job's own progress writes stay on the primary
+        built = entry.build(filters)
     total = len(built.sections) + 1
     report(1, total)
     text = io.TextIOWrapper(out, encoding="utf-8", newline="")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from django.db import connection
+from django.db import connections
 from django.db.models import Count, F, Min, Q, Sum
 from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
@@ -207,7 +207,7 @@ def _per_patient(filters: ReportFilters, clinic) -> Section:
     inner = (sessions(filters, clinic.tz).filter(dose_started_at__isnull=False).values("patient_id")
              .annotate(n=Count("pk")).order_by())
     sql, params = inner.query.sql_with_params()
-    with connection.cursor() as cur:
+    with connections[inner.db].cursor() as cur:  # where the queryset reads (the replica inside on_replica)
         cur.execute(f"SELECT per.n, COUNT(*) FROM ({sql}) per GROUP BY per.n ORDER BY per.n", params)
         dist = [(int(n), int(c)) for n, c in cur.fetchall()]
     patients = sum(c for _, c in dist)

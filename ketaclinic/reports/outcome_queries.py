@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
-from django.db import connection
+from django.db import connection, connections, router
 from django.utils.dateparse import parse_datetime
 
 from ketaclinic.clinical import diagnosis_groups as dg
@@ -305,7 +305,7 @@ def figures(filters: ReportFilters, limits: dict, tz) -> tuple[list[dict], list[
     params += [*p_rise, *p_counted, *p_score_day, *p_end_day, *p_off]
     for _, _, p in measures:
         params += p
-    with connection.cursor() as cur:
+    with connections[router.db_for_read(TreatmentSession)].cursor() as cur:  # the replica inside on_replica
         cur.execute(sql, params)
         out = cur.fetchall()
     n = len(measures)

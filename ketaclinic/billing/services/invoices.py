@@ -375,7 +375,7 @@ def aging(clinic, *, today: date | None = None) -> Aging:
 
     A bucket is the number of days between the clinic-calendar day an invoice was issued and ``today``; the
     buckets' edges are the starts of those days in the clinic's time zone, so the database compares moments."""
-    from django.db import connection
+    from django.db import connection, connections, router
 
     from ketaclinic.inputs import wall_clock_moment
 
@@ -396,7 +396,7 @@ def aging(clinic, *, today: date | None = None) -> Aging:
         params += [connection.ops.adapt_datetimefield_value(start), name]
     params += [Payment.Kind.PAYMENT.value, Payment.Kind.REFUND.value, clinic.pk]
     report = Aging()
-    with connection.cursor() as cur:
+    with connections[router.db_for_read(Invoice)].cursor() as cur:  # the replica inside on_replica (a report)
         cur.execute(sql, params)
         for name, total, n in cur.fetchall():
             report.totals[name] += int(total)
