@@ -128,8 +128,11 @@ class Chair(models.Model):
 
 
 def current_clinic() -> Clinic:
-    """The clinic this install runs. KetaClinic runs one clinic per install today."""
-    clinic = Clinic.objects.order_by("pk").first()
+    """The clinic this install runs. KetaClinic runs one clinic per install today. Before one is created, the primary
+    is asked too: a replica that has not caught up (inside ``on_replica``) must never make it create a second."""
+    from django.db import DEFAULT_DB_ALIAS
+
+    clinic = Clinic.objects.order_by("pk").first() or Clinic.objects.using(DEFAULT_DB_ALIAS).order_by("pk").first()
     if clinic is None:
         clinic = Clinic.objects.create(name="Unnamed clinic")
     return clinic

@@ -26,11 +26,15 @@ from ketaclinic.reports.tasks import run_report_job
 from tests.factories import actor, dosed_session, make_rooms
 
 BUILT: list[ReportFilters] = []
+READ_FROM: list[str] = []  # where the stand-in's reads would go while it is built
 
 
 def build(filters: ReportFilters) -> Report:
     """A stand-in report (the real ones are tested on their own): two sections, the filters it was given."""
+    from django.db import router
+
     BUILT.append(filters)
+    READ_FROM.append(router.db_for_read(ReportJob))
     return Report(slug="safety", title="Safety", question="?", filters=filters, sections=[
         Section("Adverse events", Table([Column("kind", "Kind"), Column("rate", "Rate", "per 100 sessions")],
                                         [("nausea", 4.25), ("=HYPERLINK(1)", None)])),
@@ -40,6 +44,7 @@ def build(filters: ReportFilters) -> Report:
 @pytest.fixture
 def stand_in_report(monkeypatch):
     BUILT.clear()
+    READ_FROM.clear()
     monkeypatch.setitem(registry.REPORTS, "safety", registry.Entry("safety", "Safety", "?", sys.modules[__name__]
                                                                    .__name__))
 
@@ -200,3 +205,18 @@ def test_a_job_that_fails_says_why_and_leaves_no_file(client_for, monkeypatch, d
     fragment = prescriber.get(job_urls(job)["job_progress"])
     assert b"It failed" in fragment.content and b"hx-trigger" not in fragment.content
     assert prescriber.get(job_urls(job)["job_download"]).status_code == 404
+
+
+def test_a_report_job_reads_from_the_replica_and_writes_its_progress_on_the_primary(
+        client_for, stand_in_report, django_capture_on_commit_callbacks, monkeypatch):
+    from django.db import connections
+
+    from ketaclinic.dbrouting import REPLICA
+
+    job = start(client_for("prescriber"), django_capture_on_commit_callbacks, reverse("reports:report_export"),
+                {"report": "safety"})
+    monkeypatch.setitem(connections.databases, REPLICA, dict(connections.databases["default"]))
+    assert run_report_job.call(job.pk) == "complete"
+    assert READ_FROM == [REPLICA]  # built inside on_replica, as the report's page builds it
+    job.refresh_from_db()
+    assert job.status == ReportJob.Status.COMPLETE and (job.done, job.total) == (3, 3)  # written on the primary

@@ -17,7 +17,8 @@ from ketaclinic.reports.registry import REPORTS
 
 pytestmark = pytest.mark.django_db
 
-SENDS = frozenset({"cursor", "chunked_cursor", "_cursor", "connect", "ensure_connection", "execute_wrapper"})
+SENDS = frozenset({"cursor", "chunked_cursor", "_cursor", "connect", "ensure_connection", "execute_wrapper",
+                   "connection", "savepoint", "_savepoint", "introspection"})
 
 
 class PrimaryShut:
@@ -31,10 +32,16 @@ class PrimaryShut:
             raise AssertionError(f"a report sent a statement to the primary ({name})")
         return getattr(self._real, name)
 
+    def __setattr__(self, name, value):
+        if name != "_real":
+            raise AssertionError(f"a report changed the primary's connection ({name})")
+        object.__setattr__(self, name, value)
+
 
 @pytest.fixture
 def on_the_replica_only(monkeypatch):
     primary = connections[DEFAULT_DB_ALIAS]
+    configured = getattr(connections._connections, REPLICA, None)  # a replica of the run's own, kept aside
     monkeypatch.setitem(connections.databases, REPLICA, dict(connections.databases[DEFAULT_DB_ALIAS]))
     connections[REPLICA] = primary
     sent = []
@@ -49,7 +56,10 @@ def on_the_replica_only(monkeypatch):
             yield sent
         finally:
             connections[DEFAULT_DB_ALIAS] = primary
-            del connections[REPLICA]
+            if configured is not None:
+                connections[REPLICA] = configured
+            else:
+                del connections[REPLICA]
 
 
 @pytest.mark.parametrize("slug", sorted(REPORTS))
