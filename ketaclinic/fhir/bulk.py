@@ -319,7 +319,7 @@ def run_export(job_id: int) -> str:
 
 def waiting_documents() -> bool:
     """Whether copies an export reserved wait for the worker to draw them (a partial index answers it)."""
-    return StoredPdf.objects.filter(content__isnull=True, worker_skipped_at__isnull=True).exists()
+    return StoredPdf.objects.filter(StoredPdf.WAITING).exists()
 
 
 def fhir_base(request_url: str) -> str:

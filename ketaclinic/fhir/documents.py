@@ -119,14 +119,16 @@ def _keep(doc: DocumentSource, row, content: bytes | None) -> Copy:
     drawn = {} if content is None else {"sha1": digest(content), "size": len(content), "content": content,
                                         "worker_skipped_at": None}
     stored = StoredPdf.objects.using(router.db_for_write(StoredPdf))
-    if not drawn or not stored.filter(**key, content__isnull=True).update(**drawn):  # a reserved copy filled in
+    if drawn and stored.filter(**key, content__isnull=True).update(**drawn):  # a reserved copy filled in
+        kept = stored.get(**key)
+    else:
         try:
             with transaction.atomic(using=stored.db):
-                stored.create(clinic_id=patient.clinic_id, patient=patient, **key, **drawn)
+                kept = stored.create(clinic_id=patient.clinic_id, patient=patient, **key, **drawn)
         except IntegrityError:  # another request kept or reserved it first
             if drawn:
                 stored.filter(**key, content__isnull=True).update(**drawn)
-    kept = stored.get(**key)
+            kept = stored.get(**key)
     return kept.external_id, kept.sha1 or None, kept.size
 
 
@@ -191,22 +193,21 @@ def draw_reserved(stored) -> bool:
     """Draw a copy a bulk export reserved, if its record shows that version now and is current (a record whose
     version came back, a REMS answer corrected and then corrected back, is drawn too); False otherwise: the copy
     cannot be drawn as the export saw it, and the background worker is told to leave it."""
-    from django.utils import timezone
-
-
     doc = source_of(stored.kind)
     row = _reload(doc, stored.clinic_id, stored.record_id) if doc is not None else None
     if row is not None and doc.current(row) and doc.version(row) == stored.version and draw(doc, row) is not None:
         return True
-    _skip(stored, timezone.now())
+    _skip(stored)
     return False
 
 
-def _skip(stored, at) -> None:
+def _skip(stored) -> None:
+    """The background worker leaves this reserved copy (a Binary read still tries it)."""
+    from django.utils import timezone
+
     from ketaclinic.fhir.models import StoredPdf
 
-    StoredPdf.objects.filter(pk=stored.pk, content__isnull=True, worker_skipped_at__isnull=True).update(
-        worker_skipped_at=at)
+    StoredPdf.objects.filter(StoredPdf.WAITING, pk=stored.pk).update(worker_skipped_at=timezone.now())
 
 
 def draw_reserved_batch(limit: int) -> tuple[int, int, bool]:
@@ -216,13 +217,12 @@ def draw_reserved_batch(limit: int) -> tuple[int, int, bool]:
     ever at the head of the queue. On SQLite nothing is held while drawing (a write transaction there would stop
     every other writer of the clinic)."""
     from django.db import connections
-    from django.utils import timezone
 
     from ketaclinic.fhir.models import StoredPdf
 
     db = router.db_for_write(StoredPdf)
     claims = connections[db].features.has_select_for_update_skip_locked
-    waiting = StoredPdf.objects.using(db).filter(content__isnull=True, worker_skipped_at__isnull=True).order_by("pk")
+    waiting = StoredPdf.objects.using(db).filter(StoredPdf.WAITING).order_by("pk")
     drawn = skipped = 0
     for _ in range(limit):
         with transaction.atomic(using=db) if claims else nullcontext():
@@ -234,7 +234,7 @@ def draw_reserved_batch(limit: int) -> tuple[int, int, bool]:
                     ok = draw_reserved(stored)
             except Exception:  # one document that cannot be drawn must not stop the others
                 logger.exception("could not draw reserved %s copy %s", stored.kind, stored.external_id)
-                _skip(stored, timezone.now())
+                _skip(stored)
                 ok = False
         drawn += ok
         skipped += not ok

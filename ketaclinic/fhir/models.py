@@ -110,6 +110,10 @@ class ExportJob(PublicId):
         ordering = ["-created_at", "-pk"]
 
 
+#: A stored PDF reserved by an export and still to be drawn by the background worker (``StoredPdf.WAITING``).
+PDF_WAITING = models.Q(content__isnull=True, worker_skipped_at__isnull=True)
+
+
 class StoredPdf(PublicId):
     """The bytes of one printable document as the FHIR facade serves it (``Binary/<external_id>``), made once and
     kept, so its size and SHA-1 in the DocumentReference always match what Binary returns.
@@ -135,11 +139,12 @@ class StoredPdf(PublicId):
         "longer showed the version the export named, or drawing it failed (logged); a Binary read still tries")
     created_at = models.DateTimeField(default=timezone.now)
 
+    WAITING = PDF_WAITING
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["kind", "record_id", "version"], name="fhir_pdf_one_per_version")]
         indexes = [models.Index(fields=["kind", "record_id"], name="fhir_pdf_record"),
-                   models.Index(fields=["id"], name="fhir_pdf_waiting",  # reserved copies still to be drawn
-                                condition=models.Q(content__isnull=True, worker_skipped_at__isnull=True))]
+                   models.Index(fields=["id"], name="fhir_pdf_waiting", condition=PDF_WAITING)]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.record_id} ({self.version})"
