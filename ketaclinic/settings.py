@@ -310,6 +310,10 @@ elif DB == "postgres":
 else:
     raise ImproperlyConfigured(f"Unexpected value DB={DB!r}; use 'sqlite' or 'postgres'.")
 DATABASE_ROUTERS = ["ketaclinic.dbrouting.ReplicaRouter"]
+# How long a statement of `migrate` waits for its table's lock on PostgreSQL before it gives up and its migration
+# rolls back (run `migrate` again): an upgrade never leaves the clinic queued behind a long report. 0 waits for ever.
+# Index builds run concurrently and are not bound by it (ketaclinic/migrationops.py, docs/operations.md).
+MIGRATION_LOCK_TIMEOUT_SECONDS = env_int("DB_MIGRATION_LOCK_TIMEOUT", 5, 0, 3600)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -5,3 +5,12 @@ class AccountsConfig(AppConfig):
     name = "ketaclinic.accounts"
     label = "accounts"
     verbose_name = "Staff accounts"
+
+    def ready(self):
+        # The lowest of the project's apps: the lock timeout every ``migrate`` runs with (ketaclinic.migrationops).
+        from django.db.models.signals import post_migrate, pre_migrate
+
+        from ketaclinic import migrationops
+
+        pre_migrate.connect(migrationops.set_lock_timeout, dispatch_uid="ketaclinic.migration_lock_timeout")
+        post_migrate.connect(migrationops.reset_lock_timeout, dispatch_uid="ketaclinic.migration_lock_timeout")

@@ -27,8 +27,4 @@ class Migration(migrations.Migration):
             name='size',
             field=models.PositiveIntegerField(blank=True, null=True),
         ),
-        migrations.AddIndex(
-            model_name='storedpdf',
-            index=models.Index(condition=models.Q(('content__isnull', True), ('worker_skipped_at__isnull', True)), fields=['id'], name='fhir_pdf_waiting'),
-        ),
     ]

@@ -3,8 +3,13 @@
 from django.conf import settings
 from django.db import migrations, models
 
+from ketaclinic.migrationops import AddIndexOnline, RemoveIndexOnline
+
 
 class Migration(migrations.Migration):
+    # Dropped and built concurrently on PostgreSQL: patients are registered and found while it runs. Run again
+    # after a failure, it drops what it had built and builds it again.
+    atomic = False
 
     dependencies = [
         ('clinic', '0001_initial'),
@@ -13,31 +18,31 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RemoveIndex(
+        RemoveIndexOnline(
             model_name='patient',
             name='patient_family_given',
         ),
-        migrations.RemoveIndex(
+        RemoveIndexOnline(
             model_name='patient',
             name='patient_given_family',
         ),
-        migrations.RemoveIndex(
+        RemoveIndexOnline(
             model_name='patient',
             name='patient_preferred',
         ),
-        migrations.AddIndex(
+        AddIndexOnline(
             model_name='patient',
             index=models.Index(fields=['clinic', 'family_key', 'given_key'], name='patient_family_given'),
         ),
-        migrations.AddIndex(
+        AddIndexOnline(
             model_name='patient',
             index=models.Index(fields=['clinic', 'given_key', 'family_key'], name='patient_given_family'),
         ),
-        migrations.AddIndex(
+        AddIndexOnline(
             model_name='patient',
             index=models.Index(fields=['clinic', 'preferred_key'], name='patient_preferred'),
         ),
-        migrations.AddIndex(
+        AddIndexOnline(
             model_name='patient',
             index=models.Index(fields=['clinic', 'date_of_birth'], name='patient_dob'),
         ),

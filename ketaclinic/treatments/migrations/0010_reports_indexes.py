@@ -3,8 +3,12 @@
 from django.conf import settings
 from django.db import migrations, models
 
+from ketaclinic.migrationops import AddIndexOnline
+
 
 class Migration(migrations.Migration):
+    # The indexes are built concurrently on PostgreSQL: sessions and readings are saved while they are built.
+    atomic = False
 
     dependencies = [
         ('treatments', '0009_clinical_notes_encrypted'),
@@ -12,11 +16,11 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddIndex(
+        AddIndexOnline(
             model_name='sessionevent',
             index=models.Index(condition=models.Q(('kind', 'pause')), fields=['session'], name='event_pause_session'),
         ),
-        migrations.AddIndex(
+        AddIndexOnline(
             model_name='vitalsreading',
             index=models.Index(condition=models.Q(('level__gte', 2)), fields=['session'], name='vitals_hold_stop_session'),
         ),

@@ -1,0 +1,171 @@
+"""Schema changes a live clinic does not wait for: the migration operations and the lock timeout that let an
+upgrade run while nurses keep saving (docs/operations.md, "Upgrading").
+
+On PostgreSQL each statement of a migration locks the table it changes, and every query on that table queues behind
+the lock for as long as the statement holds it, or waits for it:
+
+- ``CREATE INDEX`` holds a SHARE lock for the whole build: no row of the table can be written until the index is
+  built (seconds to minutes on a table of millions of vitals readings). :class:`AddIndexOnline` builds it with
+  ``CREATE INDEX CONCURRENTLY`` instead, which lets writes go on (the migration must say ``atomic = False``;
+  PostgreSQL refuses a concurrent build inside a transaction).
+- A quick statement (adding a nullable column, dropping an index) still needs its lock for an instant, but it must
+  wait for every transaction already reading the table, and every later query waits behind it. ``migrate`` therefore
+  runs with PostgreSQL's ``lock_timeout`` (``DB_MIGRATION_LOCK_TIMEOUT``, 5 s by default): a statement that cannot
+  have its lock in time gives up, its migration rolls back, and ``migrate`` can simply be run again, instead of the
+  clinic standing still behind a long report.
+
+``tests/foundation/test_migrations_take_no_long_lock.py`` reads the SQL of every migration on PostgreSQL and refuses
+a statement that would hold a long lock on a table that already has rows.
+
+SQLite has one writer at a time whatever the statement, so these operations are the plain ones there.
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+
+from django.conf import settings
+from django.db import NotSupportedError, connections
+from django.db.migrations.operations import AddIndex, RemoveIndex
+
+
+def _postgres(schema_editor) -> bool:
+    return schema_editor.connection.vendor == "postgresql"
+
+
+def _outside_transaction(operation, schema_editor) -> None:
+    if schema_editor.connection.in_atomic_block:
+        raise NotSupportedError(f"{type(operation).__name__} builds its index concurrently, which PostgreSQL cannot "
+                                "do inside a transaction: set atomic = False on the migration.")
+
+
+class _NoLockTimeout:
+    """A concurrent build waits for the transactions already running to end; while it waits it blocks no write,
+    so ``migrate``'s lock timeout (meant for statements that do block) is off for it."""
+
+    def __init__(self, schema_editor):
+        self.connection = schema_editor.connection
+
+    def __enter__(self):
+        with self.connection.cursor() as cursor:
+            cursor.execute("SHOW lock_timeout")
+            self.before = cursor.fetchone()[0]
+            cursor.execute("SET lock_timeout = 0")
+
+    def __exit__(self, *exc):
+        with self.connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('lock_timeout', %s, false)", [self.before])
+
+
+def _running(operation, schema_editor):
+    """What a concurrent statement runs in: outside a transaction and with no lock timeout; nothing when
+    ``sqlmigrate`` only writes the statement down."""
+    if schema_editor.collect_sql:
+        return nullcontext()
+    _outside_transaction(operation, schema_editor)
+    return _NoLockTimeout(schema_editor)
+
+
+def _built_already(schema_editor, model, name: str) -> bool:
+    """Whether the table has a usable index ``name`` already: the migration applied by an earlier version of
+    itself (an index moved out of an earlier migration). A concurrent build that failed (a lock timeout, a cancelled
+    ``migrate``) leaves its index behind on PostgreSQL, marked invalid: that one is dropped, so that running
+    ``migrate`` again builds it afresh."""
+    connection = schema_editor.connection
+    if schema_editor.collect_sql:
+        return False
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            return name in connection.introspection.get_constraints(cursor, model._meta.db_table)
+        cursor.execute("SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                       "WHERE c.relname = %s AND pg_catalog.pg_table_is_visible(c.oid)", [name])
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    if row[0]:
+        return True
+    schema_editor.execute(schema_editor.sql_delete_index_concurrently % {"name": schema_editor.quote_name(name)})
+    return False
+
+
+class AddIndexOnline(AddIndex):
+    """``AddIndex`` that does not stop writes to the table: ``CREATE INDEX CONCURRENTLY`` on PostgreSQL (put it
+    in a migration with ``atomic = False``), a plain ``CREATE INDEX`` elsewhere. It may be run again after a failed
+    build, and does nothing where the index exists already (on any database)."""
+
+    def describe(self) -> str:
+        return f"Create index {self.index.name} on {self.model_name} without stopping writes"
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        model = to_state.apps.get_model(app_label, self.model_name)
+        if not self.allow_migrate_model(schema_editor.connection.alias, model):
+            return
+        if not _postgres(schema_editor):
+            if not _built_already(schema_editor, model, self.index.name):
+                schema_editor.add_index(model, self.index)
+            return
+        with _running(self, schema_editor):
+            if not _built_already(schema_editor, model, self.index.name):
+                schema_editor.add_index(model, self.index, concurrently=True)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if not _postgres(schema_editor):
+            return super().database_backwards(app_label, schema_editor, from_state, to_state)
+        model = from_state.apps.get_model(app_label, self.model_name)
+        if not self.allow_migrate_model(schema_editor.connection.alias, model):
+            return
+        with _running(self, schema_editor):
+            schema_editor.remove_index(model, self.index, concurrently=True)
+
+
+class RemoveIndexOnline(RemoveIndex):
+    """``RemoveIndex`` with ``DROP INDEX CONCURRENTLY`` on PostgreSQL (``atomic = False``): dropping waits for the
+    queries using the index instead of making every later query on the table wait behind it."""
+
+    def describe(self) -> str:
+        return f"Remove index {self.name} from {self.model_name} without stopping writes"
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if not _postgres(schema_editor):
+            return super().database_forwards(app_label, schema_editor, from_state, to_state)
+        model = from_state.apps.get_model(app_label, self.model_name)
+        if not self.allow_migrate_model(schema_editor.connection.alias, model):
+            return
+        index = from_state.models[app_label, self.model_name_lower].get_index_by_name(self.name)
+        with _running(self, schema_editor):
+            schema_editor.remove_index(model, index, concurrently=True)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if not _postgres(schema_editor):
+            return super().database_backwards(app_label, schema_editor, from_state, to_state)
+        model = to_state.apps.get_model(app_label, self.model_name)
+        if not self.allow_migrate_model(schema_editor.connection.alias, model):
+            return
+        index = to_state.models[app_label, self.model_name_lower].get_index_by_name(self.name)
+        with _running(self, schema_editor):
+            if not _built_already(schema_editor, model, index.name):
+                schema_editor.add_index(model, index, concurrently=True)
+
+
+def migration_lock_timeout() -> str:
+    """The ``lock_timeout`` ``migrate`` runs with, as PostgreSQL reads it (``'5s'``; ``'0'`` waits for ever)."""
+    seconds = settings.MIGRATION_LOCK_TIMEOUT_SECONDS
+    return f"{seconds}s" if seconds else "0"
+
+
+def set_lock_timeout(sender, using: str = "default", **kwargs) -> None:
+    """``pre_migrate``: each statement of the migrations about to run waits at most the configured time for its
+    lock (PostgreSQL; SQLite's busy timeout already bounds a wait)."""
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('lock_timeout', %s, false)", [migration_lock_timeout()])
+
+
+def reset_lock_timeout(sender, using: str = "default", **kwargs) -> None:
+    """``post_migrate``: the connection waits for locks as configured again (a test run, ``call_command`` in a
+    process that goes on)."""
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
