@@ -25,7 +25,7 @@ from __future__ import annotations
 from contextlib import nullcontext
 
 from django.conf import settings
-from django.db import NotSupportedError, connections
+from django.db import DatabaseError, NotSupportedError, connections
 from django.db.migrations.operations import AddIndex, RemoveIndex
 
 
@@ -66,6 +66,12 @@ def _running(operation, schema_editor):
     return _NoLockTimeout(schema_editor)
 
 
+def _exists(schema_editor, model, name: str) -> bool:
+    """Whether ``model``'s table has an index ``name`` (any database)."""
+    with schema_editor.connection.cursor() as cursor:
+        return name in schema_editor.connection.introspection.get_constraints(cursor, model._meta.db_table)
+
+
 def _built_already(schema_editor, model, name: str) -> bool:
     """Whether the table has a usable index ``name`` already: the migration applied by an earlier version of
     itself (an index moved out of an earlier migration). A concurrent build that failed (a lock timeout, a cancelled
@@ -76,9 +82,10 @@ def _built_already(schema_editor, model, name: str) -> bool:
         return False
     with connection.cursor() as cursor:
         if connection.vendor != "postgresql":
-            return name in connection.introspection.get_constraints(cursor, model._meta.db_table)
+            return _exists(schema_editor, model, name)
         cursor.execute("SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-                       "WHERE c.relname = %s AND pg_catalog.pg_table_is_visible(c.oid)", [name])
+                       "WHERE c.relname = %s AND i.indrelid = to_regclass(%s)",
+                       [name, schema_editor.quote_name(model._meta.db_table)])
         row = cursor.fetchone()
     if row is None:
         return False
@@ -109,10 +116,12 @@ class AddIndexOnline(AddIndex):
                 schema_editor.add_index(model, self.index, concurrently=True)
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if not _postgres(schema_editor):
-            return super().database_backwards(app_label, schema_editor, from_state, to_state)
         model = from_state.apps.get_model(app_label, self.model_name)
         if not self.allow_migrate_model(schema_editor.connection.alias, model):
+            return
+        if not _postgres(schema_editor):  # a run again after a failure finds it gone already
+            if schema_editor.collect_sql or _exists(schema_editor, model, self.index.name):
+                schema_editor.remove_index(model, self.index)
             return
         with _running(self, schema_editor):
             schema_editor.remove_index(model, self.index, concurrently=True)
@@ -126,22 +135,26 @@ class RemoveIndexOnline(RemoveIndex):
         return f"Remove index {self.name} from {self.model_name} without stopping writes"
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if not _postgres(schema_editor):
-            return super().database_forwards(app_label, schema_editor, from_state, to_state)
         model = from_state.apps.get_model(app_label, self.model_name)
         if not self.allow_migrate_model(schema_editor.connection.alias, model):
             return
         index = from_state.models[app_label, self.model_name_lower].get_index_by_name(self.name)
+        if not _postgres(schema_editor):  # a run again after a failure finds it gone already
+            if schema_editor.collect_sql or _exists(schema_editor, model, self.name):
+                schema_editor.remove_index(model, index)
+            return
         with _running(self, schema_editor):
             schema_editor.remove_index(model, index, concurrently=True)
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if not _postgres(schema_editor):
-            return super().database_backwards(app_label, schema_editor, from_state, to_state)
         model = to_state.apps.get_model(app_label, self.model_name)
         if not self.allow_migrate_model(schema_editor.connection.alias, model):
             return
         index = to_state.models[app_label, self.model_name_lower].get_index_by_name(self.name)
+        if not _postgres(schema_editor):
+            if not _built_already(schema_editor, model, self.name):
+                schema_editor.add_index(model, index)
+            return
         with _running(self, schema_editor):
             if not _built_already(schema_editor, model, index.name):
                 schema_editor.add_index(model, index, concurrently=True)
@@ -153,7 +166,7 @@ def migration_lock_timeout() -> str:
     return f"{seconds}s" if seconds else "0"
 
 
-def set_lock_timeout(sender, using: str = "default", **kwargs) -> None:
+def set_lock_timeout(sender=None, using: str = "default", **kwargs) -> None:
     """``pre_migrate``: each statement of the migrations about to run waits at most the configured time for its
     lock (PostgreSQL; SQLite's busy timeout already bounds a wait)."""
     connection = connections[using]
@@ -162,10 +175,15 @@ def set_lock_timeout(sender, using: str = "default", **kwargs) -> None:
             cursor.execute("SELECT set_config('lock_timeout', %s, false)", [migration_lock_timeout()])
 
 
-def reset_lock_timeout(sender, using: str = "default", **kwargs) -> None:
-    """``post_migrate``: the connection waits for locks as configured again (a test run, ``call_command`` in a
-    process that goes on)."""
+def reset_lock_timeout(using: str = "default") -> None:
+    """The connection waits for locks as configured again: the project's ``migrate`` calls it when it ends, however
+    it ends (a migration given up on its lock timeout included), for a process that goes on (a test run,
+    ``call_command``). A connection that broke is left as it is: the error that broke it is the one to see."""
     connection = connections[using]
-    if connection.vendor == "postgresql":
+    if connection.vendor != "postgresql" or connection.connection is None:
+        return
+    try:
         with connection.cursor() as cursor:
             cursor.execute("RESET lock_timeout")
+    except DatabaseError:
+        pass  # a broken connection: what broke it is the error ``migrate`` shows

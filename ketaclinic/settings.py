@@ -16,7 +16,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-TESTING = "pytest" in sys.modules or os.environ.get("KETACLINIC_TESTING") == "1"
+# A test run (pytest imported, or KETACLINIC_TESTING=1); KETACLINIC_TESTING=0 says a process is not one even when
+# pytest is imported (time-machine imports it: a worker a test starts at its clock runs with production settings).
+TESTING = os.environ.get("KETACLINIC_TESTING") == "1" or (
+    "pytest" in sys.modules and os.environ.get("KETACLINIC_TESTING") != "0")
 
 
 def env_str(name: str, default: str = "") -> str:

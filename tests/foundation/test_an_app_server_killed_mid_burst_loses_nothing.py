@@ -7,73 +7,24 @@ back with the dead connection), never twice; the audit chain still verifies; the
 from __future__ import annotations
 
 import http.client
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections import Counter
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from django.conf import settings
-from django.db import connection
 from django.middleware.csrf import _get_new_csrf_string
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from ketaclinic.audit.models import AuditEntry
 from ketaclinic.audit.services import verify_chain
 from tests.factories import IV, book_now, make_order, make_rooms, ready_to_start
+from tests.processes import app_server, free_port, kill, listening
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parents[2]
 SAVES = 48  # heart rates 50..97 bpm, one per save: each save is known by its heart rate
 THREADS = 6
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _server(port: int, tmp_path: Path) -> subprocess.Popen:
-    db = connection.settings_dict
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO", "PYTEST", "KETACLINIC"))}
-    env.update({"DB": "postgres", "DB_NAME": db["NAME"], "DB_HOST": str(db["HOST"]), "DB_PORT": str(db["PORT"]),
-                "DB_USER": str(db["USER"]), "DB_PASSWORD": str(db.get("PASSWORD") or ""),
-                "CHAIN_KEY": settings.CHAIN_KEY.hex(), "KETACLINIC_DATA_DIR": str(tmp_path),
-                "NOTE_KEYS": ",".join(k.decode() if isinstance(k, bytes) else k for k in settings.NOTE_KEYS),
-                "TIME_ZONE": settings.TIME_ZONE, "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2"})
-    return subprocess.Popen([sys.executable, str(ROOT / "tests" / "gunicorn_at.py"), timezone.now().isoformat(),
-                             "-c", str(ROOT / "gunicorn.conf.py"), "ketaclinic.wsgi"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-
-
-def _up(server: subprocess.Popen, port: int) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        assert server.poll() is None, server.stderr.read().decode()[-2000:]
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError("gunicorn did not start")
-
-
-def _kill(server: subprocess.Popen) -> None:
-    try:
-        os.killpg(server.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    server.wait(timeout=30)
 
 
 def test_a_server_killed_mid_burst_loses_no_confirmed_save_and_doubles_none(clinic, patient, staff, tmp_path):
@@ -86,11 +37,11 @@ def test_a_server_killed_mid_burst_loses_no_confirmed_save_and_doubles_none(clin
     url = reverse("treatments:vitals", args=[s.external_id])
     earlier_readings = list(s.vitals.values_list("pk", flat=True))  # the pre-dose readings
     earlier_audit = AuditEntry.objects.order_by("-seq").values_list("seq", flat=True).first()
-    ports = [_port(), _port()]
-    servers = [_server(p, tmp_path) for p in ports]
+    ports = [free_port(), free_port()]
+    servers = [app_server(p, tmp_path) for p in ports]
     try:
         for server, port in zip(servers, ports, strict=True):
-            _up(server, port)
+            listening(server, port)
         outcome: dict[int, str] = {}  # heart rate -> "saved", "refused" or "unknown" (cut off mid-request)
         lock = threading.Lock()
         killed = threading.Event()
@@ -124,7 +75,7 @@ def test_a_server_killed_mid_burst_loses_no_confirmed_save_and_doubles_none(clin
                     outcome[rate] = result
                     if not killed.is_set() and sum(v == "saved" for v in outcome.values()) >= SAVES // 4:
                         killed.set()
-                        _kill(servers[0])  # SIGKILL to the master and its workers, mid-burst
+                        kill(servers[0])  # SIGKILL to the master and its workers, mid-burst
 
         rates = list(range(50, 50 + SAVES))
         threads = [threading.Thread(target=nurse, args=(rates[t::THREADS],)) for t in range(THREADS)]
@@ -150,4 +101,4 @@ def test_a_server_killed_mid_burst_loses_no_confirmed_save_and_doubles_none(clin
         assert post(ports[1], 120) == "saved"
     finally:
         for server in servers:
-            _kill(server)
+            kill(server)

@@ -1,0 +1,98 @@
+"""Two background workers (``manage.py db_worker``, each its own process, as on two machines) send the clinic's
+reminders from one PostgreSQL database; one is killed with SIGKILL in the middle of sending. No patient gets a text
+twice: every text the survivor or the dead worker sent went out once, the rest of the run is finished by the
+survivor and the next run, and the one text the dead worker was sending is marked "outcome unknown" (it may have
+left) and never sent again. Each sent text has exactly one audit entry and the audit chain verifies."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from ketaclinic.audit.models import AuditEntry
+from ketaclinic.audit.services import verify_chain
+from ketaclinic.reminders import contacts, engine
+from ketaclinic.reminders.channels import LocmemSmsBackend
+from ketaclinic.reminders.models import Reminder
+from ketaclinic.reminders.tasks import run_reminders
+from tests.processes import kill, task_worker
+
+pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
+
+PATIENTS = 6  # three sessions ahead in each of two chairs; three texts each (session, preparation, ride)
+SEND_SECONDS = "0.15"  # the provider's time to take a text, and again to answer
+
+
+def _wait(what: str, done, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not done():
+        assert time.monotonic() < deadline, f"gave up waiting: {what}"
+        time.sleep(0.05)
+
+
+def test_a_worker_killed_while_sending_leaves_no_text_sent_twice(texter, book, no_quiet_hours, tmp_path):
+    for n in range(PATIENTS):
+        book(texter(phone=f"(303) 555-01{20 + n}", email=""), hours_ahead=12 + 4.5 * (n // 2),
+             chair=("a1", "a2")[n % 2])
+    engine.plan()
+    assert Reminder.objects.filter(status=Reminder.Status.PENDING, channel="sms").count() == 3 * PATIENTS
+    outbox = tmp_path / "outbox.jsonl"
+    outbox.touch()
+
+    def sent() -> list[dict]:
+        return [json.loads(line) for line in outbox.read_text().splitlines()]
+
+    env = {"KETACLINIC_SMS_BACKEND": "tests.reminders.file_outbox.FileOutboxSmsBackend",
+           "KETACLINIC_TEST_OUTBOX": str(outbox), "KETACLINIC_TEST_OUTBOX_SECONDS": SEND_SECONDS}
+    workers = [task_worker(tmp_path, **env), task_worker(tmp_path, **env)]
+    try:
+        runs = [run_reminders.enqueue(), run_reminders.enqueue()]  # as the 5-minute timer would, twice at once
+        by_worker = lambda pid: sum(t["pid"] == pid for t in sent())  # noqa: E731
+        _wait("both workers sending", lambda: by_worker(workers[0].pid) >= 2 and by_worker(workers[1].pid) >= 1)
+        # mid-send: each text takes 0.3 s, and the kill comes as soon as a text is out, most often the dead worker's
+        # own (out, its answer not back: the case that must never be sent again)
+        kill(workers[0])
+        killed_at = len(sent())
+        assert killed_at < 3 * PATIENTS, "the run ended before the kill: nothing was cut off"
+
+        def finished(result) -> bool:
+            return DBTaskResult.objects.get(id=result.id).status == "SUCCESSFUL"
+
+        _wait("the survivor's run", lambda: any(finished(r) for r in runs))
+        again = run_reminders.enqueue()  # the timer's next run: the survivor takes it
+        _wait("the next run", lambda: finished(again))
+    finally:
+        for worker in workers:
+            kill(worker)
+
+    rows = {r.pk: r for r in Reminder.objects.select_related("patient")}
+    statuses = Counter(r.status for r in rows.values())
+    assert set(statuses) <= {Reminder.Status.SENT, Reminder.Status.SENDING}, statuses
+    assert statuses[Reminder.Status.SENDING] <= 1  # only the text the dead worker held
+    # a quarter of an hour later the next run finds that row still "sending": outcome unknown, never sent again
+    later = engine.send_due(timezone.now() + engine.STALE_CLAIM + timedelta(minutes=1))
+    assert later.sent == 0 and LocmemSmsBackend.outbox == []
+    rows = {r.pk: r for r in Reminder.objects.select_related("patient")}
+    statuses = Counter(r.status for r in rows.values())
+    assert set(statuses) <= {Reminder.Status.SENT, Reminder.Status.UNKNOWN}, statuses
+
+    texts = Counter((t["to"], t["body"]) for t in sent())
+    assert max(texts.values()) == 1, f"a text went out twice: {texts.most_common(3)}"
+    sent_rows = [r for r in rows.values() if r.status == Reminder.Status.SENT]
+    assert all(texts[r.to, r.body] == 1 for r in sent_rows)  # every text marked sent went out, once
+    unknown = [r for r in rows.values() if r.status == Reminder.Status.UNKNOWN]
+    others = [to for (to, body) in texts if not any((r.to, r.body) == (to, body) for r in sent_rows)]
+    # a text out but not marked: only the one the dead worker was sending, to that row's patient
+    assert len(others) <= len(unknown)
+    assert set(others) <= {contacts.address_for(r.patient, r.channel) for r in unknown}
+    assert len(sent_rows) + len(unknown) == 3 * PATIENTS
+
+    audited = Counter(AuditEntry.objects.filter(action="reminder.sent").values_list("subject_id", flat=True))
+    assert sorted(audited.values()) == [1] * len(sent_rows)  # one entry per text marked sent, no more
+    assert verify_chain() is None
