@@ -109,10 +109,43 @@ def _reset_sequence(cur, table: str) -> None:
     cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), GREATEST((SELECT MAX(id) FROM {table}), 1))")
 
 
+def _monitoring_readings(cur, rng, per_session: float, d_idx, sid, dose_start, dose_end, nurse, first_id: int,
+                         sessions_a_chunk: int = 40_000) -> int:
+    """Routine readings, about ``per_session`` for each dosed session, evenly spread from 5 minutes into the dose to
+    an hour after it (phase by time), all in the normal band (level 0): COPYed a chunk of sessions at a time, so
+    twenty million rows never sit in memory at once. Returns how many were written."""
+    written = 0
+    for lo in range(0, len(d_idx), sessions_a_chunk):
+        chunk = d_idx[lo:lo + sessions_a_chunk]
+        k = rng.poisson(per_session, len(chunk))
+        n = int(k.sum())
+        if not n:
+            continue
+        sess = np.repeat(chunk, k)
+        nth = np.arange(n) - np.repeat(np.cumsum(k) - k, k) + 1  # 1..k within each session
+        start, stop = dose_start[sess] + 5 * MIN, dose_end[sess] + 60 * MIN
+        at = start + (stop - start) * nth // (np.repeat(k, k) + 1)
+        phase = np.where(at < dose_end[sess], "during", "recovery")
+        sys_ = np.clip(rng.normal(126, 10, n), 95, 155).round().astype(int)
+        dia = np.clip(sys_ * 0.62 + rng.normal(0, 5, n), 55, 95).round().astype(int)
+        copy_table(cur, "treatments_vitalsreading", {
+            "id": np.arange(first_id + written, first_id + written + n), "session_id": sid[sess], "taken_at": _ts(at),
+            "phase": phase, "systolic_mmHg": sys_, "diastolic_mmHg": dia,
+            "heart_rate_bpm": np.clip(rng.normal(78, 9, n), 50, 115).round().astype(int),
+            "spo2_percent": rng.integers(95, 101, n), "respiratory_rate_per_min": rng.integers(12, 19, n),
+            "level": np.zeros(n, dtype=int), "recorded_at": _ts(at + 60), "recorded_by_id": nurse[sess]}, n,
+            constants={"findings": "[]"})
+        written += n
+    return written
+
+
 # ----------------------------------------------------------------------------------------------- the network
 def build(sessions: int = 1_000_000, administrations: int = 1_000_000, seed: int = 20261130,
-          end: date | None = None, log=print) -> dict[str, int]:
-    """Fill the (migrated, empty) default database with the synthetic network; returns row counts by table."""
+          end: date | None = None, log=print, vitals: int = 0) -> dict[str, int]:
+    """Fill the (migrated, empty) default database with the synthetic network; returns row counts by table.
+    ``vitals``: about this many vitals readings in all (issue 16's network: 20 a session); the readings beyond the
+    pre-dose, during and recovery ones are routine monitoring spread over each dose and its recovery, within the
+    normal band, drawn from their own generator so the rest of the network is the same for the same seed."""
     from django.db import connection, transaction
 
     from ketaclinic.accounts.models import RoleGrant, User
@@ -370,6 +403,10 @@ def build(sessions: int = 1_000_000, administrations: int = 1_000_000, seed: int
             "level": level, "recorded_at": _ts(v_at + 60), "recorded_by_id": nurse[v_sess]}, NV,
             constants={"findings": "[]"})
         lap("vitals readings", NV)
+        if vitals > NV and len(d_idx):
+            NV += _monitoring_readings(cur, np.random.default_rng(seed + 1), (vitals - NV) / len(d_idx), d_idx,
+                                       sid, dose_start, dose_end, nurse, first_id=NV + 1)
+            lap("vitals readings with routine monitoring", NV)
         # the HOLD/STOP reading of each held/stopped session is its "during" reading: index len(d_idx) + k
         during_id = np.zeros(S, dtype=np.int64)
         during_id[d_idx] = vid[len(d_idx):2 * len(d_idx)]

@@ -7,6 +7,7 @@ each p50's ratio to the floor's at the same concurrency.
 
     .venv/bin/python bench/load.py [--seconds 3] [--think-seconds 30] [--users 1,10,50]
     scripts/pg-throwaway .venv/bin/python bench/load.py          # on a throwaway PostgreSQL
+    scripts/pg-throwaway .venv/bin/python bench/load.py --network 1000000   # over the synthetic network's history
 
 Bounded: each cell runs for --seconds or --max-requests, whichever comes first; the server listens on 127.0.0.1
 only and is stopped at the end. The client threads run on the same machine as the server (they take some of
@@ -114,10 +115,11 @@ def seed(users: int) -> dict:
             "today": reverse("clinic:today")}, newest))
     desk_cookie, desk_csrf = login(staff["front_desk"])
     # Booking slots that the booking rules accept: each order's sessions on working days at least four days apart
-    # (within its frequency and spacing), each order in its own chair, the orders taken in turn.
+    # (within its frequency and spacing), each order in its own chair, the orders taken in turn; two years of them,
+    # more than a run books (a run that used them all would count the bookings it could not try as errors).
     working = clinic.weekdays()
     slots = []
-    for j in range(52):
+    for j in range(146):
         for o, order in enumerate(book_orders):
             day = timezone.localdate() + timedelta(days=1 + 5 * j)
             while day.weekday() not in working:
@@ -314,6 +316,13 @@ def main() -> None:
     parser.add_argument("--think", type=float, default=5.0, help="seconds between one person's actions")
     parser.add_argument("--think-seconds", type=float, default=30.0, help="length of the think-time run")
     parser.add_argument("--workers", default="", help="gunicorn workers (default: gunicorn.conf.py's)")
+    parser.add_argument("--network", type=int, default=0, metavar="SESSIONS",
+                        help="first write the synthetic network of bench/_reports_network.py with this many sessions "
+                             "(PostgreSQL; a tenth as many patients), so the hot paths run over its history")
+    parser.add_argument("--network-administrations", type=int, default=1_000_000)
+    parser.add_argument("--network-vitals", type=int, default=0,
+                        help="about this many vitals readings in the network (issue 16: 20,000,000 for 1,000,000 "
+                             "sessions); default: the reports network's 2-3 a dosed session")
     args = parser.parse_args()
     levels = [int(x) for x in args.users.split(",") if x.strip()]
     if not levels or min(levels) < 1 or args.seconds <= 0 or args.max_requests < 1:
@@ -327,6 +336,22 @@ def main() -> None:
     sys.path.insert(0, str(BENCH))
     users_needed = max(levels + [args.think_users])
     t0 = time.perf_counter()
+    if args.network:
+        if connection.vendor != "postgresql":
+            sys.exit("--network needs PostgreSQL: scripts/pg-throwaway .venv/bin/python bench/load.py --network ...")
+        import _reports_network
+
+        print(f"writing the synthetic network: {args.network:,} sessions, {args.network_administrations:,} "
+              "scale administrations", flush=True)
+        _reports_network.build(args.network, args.network_administrations, vitals=args.network_vitals)
+        with connection.cursor() as cur:
+            cur.execute("SELECT (SELECT count(*) FROM patients_patient), (SELECT count(*) FROM "
+                        "treatments_treatmentsession), (SELECT count(*) FROM treatments_vitalsreading), "
+                        "(SELECT count(*) FROM measures_administration), (SELECT count(*) FROM audit_auditentry)")
+            print("network: {:,} patients, {:,} sessions, {:,} vitals readings, {:,} scale administrations, "
+                  "{:,} audit entries; the load's nurses, patients and orders are added to its clinic"
+                  .format(*cur.fetchone()), flush=True)
+        t0 = time.perf_counter()
     data = seed(users_needed)
     print(f"seeded {users_needed} dosing sessions (20 readings each) and 12 orders to book in "
           f"{time.perf_counter() - t0:.0f} s; database: {connection.vendor}")

@@ -33,6 +33,9 @@ class IntegrationSession(PublicId):
 
     class Meta:
         ordering = ["window_start"]
+        # the offers still open (the Today board's count, the therapist's list): expired offers stay "offered", so
+        # without the window's end in the index that read grows with every dosing session the clinic ever had
+        indexes = [models.Index(fields=["status", "window_end"], name="integration_open_offers")]
 
     def __str__(self) -> str:
         return f"Integration for {self.patient_id} ({self.status})"

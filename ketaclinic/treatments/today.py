@@ -81,10 +81,17 @@ def board(clinic, now=None) -> dict:
     rooms = list(Room.objects.filter(clinic=clinic, active=True,
                                      kind__in=[Room.Kind.INFUSION, Room.Kind.INTRANASAL, Room.Kind.RECOVERY])
                  .prefetch_related("chairs"))
+    # each row filed once under its room and chair (a walk over every row for every chair was most of the board's
+    # own time on a day of a thousand sessions)
+    by_room: dict[int, list[dict]] = {}
+    by_chair: dict[tuple[int, int | None], list[dict]] = {}
+    for r in rows:
+        by_room.setdefault(r["s"].room_id, []).append(r)
+        by_chair.setdefault((r["s"].room_id, r["s"].chair_id), []).append(r)
     places = []
     for room in rooms:
         for chair in [c for c in room.chairs.all() if c.active] or [None]:
-            here = [r for r in rows if r["s"].room_id == room.pk and (chair is None or r["s"].chair_id == chair.pk)]
+            here = by_room.get(room.pk, []) if chair is None else by_chair.get((room.pk, chair.pk), [])
             places.append({"room": room, "chair": chair, "rows": here})
     return {"places": places, "count": len(rows), "now": now,
             "for_prescriber": [r for r in rows if r["needs_prescriber"]]}
