@@ -8,4 +8,5 @@ def administration_content(a: Administration) -> dict[str, object]:
     return {"administration": seals.fields_of(a, exclude=("updated_at",)), "answers": seals.rows_of(a.answers.all())}
 
 
-seals.register(Administration, administration_content, signed={"finalized_at__isnull": False})
+seals.register(Administration, administration_content, signed={"finalized_at__isnull": False},
+               prefetch=("answers",))

@@ -19,5 +19,7 @@ def session_content(s: TreatmentSession) -> dict[str, object]:
     }
 
 
-seals.register(TreatmentSession, session_content, signed={"nurse_signed_at__isnull": False})
+seals.register(TreatmentSession, session_content, signed={"nurse_signed_at__isnull": False},
+               prefetch=("vitals", "predose_overrides", "events", "adverse_events", "ratings", "observations",
+                         "dose_decisions"))
 seals.register(TreatmentOrder, lambda o: {"order": seals.fields_of(o)}, signed={"signed_at__isnull": False})

@@ -180,3 +180,17 @@ def test_the_demo_back_dates_only_times_of_its_own_synthetic_records(signed_sess
     Patient.objects.filter(pk=signed_session.patient_id).update(is_demo=True)
     with pytest.raises(ValueError, match="fields ending in _at"):
         backdate_demo_record(actor(staff["prescriber"]), signed_session.order, dose_mg_per_kg=1)
+
+
+def test_verifying_reads_as_many_queries_for_two_signed_sessions_as_for_one(patient, make_patient, staff, rooms):
+    # a restore's proof and the nightly verify_records read the signed records a chunk at a time, with the rows
+    # they cover: a clinic's years of signed sessions are checked in minutes, not one query per row per record
+    from django.test.utils import CaptureQueriesContext
+
+    dosed_session(patient, staff, chair=rooms["a1"], end="signed")
+    with CaptureQueriesContext(connection) as one:
+        assert verify_records() == (4, [])
+    dosed_session(make_patient(), staff, chair=rooms["a2"], end="signed")
+    with CaptureQueriesContext(connection) as two:
+        assert verify_records() == (8, [])
+    assert len(two) == len(one)
