@@ -109,11 +109,12 @@ def _reset_sequence(cur, table: str) -> None:
     cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), GREATEST((SELECT MAX(id) FROM {table}), 1))")
 
 
-def _monitoring_readings(cur, rng, per_session: float, d_idx, sid, dose_start, dose_end, nurse, first_id: int,
-                         sessions_a_chunk: int = 40_000) -> int:
+def _monitoring_readings(cur, rng, per_session: float, d_idx, sid, dose_start, dose_end, until, nurse,
+                         first_id: int, sessions_a_chunk: int = 40_000) -> int:
     """Routine readings, about ``per_session`` for each dosed session, evenly spread from 5 minutes into the dose to
-    an hour after it (phase by time), all in the normal band (level 0): COPYed a chunk of sessions at a time, so
-    twenty million rows never sit in memory at once. Returns how many were written."""
+    ``until`` (the session's last reading: never after its discharge or transfer; phase by time), all in the normal
+    band (level 0): COPYed a chunk of sessions at a time, so twenty million rows never sit in memory at once.
+    Returns how many were written."""
     written = 0
     for lo in range(0, len(d_idx), sessions_a_chunk):
         chunk = d_idx[lo:lo + sessions_a_chunk]
@@ -123,7 +124,7 @@ def _monitoring_readings(cur, rng, per_session: float, d_idx, sid, dose_start, d
             continue
         sess = np.repeat(chunk, k)
         nth = np.arange(n) - np.repeat(np.cumsum(k) - k, k) + 1  # 1..k within each session
-        start, stop = dose_start[sess] + 5 * MIN, dose_end[sess] + 60 * MIN
+        start, stop = dose_start[sess] + 5 * MIN, until[sess]
         at = start + (stop - start) * nth // (np.repeat(k, k) + 1)
         phase = np.where(at < dose_end[sess], "during", "recovery")
         sys_ = np.clip(rng.normal(126, 10, n), 95, 155).round().astype(int)
@@ -404,8 +405,11 @@ def build(sessions: int = 1_000_000, administrations: int = 1_000_000, seed: int
             constants={"findings": "[]"})
         lap("vitals readings", NV)
         if vitals > NV and len(d_idx):
+            # until the last reading the session row names: half an hour after the dose (or the discharge, if
+            # sooner), or the transfer
+            until = np.where(transferred, dose_start + 30 * MIN, np.minimum(dose_end + 30 * MIN, discharged_at))
             NV += _monitoring_readings(cur, np.random.default_rng(seed + 1), (vitals - NV) / len(d_idx), d_idx,
-                                       sid, dose_start, dose_end, nurse, first_id=NV + 1)
+                                       sid, dose_start, dose_end, until, nurse, first_id=NV + 1)
             lap("vitals readings with routine monitoring", NV)
         # the HOLD/STOP reading of each held/stopped session is its "during" reading: index len(d_idx) + k
         during_id = np.zeros(S, dtype=np.int64)

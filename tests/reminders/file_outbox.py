@@ -1,7 +1,7 @@
 """An SMS backend for tests whose worker runs in another process: each text is appended as one JSON line to the
 file ``KETACLINIC_TEST_OUTBOX`` names (appends of one short line are atomic, so several processes share the file).
-Like a real provider it takes a while: ``KETACLINIC_TEST_OUTBOX_SECONDS`` before the text is out and as long again
-before the answer comes back, so a worker killed mid-send is as likely to die before the text left as after."""
+Like a real provider it takes a while: ``KETACLINIC_TEST_OUTBOX_SECONDS`` before the text is out, and
+``KETACLINIC_TEST_OUTBOX_ANSWER_SECONDS`` (the same by default) before the provider's answer comes back."""
 
 from __future__ import annotations
 
@@ -24,5 +24,5 @@ class FileOutboxSmsBackend(SmsBackend):
             os.write(fd, line.encode())
         finally:
             os.close(fd)
-        time.sleep(wait)
+        time.sleep(float(os.environ.get("KETACLINIC_TEST_OUTBOX_ANSWER_SECONDS", wait)))
         return ident
