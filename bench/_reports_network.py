@@ -141,6 +141,21 @@ def _monitoring_readings(cur, rng, per_session: float, d_idx, sid, dose_start, d
 
 
 # ----------------------------------------------------------------------------------------------- the network
+def build_or_reuse(reuse: bool, sessions: int, administrations: int, seed: int = 20261130, end: date | None = None,
+                   vitals: int = 0) -> None:
+    """The benchmarks' start: the network already in the database with ``reuse`` (when there is one), else a new
+    one written now."""
+    from ketaclinic.patients.models import Patient
+
+    if reuse and Patient.objects.exists():
+        print("reusing the network already in the database")
+        return
+    print(f"building the synthetic network: {sessions:,} sessions, {administrations:,} administrations"
+          f"{f', about {vitals:,} vitals readings' if vitals else ''} (seed {seed}"
+          f"{f', up to {end}' if end else ''})", flush=True)
+    build(sessions, administrations, seed=seed, end=end, vitals=vitals)
+
+
 def build(sessions: int = 1_000_000, administrations: int = 1_000_000, seed: int = 20261130,
           end: date | None = None, log=print, vitals: int = 0) -> dict[str, int]:
     """Fill the (migrated, empty) default database with the synthetic network; returns row counts by table.

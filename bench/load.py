@@ -343,9 +343,7 @@ def main() -> None:
             sys.exit("--network needs PostgreSQL: scripts/pg-throwaway .venv/bin/python bench/load.py --network ...")
         import _reports_network
 
-        print(f"writing the synthetic network: {args.network:,} sessions, {args.network_administrations:,} "
-              "scale administrations", flush=True)
-        _reports_network.build(args.network, args.network_administrations, vitals=args.network_vitals)
+        _reports_network.build_or_reuse(False, args.network, args.network_administrations, vitals=args.network_vitals)
         with connection.cursor() as cur:
             cur.execute("SELECT (SELECT count(*) FROM patients_patient), (SELECT count(*) FROM "
                         "treatments_treatmentsession), (SELECT count(*) FROM treatments_vitalsreading), "

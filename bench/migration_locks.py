@@ -107,14 +107,7 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from ketaclinic.patients.models import Patient
-
-    if args.reuse and Patient.objects.exists():
-        print("reusing the network already in the database")
-    else:
-        print(f"building the synthetic network: {args.sessions:,} sessions, {args.administrations:,} administrations "
-              f"(seed {args.seed})", flush=True)
-        _reports_network.build(args.sessions, args.administrations, seed=args.seed)
+    _reports_network.build_or_reuse(args.reuse, args.sessions, args.administrations, seed=args.seed)
     s = connection.settings_dict
     dsn = {"dbname": s["NAME"], "user": s["USER"], "password": s["PASSWORD"] or None, "host": s["HOST"] or None,
            "port": s["PORT"] or None}

@@ -238,15 +238,9 @@ def main() -> None:
     from django.utils import timezone
 
     from ketaclinic.clinic.models import Clinic
-    from ketaclinic.patients.models import Patient
     from ketaclinic.reports.registry import REPORTS
 
-    if args.reuse and Patient.objects.exists():
-        print("reusing the network already in the database")
-    else:
-        print(f"building the synthetic network: {args.sessions:,} sessions, {args.administrations:,} "
-              f"administrations (seed {args.seed}, up to {args.end})", flush=True)
-        _reports_network.build(args.sessions, args.administrations, seed=args.seed, end=args.end)
+    _reports_network.build_or_reuse(args.reuse, args.sessions, args.administrations, seed=args.seed, end=args.end)
     with connection.cursor() as c:
         c.execute("SELECT (SELECT COUNT(*) FROM treatments_treatmentsession), (SELECT COUNT(*) FROM "
                   "measures_administration), (SELECT COUNT(*) FROM treatments_vitalsreading), version()")

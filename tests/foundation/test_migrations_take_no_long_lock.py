@@ -229,19 +229,25 @@ def test_a_statement_behind_a_long_read_gives_up_instead_of_queueing_the_clinic(
         other.close()
 
 
-@postgres_only
-@pytest.mark.django_db(transaction=True)
-def test_an_index_build_cut_short_is_built_again_and_one_built_already_is_left():
+def _probe(table: str, index: str):
+    """A model of its own (table ``table``: an id and a level), never in the app's migrations, and the online
+    operation that indexes its level: (the state without the index, the operation, the state with it)."""
     from django.db import models
     from django.db.migrations.state import ModelState, ProjectState
 
     state = ProjectState()
     state.add_model(ModelState("probe", "Row", [("id", models.BigAutoField(primary_key=True)),
-                                                ("level", models.IntegerField())],
-                               options={"db_table": "migration_probe_row"}))
-    op = migrationops.AddIndexOnline("row", models.Index(fields=["level"], name="migration_probe_level"))
+                                                ("level", models.IntegerField())], options={"db_table": table}))
+    op = migrationops.AddIndexOnline("row", models.Index(fields=["level"], name=index))
     built = state.clone()
     op.state_forwards("probe", built)
+    return state, op, built
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_an_index_build_cut_short_is_built_again_and_one_built_already_is_left():
+    state, op, built = _probe("migration_probe_row", "migration_probe_level")
 
     def index() -> tuple[int, bool, str] | None:
         with connection.cursor() as cursor:
@@ -279,16 +285,7 @@ def test_an_index_build_cut_short_is_built_again_and_one_built_already_is_left()
 def test_index_operations_run_again_after_a_failure_change_nothing():
     # a migration with atomic = False that failed half-way is run again from its first operation: each index
     # operation must find its work done and do nothing (on SQLite as on PostgreSQL)
-    from django.db import models
-    from django.db.migrations.state import ModelState, ProjectState
-
-    state = ProjectState()
-    state.add_model(ModelState("probe", "Row", [("id", models.BigAutoField(primary_key=True)),
-                                                ("level", models.IntegerField())],
-                               options={"db_table": "migration_probe_again"}))
-    add = migrationops.AddIndexOnline("row", models.Index(fields=["level"], name="migration_probe_again_level"))
-    with_index = state.clone()
-    add.state_forwards("probe", with_index)
+    state, add, with_index = _probe("migration_probe_again", "migration_probe_again_level")
     remove = migrationops.RemoveIndexOnline("row", "migration_probe_again_level")
     without = with_index.clone()
     remove.state_forwards("probe", without)
@@ -300,23 +297,16 @@ def test_index_operations_run_again_after_a_failure_change_nothing():
 
     with connection.schema_editor(atomic=False) as editor:
         editor.create_model(state.apps.get_model("probe", "Row"))
+    built = {"migration_probe_again_level"}
+    steps = [(add.database_forwards, state, with_index, built), (remove.database_forwards, with_index, without, set()),
+             (remove.database_backwards, without, with_index, built),  # and back: the removal undone
+             (add.database_backwards, with_index, state, set())]
     try:
-        for _ in range(2):
-            with connection.schema_editor(atomic=False) as editor:
-                add.database_forwards("probe", editor, state, with_index)
-            assert indexes() == {"migration_probe_again_level"}
-        for _ in range(2):
-            with connection.schema_editor(atomic=False) as editor:
-                remove.database_forwards("probe", editor, with_index, without)
-            assert indexes() == set()
-        for _ in range(2):  # and back: the removal undone, twice
-            with connection.schema_editor(atomic=False) as editor:
-                remove.database_backwards("probe", editor, without, with_index)
-            assert indexes() == {"migration_probe_again_level"}
-        for _ in range(2):
-            with connection.schema_editor(atomic=False) as editor:
-                add.database_backwards("probe", editor, with_index, state)
-            assert indexes() == set()
+        for run, before, after, expected in steps:
+            for _ in range(2):  # each step twice: the second finds its work done
+                with connection.schema_editor(atomic=False) as editor:
+                    run("probe", editor, before, after)
+                assert indexes() == expected
     finally:
         with connection.schema_editor(atomic=False) as editor:
             editor.delete_model(state.apps.get_model("probe", "Row"))
