@@ -58,9 +58,9 @@ class _NoLockTimeout:
 
 
 def _running(operation, schema_editor):
-    """What a concurrent statement runs in: outside a transaction and with no lock timeout; nothing when
-    ``sqlmigrate`` only writes the statement down."""
-    if schema_editor.collect_sql:
+    """What a concurrent statement runs in on PostgreSQL: outside a transaction and with no lock timeout; nothing
+    elsewhere, or when ``sqlmigrate`` only writes the statement down."""
+    if schema_editor.collect_sql or not _postgres(schema_editor):
         return nullcontext()
     _outside_transaction(operation, schema_editor)
     return _NoLockTimeout(schema_editor)
@@ -74,15 +74,14 @@ def _exists(schema_editor, model, name: str) -> bool:
 
 def _built_already(schema_editor, model, name: str) -> bool:
     """Whether the table has a usable index ``name`` already: the migration applied by an earlier version of
-    itself (an index moved out of an earlier migration). A concurrent build that failed (a lock timeout, a cancelled
-    ``migrate``) leaves its index behind on PostgreSQL, marked invalid: that one is dropped, so that running
-    ``migrate`` again builds it afresh."""
-    connection = schema_editor.connection
+    itself (an index moved out of an earlier migration), or run again after a failure. A concurrent build that
+    failed (a lock timeout, a cancelled ``migrate``) leaves its index behind on PostgreSQL, marked invalid: that one
+    is dropped, so that running ``migrate`` again builds it afresh."""
     if schema_editor.collect_sql:
         return False
-    with connection.cursor() as cursor:
-        if connection.vendor != "postgresql":
-            return _exists(schema_editor, model, name)
+    if not _postgres(schema_editor):
+        return _exists(schema_editor, model, name)
+    with schema_editor.connection.cursor() as cursor:
         cursor.execute("SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
                        "WHERE c.relname = %s AND i.indrelid = to_regclass(%s)",
                        [name, schema_editor.quote_name(model._meta.db_table)])
@@ -95,6 +94,27 @@ def _built_already(schema_editor, model, name: str) -> bool:
     return False
 
 
+def _add(operation, schema_editor, model, index) -> None:
+    """Build ``index`` unless it is built already: concurrently on PostgreSQL, plainly elsewhere."""
+    if not operation.allow_migrate_model(schema_editor.connection.alias, model):
+        return
+    with _running(operation, schema_editor):
+        if not _built_already(schema_editor, model, index.name):
+            schema_editor.add_index(model, index, **({"concurrently": True} if _postgres(schema_editor) else {}))
+
+
+def _remove(operation, schema_editor, model, index) -> None:
+    """Drop ``index`` where it is (PostgreSQL's concurrent drop says IF EXISTS itself); a run again after a failure
+    finds it gone and does nothing."""
+    if not operation.allow_migrate_model(schema_editor.connection.alias, model):
+        return
+    if _postgres(schema_editor):
+        with _running(operation, schema_editor):
+            schema_editor.remove_index(model, index, concurrently=True)
+    elif schema_editor.collect_sql or _exists(schema_editor, model, index.name):
+        schema_editor.remove_index(model, index)
+
+
 class AddIndexOnline(AddIndex):
     """``AddIndex`` that does not stop writes to the table: ``CREATE INDEX CONCURRENTLY`` on PostgreSQL (put it
     in a migration with ``atomic = False``), a plain ``CREATE INDEX`` elsewhere. It may be run again after a failed
@@ -104,27 +124,10 @@ class AddIndexOnline(AddIndex):
         return f"Create index {self.index.name} on {self.model_name} without stopping writes"
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        model = to_state.apps.get_model(app_label, self.model_name)
-        if not self.allow_migrate_model(schema_editor.connection.alias, model):
-            return
-        if not _postgres(schema_editor):
-            if not _built_already(schema_editor, model, self.index.name):
-                schema_editor.add_index(model, self.index)
-            return
-        with _running(self, schema_editor):
-            if not _built_already(schema_editor, model, self.index.name):
-                schema_editor.add_index(model, self.index, concurrently=True)
+        _add(self, schema_editor, to_state.apps.get_model(app_label, self.model_name), self.index)
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        model = from_state.apps.get_model(app_label, self.model_name)
-        if not self.allow_migrate_model(schema_editor.connection.alias, model):
-            return
-        if not _postgres(schema_editor):  # a run again after a failure finds it gone already
-            if schema_editor.collect_sql or _exists(schema_editor, model, self.index.name):
-                schema_editor.remove_index(model, self.index)
-            return
-        with _running(self, schema_editor):
-            schema_editor.remove_index(model, self.index, concurrently=True)
+        _remove(self, schema_editor, from_state.apps.get_model(app_label, self.model_name), self.index)
 
 
 class RemoveIndexOnline(RemoveIndex):
@@ -135,29 +138,12 @@ class RemoveIndexOnline(RemoveIndex):
         return f"Remove index {self.name} from {self.model_name} without stopping writes"
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        model = from_state.apps.get_model(app_label, self.model_name)
-        if not self.allow_migrate_model(schema_editor.connection.alias, model):
-            return
         index = from_state.models[app_label, self.model_name_lower].get_index_by_name(self.name)
-        if not _postgres(schema_editor):  # a run again after a failure finds it gone already
-            if schema_editor.collect_sql or _exists(schema_editor, model, self.name):
-                schema_editor.remove_index(model, index)
-            return
-        with _running(self, schema_editor):
-            schema_editor.remove_index(model, index, concurrently=True)
+        _remove(self, schema_editor, from_state.apps.get_model(app_label, self.model_name), index)
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        model = to_state.apps.get_model(app_label, self.model_name)
-        if not self.allow_migrate_model(schema_editor.connection.alias, model):
-            return
         index = to_state.models[app_label, self.model_name_lower].get_index_by_name(self.name)
-        if not _postgres(schema_editor):
-            if not _built_already(schema_editor, model, self.name):
-                schema_editor.add_index(model, index)
-            return
-        with _running(self, schema_editor):
-            if not _built_already(schema_editor, model, index.name):
-                schema_editor.add_index(model, index, concurrently=True)
+        _add(self, schema_editor, to_state.apps.get_model(app_label, self.model_name), index)
 
 
 def migration_lock_timeout() -> str:
@@ -166,9 +152,9 @@ def migration_lock_timeout() -> str:
     return f"{seconds}s" if seconds else "0"
 
 
-def set_lock_timeout(sender=None, using: str = "default", **kwargs) -> None:
-    """``pre_migrate``: each statement of the migrations about to run waits at most the configured time for its
-    lock (PostgreSQL; SQLite's busy timeout already bounds a wait)."""
+def set_lock_timeout(using: str = "default") -> None:
+    """Each statement of the migrations about to run waits at most the configured time for its lock (PostgreSQL;
+    SQLite's busy timeout already bounds a wait): the project's ``migrate`` calls it before it migrates."""
     connection = connections[using]
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:

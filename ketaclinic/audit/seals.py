@@ -99,10 +99,9 @@ def fields_of(instance: models.Model, *, exclude: Iterable[str] = ()) -> dict[st
 
 
 def rows_of(queryset: models.QuerySet, *, exclude: Iterable[str] = ()) -> list[dict[str, object]]:
-    """The rows' stored fields, in the order of their keys. Rows already read (a prefetch of verify_records) are
-    put in that order here instead of being read again."""
-    rows = sorted(queryset, key=lambda row: row.pk) if queryset._result_cache is not None else queryset.order_by("pk")
-    return [fields_of(row, exclude=exclude) for row in rows]
+    """The rows' stored fields, in the order of their keys (put in order here, so rows already read by a prefetch
+    of verify_records are not read again)."""
+    return [fields_of(row, exclude=exclude) for row in sorted(queryset, key=lambda row: row.pk)]
 
 
 def _hash_of(record: models.Model) -> str:

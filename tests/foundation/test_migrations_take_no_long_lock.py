@@ -8,6 +8,7 @@ earlier in the same migration is free (the table is empty); on any other table t
 - a CHECK or FOREIGN KEY constraint, or a column with a reference, added without ``NOT VALID``: every row is read
   while the table is locked;
 - a UNIQUE or PRIMARY KEY constraint added to the table: its index is built while the table is locked;
+- a column added with a UNIQUE or CHECK constraint, an expression default or a generated expression;
 - ``ALTER COLUMN ... TYPE`` (the table is rewritten) and ``SET NOT NULL`` (every row is read) under an exclusive lock.
 
 Python in a migration cannot be read as SQL: each migration that runs Python says here what it does.

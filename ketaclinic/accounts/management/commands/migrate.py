@@ -13,6 +13,7 @@ class Command(DjangoMigrate):
     help = DjangoMigrate.help + " Each statement waits at most DB_MIGRATION_LOCK_TIMEOUT seconds for a lock."
 
     def handle(self, *args, **options):
+        migrationops.set_lock_timeout(options["database"])
         try:
             return super().handle(*args, **options)
         finally:
