@@ -187,7 +187,7 @@ def build(sessions: int = 1_000_000, administrations: int = 1_000_000, seed: int
         users = User.objects.bulk_create([User(username=f"bench-{role}-{i}", first_name="Bench",
                                                last_name=f"{role.title()} {i}", password="!", is_demo=True)
                                           for i in range(n)])
-        RoleGrant.objects.bulk_create([RoleGrant(user=u, role=role) for u in users])
+        RoleGrant.objects.bulk_create([RoleGrant(user=u, clinic=clinic, role=role) for u in users])
         staff[role] = [u.pk for u in users]
     n_sites = max(1, round(sessions / 8_000))  # ~8,000 sessions a site over three years: 3-4 chairs busy
     infusion, intranasal, consult = [], [], []

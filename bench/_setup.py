@@ -26,7 +26,7 @@ def setup_django() -> None:
 def synthetic_staff(prefix: str, clinic_name: str = "Bench clinic (synthetic)"):
     """The clinic (the first one, else a new synthetic one) and a prescriber, nurse, front desk and clinic admin
     (usernames ``<prefix>-<role>``). Returns (clinic, staff by role)."""
-    from ketaclinic.accounts.models import RoleGrant, User
+    from ketaclinic.accounts.models import RoleGrant, User, grant_clinic_id
     from ketaclinic.clinic.models import Clinic
 
     clinic = Clinic.objects.first() or Clinic.objects.create(name=clinic_name, time_zone="America/Denver")
@@ -34,7 +34,7 @@ def synthetic_staff(prefix: str, clinic_name: str = "Bench clinic (synthetic)"):
     for role in ("prescriber", "nurse", "front_desk", "clinic_admin"):
         user = User.objects.create_user(username=f"{prefix}-{role}", password="bench-password-123",
                                         first_name=prefix.title(), last_name=role.title())
-        RoleGrant.objects.create(user=user, role=role)
+        RoleGrant.objects.create(user=user, clinic_id=grant_clinic_id(), role=role)
         staff[role] = user
     return clinic, staff
 

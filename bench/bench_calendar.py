@@ -27,7 +27,7 @@ def main() -> None:
     from django.urls import reverse
     from django.utils import timezone
 
-    from ketaclinic.accounts.models import RoleGrant, User
+    from ketaclinic.accounts.models import RoleGrant, User, grant_clinic_id
     from ketaclinic.audit.services import Actor
     from ketaclinic.clinic.models import Chair, Clinic, Room
     from ketaclinic.patients.services import register_patient
@@ -37,12 +37,12 @@ def main() -> None:
 
     clinic = Clinic.objects.create(name="Bench clinic (synthetic)", time_zone="America/Denver")
     desk = User.objects.create_user(username="bench-desk", password="bench-password-123")
-    RoleGrant.objects.create(user=desk, role="front_desk")
+    RoleGrant.objects.create(user=desk, clinic_id=grant_clinic_id(), role="front_desk")
     nurses = []
     for k in range(5):
         nurse = User.objects.create_user(username=f"bench-nurse{k}", password="bench-password-123",
                                          last_name=f"Nurse{k}")
-        RoleGrant.objects.create(user=nurse, role="nurse")
+        RoleGrant.objects.create(user=nurse, clinic_id=grant_clinic_id(), role="nurse")
         nurses.append(nurse)
     actor = Actor(user=desk, roles=frozenset({"front_desk"}))
     chairs = []

@@ -29,7 +29,7 @@ def main() -> None:
     from django.urls import reverse
     from django.utils import timezone
 
-    from ketaclinic.accounts.models import RoleGrant, User
+    from ketaclinic.accounts.models import RoleGrant, User, grant_clinic_id
     from ketaclinic.audit.services import Actor
     from ketaclinic.clinic.models import Clinic
     from ketaclinic.measures.models import Administration, ItemAnswer
@@ -38,7 +38,7 @@ def main() -> None:
 
     clinic = Clinic.objects.create(name="Bench clinic (synthetic)", time_zone="America/Denver", phone="(303) 555-0100")
     user = User.objects.create_user(username="bench-prescriber", password="bench-password-123")
-    RoleGrant.objects.create(user=user, role="prescriber")
+    RoleGrant.objects.create(user=user, clinic_id=grant_clinic_id(), role="prescriber")
     actor = Actor(user=user, roles=frozenset({"prescriber"}))
 
     def make(name: str, weeks: int):

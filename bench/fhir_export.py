@@ -57,7 +57,7 @@ def build(patients: int) -> int:
     from django.http import QueryDict
     from django.utils import timezone
 
-    from ketaclinic.accounts.models import RoleGrant, User
+    from ketaclinic.accounts.models import RoleGrant, User, grant_clinic_id
     from ketaclinic.audit.services import Actor
     from ketaclinic.clinic.models import Clinic
     from ketaclinic.fhir import bulk
@@ -73,7 +73,7 @@ def build(patients: int) -> int:
     for role in ("clinic_admin", "nurse"):
         users[role] = User.objects.create_user(username=f"bench-{role}", password="bench-password-123",
                                                first_name="Bench", last_name=role)
-        RoleGrant.objects.create(user=users[role], role=role)
+        RoleGrant.objects.create(user=users[role], clinic_id=grant_clinic_id(), role=role)
     nurse = Actor(user=users["nurse"], roles=frozenset({"nurse"}))
     template = registry.register_patient(actor=nurse, clinic=clinic, confirm_duplicate=True, data={
         "legal_given_name": "Template", "legal_family_name": "Patient", "date_of_birth": date(1980, 1, 1),

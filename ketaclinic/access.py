@@ -83,6 +83,9 @@ POLICY: dict[str, Rule] = {
     "clinic:limits": staff(AD, P, N, CO),
     "clinic:rooms": staff(AD, FD, P, N),
     "clinic:access_policy": staff(AD, CO),
+    # work at another clinic of the network: the form offers, and the use case accepts, only clinics where the person
+    # holds a role (ketaclinic/acting.py)
+    "clinic:switch": ANY_STAFF,
     "admin:*": staff(AD),
     # --- patients -------------------------------------------------------------------------------
     "patients:search": CHART_READERS,
@@ -118,6 +121,9 @@ POLICY: dict[str, Rule] = {
     "reports:money": staff(BI, AD),
     "reports:money_csv": staff(BI, AD),
     "reports:research": staff(P, CO, AD),
+    # a report across the clinics of a network, side by side (the network's director: a clinic admin or compliance
+    # lead with roles at several clinics); each clinic shown is one where the person's role there opens the report
+    "reports:network": staff(CO, AD),
     "reports:research_consent": staff(CLINICAL, FD, AD),
     "reports:my_research": PATIENT,  # the patient's own decision about research use, in the portal
     # a whole report exported in the background: the view checks the report's own rule for the person asking;

@@ -244,6 +244,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "ketaclinic.nocache.NoStoreForSignedInMiddleware",  # patient data never stays in a browser or proxy cache
+    "ketaclinic.clinic.middleware.ActingClinicMiddleware",  # which clinic of the network the request acts for
     "django.contrib.messages.middleware.MessageMiddleware",
     "ketaclinic.accounts.middleware.IdleTimeoutMiddleware",
     "ketaclinic.accounts.middleware.AccessPolicyMiddleware",

@@ -334,8 +334,9 @@ def clinic(db):
 
 
 @pytest.fixture
-def make_user(db):
-    """``make_user(*roles, username=None, **fields)``: a user holding ``roles`` (password "correct horse battery").
+def make_user(db, clinic):
+    """``make_user(*roles, username=None, **fields)``: a user holding ``roles`` at the test clinic (password
+    "correct horse battery"); ``at=`` another clinic holds them there.
     ``make_user.many((roles, username, fields), ...)`` writes several at once (two INSERTs in all), as
     ``create_user`` would write each: the same rows, a tenth of the time the staff of every test took."""
     from django.contrib.auth.hashers import make_password
@@ -352,14 +353,14 @@ def make_user(db):
         return User(username=User.normalize_username(name), password=make_password("correct horse battery"),
                     first_name="Test", last_name=f"User{counter['n']}", **fields)
 
-    def many(*specs) -> list:
+    def many(*specs, at=None) -> list:
         users = User.objects.bulk_create([build(roles, username, fields) for roles, username, fields in specs])
-        RoleGrant.objects.bulk_create([RoleGrant(user=user, role=role)
+        RoleGrant.objects.bulk_create([RoleGrant(user=user, clinic=at or clinic, role=role)
                                        for user, (roles, _, _) in zip(users, specs, strict=True) for role in roles])
         return users
 
-    def make(*roles: str, username: str | None = None, **fields):
-        return many((roles, username, fields))[0]
+    def make(*roles: str, username: str | None = None, at=None, **fields):
+        return many((roles, username, fields), at=at)[0]
 
     make.many = many
     return make

@@ -9,12 +9,14 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import UserChangeForm
+from django.db.models import Q
 from django.shortcuts import redirect
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from ketaclinic.accounts.models import RoleGrant, User
 from ketaclinic.accounts.roles import Role
+from ketaclinic.acting import acting_clinic_id
 from ketaclinic.audit import seals
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
@@ -29,6 +31,12 @@ def _is_clinic_admin(request) -> bool:
 
 
 admin.site.has_permission = _is_clinic_admin
+
+
+def _administered(request) -> frozenset[int]:
+    """The clinics of the network where the signed-in person is a clinic admin: the grants they may give, see and
+    take back (a clinic admin of one clinic grants nothing at another)."""
+    return frozenset(clinic for clinic, role in request.user.grants() if role == Role.CLINIC_ADMIN)
 
 # The second factor's devices hold TOTP secrets and recovery-code hashes: not for the admin to read or edit. A clinic
 # admin removes a lost authenticator on the Sign-in security page (audited); django-otp's own admin pages are off.
@@ -114,8 +122,21 @@ class StaffChangeForm(UserChangeForm):
 
 
 class RoleGrantInline(admin.TabularInline):
+    """A person's roles, each at a clinic: only those at the clinics the signed-in admin administers are shown
+    and can be granted."""
+
     model = RoleGrant
     extra = 0
+    fields = ("clinic", "role", "granted_at")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(clinic_id__in=_administered(request))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "clinic":
+            kwargs["queryset"] = db_field.remote_field.model.objects.filter(pk__in=_administered(request))
+            kwargs["initial"] = acting_clinic_id()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_add_permission(self, request, obj=None):
         return _is_clinic_admin(request)
@@ -137,8 +158,10 @@ class StaffAdmin(ClinicAdminOnly, UserAdmin):
     list_display = ("username", "first_name", "last_name", "credentials", "is_active")
 
     def get_queryset(self, request):
-        # Patients' portal logins are not staff accounts: they are managed from the portal invitation flow.
-        return super().get_queryset(request).filter(patient_account__isnull=True)
+        # Patients' portal logins are not staff accounts: they are managed from the portal invitation flow. A clinic
+        # admin sees the staff of the clinics they administer, and accounts that hold no role anywhere yet.
+        return (super().get_queryset(request).filter(patient_account__isnull=True)
+                .filter(Q(role_grants__clinic_id__in=_administered(request)) | Q(role_grants__isnull=True)).distinct())
 
     def user_change_password(self, request, id, form_url=""):
         """The password page saves (and so seals) the account too: refused, like the staff form, on an account whose

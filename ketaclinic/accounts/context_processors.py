@@ -51,5 +51,20 @@ def staff_navigation(request):
         items.append({"label": label, "url": url, "active": current == name})
     from ketaclinic.accounts.roles import Role
 
-    return {"nav_items": items, "user_roles": sorted(roles),
+    return {"nav_items": items, "user_roles": sorted(roles), "work_at": _work_at(user),
             "user_role_labels": [Role(r).label for r in sorted(roles) if r in Role.values]}
+
+
+def _work_at(user) -> list[dict]:
+    """For a person who holds roles at several clinics of the network: each clinic, and which one the page acts
+    for (the header's "Work at" form); nothing for everyone else (and no query)."""
+    clinics = user.clinic_ids()
+    if len(clinics) < 2:
+        return []
+    from ketaclinic.accounts.models import RoleGrant
+    from ketaclinic.acting import acting_clinic_id
+
+    acting = acting_clinic_id()
+    model = RoleGrant._meta.get_field("clinic").related_model  # the clinic app stands above this one
+    return [{"id": pk, "name": name, "current": pk == acting}
+            for pk, name in model.objects.filter(pk__in=clinics).order_by("name", "pk").values_list("pk", "name")]

@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 
 from ketaclinic.accounts.roles import Role
+from ketaclinic.acting import acting_clinic_id
 from ketaclinic.modelparts import PublicId
 
 
@@ -33,25 +34,63 @@ class User(PublicId, AbstractUser):
         name = self.display_name or self.get_full_name() or self.username
         return f"{name}, {self.credentials}" if self.credentials else name
 
-    def role_set(self) -> frozenset[str]:
-        cached = getattr(self, "_role_cache", None)
+    def grants(self) -> frozenset[tuple[int, str]]:
+        """(clinic id, role) of every role this person holds, at every clinic: read once, then remembered (a
+        caller that prefetched ``role_grants`` sets ``_grant_cache`` from them)."""
+        cached = getattr(self, "_grant_cache", None)
         if cached is None:
-            cached = frozenset(self.role_grants.values_list("role", flat=True)) if self.pk else frozenset()
-            self._role_cache = cached
+            cached = frozenset(self.role_grants.values_list("clinic_id", "role")) if self.pk else frozenset()
+            self._grant_cache = cached
         return cached
+
+    def clinic_ids(self) -> frozenset[int]:
+        """The clinics this person holds a role at."""
+        return frozenset(clinic for clinic, _role in self.grants())
+
+    def role_set(self) -> frozenset[str]:
+        """The roles this person holds at the clinic the request acts for (``ketaclinic.acting``); outside a
+        request, at any clinic."""
+        acting = acting_clinic_id()
+        return frozenset(role for clinic, role in self.grants() if acting is None or clinic == acting)
 
     def has_role(self, *roles: str) -> bool:
         return bool(self.role_set() & set(roles))
 
 
+def staff_holding(*roles: str, clinic_id: int | None = None) -> models.QuerySet[User]:
+    """Active staff who hold any of ``roles`` at clinic ``clinic_id`` (by default the clinic the request acts for;
+    outside a request, at any clinic). Both conditions name the same grant."""
+    at = clinic_id if clinic_id is not None else acting_clinic_id()
+    same_grant = {"role_grants__role__in": roles} | ({"role_grants__clinic_id": at} if at is not None else {})
+    return User.objects.filter(is_active=True, **same_grant).distinct()
+
+
+def grant_clinic_id() -> int:
+    """Where a role granted without naming a clinic is held: the clinic the request acts for, else the install's
+    first clinic (created, as ``current_clinic`` would, when there is none yet). The clinic app stands above this
+    one, so its model is named by label."""
+    from django.apps import apps
+
+    acting = acting_clinic_id()
+    if acting is not None:
+        return acting
+    clinic = apps.get_model("clinic", "Clinic")
+    first = clinic.objects.order_by("pk").values_list("pk", flat=True).first()
+    return first if first is not None else clinic.objects.create(name="Unnamed clinic").pk
+
+
 class RoleGrant(models.Model):
+    """A role a person holds at one clinic (location) of the network: a nurse at one clinic may be a prescriber at
+    another, and holds nothing at a third."""
+
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="role_grants")
+    clinic = models.ForeignKey("clinic.Clinic", on_delete=models.PROTECT, related_name="role_grants")
     role = models.CharField(max_length=20, choices=Role.choices)
     granted_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "role"], name="unique_role_per_user")]
-        ordering = ["role"]
+        constraints = [models.UniqueConstraint(fields=["user", "clinic", "role"], name="one_role_per_user_at_a_clinic")]
+        ordering = ["clinic", "role"]
 
     def __str__(self) -> str:
         return f"{self.user.username}: {self.get_role_display()}"

@@ -22,7 +22,7 @@ from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
 from ketaclinic.accounts import secondfactor, throttle
-from ketaclinic.accounts.models import RoleGrant, SignInCounter, User
+from ketaclinic.accounts.models import RoleGrant, SignInCounter, User, grant_clinic_id
 from ketaclinic.accounts.roles import Role
 from ketaclinic.audit import seals
 from ketaclinic.audit import services as audit
@@ -370,13 +370,33 @@ def validate_credentials(*, npi: str = "", dea_number: str = "", last_name: str 
 @use_case
 def create_staff(*, actor: Actor, username: str, password: str, roles: set[str], first_name: str, last_name: str,
                  credentials: str = "", npi: str = "", dea_number: str = "", licence_number: str = "",
-                 licence_state: str = "", email: str = "", is_demo: bool = False) -> User:
+                 licence_state: str = "", email: str = "", is_demo: bool = False, clinic=None) -> User:
+    """A staff account holding ``roles`` at ``clinic`` (a Clinic; by default the clinic the request acts for, else
+    the install's first)."""
     ids = validate_credentials(npi=npi, dea_number=dea_number, last_name=last_name)
     user = User.objects.create_user(
         username=username, password=password, first_name=first_name, last_name=last_name, email=email,
         credentials=credentials, licence_number=licence_number, licence_state=licence_state.upper(),
         is_demo=is_demo, is_staff=Role.CLINIC_ADMIN in roles, **ids,  # Django's admin login asks for is_staff
     )
-    RoleGrant.objects.bulk_create([RoleGrant(user=user, role=r) for r in sorted(roles)])
+    clinic_id = clinic.pk if clinic is not None else grant_clinic_id()
+    RoleGrant.objects.bulk_create([RoleGrant(user=user, clinic_id=clinic_id, role=r) for r in sorted(roles)])
     seals.record(actor, AuditAction.STAFF_CREATED, user, details={"username": username, "roles": sorted(roles)})
     return user
+
+
+@use_case
+def grant_role(*, actor: Actor, user: User, clinic, role: str) -> RoleGrant:
+    """``user`` holds ``role`` at ``clinic`` (a Clinic) as well as what they hold already, e.g. at a second clinic of
+    the network. Given by a clinic admin of that clinic (or the system: the demo loader); sealed, like every change
+    of a person's access, so a grant written into the database instead is named by ``verify_records``."""
+    if role not in Role.values:
+        raise ClinicalInputError(f"{role!r} is not a role.", field="role")
+    if actor.user is not None and (clinic.pk, Role.CLINIC_ADMIN) not in actor.user.grants():
+        raise ClinicalInputError("Only a clinic admin of that clinic grants roles there.", field="clinic")
+    grant, created = RoleGrant.objects.get_or_create(user=user, clinic_id=clinic.pk, role=role)
+    if created:
+        user._grant_cache = None
+        seals.record(actor, AuditAction.STAFF_ROLE_GRANTED, user,
+                     details={"username": user.username, "role": role, "clinic": clinic.name})
+    return grant

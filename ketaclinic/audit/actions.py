@@ -30,6 +30,8 @@ class AuditAction(StrEnum):
     AUTH_PASSWORD_RESET_REFUSED = "auth.password_reset.refused"
     AUTH_PASSWORD_RESET_DONE = "auth.password_reset.done"
     STAFF_CREATED = "staff.created"
+    STAFF_ROLE_GRANTED = "staff.role_granted"  # a role at a clinic of the network, given to a staff member
+    CLINIC_SWITCHED = "clinic.switched"  # a person who works at several clinics of the network chose one
     ADMIN_USER_ADDED = "admin.user.added"
     ADMIN_USER_CHANGED = "admin.user.changed"
     ADMIN_ROOM_ADDED = "admin.room.added"
@@ -49,6 +51,7 @@ class AuditAction(StrEnum):
 
     # --- Clinic settings and rooms (clinic)
     CLINIC_UPDATED = "clinic.updated"
+    CLINIC_OPENED = "clinic.opened"  # another clinic (location) of the network, with its first clinic admin
     CLINIC_LIMITS_UPDATED = "clinic.limits.updated"
     CLINIC_ROOM_ADDED = "clinic.room.added"
 

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from ketaclinic.accounts.admin import ClinicAdminOnly
-from ketaclinic.clinic.models import Chair, Room
+from ketaclinic.clinic.models import Chair, Clinic, Room, current_clinic_id
 
 
 class ChairInline(admin.TabularInline):
@@ -20,5 +20,15 @@ class ChairInline(admin.TabularInline):
 
 @admin.register(Room)
 class RoomAdmin(ClinicAdminOnly, admin.ModelAdmin):
+    """The rooms of the clinic the admin works at now (a network's other clinics keep theirs)."""
+
     list_display = ("name", "kind", "active")
     inlines = [ChairInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(clinic_id=current_clinic_id())
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "clinic":
+            kwargs["queryset"] = Clinic.objects.filter(pk=current_clinic_id())
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)

@@ -97,3 +97,16 @@ class LimitsForm(forms.Form):
     def values(self) -> dict[str, object]:
         """The cleaned settings, as the core's types (a fraction as a float)."""
         return {k: float(v) if isinstance(v, Decimal) else v for k, v in self.cleaned_data.items()}
+
+
+class SwitchClinicForm(forms.Form):
+    """Which clinic of the network to work at: one where the person holds a role."""
+
+    clinic = forms.ModelChoiceField(
+        queryset=Clinic.objects.none(), label="Work at",
+        error_messages={"required": "Choose a clinic.",
+                        "invalid_choice": "You hold no role at that clinic: choose one from the list."})
+
+    def __init__(self, user, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["clinic"].queryset = Clinic.objects.filter(pk__in=user.clinic_ids()).order_by("name", "pk")

@@ -8,6 +8,7 @@ from datetime import date
 from django.db import models
 from django.utils import timezone
 
+from ketaclinic.acting import acting_clinic_id
 from ketaclinic.modelparts import PostalAddress, PublicId, person
 
 
@@ -128,14 +129,24 @@ class Chair(models.Model):
 
 
 def current_clinic() -> Clinic:
-    """The clinic this install runs. KetaClinic runs one clinic per install today. Before one is created, the primary
+    """The clinic the request acts for (``ketaclinic.acting``: one clinic of the network, chosen in the header or
+    the portal patient's own); outside a request, the install's first clinic. Before one is created, the primary
     is asked too: a replica that has not caught up (inside ``on_replica``) must never make it create a second."""
     from django.db import DEFAULT_DB_ALIAS
 
+    acting = acting_clinic_id()
+    if acting is not None:
+        return Clinic.objects.get(pk=acting)
     clinic = Clinic.objects.order_by("pk").first() or Clinic.objects.using(DEFAULT_DB_ALIAS).order_by("pk").first()
     if clinic is None:
         clinic = Clinic.objects.create(name="Unnamed clinic")
     return clinic
+
+
+def current_clinic_id() -> int:
+    """The primary key of :func:`current_clinic`: within a request, without reading the clinic's row."""
+    acting = acting_clinic_id()
+    return acting if acting is not None else current_clinic().pk
 
 
 class Counter(models.Model):

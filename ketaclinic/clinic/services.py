@@ -28,6 +28,52 @@ class ClinicSettingsError(ValueError):
 
 
 @use_case
+def open_clinic(*, actor: Actor, name: str, time_zone: str, dea_registration: str, admin) -> Clinic:
+    """Another clinic (location) of the network in this install, with its own DEA registration (its controlled
+    substances are held under it), and ``admin`` (an existing staff account) as its first clinic admin, who then
+    sets the rest on its Clinic settings page and grants its staff their roles there."""
+    from ketaclinic.accounts.services import grant_role
+
+    errors: dict[str, str] = {}
+    if not name.strip():
+        errors["name"] = "Name the clinic."
+    elif Clinic.objects.filter(name__iexact=name.strip()).exists():
+        errors["name"] = f"A clinic named {name.strip()!r} exists already."
+    try:
+        zoneinfo.ZoneInfo(time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        errors["time_zone"] = f"{time_zone!r} is not a time zone name (e.g. America/Denver)."
+    dea = dea_registration.upper().replace(" ", "")
+    if not (result := check_dea_number(dea)).valid:
+        errors["dea_registration"] = "; ".join(result.problems)
+    elif Clinic.objects.filter(dea_registration=dea).exists():
+        errors["dea_registration"] = "Another clinic holds this DEA registration: each location has its own."
+    if errors:
+        raise ClinicSettingsError(errors)
+    clinic = Clinic.objects.create(name=name.strip(), time_zone=time_zone, dea_registration=dea)
+    audit.record(actor, AuditAction.CLINIC_OPENED, subject=clinic,
+                 details={"name": clinic.name, "dea_registration": dea, "admin": admin.username})
+    grant_role.within(actor=actor, user=admin, clinic=clinic, role="clinic_admin")
+    return clinic
+
+
+class SwitchError(ValueError):
+    def __init__(self, errors: Mapping[str, str]):
+        self.errors = dict(errors)
+        super().__init__("; ".join(self.errors.values()))
+
+
+@use_case
+def switch_clinic(*, actor: Actor, clinic: Clinic) -> Clinic:
+    """The person works at ``clinic`` from their next request (the view keeps the choice in their session): only a
+    clinic where they hold a role. Audited, so the trail says at which clinic each person worked when."""
+    if actor.user is None or clinic.pk not in actor.user.clinic_ids():
+        raise SwitchError({"clinic": "You hold no role at that clinic."})
+    audit.record(actor, AuditAction.CLINIC_SWITCHED, subject=clinic, details={"clinic": clinic.name})
+    return clinic
+
+
+@use_case
 def update_clinic(*, actor: Actor, clinic: Clinic, data: Mapping[str, str]) -> Clinic:
     new = {k: (v.strip() if isinstance(v, str) else v) for k, v in data.items() if k in CLINIC_FIELDS}
     errors: dict[str, str] = {}

@@ -9,4 +9,5 @@ urlpatterns = [
     path("clinic/limits/", views.limits, name="limits"),
     path("clinic/rooms/", views.rooms, name="rooms"),
     path("clinic/access/", views.access_policy, name="access_policy"),
+    path("clinic/switch/", views.switch, name="switch"),
 ]

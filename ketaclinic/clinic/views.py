@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from ketaclinic.access import POLICY, rule_for, url_names
 from ketaclinic.accounts.roles import Role
+from ketaclinic.acting import SESSION_KEY
 from ketaclinic.clinic import services
-from ketaclinic.clinic.forms import ClinicForm, LimitsForm, RoomForm, shown_marker
+from ketaclinic.clinic.forms import ClinicForm, LimitsForm, RoomForm, SwitchClinicForm, shown_marker
 from ketaclinic.clinic.models import Clinic, Room, current_clinic
 from ketaclinic.clinic.today import today_panels
 from ketaclinic.formfields import posted
@@ -83,6 +85,23 @@ def rooms(request):
                    again=lambda form: render(request, "clinic/rooms.html", {
                        "rooms": Room.objects.filter(clinic=clinic).prefetch_related("chairs"), "form": form,
                        "can_edit": request.user.has_role(Role.CLINIC_ADMIN)}))
+
+
+@require_http_methods(["POST"])
+def switch(request):
+    """Work at another clinic of the network (the header's "Work at" form)."""
+    def done(clinic):
+        request.session[SESSION_KEY] = clinic.pk
+        return redirect("clinic:today")
+
+    def again(form):
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("clinic:today")
+
+    return submit(request, SwitchClinicForm(request.user, posted(request)),
+                  lambda actor, data: services.switch_clinic(actor=actor, clinic=data["clinic"]),
+                  refused_by=services.SwitchError, done=done, again=again,
+                  saved=lambda clinic: f"You are working at {clinic.name}.")
 
 
 def access_policy(request):

@@ -9,28 +9,38 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef, Q
 from django.shortcuts import render
 from django.utils import timezone
 
-from ketaclinic.accounts.models import User
+from ketaclinic.accounts.models import RoleGrant, User
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.forms import AuditSearchForm
 from ketaclinic.audit.models import AuditEntry
 from ketaclinic.audit.services import Actor
+from ketaclinic.clinic.models import current_clinic_id
 from ketaclinic.patients.models import Patient
+
+
+def at_this_clinic(clinic_id: int) -> Q:
+    """The entries of one clinic of the network: about its patients; or about no patient, by someone who holds a
+    role there (a staff member at two clinics is seen from both) or by the system."""
+    works_here = RoleGrant.objects.filter(user=OuterRef("actor"), clinic_id=clinic_id)
+    return Q(patient__clinic_id=clinic_id) | Q(patient__isnull=True) & (Q(actor__isnull=True) | Exists(works_here))
 
 
 def search(request):
     form = AuditSearchForm(request.GET or None)
-    entries = AuditEntry.objects.select_related("patient").order_by("-seq")
+    here = current_clinic_id()
+    entries = AuditEntry.objects.filter(at_this_clinic(here)).select_related("patient").order_by("-seq")
     filtered = False
     if form.is_valid():
         data = form.cleaned_data
         tz = timezone.get_current_timezone()
         if data["patient"]:
             mrn = data["patient"].strip().upper().replace("-", "")
-            patient = Patient.objects.filter(mrn=mrn).first()
+            patient = Patient.objects.filter(mrn=mrn, clinic_id=here).first()
             if patient is None:
                 form.add_error("patient", f"No patient with MRN {mrn}.")
             entries = entries.filter(patient=patient)

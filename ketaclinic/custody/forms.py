@@ -9,6 +9,7 @@ from decimal import Decimal
 from django import forms
 from django.utils import timezone
 
+from ketaclinic.clinic.models import current_clinic_id
 from ketaclinic.custody.models import (
     Count,
     CountLine,
@@ -93,7 +94,12 @@ class ReceiptForm(forms.Form):
     expiry = IsoDateField(label="Expiry date")
     packages = WholeNumberField(min_value=1, max_value=500, label="Packages received",
                                 help_text="Vials, or kits for esketamine")
-    location = forms.ModelChoiceField(StorageLocation.objects.filter(active=True), label="Stored in", empty_label=None)
+    location = forms.ModelChoiceField(StorageLocation.objects.none(), label="Stored in", empty_label=None)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # the stores of the clinic acting now (its DEA registration holds what it receives)
+        self.fields["location"].queryset = StorageLocation.objects.filter(active=True, clinic_id=current_clinic_id())
 
 
 class DrawForm(forms.Form):

@@ -308,6 +308,9 @@ class LossReport(PublicId):
         SIGNIFICANT_LOSS = "loss", "Significant loss"
         IN_TRANSIT = "in_transit", "Lost in transit"
 
+    # the registrant that files it: the clinic whose stock was lost (each clinic of a network has its own DEA
+    # registration, and so its own Forms 106)
+    clinic = models.ForeignKey("clinic.Clinic", on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=12, choices=Kind.choices)
     discovered_at = models.DateTimeField()
     circumstances = models.TextField()

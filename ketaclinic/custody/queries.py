@@ -8,6 +8,7 @@ from django.db.models import Count as CountAgg
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from ketaclinic.clinic.models import current_clinic_id
 from ketaclinic.clinical import custody as rules
 from ketaclinic.custody.models import (
     Container,
@@ -64,7 +65,7 @@ def sessions_for_custody(clinic, now=None) -> list[TreatmentSession]:
     """Sessions with a verified dose from the last day, plus any older session still holding drawn residue."""
     now = now or timezone.now()
     recent = Q(verified_at__isnull=False, verified_at__gte=now - timedelta(hours=24))
-    return list(TreatmentSession.objects.filter(recent).exclude(status__in=["cancelled", "no_show"])
+    return list(TreatmentSession.objects.filter(recent, patient__clinic=clinic).exclude(status__in=["cancelled", "no_show"])
                 .select_related("patient", "room").order_by("scheduled_start")[:50])
 
 
@@ -72,10 +73,11 @@ def dashboard(clinic, user) -> dict:
     now = timezone.now()
     return {
         "stock": stock(clinic, now),
-        "incidents": list(Incident.objects.filter(status=Incident.Status.OPEN)
+        "incidents": list(Incident.objects.filter(status=Incident.Status.OPEN, count_line__count__location__clinic=clinic)
                           .select_related("count_line__container", "count_line__count")[:50]),
         "counts_due": counts_due(clinic, now),
-        "losses_open": list(LossReport.objects.filter(Q(notice_sent_at__isnull=True) | Q(form106_filed_on__isnull=True))
+        "losses_open": list(LossReport.objects.filter(Q(notice_sent_at__isnull=True) | Q(form106_filed_on__isnull=True),
+                                                      clinic=clinic)
                             .order_by("notice_due_at")[:20]),
         "to_sign": pending_for(user, count_only=True),
         "sessions": sessions_for_custody(clinic, now),
@@ -83,10 +85,18 @@ def dashboard(clinic, user) -> dict:
     }
 
 
+def here_events() -> Q:
+    """The pending events of the clinic acting now: a destruction of its stock, a waste of its patient's dose."""
+    here = current_clinic_id()
+    return Q(container__location__clinic_id=here) | Q(container__isnull=True, session__patient__clinic_id=here)
+
+
 def pending_for(user, count_only: bool = False):
-    """Receipts awaiting a countersignature and wastes/destructions awaiting a witness, that ``user`` may sign."""
-    receipts = Receipt.objects.filter(status=Receipt.Status.PENDING).exclude(entered_by=user)
-    events = (PendingEvent.objects.filter(status=PendingEvent.Status.PENDING).exclude(requested_by=user)
+    """Receipts awaiting a countersignature and wastes/destructions awaiting a witness, that ``user`` may sign, at
+    the clinic acting now."""
+    here = current_clinic_id()
+    receipts = Receipt.objects.filter(status=Receipt.Status.PENDING, location__clinic_id=here).exclude(entered_by=user)
+    events = (PendingEvent.objects.filter(here_events(), status=PendingEvent.Status.PENDING).exclude(requested_by=user)
               .exclude(attestations__witness=user))
     if count_only:
         return receipts.count() + events.count()
@@ -94,8 +104,9 @@ def pending_for(user, count_only: bool = False):
         "receipts": list(receipts.select_related("product", "supplier", "entered_by", "location")),
         "events": list(events.select_related("container__lot__product", "session__patient", "requested_by")
                        .annotate(signed=CountAgg("attestations"))),
-        "mine": list(PendingEvent.objects.filter(status=PendingEvent.Status.PENDING, requested_by=user)
+        "mine": list(PendingEvent.objects.filter(here_events(), status=PendingEvent.Status.PENDING, requested_by=user)
                      .select_related("container", "session__patient")),
-        "my_receipts": list(Receipt.objects.filter(status=Receipt.Status.PENDING, entered_by=user)
+        "my_receipts": list(Receipt.objects.filter(status=Receipt.Status.PENDING, entered_by=user,
+                                                   location__clinic_id=here)
                             .select_related("product")),
     }

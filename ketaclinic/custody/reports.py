@@ -21,7 +21,7 @@ def _bounds(start: date, end: date, tz):
     return datetime.combine(start, time.min, tz), datetime.combine(end + timedelta(days=1), time.min, tz)
 
 
-def dispensing_rows(start: date, end: date, tz, patients: set[str] | None = None
+def dispensing_rows(start: date, end: date, tz, patients: set[str] | None = None, *, clinic_id: int
                     ) -> tuple[list[str], list[list[str]]]:
     """One row per administration, waste, destruction, loss or return: 1304.22(c)(1)-(5) fields.
 
@@ -31,7 +31,7 @@ def dispensing_rows(start: date, end: date, tz, patients: set[str] | None = None
     header = ["Date", "Event", "Substance", "Finished form / container", "NDC", "Lot", "Container", "Quantity",
               "Unit", "mg", "Patient", "Patient address", "Administered by", "Recorded by", "Witnesses",
               "Manner / reason", "Ledger #"]
-    entries = (LedgerEntry.objects.filter(at__gte=lo, at__lt=hi).exclude(bucket__in=[Bucket.DRAWN, Bucket.ADJUSTED])
+    entries = (LedgerEntry.objects.filter(at__gte=lo, at__lt=hi, container__location__clinic_id=clinic_id).exclude(bucket__in=[Bucket.DRAWN, Bucket.ADJUSTED])
                .exclude(bucket=Bucket.RECEIVED)
                .select_related("lot__product", "container", "patient", "session__administered_by", "witness",
                                "witness2").order_by("at", "seq"))
@@ -55,14 +55,15 @@ def dispensing_rows(start: date, end: date, tz, patients: set[str] | None = None
     return header, rows
 
 
-def receipt_rows(start: date, end: date, tz) -> tuple[list[str], list[list[str]]]:
+def receipt_rows(start: date, end: date, tz, *, clinic_id: int) -> tuple[list[str], list[list[str]]]:
     """1304.22(c)(3): containers received, date, number, supplier name, address and DEA number."""
     from ketaclinic.custody.models import Receipt
 
     header = ["Date received", "Invoice", "Invoice date", "Supplier", "Supplier address", "Supplier DEA", "NDC",
               "Product", "Lot", "Expiry", "Packages", "Containers", "Entered by", "Countersigned by"]
     rows = []
-    for r in (Receipt.objects.filter(received_on__gte=start, received_on__lte=end, status=Receipt.Status.RECEIVED)
+    for r in (Receipt.objects.filter(received_on__gte=start, received_on__lte=end, status=Receipt.Status.RECEIVED,
+                                     location__clinic_id=clinic_id)
               .select_related("supplier", "product", "entered_by", "countersigned_by").order_by("received_on")):
         rows.append([str(r.received_on), r.invoice_number, str(r.invoice_date), r.supplier.name, r.supplier.address,
                      r.supplier.dea_number, r.product.ndc, r.product.name, r.lot_number, str(r.expiry),
@@ -71,11 +72,12 @@ def receipt_rows(start: date, end: date, tz) -> tuple[list[str], list[list[str]]
     return header, rows
 
 
-def inventory_rows(start: date, end: date) -> tuple[list[str], list[list[str]]]:
+def inventory_rows(start: date, end: date, *, clinic_id: int) -> tuple[list[str], list[list[str]]]:
     header = ["Date", "Kind", "Opening/close", "Location", "Container", "NDC", "Product", "Lot", "Counted",
               "Unit", "Method", "Book balance", "Difference", "Counted and signed by"]
     rows = []
-    for line in (CountLine.objects.filter(count__taken_on__gte=start, count__taken_on__lte=end)
+    for line in (CountLine.objects.filter(count__taken_on__gte=start, count__taken_on__lte=end,
+                                          count__location__clinic_id=clinic_id)
                  .select_related("count__location", "count__counted_by", "container__lot__product")
                  .order_by("count__taken_on", "count_id", "container__label")):
         c = line.count

@@ -14,7 +14,9 @@ def today_panels(request, clinic) -> list[dict]:
     ctx = {
         "to_sign": queries.pending_for(user, count_only=True),
         "counts_due": [d for d in queries.counts_due(clinic) if d["routine_due"] or d["inventory_overdue"]],
-        "incidents": Incident.objects.filter(status=Incident.Status.OPEN).count(),
-        "notices": list(LossReport.objects.filter(notice_sent_at__isnull=True).order_by("notice_due_at")[:5]),
+        "incidents": Incident.objects.filter(status=Incident.Status.OPEN,
+                                             count_line__count__location__clinic=clinic).count(),
+        "notices": list(LossReport.objects.filter(notice_sent_at__isnull=True, clinic=clinic)
+                        .order_by("notice_due_at")[:5]),
     }
     return [{"title": "Controlled substances", "template": "custody/today_panel.html", "context": ctx}]

@@ -22,7 +22,7 @@ from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic import formats
-from ketaclinic.clinic.models import current_clinic
+from ketaclinic.clinic.models import current_clinic, current_clinic_id
 from ketaclinic.custody import forms, queries, reports, services
 from ketaclinic.custody.models import (
     Container,
@@ -85,7 +85,8 @@ def receive(request):
 @require_http_methods(["GET", "POST"])
 def receipt(request, external_id):
     r = get_object_or_404(Receipt.objects.select_related("supplier", "product", "entered_by", "countersigned_by",
-                                                         "location"), external_id=external_id)
+                                                         "location"), external_id=external_id,
+                          location__clinic_id=current_clinic_id())
     form = forms.ConfirmForm(posted(request))
     actor = Actor.from_request(request)
     if form.is_bound and (containers := _submit(form, lambda: services.countersign_receipt(actor, r))) is not None:
@@ -105,7 +106,8 @@ def signatures(request):
 @require_http_methods(["GET", "POST"])
 def witness(request, external_id):
     event = get_object_or_404(PendingEvent.objects.select_related("container__lot__product", "session__patient",
-                                                                  "requested_by"), external_id=external_id)
+                                                                  "requested_by").filter(queries.here_events()),
+                              external_id=external_id)
     if event.session_id:
         guarded(request, event.session)  # a session's waste names its patient
     form = forms.WitnessForm(posted(request))
@@ -140,7 +142,7 @@ def session(request, external_id):
                                            external_id=external_id, patient__clinic=clinic))
     actor = Actor.from_request(request)
     drug_products = Product.objects.filter(drug=s.drug)
-    containers = (Container.objects.filter(balance__gt=0, lot__product__in=drug_products)
+    containers = (Container.objects.filter(balance__gt=0, lot__product__in=drug_products, location__clinic=clinic)
                   .select_related("lot__product", "location").order_by("lot__expiry", "label"))
     action = forms.ActionForm(posted(request), choices=SESSION_ACTIONS).choice
 
@@ -205,7 +207,8 @@ CONTAINER = Container.objects.select_related("lot__product", "location", "receip
 
 
 def container(request, external_id):
-    return _container_page(request, get_object_or_404(CONTAINER, external_id=external_id))
+    return _container_page(request, get_object_or_404(CONTAINER, external_id=external_id,
+                                                      location__clinic_id=current_clinic_id()))
 
 
 def _container_page(request, c: Container, **bound_forms):
@@ -247,7 +250,7 @@ DISPOSALS = {"destroy": (forms.DestroyForm, services.request_destruction),
 def dispose(request, external_id):
     """Destroy, report a loss, or return: the container page's three forms, told apart by their hidden ``action``
     field. A refusal shows the container page again with the form as posted and the message next to its field."""
-    c = get_object_or_404(CONTAINER, external_id=external_id)
+    c = get_object_or_404(CONTAINER, external_id=external_id, location__clinic_id=current_clinic_id())
     action = forms.ActionForm(posted(request), choices=DISPOSALS).choice
     if action is None:
         messages.error(request, "Unknown action.")
@@ -273,7 +276,7 @@ def dispose(request, external_id):
 @require_http_methods(["GET", "POST"])
 def loss(request, external_id):
     report = get_object_or_404(LossReport.objects.select_related("reported_by", "notice_sent_by"),
-                               external_id=external_id)
+                               external_id=external_id, clinic_id=current_clinic_id())
     form = forms.LossNoticeForm(posted(request))
     actor = Actor.from_request(request)
     if form.is_bound and _submit(form, lambda **data: services.record_loss_notice(actor, report, **data)) is not None:
@@ -319,7 +322,8 @@ def count(request):
 
 
 def count_detail(request, external_id):
-    c = get_object_or_404(Count.objects.select_related("location", "counted_by"), external_id=external_id)
+    c = get_object_or_404(Count.objects.select_related("location", "counted_by"), external_id=external_id,
+                          location__clinic_id=current_clinic_id())
     lines = list(c.lines.select_related("container__lot__product", "incident").order_by("container__label"))
     return render(request, "custody/count_detail.html", {"count": c, "lines": lines})
 
@@ -328,7 +332,7 @@ def count_detail(request, external_id):
 def incident(request, external_id):
     inc = get_object_or_404(Incident.objects.select_related("count_line__container__lot__product",
                                                             "count_line__count__counted_by", "resolved_by", "entry"),
-                            external_id=external_id)
+                            external_id=external_id, count_line__count__location__clinic_id=current_clinic_id())
     form = forms.IncidentForm(posted(request))
     actor = Actor.from_request(request)
     if form.is_bound and _submit(form, lambda **data: services.resolve_incident(actor, inc, **data)) is not None:
@@ -339,7 +343,7 @@ def incident(request, external_id):
 
 
 def reconciliation(request):
-    rec = services.reconciliation()
+    rec = services.reconciliation(clinic_id=current_clinic_id())
     if request.GET.get("format") == "csv":
         header = ["Product", "NDC", "Lot", "Expiry", "Unit", "Received", "Administered", "Wasted", "Destroyed", "Lost",
                   "Returned", "On hand", "Drawn, awaiting", "Count adjustments", "Difference", "Balances"]
@@ -352,8 +356,9 @@ def reconciliation(request):
 
 
 def ledger(request):
-    entries = LedgerEntry.objects.select_related("lot__product", "container", "patient", "witness", "witness2",
-                                                 "reverses").order_by("-seq")
+    entries = (LedgerEntry.objects.filter(container__location__clinic_id=current_clinic_id())
+               .select_related("lot__product", "container", "patient", "witness", "witness2", "reverses")
+               .order_by("-seq"))
     kind = request.GET.get("kind")
     if kind in LedgerEntry.Kind.values:
         entries = entries.filter(kind=kind)
@@ -370,7 +375,7 @@ def ledger(request):
 
 @require_POST
 def reverse(request, external_id):
-    entry = get_object_or_404(LedgerEntry, external_id=external_id)
+    entry = get_object_or_404(LedgerEntry, external_id=external_id, container__location__clinic_id=current_clinic_id())
     form = forms.ReverseForm(posted(request))
     actor = Actor.from_request(request)
     rev = _submit(form, lambda reason: services.reverse_entry(actor, entry, reason))
@@ -425,8 +430,8 @@ def dispensing_record(request):
     clinic = current_clinic()
     start, end, notes = _period(request)
     patients: set[str] = set()
-    header, rows = reports.dispensing_rows(start, end, clinic.tz, patients=patients)
-    rheader, rrows = reports.receipt_rows(start, end, clinic.tz)
+    header, rows = reports.dispensing_rows(start, end, clinic.tz, patients=patients, clinic_id=clinic.pk)
+    rheader, rrows = reports.receipt_rows(start, end, clinic.tz, clinic_id=clinic.pk)
     fmt = request.GET.get("format")
     if fmt not in ("csv", "pdf"):
         fmt = "html"
@@ -452,7 +457,7 @@ def dispensing_record(request):
 def inventory_record(request):
     clinic = current_clinic()
     start, end, notes = _period(request, default_days=365 * 2)
-    header, rows = reports.inventory_rows(start, end)
+    header, rows = reports.inventory_rows(start, end, clinic_id=clinic.pk)
     fmt = request.GET.get("format")
     if fmt not in ("csv", "pdf"):
         fmt = None
@@ -493,6 +498,6 @@ def setup(request):
         "supplier_form": supplier_form, "product_form": product_form, "location_form": location_form,
         "suppliers": Supplier.objects.all(), "products": Product.objects.all(),
         "locations": StorageLocation.objects.filter(clinic=clinic).prefetch_related("rooms"),
-        "stock_by_product": {p["lot__product"]: p["t"] for p in Container.objects.values("lot__product")
-                             .annotate(t=Sum("balance"))},
+        "stock_by_product": {p["lot__product"]: p["t"] for p in Container.objects.filter(location__clinic=clinic)
+                             .values("lot__product").annotate(t=Sum("balance"))},
     })

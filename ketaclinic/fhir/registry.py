@@ -214,19 +214,13 @@ def patients_qs(c):
 
 
 def staff_qs(c):
-    """The staff of clinic ``c``: users holding a role, but those the audit trail shows working only at other
-    clinics. A role grant names no clinic (accounts.RoleGrant), so where a staff member works is read from the
-    entries they made about patients: a nurse who worked only at clinic B is unknown (404) to clinic A's clients,
-    while someone new, who has touched no patient's record anywhere yet, is listed (an install of one clinic lists
-    all its staff, as a directory must)."""
-    from django.db.models import Exists, OuterRef
+    """The staff of clinic ``c``: the people who hold a role there (accounts.RoleGrant names its clinic), each with
+    the roles they hold there only. A nurse of clinic B alone is unknown (404) to clinic A's clients."""
+    from django.db.models import Exists, OuterRef, Prefetch
 
-    entries = m("AuditEntry").objects.filter(actor=OuterRef("pk"), patient__isnull=False)
-    worked_here = entries.filter(patient__clinic_id=c)
-    worked_elsewhere = entries.exclude(patient__clinic_id=c)
-    return (m("User").objects.filter(Exists(m("RoleGrant").objects.filter(user=OuterRef("pk"))))
-            .filter(Exists(worked_here) | ~Exists(worked_elsewhere))
-            .prefetch_related("role_grants"))
+    here = m("RoleGrant").objects.filter(clinic_id=c)
+    return (m("User").objects.filter(Exists(here.filter(user=OuterRef("pk"))))
+            .prefetch_related(Prefetch("role_grants", queryset=here)))
 
 
 def practitioner_roles(u):
@@ -278,7 +272,9 @@ def practitioner_role_find(qs, resource_id):
     key = _uuid(resource_id[:36])
     if key is None or len(resource_id) <= 37 or resource_id[36] != "-":
         return None
-    return qs.filter(external_id=key, role_grants__role=resource_id[37:].replace(".", "_")).first()
+    role = resource_id[37:].replace(".", "_")
+    found = qs.filter(external_id=key).first()  # staff of the client's clinic, their grants there prefetched
+    return found if found is not None and any(g.role == role for g in found.role_grants.all()) else None
 
 
 def location_qs(c):

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from ketaclinic.access import can_open
-from ketaclinic.accounts.models import User
+from ketaclinic.accounts.models import staff_holding
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
@@ -27,7 +27,7 @@ def _offer(request, external_id) -> IntegrationSession:
 
 
 def _therapists():
-    return User.objects.filter(role_grants__role="therapist", is_active=True).distinct().order_by("last_name")
+    return staff_holding("therapist").order_by("last_name")
 
 
 def worklist(request):

@@ -13,4 +13,5 @@ def treats(user, patient) -> bool:
     open_tasks = SafetyTask.objects.filter(patient=patient, status=SafetyTask.Status.OPEN)
     if open_tasks.filter(assigned_to=user).exists():
         return True
-    return (OnCall.objects.filter(day=timezone.localdate(), clinician=user).exists() and open_tasks.exists())
+    on_call = OnCall.objects.filter(clinic_id=patient.clinic_id, day=timezone.localdate(), clinician=user)
+    return on_call.exists() and open_tasks.exists()

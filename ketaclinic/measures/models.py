@@ -181,15 +181,18 @@ class DueItem(PublicId, ScaleNamed):
 
 
 class OnCall(models.Model):
-    """The prescriber on call for safety tasks on a date (clinic time zone)."""
+    """The prescriber on call for a clinic's safety tasks on a date (the clinic's time zone): each clinic of a
+    network keeps its own roster, of prescribers who hold the role there."""
 
-    day = models.DateField(unique=True)
+    clinic = models.ForeignKey("clinic.Clinic", on_delete=models.PROTECT, related_name="+")
+    day = models.DateField()
     clinician = person()
     set_by = person(null=True, blank=True)
     set_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["day"]
+        constraints = [models.UniqueConstraint(fields=["clinic", "day"], name="one_on_call_a_day_per_clinic")]
 
     def __str__(self) -> str:
         return f"{self.day}: {self.clinician}"

@@ -15,13 +15,14 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from ketaclinic.accounts.models import User
+from ketaclinic.accounts.models import User, staff_holding
 from ketaclinic.accounts.roles import Role
 from ketaclinic.audit import seals
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.models import AuditEntry
 from ketaclinic.audit.services import Actor
+from ketaclinic.clinic.models import Clinic, current_clinic
 from ketaclinic.clinical.errors import ClinicalInputError
 from ketaclinic.clinical.outcomes import RELAPSE_KEY, relapse_after_induction
 from ketaclinic.clinical.scales import (
@@ -135,18 +136,19 @@ def _flag_dicts(result: ScaleResult) -> list[dict]:
 def clinician_on_call(clinic, when: datetime | None = None) -> User | None:
     """The prescriber on call on ``when``'s date in the clinic's time zone; else the first active prescriber."""
     day = timezone.localtime(when or timezone.now(), clinic.tz).date()
-    entry = OnCall.objects.filter(day=day).select_related("clinician").first()
+    entry = OnCall.objects.filter(clinic=clinic, day=day).select_related("clinician").first()
     if entry is not None and entry.clinician.is_active:
         return entry.clinician
-    return (User.objects.filter(is_active=True, role_grants__role=Role.PRESCRIBER).order_by("pk").first())
+    return staff_holding(Role.PRESCRIBER, clinic_id=clinic.pk).order_by("pk").first()
 
 
 @use_case
-def set_on_call(*, actor: Actor, day: date, clinician: User) -> OnCall:
-    if not clinician.is_active or not clinician.has_role(Role.PRESCRIBER):
-        raise MeasureError({"clinician": "The clinician on call must be an active prescriber."})
+def set_on_call(*, actor: Actor, day: date, clinician: User, clinic: Clinic | None = None) -> OnCall:
+    clinic = clinic or current_clinic()
+    if not staff_holding(Role.PRESCRIBER, clinic_id=clinic.pk).filter(pk=clinician.pk).exists():
+        raise MeasureError({"clinician": "The clinician on call must be an active prescriber at this clinic."})
     entry, created = OnCall.objects.update_or_create(
-        day=day, defaults={"clinician": clinician, "set_by": actor.user if actor.user_id else None,
+        clinic=clinic, day=day, defaults={"clinician": clinician, "set_by": actor.user if actor.user_id else None,
                            "set_at": timezone.now()})
     audit.record(actor, AuditAction.MEASURES_ON_CALL_SET, subject=entry, details={"day": day, "clinician": clinician.username})
     return entry

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ketaclinic.access import can_open
-from ketaclinic.accounts.models import User
+from ketaclinic.accounts.models import staff_holding
 from ketaclinic.accounts.roles import Role
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
@@ -253,17 +253,17 @@ def booster(request, prompt_id):
 @require_http_methods(["GET", "POST"])
 def on_call(request):
     clinic = current_clinic()
-    prescribers = User.objects.filter(is_active=True, role_grants__role=Role.PRESCRIBER).distinct()
+    prescribers = staff_holding(Role.PRESCRIBER, clinic_id=clinic.pk)
     today = timezone.localtime(timezone.now(), clinic.tz).date()
 
     def roster_page(form):
-        roster = list(OnCall.objects.filter(day__gte=today).select_related("clinician")[:30])
+        roster = list(OnCall.objects.filter(clinic=clinic, day__gte=today).select_related("clinician")[:30])
         return render(request, "measures/on_call.html", {
             "roster": roster, "form": form, "today": today, "current": services.clinician_on_call(clinic)})
 
     form = OnCallForm(posted(request), prescribers=prescribers, initial={"day": today})
     return submit(request, form, lambda actor, data: services.set_on_call(actor=actor, day=data["day"],
-                                                                          clinician=data["clinician"]),
+                                                                          clinician=data["clinician"], clinic=clinic),
                   refused_by=services.MeasureError,
                   saved=lambda _: f"{form.cleaned_data['clinician'].label} is on call on {form.cleaned_data['day']}.",
                   done=lambda _: redirect("measures:on_call"), again=roster_page)

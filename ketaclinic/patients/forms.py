@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.db import models
 from django.utils.text import capfirst
 
+from ketaclinic.accounts.models import staff_holding
 from ketaclinic.formfields import StrictDecimalField, TextField, note_field
 from ketaclinic.inputs import EMAIL_MAX, InputError, check_email_address
 from ketaclinic.patients.models import BodyMeasurement, BreakGlassAccess, BreakGlassReview, Patient
@@ -130,8 +131,12 @@ class BreakGlassReviewForm(forms.Form):
 
 class CareTeamMemberForm(forms.Form):
     member = forms.ModelChoiceField(
-        queryset=get_user_model().objects.filter(is_active=True, role_grants__role__in=("prescriber", "nurse",
-                                                                                        "therapist")).distinct()
-        .order_by("last_name", "first_name", "username"),
+        queryset=get_user_model().objects.none(),
         label="Staff member", error_messages={"required": "Choose a staff member.",
                                               "invalid_choice": "Choose a staff member from the list."})
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # the clinicians of the clinic the request acts for: a care team is of the patient's own clinic
+        self.fields["member"].queryset = staff_holding("prescriber", "nurse", "therapist").order_by(
+            "last_name", "first_name", "username")

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime, time, timedelta
 
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 
-from ketaclinic.accounts.models import User
+from ketaclinic.accounts.models import RoleGrant, User
 from ketaclinic.accounts.roles import Role
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
@@ -77,12 +77,15 @@ def types_for(clinic: Clinic, *, active_only: bool = True) -> list[AppointmentTy
     return [t for t in types if t.active or not active_only]
 
 
-def clinicians(clinic: Clinic | None = None) -> list[User]:
-    """Staff who may be booked as a clinician (prescribers, nurses, therapists), with their roles prefetched."""
-    users = list(User.objects.filter(is_active=True, role_grants__role__in=CLINICIAN_ROLES).distinct()
-                 .prefetch_related("role_grants").order_by("last_name", "first_name", "pk"))
+def clinicians(clinic: Clinic) -> list[User]:
+    """Staff who may be booked as a clinician (prescribers, nurses, therapists) at ``clinic``, with their roles
+    there prefetched (a person's roles at another clinic of the network do not make them bookable here)."""
+    here = RoleGrant.objects.filter(clinic=clinic)
+    users = list(User.objects.filter(is_active=True, role_grants__clinic=clinic, role_grants__role__in=CLINICIAN_ROLES)
+                 .distinct().prefetch_related(Prefetch("role_grants", queryset=here))
+                 .order_by("last_name", "first_name", "pk"))
     for u in users:
-        u._role_cache = frozenset(g.role for g in u.role_grants.all())
+        u._grant_cache = frozenset((g.clinic_id, g.role) for g in u.role_grants.all())
     return users
 
 

@@ -1,6 +1,6 @@
-"""Practitioner and PractitionerRole are the staff who work at the client's clinic, not the whole install's: a nurse
-who has only worked on clinic B's patients is unknown (404) to clinic A's client in read, search, _include and the
-bulk export, and clinic A's own staff are there."""
+"""Practitioner and PractitionerRole are the staff who hold a role at the client's clinic, not the whole install's: a
+nurse of clinic B is unknown (404) to clinic A's client in read, search, _include and the bulk export, clinic A's own
+staff are there, and someone who works at both is in both directories with the roles held at each."""
 
 from __future__ import annotations
 
@@ -29,8 +29,8 @@ def two_clinics(patient, staff, clinic, make_user):
     patient."""
     resource_world.build(patient, staff, make_rooms(clinic))
     clinic_b = Clinic.objects.create(name="Clinic B", time_zone="America/Denver")
-    b_nurse = make_user("nurse", username="b_only_nurse")
-    b_desk = make_user("front_desk", username="b_desk")
+    b_nurse = make_user("nurse", username="b_only_nurse", at=clinic_b)
+    b_desk = make_user("front_desk", username="b_desk", at=clinic_b)
     b_patient = patients.register_patient(
         actor=Actor.for_user(b_desk), clinic=clinic_b,
         data={"legal_given_name": "Bo", "legal_family_name": "Bee", "date_of_birth": date(1980, 1, 2),
@@ -82,14 +82,18 @@ def test_the_bulk_export_lists_only_the_clinics_staff(client, two_clinics, fhir_
     assert not {i for i in exported if i.startswith(str(b_nurse.external_id))}
 
 
-def test_someone_new_who_has_touched_no_record_is_in_the_directory(client, two_clinics, fhir_token, clinic, make_user):
-    """A prescriber hired today is listed (a directory that waits for their first chart entry would miss them);
-    once the audit trail shows them working only at clinic B, clinic A no longer lists them."""
+def test_someone_who_works_at_both_clinics_is_in_both_directories_with_the_roles_held_at_each(
+        client, two_clinics, fhir_token, clinic, make_user):
+    """A prescriber hired today is listed before their first chart entry; one who is also a nurse at clinic B is a
+    prescriber in clinic A's directory and a nurse in clinic B's, never the other way round."""
+    from ketaclinic.accounts.services import grant_role
+
     new = make_user("prescriber", username="new_prescriber")
-    token = fhir_token(clinic)
-    assert client.get(f"{BASE}Practitioner/{new.external_id}", **bearer(token)).status_code == 200
-    assert f"{new.external_id}-prescriber" in ids(client.get(f"{BASE}PractitionerRole", {"_count": 500},
-                                                             **bearer(token)))
-    b_patient = two_clinics["clinic_b"].patients.get()
-    patients.add_diagnosis(actor=Actor.for_user(new), patient=b_patient, code="F32.2")
-    assert client.get(f"{BASE}Practitioner/{new.external_id}", **bearer(token)).status_code == 404
+    grant_role(actor=Actor.system("test: a second clinic's grant"), user=new, clinic=two_clinics["clinic_b"],
+               role="nurse")
+    for token, held, not_held in ((fhir_token(clinic), "prescriber", "nurse"),
+                                  (fhir_token(two_clinics["clinic_b"]), "nurse", "prescriber")):
+        assert client.get(f"{BASE}Practitioner/{new.external_id}", **bearer(token)).status_code == 200
+        roles = ids(client.get(f"{BASE}PractitionerRole", {"_count": 500}, **bearer(token)))
+        assert f"{new.external_id}-{held}" in roles and f"{new.external_id}-{not_held}" not in roles
+        assert client.get(f"{BASE}PractitionerRole/{new.external_id}-{not_held}", **bearer(token)).status_code == 404

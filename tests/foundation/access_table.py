@@ -74,6 +74,7 @@ clinic:settings                   . . . . . . A    GET
 clinic:limits                     P N . . . C A    GET
 clinic:rooms                      P N . F . . A    GET
 clinic:access_policy              . . . . . C A    GET
+clinic:switch                     P N T F B C A    POST
 patients:search                   P N T F B C A    GET
 patients:register                 P N . F . . A    GET
 patients:chart                    P N T F B C A    GET
@@ -250,6 +251,7 @@ reports:operations_csv            P . . F B C A    GET
 reports:money                     . . . . B . A    GET
 reports:money_csv                 . . . . B . A    GET
 reports:research                  P . . . . C A    GET
+reports:network                   . . . . . C A    GET
 reports:research_consent          P N T F . . A    GET
 reports:my_research               patient          GET
 reports:report_export             P N T F B C A    POST

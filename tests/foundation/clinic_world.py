@@ -36,13 +36,25 @@ class World:
         return self.clients[identity]
 
 
-def _build():
+def _build(name: str = "Test Clinic", tag: str = "", ndc: str = "00000-0001-01"):
+    """The world, at a new clinic ``name``; a second world in the same install (a network of clinics) is told apart
+    by ``tag``, which starts its staff's usernames, its patients' family names and its lot numbers."""
+    from ketaclinic.acting import acting_at
+    from ketaclinic.clinic.models import Clinic
+    from tests.conftest import CLINIC_TZ
+
+    clinic = Clinic.objects.create(name=name, time_zone=CLINIC_TZ)
+    with acting_at(clinic.pk):  # as its own staff's requests would: current_clinic() is this clinic
+        return _build_at(clinic, tag, ndc)
+
+
+def _build_at(clinic, tag: str, ndc: str):
     from django.test import Client
     from django.utils import timezone
 
     from ketaclinic.accounts.services import create_staff
     from ketaclinic.audit.services import Actor
-    from ketaclinic.clinic.models import Clinic, Room
+    from ketaclinic.clinic.models import Room
     from ketaclinic.clinic.services import add_room
     from ketaclinic.custody import services as custody
     from ketaclinic.custody.models import Incident
@@ -52,21 +64,19 @@ def _build():
     from ketaclinic.portal import services as portal
     from ketaclinic.portal.services import SESSION_VERIFIED
     from tests import factories as f
-    from tests.conftest import CLINIC_TZ
 
-    clinic = Clinic.objects.create(name="Test Clinic", time_zone=CLINIC_TZ)
     rooms = f.make_rooms(clinic)
     setup = Actor.system("test clinic setup")
-    users = {who: create_staff(actor=setup, username=who, password=PASSWORD, roles={who} if who in ROLES else set(),
-                               first_name="Test", last_name=who)
+    users = {who: create_staff(actor=setup, username=tag.lower() + who, password=PASSWORD,
+                               roles={who} if who in ROLES else set(), first_name="Test", last_name=who, clinic=clinic)
              for who in (*ROLES, "no_role")}
 
     def actor(role):
         return Actor(user=users[role], roles=users[role].role_set(), client_ip="127.0.0.1")
 
     patient = register_patient(actor=actor("front_desk"), clinic=clinic, confirm_duplicate=True, data={
-        "legal_given_name": "Avery", "legal_family_name": "Sampleton", "date_of_birth": date(1985, 4, 12),
-        "sex_at_birth": "female", "email": "avery@example.invalid"})
+        "legal_given_name": "Avery", "legal_family_name": f"{tag}Sampleton", "date_of_birth": date(1985, 4, 12),
+        "sex_at_birth": "female", "email": f"avery{tag.lower()}@example.invalid"})
     # Custody first, as in a clinic: a safe for the infusion rooms, two vials received and countersigned (the doses
     # below are prepared from that lot); later 0.8 mL of one is drawn for the verified session, 1 mL of the other
     # reported lost, and a routine count finds 0.2 mL missing from the first (a discrepancy incident).
@@ -75,11 +85,11 @@ def _build():
     store = custody.add_location(actor("clinic_admin"), clinic=clinic, name="Main safe", rooms=[rooms["infusion"], room_b])
     supplier = custody.add_supplier(actor("clinic_admin"), name="Example Pharma Supply (synthetic)",
                                     address="1 Warehouse Way, Denver, CO 80205", dea_number="PS1234563")
-    product = custody.add_product(actor("clinic_admin"), ndc="00000-0001-01", name="Ketamine 50 mg/mL 10 mL (test)",
+    product = custody.add_product(actor("clinic_admin"), ndc=ndc, name="Ketamine 50 mg/mL 10 mL (test)",
                                   drug="ketamine", form="vial", strength_mg_per_mL="50", container_volume_mL="10")
     today = timezone.localdate()
     receipt = custody.enter_receipt(actor("nurse"), supplier=supplier, invoice_number="INV-1", invoice_date=today,
-                                    received_on=today, product=product, lot_number="LOT-A1",
+                                    received_on=today, product=product, lot_number=f"LOT-{tag}A1",
                                     expiry=today.replace(year=today.year + 1, day=min(today.day, 28)), packages=2,
                                     location=store)
     vial, vial2 = custody.countersign_receipt(actor("prescriber"), receipt)
@@ -92,7 +102,7 @@ def _build():
     # infusion room, as the first one's two chairs are taken).
     def another(n):
         return register_patient(actor=actor("front_desk"), clinic=clinic, confirm_duplicate=True, data={
-            "legal_given_name": "Patient", "legal_family_name": f"Phase{n}", "date_of_birth": date(1980 + n, 1, 2),
+            "legal_given_name": "Patient", "legal_family_name": f"{tag}Phase{n}", "date_of_birth": date(1980 + n, 1, 2),
             "sex_at_birth": "male"})
 
     prepared = f.dosed_session(another(1), users, data=f.ESK, rooms=rooms, end="prepared")
@@ -161,6 +171,9 @@ OBJECT_FOR = {
     "custody:incident": "incident", "custody:loss": "loss", "custody:receipt": "receipt", "custody:session": "session",
     "custody:reverse": "entry",
     "api-1.0.0:patient_detail": "patient",
+    "records": "session", "billing:invoice_session": "session", "billing:record_estimate": "patient",
+    "billing:sell_package": "patient", "billing:superbill_pdf": "patient", "messaging:start": "patient",
+    "reminders:patient": "patient", "reports:research_consent": "patient",
 }
 
 
@@ -185,3 +198,22 @@ def url_of(name: str, route: str, world: World | None, key: str | None = None) -
         return str(getattr(obj, "external_id", None) or obj.patient.external_id)
 
     return "/" + re.sub(r"<(?:(\w+):)?(\w+)>", fill, route)
+
+
+#: The second clinic of :func:`two_clinics`: its staff's usernames, its patients' family names and its lot numbers
+#: carry this tag, so a page that shows any of them to the first clinic's staff is found by a text search.
+TAG = "Yonder"
+YONDER_PHONE = "303-555-0199"  # a fictional number (555-01xx)
+
+
+@pytest.fixture(scope="module")
+def two_clinics(django_db_setup, django_db_blocker):
+    """Two whole clinics of one network in one install, each built as :func:`clinic_world` builds one: the test
+    clinic, and "Yonder Clinic" (:data:`TAG`, phone :data:`YONDER_PHONE`). Rolled back when the module ends."""
+    from tests.conftest import rolled_back_world
+
+    with rolled_back_world(django_db_blocker):
+        here = _build()
+        yonder = _build(name="Yonder Clinic", tag=TAG, ndc="00000-0002-01")
+        type(yonder.ids["patient"].clinic).objects.filter(pk=yonder.ids["patient"].clinic_id).update(phone=YONDER_PHONE)
+        yield here, yonder

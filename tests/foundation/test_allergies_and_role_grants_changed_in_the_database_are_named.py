@@ -10,7 +10,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.urls import reverse
 
-from ketaclinic.accounts.models import RoleGrant
+from ketaclinic.accounts.models import RoleGrant, grant_clinic_id
 from ketaclinic.accounts.services import create_staff
 from ketaclinic.audit.seals import verify_records
 from ketaclinic.patients import services
@@ -47,7 +47,7 @@ def test_a_role_granted_in_the_database_is_named(actor_for):
     nurse = create_staff(actor=actor_for("clinic_admin"), username="rn.sealed", password="correct horse battery",
                          roles={"nurse"}, first_name="Rae", last_name="Sealed")
     assert named() == []
-    RoleGrant.objects.create(user=nurse, role="clinic_admin")
+    RoleGrant.objects.create(user=nurse, clinic_id=grant_clinic_id(), role="clinic_admin")
     assert named() == ["accounts.User"]
 
 
@@ -76,13 +76,14 @@ def test_the_admins_staff_page_seals_role_changes_and_refuses_to_save_over_a_for
                  "role_grants-0-role": "therapist",
                  "role_grants-1-user": str(user.pk), "role_grants-1-role": "nurse"})
     for i in (0, 1):
-        data.update({f"role_grants-{i}-granted_at_0": "2026-01-01", f"role_grants-{i}-granted_at_1": "09:00:00"})
+        data.update({f"role_grants-{i}-granted_at_0": "2026-01-01", f"role_grants-{i}-granted_at_1": "09:00:00",
+                     f"role_grants-{i}-clinic": str(user.role_grants.get().clinic_id)})
     data.pop("password", None)
     saved = admin.post(url, data)
     assert saved.status_code == 302
     assert sorted(user.role_grants.values_list("role", flat=True)) == ["nurse", "therapist"]
     assert named() == []
-    RoleGrant.objects.create(user=user, role="compliance")  # behind the application's back
+    RoleGrant.objects.create(user=user, clinic_id=grant_clinic_id(), role="compliance")  # behind the application's back
     refused = admin.post(url, data)
     assert refused.status_code == 200 and b"changed outside KetaClinic" in refused.content
     assert named() == ["accounts.User"]
@@ -91,12 +92,12 @@ def test_the_admins_staff_page_seals_role_changes_and_refuses_to_save_over_a_for
 def test_seal_baseline_seals_the_accounts_and_records_written_before_and_then_watches_them(staff, patient, capsys):
     """The ``staff`` fixture writes its accounts straight into the database (as an older install would have them):
     unsealed, so unchecked, until seal_baseline seals them once."""
-    RoleGrant.objects.create(user=staff["nurse"], role="billing")
+    RoleGrant.objects.create(user=staff["nurse"], clinic_id=grant_clinic_id(), role="billing")
     assert named() == []  # not sealed yet: not watched
     call_command("seal_baseline")
     assert "accounts.User: 7 sealed now" in capsys.readouterr().out
     assert named() == []
-    RoleGrant.objects.create(user=staff["front_desk"], role="clinic_admin")
+    RoleGrant.objects.create(user=staff["front_desk"], clinic_id=grant_clinic_id(), role="clinic_admin")
     assert named() == ["accounts.User"]
     call_command("seal_baseline")
     assert "accounts.User: 0 sealed now" in capsys.readouterr().out  # nothing sealed twice, nor sealed over

@@ -248,13 +248,13 @@ def test_the_nurses_on_shift_open_the_record_of_a_patient_booked_today(care_team
 
 
 def test_the_admins_password_page_does_not_seal_a_forged_role(actor_for, client_for):
-    from ketaclinic.accounts.models import RoleGrant
+    from ketaclinic.accounts.models import RoleGrant, grant_clinic_id
     from ketaclinic.accounts.services import create_staff
     from ketaclinic.audit.seals import verify_records
 
     user = create_staff(actor=actor_for("clinic_admin"), username="rn.pw", password="correct horse battery",
                         roles={"nurse"}, first_name="Pat", last_name="Word")
-    RoleGrant.objects.create(user=user, role="clinic_admin")  # behind the application's back
+    RoleGrant.objects.create(user=user, clinic_id=grant_clinic_id(), role="clinic_admin")  # behind the application's back
     url = reverse("admin:accounts_user_change", args=[user.pk]) + "password/"
     response = client_for("clinic_admin").post(url, {"password1": "a new long passphrase 42",
                                                      "password2": "a new long passphrase 42"})

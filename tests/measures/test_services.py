@@ -75,10 +75,10 @@ def test_final_result_cannot_be_rewritten_only_marked_entered_in_error(patient, 
 ])
 def test_safety_answers_open_an_urgent_task_for_the_clinician_on_call(scale, answers, flag, patient, actor_for, staff):
     other = staff["prescriber"]
-    from ketaclinic.accounts.models import RoleGrant
+    from ketaclinic.accounts.models import RoleGrant, grant_clinic_id
 
     on_call = type(other).objects.create_user(username="oncall", password="x" * 12)
-    RoleGrant.objects.create(user=on_call, role="prescriber")
+    RoleGrant.objects.create(user=on_call, clinic_id=grant_clinic_id(), role="prescriber")
     services.set_on_call(actor=actor_for("clinic_admin"), day=timezone.localtime(timezone.now(), patient.clinic.tz).date(),
                          clinician=on_call)
     out = services.record_administration(actor=actor_for("nurse"), patient=patient, scale=scale, answers=answers)

@@ -16,7 +16,7 @@ from django.db.models.functions import Coalesce
 from ketaclinic.accounts.roles import Role
 from ketaclinic.audit.services import Actor
 from ketaclinic.billing.models import BillingProfile, Invoice, Payment
-from ketaclinic.clinic.models import next_number
+from ketaclinic.clinic.models import current_clinic, next_number
 from ketaclinic.usecases import use_case  # noqa: F401  (re-exported for the billing services)
 
 #: Who handles money: the billing role and the clinic admin. The front desk may take a payment at the desk.
@@ -46,7 +46,8 @@ def author(actor: Actor):
         return actor.user
     from ketaclinic.accounts.models import RoleGrant
 
-    grant = RoleGrant.objects.filter(role="clinic_admin").select_related("user").order_by("pk").first()
+    grant = (RoleGrant.objects.filter(role="clinic_admin", clinic=current_clinic()).select_related("user")
+             .order_by("pk").first())
     if grant is None:
         raise BillingError("A person must set prices.")
     return grant.user

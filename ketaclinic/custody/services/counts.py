@@ -23,7 +23,7 @@ from ketaclinic.custody.services.common import (
     parse_quantity,
     use_case,
 )
-from ketaclinic.custody.services.ledger import _lock_container, _post
+from ketaclinic.custody.services.ledger import _lock_container, _post, held_here
 
 # A count may find more than the book balance (that is a discrepancy to record), but never more than this many
 # times a full container's labelled content: input sanity against typing errors, not a clinical number.
@@ -54,6 +54,7 @@ def submit_count(actor: Actor, *, location: StorageLocation, kind: str, lines: l
     """A blind count: the counter enters what they find; the book balance is read only now, under lock."""
     roles = HANDLERS if kind == Count.Kind.ROUTINE else INVENTORY_TAKERS
     _require(actor, roles, "record a count")
+    held_here(location)
     today = timezone.localdate()
     taken_on = taken_on or today
     errors: dict[str, str] = {}

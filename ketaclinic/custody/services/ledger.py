@@ -15,8 +15,9 @@ from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.models import ChainHead
 from ketaclinic.audit.services import Actor, lock_chain
+from ketaclinic.clinic.models import current_clinic_id
 from ketaclinic.clinical import custody as rules
-from ketaclinic.custody.models import CONTAINER_EFFECT, Container, LedgerEntry
+from ketaclinic.custody.models import CONTAINER_EFFECT, Container, LedgerEntry, StorageLocation
 from ketaclinic.custody.services.common import CHAIN, COMPLIANCE, CustodyError, _jsonable, _require, use_case
 from ketaclinic.treatments.models import TreatmentSession
 
@@ -52,9 +53,23 @@ def _post(
     return entry
 
 
+def held_here(location: StorageLocation, field: str = "location") -> None:
+    """Refuse a store of another clinic than the one acting now: its stock is under that clinic's DEA
+    registration, received, counted and handled only there."""
+    if location.clinic_id != current_clinic_id():
+        raise CustodyError({field: f"{location.name} is a store of another clinic, held under its own DEA "
+                                   "registration: its stock is received, counted and handled only there."})
+
+
 def _lock_container(container: Container | int) -> Container:
+    """The container, locked, if it is stock of the clinic acting now: each clinic of a network holds its stock
+    under its own DEA registration, so no one at one clinic draws, wastes, counts or reports another's."""
     pk = container.pk if isinstance(container, Container) else container
-    return Container.objects.select_for_update(of=("self",)).select_related("lot__product", "location").get(pk=pk)
+    locked = Container.objects.select_for_update(of=("self",)).select_related("lot__product", "location").get(pk=pk)
+    if locked.location.clinic_id != current_clinic_id():
+        raise CustodyError({"container": f"{locked.label} is stock of another clinic, held under its own DEA "
+                                         "registration: it is handled only there."})
+    return locked
 
 
 def verify_ledger() -> chain.ChainBreak | None:

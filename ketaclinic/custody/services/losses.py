@@ -62,7 +62,7 @@ def report_loss(actor: Actor, *, container: Container, quantity, kind: str, disc
         raise CustodyError(errors)
     limits = clinic.limits()
     report = LossReport.objects.create(
-        kind=kind, discovered_at=discovered_at, circumstances=circumstances.strip(), police_notified=police_notified,
+        clinic=clinic, kind=kind, discovered_at=discovered_at, circumstances=circumstances.strip(), police_notified=police_notified,
         police_report=police_report.strip(), reported_by=actor.user,
         notice_due_at=rules.theft_notice_due(discovered_at, int(limits["custody.theft_notice_business_days"]),
                                              clinic.tz),

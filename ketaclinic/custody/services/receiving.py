@@ -15,7 +15,7 @@ from ketaclinic.clinical import custody as rules
 from ketaclinic.clinical.identifiers import check_dea_number
 from ketaclinic.custody.models import Container, LedgerEntry, Lot, Product, Receipt, StorageLocation, Supplier
 from ketaclinic.custody.services.common import HANDLERS, CustodyError, _require, use_case
-from ketaclinic.custody.services.ledger import _post
+from ketaclinic.custody.services.ledger import _post, held_here
 
 
 @use_case
@@ -24,6 +24,7 @@ def enter_receipt(actor: Actor, *, supplier: Supplier, invoice_number: str, invo
                   location: StorageLocation) -> Receipt:
     """Step 1 of receiving: one authorised person enters the invoice; stock counts once countersigned."""
     _require(actor, HANDLERS, "receive controlled substances")
+    held_here(location)
     errors: dict[str, str] = {}
     today = timezone.localdate()
     if supplier.kind != Supplier.Kind.DISTRIBUTOR or not supplier.active:
@@ -65,7 +66,9 @@ def enter_receipt(actor: Actor, *, supplier: Supplier, invoice_number: str, invo
 def countersign_receipt(actor: Actor, receipt: Receipt, at: datetime | None = None) -> list[Container]:
     """Step 2: a second authorised person checks the delivery and countersigns; containers enter stock."""
     _require(actor, HANDLERS, "countersign a receipt")
-    receipt = Receipt.objects.select_for_update(of=("self",)).select_related("product").get(pk=receipt.pk)
+    receipt = (Receipt.objects.select_for_update(of=("self",)).select_related("product", "location")
+               .get(pk=receipt.pk))
+    held_here(receipt.location, "__all__")
     if receipt.status != Receipt.Status.PENDING:
         raise CustodyError({"__all__": "This receipt has already been countersigned."})
     if receipt.entered_by_id == actor.user_id:

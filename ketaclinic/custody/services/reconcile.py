@@ -65,32 +65,41 @@ class Reconciliation:
         return all(r.balances for r in self.rows) and not self.container_mismatches and not self.undrawn_sessions
 
 
-def reconciliation() -> Reconciliation:
+def reconciliation(clinic_id: int | None = None) -> Reconciliation:
     """Per product and lot: received = administered + wasted + destroyed + lost + returned + on hand (+ drawn
-    and awaiting administration/waste), to 0.01. Four aggregate queries, whatever the ledger's length."""
-    lots = {lot.pk: ReconRow(lot) for lot in Lot.objects.select_related("product").order_by("product__name", "expiry")}
-    for row in LedgerEntry.objects.values("lot_id", "bucket").annotate(total=Sum("quantity")).order_by():
+    and awaiting administration/waste), to 0.01. Four aggregate queries, whatever the ledger's length.
+
+    Of the stock of clinic ``clinic_id`` (a clinic of a network reconciles what its own DEA registration holds);
+    None: of the whole install."""
+    def at(**where):  # the filter that keeps one clinic's rows (none for the whole install)
+        return {} if clinic_id is None else {k: clinic_id for k in where}
+
+    entries = LedgerEntry.objects.filter(**at(container__location__clinic_id=1))
+    containers = Container.objects.filter(**at(location__clinic_id=1))
+    held = Lot.objects.filter(**at(containers__location__clinic_id=1)).distinct()
+    lots = {lot.pk: ReconRow(lot) for lot in held.select_related("product").order_by("product__name", "expiry")}
+    for row in entries.values("lot_id", "bucket").annotate(total=Sum("quantity")).order_by():
         setattr(lots[row["lot_id"]], row["bucket"], _dec(row["total"]))
-    for row in Container.objects.values("lot_id").annotate(on_hand=Sum("balance"), n=CountAgg("pk")).order_by():
+    for row in containers.values("lot_id").annotate(on_hand=Sum("balance"), n=CountAgg("pk")).order_by():
         lots[row["lot_id"]].on_hand = _dec(row["on_hand"])
         lots[row["lot_id"]].containers = row["n"]
     dec = DecimalField(max_digits=12, decimal_places=2)
     effect = Case(*[When(bucket=b, then=F("quantity") * Value(Decimal(e), output_field=dec))
                     for b, e in CONTAINER_EFFECT.items() if e], default=Value(ZERO, output_field=dec), output_field=dec)
-    ledger_balance = (LedgerEntry.objects.values("container_id").annotate(ledger=Sum(effect)).order_by())
-    cached = dict(Container.objects.values_list("pk", "balance"))
+    ledger_balance = (entries.values("container_id").annotate(ledger=Sum(effect)).order_by())
+    cached = dict(containers.values_list("pk", "balance"))
     labels = None
     mismatches = []
     for row in ledger_balance:
         book = _dec(row["ledger"])
         if cached.get(row["container_id"]) != book or book < 0:
-            labels = labels or dict(Container.objects.values_list("pk", "label"))
+            labels = labels or dict(containers.values_list("pk", "label"))
             mismatches.append({"container": labels[row["container_id"]], "ledger": book,
                                "cached": cached.get(row["container_id"])})
     in_session = Case(When(bucket=Bucket.DRAWN, then=F("quantity")),
                       When(bucket__in=[Bucket.ADMINISTERED, Bucket.WASTED], then=-F("quantity")),
                       default=Value(ZERO, output_field=dec), output_field=dec)
-    open_sessions = list(LedgerEntry.objects.filter(session__isnull=False).values(
+    open_sessions = list(entries.filter(session__isnull=False).values(
         "session_id", "session__external_id", "session__status", "session__scheduled_start")
         .annotate(residue=Sum(in_session))
         .filter(Q(residue__gt=Decimal("0.005")) | Q(residue__lt=Decimal("-0.005"))).order_by("session__scheduled_start"))
@@ -99,6 +108,6 @@ def reconciliation() -> Reconciliation:
     # A dose the session record says was given, with no live draw behind it: given from stock the ledger never
     # released (or from outside it).
     drawn = LedgerEntry.objects.filter(session=OuterRef("pk"), kind=LedgerEntry.Kind.DRAW, reversed_by__isnull=True)
-    undrawn = list(TreatmentSession.objects.filter(administered_mg__gt=0).exclude(Exists(drawn))
+    undrawn = list(TreatmentSession.objects.filter(administered_mg__gt=0, **at(patient__clinic_id=1)).exclude(Exists(drawn))
                    .select_related("patient").order_by("dose_started_at"))
     return Reconciliation(list(lots.values()), mismatches, open_sessions, undrawn)

@@ -96,8 +96,12 @@ def add_location(actor: Actor, *, clinic: Clinic, name: str, rooms: Iterable = (
         raise CustodyError({"name": "Name the store (e.g. 'Main safe')."})
     if StorageLocation.objects.filter(clinic=clinic, name=name.strip()).exists():
         raise CustodyError({"name": "A store with this name already exists."})
+    rooms = list(rooms)
+    if any(room.clinic_id != clinic.pk for room in rooms):
+        # stock is held under the clinic's own DEA registration: a store never supplies another clinic's rooms
+        raise CustodyError({"rooms": "A store supplies only rooms of its own clinic."})
     location = StorageLocation.objects.create(clinic=clinic, name=name.strip())
-    location.rooms.set(list(rooms))
+    location.rooms.set(rooms)
     audit.record(actor, AuditAction.CUSTODY_LOCATION_ADDED, subject=location,
                  details={"name": location.name, "rooms": [r.name for r in location.rooms.all()]})
     return location
