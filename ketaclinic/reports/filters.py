@@ -87,10 +87,13 @@ def in_period(field: str, filters: ReportFilters, tz) -> Q:
     return q
 
 
-def session_q(filters: ReportFilters, tz, prefix: str = "", *, dated: bool = True) -> Q:
-    """Every filter on a treatment session (``prefix``: the path to the session, e.g. "session__"): its
-    clinic-local day, the prescriber who signed its order, its room, its route."""
-    q = in_period(f"{prefix}scheduled_start", filters, tz) if dated else Q()
+def session_q(filters: ReportFilters, tz, prefix: str = "", *, clinic_id: int, dated: bool = True) -> Q:
+    """Every filter on a treatment session (``prefix``: the path to the session, e.g. "session__"): its clinic
+    (a report is one clinic's, of a network's several), its clinic-local day, the prescriber who signed its
+    order, its room, its route."""
+    q = Q(**{f"{prefix}patient__clinic_id": clinic_id})
+    if dated:
+        q &= in_period(f"{prefix}scheduled_start", filters, tz)
     if filters.prescriber_id:
         q &= Q(**{f"{prefix}order__signed_by_id": filters.prescriber_id})
     if filters.room_id:
@@ -100,9 +103,10 @@ def session_q(filters: ReportFilters, tz, prefix: str = "", *, dated: bool = Tru
     return q
 
 
-def sessions(filters: ReportFilters, tz, *, dated: bool = True) -> QuerySet:
-    """The treatment sessions the filters select (cancelled ones included: each figure says what it counts)."""
-    qs = TreatmentSession.objects.filter(session_q(filters, tz, dated=dated))
+def sessions(filters: ReportFilters, tz, *, clinic_id: int, dated: bool = True) -> QuerySet:
+    """The treatment sessions of clinic ``clinic_id`` the filters select (cancelled ones included: each figure says
+    what it counts)."""
+    qs = TreatmentSession.objects.filter(session_q(filters, tz, clinic_id=clinic_id, dated=dated))
     if filters.diagnosis:
         qs = qs.filter(in_group(filters.diagnosis))
     return qs.order_by()

@@ -34,7 +34,7 @@ class ReportFilterForm(forms.Form):
         from ketaclinic.clinic.models import Room, current_clinic
 
         clinic = clinic or current_clinic()
-        prescribers = list(User.objects.filter(role_grants__role="prescriber").distinct()
+        prescribers = list(User.objects.filter(role_grants__role="prescriber", role_grants__clinic=clinic).distinct()
                            .order_by("last_name", "first_name", "pk").only(
                                "pk", "external_id", "display_name", "first_name", "last_name", "username",
                                "credentials"))
@@ -57,6 +57,28 @@ class ReportFilterForm(forms.Form):
         return ReportFilters(start=data.get("start"), end=data.get("end"),
                              prescriber_id=self._prescriber_pk.get(data.get("prescriber") or ""),
                              room_id=data.get("room"), diagnosis=data.get("diagnosis") or None,
+                             route=data.get("route") or None)
+
+
+class NetworkFilterForm(forms.Form):
+    """The filters a report takes across the clinics of a network: the ones every clinic shares (a prescriber or
+    a room is one clinic's)."""
+
+    start = IsoDateField(required=False, label="From (day, inclusive)")
+    end = IsoDateField(required=False, label="To (day, inclusive)")
+    diagnosis = ReportFilterForm.base_fields["diagnosis"]
+    route = ReportFilterForm.base_fields["route"]
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start and end and end < start:
+            self.add_error("end", "The last day comes before the first; swap them or widen the range.")
+        return data
+
+    def filters(self) -> ReportFilters:
+        data = self.cleaned_data if self.is_bound else {}
+        return ReportFilters(start=data.get("start"), end=data.get("end"), diagnosis=data.get("diagnosis") or None,
                              route=data.get("route") or None)
 
 

@@ -29,6 +29,7 @@ from django.db import transaction
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from ketaclinic.acting import acting_at
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor, record
 from ketaclinic.dbrouting import on_replica
@@ -234,12 +235,14 @@ def run_job(job_id: int) -> str:
     private_dir(folder)
     stamp = timezone.localdate().strftime("%Y%m%d")
     try:
-        if job.kind == ReportJob.Kind.RESEARCH_EXPORT:
-            name = "research-export.zip"  # no date: the day of the export is a calendar anchor
-            summary = _write(folder / name, lambda out: _research(job, out))
-        else:
-            name = f"{job.params['report']}-report-{stamp}.csv"
-            summary = _write(folder / name, lambda out: _report_csv(job, out))
+        # the worker acts for the clinic that asked (a network's report is each clinic's own)
+        with acting_at(job.clinic_id):
+            if job.kind == ReportJob.Kind.RESEARCH_EXPORT:
+                name = "research-export.zip"  # no date: the day of the export is a calendar anchor
+                summary = _write(folder / name, lambda out: _research(job, out))
+            else:
+                name = f"{job.params['report']}-report-{stamp}.csv"
+                summary = _write(folder / name, lambda out: _report_csv(job, out))
     except BaseException as e:  # the job fails with its reason (a stopped worker too: never "running" for ever)
         ReportJob.objects.filter(pk=job.pk).update(status=ReportJob.Status.FAILED, error=f"{type(e).__name__}: {e}",
                                                    finished_at=timezone.now())

@@ -31,12 +31,12 @@ def _session_only(filters: ReportFilters) -> bool:
     return bool(filters.prescriber_id or filters.room_id or filters.route)
 
 
-def _invoice_q(filters: ReportFilters, tz, prefix: str = "") -> Q:
+def _invoice_q(filters: ReportFilters, tz, prefix: str = "", *, clinic_id: int) -> Q:
     """Live invoices issued in the period; prescriber, room and route select treatment-session invoices by their
     session."""
     q = Q(**{f"{prefix}voided_at__isnull": True}) & in_period(f"{prefix}issued_at", filters, tz)
     if _session_only(filters):
-        q &= session_q(filters, tz, f"{prefix}treatment_session__", dated=False)
+        q &= session_q(filters, tz, f"{prefix}treatment_session__", clinic_id=clinic_id, dated=False)
     return q
 
 
@@ -59,7 +59,8 @@ def build(filters: ReportFilters) -> Report:
 
 def _by_service(filters: ReportFilters, clinic) -> Section:
     tz = clinic.tz
-    lines = InvoiceLine.objects.filter(_invoice_q(filters, tz, "invoice__"), invoice__clinic=clinic).exclude(
+    lines = InvoiceLine.objects.filter(_invoice_q(filters, tz, "invoice__", clinic_id=clinic.pk),
+                                       invoice__clinic=clinic).exclude(
         invoice__kind=Invoice.Kind.PACKAGE)
     if filters.diagnosis:
         lines = lines.filter(in_group(filters.diagnosis, "invoice__patient"))
@@ -127,7 +128,7 @@ def _received(filters: ReportFilters, clinic) -> Section:
     pays = Payment.objects.filter(in_period("at", filters, tz), invoice__voided_at__isnull=True,
                                   invoice__clinic=clinic)
     if _session_only(filters):
-        pays = pays.filter(session_q(filters, tz, "invoice__treatment_session__", dated=False))
+        pays = pays.filter(session_q(filters, tz, "invoice__treatment_session__", clinic_id=clinic.pk, dated=False))
     if filters.diagnosis:
         pays = pays.filter(in_group(filters.diagnosis, "invoice__patient"))
     sums = {(r["method"], r["kind"]): r for r in pays.values("method", "kind").annotate(

@@ -79,7 +79,7 @@ def _chairs(filters: ReportFilters, clinic, today: date) -> Section:
     f = ReportFilters(start=start, end=end, prescriber_id=filters.prescriber_id, room_id=filters.room_id,
                       diagnosis=filters.diagnosis, route=filters.route)
     booked = {(row["week"].date() if hasattr(row["week"], "date") else row["week"]): row for row in
-              sessions(f, tz).filter(chair__isnull=False).exclude(status=S.CANCELLED)
+              sessions(f, tz, clinic_id=clinic.pk).filter(chair__isnull=False).exclude(status=S.CANCELLED)
               .annotate(week=TruncWeek("scheduled_start", tzinfo=tz)).values("week").annotate(
                   minutes=Sum("scheduled_minutes"),
                   dosed=Sum("scheduled_minutes", filter=Q(dose_started_at__isnull=False)),
@@ -139,7 +139,7 @@ def _no_shows(filters: ReportFilters, clinic) -> list[Section]:
     appt_rows = [(r["type__label"], r["due"], r["missed"], pct(r["missed"], r["due"])) for r in by_type]
     due, missed = sum(r[1] for r in appt_rows), sum(r[2] for r in appt_rows)
     appt_rows.append(("All appointments", due, missed, pct(missed, due)))
-    by_route = {r["route"]: r for r in sessions(filters, tz).filter(scheduled_start__lt=now).exclude(
+    by_route = {r["route"]: r for r in sessions(filters, tz, clinic_id=clinic.pk).filter(scheduled_start__lt=now).exclude(
         status=S.CANCELLED).values("route").annotate(
         due=Count("pk"), missed=Count("pk", filter=Q(status=S.NO_SHOW))).order_by()}
     sess_rows = [(route_label(code), by_route[code]["due"], by_route[code]["missed"],
@@ -170,7 +170,8 @@ def _referral(filters: ReportFilters, clinic) -> Section:
     tz = clinic.tz
     # grouped from the sessions' side (the dosed sessions by patient, joined to their patient), which PostgreSQL
     # aggregates in one parallel hash pass; grouped from the patients' side it walked both tables by patient
-    first = TreatmentSession.objects.filter(session_q(filters, tz, dated=False), dose_started_at__isnull=False,
+    first = TreatmentSession.objects.filter(session_q(filters, tz, clinic_id=clinic.pk, dated=False),
+                                           dose_started_at__isnull=False,
                                             patient__clinic=clinic)
     if filters.diagnosis:
         first = first.filter(in_group(filters.diagnosis))
@@ -204,7 +205,7 @@ def _referral(filters: ReportFilters, clinic) -> Section:
 
 # ---------------------------------------------------------------------------------------------- per patient
 def _per_patient(filters: ReportFilters, clinic) -> Section:
-    inner = (sessions(filters, clinic.tz).filter(dose_started_at__isnull=False).values("patient_id")
+    inner = (sessions(filters, clinic.tz, clinic_id=clinic.pk).filter(dose_started_at__isnull=False).values("patient_id")
              .annotate(n=Count("pk")).order_by())
     sql, params = inner.query.sql_with_params()
     with connections[inner.db].cursor() as cur:  # where the queryset reads (the replica inside on_replica)
@@ -226,7 +227,7 @@ def _per_patient(filters: ReportFilters, clinic) -> Section:
 # ---------------------------------------------------------------------------------------------- REMS
 def _rems(filters: ReportFilters, clinic, today: date) -> Section:
     tz = clinic.tz
-    forms = RemsForm.objects.filter(session_q(filters, tz, "session__")).order_by()
+    forms = RemsForm.objects.filter(session_q(filters, tz, "session__", clinic_id=clinic.pk)).order_by()
     if filters.diagnosis:
         forms = forms.filter(in_group(filters.diagnosis, "session__patient"))
     done = (RemsForm.Status.COMPLETE, RemsForm.Status.TRANSFERRED)
@@ -263,7 +264,7 @@ def _rems(filters: ReportFilters, clinic, today: date) -> Section:
 # ---------------------------------------------------------------------------------------------- integration
 def _integration(filters: ReportFilters, clinic) -> Section:
     tz = clinic.tz
-    offers = IntegrationSession.objects.filter(session_q(filters, tz, "dosing_session__")).order_by()
+    offers = IntegrationSession.objects.filter(session_q(filters, tz, "dosing_session__", clinic_id=clinic.pk)).order_by()
     if filters.diagnosis:
         offers = offers.filter(in_group(filters.diagnosis))
     St = IntegrationSession.Status

@@ -119,10 +119,10 @@ def build(filters: ReportFilters) -> Report:
     limits = clinic.limits()
     tz = clinic.tz
     window = int(limits["outcomes.after_induction_window_days"])
-    bands = list(TreatmentOrder.objects.exclude(status__in=oq.NOT_ORDERS)
+    bands = list(TreatmentOrder.objects.filter(patient__clinic=clinic).exclude(status__in=oq.NOT_ORDERS)
                  .values_list("route", "dose_mg_per_kg", "fixed_dose_mg").distinct()
                  .order_by("route", "dose_mg_per_kg", "fixed_dose_mg"))
-    cells, responders = oq.figures(filters, limits, tz)
+    cells, responders = oq.figures(filters, limits, tz, clinic.pk)
     c = _tally(cells, bands)
 
     response_notes = [

@@ -59,8 +59,8 @@ def _dose_expr() -> Case:
 def build(filters: ReportFilters) -> Report:
     clinic = current_clinic()
     tz = clinic.tz
-    base = sessions(filters, tz)
-    scope = sessions(filters, tz).values("pk")
+    base = sessions(filters, tz, clinic_id=clinic.pk)
+    scope = sessions(filters, tz, clinic_id=clinic.pk).values("pk")
 
     # 1. sessions by route and ordered dose
     by_dose = list(base.annotate(dose=_dose_expr()).values("route", "dose").annotate(
@@ -317,7 +317,7 @@ def _ack_hours(clinic: Clinic) -> int | None:
 
 def _tasks(filters: ReportFilters, clinic: Clinic) -> list[Section]:
     tz = clinic.tz
-    tasks = SafetyTask.objects.filter(in_period("created_at", filters, tz)).order_by()
+    tasks = SafetyTask.objects.filter(in_period("created_at", filters, tz), patient__clinic=clinic).order_by()
     if filters.diagnosis:
         tasks = tasks.filter(in_group(filters.diagnosis))
     hours = _ack_hours(clinic)

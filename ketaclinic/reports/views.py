@@ -12,21 +12,24 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from ketaclinic.access import can_open
+from ketaclinic.acting import acting_at
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
+from ketaclinic.clinic.models import Clinic
 from ketaclinic.custody.reports import csv_response
 from ketaclinic.dbrouting import on_replica
-from ketaclinic.reports.base import Report, ReportFilters, Section
+from ketaclinic.reports.base import Column, Report, ReportFilters, Section, Table
 from ketaclinic.reports.charts import render as render_chart
-from ketaclinic.reports.forms import ReportFilterForm
+from ketaclinic.reports.forms import NetworkFilterForm, ReportFilterForm
 from ketaclinic.reports.registry import REPORTS, Entry
 
 
 def home(request):
     entries = [e for e in REPORTS.values() if can_open(request.user, e.url_name)]
     research = can_open(request.user, "reports:research")
-    return render(request, "reports/home.html", {"entries": entries, "research": research})
+    network = can_open(request.user, "reports:network") and len(request.user.clinic_ids()) > 1
+    return render(request, "reports/home.html", {"entries": entries, "research": research, "network": network})
 
 
 def _filters(request) -> tuple[ReportFilterForm, ReportFilters | None]:
@@ -66,6 +69,54 @@ def report_page(request, slug: str):
         "entry": entry, "form": form, "report": report, "query": request.GET.urlencode(),
         "can_export": can_open(request.user, "reports:report_export"), "today": timezone.localdate(),
     })
+
+
+def network_clinics(user, entry: Entry) -> list[Clinic]:
+    """The clinics of the network where ``user`` holds a role that opens report ``entry``, by name."""
+    clinics = []
+    for clinic in Clinic.objects.filter(pk__in=user.clinic_ids()).order_by("name", "pk"):
+        with acting_at(clinic.pk):
+            if can_open(user, entry.url_name):
+                clinics.append(clinic)
+    return clinics
+
+
+def network_report(entry: Entry, filters: ReportFilters, clinics: list[Clinic]) -> list[Section]:
+    """Report ``entry`` of each clinic (built as that clinic's own page builds it: its settings, its time zone),
+    as one table per section with the clinic in the first column; a section that one clinic's report lacks is
+    shown with the clinics that have it."""
+    merged: dict[str, Section] = {}
+    clinic_column = Column("clinic", "Clinic")
+    for clinic in clinics:
+        with acting_at(clinic.pk):
+            report = _build(entry, filters)
+        for section in report.sections:
+            into = merged.setdefault(section.title, Section(
+                title=section.title, chart=None, notes=section.notes,
+                table=Table(columns=[clinic_column, *section.table.columns], rows=[])))
+            into.table.rows += [(clinic.name, *row) for row in section.table.rows]
+    return list(merged.values())
+
+
+def network_page(request, slug: str):
+    """One report across every clinic of the network the person may open it at, the clinics side by side."""
+    entry = REPORTS.get(slug)
+    if entry is None:
+        raise Http404("No such report.")
+    clinics = network_clinics(request.user, entry)
+    if not clinics:
+        raise Http404("You hold no role that opens this report at any clinic.")
+    form = NetworkFilterForm(request.GET or None)
+    sections = None
+    if not form.is_bound or form.is_valid():
+        filters = form.filters()
+        sections = network_report(entry, filters, clinics)
+        for section in sections:
+            units = [c.unit for c in section.table.columns]
+            section.cells = [[_cell(v, u) for v, u in zip(row, units, strict=False)] for row in section.table.rows]
+        _audit(request, AuditAction.REPORT_VIEWED, entry, filters, network=[c.name for c in clinics])
+    return render(request, "reports/network.html", {"entry": entry, "form": form, "sections": sections,
+                                                    "clinics": clinics})
 
 
 def _cell(value, unit: str = "") -> str:
