@@ -16,7 +16,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from ketaclinic.accounts.models import User
+from ketaclinic.accounts.models import RoleGrant, User
 from ketaclinic.audit.seals import verify_records
 from ketaclinic.audit.services import verify_chain
 from ketaclinic.clinic.demo_data import FAMILY
@@ -40,7 +40,7 @@ class Demo:
 def demo(django_db_setup, django_db_blocker) -> Demo:
     """The demo clinic with 12 patients, loaded by the command once for the module (on an empty database)."""
     with demo_world(django_db_blocker, patients=12) as output:
-        yield Demo(clinic=Clinic.objects.get(is_demo=True), output=output)
+        yield Demo(clinic=Clinic.objects.filter(is_demo=True).order_by("pk").first(), output=output)
 
 
 @pytest.fixture
@@ -53,8 +53,12 @@ def test_seed_demo_loads_every_role_synthetic_throughout(demo):
     for username in ("prescriber", "nurse", "nurse2", "therapist", "frontdesk", "billing", "compliance", "admin"):
         assert username in demo.output
         assert User.objects.get(username=username).is_demo
-    clinic = Clinic.objects.get()
-    assert clinic.is_demo and "synthetic" in clinic.name
+    clinic, second = Clinic.objects.order_by("pk")  # the demo network: two sites, both said to be synthetic
+    assert clinic.is_demo and "synthetic" in clinic.name and second.is_demo and "synthetic" in second.name
+    # the demo's prescriber and clinic admin also work at the second site (the header's "Work at"); no one else does
+    at_second = RoleGrant.objects.filter(clinic=second).values_list("user__username", "role")
+    assert sorted(at_second) == [("admin", "clinic_admin"), ("prescriber", "prescriber")]
+    assert second.dea_registration and second.dea_registration != clinic.dea_registration
     assert Room.objects.filter(clinic=clinic).count() >= 4
     patients = Patient.objects.all()
     assert patients.count() >= 12
@@ -71,7 +75,7 @@ def test_seed_demo_a_second_time_changes_nothing(demo):
     again = StringIO()
     call_command("seed_demo", patients=12, stdout=again)
     assert "already loaded" in again.getvalue()
-    assert Clinic.objects.count() == 1 and Patient.objects.count() == patients
+    assert Clinic.objects.count() == 2 and Patient.objects.count() == patients  # the two sites, as loaded
 
 
 def test_demo_past_sessions_start_and_end_within_clinic_hours_on_working_days(demo_clinic):

@@ -25,7 +25,7 @@ CREATE = "system/Patient.c system/Condition.c system/Observation.c system/Questi
 @pytest.fixture(scope="module")
 def demo(django_db_setup, django_db_blocker):
     with demo_world(django_db_blocker, patients=12):
-        yield Clinic.objects.get(is_demo=True)
+        yield Clinic.objects.filter(is_demo=True).order_by("pk").first()
 
 
 def exported(client, token, tmp_path, django_capture_on_commit_callbacks) -> list[dict]:

@@ -22,7 +22,7 @@ from tests.demo_world import demo_world
 @pytest.fixture(scope="module")
 def demo(django_db_setup, django_db_blocker):
     with demo_world(django_db_blocker, patients=12):
-        yield Clinic.objects.get(is_demo=True)
+        yield Clinic.objects.filter(is_demo=True).order_by("pk").first()
 
 
 def problems_of(model, resource) -> list[str]:

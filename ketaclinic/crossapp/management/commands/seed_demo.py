@@ -128,9 +128,36 @@ class Command(BaseCommand):
             for y in (year, year + 1):
                 closures.close_federal_holidays.within(actor=admin, clinic=ctx.clinic, year=y)
             self.stdout.write("  closed the federal holidays")
+            second = self.second_site(ctx)
+            self.stdout.write(f"  opened a second site, {second.name}")
         self.stdout.write(self.style.SUCCESS(
             f"Demo clinic loaded: {len(ctx.users)} staff, {len(ctx.patients)} synthetic patients."))
         print_logins(self.stdout)
+
+    def second_site(self, ctx: DemoContext) -> Clinic:
+        """A second clinic of the demo network, with its own DEA registration, rooms, safe and a few patients. The
+        demo's prescriber and clinic admin work at both (the header's "Work at" form switches); everyone else works
+        at the first only, so they do not see it."""
+        from ketaclinic.accounts.services import grant_role
+        from ketaclinic.acting import acting_at
+        from ketaclinic.custody import services as custody
+
+        site = Clinic.objects.create(
+            name="Aspen Ridge Longmont (synthetic demo)", address_line1="200 Sample Street", city="Longmont",
+            state="CO", postal_code="80501", phone="(303) 555-0150", time_zone="America/Denver",
+            dea_registration=dea_for("Aspen", "234567", kind="F"), is_demo=True)
+        for username, role in (("prescriber", Role.PRESCRIBER), ("admin", Role.CLINIC_ADMIN)):
+            grant_role.within(actor=ctx.actor, user=ctx.users[username], clinic=site, role=role)
+        with acting_at(site.pk):
+            admin = Actor.for_user(User.objects.get(pk=ctx.users["admin"].pk))
+            rooms = [add_room.within(actor=admin, clinic=site, name=name, kind=kind, chairs=chairs)
+                     for name, kind, chairs in [("Infusion Room", Room.Kind.INFUSION, 2),
+                                                ("Consult Room", Room.Kind.CONSULT, 1)]]
+            custody.add_location.within(admin, clinic=site, name="Longmont safe", rooms=rooms[:1])
+            for _ in range(3):
+                register_patient.within(actor=admin, clinic=site, data=synthetic_person(ctx.rng),
+                                        confirm_duplicate=True, is_demo=True)
+        return site
 
     def build(self, n_patients: int, rng: random.Random) -> DemoContext:
         actor = Actor.system("demo loader")
