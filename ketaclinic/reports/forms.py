@@ -14,19 +14,42 @@ DIAGNOSIS_LABELS = dg.LABELS
 ROUTE_CHOICES = [("iv", "IV infusion"), ("im", "IM injection"), ("intranasal", "Intranasal (esketamine)")]
 
 
-class ReportFilterForm(forms.Form):
-    """A report's filters. Every field may be left empty (= all). The prescriber is chosen by their public id and
-    the room by its name in the list; ``filters()`` gives the :class:`ReportFilters` a report is built with.
-    Two queries at construction: the clinic's prescribers and its rooms."""
+class NetworkFilterForm(forms.Form):
+    """The filters every clinic of a network shares: the period, the diagnosis group and the route. Every field may
+    be left empty (= all). A report across the clinics takes these; one clinic's report adds its own prescriber
+    and room (:class:`ReportFilterForm`)."""
 
     start = IsoDateField(required=False, label="From (day, inclusive)")
     end = IsoDateField(required=False, label="To (day, inclusive)")
-    prescriber = forms.ChoiceField(required=False, label="Prescriber (who signed the order)")
-    room = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Location (room)")
     diagnosis = forms.ChoiceField(required=False, label="Diagnosis group",
                                   choices=[("", "All diagnoses"), *((g, DIAGNOSIS_LABELS.get(g, g))
                                                                     for g in DIAGNOSIS_GROUPS)])
     route = forms.ChoiceField(required=False, label="Route", choices=[("", "All routes"), *ROUTE_CHOICES])
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start and end and end < start:
+            self.add_error("end", "The last day comes before the first; swap them or widen the range.")
+        return data
+
+    def filters(self) -> ReportFilters:
+        """The filters of a valid form (call ``is_valid()`` first); an unbound form gives "all records"."""
+        data = self.cleaned_data if self.is_bound else {}
+        return ReportFilters(start=data.get("start"), end=data.get("end"), diagnosis=data.get("diagnosis") or None,
+                             route=data.get("route") or None, **self._clinic_filters(data))
+
+    def _clinic_filters(self, data) -> dict:
+        return {}
+
+
+class ReportFilterForm(NetworkFilterForm):
+    """One clinic's report's filters: the shared ones, and the prescriber (chosen by their public id) and the room
+    (by its name in the list). Two queries at construction: the clinic's prescribers and its rooms."""
+
+    prescriber = forms.ChoiceField(required=False, label="Prescriber (who signed the order)")
+    room = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Location (room)")
+    field_order = ["start", "end", "prescriber", "room", "diagnosis", "route"]
 
     def __init__(self, *args, clinic=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -44,42 +67,8 @@ class ReportFilterForm(forms.Form):
         self.fields["room"].choices = [("", "All rooms"), *Room.objects.filter(clinic=clinic).order_by(
             "name").values_list("pk", "name")]
 
-    def clean(self):
-        data = super().clean()
-        start, end = data.get("start"), data.get("end")
-        if start and end and end < start:
-            self.add_error("end", "The last day comes before the first; swap them or widen the range.")
-        return data
-
-    def filters(self) -> ReportFilters:
-        """The filters of a valid form (call ``is_valid()`` first); an unbound form gives "all records"."""
-        data = self.cleaned_data if self.is_bound else {}
-        return ReportFilters(start=data.get("start"), end=data.get("end"),
-                             prescriber_id=self._prescriber_pk.get(data.get("prescriber") or ""),
-                             room_id=data.get("room"), diagnosis=data.get("diagnosis") or None,
-                             route=data.get("route") or None)
-
-
-class NetworkFilterForm(forms.Form):
-    """The filters a report takes across the clinics of a network: the ones every clinic shares (a prescriber or
-    a room is one clinic's)."""
-
-    start = IsoDateField(required=False, label="From (day, inclusive)")
-    end = IsoDateField(required=False, label="To (day, inclusive)")
-    diagnosis = ReportFilterForm.base_fields["diagnosis"]
-    route = ReportFilterForm.base_fields["route"]
-
-    def clean(self):
-        data = super().clean()
-        start, end = data.get("start"), data.get("end")
-        if start and end and end < start:
-            self.add_error("end", "The last day comes before the first; swap them or widen the range.")
-        return data
-
-    def filters(self) -> ReportFilters:
-        data = self.cleaned_data if self.is_bound else {}
-        return ReportFilters(start=data.get("start"), end=data.get("end"), diagnosis=data.get("diagnosis") or None,
-                             route=data.get("route") or None)
+    def _clinic_filters(self, data) -> dict:
+        return {"prescriber_id": self._prescriber_pk.get(data.get("prescriber") or ""), "room_id": data.get("room")}
 
 
 def filters_to_params(filters: ReportFilters) -> dict:
