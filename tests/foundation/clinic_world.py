@@ -124,10 +124,22 @@ def _build_at(clinic, tag: str, ndc: str):
                                          answers={f"q{i}": 1 for i in range(1, 10)})
     task = phq.administration.safety_tasks.first()
 
+    # The observed patient's integration session offered; a safety report asked for in the background (its job
+    # queued); once the first patient has a portal account (below), a message to them.
+    from ketaclinic.integration.services import offer_after
+    from ketaclinic.messaging.services import start_thread
+    from ketaclinic.reports.base import ReportFilters
+    from ketaclinic.reports.jobs import start_report_csv
+
+    offer = offer_after(actor=actor("nurse"), session=observing)
+    job = start_report_csv(actor=actor("clinic_admin"), clinic=clinic, slug="safety", filters=ReportFilters())
+
     # Portal: invited, accepted, signed in and past the new-device check.
     _inv, token = portal.invite(actor=actor("front_desk"), patient=patient)
     account = portal.accept_invitation(token=token, password=PASSWORD, password2=PASSWORD)
     users["patient"] = account.user
+    thread = start_thread(actor=actor("nurse"), patient=patient, subject="Checking in",
+                          body="How have you been since your session?").message.thread
     diagnosis = Diagnosis.objects.filter(patient=patient).first()
 
     clients = {"signed_out": Client()}
@@ -144,6 +156,7 @@ def _build_at(clinic, tag: str, ndc: str):
         "prepared_session": prepared, "dosing_session": dosing, "observing_session": observing,
         "receipt": receipt, "container": vial, "entry": draw, "loss": loss, "count": count, "incident": incident,
         "administration": phq.administration, "task": task, "diagnosis": diagnosis, "token": token,
+        "offer": offer, "thread": thread, "job": job,
     }
     return World(users=users, clients=clients, ids=objects)
 
@@ -174,6 +187,8 @@ OBJECT_FOR = {
     "records": "session", "billing:invoice_session": "session", "billing:record_estimate": "patient",
     "billing:sell_package": "patient", "billing:superbill_pdf": "patient", "messaging:start": "patient",
     "reminders:patient": "patient", "reports:research_consent": "patient",
+    "integration": "offer", "messaging:thread": "thread", "messaging:my_thread": "thread", "reports:job": "job",
+    "reports:job_progress": "job", "reports:job_download": "job",
 }
 
 

@@ -36,7 +36,8 @@ def test_the_test_sees_the_routes_it_claims():
     names = {n for n, _ in OBJECT_ROUTES}
     # the chart, a session's cockpit, a vial, a consult and a PHQ-9 are among them: the check reaches every domain
     assert {"patients:chart", "treatments:cockpit", "custody:container", "screening:detail",
-            "measures:administration"} <= names, sorted(names)
+            "measures:administration", "integration:detail", "messaging:thread", "reports:job",
+            "billing:superbill_pdf", "records:session_pdf"} <= names, sorted(names)
     assert len(names) > 40
 
 
