@@ -9,12 +9,11 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import UserChangeForm
-from django.db.models import Q
 from django.shortcuts import redirect
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from ketaclinic.accounts.models import RoleGrant, User
+from ketaclinic.accounts.models import RoleGrant, User, administered_by, managed_by
 from ketaclinic.accounts.roles import Role
 from ketaclinic.acting import acting_clinic_id
 from ketaclinic.audit import seals
@@ -36,7 +35,7 @@ admin.site.has_permission = _is_clinic_admin
 def _administered(request) -> frozenset[int]:
     """The clinics of the network where the signed-in person is a clinic admin: the grants they may give, see and
     take back (a clinic admin of one clinic grants nothing at another)."""
-    return frozenset(clinic for clinic, role in request.user.grants() if role == Role.CLINIC_ADMIN)
+    return administered_by(request.user)
 
 # The second factor's devices hold TOTP secrets and recovery-code hashes: not for the admin to read or edit. A clinic
 # admin removes a lost authenticator on the Sign-in security page (audited); django-otp's own admin pages are off.
@@ -159,9 +158,9 @@ class StaffAdmin(ClinicAdminOnly, UserAdmin):
 
     def get_queryset(self, request):
         # Patients' portal logins are not staff accounts: they are managed from the portal invitation flow. A clinic
-        # admin sees the staff of the clinics they administer, and accounts that hold no role anywhere yet.
-        return (super().get_queryset(request).filter(patient_account__isnull=True)
-                .filter(Q(role_grants__clinic_id__in=_administered(request)) | Q(role_grants__isnull=True)).distinct())
+        # admin manages the accounts that hold roles only at the clinics they administer, and those holding none yet
+        # (a person who also works at another clinic is managed by an admin of both: accounts.models.managed_by).
+        return super().get_queryset(request).filter(managed_by(request.user))
 
     def user_change_password(self, request, id, form_url=""):
         """The password page saves (and so seals) the account too: refused, like the staff form, on an account whose

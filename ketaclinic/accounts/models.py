@@ -57,6 +57,25 @@ class User(PublicId, AbstractUser):
         return bool(self.role_set() & set(roles))
 
 
+def administered_by(admin: User | None) -> frozenset[int]:
+    """The clinics where ``admin`` is a clinic admin."""
+    return frozenset(c for c, role in admin.grants() if role == Role.CLINIC_ADMIN) if admin is not None else frozenset()
+
+
+def managed_by(admin: User | None) -> models.Q:
+    """The staff accounts ``admin`` manages as accounts (password, second factor, sign-in delay, active and admin
+    flags, roles): those holding roles only at clinics ``admin`` administers, and those holding none yet. A person
+    who also works at a clinic ``admin`` does not administer is managed by an admin of both, so that no clinic's
+    admin can take over an account another clinic relies on."""
+    elsewhere = RoleGrant.objects.filter(user=models.OuterRef("pk")).exclude(clinic_id__in=administered_by(admin))
+    return models.Q(patient_account__isnull=True) & ~models.Exists(elsewhere)
+
+
+def manages(admin: User | None, user: User) -> bool:
+    """Whether ``admin`` manages ``user``'s account (:func:`managed_by`); the system (None) manages every one."""
+    return admin is None or user.clinic_ids() <= administered_by(admin)
+
+
 def staff_holding(*roles: str, clinic_id: int | None = None) -> models.QuerySet[User]:
     """Active staff who hold any of ``roles`` at clinic ``clinic_id`` (by default the clinic the request acts for;
     outside a request, at any clinic). Both conditions name the same grant."""

@@ -22,7 +22,7 @@ from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
 from ketaclinic.accounts import secondfactor, throttle
-from ketaclinic.accounts.models import RoleGrant, SignInCounter, User, grant_clinic_id
+from ketaclinic.accounts.models import RoleGrant, SignInCounter, User, grant_clinic_id, manages
 from ketaclinic.accounts.roles import Role
 from ketaclinic.audit import seals
 from ketaclinic.audit import services as audit
@@ -166,7 +166,13 @@ CURRENT_CODE_WRONG = ("That is not a code of your current authenticator. Type th
 
 
 def unlock_sign_in(*, actor: Actor, kind: str, key: str) -> bool:
-    """A clinic admin lifts the sign-in delay of a username or a source address."""
+    """A clinic admin lifts the sign-in delay of a username or a source address: a username only of an account they
+    manage (:func:`ketaclinic.accounts.models.managed_by`; one no account has, to clear a stranger's guesses)."""
+    if kind == SignInCounter.Kind.USERNAME:
+        user = User.objects.filter(username__iexact=key, patient_account__isnull=True).first()
+        if user is not None and not manages(actor.user, user):
+            raise AccountError({"key": "That account is not one you manage: an admin of every clinic it works at "
+                                       "lifts its delay."})
     with transaction.atomic(durable=True):
         lifted = throttle.clear(throttle.Key(kind, key))
         audit.record(actor, AuditAction.AUTH_SIGN_IN_UNLOCKED, details={"kind": kind, "key": key, "lifted": lifted,
@@ -211,8 +217,10 @@ def remove_second_factor(*, actor: Actor, username: str) -> tuple[User, int]:
     a new one at their next sign-in."""
     with transaction.atomic(durable=True):
         user = User.objects.filter(username__iexact=username.strip(), patient_account__isnull=True).first()
-        if user is None:
-            raise AccountError({"username": "No staff account has that username."})
+        if user is None or not manages(actor.user, user):
+            raise AccountError({"username": "No staff account you manage has that username (a person who also "
+                                            "works at a clinic you do not administer is managed by an admin of "
+                                            "both)."})
         removed = secondfactor.remove_all(user)
         audit.record(actor, AuditAction.AUTH_SECOND_FACTOR_REMOVED, subject=user, details={"devices": removed})
     return user, removed
@@ -397,6 +405,9 @@ def grant_role(*, actor: Actor, user: User, clinic, role: str) -> RoleGrant:
     grant, created = RoleGrant.objects.get_or_create(user=user, clinic_id=clinic.pk, role=role)
     if created:
         user._grant_cache = None
+        if role == Role.CLINIC_ADMIN and not user.is_staff:  # Django's admin asks for is_staff (as create_staff)
+            User.objects.filter(pk=user.pk).update(is_staff=True)
+            user.is_staff = True
         seals.record(actor, AuditAction.STAFF_ROLE_GRANTED, user,
                      details={"username": user.username, "role": role, "clinic": clinic.name})
     return grant

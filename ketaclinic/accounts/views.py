@@ -27,7 +27,7 @@ from ketaclinic.accounts.forms import (
     UnlockForm,
     safe_next,
 )
-from ketaclinic.accounts.models import User
+from ketaclinic.accounts.models import SignInCounter, User, managed_by
 from ketaclinic.accounts.services import AccountError, SignInRefused, sign_in
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
@@ -238,7 +238,9 @@ def sign_in_security(request, *, unlock_form=None, remove_form=None, status=200)
     """Clinic admin: usernames and addresses with counted failures or a delay, with the button that lifts it; and
     removing a staff member's lost authenticator."""
     now = timezone.now()
-    counters = list(throttle.blocked(now))
+    # a username's counter only for an account the admin manages (or one no account has)
+    others = {u.lower() for u in User.objects.filter(~managed_by(request.user)).values_list("username", flat=True)}
+    counters = [c for c in throttle.blocked(now) if c.kind != SignInCounter.Kind.USERNAME or c.key not in others]
     for c in counters:
         c.waiting = throttle.wait_seconds(c.blocked_until, now) if c.blocked_until and c.blocked_until > now else 0
     return render(request, "accounts/sign_in_security.html", {
@@ -252,8 +254,12 @@ def lift_delay(request):
     form = AdminUnlockForm(posted(request))
     if not form.is_valid():
         return sign_in_security(request, unlock_form=form, status=400)
-    lifted = services.unlock_sign_in(actor=Actor.from_request(request), kind=form.cleaned_data["kind"],
-                                     key=form.cleaned_data["key"])
+    try:
+        lifted = services.unlock_sign_in(actor=Actor.from_request(request), kind=form.cleaned_data["kind"],
+                                         key=form.cleaned_data["key"])
+    except AccountError as e:
+        show_refusal(form, e.errors)
+        return sign_in_security(request, unlock_form=form, status=400)
     messages.success(request, f"Delay lifted on {form.cleaned_data['key']}." if lifted
                      else f"{form.cleaned_data['key']} had no delay or failures to lift.")
     return redirect("accounts:sign_in_security")

@@ -77,6 +77,10 @@ class AuditEntry(ChainedEntry):
         "patients.Patient", null=True, blank=True, on_delete=models.PROTECT, related_name="audit_entries"
     )
     client_ip = models.GenericIPAddressField(null=True, blank=True)
+    # The clinic of the network the entry was made at (the request's acting clinic, ketaclinic/acting.py), by key:
+    # the audit app stands below the clinic app, and the trail is too long to check a reference on. None: made
+    # outside any clinic (the worker, a command) or before entries named their clinic.
+    clinic_pk = models.BigIntegerField(null=True, blank=True)
 
     class Meta(ChainedEntry.Meta):
         verbose_name_plural = "audit entries"
@@ -96,6 +100,8 @@ class AuditEntry(ChainedEntry):
             "subject_id": self.subject_id,
             "patient_id": self.patient_id,
             "client_ip": self.client_ip,
+            # only when set, so the entries written before the field existed hash as they did
+            **({"clinic_pk": self.clinic_pk} if self.clinic_pk is not None else {}),
         }
 
 

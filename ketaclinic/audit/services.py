@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
+from ketaclinic.acting import acting_clinic_id
 from ketaclinic.audit import chain
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.models import AuditEntry, ChainHead
@@ -171,6 +172,7 @@ def record(
             subject_id=str(getattr(subject, "external_id", None) or getattr(subject, "pk", "") or "") if subject else "",
             patient=patient,
             client_ip=actor.client_ip,
+            clinic_pk=acting_clinic_id(),
             details=_jsonable(details or {}),
             prev_hash=head.last_hash,
         )

@@ -88,6 +88,9 @@ def update_clinic(*, actor: Actor, clinic: Clinic, data: Mapping[str, str]) -> C
             errors["dea_registration"] = "; ".join(result.problems)
         else:
             new["dea_registration"] = new["dea_registration"].upper().replace(" ", "")
+            if Clinic.objects.filter(dea_registration=new["dea_registration"]).exclude(pk=clinic.pk).exists():
+                errors["dea_registration"] = "Another clinic of the network holds this DEA registration: each " \
+                                             "location has its own."
     if "working_weekdays" in new:
         days = [d.strip() for d in str(new["working_weekdays"]).split(",") if d.strip()]
         if not days or any(not ascii_digits(d) or not 0 <= int(d) <= 6 for d in days):  # "²".isdigit() is True

@@ -9,25 +9,28 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.shortcuts import render
 from django.utils import timezone
 
-from ketaclinic.accounts.models import RoleGrant, User
+from ketaclinic.accounts.models import User
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.forms import AuditSearchForm
 from ketaclinic.audit.models import AuditEntry
 from ketaclinic.audit.services import Actor
-from ketaclinic.clinic.models import current_clinic_id
+from ketaclinic.clinic.models import Clinic, current_clinic_id
 from ketaclinic.patients.models import Patient
 
 
 def at_this_clinic(clinic_id: int) -> Q:
-    """The entries of one clinic of the network: about its patients; or about no patient, by someone who holds a
-    role there (a staff member at two clinics is seen from both) or by the system."""
-    works_here = RoleGrant.objects.filter(user=OuterRef("actor"), clinic_id=clinic_id)
-    return Q(patient__clinic_id=clinic_id) | Q(patient__isnull=True) & (Q(actor__isnull=True) | Exists(works_here))
+    """The entries of one clinic of the network: about its patients, and those about no patient made at it (the
+    entry names the clinic the request acted for). Entries made outside any clinic (the worker, a command: backups,
+    checkpoints) or before entries named their clinic (when the install was one clinic) are its first clinic's."""
+    made_here = Q(clinic_pk=clinic_id)
+    if clinic_id == Clinic.objects.order_by("pk").values_list("pk", flat=True).first():
+        made_here |= Q(clinic_pk__isnull=True)
+    return Q(patient__clinic_id=clinic_id) | Q(patient__isnull=True) & made_here
 
 
 def search(request):

@@ -19,10 +19,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ketaclinic.accounts.views import change_password_page
+from ketaclinic.acting import acting_clinic_id
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor, client_ip
-from ketaclinic.clinic.models import current_clinic
+from ketaclinic.clinic.models import Clinic, current_clinic
 from ketaclinic.clinical.preparation import (
     PREPARATION_SOURCE,
     aftercare_instructions,
@@ -127,7 +128,13 @@ def accept(request, token):
 
 
 def crisis(request):
-    """Public: crisis resources, reachable without signing in."""
+    """Public: crisis resources, reachable without signing in. A signed-in patient is given their own clinic's
+    number; a visitor who is not signed in, at an install of several clinics, every clinic's (the page cannot know
+    which is theirs, and a wrong number is worse than a list)."""
+    if acting_clinic_id() is None and Clinic.objects.count() > 1:
+        clinics = [{"name": c.name, "phone": c.phone, "crisis_line": c.crisis_line}
+                   for c in Clinic.objects.order_by("name", "pk")]
+        return render(request, "portal/crisis.html", {"crisis": {"clinics": clinics}})
     return render(request, "portal/crisis.html", {"crisis": _crisis(current_clinic())})
 
 

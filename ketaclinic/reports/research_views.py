@@ -14,9 +14,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from ketaclinic.access import can_open
+from ketaclinic.acting import acting_at
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor, record
-from ketaclinic.clinic.models import current_clinic
+from ketaclinic.clinic.models import current_clinic, current_clinic_id
 from ketaclinic.formfields import posted, show_refusal
 from ketaclinic.patients.access import get_patient_for
 from ketaclinic.patients.models import Patient
@@ -51,7 +52,7 @@ def research_page(request):
         else:
             messages.success(request, "The research export is being written in the background.")
             return redirect("reports:job", job_id=job.external_id)
-    mine = list(ReportJob.objects.filter(requested_by=request.user).order_by("-created_at", "-pk")[:MY_JOBS])
+    mine = list(ReportJob.objects.filter(requested_by=request.user, clinic=clinic).order_by("-created_at", "-pk")[:MY_JOBS])
     lo, hi = research.shift_range()
     return render(request, "reports/research.html", {
         "form": form, "counts": _consent_counts(clinic), "jobs": mine, "shift": (lo, hi),
@@ -81,8 +82,10 @@ def research_consent(request, patient_id):
 
 
 def _own_job(request, job_id) -> ReportJob:
-    """The job, if the signed-in person asked for it; anyone else's job is as unknown as a missing one."""
-    job = ReportJob.objects.filter(external_id=job_id, requested_by=request.user).first()
+    """The job, if the signed-in person asked for it at the clinic they work at now (a network's other clinics'
+    jobs are opened there); anyone else's job is as unknown as a missing one."""
+    job = ReportJob.objects.filter(external_id=job_id, requested_by=request.user,
+                                   clinic_id=current_clinic_id()).first()
     if job is None:
         raise Http404("There is no such job of yours.")
     return job
@@ -104,7 +107,13 @@ def job_progress(request, job_id):
 
 
 def _may_still_open(user, job: ReportJob) -> bool:
-    """Whether the requester may still open what the file holds (their roles may have changed since they asked)."""
+    """Whether the requester may still open what the file holds (their roles may have changed since they asked):
+    their roles now, at the job's clinic."""
+    with acting_at(job.clinic_id):
+        return _opens(user, job)
+
+
+def _opens(user, job: ReportJob) -> bool:
     if job.kind == ReportJob.Kind.RESEARCH_EXPORT:
         return can_open(user, "reports:research")
     return can_open(user, f"reports:{job.params.get('report', '')}")

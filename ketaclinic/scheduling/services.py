@@ -171,8 +171,13 @@ def slot_problems(*, clinic: Clinic, type: AppointmentType, start: datetime, min
     appointments = Appointment.objects.filter(clinic=clinic, status=A.BOOKED).select_related("chair", "room")
     if exclude is not None:
         appointments = appointments.exclude(pk=exclude.pk)
-    for a in _overlapping(appointments.filter(clinician=clinician), start, end):
-        add("clinician", f"{clinician.label} is already booked {_span(a, clinic)}.")
+    # a clinician who works at several clinics of the network is one person: their bookings everywhere count
+    theirs = Appointment.objects.filter(status=A.BOOKED, clinician=clinician).select_related("clinic")
+    if exclude is not None:
+        theirs = theirs.exclude(pk=exclude.pk)
+    for a in _overlapping(theirs, start, end):
+        where = "" if a.clinic_id == clinic.pk else f" at {a.clinic.name}"
+        add("clinician", f"{clinician.label} is already booked {_span(a, clinic)}{where}.")
     for i in _overlapping(IntegrationSession.objects.filter(therapist=clinician,
                                                             status=IntegrationSession.Status.BOOKED),
                           start, end, "scheduled_start"):

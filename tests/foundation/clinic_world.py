@@ -68,7 +68,8 @@ def _build_at(clinic, tag: str, ndc: str):
     rooms = f.make_rooms(clinic)
     setup = Actor.system("test clinic setup")
     users = {who: create_staff(actor=setup, username=tag.lower() + who, password=PASSWORD,
-                               roles={who} if who in ROLES else set(), first_name="Test", last_name=who, clinic=clinic)
+                               roles={who} if who in ROLES else set(), first_name="Test", last_name=tag + who,
+                               clinic=clinic)
              for who in (*ROLES, "no_role")}
 
     def actor(role):
@@ -215,8 +216,10 @@ def url_of(name: str, route: str, world: World | None, key: str | None = None) -
     return "/" + re.sub(r"<(?:(\w+):)?(\w+)>", fill, route)
 
 
-#: The second clinic of :func:`two_clinics`: its staff's usernames, its patients' family names and its lot numbers
-#: carry this tag, so a page that shows any of them to the first clinic's staff is found by a text search.
+#: The two clinics of :func:`two_clinics`: each one's staff's usernames and names, its patients' family names and
+#: its lot numbers carry its tag, so a page that shows any of them to the other clinic's staff is found by a text
+#: search (case-blind: a username is written in lower case).
+HERE_TAG = "Hither"
 TAG = "Yonder"
 YONDER_PHONE = "303-555-0199"  # a fictional number (555-01xx)
 
@@ -224,11 +227,20 @@ YONDER_PHONE = "303-555-0199"  # a fictional number (555-01xx)
 @pytest.fixture(scope="module")
 def two_clinics(django_db_setup, django_db_blocker):
     """Two whole clinics of one network in one install, each built as :func:`clinic_world` builds one: the test
-    clinic, and "Yonder Clinic" (:data:`TAG`, phone :data:`YONDER_PHONE`). Rolled back when the module ends."""
+    clinic (:data:`HERE_TAG`), and "Yonder Clinic" (:data:`TAG`, phone :data:`YONDER_PHONE`), where one more
+    patient has answered PHQ-9 item 9 (so the two clinics' figures differ). Rolled back when the module ends."""
+    from ketaclinic.acting import acting_at
+    from ketaclinic.audit.services import Actor
+    from ketaclinic.measures import services as measures
     from tests.conftest import rolled_back_world
 
     with rolled_back_world(django_db_blocker):
-        here = _build()
+        here = _build(tag=HERE_TAG)
         yonder = _build(name="Yonder Clinic", tag=TAG, ndc="00000-0002-01")
-        type(yonder.ids["patient"].clinic).objects.filter(pk=yonder.ids["patient"].clinic_id).update(phone=YONDER_PHONE)
+        clinic = yonder.ids["patient"].clinic
+        type(clinic).objects.filter(pk=clinic.pk).update(phone=YONDER_PHONE)
+        with acting_at(clinic.pk):
+            measures.record_administration(actor=Actor.for_user(yonder.users["nurse"]), scale="phq9",
+                                           patient=yonder.ids["dosing_session"].patient,
+                                           answers={f"q{i}": 2 for i in range(1, 10)})
         yield here, yonder

@@ -14,7 +14,7 @@ import pytest
 
 from ketaclinic.access import named_routes
 from tests.foundation.access_table import ALLOWED, METHOD
-from tests.foundation.clinic_world import OBJECT_FOR, PASSWORD, ROLES, TAG, YONDER_PHONE, url_of
+from tests.foundation.clinic_world import HERE_TAG, OBJECT_FOR, PASSWORD, ROLES, TAG, YONDER_PHONE, url_of
 
 pytestmark = pytest.mark.django_db
 
@@ -41,19 +41,26 @@ def test_the_test_sees_the_routes_it_claims():
     assert len(names) > 40
 
 
+def _sides(two_clinics):
+    """Each clinic's staff, with the other clinic's world and tag: the checks run from both sides, so code that
+    falls back to the install's first clinic is caught from the second."""
+    here, yonder = two_clinics
+    return ((here, yonder, TAG), (yonder, here, HERE_TAG))
+
+
 @pytest.mark.parametrize("name,route", OBJECT_ROUTES, ids=[n for n, _ in OBJECT_ROUTES])
 def test_no_object_of_another_clinic_opens_or_changes(name, route, two_clinics):
-    here, yonder = two_clinics
-    url = url_of(name, route, yonder)
-    assert TAG in yonder.ids["patient"].legal_family_name
     leaked = []
-    for role in ROLES:
-        client = here.client(role)
-        response = client.post(url, {}) if METHOD[name] == "POST" else client.get(url)
-        # refused by role (403), not found at this clinic (404), or a GET-only page posted to (405)
-        if response.status_code not in (403, 404, 405):
-            leaked.append(f"{role}: {response.status_code}")
-    assert leaked == [], f"{url} answered another clinic's staff"
+    for staff_of, other, tag in _sides(two_clinics):
+        url = url_of(name, route, other)
+        assert tag in other.ids["patient"].legal_family_name
+        for role in ROLES:
+            client = staff_of.client(role)
+            response = client.post(url, {}) if METHOD[name] == "POST" else client.get(url)
+            # refused by role (403), not found at this clinic (404), or a GET-only page posted to (405)
+            if response.status_code not in (403, 404, 405):
+                leaked.append(f"{url} to {role} of the other clinic: {response.status_code}")
+    assert leaked == [], "answered another clinic's staff"
 
 
 LIST_PAGES = [name for name, route in sorted(ROUTES.items())
@@ -62,29 +69,30 @@ LIST_PAGES = [name for name, route in sorted(ROUTES.items())
 
 
 @pytest.mark.parametrize("name", LIST_PAGES)
-def test_no_page_lists_another_clinics_patients_sessions_or_stock(name, two_clinics):
-    here, _yonder = two_clinics
+def test_no_page_lists_another_clinics_patients_staff_sessions_or_stock(name, two_clinics):
     shown = []
-    for role in ROLES:
-        if role not in ALLOWED[name]:
-            continue
-        response = here.client(role).get("/" + ROUTES[name])
-        body = response.content.decode(errors="replace") if response.status_code == 200 else ""
-        if TAG in body:
-            at = body.index(TAG)
-            shown.append(f"{role}: …{body[max(0, at - 120):at + 40]}…")
+    for staff_of, _other, tag in _sides(two_clinics):
+        for role in ROLES:
+            if role not in ALLOWED[name]:
+                continue
+            response = staff_of.client(role).get("/" + ROUTES[name])
+            body = response.content.decode(errors="replace") if response.status_code == 200 else ""
+            if tag.lower() in body.lower():  # a name, a lot number, or a username (written in lower case)
+                at = body.lower().index(tag.lower())
+                shown.append(f"{role}: …{body[max(0, at - 120):at + 40]}…")
     assert shown == [], f"/{ROUTES[name]} shows the other clinic's records"
 
 
 def test_a_person_works_at_one_clinic_at_a_time_with_the_roles_held_there(two_clinics):
     from django.test import Client
 
+    from ketaclinic.accounts.models import User
     from ketaclinic.accounts.services import grant_role
     from ketaclinic.audit.models import AuditEntry
     from ketaclinic.audit.services import Actor
 
     here, yonder = two_clinics
-    nurse = here.users["nurse"]  # a nurse here, and a prescriber at Yonder
+    nurse = User.objects.get(pk=here.users["nurse"].pk)  # a nurse here, and a prescriber at Yonder
     yonder_clinic = yonder.ids["patient"].clinic
     grant_role(actor=Actor.for_user(yonder.users["clinic_admin"]), user=nurse, clinic=yonder_clinic, role="prescriber")
     c = Client()
@@ -153,23 +161,24 @@ def test_stock_is_never_drawn_for_a_session_at_another_clinic(two_clinics):
 
 
 def test_a_clinic_admin_grants_roles_only_at_the_clinics_they_administer(two_clinics):
-    from ketaclinic.accounts.models import RoleGrant
+    from ketaclinic.accounts.models import RoleGrant, User
     from ketaclinic.accounts.services import grant_role
     from ketaclinic.audit.seals import verify_records
     from ketaclinic.audit.services import Actor
+    from ketaclinic.clinic.models import Clinic
     from ketaclinic.clinical.errors import ClinicalInputError
 
     here, yonder = two_clinics
-    yonder_clinic, nurse = yonder.ids["patient"].clinic, here.users["nurse"]
+    yonder_clinic, nurse = yonder.ids["patient"].clinic, User.objects.get(pk=here.users["nurse"].pk)
     with pytest.raises(ClinicalInputError, match="Only a clinic admin of that clinic"):
         grant_role(actor=Actor.for_user(here.users["clinic_admin"]), user=nurse, clinic=yonder_clinic, role="nurse")
     assert not RoleGrant.objects.filter(user=nurse, clinic=yonder_clinic).exists()
     grant_role(actor=Actor.for_user(yonder.users["clinic_admin"]), user=nurse, clinic=yonder_clinic, role="nurse")
-    # the grant is sealed with where it is held: moving it to another clinic in the database is named
+    # the grant is sealed with where it is held: the same role moved to a third clinic in the database is named
     assert verify_records()[1] == []
-    RoleGrant.objects.filter(user=nurse, clinic=yonder_clinic).update(clinic=here.ids["patient"].clinic_id,
-                                                                      role="prescriber")
-    assert [m.record for m in verify_records()[1]] == ["accounts.User"]
+    third = Clinic.objects.create(name="Third Clinic (synthetic)", time_zone=yonder_clinic.time_zone)
+    RoleGrant.objects.filter(user=nurse, clinic=yonder_clinic).update(clinic=third)
+    assert [(m.record, m.pk) for m in verify_records()[1]] == [("accounts.User", str(nurse.pk))]
 
 
 def test_the_admin_shows_a_clinic_admin_only_their_clinics_rooms_and_staff(two_clinics):
@@ -186,6 +195,80 @@ def test_the_admin_shows_a_clinic_admin_only_their_clinics_rooms_and_staff(two_c
     staff = admin.get("/admin/accounts/user/", {"all": ""})
     listed = {u.username for u in staff.context["cl"].result_list}
     # the other clinic's staff are not listed; an account that holds no role anywhere yet is, to be given one
-    assert "nurse" in listed and {name for name in listed if name.startswith(TAG.lower())} == {"yonderno_role"}
+    assert "hithernurse" in listed and {name for name in listed if name.startswith(TAG.lower())} == {"yonderno_role"}
     their_nurse = yonder.users["nurse"]
     assert admin.get(f"/admin/accounts/user/{their_nurse.pk}/change/").status_code == 302
+
+
+def test_no_clinic_admin_takes_over_an_account_another_clinic_relies_on(two_clinics):
+    """Yonder's clinic admin also works at the test clinic as a nurse: the test clinic's admin can neither see nor
+    change that account in the admin, remove its authenticator, nor lift its sign-in delay; an admin of both can."""
+    from django.utils import timezone
+
+    from ketaclinic.accounts import throttle
+    from ketaclinic.accounts.models import SignInCounter, User
+    from ketaclinic.accounts.services import AccountError, grant_role, remove_second_factor, unlock_sign_in
+    from ketaclinic.audit.services import Actor
+
+    here, yonder = two_clinics
+    theirs = User.objects.get(pk=yonder.users["clinic_admin"].pk)
+    grant_role(actor=Actor.for_user(here.users["clinic_admin"]), user=theirs, clinic=here.ids["patient"].clinic,
+               role="nurse")
+    our_admin = User.objects.get(pk=here.users["clinic_admin"].pk)
+    admin = here.client("clinic_admin")
+    assert admin.get(f"/admin/accounts/user/{theirs.pk}/change/").status_code == 302  # "does not exist"
+    assert admin.get(f"/admin/accounts/user/{theirs.pk}/password/").status_code in (302, 404)
+    with pytest.raises(AccountError, match="No staff account you manage"):
+        remove_second_factor(actor=Actor.for_user(our_admin), username=theirs.username)
+    SignInCounter.objects.create(kind=SignInCounter.Kind.USERNAME, key=throttle.username_key(theirs.username).key,
+                                 failures=9, last_at=timezone.now())
+    with pytest.raises(AccountError, match="not one you manage"):
+        unlock_sign_in(actor=Actor.for_user(our_admin), kind="username", key=theirs.username)
+    assert theirs.username not in admin.get("/accounts/sign-in-security/").content.decode()
+    # an admin of both clinics manages it
+    both = User.objects.get(pk=yonder.users["clinic_admin"].pk)
+    grant_role(actor=Actor.for_user(both), user=our_admin, clinic=yonder.ids["patient"].clinic, role="clinic_admin")
+    our_admin = User.objects.get(pk=our_admin.pk)
+    assert unlock_sign_in(actor=Actor.for_user(our_admin), kind="username", key=theirs.username)
+
+
+def test_the_public_crisis_page_gives_every_clinics_number_to_a_visitor_it_cannot_place(two_clinics):
+    from django.test import Client
+
+    here, yonder = two_clinics
+    page = Client().get("/portal/help/").content.decode()
+    assert "Call your clinic:" in page and f"Yonder Clinic: <a href=\"tel:{YONDER_PHONE}\">" in page
+    assert "Test Clinic: no number on file" in page
+    mine = yonder.client("patient").get("/portal/help/").content.decode()
+    assert f"Call the clinic: <a href=\"tel:{YONDER_PHONE}\">" in mine and "Test Clinic" not in mine
+
+
+def test_a_report_file_opens_only_at_its_clinic_and_while_the_role_there_lasts(two_clinics):
+    from django.test import Client
+
+    from ketaclinic.accounts.models import RoleGrant, User
+    from ketaclinic.accounts.services import grant_role
+    from ketaclinic.acting import acting_at
+    from ketaclinic.audit.services import Actor
+    from ketaclinic.reports.base import ReportFilters
+    from ketaclinic.reports.jobs import start_report_csv
+    from ketaclinic.reports.tasks import run_report_job
+
+    here, yonder = two_clinics
+    lead = User.objects.get(pk=here.users["compliance"].pk)
+    yonder_clinic = yonder.ids["patient"].clinic
+    grant_role(actor=Actor.for_user(yonder.users["clinic_admin"]), user=lead, clinic=yonder_clinic,
+               role="compliance")
+    lead = User.objects.get(pk=lead.pk)
+    with acting_at(yonder_clinic.pk):
+        job = start_report_csv(actor=Actor.for_user(lead), clinic=yonder_clinic, slug="safety",
+                               filters=ReportFilters())
+    assert run_report_job.call(job.pk) == "complete"
+    c = Client()
+    assert c.login(username=lead.username, password=PASSWORD)
+    download = f"/reports/jobs/{job.external_id}/download/"
+    assert c.get(download).status_code == 404  # working at the test clinic: Yonder's file is not here
+    c.post("/clinic/switch/", {"clinic": yonder_clinic.pk})
+    assert c.get(download).status_code == 200
+    RoleGrant.objects.filter(user=lead, clinic=yonder_clinic).delete()  # the role at Yonder ends
+    assert c.get(download).status_code == 404

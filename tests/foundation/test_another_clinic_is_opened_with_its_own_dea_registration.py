@@ -46,3 +46,16 @@ def test_a_clinic_that_would_share_or_lack_a_registration_is_not_opened(clinic, 
         call_command("add_clinic", "Elsewhere", time_zone=time_zone, dea=number, admin="director")
     assert list(Clinic.objects.values_list("name", flat=True)) == [clinic.name]
     assert not AuditEntry.objects.filter(action="clinic.opened").exists()
+
+
+def test_a_clinics_settings_cannot_take_another_clinics_registration(clinic, actor_for):
+    from ketaclinic.clinic.services import ClinicSettingsError, update_clinic
+
+    other = Clinic.objects.create(name="Elsewhere", time_zone="America/Denver", dea_registration=dea("345678"))
+    with pytest.raises(ClinicSettingsError, match="Another clinic of the network holds this DEA registration"):
+        update_clinic(actor=actor_for("clinic_admin"), clinic=clinic, data={"dea_registration": other.dea_registration})
+    clinic.refresh_from_db()
+    assert clinic.dea_registration != other.dea_registration
+    update_clinic(actor=actor_for("clinic_admin"), clinic=clinic, data={"dea_registration": dea("456789")})
+    clinic.refresh_from_db()
+    assert clinic.dea_registration == dea("456789")

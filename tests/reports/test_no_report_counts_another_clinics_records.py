@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 
 from ketaclinic.acting import acting_at
+from ketaclinic.audit.services import Actor
+from ketaclinic.measures import services as measures
 from ketaclinic.reports.base import ReportFilters
 from ketaclinic.reports.registry import REPORTS
 
@@ -30,3 +32,12 @@ def test_no_report_of_a_clinic_counts_another_clinics_records(django_db_setup, d
         yonder = _build(name="Yonder Clinic", tag=TAG, ndc="00000-0002-01")
         assert every_report(here.ids["patient"].clinic_id) == alone
         assert every_report(yonder.ids["patient"].clinic_id) == alone  # built alike, counted alike
+        # one more suicidality task at Yonder: Yonder's safety report counts it, the first clinic's does not
+        yonder_clinic = yonder.ids["patient"].clinic_id
+        with acting_at(yonder_clinic):
+            measures.record_administration(actor=Actor.for_user(yonder.users["nurse"]), scale="phq9",
+                                           patient=yonder.ids["dosing_session"].patient,
+                                           answers={f"q{i}": 2 for i in range(1, 10)})
+        assert every_report(here.ids["patient"].clinic_id) == alone
+        theirs = every_report(yonder_clinic)
+        assert theirs["safety"] != alone["safety"] and theirs["outcomes"] == alone["outcomes"]
