@@ -256,8 +256,9 @@ def run_job(job_id: int) -> str:
             shutil.rmtree(folder, ignore_errors=True)
             return ReportJob.objects.get(pk=job.pk).status
         if job.kind == ReportJob.Kind.RESEARCH_EXPORT:
-            actor = Actor.for_user(job.requested_by)
-            record(actor, AuditAction.RESEARCH_EXPORT_MADE, subject=job, details=summary)
+            with acting_at(job.clinic_id):  # the requester's roles at the job's clinic, and the entry names it
+                actor = Actor.for_user(job.requested_by)
+                record(actor, AuditAction.RESEARCH_EXPORT_MADE, subject=job, details=summary)
     job.status = ReportJob.Status.COMPLETE
     if job.kind == ReportJob.Kind.RESEARCH_EXPORT and consent_changed_since(job):
         _revoke(job, Actor.system("report worker"))  # a patient refused or withdrew while it was being written

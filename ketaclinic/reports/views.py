@@ -92,9 +92,11 @@ def network_report(entry: Entry, filters: ReportFilters, clinics: list[Clinic]) 
             report = _build(entry, filters)
         for section in report.sections:
             into = merged.setdefault(section.title, Section(
-                title=section.title, chart=None, notes=section.notes,
+                title=section.title, chart=None, notes=[],
                 table=Table(columns=[clinic_column, *section.table.columns], rows=[])))
             into.table.rows += [(clinic.name, *row) for row in section.table.rows]
+            # each note once; a clinic whose settings count differently adds its own wording
+            into.notes = list(dict.fromkeys([*into.notes, *section.notes]))
     return list(merged.values())
 
 
