@@ -75,6 +75,21 @@ def lock_days(clinic_id: int, *days: date) -> None:
             cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [clinic_id, day.toordinal()])
 
 
+def lock_person_days(user_id: int, *days: date) -> None:
+    """Take, until the transaction ends, the lock of a person's ``days`` across every clinic of the network: two
+    clinics booking one clinician on one day queue on it, so the second sees the first's booking (each clinic's
+    own day lock, :func:`lock_days`, serialises only that clinic's bookings). PostgreSQL: a transaction-scoped
+    advisory lock on one 64-bit key (person, day), a key space apart from the two-key one of clinic days; SQLite
+    lets one writer at a time already. Taken after the clinic's day lock, always, so no two callers wait crosswise."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql" or not connection.in_atomic_block:
+        return
+    with connection.cursor() as cur:
+        for day in sorted(set(days)):
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", [(user_id << 32) | day.toordinal()])
+
+
 class ClosedDay(models.Model):
     """A working weekday the clinic is closed (a holiday, a training day, a move): nothing is booked on it, in the
     calendar, the portal or a treatment series, and the operations report does not count its chairs as open.

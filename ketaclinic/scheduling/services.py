@@ -20,7 +20,7 @@ from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic import formats
-from ketaclinic.clinic.models import Chair, Clinic, Room
+from ketaclinic.clinic.models import Chair, Clinic, Room, lock_person_days
 from ketaclinic.integration.models import IntegrationSession
 from ketaclinic.patients.models import Patient
 from ketaclinic.patients.services import RegistryError, register_patient
@@ -136,6 +136,7 @@ def slot_problems(*, clinic: Clinic, type: AppointmentType, start: datetime, min
         add("start", f"{DAY_NAMES[lstart.weekday()]} is not one of the clinic's working days.")
     elif closed := clinic.closed_on(day):
         add("start", f"The clinic is closed on {lstart:%a %Y-%m-%d} ({closed}).")
+    lock_person_days(clinician.pk, day)  # the clinician's bookings at the network's other clinics, read below
     hours = hours_for(clinic)
     if lstart.time() < hours.opens or lend.date() != day or lend.time() > hours.closes:
         add("start", f"The clinic books from {_hm(hours.opens)} to {_hm(hours.closes)}; "
