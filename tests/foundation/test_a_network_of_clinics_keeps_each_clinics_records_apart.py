@@ -272,3 +272,22 @@ def test_a_report_file_opens_only_at_its_clinic_and_while_the_role_there_lasts(t
     assert c.get(download).status_code == 200
     RoleGrant.objects.filter(user=lead, clinic=yonder_clinic).delete()  # the role at Yonder ends
     assert c.get(download).status_code == 404
+
+
+def test_the_networks_consent_documents_are_written_by_an_admin_of_every_clinic(two_clinics):
+    from django.test import Client
+
+    from ketaclinic.accounts.models import User
+    from ketaclinic.accounts.services import grant_role
+    from ketaclinic.audit.services import Actor
+
+    here, yonder = two_clinics
+    add = "/admin/treatments/consentdocument/add/"
+    assert here.client("clinic_admin").get("/admin/treatments/consentdocument/").status_code == 200  # read
+    assert here.client("clinic_admin").get(add).status_code == 403  # one clinic's admin writes for neither
+    ours = User.objects.get(pk=here.users["clinic_admin"].pk)
+    grant_role(actor=Actor.for_user(yonder.users["clinic_admin"]), user=ours, clinic=yonder.ids["patient"].clinic,
+               role="clinic_admin")
+    c = Client()
+    assert c.login(username=ours.username, password=PASSWORD)
+    assert c.get(add).status_code == 200
