@@ -31,12 +31,6 @@ def _is_clinic_admin(request) -> bool:
 
 admin.site.has_permission = _is_clinic_admin
 
-
-def _administered(request) -> frozenset[int]:
-    """The clinics of the network where the signed-in person is a clinic admin: the grants they may give, see and
-    take back (a clinic admin of one clinic grants nothing at another)."""
-    return administered_by(request.user)
-
 # The second factor's devices hold TOTP secrets and recovery-code hashes: not for the admin to read or edit. A clinic
 # admin removes a lost authenticator on the Sign-in security page (audited); django-otp's own admin pages are off.
 for _model in (TOTPDevice, StaticDevice):
@@ -129,11 +123,11 @@ class RoleGrantInline(admin.TabularInline):
     fields = ("clinic", "role", "granted_at")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(clinic_id__in=_administered(request))
+        return super().get_queryset(request).filter(clinic_id__in=administered_by(request.user))
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "clinic":
-            kwargs["queryset"] = db_field.remote_field.model.objects.filter(pk__in=_administered(request))
+            kwargs["queryset"] = db_field.remote_field.model.objects.filter(pk__in=administered_by(request.user))
             kwargs["initial"] = acting_clinic_id()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 

@@ -84,18 +84,25 @@ def staff_holding(*roles: str, clinic_id: int | None = None) -> models.QuerySet[
     return User.objects.filter(is_active=True, **same_grant).distinct()
 
 
+def clinics() -> models.Manager:
+    """The clinic app's clinics (that app stands above this one: its model is reached through the grant's
+    reference, never imported)."""
+    return RoleGrant._meta.get_field("clinic").related_model.objects
+
+
+def first_clinic_id() -> int | None:
+    """The install's first clinic (the one it had before it ran a network)."""
+    return clinics().order_by("pk").values_list("pk", flat=True).first()
+
+
 def grant_clinic_id() -> int:
     """Where a role granted without naming a clinic is held: the clinic the request acts for, else the install's
-    first clinic (created, as ``current_clinic`` would, when there is none yet). The clinic app stands above this
-    one, so its model is named by label."""
-    from django.apps import apps
-
+    first clinic (created, as ``current_clinic`` would, when there is none yet)."""
     acting = acting_clinic_id()
     if acting is not None:
         return acting
-    clinic = apps.get_model("clinic", "Clinic")
-    first = clinic.objects.order_by("pk").values_list("pk", flat=True).first()
-    return first if first is not None else clinic.objects.create(name="Unnamed clinic").pk
+    first = first_clinic_id()
+    return first if first is not None else clinics().create(name="Unnamed clinic").pk
 
 
 class RoleGrant(models.Model):

@@ -6,7 +6,7 @@ through the application.)"""
 
 from django.db.models import Q
 
-from ketaclinic.accounts.models import RoleGrant, User
+from ketaclinic.accounts.models import User, first_clinic_id
 from ketaclinic.audit import seals
 
 
@@ -14,9 +14,8 @@ def _content(user: User) -> dict[str, object]:
     grants = sorted(user.role_grants.values_list("role", "clinic_id"))
     access: dict[str, object] = {"roles": [role for role, _clinic in grants], "is_active": user.is_active,
                                  "is_staff": user.is_staff, "is_superuser": user.is_superuser}
-    clinics = RoleGrant._meta.get_field("clinic").related_model.objects  # the clinic app stands above this one
-    first = clinics.order_by("pk").values_list("pk", flat=True).first()
-    if any(clinic != first for _role, clinic in grants):
+    held_at = {clinic for _role, clinic in grants}
+    if held_at and held_at != {first_clinic_id()}:  # the first clinic read only for an account holding a role
         # a role held at another clinic of the network than the install's first: each role with where it is held.
         # (An install of one clinic seals what it sealed before clinics were named, so its seals stay true.)
         access["at"] = [f"{role}@{clinic}" for role, clinic in grants]

@@ -64,15 +64,7 @@ def lock_days(clinic_id: int, *days: date) -> None:
     never wait on each other crosswise): a booking on a day and a closure of that day queue on it, and the second
     reads what the first committed. PostgreSQL: a transaction-scoped advisory lock on (clinic, day), which locks no
     row; SQLite lets one writer at a time already."""
-    from django.db import connection
-
-    if connection.vendor != "postgresql" or not connection.in_atomic_block:
-        # outside a transaction (a read-only preview: the order page's series check) the lock would end with its
-        # own statement: nothing to hold, so nothing is taken
-        return
-    with connection.cursor() as cur:
-        for day in sorted(set(days)):
-            cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [clinic_id, day.toordinal()])
+    _advisory_locks("SELECT pg_advisory_xact_lock(%s, %s)", [[clinic_id, day.toordinal()] for day in sorted(set(days))])
 
 
 def lock_person_days(user_id: int, *days: date) -> None:
@@ -81,13 +73,20 @@ def lock_person_days(user_id: int, *days: date) -> None:
     own day lock, :func:`lock_days`, serialises only that clinic's bookings). PostgreSQL: a transaction-scoped
     advisory lock on one 64-bit key (person, day), a key space apart from the two-key one of clinic days; SQLite
     lets one writer at a time already. Taken after the clinic's day lock, always, so no two callers wait crosswise."""
+    _advisory_locks("SELECT pg_advisory_xact_lock(%s)", [[(user_id << 32) | day.toordinal()] for day in sorted(set(days))])
+
+
+def _advisory_locks(sql: str, keys: list[list[int]]) -> None:
+    """Take each transaction-scoped advisory lock ``sql`` of ``keys``, in their order, on PostgreSQL inside a
+    transaction. Outside one (a read-only preview: the order page's series check) a lock would end with its own
+    statement, so nothing is taken; SQLite lets one writer at a time already."""
     from django.db import connection
 
     if connection.vendor != "postgresql" or not connection.in_atomic_block:
         return
     with connection.cursor() as cur:
-        for day in sorted(set(days)):
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", [(user_id << 32) | day.toordinal()])
+        for key in keys:
+            cur.execute(sql, key)
 
 
 class ClosedDay(models.Model):

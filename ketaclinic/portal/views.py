@@ -131,10 +131,11 @@ def crisis(request):
     """Public: crisis resources, reachable without signing in. A signed-in patient is given their own clinic's
     number; a visitor who is not signed in, at an install of several clinics, every clinic's (the page cannot know
     which is theirs, and a wrong number is worse than a list)."""
-    if acting_clinic_id() is None and Clinic.objects.count() > 1:
+    if acting_clinic_id() is None:
         clinics = [{"name": c.name, "phone": c.phone, "crisis_line": c.crisis_line}
                    for c in Clinic.objects.order_by("name", "pk")]
-        return render(request, "portal/crisis.html", {"crisis": {"clinics": clinics}})
+        if len(clinics) > 1:
+            return render(request, "portal/crisis.html", {"crisis": {"clinics": clinics}})
     return render(request, "portal/crisis.html", {"crisis": _crisis(current_clinic())})
 
 

@@ -71,12 +71,12 @@ def reconciliation(clinic_id: int | None = None) -> Reconciliation:
 
     Of the stock of clinic ``clinic_id`` (a clinic of a network reconciles what its own DEA registration holds);
     None: of the whole install."""
-    def at(**where):  # the filter that keeps one clinic's rows (none for the whole install)
-        return {} if clinic_id is None else {k: clinic_id for k in where}
+    def at(path: str) -> dict:  # the filter that keeps one clinic's rows (none for the whole install)
+        return {} if clinic_id is None else {path: clinic_id}
 
-    entries = LedgerEntry.objects.filter(**at(container__location__clinic_id=1))
-    containers = Container.objects.filter(**at(location__clinic_id=1))
-    held = Lot.objects.filter(**at(containers__location__clinic_id=1)).distinct()
+    entries = LedgerEntry.objects.filter(**at("container__location__clinic_id"))
+    containers = Container.objects.filter(**at("location__clinic_id"))
+    held = Lot.objects.filter(**at("containers__location__clinic_id")).distinct()
     lots = {lot.pk: ReconRow(lot) for lot in held.select_related("product").order_by("product__name", "expiry")}
     for row in entries.values("lot_id", "bucket").annotate(total=Sum("quantity")).order_by():
         setattr(lots[row["lot_id"]], row["bucket"], _dec(row["total"]))
@@ -108,6 +108,6 @@ def reconciliation(clinic_id: int | None = None) -> Reconciliation:
     # A dose the session record says was given, with no live draw behind it: given from stock the ledger never
     # released (or from outside it).
     drawn = LedgerEntry.objects.filter(session=OuterRef("pk"), kind=LedgerEntry.Kind.DRAW, reversed_by__isnull=True)
-    undrawn = list(TreatmentSession.objects.filter(administered_mg__gt=0, **at(patient__clinic_id=1)).exclude(Exists(drawn))
+    undrawn = list(TreatmentSession.objects.filter(administered_mg__gt=0, **at("patient__clinic_id")).exclude(Exists(drawn))
                    .select_related("patient").order_by("dose_started_at"))
     return Reconciliation(list(lots.values()), mismatches, open_sessions, undrawn)
