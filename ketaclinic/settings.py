@@ -437,10 +437,47 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
+    # huey's consumer says once (not twice) what it starts, takes and finishes
+    "loggers": {"huey": {"handlers": ["console"], "level": env_str("LOG_LEVEL_WORKER", "INFO"), "propagate": False}},
 }
 
-# --- Background work: Django's task framework on the django-tasks-db backend; `manage.py db_worker` runs it ----
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# --- Background work: Django's task framework; `manage.py worker` runs the configured backend's worker -----------
+# "database" (default, either engine): django-tasks-db, tasks claimed in the clinic's own database (SKIP LOCKED on
+# PostgreSQL), any number of `db_worker`s on any machines. "huey": huey on PostgreSQL (its own tables; workers are
+# woken by LISTEN/NOTIFY rather than polling, and each consumer runs HUEY_WORKERS threads), in the clinic's database
+# or in a queue database of its own (HUEY_DSN). Either way a task is taken by one worker only, and a worker killed
+# mid-task leaves it unfinished, never run twice (docs/operations.md, "The background worker").
+TASK_BACKEND = env_str("KETACLINIC_TASK_BACKEND", "database")
+if TASK_BACKEND == "database":
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+elif TASK_BACKEND == "huey":
+    from psycopg.conninfo import make_conninfo
+    if DB != "postgres" and not env_str("HUEY_DSN"):
+        raise ImproperlyConfigured("KETACLINIC_TASK_BACKEND=huey keeps its queue on PostgreSQL: set DB=postgres, or "
+                                   "HUEY_DSN to a PostgreSQL database for the queue.")
+    INSTALLED_APPS.insert(INSTALLED_APPS.index("django_tasks_db") + 1, "huey.contrib.djhuey")
+    TASKS = {"default": {"BACKEND": "huey.contrib.djhuey.tasks_backend.HueyBackend"}}
+    _db = DATABASES["default"]
+    HUEY = {
+        "huey_class": "huey.PostgresHuey",
+        "name": env_str("HUEY_NAME", str(_db["NAME"])),  # one queue per install, even in a shared queue database
+        "immediate": False,  # never run in the web process, whatever DEBUG says
+        "results": True,  # the status page and Task.get_result read each task's record
+        "utc": True,
+        "connection": {
+            # the clinic's database unless HUEY_DSN names another; the tables are made by `manage.py worker`
+            # (create_huey_tables), not by every process that imports the settings
+            "dsn": env_str("HUEY_DSN") or make_conninfo(**{
+                k: v for k, v in (("host", _db.get("HOST")), ("port", _db.get("PORT")), ("dbname", _db.get("NAME")),
+                                  ("user", _db.get("USER")), ("password", _db.get("PASSWORD"))) if v not in (None, "")}),
+            "create_tables": False,
+            "read_timeout": 5,  # seconds a waiting consumer listens before it looks at the schedule again
+        },
+        "consumer": {"workers": env_int("HUEY_WORKERS", 2, 1, 64), "worker_type": "thread",
+                     "check_worker_health": True, "health_check_interval": 10},
+    }
+else:
+    raise ImproperlyConfigured(f"Unexpected value KETACLINIC_TASK_BACKEND={TASK_BACKEND!r}; use 'database' or 'huey'.")
 
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -38,21 +38,47 @@ def app_env(data_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def app_server(port: int, data_dir: Path) -> subprocess.Popen:
-    """gunicorn (gunicorn.conf.py, two workers) on 127.0.0.1:``port``, at the test's clock."""
+def app_server(port: int, data_dir: Path, **extra: str) -> subprocess.Popen:
+    """gunicorn (gunicorn.conf.py, two workers) on 127.0.0.1:``port``, at the test's clock; ``extra`` settings
+    (``KETACLINIC_TASK_BACKEND="huey"``, say)."""
     return subprocess.Popen([sys.executable, str(ROOT / "tests" / "gunicorn_at.py"), timezone.now().isoformat(),
                              "-c", str(ROOT / "gunicorn.conf.py"), "ketaclinic.wsgi"], cwd=ROOT,
-                            env=app_env(data_dir, GUNICORN_BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="2"),
+                            env=app_env(data_dir, GUNICORN_BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="2", **extra),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
 
 
-def task_worker(data_dir: Path, **extra: str) -> subprocess.Popen:
-    """``manage.py db_worker`` (the background worker of deploy/ketaclinic-worker.service) at the test's clock, with
-    the production settings (not the test run's: its SMS backend is the one ``extra`` names, say)."""
+def task_worker(data_dir: Path, backend: str = "database", **extra: str) -> subprocess.Popen:
+    """``manage.py worker`` (the background worker of deploy/ketaclinic-worker.service) on the task ``backend``
+    ("database" or "huey"), at the test's clock, with the production settings (not the test run's: its SMS backend
+    is the one ``extra`` names, say)."""
     return subprocess.Popen([sys.executable, str(ROOT / "tests" / "manage_at.py"), timezone.now().isoformat(),
-                             "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.1"], cwd=ROOT,
-                            env=app_env(data_dir, KETACLINIC_TESTING="0", **extra), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
+                             "worker", "--no-startup-delay", "--interval", "0.1"], cwd=ROOT,
+                            env=app_env(data_dir, KETACLINIC_TESTING="0", KETACLINIC_TASK_BACKEND=backend, **extra),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+
+
+def manage(data_dir: Path, *args: str, backend: str = "database", **extra: str) -> str:
+    """One ``manage.py`` command (``send_reminders``, say) run as production runs it, at the test's clock, on the
+    task ``backend``; returns what it printed."""
+    done = subprocess.run([sys.executable, str(ROOT / "tests" / "manage_at.py"), timezone.now().isoformat(), *args],
+                          cwd=ROOT, env=app_env(data_dir, KETACLINIC_TESTING="0", KETACLINIC_TASK_BACKEND=backend,
+                                                **extra), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def huey_queue():
+    """The huey queue a production process on the test's database uses (``settings.HUEY``: named after the
+    database, in its tables), emptied: what an earlier test left is not this test's work."""
+    from huey import PostgresHuey
+    from psycopg.conninfo import make_conninfo
+
+    db = connection.settings_dict
+    params = {"host": db["HOST"], "port": db["PORT"], "dbname": db["NAME"], "user": db["USER"],
+              "password": db.get("PASSWORD")}
+    queue = PostgresHuey(str(db["NAME"]), dsn=make_conninfo(**{k: v for k, v in params.items() if v not in (None, "")}))
+    queue.flush()
+    return queue
 
 
 def listening(server: subprocess.Popen, port: int) -> None:

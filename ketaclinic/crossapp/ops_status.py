@@ -1,6 +1,7 @@
 """What the clinic's background machinery is doing, for the clinic admin and the compliance lead: the task worker
-(Django's task framework on django-tasks-db: what waits, runs, succeeded and failed, and whether a worker has taken
-anything lately), the chain checkpoints kept outside the database, and the newest backup.
+(Django's task framework on the configured backend, django-tasks-db or huey: what waits, runs, succeeded and failed,
+and whether a worker has taken anything lately), the chain checkpoints kept outside the database, and the newest
+backup.
 
 A task that waits longer than ``STALE_MINUTES`` while no task has started in that time means no worker is running
 (``./dev worker`` / ``ketaclinic-worker.service``); a checkpoint older than ``CHAIN_CHECKPOINT_MAX_AGE_MINUTES`` (or
@@ -13,33 +14,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Max, Min
 from django.utils import timezone
-from django_tasks_db.models import DBTaskResult
 
 from ketaclinic.audit import checkpoints
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.models import AuditEntry
+from ketaclinic.crossapp import task_records
+from ketaclinic.crossapp.task_records import TaskLine, TaskRecord
 
-STALE_MINUTES = 10  # the worker polls every second; ten minutes without a start while work waits is a stopped worker
+STALE_MINUTES = 10  # a worker looks for work every second or is woken; ten minutes without a start while work waits is a stopped worker
 RECENT = 50
-
-
-@dataclass(frozen=True)
-class TaskLine:
-    name: str
-    waiting: int
-    running: int
-    succeeded: int
-    failed: int
-    last_finished: datetime | None
 
 
 @dataclass(frozen=True)
 class Status:
     now: datetime
     lines: list[TaskLine]
-    recent: list[DBTaskResult]
+    recent: list[TaskRecord]
     oldest_waiting: datetime | None
     last_started: datetime | None
     worker_warning: str
@@ -49,41 +40,16 @@ class Status:
     backup_warning: str
 
 
-def _short(task_path: str) -> str:
-    """``ketaclinic.reminders.tasks.run_reminders`` -> ``reminders: run_reminders``."""
-    parts = task_path.split(".")
-    return f"{parts[1]}: {parts[-1]}" if len(parts) > 2 and parts[0] == "ketaclinic" else task_path
-
-
 def status() -> Status:
     now = timezone.now()
-    since = now - timedelta(days=1)
-    counts: dict[str, dict[str, int]] = {}
-    last: dict[str, datetime | None] = {}
-    rows = (DBTaskResult.objects.filter(enqueued_at__gte=since).values("task_path", "status")
-            .annotate(n=Count("id"), finished=Max("finished_at")))
-    for r in rows:
-        counts.setdefault(r["task_path"], {})[r["status"]] = r["n"]
-        if r["finished"] and (last.get(r["task_path"]) is None or r["finished"] > last[r["task_path"]]):
-            last[r["task_path"]] = r["finished"]
-    lines = [TaskLine(name=_short(path), waiting=c.get("READY", 0), running=c.get("RUNNING", 0),
-                      succeeded=c.get("SUCCESSFUL", 0), failed=c.get("FAILED", 0), last_finished=last.get(path))
-             for path, c in sorted(counts.items())]
-    waiting = DBTaskResult.objects.ready().aggregate(oldest=Min("enqueued_at"))  # due now (or with no run_after)
-    oldest = waiting["oldest"]
-    last_started = DBTaskResult.objects.aggregate(at=Max("started_at"))["at"]
+    tasks = task_records.summary(now, since=now - timedelta(days=1), recent=RECENT)
+    oldest, last_started = tasks.oldest_waiting, tasks.last_started
     stale = timedelta(minutes=STALE_MINUTES)
     worker_warning = ""
     if oldest is not None and now - oldest > stale and (last_started is None or now - last_started > stale):
         worker_warning = (f"Work has waited since {timezone.localtime(oldest):%Y-%m-%d %H:%M} and no task has started "
                           f"for over {STALE_MINUTES} minutes: the background worker is not running "
                           "(./dev worker, or systemctl status ketaclinic-worker).")
-    recent = list(DBTaskResult.objects.order_by("-enqueued_at").only(
-        "id", "status", "task_path", "enqueued_at", "started_at", "finished_at", "worker_ids", "queue_name",
-        "exception_class_path", "run_after")[:RECENT])
-    for t in recent:
-        t.short_name = _short(t.task_path)
-        t.error = t.exception_class_path.rsplit(".", 1)[-1] if t.exception_class_path else ""
     points, problems = checkpoints.read()
     checkpoint_at = max((datetime.fromisoformat(p.at) for p in points), default=None)
     max_age = getattr(settings, "CHAIN_CHECKPOINT_MAX_AGE_MINUTES", 0) or 15
@@ -100,6 +66,6 @@ def status() -> Status:
         backup_warning = "No backup has been made on this install (manage.py backup; docs/operations.md)."
     elif now - backup.at > timedelta(days=2):
         backup_warning = "The newest backup is more than two days old: check the backup timer."
-    return Status(now=now, lines=lines, recent=recent, oldest_waiting=oldest, last_started=last_started,
+    return Status(now=now, lines=tasks.lines, recent=tasks.recent, oldest_waiting=oldest, last_started=last_started,
                   worker_warning=worker_warning, checkpoint_at=checkpoint_at, checkpoint_warning=checkpoint_warning,
                   backup=backup, backup_warning=backup_warning)

@@ -10,8 +10,8 @@
 * The manifest's files (one NDJSON file per resource type, split every :data:`LINES_PER_FILE` resources) are
   served only to the client that asked for the export, with its bearer token.
 
-The job runs on the background worker (``tasks.run_export_job``, Django's task framework on django-tasks-db:
-``manage.py db_worker``), which streams each type's rows from the registry (``TYPES[name].rows(...)``, a fixed
+The job runs on the background worker (``tasks.run_export_job``, Django's task framework:
+``manage.py worker``), which streams each type's rows from the registry (``TYPES[name].rows(...)``, a fixed
 number of rows in memory) straight into the files. Files live under ``settings.FHIR_EXPORT_DIR`` (default
 ``DATA_DIR / "fhir-export"``, outside the code checkout): the NDJSON holds decrypted clinical notes, so the
 folders are made 0700 and the files 0600, and a completed job's files are deleted

@@ -1,4 +1,4 @@
-"""The FHIR facade's background work, on Django's task framework (django-tasks-db; ``manage.py db_worker`` runs
+"""The FHIR facade's background work, on Django's task framework (``manage.py worker`` runs
 it). Tasks take ids only, and are enqueued once the transaction that wrote their job commits."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The reminders' background work, on Django's task framework (django-tasks-db; ``manage.py db_worker`` runs it).
+"""The reminders' background work, on Django's task framework (``manage.py worker`` runs it).
 ``manage.py send_reminders`` enqueues one run; a cron job or systemd timer calls it every few minutes."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Background report jobs: the de-identified research export and a whole report as CSV, written by the task worker
-(Django's task framework on django-tasks-db, ``manage.py db_worker``; ``tasks.run_report_job``) into a private
+(Django's task framework, ``manage.py worker``; ``tasks.run_report_job``) into a private
 folder, shown with a progress bar, and served only to the person who asked.
 
 * :func:`start_research_export` / :func:`start_report_csv`: queue a job (the worker gets it once the transaction

@@ -1,8 +1,12 @@
-"""Two background workers (``manage.py db_worker``, each its own process, as on two machines) send the clinic's
+"""Two background workers (``manage.py worker``, each its own process, as on two machines) send the clinic's
 reminders from one PostgreSQL database; one is killed with SIGKILL in the middle of sending. No patient gets a text
 twice: every text the survivor or the dead worker sent went out once, the rest of the run is finished by the
 survivor and the next run, and the one text the dead worker was sending is marked "outcome unknown" (it may have
-left) and never sent again. Each sent text has exactly one audit entry and the audit chain verifies."""
+left) and never sent again. Each sent text has exactly one audit entry and the audit chain verifies.
+
+The same holds on either task backend: django-tasks-db (the default, tasks claimed in the clinic's database) and huey
+on PostgreSQL (``KETACLINIC_TASK_BACKEND=huey``), where the runs are enqueued as the timer enqueues them, by
+``manage.py send_reminders`` in a process of its own."""
 
 from __future__ import annotations
 
@@ -17,11 +21,12 @@ from django_tasks_db.models import DBTaskResult
 
 from ketaclinic.audit.models import AuditEntry
 from ketaclinic.audit.services import verify_chain
+from ketaclinic.crossapp import task_records
 from ketaclinic.reminders import contacts, engine
 from ketaclinic.reminders.channels import LocmemSmsBackend
 from ketaclinic.reminders.models import Reminder
 from ketaclinic.reminders.tasks import run_reminders
-from tests.processes import kill, task_worker
+from tests.processes import huey_queue, kill, manage, task_worker
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
@@ -30,7 +35,8 @@ SEND_SECONDS = "0.15"  # the provider's time to take a text, and again to answer
 ANSWER_SECONDS = "30"  # the killed worker's provider: its first text is out when it dies, the answer still to come
 
 
-def test_a_worker_killed_while_sending_leaves_no_text_sent_twice(texter, book, no_quiet_hours, tmp_path):
+@pytest.mark.parametrize("backend", ["database", "huey"])
+def test_a_worker_killed_while_sending_leaves_no_text_sent_twice(backend, texter, book, no_quiet_hours, tmp_path):
     for n in range(PATIENTS):
         book(texter(phone=f"(303) 555-01{20 + n}", email=""), hours_ahead=12 + 4.5 * (n // 2),
              chair=("a1", "a2")[n % 2])
@@ -44,11 +50,24 @@ def test_a_worker_killed_while_sending_leaves_no_text_sent_twice(texter, book, n
 
     env = {"KETACLINIC_SMS_BACKEND": "tests.reminders.file_outbox.FileOutboxSmsBackend",
            "KETACLINIC_TEST_OUTBOX": str(outbox), "KETACLINIC_TEST_OUTBOX_SECONDS": SEND_SECONDS}
+    queue = huey_queue() if backend == "huey" else None
+
+    def enqueue() -> str:
+        """One reminder run, as the 5-minute timer enqueues it; its task id."""
+        if queue is None:
+            return str(run_reminders.enqueue().id)
+        return manage(tmp_path, "send_reminders", backend=backend).split("(", 1)[1].split(")", 1)[0]
+
+    def finished(task_id: str) -> bool:
+        if queue is None:
+            return DBTaskResult.objects.get(id=task_id).status == "SUCCESSFUL"
+        return any(r.id == task_id and r.status == "SUCCESSFUL" for r in task_records.huey_records(queue))
+
     workers = []
     try:
         # the worker to be killed: its provider takes its texts, then is slow to answer (the kill lands there)
-        workers.append(task_worker(tmp_path, **env, KETACLINIC_TEST_OUTBOX_ANSWER_SECONDS=ANSWER_SECONDS))
-        workers.append(task_worker(tmp_path, **env))
+        workers.append(task_worker(tmp_path, backend, **env, KETACLINIC_TEST_OUTBOX_ANSWER_SECONDS=ANSWER_SECONDS))
+        workers.append(task_worker(tmp_path, backend, **env))
 
         alive = list(workers)
 
@@ -60,18 +79,15 @@ def test_a_worker_killed_while_sending_leaves_no_text_sent_twice(texter, book, n
                 assert time.monotonic() < deadline, f"gave up waiting: {what}"
                 time.sleep(0.05)
 
-        runs = [run_reminders.enqueue(), run_reminders.enqueue()]  # as the 5-minute timer would, twice at once
+        runs = [enqueue(), enqueue()]  # as the 5-minute timer would, twice at once
         by_worker = lambda pid: sum(t["pid"] == pid for t in sent())  # noqa: E731
         wait("both workers sending", lambda: by_worker(workers[0].pid) >= 1 and by_worker(workers[1].pid) >= 1)
         kill(workers[0])  # its first text is out, the provider's answer not back: the case never to send again
         alive.remove(workers[0])
         assert len(sent()) < 3 * PATIENTS, "the run ended before the kill: nothing was cut off"
 
-        def finished(result) -> bool:
-            return DBTaskResult.objects.get(id=result.id).status == "SUCCESSFUL"
-
         wait("the survivor's run", lambda: any(finished(r) for r in runs))
-        again = run_reminders.enqueue()  # the timer's next run: the survivor takes it
+        again = enqueue()  # the timer's next run: the survivor takes it
         wait("the next run", lambda: finished(again))
     finally:
         for worker in workers:

@@ -1,4 +1,4 @@
-"""Enqueue one reminder run for the task worker (``manage.py db_worker``); run it every few minutes from cron or a
+"""Enqueue one reminder run for the task worker (``manage.py worker``); run it every few minutes from cron or a
 systemd timer. ``--now`` runs it in this process instead (no worker needed)."""
 
 from __future__ import annotations
@@ -22,4 +22,4 @@ class Command(BaseCommand):
                               f"{r.skipped} not needed any more.")
             return
         result = run_reminders.enqueue()
-        self.stdout.write(f"Reminder run enqueued ({result.id}); the task worker (manage.py db_worker) runs it.")
+        self.stdout.write(f"Reminder run enqueued ({result.id}); the task worker (manage.py worker) runs it.")
