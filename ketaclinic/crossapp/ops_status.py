@@ -22,7 +22,8 @@ from ketaclinic.audit.models import AuditEntry
 from ketaclinic.crossapp import task_records
 from ketaclinic.crossapp.task_records import TaskLine, TaskRecord
 
-STALE_MINUTES = 10  # a worker looks for work every second or is woken; ten minutes without a start while work waits is a stopped worker
+# a worker looks for work every second, or is woken: ten minutes without a start while work waits is a stopped worker
+STALE_MINUTES = 10
 RECENT = 50
 
 

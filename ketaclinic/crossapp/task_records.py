@@ -4,8 +4,9 @@
 - ``huey``: the record huey's ``django.tasks`` backend keeps for each task (``djt.<id>`` in huey's key-value table,
   written when the task is enqueued, started and finished), read from the queue database.
 
-``summary`` feeds the status page; ``prune`` (``manage.py prune_task_results``, daily) removes finished records past
-their keep, so neither store grows without end."""
+``summary`` feeds the status page; ``prune_huey`` removes huey's finished records past their keep (``manage.py
+prune_task_results``, daily, which prunes the database backend's with django-tasks-db's own command), so neither
+store grows without end."""
 
 from __future__ import annotations
 
@@ -160,16 +161,11 @@ def huey_records(huey=None) -> list[TaskRecord]:
     return [_record(rec) for _, rec in _huey_rows(huey or huey_instance())]
 
 
-def prune(now: datetime, keep_days: int, huey=None) -> int:
-    """Remove the records of tasks that finished (succeeded or failed) more than ``keep_days`` ago; returns how many.
-    A waiting or running task's record is never removed."""
+def prune_huey(now: datetime, keep_days: int, huey=None) -> int:
+    """Remove the huey records of tasks that finished (succeeded or failed) more than ``keep_days`` ago; returns how
+    many. A waiting or running task's record is never removed. (The database backend's records are pruned by
+    django-tasks-db's own ``prune_db_task_results``.)"""
     cutoff = now - timedelta(days=keep_days)
-    if settings.TASK_BACKEND != "huey" and huey is None:
-        from django_tasks_db.models import DBTaskResult
-
-        done = DBTaskResult.objects.filter(status__in=[TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED],
-                                           finished_at__lt=cutoff)
-        return done.delete()[0]
     huey = huey or huey_instance()
     old = [key for key, rec in _huey_rows(huey)
            if rec.get("status") in (TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED)

@@ -49,6 +49,20 @@ def test_work_waiting_with_no_worker_is_named_and_clears_once_the_worker_runs_it
     assert "No checkpoint" not in running and "No backup has been made" not in running
 
 
+def test_the_daily_prune_removes_finished_records_past_their_keep_and_never_waiting_work(transactional_db, clock):
+    from django_tasks_db.models import DBTaskResult
+
+    run_reminders.enqueue()
+    call_command("db_worker", "--batch", "--no-startup-delay", "--queue-name", "*", verbosity=0)
+    waiting = run_reminders.enqueue()  # no worker takes this one
+    clock.shift(timedelta(days=13))
+    call_command("prune_task_results", verbosity=0)
+    assert DBTaskResult.objects.count() == 2  # kept for its 14 days
+    clock.shift(timedelta(days=2))
+    call_command("prune_task_results", verbosity=0)
+    assert [str(pk) for pk in DBTaskResult.objects.values_list("id", flat=True)] == [str(waiting.id)]
+
+
 def test_a_checkpoint_timer_that_stopped_is_named(client_for, clock, settings, tmp_path, db):
     settings.CHAIN_CHECKPOINT_DIR = tmp_path / "checkpoints"
     from ketaclinic.audit import services as audit

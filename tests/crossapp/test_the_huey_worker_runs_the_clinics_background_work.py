@@ -71,8 +71,8 @@ def test_work_enqueued_by_the_app_server_is_run_by_the_huey_worker_and_shown(sta
 
     # the daily prune: kept for its 14 days, gone after them; a task still waiting is never pruned
     manage(tmp_path, "send_reminders", backend="huey")
-    assert task_records.prune(timezone.now() + timedelta(days=13), keep_days=14, huey=queue) == 0
-    assert task_records.prune(timezone.now() + timedelta(days=15), keep_days=14, huey=queue) == 1
+    assert task_records.prune_huey(timezone.now() + timedelta(days=13), keep_days=14, huey=queue) == 0
+    assert task_records.prune_huey(timezone.now() + timedelta(days=15), keep_days=14, huey=queue) == 1
     [left] = task_records.huey_records(queue)
     assert left.status == "READY"
 
