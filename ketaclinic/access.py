@@ -121,9 +121,11 @@ POLICY: dict[str, Rule] = {
     "reports:money": staff(BI, AD),
     "reports:money_csv": staff(BI, AD),
     "reports:research": staff(P, CO, AD),
-    # a report across the clinics of a network, side by side (the network's director: a clinic admin or compliance
-    # lead with roles at several clinics); each clinic shown is one where the person's role there opens the report
+    # a report across the clinics of a network, pooled or side by side, and its tables as CSV (the network's
+    # director: a clinic admin or compliance lead with roles at several clinics); each clinic counted is one where
+    # the person's role there opens the report
     "reports:network": staff(CO, AD),
+    "reports:network_csv": staff(CO, AD),
     "reports:research_consent": staff(CLINICAL, FD, AD),
     "reports:my_research": PATIENT,  # the patient's own decision about research use, in the portal
     # a whole report exported in the background: the view checks the report's own rule for the person asking;

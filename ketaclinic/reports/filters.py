@@ -18,6 +18,7 @@ from django.db.models import Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
 from ketaclinic.clinical import diagnosis_groups as dg
 from ketaclinic.patients.models import Diagnosis
 from ketaclinic.reports.base import ReportFilters
+from ketaclinic.reports.scope import Scope
 from ketaclinic.treatments.models import Route, TreatmentSession
 
 ROUTE_ORDER = [r.value for r in Route]
@@ -87,13 +88,13 @@ def in_period(field: str, filters: ReportFilters, tz) -> Q:
     return q
 
 
-def session_q(filters: ReportFilters, tz, prefix: str = "", *, clinic_id: int, dated: bool = True) -> Q:
+def session_q(filters: ReportFilters, scope: Scope, prefix: str = "", *, dated: bool = True) -> Q:
     """Every filter on a treatment session (``prefix``: the path to the session, e.g. "session__"): its clinic
-    (a report is one clinic's, of a network's several), its clinic-local day, the prescriber who signed its
-    order, its room, its route."""
-    q = Q(**{f"{prefix}patient__clinic_id": clinic_id})
+    (a report is one clinic's, or a pool of a network's clinics: reports/scope.py), its clinic-local day, the
+    prescriber who signed its order, its room, its route."""
+    q = scope.q(f"{prefix}patient__clinic_id")
     if dated:
-        q &= in_period(f"{prefix}scheduled_start", filters, tz)
+        q &= in_period(f"{prefix}scheduled_start", filters, scope.tz)
     if filters.prescriber_id:
         q &= Q(**{f"{prefix}order__signed_by_id": filters.prescriber_id})
     if filters.room_id:
@@ -103,10 +104,10 @@ def session_q(filters: ReportFilters, tz, prefix: str = "", *, clinic_id: int, d
     return q
 
 
-def sessions(filters: ReportFilters, tz, *, clinic_id: int, dated: bool = True) -> QuerySet:
-    """The treatment sessions of clinic ``clinic_id`` the filters select (cancelled ones included: each figure says
+def sessions(filters: ReportFilters, scope: Scope, *, dated: bool = True) -> QuerySet:
+    """The treatment sessions of the scope's clinics the filters select (cancelled ones included: each figure says
     what it counts)."""
-    qs = TreatmentSession.objects.filter(session_q(filters, tz, clinic_id=clinic_id, dated=dated))
+    qs = TreatmentSession.objects.filter(session_q(filters, scope, dated=dated))
     if filters.diagnosis:
         qs = qs.filter(in_group(filters.diagnosis))
     return qs.order_by()

@@ -43,6 +43,20 @@ class NetworkFilterForm(forms.Form):
         return {}
 
 
+class NetworkPageForm(NetworkFilterForm):
+    """The network page's filters, and how the clinics are shown: pooled into one set of figures (the default), or
+    side by side."""
+
+    POOLED, SIDE_BY_SIDE = "pooled", "clinics"
+    view = forms.ChoiceField(required=False, label="Show the clinics",
+                             choices=[(POOLED, "Pooled"), (SIDE_BY_SIDE, "Side by side")])
+    field_order = ["view", "start", "end", "diagnosis", "route"]
+
+    def view_choice(self) -> str:
+        data = self.cleaned_data if self.is_bound else {}
+        return data.get("view") or self.POOLED
+
+
 class ReportFilterForm(NetworkFilterForm):
     """One clinic's report's filters: the shared ones, and the prescriber (chosen by their public id) and the room
     (by its name in the list). Two queries at construction: the clinic's prescribers and its rooms."""

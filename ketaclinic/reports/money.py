@@ -15,9 +15,9 @@ from django.db.models import Count, Q, Sum
 
 from ketaclinic.billing.models import Invoice, InvoiceLine, Payment, Service
 from ketaclinic.billing.services import BUCKETS, aging
-from ketaclinic.clinic.models import current_clinic
 from ketaclinic.reports.base import Chart, Column, Report, ReportFilters, Section, Series, Table
 from ketaclinic.reports.filters import DIAGNOSIS_NOTE, in_group, in_period, not_applied, notes, session_q
+from ketaclinic.reports.scope import Scope
 
 CENTS = Decimal("0.01")
 
@@ -31,20 +31,20 @@ def _session_only(filters: ReportFilters) -> bool:
     return bool(filters.prescriber_id or filters.room_id or filters.route)
 
 
-def _invoice_q(filters: ReportFilters, tz, prefix: str = "", *, clinic_id: int) -> Q:
+def _invoice_q(filters: ReportFilters, clinics: Scope, prefix: str = "") -> Q:
     """Live invoices issued in the period; prescriber, room and route select treatment-session invoices by their
     session."""
-    q = Q(**{f"{prefix}voided_at__isnull": True}) & in_period(f"{prefix}issued_at", filters, tz)
+    q = Q(**{f"{prefix}voided_at__isnull": True}) & in_period(f"{prefix}issued_at", filters, clinics.tz)
     if _session_only(filters):
-        q &= session_q(filters, tz, f"{prefix}treatment_session__", clinic_id=clinic_id, dated=False)
+        q &= session_q(filters, clinics, f"{prefix}treatment_session__", dated=False)
     return q
 
 
-def build(filters: ReportFilters) -> Report:
-    clinic = current_clinic()
-    tz = clinic.tz
-    sections = [_by_service(filters, clinic), _packages(filters, clinic), _received(filters, clinic),
-                _outstanding(filters, clinic)]
+def build(filters: ReportFilters, clinics: Scope | None = None) -> Report:
+    """The report of the clinic acting now, or of a pool of a network's clinics (``clinics``: reports/scope.py)."""
+    clinics = clinics or Scope.current()
+    sections = [_by_service(filters, clinics), _packages(filters, clinics), _received(filters, clinics),
+                _outstanding(filters, clinics)]
     return Report(slug="money", title="Money",
                   question="What did each service and package bring in, and what is still owed?",
                   filters=filters, sections=sections, notes=notes(
@@ -53,14 +53,13 @@ def build(filters: ReportFilters) -> Report:
                       "Prescriber, room and route filters keep only treatment-session invoices (the session's "
                       "prescriber who signed its order, its room, its route); visits, integration sessions, "
                       "fees for missed visits and package sales have none." if _session_only(filters) else "",
-                      f"Days are the clinic's calendar days ({tz}).",
+                      f"Days are the clinic's calendar days ({clinics.tz}).",
                       DIAGNOSIS_NOTE if filters.diagnosis else ""))
 
 
-def _by_service(filters: ReportFilters, clinic) -> Section:
-    tz = clinic.tz
-    lines = InvoiceLine.objects.filter(_invoice_q(filters, tz, "invoice__", clinic_id=clinic.pk),
-                                       invoice__clinic=clinic).exclude(
+def _by_service(filters: ReportFilters, clinics: Scope) -> Section:
+    lines = InvoiceLine.objects.filter(_invoice_q(filters, clinics, "invoice__"),
+                                       clinics.q("invoice__clinic_id")).exclude(
         invoice__kind=Invoice.Kind.PACKAGE)
     if filters.diagnosis:
         lines = lines.filter(in_group(filters.diagnosis, "invoice__patient"))
@@ -98,10 +97,9 @@ def _by_service(filters: ReportFilters, clinic) -> Section:
                "paid by a package draw-down, so the package's price is counted once: as it is used, here."])
 
 
-def _packages(filters: ReportFilters, clinic) -> Section:
-    tz = clinic.tz
-    sold = Invoice.objects.filter(kind=Invoice.Kind.PACKAGE, voided_at__isnull=True, clinic=clinic).filter(
-        in_period("issued_at", filters, tz))
+def _packages(filters: ReportFilters, clinics: Scope) -> Section:
+    sold = Invoice.objects.filter(clinics.q("clinic_id"), kind=Invoice.Kind.PACKAGE, voided_at__isnull=True).filter(
+        in_period("issued_at", filters, clinics.tz))
     if filters.diagnosis:
         sold = sold.filter(in_group(filters.diagnosis))
     rows = list(sold.values("package__name", "package__service").annotate(
@@ -123,12 +121,11 @@ def _packages(filters: ReportFilters, clinic) -> Section:
                     not_applied(filters, "prescriber", "room", "route")))
 
 
-def _received(filters: ReportFilters, clinic) -> Section:
-    tz = clinic.tz
-    pays = Payment.objects.filter(in_period("at", filters, tz), invoice__voided_at__isnull=True,
-                                  invoice__clinic=clinic)
+def _received(filters: ReportFilters, clinics: Scope) -> Section:
+    pays = Payment.objects.filter(in_period("at", filters, clinics.tz), clinics.q("invoice__clinic_id"),
+                                  invoice__voided_at__isnull=True)
     if _session_only(filters):
-        pays = pays.filter(session_q(filters, tz, "invoice__treatment_session__", clinic_id=clinic.pk, dated=False))
+        pays = pays.filter(session_q(filters, clinics, "invoice__treatment_session__", dated=False))
     if filters.diagnosis:
         pays = pays.filter(in_group(filters.diagnosis, "invoice__patient"))
     sums = {(r["method"], r["kind"]): r for r in pays.values("method", "kind").annotate(
@@ -160,8 +157,8 @@ def _received(filters: ReportFilters, clinic) -> Section:
                "money already paid for a package onto a session's invoice: it is listed, but it is not money in."])
 
 
-def _outstanding(filters: ReportFilters, clinic) -> Section:
-    report = aging(clinic)
+def _outstanding(filters: ReportFilters, clinics: Scope) -> Section:
+    report = aging(clinics.clinics[0], clinic_ids=clinics.ids)
     rows = [(name, report.counts[name], usd(report.totals[name])) for name in BUCKETS]
     rows.append(("All", sum(report.counts.values()), usd(report.total)))
     return Section(

@@ -4,19 +4,21 @@ time and do patients come back for integration?
 Counted in the database; ``build`` makes the same ten queries whatever the data: the clinic, its booking hours,
 its chairs, the booked chair minutes by week, appointments by type, sessions by route, the wait from registration
 to the first dosed session (its median and 90th percentile in one query), sessions per patient, REMS forms and
-integration sessions.
+integration sessions. A pool of a network's clinics (reports/scope.py) costs three more per further clinic: its
+booking hours, chairs and closed days.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, time, timedelta
 
 from django.db import connections
 from django.db.models import Count, F, Min, Q, Sum
 from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
 
-from ketaclinic.clinic.models import Chair, current_clinic
+from ketaclinic.clinic.models import Chair
 from ketaclinic.clinical.settings import spec
 from ketaclinic.integration.models import IntegrationSession
 from ketaclinic.reports.base import Chart, Column, Report, ReportFilters, Section, Series, Table
@@ -34,6 +36,7 @@ from ketaclinic.reports.filters import (
     session_q,
     sessions,
 )
+from ketaclinic.reports.scope import Scope
 from ketaclinic.scheduling.models import Appointment, ClinicHours
 from ketaclinic.treatments.models import RemsForm, TreatmentSession
 
@@ -42,22 +45,22 @@ S = TreatmentSession.Status
 DEFAULT_WEEKS = 12
 
 
-def build(filters: ReportFilters) -> Report:
-    clinic = current_clinic()
-    tz = clinic.tz
-    today = timezone.localdate(timezone.now(), tz)
+def build(filters: ReportFilters, clinics: Scope | None = None) -> Report:
+    """The report of the clinic acting now, or of a pool of a network's clinics (``clinics``: reports/scope.py)."""
+    clinics = clinics or Scope.current()
+    today = timezone.localdate(timezone.now(), clinics.tz)
     sections = [
-        _chairs(filters, clinic, today),
-        *_no_shows(filters, clinic),
-        _referral(filters, clinic),
-        _per_patient(filters, clinic),
-        _rems(filters, clinic, today),
-        _integration(filters, clinic),
+        _chairs(filters, clinics, today),
+        *_no_shows(filters, clinics),
+        _referral(filters, clinics),
+        _per_patient(filters, clinics),
+        _rems(filters, clinics, today),
+        _integration(filters, clinics),
     ]
     return Report(slug="operations", title="Operations",
                   question="Are chairs used, do patients come, and how fast do they get to treatment?",
                   filters=filters, sections=sections, notes=[
-                      f"Days are the clinic's own calendar days ({clinic.time_zone}). Prescriber: the prescriber "
+                      f"Days are the clinic's own calendar days ({clinics.time_zone}). Prescriber: the prescriber "
                       "who signed the session's treatment order; room: the room it was booked in.",
                       DIAGNOSIS_NOTE])
 
@@ -67,35 +70,52 @@ def _week_of(d: date) -> date:
     return d - timedelta(days=d.weekday())
 
 
-def _chairs(filters: ReportFilters, clinic, today: date) -> Section:
-    tz = clinic.tz
+@dataclass(frozen=True)
+class _Calendar:
+    """One clinic's chair time: its active chairs, booking hours, working weekdays and closed days in the range."""
+    name: str
+    chairs: int
+    opens: time
+    closes: time
+    weekdays: frozenset[int]
+    closed: dict[date, str]
+
+    @property
+    def day_minutes(self) -> int:
+        return max((self.closes.hour * 60 + self.closes.minute) - (self.opens.hour * 60 + self.opens.minute), 0)
+
+
+def _calendar(filters: ReportFilters, clinic, start: date, end: date) -> _Calendar:
     hours = ClinicHours.objects.filter(clinic=clinic).first() or ClinicHours(clinic=clinic)
     chairs = Chair.objects.filter(active=True, room__active=True, room__clinic=clinic)
     if filters.room_id:
         chairs = chairs.filter(room_id=filters.room_id)
-    n_chairs = chairs.count()
+    weekdays = clinic.weekdays()
+    # working weekdays the clinic closed (holidays and the like); a closed day that is no longer a working weekday
+    # is not open anyway
+    closed = {d: why for d, why in clinic.closed_days(start, end).items() if d.weekday() in weekdays}
+    return _Calendar(clinic.name, chairs.count(), hours.opens, hours.closes, weekdays, closed)
+
+
+def _chairs(filters: ReportFilters, clinics: Scope, today: date) -> Section:
+    tz = clinics.tz
     end = filters.end or today
     start = filters.start or _week_of(end) - timedelta(weeks=DEFAULT_WEEKS - 1)
     f = ReportFilters(start=start, end=end, prescriber_id=filters.prescriber_id, room_id=filters.room_id,
                       diagnosis=filters.diagnosis, route=filters.route)
     booked = {(row["week"].date() if hasattr(row["week"], "date") else row["week"]): row for row in
-              sessions(f, tz, clinic_id=clinic.pk).filter(chair__isnull=False).exclude(status=S.CANCELLED)
+              sessions(f, clinics).filter(chair__isnull=False).exclude(status=S.CANCELLED)
               .annotate(week=TruncWeek("scheduled_start", tzinfo=tz)).values("week").annotate(
                   minutes=Sum("scheduled_minutes"),
                   dosed=Sum("scheduled_minutes", filter=Q(dose_started_at__isnull=False)),
                   n=Count("pk")).order_by("week")}
-    opens, closes = hours.opens, hours.closes
-    day_minutes = (closes.hour * 60 + closes.minute) - (opens.hour * 60 + opens.minute)
-    weekdays = clinic.weekdays()
-    # working weekdays the clinic closed (holidays and the like); a closed day that is no longer a working weekday
-    # is not open anyway
-    closed = {d: why for d, why in clinic.closed_days(start, end).items() if d.weekday() in clinic.weekdays()}
+    calendars = [_calendar(filters, clinic, start, end) for clinic in clinics.clinics]
     rows = []
     week = _week_of(start)
     while week <= end:
         days = [week + timedelta(days=i) for i in range(7)]
-        open_days = sum(1 for d in days if start <= d <= end and d.weekday() in weekdays and d not in closed)
-        open_minutes = open_days * max(day_minutes, 0) * n_chairs
+        open_minutes = sum(sum(1 for d in days if start <= d <= end and d.weekday() in c.weekdays and d not in c.closed)
+                           * c.day_minutes * c.chairs for c in calendars)
         b = booked.get(week, {})
         minutes, dosed = int(b.get("minutes") or 0), int(b.get("dosed") or 0)
         rows.append((week.isoformat(), b.get("n", 0), minutes, dosed, open_minutes, pct(minutes, open_minutes),
@@ -114,21 +134,24 @@ def _chairs(filters: ReportFilters, clinic, today: date) -> Section:
             "Booked chair time: the booked length (scheduled_minutes) of every treatment session booked into a chair "
             "that week, not cancelled (a no-show held its chair, so it counts as booked; 'dosed' counts only "
             "sessions whose dosing started).",
-            f"Chair time open: {n_chairs} active chair(s){' of the room chosen' if filters.room_id else ''} × the "
-            f"clinic's booking hours ({opens:%H:%M}-{closes:%H:%M}, scheduling.ClinicHours) on its working days "
-            f"(Clinic.working_weekdays) inside the date range, less the days the clinic closed "
-            f"({len(closed)} in the range: Calendar › Hours › Closed days). A session is counted in the week of its "
-            "clinic-local start.",
+            "Chair time open: " + "; ".join(
+                f"{c.name + ': ' if clinics.pooled else ''}{c.chairs} active chair(s)"
+                f"{' of the room chosen' if filters.room_id else ''} × the clinic's booking hours "
+                f"({c.opens:%H:%M}-{c.closes:%H:%M}, scheduling.ClinicHours) on its working days "
+                f"(Clinic.working_weekdays) inside the date range, less the days the clinic closed "
+                f"({len(c.closed)} in the range: Calendar › Hours › Closed days)" for c in calendars)
+            + (", added up over the clinics" if clinics.pooled else "")
+            + ". A session is counted in the week of its clinic-local start.",
             "" if filters.start or filters.end else f"No date range set: the last {DEFAULT_WEEKS} weeks to today.",
             "Prescriber, route and diagnosis group narrow the booked time only; the open time is every chair's."
             if filters.prescriber_id or filters.route or filters.diagnosis else ""))
 
 
 # ---------------------------------------------------------------------------------------------- no-shows
-def _no_shows(filters: ReportFilters, clinic) -> list[Section]:
-    tz = clinic.tz
+def _no_shows(filters: ReportFilters, clinics: Scope) -> list[Section]:
     now = timezone.now()
-    appts = Appointment.objects.filter(in_period("start", filters, tz), clinic=clinic, start__lt=now).exclude(
+    appts = Appointment.objects.filter(in_period("start", filters, clinics.tz), clinics.q("clinic_id"),
+                                       start__lt=now).exclude(
         status=Appointment.Status.CANCELLED)
     if filters.room_id:
         appts = appts.filter(room_id=filters.room_id)
@@ -139,7 +162,7 @@ def _no_shows(filters: ReportFilters, clinic) -> list[Section]:
     appt_rows = [(r["type__label"], r["due"], r["missed"], pct(r["missed"], r["due"])) for r in by_type]
     due, missed = sum(r[1] for r in appt_rows), sum(r[2] for r in appt_rows)
     appt_rows.append(("All appointments", due, missed, pct(missed, due)))
-    by_route = {r["route"]: r for r in sessions(filters, tz, clinic_id=clinic.pk).filter(scheduled_start__lt=now).exclude(
+    by_route = {r["route"]: r for r in sessions(filters, clinics).filter(scheduled_start__lt=now).exclude(
         status=S.CANCELLED).values("route").annotate(
         due=Count("pk"), missed=Count("pk", filter=Q(status=S.NO_SHOW))).order_by()}
     sess_rows = [(route_label(code), by_route[code]["due"], by_route[code]["missed"],
@@ -166,13 +189,12 @@ def _no_shows(filters: ReportFilters, clinic) -> list[Section]:
 
 
 # ---------------------------------------------------------------------------------------------- referral
-def _referral(filters: ReportFilters, clinic) -> Section:
-    tz = clinic.tz
+def _referral(filters: ReportFilters, clinics: Scope) -> Section:
+    tz = clinics.tz
     # grouped from the sessions' side (the dosed sessions by patient, joined to their patient), which PostgreSQL
     # aggregates in one parallel hash pass; grouped from the patients' side it walked both tables by patient
-    first = TreatmentSession.objects.filter(session_q(filters, tz, clinic_id=clinic.pk, dated=False),
-                                           dose_started_at__isnull=False,
-                                            patient__clinic=clinic)
+    first = TreatmentSession.objects.filter(session_q(filters, clinics, dated=False),
+                                            dose_started_at__isnull=False)
     if filters.diagnosis:
         first = first.filter(in_group(filters.diagnosis))
     waits = (first.values("patient_id", "patient__created_at").annotate(first_dosed=Min("dose_started_at"))
@@ -204,8 +226,8 @@ def _referral(filters: ReportFilters, clinic) -> Section:
 
 
 # ---------------------------------------------------------------------------------------------- per patient
-def _per_patient(filters: ReportFilters, clinic) -> Section:
-    inner = (sessions(filters, clinic.tz, clinic_id=clinic.pk).filter(dose_started_at__isnull=False).values("patient_id")
+def _per_patient(filters: ReportFilters, clinics: Scope) -> Section:
+    inner = (sessions(filters, clinics).filter(dose_started_at__isnull=False).values("patient_id")
              .annotate(n=Count("pk")).order_by())
     sql, params = inner.query.sql_with_params()
     with connections[inner.db].cursor() as cur:  # where the queryset reads (the replica inside on_replica)
@@ -225,9 +247,9 @@ def _per_patient(filters: ReportFilters, clinic) -> Section:
 
 
 # ---------------------------------------------------------------------------------------------- REMS
-def _rems(filters: ReportFilters, clinic, today: date) -> Section:
-    tz = clinic.tz
-    forms = RemsForm.objects.filter(session_q(filters, tz, "session__", clinic_id=clinic.pk)).order_by()
+def _rems(filters: ReportFilters, clinics: Scope, today: date) -> Section:
+    tz = clinics.tz
+    forms = RemsForm.objects.filter(session_q(filters, clinics, "session__")).order_by()
     if filters.diagnosis:
         forms = forms.filter(in_group(filters.diagnosis, "session__patient"))
     done = (RemsForm.Status.COMPLETE, RemsForm.Status.TRANSFERRED)
@@ -254,7 +276,7 @@ def _rems(filters: ReportFilters, clinic, today: date) -> Section:
         chart=Chart("bar", "Form", "Share of forms due (%)",
                     [Series("forms", [(r[0], r[2]) for r in rows[:3]])], y_max=100),
         notes=[f"Every esketamine session gets a REMS Patient Monitoring Form, completed at discharge or emergency "
-               f"transfer; it is due {clinic.limits()[days.key]} days after the day of dosing (RemsForm.due_by; "
+               f"transfer; it is due {clinics.limits()[days.key]} days after the day of dosing (RemsForm.due_by; "
                f"setting '{days.key}', {days.source}; treatments/services/rems.py). On time: marked submitted on or "
                f"before its due day (clinic-local day of submitted_at). The share is of the forms already due "
                f"(submitted, or past due).",
@@ -262,9 +284,8 @@ def _rems(filters: ReportFilters, clinic, today: date) -> Section:
 
 
 # ---------------------------------------------------------------------------------------------- integration
-def _integration(filters: ReportFilters, clinic) -> Section:
-    tz = clinic.tz
-    offers = IntegrationSession.objects.filter(session_q(filters, tz, "dosing_session__", clinic_id=clinic.pk)).order_by()
+def _integration(filters: ReportFilters, clinics: Scope) -> Section:
+    offers = IntegrationSession.objects.filter(session_q(filters, clinics, "dosing_session__")).order_by()
     if filters.diagnosis:
         offers = offers.filter(in_group(filters.diagnosis))
     St = IntegrationSession.Status

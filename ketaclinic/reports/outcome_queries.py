@@ -42,6 +42,7 @@ from ketaclinic.inputs import wall_clock_moment
 from ketaclinic.measures.models import Administration, ItemAnswer
 from ketaclinic.patients.models import Diagnosis, Patient
 from ketaclinic.reports.base import ReportFilters
+from ketaclinic.reports.scope import Scope
 from ketaclinic.treatments.models import TreatmentOrder, TreatmentSession
 from ketaclinic.treatments.providers import CALLED_OFF, DOSE_GIVEN
 
@@ -96,7 +97,7 @@ def _case_by_scale(column: str, values: dict, default) -> tuple[str, list]:
     return f"(CASE {column} {' '.join(parts)} ELSE %s END)", [*params, default]
 
 
-def rows_ctes(filters: ReportFilters, limits: dict, tz, clinic_id: int) -> tuple[str, list]:
+def rows_ctes(filters: ReportFilters, limits: dict, tz, clinics: Scope) -> tuple[str, list]:
     """The common table expressions ending in ``ir``: one row per patient whose induction series is over, with
     the filters applied, its columns ``ROW_COLUMNS``: ``group_rank``, ``scale``, ``first_start``, ``last_end``,
     ``window_end`` (the end of the after-induction window), ``base_total``, ``post_total``, ``resp_rhs`` (response
@@ -105,6 +106,7 @@ def rows_ctes(filters: ReportFilters, limits: dict, tz, clinic_id: int) -> tuple
     window = int(limits["outcomes.after_induction_window_days"])
     params: list = []
 
+    clinic_in, clinic_ids = clinics.sql_in("p.clinic_id")
     # each patient's first order (not a draft, not entered in error), by creation
     not_orders, p = _in(NOT_ORDERS)
     params += p
@@ -120,14 +122,14 @@ def rows_ctes(filters: ReportFilters, limits: dict, tz, clinic_id: int) -> tuple
                f"{_t(TreatmentOrder)} e WHERE e.patient_id = o.patient_id AND e.status NOT IN ({not_orders}) "
                f"AND (e.created_at < o.created_at OR (e.created_at = o.created_at AND e.id < o.id)))"
                + "".join(f" AND o.{w}" for w in order_where)
-               # the clinic's own patients (a report is one clinic's, of a network's several)
-               + f" AND o.patient_id IN (SELECT p.id FROM {_t(Patient)} p WHERE p.clinic_id = %s))")
+               # the clinic's own patients (a report is one clinic's, or a pool of a network's: reports/scope.py)
+               + f" AND o.patient_id IN (SELECT p.id FROM {_t(Patient)} p WHERE {clinic_in}))")
     params += p
     if filters.prescriber_id:
         params.append(filters.prescriber_id)
     if filters.route:
         params.append(filters.route)
-    params.append(clinic_id)
+    params += clinic_ids
 
     # the sessions of those orders, once: first dose start and last end of the dosed ones, any still pending
     called_off, p_off = _in(CALLED_OFF)
@@ -244,7 +246,7 @@ MEASURES = ("n", "assessed", "responders", "remission_rule", "remitters", "si_pa
             "si_resolved")
 
 
-def figures(filters: ReportFilters, limits: dict, tz, clinic_id: int) -> tuple[list[dict], list[tuple]]:
+def figures(filters: ReportFilters, limits: dict, tz, clinics: Scope) -> tuple[list[dict], list[tuple]]:
     """One query, whatever the data, giving back (cells, responders):
 
     - cells: for each cell (group rank, route, ordered dose) of the induction rows, the counts of every measure of
@@ -265,7 +267,7 @@ def figures(filters: ReportFilters, limits: dict, tz, clinic_id: int) -> tuple[l
 
     Both come from the same induction rows (``rows_ctes``), so they are worked out once: the two answers are the
     two halves of a UNION ALL, told apart by its first column."""
-    ctes, params = rows_ctes(filters, limits, tz, clinic_id)
+    ctes, params = rows_ctes(filters, limits, tz, clinics)
     assessed = "r.base_total IS NOT NULL AND r.post_total IS NOT NULL"
     remit, p_remit = remitted_sql(limits)
     measures = [

@@ -29,7 +29,6 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from ketaclinic.clinic.models import current_clinic
 from ketaclinic.clinical import diagnosis_groups as dg
 from ketaclinic.clinical.outcomes import RELAPSE_KEY
 from ketaclinic.clinical.scales import get_scale
@@ -37,6 +36,7 @@ from ketaclinic.clinical.settings import spec
 from ketaclinic.clinical.survival import CI_METHOD, kaplan_meier
 from ketaclinic.reports import outcome_queries as oq
 from ketaclinic.reports.base import Chart, Column, Report, ReportFilters, Section, Series, Table
+from ketaclinic.reports.scope import Scope
 from ketaclinic.treatments.models import Route, TreatmentOrder
 
 SEED_FADES = ("The seed article (its reference 18: Krystal 2019, Neuron 101:774, doi:10.1016/j.neuron.2019.02.005) "
@@ -114,15 +114,16 @@ def _response_section(title: str, rows: list[tuple], notes: list[str]) -> Sectio
     return Section(title, Table(RESPONSE_COLUMNS, rows), chart, notes)
 
 
-def build(filters: ReportFilters) -> Report:
-    clinic = current_clinic()
-    limits = clinic.limits()
-    tz = clinic.tz
+def build(filters: ReportFilters, clinics: Scope | None = None) -> Report:
+    """The report of the clinic acting now, or of a pool of a network's clinics (``clinics``: reports/scope.py)."""
+    clinics = clinics or Scope.current()
+    limits = clinics.limits()
+    tz = clinics.tz
     window = int(limits["outcomes.after_induction_window_days"])
-    bands = list(TreatmentOrder.objects.filter(patient__clinic=clinic).exclude(status__in=oq.NOT_ORDERS)
+    bands = list(TreatmentOrder.objects.filter(clinics.q("patient__clinic_id")).exclude(status__in=oq.NOT_ORDERS)
                  .values_list("route", "dose_mg_per_kg", "fixed_dose_mg").distinct()
                  .order_by("route", "dose_mg_per_kg", "fixed_dose_mg"))
-    cells, responders = oq.figures(filters, limits, tz, clinic.pk)
+    cells, responders = oq.figures(filters, limits, tz, clinics)
     c = _tally(cells, bands)
 
     response_notes = [

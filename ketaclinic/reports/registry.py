@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from importlib import import_module
 
 from ketaclinic.reports.base import Report, ReportFilters
+from ketaclinic.reports.scope import Scope
 
 
 @dataclass(frozen=True)
@@ -27,8 +28,10 @@ class Entry:
     def csv_url_name(self) -> str:
         return f"reports:{self.slug}_csv"
 
-    def build(self, filters: ReportFilters) -> Report:
-        return import_module(self.module).build(filters)
+    def build(self, filters: ReportFilters, clinics: Scope | None = None) -> Report:
+        """The report of the clinic acting now, or of ``clinics``: a pool of a network's clinics that count alike
+        (reports/scope.py)."""
+        return import_module(self.module).build(filters, clinics)
 
 
 REPORTS: dict[str, Entry] = {e.slug: e for e in (

@@ -17,7 +17,6 @@ from decimal import Decimal
 from django.db.models import Case, Count, DecimalField, F, Q, Value, When
 from django.utils import timezone
 
-from ketaclinic.clinic.models import Clinic, current_clinic
 from ketaclinic.clinical import settings as clinical_settings
 from ketaclinic.measures.models import SafetyTask
 from ketaclinic.reports.base import Chart, Column, Report, ReportFilters, Section, Series, Table
@@ -34,6 +33,7 @@ from ketaclinic.reports.filters import (
     route_label,
     sessions,
 )
+from ketaclinic.reports.scope import Scope
 from ketaclinic.treatments.models import AdverseEvent, Route, SessionEvent, TreatmentSession, VitalsReading
 
 S = TreatmentSession.Status
@@ -56,11 +56,11 @@ def _dose_expr() -> Case:
                 output_field=DecimalField(max_digits=9, decimal_places=3))
 
 
-def build(filters: ReportFilters) -> Report:
-    clinic = current_clinic()
-    tz = clinic.tz
-    base = sessions(filters, tz, clinic_id=clinic.pk)
-    scope = sessions(filters, tz, clinic_id=clinic.pk).values("pk")
+def build(filters: ReportFilters, clinics: Scope | None = None) -> Report:
+    """The report of the clinic acting now, or of a pool of a network's clinics (``clinics``: reports/scope.py)."""
+    clinics = clinics or Scope.current()
+    base = sessions(filters, clinics)
+    scope = sessions(filters, clinics).values("pk")
 
     # 1. sessions by route and ordered dose
     by_dose = list(base.annotate(dose=_dose_expr()).values("route", "dose").annotate(
@@ -109,12 +109,12 @@ def build(filters: ReportFilters) -> Report:
         _excursions(readings, routes, total),
         _paused_stopped(pauses, routes, total),
         _overrides(routes, total),
-        *_tasks(filters, clinic),
+        *_tasks(filters, clinics),
     ]
     return Report(slug="safety", title="Safety",
                   question="What goes wrong at the chair, how often, and how fast do we answer suicidality?",
                   filters=filters, sections=sections, notes=[
-                      f"Sessions are counted on the clinic-local day they were booked for ({clinic.time_zone}); "
+                      f"Sessions are counted on the clinic-local day they were booked for ({clinics.time_zone}); "
                       "cancelled sessions and no-shows never count as dosed or held.",
                       "Prescriber: the prescriber who signed the session's treatment order. Room: the room the "
                       "session was booked in.", DIAGNOSIS_NOTE])
@@ -308,19 +308,19 @@ def _overrides(routes, total) -> Section:
                "Denominator: sessions discharged home (transfers to emergency care are not discharges)."])
 
 
-def _ack_hours(clinic: Clinic) -> int | None:
+def _ack_hours(clinics: Scope) -> int | None:
     key = "safety.task_acknowledge_hours"
     if key not in clinical_settings.SETTINGS_BY_KEY:
         return None
-    return int(clinic.limits()[key])  # type: ignore[arg-type]
+    return int(clinics.limits()[key])  # type: ignore[arg-type]
 
 
-def _tasks(filters: ReportFilters, clinic: Clinic) -> list[Section]:
-    tz = clinic.tz
-    tasks = SafetyTask.objects.filter(in_period("created_at", filters, tz), patient__clinic=clinic).order_by()
+def _tasks(filters: ReportFilters, clinics: Scope) -> list[Section]:
+    tasks = SafetyTask.objects.filter(in_period("created_at", filters, clinics.tz),
+                                      clinics.q("patient__clinic_id")).order_by()
     if filters.diagnosis:
         tasks = tasks.filter(in_group(filters.diagnosis))
-    hours = _ack_hours(clinic)
+    hours = _ack_hours(clinics)
     now = timezone.now()
     late = Q(pk__in=[])
     still_late = Q(pk__in=[])

@@ -9,6 +9,7 @@ from datetime import date
 
 from django.http import Http404
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 
 from ketaclinic.access import can_open
@@ -21,8 +22,9 @@ from ketaclinic.custody.reports import csv_response
 from ketaclinic.dbrouting import on_replica
 from ketaclinic.reports.base import Column, Report, ReportFilters, Section, Table
 from ketaclinic.reports.charts import render as render_chart
-from ketaclinic.reports.forms import NetworkFilterForm, ReportFilterForm
+from ketaclinic.reports.forms import NetworkPageForm, ReportFilterForm
 from ketaclinic.reports.registry import REPORTS, Entry
+from ketaclinic.reports.scope import Scope, differences, pools
 
 
 def home(request):
@@ -53,17 +55,26 @@ def _build(entry: Entry, filters: ReportFilters) -> Report:
         return entry.build(filters)
 
 
+def _show(sections: list[Section], *, csv: str, prefix: str = "") -> None:
+    """What reports/_section.html shows of each section: its cells, its chart beside its table, the ids of its
+    heading and table (``prefix`` keeps them apart when a page shows several reports) and the address of its CSV
+    (``csv``: the CSV view's address with its query, to which the section's number is added)."""
+    for i, section in enumerate(sections):
+        section.heading_id, section.table_id = f"{prefix}section-{i}", f"{prefix}table-{i}"
+        section.csv_url = f"{csv}section={i}"
+        section.chart_svg = (render_chart(section.chart, title=section.title, table_id=section.table_id)
+                             if section.chart else "")
+        units = [c.unit for c in section.table.columns]
+        section.cells = [[_cell(v, u) for v, u in zip(row, units, strict=False)] for row in section.table.rows]
+
+
 def report_page(request, slug: str):
     entry = REPORTS[slug]
     form, filters = _filters(request)
     report = None
     if filters is not None:
         report = _build(entry, filters)
-        for i, section in enumerate(report.sections):
-            section.chart_svg = (render_chart(section.chart, title=section.title, table_id=f"table-{i}")
-                                 if section.chart else "")
-            units = [c.unit for c in section.table.columns]
-            section.cells = [[_cell(v, u) for v, u in zip(row, units, strict=False)] for row in section.table.rows]
+        _show(report.sections, csv=_csv_base(reverse(entry.csv_url_name), request.GET.urlencode()))
         _audit(request, AuditAction.REPORT_VIEWED, entry, filters)
     return render(request, "reports/report.html", {
         "entry": entry, "form": form, "report": report, "query": request.GET.urlencode(),
@@ -100,25 +111,87 @@ def network_report(entry: Entry, filters: ReportFilters, clinics: list[Clinic]) 
     return list(merged.values())
 
 
-def network_page(request, slug: str):
-    """One report across every clinic of the network the person may open it at, the clinics side by side."""
+def pooled_reports(entry: Entry, filters: ReportFilters, clinics: list[Clinic]) -> list[tuple[Scope, Report]]:
+    """Report ``entry`` over the clinics pooled: one report per group of clinics that count alike (the same time
+    zone and clinical settings: reports/scope.py), each patient, session and invoice counted once, medians and
+    curves over all of the group's records together. A network whose clinics count alike is one group."""
+    out = []
+    for scope in pools(clinics):
+        with on_replica():
+            out.append((scope, entry.build(filters, scope)))
+    return out
+
+
+def _network(request, slug: str) -> tuple[Entry, list[Clinic], NetworkPageForm]:
     entry = REPORTS.get(slug)
     if entry is None:
         raise Http404("No such report.")
     clinics = network_clinics(request.user, entry)
     if not clinics:
         raise Http404("You hold no role that opens this report at any clinic.")
-    form = NetworkFilterForm(request.GET or None)
-    sections = None
-    if not form.is_bound or form.is_valid():
+    return entry, clinics, NetworkPageForm(request.GET or None)
+
+
+def network_page(request, slug: str):
+    """One report across every clinic of the network the person may open it at: the clinics pooled into one set of
+    figures (by default), or side by side."""
+    entry, clinics, form = _network(request, slug)
+    pooled = side = None
+    view = form.view_choice() if not form.is_bound or form.is_valid() else None
+    if view is not None:
         filters = form.filters()
+    query = request.GET.copy()
+    query.pop("view", None)
+    csv = reverse("reports:network_csv", args=[entry.slug])
+    if view is not None:
+        filters = form.filters()
+        if view == NetworkPageForm.SIDE_BY_SIDE:
+            side = network_report(entry, filters, clinics)
+            _show(side, csv=_csv_base(csv, query.urlencode(), "view=clinics"))
+        else:
+            pooled = pooled_reports(entry, filters, clinics)
+            for k, (_scope, report) in enumerate(pooled):
+                _show(report.sections, csv=_csv_base(csv, query.urlencode(), f"pool={k}"), prefix=f"pool-{k}-")
+        _audit(request, AuditAction.REPORT_VIEWED, entry, filters, network=[c.name for c in clinics], view=view)
+    return render(request, "reports/network.html", {
+        "entry": entry, "form": form, "clinics": clinics, "view": view, "sections": side, "pooled": pooled,
+        "differences": differences([scope for scope, _ in pooled]) if pooled else [],
+        "filters_query": query.urlencode()})
+
+
+def _csv_base(url: str, *queries: str) -> str:
+    """``url`` with the page's query (and more), ready for a section's number to be added."""
+    return f"{url}?{''.join(f'{q}&' for q in queries if q)}"
+
+
+def network_csv(request, slug: str):
+    """One pooled section's table as CSV (``pool``: which group of clinics, ``section``: which table), with the
+    filters; or, with ``view=clinics``, one side-by-side table."""
+    entry, clinics, form = _network(request, slug)
+    if not form.is_valid():
+        raise Http404("These filters are not valid.")
+    filters, view = form.filters(), form.view_choice()
+    try:
+        pool, index = int(request.GET.get("pool", "0")), int(request.GET.get("section", "0"))
+    except ValueError:
+        raise Http404("No such section.") from None
+    if view == NetworkPageForm.SIDE_BY_SIDE:
         sections = network_report(entry, filters, clinics)
-        for section in sections:
-            units = [c.unit for c in section.table.columns]
-            section.cells = [[_cell(v, u) for v, u in zip(row, units, strict=False)] for row in section.table.rows]
-        _audit(request, AuditAction.REPORT_VIEWED, entry, filters, network=[c.name for c in clinics])
-    return render(request, "reports/network.html", {"entry": entry, "form": form, "sections": sections,
-                                                    "clinics": clinics})
+    else:
+        reports = pooled_reports(entry, filters, clinics)
+        if not 0 <= pool < len(reports):
+            raise Http404("No such group of clinics.")
+        sections = reports[pool][1].sections
+    if not 0 <= index < len(sections):
+        raise Http404("No such section.")
+    section = sections[index]
+    _audit(request, AuditAction.REPORT_EXPORTED, entry, filters, section=section.title,
+           network=[c.name for c in clinics], view=view)
+    units = [c.unit for c in section.table.columns]
+    rows = [["" if v is None else _cell(v, u) for v, u in zip(row, units, strict=False)]
+            for row in section.table.rows]
+    name = f"{entry.slug}-network-{view}-{index + 1}-{timezone.localdate():%Y%m%d}.csv"
+    return csv_response(name, _header(section), rows)
 
 
 def _cell(value, unit: str = "") -> str:

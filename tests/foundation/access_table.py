@@ -252,6 +252,7 @@ reports:money                     . . . . B . A    GET
 reports:money_csv                 . . . . B . A    GET
 reports:research                  P . . . . C A    GET
 reports:network                   . . . . . C A    GET
+reports:network_csv               . . . . . C A    GET
 reports:research_consent          P N T F . . A    GET
 reports:my_research               patient          GET
 reports:report_export             P N T F B C A    POST

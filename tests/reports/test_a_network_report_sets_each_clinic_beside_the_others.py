@@ -59,22 +59,22 @@ def test_the_page_shows_only_clinics_where_the_persons_role_opens_the_report(two
     yonder_clinic = yonder.ids["patient"].clinic
     c = Client()
     assert c.login(username=lead.username, password=PASSWORD)
-    alone = c.get("/reports/network/safety/")
+    alone = c.get("/reports/network/safety/?view=clinics")
     assert alone.status_code == 200
     assert "calendar: Test Clinic." in alone.content.decode() and "<td>Yonder Clinic</td>" not in alone.content.decode()
     # a front-desk role at Yonder opens no safety report there: still only the test clinic
     yonder_admin = Actor.for_user(yonder.users["clinic_admin"])
     grant_role(actor=yonder_admin, user=lead, clinic=yonder_clinic, role="front_desk")
-    page = c.get("/reports/network/safety/").content.decode()
+    page = c.get("/reports/network/safety/?view=clinics").content.decode()
     assert "calendar: Test Clinic." in page and "<td>Yonder Clinic</td>" not in page
     # compliance at Yonder too: both clinics, and the audit trail says which clinics were read
     grant_role(actor=yonder_admin, user=lead, clinic=yonder_clinic, role="compliance")
-    both = c.get("/reports/network/safety/").content.decode()
+    both = c.get("/reports/network/safety/?view=clinics").content.decode()
     assert "calendar: Test Clinic, Yonder Clinic." in both
     assert "<td>Test Clinic</td>" in both and "<td>Yonder Clinic</td>" in both
     entry = AuditEntry.objects.filter(action="report.viewed", actor=lead).order_by("-seq").first()
     assert entry.details["network"] == ["Test Clinic", "Yonder Clinic"]
-    assert "The clinics of your network side by side" in c.get("/reports/").content.decode()
+    assert "Across your network: the clinics pooled, or side by side" in c.get("/reports/").content.decode()
 
 
 def test_a_person_with_no_role_opening_the_report_anywhere_gets_no_page(two_clinics):  # noqa: F811

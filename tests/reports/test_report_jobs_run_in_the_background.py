@@ -29,7 +29,7 @@ BUILT: list[ReportFilters] = []
 READ_FROM: list[str] = []  # where the stand-in's reads would go while it is built
 
 
-def build(filters: ReportFilters) -> Report:
+def build(filters: ReportFilters, clinics=None) -> Report:
     """A stand-in report (the real ones are tested on their own): two sections, the filters it was given."""
     from django.db import router
 

@@ -5,6 +5,7 @@ deleted. Balances, statements and the aging report.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -369,9 +370,11 @@ def bucket(days: int) -> str:
     return "90+"
 
 
-def aging(clinic, *, today: date | None = None) -> Aging:
+def aging(clinic, *, today: date | None = None, clinic_ids: Sequence[int] = ()) -> Aging:
     """The aging report over the clinic's live invoices with money owed: one query, summed in the database (each
     invoice's payments less refunds summed once, joined to the invoices, then owed money summed by bucket).
+    ``clinic_ids``: the clinics counted together when several of a network are pooled (the reports' network page;
+    they share ``clinic``'s time zone); by default ``clinic`` alone.
 
     A bucket is the number of days between the clinic-calendar day an invoice was issued and ``today``; the
     buckets' edges are the starts of those days in the clinic's time zone, so the database compares moments."""
@@ -384,17 +387,19 @@ def aging(clinic, *, today: date | None = None) -> Aging:
     edges = [("current", 0), ("1-30", 30), ("31-60", 60), ("61-90", 90)]
     starts = [wall_clock_moment(today - timedelta(days=days), datetime.min.time(), tz) for _, days in edges]
     invoice, payment = Invoice._meta.db_table, Payment._meta.db_table
+    ids = list(clinic_ids) or [clinic.pk]
+    which = "= %s" if len(ids) == 1 else f"IN ({', '.join(['%s'] * len(ids))})"
     cases = " ".join("WHEN i.issued_at >= %s THEN %s" for _ in edges)
     sql = (f"SELECT bucket, SUM(owed), COUNT(*) FROM ("
            f" SELECT i.total_cents - COALESCE(p.net, 0) AS owed, CASE {cases} ELSE '90+' END AS bucket"
            f" FROM {invoice} i LEFT JOIN ("
            f"  SELECT invoice_id, SUM(CASE WHEN kind = %s THEN amount_cents WHEN kind = %s THEN -amount_cents"
            f"   ELSE 0 END) AS net FROM {payment} GROUP BY invoice_id) p ON p.invoice_id = i.id"
-           f" WHERE i.clinic_id = %s AND i.voided_at IS NULL) owing WHERE owed > 0 GROUP BY bucket")
+           f" WHERE i.clinic_id {which} AND i.voided_at IS NULL) owing WHERE owed > 0 GROUP BY bucket")
     params: list = []
     for (name, _), start in zip(edges, starts, strict=True):
         params += [connection.ops.adapt_datetimefield_value(start), name]
-    params += [Payment.Kind.PAYMENT.value, Payment.Kind.REFUND.value, clinic.pk]
+    params += [Payment.Kind.PAYMENT.value, Payment.Kind.REFUND.value, *ids]
     report = Aging()
     with connections[router.db_for_read(Invoice)].cursor() as cur:  # the replica inside on_replica (a report)
         cur.execute(sql, params)
