@@ -12,12 +12,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def documented_env(tmp_path: Path) -> dict[str, str]:
-    """docs/production.env with each secret file made (with a value of the right form) under ``tmp_path``."""
-    env: dict[str, str] = {}
-    for line in (ROOT / "docs" / "production.env").read_text().splitlines():
-        if line.strip() and not line.startswith("#"):
-            name, _, value = line.partition("=")
-            env[name] = value
+    """docs/production.env read as the README reads it (``set -a; . file; set +a`` in a shell: a value the shell
+    cannot read fails here), with each secret file made (with a value of the right form) under ``tmp_path``."""
+    names = [line.partition("=")[0] for line in (ROOT / "docs" / "production.env").read_text().splitlines()
+             if line.strip() and not line.startswith("#")]
+    read = subprocess.run(["bash", "-c", 'set -ea; . "$1"; set +a; for n in "${@:2}"; do printf "%s\\0%s\\0" '
+                           '"$n" "${!n}"; done', "bash", str(ROOT / "docs" / "production.env"), *names],
+                          capture_output=True, text=True, timeout=30, env={"PATH": os.environ.get("PATH", "")})
+    assert read.returncode == 0, read.stderr
+    fields = read.stdout.split("\0")
+    env = dict(zip(fields[0:-1:2], fields[1::2], strict=True))
+    assert set(env) == set(names) and env["DEFAULT_FROM_EMAIL"] == "KetaClinic <no-reply@clinic.example.org>"
     for name, value in list(env.items()):
         if name.endswith("_FILE"):
             secret = tmp_path / Path(value).name
