@@ -138,8 +138,6 @@ def network_page(request, slug: str):
     entry, clinics, form = _network(request, slug)
     pooled = side = None
     view = form.view_choice() if not form.is_bound or form.is_valid() else None
-    if view is not None:
-        filters = form.filters()
     query = request.GET.copy()
     query.pop("view", None)
     csv = reverse("reports:network_csv", args=[entry.slug])
@@ -187,11 +185,7 @@ def network_csv(request, slug: str):
     section = sections[index]
     _audit(request, AuditAction.REPORT_EXPORTED, entry, filters, section=section.title,
            network=[c.name for c in clinics], view=view)
-    units = [c.unit for c in section.table.columns]
-    rows = [["" if v is None else _cell(v, u) for v, u in zip(row, units, strict=False)]
-            for row in section.table.rows]
-    name = f"{entry.slug}-network-{view}-{index + 1}-{timezone.localdate():%Y%m%d}.csv"
-    return csv_response(name, _header(section), rows)
+    return _section_csv(section, f"{entry.slug}-network-{view}-{index + 1}")
 
 
 def _cell(value, unit: str = "") -> str:
@@ -206,8 +200,14 @@ def _cell(value, unit: str = "") -> str:
     return str(value)
 
 
-def _header(section: Section) -> list[str]:
-    return [f"{c.label} ({c.unit})" if c.unit else c.label for c in section.table.columns]
+def _section_csv(section: Section, name: str):
+    """A section's table as a CSV download: a header with the units, every cell as the page shows it (empty for
+    no data), through custody's formula-neutralising writer."""
+    header = [f"{c.label} ({c.unit})" if c.unit else c.label for c in section.table.columns]
+    units = [c.unit for c in section.table.columns]
+    rows = [["" if v is None else _cell(v, u) for v, u in zip(row, units, strict=False)]
+            for row in section.table.rows]
+    return csv_response(f"{name}-{timezone.localdate():%Y%m%d}.csv", header, rows)
 
 
 def report_csv(request, slug: str):
@@ -225,8 +225,4 @@ def report_csv(request, slug: str):
         raise Http404("No such section.")
     section = report.sections[index]
     _audit(request, AuditAction.REPORT_EXPORTED, entry, filters, section=section.title)
-    units = [c.unit for c in section.table.columns]
-    rows = [["" if v is None else _cell(v, u) for v, u in zip(row, units, strict=False)]
-            for row in section.table.rows]
-    name = f"{entry.slug}-{index + 1}-{timezone.localdate():%Y%m%d}.csv"
-    return csv_response(name, _header(section), rows)
+    return _section_csv(section, f"{entry.slug}-{index + 1}")
