@@ -35,28 +35,39 @@ def attach(objs: Iterable[models.Model], paths: Sequence[str]) -> None:
     model, and set each on its object (as ``select_related`` would have: the base manager, the objects' own
     database). The records a path passes through must already be loaded (joined) and the key columns not deferred,
     or each object costs a query of its own; a null key stays None."""
-    objs = [o for o in objs if o is not None]
-    if not objs or not paths:
-        return
-    model = type(objs[0])
+    attach_all([(objs, paths)])
+
+
+def attach_all(groups: Iterable[tuple[Iterable[models.Model], Sequence[str]]]) -> None:
+    """:func:`attach` for several lists of records at once, of one model each (a session, its events, its
+    readings...): one query per target model for all of them, not one per list (a page naming the same few people
+    on every row of ten lists read them in one query, not ten joins)."""
     wanted: dict[type[models.Model], set] = defaultdict(set)
     slots = []  # (parent object, field, key)
-    for path in paths:
-        parent_path = path.rpartition("__")[0]
-        field = _field(model, path)
-        for o in objs:
-            parent = o
-            for step in parent_path.split("__") if parent_path else ():
-                parent = getattr(parent, step)
+    db = None
+    for objs, paths in groups:
+        objs = [o for o in objs if o is not None]
+        if not objs or not paths:
+            continue
+        model = type(objs[0])
+        db = db or objs[0]._state.db
+        for path in paths:
+            parent_path = path.rpartition("__")[0]
+            field = _field(model, path)
+            for o in objs:
+                parent = o
+                for step in parent_path.split("__") if parent_path else ():
+                    parent = getattr(parent, step)
+                    if parent is None:
+                        break
                 if parent is None:
-                    break
-            if parent is None:
-                continue
-            key = getattr(parent, field.attname)
-            if key is not None:
-                wanted[field.related_model].add(key)
-            slots.append((parent, field, key))
-    db = objs[0]._state.db
+                    continue
+                key = getattr(parent, field.attname)
+                if key is not None:
+                    wanted[field.related_model].add(key)
+                slots.append((parent, field, key))
+    if not slots:
+        return
     found = {target: target._base_manager.db_manager(db).in_bulk(keys) for target, keys in wanted.items()}
     for parent, field, key in slots:
         field.set_cached_value(parent, found[field.related_model].get(key) if key is not None else None)

@@ -46,6 +46,7 @@ from ketaclinic.treatments.models import (
     AdverseEvent,
     AlertAcknowledgement,
     Phase,
+    PredoseOverride,
     RemsForm,
     Route,
     SessionEvent,
@@ -62,6 +63,9 @@ S = TreatmentSession.Status
 SESSION_RELATED = ("patient", "patient__clinic", "order", "order__signed_by", "room", "chair", "prepared_by",
                    "verified_by", "administered_by", "predose_override_by", "discharged_by", "nurse_signed_by",
                    "prescriber_signed_by")
+#: The people of SESSION_RELATED, read after the session by id (ketaclinic.loading); the cockpit reads them with
+#: the people of its lists, in one query.
+SESSION_PEOPLE = loading.split(TreatmentSession, SESSION_RELATED, apart=User)[1]
 
 
 #: What the vitals POST reads of the session itself before the service locks and reads it afresh (who may open
@@ -70,7 +74,9 @@ VITALS_POST_FIELDS = ("id", "external_id", "status", "checked_in_at", "dose_star
 
 
 def _session(request, external_id, related: tuple[str, ...] = SESSION_RELATED,
-             fields: tuple[str, ...] = ()) -> TreatmentSession:
+             fields: tuple[str, ...] = (), *, with_people: bool = True) -> TreatmentSession:
+    """The session of the request's clinic, once its patient is one this user may open. ``with_people`` False:
+    the people it names are left to the caller, to read with others (:func:`cockpit_context` does)."""
     clinic = current_clinic()
     # the session is looked up within the clinic the request is for, so its patient's clinic is that one, already
     # read by the middleware: it is not read again
@@ -82,7 +88,8 @@ def _session(request, external_id, related: tuple[str, ...] = SESSION_RELATED,
     if fields:
         qs = qs.only(*fields, *(f"{r}__{f.name}" for r in related for f in _model_of(r)._meta.concrete_fields))
     s = get_object_or_404(qs, external_id=external_id, patient__clinic=clinic)
-    loading.attach([s], people)
+    if with_people:
+        loading.attach([s], people)
     if "patient" in related:
         s.patient.clinic = clinic
     return guarded(request, s)
@@ -341,14 +348,21 @@ def cockpit_readings(s: TreatmentSession, *, every: bool = False) -> dict:
     or STOP; ``latest``, the newest; ``gap_before``, the id of the first row after readings left out of the table
     (None when none are). ``every`` (the "all readings" view), and an esketamine session (whose REMS form reads
     the blood pressure ~40 min after the first device, in a session of about two hours), read them all."""
-    vitals = s.vitals.select_related("recorded_by")
+    # Who recorded each reading is read with the page's other people (cockpit_context), not joined to every row.
+    vitals = s.vitals.all()
     if every or s.route == Route.INTRANASAL:
         rows = list(vitals.order_by("taken_at", "pk"))
         return {"rows": rows, "pre_rows": [r for r in rows if r.phase == Phase.PRE_DOSE],
                 "alert_rows": [r for r in rows if r.level >= 2], "latest": rows[-1] if rows else None,
                 "gap_before": None}
-    recent = list(vitals.order_by("-taken_at", "-pk")[:COCKPIT_RECENT_READINGS + 1])[::-1]
-    marked = list(vitals.filter(Q(phase=Phase.PRE_DOSE) | Q(level__gte=2)).order_by("taken_at", "pk"))
+    # One read: every reading before the dose, every HOLD or STOP, and the newest COCKPIT_RECENT_READINGS + 1 (the
+    # one beyond the window tells whether readings are left out). The newest readings of the session are the newest
+    # of this read too, so the window is its tail.
+    newest = s.vitals.order_by("-taken_at", "-pk").values("pk")[:COCKPIT_RECENT_READINGS + 1]
+    read = list(vitals.filter(Q(phase=Phase.PRE_DOSE) | Q(level__gte=2) | Q(pk__in=newest))
+                .order_by("taken_at", "pk"))
+    recent = read[-(COCKPIT_RECENT_READINGS + 1):]
+    marked = [r for r in read if r.phase == Phase.PRE_DOSE or r.level >= 2]
     pre = [r for r in marked if r.phase == Phase.PRE_DOSE]
     beyond = recent.pop(0) if len(recent) > COCKPIT_RECENT_READINGS else None
     in_window = {r.pk for r in recent}
@@ -376,21 +390,40 @@ def cockpit_context(request, s: TreatmentSession, *, every_reading: bool = False
     shows the newest readings and those before the dose; ``every_reading``: all of them)."""
     readings = cockpit_readings(s, every=every_reading)
     rows, pre, latest = readings["rows"], readings["pre_rows"], readings["latest"]
-    events = list(s.events.select_related("by"))
-    aes = list(s.adverse_events.select_related("recorded_by"))
-    ratings = list(s.ratings.select_related("recorded_by"))
-    observations = list(s.observations.select_related("recorded_by"))
-    addenda = list(s.addenda.select_related("by"))
+    events = list(s.events.all())
+    aes = list(s.adverse_events.all())
+    ratings = list(s.ratings.all())
+    observations = list(s.observations.all())
+    # an addendum is added to a signed note only (services.add_addendum refuses one before): no read before
+    addenda = list(s.addenda.all()) if s.is_signed else []
     rems = RemsForm.objects.filter(session=s).first() if s.route == Route.INTRANASAL else None
-    overrides = list(s.predose_overrides.select_related("by", "reading"))
+    overrides = list(s.predose_overrides.all())
+    acks = list(s.alert_acks.all())
+    # An override names a reading before the dose, and every one of those is in the rows already read.
+    override_reading = PredoseOverride._meta.get_field("reading")
+    shown = {r.pk: r for r in rows}
+    for o in overrides:
+        if o.reading_id in shown:
+            override_reading.set_cached_value(o, shown[o.reading_id])
+    # The people the page names (the session's, and who recorded each row of every list) in one query, not a join
+    # of the users table to each of ten reads.
+    loading.attach_all([([s], SESSION_PEOPLE), (rows, ("recorded_by",)), (events, ("by",)), (aes, ("recorded_by",)),
+                        (ratings, ("recorded_by",)), (observations, ("recorded_by",)), (addenda, ("by",)),
+                        (overrides, ("by",)), (acks, ("by",))])
+    loading.attach([o for o in overrides if o.reading_id is not None and o.reading_id not in shown], ("reading",))
     active_ae = any(a.resolved_at is None for a in aes)
     decision = services.discharge_decision(s, rows, active_ae) if s.dose_ended_at else None
     limits = s.patient.clinic.limits()
     phase = services._phase_for(s)
     user = request.user
+    locked = s.is_signed
     consent = services.valid_consent(s)
-    missing = services.precheck_missing(s, consent)
-    acks = list(s.alert_acks.select_related("by"))
+    missing = services.precheck_missing(s, consent, overrides)
+    # the Before card's form, where the weight check shows, is there until the note is signed, once checked in
+    prechecks_open = not locked and s.status != S.BOOKED
+    # "Start not allowed yet" shows until the dose starts: its reads (the contraindications on file) are not made
+    # once it has
+    start_open = prechecks_open and not s.dose_started_at
     seen = {a.reading_id for a in acks if a.kind == "seen"}
     account = stock.account(s) if s.status not in services.CLOSED and (s.checked_in_at or s.prepared_dose_mg) else None
     ctx = {
@@ -399,7 +432,8 @@ def cockpit_context(request, s: TreatmentSession, *, every_reading: bool = False
         "ratings": ratings, "observations": observations, "addenda": addenda, "rems": rems,
         "pre_rows": pre, "held": services.predose_hold(s, pre, overrides), "latest": latest, "overrides": overrides,
         "pregnancy_open": s.pregnancy_test == "positive" and not any(o.kind == "pregnancy" for o in overrides),
-        "precheck_missing": missing, "start_blockers": services.start_blockers(s, pre, missing, overrides),
+        "precheck_missing": missing,
+        "start_blockers": services.start_blockers(s, pre, missing, overrides) if start_open else [],
         "decision": decision, "phase": phase, "phase_label": Phase(phase).label,
         # beside the discharge readiness, while it is being decided: the predicted time below the clinic's level
         # (advice; the chart itself is the page's last card, so that it moves nothing on its way in)
@@ -410,7 +444,7 @@ def cockpit_context(request, s: TreatmentSession, *, every_reading: bool = False
         "ae_severities": AdverseEvent.Severity.choices, "timepoints": SessionRating.Timepoint.choices,
         "cadss_grid": cadss_grid(), "moaas": SCALES["moaas"],
         "pregnancy_applies": services.rules.pregnancy_test_applies(s.patient.sex_at_birth),
-        "locked": s.is_signed, # A prescriber's override (a reason to go past a limit) is offered to whom the override step lets in.
+        "locked": locked, # A prescriber's override (a reason to go past a limit) is offered to whom the override step lets in.
         "may_override": can_open(user, "treatments:override_hold"),
         "now_local": timezone.localtime(timezone.now(), s.patient.clinic.tz),
         "vitals_errors": {}, "vitals_values": {}, "esketamine": s.route == Route.INTRANASAL,
@@ -421,7 +455,7 @@ def cockpit_context(request, s: TreatmentSession, *, every_reading: bool = False
         "titration": (services.propose_for(s) if not s.dose_started_at and s.status not in services.CLOSED
                       else None),
         "consent": consent, "consent_doc": None if consent else services.current_consent(s.drug),
-        "weight_check": services.weight_guard(s), "strengths": (forms.strength_choices(s, account) if s.route != Route.INTRANASAL and not s.dose_started_at
+        "weight_check": services.weight_guard(s) if prechecks_open else None, "strengths": (forms.strength_choices(s, account) if s.route != Route.INTRANASAL and not s.dose_started_at
                       and not s.is_signed else []),
         "deep_sedation": deep_sedation(ratings, limits),
         "pump_unconfirmed": bool(s.paused_at and s.pause_level >= 2 and s.pump_pause_confirmed_at is None),
@@ -480,7 +514,7 @@ def deep_sedation(ratings: list[SessionRating], limits) -> SessionRating | None:
 def cockpit(request, external_id):
     """The session cockpit. Its vitals table shows the readings before the dose and the newest ones;
     ``?vitals=all`` shows every reading."""
-    s = _session(request, external_id)
+    s = _session(request, external_id, with_people=False)  # read with the lists' people, in cockpit_context
     audit.record(Actor.from_request(request), AuditAction.SESSION_COCKPIT_VIEWED, subject=s, patient=s.patient)
     return render(request, "treatments/cockpit.html",
                   cockpit_context(request, s, every_reading=request.GET.get("vitals") == "all"))
@@ -522,7 +556,7 @@ def vitals(request, external_id):
     in_place = (request.htmx.target == "vitals-form" and row.is_newest and row.previous_newest_pk is not None
                 and form.cleaned_data.get("shown_through") == row.previous_newest_pk)
     if not in_place:  # the first reading, a back-dated one, or a screen that missed someone else's reading
-        s = _session(request, external_id)
+        s = _session(request, external_id, with_people=False)  # read with the lists' people, in cockpit_context
         response = render(request, "treatments/cockpit.html#vitals", cockpit_context(request, s, saved=True))
         return retarget(reswap(response, "outerHTML"), "#vitals")
     return render(request, "treatments/_vitals_saved.html", vitals_saved_context(request, row))

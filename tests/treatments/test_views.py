@@ -37,12 +37,16 @@ def test_cockpit_query_count_is_constant_as_readings_accumulate(patient, staff, 
                                      recorded_by=staff["nurse"], level=k % 3)
         services.add_observation(actor=actor(staff["nurse"]), session=s, text=f"note {k}")
     after = _cockpit_queries(client, s)
-    # 26: the session with its patient, order, room and chair, then the people it names by id (ketaclinic.
-    # loading); two for the readings (the newest, and those before the dose or at HOLD or STOP), one for consent
-    # (the signed version, shown and read by the pre-checks line), one for the pre-dose overrides (shown, and read
-    # by the hold and the start blockers), four for the drug account (draws, pending waste, the stock on offer and
-    # the stores' rooms) one for alert acknowledgements, and the audit entry (chain head, entry, head moved on)
-    assert base == after == 26, f"cockpit GET: {base} queries with 1 reading, {after} with 31"
+    # 22: the session with its patient, order, room and chair; one for the readings (the newest, and those before
+    # the dose or at HOLD or STOP, in one read), one for consent (the signed version, shown and read by the
+    # pre-checks line), one for the pre-dose overrides (shown, and read by the hold and the start blockers), four for
+    # the drug account (draws, pending waste, the stock on offer and the stores' rooms), one for alert
+    # acknowledgements, then the people the session and every list name, in one query by id (ketaclinic.loading),
+    # and the audit entry (chain head, entry, head moved on). Four fewer than before issue 16: the readings in one
+    # read, not two; no addenda before the note is signed, no contraindications once the dose has started (only
+    # "Start not allowed yet" showed them), no height when there is a previous weight (the weight check reads it
+    # only without one).
+    assert base == after == 22, f"cockpit GET: {base} queries with 1 reading, {after} with 31"
 
 
 def test_vitals_row_saved_on_its_own_with_htmx(patient, staff, rooms, client_for):

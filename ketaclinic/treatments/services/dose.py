@@ -54,8 +54,10 @@ def weight_guard(s: TreatmentSession) -> GuardDecision | None:
     cleared by a second clinician's confirmation; None when no weight is used (esketamine) or none is recorded."""
     if s.route == Route.INTRANASAL or s.weight_kg is None:
         return None
-    # the weight recorded before this visit (today's own entry in the history is the one judged), the latest height
-    previous, height = latest_weight_kg(s.patient, before=visit_began(s)), latest_height_cm(s.patient)
+    # the weight recorded before this visit (today's own entry in the history is the one judged); the latest height
+    # only without one (the clinical core judges the weight by the height only when there is no previous weight)
+    previous = latest_weight_kg(s.patient, before=visit_began(s))
+    height = latest_height_cm(s.patient) if previous is None else None
     try:
         return dosing.weight_plausibility(s.weight_kg, previous_weight_kg=previous, height_cm=height,
                                           second_clinician_confirmed=s.weight_confirmed_at is not None,

@@ -173,8 +173,10 @@ def _weigh_in_history(actor: Actor, s: TreatmentSession, weight_kg: Decimal) -> 
         raise TreatmentError({"weight_kg": e.errors.get("weight") or next(iter(e.errors.values()))}) from None
 
 
-def precheck_missing(s: TreatmentSession, consent: ConsentSignature | None | object = UNREAD) -> list[str]:
-    """The pre-checks not done yet, in a nurse's words (``consent``: :func:`valid_consent`, when read already)."""
+def precheck_missing(s: TreatmentSession, consent: ConsentSignature | None | object = UNREAD,
+                     overrides: list[PredoseOverride] | None = None) -> list[str]:
+    """The pre-checks not done yet, in a nurse's words (``consent``: :func:`valid_consent`, ``overrides``: the
+    session's pre-dose overrides, when read already)."""
     missing = []
     if not s.identity_confirmed:
         missing.append("Identity not checked")
@@ -186,7 +188,9 @@ def precheck_missing(s: TreatmentSession, consent: ConsentSignature | None | obj
         missing.append(unsigned)
     if rules.pregnancy_test_applies(s.patient.sex_at_birth) and not s.pregnancy_test:
         missing.append("Pregnancy test result not recorded")
-    if s.pregnancy_test == "positive" and not s.predose_overrides.filter(kind=PredoseOverride.Kind.PREGNANCY).exists():
+    if s.pregnancy_test == "positive" and not (
+            s.predose_overrides.filter(kind=PredoseOverride.Kind.PREGNANCY).exists() if overrides is None
+            else any(o.kind == PredoseOverride.Kind.PREGNANCY for o in overrides)):
         missing.append("Positive pregnancy test: prescriber override needed")
     if not s.no_driving_acknowledged:
         missing.append("No-driving acknowledgement not recorded")
