@@ -143,7 +143,8 @@ def build(filters: ReportFilters, clinics: Scope | None = None) -> Report:
         f"{limits['outcomes.phq9_remission_max']} (clinical.md §4, U); PCL-5 below "
         f"{limits['outcomes.pcl5_cutpoint']} (clinical.md §4 PCL-5 row); GAD-7 has no remission rule in the "
         "reference, so those patients are left out of the remission column. The rules are the core's "
-        "(ketaclinic.clinical.outcomes.assess_change) with this clinic's settings.",
+        "(ketaclinic.clinical.outcomes.assess_change) with the clinic's settings (clinics pooled across a network "
+        "share them).",
         "Percentages are of the patients with both scores (n beside every figure); '—' means no one to count.",
     ]
     sections = [

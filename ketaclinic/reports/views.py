@@ -50,6 +50,16 @@ def _audit(request, action: AuditAction, entry: Entry, filters: ReportFilters, *
     audit.record(Actor.from_request(request), action, details=details)
 
 
+def _audit_network(request, action: AuditAction, entry: Entry, filters: ReportFilters, clinics: list[Clinic],
+                   **more) -> None:
+    """A network page or CSV read the records of every clinic in ``clinics``: one entry at each of them (made as
+    if acting there), so each clinic's compliance lead finds in its own audit trail who read its figures."""
+    for clinic in clinics:
+        with acting_at(clinic.pk):
+            _audit(request, action, entry, filters, network=[c.name for c in clinics],
+                   clinic_ids=[c.pk for c in clinics], **more)
+
+
 def _build(entry: Entry, filters: ReportFilters) -> Report:
     with on_replica():
         return entry.build(filters)
@@ -115,11 +125,8 @@ def pooled_reports(entry: Entry, filters: ReportFilters, clinics: list[Clinic]) 
     """Report ``entry`` over the clinics pooled: one report per group of clinics that count alike (the same time
     zone and clinical settings: reports/scope.py), each patient, session and invoice counted once, medians and
     curves over all of the group's records together. A network whose clinics count alike is one group."""
-    out = []
-    for scope in pools(clinics):
-        with on_replica():
-            out.append((scope, entry.build(filters, scope)))
-    return out
+    with on_replica():
+        return [(scope, entry.build(filters, scope)) for scope in pools(clinics)]
 
 
 def _network(request, slug: str) -> tuple[Entry, list[Clinic], NetworkPageForm]:
@@ -150,7 +157,7 @@ def network_page(request, slug: str):
             pooled = pooled_reports(entry, filters, clinics)
             for k, (_scope, report) in enumerate(pooled):
                 _show(report.sections, csv=_csv_base(csv, query.urlencode(), f"pool={k}"), prefix=f"pool-{k}-")
-        _audit(request, AuditAction.REPORT_VIEWED, entry, filters, network=[c.name for c in clinics], view=view)
+        _audit_network(request, AuditAction.REPORT_VIEWED, entry, filters, clinics, view=view)
     return render(request, "reports/network.html", {
         "entry": entry, "form": form, "clinics": clinics, "view": view, "sections": side, "pooled": pooled,
         "differences": differences([scope for scope, _ in pooled]) if pooled else [],
@@ -176,15 +183,16 @@ def network_csv(request, slug: str):
     if view == NetworkPageForm.SIDE_BY_SIDE:
         sections = network_report(entry, filters, clinics)
     else:
-        reports = pooled_reports(entry, filters, clinics)
-        if not 0 <= pool < len(reports):
+        groups = pools(clinics)  # only the group asked for is built
+        if not 0 <= pool < len(groups):
             raise Http404("No such group of clinics.")
-        sections = reports[pool][1].sections
+        clinics = list(groups[pool].clinics)
+        with on_replica():
+            sections = entry.build(filters, groups[pool]).sections
     if not 0 <= index < len(sections):
         raise Http404("No such section.")
     section = sections[index]
-    _audit(request, AuditAction.REPORT_EXPORTED, entry, filters, section=section.title,
-           network=[c.name for c in clinics], view=view)
+    _audit_network(request, AuditAction.REPORT_EXPORTED, entry, filters, clinics, section=section.title, view=view)
     return _section_csv(section, f"{entry.slug}-network-{view}-{index + 1}")
 
 

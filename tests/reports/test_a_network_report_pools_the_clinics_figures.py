@@ -184,7 +184,13 @@ def test_the_network_page_shows_the_pool_with_charts_and_its_tables_as_csv(bille
     assert Decimal(owed["All"]) == sum(_own("money", cl).sections[index].table.rows[-1][2]
                                        for cl in _both(billed))
     assert Decimal(owed["All"]) > 0
-    assert AuditEntry.objects.filter(action="report.exported").order_by("-seq").first().details["view"] == "pooled"
+    # each clinic whose figures were read finds the download in its own audit trail
+    from ketaclinic.crossapp.audit_views import at_this_clinic
+
+    for clinic in _both(billed):
+        exported = AuditEntry.objects.filter(at_this_clinic(clinic.pk), action="report.exported").get()
+        assert exported.details["view"] == "pooled" and exported.details["section"] == pooled.sections[index].title
+        assert exported.details["clinic_ids"] == [cl.pk for cl in _both(billed)]
     assert c.get("/reports/network/money/csv/?pool=3&section=0").status_code == 404
 
     side = c.get("/reports/network/money/?view=clinics").content.decode()
@@ -196,5 +202,17 @@ def test_a_clinic_where_the_persons_role_does_not_open_the_report_is_not_in_the_
     lead = here.users["compliance"]
     grant_role(actor=Actor.for_user(yonder.users["clinic_admin"]), user=lead, clinic=yonder.ids["patient"].clinic,
                role="front_desk")  # front desk at Yonder opens no safety report there
-    page = _client(lead).get("/reports/network/safety/").content.decode()
+    c = _client(lead)
+    page = c.get("/reports/network/safety/").content.decode()
     assert "One clinic: Test Clinic" in page and "clinics pooled:" not in page
+    # the CSV counts that clinic alone too, and says so in the audit trail
+    here_clinic, yonder_clinic = _both(two_clinics)
+    assert c.get("/reports/network/safety/csv/?pool=1&section=0").status_code == 404  # no second group
+    sections = _own("safety", here_clinic).sections
+    index = next(i for i, s in enumerate(sections) if s.title == "Suicidality tasks by origin and flag")
+    tasks = c.get(f"/reports/network/safety/csv/?pool=0&section={index}")
+    assert tasks.status_code == 200
+    own = sections[index]
+    assert len(list(csv.reader(io.StringIO(tasks.content.decode())))) == len(own.table.rows) + 1
+    exported = AuditEntry.objects.filter(action="report.exported").get()
+    assert exported.details["clinic_ids"] == [here_clinic.pk] and exported.clinic_pk == here_clinic.pk
