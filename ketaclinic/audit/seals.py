@@ -162,6 +162,54 @@ def seal_demo_history(actor, instance: models.Model) -> None:
     record(actor, AuditAction.DEMO_HISTORY_SEALED, instance, patient=_demo_patient(instance))
 
 
+def _patient_path(model: type[models.Model]) -> str:
+    """The relation :func:`_demo_patient` reads the record's patient through: its own, or its session's."""
+    names = {f.name for f in model._meta.get_fields()}
+    return "patient" if "patient" in names else "session__patient"
+
+
+def seal_demo_history_many(actor, instances: Iterable[models.Model]) -> int:
+    """:func:`seal_demo_history` of many records at once (a synthetic history written in bulk, such as the benchmark
+    network's): the same entries, seals and hashes, in the order given, but the records are read afresh ``_CHUNK``
+    at a time with the rows they cover (as verify_records reads them) and the entries appended under one lock of
+    the chain head (``audit.services.record_many``). All or nothing: if any record's patient is not a synthetic
+    demo patient, the ValueError of :func:`_demo_patient` is raised and nothing is written. Of each instance only
+    its kind and key are read (an instance holding its key alone will do). Returns how many records were sealed."""
+    from django.db import transaction
+
+    from ketaclinic.audit.actions import AuditAction
+    from ketaclinic.audit.models import RecordSeal
+    from ketaclinic.audit.services import Item, record_many
+
+    _discover()
+    wanted = [(instance._meta.label, str(instance.pk)) for instance in instances]
+    by_kind: dict[str, list[str]] = {}
+    for label, pk in wanted:
+        by_kind.setdefault(label, []).append(pk)
+    read: dict[tuple[str, str], models.Model] = {}
+    for label, pks in by_kind.items():
+        model = apps.get_model(label)
+        for start in range(0, len(pks), _CHUNK):
+            found = _read(model, _KINDS[label], pks[start:start + _CHUNK], _patient_path(model))
+            read.update(((label, pk), row) for pk, row in found.items())
+    items, seals = [], []
+    for key in wanted:
+        row = read.get(key)
+        if row is None:  # as content_hash refuses a record that is not in the database
+            raise apps.get_model(key[0]).DoesNotExist(f"{key[0]} {key[1]} does not exist.")
+        patient = _demo_patient(row)  # refused before any hash is taken or anything written
+        digest = _hash_of(row)
+        items.append(Item(subject=row, patient=patient,
+                          details={"seal": {"record": key[0], "pk": row.pk, "hash": digest}}))
+        seals.append(RecordSeal(record=key[0], record_pk=key[1], hash=digest))
+    with transaction.atomic():
+        entries = record_many(actor, AuditAction.DEMO_HISTORY_SEALED, items)
+        for seal, entry in zip(seals, entries, strict=True):
+            seal.entry = entry
+        RecordSeal.objects.bulk_create(seals, batch_size=1000)
+    return len(seals)
+
+
 def backdate_demo_record(actor, instance: models.Model, **fields: object) -> None:
     """The demo loader's one way to move a signed synthetic record's times into the past (the services sign at
     "now"): only fields ending in ``_at`` are written, the record's own patient must be a synthetic demo patient,
@@ -177,8 +225,16 @@ def backdate_demo_record(actor, instance: models.Model, **fields: object) -> Non
            details={"fields": {k: str(v) for k, v in fields.items()}})
 
 
-#: Records checked together by verify_records (one read of them and one of each kind of row they cover).
+#: Records checked (or sealed) together by verify_records and seal_demo_history_many (one read of them and one of
+#: each kind of row they cover).
 _CHUNK = 500
+
+
+def _read(model: type[models.Model], kind: Kind, pks: Iterable[object], *also: str) -> dict[str, models.Model]:
+    """Records of one kind by their key (as text), read afresh with the rows their content covers (``prefetch``)
+    and any related rows ``also`` names, in one query of the records and one of each kind of row."""
+    return {str(pk): row for pk, row in model._default_manager.prefetch_related(*kind.prefetch, *also)
+            .in_bulk([model._meta.pk.to_python(pk) for pk in pks]).items()}
 
 
 @dataclass(frozen=True)
@@ -217,8 +273,7 @@ def verify_records() -> tuple[int, list[Mismatch]]:
             continue
         for start in range(0, len(kind_seals), _CHUNK):  # a chunk of records and the rows they cover at a time
             chunk = kind_seals[start:start + _CHUNK]
-            found = {str(pk): row for pk, row in model._default_manager.prefetch_related(*kind.prefetch)
-                     .in_bulk([model._meta.pk.to_python(s.record_pk) for s in chunk]).items()}
+            found = _read(model, kind, [s.record_pk for s in chunk])
             for seal in chunk:
                 at, row = seal.entry.at.isoformat(), found.get(seal.record_pk)
                 if row is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -141,6 +141,29 @@ def lock_chain(name: str) -> ChainHead:
         return ChainHead.objects.select_for_update().get(name=name)
 
 
+def _entry(actor: Actor, action: AuditAction, seq: int, prev_hash: str, *, subject: models.Model | None = None,
+           patient=None, details: Mapping[str, object] | None = None) -> AuditEntry:
+    """The entry at ``seq`` after ``prev_hash``, hashed and not yet saved: the one way an entry is built, whether it
+    is appended alone (:func:`record`) or with others (:func:`record_many`)."""
+    entry = AuditEntry(
+        seq=seq,
+        at=timezone.now(),
+        actor=actor.user if actor.user_id else None,
+        actor_label=actor.label,
+        roles=",".join(sorted(actor.roles)),
+        action=action.value,
+        subject_type=subject._meta.label if subject is not None else "",
+        subject_id=str(getattr(subject, "external_id", None) or getattr(subject, "pk", "") or "") if subject else "",
+        patient=patient,
+        client_ip=actor.client_ip,
+        clinic_pk=acting_clinic_id(),
+        details=_jsonable(details or {}),
+        prev_hash=prev_hash,
+    )
+    entry.hash = chain.entry_hash(prev_hash, entry.content(), settings.CHAIN_KEY)
+    return entry
+
+
 def record(
     actor: Actor,
     action: AuditAction,
@@ -161,25 +184,46 @@ def record(
     # an error raised in here and carries on must wrap the call in its own transaction.atomic().
     with transaction.atomic(savepoint=False):
         head = lock_chain(AUDIT_CHAIN)
-        entry = AuditEntry(
-            seq=head.last_seq + 1,
-            at=timezone.now(),
-            actor=actor.user if actor.user_id else None,
-            actor_label=actor.label,
-            roles=",".join(sorted(actor.roles)),
-            action=action.value,
-            subject_type=subject._meta.label if subject is not None else "",
-            subject_id=str(getattr(subject, "external_id", None) or getattr(subject, "pk", "") or "") if subject else "",
-            patient=patient,
-            client_ip=actor.client_ip,
-            clinic_pk=acting_clinic_id(),
-            details=_jsonable(details or {}),
-            prev_hash=head.last_hash,
-        )
-        entry.hash = chain.entry_hash(head.last_hash, entry.content(), settings.CHAIN_KEY)
+        entry = _entry(actor, action, head.last_seq + 1, head.last_hash, subject=subject, patient=patient,
+                       details=details)
         entry.save()
         ChainHead.objects.filter(pk=head.pk).update(last_seq=entry.seq, last_hash=entry.hash)
         return entry
+
+
+@dataclass(frozen=True)
+class Item:
+    """One entry of :func:`record_many`: what :func:`record` takes besides the actor and the action."""
+
+    subject: models.Model | None = None
+    patient: object = None
+    details: Mapping[str, object] | None = None
+
+
+#: Entries inserted by one statement in :func:`record_many`.
+_BATCH = 1000
+
+
+def record_many(actor: Actor, action: AuditAction, items: Iterable[Item]) -> list[AuditEntry]:
+    """Append one entry per item, in their order, as :func:`record` would one after another, but under one lock of
+    the chain head: the entries are built by the same function, inserted together and the head moved once. For
+    writing many entries at once (sealing a synthetic history); call it inside the transaction of what it records.
+    Returns the entries, saved (with their keys)."""
+    action = AuditAction(action)
+    with transaction.atomic(savepoint=False):
+        head = lock_chain(AUDIT_CHAIN)
+        entries: list[AuditEntry] = []
+        seq, prev_hash = head.last_seq, head.last_hash
+        for item in items:
+            seq += 1
+            entry = _entry(actor, action, seq, prev_hash, subject=item.subject, patient=item.patient,
+                           details=item.details)
+            entries.append(entry)
+            prev_hash = entry.hash
+        if entries:
+            AuditEntry.objects.bulk_create(entries, batch_size=_BATCH)
+            ChainHead.objects.filter(pk=head.pk).update(last_seq=seq, last_hash=prev_hash)
+        return entries
 
 
 def changes(instance: models.Model, new_values: Mapping[str, object]) -> dict[str, dict[str, object]]:
