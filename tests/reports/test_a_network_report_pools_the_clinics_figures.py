@@ -23,7 +23,6 @@ from ketaclinic.reports.base import ReportFilters
 from ketaclinic.reports.registry import REPORTS
 from ketaclinic.reports.scope import Scope, pools
 from tests.foundation.clinic_world import PASSWORD, two_clinics  # noqa: F401 (a fixture)
-from tests.reports.test_outcomes_report_counts_each_patient_once import clinic_of  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -92,21 +91,6 @@ def test_every_count_of_the_pool_is_the_sum_of_the_clinics_counts(slug, billed):
                     assert (row[i] or 0) == expected, (section.title, key, column.label)
                     checked += bool(expected)
     assert checked > 0  # the two clinics have records of this report, so a pooled figure that dropped one fails
-
-
-def test_a_survival_curve_is_drawn_from_every_responder_of_the_pool(clinic, clinic_of):  # noqa: F811
-    """The curve's responders come from the pooled statement: with a second clinic of the network in the pool (it
-    has no patient yet), the curve is the first clinic's own, step for step, and not empty."""
-    from tests.conftest import CLINIC_TZ
-    from tests.reports.test_outcomes_report_counts_each_patient_once import _base
-
-    _base(clinic_of)  # a responder who loses response at day 15, a remitter censored at day 20
-    other = Clinic.objects.create(name="Yonder Clinic", time_zone=CLINIC_TZ)
-    title = "How long response lasts without retreatment: time from the end of induction to loss of response"
-    own = next(s for s in _own("outcomes", clinic).sections if s.title == title).table.rows
-    pooled = next(s for s in REPORTS["outcomes"].build(ReportFilters(), Scope((other, clinic))).sections
-                  if s.title == title).table.rows
-    assert own and pooled == own
 
 
 def test_the_median_time_to_acknowledge_is_over_every_task_of_the_pool(two_clinics):  # noqa: F811
