@@ -64,24 +64,31 @@ def test_a_worker_killed_while_sending_leaves_no_text_sent_twice(backend, texter
         return any(r.id == task_id and r.status == "SUCCESSFUL" for r in task_records.huey_records(queue))
 
     workers = []
+    alive = []
+
+    def wait(what: str, done) -> None:
+        deadline = time.monotonic() + 120
+        while not done():
+            for w in alive:  # a worker that died by itself says why
+                assert w.poll() is None, w.stderr.read().decode()[-2000:]
+            assert time.monotonic() < deadline, f"gave up waiting: {what}"
+            time.sleep(0.05)
+
+    by_worker = lambda pid: sum(t["pid"] == pid for t in sent())  # noqa: E731
     try:
-        # the worker to be killed: its provider takes its texts, then is slow to answer (the kill lands there)
-        workers.append(task_worker(tmp_path, backend, **env, KETACLINIC_TEST_OUTBOX_ANSWER_SECONDS=ANSWER_SECONDS))
+        # The worker to be killed, alone at first so that it (not the fast one) takes the first run, with one thread
+        # so that the second run is left to the other worker: its provider takes its texts, then is slow to answer
+        # (the kill lands there).
+        workers.append(task_worker(tmp_path, backend, **env, HUEY_WORKERS="1",
+                                   KETACLINIC_TEST_OUTBOX_ANSWER_SECONDS=ANSWER_SECONDS))
+        alive.append(workers[0])
+        runs = [enqueue()]
+        wait("the first worker sending", lambda: by_worker(workers[0].pid) >= 1)
+        # the second worker (the production number of threads), and the timer's next run while the first is not done
         workers.append(task_worker(tmp_path, backend, **env))
-
-        alive = list(workers)
-
-        def wait(what: str, done) -> None:
-            deadline = time.monotonic() + 120
-            while not done():
-                for w in alive:  # a worker that died by itself says why
-                    assert w.poll() is None, w.stderr.read().decode()[-2000:]
-                assert time.monotonic() < deadline, f"gave up waiting: {what}"
-                time.sleep(0.05)
-
-        runs = [enqueue(), enqueue()]  # as the 5-minute timer would, twice at once
-        by_worker = lambda pid: sum(t["pid"] == pid for t in sent())  # noqa: E731
-        wait("both workers sending", lambda: by_worker(workers[0].pid) >= 1 and by_worker(workers[1].pid) >= 1)
+        alive.append(workers[1])
+        runs.append(enqueue())
+        wait("both workers sending", lambda: by_worker(workers[1].pid) >= 1)
         kill(workers[0])  # its first text is out, the provider's answer not back: the case never to send again
         alive.remove(workers[0])
         assert len(sent()) < 3 * PATIENTS, "the run ended before the kill: nothing was cut off"
