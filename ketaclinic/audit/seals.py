@@ -23,11 +23,14 @@ admin's modules): every stored field, and the rows the signature covers. Rows ad
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
+from itertools import batched
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from django.apps import apps
 from django.db import models
+from django.db.models import Exists, OuterRef
+from django.db.models.functions import Cast
 from django.utils.module_loading import autodiscover_modules
 
 from ketaclinic.audit.chain import canonical
@@ -245,45 +248,64 @@ class Mismatch:
     reason: str
 
 
+def _unsealed(label: str, kind: Kind) -> Iterator[object]:
+    """Keys of the records of a kind that say they are signed (``signed``) but have no seal, found by the database
+    (an anti-join on the seal index), streamed."""
+    from ketaclinic.audit.models import RecordSeal
+
+    model = apps.get_model(label)
+    signed = model._default_manager.filter(**kind.signed).order_by("pk")
+    if isinstance(model._meta.pk, models.IntegerField):  # AutoField and BigAutoField too: the key's text is str(key)
+        sealed = RecordSeal.objects.filter(record=label, record_pk=OuterRef("pk_text"))
+        yield from (signed.annotate(pk_text=Cast("pk", models.CharField())).filter(~Exists(sealed))
+                    .values_list("pk", flat=True).iterator())
+        return
+    # a key whose text in the database is not str(key) (a UUID on SQLite, say): compared here, this kind's seals only
+    have = set(RecordSeal.objects.filter(record=label).values_list("record_pk", flat=True).iterator())
+    yield from (pk for pk in signed.values_list("pk", flat=True).iterator() if str(pk) not in have)
+
+
 def verify_records() -> tuple[int, list[Mismatch]]:
     """Check every signed record (see the module); return how many were checked and what does not match. The audit
-    chain is verified by the caller first (``verify_records`` command); this checks the seals themselves."""
+    chain is verified by the caller first (``verify_records`` command); this checks the seals themselves.
+
+    It holds a chunk of records at a time, never the whole index (a network of clinics has millions of seals): the
+    seals are streamed against their entries, the newest seal of each record is found by the database (no newer
+    seal of the same record; index ``seal_record_newest``), kind by kind, and a record that says it is signed but has
+    no seal is found by the database too."""
     from ketaclinic.audit.models import RecordSeal
 
     _discover()
     problems: list[Mismatch] = []
-    newest: dict[tuple[str, str], RecordSeal] = {}
-    for seal in RecordSeal.objects.select_related("entry").order_by("id").iterator(chunk_size=2000):
-        newest[(seal.record, seal.record_pk)] = seal
-        in_entry = (seal.entry.details or {}).get("seal") or {}
-        if (in_entry.get("record"), str(in_entry.get("pk")), in_entry.get("hash")) != (seal.record, seal.record_pk,
-                                                                                      seal.hash):
-            problems.append(Mismatch(seal.record, seal.record_pk, seal.entry.at.isoformat(),
-                                     "the seal index does not match the audit trail's entry"))
-    by_kind: dict[str, list[RecordSeal]] = {}
-    for (label, _pk), seal in newest.items():
-        by_kind.setdefault(label, []).append(seal)
-    for label, kind_seals in by_kind.items():
+    for label, pk, hash_, details, at in (RecordSeal.objects.order_by("id")
+                                          .values_list("record", "record_pk", "hash", "entry__details", "entry__at")
+                                          .iterator(chunk_size=2000)):
+        in_entry = (details or {}).get("seal") or {}
+        if (in_entry.get("record"), str(in_entry.get("pk")), in_entry.get("hash")) != (label, pk, hash_):
+            problems.append(Mismatch(label, pk, at.isoformat(), "the seal index does not match the audit trail's entry"))
+    newer = RecordSeal.objects.filter(record=OuterRef("record"), record_pk=OuterRef("record_pk"), id__gt=OuterRef("id"))
+    newest = RecordSeal.objects.filter(~Exists(newer)).order_by("id").values_list("record_pk", "hash", "entry__at")
+    checked = 0
+    for label in RecordSeal.objects.order_by("record").values_list("record", flat=True).distinct():
+        seals = newest.filter(record=label).iterator(chunk_size=_CHUNK * 4)
         try:
             model = apps.get_model(label)
             kind = _KINDS[label]
         except (LookupError, ValueError, KeyError):
-            problems += [Mismatch(label, s.record_pk, s.entry.at.isoformat(), "the sealed record's kind is unknown")
-                         for s in kind_seals]
+            for pk, _hash, at in seals:
+                checked += 1
+                problems.append(Mismatch(label, pk, at.isoformat(), "the sealed record's kind is unknown"))
             continue
-        for start in range(0, len(kind_seals), _CHUNK):  # a chunk of records and the rows they cover at a time
-            chunk = kind_seals[start:start + _CHUNK]
-            found = _read(model, kind, [s.record_pk for s in chunk])
-            for seal in chunk:
-                at, row = seal.entry.at.isoformat(), found.get(seal.record_pk)
+        for chunk in batched(seals, _CHUNK):  # a chunk of records and the rows they cover at a time
+            checked += len(chunk)
+            found = _read(model, kind, [pk for pk, _hash, _at in chunk])
+            for pk, hash_, at in chunk:
+                row = found.get(pk)
                 if row is None:
-                    problems.append(Mismatch(label, seal.record_pk, at, "the signed record is gone"))
-                elif _hash_of(row) != seal.hash:
-                    problems.append(Mismatch(label, seal.record_pk, at, "the record no longer holds what was signed"))
-    sealed = {key for key in newest}
+                    problems.append(Mismatch(label, pk, at.isoformat(), "the signed record is gone"))
+                elif _hash_of(row) != hash_:
+                    problems.append(Mismatch(label, pk, at.isoformat(), "the record no longer holds what was signed"))
     for label, kind in _KINDS.items():
-        model = apps.get_model(label)
-        for pk in model._default_manager.filter(**kind.signed).values_list("pk", flat=True).iterator():
-            if (label, str(pk)) not in sealed:
-                problems.append(Mismatch(label, pk, "", "it says it is signed, but no signature sealed it"))
-    return len(newest), problems
+        problems += [Mismatch(label, pk, "", "it says it is signed, but no signature sealed it")
+                     for pk in _unsealed(label, kind)]
+    return checked, problems
