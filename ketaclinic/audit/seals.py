@@ -23,12 +23,12 @@ admin's modules): every stored field, and the rows the signature covers. Rows ad
 from __future__ import annotations
 
 import hashlib
-from itertools import batched
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from itertools import batched
 
 from django.apps import apps
-from django.db import models
+from django.db import connections, models
 from django.db.models import Exists, OuterRef
 from django.db.models.functions import Cast
 from django.utils.module_loading import autodiscover_modules
@@ -255,12 +255,15 @@ def _unsealed(label: str, kind: Kind) -> Iterator[object]:
 
     model = apps.get_model(label)
     signed = model._default_manager.filter(**kind.signed).order_by("pk")
-    if isinstance(model._meta.pk, models.IntegerField):  # AutoField and BigAutoField too: the key's text is str(key)
+    # the key's text in the database is str(key) for an integer key (AutoField and BigAutoField too) and, on
+    # PostgreSQL, for a UUID
+    if isinstance(model._meta.pk, models.IntegerField) or connections[model._default_manager.db].vendor == "postgresql":
         sealed = RecordSeal.objects.filter(record=label, record_pk=OuterRef("pk_text"))
         yield from (signed.annotate(pk_text=Cast("pk", models.CharField())).filter(~Exists(sealed))
                     .values_list("pk", flat=True).iterator())
         return
-    # a key whose text in the database is not str(key) (a UUID on SQLite, say): compared here, this kind's seals only
+    # a key whose text in the database is not str(key) (a UUID on SQLite, stored without hyphens): compared here,
+    # this kind's seal keys only
     have = set(RecordSeal.objects.filter(record=label).values_list("record_pk", flat=True).iterator())
     yield from (pk for pk in signed.values_list("pk", flat=True).iterator() if str(pk) not in have)
 
