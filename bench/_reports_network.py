@@ -31,6 +31,7 @@ from __future__ import annotations
 import io
 import time
 from datetime import UTC, date, datetime
+from importlib import import_module
 
 import numpy as np
 
@@ -55,7 +56,7 @@ AE_KINDS = (("nausea", 30), ("dizziness", 15), ("hypertension", 12), ("anxiety",
 LOADED = ("patients_patient", "patients_diagnosis", "treatments_treatmentorder", "treatments_treatmentsession",
           "treatments_vitalsreading", "treatments_sessionevent", "treatments_adverseevent", "treatments_remsform",
           "integration_integrationsession", "scheduling_appointment", "billing_invoice", "billing_invoiceline",
-          "billing_payment", "measures_administration", "measures_itemanswer", "measures_safetytask")
+          "billing_payment", "billing_invoicebalance", "measures_administration", "measures_itemanswer", "measures_safetytask")
 PHQ_LOINC_ANSWERS = ("LA6568-5", "LA6569-3", "LA6570-1", "LA6571-9")
 
 
@@ -538,6 +539,9 @@ def build(sessions: int = 1_000_000, administrations: int = 1_000_000, seed: int
             "at": _ts(issued[p_idx] + 300)}, NPay, constants={"reference": "", "note": ""})
         lap("invoices (+ as many lines)", NB)
         lap("payments", NPay)
+        # each invoice's kept balance, by the statement the upgrade that added them runs (billing 0003)
+        cur.execute(import_module("ketaclinic.billing.migrations.0003_invoice_balance").BACKFILL)
+        lap("invoice balances", NB)
 
         # ---- scale administrations
         A = administrations

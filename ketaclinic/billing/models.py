@@ -238,6 +238,29 @@ class Invoice(PublicId):
         return self.voided_at is not None
 
 
+class InvoiceBalance(models.Model):
+    """What is still owed on an invoice: its total less payments plus refunds (a refund of a package's unused
+    sessions changes nothing), and 0 once it is voided.
+
+    Derived from the invoice and its payments, which stay the record (both append-only); kept by the use cases that
+    move it, in their transaction and under the invoice's lock (``billing/services``: issuing, a payment, a refund,
+    a package draw, voiding). The aging report and the list of unpaid invoices read the few invoices with money
+    owed here, on a partial index, instead of summing every payment the clinic ever took.
+    ``services.balances_out_of_step`` names any invoice whose balance is not what its payments make it."""
+
+    invoice = models.OneToOneField(Invoice, primary_key=True, on_delete=models.PROTECT, related_name="balance")
+    clinic = models.ForeignKey("clinic.Clinic", on_delete=models.PROTECT, related_name="+")  # the invoice's
+    issued_at = models.DateTimeField()  # the invoice's
+    owed_cents = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["clinic", "issued_at"], condition=Q(owed_cents__gt=0),
+                                name="billing_balance_owed")]
+
+    def __str__(self) -> str:
+        return f"Balance of invoice {self.invoice_id}: {self.owed_cents} cents"
+
+
 class InvoiceLine(models.Model):
     """A line of an invoice: the service, its code, modifiers and units, and the charge it was issued with."""
 

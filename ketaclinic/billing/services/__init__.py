@@ -29,6 +29,7 @@ from ketaclinic.billing.services.invoices import (
     Aging,
     aging,
     balance_of,
+    balances_out_of_step,
     fee_applies,
     invoice_integration,
     invoice_session,
@@ -65,7 +66,7 @@ from ketaclinic.billing.services.prices import (
 
 __all__ = [
     "BUCKETS", "CODES", "DESK_ROLES", "MONEY_ROLES", "Aging", "BillingError", "Figures", "add_offer", "aging",
-    "annotate_figures", "annotated_figures", "balance_of", "current_prices", "draw", "drawn_cents", "due_list",
+    "annotate_figures", "annotated_figures", "balance_of", "balances_out_of_step", "current_prices", "draw", "drawn_cents", "due_list",
     "exceeded", "fee_applies", "gfe_context", "figures", "invoice_integration", "invoice_session", "invoice_visit", "invoices_of",
     "issue_estimate", "next_draw_cents", "price_for", "price_summary", "profile_for", "record_due", "refund", "refund_due",
     "packages_of", "refund_unused", "refundable", "remaining_sessions", "retire_offer", "sell_package", "session_service",

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, Sum, Value, When
 from django.utils import timezone
 
 from ketaclinic.audit import services as audit
@@ -21,6 +21,7 @@ from ketaclinic.audit.services import Actor
 from ketaclinic.billing.models import (
     Estimate,
     Invoice,
+    InvoiceBalance,
     InvoiceLine,
     PatientPackage,
     Payment,
@@ -37,6 +38,7 @@ from ketaclinic.billing.services._common import (
     annotated_figures,
     figures,
     number,
+    opened,
     profile_for,
     use_case,
 )
@@ -150,6 +152,7 @@ def _issue(actor: Actor, *, patient, kind: str, service_on: date, lines: list[Li
                 diagnoses=diagnoses_of(patient), total_cents=sum(x.amount_cents for x in lines), **taken)
     except IntegrityError:
         raise BillingError("This is already invoiced (just now, by someone else).") from None
+    opened(invoice)
     InvoiceLine.objects.bulk_create([InvoiceLine(
         invoice=invoice, price_version=x.price, service=x.service, description=x.description, code=x.code,
         modifiers=x.modifiers, units=x.units, amount_cents=x.amount_cents) for x in lines])
@@ -292,6 +295,7 @@ def void_invoice(*, actor: Actor, invoice: Invoice, reason: str) -> Invoice:
         raise BillingError("Sessions have been drawn from this package: it cannot be voided.")
     invoice.voided_at, invoice.voided_by, invoice.void_reason = timezone.now(), actor.user, reason.strip()
     invoice.save(update_fields=["voided_at", "voided_by", "void_reason"])
+    InvoiceBalance.objects.filter(pk=invoice.pk).update(owed_cents=0)  # a voided invoice is owed nothing
     audit.record(actor, AuditAction.BILLING_INVOICE_VOIDED, subject=invoice, patient=invoice.patient,
                  details={"number": invoice.number, "reason": invoice.void_reason,
                           "total_cents": invoice.total_cents})
@@ -371,42 +375,39 @@ def bucket(days: int) -> str:
 
 
 def aging(clinic, *, today: date | None = None, clinic_ids: Sequence[int] = ()) -> Aging:
-    """The aging report over the clinic's live invoices with money owed: one query, summed in the database (each
-    invoice's payments less refunds summed once, joined to the invoices, then owed money summed by bucket).
-    ``clinic_ids``: the clinics counted together when several of a network are pooled (the reports' network page;
-    they share ``clinic``'s time zone); by default ``clinic`` alone.
+    """The aging report over the clinic's live invoices with money owed: one query over their kept balances
+    (``InvoiceBalance``, read on its partial index of the invoices with money owed), summed by bucket in the
+    database. ``clinic_ids``: the clinics counted together when several of a network are pooled (the reports'
+    network page; they share ``clinic``'s time zone); by default ``clinic`` alone.
 
     A bucket is the number of days between the clinic-calendar day an invoice was issued and ``today``; the
     buckets' edges are the starts of those days in the clinic's time zone, so the database compares moments."""
-    from django.db import connection, connections, router
-
     from ketaclinic.inputs import wall_clock_moment
 
     tz = clinic.tz
     today = today or timezone.localdate(timezone.now(), tz)
     edges = [("current", 0), ("1-30", 30), ("31-60", 60), ("61-90", 90)]
-    starts = [wall_clock_moment(today - timedelta(days=days), datetime.min.time(), tz) for _, days in edges]
-    invoice, payment = Invoice._meta.db_table, Payment._meta.db_table
-    ids = list(clinic_ids) or [clinic.pk]
-    which = "= %s" if len(ids) == 1 else f"IN ({', '.join(['%s'] * len(ids))})"
-    cases = " ".join("WHEN i.issued_at >= %s THEN %s" for _ in edges)
-    sql = (f"SELECT bucket, SUM(owed), COUNT(*) FROM ("
-           f" SELECT i.total_cents - COALESCE(p.net, 0) AS owed, CASE {cases} ELSE '90+' END AS bucket"
-           f" FROM {invoice} i LEFT JOIN ("
-           f"  SELECT invoice_id, SUM(CASE WHEN kind = %s THEN amount_cents WHEN kind = %s THEN -amount_cents"
-           f"   ELSE 0 END) AS net FROM {payment} GROUP BY invoice_id) p ON p.invoice_id = i.id"
-           f" WHERE i.clinic_id {which} AND i.voided_at IS NULL) owing WHERE owed > 0 GROUP BY bucket")
-    params: list = []
-    for (name, _), start in zip(edges, starts, strict=True):
-        params += [connection.ops.adapt_datetimefield_value(start), name]
-    params += [Payment.Kind.PAYMENT.value, Payment.Kind.REFUND.value, *ids]
+    bucket = Case(*(When(issued_at__gte=wall_clock_moment(today - timedelta(days=days), datetime.min.time(), tz),
+                         then=Value(name)) for name, days in edges), default=Value("90+"))
     report = Aging()
-    with connections[router.db_for_read(Invoice)].cursor() as cur:  # the replica inside on_replica (a report)
-        cur.execute(sql, params)
-        for name, total, n in cur.fetchall():
-            report.totals[name] += int(total)
-            report.counts[name] += int(n)
+    # (read from the replica inside on_replica, as every report's queries are)
+    for row in (InvoiceBalance.objects.filter(clinic_id__in=list(clinic_ids) or [clinic.pk], owed_cents__gt=0)
+                .annotate(bucket=bucket).values("bucket").annotate(owed=Sum("owed_cents"), n=Count("pk"))
+                .order_by()):
+        report.totals[row["bucket"]] += int(row["owed"])
+        report.counts[row["bucket"]] += int(row["n"])
     return report
+
+
+def balances_out_of_step(clinic=None) -> list[str]:
+    """The numbers of the invoices whose kept balance (``InvoiceBalance``) is not what their total and payments make
+    it (0 for a voided invoice), or that have none: an empty list unless rows were written behind the application's
+    back. ``clinic``: its invoices only (default: every clinic's)."""
+    invoices = Invoice.objects.all() if clinic is None else Invoice.objects.filter(clinic=clinic)
+    should = Case(When(voided_at__isnull=False, then=Value(0)),
+                  default=F("total_cents") - F("paid_cents") + F("refunded_cents"))
+    return list(annotate_figures(invoices).annotate(should=should).filter(
+        Q(balance__isnull=True) | ~Q(balance__owed_cents=F("should"))).order_by("pk").values_list("number", flat=True))
 
 
 # ------------------------------------------------------------------------------------------------- the worklist
@@ -442,14 +443,10 @@ def to_invoice(clinic, *, now: datetime | None = None) -> dict[str, list]:
 
 
 def unpaid(clinic, limit: int = 200) -> list[tuple[Invoice, Figures]]:
-    """Live invoices with money owed, oldest first (one query)."""
-    rows = []
-    for inv in annotate_figures(Invoice.objects.filter(clinic=clinic, voided_at__isnull=True)
-                                .select_related("patient")).order_by("issued_at", "pk"):
-        fig = annotated_figures(inv)
-        if fig.balance > 0:
-            rows.append((inv, fig))
-            if len(rows) >= limit:
-                break
-    return rows
+    """Live invoices with money owed, oldest first (one query: the oldest ``limit`` of the kept balances with money
+    owed, on their partial index, and those invoices' figures)."""
+    owing = (InvoiceBalance.objects.filter(clinic=clinic, owed_cents__gt=0).order_by("issued_at", "invoice_id")
+             .values("invoice_id")[:limit])
+    invoices = annotate_figures(Invoice.objects.filter(pk__in=owing).select_related("patient"))
+    return [(inv, annotated_figures(inv)) for inv in invoices.order_by("issued_at", "pk")]
 
