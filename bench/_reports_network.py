@@ -539,8 +539,9 @@ def build(sessions: int = 1_000_000, administrations: int = 1_000_000, seed: int
             "at": _ts(issued[p_idx] + 300)}, NPay, constants={"reference": "", "note": ""})
         lap("invoices (+ as many lines)", NB)
         lap("payments", NPay)
-        # each invoice's kept balance, by the statement the upgrade that added them runs (billing 0003)
-        cur.execute(import_module("ketaclinic.billing.migrations.0003_invoice_balance").BACKFILL)
+        # each invoice's kept balance (its triggers are off for this load), by the statement the upgrade that
+        # added them runs (billing 0004)
+        cur.execute(import_module("ketaclinic.billing.migrations.0004_invoice_balance_backfill").BACKFILL)
         lap("invoice balances", NB)
 
         # ---- scale administrations

@@ -242,11 +242,13 @@ class InvoiceBalance(models.Model):
     """What is still owed on an invoice: its total less payments plus refunds (a refund of a package's unused
     sessions changes nothing), and 0 once it is voided.
 
-    Derived from the invoice and its payments, which stay the record (both append-only); kept by the use cases that
-    move it, in their transaction and under the invoice's lock (``billing/services``: issuing, a payment, a refund,
-    a package draw, voiding). The aging report and the list of unpaid invoices read the few invoices with money
-    owed here, on a partial index, instead of summing every payment the clinic ever took.
-    ``services.balances_out_of_step`` names any invoice whose balance is not what its payments make it."""
+    Derived from the invoice and its payments, which stay the record (both append-only), and kept by the database
+    itself: triggers (billing migration 0003) work the balance out again from the invoice and all its payments when
+    an invoice is issued or voided and when a payment is written, in the writer's transaction, whoever the writer
+    is (a use case, the release before during an upgrade, a restore). The aging report and the list of unpaid
+    invoices read the few invoices with money owed here, on a partial index, instead of summing every payment the
+    clinic ever took. ``services.balances_out_of_step`` names any invoice whose balance is not what its payments
+    make it."""
 
     invoice = models.OneToOneField(Invoice, primary_key=True, on_delete=models.PROTECT, related_name="balance")
     clinic = models.ForeignKey("clinic.Clinic", on_delete=models.PROTECT, related_name="+")  # the invoice's

@@ -30,6 +30,7 @@ def test_two_payments_at_once_never_take_more_than_is_owed(invoiced, staff):
     assert sum(isinstance(r, Payment) for r in results) == 1, results
     assert sum(isinstance(r, services.BillingError) for r in results) == 1, results
     assert services.figures(invoiced).balance == 15000
+    assert services.balances_out_of_step() == []  # the kept balance too (the database's triggers)
 
 
 def test_two_sessions_invoiced_at_once_from_one_package_are_each_paid_to_the_cent(patient, staff, rooms, priced,
@@ -53,3 +54,4 @@ def test_two_sessions_invoiced_at_once_from_one_package_are_each_paid_to_the_cen
     assert sorted(r.total_cents for r in results) == [33333, 33334]
     assert all(services.figures(r).balance == 0 for r in results)
     assert services.drawn_cents(package) == 66667
+    assert services.balances_out_of_step() == []

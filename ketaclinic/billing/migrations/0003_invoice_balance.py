@@ -1,23 +1,66 @@
-"""Each invoice's balance kept (``InvoiceBalance``), for the aging report and the list of unpaid invoices: made for
-every invoice already issued from its total and payments (a voided one owes 0), as the use cases keep it from now
-on. One INSERT ... SELECT, reading the invoices and payments (no lock that stops the clinic writing)."""
+"""Each invoice's balance, kept by the database (``InvoiceBalance``) for the aging report and the list of unpaid
+invoices: the table, empty, and the triggers that keep it. When an invoice is issued or voided, and when a payment
+or refund is written, the invoice's balance is worked out again from the invoice and all its payments and written
+(an upsert), in the writer's transaction, whoever the writer is: so the release before, still serving while this
+upgrade runs, keeps it too. 0004 gives the invoices issued before this migration theirs.
+
+The SQL is written out here, frozen with the migration (not imported from the app)."""
 
 import django.db.models.deletion
 from django.db import migrations, models
 
-BACKFILL = """
+#: The balance of the invoice whose id is ``{invoice}`` worked out from it and all its payments, written over any
+#: balance it had: a voided invoice owes nothing; a refund of unused package sessions changes nothing.
+RECOMPUTE = """
 INSERT INTO billing_invoicebalance (invoice_id, clinic_id, issued_at, owed_cents)
-SELECT i.id, i.clinic_id, i.issued_at,
-       CASE WHEN i.voided_at IS NOT NULL THEN 0 ELSE i.total_cents - COALESCE(p.net, 0) END
-FROM billing_invoice i LEFT JOIN (
-    SELECT invoice_id, SUM(CASE WHEN kind = 'payment' THEN amount_cents WHEN kind = 'refund' THEN -amount_cents
-                                ELSE 0 END) AS net
-    FROM billing_payment GROUP BY invoice_id) p ON p.invoice_id = i.id
-"""
+SELECT i.id, i.clinic_id, i.issued_at, CASE WHEN i.voided_at IS NOT NULL THEN 0 ELSE i.total_cents - COALESCE((
+    SELECT SUM(CASE p.kind WHEN 'payment' THEN p.amount_cents WHEN 'refund' THEN -p.amount_cents ELSE 0 END)
+    FROM billing_payment p WHERE p.invoice_id = i.id), 0) END
+FROM billing_invoice i WHERE i.id = {invoice}
+ON CONFLICT (invoice_id) DO UPDATE SET owed_cents = excluded.owed_cents"""
+
+TRIGGERS = {
+    "sqlite": [
+        f"CREATE TRIGGER billing_invoice_balance_issued AFTER INSERT ON billing_invoice BEGIN "
+        f"{RECOMPUTE.format(invoice='NEW.id')}; END;",
+        f"CREATE TRIGGER billing_invoice_balance_voided AFTER UPDATE OF voided_at ON billing_invoice BEGIN "
+        f"{RECOMPUTE.format(invoice='NEW.id')}; END;",
+        f"CREATE TRIGGER billing_payment_balance AFTER INSERT ON billing_payment BEGIN "
+        f"{RECOMPUTE.format(invoice='NEW.invoice_id')}; END;",
+    ],
+    "postgresql": [
+        f"CREATE OR REPLACE FUNCTION billing_balance_of(invoice bigint) RETURNS void AS $$ BEGIN "
+        f"{RECOMPUTE.format(invoice='invoice')}; END; $$ LANGUAGE plpgsql;",
+        "CREATE OR REPLACE FUNCTION billing_invoice_balance() RETURNS trigger AS $$ BEGIN "
+        "PERFORM billing_balance_of(NEW.id); RETURN NULL; END; $$ LANGUAGE plpgsql;",
+        "CREATE OR REPLACE FUNCTION billing_payment_balance() RETURNS trigger AS $$ BEGIN "
+        "PERFORM billing_balance_of(NEW.invoice_id); RETURN NULL; END; $$ LANGUAGE plpgsql;",
+        "CREATE TRIGGER billing_invoice_balance AFTER INSERT OR UPDATE OF voided_at ON billing_invoice "
+        "FOR EACH ROW EXECUTE FUNCTION billing_invoice_balance();",
+        "CREATE TRIGGER billing_payment_balance AFTER INSERT ON billing_payment "
+        "FOR EACH ROW EXECUTE FUNCTION billing_payment_balance();",
+    ],
+}
+UNDO = {
+    "sqlite": ["DROP TRIGGER IF EXISTS billing_invoice_balance_issued;",
+               "DROP TRIGGER IF EXISTS billing_invoice_balance_voided;",
+               "DROP TRIGGER IF EXISTS billing_payment_balance;"],
+    "postgresql": ["DROP TRIGGER IF EXISTS billing_invoice_balance ON billing_invoice;",
+                   "DROP TRIGGER IF EXISTS billing_payment_balance ON billing_payment;",
+                   "DROP FUNCTION IF EXISTS billing_invoice_balance();",
+                   "DROP FUNCTION IF EXISTS billing_payment_balance();",
+                   "DROP FUNCTION IF EXISTS billing_balance_of(bigint);"],
+}
 
 
-def backfill(apps, schema_editor):
-    schema_editor.execute(BACKFILL)
+def install(apps, schema_editor):
+    for sql in TRIGGERS.get(schema_editor.connection.vendor, []):
+        schema_editor.execute(sql)
+
+
+def remove(apps, schema_editor):
+    for sql in UNDO.get(schema_editor.connection.vendor, []):
+        schema_editor.execute(sql)
 
 
 class Migration(migrations.Migration):
@@ -43,5 +86,5 @@ class Migration(migrations.Migration):
                                          name="billing_balance_owed")],
             },
         ),
-        migrations.RunPython(backfill, migrations.RunPython.noop),
+        migrations.RunPython(install, remove),
     ]

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from django.db.models import F, Q, Sum
+from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
 
 from ketaclinic.accounts.roles import Role
 from ketaclinic.audit.services import Actor
-from ketaclinic.billing.models import BillingProfile, Invoice, InvoiceBalance, Payment
+from ketaclinic.billing.models import BillingProfile, Invoice, Payment
 from ketaclinic.clinic.models import current_clinic, next_number
 from ketaclinic.usecases import use_case  # noqa: F401  (re-exported for the billing services)
 
@@ -102,18 +102,3 @@ def annotate_figures(invoices):
 
 def annotated_figures(invoice) -> Figures:
     return Figures(invoice.total_cents, invoice.paid_cents, invoice.refunded_cents, invoice.unused_cents)
-
-
-def opened(invoice: Invoice) -> None:
-    """The new invoice's balance: all of its total owed (in the issuing use case's transaction)."""
-    InvoiceBalance.objects.create(invoice=invoice, clinic_id=invoice.clinic_id, issued_at=invoice.issued_at,
-                                  owed_cents=invoice.total_cents)
-
-
-def on_balance(payment: Payment) -> Payment:
-    """What ``payment`` moves on its invoice's balance, in the use case's transaction and under the invoice's lock:
-    a payment takes its amount off, a refund puts it back, a refund of unused package sessions leaves it."""
-    if payment.balance_effect_cents:
-        InvoiceBalance.objects.filter(pk=payment.invoice_id).update(
-            owed_cents=F("owed_cents") - payment.balance_effect_cents)
-    return payment

@@ -38,7 +38,6 @@ from ketaclinic.billing.services._common import (
     annotated_figures,
     figures,
     number,
-    opened,
     profile_for,
     use_case,
 )
@@ -152,7 +151,6 @@ def _issue(actor: Actor, *, patient, kind: str, service_on: date, lines: list[Li
                 diagnoses=diagnoses_of(patient), total_cents=sum(x.amount_cents for x in lines), **taken)
     except IntegrityError:
         raise BillingError("This is already invoiced (just now, by someone else).") from None
-    opened(invoice)
     InvoiceLine.objects.bulk_create([InvoiceLine(
         invoice=invoice, price_version=x.price, service=x.service, description=x.description, code=x.code,
         modifiers=x.modifiers, units=x.units, amount_cents=x.amount_cents) for x in lines])
@@ -295,7 +293,6 @@ def void_invoice(*, actor: Actor, invoice: Invoice, reason: str) -> Invoice:
         raise BillingError("Sessions have been drawn from this package: it cannot be voided.")
     invoice.voided_at, invoice.voided_by, invoice.void_reason = timezone.now(), actor.user, reason.strip()
     invoice.save(update_fields=["voided_at", "voided_by", "void_reason"])
-    InvoiceBalance.objects.filter(pk=invoice.pk).update(owed_cents=0)  # a voided invoice is owed nothing
     audit.record(actor, AuditAction.BILLING_INVOICE_VOIDED, subject=invoice, patient=invoice.patient,
                  details={"number": invoice.number, "reason": invoice.void_reason,
                           "total_cents": invoice.total_cents})
@@ -400,14 +397,16 @@ def aging(clinic, *, today: date | None = None, clinic_ids: Sequence[int] = ()) 
 
 
 def balances_out_of_step(clinic=None) -> list[str]:
-    """The numbers of the invoices whose kept balance (``InvoiceBalance``) is not what their total and payments make
-    it (0 for a voided invoice), or that have none: an empty list unless rows were written behind the application's
-    back. ``clinic``: its invoices only (default: every clinic's)."""
+    """The numbers of the invoices whose kept balance (``InvoiceBalance``, kept by the database's triggers) is not
+    what their total and payments make it (0 for a voided invoice), names another clinic or issue time, or is
+    missing: an empty list unless rows were written behind the application's back (or its triggers taken off).
+    ``clinic``: its invoices only (default: every clinic's)."""
     invoices = Invoice.objects.all() if clinic is None else Invoice.objects.filter(clinic=clinic)
     should = Case(When(voided_at__isnull=False, then=Value(0)),
                   default=F("total_cents") - F("paid_cents") + F("refunded_cents"))
     return list(annotate_figures(invoices).annotate(should=should).filter(
-        Q(balance__isnull=True) | ~Q(balance__owed_cents=F("should"))).order_by("pk").values_list("number", flat=True))
+        Q(balance__isnull=True) | ~Q(balance__owed_cents=F("should")) | ~Q(balance__clinic_id=F("clinic_id"))
+        | ~Q(balance__issued_at=F("issued_at"))).order_by("pk").values_list("number", flat=True))
 
 
 # ------------------------------------------------------------------------------------------------- the worklist

@@ -23,7 +23,6 @@ from ketaclinic.billing.services._common import (
     author,
     figures,
     number,
-    on_balance,
     profile_for,
     use_case,
 )
@@ -150,9 +149,9 @@ def draw_within(actor: Actor, *, invoice: Invoice, package: PatientPackage) -> P
     amount = min(share, owed)
     if amount <= 0:
         raise BillingError("Nothing is owed on this invoice.")
-    payment = on_balance(Payment.objects.create(
-        invoice=invoice, kind=Payment.Kind.PAYMENT, method=Payment.Method.PACKAGE, amount_cents=amount,
-        package=package, receipt_number=number("RCP"), at=timezone.now(), by=actor.user if actor.user_id else None))
+    payment = Payment.objects.create(invoice=invoice, kind=Payment.Kind.PAYMENT, method=Payment.Method.PACKAGE,
+                                     amount_cents=amount, package=package, receipt_number=number("RCP"),
+                                     at=timezone.now(), by=actor.user if actor.user_id else None)
     if remaining_sessions(package) == 0:
         package.status = PatientPackage.Status.USED
         package.save(update_fields=["status"])
@@ -212,11 +211,10 @@ def refund_unused(*, actor: Actor, package: PatientPackage, method: str, referen
                            f"({dollars(paid)}).")
     payment = None
     if amount > 0:
-        # a refund of unused sessions lowers what the package cost as well as what was paid: the balance stays
-        payment = on_balance(Payment.objects.create(
-            invoice=invoice, kind=Payment.Kind.UNUSED_REFUND, method=method, amount_cents=amount,
-            reference=reference, package=None, receipt_number=number("RCP"), at=timezone.now(),
-            by=actor.user if actor.user_id else None, note=reason.strip()))
+        payment = Payment.objects.create(invoice=invoice, kind=Payment.Kind.UNUSED_REFUND, method=method,
+                                         amount_cents=amount, reference=reference, package=None,
+                                         receipt_number=number("RCP"), at=timezone.now(),
+                                         by=actor.user if actor.user_id else None, note=reason.strip())
     package.status, package.closed_at = PatientPackage.Status.REFUNDED, timezone.now()
     package.save(update_fields=["status", "closed_at"])
     audit.record(actor, AuditAction.BILLING_PACKAGE_REFUNDED, subject=package, patient=package.patient,

@@ -18,7 +18,6 @@ from ketaclinic.billing.services._common import (
     _roles,
     figures,
     number,
-    on_balance,
     use_case,
 )
 
@@ -71,9 +70,9 @@ def take_payment(*, actor: Actor, invoice: Invoice, method: str, amount_cents: i
         raise BillingError("Nothing is owed on this invoice.")
     if amount > owed:
         raise BillingError({"amount": f"Only {dollars(owed)} is owed on this invoice."})
-    payment = on_balance(Payment.objects.create(
-        invoice=invoice, kind=Payment.Kind.PAYMENT, method=method, amount_cents=amount, reference=reference,
-        receipt_number=number("RCP"), at=timezone.now(), by=actor.user if actor.user_id else None, note=note))
+    payment = Payment.objects.create(invoice=invoice, kind=Payment.Kind.PAYMENT, method=method, amount_cents=amount,
+                                     reference=reference, receipt_number=number("RCP"), at=timezone.now(),
+                                     by=actor.user if actor.user_id else None, note=note)
     audit.record(actor, AuditAction.BILLING_PAYMENT_TAKEN, subject=payment, patient=invoice.patient,
                  details={"invoice": invoice.number, "method": method, "amount_cents": amount,
                           "receipt": payment.receipt_number})
@@ -142,10 +141,9 @@ def refund(*, actor: Actor, invoice: Invoice, method: str, amount_cents: int, re
                                           "refunded."})
     else:
         raise BillingError({"method": "Cash, card or package."})
-    payment = on_balance(Payment.objects.create(
-        invoice=invoice, kind=Payment.Kind.REFUND, method=method, amount_cents=amount, reference=reference,
-        package=package, receipt_number=number("RCP"), at=timezone.now(), by=actor.user if actor.user_id else None,
-        note=reason.strip()))
+    payment = Payment.objects.create(invoice=invoice, kind=Payment.Kind.REFUND, method=method, amount_cents=amount,
+                                     reference=reference, package=package, receipt_number=number("RCP"),
+                                     at=timezone.now(), by=actor.user if actor.user_id else None, note=reason.strip())
     audit.record(actor, AuditAction.BILLING_REFUND_GIVEN, subject=payment, patient=invoice.patient,
                  details={"invoice": invoice.number, "method": method, "amount_cents": amount,
                           "reason": reason.strip(), "receipt": payment.receipt_number})
