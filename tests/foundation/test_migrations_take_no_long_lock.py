@@ -70,8 +70,9 @@ RUNS_PYTHON = {
     "billing.0002_estimate_frozen_once_issued": "installs a trigger refusing changes to issued estimates",
     "billing.0003_invoice_balance": ("installs the triggers that keep each invoice's balance (CREATE TRIGGER: a "
                                      "moment's lock, no row read; the table is new and empty)"),
-    "billing.0004_invoice_balance_backfill": ("gives every invoice issued before 0003 its balance (one INSERT ... "
-                                              "SELECT: reads invoices and payments, writes only the new table)"),
+    "billing.0004_invoice_balance_backfill": ("gives every invoice issued before 0003 its balance (INSERT ... "
+                                              "SELECT, 10,000 invoices a transaction: reads invoices and "
+                                              "payments, writes only the new table)"),
     "custody.0001_create_ledger": _TRIGGERS,
     "integration.0002_therapist_notes_encrypted": _ENCRYPTS,
     "patients.0003_care_team_and_break_glass": _TRIGGERS,
