@@ -539,10 +539,6 @@ def build(sessions: int = 1_000_000, administrations: int = 1_000_000, seed: int
             "at": _ts(issued[p_idx] + 300)}, NPay, constants={"reference": "", "note": ""})
         lap("invoices (+ as many lines)", NB)
         lap("payments", NPay)
-        # each invoice's kept balance (its triggers are off for this load), by the statement the upgrade that
-        # added them runs (billing 0004)
-        cur.execute(import_module("ketaclinic.billing.migrations.0004_invoice_balance_backfill").BACKFILL)
-        lap("invoice balances", NB)
 
         # ---- scale administrations
         A = administrations
@@ -646,6 +642,10 @@ def build(sessions: int = 1_000_000, administrations: int = 1_000_000, seed: int
         for _, definition in deferred_indexes:
             cur.execute(definition)
         lap("indexes rebuilt", len(deferred_indexes))
+        # each invoice's kept balance (its triggers are off for this load), by the statement the upgrade that
+        # added them runs (billing 0004), once the payments' index on their invoice is back
+        cur.execute(import_module("ketaclinic.billing.migrations.0004_invoice_balance_backfill").BACKFILL)
+        lap("invoice balances", NB)
         for table in ("patients_patient", "treatments_treatmentorder", "treatments_treatmentsession",
                       "treatments_vitalsreading", "billing_invoice", "measures_administration"):
             _reset_sequence(cur, table)
