@@ -121,19 +121,30 @@ def _dump(connection, table: str) -> bytes | list[str]:
     return [f"INSERT INTO {name} ({listed}) VALUES ({'), ('.join(rows[i:i + 400])})" for i in range(0, len(rows), 400)]
 
 
+#: Tables the database's own triggers fill as the rows they are worked out from are written (billing's kept
+#: balances, billing migration 0003): written last, over what the triggers made of the copied rows.
+DERIVED = ("billing_invoicebalance",)
+
+
 def _write(connection, copy: _Copy) -> None:
     """The copied rows written again, inside the caller's transaction. Foreign keys are checked at commit on both
-    engines (Django declares them deferrable), so the order of the tables does not matter. PostgreSQL's sequences
-    are already past these ids (the command drew them in this process, and a rollback does not give them back);
-    SQLite's AUTOINCREMENT counter follows the rows inserted."""
+    engines (Django declares them deferrable), so the order of the tables does not matter, but for the tables the
+    database derives (:data:`DERIVED`): those are emptied of what its triggers made and written last, as copied.
+    PostgreSQL's sequences are already past these ids (the command drew them in this process, and a rollback does
+    not give them back); SQLite's AUTOINCREMENT counter follows the rows inserted."""
     connection.ensure_connection()
+    tables = sorted(copy.tables.items(), key=lambda item: item[0] in DERIVED)
     if connection.vendor == "postgresql":
         with connection.connection.cursor() as cursor:
-            for table, data in copy.tables.items():
+            for table, data in tables:
+                if table in DERIVED:
+                    cursor.execute(f"DELETE FROM {connection.ops.quote_name(table)}")
                 with cursor.copy(f"COPY {connection.ops.quote_name(table)} FROM STDIN") as load:
                     load.write(data)
         return
     raw = connection.connection
-    for statements in copy.tables.values():
+    for table, statements in tables:
+        if table in DERIVED:
+            raw.execute(f"DELETE FROM {connection.ops.quote_name(table)}")
         for statement in statements:
             raw.execute(statement)
