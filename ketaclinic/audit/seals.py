@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from itertools import batched
 
 from django.apps import apps
-from django.db import connections, models
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
 from django.db.models import Exists, OuterRef
 from django.db.models.functions import Cast
 from django.utils.module_loading import autodiscover_modules
@@ -58,6 +59,10 @@ class TamperedRecord(Exception):
 
 def register(model: type[models.Model], content: Content, *, signed: Mapping[str, object],
              baseline: models.Q | None = None, prefetch: Iterable[str] = ()) -> None:
+    if not isinstance(model._meta.pk, models.IntegerField):  # AutoField and BigAutoField are IntegerFields
+        # the seal index keeps a record's key as text, and verify_records matches it to the record in the
+        # database by the key's text there: str(key) for an integer on every engine (not a UUID on SQLite)
+        raise ImproperlyConfigured(f"{model._meta.label} cannot be sealed: its key is not an integer.")
     _KINDS[model._meta.label] = Kind(content, dict(signed), baseline, tuple(prefetch))
 
 
@@ -192,8 +197,8 @@ def seal_demo_history_many(actor, instances: Iterable[models.Model]) -> int:
     read: dict[tuple[str, str], models.Model] = {}
     for label, pks in by_kind.items():
         model = apps.get_model(label)
-        for start in range(0, len(pks), _CHUNK):
-            found = _read(model, _KINDS[label], pks[start:start + _CHUNK], _patient_path(model))
+        for chunk in batched(pks, _CHUNK):
+            found = _read(model, _KINDS[label], chunk, _patient_path(model))
             read.update(((label, pk), row) for pk, row in found.items())
     items, seals = [], []
     for key in wanted:
@@ -253,19 +258,10 @@ def _unsealed(label: str, kind: Kind) -> Iterator[object]:
     (an anti-join on the seal index), streamed."""
     from ketaclinic.audit.models import RecordSeal
 
-    model = apps.get_model(label)
-    signed = model._default_manager.filter(**kind.signed).order_by("pk")
-    # the key's text in the database is str(key) for an integer key (AutoField and BigAutoField too) and, on
-    # PostgreSQL, for a UUID
-    if isinstance(model._meta.pk, models.IntegerField) or connections[model._default_manager.db].vendor == "postgresql":
-        sealed = RecordSeal.objects.filter(record=label, record_pk=OuterRef("pk_text"))
-        yield from (signed.annotate(pk_text=Cast("pk", models.CharField())).filter(~Exists(sealed))
-                    .values_list("pk", flat=True).iterator())
-        return
-    # a key whose text in the database is not str(key) (a UUID on SQLite, stored without hyphens): compared here,
-    # this kind's seal keys only
-    have = set(RecordSeal.objects.filter(record=label).values_list("record_pk", flat=True).iterator())
-    yield from (pk for pk in signed.values_list("pk", flat=True).iterator() if str(pk) not in have)
+    signed = apps.get_model(label)._default_manager.filter(**kind.signed).order_by("pk")
+    sealed = RecordSeal.objects.filter(record=label, record_pk=OuterRef("pk_text"))  # an integer key's text: register
+    yield from (signed.annotate(pk_text=Cast("pk", models.CharField())).filter(~Exists(sealed))
+                .values_list("pk", flat=True).iterator())
 
 
 def verify_records() -> tuple[int, list[Mismatch]]:

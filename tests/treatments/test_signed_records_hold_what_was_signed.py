@@ -194,3 +194,16 @@ def test_verifying_reads_as_many_queries_for_two_signed_sessions_as_for_one(pati
     with CaptureQueriesContext(connection) as two:
         assert verify_records() == (8, [])
     assert len(two) == len(one)
+
+
+def test_a_kind_whose_key_is_not_an_integer_cannot_be_registered_for_sealing():
+    # the seal index keeps a record's key as text and finds the unsealed by the key's text in the database, which
+    # is str(key) only for an integer key: any other kind is refused when it registers, not misreported later
+    from django.contrib.sessions.models import Session
+    from django.core.exceptions import ImproperlyConfigured
+
+    from ketaclinic.audit import seals
+
+    with pytest.raises(ImproperlyConfigured, match="key is not an integer"):
+        seals.register(Session, lambda s: {}, signed={})
+    assert "sessions.Session" not in seals._KINDS
