@@ -384,12 +384,12 @@ def aging(clinic, *, today: date | None = None, clinic_ids: Sequence[int] = ()) 
     tz = clinic.tz
     today = today or timezone.localdate(timezone.now(), tz)
     edges = [("current", 0), ("1-30", 30), ("31-60", 60), ("61-90", 90)]
-    bucket = Case(*(When(issued_at__gte=wall_clock_moment(today - timedelta(days=days), datetime.min.time(), tz),
+    by_age = Case(*(When(issued_at__gte=wall_clock_moment(today - timedelta(days=days), datetime.min.time(), tz),
                          then=Value(name)) for name, days in edges), default=Value("90+"))
     report = Aging()
     # (read from the replica inside on_replica, as every report's queries are)
     for row in (InvoiceBalance.objects.filter(clinic_id__in=list(clinic_ids) or [clinic.pk], owed_cents__gt=0)
-                .annotate(bucket=bucket).values("bucket").annotate(owed=Sum("owed_cents"), n=Count("pk"))
+                .annotate(bucket=by_age).values("bucket").annotate(owed=Sum("owed_cents"), n=Count("pk"))
                 .order_by()):
         report.totals[row["bucket"]] += int(row["owed"])
         report.counts[row["bucket"]] += int(row["n"])
