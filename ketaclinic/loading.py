@@ -6,14 +6,18 @@ tables and genetically from ``geqo_threshold`` (12) on: such a query took 11 to 
 run, on every cockpit load (measured on PostgreSQL 15, bench/load.py). The records a page needs whole (patient,
 order, room) stay joined; the people, who are many foreign keys to one table, are read after in one query by id
 (:func:`attach`). Imports no app, so every app may use it.
+
+:func:`rows` reads one model's rows with a statement written once per shape, for the few reads on a hot write path
+whose ORM compilation costs more than the database's work (a vitals save: bench/bench_vitals.py).
 """
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from django.db import models
+from django.db import connections, models
 
 
 def split(model: type[models.Model], related: Sequence[str], *, apart: type[models.Model]) -> tuple[tuple[str, ...],
@@ -83,3 +87,33 @@ def _field(model: type[models.Model], path: str):
 
 def _target(model: type[models.Model], path: str) -> type[models.Model]:
     return _field(model, path).related_model
+
+
+def rows[M: models.Model](model: type[M], fields: Sequence[str], where: str, params: Sequence[object], *,
+                          for_update: bool = False, using: str = "default",
+                          tables: tuple[type[models.Model], ...] = ()) -> list[M]:
+    """The rows of ``model`` that ``where`` selects, with just ``fields`` (attribute names; the others load when
+    first read, as with ``only()``). ``where`` is SQL in which ``{t}`` stands for the model's quoted table,
+    ``{name}`` for the quoted column of its field ``name`` and, for each model of ``tables``, ``{<its db_table>}``
+    for that model's quoted table; its values are ``%s`` placeholders bound to ``params`` (as the database takes
+    them: a field's ``get_db_prep_value``).
+    ``for_update``: the rows are locked until the transaction ends (PostgreSQL ``FOR UPDATE``, of this table only;
+    SQLite, which has no row locks, holds the whole database for a writing transaction already). Values come
+    back through the fields' converters, as the ORM's do. The statement is built once per shape and database."""
+    sql = _statement(model, tuple(fields), where, for_update, using, tables)
+    return list(model._base_manager.db_manager(using).raw(sql, params))
+
+
+@functools.cache
+def _statement(model: type[models.Model], fields: tuple[str, ...], where: str, for_update: bool, using: str,
+               tables: tuple[type[models.Model], ...]) -> str:
+    connection = connections[using]
+    q = connection.ops.quote_name
+    opts = model._meta
+    columns = {f.name: q(f.column) for f in opts.concrete_fields} | {f.attname: q(f.column) for f in opts.concrete_fields}
+    if opts.pk.attname not in fields:
+        fields = (opts.pk.attname, *fields)  # raw() needs the key
+    select = ", ".join(columns[f] for f in fields)
+    lock = " FOR UPDATE" if for_update and connection.features.has_select_for_update else ""
+    names = {other._meta.db_table: q(other._meta.db_table) for other in tables}
+    return f"SELECT {select} FROM {q(opts.db_table)} WHERE {where.format(t=q(opts.db_table), **names, **columns)}{lock}"

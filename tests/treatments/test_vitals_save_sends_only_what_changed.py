@@ -53,12 +53,12 @@ def test_a_saved_row_answers_with_the_row_alerts_and_due_time_whatever_the_histo
     _readings(s, staff, 8, first_minutes_ago=590)
     client = client_for("nurse")
     _save(client, s, systolic_mmHg="125")  # the nurse's first save of the visit stamps the sign-in session
-    # Request 3 (sign-in session, user, roles), the clinic 1, the session 1, the use case 10 (begin, lock, the
-    # newest reading, the baseline, insert, update, audit chain 3, commit): nothing to redraw, and not one query
-    # that reads the session's history.
+    # Request 3 (sign-in session, user, roles), the clinic 1, the session 1, the use case 9 (begin, lock, the
+    # newest reading with the baseline in one read, insert, update, audit chain 3, commit): nothing to redraw, and
+    # not one query that reads the session's history.
     seen = _newest(s).pk
     assert s.vitals.count() == 10
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(14):
         short = _save(client, s, shown_through=seen)
     body = short.content.decode()
     assert short.status_code == 200 and 'data-saved="yes"' in body
@@ -68,7 +68,7 @@ def test_a_saved_row_answers_with_the_row_alerts_and_due_time_whatever_the_histo
     _save(client, s, systolic_mmHg="126")  # the sign-in session is stamped again if the readings took a while
     seen = _newest(s).pk
     assert s.vitals.count() == 400
-    with django_assert_num_queries(15) as q:
+    with django_assert_num_queries(14) as q:
         long = _save(client, s, systolic_mmHg="127", shown_through=seen)
     assert not any("LIMIT" not in x["sql"] for x in q.captured_queries if 'FROM "treatments_vitalsreading"' in x["sql"])
     assert abs(len(long.content) - len(short.content)) <= 8  # one row, not 400 (only the row's figures differ)

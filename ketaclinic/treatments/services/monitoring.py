@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
+from ketaclinic import loading
 from ketaclinic.accounts.roles import Role
 from ketaclinic.audit import seals
 from ketaclinic.audit import services as audit
@@ -34,6 +35,8 @@ from ketaclinic.treatments.models import (
     VitalsReading,
 )
 from ketaclinic.treatments.services._common import (
+    _PATIENT_CLINIC,
+    _SESSION_PATIENT,
     CLOCK_SKEW,
     CLOSED,
     FINISHED,
@@ -59,7 +62,7 @@ def add_vitals(*, actor: Actor, session: TreatmentSession, values: Mapping[str, 
                taken_at: datetime | None = None) -> VitalsReading:
     """Save one row of vital signs on its own, classified by the clinical core."""
     _roles(actor, Role.NURSE, Role.PRESCRIBER, what="record vital signs")
-    s = _lock(session)
+    s = _lock_for_vitals(session)
     now = timezone.now()
     taken_at = taken_at or now
     started = s.checked_in_at
@@ -95,11 +98,13 @@ def add_vitals(*, actor: Actor, session: TreatmentSession, values: Mapping[str, 
             from None
     phase = _phase_for(s)
     cfg = limits_for(s.patient)
-    vitals = s.vitals.order_by("-taken_at", "-pk")
-    newest = vitals.values_list("pk", "taken_at").first()  # (pk, taken_at) of the newest reading before this one
-    baseline_row = None  # the reading the dose was started on: the newest before the dose
-    if phase != Phase.PRE_DOSE:
-        baseline_row = vitals.filter(phase=Phase.PRE_DOSE).only("taken_at", "phase", *VITAL_FIELDS).first()
+    # The newest reading before this one and the reading the dose was started on (the newest before the dose),
+    # in one read: the second only once the dose has started.
+    found = loading.rows(VitalsReading, _NEWEST_READ, _NEWEST_AND_BASELINE if phase != Phase.PRE_DOSE else _NEWEST,
+                         [s.pk, s.pk, Phase.PRE_DOSE] if phase != Phase.PRE_DOSE else [s.pk])
+    newest_row = max(found, key=lambda r: (r.taken_at, r.pk), default=None)
+    newest = (newest_row.pk, newest_row.taken_at) if newest_row else None
+    baseline_row = next((r for r in found if r.phase == Phase.PRE_DOSE), None) if phase != Phase.PRE_DOSE else None
     baseline = _reading(baseline_row) if baseline_row else None
     try:
         if phase == Phase.PRE_DOSE:
@@ -139,6 +144,41 @@ def add_vitals(*, actor: Actor, session: TreatmentSession, values: Mapping[str, 
     # was back-dated (then every reading is read).
     _refresh_readiness(s, rows=[r for r in (baseline_row, row) if r is not None] if is_newest else None)
     return row
+
+
+#: What a vitals save reads of its session, locked: the checks before the row, the pause a HOLD or STOP starts,
+#: the readiness for discharge, and the answer's (ketaclinic.treatments.views.vitals_saved_context). The order's
+#: row is neither read nor locked: nothing here reads it, and stopping an order does not wait for a reading.
+VITALS_SESSION_FIELDS = (
+    "external_id", "patient_id", "drug", "route", "status", "checked_in_at", "dose_started_at", "dose_ended_at",
+    "alert_level", "last_vitals_at", "paused_at", "pause_level", "pump_pause_confirmed_at",
+    "pump_pause_confirmed_by_id", "alert_and_oriented", "steady_gait", "escort_name", "escort_phone",
+    "no_driving_acknowledged", "nurse_signed_at", "prescriber_signed_at")
+_NEWEST_READ = ("taken_at", "phase", *VITAL_FIELDS)
+_NEWEST_SQL = "SELECT {id} FROM {t} WHERE {session_id} = %s ORDER BY {taken_at} DESC, {id} DESC LIMIT 1"
+_NEWEST = "{id} = (" + _NEWEST_SQL + ")"
+_NEWEST_AND_BASELINE = ("{id} IN ((" + _NEWEST_SQL + "), (SELECT {id} FROM {t} WHERE {session_id} = %s AND {phase} = %s "
+                        "ORDER BY {taken_at} DESC, {id} DESC LIMIT 1))")
+
+
+def _lock_for_vitals(session: TreatmentSession) -> TreatmentSession:
+    """The session's row, locked, with :data:`VITALS_SESSION_FIELDS`, read by SQL written once
+    (:func:`ketaclinic.loading.rows`): the ORM's compilation of the session and its order, 99 columns, cost about
+    an eighth of a save (bench/bench_vitals.py). The patient and clinic are the caller's (a view reads them to
+    check who may open the session); a caller that has not read them gets :func:`_lock`'s whole read."""
+    if not (_SESSION_PATIENT.is_cached(session) and session.patient_id is not None
+            and _PATIENT_CLINIC.is_cached(session.patient)):
+        return _lock(session)
+    found = loading.rows(TreatmentSession, VITALS_SESSION_FIELDS, "{id} = %s", [session.pk], for_update=True,
+                         using=session._state.db or "default")
+    if not found:
+        raise TreatmentSession.DoesNotExist
+    s = found[0]
+    if s.patient_id == session.patient_id:
+        s.patient = session.patient
+    if s.is_signed:
+        raise TreatmentError("The session note is signed: it is read-only. Add an addendum to correct it.")
+    return s
 
 
 def _newest_level_again(s: TreatmentSession, newest_pk: int, baseline, cfg) -> int:
