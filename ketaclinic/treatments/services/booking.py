@@ -101,8 +101,10 @@ def booking_conflicts(*, order: TreatmentOrder, start: datetime, minutes: int, r
         live = live.exclude(pk=exclude_pk)
     # Only sessions that can reach into [start, end): none is booked longer than BOOKING_MINUTES allows, so the
     # check reads a window of the room's and the patient's sessions, not their whole history.
+    # Each check reads only the columns it needs: whole rows of every session of the order (and their patient, chair
+    # and room) made a booking cost more the more sessions the order had.
     overlap = live.filter(scheduled_start__lt=end, scheduled_start__gt=start - timedelta(minutes=BOOKING_MINUTES[1])
-                          ).select_related("patient", "chair", "room")
+                          ).only("scheduled_start", "scheduled_minutes", "room_id", "chair_id")
     candidates = [s for s in overlap.filter(Q(room=room) | Q(patient=order.patient)) if s.scheduled_end > start]
     for s in candidates:
         if chair is not None and s.chair_id == chair.pk:
@@ -115,14 +117,14 @@ def booking_conflicts(*, order: TreatmentOrder, start: datetime, minutes: int, r
     day = start.astimezone(tz).date()
     if closed := order.patient.clinic.closed_on(day):
         problems.append(f"The clinic is closed on {day:%a %Y-%m-%d} ({closed}).")
-    same_day = [s for s in live.filter(patient=order.patient,
-                                       scheduled_start__gte=start - timedelta(days=1),
-                                       scheduled_start__lt=start + timedelta(days=1))
-                if s.scheduled_start.astimezone(tz).date() == day]
+    same_day = [at for at in live.filter(patient=order.patient, scheduled_start__gte=start - timedelta(days=1),
+                                         scheduled_start__lt=start + timedelta(days=1)
+                                         ).values_list("scheduled_start", flat=True)
+                if at.astimezone(tz).date() == day]
     if same_day:
         problems.append(f"{order.patient.display_name} already has a session on {day:%Y-%m-%d}.")
-    dates = sorted({s.scheduled_start.astimezone(tz).date()
-                    for s in live.filter(order=order)} | {day})
+    dates = sorted({at.astimezone(tz).date()
+                    for at in live.filter(order=order).values_list("scheduled_start", flat=True)} | {day})
     for p in schedules.check_spacing(dates, order.min_spacing_days):
         if str(day) in p and "two sessions" not in p:
             problems.append(f"Spacing: {p} (the order allows at least {order.min_spacing_days} day(s)).")
