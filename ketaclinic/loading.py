@@ -116,4 +116,6 @@ def _statement(model: type[models.Model], fields: tuple[str, ...], where: str, f
     select = ", ".join(columns[f] for f in fields)
     lock = " FOR UPDATE" if for_update and connection.features.has_select_for_update else ""
     names = {other._meta.db_table: q(other._meta.db_table) for other in tables}
+    if clash := ({"t"} | names.keys()) & columns.keys():
+        raise ValueError(f"{sorted(clash)} names both a column of {opts.label} and a table: rename the placeholder")
     return f"SELECT {select} FROM {q(opts.db_table)} WHERE {where.format(t=q(opts.db_table), **names, **columns)}{lock}"

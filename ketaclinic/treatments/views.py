@@ -575,7 +575,8 @@ def vitals(request, external_id):
 def vitals_saved_context(request, row: VitalsReading) -> dict:
     """What the htmx answer to a saved reading shows: ``row`` (the newest reading) with its alert, the earlier
     readings at HOLD or STOP a prescriber has not seen (for a prescriber), and when the next reading is due. The
-    session is the one the service locked and updated (patient, clinic and order loaded with it)."""
+    session is the one the service locked and updated (the columns the save reads, with the patient and clinic the
+    view read)."""
     s = row.session
     user = request.user
     limits = s.patient.clinic.limits()

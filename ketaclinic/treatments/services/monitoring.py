@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
+from django.db import router
 from django.utils import timezone
 
 from ketaclinic import loading
@@ -150,7 +151,7 @@ def add_vitals(*, actor: Actor, session: TreatmentSession, values: Mapping[str, 
 #: the readiness for discharge, and the answer's (ketaclinic.treatments.views.vitals_saved_context). The order's
 #: row is neither read nor locked: nothing here reads it, and stopping an order does not wait for a reading.
 VITALS_SESSION_FIELDS = (
-    "external_id", "patient_id", "drug", "route", "status", "checked_in_at", "dose_started_at", "dose_ended_at",
+    "external_id", "patient_id", "route", "status", "checked_in_at", "dose_started_at", "dose_ended_at",
     "alert_level", "last_vitals_at", "paused_at", "pause_level", "pump_pause_confirmed_at",
     "pump_pause_confirmed_by_id", "alert_and_oriented", "steady_gait", "escort_name", "escort_phone",
     "no_driving_acknowledged", "nurse_signed_at", "prescriber_signed_at")
@@ -170,7 +171,7 @@ def _lock_for_vitals(session: TreatmentSession) -> TreatmentSession:
             and _PATIENT_CLINIC.is_cached(session.patient)):
         return _lock(session)
     found = loading.rows(TreatmentSession, VITALS_SESSION_FIELDS, "{id} = %s", [session.pk], for_update=True,
-                         using=session._state.db or "default")
+                         using=router.db_for_write(TreatmentSession))  # a lock is taken on the primary, always
     if not found:
         raise TreatmentSession.DoesNotExist
     s = found[0]
