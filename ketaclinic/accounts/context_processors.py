@@ -44,7 +44,7 @@ def staff_navigation(request):
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
     built = functools.cache(lambda: _navigation(request, user))
-    return {key: SimpleLazyObject(functools.partial(lambda k: built()[k], key))
+    return {key: SimpleLazyObject(lambda key=key: built()[key])
             for key in ("nav_items", "user_roles", "work_at", "user_role_labels")}
 
 
