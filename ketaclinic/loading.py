@@ -17,7 +17,7 @@ import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from django.db import connections, models
+from django.db import connections, models, router
 
 
 def split(model: type[models.Model], related: Sequence[str], *, apart: type[models.Model]) -> tuple[tuple[str, ...],
@@ -90,7 +90,7 @@ def _target(model: type[models.Model], path: str) -> type[models.Model]:
 
 
 def rows[M: models.Model](model: type[M], fields: Sequence[str], where: str, params: Sequence[object], *,
-                          for_update: bool = False, using: str = "default",
+                          for_update: bool = False, using: str | None = None,
                           tables: tuple[type[models.Model], ...] = ()) -> list[M]:
     """The rows of ``model`` that ``where`` selects, with just ``fields`` (attribute names; the others load when
     first read, as with ``only()``). ``where`` is SQL in which ``{t}`` stands for the model's quoted table,
@@ -99,7 +99,9 @@ def rows[M: models.Model](model: type[M], fields: Sequence[str], where: str, par
     them: a field's ``get_db_prep_value``).
     ``for_update``: the rows are locked until the transaction ends (PostgreSQL ``FOR UPDATE``, of this table only;
     SQLite, which has no row locks, holds the whole database for a writing transaction already). Values come
-    back through the fields' converters, as the ORM's do. The statement is built once per shape and database."""
+    back through the fields' converters, as the ORM's do. The statement is built once per shape and database:
+    ``using``, else the router's (its database for writes when the rows are locked, as the ORM's locks go)."""
+    using = using or (router.db_for_write(model) if for_update else router.db_for_read(model))
     sql = _statement(model, tuple(fields), where, for_update, using, tables)
     return list(model._base_manager.db_manager(using).raw(sql, params))
 

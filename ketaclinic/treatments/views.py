@@ -13,8 +13,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib import messages
-from django.db import connection as db_connection
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import Prefetch, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -103,8 +102,9 @@ def _vitals_post_session(request, external_id) -> TreatmentSession:
     (:func:`ketaclinic.loading.rows`): the ORM's compilation of the session with its 31-column patient was a tenth
     of a save (bench/bench_vitals.py)."""
     clinic = current_clinic()
-    found = loading.rows(TreatmentSession, VITALS_POST_FIELDS, _IN_CLINIC,
-                         [_EXTERNAL_ID.get_db_prep_value(external_id, db_connection), clinic.pk], tables=(Patient,))
+    db = router.db_for_read(TreatmentSession)
+    found = loading.rows(TreatmentSession, VITALS_POST_FIELDS, _IN_CLINIC, using=db, tables=(Patient,),
+                         params=[_EXTERNAL_ID.get_db_prep_value(external_id, connections[db]), clinic.pk])
     if not found:
         raise Http404("No such session.")
     s = found[0]

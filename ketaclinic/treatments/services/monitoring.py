@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from django.db import router
 from django.utils import timezone
 
 from ketaclinic import loading
@@ -36,8 +35,6 @@ from ketaclinic.treatments.models import (
     VitalsReading,
 )
 from ketaclinic.treatments.services._common import (
-    _PATIENT_CLINIC,
-    _SESSION_PATIENT,
     CLOCK_SKEW,
     CLOSED,
     FINISHED,
@@ -63,7 +60,7 @@ def add_vitals(*, actor: Actor, session: TreatmentSession, values: Mapping[str, 
                taken_at: datetime | None = None) -> VitalsReading:
     """Save one row of vital signs on its own, classified by the clinical core."""
     _roles(actor, Role.NURSE, Role.PRESCRIBER, what="record vital signs")
-    s = _lock_for_vitals(session)
+    s = _lock(session, only=VITALS_SESSION_FIELDS)
     now = timezone.now()
     taken_at = taken_at or now
     started = s.checked_in_at
@@ -101,11 +98,12 @@ def add_vitals(*, actor: Actor, session: TreatmentSession, values: Mapping[str, 
     cfg = limits_for(s.patient)
     # The newest reading before this one and the reading the dose was started on (the newest before the dose),
     # in one read: the second only once the dose has started.
-    found = loading.rows(VitalsReading, _NEWEST_READ, _NEWEST_AND_BASELINE if phase != Phase.PRE_DOSE else _NEWEST,
-                         [s.pk, s.pk, Phase.PRE_DOSE] if phase != Phase.PRE_DOSE else [s.pk])
+    dosed = phase != Phase.PRE_DOSE
+    found = loading.rows(VitalsReading, _NEWEST_READ, _NEWEST_AND_BASELINE if dosed else _NEWEST,
+                         [s.pk, s.pk, Phase.PRE_DOSE] if dosed else [s.pk])
     newest_row = max(found, key=lambda r: (r.taken_at, r.pk), default=None)
     newest = (newest_row.pk, newest_row.taken_at) if newest_row else None
-    baseline_row = next((r for r in found if r.phase == Phase.PRE_DOSE), None) if phase != Phase.PRE_DOSE else None
+    baseline_row = next((r for r in found if r.phase == Phase.PRE_DOSE), None) if dosed else None
     baseline = _reading(baseline_row) if baseline_row else None
     try:
         if phase == Phase.PRE_DOSE:
@@ -147,9 +145,10 @@ def add_vitals(*, actor: Actor, session: TreatmentSession, values: Mapping[str, 
     return row
 
 
-#: What a vitals save reads of its session, locked: the checks before the row, the pause a HOLD or STOP starts,
-#: the readiness for discharge, and the answer's (ketaclinic.treatments.views.vitals_saved_context). The order's
-#: row is neither read nor locked: nothing here reads it, and stopping an order does not wait for a reading.
+#: What a vitals save reads of its session, locked (``_lock(only=...)``): the checks before the row, the pause a
+#: HOLD or STOP starts, the readiness for discharge, and the answer's (treatments.views.vitals_saved_context). The
+#: order's row is neither read nor locked: nothing here reads it, and stopping an order does not wait for a
+#: reading. The ORM's compilation of the session and its order, 99 columns, was an eighth of a save.
 VITALS_SESSION_FIELDS = (
     "external_id", "patient_id", "route", "status", "checked_in_at", "dose_started_at", "dose_ended_at",
     "alert_level", "last_vitals_at", "paused_at", "pause_level", "pump_pause_confirmed_at",
@@ -160,26 +159,6 @@ _NEWEST_SQL = "SELECT {id} FROM {t} WHERE {session_id} = %s ORDER BY {taken_at} 
 _NEWEST = "{id} = (" + _NEWEST_SQL + ")"
 _NEWEST_AND_BASELINE = ("{id} IN ((" + _NEWEST_SQL + "), (SELECT {id} FROM {t} WHERE {session_id} = %s AND {phase} = %s "
                         "ORDER BY {taken_at} DESC, {id} DESC LIMIT 1))")
-
-
-def _lock_for_vitals(session: TreatmentSession) -> TreatmentSession:
-    """The session's row, locked, with :data:`VITALS_SESSION_FIELDS`, read by SQL written once
-    (:func:`ketaclinic.loading.rows`): the ORM's compilation of the session and its order, 99 columns, cost about
-    an eighth of a save (bench/bench_vitals.py). The patient and clinic are the caller's (a view reads them to
-    check who may open the session); a caller that has not read them gets :func:`_lock`'s whole read."""
-    if not (_SESSION_PATIENT.is_cached(session) and session.patient_id is not None
-            and _PATIENT_CLINIC.is_cached(session.patient)):
-        return _lock(session)
-    found = loading.rows(TreatmentSession, VITALS_SESSION_FIELDS, "{id} = %s", [session.pk], for_update=True,
-                         using=router.db_for_write(TreatmentSession))  # a lock is taken on the primary, always
-    if not found:
-        raise TreatmentSession.DoesNotExist
-    s = found[0]
-    if s.patient_id == session.patient_id:
-        s.patient = session.patient
-    if s.is_signed:
-        raise TreatmentError("The session note is signed: it is read-only. Add an addendum to correct it.")
-    return s
 
 
 def _newest_level_again(s: TreatmentSession, newest_pk: int, baseline, cfg) -> int:
