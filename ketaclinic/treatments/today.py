@@ -26,6 +26,19 @@ from ketaclinic.treatments.models import (
 #: A session whose patient is still in the clinic (it stays on the board after midnight until they leave).
 STILL_HERE = ("checked_in", "pre_checks", "dosing", "observation", "ready_for_discharge")
 
+#: What the board reads of a session and of those it names: the tile, the next vitals due, the minutes of
+#: infusion left and when the patient may go home (a session row is about 140 columns with its patient, room and
+#: chair; reading all of them for every tile was most of the board's own time). A field left out here would be
+#: read again for each tile: tests/treatments/test_today_budget.py shows a board of every kind of session in a
+#: fixed number of queries.
+BOARD_FIELDS = (
+    "external_id", "patient", "room", "chair", "status", "route", "scheduled_start", "checked_in_at",
+    "dose_started_at", "dose_ended_at", "last_vitals_at", "alert_level", "paused_at", "bag_volume_mL",
+    "prepared_volume_mL", "rate_mL_per_h", "infusion_minutes",
+    "patient__preferred_name", "patient__legal_given_name", "patient__legal_family_name", "patient__clinic",
+    "room__name", "chair__label",
+)
+
 PHASE_LABEL = {
     "booked": "Booked", "checked_in": "Checked in", "pre_checks": "Pre-checks", "dosing": "Dosing",
     "observation": "Observation", "ready_for_discharge": "Ready for discharge", "discharged": "Discharged",
@@ -43,7 +56,7 @@ def board(clinic, now=None) -> dict:
         .filter(Q(scheduled_start__gte=start)
                 | Q(scheduled_start__gte=start - timedelta(days=1), status__in=STILL_HERE))
         .exclude(status__in=services.CLOSED)
-        .select_related("patient", "room", "chair")
+        .select_related("patient", "room", "chair").only(*BOARD_FIELDS)
         .annotate(open_ae=Exists(AdverseEvent.objects.filter(session=OuterRef("pk"), resolved_at__isnull=True)),
                   last_moaas=Subquery(SessionRating.objects.filter(session=OuterRef("pk"), scale="moaas")
                                       .order_by("-at", "-pk").values("total")[:1]),
@@ -60,7 +73,7 @@ def board(clinic, now=None) -> dict:
     rows = []
     for s in sessions:
         s.patient.clinic = clinic  # avoid a query per row in limits_for
-        due = services.next_vitals_due(s) if s.status in ("dosing", "observation", "ready_for_discharge") else None
+        due = services.next_vitals_due(s, limits) if s.status in ("dosing", "observation", "ready_for_discharge") else None
         alerts = []
         if s.alert_level >= 2 and s.status not in ("discharged",):
             alerts.append("HOLD" if s.alert_level == 2 else "STOP")

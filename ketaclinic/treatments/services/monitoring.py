@@ -274,12 +274,14 @@ def add_observation(*, actor: Actor, session: TreatmentSession, text: str) -> Ob
     return obs
 
 
-def next_vitals_due(s: TreatmentSession) -> datetime | None:
-    """When the next vitals reading is due, for the phase the session is in."""
+def next_vitals_due(s: TreatmentSession, settings: dict | None = None) -> datetime | None:
+    """When the next vitals reading is due, for the phase the session is in. ``settings``: the clinic's limits,
+    when the caller has them (a board of many sessions validates them once)."""
     if s.status not in (S.DOSING, S.OBSERVATION, S.READY) or s.dose_started_at is None:
         return None
     phase = _phase_for(s)
-    interval = rules.vitals_interval_minutes(s.route, phase, limits_for(s.patient))
+    interval = rules.vitals_interval_minutes(s.route, phase,
+                                             settings if settings is not None else limits_for(s.patient))
     base = s.last_vitals_at or s.dose_started_at
     if s.last_vitals_at and s.last_vitals_at < s.dose_started_at:
         base = s.dose_started_at
