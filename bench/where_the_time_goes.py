@@ -13,17 +13,22 @@ a booking and the score trajectory.
 Each operation is first timed bare (median of --repeat), then again with its time split into parts that do not
 overlap, each request's parts adding up to its whole:
 
-- ``sql``: the database's own work, as the driver's ``execute`` took it (``connection.execute_wrapper``), with the
-  number of statements;
-- ``compile``: the ORM writing SQL (``SQLCompiler.as_sql``);
+- ``sql``: the driver's ``execute`` of each statement (``connection.execute_wrapper``), with the number of
+  statements; fetching the rows after it (on SQLite part of the database's work), converting their values and
+  committing are not in it (they are in ``rest``);
+- ``compile``: the ORM writing SQL (``as_sql`` of the compilers for reads, inserts, updates, deletes and
+  aggregates);
 - ``objects``: model instances made from rows (``Model.from_db``);
-- ``template``: the template engine (``Template.render``), less the queries run from inside a template;
+- ``template``: the template engine (``Template.render``, and a partial's for htmx answers), less the queries run
+  from inside a template;
 - ``audit``: writing the audit entry of what was seen or changed (``ketaclinic.audit.services.record``: its
-  canonical JSON and hash), less its statements, which are in ``sql``;
+  canonical JSON, hash and model), less its statements and their compilation;
 - ``rest``: everything else in Python: middleware, forms, views, services, the clinical core.
 
-The split costs some time of its own (each timer), so its parts are shown as shares of the instrumented request
-and applied to the bare median. Nothing here is a test: the figures depend on the machine.
+The split costs some time of its own (each timer), so its parts are shown as shares of the instrumented requests
+(each part's total over the requests' total, so the parts add up) and applied to the bare median. The instrumented
+runs come after the bare ones: by then the vitals saves have added readings to the session the cockpit shows (its
+cost is flat with the readings: tests/treatments/test_cockpit_flat_with_history.py). Nothing here is a test: the figures depend on the machine.
 """
 
 from __future__ import annotations
@@ -32,14 +37,10 @@ import argparse
 import os
 import re
 import statistics
-import sys
 import time
 from collections import defaultdict
-from pathlib import Path
 
 from _setup import setup_django
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 PARTS = ("sql", "compile", "objects", "template", "audit", "rest")
 
@@ -79,16 +80,20 @@ class Split:
 def instrument(split: Split):
     """Patch the framework's entry points once; the patches time into ``split`` (returns a function undoing them)."""
     from django.db.models import Model
-    from django.db.models.sql.compiler import SQLCompiler
-    from django.template.base import Template
+    from django.db.models.sql import compiler
+    from django.template.base import PartialTemplate, Template
 
     from ketaclinic.audit import services as audit_services
 
-    originals = [(SQLCompiler, "as_sql", SQLCompiler.as_sql), (Template, "render", Template.render),
-                 (audit_services, "record", audit_services.record),
-                 (Model, "from_db", Model.__dict__["from_db"])]
-    SQLCompiler.as_sql = split.wrap("compile", SQLCompiler.as_sql)
+    compilers = [c for c in vars(compiler).values() if isinstance(c, type) and issubclass(c, compiler.SQLCompiler)
+                 and "as_sql" in vars(c)]
+    originals = [(c, "as_sql", vars(c)["as_sql"]) for c in compilers] + [
+        (Template, "render", Template.render), (PartialTemplate, "render", PartialTemplate.render),
+        (audit_services, "record", audit_services.record), (Model, "from_db", Model.__dict__["from_db"])]
+    for c in compilers:
+        c.as_sql = split.wrap("compile", vars(c)["as_sql"])
     Template.render = split.wrap("template", Template.render)
+    PartialTemplate.render = split.wrap("template", PartialTemplate.render)
     audit_services.record = split.wrap("audit", audit_services.record)
     from_db = Model.__dict__["from_db"].__func__
     Model.from_db = classmethod(split.wrap("objects", from_db))
@@ -135,10 +140,14 @@ def main() -> None:
         state["shown"] = int(m.group(1)) if m else state["shown"]
         assert r.status_code == 200 and b'data-saved="yes"' in r.content, r.status_code
 
+    from ketaclinic.treatments.models import TreatmentSession
+
     def book():
         url, day, at, chair = next(slots)
+        before = TreatmentSession.objects.count()
         r = dc.post(url, {"date": day.isoformat(), "time": at, "chair": chair, "row": "1"})
-        assert r.status_code == 302, r.status_code
+        # a refused booking answers 302 too: only a booking that booked is timed as one
+        assert r.status_code == 302 and TreatmentSession.objects.count() == before + 1, r.status_code
 
     def get(c, url, **headers):
         def op():
@@ -179,7 +188,7 @@ def main() -> None:
         try:
             with connection.execute_wrapper(count):
                 for name, op in ops.items():
-                    parts = defaultdict(list)
+                    parts: dict[str, float] = defaultdict(float)
                     statements = []
                     for _ in range(args.repeat):
                         split.totals.clear()
@@ -187,12 +196,11 @@ def main() -> None:
                         split.enter("rest")
                         op()
                         split.leave()
-                        whole = sum(split.totals.values())
                         for p in PARTS:
-                            parts[p].append(split.totals.get(p, 0.0) / whole)
+                            parts[p] += split.totals.get(p, 0.0)
                         statements.append(split.statements)
-                    results[name] = ({p: statistics.median(v) for p, v in parts.items()},
-                                     statistics.median(statements))
+                    whole = sum(parts.values())
+                    results[name] = ({p: parts[p] / whole for p in PARTS}, statistics.median(statements))
         finally:
             undo()
     db = connection.vendor

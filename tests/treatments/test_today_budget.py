@@ -1,6 +1,7 @@
 """The Today page is polled every 30 s by every screen in the clinic: its query count must not grow with the
 number of patients on the board, whatever each tile shows (the board reads only the columns it names,
-ketaclinic/treatments/today.py BOARD_FIELDS: one it forgot would be read again for every tile)."""
+ketaclinic/treatments/today.py BOARD_FIELDS: one it forgot would be read again for every tile), for the nurse
+and for the prescriber, whose page also lists the HOLD and STOP readings no prescriber has seen."""
 
 from __future__ import annotations
 
@@ -54,8 +55,8 @@ def test_today_board_queries_do_not_grow_with_patients(make_patient, staff, room
     prescriber = client_for("prescriber")  # who also sees the panel of HOLD and STOP readings not yet seen
     prescriber.get(reverse("clinic:today"))  # warm the session
     one_alert = _today_queries(prescriber)
-    # Every other kind of tile: an infusion paused, an IM injection in observation (ready from, next vitals due), an
-    # esketamine session between devices (its last device) and one on its first, each with a reading.
+    # The other tiles of a dosing day: an infusion the nurse paused, an IM injection in observation (ready from, next
+    # vitals due) with a second HOLD, and two esketamine sessions at their first device, each with a reading.
     paused = ready_to_start(book_now(make_order(make_patient(), staff, IV), staff, rooms, chair=rooms["b3"]), staff)
     services.start_dose(actor=actor(staff["nurse"]), session=paused)
     services.dosing_event(actor=actor(staff["nurse"]), session=paused, kind="pause")
@@ -72,7 +73,9 @@ def test_today_board_queries_do_not_grow_with_patients(make_patient, staff, room
                         ("iv", "dosing", False), ("iv", "dosing", True)], statuses  # the HOLD paused the second
     every_kind = _today_queries(nurse)
     two_alerts = _today_queries(prescriber)
-    assert two_alerts == one_alert, f"the prescriber's Today: {one_alert} queries with one alert, {two_alerts} with two"
+    # the nurse's 18 and the prescriber's panels (safety tasks): the alert lines read nothing more
+    assert one_alert == two_alerts == 19, (
+        f"the prescriber's Today: {one_alert} queries with one alert, {two_alerts} with two")
     # 17, +1 (issue 20): one query for the pump events of every running infusion at once (the minutes it has left)
     assert small == large == every_kind == 18, (
         f"Today page: {small} queries with 1 patient, {large} with 4, {every_kind} with 8")

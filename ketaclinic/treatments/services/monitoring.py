@@ -276,7 +276,7 @@ def add_observation(*, actor: Actor, session: TreatmentSession, text: str) -> Ob
 
 def next_vitals_due(s: TreatmentSession, settings: dict | None = None) -> datetime | None:
     """When the next vitals reading is due, for the phase the session is in. ``settings``: the clinic's limits,
-    when the caller has them (a board of many sessions validates them once)."""
+    when the caller has them (a board of many sessions reads them once)."""
     if s.status not in (S.DOSING, S.OBSERVATION, S.READY) or s.dose_started_at is None:
         return None
     phase = _phase_for(s)
