@@ -26,11 +26,12 @@ def demo(django_db_setup, django_db_blocker):
 
 
 def problems_of(model, resource) -> list[str]:
-    """What validate.py finds in the resource once written and parsed back (which must give the same JSON)."""
+    """What validate.py finds in the resource once written; parsed back, the JSON gives the same resource (every
+    field equal: the model's own comparison, a second serialisation of each of the clinic's resources took a third
+    of the test's time)."""
     text = resource.model_dump_json(exclude_none=True)
-    data = json.loads(model.model_validate_json(text).model_dump_json(exclude_none=True))
-    assert data == json.loads(text)
-    return [f"{resource.__resource_type__}/{resource.id}: {p}" for p in validate.problems(data)]
+    assert type(resource) is model and model.model_validate_json(text) == resource, text
+    return [f"{resource.__resource_type__}/{resource.id}: {p}" for p in validate.problems(json.loads(text))]
 
 
 @pytest.mark.django_db
