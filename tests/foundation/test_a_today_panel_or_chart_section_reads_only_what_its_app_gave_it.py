@@ -1,17 +1,20 @@
-"""Each panel of the Today page reads only what its app handed it (``ctx``: clinic/today.py includes every panel
-with ``ctx=panel.context``), besides what every page has (the request, the user, the CSRF token).
+"""Each panel of the Today page and each app's section of the chart reads only what its app handed it (``ctx``:
+clinic/today.html and patients/chart.html include each with ``ctx=<its context>``), besides what every page has
+(the request, the user, the CSRF token, True/False/None).
 
-A panel's template that names anything else shows nothing in its place, silently: the template engine takes a
-missing name for an empty one. The prescriber's list of HOLD and STOP readings no prescriber had seen looped over
-``rows`` instead of ``ctx.rows`` and showed its title over an empty list from the day it was added. Every panel an
-app offers is found by asking each app's ``today_panels``' source for its templates, so a new panel is checked
-too."""
+A template that names anything else shows nothing in its place, silently: the template engine takes a missing
+name for an empty one. Two did, each from the day it was added: the prescriber's Today list of HOLD and STOP
+readings no prescriber had seen looped over ``rows`` (not ``ctx.rows``) and showed its title over an empty list,
+and the chart's research-consent section read ``current`` (not ``ctx.current``) and said "No decision recorded"
+whatever the patient had decided. Every panel and section is found by reading each app's hook module for the
+templates it names, so a new one is checked too."""
 
 from __future__ import annotations
 
 import inspect
 import re
 
+import pytest
 from django.template import engines
 from django.template.base import FilterExpression, Node, Variable, VariableNode
 from django.template.defaulttags import ForNode, WithNode
@@ -21,13 +24,19 @@ from ketaclinic.apphooks import app_hooks
 
 #: What every page's context has besides the panel's own ``ctx``: the request and user (context processors), the
 #: CSRF token ({% csrf_token %}), and a loop's own counter.
-EVERY_PAGE = {"ctx", "request", "user", "csrf_token", "forloop"}
+EVERY_PAGE = {"ctx", "request", "user", "csrf_token", "forloop", "True", "False", "None"}
+
+#: The pages whose parts each app offers: the hook (module name in each app), the app gathering them, and what the
+#: page gives its parts besides ``ctx``: the chart passes the bound form of a refused entry by name
+#: (patients/views.py chart_page ``section_forms``, e.g. ``invite_form``) for the section to show its errors.
+PAGES = {"today": ("ketaclinic.clinic", set()), "chart": ("ketaclinic.patients", {"consult_form", "invite_form"})}
 
 
-def panel_templates() -> dict[str, str]:
-    """Each template a Today panel is drawn with, and the app module that offers it."""
+def part_templates(hook: str) -> dict[str, str]:
+    """Each template a part of the page is drawn with (a Today panel, a chart section), and the app module that
+    offers it."""
     found = {}
-    for module in app_hooks("today", gatherer="ketaclinic.clinic"):
+    for module in app_hooks(hook, gatherer=PAGES[hook][0]):
         for name in re.findall(r'"template":\s*"([^"]+)"', inspect.getsource(module)):
             found[name] = module.__name__
     return found
@@ -104,20 +113,23 @@ def names_in(nodelist) -> tuple[set[str], set[str]]:
     return read, bound
 
 
-def test_every_panel_of_every_app_is_found():
-    templates = panel_templates()
-    assert "treatments/_today_alerts.html" in templates and "measures/panel_safety.html" in templates
-    assert len(set(templates.values())) >= 6, templates  # treatments, scheduling, integration, measures, custody, ...
+def test_every_panel_and_section_of_every_app_is_found():
+    today, chart = part_templates("today"), part_templates("chart")
+    assert "treatments/_today_alerts.html" in today and "measures/panel_safety.html" in today
+    assert len(set(today.values())) >= 6, today  # treatments, scheduling, integration, measures, custody, ...
+    assert "reports/research_chart_section.html" in chart and "portal/chart_section.html" in chart
+    assert len(set(chart.values())) >= 8, chart
 
 
-def test_a_today_panel_reads_only_its_ctx_and_what_every_page_has():
+@pytest.mark.parametrize("hook", sorted(PAGES))
+def test_each_part_reads_only_its_ctx_and_what_its_page_gives_every_part(hook):
     strays = {}
-    for name, module in sorted(panel_templates().items()):
+    for name, module in sorted(part_templates(hook).items()):
         read, bound = names_used(name)
-        stray = read - bound - EVERY_PAGE
+        stray = read - bound - EVERY_PAGE - PAGES[hook][1]
         if stray:
             strays[name] = (module, sorted(stray))
-    assert strays == {}, f"panels reading names their app did not give them (write ctx.<name>): {strays}"
+    assert strays == {}, f"{hook}: parts reading names their app did not give them (write ctx.<name>): {strays}"
 
 
 def test_the_check_sees_a_name_the_panel_was_not_given():
