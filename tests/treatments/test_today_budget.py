@@ -11,17 +11,7 @@ from django.urls import reverse
 
 from ketaclinic.treatments import services
 from ketaclinic.treatments.models import TreatmentSession
-from tests.treatments.factories import (
-    ESK,
-    IM,
-    IV,
-    actor,
-    book_now,
-    checked_in,
-    make_order,
-    normal_vitals,
-    ready_to_start,
-)
+from tests.factories import ESK, IM, IV, book_now, checked_in, make_order, normal_vitals, ready_to_start
 
 
 def _today_queries(client) -> int:
@@ -31,23 +21,24 @@ def _today_queries(client) -> int:
     return len(ctx.captured_queries)
 
 
-def test_today_board_queries_do_not_grow_with_patients(make_patient, staff, rooms, client_for, clinic):
+def test_today_board_queries_do_not_grow_with_patients(make_patient, staff, rooms, client_for, actor_for,
+                                                        clinic):
     from ketaclinic.clinic.models import Room
     from ketaclinic.clinic.services import add_room
 
-    room_b = add_room(actor=actor(staff["clinic_admin"]), clinic=clinic, name="Infusion Room B",
+    room_b = add_room(actor=actor_for("clinic_admin"), clinic=clinic, name="Infusion Room B",
                       kind=Room.Kind.INFUSION, chairs=4)
     b1, b2, b3, b4 = room_b.chairs.order_by("label")
     rooms = {**rooms, "b1": b1, "b2": b2, "b3": b3, "b4": b4}
     nurse = client_for("nurse")
     first = ready_to_start(book_now(make_order(make_patient(), staff, IV), staff, rooms, chair=rooms["a1"]), staff)
-    services.start_dose(actor=actor(staff["nurse"]), session=first)
+    services.start_dose(actor=actor_for("nurse"), session=first)
     nurse.get(reverse("clinic:today"))  # warm the session
     small = _today_queries(nurse)
     # Three more patients in other chairs and phases, with readings.
     second = ready_to_start(book_now(make_order(make_patient(), staff, IV), staff, rooms, chair=rooms["a2"]), staff)
-    services.start_dose(actor=actor(staff["nurse"]), session=second)
-    services.add_vitals(actor=actor(staff["nurse"]), session=second,
+    services.start_dose(actor=actor_for("nurse"), session=second)
+    services.add_vitals(actor=actor_for("nurse"), session=second,
                         values={"systolic_mmHg": "185", "diastolic_mmHg": "100"})
     checked_in(book_now(make_order(make_patient(), staff, IV), staff, rooms, chair=rooms["b1"]), staff)
     book_now(make_order(make_patient(), staff, IV), staff, rooms, chair=rooms["b2"])
@@ -58,15 +49,15 @@ def test_today_board_queries_do_not_grow_with_patients(make_patient, staff, room
     # The other tiles of a dosing day: an infusion the nurse paused, an IM injection in observation (ready from, next
     # vitals due) with a second HOLD, and two esketamine sessions at their first device, each with a reading.
     paused = ready_to_start(book_now(make_order(make_patient(), staff, IV), staff, rooms, chair=rooms["b3"]), staff)
-    services.start_dose(actor=actor(staff["nurse"]), session=paused)
-    services.dosing_event(actor=actor(staff["nurse"]), session=paused, kind="pause")
+    services.start_dose(actor=actor_for("nurse"), session=paused)
+    services.dosing_event(actor=actor_for("nurse"), session=paused, kind="pause")
     injected = ready_to_start(book_now(make_order(make_patient(), staff, IM), staff, rooms, chair=rooms["b4"]), staff)
-    injected = services.start_dose(actor=actor(staff["nurse"]), session=injected)
-    services.add_vitals(actor=actor(staff["nurse"]), session=injected,
+    injected = services.start_dose(actor=actor_for("nurse"), session=injected)
+    services.add_vitals(actor=actor_for("nurse"), session=injected,
                         values={"systolic_mmHg": "185", "diastolic_mmHg": "100"})  # a second HOLD to be seen
     for chair in (rooms["s1"], rooms["s2"]):
         esk = ready_to_start(book_now(make_order(make_patient(), staff, ESK), staff, rooms, chair=chair), staff)
-        normal_vitals(services.start_dose(actor=actor(staff["nurse"]), session=esk), staff)
+        normal_vitals(services.start_dose(actor=actor_for("nurse"), session=esk), staff)
     statuses = sorted((s.route, s.status, s.paused_at is None) for s in TreatmentSession.objects.all())
     assert statuses == [("im", "observation", True), ("intranasal", "dosing", True), ("intranasal", "dosing", True),
                         ("iv", "booked", True), ("iv", "checked_in", True), ("iv", "dosing", False),
