@@ -560,9 +560,10 @@ def vitals(request, external_id):
         for msg in errors.values():
             messages.error(request, msg)
         return redirect("treatments:cockpit", external_id=s.external_id)
-    if row is None:
+    if row is None:  # nothing changed: the screen still shows what it did, so the form says so again
         return render(request, "treatments/cockpit.html#vitals_form",
-                      {"s": s, "vitals_errors": errors, "vitals_values": form.entered(), "saved": False})
+                      {"s": s, "vitals_errors": errors, "vitals_values": form.entered(), "saved": False,
+                       "shown_through": form.cleaned_data.get("shown_through")})
     in_place = (request.htmx.target == "vitals-form" and row.is_newest and row.previous_newest_pk is not None
                 and form.cleaned_data.get("shown_through") == row.previous_newest_pk)
     if not in_place:  # the first reading, a back-dated one, or a screen that missed someone else's reading

@@ -6,6 +6,7 @@ bench/bench_vitals.py."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -108,6 +109,20 @@ def test_a_refused_row_comes_back_in_the_form_with_what_was_typed_and_saves_noth
     body = r.content.decode()
     assert "not a possible reading" in body and 'value="500"' in body and "<tr" not in body
     assert s.vitals.count() == 3  # the pre-dose reading and the two during
+
+
+def test_after_a_refused_row_the_corrected_one_is_still_added_in_place(patient, staff, rooms, client_for):
+    """The refused form comes back still saying which reading the screen shows (nothing changed on it), so the
+    corrected row is answered with that row alone, not with the whole panel redrawn."""
+    s = _dosing_since(patient, staff, rooms, 60)
+    _readings(s, staff, 2, first_minutes_ago=30)
+    client, seen = client_for("nurse"), _newest(s).pk
+    refused = _save(client, s, systolic_mmHg="500", shown_through=seen).content.decode()
+    assert "not a possible reading" in refused
+    posted_next = re.search(r'name="shown_through" value="(\d*)"', refused).group(1)  # what htmx posts next
+    assert posted_next == str(seen)
+    r = _save(client, s, systolic_mmHg="132", shown_through=posted_next)
+    assert "HX-Retarget" not in r.headers and r.content.decode().count("<tr") == 1 and "132/82" in r.content.decode()
 
 
 def test_a_screen_that_missed_a_colleagues_reading_gets_the_whole_panel(patient, staff, rooms, client_for):
