@@ -24,9 +24,10 @@ from types import SimpleNamespace
 
 import pytest
 from django.template import Context, engines
-from django.template.base import FilterExpression, Node, Variable
-from django.template.defaulttags import CsrfTokenNode, ForNode, IfNode, RegroupNode, WithNode
+from django.template.base import FilterExpression, Node, TokenType, Variable
+from django.template.defaulttags import CsrfTokenNode, FilterNode, ForNode, IfNode, RegroupNode, WithNode
 from django.template.loader_tags import IncludeNode
+from django.templatetags.i18n import BlockTranslateNode
 
 from ketaclinic.apphooks import app_hooks
 
@@ -210,8 +211,15 @@ def _walk(nodelist, template: str, scope: Scope, reads: Reads) -> None:
     them; an ``as`` name is added to the scope of the nodes after the tag (and their children)."""
     for node in nodelist:
         for fe in _expressions(node):
-            if not (isinstance(node, RegroupNode) and fe is node.expression):  # read per item, below
+            if isinstance(node, FilterNode) and fe is node.filter_expr:  # {% filter f %}: "var|f", var the body
+                _read(fe, template, scope, reads, variable=False)
+            elif not (isinstance(node, RegroupNode) and fe is node.expression):  # read per item, below
                 _read(fe, template, scope, reads)
+        if isinstance(node, BlockTranslateNode):  # its body's {{ name }}s are tokens, not filter expressions
+            inner = scope.bind({*node.extra_context, *filter(None, [node.countervar])})
+            for token in [*node.singular, *(node.plural or [])]:
+                if token.token_type == TokenType.VAR:
+                    _read_name([token.contents], template, inner, reads)
         if isinstance(node, CsrfTokenNode):  # {% csrf_token %} reads it from the context
             _read_name(["csrf_token"], template, scope, reads)
         if isinstance(node, RegroupNode):  # {% regroup xs by key as g %}: key is read as g.key on each item
@@ -268,9 +276,10 @@ def _operands(node: Node):
             stack += [getattr(c, "first", None), getattr(c, "second", None)]
 
 
-def _read(fe: FilterExpression, template: str, scope: Scope, reads: Reads) -> None:
-    """The variable a filter expression reads, and its filters' variable arguments."""
-    if isinstance(fe.var, Variable) and fe.var.lookups:
+def _read(fe: FilterExpression, template: str, scope: Scope, reads: Reads, *, variable: bool = True) -> None:
+    """The variable a filter expression reads (unless ``variable`` is False), and its filters' variable
+    arguments."""
+    if variable and isinstance(fe.var, Variable) and fe.var.lookups:
         _read_name(fe.var.lookups, template, scope, reads)
     for _, args in fe.filters:
         for is_lookup, arg in args:
@@ -365,6 +374,13 @@ def test_the_check_sees_a_name_the_panel_was_not_given():
         "screening/_outcome.html: label"}
     assert _strays('{% include "treatments/_today_rems.html" only %}') == {"treatments/_today_rems.html: ctx"}
     assert _strays('{% include "treatments/_today_rems.html" %}') == set()
+    # a {% blocktranslate %}'s body reads its with-names and its count name, and any other name as a stray; a
+    # {% filter %} reads no variable of its own
+    assert _strays("{% load i18n %}{% blocktranslate with n=ctx.count %}{{ n }} of {{ total }}{% endblocktranslate %}"
+                   "{% blocktranslate count c=ctx.k %}{{ c }} dose{% plural %}{{ c }} doses of {{ mg }}"
+                   "{% endblocktranslate %}{{ n }}") == {"total", "mg", "n"}
+    assert _strays("{% filter lower|cut:ctx.x %}{{ ctx.a }}{{ b }}{% endfilter %}{% filter cut:y %}{% endfilter %}"
+                   ) == {"b", "y"}
     with pytest.raises(AssertionError, match="names its template by a variable"):
         _strays("{% include ctx.template with ctx=ctx.context %}")
 
