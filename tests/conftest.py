@@ -65,6 +65,7 @@ DATE_SENSITIVE = (
     # booster-prompt curves
     "tests/reports/test_research_export_",
     "tests/reports/test_outcomes_",
+    "tests/reports/test_the_chart_shows_the_patients_research_decision.py",  # the decision's day, clinic time
 )
 
 

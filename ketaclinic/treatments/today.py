@@ -30,8 +30,9 @@ STILL_HERE = ("checked_in", "pre_checks", "dosing", "observation", "ready_for_di
 #: What the board reads of a session and of those it names: the tile, the next vitals due, the minutes of
 #: infusion left, when the patient may go home and the prescriber's list of unseen alerts (the session with its
 #: patient, room and chair is 117 columns; reading all of them for every tile was most of the board's own time).
-#: A field left out here would be read again for each tile: tests/treatments/test_today_budget.py builds the
-#: tiles of a dosing day (booked, checked in, infusing, paused, in observation, esketamine) and holds the queries.
+#: A session column left out here would be read again for each tile: tests/treatments/test_today_budget.py builds
+#: the tiles of a dosing day (booked, checked in, infusing, paused, in observation, esketamine) and holds the
+#: queries. Of the patient, room and chair, only the columns named are read (naming none reads them whole).
 BOARD_FIELDS = (
     "external_id", "patient", "room", "chair", "status", "route", "scheduled_start", "checked_in_at",
     "dose_started_at", "dose_ended_at", "last_vitals_at", "alert_level", "paused_at", "bag_volume_mL",
