@@ -145,9 +145,12 @@ class DrawBalance:
 
 
 def session_draws(session: TreatmentSession) -> list[DrawBalance]:
-    """Each live draw of the session with what has been administered and wasted from it (two queries)."""
+    """Each live draw of the session with what has been administered and wasted from it (two queries; one when
+    nothing was drawn, as on every cockpit before the dose is prepared)."""
     draws = list(LedgerEntry.objects.filter(session=session, kind=LedgerEntry.Kind.DRAW, reversed_by__isnull=True)
                  .select_related("container__lot__product").order_by("seq"))
+    if not draws:
+        return []
     used = (LedgerEntry.objects.filter(source__in=draws, bucket__in=[Bucket.ADMINISTERED, Bucket.WASTED])
             .values("source_id", "bucket").annotate(total=Sum("quantity")))
     totals = {(u["source_id"], u["bucket"]): _dec(u["total"]) for u in used}
