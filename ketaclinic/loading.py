@@ -106,6 +106,26 @@ def rows[M: models.Model](model: type[M], fields: Sequence[str], where: str, par
     return list(model._base_manager.db_manager(using).raw(sql, params))
 
 
+def children[M: models.Model](model: type[M], fk: str, key: object, *, using: str | None = None) -> list[M]:
+    """What ``parent.<related>.all()`` reads: every row of ``model`` whose foreign key ``fk`` is ``key``, whole, in
+    the model's ``Meta.ordering``, by a statement written once (:func:`rows`). The ORM built and compiled such a
+    read anew each time, about 0.25 ms against 0.08 ms (the cockpit reads seven lists of its session so)."""
+    fields = tuple(f.attname for f in model._meta.concrete_fields)
+    return rows(model, fields, _children_where(model, fk), [key], using=using)
+
+
+@functools.cache
+def _children_where(model: type[models.Model], fk: str) -> str:
+    opts = model._meta
+    order = []
+    for name in opts.ordering:
+        if not isinstance(name, str) or name.lstrip("-") == "?":
+            raise ValueError(f"{opts.label}'s ordering {name!r} is not a field name: read it with the ORM")
+        field = opts.pk if name.lstrip("-") == "pk" else opts.get_field(name.lstrip("-"))
+        order.append("{" + field.attname + "}" + (" DESC" if name.startswith("-") else ""))
+    return "{" + opts.get_field(fk).attname + "} = %s" + (" ORDER BY " + ", ".join(order) if order else "")
+
+
 @functools.cache
 def _statement(model: type[models.Model], fields: tuple[str, ...], where: str, for_update: bool, using: str,
                tables: tuple[type[models.Model], ...]) -> str:

@@ -44,8 +44,10 @@ from ketaclinic.patients.services import latest_weight_entry
 from ketaclinic.screening.services import absolute_in_force, absolute_message, current_assessment
 from ketaclinic.treatments import forms, pdf, predictions, services, stock, titration_history
 from ketaclinic.treatments.models import (
+    Addendum,
     AdverseEvent,
     AlertAcknowledgement,
+    Observation,
     Phase,
     PredoseOverride,
     RemsForm,
@@ -401,15 +403,16 @@ def cockpit_context(request, s: TreatmentSession, *, every_reading: bool = False
     shows the newest readings and those before the dose; ``every_reading``: all of them)."""
     readings = cockpit_readings(s, every=every_reading)
     rows, pre, latest = readings["rows"], readings["pre_rows"], readings["latest"]
-    events = list(s.events.all())
-    aes = list(s.adverse_events.all())
-    ratings = list(s.ratings.all())
-    observations = list(s.observations.all())
+    # the session's lists, each as s.<list>.all() reads it, by a statement written once (loading.children)
+    events = loading.children(SessionEvent, "session", s.pk)
+    aes = loading.children(AdverseEvent, "session", s.pk)
+    ratings = loading.children(SessionRating, "session", s.pk)
+    observations = loading.children(Observation, "session", s.pk)
     # an addendum is added to a signed note only (services.add_addendum refuses one before): no read before
-    addenda = list(s.addenda.all()) if s.is_signed else []
+    addenda = loading.children(Addendum, "session", s.pk) if s.is_signed else []
     rems = RemsForm.objects.filter(session=s).first() if s.route == Route.INTRANASAL else None
-    overrides = list(s.predose_overrides.all())
-    acks = list(s.alert_acks.all())
+    overrides = loading.children(PredoseOverride, "session", s.pk)
+    acks = loading.children(AlertAcknowledgement, "session", s.pk)
     # An override names a reading before the dose, and every one of those is in the rows already read.
     override_reading = PredoseOverride._meta.get_field("reading")
     shown = {r.pk: r for r in rows}
