@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from django.conf import settings
 from django.contrib import messages
 from django.db import connections, router, transaction
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -354,6 +354,13 @@ def cancel(request, external_id):
 COCKPIT_RECENT_READINGS = 24
 
 
+#: The cockpit's read of its readings (:func:`cockpit_readings`), written once (ketaclinic.loading.rows): those
+#: before the dose, those at HOLD or STOP and the newest ones, in time order.
+_READING_FIELDS = tuple(f.attname for f in VitalsReading._meta.concrete_fields)
+_COCKPIT_READINGS = ('{session_id} = %s AND ({phase} = %s OR {level} >= %s OR {id} IN (SELECT "id" FROM {t} '
+                     'WHERE {session_id} = %s ORDER BY {taken_at} DESC, {id} DESC LIMIT %s)) ORDER BY {taken_at}, {id}')
+
+
 def cockpit_readings(s: TreatmentSession, *, every: bool = False) -> dict:
     """The readings the cockpit shows and reads, in a fixed number of queries whatever the session's length:
     ``rows``, the table's rows in time order (every reading before the dose, every HOLD or STOP reading, then the
@@ -371,9 +378,8 @@ def cockpit_readings(s: TreatmentSession, *, every: bool = False) -> dict:
     # One read: every reading before the dose, every HOLD or STOP, and the newest COCKPIT_RECENT_READINGS + 1 (the
     # one beyond the window tells whether readings are left out). The newest readings of the session are the newest
     # of this read too, so the window is its tail.
-    newest = s.vitals.order_by("-taken_at", "-pk").values("pk")[:COCKPIT_RECENT_READINGS + 1]
-    read = list(vitals.filter(Q(phase=Phase.PRE_DOSE) | Q(level__gte=2) | Q(pk__in=newest))
-                .order_by("taken_at", "pk"))
+    read = loading.rows(VitalsReading, _READING_FIELDS, _COCKPIT_READINGS,
+                        [s.pk, Phase.PRE_DOSE.value, 2, s.pk, COCKPIT_RECENT_READINGS + 1])
     recent = read[-(COCKPIT_RECENT_READINGS + 1):]
     marked = [r for r in read if r.phase == Phase.PRE_DOSE or r.level >= 2]
     pre = [r for r in marked if r.phase == Phase.PRE_DOSE]
