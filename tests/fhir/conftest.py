@@ -114,21 +114,6 @@ def export_dir(tmp_path):
 @pytest.fixture
 def documents(patient, staff, clinic):
     """A signed IV session with an invoice (its superbill), and a signed esketamine session with its REMS form."""
-    from datetime import timedelta
+    from tests.fhir.module_clinic import build_documents
 
-    from ketaclinic.billing import services as billing
-    from ketaclinic.billing.models import Service
-    from ketaclinic.treatments.models import RemsForm
-    from tests import factories as f
-    from tests.treatments.factories import ESK, make_rooms
-
-    rooms = make_rooms(clinic)
-    biller = f.actor(staff["billing"])
-    billing.set_price(actor=biller, clinic=clinic, service=Service.IV_INFUSION, amount_cents=45000)
-    iv = f.dosed_session(patient, staff, rooms=rooms, end="signed")
-    invoice = billing.invoice_session(actor=biller, session=iv)
-    start = (timezone.now() - timedelta(days=3)).replace(second=0, microsecond=0)
-    esk = f.dosed_session(patient, staff, rooms=rooms, data=ESK, end="signed", start=start)
-    form = RemsForm.objects.get(session=esk)
-    assert form.status in (RemsForm.Status.COMPLETE, RemsForm.Status.TRANSFERRED), form.status
-    return {"iv": iv, "invoice": invoice, "esk": esk, "rems": form, "rooms": rooms}
+    return build_documents(clinic, staff, patient)

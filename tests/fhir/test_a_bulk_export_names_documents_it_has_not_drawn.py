@@ -23,11 +23,20 @@ from ketaclinic.fhir.tasks import draw_reserved_documents, run_export_job
 from ketaclinic.treatments import services as treatments
 from ketaclinic.treatments.models import RemsForm
 from tests import factories as f
+from tests.fhir import module_clinic
 from tests.fhir.conftest import bearer
 from tests.treatments.factories import ESK
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("export_dir")]
 BASE = "/fhir/R4/"
+
+
+#: Each test's part of the module's world: the test clinic with the ``documents`` records, built once for the
+#: module inside rolled_back_world (tests/fhir/module_clinic.py; the name also tells tests/conftest.py's xdist
+#: scheduler to keep this module on one worker), under the names of the conftest fixtures.
+built, here, clinic, staff, patient, documents = (module_clinic.built_with_documents, module_clinic.here,
+                                                  module_clinic.clinic, module_clinic.staff, module_clinic.patient,
+                                                  module_clinic.documents)
 
 
 @pytest.fixture
