@@ -66,6 +66,7 @@ DATE_SENSITIVE = (
     "tests/reports/test_research_export_",
     "tests/reports/test_outcomes_",
     "tests/reports/test_the_chart_shows_the_patients_research_decision.py",  # the decision's day, clinic time
+    "tests/fhir/test_search_views.py",  # searches by a reading's day
 )
 
 

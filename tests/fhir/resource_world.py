@@ -4,7 +4,7 @@ a diagnosis and one marked entered-in-error, a desk measurement, an adverse even
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 from django.utils import timezone
 
@@ -21,7 +21,9 @@ GAD7 = {"q1": 1, "q2": 1, "q3": 2, "q4": 0, "q5": 0, "q6": 1, "q7": 0}  # total 
 def build(patient, staff, rooms) -> dict:
     nurse = f.actor(staff["nurse"])
     patients.update_patient(actor=f.actor(staff["front_desk"]), patient=patient, data={"allergies": ALLERGIES})
-    start = (timezone.now() - timedelta(days=14)).replace(second=0, microsecond=0)
+    # at 09:00 in the clinic two weeks ago, whatever the hour now: the session and its readings fall on one day (one
+    # started at "now less 14 days" late in the evening ran past midnight, and a search by its day missed readings)
+    start = f.local(timezone.localdate() - timedelta(days=14), time(9, 0), patient.clinic.tz)
     session = f.dosed_session(patient, staff, start=start, rooms=rooms, end="signed")
     transfer = f.dosed_session(patient, staff, start=start + timedelta(days=3), rooms=rooms, end="transferred")
     rating = treatments.add_rating(actor=f.actor(staff["prescriber"]), session=transfer, scale="moaas",
