@@ -67,6 +67,8 @@ DATE_SENSITIVE = (
     "tests/reports/test_outcomes_",
     "tests/reports/test_the_chart_shows_the_patients_research_decision.py",  # the decision's day, clinic time
     "tests/fhir/test_search_views.py",  # searches by a reading's day
+    "tests/screening/",  # a consult's signing day, in the clinic's words
+    "tests/foundation/test_patients.py",  # a date of birth tomorrow
 )
 
 
