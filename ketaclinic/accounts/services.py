@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
-from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
@@ -24,6 +23,7 @@ from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from ketaclinic.accounts import secondfactor, throttle
 from ketaclinic.accounts.models import RoleGrant, SignInCounter, User, grant_clinic_id, manages
 from ketaclinic.accounts.roles import Role
+from ketaclinic.accounts.tokens import reset_tokens
 from ketaclinic.audit import seals
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
@@ -299,7 +299,7 @@ def request_password_reset(*, email: str, client_ip: str | None, link_for: Calla
                 "KetaClinic password reset",
                 f"Someone (we hope you) asked to reset the password of the KetaClinic account {user.username}."
                 f"\n\nOpen this link within {minutes} minutes to choose a new password (it works once):\n\n"
-                f"{link_for(uid, default_token_generator.make_token(user))}\n\n"
+                f"{link_for(uid, reset_tokens.make_token(user))}\n\n"
                 "If you did not ask for this, ignore this email: your password stays as it is.\n",
                 None, [user.email]))
         audit.record(attempt, AuditAction.AUTH_PASSWORD_RESET_REQUESTED,
@@ -316,7 +316,7 @@ def user_for_reset(uidb64: str, token: str) -> User | None:
     except (TypeError, ValueError, OverflowError):
         return None
     user = User.objects.filter(pk=pk, is_active=True).first()
-    if user is None or len(token) > 100 or not default_token_generator.check_token(user, token):
+    if user is None or len(token) > 100 or not reset_tokens.check_token(user, token):
         return None
     return user
 

@@ -5,8 +5,10 @@ throttle, every step audited."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+import pytest
 from django.core import mail
 from django.core.mail.backends import locmem
 from django.db import connection
@@ -100,6 +102,26 @@ def test_a_reset_link_expires_after_thirty_minutes(make_user, clock, settings):
     response = Client().post(_link(), {"new_password1": NEW, "new_password2": NEW})
     assert "expired" in response.content.decode()
     assert _can_sign_in("nina", RIGHT)
+
+
+@pytest.mark.parametrize("asked,minutes_later,works", [
+    # 01:30 MDT, half an hour before the clocks go back to 01:00 MST: 31 minutes on, the wall clock reads 01:01
+    (datetime(2026, 11, 1, 7, 30, tzinfo=UTC), 31, False),
+    # 01:45 MST, a quarter of an hour before the clocks jump to 03:00 MDT: 20 minutes on, the wall clock reads 03:05
+    (datetime(2026, 3, 8, 8, 45, tzinfo=UTC), 20, True),
+])
+def test_a_reset_link_lives_thirty_minutes_across_a_change_of_the_clocks(make_user, clock, settings, asked,
+                                                                          minutes_later, works):
+    later = asked + timedelta(minutes=minutes_later)
+    zone = ZoneInfo(settings.TIME_ZONE)
+    assert asked.astimezone(zone).utcoffset() != later.astimezone(zone).utcoffset()  # the clocks change between
+    make_user("nurse", username="nina", email="nina@example.invalid")
+    clock.move_to(asked.astimezone(zone))  # the server's own zone, as Django sets it for the process (TZ)
+    _ask(Client(), "nina@example.invalid")
+    clock.move_to(later.astimezone(zone))
+    response = Client().post(_link(), {"new_password1": NEW, "new_password2": NEW})
+    assert ("expired" in response.content.decode()) is not works
+    assert _can_sign_in("nina", NEW if works else RIGHT)
 
 
 def test_a_weak_or_mismatched_new_password_is_refused_and_the_link_still_works(make_user):
