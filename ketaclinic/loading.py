@@ -122,6 +122,8 @@ def _children_where(model: type[models.Model], fk: str) -> str:
         if not isinstance(name, str) or name.lstrip("-") == "?":
             raise ValueError(f"{opts.label}'s ordering {name!r} is not a field name: read it with the ORM")
         field = opts.pk if name.lstrip("-") == "pk" else opts.get_field(name.lstrip("-"))
+        if field.is_relation and name.lstrip("-") != field.attname:  # the ORM orders by the related model's ordering
+            raise ValueError(f"{opts.label}'s ordering {name!r} follows a relation: read it with the ORM")
         order.append("{" + field.attname + "}" + (" DESC" if name.startswith("-") else ""))
     return "{" + opts.get_field(fk).attname + "} = %s" + (" ORDER BY " + ", ".join(order) if order else "")
 

@@ -357,7 +357,7 @@ COCKPIT_RECENT_READINGS = 24
 #: The cockpit's read of its readings (:func:`cockpit_readings`), written once (ketaclinic.loading.rows): those
 #: before the dose, those at HOLD or STOP and the newest ones, in time order.
 _READING_FIELDS = tuple(f.attname for f in VitalsReading._meta.concrete_fields)
-_COCKPIT_READINGS = ('{session_id} = %s AND ({phase} = %s OR {level} >= %s OR {id} IN (SELECT "id" FROM {t} '
+_COCKPIT_READINGS = ('{session_id} = %s AND ({phase} = %s OR {level} >= %s OR {id} IN (SELECT {id} FROM {t} '
                      'WHERE {session_id} = %s ORDER BY {taken_at} DESC, {id} DESC LIMIT %s)) ORDER BY {taken_at}, {id}')
 
 

@@ -12,6 +12,7 @@ import pytest
 from django.utils import timezone
 
 from ketaclinic import loading
+from ketaclinic.accounts.models import RoleGrant
 from ketaclinic.treatments import services
 from ketaclinic.treatments.models import (
     AdverseEvent,
@@ -65,3 +66,8 @@ def test_each_list_is_the_orms_rows_in_the_orms_order(patient, staff, rooms):
     assert loading._children_where(ConsentSignature, "patient").endswith('ORDER BY {signed_at} DESC, {id} DESC')
     assert _values(loading.children(ConsentSignature, "patient", patient.pk)) == _values(
         patient.consent_signatures.all())
+
+    # an ordering that follows a relation (a role grant by its clinic) is the related model's ordering to the ORM:
+    # refused, not read by the key
+    with pytest.raises(ValueError, match="follows a relation"):
+        loading.children(RoleGrant, "user", staff["nurse"].pk)
