@@ -81,8 +81,9 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.calendar)
 
 
-#: The fixtures that build one world for all the tests of a module (see :func:`rolled_back_world`).
-MODULE_WORLDS = ("rolled_back_world", "clinic_world", "demo_world")
+#: The fixtures that build one world for all the tests of a module (see :func:`rolled_back_world`; ``module_clinic``:
+#: tests/fhir/module_clinic.py's).
+MODULE_WORLDS = ("rolled_back_world", "clinic_world", "demo_world", "module_clinic")
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -63,7 +63,7 @@ def build_clinic(extra: Callable[[object, dict, object], dict] | None = None) ->
 
 def for_this_test(built: Built, clock) -> dict:
     """The built objects for one test: its own deep copy, with the test clock moved to where the build left it."""
-    clock.move_to(built.now)
+    clock.move_to(built.now.astimezone(clock.tz))  # in the clinic's zone, so the process's local clock stays it
     return copy.deepcopy(built.objects)
 
 

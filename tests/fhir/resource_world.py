@@ -23,7 +23,7 @@ def build(patient, staff, rooms) -> dict:
     patients.update_patient(actor=f.actor(staff["front_desk"]), patient=patient, data={"allergies": ALLERGIES})
     # at 09:00 in the clinic two weeks ago, whatever the hour now: the session and its readings fall on one day (one
     # started at "now less 14 days" late in the evening ran past midnight, and a search by its day missed readings)
-    start = f.local(timezone.localdate() - timedelta(days=14), time(9, 0), patient.clinic.tz)
+    start = f.local(timezone.localdate(timezone=patient.clinic.tz) - timedelta(days=14), time(9, 0), patient.clinic.tz)
     session = f.dosed_session(patient, staff, start=start, rooms=rooms, end="signed")
     transfer = f.dosed_session(patient, staff, start=start + timedelta(days=3), rooms=rooms, end="transferred")
     rating = treatments.add_rating(actor=f.actor(staff["prescriber"]), session=transfer, scale="moaas",

@@ -34,8 +34,7 @@ DOC = "urn:ketaclinic:document"
 
 
 #: Each test's part of the module's world: the test clinic with the ``documents`` records, built once for the
-#: module inside rolled_back_world (tests/fhir/module_clinic.py; the name also tells tests/conftest.py's xdist
-#: scheduler to keep this module on one worker), under the names of the conftest fixtures.
+#: module inside rolled_back_world (tests/fhir/module_clinic.py), under the names of the conftest fixtures.
 built, here, clinic, staff, patient, documents = (module_clinic.built_with_documents, module_clinic.here,
                                                   module_clinic.clinic, module_clinic.staff, module_clinic.patient,
                                                   module_clinic.documents)

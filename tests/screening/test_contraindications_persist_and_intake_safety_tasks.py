@@ -34,7 +34,7 @@ def test_earlier_signed_absolute_blocks_orders_after_a_fresh_eligible_consult(pa
     with pytest.raises(TreatmentError) as e:
         treatments.write_order(actor=actor(staff["prescriber"]), patient=patient, data=IV)
     msg = str(e.value)
-    assert "rteriovenous" in msg and f"{timezone.localtime(a1.signed_at):%Y-%m-%d}" in msg  # the clinic's day
+    assert "rteriovenous" in msg and f"{timezone.localtime(a1.signed_at, patient.clinic.tz):%Y-%m-%d}" in msg  # its day
 
 
 def test_sign_order_refuses_after_a_signed_absolute(patient, staff):
