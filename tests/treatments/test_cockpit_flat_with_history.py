@@ -71,3 +71,16 @@ def test_a_short_session_shows_whole_without_a_link(patient, staff, rooms, clien
     _readings(s, staff, range(50, 50 - COCKPIT_RECENT_READINGS, -2))
     body, _ = _cockpit(client_for("nurse"), s)
     assert body.count('<tr class="level-') == s.vitals.count() and "show all readings" not in body
+
+
+def test_the_link_to_every_reading_shows_exactly_when_one_is_left_out(patient, staff, rooms, client_for):
+    s = ready_to_start(book_now(make_order(patient, staff, IV), staff, rooms, minutes_ago=120), staff,
+                       minutes_ago=120)  # the baseline, before the dose
+    services.start_dose(actor=actor(staff["nurse"]), session=s, at=timezone.now() - timedelta(minutes=115))
+    _readings(s, staff, range(110, 110 - COCKPIT_RECENT_READINGS, -1))  # as many since the dose as the table shows
+    client = client_for("nurse")
+    body, _ = _cockpit(client, s)
+    assert body.count('<tr class="level-') == COCKPIT_RECENT_READINGS + 1 and "show all readings" not in body
+    _readings(s, staff, [80])  # one more: the oldest since the dose is left out of the table, and the page says so
+    body, _ = _cockpit(client, s)
+    assert body.count('<tr class="level-') == COCKPIT_RECENT_READINGS + 1 and "show all readings" in body
