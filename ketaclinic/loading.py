@@ -109,9 +109,14 @@ def rows[M: models.Model](model: type[M], fields: Sequence[str], where: str, par
 def children[M: models.Model](model: type[M], fk: str, key: object, *, using: str | None = None) -> list[M]:
     """What ``parent.<related>.all()`` reads: every row of ``model`` whose foreign key ``fk`` is ``key``, whole, in
     the model's ``Meta.ordering``, by a statement written once (:func:`rows`). The ORM built and compiled such a
-    read anew each time, about 0.25 ms against 0.08 ms (the cockpit reads seven lists of its session so)."""
-    fields = tuple(f.attname for f in model._meta.concrete_fields)
-    return rows(model, fields, _children_where(model, fk), [key], using=using)
+    read anew each time, about 0.33 ms against 0.08 ms (the cockpit reads seven lists of its session so)."""
+    return rows(model, every_column(model), _children_where(model, fk), [key], using=using)
+
+
+@functools.cache
+def every_column(model: type[models.Model]) -> tuple[str, ...]:
+    """The attribute names of all of ``model``'s columns, for :func:`rows` to read its rows whole."""
+    return tuple(f.attname for f in model._meta.concrete_fields)
 
 
 @functools.cache

@@ -356,7 +356,6 @@ COCKPIT_RECENT_READINGS = 24
 
 #: The cockpit's read of its readings (:func:`cockpit_readings`), written once (ketaclinic.loading.rows): those
 #: before the dose, those at HOLD or STOP and the newest ones, in time order.
-_READING_FIELDS = tuple(f.attname for f in VitalsReading._meta.concrete_fields)
 _COCKPIT_READINGS = ('{session_id} = %s AND ({phase} = %s OR {level} >= %s OR {id} IN (SELECT {id} FROM {t} '
                      'WHERE {session_id} = %s ORDER BY {taken_at} DESC, {id} DESC LIMIT %s)) ORDER BY {taken_at}, {id}')
 
@@ -378,7 +377,7 @@ def cockpit_readings(s: TreatmentSession, *, every: bool = False) -> dict:
     # One read: every reading before the dose, every HOLD or STOP, and the newest COCKPIT_RECENT_READINGS + 1 (the
     # one beyond the window tells whether readings are left out). The newest readings of the session are the newest
     # of this read too, so the window is its tail.
-    read = loading.rows(VitalsReading, _READING_FIELDS, _COCKPIT_READINGS,
+    read = loading.rows(VitalsReading, loading.every_column(VitalsReading), _COCKPIT_READINGS,
                         [s.pk, Phase.PRE_DOSE.value, 2, s.pk, COCKPIT_RECENT_READINGS + 1])
     recent = read[-(COCKPIT_RECENT_READINGS + 1):]
     marked = [r for r in read if r.phase == Phase.PRE_DOSE or r.level >= 2]
