@@ -10,9 +10,9 @@ top, so nothing one test writes reaches the next), and each test gets it through
   (the journeys of tests/factories.py move the clock as they go: a session is observed, discharged, signed), as it
   was when the records were built in the test itself.
 
-A module defines a module-scoped ``built`` fixture (``build_clinic`` inside ``rolled_back_world``), or takes
-:func:`built_with_documents` as it, and names the fixtures below in its own namespace (``here, clinic = ...``),
-which give each test its part of it under the conftest fixtures' own names.
+A module names its ``built`` world (:func:`module_world` with its own records, or :func:`built_with_documents`)
+and the fixtures below in its own namespace (``built, here, clinic = ...``), which give each test its part of it
+under the conftest fixtures' own names.
 
 The users are made through the accounts service (``create_staff``), the patient through ``register_patient``: the
 same names, usernames, roles and password as the conftest fixtures give."""
@@ -110,11 +110,20 @@ def _part(name: str):
 clinic, staff, patient, documents = (_part(name) for name in ("clinic", "staff", "patient", "documents"))
 
 
-@pytest.fixture(scope="module", name="built")
-def built_with_documents(django_db_setup, django_db_blocker) -> Built:
-    """The test clinic with the records of the ``documents`` fixture (:func:`build_documents`), built once for a
-    module's tests (each runs in a savepoint on top of it, on its own copy of the objects)."""
-    from tests.conftest import rolled_back_world
+def module_world(extra: Callable[[object, dict, object], dict]):
+    """A module's ``built`` fixture: :func:`build_clinic` with ``extra``'s records, inside ``rolled_back_world``,
+    once for the module's tests (each runs in a savepoint on top of it, on its own copy of the objects)."""
 
-    with rolled_back_world(django_db_blocker):
-        yield build_clinic(lambda clinic, staff, patient: {"documents": build_documents(clinic, staff, patient)})
+    @pytest.fixture(scope="module", name="built")
+    def built(django_db_setup, django_db_blocker) -> Built:
+        from tests.conftest import rolled_back_world
+
+        with rolled_back_world(django_db_blocker):
+            yield build_clinic(extra)
+
+    return built
+
+
+#: The test clinic with the records of the ``documents`` fixture (:func:`build_documents`).
+built_with_documents = module_world(lambda clinic, staff, patient: {"documents": build_documents(clinic, staff,
+                                                                                                   patient)})

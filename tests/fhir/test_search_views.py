@@ -13,27 +13,19 @@ from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
 from ketaclinic.fhir import validate
 from ketaclinic.treatments.models import VitalsReading
-from tests.conftest import rolled_back_world
 from tests.fhir import module_clinic, resource_world
 from tests.fhir.conftest import bearer
-from tests.fhir.module_clinic import build_clinic
 from tests.treatments.factories import make_rooms
 
 pytestmark = pytest.mark.django_db
 BASE = "/fhir/R4/"
 
 
-#: The fixtures that give each test its part of the module's world, under the conftest fixtures' names.
+#: Each test's part of the module's world: the test clinic with tests/fhir/resource_world.py's records, built once
+#: for the module (tests/fhir/module_clinic.py), under the names of the conftest fixtures.
+built = module_clinic.module_world(lambda clinic, staff, patient: {
+    "world": resource_world.build(patient, staff, make_rooms(clinic))})
 here, clinic, staff, patient = module_clinic.here, module_clinic.clinic, module_clinic.staff, module_clinic.patient
-
-
-@pytest.fixture(scope="module")
-def built(django_db_setup, django_db_blocker):
-    """The test clinic with tests/fhir/resource_world.py's records, built once for the module's tests (each runs in
-    a savepoint on top of it, on its own copy of the objects: tests/fhir/module_clinic.py)."""
-    with rolled_back_world(django_db_blocker):
-        yield build_clinic(lambda clinic, staff, patient: {
-            "world": resource_world.build(patient, staff, make_rooms(clinic))})
 
 
 @pytest.fixture
