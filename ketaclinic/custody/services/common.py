@@ -99,6 +99,23 @@ def whole_device_problem(container, quantity: Decimal) -> str | None:
     return None
 
 
+def removal_problem(container, quantity: Decimal, *, pending: Decimal | None = None) -> str | None:
+    """Why ``quantity`` cannot leave ``container``'s stock for good (destroyed, lost or returned): a fraction of a
+    nasal-spray device (:func:`whole_device_problem`), or more than remains in it; ``pending``, when given, is what
+    destructions already requested hold of it, and is not there to take. None when it can."""
+    whole = whole_device_problem(container, quantity)
+    if whole is not None:
+        return whole
+    unit = container.lot.product.unit
+    if pending is None:
+        if quantity > container.balance:
+            return f"Only {container.balance} {unit} remain in {container.label}."
+    elif quantity > container.balance - pending:
+        return f"Only {container.balance - pending} {unit} remain in {container.label} (after other pending " \
+               f"destructions)."
+    return None
+
+
 def _dec(value) -> Decimal:
     """An aggregate as an exact 0.01 Decimal (SQLite sums decimals in floating point)."""
     return ZERO if value is None else rules.q2(value)

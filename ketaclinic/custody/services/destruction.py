@@ -18,8 +18,8 @@ from ketaclinic.custody.services.common import (
     _dec,
     _require,
     parse_quantity,
+    removal_problem,
     use_case,
-    whole_device_problem,
 )
 from ketaclinic.custody.services.ledger import _lock_container
 
@@ -39,12 +39,8 @@ def request_destruction(actor: Actor, *, container: Container, quantity, method:
         errors["place"] = "Say where it is destroyed (DEA Form 41 'location')."
     pending = _dec(PendingEvent.objects.filter(container=container, status=PendingEvent.Status.PENDING).aggregate(
         t=Sum("quantity"))["t"])
-    whole = whole_device_problem(container, quantity)
-    if whole is not None:
-        errors["quantity"] = whole
-    elif quantity > container.balance - pending:
-        errors["quantity"] = f"Only {container.balance - pending} {container.lot.product.unit} remain in " \
-                             f"{container.label} (after other pending destructions)."
+    if problem := removal_problem(container, quantity, pending=pending):
+        errors["quantity"] = problem
     if errors:
         raise CustodyError(errors)
     event = PendingEvent.objects.create(kind=PendingEvent.Kind.DESTROY, container=container, quantity=quantity,

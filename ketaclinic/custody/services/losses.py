@@ -18,8 +18,8 @@ from ketaclinic.custody.services.common import (
     CustodyError,
     _require,
     parse_quantity,
+    removal_problem,
     use_case,
-    whole_device_problem,
 )
 from ketaclinic.custody.services.ledger import _lock_container, _post
 
@@ -53,11 +53,8 @@ def report_loss(actor: Actor, *, container: Container, quantity, kind: str, disc
         errors["circumstances"] = "Describe what happened (DEA Form 106)."
     if kind not in LossReport.Kind.values:
         errors["kind"] = "Choose theft, significant loss or lost in transit."
-    whole = whole_device_problem(container, quantity)
-    if whole is not None:
-        errors["quantity"] = whole
-    elif quantity > container.balance:
-        errors["quantity"] = f"Only {container.balance} {container.lot.product.unit} remain in {container.label}."
+    if problem := removal_problem(container, quantity):
+        errors["quantity"] = problem
     if errors:
         raise CustodyError(errors)
     limits = clinic.limits()

@@ -12,8 +12,8 @@ from ketaclinic.custody.services.common import (
     CustodyError,
     _require,
     parse_quantity,
+    removal_problem,
     use_case,
-    whole_device_problem,
 )
 from ketaclinic.custody.services.ledger import _lock_container, _post
 
@@ -29,11 +29,8 @@ def return_stock(actor: Actor, *, container: Container, quantity, distributor: S
         errors["distributor"] = "Returns go to a registered reverse distributor."
     elif not check_dea_number(distributor.dea_number).valid:
         errors["distributor"] = "The reverse distributor's DEA number fails its check digit."
-    whole = whole_device_problem(container, quantity)
-    if whole is not None:
-        errors["quantity"] = whole
-    elif quantity > container.balance:
-        errors["quantity"] = f"Only {container.balance} {container.lot.product.unit} remain in {container.label}."
+    if problem := removal_problem(container, quantity):
+        errors["quantity"] = problem
     if not reason.strip():
         errors["reason"] = "Give the reason (expired, recalled, unwanted)."
     if errors:
