@@ -142,6 +142,15 @@ def _invoice_page(request, inv, **forms_):
     })
 
 
+def _one_of(offered, d: dict, field: str, refusal: str):
+    """The row among ``offered`` (the choices the page showed) that the form's ``field`` names; when it names none
+    of them (one not offered, or one gone since the page was drawn), ``refusal`` next to that field."""
+    chosen = offered.filter(pk=d[field]).first()
+    if chosen is None:
+        raise services.BillingError({field: refusal})
+    return chosen
+
+
 def _on_invoice(request, inv, form, form_name, use_case, saved):
     return submit(request, form, use_case, refused_by=services.BillingError, saved=saved,
                   done=lambda _: _done_invoice(inv), again=lambda refused: _invoice_page(request, inv,
@@ -178,10 +187,8 @@ def draw(request, external_id):
     form = f.DrawForm(posted(request), packages=packages)
 
     def use_case(actor, d):
-        package = packages.filter(pk=d["package"]).first()
-        if package is None:
-            raise services.BillingError({"package": "Choose one of the patient's packages."})
-        return services.draw(actor=actor, invoice=inv, package=package)
+        return services.draw(actor=actor, invoice=inv,
+                             package=_one_of(packages, d, "package", "Choose one of the patient's packages."))
 
     return _on_invoice(request, inv, form, "draw_form", use_case, saved="Paid from the package.")
 
@@ -315,10 +322,8 @@ def sell_package(request, external_id):
     form = f.SellForm(posted(request), offers=offers)
 
     def use_case(actor, d):
-        offer = offers.filter(pk=d["offer"]).first()
-        if offer is None:
-            raise services.BillingError({"offer": "Choose a package on offer."})
-        return services.sell_package(actor=actor, patient=patient, offer=offer)
+        return services.sell_package(actor=actor, patient=patient,
+                                     offer=_one_of(offers, d, "offer", "Choose a package on offer."))
 
     return submit(request, form, use_case, refused_by=services.BillingError, saved="Package sold: its invoice is open.",
                   done=lambda p: redirect("billing:account", external_id=patient.external_id),
