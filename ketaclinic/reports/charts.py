@@ -79,20 +79,34 @@ def _legend(chart: Chart, out: list[str]) -> None:
         x += 24 + 7 * len(s.name)
 
 
+def _categories(chart: Chart) -> list[str]:
+    """The x values of every series, as text, each once, in the order they first appear."""
+    return list(dict.fromkeys(str(x) for s in chart.series for x, _ in s.points))
+
+
+def _no_data(out: list[str]) -> SafeString:
+    """The frame ``out`` closed with a message where the plot would be: nothing to draw for these filters."""
+    pw, ph = W - ML - MR, H - MT - MB
+    out.append(f'<text class="tick" x="{ML + pw / 2:.0f}" y="{MT + ph / 2:.0f}" text-anchor="middle">'
+               'No data for these filters</text></svg>')
+    return mark_safe("".join(out))  # noqa: S308 - every text above is escaped
+
+
+def _closed(chart: Chart, out: list[str]) -> SafeString:
+    """The drawn chart ``out`` with its legend, closed."""
+    _legend(chart, out)
+    out.append("</svg>")
+    return mark_safe("".join(out))  # noqa: S308 - every text above is escaped
+
+
 def _bars(chart: Chart, title: str, table_id: str) -> SafeString:
-    categories: list[str] = []
-    for s in chart.series:
-        for label, _ in s.points:
-            if str(label) not in categories:
-                categories.append(str(label))
+    categories = _categories(chart)
     values = [y for s in chart.series for _, y in s.points if y is not None]
     top = chart.y_max if chart.y_max is not None else _nice_max(max(values, default=0))
     out, _ = _frame(chart, title, table_id, top)
-    pw, ph = W - ML - MR, H - MT - MB
     if not categories:
-        out.append(f'<text class="tick" x="{ML + pw / 2:.0f}" y="{MT + ph / 2:.0f}" text-anchor="middle">'
-                   'No data for these filters</text></svg>')
-        return mark_safe("".join(out))  # noqa: S308 - every text above is escaped
+        return _no_data(out)
+    pw, ph = W - ML - MR, H - MT - MB
     group = pw / len(categories)
     n = max(1, len(chart.series))
     bar = max(2.0, (group * 0.8) / n)
@@ -109,9 +123,7 @@ def _bars(chart: Chart, title: str, table_id: str) -> SafeString:
         label = cat if len(cat) <= 18 else cat[:17] + "…"
         out.append(f'<text class="tick" x="{_f(ML + ci * group + group / 2)}" y="{MT + ph + 16}" '
                    f'text-anchor="middle">{escape(label)}</text>')
-    _legend(chart, out)
-    out.append("</svg>")
-    return mark_safe("".join(out))  # noqa: S308 - every text above is escaped
+    return _closed(chart, out)
 
 
 def _numeric(x) -> bool:
@@ -121,23 +133,16 @@ def _numeric(x) -> bool:
 def _lines(chart: Chart, title: str, table_id: str, *, step: bool) -> SafeString:
     """Lines over a numeric x (days, minutes), or over categories in order (weeks, months), labelled sparsely."""
     categorical = any(not _numeric(x) for s in chart.series for x, _ in s.points)
-    categories: list[str] = []
-    if categorical:
-        for s in chart.series:
-            for x, _ in s.points:
-                if str(x) not in categories:
-                    categories.append(str(x))
+    categories = _categories(chart) if categorical else []
     xs = ([float(i) for i in range(len(categories))] if categorical
           else [float(x) for s in chart.series for x, _ in s.points])
     ys = [y for s in chart.series for _, y in s.points if y is not None]
     ys += [hi for s in chart.series for _, hi in (s.band or [])]
     top = chart.y_max if chart.y_max is not None else _nice_max(max(ys, default=0))
     out, _ = _frame(chart, title, table_id, top)
-    pw, ph = W - ML - MR, H - MT - MB
     if not xs:
-        out.append(f'<text class="tick" x="{ML + pw / 2:.0f}" y="{MT + ph / 2:.0f}" text-anchor="middle">'
-                   'No data for these filters</text></svg>')
-        return mark_safe("".join(out))  # noqa: S308 - every text above is escaped
+        return _no_data(out)
+    pw, ph = W - ML - MR, H - MT - MB
     x_max = max(1.0, float(len(categories) - 1)) if categorical else _nice_max(max(xs))
     position = {c: float(i) for i, c in enumerate(categories)}
 
@@ -174,9 +179,7 @@ def _lines(chart: Chart, title: str, table_id: str, *, step: bool) -> SafeString
         out.append(f'<polyline class="series s{si % PALETTE}" points="{_path(pts, px, py, step)}"/>')
         if len(pts) == 1:  # a single point draws no line: mark it
             out.append(f'<circle class="s{si % PALETTE}" cx="{_f(px(pts[0][0]))}" cy="{_f(py(pts[0][1]))}" r="3"/>')
-    _legend(chart, out)
-    out.append("</svg>")
-    return mark_safe("".join(out))  # noqa: S308 - every text above is escaped
+    return _closed(chart, out)
 
 
 def _path(pts, px, py, step: bool, reverse: bool = False) -> str:

@@ -61,6 +61,9 @@ DIAGNOSIS_NOTE = (
     + ", ".join(f"{dg.LABELS[g]}" for g in dg.PRIORITY)
     + " that a diagnosis on their chart (not entered in error) falls in; 'other' is a patient with none of these "
     "(ketaclinic/clinical/diagnosis_groups.py; the same rule as the outcomes report and the research export).")
+#: What the prescriber and room filters of a report over treatment sessions (:func:`session_q`) select.
+SESSION_FILTERS_NOTE = ("Prescriber: the prescriber who signed the session's treatment order. Room: the room the "
+                        "session was booked in.")
 
 
 # ------------------------------------------------------------------------------------------------ the period

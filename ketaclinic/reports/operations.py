@@ -25,6 +25,7 @@ from ketaclinic.reports.base import Chart, Column, Report, ReportFilters, Sectio
 from ketaclinic.reports.filters import (
     DIAGNOSIS_NOTE,
     ROUTE_ORDER,
+    SESSION_FILTERS_NOTE,
     duration,
     in_group,
     in_period,
@@ -60,8 +61,7 @@ def build(filters: ReportFilters, clinics: Scope | None = None) -> Report:
     return Report(slug="operations", title="Operations",
                   question="Are chairs used, do patients come, and how fast do they get to treatment?",
                   filters=filters, sections=sections, notes=[
-                      f"Days are the clinic's own calendar days ({clinics.time_zone}). Prescriber: the prescriber "
-                      "who signed the session's treatment order; room: the room it was booked in.",
+                      f"Days are the clinic's own calendar days ({clinics.time_zone}).", SESSION_FILTERS_NOTE,
                       DIAGNOSIS_NOTE])
 
 

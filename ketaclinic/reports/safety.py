@@ -23,6 +23,7 @@ from ketaclinic.reports.base import Chart, Column, Report, ReportFilters, Sectio
 from ketaclinic.reports.filters import (
     DIAGNOSIS_NOTE,
     ROUTE_ORDER,
+    SESSION_FILTERS_NOTE,
     duration,
     in_group,
     in_period,
@@ -115,9 +116,8 @@ def build(filters: ReportFilters, clinics: Scope | None = None) -> Report:
                   question="What goes wrong at the chair, how often, and how fast do we answer suicidality?",
                   filters=filters, sections=sections, notes=[
                       f"Sessions are counted on the clinic-local day they were booked for ({clinics.time_zone}); "
-                      "cancelled sessions and no-shows never count as dosed or held.",
-                      "Prescriber: the prescriber who signed the session's treatment order. Room: the room the "
-                      "session was booked in.", DIAGNOSIS_NOTE])
+                      "cancelled sessions and no-shows never count as dosed or held.", SESSION_FILTERS_NOTE,
+                      DIAGNOSIS_NOTE])
 
 
 SEVERITIES = [s.value for s in AdverseEvent.Severity]
