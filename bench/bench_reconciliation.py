@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _timing import timings
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -43,11 +45,7 @@ def main() -> None:
 
     rec = services.reconciliation()
     assert rec.balances, "generated ledger does not reconcile"
-    times = []
-    for _ in range(args.runs):
-        t = time.perf_counter()
-        rec = services.reconciliation()
-        times.append(time.perf_counter() - t)
+    times = timings(services.reconciliation, args.runs)
     t = time.perf_counter()
     broken = services.verify_ledger()
     verify_s = time.perf_counter() - t

@@ -23,14 +23,15 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from _timing import timings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ketaclinic.clinical.pk import engine  # noqa: E402
+from ketaclinic.clinical.pk.__main__ import positive_int  # noqa: E402
 from ketaclinic.clinical.pk.engine import Grid, LinearSystem, Observation, ZeroOrder, evaluate  # noqa: E402
 from ketaclinic.clinical.pk.models import MODELS, mammillary  # noqa: E402
 
@@ -56,12 +57,7 @@ def system(ks: np.ndarray) -> LinearSystem:
 
 
 def best(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+    return min(timings(fn, repeat))
 
 
 def ode_error(ks: np.ndarray, v1: np.ndarray, rate: np.ndarray, ours: np.ndarray, rows: list[int]) -> float:
@@ -183,17 +179,6 @@ def run_peer(name: str, ks: np.ndarray, v1: np.ndarray, rate: np.ndarray, ours: 
                            "max_rel_diff_vs_ours": err})
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def positive_int(text: str) -> int:
-    """A whole number of 1 or more, for argparse."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not 1 or more")
-    return value
 
 
 def main() -> None:

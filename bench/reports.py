@@ -39,6 +39,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from _setup import setup_django
+from _timing import timings
 
 DUCKDB_VERSION = "2.0.1"  # pinned; the version actually installed is printed with the figures
 TARGET_MS = 1000
@@ -46,12 +47,7 @@ TARGET_RATIO = 3.0
 
 
 def median_ms(fn, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1000
+    return statistics.median(timings(fn, runs)) * 1000
 
 
 def variants(today: date):
