@@ -1,5 +1,5 @@
 """Fixtures of the billing tests, reached through the app's own services: a price list, a completed IV session,
-a no-show."""
+a no-show; and a cancelled booking."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import pytest
 
 from ketaclinic.billing import services
 from ketaclinic.billing.models import Service
-from tests.factories import actor, dosed_session, make_rooms
+from ketaclinic.treatments import services as treatments
+from tests.factories import actor, book_at, dosed_session, make_rooms
 
 #: Synthetic test prices in cents (a clinic sets its own; nothing here is a real fee schedule).
 PRICES = {Service.CONSULT: 35000, Service.IV_INFUSION: 45000, Service.IM_INJECTION: 30000,
@@ -42,3 +43,11 @@ def completed(patient, staff, rooms, priced):
 @pytest.fixture
 def invoiced(completed, billing):
     return services.invoice_session(actor=billing, session=completed)
+
+
+def cancelled(order, staff, rooms, start, reason: str, *, no_show: bool = False):
+    """A session of ``order`` booked in the infusion room at ``start``, then cancelled at the front desk for
+    ``reason`` (``no_show``: marked a no-show instead)."""
+    session = book_at(order, staff, start, room=rooms["infusion"])
+    treatments.cancel_session(actor=actor(staff["front_desk"]), session=session, reason=reason, no_show=no_show)
+    return session

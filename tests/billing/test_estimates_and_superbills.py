@@ -13,6 +13,7 @@ from ketaclinic.billing.models import Estimate, Invoice, Service
 from ketaclinic.billing.services import superbills
 from ketaclinic.clinical import gfe
 from ketaclinic.patients.services import add_diagnosis
+from tests.billing.conftest import cancelled
 from tests.factories import actor, dosed_session
 from tests.pdfread import pdf_text
 
@@ -142,11 +143,10 @@ def test_a_booking_without_an_estimate_is_listed_with_its_deadline_until_one_is_
 
 
 def test_a_no_show_fee_is_not_on_the_superbill(patient, staff, rooms, priced, billing, clock):
-    from ketaclinic.treatments import services as treatments
-    from tests.factories import book_at, make_order
+    from tests.factories import make_order
 
-    s = book_at(make_order(patient, staff), staff, clock.now() + timedelta(minutes=30), room=rooms["infusion"])
-    treatments.cancel_session(actor=actor(staff["front_desk"]), session=s, reason="Did not come", no_show=True)
+    s = cancelled(make_order(patient, staff), staff, rooms, clock.now() + timedelta(minutes=30), "Did not come",
+                  no_show=True)
     fee = services.invoice_session(actor=billing, session=s)
     assert fee.kind == Invoice.Kind.FEE
     assert superbills.superbills(Invoice.objects.filter(patient=patient)) == []

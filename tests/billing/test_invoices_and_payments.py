@@ -9,8 +9,7 @@ from django.db import IntegrityError, transaction
 from ketaclinic.audit.models import AuditEntry
 from ketaclinic.billing import services
 from ketaclinic.billing.models import Invoice, InvoiceLine, Payment, PriceVersion, Service
-from ketaclinic.treatments import services as treatments
-from tests.billing.conftest import PRICES
+from tests.billing.conftest import PRICES, cancelled
 from tests.factories import actor, book_at, make_order
 
 pytestmark = [pytest.mark.django_db, pytest.mark.calendar]  # dates from the test clock: rerun by .ci/run's date matrix
@@ -145,13 +144,11 @@ def test_a_no_show_is_charged_the_fee_and_a_timely_cancellation_nothing(patient,
     from datetime import timedelta
 
     order = make_order(patient, staff)
-    no_show = book_at(order, staff, clock.now() + timedelta(minutes=30), room=rooms["infusion"])
-    treatments.cancel_session(actor=actor(staff["front_desk"]), session=no_show, reason="Did not come", no_show=True)
+    no_show = cancelled(order, staff, rooms, clock.now() + timedelta(minutes=30), "Did not come", no_show=True)
     fee = services.invoice_session(actor=billing, session=no_show)
     assert fee.kind == Invoice.Kind.FEE and fee.total_cents == PRICES[Service.NO_SHOW_FEE]
     assert fee.lines.get().code == ""  # no code is invented for a fee
-    later = book_at(order, staff, clock.now() + timedelta(days=3), room=rooms["infusion"])
-    treatments.cancel_session(actor=actor(staff["front_desk"]), session=later, reason="Patient asked")
+    later = cancelled(order, staff, rooms, clock.now() + timedelta(days=3), "Patient asked")
     before = snapshot()
     with pytest.raises(services.BillingError, match="no fee applies"):
         services.invoice_session(actor=billing, session=later)
@@ -162,8 +159,7 @@ def test_a_late_cancellation_is_charged_by_the_clinic_window(patient, staff, roo
     from datetime import timedelta
 
     order = make_order(patient, staff)
-    soon = book_at(order, staff, clock.now() + timedelta(hours=5), room=rooms["infusion"])
-    treatments.cancel_session(actor=actor(staff["front_desk"]), session=soon, reason="Patient asked")
+    soon = cancelled(order, staff, rooms, clock.now() + timedelta(hours=5), "Patient asked")
     fee = services.invoice_session(actor=billing, session=soon, patient_cancelled=True)
     assert "late cancellation" in fee.lines.get().description
 
@@ -173,8 +169,7 @@ def test_a_late_cancellation_is_not_charged_until_a_person_confirms_the_patient_
     from datetime import timedelta
 
     order = make_order(patient, staff)
-    soon = book_at(order, staff, clock.now() + timedelta(hours=5), room=rooms["infusion"])
-    treatments.cancel_session(actor=actor(staff["front_desk"]), session=soon, reason="Rescheduled")
+    soon = cancelled(order, staff, rooms, clock.now() + timedelta(hours=5), "Rescheduled")
     before = snapshot()
     with pytest.raises(services.BillingError, match="confirm the patient cancelled"):
         services.invoice_session(actor=billing, session=soon)

@@ -9,22 +9,18 @@ from django.urls import reverse
 
 from ketaclinic.custody import services
 from ketaclinic.treatments import services as treatments
-from tests.conftest import ROLE_VALUES
 from tests.custody.conftest import SUPPLIER_DEA
+from tests.named_staff import named_staff
 from tests.pdfread import pdf_text, squashed
 from tests.treatments.factories import IM, actor, book_now, make_order, make_rooms, ready_to_start
 
 pytestmark = pytest.mark.django_db
 
-STAFF_NAMES = {"prescriber": "Søren Ørsted", "nurse": "Zofia Żółć"}
-
 
 @pytest.fixture
 def staff(make_user, clinic) -> dict:
     """One user per role; the prescriber and the nurse have names that latin-1 cannot spell."""
-    return {role: make_user(role, username=role, display_name=STAFF_NAMES.get(role, ""),
-                            credentials={"prescriber": "MD", "nurse": "RN"}.get(role, ""))
-            for role in ROLE_VALUES}
+    return named_staff(make_user)
 
 
 @pytest.fixture

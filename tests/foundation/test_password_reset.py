@@ -17,6 +17,7 @@ from django.urls import reverse
 
 from ketaclinic.accounts.models import User
 from ketaclinic.audit.models import AuditEntry
+from tests.passwords import can_sign_in, change_password
 
 RIGHT = "correct horse battery"
 NEW = "a brand new passphrase 2026"
@@ -28,12 +29,6 @@ def _ask(client: Client, email: str):
 
 def _link() -> str:
     return re.search(r"http://testserver(/accounts/password/reset/[^\s]+/)", mail.outbox[-1].body).group(1)
-
-
-def _can_sign_in(username: str, password: str) -> bool:
-    c = Client()
-    c.post(reverse("accounts:login"), {"username": username, "password": password})
-    return "_auth_user_id" in c.session
 
 
 def test_the_same_answer_whether_or_not_the_address_has_an_account(make_user):
@@ -84,12 +79,12 @@ def test_a_reset_link_sets_a_new_password_once(make_user):
     assert {"no-store", "no-cache", "private"} <= {p.strip() for p in page["Cache-Control"].split(",")}
     response = c.post(link, {"new_password1": NEW, "new_password2": NEW})
     assert response.status_code == 302 and response["Location"] == reverse("accounts:login")
-    assert _can_sign_in("nina", NEW) and not _can_sign_in("nina", RIGHT)
+    assert can_sign_in("nina", NEW) and not can_sign_in("nina", RIGHT)
     assert AuditEntry.objects.filter(action="auth.password_reset.done").count() == 1
     # The same link again: refused, nothing changes.
     response = Client().post(link, {"new_password1": "another passphrase 99", "new_password2": "another passphrase 99"})
     assert "expired or has already been used" in response.content.decode()
-    assert _can_sign_in("nina", NEW)
+    assert can_sign_in("nina", NEW)
     assert AuditEntry.objects.filter(action="auth.password_reset.refused").exists()
 
 
@@ -101,7 +96,7 @@ def test_a_reset_link_expires_after_thirty_minutes(make_user, clock, settings):
     clock.shift(timedelta(minutes=31))
     response = Client().post(_link(), {"new_password1": NEW, "new_password2": NEW})
     assert "expired" in response.content.decode()
-    assert _can_sign_in("nina", RIGHT)
+    assert can_sign_in("nina", RIGHT)
 
 
 @pytest.mark.parametrize("asked,minutes_later,works", [
@@ -121,7 +116,7 @@ def test_a_reset_link_lives_thirty_minutes_across_a_change_of_the_clocks(make_us
     clock.move_to(later.astimezone(zone))
     response = Client().post(_link(), {"new_password1": NEW, "new_password2": NEW})
     assert ("expired" in response.content.decode()) is not works
-    assert _can_sign_in("nina", NEW if works else RIGHT)
+    assert can_sign_in("nina", NEW if works else RIGHT)
 
 
 def test_a_weak_or_mismatched_new_password_is_refused_and_the_link_still_works(make_user):
@@ -196,12 +191,11 @@ def test_staff_change_their_password_and_other_sessions_end(make_user):
     other.post(reverse("accounts:login"), {"username": "bo", "password": RIGHT})
     c = Client()
     c.post(reverse("accounts:login"), {"username": "bo", "password": RIGHT})
-    response = c.post(reverse("accounts:password_change"), {"old_password": RIGHT, "new_password1": NEW,
-                                                            "new_password2": NEW})
+    response = change_password(c, "accounts:password_change", RIGHT, NEW)
     assert response.status_code == 302
     assert c.get(reverse("clinic:today")).status_code == 200  # this session stays
     assert other.get(reverse("clinic:today")).status_code == 302  # the other one is signed out
-    assert _can_sign_in("bo", NEW)
+    assert can_sign_in("bo", NEW)
 
 
 def test_old_password_guesses_on_change_are_counted_by_the_sign_in_throttle(make_user):
@@ -210,13 +204,11 @@ def test_old_password_guesses_on_change_are_counted_by_the_sign_in_throttle(make
     c = Client()
     c.post(reverse("accounts:login"), {"username": "bo", "password": RIGHT})
     for _ in range(5):
-        response = c.post(reverse("accounts:password_change"), {"old_password": "guess", "new_password1": NEW,
-                                                                "new_password2": NEW})
+        response = change_password(c, "accounts:password_change", "guess", NEW)
         assert "not your current password" in response.content.decode()
-    response = c.post(reverse("accounts:password_change"), {"old_password": RIGHT, "new_password1": NEW,
-                                                            "new_password2": NEW})
+    response = change_password(c, "accounts:password_change", RIGHT, NEW)
     assert "Try again in 30 seconds" in response.content.decode()
-    assert not _can_sign_in("bo", NEW)
+    assert not can_sign_in("bo", NEW)
     assert AuditEntry.objects.filter(action="auth.password_change.refused").count() == 6
     # ...and signing in is held the same way.
     assert "Try again in" in Client().post(reverse("accounts:login"),

@@ -10,15 +10,10 @@ from django.test import Client
 from django.urls import reverse
 
 from ketaclinic.audit.models import AuditEntry
+from tests.passwords import can_sign_in, change_password
 
 OLD = "correct horse battery"
 NEW = "my new portal passphrase 7"
-
-
-def _can_sign_in(username: str, password: str) -> bool:
-    c = Client()
-    c.post(reverse("accounts:login"), {"username": username, "password": password})
-    return "_auth_user_id" in c.session
 
 
 def test_a_patient_changes_their_password_from_the_portal(make_portal_patient):
@@ -27,10 +22,9 @@ def test_a_patient_changes_their_password_from_the_portal(make_portal_patient):
     page = client.get(reverse("portal:home")).content.decode()
     assert reverse("portal:password_change") in page  # in the portal's menu
     assert client.get(reverse("portal:password_change")).status_code == 200
-    response = client.post(reverse("portal:password_change"), {"old_password": OLD, "new_password1": NEW,
-                                                               "new_password2": NEW})
+    response = change_password(client, "portal:password_change", OLD, NEW)
     assert response.status_code == 302 and response["Location"] == reverse("portal:home")
-    assert _can_sign_in(username, NEW) and not _can_sign_in(username, OLD)
+    assert can_sign_in(username, NEW) and not can_sign_in(username, OLD)
     entry = AuditEntry.objects.get(action="auth.password_changed")
     assert entry.actor == patient.portal_account.user and entry.roles == "patient"
 
@@ -38,11 +32,9 @@ def test_a_patient_changes_their_password_from_the_portal(make_portal_patient):
 def test_a_patients_old_password_guesses_are_held_by_the_sign_in_throttle(make_portal_patient):
     patient, client = make_portal_patient()
     for _ in range(5):
-        response = client.post(reverse("portal:password_change"), {"old_password": "guess", "new_password1": NEW,
-                                                                   "new_password2": NEW})
+        response = change_password(client, "portal:password_change", "guess", NEW)
         assert "not your current password" in response.content.decode()
-    response = client.post(reverse("portal:password_change"), {"old_password": OLD, "new_password1": NEW,
-                                                               "new_password2": NEW})
+    response = change_password(client, "portal:password_change", OLD, NEW)
     assert "Try again in" in response.content.decode()
     assert patient.portal_account.user.check_password(OLD)
 
@@ -68,5 +60,5 @@ def test_a_patient_resets_a_forgotten_password_by_email(make_portal_patient):
     link = re.search(r"http://testserver(/accounts/password/reset/[^\s]+/)", mail.outbox[0].body).group(1)
     response = Client().post(link, {"new_password1": NEW, "new_password2": NEW})
     assert response.status_code == 302
-    assert _can_sign_in(username, NEW)
+    assert can_sign_in(username, NEW)
     assert AuditEntry.objects.get(action="auth.password_reset.done").actor == patient.portal_account.user

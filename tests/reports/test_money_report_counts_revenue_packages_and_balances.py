@@ -11,11 +11,11 @@ from django.utils import timezone
 
 from ketaclinic.billing import services
 from ketaclinic.billing.services.invoices import package_invoice
-from ketaclinic.clinical import diagnosis_groups as dg
 from ketaclinic.patients.services import add_diagnosis
 from ketaclinic.reports import money
 from ketaclinic.reports.base import ReportFilters
 from tests.factories import actor, dosed_session
+from tests.reports.tables import by_diagnosis_group
 from tests.reports.tables import row as _row
 from tests.reports.tables import section as _section
 
@@ -95,11 +95,7 @@ def test_each_patient_counts_in_one_diagnosis_group(world, staff, django_assert_
     nurse = actor(staff["nurse"])
     add_diagnosis(actor=nurse, patient=world["b"].patient, code="F33.2")
     add_diagnosis(actor=nurse, patient=world["a"].patient, code="F41.1")
-    everyone = money.build(ReportFilters())
-    for group in ("unipolar", "other"):  # the one-group rule is a condition inside the same queries
-        with django_assert_num_queries(QUERIES):
-            money.build(ReportFilters(diagnosis=group))
-    by_group = {g: money.build(ReportFilters(diagnosis=g)) for g in dg.GROUPS}
+    everyone, by_group = by_diagnosis_group(money.build, django_assert_num_queries, QUERIES)
     charged = {g: _row(_section(r, "Revenue by service"), "All services")[2] for g, r in by_group.items()}
     assert charged == {"bipolar": Decimal("0.00"), "unipolar": Decimal("400.00"), "ptsd": Decimal("0.00"),
                        "anxiety": Decimal("450.00"), "other": Decimal("450.00")}

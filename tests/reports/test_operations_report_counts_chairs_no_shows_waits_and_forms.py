@@ -9,7 +9,6 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
-from ketaclinic.clinical import diagnosis_groups as dg
 from ketaclinic.integration import services as integration
 from ketaclinic.integration.models import IntegrationSession
 from ketaclinic.patients.services import add_diagnosis
@@ -19,6 +18,7 @@ from ketaclinic.scheduling import services as scheduling
 from ketaclinic.treatments import services
 from ketaclinic.treatments.models import RemsForm
 from tests.factories import ESK, actor, back_at, book_at, dosed_session, make_order, make_rooms
+from tests.reports.tables import by_diagnosis_group
 from tests.reports.tables import row as _row
 from tests.reports.tables import section as _section
 from tests.scheduling.conftest import open_every_day, types
@@ -170,11 +170,7 @@ def test_each_patient_counts_in_one_diagnosis_group(world, staff, django_assert_
     add_diagnosis(actor=nurse, patient=a, code="F43.10")
     add_diagnosis(actor=nurse, patient=a, code="F41.1")
     add_diagnosis(actor=nurse, patient=b, code="F32.1")
-    everyone = operations.build(ReportFilters())
-    for group in ("unipolar", "other"):  # the one-group rule is a condition inside the same queries
-        with django_assert_num_queries(QUERIES):
-            operations.build(ReportFilters(diagnosis=group))
-    by_group = {g: operations.build(ReportFilters(diagnosis=g)) for g in dg.GROUPS}
+    everyone, by_group = by_diagnosis_group(operations.build, django_assert_num_queries, QUERIES)
     patients = {g: sum(row[1] for row in _section(r, "Dosed sessions per patient").table.rows)
                 for g, r in by_group.items()}
     assert patients == {"bipolar": 1, "unipolar": 1, "ptsd": 1, "anxiety": 0, "other": 1}  # C; B; A; E

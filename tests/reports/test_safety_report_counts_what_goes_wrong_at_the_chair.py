@@ -10,7 +10,6 @@ import pytest
 from django.utils import timezone
 
 from ketaclinic.clinic.services import update_limits
-from ketaclinic.clinical import diagnosis_groups as dg
 from ketaclinic.clinical.settings import SETTINGS_BY_KEY
 from ketaclinic.measures import services as measures
 from ketaclinic.measures.models import SafetyTask
@@ -31,6 +30,7 @@ from tests.factories import (
     ready_to_start,
 )
 from tests.measures.conftest import phq9_total
+from tests.reports.tables import by_diagnosis_group
 from tests.reports.tables import row as _row
 from tests.reports.tables import section as _section
 
@@ -189,11 +189,7 @@ def test_each_patient_counts_in_one_diagnosis_group(world, staff, django_assert_
     nurse = actor(staff["nurse"])
     add_diagnosis(actor=nurse, patient=world["a"].patient, code="F31.4")  # A: F33.2 and F31.4 -> bipolar only
     add_diagnosis(actor=nurse, patient=world["b"].patient, code="F41.1")  # B: F33.1 and F41.1 -> unipolar only
-    everyone = safety.build(ReportFilters())
-    for group in ("unipolar", "other"):  # the one-group rule is a condition inside the same queries
-        with django_assert_num_queries(QUERIES):
-            safety.build(ReportFilters(diagnosis=group))
-    by_group = {g: safety.build(ReportFilters(diagnosis=g)) for g in dg.GROUPS}
+    everyone, by_group = by_diagnosis_group(safety.build, django_assert_num_queries, QUERIES)
     dosed = {g: _row(_section(r, "Sessions paused"), "All routes")[1] for g, r in by_group.items()}
     assert dosed == {"bipolar": 2, "unipolar": 1, "ptsd": 0, "anxiety": 0, "other": 0}  # A and C; B
     assert sum(dosed.values()) == _row(_section(everyone, "Sessions paused"), "All routes")[1]

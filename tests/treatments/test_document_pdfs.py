@@ -7,19 +7,15 @@ import pytest
 from django.urls import reverse
 
 from ketaclinic.treatments import services
-from tests.conftest import ROLE_VALUES
+from tests.named_staff import named_staff
 from tests.pdfread import pdf_text
 from tests.treatments.factories import ESK, IV, actor, book_now, checked_in, make_order, ready_to_start
-
-STAFF_NAMES = {"prescriber": "Søren Ørsted", "nurse": "Zofia Żółć"}
 
 
 @pytest.fixture
 def staff(make_user, clinic) -> dict:
     """One user per role; the prescriber and the nurse have names that latin-1 cannot spell."""
-    return {role: make_user(role, username=role, display_name=STAFF_NAMES.get(role, ""),
-                            credentials={"prescriber": "MD", "nurse": "RN"}.get(role, ""))
-            for role in ROLE_VALUES}
+    return named_staff(make_user)
 
 
 def test_discharge_sheet_prints_the_patients_and_escorts_names(make_patient, staff, rooms, client_for):
