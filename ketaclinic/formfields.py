@@ -15,6 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django import forms
+from django.contrib import messages
 from django.utils import timezone
 
 from ketaclinic.inputs import (
@@ -35,6 +36,17 @@ def posted(request):
     The one place a view's request body is read; every view passes it to a form (``MyForm(posted(request))``)
     and reads only ``form.cleaned_data``."""
     return request.POST if request.method == "POST" else None
+
+
+#: The tag of a refusal said on the page a form's POST redirects back to: the page marks it (templates/base.html)
+#: and static/js/app.js puts what was typed back into the form it came from, so nobody types it twice.
+REFUSED = "refused"
+
+
+def say_refused(request, message: str) -> None:
+    """A refusal of what a form posted, said on the page the view redirects back to (nothing was saved): the
+    message, marked so that the page gives the form back what was typed in it."""
+    messages.error(request, message, extra_tags=REFUSED)
 
 
 def show_refusal(form, errors) -> None:

@@ -37,7 +37,7 @@ from ketaclinic.custody.models import (
     Supplier,
 )
 from ketaclinic.custody.services import CustodyError
-from ketaclinic.formfields import posted, show_refusal
+from ketaclinic.formfields import posted, say_refused, show_refusal
 from ketaclinic.patients.careteam import guarded
 from ketaclinic.treatments.models import TreatmentSession
 
@@ -186,7 +186,7 @@ def session(request, external_id):
     if back == "cockpit" and action is not None:  # refused: say why, back where the nurse was
         for form in (draw_form, administer_form, waste_form):
             for msg in _form_messages(form):
-                messages.error(request, msg)
+                say_refused(request, msg)
         return done()
     audit.record(actor, AuditAction.CUSTODY_SESSION_VIEWED, subject=s, patient=s.patient)
     draws = services.session_draws(s)
@@ -381,7 +381,7 @@ def reverse(request, external_id):
     rev = _submit(form, lambda reason: services.reverse_entry(actor, entry, reason))
     if rev is None:
         for msg in _form_messages(form):
-            messages.error(request, msg)
+            say_refused(request, msg)
     else:
         messages.success(request, f"Entry #{entry.seq} reversed by entry #{rev.seq}.")
     return redirect("custody:ledger")

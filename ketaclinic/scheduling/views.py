@@ -16,7 +16,7 @@ from ketaclinic.access import can_open
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic import formats
 from ketaclinic.clinic.models import current_clinic
-from ketaclinic.formfields import posted
+from ketaclinic.formfields import posted, say_refused
 from ketaclinic.inputs import parse_day
 from ketaclinic.patients import careteam
 from ketaclinic.patients.careteam import guarded
@@ -309,9 +309,9 @@ def waitlist_remove(request, external_id):
             services.remove_from_waitlist(actor=Actor.from_request(request), entry=entry,
                                           reason=form.cleaned_data["reason"])
         except services.SchedulingError as e:
-            messages.error(request, " ".join(e.errors.values()))
+            say_refused(request, " ".join(e.errors.values()))
         else:
             messages.success(request, "Removed from the waitlist.")
     else:
-        messages.error(request, "Say why the entry is removed.")
+        say_refused(request, "Say why the entry is removed.")
     return redirect("scheduling:waitlist")

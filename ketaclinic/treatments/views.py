@@ -35,7 +35,7 @@ from ketaclinic.clinic.models import Chair, Room, current_clinic
 from ketaclinic.clinical import sedation
 from ketaclinic.clinical import titration as rules_titration
 from ketaclinic.clinical.scales import SCALES
-from ketaclinic.formfields import posted
+from ketaclinic.formfields import posted, say_refused
 from ketaclinic.inputs import parse_day
 from ketaclinic.patients.access import get_patient_for
 from ketaclinic.patients.careteam import guarded
@@ -123,14 +123,14 @@ def _order(request, external_id) -> TreatmentOrder:
 
 def _flash(request, e: TreatmentError) -> None:
     for field, msg in e.errors.items():
-        messages.error(request, msg if field in ("__all__", "start", "discharge") else
-                       f"{field.replace('_', ' ').capitalize()}: {msg}")
+        say_refused(request, msg if field in ("__all__", "start", "discharge") else
+                    f"{field.replace('_', ' ').capitalize()}: {msg}")
 
 
 def _flash_form(request, form) -> None:
     """A refused form's messages (each names its field already)."""
     for msg in forms.form_errors(form).values():
-        messages.error(request, msg)
+        say_refused(request, msg)
 
 
 # ============================================================================================ schedule

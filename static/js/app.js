@@ -61,3 +61,57 @@
   });
   document.addEventListener("DOMContentLoaded", show);
 })();
+// A refused form keeps what was typed. A form that posts and is redirected back (the cockpit's steps, the drug
+// account) is drawn again from the record, in which the refusal changed nothing: what was typed would be gone. So
+// each such form's fields are kept in this tab when it is sent (not passwords, files or hidden fields), and the
+// next page takes them back: into the same form (same address and hidden fields) when that page says the form was
+// refused (a message marked data-refused: ketaclinic/formfields.py say_refused), and away in any case.
+(function () {
+  "use strict";
+  var KEY = "kc-refused-form";
+  function keepable(el) {
+    return el.name && el.name !== "csrfmiddlewaretoken" && !/^(hidden|password|file|submit|button|reset|image)$/.test(el.type);
+  }
+  function hidden(f) {
+    var out = [];
+    Array.prototype.forEach.call(f.elements, function (el) {
+      if (el.type === "hidden" && el.name && el.name !== "csrfmiddlewaretoken") out.push(el.name + "=" + el.value);
+    });
+    return out.join("&");
+  }
+  function sent(f) {  // getAttribute: a field named "method" (a destruction's) stands in for f.method
+    return (f.getAttribute("method") || "").toLowerCase() === "post" && !f.hasAttribute("hx-post") && !f.querySelector("input[type=password]");
+  }
+  document.addEventListener("submit", function (event) {
+    var f = event.target;
+    if (!(f instanceof HTMLFormElement) || !sent(f)) return;
+    var fields = [];
+    Array.prototype.forEach.call(f.elements, function (el) {
+      if (!keepable(el)) return;
+      fields.push({ name: el.name, value: el.value, checked: (el.type === "checkbox" || el.type === "radio") ? el.checked : null });
+    });
+    try {
+      sessionStorage.setItem(KEY, JSON.stringify({ action: f.getAttribute("action") || "", hidden: hidden(f), fields: fields }));
+    } catch (e) { /* storage off: nothing kept */ }
+  });
+  function giveBack() {
+    var raw = null;
+    try { raw = sessionStorage.getItem(KEY); sessionStorage.removeItem(KEY); } catch (e) { return; }
+    if (!raw || !document.querySelector("[data-refused]")) return;
+    var kept = JSON.parse(raw), form = null;
+    Array.prototype.forEach.call(document.querySelectorAll("form"), function (f) {
+      if (!form && sent(f) && (f.getAttribute("action") || "") === kept.action && hidden(f) === kept.hidden) form = f;
+    });
+    if (!form) return;
+    var els = Array.prototype.filter.call(form.elements, keepable);
+    kept.fields.forEach(function (k) {
+      els.forEach(function (el) {
+        if (el.name !== k.name) return;
+        if (k.checked === null) { if (el.type !== "checkbox" && el.type !== "radio") el.value = k.value; }
+        else if (el.value === k.value) el.checked = k.checked;
+      });
+    });
+    for (var d = form.closest("details"); d; d = d.parentElement && d.parentElement.closest("details")) d.open = true;
+  }
+  document.addEventListener("DOMContentLoaded", giveBack);
+})();
