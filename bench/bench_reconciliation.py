@@ -149,6 +149,10 @@ def generate(target: int) -> int:
                 balance = D("0.00")
             c.balance = balance
             balances.append(c)
+        # the containers the target left untouched gave no dose: their sessions record none (a session with a dose
+        # given and nothing drawn for it is what reconciliation refuses)
+        TreatmentSession.objects.filter(pk__in=[s.pk for s in sessions[len(balances) * 3:]]).update(
+            administered_mg=None, administered_by=None)
         # Primary keys are given (id = seq on an empty table), so a waste can point at its draw in one batch.
         LedgerEntry.objects.bulk_create(entries, batch_size=5000)
         Container.objects.bulk_update(balances, ["balance"], batch_size=2000)
