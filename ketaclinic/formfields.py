@@ -38,15 +38,16 @@ def posted(request):
     return request.POST if request.method == "POST" else None
 
 
-#: The tag of a refusal said on the page a form's POST redirects back to: the page marks it (templates/base.html)
-#: and static/js/app.js puts what was typed back into the form it came from, so nobody types it twice.
-REFUSED = "refused"
+#: The tag of a refusal said on the page a form's POST redirects back to, before the address the form posted to:
+#: the page marks the message with that address (templates/base.html), and static/js/app.js gives what was typed
+#: back to the form that posted there (one marked ``data-keep-typed``), so nobody types it twice.
+REFUSED = "refused:"
 
 
 def say_refused(request, message: str) -> None:
     """A refusal of what a form posted, said on the page the view redirects back to (nothing was saved): the
-    message, marked so that the page gives the form back what was typed in it."""
-    messages.error(request, message, extra_tags=REFUSED)
+    message, marked with the address posted to, so that the page gives that form back what was typed in it."""
+    messages.error(request, message, extra_tags=REFUSED + request.path)
 
 
 def show_refusal(form, errors) -> None:

@@ -62,15 +62,18 @@
   document.addEventListener("DOMContentLoaded", show);
 })();
 // A refused form keeps what was typed. A form that posts and is redirected back (the cockpit's steps, the drug
-// account) is drawn again from the record, in which the refusal changed nothing: what was typed would be gone. So
-// each such form's fields are kept in this tab when it is sent (not passwords, files or hidden fields), and the
-// next page takes them back: into the same form (same address and hidden fields) when that page says the form was
-// refused (a message marked data-refused: ketaclinic/formfields.py say_refused), and away in any case.
+// account, a cancellation, a ledger reversal, a waitlist removal) is drawn again from the record, in which the
+// refusal changed nothing: what was typed would be gone. Such forms are marked data-keep-typed (on the form or
+// around it); when one is sent, its fields are kept in this tab (not passwords, files, hidden fields or the
+// disabled), and the next page takes them back: into the same form (same address and hidden fields) when that page
+// says a POST to that address was refused (a message marked data-refused="<address>": ketaclinic/formfields.py
+// say_refused), and away in any case.
 (function () {
   "use strict";
   var KEY = "kc-refused-form";
   function keepable(el) {
-    return el.name && el.name !== "csrfmiddlewaretoken" && !/^(hidden|password|file|submit|button|reset|image)$/.test(el.type);
+    return el.name && el.name !== "csrfmiddlewaretoken" && !el.disabled && !el.readOnly
+      && !/^(hidden|password|file|submit|button|reset|image)$/.test(el.type);
   }
   function hidden(f) {
     var out = [];
@@ -79,32 +82,39 @@
     });
     return out.join("&");
   }
-  function sent(f) {  // getAttribute: a field named "method" (a destruction's) stands in for f.method
-    return (f.getAttribute("method") || "").toLowerCase() === "post" && !f.hasAttribute("hx-post") && !f.querySelector("input[type=password]");
+  // getAttribute: a field named "method" (a destruction's) or "action" (the drug account's) stands in for the property
+  function address(f) { return new URL(f.getAttribute("action") || window.location.href, window.location.href).pathname; }
+  function kept(f) {
+    return (f.getAttribute("method") || "").toLowerCase() === "post" && !!f.closest("[data-keep-typed]")
+      && !f.hasAttribute("hx-post") && !f.querySelector("input[type=password]");
   }
   document.addEventListener("submit", function (event) {
     var f = event.target;
-    if (!(f instanceof HTMLFormElement) || !sent(f)) return;
+    if (event.defaultPrevented || !(f instanceof HTMLFormElement) || !kept(f)) return;
     var fields = [];
     Array.prototype.forEach.call(f.elements, function (el) {
       if (!keepable(el)) return;
       fields.push({ name: el.name, value: el.value, checked: (el.type === "checkbox" || el.type === "radio") ? el.checked : null });
     });
     try {
-      sessionStorage.setItem(KEY, JSON.stringify({ action: f.getAttribute("action") || "", hidden: hidden(f), fields: fields }));
+      sessionStorage.setItem(KEY, JSON.stringify({ address: address(f), hidden: hidden(f), fields: fields }));
     } catch (e) { /* storage off: nothing kept */ }
   });
   function giveBack() {
     var raw = null;
     try { raw = sessionStorage.getItem(KEY); sessionStorage.removeItem(KEY); } catch (e) { return; }
-    if (!raw || !document.querySelector("[data-refused]")) return;
-    var kept = JSON.parse(raw), form = null;
+    if (!raw) return;
+    var typed = JSON.parse(raw), refused = false, form = null;
+    Array.prototype.forEach.call(document.querySelectorAll("[data-refused]"), function (m) {
+      if (m.getAttribute("data-refused") === typed.address) refused = true;
+    });
+    if (!refused) return;
     Array.prototype.forEach.call(document.querySelectorAll("form"), function (f) {
-      if (!form && sent(f) && (f.getAttribute("action") || "") === kept.action && hidden(f) === kept.hidden) form = f;
+      if (!form && kept(f) && address(f) === typed.address && hidden(f) === typed.hidden) form = f;
     });
     if (!form) return;
     var els = Array.prototype.filter.call(form.elements, keepable);
-    kept.fields.forEach(function (k) {
+    typed.fields.forEach(function (k) {
       els.forEach(function (el) {
         if (el.name !== k.name) return;
         if (k.checked === null) { if (el.type !== "checkbox" && el.type !== "radio") el.value = k.value; }

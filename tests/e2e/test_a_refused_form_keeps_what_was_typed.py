@@ -1,10 +1,12 @@
 """A cockpit step the server refuses comes back with what the nurse typed: the page is drawn again from the record
 (the refusal changed nothing in it), and static/js/app.js gives the refused form back its fields, so the nurse
-corrects the one that was wrong instead of typing the escort's name and phone again. A form that was saved is
-drawn from the record alone."""
+corrects the one that was wrong instead of typing the escort's name and phone again. Only the form whose address
+was refused gets its fields back: a form that was saved is drawn from the record alone, even when the same page
+also says that another step (posted from another tab, say) was refused."""
 
 from __future__ import annotations
 
+from django.urls import reverse
 from playwright.sync_api import expect
 
 from tests.factories import IV, book_now, checked_in, make_order, make_rooms
@@ -38,6 +40,17 @@ def test_refused_prechecks_keep_what_was_typed_and_save_once_corrected(
     expect(page.get_by_text("Pre-checks saved.")).to_be_visible()
     s.refresh_from_db()
     assert (s.escort_name, s.escort_phone, s.weight_kg) == ("Lee Testwood", "(303) 555-0142", 70)
-    page.reload()  # nothing is given back once saved: the page is the record's
-    expect(page.locator("[data-refused]")).to_have_count(0)
-    expect(before.get_by_label("Escort name")).to_have_value("Lee Testwood")
+
+    # Another tab's pre-checks are refused while this one saves an observation: the next page says both, and
+    # gives nothing back to the observation form, whose text is in the record now.
+    page.get_by_label("Observation", exact=True).fill("Patient calm, eyes closed")
+    token = page.locator("input[name=csrfmiddlewaretoken]").first.get_attribute("value")
+    prechecks = reverse("treatments:prechecks", args=[s.external_id])
+    other_tab = page.context.request.post(f"{live_server.url}{prechecks}", max_redirects=0,
+                                          form={"csrfmiddlewaretoken": token, "weight_kg": "7o"})
+    assert other_tab.status == 302
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.get_by_text("Observation saved.")).to_be_visible()
+    expect(page.locator(f'[data-refused="{prechecks}"]')).to_have_count(1)
+    expect(page.get_by_label("Observation", exact=True)).to_have_value("")
+    assert s.observations.get().text == "Patient calm, eyes closed"
