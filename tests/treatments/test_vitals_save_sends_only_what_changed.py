@@ -147,22 +147,3 @@ def test_the_first_reading_replaces_no_readings_yet_with_the_whole_panel(patient
     assert r.headers["HX-Retarget"] == "#vitals" and "No readings yet" not in r.content.decode()
     assert r.content.decode().count('<tr class="level-') == 1
 
-
-def test_no_answer_to_a_save_takes_the_focus_from_the_field_the_nurse_moved_on_to(
-        patient, staff, rooms, client_for, make_patient):
-    """htmx focuses an ``autofocus`` field once a swap settles, whatever has the focus by then: a nurse who saved a
-    row and went on to the dose form had the vial's name typed into Systolic. The answers leave the focus to
-    static/js/cockpit.js (Systolic, unless the nurse has moved on); a page opened during dosing still starts there."""
-    from tests.factories import checked_in
-
-    first = checked_in(book_now(make_order(make_patient(), staff, IV), staff, rooms, chair=rooms["a2"]), staff)
-    client = client_for("nurse")
-    panel = _save(client, first)  # the first reading: the whole panel
-    assert panel.headers["HX-Retarget"] == "#vitals" and "autofocus" not in panel.content.decode()
-    s = _dosing_since(patient, staff, rooms, 60)
-    _readings(s, staff, 2, first_minutes_ago=30)
-    in_place, refused = _save(client, s), _save(client, s, systolic_mmHg="500")
-    assert 'data-saved="yes"' in in_place.content.decode() and "autofocus" not in in_place.content.decode()
-    assert "not a possible reading" in refused.content.decode() and "autofocus" not in refused.content.decode()
-    page = client.get(reverse("treatments:cockpit", args=[s.external_id])).content.decode()
-    assert re.search(r'<input name="systolic_mmHg"[^>]* autofocus', page)
