@@ -56,8 +56,10 @@ def _submit(form, call: Callable[..., Any]) -> Any:
 
 
 def _form_messages(form) -> list[str]:
-    """A form's errors as sentences, for a page that answers with a redirect and a message."""
-    return [" ".join(errs) for errs in form.errors.values()]
+    """A form's errors as sentences, for a page that answers with a redirect and a message: each names its field
+    ("Method of wastage: This field is required."), as the page it lands on shows no field beside it."""
+    return [" ".join(errs) if field == "__all__" or field not in form.fields else f"{form[field].label}: {' '.join(errs)}"
+            for field, errs in form.errors.items()]
 
 
 def _retention_years() -> int:

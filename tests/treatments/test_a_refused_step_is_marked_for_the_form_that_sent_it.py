@@ -38,4 +38,7 @@ def test_a_refused_draw_from_the_drug_account_names_the_account(patient, staff, 
     page = nurse.post(address, {"action": "draw", "back": "cockpit", "draw-quantity": "a lot"},
                       follow=True).content.decode()
     assert f'data-refused="{address}"' in page and _kept_form_posts_to(page, address)
+    # the cockpit shows no field beside the message, so the message names the field
+    assert re.search(rf'data-refused="{re.escape(address)}">Vial or device: ', page)
+    assert re.search(rf'data-refused="{re.escape(address)}">Amount drawn: ', page)
     assert 'value="draw"' in page  # the draw form the refusal belongs to is on the page to be given back
