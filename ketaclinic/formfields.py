@@ -17,6 +17,7 @@ from decimal import Decimal
 from django import forms
 from django.contrib import messages
 from django.utils import timezone
+from django.utils.encoding import escape_uri_path
 
 from ketaclinic.inputs import (
     InputError,
@@ -47,7 +48,7 @@ REFUSED = "refused:"
 def say_refused(request, message: str) -> None:
     """A refusal of what a form posted, said on the page the view redirects back to (nothing was saved): the
     message, marked with the address posted to, so that the page gives that form back what was typed in it."""
-    messages.error(request, message, extra_tags=REFUSED + request.path)
+    messages.error(request, message, extra_tags=REFUSED + escape_uri_path(request.path))  # as the page's URL spells it
 
 
 def show_refusal(form, errors) -> None:

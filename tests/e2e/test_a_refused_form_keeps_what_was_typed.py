@@ -51,6 +51,7 @@ def test_refused_prechecks_keep_what_was_typed_and_save_once_corrected(
     assert other_tab.status == 302
     page.get_by_role("button", name="Add", exact=True).click()
     expect(page.get_by_text("Observation saved.")).to_be_visible()
+    page.wait_for_load_state("domcontentloaded")  # app.js (deferred) has had its say before the field is read
     expect(page.locator(f'[data-refused="{prechecks}"]')).to_have_count(1)
     expect(page.get_by_label("Observation", exact=True)).to_have_value("")
     assert s.observations.get().text == "Patient calm, eyes closed"

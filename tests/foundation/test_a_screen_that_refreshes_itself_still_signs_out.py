@@ -15,7 +15,9 @@ from ketaclinic.accounts.middleware import BACKGROUND_HEADER
 TEMPLATES = Path(settings.BASE_DIR) / "templates"
 #: An element's opening tag: the template tags inside it ({% if %}, {% url %}) hold no ">".
 TAG = re.compile(r"<[a-z][^<>]*>", re.S)
-POLLS = re.compile(r'hx-trigger="[^"]*\bevery\b')
+#: hx-trigger (or data-hx-trigger), in either quotes, with "every": a poll ("delay:" is the debounce of typing,
+#: which is activity)
+POLLS = re.compile(r"""(?:data-)?hx-trigger\s*=\s*(["'])(?:(?!\1).)*?\bevery\b""", re.S)
 
 
 def _polling_tags() -> list[tuple[str, str]]:
@@ -28,5 +30,5 @@ def test_every_element_that_polls_says_its_requests_are_background():
     # the three screens that refresh themselves today: the Today board, the cockpit's predicted level, a job's bar
     assert {name for name, _ in polling} >= {"clinic/today.html", "treatments/_pk_panel.html",
                                              "reports/_job_progress.html"}
-    unmarked = [name for name, tag in polling if f'"{BACKGROUND_HEADER}": "1"' not in tag]
+    unmarked = [name for name, tag in polling if BACKGROUND_HEADER not in tag]
     assert not unmarked, f"these poll without {BACKGROUND_HEADER}, so they keep an unattended screen signed in"
