@@ -51,6 +51,12 @@ def say_refused(request, message: str) -> None:
     messages.error(request, message, extra_tags=REFUSED + escape_uri_path(request.path))  # as the page's URL spells it
 
 
+def refused_address(message) -> str:
+    """The address a refusal said by :func:`say_refused` was posted to; "" for any other message."""
+    tags = message.extra_tags or ""
+    return tags.removeprefix(REFUSED) if tags.startswith(REFUSED) else ""
+
+
 def show_refusal(form, errors) -> None:
     """A service's refusals (``{field: message}``) on the form: next to the field each names, else above the form."""
     for field, msg in errors.items():

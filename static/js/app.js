@@ -104,13 +104,10 @@
     var raw = null;
     try { raw = sessionStorage.getItem(KEY); sessionStorage.removeItem(KEY); } catch (e) { return; }
     if (!raw) return;
-    var typed = JSON.parse(raw), refused = false, form = null;
-    Array.prototype.forEach.call(document.querySelectorAll("[data-refused]"), function (m) {
-      if (m.getAttribute("data-refused") === typed.address) refused = true;
-    });
-    if (!refused) return;
-    Array.prototype.forEach.call(document.querySelectorAll("form"), function (f) {
-      if (!form && kept(f) && address(f) === typed.address && hidden(f) === typed.hidden) form = f;
+    var typed = JSON.parse(raw);
+    if (!document.querySelector('[data-refused="' + CSS.escape(typed.address) + '"]')) return;
+    var form = Array.prototype.find.call(document.querySelectorAll("form"), function (f) {
+      return kept(f) && address(f) === typed.address && hidden(f) === typed.hidden;
     });
     if (!form) return;
     var els = Array.prototype.filter.call(form.elements, keepable);
