@@ -58,7 +58,7 @@ def _submit(form, call: Callable[..., Any]) -> Any:
 def _form_messages(form) -> list[str]:
     """A form's errors as sentences, for a page that answers with a redirect and a message: each names its field
     ("Method of wastage: This field is required."), as the page it lands on shows no field beside it."""
-    return [" ".join(errs) if field == "__all__" or field not in form.fields else f"{form[field].label}: {' '.join(errs)}"
+    return [f"{form[field].label}: {' '.join(errs)}" if field in form.fields else " ".join(errs)
             for field, errs in form.errors.items()]
 
 

@@ -106,13 +106,10 @@ def removal_problem(container, quantity: Decimal, *, pending: Decimal | None = N
     whole = whole_device_problem(container, quantity)
     if whole is not None:
         return whole
-    unit = container.lot.product.unit
-    if pending is None:
-        if quantity > container.balance:
-            return f"Only {container.balance} {unit} remain in {container.label}."
-    elif quantity > container.balance - pending:
-        return f"Only {container.balance - pending} {unit} remain in {container.label} (after other pending " \
-               f"destructions)."
+    available = container.balance - (pending or ZERO)
+    if quantity > available:
+        after = "" if pending is None else " (after other pending destructions)"
+        return f"Only {available} {container.lot.product.unit} remain in {container.label}{after}."
     return None
 
 
