@@ -14,6 +14,7 @@ from ketaclinic.custody.models import (
     Count,
     CountLine,
     Incident,
+    LedgerEntry,
     LossReport,
     Product,
     StorageLocation,
@@ -207,9 +208,44 @@ class IncidentForm(forms.Form):
     reason = note_field(max_length=NOTE_MAX)
 
 
+#: The highest ledger page a reversal returns to (50 entries a page: five million entries); a higher one is dropped.
+LEDGER_PAGE_MAX = 100_000
+
+
+class _DroppedWhenInvalid:
+    """A hidden field that only says where the user was: a missing or invalid value is dropped (cleaned to None),
+    never an error that would refuse the form it rides on."""
+
+    def clean(self, value):
+        try:
+            return super().clean(value) or None
+        except forms.ValidationError:
+            return None
+
+
+class _LedgerKindField(_DroppedWhenInvalid, forms.ChoiceField):
+    pass
+
+
+class _LedgerPageField(_DroppedWhenInvalid, WholeNumberField):
+    pass
+
+
 class ReverseForm(forms.Form):
+    """A row's "Reverse" on the ledger, with the page and kind filter it was on (hidden) so the answer returns
+    there (``place``): a kind that is not a ledger kind, or a page that is not a whole number from 1 to
+    ``LEDGER_PAGE_MAX``, is dropped."""
+
     reason = note_field(max_length=NOTE_MAX, rows=2, label="Reason for the correction",
                              error_messages={"required": "Give a reason for the correction."})
+    kind = _LedgerKindField(choices=LedgerEntry.Kind.choices, required=False, widget=forms.HiddenInput)
+    page = _LedgerPageField(min_value=1, max_value=LEDGER_PAGE_MAX, required=False, widget=forms.HiddenInput)
+
+    @property
+    def place(self) -> dict[str, str | int]:
+        """The ledger's query the user was on (``kind``, ``page``): only what is valid, for ``urlencode``."""
+        self.is_valid()  # cleans every field; these two never refuse
+        return {name: self.cleaned_data[name] for name in ("kind", "page") if self.cleaned_data.get(name)}
 
 
 class SupplierForm(forms.Form):

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -371,7 +372,8 @@ def ledger(request):
     audit.record(Actor.from_request(request), AuditAction.CUSTODY_LEDGER_VIEWED,
                  details={"page": page.number, "kind": kind, "patients": patients})
     return render(request, "custody/ledger.html", {
-        "page": page, "kinds": LedgerEntry.Kind.choices, "kind": kind, "reverse_form": forms.ReverseForm(),
+        "page": page, "kinds": LedgerEntry.Kind.choices, "kind": kind,
+        "reverse_form": forms.ReverseForm(auto_id=False, initial={"kind": kind, "page": page.number}),
         "can_reverse": can_open(request.user, "custody:reverse"), "retention_years": _retention_years()})
 
 
@@ -380,13 +382,14 @@ def reverse(request, external_id):
     entry = get_object_or_404(LedgerEntry, external_id=external_id, container__location__clinic_id=current_clinic_id())
     form = forms.ReverseForm(posted(request))
     actor = Actor.from_request(request)
-    rev = _submit(form, lambda reason: services.reverse_entry(actor, entry, reason))
+    rev = _submit(form, lambda reason, **place: services.reverse_entry(actor, entry, reason))
     if rev is None:
         for msg in _form_messages(form):
             say_refused(request, msg)
     else:
         messages.success(request, f"Entry #{entry.seq} reversed by entry #{rev.seq}.")
-    return redirect("custody:ledger")
+    place = urlencode(form.place)  # back to the page and filter the form was on
+    return redirect(url_for("custody:ledger") + (f"?{place}" if place else ""))
 
 
 # Report periods: dates outside this window are clamped (with a note on the page), never a server error.
