@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 
 from tests.factories import IV, book_now, checked_in, make_order
-from tests.treatments.test_vitals_save_sends_only_what_changed import _dosing_since, _readings, _save
+from tests.treatments.vitals_posting import add_readings, dosing_since, save_row
 
 pytestmark = pytest.mark.django_db
 
@@ -23,11 +23,11 @@ def test_no_answer_to_a_save_takes_the_focus_from_the_field_the_nurse_moved_on_t
     static/js/cockpit.js (Systolic, unless the nurse has moved on); a page opened during dosing still starts there."""
     first = checked_in(book_now(make_order(make_patient(), staff, IV), staff, rooms, chair=rooms["a2"]), staff)
     client = client_for("nurse")
-    panel = _save(client, first)  # the first reading: the whole panel
+    panel = save_row(client, first)  # the first reading: the whole panel
     assert panel.headers["HX-Retarget"] == "#vitals" and "autofocus" not in panel.content.decode()
-    s = _dosing_since(patient, staff, rooms, 60)
-    _readings(s, staff, 2, first_minutes_ago=30)
-    in_place, refused = _save(client, s), _save(client, s, systolic_mmHg="500")
+    s = dosing_since(patient, staff, rooms, 60)
+    add_readings(s, staff, 2, first_minutes_ago=30)
+    in_place, refused = save_row(client, s), save_row(client, s, systolic_mmHg="500")
     assert 'data-saved="yes"' in in_place.content.decode() and "autofocus" not in in_place.content.decode()
     assert "not a possible reading" in refused.content.decode() and "autofocus" not in refused.content.decode()
     page = client.get(reverse("treatments:cockpit", args=[s.external_id])).content.decode()

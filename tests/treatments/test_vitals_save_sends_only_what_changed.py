@@ -15,62 +15,34 @@ from django.utils import timezone
 
 from ketaclinic.treatments import services
 from tests.factories import IV, actor, book_now, make_order, ready_to_start
+from tests.treatments.vitals_posting import NORMAL, add_readings, dosing_since, newest, save_row
 
 pytestmark = pytest.mark.django_db
-
-NORMAL = {"systolic_mmHg": 126, "diastolic_mmHg": 80, "heart_rate_bpm": 74, "spo2_percent": 98}
-
-
-def _dosing_since(patient, staff, rooms, minutes: int):
-    s = ready_to_start(book_now(make_order(patient, staff, IV), staff, rooms, minutes_ago=minutes), staff,
-                       minutes_ago=minutes)
-    return services.start_dose(actor=actor(staff["nurse"]), session=s,
-                               at=timezone.now() - timedelta(minutes=minutes - 5))
-
-
-def _readings(s, staff, count: int, first_minutes_ago: int) -> None:
-    for k in range(count):
-        services.add_vitals(actor=actor(staff["nurse"]), session=s, values=NORMAL,
-                            taken_at=timezone.now() - timedelta(minutes=first_minutes_ago - k))
-
-
-def _newest(s):
-    return s.vitals.order_by("taken_at", "pk").last()
-
-
-def _save(client, s, **values):
-    """The row form's htmx POST from a screen that shows the newest reading (unless ``shown_through`` is given)."""
-    if "shown_through" not in values:
-        newest = _newest(s)
-        values["shown_through"] = newest.pk if newest else ""
-    return client.post(reverse("treatments:vitals", args=[s.external_id]),
-                       {"systolic_mmHg": "128", "diastolic_mmHg": "82", "heart_rate_bpm": "76", **values},
-                       HTTP_HX_REQUEST="true", HTTP_HX_TARGET="vitals-form")
 
 
 def test_a_saved_row_answers_with_the_row_alerts_and_due_time_whatever_the_history(
         patient, staff, rooms, client_for, django_assert_num_queries):
-    s = _dosing_since(patient, staff, rooms, 600)
-    _readings(s, staff, 8, first_minutes_ago=590)
+    s = dosing_since(patient, staff, rooms, 600)
+    add_readings(s, staff, 8, first_minutes_ago=590)
     client = client_for("nurse")
-    _save(client, s, systolic_mmHg="125")  # the nurse's first save of the visit stamps the sign-in session
+    save_row(client, s, systolic_mmHg="125")  # the nurse's first save of the visit stamps the sign-in session
     # Request 3 (sign-in session, user, roles), the clinic 1, the session 1, the use case 9 (begin, lock, the
     # newest reading with the baseline in one read, insert, update, audit chain 3, commit): nothing to redraw, and
     # not one query that reads the session's history.
-    seen = _newest(s).pk
+    seen = newest(s).pk
     assert s.vitals.count() == 10
     with django_assert_num_queries(14):
-        short = _save(client, s, shown_through=seen)
+        short = save_row(client, s, shown_through=seen)
     body = short.content.decode()
     assert short.status_code == 200 and 'data-saved="yes"' in body
     assert body.count("<tr") == 1 and 'hx-swap-oob="beforeend:#vitals-rows"' in body and "128/82" in body
     assert 'id="vitals-due"' in body and 'id="vitals-alerts"' in body and "HX-Retarget" not in short.headers
-    _readings(s, staff, 388, first_minutes_ago=580)  # a long day at the chair, one reading a minute
-    _save(client, s, systolic_mmHg="126")  # the sign-in session is stamped again if the readings took a while
-    seen = _newest(s).pk
+    add_readings(s, staff, 388, first_minutes_ago=580)  # a long day at the chair, one reading a minute
+    save_row(client, s, systolic_mmHg="126")  # the sign-in session is stamped again if the readings took a while
+    seen = newest(s).pk
     assert s.vitals.count() == 400
     with django_assert_num_queries(14) as q:
-        long = _save(client, s, systolic_mmHg="127", shown_through=seen)
+        long = save_row(client, s, systolic_mmHg="127", shown_through=seen)
     assert not any("LIMIT" not in x["sql"] for x in q.captured_queries if 'FROM "treatments_vitalsreading"' in x["sql"])
     assert abs(len(long.content) - len(short.content)) <= 8  # one row, not 400 (only the row's figures differ)
 
@@ -79,20 +51,20 @@ def test_a_hold_reading_before_the_dose_comes_back_with_its_alert_and_a_prescrib
         patient, staff, rooms, client_for):
     s = ready_to_start(book_now(make_order(patient, staff, IV), staff, rooms, minutes_ago=20), staff,
                        minutes_ago=20)
-    nurse = _save(client_for("nurse"), s, systolic_mmHg="162", diastolic_mmHg="96").content.decode()
+    nurse = save_row(client_for("nurse"), s, systolic_mmHg="162", diastolic_mmHg="96").content.decode()
     assert "HOLD" in nurse and "Do not start" in nurse and "Acknowledge: steps in hand" in nurse
     assert "no prescriber has seen yet" not in nurse  # that list is the prescriber's
-    prescriber = _save(client_for("prescriber"), s).content.decode()
+    prescriber = save_row(client_for("prescriber"), s).content.decode()
     assert "Earlier readings at HOLD or STOP no prescriber has seen yet" in prescriber and "162/96" in prescriber
 
 
 def test_a_back_dated_reading_redraws_the_panel_in_time_order(patient, staff, rooms, client_for, clock):
     if clock.local().hour * 60 + clock.local().minute < 70:  # a typed time is today's: keep the visit after midnight
         clock.shift(timedelta(hours=2))
-    s = _dosing_since(patient, staff, rooms, 60)
-    _readings(s, staff, 3, first_minutes_ago=30)
+    s = dosing_since(patient, staff, rooms, 60)
+    add_readings(s, staff, 3, first_minutes_ago=30)
     at = timezone.localtime(timezone.now() - timedelta(minutes=45), s.patient.clinic.tz)
-    r = _save(client_for("nurse"), s, taken_at=at.strftime("%H:%M"))
+    r = save_row(client_for("nurse"), s, taken_at=at.strftime("%H:%M"))
     assert r.headers["HX-Retarget"] == "#vitals" and r.headers["HX-Reswap"] == "outerHTML"
     body = r.content.decode()
     assert body.count("<tr class=\"level-") == s.vitals.count()
@@ -103,9 +75,9 @@ def test_a_back_dated_reading_redraws_the_panel_in_time_order(patient, staff, ro
 
 def test_a_refused_row_comes_back_in_the_form_with_what_was_typed_and_saves_nothing(
         patient, staff, rooms, client_for):
-    s = _dosing_since(patient, staff, rooms, 60)
-    _readings(s, staff, 2, first_minutes_ago=30)
-    r = _save(client_for("nurse"), s, systolic_mmHg="500")
+    s = dosing_since(patient, staff, rooms, 60)
+    add_readings(s, staff, 2, first_minutes_ago=30)
+    r = save_row(client_for("nurse"), s, systolic_mmHg="500")
     body = r.content.decode()
     assert "not a possible reading" in body and 'value="500"' in body and "<tr" not in body
     assert s.vitals.count() == 3  # the pre-dose reading and the two during
@@ -114,24 +86,24 @@ def test_a_refused_row_comes_back_in_the_form_with_what_was_typed_and_saves_noth
 def test_after_a_refused_row_the_corrected_one_is_still_added_in_place(patient, staff, rooms, client_for):
     """The refused form comes back still saying which reading the screen shows (nothing changed on it), so the
     corrected row is answered with that row alone, not with the whole panel redrawn."""
-    s = _dosing_since(patient, staff, rooms, 60)
-    _readings(s, staff, 2, first_minutes_ago=30)
-    client, seen = client_for("nurse"), _newest(s).pk
-    refused = _save(client, s, systolic_mmHg="500", shown_through=seen).content.decode()
+    s = dosing_since(patient, staff, rooms, 60)
+    add_readings(s, staff, 2, first_minutes_ago=30)
+    client, seen = client_for("nurse"), newest(s).pk
+    refused = save_row(client, s, systolic_mmHg="500", shown_through=seen).content.decode()
     assert "not a possible reading" in refused
     posted_next = re.search(r'name="shown_through" value="(\d*)"', refused).group(1)  # what htmx posts next
     assert posted_next == str(seen)
-    r = _save(client, s, systolic_mmHg="132", shown_through=posted_next)
+    r = save_row(client, s, systolic_mmHg="132", shown_through=posted_next)
     assert "HX-Retarget" not in r.headers and r.content.decode().count("<tr") == 1 and "132/82" in r.content.decode()
 
 
 def test_a_screen_that_missed_a_colleagues_reading_gets_the_whole_panel(patient, staff, rooms, client_for):
-    s = _dosing_since(patient, staff, rooms, 60)
-    _readings(s, staff, 2, first_minutes_ago=30)
-    seen = _newest(s)
+    s = dosing_since(patient, staff, rooms, 60)
+    add_readings(s, staff, 2, first_minutes_ago=30)
+    seen = newest(s)
     services.add_vitals(actor=actor(staff["prescriber"]), session=s, values={**NORMAL, "systolic_mmHg": 186},
                         taken_at=timezone.now() - timedelta(minutes=1))  # saved on another screen: at HOLD
-    r = _save(client_for("nurse"), s, shown_through=seen.pk)
+    r = save_row(client_for("nurse"), s, shown_through=seen.pk)
     assert r.headers["HX-Retarget"] == "#vitals"
     body = r.content.decode()
     assert body.count('<tr class="level-') == s.vitals.count() and "186/80" in body
@@ -143,7 +115,7 @@ def test_the_first_reading_replaces_no_readings_yet_with_the_whole_panel(patient
     s = checked_in(book_now(make_order(patient, staff, IV), staff, rooms), staff)
     assert "No readings yet" in client_for("nurse").get(reverse("treatments:cockpit", args=[s.external_id])
                                                         ).content.decode()
-    r = _save(client_for("nurse"), s)
+    r = save_row(client_for("nurse"), s)
     assert r.headers["HX-Retarget"] == "#vitals" and "No readings yet" not in r.content.decode()
     assert r.content.decode().count('<tr class="level-') == 1
 
