@@ -479,29 +479,50 @@ RETIRED_KEYS = {
 }
 
 
-def validate_settings(values: Mapping[str, object]) -> dict[str, SettingValue]:
+class Resolved(dict):
+    """A clinic's settings as :func:`validate_settings` answered them: every key, each value checked. Read-only, so
+    one answer can be shared by every rule of a request and handed to :func:`resolve` again without being checked
+    again (a Today board resolved the same settings once per tile); to change a value, validate a new mapping
+    (``validate_settings({**resolved, key: value})``)."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("resolved settings are read-only: validate a new mapping instead")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    update = pop = popitem = clear = setdefault = _refuse
+
+    def __reduce__(self):  # copy, deepcopy and pickle build a new one from its items, not item by item
+        return (Resolved, (dict(self),))
+
+
+def validate_settings(values: Mapping[str, object]) -> Resolved:
     """Merge ``values`` over :func:`defaults`, coerce types and check ranges and ordering.
 
     Raises :class:`ClinicalInputError` (``field`` = the setting key) for an unknown key, a value of the wrong
     type, a value outside the setting's range, or limits out of order (e.g. a caution limit above the hold
     limit).  Sources: see each :class:`SettingSpec`.
 
-    The same values give the same answer, so the last few answers are remembered (a vitals save resolves the
-    clinic's settings several times): each call still returns its own dict, and a refusal is never remembered.
+    The answer is read-only (:class:`Resolved`); one that is given back is returned as it is. The same values
+    give the same answer, so the last few answers are remembered (a vitals save resolves the clinic's settings
+    several times); a refusal is never remembered.
     """
+    if type(values) is Resolved:
+        return values
     if not isinstance(values, Mapping):
         raise ClinicalInputError(f"settings must be a mapping, got {type(values).__name__}")
     try:  # each value with its type, so that True and 1 (equal in Python) are not taken for one another
         key = tuple(sorted(((k, type(v), v) for k, v in values.items()), key=lambda kv: str(kv[0])))
         hash(key)
     except TypeError:  # a value that cannot be a key (a list, say): checked afresh, and refused below
-        return _validate(values)
-    return dict(_validated(key))
+        return Resolved(_validate(values))
+    return _validated(key)
 
 
 @functools.lru_cache(maxsize=64)
-def _validated(items: tuple[tuple[str, type, object], ...]) -> dict[str, SettingValue]:
-    return _validate({k: v for k, _, v in items})
+def _validated(items: tuple[tuple[str, type, object], ...]) -> Resolved:
+    return Resolved(_validate({k: v for k, _, v in items}))
 
 
 def _validate(values: Mapping[str, object]) -> dict[str, SettingValue]:
@@ -527,7 +548,8 @@ _DEFAULTS_CACHE = defaults()
 
 
 def resolve(settings: Mapping[str, object] | None) -> dict[str, SettingValue]:
-    """Settings to use inside a rule: the defaults when ``None``, else :func:`validate_settings`."""
+    """Settings to use inside a rule: the defaults when ``None``, else :func:`validate_settings` (an answer of it,
+    :class:`Resolved`, as it is)."""
     if settings is None:
         return dict(_DEFAULTS_CACHE)
     return validate_settings(settings)
