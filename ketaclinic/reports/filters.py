@@ -91,11 +91,14 @@ def in_period(field: str, filters: ReportFilters, tz) -> Q:
     return q
 
 
-def session_q(filters: ReportFilters, scope: Scope, prefix: str = "", *, dated: bool = True) -> Q:
+def session_q(filters: ReportFilters, scope: Scope, prefix: str = "", *, dated: bool = True,
+              clinic: str | None = None) -> Q:
     """Every filter on a treatment session (``prefix``: the path to the session, e.g. "session__"): its clinic
     (a report is one clinic's, or a pool of a network's clinics: reports/scope.py), its clinic-local day, the
-    prescriber who signed its order, its room, its route."""
-    q = scope.q(f"{prefix}patient__clinic_id")
+    prescriber who signed its order, its room, its route. ``clinic``: the path to the clinic's id when the query's
+    own record names the session's patient (an integration offer's ``patient__clinic_id``), so that a report with no
+    other session filter does not join every session only to find its clinic."""
+    q = scope.q(clinic or f"{prefix}patient__clinic_id")
     if dated:
         q &= in_period(f"{prefix}scheduled_start", filters, scope.tz)
     if filters.prescriber_id:
