@@ -225,15 +225,19 @@ POLICY: dict[str, Rule] = {
     "custody:home": staff(P, N, CO, AD),
     "custody:receive": staff(P, N),
     "custody:receipt": staff(P, N, CO),
+    "custody:countersign": staff(P, N),  # a second handler (custody services HANDLERS)
     "custody:signatures": staff(P, N, CO),
     "custody:witness": staff(P, N, CO),
     "custody:session": staff(P, N),
     "custody:container": staff(P, N, CO),
-    "custody:dispose": staff(P, N, CO),
+    "custody:destroy": staff(P, N, CO),  # custody services DISPOSERS
+    "custody:report_loss": staff(P, N, CO),
+    "custody:return_stock": staff(P, CO),  # RETURNERS
     "custody:loss": staff(P, N, CO),
     "custody:count": staff(P, N, CO),
     "custody:count_detail": staff(P, N, CO),
     "custody:incident": staff(P, N, CO),
+    "custody:resolve_incident": staff(CO),  # only the compliance lead closes a discrepancy
     "custody:reconciliation": staff(P, N, CO),
     "custody:ledger": staff(P, N, CO),
     "custody:reverse": staff(CO),

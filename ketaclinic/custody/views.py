@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Sum
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse as url_for
 from django.utils import timezone
@@ -85,21 +86,32 @@ def receive(request):
     return render(request, "custody/receive.html", {"form": form})
 
 
-@require_http_methods(["GET", "POST"])
+RECEIPT = Receipt.objects.select_related("supplier", "product", "entered_by", "countersigned_by", "location")
+
+
 def receipt(request, external_id):
-    r = get_object_or_404(Receipt.objects.select_related("supplier", "product", "entered_by", "countersigned_by",
-                                                         "location"), external_id=external_id,
-                          location__clinic_id=current_clinic_id())
+    r = get_object_or_404(RECEIPT, external_id=external_id, location__clinic_id=current_clinic_id())
+    return _receipt_page(request, r, forms.ConfirmForm())
+
+
+@require_POST
+def countersign(request, external_id):
+    """The receipt's countersignature by a second person; refused, the receipt page again with the reason."""
+    r = get_object_or_404(RECEIPT, external_id=external_id, location__clinic_id=current_clinic_id())
     form = forms.ConfirmForm(posted(request))
     actor = Actor.from_request(request)
-    if form.is_bound and (containers := _submit(form, lambda: services.countersign_receipt(actor, r))) is not None:
+    if (containers := _submit(form, lambda: services.countersign_receipt(actor, r))) is not None:
         messages.success(request, f"Countersigned. {len(containers)} container(s) are now in stock.")
         return redirect("custody:receipt", external_id=r.external_id)
+    return _receipt_page(request, r, form)
+
+
+def _receipt_page(request, r: Receipt, form):
     containers = list(r.containers.all())
     return render(request, "custody/receipt.html", {"r": r, "containers": containers, "form": form,
                                                     "can_countersign": r.status == Receipt.Status.PENDING
                                                     and r.entered_by_id != request.user.pk
-                                                    and request.user.has_role("prescriber", "nurse")})
+                                                    and can_open(request.user, "custody:countersign")})
 
 
 def signatures(request):
@@ -226,7 +238,6 @@ def _container_page(request, c: Container, **bound_forms):
         "loss_form": forms.LossForm(initial={"discovered_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M")},
                                     prefix="loss"),
         "return_form": forms.ReturnForm(initial={"quantity": c.balance}, prefix="return"),
-        "can_return": request.user.has_role("prescriber", "compliance"),
         **bound_forms,
     })
 
@@ -244,36 +255,46 @@ def _audit_container_view(actor: Actor, c: Container, entries: list[LedgerEntry]
         audit.record(actor, AuditAction.CUSTODY_CONTAINER_VIEWED, subject=c, patient=p, details=details)
 
 
-DISPOSALS = {"destroy": (forms.DestroyForm, services.request_destruction),
-             "loss": (forms.LossForm, services.report_loss),
-             "return": (forms.ReturnForm, services.return_stock)}
-
-
-@require_POST
-def dispose(request, external_id):
-    """Destroy, report a loss, or return: the container page's three forms, told apart by their hidden ``action``
-    field. A refusal shows the container page again with the form as posted and the message next to its field."""
+def _dispose(request, external_id, action: str, form_class, service, done: Callable[[Container, Any], HttpResponse]):
+    """One of the container page's three forms (``action``: its prefix), each posted to a view of its own so the
+    access policy decides who sees and sends it: a refusal shows the container page again with the form as posted
+    and the message next to its field; else ``done(container, what the service wrote)``."""
     c = get_object_or_404(CONTAINER, external_id=external_id, location__clinic_id=current_clinic_id())
-    action = forms.ActionForm(posted(request), choices=DISPOSALS).choice
-    if action is None:
-        messages.error(request, "Unknown action.")
-        return redirect("custody:container", external_id=c.external_id)
-    form_class, service = DISPOSALS[action]
     form = form_class(posted(request), prefix=action)
     actor = Actor.from_request(request)
     result = _submit(form, lambda **data: service(actor, container=c, **data))
     if result is None:
         return _container_page(request, c, **{f"{action}_form": form})
-    if action == "destroy":
+    return done(c, result)
+
+
+@require_POST
+def destroy(request, external_id):
+    def done(c, _):
         messages.success(request, "Destruction recorded; it posts once two witnesses sign (DEA Form 41).")
-    elif action == "loss":
+        return redirect("custody:container", external_id=c.external_id)
+
+    return _dispose(request, external_id, "destroy", forms.DestroyForm, services.request_destruction, done)
+
+
+@require_POST
+def report_loss(request, external_id):
+    def done(_, loss):
         messages.warning(request, "Loss recorded. Send the WRITTEN notice to the DEA Field Division by "
-                                  f"{timezone.localtime(result.notice_due_at):{formats.DAY_DATETIME}}, then file "
-                                  f"DEA Form 106 electronically by {result.form106_due_on:{formats.DATE}}.")
-        return redirect("custody:loss", external_id=result.external_id)
-    else:
+                                  f"{timezone.localtime(loss.notice_due_at):{formats.DAY_DATETIME}}, then file "
+                                  f"DEA Form 106 electronically by {loss.form106_due_on:{formats.DATE}}.")
+        return redirect("custody:loss", external_id=loss.external_id)
+
+    return _dispose(request, external_id, "loss", forms.LossForm, services.report_loss, done)
+
+
+@require_POST
+def return_stock(request, external_id):
+    def done(c, _):
         messages.success(request, "Return to the reverse distributor recorded.")
-    return redirect("custody:container", external_id=c.external_id)
+        return redirect("custody:container", external_id=c.external_id)
+
+    return _dispose(request, external_id, "return", forms.ReturnForm, services.return_stock, done)
 
 
 @require_http_methods(["GET", "POST"])
@@ -331,18 +352,25 @@ def count_detail(request, external_id):
     return render(request, "custody/count_detail.html", {"count": c, "lines": lines})
 
 
-@require_http_methods(["GET", "POST"])
+INCIDENT = Incident.objects.select_related("count_line__container__lot__product", "count_line__count__counted_by",
+                                           "resolved_by", "entry")
+
+
 def incident(request, external_id):
-    inc = get_object_or_404(Incident.objects.select_related("count_line__container__lot__product",
-                                                            "count_line__count__counted_by", "resolved_by", "entry"),
-                            external_id=external_id, count_line__count__location__clinic_id=current_clinic_id())
+    inc = get_object_or_404(INCIDENT, external_id=external_id, count_line__count__location__clinic_id=current_clinic_id())
+    return render(request, "custody/incident.html", {"inc": inc, "form": forms.IncidentForm()})
+
+
+@require_POST
+def resolve_incident(request, external_id):
+    """The compliance lead closes a count discrepancy; refused, the incident page again with the form as posted."""
+    inc = get_object_or_404(INCIDENT, external_id=external_id, count_line__count__location__clinic_id=current_clinic_id())
     form = forms.IncidentForm(posted(request))
     actor = Actor.from_request(request)
-    if form.is_bound and _submit(form, lambda **data: services.resolve_incident(actor, inc, **data)) is not None:
+    if _submit(form, lambda **data: services.resolve_incident(actor, inc, **data)) is not None:
         messages.success(request, "Incident resolved.")
         return redirect("custody:incident", external_id=inc.external_id)
-    return render(request, "custody/incident.html", {"inc": inc, "form": form,
-                                                     "can_resolve": request.user.has_role("compliance")})
+    return render(request, "custody/incident.html", {"inc": inc, "form": form})
 
 
 def reconciliation(request):

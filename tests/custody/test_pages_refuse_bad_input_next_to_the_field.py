@@ -38,7 +38,7 @@ def test_the_person_who_entered_a_receipt_cannot_countersign_it(client_for, acto
     receipt = services.enter_receipt(actor_for("nurse"), supplier=supplier, invoice_number="INV-2",
                                      invoice_date=today, received_on=today, product=vial_product, lot_number="L2",
                                      expiry=today + timedelta(days=300), packages=1, location=location)
-    r = client_for("nurse").post(reverse("custody:receipt", kwargs={"external_id": receipt.external_id}))
+    r = client_for("nurse").post(reverse("custody:countersign", kwargs={"external_id": receipt.external_id}))
     assert r.status_code == 200 and "must come from a second person" in r.content.decode()
     receipt.refresh_from_db()
     assert receipt.status == Receipt.Status.PENDING and not LedgerEntry.objects.exists()
@@ -67,8 +67,8 @@ def test_a_post_naming_no_form_of_the_session_page_changes_nothing(client_for, r
 
 def test_a_refused_destruction_shows_the_container_page_with_the_form_as_posted(client_for, receive, vial_product):
     [vial] = receive(vial_product)
-    url = reverse("custody:dispose", kwargs={"external_id": vial.external_id})
-    r = client_for("nurse").post(url, {"action": "destroy", "destroy-quantity": "10.5",
+    url = reverse("custody:destroy", kwargs={"external_id": vial.external_id})
+    r = client_for("nurse").post(url, {"destroy-quantity": "10.5",
                                        "destroy-method": "Denaturing kit", "destroy-place": "Med room"})
     assert r.status_code == 200
     html = r.content.decode()

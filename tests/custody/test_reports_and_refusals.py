@@ -125,16 +125,15 @@ def test_dispose_forms_show_a_message_not_a_server_error(raw, client_for, receiv
     [vial] = receive(vial_product)
     c = client_for("compliance")
     c.raise_request_exception = False
-    url = reverse("custody:dispose", args=[vial.external_id])
     posts = [
-        {"action": "destroy", "destroy-quantity": raw, "destroy-method": "kit", "destroy-place": "Safe room"},
-        {"action": "loss", "loss-kind": "loss", "loss-quantity": raw,
-         "loss-discovered_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"), "loss-circumstances": "Dropped"},
-        {"action": "return", "return-quantity": raw, "return-distributor": reverse_distributor.pk,
-         "return-reason": "expired"},
+        ("custody:destroy", {"destroy-quantity": raw, "destroy-method": "kit", "destroy-place": "Safe room"}),
+        ("custody:report_loss", {"loss-kind": "loss", "loss-quantity": raw, "loss-circumstances": "Dropped",
+                                 "loss-discovered_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M")}),
+        ("custody:return_stock", {"return-quantity": raw, "return-distributor": reverse_distributor.pk,
+                                  "return-reason": "expired"}),
     ]
-    for data in posts:
-        r = c.post(url, data, follow=True)
+    for name, data in posts:
+        r = c.post(reverse(name, args=[vial.external_id]), data, follow=True)
         assert r.status_code == 200
         assert "Quantity" in r.content.decode()
     assert PendingEvent.objects.count() == 0 and LossReport.objects.count() == 0
@@ -246,8 +245,8 @@ def test_loss_cannot_be_discovered_before_the_container_was_received(actor_for, 
 def test_loss_form_year_one_is_refused_on_the_page(client_for, receive, vial_product):
     [vial] = receive(vial_product)
     c = client_for("nurse")
-    r = c.post(reverse("custody:dispose", args=[vial.external_id]), {
-        "action": "loss", "loss-kind": "loss", "loss-quantity": "1", "loss-discovered_at": "0001-01-01T00:00",
+    r = c.post(reverse("custody:report_loss", args=[vial.external_id]), {
+        "loss-kind": "loss", "loss-quantity": "1", "loss-discovered_at": "0001-01-01T00:00",
         "loss-circumstances": "Dropped"}, follow=True)
     assert r.status_code == 200 and "was received" in r.content.decode()
     assert LossReport.objects.count() == 0

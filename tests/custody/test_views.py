@@ -46,7 +46,7 @@ def test_receive_and_countersign_through_the_pages(client_for, supplier, vial_pr
     assert response.status_code == 302
     page = nurse.get(reverse("custody:receipt", kwargs={"external_id": receipt.external_id}))
     assert b"Countersign:" not in page.content  # not to the person who entered it
-    response = client_for("prescriber").post(reverse("custody:receipt", kwargs={"external_id": receipt.external_id}))
+    response = client_for("prescriber").post(reverse("custody:countersign", kwargs={"external_id": receipt.external_id}))
     assert response.status_code == 302 and Container.objects.filter(receipt=receipt).count() == 2
 
 
@@ -117,7 +117,8 @@ def test_reconciliation_page_and_csv(client_for, world):
 def test_compliance_resolves_incident_on_its_page(client_for, world):
     url = reverse("custody:incident", kwargs={"external_id": world["incident"].external_id})
     assert b"Only the compliance lead" in client_for("nurse").get(url).content
-    response = client_for("compliance").post(url, {"resolution": "adjust", "reason": "Recounted: 0.1 mL short, spillage"})
+    response = client_for("compliance").post(reverse("custody:resolve_incident", kwargs={
+        "external_id": world["incident"].external_id}), {"resolution": "adjust", "reason": "Recounted: 0.1 mL short, spillage"})
     assert response.status_code == 302
     assert Incident.objects.get(pk=world["incident"].pk).status == "resolved"
 
@@ -155,9 +156,9 @@ def test_reconciliation_query_count_is_fixed(client_for, world, receive, vial_pr
 
 def test_loss_reported_on_the_container_page_flags_the_notice(client_for, receive, vial_product):
     [vial] = receive(vial_product)
-    url = reverse("custody:dispose", kwargs={"external_id": vial.external_id})
+    url = reverse("custody:report_loss", kwargs={"external_id": vial.external_id})
     response = client_for("nurse").post(url, {
-        "action": "loss", "loss-kind": "theft", "loss-quantity": "2",
+        "loss-kind": "theft", "loss-quantity": "2",
         # Forms read times in the clinic's own time zone.
         "loss-discovered_at": timezone.localtime(timezone=current_clinic().tz).strftime("%Y-%m-%dT%H:%M"),
         "loss-circumstances": "Seal broken, volume missing"}, follow=True)

@@ -81,8 +81,8 @@ def test_a_fraction_of_a_vial_is_still_destroyed(receive, vial_product, actor_fo
 
 def test_the_container_page_shows_the_whole_device_refusal_next_to_the_quantity(receive, device_product, client_for):
     device, *_ = receive(device_product)
-    r = client_for("nurse").post(reverse("custody:dispose", kwargs={"external_id": device.external_id}), {
-        "action": "destroy", "destroy-quantity": "0.5", "destroy-method": "denaturing kit",
+    r = client_for("nurse").post(reverse("custody:destroy", kwargs={"external_id": device.external_id}), {
+        "destroy-quantity": "0.5", "destroy-method": "denaturing kit",
         "destroy-place": "clinic safe room"})
     assert r.status_code == 200 and "Nasal spray devices are counted whole" in r.content.decode()
     assert not PendingEvent.objects.exists()

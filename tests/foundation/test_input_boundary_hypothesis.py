@@ -116,7 +116,7 @@ def refused_or_recorded(form: str, fine: dict[str, st.SearchStrategy], post: Cal
 def test_destroying_stock_random_input_is_refused_or_recorded_never_an_error(receive, vial_product,  # noqa: F811
                                                                               client_for):
     vial, = receive(vial_product)
-    url = reverse("custody:dispose", kwargs={"external_id": vial.external_id})
+    url = reverse("custody:destroy", kwargs={"external_id": vial.external_id})
     client = client_for("nurse")
     fine = {"quantity": st.decimals(min_value=Decimal("0.01"), max_value=Decimal("0.10"), places=2).map(str),
             "method": FINE_TEXT, "place": FINE_TEXT}
@@ -126,7 +126,7 @@ def test_destroying_stock_random_input_is_refused_or_recorded_never_an_error(rec
         assert r.context["destroy_form"].errors
 
     refused_or_recorded(
-        "destroy", fine, lambda data: client.post(url, {"action": "destroy", **{f"destroy-{k}": v for k, v in data.items()}}),
+        "destroy", fine, lambda data: client.post(url, {**{f"destroy-{k}": v for k, v in data.items()}}),
         rows=(PendingEvent, AuditEntry, LedgerEntry), refusal_shown=refusal_shown)
 
 

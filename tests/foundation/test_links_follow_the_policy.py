@@ -33,6 +33,7 @@ PAGES = [
     ("session cockpit, IV observation", "treatments:cockpit", "observing_session"),
     ("custody home", "custody:home"),
     ("custody container", "custody:container"),
+    ("custody count discrepancy", "custody:incident"),
     ("custody session", "custody:session"),
     ("measures worklist", "measures:worklist"),
     ("integration list", "integration:list"),
