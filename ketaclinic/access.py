@@ -80,8 +80,10 @@ POLICY: dict[str, Rule] = {
     # --- clinic (Today, settings, rooms) --------------------------------------------------------
     "clinic:today": ANY_STAFF,
     "clinic:settings": staff(AD),
-    "clinic:limits": staff(AD, P, N, CO),
+    "clinic:limits": staff(AD, P, N, CO),  # read by those who work with them
+    "clinic:limits_save": staff(AD),  # changed by the clinic admin only
     "clinic:rooms": staff(AD, FD, P, N),
+    "clinic:room_add": staff(AD),
     "clinic:access_policy": staff(AD, CO),
     # work at another clinic of the network: the form offers, and the use case accepts, only clinics where the person
     # holds a role (ketaclinic/acting.py)

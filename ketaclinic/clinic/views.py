@@ -3,9 +3,9 @@ from __future__ import annotations
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
-from ketaclinic.access import POLICY, rule_for, url_names
+from ketaclinic.access import POLICY, can_open, rule_for, url_names
 from ketaclinic.accounts.roles import Role
 from ketaclinic.acting import SESSION_KEY
 from ketaclinic.clinic import services
@@ -32,13 +32,6 @@ def _submit(request, form, use_case, *, saved: str, page: str, again):
                   done=lambda _: redirect(page), again=again)
 
 
-def _admin_only(request, what: str):
-    """Refuse a change by anyone but a clinic admin (the page itself is open to more roles)."""
-    if request.method == "POST" and not request.user.has_role(Role.CLINIC_ADMIN):
-        return render(request, "errors/403.html", {"reason": f"Only a clinic admin can {what}."}, status=403)
-    return None
-
-
 @require_http_methods(["GET", "POST"])
 def clinic_settings(request):
     clinic = current_clinic()
@@ -48,43 +41,55 @@ def clinic_settings(request):
                    again=lambda form: render(request, "clinic/settings.html", {"form": form, "clinic": clinic}))
 
 
-@require_http_methods(["GET", "POST"])
 def limits(request):
-    if refused := _admin_only(request, "change clinical limits"):
-        return refused
+    """The clinic's clinical limits with their defaults and sources, for everyone who works with them; a clinic admin
+    also gets the form that changes them (``limits_save``)."""
+    clinic = current_clinic()
+    current = clinic.limits()
+    return _limits_page(request, clinic, LimitsForm(current=current), current)
+
+
+@require_POST
+def limits_save(request):
     clinic = current_clinic()
     current = clinic.limits()
     form = LimitsForm(posted(request), current=current)
-
-    def limits_page(form):
-        # A partial post binds only the settings it sent; the others show their current value.
-        unbound = LimitsForm(current=current)
-        groups: dict[str, list] = {}
-        for row in services.limits_table(clinic):
-            key = row["spec"].key
-            row["field"] = form[key] if key in form.fields else unbound[key]
-            row["marker"] = shown_marker(key)
-            groups.setdefault(row["spec"].group, []).append(row)
-        return render(request, "clinic/limits.html", {"groups": groups, "form": form,
-                                                      "can_edit": request.user.has_role(Role.CLINIC_ADMIN)})
-
     return _submit(request, form, lambda actor, _: services.update_limits(actor=actor, clinic=clinic,
                                                                           values=form.values()),
                    saved="Clinical limits saved. The change is in the audit log.", page="clinic:limits",
-                   again=limits_page)
+                   again=lambda form: _limits_page(request, clinic, form, current))
 
 
-@require_http_methods(["GET", "POST"])
+def _limits_page(request, clinic, form, current):
+    # A partial post binds only the settings it sent; the others show their current value.
+    unbound = LimitsForm(current=current)
+    groups: dict[str, list] = {}
+    for row in services.limits_table(clinic):
+        key = row["spec"].key
+        row["field"] = form[key] if key in form.fields else unbound[key]
+        row["marker"] = shown_marker(key)
+        groups.setdefault(row["spec"].group, []).append(row)
+    return render(request, "clinic/limits.html", {"groups": groups, "form": form,
+                                                  "can_edit": can_open(request.user, "clinic:limits_save")})
+
+
 def rooms(request):
-    if refused := _admin_only(request, "add rooms"):
-        return refused
+    """The clinic's rooms and chairs; a clinic admin also gets the form that adds one (``room_add``)."""
+    return _rooms_page(request, current_clinic(), RoomForm())
+
+
+@require_POST
+def room_add(request):
     clinic = current_clinic()
     return _submit(request, RoomForm(posted(request)),
                    lambda actor, data: services.add_room(actor=actor, clinic=clinic, **data),
-                   saved="Room added.", page="clinic:rooms",
-                   again=lambda form: render(request, "clinic/rooms.html", {
-                       "rooms": Room.objects.filter(clinic=clinic).prefetch_related("chairs"), "form": form,
-                       "can_edit": request.user.has_role(Role.CLINIC_ADMIN)}))
+                   saved="Room added.", page="clinic:rooms", again=lambda form: _rooms_page(request, clinic, form))
+
+
+def _rooms_page(request, clinic, form):
+    return render(request, "clinic/rooms.html", {
+        "rooms": Room.objects.filter(clinic=clinic).prefetch_related("chairs"), "form": form,
+        "can_edit": can_open(request.user, "clinic:room_add")})
 
 
 @require_http_methods(["POST"])

@@ -36,9 +36,7 @@ def worklist(request):
                   .exclude(status__in=[IntegrationSession.Status.COMPLETED, IntegrationSession.Status.DECLINED,
                                        IntegrationSession.Status.CANCELLED])
                   .select_related("patient", "therapist", "room").order_by("window_start")[:200])
-    return render(request, "integration/list.html", {"offers": offers, "now": timezone.now(),
-                                                     "clinical": request.user.has_role("prescriber", "nurse",
-                                                                                       "therapist")})
+    return render(request, "integration/list.html", {"offers": offers, "now": timezone.now()})
 
 
 def _therapy_rooms(offer):

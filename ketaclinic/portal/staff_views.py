@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from ketaclinic.access import can_open
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import current_clinic
 from ketaclinic.formfields import posted, show_refusal
@@ -71,7 +72,7 @@ def education_edit(request, slug):
     return render(request, "portal/staff/education_edit.html", {
         "page": page, "form": form, "versions": versions, "preview": preview,
         "published": education.published(page), "approve_form": ApproveForm(),
-        "can_approve": request.user.has_role(*education.APPROVERS),
+        "can_approve": can_open(request.user, "portal:education_approve"),
     }, status=400 if form.is_bound and form.errors else 200)
 
 

@@ -72,7 +72,9 @@ ops:status                        . . . . . C A    GET
 clinic:today                      P N T F B C A    GET
 clinic:settings                   . . . . . . A    GET
 clinic:limits                     P N . . . C A    GET
+clinic:limits_save                . . . . . . A    POST
 clinic:rooms                      P N . F . . A    GET
+clinic:room_add                   . . . . . . A    POST
 clinic:access_policy              . . . . . C A    GET
 clinic:switch                     P N T F B C A    POST
 patients:search                   P N T F B C A    GET

@@ -14,7 +14,7 @@ from ketaclinic.clinical.settings import defaults
 def test_admin_changes_a_limit_and_it_is_audited(client_for, clinic):
     key = "vitals.systolic_hold_mmHg"
     old = clinic.limits()[key]
-    response = client_for("clinic_admin").post(reverse("clinic:limits"), {key: "170"})
+    response = client_for("clinic_admin").post(reverse("clinic:limits_save"), {key: "170"})
     assert response.status_code == 302
     clinic.refresh_from_db()
     assert clinic.limits()[key] == 170
@@ -24,7 +24,7 @@ def test_admin_changes_a_limit_and_it_is_audited(client_for, clinic):
 
 
 def test_a_bad_limit_changes_nothing(client_for, clinic):
-    response = client_for("clinic_admin").post(reverse("clinic:limits"), {"vitals.systolic_hold_mmHg": "9999"})
+    response = client_for("clinic_admin").post(reverse("clinic:limits_save"), {"vitals.systolic_hold_mmHg": "9999"})
     assert response.status_code == 200
     assert "systolic" in response.content.decode().lower()
     clinic.refresh_from_db()
@@ -39,7 +39,7 @@ def test_limits_page_labels_unconfirmed_defaults(client_for):
 
 
 def test_nurse_cannot_post_limits(client_for, clinic):
-    response = client_for("nurse").post(reverse("clinic:limits"), {"vitals.systolic_hold_mmHg": "170"})
+    response = client_for("nurse").post(reverse("clinic:limits_save"), {"vitals.systolic_hold_mmHg": "170"})
     assert response.status_code == 403
     clinic.refresh_from_db()
     assert clinic.clinical_settings == {}
@@ -61,12 +61,12 @@ def test_clinic_settings_validate_dea_and_time_zone(client_for, clinic):
 
 def test_rooms_with_chairs(client_for, clinic):
     c = client_for("clinic_admin")
-    c.post(reverse("clinic:rooms"), {"name": "Infusion Room A", "kind": "infusion", "chairs": 2})
+    c.post(reverse("clinic:room_add"), {"name": "Infusion Room A", "kind": "infusion", "chairs": 2})
     room = Room.objects.get()
     assert [ch.label for ch in room.chairs.all()] == ["Chair 1", "Chair 2"]
-    response = c.post(reverse("clinic:rooms"), {"name": "infusion room a", "kind": "infusion", "chairs": 1})
+    response = c.post(reverse("clinic:room_add"), {"name": "infusion room a", "kind": "infusion", "chairs": 1})
     assert "already a room" in response.content.decode()
-    assert client_for("front_desk").post(reverse("clinic:rooms"), {"name": "X", "kind": "consult", "chairs": 1}).status_code == 403
+    assert client_for("front_desk").post(reverse("clinic:room_add"), {"name": "X", "kind": "consult", "chairs": 1}).status_code == 403
 
 
 def test_today_refreshes_as_a_fragment(client_for):
@@ -119,10 +119,10 @@ def test_secret_key_is_generated_outside_the_repo_and_kept(tmp_path):
 
 def test_unticking_a_boolean_limit_is_explicit(client_for, clinic):
     c = client_for("clinic_admin")
-    c.post(reverse("clinic:limits"), {"discharge.no_driving_ack_required__shown": "1"})
+    c.post(reverse("clinic:limits_save"), {"discharge.no_driving_ack_required__shown": "1"})
     clinic.refresh_from_db()
     assert clinic.limits()["discharge.no_driving_ack_required"] is False
-    c.post(reverse("clinic:limits"), {"discharge.no_driving_ack_required__shown": "1", "discharge.no_driving_ack_required": "on"})
+    c.post(reverse("clinic:limits_save"), {"discharge.no_driving_ack_required__shown": "1", "discharge.no_driving_ack_required": "on"})
     clinic.refresh_from_db()
     assert clinic.limits()["discharge.no_driving_ack_required"] is True
 

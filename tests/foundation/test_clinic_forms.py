@@ -24,7 +24,7 @@ def _row(body: str, key: str) -> str:
 
 @pytest.mark.parametrize("typed", ["abc", "1e3", "170.5", "-170", ""])
 def test_a_setting_that_is_not_a_whole_number_is_refused_next_to_it(client_for, clinic, typed):
-    response = client_for("clinic_admin").post(reverse("clinic:limits"), {HOLD: typed})
+    response = client_for("clinic_admin").post(reverse("clinic:limits_save"), {HOLD: typed})
     assert response.status_code == 200
     assert response.context["form"].errors[HOLD]
     assert 'class="field-error"' in _row(response.content.decode(), HOLD)
@@ -34,7 +34,7 @@ def test_a_setting_that_is_not_a_whole_number_is_refused_next_to_it(client_for, 
 
 
 def test_a_setting_outside_its_range_names_the_range(client_for, clinic):
-    response = client_for("clinic_admin").post(reverse("clinic:limits"), {HOLD: "9999"})
+    response = client_for("clinic_admin").post(reverse("clinic:limits_save"), {HOLD: "9999"})
     [message] = response.context["form"].errors[HOLD]
     assert "from 120 to 240" in message and "mmHg" in message
     clinic.refresh_from_db()
@@ -43,11 +43,11 @@ def test_a_setting_outside_its_range_names_the_range(client_for, clinic):
 
 def test_a_fraction_setting_is_read_strictly_and_stored_as_a_number(client_for, clinic):
     c = client_for("clinic_admin")
-    refused = c.post(reverse("clinic:limits"), {IV_MAX: "NaN"})
+    refused = c.post(reverse("clinic:limits_save"), {IV_MAX: "NaN"})
     assert "plain number" in refused.context["form"].errors[IV_MAX][0]
     clinic.refresh_from_db()
     assert clinic.clinical_settings == {}
-    assert c.post(reverse("clinic:limits"), {IV_MAX: "0,6"}).status_code == 302
+    assert c.post(reverse("clinic:limits_save"), {IV_MAX: "0,6"}).status_code == 302
     clinic.refresh_from_db()
     assert clinic.limits()[IV_MAX] == 0.6
 
@@ -66,13 +66,13 @@ def test_saving_the_limits_page_unchanged_changes_no_setting(client_for, clinic)
             posted[f"{name}__shown"] = "1"
         else:
             posted[name] = str(value)
-    assert c.post(reverse("clinic:limits"), posted).status_code == 302
+    assert c.post(reverse("clinic:limits_save"), posted).status_code == 302
     clinic.refresh_from_db()
     assert clinic.clinical_settings == {}
 
 
 def test_limits_out_of_order_are_refused_next_to_a_setting_of_the_pair(client_for, clinic):
-    response = client_for("clinic_admin").post(reverse("clinic:limits"), {CAUTION: "200", HOLD: "180"})
+    response = client_for("clinic_admin").post(reverse("clinic:limits_save"), {CAUTION: "200", HOLD: "180"})
     assert response.status_code == 200
     assert any("must not be greater than" in m for m in response.context["form"].errors[HOLD])
     assert 'class="field-error"' in _row(response.content.decode(), HOLD)
@@ -81,14 +81,14 @@ def test_limits_out_of_order_are_refused_next_to_a_setting_of_the_pair(client_fo
 
 
 def test_the_limits_page_keeps_every_other_setting_editable_after_a_refusal(client_for, clinic):
-    body = client_for("clinic_admin").post(reverse("clinic:limits"), {HOLD: "abc"}).content.decode()
+    body = client_for("clinic_admin").post(reverse("clinic:limits_save"), {HOLD: "abc"}).content.decode()
     assert re.search(rf'name="{re.escape(CAUTION)}"[^>]*value="140"', body)  # current value, not blank
     assert 'name="discharge.no_driving_ack_required__shown"' in body
 
 
 @pytest.mark.parametrize("chairs", ["2.5", "-1", "21", "two", ""])
 def test_a_room_with_an_impossible_number_of_chairs_is_not_added(client_for, clinic, chairs):
-    response = client_for("clinic_admin").post(reverse("clinic:rooms"),
+    response = client_for("clinic_admin").post(reverse("clinic:room_add"),
                                                {"name": "Infusion A", "kind": "infusion", "chairs": chairs})
     assert response.status_code == 200
     assert response.context["form"].errors["chairs"]
@@ -97,7 +97,7 @@ def test_a_room_with_an_impossible_number_of_chairs_is_not_added(client_for, cli
 
 
 def test_a_blank_room_name_is_refused_next_to_the_field(client_for, clinic):
-    response = client_for("clinic_admin").post(reverse("clinic:rooms"), {"name": "  ", "kind": "infusion", "chairs": "1"})
+    response = client_for("clinic_admin").post(reverse("clinic:room_add"), {"name": "  ", "kind": "infusion", "chairs": "1"})
     assert response.context["form"].errors["name"]
     assert not Room.objects.exists()
 

@@ -34,6 +34,8 @@ PAGES = [
     ("custody home", "custody:home"),
     ("custody container", "custody:container"),
     ("custody count discrepancy", "custody:incident"),
+    ("clinical limits", "clinic:limits"),
+    ("rooms", "clinic:rooms"),
     ("custody session", "custody:session"),
     ("measures worklist", "measures:worklist"),
     ("integration list", "integration:list"),
