@@ -428,6 +428,13 @@ RULES: tuple[Rule, ...] = (
          "each with name and time; the levels' sources are one click away. [session.chair_alert]",
          "The hold-means-hold rule above; repeat interval: clinical.md §1 'Thresholds' (one protocol, weak)", "U",
          ("vitals.repeat_after_minutes",)),
+    Rule("session.safety_task_before_dosing", "Dosing",
+         "While the patient has an urgent suicidality task open (a safety answer on PHQ-9 item 9, QIDS-SR16 item 12, "
+         "MADRS item 10 or a high-risk C-SSRS, or words of self-harm in a message), the dose does not start: a "
+         "clinician completes the suicide-risk workflow and acknowledges the task with what they did. "
+         "[session.safety_task_hold]",
+         "clinical.md §4 PHQ-9 row (item 9 > 0 triggers a suicide-risk workflow, standard practice, U); C-SSRS "
+         "Screener row (high risk: precautions until a mental-health professional evaluates, C)", "U"),
     Rule("session.device_spacing", "Dosing",
          "Esketamine devices: no more than were prepared, and at least 5 min between devices. "
          "[session.next_device]", "clinical.md §3b 'Device' row (C)", "C",

@@ -1,7 +1,8 @@
 """Session-day rules: how often vitals are due, who is asked for a pregnancy test, how closely an independent
 dose verification must match (weight, dose, vial strength, bag volume), which pre-dose reading holds the dose,
 when the REMS form may say the vitals were acceptable, when a reading during dosing pauses the infusion and when
-it may resume, and the spacing of esketamine devices. Pure functions; sources in each docstring."""
+it may resume, the spacing of esketamine devices, and that an open suicidality task comes before any dose. Pure
+functions; sources in each docstring."""
 
 from __future__ import annotations
 
@@ -161,6 +162,27 @@ def dissociation_observed(cadss_totals: Sequence[int]) -> bool:
     Source: clinical.md §3c 'Form fields' (the form asks, C); CADSS row (0 = none, S); counting any symptom is the
     project's reading (rule ``session.rems_dissociation``)."""
     return any(int(t) > 0 for t in cadss_totals)
+
+
+# ------------------------------------------------------------------------------------------- suicide risk first
+SAFETY_TASK_SOURCE = (
+    "clinical.md §4 PHQ-9 row: item 9 above 0 triggers a suicide-risk workflow such as the C-SSRS (standard "
+    "practice, U); §4 C-SSRS Screener row: high risk means safety precautions until a mental-health professional "
+    "evaluates (Columbia triage guidelines, C)"
+)
+
+
+def safety_task_hold(open_tasks: Sequence[str]) -> str | None:
+    """Why the dose may not start while the patient has an urgent suicidality task open (``open_tasks``: each one in
+    words, e.g. when it was raised): a safety answer (PHQ-9 item 9 above 0, QIDS-SR16 item 12, MADRS item 10, a
+    high-risk C-SSRS, words of self-harm in a message) puts the suicide-risk workflow before any dosing, and its task
+    stays open until a clinician acknowledges it with what they did. None when none is open.
+    Source: :data:`SAFETY_TASK_SOURCE` (rule ``session.safety_task_before_dosing``)."""
+    if not open_tasks:
+        return None
+    which = "An urgent suicidality task is" if len(open_tasks) == 1 else f"{len(open_tasks)} urgent suicidality tasks are"
+    return (f"{which} open ({'; '.join(open_tasks)}): a clinician completes the suicide-risk workflow (C-SSRS "
+            "screener) and acknowledges the task before any dosing")
 
 
 # ------------------------------------------------------------------------------------------- hold means hold

@@ -12,6 +12,7 @@ from django.utils import timezone
 from ketaclinic.access import can_open
 from ketaclinic.clinic.models import Room
 from ketaclinic.clinical import dosing, sedation
+from ketaclinic.measures.models import SafetyTask
 from ketaclinic.treatments import services
 from ketaclinic.treatments.models import (
     AdverseEvent,
@@ -60,6 +61,10 @@ def board(clinic, now=None) -> dict:
         .exclude(status__in=services.CLOSED)
         .select_related("patient", "room", "chair").only(*BOARD_FIELDS)
         .annotate(open_ae=Exists(AdverseEvent.objects.filter(session=OuterRef("pk"), resolved_at__isnull=True)),
+                  # an urgent suicidality task no clinician has acknowledged: no dose until one does
+                  # (rule session.safety_task_before_dosing; services.start_blockers)
+                  open_safety_task=Exists(SafetyTask.objects.filter(patient=OuterRef("patient_id"),
+                                                                    status=SafetyTask.Status.OPEN)),
                   last_moaas=Subquery(SessionRating.objects.filter(session=OuterRef("pk"), scale="moaas")
                                       .order_by("-at", "-pk").values("total")[:1]),
                   last_device_at=Subquery(SessionEvent.objects.filter(session=OuterRef("pk"), kind="device")
@@ -86,6 +91,8 @@ def board(clinic, now=None) -> dict:
             alerts.insert(0, f"Deep sedation (MOAA/S {s.last_moaas})")
         if s.open_ae:
             alerts.append("Adverse event open")
+        if s.open_safety_task and s.status not in ("discharged",):
+            alerts.insert(0, "Suicidality task open")
         ready = (services.ready_from(s, [s.last_device_at] if s.last_device_at else [], limits)
                  if s.status in ("observation", "ready_for_discharge") else None)
         needs_prescriber = bool((s.unseen_level or 0) >= 2 and s.status not in ("discharged", "transferred"))

@@ -26,3 +26,11 @@ def test_verification_tolerance_is_the_rounding_step():
 def test_pregnancy_test_asked_unless_male_at_birth():
     assert session.pregnancy_test_applies("female") and session.pregnancy_test_applies("unknown")
     assert not session.pregnancy_test_applies("male")
+
+
+def test_an_open_suicidality_task_holds_the_dose_and_none_holds_nothing():
+    assert session.safety_task_hold([]) is None
+    one = session.safety_task_hold(["raised 2026-06-17 09:12"])
+    assert one.startswith("An urgent suicidality task is open (raised 2026-06-17 09:12)")
+    assert "C-SSRS" in one and "before any dosing" in one
+    assert session.safety_task_hold(["raised a", "raised b"]).startswith("2 urgent suicidality tasks are open")

@@ -18,6 +18,7 @@ from ketaclinic.clinical import session as rules
 from ketaclinic.clinical.errors import ClinicalInputError
 from ketaclinic.clinical.guards import GuardDecision
 from ketaclinic.clinical.vitals import Level
+from ketaclinic.measures import safety
 from ketaclinic.patients.services import latest_height_cm, latest_weight_kg
 from ketaclinic.treatments import stock
 from ketaclinic.treatments.models import (
@@ -279,6 +280,9 @@ def start_blockers(s: TreatmentSession, pre_rows: list[VitalsReading], missing: 
     """Why the dose may not start now (``missing``: :func:`precheck_missing`, ``overrides``: the session's pre-dose
     overrides, when the caller has them already)."""
     problems = dosing_blockers(s) + (precheck_missing(s) if missing is None else missing)
+    raised = [f"raised {timezone.localtime(at):%Y-%m-%d %H:%M}" for at in safety.open_tasks_raised_at(s.patient_id)]
+    if held_for_safety := rules.safety_task_hold(raised):
+        problems.append(held_for_safety)
     if not pre_rows:
         problems.append("No pre-dose vital signs recorded")
     elif not _has_bp(pre_rows[-1]):
