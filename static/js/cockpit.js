@@ -42,8 +42,11 @@
   });
   document.addEventListener("htmx:afterRequest", function (e) {
     // Saved (whatever comes back: the row, a refusal shown with what was typed, or a reload when the reading
-    // paused the dose): the draft is in the record or on the screen now, never to be typed in again.
-    if (e.detail.elt && e.detail.elt.id === "vitals-form" && e.detail.successful) clear();
+    // paused the dose): the draft is in the record or on the screen now, never to be typed in again. The status is
+    // read from the answer itself: on a reload (HX-Refresh) htmx leaves before it sets detail.successful, and the
+    // reloaded row would have been filled again with the reading just saved.
+    var xhr = e.detail.xhr, answered = xhr && xhr.status >= 200 && xhr.status < 300;
+    if (e.detail.elt && e.detail.elt.id === "vitals-form" && (e.detail.successful || answered)) clear();
   });
   function failed(e) {
     if (e.detail.elt && e.detail.elt.id === "vitals-form") {
