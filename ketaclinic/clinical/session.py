@@ -319,8 +319,11 @@ def chair_alert(level: int, phase: str, settings: Mapping[str, object] | None = 
             first, "Check airway, breathing and how the patient feels; stay with them.",
             "Call the prescriber now: only the prescriber can decide what happens next.", repeat), True)
     steps = {
+        # the dose waits for a prescriber's override of this reading even after a normal repeat (predose_hold: a
+        # later normal reading does not erase it)
         "pre_dose": ("Do not start the dose yet.", repeat,
-                     "If it is still at HOLD, call the prescriber: only the prescriber can go ahead, with a reason."),
+                     "Call the prescriber: the dose starts only once a prescriber has reviewed this reading and "
+                     "overridden it with a reason, even if the repeat is below the hold limits."),
         "during": (("Dosing is paused: do not give the next device, and confirm the pause below."
                     if route == "intranasal" else "The infusion is paused: pause the pump now, and confirm it below."),
                    repeat,
