@@ -58,6 +58,8 @@ class AccessPolicyMiddleware:
             return redirect(login_url)
         if rule.patient:
             return refuse(request, "This page is for patients signed in to the portal.")
+        if can_open(user, "portal:home"):  # a patient at a staff page (the staff's Today at "/", say)
+            return refuse(request, "This page is for the clinic's staff. Your own pages are in the portal.")
         return refuse(request, f"Your role does not allow this page. It is open to: {rule.describe()}.")
 
 
