@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db.models import Count as CountAgg
-from django.db.models import Max, Q
+from django.db.models import Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from ketaclinic.clinic.models import current_clinic_id
@@ -17,6 +17,7 @@ from ketaclinic.custody.models import (
     LedgerEntry,
     LossReport,
     PendingEvent,
+    Product,
     Receipt,
 )
 from ketaclinic.custody.models import StorageLocation as Location
@@ -91,6 +92,16 @@ def here_events() -> Q:
     return Q(container__location__clinic_id=here) | Q(container__isnull=True, session__patient__clinic_id=here)
 
 
+def _with_units(events) -> list[PendingEvent]:
+    """The events, each with the ``unit`` its quantity is in: its container's product's, else (a session's waste)
+    the product drawn for the session's (``drawn_form``)."""
+    events = list(events)
+    for e in events:
+        e.unit = (e.container.lot.product.unit if e.container_id
+                  else Product(form=e.drawn_form).unit if e.drawn_form else "")
+    return events
+
+
 def pending_for(user, count_only: bool = False):
     """Receipts awaiting a countersignature and wastes/destructions awaiting a witness, that ``user`` may sign, at
     the clinic acting now."""
@@ -104,8 +115,13 @@ def pending_for(user, count_only: bool = False):
         "receipts": list(receipts.select_related("product", "supplier", "entered_by", "location")),
         "events": list(events.select_related("container__lot__product", "session__patient", "requested_by")
                        .annotate(signed=CountAgg("attestations"))),
-        "mine": list(PendingEvent.objects.filter(here_events(), status=PendingEvent.Status.PENDING, requested_by=user)
-                     .select_related("container", "session__patient")),
+        "mine": _with_units(PendingEvent.objects.filter(here_events(), status=PendingEvent.Status.PENDING,
+                                                        requested_by=user)
+                            .select_related("container__lot__product", "session__patient")
+                            # a session's waste is counted in the unit of what was drawn for it (its first draw's)
+                            .annotate(drawn_form=Subquery(LedgerEntry.objects.filter(
+                                session=OuterRef("session"), kind=LedgerEntry.Kind.DRAW).order_by("seq")
+                                .values("lot__product__form")[:1]))),
         "my_receipts": list(Receipt.objects.filter(status=Receipt.Status.PENDING, entered_by=user,
                                                    location__clinic_id=here)
                             .select_related("product")),

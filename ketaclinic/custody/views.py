@@ -212,6 +212,8 @@ def session(request, external_id):
         waste_form = forms.WasteForm(prefix="waste",
                                      initial={"quantity": residue - sum((p.quantity for p in pending), Decimal(0))})
     return render(request, "custody/session.html", {
+        # the unit the residue is counted in: the drawn products' (mL of a vial, nasal devices)
+        "unit": draws[0].entry.container.lot.product.unit if draws else "",
         "s": s, "draws": draws, "residue": residue, "pending": pending, "administered": administered,
         "draw_form": draw_form, "administer_form": administer_form, "waste_form": waste_form,
         "problems": services.session_problems(s), "drawn_mg": sum((d.entry.mg for d in draws), Decimal("0.00")),

@@ -93,6 +93,15 @@ def test_witness_page_signs_waste(client_for, world, staff):
     assert LedgerEntry.objects.get(kind="waste").witness == staff["prescriber"]
 
 
+def test_quantities_name_their_unit_on_the_session_and_signatures_pages(client_for, world):
+    # the world's session: 1 mL drawn, 0.70 mL given (35 mg), 0.3 mL waste awaiting its witness
+    page = client_for("nurse").get(reverse("custody:session", args=[world["session"].external_id])).content.decode()
+    assert "Residue not yet accounted for</dt><dd><b>0.30</b> mL</dd>" in page
+    assert '<td class="num">0.70 mL</td><td class="num">0.00 mL</td><td class="num">0.30 mL</td>' in page
+    mine = client_for("nurse").get(reverse("custody:signatures")).content.decode()
+    assert "Waste of residue 0.30 mL for " in mine
+
+
 def test_records_download_as_csv_and_pdf(client_for, world):
     c = client_for("compliance")
     csv = c.get(reverse("custody:dispensing_record") + "?format=csv")

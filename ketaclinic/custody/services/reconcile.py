@@ -62,7 +62,20 @@ class Reconciliation:
     def balances(self) -> bool:
         """Every lot balances, every container's balance agrees with its ledger, and no session records a dose
         given with nothing drawn for it from stock."""
-        return all(r.balances for r in self.rows) and not self.container_mismatches and not self.undrawn_sessions
+        return not self.why_not
+
+    @property
+    def why_not(self) -> list[str]:
+        """Why it does not balance, in words for the page's headline (empty when it balances): the table's
+        difference column shows only the first reason."""
+        why = []
+        if failing := sum(1 for r in self.rows if not r.balances):
+            why.append(f"{failing} lot{'s' if failing != 1 else ''} with a difference")
+        if n := len(self.container_mismatches):
+            why.append(f"{n} container{'s' if n != 1 else ''} whose balance disagrees with the ledger")
+        if n := len(self.undrawn_sessions):
+            why.append(f"{n} dose{'s' if n != 1 else ''} given with nothing drawn from stock")
+        return why
 
 
 def reconciliation(clinic_id: int | None = None) -> Reconciliation:
