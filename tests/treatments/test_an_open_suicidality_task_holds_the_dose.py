@@ -40,7 +40,10 @@ def test_an_open_task_holds_the_start_until_a_clinician_acknowledges_it(patient,
     assert s.dose_started_at is None
     page = client_for("nurse").get(reverse("treatments:cockpit", args=[s.external_id])).content.decode()
     assert "Start not allowed yet" in page and "urgent suicidality task is open" in page
-    assert "Suicidality task open" in client_for("nurse").get(reverse("clinic:today")).content.decode()
+    today = client_for("nurse").get(reverse("clinic:today")).content.decode()
+    assert "Suicidality task open" in today
+    # the task's age in words ("13:17 ago" read as hours and minutes when it meant minutes and seconds)
+    assert 'data-format="minutes">under 1 min</span> ago)' in today
 
     measures.acknowledge_safety_task(actor=actor(staff["prescriber"]), task=task, action="cssrs",
                                      note="C-SSRS screener with the patient: passive thoughts only, low risk; plan made.")
