@@ -652,11 +652,13 @@ def esketamine(
     working = [f"{dose_mg} mg / {ESKETAMINE_DEVICE_MG} mg per device = {devices} device(s), 2 sprays each "
                "(1 per nostril)."]
     for k in range(devices):
-        working.append(f"Device {k + 1} at {k * gap} min" + (" (first device: observation clock starts)" if k == 0
-                                                               else f" ({gap} min after device {k})"))
+        working.append(f"Device {k + 1} at {k * gap} min" + ("" if k == 0 else f" ({gap} min after device {k})")
+                       + (" (last device: the observation clock starts)" if k == devices - 1 else ""))
     span = (devices - 1) * gap
+    # the discharge clock runs from the last device (rule discharge.clock, ketaclinic.clinical.discharge); the REMS
+    # form's own minutes run from the first, and are met whenever the discharge minimum is
     working.append(f"Dosing takes {span} min; observe at least {cfg['observation.esketamine_min_minutes']} min from "
-                   "the first device; BP before dosing and at about "
+                   "the last device (the REMS form counts its minutes from the first); BP before dosing and at about "
                    f"{cfg['vitals.esketamine_bp_check_minutes']} min.")
     return DoseCalculation("intranasal", "fixed dose", None, None, float(dose_mg), None, None, None, span, None,
                            devices, tuple(working), tuple(warnings), needs, _reason(override_reason),

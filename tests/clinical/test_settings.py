@@ -102,3 +102,14 @@ def test_esketamine_observation_setting_is_labelled_with_the_clock_discharge_use
     assert "last device" in CLOCK_START["intranasal"]
     rule = next(r for r in RULES if r.id == "discharge.observation")
     assert "from the first device" not in rule.statement and "last device" in rule.statement
+
+
+def test_the_esketamine_working_says_the_clock_discharge_uses():
+    # the preparation's working told the nurse "observe at least 120 min from the first device" while discharge
+    # counts from the last: the two messages disagreed
+    from ketaclinic.clinical.dosing import esketamine
+
+    working = esketamine(84, first_session=False).working
+    assert working[1] == "Device 1 at 0 min" and working[3] == "Device 3 at 10 min (5 min after device 2) (last device: the observation clock starts)"
+    assert "min from the last device (the REMS form counts its minutes from the first)" in working[-1]
+    assert not any("from the first device" in line or "first device: observation" in line for line in working)
