@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.encoding import escape_uri_path
 
 from ketaclinic.inputs import (
+    PHONE_MESSAGE,
     InputError,
     control_character,
     control_character_message,
@@ -27,6 +28,7 @@ from ketaclinic.inputs import (
     parse_decimal,
     parse_id,
     parse_whole,
+    phone_number,
     wall_clock_moment,
 )
 
@@ -82,6 +84,21 @@ class TextField(forms.CharField):
         if code is not None:
             raise forms.ValidationError(control_character_message(str(self.label or "This field"), code,
                                                                   multiline=self.multiline), code="control_character")
+        return text
+
+
+class PhoneField(TextField):
+    """A phone number as typed ("303-555-0142", "+44 20 7946 0958"), kept as typed, refused unless it can be dialled
+    (:func:`ketaclinic.inputs.phone_number`, the rule the text reminders dial by): "abc" or seven digits would be
+    taken, and no reminder or call would ever reach the patient."""
+
+    def __init__(self, *, max_length: int = 32, **kwargs):
+        super().__init__(max_length=max_length, **kwargs)
+
+    def clean(self, value):
+        text = super().clean(value)
+        if text and not phone_number(text):
+            raise forms.ValidationError(PHONE_MESSAGE.format(label=str(self.label or "Phone")), code="phone")
         return text
 
 

@@ -92,6 +92,23 @@ def check_email_address(raw: object, *, where: str = "") -> str:
     return email
 
 
+def phone_number(raw: str) -> str:
+    """``raw`` as E.164 (+ and digits), or "" when it is not a dialable number. A 10-digit number is read as a North
+    American one (+1); anything else must be written with its country code."""
+    digits = re.sub(r"\D", "", raw or "")
+    if (raw or "").strip().startswith("+") and 8 <= len(digits) <= 15:
+        return f"+{digits}"
+    if len(digits) == 10:
+        return f"+1{digits}"
+    if len(digits) == 11 and digits.startswith("1"):
+        return f"+{digits}"
+    return ""
+
+
+PHONE_MESSAGE = ("{label}: enter a phone number a call or text can reach: 10 digits with the area code (e.g. "
+                 "303-555-0142), or + and the country code for a number outside North America.")
+
+
 def ascii_digits(text: str) -> bool:
     """True when ``text`` is one or more ASCII digits 0-9 and nothing else (``str.isdigit`` also says True for
     "²", "١٢٠" and "１２０", which ``int()`` then refuses or reads as another number)."""

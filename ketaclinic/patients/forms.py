@@ -6,7 +6,7 @@ from django.db import models
 from django.utils.text import capfirst
 
 from ketaclinic.accounts.models import staff_holding
-from ketaclinic.formfields import StrictDecimalField, TextField, note_field
+from ketaclinic.formfields import PhoneField, StrictDecimalField, TextField, note_field
 from ketaclinic.inputs import EMAIL_MAX, InputError, check_email_address
 from ketaclinic.patients.models import BodyMeasurement, BreakGlassAccess, BreakGlassReview, Patient
 from ketaclinic.patients.services import PATIENT_FIELDS, diagnosis_catalogue
@@ -47,6 +47,8 @@ def strict_text(db_field, **kwargs):
     kwargs.setdefault("help_text", db_field.help_text)
     if isinstance(db_field, models.TextField):
         return TextField(max_length=LIST_MAX, multiline=True, **kwargs)
+    if db_field.name.endswith("phone"):  # the patient's, their emergency contact's and their usual escort's
+        return PhoneField(max_length=db_field.max_length, **kwargs)
     return TextField(max_length=db_field.max_length, **kwargs)
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
 import zoneinfo
 from datetime import datetime, time, timedelta
 
-from ketaclinic.inputs import InputError, check_email_address, wall_clock_moment
+from ketaclinic.inputs import InputError, check_email_address, phone_number, wall_clock_moment
 from ketaclinic.reminders.models import Channel, ChannelConsent, PatientContact, ReminderSettings
 
 
@@ -14,19 +13,6 @@ def settings_for(clinic) -> ReminderSettings:
     """The clinic's reminder settings (the defaults until the clinic changes one)."""
     found = ReminderSettings.objects.filter(clinic=clinic).first()
     return found or ReminderSettings(clinic=clinic)
-
-
-def phone_number(raw: str) -> str:
-    """``raw`` as E.164 (+ and digits), or "" when it is not a dialable number. A 10-digit number is read as a North
-    American one (+1); anything else must be written with its country code."""
-    digits = re.sub(r"\D", "", raw or "")
-    if raw.strip().startswith("+") and 8 <= len(digits) <= 15:
-        return f"+{digits}"
-    if len(digits) == 10:
-        return f"+1{digits}"
-    if len(digits) == 11 and digits.startswith("1"):
-        return f"+{digits}"
-    return ""
 
 
 def email_address(patient) -> str:

@@ -16,7 +16,14 @@ from django.utils import timezone
 
 from ketaclinic.clinic.models import Chair
 from ketaclinic.clinical.scales import SCALES
-from ketaclinic.formfields import IdField, IsoDateField, StrictDecimalField, TextField, WholeNumberField
+from ketaclinic.formfields import (
+    IdField,
+    IsoDateField,
+    PhoneField,
+    StrictDecimalField,
+    TextField,
+    WholeNumberField,
+)
 from ketaclinic.inputs import (
     InputError,
     day_window,
@@ -271,7 +278,7 @@ class PrechecksForm(SessionForm):
     weight_kg = decimal("weight_kg", "Weight (kg)")
     confirm_weight = flag("I re-weighed the patient and confirm this weight (second clinician)")
     escort_name = free_text("Escort name", 120)
-    escort_phone = free_text("Escort phone", 32)
+    escort_phone = PhoneField(label="Escort phone", required=False)
     pregnancy_test = choice("Pregnancy test", [("negative", "Negative"), ("positive", "Positive"),
                                                ("not_applicable", "Not applicable")],
                             "Choose negative, positive or not applicable.", required=False)
