@@ -88,7 +88,10 @@ def load(patient, clinic, scales: tuple[str, ...] | None = None) -> tuple[list[S
     sessions = dosing_sessions.not_called_off(patient).filter(dose_started_at__isnull=False).order_by(
         "dose_started_at").values_list("dose_started_at", "administered_mg", "drug", "route", "sequence",
                                               "external_id")
-    doses = [Dose(at, timezone.localtime(at, tz).date(), mg, drug, route, seq, str(ext))
+    # the drug's and route's names as the sessions' own model gives them ("Intravenous infusion", not "iv")
+    named = {f: dict(sessions.model._meta.get_field(f).flatchoices) for f in ("drug", "route")}
+    doses = [Dose(at, timezone.localtime(at, tz).date(), mg, named["drug"].get(drug, drug),
+                  named["route"].get(route, route), seq, str(ext))
              for at, mg, drug, route, seq, ext in sessions]
     limits = clinic.limits()
     by_scale: dict[str, ScaleTrajectory] = {}

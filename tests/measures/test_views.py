@@ -15,12 +15,13 @@ from django.utils import timezone
 from ketaclinic.audit.models import AuditEntry
 from ketaclinic.measures import services
 from ketaclinic.measures.models import Administration, BoosterPrompt, SafetyTask
+from tests.factories import open_day
 from tests.measures.conftest import phq9, phq9_total
 
 pytestmark = pytest.mark.django_db
 @pytest.fixture
 def objects(patient, actor_for, make_session):
-    make_session(patient, start=timezone.now() - timedelta(days=3))
+    make_session(patient, start=open_day(patient.clinic, -2))
     out = services.record_administration(actor=actor_for("nurse"), patient=patient, scale="phq9",
                                          answers=phq9(1, 1, 1, 1, 1, 1, 1, 1, 1))
     task = SafetyTask.objects.get()
@@ -100,7 +101,7 @@ def test_trajectory_page_query_budget_is_constant_over_two_years_of_weekly_score
     _history(long, 104, clinic)
     for p in (short, long):
         for k in reversed(range(3 if p is short else 26)):  # oldest visit first
-            make_session(p, start=timezone.now() - timedelta(weeks=4 * k + 1))
+            make_session(p, start=open_day(clinic, -(20 * k + 5)))  # about every four weeks
     c = client_for("prescriber")
     c.get(reverse("measures:trajectory", args=[short.external_id]))  # warm up session/role caches
     n_short, _ = _count(c, reverse("measures:trajectory", args=[short.external_id]))
@@ -108,6 +109,9 @@ def test_trajectory_page_query_budget_is_constant_over_two_years_of_weekly_score
     assert n_short == n_long == 13, f"{n_short} queries for 4 weeks vs {n_long} for 2 years"
     body = response.content.decode()
     assert body.count('class="point') == 208 and body.count("<tr data-total=") == 208
+    # the dosing sessions' table names the drug and route as the clinic does, not by their codes
+    assert body.count("<td>Ketamine (racemic)</td><td>Intravenous infusion</td>") == 26
+    assert "<td>ketamine</td>" not in body and "<td>iv</td>" not in body
 
 
 def test_chart_section_query_budget_is_constant(make_patient, client_for, make_session, clinic):
