@@ -847,7 +847,7 @@ def verify(request, external_id):
             return redirect("clinic:today")
     return render(request, "treatments/verify.html", {
         "s": s, "patient": s.patient, "order": s.order, "errors": errors, "data": form.data if form.is_bound else {},
-        "same_user": request.user.pk == s.prepared_by_id})
+        "same_user": request.user.pk == s.prepared_by_id, "prescribed": services.prescribed_dose(s)})
 
 
 # ============================================================================================ documents

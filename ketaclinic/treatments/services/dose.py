@@ -4,6 +4,7 @@ clinician, started, and the dosing events (pause, resume, rate change, next eske
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -47,6 +48,7 @@ from ketaclinic.treatments.services._common import (
 )
 from ketaclinic.treatments.services.consent import valid_consent
 from ketaclinic.treatments.services.orders import _require_dosable, dosing_blockers
+from ketaclinic.treatments.services.rems import record_given
 from ketaclinic.treatments.services.session import _has_bp, precheck_missing, predose_hold, visit_began
 
 
@@ -231,6 +233,41 @@ VERIFY_LABELS = {"weight_kg": "Weight (kg)", "dose_mg": "Dose (mg)",
                  "concentration_mg_per_mL": "Vial strength (mg/mL)", "bag_volume_mL": "Bag volume (mL)"}
 
 
+@dataclass(frozen=True)
+class PrescribedDose:
+    """The dose a session was prescribed and prepared at, which the second clinician verifies against: mg for
+    esketamine (with the 28 mg devices it makes), mg/kg for IV and IM (with the infusion minutes for IV);
+    ``titrated``: the prescriber's signed dose under the order's titration plan, not the order's own."""
+
+    dose: Decimal
+    unit: str
+    titrated: bool
+    minutes: int | None = None
+    devices: int | None = None
+    device_mg: int | None = None
+
+    @property
+    def text(self) -> str:
+        return f"{self.dose.normalize():f} {self.unit}"
+
+
+def prescribed_dose(s: TreatmentSession) -> PrescribedDose | None:
+    """The dose this session was prepared at, as :func:`prepare_dose` worked it out (:func:`compute_dose`): the
+    prescriber's signed dose under the order's titration plan (the plan's start for its first session), else the
+    order's. It is what the prepared dose the verifier must match (:func:`prepared_entries`) was calculated from,
+    so the verify page names it rather than the order's starting dose. None before the dose is prepared."""
+    if s.prepared_dose_mg is None:
+        return None
+    titrated = titration.plan_of(s.order) is not None
+    if s.route == Route.INTRANASAL:
+        mg = s.calculated_dose_mg if s.calculated_dose_mg is not None else s.prepared_dose_mg
+        return PrescribedDose(mg, "mg", titrated, devices=s.devices, device_mg=dosing.ESKETAMINE_DEVICE_MG)
+    if s.dose_mg_per_kg is None:
+        return None
+    return PrescribedDose(s.dose_mg_per_kg, "mg/kg", titrated,
+                          minutes=s.infusion_minutes if s.route == Route.IV else None)
+
+
 def prepared_entries(s: TreatmentSession) -> rules.DoseEntries:
     """What the verifier must match: the dose always; weight and vial strength for IV and IM; the bag for IV."""
     return rules.DoseEntries(
@@ -326,10 +363,11 @@ def start_dose(*, actor: Actor, session: TreatmentSession, at: datetime | None =
                                 note="first device" if s.route == Route.INTRANASAL else "")
     if s.route == Route.INTRANASAL:
         RemsForm.objects.get_or_create(session=s, defaults={
-            "dose_mg": int(s.prepared_dose_mg or 0), "lot_number": s.lot_number, "devices": s.devices,
+            "lot_number": s.lot_number,
             "first_treatment": not TreatmentSession.objects.filter(patient=s.patient, drug=Drug.ESKETAMINE,
                                                                     dose_started_at__isnull=False)
             .exclude(pk=s.pk).exists()})
+        record_given(s)  # the form reports the first device as given, not the devices prepared
     audit.record(actor, AuditAction.SESSION_DOSE_STARTED, subject=s, patient=s.patient,
                  details={"at": at.isoformat(), "prepared_mg": str(s.prepared_dose_mg)})
     return s
@@ -414,6 +452,8 @@ def dosing_event(*, actor: Actor, session: TreatmentSession, kind: str, rate: ob
         raise TreatmentError("Unknown dosing event.")
     s.save()
     ev = SessionEvent.objects.create(session=s, kind=kind, at=at, rate_mL_per_h=r, note=note[:300], by=actor.user)
+    if s.route == Route.INTRANASAL and kind in (SessionEvent.Kind.DEVICE, SessionEvent.Kind.STOP):
+        record_given(s)  # the REMS form being captured reports the devices and dose given so far
     audit.record(actor, EVENT_ACTIONS[kind], subject=s, patient=s.patient,
                  details={"at": at.isoformat(), "rate": str(r) if r else None, "note": note,
                           "administered_mg": str(s.administered_mg) if kind == "stop" else None})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from django.utils import timezone
 
@@ -14,7 +15,7 @@ from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.models import Clinic
 from ketaclinic.clinical import discharge as discharge_rules
-from ketaclinic.clinical import sedation
+from ketaclinic.clinical import dosing, sedation
 from ketaclinic.clinical import session as session_rules
 from ketaclinic.inputs import InputError, parse_whole
 from ketaclinic.treatments.models import (
@@ -22,6 +23,7 @@ from ketaclinic.treatments.models import (
     Phase,
     RemsForm,
     Route,
+    SessionEvent,
     SessionRating,
     TreatmentSession,
     VitalsReading,
@@ -59,6 +61,24 @@ def rems_bp_points(s: TreatmentSession, rows: list[VitalsReading]) -> tuple[str,
     return _bp(pre[-1] if pre else None), _bp(at40), _bp(post[-1] if post else None)
 
 
+def given(s: TreatmentSession) -> tuple[int, int]:
+    """The REMS form's number of devices and dose (clinical.md §3c 'Form fields': dose): what was administered,
+    never what was prepared, since dosing may end before the last device. The devices are those the session's
+    events record as given; the dose is the one recorded at the end of dosing (the devices' by default, the
+    nurse's with a reason when it differs) and, while dosing runs, the devices given so far x 28 mg
+    (:data:`ketaclinic.clinical.dosing.ESKETAMINE_DEVICE_MG`)."""
+    devices = s.events.filter(kind=SessionEvent.Kind.DEVICE).count()
+    mg = s.administered_mg if s.administered_mg is not None else Decimal(devices * dosing.ESKETAMINE_DEVICE_MG)
+    return devices, int(mg)
+
+
+def record_given(s: TreatmentSession) -> None:
+    """Keep the form being captured in step with the dose given (the first device at the start, each next device,
+    the end of dosing), so that it, and its PDF, never report the prepared devices as given."""
+    devices, mg = given(s)
+    RemsForm.objects.filter(session=s, status=RemsForm.Status.DRAFT).update(devices=devices, dose_mg=mg)
+
+
 def _complete_rems(s: TreatmentSession, now: datetime, *, transferred: bool = False) -> None:
     """Fill the REMS form at the end of the session. A form is never 'complete' with less than the minimum
     monitoring (clinical.md §3c 'Form fields': >= 2 h): discharge home below it is refused; an emergency transfer
@@ -72,8 +92,8 @@ def _complete_rems(s: TreatmentSession, now: datetime, *, transferred: bool = Fa
     form, _ = RemsForm.objects.select_for_update().get_or_create(session=s)
     rows = list(s.vitals.order_by("taken_at", "pk"))
     form.bp_before, form.bp_40min, form.bp_before_completion = rems_bp_points(s, rows)
-    form.dose_mg = int(s.administered_mg or s.prepared_dose_mg or 0)
-    form.lot_number, form.devices = s.lot_number, s.devices
+    form.devices, form.dose_mg = given(s)  # what was administered, not what was prepared
+    form.lot_number = s.lot_number
     post = [r for r in rows if r.phase != Phase.PRE_DOSE]
     form.vitals_acceptable_before = predose_vitals_acceptable(s, rows)
     form.vitals_acceptable_completion = session_rules.completion_vitals_acceptable(recorded(post))
