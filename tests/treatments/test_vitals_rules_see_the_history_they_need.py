@@ -10,19 +10,12 @@ import pytest
 from django.utils import timezone
 
 from ketaclinic.treatments import services
-from tests.factories import IV, actor, book_now, make_order, ready_to_start
+from tests.factories import actor
+from tests.treatments.vitals_posting import NORMAL, dosing_since
 
 pytestmark = pytest.mark.django_db
 
-NORMAL = {"systolic_mmHg": 126, "diastolic_mmHg": 80, "heart_rate_bpm": 74, "spo2_percent": 98}
 HIGH_BP = {"systolic_mmHg": 186, "diastolic_mmHg": 100, "heart_rate_bpm": 80, "spo2_percent": 98}
-
-
-def _dosing_since(patient, staff, rooms, minutes: int):
-    s = ready_to_start(book_now(make_order(patient, staff, IV), staff, rooms, minutes_ago=minutes), staff,
-                       minutes_ago=minutes)
-    return services.start_dose(actor=actor(staff["nurse"]), session=s,
-                               at=timezone.now() - timedelta(minutes=minutes - 5))
 
 
 def _at(s, staff, minutes_ago: float, values: dict):
@@ -31,7 +24,7 @@ def _at(s, staff, minutes_ago: float, values: dict):
 
 
 def test_a_long_run_above_the_hold_limit_is_followed_back_to_its_start(patient, staff, rooms):
-    s = _dosing_since(patient, staff, rooms, 120)
+    s = dosing_since(patient, staff, rooms, 120)
     for m in range(100, 40, -2):  # thirty normal readings first
         _at(s, staff, m, NORMAL)
     first = _at(s, staff, 30, HIGH_BP)
@@ -47,7 +40,7 @@ def test_a_long_run_above_the_hold_limit_is_followed_back_to_its_start(patient, 
 
 
 def test_a_back_dated_reading_is_classified_by_its_own_values(patient, staff, rooms):
-    s = _dosing_since(patient, staff, rooms, 60)
+    s = dosing_since(patient, staff, rooms, 60)
     for m in (40, 30, 20, 10):
         _at(s, staff, m, NORMAL)
     late = _at(s, staff, 35, HIGH_BP)  # taken 35 minutes ago, typed in now
