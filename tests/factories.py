@@ -10,8 +10,11 @@ A journey step takes the session the previous step returned:
     s = signed(s, staff)                                        # nurse and prescriber signatures
 
 A step that needs time to pass moves the test clock (time-machine) forward; :func:`back_at` runs a whole journey
-at an earlier moment (a session "three weeks ago") and then returns to the test's "now". Nothing here reads the
-wall clock or writes a model field by hand.
+at an earlier moment (a session "three weeks ago") and then returns to the test's "now". Sessions are booked only
+inside the clinic's hours on its working days: a session booked "now" when the clinic does not book then (CI's date
+matrix: a Saturday, 01:30, New Year's Eve at 23:30) first moves the test clock on to the clinic's next bookable time
+(:func:`open_now`); history is placed on the clinic's own days (:func:`open_day`, :func:`open_run`). Nothing here
+reads the wall clock or writes a model field by hand.
 """
 
 from __future__ import annotations
@@ -26,8 +29,10 @@ from django.utils import timezone
 
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic import services as clinic_services
+from ketaclinic.clinic.hours import first_bookable, hours_of, outside_hours
 from ketaclinic.clinic.models import Room
 from ketaclinic.custody import services as custody
+from ketaclinic.inputs import wall_clock_moment
 from ketaclinic.patients.services import record_measurement
 from ketaclinic.screening import services as screening
 from ketaclinic.treatments import demo, services
@@ -93,6 +98,103 @@ def free_chair(room, start: datetime | None = None, minutes: int = 240):
     raise AssertionError(f"No free chair in {room.name}: give the test room more chairs.")
 
 
+# --------------------------------------------------------------------------------------------- the clinic's hours
+# A session is booked only on the clinic's working days, inside its booking hours, on a day it has not closed
+# (ketaclinic.clinic.hours). The test clock may stand anywhere (CI's date matrix: a Saturday, a night the clocks
+# change, New Year's Eve at 23:30), so a test picks its sessions' times through the clinic's own rules, as below,
+# never by walking back to a weekday from the clock.
+def chair_minutes(order) -> int:
+    """The chair time ``order``'s sessions are booked for by default."""
+    return services.default_minutes(order, services.limits_for(order.patient))
+
+
+def template_minutes(clinic, data=None) -> int:
+    """The chair time a session of an order written from ``data`` (a demo template; IV by default) is booked for at
+    ``clinic``, before the order is written."""
+    from ketaclinic.treatments.models import TreatmentOrder
+
+    data = data or IV
+    draft = TreatmentOrder(route=data["route"], infusion_minutes=int(data.get("infusion_minutes") or 0) or None)
+    return services.default_minutes(draft, clinic.limits())
+
+
+def bookable(clinic, start: datetime, minutes: int) -> bool:
+    """Whether the clinic books a session of ``minutes`` from ``start``: a working day it has not closed, inside
+    its hours."""
+    day = timezone.localtime(start, clinic.tz).date()
+    return not outside_hours(clinic, start, minutes) and not clinic.closed_days(day, day)
+
+
+def next_bookable(clinic, moment: datetime, minutes: int = 240) -> datetime:
+    """The clinic's first bookable start (its calendar's grid) at or after ``moment`` for a session of
+    ``minutes``."""
+    found = first_bookable(clinic, moment, moment + timedelta(weeks=3), minutes)
+    assert found is not None, f"The clinic books no {minutes}-minute session in the 3 weeks from {moment}."
+    return found
+
+
+def set_booking_hours(clinic, staff, *, opens: time, closes: time, weekdays: str | None = None, slot: int = 15):
+    """The clinic admin sets the clinic's booking hours (the calendar's, scheduling ``set_clinic_hours``) and, if
+    given, its working weekdays ("0,1,2,3,4,5,6"), through their services."""
+    from ketaclinic.scheduling import services as scheduling
+
+    admin = actor(staff["clinic_admin"])
+    if weekdays is not None:
+        clinic_services.update_clinic(actor=admin, clinic=clinic, data={"working_weekdays": weekdays})
+        clinic.refresh_from_db()
+    scheduling.set_clinic_hours(actor=admin, clinic=clinic, opens=opens, closes=closes, slot_minutes=slot)
+    return clinic
+
+
+def open_day(clinic, n: int, at: time = time(10, 0)) -> datetime:
+    """``at`` (clinic time) on the ``n``-th day after the clinic's today (``n`` > 0) or before it (``n`` < 0) that
+    the clinic works and has not closed: sessions a fixed number of clinic days away, whatever day the test clock
+    says. 10:00 fits any session in the default hours (08:00-18:00)."""
+    day = timezone.localdate(timezone.now(), clinic.tz)
+    hours = hours_of(clinic)
+    step = timedelta(days=1 if n > 0 else -1)
+    for _ in range(abs(n)):
+        day += step
+        while day.weekday() not in hours.weekdays or clinic.closed_days(day, day):
+            day += step
+    moment = wall_clock_moment(day, at, clinic.tz)
+    assert moment is not None, f"{day} {at} does not exist in {clinic.tz}"
+    return moment
+
+
+def open_run(clinic, offsets, *, near: datetime, at: time = time(10, 0), minutes: int = 240) -> list[datetime]:
+    """Starts at ``at`` (clinic time) on days ``offsets`` apart (calendar days from the first), from the latest first
+    day on or before ``near``'s day on which the clinic books every one of them (:func:`bookable`): a series that
+    keeps its own rhythm (three a week, say) on the clinic's working days, whatever day the test clock says."""
+    day = timezone.localdate(near, clinic.tz)
+    for _ in range(62):
+        moments = [wall_clock_moment(day + timedelta(days=offset), at, clinic.tz) for offset in offsets]
+        if all(m is not None and bookable(clinic, m, minutes) for m in moments):
+            return moments
+        day -= timedelta(days=1)
+    raise AssertionError(f"The clinic books no days {offsets} apart in the two months before {near}.")
+
+
+def clinic_open(clinic, *, minutes: int = 240, minutes_ago: int = 0) -> datetime:
+    """The start of a session of ``minutes`` begun ``minutes_ago`` before now (to the minute), when the clinic books
+    it then. Otherwise (a weekend, a closed day, the night) the test clock moves on to the clinic's next bookable
+    time (:func:`next_bookable`) plus ``minutes_ago``, and that time is the start: a session "now" is one the clinic
+    can book now. Called before a test builds history with :func:`open_day`, it makes "now" a clinic day."""
+    start = timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=minutes_ago)
+    if bookable(clinic, start, minutes):
+        return start
+    start = next_bookable(clinic, start, minutes)
+    if not time_machine.traveller_stack:  # pragma: no cover - every test runs under the autouse clock fixture
+        raise RuntimeError("No test clock is running.")
+    time_machine.traveller_stack[-1].move_to(timezone.localtime(start + timedelta(minutes=minutes_ago)))
+    return start
+
+
+def open_now(order, *, minutes_ago: int = 0) -> datetime:
+    """:func:`clinic_open` for a session of ``order`` (its default chair time)."""
+    return clinic_open(order.patient.clinic, minutes=chair_minutes(order), minutes_ago=minutes_ago)
+
+
 # --------------------------------------------------------------------------------------------- consult and order
 def record_weight(patient, staff, weight="70.0", measured_at=None):
     return record_measurement(actor=actor(staff["nurse"]), patient=patient, unit="metric", weight=Decimal(weight),
@@ -139,10 +241,10 @@ def book_at(order, staff, start: datetime, chair=None, room=None):
 
 def book_now(order, staff, rooms, minutes_ago=0, chair=None):
     """Book ``order`` for now (to the minute), ``minutes_ago`` earlier if given, in Chair 1 of its room unless
-    ``chair`` is given."""
+    ``chair`` is given. When the clinic does not book a session then, the test clock first moves on to the next time
+    it does (:func:`open_now`)."""
     chair = chair or (rooms["s1"] if order.route == "intranasal" else rooms["a1"])
-    start = timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=minutes_ago)
-    return book_at(order, staff, start, chair=chair)
+    return book_at(order, staff, open_now(order, minutes_ago=minutes_ago), chair=chair)
 
 
 def checked_in(session, staff, minutes_ago=0):
@@ -364,12 +466,16 @@ def transferred(session, staff, *, after_minutes=30, administered_mg=None,
 
 def dosed_session(patient, staff, *, order=None, start=None, chair=None, room=None, rooms=None, data=IV,
                   administered_mg=None, end="discharged", weight="70.0"):
-    """A whole visit through the services: booked at ``start`` (now by default; a past ``start`` runs the visit
-    back then with :func:`back_at`), checked in, pre-checks, dose prepared and verified, dosed, and then
-    ``end``: "prepared" or "verified" (stop before dosing), "dosing", "stopped", "discharged", "signed",
+    """A whole visit through the services: booked at ``start`` (now by default, or the clinic's next bookable time:
+    :func:`open_now`; a past ``start`` runs the visit back then with :func:`back_at`), checked in, pre-checks, dose
+    prepared and verified, dosed, and then ``end``: "prepared" or "verified" (stop before dosing), "dosing",
+    "stopped", "discharged", "signed",
     "transferred" (to emergency care during dosing) or "transferred after dosing".
     ``order`` defaults to a new one from ``data``; its consult and order are written at ``start``."""
-    start = (start or timezone.now()).replace(second=0, microsecond=0)
+    if start is None:  # now, or the clinic's next bookable time (the test clock moves on to it: open_now)
+        order = order or make_order(patient, staff, data, weight=weight)
+        start = open_now(order)
+    start = start.replace(second=0, microsecond=0)
     travel = back_at(start) if start < timezone.now() - timedelta(minutes=5) else _here()
     with travel:
         order = order or make_order(patient, staff, data, weight=weight)

@@ -12,7 +12,7 @@ from django.utils import timezone
 from ketaclinic.formfields import IsoDateField, note_field
 from ketaclinic.inputs import day_window, nonexistent_time_message, wall_clock_moment
 from ketaclinic.integration.models import IntegrationSession
-from ketaclinic.integration.services import NOTE_MAX
+from ketaclinic.integration.services import NOTE_MAX, first_slot, window_opens
 
 GIVE_DATE_AND_TIME = "Give the date and time."
 
@@ -42,8 +42,11 @@ class BookForm(forms.Form):
 
     def __init__(self, data=None, *, offer: IntegrationSession, therapists, rooms, **kwargs):
         tz = offer.patient.clinic.tz
-        opens = timezone.localtime(offer.window_start, tz)
-        kwargs.setdefault("initial", {"date": opens.date(), "time": opens.time()})
+        if "initial" not in kwargs and data is None:
+            # the booked time, else the first time the clinic books inside the window (its hours on a working day
+            # it has not closed, on the calendar's grid), else the minute the window opens
+            at = timezone.localtime(offer.scheduled_start or first_slot(offer) or window_opens(offer), tz)
+            kwargs["initial"] = {"date": at.date(), "time": at.time().replace(second=0, microsecond=0)}
         super().__init__(data, **kwargs)
         self.tz = tz
         self.fields["date"].latest = lambda: day_window(timezone.localtime(timezone.now(), tz).date())[1]

@@ -14,6 +14,7 @@ from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic import formats
+from ketaclinic.clinic.hours import first_bookable, last_bookable, outside_hours
 from ketaclinic.clinic.models import Room
 from ketaclinic.clinical.schedules import integration_window
 from ketaclinic.inputs import InputError, check_text
@@ -23,6 +24,8 @@ from ketaclinic.usecases import use_case
 #: The longest therapist's note kept, in characters: a long session written up in full. A longer note is refused
 #: with a message (never cut short silently).
 NOTE_MAX = 20000
+#: An integration session's length when none is given, in minutes (a booking default, not a clinical rule).
+DEFAULT_MINUTES = 50
 NOTE_READERS = frozenset({Role.PRESCRIBER, Role.NURSE, Role.THERAPIST})
 #: The audit action of each status ``set_status`` may set (its keys are the statuses it accepts).
 STATUS_ACTIONS = {
@@ -55,21 +58,48 @@ def offer_after(*, actor: Actor, session) -> IntegrationSession | None:
     return offer
 
 
+def window_opens(offer: IntegrationSession) -> datetime:
+    """The window's start to the minute: a booking is typed to the minute, so the minute the window opens in may be
+    booked (the window itself, the core's ``integration_window``, is counted to the second from the dose's end)."""
+    return offer.window_start.replace(second=0, microsecond=0)
+
+
+def first_slot(offer: IntegrationSession, minutes: int = DEFAULT_MINUTES) -> datetime | None:
+    """The first start inside the offer's window at which a session of ``minutes`` fits the clinic's booking hours
+    on a working day it has not closed, on the calendar's grid (``clinic.hours``); None when there is none."""
+    return first_bookable(offer.patient.clinic, window_opens(offer), offer.window_end, minutes)
+
+
+def last_slot(offer: IntegrationSession, minutes: int = DEFAULT_MINUTES) -> datetime | None:
+    """The last such start inside the offer's window; None when there is none."""
+    return last_bookable(offer.patient.clinic, window_opens(offer), offer.window_end, minutes)
+
+
 @use_case
 def book(*, actor: Actor, offer: IntegrationSession, start: datetime, therapist, room: Room | None = None,
-         minutes: int = 50) -> IntegrationSession:
+         minutes: int = DEFAULT_MINUTES) -> IntegrationSession:
+    """Book the offered session at ``start``: inside its window (to the minute), on a working day the clinic has not
+    closed, within the clinic's booking hours (``clinic.hours``, the calendar's), with a therapist who is free."""
     offer = IntegrationSession.objects.select_for_update(of=("self",)).select_related("patient__clinic").get(
         pk=offer.pk)
     if offer.status not in (IntegrationSession.Status.OFFERED, IntegrationSession.Status.BOOKED):
         raise IntegrationError(f"This integration session is {offer.get_status_display().lower()}.")
     clinic = offer.patient.clinic
-    day = start.astimezone(clinic.tz).date()
+    tz = clinic.tz
+    if timezone.is_naive(start):
+        raise IntegrationError({"start": "Give a date and time."})
+    day = start.astimezone(tz).date()
     if closed := clinic.closed_on(day):  # a holiday or the like (scheduling.closures)
         raise IntegrationError({"start": f"The clinic is closed on {day:%a %Y-%m-%d} ({closed})."})
-    if not (offer.window_start <= start <= offer.window_end):
-        tz = offer.patient.clinic.tz
+    if not (window_opens(offer) <= start <= offer.window_end):
+        first = first_slot(offer, minutes)
         raise IntegrationError({"start": f"Book within the window {offer.window_start.astimezone(tz):{formats.DAY_DATETIME}}"
-                                f" to {offer.window_end.astimezone(tz):{formats.DAY_DATETIME}} (24-72 h after dosing)."})
+                                f" to {offer.window_end.astimezone(tz):{formats.DAY_DATETIME}} (24-72 h after dosing)"
+                                + (f": the first time the clinic books in it is "
+                                   f"{first.astimezone(tz):{formats.DAY_DATETIME}}." if first else
+                                   ": the clinic books at no time in it.")})
+    if outside := outside_hours(clinic, start, minutes, what="integration session"):
+        raise IntegrationError({"start": outside})
     if therapist is None or not therapist.has_role(Role.THERAPIST):
         raise IntegrationError({"therapist": "Choose a therapist."})
     end = start + timedelta(minutes=minutes)

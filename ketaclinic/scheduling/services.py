@@ -20,6 +20,7 @@ from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic import formats
+from ketaclinic.clinic.hours import outside_hours
 from ketaclinic.clinic.models import Chair, Clinic, Room, lock_person_days
 from ketaclinic.integration.models import IntegrationSession
 from ketaclinic.patients.models import Patient
@@ -132,15 +133,12 @@ def slot_problems(*, clinic: Clinic, type: AppointmentType, start: datetime, min
     if start < now:
         add("start", f"{lstart:{formats.DAY_DATETIME}} has passed (it is now {local(now, clinic):%H:%M}): choose a later time.")
     day = lstart.date()
-    if lstart.weekday() not in clinic.weekdays():
-        add("start", f"{DAY_NAMES[lstart.weekday()]} is not one of the clinic's working days.")
-    elif closed := clinic.closed_on(day):
+    # the clinic's working days and booking hours: the one rule treatment and integration sessions are held to too
+    if outside := outside_hours(clinic, start, minutes, what="appointment"):
+        add("start", outside)
+    if lstart.weekday() in clinic.weekdays() and (closed := clinic.closed_on(day)):
         add("start", f"The clinic is closed on {lstart:%a %Y-%m-%d} ({closed}).")
     lock_person_days(clinician.pk, day)  # the clinician's bookings at the network's other clinics, read below
-    hours = hours_for(clinic)
-    if lstart.time() < hours.opens or lend.date() != day or lend.time() > hours.closes:
-        add("start", f"The clinic books from {_hm(hours.opens)} to {_hm(hours.closes)}; "
-                     f"this appointment would run {lstart:%H:%M}-{lend:%H:%M}.")
     if type.clinic_id != clinic.pk:
         add("type", "Choose an appointment type of this clinic.")
     if not clinician.has_role(*type.roles()):

@@ -7,6 +7,7 @@ from django.utils import timezone
 from fpdf import FPDF
 
 from ketaclinic.clinic import formats
+from ketaclinic.integration import services as integration_services
 from ketaclinic.pdftext import FAMILY, pdf_text, use_unicode_font
 
 
@@ -74,10 +75,14 @@ def discharge_instructions(s, next_session, integration) -> bytearray:
     if integration is not None:
         if integration.scheduled_start:
             doc.para(f"Integration session: {timezone.localtime(integration.scheduled_start, tz):{formats.LONG_DATETIME}}.")
-        else:
-            doc.para(f"Integration session with a therapist: offered between "
-                     f"{timezone.localtime(integration.window_start, tz):{formats.DAY_DATETIME}} and "
-                     f"{timezone.localtime(integration.window_end, tz):{formats.DAY_DATETIME}}. Call the clinic to book.")
+        else:  # the times the clinic can book inside the window (its hours, on days it is open), not the window
+            first, last = integration_services.first_slot(integration), integration_services.last_slot(integration)
+            if first is None or last is None:
+                doc.para("Integration session with a therapist: the clinic will call you to find a time.")
+            else:
+                doc.para(f"Integration session with a therapist: call the clinic to book a time between "
+                         f"{timezone.localtime(first, tz):{formats.DAY_DATETIME}} and "
+                         f"{timezone.localtime(last, tz):{formats.DAY_DATETIME}}.")
     return doc.output()
 
 

@@ -1,5 +1,6 @@
-"""Series and booking: the proposed dates of an order's sessions, the conflict checks, booking one session or a
-whole series (all or nothing), and cancelling."""
+"""Series and booking: the proposed dates of an order's sessions, the conflict checks (the clinic's booking hours and
+working days among them, ``clinic.hours``), booking one session or a whole series (all or nothing), and
+cancelling."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from ketaclinic.accounts.roles import Role
 from ketaclinic.audit import services as audit
 from ketaclinic.audit.actions import AuditAction
 from ketaclinic.audit.services import Actor
+from ketaclinic.clinic.hours import BookingHours, hours_of, outside_hours
 from ketaclinic.clinic.models import Chair, Clinic, Room
 from ketaclinic.clinical import schedules
 from ketaclinic.clinical.errors import ClinicalInputError
@@ -92,9 +94,13 @@ def propose_series(order: TreatmentOrder, start: date, clinic: Clinic) -> list[t
 
 
 def booking_conflicts(*, order: TreatmentOrder, start: datetime, minutes: int, room: Room, chair: Chair | None,
-                      exclude_pk: int | None = None) -> list[str]:
-    """Every reason the booking is refused (empty when it can be booked)."""
+                      exclude_pk: int | None = None, hours: BookingHours | None = None) -> list[str]:
+    """Every reason the booking is refused (empty when it can be booked): outside the clinic's booking hours or
+    working weekdays (``clinic.hours``: the calendar's hours; ``hours`` when the caller has read them already),
+    on a closed day, a chair, room or the patient already taken, the order's spacing and frequency."""
     problems: list[str] = []
+    if outside := outside_hours(order.patient.clinic, start, minutes, what="session", hours=hours):
+        problems.append(outside)
     end = start + timedelta(minutes=minutes)
     live = TreatmentSession.objects.exclude(status__in=CLOSED)
     if exclude_pk:
@@ -282,6 +288,7 @@ def series_problems(*, order: TreatmentOrder, days: Sequence[date], at: time, ch
     minutes = minutes or default_minutes(order, limits_for(order.patient))
     problems: list[str] = []
     now = timezone.now()
+    hours = hours_of(order.patient.clinic)  # read once for every day of the series
     for day in days:
         start = wall_clock_moment(day, at, tz)
         if start is None:
@@ -290,7 +297,8 @@ def series_problems(*, order: TreatmentOrder, days: Sequence[date], at: time, ch
         if start <= now:
             problems.append(f"{day:%a %d %b}: {at:%H:%M} has passed.")
             continue
-        for p in booking_conflicts(order=order, start=start, minutes=minutes, room=chair.room, chair=chair):
+        for p in booking_conflicts(order=order, start=start, minutes=minutes, room=chair.room, chair=chair,
+                                   hours=hours):
             problems.append(f"{day:%a %d %b}: {p}")
     return problems
 
