@@ -3,8 +3,10 @@ consents to texts at the front desk, the reminder pass sends every kind (appoint
 confirmation, questionnaire) through the console backends, and the patient texts YES to the ride confirmation.
 
 The demo clinic reminds of appointments 72 hours ahead (a clinic setting; the default is 24), so a follow-up on the
-next working day is reminded even when the demo is loaded on a Friday evening. If the demo is loaded in the quiet
-hours, the pass runs as the worker would when they end (the messages show that moment as their send time)."""
+next working day is reminded even when the demo is loaded on a Friday evening. The session is booked inside the
+clinic's hours on a working day: loaded the day before days off, its preparation reminder is not due yet. If the
+demo is loaded in the quiet hours, the pass runs as the worker would when they end (the messages show that moment
+as their send time)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from ketaclinic.audit.services import Actor
+from ketaclinic.clinic.hours import grid_starts, hours_of
 from ketaclinic.clinic.models import Chair
 from ketaclinic.inputs import wall_clock_moment
 from ketaclinic.portal.models import PatientAccount
@@ -30,17 +33,27 @@ def _actor(user) -> Actor:
 
 
 def _book_session(desk, order, at):
-    """The series' next session on the next day, less than 24 hours after the reminder pass at ``at`` (so its
-    session, preparation and ride reminders are all due then): the latest free quarter hour in a dosing chair."""
-    start = (at + timedelta(hours=23, minutes=45)).replace(second=0, microsecond=0)
-    start -= timedelta(minutes=start.minute % 15)
+    """The series' next session less than 24 hours after the reminder pass at ``at`` (so its session, preparation and
+    ride reminders are all due then), at the latest time in them that the clinic books (its hours on a working day,
+    on the calendar's rows) with a dosing chair free. When the clinic books no time in those 24 hours (a pass on a
+    Friday, or the day before a holiday), the first time after them that it does: fewer of its reminders are due at
+    the pass."""
+    clinic = order.patient.clinic
+    minutes = treatments.default_minutes(order, clinic.limits())
+    hours = hours_of(clinic)
+    soon, latest = at + timedelta(hours=1), at + timedelta(hours=23, minutes=45)
+    first_day = timezone.localtime(soon, clinic.tz).date()
+    closed = clinic.closed_days(first_day, first_day + timedelta(days=21))
+    starts = [start for k in range(22) if (day := first_day + timedelta(days=k)) not in closed
+              for start in grid_starts(clinic, day, minutes, hours) if start >= soon]
+    within = [start for start in starts if start <= latest]
     room_kind = "intranasal" if order.route == "intranasal" else "infusion"
-    chairs = Chair.objects.filter(room__clinic=order.patient.clinic, room__kind=room_kind, active=True)
-    for back in range(0, 6 * 60, 30):
+    chairs = Chair.objects.filter(room__clinic=clinic, room__kind=room_kind, active=True)
+    for start in [*reversed(within), *[s for s in starts if s > latest][:40]]:
         for chair in chairs:
             try:
-                return treatments.book_session.within(actor=desk, order=order, start=start - timedelta(minutes=back),
-                                                      room=chair.room, chair=chair)
+                return treatments.book_session.within(actor=desk, order=order, start=start, room=chair.room,
+                                                      chair=chair)
             except treatments.TreatmentError:
                 continue
     return None

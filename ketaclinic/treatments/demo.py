@@ -6,15 +6,17 @@ sessions with vitals and signed notes, and today's sessions in every phase acros
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.utils import timezone
 
 from ketaclinic.audit import seals
 from ketaclinic.audit.services import Actor
+from ketaclinic.clinic.hours import first_bookable, hours_of, outside_hours
 from ketaclinic.clinic.models import Chair, Room
 from ketaclinic.clinical.vitals import VitalReading, classify_reading
+from ketaclinic.inputs import wall_clock_moment
 from ketaclinic.treatments import services
 from ketaclinic.treatments.models import (
     AdverseEvent,
@@ -39,10 +41,12 @@ SUMMARIES = ["Uneventful session; mild dissociation resolved by 60 min.",
              "Calm throughout with guided meditation; BP peaked at 40 min then returned to baseline.",
              "Brief anxiety at onset, reassured; otherwise uneventful."]
 
-#: The hours the demo clinic keeps: the calendar's default clinic hours (scheduling ClinicHours: 08:00-18:00), which
-#: the demo does not change; treatments sits below scheduling and cannot ask it. tests/crossapp/test_demo_times.py
-#: checks every past demo session against the calendar's hours and the clinic's working days.
-DEMO_CLINIC_HOURS = (time(8, 0), time(18, 0))
+#: The least time (minutes since its start) a session of today's board needs to have reached its phase: pre-checks
+#: (25 min), a 40-minute infusion and the 90-minute minimum observation before discharge; dosing begun; the patient
+#: arrived.
+NEEDS_MINUTES = {"discharged": 160, "ready": 160, "dosing": 35, "observation": 35, "checked_in": 2,
+                 "pre_checks": -10}
+
 
 
 def _actor(user) -> Actor:
@@ -219,6 +223,9 @@ def seed(ctx) -> None:
     # --- history: completed, signed sessions over the past weeks ----------------------------------------
     today = timezone.localtime(ctx.now, tz).date()
     working = clinic.weekdays() or frozenset(range(5))
+    # the clinic's booking hours (the calendar's, clinic.hours): tests/crossapp/test_demo_times.py checks every past
+    # demo session against them and the clinic's working days
+    hours = hours_of(clinic)
     past: list[TreatmentSession] = []
     for n, order in enumerate(orders):
         chairs = spravato if order.route == "intranasal" else infusion
@@ -226,8 +233,8 @@ def seed(ctx) -> None:
         day = today - timedelta(days=3 + 3 * count + n % 3)
         # The session's whole chair time (pre-checks, dosing, observation) ends by closing time.
         chair_minutes = services.default_minutes(order, clinic.limits())
-        latest = (datetime.combine(today, DEMO_CLINIC_HOURS[1]) - timedelta(minutes=chair_minutes)).time()
-        at = min(time(DEMO_CLINIC_HOURS[0].hour + (n % 5) * 2, 0), latest)
+        latest = (datetime.combine(today, hours.closes) - timedelta(minutes=chair_minutes)).time()
+        at = min((datetime.combine(today, hours.opens) + timedelta(hours=(n % 5) * 2)).time(), latest)
         for seq in range(1, count + 1):
             while day.weekday() not in working:
                 day += timedelta(days=1)
@@ -260,16 +267,34 @@ def _today(ctx, orders, infusion, spravato) -> None:
         (esk[1] if len(esk) > 1 else None, spravato[1], 5, "checked_in"),
         (iv[4] if len(iv) > 4 else None, infusion[1], -150, "booked"),
     ]
+    # Today's sessions are booked as the front desk books them: inside the clinic's hours on a working day. Early in
+    # the day a session started no earlier than opening (if its phase has had the time it needs since); on a day
+    # the clinic does not work, or outside its hours, there is nothing in progress, and the session still to come
+    # is booked at the clinic's next bookable time.
+    clinic = ctx.clinic
+    hours = hours_of(clinic)
+    local_now = timezone.localtime(now, clinic.tz)
+    opening = wall_clock_moment(local_now.date(), hours.opens, clinic.tz)
+    since_opening = int((now - opening).total_seconds() // 60) if opening is not None else -1
+    missing = []
     for order, chair, ago, target in plan:
         if order is None:
             continue
-        start = (now - timedelta(minutes=ago)).replace(second=0, microsecond=0)
-        # Keep every demo session on today's board even when the demo is loaded early in the morning.
-        midnight = datetime.combine(timezone.localtime(now, ctx.clinic.tz).date(), time(0, 5), tzinfo=ctx.clinic.tz)
+        minutes = services.default_minutes(order, clinic.limits())
+        if target == "booked":
+            later = (now - timedelta(minutes=ago)).replace(second=0, microsecond=0)
+            start = first_bookable(clinic, later, later + timedelta(weeks=3), minutes) or later
+        else:
+            if ago > since_opening >= NEEDS_MINUTES[target]:
+                ago = since_opening  # begun at opening: the phase has still had its time
+            start = (now - timedelta(minutes=ago)).replace(second=0, microsecond=0)
+            if outside_hours(clinic, start, minutes, hours=hours):
+                missing.append(target)
+                continue
         s = None
         for c in [chair] + [x for x in (spravato if order.route == "intranasal" else infusion) if x != chair]:
             try:
-                s = services.book_session.within(actor=desk, order=order, start=max(start, midnight), room=c.room, chair=c)
+                s = services.book_session.within(actor=desk, order=order, start=start, room=c.room, chair=c)
                 break
             except services.TreatmentError:
                 continue
@@ -346,4 +371,7 @@ def _today(ctx, orders, infusion, spravato) -> None:
         # administration and wastes the residue for it, then signs (see ketaclinic/custody/demo.py).
         ctx.extra.setdefault("sign_after_custody", []).append(
             (s.pk, "Synthetic demo: uneventful infusion, discharged home with escort."))
+    if missing:
+        print(f"  treatments: the clinic books {hours.describe()}; at {local_now:%a %H:%M} today's board has no "
+              f"session {', '.join(missing)} (load the demo during the clinic's hours to see every phase)")
     _ = (Phase, prescriber)

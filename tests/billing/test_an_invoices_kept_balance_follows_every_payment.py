@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from ketaclinic.billing import services
 from ketaclinic.billing.models import Invoice, InvoiceBalance, PackageOffer, Payment, Service
-from tests.factories import dosed_session
+from tests.factories import dosed_session, open_day
 
 pytestmark = [pytest.mark.django_db, pytest.mark.calendar]  # dates from the test clock: rerun by .ci/run's date matrix
 
@@ -68,7 +68,7 @@ def test_package_draws_their_return_and_an_unused_refund_keep_every_balance(pric
     assert kept(sold) == 200000
     services.take_payment(actor=billing, invoice=sold, method="card", amount_cents=200000, reference="T-1")
     assert kept(sold) == 0
-    sessions = [dosed_session(patient, staff, rooms=rooms, start=clock.now() - timedelta(days=20 - 3 * n),
+    sessions = [dosed_session(patient, staff, rooms=rooms, start=open_day(patient.clinic, -(12 - 2 * n)),
                               end="discharged") for n in range(2)]
     first = services.invoice_session(actor=billing, session=sessions[0])  # paid at once from the package
     assert first.total_cents == 33334 and kept(first) == 0

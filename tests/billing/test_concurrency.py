@@ -35,17 +35,16 @@ def test_two_payments_at_once_never_take_more_than_is_owed(invoiced, staff):
 
 def test_two_sessions_invoiced_at_once_from_one_package_are_each_paid_to_the_cent(patient, staff, rooms, priced,
                                                                                   billing, clock):
-    from datetime import timedelta
 
     from ketaclinic.billing.models import PackageOffer
-    from tests.factories import dosed_session
+    from tests.factories import dosed_session, open_day
 
     offer = services.add_offer(actor=billing, clinic=priced, name="Three", kind=PackageOffer.Kind.INDUCTION,
                                service="iv_infusion", sessions=3, price_cents=100000)
     package = services.sell_package(actor=billing, patient=patient, offer=offer)
     services.take_payment(actor=billing, invoice=Invoice.objects.get(package=package), method="card",
                           amount_cents=100000, reference="T-1")
-    sessions = [dosed_session(patient, staff, rooms=rooms, start=clock.now() - timedelta(days=days), end="discharged")
+    sessions = [dosed_session(patient, staff, rooms=rooms, start=open_day(patient.clinic, -days), end="discharged")
                 for days in (2, 1)]
     people = [actor(staff["billing"]), actor(staff["clinic_admin"])]
     results = at_once([lambda a=a, s=s: services.invoice_session(actor=a, session=s)

@@ -14,7 +14,7 @@ from ketaclinic.billing.services import superbills
 from ketaclinic.clinical import gfe
 from ketaclinic.patients.services import add_diagnosis
 from tests.billing.conftest import cancelled
-from tests.factories import actor, dosed_session
+from tests.factories import actor, dosed_session, open_day
 from tests.pdfread import pdf_text
 
 pytestmark = [pytest.mark.django_db, pytest.mark.calendar]  # dates from the test clock: rerun by .ci/run's date matrix
@@ -61,7 +61,7 @@ def test_a_bill_400_above_the_estimate_goes_on_the_exceeded_worklist(diagnosed, 
     est = services.record_due(actor=billing, patient=diagnosed, reason="requested", asked_on=today - timedelta(6))
     services.issue_estimate(actor=billing, estimate=est, items=[(Service.CONSULT, 1)],
                             service_on=today - timedelta(5), covers_until=today + timedelta(days=30))
-    s = dosed_session(diagnosed, staff, rooms=rooms, start=clock.now() - timedelta(days=3), end="discharged")
+    s = dosed_session(diagnosed, staff, rooms=rooms, start=open_day(priced, -2), end="discharged")
     invoice = services.invoice_session(actor=billing, session=s)
     assert invoice.estimate == est
     assert services.exceeded(priced) == []  # 450 billed against 350: 100 above
@@ -132,7 +132,7 @@ def test_a_booking_without_an_estimate_is_listed_with_its_deadline_until_one_is_
     from tests.factories import book_at, make_order
 
     order = make_order(patient, staff)
-    s = book_at(order, staff, clock.now() + timedelta(days=14), room=rooms["infusion"])
+    s = book_at(order, staff, open_day(priced, 10), room=rooms["infusion"])
     day = s.scheduled_start.astimezone(priced.tz).date()
     [row] = services.uncovered_bookings(priced)
     assert row["patient"] == patient and row["day"] == day
@@ -143,10 +143,11 @@ def test_a_booking_without_an_estimate_is_listed_with_its_deadline_until_one_is_
 
 
 def test_a_no_show_fee_is_not_on_the_superbill(patient, staff, rooms, priced, billing, clock):
-    from tests.factories import make_order
+    from tests.factories import clinic_open, make_order
 
-    s = cancelled(make_order(patient, staff), staff, rooms, clock.now() + timedelta(minutes=30), "Did not come",
-                  no_show=True)
+    order = make_order(patient, staff)
+    s = cancelled(order, staff, rooms, clinic_open(priced, minutes=30 + 160) + timedelta(minutes=30),
+                  "Did not come", no_show=True)
     fee = services.invoice_session(actor=billing, session=s)
     assert fee.kind == Invoice.Kind.FEE
     assert superbills.superbills(Invoice.objects.filter(patient=patient)) == []

@@ -143,12 +143,15 @@ def test_a_no_show_is_charged_the_fee_and_a_timely_cancellation_nothing(patient,
                                                                         clock):
     from datetime import timedelta
 
+    from tests.factories import clinic_open, open_day
+
     order = make_order(patient, staff)
-    no_show = cancelled(order, staff, rooms, clock.now() + timedelta(minutes=30), "Did not come", no_show=True)
+    no_show = cancelled(order, staff, rooms, clinic_open(priced, minutes=30 + 160) + timedelta(minutes=30),
+                        "Did not come", no_show=True)
     fee = services.invoice_session(actor=billing, session=no_show)
     assert fee.kind == Invoice.Kind.FEE and fee.total_cents == PRICES[Service.NO_SHOW_FEE]
     assert fee.lines.get().code == ""  # no code is invented for a fee
-    later = cancelled(order, staff, rooms, clock.now() + timedelta(days=3), "Patient asked")
+    later = cancelled(order, staff, rooms, open_day(priced, 3), "Patient asked")
     before = snapshot()
     with pytest.raises(services.BillingError, match="no fee applies"):
         services.invoice_session(actor=billing, session=later)
@@ -158,8 +161,11 @@ def test_a_no_show_is_charged_the_fee_and_a_timely_cancellation_nothing(patient,
 def test_a_late_cancellation_is_charged_by_the_clinic_window(patient, staff, rooms, priced, billing, clock):
     from datetime import timedelta
 
+    from tests.factories import clinic_open
+
     order = make_order(patient, staff)
-    soon = cancelled(order, staff, rooms, clock.now() + timedelta(hours=5), "Patient asked")
+    soon = cancelled(order, staff, rooms, clinic_open(priced, minutes=5 * 60 + 160) + timedelta(hours=5),
+                     "Patient asked")
     fee = services.invoice_session(actor=billing, session=soon, patient_cancelled=True)
     assert "late cancellation" in fee.lines.get().description
 
@@ -168,8 +174,11 @@ def test_a_late_cancellation_is_not_charged_until_a_person_confirms_the_patient_
                                                                                           priced, billing, clock):
     from datetime import timedelta
 
+    from tests.factories import clinic_open
+
     order = make_order(patient, staff)
-    soon = cancelled(order, staff, rooms, clock.now() + timedelta(hours=5), "Rescheduled")
+    soon = cancelled(order, staff, rooms, clinic_open(priced, minutes=5 * 60 + 160) + timedelta(hours=5),
+                     "Rescheduled")
     before = snapshot()
     with pytest.raises(services.BillingError, match="confirm the patient cancelled"):
         services.invoice_session(actor=billing, session=soon)
@@ -182,10 +191,11 @@ def test_a_session_the_clinic_cancelled_automatically_is_never_charged_the_late_
                                                                                    billing, clock):
     from datetime import timedelta
 
-    from tests.factories import make_eligible
+    from tests.factories import clinic_open, make_eligible
 
     order = make_order(patient, staff)
-    soon = book_at(order, staff, clock.now() + timedelta(hours=5), room=rooms["infusion"])
+    soon = book_at(order, staff, clinic_open(priced, minutes=5 * 60 + 160) + timedelta(hours=5),
+                   room=rooms["infusion"])
     make_eligible(patient, staff, drug="ketamine", flags=("aneurysmal_vascular_disease",))  # cancels it
     soon.refresh_from_db()
     assert soon.status == "cancelled"
@@ -196,10 +206,11 @@ def test_a_session_the_clinic_cancelled_automatically_is_never_charged_the_late_
 
 
 def test_a_booked_session_not_yet_treated_is_not_invoiced(patient, staff, rooms, priced, billing, clock):
-    from datetime import timedelta
+
+    from tests.factories import open_day
 
     order = make_order(patient, staff)
-    s = book_at(order, staff, clock.now() + timedelta(days=2), room=rooms["infusion"])
+    s = book_at(order, staff, open_day(priced, 2), room=rooms["infusion"])
     with pytest.raises(services.BillingError, match="treated in"):
         services.invoice_session(actor=billing, session=s)
 

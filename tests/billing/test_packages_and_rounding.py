@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from ketaclinic.billing import services
 from ketaclinic.billing.models import Invoice, PackageOffer, PatientPackage, Payment, Service
 from ketaclinic.billing.money import allocate
-from tests.factories import dosed_session
+from tests.factories import dosed_session, open_day
 
 pytestmark = [pytest.mark.django_db, pytest.mark.calendar]  # dates from the test clock: rerun by .ci/run's date matrix
 
@@ -43,11 +43,10 @@ def bought(series, patient, billing):
 
 def test_each_completed_session_draws_its_share_and_the_draws_add_up_to_the_price(bought, patient, staff, rooms,
                                                                                  billing, clock):
-    from datetime import timedelta
 
     invoices = []
     for n in range(6):
-        s = dosed_session(patient, staff, rooms=rooms, start=clock.now() - timedelta(days=20 - 3 * n),
+        s = dosed_session(patient, staff, rooms=rooms, start=open_day(patient.clinic, -(12 - 2 * n)),
                           end="discharged")
         invoices.append(services.invoice_session(actor=billing, session=s))
     assert [i.total_cents for i in invoices] == allocate(200000, 6) == [33334, 33334, 33333, 33333, 33333, 33333]
@@ -59,10 +58,9 @@ def test_each_completed_session_draws_its_share_and_the_draws_add_up_to_the_pric
 
 
 def test_unused_sessions_are_refunded_prorated_by_default(bought, patient, staff, rooms, billing, clock):
-    from datetime import timedelta
 
     for n in range(2):
-        s = dosed_session(patient, staff, rooms=rooms, start=clock.now() - timedelta(days=10 - 3 * n),
+        s = dosed_session(patient, staff, rooms=rooms, start=open_day(patient.clinic, -(6 - 2 * n)),
                           end="discharged")
         services.invoice_session(actor=billing, session=s)
     payment = services.refund_unused(actor=billing, package=bought, method="card", reference="T-2",
@@ -78,11 +76,10 @@ def test_unused_sessions_are_refunded_prorated_by_default(bought, patient, staff
 
 def test_the_list_price_rule_charges_used_sessions_at_full_price(bought, patient, staff, rooms, billing, clock,
                                                                  priced):
-    from datetime import timedelta
 
     services.update_profile(actor=billing, clinic=priced, package_refund_rule="list_price")
     for n in range(3):
-        s = dosed_session(patient, staff, rooms=rooms, start=clock.now() - timedelta(days=10 - 3 * n),
+        s = dosed_session(patient, staff, rooms=rooms, start=open_day(patient.clinic, -(6 - 2 * n)),
                           end="discharged")
         services.invoice_session(actor=billing, session=s)
     payment = services.refund_unused(actor=billing, package=bought, method="cash")

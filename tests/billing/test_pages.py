@@ -9,7 +9,7 @@ from django.urls import reverse
 from ketaclinic.billing import services
 from ketaclinic.billing.models import Invoice, Payment, Service
 from tests.billing.conftest import PRICES
-from tests.factories import dosed_session
+from tests.factories import dosed_session, open_day
 from tests.measures.conftest import make_portal_patient  # noqa: F401
 from tests.pdfread import pdf_text
 
@@ -79,14 +79,13 @@ INVOICE_QUERIES = 13
 
 def test_the_worklist_answers_in_a_fixed_number_of_queries(invoiced, completed, patient, staff, rooms, client_for,
                                                           django_assert_num_queries, clock):
-    from datetime import timedelta
 
     c = client_for("billing")
     c.get(reverse("billing:worklist"))
     with django_assert_num_queries(WORKLIST_QUERIES):
         c.get(reverse("billing:worklist"))
     for days in (2, 4):  # more sessions and invoices: the same number of queries
-        s = dosed_session(patient, staff, rooms=rooms, start=clock.now() - timedelta(days=days), end="discharged")
+        s = dosed_session(patient, staff, rooms=rooms, start=open_day(patient.clinic, -days), end="discharged")
         if days == 2:
             services.invoice_session(actor=__import__("tests.factories", fromlist=["actor"]).actor(staff["billing"]),
                                      session=s)
@@ -124,7 +123,7 @@ def two_patients(make_portal_patient, staff, rooms, priced, billing, clock):  # 
     out = []
     for _ in range(2):
         patient, client = make_portal_patient()
-        s = dosed_session(patient, staff, rooms=rooms, start=clock.now() - timedelta(days=1), end="discharged")
+        s = dosed_session(patient, staff, rooms=rooms, start=open_day(patient.clinic, -1), end="discharged")
         inv = services.invoice_session(actor=billing, session=s)
         est = services.record_due(actor=billing, patient=patient, reason="requested", asked_on=clock.today())
         est = services.issue_estimate(actor=billing, estimate=est, items=[(Service.IV_INFUSION, 6)],

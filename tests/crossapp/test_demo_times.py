@@ -94,6 +94,39 @@ def test_demo_past_sessions_start_and_end_within_clinic_hours_on_working_days(de
     assert not outside, f"outside {hours.opens:%H:%M}-{hours.closes:%H:%M} on working days: {outside}"
 
 
+def _outside(clinic, moments_and_minutes) -> list[str]:
+    """Each (start, minutes) that does not start on a working day, or does not run inside the clinic's hours."""
+    hours, days, tz = hours_for(clinic), clinic.weekdays(), clinic.tz
+    outside = []
+    for at, minutes in moments_and_minutes:
+        start = timezone.localtime(at, tz)
+        end = timezone.localtime(at + timedelta(minutes=minutes), tz)
+        if start.weekday() not in days or start.time() < hours.opens or end.date() != start.date() \
+                or end.time() > hours.closes:
+            outside.append(f"{start:%a %Y-%m-%d %H:%M}-{end:%H:%M}")
+    return outside
+
+
+def test_every_demo_session_today_and_to_come_is_booked_within_clinic_hours_on_working_days(demo_clinic):
+    """Today's board and the sessions still to come are booked through the booking service, as the front desk books:
+    a demo loaded before opening, at night or on a day off has no session in progress rather than one at 00:05."""
+    today = timezone.localdate(timezone.now(), demo_clinic.tz)
+    sessions = [(s.scheduled_start, s.scheduled_minutes) for s in TreatmentSession.objects.filter(
+        patient__clinic=demo_clinic) if timezone.localtime(s.scheduled_start, demo_clinic.tz).date() >= today]
+    assert sessions  # at least the sessions booked ahead
+    assert not _outside(demo_clinic, sessions)
+
+
+def test_demo_integration_sessions_sit_within_clinic_hours_on_working_days(demo_clinic):
+    from ketaclinic.integration.models import IntegrationSession
+
+    held = [(i.scheduled_start, i.scheduled_minutes) for i in IntegrationSession.objects.filter(
+        patient__clinic=demo_clinic, scheduled_start__isnull=False)]
+    assert len(held) >= 10
+    outside = _outside(demo_clinic, held)
+    assert not outside, f"integration sessions outside the clinic's hours or working days: {outside}"
+
+
 def test_demo_ledger_entries_are_numbered_in_time_order(demo_clinic):
     entries = list(LedgerEntry.objects.order_by("seq").values_list("seq", "at", "kind"))
     assert len(entries) > 20

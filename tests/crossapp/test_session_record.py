@@ -8,7 +8,6 @@ Every state is reached through the services (tests.factories and the custody ser
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
 from django.urls import reverse
@@ -27,6 +26,7 @@ from tests.factories import (
     drawn,
     let_time_pass,
     normal_vitals,
+    open_day,
     signed,
 )
 from tests.pdfread import pdf_text
@@ -190,8 +190,8 @@ def test_the_print_view_reads_the_same_number_of_queries_whatever_the_number_of_
     few = dosed_session(make_patient(), staff, rooms=rooms, end="verified")
     drawn(staff, container=vials[0], session=few, quantity="1.00")
     few = _monitored(few, staff, readings=2)
-    many = dosed_session(make_patient(), staff, rooms=rooms, end="verified",
-                         start=timezone.now() - timedelta(days=1))
+    other = make_patient()
+    many = dosed_session(other, staff, rooms=rooms, end="verified", start=open_day(other.clinic, -1))
     drawn(staff, container=vials[1], session=many, quantity="1.00")
     many = _monitored(many, staff, readings=12)
     for s in (few, many):

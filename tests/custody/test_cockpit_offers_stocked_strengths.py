@@ -11,13 +11,15 @@ import pytest
 from ketaclinic.clinical import products
 from ketaclinic.custody import services
 from ketaclinic.treatments import stock
-from tests.factories import book_at, make_order
+from tests.factories import book_at, make_order, open_now
 
 
 @pytest.fixture
 def session(patient, staff, room, clock):
-    """An IV ketamine session booked now in the room the main safe supplies."""
-    return book_at(make_order(patient, staff), staff, clock.now().replace(second=0, microsecond=0), room=room)
+    """An IV ketamine session booked now (or at the clinic's next bookable time: the test clock moves on to it) in
+    the room the main safe supplies."""
+    order = make_order(patient, staff)
+    return book_at(order, staff, open_now(order), room=room)
 
 
 def test_no_vial_records_means_the_label_strengths(session):

@@ -15,13 +15,13 @@ pytestmark = pytest.mark.django_db
 
 
 def test_demo_ledger_reconciles(clinic, staff, make_user, make_patient, make_session, room, other_room, staff_nurse2):
-    from datetime import timedelta
+    from tests.factories import open_day
 
     users = {"admin": staff["clinic_admin"], "nurse": staff["nurse"], "nurse2": staff_nurse2,
              "prescriber": staff["prescriber"], "compliance": staff["compliance"]}
     for i in range(6):
         make_session(make_patient(), dose_mg=str(30 + i * 5), administered_mg=str(30 + i * 5),
-                     start=timezone.now() - timedelta(days=6 - i))
+                     start=open_day(clinic, -(6 - i)))  # one on each of the clinic's last six days
     for _ in range(2):
         make_session(make_patient(), dose_mg="56", administered_mg="56", drug="esketamine", at_room=other_room)
     ctx = SimpleNamespace(clinic=clinic, users=users, now=timezone.now(), rng=random.Random(1), extra={})

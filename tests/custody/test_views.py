@@ -133,7 +133,10 @@ def test_compliance_resolves_incident_on_its_page(client_for, world):
 
 
 def test_dashboard_query_count_does_not_grow_with_history(client_for, receive, vial_product, make_patient,
-                                                          make_session, actor_for, location):
+                                                          make_session, actor_for, location, clinic):
+    from tests.factories import clinic_open
+
+    clinic_open(clinic)  # the sessions below are booked now: a time the clinic books (the clock may move on to one)
     client = client_for("nurse")
     receive(vial_product, packages=1)
     client.get(reverse("custody:home"))

@@ -17,7 +17,7 @@ from ketaclinic.measures.models import Timing
 from ketaclinic.patients.services import add_diagnosis
 from ketaclinic.reports.models import ReportJob
 from ketaclinic.reports.tasks import run_report_job
-from tests.factories import actor, dosed_session, make_rooms
+from tests.factories import actor, dosed_session, make_rooms, open_run
 from tests.measures.conftest import phq9_total
 
 
@@ -25,9 +25,9 @@ def _responder(name, staff, make_patient, rooms, baseline: int, after: int):
     """A unipolar patient whose two-session IV induction ended three weeks ago, with PHQ-9 before and after."""
     patient = make_patient(legal_family_name=name)
     add_diagnosis(actor=actor(staff["prescriber"]), patient=patient, code="F33.1")
-    start = timezone.now() - timedelta(days=24)
+    start, second = open_run(patient.clinic, (0, 2), near=timezone.now() - timedelta(days=24))  # clinic days
     first = dosed_session(patient, staff, start=start, rooms=rooms)
-    last = dosed_session(patient, staff, order=first.order, start=start + timedelta(days=2), rooms=rooms)
+    last = dosed_session(patient, staff, order=first.order, start=second, rooms=rooms)
     for at, total, timing in ((start - timedelta(days=2), baseline, Timing.BASELINE),
                               (last.dose_ended_at + timedelta(days=1), after, Timing.AD_HOC)):
         measures.record_administration(actor=actor(staff["nurse"]), patient=patient, scale="phq9",

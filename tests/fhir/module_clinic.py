@@ -71,10 +71,6 @@ def build_documents(clinic, staff, patient) -> dict:
     """The records of the ``documents`` fixture (tests/fhir/conftest.py's for one test, this module's for a module
     world): a signed IV session with an invoice (its superbill), and a signed esketamine session with its REMS
     form."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     from ketaclinic.billing import services as billing
     from ketaclinic.billing.models import Service
     from ketaclinic.treatments.models import RemsForm
@@ -86,8 +82,7 @@ def build_documents(clinic, staff, patient) -> dict:
     billing.set_price(actor=biller, clinic=clinic, service=Service.IV_INFUSION, amount_cents=45000)
     iv = f.dosed_session(patient, staff, rooms=rooms, end="signed")
     invoice = billing.invoice_session(actor=biller, session=iv)
-    start = (timezone.now() - timedelta(days=3)).replace(second=0, microsecond=0)
-    esk = f.dosed_session(patient, staff, rooms=rooms, data=ESK, end="signed", start=start)
+    esk = f.dosed_session(patient, staff, rooms=rooms, data=ESK, end="signed", start=f.open_day(clinic, -2))
     form = RemsForm.objects.get(session=esk)
     assert form.status in (RemsForm.Status.COMPLETE, RemsForm.Status.TRANSFERRED), form.status
     return {"iv": iv, "invoice": invoice, "esk": esk, "rems": form, "rooms": rooms}

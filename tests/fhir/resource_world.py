@@ -21,11 +21,13 @@ GAD7 = {"q1": 1, "q2": 1, "q3": 2, "q4": 0, "q5": 0, "q6": 1, "q7": 0}  # total 
 def build(patient, staff, rooms) -> dict:
     nurse = f.actor(staff["nurse"])
     patients.update_patient(actor=f.actor(staff["front_desk"]), patient=patient, data={"allergies": ALLERGIES})
-    # at 09:00 in the clinic two weeks ago, whatever the hour now: the session and its readings fall on one day (one
-    # started at "now less 14 days" late in the evening ran past midnight, and a search by its day missed readings)
-    start = f.local(timezone.localdate(timezone=patient.clinic.tz) - timedelta(days=14), time(9, 0), patient.clinic.tz)
+    # at 09:00 in the clinic ten of its working days ago, whatever the hour now: the session and its readings fall on
+    # one day (one started at "now less 14 days" late in the evening ran past midnight, and a search by its day
+    # missed readings), inside the clinic's hours; the transfer two of its working days later
+    start = f.open_day(patient.clinic, -10, at=time(9, 0))
     session = f.dosed_session(patient, staff, start=start, rooms=rooms, end="signed")
-    transfer = f.dosed_session(patient, staff, start=start + timedelta(days=3), rooms=rooms, end="transferred")
+    transfer = f.dosed_session(patient, staff, start=f.open_day(patient.clinic, -8, at=time(9, 0)), rooms=rooms,
+                               end="transferred")
     rating = treatments.add_rating(actor=f.actor(staff["prescriber"]), session=transfer, scale="moaas",
                                    timepoint="peak", answers={"level": 4})
     phq = measures.record_administration(actor=nurse, patient=patient, scale="phq9", answers=PHQ9,

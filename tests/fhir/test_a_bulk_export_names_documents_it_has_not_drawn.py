@@ -10,10 +10,8 @@ import base64
 import hashlib
 import io
 import json
-from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
 from ketaclinic.audit.models import AuditEntry
 from ketaclinic.billing import services as billing
@@ -104,7 +102,7 @@ def test_a_read_that_meets_a_copy_the_export_named_draws_it_under_the_same_id(
 
 def test_a_record_changed_before_its_copy_was_drawn_answers_410_and_names_the_new_copy(
         client, documents, patient, staff, token, django_capture_on_commit_callbacks):
-    start = (timezone.now() - timedelta(days=6)).replace(second=0, microsecond=0)
+    start = f.open_day(patient.clinic, -4)  # 10:00, four of the clinic's working days ago
     esk = f.dosed_session(patient, staff, rooms=documents["rooms"], data=ESK, end="discharged", start=start)
     assert RemsForm.objects.get(session=esk).status == RemsForm.Status.COMPLETE
     doc_id = f"{esk.external_id}-rems"
@@ -159,7 +157,7 @@ def test_a_superbill_voided_after_a_later_version_was_named_keeps_pointing_at_th
 
 def test_the_worker_draws_what_the_export_named_and_marks_what_moved_on(
         client, documents, patient, staff, token, django_capture_on_commit_callbacks):
-    start = (timezone.now() - timedelta(days=6)).replace(second=0, microsecond=0)
+    start = f.open_day(patient.clinic, -4)  # 10:00, four of the clinic's working days ago
     esk = f.dosed_session(patient, staff, rooms=documents["rooms"], data=ESK, end="discharged", start=start)
     with django_capture_on_commit_callbacks(execute=False) as behind:
         exported = export_documents(client, token, django_capture_on_commit_callbacks)
@@ -203,7 +201,7 @@ def test_a_record_that_changes_while_its_pdf_is_drawn_is_kept_as_it_now_stands(
     version read before it (its hash would then be fixed to bytes of another state)."""
     from ketaclinic.fhir.documents import source_of
 
-    start = (timezone.now() - timedelta(days=6)).replace(second=0, microsecond=0)
+    start = f.open_day(patient.clinic, -4)  # 10:00, four of the clinic's working days ago
     esk = f.dosed_session(patient, staff, rooms=documents["rooms"], data=ESK, end="discharged", start=start)
     rems = source_of("rems-form")
     drawing = rems.render
@@ -246,7 +244,7 @@ def test_a_version_that_comes_back_is_drawn_again_not_gone_for_ever(
         client, documents, patient, staff, token, django_capture_on_commit_callbacks):
     """A REMS answer corrected and then corrected back shows the version the export named again: the copy the
     worker left is drawn at the next read, never a 410 for ever."""
-    start = (timezone.now() - timedelta(days=6)).replace(second=0, microsecond=0)
+    start = f.open_day(patient.clinic, -4)  # 10:00, four of the clinic's working days ago
     esk = f.dosed_session(patient, staff, rooms=documents["rooms"], data=ESK, end="discharged", start=start)
     named = attachment(export_documents(client, token, django_capture_on_commit_callbacks)[f"{esk.external_id}-rems"])
     was = RemsForm.objects.get(session=esk).dissociation

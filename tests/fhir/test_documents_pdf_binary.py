@@ -221,7 +221,7 @@ def test_capability_statement_lists_binary_read_only(client, token):
 def test_a_rems_answer_corrected_after_discharge_gives_a_new_copy(client, documents, patient, staff, token):
     """Until the form is submitted a nurse may correct its answers after discharge; a client that fetched the form
     before gets the corrected PDF next time, never the old answers as current."""
-    start = (timezone.now() - timedelta(days=6)).replace(second=0, microsecond=0)
+    start = f.open_day(patient.clinic, -4)  # 10:00, four of the clinic's working days ago
     esk = f.dosed_session(patient, staff, rooms=documents["rooms"], data=ESK, end="discharged", start=start)
     assert RemsForm.objects.get(session=esk).status == RemsForm.Status.COMPLETE
     before = json.loads(get(client, f"DocumentReference/{esk.external_id}-rems", token).content)

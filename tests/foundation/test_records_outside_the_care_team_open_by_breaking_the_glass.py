@@ -208,9 +208,9 @@ def test_every_page_that_reaches_the_patient_through_a_record_asks_for_the_glass
                                                                                 outsider, clinic):
     """The consult, the order, the signed session record and its PDF, the integration session with its notes, a
     questionnaire's answers: each reached by its own id, none opens to a nurse outside the care team."""
-    from tests.factories import dosed_session, make_rooms
+    from tests.factories import dosed_session, make_rooms, open_day
 
-    s = dosed_session(patient, staff, rooms=make_rooms(clinic), start=timezone.now() - timedelta(days=3), end="signed")
+    s = dosed_session(patient, staff, rooms=make_rooms(clinic), start=open_day(clinic, -2), end="signed")
     consult = s.order.eligibility.consult
     offer = patient.integration_sessions.get()
     pages = [
@@ -232,14 +232,14 @@ def test_every_page_that_reaches_the_patient_through_a_record_asks_for_the_glass
 @pytest.mark.calendar
 def test_the_nurses_on_shift_open_the_record_of_a_patient_booked_today(care_team_mode, patient, staff, outsider,
                                                                        clinic):
-    from tests.factories import back_at, book_at, local, make_order, make_rooms
+    from tests.factories import back_at, book_at, local, make_order, make_rooms, open_day
 
     rooms = make_rooms(clinic)
     order = make_order(patient, staff)
-    tomorrow = (timezone.localdate() + timedelta(days=1))
-    book_at(order, staff, local(tomorrow, time(10, 0), timezone.get_current_timezone()), room=rooms["infusion"])
-    assert outsider.get(chart(patient)).status_code == 302  # booked tomorrow: not yet
-    with back_at(local(tomorrow, time(7, 30), timezone.get_current_timezone())):
+    session_day = open_day(clinic, 1)  # 10:00 on the clinic's next working day
+    book_at(order, staff, session_day, room=rooms["infusion"])
+    assert outsider.get(chart(patient)).status_code == 302  # booked for a later day: not yet
+    with back_at(local(session_day.astimezone(clinic.tz).date(), time(7, 30), clinic.tz)):
         from django.test import Client
 
         shift = Client()  # a new shift, a new sign-in
@@ -266,10 +266,9 @@ def test_the_admins_password_page_does_not_seal_a_forged_role(actor_for, client_
 
 def test_the_cockpits_panels_and_the_drug_account_ask_for_the_glass_too(care_team_mode, patient, staff, outsider,
                                                                         clinic):
-    from tests.factories import dosed_session, make_rooms
+    from tests.factories import dosed_session, make_rooms, open_day
 
-    s = dosed_session(patient, staff, rooms=make_rooms(clinic), start=timezone.now() - timedelta(days=3),
-                      end="signed")
+    s = dosed_session(patient, staff, rooms=make_rooms(clinic), start=open_day(clinic, -2), end="signed")
     for url in (reverse("treatments:pk_prediction", kwargs={"external_id": s.external_id}),
                 reverse("custody:session", kwargs={"external_id": s.external_id})):
         assert outsider.get(url).status_code == 302, url

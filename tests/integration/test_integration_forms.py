@@ -11,12 +11,14 @@ from django.utils import timezone
 
 from ketaclinic.audit.models import AuditEntry
 from ketaclinic.integration.models import IntegrationSession, TherapistNote
+from ketaclinic.integration.services import first_slot
 
 pytestmark = pytest.mark.django_db
 
 
 def _inside_window(offer) -> dict:
-    when = timezone.localtime(offer.window_start + timedelta(hours=2), offer.patient.clinic.tz)
+    """The first time inside the window that the clinic books (its hours on a working day)."""
+    when = timezone.localtime(first_slot(offer), offer.patient.clinic.tz)
     return {"date": when.date().isoformat(), "time": when.strftime("%H:%M")}
 
 

@@ -12,12 +12,11 @@ INDUCTION_DAYS = (0, 2, 4, 7, 9, 11)
 @pytest.fixture
 def make_session(staff, clinic):
     """A treatment visit built through the treatment services (tests.factories.dosed_session), one order per
-    patient written at its first visit: ``dosed`` visits are booked at ``start``, dosed (``mg`` given, 35 mg
+    patient written at its first visit: ``dosed`` visits are booked at ``start`` (now by default, or the clinic's
+    next bookable time: tests.factories.open_now), dosed (``mg`` given, 35 mg
     prepared for 70 kg) and discharged back then; otherwise only booked at ``start`` (a future time).
     ``drug="esketamine"`` uses the 56 mg Spravato order. Visits of one patient are built in time order."""
-    from django.utils import timezone
-
-    from tests.factories import ESK, IV, book_at, dosed_session, make_order, make_rooms
+    from tests.factories import ESK, IV, book_at, dosed_session, make_order, make_rooms, open_now
 
     rooms: dict = {}
     orders: dict[int, object] = {}
@@ -25,13 +24,13 @@ def make_session(staff, clinic):
     def make(patient, *, start=None, dosed=True, mg=None, drug="ketamine", end="discharged"):
         if not rooms:
             rooms.update(make_rooms(clinic, staff["clinic_admin"]))
-        start = start or timezone.now()
         data = ESK if drug == "esketamine" else {**IV, "sessions_planned": "52"}
         order = orders.get(patient.pk)
         if not dosed:
             order = order or make_order(patient, staff, data)
             orders[patient.pk] = order
             room = rooms["spravato" if order.route == "intranasal" else "infusion"]
+            start = start or open_now(order)  # now, or the clinic's next bookable time
             return book_at(order, staff, start.replace(second=0, microsecond=0), room=room)
         s = dosed_session(patient, staff, order=order, start=start, rooms=rooms, data=data, administered_mg=mg,
                           end=end)

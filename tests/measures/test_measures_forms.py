@@ -39,13 +39,15 @@ def final_phq9(patient, actor_for):
 @pytest.fixture
 def booster_prompt(patient, actor_for, make_session):
     """A loss of response after an induction series: the measures service opens a booster prompt."""
-    start = timezone.now() - timedelta(days=60)
+    from tests.factories import open_run
+
+    starts = open_run(patient.clinic, INDUCTION_DAYS, near=timezone.now() - timedelta(days=60))  # clinic days
     actor = actor_for("nurse")
     services.record_administration(actor=actor, patient=patient, scale="phq9", answers=phq9_total(20),
-                                   timing=Timing.BASELINE, administered_at=start - timedelta(days=1))
-    for day in INDUCTION_DAYS:
-        make_session(patient, start=start + timedelta(days=day))
-    end = start + timedelta(days=INDUCTION_DAYS[-1])
+                                   timing=Timing.BASELINE, administered_at=starts[0] - timedelta(days=1))
+    for start in starts:
+        make_session(patient, start=start)
+    end = starts[-1]
     for days, total in ((9, 4), (23, 10)):
         out = services.record_administration(actor=actor, patient=patient, scale="phq9", answers=phq9_total(total),
                                              administered_at=end + timedelta(days=days))

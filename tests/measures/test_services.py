@@ -13,6 +13,7 @@ from ketaclinic.audit.models import AuditEntry
 from ketaclinic.measures import services
 from ketaclinic.measures.models import Administration, BoosterPrompt, DueItem, ItemAnswer, SafetyTask, Timing
 from ketaclinic.measures.schedule import refresh_due_items
+from tests.factories import next_bookable, open_day, open_run
 from tests.measures.conftest import INDUCTION_DAYS, phq9, phq9_total
 
 pytestmark = pytest.mark.django_db
@@ -120,18 +121,25 @@ def test_acknowledging_requires_an_action_and_a_note_and_records_who_when_what(p
         services.acknowledge_safety_task(actor=actor_for("nurse"), task=task, action="other", note="again")
 
 
-def _induction(patient, make_session, start, n=6):
-    return [make_session(patient, start=start + timedelta(days=day)) for day in INDUCTION_DAYS[:n]]
+def _induction_days(patient, near, n=6):
+    """The starts of an induction series of ``n`` (three a week: INDUCTION_DAYS) on the clinic's working days, the
+    first on or before ``near``."""
+    return open_run(patient.clinic, INDUCTION_DAYS[:n], near=near)
+
+
+def _induction(patient, make_session, starts):
+    return [make_session(patient, start=start) for start in starts]
 
 
 def test_loss_of_response_after_induction_opens_one_booster_prompt(patient, actor_for, make_session):
     now = timezone.now()
-    start = now - timedelta(days=60)
+    starts = _induction_days(patient, now - timedelta(days=60))
+    start = starts[0]
     actor = actor_for("nurse")
     services.record_administration(actor=actor, patient=patient, scale="phq9", answers=phq9_total(20),
                                    timing=Timing.BASELINE, administered_at=start - timedelta(days=1))
-    _induction(patient, make_session, start)
-    end = start + timedelta(days=INDUCTION_DAYS[-1])
+    _induction(patient, make_session, starts)
+    end = starts[-1]
     for days, total in ((2, 6), (9, 4), (16, 7)):
         services.record_administration(actor=actor, patient=patient, scale="phq9", answers=phq9_total(total),
                                        administered_at=end + timedelta(days=days))
@@ -155,21 +163,26 @@ def test_loss_of_response_after_induction_opens_one_booster_prompt(patient, acto
 
 def test_no_booster_prompt_while_the_induction_series_is_still_running(patient, actor_for, make_session):
     now = timezone.now()
-    _induction(patient, make_session, now - timedelta(days=20), n=3)
-    make_session(patient, start=now + timedelta(days=2), dosed=False)
+    _induction(patient, make_session, _induction_days(patient, now - timedelta(days=20), n=3))
+    make_session(patient, start=open_day(patient.clinic, 2), dosed=False)
     for days, total in ((10, 3), (5, 15)):
         services.record_administration(actor=actor_for("nurse"), patient=patient, scale="phq9",
                                        answers=phq9_total(total), administered_at=now - timedelta(days=days))
     assert not BoosterPrompt.objects.exists()
 
 
-def test_schedule_generates_due_items_and_a_score_closes_them(patient, actor_for, make_session):
-    now = timezone.now()
+def test_schedule_generates_due_items_and_a_score_closes_them(patient, actor_for, make_session, clock):
+    # the next session is booked at the clinic's next bookable time, inside the 48 h before it that the pre-dose item
+    # opens: when that is further away (a Friday before the weekend), the test clock moves on to the day before it
+    clinic = patient.clinic
+    upcoming = next_bookable(clinic, clock.now() + timedelta(hours=1))
+    if upcoming - clock.now() > timedelta(hours=47):
+        clock.move_to(upcoming - timedelta(hours=24))
     services.apply_default_schedule(actor=actor_for("nurse"), patient=patient)
     due = {(d.scale, d.timing) for d in DueItem.objects.filter(status="open")}
     assert due == {("phq9", "baseline"), ("gad7", "baseline")}
-    make_session(patient, start=now - timedelta(days=2))  # a visit's history first, then the next booking
-    booked = make_session(patient, start=now + timedelta(days=1), dosed=False)
+    make_session(patient, start=open_day(clinic, -2))  # a visit's history first, then the next booking
+    booked = make_session(patient, start=upcoming, dosed=False)
     refresh_due_items(patient)
     refresh_due_items(patient)  # idempotent
     slots = list(DueItem.objects.filter(scale="phq9").values_list("timing", flat=True))

@@ -12,15 +12,16 @@ from django.utils import timezone
 
 from ketaclinic.measures import dosing_sessions, services, trajectory
 from ketaclinic.treatments.models import TreatmentSession
+from tests.factories import open_day, open_run
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.parametrize("end", ["transferred", "transferred after dosing"])
 def test_a_transferred_last_session_ends_induction(patient, clinic, make_session, end):
-    start = timezone.now() - timedelta(days=30)
-    sessions = [make_session(patient, start=start + timedelta(days=2 * i)) for i in range(2)]
-    sessions.append(make_session(patient, start=start + timedelta(days=4), end=end))
+    starts = open_run(clinic, (0, 2, 4), near=timezone.now() - timedelta(days=30))  # three a week, clinic days
+    sessions = [make_session(patient, start=start) for start in starts[:2]]
+    sessions.append(make_session(patient, start=starts[2], end=end))
     last = sessions[-1]
     assert last.status == TreatmentSession.Status.TRANSFERRED and last.discharged_at is None
     end_day = services.induction_end(patient, clinic.tz)
@@ -31,8 +32,7 @@ def test_a_transferred_last_session_ends_induction(patient, clinic, make_session
 
 
 def test_a_transferred_session_is_in_the_dosing_overlay_with_its_dose(patient, clinic, make_session):
-    start = timezone.now() - timedelta(days=10)
-    s = make_session(patient, start=start, mg="20", end="transferred")  # 20 of the 35 mg prepared had run
+    s = make_session(patient, start=open_day(clinic, -7), mg="20", end="transferred")  # 20 of the 35 mg prepared had run
     assert s.administered_mg == Decimal("20.00")
     _, doses = trajectory.load(patient, clinic)
     assert [(d.sequence, d.mg) for d in doses] == [(s.sequence, Decimal("20.00"))]

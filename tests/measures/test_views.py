@@ -15,12 +15,13 @@ from django.utils import timezone
 from ketaclinic.audit.models import AuditEntry
 from ketaclinic.measures import services
 from ketaclinic.measures.models import Administration, BoosterPrompt, SafetyTask
+from tests.factories import open_day
 from tests.measures.conftest import phq9, phq9_total
 
 pytestmark = pytest.mark.django_db
 @pytest.fixture
 def objects(patient, actor_for, make_session):
-    make_session(patient, start=timezone.now() - timedelta(days=3))
+    make_session(patient, start=open_day(patient.clinic, -2))
     out = services.record_administration(actor=actor_for("nurse"), patient=patient, scale="phq9",
                                          answers=phq9(1, 1, 1, 1, 1, 1, 1, 1, 1))
     task = SafetyTask.objects.get()
@@ -100,7 +101,7 @@ def test_trajectory_page_query_budget_is_constant_over_two_years_of_weekly_score
     _history(long, 104, clinic)
     for p in (short, long):
         for k in reversed(range(3 if p is short else 26)):  # oldest visit first
-            make_session(p, start=timezone.now() - timedelta(weeks=4 * k + 1))
+            make_session(p, start=open_day(clinic, -(20 * k + 5)))  # about every four weeks
     c = client_for("prescriber")
     c.get(reverse("measures:trajectory", args=[short.external_id]))  # warm up session/role caches
     n_short, _ = _count(c, reverse("measures:trajectory", args=[short.external_id]))

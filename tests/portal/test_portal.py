@@ -16,6 +16,7 @@ from ketaclinic.measures import services as measures
 from ketaclinic.measures.models import Administration, DueItem, SafetyTask
 from ketaclinic.portal import services
 from ketaclinic.portal.models import Invitation, LoginCode, PatientAccount
+from tests.factories import open_day
 from tests.measures.conftest import phq9
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +30,7 @@ def two_patients(make_portal_patient, make_session, actor_for):
     for key in ("a", "b"):
         patient, client = make_portal_patient()
         measures.apply_default_schedule(actor=actor_for("nurse"), patient=patient)
-        session = make_session(patient, start=timezone.now() - timedelta(days=3))
+        session = make_session(patient, start=open_day(patient.clinic, -2))
         final = measures.record_administration(actor=actor_for("nurse"), patient=patient, scale="gad7",
                                                source="portal",
                                                answers={f"q{i}": 1 for i in range(1, 8)}).administration
@@ -122,7 +123,7 @@ def test_every_portal_access_is_audited(two_patients):
 
 def test_portal_shows_appointments_with_preparation_and_no_staff_notes(make_portal_patient, make_session):
     patient, client = make_portal_patient()
-    session = make_session(patient, start=timezone.now() + timedelta(days=2), dosed=False, drug="esketamine")
+    session = make_session(patient, start=open_day(patient.clinic, 2), dosed=False, drug="esketamine")
     # Deliberately written on the row the portal reads (no service puts a note on a booked visit): the portal must
     # never show a staff note, whatever the row holds.
     session.note_summary = "STAFF NOTE: patient anxious about cost"
@@ -135,7 +136,7 @@ def test_portal_shows_appointments_with_preparation_and_no_staff_notes(make_port
 
 def test_visits_show_discharge_instructions(make_portal_patient, make_session):
     patient, client = make_portal_patient()
-    make_session(patient, start=timezone.now() - timedelta(days=1))
+    make_session(patient, start=open_day(patient.clinic, -1))
     body = client.get(reverse("portal:visits")).content.decode()
     assert "Discharge instructions" in body and "until the next day" in body
 

@@ -3,19 +3,18 @@ discharge instructions or a printable discharge PDF (none exists for it)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+
+from tests.factories import open_day
 
 pytestmark = pytest.mark.django_db
 
 
 def test_transferred_visit_is_listed_with_its_status_and_no_pdf(make_portal_patient, make_session):
     patient, client = make_portal_patient()
-    home = make_session(patient, start=timezone.now() - timedelta(days=8))
-    moved = make_session(patient, start=timezone.now() - timedelta(days=1), end="transferred")
+    home = make_session(patient, start=open_day(patient.clinic, -6))  # the clinic's working days
+    moved = make_session(patient, start=open_day(patient.clinic, -1), end="transferred")
     body = client.get(reverse("portal:visits")).content.decode()
     assert "Transferred to emergency care" in body and "emergency care during this visit" in body
     assert reverse("portal:visit_pdf", args=[moved.external_id]) not in body

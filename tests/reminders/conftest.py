@@ -12,7 +12,7 @@ from django.utils import timezone
 from ketaclinic.reminders import services
 from ketaclinic.reminders.channels import LocmemSmsBackend
 from ketaclinic.reminders.contacts import settings_for
-from tests.factories import actor, book_at, make_order, make_rooms
+from tests.factories import actor, book_at, bookable, chair_minutes, make_order, make_rooms, next_bookable
 
 PHONE = "(303) 555-0142"
 E164 = "+13035550142"
@@ -62,14 +62,23 @@ def texter(make_patient, staff):
 
 
 @pytest.fixture
-def book(staff, rooms):
-    """``book(patient, hours_ahead)``: a signed order and a dosing session that far ahead (or at ``start``)."""
+def book(staff, rooms, clock):
+    """``book(patient, hours_ahead)``: a signed order and a dosing session that far ahead (or at ``start``). When the
+    clinic does not book a session that far ahead (a weekend, the night, past closing), the test clock first moves on
+    until it does, to the clinic's next bookable time less ``hours_ahead``: the lead time the test is about is kept,
+    and the session stands inside the clinic's hours on a working day."""
     orders = {}
 
     def make(patient, hours_ahead: float = 0, chair="a1", start=None):
         if patient.pk not in orders:
             orders[patient.pk] = make_order(patient, staff)
-        start = start or (timezone.now() + timedelta(hours=hours_ahead)).replace(microsecond=0)
-        return book_at(orders[patient.pk], staff, start, chair=rooms[chair])
+        order = orders[patient.pk]
+        if start is None:
+            start = (timezone.now() + timedelta(hours=hours_ahead)).replace(microsecond=0)
+            if not bookable(order.patient.clinic, start, chair_minutes(order)):
+                opens = next_bookable(order.patient.clinic, start, chair_minutes(order))
+                clock.shift(opens - start)
+                start = opens
+        return book_at(order, staff, start, chair=rooms[chair])
 
     return make

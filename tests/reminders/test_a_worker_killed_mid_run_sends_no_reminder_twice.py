@@ -21,11 +21,13 @@ from django_tasks_db.models import DBTaskResult
 
 from ketaclinic.audit.models import AuditEntry
 from ketaclinic.audit.services import verify_chain
+from ketaclinic.clinic.hours import hours_of
 from ketaclinic.crossapp import task_records
 from ketaclinic.reminders import contacts, engine
 from ketaclinic.reminders.channels import LocmemSmsBackend
 from ketaclinic.reminders.models import Reminder
 from ketaclinic.reminders.tasks import run_reminders
+from tests.factories import open_day
 from tests.processes import huey_queue, kill, manage, task_worker
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
@@ -36,9 +38,14 @@ ANSWER_SECONDS = "300"  # the killed worker's provider: its first text is out wh
 
 
 @pytest.mark.parametrize("backend", ["database", "huey"])
-def test_a_worker_killed_while_sending_leaves_no_text_sent_twice(backend, texter, book, no_quiet_hours, tmp_path):
+def test_a_worker_killed_while_sending_leaves_no_text_sent_twice(backend, texter, book, no_quiet_hours, tmp_path,
+                                                                clinic, clock):
+    # 12 h before the clinic opens on a working day two or more days ahead: three sessions in each chair that day,
+    # 3.5 h apart from opening (inside the clinic's hours), each less than 24 h ahead
+    opening = open_day(clinic, 2, at=hours_of(clinic).opens)
+    clock.move_to(opening - timedelta(hours=12))
     for n in range(PATIENTS):
-        book(texter(phone=f"(303) 555-01{20 + n}", email=""), hours_ahead=12 + 4.5 * (n // 2),
+        book(texter(phone=f"(303) 555-01{20 + n}", email=""), hours_ahead=12 + 3.5 * (n // 2),
              chair=("a1", "a2")[n % 2])
     engine.plan()
     assert Reminder.objects.filter(status=Reminder.Status.PENDING, channel="sms").count() == 3 * PATIENTS

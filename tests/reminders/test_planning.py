@@ -17,7 +17,7 @@ from ketaclinic.reminders.channels import LocmemSmsBackend
 from ketaclinic.reminders.contacts import after_quiet_hours
 from ketaclinic.reminders.models import Reminder
 from ketaclinic.treatments import services as treatments
-from tests.factories import actor
+from tests.factories import actor, bookable, open_day
 from tests.reminders.conftest import E164, set_reminder_settings
 
 pytestmark = [pytest.mark.django_db, pytest.mark.calendar]
@@ -247,14 +247,16 @@ def test_quiet_hours_ending_in_the_skipped_hour_end_at_the_first_minute_that_exi
 
 
 def _day_without_clock_change(clinic, clock, days: int):
-    """A day ``days`` or more ahead whose 10:00 is as many hours from 10:00 two days before as the clock says
-    (no daylight-saving change in between), so the test reads the same wall-clock hours on any date."""
+    """A day ``days`` or more ahead that the clinic books at 10:00 (a working day it has not closed) and whose 10:00 is
+    as many hours from 10:00 two days before as the clock says (no daylight-saving change in between), so the test
+    reads the same wall-clock hours on any date."""
     day = clock.today() + timedelta(days=days)
     while True:
         start = wall_clock_moment(day, time(10, 0), clinic.tz)
-        if start.astimezone(clinic.tz).utcoffset() == (start - timedelta(hours=48)).astimezone(clinic.tz).utcoffset():
+        if bookable(clinic, start, 240) and \
+                start.astimezone(clinic.tz).utcoffset() == (start - timedelta(hours=48)).astimezone(clinic.tz).utcoffset():
             return day, start
-        day += timedelta(days=7)
+        day += timedelta(days=1)
 
 
 def test_a_patient_in_another_time_zone_waits_for_their_own_quiet_hours_to_end(texter, book, clinic, staff, clock):
@@ -282,15 +284,18 @@ def test_a_patient_in_another_time_zone_waits_for_their_own_quiet_hours_to_end(t
 
 
 def test_a_reminder_due_in_quiet_hours_waits_until_they_end(texter, book, clinic, staff, clock):
-    set_reminder_settings(clinic, staff, quiet_start=time(21, 0), quiet_end=time(8, 0))
+    # a session at 10:00 (inside the clinic's hours) reminded 60 h ahead: due at 22:00 three days before, in the
+    # quiet hours, so sent when they end at 08:00
+    set_reminder_settings(clinic, staff, quiet_start=time(21, 0), quiet_end=time(8, 0), session_lead_hours=60,
+                          ride_lead_hours=60)
     patient = texter()
-    day = clock.today() + timedelta(days=5)
-    start = wall_clock_moment(day, time(22, 0), clinic.tz)  # lead 48 h: due at 22:00 two days before
+    start = open_day(clinic, 5)  # 10:00 on a day the clinic works, five or more days ahead
+    day = start.astimezone(clinic.tz).date()
     book(patient, start=start)
-    clock.move_to(start - timedelta(hours=48))
+    clock.move_to(start - timedelta(hours=60))
     assert engine.run().sent == 0
     [row, *_] = Reminder.objects.filter(kind="session")
-    opens = wall_clock_moment(day - timedelta(days=1), time(8, 0), clinic.tz)
+    opens = wall_clock_moment(day - timedelta(days=2), time(8, 0), clinic.tz)
     assert row.send_after == opens
     clock.move_to(opens)
     assert engine.run().sent == 3

@@ -20,6 +20,7 @@ from ketaclinic.reminders import engine, services
 from ketaclinic.reminders.contacts import channel_allowed
 from ketaclinic.reminders.models import ChannelConsent, Reminder, RideReply
 from ketaclinic.reminders.status import ride_status
+from tests.factories import next_bookable
 from tests.reminders.conftest import E164
 
 pytestmark = [pytest.mark.django_db, pytest.mark.calendar]
@@ -38,7 +39,8 @@ def _asked(texter, book, hours=30):
 def test_yes_is_recorded_on_the_session_that_was_asked_about(texter, book, no_quiet_hours):
     patient = texter()
     asked = book(patient, hours_ahead=30)
-    later = book(patient, hours_ahead=30 + 96)  # not yet asked: its ride request is days away
+    # not yet asked: its ride request is days away (the clinic's first bookable time four days after the first)
+    later = book(patient, start=next_bookable(patient.clinic, asked.scheduled_start + timedelta(days=4)))
     engine.run()
     assert ride_status(asked).state == "asked" and ride_status(later).state == "not_asked"
 
@@ -209,9 +211,9 @@ def test_the_worklist_reads_ride_statuses_in_the_same_queries_for_many_sessions(
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    desk = client_for("front_desk")
     first = texter()
-    book(first, hours_ahead=30, chair="a1")
+    book(first, hours_ahead=30, chair="a1")  # the test clock may move on to a time the clinic books 30 h ahead
+    desk = client_for("front_desk")  # signed in at the time the test goes on from
     engine.run()
     desk.get("/reminders/")  # warm the session and caches
     with CaptureQueriesContext(connection) as one:

@@ -14,7 +14,7 @@ from ketaclinic.billing.services.invoices import package_invoice
 from ketaclinic.patients.services import add_diagnosis
 from ketaclinic.reports import money
 from ketaclinic.reports.base import ReportFilters
-from tests.factories import actor, dosed_session
+from tests.factories import actor, dosed_session, open_day
 from tests.reports.tables import by_diagnosis_group
 from tests.reports.tables import row as _row
 from tests.reports.tables import section as _section
@@ -30,7 +30,7 @@ def world(priced, billing, staff, rooms, make_patient):
     add_diagnosis(actor=actor(staff["nurse"]), patient=b, code="F43.10")
     invoices = {}
     for key, patient, days in (("a", a, 3), ("b", b, 2), ("c", c, 1), ("d", d, 0)):
-        start = timezone.now() - timedelta(days=days, hours=4)
+        start = open_day(priced, -(days + 1))  # on the clinic's working days before today
         invoices[key] = dosed_session(patient, staff, rooms=rooms, start=start, end="discharged")
     offer = services.add_offer(actor=billing, clinic=priced, name="IV induction (3)", kind="induction",
                                service="iv_infusion", sessions=3, price_cents=120000)
@@ -81,7 +81,7 @@ def test_filters_narrow_the_money(world, django_assert_num_queries):
 
 def test_the_query_count_does_not_grow_with_more_invoices(world, billing, staff, rooms, make_patient,
                                                           django_assert_num_queries):
-    more = dosed_session(make_patient(), staff, rooms=rooms, start=timezone.now() - timedelta(days=5),
+    more = dosed_session(make_patient(), staff, rooms=rooms, start=open_day(world["a"].patient.clinic, -5),
                          end="discharged")
     services.invoice_session(actor=billing, session=more)
     with django_assert_num_queries(QUERIES):

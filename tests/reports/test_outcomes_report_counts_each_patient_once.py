@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from ketaclinic.clinic.models import Room
-from ketaclinic.clinic.services import add_room
+from ketaclinic.clinic.services import add_room, update_clinic
 from ketaclinic.clinical.outcomes import assess_change
 from ketaclinic.measures import services as measures
 from ketaclinic.measures.models import Timing
@@ -18,7 +18,7 @@ from ketaclinic.patients.services import add_diagnosis
 from ketaclinic.reports import outcomes
 from ketaclinic.reports.base import ReportFilters
 from ketaclinic.treatments import services as treatments
-from tests.factories import ESK, IV, actor, book_at, dosed_session, make_rooms
+from tests.factories import ESK, IV, actor, book_at, dosed_session, make_rooms, open_day
 from tests.measures.conftest import phq9_total
 from tests.reports.tables import row as _row
 from tests.reports.tables import section as _section
@@ -43,7 +43,11 @@ def clinic_of(clinic, staff, make_patient):
     """``add(name, codes, route, scores)``: a patient with ``codes`` on the chart, an induction of two dosed
     sessions 56 and 54 days ago (``route`` "iv" or "intranasal"), and ``scores``: (days after the end of
     induction, total, item 9) with day -3 the baseline (before the first session); totals are PHQ-9 unless the
-    group's scale is PCL-5 (``pcl5=True``)."""
+    group's scale is PCL-5 (``pcl5=True``). The clinic works every day (set through its service): the curves count
+    days, and a booster a given number of days after an induction falls on a day the clinic books, whatever day
+    the test clock says."""
+    update_clinic(actor=actor(staff["clinic_admin"]), clinic=clinic, data={"working_weekdays": "0,1,2,3,4,5,6"})
+    clinic.refresh_from_db()
     rooms = make_rooms(clinic, staff["clinic_admin"])
     rooms["infusion"] = add_room(actor=actor(staff["clinic_admin"]), clinic=clinic, name="Infusion Hall",
                                  kind=Room.Kind.INFUSION, chairs=8)
@@ -97,7 +101,7 @@ def _more(add, staff):
     add("Ptsd", ["F43.12"], "iv", [("baseline", 50, 0), (1, 30, 0)], pcl5=True)
     add("Spravato", ["F33.1"], "intranasal", [("baseline", 16, 1), (1, 8, 1), (10, 9, 0)])
     p, order = add("Running", ["F33.1"], "iv", [("baseline", 20, 0), (1, 5, 0)])
-    book_at(order, staff, timezone.now() + timedelta(days=2), room=add.rooms["infusion"])
+    book_at(order, staff, open_day(order.patient.clinic, 2), room=add.rooms["infusion"])
 
 
 
@@ -181,7 +185,7 @@ def test_filters_narrow_the_patients_counted(clinic_of, staff, make_user):
 
 def test_a_cancelled_session_does_not_hold_induction_open(clinic_of, staff):
     p, order = clinic_of("Cancelled", ["F33.2"], "iv", [("baseline", 20, 0), (1, 8, 0)])
-    s = book_at(order, staff, timezone.now() + timedelta(days=1), room=clinic_of.rooms["infusion"])
+    s = book_at(order, staff, open_day(p.clinic, 1), room=clinic_of.rooms["infusion"])
     row = lambda: _row(_section(outcomes.build(ReportFilters()),  # noqa: E731
                                 "Response and remission after induction, by diagnosis group"), "All patients")
     assert row()[1] == 0  # a session still to come: induction not over

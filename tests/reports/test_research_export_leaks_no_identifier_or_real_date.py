@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.test import override_settings
@@ -22,7 +22,7 @@ from ketaclinic.reports.models import ResearchConsent
 from ketaclinic.reports.research import age_band, record_research_consent, write_export
 from ketaclinic.treatments import services as treatments
 from ketaclinic.treatments.models import AdverseEvent, TreatmentSession
-from tests.factories import actor, back_at, dosed_session, make_rooms
+from tests.factories import actor, back_at, clinic_open, dosed_session, make_rooms, open_day, template_minutes
 
 #: The export is made this long after the history was built: rows are cut at a common shifted day, the largest
 #: shift (here 57 weeks) before the export, so recent history would be cut for a patient shifted later.
@@ -60,25 +60,26 @@ def consent(staff, patient, decision, note=""):
 def world(clinic, staff, make_patient):
     """Five patients with histories; two consented (Zephyrine, Bartholomew)."""
     rooms = make_rooms(clinic, staff["clinic_admin"])
-    now = timezone.now()
+    # today's session began three hours ago: now is a time the clinic booked it then (the clock may move on to one)
+    started_today = clinic_open(clinic, minutes=template_minutes(clinic), minutes_ago=180)
     people = {key: make_patient(**data) for key, data in PEOPLE.items()}
     z, b = people["zephyrine"], people["bartholomew"]
     patients.add_diagnosis(actor=actor(staff["prescriber"]), patient=z, code="F31.81", note=NOTES[0])
     patients.add_diagnosis(actor=actor(staff["prescriber"]), patient=b, code="F33.2")
-    # Zephyrine: three IV sessions 21 and 14 days ago and today; a PHQ-9 20 days ago
-    first = dosed_session(z, staff, start=now - timedelta(days=21), rooms=rooms)
-    dosed_session(z, staff, order=first.order, start=now - timedelta(days=14), rooms=rooms)
-    today = dosed_session(z, staff, order=first.order, start=now - timedelta(hours=3), rooms=rooms, end="stopped")
+    # Zephyrine: three IV sessions 15 and 10 clinic days ago and today; a PHQ-9 the day after the first
+    first = dosed_session(z, staff, start=open_day(clinic, -15), rooms=rooms)
+    dosed_session(z, staff, order=first.order, start=open_day(clinic, -10), rooms=rooms)
+    today = dosed_session(z, staff, order=first.order, start=started_today, rooms=rooms, end="stopped")
     treatments.add_adverse_event(actor=actor(staff["nurse"]), session=today,
                                  data={"kind": "nausea", "severity": "mild", "description": NOTES[2]})
     measures.record_administration(actor=actor(staff["nurse"]), patient=z, scale="phq9", answers=PHQ9,
-                                   administered_at=now - timedelta(days=20))
-    # Bartholomew: one session 10 days ago, signed with a summary naming him
-    dosed_session(b, staff, start=now - timedelta(days=10, hours=2), rooms=rooms, end="signed")
+                                   administered_at=first.scheduled_start + timedelta(days=1))
+    # Bartholomew: one session 7 clinic days ago, signed with a summary naming him
+    dosed_session(b, staff, start=open_day(clinic, -7, at=time(8, 0)), rooms=rooms, end="signed")
     # the others have sessions too, so their absence is the consent's doing
-    dosed_session(people["cordelia"], staff, start=now - timedelta(days=9), rooms=rooms)
-    dosed_session(people["dashiell"], staff, start=now - timedelta(days=8), rooms=rooms)
-    dosed_session(people["elowen"], staff, start=now - timedelta(days=7), rooms=rooms)
+    dosed_session(people["cordelia"], staff, start=open_day(clinic, -6), rooms=rooms)
+    dosed_session(people["dashiell"], staff, start=open_day(clinic, -5), rooms=rooms)
+    dosed_session(people["elowen"], staff, start=open_day(clinic, -4), rooms=rooms)
     consent(staff, z, "given", NOTES[1])
     consent(staff, b, "given")
     consent(staff, people["cordelia"], "refused")

@@ -18,7 +18,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from ketaclinic.reports.research import draw_shift, record_research_consent, shift_range, write_export
-from tests.factories import actor, book_at, dosed_session, make_rooms
+from tests.factories import actor, book_at, clinic_open, dosed_session, make_rooms, open_day, template_minutes
 
 
 def export(clinic):
@@ -37,7 +37,11 @@ def test_a_patient_in_treatment_ends_at_the_common_cutoff_and_no_booked_session_
         clinic, staff, make_patient, attempt):
     rooms = make_rooms(clinic, staff["clinic_admin"])
     p = make_patient()
-    now, today = timezone.now(), timezone.localdate()
+    # today's session began two hours ago: now is a time the clinic booked it then (on a weekend, a night or a
+    # holiday of CI's date matrix the test clock moves on to the clinic's next working day), so the weekly sessions
+    # on today's weekday fall on the clinic's working days too
+    today_start = clinic_open(clinic, minutes=template_minutes(clinic), minutes_ago=120)
+    today = timezone.localdate()
     tz = timezone.get_current_timezone()
 
     def weeks_ago(weeks: int) -> datetime:  # at noon, that day in the clinic
@@ -46,10 +50,8 @@ def test_a_patient_in_treatment_ends_at_the_common_cutoff_and_no_booked_session_
     first = dosed_session(p, staff, start=weeks_ago(4), rooms=rooms)
     for weeks in (3, 2, 1):
         dosed_session(p, staff, order=first.order, start=weeks_ago(weeks), rooms=rooms)
-    # today: two hours ago, or at midnight when the day is younger than that (01:30, 00:30 in CI's date matrix)
-    midnight = datetime.combine(today, time(0), tz)
-    dosed_session(p, staff, order=first.order, start=max(now - timedelta(hours=2), midnight), rooms=rooms)
-    book_at(first.order, staff, now + timedelta(days=2), room=rooms["infusion"])  # booked, still to come
+    dosed_session(p, staff, order=first.order, start=today_start, rooms=rooms)
+    book_at(first.order, staff, open_day(clinic, 2), room=rooms["infusion"])  # booked, still to come
     record_research_consent(actor=actor(staff["front_desk"]), patient=p, data={"decision": "given", "how": "paper"})
     files, cutoff = export(clinic)
     rows = files["sessions.csv"]

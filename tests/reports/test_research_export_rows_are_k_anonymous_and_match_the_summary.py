@@ -21,7 +21,7 @@ from ketaclinic.measures import services as measures
 from ketaclinic.patients.services import add_diagnosis
 from ketaclinic.reports import research
 from ketaclinic.reports.research import generalise, record_research_consent, write_export
-from tests.factories import actor, back_at, dosed_session, make_rooms
+from tests.factories import actor, back_at, dosed_session, make_rooms, open_day
 
 PHQ9 = {"q1": 2, "q2": 2, "q3": 1, "q4": 1, "q5": 0, "q6": 1, "q7": 1, "q8": 0, "q9": 0}
 QI = ("diagnosis_group", "age_band_at_first_session", "sex_at_birth", "first_route")
@@ -41,14 +41,14 @@ def cohort(clinic, staff, make_patient):
     """Four unipolar women born 1985 and one bipolar man born 1950 (registered first), all dosed IV; the export
     is made a year later (past the common cutoff whatever the shift)."""
     rooms = make_rooms(clinic, staff["clinic_admin"])
-    now = timezone.now()
     people = [make_patient(date_of_birth=date(1950, 3, 3), sex_at_birth="male")]
     people += [make_patient() for _ in range(4)]
     for n, (p, code) in enumerate(zip(people, ["F31.4"] + ["F33.2"] * 4, strict=True)):
         add_diagnosis(actor=actor(staff["prescriber"]), patient=p, code=code)
-        dosed_session(p, staff, start=now - timedelta(days=10 - n), rooms=rooms)
+        start = open_day(clinic, -(7 - n))  # on the clinic's working days
+        dosed_session(p, staff, start=start, rooms=rooms)
         measures.record_administration(actor=actor(staff["nurse"]), patient=p, scale="phq9", answers=PHQ9,
-                                       administered_at=now - timedelta(days=11 - n))
+                                       administered_at=start - timedelta(days=1))
         consent(staff, p)
     return people
 

@@ -15,7 +15,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from ketaclinic.reports.research import record_research_consent, suppress, write_export
-from tests.factories import actor, back_at, dosed_session, make_rooms
+from tests.factories import actor, back_at, dosed_session, make_rooms, open_day
 
 ROWS, COLS = ["unipolar", "bipolar", "ptsd"], ["iv", "im", "intranasal"]
 
@@ -76,10 +76,9 @@ def test_no_line_ever_has_a_single_blank(seed):
 @pytest.mark.django_db
 def test_the_exports_summary_blanks_small_cells_with_a_marker(clinic, staff, make_patient):
     rooms = make_rooms(clinic, staff["clinic_admin"])
-    now = timezone.now()
     for n in range(3):
         p = make_patient()
-        dosed_session(p, staff, start=now - timedelta(days=3 + n), rooms=rooms)
+        dosed_session(p, staff, start=open_day(clinic, -(2 + n)), rooms=rooms)  # the clinic's working days
         record_research_consent(actor=actor(staff["nurse"]), patient=p, data={"decision": "given", "how": "verbal"})
     buf = io.BytesIO()
     later = timezone.now() + timedelta(days=400)  # past the common cutoff (the largest shift, 26 weeks) for all

@@ -27,6 +27,7 @@ from tests.factories import (
     dosing_stopped,
     make_order,
     make_rooms,
+    open_day,
     ready_to_start,
 )
 from tests.measures.conftest import phq9_total
@@ -43,8 +44,9 @@ def rooms(clinic):
     return make_rooms(clinic)
 
 
-def _at(days_ago: int, hours_ago: float = 0):
-    return (timezone.now() - timedelta(days=days_ago, hours=hours_ago)).replace(second=0, microsecond=0)
+def _at(clinic, days_ago: int):
+    """10:00 on the ``days_ago``-th day before today that the clinic works (inside its hours, whatever the day)."""
+    return open_day(clinic, -days_ago)
 
 
 def _held_stopped_overridden(patient, staff, rooms, start):
@@ -75,17 +77,17 @@ def world(clinic, staff, rooms, make_patient, make_user):
     wrong = add_diagnosis(actor=nurse, patient=c, code="F33.2")
     mark_diagnosis_entered_in_error(actor=nurse, diagnosis=wrong, reason="Recorded on the wrong patient")
 
-    s_a = dosed_session(a, staff, rooms=rooms, start=_at(7), end="discharged")
-    with back_at(_at(7)):
+    s_a = dosed_session(a, staff, rooms=rooms, start=_at(clinic, 7), end="discharged")
+    with back_at(_at(clinic, 7)):
         services.add_adverse_event(actor=nurse, session=s_a, data={"kind": "nausea", "severity": "mild"})
-    day6 = _at(6)
+    day6 = _at(clinic, 6)
     with back_at(day6 - timedelta(hours=1)):
         cancelled = book_at(s_a.order, staff, day6, room=rooms["infusion"])
         services.cancel_session(actor=actor(staff["front_desk"]), session=cancelled, reason="Patient asked")
-    s_b = _held_stopped_overridden(b, staff, rooms, _at(2))
+    s_b = _held_stopped_overridden(b, staff, rooms, _at(clinic, 2))
     other = dict(staff, prescriber=make_user("prescriber", username="second_prescriber"))
-    s_c = dosed_session(c, other, rooms=rooms, start=_at(1), data=ESK, end="transferred")
-    day8 = _at(8)
+    s_c = dosed_session(c, other, rooms=rooms, start=_at(clinic, 1), data=ESK, end="transferred")
+    day8 = _at(clinic, 8)
     with back_at(day8):
         no_show = book_at(make_order(d, staff), staff, day8 + timedelta(hours=1), room=rooms["infusion"])
     with back_at(day8 + timedelta(hours=2)):
@@ -94,14 +96,14 @@ def world(clinic, staff, rooms, make_patient, make_user):
 
     # suicidality tasks: acknowledged after 2 h, 6 h and 30 h; one still open after 48 h (raised by a message)
     prescriber = actor(staff["prescriber"])
-    for patient, raised, waited in ((a, _at(5), 2), (b, _at(4), 6), (c, _at(3), 30)):
+    for patient, raised, waited in ((a, _at(clinic, 5), 2), (b, _at(clinic, 4), 6), (c, _at(clinic, 3), 30)):
         with back_at(raised):
             measures.record_administration(actor=nurse, patient=patient, scale="phq9", answers=phq9_total(12, 1))
         task = SafetyTask.objects.get(patient=patient)
         with back_at(raised + timedelta(hours=waited)):
             measures.acknowledge_safety_task(actor=prescriber, task=task, action="contacted",
                                              note="Called the patient, safety plan reviewed.")
-    with back_at(_at(2)):
+    with back_at(_at(clinic, 2)):
         measures.raise_safety_task(actor=nurse, patient=d, flag_code="message_self_harm",
                                    message="Words of self-harm in a message", source="test", origin="Secure message")
     return {"a": s_a, "b": s_b, "c": s_c, "other": other["prescriber"]}
@@ -166,18 +168,19 @@ def test_filters_narrow_every_count(world, django_assert_num_queries):
     assert _row(_section(second, "Sessions paused"), "All routes")[1] == 1  # C's order only
     assert "prescriber" in " ".join(_section(second, "Suicidality tasks").notes)
 
-    last_days = safety.build(ReportFilters(start=timezone.localtime(timezone.now(), tz).date() - timedelta(days=2)))
+    last_days = safety.build(ReportFilters(start=timezone.localtime(world["b"].scheduled_start, tz).date()))
     assert _row(_section(last_days, "Sessions paused"), "All routes")[1] == 2  # B and C
-    assert _row(_section(last_days, "Suicidality tasks"), "All")[2] == 1  # only the message raised 2 days ago
+    assert _row(_section(last_days, "Suicidality tasks"), "All")[2] == 1  # only the message raised on B's day
 
     room = safety.build(ReportFilters(room_id=world["a"].room_id))
     assert _row(_section(room, "Sessions paused"), "All routes")[1] == 2  # the infusion room: A and B
 
 
-def test_the_query_count_does_not_grow_with_more_sessions(world, staff, rooms, make_patient, django_assert_num_queries):
+def test_the_query_count_does_not_grow_with_more_sessions(world, staff, rooms, make_patient, django_assert_num_queries,
+                                                         clinic):
     more = make_patient()
-    dosed_session(more, staff, rooms=rooms, start=_at(9), end="discharged")
-    dosed_session(make_patient(), staff, rooms=rooms, start=_at(14), end="discharged")
+    dosed_session(more, staff, rooms=rooms, start=_at(clinic, 9), end="discharged")
+    dosed_session(make_patient(), staff, rooms=rooms, start=_at(clinic, 14), end="discharged")
     with django_assert_num_queries(QUERIES):
         r = safety.build(ReportFilters())
     assert _row(_section(r, "Sessions paused"), "All routes")[1] == 5
@@ -201,10 +204,10 @@ def test_each_patient_counts_in_one_diagnosis_group(world, staff, django_assert_
     assert "ONE group" in " ".join(everyone.notes)
 
 
-def test_adverse_events_of_sessions_never_dosed_are_shown_apart_from_the_rates(world, staff, rooms):
+def test_adverse_events_of_sessions_never_dosed_are_shown_apart_from_the_rates(world, staff, rooms, clinic):
     """A vasovagal faint at check-in, then the session is called off: the event is not in the per-100-dosed-sessions
     rates (the session is not in their denominator); it is listed on its own row."""
-    day3 = _at(3)
+    day3 = _at(clinic, 3)
     with back_at(day3 - timedelta(hours=1)):
         s = checked_in(book_at(world["a"].order, staff, day3, room=rooms["infusion"]), staff)
         services.add_adverse_event(actor=actor(staff["nurse"]), session=s,

@@ -12,7 +12,7 @@ from django.utils import timezone
 from ketaclinic.treatments import services
 from ketaclinic.treatments.models import TreatmentSession
 from ketaclinic.treatments.services import booking
-from tests.factories import actor, make_order
+from tests.factories import actor, make_order, open_day
 
 pytestmark = pytest.mark.calendar
 
@@ -107,9 +107,9 @@ def test_with_one_chair_the_nearest_later_start_is_offered_and_all_of_it_fits(pa
 def test_after_a_booked_session_the_rest_of_the_series_starts_the_orders_spacing_later(patient, staff, rooms, clinic,
                                                                                        client_for):
     order = make_order(patient, staff)
-    first_day = timezone.localdate() + timedelta(days=7)
-    services.book_session(actor=actor(staff["front_desk"]), order=order,
-                          start=datetime.combine(first_day, time(9, 30), tzinfo=clinic.tz), room=rooms["a1"].room,
+    booked = open_day(clinic, 5, at=time(9, 30))  # a day the clinic works, a week or so ahead
+    first_day = booked.astimezone(clinic.tz).date()
+    services.book_session(actor=actor(staff["front_desk"]), order=order, start=booked, room=rooms["a1"].room,
                           chair=rooms["a1"])
     proposal = services.propose_series(order, first_day, clinic)
     gap = max(order.min_spacing_days, 7 // order.sessions_per_week)

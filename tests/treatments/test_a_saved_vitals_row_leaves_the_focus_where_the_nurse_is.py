@@ -10,7 +10,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from tests.factories import IV, book_now, checked_in, make_order
+from tests.factories import IV, book_now, checked_in, clinic_open, make_order, template_minutes
 from tests.treatments.vitals_posting import add_readings, dosing_since, save_row
 
 pytestmark = pytest.mark.django_db
@@ -21,6 +21,8 @@ def test_no_answer_to_a_save_takes_the_focus_from_the_field_the_nurse_moved_on_t
     """htmx focuses an ``autofocus`` field once a swap settles, whatever has the focus by then: a nurse who saved a
     row and went on to the dose form had the vial's name typed into Systolic. The answers leave the focus to
     static/js/cockpit.js (Systolic, unless the nurse has moved on); a page opened during dosing still starts there."""
+    # a session begun an hour ago and one now: a time the clinic books both (the clock may move on to one)
+    clinic_open(patient.clinic, minutes=60 + template_minutes(patient.clinic), minutes_ago=60)
     first = checked_in(book_now(make_order(make_patient(), staff, IV), staff, rooms, chair=rooms["a2"]), staff)
     client = client_for("nurse")
     panel = save_row(client, first)  # the first reading: the whole panel

@@ -11,7 +11,7 @@ from django.utils import timezone
 from ketaclinic.audit.models import AuditEntry
 from ketaclinic.treatments import services
 from ketaclinic.treatments.models import TreatmentSession
-from tests.treatments.factories import actor, make_order
+from tests.treatments.factories import actor, make_order, set_booking_hours
 
 
 def _proposal(order, clinic):
@@ -85,6 +85,8 @@ def _next_spring_forward(today: date) -> date:
 
 
 def test_book_series_refuses_a_time_the_clock_skips_and_books_nothing(patient, staff, rooms, clinic, clock):
+    # a clinic that books round the clock every day: 02:30 is refused only where the clocks skip it
+    set_booking_hours(clinic, staff, opens=time(0, 0), closes=time(23, 59), weekdays="0,1,2,3,4,5,6")
     order = make_order(patient, staff)
     gap_day = _next_spring_forward(clock.today())
     first = clock.today() + timedelta(days=1)

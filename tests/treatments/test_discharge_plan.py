@@ -47,15 +47,20 @@ def test_esketamine_is_ready_from_two_hours_after_the_last_device(patient, staff
 
 def test_a_patient_still_in_observation_after_midnight_stays_on_the_today_board(patient, staff, rooms, client_for,
                                                                               clock):
-    from datetime import datetime
+    from datetime import datetime, time
     from zoneinfo import ZoneInfo
 
+    from tests.factories import set_booking_hours
     from tests.treatments.factories import let_time_pass
 
-    clock.move_to(datetime(2026, 12, 31, 23, 0, tzinfo=ZoneInfo("America/Denver")))  # a late session on NYE
+    # a clinic that books into the evening; a late session on New Year's Eve (a Thursday), booked inside its hours
+    set_booking_hours(patient.clinic, staff, opens=time(8, 0), closes=time(23, 0))
+    late = datetime(2026, 12, 31, 20, 0, tzinfo=ZoneInfo("America/Denver"))
+    clock.move_to(late)
     s = dosing_stopped(dosing_started(ready_to_start(book_now(make_order(patient, staff, IV), staff, rooms), staff),
                                       staff), staff)
-    let_time_pass(30)  # past midnight, still in observation
+    assert s.scheduled_start == late and s.scheduled_end <= late.replace(hour=23)
+    let_time_pass((late.replace(hour=23, minute=59) - clock.now()).total_seconds() / 60 + 20)
     assert timezone.localtime(timezone.now(), s.patient.clinic.tz).date().isoformat() == "2027-01-01"
     today = client_for("nurse").get(reverse("clinic:today")).content.decode()
     assert s.patient.display_name in today and "ready from" in today

@@ -23,12 +23,14 @@ from tests.factories import (
     book_at,
     book_now,
     checked_in,
+    clinic_open,
     discharged,
     dose_prepared,
     dosed_session,
     dosing_started,
     dosing_stopped,
     make_order,
+    open_day,
     prechecked,
     predose_vitals,
     ready_to_start,
@@ -45,15 +47,15 @@ def phq9_at(patient, staff, total: int, when, timing="ad-hoc"):
 
 
 def two_sessions_at_half(patient, staff, rooms, *, sign_last=True, after=16):
-    """A titrated IV order: PHQ-9 baseline 20, two signed sessions at 0.5 mg/kg (6 and 3 days ago), then a
-    PHQ-9 of ``after`` (a weak response unless ``after`` <= 10) and a third session booked now."""
-    now = timezone.now()
+    """A titrated IV order: PHQ-9 baseline 20, two signed sessions at 0.5 mg/kg (4 and 2 clinic days ago), then a
+    PHQ-9 of ``after`` (a weak response unless ``after`` <= 10) and a third session booked now (a clinic day)."""
+    clinic_open(patient.clinic)
+    first, second = open_day(patient.clinic, -4), open_day(patient.clinic, -2)
     order = make_order(patient, staff, TITRATED_IV)
-    phq9_at(patient, staff, 20, now - timedelta(days=7), timing="baseline")
-    dosed_session(patient, staff, order=order, rooms=rooms, start=now - timedelta(days=6), end="signed")
-    dosed_session(patient, staff, order=order, rooms=rooms, start=now - timedelta(days=3),
-                  end="signed" if sign_last else "discharged")
-    phq9_at(patient, staff, after, now - timedelta(days=2))
+    phq9_at(patient, staff, 20, first - timedelta(days=1), timing="baseline")
+    dosed_session(patient, staff, order=order, rooms=rooms, start=first, end="signed")
+    dosed_session(patient, staff, order=order, rooms=rooms, start=second, end="signed" if sign_last else "discharged")
+    phq9_at(patient, staff, after, second + timedelta(hours=8))
     return order, book_now(order, staff, rooms)
 
 
@@ -146,9 +148,10 @@ def test_no_proposal_while_the_previous_session_is_unsigned(patient, staff, room
 
 
 def test_vomiting_at_the_last_session_steps_down(patient, staff, rooms):
-    now = timezone.now()
+    clinic_open(patient.clinic)
     order = make_order(patient, staff, TITRATED_IV)
-    first = dosed_session(patient, staff, order=order, rooms=rooms, start=now - timedelta(days=3), end="stopped")
+    first = dosed_session(patient, staff, order=order, rooms=rooms, start=open_day(patient.clinic, -2),
+                          end="stopped")
     with time_at(first.dose_started_at + timedelta(minutes=50)):
         ae = services.add_adverse_event(actor=actor(staff["nurse"]), session=first, data={
             "kind": "vomiting", "severity": "mild", "description": "Vomited once"})
@@ -205,17 +208,19 @@ def test_a_new_series_is_judged_against_its_own_baseline(patient, staff, rooms):
 def test_a_dose_signed_ahead_no_longer_holds_once_another_session_is_dosed(patient, staff, rooms):
     """Signed for a later session while an earlier one was still to come: after the earlier one is dosed (and
     before its note is signed) the nurse cannot prepare the stale dose; the prescriber must sign again."""
-    now = timezone.now()
+    clinic = patient.clinic
+    clinic_open(clinic)
+    first, second, between = open_day(clinic, -5), open_day(clinic, -3), open_day(clinic, -1)
     order = make_order(patient, staff, TITRATED_IV)
-    phq9_at(patient, staff, 20, now - timedelta(days=9), timing="baseline")
-    dosed_session(patient, staff, order=order, rooms=rooms, start=now - timedelta(days=8), end="signed")
-    dosed_session(patient, staff, order=order, rooms=rooms, start=now - timedelta(days=6), end="signed")
-    phq9_at(patient, staff, 17, now - timedelta(days=5))
+    phq9_at(patient, staff, 20, first - timedelta(days=1), timing="baseline")
+    dosed_session(patient, staff, order=order, rooms=rooms, start=first, end="signed")
+    dosed_session(patient, staff, order=order, rooms=rooms, start=second, end="signed")
+    phq9_at(patient, staff, 17, second + timedelta(hours=8))
     later = book_now(order, staff, rooms)
-    with back_at(now - timedelta(days=4)):  # signed ahead, from sessions 1 and 2
+    with back_at(second + timedelta(hours=9)):  # signed ahead, from sessions 1 and 2
         services.sign_dose(actor=actor(staff["prescriber"]), session=later, dose=Decimal("0.75"))
-    with back_at(now - timedelta(days=3)):  # a third session is given in between; its note is not signed yet
-        third = book_at(order, staff, timezone.now().replace(second=0, microsecond=0), room=rooms["infusion"])
+    with back_at(between):  # a third session is given in between; its note is not signed yet
+        third = book_at(order, staff, between, room=rooms["infusion"])
         third = dosing_stopped(dosing_started(ready_to_start(third, staff), staff), staff)
     later = ready_for_dose(later, staff)
     with pytest.raises(TreatmentError, match="no longer holds"):
@@ -234,12 +239,13 @@ def test_the_first_trd_esketamine_session_is_56_mg_whatever_the_reason(patient, 
 
 
 def test_no_step_up_without_a_score_before_the_series_began(patient, staff, rooms):
-    now = timezone.now()
+    clinic_open(patient.clinic)
+    first, second = open_day(patient.clinic, -4), open_day(patient.clinic, -2)
     order = make_order(patient, staff, TITRATED_IV)
-    dosed_session(patient, staff, order=order, rooms=rooms, start=now - timedelta(days=6), end="signed")
-    phq9_at(patient, staff, 10, now - timedelta(days=5))  # after dosing began: not a baseline
-    dosed_session(patient, staff, order=order, rooms=rooms, start=now - timedelta(days=3), end="signed")
-    phq9_at(patient, staff, 9, now - timedelta(days=2))
+    dosed_session(patient, staff, order=order, rooms=rooms, start=first, end="signed")
+    phq9_at(patient, staff, 10, first + timedelta(hours=8))  # after dosing began: not a baseline
+    dosed_session(patient, staff, order=order, rooms=rooms, start=second, end="signed")
+    phq9_at(patient, staff, 9, second + timedelta(hours=8))
     shown = services.propose_for(book_now(order, staff, rooms))
     assert shown.proposal.summary == "Stay at 0.5 mg/kg" and not shown.proposal.step_up_criteria_met
     assert any("No PHQ-9 baseline" in r.text for r in shown.proposal.reasons)
@@ -248,10 +254,11 @@ def test_no_step_up_without_a_score_before_the_series_began(patient, staff, room
 def test_a_signed_dose_above_the_clinics_range_is_prepared_by_the_nurse_with_the_prescribers_reason(
         patient, staff, rooms):
     data = TITRATED_IV | {"titration_steps": [Decimal("0.5"), Decimal("0.75"), Decimal("1.0")]}
-    now = timezone.now()
+    clinic_open(patient.clinic)
+    first = open_day(patient.clinic, -3)
     order = make_order(patient, staff, data)
-    phq9_at(patient, staff, 20, now - timedelta(days=7), timing="baseline")
-    dosed_session(patient, staff, order=order, rooms=rooms, start=now - timedelta(days=6), end="signed")
+    phq9_at(patient, staff, 20, first - timedelta(days=1), timing="baseline")
+    dosed_session(patient, staff, order=order, rooms=rooms, start=first, end="signed")
     s = book_now(order, staff, rooms)
     with pytest.raises(TreatmentError) as e:
         services.sign_dose(actor=actor(staff["prescriber"]), session=s, dose=Decimal("1.0"))
@@ -268,7 +275,7 @@ def test_the_cockpit_and_the_order_page_read_a_longer_series_in_the_same_queries
     from django.test.utils import CaptureQueriesContext
 
     order, s = two_sessions_at_half(patient, staff, rooms)
-    ahead = book_at(order, staff, timezone.now() + timedelta(days=2), room=rooms["infusion"])
+    ahead = book_at(order, staff, open_day(patient.clinic, 2), room=rooms["infusion"])
     pages = (reverse("treatments:cockpit", args=[ahead.external_id]),
              reverse("treatments:order", args=[order.external_id]))
 

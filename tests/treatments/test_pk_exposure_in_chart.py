@@ -4,26 +4,23 @@ events loaded at once (the same queries for one session as for three)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from ketaclinic.treatments import predictions
 from ketaclinic.treatments.models import TreatmentSession
-from tests.factories import ESK, IM, dosed_session
+from tests.factories import ESK, IM, dosed_session, open_day
 
 pytestmark = pytest.mark.django_db
 
-#: Days before today of an induction series three a week allows.
-DAYS_AGO = (11, 9, 7)
+#: Clinic days (days it works and has not closed) before today of an induction series three a week allows.
+DAYS_AGO = (7, 5, 3)
 
 
 def _series(patient, staff, rooms, n):
     order = None
     for days in DAYS_AGO[:n]:
-        s = dosed_session(patient, staff, order=order, start=timezone.now() - timedelta(days=days), rooms=rooms)
+        s = dosed_session(patient, staff, order=order, start=open_day(patient.clinic, -days), rooms=rooms)
         order = s.order
     return list(TreatmentSession.objects.filter(patient=patient).order_by("-scheduled_start"))
 
@@ -56,14 +53,14 @@ def test_the_exposure_reads_the_same_queries_for_one_session_as_for_three(patien
 
 
 def test_an_esketamine_session_is_estimated_with_its_own_model(patient, staff, rooms):
-    s = dosed_session(patient, staff, rooms=rooms, data=ESK, start=timezone.now() - timedelta(days=3))
+    s = dosed_session(patient, staff, rooms=rooms, data=ESK, start=open_day(patient.clinic, -2))
     e = predictions.exposures(patient, [s])[s.pk]
     assert e.model == "Perez-Ruixo 2021" and e.drug == "esketamine" and e.peak_ng_per_mL > 0
     assert e.label == "model estimate, not a measured level"
 
 
 def test_an_im_session_is_estimated_with_the_unconfirmed_absorption_and_says_so(patient, staff, rooms, client_for):
-    s = dosed_session(patient, staff, rooms=rooms, data=IM, start=timezone.now() - timedelta(days=3))
+    s = dosed_session(patient, staff, rooms=rooms, data=IM, start=open_day(patient.clinic, -2))
     e = predictions.exposures(patient, [s])[s.pk]
     assert e.model.startswith("Domino with an unconfirmed IM absorption (F 0.93, Tmax 5–15 min; pk-models.md §1.4, U")
     assert e.peak_ng_per_mL > 0 and e.auc_ng_h_per_mL > 0 and not e.message

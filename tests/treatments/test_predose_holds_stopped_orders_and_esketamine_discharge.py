@@ -1,7 +1,6 @@
 """Clinical safety review: pre-dose holds and overrides, dosing on a stopped order or after an absolute
 contraindication, esketamine discharge and REMS, and Spravato device timing."""
 
-from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -27,6 +26,7 @@ from tests.factories import (
     make_eligible,
     make_order,
     normal_vitals,
+    open_day,
     prechecked,
     ready_to_start,
 )
@@ -175,8 +175,7 @@ def test_signed_absolute_contraindication_stops_orders_and_cancels_sessions(pati
     order = make_order(patient, staff, IV)
     s = checked_in(book_now(order, staff, rooms), staff)
     later = services.book_session(actor=actor(staff["front_desk"]), order=order,
-                                  start=timezone.now().replace(microsecond=0) + timedelta(days=3), room=rooms["infusion"],
-                                  chair=rooms["a1"])
+                                  start=open_day(patient.clinic, 2), room=rooms["infusion"], chair=rooms["a1"])
     s = prechecked(s, staff)
     normal_vitals(s, staff)
     s = _prep_verify(s, staff)

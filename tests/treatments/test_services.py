@@ -18,6 +18,7 @@ from tests.factories import (
     actor,
     book_at,
     book_now,
+    bookable,
     checked_in,
     drug_accounted,
     let_time_pass,
@@ -25,6 +26,7 @@ from tests.factories import (
     make_eligible,
     make_order,
     normal_vitals,
+    open_day,
     prechecked,
     ready_to_start,
 )
@@ -104,15 +106,24 @@ def test_double_booked_chair_is_refused(patient, make_patient, staff, rooms):
 
 def test_patient_booked_twice_a_day_is_refused(patient, staff, rooms, clinic):
     order = make_order(patient, staff, IV)
-    day = timezone.localdate() + timedelta(days=2)  # one future clinic day, whatever today is
+    day = open_day(clinic, 2).astimezone(clinic.tz).date()  # one future clinic day, whatever today is
     book_at(order, staff, local(day, time(9, 0), clinic.tz), chair=rooms["a1"])
     with pytest.raises(TreatmentError, match=f"already has a session on {day:%Y-%m-%d}"):
         book_at(order, staff, local(day, time(15, 0), clinic.tz), chair=rooms["a2"])
 
 
-def test_spacing_shorter_than_the_order_allows_is_refused(patient, staff, rooms):
+def _clinic_days_apart(clinic, *gaps: int):
+    """10:00 on a future day the clinic works and has not closed, such that the days ``gaps`` after it are too."""
+    for k in range(3, 40):
+        day = open_day(clinic, k)
+        if all(bookable(clinic, day + timedelta(days=g), 240) for g in gaps):
+            return day
+    raise AssertionError(f"No clinic days {gaps} apart in the next weeks.")
+
+
+def test_spacing_shorter_than_the_order_allows_is_refused(patient, staff, rooms, clinic):
     order = make_order(patient, staff, IM)  # at least 2 days apart
-    day = timezone.now().replace(hour=16, minute=0, second=0, microsecond=0) + timedelta(days=10)
+    day = _clinic_days_apart(clinic, 1)  # on the next day too: refused for the spacing alone
     services.book_session(actor=actor(staff["front_desk"]), order=order, start=day, room=rooms["infusion"],
                           chair=rooms["a1"])
     with pytest.raises(TreatmentError, match="less than the minimum 2"):
@@ -120,9 +131,9 @@ def test_spacing_shorter_than_the_order_allows_is_refused(patient, staff, rooms)
                               room=rooms["infusion"], chair=rooms["a1"])
 
 
-def test_more_sessions_per_week_than_ordered_is_refused(patient, staff, rooms):
+def test_more_sessions_per_week_than_ordered_is_refused(patient, staff, rooms, clinic):
     order = make_order(patient, staff, {**IV, "sessions_per_week": "2"})
-    day = timezone.now().replace(hour=16, minute=0, second=0, microsecond=0) + timedelta(days=14)
+    day = _clinic_days_apart(clinic, 2, 4)  # three clinic days in one week: refused for the frequency alone
     for k in (0, 2):
         services.book_session(actor=actor(staff["front_desk"]), order=order, start=day + timedelta(days=k),
                               room=rooms["infusion"], chair=rooms["a1"])

@@ -9,7 +9,6 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from ketaclinic.treatments import services
 from tests.factories import (
@@ -17,9 +16,11 @@ from tests.factories import (
     actor,
     book_now,
     checked_in,
+    clinic_open,
     dose_prepared,
     dosed_session,
     make_order,
+    open_day,
     prechecked,
     predose_vitals,
 )
@@ -39,7 +40,8 @@ def stepped_up_to_84(patient, staff, rooms):
     """A TRD esketamine order under the label's plan (order 56 mg): PHQ-9 baseline 20, two signed sessions at 56 mg,
     a weak response (PHQ-9 16), then today's session, signed by the prescriber at the proposed 84 mg and prepared by
     the nurse."""
-    first, second = timezone.now() - timedelta(days=4), timezone.now() - timedelta(days=2)
+    clinic_open(patient.clinic)
+    first, second = open_day(patient.clinic, -4), open_day(patient.clinic, -2)
     order = make_order(patient, staff, ESK | {"titrate": True})
     assert order.fixed_dose_mg == Decimal("56")
     phq9_at(patient, staff, 20, first - timedelta(days=1), timing="baseline")

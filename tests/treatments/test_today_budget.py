@@ -11,7 +11,17 @@ from django.urls import reverse
 
 from ketaclinic.treatments import services
 from ketaclinic.treatments.models import TreatmentSession
-from tests.factories import ESK, IM, IV, book_now, checked_in, make_order, normal_vitals, ready_to_start
+from tests.factories import (
+    ESK,
+    IM,
+    IV,
+    book_now,
+    checked_in,
+    clinic_open,
+    make_order,
+    normal_vitals,
+    ready_to_start,
+)
 
 
 def _today_queries(client) -> int:
@@ -30,6 +40,7 @@ def test_today_board_queries_do_not_grow_with_patients(make_patient, staff, room
                       kind=Room.Kind.INFUSION, chairs=4)
     b1, b2, b3, b4 = room_b.chairs.order_by("label")
     rooms = {**rooms, "b1": b1, "b2": b2, "b3": b3, "b4": b4}
+    clinic_open(clinic)  # the board's sessions are booked now: a time the clinic books (the clock may move on to one)
     nurse = client_for("nurse")
     first = ready_to_start(book_now(make_order(make_patient(), staff, IV), staff, rooms, chair=rooms["a1"]), staff)
     services.start_dose(actor=actor_for("nurse"), session=first)

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from ketaclinic.audit.models import AuditEntry
 from ketaclinic.treatments.models import VitalsReading
+from tests.factories import open_day
 from tests.treatments.factories import ESK, IV, actor, book_now, make_order, ready_to_start
 
 
@@ -122,9 +123,8 @@ def test_chart_queries_do_not_grow(patient, staff, rooms, client_for):
     client.get(url)  # warm up the sign-in session
     with CaptureQueriesContext(connection) as a:
         client.get(url)
-    day = timezone.now().replace(hour=16, minute=0, second=0, microsecond=0) + timedelta(days=7)
-    for k in range(3):
-        services.book_session(actor=actor(staff["front_desk"]), order=order, start=day + timedelta(days=2 * k),
+    for k in range(3):  # every other clinic day from a week on
+        services.book_session(actor=actor(staff["front_desk"]), order=order, start=open_day(patient.clinic, 5 + 2 * k),
                               room=rooms["infusion"], chair=rooms["a1"])
     make_order(patient, staff, {**IV, "sessions_planned": "3"})
     with CaptureQueriesContext(connection) as b:

@@ -35,9 +35,11 @@ from django.utils import timezone
 from ketaclinic.audit import seals
 from ketaclinic.audit.services import Actor
 from ketaclinic.clinic.demo_data import synthetic_person
+from ketaclinic.clinic.hours import first_bookable
 from ketaclinic.clinic.models import Chair, Room
 from ketaclinic.clinical import diagnosis_groups as dg
 from ketaclinic.clinical.vitals import VitalReading, classify_reading
+from ketaclinic.integration import services as integration
 from ketaclinic.integration.models import IntegrationSession, TherapistNote
 from ketaclinic.measures import services as measures
 from ketaclinic.measures.models import Administration, Timing
@@ -609,12 +611,18 @@ def _integration(ctx, dosed) -> None:
         elif fate == 6:
             offer.status = IntegrationSession.Status.CANCELLED
         else:
-            offer.status = IntegrationSession.Status.COMPLETED
+            # attended at 15:00 or the first time after it that the clinic books inside the window (its hours on a
+            # working day), else the window's first such time; declined when the clinic books at no time in it
             local = timezone.localtime(start, ctx.clinic.tz)
-            offer.scheduled_start = datetime.combine(local.date(), time(15, 0), tzinfo=ctx.clinic.tz)
-            if offer.scheduled_start < start:
-                offer.scheduled_start += timedelta(days=1)
-            offer.therapist, offer.room = therapist, room
+            afternoon = max(start, datetime.combine(local.date(), time(15, 0), tzinfo=ctx.clinic.tz))
+            at = (first_bookable(ctx.clinic, afternoon, end, integration.DEFAULT_MINUTES)
+                  or first_bookable(ctx.clinic, start, end, integration.DEFAULT_MINUTES))
+            if at is None:
+                offer.status = IntegrationSession.Status.DECLINED
+            else:
+                offer.status = IntegrationSession.Status.COMPLETED
+                offer.scheduled_start = at
+                offer.therapist, offer.room = therapist, room
         offer.save()
         if offer.status == IntegrationSession.Status.COMPLETED:
             note = TherapistNote.objects.create(session=offer, text=NOTES[n % len(NOTES)], author=therapist,
