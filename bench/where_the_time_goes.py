@@ -109,9 +109,43 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=40)
     parser.add_argument("--users", type=int, default=50, help="dosing sessions on the Today board (default 50)")
+    parser.add_argument("--at", help="the clinic's wall-clock moment to run at (ISO, e.g. 2026-06-17T11:00); by "
+                                     "default now, or the next working day at 11:00 when the clinic is closed now")
     args = parser.parse_args()
     os.environ.setdefault("ALLOWED_HOSTS", "testserver")
     setup_django()
+    import time_machine
+
+    moment = bench_moment(args.at)
+    if moment is None:
+        run(args)
+    else:
+        print(f"(the clinic is closed now: running at {moment:%A %Y-%m-%d %H:%M} clinic time, the clock ticking)")
+        with time_machine.travel(moment, tick=True):
+            run(args)
+
+
+def bench_moment(at: str | None):
+    """The moment to run at, or None for now. The seed books sessions that started two hours ago and must keep the
+    clinic's hours (08:00-18:00, Monday to Friday, the defaults of the synthetic clinic): on a weekend or outside
+    10:05-15:00 the bench would be refused its own seed, so it runs at the next working day's 11:00."""
+    from datetime import datetime, time as clock, timedelta
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo("America/Denver")
+    if at:
+        moment = datetime.fromisoformat(at)
+        return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+    now = datetime.now(tz)
+    if now.weekday() < 5 and clock(10, 5) <= now.time() <= clock(15):
+        return None
+    day = now.date() + timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return datetime.combine(day, clock(11), tzinfo=tz)
+
+
+def run(args) -> None:
     import load
     from django.conf import settings
     from django.db import connection
