@@ -1,4 +1,5 @@
-"""``{% board_slot r ctx %}``: one session's slot on the Today board's room tiles (``treatments/_today.html``).
+"""``{% board_tile place ctx %}``: one chair's (or room's) tile on the Today board, with a slot for each session in it
+(``treatments/_today.html``); ``{% board_slot r ctx %}`` one session's slot.
 
 Drawn here rather than by the template engine: a clinic's day puts fifty and more sessions on the board, each slot
 some twenty values through the engine's lookups and filters (the times three ways each: ISO for the page's clock,
@@ -37,6 +38,19 @@ def _csrf_input(context) -> str:
     if not token or token == "NOTPROVIDED":
         return ""
     return format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', token)
+
+
+@register.simple_tag(takes_context=True)
+def board_tile(context, place, ctx) -> str:
+    here, room, chair = place["rows"], place["room"], place["chair"]
+    # " has-alert" once for each session with an alert that is still here, as the template's loop wrote it
+    alerting = "".join(" has-alert" for r in here if r["alerts"] and r["s"].status != "discharged")
+    slots = (mark_safe("".join(f"\n      {board_slot(context, r, ctx)}\n    " for r in here)) if here
+             else mark_safe('<p class="muted">Free</p>'))
+    return format_html('\n  <section class="chair-tile{}{}" aria-label="{}{}">\n    <h3 class="tile-head">{}{}</h3>\n    '
+                       '{}\n  </section>\n  ', alerting, "" if here else " is-free", room.name,
+                       format_html(" {}", chair.label) if chair else "", room.name,
+                       format_html(" · {}", chair.label) if chair else "", slots)
 
 
 @register.simple_tag(takes_context=True)
