@@ -9,6 +9,7 @@ from django.db.models import Exists, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
+from ketaclinic import loading
 from ketaclinic.access import can_open
 from ketaclinic.clinic.models import Room
 from ketaclinic.clinical import dosing, sedation
@@ -39,7 +40,6 @@ BOARD_FIELDS = (
     "dose_started_at", "dose_ended_at", "last_vitals_at", "alert_level", "paused_at", "bag_volume_mL",
     "prepared_volume_mL", "rate_mL_per_h", "infusion_minutes",
     "patient__preferred_name", "patient__legal_given_name", "patient__legal_family_name", "patient__clinic",
-    "room__name", "chair__label",
 )
 
 PHASE_LABEL = {
@@ -59,7 +59,8 @@ def board(clinic, now=None) -> dict:
         .filter(Q(scheduled_start__gte=start)
                 | Q(scheduled_start__gte=start - timedelta(days=1), status__in=STILL_HERE))
         .exclude(status__in=services.CLOSED)
-        .select_related("patient", "room", "chair").only(*BOARD_FIELDS)
+        # the room and chair of each session are the board's own (read below for the tiles), not joined to each row
+        .select_related("patient").only(*BOARD_FIELDS)
         .annotate(open_ae=Exists(AdverseEvent.objects.filter(session=OuterRef("pk"), resolved_at__isnull=True)),
                   # an urgent suicidality task no clinician has acknowledged: no dose until one does
                   # (rule session.safety_task_before_dosing; services.start_blockers)
@@ -105,6 +106,7 @@ def board(clinic, now=None) -> dict:
     rooms = list(Room.objects.filter(clinic=clinic, active=True,
                                      kind__in=[Room.Kind.INFUSION, Room.Kind.INTRANASAL, Room.Kind.RECOVERY])
                  .prefetch_related("chairs"))
+    _file_places(sessions, rooms)
     # each row filed once under its room and chair (a walk over every row for every chair was most of the board's
     # own time on a day of a thousand sessions)
     by_room: dict[int, list[dict]] = {}
@@ -119,6 +121,23 @@ def board(clinic, now=None) -> dict:
             places.append({"room": room, "chair": chair, "rows": here})
     return {"places": places, "count": len(rows), "now": now,
             "for_prescriber": [r for r in rows if r["needs_prescriber"]]}
+
+
+def _file_places(sessions, rooms) -> None:
+    """Each session's room and chair (the prescriber's list names them), set from the rooms and chairs the board read
+    for its tiles; a session in a room the board does not show (one closed since, say) has its room and chair read
+    for all such sessions in one query."""
+    room_of = {room.pk: room for room in rooms}
+    chair_of = {chair.pk: chair for room in rooms for chair in room.chairs.all()}
+    room_field, chair_field = TreatmentSession._meta.get_field("room"), TreatmentSession._meta.get_field("chair")
+    elsewhere = []
+    for s in sessions:
+        if (s.room_id is not None and s.room_id not in room_of) or (s.chair_id is not None and s.chair_id not in chair_of):
+            elsewhere.append(s)
+            continue
+        room_field.set_cached_value(s, room_of.get(s.room_id))
+        chair_field.set_cached_value(s, chair_of.get(s.chair_id))
+    loading.attach(elsewhere, ("room", "chair"))
 
 
 def _infusing(s) -> bool:
