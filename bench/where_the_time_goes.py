@@ -129,7 +129,8 @@ def bench_moment(at: str | None):
     """The moment to run at, or None for now. The seed books sessions that started two hours ago and must keep the
     clinic's hours (08:00-18:00, Monday to Friday, the defaults of the synthetic clinic): on a weekend or outside
     10:05-15:00 the bench would be refused its own seed, so it runs at the next working day's 11:00."""
-    from datetime import datetime, time as clock, timedelta
+    from datetime import datetime, timedelta
+    from datetime import time as clock
     from zoneinfo import ZoneInfo
 
     tz = ZoneInfo("America/Denver")
